@@ -1,0 +1,192 @@
+//! Stable error codes shared by every crate; the server maps them to RFC 9457
+//! problem types (`urn:sekimori:problem:<code>`) and HTTP statuses.
+
+/// A stable, documented error code. The string form never changes once published.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum ErrorCode {
+    /// The request body or parameters are malformed or fail validation.
+    InvalidRequest,
+    /// The body is larger than the limit for this endpoint.
+    PayloadTooLarge,
+    /// The body's media type is not accepted here.
+    UnsupportedMediaType,
+    /// No credentials, or credentials that do not identify anyone.
+    Unauthorized,
+    /// The caller is known but may not do this.
+    Forbidden,
+    /// The resource does not exist (or is not visible to the caller).
+    NotFound,
+    /// The method is not allowed on this path.
+    MethodNotAllowed,
+    /// The resource already exists.
+    Conflict,
+    /// A push login was requested while the user had no armed standby window.
+    OutsideStandby,
+    /// A single-use token was presented again.
+    AlreadyUsed,
+    /// A ticket was presented again after its first redemption.
+    AlreadyRedeemed,
+    /// The token, request or window has expired.
+    Expired,
+    /// A device request's signature does not verify.
+    InvalidSignature,
+    /// A device request's nonce was seen before.
+    Replayed,
+    /// A device request's timestamp is outside the allowed clock skew.
+    StaleTimestamp,
+    /// The user denied the login.
+    Denied,
+    /// The number entered on the authenticator does not match the one shown at login.
+    NumberMismatch,
+    /// The user has no usable authenticator for this flow.
+    NoDevices,
+    /// The login is still waiting for the user.
+    Pending,
+    /// Too many requests; retry later.
+    RateLimited,
+    /// The service cannot take the request now; retry later.
+    ServiceUnavailable,
+    /// An unexpected internal failure (never caused by the request's content).
+    Internal,
+}
+
+impl ErrorCode {
+    /// Every code, for documentation and tests.
+    pub const ALL: &'static [ErrorCode] = &[
+        ErrorCode::InvalidRequest,
+        ErrorCode::PayloadTooLarge,
+        ErrorCode::UnsupportedMediaType,
+        ErrorCode::Unauthorized,
+        ErrorCode::Forbidden,
+        ErrorCode::NotFound,
+        ErrorCode::MethodNotAllowed,
+        ErrorCode::Conflict,
+        ErrorCode::OutsideStandby,
+        ErrorCode::AlreadyUsed,
+        ErrorCode::AlreadyRedeemed,
+        ErrorCode::Expired,
+        ErrorCode::InvalidSignature,
+        ErrorCode::Replayed,
+        ErrorCode::StaleTimestamp,
+        ErrorCode::Denied,
+        ErrorCode::NumberMismatch,
+        ErrorCode::NoDevices,
+        ErrorCode::Pending,
+        ErrorCode::RateLimited,
+        ErrorCode::ServiceUnavailable,
+        ErrorCode::Internal,
+    ];
+
+    /// The stable snake_case name, e.g. `outside_standby`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ErrorCode::InvalidRequest => "invalid_request",
+            ErrorCode::PayloadTooLarge => "payload_too_large",
+            ErrorCode::UnsupportedMediaType => "unsupported_media_type",
+            ErrorCode::Unauthorized => "unauthorized",
+            ErrorCode::Forbidden => "forbidden",
+            ErrorCode::NotFound => "not_found",
+            ErrorCode::MethodNotAllowed => "method_not_allowed",
+            ErrorCode::Conflict => "conflict",
+            ErrorCode::OutsideStandby => "outside_standby",
+            ErrorCode::AlreadyUsed => "already_used",
+            ErrorCode::AlreadyRedeemed => "already_redeemed",
+            ErrorCode::Expired => "expired",
+            ErrorCode::InvalidSignature => "invalid_signature",
+            ErrorCode::Replayed => "replayed",
+            ErrorCode::StaleTimestamp => "stale_timestamp",
+            ErrorCode::Denied => "denied",
+            ErrorCode::NumberMismatch => "number_mismatch",
+            ErrorCode::NoDevices => "no_devices",
+            ErrorCode::Pending => "pending",
+            ErrorCode::RateLimited => "rate_limited",
+            ErrorCode::ServiceUnavailable => "service_unavailable",
+            ErrorCode::Internal => "internal",
+        }
+    }
+
+    /// The code named `s`, if any.
+    pub fn from_name(s: &str) -> Option<ErrorCode> {
+        ErrorCode::ALL.iter().copied().find(|c| c.as_str() == s)
+    }
+
+    /// The RFC 9457 `type` URI.
+    pub fn type_uri(self) -> String {
+        format!("urn:sekimori:problem:{}", self.as_str())
+    }
+
+    /// The HTTP status this code is answered with.
+    pub fn http_status(self) -> u16 {
+        match self {
+            ErrorCode::InvalidRequest => 400,
+            ErrorCode::PayloadTooLarge => 413,
+            ErrorCode::UnsupportedMediaType => 415,
+            ErrorCode::Unauthorized | ErrorCode::InvalidSignature | ErrorCode::StaleTimestamp => {
+                401
+            }
+            ErrorCode::Replayed => 401,
+            ErrorCode::Forbidden | ErrorCode::OutsideStandby | ErrorCode::Denied => 403,
+            ErrorCode::NumberMismatch => 403,
+            ErrorCode::NotFound => 404,
+            ErrorCode::MethodNotAllowed => 405,
+            ErrorCode::Conflict | ErrorCode::AlreadyUsed | ErrorCode::AlreadyRedeemed => 409,
+            ErrorCode::NoDevices | ErrorCode::Pending => 409,
+            ErrorCode::Expired => 410,
+            ErrorCode::RateLimited => 429,
+            ErrorCode::ServiceUnavailable => 503,
+            ErrorCode::Internal => 500,
+        }
+    }
+
+    /// A short human title for the problem document.
+    pub fn title(self) -> &'static str {
+        match self {
+            ErrorCode::InvalidRequest => "the request is malformed",
+            ErrorCode::PayloadTooLarge => "the request body is too large",
+            ErrorCode::UnsupportedMediaType => "the media type is not supported",
+            ErrorCode::Unauthorized => "authentication is required",
+            ErrorCode::Forbidden => "not allowed",
+            ErrorCode::NotFound => "not found",
+            ErrorCode::MethodNotAllowed => "method not allowed",
+            ErrorCode::Conflict => "already exists",
+            ErrorCode::OutsideStandby => "the user has not armed login on an authenticator",
+            ErrorCode::AlreadyUsed => "this single-use token was already used",
+            ErrorCode::AlreadyRedeemed => "this ticket was already redeemed",
+            ErrorCode::Expired => "expired",
+            ErrorCode::InvalidSignature => "the device signature does not verify",
+            ErrorCode::Replayed => "this device request was already received",
+            ErrorCode::StaleTimestamp => {
+                "the device request's timestamp is outside the allowed skew"
+            }
+            ErrorCode::Denied => "the user denied the login",
+            ErrorCode::NumberMismatch => "the number does not match the one shown at login",
+            ErrorCode::NoDevices => "the user has no enrolled authenticator",
+            ErrorCode::Pending => "still waiting for the user",
+            ErrorCode::RateLimited => "too many requests",
+            ErrorCode::ServiceUnavailable => "temporarily unavailable",
+            ErrorCode::Internal => "internal error",
+        }
+    }
+}
+
+impl std::fmt::Display for ErrorCode {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_round_trip_and_are_unique() {
+        let mut seen = std::collections::HashSet::new();
+        for c in ErrorCode::ALL {
+            assert!(seen.insert(c.as_str()));
+            assert_eq!(ErrorCode::from_name(c.as_str()), Some(*c));
+            assert!((400..600).contains(&c.http_status()));
+        }
+    }
+}

@@ -1,0 +1,17 @@
+//! Sekimori's domain core: the types every other crate shares, and the seams
+//! (clock, randomness) that keep expiry and secrets testable. No IO lives here.
+
+pub mod canonical;
+pub mod clock;
+pub mod environment;
+pub mod error;
+pub mod event;
+pub mod level;
+pub mod names;
+pub mod rng;
+pub mod token;
+
+pub use clock::{Clock, SystemClock, TestClock, Timestamp};
+pub use error::ErrorCode;
+pub use level::AuthLevel;
+pub use rng::{OsRng, Rng};

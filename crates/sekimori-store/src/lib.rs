@@ -1,0 +1,50 @@
+//! Sekimori's storage: one trait per aggregate ([`traits`]), two backends
+//! ([`sqlite`], the embedded default, and [`postgres`]), and one conformance suite
+//! that both must pass (feature `conformance`).
+//!
+//! Both backends compile the same SQL (`src/sql.rs`, included into each module); what
+//! differs (pools, the audit-chain lock) is written per backend. Services only see
+//! the [`Store`] trait.
+
+pub mod records;
+pub mod traits;
+
+pub mod postgres;
+pub mod sqlite;
+
+#[cfg(feature = "conformance")]
+pub mod conformance;
+
+pub use records::*;
+pub use traits::*;
+
+/// A storage failure. Expected outcomes (a used token, a duplicate name) are not
+/// errors: they are values of the methods' result types.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum StoreError {
+    /// The database could not be reached or answered with an error.
+    #[error("database error: {0}")]
+    Database(#[from] sqlx::Error),
+    /// Migrations failed.
+    #[error("migration failed: {0}")]
+    Migration(#[from] sqlx::migrate::MigrateError),
+    /// A stored value could not be read back.
+    #[error("corrupt stored value: {0}")]
+    Corrupt(String),
+}
+
+/// Result alias for store calls.
+pub type StoreResult<T> = Result<T, StoreError>;
+
+/// The SHA-256 chain step of the audit log: `sha256(prev_hash || canonical_json(doc))`.
+pub fn chain_hash(prev_hash: &[u8], canonical_doc: &str) -> Vec<u8> {
+    use sha2::{Digest, Sha256};
+    let mut h = Sha256::new();
+    h.update(prev_hash);
+    h.update(canonical_doc.as_bytes());
+    h.finalize().to_vec()
+}
+
+/// The `prev_hash` of the first audit row.
+pub const GENESIS_HASH: [u8; 32] = [0u8; 32];

@@ -1,0 +1,360 @@
+//! The stored aggregates, as plain records. Times are [`sekimori_core::Timestamp`]
+//! milliseconds stored as integers.
+
+use sekimori_core::Timestamp;
+
+/// An organisation; everything belongs to one.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct Tenant {
+    /// Id (UUID text).
+    pub id: String,
+    /// Unique name; the first one is `default`.
+    pub name: String,
+    /// Whether push login requires an armed standby window.
+    pub standby_required: bool,
+    /// Length of a standby window in seconds (10 to 300).
+    pub standby_seconds: i64,
+    /// Creation time, ms.
+    pub created_at: i64,
+}
+
+/// A hashed admin bearer token.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct AdminToken {
+    /// Id (32 hex digits), the middle part of the token.
+    pub id: String,
+    /// Tenant.
+    pub tenant_id: String,
+    /// Who or what it is for.
+    pub name: String,
+    /// SHA-256 of the secret part.
+    pub secret_hash: Vec<u8>,
+    /// Creation time, ms.
+    pub created_at: i64,
+    /// Revocation time, ms.
+    pub revoked_at: Option<i64>,
+}
+
+/// A relying party or verifier with an API key.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct App {
+    /// Id (32 hex digits), the middle part of the key.
+    pub id: String,
+    /// Tenant.
+    pub tenant_id: String,
+    /// Display name, shown to users in challenges.
+    pub name: String,
+    /// `relying_party` or `verifier`.
+    pub kind: String,
+    /// SHA-256 of the secret part.
+    pub secret_hash: Vec<u8>,
+    /// Creation time, ms.
+    pub created_at: i64,
+    /// Revocation time, ms.
+    pub revoked_at: Option<i64>,
+}
+
+/// A person who logs in.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct User {
+    /// Id (UUIDv7 text).
+    pub id: String,
+    /// Tenant.
+    pub tenant_id: String,
+    /// Unique in the tenant.
+    pub username: String,
+    /// Optional email.
+    pub email: Option<String>,
+    /// Optional display name.
+    pub display_name: Option<String>,
+    /// Disabled users cannot log in.
+    pub disabled: bool,
+    /// Creation time, ms.
+    pub created_at: i64,
+}
+
+/// A pending device enrolment.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct Enrollment {
+    /// Id.
+    pub id: String,
+    /// Tenant.
+    pub tenant_id: String,
+    /// The user the device will belong to.
+    pub user_id: String,
+    /// SHA-256 of the single-use code.
+    pub code_hash: Vec<u8>,
+    /// Creation time, ms.
+    pub created_at: i64,
+    /// Expiry, ms.
+    pub expires_at: i64,
+    /// When the code was consumed.
+    pub used_at: Option<i64>,
+    /// The device it created.
+    pub device_id: Option<String>,
+}
+
+/// An enrolled authenticator.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct Device {
+    /// Id (UUIDv7 text).
+    pub id: String,
+    /// Tenant.
+    pub tenant_id: String,
+    /// Owner.
+    pub user_id: String,
+    /// Name given at enrolment.
+    pub name: String,
+    /// Ed25519 public key, 32 bytes.
+    pub public_key: Vec<u8>,
+    /// Enrolment time, ms.
+    pub created_at: i64,
+    /// Removal time, ms.
+    pub revoked_at: Option<i64>,
+}
+
+/// An armed standby window.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct StandbyWindow {
+    /// Id.
+    pub id: String,
+    /// Tenant.
+    pub tenant_id: String,
+    /// The user who armed it.
+    pub user_id: String,
+    /// The device that armed it.
+    pub device_id: String,
+    /// Opening time, ms.
+    pub opened_at: i64,
+    /// Expiry, ms.
+    pub expires_at: i64,
+    /// Closed by a successful login, ms.
+    pub closed_at: Option<i64>,
+}
+
+/// A push login waiting for the user.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct LoginRequest {
+    /// Id.
+    pub id: String,
+    /// Tenant.
+    pub tenant_id: String,
+    /// The user asked.
+    pub user_id: String,
+    /// The relying party that asked, if any.
+    pub app_id: Option<String>,
+    /// The number shown at login, to be entered on the authenticator (10 to 99).
+    pub number: i64,
+    /// The environment, as JSON.
+    pub environment: String,
+    /// The environment key.
+    pub env_key: String,
+    /// Whether the environment was known when the login started.
+    pub env_known: bool,
+    /// Creation, ms.
+    pub created_at: i64,
+    /// Expiry, ms.
+    pub expires_at: i64,
+    /// `pending`, `approved` or `denied`.
+    pub status: String,
+    /// Decision time, ms.
+    pub decided_at: Option<i64>,
+    /// The device that decided.
+    pub device_id: Option<String>,
+    /// The assertion minted on approval.
+    pub assertion_jti: Option<String>,
+}
+
+/// A message in a user's device inbox: a login challenge or a notice.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct InboxMessage {
+    /// Id.
+    pub id: String,
+    /// Tenant.
+    pub tenant_id: String,
+    /// Recipient.
+    pub user_id: String,
+    /// `push_login` or `environment_warning`.
+    pub kind: String,
+    /// The login it belongs to (push challenges).
+    pub login_id: Option<String>,
+    /// The message body as canonical JSON (what the server signs).
+    pub body: String,
+    /// Creation, ms.
+    pub created_at: i64,
+    /// Expiry, ms.
+    pub expires_at: i64,
+    /// Dismissed by a device, ms.
+    pub dismissed_at: Option<i64>,
+}
+
+/// A QR login session shown on a login page.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct QrSession {
+    /// Id.
+    pub id: String,
+    /// Tenant.
+    pub tenant_id: String,
+    /// SHA-256 of the token in the QR code.
+    pub token_hash: Vec<u8>,
+    /// SHA-256 of the secret the page polls with.
+    pub poll_hash: Vec<u8>,
+    /// The browser's environment, JSON.
+    pub environment: String,
+    /// The environment key.
+    pub env_key: String,
+    /// Creation, ms.
+    pub created_at: i64,
+    /// Expiry, ms.
+    pub expires_at: i64,
+    /// Redemption, ms.
+    pub used_at: Option<i64>,
+    /// Who redeemed it.
+    pub user_id: Option<String>,
+    /// With which device.
+    pub device_id: Option<String>,
+    /// The assertion minted on redemption.
+    pub assertion_jti: Option<String>,
+}
+
+/// A one-time login assertion handed to a relying party.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct AssertionRecord {
+    /// JWT id.
+    pub jti: String,
+    /// Tenant.
+    pub tenant_id: String,
+    /// Subject.
+    pub user_id: String,
+    /// Subject's username.
+    pub username: String,
+    /// The login (push request or QR session) it came from.
+    pub login_id: String,
+    /// Auth level reached.
+    pub level: i64,
+    /// Methods used, space separated (`push`, `qr`, `number_match`).
+    pub amr: String,
+    /// Issue time, ms.
+    pub issued_at: i64,
+    /// Expiry, ms.
+    pub expires_at: i64,
+    /// Verification (consumption) time, ms.
+    pub consumed_at: Option<i64>,
+    /// App that verified it.
+    pub consumed_by: Option<String>,
+}
+
+/// A one-time ticket for an entitlement.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct Ticket {
+    /// Id (UUIDv7 text).
+    pub id: String,
+    /// Tenant.
+    pub tenant_id: String,
+    /// Holder.
+    pub user_id: String,
+    /// What it entitles to, e.g. `lunch`.
+    pub entitlement: String,
+    /// App that issued it.
+    pub issued_by: String,
+    /// Issue time, ms.
+    pub created_at: i64,
+    /// Expiry, ms.
+    pub expires_at: i64,
+    /// First (only) redemption, ms.
+    pub redeemed_at: Option<i64>,
+    /// App that redeemed it.
+    pub redeemed_by: Option<String>,
+}
+
+/// A client environment a user has been seen in.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct EnvironmentRecord {
+    /// Owner.
+    pub user_id: String,
+    /// Stable key.
+    pub env_key: String,
+    /// Tenant.
+    pub tenant_id: String,
+    /// Browser family.
+    pub browser: String,
+    /// OS family.
+    pub os: String,
+    /// Network (CIDR).
+    pub network: String,
+    /// Country code.
+    pub country: Option<String>,
+    /// First attempt, ms.
+    pub first_seen: i64,
+    /// Latest attempt, ms.
+    pub last_seen: i64,
+    /// Latest successful login, ms; an environment is known once it has one.
+    pub last_login_at: Option<i64>,
+    /// Marked trusted by the user.
+    pub trusted: bool,
+}
+
+impl EnvironmentRecord {
+    /// Known: at least one successful login from it.
+    pub fn is_known(&self) -> bool {
+        self.last_login_at.is_some()
+    }
+}
+
+/// One row of the hash-chained audit log.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct StoredEvent {
+    /// Position in the chain, from 1.
+    pub seq: i64,
+    /// Tenant.
+    pub tenant_id: String,
+    /// Event time, ms.
+    pub ts: i64,
+    /// `event.action`.
+    pub action: String,
+    /// `event.outcome`.
+    pub outcome: String,
+    /// `user.id`.
+    pub user_id: Option<String>,
+    /// The ECS document, canonical JSON.
+    pub doc: String,
+    /// Hash of the previous row.
+    pub prev_hash: Vec<u8>,
+    /// `sha256(prev_hash || doc)`.
+    pub hash: Vec<u8>,
+}
+
+/// Outcome of an atomic single-use consume.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Consume<T> {
+    /// Consumed now, by this call.
+    Done(T),
+    /// Consumed before, at this time.
+    AlreadyUsed {
+        /// When the first consumption happened, ms.
+        at: i64,
+    },
+    /// Past its expiry, never consumed.
+    Expired,
+    /// No such token.
+    NotFound,
+}
+
+/// Filters for reading the audit log.
+#[derive(Debug, Clone, Default)]
+pub struct EventFilter {
+    /// Only this tenant.
+    pub tenant_id: Option<String>,
+    /// Only this user id.
+    pub user_id: Option<String>,
+    /// Only this action (exact) or prefix when it ends with `*`.
+    pub action: Option<String>,
+    /// At or after this time.
+    pub since: Option<Timestamp>,
+    /// Before this time.
+    pub until: Option<Timestamp>,
+    /// Rows after this sequence number (paging).
+    pub after_seq: Option<i64>,
+    /// At most this many rows.
+    pub limit: i64,
+}

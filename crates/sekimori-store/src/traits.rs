@@ -1,0 +1,225 @@
+//! One trait per aggregate. Every method that changes state and matters to security
+//! takes the audit event to write in the same transaction.
+
+use async_trait::async_trait;
+use sekimori_core::event::NewEvent;
+
+use crate::records::*;
+use crate::StoreResult;
+
+/// Tenants and their gate settings.
+#[async_trait]
+pub trait TenantStore: Send + Sync {
+    /// Inserts `tenant` unless one of that name exists; returns the stored one and whether it is new.
+    async fn ensure_tenant(&self, tenant: &Tenant) -> StoreResult<(Tenant, bool)>;
+    /// The tenant named `name`.
+    async fn tenant_by_name(&self, name: &str) -> StoreResult<Option<Tenant>>;
+    /// The tenant with id `id`.
+    async fn tenant(&self, id: &str) -> StoreResult<Option<Tenant>>;
+    /// Changes the standby settings.
+    async fn update_standby_settings(
+        &self,
+        id: &str,
+        required: bool,
+        seconds: i64,
+        event: &NewEvent,
+    ) -> StoreResult<()>;
+}
+
+/// Admin tokens and relying-party / verifier apps: hashed bearer keys.
+#[async_trait]
+pub trait CredentialStore: Send + Sync {
+    /// Stores a new admin token.
+    async fn insert_admin_token(&self, token: &AdminToken, event: &NewEvent) -> StoreResult<()>;
+    /// The admin token with this id.
+    async fn admin_token(&self, id: &str) -> StoreResult<Option<AdminToken>>;
+    /// Stores a new app; `false` if the name is taken in the tenant.
+    async fn insert_app(&self, app: &App, event: &NewEvent) -> StoreResult<bool>;
+    /// The app with this id.
+    async fn app(&self, id: &str) -> StoreResult<Option<App>>;
+    /// All apps of a tenant.
+    async fn list_apps(&self, tenant_id: &str) -> StoreResult<Vec<App>>;
+    /// Revokes an app's key; `false` if there was no such live app.
+    async fn revoke_app(&self, id: &str, now: i64, event: &NewEvent) -> StoreResult<bool>;
+}
+
+/// Users.
+#[async_trait]
+pub trait UserStore: Send + Sync {
+    /// Inserts a user; `false` if the username is taken in the tenant.
+    async fn insert_user(&self, user: &User, event: &NewEvent) -> StoreResult<bool>;
+    /// The user by id.
+    async fn user(&self, id: &str) -> StoreResult<Option<User>>;
+    /// The user by tenant and username.
+    async fn user_by_name(&self, tenant_id: &str, username: &str) -> StoreResult<Option<User>>;
+    /// All users of a tenant, by username.
+    async fn list_users(&self, tenant_id: &str) -> StoreResult<Vec<User>>;
+}
+
+/// Enrolments and devices, with the replay guard for signed device requests.
+#[async_trait]
+pub trait DeviceStore: Send + Sync {
+    /// Stores a pending enrolment.
+    async fn insert_enrollment(&self, enrollment: &Enrollment, event: &NewEvent)
+        -> StoreResult<()>;
+    /// Consumes the enrolment with this code hash and creates `device` for its user, atomically.
+    /// `device.user_id` and `device.tenant_id` are taken from the enrolment.
+    async fn consume_enrollment(
+        &self,
+        code_hash: &[u8],
+        now: i64,
+        device: &Device,
+        event: &NewEvent,
+    ) -> StoreResult<Consume<(Enrollment, Device)>>;
+    /// The device by id (revoked ones included).
+    async fn device(&self, id: &str) -> StoreResult<Option<Device>>;
+    /// A user's live devices.
+    async fn list_devices(&self, user_id: &str) -> StoreResult<Vec<Device>>;
+    /// Removes a device; `false` if it was not live.
+    async fn revoke_device(&self, id: &str, now: i64, event: &NewEvent) -> StoreResult<bool>;
+    /// Remembers a nonce until `expires_at`; `false` if it was already there (a replay).
+    async fn remember_nonce(
+        &self,
+        device_id: &str,
+        nonce: &str,
+        expires_at: i64,
+    ) -> StoreResult<bool>;
+    /// Forgets nonces whose timestamps can no longer be accepted anyway.
+    async fn prune_nonces(&self, now: i64) -> StoreResult<u64>;
+}
+
+/// How a login request is decided.
+#[derive(Debug, Clone)]
+pub enum Decision {
+    /// Approved: mint this assertion, close the standby window, remember the environment.
+    Approve(AssertionRecord),
+    /// Denied by the user.
+    Deny,
+}
+
+/// Standby windows, push login requests, QR sessions, assertions and the device inbox.
+#[async_trait]
+pub trait LoginStore: Send + Sync {
+    /// Opens a standby window.
+    async fn open_standby(&self, window: &StandbyWindow, event: &NewEvent) -> StoreResult<()>;
+    /// The user's open window at `now`, if any.
+    async fn active_standby(&self, user_id: &str, now: i64) -> StoreResult<Option<StandbyWindow>>;
+    /// Stores a login request with its inbox messages.
+    async fn insert_login(
+        &self,
+        login: &LoginRequest,
+        messages: &[InboxMessage],
+        event: &NewEvent,
+    ) -> StoreResult<()>;
+    /// The login request by id.
+    async fn login(&self, id: &str) -> StoreResult<Option<LoginRequest>>;
+    /// Decides a pending, unexpired login once; concurrent deciders see `AlreadyUsed`.
+    async fn decide_login(
+        &self,
+        id: &str,
+        device_id: &str,
+        decision: &Decision,
+        now: i64,
+        event: &NewEvent,
+    ) -> StoreResult<Consume<LoginRequest>>;
+    /// Stores inbox messages that belong to no login (notices).
+    async fn insert_messages(&self, messages: &[InboxMessage]) -> StoreResult<()>;
+    /// A user's undismissed, unexpired messages whose login (if any) is still pending.
+    async fn pending_messages(&self, user_id: &str, now: i64) -> StoreResult<Vec<InboxMessage>>;
+    /// Dismisses a message of this user; `false` if there was none.
+    async fn dismiss_message(&self, id: &str, user_id: &str, now: i64) -> StoreResult<bool>;
+    /// Stores a QR login session.
+    async fn insert_qr(&self, session: &QrSession) -> StoreResult<()>;
+    /// The QR session by id.
+    async fn qr(&self, id: &str) -> StoreResult<Option<QrSession>>;
+    /// Redeems the QR token once, binding it to the user and device and minting the assertion.
+    async fn redeem_qr(
+        &self,
+        token_hash: &[u8],
+        device: &Device,
+        assertion: &AssertionRecord,
+        now: i64,
+        event: &NewEvent,
+    ) -> StoreResult<Consume<QrSession>>;
+    /// The assertion by JWT id.
+    async fn assertion(&self, jti: &str) -> StoreResult<Option<AssertionRecord>>;
+    /// Consumes an assertion once (relying-party verification).
+    async fn consume_assertion(
+        &self,
+        jti: &str,
+        app_id: &str,
+        now: i64,
+        event: &NewEvent,
+    ) -> StoreResult<Consume<AssertionRecord>>;
+}
+
+/// One-time tickets.
+#[async_trait]
+pub trait TicketStore: Send + Sync {
+    /// Stores an issued ticket.
+    async fn insert_ticket(&self, ticket: &Ticket, event: &NewEvent) -> StoreResult<()>;
+    /// The ticket by id.
+    async fn ticket(&self, id: &str) -> StoreResult<Option<Ticket>>;
+    /// A user's unredeemed, unexpired tickets.
+    async fn user_tickets(&self, user_id: &str, now: i64) -> StoreResult<Vec<Ticket>>;
+    /// Redeems once; every later call sees `AlreadyUsed` with the first redemption time.
+    async fn redeem_ticket(
+        &self,
+        id: &str,
+        app_id: &str,
+        now: i64,
+        event: &NewEvent,
+    ) -> StoreResult<Consume<Ticket>>;
+}
+
+/// Client environments per user.
+#[async_trait]
+pub trait EnvironmentStore: Send + Sync {
+    /// Records an attempt from `env` (insert, or update `last_seen`); returns the stored record
+    /// as it was *before* this attempt, if any.
+    async fn observe_environment(
+        &self,
+        env: &EnvironmentRecord,
+    ) -> StoreResult<Option<EnvironmentRecord>>;
+    /// A user's environments, most recent first.
+    async fn list_environments(&self, user_id: &str) -> StoreResult<Vec<EnvironmentRecord>>;
+    /// Sets `trusted`; `false` if there is no such environment.
+    async fn set_environment_trust(
+        &self,
+        user_id: &str,
+        env_key: &str,
+        trusted: bool,
+        event: &NewEvent,
+    ) -> StoreResult<bool>;
+    /// Forgets an environment, so the next attempt from it warns again.
+    async fn revoke_environment(
+        &self,
+        user_id: &str,
+        env_key: &str,
+        event: &NewEvent,
+    ) -> StoreResult<bool>;
+}
+
+/// The append-only, hash-chained audit log.
+#[async_trait]
+pub trait AuditStore: Send + Sync {
+    /// Appends one event on its own.
+    async fn append(&self, event: &NewEvent) -> StoreResult<i64>;
+    /// Events matching `filter`, in chain order.
+    async fn events(&self, filter: &EventFilter) -> StoreResult<Vec<StoredEvent>>;
+}
+
+/// Everything a Sekimori node needs from its database.
+pub trait Store:
+    TenantStore
+    + CredentialStore
+    + UserStore
+    + DeviceStore
+    + LoginStore
+    + TicketStore
+    + EnvironmentStore
+    + AuditStore
+{
+    /// The backend's name, for logs (`sqlite`, `postgres`).
+    fn backend(&self) -> &'static str;
+}
