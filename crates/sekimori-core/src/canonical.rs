@@ -81,10 +81,7 @@ mod tests {
     #[test]
     fn sorts_keys_and_strips_space() {
         let v = json!({"b": 1, "a": [true, null, "x\ny"], "c": {"z": 0, "y": -5}});
-        assert_eq!(
-            to_canonical_string(&v),
-            r#"{"a":[true,null,"x\ny"],"b":1,"c":{"y":-5,"z":0}}"#
-        );
+        assert_eq!(to_canonical_string(&v), r#"{"a":[true,null,"x\ny"],"b":1,"c":{"y":-5,"z":0}}"#);
     }
 
     #[test]

@@ -83,11 +83,7 @@ pub fn browser_family(ua: &str) -> &'static str {
         ("curl/", "curl"),
         ("sekimori/", "sekimori"),
     ];
-    checks
-        .iter()
-        .find(|(needle, _)| ua.contains(needle))
-        .map(|(_, name)| *name)
-        .unwrap_or("Other")
+    checks.iter().find(|(needle, _)| ua.contains(needle)).map(|(_, name)| *name).unwrap_or("Other")
 }
 
 /// The operating system family of a user agent.
@@ -102,19 +98,14 @@ pub fn os_family(ua: &str) -> &'static str {
         ("CrOS", "ChromeOS"),
         ("Linux", "Linux"),
     ];
-    checks
-        .iter()
-        .find(|(needle, _)| ua.contains(needle))
-        .map(|(_, name)| *name)
-        .unwrap_or("Other")
+    checks.iter().find(|(needle, _)| ua.contains(needle)).map(|(_, name)| *name).unwrap_or("Other")
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    const FIREFOX_LINUX: &str =
-        "Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0";
+    const FIREFOX_LINUX: &str = "Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0";
     const CHROME_MAC: &str =
         "Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0 Safari/537.36";
     const EDGE_WIN: &str = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0 Safari/537.36 Edg/126.0";
@@ -122,55 +113,28 @@ mod tests {
 
     #[test]
     fn families() {
-        assert_eq!(
-            (browser_family(FIREFOX_LINUX), os_family(FIREFOX_LINUX)),
-            ("Firefox", "Linux")
-        );
-        assert_eq!(
-            (browser_family(CHROME_MAC), os_family(CHROME_MAC)),
-            ("Chrome", "macOS")
-        );
-        assert_eq!(
-            (browser_family(EDGE_WIN), os_family(EDGE_WIN)),
-            ("Edge", "Windows")
-        );
-        assert_eq!(
-            (browser_family(SAFARI_IPHONE), os_family(SAFARI_IPHONE)),
-            ("Safari", "iOS")
-        );
+        assert_eq!((browser_family(FIREFOX_LINUX), os_family(FIREFOX_LINUX)), ("Firefox", "Linux"));
+        assert_eq!((browser_family(CHROME_MAC), os_family(CHROME_MAC)), ("Chrome", "macOS"));
+        assert_eq!((browser_family(EDGE_WIN), os_family(EDGE_WIN)), ("Edge", "Windows"));
+        assert_eq!((browser_family(SAFARI_IPHONE), os_family(SAFARI_IPHONE)), ("Safari", "iOS"));
         assert_eq!(browser_family(""), "Other");
     }
 
     #[test]
     fn networks() {
-        assert_eq!(
-            network_of("203.0.113.77".parse().expect("ip")),
-            "203.0.113.0/24"
-        );
-        assert_eq!(
-            network_of("2001:db8:abcd:12::1".parse().expect("ip")),
-            "2001:db8:abcd::/48"
-        );
-        assert_eq!(
-            network_of("::ffff:198.51.100.9".parse().expect("ip")),
-            "198.51.100.0/24"
-        );
+        assert_eq!(network_of("203.0.113.77".parse().expect("ip")), "203.0.113.0/24");
+        assert_eq!(network_of("2001:db8:abcd:12::1".parse().expect("ip")), "2001:db8:abcd::/48");
+        assert_eq!(network_of("::ffff:198.51.100.9".parse().expect("ip")), "198.51.100.0/24");
     }
 
     #[test]
     fn key_ignores_host_and_version() {
-        let a = Environment::from_client(
-            Some("203.0.113.7".parse().expect("ip")),
-            Some(FIREFOX_LINUX),
-        );
+        let a = Environment::from_client(Some("203.0.113.7".parse().expect("ip")), Some(FIREFOX_LINUX));
         let b = Environment::from_client(
             Some("203.0.113.200".parse().expect("ip")),
             Some("Mozilla/5.0 (X11; Linux x86_64; rv:129.0) Gecko/20100101 Firefox/129.0"),
         );
-        let c = Environment::from_client(
-            Some("198.51.100.7".parse().expect("ip")),
-            Some(FIREFOX_LINUX),
-        );
+        let c = Environment::from_client(Some("198.51.100.7".parse().expect("ip")), Some(FIREFOX_LINUX));
         assert_eq!(a.key(), b.key());
         assert_ne!(a.key(), c.key());
     }

@@ -122,9 +122,7 @@ impl ErrorCode {
             ErrorCode::InvalidRequest => 400,
             ErrorCode::PayloadTooLarge => 413,
             ErrorCode::UnsupportedMediaType => 415,
-            ErrorCode::Unauthorized | ErrorCode::InvalidSignature | ErrorCode::StaleTimestamp => {
-                401
-            }
+            ErrorCode::Unauthorized | ErrorCode::InvalidSignature | ErrorCode::StaleTimestamp => 401,
             ErrorCode::Replayed => 401,
             ErrorCode::Forbidden | ErrorCode::OutsideStandby | ErrorCode::Denied => 403,
             ErrorCode::NumberMismatch => 403,
@@ -156,9 +154,7 @@ impl ErrorCode {
             ErrorCode::Expired => "expired",
             ErrorCode::InvalidSignature => "the device signature does not verify",
             ErrorCode::Replayed => "this device request was already received",
-            ErrorCode::StaleTimestamp => {
-                "the device request's timestamp is outside the allowed skew"
-            }
+            ErrorCode::StaleTimestamp => "the device request's timestamp is outside the allowed skew",
             ErrorCode::Denied => "the user denied the login",
             ErrorCode::NumberMismatch => "the number does not match the one shown at login",
             ErrorCode::NoDevices => "the user has no enrolled authenticator",

@@ -50,13 +50,7 @@ pub struct NewEvent {
 
 impl NewEvent {
     /// An event with the required fields; add the rest with the builder methods.
-    pub fn new(
-        timestamp: Timestamp,
-        tenant: &str,
-        category: &'static str,
-        action: &str,
-        outcome: Outcome,
-    ) -> Self {
+    pub fn new(timestamp: Timestamp, tenant: &str, category: &'static str, action: &str, outcome: Outcome) -> Self {
         NewEvent {
             timestamp,
             tenant: tenant.to_owned(),
@@ -128,9 +122,7 @@ pub fn set_dotted(doc: &mut Value, dotted: &str, value: Value) {
             map.insert(part.to_owned(), value);
             return;
         }
-        cur = map
-            .entry(part.to_owned())
-            .or_insert_with(|| Value::Object(Map::new()));
+        cur = map.entry(part.to_owned()).or_insert_with(|| Value::Object(Map::new()));
     }
 }
 
@@ -140,16 +132,10 @@ mod tests {
 
     #[test]
     fn builds_nested_ecs() {
-        let e = NewEvent::new(
-            Timestamp(0),
-            "default",
-            "authentication",
-            "auth.push.approved",
-            Outcome::Success,
-        )
-        .user("u1", "alice")
-        .field("source.ip", "192.0.2.1")
-        .field("sekimori.risk.decision", "OK");
+        let e = NewEvent::new(Timestamp(0), "default", "authentication", "auth.push.approved", Outcome::Success)
+            .user("u1", "alice")
+            .field("source.ip", "192.0.2.1")
+            .field("sekimori.risk.decision", "OK");
         let d = e.to_ecs();
         assert_eq!(d["event"]["action"], "auth.push.approved");
         assert_eq!(d["event"]["outcome"], "success");

@@ -65,13 +65,8 @@ impl PrefixedKey {
         let id_ok = id.len() == 32 && id.bytes().all(|b| b.is_ascii_hexdigit());
         let secret_ok = secret.len() >= 22
             && secret.len() <= 128
-            && secret
-                .bytes()
-                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
-        (id_ok && secret_ok).then(|| PrefixedKey {
-            id: id.to_owned(),
-            secret: secret.to_owned(),
-        })
+            && secret.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+        (id_ok && secret_ok).then(|| PrefixedKey { id: id.to_owned(), secret: secret.to_owned() })
     }
 }
 

@@ -46,23 +46,12 @@ type S = Arc<dyn Store>;
 const T0: i64 = 1_795_000_000_000;
 
 fn ev(action: &str) -> NewEvent {
-    NewEvent::new(
-        Timestamp(T0),
-        "t1",
-        "authentication",
-        action,
-        Outcome::Success,
-    )
+    NewEvent::new(Timestamp(T0), "t1", "authentication", action, Outcome::Success)
 }
 
 async fn tenant(s: &S) -> Tenant {
-    let t = Tenant {
-        id: "t1".into(),
-        name: "default".into(),
-        standby_required: true,
-        standby_seconds: 60,
-        created_at: T0,
-    };
+    let t =
+        Tenant { id: "t1".into(), name: "default".into(), standby_required: true, standby_seconds: 60, created_at: T0 };
     s.ensure_tenant(&t).await.expect("tenant").0
 }
 
@@ -77,10 +66,7 @@ async fn user(s: &S, name: &str) -> User {
         disabled: false,
         created_at: T0,
     };
-    assert!(s
-        .insert_user(&u, &ev("iam.user.created"))
-        .await
-        .expect("insert user"));
+    assert!(s.insert_user(&u, &ev("iam.user.created")).await.expect("insert user"));
     u
 }
 
@@ -95,9 +81,7 @@ async fn device(s: &S, u: &User, id: &str) -> Device {
         used_at: None,
         device_id: None,
     };
-    s.insert_enrollment(&e, &ev("iam.device.enrollment_created"))
-        .await
-        .expect("enrollment");
+    s.insert_enrollment(&e, &ev("iam.device.enrollment_created")).await.expect("enrollment");
     let d = Device {
         id: id.into(),
         tenant_id: String::new(),
@@ -107,11 +91,7 @@ async fn device(s: &S, u: &User, id: &str) -> Device {
         created_at: T0,
         revoked_at: None,
     };
-    match s
-        .consume_enrollment(&e.code_hash, T0 + 1, &d, &ev("iam.device.enrolled"))
-        .await
-        .expect("consume")
-    {
+    match s.consume_enrollment(&e.code_hash, T0 + 1, &d, &ev("iam.device.enrolled")).await.expect("consume") {
         Consume::Done((_, d)) => d,
         other => panic!("enrolment not consumed: {other:?}"),
     }
@@ -154,26 +134,13 @@ fn assertion(u: &User, jti: &str, login_id: &str) -> AssertionRecord {
 
 /// A second tenant of the same name is not created.
 pub async fn tenants_are_unique_by_name(s: S) {
-    let t = Tenant {
-        id: "t1".into(),
-        name: "default".into(),
-        standby_required: true,
-        standby_seconds: 60,
-        created_at: T0,
-    };
+    let t =
+        Tenant { id: "t1".into(), name: "default".into(), standby_required: true, standby_seconds: 60, created_at: T0 };
     let (a, new_a) = s.ensure_tenant(&t).await.expect("first");
-    let (b, new_b) = s
-        .ensure_tenant(&Tenant {
-            id: "t2".into(),
-            ..t.clone()
-        })
-        .await
-        .expect("second");
+    let (b, new_b) = s.ensure_tenant(&Tenant { id: "t2".into(), ..t.clone() }).await.expect("second");
     assert!(new_a && !new_b);
     assert_eq!(a, b);
-    s.update_standby_settings("t1", false, 120, &ev("configuration.tenant.updated"))
-        .await
-        .expect("update");
+    s.update_standby_settings("t1", false, 120, &ev("configuration.tenant.updated")).await.expect("update");
     let t = s.tenant("t1").await.expect("read").expect("exists");
     assert!(!t.standby_required);
     assert_eq!(t.standby_seconds, 120);
@@ -182,20 +149,8 @@ pub async fn tenants_are_unique_by_name(s: S) {
 /// Usernames are unique within a tenant.
 pub async fn users_are_unique_per_tenant(s: S) {
     let u = user(&s, "alice").await;
-    assert!(!s
-        .insert_user(
-            &User {
-                id: "other".into(),
-                ..u.clone()
-            },
-            &ev("iam.user.created")
-        )
-        .await
-        .expect("insert"));
-    assert_eq!(
-        s.user_by_name("t1", "alice").await.expect("read"),
-        Some(u.clone())
-    );
+    assert!(!s.insert_user(&User { id: "other".into(), ..u.clone() }, &ev("iam.user.created")).await.expect("insert"));
+    assert_eq!(s.user_by_name("t1", "alice").await.expect("read"), Some(u.clone()));
     assert_eq!(s.user(&u.id).await.expect("read"), Some(u));
     assert_eq!(s.list_users("t1").await.expect("list").len(), 1);
 }
@@ -205,35 +160,16 @@ pub async fn enrollment_is_consumed_once(s: S) {
     let u = user(&s, "alice").await;
     let d = device(&s, &u, "d1").await;
     assert_eq!(d.user_id, u.id);
-    let again = Device {
-        id: "d2".into(),
-        ..d.clone()
-    };
-    match s
-        .consume_enrollment(b"code-d1", T0 + 2, &again, &ev("iam.device.enrolled"))
-        .await
-        .expect("consume")
-    {
+    let again = Device { id: "d2".into(), ..d.clone() };
+    match s.consume_enrollment(b"code-d1", T0 + 2, &again, &ev("iam.device.enrolled")).await.expect("consume") {
         Consume::AlreadyUsed { at } => assert_eq!(at, T0 + 1),
         other => panic!("expected AlreadyUsed, got {other:?}"),
     }
     assert_eq!(s.list_devices(&u.id).await.expect("list"), vec![d.clone()]);
-    assert!(s
-        .revoke_device("d1", T0 + 3, &ev("iam.device.removed"))
-        .await
-        .expect("revoke"));
-    assert!(!s
-        .revoke_device("d1", T0 + 4, &ev("iam.device.removed"))
-        .await
-        .expect("revoke twice"));
+    assert!(s.revoke_device("d1", T0 + 3, &ev("iam.device.removed")).await.expect("revoke"));
+    assert!(!s.revoke_device("d1", T0 + 4, &ev("iam.device.removed")).await.expect("revoke twice"));
     assert!(s.list_devices(&u.id).await.expect("list").is_empty());
-    assert_eq!(
-        s.device("d1")
-            .await
-            .expect("read")
-            .and_then(|d| d.revoked_at),
-        Some(T0 + 3)
-    );
+    assert_eq!(s.device("d1").await.expect("read").and_then(|d| d.revoked_at), Some(T0 + 3));
 }
 
 /// A code past its expiry is refused and creates nothing.
@@ -249,9 +185,7 @@ pub async fn expired_enrollment_is_refused(s: S) {
         used_at: None,
         device_id: None,
     };
-    s.insert_enrollment(&e, &ev("iam.device.enrollment_created"))
-        .await
-        .expect("insert");
+    s.insert_enrollment(&e, &ev("iam.device.enrollment_created")).await.expect("insert");
     let d = Device {
         id: "d1".into(),
         tenant_id: String::new(),
@@ -261,37 +195,18 @@ pub async fn expired_enrollment_is_refused(s: S) {
         created_at: T0,
         revoked_at: None,
     };
-    assert_eq!(
-        s.consume_enrollment(b"c", T0 + 10, &d, &ev("x"))
-            .await
-            .expect("consume"),
-        Consume::Expired
-    );
-    assert_eq!(
-        s.consume_enrollment(b"nope", T0, &d, &ev("x"))
-            .await
-            .expect("consume"),
-        Consume::NotFound
-    );
+    assert_eq!(s.consume_enrollment(b"c", T0 + 10, &d, &ev("x")).await.expect("consume"), Consume::Expired);
+    assert_eq!(s.consume_enrollment(b"nope", T0, &d, &ev("x")).await.expect("consume"), Consume::NotFound);
     assert!(s.list_devices(&u.id).await.expect("list").is_empty());
 }
 
 /// A nonce is accepted once and forgotten after pruning.
 pub async fn nonces_are_remembered_once(s: S) {
     assert!(s.remember_nonce("d1", "n1", T0 + 100).await.expect("first"));
-    assert!(!s
-        .remember_nonce("d1", "n1", T0 + 100)
-        .await
-        .expect("replay"));
-    assert!(s
-        .remember_nonce("d2", "n1", T0 + 100)
-        .await
-        .expect("other device"));
+    assert!(!s.remember_nonce("d1", "n1", T0 + 100).await.expect("replay"));
+    assert!(s.remember_nonce("d2", "n1", T0 + 100).await.expect("other device"));
     assert_eq!(s.prune_nonces(T0 + 101).await.expect("prune"), 2);
-    assert!(s
-        .remember_nonce("d1", "n1", T0 + 200)
-        .await
-        .expect("after prune"));
+    assert!(s.remember_nonce("d1", "n1", T0 + 200).await.expect("after prune"));
 }
 
 /// A window is active until expiry, and closed by an approved login.
@@ -308,87 +223,36 @@ pub async fn standby_window_opens_and_closes_on_login(s: S) {
         expires_at: T0 + 60_000,
         closed_at: None,
     };
-    s.open_standby(&w, &ev("auth.standby.opened"))
-        .await
-        .expect("open");
-    assert_eq!(
-        s.active_standby(&u.id, T0 + 59_999).await.expect("open"),
-        Some(w.clone())
-    );
-    assert!(s
-        .active_standby(&u.id, T0 + 60_000)
-        .await
-        .expect("expired")
-        .is_none());
-    s.insert_login(&login(&u, "l1", T0 + 60_000), &[], &ev("auth.push.started"))
-        .await
-        .expect("login");
+    s.open_standby(&w, &ev("auth.standby.opened")).await.expect("open");
+    assert_eq!(s.active_standby(&u.id, T0 + 59_999).await.expect("open"), Some(w.clone()));
+    assert!(s.active_standby(&u.id, T0 + 60_000).await.expect("expired").is_none());
+    s.insert_login(&login(&u, "l1", T0 + 60_000), &[], &ev("auth.push.started")).await.expect("login");
     let approve = Decision::Approve(assertion(&u, "j1", "l1"));
-    let r = s
-        .decide_login("l1", &d.id, &approve, T0 + 5, &ev("auth.push.approved"))
-        .await
-        .expect("decide");
+    let r = s.decide_login("l1", &d.id, &approve, T0 + 5, &ev("auth.push.approved")).await.expect("decide");
     assert!(matches!(r, Consume::Done(_)));
-    assert!(s
-        .active_standby(&u.id, T0 + 6)
-        .await
-        .expect("closed")
-        .is_none());
+    assert!(s.active_standby(&u.id, T0 + 6).await.expect("closed").is_none());
 }
 
 /// Exactly one decision wins; an expired login cannot be decided.
 pub async fn login_is_decided_once(s: S) {
     let u = user(&s, "alice").await;
     let d = device(&s, &u, "d1").await;
-    s.insert_login(&login(&u, "l1", T0 + 60_000), &[], &ev("auth.push.started"))
-        .await
-        .expect("insert");
+    s.insert_login(&login(&u, "l1", T0 + 60_000), &[], &ev("auth.push.started")).await.expect("insert");
     let approve = Decision::Approve(assertion(&u, "j1", "l1"));
-    let first = s
-        .decide_login("l1", &d.id, &approve, T0 + 1, &ev("auth.push.approved"))
-        .await
-        .expect("first");
-    let Consume::Done(l) = first else {
-        panic!("not decided: {first:?}")
-    };
+    let first = s.decide_login("l1", &d.id, &approve, T0 + 1, &ev("auth.push.approved")).await.expect("first");
+    let Consume::Done(l) = first else { panic!("not decided: {first:?}") };
     assert_eq!(l.status, "approved");
     assert_eq!(l.assertion_jti.as_deref(), Some("j1"));
-    let second = s
-        .decide_login(
-            "l1",
-            &d.id,
-            &Decision::Deny,
-            T0 + 2,
-            &ev("auth.push.denied"),
-        )
-        .await
-        .expect("second");
+    let second = s.decide_login("l1", &d.id, &Decision::Deny, T0 + 2, &ev("auth.push.denied")).await.expect("second");
     assert_eq!(second, Consume::AlreadyUsed { at: T0 + 1 });
     let envs = s.list_environments(&u.id).await.expect("envs");
     assert_eq!(envs.len(), 1);
-    assert!(
-        envs[0].is_known(),
-        "an approved login makes its environment known"
-    );
+    assert!(envs[0].is_known(), "an approved login makes its environment known");
 
-    s.insert_login(&login(&u, "l2", T0 + 60_000), &[], &ev("auth.push.started"))
-        .await
-        .expect("insert");
-    let late = s
-        .decide_login(
-            "l2",
-            &d.id,
-            &Decision::Deny,
-            T0 + 60_000,
-            &ev("auth.push.denied"),
-        )
-        .await
-        .expect("late");
+    s.insert_login(&login(&u, "l2", T0 + 60_000), &[], &ev("auth.push.started")).await.expect("insert");
+    let late = s.decide_login("l2", &d.id, &Decision::Deny, T0 + 60_000, &ev("auth.push.denied")).await.expect("late");
     assert_eq!(late, Consume::Expired);
-    let none = s
-        .decide_login("nope", &d.id, &Decision::Deny, T0, &ev("auth.push.denied"))
-        .await
-        .expect("none");
+    let none = s.decide_login("nope", &d.id, &Decision::Deny, T0, &ev("auth.push.denied")).await.expect("none");
     assert_eq!(none, Consume::NotFound);
 }
 
@@ -407,47 +271,17 @@ pub async fn pending_messages_follow_login_state(s: S) {
         expires_at: T0 + 60_000,
         dismissed_at: None,
     };
-    s.insert_login(
-        &login(&u, "l1", T0 + 60_000),
-        &[msg("m1", "push_login", Some("l1"))],
-        &ev("auth.push.started"),
-    )
-    .await
-    .expect("login");
-    s.insert_messages(&[msg("m2", "environment_warning", None)])
+    s.insert_login(&login(&u, "l1", T0 + 60_000), &[msg("m1", "push_login", Some("l1"))], &ev("auth.push.started"))
         .await
-        .expect("notice");
+        .expect("login");
+    s.insert_messages(&[msg("m2", "environment_warning", None)]).await.expect("notice");
     let ids = |v: Vec<InboxMessage>| v.into_iter().map(|m| m.id).collect::<Vec<_>>();
-    assert_eq!(
-        ids(s.pending_messages(&u.id, T0).await.expect("pending")),
-        vec!["m1", "m2"]
-    );
-    s.decide_login(
-        "l1",
-        &d.id,
-        &Decision::Deny,
-        T0 + 1,
-        &ev("auth.push.denied"),
-    )
-    .await
-    .expect("deny");
-    assert_eq!(
-        ids(s.pending_messages(&u.id, T0 + 2).await.expect("pending")),
-        vec!["m2"]
-    );
-    assert!(!s
-        .dismiss_message("m2", "someone-else", T0 + 3)
-        .await
-        .expect("dismiss other"));
-    assert!(s
-        .dismiss_message("m2", &u.id, T0 + 3)
-        .await
-        .expect("dismiss"));
-    assert!(s
-        .pending_messages(&u.id, T0 + 4)
-        .await
-        .expect("pending")
-        .is_empty());
+    assert_eq!(ids(s.pending_messages(&u.id, T0).await.expect("pending")), vec!["m1", "m2"]);
+    s.decide_login("l1", &d.id, &Decision::Deny, T0 + 1, &ev("auth.push.denied")).await.expect("deny");
+    assert_eq!(ids(s.pending_messages(&u.id, T0 + 2).await.expect("pending")), vec!["m2"]);
+    assert!(!s.dismiss_message("m2", "someone-else", T0 + 3).await.expect("dismiss other"));
+    assert!(s.dismiss_message("m2", &u.id, T0 + 3).await.expect("dismiss"));
+    assert!(s.pending_messages(&u.id, T0 + 4).await.expect("pending").is_empty());
 }
 
 /// A QR token binds to the first device that redeems it.
@@ -470,40 +304,14 @@ pub async fn qr_is_redeemed_once(s: S) {
     };
     s.insert_qr(&q).await.expect("insert");
     let a = assertion(&u, "jq", "");
-    let r = s
-        .redeem_qr(b"tok", &d, &a, T0 + 1, &ev("auth.qr.redeemed"))
-        .await
-        .expect("redeem");
-    let Consume::Done(done) = r else {
-        panic!("not redeemed: {r:?}")
-    };
+    let r = s.redeem_qr(b"tok", &d, &a, T0 + 1, &ev("auth.qr.redeemed")).await.expect("redeem");
+    let Consume::Done(done) = r else { panic!("not redeemed: {r:?}") };
     assert_eq!(done.user_id.as_deref(), Some(u.id.as_str()));
-    assert_eq!(
-        s.assertion("jq").await.expect("read").map(|a| a.login_id),
-        Some("q1".to_owned())
-    );
-    let again = s
-        .redeem_qr(b"tok", &d, &assertion(&u, "jq2", ""), T0 + 2, &ev("x"))
-        .await
-        .expect("again");
+    assert_eq!(s.assertion("jq").await.expect("read").map(|a| a.login_id), Some("q1".to_owned()));
+    let again = s.redeem_qr(b"tok", &d, &assertion(&u, "jq2", ""), T0 + 2, &ev("x")).await.expect("again");
     assert_eq!(again, Consume::AlreadyUsed { at: T0 + 1 });
-    s.insert_qr(&QrSession {
-        id: "q2".into(),
-        token_hash: b"tok2".to_vec(),
-        ..q
-    })
-    .await
-    .expect("insert");
-    let late = s
-        .redeem_qr(
-            b"tok2",
-            &d,
-            &assertion(&u, "jq3", ""),
-            T0 + 60_000,
-            &ev("x"),
-        )
-        .await
-        .expect("late");
+    s.insert_qr(&QrSession { id: "q2".into(), token_hash: b"tok2".to_vec(), ..q }).await.expect("insert");
+    let late = s.redeem_qr(b"tok2", &d, &assertion(&u, "jq3", ""), T0 + 60_000, &ev("x")).await.expect("late");
     assert_eq!(late, Consume::Expired);
 }
 
@@ -511,22 +319,12 @@ pub async fn qr_is_redeemed_once(s: S) {
 pub async fn assertion_is_consumed_once(s: S) {
     let u = user(&s, "alice").await;
     let d = device(&s, &u, "d1").await;
-    s.insert_login(&login(&u, "l1", T0 + 60_000), &[], &ev("auth.push.started"))
-        .await
-        .expect("login");
+    s.insert_login(&login(&u, "l1", T0 + 60_000), &[], &ev("auth.push.started")).await.expect("login");
     let approve = Decision::Approve(assertion(&u, "j1", "l1"));
-    s.decide_login("l1", &d.id, &approve, T0 + 1, &ev("auth.push.approved"))
-        .await
-        .expect("approve");
-    let first = s
-        .consume_assertion("j1", "app1", T0 + 2, &ev("auth.assertion.verified"))
-        .await
-        .expect("first");
+    s.decide_login("l1", &d.id, &approve, T0 + 1, &ev("auth.push.approved")).await.expect("approve");
+    let first = s.consume_assertion("j1", "app1", T0 + 2, &ev("auth.assertion.verified")).await.expect("first");
     assert!(matches!(first, Consume::Done(ref a) if a.username == "alice"));
-    let second = s
-        .consume_assertion("j1", "app1", T0 + 3, &ev("auth.assertion.verified"))
-        .await
-        .expect("second");
+    let second = s.consume_assertion("j1", "app1", T0 + 3, &ev("auth.assertion.verified")).await.expect("second");
     assert_eq!(second, Consume::AlreadyUsed { at: T0 + 2 });
 }
 
@@ -544,17 +342,14 @@ pub async fn ticket_redeemed_once_under_concurrency(s: S) {
         redeemed_at: None,
         redeemed_by: None,
     };
-    s.insert_ticket(&t, &ev("ticket.issued"))
-        .await
-        .expect("insert");
+    s.insert_ticket(&t, &ev("ticket.issued")).await.expect("insert");
     assert_eq!(s.user_tickets(&u.id, T0).await.expect("list").len(), 1);
     let tasks: Vec<_> = (0..100)
         .map(|i| {
             let s = s.clone();
-            tokio::spawn(async move {
-                s.redeem_ticket("k1", &format!("v{i}"), T0 + 1 + i, &ev("ticket.redeemed"))
-                    .await
-            })
+            tokio::spawn(
+                async move { s.redeem_ticket("k1", &format!("v{i}"), T0 + 1 + i, &ev("ticket.redeemed")).await },
+            )
         })
         .collect();
     let mut done = 0;
@@ -568,11 +363,7 @@ pub async fn ticket_redeemed_once_under_concurrency(s: S) {
     }
     assert_eq!((done, already), (1, 99));
     assert!(s.user_tickets(&u.id, T0).await.expect("list").is_empty());
-    let filter = EventFilter {
-        action: Some("ticket.redeemed".into()),
-        limit: 1000,
-        ..Default::default()
-    };
+    let filter = EventFilter { action: Some("ticket.redeemed".into()), limit: 1000, ..Default::default() };
     assert_eq!(
         s.events(&filter).await.expect("events").len(),
         1,
@@ -597,28 +388,13 @@ pub async fn environments_are_observed_trusted_and_revoked(s: S) {
         trusted: false,
     };
     assert!(s.observe_environment(&e).await.expect("first").is_none());
-    let before = s
-        .observe_environment(&EnvironmentRecord {
-            last_seen: T0 + 5,
-            ..e.clone()
-        })
-        .await
-        .expect("second");
+    let before = s.observe_environment(&EnvironmentRecord { last_seen: T0 + 5, ..e.clone() }).await.expect("second");
     assert_eq!(before.map(|b| b.last_seen), Some(T0));
-    assert!(s
-        .set_environment_trust(&u.id, "k", true, &ev("iam.environment.trusted"))
-        .await
-        .expect("trust"));
+    assert!(s.set_environment_trust(&u.id, "k", true, &ev("iam.environment.trusted")).await.expect("trust"));
     let listed = s.list_environments(&u.id).await.expect("list");
     assert!(listed[0].trusted && listed[0].last_seen == T0 + 5 && !listed[0].is_known());
-    assert!(s
-        .revoke_environment(&u.id, "k", &ev("iam.environment.revoked"))
-        .await
-        .expect("revoke"));
-    assert!(!s
-        .revoke_environment(&u.id, "k", &ev("iam.environment.revoked"))
-        .await
-        .expect("revoke twice"));
+    assert!(s.revoke_environment(&u.id, "k", &ev("iam.environment.revoked")).await.expect("revoke"));
+    assert!(!s.revoke_environment(&u.id, "k", &ev("iam.environment.revoked")).await.expect("revoke twice"));
     assert!(s.list_environments(&u.id).await.expect("list").is_empty());
 }
 
@@ -627,13 +403,7 @@ pub async fn audit_chain_links_every_row(s: S) {
     for i in 0..5 {
         s.append(&ev(&format!("test.{i}"))).await.expect("append");
     }
-    let rows = s
-        .events(&EventFilter {
-            limit: 100,
-            ..Default::default()
-        })
-        .await
-        .expect("events");
+    let rows = s.events(&EventFilter { limit: 100, ..Default::default() }).await.expect("events");
     assert_eq!(rows.len(), 5);
     let mut prev = GENESIS_HASH.to_vec();
     for (i, r) in rows.iter().enumerate() {
@@ -647,28 +417,14 @@ pub async fn audit_chain_links_every_row(s: S) {
 /// Filters by user, action (exact and prefix), time and paging.
 pub async fn audit_filters_select_rows(s: S) {
     let at = |ms: i64, action: &str, user: Option<&str>| {
-        let mut e = NewEvent::new(
-            Timestamp(ms),
-            "t1",
-            "authentication",
-            action,
-            Outcome::Success,
-        );
+        let mut e = NewEvent::new(Timestamp(ms), "t1", "authentication", action, Outcome::Success);
         e.user_id = user.map(str::to_owned);
         e
     };
-    s.append(&at(T0, "auth.push.started", Some("u1")))
-        .await
-        .expect("a");
-    s.append(&at(T0 + 10, "auth.push.approved", Some("u1")))
-        .await
-        .expect("b");
-    s.append(&at(T0 + 20, "auth.qr.redeemed", Some("u2")))
-        .await
-        .expect("c");
-    s.append(&at(T0 + 30, "auth_push_x", None))
-        .await
-        .expect("d");
+    s.append(&at(T0, "auth.push.started", Some("u1"))).await.expect("a");
+    s.append(&at(T0 + 10, "auth.push.approved", Some("u1"))).await.expect("b");
+    s.append(&at(T0 + 20, "auth.qr.redeemed", Some("u2"))).await.expect("c");
+    s.append(&at(T0 + 30, "auth_push_x", None)).await.expect("d");
     let q = |f: EventFilter| {
         let s = s.clone();
         async move {
@@ -680,55 +436,13 @@ pub async fn audit_filters_select_rows(s: S) {
                 .collect::<Vec<_>>()
         }
     };
+    assert_eq!(q(EventFilter { user_id: Some("u1".into()), ..Default::default() }).await, vec![1, 2]);
+    assert_eq!(q(EventFilter { action: Some("auth.push.*".into()), ..Default::default() }).await, vec![1, 2]);
+    assert_eq!(q(EventFilter { action: Some("auth.qr.redeemed".into()), ..Default::default() }).await, vec![3]);
     assert_eq!(
-        q(EventFilter {
-            user_id: Some("u1".into()),
-            ..Default::default()
-        })
-        .await,
-        vec![1, 2]
-    );
-    assert_eq!(
-        q(EventFilter {
-            action: Some("auth.push.*".into()),
-            ..Default::default()
-        })
-        .await,
-        vec![1, 2]
-    );
-    assert_eq!(
-        q(EventFilter {
-            action: Some("auth.qr.redeemed".into()),
-            ..Default::default()
-        })
-        .await,
-        vec![3]
-    );
-    assert_eq!(
-        q(EventFilter {
-            since: Some(Timestamp(T0 + 10)),
-            until: Some(Timestamp(T0 + 30)),
-            ..Default::default()
-        })
-        .await,
+        q(EventFilter { since: Some(Timestamp(T0 + 10)), until: Some(Timestamp(T0 + 30)), ..Default::default() }).await,
         vec![2, 3]
     );
-    assert_eq!(
-        q(EventFilter {
-            after_seq: Some(2),
-            ..Default::default()
-        })
-        .await,
-        vec![3, 4]
-    );
-    assert_eq!(
-        s.events(&EventFilter {
-            limit: 1,
-            ..Default::default()
-        })
-        .await
-        .expect("limit")
-        .len(),
-        1
-    );
+    assert_eq!(q(EventFilter { after_seq: Some(2), ..Default::default() }).await, vec![3, 4]);
+    assert_eq!(s.events(&EventFilter { limit: 1, ..Default::default() }).await.expect("limit").len(), 1);
 }

@@ -47,10 +47,7 @@ impl PostgresStore {
     }
 
     async fn lock_audit(tx: &mut sqlx::Transaction<'static, Db>) -> StoreResult<()> {
-        sqlx::query("SELECT pg_advisory_xact_lock($1)")
-            .bind(AUDIT_LOCK_KEY)
-            .execute(&mut **tx)
-            .await?;
+        sqlx::query("SELECT pg_advisory_xact_lock($1)").bind(AUDIT_LOCK_KEY).execute(&mut **tx).await?;
         Ok(())
     }
 }

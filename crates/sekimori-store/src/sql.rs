@@ -380,7 +380,9 @@ impl DeviceStore for This {
             .bind(device.created_at)
             .execute(&mut *tx)
             .await?;
+        // The enrolment decides the tenant and user; the caller cannot know them before.
         let mut event = event.clone();
+        event.tenant = device.tenant_id.clone();
         event.user_id = Some(device.user_id.clone());
         Self::append_in(&mut tx, &event).await?;
         tx.commit().await?;

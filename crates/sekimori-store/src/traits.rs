@@ -60,10 +60,9 @@ pub trait UserStore: Send + Sync {
 #[async_trait]
 pub trait DeviceStore: Send + Sync {
     /// Stores a pending enrolment.
-    async fn insert_enrollment(&self, enrollment: &Enrollment, event: &NewEvent)
-        -> StoreResult<()>;
+    async fn insert_enrollment(&self, enrollment: &Enrollment, event: &NewEvent) -> StoreResult<()>;
     /// Consumes the enrolment with this code hash and creates `device` for its user, atomically.
-    /// `device.user_id` and `device.tenant_id` are taken from the enrolment.
+    /// `device.user_id` and `device.tenant_id`, and the event's tenant and user, are taken from the enrolment.
     async fn consume_enrollment(
         &self,
         code_hash: &[u8],
@@ -78,12 +77,7 @@ pub trait DeviceStore: Send + Sync {
     /// Removes a device; `false` if it was not live.
     async fn revoke_device(&self, id: &str, now: i64, event: &NewEvent) -> StoreResult<bool>;
     /// Remembers a nonce until `expires_at`; `false` if it was already there (a replay).
-    async fn remember_nonce(
-        &self,
-        device_id: &str,
-        nonce: &str,
-        expires_at: i64,
-    ) -> StoreResult<bool>;
+    async fn remember_nonce(&self, device_id: &str, nonce: &str, expires_at: i64) -> StoreResult<bool>;
     /// Forgets nonces whose timestamps can no longer be accepted anyway.
     async fn prune_nonces(&self, now: i64) -> StoreResult<u64>;
 }
@@ -105,12 +99,7 @@ pub trait LoginStore: Send + Sync {
     /// The user's open window at `now`, if any.
     async fn active_standby(&self, user_id: &str, now: i64) -> StoreResult<Option<StandbyWindow>>;
     /// Stores a login request with its inbox messages.
-    async fn insert_login(
-        &self,
-        login: &LoginRequest,
-        messages: &[InboxMessage],
-        event: &NewEvent,
-    ) -> StoreResult<()>;
+    async fn insert_login(&self, login: &LoginRequest, messages: &[InboxMessage], event: &NewEvent) -> StoreResult<()>;
     /// The login request by id.
     async fn login(&self, id: &str) -> StoreResult<Option<LoginRequest>>;
     /// Decides a pending, unexpired login once; concurrent deciders see `AlreadyUsed`.
@@ -163,13 +152,7 @@ pub trait TicketStore: Send + Sync {
     /// A user's unredeemed, unexpired tickets.
     async fn user_tickets(&self, user_id: &str, now: i64) -> StoreResult<Vec<Ticket>>;
     /// Redeems once; every later call sees `AlreadyUsed` with the first redemption time.
-    async fn redeem_ticket(
-        &self,
-        id: &str,
-        app_id: &str,
-        now: i64,
-        event: &NewEvent,
-    ) -> StoreResult<Consume<Ticket>>;
+    async fn redeem_ticket(&self, id: &str, app_id: &str, now: i64, event: &NewEvent) -> StoreResult<Consume<Ticket>>;
 }
 
 /// Client environments per user.
@@ -177,10 +160,7 @@ pub trait TicketStore: Send + Sync {
 pub trait EnvironmentStore: Send + Sync {
     /// Records an attempt from `env` (insert, or update `last_seen`); returns the stored record
     /// as it was *before* this attempt, if any.
-    async fn observe_environment(
-        &self,
-        env: &EnvironmentRecord,
-    ) -> StoreResult<Option<EnvironmentRecord>>;
+    async fn observe_environment(&self, env: &EnvironmentRecord) -> StoreResult<Option<EnvironmentRecord>>;
     /// A user's environments, most recent first.
     async fn list_environments(&self, user_id: &str) -> StoreResult<Vec<EnvironmentRecord>>;
     /// Sets `trusted`; `false` if there is no such environment.
@@ -192,12 +172,7 @@ pub trait EnvironmentStore: Send + Sync {
         event: &NewEvent,
     ) -> StoreResult<bool>;
     /// Forgets an environment, so the next attempt from it warns again.
-    async fn revoke_environment(
-        &self,
-        user_id: &str,
-        env_key: &str,
-        event: &NewEvent,
-    ) -> StoreResult<bool>;
+    async fn revoke_environment(&self, user_id: &str, env_key: &str, event: &NewEvent) -> StoreResult<bool>;
 }
 
 /// The append-only, hash-chained audit log.
@@ -211,14 +186,7 @@ pub trait AuditStore: Send + Sync {
 
 /// Everything a Sekimori node needs from its database.
 pub trait Store:
-    TenantStore
-    + CredentialStore
-    + UserStore
-    + DeviceStore
-    + LoginStore
-    + TicketStore
-    + EnvironmentStore
-    + AuditStore
+    TenantStore + CredentialStore + UserStore + DeviceStore + LoginStore + TicketStore + EnvironmentStore + AuditStore
 {
     /// The backend's name, for logs (`sqlite`, `postgres`).
     fn backend(&self) -> &'static str;

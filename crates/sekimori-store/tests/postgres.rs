@@ -9,24 +9,15 @@ async fn fresh() -> PostgresStore {
         .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".to_owned());
     let schema = format!(
         "t_{}",
-        sekimori_core::token::new_secret(&sekimori_core::OsRng)
-            .to_lowercase()
-            .replace(['-', '_'], "")[..20]
-            .to_owned()
+        sekimori_core::token::new_secret(&sekimori_core::OsRng).to_lowercase().replace(['-', '_'], "")[..20].to_owned()
     );
-    let admin: sqlx::postgres::PgConnectOptions = url
-        .parse()
-        .expect("SEKIMORI_TEST_DATABASE_URL is a postgres URL");
-    let mut conn = sqlx::ConnectOptions::connect(&admin)
-        .await
-        .unwrap_or_else(|e| panic!("PostgreSQL at {url} is unreachable ({e}); start it or set SEKIMORI_TEST_DATABASE_URL"));
-    sqlx::Executor::execute(&mut conn, format!("CREATE SCHEMA {schema}").as_str())
-        .await
-        .expect("create schema");
+    let admin: sqlx::postgres::PgConnectOptions = url.parse().expect("SEKIMORI_TEST_DATABASE_URL is a postgres URL");
+    let mut conn = sqlx::ConnectOptions::connect(&admin).await.unwrap_or_else(|e| {
+        panic!("PostgreSQL at {url} is unreachable ({e}); start it or set SEKIMORI_TEST_DATABASE_URL")
+    });
+    sqlx::Executor::execute(&mut conn, format!("CREATE SCHEMA {schema}").as_str()).await.expect("create schema");
     let options = admin.options([("search_path", schema.as_str())]);
-    PostgresStore::connect(options, 8)
-        .await
-        .expect("connect postgres")
+    PostgresStore::connect(options, 8).await.expect("connect postgres")
 }
 
 sekimori_store::conformance_suite!(fresh);

@@ -1,0 +1,285 @@
+//! Administration: the default tenant, admin tokens, app keys, users, devices and
+//! tenant settings. Every change is audited in the same transaction.
+
+use sekimori_core::event::{NewEvent, Outcome};
+use sekimori_core::names::{Label, Username};
+use sekimori_core::token::{ct_eq, hash_secret, PrefixedKey};
+use sekimori_core::ErrorCode;
+use sekimori_store::{AdminToken, App, Device, Tenant, User};
+
+use crate::{Gate, GateError, GateResult};
+
+/// Prefix of admin tokens.
+pub const ADMIN_PREFIX: &str = "skadm";
+/// Prefix of app keys.
+pub const APP_PREFIX: &str = "skapp";
+/// Name of the tenant created at first start.
+pub const DEFAULT_TENANT: &str = "default";
+
+/// What an app key may do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AppKind {
+    /// Starts logins, verifies assertions, issues tickets.
+    RelyingParty,
+    /// Redeems tickets.
+    Verifier,
+}
+
+impl AppKind {
+    /// Stored name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AppKind::RelyingParty => "relying_party",
+            AppKind::Verifier => "verifier",
+        }
+    }
+
+    /// Parses the stored name.
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "relying_party" => Some(AppKind::RelyingParty),
+            "verifier" => Some(AppKind::Verifier),
+            _ => None,
+        }
+    }
+}
+
+/// A new app and its key, shown once.
+#[derive(Debug, Clone)]
+pub struct NewAppKey {
+    /// The stored app.
+    pub app: App,
+    /// The bearer key (`skapp_<id>_<secret>`).
+    pub key: String,
+}
+
+/// A tenant's gate settings.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+pub struct TenantSettings {
+    /// Push login needs an armed standby window.
+    pub standby_required: bool,
+    /// Standby window length, 10 to 300 seconds.
+    pub standby_seconds: i64,
+}
+
+impl Gate {
+    pub(crate) fn event(&self, tenant: &str, category: &'static str, action: &str, outcome: Outcome) -> NewEvent {
+        NewEvent::new(self.clock.now(), tenant, category, action, outcome)
+    }
+
+    /// Creates the default tenant if missing. On the very first start also mints an admin
+    /// token and returns it (it is stored only hashed and never shown again).
+    pub async fn bootstrap(&self) -> GateResult<(Tenant, Option<String>)> {
+        let now = self.clock.now();
+        let candidate = Tenant {
+            id: self.new_id(),
+            name: DEFAULT_TENANT.into(),
+            standby_required: true,
+            standby_seconds: 60,
+            created_at: now.millis(),
+        };
+        let (tenant, created) = self.store.ensure_tenant(&candidate).await?;
+        let token = if created { Some(self.mint_admin_token(&tenant.id, "first-start").await?) } else { None };
+        Ok((tenant, token))
+    }
+
+    /// The default tenant.
+    pub async fn default_tenant(&self) -> GateResult<Tenant> {
+        self.store
+            .tenant_by_name(DEFAULT_TENANT)
+            .await?
+            .ok_or_else(|| GateError::new(ErrorCode::ServiceUnavailable, "the server has not been initialised"))
+    }
+
+    /// Mints an admin token for `tenant_id`.
+    pub async fn mint_admin_token(&self, tenant_id: &str, name: &str) -> GateResult<String> {
+        let id = uuid_hex(&self.new_id());
+        let secret = self.new_secret();
+        let token = AdminToken {
+            id: id.clone(),
+            tenant_id: tenant_id.to_owned(),
+            name: name.to_owned(),
+            secret_hash: hash_secret(&secret),
+            created_at: self.clock.now().millis(),
+            revoked_at: None,
+        };
+        let ev = self
+            .event(tenant_id, "iam", "admin.token.created", Outcome::Success)
+            .field("sekimori.admin_token.id", id.as_str())
+            .field("sekimori.admin_token.name", name);
+        self.store.insert_admin_token(&token, &ev).await?;
+        Ok(PrefixedKey::format(ADMIN_PREFIX, &id, &secret))
+    }
+
+    /// The admin token presented as a bearer credential.
+    pub async fn authenticate_admin(&self, bearer: &str) -> GateResult<AdminToken> {
+        let denied = || GateError::new(ErrorCode::Unauthorized, "invalid admin token");
+        let key = PrefixedKey::parse(ADMIN_PREFIX, bearer).ok_or_else(denied)?;
+        let token = self.store.admin_token(&key.id).await?.ok_or_else(denied)?;
+        if token.revoked_at.is_some() || !ct_eq(&token.secret_hash, &hash_secret(&key.secret)) {
+            return Err(denied());
+        }
+        Ok(token)
+    }
+
+    /// The app presented as a bearer credential.
+    pub async fn authenticate_app(&self, bearer: &str) -> GateResult<App> {
+        let denied = || GateError::new(ErrorCode::Unauthorized, "invalid app key");
+        let key = PrefixedKey::parse(APP_PREFIX, bearer).ok_or_else(denied)?;
+        let app = self.store.app(&key.id).await?.ok_or_else(denied)?;
+        if app.revoked_at.is_some() || !ct_eq(&app.secret_hash, &hash_secret(&key.secret)) {
+            return Err(denied());
+        }
+        Ok(app)
+    }
+
+    /// Checks that `app` is of `kind`.
+    pub fn require_app_kind(app: &App, kind: AppKind) -> GateResult<()> {
+        if AppKind::parse(&app.kind) == Some(kind) {
+            Ok(())
+        } else {
+            Err(GateError::new(ErrorCode::Forbidden, format!("this needs a {} key", kind.as_str())))
+        }
+    }
+
+    /// Adds a user.
+    pub async fn add_user(
+        &self,
+        admin: &AdminToken,
+        username: &Username,
+        email: Option<String>,
+        display_name: Option<String>,
+    ) -> GateResult<User> {
+        let user = User {
+            id: self.new_id(),
+            tenant_id: admin.tenant_id.clone(),
+            username: username.to_string(),
+            email,
+            display_name,
+            disabled: false,
+            created_at: self.clock.now().millis(),
+        };
+        let ev = self
+            .event(&admin.tenant_id, "iam", "iam.user.created", Outcome::Success)
+            .user(&user.id, &user.username)
+            .field("sekimori.admin_token.id", admin.id.as_str());
+        if !self.store.insert_user(&user, &ev).await? {
+            return Err(GateError::new(ErrorCode::Conflict, format!("user {username} already exists")));
+        }
+        Ok(user)
+    }
+
+    /// All users of the admin's tenant.
+    pub async fn list_users(&self, admin: &AdminToken) -> GateResult<Vec<User>> {
+        Ok(self.store.list_users(&admin.tenant_id).await?)
+    }
+
+    /// The user `username` of `tenant_id`.
+    pub async fn find_user(&self, tenant_id: &str, username: &str) -> GateResult<User> {
+        self.store
+            .user_by_name(tenant_id, username)
+            .await?
+            .ok_or_else(|| GateError::new(ErrorCode::NotFound, format!("no user {username}")))
+    }
+
+    /// A user's live devices.
+    pub async fn user_devices(&self, tenant_id: &str, username: &str) -> GateResult<Vec<Device>> {
+        let user = self.find_user(tenant_id, username).await?;
+        Ok(self.store.list_devices(&user.id).await?)
+    }
+
+    /// Removes one of a user's devices; the others keep working.
+    pub async fn remove_device(&self, admin: &AdminToken, username: &str, device_id: &str) -> GateResult<()> {
+        let user = self.find_user(&admin.tenant_id, username).await?;
+        let ev = self
+            .event(&admin.tenant_id, "iam", "iam.device.removed", Outcome::Success)
+            .user(&user.id, &user.username)
+            .field("sekimori.device.id", device_id)
+            .field("sekimori.admin_token.id", admin.id.as_str());
+        let owned = self.store.device(device_id).await?.is_some_and(|d| d.user_id == user.id);
+        if !owned || !self.store.revoke_device(device_id, self.clock.now().millis(), &ev).await? {
+            return Err(GateError::new(ErrorCode::NotFound, format!("{username} has no device {device_id}")));
+        }
+        Ok(())
+    }
+
+    /// Registers an app and returns its key, once.
+    pub async fn add_app(&self, admin: &AdminToken, name: &Label, kind: AppKind) -> GateResult<NewAppKey> {
+        let id = uuid_hex(&self.new_id());
+        let secret = self.new_secret();
+        let app = App {
+            id: id.clone(),
+            tenant_id: admin.tenant_id.clone(),
+            name: name.to_string(),
+            kind: kind.as_str().into(),
+            secret_hash: hash_secret(&secret),
+            created_at: self.clock.now().millis(),
+            revoked_at: None,
+        };
+        let ev = self
+            .event(&admin.tenant_id, "configuration", "admin.app.created", Outcome::Success)
+            .field("sekimori.app.id", id.as_str())
+            .field("sekimori.app.name", name.as_str())
+            .field("sekimori.app.kind", kind.as_str())
+            .field("sekimori.admin_token.id", admin.id.as_str());
+        if !self.store.insert_app(&app, &ev).await? {
+            return Err(GateError::new(ErrorCode::Conflict, format!("an app named {name} already exists")));
+        }
+        Ok(NewAppKey { key: PrefixedKey::format(APP_PREFIX, &id, &secret), app })
+    }
+
+    /// The tenant's apps.
+    pub async fn list_apps(&self, admin: &AdminToken) -> GateResult<Vec<App>> {
+        Ok(self.store.list_apps(&admin.tenant_id).await?)
+    }
+
+    /// Revokes an app key.
+    pub async fn revoke_app(&self, admin: &AdminToken, app_id: &str) -> GateResult<()> {
+        let ev = self
+            .event(&admin.tenant_id, "configuration", "admin.app.revoked", Outcome::Success)
+            .field("sekimori.app.id", app_id)
+            .field("sekimori.admin_token.id", admin.id.as_str());
+        let owned = self.store.app(app_id).await?.is_some_and(|a| a.tenant_id == admin.tenant_id);
+        if !owned || !self.store.revoke_app(app_id, self.clock.now().millis(), &ev).await? {
+            return Err(GateError::new(ErrorCode::NotFound, format!("no live app {app_id}")));
+        }
+        Ok(())
+    }
+
+    /// The tenant's settings.
+    pub async fn tenant_settings(&self, tenant_id: &str) -> GateResult<TenantSettings> {
+        let t =
+            self.store.tenant(tenant_id).await?.ok_or_else(|| GateError::new(ErrorCode::NotFound, "no such tenant"))?;
+        Ok(TenantSettings { standby_required: t.standby_required, standby_seconds: t.standby_seconds })
+    }
+
+    /// Changes the tenant's settings; `standby_seconds` must be 10 to 300.
+    pub async fn update_tenant_settings(
+        &self,
+        admin: &AdminToken,
+        standby_required: Option<bool>,
+        standby_seconds: Option<i64>,
+    ) -> GateResult<TenantSettings> {
+        let current = self.tenant_settings(&admin.tenant_id).await?;
+        let next = TenantSettings {
+            standby_required: standby_required.unwrap_or(current.standby_required),
+            standby_seconds: standby_seconds.unwrap_or(current.standby_seconds),
+        };
+        if !(10..=300).contains(&next.standby_seconds) {
+            return Err(GateError::new(ErrorCode::InvalidRequest, "standby_seconds must be between 10 and 300")
+                .with("field", "standby_seconds"));
+        }
+        let ev = self
+            .event(&admin.tenant_id, "configuration", "admin.tenant.updated", Outcome::Success)
+            .field("sekimori.settings.standby_required", next.standby_required)
+            .field("sekimori.settings.standby_seconds", next.standby_seconds)
+            .field("sekimori.admin_token.id", admin.id.as_str());
+        self.store.update_standby_settings(&admin.tenant_id, next.standby_required, next.standby_seconds, &ev).await?;
+        Ok(next)
+    }
+}
+
+/// The 32-hex-digit form of a UUID string (key ids in bearer tokens).
+fn uuid_hex(uuid: &str) -> String {
+    uuid.replace('-', "")
+}

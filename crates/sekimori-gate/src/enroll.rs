@@ -1,0 +1,160 @@
+//! Device enrolment: an admin creates a single-use code (10 minutes by default), shown as
+//! `sekimori://enroll?u=<server URL>&c=<code>`; the authenticator registers its Ed25519
+//! public key with it.
+
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine;
+use sekimori_core::event::Outcome;
+use sekimori_core::names::Label;
+use sekimori_core::token::hash_secret;
+use sekimori_core::{ErrorCode, Timestamp};
+use sekimori_store::{AdminToken, Consume, Device, Enrollment};
+use serde::Serialize;
+
+use crate::{Gate, GateError, GateResult};
+
+/// A new enrolment, to show to the user once.
+#[derive(Debug, Clone, Serialize)]
+pub struct EnrollmentCreated {
+    /// Enrolment id.
+    pub id: String,
+    /// The username.
+    pub username: String,
+    /// The single-use code.
+    pub code: String,
+    /// `sekimori://enroll?u=…&c=…`, for the QR code.
+    pub link: String,
+    /// The same as an https link.
+    pub https_link: String,
+    /// Expiry (RFC 3339).
+    pub expires_at: String,
+}
+
+/// The result of a device's enrolment.
+#[derive(Debug, Clone, Serialize)]
+pub struct Enrolled {
+    /// The new device id.
+    pub device_id: String,
+    /// Its user.
+    pub user_id: String,
+    /// Its username.
+    pub username: String,
+    /// The server's Ed25519 public key (base64url) that signs challenges.
+    pub server_public_key: String,
+    /// The server key's id.
+    pub server_key_id: String,
+}
+
+/// Percent-encodes everything but RFC 3986 unreserved characters.
+pub fn percent_encode(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for b in s.bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') {
+            out.push(char::from(b));
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+impl Gate {
+    /// Creates an enrolment for `username`.
+    pub async fn create_enrollment(&self, admin: &AdminToken, username: &str) -> GateResult<EnrollmentCreated> {
+        let user = self.find_user(&admin.tenant_id, username).await?;
+        let now = self.clock.now();
+        let code = self.new_secret();
+        let e = Enrollment {
+            id: self.new_id(),
+            tenant_id: user.tenant_id.clone(),
+            user_id: user.id.clone(),
+            code_hash: hash_secret(&code),
+            created_at: now.millis(),
+            expires_at: now.plus_seconds(self.settings.enrollment_ttl_seconds).millis(),
+            used_at: None,
+            device_id: None,
+        };
+        let ev = self
+            .event(&user.tenant_id, "iam", "iam.device.enrollment_created", Outcome::Success)
+            .user(&user.id, &user.username)
+            .field("sekimori.enrollment.id", e.id.as_str())
+            .field("sekimori.admin_token.id", admin.id.as_str());
+        self.store.insert_enrollment(&e, &ev).await?;
+        let base = self.settings.public_url.trim_end_matches('/');
+        Ok(EnrollmentCreated {
+            id: e.id,
+            username: user.username,
+            link: format!("sekimori://enroll?u={}&c={code}", percent_encode(base)),
+            https_link: format!("{base}/enroll?c={code}"),
+            code,
+            expires_at: Timestamp(e.expires_at).to_rfc3339(),
+        })
+    }
+
+    /// Registers a device with an enrolment code (consumed atomically).
+    pub async fn enroll_device(&self, code: &str, public_key_b64: &str, name: &Label) -> GateResult<Enrolled> {
+        let key = URL_SAFE_NO_PAD
+            .decode(public_key_b64)
+            .ok()
+            .filter(|k| k.len() == 32)
+            .filter(|k| {
+                k.as_slice()
+                    .try_into()
+                    .ok()
+                    .and_then(|b: [u8; 32]| ed25519_dalek::VerifyingKey::from_bytes(&b).ok())
+                    .is_some()
+            })
+            .ok_or_else(|| {
+                GateError::new(ErrorCode::InvalidRequest, "public_key must be a 32-byte Ed25519 key in base64url")
+                    .with("field", "public_key")
+            })?;
+        let now = self.clock.now();
+        let device = Device {
+            id: self.new_id(),
+            tenant_id: String::new(),
+            user_id: String::new(),
+            name: name.to_string(),
+            public_key: key,
+            created_at: now.millis(),
+            revoked_at: None,
+        };
+        let code_hash = hash_secret(code);
+        // Tenant and user of the event are filled in by the store from the enrolment.
+        let ev = self
+            .event("", "iam", "iam.device.enrolled", Outcome::Success)
+            .field("sekimori.device.id", device.id.as_str())
+            .field("sekimori.device.name", name.as_str());
+        match self.store.consume_enrollment(&code_hash, now.millis(), &device, &ev).await? {
+            Consume::Done((_, device)) => {
+                let user = self
+                    .store
+                    .user(&device.user_id)
+                    .await?
+                    .ok_or_else(|| GateError::new(ErrorCode::NotFound, "the enrolment's user no longer exists"))?;
+                Ok(Enrolled {
+                    device_id: device.id,
+                    user_id: user.id,
+                    username: user.username,
+                    server_public_key: self.keys.public_key_b64(),
+                    server_key_id: self.keys.key_id().to_owned(),
+                })
+            }
+            Consume::AlreadyUsed { at } => {
+                Err(GateError::new(ErrorCode::AlreadyUsed, "this enrolment code was already used")
+                    .with("first_used_at", Timestamp(at).to_rfc3339()))
+            }
+            Consume::Expired => Err(GateError::new(ErrorCode::Expired, "this enrolment code has expired")),
+            Consume::NotFound => Err(GateError::new(ErrorCode::NotFound, "unknown enrolment code")),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn percent_encoding() {
+        assert_eq!(percent_encode("http://127.0.0.1:8080/x y"), "http%3A%2F%2F127.0.0.1%3A8080%2Fx%20y");
+    }
+}

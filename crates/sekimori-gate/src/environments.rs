@@ -1,0 +1,104 @@
+//! Client environments: each attempt records where it came from; an environment with no
+//! successful login yet is unknown, and attempts from it warn the user's devices.
+
+use sekimori_core::environment::Environment;
+use sekimori_core::event::Outcome;
+use sekimori_core::{ErrorCode, Timestamp};
+use sekimori_store::{EnvironmentRecord, User};
+use serde::Serialize;
+
+use crate::{Gate, GateError, GateResult};
+
+/// An environment as shown to its user.
+#[derive(Debug, Clone, Serialize)]
+pub struct EnvironmentView {
+    /// Stable key.
+    pub key: String,
+    /// Browser family.
+    pub browser: String,
+    /// OS family.
+    pub os: String,
+    /// Network.
+    pub network: String,
+    /// Country.
+    pub country: Option<String>,
+    /// First attempt (RFC 3339).
+    pub first_seen: String,
+    /// Latest attempt (RFC 3339).
+    pub last_seen: String,
+    /// Latest successful login (RFC 3339).
+    pub last_login_at: Option<String>,
+    /// Known: at least one successful login.
+    pub known: bool,
+    /// Marked trusted by the user.
+    pub trusted: bool,
+}
+
+impl From<EnvironmentRecord> for EnvironmentView {
+    fn from(r: EnvironmentRecord) -> Self {
+        EnvironmentView {
+            known: r.is_known(),
+            key: r.env_key,
+            browser: r.browser,
+            os: r.os,
+            network: r.network,
+            country: r.country,
+            first_seen: Timestamp(r.first_seen).to_rfc3339(),
+            last_seen: Timestamp(r.last_seen).to_rfc3339(),
+            last_login_at: r.last_login_at.map(|t| Timestamp(t).to_rfc3339()),
+            trusted: r.trusted,
+        }
+    }
+}
+
+impl Gate {
+    /// Records an attempt by `user` from `env`; returns whether the environment was known.
+    pub(crate) async fn observe_environment(&self, user: &User, env: &Environment) -> GateResult<bool> {
+        let now = self.clock.now().millis();
+        let rec = EnvironmentRecord {
+            user_id: user.id.clone(),
+            env_key: env.key(),
+            tenant_id: user.tenant_id.clone(),
+            browser: env.browser.clone(),
+            os: env.os.clone(),
+            network: env.network.clone(),
+            country: env.country.clone(),
+            first_seen: now,
+            last_seen: now,
+            last_login_at: None,
+            trusted: false,
+        };
+        let before = self.store.observe_environment(&rec).await?;
+        Ok(before.is_some_and(|b| b.is_known()))
+    }
+
+    /// The user's environments, most recent first.
+    pub async fn environments(&self, user: &User) -> GateResult<Vec<EnvironmentView>> {
+        Ok(self.store.list_environments(&user.id).await?.into_iter().map(EnvironmentView::from).collect())
+    }
+
+    /// Marks an environment trusted or not.
+    pub async fn trust_environment(&self, user: &User, key: &str, trusted: bool) -> GateResult<()> {
+        let ev = self
+            .event(&user.tenant_id, "iam", "iam.environment.trust_changed", Outcome::Success)
+            .user(&user.id, &user.username)
+            .field("sekimori.environment.key", key)
+            .field("sekimori.environment.trusted", trusted);
+        if !self.store.set_environment_trust(&user.id, key, trusted, &ev).await? {
+            return Err(GateError::new(ErrorCode::NotFound, format!("no environment {key}")));
+        }
+        Ok(())
+    }
+
+    /// Forgets an environment: the next attempt from it warns again.
+    pub async fn revoke_environment(&self, user: &User, key: &str) -> GateResult<()> {
+        let ev = self
+            .event(&user.tenant_id, "iam", "iam.environment.revoked", Outcome::Success)
+            .user(&user.id, &user.username)
+            .field("sekimori.environment.key", key);
+        if !self.store.revoke_environment(&user.id, key, &ev).await? {
+            return Err(GateError::new(ErrorCode::NotFound, format!("no environment {key}")));
+        }
+        Ok(())
+    }
+}

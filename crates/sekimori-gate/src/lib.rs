@@ -1,0 +1,121 @@
+//! Sekimori's gate: the authentication services. Handlers in `sekimori-server` call
+//! one method here per request; everything that decides lives here, over the
+//! [`sekimori_store::Store`] trait, with time and randomness injected.
+
+mod admin;
+pub mod assertion;
+pub mod audit;
+pub mod device_auth;
+pub mod enroll;
+pub mod environments;
+mod error;
+pub mod keys;
+pub mod notify;
+pub mod push;
+pub mod qr;
+pub mod standby;
+pub mod tickets;
+
+use std::sync::Arc;
+
+use sekimori_core::{Clock, Rng};
+use sekimori_store::Store;
+
+pub use admin::{AppKind, NewAppKey, TenantSettings};
+pub use enroll::{Enrolled, EnrollmentCreated};
+pub use error::{GateError, GateResult};
+pub use keys::ServerKeys;
+pub use push::{PushStarted, PushStatus};
+pub use qr::{QrCreated, QrStatus};
+pub use tickets::{IssuedTicket, Redeemed, TicketView};
+
+/// Gate settings that come from configuration (tenant settings live in the store).
+#[derive(Debug, Clone)]
+pub struct GateSettings {
+    /// The public base URL, used in enrolment links and as the assertion issuer.
+    pub public_url: String,
+    /// Lifetime of a push login request, seconds.
+    pub login_ttl_seconds: i64,
+    /// Lifetime of a QR login token, seconds.
+    pub qr_ttl_seconds: i64,
+    /// Lifetime of an enrolment code, seconds.
+    pub enrollment_ttl_seconds: i64,
+    /// Lifetime of an assertion, seconds.
+    pub assertion_ttl_seconds: i64,
+    /// Allowed clock skew of a signed device request, seconds.
+    pub device_clock_skew_seconds: i64,
+    /// Default ticket lifetime, seconds.
+    pub ticket_ttl_seconds: i64,
+    /// Longest ticket lifetime a relying party may ask for, seconds.
+    pub ticket_max_ttl_seconds: i64,
+    /// Lifetime of an unknown-environment warning in the device inbox, seconds.
+    pub warning_ttl_seconds: i64,
+}
+
+impl Default for GateSettings {
+    fn default() -> Self {
+        GateSettings {
+            public_url: "http://127.0.0.1:8080".into(),
+            login_ttl_seconds: 60,
+            qr_ttl_seconds: 60,
+            enrollment_ttl_seconds: 600,
+            assertion_ttl_seconds: 60,
+            device_clock_skew_seconds: 60,
+            ticket_ttl_seconds: 3600,
+            ticket_max_ttl_seconds: 30 * 24 * 3600,
+            warning_ttl_seconds: 24 * 3600,
+        }
+    }
+}
+
+/// The gate: every authentication service, sharing one store, clock, rng and key set.
+#[derive(Clone)]
+pub struct Gate {
+    store: Arc<dyn Store>,
+    clock: Arc<dyn Clock>,
+    rng: Arc<dyn Rng>,
+    keys: Arc<ServerKeys>,
+    settings: Arc<GateSettings>,
+    hub: notify::Hub,
+}
+
+impl Gate {
+    /// Builds the gate.
+    pub fn new(
+        store: Arc<dyn Store>,
+        clock: Arc<dyn Clock>,
+        rng: Arc<dyn Rng>,
+        keys: ServerKeys,
+        settings: GateSettings,
+    ) -> Self {
+        Gate { store, clock, rng, keys: Arc::new(keys), settings: Arc::new(settings), hub: notify::Hub::default() }
+    }
+
+    /// The store (for the server's health check and the CLI's offline audit verification).
+    pub fn store(&self) -> &Arc<dyn Store> {
+        &self.store
+    }
+
+    /// The server's keys (public part for JWKS and devices).
+    pub fn keys(&self) -> &ServerKeys {
+        &self.keys
+    }
+
+    /// The settings.
+    pub fn settings(&self) -> &GateSettings {
+        &self.settings
+    }
+
+    /// The clock's now.
+    pub fn now(&self) -> sekimori_core::Timestamp {
+        self.clock.now()
+    }
+
+    fn new_id(&self) -> String {
+        sekimori_core::token::new_id(self.clock.now(), self.rng.as_ref()).to_string()
+    }
+
+    fn new_secret(&self) -> String {
+        sekimori_core::token::new_secret(self.rng.as_ref())
+    }
+}

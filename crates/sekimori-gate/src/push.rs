@@ -1,0 +1,354 @@
+//! Push login: a relying party asks; if the user armed a standby window, a challenge goes
+//! to the user's devices and the login page shows a number to enter on the authenticator;
+//! the device approves (with the number) or denies, signed; the relying party gets a
+//! one-time assertion.
+
+use std::net::IpAddr;
+use std::time::Duration;
+
+use sekimori_core::environment::Environment;
+use sekimori_core::event::Outcome;
+use sekimori_core::rng::RngExt;
+use sekimori_core::{AuthLevel, ErrorCode, Timestamp};
+use sekimori_store::{App, Consume, Decision, Device, InboxMessage, LoginRequest, User};
+use serde::Serialize;
+use serde_json::{json, Value};
+
+use crate::notify::Topic;
+use crate::{Gate, GateError, GateResult};
+
+/// The client a login attempt comes from, as the relying party or the hosted page saw it.
+#[derive(Debug, Clone, Default)]
+pub struct ClientInfo {
+    /// The client's address.
+    pub ip: Option<IpAddr>,
+    /// The client's user agent.
+    pub user_agent: Option<String>,
+}
+
+impl ClientInfo {
+    /// The environment this client is in.
+    pub fn environment(&self) -> Environment {
+        Environment::from_client(self.ip, self.user_agent.as_deref())
+    }
+}
+
+/// A started push login.
+#[derive(Debug, Clone, Serialize)]
+pub struct PushStarted {
+    /// Login id, to poll.
+    pub login_id: String,
+    /// The number to show the user, who enters it on the authenticator.
+    pub number: i64,
+    /// Expiry (RFC 3339).
+    pub expires_at: String,
+    /// The environment of the attempt.
+    pub environment: Environment,
+    /// Whether the user has logged in from this environment before.
+    pub environment_known: bool,
+}
+
+/// A push login's state, for the relying party.
+#[derive(Debug, Clone, Serialize)]
+pub struct PushStatus {
+    /// Login id.
+    pub login_id: String,
+    /// `pending`, `approved`, `denied` or `expired`.
+    pub status: &'static str,
+    /// The one-time assertion, when approved.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub assertion: Option<String>,
+    /// Expiry (RFC 3339).
+    pub expires_at: String,
+    /// Decision time (RFC 3339).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub decided_at: Option<String>,
+}
+
+/// A message for a device, with the server's signature over its canonical JSON.
+#[derive(Debug, Clone, Serialize)]
+pub struct SignedMessage {
+    /// The message.
+    pub message: Value,
+    /// base64url Ed25519 signature of the server over the message's canonical JSON.
+    pub signature: String,
+}
+
+impl Gate {
+    /// Starts a push login for `username` on behalf of `app`.
+    pub async fn start_push(&self, app: &App, username: &str, client: &ClientInfo) -> GateResult<PushStarted> {
+        let user = self.find_user(&app.tenant_id, username).await?;
+        if user.disabled {
+            return Err(GateError::new(ErrorCode::Forbidden, "the user is disabled"));
+        }
+        let devices = self.store.list_devices(&user.id).await?;
+        if devices.is_empty() {
+            return Err(GateError::new(ErrorCode::NoDevices, format!("{username} has no enrolled authenticator")));
+        }
+        let env = client.environment();
+        let known = self.observe_environment(&user, &env).await?;
+        let settings = self.tenant_settings(&user.tenant_id).await?;
+        let now = self.clock.now();
+        if settings.standby_required && self.store.active_standby(&user.id, now.millis()).await?.is_none() {
+            let ev = self
+                .event(&user.tenant_id, "authentication", "auth.push.rejected_outside_standby", Outcome::Failure)
+                .user(&user.id, &user.username)
+                .field("event.reason", "outside_standby")
+                .field("sekimori.app.id", app.id.as_str())
+                .field_opt("source.ip", env.ip.clone())
+                .field_opt("user_agent.original", client.user_agent.clone())
+                .field("sekimori.environment.key", env.key())
+                .field("sekimori.environment.known", known);
+            self.store.append(&ev).await?;
+            return Err(GateError::new(
+                ErrorCode::OutsideStandby,
+                "the user has not armed login on an authenticator; refused without disturbing the device",
+            ));
+        }
+        let expires_at = now.plus_seconds(self.settings.login_ttl_seconds);
+        let number = i64::from(10 + self.rng.below(90));
+        let env_json = serde_json::to_string(&env).unwrap_or_default();
+        let login = LoginRequest {
+            id: self.new_id(),
+            tenant_id: user.tenant_id.clone(),
+            user_id: user.id.clone(),
+            app_id: Some(app.id.clone()),
+            number,
+            environment: env_json,
+            env_key: env.key(),
+            env_known: known,
+            created_at: now.millis(),
+            expires_at: expires_at.millis(),
+            status: "pending".into(),
+            decided_at: None,
+            device_id: None,
+            assertion_jti: None,
+        };
+        let mut env_value = serde_json::to_value(&env).unwrap_or(Value::Null);
+        env_value["known"] = Value::Bool(known);
+        env_value["description"] = Value::String(env.describe());
+        let challenge_id = self.new_id();
+        let mut messages = vec![self.message(
+            &user,
+            &challenge_id,
+            "push_login",
+            Some(&login.id),
+            expires_at,
+            json!({
+                "relying_party": app.name,
+                "service": "Sekimori",
+                "user": user.username,
+                "environment": env_value,
+                "number_match": true,
+            }),
+        )];
+        if !known {
+            let warn_id = self.new_id();
+            messages.push(self.message(
+                &user,
+                &warn_id,
+                "environment_warning",
+                None,
+                now.plus_seconds(self.settings.warning_ttl_seconds),
+                json!({
+                    "relying_party": app.name,
+                    "user": user.username,
+                    "environment": env_value,
+                    "text": format!("A login to {} was attempted from {}, where you have not logged in before.", app.name, env.describe()),
+                }),
+            ));
+        }
+        let ev = self
+            .event(&user.tenant_id, "authentication", "auth.push.started", Outcome::Unknown)
+            .user(&user.id, &user.username)
+            .field("sekimori.login.id", login.id.as_str())
+            .field("sekimori.app.id", app.id.as_str())
+            .field_opt("source.ip", env.ip.clone())
+            .field_opt("user_agent.original", client.user_agent.clone())
+            .field("sekimori.environment.key", env.key())
+            .field("sekimori.environment.known", known);
+        self.store.insert_login(&login, &messages, &ev).await?;
+        self.hub.wake(&Topic::UserInbox(user.id.clone()));
+        Ok(PushStarted {
+            login_id: login.id,
+            number,
+            expires_at: expires_at.to_rfc3339(),
+            environment: env,
+            environment_known: known,
+        })
+    }
+
+    fn message(
+        &self,
+        user: &User,
+        id: &str,
+        kind: &str,
+        login_id: Option<&str>,
+        expires_at: Timestamp,
+        mut body: Value,
+    ) -> InboxMessage {
+        let now = self.clock.now();
+        body["type"] = json!(kind);
+        body["id"] = json!(id);
+        body["created_at"] = json!(now.to_rfc3339());
+        body["expires_at"] = json!(expires_at.to_rfc3339());
+        if let Some(l) = login_id {
+            body["login_id"] = json!(l);
+        }
+        InboxMessage {
+            id: id.to_owned(),
+            tenant_id: user.tenant_id.clone(),
+            user_id: user.id.clone(),
+            kind: kind.to_owned(),
+            login_id: login_id.map(str::to_owned),
+            body: sekimori_core::canonical::to_canonical_string(&body),
+            created_at: now.millis(),
+            expires_at: expires_at.millis(),
+            dismissed_at: None,
+        }
+    }
+
+    /// The push login's state; waits up to `wait` for a decision.
+    pub async fn push_status(&self, app: &App, login_id: &str, wait: Duration) -> GateResult<PushStatus> {
+        let topic = Topic::Login(login_id.to_owned());
+        let decided = self
+            .hub
+            .wait_for(&topic, wait, || async {
+                let login = self.owned_login(app, login_id).await?;
+                let expired = login.status == "pending" && login.expires_at <= self.clock.now().millis();
+                Ok((login.status != "pending" || expired).then_some(login))
+            })
+            .await?;
+        let login = match decided {
+            Some(l) => l,
+            None => self.owned_login(app, login_id).await?,
+        };
+        let now = self.clock.now().millis();
+        let status = match login.status.as_str() {
+            "approved" => "approved",
+            "denied" => "denied",
+            _ if login.expires_at <= now => "expired",
+            _ => "pending",
+        };
+        let assertion = match (&login.assertion_jti, status) {
+            (Some(jti), "approved") => self.store.assertion(jti).await?.map(|a| self.assertion_jwt(&a, &app.id)),
+            _ => None,
+        };
+        Ok(PushStatus {
+            login_id: login.id,
+            status,
+            assertion,
+            expires_at: Timestamp(login.expires_at).to_rfc3339(),
+            decided_at: login.decided_at.map(|t| Timestamp(t).to_rfc3339()),
+        })
+    }
+
+    async fn owned_login(&self, app: &App, login_id: &str) -> GateResult<LoginRequest> {
+        self.store
+            .login(login_id)
+            .await?
+            .filter(|l| l.app_id.as_deref() == Some(app.id.as_str()))
+            .ok_or_else(|| GateError::new(ErrorCode::NotFound, "no such login"))
+    }
+
+    /// The user's pending messages, signed; waits up to `wait` when there are none.
+    pub async fn device_messages(&self, user: &User, wait: Duration) -> GateResult<Vec<SignedMessage>> {
+        let topic = Topic::UserInbox(user.id.clone());
+        let found = self
+            .hub
+            .wait_for(&topic, wait, || async {
+                let msgs = self.store.pending_messages(&user.id, self.clock.now().millis()).await?;
+                Ok((!msgs.is_empty()).then_some(msgs))
+            })
+            .await?
+            .unwrap_or_default();
+        Ok(found
+            .into_iter()
+            .map(|m| SignedMessage {
+                signature: self.keys.sign_b64(m.body.as_bytes()),
+                message: serde_json::from_str(&m.body).unwrap_or(Value::Null),
+            })
+            .collect())
+    }
+
+    /// Dismisses a notice (or a challenge) from the user's inbox.
+    pub async fn dismiss_message(&self, user: &User, id: &str) -> GateResult<()> {
+        if !self.store.dismiss_message(id, &user.id, self.clock.now().millis()).await? {
+            return Err(GateError::new(ErrorCode::NotFound, "no such message"));
+        }
+        Ok(())
+    }
+
+    /// Approves a push login from a device, with the number shown at login.
+    pub async fn approve_push(&self, device: &Device, user: &User, login_id: &str, number: i64) -> GateResult<()> {
+        let login = self.device_login(user, login_id).await?;
+        if login.number != number {
+            // One guess only: a wrong number denies the login.
+            let ev = self
+                .decision_event(user, device, &login, "auth.push.rejected_number_mismatch", Outcome::Failure)
+                .field("event.reason", "number_mismatch");
+            self.decide(device, &login, &Decision::Deny, &ev).await?;
+            return Err(GateError::new(ErrorCode::NumberMismatch, "the number does not match; the login was refused"));
+        }
+        let assertion =
+            self.new_assertion(&user.tenant_id, &user.id, &user.username, &login.id, AuthLevel::Two, &["push", "mfa"]);
+        let ev = self
+            .decision_event(user, device, &login, "auth.push.approved", Outcome::Success)
+            .field("sekimori.auth.level", 2);
+        self.decide(device, &login, &Decision::Approve(assertion), &ev).await
+    }
+
+    /// Denies a push login from a device.
+    pub async fn deny_push(&self, device: &Device, user: &User, login_id: &str) -> GateResult<()> {
+        let login = self.device_login(user, login_id).await?;
+        let ev = self.decision_event(user, device, &login, "auth.push.denied", Outcome::Failure);
+        self.decide(device, &login, &Decision::Deny, &ev).await
+    }
+
+    async fn device_login(&self, user: &User, login_id: &str) -> GateResult<LoginRequest> {
+        self.store
+            .login(login_id)
+            .await?
+            .filter(|l| l.user_id == user.id)
+            .ok_or_else(|| GateError::new(ErrorCode::NotFound, "no such login for this user"))
+    }
+
+    fn decision_event(
+        &self,
+        user: &User,
+        device: &Device,
+        login: &LoginRequest,
+        action: &str,
+        outcome: Outcome,
+    ) -> sekimori_core::event::NewEvent {
+        self.event(&user.tenant_id, "authentication", action, outcome)
+            .user(&user.id, &user.username)
+            .field("sekimori.login.id", login.id.as_str())
+            .field("sekimori.device.id", device.id.as_str())
+            .field_opt("sekimori.app.id", login.app_id.clone())
+            .field("sekimori.environment.key", login.env_key.as_str())
+    }
+
+    async fn decide(
+        &self,
+        device: &Device,
+        login: &LoginRequest,
+        decision: &Decision,
+        ev: &sekimori_core::event::NewEvent,
+    ) -> GateResult<()> {
+        let now = self.clock.now().millis();
+        let result = self.store.decide_login(&login.id, &device.id, decision, now, ev).await?;
+        match result {
+            Consume::Done(_) => {
+                self.hub.wake(&Topic::Login(login.id.clone()));
+                Ok(())
+            }
+            Consume::AlreadyUsed { at } => {
+                Err(GateError::new(ErrorCode::AlreadyUsed, "this login was already decided")
+                    .with("decided_at", Timestamp(at).to_rfc3339()))
+            }
+            Consume::Expired => Err(GateError::new(ErrorCode::Expired, "this login request has expired")),
+            Consume::NotFound => Err(GateError::new(ErrorCode::NotFound, "no such login")),
+        }
+    }
+}

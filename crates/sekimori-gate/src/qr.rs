@@ -1,0 +1,165 @@
+//! One-time QR login: a login page shows `sekimori://login?s=<token>` (single use, 60 s);
+//! an authenticator redeems it, signed; the page, polling with its own secret, completes.
+
+use std::time::Duration;
+
+use sekimori_core::event::Outcome;
+use sekimori_core::token::{ct_eq, hash_secret};
+use sekimori_core::{AuthLevel, ErrorCode, Timestamp};
+use sekimori_store::{Consume, Device, QrSession, User};
+use serde::Serialize;
+
+use crate::assertion::HOSTED_AUDIENCE;
+use crate::notify::Topic;
+use crate::push::ClientInfo;
+use crate::{Gate, GateError, GateResult};
+
+/// A QR login session for a page.
+#[derive(Debug, Clone, Serialize)]
+pub struct QrCreated {
+    /// Session id.
+    pub id: String,
+    /// What the QR code holds.
+    pub payload: String,
+    /// The secret the page polls with (only the page has it).
+    pub poll_secret: String,
+    /// Expiry (RFC 3339).
+    pub expires_at: String,
+    /// Seconds until the page should ask for a fresh code.
+    pub ttl_seconds: i64,
+}
+
+/// A QR session's state, for the page that shows it.
+#[derive(Debug, Clone, Serialize)]
+pub struct QrStatus {
+    /// Session id.
+    pub id: String,
+    /// `pending`, `completed` or `expired`.
+    pub status: &'static str,
+    /// Who logged in.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub username: Option<String>,
+    /// The one-time assertion.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub assertion: Option<String>,
+    /// Expiry (RFC 3339).
+    pub expires_at: String,
+}
+
+/// What the authenticator learns when it redeems a QR code.
+#[derive(Debug, Clone, Serialize)]
+pub struct QrRedeemed {
+    /// Session id.
+    pub session_id: String,
+    /// The environment of the page that showed the code.
+    pub environment: serde_json::Value,
+}
+
+/// The scheme prefix of QR login payloads.
+pub const QR_PREFIX: &str = "sekimori://login?s=";
+
+impl Gate {
+    /// Creates a QR login session for a page.
+    pub async fn create_qr(&self, client: &ClientInfo) -> GateResult<QrCreated> {
+        let tenant = self.default_tenant().await?;
+        let env = client.environment();
+        let now = self.clock.now();
+        let token = self.new_secret();
+        let poll_secret = self.new_secret();
+        let expires_at = now.plus_seconds(self.settings.qr_ttl_seconds);
+        let s = QrSession {
+            id: self.new_id(),
+            tenant_id: tenant.id,
+            token_hash: hash_secret(&token),
+            poll_hash: hash_secret(&poll_secret),
+            environment: serde_json::to_string(&env).unwrap_or_default(),
+            env_key: env.key(),
+            created_at: now.millis(),
+            expires_at: expires_at.millis(),
+            used_at: None,
+            user_id: None,
+            device_id: None,
+            assertion_jti: None,
+        };
+        self.store.insert_qr(&s).await?;
+        Ok(QrCreated {
+            id: s.id,
+            payload: format!("{QR_PREFIX}{token}"),
+            poll_secret,
+            expires_at: expires_at.to_rfc3339(),
+            ttl_seconds: self.settings.qr_ttl_seconds,
+        })
+    }
+
+    /// The session's state for the page holding `poll_secret`; waits up to `wait`.
+    pub async fn qr_status(&self, id: &str, poll_secret: &str, wait: Duration) -> GateResult<QrStatus> {
+        let load = || async {
+            self.store
+                .qr(id)
+                .await?
+                .filter(|s| ct_eq(&s.poll_hash, &hash_secret(poll_secret)))
+                .ok_or_else(|| GateError::new(ErrorCode::NotFound, "no such QR session"))
+        };
+        let done = self
+            .hub
+            .wait_for(&Topic::Qr(id.to_owned()), wait, || async {
+                let s = load().await?;
+                Ok((s.used_at.is_some() || s.expires_at <= self.clock.now().millis()).then_some(s))
+            })
+            .await?;
+        let s = match done {
+            Some(s) => s,
+            None => load().await?,
+        };
+        let (status, username, assertion) = match (&s.used_at, &s.assertion_jti) {
+            (Some(_), Some(jti)) => match self.store.assertion(jti).await? {
+                Some(a) => ("completed", Some(a.username.clone()), Some(self.assertion_jwt(&a, HOSTED_AUDIENCE))),
+                None => ("completed", None, None),
+            },
+            _ if s.expires_at <= self.clock.now().millis() => ("expired", None, None),
+            _ => ("pending", None, None),
+        };
+        Ok(QrStatus { id: s.id, status, username, assertion, expires_at: Timestamp(s.expires_at).to_rfc3339() })
+    }
+
+    /// Redeems a scanned QR payload (or its bare token) for the device's user.
+    pub async fn redeem_qr(&self, device: &Device, user: &User, payload: &str) -> GateResult<QrRedeemed> {
+        let token = payload.strip_prefix(QR_PREFIX).unwrap_or(payload);
+        let now = self.clock.now();
+        let assertion =
+            self.new_assertion(&user.tenant_id, &user.id, &user.username, "", AuthLevel::Three, &["qr", "mfa"]);
+        let ev = self
+            .event(&user.tenant_id, "authentication", "auth.qr.redeemed", Outcome::Success)
+            .user(&user.id, &user.username)
+            .field("sekimori.device.id", device.id.as_str())
+            .field("sekimori.auth.level", 3);
+        let refused = |action: &str, reason: &str| {
+            self.event(&user.tenant_id, "authentication", action, Outcome::Failure)
+                .user(&user.id, &user.username)
+                .field("sekimori.device.id", device.id.as_str())
+                .field("event.reason", reason)
+        };
+        match self.store.redeem_qr(&hash_secret(token), device, &assertion, now.millis(), &ev).await? {
+            Consume::Done(s) => {
+                self.hub.wake(&Topic::Qr(s.id.clone()));
+                Ok(QrRedeemed {
+                    session_id: s.id,
+                    environment: serde_json::from_str(&s.environment).unwrap_or(serde_json::Value::Null),
+                })
+            }
+            Consume::AlreadyUsed { at } => {
+                self.store.append(&refused("auth.qr.rejected_already_used", "already_used")).await?;
+                Err(GateError::new(ErrorCode::AlreadyUsed, "this QR code was already used")
+                    .with("first_used_at", Timestamp(at).to_rfc3339()))
+            }
+            Consume::Expired => {
+                self.store.append(&refused("auth.qr.rejected_expired", "expired")).await?;
+                Err(GateError::new(ErrorCode::Expired, "this QR code has expired; ask the page for a new one"))
+            }
+            Consume::NotFound => {
+                self.store.append(&refused("auth.qr.rejected_unknown", "not_found")).await?;
+                Err(GateError::new(ErrorCode::NotFound, "unknown QR code"))
+            }
+        }
+    }
+}

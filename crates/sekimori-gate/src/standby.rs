@@ -1,0 +1,51 @@
+//! The standby window: the user arms login from an authenticator; push requests outside
+//! an armed window are refused at once, without disturbing the device.
+
+use sekimori_core::event::Outcome;
+use sekimori_core::Timestamp;
+use sekimori_store::{Device, StandbyWindow, User};
+use serde::Serialize;
+
+use crate::{Gate, GateResult};
+
+/// An armed window.
+#[derive(Debug, Clone, Serialize)]
+pub struct StandbyOpened {
+    /// Window id.
+    pub id: String,
+    /// Opening time (RFC 3339).
+    pub opened_at: String,
+    /// Expiry (RFC 3339).
+    pub expires_at: String,
+    /// Length in seconds.
+    pub seconds: i64,
+}
+
+impl Gate {
+    /// Opens a standby window of the tenant's length for the device's user.
+    pub async fn open_standby(&self, device: &Device, user: &User) -> GateResult<StandbyOpened> {
+        let settings = self.tenant_settings(&user.tenant_id).await?;
+        let now = self.clock.now();
+        let w = StandbyWindow {
+            id: self.new_id(),
+            tenant_id: user.tenant_id.clone(),
+            user_id: user.id.clone(),
+            device_id: device.id.clone(),
+            opened_at: now.millis(),
+            expires_at: now.plus_seconds(settings.standby_seconds).millis(),
+            closed_at: None,
+        };
+        let ev = self
+            .event(&user.tenant_id, "authentication", "auth.standby.opened", Outcome::Success)
+            .user(&user.id, &user.username)
+            .field("sekimori.device.id", device.id.as_str())
+            .field("sekimori.standby.seconds", settings.standby_seconds);
+        self.store.open_standby(&w, &ev).await?;
+        Ok(StandbyOpened {
+            id: w.id,
+            opened_at: now.to_rfc3339(),
+            expires_at: Timestamp(w.expires_at).to_rfc3339(),
+            seconds: settings.standby_seconds,
+        })
+    }
+}

@@ -1,0 +1,186 @@
+//! One-time tickets: a relying party issues a ticket for a user and an entitlement; the
+//! user's authenticator shows it as a QR code; a verifier redeems it exactly once.
+//!
+//! The payload is `sekimori://ticket?t=<id>.<mac>`, the MAC an HMAC-SHA256 of the id
+//! under the server's ticket key, so the store keeps no secret and the authenticator can
+//! be shown its tickets again at any time.
+
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine;
+use sekimori_core::event::Outcome;
+use sekimori_core::names::Entitlement;
+use sekimori_core::token::ct_eq;
+use sekimori_core::{ErrorCode, Timestamp};
+use sekimori_store::{App, Consume, Ticket, User};
+use serde::Serialize;
+
+use crate::{Gate, GateError, GateResult};
+
+/// The scheme prefix of ticket payloads.
+pub const TICKET_PREFIX: &str = "sekimori://ticket?t=";
+
+/// A newly issued ticket.
+#[derive(Debug, Clone, Serialize)]
+pub struct IssuedTicket {
+    /// Ticket id.
+    pub id: String,
+    /// Holder.
+    pub username: String,
+    /// Entitlement.
+    pub entitlement: String,
+    /// What the QR code holds.
+    pub payload: String,
+    /// Expiry (RFC 3339).
+    pub expires_at: String,
+}
+
+/// A ticket as its holder's authenticator shows it.
+#[derive(Debug, Clone, Serialize)]
+pub struct TicketView {
+    /// Ticket id.
+    pub id: String,
+    /// Entitlement.
+    pub entitlement: String,
+    /// What the QR code holds.
+    pub payload: String,
+    /// Expiry (RFC 3339).
+    pub expires_at: String,
+}
+
+/// A successful redemption.
+#[derive(Debug, Clone, Serialize)]
+pub struct Redeemed {
+    /// Ticket id.
+    pub ticket_id: String,
+    /// Holder's id.
+    pub user_id: String,
+    /// Holder's username.
+    pub username: String,
+    /// Entitlement.
+    pub entitlement: String,
+    /// Redemption time (RFC 3339).
+    pub redeemed_at: String,
+}
+
+impl Gate {
+    fn ticket_payload(&self, id: &str) -> String {
+        let mac = URL_SAFE_NO_PAD.encode(self.keys.mac(format!("ticket:{id}").as_bytes()));
+        format!("{TICKET_PREFIX}{id}.{mac}")
+    }
+
+    /// Issues a ticket for `username`, valid `ttl_seconds` (default from settings).
+    pub async fn issue_ticket(
+        &self,
+        app: &App,
+        username: &str,
+        entitlement: &Entitlement,
+        ttl_seconds: Option<i64>,
+    ) -> GateResult<IssuedTicket> {
+        let ttl = ttl_seconds.unwrap_or(self.settings.ticket_ttl_seconds);
+        if !(1..=self.settings.ticket_max_ttl_seconds).contains(&ttl) {
+            return Err(GateError::new(
+                ErrorCode::InvalidRequest,
+                format!("ttl_seconds must be between 1 and {}", self.settings.ticket_max_ttl_seconds),
+            )
+            .with("field", "ttl_seconds"));
+        }
+        let user = self.find_user(&app.tenant_id, username).await?;
+        let now = self.clock.now();
+        let t = Ticket {
+            id: self.new_id().replace('-', ""),
+            tenant_id: user.tenant_id.clone(),
+            user_id: user.id.clone(),
+            entitlement: entitlement.to_string(),
+            issued_by: app.id.clone(),
+            created_at: now.millis(),
+            expires_at: now.plus_seconds(ttl).millis(),
+            redeemed_at: None,
+            redeemed_by: None,
+        };
+        let ev = self
+            .event(&user.tenant_id, "iam", "ticket.issued", Outcome::Success)
+            .user(&user.id, &user.username)
+            .field("sekimori.ticket.id", t.id.as_str())
+            .field("sekimori.ticket.entitlement", entitlement.as_str())
+            .field("sekimori.app.id", app.id.as_str());
+        self.store.insert_ticket(&t, &ev).await?;
+        Ok(IssuedTicket {
+            payload: self.ticket_payload(&t.id),
+            id: t.id,
+            username: user.username,
+            entitlement: t.entitlement,
+            expires_at: Timestamp(t.expires_at).to_rfc3339(),
+        })
+    }
+
+    /// The user's unredeemed tickets, for the authenticator.
+    pub async fn device_tickets(&self, user: &User) -> GateResult<Vec<TicketView>> {
+        let tickets = self.store.user_tickets(&user.id, self.clock.now().millis()).await?;
+        Ok(tickets
+            .into_iter()
+            .map(|t| TicketView {
+                payload: self.ticket_payload(&t.id),
+                id: t.id,
+                entitlement: t.entitlement,
+                expires_at: Timestamp(t.expires_at).to_rfc3339(),
+            })
+            .collect())
+    }
+
+    /// Redeems a ticket payload once.
+    pub async fn redeem_ticket(&self, app: &App, payload: &str) -> GateResult<Redeemed> {
+        let bad = || GateError::new(ErrorCode::InvalidRequest, "not a Sekimori ticket").with("field", "payload");
+        let token = payload.strip_prefix(TICKET_PREFIX).unwrap_or(payload);
+        let (id, mac) = token.split_once('.').ok_or_else(bad)?;
+        let mac = URL_SAFE_NO_PAD.decode(mac).map_err(|_| bad())?;
+        if id.len() != 32 || !ct_eq(&mac, &self.keys.mac(format!("ticket:{id}").as_bytes())) {
+            return Err(bad());
+        }
+        let ticket = self
+            .store
+            .ticket(id)
+            .await?
+            .filter(|t| t.tenant_id == app.tenant_id)
+            .ok_or_else(|| GateError::new(ErrorCode::NotFound, "no such ticket"))?;
+        let user = self
+            .store
+            .user(&ticket.user_id)
+            .await?
+            .ok_or_else(|| GateError::new(ErrorCode::NotFound, "no such ticket"))?;
+        let now = self.clock.now();
+        let ev = |action: &str, outcome| {
+            self.event(&app.tenant_id, "iam", action, outcome)
+                .user(&user.id, &user.username)
+                .field("sekimori.ticket.id", id)
+                .field("sekimori.ticket.entitlement", ticket.entitlement.as_str())
+                .field("sekimori.app.id", app.id.as_str())
+        };
+        match self.store.redeem_ticket(id, &app.id, now.millis(), &ev("ticket.redeemed", Outcome::Success)).await? {
+            Consume::Done(t) => Ok(Redeemed {
+                ticket_id: t.id,
+                user_id: user.id.clone(),
+                username: user.username.clone(),
+                entitlement: t.entitlement,
+                redeemed_at: now.to_rfc3339(),
+            }),
+            Consume::AlreadyUsed { at } => {
+                let first = Timestamp(at).to_rfc3339();
+                self.store
+                    .append(
+                        &ev("ticket.rejected_already_redeemed", Outcome::Failure)
+                            .field("event.reason", "already_redeemed"),
+                    )
+                    .await?;
+                Err(GateError::new(ErrorCode::AlreadyRedeemed, format!("this ticket was already redeemed at {first}"))
+                    .with("first_redeemed_at", first))
+            }
+            Consume::Expired => {
+                self.store
+                    .append(&ev("ticket.rejected_expired", Outcome::Failure).field("event.reason", "expired"))
+                    .await?;
+                Err(GateError::new(ErrorCode::Expired, "this ticket has expired"))
+            }
+            Consume::NotFound => Err(GateError::new(ErrorCode::NotFound, "no such ticket")),
+        }
+    }
+}
