@@ -3,6 +3,7 @@
 
 pub mod canonical;
 pub mod clock;
+pub mod device;
 pub mod environment;
 pub mod error;
 pub mod event;

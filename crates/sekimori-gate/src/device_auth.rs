@@ -8,21 +8,10 @@ use ed25519_dalek::{Signature, VerifyingKey};
 use sekimori_core::event::{NewEvent, Outcome};
 use sekimori_core::ErrorCode;
 use sekimori_store::{Device, User};
-use serde_json::json;
 
 use crate::{Gate, GateError, GateResult};
 
-/// Header names of the device protocol.
-pub mod headers {
-    /// The device id.
-    pub const DEVICE: &str = "sekimori-device";
-    /// Unix seconds when the request was made.
-    pub const TIMESTAMP: &str = "sekimori-timestamp";
-    /// A random value, never reused by the device.
-    pub const NONCE: &str = "sekimori-nonce";
-    /// base64url Ed25519 signature.
-    pub const SIGNATURE: &str = "sekimori-signature";
-}
+pub use sekimori_core::device::{headers, signing_input};
 
 /// A device request as received, before verification.
 #[derive(Debug, Clone)]
@@ -41,18 +30,6 @@ pub struct SignedRequest<'a> {
     pub path: &'a str,
     /// Raw body.
     pub body: &'a [u8],
-}
-
-/// The message a device signs, as canonical JSON.
-pub fn signing_input(device_id: &str, method: &str, path: &str, ts: i64, nonce: &str, body: &[u8]) -> String {
-    sekimori_core::canonical::to_canonical_string(&json!({
-        "body_sha256": sekimori_core::token::sha256_hex(body),
-        "device_id": device_id,
-        "method": method,
-        "nonce": nonce,
-        "path": path,
-        "ts": ts,
-    }))
 }
 
 fn valid_nonce(n: &str) -> bool {
@@ -126,22 +103,5 @@ impl Gate {
     /// Forgets nonces that can no longer be replayed (their timestamps are too old).
     pub async fn prune_nonces(&self) -> GateResult<u64> {
         Ok(self.store.prune_nonces(self.clock.now().millis()).await?)
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn signing_input_is_canonical() {
-        let s = signing_input("d1", "POST", "/api/v1/device/standby", 1_700_000_000, "nonce-nonce-nonce-1", b"{}");
-        assert_eq!(
-            s,
-            format!(
-                r#"{{"body_sha256":"{}","device_id":"d1","method":"POST","nonce":"nonce-nonce-nonce-1","path":"/api/v1/device/standby","ts":1700000000}}"#,
-                sekimori_core::token::sha256_hex(b"{}")
-            )
-        );
     }
 }

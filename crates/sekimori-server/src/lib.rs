@@ -1,1 +1,90 @@
-//! placeholder
+//! Sekimori's HTTP server: thin axum handlers over the [`sekimori_gate::Gate`].
+//! Every error is an RFC 9457 problem document; every body is size-limited; every
+//! request type refuses unknown fields.
+
+pub mod extract;
+pub mod problem;
+pub mod qr;
+mod routes;
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::Router;
+use sekimori_core::ErrorCode;
+use sekimori_gate::Gate;
+use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::set_header::SetResponseHeaderLayer;
+use tower_http::trace::TraceLayer;
+
+use crate::problem::ApiError;
+
+/// Default body limit: 64 KiB.
+pub const DEFAULT_BODY_LIMIT: usize = 64 * 1024;
+/// Longest long-poll a client may ask for, seconds.
+pub const MAX_WAIT_SECONDS: u64 = 60;
+
+/// What handlers share.
+#[derive(Clone)]
+pub struct AppState {
+    /// The gate services.
+    pub gate: Gate,
+    /// Largest accepted request body, bytes.
+    pub body_limit: usize,
+}
+
+/// The complete application router.
+pub fn router(state: AppState) -> Router {
+    routes::router()
+        .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
+        .with_state(state)
+        .layer(SetResponseHeaderLayer::if_not_present(header::CACHE_CONTROL, HeaderValue::from_static("no-store")))
+        .layer(SetResponseHeaderLayer::overriding(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff")))
+        .layer(CatchPanicLayer::custom(panic_response))
+        .layer(TraceLayer::new_for_http())
+}
+
+async fn not_found() -> ApiError {
+    ApiError::new(ErrorCode::NotFound, "no such endpoint")
+}
+
+async fn method_not_allowed() -> ApiError {
+    ApiError::new(ErrorCode::MethodNotAllowed, "this method is not allowed here")
+}
+
+fn panic_response(_: Box<dyn std::any::Any + Send + 'static>) -> Response {
+    tracing::error!("handler panicked");
+    let mut r = ApiError::new(ErrorCode::Internal, "internal error").into_response();
+    *r.status_mut() = StatusCode::INTERNAL_SERVER_ERROR;
+    r
+}
+
+/// Serves `router` on `listener` until `shutdown` resolves; also prunes expired nonces.
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    state: AppState,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    let gate = state.gate.clone();
+    let pruner = tokio::spawn(async move {
+        let mut tick = tokio::time::interval(Duration::from_secs(60));
+        loop {
+            tick.tick().await;
+            if let Err(e) = gate.prune_nonces().await {
+                tracing::warn!(error = %e, "nonce pruning failed");
+            }
+        }
+    });
+    let app = router(state).into_make_service_with_connect_info::<SocketAddr>();
+    let result = axum::serve(listener, app).with_graceful_shutdown(shutdown).await;
+    pruner.abort();
+    result
+}
+
+/// Parses a `wait` query value into a bounded duration.
+pub fn wait_duration(wait: Option<u64>) -> Duration {
+    Duration::from_secs(wait.unwrap_or(0).min(MAX_WAIT_SECONDS))
+}

@@ -1,0 +1,264 @@
+//! Bearer-authenticated API clients and the problem-document error.
+
+use std::time::Duration;
+
+use serde::de::DeserializeOwned;
+use serde_json::{json, Value};
+
+/// An RFC 9457 problem returned by the server.
+#[derive(Debug, Clone)]
+pub struct Problem {
+    /// HTTP status.
+    pub status: u16,
+    /// The stable code (`outside_standby`, `already_used`, …).
+    pub code: String,
+    /// The detail text.
+    pub detail: String,
+    /// The whole document.
+    pub body: Value,
+}
+
+/// A client-side failure.
+#[derive(Debug, thiserror::Error)]
+pub enum ClientError {
+    /// The server refused with a problem document.
+    #[error("{} ({}): {}", .0.code, .0.status, .0.detail)]
+    Problem(Problem),
+    /// Transport failure.
+    #[error("request failed: {0}")]
+    Http(#[from] reqwest::Error),
+    /// The reply or the local state was not as expected.
+    #[error("{0}")]
+    Invalid(String),
+}
+
+impl ClientError {
+    /// The problem code, if the server answered with one.
+    pub fn code(&self) -> Option<&str> {
+        match self {
+            ClientError::Problem(p) => Some(&p.code),
+            _ => None,
+        }
+    }
+}
+
+/// Result alias.
+pub type ClientResult<T> = Result<T, ClientError>;
+
+pub(crate) fn http_client() -> reqwest::Client {
+    reqwest::Client::builder()
+        .user_agent(concat!("sekimori/", env!("CARGO_PKG_VERSION")))
+        .timeout(Duration::from_secs(90))
+        .build()
+        .unwrap_or_default()
+}
+
+/// Turns a response into `T` or a [`Problem`].
+pub(crate) async fn decode<T: DeserializeOwned>(resp: reqwest::Response) -> ClientResult<T> {
+    let status = resp.status();
+    let bytes = resp.bytes().await?;
+    if status.is_success() {
+        let bytes = if bytes.is_empty() { b"null".as_slice() } else { &bytes };
+        return serde_json::from_slice(bytes).map_err(|e| ClientError::Invalid(format!("unexpected reply: {e}")));
+    }
+    let body: Value = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
+    let text = |k: &str| body.get(k).and_then(|v| v.as_str()).unwrap_or("").to_owned();
+    Err(ClientError::Problem(Problem {
+        status: status.as_u16(),
+        code: if body.is_object() { text("code") } else { format!("http_{}", status.as_u16()) },
+        detail: text("detail"),
+        body,
+    }))
+}
+
+/// Shared bearer-client plumbing.
+#[derive(Debug, Clone)]
+struct Bearer {
+    base: String,
+    token: String,
+    http: reqwest::Client,
+}
+
+impl Bearer {
+    fn new(base: &str, token: &str) -> Self {
+        Bearer { base: base.trim_end_matches('/').to_owned(), token: token.to_owned(), http: http_client() }
+    }
+
+    fn req(&self, method: reqwest::Method, path: &str) -> reqwest::RequestBuilder {
+        self.http.request(method, format!("{}{path}", self.base)).bearer_auth(&self.token)
+    }
+
+    async fn get<T: DeserializeOwned>(&self, path: &str) -> ClientResult<T> {
+        decode(self.req(reqwest::Method::GET, path).send().await?).await
+    }
+
+    async fn post<T: DeserializeOwned>(&self, path: &str, body: &Value) -> ClientResult<T> {
+        decode(self.req(reqwest::Method::POST, path).json(body).send().await?).await
+    }
+
+    async fn delete(&self, path: &str) -> ClientResult<()> {
+        decode::<Value>(self.req(reqwest::Method::DELETE, path).send().await?).await.map(|_| ())
+    }
+}
+
+/// The admin API.
+#[derive(Debug, Clone)]
+pub struct AdminClient(Bearer);
+
+impl AdminClient {
+    /// A client for the server at `base` with an admin token.
+    pub fn new(base: &str, token: &str) -> Self {
+        AdminClient(Bearer::new(base, token))
+    }
+
+    /// Adds a user.
+    pub async fn add_user(
+        &self,
+        username: &str,
+        email: Option<&str>,
+        display_name: Option<&str>,
+    ) -> ClientResult<Value> {
+        let mut body = json!({"username": username});
+        if let Some(e) = email {
+            body["email"] = json!(e);
+        }
+        if let Some(d) = display_name {
+            body["display_name"] = json!(d);
+        }
+        self.0.post("/api/v1/admin/users", &body).await
+    }
+
+    /// Lists users.
+    pub async fn list_users(&self) -> ClientResult<Value> {
+        self.0.get("/api/v1/admin/users").await
+    }
+
+    /// Creates an enrolment (JSON with `link`, `https_link`, `code`, `expires_at`).
+    pub async fn create_enrollment(&self, username: &str) -> ClientResult<Value> {
+        self.0.post(&format!("/api/v1/admin/users/{username}/enrollments"), &json!({})).await
+    }
+
+    /// Creates an enrolment and returns its QR image (`svg` or `png`) and link.
+    pub async fn create_enrollment_image(&self, username: &str, format: &str) -> ClientResult<(Vec<u8>, String)> {
+        let resp = self
+            .0
+            .req(reqwest::Method::POST, &format!("/api/v1/admin/users/{username}/enrollments?format={format}"))
+            .send()
+            .await?;
+        if !resp.status().is_success() {
+            return Err(decode::<Value>(resp).await.err().unwrap_or(ClientError::Invalid("unexpected reply".into())));
+        }
+        let link =
+            resp.headers().get("sekimori-enrollment-link").and_then(|v| v.to_str().ok()).unwrap_or("").to_owned();
+        Ok((resp.bytes().await?.to_vec(), link))
+    }
+
+    /// A user's devices.
+    pub async fn list_devices(&self, username: &str) -> ClientResult<Value> {
+        self.0.get(&format!("/api/v1/admin/users/{username}/devices")).await
+    }
+
+    /// Removes a device.
+    pub async fn remove_device(&self, username: &str, device_id: &str) -> ClientResult<()> {
+        self.0.delete(&format!("/api/v1/admin/users/{username}/devices/{device_id}")).await
+    }
+
+    /// A user's environments.
+    pub async fn list_environments(&self, username: &str) -> ClientResult<Value> {
+        self.0.get(&format!("/api/v1/admin/users/{username}/environments")).await
+    }
+
+    /// Registers an app (`relying_party` or `verifier`); the reply has `key`, shown once.
+    pub async fn add_app(&self, name: &str, kind: &str) -> ClientResult<Value> {
+        self.0.post("/api/v1/admin/apps", &json!({"name": name, "kind": kind})).await
+    }
+
+    /// Lists apps.
+    pub async fn list_apps(&self) -> ClientResult<Value> {
+        self.0.get("/api/v1/admin/apps").await
+    }
+
+    /// Revokes an app key.
+    pub async fn revoke_app(&self, id: &str) -> ClientResult<()> {
+        self.0.delete(&format!("/api/v1/admin/apps/{id}")).await
+    }
+
+    /// Tenant settings.
+    pub async fn tenant(&self) -> ClientResult<Value> {
+        self.0.get("/api/v1/admin/tenant").await
+    }
+
+    /// Changes tenant settings.
+    pub async fn update_tenant(&self, patch: &Value) -> ClientResult<Value> {
+        decode(self.0.req(reqwest::Method::PATCH, "/api/v1/admin/tenant").json(patch).send().await?).await
+    }
+
+    /// Audit events; `query` is a URL query string without `?` (e.g. `action=auth.push.*`).
+    pub async fn events(&self, query: &str) -> ClientResult<Vec<Value>> {
+        let v: Value = self.0.get(&format!("/api/v1/events?{query}")).await?;
+        Ok(v.get("events").and_then(|e| e.as_array()).cloned().unwrap_or_default())
+    }
+
+    /// Audit events as NDJSON text.
+    pub async fn events_ndjson(&self, query: &str) -> ClientResult<String> {
+        let resp = self.0.req(reqwest::Method::GET, &format!("/api/v1/events?format=ndjson&{query}")).send().await?;
+        if !resp.status().is_success() {
+            return Err(decode::<Value>(resp).await.err().unwrap_or(ClientError::Invalid("unexpected reply".into())));
+        }
+        Ok(resp.text().await?)
+    }
+
+    /// Verifies the audit chain on the server.
+    pub async fn verify_audit(&self) -> ClientResult<Value> {
+        self.0.get("/api/v1/admin/audit/verify").await
+    }
+}
+
+/// The relying-party and verifier API.
+#[derive(Debug, Clone)]
+pub struct AppClient(Bearer);
+
+impl AppClient {
+    /// A client for the server at `base` with an app key.
+    pub fn new(base: &str, key: &str) -> Self {
+        AppClient(Bearer::new(base, key))
+    }
+
+    /// Starts a push login; `client` is the end user's `{ip, user_agent}`.
+    pub async fn start_push(&self, username: &str, client: Option<Value>) -> ClientResult<Value> {
+        let mut body = json!({"username": username});
+        if let Some(c) = client {
+            body["client"] = c;
+        }
+        self.0.post("/api/v1/logins/push", &body).await
+    }
+
+    /// A push login's status, waiting up to `wait` seconds for a decision.
+    pub async fn push_status(&self, login_id: &str, wait: u64) -> ClientResult<Value> {
+        self.0.get(&format!("/api/v1/logins/push/{login_id}?wait={wait}")).await
+    }
+
+    /// Verifies (and consumes) an assertion.
+    pub async fn verify_assertion(&self, assertion: &str) -> ClientResult<Value> {
+        self.0.post("/api/v1/assertions/verify", &json!({"assertion": assertion})).await
+    }
+
+    /// Issues a ticket.
+    pub async fn issue_ticket(
+        &self,
+        username: &str,
+        entitlement: &str,
+        ttl_seconds: Option<i64>,
+    ) -> ClientResult<Value> {
+        let mut body = json!({"username": username, "entitlement": entitlement});
+        if let Some(t) = ttl_seconds {
+            body["ttl_seconds"] = json!(t);
+        }
+        self.0.post("/api/v1/tickets", &body).await
+    }
+
+    /// Redeems a ticket payload (verifier keys).
+    pub async fn redeem_ticket(&self, payload: &str) -> ClientResult<Value> {
+        self.0.post("/api/v1/tickets/redeem", &json!({"payload": payload})).await
+    }
+}

@@ -1,0 +1,201 @@
+//! Typed extractors: credentials become [`AdminAuth`], [`AppAuth`] or a verified
+//! [`SignedDevice`]; bodies and queries become typed values or a problem document.
+
+use axum::body::Bytes;
+use axum::extract::{FromRef, FromRequest, FromRequestParts, Request};
+use axum::http::header::CONTENT_TYPE;
+use axum::http::request::Parts;
+use axum::http::HeaderMap;
+use sekimori_core::ErrorCode;
+use sekimori_gate::device_auth::{headers, SignedRequest};
+use sekimori_store::{AdminToken, App, Device, User};
+use serde::de::DeserializeOwned;
+
+use crate::problem::ApiError;
+use crate::AppState;
+
+fn bearer(headers: &HeaderMap) -> Result<&str, ApiError> {
+    headers
+        .get(axum::http::header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .map(str::trim)
+        .ok_or_else(|| ApiError::new(ErrorCode::Unauthorized, "an Authorization: Bearer credential is required"))
+}
+
+/// An authenticated admin.
+#[derive(Debug)]
+pub struct AdminAuth(pub AdminToken);
+
+impl<S> FromRequestParts<S> for AdminAuth
+where
+    AppState: FromRef<S>,
+    S: Send + Sync,
+{
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        let state = AppState::from_ref(state);
+        let token = state.gate.authenticate_admin(bearer(&parts.headers)?).await?;
+        Ok(AdminAuth(token))
+    }
+}
+
+/// An authenticated relying party or verifier.
+#[derive(Debug)]
+pub struct AppAuth(pub App);
+
+impl<S> FromRequestParts<S> for AppAuth
+where
+    AppState: FromRef<S>,
+    S: Send + Sync,
+{
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        let state = AppState::from_ref(state);
+        let app = state.gate.authenticate_app(bearer(&parts.headers)?).await?;
+        Ok(AppAuth(app))
+    }
+}
+
+async fn read_body(req: Request, limit: usize) -> Result<Bytes, ApiError> {
+    axum::body::to_bytes(req.into_body(), limit).await.map_err(|_| {
+        ApiError::new(ErrorCode::PayloadTooLarge, format!("the body exceeds {limit} bytes or could not be read"))
+    })
+}
+
+fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
+    let bytes = if bytes.iter().all(u8::is_ascii_whitespace) { b"{}".as_slice() } else { bytes };
+    serde_json::from_slice(bytes)
+        .map_err(|e| ApiError::new(ErrorCode::InvalidRequest, format!("invalid JSON body: {e}")))
+}
+
+fn require_json(headers: &HeaderMap, body: &[u8]) -> Result<(), ApiError> {
+    if body.is_empty() {
+        return Ok(());
+    }
+    let ct = headers.get(CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("");
+    let mime = ct.split(';').next().unwrap_or("").trim();
+    if mime.eq_ignore_ascii_case("application/json") {
+        Ok(())
+    } else {
+        Err(ApiError::new(ErrorCode::UnsupportedMediaType, "the body must be application/json"))
+    }
+}
+
+/// A JSON body (unknown fields refused by the target type), size-limited.
+#[derive(Debug)]
+pub struct ApiJson<T>(pub T);
+
+impl<S, T> FromRequest<S> for ApiJson<T>
+where
+    AppState: FromRef<S>,
+    S: Send + Sync,
+    T: DeserializeOwned,
+{
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        let limit = AppState::from_ref(state).body_limit;
+        let headers = req.headers().clone();
+        let body = read_body(req, limit).await?;
+        require_json(&headers, &body)?;
+        Ok(ApiJson(parse_json(&body)?))
+    }
+}
+
+/// Query parameters, with errors as problem documents.
+#[derive(Debug)]
+pub struct ApiQuery<T>(pub T);
+
+impl<S, T> FromRequestParts<S> for ApiQuery<T>
+where
+    S: Send + Sync,
+    T: DeserializeOwned,
+{
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        let q = parts.uri.query().unwrap_or("");
+        serde_urlencoded_like(q).map(ApiQuery)
+    }
+}
+
+fn serde_urlencoded_like<T: DeserializeOwned>(q: &str) -> Result<T, ApiError> {
+    axum::extract::Query::<T>::try_from_uri(&format!("/?{q}").parse().map_err(|_| bad_query("malformed query"))?)
+        .map(|axum::extract::Query(v)| v)
+        .map_err(|e| bad_query(&e.body_text()))
+}
+
+fn bad_query(detail: &str) -> ApiError {
+    ApiError::new(ErrorCode::InvalidRequest, format!("invalid query: {detail}"))
+}
+
+/// A verified, signed device request with its JSON body.
+#[derive(Debug)]
+pub struct SignedDevice<T> {
+    /// The device that signed.
+    pub device: Device,
+    /// Its user.
+    pub user: User,
+    /// The body.
+    pub body: T,
+}
+
+impl<S, T> FromRequest<S> for SignedDevice<T>
+where
+    AppState: FromRef<S>,
+    S: Send + Sync,
+    T: DeserializeOwned,
+{
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        let state = AppState::from_ref(state);
+        let method = req.method().as_str().to_owned();
+        let path =
+            req.uri().path_and_query().map(|p| p.as_str().to_owned()).unwrap_or_else(|| req.uri().path().to_owned());
+        let hdrs = req.headers().clone();
+        let body = read_body(req, state.body_limit).await?;
+        let h = |name: &str| hdrs.get(name).and_then(|v| v.to_str().ok());
+        let signed = SignedRequest {
+            device_id: h(headers::DEVICE),
+            timestamp: h(headers::TIMESTAMP),
+            nonce: h(headers::NONCE),
+            signature: h(headers::SIGNATURE),
+            method: &method,
+            path: &path,
+            body: &body,
+        };
+        let (device, user) = state.gate.verify_device_request(&signed).await?;
+        require_json(&hdrs, &body)?;
+        Ok(SignedDevice { device, user, body: parse_json(&body)? })
+    }
+}
+
+/// An empty JSON object body (`{}` or nothing); any member is refused.
+#[derive(Debug, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Empty {}
+
+/// The client of a hosted page: its address (the TCP peer) and user agent.
+#[derive(Debug)]
+pub struct PageClient(pub sekimori_gate::push::ClientInfo);
+
+impl<S: Send + Sync> FromRequestParts<S> for PageClient {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        let ip = parts
+            .extensions
+            .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+            .map(|axum::extract::ConnectInfo(a)| a.ip());
+        let user_agent = parts
+            .headers
+            .get(axum::http::header::USER_AGENT)
+            .and_then(|v| v.to_str().ok())
+            .map(|u| u.chars().take(1024).collect());
+        Ok(PageClient(sekimori_gate::push::ClientInfo { ip, user_agent }))
+    }
+}

@@ -1,0 +1,309 @@
+//! Admin API (bearer admin token): users, enrolments, devices, apps, tenant settings,
+//! the audit log.
+
+use axum::extract::{Path, State};
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{delete, get, post};
+use axum::{Json, Router};
+use sekimori_core::names::{Label, Username};
+use sekimori_core::{ErrorCode, Timestamp};
+use sekimori_gate::AppKind;
+use sekimori_store::{App, Device, EventFilter, StoredEvent, User};
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Value};
+
+use crate::extract::{AdminAuth, ApiJson, ApiQuery};
+use crate::problem::{ApiError, ApiResult};
+use crate::AppState;
+
+pub(super) fn router() -> Router<AppState> {
+    Router::new()
+        .route("/api/v1/admin/users", post(add_user).get(list_users))
+        .route("/api/v1/admin/users/{username}", get(get_user))
+        .route("/api/v1/admin/users/{username}/enrollments", post(create_enrollment))
+        .route("/api/v1/admin/users/{username}/devices", get(list_devices))
+        .route("/api/v1/admin/users/{username}/devices/{device_id}", delete(remove_device))
+        .route("/api/v1/admin/users/{username}/environments", get(list_environments))
+        .route("/api/v1/admin/apps", post(add_app).get(list_apps))
+        .route("/api/v1/admin/apps/{app_id}", delete(revoke_app))
+        .route("/api/v1/admin/tenant", get(get_tenant).patch(patch_tenant))
+        .route("/api/v1/admin/audit/verify", get(verify_audit))
+        .route("/api/v1/events", get(events))
+}
+
+/// A user as the admin API shows it.
+#[derive(Debug, Serialize)]
+pub struct UserView {
+    id: String,
+    username: String,
+    email: Option<String>,
+    display_name: Option<String>,
+    disabled: bool,
+    created_at: String,
+}
+
+impl From<User> for UserView {
+    fn from(u: User) -> Self {
+        UserView {
+            id: u.id,
+            username: u.username,
+            email: u.email,
+            display_name: u.display_name,
+            disabled: u.disabled,
+            created_at: Timestamp(u.created_at).to_rfc3339(),
+        }
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct AddUser {
+    username: Username,
+    email: Option<String>,
+    display_name: Option<Label>,
+}
+
+async fn add_user(
+    State(s): State<AppState>,
+    AdminAuth(admin): AdminAuth,
+    ApiJson(req): ApiJson<AddUser>,
+) -> ApiResult<(StatusCode, Json<UserView>)> {
+    if let Some(e) = &req.email {
+        if e.len() > 254 || !e.contains('@') || e.chars().any(char::is_control) {
+            return Err(ApiError::new(ErrorCode::InvalidRequest, "email is not an address"));
+        }
+    }
+    let user = s.gate.add_user(&admin, &req.username, req.email, req.display_name.map(|d| d.to_string())).await?;
+    Ok((StatusCode::CREATED, Json(user.into())))
+}
+
+async fn list_users(State(s): State<AppState>, AdminAuth(admin): AdminAuth) -> ApiResult<Json<Vec<UserView>>> {
+    Ok(Json(s.gate.list_users(&admin).await?.into_iter().map(UserView::from).collect()))
+}
+
+async fn get_user(
+    State(s): State<AppState>,
+    AdminAuth(admin): AdminAuth,
+    Path(username): Path<String>,
+) -> ApiResult<Json<UserView>> {
+    Ok(Json(s.gate.find_user(&admin.tenant_id, &username).await?.into()))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FormatQuery {
+    format: Option<String>,
+}
+
+async fn create_enrollment(
+    State(s): State<AppState>,
+    AdminAuth(admin): AdminAuth,
+    Path(username): Path<String>,
+    ApiQuery(q): ApiQuery<FormatQuery>,
+) -> ApiResult<Response> {
+    let format = q.format.as_deref().unwrap_or("json");
+    if !matches!(format, "json" | "svg" | "png") {
+        return Err(ApiError::new(ErrorCode::InvalidRequest, "format must be json, svg or png"));
+    }
+    let e = s.gate.create_enrollment(&admin, &username).await?;
+    let link_header = [("sekimori-enrollment-link", e.link.clone())];
+    Ok(match format {
+        "svg" => {
+            (StatusCode::CREATED, link_header, [(header::CONTENT_TYPE, "image/svg+xml")], crate::qr::svg(&e.link)?)
+                .into_response()
+        }
+        "png" => (StatusCode::CREATED, link_header, [(header::CONTENT_TYPE, "image/png")], crate::qr::png(&e.link)?)
+            .into_response(),
+        _ => (StatusCode::CREATED, Json(e)).into_response(),
+    })
+}
+
+#[derive(Debug, Serialize)]
+struct DeviceView {
+    id: String,
+    name: String,
+    created_at: String,
+}
+
+impl From<Device> for DeviceView {
+    fn from(d: Device) -> Self {
+        DeviceView { id: d.id, name: d.name, created_at: Timestamp(d.created_at).to_rfc3339() }
+    }
+}
+
+async fn list_devices(
+    State(s): State<AppState>,
+    AdminAuth(admin): AdminAuth,
+    Path(username): Path<String>,
+) -> ApiResult<Json<Vec<DeviceView>>> {
+    Ok(Json(s.gate.user_devices(&admin.tenant_id, &username).await?.into_iter().map(DeviceView::from).collect()))
+}
+
+async fn remove_device(
+    State(s): State<AppState>,
+    AdminAuth(admin): AdminAuth,
+    Path((username, device_id)): Path<(String, String)>,
+) -> ApiResult<StatusCode> {
+    s.gate.remove_device(&admin, &username, &device_id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+async fn list_environments(
+    State(s): State<AppState>,
+    AdminAuth(admin): AdminAuth,
+    Path(username): Path<String>,
+) -> ApiResult<Json<Value>> {
+    let user = s.gate.find_user(&admin.tenant_id, &username).await?;
+    Ok(Json(json!(s.gate.environments(&user).await?)))
+}
+
+#[derive(Debug, Serialize)]
+struct AppView {
+    id: String,
+    name: String,
+    kind: String,
+    created_at: String,
+    revoked_at: Option<String>,
+}
+
+impl From<App> for AppView {
+    fn from(a: App) -> Self {
+        AppView {
+            id: a.id,
+            name: a.name,
+            kind: a.kind,
+            created_at: Timestamp(a.created_at).to_rfc3339(),
+            revoked_at: a.revoked_at.map(|t| Timestamp(t).to_rfc3339()),
+        }
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct AddApp {
+    name: Label,
+    kind: Option<String>,
+}
+
+async fn add_app(
+    State(s): State<AppState>,
+    AdminAuth(admin): AdminAuth,
+    ApiJson(req): ApiJson<AddApp>,
+) -> ApiResult<(StatusCode, Json<Value>)> {
+    let kind_text = req.kind.as_deref().unwrap_or("relying_party");
+    let kind = AppKind::parse(kind_text).ok_or_else(|| {
+        ApiError::new(ErrorCode::InvalidRequest, format!("kind must be relying_party or verifier, not {kind_text:?}"))
+    })?;
+    let created = s.gate.add_app(&admin, &req.name, kind).await?;
+    Ok((StatusCode::CREATED, Json(json!({"app": AppView::from(created.app), "key": created.key}))))
+}
+
+async fn list_apps(State(s): State<AppState>, AdminAuth(admin): AdminAuth) -> ApiResult<Json<Vec<AppView>>> {
+    Ok(Json(s.gate.list_apps(&admin).await?.into_iter().map(AppView::from).collect()))
+}
+
+async fn revoke_app(
+    State(s): State<AppState>,
+    AdminAuth(admin): AdminAuth,
+    Path(app_id): Path<String>,
+) -> ApiResult<StatusCode> {
+    s.gate.revoke_app(&admin, &app_id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+async fn get_tenant(State(s): State<AppState>, AdminAuth(admin): AdminAuth) -> ApiResult<Json<Value>> {
+    Ok(Json(json!(s.gate.tenant_settings(&admin.tenant_id).await?)))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PatchTenant {
+    standby_required: Option<bool>,
+    standby_seconds: Option<i64>,
+}
+
+async fn patch_tenant(
+    State(s): State<AppState>,
+    AdminAuth(admin): AdminAuth,
+    ApiJson(req): ApiJson<PatchTenant>,
+) -> ApiResult<Json<Value>> {
+    Ok(Json(json!(s.gate.update_tenant_settings(&admin, req.standby_required, req.standby_seconds).await?)))
+}
+
+async fn verify_audit(State(s): State<AppState>, AdminAuth(_admin): AdminAuth) -> ApiResult<Json<Value>> {
+    Ok(Json(json!(s.gate.verify_audit().await?)))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct EventsQuery {
+    user: Option<String>,
+    action: Option<String>,
+    since: Option<String>,
+    until: Option<String>,
+    after: Option<i64>,
+    limit: Option<i64>,
+    format: Option<String>,
+}
+
+async fn events(
+    State(s): State<AppState>,
+    AdminAuth(admin): AdminAuth,
+    headers: HeaderMap,
+    ApiQuery(q): ApiQuery<EventsQuery>,
+) -> ApiResult<Response> {
+    let time = |name: &str, v: &Option<String>| -> ApiResult<Option<Timestamp>> {
+        v.as_deref()
+            .map(|t| {
+                Timestamp::parse(t).ok_or_else(|| {
+                    ApiError::new(ErrorCode::InvalidRequest, format!("{name} must be RFC 3339 or Unix milliseconds"))
+                })
+            })
+            .transpose()
+    };
+    let user_id = match &q.user {
+        Some(name) => Some(s.gate.find_user(&admin.tenant_id, name).await?.id),
+        None => None,
+    };
+    let filter = EventFilter {
+        tenant_id: None,
+        user_id,
+        action: q.action.clone(),
+        since: time("since", &q.since)?,
+        until: time("until", &q.until)?,
+        after_seq: q.after,
+        limit: q.limit.unwrap_or(1000).clamp(1, 10_000),
+    };
+    let rows = s.gate.events(&admin.tenant_id, filter).await?;
+    let accept_ndjson =
+        headers.get(header::ACCEPT).and_then(|v| v.to_str().ok()).is_some_and(|a| a.contains("application/x-ndjson"));
+    let ndjson = match q.format.as_deref() {
+        Some("ndjson") => true,
+        Some("json") => false,
+        None => accept_ndjson,
+        Some(other) => {
+            return Err(ApiError::new(
+                ErrorCode::InvalidRequest,
+                format!("format must be json or ndjson, not {other:?}"),
+            ))
+        }
+    };
+    if ndjson {
+        let mut out = String::new();
+        for r in &rows {
+            out.push_str(&event_json(r).to_string());
+            out.push('\n');
+        }
+        Ok(([(header::CONTENT_TYPE, "application/x-ndjson")], out).into_response())
+    } else {
+        Ok(Json(json!({"events": rows.iter().map(event_json).collect::<Vec<_>>()})).into_response())
+    }
+}
+
+/// An audit row as the API shows it: the ECS document plus its chain position.
+fn event_json(r: &StoredEvent) -> Value {
+    let mut doc: Value = serde_json::from_str(&r.doc).unwrap_or(Value::Null);
+    sekimori_core::event::set_dotted(&mut doc, "sekimori.audit.seq", json!(r.seq));
+    doc
+}

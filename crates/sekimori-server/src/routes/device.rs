@@ -1,0 +1,134 @@
+//! Device API: enrolment (authorised by the single-use code), then signed requests only.
+
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::routing::{delete, get, post};
+use axum::{Json, Router};
+use sekimori_core::names::Label;
+use sekimori_gate::push::SignedMessage;
+use sekimori_gate::qr::QrRedeemed;
+use sekimori_gate::standby::StandbyOpened;
+use sekimori_gate::{Enrolled, TicketView};
+use serde::Deserialize;
+use serde_json::{json, Value};
+
+use crate::extract::{ApiJson, ApiQuery, Empty, SignedDevice};
+use crate::problem::ApiResult;
+use crate::{wait_duration, AppState};
+
+pub(super) fn router() -> Router<AppState> {
+    Router::new()
+        .route("/api/v1/device/enroll", post(enroll))
+        .route("/api/v1/device/standby", post(standby))
+        .route("/api/v1/device/messages", get(messages))
+        .route("/api/v1/device/messages/{id}/dismiss", post(dismiss))
+        .route("/api/v1/device/logins/{login_id}/approve", post(approve))
+        .route("/api/v1/device/logins/{login_id}/deny", post(deny))
+        .route("/api/v1/device/qr/redeem", post(redeem_qr))
+        .route("/api/v1/device/tickets", get(tickets))
+        .route("/api/v1/device/environments", get(environments))
+        .route("/api/v1/device/environments/{key}/trust", post(trust_environment))
+        .route("/api/v1/device/environments/{key}", delete(revoke_environment))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Enroll {
+    code: String,
+    public_key: String,
+    name: Label,
+}
+
+async fn enroll(State(s): State<AppState>, ApiJson(req): ApiJson<Enroll>) -> ApiResult<(StatusCode, Json<Enrolled>)> {
+    Ok((StatusCode::CREATED, Json(s.gate.enroll_device(&req.code, &req.public_key, &req.name).await?)))
+}
+
+async fn standby(State(s): State<AppState>, d: SignedDevice<Empty>) -> ApiResult<(StatusCode, Json<StandbyOpened>)> {
+    Ok((StatusCode::CREATED, Json(s.gate.open_standby(&d.device, &d.user).await?)))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct WaitQuery {
+    wait: Option<u64>,
+}
+
+async fn messages(
+    State(s): State<AppState>,
+    ApiQuery(q): ApiQuery<WaitQuery>,
+    d: SignedDevice<Empty>,
+) -> ApiResult<Json<Value>> {
+    let msgs: Vec<SignedMessage> = s.gate.device_messages(&d.user, wait_duration(q.wait)).await?;
+    Ok(Json(json!({"messages": msgs})))
+}
+
+async fn dismiss(State(s): State<AppState>, Path(id): Path<String>, d: SignedDevice<Empty>) -> ApiResult<StatusCode> {
+    s.gate.dismiss_message(&d.user, &id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Approve {
+    number: i64,
+}
+
+async fn approve(
+    State(s): State<AppState>,
+    Path(login_id): Path<String>,
+    d: SignedDevice<Approve>,
+) -> ApiResult<Json<Value>> {
+    s.gate.approve_push(&d.device, &d.user, &login_id, d.body.number).await?;
+    Ok(Json(json!({"login_id": login_id, "status": "approved"})))
+}
+
+async fn deny(
+    State(s): State<AppState>,
+    Path(login_id): Path<String>,
+    d: SignedDevice<Empty>,
+) -> ApiResult<Json<Value>> {
+    s.gate.deny_push(&d.device, &d.user, &login_id).await?;
+    Ok(Json(json!({"login_id": login_id, "status": "denied"})))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RedeemQr {
+    payload: String,
+}
+
+async fn redeem_qr(State(s): State<AppState>, d: SignedDevice<RedeemQr>) -> ApiResult<Json<QrRedeemed>> {
+    Ok(Json(s.gate.redeem_qr(&d.device, &d.user, &d.body.payload).await?))
+}
+
+async fn tickets(State(s): State<AppState>, d: SignedDevice<Empty>) -> ApiResult<Json<Vec<TicketView>>> {
+    Ok(Json(s.gate.device_tickets(&d.user).await?))
+}
+
+async fn environments(State(s): State<AppState>, d: SignedDevice<Empty>) -> ApiResult<Json<Value>> {
+    Ok(Json(json!(s.gate.environments(&d.user).await?)))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Trust {
+    trusted: bool,
+}
+
+async fn trust_environment(
+    State(s): State<AppState>,
+    Path(key): Path<String>,
+    d: SignedDevice<Trust>,
+) -> ApiResult<StatusCode> {
+    s.gate.trust_environment(&d.user, &key, d.body.trusted).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+async fn revoke_environment(
+    State(s): State<AppState>,
+    Path(key): Path<String>,
+    d: SignedDevice<Empty>,
+) -> ApiResult<StatusCode> {
+    s.gate.revoke_environment(&d.user, &key).await?;
+    Ok(StatusCode::NO_CONTENT)
+}

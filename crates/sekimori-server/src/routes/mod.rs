@@ -1,0 +1,45 @@
+//! Route table. Each module is one audience: admins, relying parties and verifiers,
+//! devices, and the hosted pages.
+
+mod admin;
+mod device;
+mod hosted;
+mod relying;
+
+use axum::extract::State;
+use axum::routing::get;
+use axum::{Json, Router};
+use serde_json::{json, Value};
+
+use crate::problem::ApiResult;
+use crate::AppState;
+
+pub(crate) fn router() -> Router<AppState> {
+    Router::new()
+        .route("/healthz", get(healthz))
+        .route("/.well-known/jwks.json", get(jwks))
+        .route("/api/v1/server", get(server_info))
+        .merge(admin::router())
+        .merge(relying::router())
+        .merge(device::router())
+        .merge(hosted::router())
+}
+
+async fn healthz(State(s): State<AppState>) -> ApiResult<Json<Value>> {
+    s.gate.default_tenant().await?;
+    Ok(Json(json!({"status": "ok"})))
+}
+
+async fn jwks(State(s): State<AppState>) -> Json<Value> {
+    Json(s.gate.jwks())
+}
+
+async fn server_info(State(s): State<AppState>) -> Json<Value> {
+    Json(json!({
+        "name": "sekimori",
+        "version": env!("CARGO_PKG_VERSION"),
+        "public_url": s.gate.settings().public_url,
+        "server_public_key": s.gate.keys().public_key_b64(),
+        "server_key_id": s.gate.keys().key_id(),
+    }))
+}

@@ -1,0 +1,127 @@
+//! Relying-party and verifier API (bearer app key): push logins, assertion
+//! verification, tickets.
+
+use std::net::IpAddr;
+
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use sekimori_core::names::{Entitlement, Username};
+use sekimori_core::ErrorCode;
+use sekimori_gate::assertion::Verified;
+use sekimori_gate::push::ClientInfo;
+use sekimori_gate::{AppKind, Gate, IssuedTicket, PushStarted, PushStatus, Redeemed};
+use serde::Deserialize;
+
+use crate::extract::{ApiJson, ApiQuery, AppAuth};
+use crate::problem::{ApiError, ApiResult};
+use crate::{wait_duration, AppState};
+
+pub(super) fn router() -> Router<AppState> {
+    Router::new()
+        .route("/api/v1/logins/push", post(start_push))
+        .route("/api/v1/logins/push/{login_id}", get(push_status))
+        .route("/api/v1/assertions/verify", post(verify_assertion))
+        .route("/api/v1/tickets", post(issue_ticket))
+        .route("/api/v1/tickets/redeem", post(redeem_ticket))
+}
+
+/// The end user's client, as the relying party saw it.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ClientBody {
+    ip: Option<IpAddr>,
+    user_agent: Option<String>,
+}
+
+impl ClientBody {
+    fn into_info(self) -> ApiResult<ClientInfo> {
+        if self.user_agent.as_ref().is_some_and(|u| u.len() > 1024) {
+            return Err(ApiError::new(ErrorCode::InvalidRequest, "client.user_agent is longer than 1024 bytes"));
+        }
+        Ok(ClientInfo { ip: self.ip, user_agent: self.user_agent })
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct StartPush {
+    username: Username,
+    #[serde(default)]
+    client: ClientBody,
+}
+
+async fn start_push(
+    State(s): State<AppState>,
+    AppAuth(app): AppAuth,
+    ApiJson(req): ApiJson<StartPush>,
+) -> ApiResult<(StatusCode, Json<PushStarted>)> {
+    Gate::require_app_kind(&app, AppKind::RelyingParty)?;
+    let started = s.gate.start_push(&app, req.username.as_str(), &req.client.into_info()?).await?;
+    Ok((StatusCode::CREATED, Json(started)))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct WaitQuery {
+    wait: Option<u64>,
+}
+
+async fn push_status(
+    State(s): State<AppState>,
+    AppAuth(app): AppAuth,
+    Path(login_id): Path<String>,
+    ApiQuery(q): ApiQuery<WaitQuery>,
+) -> ApiResult<Json<PushStatus>> {
+    Gate::require_app_kind(&app, AppKind::RelyingParty)?;
+    Ok(Json(s.gate.push_status(&app, &login_id, wait_duration(q.wait)).await?))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct VerifyAssertion {
+    assertion: String,
+}
+
+async fn verify_assertion(
+    State(s): State<AppState>,
+    AppAuth(app): AppAuth,
+    ApiJson(req): ApiJson<VerifyAssertion>,
+) -> ApiResult<Json<Verified>> {
+    Gate::require_app_kind(&app, AppKind::RelyingParty)?;
+    Ok(Json(s.gate.verify_assertion(&app, &req.assertion).await?))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct IssueTicket {
+    username: Username,
+    entitlement: Entitlement,
+    ttl_seconds: Option<i64>,
+}
+
+async fn issue_ticket(
+    State(s): State<AppState>,
+    AppAuth(app): AppAuth,
+    ApiJson(req): ApiJson<IssueTicket>,
+) -> ApiResult<(StatusCode, Json<IssuedTicket>)> {
+    Gate::require_app_kind(&app, AppKind::RelyingParty)?;
+    let t = s.gate.issue_ticket(&app, req.username.as_str(), &req.entitlement, req.ttl_seconds).await?;
+    Ok((StatusCode::CREATED, Json(t)))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RedeemTicket {
+    payload: String,
+}
+
+async fn redeem_ticket(
+    State(s): State<AppState>,
+    AppAuth(app): AppAuth,
+    ApiJson(req): ApiJson<RedeemTicket>,
+) -> ApiResult<Json<Redeemed>> {
+    Gate::require_app_kind(&app, AppKind::Verifier)?;
+    Ok(Json(s.gate.redeem_ticket(&app, &req.payload).await?))
+}

@@ -1,0 +1,393 @@
+//! Admin, relying-party and verifier commands against a running server.
+//! Admin commands use `SEKIMORI_TOKEN`; relying-party and verifier commands `SEKIMORI_APP_KEY`.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use anyhow::Context;
+use clap::Subcommand;
+use sekimori_client::{AdminClient, AppClient, ClientError};
+use serde_json::{json, Value};
+
+use crate::Remote;
+
+#[derive(Debug, Subcommand)]
+pub enum RemoteCommand {
+    /// Users.
+    User {
+        #[command(flatten)]
+        remote: Remote,
+        #[command(subcommand)]
+        command: UserCommand,
+    },
+    /// Authenticator devices.
+    Device {
+        #[command(flatten)]
+        remote: Remote,
+        #[command(subcommand)]
+        command: DeviceCommand,
+    },
+    /// Relying-party and verifier apps.
+    App {
+        #[command(flatten)]
+        remote: Remote,
+        #[command(subcommand)]
+        command: AppCommand,
+    },
+    /// Tenant settings.
+    Tenant {
+        #[command(flatten)]
+        remote: Remote,
+        #[command(subcommand)]
+        command: TenantCommand,
+    },
+    /// Drive a login as a relying party (demos and scripts).
+    Login {
+        #[command(flatten)]
+        remote: Remote,
+        #[command(subcommand)]
+        command: LoginCommand,
+    },
+    /// One-time tickets.
+    Ticket {
+        #[command(flatten)]
+        remote: Remote,
+        #[command(subcommand)]
+        command: TicketCommand,
+    },
+    /// Read the audit log.
+    Events {
+        #[command(flatten)]
+        remote: Remote,
+        /// Only this username.
+        #[arg(long)]
+        user: Option<String>,
+        /// Only this action; a trailing * matches a prefix (auth.push.*).
+        #[arg(long)]
+        action: Option<String>,
+        /// At or after (RFC 3339 or Unix ms).
+        #[arg(long)]
+        since: Option<String>,
+        /// Before (RFC 3339 or Unix ms).
+        #[arg(long)]
+        until: Option<String>,
+        /// At most this many.
+        #[arg(long, default_value_t = 1000)]
+        limit: u32,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum UserCommand {
+    /// Add a user.
+    Add {
+        username: String,
+        #[arg(long)]
+        email: Option<String>,
+        #[arg(long)]
+        display_name: Option<String>,
+    },
+    /// List users.
+    List,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum DeviceCommand {
+    /// Create an enrolment for a user: prints the link and a QR code in the terminal.
+    Enroll {
+        username: String,
+        /// Also write the QR code as PNG to this file.
+        #[arg(long)]
+        png: Option<PathBuf>,
+        /// Also write the QR code as SVG to this file.
+        #[arg(long)]
+        svg: Option<PathBuf>,
+    },
+    /// List a user's devices.
+    List { username: String },
+    /// Remove one of a user's devices.
+    Remove { username: String, device_id: String },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AppCommand {
+    /// Register an app; prints its key once.
+    Add {
+        name: String,
+        /// relying-party (starts logins, issues tickets) or verifier (redeems tickets).
+        #[arg(long, default_value = "relying-party")]
+        kind: String,
+    },
+    /// List apps.
+    List,
+    /// Revoke an app's key.
+    Revoke { id: String },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum TenantCommand {
+    /// Show settings.
+    Show,
+    /// Change settings.
+    Set {
+        /// Require an armed standby window for push login.
+        #[arg(long)]
+        standby_required: Option<bool>,
+        /// Standby window length, 10 to 300 seconds.
+        #[arg(long)]
+        standby_seconds: Option<i64>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum LoginCommand {
+    /// Start a push login and wait; exit 0 only when approved (and the assertion verified).
+    Push {
+        username: String,
+        /// How long to wait for the user, seconds.
+        #[arg(long, default_value_t = 60)]
+        timeout: u64,
+        /// The end user's IP address, for the environment check.
+        #[arg(long)]
+        client_ip: Option<String>,
+        /// The end user's user agent.
+        #[arg(long)]
+        user_agent: Option<String>,
+    },
+    /// Verify (and consume) an assertion.
+    Verify { assertion: String },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum TicketCommand {
+    /// Issue a ticket (relying-party key).
+    Issue {
+        username: String,
+        #[arg(long)]
+        entitlement: String,
+        /// Lifetime in seconds.
+        #[arg(long)]
+        ttl: Option<i64>,
+    },
+    /// Redeem a ticket payload (verifier key).
+    Redeem { payload: String },
+}
+
+fn admin(remote: &Remote) -> anyhow::Result<AdminClient> {
+    let token = std::env::var("SEKIMORI_TOKEN").context("set SEKIMORI_TOKEN to an admin token")?;
+    Ok(AdminClient::new(&remote.url, &token))
+}
+
+fn app(remote: &Remote) -> anyhow::Result<AppClient> {
+    let key = std::env::var("SEKIMORI_APP_KEY").context("set SEKIMORI_APP_KEY to an app key")?;
+    Ok(AppClient::new(&remote.url, &key))
+}
+
+fn pretty(v: &Value) {
+    println!("{}", serde_json::to_string_pretty(v).unwrap_or_default());
+}
+
+/// Prints a refusal and returns exit status 1; other errors propagate.
+pub fn refused(e: ClientError) -> anyhow::Result<ExitCode> {
+    match e {
+        ClientError::Problem(p) => {
+            eprintln!("refused: {}: {}", p.code, p.detail);
+            println!("{}", p.code);
+            Ok(ExitCode::from(1))
+        }
+        other => Err(other.into()),
+    }
+}
+
+macro_rules! try_call {
+    ($e:expr) => {
+        match $e.await {
+            Ok(v) => v,
+            Err(e) => return refused(e),
+        }
+    };
+}
+
+pub async fn run(cmd: RemoteCommand) -> anyhow::Result<ExitCode> {
+    match cmd {
+        RemoteCommand::User { remote, command } => {
+            let c = admin(&remote)?;
+            match command {
+                UserCommand::Add { username, email, display_name } => {
+                    pretty(&try_call!(c.add_user(&username, email.as_deref(), display_name.as_deref())))
+                }
+                UserCommand::List => pretty(&try_call!(c.list_users())),
+            }
+        }
+        RemoteCommand::Device { remote, command } => {
+            let c = admin(&remote)?;
+            match command {
+                DeviceCommand::Enroll { username, png, svg } => {
+                    let e = try_call!(c.create_enrollment(&username));
+                    let link = e["link"].as_str().unwrap_or_default().to_owned();
+                    println!("Enrolment for {username}, valid until {}:", e["expires_at"].as_str().unwrap_or("?"));
+                    println!("\n{}\n", terminal_qr(&link));
+                    println!("link:       {link}");
+                    println!("https link: {}", e["https_link"].as_str().unwrap_or_default());
+                    println!("\nOn the authenticator:  sekimori authenticator enroll '{link}' --state alice.json");
+                    for (path, format) in [(png, "png"), (svg, "svg")] {
+                        if let Some(path) = path {
+                            // A second enrolment would be a second code: render this link locally instead.
+                            let bytes = render_image(&link, format)?;
+                            std::fs::write(&path, bytes).with_context(|| format!("writing {}", path.display()))?;
+                            println!("wrote {}", path.display());
+                        }
+                    }
+                }
+                DeviceCommand::List { username } => pretty(&try_call!(c.list_devices(&username))),
+                DeviceCommand::Remove { username, device_id } => {
+                    try_call!(c.remove_device(&username, &device_id));
+                    println!("removed device {device_id} of {username}");
+                }
+            }
+        }
+        RemoteCommand::App { remote, command } => {
+            let c = admin(&remote)?;
+            match command {
+                AppCommand::Add { name, kind } => {
+                    let r = try_call!(c.add_app(&name, &kind.replace('-', "_")));
+                    println!(
+                        "app {} ({}) id {}",
+                        name,
+                        r["app"]["kind"].as_str().unwrap_or("?"),
+                        r["app"]["id"].as_str().unwrap_or("?")
+                    );
+                    println!("key (shown once):\n\n    {}\n", r["key"].as_str().unwrap_or_default());
+                    println!("Use it with:  export SEKIMORI_APP_KEY={}", r["key"].as_str().unwrap_or_default());
+                }
+                AppCommand::List => pretty(&try_call!(c.list_apps())),
+                AppCommand::Revoke { id } => {
+                    try_call!(c.revoke_app(&id));
+                    println!("revoked app {id}");
+                }
+            }
+        }
+        RemoteCommand::Tenant { remote, command } => {
+            let c = admin(&remote)?;
+            match command {
+                TenantCommand::Show => pretty(&try_call!(c.tenant())),
+                TenantCommand::Set { standby_required, standby_seconds } => {
+                    let mut patch = json!({});
+                    if let Some(r) = standby_required {
+                        patch["standby_required"] = json!(r);
+                    }
+                    if let Some(s) = standby_seconds {
+                        patch["standby_seconds"] = json!(s);
+                    }
+                    pretty(&try_call!(c.update_tenant(&patch)));
+                }
+            }
+        }
+        RemoteCommand::Login { remote, command } => {
+            let c = app(&remote)?;
+            match command {
+                LoginCommand::Push { username, timeout, client_ip, user_agent } => {
+                    return push_login(&c, &username, timeout, client_ip, user_agent).await;
+                }
+                LoginCommand::Verify { assertion } => pretty(&try_call!(c.verify_assertion(&assertion))),
+            }
+        }
+        RemoteCommand::Ticket { remote, command } => {
+            let c = app(&remote)?;
+            match command {
+                TicketCommand::Issue { username, entitlement, ttl } => {
+                    pretty(&try_call!(c.issue_ticket(&username, &entitlement, ttl)))
+                }
+                TicketCommand::Redeem { payload } => {
+                    let r = try_call!(c.redeem_ticket(&payload));
+                    println!(
+                        "redeemed: {} for {} at {}",
+                        r["entitlement"].as_str().unwrap_or("?"),
+                        r["username"].as_str().unwrap_or("?"),
+                        r["redeemed_at"].as_str().unwrap_or("?")
+                    );
+                }
+            }
+        }
+        RemoteCommand::Events { remote, user, action, since, until, limit } => {
+            let c = admin(&remote)?;
+            let mut q = vec![format!("limit={limit}")];
+            for (k, v) in [("user", user), ("action", action), ("since", since), ("until", until)] {
+                if let Some(v) = v {
+                    q.push(format!("{k}={}", sekimori_gate::enroll::percent_encode(&v)));
+                }
+            }
+            print!("{}", try_call!(c.events_ndjson(&q.join("&"))));
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn push_login(
+    c: &AppClient,
+    username: &str,
+    timeout: u64,
+    client_ip: Option<String>,
+    user_agent: Option<String>,
+) -> anyhow::Result<ExitCode> {
+    let mut client = json!({});
+    if let Some(ip) = client_ip {
+        client["ip"] = json!(ip);
+    }
+    if let Some(ua) = user_agent {
+        client["user_agent"] = json!(ua);
+    }
+    let started = try_call!(c.start_push(username, Some(client)));
+    let login_id = started["login_id"].as_str().unwrap_or_default().to_owned();
+    eprintln!("Push sent to {username}'s authenticator. Number to match: {}", started["number"]);
+    if started["environment_known"] == json!(false) {
+        eprintln!("(new environment for {username}: the user is warned)");
+    }
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(timeout);
+    loop {
+        let left = deadline.saturating_duration_since(tokio::time::Instant::now()).as_secs();
+        let status = try_call!(c.push_status(&login_id, left.min(25)));
+        match status["status"].as_str() {
+            Some("approved") => {
+                let assertion = status["assertion"].as_str().unwrap_or_default();
+                let v = try_call!(c.verify_assertion(assertion));
+                println!("approved: {} (level {})", v["username"].as_str().unwrap_or("?"), v["level"]);
+                return Ok(ExitCode::SUCCESS);
+            }
+            Some("pending") if left > 0 => continue,
+            Some("pending") => {
+                eprintln!("refused: timeout: no decision within {timeout} s");
+                println!("timeout");
+                return Ok(ExitCode::from(1));
+            }
+            Some(other) => {
+                eprintln!("refused: {other}");
+                println!("{other}");
+                return Ok(ExitCode::from(1));
+            }
+            None => anyhow::bail!("unexpected reply: {status}"),
+        }
+    }
+}
+
+/// A QR code drawn with Unicode half blocks.
+pub fn terminal_qr(data: &str) -> String {
+    match qrcode::QrCode::new(data.as_bytes()) {
+        Ok(code) => code
+            .render::<qrcode::render::unicode::Dense1x2>()
+            .dark_color(qrcode::render::unicode::Dense1x2::Light)
+            .light_color(qrcode::render::unicode::Dense1x2::Dark)
+            .quiet_zone(true)
+            .build(),
+        Err(e) => format!("(cannot draw a QR code: {e})"),
+    }
+}
+
+fn render_image(data: &str, format: &str) -> anyhow::Result<Vec<u8>> {
+    let r = match format {
+        "png" => sekimori_server::qr::png(data),
+        _ => sekimori_server::qr::svg(data).map(String::into_bytes),
+    };
+    r.map_err(|e| anyhow::anyhow!("{}", e.0))
+}

@@ -1,0 +1,328 @@
+//! Configuration: an optional TOML file, then `SEKIMORI_<SECTION>__<KEY>` environment
+//! overrides, then command-line flags. Unknown keys and bad values are refused at start;
+//! every error names where the value came from (file or variable), the key and the reason.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+/// The whole configuration.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Config {
+    /// HTTP server.
+    pub server: ServerConfig,
+    /// Storage.
+    pub storage: StorageConfig,
+    /// Authentication timings.
+    pub gate: GateConfig,
+    /// Logging.
+    pub log: LogConfig,
+}
+
+/// `[server]`
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ServerConfig {
+    /// Address to listen on.
+    pub listen: String,
+    /// Public base URL (enrolment links, assertion issuer); default `http://<listen>`.
+    pub public_url: Option<String>,
+    /// Largest accepted request body, bytes (1024 to 16 MiB).
+    pub body_limit_bytes: usize,
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        ServerConfig { listen: "127.0.0.1:8080".into(), public_url: None, body_limit_bytes: 64 * 1024 }
+    }
+}
+
+/// `[storage]`
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct StorageConfig {
+    /// Directory of the embedded database and the key file.
+    pub data_dir: PathBuf,
+    /// A `postgres://` URL; when set, PostgreSQL is used instead of the embedded SQLite.
+    pub database_url: Option<String>,
+    /// PostgreSQL pool size.
+    pub max_connections: u32,
+    /// The server key file; default `<data_dir>/keys/server.json`.
+    pub keys_file: Option<PathBuf>,
+}
+
+impl Default for StorageConfig {
+    fn default() -> Self {
+        StorageConfig { data_dir: "./sekimori-data".into(), database_url: None, max_connections: 16, keys_file: None }
+    }
+}
+
+/// `[gate]`
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct GateConfig {
+    /// Push login request lifetime, seconds.
+    pub login_ttl_seconds: i64,
+    /// QR login token lifetime, seconds.
+    pub qr_ttl_seconds: i64,
+    /// Enrolment code lifetime, seconds.
+    pub enrollment_ttl_seconds: i64,
+    /// Assertion lifetime, seconds.
+    pub assertion_ttl_seconds: i64,
+    /// Allowed clock skew of signed device requests, seconds.
+    pub device_clock_skew_seconds: i64,
+    /// Default ticket lifetime, seconds.
+    pub ticket_ttl_seconds: i64,
+    /// Longest ticket lifetime, seconds.
+    pub ticket_max_ttl_seconds: i64,
+}
+
+impl Default for GateConfig {
+    fn default() -> Self {
+        let d = sekimori_gate::GateSettings::default();
+        GateConfig {
+            login_ttl_seconds: d.login_ttl_seconds,
+            qr_ttl_seconds: d.qr_ttl_seconds,
+            enrollment_ttl_seconds: d.enrollment_ttl_seconds,
+            assertion_ttl_seconds: d.assertion_ttl_seconds,
+            device_clock_skew_seconds: d.device_clock_skew_seconds,
+            ticket_ttl_seconds: d.ticket_ttl_seconds,
+            ticket_max_ttl_seconds: d.ticket_max_ttl_seconds,
+        }
+    }
+}
+
+/// `[log]`
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct LogConfig {
+    /// A tracing filter, e.g. `info` or `sekimori=debug,info`.
+    pub level: String,
+    /// `text` or `json`.
+    pub format: String,
+}
+
+impl Default for LogConfig {
+    fn default() -> Self {
+        LogConfig { level: "info".into(), format: "text".into() }
+    }
+}
+
+/// A refused configuration.
+#[derive(Debug, thiserror::Error)]
+#[error("{source_name}: {key}: {reason}")]
+pub struct ConfigError {
+    /// The file or environment variable.
+    pub source_name: String,
+    /// The key, e.g. `server.listen`.
+    pub key: String,
+    /// What is wrong.
+    pub reason: String,
+}
+
+fn err(source_name: &str, key: &str, reason: impl Into<String>) -> ConfigError {
+    ConfigError { source_name: source_name.to_owned(), key: key.to_owned(), reason: reason.into() }
+}
+
+/// Every overridable key, as `section.key`.
+pub const KEYS: &[&str] = &[
+    "server.listen",
+    "server.public_url",
+    "server.body_limit_bytes",
+    "storage.data_dir",
+    "storage.database_url",
+    "storage.max_connections",
+    "storage.keys_file",
+    "gate.login_ttl_seconds",
+    "gate.qr_ttl_seconds",
+    "gate.enrollment_ttl_seconds",
+    "gate.assertion_ttl_seconds",
+    "gate.device_clock_skew_seconds",
+    "gate.ticket_ttl_seconds",
+    "gate.ticket_max_ttl_seconds",
+    "log.level",
+    "log.format",
+];
+
+impl Config {
+    /// Loads `file` (if any), then applies overrides from `env` (name, value pairs).
+    pub fn load(file: Option<&Path>, env: impl IntoIterator<Item = (String, String)>) -> Result<Config, ConfigError> {
+        let mut cfg = match file {
+            Some(path) => {
+                let name = path.display().to_string();
+                let text = std::fs::read_to_string(path).map_err(|e| err(&name, "(file)", e.to_string()))?;
+                let de = toml::Deserializer::new(&text);
+                serde_path_to_error::deserialize(de).map_err(|e| {
+                    let key = e.path().to_string();
+                    let inner = e.into_inner();
+                    let reason = inner.message().to_owned();
+                    let line = inner.span().map(|s| text[..s.start].lines().count().max(1));
+                    let key = if key == "." { "(document)".to_owned() } else { key };
+                    match line {
+                        Some(l) => err(&name, &key, format!("{reason} (line {l})")),
+                        None => err(&name, &key, reason),
+                    }
+                })?
+            }
+            None => Config::default(),
+        };
+        for (name, value) in env {
+            let Some(rest) = name.strip_prefix("SEKIMORI_") else { continue };
+            let Some((section, key)) = rest.split_once("__") else { continue };
+            let dotted = format!("{}.{}", section.to_ascii_lowercase(), key.to_ascii_lowercase());
+            cfg.set(&dotted, &value).map_err(|reason| err(&name, &dotted, reason))?;
+        }
+        Ok(cfg)
+    }
+
+    /// Sets one key from text.
+    pub fn set(&mut self, key: &str, value: &str) -> Result<(), String> {
+        fn num<T: std::str::FromStr>(v: &str) -> Result<T, String> {
+            v.trim().parse().map_err(|_| format!("expected a whole number, got {v:?}"))
+        }
+        match key {
+            "server.listen" => self.server.listen = value.to_owned(),
+            "server.public_url" => self.server.public_url = Some(value.to_owned()),
+            "server.body_limit_bytes" => self.server.body_limit_bytes = num(value)?,
+            "storage.data_dir" => self.storage.data_dir = value.into(),
+            "storage.database_url" => self.storage.database_url = Some(value.to_owned()).filter(|v| !v.is_empty()),
+            "storage.max_connections" => self.storage.max_connections = num(value)?,
+            "storage.keys_file" => self.storage.keys_file = Some(value.into()),
+            "gate.login_ttl_seconds" => self.gate.login_ttl_seconds = num(value)?,
+            "gate.qr_ttl_seconds" => self.gate.qr_ttl_seconds = num(value)?,
+            "gate.enrollment_ttl_seconds" => self.gate.enrollment_ttl_seconds = num(value)?,
+            "gate.assertion_ttl_seconds" => self.gate.assertion_ttl_seconds = num(value)?,
+            "gate.device_clock_skew_seconds" => self.gate.device_clock_skew_seconds = num(value)?,
+            "gate.ticket_ttl_seconds" => self.gate.ticket_ttl_seconds = num(value)?,
+            "gate.ticket_max_ttl_seconds" => self.gate.ticket_max_ttl_seconds = num(value)?,
+            "log.level" => self.log.level = value.to_owned(),
+            "log.format" => self.log.format = value.to_owned(),
+            _ => return Err(format!("unknown key; known keys: {}", KEYS.join(", "))),
+        }
+        Ok(())
+    }
+
+    /// Checks values that parse but make no sense; `source_name` names where they came from.
+    pub fn validate(&self, source_name: &str) -> Result<(), ConfigError> {
+        self.listen_addr(source_name)?;
+        if let Some(u) = &self.server.public_url {
+            if !(u.starts_with("http://") || u.starts_with("https://")) {
+                return Err(err(source_name, "server.public_url", "must start with http:// or https://"));
+            }
+        }
+        if !(1024..=16 * 1024 * 1024).contains(&self.server.body_limit_bytes) {
+            return Err(err(source_name, "server.body_limit_bytes", "must be between 1024 and 16777216"));
+        }
+        if let Some(u) = &self.storage.database_url {
+            if !(u.starts_with("postgres://") || u.starts_with("postgresql://")) {
+                return Err(err(source_name, "storage.database_url", "must be a postgres:// URL"));
+            }
+        }
+        if self.storage.max_connections == 0 {
+            return Err(err(source_name, "storage.max_connections", "must be at least 1"));
+        }
+        let g = &self.gate;
+        for (key, v, lo, hi) in [
+            ("gate.login_ttl_seconds", g.login_ttl_seconds, 10, 600),
+            ("gate.qr_ttl_seconds", g.qr_ttl_seconds, 10, 600),
+            ("gate.enrollment_ttl_seconds", g.enrollment_ttl_seconds, 60, 7 * 86_400),
+            ("gate.assertion_ttl_seconds", g.assertion_ttl_seconds, 10, 600),
+            ("gate.device_clock_skew_seconds", g.device_clock_skew_seconds, 5, 600),
+            ("gate.ticket_ttl_seconds", g.ticket_ttl_seconds, 1, g.ticket_max_ttl_seconds),
+            ("gate.ticket_max_ttl_seconds", g.ticket_max_ttl_seconds, 1, 366 * 86_400),
+        ] {
+            if !(lo..=hi).contains(&v) {
+                return Err(err(source_name, key, format!("must be between {lo} and {hi}, got {v}")));
+            }
+        }
+        if !matches!(self.log.format.as_str(), "text" | "json") {
+            return Err(err(source_name, "log.format", "must be text or json"));
+        }
+        Ok(())
+    }
+
+    /// The parsed listen address.
+    pub fn listen_addr(&self, source_name: &str) -> Result<SocketAddr, ConfigError> {
+        self.server
+            .listen
+            .parse()
+            .map_err(|_| err(source_name, "server.listen", format!("not an address:port: {:?}", self.server.listen)))
+    }
+
+    /// The gate settings.
+    pub fn gate_settings(&self, public_url: String) -> sekimori_gate::GateSettings {
+        let g = &self.gate;
+        sekimori_gate::GateSettings {
+            public_url,
+            login_ttl_seconds: g.login_ttl_seconds,
+            qr_ttl_seconds: g.qr_ttl_seconds,
+            enrollment_ttl_seconds: g.enrollment_ttl_seconds,
+            assertion_ttl_seconds: g.assertion_ttl_seconds,
+            device_clock_skew_seconds: g.device_clock_skew_seconds,
+            ticket_ttl_seconds: g.ticket_ttl_seconds,
+            ticket_max_ttl_seconds: g.ticket_max_ttl_seconds,
+            ..Default::default()
+        }
+    }
+
+    /// The key file path.
+    pub fn keys_file(&self) -> PathBuf {
+        self.storage.keys_file.clone().unwrap_or_else(|| self.storage.data_dir.join("keys").join("server.json"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn write(text: &str) -> (tempfile::TempDir, PathBuf) {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let p = dir.path().join("sekimori.toml");
+        std::fs::write(&p, text).expect("write");
+        (dir, p)
+    }
+
+    #[test]
+    fn unknown_key_names_file_and_key() {
+        let (_d, p) = write("[server]\nlisten = \"127.0.0.1:1\"\nlissen = 3\n");
+        let e = Config::load(Some(&p), []).expect_err("refused");
+        let text = e.to_string();
+        assert!(text.contains("sekimori.toml"), "{text}");
+        assert!(text.contains("lissen"), "{text}");
+        assert!(text.contains("line 3"), "{text}");
+    }
+
+    #[test]
+    fn bad_type_names_the_key() {
+        let (_d, p) = write("[gate]\nqr_ttl_seconds = \"soon\"\n");
+        let e = Config::load(Some(&p), []).expect_err("refused");
+        assert_eq!(e.key, "gate.qr_ttl_seconds", "{e}");
+    }
+
+    #[test]
+    fn env_overrides_and_refuses_unknown() {
+        let (_d, p) = write("[server]\nlisten = \"127.0.0.1:1\"\n");
+        let env = vec![("SEKIMORI_SERVER__LISTEN".to_owned(), "127.0.0.1:9".to_owned())];
+        assert_eq!(Config::load(Some(&p), env).expect("ok").server.listen, "127.0.0.1:9");
+        let bad = vec![("SEKIMORI_SERVER__LISTN".to_owned(), "x".to_owned())];
+        let e = Config::load(Some(&p), bad).expect_err("refused");
+        assert_eq!(e.source_name, "SEKIMORI_SERVER__LISTN");
+        let nan = vec![("SEKIMORI_GATE__QR_TTL_SECONDS".to_owned(), "x".to_owned())];
+        assert!(Config::load(None, nan).expect_err("refused").to_string().contains("whole number"));
+        // Variables without a section separator (SEKIMORI_URL, SEKIMORI_TOKEN) belong to the CLI.
+        assert!(Config::load(None, vec![("SEKIMORI_URL".to_owned(), "x".to_owned())]).is_ok());
+    }
+
+    #[test]
+    fn validation_names_key() {
+        let mut c = Config::default();
+        c.gate.qr_ttl_seconds = 5;
+        assert_eq!(c.validate("f.toml").expect_err("refused").key, "gate.qr_ttl_seconds");
+        let mut c = Config::default();
+        c.server.listen = "nowhere".into();
+        assert_eq!(c.validate("f.toml").expect_err("refused").key, "server.listen");
+        assert!(Config::default().validate("defaults").is_ok());
+    }
+}

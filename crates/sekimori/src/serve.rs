@@ -1,0 +1,113 @@
+//! `sekimori serve` and the commands that open the store directly on the server's host
+//! (`admin-token`, `audit verify`).
+
+use std::sync::Arc;
+
+use anyhow::Context;
+use sekimori_core::{Clock, OsRng, Rng, SystemClock};
+use sekimori_gate::{Gate, ServerKeys};
+use sekimori_server::AppState;
+use sekimori_store::postgres::PostgresStore;
+use sekimori_store::sqlite::SqliteStore;
+use sekimori_store::Store;
+
+use crate::config::Config;
+
+/// Opens the configured store: PostgreSQL when `storage.database_url` is set, else the
+/// embedded SQLite file in `storage.data_dir` (created if missing).
+pub async fn open_store(cfg: &Config) -> anyhow::Result<Arc<dyn Store>> {
+    match &cfg.storage.database_url {
+        Some(url) => {
+            let s = PostgresStore::connect_url(url, cfg.storage.max_connections)
+                .await
+                .context("storage.database_url: cannot open PostgreSQL")?;
+            Ok(Arc::new(s))
+        }
+        None => {
+            let dir = &cfg.storage.data_dir;
+            std::fs::create_dir_all(dir)
+                .with_context(|| format!("storage.data_dir: cannot create {}", dir.display()))?;
+            let path = dir.join("sekimori.db");
+            let s = SqliteStore::open(&path).await.with_context(|| format!("cannot open {}", path.display()))?;
+            Ok(Arc::new(s))
+        }
+    }
+}
+
+/// Builds the gate over an open store.
+pub fn gate(cfg: &Config, store: Arc<dyn Store>, public_url: String) -> anyhow::Result<Gate> {
+    let rng: Arc<dyn Rng> = Arc::new(OsRng);
+    let keys = ServerKeys::load_or_create(&cfg.keys_file(), rng.as_ref()).context("storage.keys_file")?;
+    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+    Ok(Gate::new(store, clock, rng, keys, cfg.gate_settings(public_url)))
+}
+
+/// Runs the server until Ctrl-C or SIGTERM.
+pub async fn serve(cfg: Config, source_name: &str) -> anyhow::Result<()> {
+    let addr = cfg.listen_addr(source_name)?;
+    let listener =
+        tokio::net::TcpListener::bind(addr).await.with_context(|| format!("server.listen: cannot bind {addr}"))?;
+    let bound = listener.local_addr()?;
+    let public_url = cfg.server.public_url.clone().unwrap_or_else(|| format!("http://{bound}"));
+    let store = open_store(&cfg).await?;
+    let backend = store.backend();
+    let gate = gate(&cfg, store, public_url.clone())?;
+    let (tenant, first_token) = gate.bootstrap().await.map_err(|e| anyhow::anyhow!("{e}"))?;
+    if let Some(token) = first_token {
+        println!("First start: created tenant {:?}.", tenant.name);
+        println!("Admin token (shown once; stored only hashed):\n\n    {token}\n");
+        println!("Use it with:  export SEKIMORI_URL={public_url} SEKIMORI_TOKEN={token}");
+        println!("A new one:    sekimori admin-token --data-dir {}", cfg.storage.data_dir.display());
+    }
+    println!("sekimori listening on http://{bound} (public URL {public_url}, store {backend})");
+    tracing::info!(%bound, %public_url, backend, "listening");
+    let state = AppState { gate, body_limit: cfg.server.body_limit_bytes };
+    sekimori_server::serve(listener, state, shutdown_signal()).await?;
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = term => {},
+    }
+}
+
+/// `sekimori admin-token`: mints a fresh admin token directly in the store.
+pub async fn admin_token(cfg: &Config, name: &str) -> anyhow::Result<String> {
+    let store = open_store(cfg).await?;
+    let gate = gate(cfg, store, String::new())?;
+    let (tenant, _) = gate.bootstrap().await.map_err(|e| anyhow::anyhow!("{e}"))?;
+    gate.mint_admin_token(&tenant.id, name).await.map_err(|e| anyhow::anyhow!("{e}"))
+}
+
+/// `sekimori audit verify`: walks the chain in the store; `Ok(false)` when it is broken.
+pub async fn audit_verify(cfg: &Config) -> anyhow::Result<bool> {
+    let store = open_store(cfg).await?;
+    let report = sekimori_gate::audit::verify_chain(store.as_ref()).await?;
+    match report.first_broken {
+        None => {
+            println!("audit log intact: {} rows verified", report.rows_checked);
+            Ok(true)
+        }
+        Some(b) => {
+            println!("audit log BROKEN at row {}: {}", b.seq, b.reason);
+            println!("{} rows checked; rows before {} verify", report.rows_checked, b.seq);
+            Ok(false)
+        }
+    }
+}
