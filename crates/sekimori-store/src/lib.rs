@@ -14,6 +14,8 @@ pub mod sqlite;
 
 #[cfg(feature = "conformance")]
 pub mod conformance;
+#[cfg(feature = "conformance")]
+pub mod testing;
 
 pub use records::*;
 pub use traits::*;

@@ -384,6 +384,9 @@ impl DeviceStore for This {
         let mut event = event.clone();
         event.tenant = device.tenant_id.clone();
         event.user_id = Some(device.user_id.clone());
+        let (username,): (String,) =
+            sqlx::query_as("SELECT username FROM users WHERE id = $1").bind(&device.user_id).fetch_one(&mut *tx).await?;
+        event.user_name = Some(username);
         Self::append_in(&mut tx, &event).await?;
         tx.commit().await?;
         Ok(Consume::Done((enrollment, device)))

@@ -1,0 +1,106 @@
+//! Starts a server and hands out clients.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use sekimori_client::{AdminClient, AppClient, Authenticator};
+use sekimori_core::{OsRng, TestClock, Timestamp};
+use sekimori_gate::{Gate, GateSettings, ServerKeys};
+use sekimori_server::AppState;
+use sekimori_store::Store;
+use serde_json::Value;
+
+/// Which store backs the server.
+#[derive(Debug, Clone, Copy)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// A running server.
+pub struct TestServer {
+    pub url: String,
+    pub clock: TestClock,
+    pub admin: AdminClient,
+    _shutdown: tokio::sync::oneshot::Sender<()>,
+}
+
+pub const START: Timestamp = Timestamp(1_795_000_000_000);
+
+impl TestServer {
+    pub async fn start() -> Self {
+        Self::start_on(Backend::Sqlite).await
+    }
+
+    pub async fn start_on(backend: Backend) -> Self {
+        let store: Arc<dyn Store> = match backend {
+            Backend::Sqlite => Arc::new(sekimori_store::testing::fresh_sqlite().await),
+            Backend::Postgres => Arc::new(sekimori_store::testing::fresh_postgres().await),
+        };
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let addr: SocketAddr = listener.local_addr().expect("addr");
+        let url = format!("http://{addr}");
+        let clock = TestClock::new(START);
+        let settings = GateSettings { public_url: url.clone(), ..Default::default() };
+        let gate =
+            Gate::new(store.clone(), Arc::new(clock.clone()), Arc::new(OsRng), ServerKeys::generate(&OsRng), settings);
+        let (_, token) = gate.bootstrap().await.expect("bootstrap");
+        let token = token.expect("first start mints an admin token");
+        let state = AppState { gate, body_limit: sekimori_server::DEFAULT_BODY_LIMIT };
+        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+        tokio::spawn(async move {
+            let _ = sekimori_server::serve(listener, state, async move {
+                let _ = rx.await;
+            })
+            .await;
+        });
+        TestServer { admin: AdminClient::new(&url, &token), url, clock, _shutdown: tx }
+    }
+
+    /// Registers an app of `kind` and returns a client with its key.
+    pub async fn app(&self, name: &str, kind: &str) -> AppClient {
+        let r = self.admin.add_app(name, kind).await.expect("add app");
+        AppClient::new(&self.url, r["key"].as_str().expect("key"))
+    }
+
+    /// Adds `username` (if needed) and enrols a new authenticator for them.
+    pub async fn enrolled(&self, username: &str) -> Authenticator {
+        if self.admin.add_user(username, None, None).await.is_err() {
+            // Already there: a second device for the same user.
+        }
+        let e = self.admin.create_enrollment(username).await.expect("enrollment");
+        let link = e["link"].as_str().expect("link");
+        Authenticator::enroll(link, "test device", Arc::new(self.clock.clone()), Arc::new(OsRng)).await.expect("enroll")
+    }
+
+    /// Audit events matching `query`.
+    pub async fn events(&self, query: &str) -> Vec<Value> {
+        self.admin.events(query).await.expect("events")
+    }
+
+    /// The test clock's now, in Unix seconds.
+    pub fn now_seconds(&self) -> i64 {
+        sekimori_core::Clock::now(&self.clock).seconds()
+    }
+
+    /// A raw HTTP client for malformed requests.
+    pub fn http(&self) -> reqwest::Client {
+        reqwest::Client::new()
+    }
+}
+
+pub const FIREFOX_LINUX: &str = "Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0";
+pub const CHROME_MAC: &str =
+    "Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0 Safari/537.36";
+
+pub fn client(ip: &str, ua: &str) -> Option<Value> {
+    Some(serde_json::json!({"ip": ip, "user_agent": ua}))
+}
+
+/// The problem code of a failed call.
+pub fn code<T: std::fmt::Debug>(r: Result<T, sekimori_client::ClientError>) -> String {
+    match r {
+        Err(sekimori_client::ClientError::Problem(p)) => p.code,
+        other => panic!("expected a problem, got {other:?}"),
+    }
+}

@@ -1,0 +1,12 @@
+//! End-to-end tests: the real Sekimori server, started in-process on 127.0.0.1:0 with a
+//! test clock, driven over HTTP by the same client code the CLI uses.
+
+mod harness;
+
+mod api_errors;
+mod audit;
+mod device_auth;
+mod environments;
+mod push;
+mod qr;
+mod tickets;
