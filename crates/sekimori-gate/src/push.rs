@@ -295,7 +295,7 @@ impl Gate {
         let ev = self
             .decision_event(user, device, &login, "auth.push.approved", Outcome::Success)
             .field("sekimori.auth.level", 2);
-        self.decide(device, &login, &Decision::Approve(assertion), &ev).await
+        self.decide(device, &login, &Decision::Approve(Box::new(assertion)), &ev).await
     }
 
     /// Denies a push login from a device.

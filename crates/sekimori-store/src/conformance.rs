@@ -227,7 +227,7 @@ pub async fn standby_window_opens_and_closes_on_login(s: S) {
     assert_eq!(s.active_standby(&u.id, T0 + 59_999).await.expect("open"), Some(w.clone()));
     assert!(s.active_standby(&u.id, T0 + 60_000).await.expect("expired").is_none());
     s.insert_login(&login(&u, "l1", T0 + 60_000), &[], &ev("auth.push.started")).await.expect("login");
-    let approve = Decision::Approve(assertion(&u, "j1", "l1"));
+    let approve = Decision::Approve(Box::new(assertion(&u, "j1", "l1")));
     let r = s.decide_login("l1", &d.id, &approve, T0 + 5, &ev("auth.push.approved")).await.expect("decide");
     assert!(matches!(r, Consume::Done(_)));
     assert!(s.active_standby(&u.id, T0 + 6).await.expect("closed").is_none());
@@ -238,7 +238,7 @@ pub async fn login_is_decided_once(s: S) {
     let u = user(&s, "alice").await;
     let d = device(&s, &u, "d1").await;
     s.insert_login(&login(&u, "l1", T0 + 60_000), &[], &ev("auth.push.started")).await.expect("insert");
-    let approve = Decision::Approve(assertion(&u, "j1", "l1"));
+    let approve = Decision::Approve(Box::new(assertion(&u, "j1", "l1")));
     let first = s.decide_login("l1", &d.id, &approve, T0 + 1, &ev("auth.push.approved")).await.expect("first");
     let Consume::Done(l) = first else { panic!("not decided: {first:?}") };
     assert_eq!(l.status, "approved");
@@ -320,7 +320,7 @@ pub async fn assertion_is_consumed_once(s: S) {
     let u = user(&s, "alice").await;
     let d = device(&s, &u, "d1").await;
     s.insert_login(&login(&u, "l1", T0 + 60_000), &[], &ev("auth.push.started")).await.expect("login");
-    let approve = Decision::Approve(assertion(&u, "j1", "l1"));
+    let approve = Decision::Approve(Box::new(assertion(&u, "j1", "l1")));
     s.decide_login("l1", &d.id, &approve, T0 + 1, &ev("auth.push.approved")).await.expect("approve");
     let first = s.consume_assertion("j1", "app1", T0 + 2, &ev("auth.assertion.verified")).await.expect("first");
     assert!(matches!(first, Consume::Done(ref a) if a.username == "alice"));

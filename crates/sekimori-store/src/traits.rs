@@ -86,7 +86,7 @@ pub trait DeviceStore: Send + Sync {
 #[derive(Debug, Clone)]
 pub enum Decision {
     /// Approved: mint this assertion, close the standby window, remember the environment.
-    Approve(AssertionRecord),
+    Approve(Box<AssertionRecord>),
     /// Denied by the user.
     Deny,
 }

@@ -158,7 +158,7 @@ impl Config {
                     let key = e.path().to_string();
                     let inner = e.into_inner();
                     let reason = inner.message().to_owned();
-                    let line = inner.span().map(|s| text[..s.start].lines().count().max(1));
+                    let line = inner.span().map(|s| text[..s.start].matches('\n').count() + 1);
                     let key = if key == "." { "(document)".to_owned() } else { key };
                     match line {
                         Some(l) => err(&name, &key, format!("{reason} (line {l})")),
