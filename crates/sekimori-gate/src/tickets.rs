@@ -136,21 +136,16 @@ impl Gate {
         if id.len() != 32 || !ct_eq(&mac, &self.keys.mac(format!("ticket:{id}").as_bytes())) {
             return Err(bad());
         }
-        let ticket = self
+        let (ticket, holder) = self
             .store
-            .ticket(id)
+            .ticket_with_holder(id)
             .await?
-            .filter(|t| t.tenant_id == app.tenant_id)
-            .ok_or_else(|| GateError::new(ErrorCode::NotFound, "no such ticket"))?;
-        let user = self
-            .store
-            .user(&ticket.user_id)
-            .await?
+            .filter(|(t, _)| t.tenant_id == app.tenant_id)
             .ok_or_else(|| GateError::new(ErrorCode::NotFound, "no such ticket"))?;
         let now = self.clock.now();
         let ev = |action: &str, outcome| {
             self.event(&app.tenant_id, "iam", action, outcome)
-                .user(&user.id, &user.username)
+                .user(&ticket.user_id, &holder)
                 .field("sekimori.ticket.id", id)
                 .field("sekimori.ticket.entitlement", ticket.entitlement.as_str())
                 .field("sekimori.app.id", app.id.as_str())
@@ -158,8 +153,8 @@ impl Gate {
         match self.store.redeem_ticket(id, &app.id, now.millis(), &ev("ticket.redeemed", Outcome::Success)).await? {
             Consume::Done(t) => Ok(Redeemed {
                 ticket_id: t.id,
-                user_id: user.id.clone(),
-                username: user.username.clone(),
+                user_id: t.user_id,
+                username: holder.clone(),
                 entitlement: t.entitlement,
                 redeemed_at: now.to_rfc3339(),
             }),

@@ -48,5 +48,8 @@ pub fn chain_hash(prev_hash: &[u8], canonical_doc: &str) -> Vec<u8> {
     h.finalize().to_vec()
 }
 
+/// A node's cached view of the audit chain's last row.
+pub(crate) type AuditHead = std::sync::Arc<std::sync::Mutex<Option<(i64, Vec<u8>)>>>;
+
 /// The `prev_hash` of the first audit row.
 pub const GENESIS_HASH: [u8; 32] = [0u8; 32];

@@ -6,7 +6,7 @@ use std::time::Duration;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::PgPool;
 
-use crate::Store;
+use crate::{AuditHead, Store};
 
 type Db = sqlx::Postgres;
 type This = PostgresStore;
@@ -18,18 +18,24 @@ const AUDIT_LOCK_KEY: i64 = 0x534B_4D52;
 #[derive(Debug, Clone)]
 pub struct PostgresStore {
     pool: PgPool,
+    /// The last audit row this node wrote (a cache; the database has the last word).
+    audit_head: AuditHead,
 }
 
 impl PostgresStore {
     /// Connects with `options` (URL, credentials, `search_path`, …) and migrates.
     pub async fn connect(options: PgConnectOptions, max_connections: u32) -> StoreResult<Self> {
+        // Connections are not pinged before each use (a round trip per query); a broken one
+        // fails its query, is dropped, and is replaced. Lifetimes bound how stale one gets.
         let pool = PgPoolOptions::new()
             .max_connections(max_connections)
+            .test_before_acquire(false)
+            .max_lifetime(Duration::from_secs(30 * 60))
             .acquire_timeout(Duration::from_secs(30))
             .connect_with(options)
             .await?;
         sqlx::migrate!("./migrations/postgres").run(&pool).await?;
-        Ok(PostgresStore { pool })
+        Ok(PostgresStore { pool, audit_head: AuditHead::default() })
     }
 
     /// Connects to a `postgres://` URL.

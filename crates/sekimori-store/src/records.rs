@@ -267,6 +267,16 @@ pub struct Ticket {
     pub redeemed_by: Option<String>,
 }
 
+/// A ticket joined with its holder's username.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct TicketWithHolder {
+    /// The ticket.
+    #[sqlx(flatten)]
+    pub ticket: Ticket,
+    /// The holder's username.
+    pub holder: String,
+}
+
 /// A client environment a user has been seen in.
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
 pub struct EnvironmentRecord {

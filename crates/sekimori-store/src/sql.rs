@@ -17,8 +17,43 @@ type Tx = sqlx::Transaction<'static, Db>;
 
 impl This {
     /// Appends `event` to the audit chain inside `tx`.
-    async fn append_in(tx: &mut Tx, event: &NewEvent) -> StoreResult<i64> {
+    ///
+    /// Fast path: one conditional insert that chains onto the cached head and only
+    /// succeeds if the database agrees that the head is still the last row. A stale cache
+    /// (a rolled-back transaction, another process) costs one retry, never a broken chain.
+    /// Rows are only ever appended consecutively, so "no row `seq`" means the head is last;
+    /// the guard is an equality on the primary key (a range would plan as a scan).
+    async fn append_in(&self, tx: &mut Tx, event: &NewEvent) -> StoreResult<i64> {
         Self::lock_audit(tx).await?;
+        let doc = to_canonical_string(&event.to_ecs());
+        let cached = self.audit_head.lock().unwrap_or_else(|p| p.into_inner()).clone();
+        if let Some((head_seq, head_hash)) = cached {
+            let seq = head_seq + 1;
+            let hash = chain_hash(&head_hash, &doc);
+            let n = sqlx::query(
+                "INSERT INTO audit_events (seq, tenant_id, ts, action, outcome, user_id, doc, prev_hash, hash) \
+                 SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9 \
+                 WHERE EXISTS (SELECT 1 FROM audit_events WHERE seq = $10 AND hash = $8) \
+                 AND NOT EXISTS (SELECT 1 FROM audit_events WHERE seq = $1)",
+            )
+            .bind(seq)
+            .bind(&event.tenant)
+            .bind(event.timestamp.millis())
+            .bind(&event.action)
+            .bind(event.outcome.as_str())
+            .bind(&event.user_id)
+            .bind(&doc)
+            .bind(&head_hash)
+            .bind(&hash)
+            .bind(head_seq)
+            .execute(&mut **tx)
+            .await?
+            .rows_affected();
+            if n == 1 {
+                *self.audit_head.lock().unwrap_or_else(|p| p.into_inner()) = Some((seq, hash));
+                return Ok(seq);
+            }
+        }
         let head: Option<(i64, Vec<u8>)> =
             sqlx::query_as("SELECT seq, hash FROM audit_events ORDER BY seq DESC LIMIT 1")
                 .fetch_optional(&mut **tx)
@@ -27,7 +62,6 @@ impl This {
             Some((seq, hash)) => (seq + 1, hash),
             None => (1, GENESIS_HASH.to_vec()),
         };
-        let doc = to_canonical_string(&event.to_ecs());
         let hash = chain_hash(&prev, &doc);
         sqlx::query(
             "INSERT INTO audit_events (seq, tenant_id, ts, action, outcome, user_id, doc, prev_hash, hash) \
@@ -44,6 +78,7 @@ impl This {
         .bind(&hash)
         .execute(&mut **tx)
         .await?;
+        *self.audit_head.lock().unwrap_or_else(|p| p.into_inner()) = Some((seq, hash));
         Ok(seq)
     }
 
@@ -55,7 +90,7 @@ impl This {
     /// Runs `event` alone in its own transaction.
     async fn audit_only(&self, event: &NewEvent) -> StoreResult<i64> {
         let mut tx = self.begin().await?;
-        let seq = Self::append_in(&mut tx, event).await?;
+        let seq = self.append_in(&mut tx, event).await?;
         tx.commit().await?;
         Ok(seq)
     }
@@ -175,7 +210,7 @@ impl TenantStore for This {
             .bind(id)
             .execute(&mut *tx)
             .await?;
-        Self::append_in(&mut tx, event).await?;
+        self.append_in(&mut tx, event).await?;
         tx.commit().await?;
         Ok(())
     }
@@ -193,7 +228,7 @@ impl CredentialStore for This {
             .bind(t.created_at)
             .execute(&mut *tx)
             .await?;
-        Self::append_in(&mut tx, event).await?;
+        self.append_in(&mut tx, event).await?;
         tx.commit().await?;
         Ok(())
     }
@@ -226,7 +261,7 @@ impl CredentialStore for This {
             .bind(a.created_at)
             .execute(&mut *tx)
             .await?;
-        Self::append_in(&mut tx, event).await?;
+        self.append_in(&mut tx, event).await?;
         tx.commit().await?;
         Ok(true)
     }
@@ -256,7 +291,7 @@ impl CredentialStore for This {
             .await?
             .rows_affected();
         if n == 1 {
-            Self::append_in(&mut tx, event).await?;
+            self.append_in(&mut tx, event).await?;
         }
         tx.commit().await?;
         Ok(n == 1)
@@ -282,7 +317,7 @@ impl UserStore for This {
         .await?
         .rows_affected();
         if n == 1 {
-            Self::append_in(&mut tx, event).await?;
+            self.append_in(&mut tx, event).await?;
         }
         tx.commit().await?;
         Ok(n == 1)
@@ -330,7 +365,7 @@ impl DeviceStore for This {
         .bind(e.expires_at)
         .execute(&mut *tx)
         .await?;
-        Self::append_in(&mut tx, event).await?;
+        self.append_in(&mut tx, event).await?;
         tx.commit().await?;
         Ok(())
     }
@@ -387,7 +422,7 @@ impl DeviceStore for This {
         let (username,): (String,) =
             sqlx::query_as("SELECT username FROM users WHERE id = $1").bind(&device.user_id).fetch_one(&mut *tx).await?;
         event.user_name = Some(username);
-        Self::append_in(&mut tx, &event).await?;
+        self.append_in(&mut tx, &event).await?;
         tx.commit().await?;
         Ok(Consume::Done((enrollment, device)))
     }
@@ -418,7 +453,7 @@ impl DeviceStore for This {
                 .await?
                 .rows_affected();
         if n == 1 {
-            Self::append_in(&mut tx, event).await?;
+            self.append_in(&mut tx, event).await?;
         }
         tx.commit().await?;
         Ok(n == 1)
@@ -466,7 +501,7 @@ impl LoginStore for This {
         .bind(w.expires_at)
         .execute(&mut *tx)
         .await?;
-        Self::append_in(&mut tx, event).await?;
+        self.append_in(&mut tx, event).await?;
         tx.commit().await?;
         Ok(())
     }
@@ -507,7 +542,7 @@ impl LoginStore for This {
         .execute(&mut *tx)
         .await?;
         insert_messages_in(&mut tx, messages).await?;
-        Self::append_in(&mut tx, event).await?;
+        self.append_in(&mut tx, event).await?;
         tx.commit().await?;
         Ok(())
     }
@@ -567,7 +602,7 @@ impl LoginStore for This {
             )
             .await?;
         }
-        Self::append_in(&mut tx, event).await?;
+        self.append_in(&mut tx, event).await?;
         tx.commit().await?;
         Ok(Consume::Done(login))
     }
@@ -679,7 +714,7 @@ impl LoginStore for This {
             now,
         )
         .await?;
-        Self::append_in(&mut tx, event).await?;
+        self.append_in(&mut tx, event).await?;
         tx.commit().await?;
         Ok(Consume::Done(session))
     }
@@ -718,7 +753,7 @@ impl LoginStore for This {
                 Some(_) => Consume::Expired,
             });
         };
-        Self::append_in(&mut tx, event).await?;
+        self.append_in(&mut tx, event).await?;
         tx.commit().await?;
         Ok(Consume::Done(a))
     }
@@ -759,7 +794,7 @@ impl TicketStore for This {
         .bind(t.expires_at)
         .execute(&mut *tx)
         .await?;
-        Self::append_in(&mut tx, event).await?;
+        self.append_in(&mut tx, event).await?;
         tx.commit().await?;
         Ok(())
     }
@@ -769,6 +804,16 @@ impl TicketStore for This {
             .bind(id)
             .fetch_optional(self.r())
             .await?)
+    }
+
+    async fn ticket_with_holder(&self, id: &str) -> StoreResult<Option<(Ticket, String)>> {
+        let row: Option<TicketWithHolder> = sqlx::query_as(
+            "SELECT t.*, u.username AS holder FROM tickets t JOIN users u ON u.id = t.user_id WHERE t.id = $1",
+        )
+        .bind(id)
+        .fetch_optional(self.r())
+        .await?;
+        Ok(row.map(|r| (r.ticket, r.holder)))
     }
 
     async fn user_tickets(&self, user_id: &str, now: i64) -> StoreResult<Vec<Ticket>> {
@@ -808,7 +853,7 @@ impl TicketStore for This {
                 Some(_) => Consume::Expired,
             });
         };
-        Self::append_in(&mut tx, event).await?;
+        self.append_in(&mut tx, event).await?;
         tx.commit().await?;
         Ok(Consume::Done(t))
     }
@@ -875,7 +920,7 @@ impl EnvironmentStore for This {
                 .await?
                 .rows_affected();
         if n == 1 {
-            Self::append_in(&mut tx, event).await?;
+            self.append_in(&mut tx, event).await?;
         }
         tx.commit().await?;
         Ok(n == 1)
@@ -895,7 +940,7 @@ impl EnvironmentStore for This {
             .await?
             .rows_affected();
         if n == 1 {
-            Self::append_in(&mut tx, event).await?;
+            self.append_in(&mut tx, event).await?;
         }
         tx.commit().await?;
         Ok(n == 1)

@@ -12,13 +12,26 @@ pub fn test_database_url() -> String {
 
 /// A SQLite store in a new temporary directory (kept for the life of the process).
 pub async fn fresh_sqlite() -> SqliteStore {
+    fresh_sqlite_pair().await.0
+}
+
+/// Two SQLite stores on one new database file, as two processes would open it.
+pub async fn fresh_sqlite_pair() -> (SqliteStore, SqliteStore) {
     let dir = std::env::temp_dir().join(format!("sekimori-test-{}", unique()));
     std::fs::create_dir_all(&dir).expect("create temp dir");
-    SqliteStore::open(&dir.join("sekimori.db")).await.expect("open sqlite")
+    let path = dir.join("sekimori.db");
+    let a = SqliteStore::open(&path).await.expect("open sqlite");
+    let b = SqliteStore::open(&path).await.expect("open sqlite again");
+    (a, b)
 }
 
 /// A PostgreSQL store in a new schema.
 pub async fn fresh_postgres() -> PostgresStore {
+    fresh_postgres_pair().await.0
+}
+
+/// Two PostgreSQL stores (two nodes) on one new schema.
+pub async fn fresh_postgres_pair() -> (PostgresStore, PostgresStore) {
     let url = test_database_url();
     let schema = format!("t_{}", unique());
     let admin: sqlx::postgres::PgConnectOptions = url.parse().expect("SEKIMORI_TEST_DATABASE_URL is a postgres URL");
@@ -27,7 +40,9 @@ pub async fn fresh_postgres() -> PostgresStore {
     });
     sqlx::Executor::execute(&mut conn, format!("CREATE SCHEMA {schema}").as_str()).await.expect("create schema");
     let options = admin.options([("search_path", schema.as_str())]);
-    PostgresStore::connect(options, 16).await.expect("connect postgres")
+    let a = PostgresStore::connect(options.clone(), 16).await.expect("connect postgres");
+    let b = PostgresStore::connect(options, 16).await.expect("connect postgres again");
+    (a, b)
 }
 
 fn unique() -> String {

@@ -149,6 +149,8 @@ pub trait TicketStore: Send + Sync {
     async fn insert_ticket(&self, ticket: &Ticket, event: &NewEvent) -> StoreResult<()>;
     /// The ticket by id.
     async fn ticket(&self, id: &str) -> StoreResult<Option<Ticket>>;
+    /// The ticket by id with its holder's username, in one query.
+    async fn ticket_with_holder(&self, id: &str) -> StoreResult<Option<(Ticket, String)>>;
     /// A user's unredeemed, unexpired tickets.
     async fn user_tickets(&self, user_id: &str, now: i64) -> StoreResult<Vec<Ticket>>;
     /// Redeems once; every later call sees `AlreadyUsed` with the first redemption time.
