@@ -4,6 +4,7 @@
   "use strict";
   var qr = document.getElementById("qr");
   var status = document.getElementById("status");
+  var hint = document.getElementById("hint");
 
   function show(text, cls) {
     status.textContent = text;
@@ -30,6 +31,7 @@
       .then(function (st) {
         if (st.status === "completed") {
           qr.innerHTML = "";
+          hint.hidden = true;
           document.body.setAttribute("data-assertion", st.assertion || "");
           show("Logged in as " + st.username + ".", "done");
         } else if (st.status === "expired") {

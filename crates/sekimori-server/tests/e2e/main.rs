@@ -5,6 +5,7 @@ mod harness;
 
 mod api_errors;
 mod audit;
+mod browser;
 mod device_auth;
 mod environments;
 mod push;
