@@ -139,6 +139,83 @@ async fn tampered_audit_row_is_named_by_audit_verify() {
     assert!(text.contains(&format!("BROKEN at row {seq}")), "{text}");
 }
 
+/// The README walkthrough through the CLI: enrol, `login push` refused outside standby
+/// (exit 1, the refusal type printed), then armed and approved (exit 0).
+#[tokio::test]
+async fn cli_push_login_walkthrough() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let data = dir.path().join("data");
+    let server = start(&data).await;
+    let state = dir.path().join("alice.json");
+    let cli = |args: &[&str], app_key: Option<&str>| {
+        let mut c = Command::new(BIN);
+        c.args(args).env("SEKIMORI_URL", &server.url).env("SEKIMORI_TOKEN", &server.token);
+        c.env("SEKIMORI_AUTHENTICATOR_STATE", &state);
+        if let Some(k) = app_key {
+            c.env("SEKIMORI_APP_KEY", k);
+        }
+        c
+    };
+    let text = |o: &std::process::Output| String::from_utf8_lossy(&o.stdout).into_owned();
+    assert!(cli(&["user", "add", "alice"], None).output().expect("run").status.success());
+    let enroll = cli(&["device", "enroll", "alice"], None).output().expect("run");
+    let link =
+        text(&enroll).lines().find_map(|l| l.strip_prefix("link:").map(|r| r.trim().to_owned())).expect("link line");
+    let enrolled = cli(&["authenticator", "enroll", &link, "--name", "laptop"], None).output().expect("run");
+    assert!(enrolled.status.success(), "{}", String::from_utf8_lossy(&enrolled.stderr));
+    let app = cli(&["app", "add", "shop"], None).output().expect("run");
+    let key = text(&app).split_whitespace().find(|w| w.starts_with("skapp_")).expect("key").to_owned();
+
+    let refused = cli(&["login", "push", "alice", "--timeout", "2"], Some(&key)).output().expect("run");
+    assert_eq!(refused.status.code(), Some(1));
+    assert_eq!(text(&refused).trim(), "outside_standby");
+
+    assert!(cli(&["authenticator", "standby"], None).output().expect("run").status.success());
+    let mut pusher = cli(&["login", "push", "alice", "--timeout", "30"], Some(&key))
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    // The authenticator sees the challenge; the number comes from the pusher's stderr.
+    let mut login_id = None;
+    for _ in 0..50 {
+        let pending = cli(&["authenticator", "pending", "--json"], None).output().expect("run");
+        let msgs: serde_json::Value = serde_json::from_slice(&pending.stdout).expect("json");
+        login_id = msgs
+            .as_array()
+            .expect("array")
+            .iter()
+            .find(|m| m["type"] == "push_login")
+            .map(|m| m["login_id"].as_str().expect("id").to_owned());
+        if login_id.is_some() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let login_id = login_id.expect("a challenge arrived");
+    // The number is only on the relying party's side: read it from the server as the RP.
+    let mut stderr = pusher.stderr.take().expect("stderr");
+    let mut seen = String::new();
+    let number = loop {
+        let mut buf = [0u8; 256];
+        let n = std::io::Read::read(&mut stderr, &mut buf).expect("read");
+        assert!(n > 0, "pusher ended before printing the number: {seen}");
+        seen.push_str(&String::from_utf8_lossy(&buf[..n]));
+        if let Some(rest) = seen.split("Number to match: ").nth(1) {
+            if let Some(num) = rest.split_whitespace().next().filter(|_| rest.contains('\n')) {
+                break num.to_owned();
+            }
+        }
+    };
+    let approve = cli(&["authenticator", "approve", &login_id, "--number", &number], None).output().expect("run");
+    assert!(approve.status.success(), "{}", String::from_utf8_lossy(&approve.stderr));
+    let mut stdout = pusher.stdout.take().expect("stdout");
+    let mut out = String::new();
+    std::io::Read::read_to_string(&mut stdout, &mut out).expect("read");
+    assert!(out.contains("approved: alice (level 2)"), "{out}");
+    assert!(pusher.wait().expect("wait").success(), "exit status 0 only when approved");
+}
+
 #[test]
 fn bad_config_is_refused_with_file_and_key() {
     let dir = tempfile::tempdir().expect("tempdir");
