@@ -2,7 +2,7 @@
 //! ([`sqlite`], the embedded default, and [`postgres`]), and one conformance suite
 //! that both must pass (feature `conformance`).
 //!
-//! Both backends compile the same SQL (`src/sql.rs`, included into each module); what
+//! Both backends compile the same SQL (the files in `src/sql/`, included into each module); what
 //! differs (pools, the audit-chain lock) is written per backend. Services only see
 //! the [`Store`] trait.
 

@@ -64,4 +64,7 @@ impl Store for PostgresStore {
     }
 }
 
-include!("sql.rs");
+include!("sql/common.rs");
+include!("sql/identity.rs");
+include!("sql/login.rs");
+include!("sql/tickets_audit.rs");

@@ -102,4 +102,7 @@ impl Store for SqliteStore {
     }
 }
 
-include!("sql.rs");
+include!("sql/common.rs");
+include!("sql/identity.rs");
+include!("sql/login.rs");
+include!("sql/tickets_audit.rs");

@@ -1,0 +1,169 @@
+// The SQL both backends share. The files in `sql/` are `include!`d into `sqlite.rs` and
+// `postgres.rs`; each defines `Db`, `This`, `This::w()` (the pool that writes), `This::r()`
+// (the pool that reads) and `This::lock_audit()` (what serialises appends to the audit
+// chain). This one holds the imports and the audit append shared by all the others.
+//
+// Parameters are numbered (`$1`), which both sqlx drivers accept; every query is written so
+// that the same text means the same on both.
+
+use async_trait::async_trait;
+use sekimori_core::canonical::to_canonical_string;
+use sekimori_core::event::NewEvent;
+
+use crate::records::*;
+use crate::traits::*;
+use crate::{chain_hash, StoreResult, GENESIS_HASH};
+
+type Tx = sqlx::Transaction<'static, Db>;
+
+impl This {
+    /// Appends `event` to the audit chain inside `tx`.
+    ///
+    /// Fast path: one conditional insert that chains onto the cached head and only
+    /// succeeds if the database agrees that the head is still the last row. A stale cache
+    /// (a rolled-back transaction, another process) costs one retry, never a broken chain.
+    /// Rows are only ever appended consecutively, so "no row `seq`" means the head is last;
+    /// the guard is an equality on the primary key (a range would plan as a scan).
+    async fn append_in(&self, tx: &mut Tx, event: &NewEvent) -> StoreResult<i64> {
+        Self::lock_audit(tx).await?;
+        let doc = to_canonical_string(&event.to_ecs());
+        let cached = self.audit_head.lock().unwrap_or_else(|p| p.into_inner()).clone();
+        if let Some((head_seq, head_hash)) = cached {
+            let seq = head_seq + 1;
+            let hash = chain_hash(&head_hash, &doc);
+            let n = audit_row(
+                "INSERT INTO audit_events (seq, tenant_id, ts, action, outcome, user_id, doc, prev_hash, hash) \
+                 SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9 \
+                 WHERE EXISTS (SELECT 1 FROM audit_events WHERE seq = $10 AND hash = $8) \
+                 AND NOT EXISTS (SELECT 1 FROM audit_events WHERE seq = $1)",
+                seq,
+                event,
+                &doc,
+                &head_hash,
+                &hash,
+            )
+            .bind(head_seq)
+            .execute(&mut **tx)
+            .await?
+            .rows_affected();
+            if n == 1 {
+                *self.audit_head.lock().unwrap_or_else(|p| p.into_inner()) = Some((seq, hash));
+                return Ok(seq);
+            }
+        }
+        let head: Option<(i64, Vec<u8>)> =
+            sqlx::query_as("SELECT seq, hash FROM audit_events ORDER BY seq DESC LIMIT 1")
+                .fetch_optional(&mut **tx)
+                .await?;
+        let (seq, prev) = match head {
+            Some((seq, hash)) => (seq + 1, hash),
+            None => (1, GENESIS_HASH.to_vec()),
+        };
+        let hash = chain_hash(&prev, &doc);
+        audit_row(
+            "INSERT INTO audit_events (seq, tenant_id, ts, action, outcome, user_id, doc, prev_hash, hash) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+            seq,
+            event,
+            &doc,
+            &prev,
+            &hash,
+        )
+        .execute(&mut **tx)
+        .await?;
+        *self.audit_head.lock().unwrap_or_else(|p| p.into_inner()) = Some((seq, hash));
+        Ok(seq)
+    }
+
+    /// Begins a write transaction.
+    async fn begin(&self) -> StoreResult<Tx> {
+        Ok(self.w().begin().await?)
+    }
+
+    /// Runs `event` alone in its own transaction.
+    async fn audit_only(&self, event: &NewEvent) -> StoreResult<i64> {
+        let mut tx = self.begin().await?;
+        let seq = self.append_in(&mut tx, event).await?;
+        tx.commit().await?;
+        Ok(seq)
+    }
+}
+
+/// `sql` with an audit row's nine values bound as `$1` to `$9`, in column order.
+fn audit_row<'q>(
+    sql: &'q str,
+    seq: i64,
+    event: &'q NewEvent,
+    doc: &'q str,
+    prev_hash: &'q [u8],
+    hash: &'q [u8],
+) -> sqlx::query::Query<'q, Db, <Db as sqlx::Database>::Arguments<'q>> {
+    sqlx::query(sql)
+        .bind(seq)
+        .bind(event.tenant.as_str())
+        .bind(event.timestamp.millis())
+        .bind(event.action.as_str())
+        .bind(event.outcome.as_str())
+        .bind(event.user_id.as_deref())
+        .bind(doc)
+        .bind(prev_hash)
+        .bind(hash)
+}
+
+async fn insert_assertion(tx: &mut Tx, a: &AssertionRecord) -> StoreResult<()> {
+    sqlx::query(
+        "INSERT INTO assertions (jti, tenant_id, user_id, username, login_id, level, amr, issued_at, expires_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+    )
+    .bind(&a.jti)
+    .bind(&a.tenant_id)
+    .bind(&a.user_id)
+    .bind(&a.username)
+    .bind(&a.login_id)
+    .bind(a.level)
+    .bind(&a.amr)
+    .bind(a.issued_at)
+    .bind(a.expires_at)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+async fn close_standby(tx: &mut Tx, user_id: &str, now: i64) -> StoreResult<()> {
+    sqlx::query(
+        "UPDATE standby_windows SET closed_at = $1 WHERE user_id = $2 AND closed_at IS NULL AND expires_at > $1",
+    )
+    .bind(now)
+    .bind(user_id)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+async fn mark_environment_login(
+    tx: &mut Tx,
+    tenant_id: &str,
+    user_id: &str,
+    env_key: &str,
+    env_json: &str,
+    now: i64,
+) -> StoreResult<()> {
+    let env: serde_json::Value = serde_json::from_str(env_json).unwrap_or(serde_json::Value::Null);
+    let text = |k: &str| env.get(k).and_then(|v| v.as_str()).unwrap_or("unknown").to_owned();
+    sqlx::query(
+        "INSERT INTO environments (user_id, env_key, tenant_id, browser, os, network, country, first_seen, last_seen, last_login_at, trusted) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8, $8, FALSE) \
+         ON CONFLICT (user_id, env_key) DO UPDATE SET last_seen = excluded.last_seen, last_login_at = excluded.last_login_at",
+    )
+    .bind(user_id)
+    .bind(env_key)
+    .bind(tenant_id)
+    .bind(text("browser"))
+    .bind(text("os"))
+    .bind(text("network"))
+    .bind(env.get("country").and_then(|v| v.as_str()).map(str::to_owned))
+    .bind(now)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}

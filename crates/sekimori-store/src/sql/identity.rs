@@ -1,0 +1,295 @@
+// Tenants, admin tokens and apps, users, enrolments and devices (see `common.rs`).
+
+#[async_trait]
+impl TenantStore for This {
+    async fn ensure_tenant(&self, t: &Tenant) -> StoreResult<(Tenant, bool)> {
+        let mut tx = self.begin().await?;
+        let inserted = sqlx::query(
+            "INSERT INTO tenants (id, name, standby_required, standby_seconds, created_at) VALUES ($1, $2, $3, $4, $5) \
+             ON CONFLICT (name) DO NOTHING",
+        )
+        .bind(&t.id)
+        .bind(&t.name)
+        .bind(t.standby_required)
+        .bind(t.standby_seconds)
+        .bind(t.created_at)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected()
+            == 1;
+        let stored: Tenant =
+            sqlx::query_as("SELECT * FROM tenants WHERE name = $1").bind(&t.name).fetch_one(&mut *tx).await?;
+        tx.commit().await?;
+        Ok((stored, inserted))
+    }
+
+    async fn tenant_by_name(&self, name: &str) -> StoreResult<Option<Tenant>> {
+        Ok(sqlx::query_as("SELECT * FROM tenants WHERE name = $1").bind(name).fetch_optional(self.r()).await?)
+    }
+
+    async fn tenant(&self, id: &str) -> StoreResult<Option<Tenant>> {
+        Ok(sqlx::query_as("SELECT * FROM tenants WHERE id = $1").bind(id).fetch_optional(self.r()).await?)
+    }
+
+    async fn update_standby_settings(
+        &self,
+        id: &str,
+        required: bool,
+        seconds: i64,
+        event: &NewEvent,
+    ) -> StoreResult<()> {
+        let mut tx = self.begin().await?;
+        sqlx::query("UPDATE tenants SET standby_required = $1, standby_seconds = $2 WHERE id = $3")
+            .bind(required)
+            .bind(seconds)
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
+        self.append_in(&mut tx, event).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl CredentialStore for This {
+    async fn insert_admin_token(&self, t: &AdminToken, event: &NewEvent) -> StoreResult<()> {
+        let mut tx = self.begin().await?;
+        sqlx::query(
+            "INSERT INTO admin_tokens (id, tenant_id, name, secret_hash, created_at) VALUES ($1, $2, $3, $4, $5)",
+        )
+        .bind(&t.id)
+        .bind(&t.tenant_id)
+        .bind(&t.name)
+        .bind(&t.secret_hash)
+        .bind(t.created_at)
+        .execute(&mut *tx)
+        .await?;
+        self.append_in(&mut tx, event).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn admin_token(&self, id: &str) -> StoreResult<Option<AdminToken>> {
+        Ok(sqlx::query_as("SELECT * FROM admin_tokens WHERE id = $1").bind(id).fetch_optional(self.r()).await?)
+    }
+
+    async fn insert_app(&self, a: &App, event: &NewEvent) -> StoreResult<bool> {
+        let mut tx = self.begin().await?;
+        let taken: Option<(String,)> =
+            sqlx::query_as("SELECT id FROM apps WHERE tenant_id = $1 AND name = $2 AND revoked_at IS NULL")
+                .bind(&a.tenant_id)
+                .bind(&a.name)
+                .fetch_optional(&mut *tx)
+                .await?;
+        if taken.is_some() {
+            return Ok(false);
+        }
+        sqlx::query(
+            "INSERT INTO apps (id, tenant_id, name, kind, secret_hash, created_at) VALUES ($1, $2, $3, $4, $5, $6)",
+        )
+        .bind(&a.id)
+        .bind(&a.tenant_id)
+        .bind(&a.name)
+        .bind(&a.kind)
+        .bind(&a.secret_hash)
+        .bind(a.created_at)
+        .execute(&mut *tx)
+        .await?;
+        self.append_in(&mut tx, event).await?;
+        tx.commit().await?;
+        Ok(true)
+    }
+
+    async fn app(&self, id: &str) -> StoreResult<Option<App>> {
+        Ok(sqlx::query_as("SELECT * FROM apps WHERE id = $1").bind(id).fetch_optional(self.r()).await?)
+    }
+
+    async fn list_apps(&self, tenant_id: &str) -> StoreResult<Vec<App>> {
+        Ok(sqlx::query_as("SELECT * FROM apps WHERE tenant_id = $1 ORDER BY name, created_at")
+            .bind(tenant_id)
+            .fetch_all(self.r())
+            .await?)
+    }
+
+    async fn revoke_app(&self, id: &str, now: i64, event: &NewEvent) -> StoreResult<bool> {
+        let mut tx = self.begin().await?;
+        let n = sqlx::query("UPDATE apps SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL")
+            .bind(now)
+            .bind(id)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+        if n == 1 {
+            self.append_in(&mut tx, event).await?;
+        }
+        tx.commit().await?;
+        Ok(n == 1)
+    }
+}
+
+#[async_trait]
+impl UserStore for This {
+    async fn insert_user(&self, u: &User, event: &NewEvent) -> StoreResult<bool> {
+        let mut tx = self.begin().await?;
+        let n = sqlx::query(
+            "INSERT INTO users (id, tenant_id, username, email, display_name, disabled, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (tenant_id, username) DO NOTHING",
+        )
+        .bind(&u.id)
+        .bind(&u.tenant_id)
+        .bind(&u.username)
+        .bind(&u.email)
+        .bind(&u.display_name)
+        .bind(u.disabled)
+        .bind(u.created_at)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        if n == 1 {
+            self.append_in(&mut tx, event).await?;
+        }
+        tx.commit().await?;
+        Ok(n == 1)
+    }
+
+    async fn user(&self, id: &str) -> StoreResult<Option<User>> {
+        Ok(sqlx::query_as("SELECT * FROM users WHERE id = $1").bind(id).fetch_optional(self.r()).await?)
+    }
+
+    async fn user_by_name(&self, tenant_id: &str, username: &str) -> StoreResult<Option<User>> {
+        Ok(sqlx::query_as("SELECT * FROM users WHERE tenant_id = $1 AND username = $2")
+            .bind(tenant_id)
+            .bind(username)
+            .fetch_optional(self.r())
+            .await?)
+    }
+
+    async fn list_users(&self, tenant_id: &str) -> StoreResult<Vec<User>> {
+        Ok(sqlx::query_as("SELECT * FROM users WHERE tenant_id = $1 ORDER BY username")
+            .bind(tenant_id)
+            .fetch_all(self.r())
+            .await?)
+    }
+}
+
+#[async_trait]
+impl DeviceStore for This {
+    async fn insert_enrollment(&self, e: &Enrollment, event: &NewEvent) -> StoreResult<()> {
+        let mut tx = self.begin().await?;
+        sqlx::query(
+            "INSERT INTO enrollments (id, tenant_id, user_id, code_hash, created_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6)",
+        )
+        .bind(&e.id)
+        .bind(&e.tenant_id)
+        .bind(&e.user_id)
+        .bind(&e.code_hash)
+        .bind(e.created_at)
+        .bind(e.expires_at)
+        .execute(&mut *tx)
+        .await?;
+        self.append_in(&mut tx, event).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn consume_enrollment(
+        &self,
+        code_hash: &[u8],
+        now: i64,
+        device: &Device,
+        event: &NewEvent,
+    ) -> StoreResult<Consume<(Enrollment, Device)>> {
+        let mut tx = self.begin().await?;
+        let consumed: Option<Enrollment> = sqlx::query_as(
+            "UPDATE enrollments SET used_at = $1, device_id = $2 WHERE code_hash = $3 AND used_at IS NULL AND expires_at > $1 RETURNING *",
+        )
+        .bind(now)
+        .bind(&device.id)
+        .bind(code_hash)
+        .fetch_optional(&mut *tx)
+        .await?;
+        let Some(enrollment) = consumed else {
+            tx.rollback().await?;
+            let found: Option<Enrollment> = sqlx::query_as("SELECT * FROM enrollments WHERE code_hash = $1")
+                .bind(code_hash)
+                .fetch_optional(self.r())
+                .await?;
+            return Ok(match found {
+                None => Consume::NotFound,
+                Some(Enrollment { used_at: Some(at), .. }) => Consume::AlreadyUsed { at },
+                Some(_) => Consume::Expired,
+            });
+        };
+        let device =
+            Device { user_id: enrollment.user_id.clone(), tenant_id: enrollment.tenant_id.clone(), ..device.clone() };
+        sqlx::query("INSERT INTO devices (id, tenant_id, user_id, name, public_key, created_at) VALUES ($1, $2, $3, $4, $5, $6)")
+            .bind(&device.id)
+            .bind(&device.tenant_id)
+            .bind(&device.user_id)
+            .bind(&device.name)
+            .bind(&device.public_key)
+            .bind(device.created_at)
+            .execute(&mut *tx)
+            .await?;
+        // The enrolment decides the tenant and user; the caller cannot know them before.
+        let mut event = event.clone();
+        event.tenant = device.tenant_id.clone();
+        event.user_id = Some(device.user_id.clone());
+        let (username,): (String,) = sqlx::query_as("SELECT username FROM users WHERE id = $1")
+            .bind(&device.user_id)
+            .fetch_one(&mut *tx)
+            .await?;
+        event.user_name = Some(username);
+        self.append_in(&mut tx, &event).await?;
+        tx.commit().await?;
+        Ok(Consume::Done((enrollment, device)))
+    }
+
+    async fn device(&self, id: &str) -> StoreResult<Option<Device>> {
+        Ok(sqlx::query_as("SELECT * FROM devices WHERE id = $1").bind(id).fetch_optional(self.r()).await?)
+    }
+
+    async fn list_devices(&self, user_id: &str) -> StoreResult<Vec<Device>> {
+        Ok(sqlx::query_as("SELECT * FROM devices WHERE user_id = $1 AND revoked_at IS NULL ORDER BY created_at")
+            .bind(user_id)
+            .fetch_all(self.r())
+            .await?)
+    }
+
+    async fn revoke_device(&self, id: &str, now: i64, event: &NewEvent) -> StoreResult<bool> {
+        let mut tx = self.begin().await?;
+        let n = sqlx::query("UPDATE devices SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL")
+            .bind(now)
+            .bind(id)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+        if n == 1 {
+            self.append_in(&mut tx, event).await?;
+        }
+        tx.commit().await?;
+        Ok(n == 1)
+    }
+
+    async fn remember_nonce(&self, device_id: &str, nonce: &str, expires_at: i64) -> StoreResult<bool> {
+        let n = sqlx::query(
+            "INSERT INTO device_nonces (device_id, nonce, expires_at) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
+        )
+        .bind(device_id)
+        .bind(nonce)
+        .bind(expires_at)
+        .execute(self.w())
+        .await?
+        .rows_affected();
+        Ok(n == 1)
+    }
+
+    async fn prune_nonces(&self, now: i64) -> StoreResult<u64> {
+        Ok(sqlx::query("DELETE FROM device_nonces WHERE expires_at < $1")
+            .bind(now)
+            .execute(self.w())
+            .await?
+            .rows_affected())
+    }
+}
