@@ -100,8 +100,13 @@ impl Gate {
         }
     }
 
-    /// Forgets nonces that can no longer be replayed (their timestamps are too old).
-    pub async fn prune_nonces(&self) -> GateResult<u64> {
-        Ok(self.store.prune_nonces(self.clock.now().millis()).await?)
+    /// Periodic housekeeping: forgets nonces that can no longer be replayed (their
+    /// timestamps are too old) at once, and deletes other single-use rows once they have
+    /// been expired for `retention_grace_seconds`. Returns how many rows went.
+    pub async fn housekeeping(&self) -> GateResult<u64> {
+        let now = self.clock.now();
+        let nonces = self.store.prune_nonces(now.millis()).await?;
+        let cutoff = now.plus_seconds(-self.settings.retention_grace_seconds).millis();
+        Ok(nonces + self.store.prune_expired(cutoff).await?)
     }
 }

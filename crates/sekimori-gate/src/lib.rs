@@ -50,6 +50,8 @@ pub struct GateSettings {
     pub ticket_max_ttl_seconds: i64,
     /// Lifetime of an unknown-environment warning in the device inbox, seconds.
     pub warning_ttl_seconds: i64,
+    /// How long expired single-use rows are kept before housekeeping deletes them, seconds.
+    pub retention_grace_seconds: i64,
 }
 
 impl Default for GateSettings {
@@ -64,6 +66,7 @@ impl Default for GateSettings {
             ticket_ttl_seconds: 3600,
             ticket_max_ttl_seconds: 30 * 24 * 3600,
             warning_ttl_seconds: 24 * 3600,
+            retention_grace_seconds: 24 * 3600,
         }
     }
 }

@@ -62,7 +62,8 @@ fn panic_response(_: Box<dyn std::any::Any + Send + 'static>) -> Response {
     r
 }
 
-/// Serves `router` on `listener` until `shutdown` resolves; also prunes expired nonces.
+/// Serves `router` on `listener` until `shutdown` resolves; runs the gate's housekeeping
+/// (expired nonces and single-use rows) once a minute meanwhile.
 pub async fn serve(
     listener: tokio::net::TcpListener,
     state: AppState,
@@ -73,8 +74,10 @@ pub async fn serve(
         let mut tick = tokio::time::interval(Duration::from_secs(60));
         loop {
             tick.tick().await;
-            if let Err(e) = gate.prune_nonces().await {
-                tracing::warn!(error = %e, "nonce pruning failed");
+            match gate.housekeeping().await {
+                Ok(n) if n > 0 => tracing::debug!(rows = n, "housekeeping deleted expired rows"),
+                Ok(_) => {}
+                Err(e) => tracing::warn!(error = %e, "housekeeping failed"),
             }
         }
     });

@@ -33,6 +33,7 @@ macro_rules! conformance_suite {
             environments_are_observed_trusted_and_revoked,
             audit_chain_links_every_row,
             audit_filters_select_rows,
+            expired_rows_are_pruned_and_live_ones_kept,
         );
     };
     (@cases $factory:path; $($case:ident),* $(,)?) => {
@@ -478,4 +479,42 @@ pub async fn audit_filters_select_rows(s: S) {
     );
     assert_eq!(q(EventFilter { after_seq: Some(2), ..Default::default() }).await, vec![3, 4]);
     assert_eq!(s.events(&EventFilter { limit: 1, ..Default::default() }).await.expect("limit").len(), 1);
+}
+
+/// Pruning deletes what expired before the cutoff, keeps what is live, and never touches
+/// the audit log.
+pub async fn expired_rows_are_pruned_and_live_ones_kept(s: S) {
+    let u = user(&s, "alice").await;
+    let d = device(&s, &u, "d1").await;
+    s.insert_login(&login(&u, "old", T0 + 1_000), &[], &ev("auth.push.started")).await.expect("old login");
+    s.insert_login(&login(&u, "live", T0 + 900_000), &[], &ev("auth.push.started")).await.expect("live login");
+    let qr = |id: &str, exp: i64| QrSession {
+        id: id.into(),
+        tenant_id: u.tenant_id.clone(),
+        token_hash: id.as_bytes().to_vec(),
+        poll_hash: b"p".to_vec(),
+        environment: "{}".into(),
+        env_key: "k".into(),
+        created_at: T0,
+        expires_at: exp,
+        used_at: None,
+        user_id: None,
+        device_id: None,
+        assertion_jti: None,
+    };
+    s.insert_qr(&qr("q-old", T0 + 1_000)).await.expect("old qr");
+    s.insert_qr(&qr("q-live", T0 + 900_000)).await.expect("live qr");
+    assert!(s.remember_nonce(&d.id, "n-old", T0 + 1_000).await.expect("nonce"));
+    let audit_before = s.events(&EventFilter { limit: 1000, ..Default::default() }).await.expect("events").len();
+
+    let gone = s.prune_expired(T0 + 500_000).await.expect("prune");
+    assert!(gone >= 3, "login, QR session and nonce went (and the used enrolment): {gone}");
+    assert!(s.login("old").await.expect("read").is_none());
+    assert!(s.login("live").await.expect("read").is_some());
+    assert!(s.qr("q-old").await.expect("read").is_none());
+    assert!(s.qr("q-live").await.expect("read").is_some());
+    assert!(s.remember_nonce(&d.id, "n-old", T0 + 900_000).await.expect("nonce"), "the nonce row went");
+    assert_eq!(s.list_devices(&u.id).await.expect("devices").len(), 1, "devices are not pruned");
+    let audit_after = s.events(&EventFilter { limit: 1000, ..Default::default() }).await.expect("events").len();
+    assert_eq!(audit_before, audit_after);
 }

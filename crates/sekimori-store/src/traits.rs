@@ -186,9 +186,27 @@ pub trait AuditStore: Send + Sync {
     async fn events(&self, filter: &EventFilter) -> StoreResult<Vec<StoredEvent>>;
 }
 
+/// Housekeeping of rows whose purpose has passed.
+#[async_trait]
+pub trait RetentionStore: Send + Sync {
+    /// Deletes single-use and short-lived rows that expired before `cutoff` (ms): QR
+    /// sessions, login requests, inbox messages, enrolments, assertions, standby windows,
+    /// tickets, nonces. The audit log keeps what happened; it is never pruned here.
+    /// Returns how many rows went.
+    async fn prune_expired(&self, cutoff: i64) -> StoreResult<u64>;
+}
+
 /// Everything a Sekimori node needs from its database.
 pub trait Store:
-    TenantStore + CredentialStore + UserStore + DeviceStore + LoginStore + TicketStore + EnvironmentStore + AuditStore
+    TenantStore
+    + CredentialStore
+    + UserStore
+    + DeviceStore
+    + LoginStore
+    + TicketStore
+    + EnvironmentStore
+    + AuditStore
+    + RetentionStore
 {
     /// The backend's name, for logs (`sqlite`, `postgres`).
     fn backend(&self) -> &'static str;

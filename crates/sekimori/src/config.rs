@@ -77,6 +77,8 @@ pub struct GateConfig {
     pub ticket_ttl_seconds: i64,
     /// Longest ticket lifetime, seconds.
     pub ticket_max_ttl_seconds: i64,
+    /// How long expired single-use rows are kept before deletion, seconds.
+    pub retention_grace_seconds: i64,
 }
 
 impl Default for GateConfig {
@@ -90,6 +92,7 @@ impl Default for GateConfig {
             device_clock_skew_seconds: d.device_clock_skew_seconds,
             ticket_ttl_seconds: d.ticket_ttl_seconds,
             ticket_max_ttl_seconds: d.ticket_max_ttl_seconds,
+            retention_grace_seconds: d.retention_grace_seconds,
         }
     }
 }
@@ -142,6 +145,7 @@ pub const KEYS: &[&str] = &[
     "gate.device_clock_skew_seconds",
     "gate.ticket_ttl_seconds",
     "gate.ticket_max_ttl_seconds",
+    "gate.retention_grace_seconds",
     "log.level",
     "log.format",
 ];
@@ -197,6 +201,7 @@ impl Config {
             "gate.device_clock_skew_seconds" => self.gate.device_clock_skew_seconds = num(value)?,
             "gate.ticket_ttl_seconds" => self.gate.ticket_ttl_seconds = num(value)?,
             "gate.ticket_max_ttl_seconds" => self.gate.ticket_max_ttl_seconds = num(value)?,
+            "gate.retention_grace_seconds" => self.gate.retention_grace_seconds = num(value)?,
             "log.level" => self.log.level = value.to_owned(),
             "log.format" => self.log.format = value.to_owned(),
             _ => return Err(format!("unknown key; known keys: {}", KEYS.join(", "))),
@@ -232,6 +237,7 @@ impl Config {
             ("gate.device_clock_skew_seconds", g.device_clock_skew_seconds, 5, 600),
             ("gate.ticket_ttl_seconds", g.ticket_ttl_seconds, 1, g.ticket_max_ttl_seconds),
             ("gate.ticket_max_ttl_seconds", g.ticket_max_ttl_seconds, 1, 366 * 86_400),
+            ("gate.retention_grace_seconds", g.retention_grace_seconds, 600, 366 * 86_400),
         ] {
             if !(lo..=hi).contains(&v) {
                 return Err(err(source_name, key, format!("must be between {lo} and {hi}, got {v}")));
@@ -263,6 +269,7 @@ impl Config {
             device_clock_skew_seconds: g.device_clock_skew_seconds,
             ticket_ttl_seconds: g.ticket_ttl_seconds,
             ticket_max_ttl_seconds: g.ticket_max_ttl_seconds,
+            retention_grace_seconds: g.retention_grace_seconds,
             ..Default::default()
         }
     }

@@ -22,6 +22,8 @@ pub struct TestServer {
     pub url: String,
     pub clock: TestClock,
     pub admin: AdminClient,
+    /// The server's gate, for housekeeping that runs on a timer in production.
+    pub gate: Gate,
     _shutdown: tokio::sync::oneshot::Sender<()>,
 }
 
@@ -46,7 +48,7 @@ impl TestServer {
             Gate::new(store.clone(), Arc::new(clock.clone()), Arc::new(OsRng), ServerKeys::generate(&OsRng), settings);
         let (_, token) = gate.bootstrap().await.expect("bootstrap");
         let token = token.expect("first start mints an admin token");
-        let state = AppState { gate, body_limit: sekimori_server::DEFAULT_BODY_LIMIT };
+        let state = AppState { gate: gate.clone(), body_limit: sekimori_server::DEFAULT_BODY_LIMIT };
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();
         tokio::spawn(async move {
             let _ = sekimori_server::serve(listener, state, async move {
@@ -54,7 +56,7 @@ impl TestServer {
             })
             .await;
         });
-        TestServer { admin: AdminClient::new(&url, &token), url, clock, _shutdown: tx }
+        TestServer { admin: AdminClient::new(&url, &token), url, clock, gate, _shutdown: tx }
     }
 
     /// Registers an app of `kind` and returns a client with its key.

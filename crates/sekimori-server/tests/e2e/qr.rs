@@ -84,3 +84,19 @@ async fn expired_qr_code_is_refused_and_the_page_gets_a_new_one() {
     alice.scan(fresh["payload"].as_str().expect("payload")).await.expect("the refreshed code works");
     assert_eq!(code(alice.scan("sekimori://login?s=not-a-real-token").await), "not_found");
 }
+
+#[tokio::test]
+async fn housekeeping_forgets_expired_sessions_after_the_grace_period() {
+    let s = TestServer::start().await;
+    let alice = s.enrolled("alice").await;
+    let session = new_session(&s, FIREFOX_LINUX).await;
+    let secret = session["poll_secret"].as_str().expect("secret");
+    s.clock.advance_seconds(61);
+    s.gate.housekeeping().await.expect("housekeeping");
+    assert_eq!(poll(&s, &session, secret, 0).await["status"], "expired", "kept during the grace period");
+    s.clock.advance_seconds(24 * 3600);
+    assert!(s.gate.housekeeping().await.expect("housekeeping") >= 1);
+    assert_eq!(poll(&s, &session, secret, 0).await["code"], "not_found");
+    assert_eq!(code(alice.scan(session["payload"].as_str().expect("payload")).await), "not_found");
+    assert!(!s.events("action=auth.qr.*").await.is_empty(), "the audit log keeps what happened");
+}

@@ -1,4 +1,4 @@
-// Tickets, environments and reading the audit log (see `common.rs`).
+// Tickets, environments, reading the audit log and pruning expired rows (see `common.rs`).
 
 #[async_trait]
 impl TicketStore for This {
@@ -182,5 +182,27 @@ impl AuditStore for This {
         }
         q.push(" ORDER BY seq LIMIT ").push_bind(f.limit.max(0));
         Ok(q.build_query_as().fetch_all(self.r()).await?)
+    }
+}
+
+#[async_trait]
+impl RetentionStore for This {
+    async fn prune_expired(&self, cutoff: i64) -> StoreResult<u64> {
+        let mut tx = self.begin().await?;
+        let mut gone = 0;
+        for sql in [
+            "DELETE FROM qr_sessions WHERE expires_at < $1",
+            "DELETE FROM inbox WHERE expires_at < $1",
+            "DELETE FROM login_requests WHERE expires_at < $1",
+            "DELETE FROM enrollments WHERE expires_at < $1",
+            "DELETE FROM assertions WHERE expires_at < $1",
+            "DELETE FROM standby_windows WHERE expires_at < $1",
+            "DELETE FROM tickets WHERE expires_at < $1",
+            "DELETE FROM device_nonces WHERE expires_at < $1",
+        ] {
+            gone += sqlx::query(sql).bind(cutoff).execute(&mut *tx).await?.rows_affected();
+        }
+        tx.commit().await?;
+        Ok(gone)
     }
 }
