@@ -80,6 +80,7 @@ pub struct Gate {
     keys: Arc<ServerKeys>,
     settings: Arc<GateSettings>,
     hub: notify::Hub,
+    deliveries: Arc<Vec<Arc<dyn notify::Delivery>>>,
 }
 
 impl Gate {
@@ -91,7 +92,29 @@ impl Gate {
         keys: ServerKeys,
         settings: GateSettings,
     ) -> Self {
-        Gate { store, clock, rng, keys: Arc::new(keys), settings: Arc::new(settings), hub: notify::Hub::default() }
+        Gate {
+            store,
+            clock,
+            rng,
+            keys: Arc::new(keys),
+            settings: Arc::new(settings),
+            hub: notify::Hub::default(),
+            deliveries: Arc::new(Vec::new()),
+        }
+    }
+
+    /// Adds a delivery channel (Web Push, a cross-node bridge, …) for new device messages.
+    pub fn with_delivery(mut self, delivery: Arc<dyn notify::Delivery>) -> Self {
+        Arc::make_mut(&mut self.deliveries).push(delivery);
+        self
+    }
+
+    /// Wakes this node's long-polls and hands stored messages to every delivery channel.
+    fn deliver(&self, user_id: &str, messages: &[sekimori_store::InboxMessage]) {
+        self.hub.wake(&notify::Topic::UserInbox(user_id.to_owned()));
+        for d in self.deliveries.iter() {
+            d.deliver(user_id, messages);
+        }
     }
 
     /// The store (for the server's health check and the CLI's offline audit verification).

@@ -11,6 +11,17 @@ use std::time::Duration;
 
 use tokio::sync::Notify;
 
+/// A way of telling a user's devices that new messages are waiting: Web Push (RFC 8030,
+/// RFC 8291, RFC 8292), UnifiedPush, or a bridge to other nodes. The gate calls every
+/// registered delivery after the messages are stored; the in-process long-poll wake-up is
+/// always there besides. Implementations must not block: queue and return, and own their
+/// retries and error logging. A delivery only says "look"; devices fetch the signed
+/// messages over the device API.
+pub trait Delivery: Send + Sync + 'static {
+    /// `messages` were stored for `user_id`.
+    fn deliver(&self, user_id: &str, messages: &[sekimori_store::InboxMessage]);
+}
+
 /// Keys waiters subscribe to.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum Topic {
@@ -22,7 +33,7 @@ pub enum Topic {
     Qr(String),
 }
 
-/// The wake-up hub.
+/// The in-process wake-up hub.
 #[derive(Debug, Clone, Default)]
 pub struct Hub {
     inner: Arc<Mutex<HashMap<Topic, Weak<Notify>>>>,

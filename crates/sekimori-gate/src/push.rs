@@ -168,7 +168,7 @@ impl Gate {
             .field("sekimori.environment.key", env.key())
             .field("sekimori.environment.known", known);
         self.store.insert_login(&login, &messages, &ev).await?;
-        self.hub.wake(&Topic::UserInbox(user.id.clone()));
+        self.deliver(&user.id, &messages);
         Ok(PushStarted {
             login_id: login.id,
             number,

@@ -35,6 +35,11 @@ impl TestServer {
     }
 
     pub async fn start_on(backend: Backend) -> Self {
+        Self::start_with(backend, None).await
+    }
+
+    /// A server with an extra delivery channel for device messages.
+    pub async fn start_with(backend: Backend, delivery: Option<Arc<dyn sekimori_gate::notify::Delivery>>) -> Self {
         let store: Arc<dyn Store> = match backend {
             Backend::Sqlite => Arc::new(sekimori_store::testing::fresh_sqlite().await),
             Backend::Postgres => Arc::new(sekimori_store::testing::fresh_postgres().await),
@@ -44,8 +49,11 @@ impl TestServer {
         let url = format!("http://{addr}");
         let clock = TestClock::new(START);
         let settings = GateSettings { public_url: url.clone(), ..Default::default() };
-        let gate =
+        let mut gate =
             Gate::new(store.clone(), Arc::new(clock.clone()), Arc::new(OsRng), ServerKeys::generate(&OsRng), settings);
+        if let Some(d) = delivery {
+            gate = gate.with_delivery(d);
+        }
         let (_, token) = gate.bootstrap().await.expect("bootstrap");
         let token = token.expect("first start mints an admin token");
         let state = AppState { gate: gate.clone(), body_limit: sekimori_server::DEFAULT_BODY_LIMIT };

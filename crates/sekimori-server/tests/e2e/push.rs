@@ -202,3 +202,29 @@ async fn users_without_devices_and_unknown_users() {
     let verifier = s.app("gate", "verifier").await;
     assert_eq!(code(verifier.start_push("bob", None).await), "forbidden");
 }
+
+/// Records what the gate hands to delivery channels (where Web Push plugs in).
+#[derive(Default)]
+struct Recorder(std::sync::Mutex<Vec<(String, Vec<String>)>>);
+
+impl sekimori_gate::notify::Delivery for Recorder {
+    fn deliver(&self, user_id: &str, messages: &[sekimori_store::InboxMessage]) {
+        let kinds = messages.iter().map(|m| m.kind.clone()).collect();
+        self.0.lock().expect("lock").push((user_id.to_owned(), kinds));
+    }
+}
+
+#[tokio::test]
+async fn delivery_channels_get_challenges_but_never_refused_attempts() {
+    let recorder = std::sync::Arc::new(Recorder::default());
+    let s = TestServer::start_with(Backend::Sqlite, Some(recorder.clone())).await;
+    let alice = s.enrolled("alice").await;
+    let rp = s.app("shop", "relying_party").await;
+    assert_eq!(code(rp.start_push("alice", client("192.0.2.1", CHROME_MAC)).await), "outside_standby");
+    assert!(recorder.0.lock().expect("lock").is_empty(), "outside standby, no channel is disturbed");
+    alice.standby().await.expect("standby");
+    rp.start_push("alice", client("192.0.2.1", CHROME_MAC)).await.expect("push");
+    let calls = recorder.0.lock().expect("lock").clone();
+    assert_eq!(calls.len(), 1);
+    assert_eq!(calls[0].1, vec!["push_login".to_owned(), "environment_warning".to_owned()]);
+}
