@@ -72,6 +72,9 @@ async fn serve_starts_on_a_fresh_data_dir_and_answers_healthz() {
         .await
         .expect("users");
     assert_eq!(users.status(), 200);
+    drop(server);
+    let again = start(&data).await;
+    assert!(again.token.is_empty(), "the admin token is printed on the first start only");
 }
 
 #[tokio::test]
@@ -163,6 +166,14 @@ async fn cli_push_login_walkthrough() {
         text(&enroll).lines().find_map(|l| l.strip_prefix("link:").map(|r| r.trim().to_owned())).expect("link line");
     let enrolled = cli(&["authenticator", "enroll", &link, "--name", "laptop"], None).output().expect("run");
     assert!(enrolled.status.success(), "{}", String::from_utf8_lossy(&enrolled.stderr));
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&state).expect("state file").permissions().mode();
+        assert_eq!(mode & 0o777, 0o600, "the authenticator's private key is readable by its owner only");
+    }
+    let again = cli(&["authenticator", "enroll", &link], None).output().expect("run");
+    assert_eq!(again.status.code(), Some(2), "an existing state file is never overwritten");
     let app = cli(&["app", "add", "shop"], None).output().expect("run");
     let key = text(&app).split_whitespace().find(|w| w.starts_with("skapp_")).expect("key").to_owned();
 
