@@ -15,6 +15,17 @@ use crate::traits::*;
 use crate::{chain_hash, StoreResult, GENESIS_HASH};
 
 type Tx = sqlx::Transaction<'static, Db>;
+type Query<'q> = sqlx::query::Query<'q, Db, <Db as sqlx::Database>::Arguments<'q>>;
+
+/// When a change writes its audit event.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Audit {
+    /// Always (an insert that cannot be a no-op).
+    Always,
+    /// Only when the statement changed exactly one row (a revoke of something already gone
+    /// is not an event).
+    IfChanged,
+}
 
 impl This {
     /// Appends `event` to the audit chain inside `tx`.
@@ -80,6 +91,18 @@ impl This {
         Ok(self.w().begin().await?)
     }
 
+    /// Runs `query` and appends `event` in the same transaction, as `when` says. Returns
+    /// whether the statement changed exactly one row.
+    async fn audited(&self, query: Query<'_>, event: &NewEvent, when: Audit) -> StoreResult<bool> {
+        let mut tx = self.begin().await?;
+        let changed = query.execute(&mut *tx).await?.rows_affected() == 1;
+        if changed || when == Audit::Always {
+            self.append_in(&mut tx, event).await?;
+        }
+        tx.commit().await?;
+        Ok(changed)
+    }
+
     /// Runs `event` alone in its own transaction.
     async fn audit_only(&self, event: &NewEvent) -> StoreResult<i64> {
         let mut tx = self.begin().await?;
@@ -97,7 +120,7 @@ fn audit_row<'q>(
     doc: &'q str,
     prev_hash: &'q [u8],
     hash: &'q [u8],
-) -> sqlx::query::Query<'q, Db, <Db as sqlx::Database>::Arguments<'q>> {
+) -> Query<'q> {
     sqlx::query(sql)
         .bind(seq)
         .bind(event.tenant.as_str())

@@ -38,15 +38,15 @@ impl TenantStore for This {
         seconds: i64,
         event: &NewEvent,
     ) -> StoreResult<()> {
-        let mut tx = self.begin().await?;
-        sqlx::query("UPDATE tenants SET standby_required = $1, standby_seconds = $2 WHERE id = $3")
-            .bind(required)
-            .bind(seconds)
-            .bind(id)
-            .execute(&mut *tx)
-            .await?;
-        self.append_in(&mut tx, event).await?;
-        tx.commit().await?;
+        self.audited(
+            sqlx::query("UPDATE tenants SET standby_required = $1, standby_seconds = $2 WHERE id = $3")
+                .bind(required)
+                .bind(seconds)
+                .bind(id),
+            event,
+            Audit::Always,
+        )
+        .await?;
         Ok(())
     }
 }
@@ -54,19 +54,19 @@ impl TenantStore for This {
 #[async_trait]
 impl CredentialStore for This {
     async fn insert_admin_token(&self, t: &AdminToken, event: &NewEvent) -> StoreResult<()> {
-        let mut tx = self.begin().await?;
-        sqlx::query(
-            "INSERT INTO admin_tokens (id, tenant_id, name, secret_hash, created_at) VALUES ($1, $2, $3, $4, $5)",
+        self.audited(
+            sqlx::query(
+                "INSERT INTO admin_tokens (id, tenant_id, name, secret_hash, created_at) VALUES ($1, $2, $3, $4, $5)",
+            )
+            .bind(&t.id)
+            .bind(&t.tenant_id)
+            .bind(&t.name)
+            .bind(&t.secret_hash)
+            .bind(t.created_at),
+            event,
+            Audit::Always,
         )
-        .bind(&t.id)
-        .bind(&t.tenant_id)
-        .bind(&t.name)
-        .bind(&t.secret_hash)
-        .bind(t.created_at)
-        .execute(&mut *tx)
         .await?;
-        self.append_in(&mut tx, event).await?;
-        tx.commit().await?;
         Ok(())
     }
 
@@ -113,44 +113,34 @@ impl CredentialStore for This {
     }
 
     async fn revoke_app(&self, id: &str, now: i64, event: &NewEvent) -> StoreResult<bool> {
-        let mut tx = self.begin().await?;
-        let n = sqlx::query("UPDATE apps SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL")
-            .bind(now)
-            .bind(id)
-            .execute(&mut *tx)
-            .await?
-            .rows_affected();
-        if n == 1 {
-            self.append_in(&mut tx, event).await?;
-        }
-        tx.commit().await?;
-        Ok(n == 1)
+        self.audited(
+            sqlx::query("UPDATE apps SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL").bind(now).bind(id),
+            event,
+            Audit::IfChanged,
+        )
+        .await
     }
 }
 
 #[async_trait]
 impl UserStore for This {
     async fn insert_user(&self, u: &User, event: &NewEvent) -> StoreResult<bool> {
-        let mut tx = self.begin().await?;
-        let n = sqlx::query(
-            "INSERT INTO users (id, tenant_id, username, email, display_name, disabled, created_at) \
+        self.audited(
+            sqlx::query(
+                "INSERT INTO users (id, tenant_id, username, email, display_name, disabled, created_at) \
              VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (tenant_id, username) DO NOTHING",
+            )
+            .bind(&u.id)
+            .bind(&u.tenant_id)
+            .bind(&u.username)
+            .bind(&u.email)
+            .bind(&u.display_name)
+            .bind(u.disabled)
+            .bind(u.created_at),
+            event,
+            Audit::IfChanged,
         )
-        .bind(&u.id)
-        .bind(&u.tenant_id)
-        .bind(&u.username)
-        .bind(&u.email)
-        .bind(&u.display_name)
-        .bind(u.disabled)
-        .bind(u.created_at)
-        .execute(&mut *tx)
-        .await?
-        .rows_affected();
-        if n == 1 {
-            self.append_in(&mut tx, event).await?;
-        }
-        tx.commit().await?;
-        Ok(n == 1)
+        .await
     }
 
     async fn user(&self, id: &str) -> StoreResult<Option<User>> {
@@ -176,8 +166,7 @@ impl UserStore for This {
 #[async_trait]
 impl DeviceStore for This {
     async fn insert_enrollment(&self, e: &Enrollment, event: &NewEvent) -> StoreResult<()> {
-        let mut tx = self.begin().await?;
-        sqlx::query(
+        self.audited(sqlx::query(
             "INSERT INTO enrollments (id, tenant_id, user_id, code_hash, created_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6)",
         )
         .bind(&e.id)
@@ -185,11 +174,7 @@ impl DeviceStore for This {
         .bind(&e.user_id)
         .bind(&e.code_hash)
         .bind(e.created_at)
-        .bind(e.expires_at)
-        .execute(&mut *tx)
-        .await?;
-        self.append_in(&mut tx, event).await?;
-        tx.commit().await?;
+        .bind(e.expires_at), event, Audit::Always).await?;
         Ok(())
     }
 
@@ -258,18 +243,12 @@ impl DeviceStore for This {
     }
 
     async fn revoke_device(&self, id: &str, now: i64, event: &NewEvent) -> StoreResult<bool> {
-        let mut tx = self.begin().await?;
-        let n = sqlx::query("UPDATE devices SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL")
-            .bind(now)
-            .bind(id)
-            .execute(&mut *tx)
-            .await?
-            .rows_affected();
-        if n == 1 {
-            self.append_in(&mut tx, event).await?;
-        }
-        tx.commit().await?;
-        Ok(n == 1)
+        self.audited(
+            sqlx::query("UPDATE devices SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL").bind(now).bind(id),
+            event,
+            Audit::IfChanged,
+        )
+        .await
     }
 
     async fn remember_nonce(&self, device_id: &str, nonce: &str, expires_at: i64) -> StoreResult<bool> {

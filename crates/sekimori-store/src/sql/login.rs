@@ -4,8 +4,7 @@
 #[async_trait]
 impl LoginStore for This {
     async fn open_standby(&self, w: &StandbyWindow, event: &NewEvent) -> StoreResult<()> {
-        let mut tx = self.begin().await?;
-        sqlx::query(
+        self.audited(sqlx::query(
             "INSERT INTO standby_windows (id, tenant_id, user_id, device_id, opened_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6)",
         )
         .bind(&w.id)
@@ -13,11 +12,7 @@ impl LoginStore for This {
         .bind(&w.user_id)
         .bind(&w.device_id)
         .bind(w.opened_at)
-        .bind(w.expires_at)
-        .execute(&mut *tx)
-        .await?;
-        self.append_in(&mut tx, event).await?;
-        tx.commit().await?;
+        .bind(w.expires_at), event, Audit::Always).await?;
         Ok(())
     }
 

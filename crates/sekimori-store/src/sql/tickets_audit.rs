@@ -3,8 +3,7 @@
 #[async_trait]
 impl TicketStore for This {
     async fn insert_ticket(&self, t: &Ticket, event: &NewEvent) -> StoreResult<()> {
-        let mut tx = self.begin().await?;
-        sqlx::query(
+        self.audited(sqlx::query(
             "INSERT INTO tickets (id, tenant_id, user_id, entitlement, issued_by, created_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6, $7)",
         )
         .bind(&t.id)
@@ -13,11 +12,7 @@ impl TicketStore for This {
         .bind(&t.entitlement)
         .bind(&t.issued_by)
         .bind(t.created_at)
-        .bind(t.expires_at)
-        .execute(&mut *tx)
-        .await?;
-        self.append_in(&mut tx, event).await?;
-        tx.commit().await?;
+        .bind(t.expires_at), event, Audit::Always).await?;
         Ok(())
     }
 
@@ -115,34 +110,24 @@ impl EnvironmentStore for This {
         trusted: bool,
         event: &NewEvent,
     ) -> StoreResult<bool> {
-        let mut tx = self.begin().await?;
-        let n = sqlx::query("UPDATE environments SET trusted = $1 WHERE user_id = $2 AND env_key = $3")
-            .bind(trusted)
-            .bind(user_id)
-            .bind(env_key)
-            .execute(&mut *tx)
-            .await?
-            .rows_affected();
-        if n == 1 {
-            self.append_in(&mut tx, event).await?;
-        }
-        tx.commit().await?;
-        Ok(n == 1)
+        self.audited(
+            sqlx::query("UPDATE environments SET trusted = $1 WHERE user_id = $2 AND env_key = $3")
+                .bind(trusted)
+                .bind(user_id)
+                .bind(env_key),
+            event,
+            Audit::IfChanged,
+        )
+        .await
     }
 
     async fn revoke_environment(&self, user_id: &str, env_key: &str, event: &NewEvent) -> StoreResult<bool> {
-        let mut tx = self.begin().await?;
-        let n = sqlx::query("DELETE FROM environments WHERE user_id = $1 AND env_key = $2")
-            .bind(user_id)
-            .bind(env_key)
-            .execute(&mut *tx)
-            .await?
-            .rows_affected();
-        if n == 1 {
-            self.append_in(&mut tx, event).await?;
-        }
-        tx.commit().await?;
-        Ok(n == 1)
+        self.audited(
+            sqlx::query("DELETE FROM environments WHERE user_id = $1 AND env_key = $2").bind(user_id).bind(env_key),
+            event,
+            Audit::IfChanged,
+        )
+        .await
     }
 }
 
