@@ -1,9 +1,12 @@
 //! RFC 8785 JSON Canonicalization Scheme (JCS) for the values Sekimori signs and chains.
 //!
 //! Object members are sorted by their UTF-16 code units, no insignificant white space,
-//! strings escaped as ECMAScript `JSON.stringify` does. Numbers: integers are written
-//! as integers; other finite numbers use the shortest round-trip form, which matches
-//! ECMAScript for the values Sekimori produces (it never signs floats).
+//! strings escaped as ECMAScript `JSON.stringify` does, and numbers written as ECMAScript's
+//! `Number.prototype.toString` writes them (RFC 8785 section 3.2.2.3): integers that JSON
+//! parsing kept as integers are written as such; every other number is an IEEE 754 double
+//! formatted by `ryu-js` (shortest round-trip digits, `1e+21`, `-0` as `0`). One deliberate
+//! difference: integers beyond 2^53 (outside I-JSON, which RFC 8785 assumes) are written
+//! exactly rather than rounded through a double.
 
 use serde_json::Value;
 
@@ -23,7 +26,10 @@ fn write_value(v: &Value, out: &mut String) {
     match v {
         Value::Null => out.push_str("null"),
         Value::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
-        Value::Number(n) => out.push_str(&n.to_string()),
+        Value::Number(n) => match n.as_f64().filter(|_| n.is_f64()) {
+            Some(f) => out.push_str(ryu_js::Buffer::new().format(f)),
+            None => out.push_str(&n.to_string()),
+        },
         Value::String(s) => write_string(s, out),
         Value::Array(items) => {
             out.push('[');
@@ -90,6 +96,29 @@ mod tests {
         // point sort would put U+E000 first (RFC 8785 section 3.2.3).
         let v = json!({"\u{1f600}": 1, "\u{e000}": 2});
         assert_eq!(to_canonical_string(&v), "{\"\u{1f600}\":1,\"\u{e000}\":2}");
+    }
+
+    #[test]
+    fn numbers_follow_ecmascript() {
+        // RFC 8785 appendix B examples.
+        for (input, expected) in [
+            ("1e21", "1e+21"),
+            ("1e20", "100000000000000000000"),
+            ("-0.0", "0"),
+            ("0.000001", "0.000001"),
+            ("1e-7", "1e-7"),
+            ("333333333.3333333", "333333333.3333333"),
+            ("1111111111111111111111111", "1.1111111111111111e+24"),
+            ("4.5", "4.5"),
+        ] {
+            let v: Value = serde_json::from_str(input).expect("json");
+            let text = to_canonical_string(&v);
+            assert_eq!(text, expected, "{input}");
+            let again: Value = serde_json::from_str(&text).expect("json");
+            assert_eq!(to_canonical_string(&again), text, "idempotent for {input}");
+        }
+        assert_eq!(to_canonical_string(&json!(-42)), "-42");
+        assert_eq!(to_canonical_string(&json!(u64::MAX)), "18446744073709551615");
     }
 
     #[test]

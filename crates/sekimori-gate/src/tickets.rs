@@ -62,6 +62,19 @@ pub struct Redeemed {
     pub redeemed_at: String,
 }
 
+/// Splits a ticket payload (`sekimori://ticket?t=<id>.<mac>`, or the bare token) into the
+/// id (32 hex digits) and the decoded MAC; `None` when it is not of that form. The MAC is
+/// not checked here.
+pub fn parse_ticket_payload(payload: &str) -> Option<(&str, Vec<u8>)> {
+    let token = payload.strip_prefix(TICKET_PREFIX).unwrap_or(payload);
+    let (id, mac) = token.split_once('.')?;
+    if id.len() != 32 || !id.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return None;
+    }
+    let mac = URL_SAFE_NO_PAD.decode(mac).ok()?;
+    (mac.len() == 32).then_some((id, mac))
+}
+
 impl Gate {
     fn ticket_payload(&self, id: &str) -> String {
         let mac = URL_SAFE_NO_PAD.encode(self.keys.mac(format!("ticket:{id}").as_bytes()));
@@ -130,10 +143,8 @@ impl Gate {
     /// Redeems a ticket payload once.
     pub async fn redeem_ticket(&self, app: &App, payload: &str) -> GateResult<Redeemed> {
         let bad = || GateError::new(ErrorCode::InvalidRequest, "not a Sekimori ticket").with("field", "payload");
-        let token = payload.strip_prefix(TICKET_PREFIX).unwrap_or(payload);
-        let (id, mac) = token.split_once('.').ok_or_else(bad)?;
-        let mac = URL_SAFE_NO_PAD.decode(mac).map_err(|_| bad())?;
-        if id.len() != 32 || !ct_eq(&mac, &self.keys.mac(format!("ticket:{id}").as_bytes())) {
+        let (id, mac) = parse_ticket_payload(payload).ok_or_else(bad)?;
+        if !ct_eq(&mac, &self.keys.mac(format!("ticket:{id}").as_bytes())) {
             return Err(bad());
         }
         let (ticket, holder) = self
@@ -177,5 +188,23 @@ impl Gate {
             }
             Consume::NotFound => Err(GateError::new(ErrorCode::NotFound, "no such ticket")),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn payloads_parse_strictly() {
+        let id = "0123456789abcdef0123456789abcdef";
+        let mac = URL_SAFE_NO_PAD.encode([7u8; 32]);
+        let p = format!("{TICKET_PREFIX}{id}.{mac}");
+        assert_eq!(parse_ticket_payload(&p), Some((id, vec![7u8; 32])));
+        assert_eq!(parse_ticket_payload(&format!("{id}.{mac}")), Some((id, vec![7u8; 32])));
+        assert_eq!(parse_ticket_payload(&format!("{TICKET_PREFIX}{id}.{}", URL_SAFE_NO_PAD.encode([7u8; 31]))), None);
+        assert_eq!(parse_ticket_payload(&format!("{TICKET_PREFIX}zz23456789abcdef0123456789abcdef.{mac}")), None);
+        assert_eq!(parse_ticket_payload("sekimori://ticket?t=nope"), None);
+        assert_eq!(parse_ticket_payload(""), None);
     }
 }
