@@ -35,16 +35,10 @@ pub enum ErrorCode {
     Replayed,
     /// A device request's timestamp is outside the allowed clock skew.
     StaleTimestamp,
-    /// The user denied the login.
-    Denied,
     /// The number entered on the authenticator does not match the one shown at login.
     NumberMismatch,
     /// The user has no usable authenticator for this flow.
     NoDevices,
-    /// The login is still waiting for the user.
-    Pending,
-    /// Too many requests; retry later.
-    RateLimited,
     /// The service cannot take the request now; retry later.
     ServiceUnavailable,
     /// An unexpected internal failure (never caused by the request's content).
@@ -69,11 +63,8 @@ impl ErrorCode {
         ErrorCode::InvalidSignature,
         ErrorCode::Replayed,
         ErrorCode::StaleTimestamp,
-        ErrorCode::Denied,
         ErrorCode::NumberMismatch,
         ErrorCode::NoDevices,
-        ErrorCode::Pending,
-        ErrorCode::RateLimited,
         ErrorCode::ServiceUnavailable,
         ErrorCode::Internal,
     ];
@@ -96,11 +87,8 @@ impl ErrorCode {
             ErrorCode::InvalidSignature => "invalid_signature",
             ErrorCode::Replayed => "replayed",
             ErrorCode::StaleTimestamp => "stale_timestamp",
-            ErrorCode::Denied => "denied",
             ErrorCode::NumberMismatch => "number_mismatch",
             ErrorCode::NoDevices => "no_devices",
-            ErrorCode::Pending => "pending",
-            ErrorCode::RateLimited => "rate_limited",
             ErrorCode::ServiceUnavailable => "service_unavailable",
             ErrorCode::Internal => "internal",
         }
@@ -124,14 +112,13 @@ impl ErrorCode {
             ErrorCode::UnsupportedMediaType => 415,
             ErrorCode::Unauthorized | ErrorCode::InvalidSignature | ErrorCode::StaleTimestamp => 401,
             ErrorCode::Replayed => 401,
-            ErrorCode::Forbidden | ErrorCode::OutsideStandby | ErrorCode::Denied => 403,
+            ErrorCode::Forbidden | ErrorCode::OutsideStandby => 403,
             ErrorCode::NumberMismatch => 403,
             ErrorCode::NotFound => 404,
             ErrorCode::MethodNotAllowed => 405,
             ErrorCode::Conflict | ErrorCode::AlreadyUsed | ErrorCode::AlreadyRedeemed => 409,
-            ErrorCode::NoDevices | ErrorCode::Pending => 409,
+            ErrorCode::NoDevices => 409,
             ErrorCode::Expired => 410,
-            ErrorCode::RateLimited => 429,
             ErrorCode::ServiceUnavailable => 503,
             ErrorCode::Internal => 500,
         }
@@ -155,11 +142,8 @@ impl ErrorCode {
             ErrorCode::InvalidSignature => "the device signature does not verify",
             ErrorCode::Replayed => "this device request was already received",
             ErrorCode::StaleTimestamp => "the device request's timestamp is outside the allowed skew",
-            ErrorCode::Denied => "the user denied the login",
             ErrorCode::NumberMismatch => "the number does not match the one shown at login",
             ErrorCode::NoDevices => "the user has no enrolled authenticator",
-            ErrorCode::Pending => "still waiting for the user",
-            ErrorCode::RateLimited => "too many requests",
             ErrorCode::ServiceUnavailable => "temporarily unavailable",
             ErrorCode::Internal => "internal error",
         }

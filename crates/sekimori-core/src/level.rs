@@ -16,14 +16,4 @@ impl AuthLevel {
     pub fn as_u8(self) -> u8 {
         self as u8
     }
-
-    /// The level numbered `n`.
-    pub fn from_u8(n: u8) -> Option<Self> {
-        match n {
-            1 => Some(AuthLevel::One),
-            2 => Some(AuthLevel::Two),
-            3 => Some(AuthLevel::Three),
-            _ => None,
-        }
-    }
 }

@@ -117,11 +117,6 @@ impl Gate {
         }
     }
 
-    /// The store (for the server's health check and the CLI's offline audit verification).
-    pub fn store(&self) -> &Arc<dyn Store> {
-        &self.store
-    }
-
     /// The server's keys (public part for JWKS and devices).
     pub fn keys(&self) -> &ServerKeys {
         &self.keys
@@ -130,11 +125,6 @@ impl Gate {
     /// The settings.
     pub fn settings(&self) -> &GateSettings {
         &self.settings
-    }
-
-    /// The clock's now.
-    pub fn now(&self) -> sekimori_core::Timestamp {
-        self.clock.now()
     }
 
     fn new_id(&self) -> String {

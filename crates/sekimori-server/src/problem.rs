@@ -50,7 +50,7 @@ impl IntoResponse for ApiError {
         let body = problem_body(&self.0).to_string();
         let mut resp = (status, body).into_response();
         resp.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/problem+json"));
-        if matches!(self.0.code, ErrorCode::RateLimited | ErrorCode::ServiceUnavailable) {
+        if self.0.code == ErrorCode::ServiceUnavailable {
             resp.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
         }
         resp
