@@ -1,11 +1,9 @@
 -- wrk script: issue tickets for alice; every response's payload is appended to
 -- $OUT_DIR/payloads-<thread>.txt for redeem.lua.
 local counter = 0
-local threads = {}
 
 function setup(thread)
   thread:set("id", counter)
-  table.insert(threads, thread)
   counter = counter + 1
 end
 
@@ -22,8 +20,4 @@ function response(status, headers, body)
     local p = body:match('"payload":"([^"]+)"')
     if p then out:write(p, "\n") end
   end
-end
-
-function done(summary, latency, requests)
-  for _, t in ipairs(threads) do end
 end

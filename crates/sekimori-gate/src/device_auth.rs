@@ -91,9 +91,8 @@ impl Gate {
     }
 
     async fn audit_device_refusal(&self, device: &Device, action: &str) {
-        let ev = NewEvent::new(self.clock.now(), &device.tenant_id, "authentication", action, Outcome::Failure)
+        let mut ev = NewEvent::new(self.clock.now(), &device.tenant_id, "authentication", action, Outcome::Failure)
             .field("sekimori.device.id", device.id.as_str());
-        let mut ev = ev;
         ev.user_id = Some(device.user_id.clone());
         if let Err(e) = self.store.append(&ev).await {
             tracing::error!(error = %e, "could not audit a refused device request");

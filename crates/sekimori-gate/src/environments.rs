@@ -52,12 +52,13 @@ impl From<EnvironmentRecord> for EnvironmentView {
 }
 
 impl Gate {
-    /// Records an attempt by `user` from `env`; returns whether the environment was known.
-    pub(crate) async fn observe_environment(&self, user: &User, env: &Environment) -> GateResult<bool> {
+    /// Records an attempt by `user` from `env` (whose key is `env_key`); returns whether the
+    /// environment was known.
+    pub(crate) async fn observe_environment(&self, user: &User, env: &Environment, env_key: &str) -> GateResult<bool> {
         let now = self.clock.now().millis();
         let rec = EnvironmentRecord {
             user_id: user.id.clone(),
-            env_key: env.key(),
+            env_key: env_key.to_owned(),
             tenant_id: user.tenant_id.clone(),
             browser: env.browser.clone(),
             os: env.os.clone(),

@@ -86,7 +86,8 @@ impl Gate {
             return Err(GateError::new(ErrorCode::NoDevices, format!("{username} has no enrolled authenticator")));
         }
         let env = client.environment();
-        let known = self.observe_environment(&user, &env).await?;
+        let env_key = env.key();
+        let known = self.observe_environment(&user, &env, &env_key).await?;
         let settings = self.tenant_settings(&user.tenant_id).await?;
         let now = self.clock.now();
         if settings.standby_required && self.store.active_standby(&user.id, now.millis()).await?.is_none() {
@@ -97,7 +98,7 @@ impl Gate {
                 .field("sekimori.app.id", app.id.as_str())
                 .field_opt("source.ip", env.ip.clone())
                 .field_opt("user_agent.original", client.user_agent.clone())
-                .field("sekimori.environment.key", env.key())
+                .field("sekimori.environment.key", env_key.as_str())
                 .field("sekimori.environment.known", known);
             self.store.append(&ev).await?;
             return Err(GateError::new(
@@ -115,7 +116,7 @@ impl Gate {
             app_id: Some(app.id.clone()),
             number,
             environment: env_json,
-            env_key: env.key(),
+            env_key: env_key.clone(),
             env_known: known,
             created_at: now.millis(),
             expires_at: expires_at.millis(),
@@ -165,7 +166,7 @@ impl Gate {
             .field("sekimori.app.id", app.id.as_str())
             .field_opt("source.ip", env.ip.clone())
             .field_opt("user_agent.original", client.user_agent.clone())
-            .field("sekimori.environment.key", env.key())
+            .field("sekimori.environment.key", env_key.as_str())
             .field("sekimori.environment.known", known);
         self.store.insert_login(&login, &messages, &ev).await?;
         self.deliver(&user.id, &messages);

@@ -117,19 +117,10 @@ where
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
-        let q = parts.uri.query().unwrap_or("");
-        serde_urlencoded_like(q).map(ApiQuery)
+        axum::extract::Query::<T>::try_from_uri(&parts.uri)
+            .map(|axum::extract::Query(v)| ApiQuery(v))
+            .map_err(|e| ApiError::new(ErrorCode::InvalidRequest, format!("invalid query: {}", e.body_text())))
     }
-}
-
-fn serde_urlencoded_like<T: DeserializeOwned>(q: &str) -> Result<T, ApiError> {
-    axum::extract::Query::<T>::try_from_uri(&format!("/?{q}").parse().map_err(|_| bad_query("malformed query"))?)
-        .map(|axum::extract::Query(v)| v)
-        .map_err(|e| bad_query(&e.body_text()))
-}
-
-fn bad_query(detail: &str) -> ApiError {
-    ApiError::new(ErrorCode::InvalidRequest, format!("invalid query: {detail}"))
 }
 
 /// A verified, signed device request with its JSON body.

@@ -190,8 +190,9 @@ pub trait AuditStore: Send + Sync {
 #[async_trait]
 pub trait RetentionStore: Send + Sync {
     /// Deletes single-use and short-lived rows that expired before `cutoff` (ms): QR
-    /// sessions, login requests, inbox messages, enrolments, assertions, standby windows,
-    /// tickets, nonces. The audit log keeps what happened; it is never pruned here.
+    /// sessions, login requests, inbox messages, enrolments, assertions, standby windows and
+    /// tickets (nonces have [`DeviceStore::prune_nonces`]). The audit log keeps what
+    /// happened; it is never pruned here.
     /// Returns how many rows went.
     async fn prune_expired(&self, cutoff: i64) -> StoreResult<u64>;
 }

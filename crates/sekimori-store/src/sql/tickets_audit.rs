@@ -183,7 +183,6 @@ impl RetentionStore for This {
             "DELETE FROM assertions WHERE expires_at < $1",
             "DELETE FROM standby_windows WHERE expires_at < $1",
             "DELETE FROM tickets WHERE expires_at < $1",
-            "DELETE FROM device_nonces WHERE expires_at < $1",
         ] {
             gone += sqlx::query(sql).bind(cutoff).execute(&mut *tx).await?.rows_affected();
         }
