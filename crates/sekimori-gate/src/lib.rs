@@ -29,10 +29,14 @@ pub use push::{PushStarted, PushStatus};
 pub use qr::{QrCreated, QrStatus};
 pub use tickets::{IssuedTicket, Redeemed, TicketView};
 
-/// Gate settings that come from configuration (tenant settings live in the store).
-#[derive(Debug, Clone)]
+/// Gate settings that come from configuration, the `[gate]` section (tenant settings live
+/// in the store). Unknown keys are refused; missing ones take the defaults.
+#[derive(Debug, Clone, serde::Deserialize)]
+#[serde(deny_unknown_fields, default)]
 pub struct GateSettings {
-    /// The public base URL, used in enrolment links and as the assertion issuer.
+    /// The public base URL, used in enrolment links and as the assertion issuer; set from
+    /// `server.public_url`, not from `[gate]`.
+    #[serde(skip)]
     pub public_url: String,
     /// Lifetime of a push login request, seconds.
     pub login_ttl_seconds: i64,

@@ -16,7 +16,7 @@ pub struct Config {
     /// Storage.
     pub storage: StorageConfig,
     /// Authentication timings.
-    pub gate: GateConfig,
+    pub gate: sekimori_gate::GateSettings,
     /// Logging.
     pub log: LogConfig,
 }
@@ -56,44 +56,6 @@ pub struct StorageConfig {
 impl Default for StorageConfig {
     fn default() -> Self {
         StorageConfig { data_dir: "./sekimori-data".into(), database_url: None, max_connections: 16, keys_file: None }
-    }
-}
-
-/// `[gate]`
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct GateConfig {
-    /// Push login request lifetime, seconds.
-    pub login_ttl_seconds: i64,
-    /// QR login token lifetime, seconds.
-    pub qr_ttl_seconds: i64,
-    /// Enrolment code lifetime, seconds.
-    pub enrollment_ttl_seconds: i64,
-    /// Assertion lifetime, seconds.
-    pub assertion_ttl_seconds: i64,
-    /// Allowed clock skew of signed device requests, seconds.
-    pub device_clock_skew_seconds: i64,
-    /// Default ticket lifetime, seconds.
-    pub ticket_ttl_seconds: i64,
-    /// Longest ticket lifetime, seconds.
-    pub ticket_max_ttl_seconds: i64,
-    /// How long expired single-use rows are kept before deletion, seconds.
-    pub retention_grace_seconds: i64,
-}
-
-impl Default for GateConfig {
-    fn default() -> Self {
-        let d = sekimori_gate::GateSettings::default();
-        GateConfig {
-            login_ttl_seconds: d.login_ttl_seconds,
-            qr_ttl_seconds: d.qr_ttl_seconds,
-            enrollment_ttl_seconds: d.enrollment_ttl_seconds,
-            assertion_ttl_seconds: d.assertion_ttl_seconds,
-            device_clock_skew_seconds: d.device_clock_skew_seconds,
-            ticket_ttl_seconds: d.ticket_ttl_seconds,
-            ticket_max_ttl_seconds: d.ticket_max_ttl_seconds,
-            retention_grace_seconds: d.retention_grace_seconds,
-        }
     }
 }
 
@@ -146,6 +108,7 @@ pub const KEYS: &[&str] = &[
     "gate.ticket_ttl_seconds",
     "gate.ticket_max_ttl_seconds",
     "gate.retention_grace_seconds",
+    "gate.warning_ttl_seconds",
     "log.level",
     "log.format",
 ];
@@ -202,6 +165,7 @@ impl Config {
             "gate.ticket_ttl_seconds" => self.gate.ticket_ttl_seconds = num(value)?,
             "gate.ticket_max_ttl_seconds" => self.gate.ticket_max_ttl_seconds = num(value)?,
             "gate.retention_grace_seconds" => self.gate.retention_grace_seconds = num(value)?,
+            "gate.warning_ttl_seconds" => self.gate.warning_ttl_seconds = num(value)?,
             "log.level" => self.log.level = value.to_owned(),
             "log.format" => self.log.format = value.to_owned(),
             _ => return Err(format!("unknown key; known keys: {}", KEYS.join(", "))),
@@ -238,6 +202,7 @@ impl Config {
             ("gate.ticket_ttl_seconds", g.ticket_ttl_seconds, 1, g.ticket_max_ttl_seconds),
             ("gate.ticket_max_ttl_seconds", g.ticket_max_ttl_seconds, 1, 366 * 86_400),
             ("gate.retention_grace_seconds", g.retention_grace_seconds, 600, 366 * 86_400),
+            ("gate.warning_ttl_seconds", g.warning_ttl_seconds, 60, 30 * 86_400),
         ] {
             if !(lo..=hi).contains(&v) {
                 return Err(err(source_name, key, format!("must be between {lo} and {hi}, got {v}")));
@@ -257,21 +222,9 @@ impl Config {
             .map_err(|_| err(source_name, "server.listen", format!("not an address:port: {:?}", self.server.listen)))
     }
 
-    /// The gate settings.
+    /// The gate settings, with the public URL the server resolved.
     pub fn gate_settings(&self, public_url: String) -> sekimori_gate::GateSettings {
-        let g = &self.gate;
-        sekimori_gate::GateSettings {
-            public_url,
-            login_ttl_seconds: g.login_ttl_seconds,
-            qr_ttl_seconds: g.qr_ttl_seconds,
-            enrollment_ttl_seconds: g.enrollment_ttl_seconds,
-            assertion_ttl_seconds: g.assertion_ttl_seconds,
-            device_clock_skew_seconds: g.device_clock_skew_seconds,
-            ticket_ttl_seconds: g.ticket_ttl_seconds,
-            ticket_max_ttl_seconds: g.ticket_max_ttl_seconds,
-            retention_grace_seconds: g.retention_grace_seconds,
-            ..Default::default()
-        }
+        sekimori_gate::GateSettings { public_url, ..self.gate.clone() }
     }
 
     /// The key file path.
@@ -320,6 +273,15 @@ mod tests {
         assert!(Config::load(None, nan).expect_err("refused").to_string().contains("whole number"));
         // Variables without a section separator (SEKIMORI_URL, SEKIMORI_TOKEN) belong to the CLI.
         assert!(Config::load(None, vec![("SEKIMORI_URL".to_owned(), "x".to_owned())]).is_ok());
+    }
+
+    #[test]
+    fn gate_section_is_read_and_public_url_is_not_a_gate_key() {
+        let (_d, p) = write("[gate]\nqr_ttl_seconds = 30\nwarning_ttl_seconds = 3600\n");
+        let c = Config::load(Some(&p), []).expect("ok");
+        assert_eq!((c.gate.qr_ttl_seconds, c.gate.warning_ttl_seconds, c.gate.login_ttl_seconds), (30, 3600, 60));
+        let (_d, p) = write("[gate]\npublic_url = \"http://x\"\n");
+        assert_eq!(Config::load(Some(&p), []).expect_err("refused").key, "gate.public_url");
     }
 
     #[test]
