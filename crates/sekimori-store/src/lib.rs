@@ -2,10 +2,12 @@
 //! ([`sqlite`], the embedded default, and [`postgres`]), and one conformance suite
 //! that both must pass (feature `conformance`).
 //!
-//! Both backends compile the same SQL (the files in `src/sql/`, included into each module); what
-//! differs (pools, the audit-chain lock) is written per backend. Services only see
-//! the [`Store`] trait.
+//! Both backends compile the same SQL (the files in `src/sql/`, included into each module,
+//! written with the neutral queries and row mapping of `query`); what differs (drivers,
+//! connections, the audit-chain lock) is written per backend: sqlx for PostgreSQL, rusqlite
+//! for SQLite. Services only see the [`Store`] trait.
 
+mod query;
 pub mod records;
 pub mod traits;
 
@@ -28,6 +30,9 @@ pub enum StoreError {
     /// The database could not be reached or answered with an error.
     #[error("database error: {0}")]
     Database(#[from] sqlx::Error),
+    /// The SQLite file could not be opened or answered with an error.
+    #[error("SQLite error: {0}")]
+    Sqlite(#[from] rusqlite::Error),
     /// Migrations failed.
     #[error("migration failed: {0}")]
     Migration(#[from] sqlx::migrate::MigrateError),

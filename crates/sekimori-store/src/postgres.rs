@@ -3,12 +3,12 @@
 
 use std::time::Duration;
 
-use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
-use sqlx::PgPool;
+use sqlx::postgres::{PgArguments, PgConnectOptions, PgPoolOptions, PgRow};
+use sqlx::{PgPool, Postgres};
 
-use crate::{AuditHead, Store};
+use crate::query::{Arg, FromRow, Row};
+use crate::{AuditHead, Store, StoreError};
 
-type Db = sqlx::Postgres;
 type This = PostgresStore;
 
 /// The advisory lock key that guards the audit chain's head ("SKMR").
@@ -44,18 +44,88 @@ impl PostgresStore {
         Self::connect(options, max_connections).await
     }
 
-    fn w(&self) -> &PgPool {
-        &self.pool
+    async fn begin(&self) -> StoreResult<Tx> {
+        Ok(Tx(self.pool.begin().await?))
     }
 
-    fn r(&self) -> &PgPool {
-        &self.pool
+    async fn read_optional<T: FromRow>(&self, query: Q<'_>) -> StoreResult<Option<T>> {
+        statement(&query).fetch_optional(&self.pool).await?.map(|r| T::from_row(&r)).transpose()
     }
 
-    async fn lock_audit(tx: &mut sqlx::Transaction<'static, Db>) -> StoreResult<()> {
-        sqlx::query("SELECT pg_advisory_xact_lock($1)").bind(AUDIT_LOCK_KEY).execute(&mut **tx).await?;
+    async fn read_all<T: FromRow>(&self, query: Q<'_>) -> StoreResult<Vec<T>> {
+        statement(&query).fetch_all(&self.pool).await?.iter().map(|r| T::from_row(r)).collect()
+    }
+
+    async fn write(&self, query: Q<'_>) -> StoreResult<u64> {
+        Ok(statement(&query).execute(&self.pool).await?.rows_affected())
+    }
+
+    async fn lock_audit(tx: &mut Tx) -> StoreResult<()> {
+        tx.execute(q("SELECT pg_advisory_xact_lock($1)").bind(AUDIT_LOCK_KEY)).await?;
         Ok(())
     }
+}
+
+/// A write transaction; dropped uncommitted, it rolls back.
+struct Tx(sqlx::Transaction<'static, Postgres>);
+
+impl Tx {
+    async fn execute(&mut self, query: Q<'_>) -> StoreResult<u64> {
+        Ok(statement(&query).execute(&mut *self.0).await?.rows_affected())
+    }
+
+    async fn fetch_optional<T: FromRow>(&mut self, query: Q<'_>) -> StoreResult<Option<T>> {
+        statement(&query).fetch_optional(&mut *self.0).await?.map(|r| T::from_row(&r)).transpose()
+    }
+
+    async fn fetch_one<T: FromRow>(&mut self, query: Q<'_>) -> StoreResult<T> {
+        T::from_row(&statement(&query).fetch_one(&mut *self.0).await?)
+    }
+
+    async fn commit(self) -> StoreResult<()> {
+        Ok(self.0.commit().await?)
+    }
+
+    async fn rollback(self) -> StoreResult<()> {
+        Ok(self.0.rollback().await?)
+    }
+}
+
+/// The sqlx statement for `query`.
+fn statement<'q>(query: &'q Q<'_>) -> sqlx::query::Query<'q, Postgres, PgArguments> {
+    query.args.iter().fold(sqlx::query(&query.sql), |s, arg| match arg {
+        Arg::Int(v) => s.bind(*v),
+        Arg::Bool(v) => s.bind(*v),
+        Arg::Text(v) => s.bind(v.as_ref()),
+        Arg::Blob(v) => s.bind(*v),
+        Arg::NullInt => s.bind(None::<i64>),
+        Arg::NullText => s.bind(None::<&str>),
+    })
+}
+
+impl Row for PgRow {
+    fn int(&self, col: &str) -> StoreResult<Option<i64>> {
+        get(self, col)
+    }
+
+    fn boolean(&self, col: &str) -> StoreResult<Option<bool>> {
+        get(self, col)
+    }
+
+    fn text(&self, col: &str) -> StoreResult<Option<String>> {
+        get(self, col)
+    }
+
+    fn blob(&self, col: &str) -> StoreResult<Option<Vec<u8>>> {
+        get(self, col)
+    }
+}
+
+fn get<T>(row: &PgRow, col: &str) -> StoreResult<Option<T>>
+where
+    T: for<'r> sqlx::Decode<'r, Postgres> + sqlx::Type<Postgres>,
+{
+    sqlx::Row::try_get::<Option<T>, _>(row, col).map_err(|e| StoreError::Corrupt(format!("column {col}: {e}")))
 }
 
 impl Store for PostgresStore {

@@ -4,7 +4,7 @@
 use sekimori_core::Timestamp;
 
 /// An organisation; everything belongs to one.
-#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Tenant {
     /// Id (UUID text).
     pub id: String,
@@ -19,7 +19,7 @@ pub struct Tenant {
 }
 
 /// A hashed admin bearer token.
-#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AdminToken {
     /// Id (32 hex digits), the middle part of the token.
     pub id: String,
@@ -36,7 +36,7 @@ pub struct AdminToken {
 }
 
 /// A relying party or verifier with an API key.
-#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct App {
     /// Id (32 hex digits), the middle part of the key.
     pub id: String,
@@ -55,7 +55,7 @@ pub struct App {
 }
 
 /// A person who logs in.
-#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct User {
     /// Id (UUIDv7 text).
     pub id: String,
@@ -74,7 +74,7 @@ pub struct User {
 }
 
 /// A pending device enrolment.
-#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Enrollment {
     /// Id.
     pub id: String,
@@ -95,7 +95,7 @@ pub struct Enrollment {
 }
 
 /// An enrolled authenticator.
-#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Device {
     /// Id (UUIDv7 text).
     pub id: String,
@@ -114,7 +114,7 @@ pub struct Device {
 }
 
 /// An armed standby window.
-#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StandbyWindow {
     /// Id.
     pub id: String,
@@ -133,7 +133,7 @@ pub struct StandbyWindow {
 }
 
 /// A push login waiting for the user.
-#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LoginRequest {
     /// Id.
     pub id: String,
@@ -166,7 +166,7 @@ pub struct LoginRequest {
 }
 
 /// A message in a user's device inbox: a login challenge or a notice.
-#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct InboxMessage {
     /// Id.
     pub id: String,
@@ -189,7 +189,7 @@ pub struct InboxMessage {
 }
 
 /// A QR login session shown on a login page.
-#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct QrSession {
     /// Id.
     pub id: String,
@@ -218,7 +218,7 @@ pub struct QrSession {
 }
 
 /// A one-time login assertion handed to a relying party.
-#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AssertionRecord {
     /// JWT id.
     pub jti: String,
@@ -245,7 +245,7 @@ pub struct AssertionRecord {
 }
 
 /// A one-time ticket for an entitlement.
-#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Ticket {
     /// Id (UUIDv7 text).
     pub id: String,
@@ -268,17 +268,16 @@ pub struct Ticket {
 }
 
 /// A ticket joined with its holder's username.
-#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TicketWithHolder {
     /// The ticket.
-    #[sqlx(flatten)]
     pub ticket: Ticket,
     /// The holder's username.
     pub holder: String,
 }
 
 /// A client environment a user has been seen in.
-#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct EnvironmentRecord {
     /// Owner.
     pub user_id: String,
@@ -312,7 +311,7 @@ impl EnvironmentRecord {
 }
 
 /// One row of the hash-chained audit log.
-#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StoredEvent {
     /// Position in the chain, from 1.
     pub seq: i64,

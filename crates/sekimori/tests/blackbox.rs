@@ -120,20 +120,19 @@ async fn tampered_audit_row_is_named_by_audit_verify() {
 
     // Rewrite bob's creation event as if it were someone else's: the chain must break there.
     let db = data.join("sekimori.db");
-    let opts = sqlx::sqlite::SqliteConnectOptions::new().filename(&db);
-    let mut conn = sqlx::ConnectOptions::connect(&opts).await.expect("open db");
-    let (seq, doc): (i64, String) = sqlx::query_as(
-        "SELECT seq, doc FROM audit_events WHERE doc LIKE '%\"name\":\"bob\"%' AND action = 'iam.user.created'",
+    let conn = rusqlite::Connection::open(&db).expect("open db");
+    let (seq, doc): (i64, String) = conn
+        .query_row(
+            "SELECT seq, doc FROM audit_events WHERE doc LIKE '%\"name\":\"bob\"%' AND action = 'iam.user.created'",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .expect("bob's row");
+    conn.execute(
+        "UPDATE audit_events SET doc = ?1 WHERE seq = ?2",
+        rusqlite::params![doc.replace("\"bob\"", "\"eve\""), seq],
     )
-    .fetch_one(&mut conn)
-    .await
-    .expect("bob's row");
-    sqlx::query("UPDATE audit_events SET doc = $1 WHERE seq = $2")
-        .bind(doc.replace("\"bob\"", "\"eve\""))
-        .bind(seq)
-        .execute(&mut conn)
-        .await
-        .expect("tamper");
+    .expect("tamper");
     drop(conn);
 
     let broken = verify();

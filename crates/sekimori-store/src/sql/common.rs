@@ -1,21 +1,23 @@
 // The SQL both backends share. The files in `sql/` are `include!`d into `sqlite.rs` and
-// `postgres.rs`; each defines `Db`, `This`, `This::w()` (the pool that writes), `This::r()`
-// (the pool that reads) and `This::lock_audit()` (what serialises appends to the audit
-// chain). This one holds the imports and the audit append shared by all the others.
+// `postgres.rs`, which each provide, over their own driver:
 //
-// Parameters are numbered (`$1`), which both sqlx drivers accept; every query is written so
-// that the same text means the same on both.
+// - `This`, the store, with `begin()` (a write transaction), `read_optional()` and
+//   `read_all()` (reads outside a transaction), `write()` (one statement in a transaction
+//   of its own) and `lock_audit()` (what serialises appends to the audit chain);
+// - `Tx`, the transaction, with `execute()`, `fetch_optional()`, `fetch_one()`, `commit()`
+//   and `rollback()` (dropping it uncommitted rolls back).
+//
+// Queries are the neutral [`Q`](crate::query::Q); parameters are numbered (`$1`) and every
+// query is written so that the same text means the same on both.
 
 use async_trait::async_trait;
 use sekimori_core::canonical::to_canonical_string;
 use sekimori_core::event::NewEvent;
 
+use crate::query::{q, AuditHeadRow, UsernameRow, Q};
 use crate::records::*;
 use crate::traits::*;
 use crate::{chain_hash, StoreResult, GENESIS_HASH};
-
-type Tx = sqlx::Transaction<'static, Db>;
-type Query<'q> = sqlx::query::Query<'q, Db, <Db as sqlx::Database>::Arguments<'q>>;
 
 /// When a change writes its audit event.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -53,25 +55,20 @@ impl This {
                 &head_hash,
                 &hash,
             )
-            .bind(head_seq)
-            .execute(&mut **tx)
-            .await?
-            .rows_affected();
-            if n == 1 {
+            .bind(head_seq);
+            if tx.execute(n).await? == 1 {
                 *self.audit_head.lock().unwrap_or_else(|p| p.into_inner()) = Some((seq, hash));
                 return Ok(seq);
             }
         }
-        let head: Option<(i64, Vec<u8>)> =
-            sqlx::query_as("SELECT seq, hash FROM audit_events ORDER BY seq DESC LIMIT 1")
-                .fetch_optional(&mut **tx)
-                .await?;
+        let head: Option<AuditHeadRow> =
+            tx.fetch_optional(q("SELECT seq, hash FROM audit_events ORDER BY seq DESC LIMIT 1")).await?;
         let (seq, prev) = match head {
-            Some((seq, hash)) => (seq + 1, hash),
+            Some(AuditHeadRow { seq, hash }) => (seq + 1, hash),
             None => (1, GENESIS_HASH.to_vec()),
         };
         let hash = chain_hash(&prev, &doc);
-        audit_row(
+        tx.execute(audit_row(
             "INSERT INTO audit_events (seq, tenant_id, ts, action, outcome, user_id, doc, prev_hash, hash) \
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
             seq,
@@ -79,23 +76,17 @@ impl This {
             &doc,
             &prev,
             &hash,
-        )
-        .execute(&mut **tx)
+        ))
         .await?;
         *self.audit_head.lock().unwrap_or_else(|p| p.into_inner()) = Some((seq, hash));
         Ok(seq)
     }
 
-    /// Begins a write transaction.
-    async fn begin(&self) -> StoreResult<Tx> {
-        Ok(self.w().begin().await?)
-    }
-
     /// Runs `query` and appends `event` in the same transaction, as `when` says. Returns
     /// whether the statement changed exactly one row.
-    async fn audited(&self, query: Query<'_>, event: &NewEvent, when: Audit) -> StoreResult<bool> {
+    async fn audited(&self, query: Q<'_>, event: &NewEvent, when: Audit) -> StoreResult<bool> {
         let mut tx = self.begin().await?;
-        let changed = query.execute(&mut *tx).await?.rows_affected() == 1;
+        let changed = tx.execute(query).await? == 1;
         if changed || when == Audit::Always {
             self.append_in(&mut tx, event).await?;
         }
@@ -120,8 +111,8 @@ fn audit_row<'q>(
     doc: &'q str,
     prev_hash: &'q [u8],
     hash: &'q [u8],
-) -> Query<'q> {
-    sqlx::query(sql)
+) -> Q<'q> {
+    q(sql)
         .bind(seq)
         .bind(event.tenant.as_str())
         .bind(event.timestamp.millis())
@@ -134,31 +125,29 @@ fn audit_row<'q>(
 }
 
 async fn insert_assertion(tx: &mut Tx, a: &AssertionRecord) -> StoreResult<()> {
-    sqlx::query(
-        "INSERT INTO assertions (jti, tenant_id, user_id, username, login_id, level, amr, issued_at, expires_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+    tx.execute(
+        q("INSERT INTO assertions (jti, tenant_id, user_id, username, login_id, level, amr, issued_at, expires_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)")
+        .bind(&a.jti)
+        .bind(&a.tenant_id)
+        .bind(&a.user_id)
+        .bind(&a.username)
+        .bind(&a.login_id)
+        .bind(a.level)
+        .bind(&a.amr)
+        .bind(a.issued_at)
+        .bind(a.expires_at),
     )
-    .bind(&a.jti)
-    .bind(&a.tenant_id)
-    .bind(&a.user_id)
-    .bind(&a.username)
-    .bind(&a.login_id)
-    .bind(a.level)
-    .bind(&a.amr)
-    .bind(a.issued_at)
-    .bind(a.expires_at)
-    .execute(&mut **tx)
     .await?;
     Ok(())
 }
 
 async fn close_standby(tx: &mut Tx, user_id: &str, now: i64) -> StoreResult<()> {
-    sqlx::query(
-        "UPDATE standby_windows SET closed_at = $1 WHERE user_id = $2 AND closed_at IS NULL AND expires_at > $1",
+    tx.execute(
+        q("UPDATE standby_windows SET closed_at = $1 WHERE user_id = $2 AND closed_at IS NULL AND expires_at > $1")
+            .bind(now)
+            .bind(user_id),
     )
-    .bind(now)
-    .bind(user_id)
-    .execute(&mut **tx)
     .await?;
     Ok(())
 }
@@ -173,7 +162,7 @@ async fn mark_environment_login(
 ) -> StoreResult<()> {
     let env: serde_json::Value = serde_json::from_str(env_json).unwrap_or(serde_json::Value::Null);
     let text = |k: &str| env.get(k).and_then(|v| v.as_str()).unwrap_or("unknown").to_owned();
-    sqlx::query(
+    tx.execute(q(
         "INSERT INTO environments (user_id, env_key, tenant_id, browser, os, network, country, first_seen, last_seen, last_login_at, trusted) \
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8, $8, FALSE) \
          ON CONFLICT (user_id, env_key) DO UPDATE SET last_seen = excluded.last_seen, last_login_at = excluded.last_login_at",
@@ -185,8 +174,7 @@ async fn mark_environment_login(
     .bind(text("os"))
     .bind(text("network"))
     .bind(env.get("country").and_then(|v| v.as_str()).map(str::to_owned))
-    .bind(now)
-    .execute(&mut **tx)
+    .bind(now))
     .await?;
     Ok(())
 }

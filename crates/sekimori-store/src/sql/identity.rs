@@ -4,7 +4,7 @@
 impl TenantStore for This {
     async fn ensure_tenant(&self, t: &Tenant) -> StoreResult<(Tenant, bool)> {
         let mut tx = self.begin().await?;
-        let inserted = sqlx::query(
+        let inserted = tx.execute(q(
             "INSERT INTO tenants (id, name, standby_required, standby_seconds, created_at) VALUES ($1, $2, $3, $4, $5) \
              ON CONFLICT (name) DO NOTHING",
         )
@@ -12,23 +12,19 @@ impl TenantStore for This {
         .bind(&t.name)
         .bind(t.standby_required)
         .bind(t.standby_seconds)
-        .bind(t.created_at)
-        .execute(&mut *tx)
-        .await?
-        .rows_affected()
+        .bind(t.created_at)).await?
             == 1;
-        let stored: Tenant =
-            sqlx::query_as("SELECT * FROM tenants WHERE name = $1").bind(&t.name).fetch_one(&mut *tx).await?;
+        let stored: Tenant = tx.fetch_one(q("SELECT * FROM tenants WHERE name = $1").bind(&t.name)).await?;
         tx.commit().await?;
         Ok((stored, inserted))
     }
 
     async fn tenant_by_name(&self, name: &str) -> StoreResult<Option<Tenant>> {
-        Ok(sqlx::query_as("SELECT * FROM tenants WHERE name = $1").bind(name).fetch_optional(self.r()).await?)
+        self.read_optional(q("SELECT * FROM tenants WHERE name = $1").bind(name)).await
     }
 
     async fn tenant(&self, id: &str) -> StoreResult<Option<Tenant>> {
-        Ok(sqlx::query_as("SELECT * FROM tenants WHERE id = $1").bind(id).fetch_optional(self.r()).await?)
+        self.read_optional(q("SELECT * FROM tenants WHERE id = $1").bind(id)).await
     }
 
     async fn update_standby_settings(
@@ -39,7 +35,7 @@ impl TenantStore for This {
         event: &NewEvent,
     ) -> StoreResult<()> {
         self.audited(
-            sqlx::query("UPDATE tenants SET standby_required = $1, standby_seconds = $2 WHERE id = $3")
+            q("UPDATE tenants SET standby_required = $1, standby_seconds = $2 WHERE id = $3")
                 .bind(required)
                 .bind(seconds)
                 .bind(id),
@@ -55,14 +51,12 @@ impl TenantStore for This {
 impl CredentialStore for This {
     async fn insert_admin_token(&self, t: &AdminToken, event: &NewEvent) -> StoreResult<()> {
         self.audited(
-            sqlx::query(
-                "INSERT INTO admin_tokens (id, tenant_id, name, secret_hash, created_at) VALUES ($1, $2, $3, $4, $5)",
-            )
-            .bind(&t.id)
-            .bind(&t.tenant_id)
-            .bind(&t.name)
-            .bind(&t.secret_hash)
-            .bind(t.created_at),
+            q("INSERT INTO admin_tokens (id, tenant_id, name, secret_hash, created_at) VALUES ($1, $2, $3, $4, $5)")
+                .bind(&t.id)
+                .bind(&t.tenant_id)
+                .bind(&t.name)
+                .bind(&t.secret_hash)
+                .bind(t.created_at),
             event,
             Audit::Always,
         )
@@ -71,30 +65,30 @@ impl CredentialStore for This {
     }
 
     async fn admin_token(&self, id: &str) -> StoreResult<Option<AdminToken>> {
-        Ok(sqlx::query_as("SELECT * FROM admin_tokens WHERE id = $1").bind(id).fetch_optional(self.r()).await?)
+        self.read_optional(q("SELECT * FROM admin_tokens WHERE id = $1").bind(id)).await
     }
 
     async fn insert_app(&self, a: &App, event: &NewEvent) -> StoreResult<bool> {
         let mut tx = self.begin().await?;
-        let taken: Option<(String,)> =
-            sqlx::query_as("SELECT id FROM apps WHERE tenant_id = $1 AND name = $2 AND revoked_at IS NULL")
-                .bind(&a.tenant_id)
-                .bind(&a.name)
-                .fetch_optional(&mut *tx)
-                .await?;
+        let taken: Option<App> = tx
+            .fetch_optional(
+                q("SELECT * FROM apps WHERE tenant_id = $1 AND name = $2 AND revoked_at IS NULL")
+                    .bind(&a.tenant_id)
+                    .bind(&a.name),
+            )
+            .await?;
         if taken.is_some() {
             return Ok(false);
         }
-        sqlx::query(
-            "INSERT INTO apps (id, tenant_id, name, kind, secret_hash, created_at) VALUES ($1, $2, $3, $4, $5, $6)",
+        tx.execute(
+            q("INSERT INTO apps (id, tenant_id, name, kind, secret_hash, created_at) VALUES ($1, $2, $3, $4, $5, $6)")
+                .bind(&a.id)
+                .bind(&a.tenant_id)
+                .bind(&a.name)
+                .bind(&a.kind)
+                .bind(&a.secret_hash)
+                .bind(a.created_at),
         )
-        .bind(&a.id)
-        .bind(&a.tenant_id)
-        .bind(&a.name)
-        .bind(&a.kind)
-        .bind(&a.secret_hash)
-        .bind(a.created_at)
-        .execute(&mut *tx)
         .await?;
         self.append_in(&mut tx, event).await?;
         tx.commit().await?;
@@ -102,19 +96,18 @@ impl CredentialStore for This {
     }
 
     async fn app(&self, id: &str) -> StoreResult<Option<App>> {
-        Ok(sqlx::query_as("SELECT * FROM apps WHERE id = $1").bind(id).fetch_optional(self.r()).await?)
+        self.read_optional(q("SELECT * FROM apps WHERE id = $1").bind(id)).await
     }
 
     async fn list_apps(&self, tenant_id: &str) -> StoreResult<Vec<App>> {
-        Ok(sqlx::query_as("SELECT * FROM apps WHERE tenant_id = $1 ORDER BY name, created_at")
-            .bind(tenant_id)
-            .fetch_all(self.r())
+        Ok(self
+            .read_all(q("SELECT * FROM apps WHERE tenant_id = $1 ORDER BY name, created_at").bind(tenant_id))
             .await?)
     }
 
     async fn revoke_app(&self, id: &str, now: i64, event: &NewEvent) -> StoreResult<bool> {
         self.audited(
-            sqlx::query("UPDATE apps SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL").bind(now).bind(id),
+            q("UPDATE apps SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL").bind(now).bind(id),
             event,
             Audit::IfChanged,
         )
@@ -126,10 +119,8 @@ impl CredentialStore for This {
 impl UserStore for This {
     async fn insert_user(&self, u: &User, event: &NewEvent) -> StoreResult<bool> {
         self.audited(
-            sqlx::query(
-                "INSERT INTO users (id, tenant_id, username, email, display_name, disabled, created_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (tenant_id, username) DO NOTHING",
-            )
+            q("INSERT INTO users (id, tenant_id, username, email, display_name, disabled, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (tenant_id, username) DO NOTHING")
             .bind(&u.id)
             .bind(&u.tenant_id)
             .bind(&u.username)
@@ -144,29 +135,26 @@ impl UserStore for This {
     }
 
     async fn user(&self, id: &str) -> StoreResult<Option<User>> {
-        Ok(sqlx::query_as("SELECT * FROM users WHERE id = $1").bind(id).fetch_optional(self.r()).await?)
+        self.read_optional(q("SELECT * FROM users WHERE id = $1").bind(id)).await
     }
 
     async fn user_by_name(&self, tenant_id: &str, username: &str) -> StoreResult<Option<User>> {
-        Ok(sqlx::query_as("SELECT * FROM users WHERE tenant_id = $1 AND username = $2")
-            .bind(tenant_id)
-            .bind(username)
-            .fetch_optional(self.r())
+        Ok(self
+            .read_optional(
+                q("SELECT * FROM users WHERE tenant_id = $1 AND username = $2").bind(tenant_id).bind(username),
+            )
             .await?)
     }
 
     async fn list_users(&self, tenant_id: &str) -> StoreResult<Vec<User>> {
-        Ok(sqlx::query_as("SELECT * FROM users WHERE tenant_id = $1 ORDER BY username")
-            .bind(tenant_id)
-            .fetch_all(self.r())
-            .await?)
+        self.read_all(q("SELECT * FROM users WHERE tenant_id = $1 ORDER BY username").bind(tenant_id)).await
     }
 }
 
 #[async_trait]
 impl DeviceStore for This {
     async fn insert_enrollment(&self, e: &Enrollment, event: &NewEvent) -> StoreResult<()> {
-        self.audited(sqlx::query(
+        self.audited(q(
             "INSERT INTO enrollments (id, tenant_id, user_id, code_hash, created_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6)",
         )
         .bind(&e.id)
@@ -186,20 +174,16 @@ impl DeviceStore for This {
         event: &NewEvent,
     ) -> StoreResult<Consume<(Enrollment, Device)>> {
         let mut tx = self.begin().await?;
-        let consumed: Option<Enrollment> = sqlx::query_as(
+        let consumed: Option<Enrollment> = tx.fetch_optional(q(
             "UPDATE enrollments SET used_at = $1, device_id = $2 WHERE code_hash = $3 AND used_at IS NULL AND expires_at > $1 RETURNING *",
         )
         .bind(now)
         .bind(&device.id)
-        .bind(code_hash)
-        .fetch_optional(&mut *tx)
-        .await?;
+        .bind(code_hash)).await?;
         let Some(enrollment) = consumed else {
             tx.rollback().await?;
-            let found: Option<Enrollment> = sqlx::query_as("SELECT * FROM enrollments WHERE code_hash = $1")
-                .bind(code_hash)
-                .fetch_optional(self.r())
-                .await?;
+            let found: Option<Enrollment> =
+                self.read_optional(q("SELECT * FROM enrollments WHERE code_hash = $1").bind(code_hash)).await?;
             return Ok(match found {
                 None => Consume::NotFound,
                 Some(Enrollment { used_at: Some(at), .. }) => Consume::AlreadyUsed { at },
@@ -208,23 +192,19 @@ impl DeviceStore for This {
         };
         let device =
             Device { user_id: enrollment.user_id.clone(), tenant_id: enrollment.tenant_id.clone(), ..device.clone() };
-        sqlx::query("INSERT INTO devices (id, tenant_id, user_id, name, public_key, created_at) VALUES ($1, $2, $3, $4, $5, $6)")
+        tx.execute(q("INSERT INTO devices (id, tenant_id, user_id, name, public_key, created_at) VALUES ($1, $2, $3, $4, $5, $6)")
             .bind(&device.id)
             .bind(&device.tenant_id)
             .bind(&device.user_id)
             .bind(&device.name)
             .bind(&device.public_key)
-            .bind(device.created_at)
-            .execute(&mut *tx)
-            .await?;
+            .bind(device.created_at)).await?;
         // The enrolment decides the tenant and user; the caller cannot know them before.
         let mut event = event.clone();
         event.tenant = device.tenant_id.clone();
         event.user_id = Some(device.user_id.clone());
-        let (username,): (String,) = sqlx::query_as("SELECT username FROM users WHERE id = $1")
-            .bind(&device.user_id)
-            .fetch_one(&mut *tx)
-            .await?;
+        let UsernameRow { username } =
+            tx.fetch_one(q("SELECT username FROM users WHERE id = $1").bind(&device.user_id)).await?;
         event.user_name = Some(username);
         self.append_in(&mut tx, &event).await?;
         tx.commit().await?;
@@ -232,19 +212,20 @@ impl DeviceStore for This {
     }
 
     async fn device(&self, id: &str) -> StoreResult<Option<Device>> {
-        Ok(sqlx::query_as("SELECT * FROM devices WHERE id = $1").bind(id).fetch_optional(self.r()).await?)
+        self.read_optional(q("SELECT * FROM devices WHERE id = $1").bind(id)).await
     }
 
     async fn list_devices(&self, user_id: &str) -> StoreResult<Vec<Device>> {
-        Ok(sqlx::query_as("SELECT * FROM devices WHERE user_id = $1 AND revoked_at IS NULL ORDER BY created_at")
-            .bind(user_id)
-            .fetch_all(self.r())
+        Ok(self
+            .read_all(
+                q("SELECT * FROM devices WHERE user_id = $1 AND revoked_at IS NULL ORDER BY created_at").bind(user_id),
+            )
             .await?)
     }
 
     async fn revoke_device(&self, id: &str, now: i64, event: &NewEvent) -> StoreResult<bool> {
         self.audited(
-            sqlx::query("UPDATE devices SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL").bind(now).bind(id),
+            q("UPDATE devices SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL").bind(now).bind(id),
             event,
             Audit::IfChanged,
         )
@@ -252,23 +233,16 @@ impl DeviceStore for This {
     }
 
     async fn remember_nonce(&self, device_id: &str, nonce: &str, expires_at: i64) -> StoreResult<bool> {
-        let n = sqlx::query(
+        let n = self.write(q(
             "INSERT INTO device_nonces (device_id, nonce, expires_at) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
         )
         .bind(device_id)
         .bind(nonce)
-        .bind(expires_at)
-        .execute(self.w())
-        .await?
-        .rows_affected();
+        .bind(expires_at)).await?;
         Ok(n == 1)
     }
 
     async fn prune_nonces(&self, now: i64) -> StoreResult<u64> {
-        Ok(sqlx::query("DELETE FROM device_nonces WHERE expires_at < $1")
-            .bind(now)
-            .execute(self.w())
-            .await?
-            .rows_affected())
+        self.write(q("DELETE FROM device_nonces WHERE expires_at < $1").bind(now)).await
     }
 }

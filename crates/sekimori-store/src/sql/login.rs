@@ -4,7 +4,7 @@
 #[async_trait]
 impl LoginStore for This {
     async fn open_standby(&self, w: &StandbyWindow, event: &NewEvent) -> StoreResult<()> {
-        self.audited(sqlx::query(
+        self.audited(q(
             "INSERT INTO standby_windows (id, tenant_id, user_id, device_id, opened_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6)",
         )
         .bind(&w.id)
@@ -17,19 +17,17 @@ impl LoginStore for This {
     }
 
     async fn active_standby(&self, user_id: &str, now: i64) -> StoreResult<Option<StandbyWindow>> {
-        Ok(sqlx::query_as(
+        self.read_optional(q(
             "SELECT * FROM standby_windows WHERE user_id = $1 AND closed_at IS NULL AND opened_at <= $2 AND expires_at > $2 \
              ORDER BY expires_at DESC LIMIT 1",
         )
         .bind(user_id)
-        .bind(now)
-        .fetch_optional(self.r())
-        .await?)
+        .bind(now)).await
     }
 
     async fn insert_login(&self, l: &LoginRequest, messages: &[InboxMessage], event: &NewEvent) -> StoreResult<()> {
         let mut tx = self.begin().await?;
-        sqlx::query(
+        tx.execute(q(
             "INSERT INTO login_requests (id, tenant_id, user_id, app_id, number, environment, env_key, env_known, created_at, expires_at, status) \
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
         )
@@ -43,9 +41,7 @@ impl LoginStore for This {
         .bind(l.env_known)
         .bind(l.created_at)
         .bind(l.expires_at)
-        .bind(&l.status)
-        .execute(&mut *tx)
-        .await?;
+        .bind(&l.status)).await?;
         insert_messages_in(&mut tx, messages).await?;
         self.append_in(&mut tx, event).await?;
         tx.commit().await?;
@@ -53,7 +49,7 @@ impl LoginStore for This {
     }
 
     async fn login(&self, id: &str) -> StoreResult<Option<LoginRequest>> {
-        Ok(sqlx::query_as("SELECT * FROM login_requests WHERE id = $1").bind(id).fetch_optional(self.r()).await?)
+        self.read_optional(q("SELECT * FROM login_requests WHERE id = $1").bind(id)).await
     }
 
     async fn decide_login(
@@ -69,17 +65,17 @@ impl LoginStore for This {
             Decision::Deny => ("denied", None),
         };
         let mut tx = self.begin().await?;
-        let decided: Option<LoginRequest> = sqlx::query_as(
-            "UPDATE login_requests SET status = $1, decided_at = $2, device_id = $3, assertion_jti = $4 \
-             WHERE id = $5 AND status = 'pending' AND expires_at > $2 RETURNING *",
-        )
-        .bind(status)
-        .bind(now)
-        .bind(device_id)
-        .bind(jti)
-        .bind(id)
-        .fetch_optional(&mut *tx)
-        .await?;
+        let decided: Option<LoginRequest> = tx
+            .fetch_optional(
+                q("UPDATE login_requests SET status = $1, decided_at = $2, device_id = $3, assertion_jti = $4 \
+             WHERE id = $5 AND status = 'pending' AND expires_at > $2 RETURNING *")
+                .bind(status)
+                .bind(now)
+                .bind(device_id)
+                .bind(jti)
+                .bind(id),
+            )
+            .await?;
         let Some(login) = decided else {
             tx.rollback().await?;
             return Ok(match self.login(id).await? {
@@ -107,31 +103,31 @@ impl LoginStore for This {
     }
 
     async fn pending_messages(&self, user_id: &str, now: i64) -> StoreResult<Vec<InboxMessage>> {
-        Ok(sqlx::query_as(
-            "SELECT m.* FROM inbox m LEFT JOIN login_requests l ON l.id = m.login_id \
+        Ok(self
+            .read_all(
+                q("SELECT m.* FROM inbox m LEFT JOIN login_requests l ON l.id = m.login_id \
              WHERE m.user_id = $1 AND m.expires_at > $2 AND m.dismissed_at IS NULL \
-             AND (m.login_id IS NULL OR l.status = 'pending') ORDER BY m.created_at, m.id",
-        )
-        .bind(user_id)
-        .bind(now)
-        .fetch_all(self.r())
-        .await?)
+             AND (m.login_id IS NULL OR l.status = 'pending') ORDER BY m.created_at, m.id")
+                .bind(user_id)
+                .bind(now),
+            )
+            .await?)
     }
 
     async fn dismiss_message(&self, id: &str, user_id: &str, now: i64) -> StoreResult<bool> {
-        let n =
-            sqlx::query("UPDATE inbox SET dismissed_at = $1 WHERE id = $2 AND user_id = $3 AND dismissed_at IS NULL")
-                .bind(now)
-                .bind(id)
-                .bind(user_id)
-                .execute(self.w())
-                .await?
-                .rows_affected();
+        let n = self
+            .write(
+                q("UPDATE inbox SET dismissed_at = $1 WHERE id = $2 AND user_id = $3 AND dismissed_at IS NULL")
+                    .bind(now)
+                    .bind(id)
+                    .bind(user_id),
+            )
+            .await?;
         Ok(n == 1)
     }
 
     async fn insert_qr(&self, s: &QrSession) -> StoreResult<()> {
-        sqlx::query(
+        self.write(q(
             "INSERT INTO qr_sessions (id, tenant_id, token_hash, poll_hash, environment, env_key, created_at, expires_at) \
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
         )
@@ -142,14 +138,12 @@ impl LoginStore for This {
         .bind(&s.environment)
         .bind(&s.env_key)
         .bind(s.created_at)
-        .bind(s.expires_at)
-        .execute(self.w())
-        .await?;
+        .bind(s.expires_at)).await?;
         Ok(())
     }
 
     async fn qr(&self, id: &str) -> StoreResult<Option<QrSession>> {
-        Ok(sqlx::query_as("SELECT * FROM qr_sessions WHERE id = $1").bind(id).fetch_optional(self.r()).await?)
+        self.read_optional(q("SELECT * FROM qr_sessions WHERE id = $1").bind(id)).await
     }
 
     async fn redeem_qr(
@@ -161,26 +155,27 @@ impl LoginStore for This {
         event: &NewEvent,
     ) -> StoreResult<Consume<QrSession>> {
         let mut tx = self.begin().await?;
-        let redeemed: Option<QrSession> = sqlx::query_as(
-            "UPDATE qr_sessions SET used_at = $1, user_id = $2, device_id = $3, assertion_jti = $4 \
-             WHERE token_hash = $5 AND tenant_id = $6 AND used_at IS NULL AND expires_at > $1 RETURNING *",
-        )
-        .bind(now)
-        .bind(&device.user_id)
-        .bind(&device.id)
-        .bind(&assertion.jti)
-        .bind(token_hash)
-        .bind(&device.tenant_id)
-        .fetch_optional(&mut *tx)
-        .await?;
+        let redeemed: Option<QrSession> = tx
+            .fetch_optional(
+                q("UPDATE qr_sessions SET used_at = $1, user_id = $2, device_id = $3, assertion_jti = $4 \
+             WHERE token_hash = $5 AND tenant_id = $6 AND used_at IS NULL AND expires_at > $1 RETURNING *")
+                .bind(now)
+                .bind(&device.user_id)
+                .bind(&device.id)
+                .bind(&assertion.jti)
+                .bind(token_hash)
+                .bind(&device.tenant_id),
+            )
+            .await?;
         let Some(session) = redeemed else {
             tx.rollback().await?;
-            let found: Option<QrSession> =
-                sqlx::query_as("SELECT * FROM qr_sessions WHERE token_hash = $1 AND tenant_id = $2")
-                    .bind(token_hash)
-                    .bind(&device.tenant_id)
-                    .fetch_optional(self.r())
-                    .await?;
+            let found: Option<QrSession> = self
+                .read_optional(
+                    q("SELECT * FROM qr_sessions WHERE token_hash = $1 AND tenant_id = $2")
+                        .bind(token_hash)
+                        .bind(&device.tenant_id),
+                )
+                .await?;
             return Ok(match found {
                 None => Consume::NotFound,
                 Some(QrSession { used_at: Some(at), .. }) => Consume::AlreadyUsed { at },
@@ -204,7 +199,7 @@ impl LoginStore for This {
     }
 
     async fn assertion(&self, jti: &str) -> StoreResult<Option<AssertionRecord>> {
-        Ok(sqlx::query_as("SELECT * FROM assertions WHERE jti = $1").bind(jti).fetch_optional(self.r()).await?)
+        self.read_optional(q("SELECT * FROM assertions WHERE jti = $1").bind(jti)).await
     }
 
     async fn consume_assertion(
@@ -215,14 +210,12 @@ impl LoginStore for This {
         event: &NewEvent,
     ) -> StoreResult<Consume<AssertionRecord>> {
         let mut tx = self.begin().await?;
-        let consumed: Option<AssertionRecord> = sqlx::query_as(
+        let consumed: Option<AssertionRecord> = tx.fetch_optional(q(
             "UPDATE assertions SET consumed_at = $1, consumed_by = $2 WHERE jti = $3 AND consumed_at IS NULL AND expires_at > $1 RETURNING *",
         )
         .bind(now)
         .bind(app_id)
-        .bind(jti)
-        .fetch_optional(&mut *tx)
-        .await?;
+        .bind(jti)).await?;
         let Some(a) = consumed else {
             tx.rollback().await?;
             return Ok(match self.assertion(jti).await? {
@@ -239,7 +232,7 @@ impl LoginStore for This {
 
 async fn insert_messages_in(tx: &mut Tx, messages: &[InboxMessage]) -> StoreResult<()> {
     for m in messages {
-        sqlx::query(
+        tx.execute(q(
             "INSERT INTO inbox (id, tenant_id, user_id, kind, login_id, body, created_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
         )
         .bind(&m.id)
@@ -249,9 +242,7 @@ async fn insert_messages_in(tx: &mut Tx, messages: &[InboxMessage]) -> StoreResu
         .bind(&m.login_id)
         .bind(&m.body)
         .bind(m.created_at)
-        .bind(m.expires_at)
-        .execute(&mut **tx)
-        .await?;
+        .bind(m.expires_at)).await?;
     }
     Ok(())
 }

@@ -3,7 +3,7 @@
 #[async_trait]
 impl TicketStore for This {
     async fn insert_ticket(&self, t: &Ticket, event: &NewEvent) -> StoreResult<()> {
-        self.audited(sqlx::query(
+        self.audited(q(
             "INSERT INTO tickets (id, tenant_id, user_id, entitlement, issued_by, created_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6, $7)",
         )
         .bind(&t.id)
@@ -17,39 +17,35 @@ impl TicketStore for This {
     }
 
     async fn ticket(&self, id: &str) -> StoreResult<Option<Ticket>> {
-        Ok(sqlx::query_as("SELECT * FROM tickets WHERE id = $1").bind(id).fetch_optional(self.r()).await?)
+        self.read_optional(q("SELECT * FROM tickets WHERE id = $1").bind(id)).await
     }
 
     async fn ticket_with_holder(&self, id: &str) -> StoreResult<Option<(Ticket, String)>> {
-        let row: Option<TicketWithHolder> = sqlx::query_as(
-            "SELECT t.*, u.username AS holder FROM tickets t JOIN users u ON u.id = t.user_id WHERE t.id = $1",
-        )
-        .bind(id)
-        .fetch_optional(self.r())
-        .await?;
+        let row: Option<TicketWithHolder> = self
+            .read_optional(
+                q("SELECT t.*, u.username AS holder FROM tickets t JOIN users u ON u.id = t.user_id WHERE t.id = $1")
+                    .bind(id),
+            )
+            .await?;
         Ok(row.map(|r| (r.ticket, r.holder)))
     }
 
     async fn user_tickets(&self, user_id: &str, now: i64) -> StoreResult<Vec<Ticket>> {
-        Ok(sqlx::query_as(
+        self.read_all(q(
             "SELECT * FROM tickets WHERE user_id = $1 AND redeemed_at IS NULL AND expires_at > $2 ORDER BY created_at, id",
         )
         .bind(user_id)
-        .bind(now)
-        .fetch_all(self.r())
-        .await?)
+        .bind(now)).await
     }
 
     async fn redeem_ticket(&self, id: &str, app_id: &str, now: i64, event: &NewEvent) -> StoreResult<Consume<Ticket>> {
         let mut tx = self.begin().await?;
-        let redeemed: Option<Ticket> = sqlx::query_as(
+        let redeemed: Option<Ticket> = tx.fetch_optional(q(
             "UPDATE tickets SET redeemed_at = $1, redeemed_by = $2 WHERE id = $3 AND redeemed_at IS NULL AND expires_at > $1 RETURNING *",
         )
         .bind(now)
         .bind(app_id)
-        .bind(id)
-        .fetch_optional(&mut *tx)
-        .await?;
+        .bind(id)).await?;
         let Some(t) = redeemed else {
             tx.rollback().await?;
             return Ok(match self.ticket(id).await? {
@@ -68,13 +64,12 @@ impl TicketStore for This {
 impl EnvironmentStore for This {
     async fn observe_environment(&self, e: &EnvironmentRecord) -> StoreResult<Option<EnvironmentRecord>> {
         let mut tx = self.begin().await?;
-        let before: Option<EnvironmentRecord> =
-            sqlx::query_as("SELECT * FROM environments WHERE user_id = $1 AND env_key = $2")
-                .bind(&e.user_id)
-                .bind(&e.env_key)
-                .fetch_optional(&mut *tx)
-                .await?;
-        sqlx::query(
+        let before: Option<EnvironmentRecord> = tx
+            .fetch_optional(
+                q("SELECT * FROM environments WHERE user_id = $1 AND env_key = $2").bind(&e.user_id).bind(&e.env_key),
+            )
+            .await?;
+        tx.execute(q(
             "INSERT INTO environments (user_id, env_key, tenant_id, browser, os, network, country, first_seen, last_seen, last_login_at, trusted) \
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) \
              ON CONFLICT (user_id, env_key) DO UPDATE SET last_seen = excluded.last_seen, country = excluded.country",
@@ -89,17 +84,14 @@ impl EnvironmentStore for This {
         .bind(e.first_seen)
         .bind(e.last_seen)
         .bind(e.last_login_at)
-        .bind(e.trusted)
-        .execute(&mut *tx)
-        .await?;
+        .bind(e.trusted)).await?;
         tx.commit().await?;
         Ok(before)
     }
 
     async fn list_environments(&self, user_id: &str) -> StoreResult<Vec<EnvironmentRecord>> {
-        Ok(sqlx::query_as("SELECT * FROM environments WHERE user_id = $1 ORDER BY last_seen DESC, env_key")
-            .bind(user_id)
-            .fetch_all(self.r())
+        Ok(self
+            .read_all(q("SELECT * FROM environments WHERE user_id = $1 ORDER BY last_seen DESC, env_key").bind(user_id))
             .await?)
     }
 
@@ -111,7 +103,7 @@ impl EnvironmentStore for This {
         event: &NewEvent,
     ) -> StoreResult<bool> {
         self.audited(
-            sqlx::query("UPDATE environments SET trusted = $1 WHERE user_id = $2 AND env_key = $3")
+            q("UPDATE environments SET trusted = $1 WHERE user_id = $2 AND env_key = $3")
                 .bind(trusted)
                 .bind(user_id)
                 .bind(env_key),
@@ -123,7 +115,7 @@ impl EnvironmentStore for This {
 
     async fn revoke_environment(&self, user_id: &str, env_key: &str, event: &NewEvent) -> StoreResult<bool> {
         self.audited(
-            sqlx::query("DELETE FROM environments WHERE user_id = $1 AND env_key = $2").bind(user_id).bind(env_key),
+            q("DELETE FROM environments WHERE user_id = $1 AND env_key = $2").bind(user_id).bind(env_key),
             event,
             Audit::IfChanged,
         )
@@ -138,35 +130,34 @@ impl AuditStore for This {
     }
 
     async fn events(&self, f: &EventFilter) -> StoreResult<Vec<StoredEvent>> {
-        let mut q = sqlx::QueryBuilder::<Db>::new("SELECT * FROM audit_events WHERE 1 = 1");
+        let mut query = q("SELECT * FROM audit_events WHERE 1 = 1");
         if let Some(t) = &f.tenant_id {
-            q.push(" AND tenant_id = ").push_bind(t.clone());
+            query.push_bind(" AND tenant_id = ", t);
         }
         if let Some(u) = &f.user_id {
-            q.push(" AND user_id = ").push_bind(u.clone());
+            query.push_bind(" AND user_id = ", u);
         }
         if let Some(a) = &f.action {
             match a.strip_suffix('*') {
                 Some(prefix) => {
                     let escaped = prefix.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_");
-                    q.push(" AND action LIKE ").push_bind(format!("{escaped}%")).push(" ESCAPE '\\'");
+                    query.push_bind(" AND action LIKE ", format!("{escaped}%"));
+                    query.push(" ESCAPE '\\'");
                 }
-                None => {
-                    q.push(" AND action = ").push_bind(a.clone());
-                }
+                None => query.push_bind(" AND action = ", a),
             }
         }
         if let Some(s) = f.since {
-            q.push(" AND ts >= ").push_bind(s.millis());
+            query.push_bind(" AND ts >= ", s.millis());
         }
         if let Some(u) = f.until {
-            q.push(" AND ts < ").push_bind(u.millis());
+            query.push_bind(" AND ts < ", u.millis());
         }
         if let Some(after) = f.after_seq {
-            q.push(" AND seq > ").push_bind(after);
+            query.push_bind(" AND seq > ", after);
         }
-        q.push(" ORDER BY seq LIMIT ").push_bind(f.limit.max(0));
-        Ok(q.build_query_as().fetch_all(self.r()).await?)
+        query.push_bind(" ORDER BY seq LIMIT ", f.limit.max(0));
+        self.read_all(query).await
     }
 }
 
@@ -184,7 +175,7 @@ impl RetentionStore for This {
             "DELETE FROM standby_windows WHERE expires_at < $1",
             "DELETE FROM tickets WHERE expires_at < $1",
         ] {
-            gone += sqlx::query(sql).bind(cutoff).execute(&mut *tx).await?.rows_affected();
+            gone += tx.execute(q(sql).bind(cutoff)).await?;
         }
         tx.commit().await?;
         Ok(gone)

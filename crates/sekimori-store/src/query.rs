@@ -1,0 +1,265 @@
+//! The backend-neutral vocabulary the shared SQL is written in: a query ([`Q`]: SQL text
+//! with `$1`-numbered parameters and their values), the values ([`Arg`]), and reading
+//! records back from a row ([`FromRow`] over the [`Row`] each backend implements).
+//!
+//! Each backend turns a [`Q`] into its driver's statement (sqlx for PostgreSQL, rusqlite
+//! for SQLite) and implements [`Row`] for its driver's row type; the record types map
+//! themselves once, here, for both.
+
+use std::borrow::Cow;
+
+use crate::records::*;
+use crate::{StoreError, StoreResult};
+
+/// One bound value. NULLs carry their type (PostgreSQL needs it to plan the statement).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Arg<'a> {
+    Int(i64),
+    Bool(bool),
+    Text(Cow<'a, str>),
+    Blob(&'a [u8]),
+    NullInt,
+    NullText,
+}
+
+impl From<i64> for Arg<'_> {
+    fn from(v: i64) -> Self {
+        Arg::Int(v)
+    }
+}
+
+impl From<bool> for Arg<'_> {
+    fn from(v: bool) -> Self {
+        Arg::Bool(v)
+    }
+}
+
+impl<'a> From<&'a str> for Arg<'a> {
+    fn from(v: &'a str) -> Self {
+        Arg::Text(Cow::Borrowed(v))
+    }
+}
+
+impl<'a> From<&'a String> for Arg<'a> {
+    fn from(v: &'a String) -> Self {
+        Arg::Text(Cow::Borrowed(v))
+    }
+}
+
+impl From<String> for Arg<'_> {
+    fn from(v: String) -> Self {
+        Arg::Text(Cow::Owned(v))
+    }
+}
+
+impl<'a> From<&'a [u8]> for Arg<'a> {
+    fn from(v: &'a [u8]) -> Self {
+        Arg::Blob(v)
+    }
+}
+
+impl<'a> From<&'a Vec<u8>> for Arg<'a> {
+    fn from(v: &'a Vec<u8>) -> Self {
+        Arg::Blob(v)
+    }
+}
+
+impl<'a> From<Option<&'a str>> for Arg<'a> {
+    fn from(v: Option<&'a str>) -> Self {
+        v.map_or(Arg::NullText, Arg::from)
+    }
+}
+
+impl<'a> From<&'a Option<String>> for Arg<'a> {
+    fn from(v: &'a Option<String>) -> Self {
+        v.as_deref().into()
+    }
+}
+
+impl From<Option<String>> for Arg<'_> {
+    fn from(v: Option<String>) -> Self {
+        v.map_or(Arg::NullText, Arg::from)
+    }
+}
+
+impl From<Option<i64>> for Arg<'_> {
+    fn from(v: Option<i64>) -> Self {
+        v.map_or(Arg::NullInt, Arg::Int)
+    }
+}
+
+/// SQL text with `$1`-numbered parameters, and the values for them in order.
+#[derive(Debug, Clone)]
+pub(crate) struct Q<'a> {
+    pub(crate) sql: Cow<'a, str>,
+    pub(crate) args: Vec<Arg<'a>>,
+}
+
+/// A query from fixed SQL text.
+pub(crate) fn q(sql: &str) -> Q<'_> {
+    Q { sql: Cow::Borrowed(sql), args: Vec::new() }
+}
+
+impl<'a> Q<'a> {
+    /// Binds the next parameter (`$1`, then `$2`, …).
+    pub(crate) fn bind(mut self, v: impl Into<Arg<'a>>) -> Self {
+        self.args.push(v.into());
+        self
+    }
+
+    /// Appends `sql` and then a new parameter holding `v` (for queries built from filters).
+    pub(crate) fn push_bind(&mut self, sql: &str, v: impl Into<Arg<'a>>) {
+        self.args.push(v.into());
+        let n = self.args.len();
+        let text = self.sql.to_mut();
+        text.push_str(sql);
+        text.push('$');
+        text.push_str(&n.to_string());
+    }
+
+    /// Appends plain SQL text.
+    pub(crate) fn push(&mut self, sql: &str) {
+        self.sql.to_mut().push_str(sql);
+    }
+}
+
+/// A result row, read by column name. Each backend implements it for its driver's row.
+pub(crate) trait Row {
+    fn int(&self, col: &str) -> StoreResult<Option<i64>>;
+    fn boolean(&self, col: &str) -> StoreResult<Option<bool>>;
+    fn text(&self, col: &str) -> StoreResult<Option<String>>;
+    fn blob(&self, col: &str) -> StoreResult<Option<Vec<u8>>>;
+}
+
+/// A value that can be read from one column.
+pub(crate) trait Column: Sized {
+    fn get(row: &dyn Row, col: &str) -> StoreResult<Self>;
+}
+
+fn required<T>(v: Option<T>, col: &str) -> StoreResult<T> {
+    v.ok_or_else(|| StoreError::Corrupt(format!("column {col} is NULL")))
+}
+
+impl Column for i64 {
+    fn get(row: &dyn Row, col: &str) -> StoreResult<Self> {
+        required(row.int(col)?, col)
+    }
+}
+
+impl Column for Option<i64> {
+    fn get(row: &dyn Row, col: &str) -> StoreResult<Self> {
+        row.int(col)
+    }
+}
+
+impl Column for bool {
+    fn get(row: &dyn Row, col: &str) -> StoreResult<Self> {
+        required(row.boolean(col)?, col)
+    }
+}
+
+impl Column for String {
+    fn get(row: &dyn Row, col: &str) -> StoreResult<Self> {
+        required(row.text(col)?, col)
+    }
+}
+
+impl Column for Option<String> {
+    fn get(row: &dyn Row, col: &str) -> StoreResult<Self> {
+        row.text(col)
+    }
+}
+
+impl Column for Vec<u8> {
+    fn get(row: &dyn Row, col: &str) -> StoreResult<Self> {
+        required(row.blob(col)?, col)
+    }
+}
+
+/// A record read from a row.
+pub(crate) trait FromRow: Sized {
+    fn from_row(row: &dyn Row) -> StoreResult<Self>;
+}
+
+/// Implements [`FromRow`] for a struct whose fields are named as its columns.
+macro_rules! from_row {
+    ($($t:ident { $($f:ident),* $(,)? })*) => {
+        $(
+            impl FromRow for $t {
+                fn from_row(row: &dyn Row) -> StoreResult<Self> {
+                    Ok($t { $($f: Column::get(row, stringify!($f))?),* })
+                }
+            }
+        )*
+    };
+}
+
+from_row! {
+    Tenant { id, name, standby_required, standby_seconds, created_at }
+    AdminToken { id, tenant_id, name, secret_hash, created_at, revoked_at }
+    App { id, tenant_id, name, kind, secret_hash, created_at, revoked_at }
+    User { id, tenant_id, username, email, display_name, disabled, created_at }
+    Enrollment { id, tenant_id, user_id, code_hash, created_at, expires_at, used_at, device_id }
+    Device { id, tenant_id, user_id, name, public_key, created_at, revoked_at }
+    StandbyWindow { id, tenant_id, user_id, device_id, opened_at, expires_at, closed_at }
+    LoginRequest {
+        id, tenant_id, user_id, app_id, number, environment, env_key, env_known, created_at, expires_at, status,
+        decided_at, device_id, assertion_jti,
+    }
+    InboxMessage { id, tenant_id, user_id, kind, login_id, body, created_at, expires_at, dismissed_at }
+    QrSession {
+        id, tenant_id, token_hash, poll_hash, environment, env_key, created_at, expires_at, used_at, user_id,
+        device_id, assertion_jti,
+    }
+    AssertionRecord {
+        jti, tenant_id, user_id, username, login_id, level, amr, issued_at, expires_at, consumed_at, consumed_by,
+    }
+    Ticket { id, tenant_id, user_id, entitlement, issued_by, created_at, expires_at, redeemed_at, redeemed_by }
+    EnvironmentRecord {
+        user_id, env_key, tenant_id, browser, os, network, country, first_seen, last_seen, last_login_at, trusted,
+    }
+    StoredEvent { seq, tenant_id, ts, action, outcome, user_id, doc, prev_hash, hash }
+    AuditHeadRow { seq, hash }
+    UsernameRow { username }
+}
+
+impl FromRow for TicketWithHolder {
+    fn from_row(row: &dyn Row) -> StoreResult<Self> {
+        Ok(TicketWithHolder { ticket: Ticket::from_row(row)?, holder: Column::get(row, "holder")? })
+    }
+}
+
+/// The last row of the audit chain.
+#[derive(Debug)]
+pub(crate) struct AuditHeadRow {
+    pub(crate) seq: i64,
+    pub(crate) hash: Vec<u8>,
+}
+
+/// A row of one `username` column.
+#[derive(Debug)]
+pub(crate) struct UsernameRow {
+    pub(crate) username: String,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn push_bind_numbers_parameters_in_order() {
+        let mut query = q("SELECT * FROM t WHERE 1 = 1").bind(7_i64);
+        query.push_bind(" AND a = ", "x");
+        query.push_bind(" AND b = ", Some(3_i64));
+        query.push(" ORDER BY a");
+        assert_eq!(query.sql, "SELECT * FROM t WHERE 1 = 1 AND a = $2 AND b = $3 ORDER BY a");
+        assert_eq!(query.args, vec![Arg::Int(7), Arg::Text("x".into()), Arg::Int(3)]);
+    }
+
+    #[test]
+    fn nulls_keep_their_type() {
+        assert_eq!(Arg::from(None::<&str>), Arg::NullText);
+        assert_eq!(Arg::from(None::<i64>), Arg::NullInt);
+        assert_eq!(Arg::from(&Some("a".to_owned())), Arg::Text("a".into()));
+    }
+}
