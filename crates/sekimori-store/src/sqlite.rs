@@ -67,26 +67,11 @@ impl SqliteStore {
         writer.pragma_update(None, "journal_mode", "WAL")?;
         migrate(&writer)?;
         let readers = Arc::new(Readers { path: path.to_owned(), idle: Mutex::new(Vec::new()) });
+        let writer = Arc::new(AsyncMutex::new(writer));
         let checkpointer = Arc::new(Mutex::new(open_connection(path, false)?));
-        let task = tokio::spawn(async move {
-            let mut tick = tokio::time::interval(CHECKPOINT_EVERY);
-            loop {
-                tick.tick().await;
-                let conn = Arc::clone(&checkpointer);
-                let done = tokio::task::spawn_blocking(move || {
-                    let conn = conn.lock().unwrap_or_else(|p| p.into_inner());
-                    conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(()))
-                })
-                .await;
-                match done {
-                    Ok(Ok(())) => {}
-                    Ok(Err(e)) => tracing::warn!(error = %e, "background WAL checkpoint failed"),
-                    Err(e) => tracing::warn!(error = %e, "background WAL checkpoint task failed"),
-                }
-            }
-        });
+        let task = tokio::spawn(checkpoints(Arc::clone(&writer), checkpointer));
         Ok(SqliteStore {
-            writer: Arc::new(AsyncMutex::new(writer)),
+            writer,
             readers,
             audit_head: AuditHead::default(),
             _checkpointer: Arc::new(AbortOnDrop(task)),
@@ -97,16 +82,21 @@ impl SqliteStore {
     /// second process on the same file waits here rather than failing at its first write).
     async fn begin(&self) -> StoreResult<Tx> {
         let conn = Arc::clone(&self.writer).lock_owned().await;
-        conn.execute_batch("BEGIN IMMEDIATE")?;
+        control(&conn, "BEGIN IMMEDIATE")?;
         Ok(Tx { conn, open: true })
     }
 
     async fn read_optional<T: FromRow>(&self, query: Q<'_>) -> StoreResult<Option<T>> {
-        self.readers.with(|c| fetch(c, &query, Some(1))).map(|mut rows| rows.pop())
+        self.read(|c| fetch(c, &query, Some(1))).map(|mut rows| rows.pop())
     }
 
     async fn read_all<T: FromRow>(&self, query: Q<'_>) -> StoreResult<Vec<T>> {
-        self.readers.with(|c| fetch(c, &query, None))
+        self.read(|c| fetch(c, &query, None))
+    }
+
+    /// Runs a read on an idle reader connection (never waits for the writer).
+    fn read<R>(&self, f: impl FnOnce(&Connection) -> StoreResult<R>) -> StoreResult<R> {
+        self.readers.with(f)
     }
 
     async fn write(&self, query: Q<'_>) -> StoreResult<u64> {
@@ -124,6 +114,51 @@ impl SqliteStore {
 impl Store for SqliteStore {
     fn backend(&self) -> &'static str {
         "sqlite"
+    }
+}
+
+/// Keeps the WAL short, once a second: a PASSIVE checkpoint on a connection of its own
+/// copies what it can into the database file without holding anything up; then a second
+/// one on the writer connection, between transactions, copies the few frames committed
+/// meanwhile. After that the WAL is fully checkpointed, so the writer's next transaction
+/// starts the WAL file over from its beginning instead of appending to it. (Without the
+/// second step a WAL under steady load is never fully checkpointed at the moment a write
+/// begins, and grows without bound.) Only the second step, with its fsync, makes writers
+/// wait.
+async fn checkpoints(writer: Arc<AsyncMutex<Connection>>, own: Arc<Mutex<Connection>>) {
+    let mut tick = tokio::time::interval(CHECKPOINT_EVERY);
+    loop {
+        tick.tick().await;
+        let own = Arc::clone(&own);
+        let background =
+            tokio::task::spawn_blocking(move || checkpoint(&own.lock().unwrap_or_else(|p| p.into_inner())));
+        if !log_checkpoint(background.await) {
+            continue;
+        }
+        let conn = Arc::clone(&writer).lock_owned().await;
+        log_checkpoint(tokio::task::spawn_blocking(move || checkpoint(&conn)).await);
+    }
+}
+
+/// Runs a PASSIVE checkpoint; returns whether the WAL had frames left to copy.
+fn checkpoint(conn: &Connection) -> rusqlite::Result<bool> {
+    // (busy, frames in the WAL, frames checkpointed)
+    let (busy, log, done): (i64, i64, i64) =
+        conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
+    Ok(busy == 0 && log > 0 && done >= 0)
+}
+
+fn log_checkpoint(result: Result<rusqlite::Result<bool>, tokio::task::JoinError>) -> bool {
+    match result {
+        Ok(Ok(more)) => more,
+        Ok(Err(e)) => {
+            tracing::warn!(error = %e, "background WAL checkpoint failed");
+            false
+        }
+        Err(e) => {
+            tracing::warn!(error = %e, "background WAL checkpoint task failed");
+            false
+        }
     }
 }
 
@@ -151,19 +186,19 @@ impl Tx {
 
     async fn commit(mut self) -> StoreResult<()> {
         self.open = false;
-        Ok(self.conn.execute_batch("COMMIT")?)
+        control(&self.conn, "COMMIT")
     }
 
     async fn rollback(mut self) -> StoreResult<()> {
         self.open = false;
-        Ok(self.conn.execute_batch("ROLLBACK")?)
+        control(&self.conn, "ROLLBACK")
     }
 }
 
 impl Drop for Tx {
     fn drop(&mut self) {
         if self.open {
-            if let Err(e) = self.conn.execute_batch("ROLLBACK") {
+            if let Err(e) = control(&self.conn, "ROLLBACK") {
                 tracing::error!(error = %e, "rolling back an abandoned SQLite transaction failed");
             }
         }
@@ -203,6 +238,8 @@ fn open_connection(path: &Path, read_only: bool) -> StoreResult<Connection> {
     conn.busy_timeout(BUSY_TIMEOUT)?;
     conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
     conn.pragma_update(None, "foreign_keys", true)?;
+    // Statement journals stay in memory.
+    conn.pragma_update(None, "temp_store", "MEMORY")?;
     if !read_only {
         conn.pragma_update(None, "synchronous", "NORMAL")?;
         conn.pragma_update(None, "wal_autocheckpoint", 0)?;
@@ -265,6 +302,12 @@ fn prepare<'c>(conn: &'c Connection, query: &Q<'_>) -> StoreResult<rusqlite::Cac
         stmt.raw_bind_parameter(index, arg)?;
     }
     Ok(stmt)
+}
+
+/// Runs a transaction-control statement (prepared once per connection).
+fn control(conn: &Connection, sql: &str) -> StoreResult<()> {
+    conn.prepare_cached(sql)?.raw_execute()?;
+    Ok(())
 }
 
 fn execute(conn: &Connection, query: &Q<'_>) -> StoreResult<u64> {
