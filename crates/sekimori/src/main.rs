@@ -3,6 +3,7 @@
 mod authenticator_cli;
 mod cli;
 mod config;
+mod hunt_cli;
 mod serve;
 
 use std::path::PathBuf;
@@ -12,7 +13,7 @@ use clap::{Args, Parser, Subcommand};
 
 use crate::config::Config;
 
-/// Sekimori (関守): the keeper of a checkpoint. Passwordless login gate.
+/// Sekimori (関守): the keeper of a checkpoint. Passwordless login gate and log detection.
 #[derive(Debug, Parser)]
 #[command(name = "sekimori", version, about)]
 struct Cli {
@@ -72,6 +73,13 @@ enum Command {
     Authenticator {
         #[command(subcommand)]
         command: authenticator_cli::AuthenticatorCommand,
+    },
+    /// Run Sigma rules over log files, offline (like Chainsaw or Hayabusa).
+    Hunt(hunt_cli::HuntArgs),
+    /// Sigma rule maintenance.
+    Rules {
+        #[command(subcommand)]
+        command: hunt_cli::RulesCommand,
     },
 }
 
@@ -143,5 +151,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Command::Remote(cmd) => cli::run(cmd).await,
         Command::Authenticator { command } => authenticator_cli::run(command).await,
+        Command::Hunt(args) => hunt_cli::hunt(args),
+        Command::Rules { command } => hunt_cli::rules(command),
     }
 }

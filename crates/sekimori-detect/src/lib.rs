@@ -1,0 +1,17 @@
+//! Sekimori's detection engine: Sigma detection, correlation and filter rules (evaluated
+//! by the MIT-licensed `rsigma` crates, ADR 0004), the normalisation of log layouts into
+//! the flat fields Sigma rules name, reading log files, and hunting over them.
+//!
+//! No HTTP and no storage: the server and the offline `sekimori hunt` command share it.
+
+pub mod input;
+pub mod mapping;
+pub mod normalize;
+pub mod output;
+pub mod rules;
+
+pub use input::{log_files, read_events, EventSource, InputError};
+pub use mapping::FieldMapping;
+pub use normalize::normalize;
+pub use output::{Format, Hit};
+pub use rules::{Hunter, LoadFailure, LoadReport, RuleSet};

@@ -1,0 +1,132 @@
+//! One flat event shape from the layouts logs arrive in.
+//!
+//! Sigma rules name flat fields (`EventID`, `Provider_Name`, `Image`, `CommandLine`, …).
+//! Windows events converted by the `evtx` crate's dumper arrive nested
+//! (`Event.System.Provider.#attributes.Name`, `Event.EventData.Image`), and some providers
+//! (Microsoft Defender) name their data with spaces (`Threat Name`). Other converters emit
+//! the flat layout already, and other sources (CloudTrail, Entra ID, Sekimori's own ECS
+//! events) are used as they are.
+
+use serde_json::{Map, Value};
+
+/// Returns the event in the flat layout: an `evtx`-style nested Windows event is
+/// flattened; anything else is returned unchanged.
+pub fn normalize(event: Value) -> Value {
+    match event {
+        Value::Object(mut top) => match top.remove("Event") {
+            Some(Value::Object(ev)) if ev.contains_key("System") => Value::Object(flatten_windows(ev)),
+            Some(other) => {
+                top.insert("Event".to_owned(), other);
+                Value::Object(top)
+            }
+            None => Value::Object(top),
+        },
+        other => other,
+    }
+}
+
+/// `System` fields keep their names (`EventID`, `Channel`, `Computer`, …); an element's
+/// XML attributes become `<Element>_<Attribute>` (`Provider_Name`, `TimeCreated_SystemTime`,
+/// `Security_UserID`); `EventData` and the one element inside `UserData` are lifted to the
+/// top, and a data name with spaces is also given without them (`ThreatName`).
+fn flatten_windows(mut ev: Map<String, Value>) -> Map<String, Value> {
+    let mut out = Map::new();
+    if let Some(Value::Object(system)) = ev.remove("System") {
+        for (k, v) in system {
+            match v {
+                Value::Object(o) => {
+                    // `EventID` with qualifiers: `{"#attributes": {...}, "#text": 4624}`.
+                    if let Some(text) = o.get("#text") {
+                        out.insert(k.clone(), text.clone());
+                    }
+                    if let Some(Value::Object(attrs)) = o.get("#attributes") {
+                        for (ak, av) in attrs {
+                            out.insert(format!("{k}_{ak}"), av.clone());
+                        }
+                    }
+                }
+                other => {
+                    out.insert(k, other);
+                }
+            }
+        }
+    }
+    if let Some(Value::Object(data)) = ev.remove("EventData") {
+        lift(&mut out, data);
+    }
+    if let Some(Value::Object(user)) = ev.remove("UserData") {
+        for (_, inner) in user {
+            if let Value::Object(inner) = inner {
+                lift(&mut out, inner);
+            }
+        }
+    }
+    out
+}
+
+fn lift(out: &mut Map<String, Value>, data: Map<String, Value>) {
+    for (k, v) in data {
+        if k == "#attributes" {
+            continue;
+        }
+        if k.contains(' ') {
+            let compact: String = k.chars().filter(|c| *c != ' ').collect();
+            out.entry(compact).or_insert_with(|| v.clone());
+        }
+        // System fields win over data of the same name (both carry `EventID` sometimes).
+        out.entry(k).or_insert(v);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn nested_windows_events_are_flattened() {
+        let nested = json!({"Event": {
+            "#attributes": {"xmlns": "http://schemas.microsoft.com/win/2004/08/events/event"},
+            "System": {
+                "Provider": {"#attributes": {"Name": "Microsoft-Windows-Sysmon", "Guid": "G"}},
+                "EventID": 1,
+                "Channel": "Microsoft-Windows-Sysmon/Operational",
+                "TimeCreated": {"#attributes": {"SystemTime": "2025-11-27T07:40:10.165324Z"}},
+                "Security": {"#attributes": {"UserID": "S-1-5-18"}}
+            },
+            "EventData": {"Image": "C:\\Windows\\System32\\cmd.exe", "Threat Name": "EICAR"}
+        }});
+        let flat = normalize(nested);
+        assert_eq!(flat["Provider_Name"], "Microsoft-Windows-Sysmon");
+        assert_eq!(flat["EventID"], 1);
+        assert_eq!(flat["Channel"], "Microsoft-Windows-Sysmon/Operational");
+        assert_eq!(flat["TimeCreated_SystemTime"], "2025-11-27T07:40:10.165324Z");
+        assert_eq!(flat["Security_UserID"], "S-1-5-18");
+        assert_eq!(flat["Image"], "C:\\Windows\\System32\\cmd.exe");
+        assert_eq!(flat["ThreatName"], "EICAR");
+        assert_eq!(flat["Threat Name"], "EICAR");
+    }
+
+    #[test]
+    fn event_id_with_qualifiers_and_user_data() {
+        let nested = json!({"Event": {
+            "System": {"EventID": {"#attributes": {"Qualifiers": 16384}, "#text": 7036}},
+            "UserData": {"LogFileCleared": {"#attributes": {"xmlns": "x"}, "SubjectUserName": "bob"}}
+        }});
+        let flat = normalize(nested);
+        assert_eq!(flat["EventID"], 7036);
+        assert_eq!(flat["EventID_Qualifiers"], 16384);
+        assert_eq!(flat["SubjectUserName"], "bob");
+    }
+
+    #[test]
+    fn flat_and_other_events_are_unchanged() {
+        let flat = json!({"EventID": 4624, "Provider_Name": "Microsoft-Windows-Security-Auditing"});
+        assert_eq!(normalize(flat.clone()), flat);
+        let trail = json!({"eventSource": "s3.amazonaws.com", "eventName": "DeleteBucket"});
+        assert_eq!(normalize(trail.clone()), trail);
+        let odd = json!({"Event": "login"});
+        assert_eq!(normalize(odd.clone()), odd);
+        assert_eq!(normalize(json!([1, 2])), json!([1, 2]));
+    }
+}

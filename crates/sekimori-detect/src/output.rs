@@ -1,0 +1,236 @@
+//! Hits and the ways `sekimori hunt` prints them.
+
+use std::collections::BTreeMap;
+use std::io::{self, Write};
+
+use rsigma_eval::EvaluationResult;
+use serde::Serialize;
+use serde_json::Value;
+
+use crate::rules::TIMESTAMP_FIELDS;
+
+/// One rule firing on one event (or, for a correlation, on the event that completed it).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Hit {
+    pub rule_id: Option<String>,
+    pub title: String,
+    pub level: String,
+    /// `detection` or `correlation`.
+    pub kind: &'static str,
+    pub tags: Vec<String>,
+    /// The file the event came from (set by the caller).
+    pub source: Option<String>,
+    /// The event's own time, when it has one.
+    pub timestamp: Option<String>,
+    /// The fields that matched, `field=value`.
+    pub matched: Vec<String>,
+}
+
+impl Hit {
+    pub(crate) fn from_result(r: EvaluationResult) -> Hit {
+        let (kind, matched) = match r.as_detection() {
+            Some(d) => {
+                let mut seen: Vec<String> = Vec::new();
+                for m in &d.matched_fields {
+                    let value = match &m.value {
+                        Value::String(s) => s.clone(),
+                        other => other.to_string(),
+                    };
+                    let pair = format!("{}={value}", m.field);
+                    if !seen.contains(&pair) {
+                        seen.push(pair);
+                    }
+                }
+                ("detection", seen)
+            }
+            None => ("correlation", Vec::new()),
+        };
+        Hit {
+            rule_id: r.header.rule_id.clone(),
+            title: r.header.rule_title.clone(),
+            level: r.header.level.map_or("unknown", |l| l.as_str()).to_owned(),
+            kind,
+            tags: r.header.tags.clone(),
+            source: None,
+            timestamp: None,
+            matched,
+        }
+    }
+
+    /// Sets the source file and the event's time.
+    pub fn with_context(mut self, source: &str, event: &Value) -> Hit {
+        self.source = Some(source.to_owned());
+        self.timestamp = TIMESTAMP_FIELDS.iter().find_map(|f| match event.get(*f) {
+            Some(Value::String(s)) => Some(s.clone()),
+            Some(Value::Number(n)) => Some(n.to_string()),
+            _ => None,
+        });
+        self
+    }
+}
+
+/// Output formats of `sekimori hunt`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    /// Aligned columns for a terminal, then a summary per rule.
+    Table,
+    Csv,
+    /// One JSON array.
+    Json,
+    /// One JSON object per line.
+    Jsonl,
+}
+
+impl std::str::FromStr for Format {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s {
+            "table" => Ok(Format::Table),
+            "csv" => Ok(Format::Csv),
+            "json" => Ok(Format::Json),
+            "jsonl" => Ok(Format::Jsonl),
+            other => Err(format!("unknown format `{other}` (table, csv, json, jsonl)")),
+        }
+    }
+}
+
+/// Writes `hits` in `format`.
+pub fn write_hits(out: &mut dyn Write, hits: &[Hit], format: Format) -> io::Result<()> {
+    match format {
+        Format::Jsonl => {
+            for h in hits {
+                serde_json::to_writer(&mut *out, h)?;
+                out.write_all(b"\n")?;
+            }
+        }
+        Format::Json => {
+            serde_json::to_writer_pretty(&mut *out, hits)?;
+            out.write_all(b"\n")?;
+        }
+        Format::Csv => {
+            writeln!(out, "timestamp,level,rule_id,title,kind,source,tags,matched")?;
+            for h in hits {
+                let row = [
+                    h.timestamp.clone().unwrap_or_default(),
+                    h.level.clone(),
+                    h.rule_id.clone().unwrap_or_default(),
+                    h.title.clone(),
+                    h.kind.to_owned(),
+                    h.source.clone().unwrap_or_default(),
+                    h.tags.join(" "),
+                    h.matched.join(" "),
+                ];
+                let cells: Vec<String> = row.iter().map(|c| csv_cell(c)).collect();
+                writeln!(out, "{}", cells.join(","))?;
+            }
+        }
+        Format::Table => {
+            let rows: Vec<[String; 4]> = hits
+                .iter()
+                .map(|h| {
+                    [
+                        h.timestamp.clone().unwrap_or_else(|| "-".into()),
+                        h.level.clone(),
+                        h.title.clone(),
+                        h.source.clone().unwrap_or_else(|| "-".into()),
+                    ]
+                })
+                .collect();
+            write_table(out, &["timestamp", "level", "rule", "source"], &rows)?;
+            writeln!(out)?;
+            write_summary(out, hits)?;
+        }
+    }
+    Ok(())
+}
+
+/// Hits per rule, most first: the summary table at the end of a hunt.
+pub fn write_summary(out: &mut dyn Write, hits: &[Hit]) -> io::Result<()> {
+    let mut per_rule: BTreeMap<(&str, &str), usize> = BTreeMap::new();
+    for h in hits {
+        *per_rule.entry((h.title.as_str(), h.level.as_str())).or_default() += 1;
+    }
+    let mut rows: Vec<_> = per_rule.into_iter().collect();
+    rows.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+    let rows: Vec<[String; 3]> =
+        rows.into_iter().map(|((title, level), n)| [n.to_string(), level.to_owned(), title.to_owned()]).collect();
+    write_table(out, &["hits", "level", "rule"], &rows)?;
+    writeln!(out, "{} hits from {} rules", hits.len(), rows.len())
+}
+
+fn write_table<const N: usize>(out: &mut dyn Write, header: &[&str; N], rows: &[[String; N]]) -> io::Result<()> {
+    let mut widths = header.map(|h| h.chars().count());
+    for row in rows {
+        for (w, cell) in widths.iter_mut().zip(row) {
+            *w = (*w).max(cell.chars().count());
+        }
+    }
+    let line = |cells: Vec<&str>| {
+        cells.iter().zip(widths).map(|(c, w)| format!("{c:<w$}")).collect::<Vec<_>>().join("  ").trim_end().to_owned()
+    };
+    writeln!(out, "{}", line(header.to_vec()))?;
+    for row in rows {
+        writeln!(out, "{}", line(row.iter().map(String::as_str).collect()))?;
+    }
+    Ok(())
+}
+
+/// RFC 4180 quoting, and a leading `'` before a cell a spreadsheet would run as a formula.
+fn csv_cell(cell: &str) -> String {
+    let cell = if cell.starts_with(['=', '+', '-', '@']) { format!("'{cell}") } else { cell.to_owned() };
+    if cell.contains([',', '"', '\n', '\r']) {
+        format!("\"{}\"", cell.replace('"', "\"\""))
+    } else {
+        cell
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn hit(title: &str, level: &str) -> Hit {
+        Hit {
+            rule_id: Some("r1".into()),
+            title: title.into(),
+            level: level.into(),
+            kind: "detection",
+            tags: vec!["attack.t1059".into()],
+            source: Some("a.json".into()),
+            timestamp: Some("2025-01-01T00:00:00Z".into()),
+            matched: vec!["Image=cmd.exe".into()],
+        }
+    }
+
+    #[test]
+    fn csv_quotes_and_defuses_formulas() {
+        assert_eq!(csv_cell("plain"), "plain");
+        assert_eq!(csv_cell("a,b"), "\"a,b\"");
+        assert_eq!(csv_cell("say \"hi\""), "\"say \"\"hi\"\"\"");
+        assert_eq!(csv_cell("=cmd|' /C calc'!A0"), "'=cmd|' /C calc'!A0");
+    }
+
+    #[test]
+    fn every_format_names_rule_level_and_source() {
+        let hits = vec![hit("Whoami, run", "medium"), hit("Whoami, run", "medium"), hit("Other", "high")];
+        for format in [Format::Table, Format::Csv, Format::Json, Format::Jsonl] {
+            let mut out = Vec::new();
+            write_hits(&mut out, &hits, format).expect("write");
+            let text = String::from_utf8(out).expect("utf-8");
+            assert!(text.contains("medium") && text.contains("a.json"), "{format:?}: {text}");
+        }
+        let mut out = Vec::new();
+        write_hits(&mut out, &hits, Format::Jsonl).expect("write");
+        let lines: Vec<Value> =
+            String::from_utf8(out).expect("utf-8").lines().map(|l| serde_json::from_str(l).expect("json")).collect();
+        assert_eq!(lines.len(), 3);
+        assert_eq!(lines[0]["rule_id"], "r1");
+        assert_eq!(lines[0]["title"], "Whoami, run");
+        let mut out = Vec::new();
+        write_summary(&mut out, &hits).expect("write");
+        let text = String::from_utf8(out).expect("utf-8");
+        let first = text.lines().nth(1).expect("row");
+        assert!(first.starts_with("2 ") && first.contains("Whoami, run"), "{text}");
+        assert!(text.ends_with("3 hits from 2 rules\n"));
+    }
+}

@@ -1,0 +1,218 @@
+//! Loading Sigma rules with a report of every rule that did not load and why, and running
+//! them over events.
+
+use std::collections::HashSet;
+use std::path::{Path, PathBuf};
+
+use rsigma_eval::correlation_engine::{CorrelationConfig, CorrelationEngine, TimestampFallback};
+use rsigma_eval::event::JsonEvent;
+use rsigma_parser::{CorrelationRule, FilterRule, SigmaCollection, SigmaRule};
+use serde_json::Value;
+
+use crate::output::Hit;
+
+/// A rule (or a whole file) that did not load, and why.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LoadFailure {
+    pub path: PathBuf,
+    /// The rule's title, when the file parsed far enough to have one.
+    pub rule: Option<String>,
+    pub reason: String,
+}
+
+/// What loading found: how many rules of each kind loaded, and every failure.
+#[derive(Debug, Clone, Default)]
+pub struct LoadReport {
+    pub files: usize,
+    pub detections: usize,
+    pub correlations: usize,
+    pub filters: usize,
+    pub failures: Vec<LoadFailure>,
+}
+
+impl LoadReport {
+    /// Every rule loaded.
+    pub fn is_clean(&self) -> bool {
+        self.failures.is_empty()
+    }
+}
+
+/// Rules that parsed and compiled, ready to build [`Hunter`]s from.
+#[derive(Debug, Clone, Default)]
+pub struct RuleSet {
+    detections: Vec<(PathBuf, SigmaRule)>,
+    correlations: Vec<(PathBuf, CorrelationRule)>,
+    filters: Vec<(PathBuf, FilterRule)>,
+}
+
+impl RuleSet {
+    /// Loads every `.yml`/`.yaml` file under `paths` (files or folders, recursively).
+    /// Nothing is skipped silently: a file or rule that does not load is in the report.
+    pub fn load<P: AsRef<Path>>(paths: &[P]) -> (RuleSet, LoadReport) {
+        let mut set = RuleSet::default();
+        let mut report = LoadReport::default();
+        let mut files = Vec::new();
+        for p in paths {
+            collect(p.as_ref(), &mut files, &mut report);
+        }
+        files.sort();
+        for file in files {
+            report.files += 1;
+            set.add_file(&file, &mut report);
+        }
+        set.check_correlations(&mut report);
+        report.detections = set.detections.len();
+        report.correlations = set.correlations.len();
+        report.filters = set.filters.len();
+        (set, report)
+    }
+
+    /// Parses one YAML text (for tests and for rules that arrive over the API).
+    pub fn from_yaml(yaml: &str) -> (RuleSet, LoadReport) {
+        let mut set = RuleSet::default();
+        let mut report = LoadReport { files: 1, ..LoadReport::default() };
+        set.add_text(Path::new("<inline>"), yaml, &mut report);
+        set.check_correlations(&mut report);
+        report.detections = set.detections.len();
+        report.correlations = set.correlations.len();
+        report.filters = set.filters.len();
+        (set, report)
+    }
+
+    /// The detection rules loaded, with the file each came from.
+    pub fn detections(&self) -> impl Iterator<Item = (&Path, &SigmaRule)> {
+        self.detections.iter().map(|(p, r)| (p.as_path(), r))
+    }
+
+    fn add_file(&mut self, path: &Path, report: &mut LoadReport) {
+        match std::fs::read_to_string(path) {
+            Ok(text) => self.add_text(path, &text, report),
+            Err(e) => report.failures.push(LoadFailure {
+                path: path.to_owned(),
+                rule: None,
+                reason: format!("cannot read: {e}"),
+            }),
+        }
+    }
+
+    fn add_text(&mut self, path: &Path, text: &str, report: &mut LoadReport) {
+        let collection: SigmaCollection = match rsigma_parser::parse_sigma_yaml(text) {
+            Ok(c) => c,
+            Err(e) => {
+                report.failures.push(LoadFailure { path: path.to_owned(), rule: None, reason: e.to_string() });
+                return;
+            }
+        };
+        for e in &collection.errors {
+            report.failures.push(LoadFailure { path: path.to_owned(), rule: None, reason: e.clone() });
+        }
+        for rule in collection.rules {
+            match rsigma_eval::compile_rule(&rule) {
+                Ok(_) => self.detections.push((path.to_owned(), rule)),
+                Err(e) => report.failures.push(LoadFailure {
+                    path: path.to_owned(),
+                    rule: Some(rule.title.clone()),
+                    reason: e.to_string(),
+                }),
+            }
+        }
+        self.correlations.extend(collection.correlations.into_iter().map(|c| (path.to_owned(), c)));
+        self.filters.extend(collection.filters.into_iter().map(|f| (path.to_owned(), f)));
+    }
+
+    /// Drops correlations that refer to rules that did not load (reporting each), so one
+    /// bad reference does not take the whole set down.
+    fn check_correlations(&mut self, report: &mut LoadReport) {
+        let mut known: HashSet<String> = HashSet::new();
+        for (_, r) in &self.detections {
+            known.extend(r.id.iter().cloned());
+            known.extend(r.name.iter().cloned());
+        }
+        for (_, c) in &self.correlations {
+            known.extend(c.id.iter().cloned());
+            known.extend(c.name.iter().cloned());
+        }
+        let mut kept = Vec::new();
+        for (path, c) in std::mem::take(&mut self.correlations) {
+            match c.rules.iter().find(|r| !known.contains(*r)) {
+                None => kept.push((path, c)),
+                Some(missing) => report.failures.push(LoadFailure {
+                    path,
+                    rule: Some(c.title.clone()),
+                    reason: format!("correlation refers to rule `{missing}`, which is not loaded"),
+                }),
+            }
+        }
+        self.correlations = kept;
+    }
+}
+
+fn collect(path: &Path, files: &mut Vec<PathBuf>, report: &mut LoadReport) {
+    if path.is_dir() {
+        match std::fs::read_dir(path) {
+            Ok(entries) => {
+                for entry in entries.flatten() {
+                    collect(&entry.path(), files, report);
+                }
+            }
+            Err(e) => report.failures.push(LoadFailure {
+                path: path.to_owned(),
+                rule: None,
+                reason: format!("cannot list: {e}"),
+            }),
+        }
+    } else if matches!(path.extension().and_then(|e| e.to_str()), Some("yml" | "yaml")) {
+        files.push(path.to_owned());
+    } else if !path.exists() {
+        report.failures.push(LoadFailure { path: path.to_owned(), rule: None, reason: "no such file".into() });
+    }
+}
+
+/// Fields read as an event's time, for correlation windows (first present wins).
+pub const TIMESTAMP_FIELDS: &[&str] =
+    &["@timestamp", "timestamp", "TimeCreated_SystemTime", "TimeCreated", "eventTime", "EventTime", "createdDateTime"];
+
+/// Runs a [`RuleSet`] over events: detections per event, correlations across them.
+pub struct Hunter {
+    engine: CorrelationEngine,
+}
+
+impl std::fmt::Debug for Hunter {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Hunter")
+            .field("detections", &self.engine.detection_rule_count())
+            .field("correlations", &self.engine.correlation_rule_count())
+            .finish()
+    }
+}
+
+impl Hunter {
+    /// Compiles `rules` for replaying logs: an event's time comes from its own fields, and
+    /// an event without one still gets detections but never advances a correlation window
+    /// (the wall clock means nothing when replaying old logs).
+    pub fn new(rules: &RuleSet) -> Result<Hunter, String> {
+        let config = CorrelationConfig {
+            timestamp_fields: TIMESTAMP_FIELDS.iter().map(|s| (*s).to_owned()).collect(),
+            timestamp_fallback: TimestampFallback::Skip,
+            ..CorrelationConfig::default()
+        };
+        let mut engine = CorrelationEngine::new(config);
+        let collection = SigmaCollection {
+            rules: rules.detections.iter().map(|(_, r)| r.clone()).collect(),
+            filters: rules.filters.iter().map(|(_, f)| f.clone()).collect(),
+            ..SigmaCollection::new()
+        };
+        engine.add_collection(&collection).map_err(|e| e.to_string())?;
+        for (path, c) in &rules.correlations {
+            engine.add_correlation(c).map_err(|e| format!("{}: {}: {e}", path.display(), c.title))?;
+        }
+        Ok(Hunter { engine })
+    }
+
+    /// Every rule that fires on `event` (already normalised), detections first, then
+    /// correlations that this event completed.
+    pub fn process(&mut self, event: &Value) -> Vec<Hit> {
+        let results = self.engine.process_event(&JsonEvent::borrow(event));
+        results.into_iter().map(Hit::from_result).collect()
+    }
+}

@@ -1,0 +1,107 @@
+//! The conformance gate: the SigmaHQ rule sets and their regression events, as shipped
+//! in `../shared/data/sigma` (or `SEKIMORI_SIGMA_DATA`). Each regression case names the
+//! rule that must fire on its events. All rules are loaded into one hunter, as a user's
+//! `sekimori hunt` would, and every event goes through it. Goal: all 202 cases; the gate
+//! fails below 195. The data is required: a missing folder fails the test, never skips it.
+
+use std::path::{Path, PathBuf};
+
+use sekimori_detect::input::read_events;
+use sekimori_detect::{Hunter, RuleSet};
+
+fn data_dir() -> PathBuf {
+    match std::env::var_os("SEKIMORI_SIGMA_DATA") {
+        Some(d) => PathBuf::from(d),
+        None => Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data/sigma"),
+    }
+}
+
+fn info_files(dir: &Path, out: &mut Vec<PathBuf>) {
+    for entry in std::fs::read_dir(dir).expect("list regression data").flatten() {
+        let p = entry.path();
+        if p.is_dir() {
+            info_files(&p, out);
+        } else if p.file_name().is_some_and(|n| n == "info.yml") {
+            out.push(p);
+        }
+    }
+}
+
+struct Case {
+    dir: PathBuf,
+    rule_id: String,
+    match_count: Option<u64>,
+}
+
+fn case(info: &Path) -> Case {
+    let text = std::fs::read_to_string(info).expect("read info.yml");
+    let doc: yaml_serde::Value = yaml_serde::from_str(&text).expect("info.yml is YAML");
+    let rule_id = doc["rule_metadata"][0]["id"].as_str().expect("rule id").to_owned();
+    let match_count = doc["regression_tests_info"][0]["match_count"].as_u64();
+    Case { dir: info.parent().expect("folder").to_owned(), rule_id, match_count }
+}
+
+#[test]
+fn sigmahq_regression_events_fire_their_rules() {
+    let data = data_dir();
+    assert!(data.is_dir(), "Sigma data not found at {} (set SEKIMORI_SIGMA_DATA)", data.display());
+    let (rules, report) =
+        RuleSet::load(&[data.join("rules"), data.join("rules-emerging-threats"), data.join("rules-threat-hunting")]);
+    println!(
+        "loaded {} detection, {} correlation, {} filter rules from {} files; {} did not load",
+        report.detections,
+        report.correlations,
+        report.filters,
+        report.files,
+        report.failures.len()
+    );
+    for f in &report.failures {
+        println!("  not loaded: {} ({}): {}", f.path.display(), f.rule.as_deref().unwrap_or("-"), f.reason);
+    }
+    assert!(report.detections > 3000, "the SigmaHQ sets hold over 3,000 rules");
+    let mut hunter = Hunter::new(&rules).expect("compile rules");
+
+    let mut infos = Vec::new();
+    info_files(&data.join("regression_data"), &mut infos);
+    infos.sort();
+    let (mut cases, mut fired, mut exact) = (0, 0, 0);
+    for info in infos {
+        let case = case(&info);
+        let mut events = Vec::new();
+        for entry in std::fs::read_dir(&case.dir).expect("list case").flatten() {
+            let p = entry.path();
+            if p.extension().is_some_and(|e| e == "json") {
+                let source = read_events(&p).expect("read events");
+                assert!(source.malformed.is_empty(), "{}: {:?}", p.display(), source.malformed);
+                events.extend(source.events);
+            }
+        }
+        if events.is_empty() {
+            println!("no events (the case ships only an .evtx): {}", case.dir.display());
+            continue;
+        }
+        cases += 1;
+        let hits: u64 = events
+            .iter()
+            .map(|e| hunter.process(e).iter().filter(|h| h.rule_id.as_deref() == Some(&case.rule_id)).count() as u64)
+            .sum();
+        if hits > 0 {
+            fired += 1;
+        } else {
+            println!("MISS {} in {}", case.rule_id, case.dir.display());
+        }
+        if case.match_count.map_or(hits > 0, |n| n == hits) {
+            exact += 1;
+        } else {
+            println!(
+                "count {} in {}: {hits} hits, info.yml says {:?}",
+                case.rule_id,
+                case.dir.display(),
+                case.match_count
+            );
+        }
+    }
+    println!("{fired} of {cases} regression cases fire their rule; {exact} with exactly the stated match_count");
+    assert_eq!(cases, 202, "the shipped regression set has 202 cases with events");
+    assert!(fired >= 195, "conformance gate: {fired} of {cases} cases fire their rule (at least 195 required)");
+}

@@ -1,0 +1,129 @@
+//! `sekimori hunt` and `sekimori rules check`: Sigma rules over log files, offline.
+
+use std::io::{IsTerminal, Write};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::Context;
+use clap::{Args, Subcommand};
+use sekimori_detect::output::{write_hits, Format};
+use sekimori_detect::{log_files, read_events, FieldMapping, Hunter, LoadReport, RuleSet};
+
+/// Arguments of `sekimori hunt`.
+#[derive(Debug, Args)]
+pub struct HuntArgs {
+    /// A Sigma rule file or a folder of them (repeatable).
+    #[arg(long, required = true)]
+    rules: Vec<PathBuf>,
+    /// A field mapping file (YAML: `fields: {source_field: SigmaField}`).
+    #[arg(long)]
+    mapping: Option<PathBuf>,
+    /// Output: table (with a summary), csv, json or jsonl.
+    #[arg(long, default_value = "table")]
+    format: Format,
+    /// Log files or folders: JSON, NDJSON, CloudTrail, optionally .gz.
+    #[arg(required = true)]
+    logs: Vec<PathBuf>,
+}
+
+/// `sekimori rules …`.
+#[derive(Debug, Subcommand)]
+pub enum RulesCommand {
+    /// Load every rule under the paths; list each one that does not load and why (exit 1 if any).
+    Check {
+        #[arg(required = true)]
+        paths: Vec<PathBuf>,
+    },
+}
+
+pub fn rules(cmd: RulesCommand) -> anyhow::Result<ExitCode> {
+    let RulesCommand::Check { paths } = cmd;
+    let (_, report) = RuleSet::load(&paths);
+    let mut out = std::io::stdout().lock();
+    print_report(&mut out, &report)?;
+    Ok(if report.is_clean() { ExitCode::SUCCESS } else { ExitCode::from(1) })
+}
+
+fn print_report(out: &mut dyn Write, report: &LoadReport) -> std::io::Result<()> {
+    for f in &report.failures {
+        match &f.rule {
+            Some(rule) => writeln!(out, "not loaded: {}: {rule}: {}", f.path.display(), f.reason)?,
+            None => writeln!(out, "not loaded: {}: {}", f.path.display(), f.reason)?,
+        }
+    }
+    writeln!(
+        out,
+        "{} detection, {} correlation and {} filter rules loaded from {} files; {} not loaded",
+        report.detections,
+        report.correlations,
+        report.filters,
+        report.files,
+        report.failures.len()
+    )
+}
+
+pub fn hunt(args: HuntArgs) -> anyhow::Result<ExitCode> {
+    let (rules, report) = RuleSet::load(&args.rules);
+    let mut err = std::io::stderr().lock();
+    if !report.is_clean() || report.detections == 0 {
+        print_report(&mut err, &report)?;
+    }
+    if report.detections == 0 {
+        anyhow::bail!("no detection rules loaded from {}", display_paths(&args.rules));
+    }
+    let mapping = match &args.mapping {
+        Some(p) => {
+            let text = std::fs::read_to_string(p).with_context(|| format!("cannot read {}", p.display()))?;
+            Some(FieldMapping::from_yaml(&text).map_err(|e| anyhow::anyhow!("{}: {e}", p.display()))?)
+        }
+        None => None,
+    };
+    let mut hunter = Hunter::new(&rules).map_err(|e| anyhow::anyhow!(e))?;
+    let files = log_files(&args.logs);
+    let progress = err.is_terminal();
+    let (mut hits, mut events, mut unreadable, mut malformed) = (Vec::new(), 0usize, 0usize, 0usize);
+    for (i, file) in files.iter().enumerate() {
+        if progress {
+            write!(err, "\r\x1b[2K[{}/{}] {}", i + 1, files.len(), file.display())?;
+        }
+        let source = match read_events(file) {
+            Ok(s) => s,
+            Err(e) => {
+                unreadable += 1;
+                writeln!(err, "{}skipped: {e}", if progress { "\r\x1b[2K" } else { "" })?;
+                continue;
+            }
+        };
+        for m in &source.malformed {
+            writeln!(err, "{}malformed: {}: {m}", if progress { "\r\x1b[2K" } else { "" }, file.display())?;
+        }
+        malformed += source.malformed.len();
+        let name = file.display().to_string();
+        for mut event in source.events {
+            events += 1;
+            if let Some(m) = &mapping {
+                m.apply(&mut event);
+            }
+            hits.extend(hunter.process(&event).into_iter().map(|h| h.with_context(&name, &event)));
+        }
+    }
+    if progress {
+        write!(err, "\r\x1b[2K")?;
+    }
+    writeln!(
+        err,
+        "{} events from {} files ({unreadable} unreadable, {malformed} malformed documents); {} rules; {} hits",
+        events,
+        files.len() - unreadable,
+        report.detections + report.correlations,
+        hits.len()
+    )?;
+    let mut out = std::io::stdout().lock();
+    write_hits(&mut out, &hits, args.format)?;
+    out.flush()?;
+    Ok(ExitCode::SUCCESS)
+}
+
+fn display_paths(paths: &[PathBuf]) -> String {
+    paths.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(", ")
+}

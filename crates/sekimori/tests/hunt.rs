@@ -1,0 +1,149 @@
+//! `sekimori hunt` and `sekimori rules check`, run as a user would, on the SigmaHQ rules
+//! and regression events shipped in `../shared/data/sigma` (or `SEKIMORI_SIGMA_DATA`).
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use serde_json::Value;
+
+const BIN: &str = env!("CARGO_BIN_EXE_sekimori");
+
+fn sigma() -> PathBuf {
+    let dir = match std::env::var_os("SEKIMORI_SIGMA_DATA") {
+        Some(d) => PathBuf::from(d),
+        None => Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data/sigma"),
+    };
+    assert!(dir.is_dir(), "Sigma data not found at {}", dir.display());
+    dir
+}
+
+fn hunt(args: &[&str]) -> (String, String, Option<i32>) {
+    let out = Command::new(BIN).arg("hunt").args(args).output().expect("run sekimori hunt");
+    (
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+        out.status.code(),
+    )
+}
+
+#[test]
+fn hunt_finds_each_regression_case_rule_in_its_own_file() {
+    let data = sigma();
+    let rules = data.join("rules/windows/registry/registry_set");
+    let logs = data.join("regression_data/rules/windows/registry/registry_set");
+    let (stdout, stderr, code) =
+        hunt(&["--rules", rules.to_str().expect("utf-8"), "--format", "jsonl", logs.to_str().expect("utf-8")]);
+    assert_eq!(code, Some(0), "{stderr}");
+    let hits: Vec<Value> = stdout.lines().map(|l| serde_json::from_str(l).expect("a JSON line")).collect();
+    assert!(stderr.contains("hits"), "summary on stderr: {stderr}");
+
+    // Every case folder names its rule in info.yml; that rule must have fired on that folder's file.
+    let mut cases = 0;
+    for entry in std::fs::read_dir(&logs).expect("list").flatten() {
+        let info = std::fs::read_to_string(entry.path().join("info.yml")).expect("info.yml");
+        let id =
+            info.lines().find_map(|l| l.trim().strip_prefix("- id: ")).expect("rule id in info.yml").trim().to_owned();
+        let folder = entry.path().to_string_lossy().into_owned();
+        let found = hits
+            .iter()
+            .any(|h| h["rule_id"] == id.as_str() && h["source"].as_str().is_some_and(|s| s.starts_with(&folder)));
+        assert!(found, "rule {id} did not fire on {folder}");
+        cases += 1;
+    }
+    assert!(cases >= 20, "registry_set has {cases} cases");
+    for h in &hits {
+        for key in ["rule_id", "title", "level", "source"] {
+            assert!(h[key].is_string(), "{key} missing in {h}");
+        }
+    }
+}
+
+#[test]
+fn hunt_formats_csv_json_and_table() {
+    let data = sigma();
+    let case =
+        data.join("regression_data/rules/windows/registry/registry_set/registry_set_disable_administrative_share");
+    let rule = data.join("rules/windows/registry/registry_set/registry_set_disable_administrative_share.yml");
+    let args = |f: &'static str| {
+        vec!["--rules".to_owned(), rule.display().to_string(), "--format".into(), f.into(), case.display().to_string()]
+    };
+    let run = |f| {
+        let a = args(f);
+        hunt(&a.iter().map(String::as_str).collect::<Vec<_>>())
+    };
+    let (json, _, code) = run("json");
+    assert_eq!(code, Some(0));
+    let hits: Vec<Value> = serde_json::from_str(&json).expect("a JSON array");
+    assert_eq!(hits.len(), 2, "both registry writes match: {json}");
+    assert!(hits
+        .iter()
+        .all(|h| h["title"] == "Disable Administrative Share Creation at Startup" && h["level"] == "medium"));
+    assert!(hits[0]["matched"].as_array().is_some_and(|m| m.iter().any(|v| v == "Details=DWORD (0x00000000)")));
+
+    let (csv, _, _) = run("csv");
+    let mut lines = csv.lines();
+    assert_eq!(lines.next(), Some("timestamp,level,rule_id,title,kind,source,tags,matched"));
+    assert_eq!(lines.filter(|l| l.contains("c7dcacd0-cc59-4004-b0a4-1d6cdebe6f3e")).count(), 2);
+
+    let (table, _, _) = run("table");
+    assert!(table.contains("Disable Administrative Share Creation at Startup"));
+    assert!(table.trim_end().ends_with("2 hits from 1 rules"), "{table}");
+}
+
+#[test]
+fn hunt_reports_bad_input_and_refuses_no_rules() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let rule = dir.path().join("whoami.yml");
+    std::fs::write(
+        &rule,
+        "title: Whoami\nid: 5f2c0000-0000-4000-8000-000000000001\nlevel: low\nlogsource: {category: process_creation}\n\
+         detection:\n  sel:\n    CommandLine|contains: whoami\n  condition: sel\n",
+    )
+    .expect("write rule");
+    let logs = dir.path().join("events.ndjson");
+    std::fs::write(&logs, "{\"CommandLine\": \"cmd /c whoami\"}\nnot json\n{\"CommandLine\": \"WHOAMI /all\"}\n")
+        .expect("write");
+    let (stdout, stderr, code) =
+        hunt(&["--rules", rule.to_str().expect("utf-8"), "--format", "jsonl", logs.to_str().expect("utf-8")]);
+    assert_eq!(code, Some(0), "{stderr}");
+    assert_eq!(stdout.lines().count(), 2, "case-insensitive contains matches both: {stdout}");
+    assert!(stderr.contains("malformed") && stderr.contains("line 2"), "{stderr}");
+    assert!(stderr.contains("1 malformed"), "{stderr}");
+
+    let empty = dir.path().join("empty");
+    std::fs::create_dir(&empty).expect("mkdir");
+    let (_, stderr, code) = hunt(&["--rules", empty.to_str().expect("utf-8"), logs.to_str().expect("utf-8")]);
+    assert_eq!(code, Some(2));
+    assert!(stderr.contains("no detection rules loaded"), "{stderr}");
+}
+
+#[test]
+fn rules_check_names_every_rule_that_does_not_load() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::fs::write(
+        dir.path().join("ok.yml"),
+        "title: Fine\nlogsource: {product: linux}\ndetection:\n  sel:\n    a: b\n  condition: sel\n",
+    )
+    .expect("write");
+    std::fs::write(
+        dir.path().join("undefined.yml"),
+        "title: Undefined selection\nlogsource: {product: linux}\ndetection:\n  sel:\n    a: b\n  condition: sel and other\n",
+    )
+    .expect("write");
+    std::fs::write(dir.path().join("yaml.yml"), "title: [unclosed\n").expect("write");
+    std::fs::write(
+        dir.path().join("corr.yml"),
+        "title: Many\ncorrelation:\n  type: event_count\n  rules: [no-such-rule]\n  timespan: 5m\n  condition: {gte: 3}\n",
+    )
+    .expect("write");
+    let out = Command::new(BIN).args(["rules", "check"]).arg(dir.path()).output().expect("run");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{text}");
+    assert!(text.contains("undefined.yml: Undefined selection: unknown detection identifier: other"), "{text}");
+    assert!(text.contains("yaml.yml: YAML parse error"), "{text}");
+    assert!(text.contains("corr.yml: Many: correlation refers to rule `no-such-rule`"), "{text}");
+    assert!(text.contains("1 detection, 0 correlation and 0 filter rules loaded from 4 files; 3 not loaded"), "{text}");
+
+    let ok = Command::new(BIN).args(["rules", "check"]).arg(sigma().join("rules/cloud")).output().expect("run");
+    assert_eq!(ok.status.code(), Some(0), "{}", String::from_utf8_lossy(&ok.stdout));
+}
