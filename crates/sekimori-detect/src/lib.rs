@@ -5,6 +5,7 @@
 //! No HTTP and no storage: the server and the offline `sekimori hunt` command share it.
 
 pub mod input;
+pub mod logsource;
 pub mod mapping;
 pub mod normalize;
 pub mod output;

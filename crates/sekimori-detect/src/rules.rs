@@ -1,14 +1,16 @@
 //! Loading Sigma rules with a report of every rule that did not load and why, and running
 //! them over events.
 
-use std::collections::HashSet;
+use std::collections::{BTreeMap, HashSet};
 use std::path::{Path, PathBuf};
 
 use rsigma_eval::correlation_engine::{CorrelationConfig, CorrelationEngine, TimestampFallback};
 use rsigma_eval::event::JsonEvent;
+use rsigma_eval::Engine;
 use rsigma_parser::{CorrelationRule, FilterRule, SigmaCollection, SigmaRule};
 use serde_json::Value;
 
+use crate::logsource::LogSourceMap;
 use crate::output::Hit;
 
 /// A rule (or a whole file) that did not load, and why.
@@ -172,16 +174,29 @@ fn collect(path: &Path, files: &mut Vec<PathBuf>, report: &mut LoadReport) {
 pub const TIMESTAMP_FIELDS: &[&str] =
     &["@timestamp", "timestamp", "TimeCreated_SystemTime", "TimeCreated", "eventTime", "EventTime", "createdDateTime"];
 
-/// Runs a [`RuleSet`] over events: detections per event, correlations across them.
+/// Runs a [`RuleSet`] over events: each event against the rules of its own log source
+/// ([`LogSourceMap`]), then correlations across events.
 pub struct Hunter {
-    engine: CorrelationEngine,
+    /// Detection rules grouped by their (product, service, category).
+    buckets: Vec<Bucket>,
+    logsources: LogSourceMap,
+    /// Present when correlation rules are loaded; it sees every detection.
+    correlations: Option<CorrelationEngine>,
+}
+
+struct Bucket {
+    product: Option<String>,
+    service: Option<String>,
+    category: Option<String>,
+    engine: Engine,
 }
 
 impl std::fmt::Debug for Hunter {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Hunter")
-            .field("detections", &self.engine.detection_rule_count())
-            .field("correlations", &self.engine.correlation_rule_count())
+            .field("logsource_groups", &self.buckets.len())
+            .field("detections", &self.buckets.iter().map(|b| b.engine.rule_count()).sum::<usize>())
+            .field("correlations", &self.correlations.as_ref().map(CorrelationEngine::correlation_rule_count))
             .finish()
     }
 }
@@ -191,28 +206,58 @@ impl Hunter {
     /// an event without one still gets detections but never advances a correlation window
     /// (the wall clock means nothing when replaying old logs).
     pub fn new(rules: &RuleSet) -> Result<Hunter, String> {
-        let config = CorrelationConfig {
-            timestamp_fields: TIMESTAMP_FIELDS.iter().map(|s| (*s).to_owned()).collect(),
-            timestamp_fallback: TimestampFallback::Skip,
-            ..CorrelationConfig::default()
-        };
-        let mut engine = CorrelationEngine::new(config);
-        let collection = SigmaCollection {
-            rules: rules.detections.iter().map(|(_, r)| r.clone()).collect(),
-            filters: rules.filters.iter().map(|(_, f)| f.clone()).collect(),
-            ..SigmaCollection::new()
-        };
-        engine.add_collection(&collection).map_err(|e| e.to_string())?;
-        for (path, c) in &rules.correlations {
-            engine.add_correlation(c).map_err(|e| format!("{}: {}: {e}", path.display(), c.title))?;
+        let mut groups: BTreeMap<(Option<String>, Option<String>, Option<String>), Vec<SigmaRule>> = BTreeMap::new();
+        for (_, r) in &rules.detections {
+            let ls = &r.logsource;
+            groups.entry((ls.product.clone(), ls.service.clone(), ls.category.clone())).or_default().push(r.clone());
         }
-        Ok(Hunter { engine })
+        let mut buckets = Vec::new();
+        for ((product, service, category), members) in groups {
+            let mut engine = Engine::new();
+            let collection = SigmaCollection { rules: members, ..SigmaCollection::new() };
+            engine.add_collection(&collection).map_err(|e| e.to_string())?;
+            for (path, f) in &rules.filters {
+                engine.apply_filter(f).map_err(|e| format!("{}: {}: {e}", path.display(), f.title))?;
+            }
+            buckets.push(Bucket { product, service, category, engine });
+        }
+        let correlations = if rules.correlations.is_empty() {
+            None
+        } else {
+            let config = CorrelationConfig {
+                timestamp_fields: TIMESTAMP_FIELDS.iter().map(|s| (*s).to_owned()).collect(),
+                timestamp_fallback: TimestampFallback::Skip,
+                ..CorrelationConfig::default()
+            };
+            let mut engine = CorrelationEngine::new(config);
+            let collection = SigmaCollection {
+                rules: rules.detections.iter().map(|(_, r)| r.clone()).collect(),
+                ..SigmaCollection::new()
+            };
+            engine.add_collection(&collection).map_err(|e| e.to_string())?;
+            for (path, c) in &rules.correlations {
+                engine.add_correlation(c).map_err(|e| format!("{}: {}: {e}", path.display(), c.title))?;
+            }
+            Some(engine)
+        };
+        Ok(Hunter { buckets, logsources: LogSourceMap::builtin(), correlations })
     }
 
     /// Every rule that fires on `event` (already normalised), detections first, then
     /// correlations that this event completed.
     pub fn process(&mut self, event: &Value) -> Vec<Hit> {
-        let results = self.engine.process_event(&JsonEvent::borrow(event));
+        let placed = self.logsources.classify(event);
+        let json = JsonEvent::borrow(event);
+        let mut detections = Vec::new();
+        for b in &self.buckets {
+            if placed.admits(b.product.as_deref(), b.service.as_deref(), b.category.as_deref()) {
+                detections.extend(b.engine.evaluate(&json));
+            }
+        }
+        let results = match &mut self.correlations {
+            Some(c) => c.correlate_detections(&json, detections),
+            None => detections,
+        };
         results.into_iter().map(Hit::from_result).collect()
     }
 }
