@@ -184,6 +184,9 @@ pub struct Hunter {
     correlations: Option<CorrelationEngine>,
 }
 
+/// A rule's (product, service, category).
+type LogSourceKey = (Option<String>, Option<String>, Option<String>);
+
 struct Bucket {
     product: Option<String>,
     service: Option<String>,
@@ -206,7 +209,7 @@ impl Hunter {
     /// an event without one still gets detections but never advances a correlation window
     /// (the wall clock means nothing when replaying old logs).
     pub fn new(rules: &RuleSet) -> Result<Hunter, String> {
-        let mut groups: BTreeMap<(Option<String>, Option<String>, Option<String>), Vec<SigmaRule>> = BTreeMap::new();
+        let mut groups: BTreeMap<LogSourceKey, Vec<SigmaRule>> = BTreeMap::new();
         for (_, r) in &rules.detections {
             let ls = &r.logsource;
             groups.entry((ls.product.clone(), ls.service.clone(), ls.category.clone())).or_default().push(r.clone());
