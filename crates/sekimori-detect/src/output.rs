@@ -7,7 +7,7 @@ use rsigma_eval::EvaluationResult;
 use serde::Serialize;
 use serde_json::Value;
 
-use crate::rules::TIMESTAMP_FIELDS;
+use crate::rules::{ANONYMOUS_ID_PREFIX, TIMESTAMP_FIELDS};
 
 /// One rule firing on one event (or, for a correlation, on the event that completed it).
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -46,7 +46,7 @@ impl Hit {
             None => ("correlation", Vec::new()),
         };
         Hit {
-            rule_id: r.header.rule_id.clone(),
+            rule_id: r.header.rule_id.clone().filter(|id| !id.starts_with(ANONYMOUS_ID_PREFIX)),
             title: r.header.rule_title.clone(),
             level: r.header.level.map_or("unknown", |l| l.as_str()).to_owned(),
             kind,

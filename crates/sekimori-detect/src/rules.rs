@@ -7,7 +7,9 @@ use std::path::{Path, PathBuf};
 use rsigma_eval::correlation_engine::{CorrelationConfig, CorrelationEngine, TimestampFallback};
 use rsigma_eval::event::JsonEvent;
 use rsigma_eval::Engine;
-use rsigma_parser::{CorrelationRule, FilterRule, SigmaCollection, SigmaRule};
+use rsigma_parser::{
+    ConditionOperator, CorrelationCondition, CorrelationRule, CorrelationType, FilterRule, SigmaCollection, SigmaRule,
+};
 use serde_json::Value;
 
 use crate::logsource::LogSourceMap;
@@ -38,6 +40,9 @@ impl LoadReport {
         self.failures.is_empty()
     }
 }
+
+/// Prefix of the local ids given to rules that have none (never shown in hits).
+pub(crate) const ANONYMOUS_ID_PREFIX: &str = "urn:sekimori:anonymous-rule:";
 
 /// Rules that parsed and compiled, ready to build [`Hunter`]s from.
 #[derive(Debug, Clone, Default)]
@@ -108,7 +113,11 @@ impl RuleSet {
         for e in &collection.errors {
             report.failures.push(LoadFailure { path: path.to_owned(), rule: None, reason: e.clone() });
         }
-        for rule in collection.rules {
+        for mut rule in collection.rules {
+            if rule.id.is_none() {
+                // The correlation layer tells rules apart by id; give id-less ones a local one.
+                rule.id = Some(format!("{ANONYMOUS_ID_PREFIX}{}", self.detections.len()));
+            }
             match rsigma_eval::compile_rule(&rule) {
                 Ok(_) => self.detections.push((path.to_owned(), rule)),
                 Err(e) => report.failures.push(LoadFailure {
@@ -118,7 +127,7 @@ impl RuleSet {
                 }),
             }
         }
-        self.correlations.extend(collection.correlations.into_iter().map(|c| (path.to_owned(), c)));
+        self.correlations.extend(collection.correlations.into_iter().map(|c| (path.to_owned(), temporal_default(c))));
         self.filters.extend(collection.filters.into_iter().map(|f| (path.to_owned(), f)));
     }
 
@@ -147,6 +156,19 @@ impl RuleSet {
         }
         self.correlations = kept;
     }
+}
+
+/// The Sigma specification: a temporal correlation without a condition fires when *all*
+/// its rules have matched within the timespan. rsigma-parser 0.23 defaults it to "at
+/// least one" (which fires on any single event); restore the specified default.
+fn temporal_default(mut c: CorrelationRule) -> CorrelationRule {
+    let temporal = matches!(c.correlation_type, CorrelationType::Temporal | CorrelationType::TemporalOrdered);
+    if let CorrelationCondition::Threshold { predicates, field: None, percentile: None } = &mut c.condition {
+        if temporal && predicates.as_slice() == [(ConditionOperator::Gte, 1)] && c.rules.len() > 1 {
+            *predicates = vec![(ConditionOperator::Gte, c.rules.len() as u64)];
+        }
+    }
+    c
 }
 
 fn collect(path: &Path, files: &mut Vec<PathBuf>, report: &mut LoadReport) {
