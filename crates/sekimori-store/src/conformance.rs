@@ -34,6 +34,7 @@ macro_rules! conformance_suite {
             audit_chain_links_every_row,
             audit_filters_select_rows,
             expired_rows_are_pruned_and_live_ones_kept,
+            ingest_sources_batches_alerts_and_dead_letters,
         );
     };
     (@cases $factory:path; $($case:ident),* $(,)?) => {
@@ -515,4 +516,69 @@ pub async fn expired_rows_are_pruned_and_live_ones_kept(s: S) {
     assert_eq!(s.list_devices(&u.id).await.expect("devices").len(), 1, "devices are not pruned");
     let audit_after = s.events(&EventFilter { limit: 1000, ..Default::default() }).await.expect("events").len();
     assert_eq!(audit_before, audit_after);
+}
+
+pub async fn ingest_sources_batches_alerts_and_dead_letters(s: S) {
+    let t = tenant(&s).await;
+    let src = IngestSource {
+        id: "src1".into(),
+        tenant_id: t.id.clone(),
+        name: "web".into(),
+        secret_hash: vec![9; 32],
+        created_at: T0,
+        revoked_at: None,
+    };
+    assert!(s.insert_ingest_source(&src, &ev("iam.ingest_source.created")).await.expect("insert"));
+    let again = IngestSource { id: "src2".into(), ..src.clone() };
+    assert!(!s.insert_ingest_source(&again, &ev("iam.ingest_source.created")).await.expect("dup"), "names are unique");
+    assert_eq!(s.ingest_source("src1").await.expect("read"), Some(src.clone()));
+    assert_eq!(s.list_ingest_sources(&t.id).await.expect("list").len(), 1);
+
+    let alert = |id: &str, title: &str| AlertRecord {
+        id: id.into(),
+        tenant_id: t.id.clone(),
+        rule_id: Some("r1".into()),
+        title: title.into(),
+        level: "high".into(),
+        tags: "[]".into(),
+        source_id: "src1".into(),
+        event_seq: 0,
+        matched: "[]".into(),
+        created_at: T0 + 10,
+    };
+    let batch = IngestBatch {
+        tenant_id: t.id.clone(),
+        source_id: "src1".into(),
+        received_at: T0 + 10,
+        events: vec![r#"{"a":1}"#.into(), r#"{"a":2}"#.into(), r#"{"a":3}"#.into()],
+        dead_letters: vec![DeadLetter {
+            id: "d1".into(),
+            tenant_id: t.id.clone(),
+            source_id: "src1".into(),
+            received_at: T0 + 10,
+            reason: "line 2: expected value".into(),
+            sample: "not json".into(),
+        }],
+        alerts: vec![(1, alert("al1", "second")), (2, alert("al2", "third"))],
+    };
+    let seqs = s.store_ingest(&batch).await.expect("store");
+    assert_eq!(seqs.len(), 3);
+    assert!(seqs.windows(2).all(|w| w[0] < w[1]), "sequence numbers ascend: {seqs:?}");
+    let events = s.ingested_events(&t.id, 0, 10).await.expect("events");
+    assert_eq!(events.iter().map(|e| e.doc.as_str()).collect::<Vec<_>>(), [r#"{"a":1}"#, r#"{"a":2}"#, r#"{"a":3}"#]);
+    let alerts = s.alerts(&t.id, T0, 10).await.expect("alerts");
+    assert_eq!(alerts.len(), 2);
+    let second = alerts.iter().find(|a| a.id == "al1").expect("al1");
+    assert_eq!(second.event_seq, seqs[1], "an alert points at the event it fired on");
+    assert!(s.alerts(&t.id, T0 + 11, 10).await.expect("alerts").is_empty());
+    assert!(s.alerts("other-tenant", T0, 10).await.expect("alerts").is_empty());
+    assert_eq!(s.dead_letters(&t.id, 10).await.expect("dead")[0].sample, "not json");
+
+    let bad = IngestBatch { alerts: vec![(7, alert("al3", "nowhere"))], ..batch.clone() };
+    assert!(s.store_ingest(&bad).await.is_err(), "an alert must point at an event of its batch");
+    assert_eq!(s.ingested_events(&t.id, 0, 10).await.expect("events").len(), 3, "the failed batch left nothing");
+
+    assert_eq!(s.prune_ingested(T0 + 11).await.expect("prune"), 4);
+    assert!(s.ingested_events(&t.id, 0, 10).await.expect("events").is_empty());
+    assert_eq!(s.alerts(&t.id, T0, 10).await.expect("alerts").len(), 2, "alerts outlive the raw events");
 }

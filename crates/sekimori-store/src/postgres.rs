@@ -138,3 +138,4 @@ include!("sql/common.rs");
 include!("sql/identity.rs");
 include!("sql/login.rs");
 include!("sql/tickets_audit.rs");
+include!("sql/watch.rs");

@@ -219,6 +219,11 @@ from_row! {
         user_id, env_key, tenant_id, browser, os, network, country, first_seen, last_seen, last_login_at, trusted,
     }
     StoredEvent { seq, tenant_id, ts, action, outcome, user_id, doc, prev_hash, hash }
+    IngestSource { id, tenant_id, name, secret_hash, created_at, revoked_at }
+    DeadLetter { id, tenant_id, source_id, received_at, reason, sample }
+    AlertRecord { id, tenant_id, rule_id, title, level, tags, source_id, event_seq, matched, created_at }
+    IngestedEvent { seq, tenant_id, source_id, received_at, doc }
+    SeqRow { seq }
     AuditHeadRow { seq, hash }
     UsernameRow { username }
 }
@@ -234,6 +239,12 @@ impl FromRow for TicketWithHolder {
 pub(crate) struct AuditHeadRow {
     pub(crate) seq: i64,
     pub(crate) hash: Vec<u8>,
+}
+
+/// A row of one `seq` column.
+#[derive(Debug)]
+pub(crate) struct SeqRow {
+    pub(crate) seq: i64,
 }
 
 /// A row of one `username` column.

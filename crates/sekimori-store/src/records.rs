@@ -367,3 +367,66 @@ pub struct EventFilter {
     /// At most this many rows.
     pub limit: i64,
 }
+
+/// A log source allowed to send events (`POST /api/v1/ingest`), with its hashed key.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IngestSource {
+    pub id: String,
+    pub tenant_id: String,
+    pub name: String,
+    pub secret_hash: Vec<u8>,
+    pub created_at: i64,
+    pub revoked_at: Option<i64>,
+}
+
+/// A document that could not be read, kept as a sample with the reason.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeadLetter {
+    pub id: String,
+    pub tenant_id: String,
+    pub source_id: String,
+    pub received_at: i64,
+    pub reason: String,
+    pub sample: String,
+}
+
+/// A rule that fired on an ingested event.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AlertRecord {
+    pub id: String,
+    pub tenant_id: String,
+    pub rule_id: Option<String>,
+    pub title: String,
+    pub level: String,
+    /// JSON array of the rule's tags.
+    pub tags: String,
+    pub source_id: String,
+    /// The ingested event it fired on (`ingested_events.seq`).
+    pub event_seq: i64,
+    /// JSON array of `field=value` pairs that matched.
+    pub matched: String,
+    pub created_at: i64,
+}
+
+/// An ingested event as stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IngestedEvent {
+    pub seq: i64,
+    pub tenant_id: String,
+    pub source_id: String,
+    pub received_at: i64,
+    pub doc: String,
+}
+
+/// One accepted request's worth of ingest, written in one transaction.
+#[derive(Debug, Clone, Default)]
+pub struct IngestBatch {
+    pub tenant_id: String,
+    pub source_id: String,
+    pub received_at: i64,
+    /// The events, as JSON text.
+    pub events: Vec<String>,
+    pub dead_letters: Vec<DeadLetter>,
+    /// Alerts, each with the index into `events` it fired on (`event_seq` is filled in).
+    pub alerts: Vec<(usize, AlertRecord)>,
+}

@@ -58,7 +58,8 @@ const MAX_IDLE_READERS: usize = 8;
 const STATEMENT_CACHE: usize = 128;
 
 /// The migrations, in order; `PRAGMA user_version` records how many have run.
-const MIGRATIONS: &[&str] = &[include_str!("../migrations/sqlite/0001_gate.sql")];
+const MIGRATIONS: &[&str] =
+    &[include_str!("../migrations/sqlite/0001_gate.sql"), include_str!("../migrations/sqlite/0002_watch.sql")];
 
 impl SqliteStore {
     /// Opens (creating if missing) the database file at `path` and migrates it.
@@ -364,3 +365,4 @@ include!("sql/common.rs");
 include!("sql/identity.rs");
 include!("sql/login.rs");
 include!("sql/tickets_audit.rs");
+include!("sql/watch.rs");

@@ -198,6 +198,26 @@ pub trait RetentionStore: Send + Sync {
 }
 
 /// Everything a Sekimori node needs from its database.
+/// Detection: ingest sources, ingested events, dead letters and alerts.
+#[async_trait]
+pub trait WatchStore: Send + Sync {
+    /// Adds a source; `false` if the tenant already has a live source of that name.
+    async fn insert_ingest_source(&self, source: &IngestSource, event: &NewEvent) -> StoreResult<bool>;
+    async fn ingest_source(&self, id: &str) -> StoreResult<Option<IngestSource>>;
+    async fn list_ingest_sources(&self, tenant_id: &str) -> StoreResult<Vec<IngestSource>>;
+    /// Writes a batch's events, dead letters and alerts in one transaction; returns the
+    /// events' sequence numbers.
+    async fn store_ingest(&self, batch: &IngestBatch) -> StoreResult<Vec<i64>>;
+    /// Ingested events of a tenant with `seq > after_seq`, oldest first.
+    async fn ingested_events(&self, tenant_id: &str, after_seq: i64, limit: i64) -> StoreResult<Vec<IngestedEvent>>;
+    /// Alerts of a tenant created at or after `since`, newest first.
+    async fn alerts(&self, tenant_id: &str, since: i64, limit: i64) -> StoreResult<Vec<AlertRecord>>;
+    /// Dead letters of a tenant, newest first.
+    async fn dead_letters(&self, tenant_id: &str, limit: i64) -> StoreResult<Vec<DeadLetter>>;
+    /// Deletes ingested events and dead letters received before `cutoff`.
+    async fn prune_ingested(&self, cutoff: i64) -> StoreResult<u64>;
+}
+
 pub trait Store:
     TenantStore
     + CredentialStore
@@ -208,6 +228,7 @@ pub trait Store:
     + EnvironmentStore
     + AuditStore
     + RetentionStore
+    + WatchStore
 {
     /// The backend's name, for logs (`sqlite`, `postgres`).
     fn backend(&self) -> &'static str;

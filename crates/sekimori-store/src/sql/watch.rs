@@ -1,0 +1,129 @@
+// Ingest sources, ingested events, dead letters and alerts (see `common.rs`).
+
+#[async_trait]
+impl WatchStore for This {
+    async fn insert_ingest_source(&self, s: &IngestSource, event: &NewEvent) -> StoreResult<bool> {
+        let mut tx = self.begin().await?;
+        let taken: Option<IngestSource> = tx
+            .fetch_optional(
+                q("SELECT * FROM ingest_sources WHERE tenant_id = $1 AND name = $2 AND revoked_at IS NULL")
+                    .bind(&s.tenant_id)
+                    .bind(&s.name),
+            )
+            .await?;
+        if taken.is_some() {
+            return Ok(false);
+        }
+        tx.execute(
+            q("INSERT INTO ingest_sources (id, tenant_id, name, secret_hash, created_at) VALUES ($1, $2, $3, $4, $5)")
+                .bind(&s.id)
+                .bind(&s.tenant_id)
+                .bind(&s.name)
+                .bind(&s.secret_hash)
+                .bind(s.created_at),
+        )
+        .await?;
+        self.append_in(&mut tx, event).await?;
+        tx.commit().await?;
+        Ok(true)
+    }
+
+    async fn ingest_source(&self, id: &str) -> StoreResult<Option<IngestSource>> {
+        self.read_optional(q("SELECT * FROM ingest_sources WHERE id = $1").bind(id)).await
+    }
+
+    async fn list_ingest_sources(&self, tenant_id: &str) -> StoreResult<Vec<IngestSource>> {
+        self.read_all(q("SELECT * FROM ingest_sources WHERE tenant_id = $1 ORDER BY name, created_at").bind(tenant_id))
+            .await
+    }
+
+    async fn store_ingest(&self, b: &IngestBatch) -> StoreResult<Vec<i64>> {
+        let mut tx = self.begin().await?;
+        let mut seqs = Vec::with_capacity(b.events.len());
+        for doc in &b.events {
+            let row: SeqRow = tx
+                .fetch_one(
+                    q("INSERT INTO ingested_events (tenant_id, source_id, received_at, doc) VALUES ($1, $2, $3, $4) \
+                       RETURNING seq")
+                    .bind(&b.tenant_id)
+                    .bind(&b.source_id)
+                    .bind(b.received_at)
+                    .bind(doc),
+                )
+                .await?;
+            seqs.push(row.seq);
+        }
+        for d in &b.dead_letters {
+            tx.execute(
+                q("INSERT INTO dead_letters (id, tenant_id, source_id, received_at, reason, sample) \
+                   VALUES ($1, $2, $3, $4, $5, $6)")
+                .bind(&d.id)
+                .bind(&d.tenant_id)
+                .bind(&d.source_id)
+                .bind(d.received_at)
+                .bind(&d.reason)
+                .bind(&d.sample),
+            )
+            .await?;
+        }
+        for (index, a) in &b.alerts {
+            let seq = *seqs.get(*index).ok_or_else(|| {
+                crate::StoreError::Corrupt(format!("alert refers to event {index} of {}", seqs.len()))
+            })?;
+            tx.execute(
+                q("INSERT INTO alerts (id, tenant_id, rule_id, title, level, tags, source_id, event_seq, matched, created_at) \
+                   VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)")
+                .bind(&a.id)
+                .bind(&a.tenant_id)
+                .bind(&a.rule_id)
+                .bind(&a.title)
+                .bind(&a.level)
+                .bind(&a.tags)
+                .bind(&a.source_id)
+                .bind(seq)
+                .bind(&a.matched)
+                .bind(a.created_at),
+            )
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(seqs)
+    }
+
+    async fn ingested_events(&self, tenant_id: &str, after_seq: i64, limit: i64) -> StoreResult<Vec<IngestedEvent>> {
+        self.read_all(
+            q("SELECT * FROM ingested_events WHERE tenant_id = $1 AND seq > $2 ORDER BY seq LIMIT $3")
+                .bind(tenant_id)
+                .bind(after_seq)
+                .bind(limit.max(0)),
+        )
+        .await
+    }
+
+    async fn alerts(&self, tenant_id: &str, since: i64, limit: i64) -> StoreResult<Vec<AlertRecord>> {
+        self.read_all(
+            q("SELECT * FROM alerts WHERE tenant_id = $1 AND created_at >= $2 ORDER BY created_at DESC, id DESC LIMIT $3")
+                .bind(tenant_id)
+                .bind(since)
+                .bind(limit.max(0)),
+        )
+        .await
+    }
+
+    async fn dead_letters(&self, tenant_id: &str, limit: i64) -> StoreResult<Vec<DeadLetter>> {
+        self.read_all(
+            q("SELECT * FROM dead_letters WHERE tenant_id = $1 ORDER BY received_at DESC, id DESC LIMIT $2")
+                .bind(tenant_id)
+                .bind(limit.max(0)),
+        )
+        .await
+    }
+
+    async fn prune_ingested(&self, cutoff: i64) -> StoreResult<u64> {
+        let mut tx = self.begin().await?;
+        let mut gone = tx.execute(q("DELETE FROM ingested_events WHERE received_at < $1").bind(cutoff)).await?;
+        gone += tx.execute(q("DELETE FROM dead_letters WHERE received_at < $1").bind(cutoff)).await?;
+        tx.commit().await?;
+        Ok(gone)
+    }
+}

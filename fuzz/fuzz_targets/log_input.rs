@@ -1,0 +1,35 @@
+//! Log files as `sekimori hunt` (and, next, ingest) reads them: any text parses into
+//! events and malformed-document reports without panicking; every event is normalised
+//! and run through a small rule set; every malformed report names a line inside the text.
+#![no_main]
+
+use std::sync::{Mutex, OnceLock};
+
+use libfuzzer_sys::fuzz_target;
+use sekimori_detect::input::parse_events;
+use sekimori_detect::{Hunter, RuleSet};
+
+const RULES: &str = "title: any whoami\nlogsource: {product: windows}\ndetection:\n  sel:\n    CommandLine|contains|all: [who, ami]\n  k:\n    - mimikatz\n  condition: sel or k\n";
+
+fn hunter() -> &'static Mutex<Hunter> {
+    static H: OnceLock<Mutex<Hunter>> = OnceLock::new();
+    H.get_or_init(|| {
+        let (rules, report) = RuleSet::from_yaml(RULES);
+        assert!(report.is_clean());
+        Mutex::new(Hunter::new(&rules).expect("compile"))
+    })
+}
+
+fuzz_target!(|data: &[u8]| {
+    let text = String::from_utf8_lossy(data);
+    let source = parse_events(&text);
+    let lines = text.matches('\n').count() + 1;
+    for m in &source.malformed {
+        let n: usize = m.strip_prefix("line ").and_then(|r| r.split(':').next()).and_then(|n| n.parse().ok()).expect("line number");
+        assert!(n >= 1 && n <= lines, "{m} outside {lines} lines");
+    }
+    let mut h = hunter().lock().unwrap_or_else(|p| p.into_inner());
+    for e in &source.events {
+        let _ = h.process(e);
+    }
+});
