@@ -170,3 +170,30 @@ mod tests {
         }
     }
 }
+
+/// A refused or failed service operation: a stable [`ErrorCode`], a human detail and
+/// optional extension members for the problem document. Every service crate (the gate,
+/// detection) returns it, and the server renders it as RFC 9457 problem+json.
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("{code}: {detail}")]
+pub struct ServiceError {
+    /// Stable code.
+    pub code: ErrorCode,
+    /// What happened, for people.
+    pub detail: String,
+    /// Extra members of the problem document (e.g. `first_redeemed_at`).
+    pub extensions: serde_json::Map<String, serde_json::Value>,
+}
+
+impl ServiceError {
+    /// An error with a code and detail.
+    pub fn new(code: ErrorCode, detail: impl Into<String>) -> Self {
+        ServiceError { code, detail: detail.into(), extensions: serde_json::Map::new() }
+    }
+
+    /// Adds an extension member.
+    pub fn with(mut self, key: &str, value: impl Into<serde_json::Value>) -> Self {
+        self.extensions.insert(key.to_owned(), value.into());
+        self
+    }
+}

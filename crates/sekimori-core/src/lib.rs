@@ -13,6 +13,6 @@ pub mod rng;
 pub mod token;
 
 pub use clock::{Clock, SystemClock, TestClock, Timestamp};
-pub use error::ErrorCode;
+pub use error::{ErrorCode, ServiceError};
 pub use level::AuthLevel;
 pub use rng::{OsRng, Rng};

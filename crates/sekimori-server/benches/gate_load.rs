@@ -45,9 +45,18 @@ async fn start(store: Arc<dyn Store>) -> (String, AdminClient) {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("http://{}", listener.local_addr().unwrap());
     let settings = GateSettings { public_url: url.clone(), ..Default::default() };
+    let gate_store = store.clone();
     let gate = Gate::new(store, Arc::new(SystemClock), Arc::new(OsRng), ServerKeys::generate(&OsRng), settings);
     let token = gate.bootstrap().await.unwrap().1.unwrap();
-    let state = AppState { gate, body_limit: sekimori_server::DEFAULT_BODY_LIMIT };
+    let watch = sekimori_watch::Watch::new(
+        gate_store,
+        Arc::new(SystemClock),
+        Arc::new(OsRng),
+        &sekimori_detect::RuleSet::default(),
+        sekimori_watch::IngestLimits::default(),
+    )
+    .unwrap();
+    let state = AppState { gate, watch, body_limit: sekimori_server::DEFAULT_BODY_LIMIT };
     let app = sekimori_server::router(state)
         .layer(axum::middleware::from_fn(timed))
         .into_make_service_with_connect_info::<std::net::SocketAddr>();

@@ -14,7 +14,7 @@ use serde::de::DeserializeOwned;
 use crate::problem::ApiError;
 use crate::AppState;
 
-fn bearer(headers: &HeaderMap) -> Result<&str, ApiError> {
+pub(crate) fn bearer(headers: &HeaderMap) -> Result<&str, ApiError> {
     headers
         .get(axum::http::header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
@@ -59,7 +59,7 @@ where
     }
 }
 
-async fn read_body(req: Request, limit: usize) -> Result<Bytes, ApiError> {
+pub(crate) async fn read_body(req: Request, limit: usize) -> Result<Bytes, ApiError> {
     axum::body::to_bytes(req.into_body(), limit).await.map_err(|_| {
         ApiError::new(ErrorCode::PayloadTooLarge, format!("the body exceeds {limit} bytes or could not be read"))
     })

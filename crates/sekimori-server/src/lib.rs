@@ -1,4 +1,5 @@
-//! Sekimori's HTTP server: thin axum handlers over the [`sekimori_gate::Gate`].
+//! Sekimori's HTTP server: thin axum handlers over the [`sekimori_gate::Gate`] and the
+//! [`sekimori_watch::Watch`].
 //! Every error is an RFC 9457 problem document; every body is size-limited; every
 //! request type refuses unknown fields.
 
@@ -31,6 +32,8 @@ pub const MAX_WAIT_SECONDS: u64 = 60;
 pub struct AppState {
     /// The gate services.
     pub gate: Gate,
+    /// The detection services.
+    pub watch: sekimori_watch::Watch,
     /// Largest accepted request body, bytes.
     pub body_limit: usize,
 }

@@ -41,6 +41,18 @@ pub enum StoreError {
     Corrupt(String),
 }
 
+/// A storage failure, as the services report it: details go to the log, the caller gets
+/// a retryable `service_unavailable`.
+impl From<StoreError> for sekimori_core::ServiceError {
+    fn from(e: StoreError) -> Self {
+        tracing::error!(error = %e, "store failure");
+        sekimori_core::ServiceError::new(
+            sekimori_core::ErrorCode::ServiceUnavailable,
+            "the database is unavailable; retry later",
+        )
+    }
+}
+
 /// Result alias for store calls.
 pub type StoreResult<T> = Result<T, StoreError>;
 

@@ -17,8 +17,19 @@ pub struct Config {
     pub storage: StorageConfig,
     /// Authentication timings.
     pub gate: sekimori_gate::GateSettings,
+    /// Detection.
+    pub detect: DetectConfig,
     /// Logging.
     pub log: LogConfig,
+}
+
+/// `[detect]`
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct DetectConfig {
+    /// Sigma rule files or folders run on every ingested event (in the environment:
+    /// paths separated by `:`).
+    pub rules: Vec<PathBuf>,
 }
 
 /// `[server]`
@@ -109,6 +120,7 @@ pub const KEYS: &[&str] = &[
     "gate.ticket_max_ttl_seconds",
     "gate.retention_grace_seconds",
     "gate.warning_ttl_seconds",
+    "detect.rules",
     "log.level",
     "log.format",
 ];
@@ -166,6 +178,9 @@ impl Config {
             "gate.ticket_max_ttl_seconds" => self.gate.ticket_max_ttl_seconds = num(value)?,
             "gate.retention_grace_seconds" => self.gate.retention_grace_seconds = num(value)?,
             "gate.warning_ttl_seconds" => self.gate.warning_ttl_seconds = num(value)?,
+            "detect.rules" => {
+                self.detect.rules = value.split(':').filter(|p| !p.is_empty()).map(PathBuf::from).collect()
+            }
             "log.level" => self.log.level = value.to_owned(),
             "log.format" => self.log.format = value.to_owned(),
             _ => return Err(format!("unknown key; known keys: {}", KEYS.join(", "))),
@@ -188,6 +203,9 @@ impl Config {
             if !(u.starts_with("postgres://") || u.starts_with("postgresql://")) {
                 return Err(err(source_name, "storage.database_url", "must be a postgres:// URL"));
             }
+        }
+        if let Some(p) = self.detect.rules.iter().find(|p| !p.exists()) {
+            return Err(err(source_name, "detect.rules", format!("{} does not exist", p.display())));
         }
         if self.storage.max_connections == 0 {
             return Err(err(source_name, "storage.max_connections", "must be at least 1"));

@@ -5,11 +5,13 @@ use std::sync::Arc;
 
 use anyhow::Context;
 use sekimori_core::{Clock, OsRng, Rng, SystemClock};
+use sekimori_detect::RuleSet;
 use sekimori_gate::{Gate, ServerKeys};
 use sekimori_server::AppState;
 use sekimori_store::postgres::PostgresStore;
 use sekimori_store::sqlite::SqliteStore;
 use sekimori_store::Store;
+use sekimori_watch::{IngestLimits, Watch};
 
 use crate::config::Config;
 
@@ -42,6 +44,26 @@ pub fn gate(cfg: &Config, store: Arc<dyn Store>, public_url: String) -> anyhow::
     Ok(Gate::new(store, clock, rng, keys, cfg.gate_settings(public_url)))
 }
 
+/// Builds the detection services with the rules in `detect.rules`; each rule that does
+/// not load is logged with its file and reason (the others run).
+pub fn watch(cfg: &Config, store: Arc<dyn Store>) -> anyhow::Result<Watch> {
+    let (rules, report) = RuleSet::load(&cfg.detect.rules);
+    for f in &report.failures {
+        tracing::warn!(file = %f.path.display(), rule = f.rule.as_deref().unwrap_or("-"), reason = %f.reason, "Sigma rule not loaded");
+    }
+    if !cfg.detect.rules.is_empty() {
+        println!(
+            "detection: {} detection, {} correlation and {} filter rules loaded; {} not loaded (see the log)",
+            report.detections,
+            report.correlations,
+            report.filters,
+            report.failures.len()
+        );
+    }
+    Watch::new(store, Arc::new(SystemClock), Arc::new(OsRng), &rules, IngestLimits::default())
+        .map_err(|e| anyhow::anyhow!("detect.rules: {e}"))
+}
+
 /// Runs the server until Ctrl-C or SIGTERM.
 pub async fn serve(cfg: Config, source_name: &str) -> anyhow::Result<()> {
     let addr = cfg.listen_addr(source_name)?;
@@ -51,6 +73,7 @@ pub async fn serve(cfg: Config, source_name: &str) -> anyhow::Result<()> {
     let public_url = cfg.server.public_url.clone().unwrap_or_else(|| format!("http://{bound}"));
     let store = open_store(&cfg).await?;
     let backend = store.backend();
+    let store_for_watch = store.clone();
     let gate = gate(&cfg, store, public_url.clone())?;
     let (tenant, first_token) = gate.bootstrap().await.map_err(|e| anyhow::anyhow!("{e}"))?;
     if let Some(token) = first_token {
@@ -61,7 +84,8 @@ pub async fn serve(cfg: Config, source_name: &str) -> anyhow::Result<()> {
     }
     println!("sekimori listening on http://{bound} (public URL {public_url}, store {backend})");
     tracing::info!(%bound, %public_url, backend, "listening");
-    let state = AppState { gate, body_limit: cfg.server.body_limit_bytes };
+    let watch = watch(&cfg, store_for_watch)?;
+    let state = AppState { gate, watch, body_limit: cfg.server.body_limit_bytes };
     sekimori_server::serve(listener, state, shutdown_signal()).await?;
     Ok(())
 }

@@ -5,6 +5,7 @@ mod admin;
 mod device;
 mod hosted;
 mod relying;
+mod watch;
 
 use axum::extract::State;
 use axum::routing::get;
@@ -23,6 +24,7 @@ pub(crate) fn router() -> Router<AppState> {
         .merge(relying::router())
         .merge(device::router())
         .merge(hosted::router())
+        .merge(watch::router())
 }
 
 async fn healthz(State(s): State<AppState>) -> ApiResult<Json<Value>> {

@@ -22,12 +22,38 @@ pub struct TestServer {
     pub url: String,
     pub clock: TestClock,
     pub admin: AdminClient,
+    /// The admin token behind `admin`, for raw HTTP calls.
+    pub admin_token: String,
     /// The server's gate, for housekeeping that runs on a timer in production.
     pub gate: Gate,
     _shutdown: tokio::sync::oneshot::Sender<()>,
 }
 
 pub const START: Timestamp = Timestamp(1_795_000_000_000);
+
+/// The Sigma rules every test server runs on ingested events.
+pub const TEST_RULES: &str = "\
+title: Whoami Execution
+id: 0b1c2d3e-0000-4000-8000-000000000001
+level: medium
+tags: [attack.discovery, attack.t1033]
+logsource: {category: process_creation, product: windows}
+detection:
+  sel:
+    Image|endswith: '\\whoami.exe'
+  condition: sel
+---
+title: CloudTrail Logging Stopped
+id: 0b1c2d3e-0000-4000-8000-000000000002
+level: high
+tags: [attack.defense-evasion, attack.t1562.008]
+logsource: {product: aws, service: cloudtrail}
+detection:
+  sel:
+    eventSource: cloudtrail.amazonaws.com
+    eventName: [StopLogging, DeleteTrail]
+  condition: sel
+";
 
 impl TestServer {
     pub async fn start() -> Self {
@@ -56,7 +82,17 @@ impl TestServer {
         }
         let (_, token) = gate.bootstrap().await.expect("bootstrap");
         let token = token.expect("first start mints an admin token");
-        let state = AppState { gate: gate.clone(), body_limit: sekimori_server::DEFAULT_BODY_LIMIT };
+        let (rules, report) = sekimori_detect::RuleSet::from_yaml(TEST_RULES);
+        assert!(report.is_clean(), "{:?}", report.failures);
+        let watch = sekimori_watch::Watch::new(
+            store.clone(),
+            Arc::new(clock.clone()),
+            Arc::new(OsRng),
+            &rules,
+            sekimori_watch::IngestLimits::default(),
+        )
+        .expect("rules compile");
+        let state = AppState { gate: gate.clone(), watch, body_limit: sekimori_server::DEFAULT_BODY_LIMIT };
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();
         tokio::spawn(async move {
             let _ = sekimori_server::serve(listener, state, async move {
@@ -64,7 +100,7 @@ impl TestServer {
             })
             .await;
         });
-        TestServer { admin: AdminClient::new(&url, &token), url, clock, gate, _shutdown: tx }
+        TestServer { admin: AdminClient::new(&url, &token), admin_token: token, url, clock, gate, _shutdown: tx }
     }
 
     /// Registers an app of `kind` and returns a client with its key.

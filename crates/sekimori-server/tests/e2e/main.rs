@@ -8,6 +8,7 @@ mod audit;
 mod browser;
 mod device_auth;
 mod environments;
+mod ingest;
 mod push;
 mod qr;
 mod tickets;

@@ -1,0 +1,190 @@
+//! Detection: log sources (admin), `POST /api/v1/ingest` (a source's key), alerts and
+//! dead letters (admin).
+
+use axum::extract::{Request, State};
+use axum::http::header::{CONTENT_ENCODING, CONTENT_TYPE};
+use axum::http::StatusCode;
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use sekimori_core::names::Label;
+use sekimori_core::{ErrorCode, Timestamp};
+use sekimori_store::{AlertRecord, DeadLetter, IngestSource};
+use sekimori_watch::{IngestReport, NewSourceKey};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::extract::{bearer, read_body, AdminAuth, ApiJson, ApiQuery};
+use crate::problem::{ApiError, ApiResult};
+use crate::AppState;
+
+/// Largest ingest body on the wire (compressed or not), bytes.
+pub const MAX_INGEST_BODY: usize = 4 << 20;
+
+pub(super) fn router() -> Router<AppState> {
+    Router::new()
+        .route("/api/v1/ingest", post(ingest))
+        .route("/api/v1/admin/ingest-sources", post(add_source).get(list_sources))
+        .route("/api/v1/admin/alerts", get(alerts))
+        .route("/api/v1/admin/dead-letters", get(dead_letters))
+}
+
+async fn ingest(State(s): State<AppState>, req: Request) -> ApiResult<Json<IngestReport>> {
+    let (parts, body) = req.into_parts();
+    let key = bearer(&parts.headers)?.to_owned();
+    let source = s.watch.authenticate_source(&key).await?;
+    let header = |name| parts.headers.get(name).and_then(|v| v.to_str().ok()).map(str::to_ascii_lowercase);
+    let mime = header(CONTENT_TYPE).unwrap_or_default();
+    let mime = mime.split(';').next().unwrap_or_default().trim().to_owned();
+    if !matches!(mime.as_str(), "application/json" | "application/x-ndjson" | "application/ndjson") {
+        return Err(ApiError::new(
+            ErrorCode::UnsupportedMediaType,
+            "send application/x-ndjson (one event per line) or application/json (an event or an array)",
+        ));
+    }
+    let gzip = match header(CONTENT_ENCODING).as_deref() {
+        None | Some("identity") => false,
+        Some("gzip") => true,
+        Some(other) => {
+            return Err(ApiError::new(
+                ErrorCode::UnsupportedMediaType,
+                format!("Content-Encoding {other} is not accepted (gzip or none)"),
+            ))
+        }
+    };
+    let body = read_body(Request::from_parts(parts, body), MAX_INGEST_BODY).await?;
+    Ok(Json(s.watch.ingest(&source, &body, gzip).await?))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct AddSource {
+    name: Label,
+}
+
+async fn add_source(
+    State(s): State<AppState>,
+    AdminAuth(admin): AdminAuth,
+    ApiJson(req): ApiJson<AddSource>,
+) -> ApiResult<(StatusCode, Json<NewSourceKey>)> {
+    Ok((StatusCode::CREATED, Json(s.watch.add_source(&admin.tenant_id, &admin.id, &req.name).await?)))
+}
+
+/// A source as the admin API shows it (never its key).
+#[derive(Debug, Serialize)]
+struct SourceView {
+    id: String,
+    name: String,
+    created_at: String,
+    revoked: bool,
+}
+
+impl From<IngestSource> for SourceView {
+    fn from(s: IngestSource) -> Self {
+        SourceView {
+            id: s.id,
+            name: s.name,
+            created_at: Timestamp(s.created_at).to_rfc3339(),
+            revoked: s.revoked_at.is_some(),
+        }
+    }
+}
+
+async fn list_sources(State(s): State<AppState>, AdminAuth(admin): AdminAuth) -> ApiResult<Json<Vec<SourceView>>> {
+    Ok(Json(s.watch.list_sources(&admin.tenant_id).await?.into_iter().map(SourceView::from).collect()))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct AlertQuery {
+    /// RFC 3339; default: all.
+    since: Option<String>,
+    /// Default 100, at most 1000.
+    limit: Option<i64>,
+}
+
+/// An alert as the admin API shows it.
+#[derive(Debug, Serialize)]
+struct AlertView {
+    id: String,
+    rule_id: Option<String>,
+    title: String,
+    level: String,
+    tags: Value,
+    source_id: String,
+    event_seq: i64,
+    matched: Value,
+    created_at: String,
+}
+
+impl From<AlertRecord> for AlertView {
+    fn from(a: AlertRecord) -> Self {
+        AlertView {
+            id: a.id,
+            rule_id: a.rule_id,
+            title: a.title,
+            level: a.level,
+            tags: serde_json::from_str(&a.tags).unwrap_or(Value::Null),
+            source_id: a.source_id,
+            event_seq: a.event_seq,
+            matched: serde_json::from_str(&a.matched).unwrap_or(Value::Null),
+            created_at: Timestamp(a.created_at).to_rfc3339(),
+        }
+    }
+}
+
+fn limit(l: Option<i64>) -> Result<i64, ApiError> {
+    match l.unwrap_or(100) {
+        l @ 1..=1000 => Ok(l),
+        _ => Err(ApiError::new(ErrorCode::InvalidRequest, "limit must be between 1 and 1000")),
+    }
+}
+
+async fn alerts(
+    State(s): State<AppState>,
+    AdminAuth(admin): AdminAuth,
+    ApiQuery(q): ApiQuery<AlertQuery>,
+) -> ApiResult<Json<Vec<AlertView>>> {
+    let since = match &q.since {
+        Some(t) => Timestamp::parse(t)
+            .ok_or_else(|| ApiError::new(ErrorCode::InvalidRequest, "since must be an RFC 3339 time"))?
+            .millis(),
+        None => 0,
+    };
+    let list = s.watch.alerts(&admin.tenant_id, since, limit(q.limit)?).await?;
+    Ok(Json(list.into_iter().map(AlertView::from).collect()))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct DeadLetterQuery {
+    limit: Option<i64>,
+}
+
+/// A dead letter as the admin API shows it.
+#[derive(Debug, Serialize)]
+struct DeadLetterView {
+    id: String,
+    source_id: String,
+    received_at: String,
+    reason: String,
+    sample: String,
+}
+
+async fn dead_letters(
+    State(s): State<AppState>,
+    AdminAuth(admin): AdminAuth,
+    ApiQuery(q): ApiQuery<DeadLetterQuery>,
+) -> ApiResult<Json<Vec<DeadLetterView>>> {
+    let list = s.watch.dead_letters(&admin.tenant_id, limit(q.limit)?).await?;
+    Ok(Json(
+        list.into_iter()
+            .map(|d: DeadLetter| DeadLetterView {
+                id: d.id,
+                source_id: d.source_id,
+                received_at: Timestamp(d.received_at).to_rfc3339(),
+                reason: d.reason,
+                sample: d.sample,
+            })
+            .collect(),
+    ))
+}

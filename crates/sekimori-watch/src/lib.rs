@@ -1,0 +1,281 @@
+//! Detection services: the log sources a tenant lets send events, `POST /api/v1/ingest`
+//! through the Sigma engine, and the alerts and dead letters that come out. The server's
+//! handlers are thin wrappers over [`Watch`]; the engine is `sekimori-detect`.
+
+use std::io::Read;
+use std::sync::{Arc, Mutex};
+
+use sekimori_core::event::{NewEvent, Outcome};
+use sekimori_core::names::Label;
+use sekimori_core::token::{ct_eq, hash_secret, new_id, new_secret, PrefixedKey};
+use sekimori_core::{Clock, ErrorCode, Rng, ServiceError};
+use sekimori_detect::input::parse_events;
+use sekimori_detect::{Hit, Hunter, RuleSet};
+use sekimori_store::{AlertRecord, DeadLetter, IngestBatch, IngestSource, Store};
+use serde::Serialize;
+use serde_json::Value;
+
+/// Result alias.
+pub type WatchResult<T> = Result<T, ServiceError>;
+
+/// Prefix of ingest source keys.
+pub const SOURCE_PREFIX: &str = "sking";
+
+/// Bounds on one ingest request.
+#[derive(Debug, Clone, Copy)]
+pub struct IngestLimits {
+    /// Largest body after gzip decompression, bytes.
+    pub max_decompressed: usize,
+    /// Most events in one request.
+    pub max_events: usize,
+    /// Longest sample of a malformed document kept in the dead-letter store, bytes.
+    pub dead_letter_sample: usize,
+}
+
+impl Default for IngestLimits {
+    fn default() -> Self {
+        IngestLimits { max_decompressed: 16 << 20, max_events: 10_000, dead_letter_sample: 1024 }
+    }
+}
+
+/// A new source and its key (shown once).
+#[derive(Debug, Clone, Serialize)]
+pub struct NewSourceKey {
+    pub id: String,
+    pub name: String,
+    pub key: String,
+}
+
+/// What one ingest request did.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct IngestReport {
+    pub accepted: usize,
+    pub malformed: usize,
+    pub alerts: usize,
+}
+
+/// The detection services.
+#[derive(Clone)]
+pub struct Watch {
+    store: Arc<dyn Store>,
+    clock: Arc<dyn Clock>,
+    rng: Arc<dyn Rng>,
+    hunter: Arc<Mutex<Hunter>>,
+    limits: IngestLimits,
+}
+
+impl std::fmt::Debug for Watch {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Watch").field("limits", &self.limits).finish_non_exhaustive()
+    }
+}
+
+impl Watch {
+    /// The services over `store`, running `rules` on every ingested event.
+    pub fn new(
+        store: Arc<dyn Store>,
+        clock: Arc<dyn Clock>,
+        rng: Arc<dyn Rng>,
+        rules: &RuleSet,
+        limits: IngestLimits,
+    ) -> Result<Watch, String> {
+        let hunter = Hunter::new(rules)?;
+        Ok(Watch { store, clock, rng, hunter: Arc::new(Mutex::new(hunter)), limits })
+    }
+
+    /// The bounds on one ingest request.
+    pub fn limits(&self) -> IngestLimits {
+        self.limits
+    }
+
+    fn new_id(&self) -> String {
+        new_id(self.clock.now(), self.rng.as_ref()).to_string()
+    }
+
+    /// Adds a log source to the admin's tenant and returns its key (shown once).
+    pub async fn add_source(&self, tenant_id: &str, admin_token_id: &str, name: &Label) -> WatchResult<NewSourceKey> {
+        let id = self.new_id().replace('-', "");
+        let secret = new_secret(self.rng.as_ref());
+        let source = IngestSource {
+            id: id.clone(),
+            tenant_id: tenant_id.to_owned(),
+            name: name.to_string(),
+            secret_hash: hash_secret(&secret),
+            created_at: self.clock.now().millis(),
+            revoked_at: None,
+        };
+        let ev = NewEvent::new(
+            self.clock.now(),
+            tenant_id,
+            "configuration",
+            "admin.ingest_source.created",
+            Outcome::Success,
+        )
+        .field("sekimori.ingest_source.id", id.as_str())
+        .field("sekimori.ingest_source.name", name.as_str())
+        .field("sekimori.admin_token.id", admin_token_id);
+        if !self.store.insert_ingest_source(&source, &ev).await? {
+            return Err(ServiceError::new(ErrorCode::Conflict, format!("a source named {name} already exists")));
+        }
+        Ok(NewSourceKey {
+            id: id.clone(),
+            name: name.to_string(),
+            key: PrefixedKey::format(SOURCE_PREFIX, &id, &secret),
+        })
+    }
+
+    /// The tenant's sources.
+    pub async fn list_sources(&self, tenant_id: &str) -> WatchResult<Vec<IngestSource>> {
+        Ok(self.store.list_ingest_sources(tenant_id).await?)
+    }
+
+    /// The source presented as a bearer credential.
+    pub async fn authenticate_source(&self, bearer: &str) -> WatchResult<IngestSource> {
+        let denied = || ServiceError::new(ErrorCode::Unauthorized, "invalid ingest source key");
+        let key = PrefixedKey::parse(SOURCE_PREFIX, bearer).ok_or_else(denied)?;
+        let source = self.store.ingest_source(&key.id).await?.ok_or_else(denied)?;
+        if source.revoked_at.is_some() || !ct_eq(&source.secret_hash, &hash_secret(&key.secret)) {
+            return Err(denied());
+        }
+        Ok(source)
+    }
+
+    /// Reads a request body (NDJSON, a JSON array or documents one after another;
+    /// gzip-compressed when `gzip`), runs every event through the rules, and stores the
+    /// events, the alerts and a sample of each malformed document in one transaction.
+    /// Nothing is dropped silently: a malformed document is counted and kept as a dead
+    /// letter, and a body with no readable event at all is refused.
+    pub async fn ingest(&self, source: &IngestSource, body: &[u8], gzip: bool) -> WatchResult<IngestReport> {
+        let text = self.decode(body, gzip)?;
+        let parsed = parse_events(&text);
+        if parsed.events.len() > self.limits.max_events {
+            return Err(ServiceError::new(
+                ErrorCode::PayloadTooLarge,
+                format!("{} events in one request; the limit is {}", parsed.events.len(), self.limits.max_events),
+            )
+            .with("max_events", self.limits.max_events));
+        }
+        let now = self.clock.now().millis();
+        let dead_letters: Vec<DeadLetter> = parsed
+            .malformed
+            .iter()
+            .map(|reason| DeadLetter {
+                id: self.new_id(),
+                tenant_id: source.tenant_id.clone(),
+                source_id: source.id.clone(),
+                received_at: now,
+                reason: reason.clone(),
+                sample: sample(&text, reason, self.limits.dead_letter_sample),
+            })
+            .collect();
+        let hunter = Arc::clone(&self.hunter);
+        let events = parsed.events;
+        let (events, hits) = tokio::task::spawn_blocking(move || {
+            let mut h = hunter.lock().unwrap_or_else(|p| p.into_inner());
+            let hits: Vec<Vec<Hit>> = events.iter().map(|e| h.process(e)).collect();
+            (events, hits)
+        })
+        .await
+        .map_err(|e| ServiceError::new(ErrorCode::Internal, format!("detection failed: {e}")))?;
+        let mut alerts = Vec::new();
+        for (index, event_hits) in hits.into_iter().enumerate() {
+            for hit in event_hits {
+                alerts.push((index, self.alert(source, hit, now)));
+            }
+        }
+        let report = IngestReport { accepted: events.len(), malformed: dead_letters.len(), alerts: alerts.len() };
+        let batch = IngestBatch {
+            tenant_id: source.tenant_id.clone(),
+            source_id: source.id.clone(),
+            received_at: now,
+            events: events.iter().map(Value::to_string).collect(),
+            dead_letters,
+            alerts,
+        };
+        self.store.store_ingest(&batch).await?;
+        if report.accepted == 0 && report.malformed > 0 {
+            let first = parsed.malformed.first().cloned().unwrap_or_default();
+            return Err(ServiceError::new(ErrorCode::InvalidRequest, format!("no event could be read ({first})"))
+                .with("malformed", report.malformed));
+        }
+        Ok(report)
+    }
+
+    fn decode(&self, body: &[u8], gzip: bool) -> WatchResult<String> {
+        let too_large = || {
+            ServiceError::new(
+                ErrorCode::PayloadTooLarge,
+                format!("the body is larger than {} bytes decompressed", self.limits.max_decompressed),
+            )
+        };
+        let bytes = if gzip {
+            let mut out = Vec::new();
+            flate2::read::MultiGzDecoder::new(body)
+                .take(self.limits.max_decompressed as u64 + 1)
+                .read_to_end(&mut out)
+                .map_err(|e| ServiceError::new(ErrorCode::InvalidRequest, format!("not valid gzip: {e}")))?;
+            out
+        } else {
+            body.to_vec()
+        };
+        if bytes.len() > self.limits.max_decompressed {
+            return Err(too_large());
+        }
+        String::from_utf8(bytes)
+            .map_err(|e| ServiceError::new(ErrorCode::InvalidRequest, format!("the body is not UTF-8: {e}")))
+    }
+
+    fn alert(&self, source: &IngestSource, hit: Hit, now: i64) -> AlertRecord {
+        AlertRecord {
+            id: self.new_id(),
+            tenant_id: source.tenant_id.clone(),
+            rule_id: hit.rule_id,
+            title: hit.title,
+            level: hit.level,
+            tags: Value::from(hit.tags).to_string(),
+            source_id: source.id.clone(),
+            event_seq: 0,
+            matched: Value::from(hit.matched).to_string(),
+            created_at: now,
+        }
+    }
+
+    /// The tenant's alerts since `since` (ms), newest first.
+    pub async fn alerts(&self, tenant_id: &str, since: i64, limit: i64) -> WatchResult<Vec<AlertRecord>> {
+        Ok(self.store.alerts(tenant_id, since, limit).await?)
+    }
+
+    /// The tenant's dead letters, newest first.
+    pub async fn dead_letters(&self, tenant_id: &str, limit: i64) -> WatchResult<Vec<DeadLetter>> {
+        Ok(self.store.dead_letters(tenant_id, limit).await?)
+    }
+}
+
+/// The text of the line a malformed-document report names, cut to `max` bytes.
+fn sample(text: &str, reason: &str, max: usize) -> String {
+    let line = reason
+        .strip_prefix("line ")
+        .and_then(|r| r.split(':').next())
+        .and_then(|n| n.parse::<usize>().ok())
+        .and_then(|n| text.lines().nth(n.saturating_sub(1)))
+        .unwrap_or_default();
+    let mut end = line.len().min(max);
+    while !line.is_char_boundary(end) {
+        end -= 1;
+    }
+    line[..end].to_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn samples_are_the_named_line_cut_on_a_character_boundary() {
+        let text = "{\"a\":1}\nnot json ünïcode\n";
+        assert_eq!(sample(text, "line 2: expected value", 1024), "not json ünïcode");
+        assert_eq!(sample(text, "line 2: expected value", 11), "not json ü");
+        assert_eq!(sample(text, "line 2: expected value", 10), "not json ");
+        assert_eq!(sample(text, "garbled", 10), "");
+    }
+}
