@@ -65,14 +65,15 @@ fn panic_response(_: Box<dyn std::any::Any + Send + 'static>) -> Response {
     r
 }
 
-/// Serves `router` on `listener` until `shutdown` resolves; runs the gate's housekeeping
-/// (expired nonces and single-use rows) once a minute meanwhile.
+/// Serves `router` on `listener` until `shutdown` resolves; runs the housekeeping (expired
+/// nonces and single-use rows; ingested events past their retention) once a minute meanwhile.
 pub async fn serve(
     listener: tokio::net::TcpListener,
     state: AppState,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     let gate = state.gate.clone();
+    let watch = state.watch.clone();
     let pruner = tokio::spawn(async move {
         let mut tick = tokio::time::interval(Duration::from_secs(60));
         loop {
@@ -81,6 +82,11 @@ pub async fn serve(
                 Ok(n) if n > 0 => tracing::debug!(rows = n, "housekeeping deleted expired rows"),
                 Ok(_) => {}
                 Err(e) => tracing::warn!(error = %e, "housekeeping failed"),
+            }
+            match watch.housekeeping().await {
+                Ok(n) if n > 0 => tracing::debug!(rows = n, "housekeeping deleted ingested events past retention"),
+                Ok(_) => {}
+                Err(e) => tracing::warn!(error = %e, "ingest housekeeping failed"),
             }
         }
     });

@@ -30,11 +30,13 @@ pub struct IngestLimits {
     pub max_events: usize,
     /// Longest sample of a malformed document kept in the dead-letter store, bytes.
     pub dead_letter_sample: usize,
+    /// How long ingested events and dead letters are kept (alerts stay), days.
+    pub retention_days: u32,
 }
 
 impl Default for IngestLimits {
     fn default() -> Self {
-        IngestLimits { max_decompressed: 16 << 20, max_events: 10_000, dead_letter_sample: 1024 }
+        IngestLimits { max_decompressed: 16 << 20, max_events: 10_000, dead_letter_sample: 1024, retention_days: 30 }
     }
 }
 
@@ -240,6 +242,12 @@ impl Watch {
         }
     }
 
+    /// Deletes ingested events and dead letters older than the retention; run periodically.
+    pub async fn housekeeping(&self) -> WatchResult<u64> {
+        let cutoff = self.clock.now().millis() - i64::from(self.limits.retention_days) * 86_400_000;
+        Ok(self.store.prune_ingested(cutoff).await?)
+    }
+
     /// The tenant's alerts since `since` (ms), newest first.
     pub async fn alerts(&self, tenant_id: &str, since: i64, limit: i64) -> WatchResult<Vec<AlertRecord>> {
         Ok(self.store.alerts(tenant_id, since, limit).await?)
@@ -269,6 +277,36 @@ fn sample(text: &str, reason: &str, max: usize) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use sekimori_core::{OsRng, TestClock, Timestamp};
+
+    #[tokio::test]
+    async fn events_go_after_the_retention_and_alerts_stay() {
+        let store: Arc<dyn Store> = Arc::new(sekimori_store::testing::fresh_sqlite().await);
+        let tenant = sekimori_store::Tenant {
+            id: "t1".into(),
+            name: "default".into(),
+            standby_required: true,
+            standby_seconds: 60,
+            created_at: 0,
+        };
+        store.ensure_tenant(&tenant).await.expect("tenant");
+        let clock = TestClock::new(Timestamp(1_795_000_000_000));
+        let (rules, _) = RuleSet::from_yaml(
+            "title: any\nlogsource: {product: test}\ndetection:\n  sel:\n    a: 1\n  condition: sel\n",
+        );
+        let limits = IngestLimits { retention_days: 30, ..IngestLimits::default() };
+        let watch = Watch::new(store.clone(), Arc::new(clock.clone()), Arc::new(OsRng), &rules, limits).expect("watch");
+        let key = watch.add_source("t1", "admin", &Label::parse("web").expect("label")).await.expect("source");
+        let source = watch.authenticate_source(&key.key).await.expect("auth");
+        let report = watch.ingest(&source, b"{\"a\":1}\nnope\n", false).await.expect("ingest");
+        assert_eq!(report, IngestReport { accepted: 1, malformed: 1, alerts: 1 });
+
+        clock.advance_seconds(29 * 86_400);
+        assert_eq!(watch.housekeeping().await.expect("prune"), 0, "still within 30 days");
+        clock.advance_seconds(2 * 86_400);
+        assert_eq!(watch.housekeeping().await.expect("prune"), 2, "the event and the dead letter");
+        assert_eq!(watch.alerts("t1", 0, 10).await.expect("alerts").len(), 1);
+    }
 
     #[test]
     fn samples_are_the_named_line_cut_on_a_character_boundary() {
