@@ -25,12 +25,17 @@ fn free_port() -> u16 {
 
 /// Starts `sekimori serve` on a fresh data dir and waits for `/healthz`.
 async fn start(data_dir: &Path) -> Server {
+    start_with_env(data_dir, &[]).await
+}
+
+async fn start_with_env(data_dir: &Path, env: &[(&str, &str)]) -> Server {
     let port = free_port();
     let out = data_dir.with_extension("stdout");
     let child = Command::new(BIN)
         .args(["serve", "--listen", &format!("127.0.0.1:{port}"), "--data-dir"])
         .arg(data_dir)
         .env_remove("SEKIMORI_CONFIG")
+        .envs(env.iter().copied())
         .stdout(std::fs::File::create(&out).expect("stdout file"))
         .stderr(Stdio::null())
         .spawn()
@@ -240,4 +245,70 @@ fn bad_config_is_refused_with_file_and_key() {
     assert_eq!(out.status.code(), Some(2));
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("gate.qr_ttl_seconds") && err.contains("between"), "{err}");
+
+    std::fs::write(&cfg, "[detect]\nrules = [\"/no/such/rules\"]\n").expect("write");
+    let out = Command::new(BIN).arg("serve").arg("--config").arg(&cfg).output().expect("run");
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("sekimori.toml") && err.contains("detect.rules") && err.contains("/no/such/rules"), "{err}");
+    std::fs::write(&cfg, "[detect]\nrule = []\n").expect("write");
+    let out = Command::new(BIN).arg("serve").arg("--config").arg(&cfg).output().expect("run");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        out.status.code() == Some(2) && err.contains("detect") && err.contains("rule"),
+        "unknown keys are refused: {err}"
+    );
+}
+
+#[tokio::test]
+async fn serve_runs_configured_sigma_rules_on_ingested_events() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let rules = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data/sigma/rules/cloud/aws/cloudtrail");
+    let rules =
+        std::env::var("SEKIMORI_SIGMA_DATA").map(|d| Path::new(&d).join("rules/cloud/aws/cloudtrail")).unwrap_or(rules);
+    assert!(rules.is_dir(), "SigmaHQ CloudTrail rules at {}", rules.display());
+    let data = dir.path().join("data");
+    let server = start_with_env(&data, &[("SEKIMORI_DETECT__RULES", rules.to_str().expect("utf-8"))]).await;
+    let stdout = std::fs::read_to_string(data.with_extension("stdout")).expect("stdout");
+    assert!(stdout.contains("detection:") && stdout.contains("0 not loaded"), "{stdout}");
+
+    let http = reqwest::Client::new();
+    let source: serde_json::Value = http
+        .post(format!("{}/api/v1/admin/ingest-sources", server.url))
+        .bearer_auth(&server.token)
+        .json(&serde_json::json!({"name": "cloudtrail"}))
+        .send()
+        .await
+        .expect("send")
+        .json()
+        .await
+        .expect("json");
+    let key = source["key"].as_str().expect("key");
+    let trail = r#"{"Records": [{"eventSource": "cloudtrail.amazonaws.com", "eventName": "StopLogging", "eventTime": "2026-11-23T10:00:00Z"}]}"#;
+    let report: serde_json::Value = http
+        .post(format!("{}/api/v1/ingest", server.url))
+        .bearer_auth(key)
+        .header("content-type", "application/json")
+        .body(trail)
+        .send()
+        .await
+        .expect("send")
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(report["accepted"], 1, "{report}");
+    assert!(report["alerts"].as_u64().is_some_and(|n| n >= 1), "{report}");
+    let alerts: serde_json::Value = http
+        .get(format!("{}/api/v1/admin/alerts", server.url))
+        .bearer_auth(&server.token)
+        .send()
+        .await
+        .expect("send")
+        .json()
+        .await
+        .expect("json");
+    assert!(
+        alerts.as_array().is_some_and(|a| a.iter().any(|x| x["rule_id"] == "4db60cc0-36fb-42b7-9b58-a5b53019fb74")),
+        "the SigmaHQ rule for disabled CloudTrail logging fired: {alerts}"
+    );
 }
