@@ -68,11 +68,26 @@ impl PrefixedKey {
             && secret.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
         (id_ok && secret_ok).then(|| PrefixedKey { id: id.to_owned(), secret: secret.to_owned() })
     }
+
+    /// Whether this key opens a record stored with `secret_hash` that is not revoked
+    /// (constant-time comparison of the hashes).
+    pub fn unlocks(&self, secret_hash: &[u8], revoked_at: Option<i64>) -> bool {
+        revoked_at.is_none() && ct_eq(secret_hash, &hash_secret(&self.secret))
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn keys_unlock_only_their_live_record() {
+        let key = PrefixedKey { id: "0".repeat(32), secret: "s3cret-s3cret-s3cret-s3cret".into() };
+        let hash = hash_secret(&key.secret);
+        assert!(key.unlocks(&hash, None));
+        assert!(!key.unlocks(&hash, Some(1)), "revoked");
+        assert!(!key.unlocks(&hash_secret("other"), None));
+    }
     use crate::OsRng;
     use proptest::prelude::*;
 

@@ -3,7 +3,7 @@
 
 use sekimori_core::event::{NewEvent, Outcome};
 use sekimori_core::names::{Label, Username};
-use sekimori_core::token::{ct_eq, hash_secret, PrefixedKey};
+use sekimori_core::token::{hash_secret, PrefixedKey};
 use sekimori_core::ErrorCode;
 use sekimori_store::{AdminToken, App, Device, Tenant, User};
 
@@ -116,7 +116,7 @@ impl Gate {
         let denied = || GateError::new(ErrorCode::Unauthorized, "invalid admin token");
         let key = PrefixedKey::parse(ADMIN_PREFIX, bearer).ok_or_else(denied)?;
         let token = self.store.admin_token(&key.id).await?.ok_or_else(denied)?;
-        if token.revoked_at.is_some() || !ct_eq(&token.secret_hash, &hash_secret(&key.secret)) {
+        if !key.unlocks(&token.secret_hash, token.revoked_at) {
             return Err(denied());
         }
         Ok(token)
@@ -127,7 +127,7 @@ impl Gate {
         let denied = || GateError::new(ErrorCode::Unauthorized, "invalid app key");
         let key = PrefixedKey::parse(APP_PREFIX, bearer).ok_or_else(denied)?;
         let app = self.store.app(&key.id).await?.ok_or_else(denied)?;
-        if app.revoked_at.is_some() || !ct_eq(&app.secret_hash, &hash_secret(&key.secret)) {
+        if !key.unlocks(&app.secret_hash, app.revoked_at) {
             return Err(denied());
         }
         Ok(app)

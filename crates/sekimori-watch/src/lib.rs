@@ -7,7 +7,7 @@ use std::sync::{Arc, Mutex};
 
 use sekimori_core::event::{NewEvent, Outcome};
 use sekimori_core::names::Label;
-use sekimori_core::token::{ct_eq, hash_secret, new_id, new_secret, PrefixedKey};
+use sekimori_core::token::{hash_secret, new_id, new_secret, PrefixedKey};
 use sekimori_core::{Clock, ErrorCode, Rng, ServiceError};
 use sekimori_detect::input::parse_events;
 use sekimori_detect::{Hit, Hunter, RuleSet};
@@ -136,7 +136,7 @@ impl Watch {
         let denied = || ServiceError::new(ErrorCode::Unauthorized, "invalid ingest source key");
         let key = PrefixedKey::parse(SOURCE_PREFIX, bearer).ok_or_else(denied)?;
         let source = self.store.ingest_source(&key.id).await?.ok_or_else(denied)?;
-        if source.revoked_at.is_some() || !ct_eq(&source.secret_hash, &hash_secret(&key.secret)) {
+        if !key.unlocks(&source.secret_hash, source.revoked_at) {
             return Err(denied());
         }
         Ok(source)
