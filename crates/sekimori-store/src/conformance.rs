@@ -533,6 +533,13 @@ pub async fn ingest_sources_batches_alerts_and_dead_letters(s: S) {
     assert!(!s.insert_ingest_source(&again, &ev("iam.ingest_source.created")).await.expect("dup"), "names are unique");
     assert_eq!(s.ingest_source("src1").await.expect("read"), Some(src.clone()));
     assert_eq!(s.list_ingest_sources(&t.id).await.expect("list").len(), 1);
+    let revoke = ev("iam.ingest_source.revoked");
+    assert!(!s.revoke_ingest_source("other-tenant", "src1", T0 + 1, &revoke).await.expect("revoke"));
+    let gone = IngestSource { id: "src-old".into(), name: "old".into(), ..src.clone() };
+    assert!(s.insert_ingest_source(&gone, &ev("iam.ingest_source.created")).await.expect("insert"));
+    assert!(s.revoke_ingest_source(&t.id, "src-old", T0 + 1, &revoke).await.expect("revoke"));
+    assert!(!s.revoke_ingest_source(&t.id, "src-old", T0 + 2, &revoke).await.expect("again"), "already revoked");
+    assert_eq!(s.ingest_source("src-old").await.expect("read").and_then(|x| x.revoked_at), Some(T0 + 1));
 
     let alert = |id: &str, title: &str| AlertRecord {
         id: id.into(),

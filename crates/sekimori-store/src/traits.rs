@@ -205,6 +205,8 @@ pub trait WatchStore: Send + Sync {
     async fn insert_ingest_source(&self, source: &IngestSource, event: &NewEvent) -> StoreResult<bool>;
     async fn ingest_source(&self, id: &str) -> StoreResult<Option<IngestSource>>;
     async fn list_ingest_sources(&self, tenant_id: &str) -> StoreResult<Vec<IngestSource>>;
+    /// Revokes a live source of `tenant_id`; `false` if there is none.
+    async fn revoke_ingest_source(&self, tenant_id: &str, id: &str, now: i64, event: &NewEvent) -> StoreResult<bool>;
     /// Writes a batch's events, dead letters and alerts in one transaction; returns the
     /// events' sequence numbers.
     async fn store_ingest(&self, batch: &IngestBatch) -> StoreResult<Vec<i64>>;

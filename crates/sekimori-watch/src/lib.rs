@@ -131,6 +131,23 @@ impl Watch {
         Ok(self.store.list_ingest_sources(tenant_id).await?)
     }
 
+    /// Revokes a source of the admin's tenant: its key stops working at once.
+    pub async fn revoke_source(&self, tenant_id: &str, admin_token_id: &str, id: &str) -> WatchResult<()> {
+        let ev = NewEvent::new(
+            self.clock.now(),
+            tenant_id,
+            "configuration",
+            "admin.ingest_source.revoked",
+            Outcome::Success,
+        )
+        .field("sekimori.ingest_source.id", id)
+        .field("sekimori.admin_token.id", admin_token_id);
+        if !self.store.revoke_ingest_source(tenant_id, id, self.clock.now().millis(), &ev).await? {
+            return Err(ServiceError::new(ErrorCode::NotFound, format!("no live ingest source {id}")));
+        }
+        Ok(())
+    }
+
     /// The source presented as a bearer credential.
     pub async fn authenticate_source(&self, bearer: &str) -> WatchResult<IngestSource> {
         let denied = || ServiceError::new(ErrorCode::Unauthorized, "invalid ingest source key");

@@ -1,10 +1,11 @@
 //! Detection: log sources (admin), `POST /api/v1/ingest` (a source's key), alerts and
 //! dead letters (admin).
 
+use axum::extract::Path;
 use axum::extract::{Request, State};
 use axum::http::header::{CONTENT_ENCODING, CONTENT_TYPE};
 use axum::http::StatusCode;
-use axum::routing::{get, post};
+use axum::routing::{delete, get, post};
 use axum::{Json, Router};
 use sekimori_core::names::Label;
 use sekimori_core::{ErrorCode, Timestamp};
@@ -24,6 +25,7 @@ pub(super) fn router() -> Router<AppState> {
     Router::new()
         .route("/api/v1/ingest", post(ingest))
         .route("/api/v1/admin/ingest-sources", post(add_source).get(list_sources))
+        .route("/api/v1/admin/ingest-sources/{id}", delete(revoke_source))
         .route("/api/v1/admin/alerts", get(alerts))
         .route("/api/v1/admin/dead-letters", get(dead_letters))
 }
@@ -87,6 +89,15 @@ impl From<IngestSource> for SourceView {
             revoked: s.revoked_at.is_some(),
         }
     }
+}
+
+async fn revoke_source(
+    State(s): State<AppState>,
+    AdminAuth(admin): AdminAuth,
+    Path(id): Path<String>,
+) -> ApiResult<StatusCode> {
+    s.watch.revoke_source(&admin.tenant_id, &admin.id, &id).await?;
+    Ok(StatusCode::NO_CONTENT)
 }
 
 async fn list_sources(State(s): State<AppState>, AdminAuth(admin): AdminAuth) -> ApiResult<Json<Vec<SourceView>>> {

@@ -174,6 +174,19 @@ async fn ingest_refuses_bad_requests_with_problem_documents() {
     let (_, list) = admin(&srv, reqwest::Method::GET, "/api/v1/admin/ingest-sources", None).await;
     assert_eq!(list.as_array().map(Vec::len), Some(1));
     assert!(list[0].get("key").is_none() && list[0].get("secret_hash").is_none());
+    // A revoked source's key stops working at once; revoking twice is not found.
+    let id = list[0]["id"].as_str().expect("id").to_owned();
+    let path = format!("/api/v1/admin/ingest-sources/{id}");
+    let (s, _) = admin(&srv, reqwest::Method::DELETE, &path, None).await;
+    assert_eq!(s, StatusCode::NO_CONTENT);
+    let (s, b, ct) = ingest(&srv, &key, "application/x-ndjson", None, b"{}".to_vec()).await;
+    assert_eq!(s, StatusCode::UNAUTHORIZED);
+    problem(s, &b, &ct, "unauthorized");
+    let (s, b) = admin(&srv, reqwest::Method::DELETE, &path, None).await;
+    assert_eq!(s, StatusCode::NOT_FOUND, "{b}");
+    let (_, list) = admin(&srv, reqwest::Method::GET, "/api/v1/admin/ingest-sources", None).await;
+    assert_eq!(list[0]["revoked"], true);
+
     let (s, _) = admin(&srv, reqwest::Method::GET, "/api/v1/admin/alerts?limit=0", None).await;
     assert_eq!(s, StatusCode::BAD_REQUEST);
     let (s, _) = admin(&srv, reqwest::Method::GET, "/api/v1/admin/alerts?since=yesterday", None).await;

@@ -37,6 +37,18 @@ impl WatchStore for This {
             .await
     }
 
+    async fn revoke_ingest_source(&self, tenant_id: &str, id: &str, now: i64, event: &NewEvent) -> StoreResult<bool> {
+        self.audited(
+            q("UPDATE ingest_sources SET revoked_at = $1 WHERE id = $2 AND tenant_id = $3 AND revoked_at IS NULL")
+                .bind(now)
+                .bind(id)
+                .bind(tenant_id),
+            event,
+            Audit::IfChanged,
+        )
+        .await
+    }
+
     async fn store_ingest(&self, b: &IngestBatch) -> StoreResult<Vec<i64>> {
         let mut tx = self.begin().await?;
         let mut seqs = Vec::with_capacity(b.events.len());
