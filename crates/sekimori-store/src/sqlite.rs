@@ -88,16 +88,11 @@ impl SqliteStore {
     }
 
     async fn read_optional<T: FromRow>(&self, query: Q<'_>) -> StoreResult<Option<T>> {
-        self.read(|c| fetch(c, &query, Some(1))).map(|mut rows| rows.pop())
+        self.readers.with(|c| fetch(c, &query, Some(1))).map(|mut rows| rows.pop())
     }
 
     async fn read_all<T: FromRow>(&self, query: Q<'_>) -> StoreResult<Vec<T>> {
-        self.read(|c| fetch(c, &query, None))
-    }
-
-    /// Runs a read on an idle reader connection (never waits for the writer).
-    fn read<R>(&self, f: impl FnOnce(&Connection) -> StoreResult<R>) -> StoreResult<R> {
-        self.readers.with(f)
+        self.readers.with(|c| fetch(c, &query, None))
     }
 
     async fn write(&self, query: Q<'_>) -> StoreResult<u64> {
