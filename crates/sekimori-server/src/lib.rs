@@ -24,6 +24,9 @@ use crate::problem::ApiError;
 
 /// Default body limit: 64 KiB.
 pub const DEFAULT_BODY_LIMIT: usize = 64 * 1024;
+/// Audit events run through the rules per read (the follower reads again at once when a
+/// read was full).
+const AUDIT_FOLLOW_BATCH: i64 = 1000;
 /// Longest long-poll a client may ask for, seconds.
 pub const MAX_WAIT_SECONDS: u64 = 60;
 
@@ -65,8 +68,9 @@ fn panic_response(_: Box<dyn std::any::Any + Send + 'static>) -> Response {
     r
 }
 
-/// Serves `router` on `listener` until `shutdown` resolves; runs the housekeeping (expired
-/// nonces and single-use rows; ingested events past their retention) once a minute meanwhile.
+/// Serves `router` on `listener` until `shutdown` resolves; meanwhile runs the housekeeping
+/// (expired nonces and single-use rows; ingested events past their retention) once a minute,
+/// and Sekimori's own new audit events through the detection rules once a second.
 pub async fn serve(
     listener: tokio::net::TcpListener,
     state: AppState,
@@ -90,9 +94,27 @@ pub async fn serve(
             }
         }
     });
+    let follower_watch = state.watch.clone();
+    let follower = tokio::spawn(async move {
+        let mut tick = tokio::time::interval(Duration::from_secs(1));
+        loop {
+            tick.tick().await;
+            loop {
+                match follower_watch.follow_audit(AUDIT_FOLLOW_BATCH).await {
+                    Ok(n) if n as i64 == AUDIT_FOLLOW_BATCH => continue,
+                    Ok(_) => break,
+                    Err(e) => {
+                        tracing::warn!(error = %e, "running the audit log through the rules failed");
+                        break;
+                    }
+                }
+            }
+        }
+    });
     let app = router(state).into_make_service_with_connect_info::<SocketAddr>();
     let result = axum::serve(listener, app).with_graceful_shutdown(shutdown).await;
     pruner.abort();
+    follower.abort();
     result
 }
 

@@ -429,4 +429,6 @@ pub struct IngestBatch {
     pub dead_letters: Vec<DeadLetter>,
     /// Alerts, each with the index into `events` it fired on (`event_seq` is filled in).
     pub alerts: Vec<(usize, AlertRecord)>,
+    /// A follower's cursor to move in the same transaction: (name, last sequence read).
+    pub cursor: Option<(String, i64)>,
 }

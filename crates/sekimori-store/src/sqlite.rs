@@ -58,8 +58,11 @@ const MAX_IDLE_READERS: usize = 8;
 const STATEMENT_CACHE: usize = 128;
 
 /// The migrations, in order; `PRAGMA user_version` records how many have run.
-const MIGRATIONS: &[&str] =
-    &[include_str!("../migrations/sqlite/0001_gate.sql"), include_str!("../migrations/sqlite/0002_watch.sql")];
+const MIGRATIONS: &[&str] = &[
+    include_str!("../migrations/sqlite/0001_gate.sql"),
+    include_str!("../migrations/sqlite/0002_watch.sql"),
+    include_str!("../migrations/sqlite/0003_watch_cursor.sql"),
+];
 
 impl SqliteStore {
     /// Opens (creating if missing) the database file at `path` and migrates it.

@@ -207,9 +207,11 @@ pub trait WatchStore: Send + Sync {
     async fn list_ingest_sources(&self, tenant_id: &str) -> StoreResult<Vec<IngestSource>>;
     /// Revokes a live source of `tenant_id`; `false` if there is none.
     async fn revoke_ingest_source(&self, tenant_id: &str, id: &str, now: i64, event: &NewEvent) -> StoreResult<bool>;
-    /// Writes a batch's events, dead letters and alerts in one transaction; returns the
-    /// events' sequence numbers.
+    /// Writes a batch's events, dead letters and alerts (and moves its cursor, if any) in
+    /// one transaction; returns the events' sequence numbers.
     async fn store_ingest(&self, batch: &IngestBatch) -> StoreResult<Vec<i64>>;
+    /// Where the follower `name` stopped (0 before its first batch).
+    async fn watch_cursor(&self, name: &str) -> StoreResult<i64>;
     /// Ingested events of a tenant with `seq > after_seq`, oldest first.
     async fn ingested_events(&self, tenant_id: &str, after_seq: i64, limit: i64) -> StoreResult<Vec<IngestedEvent>>;
     /// Alerts of a tenant created at or after `since`, newest first.

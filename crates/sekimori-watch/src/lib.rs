@@ -11,7 +11,7 @@ use sekimori_core::token::{hash_secret, new_id, new_secret, PrefixedKey};
 use sekimori_core::{Clock, ErrorCode, Rng, ServiceError};
 use sekimori_detect::input::parse_events;
 use sekimori_detect::{Hit, Hunter, RuleSet};
-use sekimori_store::{AlertRecord, DeadLetter, IngestBatch, IngestSource, Store};
+use sekimori_store::{AlertRecord, DeadLetter, EventFilter, IngestBatch, IngestSource, Store};
 use serde::Serialize;
 use serde_json::Value;
 
@@ -20,6 +20,11 @@ pub type WatchResult<T> = Result<T, ServiceError>;
 
 /// Prefix of ingest source keys.
 pub const SOURCE_PREFIX: &str = "sking";
+
+/// The source id of alerts raised by Sekimori's own audit events.
+pub const AUDIT_SOURCE: &str = "sekimori";
+/// The cursor of the audit follower.
+const AUDIT_CURSOR: &str = "audit";
 
 /// Bounds on one ingest request.
 #[derive(Debug, Clone, Copy)]
@@ -187,30 +192,10 @@ impl Watch {
                 sample: sample(&text, reason, self.limits.dead_letter_sample),
             })
             .collect();
-        let hunter = Arc::clone(&self.hunter);
-        let events = parsed.events;
-        let (events, hits) = tokio::task::spawn_blocking(move || {
-            let mut h = hunter.lock().unwrap_or_else(|p| p.into_inner());
-            let hits: Vec<Vec<Hit>> = events.iter().map(|e| h.process(e)).collect();
-            (events, hits)
-        })
-        .await
-        .map_err(|e| ServiceError::new(ErrorCode::Internal, format!("detection failed: {e}")))?;
-        let mut alerts = Vec::new();
-        for (index, event_hits) in hits.into_iter().enumerate() {
-            for hit in event_hits {
-                alerts.push((index, self.alert(source, hit, now)));
-            }
-        }
-        let report = IngestReport { accepted: events.len(), malformed: dead_letters.len(), alerts: alerts.len() };
-        let batch = IngestBatch {
-            tenant_id: source.tenant_id.clone(),
-            source_id: source.id.clone(),
-            received_at: now,
-            events: events.iter().map(Value::to_string).collect(),
-            dead_letters,
-            alerts,
-        };
+        let (events, hits) = self.run_rules(parsed.events).await?;
+        let malformed = dead_letters.len();
+        let batch = self.batch(&source.tenant_id, &source.id, now, &events, hits, dead_letters, None);
+        let report = IngestReport { accepted: events.len(), malformed, alerts: batch.alerts.len() };
         self.store.store_ingest(&batch).await?;
         if report.accepted == 0 && report.malformed > 0 {
             let first = parsed.malformed.first().cloned().unwrap_or_default();
@@ -244,15 +229,85 @@ impl Watch {
             .map_err(|e| ServiceError::new(ErrorCode::InvalidRequest, format!("the body is not UTF-8: {e}")))
     }
 
-    fn alert(&self, source: &IngestSource, hit: Hit, now: i64) -> AlertRecord {
+    /// Runs the rules over `events` off the async workers.
+    async fn run_rules(&self, events: Vec<Value>) -> WatchResult<(Vec<Value>, Vec<Vec<Hit>>)> {
+        let hunter = Arc::clone(&self.hunter);
+        tokio::task::spawn_blocking(move || {
+            let mut h = hunter.lock().unwrap_or_else(|p| p.into_inner());
+            let hits: Vec<Vec<Hit>> = events.iter().map(|e| h.process(e)).collect();
+            (events, hits)
+        })
+        .await
+        .map_err(|e| ServiceError::new(ErrorCode::Internal, format!("detection failed: {e}")))
+    }
+
+    /// The batch that stores `events` with the alerts their `hits` raise.
+    #[allow(clippy::too_many_arguments)] // reason: one call site each; a struct would only rename them
+    fn batch(
+        &self,
+        tenant_id: &str,
+        source_id: &str,
+        now: i64,
+        events: &[Value],
+        hits: Vec<Vec<Hit>>,
+        dead_letters: Vec<DeadLetter>,
+        cursor: Option<(String, i64)>,
+    ) -> IngestBatch {
+        let mut alerts = Vec::new();
+        for (index, event_hits) in hits.into_iter().enumerate() {
+            for hit in event_hits {
+                alerts.push((index, self.alert(tenant_id, source_id, hit, now)));
+            }
+        }
+        IngestBatch {
+            tenant_id: tenant_id.to_owned(),
+            source_id: source_id.to_owned(),
+            received_at: now,
+            events: events.iter().map(Value::to_string).collect(),
+            dead_letters,
+            alerts,
+            cursor,
+        }
+    }
+
+    /// Runs Sekimori's own audit events (logins, refusals, admin actions; ECS documents)
+    /// through the rules, in order, as source [`AUDIT_SOURCE`] of each event's tenant. The
+    /// position is kept in the database and moves in the same transaction as the alerts, so
+    /// every audit event is judged exactly once, whatever restarts. Returns how many events
+    /// were read (at most `max`); the server calls it every second.
+    pub async fn follow_audit(&self, max: i64) -> WatchResult<usize> {
+        let after = self.store.watch_cursor(AUDIT_CURSOR).await?;
+        let filter = EventFilter { after_seq: Some(after), limit: max, ..EventFilter::default() };
+        let rows = self.store.events(&filter).await?;
+        let now = self.clock.now().millis();
+        let mut start = 0;
+        while start < rows.len() {
+            let tenant = &rows[start].tenant_id;
+            let end = rows[start..].iter().position(|r| &r.tenant_id != tenant).map_or(rows.len(), |n| start + n);
+            let run = &rows[start..end];
+            let events: Vec<Value> = run
+                .iter()
+                .map(|r| serde_json::from_str(&r.doc).unwrap_or(Value::Null))
+                .filter(|v| !v.is_null())
+                .collect();
+            let (events, hits) = self.run_rules(events).await?;
+            let cursor = Some((AUDIT_CURSOR.to_owned(), run[run.len() - 1].seq));
+            let batch = self.batch(tenant, AUDIT_SOURCE, now, &events, hits, Vec::new(), cursor);
+            self.store.store_ingest(&batch).await?;
+            start = end;
+        }
+        Ok(rows.len())
+    }
+
+    fn alert(&self, tenant_id: &str, source_id: &str, hit: Hit, now: i64) -> AlertRecord {
         AlertRecord {
             id: self.new_id(),
-            tenant_id: source.tenant_id.clone(),
+            tenant_id: tenant_id.to_owned(),
             rule_id: hit.rule_id,
             title: hit.title,
             level: hit.level,
             tags: Value::from(hit.tags).to_string(),
-            source_id: source.id.clone(),
+            source_id: source_id.to_owned(),
             event_seq: 0,
             matched: Value::from(hit.matched).to_string(),
             created_at: now,

@@ -26,6 +26,8 @@ pub struct TestServer {
     pub admin_token: String,
     /// The server's gate, for housekeeping that runs on a timer in production.
     pub gate: Gate,
+    /// The server's detection services, for the audit follower that runs on a timer.
+    pub watch: sekimori_watch::Watch,
     _shutdown: tokio::sync::oneshot::Sender<()>,
 }
 
@@ -52,6 +54,16 @@ detection:
   sel:
     eventSource: cloudtrail.amazonaws.com
     eventName: [StopLogging, DeleteTrail]
+  condition: sel
+---
+title: Push Bombing Attempt
+id: 0b1c2d3e-0000-4000-8000-000000000003
+level: high
+tags: [attack.credential-access, attack.t1621]
+logsource: {product: sekimori, service: audit}
+detection:
+  sel:
+    event.action: auth.push.rejected_outside_standby
   condition: sel
 ";
 
@@ -92,7 +104,8 @@ impl TestServer {
             sekimori_watch::IngestLimits::default(),
         )
         .expect("rules compile");
-        let state = AppState { gate: gate.clone(), watch, body_limit: sekimori_server::DEFAULT_BODY_LIMIT };
+        let state =
+            AppState { gate: gate.clone(), watch: watch.clone(), body_limit: sekimori_server::DEFAULT_BODY_LIMIT };
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();
         tokio::spawn(async move {
             let _ = sekimori_server::serve(listener, state, async move {
@@ -100,7 +113,7 @@ impl TestServer {
             })
             .await;
         });
-        TestServer { admin: AdminClient::new(&url, &token), admin_token: token, url, clock, gate, _shutdown: tx }
+        TestServer { admin: AdminClient::new(&url, &token), admin_token: token, url, clock, gate, watch, _shutdown: tx }
     }
 
     /// Registers an app of `kind` and returns a client with its key.

@@ -192,3 +192,36 @@ async fn ingest_refuses_bad_requests_with_problem_documents() {
     let (s, _) = admin(&srv, reqwest::Method::GET, "/api/v1/admin/alerts?since=yesterday", None).await;
     assert_eq!(s, StatusCode::BAD_REQUEST);
 }
+
+#[tokio::test]
+async fn sekimori_audit_events_run_through_the_rules_exactly_once() {
+    let srv = TestServer::start().await;
+    let _alice = srv.enrolled("alice").await;
+    let rp = srv.app("shop", "relying_party").await;
+    for _ in 0..2 {
+        let refused = rp.start_push("alice", None).await.expect_err("no standby window is armed");
+        assert!(refused.to_string().contains("outside_standby"), "{refused}");
+    }
+    let read = srv.watch.follow_audit(1000).await.expect("follow");
+    assert!(read >= 4, "user, enrolment, app and the refusals were read: {read}");
+    assert_eq!(srv.watch.follow_audit(1000).await.expect("follow again"), 0, "nothing is read twice");
+
+    let (status, alerts) = admin(&srv, reqwest::Method::GET, "/api/v1/admin/alerts", None).await;
+    assert_eq!(status, StatusCode::OK);
+    let bombing: Vec<&Value> =
+        alerts.as_array().expect("list").iter().filter(|a| a["title"] == "Push Bombing Attempt").collect();
+    assert_eq!(bombing.len(), 2, "one alert per refused push: {alerts}");
+    assert!(bombing.iter().all(|a| a["source_id"] == "sekimori" && a["level"] == "high"));
+    assert!(
+        bombing[0]["matched"]
+            .as_array()
+            .is_some_and(|m| m.iter().any(|v| v == "event.action=auth.push.rejected_outside_standby")),
+        "{alerts}"
+    );
+
+    // New audit events are picked up from where the follower stopped.
+    rp.start_push("alice", None).await.expect_err("still no window");
+    assert_eq!(srv.watch.follow_audit(1000).await.expect("follow"), 1);
+    let (_, alerts) = admin(&srv, reqwest::Method::GET, "/api/v1/admin/alerts", None).await;
+    assert_eq!(alerts.as_array().expect("list").iter().filter(|a| a["title"] == "Push Bombing Attempt").count(), 3);
+}

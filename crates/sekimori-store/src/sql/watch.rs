@@ -98,8 +98,23 @@ impl WatchStore for This {
             )
             .await?;
         }
+        if let Some((name, seq)) = &b.cursor {
+            tx.execute(
+                q("INSERT INTO watch_cursors (name, seq) VALUES ($1, $2) \
+                   ON CONFLICT (name) DO UPDATE SET seq = excluded.seq")
+                .bind(name)
+                .bind(*seq),
+            )
+            .await?;
+        }
         tx.commit().await?;
         Ok(seqs)
+    }
+
+    async fn watch_cursor(&self, name: &str) -> StoreResult<i64> {
+        let row: Option<SeqRow> =
+            self.read_optional(q("SELECT seq FROM watch_cursors WHERE name = $1").bind(name)).await?;
+        Ok(row.map_or(0, |r| r.seq))
     }
 
     async fn ingested_events(&self, tenant_id: &str, after_seq: i64, limit: i64) -> StoreResult<Vec<IngestedEvent>> {
