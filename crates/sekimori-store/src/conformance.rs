@@ -567,10 +567,10 @@ pub async fn ingest_sources_batches_alerts_and_dead_letters(s: S) {
             sample: "not json".into(),
         }],
         alerts: vec![(1, alert("al1", "second")), (2, alert("al2", "third"))],
-        cursor: Some(("audit".into(), 41)),
+        cursor: Some(("audit".into(), 0, 41)),
     };
     assert_eq!(s.watch_cursor("audit").await.expect("cursor"), 0);
-    let seqs = s.store_ingest(&batch).await.expect("store");
+    let seqs = s.store_ingest(&batch).await.expect("store").expect("the cursor was where the batch was read");
     assert_eq!(s.watch_cursor("audit").await.expect("cursor"), 41, "the cursor moves with the batch");
     assert_eq!(seqs.len(), 3);
     assert!(seqs.windows(2).all(|w| w[0] < w[1]), "sequence numbers ascend: {seqs:?}");
@@ -584,8 +584,12 @@ pub async fn ingest_sources_batches_alerts_and_dead_letters(s: S) {
     assert!(s.alerts("other-tenant", T0, 10).await.expect("alerts").is_empty());
     assert_eq!(s.dead_letters(&t.id, 10).await.expect("dead")[0].sample, "not json");
 
-    let bad =
-        IngestBatch { alerts: vec![(7, alert("al3", "nowhere"))], cursor: Some(("audit".into(), 99)), ..batch.clone() };
+    assert_eq!(s.store_ingest(&batch).await.expect("store"), None, "another node already wrote from cursor 0");
+    let bad = IngestBatch {
+        alerts: vec![(7, alert("al3", "nowhere"))],
+        cursor: Some(("audit".into(), 41, 99)),
+        ..batch.clone()
+    };
     assert!(s.store_ingest(&bad).await.is_err(), "an alert must point at an event of its batch");
     assert_eq!(s.watch_cursor("audit").await.expect("cursor"), 41, "a failed batch does not move the cursor");
     assert_eq!(s.ingested_events(&t.id, 0, 10).await.expect("events").len(), 3, "the failed batch left nothing");

@@ -429,6 +429,8 @@ pub struct IngestBatch {
     pub dead_letters: Vec<DeadLetter>,
     /// Alerts, each with the index into `events` it fired on (`event_seq` is filled in).
     pub alerts: Vec<(usize, AlertRecord)>,
-    /// A follower's cursor to move in the same transaction: (name, last sequence read).
-    pub cursor: Option<(String, i64)>,
+    /// A follower's cursor to move in the same transaction: (name, where it was when the
+    /// batch was read, the last sequence read). If it is no longer where it was (another
+    /// node moved it), nothing of the batch is written.
+    pub cursor: Option<(String, i64, i64)>,
 }

@@ -208,8 +208,9 @@ pub trait WatchStore: Send + Sync {
     /// Revokes a live source of `tenant_id`; `false` if there is none.
     async fn revoke_ingest_source(&self, tenant_id: &str, id: &str, now: i64, event: &NewEvent) -> StoreResult<bool>;
     /// Writes a batch's events, dead letters and alerts (and moves its cursor, if any) in
-    /// one transaction; returns the events' sequence numbers.
-    async fn store_ingest(&self, batch: &IngestBatch) -> StoreResult<Vec<i64>>;
+    /// one transaction; returns the events' sequence numbers, or `None` (and writes nothing)
+    /// when the batch's cursor had moved since the batch was read.
+    async fn store_ingest(&self, batch: &IngestBatch) -> StoreResult<Option<Vec<i64>>>;
     /// Where the follower `name` stopped (0 before its first batch).
     async fn watch_cursor(&self, name: &str) -> StoreResult<i64>;
     /// Ingested events of a tenant with `seq > after_seq`, oldest first.

@@ -251,7 +251,7 @@ impl Watch {
         events: &[Value],
         hits: Vec<Vec<Hit>>,
         dead_letters: Vec<DeadLetter>,
-        cursor: Option<(String, i64)>,
+        cursor: Option<(String, i64, i64)>,
     ) -> IngestBatch {
         let mut alerts = Vec::new();
         for (index, event_hits) in hits.into_iter().enumerate() {
@@ -272,11 +272,12 @@ impl Watch {
 
     /// Runs Sekimori's own audit events (logins, refusals, admin actions; ECS documents)
     /// through the rules, in order, as source [`AUDIT_SOURCE`] of each event's tenant. The
-    /// position is kept in the database and moves in the same transaction as the alerts, so
-    /// every audit event is judged exactly once, whatever restarts. Returns how many events
-    /// were read (at most `max`); the server calls it every second.
+    /// position is kept in the database and moves in the same transaction as the alerts,
+    /// only if no other follower (another node) moved it meanwhile, so every audit event is
+    /// judged exactly once, whatever restarts or runs alongside. Returns how many events this
+    /// call judged (at most `max`); the server calls it every second.
     pub async fn follow_audit(&self, max: i64) -> WatchResult<usize> {
-        let after = self.store.watch_cursor(AUDIT_CURSOR).await?;
+        let mut after = self.store.watch_cursor(AUDIT_CURSOR).await?;
         let filter = EventFilter { after_seq: Some(after), limit: max, ..EventFilter::default() };
         let rows = self.store.events(&filter).await?;
         let now = self.clock.now().millis();
@@ -291,9 +292,14 @@ impl Watch {
                 .filter(|v| !v.is_null())
                 .collect();
             let (events, hits) = self.run_rules(events).await?;
-            let cursor = Some((AUDIT_CURSOR.to_owned(), run[run.len() - 1].seq));
+            let last = run[run.len() - 1].seq;
+            let cursor = Some((AUDIT_CURSOR.to_owned(), after, last));
             let batch = self.batch(tenant, AUDIT_SOURCE, now, &events, hits, Vec::new(), cursor);
-            self.store.store_ingest(&batch).await?;
+            if self.store.store_ingest(&batch).await?.is_none() {
+                // Another follower judged these events first.
+                return Ok(start);
+            }
+            after = last;
             start = end;
         }
         Ok(rows.len())

@@ -202,9 +202,10 @@ async fn sekimori_audit_events_run_through_the_rules_exactly_once() {
         let refused = rp.start_push("alice", None).await.expect_err("no standby window is armed");
         assert!(refused.to_string().contains("outside_standby"), "{refused}");
     }
-    let read = srv.watch.follow_audit(1000).await.expect("follow");
-    assert!(read >= 4, "user, enrolment, app and the refusals were read: {read}");
-    assert_eq!(srv.watch.follow_audit(1000).await.expect("follow again"), 0, "nothing is read twice");
+    // The server's own follower runs every second too; whichever gets there first judges
+    // the events, the other writes nothing. After this call they have been judged.
+    srv.watch.follow_audit(1000).await.expect("follow");
+    assert_eq!(srv.watch.follow_audit(1000).await.expect("follow again"), 0, "nothing is judged twice");
 
     let (status, alerts) = admin(&srv, reqwest::Method::GET, "/api/v1/admin/alerts", None).await;
     assert_eq!(status, StatusCode::OK);
@@ -219,9 +220,11 @@ async fn sekimori_audit_events_run_through_the_rules_exactly_once() {
         "{alerts}"
     );
 
-    // New audit events are picked up from where the follower stopped.
+    // New audit events are picked up from where the follower stopped, once even when two
+    // followers (two nodes) race for them.
     rp.start_push("alice", None).await.expect_err("still no window");
-    assert_eq!(srv.watch.follow_audit(1000).await.expect("follow"), 1);
+    let (a, b) = tokio::join!(srv.watch.follow_audit(1000), srv.watch.follow_audit(1000));
+    assert!(a.expect("follow") + b.expect("follow") <= 1, "the new refusal is judged at most once here");
     let (_, alerts) = admin(&srv, reqwest::Method::GET, "/api/v1/admin/alerts", None).await;
     assert_eq!(alerts.as_array().expect("list").iter().filter(|a| a["title"] == "Push Bombing Attempt").count(), 3);
 }

@@ -49,8 +49,26 @@ impl WatchStore for This {
         .await
     }
 
-    async fn store_ingest(&self, b: &IngestBatch) -> StoreResult<Vec<i64>> {
+    async fn store_ingest(&self, b: &IngestBatch) -> StoreResult<Option<Vec<i64>>> {
         let mut tx = self.begin().await?;
+        if let Some((name, from, to)) = &b.cursor {
+            tx.execute(
+                q("INSERT INTO watch_cursors (name, seq) VALUES ($1, 0) ON CONFLICT (name) DO NOTHING").bind(name),
+            )
+            .await?;
+            let moved = tx
+                .execute(
+                    q("UPDATE watch_cursors SET seq = $3 WHERE name = $1 AND seq = $2")
+                        .bind(name)
+                        .bind(*from)
+                        .bind(*to),
+                )
+                .await?;
+            if moved != 1 {
+                tx.rollback().await?;
+                return Ok(None);
+            }
+        }
         let mut seqs = Vec::with_capacity(b.events.len());
         for doc in &b.events {
             let row: SeqRow = tx
@@ -98,17 +116,8 @@ impl WatchStore for This {
             )
             .await?;
         }
-        if let Some((name, seq)) = &b.cursor {
-            tx.execute(
-                q("INSERT INTO watch_cursors (name, seq) VALUES ($1, $2) \
-                   ON CONFLICT (name) DO UPDATE SET seq = excluded.seq")
-                .bind(name)
-                .bind(*seq),
-            )
-            .await?;
-        }
         tx.commit().await?;
-        Ok(seqs)
+        Ok(Some(seqs))
     }
 
     async fn watch_cursor(&self, name: &str) -> StoreResult<i64> {
