@@ -25,8 +25,9 @@ fuzz_target!(|data: &[u8]| {
     let source = parse_events(&text);
     let lines = text.matches('\n').count() + 1;
     for m in &source.malformed {
-        let n: usize = m.strip_prefix("line ").and_then(|r| r.split(':').next()).and_then(|n| n.parse().ok()).expect("line number");
-        assert!(n >= 1 && n <= lines, "{m} outside {lines} lines");
+        assert!(m.line >= 1 && m.line <= lines, "{m} outside {lines} lines");
+        assert!(m.sample.len() <= sekimori_detect::input::MAX_SAMPLE_BYTES);
+        assert!(text.lines().nth(m.line - 1).is_some_and(|l| l.contains(m.sample.as_str())), "{m}: sample is not from its line");
     }
     let mut h = hunter().lock().unwrap_or_else(|p| p.into_inner());
     for e in &source.events {

@@ -28,9 +28,27 @@ pub enum InputError {
 pub struct EventSource {
     pub path: PathBuf,
     pub events: Vec<Value>,
-    /// One line per malformed document: where, and why.
-    pub malformed: Vec<String>,
+    pub malformed: Vec<Malformed>,
 }
+
+/// A document that is not JSON: where it starts, why, and its line as a sample.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Malformed {
+    /// 1-based line the document starts on.
+    pub line: usize,
+    pub reason: String,
+    /// The text of that line, cut to [`MAX_SAMPLE_BYTES`] on a character boundary.
+    pub sample: String,
+}
+
+impl std::fmt::Display for Malformed {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "line {}: {}", self.line, self.reason)
+    }
+}
+
+/// Longest sample of a malformed line kept, bytes.
+pub const MAX_SAMPLE_BYTES: usize = 1024;
 
 /// The log files under `paths` (files as given; folders recursively, keeping `.json`,
 /// `.jsonl`, `.ndjson`, `.log`, `.evtx` and their `.gz`), sorted.
@@ -85,46 +103,50 @@ pub fn read_events(path: &Path) -> Result<EventSource, InputError> {
 }
 
 /// Parses text holding JSON documents one after another (which covers a single document,
-/// NDJSON and pretty-printed streams). A document that is not JSON is reported and, when
-/// the text is line-oriented, reading goes on at the next line.
+/// NDJSON and pretty-printed streams). A document that is not JSON is reported and reading
+/// goes on at the next line. Linear in the text, however many documents are bad.
 pub fn parse_events(text: &str) -> EventSource {
     let mut source = EventSource::default();
-    let mut stream = serde_json::Deserializer::from_str(text).into_iter::<Value>();
-    loop {
-        match stream.next() {
-            None => break,
-            Some(Ok(doc)) => push_document(&mut source.events, doc),
-            Some(Err(e)) => {
-                // Report the line the bad document starts on; resume at the next line.
-                let end_of_good = stream.byte_offset();
-                let start = end_of_good + (text[end_of_good..].len() - text[end_of_good..].trim_start().len());
-                let line = text[..start].matches('\n').count() + 1;
-                source.malformed.push(format!("line {line}: {e}"));
-                let rest_at = text[start..].find('\n').map(|i| start + i + 1);
-                match rest_at {
-                    Some(at) if at < text.len() => {
-                        let rest = parse_events(&text[at..]);
-                        source.events.extend(rest.events);
-                        let skipped = text[..at].matches('\n').count();
-                        source.malformed.extend(rest.malformed.into_iter().map(|m| shift_line(&m, skipped)));
-                    }
-                    _ => {}
-                }
-                break;
+    let (mut offset, mut line) = (0, 1);
+    while offset < text.len() {
+        let rest = &text[offset..];
+        let mut stream = serde_json::Deserializer::from_str(rest).into_iter::<Value>();
+        let error = loop {
+            match stream.next() {
+                None => break None,
+                Some(Ok(doc)) => push_document(&mut source.events, doc),
+                Some(Err(e)) => break Some(e),
             }
+        };
+        let Some(error) = error else { break };
+        // The bad document starts after the last good one and the whitespace that follows.
+        let good_end = stream.byte_offset();
+        let start = good_end + (rest[good_end..].len() - rest[good_end..].trim_start().len());
+        line += rest[..start].matches('\n').count();
+        let line_end = rest[start..].find('\n').map(|i| start + i);
+        // serde_json's own position is relative to where this pass began; the line is ours.
+        let reason = error.to_string();
+        let reason = reason.rsplit_once(" at line ").map_or(reason.as_str(), |(r, _)| r).to_owned();
+        let sample = cut(&rest[start..line_end.unwrap_or(rest.len())], MAX_SAMPLE_BYTES).to_owned();
+        source.malformed.push(Malformed { line, reason, sample });
+        match line_end {
+            Some(end) => {
+                offset += end + 1;
+                line += 1;
+            }
+            None => break,
         }
     }
     source
 }
 
-fn shift_line(message: &str, by: usize) -> String {
-    match message.strip_prefix("line ").and_then(|m| m.split_once(':')) {
-        Some((n, rest)) => match n.parse::<usize>() {
-            Ok(n) => format!("line {}:{rest}", n + by),
-            Err(_) => message.to_owned(),
-        },
-        None => message.to_owned(),
+/// `text` cut to at most `max` bytes on a character boundary.
+fn cut(text: &str, max: usize) -> &str {
+    let mut end = text.len().min(max);
+    while !text.is_char_boundary(end) {
+        end -= 1;
     }
+    &text[..end]
 }
 
 /// An array is a list of events; `{"Records": [...]}` (CloudTrail) is a list of records.
@@ -161,8 +183,22 @@ mod tests {
         let s = parse_events("{\"a\":1}\nnot json\n{\"a\":3}\n{\"a\":\n");
         assert_eq!(s.events, vec![json!({"a":1}), json!({"a":3})]);
         assert_eq!(s.malformed.len(), 2, "{:?}", s.malformed);
-        assert!(s.malformed[0].starts_with("line 2:"), "{:?}", s.malformed);
-        assert!(s.malformed[1].starts_with("line 4:"), "{:?}", s.malformed);
+        assert_eq!((s.malformed[0].line, s.malformed[0].sample.as_str()), (2, "not json"));
+        assert_eq!((s.malformed[1].line, s.malformed[1].sample.as_str()), (4, "{\"a\":"));
+        assert!(s.malformed[0].to_string().starts_with("line 2: "), "{}", s.malformed[0]);
+        assert!(!s.malformed[0].reason.contains(" at line "), "no pass-relative position: {}", s.malformed[0]);
+    }
+
+    #[test]
+    fn many_bad_lines_are_read_without_recursion_and_samples_are_cut() {
+        let text = "x\n".repeat(200_000) + "{\"ok\":1}\n" + &"ü".repeat(2000);
+        let s = parse_events(&text);
+        assert_eq!(s.events, vec![json!({"ok": 1})]);
+        assert_eq!(s.malformed.len(), 200_001);
+        assert_eq!(s.malformed[199_999].line, 200_000);
+        let last = s.malformed.last().expect("the trailing line");
+        assert_eq!(last.line, 200_002);
+        assert_eq!(last.sample.len(), MAX_SAMPLE_BYTES, "1,024 bytes is 512 two-byte characters");
     }
 
     #[test]

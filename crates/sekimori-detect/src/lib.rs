@@ -11,7 +11,7 @@ pub mod normalize;
 pub mod output;
 pub mod rules;
 
-pub use input::{log_files, read_events, EventSource, InputError};
+pub use input::{log_files, read_events, EventSource, InputError, Malformed};
 pub use mapping::FieldMapping;
 pub use normalize::normalize;
 pub use output::{Format, Hit};

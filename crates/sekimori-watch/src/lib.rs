@@ -2,6 +2,7 @@
 //! through the Sigma engine, and the alerts and dead letters that come out. The server's
 //! handlers are thin wrappers over [`Watch`]; the engine is `sekimori-detect`.
 
+use std::borrow::Cow;
 use std::io::Read;
 use std::sync::{Arc, Mutex};
 
@@ -31,17 +32,15 @@ const AUDIT_CURSOR: &str = "audit";
 pub struct IngestLimits {
     /// Largest body after gzip decompression, bytes.
     pub max_decompressed: usize,
-    /// Most events in one request.
+    /// Most documents (events and malformed ones) in one request.
     pub max_events: usize,
-    /// Longest sample of a malformed document kept in the dead-letter store, bytes.
-    pub dead_letter_sample: usize,
     /// How long ingested events and dead letters are kept (alerts stay), days.
     pub retention_days: u32,
 }
 
 impl Default for IngestLimits {
     fn default() -> Self {
-        IngestLimits { max_decompressed: 16 << 20, max_events: 10_000, dead_letter_sample: 1024, retention_days: 30 }
+        IngestLimits { max_decompressed: 16 << 20, max_events: 10_000, retention_days: 30 }
     }
 }
 
@@ -172,10 +171,11 @@ impl Watch {
     pub async fn ingest(&self, source: &IngestSource, body: &[u8], gzip: bool) -> WatchResult<IngestReport> {
         let text = self.decode(body, gzip)?;
         let parsed = parse_events(&text);
-        if parsed.events.len() > self.limits.max_events {
+        let documents = parsed.events.len() + parsed.malformed.len();
+        if documents > self.limits.max_events {
             return Err(ServiceError::new(
                 ErrorCode::PayloadTooLarge,
-                format!("{} events in one request; the limit is {}", parsed.events.len(), self.limits.max_events),
+                format!("{documents} documents in one request; the limit is {}", self.limits.max_events),
             )
             .with("max_events", self.limits.max_events));
         }
@@ -183,13 +183,13 @@ impl Watch {
         let dead_letters: Vec<DeadLetter> = parsed
             .malformed
             .iter()
-            .map(|reason| DeadLetter {
+            .map(|m| DeadLetter {
                 id: self.new_id(),
                 tenant_id: source.tenant_id.clone(),
                 source_id: source.id.clone(),
                 received_at: now,
-                reason: reason.clone(),
-                sample: sample(&text, reason, self.limits.dead_letter_sample),
+                reason: m.to_string(),
+                sample: m.sample.clone(),
             })
             .collect();
         let (events, hits) = self.run_rules(parsed.events).await?;
@@ -198,35 +198,38 @@ impl Watch {
         let report = IngestReport { accepted: events.len(), malformed, alerts: batch.alerts.len() };
         self.store.store_ingest(&batch).await?;
         if report.accepted == 0 && report.malformed > 0 {
-            let first = parsed.malformed.first().cloned().unwrap_or_default();
+            let first = parsed.malformed.first().map(ToString::to_string).unwrap_or_default();
             return Err(ServiceError::new(ErrorCode::InvalidRequest, format!("no event could be read ({first})"))
                 .with("malformed", report.malformed));
         }
         Ok(report)
     }
 
-    fn decode(&self, body: &[u8], gzip: bool) -> WatchResult<String> {
+    fn decode<'b>(&self, body: &'b [u8], gzip: bool) -> WatchResult<Cow<'b, str>> {
         let too_large = || {
             ServiceError::new(
                 ErrorCode::PayloadTooLarge,
                 format!("the body is larger than {} bytes decompressed", self.limits.max_decompressed),
             )
         };
-        let bytes = if gzip {
-            let mut out = Vec::new();
-            flate2::read::MultiGzDecoder::new(body)
-                .take(self.limits.max_decompressed as u64 + 1)
-                .read_to_end(&mut out)
-                .map_err(|e| ServiceError::new(ErrorCode::InvalidRequest, format!("not valid gzip: {e}")))?;
-            out
-        } else {
-            body.to_vec()
+        let not_utf8 = |e: std::str::Utf8Error| {
+            ServiceError::new(ErrorCode::InvalidRequest, format!("the body is not UTF-8: {e}"))
         };
-        if bytes.len() > self.limits.max_decompressed {
+        if !gzip {
+            if body.len() > self.limits.max_decompressed {
+                return Err(too_large());
+            }
+            return std::str::from_utf8(body).map(Cow::Borrowed).map_err(not_utf8);
+        }
+        let mut out = Vec::new();
+        flate2::read::MultiGzDecoder::new(body)
+            .take(self.limits.max_decompressed as u64 + 1)
+            .read_to_end(&mut out)
+            .map_err(|e| ServiceError::new(ErrorCode::InvalidRequest, format!("not valid gzip: {e}")))?;
+        if out.len() > self.limits.max_decompressed {
             return Err(too_large());
         }
-        String::from_utf8(bytes)
-            .map_err(|e| ServiceError::new(ErrorCode::InvalidRequest, format!("the body is not UTF-8: {e}")))
+        String::from_utf8(out).map(Cow::Owned).map_err(|e| not_utf8(e.utf8_error()))
     }
 
     /// Runs the rules over `events` off the async workers.
@@ -286,11 +289,16 @@ impl Watch {
             let tenant = &rows[start].tenant_id;
             let end = rows[start..].iter().position(|r| &r.tenant_id != tenant).map_or(rows.len(), |n| start + n);
             let run = &rows[start..end];
-            let events: Vec<Value> = run
+            // Audit documents are canonical JSON written by Sekimori; one that does not parse
+            // is a corrupt row, and the follower stops there rather than skip it.
+            let events = run
                 .iter()
-                .map(|r| serde_json::from_str(&r.doc).unwrap_or(Value::Null))
-                .filter(|v| !v.is_null())
-                .collect();
+                .map(|r| {
+                    serde_json::from_str::<Value>(&r.doc).map_err(|e| {
+                        ServiceError::new(ErrorCode::Internal, format!("audit row {} is not JSON: {e}", r.seq))
+                    })
+                })
+                .collect::<WatchResult<Vec<Value>>>()?;
             let (events, hits) = self.run_rules(events).await?;
             let last = run[run.len() - 1].seq;
             let cursor = Some((AUDIT_CURSOR.to_owned(), after, last));
@@ -337,21 +345,6 @@ impl Watch {
     }
 }
 
-/// The text of the line a malformed-document report names, cut to `max` bytes.
-fn sample(text: &str, reason: &str, max: usize) -> String {
-    let line = reason
-        .strip_prefix("line ")
-        .and_then(|r| r.split(':').next())
-        .and_then(|n| n.parse::<usize>().ok())
-        .and_then(|n| text.lines().nth(n.saturating_sub(1)))
-        .unwrap_or_default();
-    let mut end = line.len().min(max);
-    while !line.is_char_boundary(end) {
-        end -= 1;
-    }
-    line[..end].to_owned()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -384,14 +377,5 @@ mod tests {
         clock.advance_seconds(2 * 86_400);
         assert_eq!(watch.housekeeping().await.expect("prune"), 2, "the event and the dead letter");
         assert_eq!(watch.alerts("t1", 0, 10).await.expect("alerts").len(), 1);
-    }
-
-    #[test]
-    fn samples_are_the_named_line_cut_on_a_character_boundary() {
-        let text = "{\"a\":1}\nnot json ünïcode\n";
-        assert_eq!(sample(text, "line 2: expected value", 1024), "not json ünïcode");
-        assert_eq!(sample(text, "line 2: expected value", 11), "not json ü");
-        assert_eq!(sample(text, "line 2: expected value", 10), "not json ");
-        assert_eq!(sample(text, "garbled", 10), "");
     }
 }

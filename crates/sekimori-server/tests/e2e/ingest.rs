@@ -159,6 +159,12 @@ async fn ingest_refuses_bad_requests_with_problem_documents() {
     let (s, b, ct) = ingest(&srv, &key, "application/x-ndjson", None, many.into_bytes()).await;
     assert_eq!(s, StatusCode::PAYLOAD_TOO_LARGE);
     problem(s, &b, &ct, "payload_too_large");
+    // Malformed documents count too: a body of bad lines cannot fill the dead-letter store.
+    let (s, b, ct) = ingest(&srv, &key, "application/x-ndjson", None, "x\n".repeat(10_001).into_bytes()).await;
+    assert_eq!(s, StatusCode::PAYLOAD_TOO_LARGE);
+    problem(s, &b, &ct, "payload_too_large");
+    let (_, dead) = admin(&srv, reqwest::Method::GET, "/api/v1/admin/dead-letters?limit=1000", None).await;
+    assert!(dead.as_array().is_some_and(|d| d.len() < 10), "refused bodies keep no dead letters: {dead}");
     // Over the wire limit.
     let (s, b, ct) = ingest(&srv, &key, "application/x-ndjson", None, vec![b' '; (4 << 20) + 1]).await;
     assert_eq!(s, StatusCode::PAYLOAD_TOO_LARGE);
