@@ -86,11 +86,6 @@ impl RuleSet {
         (set, report)
     }
 
-    /// The detection rules loaded, with the file each came from.
-    pub fn detections(&self) -> impl Iterator<Item = (&Path, &SigmaRule)> {
-        self.detections.iter().map(|(p, r)| (p.as_path(), r))
-    }
-
     fn add_file(&mut self, path: &Path, report: &mut LoadReport) {
         match std::fs::read_to_string(path) {
             Ok(text) => self.add_text(path, &text, report),

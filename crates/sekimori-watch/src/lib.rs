@@ -89,11 +89,6 @@ impl Watch {
         Ok(Watch { store, clock, rng, hunter: Arc::new(Mutex::new(hunter)), limits })
     }
 
-    /// The bounds on one ingest request.
-    pub fn limits(&self) -> IngestLimits {
-        self.limits
-    }
-
     fn new_id(&self) -> String {
         new_id(self.clock.now(), self.rng.as_ref()).to_string()
     }

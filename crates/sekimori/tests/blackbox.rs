@@ -273,40 +273,27 @@ async fn serve_runs_configured_sigma_rules_on_ingested_events() {
     assert!(stdout.contains("detection:") && stdout.contains("0 not loaded"), "{stdout}");
 
     let http = reqwest::Client::new();
-    let source: serde_json::Value = http
-        .post(format!("{}/api/v1/admin/ingest-sources", server.url))
-        .bearer_auth(&server.token)
-        .json(&serde_json::json!({"name": "cloudtrail"}))
-        .send()
-        .await
-        .expect("send")
-        .json()
-        .await
-        .expect("json");
+    let call = |req: reqwest::RequestBuilder| async move {
+        req.send().await.expect("send").json::<serde_json::Value>().await.expect("json")
+    };
+    let source = call(
+        http.post(format!("{}/api/v1/admin/ingest-sources", server.url))
+            .bearer_auth(&server.token)
+            .json(&serde_json::json!({"name": "cloudtrail"})),
+    )
+    .await;
     let key = source["key"].as_str().expect("key");
     let trail = r#"{"Records": [{"eventSource": "cloudtrail.amazonaws.com", "eventName": "StopLogging", "eventTime": "2026-11-23T10:00:00Z"}]}"#;
-    let report: serde_json::Value = http
-        .post(format!("{}/api/v1/ingest", server.url))
-        .bearer_auth(key)
-        .header("content-type", "application/json")
-        .body(trail)
-        .send()
-        .await
-        .expect("send")
-        .json()
-        .await
-        .expect("json");
+    let report = call(
+        http.post(format!("{}/api/v1/ingest", server.url))
+            .bearer_auth(key)
+            .header("content-type", "application/json")
+            .body(trail),
+    )
+    .await;
     assert_eq!(report["accepted"], 1, "{report}");
     assert!(report["alerts"].as_u64().is_some_and(|n| n >= 1), "{report}");
-    let alerts: serde_json::Value = http
-        .get(format!("{}/api/v1/admin/alerts", server.url))
-        .bearer_auth(&server.token)
-        .send()
-        .await
-        .expect("send")
-        .json()
-        .await
-        .expect("json");
+    let alerts = call(http.get(format!("{}/api/v1/admin/alerts", server.url)).bearer_auth(&server.token)).await;
     assert!(
         alerts.as_array().is_some_and(|a| a.iter().any(|x| x["rule_id"] == "4db60cc0-36fb-42b7-9b58-a5b53019fb74")),
         "the SigmaHQ rule for disabled CloudTrail logging fired: {alerts}"
