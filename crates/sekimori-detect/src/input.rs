@@ -119,15 +119,18 @@ pub fn parse_events(text: &str) -> EventSource {
             }
         };
         let Some(error) = error else { break };
-        // The bad document starts after the last good one and the whitespace that follows.
+        // The bad document starts after the last good one and the JSON whitespace that
+        // follows (only these four: `trim_start` would also skip e.g. a vertical tab).
         let good_end = stream.byte_offset();
-        let start = good_end + (rest[good_end..].len() - rest[good_end..].trim_start().len());
+        let after = &rest[good_end..];
+        let start = good_end + (after.len() - after.trim_start_matches([' ', '\t', '\n', '\r']).len());
         line += rest[..start].matches('\n').count();
         let line_end = rest[start..].find('\n').map(|i| start + i);
         // serde_json's own position is relative to where this pass began; the line is ours.
         let reason = error.to_string();
         let reason = reason.rsplit_once(" at line ").map_or(reason.as_str(), |(r, _)| r).to_owned();
-        let sample = cut(&rest[start..line_end.unwrap_or(rest.len())], MAX_SAMPLE_BYTES).to_owned();
+        let bad_line = &rest[start..line_end.unwrap_or(rest.len())];
+        let sample = cut(bad_line.strip_suffix('\r').unwrap_or(bad_line), MAX_SAMPLE_BYTES).to_owned();
         source.malformed.push(Malformed { line, reason, sample });
         match line_end {
             Some(end) => {
@@ -187,6 +190,20 @@ mod tests {
         assert_eq!((s.malformed[1].line, s.malformed[1].sample.as_str()), (4, "{\"a\":"));
         assert!(s.malformed[0].to_string().starts_with("line 2: "), "{}", s.malformed[0]);
         assert!(!s.malformed[0].reason.contains(" at line "), "no pass-relative position: {}", s.malformed[0]);
+    }
+
+    #[test]
+    fn only_json_whitespace_is_skipped_before_a_bad_document() {
+        // Found by the `log_input` fuzz target: a vertical tab is whitespace to Rust, not to JSON.
+        let s = parse_events("\u{FFFD}\n\u{0B}\n");
+        assert_eq!(
+            s.malformed.iter().map(|m| (m.line, m.sample.as_str())).collect::<Vec<_>>(),
+            [(1, "\u{FFFD}"), (2, "\u{0B}")]
+        );
+        // Also found by it: the sample of a CRLF line leaves out the carriage return.
+        let s = parse_events("[\r\n{\"a\":1}\r\n");
+        assert_eq!(s.malformed.iter().map(|m| (m.line, m.sample.as_str())).collect::<Vec<_>>(), [(1, "[")]);
+        assert_eq!(s.events, vec![json!({"a": 1})]);
     }
 
     #[test]
