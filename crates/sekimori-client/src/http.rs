@@ -208,6 +208,26 @@ impl AdminClient {
         Ok(resp.text().await?)
     }
 
+    /// The tenant's detection tuning: `{"version", "tuning"}`.
+    pub async fn tuning(&self) -> ClientResult<Value> {
+        self.0.get("/api/v1/admin/tuning").await
+    }
+
+    /// Writes a new tuning version on top of `base_version`: `{"version"}`.
+    pub async fn set_tuning(&self, base_version: i64, tuning: &Value) -> ClientResult<Value> {
+        let body = serde_json::json!({"base_version": base_version, "tuning": tuning});
+        decode(self.0.req(reqwest::Method::PUT, "/api/v1/admin/tuning").json(&body).send().await?).await
+    }
+
+    /// Back-tests a proposed tuning against the stored events.
+    pub async fn backtest(&self, tuning: &Value, limit: Option<i64>) -> ClientResult<Value> {
+        let mut body = serde_json::json!({"tuning": tuning});
+        if let Some(l) = limit {
+            body["limit"] = l.into();
+        }
+        self.0.post("/api/v1/admin/tuning/backtest", &body).await
+    }
+
     /// Verifies the audit chain on the server.
     pub async fn verify_audit(&self) -> ClientResult<Value> {
         self.0.get("/api/v1/admin/audit/verify").await

@@ -4,12 +4,15 @@
 //!
 //! No HTTP and no storage: the server and the offline `sekimori hunt` command share it.
 
+pub mod baseline;
 pub mod input;
 pub mod logsource;
 pub mod mapping;
 pub mod normalize;
 pub mod output;
 pub mod rules;
+pub mod syslog;
+pub mod tuning;
 
 pub use input::{log_files, read_events, EventSource, InputError, Malformed};
 pub use mapping::FieldMapping;

@@ -36,6 +36,31 @@ impl EventLogSource {
 struct File {
     windows: WindowsMap,
     aws: AwsMap,
+    syslog: SyslogMap,
+    azure: AzureMap,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct AzureMap {
+    categories: BTreeMap<String, Vec<String>>,
+    graph: Vec<GraphShape>,
+    aliases: BTreeMap<String, Vec<String>>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct GraphShape {
+    fields: Vec<String>,
+    services: Vec<String>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SyslogMap {
+    all: Vec<String>,
+    facilities: BTreeMap<String, Vec<String>>,
+    programs: BTreeMap<String, Vec<String>>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -72,6 +97,43 @@ impl LogSourceMap {
         Self::from_yaml(BUILTIN).unwrap_or_else(|e| unreachable!("data/logsources.yml is checked by tests: {e}"))
     }
 
+    /// The built-in mapping, parsed once.
+    pub fn builtin_ref() -> &'static LogSourceMap {
+        static MAP: std::sync::OnceLock<LogSourceMap> = std::sync::OnceLock::new();
+        MAP.get_or_init(LogSourceMap::builtin)
+    }
+
+    /// The Azure services of an Azure or Entra ID record, if it is one.
+    fn azure_services(&self, event: &serde_json::Map<String, Value>) -> Option<Vec<String>> {
+        let a = &self.file.azure;
+        let exported = event.get("operationName").is_some() || event.get("resourceId").is_some();
+        if let (true, Some(cat)) = (exported, event.get("category").and_then(Value::as_str)) {
+            if let Some(services) = a.categories.get(cat) {
+                return Some(services.clone());
+            }
+        }
+        a.graph.iter().find(|g| g.fields.iter().all(|f| event.get(f).is_some())).map(|g| g.services.clone())
+    }
+
+    /// Adds the Log Analytics column names SigmaHQ's Azure rules use to an Azure or Entra ID
+    /// record that lacks them (`aliases` in `data/logsources.yml`); other events are untouched.
+    pub fn add_azure_aliases(&self, event: &mut serde_json::Map<String, Value>) {
+        if self.azure_services(event).is_none() {
+            return;
+        }
+        let added: Vec<(String, Value)> = self
+            .file
+            .azure
+            .aliases
+            .iter()
+            .filter(|(alias, _)| !event.contains_key(alias.as_str()))
+            .filter_map(|(alias, sources)| {
+                sources.iter().find_map(|s| crate::baseline::field_in(event, s)).map(|v| (alias.clone(), v.clone()))
+            })
+            .collect();
+        event.extend(added);
+    }
+
     /// Parses a mapping in the format of `data/logsources.yml`.
     pub fn from_yaml(text: &str) -> Result<LogSourceMap, String> {
         Ok(LogSourceMap { file: yaml_serde::from_str(text).map_err(|e| e.to_string())? })
@@ -100,6 +162,22 @@ impl LogSourceMap {
                 services: Some(self.file.aws.services.clone()),
                 categories: None,
             };
+        }
+        if let Some(services) = event.as_object().and_then(|m| self.azure_services(m)) {
+            return EventLogSource { product: Some("azure".into()), services: Some(services), categories: None };
+        }
+        if let Some(syslog) = event.pointer("/log/syslog") {
+            let m = &self.file.syslog;
+            let mut services = m.all.clone();
+            let facility = syslog.pointer("/facility/name").and_then(Value::as_str);
+            let program = syslog.get("appname").and_then(Value::as_str);
+            for extra in [facility.and_then(|f| m.facilities.get(f)), program.and_then(|p| m.programs.get(p))]
+                .into_iter()
+                .flatten()
+            {
+                services.extend(extra.iter().filter(|s| !services.contains(s)).cloned().collect::<Vec<_>>());
+            }
+            return EventLogSource { product: None, services: Some(services), categories: Some(Vec::new()) };
         }
         EventLogSource::default()
     }
@@ -141,5 +219,44 @@ mod tests {
         let trail = map.classify(&json!({"eventSource": "s3.amazonaws.com", "eventName": "DeleteBucket"}));
         assert!(trail.admits(Some("aws"), Some("cloudtrail"), None));
         assert!(!trail.admits(Some("windows"), None, None));
+    }
+
+    #[test]
+    fn azure_records_are_placed_and_given_the_log_analytics_names() {
+        let map = LogSourceMap::builtin();
+        let exported = json!({"time": "2026-11-23T10:00:00Z", "operationName": "Sign-in activity", "category": "SignInLogs",
+            "resultType": "50053", "resultDescription": "Account is locked", "callerIpAddress": "192.0.2.7",
+            "properties": {"userPrincipalName": "a@example.com", "authenticationRequirement": "singleFactorAuthentication"}});
+        let ls = map.classify(&exported);
+        assert!(ls.admits(Some("azure"), Some("signinlogs"), None));
+        assert!(!ls.admits(Some("azure"), Some("activitylogs"), None));
+        let Value::Object(mut m) = exported else { unreachable!("an object") };
+        map.add_azure_aliases(&mut m);
+        assert_eq!(m["ResultType"], "50053");
+        assert_eq!(m["AuthenticationRequirement"], "singleFactorAuthentication");
+        assert_eq!(m["IPAddress"], "192.0.2.7");
+        let graph =
+            json!({"userPrincipalName": "a@example.com", "appDisplayName": "Portal", "status": {"errorCode": 50126}});
+        assert!(map.classify(&graph).admits(Some("azure"), Some("signinlogs"), None));
+        let activity = json!({"operationName": "MICROSOFT.NETWORK/FIREWALLPOLICIES/RULEGROUPS/DELETE", "category": "Administrative", "resourceId": "/subscriptions/x"});
+        assert!(map.classify(&activity).admits(Some("azure"), Some("activitylogs"), None));
+        // Not Azure: nothing added.
+        let mut other = serde_json::Map::new();
+        other.insert("category".into(), json!("SignInLogs"));
+        map.add_azure_aliases(&mut other);
+        assert_eq!(other.len(), 1);
+    }
+
+    #[test]
+    fn syslog_services_come_from_facility_and_program() {
+        let map = LogSourceMap::builtin();
+        let ssh = map.classify(&json!({"log": {"syslog": {"facility": {"name": "auth"}, "appname": "sshd"}}}));
+        assert!(ssh.admits(Some("linux"), Some("sshd"), None));
+        assert!(ssh.admits(Some("linux"), Some("auth"), None));
+        assert!(ssh.admits(Some("cisco"), Some("syslog"), None));
+        assert!(!ssh.admits(Some("linux"), Some("cron"), None));
+        assert!(!ssh.admits(Some("linux"), None, Some("process_creation")));
+        let other = map.classify(&json!({"log": {"syslog": {"facility": {"name": "local0"}, "appname": "myapp"}}}));
+        assert_eq!(other.services, Some(vec!["syslog".to_owned()]));
     }
 }

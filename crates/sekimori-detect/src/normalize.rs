@@ -19,7 +19,10 @@ pub fn normalize(event: Value) -> Value {
                 top.insert("Event".to_owned(), other);
                 Value::Object(top)
             }
-            None => Value::Object(top),
+            None => {
+                crate::logsource::LogSourceMap::builtin_ref().add_azure_aliases(&mut top);
+                Value::Object(top)
+            }
         },
         other => other,
     }

@@ -126,6 +126,11 @@ impl RuleSet {
         self.filters.extend(collection.filters.into_iter().map(|f| (path.to_owned(), f)));
     }
 
+    /// A copy of the first detection rule (to build rules from other documents).
+    pub(crate) fn first_detection(&self) -> Option<SigmaRule> {
+        self.detections.first().map(|(_, r)| r.clone())
+    }
+
     /// Drops correlations that refer to rules that did not load (reporting each), so one
     /// bad reference does not take the whole set down.
     fn check_correlations(&mut self, report: &mut LoadReport) {

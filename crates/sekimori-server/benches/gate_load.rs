@@ -53,6 +53,7 @@ async fn start(store: Arc<dyn Store>) -> (String, AdminClient) {
         Arc::new(SystemClock),
         Arc::new(OsRng),
         &sekimori_detect::RuleSet::default(),
+        sekimori_detect::baseline::Baselines::builtin(),
         sekimori_watch::IngestLimits::default(),
     )
     .unwrap();

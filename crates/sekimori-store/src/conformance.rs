@@ -35,6 +35,7 @@ macro_rules! conformance_suite {
             audit_filters_select_rows,
             expired_rows_are_pruned_and_live_ones_kept,
             ingest_sources_batches_alerts_and_dead_letters,
+            tuning_versions_are_sequential_under_concurrency,
         );
     };
     (@cases $factory:path; $($case:ident),* $(,)?) => {
@@ -551,6 +552,8 @@ pub async fn ingest_sources_batches_alerts_and_dead_letters(s: S) {
         source_id: "src1".into(),
         event_seq: 0,
         matched: "[]".into(),
+        entities: r#"{"user":"alice"}"#.into(),
+        excerpt: r#"{"a":2}"#.into(),
         created_at: T0 + 10,
     };
     let batch = IngestBatch {
@@ -568,6 +571,7 @@ pub async fn ingest_sources_batches_alerts_and_dead_letters(s: S) {
         }],
         alerts: vec![(1, alert("al1", "second")), (2, alert("al2", "third"))],
         cursor: Some(("audit".into(), 0, 41)),
+        profiles: vec![("user:alice".into(), r#"{"events":3}"#.into())],
     };
     assert_eq!(s.watch_cursor("audit").await.expect("cursor"), 0);
     let seqs = s.store_ingest(&batch).await.expect("store").expect("the cursor was where the batch was read");
@@ -580,6 +584,12 @@ pub async fn ingest_sources_batches_alerts_and_dead_letters(s: S) {
     assert_eq!(alerts.len(), 2);
     let second = alerts.iter().find(|a| a.id == "al1").expect("al1");
     assert_eq!(second.event_seq, seqs[1], "an alert points at the event it fired on");
+    assert_eq!((second.entities.as_str(), second.excerpt.as_str()), (r#"{"user":"alice"}"#, r#"{"a":2}"#));
+    let linked = s.ingested_event(&t.id, second.event_seq).await.expect("event").expect("found");
+    assert_eq!(linked.doc, r#"{"a":2}"#);
+    assert!(s.ingested_event("other-tenant", second.event_seq).await.expect("event").is_none());
+    assert_eq!(s.behaviour_profile(&t.id, "user:alice").await.expect("profile").as_deref(), Some(r#"{"events":3}"#));
+    assert!(s.behaviour_profile("other-tenant", "user:alice").await.expect("profile").is_none());
     assert!(s.alerts(&t.id, T0 + 11, 10).await.expect("alerts").is_empty());
     assert!(s.alerts("other-tenant", T0, 10).await.expect("alerts").is_empty());
     assert_eq!(s.dead_letters(&t.id, 10).await.expect("dead")[0].sample, "not json");
@@ -591,10 +601,64 @@ pub async fn ingest_sources_batches_alerts_and_dead_letters(s: S) {
         ..batch.clone()
     };
     assert!(s.store_ingest(&bad).await.is_err(), "an alert must point at an event of its batch");
+    let newer = IngestBatch {
+        events: Vec::new(),
+        dead_letters: Vec::new(),
+        alerts: Vec::new(),
+        cursor: None,
+        profiles: vec![("user:alice".into(), r#"{"events":4}"#.into())],
+        ..batch.clone()
+    };
+    s.store_ingest(&newer).await.expect("store").expect("no cursor");
+    assert_eq!(
+        s.behaviour_profile(&t.id, "user:alice").await.expect("profile").as_deref(),
+        Some(r#"{"events":4}"#),
+        "a profile is replaced, not duplicated"
+    );
     assert_eq!(s.watch_cursor("audit").await.expect("cursor"), 41, "a failed batch does not move the cursor");
     assert_eq!(s.ingested_events(&t.id, 0, 10).await.expect("events").len(), 3, "the failed batch left nothing");
 
-    assert_eq!(s.prune_ingested(T0 + 11).await.expect("prune"), 4);
+    // The default keeps everything younger than a day; a tenant with 0 days keeps nothing older than now.
+    assert_eq!(s.prune_ingested(T0 + 11, 1).await.expect("prune"), 0, "within the default retention");
+    assert_eq!(s.ingest_retention(&t.id).await.expect("read"), None);
+    s.set_ingest_retention(&t.id, 0, T0, &ev("admin.ingest_settings.updated")).await.expect("set");
+    s.set_ingest_retention(&t.id, 0, T0, &ev("admin.ingest_settings.updated")).await.expect("set again");
+    assert_eq!(s.ingest_retention(&t.id).await.expect("read"), Some(0));
+    assert_eq!(s.prune_ingested(T0 + 11, 1).await.expect("prune"), 4);
     assert!(s.ingested_events(&t.id, 0, 10).await.expect("events").is_empty());
     assert_eq!(s.alerts(&t.id, T0, 10).await.expect("alerts").len(), 2, "alerts outlive the raw events");
+}
+
+pub async fn tuning_versions_are_sequential_under_concurrency(s: S) {
+    let t = tenant(&s).await;
+    assert!(s.tuning(&t.id).await.expect("read").is_none());
+    let rec = |version: i64, doc: &str| TuningRecord {
+        tenant_id: t.id.clone(),
+        version,
+        doc: doc.into(),
+        author: "adm1".into(),
+        created_at: T0 + version,
+    };
+    assert!(!s.insert_tuning(&rec(2, "{}"), &ev("admin.tuning.updated")).await.expect("insert"), "v1 first");
+    assert!(s.insert_tuning(&rec(1, r#"{"a":1}"#), &ev("admin.tuning.updated")).await.expect("insert"));
+    // Eight admins propose version 2 at once: exactly one wins.
+    let mut tasks = Vec::new();
+    for i in 0..8 {
+        let (s, r) = (s.clone(), rec(2, &format!(r#"{{"b":{i}}}"#)));
+        tasks
+            .push(tokio::spawn(async move { s.insert_tuning(&r, &ev("admin.tuning.updated")).await.expect("insert") }));
+    }
+    let mut won = 0;
+    for task in tasks {
+        won += usize::from(task.await.expect("join"));
+    }
+    assert_eq!(won, 1);
+    let current = s.tuning(&t.id).await.expect("read").expect("some");
+    assert_eq!(current.version, 2);
+    assert_eq!(s.tuning_version(&t.id, 1).await.expect("read").map(|r| r.doc), Some(r#"{"a":1}"#.to_owned()));
+    let versions = s.tuning_versions(&t.id, 10).await.expect("list");
+    assert_eq!(versions.iter().map(|r| r.version).collect::<Vec<_>>(), [2, 1]);
+    assert!(s.tuning("other-tenant").await.expect("read").is_none());
+    let audited = s.events(&EventFilter { limit: 1000, ..Default::default() }).await.expect("events");
+    assert_eq!(audited.iter().filter(|e| e.doc.contains("admin.tuning.updated")).count(), 2, "one per version");
 }

@@ -221,7 +221,10 @@ from_row! {
     StoredEvent { seq, tenant_id, ts, action, outcome, user_id, doc, prev_hash, hash }
     IngestSource { id, tenant_id, name, secret_hash, created_at, revoked_at }
     DeadLetter { id, tenant_id, source_id, received_at, reason, sample }
-    AlertRecord { id, tenant_id, rule_id, title, level, tags, source_id, event_seq, matched, created_at }
+    AlertRecord { id, tenant_id, rule_id, title, level, tags, source_id, event_seq, matched, entities, excerpt, created_at }
+    ProfileRow { doc }
+    RetentionRow { retention_days }
+    TuningRecord { tenant_id, version, doc, author, created_at }
     IngestedEvent { seq, tenant_id, source_id, received_at, doc }
     SeqRow { seq }
     AuditHeadRow { seq, hash }
@@ -245,6 +248,18 @@ pub(crate) struct AuditHeadRow {
 #[derive(Debug)]
 pub(crate) struct SeqRow {
     pub(crate) seq: i64,
+}
+
+/// A row of one `retention_days` column.
+#[derive(Debug)]
+pub(crate) struct RetentionRow {
+    pub(crate) retention_days: i64,
+}
+
+/// A row of one `doc` column.
+#[derive(Debug)]
+pub(crate) struct ProfileRow {
+    pub(crate) doc: String,
 }
 
 /// A row of one `username` column.

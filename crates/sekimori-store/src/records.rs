@@ -405,6 +405,23 @@ pub struct AlertRecord {
     pub event_seq: i64,
     /// JSON array of `field=value` pairs that matched.
     pub matched: String,
+    /// JSON object: the user, IP address and host the event is about.
+    pub entities: String,
+    /// JSON: the event, or a cut-down view of a large one (kept after the event is pruned).
+    pub excerpt: String,
+    pub created_at: i64,
+}
+
+/// One version of a tenant's detection tuning.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TuningRecord {
+    pub tenant_id: String,
+    /// 1, 2, 3… per tenant.
+    pub version: i64,
+    /// The tuning document (JSON).
+    pub doc: String,
+    /// The admin token id that wrote it.
+    pub author: String,
     pub created_at: i64,
 }
 
@@ -433,4 +450,6 @@ pub struct IngestBatch {
     /// batch was read, the last sequence read). If it is no longer where it was (another
     /// node moved it), nothing of the batch is written.
     pub cursor: Option<(String, i64, i64)>,
+    /// Behaviour profiles to write (entity, JSON document), replacing the stored ones.
+    pub profiles: Vec<(String, String)>,
 }

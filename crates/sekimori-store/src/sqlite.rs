@@ -62,6 +62,9 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/sqlite/0001_gate.sql"),
     include_str!("../migrations/sqlite/0002_watch.sql"),
     include_str!("../migrations/sqlite/0003_watch_cursor.sql"),
+    include_str!("../migrations/sqlite/0004_behaviour.sql"),
+    include_str!("../migrations/sqlite/0005_tuning.sql"),
+    include_str!("../migrations/sqlite/0006_watch_settings.sql"),
 ];
 
 impl SqliteStore {

@@ -219,8 +219,26 @@ pub trait WatchStore: Send + Sync {
     async fn alerts(&self, tenant_id: &str, since: i64, limit: i64) -> StoreResult<Vec<AlertRecord>>;
     /// Dead letters of a tenant, newest first.
     async fn dead_letters(&self, tenant_id: &str, limit: i64) -> StoreResult<Vec<DeadLetter>>;
-    /// Deletes ingested events and dead letters received before `cutoff`.
-    async fn prune_ingested(&self, cutoff: i64) -> StoreResult<u64>;
+    /// One ingested event of a tenant.
+    async fn ingested_event(&self, tenant_id: &str, seq: i64) -> StoreResult<Option<IngestedEvent>>;
+    /// The stored behaviour profile (JSON) of an entity of a tenant.
+    async fn behaviour_profile(&self, tenant_id: &str, entity: &str) -> StoreResult<Option<String>>;
+    /// The tenant's current tuning (the highest version).
+    async fn tuning(&self, tenant_id: &str) -> StoreResult<Option<TuningRecord>>;
+    /// One version of the tenant's tuning.
+    async fn tuning_version(&self, tenant_id: &str, version: i64) -> StoreResult<Option<TuningRecord>>;
+    /// The tenant's tuning versions, newest first.
+    async fn tuning_versions(&self, tenant_id: &str, limit: i64) -> StoreResult<Vec<TuningRecord>>;
+    /// Writes `record` as the next version, with its audit event, if the current version
+    /// is still `record.version - 1` (0: none yet); `false` (nothing written) otherwise.
+    async fn insert_tuning(&self, record: &TuningRecord, event: &NewEvent) -> StoreResult<bool>;
+    /// The tenant's retention of ingested events and dead letters, days, if set.
+    async fn ingest_retention(&self, tenant_id: &str) -> StoreResult<Option<i64>>;
+    /// Sets the tenant's retention, with its audit event.
+    async fn set_ingest_retention(&self, tenant_id: &str, days: i64, now: i64, event: &NewEvent) -> StoreResult<()>;
+    /// Deletes ingested events and dead letters older than their tenant's retention (or
+    /// `default_days` where none is set), as of `now`.
+    async fn prune_ingested(&self, now: i64, default_days: i64) -> StoreResult<u64>;
 }
 
 pub trait Store:

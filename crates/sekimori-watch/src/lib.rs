@@ -3,18 +3,25 @@
 //! handlers are thin wrappers over [`Watch`]; the engine is `sekimori-detect`.
 
 use std::borrow::Cow;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::io::Read;
 use std::sync::{Arc, Mutex};
 
 use sekimori_core::event::{NewEvent, Outcome};
 use sekimori_core::names::Label;
-use sekimori_core::token::{hash_secret, new_id, new_secret, PrefixedKey};
+use sekimori_core::token::{hash_secret, new_id, new_secret, sha256_hex, PrefixedKey};
 use sekimori_core::{Clock, ErrorCode, Rng, ServiceError};
+use sekimori_detect::baseline::{excerpt, Baselines, Profile};
 use sekimori_detect::input::parse_events;
+use sekimori_detect::tuning::{compile, CompiledTuning, MAX_TUNING_BYTES};
 use sekimori_detect::{Hit, Hunter, RuleSet};
 use sekimori_store::{AlertRecord, DeadLetter, EventFilter, IngestBatch, IngestSource, Store};
 use serde::Serialize;
 use serde_json::Value;
+
+pub mod syslog;
+
+pub use sekimori_detect::tuning::Tuning;
 
 /// Result alias.
 pub type WatchResult<T> = Result<T, ServiceError>;
@@ -24,6 +31,8 @@ pub const SOURCE_PREFIX: &str = "sking";
 
 /// The source id of alerts raised by Sekimori's own audit events.
 pub const AUDIT_SOURCE: &str = "sekimori";
+/// Largest event kept whole as an alert's excerpt, bytes.
+const EXCERPT_BYTES: usize = 4096;
 /// The cursor of the audit follower.
 const AUDIT_CURSOR: &str = "audit";
 
@@ -34,13 +43,24 @@ pub struct IngestLimits {
     pub max_decompressed: usize,
     /// Most documents (events and malformed ones) in one request.
     pub max_events: usize,
-    /// How long ingested events and dead letters are kept (alerts stay), days.
+    /// How long ingested events and dead letters are kept (alerts stay), days, where a
+    /// tenant set nothing else.
     pub retention_days: u32,
+    /// Ingest requests judged at once; more wait (their bodies unread) for a slot.
+    pub max_concurrent: usize,
+    /// How long a request waits for a slot before it is refused with 503 and `Retry-After`.
+    pub queue_wait: std::time::Duration,
 }
 
 impl Default for IngestLimits {
     fn default() -> Self {
-        IngestLimits { max_decompressed: 16 << 20, max_events: 10_000, retention_days: 30 }
+        IngestLimits {
+            max_decompressed: 16 << 20,
+            max_events: 10_000,
+            retention_days: 30,
+            max_concurrent: 4,
+            queue_wait: std::time::Duration::from_secs(10),
+        }
     }
 }
 
@@ -67,7 +87,15 @@ pub struct Watch {
     clock: Arc<dyn Clock>,
     rng: Arc<dyn Rng>,
     hunter: Arc<Mutex<Hunter>>,
+    rules: Arc<RuleSet>,
+    baselines: Arc<Baselines>,
+    /// Each tenant's compiled tuning and its version (0: none written).
+    tunings: Arc<Mutex<TuningCache>>,
+    profiles_lock: Arc<tokio::sync::Mutex<()>>,
+    alert_tx: tokio::sync::broadcast::Sender<AlertRecord>,
     limits: IngestLimits,
+    listeners: Arc<Mutex<Vec<Arc<syslog::ListenerStats>>>>,
+    ingest_slots: Arc<tokio::sync::Semaphore>,
 }
 
 impl std::fmt::Debug for Watch {
@@ -83,10 +111,29 @@ impl Watch {
         clock: Arc<dyn Clock>,
         rng: Arc<dyn Rng>,
         rules: &RuleSet,
+        baselines: Baselines,
         limits: IngestLimits,
     ) -> Result<Watch, String> {
         let hunter = Hunter::new(rules)?;
-        Ok(Watch { store, clock, rng, hunter: Arc::new(Mutex::new(hunter)), limits })
+        Ok(Watch {
+            store,
+            clock,
+            rng,
+            hunter: Arc::new(Mutex::new(hunter)),
+            rules: Arc::new(rules.clone()),
+            baselines: Arc::new(baselines),
+            tunings: Arc::default(),
+            profiles_lock: Arc::default(),
+            alert_tx: tokio::sync::broadcast::channel(1024).0,
+            ingest_slots: Arc::new(tokio::sync::Semaphore::new(limits.max_concurrent.max(1))),
+            limits,
+            listeners: Arc::default(),
+        })
+    }
+
+    /// Now, ms since the epoch, by the injected clock.
+    pub fn now_ms(&self) -> i64 {
+        self.clock.now().millis()
     }
 
     fn new_id(&self) -> String {
@@ -158,6 +205,20 @@ impl Watch {
         Ok(source)
     }
 
+    /// A slot to judge one ingest request in: at most `max_concurrent` requests are judged at
+    /// once and the rest wait, their bodies unread (so TCP holds the senders back); one that
+    /// waits longer than `queue_wait` is refused with `service_unavailable` (503,
+    /// `Retry-After`) and nothing of it is stored.
+    pub async fn admit(&self) -> WatchResult<tokio::sync::OwnedSemaphorePermit> {
+        match tokio::time::timeout(self.limits.queue_wait, self.ingest_slots.clone().acquire_owned()).await {
+            Ok(Ok(permit)) => Ok(permit),
+            _ => Err(ServiceError::new(
+                ErrorCode::ServiceUnavailable,
+                format!("ingest is at capacity ({} requests in progress); retry", self.limits.max_concurrent),
+            )),
+        }
+    }
+
     /// Reads a request body (NDJSON, a JSON array or documents one after another;
     /// gzip-compressed when `gzip`), runs every event through the rules, and stores the
     /// events, the alerts and a sample of each malformed document in one transaction.
@@ -174,30 +235,272 @@ impl Watch {
             )
             .with("max_events", self.limits.max_events));
         }
-        let now = self.clock.now().millis();
-        let dead_letters: Vec<DeadLetter> = parsed
-            .malformed
-            .iter()
-            .map(|m| DeadLetter {
-                id: self.new_id(),
-                tenant_id: source.tenant_id.clone(),
-                source_id: source.id.clone(),
-                received_at: now,
-                reason: m.to_string(),
-                sample: m.sample.clone(),
-            })
-            .collect();
-        let (events, hits) = self.run_rules(parsed.events).await?;
-        let malformed = dead_letters.len();
-        let batch = self.batch(&source.tenant_id, &source.id, now, &events, hits, dead_letters, None);
-        let report = IngestReport { accepted: events.len(), malformed, alerts: batch.alerts.len() };
-        self.store.store_ingest(&batch).await?;
+        let first = parsed.malformed.first().map(ToString::to_string).unwrap_or_default();
+        let malformed = parsed.malformed.iter().map(|m| (m.to_string(), m.sample.clone())).collect();
+        let report = self.ingest_parsed(source, parsed.events, malformed).await?;
         if report.accepted == 0 && report.malformed > 0 {
-            let first = parsed.malformed.first().map(ToString::to_string).unwrap_or_default();
             return Err(ServiceError::new(ErrorCode::InvalidRequest, format!("no event could be read ({first})"))
                 .with("malformed", report.malformed));
         }
         Ok(report)
+    }
+
+    /// Runs already-parsed events through the rules and stores them, their alerts and a
+    /// dead letter for each malformed document (`reason`, `sample`) in one transaction.
+    pub async fn ingest_parsed(
+        &self,
+        source: &IngestSource,
+        events: Vec<Value>,
+        malformed: Vec<(String, String)>,
+    ) -> WatchResult<IngestReport> {
+        let now = self.clock.now().millis();
+        let dead_letters: Vec<DeadLetter> = malformed
+            .into_iter()
+            .map(|(reason, sample)| DeadLetter {
+                id: self.new_id(),
+                tenant_id: source.tenant_id.clone(),
+                source_id: source.id.clone(),
+                received_at: now,
+                reason,
+                sample,
+            })
+            .collect();
+        let report = self.judge_and_store(&source.tenant_id, &source.id, now, events, dead_letters, None).await?;
+        report.ok_or_else(|| ServiceError::new(ErrorCode::Internal, "a batch without a cursor was refused"))
+    }
+
+    /// Runs `events` through the rules and the behaviour baselines, and stores them with
+    /// their alerts, the dead letters and the updated profiles in one transaction (moving
+    /// `cursor`, if any). `None` when the cursor had moved (nothing written). Profiles are
+    /// read and written under one lock, so two batches never update a profile from the
+    /// same old state on this node.
+    async fn judge_and_store(
+        &self,
+        tenant_id: &str,
+        source_id: &str,
+        now: i64,
+        events: Vec<Value>,
+        dead_letters: Vec<DeadLetter>,
+        cursor: Option<(String, i64, i64)>,
+    ) -> WatchResult<Option<IngestReport>> {
+        let (events, mut hits) = self.run_rules(events).await?;
+        let (_, tuning) = self.compiled_tuning(tenant_id).await?;
+        let _profiles_lock = self.profiles_lock.lock().await;
+        let mut profiles: BTreeMap<String, Profile> = BTreeMap::new();
+        for (event, event_hits) in events.iter().zip(hits.iter_mut()) {
+            if let Some(key) = self.baselines.profile_key(event) {
+                let profile = match profiles.entry(key) {
+                    std::collections::btree_map::Entry::Occupied(e) => e.into_mut(),
+                    std::collections::btree_map::Entry::Vacant(e) => {
+                        let stored = self.store.behaviour_profile(tenant_id, e.key()).await?;
+                        // A profile that no longer parses (written by another version) starts afresh.
+                        e.insert(stored.and_then(|d| serde_json::from_str(&d).ok()).unwrap_or_default())
+                    }
+                };
+                event_hits.extend(tuning.baselines().observe(profile, event, now));
+            }
+            *event_hits = tuning.apply(event, std::mem::take(event_hits));
+        }
+        let malformed = dead_letters.len();
+        let mut batch = self.batch(tenant_id, source_id, now, &events, hits, dead_letters, cursor);
+        batch.profiles = profiles
+            .iter()
+            .map(|(k, p)| serde_json::to_string(p).map(|d| (k.clone(), d)))
+            .collect::<Result<_, _>>()
+            .map_err(|e| ServiceError::new(ErrorCode::Internal, format!("profile: {e}")))?;
+        let report = IngestReport { accepted: events.len(), malformed, alerts: batch.alerts.len() };
+        let Some(seqs) = self.store.store_ingest(&batch).await? else { return Ok(None) };
+        for (index, mut alert) in batch.alerts {
+            // As stored: pointing at its event. No receiver is fine: the alerts are stored.
+            alert.event_seq = seqs.get(index).copied().unwrap_or_default();
+            let _ = self.alert_tx.send(alert);
+        }
+        Ok(Some(report))
+    }
+
+    /// The tenant's tuning, compiled; recompiled when another version was written (by
+    /// this node or another).
+    async fn compiled_tuning(&self, tenant_id: &str) -> WatchResult<(i64, Arc<CompiledTuning>)> {
+        let stored = self.store.tuning(tenant_id).await?;
+        let version = stored.as_ref().map_or(0, |r| r.version);
+        if let Some((v, t)) = self.tunings.lock().unwrap_or_else(|p| p.into_inner()).get(tenant_id) {
+            if *v == version {
+                return Ok((version, t.clone()));
+            }
+        }
+        let tuning = match &stored {
+            None => Tuning::default(),
+            Some(r) => parse_tuning(&r.doc)?,
+        };
+        let compiled = Arc::new(self.compile_tuning(&tuning).map_err(|e| {
+            ServiceError::new(ErrorCode::Internal, format!("stored tuning version {version} does not compile: {e}"))
+        })?);
+        self.tunings
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(tenant_id.to_owned(), (version, compiled.clone()));
+        Ok((version, compiled))
+    }
+
+    fn compile_tuning(&self, tuning: &Tuning) -> Result<CompiledTuning, String> {
+        compile(tuning, self.baselines.config(), self.baselines.intel())
+    }
+
+    /// The tenant's current tuning and its version (0 and the empty tuning before any).
+    pub async fn tuning(&self, tenant_id: &str) -> WatchResult<(i64, Tuning)> {
+        match self.store.tuning(tenant_id).await? {
+            None => Ok((0, Tuning::default())),
+            Some(r) => Ok((r.version, parse_tuning(&r.doc)?)),
+        }
+    }
+
+    /// Every version of the tenant's tuning, newest first: (version, author, created_at, tuning).
+    pub async fn tuning_versions(&self, tenant_id: &str) -> WatchResult<Vec<(i64, String, i64, Tuning)>> {
+        let list = self.store.tuning_versions(tenant_id, 1000).await?;
+        list.into_iter().map(|r| Ok((r.version, r.author, r.created_at, parse_tuning(&r.doc)?))).collect()
+    }
+
+    /// Writes a new version of the tenant's tuning (checked first; audited). Refused with
+    /// `conflict` when the current version is no longer `base_version`.
+    pub async fn set_tuning(
+        &self,
+        tenant_id: &str,
+        admin_token_id: &str,
+        base_version: i64,
+        tuning: &Tuning,
+    ) -> WatchResult<i64> {
+        self.compile_tuning(tuning).map_err(|e| ServiceError::new(ErrorCode::InvalidRequest, e))?;
+        let doc = serde_json::to_string(tuning)
+            .map_err(|e| ServiceError::new(ErrorCode::Internal, format!("tuning: {e}")))?;
+        if doc.len() > MAX_TUNING_BYTES {
+            return Err(ServiceError::new(
+                ErrorCode::PayloadTooLarge,
+                format!("the tuning is {} bytes; the limit is {MAX_TUNING_BYTES}", doc.len()),
+            ));
+        }
+        let version = base_version + 1;
+        let ev = NewEvent::new(self.clock.now(), tenant_id, "configuration", "admin.tuning.updated", Outcome::Success)
+            .field("sekimori.tuning.version", version)
+            .field("sekimori.tuning.sha256", sha256_hex(doc.as_bytes()))
+            .field("sekimori.admin_token.id", admin_token_id);
+        let record = sekimori_store::TuningRecord {
+            tenant_id: tenant_id.to_owned(),
+            version,
+            doc,
+            author: admin_token_id.to_owned(),
+            created_at: self.clock.now().millis(),
+        };
+        if !self.store.insert_tuning(&record, &ev).await? {
+            let current = self.store.tuning(tenant_id).await?.map_or(0, |r| r.version);
+            return Err(ServiceError::new(
+                ErrorCode::Conflict,
+                format!(
+                    "the tuning is at version {current}, not {base_version}; read it again and re-apply the change"
+                ),
+            )
+            .with("current_version", current));
+        }
+        Ok(version)
+    }
+
+    /// Replays the tenant's stored events (oldest first, at most `limit`) through the rules
+    /// and baselines under the current tuning and under `proposed`, and reports the alerts
+    /// that would appear or disappear. Baselines start from empty profiles in both runs, so
+    /// the comparison is like for like; correlations run in a fresh engine.
+    pub async fn backtest(&self, tenant_id: &str, proposed: &Tuning, limit: i64) -> WatchResult<BacktestReport> {
+        let proposed =
+            Arc::new(self.compile_tuning(proposed).map_err(|e| ServiceError::new(ErrorCode::InvalidRequest, e))?);
+        let (current_version, current) = self.compiled_tuning(tenant_id).await?;
+        let mut rows = Vec::new();
+        let mut after = 0;
+        while (rows.len() as i64) < limit {
+            let page = self.store.ingested_events(tenant_id, after, (limit - rows.len() as i64).min(1000)).await?;
+            let Some(last) = page.last() else { break };
+            after = last.seq;
+            rows.extend(page);
+        }
+        let rules = self.rules.clone();
+        let received = self.clock.now().millis();
+        tokio::task::spawn_blocking(move || {
+            let mut hunter = Hunter::new(&rules).map_err(|e| ServiceError::new(ErrorCode::Internal, e))?;
+            let mut profiles: [BTreeMap<String, Profile>; 2] = [BTreeMap::new(), BTreeMap::new()];
+            let mut alerts: [BTreeSet<BacktestAlert>; 2] = [BTreeSet::new(), BTreeSet::new()];
+            for row in &rows {
+                let Ok(event) = serde_json::from_str::<Value>(&row.doc) else { continue };
+                let hits = hunter.process(&event);
+                for (i, tuning) in [&current, &proposed].into_iter().enumerate() {
+                    let mut all = hits.clone();
+                    if let Some(key) = tuning.baselines().profile_key(&event) {
+                        let p = profiles[i].entry(key).or_default();
+                        all.extend(tuning.baselines().observe(p, &event, received));
+                    }
+                    for h in tuning.apply(&event, all) {
+                        alerts[i].insert(BacktestAlert {
+                            event_seq: row.seq,
+                            rule_id: h.rule_id.unwrap_or_default(),
+                            title: h.title,
+                            level: h.level,
+                        });
+                    }
+                }
+            }
+            let [now, then] = alerts;
+            Ok(BacktestReport {
+                events: rows.len(),
+                current_version,
+                current_alerts: now.len(),
+                proposed_alerts: then.len(),
+                appear: then.difference(&now).take(1000).cloned().collect(),
+                disappear: now.difference(&then).take(1000).cloned().collect(),
+            })
+        })
+        .await
+        .map_err(|e| ServiceError::new(ErrorCode::Internal, format!("backtest failed: {e}")))?
+    }
+
+    /// Every alert stored from now on, as it is stored (for the alert pipeline). A receiver
+    /// that falls more than 1,024 alerts behind skips ahead (the alerts stay in the store).
+    pub fn subscribe_alerts(&self) -> tokio::sync::broadcast::Receiver<AlertRecord> {
+        self.alert_tx.subscribe()
+    }
+
+    /// The live source named `name` in `tenant_id`, created (audited, with a key nobody
+    /// is shown) when there is none: how listeners configured in the server's file, such
+    /// as syslog, are attributed. Refused when the source exists but was revoked.
+    pub async fn source_named(&self, tenant_id: &str, name: &Label) -> WatchResult<IngestSource> {
+        let find = || async {
+            let all = self.store.list_ingest_sources(tenant_id).await?;
+            WatchResult::Ok(all.into_iter().find(|s| s.name == name.as_str()))
+        };
+        let source = match find().await? {
+            Some(s) => s,
+            None => {
+                match self.add_source(tenant_id, "configuration", name).await {
+                    Ok(_) | Err(ServiceError { code: ErrorCode::Conflict, .. }) => {}
+                    Err(e) => return Err(e),
+                }
+                find().await?.ok_or_else(|| ServiceError::new(ErrorCode::Internal, "source vanished"))?
+            }
+        };
+        if source.revoked_at.is_some() {
+            return Err(ServiceError::new(ErrorCode::Conflict, format!("ingest source {name} is revoked")));
+        }
+        Ok(source)
+    }
+
+    /// Whether the source is still live (it may be revoked while a listener runs).
+    pub async fn source_live(&self, id: &str) -> WatchResult<bool> {
+        Ok(self.store.ingest_source(id).await?.is_some_and(|s| s.revoked_at.is_none()))
+    }
+
+    /// Registers a listener's counters so the admin API can report them.
+    pub fn register_listener(&self, stats: Arc<syslog::ListenerStats>) {
+        self.listeners.lock().unwrap_or_else(|p| p.into_inner()).push(stats);
+    }
+
+    /// The counters of every listener of this process.
+    pub fn listener_stats(&self) -> Vec<syslog::ListenerReport> {
+        self.listeners.lock().unwrap_or_else(|p| p.into_inner()).iter().map(|s| s.report()).collect()
     }
 
     fn decode<'b>(&self, body: &'b [u8], gzip: bool) -> WatchResult<Cow<'b, str>> {
@@ -254,7 +557,7 @@ impl Watch {
         let mut alerts = Vec::new();
         for (index, event_hits) in hits.into_iter().enumerate() {
             for hit in event_hits {
-                alerts.push((index, self.alert(tenant_id, source_id, hit, now)));
+                alerts.push((index, self.alert(tenant_id, source_id, hit, &events[index], now)));
             }
         }
         IngestBatch {
@@ -265,6 +568,7 @@ impl Watch {
             dead_letters,
             alerts,
             cursor,
+            profiles: Vec::new(),
         }
     }
 
@@ -294,11 +598,9 @@ impl Watch {
                     })
                 })
                 .collect::<WatchResult<Vec<Value>>>()?;
-            let (events, hits) = self.run_rules(events).await?;
             let last = run[run.len() - 1].seq;
             let cursor = Some((AUDIT_CURSOR.to_owned(), after, last));
-            let batch = self.batch(tenant, AUDIT_SOURCE, now, &events, hits, Vec::new(), cursor);
-            if self.store.store_ingest(&batch).await?.is_none() {
+            if self.judge_and_store(tenant, AUDIT_SOURCE, now, events, Vec::new(), cursor).await?.is_none() {
                 // Another follower judged these events first.
                 return Ok(start);
             }
@@ -308,7 +610,8 @@ impl Watch {
         Ok(rows.len())
     }
 
-    fn alert(&self, tenant_id: &str, source_id: &str, hit: Hit, now: i64) -> AlertRecord {
+    fn alert(&self, tenant_id: &str, source_id: &str, hit: Hit, event: &Value, now: i64) -> AlertRecord {
+        let entities = self.baselines.entities(event);
         AlertRecord {
             id: self.new_id(),
             tenant_id: tenant_id.to_owned(),
@@ -319,19 +622,52 @@ impl Watch {
             source_id: source_id.to_owned(),
             event_seq: 0,
             matched: Value::from(hit.matched).to_string(),
+            excerpt: excerpt(event, &entities, EXCERPT_BYTES).to_string(),
+            entities: serde_json::to_string(&entities).unwrap_or_else(|_| "{}".into()),
             created_at: now,
         }
     }
 
-    /// Deletes ingested events and dead letters older than the retention; run periodically.
+    /// Deletes ingested events and dead letters older than their tenant's retention (the
+    /// default where a tenant set none); run periodically.
     pub async fn housekeeping(&self) -> WatchResult<u64> {
-        let cutoff = self.clock.now().millis() - i64::from(self.limits.retention_days) * 86_400_000;
-        Ok(self.store.prune_ingested(cutoff).await?)
+        Ok(self.store.prune_ingested(self.clock.now().millis(), i64::from(self.limits.retention_days)).await?)
+    }
+
+    /// The tenant's retention of ingested events and dead letters, days.
+    pub async fn retention_days(&self, tenant_id: &str) -> WatchResult<i64> {
+        Ok(self.store.ingest_retention(tenant_id).await?.unwrap_or(i64::from(self.limits.retention_days)))
+    }
+
+    /// Sets the tenant's retention (1 to 3,650 days; audited). Alerts are kept regardless.
+    pub async fn set_retention_days(&self, tenant_id: &str, admin_token_id: &str, days: i64) -> WatchResult<()> {
+        if !(1..=3650).contains(&days) {
+            return Err(ServiceError::new(ErrorCode::InvalidRequest, "retention_days must be between 1 and 3650")
+                .with("field", "retention_days"));
+        }
+        let ev = NewEvent::new(
+            self.clock.now(),
+            tenant_id,
+            "configuration",
+            "admin.ingest_settings.updated",
+            Outcome::Success,
+        )
+        .field("sekimori.ingest.retention_days", days)
+        .field("sekimori.admin_token.id", admin_token_id);
+        Ok(self.store.set_ingest_retention(tenant_id, days, self.clock.now().millis(), &ev).await?)
     }
 
     /// The tenant's alerts since `since` (ms), newest first.
     pub async fn alerts(&self, tenant_id: &str, since: i64, limit: i64) -> WatchResult<Vec<AlertRecord>> {
         Ok(self.store.alerts(tenant_id, since, limit).await?)
+    }
+
+    /// One stored event of the tenant (until the retention prunes it).
+    pub async fn event(&self, tenant_id: &str, seq: i64) -> WatchResult<Value> {
+        let row = self.store.ingested_event(tenant_id, seq).await?.ok_or_else(|| {
+            ServiceError::new(ErrorCode::NotFound, format!("no stored event {seq} (pruned after the retention?)"))
+        })?;
+        serde_json::from_str(&row.doc).map_err(|e| ServiceError::new(ErrorCode::Internal, format!("event {seq}: {e}")))
     }
 
     /// The tenant's dead letters, newest first.
@@ -340,10 +676,50 @@ impl Watch {
     }
 }
 
+/// Tenant id → (tuning version, compiled tuning).
+type TuningCache = HashMap<String, (i64, Arc<CompiledTuning>)>;
+
+/// One alert of a backtest run.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+pub struct BacktestAlert {
+    pub event_seq: i64,
+    pub rule_id: String,
+    pub title: String,
+    pub level: String,
+}
+
+/// What a proposed tuning would change over the stored events.
+#[derive(Debug, Clone, Serialize)]
+pub struct BacktestReport {
+    /// Stored events replayed.
+    pub events: usize,
+    /// The version the proposal is compared with.
+    pub current_version: i64,
+    pub current_alerts: usize,
+    pub proposed_alerts: usize,
+    /// Alerts only the proposal raises (at most 1,000 listed).
+    pub appear: Vec<BacktestAlert>,
+    /// Alerts only the current tuning raises (at most 1,000 listed); a changed level shows
+    /// as one of each.
+    pub disappear: Vec<BacktestAlert>,
+}
+
+fn parse_tuning(doc: &str) -> WatchResult<Tuning> {
+    serde_json::from_str(doc).map_err(|e| ServiceError::new(ErrorCode::Internal, format!("stored tuning: {e}")))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use sekimori_core::{OsRng, TestClock, Timestamp};
+
+    async fn hold_slots(watch: &Watch, n: usize) -> Vec<tokio::sync::OwnedSemaphorePermit> {
+        let mut held = Vec::new();
+        for _ in 0..n {
+            held.push(watch.admit().await.expect("slot"));
+        }
+        held
+    }
 
     #[tokio::test]
     async fn events_go_after_the_retention_and_alerts_stay() {
@@ -360,17 +736,47 @@ mod tests {
         let (rules, _) = RuleSet::from_yaml(
             "title: any\nlogsource: {product: test}\ndetection:\n  sel:\n    a: 1\n  condition: sel\n",
         );
-        let limits = IngestLimits { retention_days: 30, ..IngestLimits::default() };
-        let watch = Watch::new(store.clone(), Arc::new(clock.clone()), Arc::new(OsRng), &rules, limits).expect("watch");
+        let limits = IngestLimits {
+            retention_days: 30,
+            queue_wait: std::time::Duration::from_millis(50),
+            ..IngestLimits::default()
+        };
+        let watch =
+            Watch::new(store.clone(), Arc::new(clock.clone()), Arc::new(OsRng), &rules, Baselines::builtin(), limits)
+                .expect("watch");
         let key = watch.add_source("t1", "admin", &Label::parse("web").expect("label")).await.expect("source");
         let source = watch.authenticate_source(&key.key).await.expect("auth");
+        let mut subscribed = watch.subscribe_alerts();
         let report = watch.ingest(&source, b"{\"a\":1}\nnope\n", false).await.expect("ingest");
         assert_eq!(report, IngestReport { accepted: 1, malformed: 1, alerts: 1 });
+        let handed = subscribed.try_recv().expect("the stored alert is handed to subscribers");
+        let stored = watch.alerts("t1", 0, 10).await.expect("alerts");
+        assert_eq!((handed.id.as_str(), handed.event_seq), (stored[0].id.as_str(), stored[0].event_seq));
+        assert!(handed.event_seq > 0, "it points at its stored event");
+        assert!(subscribed.try_recv().is_err(), "once");
+
+        // Admission: the fifth concurrent request waits, then is refused.
+        let slots: Vec<_> = hold_slots(&watch, 4).await;
+        let refused = watch.admit().await.expect_err("no slot");
+        assert_eq!(refused.code, ErrorCode::ServiceUnavailable);
+        drop(slots);
+        drop(watch.admit().await.expect("a slot again"));
 
         clock.advance_seconds(29 * 86_400);
         assert_eq!(watch.housekeeping().await.expect("prune"), 0, "still within 30 days");
         clock.advance_seconds(2 * 86_400);
         assert_eq!(watch.housekeeping().await.expect("prune"), 2, "the event and the dead letter");
         assert_eq!(watch.alerts("t1", 0, 10).await.expect("alerts").len(), 1);
+
+        // The tenant keeps its events 3 days instead.
+        assert_eq!(watch.retention_days("t1").await.expect("read"), 30);
+        assert!(watch.set_retention_days("t1", "admin", 0).await.is_err(), "at least a day");
+        watch.set_retention_days("t1", "admin", 3).await.expect("set");
+        assert_eq!(watch.retention_days("t1").await.expect("read"), 3);
+        watch.ingest(&source, b"{\"a\":2}\n", false).await.expect("ingest");
+        clock.advance_seconds(2 * 86_400);
+        assert_eq!(watch.housekeeping().await.expect("prune"), 0);
+        clock.advance_seconds(2 * 86_400);
+        assert_eq!(watch.housekeeping().await.expect("prune"), 1, "gone after 3 days, not 30");
     }
 }

@@ -209,6 +209,50 @@ macro_rules! try_call {
     };
 }
 
+/// Reads a tuning file: JSON when it ends in `.json`, YAML otherwise.
+fn read_tuning(path: &std::path::Path) -> anyhow::Result<Value> {
+    let text = std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
+    if path.extension().is_some_and(|e| e == "json") {
+        serde_json::from_str(&text).with_context(|| format!("{}: not JSON", path.display()))
+    } else {
+        yaml_serde::from_str(&text).with_context(|| format!("{}: not YAML", path.display()))
+    }
+}
+
+/// `sekimori rules backtest`.
+pub async fn backtest(remote: &Remote, tuning: &std::path::Path, limit: Option<i64>) -> anyhow::Result<ExitCode> {
+    let c = admin(remote)?;
+    let proposal = read_tuning(tuning)?;
+    let r = try_call!(c.backtest(&proposal, limit));
+    println!(
+        "{} stored events replayed; current tuning (version {}): {} alerts; proposed: {} alerts",
+        r["events"], r["current_version"], r["current_alerts"], r["proposed_alerts"]
+    );
+    for (sign, key) in [("+", "appear"), ("-", "disappear")] {
+        for a in r[key].as_array().into_iter().flatten() {
+            println!(
+                "{sign} event {:<8} {:<9} {}  {}",
+                a["event_seq"],
+                a["level"].as_str().unwrap_or("?"),
+                a["rule_id"].as_str().unwrap_or("?"),
+                a["title"].as_str().unwrap_or("?")
+            );
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `sekimori rules tune`: writes the file as the next version.
+pub async fn tune(remote: &Remote, tuning: &std::path::Path) -> anyhow::Result<ExitCode> {
+    let c = admin(remote)?;
+    let proposal = read_tuning(tuning)?;
+    let current = try_call!(c.tuning());
+    let base = current["version"].as_i64().unwrap_or(0);
+    let written = try_call!(c.set_tuning(base, &proposal));
+    println!("tuning version {} written", written["version"]);
+    Ok(ExitCode::SUCCESS)
+}
+
 pub async fn run(cmd: RemoteCommand) -> anyhow::Result<ExitCode> {
     match cmd {
         RemoteCommand::User { remote, command } => {

@@ -19,6 +19,8 @@ pub struct Config {
     pub gate: sekimori_gate::GateSettings,
     /// Detection.
     pub detect: DetectConfig,
+    /// Syslog listeners.
+    pub syslog: SyslogConfig,
     /// Logging.
     pub log: LogConfig,
 }
@@ -30,6 +32,84 @@ pub struct DetectConfig {
     /// Sigma rule files or folders run on every ingested event (in the environment:
     /// paths separated by `:`).
     pub rules: Vec<PathBuf>,
+    /// A behaviour-baseline configuration replacing the built-in one (the format of
+    /// `crates/sekimori-detect/data/baselines.yml`).
+    pub baselines: Option<PathBuf>,
+    /// Threat-intel lists: files of one IP address or CIDR per line (`#` comments).
+    pub threat_intel: Vec<PathBuf>,
+}
+
+/// `[syslog]`: listeners are configured in the file only (a list does not fit one
+/// environment variable).
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct SyslogConfig {
+    /// `[[syslog.listeners]]`
+    pub listeners: Vec<SyslogListenerConfig>,
+}
+
+/// One `[[syslog.listeners]]` entry.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct SyslogListenerConfig {
+    /// `udp://host:port`, `tcp://host:port` or `tls://host:port`.
+    pub listen: String,
+    /// The ingest source (in the first tenant) its events are stored under; created when
+    /// missing.
+    pub source: String,
+    /// PEM certificate chain (tls only).
+    pub tls_cert: Option<PathBuf>,
+    /// PEM private key (tls only).
+    pub tls_key: Option<PathBuf>,
+    /// PEM CA bundle: when set, clients must present a certificate chaining to it.
+    pub tls_client_ca: Option<PathBuf>,
+    /// Longest accepted message, bytes (480 to 1 MiB).
+    pub max_message_bytes: usize,
+    /// Messages queued before TCP reads pause and UDP datagrams are dropped (counted).
+    pub queue_messages: usize,
+    /// Concurrent TCP/TLS connections.
+    pub max_connections: usize,
+}
+
+impl Default for SyslogListenerConfig {
+    fn default() -> Self {
+        SyslogListenerConfig {
+            listen: String::new(),
+            source: "syslog".into(),
+            tls_cert: None,
+            tls_key: None,
+            tls_client_ca: None,
+            max_message_bytes: 64 * 1024,
+            queue_messages: 10_000,
+            max_connections: 256,
+        }
+    }
+}
+
+/// A checked listener address.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SyslogScheme {
+    /// `udp://`
+    Udp,
+    /// `tcp://`
+    Tcp,
+    /// `tls://`
+    Tls,
+}
+
+impl SyslogListenerConfig {
+    /// The scheme and address of `listen`.
+    pub fn parsed(&self) -> Result<(SyslogScheme, SocketAddr), String> {
+        let (scheme, rest) = self.listen.split_once("://").ok_or("must be udp://, tcp:// or tls:// host:port")?;
+        let scheme = match scheme {
+            "udp" => SyslogScheme::Udp,
+            "tcp" => SyslogScheme::Tcp,
+            "tls" => SyslogScheme::Tls,
+            other => return Err(format!("unknown scheme {other:?}; use udp, tcp or tls")),
+        };
+        let addr = rest.parse().map_err(|_| format!("not an address:port: {rest:?}"))?;
+        Ok((scheme, addr))
+    }
 }
 
 /// `[server]`
@@ -121,6 +201,8 @@ pub const KEYS: &[&str] = &[
     "gate.retention_grace_seconds",
     "gate.warning_ttl_seconds",
     "detect.rules",
+    "detect.baselines",
+    "detect.threat_intel",
     "log.level",
     "log.format",
 ];
@@ -181,6 +263,12 @@ impl Config {
             "detect.rules" => {
                 self.detect.rules = value.split(':').filter(|p| !p.is_empty()).map(PathBuf::from).collect()
             }
+            "detect.baselines" => {
+                self.detect.baselines = Some(value.into()).filter(|p: &PathBuf| !p.as_os_str().is_empty())
+            }
+            "detect.threat_intel" => {
+                self.detect.threat_intel = value.split(':').filter(|p| !p.is_empty()).map(PathBuf::from).collect()
+            }
             "log.level" => self.log.level = value.to_owned(),
             "log.format" => self.log.format = value.to_owned(),
             _ => return Err(format!("unknown key; known keys: {}", KEYS.join(", "))),
@@ -206,6 +294,36 @@ impl Config {
         }
         if let Some(p) = self.detect.rules.iter().find(|p| !p.exists()) {
             return Err(err(source_name, "detect.rules", format!("{} does not exist", p.display())));
+        }
+        for (i, l) in self.syslog.listeners.iter().enumerate() {
+            let key = |k: &str| format!("syslog.listeners[{i}].{k}");
+            let (scheme, _) = l.parsed().map_err(|r| err(source_name, &key("listen"), r))?;
+            if let Err(e) = sekimori_core::names::Label::parse(&l.source) {
+                return Err(err(source_name, &key("source"), e.to_string()));
+            }
+            let tls = scheme == SyslogScheme::Tls;
+            for (k, v) in [("tls_cert", &l.tls_cert), ("tls_key", &l.tls_key)] {
+                match (tls, v) {
+                    (true, None) => return Err(err(source_name, &key(k), "required for a tls:// listener")),
+                    (false, Some(_)) => return Err(err(source_name, &key(k), "only for a tls:// listener")),
+                    (true, Some(p)) if !p.exists() => {
+                        return Err(err(source_name, &key(k), format!("{} does not exist", p.display())))
+                    }
+                    _ => {}
+                }
+            }
+            if !tls && l.tls_client_ca.is_some() {
+                return Err(err(source_name, &key("tls_client_ca"), "only for a tls:// listener"));
+            }
+            for (k, v, lo, hi) in [
+                ("max_message_bytes", l.max_message_bytes, 480, 1 << 20),
+                ("queue_messages", l.queue_messages, 1, 1_000_000),
+                ("max_connections", l.max_connections, 1, 65_536),
+            ] {
+                if !(lo..=hi).contains(&v) {
+                    return Err(err(source_name, &key(k), format!("must be between {lo} and {hi}, got {v}")));
+                }
+            }
         }
         if self.storage.max_connections == 0 {
             return Err(err(source_name, "storage.max_connections", "must be at least 1"));
@@ -243,6 +361,27 @@ impl Config {
     /// The gate settings, with the public URL the server resolved.
     pub fn gate_settings(&self, public_url: String) -> sekimori_gate::GateSettings {
         sekimori_gate::GateSettings { public_url, ..self.gate.clone() }
+    }
+
+    /// The behaviour baselines of `detect.baselines` (or the built-in ones) with the
+    /// `detect.threat_intel` lists, read and checked; errors name the key and the file.
+    pub fn baselines(&self, source_name: &str) -> Result<sekimori_detect::baseline::Baselines, ConfigError> {
+        use sekimori_detect::baseline::{BaselineConfig, Baselines, ThreatIntel};
+        let read = |key: &str, p: &Path| {
+            std::fs::read_to_string(p).map_err(|e| err(source_name, key, format!("{}: {e}", p.display())))
+        };
+        let config = match &self.detect.baselines {
+            None => BaselineConfig::builtin(),
+            Some(p) => BaselineConfig::from_yaml(&read("detect.baselines", p)?)
+                .map_err(|e| err(source_name, "detect.baselines", format!("{}: {e}", p.display())))?,
+        };
+        let mut intel = ThreatIntel::default();
+        for p in &self.detect.threat_intel {
+            intel
+                .parse(&p.display().to_string(), &read("detect.threat_intel", p)?)
+                .map_err(|e| err(source_name, "detect.threat_intel", e))?;
+        }
+        Ok(Baselines::new(config, intel))
     }
 
     /// The key file path.

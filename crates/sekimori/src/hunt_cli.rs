@@ -34,10 +34,33 @@ pub enum RulesCommand {
         #[arg(required = true)]
         paths: Vec<PathBuf>,
     },
+    /// Replay the tenant's stored events through a proposed tuning (YAML or JSON file) on the
+    /// server, and list the alerts that would appear (+) or disappear (-). Admin token in
+    /// SEKIMORI_TOKEN.
+    Backtest {
+        #[command(flatten)]
+        remote: crate::Remote,
+        /// The proposed tuning (docs/detection.md, Tuning).
+        tuning: PathBuf,
+        /// Stored events to replay, oldest first (default 10,000).
+        #[arg(long)]
+        limit: Option<i64>,
+    },
+    /// Write a tuning file as the tenant's next tuning version (checked and audited by the
+    /// server). Admin token in SEKIMORI_TOKEN.
+    Tune {
+        #[command(flatten)]
+        remote: crate::Remote,
+        tuning: PathBuf,
+    },
 }
 
-pub fn rules(cmd: RulesCommand) -> anyhow::Result<ExitCode> {
-    let RulesCommand::Check { paths } = cmd;
+pub async fn rules(cmd: RulesCommand) -> anyhow::Result<ExitCode> {
+    let paths = match cmd {
+        RulesCommand::Check { paths } => paths,
+        RulesCommand::Backtest { remote, tuning, limit } => return crate::cli::backtest(&remote, &tuning, limit).await,
+        RulesCommand::Tune { remote, tuning } => return crate::cli::tune(&remote, &tuning).await,
+    };
     let (_, report) = RuleSet::load(&paths);
     let mut out = std::io::stdout().lock();
     print_report(&mut out, &report)?;

@@ -152,6 +152,6 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Remote(cmd) => cli::run(cmd).await,
         Command::Authenticator { command } => authenticator_cli::run(command).await,
         Command::Hunt(args) => hunt_cli::hunt(args),
-        Command::Rules { command } => hunt_cli::rules(command),
+        Command::Rules { command } => hunt_cli::rules(command).await,
     }
 }

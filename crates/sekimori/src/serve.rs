@@ -5,6 +5,7 @@ use std::sync::Arc;
 
 use anyhow::Context;
 use sekimori_core::{Clock, OsRng, Rng, SystemClock};
+use sekimori_detect::baseline::Baselines;
 use sekimori_detect::RuleSet;
 use sekimori_gate::{Gate, ServerKeys};
 use sekimori_server::AppState;
@@ -46,7 +47,7 @@ pub fn gate(cfg: &Config, store: Arc<dyn Store>, public_url: String) -> anyhow::
 
 /// Builds the detection services with the rules in `detect.rules`; each rule that does
 /// not load is logged with its file and reason (the others run).
-pub fn watch(cfg: &Config, store: Arc<dyn Store>) -> anyhow::Result<Watch> {
+pub fn watch(cfg: &Config, store: Arc<dyn Store>, baselines: Baselines) -> anyhow::Result<Watch> {
     let (rules, report) = RuleSet::load(&cfg.detect.rules);
     for f in &report.failures {
         tracing::warn!(file = %f.path.display(), rule = f.rule.as_deref().unwrap_or("-"), reason = %f.reason, "Sigma rule not loaded");
@@ -60,13 +61,18 @@ pub fn watch(cfg: &Config, store: Arc<dyn Store>) -> anyhow::Result<Watch> {
             report.failures.len()
         );
     }
-    Watch::new(store, Arc::new(SystemClock), Arc::new(OsRng), &rules, IngestLimits::default())
+    if !baselines.intel().is_empty() {
+        println!("threat intel: {} addresses and networks", baselines.intel().len());
+    }
+    Watch::new(store, Arc::new(SystemClock), Arc::new(OsRng), &rules, baselines, IngestLimits::default())
         .map_err(|e| anyhow::anyhow!("detect.rules: {e}"))
 }
 
 /// Runs the server until Ctrl-C or SIGTERM.
 pub async fn serve(cfg: Config, source_name: &str) -> anyhow::Result<()> {
     let addr = cfg.listen_addr(source_name)?;
+    // Read before anything is bound or opened, so a bad file refuses the start at once.
+    let baselines = cfg.baselines(source_name)?;
     let listener =
         tokio::net::TcpListener::bind(addr).await.with_context(|| format!("server.listen: cannot bind {addr}"))?;
     let bound = listener.local_addr()?;
@@ -84,9 +90,51 @@ pub async fn serve(cfg: Config, source_name: &str) -> anyhow::Result<()> {
     }
     println!("sekimori listening on http://{bound} (public URL {public_url}, store {backend})");
     tracing::info!(%bound, %public_url, backend, "listening");
-    let watch = watch(&cfg, store_for_watch)?;
+    let watch = watch(&cfg, store_for_watch, baselines)?;
+    start_syslog(&cfg, &watch, &tenant.id).await?;
     let state = AppState { gate, watch, body_limit: cfg.server.body_limit_bytes };
     sekimori_server::serve(listener, state, shutdown_signal()).await?;
+    Ok(())
+}
+
+/// Starts the `[[syslog.listeners]]`, each attributed to its named source in `tenant_id`.
+async fn start_syslog(cfg: &Config, watch: &Watch, tenant_id: &str) -> anyhow::Result<()> {
+    use crate::config::SyslogScheme;
+    use sekimori_watch::syslog::{self, ListenerConfig, Transport};
+    for (i, l) in cfg.syslog.listeners.iter().enumerate() {
+        let key = |k: &str| format!("syslog.listeners[{i}].{k}");
+        let (scheme, addr) = l.parsed().map_err(|r| anyhow::anyhow!("{}: {r}", key("listen")))?;
+        let transport = match scheme {
+            SyslogScheme::Udp => Transport::Udp,
+            SyslogScheme::Tcp => Transport::Tcp,
+            SyslogScheme::Tls => {
+                let (Some(cert), Some(k)) = (&l.tls_cert, &l.tls_key) else {
+                    anyhow::bail!("{}: required for a tls:// listener", key("tls_cert"));
+                };
+                let tls = syslog::tls_config(cert, k, l.tls_client_ca.as_deref())
+                    .map_err(|e| anyhow::anyhow!("{}: {e}", key("tls_cert")))?;
+                Transport::Tls(tls)
+            }
+        };
+        let name =
+            sekimori_core::names::Label::parse(&l.source).map_err(|e| anyhow::anyhow!("{}: {e}", key("source")))?;
+        let source =
+            watch.source_named(tenant_id, &name).await.map_err(|e| anyhow::anyhow!("{}: {e}", key("source")))?;
+        let started = syslog::start(
+            watch.clone(),
+            ListenerConfig {
+                transport,
+                addr,
+                source,
+                max_message_bytes: l.max_message_bytes,
+                queue_messages: l.queue_messages,
+                max_connections: l.max_connections,
+            },
+        )
+        .await
+        .with_context(|| format!("{}: cannot bind {addr}", key("listen")))?;
+        println!("syslog listening on {} (source {name})", started.url);
+    }
     Ok(())
 }
 

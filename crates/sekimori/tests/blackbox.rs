@@ -1,61 +1,11 @@
 //! Black-box tests of the built `sekimori` binary, as the README runs it.
 
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::Duration;
 
-const BIN: &str = env!("CARGO_BIN_EXE_sekimori");
-
-struct Server {
-    child: Child,
-    url: String,
-    token: String,
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").expect("bind").local_addr().expect("addr").port()
-}
-
-/// Starts `sekimori serve` on a fresh data dir and waits for `/healthz`.
-async fn start(data_dir: &Path) -> Server {
-    start_with_env(data_dir, &[]).await
-}
-
-async fn start_with_env(data_dir: &Path, env: &[(&str, &str)]) -> Server {
-    let port = free_port();
-    let out = data_dir.with_extension("stdout");
-    let child = Command::new(BIN)
-        .args(["serve", "--listen", &format!("127.0.0.1:{port}"), "--data-dir"])
-        .arg(data_dir)
-        .env_remove("SEKIMORI_CONFIG")
-        .envs(env.iter().copied())
-        .stdout(std::fs::File::create(&out).expect("stdout file"))
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("spawn sekimori");
-    // From here on, Drop kills and reaps the child whatever happens.
-    let mut server = Server { child, url: format!("http://127.0.0.1:{port}"), token: String::new() };
-    let http = reqwest::Client::new();
-    for _ in 0..100 {
-        if let Ok(r) = http.get(format!("{}/healthz", server.url)).send().await {
-            assert_eq!(r.status(), 200);
-            let body: serde_json::Value = r.json().await.expect("json");
-            assert_eq!(body["status"], "ok");
-            let text = std::fs::read_to_string(&out).expect("stdout");
-            server.token = text.split_whitespace().find(|w| w.starts_with("skadm_")).unwrap_or_default().to_owned();
-            return server;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    panic!("sekimori serve did not answer /healthz within 10 s");
-}
+mod common;
+use common::{start, start_with_env, BIN};
 
 #[tokio::test]
 async fn serve_starts_on_a_fresh_data_dir_and_answers_healthz() {
@@ -298,4 +248,34 @@ async fn serve_runs_configured_sigma_rules_on_ingested_events() {
         alerts.as_array().is_some_and(|a| a.iter().any(|x| x["rule_id"] == "4db60cc0-36fb-42b7-9b58-a5b53019fb74")),
         "the SigmaHQ rule for disabled CloudTrail logging fired: {alerts}"
     );
+
+    // Tuning from the command line: back-test switching the rule off, then write it.
+    let tuning = dir.path().join("tuning.yml");
+    std::fs::write(&tuning, "disabled_rules:\n  - 4db60cc0-36fb-42b7-9b58-a5b53019fb74\n").expect("write");
+    let run = |args: &[&str]| {
+        Command::new(BIN)
+            .args(args)
+            .arg(&tuning)
+            .env("SEKIMORI_URL", &server.url)
+            .env("SEKIMORI_TOKEN", &server.token)
+            .output()
+            .expect("run")
+    };
+    let out = run(&["rules", "backtest"]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{text}{}", String::from_utf8_lossy(&out.stderr));
+    assert!(text.contains("current tuning (version 0)"), "{text}");
+    assert!(
+        text.lines().any(|l| l.starts_with("- event") && l.contains("4db60cc0-36fb-42b7-9b58-a5b53019fb74")),
+        "{text}"
+    );
+    let out = run(&["rules", "tune"]);
+    assert!(String::from_utf8_lossy(&out.stdout).contains("tuning version 1 written"));
+    let out = run(&["rules", "backtest"]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("current tuning (version 1)") && !text.contains("- event"), "{text}");
+    std::fs::write(&tuning, "severity: {x: urgent}\n").expect("write");
+    let out = run(&["rules", "tune"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("severity.x"), "the refusal names the key");
 }

@@ -5,6 +5,7 @@ mod admin;
 mod device;
 mod hosted;
 mod relying;
+mod tuning;
 mod watch;
 
 use axum::extract::State;
@@ -21,6 +22,7 @@ pub(crate) fn router() -> Router<AppState> {
         .route("/.well-known/jwks.json", get(jwks))
         .route("/api/v1/server", get(server_info))
         .merge(admin::router())
+        .merge(tuning::router())
         .merge(relying::router())
         .merge(device::router())
         .merge(hosted::router())

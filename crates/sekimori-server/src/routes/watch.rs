@@ -28,6 +28,9 @@ pub(super) fn router() -> Router<AppState> {
         .route("/api/v1/admin/ingest-sources/{id}", delete(revoke_source))
         .route("/api/v1/admin/alerts", get(alerts))
         .route("/api/v1/admin/dead-letters", get(dead_letters))
+        .route("/api/v1/admin/listeners", get(listeners))
+        .route("/api/v1/admin/ingest-settings", get(ingest_settings).put(set_ingest_settings))
+        .route("/api/v1/admin/ingested-events/{seq}", get(ingested_event))
 }
 
 async fn ingest(State(s): State<AppState>, req: Request) -> ApiResult<Json<IngestReport>> {
@@ -53,6 +56,7 @@ async fn ingest(State(s): State<AppState>, req: Request) -> ApiResult<Json<Inges
             ))
         }
     };
+    let _slot = s.watch.admit().await?;
     let body = read_body(Request::from_parts(parts, body), MAX_INGEST_BODY).await?;
     Ok(Json(s.watch.ingest(&source, &body, gzip).await?))
 }
@@ -100,6 +104,47 @@ async fn revoke_source(
     Ok(StatusCode::NO_CONTENT)
 }
 
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct IngestSettings {
+    /// Days ingested events and dead letters are kept (alerts stay).
+    retention_days: i64,
+}
+
+async fn ingest_settings(State(s): State<AppState>, AdminAuth(admin): AdminAuth) -> ApiResult<Json<IngestSettings>> {
+    Ok(Json(IngestSettings { retention_days: s.watch.retention_days(&admin.tenant_id).await? }))
+}
+
+async fn set_ingest_settings(
+    State(s): State<AppState>,
+    AdminAuth(admin): AdminAuth,
+    ApiJson(req): ApiJson<IngestSettings>,
+) -> ApiResult<Json<IngestSettings>> {
+    s.watch.set_retention_days(&admin.tenant_id, &admin.id, req.retention_days).await?;
+    Ok(Json(req))
+}
+
+/// One stored event of the admin's tenant (an alert's `event` link).
+async fn ingested_event(
+    State(s): State<AppState>,
+    AdminAuth(admin): AdminAuth,
+    Path(seq): Path<String>,
+) -> ApiResult<Json<Value>> {
+    let seq = seq
+        .parse::<i64>()
+        .map_err(|_| ApiError::new(ErrorCode::InvalidRequest, "the event number must be an integer"))?;
+    Ok(Json(s.watch.event(&admin.tenant_id, seq).await?))
+}
+
+/// The counters of this process's syslog listeners whose source is in the admin's tenant.
+async fn listeners(
+    State(s): State<AppState>,
+    AdminAuth(admin): AdminAuth,
+) -> ApiResult<Json<Vec<sekimori_watch::syslog::ListenerReport>>> {
+    let own: Vec<String> = s.watch.list_sources(&admin.tenant_id).await?.into_iter().map(|x| x.id).collect();
+    Ok(Json(s.watch.listener_stats().into_iter().filter(|l| own.contains(&l.source_id)).collect()))
+}
+
 async fn list_sources(State(s): State<AppState>, AdminAuth(admin): AdminAuth) -> ApiResult<Json<Vec<SourceView>>> {
     Ok(Json(s.watch.list_sources(&admin.tenant_id).await?.into_iter().map(SourceView::from).collect()))
 }
@@ -123,7 +168,11 @@ struct AlertView {
     tags: Value,
     source_id: String,
     event_seq: i64,
+    /// Where the whole event is, until the retention prunes it.
+    event: String,
     matched: Value,
+    entities: Value,
+    excerpt: Value,
     created_at: String,
 }
 
@@ -137,7 +186,10 @@ impl From<AlertRecord> for AlertView {
             tags: serde_json::from_str(&a.tags).unwrap_or(Value::Null),
             source_id: a.source_id,
             event_seq: a.event_seq,
+            event: format!("/api/v1/admin/ingested-events/{}", a.event_seq),
             matched: serde_json::from_str(&a.matched).unwrap_or(Value::Null),
+            entities: serde_json::from_str(&a.entities).unwrap_or(Value::Null),
+            excerpt: serde_json::from_str(&a.excerpt).unwrap_or(Value::Null),
             created_at: Timestamp(a.created_at).to_rfc3339(),
         }
     }

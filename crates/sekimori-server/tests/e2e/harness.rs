@@ -28,6 +28,8 @@ pub struct TestServer {
     pub gate: Gate,
     /// The server's detection services, for the audit follower that runs on a timer.
     pub watch: sekimori_watch::Watch,
+    /// The server's store, to check what was written (e.g. the audit log).
+    pub store: Arc<dyn sekimori_store::Store>,
     _shutdown: tokio::sync::oneshot::Sender<()>,
 }
 
@@ -67,6 +69,16 @@ detection:
   condition: sel
 ";
 
+/// The threat-intel list of the test server (TEST-NET-3).
+pub const TEST_THREAT_INTEL: &str = "203.0.113.0/24\n";
+
+/// The built-in baselines with [`TEST_THREAT_INTEL`].
+fn test_baselines() -> sekimori_detect::baseline::Baselines {
+    let mut intel = sekimori_detect::baseline::ThreatIntel::default();
+    intel.parse("test", TEST_THREAT_INTEL).expect("intel");
+    sekimori_detect::baseline::Baselines::new(sekimori_detect::baseline::BaselineConfig::builtin(), intel)
+}
+
 impl TestServer {
     pub async fn start() -> Self {
         Self::start_on(Backend::Sqlite).await
@@ -101,6 +113,7 @@ impl TestServer {
             Arc::new(clock.clone()),
             Arc::new(OsRng),
             &rules,
+            test_baselines(),
             sekimori_watch::IngestLimits::default(),
         )
         .expect("rules compile");
@@ -113,7 +126,16 @@ impl TestServer {
             })
             .await;
         });
-        TestServer { admin: AdminClient::new(&url, &token), admin_token: token, url, clock, gate, watch, _shutdown: tx }
+        TestServer {
+            admin: AdminClient::new(&url, &token),
+            admin_token: token,
+            url,
+            clock,
+            gate,
+            watch,
+            store,
+            _shutdown: tx,
+        }
     }
 
     /// Registers an app of `kind` and returns a client with its key.
@@ -161,5 +183,47 @@ pub fn code<T: std::fmt::Debug>(r: Result<T, sekimori_client::ClientError>) -> S
     match r {
         Err(sekimori_client::ClientError::Problem(p)) => p.code,
         other => panic!("expected a problem, got {other:?}"),
+    }
+}
+
+impl TestServer {
+    /// An admin call with the server's admin token: status and JSON body (null if none).
+    pub async fn admin_call(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<Value>,
+    ) -> (reqwest::StatusCode, Value) {
+        let mut req =
+            reqwest::Client::new().request(method, format!("{}{path}", self.url)).bearer_auth(&self.admin_token);
+        if let Some(b) = body {
+            req = req.json(&b);
+        }
+        let resp = req.send().await.expect("send");
+        (resp.status(), resp.json().await.unwrap_or(Value::Null))
+    }
+
+    /// A new ingest source's key.
+    pub async fn ingest_key(&self, name: &str) -> String {
+        let (status, body) = self
+            .admin_call(reqwest::Method::POST, "/api/v1/admin/ingest-sources", Some(serde_json::json!({"name": name})))
+            .await;
+        assert_eq!(status, reqwest::StatusCode::CREATED, "{body}");
+        body["key"].as_str().expect("key").to_owned()
+    }
+
+    /// Sends `events` as NDJSON with a source key; expects 200 and returns the report.
+    pub async fn ingest_ndjson(&self, key: &str, events: &[Value]) -> Value {
+        let body: String = events.iter().map(|e| format!("{e}\n")).collect();
+        let resp = reqwest::Client::new()
+            .post(format!("{}/api/v1/ingest", self.url))
+            .bearer_auth(key)
+            .header("content-type", "application/x-ndjson")
+            .body(body)
+            .send()
+            .await
+            .expect("send");
+        assert_eq!(resp.status(), reqwest::StatusCode::OK);
+        resp.json().await.expect("json")
     }
 }

@@ -234,3 +234,31 @@ async fn sekimori_audit_events_run_through_the_rules_exactly_once() {
     let (_, alerts) = admin(&srv, reqwest::Method::GET, "/api/v1/admin/alerts", None).await;
     assert_eq!(alerts.as_array().expect("list").iter().filter(|a| a["title"] == "Push Bombing Attempt").count(), 3);
 }
+
+#[tokio::test]
+async fn retention_is_set_per_tenant_and_prunes_events_not_alerts() {
+    let srv = TestServer::start_on(Backend::Sqlite).await;
+    let key = source_key(&srv, "trail").await;
+    let (status, settings) = admin(&srv, reqwest::Method::GET, "/api/v1/admin/ingest-settings", None).await;
+    assert_eq!((status, settings), (StatusCode::OK, json!({"retention_days": 30})));
+    for bad in [json!({"retention_days": 0}), json!({"retention_days": 5000}), json!({"days": 3})] {
+        let (status, problem) = admin(&srv, reqwest::Method::PUT, "/api/v1/admin/ingest-settings", Some(bad)).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{problem}");
+        assert_eq!(problem["type"], "urn:sekimori:problem:invalid_request");
+    }
+    let (status, _) =
+        admin(&srv, reqwest::Method::PUT, "/api/v1/admin/ingest-settings", Some(json!({"retention_days": 2}))).await;
+    assert_eq!(status, StatusCode::OK);
+    let trail = json!({"eventSource": "cloudtrail.amazonaws.com", "eventName": "StopLogging"});
+    let (status, report, _) = ingest(&srv, &key, "application/json", None, trail.to_string().into_bytes()).await;
+    assert_eq!((status, report["alerts"].as_i64()), (StatusCode::OK, Some(1)));
+    let (_, alerts) = admin(&srv, reqwest::Method::GET, "/api/v1/admin/alerts", None).await;
+    let link = alerts[0]["event"].as_str().expect("link").to_owned();
+    assert_eq!(admin(&srv, reqwest::Method::GET, &link, None).await.0, StatusCode::OK);
+
+    srv.clock.advance_seconds(3 * 86_400);
+    assert!(srv.watch.housekeeping().await.expect("housekeeping") >= 1);
+    assert_eq!(admin(&srv, reqwest::Method::GET, &link, None).await.0, StatusCode::NOT_FOUND, "the event is pruned");
+    let (_, alerts) = admin(&srv, reqwest::Method::GET, "/api/v1/admin/alerts", None).await;
+    assert_eq!(alerts[0]["excerpt"]["eventName"], "StopLogging", "the alert and its excerpt stay");
+}

@@ -5,6 +5,7 @@ mod harness;
 
 mod api_errors;
 mod audit;
+mod baselines;
 mod browser;
 mod device_auth;
 mod environments;
@@ -12,3 +13,4 @@ mod ingest;
 mod push;
 mod qr;
 mod tickets;
+mod tuning;

@@ -101,8 +101,8 @@ impl WatchStore for This {
                 crate::StoreError::Corrupt(format!("alert refers to event {index} of {}", seqs.len()))
             })?;
             tx.execute(
-                q("INSERT INTO alerts (id, tenant_id, rule_id, title, level, tags, source_id, event_seq, matched, created_at) \
-                   VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)")
+                q("INSERT INTO alerts (id, tenant_id, rule_id, title, level, tags, source_id, event_seq, matched, \
+                   entities, excerpt, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)")
                 .bind(&a.id)
                 .bind(&a.tenant_id)
                 .bind(&a.rule_id)
@@ -112,7 +112,20 @@ impl WatchStore for This {
                 .bind(&a.source_id)
                 .bind(seq)
                 .bind(&a.matched)
+                .bind(&a.entities)
+                .bind(&a.excerpt)
                 .bind(a.created_at),
+            )
+            .await?;
+        }
+        for (entity, doc) in &b.profiles {
+            tx.execute(
+                q("INSERT INTO behaviour_profiles (tenant_id, entity, doc, updated_at) VALUES ($1, $2, $3, $4) \
+                   ON CONFLICT (tenant_id, entity) DO UPDATE SET doc = excluded.doc, updated_at = excluded.updated_at")
+                .bind(&b.tenant_id)
+                .bind(entity)
+                .bind(doc)
+                .bind(b.received_at),
             )
             .await?;
         }
@@ -136,6 +149,79 @@ impl WatchStore for This {
         .await
     }
 
+    async fn ingested_event(&self, tenant_id: &str, seq: i64) -> StoreResult<Option<IngestedEvent>> {
+        self.read_optional(
+            q("SELECT * FROM ingested_events WHERE tenant_id = $1 AND seq = $2").bind(tenant_id).bind(seq),
+        )
+        .await
+    }
+
+    async fn behaviour_profile(&self, tenant_id: &str, entity: &str) -> StoreResult<Option<String>> {
+        let row: Option<ProfileRow> = self
+            .read_optional(
+                q("SELECT doc FROM behaviour_profiles WHERE tenant_id = $1 AND entity = $2")
+                    .bind(tenant_id)
+                    .bind(entity),
+            )
+            .await?;
+        Ok(row.map(|r| r.doc))
+    }
+
+    async fn tuning(&self, tenant_id: &str) -> StoreResult<Option<TuningRecord>> {
+        self.read_optional(
+            q("SELECT * FROM tenant_tuning WHERE tenant_id = $1 ORDER BY version DESC LIMIT 1").bind(tenant_id),
+        )
+        .await
+    }
+
+    async fn tuning_version(&self, tenant_id: &str, version: i64) -> StoreResult<Option<TuningRecord>> {
+        self.read_optional(
+            q("SELECT * FROM tenant_tuning WHERE tenant_id = $1 AND version = $2").bind(tenant_id).bind(version),
+        )
+        .await
+    }
+
+    async fn tuning_versions(&self, tenant_id: &str, limit: i64) -> StoreResult<Vec<TuningRecord>> {
+        self.read_all(
+            q("SELECT * FROM tenant_tuning WHERE tenant_id = $1 ORDER BY version DESC LIMIT $2")
+                .bind(tenant_id)
+                .bind(limit.max(0)),
+        )
+        .await
+    }
+
+    async fn insert_tuning(&self, r: &TuningRecord, event: &NewEvent) -> StoreResult<bool> {
+        let mut tx = self.begin().await?;
+        let current: Option<TuningRecord> = tx
+            .fetch_optional(
+                q("SELECT * FROM tenant_tuning WHERE tenant_id = $1 ORDER BY version DESC LIMIT 1").bind(&r.tenant_id),
+            )
+            .await?;
+        if current.map_or(0, |c| c.version) != r.version - 1 {
+            tx.rollback().await?;
+            return Ok(false);
+        }
+        // Two writers may both have read the same current version; the key decides.
+        let inserted = tx
+            .execute(
+                q("INSERT INTO tenant_tuning (tenant_id, version, doc, author, created_at) VALUES ($1, $2, $3, $4, $5) \
+                   ON CONFLICT (tenant_id, version) DO NOTHING")
+                .bind(&r.tenant_id)
+                .bind(r.version)
+                .bind(&r.doc)
+                .bind(&r.author)
+                .bind(r.created_at),
+            )
+            .await?;
+        if inserted != 1 {
+            tx.rollback().await?;
+            return Ok(false);
+        }
+        self.append_in(&mut tx, event).await?;
+        tx.commit().await?;
+        Ok(true)
+    }
+
     async fn alerts(&self, tenant_id: &str, since: i64, limit: i64) -> StoreResult<Vec<AlertRecord>> {
         self.read_all(
             q("SELECT * FROM alerts WHERE tenant_id = $1 AND created_at >= $2 ORDER BY created_at DESC, id DESC LIMIT $3")
@@ -155,10 +241,46 @@ impl WatchStore for This {
         .await
     }
 
-    async fn prune_ingested(&self, cutoff: i64) -> StoreResult<u64> {
+    async fn ingest_retention(&self, tenant_id: &str) -> StoreResult<Option<i64>> {
+        let row: Option<RetentionRow> = self
+            .read_optional(q("SELECT retention_days FROM watch_settings WHERE tenant_id = $1").bind(tenant_id))
+            .await?;
+        Ok(row.map(|r| r.retention_days))
+    }
+
+    async fn set_ingest_retention(&self, tenant_id: &str, days: i64, now: i64, event: &NewEvent) -> StoreResult<()> {
         let mut tx = self.begin().await?;
-        let mut gone = tx.execute(q("DELETE FROM ingested_events WHERE received_at < $1").bind(cutoff)).await?;
-        gone += tx.execute(q("DELETE FROM dead_letters WHERE received_at < $1").bind(cutoff)).await?;
+        tx.execute(
+            q("INSERT INTO watch_settings (tenant_id, retention_days, updated_at) VALUES ($1, $2, $3) \
+               ON CONFLICT (tenant_id) DO UPDATE SET retention_days = excluded.retention_days, updated_at = excluded.updated_at")
+            .bind(tenant_id)
+            .bind(days)
+            .bind(now),
+        )
+        .await?;
+        self.append_in(&mut tx, event).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn prune_ingested(&self, now: i64, default_days: i64) -> StoreResult<u64> {
+        let mut tx = self.begin().await?;
+        let mut gone = tx
+            .execute(
+                q("DELETE FROM ingested_events WHERE received_at < $1 - COALESCE((SELECT s.retention_days FROM \
+                   watch_settings s WHERE s.tenant_id = ingested_events.tenant_id), $2) * 86400000")
+                .bind(now)
+                .bind(default_days),
+            )
+            .await?;
+        gone += tx
+            .execute(
+                q("DELETE FROM dead_letters WHERE received_at < $1 - COALESCE((SELECT s.retention_days FROM \
+                   watch_settings s WHERE s.tenant_id = dead_letters.tenant_id), $2) * 86400000")
+                .bind(now)
+                .bind(default_days),
+            )
+            .await?;
         tx.commit().await?;
         Ok(gone)
     }

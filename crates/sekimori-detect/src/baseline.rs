@@ -1,0 +1,771 @@
+//! Behaviour baselines: per tenant and user, what this person usually does, learned from
+//! their events, and the signals of what they do not usually do: first-seen values after a
+//! learning period, a failure burst from someone who almost never fails, destructive
+//! operations weighted by how unusual they are for them, impossible travel, threat-intel
+//! addresses; and an entity risk score over a window that alerts above a threshold, with
+//! signal × entity suppression. Pure: the caller loads and saves [`Profile`]s.
+
+use std::collections::BTreeMap;
+use std::net::IpAddr;
+
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Map, Value};
+use time::format_description::well_known::Rfc3339;
+use time::OffsetDateTime;
+
+use crate::output::Hit;
+
+/// The built-in configuration.
+const BUILTIN: &str = include_str!("../data/baselines.yml");
+
+/// Values kept per kind and user; the least recently seen go first.
+const MAX_VALUES: usize = 256;
+/// Recent failure times kept per user.
+const MAX_RECENT_FAILURES: usize = 64;
+
+/// Rule ids of baseline alerts start with this.
+pub const RULE_PREFIX: &str = "urn:sekimori:baseline:";
+
+/// The kinds of first-seen values.
+pub const NEW_VALUE_KINDS: [&str; 5] = ["country", "network", "action", "resource", "user_agent"];
+
+/// Where entities are found in an event.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EntityFields {
+    pub user: Vec<String>,
+    pub ip: Vec<String>,
+    pub host: Vec<String>,
+    pub action: Vec<String>,
+    pub resource: Vec<String>,
+    pub user_agent: Vec<String>,
+    pub country: Vec<String>,
+    pub asn: Vec<String>,
+    pub latitude: Vec<String>,
+    pub longitude: Vec<String>,
+    pub time: Vec<String>,
+}
+
+/// One way an event says it failed.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FailureTest {
+    pub field: String,
+    #[serde(default)]
+    pub equals: Option<Value>,
+    #[serde(default)]
+    pub not_equals: Option<Value>,
+    #[serde(default)]
+    pub exists: Option<bool>,
+}
+
+/// A signal's weight and alert level.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Weight {
+    #[serde(default)]
+    pub lookback_days: u32,
+    pub points: u32,
+    pub level: String,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FailureConfig {
+    pub window_minutes: u32,
+    pub count: usize,
+    pub floor: f64,
+    pub min_events: u64,
+    pub points: u32,
+    pub level: String,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DestructiveConfig {
+    pub points: u32,
+    pub unusual_factor: u32,
+    pub level: String,
+    pub actions: Vec<String>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TravelConfig {
+    pub max_kmh: f64,
+    pub min_km: f64,
+    pub points: u32,
+    pub level: String,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RiskConfig {
+    pub window_minutes: u32,
+    pub threshold: u32,
+    pub suppress_minutes: u32,
+    pub level: String,
+}
+
+/// The whole configuration (`data/baselines.yml`).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BaselineConfig {
+    pub entities: EntityFields,
+    pub failure: Vec<FailureTest>,
+    pub learning_days: u32,
+    pub new_value: BTreeMap<String, Weight>,
+    pub failures: FailureConfig,
+    pub destructive: DestructiveConfig,
+    pub travel: TravelConfig,
+    pub threat_intel: Weight,
+    pub risk: RiskConfig,
+}
+
+impl BaselineConfig {
+    /// The configuration shipped with Sekimori.
+    pub fn builtin() -> BaselineConfig {
+        Self::from_yaml(BUILTIN).unwrap_or_else(|e| unreachable!("data/baselines.yml is checked by tests: {e}"))
+    }
+
+    /// Parses a configuration in the format of `data/baselines.yml`.
+    pub fn from_yaml(text: &str) -> Result<BaselineConfig, String> {
+        let cfg: BaselineConfig = yaml_serde::from_str(text).map_err(|e| e.to_string())?;
+        if let Some(k) = cfg.new_value.keys().find(|k| !NEW_VALUE_KINDS.contains(&k.as_str())) {
+            return Err(format!("new_value.{k}: unknown kind; known: {}", NEW_VALUE_KINDS.join(", ")));
+        }
+        if !(0.0..=1.0).contains(&cfg.failures.floor) {
+            return Err("failures.floor: must be between 0 and 1".into());
+        }
+        if cfg.risk.threshold == 0 || cfg.failures.count == 0 {
+            return Err("risk.threshold and failures.count must be at least 1".into());
+        }
+        Ok(cfg)
+    }
+}
+
+/// Addresses and networks known to be hostile, from lists of one IP or CIDR per line
+/// (`#` starts a comment).
+#[derive(Debug, Clone, Default)]
+pub struct ThreatIntel {
+    nets: Vec<(IpAddr, u8)>,
+}
+
+impl ThreatIntel {
+    /// Parses one list; `name` is used in errors (`name:line: reason`).
+    pub fn parse(&mut self, name: &str, text: &str) -> Result<(), String> {
+        for (i, line) in text.lines().enumerate() {
+            let entry = line.split('#').next().unwrap_or_default().trim();
+            if entry.is_empty() {
+                continue;
+            }
+            let bad = || format!("{name}:{}: not an IP address or CIDR: {entry:?}", i + 1);
+            let (addr, prefix) = match entry.split_once('/') {
+                Some((a, p)) => (a.parse::<IpAddr>().map_err(|_| bad())?, p.parse::<u8>().map_err(|_| bad())?),
+                None => {
+                    let a = entry.parse::<IpAddr>().map_err(|_| bad())?;
+                    (a, if a.is_ipv4() { 32 } else { 128 })
+                }
+            };
+            if prefix > if addr.is_ipv4() { 32 } else { 128 } {
+                return Err(bad());
+            }
+            self.nets.push((addr, prefix));
+        }
+        Ok(())
+    }
+
+    /// How many entries are loaded.
+    pub fn len(&self) -> usize {
+        self.nets.len()
+    }
+
+    /// Whether no entry is loaded.
+    pub fn is_empty(&self) -> bool {
+        self.nets.is_empty()
+    }
+
+    /// Whether `ip` is on a list.
+    pub fn contains(&self, ip: IpAddr) -> bool {
+        self.nets.iter().any(|&(net, prefix)| same_prefix(net, ip, prefix))
+    }
+}
+
+fn same_prefix(a: IpAddr, b: IpAddr, prefix: u8) -> bool {
+    // IPv4-mapped IPv6 addresses compare as IPv4.
+    let bits = |ip: IpAddr| match ip {
+        IpAddr::V4(v) => (u128::from(u32::from(v)), 32),
+        IpAddr::V6(v) => v.to_ipv4_mapped().map_or((u128::from(v), 128), |m| (u128::from(u32::from(m)), 32)),
+    };
+    let ((x, wx), (y, wy)) = (bits(a), bits(b));
+    if wx != wy {
+        return false;
+    }
+    let shift = wx - u32::from(prefix).min(wx);
+    shift >= 128 || (x >> shift) == (y >> shift)
+}
+
+/// When a value was seen for a user.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Seen {
+    pub first: i64,
+    pub last: i64,
+    pub count: u64,
+}
+
+/// A place a user was at.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct Fix {
+    pub lat: f64,
+    pub lon: f64,
+    pub at: i64,
+}
+
+/// A signal's share of the risk score.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RiskEntry {
+    pub at: i64,
+    pub signal: String,
+    pub points: u32,
+}
+
+/// What is learned about one user of one tenant (persisted by the caller as JSON).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Profile {
+    /// Time of the first event, ms.
+    pub first: i64,
+    pub events: u64,
+    pub failures: u64,
+    /// Kind → value → when seen.
+    pub seen: BTreeMap<String, BTreeMap<String, Seen>>,
+    pub recent_failures: Vec<i64>,
+    pub last_fix: Option<Fix>,
+    pub risk: Vec<RiskEntry>,
+    /// Suppression key → until, ms.
+    pub suppressed: BTreeMap<String, i64>,
+}
+
+/// Who and what an event is about.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct Entities {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub user: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ip: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub host: Option<String>,
+}
+
+/// The baseline engine.
+#[derive(Debug, Clone)]
+pub struct Baselines {
+    cfg: BaselineConfig,
+    intel: ThreatIntel,
+}
+
+/// Looks a field up as one key, then as a path into nested objects.
+pub fn field<'a>(event: &'a Value, name: &str) -> Option<&'a Value> {
+    field_in(event.as_object()?, name)
+}
+
+/// [`field`] on an event's top-level object.
+pub fn field_in<'a>(event: &'a Map<String, Value>, name: &str) -> Option<&'a Value> {
+    if let Some(v) = event.get(name) {
+        return Some(v);
+    }
+    let mut parts = name.split('.');
+    let mut cur = event.get(parts.next()?)?;
+    for part in parts {
+        cur = cur.get(part)?;
+    }
+    Some(cur)
+}
+
+fn text(v: &Value) -> Option<String> {
+    match v {
+        Value::String(s) if !s.is_empty() => Some(s.clone()),
+        Value::Number(n) => Some(n.to_string()),
+        _ => None,
+    }
+}
+
+fn first_text(event: &Value, names: &[String]) -> Option<String> {
+    names.iter().find_map(|n| field(event, n).and_then(text))
+}
+
+fn first_number(event: &Value, names: &[String]) -> Option<f64> {
+    names.iter().find_map(|n| {
+        let v = field(event, n)?;
+        v.as_f64().or_else(|| v.as_str()?.parse().ok())
+    })
+}
+
+/// `*` matches any run of characters.
+fn glob(pattern: &str, s: &str) -> bool {
+    let parts: Vec<&str> = pattern.split('*').collect();
+    if parts.len() == 1 {
+        return pattern == s;
+    }
+    let (first, last) = (parts[0], parts[parts.len() - 1]);
+    if !s.starts_with(first) || !s[first.len()..].ends_with(last) || s.len() < first.len() + last.len() {
+        return false;
+    }
+    let mut rest = &s[first.len()..s.len() - last.len()];
+    for mid in &parts[1..parts.len() - 1] {
+        match rest.find(mid) {
+            Some(i) => rest = &rest[i + mid.len()..],
+            None => return false,
+        }
+    }
+    true
+}
+
+/// Great-circle distance, km.
+fn haversine_km(a: Fix, b: Fix) -> f64 {
+    let (la1, la2) = (a.lat.to_radians(), b.lat.to_radians());
+    let (dla, dlo) = ((b.lat - a.lat).to_radians(), (b.lon - a.lon).to_radians());
+    let h = (dla / 2.0).sin().powi(2) + la1.cos() * la2.cos() * (dlo / 2.0).sin().powi(2);
+    2.0 * 6371.0 * h.sqrt().min(1.0).asin()
+}
+
+fn network_of(ip: &str) -> Option<String> {
+    match ip.parse::<IpAddr>().ok()? {
+        IpAddr::V4(v) => {
+            let o = v.octets();
+            Some(format!("{}.{}.{}.0/24", o[0], o[1], o[2]))
+        }
+        IpAddr::V6(v) => {
+            let s = v.segments();
+            Some(format!("{:x}:{:x}:{:x}::/48", s[0], s[1], s[2]))
+        }
+    }
+}
+
+const MINUTE: i64 = 60_000;
+const DAY: i64 = 86_400_000;
+
+/// One signal before suppression.
+struct Signal {
+    kind: &'static str,
+    /// The suppression key within the entity, e.g. `new_country:JP`.
+    key: String,
+    title: String,
+    level: String,
+    points: u32,
+    detail: Vec<String>,
+}
+
+impl Baselines {
+    /// The engine with `cfg` and the threat-intel lists `intel`.
+    pub fn new(cfg: BaselineConfig, intel: ThreatIntel) -> Baselines {
+        Baselines { cfg, intel }
+    }
+
+    /// The built-in configuration and no threat-intel list.
+    pub fn builtin() -> Baselines {
+        Baselines::new(BaselineConfig::builtin(), ThreatIntel::default())
+    }
+
+    /// The threat-intel lists.
+    pub fn intel(&self) -> &ThreatIntel {
+        &self.intel
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &BaselineConfig {
+        &self.cfg
+    }
+
+    /// The user, address and host an event is about.
+    pub fn entities(&self, event: &Value) -> Entities {
+        let e = &self.cfg.entities;
+        Entities { user: first_text(event, &e.user), ip: first_text(event, &e.ip), host: first_text(event, &e.host) }
+    }
+
+    /// The key of the profile an event updates: `user:<name>`, else `ip:<address>` (only
+    /// threat intel applies then), else none.
+    pub fn profile_key(&self, event: &Value) -> Option<String> {
+        let e = self.entities(event);
+        e.user.map(|u| format!("user:{u}")).or_else(|| e.ip.map(|i| format!("ip:{i}")))
+    }
+
+    fn is_failure(&self, event: &Value) -> bool {
+        self.cfg.failure.iter().any(|t| {
+            let v = field(event, &t.field);
+            let loose_eq = |a: &Value, b: &Value| a == b || text(a).zip(text(b)).is_some_and(|(x, y)| x == y);
+            match (v, &t.equals, &t.not_equals, t.exists) {
+                (Some(v), Some(want), _, _) => loose_eq(v, want),
+                (Some(v), None, Some(not), _) => !v.is_null() && !loose_eq(v, not),
+                (v, None, None, Some(exists)) => v.is_some_and(|v| !v.is_null()) == exists,
+                _ => false,
+            }
+        })
+    }
+
+    /// The event's own time, else `received_ms`.
+    pub fn event_time(&self, event: &Value, received_ms: i64) -> i64 {
+        first_text(event, &self.cfg.entities.time)
+            .and_then(|t| OffsetDateTime::parse(&t, &Rfc3339).ok())
+            .and_then(|t| i64::try_from(t.unix_timestamp_nanos() / 1_000_000).ok())
+            .unwrap_or(received_ms)
+    }
+
+    /// Learns from `event` (of the profile's entity) and returns the alerts it raises:
+    /// one per signal not suppressed, and the risk alert when the score crosses the
+    /// threshold.
+    pub fn observe(&self, profile: &mut Profile, event: &Value, received_ms: i64) -> Vec<Hit> {
+        let t = self.event_time(event, received_ms);
+        let c = &self.cfg;
+        let mut signals = Vec::new();
+        let learned = profile.events > 0 && t - profile.first >= i64::from(c.learning_days) * DAY;
+        let ip = first_text(event, &c.entities.ip);
+        let action = first_text(event, &c.entities.action);
+
+        // First-seen values.
+        let asn = first_text(event, &c.entities.asn).map(|a| format!("AS{a}"));
+        let mut action_was_new = false;
+        for kind in NEW_VALUE_KINDS {
+            let value = match kind {
+                "country" => first_text(event, &c.entities.country),
+                "network" => asn.clone().or_else(|| ip.as_deref().and_then(network_of)),
+                "action" => action.clone(),
+                "resource" => first_text(event, &c.entities.resource),
+                _ => first_text(event, &c.entities.user_agent),
+            };
+            let Some(value) = value else { continue };
+            let values = profile.seen.entry(kind.to_owned()).or_default();
+            let before = values.get(&value).copied();
+            if kind == "action" {
+                action_was_new = before.is_none();
+            }
+            if let Some(w) = c.new_value.get(kind) {
+                let stale = before.is_none_or(|s| t - s.last > i64::from(w.lookback_days) * DAY);
+                if learned && stale {
+                    signals.push(Signal {
+                        kind: "new_value",
+                        key: format!("new_{kind}:{value}"),
+                        title: format!("First {} for this user", kind.replace('_', " ")),
+                        level: w.level.clone(),
+                        points: w.points,
+                        detail: vec![format!("{kind}={value}")],
+                    });
+                }
+            }
+            let s = values.entry(value).or_insert(Seen { first: t, last: t, count: 0 });
+            s.last = s.last.max(t);
+            s.count += 1;
+            if values.len() > MAX_VALUES {
+                if let Some(oldest) = values.iter().min_by_key(|(_, s)| s.last).map(|(k, _)| k.clone()) {
+                    values.remove(&oldest);
+                }
+            }
+        }
+
+        // A failure burst from someone who almost never fails.
+        if self.is_failure(event) {
+            let f = &c.failures;
+            let window = i64::from(f.window_minutes) * MINUTE;
+            profile.recent_failures.retain(|&x| t - x < window);
+            let earlier_failures = profile.failures.saturating_sub(profile.recent_failures.len() as u64);
+            let earlier_events = profile.events.saturating_sub(profile.recent_failures.len() as u64);
+            profile.recent_failures.push(t);
+            if profile.recent_failures.len() > MAX_RECENT_FAILURES {
+                profile.recent_failures.remove(0);
+            }
+            profile.failures += 1;
+            let rate = if earlier_events == 0 { 1.0 } else { earlier_failures as f64 / earlier_events as f64 };
+            if profile.recent_failures.len() >= f.count && earlier_events >= f.min_events && rate <= f.floor {
+                signals.push(Signal {
+                    kind: "failure_burst",
+                    key: "failure_burst".into(),
+                    title: "Failures from a user who rarely fails".into(),
+                    level: f.level.clone(),
+                    points: f.points,
+                    detail: vec![
+                        format!("failures_in_window={}", profile.recent_failures.len()),
+                        format!("window_minutes={}", f.window_minutes),
+                        format!("earlier_failure_rate={rate:.3}"),
+                    ],
+                });
+            }
+        }
+
+        // Destructive operations, weighted by how unusual they are for this user.
+        if let Some(a) = &action {
+            let d = &c.destructive;
+            if d.actions.iter().any(|p| glob(p, a)) {
+                let factor = if action_was_new { d.unusual_factor } else { 1 };
+                signals.push(Signal {
+                    kind: "destructive",
+                    key: format!("destructive:{a}"),
+                    title: if action_was_new {
+                        "Destructive operation this user has not done before".into()
+                    } else {
+                        "Destructive operation".into()
+                    },
+                    level: if action_was_new { "high".into() } else { d.level.clone() },
+                    points: d.points * factor,
+                    detail: vec![format!("action={a}")],
+                });
+            }
+        }
+
+        // Impossible travel.
+        let lat = first_number(event, &c.entities.latitude);
+        let lon = first_number(event, &c.entities.longitude);
+        if let (Some(lat), Some(lon)) = (lat, lon) {
+            let here = Fix { lat, lon, at: t };
+            if let Some(prev) = profile.last_fix {
+                let km = haversine_km(prev, here);
+                let hours = ((t - prev.at).abs() as f64 / 3_600_000.0).max(1.0 / 60.0);
+                let tr = &c.travel;
+                if km >= tr.min_km && km / hours > tr.max_kmh {
+                    signals.push(Signal {
+                        kind: "impossible_travel",
+                        key: "impossible_travel".into(),
+                        title: "Impossible travel".into(),
+                        level: tr.level.clone(),
+                        points: tr.points,
+                        detail: vec![format!("distance_km={km:.0}"), format!("speed_kmh={:.0}", km / hours)],
+                    });
+                }
+            }
+            if profile.last_fix.is_none_or(|p| p.at <= t) {
+                profile.last_fix = Some(here);
+            }
+        }
+
+        // Threat intel.
+        if let Some(addr) = ip.as_deref().and_then(|i| i.parse::<IpAddr>().ok()) {
+            if self.intel.contains(addr) {
+                signals.push(Signal {
+                    kind: "threat_intel",
+                    key: format!("threat_intel:{addr}"),
+                    title: "Access from a threat-intel address".into(),
+                    level: c.threat_intel.level.clone(),
+                    points: c.threat_intel.points,
+                    detail: vec![format!("ip={addr}")],
+                });
+            }
+        }
+
+        if profile.events == 0 || t < profile.first {
+            profile.first = t;
+        }
+        profile.events += 1;
+        self.score(profile, signals, t)
+    }
+
+    /// Suppression, the risk score and the alerts.
+    fn score(&self, profile: &mut Profile, signals: Vec<Signal>, t: i64) -> Vec<Hit> {
+        let r = &self.cfg.risk;
+        let window = i64::from(r.window_minutes) * MINUTE;
+        profile.risk.retain(|e| t - e.at < window);
+        profile.suppressed.retain(|_, until| *until > t);
+        let mut hits = Vec::new();
+        for s in signals {
+            if profile.suppressed.contains_key(&s.key) {
+                continue;
+            }
+            profile.suppressed.insert(s.key.clone(), t + i64::from(r.suppress_minutes) * MINUTE);
+            profile.risk.push(RiskEntry { at: t, signal: s.key.clone(), points: s.points });
+            hits.push(hit(s.kind, s.title, s.level, s.detail));
+        }
+        let score: u32 = profile.risk.iter().map(|e| e.points).sum();
+        if score >= r.threshold && !profile.suppressed.contains_key("risk_score") {
+            profile.suppressed.insert("risk_score".into(), t + window);
+            let mut detail = vec![format!("score={score}"), format!("threshold={}", r.threshold)];
+            detail.extend(profile.risk.iter().map(|e| format!("signal={} (+{})", e.signal, e.points)));
+            hits.push(hit("risk_score", "Entity risk score above threshold".into(), r.level.clone(), detail));
+        }
+        hits
+    }
+}
+
+fn hit(kind: &str, title: String, level: String, detail: Vec<String>) -> Hit {
+    Hit {
+        rule_id: Some(format!("{RULE_PREFIX}{kind}")),
+        title,
+        level,
+        kind: "baseline",
+        tags: Vec::new(),
+        source: None,
+        timestamp: None,
+        matched: detail,
+    }
+}
+
+/// A short view of an event for an alert: the whole event when small, otherwise its
+/// entity fields and the start of its message.
+pub fn excerpt(event: &Value, entities: &Entities, max_bytes: usize) -> Value {
+    let whole = event.to_string();
+    if whole.len() <= max_bytes {
+        return event.clone();
+    }
+    let message = ["message", "Message", "msg"]
+        .iter()
+        .find_map(|k| event.get(*k).and_then(Value::as_str))
+        .map(|m| m.chars().take(512).collect::<String>());
+    json!({"truncated": true, "bytes": whole.len(), "entities": entities, "message": message})
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const T0: i64 = 1_795_425_600_000;
+
+    fn engine(intel: &str) -> Baselines {
+        let mut ti = ThreatIntel::default();
+        ti.parse("test", intel).expect("intel");
+        Baselines::new(BaselineConfig::builtin(), ti)
+    }
+
+    fn ev(user: &str, at: i64, extra: Value) -> Value {
+        let mut e = json!({"user": {"name": user}, "@timestamp": OffsetDateTime::from_unix_timestamp(at / 1000).expect("t").format(&Rfc3339).expect("fmt")});
+        if let (Some(o), Value::Object(x)) = (e.as_object_mut(), extra) {
+            o.extend(x);
+        }
+        e
+    }
+
+    fn ids(hits: &[Hit]) -> Vec<String> {
+        hits.iter().filter_map(|h| h.rule_id.clone()).map(|i| i.trim_start_matches(RULE_PREFIX).to_owned()).collect()
+    }
+
+    #[test]
+    fn nothing_is_new_during_learning_then_a_new_country_is() {
+        let b = engine("");
+        let mut p = Profile::default();
+        let jp =
+            json!({"source": {"ip": "198.51.100.7", "geo": {"country_iso_code": "JP"}}, "event": {"action": "login"}});
+        for day in 0..8 {
+            assert!(b.observe(&mut p, &ev("alice", T0 + day * DAY, jp.clone()), 0).is_empty(), "day {day}");
+        }
+        let fr =
+            json!({"source": {"ip": "198.51.100.7", "geo": {"country_iso_code": "FR"}}, "event": {"action": "login"}});
+        let hits = b.observe(&mut p, &ev("alice", T0 + 8 * DAY, fr.clone()), 0);
+        assert_eq!(ids(&hits), ["new_value"]);
+        assert_eq!(hits[0].matched, ["country=FR"]);
+        assert_eq!(hits[0].title, "First country for this user");
+        // Suppressed for the hour; and no longer new afterwards.
+        assert!(b.observe(&mut p, &ev("alice", T0 + 8 * DAY + MINUTE, fr.clone()), 0).is_empty());
+        assert!(b.observe(&mut p, &ev("alice", T0 + 9 * DAY, fr), 0).is_empty());
+        // Persisted and restored, the profile goes on as it was.
+        let restored: Profile = serde_json::from_str(&serde_json::to_string(&p).expect("ser")).expect("de");
+        assert_eq!(restored, p);
+    }
+
+    #[test]
+    fn a_failure_burst_alerts_for_the_careful_user_only() {
+        let b = engine("");
+        let ok = json!({"event": {"outcome": "success", "action": "login"}});
+        let bad = json!({"event": {"outcome": "failure", "action": "login"}});
+        let mut careful = Profile::default();
+        let mut sloppy = Profile::default();
+        for i in 0..30 {
+            b.observe(&mut careful, &ev("carol", T0 + i * MINUTE * 60, ok.clone()), 0);
+            let e = if i % 3 == 0 { bad.clone() } else { ok.clone() };
+            b.observe(&mut sloppy, &ev("sam", T0 + i * MINUTE * 60, e), 0);
+        }
+        let later = T0 + 40 * MINUTE * 60;
+        let mut careful_hits = Vec::new();
+        let mut sloppy_hits = Vec::new();
+        for k in 0..3 {
+            careful_hits.extend(b.observe(&mut careful, &ev("carol", later + k * MINUTE, bad.clone()), 0));
+            sloppy_hits.extend(b.observe(&mut sloppy, &ev("sam", later + k * MINUTE, bad.clone()), 0));
+        }
+        assert_eq!(ids(&careful_hits), ["failure_burst"], "the third failure in 10 minutes");
+        assert!(careful_hits[0].matched.contains(&"failures_in_window=3".to_owned()));
+        assert!(ids(&sloppy_hits).is_empty(), "a user who often fails: {sloppy_hits:?}");
+        // Spread out beyond the window, three failures are not a burst.
+        let mut spread = Profile::default();
+        for i in 0..30 {
+            b.observe(&mut spread, &ev("dan", T0 + i * MINUTE * 60, ok.clone()), 0);
+        }
+        let mut hits = Vec::new();
+        for k in 0..3 {
+            hits.extend(b.observe(&mut spread, &ev("dan", later + k * 11 * MINUTE, bad.clone()), 0));
+        }
+        assert!(hits.is_empty(), "{hits:?}");
+    }
+
+    #[test]
+    fn destructive_operations_weigh_more_when_unusual_and_the_score_alerts_once() {
+        let b = engine("");
+        let mut p = Profile::default();
+        // CloudTrail: a new DeleteTrail is 45 points (15 × 3); a second new destructive action crosses 60.
+        let ct = |name: &str| json!({"eventName": name, "eventSource": "cloudtrail.amazonaws.com", "userIdentity": {"arn": "arn:aws:iam::1:user/ops"}});
+        let e1 = ct("DeleteTrail");
+        let h1 = b.observe(&mut p, &e1, T0);
+        assert_eq!(ids(&h1), ["destructive"]);
+        assert_eq!((h1[0].level.as_str(), p.risk[0].points), ("high", 45));
+        let h2 = b.observe(&mut p, &ct("StopLogging"), T0 + MINUTE);
+        assert_eq!(ids(&h2), ["destructive", "risk_score"]);
+        assert!(h2[1].matched.contains(&"score=90".to_owned()), "{:?}", h2[1].matched);
+        // Within the window the risk alert does not repeat, and a repeat of a known action weighs 15.
+        let h3 = b.observe(&mut p, &ct("DeleteBucket"), T0 + 2 * MINUTE);
+        assert_eq!(ids(&h3), ["destructive"]);
+        // The same signal is suppressed for its entity; after the suppression it counts once more, at 15.
+        assert!(b.observe(&mut p, &ct("DeleteTrail"), T0 + 3 * MINUTE).is_empty());
+        let h5 = b.observe(&mut p, &ct("DeleteTrail"), T0 + 70 * MINUTE);
+        assert_eq!(ids(&h5), ["destructive"]);
+        assert_eq!((h5[0].level.as_str(), p.risk.last().map(|r| r.points)), ("medium", Some(15)));
+        // Azure activity log names and listed patterns.
+        assert!(glob("*/delete", "Microsoft.Compute/virtualMachines/delete"));
+        assert!(!glob("Delete*", "ListBuckets"));
+        assert!(glob("admin.*.revoked", "admin.ingest_source.revoked"));
+    }
+
+    #[test]
+    fn impossible_travel_and_threat_intel() {
+        let b = engine("# feed\n203.0.113.0/24\n2001:db8::/32 # docs\n192.0.2.1\n");
+        let mut p = Profile::default();
+        let tokyo = json!({"source": {"ip": "198.51.100.1", "geo": {"location": {"lat": 35.68, "lon": 139.69}}}});
+        let paris = json!({"source": {"ip": "198.51.100.1", "geo": {"location": {"lat": 48.85, "lon": 2.35}}}});
+        assert!(b.observe(&mut p, &ev("eve", T0, tokyo.clone()), 0).is_empty());
+        let h = b.observe(&mut p, &ev("eve", T0 + 60 * MINUTE, paris), 0);
+        assert_eq!(ids(&h), ["impossible_travel"]);
+        assert!(h[0].matched[0].starts_with("distance_km=97"), "{:?}", h[0].matched);
+        // Twelve hours later, back in Tokyo, is possible.
+        assert!(b.observe(&mut p, &ev("eve", T0 + 14 * 60 * MINUTE, tokyo), 0).is_empty());
+        let bad = json!({"source": {"ip": "203.0.113.77"}});
+        assert_eq!(ids(&b.observe(&mut p, &ev("eve", T0 + 15 * 60 * MINUTE, bad), 0)), ["threat_intel"]);
+        let intel = &b.intel;
+        assert!(intel.contains("2001:db8::1".parse().expect("ip")));
+        assert!(intel.contains("192.0.2.1".parse().expect("ip")) && !intel.contains("192.0.2.2".parse().expect("ip")));
+        assert!(intel.contains("::ffff:203.0.113.9".parse().expect("ip")));
+        let mut t = ThreatIntel::default();
+        assert_eq!(
+            t.parse("f.txt", "10.0.0.0/33").expect_err("bad"),
+            "f.txt:1: not an IP address or CIDR: \"10.0.0.0/33\""
+        );
+    }
+
+    #[test]
+    fn entities_and_failures_from_several_layouts() {
+        let b = engine("");
+        let entra =
+            json!({"userPrincipalName": "a@example.com", "ipAddress": "192.0.2.4", "status": {"errorCode": 50126}});
+        assert_eq!(b.entities(&entra).user.as_deref(), Some("a@example.com"));
+        assert!(b.is_failure(&entra));
+        assert!(!b.is_failure(&json!({"status": {"errorCode": 0}})));
+        let trail = json!({"userIdentity": {"arn": "arn:aws:iam::1:user/x"}, "sourceIPAddress": "192.0.2.5", "errorCode": "AccessDenied"});
+        assert_eq!(b.profile_key(&trail).as_deref(), Some("user:arn:aws:iam::1:user/x"));
+        assert!(b.is_failure(&trail));
+        assert!(b.is_failure(&json!({"EventID": 4625})) && b.is_failure(&json!({"EventID": "4625"})));
+        assert_eq!(b.profile_key(&json!({"source.ip": "192.0.2.9"})).as_deref(), Some("ip:192.0.2.9"));
+        assert_eq!(b.profile_key(&json!({"message": "x"})), None);
+        let big = json!({"message": "m".repeat(5000), "user": {"name": "u"}});
+        let ex = excerpt(&big, &b.entities(&big), 4096);
+        assert_eq!(ex["truncated"], true);
+        assert_eq!(ex["message"].as_str().map(str::len), Some(512));
+    }
+
+    #[test]
+    fn the_builtin_configuration_loads_and_bad_ones_are_refused() {
+        let _ = BaselineConfig::builtin();
+        let bad = BUILTIN.replace("  user_agent: {lookback_days", "  agent: {lookback_days");
+        assert!(BaselineConfig::from_yaml(&bad).expect_err("refused").contains("new_value.agent"));
+    }
+}

@@ -1,0 +1,65 @@
+//! The black-box harness: the built `sekimori` binary on a fresh data dir and a free port.
+#![allow(dead_code)] // reason: each test file uses a part of the harness
+
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+pub const BIN: &str = env!("CARGO_BIN_EXE_sekimori");
+
+pub struct Server {
+    pub child: Child,
+    pub url: String,
+    pub token: String,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").expect("bind").local_addr().expect("addr").port()
+}
+
+/// Starts `sekimori serve` on a fresh data dir and waits for `/healthz`.
+pub async fn start(data_dir: &Path) -> Server {
+    start_with_env(data_dir, &[]).await
+}
+
+pub async fn start_with_env(data_dir: &Path, env: &[(&str, &str)]) -> Server {
+    start_with(data_dir, &[], env).await
+}
+
+/// Starts `sekimori serve` with extra arguments (e.g. `--config FILE`).
+pub async fn start_with(data_dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Server {
+    let port = free_port();
+    let out = data_dir.with_extension("stdout");
+    let child = Command::new(BIN)
+        .args(["serve", "--listen", &format!("127.0.0.1:{port}"), "--data-dir"])
+        .arg(data_dir)
+        .args(args)
+        .env_remove("SEKIMORI_CONFIG")
+        .envs(env.iter().copied())
+        .stdout(std::fs::File::create(&out).expect("stdout file"))
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("spawn sekimori");
+    // From here on, Drop kills and reaps the child whatever happens.
+    let mut server = Server { child, url: format!("http://127.0.0.1:{port}"), token: String::new() };
+    let http = reqwest::Client::new();
+    for _ in 0..100 {
+        if let Ok(r) = http.get(format!("{}/healthz", server.url)).send().await {
+            assert_eq!(r.status(), 200);
+            let body: serde_json::Value = r.json().await.expect("json");
+            assert_eq!(body["status"], "ok");
+            let text = std::fs::read_to_string(&out).expect("stdout");
+            server.token = text.split_whitespace().find(|w| w.starts_with("skadm_")).unwrap_or_default().to_owned();
+            return server;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("sekimori serve did not answer /healthz within 10 s");
+}

@@ -1,0 +1,313 @@
+//! Syslog through the front door: the built binary with `[[syslog.listeners]]` on UDP, TCP
+//! and TLS (with and without client certificates), messages sent by the real `logger`
+//! command of util-linux and by a TLS client, SigmaHQ's Linux rules judging them, and the
+//! results read back over the admin API.
+
+use std::path::Path;
+use std::process::Command;
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde_json::Value;
+use tokio::io::AsyncWriteExt;
+
+mod common;
+use common::{start_with, Server};
+
+const SSHD_RULE: &str = "e76b413a-83d0-4b94-8e4c-85db4a5b8bdc"; // Suspicious OpenSSH Daemon Error
+const DISABLING_RULE: &str = "49f5dfc1-f92e-4d34-96fa-feba3f6acf36"; // Disabling Security Tools
+
+struct Pki {
+    ca: rcgen::Certificate,
+    ca_key: rcgen::KeyPair,
+}
+
+impl Pki {
+    fn new() -> Pki {
+        let ca_key = rcgen::KeyPair::generate().expect("key");
+        let mut params = rcgen::CertificateParams::new(Vec::<String>::new()).expect("params");
+        params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+        params.distinguished_name.push(rcgen::DnType::CommonName, "Sekimori test CA");
+        let ca = params.self_signed(&ca_key).expect("ca");
+        Pki { ca, ca_key }
+    }
+
+    /// A leaf for `names`, signed by the CA: (certificate PEM, key PEM, DER for clients).
+    fn leaf(&self, names: &[&str], client: bool) -> (String, String, rcgen::Certificate, rcgen::KeyPair) {
+        let key = rcgen::KeyPair::generate().expect("key");
+        let mut params =
+            rcgen::CertificateParams::new(names.iter().map(|s| (*s).to_owned()).collect::<Vec<_>>()).expect("params");
+        params.extended_key_usages = vec![if client {
+            rcgen::ExtendedKeyUsagePurpose::ClientAuth
+        } else {
+            rcgen::ExtendedKeyUsagePurpose::ServerAuth
+        }];
+        let cert = params.signed_by(&key, &self.ca, &self.ca_key).expect("sign");
+        (cert.pem(), key.serialize_pem(), cert, key)
+    }
+}
+
+fn logger(port: u16, args: &[&str], message: &str) {
+    let out = Command::new("logger")
+        .args(["--server", "127.0.0.1", "--port", &port.to_string()])
+        .args(args)
+        .arg(message)
+        .output()
+        .expect("util-linux logger is installed");
+    assert!(out.status.success(), "logger {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+}
+
+/// Sends `payload` over TLS, with a client certificate when given; Err when the handshake fails.
+async fn send_tls(
+    port: u16,
+    pki: &Pki,
+    client: Option<(&rcgen::Certificate, &rcgen::KeyPair)>,
+    payload: &[u8],
+) -> std::io::Result<()> {
+    let mut roots = rustls::RootCertStore::empty();
+    roots.add(pki.ca.der().clone()).expect("root");
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let builder = rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .expect("versions")
+        .with_root_certificates(roots);
+    let config = match client {
+        None => builder.with_no_client_auth(),
+        Some((cert, key)) => builder
+            .with_client_auth_cert(
+                vec![cert.der().clone()],
+                rustls::pki_types::PrivateKeyDer::try_from(key.serialize_der()).expect("key der"),
+            )
+            .expect("client auth"),
+    };
+    let connector = tokio_rustls::TlsConnector::from(Arc::new(config));
+    let tcp = tokio::net::TcpStream::connect(("127.0.0.1", port)).await?;
+    let name = rustls::pki_types::ServerName::try_from("localhost").expect("name");
+    let mut tls = connector.connect(name, tcp).await?;
+    tls.write_all(payload).await?;
+    tls.flush().await?;
+    // TLS 1.3 reports a refused client certificate only on the first read after the handshake.
+    tls.shutdown().await?;
+    let mut rest = Vec::new();
+    tokio::io::AsyncReadExt::read_to_end(&mut tls, &mut rest).await.map(|_| ())
+}
+
+fn port_of(stdout: &str, scheme: &str, nth: usize) -> u16 {
+    stdout
+        .lines()
+        .filter_map(|l| l.strip_prefix("syslog listening on "))
+        .filter(|l| l.starts_with(&format!("{scheme}://")))
+        .nth(nth)
+        .and_then(|l| l.split_whitespace().next()?.rsplit(':').next()?.parse().ok())
+        .unwrap_or_else(|| panic!("no {scheme} listener #{nth} in:\n{stdout}"))
+}
+
+async fn get(server: &Server, path: &str) -> Value {
+    let r = reqwest::Client::new()
+        .get(format!("{}{path}", server.url))
+        .bearer_auth(&server.token)
+        .send()
+        .await
+        .expect("send");
+    assert_eq!(r.status(), 200, "{path}");
+    r.json().await.expect("json")
+}
+
+/// Polls the alerts until `want` of them exist (the listener's writer runs asynchronously).
+async fn alerts_until(server: &Server, want: usize) -> Vec<Value> {
+    let mut last = Vec::new();
+    for _ in 0..100 {
+        last = get(server, "/api/v1/admin/alerts").await.as_array().cloned().unwrap_or_default();
+        if last.len() >= want {
+            return last;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("expected {want} alerts, have {}: {last:?}", last.len());
+}
+
+fn sigma_linux_rules() -> std::path::PathBuf {
+    let default = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data/sigma");
+    let root = std::env::var("SEKIMORI_SIGMA_DATA").map(std::path::PathBuf::from).unwrap_or(default);
+    let rules = root.join("rules/linux/builtin");
+    assert!(rules.is_dir(), "SigmaHQ Linux rules at {}", rules.display());
+    rules
+}
+
+#[tokio::test]
+async fn syslog_over_udp_tcp_and_tls_is_judged_by_sigma_rules() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let pki = Pki::new();
+    let (cert, key, _, _) = pki.leaf(&["localhost", "127.0.0.1"], false);
+    let (_, _, client_cert, client_key) = pki.leaf(&["sender.example"], true);
+    for (name, text) in [("server.pem", &cert), ("server.key", &key), ("ca.pem", &pki.ca.pem())] {
+        std::fs::write(dir.path().join(name), text).expect("write pem");
+    }
+    let p = |name: &str| dir.path().join(name).display().to_string();
+    let config = format!(
+        r#"
+[detect]
+rules = ["{rules}"]
+
+[[syslog.listeners]]
+listen = "udp://127.0.0.1:0"
+source = "edge-syslog"
+
+[[syslog.listeners]]
+listen = "tcp://127.0.0.1:0"
+source = "edge-syslog"
+
+[[syslog.listeners]]
+listen = "tls://127.0.0.1:0"
+source = "tls-syslog"
+tls_cert = "{cert}"
+tls_key = "{key}"
+
+[[syslog.listeners]]
+listen = "tls://127.0.0.1:0"
+source = "mtls-syslog"
+tls_cert = "{cert}"
+tls_key = "{key}"
+tls_client_ca = "{ca}"
+"#,
+        rules = sigma_linux_rules().display(),
+        cert = p("server.pem"),
+        key = p("server.key"),
+        ca = p("ca.pem"),
+    );
+    std::fs::write(dir.path().join("sekimori.toml"), config).expect("config");
+    let data = dir.path().join("data");
+    let config_path = p("sekimori.toml");
+    let server = start_with(&data, &["--config", &config_path], &[]).await;
+    let stdout = std::fs::read_to_string(data.with_extension("stdout")).expect("stdout");
+    let (udp, tcp, tls, mtls) = (
+        port_of(&stdout, "udp", 0),
+        port_of(&stdout, "tcp", 0),
+        port_of(&stdout, "tls", 0),
+        port_of(&stdout, "tls", 1),
+    );
+
+    // RFC 5424 over UDP from sshd: the SigmaHQ sshd rule fires.
+    logger(udp, &["--udp", "--rfc5424", "-t", "sshd", "-p", "auth.err"], "error: Corrupted MAC on input");
+    // The same words from cron do not: the rule is for service sshd only.
+    logger(udp, &["--udp", "--rfc5424", "-t", "cron"], "Corrupted MAC on input");
+    // RFC 3164 over TCP, newline framing (logger's default), and RFC 5424 octet-counted.
+    logger(tcp, &["--tcp", "--rfc3164", "-t", "systemd"], "stopping firewalld");
+    logger(tcp, &["--tcp", "--octet-count", "--rfc5424", "-t", "sshd"], "fatal: buffer_get_string: bad string");
+    // TLS, octet-counted, with a line that is not syslog at all after it.
+    let msg = "<38>1 2026-11-23T10:00:00Z bastion sshd 4242 - - incorrect signature";
+    let payload = format!("{} {msg}not syslog at all\n", msg.len());
+    send_tls(tls, &pki, None, payload.as_bytes()).await.expect("tls send");
+    // Mutual TLS: without a client certificate the handshake fails; with one it is read.
+    let msg = "<38>1 2026-11-23T10:00:01Z bastion sshd 4243 - - error in libcrypto";
+    assert!(send_tls(mtls, &pki, None, format!("{msg}\n").as_bytes()).await.is_err(), "no client certificate");
+    send_tls(mtls, &pki, Some((&client_cert, &client_key)), format!("{msg}\n").as_bytes()).await.expect("mtls");
+
+    let alerts = alerts_until(&server, 5).await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let alerts_now = get(&server, "/api/v1/admin/alerts").await;
+    assert_eq!(alerts_now.as_array().map(Vec::len), Some(5), "exactly five alerts: {alerts_now}");
+    let rule = |a: &Value| a["rule_id"].as_str().unwrap_or_default().to_owned();
+    assert_eq!(alerts.iter().filter(|a| rule(a) == SSHD_RULE).count(), 4, "{alerts:?}");
+    assert_eq!(alerts.iter().filter(|a| rule(a) == DISABLING_RULE).count(), 1, "{alerts:?}");
+    let sources = get(&server, "/api/v1/admin/ingest-sources").await;
+    let from = |source_name: &str| {
+        let id = sources_by_name(&sources, source_name);
+        alerts.iter().filter(|a| a["source_id"] == id.as_str()).count()
+    };
+    assert_eq!((from("edge-syslog"), from("tls-syslog"), from("mtls-syslog")), (3, 1, 1), "{alerts:?}");
+
+    // The line that was not syslog is a dead letter, with its reason and a sample.
+    let dead = get(&server, "/api/v1/admin/dead-letters").await;
+    let dead = dead.as_array().expect("list");
+    assert_eq!(dead.len(), 1, "{dead:?}");
+    assert_eq!(dead[0]["reason"], "does not start with <PRI>");
+    assert_eq!(dead[0]["sample"], "not syslog at all");
+
+    // Listener counters, and the sources the listeners created.
+    let listeners = get(&server, "/api/v1/admin/listeners").await;
+    let by_port = |port: u16| {
+        listeners
+            .as_array()
+            .and_then(|l| l.iter().find(|x| x["url"].as_str().is_some_and(|u| u.ends_with(&format!(":{port}")))))
+            .cloned()
+            .unwrap_or_else(|| panic!("listener on {port}: {listeners}"))
+    };
+    assert_eq!((by_port(udp)["received"].as_u64(), by_port(udp)["accepted"].as_u64()), (Some(2), Some(2)));
+    assert_eq!((by_port(tcp)["received"].as_u64(), by_port(tcp)["alerts"].as_u64()), (Some(2), Some(2)));
+    let t = by_port(tls);
+    assert_eq!((t["received"].as_u64(), t["accepted"].as_u64(), t["malformed"].as_u64()), (Some(2), Some(1), Some(1)));
+    let m = by_port(mtls);
+    assert_eq!(
+        (m["failed_handshakes"].as_u64(), m["accepted"].as_u64(), m["dropped"].as_u64()),
+        (Some(1), Some(1), Some(0))
+    );
+    let names: Vec<&str> = sources.as_array().expect("list").iter().filter_map(|s| s["name"].as_str()).collect();
+    assert_eq!(names.len(), 3, "two listeners share edge-syslog: {names:?}");
+    for n in ["edge-syslog", "tls-syslog", "mtls-syslog"] {
+        assert!(names.contains(&n), "{names:?}");
+    }
+
+    // A revoked source: its listener refuses (and counts) what arrives.
+    let edge = sources.as_array().expect("list").iter().find(|s| s["name"] == "edge-syslog").expect("edge");
+    let del = reqwest::Client::new()
+        .delete(format!("{}/api/v1/admin/ingest-sources/{}", server.url, edge["id"].as_str().expect("id")))
+        .bearer_auth(&server.token)
+        .send()
+        .await
+        .expect("delete");
+    assert_eq!(del.status(), 204);
+    logger(udp, &["--udp", "--rfc5424", "-t", "sshd"], "Corrupted MAC on input");
+    for _ in 0..50 {
+        if by_port_refused(&server, udp).await == 1 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(by_port_refused(&server, udp).await, 1);
+    assert_eq!(get(&server, "/api/v1/admin/alerts").await.as_array().map(Vec::len), Some(5));
+}
+
+fn sources_by_name(sources: &Value, name: &str) -> String {
+    let list = sources.as_array().expect("list");
+    list.iter().find(|s| s["name"] == name).and_then(|s| s["id"].as_str()).expect("source").to_owned()
+}
+
+async fn by_port_refused(server: &Server, port: u16) -> u64 {
+    let listeners = get(server, "/api/v1/admin/listeners").await;
+    listeners
+        .as_array()
+        .and_then(|l| l.iter().find(|x| x["url"].as_str().is_some_and(|u| u.ends_with(&format!(":{port}")))))
+        .and_then(|x| x["refused_revoked"].as_u64())
+        .unwrap_or(0)
+}
+
+#[test]
+fn bad_syslog_configuration_is_refused_with_the_key() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let cfg = dir.path().join("sekimori.toml");
+    let intel = dir.path().join("intel.txt");
+    std::fs::write(&intel, "# feed\n10.0.0.0/33\n").expect("write");
+    let baselines = dir.path().join("baselines.yml");
+    std::fs::write(&baselines, "learning_days: 7\n").expect("write");
+    let intel_cfg = format!("[detect]\nthreat_intel = [\"{}\"]\n", intel.display());
+    let baselines_cfg = format!("[detect]\nbaselines = \"{}\"\n", baselines.display());
+    for (text, key, reason) in [
+        (intel_cfg.as_str(), "detect.threat_intel", "intel.txt:2: not an IP address or CIDR"),
+        (baselines_cfg.as_str(), "detect.baselines", "baselines.yml"),
+        ("[[syslog.listeners]]\nlisten = \"http://127.0.0.1:514\"\n", "syslog.listeners[0].listen", "unknown scheme"),
+        (
+            "[[syslog.listeners]]\nlisten = \"udp://127.0.0.1:0\"\n[[syslog.listeners]]\nlisten = \"tls://127.0.0.1:0\"\n",
+            "syslog.listeners[1].tls_cert",
+            "required",
+        ),
+        ("[[syslog.listeners]]\nlisten = \"tcp://127.0.0.1:0\"\nmax_message_bytes = 10\n", "max_message_bytes", "between"),
+        ("[[syslog.listeners]]\nlisten = \"tcp://127.0.0.1:0\"\nport = 5\n", "port", "unknown field"),
+    ] {
+        std::fs::write(&cfg, text).expect("write");
+        let out = Command::new(common::BIN).arg("serve").arg("--config").arg(&cfg).output().expect("run");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{err}");
+        assert!(err.contains("sekimori.toml") && err.contains(key) && err.contains(reason), "{text}: {err}");
+    }
+}
