@@ -21,9 +21,9 @@ pub struct Problem {
 /// A client-side failure.
 #[derive(Debug, thiserror::Error)]
 pub enum ClientError {
-    /// The server refused with a problem document.
+    /// The server refused with a problem document (boxed: it holds the whole body).
     #[error("{} ({}): {}", .0.code, .0.status, .0.detail)]
-    Problem(Problem),
+    Problem(Box<Problem>),
     /// Transport failure.
     #[error("request failed: {0}")]
     Http(#[from] reqwest::Error),
@@ -63,12 +63,12 @@ pub(crate) async fn decode<T: DeserializeOwned>(resp: reqwest::Response) -> Clie
     }
     let body: Value = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
     let text = |k: &str| body.get(k).and_then(|v| v.as_str()).unwrap_or("").to_owned();
-    Err(ClientError::Problem(Problem {
+    Err(ClientError::Problem(Box::new(Problem {
         status: status.as_u16(),
         code: if body.is_object() { text("code") } else { format!("http_{}", status.as_u16()) },
         detail: text("detail"),
         body,
-    }))
+    })))
 }
 
 /// Shared bearer-client plumbing.

@@ -147,3 +147,24 @@ fn rules_check_names_every_rule_that_does_not_load() {
     let ok = Command::new(BIN).args(["rules", "check"]).arg(sigma().join("rules/cloud")).output().expect("run");
     assert_eq!(ok.status.code(), Some(0), "{}", String::from_utf8_lossy(&ok.stdout));
 }
+
+#[test]
+fn hunt_reads_windows_evtx_files() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let sample =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../sekimori-detect/tests/data/evtx/Security_short_selected.evtx");
+    std::fs::copy(&sample, dir.path().join("Security.evtx")).expect("copy");
+    std::fs::write(dir.path().join("export.evtx"), "{\"EventID\": 4625}\n").expect("write");
+    let rules = sigma().join("rules/windows/builtin/security");
+    let (stdout, stderr, code) =
+        hunt(&["--rules", rules.to_str().expect("utf-8"), "--format", "jsonl", dir.path().to_str().expect("utf-8")]);
+    assert_eq!(code, Some(0), "{stderr}");
+    let hits: Vec<Value> = stdout.lines().map(|l| serde_json::from_str(l).expect("a JSON line")).collect();
+    assert_eq!(hits.len(), 1, "{stdout}");
+    assert_eq!(hits[0]["title"], "Failed Logon From Public IP");
+    assert_eq!(hits[0]["level"], "medium");
+    assert_eq!(hits[0]["timestamp"], "2016-06-29T15:24:36.686000Z");
+    assert!(hits[0]["source"].as_str().is_some_and(|s| s.ends_with("Security.evtx")), "{}", hits[0]);
+    assert!(stderr.contains("export.evtx: not an EVTX file: it does not start with the EVTX signature"), "{stderr}");
+    assert!(stderr.contains("7 events from 1 files (1 unreadable"), "{stderr}");
+}

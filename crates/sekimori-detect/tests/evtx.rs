@@ -1,0 +1,121 @@
+//! Windows EVTX files: a real Security log (tests/data/evtx, see its README) is read by the
+//! `evtx` crate, normalised to the flat fields Sigma names and judged by SigmaHQ's Windows
+//! Security rules; damaged copies of it are reported, never a crash.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use sekimori_detect::input::parse_evtx;
+use sekimori_detect::{read_events, Hunter, RuleSet};
+
+fn sample() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/evtx/Security_short_selected.evtx")
+}
+
+fn sigma() -> PathBuf {
+    let dir = match std::env::var_os("SEKIMORI_SIGMA_DATA") {
+        Some(d) => PathBuf::from(d),
+        None => Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data/sigma"),
+    };
+    assert!(dir.is_dir(), "Sigma data not found at {}", dir.display());
+    dir
+}
+
+#[test]
+fn records_are_read_in_the_flat_layout() {
+    let s = read_events(&sample()).expect("read");
+    assert!(s.malformed.is_empty(), "{:?}", s.malformed);
+    let ids: Vec<_> = s.events.iter().map(|e| e["EventID"].as_u64().expect("EventID")).collect();
+    assert_eq!(ids, [5152, 4611, 4776, 4625, 5152, 5157, 4673]);
+    let failed = &s.events[3];
+    assert_eq!(failed["Provider_Name"], "Microsoft-Windows-Security-Auditing");
+    assert_eq!(failed["Channel"], "Security");
+    assert_eq!(failed["Computer"], "temporal");
+    assert_eq!(failed["TimeCreated_SystemTime"], "2016-06-29T15:24:36.686000Z");
+    assert_eq!(failed["EventRecordID"], 319457832);
+    assert_eq!(failed["TargetUserName"], "Administrator");
+    assert_eq!(failed["LogonType"], 10, "remote interactive (RDP)");
+    assert_eq!(s.events[0]["SourceAddress"], "23.94.153.202");
+    assert!(s.events.iter().all(|e| e.get("Event").is_none()), "nothing is left nested");
+}
+
+#[test]
+fn sigmahq_security_rules_fire_on_the_failed_logon_only() {
+    let (rules, report) = RuleSet::load(&[sigma().join("rules/windows/builtin/security")]);
+    assert!(report.is_clean(), "{:?}", report.failures);
+    let mut hunter = Hunter::new(&rules).expect("compile");
+    let s = read_events(&sample()).expect("read");
+    let mut fired = Vec::new();
+    for e in &s.events {
+        for h in hunter.process(e) {
+            fired.push((e["EventRecordID"].as_u64().expect("record id"), h.title));
+        }
+    }
+    assert_eq!(fired, [(319457832, "Failed Logon From Public IP".to_owned())]);
+}
+
+#[test]
+fn a_gzip_compressed_log_reads_the_same() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let gz = dir.path().join("Security.evtx.gz");
+    let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    enc.write_all(&std::fs::read(sample()).expect("read")).expect("gzip");
+    std::fs::write(&gz, enc.finish().expect("gzip")).expect("write");
+    assert_eq!(read_events(&gz).expect("read").events, read_events(&sample()).expect("read").events);
+}
+
+#[test]
+fn a_json_file_named_evtx_is_refused_with_the_reason() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let fake = dir.path().join("export.evtx");
+    std::fs::write(&fake, "{\"EventID\": 4625}\n").expect("write");
+    let err = read_events(&fake).expect_err("not EVTX").to_string();
+    assert!(err.starts_with(&format!("{}: not an EVTX file: ", fake.display())), "{err}");
+}
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig::with_cases(256))]
+
+    /// Damage anywhere in a real file (its header, chunk headers, string and template tables,
+    /// records): reading reports what it could not read and never panics.
+    #[test]
+    fn a_damaged_file_is_reported_not_a_crash(
+        edits in proptest::collection::vec((0usize..69_632, proptest::num::u8::ANY), 1..32),
+        cut in 4096usize..=69_632,
+    ) {
+        let mut bytes = std::fs::read(sample()).expect("read");
+        for (at, b) in edits {
+            bytes[at] = b;
+        }
+        bytes.truncate(cut);
+        match parse_evtx(bytes) {
+            Ok(s) => proptest::prop_assert!(s.events.iter().all(serde_json::Value::is_object)),
+            Err(reason) => proptest::prop_assert!(!reason.is_empty()),
+        }
+    }
+}
+
+#[test]
+fn a_damaged_record_is_reported_and_the_others_are_read() {
+    let mut bytes = std::fs::read(sample()).expect("read");
+    // The fourth record (the failed logon) starts at byte 8,264 with the magic `**\0\0`.
+    assert_eq!(&bytes[8264..8268], b"**\0\0");
+    bytes[8300..8340].fill(0xff); // its binary XML
+    let s = parse_evtx(bytes).expect("still an EVTX file");
+    assert_eq!(s.events.len() + s.malformed.len(), 7, "{:?}", s.malformed);
+    assert_eq!(s.malformed.len(), 1, "{:?}", s.malformed);
+    assert_eq!(s.malformed[0].line, 4, "the fourth record");
+    assert!(s.events.iter().all(|e| e["EventID"] != 4625));
+}
+
+#[test]
+fn a_file_cut_off_in_transfer_says_so() {
+    let bytes = std::fs::read(sample()).expect("read");
+    let s = parse_evtx(bytes[..40_000].to_vec()).expect("the header is whole");
+    assert!(s.events.is_empty());
+    assert_eq!(s.malformed.len(), 1, "{:?}", s.malformed);
+    assert_eq!(
+        s.malformed[0].reason,
+        "the file ends inside a chunk (35904 of 65536 bytes); the records in it were not read"
+    );
+}
