@@ -209,8 +209,18 @@ async fn sekimori_audit_events_run_through_the_rules_exactly_once() {
         assert!(refused.to_string().contains("outside_standby"), "{refused}");
     }
     // The server's own follower runs every second too; whichever gets there first judges
-    // the events, the other writes nothing. After this call they have been judged.
-    srv.watch.follow_audit(1000).await.expect("follow");
+    // a batch, the other writes nothing and stops (it may have lost to a smaller batch read
+    // earlier). Drain until the cursor is at the last audit event; exactly-once shows in the
+    // alert count below.
+    let filter = sekimori_store::EventFilter { limit: 10_000, ..Default::default() };
+    let head = srv.store.events(&filter).await.expect("events").last().expect("audit events").seq;
+    for _ in 0..20 {
+        srv.watch.follow_audit(1000).await.expect("follow");
+        if srv.store.watch_cursor("audit").await.expect("cursor") == head {
+            break;
+        }
+    }
+    assert_eq!(srv.store.watch_cursor("audit").await.expect("cursor"), head, "every audit event judged");
     assert_eq!(srv.watch.follow_audit(1000).await.expect("follow again"), 0, "nothing is judged twice");
 
     let (status, alerts) = admin(&srv, reqwest::Method::GET, "/api/v1/admin/alerts", None).await;
