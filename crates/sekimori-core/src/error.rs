@@ -39,6 +39,12 @@ pub enum ErrorCode {
     NumberMismatch,
     /// The user has no usable authenticator for this flow.
     NoDevices,
+    /// A one-time code (TOTP, recovery code) is wrong.
+    InvalidCode,
+    /// Too many wrong codes: the factor is locked for a while (`retry_after_seconds`).
+    Locked,
+    /// The user has not enrolled (or confirmed) the factor this needs.
+    NotEnrolled,
     /// The service cannot take the request now; retry later.
     ServiceUnavailable,
     /// An unexpected internal failure (never caused by the request's content).
@@ -65,6 +71,9 @@ impl ErrorCode {
         ErrorCode::StaleTimestamp,
         ErrorCode::NumberMismatch,
         ErrorCode::NoDevices,
+        ErrorCode::InvalidCode,
+        ErrorCode::Locked,
+        ErrorCode::NotEnrolled,
         ErrorCode::ServiceUnavailable,
         ErrorCode::Internal,
     ];
@@ -89,6 +98,9 @@ impl ErrorCode {
             ErrorCode::StaleTimestamp => "stale_timestamp",
             ErrorCode::NumberMismatch => "number_mismatch",
             ErrorCode::NoDevices => "no_devices",
+            ErrorCode::InvalidCode => "invalid_code",
+            ErrorCode::Locked => "locked",
+            ErrorCode::NotEnrolled => "not_enrolled",
             ErrorCode::ServiceUnavailable => "service_unavailable",
             ErrorCode::Internal => "internal",
         }
@@ -113,7 +125,9 @@ impl ErrorCode {
             ErrorCode::Unauthorized | ErrorCode::InvalidSignature | ErrorCode::StaleTimestamp => 401,
             ErrorCode::Replayed => 401,
             ErrorCode::Forbidden | ErrorCode::OutsideStandby => 403,
-            ErrorCode::NumberMismatch => 403,
+            ErrorCode::NumberMismatch | ErrorCode::InvalidCode => 403,
+            ErrorCode::Locked => 429,
+            ErrorCode::NotEnrolled => 409,
             ErrorCode::NotFound => 404,
             ErrorCode::MethodNotAllowed => 405,
             ErrorCode::Conflict | ErrorCode::AlreadyUsed | ErrorCode::AlreadyRedeemed => 409,
@@ -144,6 +158,9 @@ impl ErrorCode {
             ErrorCode::StaleTimestamp => "the device request's timestamp is outside the allowed skew",
             ErrorCode::NumberMismatch => "the number does not match the one shown at login",
             ErrorCode::NoDevices => "the user has no enrolled authenticator",
+            ErrorCode::InvalidCode => "the code is wrong",
+            ErrorCode::Locked => "too many wrong codes; try again later",
+            ErrorCode::NotEnrolled => "the user has not enrolled this factor",
             ErrorCode::ServiceUnavailable => "temporarily unavailable",
             ErrorCode::Internal => "internal error",
         }

@@ -11,6 +11,7 @@ pub mod level;
 pub mod names;
 pub mod rng;
 pub mod token;
+pub mod totp;
 
 pub use clock::{Clock, SystemClock, TestClock, Timestamp};
 pub use error::{ErrorCode, ServiceError};

@@ -1,12 +1,16 @@
-//! The server's own keys: an Ed25519 key that signs challenges and assertions, and a
-//! MAC key for ticket payloads. Kept in one file (mode 0600) created at first start;
-//! nodes sharing a PostgreSQL database must share this file too.
+//! The server's own keys: an Ed25519 key that signs challenges and assertions, a MAC key
+//! for ticket payloads, and a key that encrypts stored secrets (TOTP seeds) with
+//! XChaCha20-Poly1305. Kept in one file (mode 0600) created at first start; nodes sharing a
+//! PostgreSQL database must share this file too. A file from a version without the secret
+//! key gets one added (rewritten atomically, still 0600).
 
 use std::io::Write;
 use std::path::Path;
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
+use chacha20poly1305::aead::{Aead, KeyInit as _, Payload};
+use chacha20poly1305::{XChaCha20Poly1305, XNonce};
 use ed25519_dalek::{Signer, SigningKey, VerifyingKey};
 use hmac::{Hmac, Mac};
 use sekimori_core::Rng;
@@ -18,6 +22,7 @@ pub struct ServerKeys {
     signing: SigningKey,
     key_id: String,
     mac_key: [u8; 32],
+    secret_key: [u8; 32],
 }
 
 impl std::fmt::Debug for ServerKeys {
@@ -31,6 +36,8 @@ impl std::fmt::Debug for ServerKeys {
 struct KeyFile {
     ed25519_seed: String,
     ticket_mac_key: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    secret_encryption_key: Option<String>,
 }
 
 /// Why the key file could not be used.
@@ -56,19 +63,29 @@ pub enum KeyFileError {
 
 impl ServerKeys {
     /// Keys from raw material.
-    pub fn from_parts(seed: [u8; 32], mac_key: [u8; 32]) -> Self {
+    pub fn from_parts(seed: [u8; 32], mac_key: [u8; 32], secret_key: [u8; 32]) -> Self {
         let signing = SigningKey::from_bytes(&seed);
         let key_id = sekimori_core::token::sha256_hex(signing.verifying_key().as_bytes())[..16].to_owned();
-        ServerKeys { signing, key_id, mac_key }
+        ServerKeys { signing, key_id, mac_key, secret_key }
     }
 
     /// Fresh keys from `rng`.
     pub fn generate(rng: &dyn Rng) -> Self {
         let mut seed = [0u8; 32];
         let mut mac = [0u8; 32];
+        let mut secret = [0u8; 32];
         rng.fill(&mut seed);
         rng.fill(&mut mac);
-        Self::from_parts(seed, mac)
+        rng.fill(&mut secret);
+        Self::from_parts(seed, mac, secret)
+    }
+
+    fn key_file(&self) -> KeyFile {
+        KeyFile {
+            ed25519_seed: URL_SAFE_NO_PAD.encode(self.signing.to_bytes()),
+            ticket_mac_key: URL_SAFE_NO_PAD.encode(self.mac_key),
+            secret_encryption_key: Some(URL_SAFE_NO_PAD.encode(self.secret_key)),
+        }
     }
 
     /// Loads the key file at `path`, creating it (mode 0600) with fresh keys when missing.
@@ -83,15 +100,30 @@ impl ServerKeys {
                     .ok_or_else(|| invalid("ed25519_seed is not 32 bytes of base64url".into()))?;
                 let mac = decode32(&kf.ticket_mac_key)
                     .ok_or_else(|| invalid("ticket_mac_key is not 32 bytes of base64url".into()))?;
-                Ok(Self::from_parts(seed, mac))
+                match kf.secret_encryption_key {
+                    Some(text) => {
+                        let secret = decode32(&text)
+                            .ok_or_else(|| invalid("secret_encryption_key is not 32 bytes of base64url".into()))?;
+                        Ok(Self::from_parts(seed, mac, secret))
+                    }
+                    None => {
+                        // Written by a version without it: add one, keeping the other keys.
+                        let mut secret = [0u8; 32];
+                        rng.fill(&mut secret);
+                        let keys = Self::from_parts(seed, mac, secret);
+                        let text =
+                            serde_json::to_string_pretty(&keys.key_file()).map_err(|e| invalid(e.to_string()))?;
+                        let tmp = path.with_extension("new");
+                        let _ = std::fs::remove_file(&tmp);
+                        write_private(&tmp, text.as_bytes()).map_err(io)?;
+                        std::fs::rename(&tmp, path).map_err(io)?;
+                        Ok(keys)
+                    }
+                }
             }
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
                 let keys = Self::generate(rng);
-                let kf = KeyFile {
-                    ed25519_seed: URL_SAFE_NO_PAD.encode(keys.signing.to_bytes()),
-                    ticket_mac_key: URL_SAFE_NO_PAD.encode(keys.mac_key),
-                };
-                let text = serde_json::to_string_pretty(&kf)
+                let text = serde_json::to_string_pretty(&keys.key_file())
                     .map_err(|e| KeyFileError::Invalid { path: p.clone(), reason: e.to_string() })?;
                 write_private(path, text.as_bytes()).map_err(io)?;
                 Ok(keys)
@@ -126,6 +158,35 @@ impl ServerKeys {
         let mut m = <Hmac<Sha256> as Mac>::new_from_slice(&self.mac_key).expect("HMAC takes any key length");
         m.update(data);
         m.finalize().into_bytes().to_vec()
+    }
+}
+
+impl ServerKeys {
+    /// Encrypts `plaintext` for storage: a random 192-bit nonce followed by the
+    /// XChaCha20-Poly1305 ciphertext. `context` (e.g. the row's id and owner) is
+    /// authenticated, so a sealed value copied to another row does not open there.
+    pub fn seal(&self, rng: &dyn Rng, context: &[u8], plaintext: &[u8]) -> Vec<u8> {
+        let mut nonce = [0u8; 24];
+        rng.fill(&mut nonce);
+        let cipher = XChaCha20Poly1305::new((&self.secret_key).into());
+        let mut out = nonce.to_vec();
+        // Encryption into a Vec only fails for inputs beyond the cipher's limit (256 GiB).
+        let sealed = cipher
+            .encrypt(XNonce::from_slice(&nonce), Payload { msg: plaintext, aad: context })
+            .expect("a stored secret is far below the AEAD's size limit");
+        out.extend_from_slice(&sealed);
+        out
+    }
+
+    /// Opens what [`ServerKeys::seal`] made under the same `context`; `None` when it was
+    /// altered, sealed under another key or for another context.
+    pub fn open(&self, context: &[u8], sealed: &[u8]) -> Option<Vec<u8>> {
+        if sealed.len() < 24 + 16 {
+            return None;
+        }
+        let (nonce, body) = sealed.split_at(24);
+        let cipher = XChaCha20Poly1305::new((&self.secret_key).into());
+        cipher.decrypt(XNonce::from_slice(nonce), Payload { msg: body, aad: context }).ok()
     }
 }
 
@@ -169,8 +230,42 @@ mod tests {
             let mode = std::fs::metadata(&path).expect("meta").permissions().mode() & 0o777;
             assert_eq!(mode, 0o600);
         }
+        // Sealed secrets open under the same keys and context only.
+        let sealed = a.seal(&OsRng, b"totp:1", b"seed");
+        assert_eq!(b.open(b"totp:1", &sealed), Some(b"seed".to_vec()));
+        assert_eq!(b.open(b"totp:2", &sealed), None, "another row");
+        assert_eq!(ServerKeys::generate(&OsRng).open(b"totp:1", &sealed), None, "another key");
+        let mut flipped = sealed.clone();
+        flipped[30] ^= 1;
+        assert_eq!(b.open(b"totp:1", &flipped), None, "altered");
+        assert_ne!(a.seal(&OsRng, b"totp:1", b"seed"), sealed, "a fresh nonce each time");
         std::fs::write(&path, "{\"nope\":1}").expect("write");
         let err = ServerKeys::load_or_create(&path, &OsRng).expect_err("invalid");
         assert!(err.to_string().contains("server.json"), "{err}");
+    }
+
+    #[test]
+    fn a_key_file_without_the_secret_key_gets_one_and_keeps_the_others() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("server.json");
+        let old = ServerKeys::generate(&OsRng);
+        let text = format!(
+            "{{\"ed25519_seed\": \"{}\", \"ticket_mac_key\": \"{}\"}}",
+            URL_SAFE_NO_PAD.encode(old.signing.to_bytes()),
+            URL_SAFE_NO_PAD.encode(old.mac_key)
+        );
+        write_private(&path, text.as_bytes()).expect("write");
+        let upgraded = ServerKeys::load_or_create(&path, &OsRng).expect("upgrade");
+        assert_eq!(upgraded.public_key_b64(), old.public_key_b64());
+        assert_eq!(upgraded.mac(b"t"), old.mac(b"t"));
+        let again = ServerKeys::load_or_create(&path, &OsRng).expect("load");
+        let sealed = upgraded.seal(&OsRng, b"c", b"s");
+        assert_eq!(again.open(b"c", &sealed), Some(b"s".to_vec()), "the added key was kept");
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = std::fs::metadata(&path).expect("meta").permissions().mode() & 0o777;
+            assert_eq!(mode, 0o600);
+        }
     }
 }

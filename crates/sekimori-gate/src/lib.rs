@@ -9,6 +9,7 @@ pub mod device_auth;
 pub mod enroll;
 pub mod environments;
 mod error;
+pub mod factors;
 pub mod keys;
 pub mod notify;
 pub mod push;

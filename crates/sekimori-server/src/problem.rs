@@ -53,6 +53,9 @@ impl IntoResponse for ApiError {
         if self.0.code == ErrorCode::ServiceUnavailable {
             resp.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
         }
+        if let Some(secs) = self.0.extensions.get("retry_after_seconds").and_then(serde_json::Value::as_u64) {
+            resp.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(secs));
+        }
         resp
     }
 }

@@ -36,6 +36,8 @@ macro_rules! conformance_suite {
             expired_rows_are_pruned_and_live_ones_kept,
             ingest_sources_batches_alerts_and_dead_letters,
             tuning_versions_are_sequential_under_concurrency,
+            totp_steps_are_accepted_once_under_concurrency,
+            recovery_codes_are_single_use_under_concurrency,
         );
     };
     (@cases $factory:path; $($case:ident),* $(,)?) => {
@@ -661,4 +663,94 @@ pub async fn tuning_versions_are_sequential_under_concurrency(s: S) {
     assert!(s.tuning("other-tenant").await.expect("read").is_none());
     let audited = s.events(&EventFilter { limit: 1000, ..Default::default() }).await.expect("events");
     assert_eq!(audited.iter().filter(|e| e.doc.contains("admin.tuning.updated")).count(), 2, "one per version");
+}
+
+fn totp(u: &User, id: &str) -> TotpCredential {
+    TotpCredential {
+        id: id.into(),
+        tenant_id: u.tenant_id.clone(),
+        user_id: u.id.clone(),
+        secret_sealed: vec![7; 60],
+        algorithm: "SHA1".into(),
+        digits: 6,
+        period: 30,
+        created_at: T0,
+        confirmed_at: None,
+        last_step: 0,
+        failures: 0,
+        last_failure_at: None,
+    }
+}
+
+pub async fn totp_steps_are_accepted_once_under_concurrency(s: S) {
+    let u = user(&s, "alice").await;
+    s.insert_totp(&totp(&u, "totp1"), &ev("credential.totp.enrolled")).await.expect("insert");
+    let step = 59_833_333;
+    assert!(!s.accept_totp_step("totp1", step, T0, false, &ev("x")).await.expect("verify"), "not confirmed yet");
+    assert!(s.accept_totp_step("totp1", step, T0, true, &ev("credential.totp.confirmed")).await.expect("confirm"));
+    assert!(!s.accept_totp_step("totp1", step + 1, T0, true, &ev("x")).await.expect("confirm"), "confirmed once");
+    assert!(
+        !s.accept_totp_step("totp1", step, T0, false, &ev("x")).await.expect("verify"),
+        "the confirming step is used"
+    );
+    assert_eq!(s.record_totp_failure("totp1", T0 + 5, &ev("auth.totp.failed")).await.expect("fail"), 1);
+    assert_eq!(s.record_totp_failure("totp1", T0 + 6, &ev("auth.totp.failed")).await.expect("fail"), 2);
+    // Eight requests carry the same next code at once: exactly one is accepted.
+    let mut tasks = Vec::new();
+    for _ in 0..8 {
+        let s = s.clone();
+        tasks.push(tokio::spawn(async move {
+            s.accept_totp_step("totp1", step + 1, T0 + 10, false, &ev("auth.totp.verified")).await.expect("verify")
+        }));
+    }
+    let mut won = 0;
+    for task in tasks {
+        won += usize::from(task.await.expect("join"));
+    }
+    assert_eq!(won, 1);
+    let c = s.totp_credential("totp1").await.expect("read").expect("some");
+    assert_eq!((c.last_step, c.failures, c.confirmed_at, c.last_failure_at), (step + 1, 0, Some(T0), Some(T0 + 6)));
+    assert_eq!(c.secret_sealed, vec![7; 60]);
+    assert!(!s.accept_totp_step("totp1", step, T0, false, &ev("x")).await.expect("verify"), "an older step");
+    assert_eq!(s.user_totp_credentials(&u.id).await.expect("list").len(), 1);
+    assert!(!s.delete_totp("someone-else", "totp1", &ev("x")).await.expect("delete"));
+    assert!(s.delete_totp(&u.id, "totp1", &ev("credential.totp.deleted")).await.expect("delete"));
+    assert!(s.totp_credential("totp1").await.expect("read").is_none());
+    let audited = s.events(&EventFilter { limit: 1000, ..Default::default() }).await.expect("events");
+    let count = |a: &str| audited.iter().filter(|e| e.action == a).count();
+    assert_eq!(count("auth.totp.verified"), 1, "only the accepted request is audited");
+    assert_eq!(count("auth.totp.failed"), 2);
+    assert_eq!(count("x"), 0, "refusals write nothing");
+}
+
+pub async fn recovery_codes_are_single_use_under_concurrency(s: S) {
+    let u = user(&s, "alice").await;
+    let hashes: Vec<Vec<u8>> = (0u8..10).map(|i| vec![i; 32]).collect();
+    s.replace_recovery_codes(&u.tenant_id, &u.id, &hashes, T0, &ev("credential.recovery.generated"))
+        .await
+        .expect("generate");
+    assert_eq!(s.recovery_codes_left(&u.id).await.expect("left"), 10);
+    let mut tasks = Vec::new();
+    for _ in 0..8 {
+        let (s, uid) = (s.clone(), u.id.clone());
+        tasks.push(tokio::spawn(async move {
+            s.consume_recovery_code(&uid, &[3; 32], T0 + 1, &ev("auth.recovery.used")).await.expect("consume")
+        }));
+    }
+    let mut won = 0;
+    for task in tasks {
+        won += usize::from(task.await.expect("join"));
+    }
+    assert_eq!(won, 1);
+    assert_eq!(s.recovery_codes_left(&u.id).await.expect("left"), 9);
+    assert!(!s.consume_recovery_code(&u.id, &[99; 32], T0, &ev("x")).await.expect("consume"), "unknown code");
+    assert!(!s.consume_recovery_code("someone-else", &[4; 32], T0, &ev("x")).await.expect("consume"), "not theirs");
+    // A new set replaces the old one, used or not.
+    let fresh: Vec<Vec<u8>> = (50u8..60).map(|i| vec![i; 32]).collect();
+    s.replace_recovery_codes(&u.tenant_id, &u.id, &fresh, T0 + 2, &ev("credential.recovery.generated"))
+        .await
+        .expect("regenerate");
+    assert_eq!(s.recovery_codes_left(&u.id).await.expect("left"), 10);
+    assert!(!s.consume_recovery_code(&u.id, &[4; 32], T0 + 3, &ev("x")).await.expect("consume"), "old set gone");
+    assert!(s.consume_recovery_code(&u.id, &[55; 32], T0 + 3, &ev("auth.recovery.used")).await.expect("consume"));
 }

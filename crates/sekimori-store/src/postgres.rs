@@ -139,3 +139,4 @@ include!("sql/identity.rs");
 include!("sql/login.rs");
 include!("sql/tickets_audit.rs");
 include!("sql/watch.rs");
+include!("sql/factors.rs");

@@ -226,6 +226,11 @@ from_row! {
     RetentionRow { retention_days }
     TuningRecord { tenant_id, version, doc, author, created_at }
     IngestedEvent { seq, tenant_id, source_id, received_at, doc }
+    TotpCredential {
+        id, tenant_id, user_id, secret_sealed, algorithm, digits, period, created_at, confirmed_at, last_step, failures,
+        last_failure_at,
+    }
+    CountRow { n }
     SeqRow { seq }
     AuditHeadRow { seq, hash }
     UsernameRow { username }
@@ -248,6 +253,12 @@ pub(crate) struct AuditHeadRow {
 #[derive(Debug)]
 pub(crate) struct SeqRow {
     pub(crate) seq: i64,
+}
+
+/// A row of one `n` column (a count).
+#[derive(Debug)]
+pub(crate) struct CountRow {
+    pub(crate) n: i64,
 }
 
 /// A row of one `retention_days` column.

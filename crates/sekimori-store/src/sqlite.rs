@@ -65,6 +65,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/sqlite/0004_behaviour.sql"),
     include_str!("../migrations/sqlite/0005_tuning.sql"),
     include_str!("../migrations/sqlite/0006_watch_settings.sql"),
+    include_str!("../migrations/sqlite/0007_factors.sql"),
 ];
 
 impl SqliteStore {
@@ -367,3 +368,4 @@ include!("sql/identity.rs");
 include!("sql/login.rs");
 include!("sql/tickets_audit.rs");
 include!("sql/watch.rs");
+include!("sql/factors.rs");

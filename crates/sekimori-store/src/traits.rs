@@ -241,6 +241,49 @@ pub trait WatchStore: Send + Sync {
     async fn prune_ingested(&self, now: i64, default_days: i64) -> StoreResult<u64>;
 }
 
+/// Second factors: TOTP credentials and recovery codes. Every accept is an atomic
+/// conditional update, so a code works once however many requests race.
+#[async_trait]
+pub trait FactorStore: Send + Sync {
+    /// Stores a new (unconfirmed) TOTP credential.
+    async fn insert_totp(&self, cred: &TotpCredential, event: &NewEvent) -> StoreResult<()>;
+    /// One credential.
+    async fn totp_credential(&self, id: &str) -> StoreResult<Option<TotpCredential>>;
+    /// A user's credentials, oldest first.
+    async fn user_totp_credentials(&self, user_id: &str) -> StoreResult<Vec<TotpCredential>>;
+    /// Accepts time step `step` for credential `id` when it is after the last accepted one:
+    /// `confirm` accepts only an unconfirmed credential and confirms it at `now`, otherwise
+    /// only a confirmed one. Clears the failure count and appends `event` in the same
+    /// transaction. `false` (nothing written) when the step was already used or is older,
+    /// or the credential is not in the state asked for.
+    async fn accept_totp_step(
+        &self,
+        id: &str,
+        step: i64,
+        now: i64,
+        confirm: bool,
+        event: &NewEvent,
+    ) -> StoreResult<bool>;
+    /// Counts a wrong code for credential `id` at `now` and appends `event`; the new count.
+    async fn record_totp_failure(&self, id: &str, now: i64, event: &NewEvent) -> StoreResult<i64>;
+    /// Deletes credential `id` of `user_id`; `false` when there was none.
+    async fn delete_totp(&self, user_id: &str, id: &str, event: &NewEvent) -> StoreResult<bool>;
+    /// Replaces the user's recovery codes with `hashes` (one transaction, audited).
+    async fn replace_recovery_codes(
+        &self,
+        tenant_id: &str,
+        user_id: &str,
+        hashes: &[Vec<u8>],
+        now: i64,
+        event: &NewEvent,
+    ) -> StoreResult<()>;
+    /// Marks the user's unused code with `hash` used at `now` and appends `event`;
+    /// `false` (nothing written) when there is no such unused code.
+    async fn consume_recovery_code(&self, user_id: &str, hash: &[u8], now: i64, event: &NewEvent) -> StoreResult<bool>;
+    /// The user's unused recovery codes.
+    async fn recovery_codes_left(&self, user_id: &str) -> StoreResult<i64>;
+}
+
 pub trait Store:
     TenantStore
     + CredentialStore
@@ -252,6 +295,7 @@ pub trait Store:
     + AuditStore
     + RetentionStore
     + WatchStore
+    + FactorStore
 {
     /// The backend's name, for logs (`sqlite`, `postgres`).
     fn backend(&self) -> &'static str;

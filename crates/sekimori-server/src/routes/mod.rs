@@ -3,6 +3,7 @@
 
 mod admin;
 mod device;
+mod factors;
 mod hosted;
 mod relying;
 mod tuning;
@@ -23,6 +24,7 @@ pub(crate) fn router() -> Router<AppState> {
         .route("/api/v1/server", get(server_info))
         .merge(admin::router())
         .merge(tuning::router())
+        .merge(factors::router())
         .merge(relying::router())
         .merge(device::router())
         .merge(hosted::router())

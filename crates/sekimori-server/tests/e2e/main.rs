@@ -9,6 +9,7 @@ mod baselines;
 mod browser;
 mod device_auth;
 mod environments;
+mod factors;
 mod ingest;
 mod push;
 mod qr;
