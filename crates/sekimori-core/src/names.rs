@@ -82,6 +82,20 @@ name_type!(
     Entitlement, "entitlement", 64, slug_char
 );
 
+/// Percent-encodes everything but RFC 3986 unreserved characters (for query values and
+/// `otpauth://` labels).
+pub fn percent_encode(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for b in s.bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') {
+            out.push(char::from(b));
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

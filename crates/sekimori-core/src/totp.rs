@@ -140,10 +140,10 @@ impl Totp {
     pub fn otpauth_uri(&self, issuer: &str, account: &str) -> String {
         format!(
             "otpauth://totp/{}:{}?secret={}&issuer={}&algorithm={}&digits={}&period={}",
-            uri_escape(issuer),
-            uri_escape(account),
+            crate::names::percent_encode(issuer),
+            crate::names::percent_encode(account),
             base32(&self.secret),
-            uri_escape(issuer),
+            crate::names::percent_encode(issuer),
             self.algorithm.as_str(),
             self.digits,
             self.period
@@ -166,19 +166,6 @@ pub fn base32(data: &[u8]) -> String {
     }
     if bits > 0 {
         out.push(char::from(ALPHABET[((buffer << (5 - bits)) & 31) as usize]));
-    }
-    out
-}
-
-/// Percent-encodes everything but RFC 3986 unreserved characters.
-fn uri_escape(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for b in s.bytes() {
-        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') {
-            out.push(char::from(b));
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
     }
     out
 }
