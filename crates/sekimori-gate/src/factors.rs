@@ -100,7 +100,7 @@ fn context(c: &TotpCredential) -> Vec<u8> {
 
 impl Gate {
     /// Starts a TOTP enrolment for `username`: a fresh seed, stored sealed and unconfirmed.
-    /// `issuer` names the service in the authenticator app (default: the tenant name).
+    /// The tenant's name is the issuer the authenticator app shows; `actor` is audited.
     pub async fn enrol_totp(&self, tenant_id: &str, username: &str, actor: &str) -> GateResult<TotpEnrollment> {
         let user = self.find_user(tenant_id, username).await?;
         let issuer = self.store.tenant(tenant_id).await?.map_or_else(|| "Sekimori".to_owned(), |t| t.name);
@@ -147,7 +147,9 @@ impl Gate {
         if cred.confirmed_at.is_some() {
             return Err(GateError::new(ErrorCode::Conflict, "this credential is already confirmed"));
         }
-        self.check_code(&user, &cred, code, true).await?;
+        self.check_lock(&cred)?;
+        let step = self.matching_step(&cred, code)?;
+        self.record_code(&user, &cred, step, true).await?;
         let cred = self.store.totp_credential(id).await?.unwrap_or(cred);
         Ok(self.totp_view(&cred))
     }
@@ -170,21 +172,22 @@ impl Gate {
         for c in &creds {
             self.check_lock(c)?;
         }
+        let mut matched = (first, None);
         for c in &creds {
-            if self.matching_step(c, code)?.is_some() {
-                self.check_code(&user, c, code, false).await?;
-                return Ok(FactorVerified {
-                    user_id: user.id,
-                    username: user.username,
-                    amr: vec!["otp"],
-                    level: AuthLevel::One.as_u8(),
-                    method: "totp",
-                    recovery_codes_left: None,
-                });
+            if let Some(step) = self.matching_step(c, code)? {
+                matched = (c, Some(step));
+                break;
             }
         }
-        self.check_code(&user, first, code, false).await?;
-        Err(GateError::new(ErrorCode::InvalidCode, "the code is wrong"))
+        self.record_code(&user, matched.0, matched.1, false).await?;
+        Ok(FactorVerified {
+            user_id: user.id,
+            username: user.username,
+            amr: vec!["otp"],
+            level: AuthLevel::One.as_u8(),
+            method: "totp",
+            recovery_codes_left: None,
+        })
     }
 
     /// Deletes credential `id` of `username`.
@@ -306,16 +309,15 @@ impl Gate {
         }
     }
 
-    /// Checks `code` against `c` and records the outcome: the accepted step (atomically,
-    /// once) or a failure.
-    async fn check_code(&self, user: &User, c: &TotpCredential, code: &str, confirm: bool) -> GateResult<()> {
-        self.check_lock(c)?;
+    /// Records the outcome of a code checked against `c`: the step it matched, accepted
+    /// atomically and once, or a failure (`None`).
+    async fn record_code(&self, user: &User, c: &TotpCredential, step: Option<i64>, confirm: bool) -> GateResult<()> {
         let (action, fail_action) = if confirm {
             ("credential.totp.confirmed", "credential.totp.confirm_failed")
         } else {
             ("auth.totp.verified", "auth.totp.failed")
         };
-        match self.matching_step(c, code)? {
+        match step {
             Some(step) => {
                 let ev = self
                     .event(&user.tenant_id, "authentication", action, Outcome::Success)

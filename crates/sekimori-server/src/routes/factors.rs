@@ -8,6 +8,7 @@ use axum::{Json, Router};
 use sekimori_core::names::Username;
 use sekimori_gate::factors::{FactorVerified, FactorsView, TotpView};
 use sekimori_gate::{AppKind, Gate};
+use sekimori_store::AdminToken;
 use serde::Deserialize;
 use serde_json::{json, Value};
 
@@ -26,6 +27,11 @@ pub(super) fn router() -> Router<AppState> {
         .route("/api/v1/factors/recovery-codes/verify", post(verify_recovery_code))
 }
 
+/// Who made an admin change, as the audit log names it.
+fn actor(admin: &AdminToken) -> String {
+    format!("admin_token:{}", admin.id)
+}
+
 async fn list_factors(
     State(s): State<AppState>,
     AdminAuth(admin): AdminAuth,
@@ -40,7 +46,7 @@ async fn enrol_totp(
     AdminAuth(admin): AdminAuth,
     Path(username): Path<String>,
 ) -> ApiResult<(StatusCode, Json<Value>)> {
-    let e = s.gate.enrol_totp(&admin.tenant_id, &username, &format!("admin_token:{}", admin.id)).await?;
+    let e = s.gate.enrol_totp(&admin.tenant_id, &username, &actor(&admin)).await?;
     let qr = crate::qr::svg(&e.otpauth_uri)?;
     let mut body = serde_json::to_value(&e).unwrap_or_default();
     if let Some(map) = body.as_object_mut() {
@@ -69,7 +75,7 @@ async fn delete_totp(
     AdminAuth(admin): AdminAuth,
     Path((username, id)): Path<(String, String)>,
 ) -> ApiResult<StatusCode> {
-    s.gate.delete_totp(&admin.tenant_id, &username, &id, &format!("admin_token:{}", admin.id)).await?;
+    s.gate.delete_totp(&admin.tenant_id, &username, &id, &actor(&admin)).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -78,8 +84,7 @@ async fn generate_recovery_codes(
     AdminAuth(admin): AdminAuth,
     Path(username): Path<String>,
 ) -> ApiResult<(StatusCode, Json<Value>)> {
-    let codes =
-        s.gate.generate_recovery_codes(&admin.tenant_id, &username, &format!("admin_token:{}", admin.id)).await?;
+    let codes = s.gate.generate_recovery_codes(&admin.tenant_id, &username, &actor(&admin)).await?;
     Ok((StatusCode::CREATED, Json(json!({ "codes": codes }))))
 }
 
