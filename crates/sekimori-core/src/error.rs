@@ -41,10 +41,16 @@ pub enum ErrorCode {
     NoDevices,
     /// A one-time code (TOTP, recovery code) is wrong.
     InvalidCode,
-    /// Too many wrong codes: the factor is locked for a while (`retry_after_seconds`).
+    /// Too many failed attempts: the factor, account or network is locked for a while
+    /// (`retry_after_seconds`).
     Locked,
     /// The user has not enrolled (or confirmed) the factor this needs.
     NotEnrolled,
+    /// The username or password is wrong (never says which).
+    InvalidCredentials,
+    /// A new password breaks the tenant's policy (`violations` lists why, `policy` says
+    /// what is asked).
+    WeakPassword,
     /// The service cannot take the request now; retry later.
     ServiceUnavailable,
     /// An unexpected internal failure (never caused by the request's content).
@@ -74,6 +80,8 @@ impl ErrorCode {
         ErrorCode::InvalidCode,
         ErrorCode::Locked,
         ErrorCode::NotEnrolled,
+        ErrorCode::InvalidCredentials,
+        ErrorCode::WeakPassword,
         ErrorCode::ServiceUnavailable,
         ErrorCode::Internal,
     ];
@@ -101,6 +109,8 @@ impl ErrorCode {
             ErrorCode::InvalidCode => "invalid_code",
             ErrorCode::Locked => "locked",
             ErrorCode::NotEnrolled => "not_enrolled",
+            ErrorCode::InvalidCredentials => "invalid_credentials",
+            ErrorCode::WeakPassword => "weak_password",
             ErrorCode::ServiceUnavailable => "service_unavailable",
             ErrorCode::Internal => "internal",
         }
@@ -128,6 +138,8 @@ impl ErrorCode {
             ErrorCode::NumberMismatch | ErrorCode::InvalidCode => 403,
             ErrorCode::Locked => 429,
             ErrorCode::NotEnrolled => 409,
+            ErrorCode::InvalidCredentials => 401,
+            ErrorCode::WeakPassword => 422,
             ErrorCode::NotFound => 404,
             ErrorCode::MethodNotAllowed => 405,
             ErrorCode::Conflict | ErrorCode::AlreadyUsed | ErrorCode::AlreadyRedeemed => 409,
@@ -159,8 +171,10 @@ impl ErrorCode {
             ErrorCode::NumberMismatch => "the number does not match the one shown at login",
             ErrorCode::NoDevices => "the user has no enrolled authenticator",
             ErrorCode::InvalidCode => "the code is wrong",
-            ErrorCode::Locked => "too many wrong codes; try again later",
+            ErrorCode::Locked => "too many failed attempts; try again later",
             ErrorCode::NotEnrolled => "the user has not enrolled this factor",
+            ErrorCode::InvalidCredentials => "the username or password is wrong",
+            ErrorCode::WeakPassword => "the password does not meet the tenant's password policy",
             ErrorCode::ServiceUnavailable => "temporarily unavailable",
             ErrorCode::Internal => "internal error",
         }

@@ -9,6 +9,7 @@ pub mod error;
 pub mod event;
 pub mod level;
 pub mod names;
+pub mod password;
 pub mod rng;
 pub mod token;
 pub mod totp;

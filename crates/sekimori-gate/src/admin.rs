@@ -60,6 +60,8 @@ pub struct TenantSettings {
     pub standby_required: bool,
     /// Standby window length, 10 to 300 seconds.
     pub standby_seconds: i64,
+    /// Password policy level, 1 to 4 (`sekimori_core::password`).
+    pub password_policy: u8,
 }
 
 impl Gate {
@@ -76,6 +78,7 @@ impl Gate {
             name: DEFAULT_TENANT.into(),
             standby_required: true,
             standby_seconds: 60,
+            password_policy: i64::from(sekimori_core::password::PasswordPolicy::default().level()),
             created_at: now.millis(),
         };
         let (tenant, created) = self.store.ensure_tenant(&candidate).await?;
@@ -250,24 +253,39 @@ impl Gate {
     pub async fn tenant_settings(&self, tenant_id: &str) -> GateResult<TenantSettings> {
         let t =
             self.store.tenant(tenant_id).await?.ok_or_else(|| GateError::new(ErrorCode::NotFound, "no such tenant"))?;
-        Ok(TenantSettings { standby_required: t.standby_required, standby_seconds: t.standby_seconds })
+        Ok(TenantSettings {
+            standby_required: t.standby_required,
+            standby_seconds: t.standby_seconds,
+            password_policy: self.password_policy(tenant_id).await?.level(),
+        })
     }
 
-    /// Changes the tenant's settings; `standby_seconds` must be 10 to 300.
+    /// Changes the tenant's settings; `standby_seconds` must be 10 to 300 and
+    /// `password_policy` 1 to 4. Nothing changes when one is wrong.
     pub async fn update_tenant_settings(
         &self,
         admin: &AdminToken,
         standby_required: Option<bool>,
         standby_seconds: Option<i64>,
+        password_policy: Option<u8>,
     ) -> GateResult<TenantSettings> {
         let current = self.tenant_settings(&admin.tenant_id).await?;
         let next = TenantSettings {
             standby_required: standby_required.unwrap_or(current.standby_required),
             standby_seconds: standby_seconds.unwrap_or(current.standby_seconds),
+            password_policy: password_policy.unwrap_or(current.password_policy),
         };
         if !(10..=300).contains(&next.standby_seconds) {
             return Err(GateError::new(ErrorCode::InvalidRequest, "standby_seconds must be between 10 and 300")
                 .with("field", "standby_seconds"));
+        }
+        if sekimori_core::password::PasswordPolicy::new(next.password_policy).is_none() {
+            return Err(GateError::new(ErrorCode::InvalidRequest, "password_policy must be 1, 2, 3 or 4")
+                .with("field", "password_policy"));
+        }
+        if next.password_policy != current.password_policy {
+            let actor = format!("admin_token:{}", admin.id);
+            self.set_password_policy(&admin.tenant_id, next.password_policy, &actor).await?;
         }
         let ev = self
             .event(&admin.tenant_id, "configuration", "admin.tenant.updated", Outcome::Success)

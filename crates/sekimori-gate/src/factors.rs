@@ -74,6 +74,8 @@ pub struct FactorsView {
     pub totp: Vec<TotpView>,
     /// Unused recovery codes.
     pub recovery_codes_left: i64,
+    /// Whether the user has a password.
+    pub password: bool,
 }
 
 /// A verified factor.
@@ -261,7 +263,11 @@ impl Gate {
     pub async fn factors(&self, tenant_id: &str, username: &str) -> GateResult<FactorsView> {
         let user = self.find_user(tenant_id, username).await?;
         let totp = self.store.user_totp_credentials(&user.id).await?.iter().map(|c| self.totp_view(c)).collect();
-        Ok(FactorsView { totp, recovery_codes_left: self.store.recovery_codes_left(&user.id).await? })
+        Ok(FactorsView {
+            totp,
+            recovery_codes_left: self.store.recovery_codes_left(&user.id).await?,
+            password: self.store.password(&user.id).await?.is_some(),
+        })
     }
 
     async fn usable_user(&self, tenant_id: &str, username: &str) -> GateResult<User> {

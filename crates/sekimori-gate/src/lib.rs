@@ -12,6 +12,7 @@ mod error;
 pub mod factors;
 pub mod keys;
 pub mod notify;
+pub mod password;
 pub mod push;
 pub mod qr;
 pub mod standby;
@@ -57,6 +58,8 @@ pub struct GateSettings {
     pub warning_ttl_seconds: i64,
     /// How long expired single-use rows are kept before housekeeping deletes them, seconds.
     pub retention_grace_seconds: i64,
+    /// Password hashing and throttling, the `[gate.password]` section.
+    pub password: password::PasswordSettings,
 }
 
 impl Default for GateSettings {
@@ -72,6 +75,7 @@ impl Default for GateSettings {
             ticket_max_ttl_seconds: 30 * 24 * 3600,
             warning_ttl_seconds: 24 * 3600,
             retention_grace_seconds: 24 * 3600,
+            password: password::PasswordSettings::default(),
         }
     }
 }
@@ -86,18 +90,22 @@ pub struct Gate {
     settings: Arc<GateSettings>,
     hub: notify::Hub,
     deliveries: Arc<Vec<Arc<dyn notify::Delivery>>>,
+    hasher: Arc<password::PasswordHasher>,
 }
 
 impl Gate {
-    /// Builds the gate.
+    /// Builds the gate and starts its password hashing threads; the error names the
+    /// setting that is wrong.
     pub fn new(
         store: Arc<dyn Store>,
         clock: Arc<dyn Clock>,
         rng: Arc<dyn Rng>,
         keys: ServerKeys,
         settings: GateSettings,
-    ) -> Self {
-        Gate {
+    ) -> Result<Self, String> {
+        let hasher = Arc::new(password::PasswordHasher::start(&settings.password, rng.as_ref())?);
+        Ok(Gate {
+            hasher,
             store,
             clock,
             rng,
@@ -105,7 +113,7 @@ impl Gate {
             settings: Arc::new(settings),
             hub: notify::Hub::default(),
             deliveries: Arc::new(Vec::new()),
-        }
+        })
     }
 
     /// Adds a delivery channel (Web Push, a cross-node bridge, …) for new device messages.

@@ -46,7 +46,8 @@ async fn start(store: Arc<dyn Store>) -> (String, AdminClient) {
     let url = format!("http://{}", listener.local_addr().unwrap());
     let settings = GateSettings { public_url: url.clone(), ..Default::default() };
     let gate_store = store.clone();
-    let gate = Gate::new(store, Arc::new(SystemClock), Arc::new(OsRng), ServerKeys::generate(&OsRng), settings);
+    let gate =
+        Gate::new(store, Arc::new(SystemClock), Arc::new(OsRng), ServerKeys::generate(&OsRng), settings).unwrap();
     let token = gate.bootstrap().await.unwrap().1.unwrap();
     let watch = sekimori_watch::Watch::new(
         gate_store,

@@ -38,6 +38,8 @@ macro_rules! conformance_suite {
             tuning_versions_are_sequential_under_concurrency,
             totp_steps_are_accepted_once_under_concurrency,
             recovery_codes_are_single_use_under_concurrency,
+            passwords_are_set_rehashed_and_deleted,
+            login_failures_lock_once_per_limit_under_concurrency,
         );
     };
     (@cases $factory:path; $($case:ident),* $(,)?) => {
@@ -60,8 +62,14 @@ fn ev(action: &str) -> NewEvent {
 }
 
 async fn tenant(s: &S) -> Tenant {
-    let t =
-        Tenant { id: "t1".into(), name: "default".into(), standby_required: true, standby_seconds: 60, created_at: T0 };
+    let t = Tenant {
+        id: "t1".into(),
+        name: "default".into(),
+        standby_required: true,
+        standby_seconds: 60,
+        password_policy: 2,
+        created_at: T0,
+    };
     s.ensure_tenant(&t).await.expect("tenant").0
 }
 
@@ -144,8 +152,14 @@ fn assertion(u: &User, jti: &str, login_id: &str) -> AssertionRecord {
 
 /// A second tenant of the same name is not created.
 pub async fn tenants_are_unique_by_name(s: S) {
-    let t =
-        Tenant { id: "t1".into(), name: "default".into(), standby_required: true, standby_seconds: 60, created_at: T0 };
+    let t = Tenant {
+        id: "t1".into(),
+        name: "default".into(),
+        standby_required: true,
+        standby_seconds: 60,
+        password_policy: 2,
+        created_at: T0,
+    };
     let (a, new_a) = s.ensure_tenant(&t).await.expect("first");
     let (b, new_b) = s.ensure_tenant(&Tenant { id: "t2".into(), ..t.clone() }).await.expect("second");
     assert!(new_a && !new_b);
@@ -753,4 +767,81 @@ pub async fn recovery_codes_are_single_use_under_concurrency(s: S) {
     assert_eq!(s.recovery_codes_left(&u.id).await.expect("left"), 10);
     assert!(!s.consume_recovery_code(&u.id, &[4; 32], T0 + 3, &ev("x")).await.expect("consume"), "old set gone");
     assert!(s.consume_recovery_code(&u.id, &[55; 32], T0 + 3, &ev("auth.recovery.used")).await.expect("consume"));
+}
+
+pub async fn passwords_are_set_rehashed_and_deleted(s: S) {
+    let u = user(&s, "alice").await;
+    assert!(s.password(&u.id).await.expect("read").is_none());
+    let r = PasswordRecord {
+        user_id: u.id.clone(),
+        tenant_id: u.tenant_id.clone(),
+        hash: "$argon2id$v=19$m=19456,t=2,p=1$c2FsdA$aGFzaA".into(),
+        created_at: T0,
+        updated_at: T0,
+    };
+    s.set_password(&r, &ev("credential.password.set")).await.expect("set");
+    assert_eq!(s.password(&u.id).await.expect("read"), Some(r.clone()));
+    // Setting again replaces the hash and keeps the creation time.
+    let next = PasswordRecord { hash: "second".into(), created_at: T0 + 5, updated_at: T0 + 5, ..r.clone() };
+    s.set_password(&next, &ev("credential.password.set")).await.expect("replace");
+    let stored = s.password(&u.id).await.expect("read").expect("some");
+    assert_eq!((stored.hash.as_str(), stored.created_at, stored.updated_at), ("second", T0, T0 + 5));
+    // A rehash only replaces the hash it read.
+    assert!(!s.rehash_password(&u.id, "stale", "third", T0 + 6).await.expect("rehash"));
+    assert!(s.rehash_password(&u.id, "second", "third", T0 + 6).await.expect("rehash"));
+    assert_eq!(s.password(&u.id).await.expect("read").expect("some").hash, "third");
+    // The tenant's policy level.
+    s.set_password_policy(&u.tenant_id, 4, &ev("admin.tenant.updated")).await.expect("policy");
+    assert_eq!(s.tenant(&u.tenant_id).await.expect("tenant").expect("some").password_policy, 4);
+    assert!(s.delete_password(&u.id, &ev("credential.password.deleted")).await.expect("delete"));
+    assert!(!s.delete_password(&u.id, &ev("credential.password.deleted")).await.expect("delete"));
+    assert!(s.password(&u.id).await.expect("read").is_none());
+}
+
+pub async fn login_failures_lock_once_per_limit_under_concurrency(s: S) {
+    tenant(&s).await;
+    let hit = |now: i64| ThrottleHit {
+        key: "user:t1:alice",
+        tenant_id: "t1",
+        now,
+        window_ms: 60_000,
+        max_failures: 5,
+        lock_ms: 300_000,
+    };
+    let mut tasks = Vec::new();
+    for _ in 0..20 {
+        let s = s.clone();
+        tasks.push(tokio::spawn(async move {
+            s.record_login_failure(&hit(T0), Some(&ev("auth.password.failed"))).await.expect("failure")
+        }));
+    }
+    let mut locks = 0;
+    for task in tasks {
+        let row = task.await.expect("join");
+        if row.failures == 0 {
+            assert_eq!(row.locked_until, Some(T0 + 300_000));
+            locks += 1;
+        }
+    }
+    assert_eq!(locks, 4, "20 failures with a limit of 5 lock exactly four times");
+    let row = s.login_throttle("user:t1:alice").await.expect("read").expect("row");
+    assert_eq!((row.failures, row.window_start, row.locked_until), (0, T0, Some(T0 + 300_000)));
+    let audited =
+        s.events(&EventFilter { action: Some("auth.password.failed".into()), limit: 100, ..Default::default() }).await;
+    assert_eq!(audited.expect("events").len(), 20, "every failure is audited");
+    // Within the window the count goes on; after it, a failure starts a new window.
+    assert_eq!(s.record_login_failure(&hit(T0 + 1_000), None).await.expect("f").failures, 1);
+    assert_eq!(s.record_login_failure(&hit(T0 + 2_000), None).await.expect("f").failures, 2);
+    let late = s.record_login_failure(&hit(T0 + 70_000), None).await.expect("f");
+    assert_eq!((late.failures, late.window_start), (1, T0 + 70_000));
+    assert_eq!(late.locked_until, Some(T0 + 300_000), "an old lock is kept, not extended");
+    // Another key counts on its own; clearing forgets.
+    let other = ThrottleHit { key: "net:t1:192.0.2.0/24", ..hit(T0) };
+    assert_eq!(s.record_login_failure(&other, None).await.expect("f").failures, 1);
+    s.clear_login_throttle("user:t1:alice").await.expect("clear");
+    assert!(s.login_throttle("user:t1:alice").await.expect("read").is_none());
+    assert!(s.login_throttle("net:t1:192.0.2.0/24").await.expect("read").is_some());
+    // Housekeeping drops counters whose window and lock are both over.
+    s.prune_expired(T0 + 400_000).await.expect("prune");
+    assert!(s.login_throttle("net:t1:192.0.2.0/24").await.expect("read").is_none());
 }

@@ -140,3 +140,4 @@ include!("sql/login.rs");
 include!("sql/tickets_audit.rs");
 include!("sql/watch.rs");
 include!("sql/factors.rs");
+include!("sql/passwords.rs");

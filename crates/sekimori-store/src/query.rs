@@ -195,7 +195,7 @@ macro_rules! from_row {
 }
 
 from_row! {
-    Tenant { id, name, standby_required, standby_seconds, created_at }
+    Tenant { id, name, standby_required, standby_seconds, password_policy, created_at }
     AdminToken { id, tenant_id, name, secret_hash, created_at, revoked_at }
     App { id, tenant_id, name, kind, secret_hash, created_at, revoked_at }
     User { id, tenant_id, username, email, display_name, disabled, created_at }
@@ -230,6 +230,8 @@ from_row! {
         id, tenant_id, user_id, secret_sealed, algorithm, digits, period, created_at, confirmed_at, last_step, failures,
         last_failure_at,
     }
+    PasswordRecord { user_id, tenant_id, hash, created_at, updated_at }
+    ThrottleRecord { key, tenant_id, failures, window_start, locked_until }
     CountRow { n }
     SeqRow { seq }
     AuditHeadRow { seq, hash }

@@ -66,6 +66,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/sqlite/0005_tuning.sql"),
     include_str!("../migrations/sqlite/0006_watch_settings.sql"),
     include_str!("../migrations/sqlite/0007_factors.sql"),
+    include_str!("../migrations/sqlite/0008_passwords.sql"),
 ];
 
 impl SqliteStore {
@@ -369,3 +370,4 @@ include!("sql/login.rs");
 include!("sql/tickets_audit.rs");
 include!("sql/watch.rs");
 include!("sql/factors.rs");
+include!("sql/passwords.rs");

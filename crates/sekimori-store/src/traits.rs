@@ -284,6 +284,35 @@ pub trait FactorStore: Send + Sync {
     async fn recovery_codes_left(&self, user_id: &str) -> StoreResult<i64>;
 }
 
+/// Passwords and login throttling. A failure count is one atomic upsert, so racing
+/// failures are all counted and a lock engages exactly once per `max_failures`.
+#[async_trait]
+pub trait PasswordStore: Send + Sync {
+    /// Sets (or replaces) a user's password and appends `event`.
+    async fn set_password(&self, record: &PasswordRecord, event: &NewEvent) -> StoreResult<()>;
+    /// A user's password.
+    async fn password(&self, user_id: &str) -> StoreResult<Option<PasswordRecord>>;
+    /// Replaces the hash `old` with `new` (same password, new parameters); `false` when
+    /// the password changed meanwhile. Not an audited change.
+    async fn rehash_password(&self, user_id: &str, old: &str, new: &str, now: i64) -> StoreResult<bool>;
+    /// Deletes a user's password; `false` when there was none.
+    async fn delete_password(&self, user_id: &str, event: &NewEvent) -> StoreResult<bool>;
+    /// Changes the tenant's password policy level.
+    async fn set_password_policy(&self, tenant_id: &str, level: i64, event: &NewEvent) -> StoreResult<()>;
+    /// Counts a failure against `hit.key`: a failure after the window starts a new one;
+    /// the `max_failures`-th in a window locks the key until `now + lock_ms` and resets
+    /// the count. Appends `event`, if any, in the same transaction. The row after the change.
+    async fn record_login_failure(
+        &self,
+        hit: &ThrottleHit<'_>,
+        event: Option<&NewEvent>,
+    ) -> StoreResult<ThrottleRecord>;
+    /// The counter of `key`.
+    async fn login_throttle(&self, key: &str) -> StoreResult<Option<ThrottleRecord>>;
+    /// Forgets the counter of `key` (after a successful login).
+    async fn clear_login_throttle(&self, key: &str) -> StoreResult<()>;
+}
+
 pub trait Store:
     TenantStore
     + CredentialStore
@@ -296,6 +325,7 @@ pub trait Store:
     + RetentionStore
     + WatchStore
     + FactorStore
+    + PasswordStore
 {
     /// The backend's name, for logs (`sqlite`, `postgres`).
     fn backend(&self) -> &'static str;

@@ -729,6 +729,7 @@ mod tests {
             name: "default".into(),
             standby_required: true,
             standby_seconds: 60,
+            password_policy: 2,
             created_at: 0,
         };
         store.ensure_tenant(&tenant).await.expect("tenant");

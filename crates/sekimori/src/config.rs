@@ -200,6 +200,18 @@ pub const KEYS: &[&str] = &[
     "gate.ticket_max_ttl_seconds",
     "gate.retention_grace_seconds",
     "gate.warning_ttl_seconds",
+    "gate.password.memory_kib",
+    "gate.password.iterations",
+    "gate.password.parallelism",
+    "gate.password.hash_workers",
+    "gate.password.hash_queue",
+    "gate.password.queue_wait_ms",
+    "gate.password.user_max_failures",
+    "gate.password.user_window_seconds",
+    "gate.password.user_lock_seconds",
+    "gate.password.network_max_failures",
+    "gate.password.network_window_seconds",
+    "gate.password.network_lock_seconds",
     "detect.rules",
     "detect.baselines",
     "detect.threat_intel",
@@ -232,7 +244,8 @@ impl Config {
         for (name, value) in env {
             let Some(rest) = name.strip_prefix("SEKIMORI_") else { continue };
             let Some((section, key)) = rest.split_once("__") else { continue };
-            let dotted = format!("{}.{}", section.to_ascii_lowercase(), key.to_ascii_lowercase());
+            // A nested section is a further `__`: SEKIMORI_GATE__PASSWORD__MEMORY_KIB.
+            let dotted = format!("{}.{}", section.to_ascii_lowercase(), key.to_ascii_lowercase().replace("__", "."));
             cfg.set(&dotted, &value).map_err(|reason| err(&name, &dotted, reason))?;
         }
         Ok(cfg)
@@ -260,6 +273,18 @@ impl Config {
             "gate.ticket_max_ttl_seconds" => self.gate.ticket_max_ttl_seconds = num(value)?,
             "gate.retention_grace_seconds" => self.gate.retention_grace_seconds = num(value)?,
             "gate.warning_ttl_seconds" => self.gate.warning_ttl_seconds = num(value)?,
+            "gate.password.memory_kib" => self.gate.password.memory_kib = num(value)?,
+            "gate.password.iterations" => self.gate.password.iterations = num(value)?,
+            "gate.password.parallelism" => self.gate.password.parallelism = num(value)?,
+            "gate.password.hash_workers" => self.gate.password.hash_workers = num(value)?,
+            "gate.password.hash_queue" => self.gate.password.hash_queue = num(value)?,
+            "gate.password.queue_wait_ms" => self.gate.password.queue_wait_ms = num(value)?,
+            "gate.password.user_max_failures" => self.gate.password.user_max_failures = num(value)?,
+            "gate.password.user_window_seconds" => self.gate.password.user_window_seconds = num(value)?,
+            "gate.password.user_lock_seconds" => self.gate.password.user_lock_seconds = num(value)?,
+            "gate.password.network_max_failures" => self.gate.password.network_max_failures = num(value)?,
+            "gate.password.network_window_seconds" => self.gate.password.network_window_seconds = num(value)?,
+            "gate.password.network_lock_seconds" => self.gate.password.network_lock_seconds = num(value)?,
             "detect.rules" => {
                 self.detect.rules = value.split(':').filter(|p| !p.is_empty()).map(PathBuf::from).collect()
             }
@@ -344,6 +369,7 @@ impl Config {
                 return Err(err(source_name, key, format!("must be between {lo} and {hi}, got {v}")));
             }
         }
+        g.password.validate().map_err(|(key, reason)| err(source_name, key, reason))?;
         if !matches!(self.log.format.as_str(), "text" | "json") {
             return Err(err(source_name, "log.format", "must be text or json"));
         }
@@ -428,6 +454,8 @@ mod tests {
         assert_eq!(e.source_name, "SEKIMORI_SERVER__LISTN");
         let nan = vec![("SEKIMORI_GATE__QR_TTL_SECONDS".to_owned(), "x".to_owned())];
         assert!(Config::load(None, nan).expect_err("refused").to_string().contains("whole number"));
+        let nested = vec![("SEKIMORI_GATE__PASSWORD__MEMORY_KIB".to_owned(), "65536".to_owned())];
+        assert_eq!(Config::load(None, nested).expect("ok").gate.password.memory_kib, 65536);
         // Variables without a section separator (SEKIMORI_URL, SEKIMORI_TOKEN) belong to the CLI.
         assert!(Config::load(None, vec![("SEKIMORI_URL".to_owned(), "x".to_owned())]).is_ok());
     }
@@ -439,6 +467,12 @@ mod tests {
         assert_eq!((c.gate.qr_ttl_seconds, c.gate.warning_ttl_seconds, c.gate.login_ttl_seconds), (30, 3600, 60));
         let (_d, p) = write("[gate]\npublic_url = \"http://x\"\n");
         assert_eq!(Config::load(Some(&p), []).expect_err("refused").key, "gate.public_url");
+        let (_d, p) = write("[gate.password]\nmemory_kib = 65536\niterations = 3\n");
+        let c = Config::load(Some(&p), []).expect("ok");
+        assert_eq!(
+            (c.gate.password.memory_kib, c.gate.password.iterations, c.gate.password.parallelism),
+            (65536, 3, 1)
+        );
     }
 
     #[test]
@@ -449,6 +483,10 @@ mod tests {
         let mut c = Config::default();
         c.server.listen = "nowhere".into();
         assert_eq!(c.validate("f.toml").expect_err("refused").key, "server.listen");
+        let mut c = Config::default();
+        c.gate.password.memory_kib = 4;
+        let e = c.validate("f.toml").expect_err("refused");
+        assert_eq!((e.source_name.as_str(), e.key.as_str()), ("f.toml", "gate.password.memory_kib"));
         assert!(Config::default().validate("defaults").is_ok());
     }
 }

@@ -42,7 +42,7 @@ pub fn gate(cfg: &Config, store: Arc<dyn Store>, public_url: String) -> anyhow::
     let rng: Arc<dyn Rng> = Arc::new(OsRng);
     let keys = ServerKeys::load_or_create(&cfg.keys_file(), rng.as_ref()).context("storage.keys_file")?;
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
-    Ok(Gate::new(store, clock, rng, keys, cfg.gate_settings(public_url)))
+    Gate::new(store, clock, rng, keys, cfg.gate_settings(public_url)).map_err(anyhow::Error::msg)
 }
 
 /// Builds the detection services with the rules in `detect.rules`; each rule that does

@@ -221,6 +221,7 @@ async fn get_tenant(State(s): State<AppState>, AdminAuth(admin): AdminAuth) -> A
 struct PatchTenant {
     standby_required: Option<bool>,
     standby_seconds: Option<i64>,
+    password_policy: Option<u8>,
 }
 
 async fn patch_tenant(
@@ -228,7 +229,9 @@ async fn patch_tenant(
     AdminAuth(admin): AdminAuth,
     ApiJson(req): ApiJson<PatchTenant>,
 ) -> ApiResult<Json<Value>> {
-    Ok(Json(json!(s.gate.update_tenant_settings(&admin, req.standby_required, req.standby_seconds).await?)))
+    Ok(Json(json!(
+        s.gate.update_tenant_settings(&admin, req.standby_required, req.standby_seconds, req.password_policy).await?
+    )))
 }
 
 async fn verify_audit(State(s): State<AppState>, AdminAuth(_admin): AdminAuth) -> ApiResult<Json<Value>> {

@@ -28,7 +28,7 @@ pub(super) fn router() -> Router<AppState> {
 }
 
 /// Who made an admin change, as the audit log names it.
-fn actor(admin: &AdminToken) -> String {
+pub(super) fn actor(admin: &AdminToken) -> String {
     format!("admin_token:{}", admin.id)
 }
 

@@ -5,6 +5,7 @@ mod admin;
 mod device;
 mod factors;
 mod hosted;
+mod passwords;
 mod relying;
 mod tuning;
 mod watch;
@@ -25,6 +26,7 @@ pub(crate) fn router() -> Router<AppState> {
         .merge(admin::router())
         .merge(tuning::router())
         .merge(factors::router())
+        .merge(passwords::router())
         .merge(relying::router())
         .merge(device::router())
         .merge(hosted::router())

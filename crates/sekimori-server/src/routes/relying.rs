@@ -36,6 +36,11 @@ pub struct ClientBody {
 }
 
 impl ClientBody {
+    /// The end user's address, if given.
+    pub fn ip(&self) -> Option<IpAddr> {
+        self.ip
+    }
+
     fn into_info(self) -> ApiResult<ClientInfo> {
         if self.user_agent.as_ref().is_some_and(|u| u.len() > 1024) {
             return Err(ApiError::new(ErrorCode::InvalidRequest, "client.user_agent is longer than 1024 bytes"));

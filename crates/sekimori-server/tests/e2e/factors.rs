@@ -8,30 +8,13 @@ use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 use totp_rs::TOTP;
 
-use crate::harness::{Backend, TestServer};
+use crate::harness::{Backend, Rp, TestServer};
 
-struct Rp {
-    key: String,
+trait Totp {
+    async fn totp(&self, s: &TestServer, code: &str) -> (StatusCode, Value);
 }
 
-impl Rp {
-    async fn post(&self, s: &TestServer, path: &str, body: Value) -> (StatusCode, Value) {
-        let resp = reqwest::Client::new()
-            .post(format!("{}{path}", s.url))
-            .bearer_auth(&self.key)
-            .json(&body)
-            .send()
-            .await
-            .expect("send");
-        let status = resp.status();
-        let retry = resp.headers().get("retry-after").map(|v| v.to_str().expect("ascii").to_owned());
-        let mut body: Value = resp.json().await.unwrap_or(Value::Null);
-        if let Some(r) = retry {
-            body["__retry_after"] = json!(r);
-        }
-        (status, body)
-    }
-
+impl Totp for Rp {
     async fn totp(&self, s: &TestServer, code: &str) -> (StatusCode, Value) {
         self.post(s, "/api/v1/factors/totp/verify", json!({"username": "alice", "code": code})).await
     }

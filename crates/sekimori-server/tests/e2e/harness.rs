@@ -90,6 +90,15 @@ impl TestServer {
 
     /// A server with an extra delivery channel for device messages.
     pub async fn start_with(backend: Backend, delivery: Option<Arc<dyn sekimori_gate::notify::Delivery>>) -> Self {
+        Self::start_configured(backend, delivery, |_| {}).await
+    }
+
+    /// A server whose gate settings `configure` changes.
+    pub async fn start_configured(
+        backend: Backend,
+        delivery: Option<Arc<dyn sekimori_gate::notify::Delivery>>,
+        configure: impl FnOnce(&mut GateSettings),
+    ) -> Self {
         let store: Arc<dyn Store> = match backend {
             Backend::Sqlite => Arc::new(sekimori_store::testing::fresh_sqlite().await),
             Backend::Postgres => Arc::new(sekimori_store::testing::fresh_postgres().await),
@@ -98,9 +107,11 @@ impl TestServer {
         let addr: SocketAddr = listener.local_addr().expect("addr");
         let url = format!("http://{addr}");
         let clock = TestClock::new(START);
-        let settings = GateSettings { public_url: url.clone(), ..Default::default() };
+        let mut settings = GateSettings { public_url: url.clone(), ..Default::default() };
+        configure(&mut settings);
         let mut gate =
-            Gate::new(store.clone(), Arc::new(clock.clone()), Arc::new(OsRng), ServerKeys::generate(&OsRng), settings);
+            Gate::new(store.clone(), Arc::new(clock.clone()), Arc::new(OsRng), ServerKeys::generate(&OsRng), settings)
+                .expect("gate");
         if let Some(d) = delivery {
             gate = gate.with_delivery(d);
         }
@@ -225,5 +236,31 @@ impl TestServer {
             .expect("send");
         assert_eq!(resp.status(), reqwest::StatusCode::OK);
         resp.json().await.expect("json")
+    }
+}
+
+/// A relying party's app key, for raw calls.
+pub struct Rp {
+    pub key: String,
+}
+
+impl Rp {
+    /// POSTs `body` with the app key: status and JSON body, with the `Retry-After` header
+    /// (if any) as `__retry_after`.
+    pub async fn post(&self, s: &TestServer, path: &str, body: Value) -> (reqwest::StatusCode, Value) {
+        let resp = reqwest::Client::new()
+            .post(format!("{}{path}", s.url))
+            .bearer_auth(&self.key)
+            .json(&body)
+            .send()
+            .await
+            .expect("send");
+        let status = resp.status();
+        let retry = resp.headers().get("retry-after").map(|v| v.to_str().expect("ascii").to_owned());
+        let mut body: Value = resp.json().await.unwrap_or(Value::Null);
+        if let Some(r) = retry {
+            body["__retry_after"] = serde_json::json!(r);
+        }
+        (status, body)
     }
 }

@@ -11,6 +11,7 @@ mod device_auth;
 mod environments;
 mod factors;
 mod ingest;
+mod passwords;
 mod push;
 mod qr;
 mod tickets;

@@ -4,15 +4,18 @@
 impl TenantStore for This {
     async fn ensure_tenant(&self, t: &Tenant) -> StoreResult<(Tenant, bool)> {
         let mut tx = self.begin().await?;
-        let inserted = tx.execute(q(
-            "INSERT INTO tenants (id, name, standby_required, standby_seconds, created_at) VALUES ($1, $2, $3, $4, $5) \
-             ON CONFLICT (name) DO NOTHING",
-        )
-        .bind(&t.id)
-        .bind(&t.name)
-        .bind(t.standby_required)
-        .bind(t.standby_seconds)
-        .bind(t.created_at)).await?
+        let inserted = tx
+            .execute(
+                q("INSERT INTO tenants (id, name, standby_required, standby_seconds, password_policy, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (name) DO NOTHING")
+                .bind(&t.id)
+                .bind(&t.name)
+                .bind(t.standby_required)
+                .bind(t.standby_seconds)
+                .bind(t.password_policy)
+                .bind(t.created_at),
+            )
+            .await?
             == 1;
         let stored: Tenant = tx.fetch_one(q("SELECT * FROM tenants WHERE name = $1").bind(&t.name)).await?;
         tx.commit().await?;

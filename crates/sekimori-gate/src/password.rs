@@ -1,0 +1,676 @@
+//! Passwords: Argon2id hashing on a bounded pool, the tenant's policy, and throttling.
+//!
+//! - **Hashing.** Argon2id (RFC 9106), by default m = 19 MiB, t = 2, p = 1 (OWASP's
+//!   first recommendation), stored as a PHC string so parameters can change: a password
+//!   hashed with other parameters is rehashed at its next successful login.
+//! - **A bounded pool.** Hashes run on a fixed set of worker threads, each owning its
+//!   Argon2 memory, behind a bounded queue. A flood of attempts fills the queue and the
+//!   rest are answered at once with `service_unavailable` (503, `Retry-After`); a request
+//!   that waited in the queue longer than `queue_wait_ms` gets the same. Memory is
+//!   `hash_workers × memory_kib` plus the queue, whatever the load.
+//! - **Throttling.** Failures count per username (known or not, so the answer never
+//!   tells which) and per client network (IPv4 /24, IPv6 /48). `user_max_failures` in
+//!   `user_window_seconds` lock the username for `user_lock_seconds`; the network limit
+//!   works the same way. A locked username or network is refused before any hashing
+//!   (`locked`, 429, `Retry-After`). Each failure, each lock and each throttle is in the
+//!   audit log. A lock is temporary by construction; a successful login clears the
+//!   username's count, never the network's.
+//! - **Unknown users** cost the same hash as known ones (a dummy PHC with the current
+//!   parameters), so timing does not reveal who exists.
+
+use std::sync::mpsc::{sync_channel, Receiver, SyncSender, TrySendError};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use argon2::password_hash::PasswordHash;
+use argon2::{Algorithm, Argon2, Block, Params, Version};
+use base64::engine::general_purpose::STANDARD_NO_PAD;
+use base64::Engine;
+use sekimori_core::environment::network_of;
+use sekimori_core::event::Outcome;
+use sekimori_core::password::{PasswordPolicy, Rule, MAX_PASSWORD_CHARS};
+use sekimori_core::{AuthLevel, ErrorCode, Rng};
+use sekimori_store::{PasswordRecord, ThrottleHit, ThrottleRecord, User};
+use serde::Serialize;
+use tokio::sync::oneshot;
+
+use crate::factors::FactorVerified;
+use crate::{Gate, GateError, GateResult};
+
+/// The longest password accepted for verification, bytes (four bytes per character of
+/// the longest password a policy allows).
+pub const MAX_PASSWORD_BYTES: usize = 4 * MAX_PASSWORD_CHARS;
+
+/// The `[gate.password]` configuration section.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct PasswordSettings {
+    /// Argon2id memory, KiB (at least 8 × `parallelism`).
+    pub memory_kib: u32,
+    /// Argon2id passes.
+    pub iterations: u32,
+    /// Argon2id lanes.
+    pub parallelism: u32,
+    /// Hashing threads; 0 means one per CPU core.
+    pub hash_workers: usize,
+    /// Attempts that may wait for a hashing thread; more get 503 at once.
+    pub hash_queue: usize,
+    /// Longest wait in the queue before a 503, ms.
+    pub queue_wait_ms: u64,
+    /// Failures for one username within the window that lock it.
+    pub user_max_failures: i64,
+    /// The username's counting window, seconds.
+    pub user_window_seconds: i64,
+    /// How long a locked username stays locked, seconds.
+    pub user_lock_seconds: i64,
+    /// Failures from one client network within the window that throttle it.
+    pub network_max_failures: i64,
+    /// The network's counting window, seconds.
+    pub network_window_seconds: i64,
+    /// How long a throttled network is refused, seconds.
+    pub network_lock_seconds: i64,
+}
+
+impl Default for PasswordSettings {
+    fn default() -> Self {
+        PasswordSettings {
+            memory_kib: Params::DEFAULT_M_COST,
+            iterations: Params::DEFAULT_T_COST,
+            parallelism: Params::DEFAULT_P_COST,
+            hash_workers: 0,
+            hash_queue: 64,
+            queue_wait_ms: 2_000,
+            user_max_failures: 5,
+            user_window_seconds: 900,
+            user_lock_seconds: 900,
+            network_max_failures: 100,
+            network_window_seconds: 300,
+            network_lock_seconds: 300,
+        }
+    }
+}
+
+impl PasswordSettings {
+    /// The Argon2 parameters, or the key and what is wrong.
+    pub fn params(&self) -> Result<Params, (&'static str, String)> {
+        Params::new(self.memory_kib, self.iterations, self.parallelism, None).map_err(|e| {
+            let key = match e {
+                argon2::Error::TimeTooSmall => "gate.password.iterations",
+                argon2::Error::ThreadsTooFew | argon2::Error::ThreadsTooMany => "gate.password.parallelism",
+                _ => "gate.password.memory_kib",
+            };
+            let reason = format!(
+                "memory_kib = {}, iterations = {}, parallelism = {} are not valid Argon2 parameters: {e}",
+                self.memory_kib, self.iterations, self.parallelism
+            );
+            (key, reason)
+        })
+    }
+
+    /// Checks every setting; the error is the key and what is wrong with it.
+    pub fn validate(&self) -> Result<(), (&'static str, String)> {
+        self.params()?;
+        let positive = [
+            ("gate.password.hash_queue", i64::try_from(self.hash_queue).unwrap_or(i64::MAX)),
+            ("gate.password.queue_wait_ms", i64::try_from(self.queue_wait_ms).unwrap_or(i64::MAX)),
+            ("gate.password.user_max_failures", self.user_max_failures),
+            ("gate.password.user_window_seconds", self.user_window_seconds),
+            ("gate.password.user_lock_seconds", self.user_lock_seconds),
+            ("gate.password.network_max_failures", self.network_max_failures),
+            ("gate.password.network_window_seconds", self.network_window_seconds),
+            ("gate.password.network_lock_seconds", self.network_lock_seconds),
+        ];
+        for (key, value) in positive {
+            if value <= 0 {
+                return Err((key, format!("must be greater than 0, got {value}")));
+            }
+        }
+        if self.hash_workers > 1024 {
+            return Err(("gate.password.hash_workers", format!("must be at most 1024, got {}", self.hash_workers)));
+        }
+        Ok(())
+    }
+}
+
+/// What a verification found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Checked {
+    matches: bool,
+    /// Stored with other parameters than the current ones.
+    outdated: bool,
+}
+
+enum Job {
+    Hash { password: Vec<u8>, salt: [u8; 16], reply: oneshot::Sender<GateResult<String>> },
+    Verify { password: Vec<u8>, phc: String, reply: oneshot::Sender<GateResult<Checked>> },
+}
+
+struct Queued {
+    job: Job,
+    deadline: Instant,
+}
+
+/// The hashing pool: worker threads with their own Argon2 memory behind a bounded queue.
+pub struct PasswordHasher {
+    sender: SyncSender<Queued>,
+    params: Params,
+    queue_wait: Duration,
+    dummy: String,
+}
+
+impl std::fmt::Debug for PasswordHasher {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PasswordHasher").field("params", &self.params).finish_non_exhaustive()
+    }
+}
+
+fn argon2(params: Params) -> Argon2<'static> {
+    Argon2::new(Algorithm::Argon2id, Version::V0x13, params)
+}
+
+/// Now on the monotonic clock. Queue deadlines shed load by how long a request really
+/// waited for a CPU; they are not domain time (expiry, locks), which uses the injected clock.
+#[allow(clippy::disallowed_methods)] // reason: load shedding measures real waiting, not domain time
+fn monotonic_now() -> Instant {
+    Instant::now()
+}
+
+fn overloaded() -> GateError {
+    GateError::new(ErrorCode::ServiceUnavailable, "too many password checks are waiting; try again shortly")
+        .with("retry_after_seconds", 1)
+}
+
+fn phc(params: &Params, salt: &[u8], hash: &[u8]) -> String {
+    format!(
+        "$argon2id$v=19$m={},t={},p={}${}${}",
+        params.m_cost(),
+        params.t_cost(),
+        params.p_cost(),
+        STANDARD_NO_PAD.encode(salt),
+        STANDARD_NO_PAD.encode(hash)
+    )
+}
+
+/// One worker: owns a memory block sized for the current parameters (grown when a stored
+/// hash asks for more) and takes jobs until the pool is dropped.
+fn worker(jobs: Arc<Mutex<Receiver<Queued>>>, params: Params) {
+    let mut memory = vec![Block::default(); params.block_count()];
+    loop {
+        let next = jobs.lock().unwrap_or_else(|p| p.into_inner()).recv();
+        let Ok(Queued { job, deadline }) = next else { return };
+        let late = monotonic_now() > deadline;
+        match job {
+            Job::Hash { password, salt, reply } => {
+                if reply.is_closed() {
+                    continue;
+                }
+                let out = if late { Err(overloaded()) } else { hash_with(&params, &password, &salt, &mut memory) };
+                let _ = reply.send(out);
+            }
+            Job::Verify { password, phc, reply } => {
+                if reply.is_closed() {
+                    continue;
+                }
+                let out = if late { Err(overloaded()) } else { verify_with(&params, &password, &phc, &mut memory) };
+                let _ = reply.send(out);
+            }
+        }
+    }
+}
+
+fn memory_for<'m>(params: &Params, memory: &'m mut Vec<Block>) -> &'m mut [Block] {
+    if memory.len() < params.block_count() {
+        memory.resize(params.block_count(), Block::default());
+    }
+    &mut memory[..params.block_count()]
+}
+
+fn hash_with(params: &Params, password: &[u8], salt: &[u8], memory: &mut Vec<Block>) -> GateResult<String> {
+    let mut out = [0u8; 32];
+    argon2(params.clone())
+        .hash_password_into_with_memory(password, salt, &mut out, memory_for(params, memory))
+        .map_err(|e| GateError::new(ErrorCode::Internal, format!("argon2: {e}")))?;
+    Ok(phc(params, salt, &out))
+}
+
+fn verify_with(current: &Params, password: &[u8], stored: &str, memory: &mut Vec<Block>) -> GateResult<Checked> {
+    let corrupt = |why: String| {
+        tracing::error!(%why, "a stored password hash cannot be read");
+        GateError::new(ErrorCode::Internal, "a stored password hash cannot be read")
+    };
+    let parsed = PasswordHash::new(stored).map_err(|e| corrupt(e.to_string()))?;
+    if parsed.algorithm.as_str() != "argon2id" || parsed.version != Some(19) {
+        return Err(corrupt(format!("{} v{:?} is not argon2id v19", parsed.algorithm, parsed.version)));
+    }
+    let params = Params::try_from(&parsed).map_err(|e| corrupt(e.to_string()))?;
+    let mut salt = [0u8; 64];
+    let salt = parsed
+        .salt
+        .ok_or_else(|| corrupt("no salt".into()))?
+        .decode_b64(&mut salt)
+        .map_err(|e| corrupt(e.to_string()))?;
+    let expected = parsed.hash.ok_or_else(|| corrupt("no hash".into()))?;
+    let mut out = vec![0u8; expected.len()];
+    let params = Params::new(params.m_cost(), params.t_cost(), params.p_cost(), Some(out.len()))
+        .map_err(|e| corrupt(e.to_string()))?;
+    argon2(params.clone())
+        .hash_password_into_with_memory(password, salt, &mut out, memory_for(&params, memory))
+        .map_err(|e| corrupt(e.to_string()))?;
+    let outdated = (params.m_cost(), params.t_cost(), params.p_cost(), out.len())
+        != (current.m_cost(), current.t_cost(), current.p_cost(), 32);
+    Ok(Checked { matches: sekimori_core::token::ct_eq(&out, expected.as_bytes()), outdated })
+}
+
+impl PasswordHasher {
+    /// Starts the pool's threads (they end when the pool is dropped).
+    pub fn start(settings: &PasswordSettings, rng: &dyn Rng) -> Result<Self, String> {
+        settings.validate().map_err(|(key, reason)| format!("{key}: {reason}"))?;
+        let params = settings.params().map_err(|(key, reason)| format!("{key}: {reason}"))?;
+        let workers = match settings.hash_workers {
+            0 => std::thread::available_parallelism().map_or(1, |n| n.get()),
+            n => n,
+        };
+        let (sender, receiver) = sync_channel(settings.hash_queue);
+        let receiver = Arc::new(Mutex::new(receiver));
+        for i in 0..workers {
+            let (jobs, params) = (Arc::clone(&receiver), params.clone());
+            std::thread::Builder::new()
+                .name(format!("sekimori-argon2-{i}"))
+                .spawn(move || worker(jobs, params))
+                .map_err(|e| format!("cannot start a password hashing thread: {e}"))?;
+        }
+        // The dummy is computed here, once, so unknown users cost a real verification.
+        let mut dummy_password = [0u8; 16];
+        rng.fill(&mut dummy_password);
+        let mut salt = [0u8; 16];
+        rng.fill(&mut salt);
+        let dummy = hash_with(&params, &dummy_password, &salt, &mut Vec::new()).map_err(|e| e.to_string())?;
+        Ok(PasswordHasher { sender, params, queue_wait: Duration::from_millis(settings.queue_wait_ms), dummy })
+    }
+
+    fn submit(&self, job: Job) -> GateResult<()> {
+        match self.sender.try_send(Queued { job, deadline: monotonic_now() + self.queue_wait }) {
+            Ok(()) => Ok(()),
+            Err(TrySendError::Full(_)) => Err(overloaded()),
+            Err(TrySendError::Disconnected(_)) => Err(GateError::new(ErrorCode::Internal, "the hashing pool stopped")),
+        }
+    }
+
+    /// Hashes `password` with a fresh salt; a PHC string.
+    pub async fn hash(&self, password: &str, rng: &dyn Rng) -> GateResult<String> {
+        let mut salt = [0u8; 16];
+        rng.fill(&mut salt);
+        let (reply, answer) = oneshot::channel();
+        self.submit(Job::Hash { password: password.as_bytes().to_vec(), salt, reply })?;
+        answer.await.map_err(|_| GateError::new(ErrorCode::Internal, "the hashing pool stopped"))?
+    }
+
+    async fn verify(&self, password: &str, phc: Option<&str>) -> GateResult<Checked> {
+        let (reply, answer) = oneshot::channel();
+        let phc = phc.unwrap_or(&self.dummy).to_owned();
+        self.submit(Job::Verify { password: password.as_bytes().to_vec(), phc, reply })?;
+        answer.await.map_err(|_| GateError::new(ErrorCode::Internal, "the hashing pool stopped"))?
+    }
+}
+
+/// A tenant's password policy, as shown to users and relying parties.
+#[derive(Debug, Clone, Serialize)]
+pub struct PolicyView {
+    /// Level 1 to 4.
+    pub level: u8,
+    /// Its rules, in English and Japanese.
+    pub rules: Vec<Rule>,
+}
+
+impl From<PasswordPolicy> for PolicyView {
+    fn from(p: PasswordPolicy) -> Self {
+        PolicyView { level: p.level(), rules: p.rules() }
+    }
+}
+
+/// Where a password attempt came from.
+#[derive(Debug, Clone, Default)]
+pub struct Attempt<'a> {
+    /// The end user's address, as the caller saw it.
+    pub ip: Option<std::net::IpAddr>,
+    /// The app that asked (audited).
+    pub app_id: Option<&'a str>,
+}
+
+impl Gate {
+    /// The tenant's password policy.
+    pub async fn password_policy(&self, tenant_id: &str) -> GateResult<PasswordPolicy> {
+        let t =
+            self.store.tenant(tenant_id).await?.ok_or_else(|| GateError::new(ErrorCode::NotFound, "no such tenant"))?;
+        Ok(u8::try_from(t.password_policy).ok().and_then(PasswordPolicy::new).unwrap_or_default())
+    }
+
+    /// Changes the tenant's password policy level (passwords already set stay valid).
+    pub async fn set_password_policy(&self, tenant_id: &str, level: u8, actor: &str) -> GateResult<PolicyView> {
+        let policy = PasswordPolicy::new(level).ok_or_else(|| {
+            GateError::new(ErrorCode::InvalidRequest, "password_policy must be 1, 2, 3 or 4")
+                .with("field", "password_policy")
+        })?;
+        let ev = self
+            .event(tenant_id, "configuration", "admin.tenant.password_policy", Outcome::Success)
+            .field("sekimori.settings.password_policy", i64::from(level))
+            .field("sekimori.actor", actor);
+        self.store.set_password_policy(tenant_id, i64::from(level), &ev).await?;
+        Ok(policy.into())
+    }
+
+    /// Sets `username`'s password after checking it against the tenant's policy; a refusal
+    /// lists every rule broken and the whole policy.
+    pub async fn set_password(&self, tenant_id: &str, username: &str, password: &str, actor: &str) -> GateResult<()> {
+        let user = self.find_user(tenant_id, username).await?;
+        self.store_password(&user, password, actor).await
+    }
+
+    async fn store_password(&self, user: &User, password: &str, actor: &str) -> GateResult<()> {
+        let policy = self.password_policy(&user.tenant_id).await?;
+        if let Err(violations) = policy.check(password, &user.username) {
+            let first = violations.first().map(|v| v.en.clone()).unwrap_or_default();
+            return Err(GateError::new(ErrorCode::WeakPassword, format!("the password is refused: {first}"))
+                .with("violations", serde_json::to_value(&violations).unwrap_or_default())
+                .with("policy", serde_json::to_value(PolicyView::from(policy)).unwrap_or_default()));
+        }
+        let hash = self.hasher.hash(password, self.rng.as_ref()).await?;
+        let now = self.clock.now().millis();
+        let ev = self
+            .event(&user.tenant_id, "iam", "credential.password.set", Outcome::Success)
+            .user(&user.id, &user.username)
+            .field("sekimori.actor", actor);
+        let record = PasswordRecord {
+            user_id: user.id.clone(),
+            tenant_id: user.tenant_id.clone(),
+            hash,
+            created_at: now,
+            updated_at: now,
+        };
+        self.store.set_password(&record, &ev).await?;
+        Ok(())
+    }
+
+    /// Removes `username`'s password.
+    pub async fn delete_password(&self, tenant_id: &str, username: &str, actor: &str) -> GateResult<()> {
+        let user = self.find_user(tenant_id, username).await?;
+        let ev = self
+            .event(tenant_id, "iam", "credential.password.deleted", Outcome::Success)
+            .user(&user.id, &user.username)
+            .field("sekimori.actor", actor);
+        if !self.store.delete_password(&user.id, &ev).await? {
+            return Err(GateError::new(ErrorCode::NotFound, format!("{username} has no password")));
+        }
+        Ok(())
+    }
+
+    /// Whether `username` has a password.
+    pub async fn has_password(&self, user_id: &str) -> GateResult<bool> {
+        Ok(self.store.password(user_id).await?.is_some())
+    }
+
+    /// Checks `username`'s password in tenant `tenant_id`: throttled, locked, wrong and
+    /// unknown all look the same from outside except for `locked` (with `Retry-After`).
+    pub async fn verify_password(
+        &self,
+        tenant_id: &str,
+        username: &str,
+        password: &str,
+        attempt: &Attempt<'_>,
+    ) -> GateResult<FactorVerified> {
+        if password.len() > MAX_PASSWORD_BYTES {
+            return Err(GateError::new(
+                ErrorCode::InvalidRequest,
+                format!("password is longer than {MAX_PASSWORD_BYTES} bytes"),
+            )
+            .with("field", "password"));
+        }
+        let s = &self.settings.password;
+        let user_key = format!("user:{tenant_id}:{username}");
+        let net_key = attempt.ip.map(|ip| format!("net:{tenant_id}:{}", network_of(ip)));
+        self.refuse_if_locked(&user_key, "this account has too many failed logins").await?;
+        if let Some(key) = &net_key {
+            self.refuse_if_locked(key, "too many failed logins from this network").await?;
+        }
+        let user = self.store.user_by_name(tenant_id, username).await?;
+        let stored = match &user {
+            Some(u) => self.store.password(&u.id).await?,
+            None => None,
+        };
+        let checked = self.hasher.verify(password, stored.as_ref().map(|r| r.hash.as_str())).await?;
+        match (user, stored) {
+            (Some(user), Some(stored)) if checked.matches => {
+                if user.disabled {
+                    return Err(GateError::new(ErrorCode::Forbidden, format!("{username} is disabled")));
+                }
+                self.store.clear_login_throttle(&user_key).await?;
+                if checked.outdated {
+                    self.rehash(&user, &stored, password).await;
+                }
+                let mut ev = self
+                    .event(tenant_id, "authentication", "auth.password.verified", Outcome::Success)
+                    .user(&user.id, &user.username);
+                if let Some(ip) = attempt.ip {
+                    ev = ev.field("source.ip", ip.to_string());
+                }
+                if let Some(app) = attempt.app_id {
+                    ev = ev.field("sekimori.app.id", app);
+                }
+                self.store.append(&ev).await?;
+                Ok(FactorVerified {
+                    user_id: user.id,
+                    username: user.username,
+                    amr: vec!["pwd"],
+                    level: AuthLevel::One.as_u8(),
+                    method: "password",
+                    recovery_codes_left: None,
+                })
+            }
+            (user, _) => {
+                let mut ev = self.event(tenant_id, "authentication", "auth.password.failed", Outcome::Failure);
+                ev = match &user {
+                    Some(u) => ev.user(&u.id, &u.username),
+                    None => ev.field("user.name", username).field("sekimori.user.known", false),
+                };
+                if let Some(ip) = attempt.ip {
+                    ev = ev.field("source.ip", ip.to_string());
+                }
+                if let Some(app) = attempt.app_id {
+                    ev = ev.field("sekimori.app.id", app);
+                }
+                let now = self.clock.now().millis();
+                let hit = ThrottleHit {
+                    key: &user_key,
+                    tenant_id,
+                    now,
+                    window_ms: s.user_window_seconds * 1000,
+                    max_failures: s.user_max_failures,
+                    lock_ms: s.user_lock_seconds * 1000,
+                };
+                let row = self.store.record_login_failure(&hit, Some(&ev)).await?;
+                if just_locked(&row, &hit) {
+                    let mut lock = self
+                        .event(tenant_id, "authentication", "auth.password.locked", Outcome::Failure)
+                        .field("user.name", username)
+                        .field("sekimori.lock.until", sekimori_core::Timestamp(hit.now + hit.lock_ms).to_rfc3339())
+                        .field("sekimori.lock.failures", s.user_max_failures);
+                    if let Some(u) = &user {
+                        lock = lock.user(&u.id, &u.username);
+                    }
+                    self.store.append(&lock).await?;
+                }
+                if let (Some(key), Some(ip)) = (&net_key, attempt.ip) {
+                    let hit = ThrottleHit {
+                        key,
+                        tenant_id,
+                        now,
+                        window_ms: s.network_window_seconds * 1000,
+                        max_failures: s.network_max_failures,
+                        lock_ms: s.network_lock_seconds * 1000,
+                    };
+                    let row = self.store.record_login_failure(&hit, None).await?;
+                    if just_locked(&row, &hit) {
+                        let ev = self
+                            .event(tenant_id, "authentication", "auth.password.throttled", Outcome::Failure)
+                            .field("source.ip", ip.to_string())
+                            .field("source.network", network_of(ip))
+                            .field("sekimori.lock.until", sekimori_core::Timestamp(hit.now + hit.lock_ms).to_rfc3339())
+                            .field("sekimori.lock.failures", s.network_max_failures);
+                        self.store.append(&ev).await?;
+                    }
+                }
+                Err(GateError::new(ErrorCode::InvalidCredentials, "the username or password is wrong"))
+            }
+        }
+    }
+
+    /// Changes a user's password after checking the current one (a relying party's
+    /// "change password" form).
+    pub async fn change_password(
+        &self,
+        tenant_id: &str,
+        username: &str,
+        current: &str,
+        new: &str,
+        attempt: &Attempt<'_>,
+    ) -> GateResult<()> {
+        let verified = self.verify_password(tenant_id, username, current, attempt).await?;
+        let user = self.find_user(tenant_id, &verified.username).await?;
+        self.store_password(&user, new, &format!("user:{}", user.id)).await
+    }
+
+    async fn refuse_if_locked(&self, key: &str, why: &str) -> GateResult<()> {
+        let now = self.clock.now().millis();
+        let locked = self.store.login_throttle(key).await?.and_then(|r| r.locked_until).filter(|until| *until > now);
+        match locked {
+            Some(until) => {
+                let secs = (until - now).div_euclid(1000).max(1);
+                Err(GateError::new(ErrorCode::Locked, format!("{why}; try again in {secs} s"))
+                    .with("retry_after_seconds", secs))
+            }
+            None => Ok(()),
+        }
+    }
+
+    /// Re-hashes with the current parameters after a successful login; a failure only
+    /// leaves the old hash in place.
+    async fn rehash(&self, user: &User, stored: &PasswordRecord, password: &str) {
+        let result = async {
+            let new = self.hasher.hash(password, self.rng.as_ref()).await?;
+            self.store.rehash_password(&user.id, &stored.hash, &new, self.clock.now().millis()).await?;
+            GateResult::Ok(())
+        }
+        .await;
+        if let Err(e) = result {
+            tracing::warn!(user = %user.id, error = %e, "password rehash skipped");
+        }
+    }
+}
+
+/// Whether the failure just recorded is the one that locked the key.
+fn just_locked(row: &ThrottleRecord, hit: &ThrottleHit<'_>) -> bool {
+    row.failures == 0 && row.locked_until == Some(hit.now + hit.lock_ms)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn small() -> PasswordSettings {
+        PasswordSettings { memory_kib: 64, iterations: 1, hash_workers: 1, hash_queue: 2, ..Default::default() }
+    }
+
+    #[tokio::test]
+    async fn a_hash_verifies_its_password_and_nothing_else() {
+        let rng = sekimori_core::OsRng;
+        let pool = PasswordHasher::start(&small(), &rng).expect("pool");
+        let phc = pool.hash("kumamoto-42!", &rng).await.expect("hash");
+        assert!(phc.starts_with("$argon2id$v=19$m=64,t=1,p=1$"), "{phc}");
+        assert_eq!(
+            pool.verify("kumamoto-42!", Some(&phc)).await.expect("v"),
+            Checked { matches: true, outdated: false }
+        );
+        assert!(!pool.verify("kumamoto-43!", Some(&phc)).await.expect("v").matches);
+        assert!(!pool.verify("kumamoto-42!", None).await.expect("dummy").matches);
+        // Two hashes of one password differ (fresh salt).
+        assert_ne!(phc, pool.hash("kumamoto-42!", &rng).await.expect("hash"));
+    }
+
+    #[tokio::test]
+    async fn hashes_made_by_the_reference_implementation_verify() {
+        // Made with the reference `argon2` CLI (phc-winner-argon2, Debian package `argon2`):
+        //   echo -n password | argon2 somesalt -id -t 2 -k 64 -p 1 -l 32 -e
+        //   echo -n パスワード | argon2 saltsaltsalt -id -t 1 -k 256 -p 2 -l 32 -e
+        let references = [
+            ("password", "$argon2id$v=19$m=64,t=2,p=1$c29tZXNhbHQ$FqGkmHNGCd0BRW2kBt6fPZ2pPmyGwwChL8FGUhTOSSI"),
+            ("パスワード", "$argon2id$v=19$m=256,t=1,p=2$c2FsdHNhbHRzYWx0$I3TkwCSliqSpi26o85gHAgN5vvQglHFfHzcMkg1PMPc"),
+        ];
+        let rng = sekimori_core::OsRng;
+        let pool = PasswordHasher::start(&small(), &rng).expect("pool");
+        for (password, phc) in references {
+            assert_eq!(
+                pool.verify(password, Some(phc)).await.expect("verify"),
+                Checked { matches: true, outdated: true }
+            );
+            assert!(!pool.verify("Password", Some(phc)).await.expect("verify").matches);
+        }
+        // And ours, with the same parameters and salt, is byte for byte the reference's.
+        let ours = hash_with(&Params::new(64, 2, 1, None).expect("params"), b"password", b"somesalt", &mut Vec::new());
+        assert_eq!(ours.expect("hash"), references[0].1);
+    }
+
+    #[tokio::test]
+    async fn unreadable_stored_hashes_are_internal_errors_not_matches() {
+        let rng = sekimori_core::OsRng;
+        let pool = PasswordHasher::start(&small(), &rng).expect("pool");
+        for bad in ["", "plain", "$argon2i$v=19$m=64,t=2,p=1$c29tZXNhbHQ$FqGkmHNGCd0BRW2kBt6fPZ2pPmyGwwChL8FGUhTOSSI"] {
+            let err = pool.verify("password", Some(bad)).await.expect_err(bad);
+            assert_eq!(err.code, ErrorCode::Internal);
+        }
+    }
+
+    #[test]
+    fn settings_errors_name_the_key() {
+        let bad = PasswordSettings { memory_kib: 1, ..Default::default() };
+        assert_eq!(bad.validate().expect_err("bad").0, "gate.password.memory_kib");
+        let bad = PasswordSettings { iterations: 0, ..Default::default() };
+        assert_eq!(bad.validate().expect_err("bad").0, "gate.password.iterations");
+        let bad = PasswordSettings { user_max_failures: 0, ..Default::default() };
+        assert_eq!(
+            bad.validate().expect_err("bad"),
+            ("gate.password.user_max_failures", "must be greater than 0, got 0".into())
+        );
+        assert!(PasswordSettings::default().validate().is_ok());
+    }
+
+    #[tokio::test]
+    async fn a_full_queue_answers_at_once_with_retry_after() {
+        let rng = sekimori_core::OsRng;
+        // One slow worker, a queue of one: of many concurrent hashes, some must be refused.
+        let settings = PasswordSettings {
+            memory_kib: 8 * 1024,
+            iterations: 4,
+            hash_workers: 1,
+            hash_queue: 1,
+            ..Default::default()
+        };
+        let pool = Arc::new(PasswordHasher::start(&settings, &rng).expect("pool"));
+        let mut tasks = Vec::new();
+        for _ in 0..16 {
+            let pool = Arc::clone(&pool);
+            tasks.push(tokio::spawn(async move { pool.hash("kumamoto-42!", &sekimori_core::OsRng).await }));
+        }
+        let (mut ok, mut refused) = (0, 0);
+        for t in tasks {
+            match t.await.expect("join") {
+                Ok(_) => ok += 1,
+                Err(e) => {
+                    assert_eq!(e.code, ErrorCode::ServiceUnavailable);
+                    assert_eq!(e.extensions.get("retry_after_seconds"), Some(&serde_json::json!(1)));
+                    refused += 1;
+                }
+            }
+        }
+        assert!(ok >= 1 && refused >= 1, "ok {ok}, refused {refused}");
+    }
+}
