@@ -51,6 +51,9 @@ pub enum ErrorCode {
     /// A new password breaks the tenant's policy (`violations` lists why, `policy` says
     /// what is asked).
     WeakPassword,
+    /// The account may not log in now (`reason`: `not_yet_valid`, `expired`,
+    /// `outside_login_hours`).
+    LoginNotAllowed,
     /// The service cannot take the request now; retry later.
     ServiceUnavailable,
     /// An unexpected internal failure (never caused by the request's content).
@@ -82,6 +85,7 @@ impl ErrorCode {
         ErrorCode::NotEnrolled,
         ErrorCode::InvalidCredentials,
         ErrorCode::WeakPassword,
+        ErrorCode::LoginNotAllowed,
         ErrorCode::ServiceUnavailable,
         ErrorCode::Internal,
     ];
@@ -111,6 +115,7 @@ impl ErrorCode {
             ErrorCode::NotEnrolled => "not_enrolled",
             ErrorCode::InvalidCredentials => "invalid_credentials",
             ErrorCode::WeakPassword => "weak_password",
+            ErrorCode::LoginNotAllowed => "login_not_allowed",
             ErrorCode::ServiceUnavailable => "service_unavailable",
             ErrorCode::Internal => "internal",
         }
@@ -140,6 +145,7 @@ impl ErrorCode {
             ErrorCode::NotEnrolled => 409,
             ErrorCode::InvalidCredentials => 401,
             ErrorCode::WeakPassword => 422,
+            ErrorCode::LoginNotAllowed => 403,
             ErrorCode::NotFound => 404,
             ErrorCode::MethodNotAllowed => 405,
             ErrorCode::Conflict | ErrorCode::AlreadyUsed | ErrorCode::AlreadyRedeemed => 409,
@@ -175,6 +181,7 @@ impl ErrorCode {
             ErrorCode::NotEnrolled => "the user has not enrolled this factor",
             ErrorCode::InvalidCredentials => "the username or password is wrong",
             ErrorCode::WeakPassword => "the password does not meet the tenant's password policy",
+            ErrorCode::LoginNotAllowed => "the account may not log in now",
             ErrorCode::ServiceUnavailable => "temporarily unavailable",
             ErrorCode::Internal => "internal error",
         }

@@ -1,6 +1,7 @@
 //! Sekimori's domain core: the types every other crate shares, and the seams
 //! (clock, randomness) that keep expiry and secrets testable. No IO lives here.
 
+pub mod access;
 pub mod canonical;
 pub mod clock;
 pub mod device;

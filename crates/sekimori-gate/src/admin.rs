@@ -54,7 +54,7 @@ pub struct NewAppKey {
 }
 
 /// A tenant's gate settings.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct TenantSettings {
     /// Push login needs an armed standby window.
     pub standby_required: bool,
@@ -62,6 +62,8 @@ pub struct TenantSettings {
     pub standby_seconds: i64,
     /// Password policy level, 1 to 4 (`sekimori_core::password`).
     pub password_policy: u8,
+    /// IANA time zone that login hours are read in.
+    pub time_zone: String,
 }
 
 impl Gate {
@@ -79,6 +81,7 @@ impl Gate {
             standby_required: true,
             standby_seconds: 60,
             password_policy: i64::from(sekimori_core::password::PasswordPolicy::default().level()),
+            time_zone: "UTC".into(),
             created_at: now.millis(),
         };
         let (tenant, created) = self.store.ensure_tenant(&candidate).await?;
@@ -161,6 +164,9 @@ impl Gate {
             display_name,
             disabled: false,
             created_at: self.clock.now().millis(),
+            valid_from: None,
+            valid_until: None,
+            login_hours: None,
         };
         let ev = self
             .event(&admin.tenant_id, "iam", "iam.user.created", Outcome::Success)
@@ -257,6 +263,7 @@ impl Gate {
             standby_required: t.standby_required,
             standby_seconds: t.standby_seconds,
             password_policy: self.password_policy(tenant_id).await?.level(),
+            time_zone: t.time_zone,
         })
     }
 
@@ -268,13 +275,22 @@ impl Gate {
         standby_required: Option<bool>,
         standby_seconds: Option<i64>,
         password_policy: Option<u8>,
+        time_zone: Option<String>,
     ) -> GateResult<TenantSettings> {
         let current = self.tenant_settings(&admin.tenant_id).await?;
         let next = TenantSettings {
             standby_required: standby_required.unwrap_or(current.standby_required),
             standby_seconds: standby_seconds.unwrap_or(current.standby_seconds),
             password_policy: password_policy.unwrap_or(current.password_policy),
+            time_zone: time_zone.unwrap_or_else(|| current.time_zone.clone()),
         };
+        if !crate::access::valid_time_zone(&next.time_zone) {
+            return Err(GateError::new(
+                ErrorCode::InvalidRequest,
+                format!("{:?} is not an IANA time zone", next.time_zone),
+            )
+            .with("field", "time_zone"));
+        }
         if !(10..=300).contains(&next.standby_seconds) {
             return Err(GateError::new(ErrorCode::InvalidRequest, "standby_seconds must be between 10 and 300")
                 .with("field", "standby_seconds"));
@@ -283,9 +299,12 @@ impl Gate {
             return Err(GateError::new(ErrorCode::InvalidRequest, "password_policy must be 1, 2, 3 or 4")
                 .with("field", "password_policy"));
         }
+        let actor = format!("admin_token:{}", admin.id);
         if next.password_policy != current.password_policy {
-            let actor = format!("admin_token:{}", admin.id);
             self.set_password_policy(&admin.tenant_id, next.password_policy, &actor).await?;
+        }
+        if next.time_zone != current.time_zone {
+            self.set_time_zone(&admin.tenant_id, &next.time_zone, &actor).await?;
         }
         let ev = self
             .event(&admin.tenant_id, "configuration", "admin.tenant.updated", Outcome::Success)

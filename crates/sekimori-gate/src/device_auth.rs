@@ -84,9 +84,7 @@ impl Gate {
             .user(&device.user_id)
             .await?
             .ok_or_else(|| GateError::new(ErrorCode::Unauthorized, "the device's user no longer exists"))?;
-        if user.disabled {
-            return Err(GateError::new(ErrorCode::Forbidden, "the user is disabled"));
-        }
+        self.check_account_usable(&user)?;
         Ok((device, user))
     }
 

@@ -272,9 +272,7 @@ impl Gate {
 
     async fn usable_user(&self, tenant_id: &str, username: &str) -> GateResult<User> {
         let user = self.find_user(tenant_id, username).await?;
-        if user.disabled {
-            return Err(GateError::new(ErrorCode::Forbidden, format!("{username} is disabled")));
-        }
+        self.check_login_allowed(&user, "factor").await?;
         Ok(user)
     }
 

@@ -2,6 +2,7 @@
 //! one method here per request; everything that decides lives here, over the
 //! [`sekimori_store::Store`] trait, with time and randomness injected.
 
+pub mod access;
 mod admin;
 pub mod assertion;
 pub mod audit;

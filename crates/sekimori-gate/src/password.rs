@@ -440,10 +440,8 @@ impl Gate {
         let checked = self.hasher.verify(password, stored.as_ref().map(|r| r.hash.as_str())).await?;
         match (user, stored) {
             (Some(user), Some(stored)) if checked.matches => {
-                if user.disabled {
-                    return Err(GateError::new(ErrorCode::Forbidden, format!("{username} is disabled")));
-                }
                 self.store.clear_login_throttle(&user_key).await?;
+                self.check_login_allowed(&user, "password").await?;
                 if checked.outdated {
                     self.rehash(&user, &stored, password).await;
                 }

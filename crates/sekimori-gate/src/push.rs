@@ -78,9 +78,7 @@ impl Gate {
     /// Starts a push login for `username` on behalf of `app`.
     pub async fn start_push(&self, app: &App, username: &str, client: &ClientInfo) -> GateResult<PushStarted> {
         let user = self.find_user(&app.tenant_id, username).await?;
-        if user.disabled {
-            return Err(GateError::new(ErrorCode::Forbidden, "the user is disabled"));
-        }
+        self.check_login_allowed(&user, "push").await?;
         let devices = self.store.list_devices(&user.id).await?;
         if devices.is_empty() {
             return Err(GateError::new(ErrorCode::NoDevices, format!("{username} has no enrolled authenticator")));

@@ -124,6 +124,7 @@ impl Gate {
 
     /// Redeems a scanned QR payload (or its bare token) for the device's user.
     pub async fn redeem_qr(&self, device: &Device, user: &User, payload: &str) -> GateResult<QrRedeemed> {
+        self.check_login_allowed(user, "qr").await?;
         let token = payload.strip_prefix(QR_PREFIX).unwrap_or(payload);
         let now = self.clock.now();
         let assertion =

@@ -28,6 +28,7 @@ async fn run(name: &str, s: Arc<dyn Store>, n: usize) {
         standby_required: true,
         standby_seconds: 60,
         password_policy: 2,
+        time_zone: "UTC".into(),
         created_at: T0,
     };
     s.ensure_tenant(&t).await.expect("tenant");
@@ -39,6 +40,9 @@ async fn run(name: &str, s: Arc<dyn Store>, n: usize) {
         display_name: None,
         disabled: false,
         created_at: T0,
+        valid_from: None,
+        valid_until: None,
+        login_hours: None,
     };
     s.insert_user(&u, &ev("iam.user.created")).await.expect("user");
     let app = App {

@@ -40,6 +40,8 @@ macro_rules! conformance_suite {
             recovery_codes_are_single_use_under_concurrency,
             passwords_are_set_rehashed_and_deleted,
             login_failures_lock_once_per_limit_under_concurrency,
+            users_are_changed_and_deleted_with_everything_theirs,
+            groups_have_members_and_hours,
         );
     };
     (@cases $factory:path; $($case:ident),* $(,)?) => {
@@ -68,6 +70,7 @@ async fn tenant(s: &S) -> Tenant {
         standby_required: true,
         standby_seconds: 60,
         password_policy: 2,
+        time_zone: "UTC".into(),
         created_at: T0,
     };
     s.ensure_tenant(&t).await.expect("tenant").0
@@ -83,6 +86,9 @@ async fn user(s: &S, name: &str) -> User {
         display_name: None,
         disabled: false,
         created_at: T0,
+        valid_from: None,
+        valid_until: None,
+        login_hours: None,
     };
     assert!(s.insert_user(&u, &ev("iam.user.created")).await.expect("insert user"));
     u
@@ -158,6 +164,7 @@ pub async fn tenants_are_unique_by_name(s: S) {
         standby_required: true,
         standby_seconds: 60,
         password_policy: 2,
+        time_zone: "UTC".into(),
         created_at: T0,
     };
     let (a, new_a) = s.ensure_tenant(&t).await.expect("first");
@@ -844,4 +851,107 @@ pub async fn login_failures_lock_once_per_limit_under_concurrency(s: S) {
     // Housekeeping drops counters whose window and lock are both over.
     s.prune_expired(T0 + 400_000).await.expect("prune");
     assert!(s.login_throttle("net:t1:192.0.2.0/24").await.expect("read").is_none());
+}
+
+pub async fn users_are_changed_and_deleted_with_everything_theirs(s: S) {
+    let u = user(&s, "alice").await;
+    let bob = user(&s, "bob").await;
+    let changed = User {
+        email: Some("alice@example.jp".into()),
+        disabled: true,
+        valid_from: Some(T0),
+        valid_until: Some(T0 + 86_400_000),
+        login_hours: Some("[]".into()),
+        ..u.clone()
+    };
+    assert!(s.update_user(&changed, &ev("iam.user.updated")).await.expect("update"));
+    assert_eq!(s.user(&u.id).await.expect("read"), Some(changed.clone()));
+    assert!(!s.update_user(&User { id: "nobody".into(), ..changed }, &ev("x")).await.expect("update"));
+    s.set_time_zone(&u.tenant_id, "Asia/Tokyo", &ev("admin.tenant.updated")).await.expect("tz");
+    assert_eq!(s.tenant(&u.tenant_id).await.expect("t").expect("some").time_zone, "Asia/Tokyo");
+
+    // Alice has a device, a TOTP credential, recovery codes, a password and a group.
+    let d = device(&s, &u, "d1").await;
+    let cred = TotpCredential {
+        id: "totp-1".into(),
+        tenant_id: u.tenant_id.clone(),
+        user_id: u.id.clone(),
+        secret_sealed: vec![1, 2, 3],
+        algorithm: "SHA1".into(),
+        digits: 6,
+        period: 30,
+        created_at: T0,
+        confirmed_at: None,
+        last_step: 0,
+        failures: 0,
+        last_failure_at: None,
+    };
+    s.insert_totp(&cred, &ev("credential.totp.enrolled")).await.expect("totp");
+    s.replace_recovery_codes(&u.tenant_id, &u.id, &[vec![1; 32]], T0, &ev("x")).await.expect("codes");
+    let pw = PasswordRecord {
+        user_id: u.id.clone(),
+        tenant_id: u.tenant_id.clone(),
+        hash: "h".into(),
+        created_at: T0,
+        updated_at: T0,
+    };
+    s.set_password(&pw, &ev("credential.password.set").user(&u.id, "alice")).await.expect("password");
+    let g = Group {
+        id: "g1".into(),
+        tenant_id: u.tenant_id.clone(),
+        name: "staff".into(),
+        login_hours: None,
+        created_at: T0,
+    };
+    assert!(s.insert_group(&g, &ev("iam.group.created")).await.expect("group"));
+    assert!(s.add_group_member(&g.id, &u.id, &ev("iam.group.member_added")).await.expect("member"));
+    assert!(s.add_group_member(&g.id, &bob.id, &ev("iam.group.member_added")).await.expect("member"));
+
+    let gone = NewEvent::new(Timestamp(T0), "t1", "iam", "iam.user.deleted", Outcome::Success).user(&u.id, "alice");
+    assert!(s.delete_user(&u.id, &gone).await.expect("delete"));
+    assert!(!s.delete_user(&u.id, &gone).await.expect("delete again"));
+    assert!(s.user(&u.id).await.expect("read").is_none());
+    assert!(s.device(&d.id).await.expect("read").is_none());
+    assert!(s.totp_credential(&cred.id).await.expect("read").is_none());
+    assert_eq!(s.recovery_codes_left(&u.id).await.expect("read"), 0);
+    assert!(s.password(&u.id).await.expect("read").is_none());
+    assert_eq!(s.group_member_names(&g.id).await.expect("members"), ["bob"]);
+    assert!(s.user(&bob.id).await.expect("read").is_some(), "others stay");
+    // The audit log keeps the user's id.
+    let filter = EventFilter { user_id: Some(u.id.clone()), limit: 100, ..Default::default() };
+    let kept = s.events(&filter).await.expect("events");
+    assert!(kept.iter().any(|e| e.action == "iam.user.deleted"));
+    assert!(kept.iter().any(|e| e.action == "credential.password.set"));
+}
+
+pub async fn groups_have_members_and_hours(s: S) {
+    let u = user(&s, "alice").await;
+    let mk = |id: &str, name: &str| Group {
+        id: id.into(),
+        tenant_id: u.tenant_id.clone(),
+        name: name.into(),
+        login_hours: None,
+        created_at: T0,
+    };
+    assert!(s.insert_group(&mk("g1", "staff"), &ev("iam.group.created")).await.expect("insert"));
+    assert!(!s.insert_group(&mk("g2", "staff"), &ev("iam.group.created")).await.expect("insert"), "name taken");
+    assert!(s.insert_group(&mk("g3", "night"), &ev("iam.group.created")).await.expect("insert"));
+    let names: Vec<_> = s.list_groups(&u.tenant_id).await.expect("list").into_iter().map(|g| g.name).collect();
+    assert_eq!(names, ["night", "staff"]);
+    let hours = r#"[{"days":["mon"],"from":"22:00","until":"06:00"}]"#;
+    assert!(s.set_group_hours("g3", Some(hours), &ev("iam.group.updated")).await.expect("hours"));
+    assert_eq!(
+        s.group_by_name(&u.tenant_id, "night").await.expect("read").expect("some").login_hours.as_deref(),
+        Some(hours)
+    );
+    assert!(s.add_group_member("g1", &u.id, &ev("x")).await.expect("add"));
+    assert!(!s.add_group_member("g1", &u.id, &ev("x")).await.expect("add"), "already a member");
+    assert!(s.add_group_member("g3", &u.id, &ev("x")).await.expect("add"));
+    let mine: Vec<_> = s.user_groups(&u.id).await.expect("groups").into_iter().map(|g| g.name).collect();
+    assert_eq!(mine, ["night", "staff"]);
+    assert!(s.remove_group_member("g1", &u.id, &ev("x")).await.expect("remove"));
+    assert!(!s.remove_group_member("g1", &u.id, &ev("x")).await.expect("remove"));
+    assert!(s.delete_group("g3", &ev("iam.group.deleted")).await.expect("delete"));
+    assert!(!s.delete_group("g3", &ev("iam.group.deleted")).await.expect("delete"));
+    assert!(s.user_groups(&u.id).await.expect("groups").is_empty());
 }

@@ -141,3 +141,4 @@ include!("sql/tickets_audit.rs");
 include!("sql/watch.rs");
 include!("sql/factors.rs");
 include!("sql/passwords.rs");
+include!("sql/access.rs");

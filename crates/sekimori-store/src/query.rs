@@ -195,10 +195,11 @@ macro_rules! from_row {
 }
 
 from_row! {
-    Tenant { id, name, standby_required, standby_seconds, password_policy, created_at }
+    Tenant { id, name, standby_required, standby_seconds, password_policy, time_zone, created_at }
     AdminToken { id, tenant_id, name, secret_hash, created_at, revoked_at }
     App { id, tenant_id, name, kind, secret_hash, created_at, revoked_at }
-    User { id, tenant_id, username, email, display_name, disabled, created_at }
+    User { id, tenant_id, username, email, display_name, disabled, created_at, valid_from, valid_until, login_hours }
+    Group { id, tenant_id, name, login_hours, created_at }
     Enrollment { id, tenant_id, user_id, code_hash, created_at, expires_at, used_at, device_id }
     Device { id, tenant_id, user_id, name, public_key, created_at, revoked_at }
     StandbyWindow { id, tenant_id, user_id, device_id, opened_at, expires_at, closed_at }

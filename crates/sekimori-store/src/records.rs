@@ -16,6 +16,8 @@ pub struct Tenant {
     pub standby_seconds: i64,
     /// Password policy level, 1 to 4 (`sekimori_core::password`).
     pub password_policy: i64,
+    /// IANA time zone that login hours are read in, e.g. `Asia/Tokyo`.
+    pub time_zone: String,
     /// Creation time, ms.
     pub created_at: i64,
 }
@@ -73,6 +75,12 @@ pub struct User {
     pub disabled: bool,
     /// Creation time, ms.
     pub created_at: i64,
+    /// No login before this time, ms.
+    pub valid_from: Option<i64>,
+    /// No login from this time on, ms.
+    pub valid_until: Option<i64>,
+    /// Login hours as JSON (`sekimori_core::access`); `None` defers to the user's groups.
+    pub login_hours: Option<String>,
 }
 
 /// A pending device enrolment.
@@ -553,4 +561,19 @@ pub struct ThrottleHit<'a> {
     pub max_failures: i64,
     /// How long a lock lasts, ms.
     pub lock_ms: i64,
+}
+
+/// A named set of users in a tenant, with optional login hours.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Group {
+    /// Id (UUIDv7 text).
+    pub id: String,
+    /// Tenant.
+    pub tenant_id: String,
+    /// Unique in the tenant.
+    pub name: String,
+    /// Login hours as JSON (`sekimori_core::access`), for members without their own.
+    pub login_hours: Option<String>,
+    /// Creation time, ms.
+    pub created_at: i64,
 }

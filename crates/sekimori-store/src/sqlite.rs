@@ -67,6 +67,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/sqlite/0006_watch_settings.sql"),
     include_str!("../migrations/sqlite/0007_factors.sql"),
     include_str!("../migrations/sqlite/0008_passwords.sql"),
+    include_str!("../migrations/sqlite/0009_access.sql"),
 ];
 
 impl SqliteStore {
@@ -371,3 +372,4 @@ include!("sql/tickets_audit.rs");
 include!("sql/watch.rs");
 include!("sql/factors.rs");
 include!("sql/passwords.rs");
+include!("sql/access.rs");

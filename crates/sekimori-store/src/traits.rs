@@ -313,6 +313,39 @@ pub trait PasswordStore: Send + Sync {
     async fn clear_login_throttle(&self, key: &str) -> StoreResult<()>;
 }
 
+/// Account administration beyond creation: changes, deletion, groups, the tenant's time
+/// zone.
+#[async_trait]
+pub trait AccessStore: Send + Sync {
+    /// Writes a user's changeable fields (email, display name, disabled, validity, login
+    /// hours) and appends `event`; `false` when there is no such user.
+    async fn update_user(&self, user: &User, event: &NewEvent) -> StoreResult<bool>;
+    /// Deletes a user with everything that is theirs (devices, credentials, pending logins,
+    /// tickets, environments, group memberships) in one transaction and appends `event`;
+    /// the audit log keeps the user's id. `false` when there was no such user.
+    async fn delete_user(&self, user_id: &str, event: &NewEvent) -> StoreResult<bool>;
+    /// Sets the tenant's time zone.
+    async fn set_time_zone(&self, tenant_id: &str, time_zone: &str, event: &NewEvent) -> StoreResult<()>;
+    /// Adds a group; `false` when the name is taken.
+    async fn insert_group(&self, group: &Group, event: &NewEvent) -> StoreResult<bool>;
+    /// A group by name.
+    async fn group_by_name(&self, tenant_id: &str, name: &str) -> StoreResult<Option<Group>>;
+    /// The tenant's groups by name.
+    async fn list_groups(&self, tenant_id: &str) -> StoreResult<Vec<Group>>;
+    /// Sets a group's login hours (`None`: no rule).
+    async fn set_group_hours(&self, group_id: &str, login_hours: Option<&str>, event: &NewEvent) -> StoreResult<bool>;
+    /// Deletes a group (memberships go with it).
+    async fn delete_group(&self, group_id: &str, event: &NewEvent) -> StoreResult<bool>;
+    /// Adds a member; `false` when already one.
+    async fn add_group_member(&self, group_id: &str, user_id: &str, event: &NewEvent) -> StoreResult<bool>;
+    /// Removes a member; `false` when not one.
+    async fn remove_group_member(&self, group_id: &str, user_id: &str, event: &NewEvent) -> StoreResult<bool>;
+    /// The groups a user is in, by name.
+    async fn user_groups(&self, user_id: &str) -> StoreResult<Vec<Group>>;
+    /// A group's members' usernames, sorted.
+    async fn group_member_names(&self, group_id: &str) -> StoreResult<Vec<String>>;
+}
+
 pub trait Store:
     TenantStore
     + CredentialStore
@@ -326,6 +359,7 @@ pub trait Store:
     + WatchStore
     + FactorStore
     + PasswordStore
+    + AccessStore
 {
     /// The backend's name, for logs (`sqlite`, `postgres`).
     fn backend(&self) -> &'static str;

@@ -730,6 +730,7 @@ mod tests {
             standby_required: true,
             standby_seconds: 60,
             password_policy: 2,
+            time_zone: "UTC".into(),
             created_at: 0,
         };
         store.ensure_tenant(&tenant).await.expect("tenant");

@@ -20,7 +20,10 @@ use crate::AppState;
 pub(super) fn router() -> Router<AppState> {
     Router::new()
         .route("/api/v1/admin/users", post(add_user).get(list_users))
-        .route("/api/v1/admin/users/{username}", get(get_user))
+        .route(
+            "/api/v1/admin/users/{username}",
+            get(get_user).patch(super::accounts::patch_user).delete(super::accounts::delete_user),
+        )
         .route("/api/v1/admin/users/{username}/enrollments", post(create_enrollment))
         .route("/api/v1/admin/users/{username}/devices", get(list_devices))
         .route("/api/v1/admin/users/{username}/devices/{device_id}", delete(remove_device))
@@ -41,6 +44,12 @@ pub struct UserView {
     display_name: Option<String>,
     disabled: bool,
     created_at: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    valid_from: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    valid_until: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    login_hours: Option<Value>,
 }
 
 impl From<User> for UserView {
@@ -52,6 +61,9 @@ impl From<User> for UserView {
             display_name: u.display_name,
             disabled: u.disabled,
             created_at: Timestamp(u.created_at).to_rfc3339(),
+            valid_from: u.valid_from.map(|t| Timestamp(t).to_rfc3339()),
+            valid_until: u.valid_until.map(|t| Timestamp(t).to_rfc3339()),
+            login_hours: u.login_hours.and_then(|h| serde_json::from_str(&h).ok()),
         }
     }
 }
@@ -222,6 +234,7 @@ struct PatchTenant {
     standby_required: Option<bool>,
     standby_seconds: Option<i64>,
     password_policy: Option<u8>,
+    time_zone: Option<String>,
 }
 
 async fn patch_tenant(
@@ -230,7 +243,15 @@ async fn patch_tenant(
     ApiJson(req): ApiJson<PatchTenant>,
 ) -> ApiResult<Json<Value>> {
     Ok(Json(json!(
-        s.gate.update_tenant_settings(&admin, req.standby_required, req.standby_seconds, req.password_policy).await?
+        s.gate
+            .update_tenant_settings(
+                &admin,
+                req.standby_required,
+                req.standby_seconds,
+                req.password_policy,
+                req.time_zone
+            )
+            .await?
     )))
 }
 

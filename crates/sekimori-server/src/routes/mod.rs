@@ -1,6 +1,7 @@
 //! Route table. Each module is one audience: admins, relying parties and verifiers,
 //! devices, and the hosted pages.
 
+mod accounts;
 mod admin;
 mod device;
 mod factors;
@@ -24,6 +25,7 @@ pub(crate) fn router() -> Router<AppState> {
         .route("/.well-known/jwks.json", get(jwks))
         .route("/api/v1/server", get(server_info))
         .merge(admin::router())
+        .merge(accounts::router())
         .merge(tuning::router())
         .merge(factors::router())
         .merge(passwords::router())

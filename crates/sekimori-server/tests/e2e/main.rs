@@ -3,6 +3,7 @@
 
 mod harness;
 
+mod access;
 mod api_errors;
 mod audit;
 mod baselines;

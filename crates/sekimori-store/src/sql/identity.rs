@@ -6,13 +6,14 @@ impl TenantStore for This {
         let mut tx = self.begin().await?;
         let inserted = tx
             .execute(
-                q("INSERT INTO tenants (id, name, standby_required, standby_seconds, password_policy, created_at) \
-             VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (name) DO NOTHING")
+                q("INSERT INTO tenants (id, name, standby_required, standby_seconds, password_policy, time_zone, \
+                   created_at) VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (name) DO NOTHING")
                 .bind(&t.id)
                 .bind(&t.name)
                 .bind(t.standby_required)
                 .bind(t.standby_seconds)
                 .bind(t.password_policy)
+                .bind(&t.time_zone)
                 .bind(t.created_at),
             )
             .await?
@@ -122,15 +123,19 @@ impl CredentialStore for This {
 impl UserStore for This {
     async fn insert_user(&self, u: &User, event: &NewEvent) -> StoreResult<bool> {
         self.audited(
-            q("INSERT INTO users (id, tenant_id, username, email, display_name, disabled, created_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (tenant_id, username) DO NOTHING")
+            q("INSERT INTO users (id, tenant_id, username, email, display_name, disabled, created_at, valid_from, \
+               valid_until, login_hours) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) \
+               ON CONFLICT (tenant_id, username) DO NOTHING")
             .bind(&u.id)
             .bind(&u.tenant_id)
             .bind(&u.username)
             .bind(&u.email)
             .bind(&u.display_name)
             .bind(u.disabled)
-            .bind(u.created_at),
+            .bind(u.created_at)
+            .bind(u.valid_from)
+            .bind(u.valid_until)
+            .bind(&u.login_hours),
             event,
             Audit::IfChanged,
         )

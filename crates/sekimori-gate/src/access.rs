@@ -1,0 +1,364 @@
+//! Who may log in when: disabled accounts, validity periods, login hours per user or
+//! group in the tenant's time zone; and account administration (change, delete, groups).
+//!
+//! A user's own login hours, when set, are the rule; otherwise the hours of every group
+//! they are in that has hours (any of them allows); with none, any time. Validity:
+//! no login before `valid_from` or from `valid_until` on. Every refusal is audited
+//! (`auth.login.not_allowed` with `sekimori.reason`).
+
+use sekimori_core::access::{HoursWindow, LoginHours};
+use sekimori_core::event::Outcome;
+use sekimori_core::names::Label;
+use sekimori_core::{ErrorCode, Timestamp};
+use sekimori_store::{Group, User};
+use serde::Serialize;
+
+use crate::{Gate, GateError, GateResult};
+
+/// Why a login is not allowed now.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Refusal {
+    /// Before `valid_from`.
+    NotYetValid,
+    /// At or after `valid_until`.
+    Expired,
+    /// Outside the login hours.
+    OutsideLoginHours,
+}
+
+impl Refusal {
+    /// The stable name (`reason` in the problem document and the audit event).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Refusal::NotYetValid => "not_yet_valid",
+            Refusal::Expired => "expired",
+            Refusal::OutsideLoginHours => "outside_login_hours",
+        }
+    }
+}
+
+/// Changes to a user; `None` leaves a field, `Some(None)` clears it.
+#[derive(Debug, Clone, Default)]
+pub struct UserPatch {
+    /// Email.
+    pub email: Option<Option<String>>,
+    /// Display name.
+    pub display_name: Option<Option<String>>,
+    /// Disabled.
+    pub disabled: Option<bool>,
+    /// Valid from (RFC 3339 parsed to a timestamp).
+    pub valid_from: Option<Option<Timestamp>>,
+    /// Valid until.
+    pub valid_until: Option<Option<Timestamp>>,
+    /// Login hours.
+    pub login_hours: Option<Option<Vec<HoursWindow>>>,
+}
+
+/// A group as shown.
+#[derive(Debug, Clone, Serialize)]
+pub struct GroupView {
+    /// Name.
+    pub name: String,
+    /// Login hours of members without their own (absent: no rule).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub login_hours: Option<Vec<HoursWindow>>,
+    /// Members' usernames, sorted.
+    pub members: Vec<String>,
+    /// Creation time (RFC 3339).
+    pub created_at: String,
+}
+
+/// Parses stored or given hours JSON; `None` when absent.
+fn parse_hours(json: Option<&str>) -> GateResult<Option<LoginHours>> {
+    let Some(json) = json else { return Ok(None) };
+    let windows: Vec<HoursWindow> = serde_json::from_str(json)
+        .map_err(|e| GateError::new(ErrorCode::Internal, format!("stored login hours cannot be read: {e}")))?;
+    LoginHours::parse(&windows)
+        .map(Some)
+        .map_err(|e| GateError::new(ErrorCode::Internal, format!("stored login hours are invalid: {e}")))
+}
+
+/// Checks given hours and returns them as stored JSON.
+fn hours_json(windows: &[HoursWindow]) -> GateResult<String> {
+    LoginHours::parse(windows)
+        .map_err(|e| GateError::new(ErrorCode::InvalidRequest, e.to_string()).with("field", "login_hours"))?;
+    serde_json::to_string(windows).map_err(|e| GateError::new(ErrorCode::Internal, e.to_string()))
+}
+
+/// Whether `name` is an IANA time zone this build knows.
+pub fn valid_time_zone(name: &str) -> bool {
+    jiff::tz::TimeZone::get(name).is_ok()
+}
+
+impl Gate {
+    /// Why `user` may not log in now, if so (disabled is separate: [`ErrorCode::Forbidden`]).
+    pub async fn login_refusal(&self, user: &User) -> GateResult<Option<Refusal>> {
+        let now = self.clock.now();
+        if user.valid_from.is_some_and(|t| now.millis() < t) {
+            return Ok(Some(Refusal::NotYetValid));
+        }
+        if user.valid_until.is_some_and(|t| now.millis() >= t) {
+            return Ok(Some(Refusal::Expired));
+        }
+        let rules: Vec<LoginHours> = match parse_hours(user.login_hours.as_deref())? {
+            Some(own) => vec![own],
+            None => {
+                let mut from_groups = Vec::new();
+                for g in self.store.user_groups(&user.id).await? {
+                    if let Some(h) = parse_hours(g.login_hours.as_deref())? {
+                        from_groups.push(h);
+                    }
+                }
+                from_groups
+            }
+        };
+        if rules.is_empty() {
+            return Ok(None);
+        }
+        let tenant = self.store.tenant(&user.tenant_id).await?;
+        let zone = tenant.map_or_else(|| "UTC".to_owned(), |t| t.time_zone);
+        let tz = jiff::tz::TimeZone::get(&zone).unwrap_or(jiff::tz::TimeZone::UTC);
+        let local = jiff::Timestamp::from_millisecond(now.millis())
+            .map_err(|e| GateError::new(ErrorCode::Internal, e.to_string()))?
+            .to_zoned(tz);
+        let weekday = u8::try_from(local.weekday().to_monday_zero_offset()).unwrap_or(0);
+        let minute = u16::try_from(i32::from(local.hour()) * 60 + i32::from(local.minute())).unwrap_or(0);
+        if rules.iter().any(|r| r.allows(weekday, minute)) {
+            Ok(None)
+        } else {
+            Ok(Some(Refusal::OutsideLoginHours))
+        }
+    }
+
+    /// Refuses a login by `user` that is not allowed now (disabled, validity, hours), with
+    /// an audit event. `method` names the login method for the event.
+    pub async fn check_login_allowed(&self, user: &User, method: &str) -> GateResult<()> {
+        if user.disabled {
+            return Err(GateError::new(ErrorCode::Forbidden, format!("{} is disabled", user.username)));
+        }
+        let Some(refusal) = self.login_refusal(user).await? else { return Ok(()) };
+        let ev = self
+            .event(&user.tenant_id, "authentication", "auth.login.not_allowed", Outcome::Failure)
+            .user(&user.id, &user.username)
+            .field("sekimori.reason", refusal.as_str())
+            .field("sekimori.method", method);
+        self.store.append(&ev).await?;
+        let detail = match refusal {
+            Refusal::NotYetValid => "the account is not valid yet",
+            Refusal::Expired => "the account has expired",
+            Refusal::OutsideLoginHours => "logins are not allowed at this time for this account",
+        };
+        Err(GateError::new(ErrorCode::LoginNotAllowed, detail).with("reason", refusal.as_str()))
+    }
+
+    /// Refuses device requests of a disabled or expired account (not login hours: a user
+    /// may look at their authenticator at any time).
+    pub(crate) fn check_account_usable(&self, user: &User) -> GateResult<()> {
+        if user.disabled {
+            return Err(GateError::new(ErrorCode::Forbidden, "the user is disabled"));
+        }
+        if user.valid_until.is_some_and(|t| self.clock.now().millis() >= t) {
+            return Err(GateError::new(ErrorCode::LoginNotAllowed, "the account has expired").with("reason", "expired"));
+        }
+        Ok(())
+    }
+
+    /// Changes `username`; audited with the names of the fields changed.
+    pub async fn update_user(
+        &self,
+        tenant_id: &str,
+        username: &str,
+        patch: UserPatch,
+        actor: &str,
+    ) -> GateResult<User> {
+        let mut user = self.find_user(tenant_id, username).await?;
+        let mut changed = Vec::new();
+        if let Some(v) = patch.email {
+            user.email = v;
+            changed.push("email");
+        }
+        if let Some(v) = patch.display_name {
+            user.display_name = v;
+            changed.push("display_name");
+        }
+        if let Some(v) = patch.disabled {
+            user.disabled = v;
+            changed.push("disabled");
+        }
+        if let Some(v) = patch.valid_from {
+            user.valid_from = v.map(|t| t.millis());
+            changed.push("valid_from");
+        }
+        if let Some(v) = patch.valid_until {
+            user.valid_until = v.map(|t| t.millis());
+            changed.push("valid_until");
+        }
+        if let (Some(from), Some(until)) = (user.valid_from, user.valid_until) {
+            if from >= until {
+                return Err(GateError::new(ErrorCode::InvalidRequest, "valid_from must be before valid_until")
+                    .with("field", "valid_until"));
+            }
+        }
+        if let Some(v) = patch.login_hours {
+            user.login_hours = v.as_deref().map(hours_json).transpose()?;
+            changed.push("login_hours");
+        }
+        let action = match patch.disabled {
+            Some(true) => "iam.user.disabled",
+            Some(false) => "iam.user.enabled",
+            None => "iam.user.updated",
+        };
+        let ev = self
+            .event(tenant_id, "iam", action, Outcome::Success)
+            .user(&user.id, &user.username)
+            .field("sekimori.changed", changed.join(","))
+            .field("sekimori.actor", actor);
+        self.store.update_user(&user, &ev).await?;
+        Ok(user)
+    }
+
+    /// Deletes `username` with their devices, credentials and pending logins; the audit
+    /// log keeps their id.
+    pub async fn delete_user(&self, tenant_id: &str, username: &str, actor: &str) -> GateResult<()> {
+        let user = self.find_user(tenant_id, username).await?;
+        let ev = self
+            .event(tenant_id, "iam", "iam.user.deleted", Outcome::Success)
+            .user(&user.id, &user.username)
+            .field("sekimori.actor", actor);
+        if !self.store.delete_user(&user.id, &ev).await? {
+            return Err(GateError::new(ErrorCode::NotFound, format!("no user {username}")));
+        }
+        Ok(())
+    }
+
+    /// Sets the tenant's time zone (IANA name, e.g. `Asia/Tokyo`).
+    pub(crate) async fn set_time_zone(&self, tenant_id: &str, zone: &str, actor: &str) -> GateResult<()> {
+        if !valid_time_zone(zone) {
+            return Err(GateError::new(ErrorCode::InvalidRequest, format!("{zone:?} is not an IANA time zone"))
+                .with("field", "time_zone"));
+        }
+        let ev = self
+            .event(tenant_id, "configuration", "admin.tenant.time_zone", Outcome::Success)
+            .field("sekimori.settings.time_zone", zone)
+            .field("sekimori.actor", actor);
+        self.store.set_time_zone(tenant_id, zone, &ev).await?;
+        Ok(())
+    }
+
+    async fn find_group(&self, tenant_id: &str, name: &str) -> GateResult<Group> {
+        self.store
+            .group_by_name(tenant_id, name)
+            .await?
+            .ok_or_else(|| GateError::new(ErrorCode::NotFound, format!("no group {name}")))
+    }
+
+    async fn group_view(&self, g: Group) -> GateResult<GroupView> {
+        let login_hours = match g.login_hours.as_deref() {
+            Some(j) => Some(
+                serde_json::from_str(j)
+                    .map_err(|e| GateError::new(ErrorCode::Internal, format!("stored login hours: {e}")))?,
+            ),
+            None => None,
+        };
+        Ok(GroupView {
+            members: self.store.group_member_names(&g.id).await?,
+            name: g.name,
+            login_hours,
+            created_at: Timestamp(g.created_at).to_rfc3339(),
+        })
+    }
+
+    /// Adds a group.
+    pub async fn create_group(
+        &self,
+        tenant_id: &str,
+        name: &Label,
+        login_hours: Option<&[HoursWindow]>,
+        actor: &str,
+    ) -> GateResult<GroupView> {
+        let g = Group {
+            id: self.new_id(),
+            tenant_id: tenant_id.to_owned(),
+            name: name.to_string(),
+            login_hours: login_hours.map(hours_json).transpose()?,
+            created_at: self.clock.now().millis(),
+        };
+        let ev = self
+            .event(tenant_id, "iam", "iam.group.created", Outcome::Success)
+            .field("group.name", name.as_str())
+            .field("sekimori.actor", actor);
+        if !self.store.insert_group(&g, &ev).await? {
+            return Err(GateError::new(ErrorCode::Conflict, format!("group {name} already exists")));
+        }
+        self.group_view(g).await
+    }
+
+    /// The tenant's groups with their members.
+    pub async fn groups(&self, tenant_id: &str) -> GateResult<Vec<GroupView>> {
+        let mut out = Vec::new();
+        for g in self.store.list_groups(tenant_id).await? {
+            out.push(self.group_view(g).await?);
+        }
+        Ok(out)
+    }
+
+    /// One group.
+    pub async fn group(&self, tenant_id: &str, name: &str) -> GateResult<GroupView> {
+        let g = self.find_group(tenant_id, name).await?;
+        self.group_view(g).await
+    }
+
+    /// Sets or clears a group's login hours.
+    pub async fn set_group_hours(
+        &self,
+        tenant_id: &str,
+        name: &str,
+        login_hours: Option<&[HoursWindow]>,
+        actor: &str,
+    ) -> GateResult<GroupView> {
+        let g = self.find_group(tenant_id, name).await?;
+        let json = login_hours.map(hours_json).transpose()?;
+        let ev = self
+            .event(tenant_id, "iam", "iam.group.updated", Outcome::Success)
+            .field("group.name", name)
+            .field("sekimori.actor", actor);
+        self.store.set_group_hours(&g.id, json.as_deref(), &ev).await?;
+        self.group(tenant_id, name).await
+    }
+
+    /// Deletes a group (its members stay).
+    pub async fn delete_group(&self, tenant_id: &str, name: &str, actor: &str) -> GateResult<()> {
+        let g = self.find_group(tenant_id, name).await?;
+        let ev = self
+            .event(tenant_id, "iam", "iam.group.deleted", Outcome::Success)
+            .field("group.name", name)
+            .field("sekimori.actor", actor);
+        self.store.delete_group(&g.id, &ev).await?;
+        Ok(())
+    }
+
+    /// Adds (`member` true) or removes `username` from group `name`; idempotent.
+    pub async fn set_group_member(
+        &self,
+        tenant_id: &str,
+        name: &str,
+        username: &str,
+        member: bool,
+        actor: &str,
+    ) -> GateResult<GroupView> {
+        let g = self.find_group(tenant_id, name).await?;
+        let user = self.find_user(tenant_id, username).await?;
+        let action = if member { "iam.group.member_added" } else { "iam.group.member_removed" };
+        let ev = self
+            .event(tenant_id, "iam", action, Outcome::Success)
+            .user(&user.id, &user.username)
+            .field("group.name", name)
+            .field("sekimori.actor", actor);
+        if member {
+            self.store.add_group_member(&g.id, &user.id, &ev).await?;
+        } else {
+            self.store.remove_group_member(&g.id, &user.id, &ev).await?;
+        }
+        self.group_view(g).await
+    }
+}

@@ -1,0 +1,172 @@
+//! Account administration (admin token): change, disable, enable and delete users; groups
+//! and their members; login hours and validity (docs/protocol.md 9.3).
+
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::routing::{get, put};
+use axum::{Json, Router};
+use sekimori_core::access::HoursWindow;
+use sekimori_core::names::Label;
+use sekimori_core::{ErrorCode, Timestamp};
+use sekimori_gate::access::{GroupView, UserPatch};
+use serde::{Deserialize, Deserializer};
+
+use super::admin::UserView;
+use super::factors::actor;
+use crate::extract::{AdminAuth, ApiJson};
+use crate::problem::{ApiError, ApiResult};
+use crate::AppState;
+
+pub(super) fn router() -> Router<AppState> {
+    Router::new()
+        .route("/api/v1/admin/groups", get(list_groups).post(create_group))
+        .route("/api/v1/admin/groups/{name}", get(get_group).patch(patch_group).delete(delete_group))
+        .route("/api/v1/admin/groups/{name}/members/{username}", put(add_member).delete(remove_member))
+}
+
+/// A member that may be absent (leave as is), `null` (clear) or a value.
+fn present<'de, T: Deserialize<'de>, D: Deserializer<'de>>(d: D) -> Result<Option<Option<T>>, D::Error> {
+    Option::<T>::deserialize(d).map(Some)
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct PatchUser {
+    #[serde(default, deserialize_with = "present")]
+    email: Option<Option<String>>,
+    #[serde(default, deserialize_with = "present")]
+    display_name: Option<Option<String>>,
+    disabled: Option<bool>,
+    #[serde(default, deserialize_with = "present")]
+    valid_from: Option<Option<String>>,
+    #[serde(default, deserialize_with = "present")]
+    valid_until: Option<Option<String>>,
+    #[serde(default, deserialize_with = "present")]
+    login_hours: Option<Option<Vec<HoursWindow>>>,
+}
+
+fn time(field: &'static str, v: Option<Option<String>>) -> ApiResult<Option<Option<Timestamp>>> {
+    match v {
+        Some(Some(text)) => Timestamp::parse(&text).map(|t| Some(Some(t))).ok_or_else(|| {
+            ApiError(
+                sekimori_gate::GateError::new(
+                    ErrorCode::InvalidRequest,
+                    format!("{field}: {text:?} is not an RFC 3339 time"),
+                )
+                .with("field", field),
+            )
+        }),
+        Some(None) => Ok(Some(None)),
+        None => Ok(None),
+    }
+}
+
+fn short(field: &'static str, v: &Option<Option<String>>) -> ApiResult<()> {
+    if v.as_ref().and_then(|v| v.as_ref()).is_some_and(|t| t.chars().count() > 256) {
+        return Err(ApiError(
+            sekimori_gate::GateError::new(ErrorCode::InvalidRequest, format!("{field} is longer than 256 characters"))
+                .with("field", field),
+        ));
+    }
+    Ok(())
+}
+
+pub(super) async fn patch_user(
+    State(s): State<AppState>,
+    AdminAuth(admin): AdminAuth,
+    Path(username): Path<String>,
+    ApiJson(req): ApiJson<PatchUser>,
+) -> ApiResult<Json<UserView>> {
+    short("email", &req.email)?;
+    short("display_name", &req.display_name)?;
+    let patch = UserPatch {
+        email: req.email,
+        display_name: req.display_name,
+        disabled: req.disabled,
+        valid_from: time("valid_from", req.valid_from)?,
+        valid_until: time("valid_until", req.valid_until)?,
+        login_hours: req.login_hours,
+    };
+    Ok(Json(s.gate.update_user(&admin.tenant_id, &username, patch, &actor(&admin)).await?.into()))
+}
+
+pub(super) async fn delete_user(
+    State(s): State<AppState>,
+    AdminAuth(admin): AdminAuth,
+    Path(username): Path<String>,
+) -> ApiResult<StatusCode> {
+    s.gate.delete_user(&admin.tenant_id, &username, &actor(&admin)).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+async fn list_groups(State(s): State<AppState>, AdminAuth(admin): AdminAuth) -> ApiResult<Json<Vec<GroupView>>> {
+    Ok(Json(s.gate.groups(&admin.tenant_id).await?))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CreateGroup {
+    name: Label,
+    login_hours: Option<Vec<HoursWindow>>,
+}
+
+async fn create_group(
+    State(s): State<AppState>,
+    AdminAuth(admin): AdminAuth,
+    ApiJson(req): ApiJson<CreateGroup>,
+) -> ApiResult<(StatusCode, Json<GroupView>)> {
+    let g = s.gate.create_group(&admin.tenant_id, &req.name, req.login_hours.as_deref(), &actor(&admin)).await?;
+    Ok((StatusCode::CREATED, Json(g)))
+}
+
+async fn get_group(
+    State(s): State<AppState>,
+    AdminAuth(admin): AdminAuth,
+    Path(name): Path<String>,
+) -> ApiResult<Json<GroupView>> {
+    Ok(Json(s.gate.group(&admin.tenant_id, &name).await?))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PatchGroup {
+    #[serde(default, deserialize_with = "present")]
+    login_hours: Option<Option<Vec<HoursWindow>>>,
+}
+
+async fn patch_group(
+    State(s): State<AppState>,
+    AdminAuth(admin): AdminAuth,
+    Path(name): Path<String>,
+    ApiJson(req): ApiJson<PatchGroup>,
+) -> ApiResult<Json<GroupView>> {
+    let Some(hours) = req.login_hours else {
+        return Ok(Json(s.gate.group(&admin.tenant_id, &name).await?));
+    };
+    Ok(Json(s.gate.set_group_hours(&admin.tenant_id, &name, hours.as_deref(), &actor(&admin)).await?))
+}
+
+async fn delete_group(
+    State(s): State<AppState>,
+    AdminAuth(admin): AdminAuth,
+    Path(name): Path<String>,
+) -> ApiResult<StatusCode> {
+    s.gate.delete_group(&admin.tenant_id, &name, &actor(&admin)).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+async fn add_member(
+    State(s): State<AppState>,
+    AdminAuth(admin): AdminAuth,
+    Path((name, username)): Path<(String, String)>,
+) -> ApiResult<Json<GroupView>> {
+    Ok(Json(s.gate.set_group_member(&admin.tenant_id, &name, &username, true, &actor(&admin)).await?))
+}
+
+async fn remove_member(
+    State(s): State<AppState>,
+    AdminAuth(admin): AdminAuth,
+    Path((name, username)): Path<(String, String)>,
+) -> ApiResult<Json<GroupView>> {
+    Ok(Json(s.gate.set_group_member(&admin.tenant_id, &name, &username, false, &actor(&admin)).await?))
+}
