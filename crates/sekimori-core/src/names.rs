@@ -96,10 +96,47 @@ pub fn percent_encode(s: &str) -> String {
     out
 }
 
+/// Decodes `%XX` escapes (a path segment as sent); malformed escapes stay as they are and
+/// bytes that are not UTF-8 become U+FFFD.
+pub fn percent_decode(s: &str) -> String {
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let hex = |b: u8| char::from(b).to_digit(16);
+        match (bytes[i], bytes.get(i + 1).copied().and_then(hex), bytes.get(i + 2).copied().and_then(hex)) {
+            (b'%', Some(h), Some(l)) => {
+                out.push(u8::try_from(h * 16 + l).unwrap_or(b'?'));
+                i += 3;
+            }
+            (b, _, _) => {
+                out.push(b);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use proptest::prelude::*;
+
+    #[test]
+    fn percent_decoding_undoes_encoding() {
+        assert_eq!(percent_decode("night%20shift"), "night shift");
+        assert_eq!(percent_decode("%E7%86%8A"), "熊");
+        assert_eq!(percent_decode("100%"), "100%");
+        assert_eq!(percent_decode("%zz"), "%zz");
+    }
+
+    proptest! {
+        #[test]
+        fn decode_inverts_encode(s in "\\PC{0,30}") {
+            prop_assert_eq!(percent_decode(&percent_encode(&s)), s);
+        }
+    }
 
     #[test]
     fn usernames() {

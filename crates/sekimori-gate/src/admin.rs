@@ -108,6 +108,8 @@ impl Gate {
             secret_hash: hash_secret(&secret),
             created_at: self.clock.now().millis(),
             revoked_at: None,
+            role: crate::roles::Role::Admin.as_str().to_owned(),
+            scope: None,
         };
         let ev = self
             .event(tenant_id, "iam", "admin.token.created", Outcome::Success)

@@ -16,6 +16,7 @@ pub mod notify;
 pub mod password;
 pub mod push;
 pub mod qr;
+pub mod roles;
 pub mod standby;
 pub mod tickets;
 

@@ -35,8 +35,15 @@ where
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        if let Some(token) = crate::guard::authenticated(parts) {
+            return Ok(AdminAuth(token));
+        }
+        // Outside the guarded paths only a full admin passes (the guard checks roles).
         let state = AppState::from_ref(state);
         let token = state.gate.authenticate_admin(bearer(&parts.headers)?).await?;
+        if token.role != sekimori_gate::roles::Role::Admin.as_str() {
+            return Err(ApiError::new(ErrorCode::Forbidden, "this endpoint is for the admin role"));
+        }
         Ok(AdminAuth(token))
     }
 }

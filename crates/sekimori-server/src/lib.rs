@@ -4,6 +4,8 @@
 //! request type refuses unknown fields.
 
 pub mod extract;
+mod guard;
+pub mod mask;
 pub mod problem;
 pub mod qr;
 mod routes;
@@ -43,10 +45,12 @@ pub struct AppState {
 
 /// The complete application router.
 pub fn router(state: AppState) -> Router {
+    let guard_state = state.clone();
     routes::router()
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .with_state(state)
+        .layer(axum::middleware::from_fn_with_state(guard_state, guard::admin_guard))
         .layer(SetResponseHeaderLayer::if_not_present(header::CACHE_CONTROL, HeaderValue::from_static("no-store")))
         .layer(SetResponseHeaderLayer::overriding(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff")))
         .layer(CatchPanicLayer::custom(panic_response))

@@ -196,7 +196,7 @@ macro_rules! from_row {
 
 from_row! {
     Tenant { id, name, standby_required, standby_seconds, password_policy, time_zone, created_at }
-    AdminToken { id, tenant_id, name, secret_hash, created_at, revoked_at }
+    AdminToken { id, tenant_id, name, secret_hash, created_at, revoked_at, role, scope }
     App { id, tenant_id, name, kind, secret_hash, created_at, revoked_at }
     User { id, tenant_id, username, email, display_name, disabled, created_at, valid_from, valid_until, login_hours }
     Group { id, tenant_id, name, login_hours, created_at }

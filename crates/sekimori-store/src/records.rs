@@ -37,6 +37,10 @@ pub struct AdminToken {
     pub created_at: i64,
     /// Revocation time, ms.
     pub revoked_at: Option<i64>,
+    /// `admin`, `auditor` or `operator`.
+    pub role: String,
+    /// An operator's scope as JSON: `{"capabilities":[…],"groups":[…]}`.
+    pub scope: Option<String>,
 }
 
 /// A relying party or verifier with an API key.

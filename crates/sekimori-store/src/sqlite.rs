@@ -68,6 +68,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/sqlite/0007_factors.sql"),
     include_str!("../migrations/sqlite/0008_passwords.sql"),
     include_str!("../migrations/sqlite/0009_access.sql"),
+    include_str!("../migrations/sqlite/0010_admin_roles.sql"),
 ];
 
 impl SqliteStore {

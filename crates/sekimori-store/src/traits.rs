@@ -33,6 +33,10 @@ pub trait CredentialStore: Send + Sync {
     async fn insert_admin_token(&self, token: &AdminToken, event: &NewEvent) -> StoreResult<()>;
     /// The admin token with this id.
     async fn admin_token(&self, id: &str) -> StoreResult<Option<AdminToken>>;
+    /// The tenant's admin tokens (revoked ones too), oldest first.
+    async fn list_admin_tokens(&self, tenant_id: &str) -> StoreResult<Vec<AdminToken>>;
+    /// Revokes an admin token; `false` when there is no live one with this id.
+    async fn revoke_admin_token(&self, id: &str, now: i64, event: &NewEvent) -> StoreResult<bool>;
     /// Stores a new app; `false` if the name is taken in the tenant.
     async fn insert_app(&self, app: &App, event: &NewEvent) -> StoreResult<bool>;
     /// The app with this id.

@@ -3,12 +3,13 @@
 
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use axum::routing::{get, put};
+use axum::routing::{delete, get, put};
 use axum::{Json, Router};
 use sekimori_core::access::HoursWindow;
 use sekimori_core::names::Label;
 use sekimori_core::{ErrorCode, Timestamp};
 use sekimori_gate::access::{GroupView, UserPatch};
+use sekimori_gate::roles::{Role, Scope, TokenView};
 use serde::{Deserialize, Deserializer};
 
 use super::admin::UserView;
@@ -22,6 +23,44 @@ pub(super) fn router() -> Router<AppState> {
         .route("/api/v1/admin/groups", get(list_groups).post(create_group))
         .route("/api/v1/admin/groups/{name}", get(get_group).patch(patch_group).delete(delete_group))
         .route("/api/v1/admin/groups/{name}/members/{username}", put(add_member).delete(remove_member))
+        .route("/api/v1/admin/tokens", get(list_tokens).post(create_token))
+        .route("/api/v1/admin/tokens/{id}", delete(revoke_token))
+}
+
+async fn list_tokens(State(s): State<AppState>, AdminAuth(admin): AdminAuth) -> ApiResult<Json<Vec<TokenView>>> {
+    Ok(Json(s.gate.admin_tokens(&admin.tenant_id).await?))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CreateToken {
+    name: Label,
+    role: Role,
+    capabilities: Option<Vec<String>>,
+    groups: Option<Vec<String>>,
+}
+
+/// `201 {"token": {…}, "key": "skadm_…"}`: the key is shown once.
+async fn create_token(
+    State(s): State<AppState>,
+    AdminAuth(admin): AdminAuth,
+    ApiJson(req): ApiJson<CreateToken>,
+) -> ApiResult<(StatusCode, Json<serde_json::Value>)> {
+    let scope = match (req.capabilities, req.groups) {
+        (None, None) => None,
+        (c, g) => Some(Scope { capabilities: c.unwrap_or_default(), groups: g.unwrap_or_default() }),
+    };
+    let (view, key) = s.gate.mint_token(&admin.tenant_id, req.name.as_str(), req.role, scope, &actor(&admin)).await?;
+    Ok((StatusCode::CREATED, Json(serde_json::json!({"token": view, "key": key}))))
+}
+
+async fn revoke_token(
+    State(s): State<AppState>,
+    AdminAuth(admin): AdminAuth,
+    Path(id): Path<String>,
+) -> ApiResult<StatusCode> {
+    s.gate.revoke_admin_token(&admin.tenant_id, &id, &actor(&admin)).await?;
+    Ok(StatusCode::NO_CONTENT)
 }
 
 /// A member that may be absent (leave as is), `null` (clear) or a value.

@@ -15,5 +15,6 @@ mod ingest;
 mod passwords;
 mod push;
 mod qr;
+mod roles;
 mod tickets;
 mod tuning;

@@ -55,12 +55,15 @@ impl TenantStore for This {
 impl CredentialStore for This {
     async fn insert_admin_token(&self, t: &AdminToken, event: &NewEvent) -> StoreResult<()> {
         self.audited(
-            q("INSERT INTO admin_tokens (id, tenant_id, name, secret_hash, created_at) VALUES ($1, $2, $3, $4, $5)")
-                .bind(&t.id)
-                .bind(&t.tenant_id)
-                .bind(&t.name)
-                .bind(&t.secret_hash)
-                .bind(t.created_at),
+            q("INSERT INTO admin_tokens (id, tenant_id, name, secret_hash, created_at, role, scope) \
+               VALUES ($1, $2, $3, $4, $5, $6, $7)")
+            .bind(&t.id)
+            .bind(&t.tenant_id)
+            .bind(&t.name)
+            .bind(&t.secret_hash)
+            .bind(t.created_at)
+            .bind(&t.role)
+            .bind(&t.scope),
             event,
             Audit::Always,
         )
@@ -70,6 +73,19 @@ impl CredentialStore for This {
 
     async fn admin_token(&self, id: &str) -> StoreResult<Option<AdminToken>> {
         self.read_optional(q("SELECT * FROM admin_tokens WHERE id = $1").bind(id)).await
+    }
+
+    async fn list_admin_tokens(&self, tenant_id: &str) -> StoreResult<Vec<AdminToken>> {
+        self.read_all(q("SELECT * FROM admin_tokens WHERE tenant_id = $1 ORDER BY created_at, id").bind(tenant_id)).await
+    }
+
+    async fn revoke_admin_token(&self, id: &str, now: i64, event: &NewEvent) -> StoreResult<bool> {
+        self.audited(
+            q("UPDATE admin_tokens SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL").bind(now).bind(id),
+            event,
+            Audit::IfChanged,
+        )
+        .await
     }
 
     async fn insert_app(&self, a: &App, event: &NewEvent) -> StoreResult<bool> {

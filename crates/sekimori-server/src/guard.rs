@@ -1,0 +1,98 @@
+//! The admin guard: every request to `/api/v1/admin/…` and `/api/v1/events` is
+//! authenticated once, checked against the token's role ([`sekimori_gate::roles`]), and
+//! its answer shaped for the role: masked for an auditor, limited to its groups for an
+//! operator that has groups.
+
+use axum::body::Body;
+use axum::extract::{Request, State};
+use axum::http::header::{CONTENT_LENGTH, CONTENT_TYPE};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use sekimori_core::ErrorCode;
+use sekimori_gate::roles::{self, Role};
+use sekimori_store::AdminToken;
+use serde_json::Value;
+
+use crate::extract::bearer;
+use crate::problem::ApiError;
+use crate::AppState;
+
+/// Largest answer the guard rewrites (masking, filtering); larger ones are refused to an
+/// auditor rather than passed unmasked.
+const MAX_REWRITE_BYTES: usize = 64 * 1024 * 1024;
+
+fn guarded(path: &str) -> bool {
+    path == "/api/v1/events" || path == "/api/v1/admin" || path.starts_with("/api/v1/admin/")
+}
+
+/// The middleware.
+pub(crate) async fn admin_guard(State(s): State<AppState>, mut req: Request, next: Next) -> Response {
+    let path = req.uri().path().to_owned();
+    if !guarded(&path) {
+        return next.run(req).await;
+    }
+    let token = match bearer(req.headers()) {
+        Ok(b) => match s.gate.authenticate_admin(b).await {
+            Ok(t) => t,
+            Err(e) => return ApiError(e).into_response(),
+        },
+        Err(e) => return e.into_response(),
+    };
+    let need = roles::required(req.method().as_str(), &path);
+    if let Err(e) = s.gate.authorize(&token, &need).await {
+        return ApiError(e).into_response();
+    }
+    let role = Role::parse(&token.role);
+    let listing = req.method() == axum::http::Method::GET
+        && matches!(path.as_str(), "/api/v1/admin/users" | "/api/v1/admin/groups");
+    let visible = if listing && role == Some(Role::Operator) {
+        match s.gate.visible_usernames(&token).await {
+            Ok(v) => v.map(|names| (names, roles::scope_of(&token).groups)),
+            Err(e) => return ApiError(e).into_response(),
+        }
+    } else {
+        None
+    };
+    req.extensions_mut().insert(token.clone());
+    let resp = next.run(req).await;
+    match (role, visible) {
+        (Some(Role::Auditor), _) => rewrite(resp, |body, ndjson| Some(crate::mask::mask_body(body, ndjson))).await,
+        (_, Some((names, groups))) => {
+            let key = if path.ends_with("/users") { "username" } else { "name" };
+            let allowed = if key == "username" { names } else { groups };
+            rewrite(resp, move |body, _| {
+                let mut v: Value = serde_json::from_slice(body).ok()?;
+                if let Some(items) = v.as_array_mut() {
+                    items.retain(|i| i[key].as_str().is_some_and(|n| allowed.iter().any(|a| a == n)));
+                }
+                serde_json::to_vec(&v).ok()
+            })
+            .await
+        }
+        _ => resp,
+    }
+}
+
+/// Rewrites a successful JSON or NDJSON answer's body with `f`; other answers (errors,
+/// images) go through `f` too when they are text, and are refused when `f` cannot read them.
+async fn rewrite(resp: Response, f: impl FnOnce(&[u8], bool) -> Option<Vec<u8>>) -> Response {
+    let (mut parts, body) = resp.into_parts();
+    let ndjson = parts
+        .headers
+        .get(CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|ct| ct.starts_with("application/x-ndjson"));
+    let Ok(bytes) = axum::body::to_bytes(body, MAX_REWRITE_BYTES).await else {
+        return ApiError::new(ErrorCode::PayloadTooLarge, "the answer is too large to be masked").into_response();
+    };
+    let Some(new) = f(&bytes, ndjson) else {
+        return ApiError::new(ErrorCode::Internal, "the answer could not be prepared for this role").into_response();
+    };
+    parts.headers.remove(CONTENT_LENGTH);
+    Response::from_parts(parts, Body::from(new))
+}
+
+/// The token the guard authenticated, if it ran.
+pub(crate) fn authenticated(req: &axum::http::request::Parts) -> Option<AdminToken> {
+    req.extensions.get::<AdminToken>().cloned()
+}
