@@ -158,7 +158,12 @@ impl Gate {
 
     /// Verifies a TOTP code of `username` for a relying party.
     pub async fn verify_totp(&self, app: &App, username: &str, code: &str) -> GateResult<FactorVerified> {
-        let user = self.usable_user(&app.tenant_id, username).await?;
+        self.verify_totp_in(&app.tenant_id, username, code).await
+    }
+
+    /// Verifies a TOTP code of `username` in tenant `tenant_id` (the hosted login).
+    pub async fn verify_totp_in(&self, tenant_id: &str, username: &str, code: &str) -> GateResult<FactorVerified> {
+        let user = self.usable_user(tenant_id, username).await?;
         let creds: Vec<TotpCredential> = self
             .store
             .user_totp_credentials(&user.id)
@@ -227,7 +232,18 @@ impl Gate {
 
     /// Verifies (and uses up) a recovery code of `username` for a relying party.
     pub async fn use_recovery_code(&self, app: &App, username: &str, code: &str) -> GateResult<FactorVerified> {
-        let user = self.usable_user(&app.tenant_id, username).await?;
+        self.use_recovery_code_in(&app.tenant_id, username, code, Some(&app.id)).await
+    }
+
+    /// Uses up a recovery code of `username` in tenant `tenant_id`; `app_id` is audited.
+    pub async fn use_recovery_code_in(
+        &self,
+        tenant_id: &str,
+        username: &str,
+        code: &str,
+        app_id: Option<&str>,
+    ) -> GateResult<FactorVerified> {
+        let user = self.usable_user(tenant_id, username).await?;
         if self.store.recovery_codes_left(&user.id).await? == 0 {
             return Err(GateError::new(ErrorCode::NotEnrolled, format!("{username} has no recovery codes left")));
         }
@@ -236,7 +252,7 @@ impl Gate {
                 let ev = self
                     .event(&user.tenant_id, "authentication", "auth.recovery_code.used", Outcome::Success)
                     .user(&user.id, &user.username)
-                    .field("sekimori.app.id", app.id.as_str());
+                    .field_opt("sekimori.app.id", app_id.map(str::to_owned));
                 self.store.consume_recovery_code(&user.id, &recovery::hash(&c), self.clock.now().millis(), &ev).await?
             }
             None => false,
@@ -245,7 +261,7 @@ impl Gate {
             let ev = self
                 .event(&user.tenant_id, "authentication", "auth.recovery_code.failed", Outcome::Failure)
                 .user(&user.id, &user.username)
-                .field("sekimori.app.id", app.id.as_str());
+                .field_opt("sekimori.app.id", app_id.map(str::to_owned));
             self.store.append(&ev).await?;
             return Err(GateError::new(ErrorCode::InvalidCode, "the recovery code is wrong or was used before"));
         }

@@ -17,6 +17,7 @@ pub mod password;
 pub mod push;
 pub mod qr;
 pub mod roles;
+pub mod sessions;
 pub mod standby;
 pub mod tickets;
 
@@ -62,6 +63,8 @@ pub struct GateSettings {
     pub retention_grace_seconds: i64,
     /// Password hashing and throttling, the `[gate.password]` section.
     pub password: password::PasswordSettings,
+    /// Browser session timeouts, the `[gate.session]` section.
+    pub session: sessions::SessionSettings,
 }
 
 impl Default for GateSettings {
@@ -78,6 +81,7 @@ impl Default for GateSettings {
             warning_ttl_seconds: 24 * 3600,
             retention_grace_seconds: 24 * 3600,
             password: password::PasswordSettings::default(),
+            session: sessions::SessionSettings::default(),
         }
     }
 }

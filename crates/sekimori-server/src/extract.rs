@@ -112,6 +112,39 @@ where
     }
 }
 
+/// An HTML form post (`application/x-www-form-urlencoded`), size-limited, unknown fields
+/// refused, errors as problem documents.
+#[derive(Debug)]
+pub struct PageForm<T>(pub T);
+
+impl<S, T> FromRequest<S> for PageForm<T>
+where
+    AppState: FromRef<S>,
+    S: Send + Sync,
+    T: DeserializeOwned,
+{
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        let limit = AppState::from_ref(state).body_limit;
+        let form = req
+            .headers()
+            .get(CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|ct| ct.starts_with("application/x-www-form-urlencoded"));
+        if !form {
+            return Err(ApiError::new(
+                ErrorCode::UnsupportedMediaType,
+                "the body must be application/x-www-form-urlencoded",
+            ));
+        }
+        let body = read_body(req, limit).await?;
+        serde_urlencoded::from_bytes(&body)
+            .map(PageForm)
+            .map_err(|e| ApiError::new(ErrorCode::InvalidRequest, format!("invalid form: {e}")))
+    }
+}
+
 /// Query parameters, with errors as problem documents.
 #[derive(Debug)]
 pub struct ApiQuery<T>(pub T);

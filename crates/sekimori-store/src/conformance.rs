@@ -42,6 +42,7 @@ macro_rules! conformance_suite {
             login_failures_lock_once_per_limit_under_concurrency,
             users_are_changed_and_deleted_with_everything_theirs,
             groups_have_members_and_hours,
+            sessions_rotate_and_are_revoked_one_or_all,
         );
     };
     (@cases $factory:path; $($case:ident),* $(,)?) => {
@@ -954,4 +955,38 @@ pub async fn groups_have_members_and_hours(s: S) {
     assert!(s.delete_group("g3", &ev("iam.group.deleted")).await.expect("delete"));
     assert!(!s.delete_group("g3", &ev("iam.group.deleted")).await.expect("delete"));
     assert!(s.user_groups(&u.id).await.expect("groups").is_empty());
+}
+
+pub async fn sessions_rotate_and_are_revoked_one_or_all(s: S) {
+    let u = user(&s, "alice").await;
+    let mk = |id: &str, at: i64| SessionRecord {
+        id: id.into(),
+        tenant_id: u.tenant_id.clone(),
+        user_id: u.id.clone(),
+        level: 1,
+        amr: r#"["pwd"]"#.into(),
+        auth_time: at,
+        created_at: at,
+        last_seen_at: at,
+        expires_at: at + 3_600_000,
+        revoked_at: None,
+    };
+    s.insert_session(&mk("s1", T0), None, &ev("auth.session.created")).await.expect("insert");
+    // A step-up rotates: the new session revokes the old one in the same transaction.
+    let s2 = SessionRecord { level: 2, amr: r#"["pwd","otp"]"#.into(), ..mk("s2", T0 + 10) };
+    s.insert_session(&s2, Some("s1"), &ev("auth.session.created")).await.expect("rotate");
+    assert_eq!(s.session("s1").await.expect("read").expect("s1").revoked_at, Some(T0 + 10));
+    assert_eq!(s.session("s2").await.expect("read"), Some(s2.clone()));
+    s.touch_session("s2", T0 + 500).await.expect("touch");
+    s.touch_session("s2", T0 + 100).await.expect("an older touch changes nothing");
+    assert_eq!(s.session("s2").await.expect("read").expect("s2").last_seen_at, T0 + 500);
+    assert!(s.revoke_session("s2", T0 + 600, &ev("auth.session.revoked")).await.expect("revoke"));
+    assert!(!s.revoke_session("s2", T0 + 700, &ev("auth.session.revoked")).await.expect("again"));
+    s.insert_session(&mk("s3", T0 + 800), None, &ev("auth.session.created")).await.expect("insert");
+    s.insert_session(&mk("s4", T0 + 900), None, &ev("auth.session.created")).await.expect("insert");
+    assert_eq!(s.revoke_user_sessions(&u.id, T0 + 1_000, &ev("auth.session.revoked_all")).await.expect("all"), 2);
+    assert!(s.session("s4").await.expect("read").expect("s4").revoked_at.is_some());
+    assert!(s.session("nope").await.expect("read").is_none());
+    s.prune_expired(T0 + 10_000_000).await.expect("prune");
+    assert!(s.session("s4").await.expect("read").is_none(), "expired sessions are pruned");
 }

@@ -142,3 +142,4 @@ include!("sql/watch.rs");
 include!("sql/factors.rs");
 include!("sql/passwords.rs");
 include!("sql/access.rs");
+include!("sql/sessions.rs");

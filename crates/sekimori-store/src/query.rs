@@ -233,6 +233,7 @@ from_row! {
     }
     PasswordRecord { user_id, tenant_id, hash, created_at, updated_at }
     ThrottleRecord { key, tenant_id, failures, window_start, locked_until }
+    SessionRecord { id, tenant_id, user_id, level, amr, auth_time, created_at, last_seen_at, expires_at, revoked_at }
     CountRow { n }
     SeqRow { seq }
     AuditHeadRow { seq, hash }

@@ -581,3 +581,28 @@ pub struct Group {
     /// Creation time, ms.
     pub created_at: i64,
 }
+
+/// A browser session.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SessionRecord {
+    /// SHA-256 (hex) of the cookie's secret.
+    pub id: String,
+    /// Tenant.
+    pub tenant_id: String,
+    /// Whose.
+    pub user_id: String,
+    /// Auth level proved (1 to 3).
+    pub level: i64,
+    /// Methods used (RFC 8176 `amr` values), JSON array.
+    pub amr: String,
+    /// When the user last authenticated, ms.
+    pub auth_time: i64,
+    /// Creation time, ms.
+    pub created_at: i64,
+    /// Last activity, ms (idle timeout).
+    pub last_seen_at: i64,
+    /// Absolute end, ms.
+    pub expires_at: i64,
+    /// Revocation (logout), ms.
+    pub revoked_at: Option<i64>,
+}

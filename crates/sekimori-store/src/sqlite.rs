@@ -69,6 +69,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/sqlite/0008_passwords.sql"),
     include_str!("../migrations/sqlite/0009_access.sql"),
     include_str!("../migrations/sqlite/0010_admin_roles.sql"),
+    include_str!("../migrations/sqlite/0011_sessions.sql"),
 ];
 
 impl SqliteStore {
@@ -374,3 +375,4 @@ include!("sql/watch.rs");
 include!("sql/factors.rs");
 include!("sql/passwords.rs");
 include!("sql/access.rs");
+include!("sql/sessions.rs");

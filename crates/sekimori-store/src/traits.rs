@@ -350,6 +350,23 @@ pub trait AccessStore: Send + Sync {
     async fn group_member_names(&self, group_id: &str) -> StoreResult<Vec<String>>;
 }
 
+/// Browser sessions, looked up by the hash of the cookie's secret.
+#[async_trait]
+pub trait SessionStore: Send + Sync {
+    /// Stores a new session, revoking `replaces` (the session it rotates) in the same
+    /// transaction, and appends `event`.
+    async fn insert_session(&self, record: &SessionRecord, replaces: Option<&str>, event: &NewEvent)
+        -> StoreResult<()>;
+    /// A session by id.
+    async fn session(&self, id: &str) -> StoreResult<Option<SessionRecord>>;
+    /// Records activity at `now` (idle timeout).
+    async fn touch_session(&self, id: &str, now: i64) -> StoreResult<()>;
+    /// Revokes one session; `false` when it was not live.
+    async fn revoke_session(&self, id: &str, now: i64, event: &NewEvent) -> StoreResult<bool>;
+    /// Revokes every live session of a user and appends `event`; how many.
+    async fn revoke_user_sessions(&self, user_id: &str, now: i64, event: &NewEvent) -> StoreResult<u64>;
+}
+
 pub trait Store:
     TenantStore
     + CredentialStore
@@ -364,6 +381,7 @@ pub trait Store:
     + FactorStore
     + PasswordStore
     + AccessStore
+    + SessionStore
 {
     /// The backend's name, for logs (`sqlite`, `postgres`).
     fn backend(&self) -> &'static str;

@@ -212,6 +212,8 @@ pub const KEYS: &[&str] = &[
     "gate.password.network_max_failures",
     "gate.password.network_window_seconds",
     "gate.password.network_lock_seconds",
+    "gate.session.idle_seconds",
+    "gate.session.absolute_seconds",
     "detect.rules",
     "detect.baselines",
     "detect.threat_intel",
@@ -285,6 +287,8 @@ impl Config {
             "gate.password.network_max_failures" => self.gate.password.network_max_failures = num(value)?,
             "gate.password.network_window_seconds" => self.gate.password.network_window_seconds = num(value)?,
             "gate.password.network_lock_seconds" => self.gate.password.network_lock_seconds = num(value)?,
+            "gate.session.idle_seconds" => self.gate.session.idle_seconds = num(value)?,
+            "gate.session.absolute_seconds" => self.gate.session.absolute_seconds = num(value)?,
             "detect.rules" => {
                 self.detect.rules = value.split(':').filter(|p| !p.is_empty()).map(PathBuf::from).collect()
             }
@@ -364,6 +368,8 @@ impl Config {
             ("gate.ticket_max_ttl_seconds", g.ticket_max_ttl_seconds, 1, 366 * 86_400),
             ("gate.retention_grace_seconds", g.retention_grace_seconds, 600, 366 * 86_400),
             ("gate.warning_ttl_seconds", g.warning_ttl_seconds, 60, 30 * 86_400),
+            ("gate.session.idle_seconds", g.session.idle_seconds, 60, 30 * 86_400),
+            ("gate.session.absolute_seconds", g.session.absolute_seconds, 300, 90 * 86_400),
         ] {
             if !(lo..=hi).contains(&v) {
                 return Err(err(source_name, key, format!("must be between {lo} and {hi}, got {v}")));

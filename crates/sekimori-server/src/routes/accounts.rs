@@ -23,8 +23,19 @@ pub(super) fn router() -> Router<AppState> {
         .route("/api/v1/admin/groups", get(list_groups).post(create_group))
         .route("/api/v1/admin/groups/{name}", get(get_group).patch(patch_group).delete(delete_group))
         .route("/api/v1/admin/groups/{name}/members/{username}", put(add_member).delete(remove_member))
+        .route("/api/v1/admin/users/{username}/sessions", delete(revoke_sessions))
         .route("/api/v1/admin/tokens", get(list_tokens).post(create_token))
         .route("/api/v1/admin/tokens/{id}", delete(revoke_token))
+}
+
+/// `{"revoked": n}`: every live session of the user ends.
+async fn revoke_sessions(
+    State(s): State<AppState>,
+    AdminAuth(admin): AdminAuth,
+    Path(username): Path<String>,
+) -> ApiResult<Json<serde_json::Value>> {
+    let n = s.gate.revoke_sessions(&admin.tenant_id, &username, &actor(&admin)).await?;
+    Ok(Json(serde_json::json!({"revoked": n})))
 }
 
 async fn list_tokens(State(s): State<AppState>, AdminAuth(admin): AdminAuth) -> ApiResult<Json<Vec<TokenView>>> {

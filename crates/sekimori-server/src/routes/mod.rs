@@ -6,6 +6,7 @@ mod admin;
 mod device;
 mod factors;
 mod hosted;
+mod login;
 mod passwords;
 mod relying;
 mod tuning;
@@ -32,6 +33,7 @@ pub(crate) fn router() -> Router<AppState> {
         .merge(relying::router())
         .merge(device::router())
         .merge(hosted::router())
+        .merge(login::router())
         .merge(watch::router())
 }
 

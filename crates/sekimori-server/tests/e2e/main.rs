@@ -12,6 +12,7 @@ mod device_auth;
 mod environments;
 mod factors;
 mod ingest;
+mod login;
 mod passwords;
 mod push;
 mod qr;

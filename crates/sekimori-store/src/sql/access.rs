@@ -39,6 +39,7 @@ impl AccessStore for This {
             "DELETE FROM recovery_codes WHERE user_id = $1",
             "DELETE FROM passwords WHERE user_id = $1",
             "DELETE FROM group_members WHERE user_id = $1",
+            "DELETE FROM sessions WHERE user_id = $1",
         ] {
             tx.execute(q(sql).bind(user_id)).await?;
         }

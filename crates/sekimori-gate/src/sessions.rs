@@ -1,0 +1,212 @@
+//! Browser sessions for the hosted login.
+//!
+//! A session is a 256-bit secret in a cookie; the store keeps only its SHA-256. Each
+//! login (and each step-up) makes a new session and revokes the one it replaces, so the
+//! id changes whenever the level does. A session ends at logout, at logout-everywhere, after
+//! `idle_seconds` without use, or `absolute_seconds` after the login, whichever is first.
+//! Every session records the level and the methods (`amr`) its login proved.
+//!
+//! Between a password and a second factor, the half-done login is a short-lived sealed
+//! token (XChaCha20-Poly1305 under the server's secret key), not a session: it carries the
+//! user and what was proved so far, and cannot be read or forged by the browser.
+
+use sekimori_core::event::Outcome;
+use sekimori_core::token::sha256_hex;
+use sekimori_core::{ErrorCode, Timestamp};
+use sekimori_store::{SessionRecord, User};
+use serde::{Deserialize, Serialize};
+
+use crate::{Gate, GateError, GateResult};
+
+/// How long a half-done login (password accepted, second factor pending) lasts, seconds.
+pub const PENDING_SECONDS: i64 = 300;
+/// How often activity is written for the idle timeout, ms (the idle timeout is exact to
+/// within this).
+const TOUCH_EVERY_MS: i64 = 60_000;
+const PENDING_CONTEXT: &[u8] = b"sekimori:pending-login:v1";
+
+/// The `[gate.session]` configuration section.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct SessionSettings {
+    /// A session unused this long ends, seconds.
+    pub idle_seconds: i64,
+    /// A session ends this long after its login whatever happens, seconds.
+    pub absolute_seconds: i64,
+}
+
+impl Default for SessionSettings {
+    fn default() -> Self {
+        SessionSettings { idle_seconds: 30 * 60, absolute_seconds: 12 * 3600 }
+    }
+}
+
+/// A live session.
+#[derive(Debug, Clone, Serialize)]
+pub struct SessionView {
+    /// User id.
+    pub user_id: String,
+    /// Username.
+    pub username: String,
+    /// Tenant.
+    pub tenant_id: String,
+    /// Auth level proved.
+    pub level: u8,
+    /// Methods used (RFC 8176).
+    pub amr: Vec<String>,
+    /// Last authentication (RFC 3339).
+    pub auth_time: String,
+    /// Absolute end (RFC 3339).
+    pub expires_at: String,
+    /// The session id's hash (what logs and admins see).
+    #[serde(skip)]
+    pub id: String,
+}
+
+/// A password accepted, a second factor pending.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PendingLogin {
+    /// Tenant.
+    pub tenant_id: String,
+    /// Username.
+    pub username: String,
+    /// Methods proved so far.
+    pub amr: Vec<String>,
+    /// Ends, ms.
+    pub expires_at: i64,
+}
+
+impl Gate {
+    /// Starts a session for `user` after a login that proved `level` with `amr`;
+    /// `replaces` (the cookie secret of the session it rotates) is revoked. Returns the
+    /// new cookie secret.
+    pub async fn create_session(
+        &self,
+        user: &User,
+        level: u8,
+        amr: &[String],
+        replaces: Option<&str>,
+    ) -> GateResult<(String, SessionView)> {
+        let secret = self.new_secret();
+        let now = self.clock.now().millis();
+        let record = SessionRecord {
+            id: sha256_hex(secret.as_bytes()),
+            tenant_id: user.tenant_id.clone(),
+            user_id: user.id.clone(),
+            level: i64::from(level),
+            amr: serde_json::to_string(amr).map_err(|e| GateError::new(ErrorCode::Internal, e.to_string()))?,
+            auth_time: now,
+            created_at: now,
+            last_seen_at: now,
+            expires_at: now + self.settings.session.absolute_seconds * 1000,
+            revoked_at: None,
+        };
+        let ev = self
+            .event(&user.tenant_id, "session", "auth.session.created", Outcome::Success)
+            .user(&user.id, &user.username)
+            .field("sekimori.session.id", &record.id[..16])
+            .field("sekimori.auth.level", i64::from(level))
+            .field("sekimori.amr", amr.join(","));
+        let replaced = replaces.map(|r| sha256_hex(r.as_bytes()));
+        self.store.insert_session(&record, replaced.as_deref(), &ev).await?;
+        Ok((secret, view(&record, user)))
+    }
+
+    /// The live session behind a cookie secret, if any (records activity).
+    pub async fn session(&self, secret: &str) -> GateResult<Option<SessionView>> {
+        if secret.len() > 128 {
+            return Ok(None);
+        }
+        let id = sha256_hex(secret.as_bytes());
+        let Some(r) = self.store.session(&id).await? else { return Ok(None) };
+        let now = self.clock.now().millis();
+        let idle_until = r.last_seen_at + self.settings.session.idle_seconds * 1000;
+        if r.revoked_at.is_some() || now >= r.expires_at || now >= idle_until {
+            return Ok(None);
+        }
+        let Some(user) = self.store.user(&r.user_id).await? else { return Ok(None) };
+        if user.disabled || self.login_refusal(&user).await?.is_some() {
+            return Ok(None);
+        }
+        if now - r.last_seen_at >= TOUCH_EVERY_MS {
+            self.store.touch_session(&id, now).await?;
+        }
+        Ok(Some(view(&r, &user)))
+    }
+
+    /// Ends the session behind a cookie secret.
+    pub async fn logout(&self, secret: &str) -> GateResult<()> {
+        let Some(s) = self.session(secret).await? else { return Ok(()) };
+        let ev = self
+            .event(&s.tenant_id, "session", "auth.session.logout", Outcome::Success)
+            .user(&s.user_id, &s.username)
+            .field("sekimori.session.id", &s.id[..16]);
+        self.store.revoke_session(&s.id, self.clock.now().millis(), &ev).await?;
+        Ok(())
+    }
+
+    /// Ends every session of the user behind a cookie secret; how many ended.
+    pub async fn logout_everywhere(&self, secret: &str) -> GateResult<u64> {
+        let Some(s) = self.session(secret).await? else { return Ok(0) };
+        let ev = self
+            .event(&s.tenant_id, "session", "auth.session.logout_everywhere", Outcome::Success)
+            .user(&s.user_id, &s.username);
+        Ok(self.store.revoke_user_sessions(&s.user_id, self.clock.now().millis(), &ev).await?)
+    }
+
+    /// Ends every session of `username` (admin).
+    pub async fn revoke_sessions(&self, tenant_id: &str, username: &str, actor: &str) -> GateResult<u64> {
+        let user = self.find_user(tenant_id, username).await?;
+        let ev = self
+            .event(tenant_id, "session", "auth.session.revoked_by_admin", Outcome::Success)
+            .user(&user.id, &user.username)
+            .field("sekimori.actor", actor);
+        Ok(self.store.revoke_user_sessions(&user.id, self.clock.now().millis(), &ev).await?)
+    }
+
+    /// Seals a half-done login for the browser to carry.
+    pub fn seal_pending(&self, tenant_id: &str, username: &str, amr: &[String]) -> String {
+        let pending = PendingLogin {
+            tenant_id: tenant_id.to_owned(),
+            username: username.to_owned(),
+            amr: amr.to_vec(),
+            expires_at: self.clock.now().plus_seconds(PENDING_SECONDS).millis(),
+        };
+        let json = serde_json::to_vec(&pending).unwrap_or_default();
+        base64::Engine::encode(
+            &base64::engine::general_purpose::URL_SAFE_NO_PAD,
+            self.keys.seal(self.rng.as_ref(), PENDING_CONTEXT, &json),
+        )
+    }
+
+    /// Opens a sealed half-done login that has not expired.
+    pub fn open_pending(&self, token: &str) -> Option<PendingLogin> {
+        if token.len() > 2048 {
+            return None;
+        }
+        let sealed = base64::Engine::decode(&base64::engine::general_purpose::URL_SAFE_NO_PAD, token).ok()?;
+        let json = self.keys.open(PENDING_CONTEXT, &sealed)?;
+        let p: PendingLogin = serde_json::from_slice(&json).ok()?;
+        (self.clock.now().millis() < p.expires_at).then_some(p)
+    }
+
+    /// Whether the user has a second factor the hosted login can ask for (a confirmed
+    /// TOTP credential or unused recovery codes).
+    pub async fn has_second_factor(&self, user: &User) -> GateResult<bool> {
+        let totp = self.store.user_totp_credentials(&user.id).await?.iter().any(|c| c.confirmed_at.is_some());
+        Ok(totp || self.store.recovery_codes_left(&user.id).await? > 0)
+    }
+}
+
+fn view(r: &SessionRecord, user: &User) -> SessionView {
+    SessionView {
+        id: r.id.clone(),
+        user_id: r.user_id.clone(),
+        username: user.username.clone(),
+        tenant_id: r.tenant_id.clone(),
+        level: u8::try_from(r.level).unwrap_or(0),
+        amr: serde_json::from_str(&r.amr).unwrap_or_default(),
+        auth_time: Timestamp(r.auth_time).to_rfc3339(),
+        expires_at: Timestamp(r.expires_at).to_rfc3339(),
+    }
+}

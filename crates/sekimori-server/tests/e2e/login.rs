@@ -1,0 +1,274 @@
+//! The hosted login as a browser drives it, cookies and all: CSRF on every form post,
+//! password then TOTP, the session's level and `amr`, rotation of the session id on
+//! step-up, idle and absolute timeouts with a moved clock, logout and logout-everywhere,
+//! admin revocation, English and Japanese pages, and no open redirects.
+
+use std::collections::HashMap;
+
+use reqwest::header::{HeaderMap, ACCEPT_LANGUAGE, COOKIE, LOCATION, SET_COOKIE};
+use reqwest::{Method, StatusCode};
+use serde_json::{json, Value};
+use totp_rs::TOTP;
+
+use crate::harness::{Backend, TestServer};
+
+struct Browser {
+    http: reqwest::Client,
+    url: String,
+    jar: HashMap<String, String>,
+    /// The attributes of the last Set-Cookie for each name.
+    attributes: HashMap<String, String>,
+    lang: &'static str,
+}
+
+struct Page {
+    status: StatusCode,
+    headers: HeaderMap,
+    body: String,
+}
+
+impl Page {
+    fn csrf(&self) -> String {
+        let at = self.body.find("name=\"csrf\" value=\"").expect("a csrf field") + 19;
+        self.body[at..].split('"').next().expect("value").to_owned()
+    }
+    fn location(&self) -> &str {
+        self.headers.get(LOCATION).and_then(|v| v.to_str().ok()).unwrap_or("")
+    }
+}
+
+impl Browser {
+    fn new(s: &TestServer) -> Self {
+        Browser {
+            http: reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().expect("client"),
+            url: s.url.clone(),
+            jar: HashMap::new(),
+            attributes: HashMap::new(),
+            lang: "en",
+        }
+    }
+
+    fn cookie_header(&self) -> String {
+        self.jar.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join("; ")
+    }
+
+    async fn send(&mut self, method: Method, path: &str, form: Option<&[(&str, &str)]>) -> Page {
+        let mut req = self.http.request(method, format!("{}{path}", self.url)).header(ACCEPT_LANGUAGE, self.lang);
+        if !self.jar.is_empty() {
+            req = req.header(COOKIE, self.cookie_header());
+        }
+        if let Some(f) = form {
+            req = req.form(f);
+        }
+        let resp = req.send().await.expect("send");
+        let status = resp.status();
+        let headers = resp.headers().clone();
+        for c in headers.get_all(SET_COOKIE) {
+            let c = c.to_str().expect("ascii");
+            let (pair, attrs) = c.split_once(';').unwrap_or((c, ""));
+            let (k, v) = pair.split_once('=').expect("name=value");
+            self.attributes.insert(k.to_owned(), attrs.to_owned());
+            if attrs.contains("Max-Age=0") {
+                self.jar.remove(k);
+            } else {
+                self.jar.insert(k.to_owned(), v.to_owned());
+            }
+        }
+        Page { status, headers, body: resp.text().await.expect("body") }
+    }
+
+    async fn get(&mut self, path: &str) -> Page {
+        self.send(Method::GET, path, None).await
+    }
+
+    async fn post(&mut self, path: &str, form: &[(&str, &str)]) -> Page {
+        self.send(Method::POST, path, Some(form)).await
+    }
+
+    async fn login(&mut self, user: &str, password: &str, return_to: &str) -> Page {
+        let form = self.get(&format!("/login?return_to={return_to}")).await;
+        let csrf = form.csrf();
+        self.post(
+            "/login",
+            &[("csrf", &csrf), ("username", user), ("password", password), ("return_to", return_to), ("level", "1")],
+        )
+        .await
+    }
+
+    async fn whoami(&mut self) -> (StatusCode, Value) {
+        let p = self.get("/api/v1/session").await;
+        (p.status, serde_json::from_str(&p.body).unwrap_or(Value::Null))
+    }
+}
+
+async fn with_password(s: &TestServer, user: &str) {
+    s.admin.add_user(user, None, None).await.expect("user");
+    let (status, _) = s
+        .admin_call(
+            Method::PUT,
+            &format!("/api/v1/admin/users/{user}/password"),
+            Some(json!({"password": "kumamoto42"})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+}
+
+async fn password_then_totp(backend: Backend) {
+    let s = TestServer::start_on(backend).await;
+    with_password(&s, "alice").await;
+    let mut b = Browser::new(&s);
+
+    let form = b.get("/login").await;
+    assert_eq!(form.status, StatusCode::OK);
+    assert!(form.body.contains("<form method=\"post\" action=\"/login\">"));
+    assert!(form.headers.get("content-security-policy").is_some());
+    let csrf_attrs = &b.attributes["sekimori_csrf"];
+    assert!(csrf_attrs.contains("HttpOnly") && csrf_attrs.contains("SameSite=Strict"), "{csrf_attrs}");
+
+    // A post without the right CSRF token is refused and logs nobody in.
+    let forged = b.post("/login", &[("csrf", "forged"), ("username", "alice"), ("password", "kumamoto42")]).await;
+    assert_eq!(forged.status, StatusCode::FORBIDDEN);
+    assert!(!b.jar.contains_key("sekimori_session"));
+    // A wrong password re-shows the form with the reason.
+    let wrong = b.login("alice", "kumamoto43", "/app").await;
+    assert_eq!(wrong.status, StatusCode::UNAUTHORIZED);
+    assert!(wrong.body.contains("The username or password is wrong."));
+
+    let ok = b.login("alice", "kumamoto42", "/app/home").await;
+    assert_eq!((ok.status, ok.location()), (StatusCode::SEE_OTHER, "/app/home"));
+    let attrs = &b.attributes["sekimori_session"];
+    assert!(attrs.contains("HttpOnly") && attrs.contains("SameSite=Lax") && attrs.contains("Path=/"), "{attrs}");
+    assert!(!attrs.contains("Secure"), "plain http in this test: no Secure flag");
+    let (status, me) = b.whoami().await;
+    assert_eq!(status, StatusCode::OK, "{me}");
+    assert_eq!((me["username"].as_str(), me["level"].as_u64()), (Some("alice"), Some(1)));
+    assert_eq!(me["amr"], json!(["pwd"]));
+    let level_one = b.jar["sekimori_session"].clone();
+
+    // Alice enrols TOTP; a page that needs level 2 steps her up.
+    let (_, e) = s.admin_call(Method::POST, "/api/v1/admin/users/alice/totp", None).await;
+    let app = TOTP::from_url(e["otpauth_uri"].as_str().expect("uri")).expect("uri");
+    let id = e["id"].as_str().expect("id");
+    let code = app.generate(u64::try_from(s.now_seconds()).expect("time"));
+    let (status, _) = s
+        .admin_call(Method::POST, &format!("/api/v1/admin/users/alice/totp/{id}/confirm"), Some(json!({"code": code})))
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    s.clock.advance_seconds(30);
+    let step_up = b.get("/login?level=2&return_to=/admin").await;
+    assert_eq!(step_up.status, StatusCode::OK);
+    assert!(step_up.body.contains("action=\"/login/factor\""), "{}", step_up.body);
+    let csrf = step_up.csrf();
+    let bad =
+        b.post("/login/factor", &[("csrf", &csrf), ("code", "000000"), ("return_to", "/admin"), ("level", "2")]).await;
+    assert_eq!(bad.status, StatusCode::FORBIDDEN);
+    assert!(bad.body.contains("The code is wrong"));
+    let code = app.generate(u64::try_from(s.now_seconds()).expect("time"));
+    let done =
+        b.post("/login/factor", &[("csrf", &csrf), ("code", &code), ("return_to", "/admin"), ("level", "2")]).await;
+    assert_eq!((done.status, done.location()), (StatusCode::SEE_OTHER, "/admin"), "{}", done.body);
+    let (_, me) = b.whoami().await;
+    assert_eq!(me["level"], 2);
+    assert_eq!(me["amr"], json!(["pwd", "otp", "mfa"]));
+    // The session id rotated: the level-1 cookie is dead.
+    assert_ne!(b.jar["sekimori_session"], level_one);
+    let mut old = Browser::new(&s);
+    old.jar.insert("sekimori_session".into(), level_one);
+    assert_eq!(old.whoami().await.0, StatusCode::UNAUTHORIZED);
+
+    // A fresh login of a user with TOTP asks for the code before any session exists.
+    let mut fresh = Browser::new(&s);
+    let asked = fresh.login("alice", "kumamoto42", "/").await;
+    assert!(asked.body.contains("action=\"/login/factor\""));
+    assert!(!fresh.jar.contains_key("sekimori_session"));
+    assert_eq!(s.events("action=auth.session.created").await.len(), 2);
+}
+
+#[tokio::test]
+async fn password_then_totp_in_a_browser_on_sqlite() {
+    password_then_totp(Backend::Sqlite).await;
+}
+
+#[tokio::test]
+async fn password_then_totp_in_a_browser_on_postgres() {
+    password_then_totp(Backend::Postgres).await;
+}
+
+#[tokio::test]
+async fn sessions_end_when_idle_at_their_absolute_end_and_at_logout() {
+    let s = TestServer::start().await;
+    with_password(&s, "bob").await;
+    let mut b = Browser::new(&s);
+    b.login("bob", "kumamoto42", "/").await;
+    // Idle: 30 minutes without use ends it; use keeps it alive.
+    s.clock.advance_seconds(29 * 60);
+    assert_eq!(b.whoami().await.0, StatusCode::OK);
+    s.clock.advance_seconds(29 * 60);
+    assert_eq!(b.whoami().await.0, StatusCode::OK);
+    s.clock.advance_seconds(31 * 60);
+    assert_eq!(b.whoami().await.0, StatusCode::UNAUTHORIZED, "idle for 31 minutes");
+    // Absolute: 12 hours after login, even in use.
+    b.login("bob", "kumamoto42", "/").await;
+    for _ in 0..35 {
+        s.clock.advance_seconds(20 * 60);
+        assert_eq!(b.whoami().await.0, StatusCode::OK);
+    }
+    s.clock.advance_seconds(20 * 60 + 1);
+    assert_eq!(b.whoami().await.0, StatusCode::UNAUTHORIZED, "12 hours after login");
+
+    // Logout ends this session; logout-everywhere ends the others too.
+    b.login("bob", "kumamoto42", "/").await;
+    let mut phone = Browser::new(&s);
+    phone.login("bob", "kumamoto42", "/").await;
+    let mut tablet = Browser::new(&s);
+    tablet.login("bob", "kumamoto42", "/").await;
+    let page = b.get("/login").await;
+    assert!(page.body.contains("Sign out everywhere"));
+    let csrf = page.csrf();
+    let out = b.post("/logout", &[("csrf", &csrf)]).await;
+    assert_eq!(out.status, StatusCode::SEE_OTHER);
+    assert_eq!(b.whoami().await.0, StatusCode::UNAUTHORIZED);
+    assert_eq!(phone.whoami().await.0, StatusCode::OK);
+    let csrf = phone.get("/login").await.csrf();
+    phone.post("/logout", &[("csrf", &csrf), ("everywhere", "true")]).await;
+    assert_eq!(phone.whoami().await.0, StatusCode::UNAUTHORIZED);
+    assert_eq!(tablet.whoami().await.0, StatusCode::UNAUTHORIZED);
+    // A logout without the CSRF token does nothing.
+    tablet.login("bob", "kumamoto42", "/").await;
+    let refused = tablet.post("/logout", &[("csrf", "x")]).await;
+    assert_eq!(refused.status, StatusCode::FORBIDDEN);
+    assert_eq!(tablet.whoami().await.0, StatusCode::OK);
+    // An admin can end every session of a user.
+    let (status, body) = s.admin_call(Method::DELETE, "/api/v1/admin/users/bob/sessions", None).await;
+    assert_eq!((status, body["revoked"].as_u64()), (StatusCode::OK, Some(1)));
+    assert_eq!(tablet.whoami().await.0, StatusCode::UNAUTHORIZED);
+    // Disabling the account ends its sessions' use at once.
+    tablet.login("bob", "kumamoto42", "/").await;
+    s.admin_call(Method::PATCH, "/api/v1/admin/users/bob", Some(json!({"disabled": true}))).await;
+    assert_eq!(tablet.whoami().await.0, StatusCode::UNAUTHORIZED);
+    assert_eq!(s.events("action=auth.session.logout_everywhere").await.len(), 1);
+}
+
+#[tokio::test]
+async fn the_page_speaks_japanese_and_never_redirects_off_site() {
+    let s = TestServer::start().await;
+    with_password(&s, "carol").await;
+    let mut b = Browser::new(&s);
+    b.lang = "ja,en;q=0.8";
+    let page = b.get("/login").await;
+    assert!(page.body.contains("<html lang=\"ja\">") && page.body.contains("パスワード"), "{}", page.body);
+    let wrong = b.login("carol", "nope-nope-1", "/").await;
+    assert!(wrong.body.contains("ユーザー名またはパスワードが違います。"));
+    b.lang = "en-GB,ja;q=0.5";
+    assert!(b.get("/login").await.body.contains("<html lang=\"en\">"));
+    // Off-site or scheme-relative return URLs become "/".
+    for evil in ["https://evil.example/", "//evil.example/x", "/%5Cevil.example"] {
+        let mut b = Browser::new(&s);
+        let encoded = sekimori_core::names::percent_encode(evil);
+        let p = b.login("carol", "kumamoto42", &encoded).await;
+        assert_eq!(p.location(), "/", "{evil}");
+    }
+    // Markup in a username is escaped, never rendered.
+    let p = b.login("<script>x</script>", "kumamoto42", "/").await;
+    assert!(!p.body.contains("<script>x") && p.body.contains("&lt;script&gt;"), "{}", p.body);
+}

@@ -1,0 +1,15 @@
+-- Browser sessions (PostgreSQL). The id is the SHA-256 of the cookie's secret; the level and
+-- methods (`amr`, JSON) are what the login proved.
+CREATE TABLE sessions (
+  id TEXT PRIMARY KEY,
+  tenant_id TEXT NOT NULL REFERENCES tenants(id),
+  user_id TEXT NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+  level BIGINT NOT NULL,
+  amr TEXT NOT NULL,
+  auth_time BIGINT NOT NULL,
+  created_at BIGINT NOT NULL,
+  last_seen_at BIGINT NOT NULL,
+  expires_at BIGINT NOT NULL,
+  revoked_at BIGINT
+);
+CREATE INDEX sessions_user ON sessions (user_id);

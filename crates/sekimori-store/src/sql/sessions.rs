@@ -1,0 +1,65 @@
+// Browser sessions (see `common.rs`).
+
+#[async_trait]
+impl SessionStore for This {
+    async fn insert_session(&self, r: &SessionRecord, replaces: Option<&str>, event: &NewEvent) -> StoreResult<()> {
+        let mut tx = self.begin().await?;
+        if let Some(old) = replaces {
+            tx.execute(
+                q("UPDATE sessions SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL").bind(r.created_at).bind(old),
+            )
+            .await?;
+        }
+        tx.execute(
+            q("INSERT INTO sessions (id, tenant_id, user_id, level, amr, auth_time, created_at, last_seen_at, expires_at, \
+               revoked_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)")
+            .bind(&r.id)
+            .bind(&r.tenant_id)
+            .bind(&r.user_id)
+            .bind(r.level)
+            .bind(&r.amr)
+            .bind(r.auth_time)
+            .bind(r.created_at)
+            .bind(r.last_seen_at)
+            .bind(r.expires_at)
+            .bind(r.revoked_at),
+        )
+        .await?;
+        self.append_in(&mut tx, event).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn session(&self, id: &str) -> StoreResult<Option<SessionRecord>> {
+        self.read_optional(q("SELECT * FROM sessions WHERE id = $1").bind(id)).await
+    }
+
+    async fn touch_session(&self, id: &str, now: i64) -> StoreResult<()> {
+        self.write(q("UPDATE sessions SET last_seen_at = $1 WHERE id = $2 AND last_seen_at < $1").bind(now).bind(id))
+            .await?;
+        Ok(())
+    }
+
+    async fn revoke_session(&self, id: &str, now: i64, event: &NewEvent) -> StoreResult<bool> {
+        self.audited(
+            q("UPDATE sessions SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL").bind(now).bind(id),
+            event,
+            Audit::IfChanged,
+        )
+        .await
+    }
+
+    async fn revoke_user_sessions(&self, user_id: &str, now: i64, event: &NewEvent) -> StoreResult<u64> {
+        let mut tx = self.begin().await?;
+        let n = tx
+            .execute(
+                q("UPDATE sessions SET revoked_at = $1 WHERE user_id = $2 AND revoked_at IS NULL AND expires_at > $1")
+                    .bind(now)
+                    .bind(user_id),
+            )
+            .await?;
+        self.append_in(&mut tx, event).await?;
+        tx.commit().await?;
+        Ok(n)
+    }
+}
