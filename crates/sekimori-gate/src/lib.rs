@@ -11,6 +11,7 @@ pub mod enroll;
 pub mod environments;
 mod error;
 pub mod factors;
+pub mod forward;
 pub mod keys;
 pub mod notify;
 pub mod password;
@@ -65,6 +66,8 @@ pub struct GateSettings {
     pub password: password::PasswordSettings,
     /// Browser session timeouts, the `[gate.session]` section.
     pub session: sessions::SessionSettings,
+    /// Forward-auth rules, `[[gate.forward_auth]]`, first match wins.
+    pub forward_auth: Vec<forward::ForwardRule>,
 }
 
 impl Default for GateSettings {
@@ -82,6 +85,7 @@ impl Default for GateSettings {
             retention_grace_seconds: 24 * 3600,
             password: password::PasswordSettings::default(),
             session: sessions::SessionSettings::default(),
+            forward_auth: Vec::new(),
         }
     }
 }

@@ -376,6 +376,9 @@ impl Config {
             }
         }
         g.password.validate().map_err(|(key, reason)| err(source_name, key, reason))?;
+        for (i, rule) in g.forward_auth.iter().enumerate() {
+            rule.check().map_err(|reason| err(source_name, &format!("gate.forward_auth[{i}]"), reason))?;
+        }
         if !matches!(self.log.format.as_str(), "text" | "json") {
             return Err(err(source_name, "log.format", "must be text or json"));
         }

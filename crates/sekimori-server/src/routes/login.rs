@@ -101,6 +101,8 @@ fn t(lang: Lang, key: &str) -> &'static str {
         }
         (Lang::En, "expired") => "The sign-in took too long. Start again.",
         (Lang::Ja, "expired") => "時間切れです。最初からやり直してください。",
+        (Lang::En, "needs_device") => "This page needs a sign-in with your Sekimori authenticator.",
+        (Lang::Ja, "needs_device") => "このページには関守認証アプリでのログインが必要です。",
         (Lang::En, "csrf") => "The form expired. Reload the page and try again.",
         (Lang::Ja, "csrf") => "フォームの有効期限が切れました。再読み込みしてください。",
         (Lang::En, "signed_in_as") => "Signed in as",
@@ -164,7 +166,13 @@ fn safe_return(gate: &Gate, to: Option<&str>) -> String {
     let base = gate.settings().public_url.trim_end_matches('/');
     let relative = to.starts_with('/') && !to.starts_with("//") && !to.starts_with("/\\");
     let same_origin = to.strip_prefix(base).is_some_and(|rest| rest.is_empty() || rest.starts_with('/'));
-    if (relative || same_origin) && !to.chars().any(char::is_control) {
+    // An application behind forward-auth: an http(s) URL whose host a rule names.
+    let protected = to
+        .strip_prefix("https://")
+        .or_else(|| to.strip_prefix("http://"))
+        .map(|rest| rest.split(['/', '?', '#']).next().unwrap_or(""))
+        .is_some_and(|host| !host.contains('@') && !host.contains('\\') && gate.is_protected_host(host));
+    if (relative || same_origin || protected) && !to.chars().any(char::is_control) {
         to.to_owned()
     } else {
         "/".into()
@@ -172,7 +180,7 @@ fn safe_return(gate: &Gate, to: Option<&str>) -> String {
 }
 
 fn wanted_level(level: Option<u8>) -> u8 {
-    level.unwrap_or(1).clamp(1, 2)
+    level.unwrap_or(1).clamp(1, 3)
 }
 
 #[derive(Debug, Deserialize)]
@@ -291,6 +299,11 @@ fn csrf_ok(gate: &Gate, headers: &HeaderMap, sent: &str) -> bool {
         .is_some_and(|c| sekimori_core::token::ct_eq(csrf_token(gate, c).as_bytes(), sent.as_bytes()))
 }
 
+/// The live session of the browser that sent `headers`.
+pub(super) async fn session_from_headers(gate: &Gate, headers: &HeaderMap) -> Result<Option<SessionView>, ApiError> {
+    current_session(gate, headers).await
+}
+
 async fn current_session(gate: &Gate, headers: &HeaderMap) -> Result<Option<SessionView>, ApiError> {
     match cookie_value(headers, SESSION_COOKIE) {
         Some(secret) => Ok(gate.session(secret).await?),
@@ -318,6 +331,11 @@ async fn login_page(
             }
             return Ok(page(&c, StatusCode::OK, &signed_in(&c, &session), cookies));
         }
+        if c.level >= 3 {
+            let body =
+                format!("<p>{}</p><p><a href=\"/login/qr\">{}</a></p>", t(c.lang, "needs_device"), t(c.lang, "qr"));
+            return Ok(page(&c, StatusCode::OK, &body, cookies));
+        }
         // Step-up: the session's user proves a second factor.
         let user = s.gate.find_user(&session.tenant_id, &session.username).await?;
         if !s.gate.has_second_factor(&user).await? {
@@ -327,6 +345,10 @@ async fn login_page(
         let mut cookies = cookies;
         cookies.push(set_cookie(&s.gate, PENDING_COOKIE, &pending, "/login", "Lax", PENDING_SECONDS));
         return Ok(page(&c, StatusCode::OK, &factor_form(&c, None), cookies));
+    }
+    if c.level >= 3 {
+        let body = format!("<p>{}</p><p><a href=\"/login/qr\">{}</a></p>", t(c.lang, "needs_device"), t(c.lang, "qr"));
+        return Ok(page(&c, StatusCode::OK, &body, cookies));
     }
     Ok(page(&c, StatusCode::OK, &password_form(&c, None, ""), cookies))
 }

@@ -5,6 +5,7 @@ mod accounts;
 mod admin;
 mod device;
 mod factors;
+mod forward;
 mod hosted;
 mod login;
 mod passwords;
@@ -34,6 +35,7 @@ pub(crate) fn router() -> Router<AppState> {
         .merge(device::router())
         .merge(hosted::router())
         .merge(login::router())
+        .merge(forward::router())
         .merge(watch::router())
 }
 

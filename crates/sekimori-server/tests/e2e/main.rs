@@ -11,6 +11,7 @@ mod browser;
 mod device_auth;
 mod environments;
 mod factors;
+mod forward_auth;
 mod ingest;
 mod login;
 mod passwords;

@@ -76,7 +76,8 @@ impl CredentialStore for This {
     }
 
     async fn list_admin_tokens(&self, tenant_id: &str) -> StoreResult<Vec<AdminToken>> {
-        self.read_all(q("SELECT * FROM admin_tokens WHERE tenant_id = $1 ORDER BY created_at, id").bind(tenant_id)).await
+        self.read_all(q("SELECT * FROM admin_tokens WHERE tenant_id = $1 ORDER BY created_at, id").bind(tenant_id))
+            .await
     }
 
     async fn revoke_admin_token(&self, id: &str, now: i64, event: &NewEvent) -> StoreResult<bool> {

@@ -6,7 +6,9 @@ impl SessionStore for This {
         let mut tx = self.begin().await?;
         if let Some(old) = replaces {
             tx.execute(
-                q("UPDATE sessions SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL").bind(r.created_at).bind(old),
+                q("UPDATE sessions SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL")
+                    .bind(r.created_at)
+                    .bind(old),
             )
             .await?;
         }

@@ -1,0 +1,186 @@
+//! Forward-auth: the decision a reverse proxy (nginx `auth_request`, Traefik ForwardAuth,
+//! Caddy `forward_auth`) asks for before passing a request to an application.
+//!
+//! Rules (`[[gate.forward_auth]]`) match a request's host and path; the first that
+//! matches says the level the session needs (0: public) and, optionally, the groups its
+//! user must be in (any one). A request no rule matches needs a session of level 1.
+
+use serde::Deserialize;
+
+use crate::sessions::SessionView;
+use crate::{Gate, GateResult};
+
+/// One rule.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ForwardRule {
+    /// `*`, an exact host (`app.example.com`, with `:port` if the proxy sends one) or
+    /// `*.example.com` (any subdomain).
+    #[serde(default = "any")]
+    pub host: String,
+    /// A path: exact (`/health`) or a prefix ending in `*` (`/admin/*`, `/*`).
+    #[serde(default = "everything")]
+    pub path: String,
+    /// Level the session needs: 0 (public), 1, 2 or 3.
+    pub level: u8,
+    /// Groups of which the user must be in one; empty: any user.
+    #[serde(default)]
+    pub groups: Vec<String>,
+}
+
+fn any() -> String {
+    "*".into()
+}
+
+fn everything() -> String {
+    "/*".into()
+}
+
+impl ForwardRule {
+    fn matches_host(&self, host: &str) -> bool {
+        let host = host.to_ascii_lowercase();
+        let rule = self.host.to_ascii_lowercase();
+        if rule == "*" || rule == host {
+            return true;
+        }
+        match rule.strip_prefix("*.") {
+            Some(suffix) => {
+                let bare = host.split(':').next().unwrap_or(&host);
+                bare.len() > suffix.len() + 1 && bare.ends_with(&format!(".{suffix}"))
+            }
+            None => false,
+        }
+    }
+
+    fn matches_path(&self, path: &str) -> bool {
+        match self.path.strip_suffix('*') {
+            Some(prefix) => path.starts_with(prefix),
+            None => path == self.path,
+        }
+    }
+
+    /// Whether this rule is for `host` and `path`.
+    pub fn matches(&self, host: &str, path: &str) -> bool {
+        self.matches_host(host) && self.matches_path(path)
+    }
+
+    /// What is wrong with the rule, if anything.
+    pub fn check(&self) -> Result<(), String> {
+        if self.level > 3 {
+            return Err(format!("level must be 0 to 3, got {}", self.level));
+        }
+        if !self.path.starts_with('/') {
+            return Err(format!("path must start with /, got {:?}", self.path));
+        }
+        if self.path[..self.path.len().saturating_sub(1)].contains('*') {
+            return Err(format!("path may have * only at its end, got {:?}", self.path));
+        }
+        if self.host.is_empty() || (self.host.contains('*') && self.host != "*" && !self.host.starts_with("*.")) {
+            return Err(format!("host must be *, a host name or *.domain, got {:?}", self.host));
+        }
+        Ok(())
+    }
+}
+
+/// What the proxy is told.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Decision {
+    /// Pass, with the user's identity (none for a public route without a session).
+    Allow(Option<Identity>),
+    /// A login (or step-up) to `level` is needed.
+    Login {
+        /// The level the route needs.
+        level: u8,
+    },
+    /// The session's user may not use this route (not in its groups).
+    Forbidden,
+}
+
+/// The identity handed to the application.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Identity {
+    /// `Remote-User`.
+    pub username: String,
+    /// `Remote-Email`.
+    pub email: Option<String>,
+    /// `Remote-Name`.
+    pub display_name: Option<String>,
+    /// `Remote-Groups`.
+    pub groups: Vec<String>,
+    /// `Remote-Level`.
+    pub level: u8,
+}
+
+impl Gate {
+    /// The first rule for `host` and `path`.
+    pub fn forward_rule(&self, host: &str, path: &str) -> Option<&ForwardRule> {
+        self.settings.forward_auth.iter().find(|r| r.matches(host, path))
+    }
+
+    /// Whether an absolute URL's host is one forward-auth protects (a login may return to it).
+    pub fn is_protected_host(&self, host: &str) -> bool {
+        self.settings.forward_auth.iter().any(|r| r.host != "*" && r.matches_host(host))
+    }
+
+    /// The decision for a request to `host` and `path` with `session`.
+    pub async fn forward_decision(
+        &self,
+        session: Option<&SessionView>,
+        host: &str,
+        path: &str,
+    ) -> GateResult<Decision> {
+        let (level, groups) = match self.forward_rule(host, path) {
+            Some(r) => (r.level, r.groups.as_slice()),
+            None => (1, &[][..]),
+        };
+        let Some(s) = session else {
+            return Ok(if level == 0 { Decision::Allow(None) } else { Decision::Login { level } });
+        };
+        if s.level < level {
+            return Ok(Decision::Login { level });
+        }
+        let Some(user) = self.store.user(&s.user_id).await? else { return Ok(Decision::Login { level }) };
+        let member_of: Vec<String> = self.store.user_groups(&user.id).await?.into_iter().map(|g| g.name).collect();
+        if !groups.is_empty() && !groups.iter().any(|g| member_of.contains(g)) {
+            return Ok(Decision::Forbidden);
+        }
+        Ok(Decision::Allow(Some(Identity {
+            username: user.username,
+            email: user.email,
+            display_name: user.display_name,
+            groups: member_of,
+            level: s.level,
+        })))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rule(host: &str, path: &str) -> ForwardRule {
+        ForwardRule { host: host.into(), path: path.into(), level: 1, groups: Vec::new() }
+    }
+
+    #[test]
+    fn hosts_and_paths_match_as_written() {
+        assert!(rule("*", "/admin/*").matches("anything", "/admin/users"));
+        assert!(!rule("*", "/admin/*").matches("anything", "/administrator"));
+        assert!(rule("*", "/health").matches("x", "/health"));
+        assert!(!rule("*", "/health").matches("x", "/health/deep"));
+        assert!(rule("app.example.com", "/*").matches("APP.example.com", "/"));
+        assert!(!rule("app.example.com", "/*").matches("app.example.com.evil", "/"));
+        assert!(rule("*.example.com", "/*").matches("wiki.example.com:8443", "/"));
+        assert!(!rule("*.example.com", "/*").matches("example.com", "/"));
+        assert!(!rule("*.example.com", "/*").matches("evilexample.com", "/"));
+    }
+
+    #[test]
+    fn bad_rules_are_explained() {
+        assert!(rule("*", "admin").check().expect_err("no slash").contains("start with /"));
+        assert!(rule("*", "/a*b").check().expect_err("inner star").contains("only at its end"));
+        assert!(rule("a*.com", "/").check().expect_err("odd host").contains("host"));
+        assert!(ForwardRule { level: 4, ..rule("*", "/") }.check().is_err());
+        assert!(rule("*.example.com", "/x/*").check().is_ok());
+    }
+}
