@@ -24,6 +24,8 @@ pub const PENDING_SECONDS: i64 = 300;
 /// within this).
 const TOUCH_EVERY_MS: i64 = 60_000;
 const PENDING_CONTEXT: &[u8] = b"sekimori:pending-login:v1";
+/// Who consumes an assertion exchanged for a hosted-login session (audit, `consumed_by`).
+pub const HOSTED_SESSION_APP: &str = "sekimori-hosted-login";
 
 /// The `[gate.session]` configuration section.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
@@ -110,6 +112,53 @@ impl Gate {
         let replaced = replaces.map(|r| sha256_hex(r.as_bytes()));
         self.store.insert_session(&record, replaced.as_deref(), &ev).await?;
         Ok((secret, view(&record, user)))
+    }
+
+    /// Exchanges a hosted-page assertion (a completed QR login) for a session at the
+    /// assertion's level and methods; the assertion is consumed, so it works once.
+    pub async fn session_from_assertion(
+        &self,
+        token: &str,
+        replaces: Option<&str>,
+    ) -> GateResult<(String, SessionView)> {
+        let claims = self.decode_assertion(token)?;
+        let now = self.clock.now();
+        if claims.exp <= now.seconds() {
+            return Err(GateError::new(ErrorCode::Expired, "the assertion has expired"));
+        }
+        if claims.aud != crate::assertion::HOSTED_AUDIENCE {
+            return Err(GateError::new(
+                ErrorCode::Forbidden,
+                "the assertion was issued to an app, not this login page",
+            ));
+        }
+        let Some(record) = self.store.assertion(&claims.jti).await? else {
+            return Err(GateError::new(ErrorCode::InvalidRequest, "unknown assertion"));
+        };
+        let user = self
+            .store
+            .user(&record.user_id)
+            .await?
+            .ok_or_else(|| GateError::new(ErrorCode::Unauthorized, "the user no longer exists"))?;
+        self.check_login_allowed(&user, "qr").await?;
+        let ev = self
+            .event(&record.tenant_id, "authentication", "auth.assertion.verified", Outcome::Success)
+            .user(&record.user_id, &record.username)
+            .field("sekimori.app.id", HOSTED_SESSION_APP)
+            .field("sekimori.login.id", record.login_id.as_str());
+        match self.store.consume_assertion(&claims.jti, HOSTED_SESSION_APP, now.millis(), &ev).await? {
+            sekimori_store::Consume::Done(a) => {
+                let amr: Vec<String> = a.amr.split_whitespace().map(str::to_owned).collect();
+                let level = u8::try_from(a.level).unwrap_or(1);
+                self.create_session(&user, level, &amr, replaces).await
+            }
+            sekimori_store::Consume::AlreadyUsed { at } => {
+                Err(GateError::new(ErrorCode::AlreadyUsed, "this assertion was already used")
+                    .with("first_used_at", Timestamp(at).to_rfc3339()))
+            }
+            sekimori_store::Consume::Expired => Err(GateError::new(ErrorCode::Expired, "the assertion has expired")),
+            sekimori_store::Consume::NotFound => Err(GateError::new(ErrorCode::InvalidRequest, "unknown assertion")),
+        }
     }
 
     /// The live session behind a cookie secret, if any (records activity).

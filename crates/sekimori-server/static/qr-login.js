@@ -11,6 +11,22 @@
     status.className = cls || "";
   }
 
+  // Opened as the sign-in page of this server (`/login/qr?return_to=…`), the completed
+  // login becomes a browser session here; otherwise the assertion is left for the page
+  // that embeds this flow.
+  var returnTo = new URLSearchParams(window.location.search).get("return_to");
+
+  function signIn(assertion) {
+    fetch("/api/v1/session/assertion", {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ assertion: assertion, return_to: returnTo })
+    })
+      .then(function (r) { if (!r.ok) { throw new Error("HTTP " + r.status); } return r.json(); })
+      .then(function (s) { window.location.assign(s.return_to || "/"); })
+      .catch(function (e) { show("Could not start the session (" + e.message + ").", "error"); });
+  }
+
   function start() {
     fetch("/api/v1/qr-sessions", { method: "POST" })
       .then(function (r) { if (!r.ok) { throw new Error("HTTP " + r.status); } return r.json(); })
@@ -32,8 +48,12 @@
         if (st.status === "completed") {
           qr.innerHTML = "";
           hint.hidden = true;
-          document.body.setAttribute("data-assertion", st.assertion || "");
           show("Logged in as " + st.username + ".", "done");
+          if (returnTo !== null) {
+            signIn(st.assertion || "");
+          } else {
+            document.body.setAttribute("data-assertion", st.assertion || "");
+          }
         } else if (st.status === "expired") {
           show("The code expired; here is a new one.");
           start();

@@ -15,7 +15,7 @@ use sekimori_gate::sessions::{SessionView, PENDING_SECONDS};
 use sekimori_gate::{Gate, GateError};
 use serde::Deserialize;
 
-use crate::extract::{ApiQuery, PageClient, PageForm};
+use crate::extract::{ApiJson, ApiQuery, PageClient, PageForm};
 use crate::problem::{ApiError, ApiResult};
 use crate::AppState;
 
@@ -32,6 +32,7 @@ pub(super) fn router() -> Router<AppState> {
         .route("/login/factor", post(login_factor))
         .route("/logout", post(logout))
         .route("/api/v1/session", get(whoami))
+        .route("/api/v1/session/assertion", post(session_from_assertion))
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -231,7 +232,7 @@ fn password_form(c: &Ctx, message: Option<&str>, username: &str) -> String {
         "{msg}<form method=\"post\" action=\"/login\">{hidden}\
          <p><label>{u}<br><input name=\"username\" autocomplete=\"username\" value=\"{user}\" required></label></p>\
          <p><label>{p}<br><input name=\"password\" type=\"password\" autocomplete=\"current-password\" required></label></p>\
-         <p><button type=\"submit\">{s}</button></p></form><p><a href=\"/login/qr\">{qr}</a></p>",
+         <p><button type=\"submit\">{s}</button></p></form><p><a href=\"/login/qr?return_to={rt}\">{qr}</a></p>",
         msg = message.map(|m| format!("<p role=\"alert\">{}</p>", esc(m))).unwrap_or_default(),
         hidden = hidden(c),
         u = t(c.lang, "username"),
@@ -239,6 +240,7 @@ fn password_form(c: &Ctx, message: Option<&str>, username: &str) -> String {
         p = t(c.lang, "password"),
         s = t(c.lang, "submit"),
         qr = t(c.lang, "qr"),
+        rt = esc(&sekimori_core::names::percent_encode(&c.return_to)),
     )
 }
 
@@ -268,6 +270,15 @@ fn signed_in(c: &Ctx, s: &SessionView) -> String {
         hidden = hidden(c),
         out = t(c.lang, "logout"),
         all = t(c.lang, "logout_all"),
+    )
+}
+
+fn needs_device(c: &Ctx) -> String {
+    format!(
+        "<p>{}</p><p><a href=\"/login/qr?return_to={}\">{}</a></p>",
+        t(c.lang, "needs_device"),
+        esc(&sekimori_core::names::percent_encode(&c.return_to)),
+        t(c.lang, "qr")
     )
 }
 
@@ -332,9 +343,7 @@ async fn login_page(
             return Ok(page(&c, StatusCode::OK, &signed_in(&c, &session), cookies));
         }
         if c.level >= 3 {
-            let body =
-                format!("<p>{}</p><p><a href=\"/login/qr\">{}</a></p>", t(c.lang, "needs_device"), t(c.lang, "qr"));
-            return Ok(page(&c, StatusCode::OK, &body, cookies));
+            return Ok(page(&c, StatusCode::OK, &needs_device(&c), cookies));
         }
         // Step-up: the session's user proves a second factor.
         let user = s.gate.find_user(&session.tenant_id, &session.username).await?;
@@ -347,8 +356,7 @@ async fn login_page(
         return Ok(page(&c, StatusCode::OK, &factor_form(&c, None), cookies));
     }
     if c.level >= 3 {
-        let body = format!("<p>{}</p><p><a href=\"/login/qr\">{}</a></p>", t(c.lang, "needs_device"), t(c.lang, "qr"));
-        return Ok(page(&c, StatusCode::OK, &body, cookies));
+        return Ok(page(&c, StatusCode::OK, &needs_device(&c), cookies));
     }
     Ok(page(&c, StatusCode::OK, &password_form(&c, None, ""), cookies))
 }
@@ -523,4 +531,40 @@ async fn whoami(State(s): State<AppState>, headers: HeaderMap) -> ApiResult<Json
         Some(session) => Ok(Json(session)),
         None => Err(ApiError::new(ErrorCode::Unauthorized, "no session")),
     }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct AssertionBody {
+    assertion: String,
+    return_to: Option<String>,
+}
+
+/// The QR login page trades its completed login's assertion for a browser session. JSON
+/// only (a cross-site form cannot send it) and, when the browser says where the request
+/// comes from, only from this origin.
+async fn session_from_assertion(
+    State(s): State<AppState>,
+    headers: HeaderMap,
+    ApiJson(body): ApiJson<AssertionBody>,
+) -> ApiResult<Response> {
+    let origin = s.gate.settings().public_url.trim_end_matches('/').to_owned();
+    if let Some(o) = headers.get(header::ORIGIN).and_then(|v| v.to_str().ok()) {
+        if o != origin {
+            return Err(ApiError::new(ErrorCode::Forbidden, "this request did not come from the login page"));
+        }
+    }
+    if body.assertion.len() > 4096 {
+        return Err(ApiError::new(ErrorCode::InvalidRequest, "assertion is longer than 4096 bytes"));
+    }
+    let old = cookie_value(&headers, SESSION_COOKIE);
+    let (secret, view) = s.gate.session_from_assertion(&body.assertion, old).await?;
+    let mut json = serde_json::to_value(&view).unwrap_or_default();
+    json["return_to"] = serde_json::Value::String(safe_return(&s.gate, body.return_to.as_deref()));
+    let mut resp = Json(json).into_response();
+    resp.headers_mut().append(
+        header::SET_COOKIE,
+        set_cookie(&s.gate, SESSION_COOKIE, &secret, "/", "Lax", s.gate.settings().session.absolute_seconds),
+    );
+    Ok(resp)
 }

@@ -250,3 +250,66 @@ async fn the_redirect_mode_sends_traefik_and_caddy_to_the_login_page() {
     let resp = http.get(format!("{}/api/v1/forward-auth/bogus", s.url)).send().await.expect("send");
     assert_eq!(resp.status(), StatusCode::NOT_FOUND);
 }
+
+/// A QR login on the hosted page becomes a level-3 session, which opens a level-3 route.
+#[tokio::test]
+async fn a_qr_login_becomes_a_level_3_session_for_a_level_3_route() {
+    let s = TestServer::start_configured(Backend::Sqlite, None, |g| g.forward_auth = rules()).await;
+    let alice = s.enrolled("alice").await;
+    let http = s.http();
+    let qr_login = || async {
+        let created: Value = http
+            .post(format!("{}/api/v1/qr-sessions", s.url))
+            .send()
+            .await
+            .expect("create")
+            .json()
+            .await
+            .expect("json");
+        alice.scan(created["payload"].as_str().expect("payload")).await.expect("scan");
+        let status: Value = http
+            .get(format!("{}/api/v1/qr-sessions/{}", s.url, created["id"].as_str().expect("id")))
+            .header("sekimori-poll-secret", created["poll_secret"].as_str().expect("secret"))
+            .send()
+            .await
+            .expect("poll")
+            .json()
+            .await
+            .expect("json");
+        assert_eq!(status["status"], "completed", "{status}");
+        status["assertion"].as_str().expect("assertion").to_owned()
+    };
+    let exchange = |assertion: String, origin: String| {
+        let (http, url) = (http.clone(), s.url.clone());
+        async move {
+            http.post(format!("{url}/api/v1/session/assertion"))
+                .header("origin", origin)
+                .json(&json!({"assertion": assertion, "return_to": "/vault/keys"}))
+                .send()
+                .await
+                .expect("send")
+        }
+    };
+    let assertion = qr_login().await;
+    let resp = exchange(assertion.clone(), s.url.clone()).await;
+    assert_eq!(resp.status(), StatusCode::OK);
+    let cookie = resp.headers()["set-cookie"].to_str().expect("ascii").split(';').next().expect("pair").to_owned();
+    let body: Value = resp.json().await.expect("json");
+    assert_eq!((body["level"].as_u64(), body["return_to"].as_str()), (Some(3), Some("/vault/keys")), "{body}");
+    assert!(body["amr"].as_array().expect("amr").contains(&json!("qr")), "{body}");
+    // The level-3 route lets this session through.
+    let decision = http
+        .get(format!("{}/api/v1/forward-auth/nginx", s.url))
+        .header("cookie", &cookie)
+        .header("x-original-url", "http://app.example/vault/keys")
+        .send()
+        .await
+        .expect("send");
+    assert_eq!(decision.status(), StatusCode::OK);
+    assert_eq!(decision.headers()["remote-level"], "3");
+    // The assertion works once; another site cannot post one.
+    let again = exchange(assertion, s.url.clone()).await;
+    assert_eq!(again.status(), StatusCode::CONFLICT);
+    let cross = exchange(qr_login().await, "https://evil.example".into()).await;
+    assert_eq!(cross.status(), StatusCode::FORBIDDEN);
+}
