@@ -66,3 +66,27 @@ async fn qr_page_in_chromium_refreshes_and_completes() {
     assert!(exit.success(), "the page raised no script errors");
     assert!(std::fs::metadata(&screenshot).map(|m| m.len() > 0).unwrap_or(false));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn qr_sign_in_in_chromium_starts_a_session() {
+    let s = TestServer::start().await;
+    let alice = s.enrolled("alice").await;
+    let mut child = tokio::process::Command::new("node")
+        .arg(browser_dir().join("qr-session.mjs"))
+        .arg(&s.url)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("node is installed");
+    let mut lines = BufReader::new(child.stdout.take().expect("stdout")).lines();
+    let payload = next_line(&mut lines).await;
+    let payload = payload.strip_prefix("PAYLOAD ").expect("payload").to_owned();
+    alice.scan(&payload).await.expect("scan");
+    let session = next_line(&mut lines).await;
+    let session: serde_json::Value =
+        serde_json::from_str(session.strip_prefix("SESSION ").expect("session")).expect("the session as JSON");
+    assert_eq!((session["username"].as_str(), session["level"].as_u64()), (Some("alice"), Some(3)), "{session}");
+    let exit = tokio::time::timeout(Duration::from_secs(30), child.wait()).await.expect("exits").expect("wait");
+    assert!(exit.success(), "the page raised no script errors");
+}
