@@ -93,6 +93,12 @@ pub fn valid_time_zone(name: &str) -> bool {
 impl Gate {
     /// Why `user` may not log in now, if so (disabled is separate: [`ErrorCode::Forbidden`]).
     pub async fn login_refusal(&self, user: &User) -> GateResult<Option<Refusal>> {
+        let groups = if user.login_hours.is_none() { self.store.user_groups(&user.id).await? } else { Vec::new() };
+        self.login_refusal_in(user, &groups).await
+    }
+
+    /// [`Gate::login_refusal`] with the user's groups already read.
+    pub(crate) async fn login_refusal_in(&self, user: &User, groups: &[Group]) -> GateResult<Option<Refusal>> {
         let now = self.clock.now();
         if user.valid_from.is_some_and(|t| now.millis() < t) {
             return Ok(Some(Refusal::NotYetValid));
@@ -104,7 +110,7 @@ impl Gate {
             Some(own) => vec![own],
             None => {
                 let mut from_groups = Vec::new();
-                for g in self.store.user_groups(&user.id).await? {
+                for g in groups {
                     if let Some(h) = parse_hours(g.login_hours.as_deref())? {
                         from_groups.push(h);
                     }
@@ -214,6 +220,7 @@ impl Gate {
             .field("sekimori.changed", changed.join(","))
             .field("sekimori.actor", actor);
         self.store.update_user(&user, &ev).await?;
+        self.forget_sessions();
         Ok(user)
     }
 
@@ -228,6 +235,7 @@ impl Gate {
         if !self.store.delete_user(&user.id, &ev).await? {
             return Err(GateError::new(ErrorCode::NotFound, format!("no user {username}")));
         }
+        self.forget_sessions();
         Ok(())
     }
 
@@ -242,6 +250,7 @@ impl Gate {
             .field("sekimori.settings.time_zone", zone)
             .field("sekimori.actor", actor);
         self.store.set_time_zone(tenant_id, zone, &ev).await?;
+        self.forget_sessions();
         Ok(())
     }
 
@@ -323,6 +332,7 @@ impl Gate {
             .field("group.name", name)
             .field("sekimori.actor", actor);
         self.store.set_group_hours(&g.id, json.as_deref(), &ev).await?;
+        self.forget_sessions();
         self.group(tenant_id, name).await
     }
 
@@ -334,6 +344,7 @@ impl Gate {
             .field("group.name", name)
             .field("sekimori.actor", actor);
         self.store.delete_group(&g.id, &ev).await?;
+        self.forget_sessions();
         Ok(())
     }
 
@@ -359,6 +370,7 @@ impl Gate {
         } else {
             self.store.remove_group_member(&g.id, &user.id, &ev).await?;
         }
+        self.forget_sessions();
         self.group_view(g).await
     }
 }

@@ -122,7 +122,8 @@ impl Gate {
         self.settings.forward_auth.iter().any(|r| r.host != "*" && r.matches_host(host))
     }
 
-    /// The decision for a request to `host` and `path` with `session`.
+    /// The decision for a request to `host` and `path` with `session` (no database: the
+    /// session carries the user's groups and identity).
     pub async fn forward_decision(
         &self,
         session: Option<&SessionView>,
@@ -139,16 +140,14 @@ impl Gate {
         if s.level < level {
             return Ok(Decision::Login { level });
         }
-        let Some(user) = self.store.user(&s.user_id).await? else { return Ok(Decision::Login { level }) };
-        let member_of: Vec<String> = self.store.user_groups(&user.id).await?.into_iter().map(|g| g.name).collect();
-        if !groups.is_empty() && !groups.iter().any(|g| member_of.contains(g)) {
+        if !groups.is_empty() && !groups.iter().any(|g| s.groups.contains(g)) {
             return Ok(Decision::Forbidden);
         }
         Ok(Decision::Allow(Some(Identity {
-            username: user.username,
-            email: user.email,
-            display_name: user.display_name,
-            groups: member_of,
+            username: s.username.clone(),
+            email: s.email.clone(),
+            display_name: s.display_name.clone(),
+            groups: s.groups.clone(),
             level: s.level,
         })))
     }

@@ -101,6 +101,7 @@ pub struct Gate {
     hub: notify::Hub,
     deliveries: Arc<Vec<Arc<dyn notify::Delivery>>>,
     hasher: Arc<password::PasswordHasher>,
+    session_cache: Arc<sessions::SessionCache>,
 }
 
 impl Gate {
@@ -116,6 +117,7 @@ impl Gate {
         let hasher = Arc::new(password::PasswordHasher::start(&settings.password, rng.as_ref())?);
         Ok(Gate {
             hasher,
+            session_cache: Arc::new(sessions::SessionCache::default()),
             store,
             clock,
             rng,

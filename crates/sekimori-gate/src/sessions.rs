@@ -10,6 +10,10 @@
 //! token (XChaCha20-Poly1305 under the server's secret key), not a session: it carries the
 //! user and what was proved so far, and cannot be read or forged by the browser.
 
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
 use sekimori_core::event::Outcome;
 use sekimori_core::token::sha256_hex;
 use sekimori_core::{ErrorCode, Timestamp};
@@ -43,6 +47,31 @@ impl Default for SessionSettings {
     }
 }
 
+/// How long a validated session is reused without the database (real time). Changes
+/// made on this node (logout, revocation, user and group changes) clear the cache at once;
+/// on other nodes of a cluster they take effect within this time.
+pub const SESSION_CACHE_TTL: Duration = Duration::from_secs(2);
+/// Sessions the cache holds before it starts over.
+const SESSION_CACHE_MAX: usize = 100_000;
+
+#[derive(Debug)]
+struct Cached {
+    view: SessionView,
+    last_seen_at: i64,
+    expires_at: i64,
+    at: Instant,
+}
+
+/// Recently validated sessions, so a busy forward-auth proxy does not read the database
+/// for every request.
+#[derive(Debug, Default)]
+pub struct SessionCache(Mutex<HashMap<String, Cached>>);
+
+#[allow(clippy::disallowed_methods)] // reason: the cache's freshness is real elapsed time, not domain time
+fn monotonic_now() -> Instant {
+    Instant::now()
+}
+
 /// A live session.
 #[derive(Debug, Clone, Serialize)]
 pub struct SessionView {
@@ -60,6 +89,14 @@ pub struct SessionView {
     pub auth_time: String,
     /// Absolute end (RFC 3339).
     pub expires_at: String,
+    /// The user's email.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub email: Option<String>,
+    /// The user's display name.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub display_name: Option<String>,
+    /// The user's groups.
+    pub groups: Vec<String>,
     /// The session id's hash (what logs and admins see).
     #[serde(skip)]
     pub id: String,
@@ -111,6 +148,9 @@ impl Gate {
             .field("sekimori.amr", amr.join(","));
         let replaced = replaces.map(|r| sha256_hex(r.as_bytes()));
         self.store.insert_session(&record, replaced.as_deref(), &ev).await?;
+        if let Some(old) = &replaced {
+            self.forget_session(old);
+        }
         Ok((secret, view(&record, user)))
     }
 
@@ -167,20 +207,56 @@ impl Gate {
             return Ok(None);
         }
         let id = sha256_hex(secret.as_bytes());
-        let Some(r) = self.store.session(&id).await? else { return Ok(None) };
         let now = self.clock.now().millis();
-        let idle_until = r.last_seen_at + self.settings.session.idle_seconds * 1000;
+        let idle_ms = self.settings.session.idle_seconds * 1000;
+        {
+            let cache = self.session_cache.0.lock().unwrap_or_else(|p| p.into_inner());
+            if let Some(c) = cache.get(&id) {
+                // Fresh, and no activity to record yet: answered without the database.
+                let fresh = monotonic_now().duration_since(c.at) < SESSION_CACHE_TTL;
+                if fresh
+                    && now - c.last_seen_at < TOUCH_EVERY_MS
+                    && now < c.expires_at
+                    && now < c.last_seen_at + idle_ms
+                {
+                    return Ok(Some(c.view.clone()));
+                }
+            }
+        }
+        let Some(r) = self.store.session(&id).await? else { return Ok(None) };
+        let idle_until = r.last_seen_at + idle_ms;
         if r.revoked_at.is_some() || now >= r.expires_at || now >= idle_until {
+            self.forget_session(&id);
             return Ok(None);
         }
         let Some(user) = self.store.user(&r.user_id).await? else { return Ok(None) };
-        if user.disabled || self.login_refusal(&user).await?.is_some() {
+        let groups = self.store.user_groups(&user.id).await?;
+        if user.disabled || self.login_refusal_in(&user, &groups).await?.is_some() {
+            self.forget_session(&id);
             return Ok(None);
         }
+        let mut last_seen_at = r.last_seen_at;
         if now - r.last_seen_at >= TOUCH_EVERY_MS {
             self.store.touch_session(&id, now).await?;
+            last_seen_at = now;
         }
-        Ok(Some(view(&r, &user)))
+        let mut v = view(&r, &user);
+        v.groups = groups.into_iter().map(|g| g.name).collect();
+        let mut cache = self.session_cache.0.lock().unwrap_or_else(|p| p.into_inner());
+        if cache.len() >= SESSION_CACHE_MAX {
+            cache.clear();
+        }
+        cache.insert(id, Cached { view: v.clone(), last_seen_at, expires_at: r.expires_at, at: monotonic_now() });
+        Ok(Some(v))
+    }
+
+    fn forget_session(&self, id: &str) {
+        self.session_cache.0.lock().unwrap_or_else(|p| p.into_inner()).remove(id);
+    }
+
+    /// Drops every cached session (after a change to users, groups or sessions).
+    pub(crate) fn forget_sessions(&self) {
+        self.session_cache.0.lock().unwrap_or_else(|p| p.into_inner()).clear();
     }
 
     /// Ends the session behind a cookie secret.
@@ -191,6 +267,7 @@ impl Gate {
             .user(&s.user_id, &s.username)
             .field("sekimori.session.id", &s.id[..16]);
         self.store.revoke_session(&s.id, self.clock.now().millis(), &ev).await?;
+        self.forget_session(&s.id);
         Ok(())
     }
 
@@ -200,7 +277,9 @@ impl Gate {
         let ev = self
             .event(&s.tenant_id, "session", "auth.session.logout_everywhere", Outcome::Success)
             .user(&s.user_id, &s.username);
-        Ok(self.store.revoke_user_sessions(&s.user_id, self.clock.now().millis(), &ev).await?)
+        let n = self.store.revoke_user_sessions(&s.user_id, self.clock.now().millis(), &ev).await?;
+        self.forget_sessions();
+        Ok(n)
     }
 
     /// Ends every session of `username` (admin).
@@ -210,7 +289,9 @@ impl Gate {
             .event(tenant_id, "session", "auth.session.revoked_by_admin", Outcome::Success)
             .user(&user.id, &user.username)
             .field("sekimori.actor", actor);
-        Ok(self.store.revoke_user_sessions(&user.id, self.clock.now().millis(), &ev).await?)
+        let n = self.store.revoke_user_sessions(&user.id, self.clock.now().millis(), &ev).await?;
+        self.forget_sessions();
+        Ok(n)
     }
 
     /// Seals a half-done login for the browser to carry.
@@ -257,5 +338,8 @@ fn view(r: &SessionRecord, user: &User) -> SessionView {
         amr: serde_json::from_str(&r.amr).unwrap_or_default(),
         auth_time: Timestamp(r.auth_time).to_rfc3339(),
         expires_at: Timestamp(r.expires_at).to_rfc3339(),
+        email: user.email.clone(),
+        display_name: user.display_name.clone(),
+        groups: Vec::new(),
     }
 }
