@@ -226,6 +226,7 @@ impl Gate {
             secret_hash: hash_secret(&secret),
             created_at: self.clock.now().millis(),
             revoked_at: None,
+            origins: None,
         };
         let ev = self
             .event(&admin.tenant_id, "configuration", "admin.app.created", Outcome::Success)

@@ -19,6 +19,7 @@ pub mod push;
 pub mod qr;
 pub mod roles;
 pub mod sessions;
+pub mod snippet;
 pub mod standby;
 pub mod tickets;
 

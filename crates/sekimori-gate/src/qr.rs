@@ -59,9 +59,13 @@ pub struct QrRedeemed {
 pub const QR_PREFIX: &str = "sekimori://login?s=";
 
 impl Gate {
-    /// Creates a QR login session for a page.
-    pub async fn create_qr(&self, client: &ClientInfo) -> GateResult<QrCreated> {
-        let tenant = self.default_tenant().await?;
+    /// Creates a QR login session for a page: Sekimori's own (`app` none) or an app's page
+    /// through the JS snippet (the assertion's audience is then the app).
+    pub async fn create_qr(&self, client: &ClientInfo, app: Option<&sekimori_store::App>) -> GateResult<QrCreated> {
+        let tenant_id = match app {
+            Some(a) => a.tenant_id.clone(),
+            None => self.default_tenant().await?.id,
+        };
         let env = client.environment();
         let now = self.clock.now();
         let token = self.new_secret();
@@ -69,7 +73,7 @@ impl Gate {
         let expires_at = now.plus_seconds(self.settings.qr_ttl_seconds);
         let s = QrSession {
             id: self.new_id(),
-            tenant_id: tenant.id,
+            tenant_id,
             token_hash: hash_secret(&token),
             poll_hash: hash_secret(&poll_secret),
             environment: serde_json::to_string(&env).unwrap_or_default(),
@@ -80,6 +84,7 @@ impl Gate {
             user_id: None,
             device_id: None,
             assertion_jti: None,
+            app_id: app.map(|a| a.id.clone()),
         };
         self.store.insert_qr(&s).await?;
         Ok(QrCreated {
@@ -113,7 +118,10 @@ impl Gate {
         };
         let (status, username, assertion) = match (&s.used_at, &s.assertion_jti) {
             (Some(_), Some(jti)) => match self.store.assertion(jti).await? {
-                Some(a) => ("completed", Some(a.username.clone()), Some(self.assertion_jwt(&a, HOSTED_AUDIENCE))),
+                Some(a) => {
+                    let audience = s.app_id.as_deref().unwrap_or(HOSTED_AUDIENCE);
+                    ("completed", Some(a.username.clone()), Some(self.assertion_jwt(&a, audience)))
+                }
                 None => ("completed", None, None),
             },
             _ if s.expires_at <= self.clock.now().millis() => ("expired", None, None),

@@ -24,6 +24,25 @@ use tower_http::trace::TraceLayer;
 
 use crate::problem::ApiError;
 
+/// The JS snippet's Subresource Integrity value (`sha384-…`), for `<script integrity>`.
+pub fn sdk_integrity() -> String {
+    use base64::Engine;
+    use sha2::Digest;
+    let digest = sha2::Sha384::digest(routes::SDK_SCRIPT.as_bytes());
+    format!("sha384-{}", base64::engine::general_purpose::STANDARD.encode(digest))
+}
+
+#[cfg(test)]
+mod readme_tests {
+    /// The README's copy-paste snippet carries the integrity of the script this build serves.
+    #[test]
+    fn the_readme_snippet_has_the_current_sri_hash() {
+        let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../README.md")).expect("README");
+        let sri = super::sdk_integrity();
+        assert!(readme.contains(&format!("integrity=\"{sri}\"")), "README.md must show integrity=\"{sri}\"");
+    }
+}
+
 /// Default body limit: 64 KiB.
 pub const DEFAULT_BODY_LIMIT: usize = 64 * 1024;
 /// Audit events run through the rules per read (the follower reads again at once when a

@@ -53,6 +53,7 @@ async fn run(name: &str, s: Arc<dyn Store>, n: usize) {
         secret_hash: vec![1; 32],
         created_at: T0,
         revoked_at: None,
+        origins: None,
     };
     s.insert_app(&app, &ev("iam.app.created")).await.expect("app");
     let ids: Vec<String> = (0..n).map(|i| format!("{i:032x}")).collect();

@@ -333,6 +333,7 @@ pub async fn qr_is_redeemed_once(s: S) {
         user_id: None,
         device_id: None,
         assertion_jti: None,
+        app_id: None,
     };
     s.insert_qr(&q).await.expect("insert");
     let a = assertion(&u, "jq", "");
@@ -527,6 +528,7 @@ pub async fn expired_rows_are_pruned_and_live_ones_kept(s: S) {
         user_id: None,
         device_id: None,
         assertion_jti: None,
+        app_id: None,
     };
     s.insert_qr(&qr("q-old", T0 + 1_000)).await.expect("old qr");
     s.insert_qr(&qr("q-live", T0 + 900_000)).await.expect("live qr");

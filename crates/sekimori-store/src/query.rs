@@ -197,7 +197,7 @@ macro_rules! from_row {
 from_row! {
     Tenant { id, name, standby_required, standby_seconds, password_policy, time_zone, created_at }
     AdminToken { id, tenant_id, name, secret_hash, created_at, revoked_at, role, scope }
-    App { id, tenant_id, name, kind, secret_hash, created_at, revoked_at }
+    App { id, tenant_id, name, kind, secret_hash, created_at, revoked_at, origins }
     User { id, tenant_id, username, email, display_name, disabled, created_at, valid_from, valid_until, login_hours }
     Group { id, tenant_id, name, login_hours, created_at }
     Enrollment { id, tenant_id, user_id, code_hash, created_at, expires_at, used_at, device_id }
@@ -210,7 +210,7 @@ from_row! {
     InboxMessage { id, tenant_id, user_id, kind, login_id, body, created_at, expires_at, dismissed_at }
     QrSession {
         id, tenant_id, token_hash, poll_hash, environment, env_key, created_at, expires_at, used_at, user_id,
-        device_id, assertion_jti,
+        device_id, assertion_jti, app_id,
     }
     AssertionRecord {
         jti, tenant_id, user_id, username, login_id, level, amr, issued_at, expires_at, consumed_at, consumed_by,

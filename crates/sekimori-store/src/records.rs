@@ -60,6 +60,8 @@ pub struct App {
     pub created_at: i64,
     /// Revocation time, ms.
     pub revoked_at: Option<i64>,
+    /// Web origins (JSON array) that may start a QR login for this app (the JS snippet).
+    pub origins: Option<String>,
 }
 
 /// A person who logs in.
@@ -229,6 +231,8 @@ pub struct QrSession {
     pub device_id: Option<String>,
     /// The assertion minted on redemption.
     pub assertion_jti: Option<String>,
+    /// The app whose page started it (the assertion's audience); none for Sekimori's own page.
+    pub app_id: Option<String>,
 }
 
 /// A one-time login assertion handed to a relying party.

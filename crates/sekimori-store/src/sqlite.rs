@@ -70,6 +70,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/sqlite/0009_access.sql"),
     include_str!("../migrations/sqlite/0010_admin_roles.sql"),
     include_str!("../migrations/sqlite/0011_sessions.sql"),
+    include_str!("../migrations/sqlite/0012_app_origins.sql"),
 ];
 
 impl SqliteStore {

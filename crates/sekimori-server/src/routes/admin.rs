@@ -29,7 +29,7 @@ pub(super) fn router() -> Router<AppState> {
         .route("/api/v1/admin/users/{username}/devices/{device_id}", delete(remove_device))
         .route("/api/v1/admin/users/{username}/environments", get(list_environments))
         .route("/api/v1/admin/apps", post(add_app).get(list_apps))
-        .route("/api/v1/admin/apps/{app_id}", delete(revoke_app))
+        .route("/api/v1/admin/apps/{app_id}", delete(revoke_app).patch(patch_app))
         .route("/api/v1/admin/tenant", get(get_tenant).patch(patch_tenant))
         .route("/api/v1/admin/audit/verify", get(verify_audit))
         .route("/api/v1/events", get(events))
@@ -177,11 +177,13 @@ struct AppView {
     kind: String,
     created_at: String,
     revoked_at: Option<String>,
+    origins: Vec<String>,
 }
 
 impl From<App> for AppView {
     fn from(a: App) -> Self {
         AppView {
+            origins: sekimori_gate::snippet::origins_of(&a),
             id: a.id,
             name: a.name,
             kind: a.kind,
@@ -196,6 +198,7 @@ impl From<App> for AppView {
 struct AddApp {
     name: Label,
     kind: Option<String>,
+    origins: Option<Vec<String>>,
 }
 
 async fn add_app(
@@ -207,8 +210,32 @@ async fn add_app(
     let kind = AppKind::parse(kind_text).ok_or_else(|| {
         ApiError::new(ErrorCode::InvalidRequest, format!("kind must be relying_party or verifier, not {kind_text:?}"))
     })?;
-    let created = s.gate.add_app(&admin, &req.name, kind).await?;
+    // Origins are checked before the app exists, so a bad one loses nothing (the key is shown once).
+    for o in req.origins.iter().flatten() {
+        sekimori_gate::snippet::normalize_origin(o).map_err(|e| {
+            ApiError(sekimori_gate::GateError::new(ErrorCode::InvalidRequest, e).with("field", "origins"))
+        })?;
+    }
+    let mut created = s.gate.add_app(&admin, &req.name, kind).await?;
+    if let Some(origins) = req.origins.filter(|o| !o.is_empty()) {
+        created.app = s.gate.set_app_origins(&admin, &created.app.id, &origins).await?;
+    }
     Ok((StatusCode::CREATED, Json(json!({"app": AppView::from(created.app), "key": created.key}))))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PatchApp {
+    origins: Vec<String>,
+}
+
+async fn patch_app(
+    State(s): State<AppState>,
+    AdminAuth(admin): AdminAuth,
+    Path(app_id): Path<String>,
+    ApiJson(req): ApiJson<PatchApp>,
+) -> ApiResult<Json<AppView>> {
+    Ok(Json(s.gate.set_app_origins(&admin, &app_id, &req.origins).await?.into()))
 }
 
 async fn list_apps(State(s): State<AppState>, AdminAuth(admin): AdminAuth) -> ApiResult<Json<Vec<AppView>>> {

@@ -24,8 +24,9 @@ pub(super) fn router() -> Router<AppState> {
         .route("/login/qr", get(qr_page))
         .route("/static/qr-login.js", get(qr_script))
         .route("/enroll", get(enroll_page))
-        .route("/api/v1/qr-sessions", post(create_qr))
-        .route("/api/v1/qr-sessions/{id}", get(qr_status))
+        .route("/api/v1/qr-sessions", post(create_qr).options(preflight))
+        .route("/api/v1/qr-sessions/{id}", get(qr_status).options(preflight))
+        .route("/sdk/v1/sekimori.js", get(sdk_script))
 }
 
 fn page(html: String) -> Response {
@@ -63,12 +64,86 @@ async fn enroll_page(State(s): State<AppState>, ApiQuery(q): ApiQuery<EnrollQuer
     )))
 }
 
-async fn create_qr(State(s): State<AppState>, PageClient(client): PageClient) -> ApiResult<(StatusCode, Json<Value>)> {
-    let created = s.gate.create_qr(&client).await?;
+/// The JS snippet (docs/protocol.md, section 15): loadable from any page (CORS, so
+/// `integrity` works), cached briefly.
+pub const SDK_SCRIPT: &str = include_str!("../../static/sekimori.js");
+
+async fn sdk_script() -> Response {
+    (
+        [
+            (header::CONTENT_TYPE, "text/javascript; charset=utf-8"),
+            (header::CACHE_CONTROL, "public, max-age=300"),
+            (header::ACCESS_CONTROL_ALLOW_ORIGIN, "*"),
+            (header::HeaderName::from_static("cross-origin-resource-policy"), "cross-origin"),
+        ],
+        SDK_SCRIPT,
+    )
+        .into_response()
+}
+
+fn origin(headers: &HeaderMap) -> Option<&str> {
+    headers.get(header::ORIGIN).and_then(|v| v.to_str().ok())
+}
+
+/// Whether a browser request comes from Sekimori's own pages (or from no browser page).
+fn own_origin(s: &AppState, headers: &HeaderMap) -> bool {
+    origin(headers).is_none_or(|o| o == s.gate.settings().public_url.trim_end_matches('/'))
+}
+
+fn allow_origin(resp: &mut Response, origin: &str) {
+    if let Ok(v) = header::HeaderValue::from_str(origin) {
+        resp.headers_mut().insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, v);
+    }
+    resp.headers_mut().append(header::VARY, header::HeaderValue::from_static("Origin"));
+}
+
+/// CORS preflight for the snippet's requests: the actual answers say whether the page's
+/// origin may read them.
+async fn preflight(headers: HeaderMap) -> Response {
+    let mut resp = StatusCode::NO_CONTENT.into_response();
+    if let Some(o) = origin(&headers).map(str::to_owned) {
+        allow_origin(&mut resp, &o);
+        let h = resp.headers_mut();
+        h.insert(header::ACCESS_CONTROL_ALLOW_METHODS, header::HeaderValue::from_static("GET, POST"));
+        h.insert(header::ACCESS_CONTROL_ALLOW_HEADERS, header::HeaderValue::from_static(POLL_SECRET_HEADER));
+        h.insert(header::ACCESS_CONTROL_MAX_AGE, header::HeaderValue::from_static("600"));
+    }
+    resp
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CreateQuery {
+    app: Option<String>,
+}
+
+/// Sekimori's own page starts a QR login without `app`; an app's page (the JS snippet)
+/// names its app and must be served from one of the app's origins.
+async fn create_qr(
+    State(s): State<AppState>,
+    headers: HeaderMap,
+    PageClient(client): PageClient,
+    ApiQuery(q): ApiQuery<CreateQuery>,
+) -> ApiResult<Response> {
+    let app = match &q.app {
+        Some(id) => Some(s.gate.snippet_app(id, origin(&headers)).await?),
+        None if own_origin(&s, &headers) => None,
+        None => {
+            return Err(ApiError::new(
+                ErrorCode::Forbidden,
+                "a page on another origin must name its app (data-app) to start a login",
+            ))
+        }
+    };
+    let created = s.gate.create_qr(&client, app.as_ref()).await?;
     let svg = crate::qr::svg(&created.payload)?;
     let mut body = json!(created);
     body["svg"] = Value::String(svg);
-    Ok((StatusCode::CREATED, Json(body)))
+    let mut resp = (StatusCode::CREATED, Json(body)).into_response();
+    if let (Some(_), Some(o)) = (&app, origin(&headers)) {
+        allow_origin(&mut resp, o);
+    }
+    Ok(resp)
 }
 
 #[derive(Debug, Deserialize)]
@@ -82,10 +157,18 @@ async fn qr_status(
     Path(id): Path<String>,
     headers: HeaderMap,
     ApiQuery(q): ApiQuery<WaitQuery>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Response> {
     let secret = headers
         .get(POLL_SECRET_HEADER)
         .and_then(|v| v.to_str().ok())
         .ok_or_else(|| ApiError::new(ErrorCode::Unauthorized, "the sekimori-poll-secret header is required"))?;
-    Ok(Json(json!(s.gate.qr_status(&id, secret, wait_duration(q.wait)).await?)))
+    let status = s.gate.qr_status(&id, secret, wait_duration(q.wait)).await?;
+    let mut resp = Json(json!(status)).into_response();
+    if let Some(o) = origin(&headers).filter(|_| !own_origin(&s, &headers)) {
+        let allowed = s.gate.qr_origins(&id).await?;
+        if sekimori_gate::snippet::normalize_origin(o).is_ok_and(|n| allowed.contains(&n)) {
+            allow_origin(&mut resp, o);
+        }
+    }
+    Ok(resp)
 }

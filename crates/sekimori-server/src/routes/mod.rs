@@ -18,6 +18,8 @@ use axum::routing::get;
 use axum::{Json, Router};
 use serde_json::{json, Value};
 
+pub(crate) use hosted::SDK_SCRIPT;
+
 use crate::problem::ApiResult;
 use crate::AppState;
 
@@ -55,5 +57,6 @@ async fn server_info(State(s): State<AppState>) -> Json<Value> {
         "public_url": s.gate.settings().public_url,
         "server_public_key": s.gate.keys().public_key_b64(),
         "server_key_id": s.gate.keys().key_id(),
+        "sdk_integrity": crate::sdk_integrity(),
     }))
 }

@@ -90,3 +90,83 @@ async fn qr_sign_in_in_chromium_starts_a_session() {
     let exit = tokio::time::timeout(Duration::from_secs(30), child.wait()).await.expect("exits").expect("wait");
     assert!(exit.success(), "the page raised no script errors");
 }
+
+/// The copy-paste snippet on an integrator's page (another origin, with the README's
+/// `integrity`): the widget shows a QR code, the authenticator scans it, the page's callback
+/// gets the assertion, and only that app's backend can verify it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn js_snippet_on_another_origin() {
+    let s = TestServer::start().await;
+    let alice = s.enrolled("alice").await;
+    // The integrator's site.
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let site = format!("http://{}", listener.local_addr().expect("addr"));
+    let (status, created) = s
+        .admin_call(
+            reqwest::Method::POST,
+            "/api/v1/admin/apps",
+            Some(serde_json::json!({"name": "shop", "origins": [site.clone()]})),
+        )
+        .await;
+    assert_eq!(status, reqwest::StatusCode::CREATED, "{created}");
+    let app_id = created["app"]["id"].as_str().expect("id").to_owned();
+    assert_eq!(created["app"]["origins"], serde_json::json!([site.clone()]));
+    let shop_key = created["key"].as_str().expect("key").to_owned();
+    let server: serde_json::Value =
+        s.http().get(format!("{}/api/v1/server", s.url)).send().await.expect("info").json().await.expect("json");
+    let sri = server["sdk_integrity"].as_str().expect("sri").to_owned();
+    let html = format!(
+        "<!doctype html><html><head><meta charset=\"utf-8\"><title>Shop</title></head><body>\
+         <div id=\"sekimori-login\"></div>\
+         <script>function onSekimoriLogin(d) {{ document.body.setAttribute('data-user', d.username); \
+         document.body.setAttribute('data-assertion', d.assertion); }}</script>\
+         <script src=\"{}/sdk/v1/sekimori.js\" integrity=\"{sri}\" crossorigin=\"anonymous\" \
+         data-app=\"{app_id}\" data-callback=\"onSekimoriLogin\"></script></body></html>",
+        s.url
+    );
+    tokio::spawn(async move {
+        let app = axum::Router::new()
+            .route("/", axum::routing::get(move || async move { axum::response::Html(html) }))
+            .route("/favicon.ico", axum::routing::get(|| async { axum::http::StatusCode::NO_CONTENT }));
+        axum::serve(listener, app).await
+    });
+
+    let mut child = tokio::process::Command::new("node")
+        .arg(browser_dir().join("snippet.mjs"))
+        .arg(format!("{site}/"))
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("node is installed");
+    let mut lines = BufReader::new(child.stdout.take().expect("stdout")).lines();
+    let payload = next_line(&mut lines).await;
+    alice.scan(payload.strip_prefix("PAYLOAD ").expect("payload")).await.expect("scan");
+    let login = next_line(&mut lines).await;
+    let mut parts = login.strip_prefix("LOGIN ").expect("login").split(' ');
+    assert_eq!(parts.next(), Some("alice"));
+    let assertion = parts.next().expect("assertion").to_owned();
+    let exit = tokio::time::timeout(Duration::from_secs(30), child.wait()).await.expect("exits").expect("wait");
+    assert!(exit.success(), "no script or integrity errors on the page");
+
+    // Another relying party cannot use the shop's assertion; the shop's backend can, once.
+    let other = s.app("other", "relying_party").await;
+    assert_eq!(code(other.verify_assertion(&assertion).await), "forbidden");
+    let shop = sekimori_client::AppClient::new(&s.url, &shop_key);
+    let verified = shop.verify_assertion(&assertion).await.expect("verify");
+    assert_eq!((verified["username"].as_str(), verified["level"].as_u64()), (Some("alice"), Some(3)));
+    assert_eq!(code(shop.verify_assertion(&assertion).await), "already_used");
+
+    // A page on an origin the app does not list cannot start a login for it.
+    let refused = s
+        .http()
+        .post(format!("{}/api/v1/qr-sessions?app={app_id}", s.url))
+        .header("origin", "https://evil.example")
+        .send()
+        .await
+        .expect("send");
+    assert_eq!(refused.status(), reqwest::StatusCode::FORBIDDEN);
+    let anonymous =
+        s.http().post(format!("{}/api/v1/qr-sessions", s.url)).header("origin", site).send().await.expect("send");
+    assert_eq!(anonymous.status(), reqwest::StatusCode::FORBIDDEN, "another origin must name its app");
+}

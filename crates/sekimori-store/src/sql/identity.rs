@@ -102,18 +102,29 @@ impl CredentialStore for This {
             return Ok(false);
         }
         tx.execute(
-            q("INSERT INTO apps (id, tenant_id, name, kind, secret_hash, created_at) VALUES ($1, $2, $3, $4, $5, $6)")
-                .bind(&a.id)
-                .bind(&a.tenant_id)
-                .bind(&a.name)
-                .bind(&a.kind)
-                .bind(&a.secret_hash)
-                .bind(a.created_at),
+            q("INSERT INTO apps (id, tenant_id, name, kind, secret_hash, created_at, origins) \
+               VALUES ($1, $2, $3, $4, $5, $6, $7)")
+            .bind(&a.id)
+            .bind(&a.tenant_id)
+            .bind(&a.name)
+            .bind(&a.kind)
+            .bind(&a.secret_hash)
+            .bind(a.created_at)
+            .bind(&a.origins),
         )
         .await?;
         self.append_in(&mut tx, event).await?;
         tx.commit().await?;
         Ok(true)
+    }
+
+    async fn set_app_origins(&self, id: &str, origins: Option<&str>, event: &NewEvent) -> StoreResult<bool> {
+        self.audited(
+            q("UPDATE apps SET origins = $1 WHERE id = $2 AND revoked_at IS NULL").bind(origins).bind(id),
+            event,
+            Audit::IfChanged,
+        )
+        .await
     }
 
     async fn app(&self, id: &str) -> StoreResult<Option<App>> {

@@ -128,8 +128,8 @@ impl LoginStore for This {
 
     async fn insert_qr(&self, s: &QrSession) -> StoreResult<()> {
         self.write(q(
-            "INSERT INTO qr_sessions (id, tenant_id, token_hash, poll_hash, environment, env_key, created_at, expires_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+            "INSERT INTO qr_sessions (id, tenant_id, token_hash, poll_hash, environment, env_key, created_at, expires_at, \
+             app_id) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
         )
         .bind(&s.id)
         .bind(&s.tenant_id)
@@ -138,7 +138,8 @@ impl LoginStore for This {
         .bind(&s.environment)
         .bind(&s.env_key)
         .bind(s.created_at)
-        .bind(s.expires_at)).await?;
+        .bind(s.expires_at)
+        .bind(&s.app_id)).await?;
         Ok(())
     }
 

@@ -1,0 +1,28 @@
+// Drives an integrator's page (another origin) that embeds Sekimori's JS snippet, in
+// headless Chromium, for the Rust end-to-end test `browser::js_snippet_on_another_origin`.
+// Prints on stdout:
+//   PAYLOAD <QR payload>     once the widget shows a code
+//   LOGIN <username> <jwt>   what the page's callback received
+// Usage: node snippet.mjs <integrator page URL>
+import { chromium } from "playwright-core";
+
+const [url] = process.argv.slice(2);
+const browser = await chromium.launch({
+  executablePath: process.env.SEKIMORI_CHROMIUM || "/usr/bin/chromium",
+  args: ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+         "--disable-background-networking", "--disable-component-update", "--disable-sync"],
+});
+try {
+  const page = await browser.newPage();
+  const errors = [];
+  page.on("pageerror", (e) => errors.push(String(e)));
+  page.on("console", (m) => { if (m.type() === "error") { errors.push(m.text()); } });
+  await page.goto(url);
+  await page.waitForSelector(".sekimori-qr svg", { timeout: 15000 });
+  console.log(`PAYLOAD ${await page.getAttribute(".sekimori-qr", "data-payload")}`);
+  await page.waitForFunction(() => document.body.getAttribute("data-assertion"), null, { timeout: 30000 });
+  console.log(`LOGIN ${await page.getAttribute("body", "data-user")} ${await page.getAttribute("body", "data-assertion")}`);
+  if (errors.length) { console.error(errors.join("\n")); process.exitCode = 1; }
+} finally {
+  await browser.close();
+}
