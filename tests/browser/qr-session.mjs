@@ -4,14 +4,10 @@
 //   PAYLOAD <QR payload>          once the page shows a code
 //   SESSION <JSON>                the page the browser lands on after signing in
 // Usage: node qr-session.mjs <server URL>
-import { chromium } from "playwright-core";
+import { launch } from "./launch.mjs";
 
 const [url] = process.argv.slice(2);
-const browser = await chromium.launch({
-  executablePath: process.env.SEKIMORI_CHROMIUM || "/usr/bin/chromium",
-  args: ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-         "--disable-background-networking", "--disable-component-update", "--disable-sync"],
-});
+const browser = await launch();
 try {
   const page = await browser.newPage();
   const errors = [];

@@ -4,14 +4,10 @@
 //   PAYLOAD <QR payload>     once the widget shows a code
 //   LOGIN <username> <jwt>   what the page's callback received
 // Usage: node snippet.mjs <integrator page URL>
-import { chromium } from "playwright-core";
+import { launch } from "./launch.mjs";
 
 const [url] = process.argv.slice(2);
-const browser = await chromium.launch({
-  executablePath: process.env.SEKIMORI_CHROMIUM || "/usr/bin/chromium",
-  args: ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-         "--disable-background-networking", "--disable-component-update", "--disable-sync"],
-});
+const browser = await launch();
 try {
   const page = await browser.newPage();
   const errors = [];

@@ -75,15 +75,7 @@ impl Gate {
     /// token and returns it (it is stored only hashed and never shown again).
     pub async fn bootstrap(&self) -> GateResult<(Tenant, Option<String>)> {
         let now = self.clock.now();
-        let candidate = Tenant {
-            id: self.new_id(),
-            name: DEFAULT_TENANT.into(),
-            standby_required: true,
-            standby_seconds: 60,
-            password_policy: i64::from(sekimori_core::password::PasswordPolicy::default().level()),
-            time_zone: "UTC".into(),
-            created_at: now.millis(),
-        };
+        let candidate = Tenant::with_defaults(&self.new_id(), DEFAULT_TENANT, now.millis());
         let (tenant, created) = self.store.ensure_tenant(&candidate).await?;
         let token = if created { Some(self.mint_admin_token(&tenant.id, "first-start").await?) } else { None };
         Ok((tenant, token))
@@ -97,26 +89,10 @@ impl Gate {
             .ok_or_else(|| GateError::new(ErrorCode::ServiceUnavailable, "the server has not been initialised"))
     }
 
-    /// Mints an admin token for `tenant_id`.
+    /// Mints an admin token (role `admin`) for `tenant_id`.
     pub async fn mint_admin_token(&self, tenant_id: &str, name: &str) -> GateResult<String> {
-        let id = uuid_hex(&self.new_id());
-        let secret = self.new_secret();
-        let token = AdminToken {
-            id: id.clone(),
-            tenant_id: tenant_id.to_owned(),
-            name: name.to_owned(),
-            secret_hash: hash_secret(&secret),
-            created_at: self.clock.now().millis(),
-            revoked_at: None,
-            role: crate::roles::Role::Admin.as_str().to_owned(),
-            scope: None,
-        };
-        let ev = self
-            .event(tenant_id, "iam", "admin.token.created", Outcome::Success)
-            .field("sekimori.admin_token.id", id.as_str())
-            .field("sekimori.admin_token.name", name);
-        self.store.insert_admin_token(&token, &ev).await?;
-        Ok(PrefixedKey::format(ADMIN_PREFIX, &id, &secret))
+        let (_, key) = self.mint_token(tenant_id, name, crate::roles::Role::Admin, None, "system").await?;
+        Ok(key)
     }
 
     /// The admin token presented as a bearer credential.

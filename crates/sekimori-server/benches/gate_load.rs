@@ -14,13 +14,14 @@
 #![allow(clippy::disallowed_methods)] // reason: a benchmark measures wall-clock time with Instant
 #![allow(clippy::unwrap_used)] // reason: a failed benchmark step should stop the run loudly
 
+mod common;
+
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use sekimori_client::{AdminClient, AppClient, Authenticator};
 use sekimori_core::{OsRng, SystemClock};
-use sekimori_gate::{Gate, GateSettings, ServerKeys};
-use sekimori_server::AppState;
+use sekimori_gate::GateSettings;
 use sekimori_store::Store;
 
 fn env_num(name: &str, default: usize) -> usize {
@@ -45,20 +46,7 @@ async fn start(store: Arc<dyn Store>) -> (String, AdminClient) {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("http://{}", listener.local_addr().unwrap());
     let settings = GateSettings { public_url: url.clone(), ..Default::default() };
-    let gate_store = store.clone();
-    let gate =
-        Gate::new(store, Arc::new(SystemClock), Arc::new(OsRng), ServerKeys::generate(&OsRng), settings).unwrap();
-    let token = gate.bootstrap().await.unwrap().1.unwrap();
-    let watch = sekimori_watch::Watch::new(
-        gate_store,
-        Arc::new(SystemClock),
-        Arc::new(OsRng),
-        &sekimori_detect::RuleSet::default(),
-        sekimori_detect::baseline::Baselines::builtin(),
-        sekimori_watch::IngestLimits::default(),
-    )
-    .unwrap();
-    let state = AppState { gate, watch, body_limit: sekimori_server::DEFAULT_BODY_LIMIT };
+    let (state, token) = common::state(store, settings).await;
     let app = sekimori_server::router(state)
         .layer(axum::middleware::from_fn(timed))
         .into_make_service_with_connect_info::<std::net::SocketAddr>();

@@ -11,14 +11,14 @@
 #![allow(clippy::disallowed_methods)] // reason: a benchmark measures wall-clock time with Instant
 #![allow(clippy::unwrap_used)] // reason: a failed benchmark step should stop the run loudly
 
+mod common;
+
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Instant;
 
 use sekimori_client::AdminClient;
-use sekimori_core::{OsRng, SystemClock};
-use sekimori_gate::{Gate, GateSettings, ServerKeys};
-use sekimori_server::AppState;
+use sekimori_gate::GateSettings;
 use serde_json::json;
 
 fn env_num(name: &str, default: usize) -> usize {
@@ -35,19 +35,7 @@ async fn run(workers: usize) {
     let mut settings = GateSettings { public_url: url.clone(), ..Default::default() };
     settings.password.hash_workers = workers;
     settings.password.hash_queue = 4 * concurrency;
-    let gate = Gate::new(store.clone(), Arc::new(SystemClock), Arc::new(OsRng), ServerKeys::generate(&OsRng), settings)
-        .unwrap();
-    let token = gate.bootstrap().await.unwrap().1.unwrap();
-    let watch = sekimori_watch::Watch::new(
-        store,
-        Arc::new(SystemClock),
-        Arc::new(OsRng),
-        &sekimori_detect::RuleSet::default(),
-        sekimori_detect::baseline::Baselines::builtin(),
-        sekimori_watch::IngestLimits::default(),
-    )
-    .unwrap();
-    let state = AppState { gate, watch, body_limit: sekimori_server::DEFAULT_BODY_LIMIT };
+    let (state, token) = common::state(store, settings).await;
     let app = sekimori_server::router(state).into_make_service_with_connect_info::<std::net::SocketAddr>();
     tokio::spawn(async move { axum::serve(listener, app).await });
     let admin = AdminClient::new(&url, &token);

@@ -22,15 +22,7 @@ fn ev(action: &str) -> NewEvent {
 }
 
 async fn run(name: &str, s: Arc<dyn Store>, n: usize) {
-    let t = Tenant {
-        id: "t1".into(),
-        name: "default".into(),
-        standby_required: true,
-        standby_seconds: 60,
-        password_policy: 2,
-        time_zone: "UTC".into(),
-        created_at: T0,
-    };
+    let t = Tenant::with_defaults("t1", "default", T0);
     s.ensure_tenant(&t).await.expect("tenant");
     let u = User {
         id: "u1".into(),

@@ -65,15 +65,7 @@ fn ev(action: &str) -> NewEvent {
 }
 
 async fn tenant(s: &S) -> Tenant {
-    let t = Tenant {
-        id: "t1".into(),
-        name: "default".into(),
-        standby_required: true,
-        standby_seconds: 60,
-        password_policy: 2,
-        time_zone: "UTC".into(),
-        created_at: T0,
-    };
+    let t = Tenant::with_defaults("t1", "default", T0);
     s.ensure_tenant(&t).await.expect("tenant").0
 }
 
@@ -159,15 +151,7 @@ fn assertion(u: &User, jti: &str, login_id: &str) -> AssertionRecord {
 
 /// A second tenant of the same name is not created.
 pub async fn tenants_are_unique_by_name(s: S) {
-    let t = Tenant {
-        id: "t1".into(),
-        name: "default".into(),
-        standby_required: true,
-        standby_seconds: 60,
-        password_policy: 2,
-        time_zone: "UTC".into(),
-        created_at: T0,
-    };
+    let t = Tenant::with_defaults("t1", "default", T0);
     let (a, new_a) = s.ensure_tenant(&t).await.expect("first");
     let (b, new_b) = s.ensure_tenant(&Tenant { id: "t2".into(), ..t.clone() }).await.expect("second");
     assert!(new_a && !new_b);

@@ -22,6 +22,22 @@ pub struct Tenant {
     pub created_at: i64,
 }
 
+impl Tenant {
+    /// A new tenant with the default settings: standby required, 60-second windows,
+    /// password policy level 2, time zone UTC.
+    pub fn with_defaults(id: &str, name: &str, created_at: i64) -> Tenant {
+        Tenant {
+            id: id.to_owned(),
+            name: name.to_owned(),
+            standby_required: true,
+            standby_seconds: 60,
+            password_policy: i64::from(sekimori_core::password::PasswordPolicy::default().level()),
+            time_zone: "UTC".to_owned(),
+            created_at,
+        }
+    }
+}
+
 /// A hashed admin bearer token.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AdminToken {

@@ -724,15 +724,7 @@ mod tests {
     #[tokio::test]
     async fn events_go_after_the_retention_and_alerts_stay() {
         let store: Arc<dyn Store> = Arc::new(sekimori_store::testing::fresh_sqlite().await);
-        let tenant = sekimori_store::Tenant {
-            id: "t1".into(),
-            name: "default".into(),
-            standby_required: true,
-            standby_seconds: 60,
-            password_policy: 2,
-            time_zone: "UTC".into(),
-            created_at: 0,
-        };
+        let tenant = sekimori_store::Tenant::with_defaults("t1", "default", 0);
         store.ensure_tenant(&tenant).await.expect("tenant");
         let clock = TestClock::new(Timestamp(1_795_000_000_000));
         let (rules, _) = RuleSet::from_yaml(

@@ -15,15 +15,7 @@ use tokio::io::AsyncWriteExt;
 
 async fn watch() -> Watch {
     let store: Arc<dyn Store> = Arc::new(sekimori_store::testing::fresh_sqlite().await);
-    let tenant = Tenant {
-        id: "t1".into(),
-        name: "default".into(),
-        standby_required: true,
-        standby_seconds: 60,
-        password_policy: 2,
-        time_zone: "UTC".into(),
-        created_at: 0,
-    };
+    let tenant = Tenant::with_defaults("t1", "default", 0);
     store.ensure_tenant(&tenant).await.expect("tenant");
     let (rules, _) = RuleSet::from_yaml(
         "title: nines\nlogsource: {service: syslog}\ndetection:\n  k:\n    - 'message 9'\n  condition: k\n",

@@ -198,6 +198,18 @@ struct Ctx {
     level: u8,
 }
 
+impl Ctx {
+    /// The page context of a form post: its CSRF token, return URL and level as sent.
+    fn of_post(gate: &Gate, headers: &HeaderMap, csrf: &str, return_to: Option<&str>, level: Option<u8>) -> Self {
+        Ctx {
+            lang: lang(headers),
+            csrf: csrf.to_owned(),
+            return_to: safe_return(gate, return_to),
+            level: wanted_level(level),
+        }
+    }
+}
+
 fn page(c: &Ctx, status: StatusCode, body: &str, cookies: Vec<HeaderValue>) -> Response {
     let lang = if c.lang == Lang::Ja { "ja" } else { "en" };
     let html = format!(
@@ -398,12 +410,7 @@ async fn login_password(
     PageClient(client): PageClient,
     PageForm(f): PageForm<PasswordForm>,
 ) -> ApiResult<Response> {
-    let c = Ctx {
-        lang: lang(&headers),
-        csrf: f.csrf.clone(),
-        return_to: safe_return(&s.gate, f.return_to.as_deref()),
-        level: wanted_level(f.level),
-    };
+    let c = Ctx::of_post(&s.gate, &headers, &f.csrf, f.return_to.as_deref(), f.level);
     if !csrf_ok(&s.gate, &headers, &f.csrf) {
         let (token, cookie) = csrf(&s.gate, &headers);
         let c = Ctx { csrf: token, ..c };
@@ -452,12 +459,7 @@ async fn login_factor(
     headers: HeaderMap,
     PageForm(f): PageForm<FactorForm>,
 ) -> ApiResult<Response> {
-    let c = Ctx {
-        lang: lang(&headers),
-        csrf: f.csrf.clone(),
-        return_to: safe_return(&s.gate, f.return_to.as_deref()),
-        level: wanted_level(f.level),
-    };
+    let c = Ctx::of_post(&s.gate, &headers, &f.csrf, f.return_to.as_deref(), f.level);
     if !csrf_ok(&s.gate, &headers, &f.csrf) {
         return Ok(page(&c, StatusCode::FORBIDDEN, &format!("<p>{}</p>", t(c.lang, "csrf")), Vec::new()));
     }

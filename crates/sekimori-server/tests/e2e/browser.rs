@@ -9,12 +9,28 @@ use tokio::io::{AsyncBufReadExt, BufReader};
 
 use crate::harness::*;
 
-async fn next_line(lines: &mut tokio::io::Lines<BufReader<tokio::process::ChildStdout>>) -> String {
+async fn next_line(lines: &mut Lines) -> String {
     tokio::time::timeout(Duration::from_secs(60), lines.next_line())
         .await
         .expect("the browser script answers within 60 s")
         .expect("read")
         .expect("the browser script ended early")
+}
+
+type Lines = tokio::io::Lines<BufReader<tokio::process::ChildStdout>>;
+
+/// Starts `node tests/browser/<script> <args…>`; the child and its stdout lines.
+fn node(script: &str, args: &[&std::ffi::OsStr]) -> (tokio::process::Child, Lines) {
+    let mut child = tokio::process::Command::new("node")
+        .arg(browser_dir().join(script))
+        .args(args)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("node is installed");
+    let lines = BufReader::new(child.stdout.take().expect("stdout")).lines();
+    (child, lines)
 }
 
 fn browser_dir() -> std::path::PathBuf {
@@ -32,16 +48,7 @@ async fn qr_page_in_chromium_refreshes_and_completes() {
         "run `npm ci` in tests/browser (scripts/test does it) to install playwright-core"
     );
     let screenshot = std::env::temp_dir().join("sekimori-qr-login.png");
-    let mut child = tokio::process::Command::new("node")
-        .arg(dir.join("qr-login.mjs"))
-        .arg(&s.url)
-        .arg(&screenshot)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .kill_on_drop(true)
-        .spawn()
-        .expect("node is installed");
-    let mut lines = BufReader::new(child.stdout.take().expect("stdout")).lines();
+    let (mut child, mut lines) = node("qr-login.mjs", &[s.url.as_ref(), screenshot.as_os_str()]);
 
     let first = next_line(&mut lines).await;
     let first = first.strip_prefix("PAYLOAD ").expect("first payload").to_owned();
@@ -71,15 +78,7 @@ async fn qr_page_in_chromium_refreshes_and_completes() {
 async fn qr_sign_in_in_chromium_starts_a_session() {
     let s = TestServer::start().await;
     let alice = s.enrolled("alice").await;
-    let mut child = tokio::process::Command::new("node")
-        .arg(browser_dir().join("qr-session.mjs"))
-        .arg(&s.url)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .kill_on_drop(true)
-        .spawn()
-        .expect("node is installed");
-    let mut lines = BufReader::new(child.stdout.take().expect("stdout")).lines();
+    let (mut child, mut lines) = node("qr-session.mjs", &[s.url.as_ref()]);
     let payload = next_line(&mut lines).await;
     let payload = payload.strip_prefix("PAYLOAD ").expect("payload").to_owned();
     alice.scan(&payload).await.expect("scan");
@@ -131,15 +130,8 @@ async fn js_snippet_on_another_origin() {
         axum::serve(listener, app).await
     });
 
-    let mut child = tokio::process::Command::new("node")
-        .arg(browser_dir().join("snippet.mjs"))
-        .arg(format!("{site}/"))
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .kill_on_drop(true)
-        .spawn()
-        .expect("node is installed");
-    let mut lines = BufReader::new(child.stdout.take().expect("stdout")).lines();
+    let page = format!("{site}/");
+    let (mut child, mut lines) = node("snippet.mjs", &[page.as_ref()]);
     let payload = next_line(&mut lines).await;
     alice.scan(payload.strip_prefix("PAYLOAD ").expect("payload")).await.expect("scan");
     let login = next_line(&mut lines).await;
