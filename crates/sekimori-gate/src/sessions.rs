@@ -28,6 +28,7 @@ pub const PENDING_SECONDS: i64 = 300;
 /// within this).
 const TOUCH_EVERY_MS: i64 = 60_000;
 const PENDING_CONTEXT: &[u8] = b"sekimori:pending-login:v1";
+const PUSH_CONTEXT: &[u8] = b"sekimori:pending-push:v1";
 /// Who consumes an assertion exchanged for a hosted-login session (audit, `consumed_by`).
 pub const HOSTED_SESSION_APP: &str = "sekimori-hosted-login";
 
@@ -180,7 +181,7 @@ impl Gate {
             .user(&record.user_id)
             .await?
             .ok_or_else(|| GateError::new(ErrorCode::Unauthorized, "the user no longer exists"))?;
-        self.check_login_allowed(&user, "qr").await?;
+        self.check_login_allowed(&user, "assertion").await?;
         let ev = self
             .event(&record.tenant_id, "authentication", "auth.assertion.verified", Outcome::Success)
             .user(&record.user_id, &record.username)
@@ -198,6 +199,40 @@ impl Gate {
             }
             sekimori_store::Consume::Expired => Err(GateError::new(ErrorCode::Expired, "the assertion has expired")),
             sekimori_store::Consume::NotFound => Err(GateError::new(ErrorCode::InvalidRequest, "unknown assertion")),
+        }
+    }
+
+    /// The relying party that Sekimori's own login page is, for push logins it starts:
+    /// its challenges name the tenant, and its assertions never leave the server.
+    pub async fn hosted_app(&self) -> GateResult<sekimori_store::App> {
+        let tenant = self.default_tenant().await?;
+        Ok(sekimori_store::App {
+            id: crate::assertion::HOSTED_AUDIENCE.to_owned(),
+            name: format!("{} sign-in", tenant.name),
+            tenant_id: tenant.id,
+            kind: crate::AppKind::RelyingParty.as_str().to_owned(),
+            secret_hash: Vec::new(),
+            created_at: 0,
+            revoked_at: None,
+            origins: None,
+        })
+    }
+
+    /// Waits up to `wait` for the hosted page's push login `login_id`; when approved,
+    /// consumes its assertion for a session (the secret); `Ok(None)` while pending.
+    pub async fn finish_hosted_push(
+        &self,
+        login_id: &str,
+        wait: std::time::Duration,
+        replaces: Option<&str>,
+    ) -> GateResult<Option<(String, SessionView)>> {
+        let app = self.hosted_app().await?;
+        let status = self.push_status(&app, login_id, wait).await?;
+        match (status.status, status.assertion) {
+            ("approved", Some(assertion)) => Ok(Some(self.session_from_assertion(&assertion, replaces).await?)),
+            ("pending", _) => Ok(None),
+            ("denied", _) => Err(GateError::new(ErrorCode::Forbidden, "the login was denied on the authenticator")),
+            _ => Err(GateError::new(ErrorCode::Expired, "the login request expired")),
         }
     }
 
@@ -307,6 +342,28 @@ impl Gate {
             &base64::engine::general_purpose::URL_SAFE_NO_PAD,
             self.keys.seal(self.rng.as_ref(), PENDING_CONTEXT, &json),
         )
+    }
+
+    /// Seals the hosted page's pending push login (its id and the number to show) for the
+    /// browser that started it.
+    pub fn seal_push(&self, login_id: &str, number: i64) -> String {
+        let json = serde_json::to_vec(&(login_id, number, self.clock.now().plus_seconds(PENDING_SECONDS).millis()))
+            .unwrap_or_default();
+        base64::Engine::encode(
+            &base64::engine::general_purpose::URL_SAFE_NO_PAD,
+            self.keys.seal(self.rng.as_ref(), PUSH_CONTEXT, &json),
+        )
+    }
+
+    /// Opens a sealed pending push login: (login id, number).
+    pub fn open_push(&self, token: &str) -> Option<(String, i64)> {
+        if token.len() > 1024 {
+            return None;
+        }
+        let sealed = base64::Engine::decode(&base64::engine::general_purpose::URL_SAFE_NO_PAD, token).ok()?;
+        let (id, number, until): (String, i64, i64) =
+            serde_json::from_slice(&self.keys.open(PUSH_CONTEXT, &sealed)?).ok()?;
+        (self.clock.now().millis() < until).then_some((id, number))
     }
 
     /// Opens a sealed half-done login that has not expired.

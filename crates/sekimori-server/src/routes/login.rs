@@ -23,6 +23,9 @@ use crate::AppState;
 pub const SESSION_COOKIE: &str = "sekimori_session";
 const CSRF_COOKIE: &str = "sekimori_csrf";
 const PENDING_COOKIE: &str = "sekimori_pending";
+const PUSH_COOKIE: &str = "sekimori_push";
+/// How long one poll of the push page waits for the decision, seconds.
+const PUSH_WAIT_SECONDS: u64 = 10;
 const CSP: &str =
     "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'";
 
@@ -30,6 +33,8 @@ pub(super) fn router() -> Router<AppState> {
     Router::new()
         .route("/login", get(login_page).post(login_password))
         .route("/login/factor", post(login_factor))
+        .route("/login/push", post(login_push))
+        .route("/login/push/wait", get(push_wait))
         .route("/logout", post(logout))
         .route("/api/v1/session", get(whoami))
         .route("/api/v1/session/assertion", post(session_from_assertion))
@@ -102,6 +107,18 @@ fn t(lang: Lang, key: &str) -> &'static str {
         }
         (Lang::En, "expired") => "The sign-in took too long. Start again.",
         (Lang::Ja, "expired") => "時間切れです。最初からやり直してください。",
+        (Lang::En, "push") => "Or approve on your authenticator (arm login on it first)",
+        (Lang::Ja, "push") => "または認証アプリで承認（先にアプリでログインを待機状態にしてください）",
+        (Lang::En, "push_send") => "Send a request",
+        (Lang::Ja, "push_send") => "承認リクエストを送る",
+        (Lang::En, "push_number") => "Approve on your authenticator and enter this number:",
+        (Lang::Ja, "push_number") => "認証アプリで承認し、この番号を入力してください:",
+        (Lang::En, "push_failed") => "No request could be sent. Arm login on your authenticator, then try again.",
+        (Lang::Ja, "push_failed") => {
+            "リクエストを送れませんでした。認証アプリでログインを待機状態にしてから再試行してください。"
+        }
+        (Lang::En, "push_denied") => "The request was denied or expired.",
+        (Lang::Ja, "push_denied") => "リクエストは拒否されたか、期限切れです。",
         (Lang::En, "needs_device") => "This page needs a sign-in with your Sekimori authenticator.",
         (Lang::Ja, "needs_device") => "このページには関守認証アプリでのログインが必要です。",
         (Lang::En, "csrf") => "The form expired. Reload the page and try again.",
@@ -244,7 +261,11 @@ fn password_form(c: &Ctx, message: Option<&str>, username: &str) -> String {
         "{msg}<form method=\"post\" action=\"/login\">{hidden}\
          <p><label>{u}<br><input name=\"username\" autocomplete=\"username\" value=\"{user}\" required></label></p>\
          <p><label>{p}<br><input name=\"password\" type=\"password\" autocomplete=\"current-password\" required></label></p>\
-         <p><button type=\"submit\">{s}</button></p></form><p><a href=\"/login/qr?return_to={rt}\">{qr}</a></p>",
+         <p><button type=\"submit\">{s}</button></p></form>\
+         <form method=\"post\" action=\"/login/push\">{hidden}<p>{push}<br>\
+         <input name=\"username\" autocomplete=\"username\" aria-label=\"{u}\" value=\"{user}\" required> \
+         <button type=\"submit\">{push_send}</button></p></form>\
+         <p><a href=\"/login/qr?return_to={rt}\">{qr}</a></p>",
         msg = message.map(|m| format!("<p role=\"alert\">{}</p>", esc(m))).unwrap_or_default(),
         hidden = hidden(c),
         u = t(c.lang, "username"),
@@ -252,6 +273,8 @@ fn password_form(c: &Ctx, message: Option<&str>, username: &str) -> String {
         p = t(c.lang, "password"),
         s = t(c.lang, "submit"),
         qr = t(c.lang, "qr"),
+        push = t(c.lang, "push"),
+        push_send = t(c.lang, "push_send"),
         rt = esc(&sekimori_core::names::percent_encode(&c.return_to)),
     )
 }
@@ -569,4 +592,101 @@ async fn session_from_assertion(
         set_cookie(&s.gate, SESSION_COOKIE, &secret, "/", "Lax", s.gate.settings().session.absolute_seconds),
     );
     Ok(resp)
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PushForm {
+    csrf: String,
+    username: String,
+    return_to: Option<String>,
+    level: Option<u8>,
+}
+
+/// The page that shows the number while the push login waits, refreshing itself (no script).
+fn push_page(c: &Ctx, number: i64, cookies: Vec<HeaderValue>) -> Response {
+    let next =
+        format!("/login/push/wait?return_to={}&level={}", sekimori_core::names::percent_encode(&c.return_to), c.level);
+    let body = format!(
+        "<meta http-equiv=\"refresh\" content=\"1;url={next}\"><p>{msg}</p>\
+         <p style=\"font-size:3em;font-weight:bold\" data-number=\"{number}\">{number}</p>",
+        next = esc(&next),
+        msg = t(c.lang, "push_number"),
+    );
+    page(c, StatusCode::OK, &body, cookies)
+}
+
+/// Sends a push login to the user's authenticator on behalf of this page.
+async fn login_push(
+    State(s): State<AppState>,
+    headers: HeaderMap,
+    PageClient(client): PageClient,
+    PageForm(f): PageForm<PushForm>,
+) -> ApiResult<Response> {
+    let c = Ctx::of_post(&s.gate, &headers, &f.csrf, f.return_to.as_deref(), f.level);
+    if !csrf_ok(&s.gate, &headers, &f.csrf) {
+        return Ok(page(&c, StatusCode::FORBIDDEN, &format!("<p>{}</p>", t(c.lang, "csrf")), Vec::new()));
+    }
+    let app = s.gate.hosted_app().await?;
+    let username = sekimori_core::names::Username::parse(&f.username).map(|u| u.to_string()).unwrap_or_default();
+    match s.gate.start_push(&app, &username, &client).await {
+        Ok(started) => {
+            let cookie = set_cookie(
+                &s.gate,
+                PUSH_COOKIE,
+                &s.gate.seal_push(&started.login_id, started.number),
+                "/login",
+                "Lax",
+                PENDING_SECONDS,
+            );
+            Ok(push_page(&c, started.number, vec![cookie]))
+        }
+        // Unknown user, no device, not armed: one answer, so the page does not tell which.
+        Err(e) if matches!(e.code, ErrorCode::NotFound | ErrorCode::NoDevices | ErrorCode::OutsideStandby) => {
+            let body = password_form(&c, Some(t(c.lang, "push_failed")), &f.username);
+            Ok(page(&c, StatusCode::FORBIDDEN, &body, Vec::new()))
+        }
+        Err(e) => {
+            let (status, message) = message_for(c.lang, &e);
+            Ok(page(&c, status, &password_form(&c, Some(message), &f.username), Vec::new()))
+        }
+    }
+}
+
+/// Waits a little for the decision; approved: the session and the return URL.
+async fn push_wait(
+    State(s): State<AppState>,
+    headers: HeaderMap,
+    ApiQuery(q): ApiQuery<PageQuery>,
+) -> ApiResult<Response> {
+    let (token, cookie) = csrf(&s.gate, &headers);
+    let c = Ctx {
+        lang: lang(&headers),
+        csrf: token,
+        return_to: safe_return(&s.gate, q.return_to.as_deref()),
+        level: wanted_level(q.level),
+    };
+    let cookies: Vec<HeaderValue> = cookie.into_iter().collect();
+    let Some((login_id, number)) = cookie_value(&headers, PUSH_COOKIE).and_then(|p| s.gate.open_push(p)) else {
+        let body = format!("<p>{}</p>{}", t(c.lang, "expired"), password_form(&c, None, ""));
+        return Ok(page(&c, StatusCode::UNAUTHORIZED, &body, cookies));
+    };
+    let old = cookie_value(&headers, SESSION_COOKIE);
+    let wait = std::time::Duration::from_secs(PUSH_WAIT_SECONDS);
+    match s.gate.finish_hosted_push(&login_id, wait, old).await {
+        Ok(Some((secret, _))) => {
+            let cookies = vec![
+                set_cookie(&s.gate, SESSION_COOKIE, &secret, "/", "Lax", s.gate.settings().session.absolute_seconds),
+                set_cookie(&s.gate, PUSH_COOKIE, "", "/login", "Lax", 0),
+            ];
+            Ok(redirect(&c.return_to, cookies))
+        }
+        Ok(None) => Ok(push_page(&c, number, cookies)),
+        Err(_) => {
+            let mut cookies = cookies;
+            cookies.push(set_cookie(&s.gate, PUSH_COOKIE, "", "/login", "Lax", 0));
+            let body = password_form(&c, Some(t(c.lang, "push_denied")), "");
+            Ok(page(&c, StatusCode::FORBIDDEN, &body, cookies))
+        }
+    }
 }

@@ -272,3 +272,47 @@ async fn the_page_speaks_japanese_and_never_redirects_off_site() {
     let p = b.login("<script>x</script>", "kumamoto42", "/").await;
     assert!(!p.body.contains("<script>x") && p.body.contains("&lt;script&gt;"), "{}", p.body);
 }
+
+async fn send_push(b: &mut Browser, user: &str) -> Page {
+    let csrf = b.get("/login").await.csrf();
+    b.post("/login/push", &[("csrf", &csrf), ("username", user), ("return_to", "/app"), ("level", "1")]).await
+}
+
+/// The login page sends a push to the user's armed authenticator and shows the number to
+/// enter; approved with it, the browser gets a level-2 session. Unarmed, unknown and
+/// device-less users get one and the same answer.
+#[tokio::test]
+async fn push_from_the_login_page_shows_the_number_and_starts_a_session() {
+    let s = TestServer::start().await;
+    let alice = s.enrolled("alice").await;
+    let mut b = Browser::new(&s);
+    // Not armed: refused, and the phone is not disturbed.
+    let unarmed = send_push(&mut b, "alice").await;
+    assert_eq!(unarmed.status, StatusCode::FORBIDDEN);
+    let nobody = send_push(&mut b, "nobody").await;
+    assert_eq!(nobody.status, StatusCode::FORBIDDEN);
+    let text =
+        |p: &Page| p.body.split("role=\"alert\">").nth(1).unwrap_or("").split('<').next().unwrap_or("").to_owned();
+    assert_eq!(text(&unarmed), text(&nobody), "the page does not tell which");
+
+    alice.standby().await.expect("arm");
+    let waiting = send_push(&mut b, "alice").await;
+    assert_eq!(waiting.status, StatusCode::OK, "{}", waiting.body);
+    let at = waiting.body.find("data-number=\"").expect("the number is shown") + 13;
+    let number: i64 = waiting.body[at..].split('"').next().expect("number").parse().expect("digits");
+    assert!(waiting.body.contains("http-equiv=\"refresh\""));
+    let msgs = alice.messages(0).await.expect("messages");
+    let challenge =
+        msgs.iter().find(|m| m["type"] == "push_login").unwrap_or_else(|| panic!("a challenge: {msgs:?}")).clone();
+    assert_eq!(challenge["relying_party"], "default sign-in");
+    let login_id = challenge["login_id"].as_str().expect("id");
+    alice.approve(login_id, number).await.expect("approve");
+    let done = b.get("/login/push/wait?return_to=/app&level=1").await;
+    assert_eq!((done.status, done.location()), (StatusCode::SEE_OTHER, "/app"), "{}", done.body);
+    let (_, me) = b.whoami().await;
+    assert_eq!((me["username"].as_str(), me["level"].as_u64()), (Some("alice"), Some(2)), "{me}");
+    assert_eq!(me["amr"], json!(["push", "mfa"]));
+    // The page's push cookie is gone; waiting again without it starts over.
+    let again = b.get("/login/push/wait?return_to=/app").await;
+    assert_eq!(again.status, StatusCode::UNAUTHORIZED);
+}
