@@ -2,6 +2,7 @@
 
 use std::time::Duration;
 
+use sekimori_core::names::percent_encode;
 use serde::de::DeserializeOwned;
 use serde_json::{json, Value};
 
@@ -126,6 +127,37 @@ impl AdminClient {
             body["display_name"] = json!(d);
         }
         self.0.post("/api/v1/admin/users", &body).await
+    }
+
+    /// Changes a user (`email`, `display_name`, `disabled`, `valid_from`, `valid_until`,
+    /// `login_hours`; `null` clears).
+    pub async fn update_user(&self, username: &str, patch: &Value) -> ClientResult<Value> {
+        let path = format!("/api/v1/admin/users/{}", percent_encode(username));
+        decode(self.0.req(reqwest::Method::PATCH, &path).json(patch).send().await?).await
+    }
+
+    /// Deletes a user with their devices, credentials and sessions.
+    pub async fn delete_user(&self, username: &str) -> ClientResult<()> {
+        self.0.delete(&format!("/api/v1/admin/users/{}", percent_encode(username))).await
+    }
+
+    /// Sets a user's password (checked against the tenant's policy).
+    pub async fn set_password(&self, username: &str, password: &str) -> ClientResult<()> {
+        let path = format!("/api/v1/admin/users/{}/password", percent_encode(username));
+        let resp = self.0.req(reqwest::Method::PUT, &path).json(&json!({"password": password})).send().await?;
+        decode::<Value>(resp).await.map(|_| ())
+    }
+
+    /// Ends every session of a user.
+    pub async fn revoke_sessions(&self, username: &str) -> ClientResult<Value> {
+        let path = format!("/api/v1/admin/users/{}/sessions", percent_encode(username));
+        decode(self.0.req(reqwest::Method::DELETE, &path).send().await?).await
+    }
+
+    /// Mints an admin token with a role (`admin`, `auditor`, `operator` with capabilities
+    /// and groups); the key is in the answer, once.
+    pub async fn create_token(&self, body: &Value) -> ClientResult<Value> {
+        self.0.post("/api/v1/admin/tokens", body).await
     }
 
     /// Lists users.

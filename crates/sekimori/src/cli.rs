@@ -35,6 +35,13 @@ pub enum RemoteCommand {
         #[command(subcommand)]
         command: AppCommand,
     },
+    /// Admin tokens with roles (admin, auditor, operator).
+    Token {
+        #[command(flatten)]
+        remote: Remote,
+        #[command(subcommand)]
+        command: TokenCommand,
+    },
     /// Tenant settings.
     Tenant {
         #[command(flatten)]
@@ -90,6 +97,34 @@ pub enum UserCommand {
     },
     /// List users.
     List,
+    /// Set a user's password, read from standard input (one line), checked against the
+    /// tenant's policy.
+    Password { username: String },
+    /// Disable a user: no login, no device requests, sessions stop working.
+    Disable { username: String },
+    /// Enable a disabled user.
+    Enable { username: String },
+    /// Delete a user with their devices, credentials and sessions (the audit log keeps the id).
+    Delete { username: String },
+    /// End every browser session of a user.
+    Logout { username: String },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum TokenCommand {
+    /// Mint a token; prints its key once.
+    Add {
+        name: String,
+        /// `admin`, `auditor` (reads, personal data masked) or `operator`.
+        #[arg(long, default_value = "auditor")]
+        role: String,
+        /// An operator's capability (repeat), e.g. users.read, credentials.
+        #[arg(long = "capability")]
+        capabilities: Vec<String>,
+        /// Limit an operator to members of this group (repeat).
+        #[arg(long = "group")]
+        groups: Vec<String>,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -262,6 +297,38 @@ pub async fn run(cmd: RemoteCommand) -> anyhow::Result<ExitCode> {
                     pretty(&try_call!(c.add_user(&username, email.as_deref(), display_name.as_deref())))
                 }
                 UserCommand::List => pretty(&try_call!(c.list_users())),
+                UserCommand::Password { username } => {
+                    let mut line = String::new();
+                    std::io::stdin().read_line(&mut line).context("reading the password from standard input")?;
+                    let password = line.trim_end_matches(['\r', '\n']);
+                    try_call!(c.set_password(&username, password));
+                    println!("password set for {username}");
+                }
+                UserCommand::Disable { username } => {
+                    pretty(&try_call!(c.update_user(&username, &json!({"disabled": true}))))
+                }
+                UserCommand::Enable { username } => {
+                    pretty(&try_call!(c.update_user(&username, &json!({"disabled": false}))))
+                }
+                UserCommand::Delete { username } => {
+                    try_call!(c.delete_user(&username));
+                    println!("deleted {username}");
+                }
+                UserCommand::Logout { username } => pretty(&try_call!(c.revoke_sessions(&username))),
+            }
+        }
+        RemoteCommand::Token { remote, command } => {
+            let c = admin(&remote)?;
+            match command {
+                TokenCommand::Add { name, role, capabilities, groups } => {
+                    let mut body = json!({"name": name, "role": role});
+                    if !capabilities.is_empty() || !groups.is_empty() {
+                        body["capabilities"] = json!(capabilities);
+                        body["groups"] = json!(groups);
+                    }
+                    let made = try_call!(c.create_token(&body));
+                    println!("{}", made["key"].as_str().unwrap_or_default());
+                }
             }
         }
         RemoteCommand::Device { remote, command } => {

@@ -279,3 +279,75 @@ async fn serve_runs_configured_sigma_rules_on_ingested_events() {
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stderr).contains("severity.x"), "the refusal names the key");
 }
+
+/// The admin CLI for passwords, roles and account life cycle, against the binary.
+#[tokio::test]
+async fn cli_sets_passwords_mints_an_auditor_and_manages_a_user() {
+    use std::io::Write;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let server = start(&dir.path().join("data")).await;
+    let run = |args: &[&str], stdin: &str| {
+        let mut child = Command::new(BIN)
+            .args(args)
+            .env("SEKIMORI_URL", &server.url)
+            .env("SEKIMORI_TOKEN", &server.token)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("run");
+        child.stdin.take().expect("stdin").write_all(stdin.as_bytes()).expect("write");
+        let out = child.wait_with_output().expect("wait");
+        (
+            out.status.success(),
+            String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr),
+        )
+    };
+    assert!(run(&["user", "add", "alice", "--email", "alice@example.jp"], "").0);
+    let (ok, out) = run(&["user", "password", "alice"], "abc\n");
+    assert!(!ok && out.contains("weak_password"), "{out}");
+    let (ok, out) = run(&["user", "password", "alice"], "kumamoto42\n");
+    assert!(ok, "{out}");
+    let (ok, out) = run(&["app", "add", "shop"], "");
+    assert!(ok, "{out}");
+    let key = out
+        .split_whitespace()
+        .find(|w| w.contains("skapp_"))
+        .expect("key")
+        .trim_start_matches("SEKIMORI_APP_KEY=")
+        .to_owned();
+    let http = reqwest::Client::new();
+    let verify = || {
+        http.post(format!("{}/api/v1/factors/password/verify", server.url))
+            .bearer_auth(&key)
+            .json(&serde_json::json!({"username": "alice", "password": "kumamoto42"}))
+            .send()
+    };
+    assert_eq!(verify().await.expect("send").status(), 200);
+
+    // An auditor token from the CLI reads users with the email masked.
+    let (ok, out) = run(&["token", "add", "audit-2026", "--role", "auditor"], "");
+    assert!(ok, "{out}");
+    let auditor = out.trim().to_owned();
+    assert!(auditor.starts_with("skadm_"), "{out}");
+    let users: serde_json::Value = http
+        .get(format!("{}/api/v1/admin/users", server.url))
+        .bearer_auth(&auditor)
+        .send()
+        .await
+        .expect("send")
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(users[0]["email"], "[masked]", "{users}");
+
+    // Disable, enable, delete.
+    assert!(run(&["user", "disable", "alice"], "").0);
+    assert_eq!(verify().await.expect("send").status(), 403);
+    assert!(run(&["user", "enable", "alice"], "").0);
+    assert_eq!(verify().await.expect("send").status(), 200);
+    assert!(run(&["user", "logout", "alice"], "").0);
+    let (ok, out) = run(&["user", "delete", "alice"], "");
+    assert!(ok && out.contains("deleted alice"), "{out}");
+    assert_eq!(verify().await.expect("send").status(), 401);
+}
