@@ -440,6 +440,12 @@ async fn login_password(
         let body = password_form(&c, Some(t(c.lang, "csrf")), &f.username);
         return Ok(page(&c, StatusCode::FORBIDDEN, &body, cookie.into_iter().collect()));
     }
+    // A name no user can have (wrong characters, too long) is simply wrong: nothing to
+    // check, and nothing stored under an arbitrary key.
+    if sekimori_core::names::Username::parse(&f.username).is_err() {
+        let body = password_form(&c, Some(t(c.lang, "wrong")), &f.username);
+        return Ok(page(&c, StatusCode::UNAUTHORIZED, &body, Vec::new()));
+    }
     let tenant = s.gate.default_tenant().await?;
     let attempt = Attempt { ip: client.ip, app_id: None };
     let verified = match s.gate.verify_password(&tenant.id, &f.username, &f.password, &attempt).await {

@@ -269,6 +269,8 @@ async fn the_page_speaks_japanese_and_never_redirects_off_site() {
         assert_eq!(p.location(), "/", "{evil}");
     }
     // Markup in a username is escaped, never rendered.
+    let long = "a".repeat(5_000);
+    assert_eq!(b.login(&long, "kumamoto42", "/").await.status, StatusCode::UNAUTHORIZED, "an impossible name");
     let p = b.login("<script>x</script>", "kumamoto42", "/").await;
     assert!(!p.body.contains("<script>x") && p.body.contains("&lt;script&gt;"), "{}", p.body);
 }
