@@ -8,7 +8,7 @@
 use serde::Deserialize;
 
 use crate::sessions::SessionView;
-use crate::{Gate, GateResult};
+use crate::Gate;
 
 /// One rule.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
@@ -124,32 +124,27 @@ impl Gate {
 
     /// The decision for a request to `host` and `path` with `session` (no database: the
     /// session carries the user's groups and identity).
-    pub async fn forward_decision(
-        &self,
-        session: Option<&SessionView>,
-        host: &str,
-        path: &str,
-    ) -> GateResult<Decision> {
+    pub fn forward_decision(&self, session: Option<&SessionView>, host: &str, path: &str) -> Decision {
         let (level, groups) = match self.forward_rule(host, path) {
             Some(r) => (r.level, r.groups.as_slice()),
             None => (1, &[][..]),
         };
         let Some(s) = session else {
-            return Ok(if level == 0 { Decision::Allow(None) } else { Decision::Login { level } });
+            return if level == 0 { Decision::Allow(None) } else { Decision::Login { level } };
         };
         if s.level < level {
-            return Ok(Decision::Login { level });
+            return Decision::Login { level };
         }
         if !groups.is_empty() && !groups.iter().any(|g| s.groups.contains(g)) {
-            return Ok(Decision::Forbidden);
+            return Decision::Forbidden;
         }
-        Ok(Decision::Allow(Some(Identity {
+        Decision::Allow(Some(Identity {
             username: s.username.clone(),
             email: s.email.clone(),
             display_name: s.display_name.clone(),
             groups: s.groups.clone(),
             level: s.level,
-        })))
+        }))
     }
 }
 

@@ -404,11 +404,6 @@ impl Gate {
         Ok(())
     }
 
-    /// Whether `username` has a password.
-    pub async fn has_password(&self, user_id: &str) -> GateResult<bool> {
-        Ok(self.store.password(user_id).await?.is_some())
-    }
-
     /// Checks `username`'s password in tenant `tenant_id`: throttled, locked, wrong and
     /// unknown all look the same from outside except for `locked` (with `Retry-After`).
     pub async fn verify_password(

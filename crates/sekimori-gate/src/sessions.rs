@@ -112,8 +112,6 @@ pub struct PendingLogin {
     pub username: String,
     /// Methods proved so far.
     pub amr: Vec<String>,
-    /// Ends, ms.
-    pub expires_at: i64,
 }
 
 impl Gate {
@@ -331,50 +329,47 @@ impl Gate {
 
     /// Seals a half-done login for the browser to carry.
     pub fn seal_pending(&self, tenant_id: &str, username: &str, amr: &[String]) -> String {
-        let pending = PendingLogin {
-            tenant_id: tenant_id.to_owned(),
-            username: username.to_owned(),
-            amr: amr.to_vec(),
-            expires_at: self.clock.now().plus_seconds(PENDING_SECONDS).millis(),
-        };
-        let json = serde_json::to_vec(&pending).unwrap_or_default();
-        base64::Engine::encode(
-            &base64::engine::general_purpose::URL_SAFE_NO_PAD,
-            self.keys.seal(self.rng.as_ref(), PENDING_CONTEXT, &json),
-        )
+        let pending =
+            PendingLogin { tenant_id: tenant_id.to_owned(), username: username.to_owned(), amr: amr.to_vec() };
+        self.seal_token(PENDING_CONTEXT, pending)
+    }
+
+    /// Opens a sealed half-done login that has not expired.
+    pub fn open_pending(&self, token: &str) -> Option<PendingLogin> {
+        self.open_token(PENDING_CONTEXT, token)
     }
 
     /// Seals the hosted page's pending push login (its id and the number to show) for the
     /// browser that started it.
     pub fn seal_push(&self, login_id: &str, number: i64) -> String {
-        let json = serde_json::to_vec(&(login_id, number, self.clock.now().plus_seconds(PENDING_SECONDS).millis()))
-            .unwrap_or_default();
-        base64::Engine::encode(
-            &base64::engine::general_purpose::URL_SAFE_NO_PAD,
-            self.keys.seal(self.rng.as_ref(), PUSH_CONTEXT, &json),
-        )
+        self.seal_token(PUSH_CONTEXT, (login_id.to_owned(), number))
     }
 
     /// Opens a sealed pending push login: (login id, number).
     pub fn open_push(&self, token: &str) -> Option<(String, i64)> {
-        if token.len() > 1024 {
-            return None;
-        }
-        let sealed = base64::Engine::decode(&base64::engine::general_purpose::URL_SAFE_NO_PAD, token).ok()?;
-        let (id, number, until): (String, i64, i64) =
-            serde_json::from_slice(&self.keys.open(PUSH_CONTEXT, &sealed)?).ok()?;
-        (self.clock.now().millis() < until).then_some((id, number))
+        self.open_token(PUSH_CONTEXT, token)
     }
 
-    /// Opens a sealed half-done login that has not expired.
-    pub fn open_pending(&self, token: &str) -> Option<PendingLogin> {
-        if token.len() > 2048 {
+    /// `value` and an expiry [`PENDING_SECONDS`] from now, sealed under the server's secret
+    /// key for `context`, base64url.
+    fn seal_token<T: Serialize>(&self, context: &[u8], value: T) -> String {
+        let expires_at = self.clock.now().plus_seconds(PENDING_SECONDS).millis();
+        let json = serde_json::to_vec(&(value, expires_at)).unwrap_or_default();
+        base64::Engine::encode(
+            &base64::engine::general_purpose::URL_SAFE_NO_PAD,
+            self.keys.seal(self.rng.as_ref(), context, &json),
+        )
+    }
+
+    /// The value of a token made by [`Gate::seal_token`] for `context`, if it opens and has
+    /// not expired.
+    fn open_token<T: serde::de::DeserializeOwned>(&self, context: &[u8], token: &str) -> Option<T> {
+        if token.len() > 4096 {
             return None;
         }
         let sealed = base64::Engine::decode(&base64::engine::general_purpose::URL_SAFE_NO_PAD, token).ok()?;
-        let json = self.keys.open(PENDING_CONTEXT, &sealed)?;
-        let p: PendingLogin = serde_json::from_slice(&json).ok()?;
-        (self.clock.now().millis() < p.expires_at).then_some(p)
+        let (value, expires_at): (T, i64) = serde_json::from_slice(&self.keys.open(context, &sealed)?).ok()?;
+        (self.clock.now().millis() < expires_at).then_some(value)
     }
 
     /// Whether the user has a second factor the hosted login can ask for (a confirmed

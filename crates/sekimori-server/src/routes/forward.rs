@@ -15,7 +15,7 @@ use sekimori_core::names::percent_encode;
 use sekimori_core::ErrorCode;
 use sekimori_gate::forward::Decision;
 
-use super::login::session_from_headers;
+use super::login::current_session;
 use crate::problem::{ApiError, ApiResult};
 use crate::AppState;
 
@@ -65,8 +65,8 @@ async fn decide(State(s): State<AppState>, Path(mode): Path<String>, headers: He
         return Err(ApiError::new(ErrorCode::InvalidRequest, "the original URL is not a plausible http(s) URL"));
     }
     let path = uri.split(['?', '#']).next().unwrap_or("/");
-    let session = session_from_headers(&s.gate, &headers).await?;
-    match s.gate.forward_decision(session.as_ref(), &host, path).await? {
+    let session = current_session(&s.gate, &headers).await?;
+    match s.gate.forward_decision(session.as_ref(), &host, path) {
         Decision::Allow(identity) => {
             let mut resp = StatusCode::OK.into_response();
             let h = resp.headers_mut();

@@ -346,11 +346,7 @@ fn csrf_ok(gate: &Gate, headers: &HeaderMap, sent: &str) -> bool {
 }
 
 /// The live session of the browser that sent `headers`.
-pub(super) async fn session_from_headers(gate: &Gate, headers: &HeaderMap) -> Result<Option<SessionView>, ApiError> {
-    current_session(gate, headers).await
-}
-
-async fn current_session(gate: &Gate, headers: &HeaderMap) -> Result<Option<SessionView>, ApiError> {
+pub(super) async fn current_session(gate: &Gate, headers: &HeaderMap) -> Result<Option<SessionView>, ApiError> {
     match cookie_value(headers, SESSION_COOKIE) {
         Some(secret) => Ok(gate.session(secret).await?),
         None => Ok(None),
