@@ -143,3 +143,4 @@ include!("sql/factors.rs");
 include!("sql/passwords.rs");
 include!("sql/access.rs");
 include!("sql/sessions.rs");
+include!("sql/oidc.rs");

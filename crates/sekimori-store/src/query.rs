@@ -234,6 +234,16 @@ from_row! {
     PasswordRecord { user_id, tenant_id, hash, created_at, updated_at }
     ThrottleRecord { key, tenant_id, failures, window_start, locked_until }
     SessionRecord { id, tenant_id, user_id, level, amr, auth_time, created_at, last_seen_at, expires_at, revoked_at }
+    OidcClient { app_id, tenant_id, public, redirect_uris, post_logout_redirect_uris, id_token_alg, created_at }
+    OidcKey { kid, alg, private_sealed, public_jwk, created_at, retired_at }
+    OidcCode {
+        id, tenant_id, client_id, user_id, session_id, redirect_uri, scope, nonce, code_challenge, auth_time, level,
+        amr, family_id, created_at, expires_at, consumed_at,
+    }
+    OidcRefreshToken {
+        id, tenant_id, family_id, client_id, user_id, session_id, scope, auth_time, level, amr, created_at, expires_at,
+        used_at, revoked_at,
+    }
     CountRow { n }
     SeqRow { seq }
     AuditHeadRow { seq, hash }

@@ -71,6 +71,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/sqlite/0010_admin_roles.sql"),
     include_str!("../migrations/sqlite/0011_sessions.sql"),
     include_str!("../migrations/sqlite/0012_app_origins.sql"),
+    include_str!("../migrations/sqlite/0013_oidc.sql"),
 ];
 
 impl SqliteStore {
@@ -377,3 +378,4 @@ include!("sql/factors.rs");
 include!("sql/passwords.rs");
 include!("sql/access.rs");
 include!("sql/sessions.rs");
+include!("sql/oidc.rs");

@@ -197,7 +197,8 @@ pub trait AuditStore: Send + Sync {
 pub trait RetentionStore: Send + Sync {
     /// Deletes single-use and short-lived rows that expired before `cutoff` (ms): QR
     /// sessions, login requests, inbox messages, enrolments, assertions, standby windows and
-    /// tickets (nonces have [`DeviceStore::prune_nonces`]). The audit log keeps what
+    /// tickets, sessions, OIDC codes and refresh tokens (nonces have
+    /// [`DeviceStore::prune_nonces`]). The audit log keeps what
     /// happened; it is never pruned here.
     /// Returns how many rows went.
     async fn prune_expired(&self, cutoff: i64) -> StoreResult<u64>;
@@ -369,6 +370,53 @@ pub trait SessionStore: Send + Sync {
     async fn revoke_user_sessions(&self, user_id: &str, now: i64, event: &NewEvent) -> StoreResult<u64>;
 }
 
+/// The OIDC provider: clients, signing keys, authorization codes and refresh tokens.
+#[async_trait]
+pub trait OidcStore: Send + Sync {
+    /// Stores a new app and its OIDC client settings together; `false` if the app's name is
+    /// taken in the tenant.
+    async fn insert_oidc_client(&self, app: &App, client: &OidcClient, event: &NewEvent) -> StoreResult<bool>;
+    /// The OIDC settings of an app.
+    async fn oidc_client(&self, app_id: &str) -> StoreResult<Option<OidcClient>>;
+    /// The tenant's OIDC clients.
+    async fn list_oidc_clients(&self, tenant_id: &str) -> StoreResult<Vec<OidcClient>>;
+    /// Stores a new signing key and retires (at its creation time) every live key of the
+    /// same algorithm, in one transaction.
+    async fn insert_oidc_key(&self, key: &OidcKey, event: &NewEvent) -> StoreResult<()>;
+    /// Every signing key, newest first.
+    async fn oidc_keys(&self) -> StoreResult<Vec<OidcKey>>;
+    /// Deletes keys retired before `cutoff` (ms); how many.
+    async fn prune_oidc_keys(&self, cutoff: i64) -> StoreResult<u64>;
+    /// Stores an authorization code and appends `event`.
+    async fn insert_oidc_code(&self, code: &OidcCode, event: &NewEvent) -> StoreResult<()>;
+    /// An authorization code by id (hash).
+    async fn oidc_code(&self, id: &str) -> StoreResult<Option<OidcCode>>;
+    /// Consumes a code atomically; when this call consumed it, stores `refresh` (if any)
+    /// and appends `event` in the same transaction.
+    async fn consume_oidc_code(
+        &self,
+        id: &str,
+        now: i64,
+        refresh: Option<&OidcRefreshToken>,
+        event: &NewEvent,
+    ) -> StoreResult<Consume<OidcCode>>;
+    /// A refresh token by id (hash).
+    async fn oidc_refresh_token(&self, id: &str) -> StoreResult<Option<OidcRefreshToken>>;
+    /// Marks refresh token `id` used and stores `next` in its place, atomically, appending
+    /// `event`. A token already used, or of a revoked family, is reuse: its whole family is
+    /// revoked and `reuse_event` appended instead.
+    async fn rotate_oidc_refresh(
+        &self,
+        id: &str,
+        next: &OidcRefreshToken,
+        now: i64,
+        event: &NewEvent,
+        reuse_event: &NewEvent,
+    ) -> StoreResult<Rotation>;
+    /// Revokes every live token of a family and appends `event`; how many.
+    async fn revoke_oidc_family(&self, family_id: &str, now: i64, event: &NewEvent) -> StoreResult<u64>;
+}
+
 pub trait Store:
     TenantStore
     + CredentialStore
@@ -384,6 +432,7 @@ pub trait Store:
     + PasswordStore
     + AccessStore
     + SessionStore
+    + OidcStore
 {
     /// The backend's name, for logs (`sqlite`, `postgres`).
     fn backend(&self) -> &'static str;

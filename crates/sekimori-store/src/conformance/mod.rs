@@ -43,6 +43,9 @@ macro_rules! conformance_suite {
             users_are_changed_and_deleted_with_everything_theirs,
             groups_have_members_and_hours,
             sessions_rotate_and_are_revoked_one_or_all,
+            oidc_clients_and_keys_rotate,
+            oidc_code_is_consumed_once_under_concurrency,
+            oidc_refresh_rotates_once_and_reuse_revokes_the_family,
         );
     };
     (@cases $factory:path; $($case:ident),* $(,)?) => {
@@ -674,4 +677,6 @@ pub async fn tuning_versions_are_sequential_under_concurrency(s: S) {
 }
 
 mod accounts;
+mod oidc;
 pub use accounts::*;
+pub use oidc::*;

@@ -91,28 +91,9 @@ impl CredentialStore for This {
 
     async fn insert_app(&self, a: &App, event: &NewEvent) -> StoreResult<bool> {
         let mut tx = self.begin().await?;
-        let taken: Option<App> = tx
-            .fetch_optional(
-                q("SELECT * FROM apps WHERE tenant_id = $1 AND name = $2 AND revoked_at IS NULL")
-                    .bind(&a.tenant_id)
-                    .bind(&a.name),
-            )
-            .await?;
-        if taken.is_some() {
+        if !insert_app_in(&mut tx, a).await? {
             return Ok(false);
         }
-        tx.execute(
-            q("INSERT INTO apps (id, tenant_id, name, kind, secret_hash, created_at, origins) \
-               VALUES ($1, $2, $3, $4, $5, $6, $7)")
-            .bind(&a.id)
-            .bind(&a.tenant_id)
-            .bind(&a.name)
-            .bind(&a.kind)
-            .bind(&a.secret_hash)
-            .bind(a.created_at)
-            .bind(&a.origins),
-        )
-        .await?;
         self.append_in(&mut tx, event).await?;
         tx.commit().await?;
         Ok(true)
@@ -281,4 +262,32 @@ impl DeviceStore for This {
     async fn prune_nonces(&self, now: i64) -> StoreResult<u64> {
         self.write(q("DELETE FROM device_nonces WHERE expires_at < $1").bind(now)).await
     }
+}
+
+/// Inserts an app in `tx`; `false` (nothing written) if a live app of that name exists in
+/// the tenant.
+async fn insert_app_in(tx: &mut Tx, a: &App) -> StoreResult<bool> {
+    let taken: Option<App> = tx
+        .fetch_optional(
+            q("SELECT * FROM apps WHERE tenant_id = $1 AND name = $2 AND revoked_at IS NULL")
+                .bind(&a.tenant_id)
+                .bind(&a.name),
+        )
+        .await?;
+    if taken.is_some() {
+        return Ok(false);
+    }
+    tx.execute(
+        q("INSERT INTO apps (id, tenant_id, name, kind, secret_hash, created_at, origins) \
+           VALUES ($1, $2, $3, $4, $5, $6, $7)")
+        .bind(&a.id)
+        .bind(&a.tenant_id)
+        .bind(&a.name)
+        .bind(&a.kind)
+        .bind(&a.secret_hash)
+        .bind(a.created_at)
+        .bind(&a.origins),
+    )
+    .await?;
+    Ok(true)
 }
