@@ -192,6 +192,15 @@ impl Gate {
 
     /// Registers an app and returns its key, once.
     pub async fn add_app(&self, admin: &AdminToken, name: &Label, kind: AppKind) -> GateResult<NewAppKey> {
+        let (new, ev) = self.new_app(admin, name, kind);
+        if !self.store.insert_app(&new.app, &ev).await? {
+            return Err(GateError::new(ErrorCode::Conflict, format!("an app named {name} already exists")));
+        }
+        Ok(new)
+    }
+
+    /// A new app record with its key, and the event that records its creation.
+    pub(crate) fn new_app(&self, admin: &AdminToken, name: &Label, kind: AppKind) -> (NewAppKey, NewEvent) {
         let id = uuid_hex(&self.new_id());
         let secret = self.new_secret();
         let app = App {
@@ -210,10 +219,7 @@ impl Gate {
             .field("sekimori.app.name", name.as_str())
             .field("sekimori.app.kind", kind.as_str())
             .field("sekimori.admin_token.id", admin.id.as_str());
-        if !self.store.insert_app(&app, &ev).await? {
-            return Err(GateError::new(ErrorCode::Conflict, format!("an app named {name} already exists")));
-        }
-        Ok(NewAppKey { key: PrefixedKey::format(APP_PREFIX, &id, &secret), app })
+        (NewAppKey { key: PrefixedKey::format(APP_PREFIX, &id, &secret), app }, ev)
     }
 
     /// The tenant's apps.

@@ -14,6 +14,7 @@ pub mod factors;
 pub mod forward;
 pub mod keys;
 pub mod notify;
+pub mod oidc;
 pub mod password;
 pub mod push;
 pub mod qr;
@@ -69,6 +70,8 @@ pub struct GateSettings {
     pub session: sessions::SessionSettings,
     /// Forward-auth rules, `[[gate.forward_auth]]`, first match wins.
     pub forward_auth: Vec<forward::ForwardRule>,
+    /// The OIDC provider, the `[gate.oidc]` section.
+    pub oidc: oidc::OidcSettings,
 }
 
 impl Default for GateSettings {
@@ -87,6 +90,7 @@ impl Default for GateSettings {
             password: password::PasswordSettings::default(),
             session: sessions::SessionSettings::default(),
             forward_auth: Vec::new(),
+            oidc: oidc::OidcSettings::default(),
         }
     }
 }
@@ -103,6 +107,7 @@ pub struct Gate {
     deliveries: Arc<Vec<Arc<dyn notify::Delivery>>>,
     hasher: Arc<password::PasswordHasher>,
     session_cache: Arc<sessions::SessionCache>,
+    oidc_keys: Arc<oidc::keyring::KeyCache>,
 }
 
 impl Gate {
@@ -115,10 +120,12 @@ impl Gate {
         keys: ServerKeys,
         settings: GateSettings,
     ) -> Result<Self, String> {
+        settings.oidc.validate()?;
         let hasher = Arc::new(password::PasswordHasher::start(&settings.password, rng.as_ref())?);
         Ok(Gate {
             hasher,
             session_cache: Arc::new(sessions::SessionCache::default()),
+            oidc_keys: Arc::new(oidc::keyring::KeyCache::default()),
             store,
             clock,
             rng,

@@ -88,6 +88,9 @@ pub struct SessionView {
     pub amr: Vec<String>,
     /// Last authentication (RFC 3339).
     pub auth_time: String,
+    /// Last authentication, ms.
+    #[serde(skip)]
+    pub auth_time_ms: i64,
     /// Absolute end (RFC 3339).
     pub expires_at: String,
     /// The user's email.
@@ -239,7 +242,13 @@ impl Gate {
         if secret.len() > 128 {
             return Ok(None);
         }
-        let id = sha256_hex(secret.as_bytes());
+        self.session_by_id(&sha256_hex(secret.as_bytes())).await
+    }
+
+    /// The live session with id (hash) `id`, if any (records activity): what an OIDC
+    /// refresh or userinfo call checks the session behind its token with.
+    pub async fn session_by_id(&self, id: &str) -> GateResult<Option<SessionView>> {
+        let id = id.to_owned();
         let now = self.clock.now().millis();
         let idle_ms = self.settings.session.idle_seconds * 1000;
         {
@@ -389,6 +398,7 @@ fn view(r: &SessionRecord, user: &User) -> SessionView {
         level: u8::try_from(r.level).unwrap_or(0),
         amr: serde_json::from_str(&r.amr).unwrap_or_default(),
         auth_time: Timestamp(r.auth_time).to_rfc3339(),
+        auth_time_ms: r.auth_time,
         expires_at: Timestamp(r.expires_at).to_rfc3339(),
         email: user.email.clone(),
         display_name: user.display_name.clone(),

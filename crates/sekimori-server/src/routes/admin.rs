@@ -30,6 +30,9 @@ pub(super) fn router() -> Router<AppState> {
         .route("/api/v1/admin/users/{username}/environments", get(list_environments))
         .route("/api/v1/admin/apps", post(add_app).get(list_apps))
         .route("/api/v1/admin/apps/{app_id}", delete(revoke_app).patch(patch_app))
+        .route("/api/v1/admin/oidc/clients", get(list_oidc_clients))
+        .route("/api/v1/admin/oidc/keys", get(list_oidc_keys))
+        .route("/api/v1/admin/oidc/keys/rotate", post(rotate_oidc_keys))
         .route("/api/v1/admin/tenant", get(get_tenant).patch(patch_tenant))
         .route("/api/v1/admin/audit/verify", get(verify_audit))
         .route("/api/v1/events", get(events))
@@ -199,6 +202,8 @@ struct AddApp {
     name: Label,
     kind: Option<String>,
     origins: Option<Vec<String>>,
+    /// Registers the app as an OIDC client.
+    oidc: Option<sekimori_gate::oidc::ClientRegistration>,
 }
 
 async fn add_app(
@@ -216,11 +221,28 @@ async fn add_app(
             ApiError(sekimori_gate::GateError::new(ErrorCode::InvalidRequest, e).with("field", "origins"))
         })?;
     }
-    let mut created = s.gate.add_app(&admin, &req.name, kind).await?;
+    let (mut created, client) = match &req.oidc {
+        Some(_) if kind != AppKind::RelyingParty => {
+            return Err(ApiError::new(ErrorCode::InvalidRequest, "an OIDC client must be a relying_party app"))
+        }
+        Some(reg) => {
+            let c = s.gate.add_oidc_client(&admin, &req.name, reg).await?;
+            (c.app, Some(c.client))
+        }
+        None => (s.gate.add_app(&admin, &req.name, kind).await?, None),
+    };
     if let Some(origins) = req.origins.filter(|o| !o.is_empty()) {
         created.app = s.gate.set_app_origins(&admin, &created.app.id, &origins).await?;
     }
-    Ok((StatusCode::CREATED, Json(json!({"app": AppView::from(created.app), "key": created.key}))))
+    let mut body = json!({"app": AppView::from(created.app), "key": created.key});
+    if let Some(c) = client {
+        if !c.public {
+            body["client_secret"] = json!(created.key);
+        }
+        body["client_id"] = json!(c.app_id);
+        body["oidc"] = oidc_view(&c);
+    }
+    Ok((StatusCode::CREATED, Json(body)))
 }
 
 #[derive(Debug, Deserialize)]
@@ -357,4 +379,50 @@ fn event_json(r: &StoredEvent) -> Value {
     let mut doc: Value = serde_json::from_str(&r.doc).unwrap_or(Value::Null);
     sekimori_core::event::set_dotted(&mut doc, "sekimori.audit.seq", json!(r.seq));
     doc
+}
+
+fn oidc_view(c: &sekimori_store::OidcClient) -> Value {
+    let list = |j: &str| serde_json::from_str::<Value>(j).unwrap_or(json!([]));
+    json!({
+        "client_id": c.app_id,
+        "public": c.public,
+        "token_endpoint_auth_method": if c.public { "none" } else { "client_secret_basic" },
+        "redirect_uris": list(&c.redirect_uris),
+        "post_logout_redirect_uris": list(&c.post_logout_redirect_uris),
+        "id_token_alg": c.id_token_alg,
+        "created_at": Timestamp(c.created_at).to_rfc3339(),
+    })
+}
+
+async fn list_oidc_clients(State(s): State<AppState>, AdminAuth(admin): AdminAuth) -> ApiResult<Json<Vec<Value>>> {
+    Ok(Json(s.gate.list_oidc_clients(&admin).await?.iter().map(oidc_view).collect()))
+}
+
+fn oidc_problem(e: sekimori_gate::oidc::OidcError) -> ApiError {
+    let code = if e.status >= 500 { ErrorCode::Internal } else { ErrorCode::InvalidRequest };
+    ApiError::new(code, e.description)
+}
+
+/// The provider's signing keys (no private parts).
+async fn list_oidc_keys(State(s): State<AppState>, AdminAuth(_admin): AdminAuth) -> ApiResult<Json<Vec<Value>>> {
+    s.gate.key_ring().await.map_err(oidc_problem)?;
+    let keys = s.gate.oidc_key_list().await.map_err(oidc_problem)?;
+    Ok(Json(
+        keys.into_iter()
+            .map(|k| {
+                json!({
+                    "kid": k.kid,
+                    "alg": k.alg,
+                    "created_at": Timestamp(k.created_at).to_rfc3339(),
+                    "retired_at": k.retired_at.map(|t| Timestamp(t).to_rfc3339()),
+                })
+            })
+            .collect(),
+    ))
+}
+
+/// Replaces the signing keys now; the old ones stay published until their tokens expire.
+async fn rotate_oidc_keys(State(s): State<AppState>, AdminAuth(admin): AdminAuth) -> ApiResult<Json<Value>> {
+    let kids = s.gate.rotate_oidc_keys(&admin.id).await.map_err(oidc_problem)?;
+    Ok(Json(json!({ "active": kids })))
 }

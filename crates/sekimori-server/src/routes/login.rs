@@ -134,7 +134,7 @@ fn t(lang: Lang, key: &str) -> &'static str {
 }
 
 /// HTML-escapes text.
-fn esc(s: &str) -> String {
+pub(super) fn esc(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     for c in s.chars() {
         match c {
@@ -149,7 +149,7 @@ fn esc(s: &str) -> String {
     out
 }
 
-fn cookie_value<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
+pub(super) fn cookie_value<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
     headers
         .get_all(header::COOKIE)
         .iter()
@@ -168,7 +168,14 @@ fn secure(gate: &Gate) -> &'static str {
     }
 }
 
-fn set_cookie(gate: &Gate, name: &str, value: &str, path: &str, same_site: &str, max_age: i64) -> HeaderValue {
+pub(super) fn set_cookie(
+    gate: &Gate,
+    name: &str,
+    value: &str,
+    path: &str,
+    same_site: &str,
+    max_age: i64,
+) -> HeaderValue {
     let c = format!("{name}={value}; Path={path}; HttpOnly; SameSite={same_site}; Max-Age={max_age}{}", secure(gate));
     HeaderValue::from_str(&c).unwrap_or(HeaderValue::from_static(""))
 }
@@ -180,7 +187,7 @@ fn csrf_token(gate: &Gate, cookie: &str) -> String {
 /// Where to go after login: a path on this server, or an absolute URL under the public
 /// URL; anything else becomes `/`.
 fn safe_return(gate: &Gate, to: Option<&str>) -> String {
-    let Some(to) = to.filter(|t| t.len() <= 2048) else { return "/".into() };
+    let Some(to) = to.filter(|t| t.len() <= 4096) else { return "/".into() };
     let base = gate.settings().public_url.trim_end_matches('/');
     let relative = to.starts_with('/') && !to.starts_with("//") && !to.starts_with("/\\");
     let same_origin = to.strip_prefix(base).is_some_and(|rest| rest.is_empty() || rest.starts_with('/'));
@@ -206,6 +213,8 @@ fn wanted_level(level: Option<u8>) -> u8 {
 struct PageQuery {
     return_to: Option<String>,
     level: Option<u8>,
+    /// Sign in again even with a session (OIDC `prompt=login`, `max_age`).
+    fresh: Option<bool>,
 }
 
 struct Ctx {
@@ -225,6 +234,20 @@ impl Ctx {
             level: wanted_level(level),
         }
     }
+}
+
+/// A page with one message (and optional HTML after it), in the browser's language.
+pub(super) fn message_page(
+    headers: &HeaderMap,
+    status: StatusCode,
+    en: &str,
+    ja: &str,
+    extra: &str,
+    cookies: Vec<HeaderValue>,
+) -> Response {
+    let c = Ctx { lang: lang(headers), csrf: String::new(), return_to: String::new(), level: 1 };
+    let text = if c.lang == Lang::Ja { ja } else { en };
+    page(&c, status, &format!("<p>{}</p>{extra}", esc(text)), cookies)
 }
 
 fn page(c: &Ctx, status: StatusCode, body: &str, cookies: Vec<HeaderValue>) -> Response {
@@ -317,7 +340,7 @@ fn needs_device(c: &Ctx) -> String {
     )
 }
 
-fn redirect(to: &str, cookies: Vec<HeaderValue>) -> Response {
+pub(super) fn redirect(to: &str, cookies: Vec<HeaderValue>) -> Response {
     let mut resp = StatusCode::SEE_OTHER.into_response();
     if let Ok(v) = HeaderValue::from_str(to) {
         resp.headers_mut().insert(header::LOCATION, v);
@@ -329,7 +352,7 @@ fn redirect(to: &str, cookies: Vec<HeaderValue>) -> Response {
 }
 
 /// The CSRF cookie (made when missing) and the form token bound to it.
-fn csrf(gate: &Gate, headers: &HeaderMap) -> (String, Option<HeaderValue>) {
+pub(super) fn csrf(gate: &Gate, headers: &HeaderMap) -> (String, Option<HeaderValue>) {
     match cookie_value(headers, CSRF_COOKIE).filter(|v| (16..=128).contains(&v.len())) {
         Some(v) => (csrf_token(gate, v), None),
         None => {
@@ -340,7 +363,7 @@ fn csrf(gate: &Gate, headers: &HeaderMap) -> (String, Option<HeaderValue>) {
     }
 }
 
-fn csrf_ok(gate: &Gate, headers: &HeaderMap, sent: &str) -> bool {
+pub(super) fn csrf_ok(gate: &Gate, headers: &HeaderMap, sent: &str) -> bool {
     cookie_value(headers, CSRF_COOKIE)
         .is_some_and(|c| sekimori_core::token::ct_eq(csrf_token(gate, c).as_bytes(), sent.as_bytes()))
 }
@@ -366,7 +389,11 @@ async fn login_page(
         level: wanted_level(q.level),
     };
     let cookies: Vec<HeaderValue> = new_cookie.into_iter().collect();
-    if let Some(session) = current_session(&s.gate, &headers).await? {
+    let session = match q.fresh {
+        Some(true) => None,
+        _ => current_session(&s.gate, &headers).await?,
+    };
+    if let Some(session) = session {
         if session.level >= c.level {
             if q.return_to.is_some() {
                 return Ok(redirect(&c.return_to, cookies));

@@ -8,6 +8,7 @@ mod factors;
 mod forward;
 mod hosted;
 mod login;
+mod oidc;
 mod passwords;
 mod relying;
 mod tuning;
@@ -38,6 +39,7 @@ pub(crate) fn router() -> Router<AppState> {
         .merge(hosted::router())
         .merge(login::router())
         .merge(forward::router())
+        .merge(oidc::router())
         .merge(watch::router())
 }
 

@@ -14,6 +14,7 @@ mod factors;
 mod forward_auth;
 mod ingest;
 mod login;
+mod oidc;
 mod passwords;
 mod push;
 mod qr;

@@ -1,0 +1,178 @@
+//! OIDC clients: an app (its key is the client secret) with exactly-matched redirect URIs.
+
+use sekimori_core::names::Label;
+use sekimori_core::token::ct_eq;
+use sekimori_core::ErrorCode;
+use sekimori_store::{AdminToken, App, OidcClient};
+use serde::Deserialize;
+
+use super::jose::Alg;
+use super::{OidcError, OidcResult};
+use crate::admin::{AppKind, APP_PREFIX};
+use crate::{Gate, GateError, GateResult, NewAppKey};
+
+/// Most redirect URIs a client may register.
+const MAX_URIS: usize = 20;
+
+/// What an admin registers.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ClientRegistration {
+    /// Redirect URIs, matched exactly.
+    pub redirect_uris: Vec<String>,
+    /// Where RP-initiated logout may return to.
+    #[serde(default)]
+    pub post_logout_redirect_uris: Vec<String>,
+    /// A public client (a browser or native app): no secret, PKCE S256 required.
+    #[serde(default)]
+    pub public: bool,
+    /// `RS256` (default) or `ES256`.
+    #[serde(default)]
+    pub id_token_alg: Option<String>,
+}
+
+/// A registered client and, for a confidential one, its secret (shown once).
+#[derive(Debug, Clone)]
+pub struct NewOidcClient {
+    /// The app and its key.
+    pub app: NewAppKey,
+    /// The OIDC settings.
+    pub client: OidcClient,
+}
+
+/// Checks a redirect URI: absolute, no fragment, no user info; `https`, `http` (for
+/// development and loopback) or a private-use scheme with a dot (RFC 8252, native apps).
+fn check_uri(uri: &str, key: &str) -> GateResult<()> {
+    let bad = |why: &str| GateError::new(ErrorCode::InvalidRequest, format!("{key}: {uri:?} {why}"));
+    if uri.len() > 2048 || uri.chars().any(|c| c.is_control() || c.is_whitespace()) {
+        return Err(bad("is too long or has spaces or control characters"));
+    }
+    let parsed = url::Url::parse(uri).map_err(|e| bad(&format!("is not an absolute URL ({e})")))?;
+    if parsed.fragment().is_some() {
+        return Err(bad("has a fragment"));
+    }
+    if !parsed.username().is_empty() || parsed.password().is_some() {
+        return Err(bad("has user information"));
+    }
+    let scheme = parsed.scheme();
+    if !(scheme == "https" || scheme == "http" || scheme.contains('.')) {
+        return Err(bad("needs https, http or a private-use scheme such as com.example.app"));
+    }
+    Ok(())
+}
+
+impl Gate {
+    /// Registers an OIDC client (an app of kind relying party); the app key is shown once
+    /// and is the client secret of a confidential client.
+    pub async fn add_oidc_client(
+        &self,
+        admin: &AdminToken,
+        name: &Label,
+        reg: &ClientRegistration,
+    ) -> GateResult<NewOidcClient> {
+        if reg.redirect_uris.is_empty() || reg.redirect_uris.len() > MAX_URIS {
+            return Err(GateError::new(
+                ErrorCode::InvalidRequest,
+                format!("redirect_uris: give 1 to {MAX_URIS} redirect URIs"),
+            ));
+        }
+        if reg.post_logout_redirect_uris.len() > MAX_URIS {
+            return Err(GateError::new(ErrorCode::InvalidRequest, "post_logout_redirect_uris: too many"));
+        }
+        for u in &reg.redirect_uris {
+            check_uri(u, "redirect_uris")?;
+        }
+        for u in &reg.post_logout_redirect_uris {
+            check_uri(u, "post_logout_redirect_uris")?;
+        }
+        let alg = match reg.id_token_alg.as_deref() {
+            None => Alg::Rs256,
+            Some(a) => Alg::parse(a).ok_or_else(|| {
+                GateError::new(ErrorCode::InvalidRequest, format!("id_token_alg: {a:?} is not RS256 or ES256"))
+            })?,
+        };
+        let (app, ev) = self.new_app(admin, name, AppKind::RelyingParty);
+        let client = OidcClient {
+            app_id: app.app.id.clone(),
+            tenant_id: admin.tenant_id.clone(),
+            public: reg.public,
+            redirect_uris: serde_json::to_string(&reg.redirect_uris).unwrap_or_default(),
+            post_logout_redirect_uris: serde_json::to_string(&reg.post_logout_redirect_uris).unwrap_or_default(),
+            id_token_alg: alg.as_str().into(),
+            created_at: app.app.created_at,
+        };
+        let ev = ev
+            .field("sekimori.oidc.public", reg.public)
+            .field("sekimori.oidc.redirect_uris", reg.redirect_uris.clone());
+        if !self.store.insert_oidc_client(&app.app, &client, &ev).await? {
+            return Err(GateError::new(ErrorCode::Conflict, format!("an app named {name} already exists")));
+        }
+        Ok(NewOidcClient { app, client })
+    }
+
+    /// The tenant's OIDC clients.
+    pub async fn list_oidc_clients(&self, admin: &AdminToken) -> GateResult<Vec<OidcClient>> {
+        Ok(self.store.list_oidc_clients(&admin.tenant_id).await?)
+    }
+
+    /// A live OIDC client by `client_id`.
+    pub(crate) async fn oidc_client(&self, client_id: &str) -> OidcResult<Option<(App, OidcClient)>> {
+        if client_id.len() > 64 {
+            return Ok(None);
+        }
+        let Some(client) = self.store.oidc_client(client_id).await? else { return Ok(None) };
+        let Some(app) = self.store.app(client_id).await?.filter(|a| a.revoked_at.is_none()) else { return Ok(None) };
+        Ok(Some((app, client)))
+    }
+
+    /// Authenticates the client of a token request: a confidential client by its secret
+    /// (the app key), a public one by its id alone.
+    pub(crate) async fn authenticate_client(
+        &self,
+        client_id: &str,
+        secret: Option<&str>,
+    ) -> OidcResult<(App, OidcClient)> {
+        let unknown = || OidcError::invalid_client("unknown client or wrong client credentials");
+        let (app, client) = self.oidc_client(client_id).await?.ok_or_else(unknown)?;
+        match (client.public, secret) {
+            (true, None) => Ok((app, client)),
+            (true, Some(_)) => Err(OidcError::invalid_client("a public client has no secret")),
+            (false, None) => Err(OidcError::invalid_client("this client must authenticate with its secret")),
+            (false, Some(secret)) => {
+                let key = self.authenticate_app(secret).await.map_err(|_| unknown())?;
+                if !ct_eq(key.id.as_bytes(), app.id.as_bytes()) || !secret.starts_with(APP_PREFIX) {
+                    return Err(unknown());
+                }
+                Ok((app, client))
+            }
+        }
+    }
+}
+
+/// The registered URIs of a client, from their JSON.
+pub(crate) fn uris(json: &str) -> Vec<String> {
+    serde_json::from_str(json).unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn redirect_uris_are_checked() {
+        for ok in ["https://rp.example/cb", "http://127.0.0.1:8080/cb?x=1", "com.example.app:/oauth2redirect"] {
+            assert!(check_uri(ok, "redirect_uris").is_ok(), "{ok}");
+        }
+        for bad in [
+            "/relative",
+            "https://rp.example/cb#frag",
+            "https://user:pw@rp.example/cb",
+            "javascript:alert(1)",
+            "https://rp.example/a b",
+            "ftp://rp.example/cb",
+        ] {
+            let e = check_uri(bad, "redirect_uris").expect_err(bad);
+            assert!(e.detail.starts_with("redirect_uris: "), "{}", e.detail);
+        }
+    }
+}

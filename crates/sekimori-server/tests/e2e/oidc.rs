@@ -1,0 +1,340 @@
+//! The OIDC provider driven by an independent client library (the `openidconnect` crate)
+//! as a relying party would, with a cookie-keeping browser for the login: discovery and
+//! JWKS, authorization code with PKCE, id_token signatures (RS256 and ES256) checked against
+//! the JWKS, at_hash, userinfo, refresh rotation and reuse detection, code replay,
+//! `acr_values` forcing a step-up, `prompt`, `max_age`, exact redirect URIs, client
+//! authentication both ways, key rotation and RP-initiated logout.
+
+use openidconnect::core::{
+    CoreAuthPrompt, CoreAuthenticationFlow, CoreClient, CoreIdToken, CoreJwsSigningAlgorithm, CoreProviderMetadata,
+    CoreTokenResponse, CoreUserInfoClaims,
+};
+use openidconnect::{
+    AccessTokenHash, AuthenticationContextClass, AuthorizationCode, ClientId, ClientSecret, CsrfToken,
+    EndpointMaybeSet, EndpointNotSet, EndpointSet, IssuerUrl, Nonce, OAuth2TokenResponse, PkceCodeChallenge,
+    PkceCodeVerifier, RedirectUrl, RefreshToken, RequestTokenError, Scope, TokenResponse,
+};
+use reqwest::{Method, StatusCode};
+use serde_json::{json, Value};
+use totp_rs::TOTP;
+
+use crate::harness::{Backend, TestServer};
+use crate::login::{with_password, Browser, Page};
+
+const REDIRECT: &str = "http://rp.test/cb";
+const AFTER_LOGOUT: &str = "http://rp.test/bye";
+
+type Rp = CoreClient<EndpointSet, EndpointNotSet, EndpointNotSet, EndpointNotSet, EndpointMaybeSet, EndpointMaybeSet>;
+
+fn http() -> openidconnect::reqwest::Client {
+    // Following redirects would open the client to SSRF; the library's own advice.
+    openidconnect::reqwest::Client::builder()
+        .redirect(openidconnect::reqwest::redirect::Policy::none())
+        .build()
+        .expect("client")
+}
+
+/// Registers an OIDC client over the admin API: (client_id, secret).
+async fn register(s: &TestServer, name: &str, extra: Value) -> (String, Option<String>) {
+    let mut oidc = json!({"redirect_uris": [REDIRECT], "post_logout_redirect_uris": [AFTER_LOGOUT]});
+    for (k, v) in extra.as_object().expect("object") {
+        oidc[k] = v.clone();
+    }
+    let (status, body) =
+        s.admin_call(Method::POST, "/api/v1/admin/apps", Some(json!({"name": name, "oidc": oidc}))).await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    (body["client_id"].as_str().expect("id").to_owned(), body["client_secret"].as_str().map(str::to_owned))
+}
+
+async fn rp(s: &TestServer, client_id: &str, secret: Option<String>) -> Rp {
+    let meta = CoreProviderMetadata::discover_async(IssuerUrl::new(s.url.clone()).expect("issuer"), &http())
+        .await
+        .expect("discovery and JWKS");
+    CoreClient::from_provider_metadata(meta, ClientId::new(client_id.into()), secret.map(ClientSecret::new))
+        .set_redirect_uri(RedirectUrl::new(REDIRECT.into()).expect("redirect"))
+}
+
+/// One authorization request as the relying party makes it.
+struct Request {
+    url: String,
+    state: CsrfToken,
+    nonce: Nonce,
+    verifier: PkceCodeVerifier,
+}
+
+fn request(c: &Rp, tune: impl FnOnce(Vec<(&'static str, String)>) -> Vec<(&'static str, String)>) -> Request {
+    let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
+    let mut req = c
+        .authorize_url(CoreAuthenticationFlow::AuthorizationCode, CsrfToken::new_random, Nonce::new_random)
+        .add_scope(Scope::new("profile".into()))
+        .add_scope(Scope::new("email".into()))
+        .add_scope(Scope::new("groups".into()))
+        .set_pkce_challenge(challenge);
+    for (k, v) in tune(Vec::new()) {
+        req = match k {
+            "acr" => req.add_auth_context_value(AuthenticationContextClass::new(v)),
+            "prompt" if v == "login" => req.add_prompt(CoreAuthPrompt::Login),
+            "prompt" => req.add_prompt(CoreAuthPrompt::None),
+            "max_age" => req.set_max_age(std::time::Duration::from_secs(v.parse().expect("seconds"))),
+            _ => req.add_extra_param(k, v),
+        };
+    }
+    let (url, state, nonce) = req.url();
+    Request { url: url.to_string(), state, nonce, verifier }
+}
+
+fn path_of(s: &TestServer, url: &str) -> String {
+    url.strip_prefix(&s.url).expect("on the server").to_owned()
+}
+
+/// The query parameters of a redirect to the relying party.
+fn callback(p: &Page) -> Vec<(String, String)> {
+    let loc = p.location();
+    assert!(loc.starts_with(REDIRECT), "{} {loc} {}", p.status, p.body);
+    url::Url::parse(loc).expect("url").query_pairs().into_owned().collect()
+}
+
+fn param(q: &[(String, String)], k: &str) -> Option<String> {
+    q.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone())
+}
+
+/// Follows the browser from the authorization URL through the password login to the
+/// callback; returns the code.
+async fn sign_in(s: &TestServer, b: &mut Browser, r: &Request, user: &str) -> String {
+    let to_login = b.get(&path_of(s, &r.url)).await;
+    assert_eq!(to_login.status, StatusCode::SEE_OTHER, "{}", to_login.body);
+    assert!(to_login.location().starts_with("/login?return_to="), "{}", to_login.location());
+    let form = b.get(to_login.location()).await;
+    let csrf = form.csrf();
+    let return_to = hidden(&form, "return_to");
+    let level = hidden(&form, "level");
+    let done = b
+        .post(
+            "/login",
+            &[
+                ("csrf", &csrf),
+                ("username", user),
+                ("password", "kumamoto42"),
+                ("return_to", &return_to),
+                ("level", &level),
+            ],
+        )
+        .await;
+    assert_eq!(done.status, StatusCode::SEE_OTHER, "{}", done.body);
+    code_of(s, &b.get(done.location()).await, r)
+}
+
+fn hidden(p: &Page, name: &str) -> String {
+    let key = format!("name=\"{name}\" value=\"");
+    let at = p.body.find(&key).unwrap_or_else(|| panic!("field {name} in {}", p.body)) + key.len();
+    p.body[at..].split('"').next().expect("value").replace("&amp;", "&")
+}
+
+fn code_of(s: &TestServer, p: &Page, r: &Request) -> String {
+    let q = callback(p);
+    assert_eq!(param(&q, "state").as_deref(), Some(r.state.secret().as_str()));
+    assert_eq!(param(&q, "iss").as_deref(), Some(s.url.as_str()), "RFC 9207 iss");
+    param(&q, "code").unwrap_or_else(|| panic!("a code in {q:?}"))
+}
+
+async fn exchange(c: &Rp, code: &str, verifier: &PkceCodeVerifier) -> Result<CoreTokenResponse, String> {
+    c.exchange_code(AuthorizationCode::new(code.into()))
+        .expect("token endpoint")
+        .set_pkce_verifier(PkceCodeVerifier::new(verifier.secret().clone()))
+        .request_async(&http())
+        .await
+        .map_err(oauth_error)
+}
+
+async fn refresh(c: &Rp, token: &RefreshToken) -> Result<CoreTokenResponse, String> {
+    c.exchange_refresh_token(token).expect("token endpoint").request_async(&http()).await.map_err(oauth_error)
+}
+
+fn oauth_error<RE: std::error::Error + 'static>(
+    e: RequestTokenError<RE, openidconnect::StandardErrorResponse<openidconnect::core::CoreErrorResponseType>>,
+) -> String {
+    match e {
+        RequestTokenError::ServerResponse(r) => r.error().to_string(),
+        other => format!("transport: {other:?}"),
+    }
+}
+
+/// The id_token's claims, its signature checked by the library against the JWKS.
+fn verified(
+    s: &TestServer,
+    c: &Rp,
+    t: &CoreTokenResponse,
+    nonce: Option<&Nonce>,
+    algs: &[CoreJwsSigningAlgorithm],
+) -> Value {
+    let id: &CoreIdToken = t.id_token().expect("an id_token");
+    // The server runs on a test clock; the library checks expiry against it.
+    let now = chrono::DateTime::from_timestamp(s.now_seconds(), 0).expect("time");
+    let verifier = c.id_token_verifier().set_allowed_algs(algs.to_vec()).set_time_fn(move || now);
+    let claims = match nonce {
+        Some(n) => id.claims(&verifier, n).expect("valid id_token").clone(),
+        None => id.claims(&verifier, |_: Option<&Nonce>| Ok(())).expect("valid id_token").clone(),
+    };
+    // at_hash binds the access token to the id_token.
+    let expected = claims.access_token_hash().expect("at_hash").clone();
+    let actual = AccessTokenHash::from_token(
+        t.access_token(),
+        id.signing_alg().expect("alg"),
+        id.signing_key(&verifier).expect("key"),
+    )
+    .expect("hash");
+    assert_eq!(actual, expected, "at_hash matches the access token");
+    serde_json::to_value(&claims).expect("json")
+}
+
+async fn enrol_totp(s: &TestServer, user: &str) -> TOTP {
+    let (_, e) = s.admin_call(Method::POST, &format!("/api/v1/admin/users/{user}/totp"), None).await;
+    let app = TOTP::from_url(e["otpauth_uri"].as_str().expect("uri")).expect("uri");
+    let id = e["id"].as_str().expect("id");
+    let code = app.generate(u64::try_from(s.now_seconds()).expect("time"));
+    let path = format!("/api/v1/admin/users/{user}/totp/{id}/confirm");
+    let (status, _) = s.admin_call(Method::POST, &path, Some(json!({"code": code}))).await;
+    assert_eq!(status, StatusCode::OK);
+    s.clock.advance_seconds(30);
+    app
+}
+
+async fn code_flow(backend: Backend) {
+    let s = TestServer::start_on(backend).await;
+    with_password(&s, "alice").await;
+    let (status, _) =
+        s.admin_call(Method::PATCH, "/api/v1/admin/users/alice", Some(json!({"email": "alice@example.jp"}))).await;
+    assert_eq!(status, StatusCode::OK);
+    let (id, secret) = register(&s, "wiki", json!({})).await;
+    let secret = secret.expect("a confidential client has a secret");
+    let c = rp(&s, &id, Some(secret)).await;
+    let mut b = Browser::new(&s);
+
+    // Code A: login, exchange, id_token checked by the library (signature against JWKS,
+    // iss, aud, exp, nonce), userinfo.
+    let ra = request(&c, |p| p);
+    let code = sign_in(&s, &mut b, &ra, "alice").await;
+    let tokens = exchange(&c, &code, &ra.verifier).await.expect("tokens");
+    let claims = verified(&s, &c, &tokens, Some(&ra.nonce), &[CoreJwsSigningAlgorithm::RsaSsaPkcs1V15Sha256]);
+    assert_eq!(claims["acr"], "1");
+    assert_eq!(claims["amr"], json!(["pwd"]));
+    assert_eq!(claims["preferred_username"], "alice");
+    assert_eq!(claims["email"], "alice@example.jp");
+    assert_eq!(claims["aud"], json!([id]));
+    assert_eq!(claims["auth_time"], json!(s.now_seconds()), "{claims}");
+    let raw = tokens.id_token().expect("id").to_string();
+    let part = |i: usize| -> Value {
+        serde_json::from_slice(&base64_url(raw.split('.').nth(i).expect("part"))).expect("json")
+    };
+    assert_eq!(part(0)["alg"], "RS256");
+    assert_eq!(part(0)["kid"].as_str().map(str::len), Some(43), "an RFC 7638 thumbprint");
+    assert!(part(1)["sid"].is_string(), "{}", part(1));
+    let info: CoreUserInfoClaims = c
+        .user_info(tokens.access_token().clone(), None)
+        .expect("userinfo endpoint")
+        .request_async(&http())
+        .await
+        .expect("userinfo");
+    let info = serde_json::to_value(&info).expect("json");
+    assert_eq!((info["sub"].clone(), info["email"].clone()), (claims["sub"].clone(), json!("alice@example.jp")));
+
+    // Refresh rotation: each refresh token works once; the old one again is reuse and
+    // revokes the family, the newest token included.
+    let ra1 = tokens.refresh_token().expect("refresh token").clone();
+    let second = refresh(&c, &ra1).await.expect("refresh");
+    let ra2 = second.refresh_token().expect("rotated").clone();
+    assert_ne!(ra1.secret(), ra2.secret());
+    let again = verified(&s, &c, &second, None, &[CoreJwsSigningAlgorithm::RsaSsaPkcs1V15Sha256]);
+    assert_eq!(
+        (again["sub"].clone(), again["auth_time"].clone()),
+        (claims["sub"].clone(), claims["auth_time"].clone())
+    );
+    assert_eq!(refresh(&c, &ra1).await.expect_err("reuse"), "invalid_grant");
+    assert_eq!(refresh(&c, &ra2).await.expect_err("family revoked"), "invalid_grant");
+    assert_eq!(s.events("action=oidc.refresh.reused").await.len(), 2, "both refused presentations are audited");
+
+    // Code B (the session exists: no login page): a replayed code is refused and revokes
+    // what the first exchange issued.
+    let rb = request(&c, |p| p);
+    let code_b = code_of(&s, &b.get(&path_of(&s, &rb.url)).await, &rb);
+    // A wrong verifier is refused and does not use the code up.
+    let wrong = PkceCodeVerifier::new("x".repeat(43));
+    assert_eq!(exchange(&c, &code_b, &wrong).await.expect_err("pkce"), "invalid_grant");
+    let tb = exchange(&c, &code_b, &rb.verifier).await.expect("tokens");
+    assert_eq!(exchange(&c, &code_b, &rb.verifier).await.expect_err("replay"), "invalid_grant");
+    assert_eq!(refresh(&c, tb.refresh_token().expect("rt")).await.expect_err("revoked"), "invalid_grant");
+    assert_eq!(s.events("action=oidc.code.replayed").await.len(), 1);
+
+    // acr_values=2 makes a level-1 session step up with TOTP.
+    let totp = enrol_totp(&s, "alice").await;
+    let rc = request(&c, |mut p| {
+        p.push(("acr", "2".into()));
+        p
+    });
+    let step = b.get(&path_of(&s, &rc.url)).await;
+    assert!(step.location().contains("level=2"), "{}", step.location());
+    let factor = b.get(step.location()).await;
+    assert!(factor.body.contains("action=\"/login/factor\""), "{}", factor.body);
+    let code = totp.generate(u64::try_from(s.now_seconds()).expect("time"));
+    let (csrf, return_to) = (factor.csrf(), hidden(&factor, "return_to"));
+    let done =
+        b.post("/login/factor", &[("csrf", &csrf), ("code", &code), ("return_to", &return_to), ("level", "2")]).await;
+    assert_eq!(done.status, StatusCode::SEE_OTHER, "{}", done.body);
+    let code_c = code_of(&s, &b.get(done.location()).await, &rc);
+    let tc = exchange(&c, &code_c, &rc.verifier).await.expect("tokens");
+    let stepped = verified(&s, &c, &tc, Some(&rc.nonce), &[CoreJwsSigningAlgorithm::RsaSsaPkcs1V15Sha256]);
+    assert_eq!(stepped["acr"], "2");
+    assert_eq!(stepped["amr"], json!(["pwd", "otp", "mfa"]));
+
+    // prompt=none: level 3 cannot be had without interaction; nobody signed in is login_required.
+    let rn = request(&c, |mut p| {
+        p.extend([("prompt", "none".into()), ("acr", "3".into())]);
+        p
+    });
+    let q = callback(&b.get(&path_of(&s, &rn.url)).await);
+    assert_eq!(param(&q, "error").as_deref(), Some("interaction_required"));
+    let mut stranger = Browser::new(&s);
+    let rn = request(&c, |mut p| {
+        p.push(("prompt", "none".into()));
+        p
+    });
+    let q = callback(&stranger.get(&path_of(&s, &rn.url)).await);
+    assert_eq!(param(&q, "error").as_deref(), Some("login_required"));
+    assert_eq!(param(&q, "state").as_deref(), Some(rn.state.secret().as_str()));
+
+    // Logout from the relying party with an id_token_hint: back to the registered URI with
+    // the state, the session ended, and its refresh tokens dead.
+    let hint = tc.id_token().expect("id").to_string();
+    let out = b
+        .get(&format!(
+            "/oidc/logout?id_token_hint={hint}&post_logout_redirect_uri={}&state=bye1",
+            sekimori_core::names::percent_encode(AFTER_LOGOUT)
+        ))
+        .await;
+    assert_eq!((out.status, out.location()), (StatusCode::SEE_OTHER, "http://rp.test/bye?state=bye1"));
+    assert_eq!(b.whoami().await.0, StatusCode::UNAUTHORIZED);
+    assert_eq!(refresh(&c, tc.refresh_token().expect("rt")).await.expect_err("session over"), "invalid_grant");
+    let userinfo = reqwest::Client::new()
+        .get(format!("{}/oidc/userinfo", s.url))
+        .bearer_auth(tc.access_token().secret())
+        .send()
+        .await
+        .expect("send");
+    assert_eq!(userinfo.status(), StatusCode::UNAUTHORIZED);
+    assert!(userinfo.headers()["www-authenticate"].to_str().expect("ascii").contains("invalid_token"));
+}
+
+fn base64_url(s: &str) -> Vec<u8> {
+    use base64::Engine as _;
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(s).expect("base64url")
+}
+
+#[tokio::test]
+async fn code_flow_with_pkce_refresh_rotation_reuse_detection_and_step_up_on_sqlite() {
+    code_flow(Backend::Sqlite).await;
+}
+
+#[tokio::test]
+async fn code_flow_with_pkce_refresh_rotation_reuse_detection_and_step_up_on_postgres() {
+    code_flow(Backend::Postgres).await;
+}
