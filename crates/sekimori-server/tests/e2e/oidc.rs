@@ -338,3 +338,293 @@ async fn code_flow_with_pkce_refresh_rotation_reuse_detection_and_step_up_on_sql
 async fn code_flow_with_pkce_refresh_rotation_reuse_detection_and_step_up_on_postgres() {
     code_flow(Backend::Postgres).await;
 }
+
+/// `prompt=login` and `max_age` make a signed-in user sign in again; the id_token's
+/// `auth_time` is the new login's.
+#[tokio::test]
+async fn prompt_login_and_max_age_force_a_fresh_login() {
+    let s = TestServer::start().await;
+    with_password(&s, "alice").await;
+    let (id, secret) = register(&s, "wiki", json!({})).await;
+    let c = rp(&s, &id, secret).await;
+    let mut b = Browser::new(&s);
+    let first = request(&c, |p| p);
+    let code = sign_in(&s, &mut b, &first, "alice").await;
+    let t = exchange(&c, &code, &first.verifier).await.expect("tokens");
+    let first_login = verified(&s, &c, &t, Some(&first.nonce), &[CoreJwsSigningAlgorithm::RsaSsaPkcs1V15Sha256]);
+
+    s.clock.advance_seconds(120);
+    // Within max_age the session is enough; beyond it, a login.
+    let fresh_enough = request(&c, |mut p| {
+        p.push(("max_age", "600".into()));
+        p
+    });
+    code_of(&s, &b.get(&path_of(&s, &fresh_enough.url)).await, &fresh_enough);
+    let too_old = request(&c, |mut p| {
+        p.push(("max_age", "60".into()));
+        p
+    });
+    let code = sign_in(&s, &mut b, &too_old, "alice").await;
+    let t = exchange(&c, &code, &too_old.verifier).await.expect("tokens");
+    let second = verified(&s, &c, &t, Some(&too_old.nonce), &[CoreJwsSigningAlgorithm::RsaSsaPkcs1V15Sha256]);
+    assert_eq!(second["auth_time"].as_i64(), Some(first_login["auth_time"].as_i64().expect("t") + 120));
+
+    s.clock.advance_seconds(30);
+    let again = request(&c, |mut p| {
+        p.push(("prompt", "login".into()));
+        p
+    });
+    let to_login = b.get(&path_of(&s, &again.url)).await;
+    assert!(to_login.location().contains("fresh=true"), "{}", to_login.location());
+    // Coming back without signing in again gets no code.
+    let back = hidden(&b.get(to_login.location()).await, "return_to");
+    let not_yet = b.get(&back).await;
+    assert!(not_yet.location().starts_with("/login?"), "{}", not_yet.location());
+    let code = sign_in(&s, &mut b, &again, "alice").await;
+    let t = exchange(&c, &code, &again.verifier).await.expect("tokens");
+    let third = verified(&s, &c, &t, Some(&again.nonce), &[CoreJwsSigningAlgorithm::RsaSsaPkcs1V15Sha256]);
+    assert_eq!(third["auth_time"].as_i64(), Some(s.now_seconds()));
+}
+
+/// Errors before the redirect URI is verified are shown, never redirected; later ones go
+/// back to the client. Redirect URIs match exactly.
+#[tokio::test]
+async fn requests_are_checked_and_redirect_uris_match_exactly() {
+    let s = TestServer::start().await;
+    with_password(&s, "alice").await;
+    let (public_id, public_secret) = register(&s, "spa", json!({"public": true})).await;
+    assert!(public_secret.is_none(), "a public client gets no secret");
+    let mut b = Browser::new(&s);
+    let base = format!("/oidc/authorize?response_type=code&scope=openid&client_id={public_id}");
+    let enc = sekimori_core::names::percent_encode;
+    for (query, why) in [
+        (format!("{base}&redirect_uri={}", enc("http://rp.test/cb/")), "not registered"),
+        (format!("{base}&redirect_uri={}", enc("http://rp.test/cb?x=1")), "not registered"),
+        (format!("{base}&redirect_uri={}", enc("http://evil.test/cb")), "not registered"),
+        (format!("{base}"), "redirect_uri is missing"),
+        (
+            format!("/oidc/authorize?response_type=code&scope=openid&client_id=nope&redirect_uri={}", enc(REDIRECT)),
+            "unknown client_id",
+        ),
+    ] {
+        let p = b.get(&query).await;
+        assert_eq!(p.status, StatusCode::BAD_REQUEST, "{query}");
+        assert!(p.location().is_empty(), "never redirected: {query}");
+        assert!(p.body.contains(why), "{why}: {}", p.body);
+    }
+    let with_uri = format!("{base}&redirect_uri={}&state=s1", enc(REDIRECT));
+    for (extra, error) in [
+        ("", "invalid_request"), // a public client without PKCE
+        ("&code_challenge=abc&code_challenge_method=plain", "invalid_request"),
+        ("&response_type=token", "invalid_request"), // a duplicate parameter
+        ("&request=eyJ", "request_not_supported"),
+        ("&prompt=none%20login", "invalid_request"),
+    ] {
+        let p = b.get(&format!("{with_uri}{extra}")).await;
+        if p.status == StatusCode::BAD_REQUEST {
+            assert_eq!(extra, "&response_type=token", "only a malformed query is answered directly");
+            assert!(p.headers["content-type"].to_str().expect("ascii").starts_with("application/problem+json"));
+            continue;
+        }
+        let q = callback(&p);
+        assert_eq!(param(&q, "error").as_deref(), Some(error), "{extra}");
+        assert_eq!(param(&q, "state").as_deref(), Some("s1"));
+    }
+    let no_openid = b.get(&with_uri.replace("scope=openid", "scope=email")).await;
+    assert_eq!(param(&callback(&no_openid), "error").as_deref(), Some("invalid_scope"));
+
+    // The public client's full flow, with PKCE and no secret; a secret from it is refused.
+    let c = rp(&s, &public_id, None).await;
+    let r = request(&c, |p| p);
+    let code = sign_in(&s, &mut b, &r, "alice").await;
+    let t = exchange(&c, &code, &r.verifier).await.expect("tokens");
+    verified(&s, &c, &t, Some(&r.nonce), &[CoreJwsSigningAlgorithm::RsaSsaPkcs1V15Sha256]);
+    let form = [("grant_type", "refresh_token"), ("client_id", public_id.as_str()), ("client_secret", "x")];
+    let (status, body) = token_call(&s, &form, None).await;
+    assert_eq!((status, body["error"].as_str()), (StatusCode::UNAUTHORIZED, Some("invalid_client")));
+}
+
+/// A raw call to the token endpoint: (status, JSON body).
+async fn token_call(s: &TestServer, form: &[(&str, &str)], basic: Option<(&str, &str)>) -> (StatusCode, Value) {
+    let mut req = reqwest::Client::new().post(format!("{}/oidc/token", s.url)).form(form);
+    if let Some((u, p)) = basic {
+        req = req.basic_auth(u, Some(p));
+    }
+    let resp = req.send().await.expect("send");
+    let status = resp.status();
+    assert_eq!(resp.headers()["cache-control"], "no-store");
+    (status, resp.json().await.unwrap_or(Value::Null))
+}
+
+/// client_secret_post, an ES256 client, bad client credentials, and bad token requests:
+/// every refusal is an OAuth error document, none a 500.
+#[tokio::test]
+async fn client_authentication_es256_and_bad_token_requests() {
+    let s = TestServer::start().await;
+    with_password(&s, "alice").await;
+    let (id, secret) = register(&s, "erp", json!({"id_token_alg": "ES256"})).await;
+    let secret = secret.expect("secret");
+    let c = rp(&s, &id, Some(secret.clone())).await.set_auth_type(openidconnect::AuthType::RequestBody);
+    let mut b = Browser::new(&s);
+    let r = request(&c, |p| p);
+    let code = sign_in(&s, &mut b, &r, "alice").await;
+    let t = exchange(&c, &code, &r.verifier).await.expect("client_secret_post");
+    verified(&s, &c, &t, Some(&r.nonce), &[CoreJwsSigningAlgorithm::EcdsaP256Sha256]);
+
+    let (other, _) = register(&s, "other", json!({})).await;
+    let r = request(&c, |p| p);
+    let code = code_of(&s, &b.get(&path_of(&s, &r.url)).await, &r);
+    let v = r.verifier.secret().as_str();
+    let good = [
+        ("grant_type", "authorization_code"),
+        ("code", code.as_str()),
+        ("redirect_uri", REDIRECT),
+        ("code_verifier", v),
+    ];
+    for (form, basic, status, error) in [
+        (good.to_vec(), Some((id.as_str(), "skapp_wrong")), 401, "invalid_client"),
+        (good.to_vec(), Some((other.as_str(), secret.as_str())), 401, "invalid_client"),
+        (good.to_vec(), None, 401, "invalid_client"),
+        (
+            [&good[..], &[("client_secret", secret.as_str())]].concat(),
+            Some((id.as_str(), secret.as_str())),
+            400,
+            "invalid_request",
+        ),
+        ([("grant_type", "password")].to_vec(), Some((id.as_str(), secret.as_str())), 400, "unsupported_grant_type"),
+        ([("code", code.as_str())].to_vec(), Some((id.as_str(), secret.as_str())), 400, "invalid_request"),
+        (
+            [&good[..1], &[("code", "nope"), ("redirect_uri", REDIRECT), ("code_verifier", v)]].concat(),
+            Some((id.as_str(), secret.as_str())),
+            400,
+            "invalid_grant",
+        ),
+        (
+            [&good[..2], &[("redirect_uri", "http://rp.test/other"), ("code_verifier", v)]].concat(),
+            Some((id.as_str(), secret.as_str())),
+            400,
+            "invalid_grant",
+        ),
+        (good[..3].to_vec(), Some((id.as_str(), secret.as_str())), 400, "invalid_grant"),
+    ] {
+        let (got, body) = token_call(&s, &form, basic).await;
+        assert_eq!((got.as_u16(), body["error"].as_str()), (status, Some(error)), "{form:?} {body}");
+        assert_eq!(body["type"], format!("urn:sekimori:problem:oauth.{error}"));
+    }
+    // The code survived every refused attempt.
+    let (status, body) = token_call(&s, &good, Some((&id, &secret))).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    // Not a form: a clear error.
+    let resp = reqwest::Client::new()
+        .post(format!("{}/oidc/token", s.url))
+        .json(&json!({"grant_type": "authorization_code"}))
+        .send()
+        .await
+        .expect("send");
+    assert_eq!(resp.status(), StatusCode::BAD_REQUEST);
+    // Garbage bearer tokens at userinfo.
+    for bearer in ["x", "a.b.c", &"a".repeat(20_000)] {
+        let resp = reqwest::Client::new()
+            .get(format!("{}/oidc/userinfo", s.url))
+            .bearer_auth(bearer)
+            .send()
+            .await
+            .expect("send");
+        assert_eq!(resp.status(), StatusCode::UNAUTHORIZED);
+    }
+}
+
+/// Rotation: new keys sign at once, the old ones stay in the JWKS until every token they
+/// signed has expired, then leave it.
+#[tokio::test]
+async fn signing_keys_rotate_and_old_keys_stay_until_their_tokens_expire() {
+    let s = TestServer::start().await;
+    with_password(&s, "alice").await;
+    let (id, secret) = register(&s, "wiki", json!({})).await;
+    let c = rp(&s, &id, secret.clone()).await;
+    let mut b = Browser::new(&s);
+    let r = request(&c, |p| p);
+    let code = sign_in(&s, &mut b, &r, "alice").await;
+    let old = exchange(&c, &code, &r.verifier).await.expect("tokens");
+    let jwks = |s: &TestServer| {
+        let url = format!("{}/oidc/jwks", s.url);
+        async move { reqwest::get(url).await.expect("jwks").json::<Value>().await.expect("json") }
+    };
+    let kids = |v: &Value| -> Vec<String> {
+        v["keys"].as_array().expect("keys").iter().map(|k| k["kid"].as_str().expect("kid").to_owned()).collect()
+    };
+    let before = kids(&jwks(&s).await);
+    assert_eq!(before.len(), 2, "one RS256 and one ES256 key");
+
+    let (status, rotated) = s.admin_call(Method::POST, "/api/v1/admin/oidc/keys/rotate", None).await;
+    assert_eq!(status, StatusCode::OK, "{rotated}");
+    let during = kids(&jwks(&s).await);
+    assert_eq!(during.len(), 4, "old and new keys are published");
+    // A relying party that discovers again verifies both the old token and a new one.
+    let c = rp(&s, &id, secret).await;
+    verified(&s, &c, &old, Some(&r.nonce), &[CoreJwsSigningAlgorithm::RsaSsaPkcs1V15Sha256]);
+    let r2 = request(&c, |p| p);
+    let code = code_of(&s, &b.get(&path_of(&s, &r2.url)).await, &r2);
+    let new = exchange(&c, &code, &r2.verifier).await.expect("tokens");
+    let kid_of = |t: &CoreTokenResponse| {
+        let raw = t.id_token().expect("id").to_string();
+        let h: Value = serde_json::from_slice(&base64_url(raw.split('.').next().expect("h"))).expect("json");
+        h["kid"].as_str().expect("kid").to_owned()
+    };
+    assert!(before.contains(&kid_of(&old)) && !before.contains(&kid_of(&new)), "the new key signs at once");
+    verified(&s, &c, &new, Some(&r2.nonce), &[CoreJwsSigningAlgorithm::RsaSsaPkcs1V15Sha256]);
+
+    // id_tokens and access tokens live 300 s; with 300 s of skew the old keys go after 600 s.
+    s.clock.advance_seconds(599);
+    assert_eq!(kids(&jwks(&s).await).len(), 4);
+    s.clock.advance_seconds(2);
+    let after = kids(&jwks(&s).await);
+    assert_eq!(after.len(), 2);
+    assert!(after.iter().all(|k| !before.contains(k)), "only the new keys remain");
+    // Deleted from the store at the next reload of the key set (every minute).
+    s.clock.advance_seconds(61);
+    let (_, listed) = s.admin_call(Method::GET, "/api/v1/admin/oidc/keys", None).await;
+    assert_eq!(listed.as_array().map(Vec::len), Some(2), "retired keys are deleted: {listed}");
+    assert!(listed.to_string().find("private").is_none());
+    assert_eq!(s.events("action=oidc.key.created").await.len(), 4);
+}
+
+/// Logout without a hint asks the user first (CSRF-protected form); an unregistered
+/// post-logout URI is refused.
+#[tokio::test]
+async fn logout_without_a_hint_asks_first() {
+    let s = TestServer::start().await;
+    with_password(&s, "alice").await;
+    let (id, secret) = register(&s, "wiki", json!({})).await;
+    let c = rp(&s, &id, secret).await;
+    let mut b = Browser::new(&s);
+    let r = request(&c, |p| p);
+    sign_in(&s, &mut b, &r, "alice").await;
+
+    let bad = b.get(&format!("/oidc/logout?client_id={id}&post_logout_redirect_uri=http%3A%2F%2Fevil.test%2F")).await;
+    assert_eq!(bad.status, StatusCode::BAD_REQUEST);
+    assert_eq!(b.whoami().await.0, StatusCode::OK, "nothing happened");
+    let ask = b
+        .get(&format!(
+            "/oidc/logout?client_id={id}&post_logout_redirect_uri={}&state=z",
+            sekimori_core::names::percent_encode(AFTER_LOGOUT)
+        ))
+        .await;
+    assert_eq!(ask.status, StatusCode::OK);
+    assert!(ask.body.contains("Sign out of Sekimori?"), "{}", ask.body);
+    assert_eq!(b.whoami().await.0, StatusCode::OK, "not until confirmed");
+    let forged = b
+        .post("/oidc/logout", &[("csrf", "forged"), ("client_id", &id), ("post_logout_redirect_uri", AFTER_LOGOUT)])
+        .await;
+    assert_eq!(forged.status, StatusCode::OK, "a forged post only asks again");
+    assert_eq!(b.whoami().await.0, StatusCode::OK);
+    let csrf = ask.csrf();
+    let done = b
+        .post(
+            "/oidc/logout",
+            &[("csrf", &csrf), ("client_id", &id), ("post_logout_redirect_uri", AFTER_LOGOUT), ("state", "z")],
+        )
+        .await;
+    assert_eq!((done.status, done.location()), (StatusCode::SEE_OTHER, "http://rp.test/bye?state=z"));
+    assert_eq!(b.whoami().await.0, StatusCode::UNAUTHORIZED);
+}
