@@ -401,7 +401,7 @@ async fn requests_are_checked_and_redirect_uris_match_exactly() {
         (format!("{base}&redirect_uri={}", enc("http://rp.test/cb/")), "not registered"),
         (format!("{base}&redirect_uri={}", enc("http://rp.test/cb?x=1")), "not registered"),
         (format!("{base}&redirect_uri={}", enc("http://evil.test/cb")), "not registered"),
-        (format!("{base}"), "redirect_uri is missing"),
+        (base.clone(), "redirect_uri is missing"),
         (
             format!("/oidc/authorize?response_type=code&scope=openid&client_id=nope&redirect_uri={}", enc(REDIRECT)),
             "unknown client_id",
