@@ -104,6 +104,9 @@ pub struct SessionView {
     /// The session id's hash (what logs and admins see).
     #[serde(skip)]
     pub id: String,
+    /// The sign-on it belongs to (stable across rotation; the OIDC `sid`).
+    #[serde(skip)]
+    pub sso_id: String,
 }
 
 /// A password accepted, a second factor pending.
@@ -130,8 +133,22 @@ impl Gate {
     ) -> GateResult<(String, SessionView)> {
         let secret = self.new_secret();
         let now = self.clock.now().millis();
+        let id = sha256_hex(secret.as_bytes());
+        let replaced = replaces.map(|r| sha256_hex(r.as_bytes()));
+        // A rotation keeps the sign-on of the session it replaces (same user, still live).
+        let sso_id = match &replaced {
+            Some(old) => self
+                .store
+                .session(old)
+                .await?
+                .filter(|o| o.user_id == user.id && o.revoked_at.is_none() && o.expires_at > now)
+                .map(|o| o.sso_id),
+            None => None,
+        }
+        .unwrap_or_else(|| id.clone());
         let record = SessionRecord {
-            id: sha256_hex(secret.as_bytes()),
+            id,
+            sso_id,
             tenant_id: user.tenant_id.clone(),
             user_id: user.id.clone(),
             level: i64::from(level),
@@ -148,7 +165,6 @@ impl Gate {
             .field("sekimori.session.id", &record.id[..16])
             .field("sekimori.auth.level", i64::from(level))
             .field("sekimori.amr", amr.join(","));
-        let replaced = replaces.map(|r| sha256_hex(r.as_bytes()));
         self.store.insert_session(&record, replaced.as_deref(), &ev).await?;
         if let Some(old) = &replaced {
             self.forget_session(old);
@@ -301,6 +317,17 @@ impl Gate {
         self.session_cache.0.lock().unwrap_or_else(|p| p.into_inner()).clear();
     }
 
+    /// The live session of sign-on `sso_id`, if any (records activity).
+    pub async fn sso_session(&self, sso_id: &str) -> GateResult<Option<SessionView>> {
+        if sso_id.len() > 128 {
+            return Ok(None);
+        }
+        match self.store.sso_session(sso_id).await? {
+            Some(r) => self.session_by_id(&r.id).await,
+            None => Ok(None),
+        }
+    }
+
     /// Ends the session behind a cookie secret.
     pub async fn logout(&self, secret: &str) -> GateResult<()> {
         let Some(s) = self.session(secret).await? else { return Ok(()) };
@@ -392,6 +419,7 @@ impl Gate {
 fn view(r: &SessionRecord, user: &User) -> SessionView {
     SessionView {
         id: r.id.clone(),
+        sso_id: r.sso_id.clone(),
         user_id: r.user_id.clone(),
         username: user.username.clone(),
         tenant_id: r.tenant_id.clone(),

@@ -233,7 +233,9 @@ from_row! {
     }
     PasswordRecord { user_id, tenant_id, hash, created_at, updated_at }
     ThrottleRecord { key, tenant_id, failures, window_start, locked_until }
-    SessionRecord { id, tenant_id, user_id, level, amr, auth_time, created_at, last_seen_at, expires_at, revoked_at }
+    SessionRecord {
+        id, tenant_id, user_id, level, amr, auth_time, created_at, last_seen_at, expires_at, revoked_at, sso_id,
+    }
     OidcClient { app_id, tenant_id, public, redirect_uris, post_logout_redirect_uris, id_token_alg, created_at }
     OidcKey { kid, alg, private_sealed, public_jwk, created_at, retired_at }
     OidcCode {

@@ -625,6 +625,8 @@ pub struct SessionRecord {
     pub expires_at: i64,
     /// Revocation (logout), ms.
     pub revoked_at: Option<i64>,
+    /// The sign-on this session belongs to: its own id, or that of the session it rotated.
+    pub sso_id: String,
 }
 
 /// An app that is an OIDC client.
@@ -674,7 +676,7 @@ pub struct OidcCode {
     pub client_id: String,
     /// The user.
     pub user_id: String,
-    /// The browser session (hash) it came from (`sid`).
+    /// The sign-on (session `sso_id`) it came from (`sid`).
     pub session_id: String,
     /// The redirect URI of the request (the token request must repeat it).
     pub redirect_uri: String,
@@ -713,7 +715,7 @@ pub struct OidcRefreshToken {
     pub client_id: String,
     /// The user.
     pub user_id: String,
-    /// The browser session (hash) behind it.
+    /// The sign-on (session `sso_id`) behind it.
     pub session_id: String,
     /// Granted scopes, space-separated.
     pub scope: String,

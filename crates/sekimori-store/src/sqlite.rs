@@ -72,6 +72,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/sqlite/0011_sessions.sql"),
     include_str!("../migrations/sqlite/0012_app_origins.sql"),
     include_str!("../migrations/sqlite/0013_oidc.sql"),
+    include_str!("../migrations/sqlite/0014_session_sso.sql"),
 ];
 
 impl SqliteStore {

@@ -362,6 +362,8 @@ pub trait SessionStore: Send + Sync {
         -> StoreResult<()>;
     /// A session by id.
     async fn session(&self, id: &str) -> StoreResult<Option<SessionRecord>>;
+    /// The newest unrevoked session of a sign-on.
+    async fn sso_session(&self, sso_id: &str) -> StoreResult<Option<SessionRecord>>;
     /// Records activity at `now` (idle timeout).
     async fn touch_session(&self, id: &str, now: i64) -> StoreResult<()>;
     /// Revokes one session; `false` when it was not live.

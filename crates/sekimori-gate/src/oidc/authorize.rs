@@ -289,7 +289,7 @@ impl Gate {
             tenant_id: s.tenant_id.clone(),
             client_id: req.client_id.clone(),
             user_id: s.user_id.clone(),
-            session_id: s.id.clone(),
+            session_id: s.sso_id.clone(),
             redirect_uri: req.redirect_uri.clone(),
             scope: req.scope.clone(),
             nonce: req.nonce.clone(),

@@ -132,7 +132,7 @@ impl Gate {
             (None, None) => {}
         }
         let session = self
-            .session_by_id(&record.session_id)
+            .sso_session(&record.session_id)
             .await?
             .ok_or_else(|| OidcError::invalid_grant("the login session behind this code has ended"))?;
         let now = self.clock.now();
@@ -194,7 +194,7 @@ impl Gate {
             tenant_id: session.tenant_id.clone(),
             client_id: client.app_id.clone(),
             user_id: session.user_id.clone(),
-            session_id: session.id.clone(),
+            session_id: session.sso_id.clone(),
             scope: scope.to_owned(),
             auth_time,
             level,
@@ -230,7 +230,7 @@ impl Gate {
             }
         };
         let session = self
-            .session_by_id(&old.session_id)
+            .sso_session(&old.session_id)
             .await?
             .ok_or_else(|| OidcError::invalid_grant("the login session behind this grant has ended"))?;
         let (next_token, next) =
@@ -277,7 +277,7 @@ impl Gate {
         let access = json!({
             "iss": iss, "sub": s.user_id, "aud": g.client.app_id, "client_id": g.client.app_id,
             "iat": now.seconds(), "exp": now.seconds() + settings.access_token_ttl_seconds,
-            "jti": self.new_id(), "scope": g.scope, "sid": s.id,
+            "jti": self.new_id(), "scope": g.scope, "sid": s.sso_id,
             "auth_time": g.auth_time.div_euclid(1000), "acr": acr(u8::try_from(g.level).unwrap_or(1)),
         });
         let access_token = at_key.sign_jwt("at+jwt", &access);
@@ -285,7 +285,7 @@ impl Gate {
             "iss": iss, "sub": s.user_id, "aud": g.client.app_id, "azp": g.client.app_id,
             "iat": now.seconds(), "exp": now.seconds() + settings.id_token_ttl_seconds,
             "auth_time": g.auth_time.div_euclid(1000), "acr": acr(u8::try_from(g.level).unwrap_or(1)),
-            "amr": g.amr, "sid": s.id, "at_hash": jose::half_hash(&access_token),
+            "amr": g.amr, "sid": s.sso_id, "at_hash": jose::half_hash(&access_token),
         });
         if let Some(n) = g.nonce {
             id["nonce"] = json!(n);
@@ -321,7 +321,7 @@ impl Gate {
         }
         let sid = c["sid"].as_str().ok_or_else(bad)?;
         let session = self
-            .session_by_id(sid)
+            .sso_session(sid)
             .await?
             .filter(|s| c["sub"].as_str() == Some(s.user_id.as_str()))
             .ok_or_else(|| OidcError::invalid_token("the login session behind this token has ended"))?;

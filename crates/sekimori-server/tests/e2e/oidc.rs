@@ -265,6 +265,12 @@ async fn code_flow(backend: Backend) {
     assert_eq!(refresh(&c, tb.refresh_token().expect("rt")).await.expect_err("revoked"), "invalid_grant");
     assert_eq!(s.events("action=oidc.code.replayed").await.len(), 1);
 
+    // A grant that outlives the step-up below: the sign-on stays the same when the session
+    // id rotates.
+    let rk = request(&c, |p| p);
+    let code_k = code_of(&s, &b.get(&path_of(&s, &rk.url)).await, &rk);
+    let tk = exchange(&c, &code_k, &rk.verifier).await.expect("tokens");
+
     // acr_values=2 makes a level-1 session step up with TOTP.
     let totp = enrol_totp(&s, "alice").await;
     let rc = request(&c, |mut p| {
@@ -285,6 +291,7 @@ async fn code_flow(backend: Backend) {
     let stepped = verified(&s, &c, &tc, Some(&rc.nonce), &[CoreJwsSigningAlgorithm::RsaSsaPkcs1V15Sha256]);
     assert_eq!(stepped["acr"], "2");
     assert_eq!(stepped["amr"], json!(["pwd", "otp", "mfa"]));
+    let tk = refresh(&c, tk.refresh_token().expect("rt")).await.expect("the grant survives the step-up");
 
     // prompt=none: level 3 cannot be had without interaction; nobody signed in is login_required.
     let rn = request(&c, |mut p| {
@@ -314,6 +321,7 @@ async fn code_flow(backend: Backend) {
     assert_eq!((out.status, out.location()), (StatusCode::SEE_OTHER, "http://rp.test/bye?state=bye1"));
     assert_eq!(b.whoami().await.0, StatusCode::UNAUTHORIZED);
     assert_eq!(refresh(&c, tc.refresh_token().expect("rt")).await.expect_err("session over"), "invalid_grant");
+    assert_eq!(refresh(&c, tk.refresh_token().expect("rt")).await.expect_err("sign-on over"), "invalid_grant");
     let userinfo = reqwest::Client::new()
         .get(format!("{}/oidc/userinfo", s.url))
         .bearer_auth(tc.access_token().secret())

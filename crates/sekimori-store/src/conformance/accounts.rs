@@ -273,6 +273,7 @@ pub async fn sessions_rotate_and_are_revoked_one_or_all(s: S) {
         last_seen_at: at,
         expires_at: at + 3_600_000,
         revoked_at: None,
+        sso_id: "sso1".into(),
     };
     s.insert_session(&mk("s1", T0), None, &ev("auth.session.created")).await.expect("insert");
     // A step-up rotates: the new session revokes the old one in the same transaction.
@@ -280,11 +281,13 @@ pub async fn sessions_rotate_and_are_revoked_one_or_all(s: S) {
     s.insert_session(&s2, Some("s1"), &ev("auth.session.created")).await.expect("rotate");
     assert_eq!(s.session("s1").await.expect("read").expect("s1").revoked_at, Some(T0 + 10));
     assert_eq!(s.session("s2").await.expect("read"), Some(s2.clone()));
+    assert_eq!(s.sso_session("sso1").await.expect("sso").map(|r| r.id).as_deref(), Some("s2"), "the live one");
     s.touch_session("s2", T0 + 500).await.expect("touch");
     s.touch_session("s2", T0 + 100).await.expect("an older touch changes nothing");
     assert_eq!(s.session("s2").await.expect("read").expect("s2").last_seen_at, T0 + 500);
     assert!(s.revoke_session("s2", T0 + 600, &ev("auth.session.revoked")).await.expect("revoke"));
     assert!(!s.revoke_session("s2", T0 + 700, &ev("auth.session.revoked")).await.expect("again"));
+    assert!(s.sso_session("sso1").await.expect("sso").is_none(), "the sign-on ended with its last session");
     s.insert_session(&mk("s3", T0 + 800), None, &ev("auth.session.created")).await.expect("insert");
     s.insert_session(&mk("s4", T0 + 900), None, &ev("auth.session.created")).await.expect("insert");
     assert_eq!(s.revoke_user_sessions(&u.id, T0 + 1_000, &ev("auth.session.revoked_all")).await.expect("all"), 2);

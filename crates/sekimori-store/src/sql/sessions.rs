@@ -14,7 +14,7 @@ impl SessionStore for This {
         }
         tx.execute(
             q("INSERT INTO sessions (id, tenant_id, user_id, level, amr, auth_time, created_at, last_seen_at, expires_at, \
-               revoked_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)")
+               revoked_at, sso_id) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)")
             .bind(&r.id)
             .bind(&r.tenant_id)
             .bind(&r.user_id)
@@ -24,7 +24,8 @@ impl SessionStore for This {
             .bind(r.created_at)
             .bind(r.last_seen_at)
             .bind(r.expires_at)
-            .bind(r.revoked_at),
+            .bind(r.revoked_at)
+            .bind(&r.sso_id),
         )
         .await?;
         self.append_in(&mut tx, event).await?;
@@ -34,6 +35,14 @@ impl SessionStore for This {
 
     async fn session(&self, id: &str) -> StoreResult<Option<SessionRecord>> {
         self.read_optional(q("SELECT * FROM sessions WHERE id = $1").bind(id)).await
+    }
+
+    async fn sso_session(&self, sso_id: &str) -> StoreResult<Option<SessionRecord>> {
+        self.read_optional(
+            q("SELECT * FROM sessions WHERE sso_id = $1 AND revoked_at IS NULL ORDER BY created_at DESC LIMIT 1")
+                .bind(sso_id),
+        )
+        .await
     }
 
     async fn touch_session(&self, id: &str, now: i64) -> StoreResult<()> {
