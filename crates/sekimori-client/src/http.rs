@@ -205,6 +205,27 @@ impl AdminClient {
         self.0.post("/api/v1/admin/apps", &json!({"name": name, "kind": kind})).await
     }
 
+    /// Registers an OIDC client (an app of kind relying party); `oidc` is the registration
+    /// (`redirect_uris`, `post_logout_redirect_uris`, `public`, `id_token_alg`).
+    pub async fn add_oidc_client(&self, name: &str, oidc: &Value) -> ClientResult<Value> {
+        self.0.post("/api/v1/admin/apps", &json!({"name": name, "oidc": oidc})).await
+    }
+
+    /// Lists OIDC clients.
+    pub async fn list_oidc_clients(&self) -> ClientResult<Value> {
+        self.0.get("/api/v1/admin/oidc/clients").await
+    }
+
+    /// Lists the OIDC signing keys.
+    pub async fn oidc_keys(&self) -> ClientResult<Value> {
+        self.0.get("/api/v1/admin/oidc/keys").await
+    }
+
+    /// Replaces the OIDC signing keys now.
+    pub async fn rotate_oidc_keys(&self) -> ClientResult<Value> {
+        self.0.post("/api/v1/admin/oidc/keys/rotate", &json!({})).await
+    }
+
     /// Lists apps.
     pub async fn list_apps(&self) -> ClientResult<Value> {
         self.0.get("/api/v1/admin/apps").await

@@ -35,6 +35,13 @@ pub enum RemoteCommand {
         #[command(subcommand)]
         command: AppCommand,
     },
+    /// The OIDC provider: clients and signing keys.
+    Oidc {
+        #[command(flatten)]
+        remote: Remote,
+        #[command(subcommand)]
+        command: OidcCommand,
+    },
     /// Admin tokens with roles (admin, auditor, operator).
     Token {
         #[command(flatten)]
@@ -153,11 +160,36 @@ pub enum AppCommand {
         /// relying-party (starts logins, issues tickets) or verifier (redeems tickets).
         #[arg(long, default_value = "relying-party")]
         kind: String,
+        /// Register the app as an OIDC client (its key is the client secret).
+        #[arg(long)]
+        oidc: bool,
+        /// An OIDC redirect URI, matched exactly (repeat for several).
+        #[arg(long = "redirect-uri", requires = "oidc")]
+        redirect_uris: Vec<String>,
+        /// Where OIDC logout may send the browser back to (repeat for several).
+        #[arg(long = "post-logout-redirect-uri", requires = "oidc")]
+        post_logout_redirect_uris: Vec<String>,
+        /// A public OIDC client (browser or native app): no secret, PKCE S256 required.
+        #[arg(long, requires = "oidc")]
+        public: bool,
+        /// The id_token algorithm: RS256 (default) or ES256.
+        #[arg(long, requires = "oidc")]
+        id_token_alg: Option<String>,
     },
     /// List apps.
     List,
     /// Revoke an app's key.
     Revoke { id: String },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum OidcCommand {
+    /// List the OIDC clients.
+    Clients,
+    /// List the signing keys (live and retired).
+    Keys,
+    /// Replace the signing keys now; the old ones stay published until their tokens expire.
+    RotateKeys,
 }
 
 #[derive(Debug, Subcommand)]
@@ -361,7 +393,36 @@ pub async fn run(cmd: RemoteCommand) -> anyhow::Result<ExitCode> {
         RemoteCommand::App { remote, command } => {
             let c = admin(&remote)?;
             match command {
-                AppCommand::Add { name, kind } => {
+                AppCommand::Add {
+                    name,
+                    kind,
+                    oidc: true,
+                    redirect_uris,
+                    post_logout_redirect_uris,
+                    public,
+                    id_token_alg,
+                } => {
+                    let reg = serde_json::json!({
+                        "redirect_uris": redirect_uris,
+                        "post_logout_redirect_uris": post_logout_redirect_uris,
+                        "public": public,
+                        "id_token_alg": id_token_alg,
+                    });
+                    if kind != "relying-party" {
+                        anyhow::bail!("an OIDC client is a relying-party app");
+                    }
+                    let r = try_call!(c.add_oidc_client(&name, &reg));
+                    let issuer = r["issuer"].as_str().unwrap_or("?");
+                    println!("OIDC client {name}");
+                    println!("  issuer:        {issuer}");
+                    println!("  discovery:     {issuer}/.well-known/openid-configuration");
+                    println!("  client_id:     {}", r["client_id"].as_str().unwrap_or("?"));
+                    match r["client_secret"].as_str() {
+                        Some(secret) => println!("  client_secret: {secret}  (shown once)"),
+                        None => println!("  public client: no secret, PKCE S256 required"),
+                    }
+                }
+                AppCommand::Add { name, kind, .. } => {
                     let r = try_call!(c.add_app(&name, &kind.replace('-', "_")));
                     println!(
                         "app {} ({}) id {}",
@@ -377,6 +438,14 @@ pub async fn run(cmd: RemoteCommand) -> anyhow::Result<ExitCode> {
                     try_call!(c.revoke_app(&id));
                     println!("revoked app {id}");
                 }
+            }
+        }
+        RemoteCommand::Oidc { remote, command } => {
+            let c = admin(&remote)?;
+            match command {
+                OidcCommand::Clients => pretty(&try_call!(c.list_oidc_clients())),
+                OidcCommand::Keys => pretty(&try_call!(c.oidc_keys())),
+                OidcCommand::RotateKeys => pretty(&try_call!(c.rotate_oidc_keys())),
             }
         }
         RemoteCommand::Tenant { remote, command } => {

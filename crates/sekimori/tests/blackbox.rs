@@ -341,6 +341,30 @@ async fn cli_sets_passwords_mints_an_auditor_and_manages_a_user() {
         .expect("json");
     assert_eq!(users[0]["email"], "[masked]", "{users}");
 
+    // An OIDC client from the CLI: its secret is its app key, the provider answers discovery
+    // and publishes its keys, which the CLI lists and rotates.
+    let (ok, out) = run(&["app", "add", "wiki", "--oidc", "--redirect-uri", "https://wiki.example/cb"], "");
+    assert!(ok && out.contains("client_id:") && out.contains("client_secret: skapp_"), "{out}");
+    let (ok, out) = run(&["app", "add", "spa", "--oidc", "--public", "--redirect-uri", "ftp://x/"], "");
+    assert!(!ok && out.contains("redirect_uris"), "a bad URI is refused by name: {out}");
+    let discovery: serde_json::Value = http
+        .get(format!("{}/.well-known/openid-configuration", server.url))
+        .send()
+        .await
+        .expect("send")
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(discovery["issuer"].as_str(), Some(server.url.trim_end_matches('/')));
+    let (ok, out) = run(&["oidc", "keys"], "");
+    assert!(ok && out.matches("\"kid\"").count() == 2, "{out}");
+    let (ok, out) = run(&["oidc", "rotate-keys"], "");
+    assert!(ok && out.contains("active"), "{out}");
+    let (ok, out) = run(&["oidc", "keys"], "");
+    assert!(ok && out.matches("\"kid\"").count() == 4, "{out}");
+    let (ok, out) = run(&["oidc", "clients"], "");
+    assert!(ok && out.contains("https://wiki.example/cb"), "{out}");
+
     // Disable, enable, delete.
     assert!(run(&["user", "disable", "alice"], "").0);
     assert_eq!(verify().await.expect("send").status(), 403);

@@ -240,6 +240,7 @@ async fn add_app(
             body["client_secret"] = json!(created.key);
         }
         body["client_id"] = json!(c.app_id);
+        body["issuer"] = json!(s.gate.issuer());
         body["oidc"] = oidc_view(&c);
     }
     Ok((StatusCode::CREATED, Json(body)))
