@@ -120,7 +120,7 @@ impl Gate {
         keys: ServerKeys,
         settings: GateSettings,
     ) -> Result<Self, String> {
-        settings.oidc.validate()?;
+        settings.oidc.validate().map_err(|(key, reason)| format!("{key} {reason}"))?;
         let hasher = Arc::new(password::PasswordHasher::start(&settings.password, rng.as_ref())?);
         Ok(Gate {
             hasher,

@@ -214,6 +214,13 @@ pub const KEYS: &[&str] = &[
     "gate.password.network_lock_seconds",
     "gate.session.idle_seconds",
     "gate.session.absolute_seconds",
+    "gate.oidc.code_ttl_seconds",
+    "gate.oidc.id_token_ttl_seconds",
+    "gate.oidc.access_token_ttl_seconds",
+    "gate.oidc.refresh_token_ttl_seconds",
+    "gate.oidc.access_token_alg",
+    "gate.oidc.key_rotation_days",
+    "gate.oidc.rsa_key_bits",
     "detect.rules",
     "detect.baselines",
     "detect.threat_intel",
@@ -289,6 +296,13 @@ impl Config {
             "gate.password.network_lock_seconds" => self.gate.password.network_lock_seconds = num(value)?,
             "gate.session.idle_seconds" => self.gate.session.idle_seconds = num(value)?,
             "gate.session.absolute_seconds" => self.gate.session.absolute_seconds = num(value)?,
+            "gate.oidc.code_ttl_seconds" => self.gate.oidc.code_ttl_seconds = num(value)?,
+            "gate.oidc.id_token_ttl_seconds" => self.gate.oidc.id_token_ttl_seconds = num(value)?,
+            "gate.oidc.access_token_ttl_seconds" => self.gate.oidc.access_token_ttl_seconds = num(value)?,
+            "gate.oidc.refresh_token_ttl_seconds" => self.gate.oidc.refresh_token_ttl_seconds = num(value)?,
+            "gate.oidc.access_token_alg" => self.gate.oidc.access_token_alg = value.to_owned(),
+            "gate.oidc.key_rotation_days" => self.gate.oidc.key_rotation_days = num(value)?,
+            "gate.oidc.rsa_key_bits" => self.gate.oidc.rsa_key_bits = num(value)?,
             "detect.rules" => {
                 self.detect.rules = value.split(':').filter(|p| !p.is_empty()).map(PathBuf::from).collect()
             }
@@ -376,6 +390,7 @@ impl Config {
             }
         }
         g.password.validate().map_err(|(key, reason)| err(source_name, key, reason))?;
+        g.oidc.validate().map_err(|(key, reason)| err(source_name, key, reason))?;
         for (i, rule) in g.forward_auth.iter().enumerate() {
             rule.check().map_err(|reason| err(source_name, &format!("gate.forward_auth[{i}]"), reason))?;
         }
@@ -496,6 +511,14 @@ mod tests {
         c.gate.password.memory_kib = 4;
         let e = c.validate("f.toml").expect_err("refused");
         assert_eq!((e.source_name.as_str(), e.key.as_str()), ("f.toml", "gate.password.memory_kib"));
+        let (_d, p) = write("[gate.oidc]\naccess_token_alg = \"HS256\"\n");
+        let c = Config::load(Some(&p), []).expect("parsed");
+        assert_eq!(c.validate("f.toml").expect_err("refused").key, "gate.oidc.access_token_alg");
+        let env = vec![("SEKIMORI_GATE__OIDC__CODE_TTL_SECONDS".to_owned(), "5".to_owned())];
+        let c = Config::load(None, env).expect("parsed");
+        assert_eq!(c.validate("env").expect_err("refused").key, "gate.oidc.code_ttl_seconds");
+        let (_d, p) = write("[gate.oidc]\ncode_ttl = 30\n");
+        assert!(Config::load(Some(&p), []).expect_err("unknown key").to_string().contains("code_ttl"));
         assert!(Config::default().validate("defaults").is_ok());
     }
 }

@@ -60,25 +60,25 @@ impl Default for OidcSettings {
 }
 
 impl OidcSettings {
-    /// Checks the values; the error names the key.
-    pub fn validate(&self) -> Result<(), String> {
+    /// Checks the values: `(key, reason)` of the first that is wrong.
+    pub fn validate(&self) -> Result<(), (&'static str, String)> {
         let ranges = [
-            ("code_ttl_seconds", self.code_ttl_seconds, 10, 600),
-            ("id_token_ttl_seconds", self.id_token_ttl_seconds, 30, 86_400),
-            ("access_token_ttl_seconds", self.access_token_ttl_seconds, 30, 86_400),
-            ("refresh_token_ttl_seconds", self.refresh_token_ttl_seconds, 60, 90 * 86_400),
-            ("key_rotation_days", self.key_rotation_days, 0, 3650),
+            ("gate.oidc.code_ttl_seconds", self.code_ttl_seconds, 10, 600),
+            ("gate.oidc.id_token_ttl_seconds", self.id_token_ttl_seconds, 30, 86_400),
+            ("gate.oidc.access_token_ttl_seconds", self.access_token_ttl_seconds, 30, 86_400),
+            ("gate.oidc.refresh_token_ttl_seconds", self.refresh_token_ttl_seconds, 60, 90 * 86_400),
+            ("gate.oidc.key_rotation_days", self.key_rotation_days, 0, 3650),
         ];
         for (key, v, lo, hi) in ranges {
             if !(lo..=hi).contains(&v) {
-                return Err(format!("gate.oidc.{key} must be between {lo} and {hi}, not {v}"));
+                return Err((key, format!("must be between {lo} and {hi}, got {v}")));
             }
         }
         if jose::Alg::parse(&self.access_token_alg).is_none() {
-            return Err(format!("gate.oidc.access_token_alg must be ES256 or RS256, not {:?}", self.access_token_alg));
+            return Err(("gate.oidc.access_token_alg", format!("must be ES256 or RS256, got {:?}", self.access_token_alg)));
         }
         if !(2048..=4096).contains(&self.rsa_key_bits) {
-            return Err(format!("gate.oidc.rsa_key_bits must be between 2048 and 4096, not {}", self.rsa_key_bits));
+            return Err(("gate.oidc.rsa_key_bits", format!("must be between 2048 and 4096, got {}", self.rsa_key_bits)));
         }
         Ok(())
     }
