@@ -96,7 +96,8 @@ async fn run(alg: &str) {
         move |_| {
             let (http, authorize, cookie) = (http.clone(), authorize.clone(), cookie.clone());
             async move {
-                let r = http.get(&authorize).header("cookie", format!("sekimori_session={cookie}")).send().await.unwrap();
+                let r =
+                    http.get(&authorize).header("cookie", format!("sekimori_session={cookie}")).send().await.unwrap();
                 let loc = r.headers()["location"].to_str().unwrap().to_owned();
                 loc.split("code=").nth(1).unwrap().split('&').next().unwrap().to_owned()
             }
@@ -145,7 +146,10 @@ async fn run(alg: &str) {
     .await;
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get()) as f64;
     println!("OIDC, id_token {alg}, access token ES256, {grants} each, concurrency {concurrency}, {cores} cores:");
-    println!("  authorization requests (signed in): {authorize_rate:>8.0}/s ({:.0}/s per core)", authorize_rate / cores);
+    println!(
+        "  authorization requests (signed in): {authorize_rate:>8.0}/s ({:.0}/s per core)",
+        authorize_rate / cores
+    );
     println!("  code exchanges:                     {exchange_rate:>8.0}/s ({:.0}/s per core)", exchange_rate / cores);
     println!("  refresh grants:                     {refresh_rate:>8.0}/s ({:.0}/s per core)", refresh_rate / cores);
 }

@@ -290,6 +290,31 @@ mod tests {
         assert_eq!(thumbprint(&jwk), "NzbLsXh8uDCcd-6MNwXF4W_7noWXFZAfHkxZsRGC9Xs");
     }
 
+    proptest::proptest! {
+        /// Any text parses or not without panicking, and nothing but the key's own
+        /// signature verifies: flipping any one character of a real token breaks it.
+        #[test]
+        fn tampering_anywhere_breaks_a_token(text in ".{0,300}", at in 0usize..1000, with in "[A-Za-z0-9_.-]") {
+            let key = es256();
+            if let Some(p) = parse(&text) {
+                proptest::prop_assert!(!verify(&p, key.jwk()));
+            }
+            let token = key.sign_jwt("JWT", &json!({"sub": text}));
+            let at = at % token.len();
+            let mut bytes = token.clone().into_bytes();
+            bytes[at] = with.as_bytes()[0];
+            let tampered = String::from_utf8(bytes).expect("ascii");
+            if tampered != token {
+                proptest::prop_assert!(parse(&tampered).is_none_or(|p| !verify(&p, key.jwk())), "{tampered}");
+            }
+        }
+    }
+
+    fn es256() -> &'static SigningKey {
+        static KEY: std::sync::OnceLock<SigningKey> = std::sync::OnceLock::new();
+        KEY.get_or_init(|| SigningKey::generate(Alg::Es256, 2048).expect("key").0)
+    }
+
     #[test]
     fn garbage_does_not_parse() {
         for t in ["", "a.b", "a.b.c.d", "!!.!!.!!", &"a".repeat(20_000)] {

@@ -75,10 +75,16 @@ impl OidcSettings {
             }
         }
         if jose::Alg::parse(&self.access_token_alg).is_none() {
-            return Err(("gate.oidc.access_token_alg", format!("must be ES256 or RS256, got {:?}", self.access_token_alg)));
+            return Err((
+                "gate.oidc.access_token_alg",
+                format!("must be ES256 or RS256, got {:?}", self.access_token_alg),
+            ));
         }
         if !(2048..=4096).contains(&self.rsa_key_bits) {
-            return Err(("gate.oidc.rsa_key_bits", format!("must be between 2048 and 4096, got {}", self.rsa_key_bits)));
+            return Err((
+                "gate.oidc.rsa_key_bits",
+                format!("must be between 2048 and 4096, got {}", self.rsa_key_bits),
+            ));
         }
         Ok(())
     }
