@@ -636,3 +636,58 @@ async fn logout_without_a_hint_asks_first() {
     assert_eq!((done.status, done.location()), (StatusCode::SEE_OTHER, "http://rp.test/bye?state=z"));
     assert_eq!(b.whoami().await.0, StatusCode::UNAUTHORIZED);
 }
+
+/// `acr_values=3` asks for the authenticator: the login page points to the QR login, whose
+/// level-3 session then gets the code; the id_token says `acr` 3 and `amr` `qr`.
+#[tokio::test]
+async fn acr_3_is_met_by_a_qr_login_with_the_authenticator() {
+    let s = TestServer::start().await;
+    let alice = s.enrolled("alice").await;
+    let (id, secret) = register(&s, "vault", json!({})).await;
+    let c = rp(&s, &id, secret).await;
+    let mut b = Browser::new(&s);
+    let r = request(&c, |mut p| {
+        p.push(("acr", "3".into()));
+        p
+    });
+    let to_login = b.get(&path_of(&s, &r.url)).await;
+    assert!(to_login.location().contains("level=3"), "{}", to_login.location());
+    let page = b.get(to_login.location()).await;
+    assert!(page.body.contains("/login/qr?return_to="), "the page points to the authenticator: {}", page.body);
+    let back = sekimori_client::percent_decode(
+        page.body.split("/login/qr?return_to=").nth(1).expect("link").split('"').next().expect("value"),
+    )
+    .expect("decoded");
+
+    // The QR login, as the hosted QR page and the authenticator do it.
+    let http = s.http();
+    let created: Value =
+        http.post(format!("{}/api/v1/qr-sessions", s.url)).send().await.expect("create").json().await.expect("json");
+    alice.scan(created["payload"].as_str().expect("payload")).await.expect("scan");
+    let status: Value = http
+        .get(format!("{}/api/v1/qr-sessions/{}", s.url, created["id"].as_str().expect("id")))
+        .header("sekimori-poll-secret", created["poll_secret"].as_str().expect("secret"))
+        .send()
+        .await
+        .expect("poll")
+        .json()
+        .await
+        .expect("json");
+    let resp = http
+        .post(format!("{}/api/v1/session/assertion", s.url))
+        .header("origin", &s.url)
+        .json(&json!({"assertion": status["assertion"], "return_to": back}))
+        .send()
+        .await
+        .expect("send");
+    assert_eq!(resp.status(), StatusCode::OK);
+    let cookie = resp.headers()["set-cookie"].to_str().expect("ascii").split(';').next().expect("pair").to_owned();
+    let (name, value) = cookie.split_once('=').expect("pair");
+    b.jar.insert(name.to_owned(), value.to_owned());
+    let body: Value = resp.json().await.expect("json");
+    let code = code_of(&s, &b.get(body["return_to"].as_str().expect("return_to")).await, &r);
+    let t = exchange(&c, &code, &r.verifier).await.expect("tokens");
+    let claims = verified(&s, &c, &t, Some(&r.nonce), &[CoreJwsSigningAlgorithm::RsaSsaPkcs1V15Sha256]);
+    assert_eq!(claims["acr"], "3");
+    assert!(claims["amr"].as_array().expect("amr").contains(&json!("qr")), "{claims}");
+}
