@@ -9,6 +9,7 @@
 
 mod query;
 pub mod records;
+pub mod records_passkeys;
 pub mod traits;
 
 pub mod postgres;
@@ -20,6 +21,7 @@ pub mod conformance;
 pub mod testing;
 
 pub use records::*;
+pub use records_passkeys::*;
 pub use traits::*;
 
 /// A storage failure. Expected outcomes (a used token, a duplicate name) are not

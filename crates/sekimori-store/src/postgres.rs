@@ -144,3 +144,4 @@ include!("sql/passwords.rs");
 include!("sql/access.rs");
 include!("sql/sessions.rs");
 include!("sql/oidc.rs");
+include!("sql/passkeys.rs");

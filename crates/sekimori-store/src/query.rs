@@ -9,6 +9,7 @@
 use std::borrow::Cow;
 
 use crate::records::*;
+use crate::records_passkeys::*;
 use crate::{StoreError, StoreResult};
 
 /// One bound value. NULLs carry their type (PostgreSQL needs it to plan the statement).
@@ -246,6 +247,8 @@ from_row! {
         id, tenant_id, family_id, client_id, user_id, session_id, scope, auth_time, level, amr, created_at, expires_at,
         used_at, revoked_at,
     }
+    PasskeyRecord { id, tenant_id, user_id, name, credential, created_at, last_used_at }
+    PasskeyCeremony { id, tenant_id, kind, user_id, state, created_at, expires_at, consumed_at }
     CountRow { n }
     SeqRow { seq }
     AuditHeadRow { seq, hash }

@@ -73,6 +73,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/sqlite/0012_app_origins.sql"),
     include_str!("../migrations/sqlite/0013_oidc.sql"),
     include_str!("../migrations/sqlite/0014_session_sso.sql"),
+    include_str!("../migrations/sqlite/0015_passkeys.sql"),
 ];
 
 impl SqliteStore {
@@ -380,3 +381,4 @@ include!("sql/passwords.rs");
 include!("sql/access.rs");
 include!("sql/sessions.rs");
 include!("sql/oidc.rs");
+include!("sql/passkeys.rs");

@@ -5,6 +5,7 @@ use async_trait::async_trait;
 use sekimori_core::event::NewEvent;
 
 use crate::records::*;
+use crate::records_passkeys::*;
 use crate::StoreResult;
 
 /// Tenants and their gate settings.
@@ -419,6 +420,25 @@ pub trait OidcStore: Send + Sync {
     async fn revoke_oidc_family(&self, family_id: &str, now: i64, event: &NewEvent) -> StoreResult<u64>;
 }
 
+/// Passkeys and their ceremonies.
+#[async_trait]
+pub trait PasskeyStore: Send + Sync {
+    /// Stores a passkey; `false` if a passkey with this credential id exists.
+    async fn insert_passkey(&self, passkey: &PasskeyRecord, event: &NewEvent) -> StoreResult<bool>;
+    /// A passkey by credential id.
+    async fn passkey(&self, id: &str) -> StoreResult<Option<PasskeyRecord>>;
+    /// A user's passkeys, oldest first.
+    async fn user_passkeys(&self, user_id: &str) -> StoreResult<Vec<PasskeyRecord>>;
+    /// Stores a passkey's credential after a login (the counter moved) and its use time.
+    async fn passkey_used(&self, id: &str, credential: &str, now: i64) -> StoreResult<()>;
+    /// Deletes one of a user's passkeys; `false` when there was none.
+    async fn delete_passkey(&self, user_id: &str, id: &str, event: &NewEvent) -> StoreResult<bool>;
+    /// Stores a ceremony.
+    async fn insert_passkey_ceremony(&self, ceremony: &PasskeyCeremony) -> StoreResult<()>;
+    /// Takes a ceremony's state atomically: once, before its expiry.
+    async fn consume_passkey_ceremony(&self, id: &str, now: i64) -> StoreResult<Consume<PasskeyCeremony>>;
+}
+
 pub trait Store:
     TenantStore
     + CredentialStore
@@ -435,6 +455,7 @@ pub trait Store:
     + AccessStore
     + SessionStore
     + OidcStore
+    + PasskeyStore
 {
     /// The backend's name, for logs (`sqlite`, `postgres`).
     fn backend(&self) -> &'static str;

@@ -46,6 +46,8 @@ macro_rules! conformance_suite {
             oidc_clients_and_keys_rotate,
             oidc_code_is_consumed_once_under_concurrency,
             oidc_refresh_rotates_once_and_reuse_revokes_the_family,
+            passkeys_are_stored_used_and_deleted,
+            passkey_ceremony_is_taken_once_under_concurrency,
         );
     };
     (@cases $factory:path; $($case:ident),* $(,)?) => {
@@ -678,5 +680,7 @@ pub async fn tuning_versions_are_sequential_under_concurrency(s: S) {
 
 mod accounts;
 mod oidc;
+mod passkeys;
 pub use accounts::*;
 pub use oidc::*;
+pub use passkeys::*;

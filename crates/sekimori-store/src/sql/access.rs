@@ -40,6 +40,10 @@ impl AccessStore for This {
             "DELETE FROM passwords WHERE user_id = $1",
             "DELETE FROM group_members WHERE user_id = $1",
             "DELETE FROM sessions WHERE user_id = $1",
+            "DELETE FROM oidc_codes WHERE user_id = $1",
+            "DELETE FROM oidc_refresh_tokens WHERE user_id = $1",
+            "DELETE FROM passkeys WHERE user_id = $1",
+            "DELETE FROM passkey_ceremonies WHERE user_id = $1",
         ] {
             tx.execute(q(sql).bind(user_id)).await?;
         }

@@ -16,6 +16,7 @@ use sekimori_core::event::NewEvent;
 
 use crate::query::{q, AuditHeadRow, CountRow, ProfileRow, RetentionRow, SeqRow, UsernameRow, Q};
 use crate::records::*;
+use crate::records_passkeys::*;
 use crate::traits::*;
 use crate::{chain_hash, StoreResult, GENESIS_HASH};
 

@@ -177,6 +177,7 @@ impl RetentionStore for This {
             "DELETE FROM sessions WHERE expires_at < $1",
             "DELETE FROM oidc_codes WHERE expires_at < $1",
             "DELETE FROM oidc_refresh_tokens WHERE expires_at < $1",
+            "DELETE FROM passkey_ceremonies WHERE expires_at < $1",
             "DELETE FROM login_throttle WHERE window_start < $1 AND (locked_until IS NULL OR locked_until < $1)",
         ] {
             gone += tx.execute(q(sql).bind(cutoff)).await?;

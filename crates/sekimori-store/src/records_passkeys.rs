@@ -1,0 +1,41 @@
+//! Records of passkeys (WebAuthn).
+
+/// A user's passkey.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PasskeyRecord {
+    /// Credential id (base64url).
+    pub id: String,
+    /// Tenant.
+    pub tenant_id: String,
+    /// Whose.
+    pub user_id: String,
+    /// The user's name for it.
+    pub name: String,
+    /// The credential (public key, counter, flags) as webauthn-rs serialises it, JSON.
+    pub credential: String,
+    /// Registration time, ms.
+    pub created_at: i64,
+    /// Last login with it, ms.
+    pub last_used_at: Option<i64>,
+}
+
+/// A registration or authentication ceremony waiting for the authenticator's answer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PasskeyCeremony {
+    /// Id (random, 256 bits, hex).
+    pub id: String,
+    /// Tenant.
+    pub tenant_id: String,
+    /// `register` or `login`.
+    pub kind: String,
+    /// The user (registration, or a login that named one).
+    pub user_id: Option<String>,
+    /// The ceremony state (challenge and options), JSON.
+    pub state: String,
+    /// Creation time, ms.
+    pub created_at: i64,
+    /// Expiry, ms.
+    pub expires_at: i64,
+    /// When its answer was taken, ms.
+    pub consumed_at: Option<i64>,
+}
