@@ -15,6 +15,7 @@ pub mod forward;
 pub mod keys;
 pub mod notify;
 pub mod oidc;
+pub mod passkeys;
 pub mod password;
 pub mod push;
 pub mod qr;
@@ -72,6 +73,8 @@ pub struct GateSettings {
     pub forward_auth: Vec<forward::ForwardRule>,
     /// The OIDC provider, the `[gate.oidc]` section.
     pub oidc: oidc::OidcSettings,
+    /// Passkeys (WebAuthn), the `[gate.passkey]` section.
+    pub passkey: passkeys::PasskeySettings,
 }
 
 impl Default for GateSettings {
@@ -91,6 +94,7 @@ impl Default for GateSettings {
             session: sessions::SessionSettings::default(),
             forward_auth: Vec::new(),
             oidc: oidc::OidcSettings::default(),
+            passkey: passkeys::PasskeySettings::default(),
         }
     }
 }
@@ -108,6 +112,8 @@ pub struct Gate {
     hasher: Arc<password::PasswordHasher>,
     session_cache: Arc<sessions::SessionCache>,
     oidc_keys: Arc<oidc::keyring::KeyCache>,
+    /// The WebAuthn relying party, or why passkeys are off.
+    webauthn: Arc<Result<webauthn_rs::Webauthn, String>>,
 }
 
 impl Gate {
@@ -126,6 +132,7 @@ impl Gate {
             hasher,
             session_cache: Arc::new(sessions::SessionCache::default()),
             oidc_keys: Arc::new(oidc::keyring::KeyCache::default()),
+            webauthn: Arc::new(passkeys::relying_party(&settings.public_url, &settings.passkey)),
             store,
             clock,
             rng,

@@ -186,7 +186,7 @@ fn csrf_token(gate: &Gate, cookie: &str) -> String {
 
 /// Where to go after login: a path on this server, or an absolute URL under the public
 /// URL; anything else becomes `/`.
-fn safe_return(gate: &Gate, to: Option<&str>) -> String {
+pub(super) fn safe_return(gate: &Gate, to: Option<&str>) -> String {
     let Some(to) = to.filter(|t| t.len() <= 4096) else { return "/".into() };
     let base = gate.settings().public_url.trim_end_matches('/');
     let relative = to.starts_with('/') && !to.starts_with("//") && !to.starts_with("/\\");

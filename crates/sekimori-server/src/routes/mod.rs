@@ -9,6 +9,7 @@ mod forward;
 mod hosted;
 mod login;
 mod oidc;
+mod passkeys;
 mod passwords;
 mod relying;
 mod tuning;
@@ -40,6 +41,7 @@ pub(crate) fn router() -> Router<AppState> {
         .merge(login::router())
         .merge(forward::router())
         .merge(oidc::router())
+        .merge(passkeys::router())
         .merge(watch::router())
 }
 

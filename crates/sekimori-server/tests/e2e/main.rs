@@ -15,6 +15,7 @@ mod forward_auth;
 mod ingest;
 mod login;
 mod oidc;
+mod passkeys;
 mod passwords;
 mod push;
 mod qr;

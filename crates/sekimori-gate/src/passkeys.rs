@@ -1,0 +1,333 @@
+//! Passkeys (WebAuthn Level 3, through `webauthn-rs`): registration by a signed-in user,
+//! and passwordless login, with a username (its passkeys offered) or without one
+//! (a discoverable credential names the user). User verification is required, so a passkey
+//! login proves possession and a PIN or biometric: level 3, `amr` `["pop", "mfa"]`.
+//!
+//! Each ceremony's challenge lives in the store and is taken once, atomically, so an
+//! authenticator's answer cannot be replayed.
+
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine;
+use sekimori_core::event::Outcome;
+use sekimori_core::names::Label;
+use sekimori_core::ErrorCode;
+use sekimori_store::{Consume, PasskeyCeremony, PasskeyRecord, User};
+use serde::{Deserialize, Serialize};
+use webauthn_rs::prelude::{
+    DiscoverableAuthentication, DiscoverableKey, Passkey, PasskeyAuthentication, PasskeyRegistration,
+    PublicKeyCredential, RegisterPublicKeyCredential, Url, Uuid, Webauthn, WebauthnBuilder,
+};
+
+use crate::sessions::SessionView;
+use crate::{Gate, GateError, GateResult};
+
+/// Methods a passkey login proves (RFC 8176): proof of possession of a key, with user
+/// verification (a second factor on the device).
+pub const PASSKEY_AMR: [&str; 2] = ["pop", "mfa"];
+/// Most passkeys a user may register.
+const MAX_PER_USER: usize = 20;
+
+/// The `[gate.passkey]` configuration section.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct PasskeySettings {
+    /// The relying-party id (a domain); default: the host of the public URL.
+    pub rp_id: Option<String>,
+    /// The name authenticators show.
+    pub rp_name: String,
+    /// Origins the browser may run the ceremony on; default: the public URL's origin.
+    pub origins: Vec<String>,
+    /// How long a ceremony waits for the authenticator, seconds.
+    pub ceremony_ttl_seconds: i64,
+}
+
+impl Default for PasskeySettings {
+    fn default() -> Self {
+        PasskeySettings { rp_id: None, rp_name: "Sekimori".into(), origins: Vec::new(), ceremony_ttl_seconds: 300 }
+    }
+}
+
+/// The WebAuthn relying party for `settings`, or why passkeys are off.
+pub fn relying_party(public_url: &str, settings: &PasskeySettings) -> Result<Webauthn, String> {
+    let public = Url::parse(public_url).map_err(|e| format!("server.public_url: {e}"))?;
+    let origins: Vec<Url> = if settings.origins.is_empty() {
+        vec![public.clone()]
+    } else {
+        settings
+            .origins
+            .iter()
+            .map(|o| Url::parse(o).map_err(|e| format!("gate.passkey.origins: {o:?}: {e}")))
+            .collect::<Result<_, _>>()?
+    };
+    let rp_id = match &settings.rp_id {
+        Some(id) => id.clone(),
+        None => origins[0].domain().map(str::to_owned).ok_or_else(|| {
+            "passkeys need a domain name: set gate.passkey.rp_id (the public URL's host is an IP address)".to_owned()
+        })?,
+    };
+    let mut b = WebauthnBuilder::new(&rp_id, &origins[0])
+        .map_err(|e| format!("gate.passkey: rp_id {rp_id:?} does not fit origin {}: {e}", origins[0]))?
+        .rp_name(&settings.rp_name);
+    for o in &origins[1..] {
+        b = b.append_allowed_origin(o);
+    }
+    b.build().map_err(|e| format!("gate.passkey: {e}"))
+}
+
+/// A ceremony started: its id and the options for `navigator.credentials`.
+#[derive(Debug, Clone, Serialize)]
+pub struct PasskeyChallenge {
+    /// Send it back with the authenticator's answer.
+    pub ceremony: String,
+    /// `{"publicKey": {...}}` as `navigator.credentials.create/get` takes it (base64url
+    /// binary fields).
+    pub options: serde_json::Value,
+}
+
+/// A registered passkey, as its owner and admins see it.
+#[derive(Debug, Clone, Serialize)]
+pub struct PasskeyView {
+    /// Credential id.
+    pub id: String,
+    /// The user's name for it.
+    pub name: String,
+    /// Registration (RFC 3339).
+    pub created_at: String,
+    /// Last login (RFC 3339).
+    pub last_used_at: Option<String>,
+}
+
+impl From<PasskeyRecord> for PasskeyView {
+    fn from(p: PasskeyRecord) -> Self {
+        PasskeyView {
+            id: p.id,
+            name: p.name,
+            created_at: sekimori_core::Timestamp(p.created_at).to_rfc3339(),
+            last_used_at: p.last_used_at.map(|t| sekimori_core::Timestamp(t).to_rfc3339()),
+        }
+    }
+}
+
+fn bad(detail: impl Into<String>) -> GateError {
+    GateError::new(ErrorCode::InvalidRequest, detail)
+}
+
+fn refused(e: impl std::fmt::Display) -> GateError {
+    GateError::new(ErrorCode::InvalidSignature, format!("the authenticator's answer was refused: {e}"))
+}
+
+fn json<T: Serialize>(v: &T) -> GateResult<String> {
+    serde_json::to_string(v).map_err(|e| GateError::new(ErrorCode::Internal, e.to_string()))
+}
+
+impl Gate {
+    fn webauthn(&self) -> GateResult<&Webauthn> {
+        self.webauthn.as_ref().as_ref().map_err(|why| GateError::new(ErrorCode::ServiceUnavailable, why.clone()))
+    }
+
+    async fn new_ceremony(
+        &self,
+        tenant_id: &str,
+        kind: &str,
+        user_id: Option<&str>,
+        state: String,
+        options: serde_json::Value,
+    ) -> GateResult<PasskeyChallenge> {
+        let now = self.clock.now();
+        let c = PasskeyCeremony {
+            id: self.new_secret(),
+            tenant_id: tenant_id.to_owned(),
+            kind: kind.to_owned(),
+            user_id: user_id.map(str::to_owned),
+            state,
+            created_at: now.millis(),
+            expires_at: now.plus_seconds(self.settings.passkey.ceremony_ttl_seconds).millis(),
+            consumed_at: None,
+        };
+        self.store.insert_passkey_ceremony(&c).await?;
+        Ok(PasskeyChallenge { ceremony: c.id, options })
+    }
+
+    async fn take_ceremony(&self, id: &str, kinds: &[&str]) -> GateResult<PasskeyCeremony> {
+        if id.len() > 128 {
+            return Err(bad("unknown ceremony"));
+        }
+        match self.store.consume_passkey_ceremony(id, self.clock.now().millis()).await? {
+            Consume::Done(c) if kinds.contains(&c.kind.as_str()) => Ok(c),
+            Consume::Done(_) | Consume::NotFound => Err(bad("unknown ceremony")),
+            Consume::AlreadyUsed { .. } => {
+                Err(GateError::new(ErrorCode::AlreadyUsed, "this ceremony was already answered"))
+            }
+            Consume::Expired => Err(GateError::new(ErrorCode::Expired, "the ceremony expired; start again")),
+        }
+    }
+
+    fn user_passkey_list(records: &[PasskeyRecord]) -> Vec<Passkey> {
+        records.iter().filter_map(|r| serde_json::from_str(&r.credential).ok()).collect()
+    }
+
+    /// Starts registering a passkey for the signed-in user.
+    pub async fn passkey_register_start(&self, s: &SessionView) -> GateResult<PasskeyChallenge> {
+        let wa = self.webauthn()?;
+        let user = self.store.user(&s.user_id).await?.ok_or_else(|| bad("no such user"))?;
+        let existing = self.store.user_passkeys(&user.id).await?;
+        if existing.len() >= MAX_PER_USER {
+            return Err(GateError::new(ErrorCode::Conflict, format!("at most {MAX_PER_USER} passkeys per user")));
+        }
+        let exclude = Self::user_passkey_list(&existing).iter().map(|p| p.cred_id().clone()).collect();
+        let uuid = Uuid::parse_str(&user.id).map_err(|e| GateError::new(ErrorCode::Internal, e.to_string()))?;
+        let display = user.display_name.clone().unwrap_or_else(|| user.username.clone());
+        let (options, state) =
+            wa.start_passkey_registration(uuid, &user.username, &display, Some(exclude)).map_err(refused)?;
+        let options = serde_json::to_value(options).map_err(|e| GateError::new(ErrorCode::Internal, e.to_string()))?;
+        self.new_ceremony(&user.tenant_id, "register", Some(&user.id), json(&state)?, options).await
+    }
+
+    /// Finishes a registration with the authenticator's answer.
+    pub async fn passkey_register_finish(
+        &self,
+        s: &SessionView,
+        ceremony: &str,
+        credential: serde_json::Value,
+        name: &Label,
+    ) -> GateResult<PasskeyView> {
+        let wa = self.webauthn()?;
+        let answer: RegisterPublicKeyCredential =
+            serde_json::from_value(credential).map_err(|e| bad(format!("credential: {e}")))?;
+        let c = self.take_ceremony(ceremony, &["register"]).await?;
+        if c.user_id.as_deref() != Some(s.user_id.as_str()) {
+            return Err(bad("unknown ceremony"));
+        }
+        let state: PasskeyRegistration =
+            serde_json::from_str(&c.state).map_err(|e| GateError::new(ErrorCode::Internal, e.to_string()))?;
+        let passkey = wa.finish_passkey_registration(&answer, &state).map_err(refused)?;
+        let record = PasskeyRecord {
+            id: URL_SAFE_NO_PAD.encode(passkey.cred_id()),
+            tenant_id: s.tenant_id.clone(),
+            user_id: s.user_id.clone(),
+            name: name.to_string(),
+            credential: json(&passkey)?,
+            created_at: self.clock.now().millis(),
+            last_used_at: None,
+        };
+        let ev = self
+            .event(&s.tenant_id, "iam", "credential.passkey.registered", Outcome::Success)
+            .user(&s.user_id, &s.username)
+            .field("sekimori.passkey.id", record.id.as_str());
+        if !self.store.insert_passkey(&record, &ev).await? {
+            return Err(GateError::new(ErrorCode::Conflict, "this passkey is already registered"));
+        }
+        Ok(record.into())
+    }
+
+    /// A user's passkeys.
+    pub async fn passkeys_of(&self, user_id: &str) -> GateResult<Vec<PasskeyView>> {
+        Ok(self.store.user_passkeys(user_id).await?.into_iter().map(PasskeyView::from).collect())
+    }
+
+    /// Deletes one of a user's passkeys.
+    pub async fn delete_passkey(&self, user: &User, id: &str, actor: &str) -> GateResult<()> {
+        let ev = self
+            .event(&user.tenant_id, "iam", "credential.passkey.deleted", Outcome::Success)
+            .user(&user.id, &user.username)
+            .field("sekimori.passkey.id", id)
+            .field("sekimori.actor", actor);
+        if !self.store.delete_passkey(&user.id, id, &ev).await? {
+            return Err(GateError::new(ErrorCode::NotFound, format!("{} has no passkey {id}", user.username)));
+        }
+        Ok(())
+    }
+
+    /// Starts a passkey login. With a username that has passkeys, they are offered;
+    /// otherwise (no name, an unknown one, or one without passkeys: all look the same) the
+    /// browser is asked for any discoverable credential of this site.
+    pub async fn passkey_login_start(&self, tenant_id: &str, username: Option<&str>) -> GateResult<PasskeyChallenge> {
+        let wa = self.webauthn()?;
+        let user = match username.filter(|u| sekimori_core::names::Username::parse(u).is_ok()) {
+            Some(u) => self.store.user_by_name(tenant_id, u).await?,
+            None => None,
+        };
+        let passkeys = match &user {
+            Some(u) => Self::user_passkey_list(&self.store.user_passkeys(&u.id).await?),
+            None => Vec::new(),
+        };
+        let to_value = |v| serde_json::to_value(v).map_err(|e| GateError::new(ErrorCode::Internal, e.to_string()));
+        match user.filter(|_| !passkeys.is_empty()) {
+            Some(u) => {
+                let (options, state) = wa.start_passkey_authentication(&passkeys).map_err(refused)?;
+                self.new_ceremony(tenant_id, "login", Some(&u.id), json(&state)?, to_value(options)?).await
+            }
+            None => {
+                let (options, state) = wa.start_discoverable_authentication().map_err(refused)?;
+                let mut options = to_value(options)?;
+                // Offered as a plain prompt, not only as form autofill.
+                if let Some(o) = options.as_object_mut() {
+                    o.remove("mediation");
+                }
+                self.new_ceremony(tenant_id, "discoverable", None, json(&state)?, options).await
+            }
+        }
+    }
+
+    /// Finishes a passkey login: the user, who may log in now, and the level proved.
+    pub async fn passkey_login_finish(
+        &self,
+        tenant_id: &str,
+        ceremony: &str,
+        credential: serde_json::Value,
+    ) -> GateResult<(User, u8)> {
+        let wa = self.webauthn()?;
+        let answer: PublicKeyCredential =
+            serde_json::from_value(credential).map_err(|e| bad(format!("credential: {e}")))?;
+        let c = self.take_ceremony(ceremony, &["login", "discoverable"]).await?;
+        if c.tenant_id != tenant_id {
+            return Err(bad("unknown ceremony"));
+        }
+        let user_id = match &c.user_id {
+            Some(id) => id.clone(),
+            None => wa.identify_discoverable_authentication(&answer).map_err(refused)?.0.to_string(),
+        };
+        let user = self.store.user(&user_id).await?.filter(|u| u.tenant_id == tenant_id);
+        let Some(user) = user else { return Err(refused("no user has this passkey")) };
+        let records = self.store.user_passkeys(&user.id).await?;
+        let passkeys = Self::user_passkey_list(&records);
+        let result = if c.kind == "login" {
+            let state: PasskeyAuthentication =
+                serde_json::from_str(&c.state).map_err(|e| GateError::new(ErrorCode::Internal, e.to_string()))?;
+            wa.finish_passkey_authentication(&answer, &state)
+        } else {
+            let state: DiscoverableAuthentication =
+                serde_json::from_str(&c.state).map_err(|e| GateError::new(ErrorCode::Internal, e.to_string()))?;
+            let keys: Vec<DiscoverableKey> = passkeys.iter().map(DiscoverableKey::from).collect();
+            wa.finish_discoverable_authentication(&answer, state, &keys)
+        };
+        let result = match result {
+            Ok(r) => r,
+            Err(e) => {
+                let ev = self
+                    .event(tenant_id, "authentication", "auth.passkey.failed", Outcome::Failure)
+                    .user(&user.id, &user.username)
+                    .field("error.message", e.to_string());
+                self.store.append(&ev).await?;
+                return Err(refused(e));
+            }
+        };
+        let id = URL_SAFE_NO_PAD.encode(result.cred_id());
+        let mut passkey =
+            passkeys.into_iter().find(|p| p.cred_id() == result.cred_id()).ok_or_else(|| refused("unknown passkey"))?;
+        passkey.update_credential(&result);
+        self.store.passkey_used(&id, &json(&passkey)?, self.clock.now().millis()).await?;
+        let groups = self.store.user_groups(&user.id).await?;
+        if user.disabled || self.login_refusal_in(&user, &groups).await?.is_some() {
+            return Err(GateError::new(ErrorCode::LoginNotAllowed, "this account may not log in now"));
+        }
+        let level = if result.user_verified() { 3 } else { 1 };
+        let ev = self
+            .event(tenant_id, "authentication", "auth.passkey.succeeded", Outcome::Success)
+            .user(&user.id, &user.username)
+            .field("sekimori.passkey.id", id.as_str())
+            .field("sekimori.auth.level", i64::from(level));
+        self.store.append(&ev).await?;
+        Ok((user, level))
+    }
+}
