@@ -121,6 +121,14 @@ fn json<T: Serialize>(v: &T) -> GateResult<String> {
 }
 
 impl Gate {
+    /// The host of the first origin passkeys are used on, or why they are off.
+    pub fn passkey_host(&self) -> Result<&str, &str> {
+        match self.webauthn.as_ref() {
+            Ok(wa) => Ok(wa.get_allowed_origins().first().and_then(|o| o.domain()).unwrap_or("?")),
+            Err(why) => Err(why),
+        }
+    }
+
     fn webauthn(&self) -> GateResult<&Webauthn> {
         self.webauthn.as_ref().as_ref().map_err(|why| GateError::new(ErrorCode::ServiceUnavailable, why.clone()))
     }

@@ -221,6 +221,10 @@ pub const KEYS: &[&str] = &[
     "gate.oidc.access_token_alg",
     "gate.oidc.key_rotation_days",
     "gate.oidc.rsa_key_bits",
+    "gate.passkey.rp_id",
+    "gate.passkey.rp_name",
+    "gate.passkey.origins",
+    "gate.passkey.ceremony_ttl_seconds",
     "detect.rules",
     "detect.baselines",
     "detect.threat_intel",
@@ -303,6 +307,13 @@ impl Config {
             "gate.oidc.access_token_alg" => self.gate.oidc.access_token_alg = value.to_owned(),
             "gate.oidc.key_rotation_days" => self.gate.oidc.key_rotation_days = num(value)?,
             "gate.oidc.rsa_key_bits" => self.gate.oidc.rsa_key_bits = num(value)?,
+            "gate.passkey.rp_id" => self.gate.passkey.rp_id = Some(value.to_owned()).filter(|v| !v.is_empty()),
+            "gate.passkey.rp_name" => self.gate.passkey.rp_name = value.to_owned(),
+            "gate.passkey.origins" => {
+                self.gate.passkey.origins =
+                    value.split(',').map(str::trim).filter(|o| !o.is_empty()).map(str::to_owned).collect()
+            }
+            "gate.passkey.ceremony_ttl_seconds" => self.gate.passkey.ceremony_ttl_seconds = num(value)?,
             "detect.rules" => {
                 self.detect.rules = value.split(':').filter(|p| !p.is_empty()).map(PathBuf::from).collect()
             }
@@ -384,6 +395,7 @@ impl Config {
             ("gate.warning_ttl_seconds", g.warning_ttl_seconds, 60, 30 * 86_400),
             ("gate.session.idle_seconds", g.session.idle_seconds, 60, 30 * 86_400),
             ("gate.session.absolute_seconds", g.session.absolute_seconds, 300, 90 * 86_400),
+            ("gate.passkey.ceremony_ttl_seconds", g.passkey.ceremony_ttl_seconds, 30, 3600),
         ] {
             if !(lo..=hi).contains(&v) {
                 return Err(err(source_name, key, format!("must be between {lo} and {hi}, got {v}")));
@@ -391,6 +403,15 @@ impl Config {
         }
         g.password.validate().map_err(|(key, reason)| err(source_name, key, reason))?;
         g.oidc.validate().map_err(|(key, reason)| err(source_name, key, reason))?;
+        // Passkeys set up explicitly must work; left to the defaults, a public URL without a
+        // domain name only turns them off (the server says so at start).
+        if g.passkey.rp_id.is_some() || !g.passkey.origins.is_empty() {
+            let public = self.server.public_url.clone().unwrap_or_else(|| format!("http://{}", self.server.listen));
+            sekimori_gate::passkeys::relying_party(&public, &g.passkey).map_err(|reason| {
+                let key = if reason.contains("origins") { "gate.passkey.origins" } else { "gate.passkey.rp_id" };
+                err(source_name, key, reason)
+            })?;
+        }
         for (i, rule) in g.forward_auth.iter().enumerate() {
             rule.check().map_err(|reason| err(source_name, &format!("gate.forward_auth[{i}]"), reason))?;
         }
@@ -517,6 +538,11 @@ mod tests {
         let env = vec![("SEKIMORI_GATE__OIDC__CODE_TTL_SECONDS".to_owned(), "5".to_owned())];
         let c = Config::load(None, env).expect("parsed");
         assert_eq!(c.validate("env").expect_err("refused").key, "gate.oidc.code_ttl_seconds");
+        let (_d, p) = write("[gate.passkey]\nrp_id = \"example.org\"\norigins = [\"https://login.example.com\"]\n");
+        let c = Config::load(Some(&p), []).expect("parsed");
+        assert_eq!(c.validate("f.toml").expect_err("refused").key, "gate.passkey.rp_id");
+        let (_d, p) = write("[gate.passkey]\nrp_id = \"example.com\"\norigins = [\"https://login.example.com\"]\n");
+        assert!(Config::load(Some(&p), []).expect("parsed").validate("f.toml").is_ok());
         let (_d, p) = write("[gate.oidc]\ncode_ttl = 30\n");
         assert!(Config::load(Some(&p), []).expect_err("unknown key").to_string().contains("code_ttl"));
         assert!(Config::default().validate("defaults").is_ok());
