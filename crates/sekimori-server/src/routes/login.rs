@@ -26,8 +26,8 @@ const PENDING_COOKIE: &str = "sekimori_pending";
 const PUSH_COOKIE: &str = "sekimori_push";
 /// How long one poll of the push page waits for the decision, seconds.
 const PUSH_WAIT_SECONDS: u64 = 10;
-const CSP: &str =
-    "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'";
+const CSP: &str = "default-src 'none'; script-src 'self'; connect-src 'self'; style-src 'unsafe-inline'; \
+                   frame-ancestors 'none'; base-uri 'none'; form-action 'self'";
 
 pub(super) fn router() -> Router<AppState> {
     Router::new()
@@ -129,6 +129,14 @@ fn t(lang: Lang, key: &str) -> &'static str {
         (Lang::Ja, "logout") => "ログアウト",
         (Lang::En, "logout_all") => "Sign out everywhere",
         (Lang::Ja, "logout_all") => "すべての端末からログアウト",
+        (Lang::En, "passkey_sign_in") => "Sign in with a passkey",
+        (Lang::Ja, "passkey_sign_in") => "パスキーでログイン",
+        (Lang::En, "passkey_add") => "Add a passkey",
+        (Lang::Ja, "passkey_add") => "パスキーを追加",
+        (Lang::En, "passkey_added") => "Passkey added.",
+        (Lang::Ja, "passkey_added") => "パスキーを追加しました。",
+        (Lang::En, "passkey_failed") => "The passkey did not work",
+        (Lang::Ja, "passkey_failed") => "パスキーを使えませんでした",
         _ => "",
     }
 }
@@ -288,8 +296,9 @@ fn password_form(c: &Ctx, message: Option<&str>, username: &str) -> String {
          <form method=\"post\" action=\"/login/push\">{hidden}<p>{push}<br>\
          <input name=\"username\" autocomplete=\"username\" aria-label=\"{u}\" value=\"{user}\" required> \
          <button type=\"submit\">{push_send}</button></p></form>\
-         <p><a href=\"/login/qr?return_to={rt}\">{qr}</a></p>",
+         <p><a href=\"/login/qr?return_to={rt}\">{qr}</a></p>{passkey}",
         msg = message.map(|m| format!("<p role=\"alert\">{}</p>", esc(m))).unwrap_or_default(),
+        passkey = passkey_button(c, "passkey-sign-in", "passkey_sign_in"),
         hidden = hidden(c),
         u = t(c.lang, "username"),
         user = esc(username),
@@ -299,6 +308,19 @@ fn password_form(c: &Ctx, message: Option<&str>, username: &str) -> String {
         push = t(c.lang, "push"),
         push_send = t(c.lang, "push_send"),
         rt = esc(&sekimori_core::names::percent_encode(&c.return_to)),
+    )
+}
+
+/// A passkey button (shown by /static/passkey.js when the browser has WebAuthn).
+fn passkey_button(c: &Ctx, id: &str, label: &str) -> String {
+    format!(
+        "<p><button type=\"button\" id=\"{id}\" hidden data-return-to=\"{rt}\" data-added=\"{added}\" \
+         data-failed=\"{failed}\">{text}</button></p><p id=\"passkey-status\" role=\"status\"></p>\
+         <script src=\"/static/passkey.js\" defer></script>",
+        rt = esc(&c.return_to),
+        added = t(c.lang, "passkey_added"),
+        failed = t(c.lang, "passkey_failed"),
+        text = t(c.lang, label),
     )
 }
 
@@ -320,7 +342,8 @@ fn signed_in(c: &Ctx, s: &SessionView) -> String {
         "<p>{who} <strong>{name}</strong> (level {level}, {amr})</p>\
          <form method=\"post\" action=\"/logout\">{hidden}<button type=\"submit\">{out}</button></form>\
          <form method=\"post\" action=\"/logout\">{hidden}<input type=\"hidden\" name=\"everywhere\" value=\"true\">\
-         <button type=\"submit\">{all}</button></form>",
+         <button type=\"submit\">{all}</button></form>{passkey}",
+        passkey = passkey_button(c, "passkey-add", "passkey_add"),
         who = t(c.lang, "signed_in_as"),
         name = esc(&s.username),
         level = s.level,

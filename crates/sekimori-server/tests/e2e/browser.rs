@@ -162,3 +162,28 @@ async fn js_snippet_on_another_origin() {
         s.http().post(format!("{}/api/v1/qr-sessions", s.url)).header("origin", site).send().await.expect("send");
     assert_eq!(anonymous.status(), reqwest::StatusCode::FORBIDDEN, "another origin must name its app");
 }
+
+/// Passkeys on the hosted login page in Chromium with a virtual authenticator: added by a
+/// signed-in user, then used alone (discoverable, no username) for a level-3 session.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn passkey_in_chromium() {
+    let mut origin = String::new();
+    let s = TestServer::start_configured(Backend::Sqlite, None, |g| {
+        // WebAuthn needs a domain: the browser uses localhost for the same server.
+        origin = g.public_url.replace("127.0.0.1", "localhost");
+        g.passkey.rp_id = Some("localhost".into());
+        g.passkey.origins = vec![origin.clone()];
+    })
+    .await;
+    crate::login::with_password(&s, "alice").await;
+    let (mut child, mut lines) = node("passkey.mjs", &[origin.as_ref(), "alice".as_ref(), "kumamoto42".as_ref()]);
+    assert_eq!(next_line(&mut lines).await, "ADDED Passkey added.");
+    let session = next_line(&mut lines).await;
+    let session: serde_json::Value =
+        serde_json::from_str(session.strip_prefix("SESSION ").expect("session")).expect("the session as JSON");
+    assert_eq!((session["username"].as_str(), session["level"].as_u64()), (Some("alice"), Some(3)), "{session}");
+    assert_eq!(session["amr"], serde_json::json!(["pop", "mfa"]));
+    let exit = tokio::time::timeout(Duration::from_secs(30), child.wait()).await.expect("exits").expect("wait");
+    assert!(exit.success(), "the page raised no script errors");
+    assert_eq!(s.events("action=credential.passkey.registered").await.len(), 1);
+}
