@@ -409,10 +409,13 @@ impl Gate {
     }
 
     /// Whether the user has a second factor the hosted login can ask for (a confirmed
-    /// TOTP credential or unused recovery codes).
+    /// TOTP credential, unused recovery codes, or a passkey when passkeys are on).
     pub async fn has_second_factor(&self, user: &User) -> GateResult<bool> {
         let totp = self.store.user_totp_credentials(&user.id).await?.iter().any(|c| c.confirmed_at.is_some());
-        Ok(totp || self.store.recovery_codes_left(&user.id).await? > 0)
+        if totp || self.store.recovery_codes_left(&user.id).await? > 0 {
+            return Ok(true);
+        }
+        Ok(self.webauthn.is_ok() && !self.store.user_passkeys(&user.id).await?.is_empty())
     }
 }
 

@@ -28,7 +28,8 @@
   }
   async function signIn(btn) {
     var user = document.querySelector('input[name="username"]');
-    var start = await post("/api/v1/session/passkey/start", user && user.value ? { username: user.value } : {});
+    var name = btn.dataset.username || (user && user.value);
+    var start = await post("/api/v1/session/passkey/start", name ? { username: name } : {});
     var pk = start.options.publicKey;
     pk.challenge = dec(pk.challenge);
     (pk.allowCredentials || []).forEach(function (c) { c.id = dec(c.id); });
@@ -37,6 +38,7 @@
     var done = await post("/api/v1/session/passkey/finish", {
       ceremony: start.ceremony,
       return_to: btn.dataset.returnTo,
+      pending: btn.dataset.pending || undefined,
       credential: {
         id: cred.id, rawId: enc(cred.rawId), type: cred.type, extensions: {},
         response: {

@@ -324,11 +324,21 @@ fn passkey_button(c: &Ctx, id: &str, label: &str) -> String {
     )
 }
 
-fn factor_form(c: &Ctx, message: Option<&str>) -> String {
+/// The second-factor form; `pending` (the sealed half-done login) lets a passkey be the
+/// second factor too.
+fn factor_form(c: &Ctx, message: Option<&str>, pending: Option<(&str, &str)>) -> String {
+    let passkey = match pending {
+        Some((token, username)) => passkey_button(c, "passkey-sign-in", "passkey_sign_in").replacen(
+            " hidden ",
+            &format!(" hidden data-pending=\"{}\" data-username=\"{}\" ", esc(token), esc(username)),
+            1,
+        ),
+        None => String::new(),
+    };
     format!(
         "{msg}<p>{f}</p><form method=\"post\" action=\"/login/factor\">{hidden}\
          <p><label>{code}<br><input name=\"code\" autocomplete=\"one-time-code\" inputmode=\"numeric\" required autofocus></label></p>\
-         <p><button type=\"submit\">{v}</button></p></form>",
+         <p><button type=\"submit\">{v}</button></p></form>{passkey}",
         msg = message.map(|m| format!("<p role=\"alert\">{}</p>", esc(m))).unwrap_or_default(),
         f = t(c.lang, "factor"),
         hidden = hidden(c),
@@ -434,7 +444,8 @@ async fn login_page(
         let pending = s.gate.seal_pending(&session.tenant_id, &session.username, &session.amr);
         let mut cookies = cookies;
         cookies.push(set_cookie(&s.gate, PENDING_COOKIE, &pending, "/login", "Lax", PENDING_SECONDS));
-        return Ok(page(&c, StatusCode::OK, &factor_form(&c, None), cookies));
+        let form = factor_form(&c, None, Some((&pending, &session.username)));
+        return Ok(page(&c, StatusCode::OK, &form, cookies));
     }
     if c.level >= 3 {
         return Ok(page(&c, StatusCode::OK, &needs_device(&c), cookies));
@@ -509,7 +520,7 @@ async fn login_password(
     if s.gate.has_second_factor(&user).await? {
         let pending = s.gate.seal_pending(&tenant.id, &user.username, &amr);
         let cookie = set_cookie(&s.gate, PENDING_COOKIE, &pending, "/login", "Lax", PENDING_SECONDS);
-        return Ok(page(&c, StatusCode::OK, &factor_form(&c, None), vec![cookie]));
+        return Ok(page(&c, StatusCode::OK, &factor_form(&c, None, Some((&pending, &user.username))), vec![cookie]));
     }
     if c.level > 1 {
         return Ok(page(&c, StatusCode::FORBIDDEN, &format!("<p>{}</p>", t(c.lang, "no_factor")), Vec::new()));
@@ -550,7 +561,9 @@ async fn login_factor(
     };
     if let Err(e) = result {
         let (status, message) = message_for(c.lang, &e);
-        let mut resp = page(&c, status, &factor_form(&c, Some(message)), Vec::new());
+        let token = cookie_value(&headers, PENDING_COOKIE).unwrap_or_default();
+        let form = factor_form(&c, Some(message), Some((token, &pending.username)));
+        let mut resp = page(&c, status, &form, Vec::new());
         retry_after(&mut resp, &e);
         return Ok(resp);
     }

@@ -112,6 +112,8 @@ struct LoginFinish {
     ceremony: String,
     credential: Value,
     return_to: Option<String>,
+    /// The sealed half-done login when the passkey is the second factor after a password.
+    pending: Option<String>,
 }
 
 async fn login_finish(
@@ -121,8 +123,26 @@ async fn login_finish(
 ) -> ApiResult<Response> {
     same_origin(&s, &headers)?;
     let tenant = s.gate.default_tenant().await?;
+    let pending = match body.pending.as_deref() {
+        Some(p) => Some(
+            s.gate
+                .open_pending(p)
+                .ok_or_else(|| ApiError::new(ErrorCode::Expired, "the sign-in took too long; start again"))?,
+        ),
+        None => None,
+    };
     let (user, level) = s.gate.passkey_login_finish(&tenant.id, &body.ceremony, body.credential).await?;
-    let amr: Vec<String> = PASSKEY_AMR.iter().map(|a| (*a).to_owned()).collect();
+    // As a second factor the passkey adds to what the password proved, for the same user.
+    let mut amr: Vec<String> = match &pending {
+        Some(p) if p.tenant_id == user.tenant_id && p.username == user.username => p.amr.clone(),
+        Some(_) => return Err(ApiError::new(ErrorCode::Forbidden, "this passkey belongs to another user")),
+        None => Vec::new(),
+    };
+    for m in PASSKEY_AMR {
+        if !amr.iter().any(|a| a == m) {
+            amr.push(m.to_owned());
+        }
+    }
     let old = cookie_value(&headers, SESSION_COOKIE);
     let (secret, view) = s.gate.create_session(&user, level, &amr, old).await?;
     let mut json = serde_json::to_value(&view).unwrap_or_default();

@@ -91,6 +91,24 @@ async fn a_passkey_registers_and_then_logs_in_alone_at_level_3() {
     assert_eq!((status, me["username"].as_str()), (StatusCode::OK, Some("alice")));
     assert_eq!(s.events("action=auth.passkey.succeeded").await.len(), 1);
 
+    // With a passkey, a password login asks for a second factor, and the passkey is one.
+    let mut second = Browser::new(&s);
+    let asked = second.login("alice", "kumamoto42", "/app").await;
+    assert!(asked.body.contains("action=\"/login/factor\""), "{}", asked.body);
+    let attr = |name: &str| {
+        let key = format!("{name}=\"");
+        let at = asked.body.find(&key).unwrap_or_else(|| panic!("{name} in {}", asked.body)) + key.len();
+        asked.body[at..].split('"').next().expect("value").to_owned()
+    };
+    assert_eq!(attr("data-username"), "alice");
+    let (_, started, _) = post(&s, &second, "/api/v1/session/passkey/start", json!({"username": "alice"})).await;
+    let options: RequestChallengeResponse = serde_json::from_value(started["options"].clone()).expect("options");
+    let answer = key.do_authentication(origin.clone(), options).expect("signs");
+    let body = json!({"ceremony": started["ceremony"], "credential": answer, "pending": attr("data-pending")});
+    let (status, session, _) = post(&s, &second, "/api/v1/session/passkey/finish", body).await;
+    assert_eq!(status, StatusCode::OK, "{session}");
+    assert_eq!((session["level"].as_u64(), session["amr"].clone()), (Some(3), json!(["pwd", "pop", "mfa"])));
+
     // The same answer again: the ceremony is spent.
     let (status, replay, _) = post(&s, &Browser::new(&s), "/api/v1/session/passkey/finish", finish).await;
     assert_eq!((status, replay["type"].as_str()), (StatusCode::CONFLICT, Some("urn:sekimori:problem:already_used")));
