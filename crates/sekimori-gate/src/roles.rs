@@ -102,7 +102,7 @@ pub fn required(method: &str, path: &str) -> Need {
         ["api", "v1", "admin", "users", user, what, ..] => {
             need.username = Some(decode(user));
             match *what {
-                "devices" | "environments" | "factors" if !write => Some("users.read"),
+                "devices" | "environments" | "factors" | "passkeys" if !write => Some("users.read"),
                 _ => Some("credentials"),
             }
         }
@@ -115,6 +115,9 @@ pub fn required(method: &str, path: &str) -> Need {
             rw("users.read", "groups")
         }
         ["api", "v1", "admin", "apps", ..] => rw("apps", "apps"),
+        // OIDC clients are apps; replacing the signing keys is for admins.
+        ["api", "v1", "admin", "oidc", "keys", "rotate"] => Some("admin"),
+        ["api", "v1", "admin", "oidc", ..] => rw("apps", "apps"),
         ["api", "v1", "admin", area, ..]
             if matches!(
                 *area,
@@ -328,6 +331,11 @@ mod tests {
         assert_eq!(cap("GET", "/api/v1/admin/alerts"), Some("detection.read"));
         assert_eq!(cap("PUT", "/api/v1/admin/tuning"), Some("detection"));
         assert_eq!(cap("POST", "/api/v1/admin/tokens"), Some("tokens"));
+        assert_eq!(cap("GET", "/api/v1/admin/users/alice/passkeys"), Some("users.read"));
+        assert_eq!(cap("DELETE", "/api/v1/admin/users/alice/passkeys/k1"), Some("credentials"));
+        assert_eq!(cap("GET", "/api/v1/admin/oidc/clients"), Some("apps"));
+        assert_eq!(cap("GET", "/api/v1/admin/oidc/keys"), Some("apps"));
+        assert_eq!(cap("POST", "/api/v1/admin/oidc/keys/rotate"), Some("admin"));
         assert_eq!(cap("GET", "/api/v1/admin/something-new"), Some("admin"), "unclassified routes are admin-only");
         let n = required("PUT", "/api/v1/admin/groups/night%20shift/members/bob");
         assert_eq!((n.group.as_deref(), n.username.as_deref(), n.write), (Some("night shift"), Some("bob"), true));

@@ -90,7 +90,10 @@ async fn the_auditor_reads_every_admin_endpoint_and_never_sees_personal_data() {
         "/api/v1/admin/users/alice/devices".into(),
         "/api/v1/admin/users/alice/environments".into(),
         "/api/v1/admin/users/alice/factors".into(),
+        "/api/v1/admin/users/alice/passkeys".into(),
         "/api/v1/admin/apps".into(),
+        "/api/v1/admin/oidc/clients".into(),
+        "/api/v1/admin/oidc/keys".into(),
         "/api/v1/admin/tenant".into(),
         "/api/v1/admin/groups".into(),
         "/api/v1/admin/groups/staff".into(),
@@ -135,6 +138,8 @@ async fn the_auditor_reads_every_admin_endpoint_and_never_sees_personal_data() {
         (Method::PATCH, "/api/v1/admin/tenant", Some(json!({"standby_seconds": 30}))),
         (Method::DELETE, "/api/v1/admin/users/alice", None),
         (Method::POST, "/api/v1/admin/tokens", Some(json!({"name": "x", "role": "admin"}))),
+        (Method::POST, "/api/v1/admin/oidc/keys/rotate", None),
+        (Method::DELETE, "/api/v1/admin/users/alice/passkeys/x", None),
     ] {
         let (status, body) = call(&s, &auditor, method, path, body).await;
         assert_eq!(status, StatusCode::FORBIDDEN, "{path}: {body}");
