@@ -6,8 +6,10 @@
 //!
 //! `cargo bench -p sekimori-server --bench oidc_tokens`
 //! Environment: `SEKIMORI_BENCH_GRANTS` (default 4000), `SEKIMORI_BENCH_CONCURRENCY`
-//! (default 16). Runs for an RS256 and an ES256 client (access tokens ES256, the default).
-//! The load generator shares the machine's cores with the server.
+//! (default 16), `SEKIMORI_BENCH_PIN` (default 1). Runs for an RS256 and an ES256 client
+//! (access tokens ES256, the default). Pinned (with two cores or more): the server runs on
+//! one thread pinned to core 0 and the load generator on core 1, so the rates are per
+//! server core; unpinned, both share every core.
 
 #![allow(clippy::disallowed_methods)] // reason: a benchmark measures wall-clock time with Instant
 #![allow(clippy::unwrap_used)] // reason: a failed benchmark step should stop the run loudly
@@ -61,18 +63,43 @@ where
     (out, rate)
 }
 
-async fn run(alg: &str) {
+/// Starts the server: on its own thread pinned to core 0 with a single-threaded runtime
+/// (`pin`), or on the caller's runtime. Its URL, admin token and gate.
+async fn server(pin: bool) -> (String, String, sekimori_gate::Gate) {
+    async fn start() -> (tokio::net::TcpListener, String, String, sekimori_gate::Gate, sekimori_server::AppState) {
+        let dir = tempfile::tempdir().unwrap().keep();
+        let store = Arc::new(sekimori_store::sqlite::SqliteStore::open(&dir.join("bench.db")).await.unwrap());
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        let settings = GateSettings { public_url: url.clone(), ..Default::default() };
+        let (state, token) = common::state(store, settings).await;
+        let gate = state.gate.clone();
+        (listener, url, token, gate, state)
+    }
+    if !pin {
+        let (listener, url, token, gate, state) = start().await;
+        let app = sekimori_server::router(state).into_make_service_with_connect_info::<std::net::SocketAddr>();
+        tokio::spawn(async move { axum::serve(listener, app).await });
+        return (url, token, gate);
+    }
+    let (tx, rx) = tokio::sync::oneshot::channel();
+    std::thread::spawn(move || {
+        core_affinity::set_for_current(core_affinity::CoreId { id: 0 });
+        let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+        rt.block_on(async move {
+            let (listener, url, token, gate, state) = start().await;
+            tx.send((url, token, gate)).ok();
+            let app = sekimori_server::router(state).into_make_service_with_connect_info::<std::net::SocketAddr>();
+            axum::serve(listener, app).await.unwrap();
+        });
+    });
+    rx.await.unwrap()
+}
+
+async fn run(alg: &str, pin: bool) {
     let grants = env_num("SEKIMORI_BENCH_GRANTS", 4000);
     let concurrency = env_num("SEKIMORI_BENCH_CONCURRENCY", 16);
-    let dir = tempfile::tempdir().unwrap();
-    let store = Arc::new(sekimori_store::sqlite::SqliteStore::open(&dir.path().join("bench.db")).await.unwrap());
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("http://{}", listener.local_addr().unwrap());
-    let settings = GateSettings { public_url: url.clone(), ..Default::default() };
-    let (state, token) = common::state(store, settings).await;
-    let gate = state.gate.clone();
-    let app = sekimori_server::router(state).into_make_service_with_connect_info::<std::net::SocketAddr>();
-    tokio::spawn(async move { axum::serve(listener, app).await });
+    let (url, token, gate) = server(pin).await;
     let admin = AdminClient::new(&url, &token);
     admin.add_user("alice", None, None).await.unwrap();
     let user = gate.find_user(&gate.default_tenant().await.unwrap().id, "alice").await.unwrap();
@@ -144,8 +171,9 @@ async fn run(alg: &str) {
         }
     })
     .await;
-    let cores = std::thread::available_parallelism().map_or(1, |n| n.get()) as f64;
-    println!("OIDC, id_token {alg}, access token ES256, {grants} each, concurrency {concurrency}, {cores} cores:");
+    let cores = if pin { 1.0 } else { std::thread::available_parallelism().map_or(1, |n| n.get()) as f64 };
+    let how = if pin { "server pinned to one core, load on another" } else { "server and load on all cores" };
+    println!("OIDC, id_token {alg}, access token ES256, {grants} each, concurrency {concurrency}, {how}:");
     println!(
         "  authorization requests (signed in): {authorize_rate:>8.0}/s ({:.0}/s per core)",
         authorize_rate / cores
@@ -155,7 +183,15 @@ async fn run(alg: &str) {
 }
 
 fn main() {
-    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap();
-    rt.block_on(run("RS256"));
-    rt.block_on(run("ES256"));
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let pin = cores >= 2 && std::env::var("SEKIMORI_BENCH_PIN").map_or(true, |v| v != "0");
+    let mut rt = tokio::runtime::Builder::new_multi_thread();
+    if pin {
+        rt.worker_threads(1).on_thread_start(|| {
+            core_affinity::set_for_current(core_affinity::CoreId { id: 1 });
+        });
+    }
+    let rt = rt.enable_all().build().unwrap();
+    rt.block_on(run("RS256", pin));
+    rt.block_on(run("ES256", pin));
 }
