@@ -257,28 +257,7 @@ async fn a_qr_login_becomes_a_level_3_session_for_a_level_3_route() {
     let s = TestServer::start_configured(Backend::Sqlite, None, |g| g.forward_auth = rules()).await;
     let alice = s.enrolled("alice").await;
     let http = s.http();
-    let qr_login = || async {
-        let created: Value = http
-            .post(format!("{}/api/v1/qr-sessions", s.url))
-            .send()
-            .await
-            .expect("create")
-            .json()
-            .await
-            .expect("json");
-        alice.scan(created["payload"].as_str().expect("payload")).await.expect("scan");
-        let status: Value = http
-            .get(format!("{}/api/v1/qr-sessions/{}", s.url, created["id"].as_str().expect("id")))
-            .header("sekimori-poll-secret", created["poll_secret"].as_str().expect("secret"))
-            .send()
-            .await
-            .expect("poll")
-            .json()
-            .await
-            .expect("json");
-        assert_eq!(status["status"], "completed", "{status}");
-        status["assertion"].as_str().expect("assertion").to_owned()
-    };
+    let qr_login = || s.qr_login(&alice);
     let exchange = |assertion: String, origin: String| {
         let (http, url) = (http.clone(), s.url.clone());
         async move {

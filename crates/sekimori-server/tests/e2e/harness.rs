@@ -165,6 +165,32 @@ impl TestServer {
         Authenticator::enroll(link, "test device", Arc::new(self.clock.clone()), Arc::new(OsRng)).await.expect("enroll")
     }
 
+    /// A QR login on the hosted page's API, completed by `device` scanning the code: the
+    /// hosted-audience assertion the page receives.
+    pub async fn qr_login(&self, device: &Authenticator) -> String {
+        let http = self.http();
+        let created: Value = http
+            .post(format!("{}/api/v1/qr-sessions", self.url))
+            .send()
+            .await
+            .expect("create")
+            .json()
+            .await
+            .expect("json");
+        device.scan(created["payload"].as_str().expect("payload")).await.expect("scan");
+        let status: Value = http
+            .get(format!("{}/api/v1/qr-sessions/{}", self.url, created["id"].as_str().expect("id")))
+            .header("sekimori-poll-secret", created["poll_secret"].as_str().expect("secret"))
+            .send()
+            .await
+            .expect("poll")
+            .json()
+            .await
+            .expect("json");
+        assert_eq!(status["status"], "completed", "{status}");
+        status["assertion"].as_str().expect("assertion").to_owned()
+    }
+
     /// Audit events matching `query`.
     pub async fn events(&self, query: &str) -> Vec<Value> {
         self.admin.events(query).await.expect("events")

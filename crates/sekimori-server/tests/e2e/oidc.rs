@@ -660,23 +660,12 @@ async fn acr_3_is_met_by_a_qr_login_with_the_authenticator() {
     .expect("decoded");
 
     // The QR login, as the hosted QR page and the authenticator do it.
-    let http = s.http();
-    let created: Value =
-        http.post(format!("{}/api/v1/qr-sessions", s.url)).send().await.expect("create").json().await.expect("json");
-    alice.scan(created["payload"].as_str().expect("payload")).await.expect("scan");
-    let status: Value = http
-        .get(format!("{}/api/v1/qr-sessions/{}", s.url, created["id"].as_str().expect("id")))
-        .header("sekimori-poll-secret", created["poll_secret"].as_str().expect("secret"))
-        .send()
-        .await
-        .expect("poll")
-        .json()
-        .await
-        .expect("json");
-    let resp = http
+    let assertion = s.qr_login(&alice).await;
+    let resp = s
+        .http()
         .post(format!("{}/api/v1/session/assertion", s.url))
         .header("origin", &s.url)
-        .json(&json!({"assertion": status["assertion"], "return_to": back}))
+        .json(&json!({"assertion": assertion, "return_to": back}))
         .send()
         .await
         .expect("send");
