@@ -136,6 +136,16 @@ impl AdminClient {
         decode(self.0.req(reqwest::Method::PATCH, &path).json(patch).send().await?).await
     }
 
+    /// Any admin API call: `method` on `path` with an optional JSON body; the answer's JSON
+    /// (`null` for an empty one).
+    pub async fn call(&self, method: reqwest::Method, path: &str, body: Option<&Value>) -> ClientResult<Value> {
+        let mut req = self.0.req(method, path);
+        if let Some(b) = body {
+            req = req.json(b);
+        }
+        decode(req.send().await?).await
+    }
+
     /// Deletes a user with their devices, credentials and sessions.
     pub async fn delete_user(&self, username: &str) -> ClientResult<()> {
         self.0.delete(&format!("/api/v1/admin/users/{}", percent_encode(username))).await

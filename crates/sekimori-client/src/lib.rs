@@ -7,6 +7,8 @@ mod http;
 
 pub use authenticator::{Authenticator, AuthenticatorState};
 pub use http::{AdminClient, AppClient, ClientError, Problem};
+/// HTTP methods, for [`AdminClient::call`].
+pub use reqwest::Method;
 
 /// Percent-decodes `s` (RFC 3986); `None` on a malformed escape or non-UTF-8 result.
 pub fn percent_decode(s: &str) -> Option<String> {

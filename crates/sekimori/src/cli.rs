@@ -35,6 +35,13 @@ pub enum RemoteCommand {
         #[command(subcommand)]
         command: AppCommand,
     },
+    /// User groups: members and login hours.
+    Group {
+        #[command(flatten)]
+        remote: Remote,
+        #[command(subcommand)]
+        command: crate::access_cli::GroupCommand,
+    },
     /// The OIDC provider: clients and signing keys.
     Oidc {
         #[command(flatten)]
@@ -115,6 +122,16 @@ pub enum UserCommand {
     Delete { username: String },
     /// End every browser session of a user.
     Logout { username: String },
+    /// Set a user's login hours (overriding their groups'), or clear them with --clear.
+    Hours {
+        username: String,
+        /// Windows, e.g. "mon-fri 09:00-18:00" (days mon…sun, ranges, lists; over midnight allowed).
+        #[arg(required_unless_present = "clear")]
+        windows: Vec<String>,
+        /// No own hours: the user's groups' hours apply, or none.
+        #[arg(long, conflicts_with = "windows")]
+        clear: bool,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -251,7 +268,7 @@ fn app(remote: &Remote) -> anyhow::Result<AppClient> {
     Ok(AppClient::new(&remote.url, &key))
 }
 
-fn pretty(v: &Value) {
+pub fn pretty(v: &Value) {
     println!("{}", serde_json::to_string_pretty(v).unwrap_or_default());
 }
 
@@ -347,6 +364,9 @@ pub async fn run(cmd: RemoteCommand) -> anyhow::Result<ExitCode> {
                     println!("deleted {username}");
                 }
                 UserCommand::Logout { username } => pretty(&try_call!(c.revoke_sessions(&username))),
+                UserCommand::Hours { username, windows, clear } => {
+                    return crate::access_cli::user_hours(&c, &username, &windows, clear).await
+                }
             }
         }
         RemoteCommand::Token { remote, command } => {
@@ -440,6 +460,7 @@ pub async fn run(cmd: RemoteCommand) -> anyhow::Result<ExitCode> {
                 }
             }
         }
+        RemoteCommand::Group { remote, command } => return crate::access_cli::group(&admin(&remote)?, command).await,
         RemoteCommand::Oidc { remote, command } => {
             let c = admin(&remote)?;
             match command {

@@ -1,5 +1,6 @@
 //! `sekimori`: the server, its admin CLI and a reference authenticator, in one binary.
 
+mod access_cli;
 mod authenticator_cli;
 mod cli;
 mod config;

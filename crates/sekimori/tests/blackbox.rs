@@ -365,6 +365,24 @@ async fn cli_sets_passwords_mints_an_auditor_and_manages_a_user() {
     let (ok, out) = run(&["oidc", "clients"], "");
     assert!(ok && out.contains("https://wiki.example/cb"), "{out}");
 
+    // Groups and login hours from the CLI.
+    let (ok, out) = run(&["group", "add", "night", "--hours", "mon-sun 22:00-06:00"], "");
+    assert!(ok && out.contains("\"22:00\""), "{out}");
+    assert!(run(&["group", "add-member", "night", "alice"], "").0);
+    let (ok, out) = run(&["group", "show", "night"], "");
+    assert!(ok && out.contains("alice"), "{out}");
+    let (ok, out) = run(&["user", "hours", "alice", "mon-fri 09:00-18:00", "sat 10:00-12:00"], "");
+    assert!(ok && out.contains("\"fri\"") && out.contains("\"sat\""), "{out}");
+    let (ok, out) = run(&["user", "hours", "alice", "someday 09:00-18:00"], "");
+    assert!(!ok && out.contains("unknown day"), "{out}");
+    let (ok, out) = run(&["user", "hours", "alice", "mon 09:00-25:00"], "");
+    assert!(!ok && out.contains("invalid_request"), "the server checks the times: {out}");
+    assert!(run(&["user", "hours", "alice", "--clear"], "").0);
+    assert!(run(&["group", "remove-member", "night", "alice"], "").0);
+    assert!(run(&["group", "delete", "night"], "").0);
+    let (ok, out) = run(&["group", "list"], "");
+    assert!(ok && !out.contains("night"), "{out}");
+
     // Disable, enable, delete.
     assert!(run(&["user", "disable", "alice"], "").0);
     assert_eq!(verify().await.expect("send").status(), 403);
