@@ -389,7 +389,13 @@ impl Gate {
     /// `value` and an expiry [`PENDING_SECONDS`] from now, sealed under the server's secret
     /// key for `context`, base64url.
     fn seal_token<T: Serialize>(&self, context: &[u8], value: T) -> String {
-        let expires_at = self.clock.now().plus_seconds(PENDING_SECONDS).millis();
+        self.seal_token_for(context, value, PENDING_SECONDS)
+    }
+
+    /// `value` and an expiry `seconds` from now, sealed under the server's secret key for
+    /// `context`, base64url.
+    pub(crate) fn seal_token_for<T: Serialize>(&self, context: &[u8], value: T, seconds: i64) -> String {
+        let expires_at = self.clock.now().plus_seconds(seconds).millis();
         let json = serde_json::to_vec(&(value, expires_at)).unwrap_or_default();
         base64::Engine::encode(
             &base64::engine::general_purpose::URL_SAFE_NO_PAD,
@@ -399,8 +405,8 @@ impl Gate {
 
     /// The value of a token made by [`Gate::seal_token`] for `context`, if it opens and has
     /// not expired.
-    fn open_token<T: serde::de::DeserializeOwned>(&self, context: &[u8], token: &str) -> Option<T> {
-        if token.len() > 4096 {
+    pub(crate) fn open_token<T: serde::de::DeserializeOwned>(&self, context: &[u8], token: &str) -> Option<T> {
+        if token.len() > 8192 {
             return None;
         }
         let sealed = base64::Engine::decode(&base64::engine::general_purpose::URL_SAFE_NO_PAD, token).ok()?;

@@ -261,23 +261,12 @@ impl Gate {
     }
 
     fn seal_request(&self, req: &ValidRequest) -> String {
-        let expires_at = self.clock.now().plus_seconds(LOGIN_SECONDS).millis();
-        let json = serde_json::to_vec(&(req, expires_at)).unwrap_or_default();
-        base64::Engine::encode(
-            &base64::engine::general_purpose::URL_SAFE_NO_PAD,
-            self.keys.seal(self.rng.as_ref(), REQUEST_CONTEXT, &json),
-        )
+        self.seal_token_for(REQUEST_CONTEXT, req, LOGIN_SECONDS)
     }
 
     /// A sealed authorization request that has not expired.
     pub fn open_authorize_request(&self, sealed: &str) -> Option<ValidRequest> {
-        if sealed.len() > 8192 {
-            return None;
-        }
-        let bytes = base64::Engine::decode(&base64::engine::general_purpose::URL_SAFE_NO_PAD, sealed).ok()?;
-        let (req, expires_at): (ValidRequest, i64) =
-            serde_json::from_slice(&self.keys.open(REQUEST_CONTEXT, &bytes)?).ok()?;
-        (self.clock.now().millis() < expires_at).then_some(req)
+        self.open_token(REQUEST_CONTEXT, sealed)
     }
 
     /// Stores a code for `req` and the session, and returns the redirect that carries it.

@@ -8,7 +8,7 @@ use serde::Deserialize;
 
 use super::jose::Alg;
 use super::{OidcError, OidcResult};
-use crate::admin::{AppKind, APP_PREFIX};
+use crate::admin::AppKind;
 use crate::{Gate, GateError, GateResult, NewAppKey};
 
 /// Most redirect URIs a client may register.
@@ -140,7 +140,7 @@ impl Gate {
             (false, None) => Err(OidcError::invalid_client("this client must authenticate with its secret")),
             (false, Some(secret)) => {
                 let key = self.authenticate_app(secret).await.map_err(|_| unknown())?;
-                if !ct_eq(key.id.as_bytes(), app.id.as_bytes()) || !secret.starts_with(APP_PREFIX) {
+                if !ct_eq(key.id.as_bytes(), app.id.as_bytes()) {
                     return Err(unknown());
                 }
                 Ok((app, client))

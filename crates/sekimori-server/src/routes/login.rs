@@ -194,7 +194,7 @@ fn csrf_token(gate: &Gate, cookie: &str) -> String {
 
 /// Where to go after login: a path on this server, or an absolute URL under the public
 /// URL; anything else becomes `/`.
-pub(super) fn safe_return(gate: &Gate, to: Option<&str>) -> String {
+fn safe_return(gate: &Gate, to: Option<&str>) -> String {
     let Some(to) = to.filter(|t| t.len() <= 4096) else { return "/".into() };
     let base = gate.settings().public_url.trim_end_matches('/');
     let relative = to.starts_with('/') && !to.starts_with("//") && !to.starts_with("/\\");
@@ -649,14 +649,20 @@ async fn session_from_assertion(
     }
     let old = cookie_value(&headers, SESSION_COOKIE);
     let (secret, view) = s.gate.session_from_assertion(&body.assertion, old).await?;
-    let mut json = serde_json::to_value(&view).unwrap_or_default();
-    json["return_to"] = serde_json::Value::String(safe_return(&s.gate, body.return_to.as_deref()));
+    Ok(session_started(&s.gate, &secret, &view, body.return_to.as_deref()))
+}
+
+/// The answer of a script-driven login (QR page, passkey): the session as JSON with where
+/// to go next, and its cookie.
+pub(super) fn session_started(gate: &Gate, secret: &str, view: &SessionView, return_to: Option<&str>) -> Response {
+    let mut json = serde_json::to_value(view).unwrap_or_default();
+    json["return_to"] = serde_json::Value::String(safe_return(gate, return_to));
     let mut resp = Json(json).into_response();
     resp.headers_mut().append(
         header::SET_COOKIE,
-        set_cookie(&s.gate, SESSION_COOKIE, &secret, "/", "Lax", s.gate.settings().session.absolute_seconds),
+        set_cookie(gate, SESSION_COOKIE, secret, "/", "Lax", gate.settings().session.absolute_seconds),
     );
-    Ok(resp)
+    resp
 }
 
 #[derive(Debug, Deserialize)]

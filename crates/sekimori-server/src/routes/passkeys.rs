@@ -5,7 +5,7 @@
 use axum::extract::{Path, State};
 use axum::http::header::{self, HeaderMap};
 use axum::http::StatusCode;
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use axum::routing::{delete, get, post};
 use axum::{Json, Router};
 use sekimori_core::names::Label;
@@ -15,7 +15,7 @@ use sekimori_gate::sessions::SessionView;
 use serde::Deserialize;
 use serde_json::Value;
 
-use super::login::{cookie_value, current_session, safe_return, set_cookie, SESSION_COOKIE};
+use super::login::{cookie_value, current_session, session_started, SESSION_COOKIE};
 use crate::extract::{AdminAuth, ApiJson};
 use crate::problem::{ApiError, ApiResult};
 use crate::AppState;
@@ -145,14 +145,7 @@ async fn login_finish(
     }
     let old = cookie_value(&headers, SESSION_COOKIE);
     let (secret, view) = s.gate.create_session(&user, level, &amr, old).await?;
-    let mut json = serde_json::to_value(&view).unwrap_or_default();
-    json["return_to"] = Value::String(safe_return(&s.gate, body.return_to.as_deref()));
-    let mut resp = Json(json).into_response();
-    resp.headers_mut().append(
-        header::SET_COOKIE,
-        set_cookie(&s.gate, SESSION_COOKIE, &secret, "/", "Lax", s.gate.settings().session.absolute_seconds),
-    );
-    Ok(resp)
+    Ok(session_started(&s.gate, &secret, &view, body.return_to.as_deref()))
 }
 
 async fn admin_list(
