@@ -3,23 +3,26 @@
 //! handlers are thin wrappers over [`Watch`]; the engine is `sekimori-detect`.
 
 use std::borrow::Cow;
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, HashMap};
 use std::io::Read;
 use std::sync::{Arc, Mutex};
 
 use sekimori_core::event::{NewEvent, Outcome};
 use sekimori_core::names::Label;
-use sekimori_core::token::{hash_secret, new_id, new_secret, sha256_hex, PrefixedKey};
+use sekimori_core::token::{hash_secret, new_id, new_secret, PrefixedKey};
 use sekimori_core::{Clock, ErrorCode, Rng, ServiceError};
 use sekimori_detect::baseline::{excerpt, Baselines, Profile};
-use sekimori_detect::input::parse_events;
-use sekimori_detect::tuning::{compile, CompiledTuning, MAX_TUNING_BYTES};
-use sekimori_detect::{Hit, Hunter, RuleSet};
+use sekimori_detect::input::{parse_events, parse_evtx};
+use sekimori_detect::tuning::CompiledTuning;
+use sekimori_detect::{EventSource, Hit, Hunter, RuleSet};
 use sekimori_store::{AlertRecord, DeadLetter, EventFilter, IngestBatch, IngestSource, Store};
 use serde::Serialize;
 use serde_json::Value;
 
 pub mod syslog;
+mod tuning;
+
+pub use tuning::{BacktestAlert, BacktestReport};
 
 pub use sekimori_detect::tuning::Tuning;
 
@@ -226,7 +229,23 @@ impl Watch {
     /// letter, and a body with no readable event at all is refused.
     pub async fn ingest(&self, source: &IngestSource, body: &[u8], gzip: bool) -> WatchResult<IngestReport> {
         let text = self.decode(body, gzip)?;
-        let parsed = parse_events(&text);
+        self.ingest_source(source, parse_events(&text)).await
+    }
+
+    /// Ingests a Windows event log file (EVTX) sent whole, gzip-compressed or not: its
+    /// records are read off the async workers, normalised like the `evtx` files `sekimori
+    /// hunt` reads, and judged and stored like any other events; a record that cannot be
+    /// read is a dead letter, and a body that is not EVTX is refused.
+    pub async fn ingest_evtx(&self, source: &IngestSource, body: &[u8], gzip: bool) -> WatchResult<IngestReport> {
+        let bytes = self.decompress(body, gzip)?.into_owned();
+        let parsed = tokio::task::spawn_blocking(move || parse_evtx(bytes))
+            .await
+            .map_err(|e| ServiceError::new(ErrorCode::Internal, format!("EVTX reader failed: {e}")))?
+            .map_err(|reason| ServiceError::new(ErrorCode::InvalidRequest, format!("not an EVTX file: {reason}")))?;
+        self.ingest_source(source, parsed).await
+    }
+
+    async fn ingest_source(&self, source: &IngestSource, parsed: EventSource) -> WatchResult<IngestReport> {
         let documents = parsed.events.len() + parsed.malformed.len();
         if documents > self.limits.max_events {
             return Err(ServiceError::new(
@@ -318,146 +337,6 @@ impl Watch {
         Ok(Some(report))
     }
 
-    /// The tenant's tuning, compiled; recompiled when another version was written (by
-    /// this node or another).
-    async fn compiled_tuning(&self, tenant_id: &str) -> WatchResult<(i64, Arc<CompiledTuning>)> {
-        let stored = self.store.tuning(tenant_id).await?;
-        let version = stored.as_ref().map_or(0, |r| r.version);
-        if let Some((v, t)) = self.tunings.lock().unwrap_or_else(|p| p.into_inner()).get(tenant_id) {
-            if *v == version {
-                return Ok((version, t.clone()));
-            }
-        }
-        let tuning = match &stored {
-            None => Tuning::default(),
-            Some(r) => parse_tuning(&r.doc)?,
-        };
-        let compiled = Arc::new(self.compile_tuning(&tuning).map_err(|e| {
-            ServiceError::new(ErrorCode::Internal, format!("stored tuning version {version} does not compile: {e}"))
-        })?);
-        self.tunings
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .insert(tenant_id.to_owned(), (version, compiled.clone()));
-        Ok((version, compiled))
-    }
-
-    fn compile_tuning(&self, tuning: &Tuning) -> Result<CompiledTuning, String> {
-        compile(tuning, self.baselines.config(), self.baselines.intel())
-    }
-
-    /// The tenant's current tuning and its version (0 and the empty tuning before any).
-    pub async fn tuning(&self, tenant_id: &str) -> WatchResult<(i64, Tuning)> {
-        match self.store.tuning(tenant_id).await? {
-            None => Ok((0, Tuning::default())),
-            Some(r) => Ok((r.version, parse_tuning(&r.doc)?)),
-        }
-    }
-
-    /// Every version of the tenant's tuning, newest first: (version, author, created_at, tuning).
-    pub async fn tuning_versions(&self, tenant_id: &str) -> WatchResult<Vec<(i64, String, i64, Tuning)>> {
-        let list = self.store.tuning_versions(tenant_id, 1000).await?;
-        list.into_iter().map(|r| Ok((r.version, r.author, r.created_at, parse_tuning(&r.doc)?))).collect()
-    }
-
-    /// Writes a new version of the tenant's tuning (checked first; audited). Refused with
-    /// `conflict` when the current version is no longer `base_version`.
-    pub async fn set_tuning(
-        &self,
-        tenant_id: &str,
-        admin_token_id: &str,
-        base_version: i64,
-        tuning: &Tuning,
-    ) -> WatchResult<i64> {
-        self.compile_tuning(tuning).map_err(|e| ServiceError::new(ErrorCode::InvalidRequest, e))?;
-        let doc = serde_json::to_string(tuning)
-            .map_err(|e| ServiceError::new(ErrorCode::Internal, format!("tuning: {e}")))?;
-        if doc.len() > MAX_TUNING_BYTES {
-            return Err(ServiceError::new(
-                ErrorCode::PayloadTooLarge,
-                format!("the tuning is {} bytes; the limit is {MAX_TUNING_BYTES}", doc.len()),
-            ));
-        }
-        let version = base_version + 1;
-        let ev = NewEvent::new(self.clock.now(), tenant_id, "configuration", "admin.tuning.updated", Outcome::Success)
-            .field("sekimori.tuning.version", version)
-            .field("sekimori.tuning.sha256", sha256_hex(doc.as_bytes()))
-            .field("sekimori.admin_token.id", admin_token_id);
-        let record = sekimori_store::TuningRecord {
-            tenant_id: tenant_id.to_owned(),
-            version,
-            doc,
-            author: admin_token_id.to_owned(),
-            created_at: self.clock.now().millis(),
-        };
-        if !self.store.insert_tuning(&record, &ev).await? {
-            let current = self.store.tuning(tenant_id).await?.map_or(0, |r| r.version);
-            return Err(ServiceError::new(
-                ErrorCode::Conflict,
-                format!(
-                    "the tuning is at version {current}, not {base_version}; read it again and re-apply the change"
-                ),
-            )
-            .with("current_version", current));
-        }
-        Ok(version)
-    }
-
-    /// Replays the tenant's stored events (oldest first, at most `limit`) through the rules
-    /// and baselines under the current tuning and under `proposed`, and reports the alerts
-    /// that would appear or disappear. Baselines start from empty profiles in both runs, so
-    /// the comparison is like for like; correlations run in a fresh engine.
-    pub async fn backtest(&self, tenant_id: &str, proposed: &Tuning, limit: i64) -> WatchResult<BacktestReport> {
-        let proposed =
-            Arc::new(self.compile_tuning(proposed).map_err(|e| ServiceError::new(ErrorCode::InvalidRequest, e))?);
-        let (current_version, current) = self.compiled_tuning(tenant_id).await?;
-        let mut rows = Vec::new();
-        let mut after = 0;
-        while (rows.len() as i64) < limit {
-            let page = self.store.ingested_events(tenant_id, after, (limit - rows.len() as i64).min(1000)).await?;
-            let Some(last) = page.last() else { break };
-            after = last.seq;
-            rows.extend(page);
-        }
-        let rules = self.rules.clone();
-        let received = self.clock.now().millis();
-        tokio::task::spawn_blocking(move || {
-            let mut hunter = Hunter::new(&rules).map_err(|e| ServiceError::new(ErrorCode::Internal, e))?;
-            let mut profiles: [BTreeMap<String, Profile>; 2] = [BTreeMap::new(), BTreeMap::new()];
-            let mut alerts: [BTreeSet<BacktestAlert>; 2] = [BTreeSet::new(), BTreeSet::new()];
-            for row in &rows {
-                let Ok(event) = serde_json::from_str::<Value>(&row.doc) else { continue };
-                let hits = hunter.process(&event);
-                for (i, tuning) in [&current, &proposed].into_iter().enumerate() {
-                    let mut all = hits.clone();
-                    if let Some(key) = tuning.baselines().profile_key(&event) {
-                        let p = profiles[i].entry(key).or_default();
-                        all.extend(tuning.baselines().observe(p, &event, received));
-                    }
-                    for h in tuning.apply(&event, all) {
-                        alerts[i].insert(BacktestAlert {
-                            event_seq: row.seq,
-                            rule_id: h.rule_id.unwrap_or_default(),
-                            title: h.title,
-                            level: h.level,
-                        });
-                    }
-                }
-            }
-            let [now, then] = alerts;
-            Ok(BacktestReport {
-                events: rows.len(),
-                current_version,
-                current_alerts: now.len(),
-                proposed_alerts: then.len(),
-                appear: then.difference(&now).take(1000).cloned().collect(),
-                disappear: now.difference(&then).take(1000).cloned().collect(),
-            })
-        })
-        .await
-        .map_err(|e| ServiceError::new(ErrorCode::Internal, format!("backtest failed: {e}")))?
-    }
-
     /// Every alert stored from now on, as it is stored (for the alert pipeline). A receiver
     /// that falls more than 1,024 alerts behind skips ahead (the alerts stay in the store).
     pub fn subscribe_alerts(&self) -> tokio::sync::broadcast::Receiver<AlertRecord> {
@@ -504,20 +383,28 @@ impl Watch {
     }
 
     fn decode<'b>(&self, body: &'b [u8], gzip: bool) -> WatchResult<Cow<'b, str>> {
+        let not_utf8 = |e: std::str::Utf8Error| {
+            ServiceError::new(ErrorCode::InvalidRequest, format!("the body is not UTF-8: {e}"))
+        };
+        match self.decompress(body, gzip)? {
+            Cow::Borrowed(b) => std::str::from_utf8(b).map(Cow::Borrowed).map_err(not_utf8),
+            Cow::Owned(v) => String::from_utf8(v).map(Cow::Owned).map_err(|e| not_utf8(e.utf8_error())),
+        }
+    }
+
+    /// The body, gunzipped if `gzip`, within `max_decompressed`.
+    fn decompress<'b>(&self, body: &'b [u8], gzip: bool) -> WatchResult<Cow<'b, [u8]>> {
         let too_large = || {
             ServiceError::new(
                 ErrorCode::PayloadTooLarge,
                 format!("the body is larger than {} bytes decompressed", self.limits.max_decompressed),
             )
         };
-        let not_utf8 = |e: std::str::Utf8Error| {
-            ServiceError::new(ErrorCode::InvalidRequest, format!("the body is not UTF-8: {e}"))
-        };
         if !gzip {
             if body.len() > self.limits.max_decompressed {
                 return Err(too_large());
             }
-            return std::str::from_utf8(body).map(Cow::Borrowed).map_err(not_utf8);
+            return Ok(Cow::Borrowed(body));
         }
         let mut out = Vec::new();
         flate2::read::MultiGzDecoder::new(body)
@@ -527,7 +414,7 @@ impl Watch {
         if out.len() > self.limits.max_decompressed {
             return Err(too_large());
         }
-        String::from_utf8(out).map(Cow::Owned).map_err(|e| not_utf8(e.utf8_error()))
+        Ok(Cow::Owned(out))
     }
 
     /// Runs the rules over `events` off the async workers.
@@ -678,35 +565,6 @@ impl Watch {
 
 /// Tenant id → (tuning version, compiled tuning).
 type TuningCache = HashMap<String, (i64, Arc<CompiledTuning>)>;
-
-/// One alert of a backtest run.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize)]
-pub struct BacktestAlert {
-    pub event_seq: i64,
-    pub rule_id: String,
-    pub title: String,
-    pub level: String,
-}
-
-/// What a proposed tuning would change over the stored events.
-#[derive(Debug, Clone, Serialize)]
-pub struct BacktestReport {
-    /// Stored events replayed.
-    pub events: usize,
-    /// The version the proposal is compared with.
-    pub current_version: i64,
-    pub current_alerts: usize,
-    pub proposed_alerts: usize,
-    /// Alerts only the proposal raises (at most 1,000 listed).
-    pub appear: Vec<BacktestAlert>,
-    /// Alerts only the current tuning raises (at most 1,000 listed); a changed level shows
-    /// as one of each.
-    pub disappear: Vec<BacktestAlert>,
-}
-
-fn parse_tuning(doc: &str) -> WatchResult<Tuning> {
-    serde_json::from_str(doc).map_err(|e| ServiceError::new(ErrorCode::Internal, format!("stored tuning: {e}")))
-}
 
 #[cfg(test)]
 mod tests {

@@ -20,6 +20,9 @@ use crate::AppState;
 
 /// Largest ingest body on the wire (compressed or not), bytes.
 pub const MAX_INGEST_BODY: usize = 4 << 20;
+/// Largest Windows event log file (`application/x-evtx`) accepted in one request, bytes as
+/// sent (EVTX files are fixed 64 KiB chunks, mostly empty space when small).
+pub const MAX_EVTX_BODY: usize = 16 << 20;
 
 pub(super) fn router() -> Router<AppState> {
     Router::new()
@@ -40,12 +43,17 @@ async fn ingest(State(s): State<AppState>, req: Request) -> ApiResult<Json<Inges
     let header = |name| parts.headers.get(name).and_then(|v| v.to_str().ok()).map(str::to_ascii_lowercase);
     let mime = header(CONTENT_TYPE).unwrap_or_default();
     let mime = mime.split(';').next().unwrap_or_default().trim().to_owned();
-    if !matches!(mime.as_str(), "application/json" | "application/x-ndjson" | "application/ndjson") {
-        return Err(ApiError::new(
-            ErrorCode::UnsupportedMediaType,
-            "send application/x-ndjson (one event per line) or application/json (an event or an array)",
-        ));
-    }
+    let evtx = match mime.as_str() {
+        "application/json" | "application/x-ndjson" | "application/ndjson" => false,
+        "application/x-evtx" | "application/vnd.ms-evtx" => true,
+        _ => {
+            return Err(ApiError::new(
+                ErrorCode::UnsupportedMediaType,
+                "send application/x-ndjson (one event per line), application/json (an event or an array) \
+                 or application/x-evtx (a Windows event log file)",
+            ))
+        }
+    };
     let gzip = match header(CONTENT_ENCODING).as_deref() {
         None | Some("identity") => false,
         Some("gzip") => true,
@@ -57,6 +65,10 @@ async fn ingest(State(s): State<AppState>, req: Request) -> ApiResult<Json<Inges
         }
     };
     let _slot = s.watch.admit().await?;
+    if evtx {
+        let body = read_body(Request::from_parts(parts, body), MAX_EVTX_BODY).await?;
+        return Ok(Json(s.watch.ingest_evtx(&source, &body, gzip).await?));
+    }
     let body = read_body(Request::from_parts(parts, body), MAX_INGEST_BODY).await?;
     Ok(Json(s.watch.ingest(&source, &body, gzip).await?))
 }

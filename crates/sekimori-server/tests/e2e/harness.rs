@@ -67,6 +67,22 @@ detection:
   sel:
     event.action: auth.push.rejected_outside_standby
   condition: sel
+---
+# SigmaHQ's rules/windows/builtin/security/account_management/win_security_susp_failed_logon_source.yml
+# (Detection Rule License 1.1, NVISO), filters shortened.
+title: Failed Logon From Public IP
+id: f88e112a-21aa-44bd-9b01-6ee2a2bbbed1
+level: medium
+tags: [attack.initial-access, attack.t1078]
+logsource: {product: windows, service: security}
+detection:
+  selection:
+    EventID: 4625
+  filter_main_ip_unknown:
+    IpAddress|contains: '-'
+  filter_main_local_ranges:
+    IpAddress|cidr: ['::1/128', '10.0.0.0/8', '127.0.0.0/8', '172.16.0.0/12', '192.168.0.0/16']
+  condition: selection and not 1 of filter_main_*
 ";
 
 /// The threat-intel list of the test server (TEST-NET-3).

@@ -272,3 +272,58 @@ async fn retention_is_set_per_tenant_and_prunes_events_not_alerts() {
     let (_, alerts) = admin(&srv, reqwest::Method::GET, "/api/v1/admin/alerts", None).await;
     assert_eq!(alerts[0]["excerpt"]["eventName"], "StopLogging", "the alert and its excerpt stay");
 }
+
+/// The real Security log `sekimori-detect` reads in its tests (see its README).
+fn security_evtx() -> Vec<u8> {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../sekimori-detect/tests/data/evtx/Security_short_selected.evtx");
+    std::fs::read(path).expect("the EVTX sample")
+}
+
+#[tokio::test]
+async fn a_windows_event_log_file_is_ingested_over_http() {
+    let srv = TestServer::start().await;
+    let key = source_key(&srv, "wef").await;
+    let evtx = security_evtx();
+
+    // Seven records; the failed RDP logon from a public address fires.
+    let (status, report, _) = ingest(&srv, &key, "application/x-evtx", None, evtx.clone()).await;
+    assert_eq!(status, StatusCode::OK, "{report}");
+    assert_eq!(report, json!({"accepted": 7, "malformed": 0, "alerts": 1}));
+    let (_, alerts) = admin(&srv, reqwest::Method::GET, "/api/v1/admin/alerts", None).await;
+    let alert = &alerts[0];
+    assert_eq!(alert["title"], "Failed Logon From Public IP");
+    assert_eq!(alert["rule_id"], "f88e112a-21aa-44bd-9b01-6ee2a2bbbed1");
+    // The stored event is in the flat layout rules and analysts read.
+    let seq = alert["event_seq"].as_i64().expect("event link");
+    let (status, event) =
+        admin(&srv, reqwest::Method::GET, &format!("/api/v1/admin/ingested-events/{seq}"), None).await;
+    assert_eq!(status, StatusCode::OK, "{event}");
+    assert_eq!(event["EventID"], 4625);
+    assert_eq!(event["TargetUserName"], "Administrator");
+
+    // Gzip-compressed, as a collector would send a rotated log.
+    let (status, report, _) = ingest(&srv, &key, "application/x-evtx", Some("gzip"), gzip(&evtx)).await;
+    assert_eq!(status, StatusCode::OK, "{report}");
+    assert_eq!(report["accepted"], 7);
+
+    // A second chunk cut off in transfer: the whole chunk is read, the loss is a dead letter.
+    let mut cut = evtx.clone();
+    cut.extend_from_slice(&[0; 1000]);
+    let (status, report, _) = ingest(&srv, &key, "application/x-evtx", None, cut).await;
+    assert_eq!(status, StatusCode::OK, "{report}");
+    assert_eq!(report, json!({"accepted": 7, "malformed": 1, "alerts": 1}));
+    let (_, dead) = admin(&srv, reqwest::Method::GET, "/api/v1/admin/dead-letters", None).await;
+    assert!(
+        dead.as_array()
+            .is_some_and(|d| d.iter().any(|l| l["reason"].as_str().is_some_and(|r| r.contains("ends inside a chunk")))),
+        "{dead}"
+    );
+
+    // Not EVTX at all: refused with the reason, nothing stored.
+    let (status, problem, ctype) =
+        ingest(&srv, &key, "application/x-evtx", None, b"{\"EventID\": 4625}".to_vec()).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{problem}");
+    assert_eq!(ctype, "application/problem+json");
+    assert!(problem["detail"].as_str().is_some_and(|d| d.starts_with("not an EVTX file")), "{problem}");
+}
