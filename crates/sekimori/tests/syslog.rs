@@ -1,7 +1,7 @@
 //! Syslog through the front door: the built binary with `[[syslog.listeners]]` on UDP, TCP
 //! and TLS (with and without client certificates), messages sent by the real `logger`
-//! command of util-linux and by a TLS client, SigmaHQ's Linux rules judging them, and the
-//! results read back over the admin API.
+//! command of util-linux, by a TLS client and relayed by a real rsyslogd, SigmaHQ's Linux
+//! rules judging them, and the results read back over the admin API.
 
 use std::path::Path;
 use std::process::Command;
@@ -309,5 +309,96 @@ fn bad_syslog_configuration_is_refused_with_the_key() {
         let err = String::from_utf8_lossy(&out.stderr);
         assert_eq!(out.status.code(), Some(2), "{err}");
         assert!(err.contains("sekimori.toml") && err.contains(key) && err.contains(reason), "{text}: {err}");
+    }
+}
+
+/// Stops the rsyslogd it holds when dropped.
+struct Rsyslogd(std::process::Child);
+
+impl Drop for Rsyslogd {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// rsyslog as a relay would run it: local programs log to its socket (imuxsock), and it
+/// forwards everything to Sekimori over TCP twice, RFC 5424 octet-counted and in its
+/// traditional forwarding format (RFC 3164 with an RFC 3339 time) newline-framed.
+#[tokio::test]
+async fn rsyslog_forwards_to_sekimori_over_tcp() {
+    let rsyslogd = ["/usr/sbin/rsyslogd", "/sbin/rsyslogd"]
+        .into_iter()
+        .find(|p| Path::new(p).exists())
+        .expect("rsyslogd is installed (scripts/test installs Debian's rsyslog)");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let config = format!(
+        "[detect]\nrules = [\"{}\"]\n\n[[syslog.listeners]]\nlisten = \"tcp://127.0.0.1:0\"\nsource = \"relay\"\n",
+        sigma_linux_rules().display()
+    );
+    let config_path = dir.path().join("sekimori.toml");
+    std::fs::write(&config_path, config).expect("config");
+    let data = dir.path().join("data");
+    let server = start_with(&data, &["--config", &config_path.display().to_string()], &[]).await;
+    let stdout = std::fs::read_to_string(data.with_extension("stdout")).expect("stdout");
+    let tcp = port_of(&stdout, "tcp", 0);
+
+    let socket = dir.path().join("log.sock");
+    let work = dir.path().join("rsyslog");
+    std::fs::create_dir(&work).expect("work dir");
+    let conf = format!(
+        r#"global(workDirectory="{work}")
+module(load="imuxsock" SysSock.Use="off")
+input(type="imuxsock" Socket="{socket}" CreatePath="on")
+action(type="omfwd" target="127.0.0.1" port="{tcp}" protocol="tcp" TCP_Framing="octet-counted" template="RSYSLOG_SyslogProtocol23Format")
+action(type="omfwd" target="127.0.0.1" port="{tcp}" protocol="tcp" template="RSYSLOG_ForwardFormat")
+"#,
+        work = work.display(),
+        socket = socket.display(),
+    );
+    let conf_path = dir.path().join("rsyslog.conf");
+    std::fs::write(&conf_path, conf).expect("rsyslog.conf");
+    let check = Command::new(rsyslogd).args(["-N1", "-f"]).arg(&conf_path).output().expect("rsyslogd -N1");
+    assert!(check.status.success(), "rsyslog.conf: {}", String::from_utf8_lossy(&check.stderr));
+    let _relay = Rsyslogd(
+        Command::new(rsyslogd)
+            .args(["-n", "-f"])
+            .arg(&conf_path)
+            .arg("-i")
+            .arg(dir.path().join("rsyslogd.pid"))
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("start rsyslogd"),
+    );
+    for _ in 0..100 {
+        if socket.exists() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(socket.exists(), "rsyslogd did not create {}", socket.display());
+
+    // sshd's error through the relay: one alert per forwarded copy.
+    let out = Command::new("logger")
+        .arg("-u")
+        .arg(&socket)
+        .args(["-t", "sshd", "-p", "auth.err", "error: Corrupted MAC on input"])
+        .output()
+        .expect("logger");
+    assert!(out.status.success(), "logger: {}", String::from_utf8_lossy(&out.stderr));
+    alerts_until(&server, 2).await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let alerts = get(&server, "/api/v1/admin/alerts").await.as_array().cloned().unwrap_or_default();
+    assert_eq!(alerts.len(), 2, "one alert per forwarded copy: {alerts:?}");
+    assert!(alerts.iter().all(|a| a["rule_id"] == SSHD_RULE), "{alerts:?}");
+    // Both copies were read as syslog from sshd on this host, nothing was a dead letter.
+    let dead = get(&server, "/api/v1/admin/dead-letters").await;
+    assert_eq!(dead.as_array().map(Vec::len), Some(0), "{dead}");
+    for a in &alerts {
+        let seq = a["event_seq"].as_i64().expect("event link");
+        let event = get(&server, &format!("/api/v1/admin/ingested-events/{seq}")).await;
+        assert_eq!(event["log"]["syslog"]["appname"], "sshd", "{event}");
+        assert_eq!(event["log"]["syslog"]["facility"]["name"], "auth", "{event}");
     }
 }
