@@ -38,6 +38,20 @@ struct File {
     aws: AwsMap,
     syslog: SyslogMap,
     azure: AzureMap,
+    shapes: Vec<Shape>,
+}
+
+/// Another JSON log, recognised by the fields it carries.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Shape {
+    product: String,
+    services: Vec<String>,
+    /// All present (a name, or a path into nested objects).
+    fields: Vec<String>,
+    /// Field names SigmaHQ's rules use, from where this log has them (first present wins).
+    #[serde(default)]
+    aliases: BTreeMap<String, Vec<String>>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -83,6 +97,8 @@ struct ProviderCategories {
 #[serde(deny_unknown_fields)]
 struct AwsMap {
     services: Vec<String>,
+    /// What every CloudTrail `eventSource` ends with (`s3.amazonaws.com`).
+    event_source_suffix: String,
 }
 
 /// A log-source mapping.
@@ -115,16 +131,26 @@ impl LogSourceMap {
         a.graph.iter().find(|g| g.fields.iter().all(|f| event.get(f).is_some())).map(|g| g.services.clone())
     }
 
-    /// Adds the Log Analytics column names SigmaHQ's Azure rules use to an Azure or Entra ID
-    /// record that lacks them (`aliases` in `data/logsources.yml`); other events are untouched.
-    pub fn add_azure_aliases(&self, event: &mut serde_json::Map<String, Value>) {
-        if self.azure_services(event).is_none() {
+    /// The shape an event has, if any.
+    fn shape(&self, event: &serde_json::Map<String, Value>) -> Option<&Shape> {
+        self.file.shapes.iter().find(|s| s.fields.iter().all(|f| crate::baseline::field_in(event, f).is_some()))
+    }
+
+    /// Adds the field names SigmaHQ's rules use to a record that lacks them (`aliases` in
+    /// `data/logsources.yml`): the Log Analytics column names to Azure and Entra ID
+    /// records, and those of each other shape; other events are untouched.
+    pub fn add_aliases(&self, event: &mut serde_json::Map<String, Value>) {
+        let aliases = if self.azure_services(event).is_some() {
+            &self.file.azure.aliases
+        } else if !self.is_cloudtrail(event) {
+            match self.shape(event) {
+                Some(shape) => &shape.aliases,
+                None => return,
+            }
+        } else {
             return;
-        }
-        let added: Vec<(String, Value)> = self
-            .file
-            .azure
-            .aliases
+        };
+        let added: Vec<(String, Value)> = aliases
             .iter()
             .filter(|(alias, _)| !event.contains_key(alias.as_str()))
             .filter_map(|(alias, sources)| {
@@ -132,6 +158,14 @@ impl LogSourceMap {
             })
             .collect();
         event.extend(added);
+    }
+
+    fn is_cloudtrail(&self, event: &serde_json::Map<String, Value>) -> bool {
+        event.get("eventName").is_some()
+            && event
+                .get("eventSource")
+                .and_then(Value::as_str)
+                .is_some_and(|s| s.ends_with(self.file.aws.event_source_suffix.as_str()))
     }
 
     /// Parses a mapping in the format of `data/logsources.yml`.
@@ -156,15 +190,23 @@ impl LogSourceMap {
                 });
             return EventLogSource { product: Some("windows".into()), services, categories };
         }
-        if event.get("eventSource").is_some() && event.get("eventName").is_some() {
+        let Some(object) = event.as_object() else { return EventLogSource::default() };
+        if self.is_cloudtrail(object) {
             return EventLogSource {
                 product: Some("aws".into()),
                 services: Some(self.file.aws.services.clone()),
                 categories: None,
             };
         }
-        if let Some(services) = event.as_object().and_then(|m| self.azure_services(m)) {
+        if let Some(services) = self.azure_services(object) {
             return EventLogSource { product: Some("azure".into()), services: Some(services), categories: None };
+        }
+        if let Some(shape) = self.shape(object) {
+            return EventLogSource {
+                product: Some(shape.product.clone()),
+                services: Some(shape.services.clone()),
+                categories: None,
+            };
         }
         if let Some(syslog) = event.pointer("/log/syslog") {
             let m = &self.file.syslog;
@@ -231,7 +273,7 @@ mod tests {
         assert!(ls.admits(Some("azure"), Some("signinlogs"), None));
         assert!(!ls.admits(Some("azure"), Some("activitylogs"), None));
         let Value::Object(mut m) = exported else { unreachable!("an object") };
-        map.add_azure_aliases(&mut m);
+        map.add_aliases(&mut m);
         assert_eq!(m["ResultType"], "50053");
         assert_eq!(m["AuthenticationRequirement"], "singleFactorAuthentication");
         assert_eq!(m["IPAddress"], "192.0.2.7");
@@ -243,8 +285,41 @@ mod tests {
         // Not Azure: nothing added.
         let mut other = serde_json::Map::new();
         other.insert("category".into(), json!("SignInLogs"));
-        map.add_azure_aliases(&mut other);
+        map.add_aliases(&mut other);
         assert_eq!(other.len(), 1);
+    }
+
+    #[test]
+    fn okta_github_gcp_and_m365_logs_are_placed_by_their_shape() {
+        let map = LogSourceMap::builtin();
+        let okta = json!({"uuid": "e1", "published": "2026-11-30T10:00:00.000Z", "eventType": "user.mfa.factor.deactivate",
+            "actor": {"alternateId": "a@example.com"}, "displayMessage": "Reset factor", "outcome": {"result": "SUCCESS"}});
+        let ls = map.classify(&okta);
+        assert!(ls.admits(Some("okta"), Some("okta"), None));
+        assert!(!ls.admits(Some("github"), None, None) && !ls.admits(Some("windows"), None, None));
+        let github = json!({"action": "org.disable_two_factor_requirement", "actor": "octocat", "org": "example",
+            "@timestamp": 1_795_000_000_000_i64});
+        assert!(map.classify(&github).admits(Some("github"), Some("audit"), None));
+        let gcp = json!({"logName": "projects/p/logs/cloudaudit.googleapis.com%2Factivity",
+            "protoPayload": {"@type": "type.googleapis.com/google.cloud.audit.AuditLog",
+                "serviceName": "storage.googleapis.com", "methodName": "storage.buckets.list",
+                "authenticationInfo": {"principalEmail": "a@example.com"}}});
+        assert!(map.classify(&gcp).admits(Some("gcp"), Some("gcp.audit"), None));
+        let Value::Object(mut m) = gcp else { unreachable!("an object") };
+        map.add_aliases(&mut m);
+        assert_eq!(m["gcp.audit.method_name"], "storage.buckets.list");
+        assert_eq!(m["gcp.audit.authentication_info.principal_email"], "a@example.com");
+        let m365 = json!({"CreationTime": "2026-11-30T10:00:00", "Workload": "SecurityComplianceCenter",
+            "Operation": "AlertTriggered", "RecordType": 40, "Name": "Potential ransomware activity", "Status": "success"});
+        let Value::Object(mut m) = m365 else { unreachable!("an object") };
+        map.add_aliases(&mut m);
+        let m365 = Value::Object(m);
+        assert_eq!(m365["eventSource"], "SecurityComplianceCenter");
+        assert_eq!(m365["eventName"], "Potential ransomware activity");
+        // Its `eventSource` is not an AWS service: not CloudTrail.
+        let ls = map.classify(&m365);
+        assert!(ls.admits(Some("m365"), Some("threat_management"), None));
+        assert!(!ls.admits(Some("aws"), Some("cloudtrail"), None));
     }
 
     #[test]

@@ -4,8 +4,9 @@
 //! Windows events converted by the `evtx` crate's dumper arrive nested
 //! (`Event.System.Provider.#attributes.Name`, `Event.EventData.Image`), and some providers
 //! (Microsoft Defender) name their data with spaces (`Threat Name`). Other converters emit
-//! the flat layout already, and other sources (CloudTrail, Entra ID, Sekimori's own ECS
-//! events) are used as they are.
+//! the flat layout already, and other sources (CloudTrail, Entra ID, Okta, GitHub, Google
+//! Cloud, Microsoft 365, Sekimori's own ECS events) are used as they are, with the field
+//! names SigmaHQ's rules use added where they differ (`aliases` in `data/logsources.yml`).
 
 use serde_json::{Map, Value};
 
@@ -20,7 +21,7 @@ pub fn normalize(event: Value) -> Value {
                 Value::Object(top)
             }
             None => {
-                crate::logsource::LogSourceMap::builtin_ref().add_azure_aliases(&mut top);
+                crate::logsource::LogSourceMap::builtin_ref().add_aliases(&mut top);
                 Value::Object(top)
             }
         },
