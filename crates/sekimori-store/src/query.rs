@@ -225,6 +225,7 @@ from_row! {
     DeadLetter { id, tenant_id, source_id, received_at, reason, sample }
     AlertRecord { id, tenant_id, rule_id, title, level, tags, source_id, event_seq, matched, entities, excerpt, created_at }
     ProfileRow { doc }
+    EntityProfileRow { entity, doc }
     RetentionRow { retention_days }
     TuningRecord { tenant_id, version, doc, author, created_at }
     IngestedEvent { seq, tenant_id, source_id, received_at, doc }
@@ -289,6 +290,13 @@ pub(crate) struct RetentionRow {
 /// A row of one `doc` column.
 #[derive(Debug)]
 pub(crate) struct ProfileRow {
+    pub(crate) doc: String,
+}
+
+/// A behaviour profile and its entity.
+#[derive(Debug)]
+pub(crate) struct EntityProfileRow {
+    pub(crate) entity: String,
     pub(crate) doc: String,
 }
 

@@ -231,6 +231,9 @@ pub trait WatchStore: Send + Sync {
     async fn ingested_event(&self, tenant_id: &str, seq: i64) -> StoreResult<Option<IngestedEvent>>;
     /// The stored behaviour profile (JSON) of an entity of a tenant.
     async fn behaviour_profile(&self, tenant_id: &str, entity: &str) -> StoreResult<Option<String>>;
+    /// The stored behaviour profiles of `entities` of a tenant, as (entity, JSON); entities
+    /// without one are left out. Any number of entities, read in few queries.
+    async fn behaviour_profiles(&self, tenant_id: &str, entities: &[String]) -> StoreResult<Vec<(String, String)>>;
     /// The tenant's current tuning (the highest version).
     async fn tuning(&self, tenant_id: &str) -> StoreResult<Option<TuningRecord>>;
     /// One version of the tenant's tuning.

@@ -305,17 +305,20 @@ impl Watch {
         let (events, mut hits) = self.run_rules(events).await?;
         let (_, tuning) = self.compiled_tuning(tenant_id).await?;
         let _profiles_lock = self.profiles_lock.lock().await;
-        let mut profiles: BTreeMap<String, Profile> = BTreeMap::new();
-        for (event, event_hits) in events.iter().zip(hits.iter_mut()) {
-            if let Some(key) = self.baselines.profile_key(event) {
-                let profile = match profiles.entry(key) {
-                    std::collections::btree_map::Entry::Occupied(e) => e.into_mut(),
-                    std::collections::btree_map::Entry::Vacant(e) => {
-                        let stored = self.store.behaviour_profile(tenant_id, e.key()).await?;
-                        // A profile that no longer parses (written by another version) starts afresh.
-                        e.insert(stored.and_then(|d| serde_json::from_str(&d).ok()).unwrap_or_default())
-                    }
-                };
+        let keys: Vec<Option<String>> = events.iter().map(|e| self.baselines.profile_key(e)).collect();
+        let mut wanted: Vec<String> = keys.iter().flatten().cloned().collect();
+        wanted.sort_unstable();
+        wanted.dedup();
+        // The batch's profiles in few queries; one that no longer parses (written by another
+        // version) or is missing starts afresh.
+        let mut profiles: BTreeMap<String, Profile> = wanted.iter().map(|k| (k.clone(), Profile::default())).collect();
+        for (key, doc) in self.store.behaviour_profiles(tenant_id, &wanted).await? {
+            if let (Some(slot), Ok(p)) = (profiles.get_mut(&key), serde_json::from_str(&doc)) {
+                *slot = p;
+            }
+        }
+        for ((event, event_hits), key) in events.iter().zip(hits.iter_mut()).zip(keys) {
+            if let Some(profile) = key.and_then(|k| profiles.get_mut(&k)) {
                 event_hits.extend(tuning.baselines().observe(profile, event, now));
             }
             *event_hits = tuning.apply(event, std::mem::take(event_hits));

@@ -605,6 +605,15 @@ pub async fn ingest_sources_batches_alerts_and_dead_letters(s: S) {
     assert!(s.ingested_event("other-tenant", second.event_seq).await.expect("event").is_none());
     assert_eq!(s.behaviour_profile(&t.id, "user:alice").await.expect("profile").as_deref(), Some(r#"{"events":3}"#));
     assert!(s.behaviour_profile("other-tenant", "user:alice").await.expect("profile").is_none());
+    // Read together, in chunks: only those that exist, only the tenant's.
+    let mut many: Vec<String> = (0..1_200).map(|i| format!("user:u{i}")).collect();
+    many.insert(700, "user:alice".into());
+    assert_eq!(
+        s.behaviour_profiles(&t.id, &many).await.expect("profiles"),
+        [("user:alice".to_owned(), r#"{"events":3}"#.to_owned())]
+    );
+    assert!(s.behaviour_profiles("other-tenant", &many).await.expect("profiles").is_empty());
+    assert!(s.behaviour_profiles(&t.id, &[]).await.expect("profiles").is_empty());
     assert!(s.alerts(&t.id, T0 + 11, 10).await.expect("alerts").is_empty());
     assert!(s.alerts("other-tenant", T0, 10).await.expect("alerts").is_empty());
     assert_eq!(s.dead_letters(&t.id, 10).await.expect("dead")[0].sample, "not json");

@@ -1,5 +1,9 @@
 // Ingest sources, ingested events, dead letters and alerts (see `common.rs`).
 
+/// Entities whose profiles one query reads (well under SQLite's and PostgreSQL's limits on
+/// parameters).
+const PROFILES_PER_QUERY: usize = 500;
+
 #[async_trait]
 impl WatchStore for This {
     async fn insert_ingest_source(&self, s: &IngestSource, event: &NewEvent) -> StoreResult<bool> {
@@ -165,6 +169,24 @@ impl WatchStore for This {
             )
             .await?;
         Ok(row.map(|r| r.doc))
+    }
+
+    async fn behaviour_profiles(&self, tenant_id: &str, entities: &[String]) -> StoreResult<Vec<(String, String)>> {
+        let mut out = Vec::with_capacity(entities.len());
+        for chunk in entities.chunks(PROFILES_PER_QUERY) {
+            let placeholders: Vec<String> = (2..chunk.len() + 2).map(|i| format!("${i}")).collect();
+            let sql = format!(
+                "SELECT entity, doc FROM behaviour_profiles WHERE tenant_id = $1 AND entity IN ({})",
+                placeholders.join(", ")
+            );
+            let mut query = q(&sql).bind(tenant_id);
+            for e in chunk {
+                query = query.bind(e.as_str());
+            }
+            let rows: Vec<EntityProfileRow> = self.read_all(query).await?;
+            out.extend(rows.into_iter().map(|r| (r.entity, r.doc)));
+        }
+        Ok(out)
     }
 
     async fn tuning(&self, tenant_id: &str) -> StoreResult<Option<TuningRecord>> {
