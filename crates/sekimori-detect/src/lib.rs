@@ -18,4 +18,4 @@ pub use input::{log_files, read_events, EventSource, InputError, Malformed};
 pub use mapping::FieldMapping;
 pub use normalize::normalize;
 pub use output::{Format, Hit};
-pub use rules::{Hunter, LoadFailure, LoadReport, RuleSet};
+pub use rules::{Detections, Hunter, LoadFailure, LoadReport, RuleSet};

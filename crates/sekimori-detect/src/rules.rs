@@ -271,6 +271,13 @@ impl Hunter {
     /// Every rule that fires on `event` (already normalised), detections first, then
     /// correlations that this event completed.
     pub fn process(&mut self, event: &Value) -> Vec<Hit> {
+        let detections = self.detect(event);
+        self.correlate(event, detections)
+    }
+
+    /// The detection rules that fire on `event` (already normalised). Needs no exclusive
+    /// access: events can be judged on several threads at once, then correlated in order.
+    pub fn detect(&self, event: &Value) -> Detections {
         let placed = self.logsources.classify(event);
         let json = JsonEvent::borrow(event);
         let mut detections = Vec::new();
@@ -279,10 +286,37 @@ impl Hunter {
                 detections.extend(b.engine.evaluate(&json));
             }
         }
+        Detections(detections)
+    }
+
+    /// Whether correlation rules are loaded (without them, [`Hunter::correlate`] only
+    /// turns detections into hits).
+    pub fn has_correlations(&self) -> bool {
+        self.correlations.is_some()
+    }
+
+    /// The hits of `event`: its detections, then the correlations they complete (in the
+    /// order events are correlated).
+    pub fn correlate(&mut self, event: &Value, detections: Detections) -> Vec<Hit> {
         let results = match &mut self.correlations {
-            Some(c) => c.correlate_detections(&json, detections),
-            None => detections,
+            Some(c) => c.correlate_detections(&JsonEvent::borrow(event), detections.0),
+            None => detections.0,
         };
         results.into_iter().map(Hit::from_result).collect()
+    }
+
+    /// Hits of detections alone, for a hunter without correlation rules.
+    pub fn hits(detections: Detections) -> Vec<Hit> {
+        detections.0.into_iter().map(Hit::from_result).collect()
+    }
+}
+
+/// The detection rules that fired on one event, not yet correlated ([`Hunter::detect`]).
+#[derive(Debug)]
+pub struct Detections(Vec<rsigma_eval::EvaluationResult>);
+
+impl Detections {
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
     }
 }

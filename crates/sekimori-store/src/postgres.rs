@@ -82,6 +82,10 @@ impl Tx {
         T::from_row(&statement(&query).fetch_one(&mut *self.0).await?)
     }
 
+    async fn fetch_all<T: FromRow>(&mut self, query: Q<'_>) -> StoreResult<Vec<T>> {
+        statement(&query).fetch_all(&mut *self.0).await?.iter().map(|r| T::from_row(r)).collect()
+    }
+
     async fn commit(self) -> StoreResult<()> {
         Ok(self.0.commit().await?)
     }

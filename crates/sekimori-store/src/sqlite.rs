@@ -188,6 +188,10 @@ impl Tx {
         Ok(fetch(&self.conn, &query, None)?.into_iter().next())
     }
 
+    async fn fetch_all<T: FromRow>(&mut self, query: Q<'_>) -> StoreResult<Vec<T>> {
+        fetch(&self.conn, &query, None)
+    }
+
     async fn fetch_one<T: FromRow>(&mut self, query: Q<'_>) -> StoreResult<T> {
         fetch(&self.conn, &query, None)?
             .into_iter()

@@ -5,7 +5,7 @@
 use std::borrow::Cow;
 use std::collections::{BTreeMap, HashMap};
 use std::io::Read;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, RwLock};
 
 use sekimori_core::event::{NewEvent, Outcome};
 use sekimori_core::names::Label;
@@ -89,7 +89,9 @@ pub struct Watch {
     store: Arc<dyn Store>,
     clock: Arc<dyn Clock>,
     rng: Arc<dyn Rng>,
-    hunter: Arc<Mutex<Hunter>>,
+    /// Rules: detection under a shared lock (requests judge in parallel), correlation under
+    /// the exclusive one, in order.
+    hunter: Arc<RwLock<Hunter>>,
     rules: Arc<RuleSet>,
     baselines: Arc<Baselines>,
     /// Each tenant's compiled tuning and its version (0: none written).
@@ -122,7 +124,7 @@ impl Watch {
             store,
             clock,
             rng,
-            hunter: Arc::new(Mutex::new(hunter)),
+            hunter: Arc::new(RwLock::new(hunter)),
             rules: Arc::new(rules.clone()),
             baselines: Arc::new(baselines),
             tunings: Arc::default(),
@@ -302,7 +304,7 @@ impl Watch {
         dead_letters: Vec<DeadLetter>,
         cursor: Option<(String, i64, i64)>,
     ) -> WatchResult<Option<IngestReport>> {
-        let (events, mut hits) = self.run_rules(events).await?;
+        let (events, docs, mut hits) = self.run_rules(events).await?;
         let (_, tuning) = self.compiled_tuning(tenant_id).await?;
         let _profiles_lock = self.profiles_lock.lock().await;
         let keys: Vec<Option<String>> = events.iter().map(|e| self.baselines.profile_key(e)).collect();
@@ -324,7 +326,7 @@ impl Watch {
             *event_hits = tuning.apply(event, std::mem::take(event_hits));
         }
         let malformed = dead_letters.len();
-        let mut batch = self.batch(tenant_id, source_id, now, &events, hits, dead_letters, cursor);
+        let mut batch = self.batch(tenant_id, source_id, now, &events, docs, hits, dead_letters, cursor);
         batch.profiles = profiles
             .iter()
             .map(|(k, p)| serde_json::to_string(p).map(|d| (k.clone(), d)))
@@ -420,13 +422,23 @@ impl Watch {
         Ok(Cow::Owned(out))
     }
 
-    /// Runs the rules over `events` off the async workers.
-    async fn run_rules(&self, events: Vec<Value>) -> WatchResult<(Vec<Value>, Vec<Vec<Hit>>)> {
+    /// Runs the rules over `events` off the async workers, and serialises the events for
+    /// storage there too (both before the profiles lock is taken).
+    async fn run_rules(&self, events: Vec<Value>) -> WatchResult<(Vec<Value>, Vec<String>, Vec<Vec<Hit>>)> {
         let hunter = Arc::clone(&self.hunter);
         tokio::task::spawn_blocking(move || {
-            let mut h = hunter.lock().unwrap_or_else(|p| p.into_inner());
-            let hits: Vec<Vec<Hit>> = events.iter().map(|e| h.process(e)).collect();
-            (events, hits)
+            let (detections, correlate) = {
+                let h = hunter.read().unwrap_or_else(|p| p.into_inner());
+                (events.iter().map(|e| h.detect(e)).collect::<Vec<_>>(), h.has_correlations())
+            };
+            let hits: Vec<Vec<Hit>> = if correlate {
+                let mut h = hunter.write().unwrap_or_else(|p| p.into_inner());
+                events.iter().zip(detections).map(|(e, d)| h.correlate(e, d)).collect()
+            } else {
+                detections.into_iter().map(Hunter::hits).collect()
+            };
+            let docs = events.iter().map(Value::to_string).collect();
+            (events, docs, hits)
         })
         .await
         .map_err(|e| ServiceError::new(ErrorCode::Internal, format!("detection failed: {e}")))
@@ -440,6 +452,7 @@ impl Watch {
         source_id: &str,
         now: i64,
         events: &[Value],
+        docs: Vec<String>,
         hits: Vec<Vec<Hit>>,
         dead_letters: Vec<DeadLetter>,
         cursor: Option<(String, i64, i64)>,
@@ -454,7 +467,7 @@ impl Watch {
             tenant_id: tenant_id.to_owned(),
             source_id: source_id.to_owned(),
             received_at: now,
-            events: events.iter().map(Value::to_string).collect(),
+            events: docs,
             dead_letters,
             alerts,
             cursor,

@@ -642,15 +642,35 @@ pub async fn ingest_sources_batches_alerts_and_dead_letters(s: S) {
     assert_eq!(s.watch_cursor("audit").await.expect("cursor"), 41, "a failed batch does not move the cursor");
     assert_eq!(s.ingested_events(&t.id, 0, 10).await.expect("events").len(), 3, "the failed batch left nothing");
 
+    // A large batch (several multi-row INSERTs): every event stored once, numbered in order,
+    // and an alert on the last one points at it.
+    let docs: Vec<String> = (0..250).map(|i| format!(r#"{{"n":{i}}}"#)).collect();
+    let large = IngestBatch {
+        events: docs.clone(),
+        dead_letters: Vec::new(),
+        alerts: vec![(249, alert("al-last", "n249"))],
+        cursor: None,
+        profiles: Vec::new(),
+        ..batch.clone()
+    };
+    let seqs = s.store_ingest(&large).await.expect("store").expect("no cursor");
+    assert_eq!(seqs.len(), 250);
+    assert!(seqs.windows(2).all(|w| w[0] < w[1]), "sequence numbers ascend");
+    let after = s.ingested_events(&t.id, seqs[0] - 1, 300).await.expect("events");
+    assert_eq!(after.iter().map(|e| e.doc.clone()).collect::<Vec<_>>(), docs);
+    assert_eq!(after.iter().map(|e| e.seq).collect::<Vec<_>>(), seqs);
+    let last = s.alerts(&t.id, T0, 10).await.expect("alerts").into_iter().find(|a| a.id == "al-last").expect("alert");
+    assert_eq!(last.event_seq, seqs[249]);
+
     // The default keeps everything younger than a day; a tenant with 0 days keeps nothing older than now.
     assert_eq!(s.prune_ingested(T0 + 11, 1).await.expect("prune"), 0, "within the default retention");
     assert_eq!(s.ingest_retention(&t.id).await.expect("read"), None);
     s.set_ingest_retention(&t.id, 0, T0, &ev("admin.ingest_settings.updated")).await.expect("set");
     s.set_ingest_retention(&t.id, 0, T0, &ev("admin.ingest_settings.updated")).await.expect("set again");
     assert_eq!(s.ingest_retention(&t.id).await.expect("read"), Some(0));
-    assert_eq!(s.prune_ingested(T0 + 11, 1).await.expect("prune"), 4);
+    assert_eq!(s.prune_ingested(T0 + 11, 1).await.expect("prune"), 254, "the 3 + 250 events and the dead letter");
     assert!(s.ingested_events(&t.id, 0, 10).await.expect("events").is_empty());
-    assert_eq!(s.alerts(&t.id, T0, 10).await.expect("alerts").len(), 2, "alerts outlive the raw events");
+    assert_eq!(s.alerts(&t.id, T0, 10).await.expect("alerts").len(), 3, "alerts outlive the raw events");
 }
 
 pub async fn tuning_versions_are_sequential_under_concurrency(s: S) {

@@ -4,6 +4,9 @@
 /// parameters).
 const PROFILES_PER_QUERY: usize = 500;
 
+/// Ingested events one INSERT writes.
+const EVENTS_PER_INSERT: usize = 100;
+
 #[async_trait]
 impl WatchStore for This {
     async fn insert_ingest_source(&self, s: &IngestSource, event: &NewEvent) -> StoreResult<bool> {
@@ -73,19 +76,26 @@ impl WatchStore for This {
                 return Ok(None);
             }
         }
+        // Many rows per statement. The rows of one INSERT take ascending sequence numbers in
+        // the order of its VALUES (one writer at a time in SQLite; in PostgreSQL `nextval`
+        // runs row by row), so the numbers, sorted, are the events' in order.
         let mut seqs = Vec::with_capacity(b.events.len());
-        for doc in &b.events {
-            let row: SeqRow = tx
-                .fetch_one(
-                    q("INSERT INTO ingested_events (tenant_id, source_id, received_at, doc) VALUES ($1, $2, $3, $4) \
-                       RETURNING seq")
-                    .bind(&b.tenant_id)
-                    .bind(&b.source_id)
-                    .bind(b.received_at)
-                    .bind(doc),
-                )
-                .await?;
-            seqs.push(row.seq);
+        for chunk in b.events.chunks(EVENTS_PER_INSERT) {
+            let values: Vec<String> = (0..chunk.len()).map(|i| format!("($1, $2, $3, ${})", i + 4)).collect();
+            let sql = format!(
+                "INSERT INTO ingested_events (tenant_id, source_id, received_at, doc) VALUES {} RETURNING seq",
+                values.join(", ")
+            );
+            let mut query = q(&sql).bind(&b.tenant_id).bind(&b.source_id).bind(b.received_at);
+            for doc in chunk {
+                query = query.bind(doc.as_str());
+            }
+            let mut rows: Vec<i64> = tx.fetch_all::<SeqRow>(query).await?.into_iter().map(|r| r.seq).collect();
+            if rows.len() != chunk.len() {
+                return Err(crate::StoreError::Corrupt(format!("{} rows inserted of {}", rows.len(), chunk.len())));
+            }
+            rows.sort_unstable();
+            seqs.extend(rows);
         }
         for d in &b.dead_letters {
             tx.execute(
