@@ -306,11 +306,11 @@ impl Watch {
     ) -> WatchResult<Option<IngestReport>> {
         let (events, docs, mut hits) = self.run_rules(events).await?;
         let (_, tuning) = self.compiled_tuning(tenant_id).await?;
-        let _profiles_lock = self.profiles_lock.lock().await;
         let keys: Vec<Option<String>> = events.iter().map(|e| self.baselines.profile_key(e)).collect();
         let mut wanted: Vec<String> = keys.iter().flatten().cloned().collect();
         wanted.sort_unstable();
         wanted.dedup();
+        let _profiles_lock = self.profiles_lock.lock().await;
         // The batch's profiles in few queries; one that no longer parses (written by another
         // version) or is missing starts afresh.
         let mut profiles: BTreeMap<String, Profile> = wanted.iter().map(|k| (k.clone(), Profile::default())).collect();

@@ -7,6 +7,9 @@ const PROFILES_PER_QUERY: usize = 500;
 /// Ingested events one INSERT writes.
 const EVENTS_PER_INSERT: usize = 100;
 
+/// Alerts or profiles one INSERT writes (12 parameters an alert).
+const ROWS_PER_INSERT: usize = 100;
+
 #[async_trait]
 impl WatchStore for This {
     async fn insert_ingest_source(&self, s: &IngestSource, event: &NewEvent) -> StoreResult<bool> {
@@ -110,38 +113,54 @@ impl WatchStore for This {
             )
             .await?;
         }
-        for (index, a) in &b.alerts {
-            let seq = *seqs.get(*index).ok_or_else(|| {
-                crate::StoreError::Corrupt(format!("alert refers to event {index} of {}", seqs.len()))
-            })?;
-            tx.execute(
-                q("INSERT INTO alerts (id, tenant_id, rule_id, title, level, tags, source_id, event_seq, matched, \
-                   entities, excerpt, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)")
-                .bind(&a.id)
-                .bind(&a.tenant_id)
-                .bind(&a.rule_id)
-                .bind(&a.title)
-                .bind(&a.level)
-                .bind(&a.tags)
-                .bind(&a.source_id)
-                .bind(seq)
-                .bind(&a.matched)
-                .bind(&a.entities)
-                .bind(&a.excerpt)
-                .bind(a.created_at),
-            )
-            .await?;
+        for chunk in b.alerts.chunks(ROWS_PER_INSERT) {
+            let values: Vec<String> = (0..chunk.len())
+                .map(|i| {
+                    let p = i * 12;
+                    let cols: Vec<String> = (1..=12).map(|c| format!("${}", p + c)).collect();
+                    format!("({})", cols.join(", "))
+                })
+                .collect();
+            let sql = format!(
+                "INSERT INTO alerts (id, tenant_id, rule_id, title, level, tags, source_id, event_seq, matched, \
+                 entities, excerpt, created_at) VALUES {}",
+                values.join(", ")
+            );
+            let mut query = q(&sql);
+            for (index, a) in chunk {
+                let seq = *seqs.get(*index).ok_or_else(|| {
+                    crate::StoreError::Corrupt(format!("alert refers to event {index} of {}", seqs.len()))
+                })?;
+                query = query
+                    .bind(&a.id)
+                    .bind(&a.tenant_id)
+                    .bind(&a.rule_id)
+                    .bind(&a.title)
+                    .bind(&a.level)
+                    .bind(&a.tags)
+                    .bind(&a.source_id)
+                    .bind(seq)
+                    .bind(&a.matched)
+                    .bind(&a.entities)
+                    .bind(&a.excerpt)
+                    .bind(a.created_at);
+            }
+            tx.execute(query).await?;
         }
-        for (entity, doc) in &b.profiles {
-            tx.execute(
-                q("INSERT INTO behaviour_profiles (tenant_id, entity, doc, updated_at) VALUES ($1, $2, $3, $4) \
-                   ON CONFLICT (tenant_id, entity) DO UPDATE SET doc = excluded.doc, updated_at = excluded.updated_at")
-                .bind(&b.tenant_id)
-                .bind(entity)
-                .bind(doc)
-                .bind(b.received_at),
-            )
-            .await?;
+        // Entities are unique in a batch, so one statement never updates a row twice.
+        for chunk in b.profiles.chunks(ROWS_PER_INSERT) {
+            let values: Vec<String> =
+                (0..chunk.len()).map(|i| format!("($1, ${}, ${}, $2)", 2 * i + 3, 2 * i + 4)).collect();
+            let sql = format!(
+                "INSERT INTO behaviour_profiles (tenant_id, entity, doc, updated_at) VALUES {} \
+                 ON CONFLICT (tenant_id, entity) DO UPDATE SET doc = excluded.doc, updated_at = excluded.updated_at",
+                values.join(", ")
+            );
+            let mut query = q(&sql).bind(&b.tenant_id).bind(b.received_at);
+            for (entity, doc) in chunk {
+                query = query.bind(entity.as_str()).bind(doc.as_str());
+            }
+            tx.execute(query).await?;
         }
         tx.commit().await?;
         Ok(Some(seqs))
