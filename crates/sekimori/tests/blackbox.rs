@@ -1,6 +1,5 @@
 //! Black-box tests of the built `sekimori` binary, as the README runs it.
 
-use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
@@ -213,9 +212,7 @@ fn bad_config_is_refused_with_file_and_key() {
 #[tokio::test]
 async fn serve_runs_configured_sigma_rules_on_ingested_events() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let rules = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data/sigma/rules/cloud/aws/cloudtrail");
-    let rules =
-        std::env::var("SEKIMORI_SIGMA_DATA").map(|d| Path::new(&d).join("rules/cloud/aws/cloudtrail")).unwrap_or(rules);
+    let rules = common::sigma_data("rules/cloud/aws/cloudtrail");
     assert!(rules.is_dir(), "SigmaHQ CloudTrail rules at {}", rules.display());
     let data = dir.path().join("data");
     let server = start_with_env(&data, &[("SEKIMORI_DETECT__RULES", rules.to_str().expect("utf-8"))]).await;

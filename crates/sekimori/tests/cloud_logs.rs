@@ -3,25 +3,15 @@
 //! products write them, and each record judged by its own product's rules only (placed by
 //! `shapes` in `data/logsources.yml`, with the field names SigmaHQ uses added).
 
-use std::path::{Path, PathBuf};
-
 use serde_json::{json, Value};
 
 mod common;
 use common::start_with;
 
-fn sigma_rules() -> PathBuf {
-    let default = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data/sigma");
-    let root = std::env::var("SEKIMORI_SIGMA_DATA").map(PathBuf::from).unwrap_or(default);
-    let rules = root.join("rules");
-    assert!(rules.is_dir(), "SigmaHQ rules at {}", rules.display());
-    rules
-}
-
 #[tokio::test]
 async fn okta_github_gcp_and_m365_records_fire_their_own_rules() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let rules = sigma_rules();
+    let rules = common::sigma_data("rules");
     let dirs = ["identity/okta", "application/github", "cloud/gcp/audit", "cloud/m365"]
         .map(|d| format!("\"{}\"", rules.join(d).display()))
         .join(", ");

@@ -127,11 +127,7 @@ async fn alerts_until(server: &Server, want: usize) -> Vec<Value> {
 }
 
 fn sigma_linux_rules() -> std::path::PathBuf {
-    let default = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data/sigma");
-    let root = std::env::var("SEKIMORI_SIGMA_DATA").map(std::path::PathBuf::from).unwrap_or(default);
-    let rules = root.join("rules/linux/builtin");
-    assert!(rules.is_dir(), "SigmaHQ Linux rules at {}", rules.display());
-    rules
+    common::sigma_data("rules/linux/builtin")
 }
 
 #[tokio::test]

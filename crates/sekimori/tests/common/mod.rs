@@ -7,6 +7,15 @@ use std::time::Duration;
 
 pub const BIN: &str = env!("CARGO_BIN_EXE_sekimori");
 
+/// A folder of the public Sigma data (`../shared/data/sigma`, or `SEKIMORI_SIGMA_DATA`).
+pub fn sigma_data(sub: &str) -> std::path::PathBuf {
+    let default = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data/sigma");
+    let root = std::env::var("SEKIMORI_SIGMA_DATA").map(std::path::PathBuf::from).unwrap_or(default);
+    let dir = root.join(sub);
+    assert!(dir.is_dir(), "Sigma data at {}", dir.display());
+    dir
+}
+
 pub struct Server {
     pub child: Child,
     pub url: String,
