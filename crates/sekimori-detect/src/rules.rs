@@ -314,9 +314,3 @@ impl Hunter {
 /// The detection rules that fired on one event, not yet correlated ([`Hunter::detect`]).
 #[derive(Debug)]
 pub struct Detections(Vec<rsigma_eval::EvaluationResult>);
-
-impl Detections {
-    pub fn is_empty(&self) -> bool {
-        self.0.is_empty()
-    }
-}

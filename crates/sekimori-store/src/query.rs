@@ -224,7 +224,6 @@ from_row! {
     IngestSource { id, tenant_id, name, secret_hash, created_at, revoked_at }
     DeadLetter { id, tenant_id, source_id, received_at, reason, sample }
     AlertRecord { id, tenant_id, rule_id, title, level, tags, source_id, event_seq, matched, entities, excerpt, created_at }
-    ProfileRow { doc }
     EntityProfileRow { entity, doc }
     RetentionRow { retention_days }
     TuningRecord { tenant_id, version, doc, author, created_at }
@@ -285,12 +284,6 @@ pub(crate) struct CountRow {
 #[derive(Debug)]
 pub(crate) struct RetentionRow {
     pub(crate) retention_days: i64,
-}
-
-/// A row of one `doc` column.
-#[derive(Debug)]
-pub(crate) struct ProfileRow {
-    pub(crate) doc: String,
 }
 
 /// A behaviour profile and its entity.

@@ -229,8 +229,6 @@ pub trait WatchStore: Send + Sync {
     async fn dead_letters(&self, tenant_id: &str, limit: i64) -> StoreResult<Vec<DeadLetter>>;
     /// One ingested event of a tenant.
     async fn ingested_event(&self, tenant_id: &str, seq: i64) -> StoreResult<Option<IngestedEvent>>;
-    /// The stored behaviour profile (JSON) of an entity of a tenant.
-    async fn behaviour_profile(&self, tenant_id: &str, entity: &str) -> StoreResult<Option<String>>;
     /// The stored behaviour profiles of `entities` of a tenant, as (entity, JSON); entities
     /// without one are left out. Any number of entities, read in few queries.
     async fn behaviour_profiles(&self, tenant_id: &str, entities: &[String]) -> StoreResult<Vec<(String, String)>>;

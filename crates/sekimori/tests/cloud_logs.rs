@@ -19,17 +19,12 @@ async fn okta_github_gcp_and_m365_records_fire_their_own_rules() {
     std::fs::write(&config, format!("[detect]\nrules = [{dirs}]\n")).expect("config");
     let data = dir.path().join("data");
     let server = start_with(&data, &["--config", &config.display().to_string()], &[]).await;
-    let http = reqwest::Client::new();
-
-    let source = http
-        .post(format!("{}/api/v1/admin/ingest-sources", server.url))
-        .bearer_auth(&server.token)
-        .json(&json!({"name": "saas"}))
-        .send()
+    let admin = sekimori_client::AdminClient::new(&server.url, &server.token);
+    let source = admin
+        .call(reqwest::Method::POST, "/api/v1/admin/ingest-sources", Some(&json!({"name": "saas"})))
         .await
-        .expect("send");
-    assert_eq!(source.status(), 201);
-    let key = source.json::<Value>().await.expect("json")["key"].as_str().expect("key").to_owned();
+        .expect("ingest source");
+    let key = source["key"].as_str().expect("key").to_owned();
 
     let records = [
         // Okta System Log: an MFA factor deactivated, and an ordinary sign-in.
@@ -51,7 +46,7 @@ async fn okta_github_gcp_and_m365_records_fire_their_own_rules() {
             "Operation": "AlertTriggered", "RecordType": 40, "Name": "Potential ransomware activity", "Status": "success"}),
     ];
     let body: String = records.iter().map(|r| format!("{r}\n")).collect();
-    let resp = http
+    let resp = reqwest::Client::new()
         .post(format!("{}/api/v1/ingest", server.url))
         .bearer_auth(&key)
         .header("content-type", "application/x-ndjson")
@@ -62,15 +57,8 @@ async fn okta_github_gcp_and_m365_records_fire_their_own_rules() {
     assert_eq!(resp.status(), 200);
     assert_eq!(resp.json::<Value>().await.expect("json"), json!({"accepted": 5, "malformed": 0, "alerts": 4}));
 
-    let alerts: Vec<Value> = http
-        .get(format!("{}/api/v1/admin/alerts", server.url))
-        .bearer_auth(&server.token)
-        .send()
-        .await
-        .expect("alerts")
-        .json()
-        .await
-        .expect("json");
+    let alerts = admin.call(reqwest::Method::GET, "/api/v1/admin/alerts", None).await.expect("alerts");
+    let alerts = alerts.as_array().expect("a list");
     let mut titles: Vec<&str> = alerts.iter().filter_map(|a| a["title"].as_str()).collect();
     titles.sort_unstable();
     assert_eq!(

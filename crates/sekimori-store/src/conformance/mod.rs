@@ -603,8 +603,12 @@ pub async fn ingest_sources_batches_alerts_and_dead_letters(s: S) {
     let linked = s.ingested_event(&t.id, second.event_seq).await.expect("event").expect("found");
     assert_eq!(linked.doc, r#"{"a":2}"#);
     assert!(s.ingested_event("other-tenant", second.event_seq).await.expect("event").is_none());
-    assert_eq!(s.behaviour_profile(&t.id, "user:alice").await.expect("profile").as_deref(), Some(r#"{"events":3}"#));
-    assert!(s.behaviour_profile("other-tenant", "user:alice").await.expect("profile").is_none());
+    let alice = ["user:alice".to_owned()];
+    assert_eq!(
+        s.behaviour_profiles(&t.id, &alice).await.expect("profile"),
+        [("user:alice".to_owned(), r#"{"events":3}"#.to_owned())]
+    );
+    assert!(s.behaviour_profiles("other-tenant", &alice).await.expect("profile").is_empty());
     // Read together, in chunks: only those that exist, only the tenant's.
     let mut many: Vec<String> = (0..1_200).map(|i| format!("user:u{i}")).collect();
     many.insert(700, "user:alice".into());
@@ -635,8 +639,8 @@ pub async fn ingest_sources_batches_alerts_and_dead_letters(s: S) {
     };
     s.store_ingest(&newer).await.expect("store").expect("no cursor");
     assert_eq!(
-        s.behaviour_profile(&t.id, "user:alice").await.expect("profile").as_deref(),
-        Some(r#"{"events":4}"#),
+        s.behaviour_profiles(&t.id, &alice).await.expect("profile"),
+        [("user:alice".to_owned(), r#"{"events":4}"#.to_owned())],
         "a profile is replaced, not duplicated"
     );
     assert_eq!(s.watch_cursor("audit").await.expect("cursor"), 41, "a failed batch does not move the cursor");

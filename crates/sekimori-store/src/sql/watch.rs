@@ -189,17 +189,6 @@ impl WatchStore for This {
         .await
     }
 
-    async fn behaviour_profile(&self, tenant_id: &str, entity: &str) -> StoreResult<Option<String>> {
-        let row: Option<ProfileRow> = self
-            .read_optional(
-                q("SELECT doc FROM behaviour_profiles WHERE tenant_id = $1 AND entity = $2")
-                    .bind(tenant_id)
-                    .bind(entity),
-            )
-            .await?;
-        Ok(row.map(|r| r.doc))
-    }
-
     async fn behaviour_profiles(&self, tenant_id: &str, entities: &[String]) -> StoreResult<Vec<(String, String)>> {
         let mut out = Vec::with_capacity(entities.len());
         for chunk in entities.chunks(PROFILES_PER_QUERY) {
