@@ -256,6 +256,14 @@ pub struct Entities {
     pub host: Option<String>,
 }
 
+impl Entities {
+    /// The key of the profile an event with these entities updates (see
+    /// [`Baselines::profile_key`]).
+    pub fn profile_key(&self) -> Option<String> {
+        self.user.as_ref().map(|u| format!("user:{u}")).or_else(|| self.ip.as_ref().map(|i| format!("ip:{i}")))
+    }
+}
+
 /// The baseline engine.
 #[derive(Debug, Clone)]
 pub struct Baselines {
@@ -385,8 +393,7 @@ impl Baselines {
     /// The key of the profile an event updates: `user:<name>`, else `ip:<address>` (only
     /// threat intel applies then), else none.
     pub fn profile_key(&self, event: &Value) -> Option<String> {
-        let e = self.entities(event);
-        e.user.map(|u| format!("user:{u}")).or_else(|| e.ip.map(|i| format!("ip:{i}")))
+        self.entities(event).profile_key()
     }
 
     fn is_failure(&self, event: &Value) -> bool {

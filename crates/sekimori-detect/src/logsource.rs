@@ -140,13 +140,13 @@ impl LogSourceMap {
     /// `data/logsources.yml`): the Log Analytics column names to Azure and Entra ID
     /// records, and those of each other shape; other events are untouched.
     pub fn add_aliases(&self, event: &mut serde_json::Map<String, Value>) {
-        let aliases = if self.azure_services(event).is_some() {
+        // In the order `classify` places events.
+        let aliases = if self.is_cloudtrail(event) {
+            return;
+        } else if self.azure_services(event).is_some() {
             &self.file.azure.aliases
-        } else if !self.is_cloudtrail(event) {
-            match self.shape(event) {
-                Some(shape) => &shape.aliases,
-                None => return,
-            }
+        } else if let Some(shape) = self.shape(event) {
+            &shape.aliases
         } else {
             return;
         };

@@ -11,7 +11,7 @@ use sekimori_core::event::{NewEvent, Outcome};
 use sekimori_core::names::Label;
 use sekimori_core::token::{hash_secret, new_id, new_secret, PrefixedKey};
 use sekimori_core::{Clock, ErrorCode, Rng, ServiceError};
-use sekimori_detect::baseline::{excerpt, Baselines, Profile};
+use sekimori_detect::baseline::{excerpt, Baselines, Entities, Profile};
 use sekimori_detect::input::{parse_events, parse_evtx};
 use sekimori_detect::tuning::CompiledTuning;
 use sekimori_detect::{EventSource, Hit, Hunter, RuleSet};
@@ -306,7 +306,9 @@ impl Watch {
     ) -> WatchResult<Option<IngestReport>> {
         let (events, docs, mut hits) = self.run_rules(events).await?;
         let (_, tuning) = self.compiled_tuning(tenant_id).await?;
-        let keys: Vec<Option<String>> = events.iter().map(|e| self.baselines.profile_key(e)).collect();
+        // Each event's entities, once: for its profile and for its alerts.
+        let entities: Vec<Entities> = events.iter().map(|e| self.baselines.entities(e)).collect();
+        let keys: Vec<Option<String>> = entities.iter().map(Entities::profile_key).collect();
         let mut wanted: Vec<String> = keys.iter().flatten().cloned().collect();
         wanted.sort_unstable();
         wanted.dedup();
@@ -326,7 +328,7 @@ impl Watch {
             *event_hits = tuning.apply(event, std::mem::take(event_hits));
         }
         let malformed = dead_letters.len();
-        let mut batch = self.batch(tenant_id, source_id, now, &events, docs, hits, dead_letters, cursor);
+        let mut batch = self.batch(tenant_id, source_id, now, &events, &entities, docs, hits, dead_letters, cursor);
         batch.profiles = profiles
             .iter()
             .map(|(k, p)| serde_json::to_string(p).map(|d| (k.clone(), d)))
@@ -452,6 +454,7 @@ impl Watch {
         source_id: &str,
         now: i64,
         events: &[Value],
+        entities: &[Entities],
         docs: Vec<String>,
         hits: Vec<Vec<Hit>>,
         dead_letters: Vec<DeadLetter>,
@@ -460,7 +463,7 @@ impl Watch {
         let mut alerts = Vec::new();
         for (index, event_hits) in hits.into_iter().enumerate() {
             for hit in event_hits {
-                alerts.push((index, self.alert(tenant_id, source_id, hit, &events[index], now)));
+                alerts.push((index, self.alert(tenant_id, source_id, hit, &events[index], &entities[index], now)));
             }
         }
         IngestBatch {
@@ -513,8 +516,15 @@ impl Watch {
         Ok(rows.len())
     }
 
-    fn alert(&self, tenant_id: &str, source_id: &str, hit: Hit, event: &Value, now: i64) -> AlertRecord {
-        let entities = self.baselines.entities(event);
+    fn alert(
+        &self,
+        tenant_id: &str,
+        source_id: &str,
+        hit: Hit,
+        event: &Value,
+        entities: &Entities,
+        now: i64,
+    ) -> AlertRecord {
         AlertRecord {
             id: self.new_id(),
             tenant_id: tenant_id.to_owned(),
@@ -525,8 +535,8 @@ impl Watch {
             source_id: source_id.to_owned(),
             event_seq: 0,
             matched: Value::from(hit.matched).to_string(),
-            excerpt: excerpt(event, &entities, EXCERPT_BYTES).to_string(),
-            entities: serde_json::to_string(&entities).unwrap_or_else(|_| "{}".into()),
+            excerpt: excerpt(event, entities, EXCERPT_BYTES).to_string(),
+            entities: serde_json::to_string(entities).unwrap_or_else(|_| "{}".into()),
             created_at: now,
         }
     }
