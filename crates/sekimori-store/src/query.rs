@@ -124,6 +124,34 @@ impl<'a> Q<'a> {
     }
 }
 
+/// `sql` with each `$N` parameter written `?N`, for SQLite: there `?N` is parameter number N
+/// itself, so binding needs no name lookups (SQLite finds a `$N` name's number by a
+/// linear search, which made a statement of many parameters quadratic to bind). Text in
+/// single quotes (string literals, JSON paths such as `'$.a'`) and double quotes
+/// (identifiers) is left as it is.
+pub(crate) fn numbered_parameters(sql: &str) -> Cow<'_, str> {
+    if !sql.contains('$') {
+        return Cow::Borrowed(sql);
+    }
+    let mut out = String::with_capacity(sql.len());
+    let mut quote: Option<char> = None;
+    let mut chars = sql.chars().peekable();
+    while let Some(c) = chars.next() {
+        match quote {
+            Some(q) if c == q => quote = None,
+            Some(_) => {}
+            None if c == '\'' || c == '"' => quote = Some(c),
+            None if c == '$' && chars.peek().is_some_and(char::is_ascii_digit) => {
+                out.push('?');
+                continue;
+            }
+            None => {}
+        }
+        out.push(c);
+    }
+    Cow::Owned(out)
+}
+
 /// A result row, read by column name. Each backend implements it for its driver's row.
 pub(crate) trait Row {
     fn int(&self, col: &str) -> StoreResult<Option<i64>>;
@@ -301,6 +329,16 @@ pub(crate) struct UsernameRow {
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn dollar_parameters_become_numbered_question_marks_outside_quotes() {
+        assert_eq!(
+            numbered_parameters("SELECT json_extract(a, '$.b$1') AS \"x$2\" FROM t WHERE c = $1 AND d IN ($2, $10) OR e = $1"),
+            "SELECT json_extract(a, '$.b$1') AS \"x$2\" FROM t WHERE c = ?1 AND d IN (?2, ?10) OR e = ?1"
+        );
+        assert!(matches!(numbered_parameters("SELECT 1"), Cow::Borrowed(_)));
+        assert_eq!(numbered_parameters("SELECT '$1', $ FROM t WHERE a = 'it''s $3' AND b = $3"), "SELECT '$1', $ FROM t WHERE a = 'it''s $3' AND b = ?3");
+    }
     use super::*;
 
     #[test]

@@ -23,7 +23,7 @@ use rusqlite::types::{ToSqlOutput, ValueRef};
 use rusqlite::{Connection, OpenFlags, ToSql};
 use tokio::sync::{Mutex as AsyncMutex, OwnedMutexGuard};
 
-use crate::query::{Arg, FromRow, Row};
+use crate::query::{numbered_parameters, Arg, FromRow, Row};
 use crate::{AuditHead, Store, StoreError};
 
 type This = SqliteStore;
@@ -301,19 +301,13 @@ fn applied_migrations(conn: &Connection) -> rusqlite::Result<i64> {
 
 /// Prepares (from the connection's cache) and binds `query`.
 fn prepare<'c>(conn: &'c Connection, query: &Q<'_>) -> StoreResult<rusqlite::CachedStatement<'c>> {
-    let mut stmt = conn.prepare_cached(&query.sql)?;
+    // `$N` becomes `?N`, so SQLite's parameter N is the query's N-th value.
+    let mut stmt = conn.prepare_cached(&numbered_parameters(&query.sql))?;
     for index in 1..=stmt.parameter_count() {
-        // Parameters are `$N`; SQLite numbers named parameters by first appearance, so
-        // bind each by the number in its name.
-        let n = stmt
-            .parameter_name(index)
-            .and_then(|name| name.strip_prefix('$'))
-            .and_then(|n| n.parse::<usize>().ok())
-            .ok_or_else(|| StoreError::Corrupt(format!("parameter {index} of `{}` is not $N", query.sql)))?;
         let arg = query
             .args
-            .get(n.wrapping_sub(1))
-            .ok_or_else(|| StoreError::Corrupt(format!("no value bound for ${n} in `{}`", query.sql)))?;
+            .get(index - 1)
+            .ok_or_else(|| StoreError::Corrupt(format!("no value bound for ${index} in `{}`", query.sql)))?;
         stmt.raw_bind_parameter(index, arg)?;
     }
     Ok(stmt)
