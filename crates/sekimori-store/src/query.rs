@@ -333,11 +333,16 @@ mod tests {
     #[test]
     fn dollar_parameters_become_numbered_question_marks_outside_quotes() {
         assert_eq!(
-            numbered_parameters("SELECT json_extract(a, '$.b$1') AS \"x$2\" FROM t WHERE c = $1 AND d IN ($2, $10) OR e = $1"),
+            numbered_parameters(
+                "SELECT json_extract(a, '$.b$1') AS \"x$2\" FROM t WHERE c = $1 AND d IN ($2, $10) OR e = $1"
+            ),
             "SELECT json_extract(a, '$.b$1') AS \"x$2\" FROM t WHERE c = ?1 AND d IN (?2, ?10) OR e = ?1"
         );
         assert!(matches!(numbered_parameters("SELECT 1"), Cow::Borrowed(_)));
-        assert_eq!(numbered_parameters("SELECT '$1', $ FROM t WHERE a = 'it''s $3' AND b = $3"), "SELECT '$1', $ FROM t WHERE a = 'it''s $3' AND b = ?3");
+        assert_eq!(
+            numbered_parameters("SELECT '$1', $ FROM t WHERE a = 'it''s $3' AND b = $3"),
+            "SELECT '$1', $ FROM t WHERE a = 'it''s $3' AND b = ?3"
+        );
     }
     use super::*;
 
