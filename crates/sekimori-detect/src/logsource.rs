@@ -45,13 +45,57 @@ struct File {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct Shape {
-    product: String,
-    services: Vec<String>,
+    /// Absent for logs any product may write (a W3C web server log).
+    #[serde(default)]
+    product: Option<String>,
+    #[serde(default)]
+    services: Option<Vec<String>>,
+    #[serde(default)]
+    categories: Option<Vec<String>>,
     /// All present (a name, or a path into nested objects).
     fields: Vec<String>,
+    /// Fields that must also hold exactly this text.
+    #[serde(default)]
+    equals: BTreeMap<String, String>,
     /// Field names SigmaHQ's rules use, from where this log has them (first present wins).
     #[serde(default)]
     aliases: BTreeMap<String, Vec<String>>,
+}
+
+impl Shape {
+    fn fits(&self, event: &serde_json::Map<String, Value>) -> bool {
+        self.fields.iter().all(|f| crate::baseline::field_in(event, f).is_some())
+            && self
+                .equals
+                .iter()
+                .all(|(f, want)| crate::baseline::field_in(event, f).and_then(Value::as_str).is_some_and(|v| v == want))
+    }
+}
+
+/// The value at a dotted `path`, stepping into the first element of an array that has the
+/// rest of the path (`protoPayload.metadata.event.eventName` where `event` is a list).
+fn path_value<'a>(event: &'a serde_json::Map<String, Value>, path: &str) -> Option<&'a Value> {
+    fn walk<'a>(v: &'a Value, rest: &str) -> Option<&'a Value> {
+        if rest.is_empty() {
+            return Some(v);
+        }
+        match v {
+            Value::Array(items) => items.iter().find_map(|i| walk(i, rest)),
+            Value::Object(m) => {
+                if let Some(found) = m.get(rest) {
+                    return Some(found);
+                }
+                let (head, tail) = rest.split_once('.')?;
+                walk(m.get(head)?, tail)
+            }
+            _ => None,
+        }
+    }
+    if let Some(v) = event.get(path) {
+        return Some(v);
+    }
+    let (head, tail) = path.split_once('.')?;
+    walk(event.get(head)?, tail)
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -80,6 +124,10 @@ struct SyslogMap {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct WindowsMap {
+    /// Channels of other products written in the same layout (Sysmon for Linux); every
+    /// other channel is Windows.
+    #[serde(default)]
+    channel_products: BTreeMap<String, String>,
     services: BTreeMap<String, Vec<String>>,
     categories: Vec<ProviderCategories>,
 }
@@ -133,7 +181,7 @@ impl LogSourceMap {
 
     /// The shape an event has, if any.
     fn shape(&self, event: &serde_json::Map<String, Value>) -> Option<&Shape> {
-        self.file.shapes.iter().find(|s| s.fields.iter().all(|f| crate::baseline::field_in(event, f).is_some()))
+        self.file.shapes.iter().find(|s| s.fits(event))
     }
 
     /// Adds the field names SigmaHQ's rules use to a record that lacks them (`aliases` in
@@ -154,7 +202,7 @@ impl LogSourceMap {
             .iter()
             .filter(|(alias, _)| !event.contains_key(alias.as_str()))
             .filter_map(|(alias, sources)| {
-                sources.iter().find_map(|s| crate::baseline::field_in(event, s)).map(|v| (alias.clone(), v.clone()))
+                sources.iter().find_map(|s| path_value(event, s)).map(|v| (alias.clone(), v.clone()))
             })
             .collect();
         event.extend(added);
@@ -188,7 +236,8 @@ impl LogSourceMap {
                         None => None,
                     }
                 });
-            return EventLogSource { product: Some("windows".into()), services, categories };
+            let product = w.channel_products.get(channel).map_or("windows", String::as_str);
+            return EventLogSource { product: Some(product.to_owned()), services, categories };
         }
         let Some(object) = event.as_object() else { return EventLogSource::default() };
         if self.is_cloudtrail(object) {
@@ -203,9 +252,9 @@ impl LogSourceMap {
         }
         if let Some(shape) = self.shape(object) {
             return EventLogSource {
-                product: Some(shape.product.clone()),
-                services: Some(shape.services.clone()),
-                categories: None,
+                product: shape.product.clone(),
+                services: shape.services.clone(),
+                categories: shape.categories.clone(),
             };
         }
         if let Some(syslog) = event.pointer("/log/syslog") {
@@ -320,6 +369,59 @@ mod tests {
         let ls = map.classify(&m365);
         assert!(ls.admits(Some("m365"), Some("threat_management"), None));
         assert!(!ls.admits(Some("aws"), Some("cloudtrail"), None));
+    }
+
+    #[test]
+    fn workspace_kubernetes_onelogin_duo_bitbucket_canary_and_w3c_logs_are_placed() {
+        let map = LogSourceMap::builtin();
+        let workspace = json!({"logName": "organizations/1/logs/cloudaudit.googleapis.com%2Factivity",
+            "protoPayload": {"@type": "type.googleapis.com/google.cloud.audit.AuditLog", "serviceName": "admin.googleapis.com",
+                "methodName": "google.admin.AdminService.removePrivilege",
+                "metadata": {"event": [{"eventName": "REMOVE_PRIVILEGE", "eventType": "DELEGATED_ADMIN_SETTINGS"}]}}});
+        let ls = map.classify(&workspace);
+        assert!(ls.admits(Some("gcp"), Some("google_workspace.admin"), None));
+        assert!(!ls.admits(Some("gcp"), Some("gcp.audit"), None));
+        assert!(!ls.admits(None, None, Some("webserver")), "no category");
+        let Value::Object(mut m) = workspace else { unreachable!("an object") };
+        map.add_aliases(&mut m);
+        assert_eq!(m["eventService"], "admin.googleapis.com");
+        assert_eq!(m["eventName"], "REMOVE_PRIVILEGE", "taken from the first event of the list");
+        let login = json!({"protoPayload": {"serviceName": "login.googleapis.com", "methodName": "google.login.LoginService.loginFailure"}});
+        assert!(map.classify(&login).admits(Some("gcp"), Some("google_workspace.login"), None));
+        let k8s = json!({"kind": "Event", "apiVersion": "audit.k8s.io/v1", "auditID": "5d1e", "stage": "ResponseComplete",
+            "verb": "delete", "requestURI": "/api/v1/namespaces/default/events/x", "objectRef": {"resource": "events"}});
+        let ls = map.classify(&k8s);
+        assert!(ls.admits(Some("kubernetes"), Some("audit"), Some("application")));
+        assert!(ls.admits(Some("kubernetes"), Some("audit"), None));
+        assert!(!ls.admits(Some("opencanary"), None, Some("application")));
+        let onelogin = json!({"id": 1, "created_at": "2026-11-30T10:00:00Z", "account_id": 7, "event_type_id": 3});
+        assert!(map.classify(&onelogin).admits(Some("onelogin"), Some("onelogin.events"), None));
+        let duo = json!({"txid": "t1", "event_type": "authentication", "factor": "bypass_code", "result": "success", "reason": "bypass_user"});
+        assert!(map.classify(&duo).admits(Some("cisco"), Some("duo"), None));
+        assert!(!map.classify(&duo).admits(Some("cisco"), Some("aaa"), None));
+        let bitbucket =
+            json!({"auditType": {"action": "Unauthorized full data export triggered", "category": "Data pipeline"}});
+        assert!(map.classify(&bitbucket).admits(Some("bitbucket"), Some("audit"), None));
+        let canary = json!({"logtype": 5005, "node_id": "opencanary-1", "dst_port": 22, "src_host": "192.0.2.9"});
+        assert!(map.classify(&canary).admits(Some("opencanary"), None, Some("application")));
+        let proxy = json!({"c-uri": "http://example.com/a.exe", "cs-method": "GET", "c-useragent": "curl/8"});
+        let ls = map.classify(&proxy);
+        assert!(ls.admits(None, None, Some("proxy")) && !ls.admits(None, None, Some("webserver")));
+        let web = json!({"cs-method": "GET", "cs-uri-stem": "/index.php", "cs-uri-query": "a=1", "sc-status": 200});
+        let ls = map.classify(&web);
+        assert!(ls.admits(None, None, Some("webserver")) && ls.admits(None, Some("nginx"), None));
+        assert!(!ls.admits(None, None, Some("proxy")));
+    }
+
+    #[test]
+    fn sysmon_for_linux_is_linux_not_windows() {
+        let map = LogSourceMap::builtin();
+        let ev = json!({"Channel": "Linux-Sysmon/Operational", "Provider_Name": "Linux-Sysmon", "EventID": 1,
+            "Image": "/usr/bin/curl", "CommandLine": "curl http://192.0.2.1/x"});
+        let ls = map.classify(&ev);
+        assert!(ls.admits(Some("linux"), None, Some("process_creation")));
+        assert!(!ls.admits(Some("windows"), None, Some("process_creation")));
+        assert!(!ls.admits(Some("linux"), None, Some("file_event")));
     }
 
     #[test]

@@ -1,20 +1,19 @@
-//! Okta, GitHub, Google Cloud and Microsoft 365 logs through the front door: the built
-//! binary with SigmaHQ's rules for the four products, one NDJSON request of records as the
-//! products write them, and each record judged by its own product's rules only (placed by
-//! `shapes` in `data/logsources.yml`, with the field names SigmaHQ uses added).
+//! SaaS, cloud, Kubernetes, web and Linux logs through the front door: the built binary
+//! with SigmaHQ's rules for those products, one NDJSON request of records as the products
+//! write them, and each record judged by its own product's rules only (placed by `shapes`
+//! and `channel_products` in `data/logsources.yml`, with the field names SigmaHQ uses added).
 
 use serde_json::{json, Value};
 
 mod common;
 use common::start_with;
 
-#[tokio::test]
-async fn okta_github_gcp_and_m365_records_fire_their_own_rules() {
+/// Starts the binary with SigmaHQ's rules from `dirs` (under `rules/`), posts `records` as
+/// one NDJSON request, checks how many alerts it reports, and returns the alerts' titles.
+async fn alert_titles(dirs: &[&str], records: &[Value], alerts: usize) -> Vec<String> {
     let dir = tempfile::tempdir().expect("tempdir");
     let rules = common::sigma_data("rules");
-    let dirs = ["identity/okta", "application/github", "cloud/gcp/audit", "cloud/m365"]
-        .map(|d| format!("\"{}\"", rules.join(d).display()))
-        .join(", ");
+    let dirs = dirs.iter().map(|d| format!("\"{}\"", rules.join(d).display())).collect::<Vec<_>>().join(", ");
     let config = dir.path().join("sekimori.toml");
     std::fs::write(&config, format!("[detect]\nrules = [{dirs}]\n")).expect("config");
     let data = dir.path().join("data");
@@ -25,7 +24,29 @@ async fn okta_github_gcp_and_m365_records_fire_their_own_rules() {
         .await
         .expect("ingest source");
     let key = source["key"].as_str().expect("key").to_owned();
+    let body: String = records.iter().map(|r| format!("{r}\n")).collect();
+    let resp = reqwest::Client::new()
+        .post(format!("{}/api/v1/ingest", server.url))
+        .bearer_auth(&key)
+        .header("content-type", "application/x-ndjson")
+        .body(body)
+        .send()
+        .await
+        .expect("ingest");
+    assert_eq!(resp.status(), 200);
+    assert_eq!(
+        resp.json::<Value>().await.expect("json"),
+        json!({"accepted": records.len(), "malformed": 0, "alerts": alerts})
+    );
+    let list = admin.call(reqwest::Method::GET, "/api/v1/admin/alerts", None).await.expect("alerts");
+    let mut titles: Vec<String> =
+        list.as_array().expect("a list").iter().filter_map(|a| a["title"].as_str().map(str::to_owned)).collect();
+    titles.sort_unstable();
+    titles
+}
 
+#[tokio::test]
+async fn okta_github_gcp_and_m365_records_fire_their_own_rules() {
     let records = [
         // Okta System Log: an MFA factor deactivated, and an ordinary sign-in.
         json!({"uuid": "9f1c", "published": "2026-11-30T10:00:00.000Z", "eventType": "user.mfa.factor.deactivate",
@@ -45,22 +66,8 @@ async fn okta_github_gcp_and_m365_records_fire_their_own_rules() {
         json!({"CreationTime": "2026-11-30T10:00:03", "Id": "a1", "Workload": "SecurityComplianceCenter",
             "Operation": "AlertTriggered", "RecordType": 40, "Name": "Potential ransomware activity", "Status": "success"}),
     ];
-    let body: String = records.iter().map(|r| format!("{r}\n")).collect();
-    let resp = reqwest::Client::new()
-        .post(format!("{}/api/v1/ingest", server.url))
-        .bearer_auth(&key)
-        .header("content-type", "application/x-ndjson")
-        .body(body)
-        .send()
-        .await
-        .expect("ingest");
-    assert_eq!(resp.status(), 200);
-    assert_eq!(resp.json::<Value>().await.expect("json"), json!({"accepted": 5, "malformed": 0, "alerts": 4}));
-
-    let alerts = admin.call(reqwest::Method::GET, "/api/v1/admin/alerts", None).await.expect("alerts");
-    let alerts = alerts.as_array().expect("a list");
-    let mut titles: Vec<&str> = alerts.iter().filter_map(|a| a["title"].as_str()).collect();
-    titles.sort_unstable();
+    let titles =
+        alert_titles(&["identity/okta", "application/github", "cloud/gcp/audit", "cloud/m365"], &records, 4).await;
     assert_eq!(
         titles,
         [
@@ -68,6 +75,63 @@ async fn okta_github_gcp_and_m365_records_fire_their_own_rules() {
             "Google Cloud Storage Buckets Enumeration",
             "Microsoft 365 - Potential Ransomware Activity",
             "Okta MFA Reset or Deactivated",
+        ]
+    );
+}
+#[tokio::test]
+async fn workspace_kubernetes_identity_web_and_linux_sysmon_records_fire_their_own_rules() {
+    let records = [
+        // Google Workspace admin audit log shared with Google Cloud: a role privilege removed
+        // (a Google Cloud audit entry too, but Workspace's rules are the ones for it).
+        json!({"logName": "organizations/1/logs/cloudaudit.googleapis.com%2Factivity", "timestamp": "2026-11-30T10:00:04Z",
+            "protoPayload": {"@type": "type.googleapis.com/google.cloud.audit.AuditLog", "serviceName": "admin.googleapis.com",
+                "methodName": "google.admin.AdminService.removePrivilege", "authenticationInfo": {"principalEmail": "admin@example.com"},
+                "metadata": {"event": [{"eventName": "REMOVE_PRIVILEGE", "eventType": "DELEGATED_ADMIN_SETTINGS"}]}}}),
+        // Kubernetes API server audit event: events deleted.
+        json!({"kind": "Event", "apiVersion": "audit.k8s.io/v1", "level": "Metadata", "auditID": "5d1e7c",
+            "stage": "ResponseComplete", "requestURI": "/api/v1/namespaces/default/events/web.17a", "verb": "delete",
+            "user": {"username": "mallory"}, "sourceIPs": ["198.51.100.8"],
+            "objectRef": {"resource": "events", "namespace": "default", "name": "web.17a", "apiVersion": "v1"},
+            "responseStatus": {"code": 200}, "requestReceivedTimestamp": "2026-11-30T10:00:05.000000Z"}),
+        // OneLogin: an administrator assumed another user.
+        json!({"id": 9001, "created_at": "2026-11-30T10:00:06Z", "account_id": 7, "user_id": 42, "event_type_id": 3,
+            "actor_user_name": "Admin"}),
+        // Cisco Duo authentication log: a bypass code let the user in.
+        json!({"txid": "3f2a", "timestamp": 1_796_032_807_i64, "event_type": "authentication", "factor": "bypass_code",
+            "result": "success", "reason": "bypass_user", "user": {"name": "alice"}, "access_device": {"ip": "198.51.100.9"}}),
+        // Bitbucket Data Center audit log.
+        json!({"auditType": {"action": "Unauthorized full data export triggered", "category": "Data pipeline",
+            "area": "LOCAL_CONFIG_AND_ADMINISTRATION", "level": "ADVANCED"}, "author": {"name": "bob"},
+            "timestamp": "2026-11-30T10:00:08Z"}),
+        // OpenCanary: an nmap FIN scan.
+        json!({"dst_host": "10.0.0.5", "dst_port": 22, "local_time": "2026-11-30 10:00:09.000000", "logdata": {},
+            "logtype": 5005, "node_id": "canary-1", "src_host": "198.51.100.10", "src_port": 40000}),
+        // W3C web server and proxy records.
+        json!({"date": "2026-11-30", "time": "10:00:10", "c-ip": "198.51.100.11", "cs-method": "GET",
+            "cs-uri-stem": "/download", "cs-uri-query": "file=../../../etc/passwd", "sc-status": 404, "cs-user-agent": "curl/8.5"}),
+        json!({"date": "2026-11-30", "time": "10:00:11", "c-ip": "10.0.0.7", "cs-method": "POST",
+            "c-uri": "https://api.telegram.org/bot123/sendDocument", "cs-host": "api.telegram.org",
+            "c-useragent": "python-requests/2.31"}),
+        // Sysmon for Linux process creation: Linux's rules judge it; Windows's, which would
+        // fire two false positives on it, do not.
+        json!({"Channel": "Linux-Sysmon/Operational", "Provider_Name": "Linux-Sysmon", "EventID": 1, "Computer": "web-1",
+            "UtcTime": "2026-11-30 10:00:12.000", "Image": "/usr/bin/base64", "CommandLine": "base64 -d /tmp/payload.b64",
+            "ParentImage": "/usr/bin/bash", "User": "www-data", "CurrentDirectory": "/tmp"}),
+    ];
+    let dirs = ["cloud/gcp", "application", "identity", "web", "linux/process_creation", "windows/process_creation"];
+    let titles = alert_titles(&dirs, &records, 9).await;
+    assert_eq!(
+        titles,
+        [
+            "Bitbucket Unauthorized Full Data Export Triggered",
+            "Cisco Duo Successful MFA Authentication Via Bypass Code",
+            "Decode Base64 Encoded Text",
+            "Google Workspace Role Privilege Deleted",
+            "Kubernetes Events Deleted",
+            "OneLogin User Assumed Another User",
+            "OpenCanary - NMAP FIN Scan",
+            "Path Traversal Exploitation Attempts",
+            "Telegram API Access",
         ]
     );
 }
