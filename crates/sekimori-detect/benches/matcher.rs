@@ -3,6 +3,10 @@
 //! `SEKIMORI_BENCH_EVENTS` (default 1,000,000) and run through it on one thread.
 //! `cargo bench -p sekimori-detect --bench matcher` (data: `SEKIMORI_SIGMA_DATA`, default
 //! `../shared/data/sigma`). Prints events/s on one core and the hits seen.
+//!
+//! `SEKIMORI_BENCH_MEMO=0` turns the memo of detections off (it is on, as in the server and
+//! `hunt`); `SEKIMORI_BENCH_UNIQUE=1` makes every copy unique (its number appended to each
+//! text value but the channel and provider), so the memo never hits: its worst case.
 
 #![allow(clippy::disallowed_methods)] // reason: a benchmark measures wall-clock time
 
@@ -10,6 +14,10 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use sekimori_detect::{log_files, read_events, Hunter, RuleSet};
+
+/// The allocator the `sekimori` binary (server and `hunt`) runs with.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn main() {
     let data = std::env::var_os("SEKIMORI_SIGMA_DATA")
@@ -20,6 +28,9 @@ fn main() {
     let started = Instant::now();
     let (rules, report) = RuleSet::load(&[data.join("rules/windows")]);
     let mut hunter = Hunter::new(&rules).expect("compile");
+    let memo = std::env::var("SEKIMORI_BENCH_MEMO").map_or(true, |v| v != "0");
+    let unique = std::env::var("SEKIMORI_BENCH_UNIQUE").is_ok_and(|v| v == "1");
+    hunter.set_memo(memo);
     println!(
         "loaded {} Windows rules ({} not loaded) in {:.2} s",
         report.detections,
@@ -35,13 +46,38 @@ fn main() {
             }
         }
     }
-    println!("{} distinct regression events, replicated to {n}", corpus.len());
-
-    let started = Instant::now();
+    println!(
+        "{} distinct regression events, replicated to {n}{}; memo {}",
+        corpus.len(),
+        if unique { " (every copy unique)" } else { "" },
+        if memo { "on" } else { "off" }
+    );
+    let copy = |i: usize| {
+        let mut e = corpus[i % corpus.len()].clone();
+        if let Some(m) = e.as_object_mut() {
+            // Not the fields that place the event in its log source.
+            for (name, v) in m.iter_mut().filter(|(k, _)| !matches!(k.as_str(), "Channel" | "Provider_Name")) {
+                if let Some(s) = v.as_str() {
+                    *v = format!("{s} {name}{i}").into();
+                }
+            }
+        }
+        e
+    };
+    // Unique copies are made before the clock starts (in chunks, to bound memory).
     let mut hits = 0usize;
-    for i in 0..n {
-        hits += hunter.process(&corpus[i % corpus.len()]).len();
+    let mut elapsed = std::time::Duration::ZERO;
+    let chunk = 50_000;
+    for start in (0..n).step_by(chunk) {
+        let end = (start + chunk).min(n);
+        let made: Vec<serde_json::Value> = if unique { (start..end).map(copy).collect() } else { Vec::new() };
+        let started = Instant::now();
+        for i in start..end {
+            let event = if unique { &made[i - start] } else { &corpus[i % corpus.len()] };
+            hits += hunter.process(event).len();
+        }
+        elapsed += started.elapsed();
     }
-    let secs = started.elapsed().as_secs_f64();
+    let secs = elapsed.as_secs_f64();
     println!("matcher: {n} events in {secs:.2} s = {:.0} events/s on one core; {hits} hits", n as f64 / secs);
 }

@@ -8,6 +8,7 @@ pub mod baseline;
 pub mod input;
 pub mod logsource;
 pub mod mapping;
+mod memo;
 pub mod normalize;
 pub mod output;
 pub mod rules;

@@ -7,6 +7,8 @@ use std::path::{Path, PathBuf};
 use rsigma_eval::correlation_engine::{CorrelationConfig, CorrelationEngine, TimestampFallback};
 use rsigma_eval::event::JsonEvent;
 use rsigma_eval::Engine;
+
+use crate::memo::{Memo, Visible};
 use rsigma_parser::{
     ConditionOperator, CorrelationCondition, CorrelationRule, CorrelationType, FilterRule, SigmaCollection, SigmaRule,
 };
@@ -204,6 +206,8 @@ pub struct Hunter {
     logsources: LogSourceMap,
     /// Present when correlation rules are loaded; it sees every detection.
     correlations: Option<CorrelationEngine>,
+    /// Detections remembered by what the rules can see ([`crate::memo`]).
+    memo: Memo,
 }
 
 /// A rule's (product, service, category).
@@ -214,6 +218,8 @@ struct Bucket {
     service: Option<String>,
     category: Option<String>,
     engine: Engine,
+    /// The event fields its rules (and filters) read, if memoisable.
+    visible: Option<Visible>,
 }
 
 impl std::fmt::Debug for Hunter {
@@ -239,12 +245,15 @@ impl Hunter {
         let mut buckets = Vec::new();
         for ((product, service, category), members) in groups {
             let mut engine = Engine::new();
+            let visible = Visible::of(
+                members.iter().map(|r| &r.detection).chain(rules.filters.iter().map(|(_, f)| &f.detection)),
+            );
             let collection = SigmaCollection { rules: members, ..SigmaCollection::new() };
             engine.add_collection(&collection).map_err(|e| e.to_string())?;
             for (path, f) in &rules.filters {
                 engine.apply_filter(f).map_err(|e| format!("{}: {}: {e}", path.display(), f.title))?;
             }
-            buckets.push(Bucket { product, service, category, engine });
+            buckets.push(Bucket { product, service, category, engine, visible });
         }
         let correlations = if rules.correlations.is_empty() {
             None
@@ -265,7 +274,8 @@ impl Hunter {
             }
             Some(engine)
         };
-        Ok(Hunter { buckets, logsources: LogSourceMap::builtin(), correlations })
+        let memo = Memo::new(Memo::DEFAULT_BYTES, buckets.len());
+        Ok(Hunter { buckets, logsources: LogSourceMap::builtin(), correlations, memo })
     }
 
     /// Every rule that fires on `event` (already normalised), detections first, then
@@ -281,12 +291,18 @@ impl Hunter {
         let placed = self.logsources.classify(event);
         let json = JsonEvent::borrow(event);
         let mut detections = Vec::new();
-        for b in &self.buckets {
+        for (i, b) in self.buckets.iter().enumerate() {
             if placed.admits(b.product.as_deref(), b.service.as_deref(), b.category.as_deref()) {
-                detections.extend(b.engine.evaluate(&json));
+                detections.extend(self.memo.detections(i, b.visible.as_ref(), event, || b.engine.evaluate(&json)));
             }
         }
         Detections(detections)
+    }
+
+    /// Turns the memo of detections off (`false`) or on with its default size; on by
+    /// default. Results are the same either way; only the time differs.
+    pub fn set_memo(&mut self, on: bool) {
+        self.memo = Memo::new(if on { Memo::DEFAULT_BYTES } else { 0 }, self.buckets.len());
     }
 
     /// Whether correlation rules are loaded (without them, [`Hunter::correlate`] only

@@ -105,3 +105,81 @@ fn sigmahq_regression_events_fire_their_rules() {
     assert_eq!(cases, 202, "the shipped regression set has 202 cases with events");
     assert!(fired >= 195, "conformance gate: {fired} of {cases} cases fire their rule (at least 195 required)");
 }
+
+/// The memo of detections (on by default) changes no result: every regression event, a
+/// copy of each with its text values changed, and a copy with another event's command line,
+/// judged by all SigmaHQ rules with the memo (twice, so the second pass is remembered) and
+/// without it, fire exactly the same rules, and every value a hit reports as matched is the
+/// judged event's own. (Which matched values a hit lists may differ between two hunters:
+/// rsigma stops at the first of `1 of selection_*` that matches, in an order that varies
+/// between engines.)
+#[test]
+fn the_detection_memo_changes_no_result() {
+    let data = data_dir();
+    let (rules, _) =
+        RuleSet::load(&[data.join("rules"), data.join("rules-emerging-threats"), data.join("rules-threat-hunting")]);
+    let memo = Hunter::new(&rules).expect("compile rules");
+    let mut plain = Hunter::new(&rules).expect("compile rules");
+    plain.set_memo(false);
+
+    let mut files = Vec::new();
+    info_files(&data.join("regression_data"), &mut files);
+    let mut events = Vec::new();
+    for info in files {
+        for entry in std::fs::read_dir(info.parent().expect("folder")).expect("list case").flatten() {
+            if entry.path().extension().is_some_and(|e| e == "json") {
+                events.extend(read_events(&entry.path()).expect("read events").events);
+            }
+        }
+    }
+    let changed: Vec<serde_json::Value> = events
+        .iter()
+        .map(|e| {
+            let mut e = e.clone();
+            if let Some(m) = e.as_object_mut() {
+                for v in m.values_mut() {
+                    if let Some(s) = v.as_str() {
+                        *v = format!("{s} x").into();
+                    }
+                }
+            }
+            e
+        })
+        .collect();
+    let swapped: Vec<serde_json::Value> = events
+        .iter()
+        .zip(events.iter().cycle().skip(1))
+        .map(|(e, next)| {
+            let mut e = e.clone();
+            if let (Some(m), Some(cmd)) = (e.as_object_mut(), next.get("CommandLine")) {
+                m.insert("CommandLine".into(), cmd.clone());
+            }
+            e
+        })
+        .collect();
+    let (mut judged, mut fired) = (0, 0);
+    for (r, round) in [&events, &changed, &events, &swapped, &changed, &swapped].into_iter().enumerate() {
+        for (n, e) in round.iter().enumerate() {
+            let with = Hunter::hits(memo.detect(e));
+            let without = Hunter::hits(plain.detect(e));
+            let rules = |hits: &[sekimori_detect::Hit]| {
+                let mut ids: Vec<(Option<String>, String)> =
+                    hits.iter().map(|h| (h.rule_id.clone(), h.title.clone())).collect();
+                ids.sort();
+                ids
+            };
+            assert_eq!(rules(&with), rules(&without), "round {r} event {n}: {e}");
+            for matched in with.iter().flat_map(|h| &h.matched) {
+                let (field, value) = matched.split_once('=').expect("field=value");
+                if let Some(own) = e.get(field) {
+                    let own = own.as_str().map_or_else(|| own.to_string(), str::to_owned);
+                    assert_eq!(own, value, "round {r} event {n}: {matched} is not this event's");
+                }
+            }
+            judged += 1;
+            fired += with.len();
+        }
+    }
+    println!("{judged} events judged with and without the memo, {fired} hits, identical");
+    assert!(fired > 600, "the corpus fires rules ({fired} hits)");
+}
