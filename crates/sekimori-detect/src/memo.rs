@@ -217,8 +217,15 @@ impl Memo {
     }
 
     fn insert(g: &mut Generations, limit: usize, key: (usize, Vec<u8>), results: Vec<EvaluationResult>) {
-        // Keys, plus a rough size per result (titles, ids, tags, matched values).
-        let bytes = key.1.len() + 64 + results.len() * 512;
+        // The key, plus per result its rule's strings (shared headers, ~512 bytes at most
+        // for SigmaHQ's titles, ids and tags) and the values it matched.
+        let matched: usize = results
+            .iter()
+            .filter_map(EvaluationResult::as_detection)
+            .flat_map(|d| &d.matched_fields)
+            .map(|m| m.field.len() + m.value.as_str().map_or(16, str::len) + 32)
+            .sum();
+        let bytes = key.1.len() + 64 + results.len() * 512 + matched;
         if g.current_bytes + bytes > limit {
             g.previous = std::mem::take(&mut g.current);
             g.current_bytes = 0;
