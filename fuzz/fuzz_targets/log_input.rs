@@ -1,6 +1,7 @@
 //! Log files as `sekimori hunt` (and, next, ingest) reads them: any text parses into
 //! events and malformed-document reports without panicking; every event is normalised
-//! and run through a small rule set; every malformed report names a line inside the text.
+//! and run through a small rule set; every malformed report names a line inside the text;
+//! an event judged again (answered by the detection memo) fires the same rules.
 #![no_main]
 
 use std::sync::{Mutex, OnceLock};
@@ -9,7 +10,7 @@ use libfuzzer_sys::fuzz_target;
 use sekimori_detect::input::parse_events;
 use sekimori_detect::{Hunter, RuleSet};
 
-const RULES: &str = "title: any whoami\nlogsource: {product: windows}\ndetection:\n  sel:\n    CommandLine|contains|all: [who, ami]\n  k:\n    - mimikatz\n  condition: sel or k\n";
+const RULES: &str = "title: any whoami\nlogsource: {product: windows}\ndetection:\n  sel:\n    CommandLine|contains|all: [who, ami]\n  k:\n    - mimikatz\n  condition: sel or k\n---\ntitle: nested user\nlogsource: {product: okta}\ndetection:\n  sel:\n    actor.alternateId|endswith: '@example.com'\n    eventType|startswith: user.\n  condition: sel\n";
 
 fn hunter() -> &'static Mutex<Hunter> {
     static H: OnceLock<Mutex<Hunter>> = OnceLock::new();
@@ -31,6 +32,8 @@ fuzz_target!(|data: &[u8]| {
     }
     let mut h = hunter().lock().unwrap_or_else(|p| p.into_inner());
     for e in &source.events {
-        let _ = h.process(e);
+        let first: Vec<_> = h.process(e).into_iter().map(|hit| hit.title).collect();
+        let again: Vec<_> = h.process(e).into_iter().map(|hit| hit.title).collect();
+        assert_eq!(first, again, "the memo changed the rules that fire on {e}");
     }
 });
