@@ -60,6 +60,39 @@ struct Shape {
     /// Field names SigmaHQ's rules use, from where this log has them (first present wins).
     #[serde(default)]
     aliases: BTreeMap<String, Vec<String>>,
+    /// Fields made by joining text: `CommandLine` from an argument list.
+    #[serde(default)]
+    joined: BTreeMap<String, Joined>,
+}
+
+/// A field made of the text at `from` (each path a string, a number or a list of them),
+/// joined by `with`; added only when every path is present.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Joined {
+    from: Vec<String>,
+    with: String,
+}
+
+impl Joined {
+    fn value(&self, event: &serde_json::Map<String, Value>) -> Option<Value> {
+        let mut parts: Vec<String> = Vec::new();
+        for path in &self.from {
+            match path_value(event, path)? {
+                Value::Array(items) => parts.extend(items.iter().filter_map(scalar_text)),
+                other => parts.push(scalar_text(other)?),
+            }
+        }
+        Some(Value::String(parts.join(&self.with)))
+    }
+}
+
+fn scalar_text(v: &Value) -> Option<String> {
+    match v {
+        Value::String(s) => Some(s.clone()),
+        Value::Number(n) => Some(n.to_string()),
+        _ => None,
+    }
 }
 
 impl Shape {
@@ -189,22 +222,27 @@ impl LogSourceMap {
     /// records, and those of each other shape; other events are untouched.
     pub fn add_aliases(&self, event: &mut serde_json::Map<String, Value>) {
         // In the order `classify` places events.
-        let aliases = if self.is_cloudtrail(event) {
+        let (aliases, joined) = if self.is_cloudtrail(event) {
             return;
         } else if self.azure_services(event).is_some() {
-            &self.file.azure.aliases
+            (&self.file.azure.aliases, None)
         } else if let Some(shape) = self.shape(event) {
-            &shape.aliases
+            (&shape.aliases, Some(&shape.joined))
         } else {
             return;
         };
-        let added: Vec<(String, Value)> = aliases
+        let mut added: Vec<(String, Value)> = aliases
             .iter()
             .filter(|(alias, _)| !event.contains_key(alias.as_str()))
             .filter_map(|(alias, sources)| {
                 sources.iter().find_map(|s| path_value(event, s)).map(|v| (alias.clone(), v.clone()))
             })
             .collect();
+        for (name, j) in joined.into_iter().flatten() {
+            if !event.contains_key(name.as_str()) && !added.iter().any(|(a, _)| a == name) {
+                added.extend(j.value(event).map(|v| (name.clone(), v)));
+            }
+        }
         event.extend(added);
     }
 
@@ -411,6 +449,37 @@ mod tests {
         let ls = map.classify(&web);
         assert!(ls.admits(None, None, Some("webserver")) && ls.admits(None, Some("nginx"), None));
         assert!(!ls.admits(None, None, Some("proxy")));
+    }
+
+    #[test]
+    fn eslogger_exec_and_create_events_get_sysmon_names_and_macos_categories() {
+        let map = LogSourceMap::builtin();
+        let exec = json!({"schema_version": 1, "event_type": 9, "time": "2026-11-30T10:00:13Z",
+            "process": {"executable": {"path": "/bin/zsh"}, "audit_token": {"pid": 500}},
+            "event": {"exec": {"args": ["base64", "-d", "/tmp/p b64"], "cwd": {"path": "/Users/a"},
+                "target": {"executable": {"path": "/usr/bin/base64"}, "audit_token": {"pid": 501, "euid": 501}}}}});
+        let ls = map.classify(&exec);
+        assert!(ls.admits(Some("macos"), None, Some("process_creation")));
+        assert!(!ls.admits(Some("linux"), None, Some("process_creation")));
+        let Value::Object(mut m) = exec else { unreachable!("an object") };
+        map.add_aliases(&mut m);
+        assert_eq!(m["Image"], "/usr/bin/base64");
+        assert_eq!(m["CommandLine"], "base64 -d /tmp/p b64");
+        assert_eq!(m["ParentImage"], "/bin/zsh");
+        assert_eq!(m["CurrentDirectory"], "/Users/a");
+        let created = json!({"schema_version": 1, "event_type": 13, "process": {"executable": {"path": "/bin/cp"}},
+            "event": {"create": {"destination_type": 1, "destination": {"new_path":
+                {"dir": {"path": "/Library/StartupItems"}, "filename": "evil.plist", "mode": 420}}}}});
+        assert!(map.classify(&created).admits(Some("macos"), None, Some("file_event")));
+        let Value::Object(mut m) = created else { unreachable!("an object") };
+        map.add_aliases(&mut m);
+        assert_eq!(m["TargetFilename"], "/Library/StartupItems/evil.plist");
+        assert_eq!(m["Image"], "/bin/cp");
+        let existing = json!({"schema_version": 1, "event": {"create": {"destination_type": 0,
+            "destination": {"existing_file": {"path": "/etc/emond.d/rules/x.plist"}}}}});
+        let Value::Object(mut m) = existing else { unreachable!("an object") };
+        map.add_aliases(&mut m);
+        assert_eq!(m["TargetFilename"], "/etc/emond.d/rules/x.plist");
     }
 
     #[test]

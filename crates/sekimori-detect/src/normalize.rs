@@ -5,8 +5,9 @@
 //! (`Event.System.Provider.#attributes.Name`, `Event.EventData.Image`), and some providers
 //! (Microsoft Defender) name their data with spaces (`Threat Name`). Other converters emit
 //! the flat layout already, and other sources (CloudTrail, Entra ID, Okta, GitHub, Google
-//! Cloud, Microsoft 365, Sekimori's own ECS events) are used as they are, with the field
-//! names SigmaHQ's rules use added where they differ (`aliases` in `data/logsources.yml`).
+//! Cloud, Microsoft 365, macOS `eslogger`, Sekimori's own ECS events, …) are used as they
+//! are, with the field names SigmaHQ's rules use added where they differ (`aliases` and
+//! `joined` in `data/logsources.yml`).
 
 use serde_json::{Map, Value};
 

@@ -1,4 +1,4 @@
-//! SaaS, cloud, Kubernetes, web and Linux logs through the front door: the built binary
+//! SaaS, cloud, Kubernetes, web, Linux and macOS logs through the front door: the built binary
 //! with SigmaHQ's rules for those products, one NDJSON request of records as the products
 //! write them, and each record judged by its own product's rules only (placed by `shapes`
 //! and `channel_products` in `data/logsources.yml`, with the field names SigmaHQ uses added).
@@ -79,7 +79,7 @@ async fn okta_github_gcp_and_m365_records_fire_their_own_rules() {
     );
 }
 #[tokio::test]
-async fn workspace_kubernetes_identity_web_and_linux_sysmon_records_fire_their_own_rules() {
+async fn workspace_kubernetes_identity_web_linux_and_macos_records_fire_their_own_rules() {
     let records = [
         // Google Workspace admin audit log shared with Google Cloud: a role privilege removed
         // (a Google Cloud audit entry too, but Workspace's rules are the ones for it).
@@ -117,20 +117,33 @@ async fn workspace_kubernetes_identity_web_and_linux_sysmon_records_fire_their_o
         json!({"Channel": "Linux-Sysmon/Operational", "Provider_Name": "Linux-Sysmon", "EventID": 1, "Computer": "web-1",
             "UtcTime": "2026-11-30 10:00:12.000", "Image": "/usr/bin/base64", "CommandLine": "base64 -d /tmp/payload.b64",
             "ParentImage": "/usr/bin/bash", "User": "www-data", "CurrentDirectory": "/tmp"}),
+        // macOS `eslogger exec` and `eslogger create`: the same command judged by macOS's
+        // rules only, and a startup item written.
+        json!({"schema_version": 1, "event_type": 9, "time": "2026-11-30T10:00:13Z", "global_seq_num": 7,
+            "process": {"executable": {"path": "/bin/zsh"}, "audit_token": {"pid": 500, "euid": 501}, "ppid": 1},
+            "event": {"exec": {"args": ["base64", "-d", "/tmp/payload.b64"], "cwd": {"path": "/Users/alice"},
+                "target": {"executable": {"path": "/usr/bin/base64"}, "audit_token": {"pid": 501, "euid": 501}, "ppid": 500}}}}),
+        json!({"schema_version": 1, "event_type": 13, "time": "2026-11-30T10:00:14Z", "global_seq_num": 8,
+            "process": {"executable": {"path": "/bin/cp"}, "audit_token": {"pid": 502}},
+            "event": {"create": {"destination_type": 1, "destination": {"new_path":
+                {"dir": {"path": "/Library/StartupItems"}, "filename": "evil.plist", "mode": 420}}}}}),
     ];
-    let dirs = ["cloud/gcp", "application", "identity", "web", "linux/process_creation", "windows/process_creation"];
-    let titles = alert_titles(&dirs, &records, 9).await;
+    let dirs =
+        ["cloud/gcp", "application", "identity", "web", "linux/process_creation", "windows/process_creation", "macos"];
+    let titles = alert_titles(&dirs, &records, 11).await;
     assert_eq!(
         titles,
         [
             "Bitbucket Unauthorized Full Data Export Triggered",
             "Cisco Duo Successful MFA Authentication Via Bypass Code",
             "Decode Base64 Encoded Text",
+            "Decode Base64 Encoded Text -MacOs",
             "Google Workspace Role Privilege Deleted",
             "Kubernetes Events Deleted",
             "OneLogin User Assumed Another User",
             "OpenCanary - NMAP FIN Scan",
             "Path Traversal Exploitation Attempts",
+            "Startup Item File Created - MacOS",
             "Telegram API Access",
         ]
     );
