@@ -274,41 +274,30 @@ mod tests {
         assert!(Visible::of([&plain, &keywords]).is_none(), "one section that reads more spoils the group");
     }
 
+    /// Judges `{"a": 0}` … `{"a": keys - 1}` `rounds` times; returns how many were evaluated
+    /// (not answered by the memo), checking the bound after each.
+    fn evaluations(memo: &Memo, keys: i64, rounds: usize) -> usize {
+        let v = Visible(BTreeSet::from(["a".to_owned()]));
+        let mut evaluated = 0;
+        for _ in 0..rounds {
+            for i in 0..keys {
+                memo.detections(0, Some(&v), &json!({"a": i}), || {
+                    evaluated += 1;
+                    Vec::new()
+                });
+                assert!(memo.lock().current_bytes <= memo.limit);
+            }
+        }
+        evaluated
+    }
+
     #[test]
     fn generations_bound_the_memo() {
-        let v = Visible(BTreeSet::from(["a".to_owned()]));
-        let roomy = Memo::new(2_000, 1);
-        let mut evaluated = 0;
-        for _ in 0..3 {
-            for i in 0..10 {
-                roomy.detections(0, Some(&v), &json!({"a": i}), || {
-                    evaluated += 1;
-                    Vec::new()
-                });
-            }
-        }
-        assert_eq!(evaluated, 10, "ten keys of ~75 bytes fit: only the first round evaluated");
-        let tight = Memo::new(300, 1);
-        let mut evaluated = 0;
-        for _ in 0..3 {
-            for i in 0..10 {
-                tight.detections(0, Some(&v), &json!({"a": i}), || {
-                    evaluated += 1;
-                    Vec::new()
-                });
-                assert!(tight.lock().current_bytes <= 300);
-            }
-        }
-        assert!(evaluated > 10, "what does not fit is evaluated again");
-        let off = Memo::new(0, 1);
-        let mut calls = 0;
-        for _ in 0..2 {
-            off.detections(0, Some(&v), &json!({"a": 1}), || {
-                calls += 1;
-                Vec::new()
-            });
-        }
-        assert_eq!(calls, 2);
+        let roomy = evaluations(&Memo::new(2_000, 1), 10, 3);
+        assert_eq!(roomy, 10, "ten keys of ~75 bytes fit: only the first round evaluated");
+        let tight = evaluations(&Memo::new(300, 1), 10, 3);
+        assert!(tight > 10, "what does not fit is evaluated again");
+        assert_eq!(evaluations(&Memo::new(0, 1), 1, 2), 2, "off");
     }
 
     #[test]
