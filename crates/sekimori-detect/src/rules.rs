@@ -7,14 +7,13 @@ use std::path::{Path, PathBuf};
 use rsigma_eval::correlation_engine::{CorrelationConfig, CorrelationEngine, TimestampFallback};
 use rsigma_eval::event::JsonEvent;
 use rsigma_eval::Engine;
-
-use crate::memo::{Memo, Visible};
 use rsigma_parser::{
     ConditionOperator, CorrelationCondition, CorrelationRule, CorrelationType, FilterRule, SigmaCollection, SigmaRule,
 };
 use serde_json::Value;
 
 use crate::logsource::LogSourceMap;
+use crate::memo::{Memo, Visible};
 use crate::output::Hit;
 
 /// A rule (or a whole file) that did not load, and why.
