@@ -7,7 +7,8 @@ use std::process::ExitCode;
 use anyhow::Context;
 use clap::{Args, Subcommand};
 use sekimori_detect::output::{write_hits, Format};
-use sekimori_detect::{log_files, read_events, FieldMapping, Hunter, LoadReport, RuleSet};
+use sekimori_detect::{log_files, read_events, Detections, FieldMapping, Hunter, LoadReport, RuleSet};
+use serde_json::Value;
 
 /// Arguments of `sekimori hunt`.
 #[derive(Debug, Args)]
@@ -21,6 +22,9 @@ pub struct HuntArgs {
     /// Output: table (with a summary), csv, json or jsonl.
     #[arg(long, default_value = "table")]
     format: Format,
+    /// Threads judging a file's events (0: one per core). Output is the same for any number.
+    #[arg(long, default_value_t = 0)]
+    threads: usize,
     /// Log files or folders: JSON, NDJSON, CloudTrail, optionally .gz.
     #[arg(required = true)]
     logs: Vec<PathBuf>,
@@ -102,6 +106,10 @@ pub fn hunt(args: HuntArgs) -> anyhow::Result<ExitCode> {
         None => None,
     };
     let mut hunter = Hunter::new(&rules).map_err(|e| anyhow::anyhow!(e))?;
+    let workers = match args.threads {
+        0 => std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get),
+        n => n,
+    };
     let files = log_files(&args.logs);
     let progress = err.is_terminal();
     let (mut hits, mut events, mut unreadable, mut malformed) = (Vec::new(), 0usize, 0usize, 0usize);
@@ -122,12 +130,14 @@ pub fn hunt(args: HuntArgs) -> anyhow::Result<ExitCode> {
         }
         malformed += source.malformed.len();
         let name = file.display().to_string();
-        for mut event in source.events {
-            events += 1;
-            if let Some(m) = &mapping {
-                m.apply(&mut event);
-            }
-            hits.extend(hunter.process(&event).into_iter().map(|h| h.with_context(&name, &event)));
+        let mut file_events = source.events;
+        if let Some(m) = &mapping {
+            file_events.iter_mut().for_each(|e| m.apply(e));
+        }
+        events += file_events.len();
+        // Detections on several threads; correlations in the events' order.
+        for (event, detected) in file_events.iter().zip(detect_all(&hunter, &file_events, workers)) {
+            hits.extend(hunter.correlate(event, detected).into_iter().map(|h| h.with_context(&name, event)));
         }
     }
     if progress {
@@ -145,6 +155,23 @@ pub fn hunt(args: HuntArgs) -> anyhow::Result<ExitCode> {
     write_hits(&mut out, &hits, args.format)?;
     out.flush()?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// Each event's detections, in the events' order, judged on up to `workers` threads
+/// (detection needs no exclusive access to the hunter).
+fn detect_all(hunter: &Hunter, events: &[Value], workers: usize) -> Vec<Detections> {
+    const MIN_PER_THREAD: usize = 64;
+    let workers = workers.min(events.len() / MIN_PER_THREAD).max(1);
+    if workers == 1 {
+        return events.iter().map(|e| hunter.detect(e)).collect();
+    }
+    std::thread::scope(|scope| {
+        let parts: Vec<_> = events
+            .chunks(events.len().div_ceil(workers))
+            .map(|part| scope.spawn(move || part.iter().map(|e| hunter.detect(e)).collect::<Vec<_>>()))
+            .collect();
+        parts.into_iter().flat_map(|p| p.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic))).collect()
+    })
 }
 
 fn display_paths(paths: &[PathBuf]) -> String {

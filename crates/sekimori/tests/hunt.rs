@@ -168,3 +168,59 @@ fn hunt_reads_windows_evtx_files() {
     assert!(stderr.contains("export.evtx: not an EVTX file: it does not start with the EVTX signature"), "{stderr}");
     assert!(stderr.contains("7 events from 1 files (1 unreadable"), "{stderr}");
 }
+
+/// All JSON files under `dir`, recursively.
+fn json_files(dir: &Path, out: &mut Vec<PathBuf>) {
+    for entry in std::fs::read_dir(dir).expect("list").flatten() {
+        let p = entry.path();
+        if p.is_dir() {
+            json_files(&p, out);
+        } else if p.extension().is_some_and(|e| e == "json") {
+            out.push(p);
+        }
+    }
+}
+
+#[test]
+fn hunt_on_several_threads_prints_what_one_thread_prints() {
+    // Every Windows regression event in one NDJSON file, three times over (the copies
+    // are answered by the detection memo), so the file is split between threads.
+    let data = sigma();
+    let mut files = Vec::new();
+    json_files(&data.join("regression_data/rules/windows"), &mut files);
+    files.sort();
+    let mut lines = Vec::new();
+    for f in &files {
+        lines.extend(sekimori_detect::read_events(f).expect("read").events.iter().map(Value::to_string));
+    }
+    assert!(lines.len() > 200, "{} events", lines.len());
+    let dir = tempfile::tempdir().expect("tempdir");
+    let log = dir.path().join("all.ndjson");
+    let text = lines.join("\n");
+    std::fs::write(&log, [text.as_str(), &text, &text].join("\n")).expect("write");
+    let rules = data.join("rules/windows");
+    let run = |threads: &str| {
+        let (stdout, stderr, code) = hunt(&[
+            "--rules",
+            rules.to_str().expect("utf-8"),
+            "--threads",
+            threads,
+            "--format",
+            "jsonl",
+            log.to_str().expect("utf-8"),
+        ]);
+        assert_eq!(code, Some(0), "{stderr}");
+        // Which values a hit lists as matched may differ from run to run (rsigma stops at
+        // the first selection of `1 of selection_*` that matches, in a per-process order).
+        stdout
+            .lines()
+            .map(|l| {
+                let h: Value = serde_json::from_str(l).expect("a JSON line");
+                format!("{} {} {}", h["rule_id"], h["timestamp"], h["source"])
+            })
+            .collect::<Vec<_>>()
+    };
+    let one = run("1");
+    assert!(one.len() > 3 * 200, "{} hits", one.len());
+    assert_eq!(run("3"), one, "the same hits in the same order");
+}
