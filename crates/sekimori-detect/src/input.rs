@@ -87,6 +87,15 @@ fn walk(dir: &Path, out: &mut Vec<PathBuf>) {
 
 /// Reads and normalises the events of one file.
 pub fn read_events(path: &Path) -> Result<EventSource, InputError> {
+    let mut events = Vec::new();
+    let malformed = read_events_each(path, &mut |e| events.push(e))?;
+    Ok(EventSource { path: path.to_owned(), events, malformed })
+}
+
+/// Reads one file and hands each normalised event to `sink` as it is read (in the file's
+/// order), so a large file is never held as parsed events all at once. Returns the
+/// documents that were not JSON (or the EVTX records that could not be read).
+pub fn read_events_each(path: &Path, sink: &mut dyn FnMut(Value)) -> Result<Vec<Malformed>, InputError> {
     let io = |source| InputError::Io { path: path.to_owned(), source };
     let name = path.to_string_lossy().to_ascii_lowercase();
     let file = std::fs::File::open(path).map_err(io)?;
@@ -97,13 +106,11 @@ pub fn read_events(path: &Path) -> Result<EventSource, InputError> {
     if bytes.len() as u64 > MAX_FILE_BYTES {
         return Err(InputError::TooLarge { path: path.to_owned() });
     }
-    let mut source = if name.ends_with(".evtx") || name.ends_with(".evtx.gz") {
-        parse_evtx(bytes).map_err(|reason| InputError::NotEvtx { path: path.to_owned(), reason })?
+    if name.ends_with(".evtx") || name.ends_with(".evtx.gz") {
+        parse_evtx_each(bytes, sink).map_err(|reason| InputError::NotEvtx { path: path.to_owned(), reason })
     } else {
-        parse_events(&String::from_utf8_lossy(&bytes))
-    };
-    source.path = path.to_owned();
-    Ok(source)
+        Ok(parse_events_each(&String::from_utf8_lossy(&bytes), sink))
+    }
 }
 
 /// Sizes of an EVTX file's header and of each of its chunks.
@@ -116,6 +123,13 @@ const EVTX_CHUNK: usize = 65_536;
 /// The `evtx` crate parses untrusted binary input: a panic inside it is caught and turned
 /// into an error for this file, never a crash of the caller.
 pub fn parse_evtx(bytes: Vec<u8>) -> Result<EventSource, String> {
+    let mut events = Vec::new();
+    let malformed = parse_evtx_each(bytes, &mut |e| events.push(e))?;
+    Ok(EventSource { path: PathBuf::new(), events, malformed })
+}
+
+/// [`parse_evtx`], handing each event to `sink` as it is read.
+pub fn parse_evtx_each(bytes: Vec<u8>, sink: &mut dyn FnMut(Value)) -> Result<Vec<Malformed>, String> {
     if !bytes.starts_with(b"ElfFile\0") {
         return Err("it does not start with the EVTX signature `ElfFile`".to_owned());
     }
@@ -127,19 +141,21 @@ pub fn parse_evtx(bytes: Vec<u8>) -> Result<EventSource, String> {
         reason: format!("the file ends inside a chunk ({tail} of {EVTX_CHUNK} bytes); the records in it were not read"),
         sample: String::new(),
     });
-    std::panic::catch_unwind(move || {
+    // A panic inside the parser leaves nothing of ours half-updated: `sink` has received
+    // whole events only, and the caller learns that the file failed.
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(move || {
         let settings = evtx::ParserSettings::new().num_threads(1).separate_json_attributes(false);
         let mut parser = evtx::EvtxParser::from_buffer(bytes).map_err(|e| chain(&e))?.with_configuration(settings);
-        let mut source = EventSource::default();
+        let mut malformed = Vec::new();
         for (i, record) in parser.records_json_value().enumerate() {
             match record {
-                Ok(r) => source.events.push(normalize(r.data)),
-                Err(e) => source.malformed.push(Malformed { line: i + 1, reason: chain(&e), sample: String::new() }),
+                Ok(r) => sink(normalize(r.data)),
+                Err(e) => malformed.push(Malformed { line: i + 1, reason: chain(&e), sample: String::new() }),
             }
         }
-        source.malformed.extend(partial);
-        Ok(source)
-    })
+        malformed.extend(partial);
+        Ok(malformed)
+    }))
     .unwrap_or_else(|_| Err("the EVTX parser failed on this file".to_owned()))
 }
 
@@ -147,7 +163,14 @@ pub fn parse_evtx(bytes: Vec<u8>) -> Result<EventSource, String> {
 /// NDJSON and pretty-printed streams). A document that is not JSON is reported and reading
 /// goes on at the next line. Linear in the text, however many documents are bad.
 pub fn parse_events(text: &str) -> EventSource {
-    let mut source = EventSource::default();
+    let mut events = Vec::new();
+    let malformed = parse_events_each(text, &mut |e| events.push(e));
+    EventSource { path: PathBuf::new(), events, malformed }
+}
+
+/// [`parse_events`], handing each event to `sink` as it is read.
+pub fn parse_events_each(text: &str, sink: &mut dyn FnMut(Value)) -> Vec<Malformed> {
+    let mut malformed = Vec::new();
     let (mut offset, mut line) = (0, 1);
     while offset < text.len() {
         let rest = &text[offset..];
@@ -155,7 +178,7 @@ pub fn parse_events(text: &str) -> EventSource {
         let error = loop {
             match stream.next() {
                 None => break None,
-                Some(Ok(doc)) => push_document(&mut source.events, doc),
+                Some(Ok(doc)) => push_document(sink, doc),
                 Some(Err(e)) => break Some(e),
             }
         };
@@ -172,7 +195,7 @@ pub fn parse_events(text: &str) -> EventSource {
         let reason = reason.rsplit_once(" at line ").map_or(reason.as_str(), |(r, _)| r).to_owned();
         let bad_line = &rest[start..line_end.unwrap_or(rest.len())];
         let sample = cut(bad_line.strip_suffix('\r').unwrap_or(bad_line), MAX_SAMPLE_BYTES).to_owned();
-        source.malformed.push(Malformed { line, reason, sample });
+        malformed.push(Malformed { line, reason, sample });
         match line_end {
             Some(end) => {
                 offset += end + 1;
@@ -181,7 +204,7 @@ pub fn parse_events(text: &str) -> EventSource {
             None => break,
         }
     }
-    source
+    malformed
 }
 
 /// An error and its causes on one line, `outer: inner: …`: the `evtx` crate's outer messages
@@ -210,15 +233,15 @@ fn cut(text: &str, max: usize) -> &str {
 }
 
 /// An array is a list of events; `{"Records": [...]}` (CloudTrail) is a list of records.
-fn push_document(events: &mut Vec<Value>, doc: Value) {
+fn push_document(sink: &mut dyn FnMut(Value), doc: Value) {
     match doc {
-        Value::Array(items) => events.extend(items.into_iter().map(normalize)),
+        Value::Array(items) => items.into_iter().map(normalize).for_each(sink),
         Value::Object(mut o) if o.len() == 1 && o.get("Records").is_some_and(Value::is_array) => {
             if let Some(Value::Array(records)) = o.remove("Records") {
-                events.extend(records.into_iter().map(normalize));
+                records.into_iter().map(normalize).for_each(sink);
             }
         }
-        other => events.push(normalize(other)),
+        other => sink(normalize(other)),
     }
 }
 

@@ -15,7 +15,7 @@ pub mod rules;
 pub mod syslog;
 pub mod tuning;
 
-pub use input::{log_files, read_events, EventSource, InputError, Malformed};
+pub use input::{log_files, read_events, read_events_each, EventSource, InputError, Malformed};
 pub use mapping::FieldMapping;
 pub use normalize::normalize;
 pub use output::{Format, Hit};

@@ -7,7 +7,7 @@ use std::process::ExitCode;
 use anyhow::Context;
 use clap::{Args, Subcommand};
 use sekimori_detect::output::{write_hits, Format};
-use sekimori_detect::{log_files, read_events, Detections, FieldMapping, Hunter, LoadReport, RuleSet};
+use sekimori_detect::{log_files, read_events_each, Detections, FieldMapping, Hunter, LoadReport, RuleSet};
 use serde_json::Value;
 
 /// Arguments of `sekimori hunt`.
@@ -117,28 +117,40 @@ pub fn hunt(args: HuntArgs) -> anyhow::Result<ExitCode> {
         if progress {
             write!(err, "\r\x1b[2K[{}/{}] {}", i + 1, files.len(), file.display())?;
         }
-        let source = match read_events(file) {
-            Ok(s) => s,
+        let name = file.display().to_string();
+        // Events are judged in batches as the file is read, so a large file is never held
+        // as parsed events all at once.
+        let mut batch = Vec::with_capacity(BATCH);
+        let mut judge = |batch: &mut Vec<Value>| {
+            if let Some(m) = &mapping {
+                batch.iter_mut().for_each(|e| m.apply(e));
+            }
+            events += batch.len();
+            // Detections on several threads; correlations in the events' order.
+            for (event, detected) in batch.iter().zip(detect_all(&hunter, batch, workers)) {
+                hits.extend(hunter.correlate(event, detected).into_iter().map(|h| h.with_context(&name, event)));
+            }
+            batch.clear();
+        };
+        let read = read_events_each(file, &mut |event| {
+            batch.push(event);
+            if batch.len() == BATCH {
+                judge(&mut batch);
+            }
+        });
+        judge(&mut batch);
+        let file_malformed = match read {
+            Ok(m) => m,
             Err(e) => {
                 unreadable += 1;
                 writeln!(err, "{}skipped: {e}", if progress { "\r\x1b[2K" } else { "" })?;
                 continue;
             }
         };
-        for m in &source.malformed {
+        for m in &file_malformed {
             writeln!(err, "{}malformed: {}: {m}", if progress { "\r\x1b[2K" } else { "" }, file.display())?;
         }
-        malformed += source.malformed.len();
-        let name = file.display().to_string();
-        let mut file_events = source.events;
-        if let Some(m) = &mapping {
-            file_events.iter_mut().for_each(|e| m.apply(e));
-        }
-        events += file_events.len();
-        // Detections on several threads; correlations in the events' order.
-        for (event, detected) in file_events.iter().zip(detect_all(&hunter, &file_events, workers)) {
-            hits.extend(hunter.correlate(event, detected).into_iter().map(|h| h.with_context(&name, event)));
-        }
+        malformed += file_malformed.len();
     }
     if progress {
         write!(err, "\r\x1b[2K")?;
@@ -156,6 +168,10 @@ pub fn hunt(args: HuntArgs) -> anyhow::Result<ExitCode> {
     out.flush()?;
     Ok(ExitCode::SUCCESS)
 }
+
+/// Events judged together: enough to share out between threads, few enough to keep memory
+/// small.
+const BATCH: usize = 8_192;
 
 /// Each event's detections, in the events' order, judged on up to `workers` threads
 /// (detection needs no exclusive access to the hunter).
