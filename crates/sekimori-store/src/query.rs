@@ -127,27 +127,29 @@ impl<'a> Q<'a> {
 /// `sql` with each `$N` parameter written `?N`, for SQLite: there `?N` is parameter number N
 /// itself, so binding needs no name lookups (SQLite finds a `$N` name's number by a
 /// linear search, which made a statement of many parameters quadratic to bind). Text in
-/// single quotes (string literals, JSON paths such as `'$.a'`) and double quotes
-/// (identifiers) is left as it is.
+/// single quotes (string literals, JSON paths such as `'$.a'`), double quotes
+/// (identifiers) and comments is left as it is.
 pub(crate) fn numbered_parameters(sql: &str) -> Cow<'_, str> {
     if !sql.contains('$') {
         return Cow::Borrowed(sql);
     }
     let mut out = String::with_capacity(sql.len());
-    let mut quote: Option<char> = None;
-    let mut chars = sql.chars().peekable();
-    while let Some(c) = chars.next() {
-        match quote {
-            Some(q) if c == q => quote = None,
-            Some(_) => {}
-            None if c == '\'' || c == '"' => quote = Some(c),
-            None if c == '$' && chars.peek().is_some_and(char::is_ascii_digit) => {
+    let mut rest = sql;
+    while let Some(c) = rest.chars().next() {
+        // Quoted text and comments are copied as they are.
+        let verbatim = match c {
+            '\'' | '"' => rest[1..].find(c).map_or(rest.len(), |end| end + 2),
+            '-' if rest.starts_with("--") => rest.find('\n').unwrap_or(rest.len()),
+            '/' if rest.starts_with("/*") => rest[2..].find("*/").map_or(rest.len(), |end| end + 4),
+            '$' if rest[1..].starts_with(|d: char| d.is_ascii_digit()) => {
                 out.push('?');
+                rest = &rest[1..];
                 continue;
             }
-            None => {}
-        }
-        out.push(c);
+            _ => c.len_utf8(),
+        };
+        out.push_str(&rest[..verbatim]);
+        rest = &rest[verbatim..];
     }
     Cow::Owned(out)
 }
