@@ -169,26 +169,16 @@ fn hunt_reads_windows_evtx_files() {
     assert!(stderr.contains("7 events from 1 files (1 unreadable"), "{stderr}");
 }
 
-/// All JSON files under `dir`, recursively.
-fn json_files(dir: &Path, out: &mut Vec<PathBuf>) {
-    for entry in std::fs::read_dir(dir).expect("list").flatten() {
-        let p = entry.path();
-        if p.is_dir() {
-            json_files(&p, out);
-        } else if p.extension().is_some_and(|e| e == "json") {
-            out.push(p);
-        }
-    }
-}
-
 #[test]
 fn hunt_on_several_threads_prints_what_one_thread_prints() {
     // Every Windows regression event in one NDJSON file, forty times over (the copies are
     // answered by the detection memo): more than one batch of 8,192, each split between
     // threads.
     let data = sigma();
-    let mut files = Vec::new();
-    json_files(&data.join("regression_data/rules/windows"), &mut files);
+    let mut files: Vec<PathBuf> = sekimori_detect::log_files(&[data.join("regression_data/rules/windows")])
+        .into_iter()
+        .filter(|f| f.extension().is_some_and(|e| e == "json"))
+        .collect();
     files.sort();
     let mut lines = Vec::new();
     for f in &files {
