@@ -52,7 +52,7 @@ struct Shape {
     services: Option<Vec<String>>,
     #[serde(default)]
     categories: Option<Vec<String>>,
-    /// All present (a name, or a path into nested objects).
+    /// All present (a name, or a path into nested objects and lists, as `aliases` reads).
     fields: Vec<String>,
     /// Fields that must also hold exactly this text.
     #[serde(default)]
@@ -97,11 +97,11 @@ fn scalar_text(v: &Value) -> Option<String> {
 
 impl Shape {
     fn fits(&self, event: &serde_json::Map<String, Value>) -> bool {
-        self.fields.iter().all(|f| crate::baseline::field_in(event, f).is_some())
+        self.fields.iter().all(|f| path_value(event, f).is_some())
             && self
                 .equals
                 .iter()
-                .all(|(f, want)| crate::baseline::field_in(event, f).and_then(Value::as_str).is_some_and(|v| v == want))
+                .all(|(f, want)| path_value(event, f).and_then(Value::as_str).is_some_and(|v| v == want))
     }
 }
 
