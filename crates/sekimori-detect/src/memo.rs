@@ -164,14 +164,14 @@ impl Memo {
         event: &Value,
         evaluate: impl FnOnce() -> Vec<EvaluationResult>,
     ) -> Vec<EvaluationResult> {
-        let Some(stats) = self.groups.get(group).filter(|_| self.limit > 0 && visible.is_some()) else {
+        let (Some(stats), Some(visible)) = (self.groups.get(group).filter(|_| self.limit > 0), visible) else {
             return evaluate();
         };
         if stats.bypass.load(Ordering::Relaxed) > 0 {
             stats.bypass.fetch_sub(1, Ordering::Relaxed);
             return evaluate();
         }
-        let key = match visible.and_then(|v| v.key(event)) {
+        let key = match visible.key(event) {
             Some(k) if k.len() <= Self::MAX_KEY => (group, k),
             _ => return evaluate(),
         };
