@@ -30,18 +30,23 @@ impl Hit {
     pub(crate) fn from_result(r: EvaluationResult) -> Hit {
         let (kind, matched) = match r.as_detection() {
             Some(d) => {
-                let mut seen: Vec<String> = Vec::new();
-                for m in &d.matched_fields {
-                    let value = match &m.value {
-                        Value::String(s) => s.clone(),
-                        other => other.to_string(),
-                    };
-                    let pair = format!("{}={value}", m.field);
-                    if !seen.contains(&pair) {
-                        seen.push(pair);
-                    }
-                }
-                ("detection", seen)
+                // rsigma lists the selections of `1 of selection_*` in its HashMap's
+                // order, which differs between processes; sorted, the same event gives
+                // the same list everywhere (hunt runs, threads, server replicas).
+                let mut pairs: Vec<String> = d
+                    .matched_fields
+                    .iter()
+                    .map(|m| {
+                        let value = match &m.value {
+                            Value::String(s) => s.clone(),
+                            other => other.to_string(),
+                        };
+                        format!("{}={value}", m.field)
+                    })
+                    .collect();
+                pairs.sort_unstable();
+                pairs.dedup();
+                ("detection", pairs)
             }
             None => ("correlation", Vec::new()),
         };

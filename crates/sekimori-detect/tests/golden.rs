@@ -243,3 +243,23 @@ fn a_filter_rule_suppresses_a_detection() {
     let hits = run(yaml, &[json!({"action": "probe", "ip": "10.0.0.5"}), json!({"action": "probe", "ip": "10.0.0.6"})]);
     assert_eq!(hits.iter().map(|h| !h.is_empty()).collect::<Vec<_>>(), [false, true]);
 }
+
+#[test]
+fn matched_values_are_the_same_for_every_hunter() {
+    // rsigma keeps a rule's selections in a HashMap whose order differs from one map to
+    // the next; what a hit reports must not.
+    let selections: String = (0..8).map(|i| format!("  selection_{i}:\n    F{i}|contains: v{i}\n")).collect();
+    let yaml =
+        format!("title: t\nlogsource: {{product: test}}\ndetection:\n{selections}  condition: 1 of selection_*\n");
+    let (rules, report) = RuleSet::from_yaml(&yaml);
+    assert!(report.is_clean(), "{:?}", report.failures);
+    let event: Value =
+        (0..8).map(|i| (format!("F{i}"), json!(format!("v{i}")))).collect::<serde_json::Map<_, _>>().into();
+    let expected: Vec<String> = (0..8).map(|i| format!("F{i}=v{i}")).collect();
+    for _ in 0..16 {
+        let mut hunter = Hunter::new(&rules).expect("compile");
+        let hits = hunter.process(&event);
+        assert_eq!(hits.len(), 1);
+        assert_eq!(hits[0].matched, expected);
+    }
+}
