@@ -1,13 +1,14 @@
 //! Log files as `sekimori hunt` (and, next, ingest) reads them: any text parses into
 //! events and malformed-document reports without panicking; every event is normalised
 //! and run through a small rule set; every malformed report names a line inside the text;
-//! an event judged again (answered by the detection memo) fires the same rules.
+//! an event judged again (answered by the detection memo) fires the same rules; the raw
+//! bytes read in small chunks (as `hunt` streams a file) give the same events and reports.
 #![no_main]
 
 use std::sync::{Mutex, OnceLock};
 
 use libfuzzer_sys::fuzz_target;
-use sekimori_detect::input::parse_events;
+use sekimori_detect::input::{parse_events, read_documents_each};
 use sekimori_detect::{Hunter, RuleSet};
 
 const RULES: &str = "title: any whoami\nlogsource: {product: windows}\ndetection:\n  sel:\n    CommandLine|contains|all: [who, ami]\n  k:\n    - mimikatz\n  condition: sel or k\n---\ntitle: nested user\nlogsource: {product: okta}\ndetection:\n  sel:\n    actor.alternateId|endswith: '@example.com'\n    eventType|startswith: user.\n  condition: sel\n";
@@ -30,6 +31,11 @@ fuzz_target!(|data: &[u8]| {
         assert!(m.sample.len() <= sekimori_detect::input::MAX_SAMPLE_BYTES);
         assert!(text.lines().nth(m.line - 1).is_some_and(|l| l.contains(m.sample.as_str())), "{m}: sample is not from its line");
     }
+    let mut events = Vec::new();
+    let chunk = data.first().map_or(1, |b| usize::from(*b % 16) + 1);
+    let malformed = read_documents_each(data, chunk, usize::MAX, &mut |e| events.push(e)).expect("in memory");
+    assert_eq!(events, source.events, "chunks of {chunk} bytes");
+    assert_eq!(malformed, source.malformed, "chunks of {chunk} bytes");
     let mut h = hunter().lock().unwrap_or_else(|p| p.into_inner());
     for e in &source.events {
         let first: Vec<_> = h.process(e).into_iter().map(|hit| hit.title).collect();

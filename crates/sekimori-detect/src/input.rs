@@ -95,23 +95,35 @@ pub fn read_events(path: &Path) -> Result<EventSource, InputError> {
 /// Reads one file and hands each normalised event to `sink` as it is read (in the file's
 /// order), so a large file is never held as parsed events all at once. Returns the
 /// documents that were not JSON (or the EVTX records that could not be read).
+///
+/// JSON text is read as a stream, a few MiB at a time, so its size is not limited (one
+/// document is: [`MAX_DOCUMENT_BYTES`]); an EVTX file is read whole, up to
+/// [`MAX_FILE_BYTES`] after decompression.
 pub fn read_events_each(path: &Path, sink: &mut dyn FnMut(Value)) -> Result<Vec<Malformed>, InputError> {
     let io = |source| InputError::Io { path: path.to_owned(), source };
     let name = path.to_string_lossy().to_ascii_lowercase();
     let file = std::fs::File::open(path).map_err(io)?;
-    let mut bytes = Vec::new();
     let reader: Box<dyn Read> =
         if name.ends_with(".gz") { Box::new(flate2::read::MultiGzDecoder::new(file)) } else { Box::new(file) };
+    if !(name.ends_with(".evtx") || name.ends_with(".evtx.gz")) {
+        return read_documents_each(reader, READ_CHUNK, MAX_DOCUMENT_BYTES, sink).map_err(io);
+    }
+    let mut bytes = Vec::new();
     reader.take(MAX_FILE_BYTES + 1).read_to_end(&mut bytes).map_err(io)?;
     if bytes.len() as u64 > MAX_FILE_BYTES {
         return Err(InputError::TooLarge { path: path.to_owned() });
     }
-    if name.ends_with(".evtx") || name.ends_with(".evtx.gz") {
-        parse_evtx_each(bytes, sink).map_err(|reason| InputError::NotEvtx { path: path.to_owned(), reason })
-    } else {
-        Ok(parse_events_each(&String::from_utf8_lossy(&bytes), sink))
-    }
+    parse_evtx_each(bytes, sink).map_err(|reason| InputError::NotEvtx { path: path.to_owned(), reason })
 }
+
+/// Longest unfinished JSON document held while reading a file (a CloudTrail file is one
+/// document): once this much of one is held without its end, it is reported as malformed
+/// and reading goes on at the line after the one it starts on. (A document that ends within
+/// the read that crosses the limit is still parsed.)
+pub const MAX_DOCUMENT_BYTES: usize = 1 << 30;
+
+/// Bytes read from a JSON text file at a time (more while one document is unfinished).
+const READ_CHUNK: usize = 4 << 20;
 
 /// Sizes of an EVTX file's header and of each of its chunks.
 const EVTX_HEADER: usize = 4096;
@@ -170,10 +182,121 @@ pub fn parse_events(text: &str) -> EventSource {
 
 /// [`parse_events`], handing each event to `sink` as it is read.
 pub fn parse_events_each(text: &str, sink: &mut dyn FnMut(Value)) -> Vec<Malformed> {
+    // Reading from memory cannot fail, and one chunk holds the whole text.
+    read_documents_each(text.as_bytes(), text.len().max(1), usize::MAX, sink).unwrap_or_default()
+}
+
+/// JSON documents one after another from `reader`, read `chunk` bytes at a time and
+/// decoded as UTF-8 (invalid sequences become U+FFFD, as `String::from_utf8_lossy` does).
+/// Only whole lines are parsed until the input ends, so a document cut by a chunk boundary
+/// is parsed once the rest of it has been read; while one is unfinished, each read is at
+/// least as large as what is held, so a long document costs linear time. A document still
+/// unfinished when `max_document` bytes are held is reported as malformed and skipped to
+/// the end of the line it starts on. The result is the same for any `chunk` (property-tested).
+pub fn read_documents_each(
+    mut reader: impl Read,
+    chunk: usize,
+    max_document: usize,
+    sink: &mut dyn FnMut(Value),
+) -> std::io::Result<Vec<Malformed>> {
     let mut malformed = Vec::new();
-    let (mut offset, mut line) = (0, 1);
-    while offset < text.len() {
-        let rest = &text[offset..];
+    // Decoded text not yet consumed, and the line it starts on.
+    let mut text = String::new();
+    let mut line = 1;
+    // Bytes of a UTF-8 sequence cut off by the last read.
+    let mut tail: Vec<u8> = Vec::new();
+    // Set while skipping the rest of an over-long document's first line.
+    let mut skipping = false;
+    let mut ended = false;
+    let mut want = chunk;
+    loop {
+        let mut raw = std::mem::take(&mut tail);
+        let read = (&mut reader).take(want as u64).read_to_end(&mut raw)?;
+        ended = ended || read == 0;
+        decode(&raw, ended, &mut text, &mut tail);
+        if skipping {
+            match text.find('\n') {
+                Some(i) => {
+                    text.drain(..=i);
+                    line += 1;
+                    skipping = false;
+                }
+                None => text.clear(),
+            }
+        }
+        // Parse whole lines only, until the input has ended.
+        let limit = if ended { text.len() } else { text.rfind('\n').map_or(0, |i| i + 1) };
+        let (consumed, unfinished) = parse_window(&text[..limit], ended, &mut line, &mut malformed, sink);
+        text.drain(..consumed);
+        if ended {
+            return Ok(malformed);
+        }
+        let unfinished = unfinished || limit == 0;
+        if unfinished && text.len() >= max_document {
+            malformed.push(Malformed {
+                line,
+                reason: format!("a document longer than {max_document} bytes"),
+                sample: cut(text.lines().next().unwrap_or_default(), MAX_SAMPLE_BYTES).to_owned(),
+            });
+            skipping = true;
+            match text.find('\n') {
+                Some(i) => {
+                    text.drain(..=i);
+                    line += 1;
+                    skipping = false;
+                }
+                None => text.clear(),
+            }
+        }
+        want = if unfinished && !skipping { chunk.max(text.len()) } else { chunk };
+    }
+}
+
+/// Appends `raw` to `text` as UTF-8, invalid sequences as U+FFFD; a sequence cut off at the
+/// end is kept in `tail` for the next read, unless the input has `ended`.
+fn decode(raw: &[u8], ended: bool, text: &mut String, tail: &mut Vec<u8>) {
+    let mut rest = raw;
+    loop {
+        match std::str::from_utf8(rest) {
+            Ok(valid) => {
+                text.push_str(valid);
+                return;
+            }
+            Err(e) => {
+                let (valid, after) = rest.split_at(e.valid_up_to());
+                text.push_str(std::str::from_utf8(valid).unwrap_or_default());
+                match e.error_len() {
+                    Some(n) => {
+                        text.push(char::REPLACEMENT_CHARACTER);
+                        rest = &after[n..];
+                    }
+                    None if ended => {
+                        text.push(char::REPLACEMENT_CHARACTER);
+                        return;
+                    }
+                    None => {
+                        tail.extend_from_slice(after);
+                        return;
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Parses the documents in `window` (whole lines, or the end of the input when `ended`).
+/// Returns the bytes consumed, and whether a document is left unfinished at the end of the
+/// window (it is parsed again when more has been read). `line` follows what is consumed.
+fn parse_window(
+    window: &str,
+    ended: bool,
+    line: &mut usize,
+    malformed: &mut Vec<Malformed>,
+    sink: &mut dyn FnMut(Value),
+) -> (usize, bool) {
+    let mut offset = 0;
+    while offset < window.len() {
+        let rest = &window[offset..];
         let mut stream = serde_json::Deserializer::from_str(rest).into_iter::<Value>();
         let error = loop {
             match stream.next() {
@@ -182,29 +305,35 @@ pub fn parse_events_each(text: &str, sink: &mut dyn FnMut(Value)) -> Vec<Malform
                 Some(Err(e)) => break Some(e),
             }
         };
-        let Some(error) = error else { break };
+        let Some(error) = error else {
+            *line += rest.matches('\n').count();
+            return (window.len(), false);
+        };
         // The bad document starts after the last good one and the JSON whitespace that
         // follows (only these four: `trim_start` would also skip e.g. a vertical tab).
         let good_end = stream.byte_offset();
         let after = &rest[good_end..];
         let start = good_end + (after.len() - after.trim_start_matches([' ', '\t', '\n', '\r']).len());
-        line += rest[..start].matches('\n').count();
+        *line += rest[..start].matches('\n').count();
+        if error.is_eof() && !ended {
+            return (offset + start, true);
+        }
         let line_end = rest[start..].find('\n').map(|i| start + i);
         // serde_json's own position is relative to where this pass began; the line is ours.
         let reason = error.to_string();
         let reason = reason.rsplit_once(" at line ").map_or(reason.as_str(), |(r, _)| r).to_owned();
         let bad_line = &rest[start..line_end.unwrap_or(rest.len())];
         let sample = cut(bad_line.strip_suffix('\r').unwrap_or(bad_line), MAX_SAMPLE_BYTES).to_owned();
-        malformed.push(Malformed { line, reason, sample });
+        malformed.push(Malformed { line: *line, reason, sample });
         match line_end {
             Some(end) => {
                 offset += end + 1;
-                line += 1;
+                *line += 1;
             }
-            None => break,
+            None => return (window.len(), false),
         }
     }
-    malformed
+    (window.len(), false)
 }
 
 /// An error and its causes on one line, `outer: inner: …`: the `evtx` crate's outer messages
@@ -316,11 +445,63 @@ mod tests {
         assert_eq!(log_files(&[dir.path()]), vec![evtx.clone(), gz.clone()]);
     }
 
+    /// Events and malformed reports of `bytes` read `chunk` bytes at a time.
+    fn chunked(bytes: &[u8], chunk: usize, max_document: usize) -> (Vec<Value>, Vec<Malformed>) {
+        let mut events = Vec::new();
+        let malformed = read_documents_each(bytes, chunk, max_document, &mut |e| events.push(e)).expect("in memory");
+        (events, malformed)
+    }
+
+    #[test]
+    fn a_document_cut_by_a_read_is_parsed_whole() {
+        let text = "{\"a\":\n  \"x\"}\n{\"b\": 1234567}\nbad\n[{\"c\": \"\u{e9}\u{e9}\"}]";
+        let whole = parse_events(text);
+        assert_eq!(whole.events.len(), 3);
+        for chunk in 1..text.len() {
+            let (events, malformed) = chunked(text.as_bytes(), chunk, usize::MAX);
+            assert_eq!((&events, &malformed), (&whole.events, &whole.malformed), "chunk {chunk}");
+        }
+    }
+
+    #[test]
+    fn an_over_long_document_is_reported_and_the_next_lines_are_read() {
+        let long = format!("{{\"a\": \"{}\"}}", "x".repeat(100));
+        let text = format!("{{\"n\":1}}\n{long}\n{{\"n\":2}}\n");
+        // Reads smaller than the limit: the document is found unfinished at 64 bytes held.
+        for chunk in [1, 7, 16] {
+            let (events, malformed) = chunked(text.as_bytes(), chunk, 64);
+            assert_eq!(events, vec![json!({"n": 1}), json!({"n": 2})], "chunk {chunk}");
+            assert_eq!(malformed.len(), 1, "chunk {chunk}: {malformed:?}");
+            assert_eq!(malformed[0].line, 2);
+            assert!(malformed[0].reason.contains("longer than 64 bytes"), "{}", malformed[0]);
+        }
+    }
+
     proptest::proptest! {
         #[test]
         fn parsing_never_panics(text in ".{0,400}") {
             let _ = parse_events(&text);
         }
 
+        /// Reading in chunks of any size gives what parsing the lossily decoded whole gives:
+        /// documents and lines cut anywhere, UTF-8 sequences cut or invalid.
+        #[test]
+        fn reading_in_chunks_is_reading_whole(
+            parts in proptest::collection::vec(proptest::prop_oneof![
+                proptest::strategy::Just(b"{\"a\": [1, 2.5, \"\xc3\xa9\"]}".to_vec()),
+                proptest::strategy::Just(b"{\n  \"b\": {\"c\": true}\n}".to_vec()),
+                proptest::strategy::Just(b"\n".to_vec()),
+                proptest::strategy::Just(b"\r\n".to_vec()),
+                proptest::strategy::Just(b" 42 ".to_vec()),
+                proptest::collection::vec(proptest::num::u8::ANY, 0..6),
+            ], 0..24),
+            chunk in 1usize..40,
+        ) {
+            let bytes = parts.concat();
+            let whole = parse_events(&String::from_utf8_lossy(&bytes));
+            let (events, malformed) = chunked(&bytes, chunk, usize::MAX);
+            proptest::prop_assert_eq!(events, whole.events);
+            proptest::prop_assert_eq!(malformed, whole.malformed);
+        }
     }
 }

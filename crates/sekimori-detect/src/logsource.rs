@@ -377,6 +377,31 @@ mod tests {
     }
 
     #[test]
+    fn sekimori_audit_events_and_zeek_logs_are_placed() {
+        let map = LogSourceMap::builtin();
+        let audit = json!({"@timestamp": "2026-11-30T10:00:00.000Z",
+            "event": {"kind": "event", "action": "admin.token.created", "outcome": "success"},
+            "sekimori": {"tenant": "t1"}});
+        let ls = map.classify(&audit);
+        assert!(ls.admits(Some("sekimori"), Some("audit"), None));
+        assert!(ls.admits(None, None, None));
+        assert!(!ls.admits(Some("zeek"), Some("rdp"), None), "not every rule: only its own");
+        let dns = json!({"uid": "CHhAvVGS1DHFjwGM9", "id.orig_h": "10.0.0.20", "trans_id": 4711,
+            "query": "pool.minexmr.com", "qtype_name": "TXT", "answers": ["powershell -enc"]});
+        let ls = map.classify(&dns);
+        assert!(ls.admits(Some("zeek"), Some("dns"), None));
+        assert!(ls.admits(None, None, Some("dns")));
+        assert!(!ls.admits(Some("zeek"), Some("rdp"), None));
+        let Value::Object(mut m) = dns else { unreachable!("an object") };
+        map.add_aliases(&mut m);
+        assert_eq!((&m["record_type"], &m["answer"]), (&json!("TXT"), &json!(["powershell -enc"])));
+        let dce = json!({"uid": "C4J4Th3PJpwUYZZ6gc", "endpoint": "svcctl", "operation": "CreateServiceW"});
+        assert!(map.classify(&dce).admits(Some("zeek"), Some("dce_rpc"), None));
+        let x509 = json!({"fingerprint": "ab", "certificate.serial": "8BB00EE", "certificate.subject": "CN=Major Cobalt Strike"});
+        assert!(map.classify(&x509).admits(Some("zeek"), Some("x509"), None));
+    }
+
+    #[test]
     fn okta_github_gcp_and_m365_logs_are_placed_by_their_shape() {
         let map = LogSourceMap::builtin();
         let okta = json!({"uuid": "e1", "published": "2026-11-30T10:00:00.000Z", "eventType": "user.mfa.factor.deactivate",

@@ -11,9 +11,20 @@ use common::start_with;
 /// Starts the binary with SigmaHQ's rules from `dirs` (under `rules/`), posts `records` as
 /// one NDJSON request, checks how many alerts it reports, and returns the alerts' titles.
 async fn alert_titles(dirs: &[&str], records: &[Value], alerts: usize) -> Vec<String> {
-    let dir = tempfile::tempdir().expect("tempdir");
     let rules = common::sigma_data("rules");
-    let dirs = dirs.iter().map(|d| format!("\"{}\"", rules.join(d).display())).collect::<Vec<_>>().join(", ");
+    alert_titles_with(dirs.iter().map(|d| rules.join(d)).collect(), records, alerts, None).await
+}
+
+/// [`alert_titles`] with rule paths as given; with `wait_for`, the alerts are listed once
+/// one titled so has been raised (by the server's own audit events, judged once a second).
+async fn alert_titles_with(
+    rules: Vec<std::path::PathBuf>,
+    records: &[Value],
+    alerts: usize,
+    wait_for: Option<&str>,
+) -> Vec<String> {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let dirs = rules.iter().map(|d| format!("\"{}\"", d.display())).collect::<Vec<_>>().join(", ");
     let config = dir.path().join("sekimori.toml");
     std::fs::write(&config, format!("[detect]\nrules = [{dirs}]\n")).expect("config");
     let data = dir.path().join("data");
@@ -38,11 +49,19 @@ async fn alert_titles(dirs: &[&str], records: &[Value], alerts: usize) -> Vec<St
         resp.json::<Value>().await.expect("json"),
         json!({"accepted": records.len(), "malformed": 0, "alerts": alerts})
     );
-    let list = admin.call(reqwest::Method::GET, "/api/v1/admin/alerts", None).await.expect("alerts");
-    let mut titles: Vec<String> =
-        list.as_array().expect("a list").iter().filter_map(|a| a["title"].as_str().map(str::to_owned)).collect();
-    titles.sort_unstable();
-    titles
+    for _ in 0..100 {
+        let list = admin.call(reqwest::Method::GET, "/api/v1/admin/alerts", None).await.expect("alerts");
+        let mut titles: Vec<String> =
+            list.as_array().expect("a list").iter().filter_map(|a| a["title"].as_str().map(str::to_owned)).collect();
+        titles.sort_unstable();
+        match wait_for {
+            Some(t) if !titles.iter().any(|have| have == t) => {
+                tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+            }
+            _ => return titles,
+        }
+    }
+    panic!("no alert {wait_for:?} within 20 s");
 }
 
 #[tokio::test]
@@ -78,6 +97,7 @@ async fn okta_github_gcp_and_m365_records_fire_their_own_rules() {
         ]
     );
 }
+
 #[tokio::test]
 async fn workspace_kubernetes_identity_web_linux_and_macos_records_fire_their_own_rules() {
     let records = [
@@ -145,6 +165,82 @@ async fn workspace_kubernetes_identity_web_linux_and_macos_records_fire_their_ow
             "Path Traversal Exploitation Attempts",
             "Startup Item File Created - MacOS",
             "Telegram API Access",
+        ]
+    );
+}
+
+#[tokio::test]
+async fn zeek_logs_fire_zeek_and_dns_rules() {
+    // Zeek 6 JSON log lines (`LogAscii::use_json=T`), one from each of five logs.
+    let conn = |uid: &str, orig: &str, resp: &str, port: u16| json!({"ts": 1_796_032_800.25, "uid": uid, "id.orig_h": orig, "id.orig_p": 49_700, "id.resp_h": resp, "id.resp_p": port});
+    let with = |mut base: Value, fields: Value| {
+        if let (Some(b), Some(f)) = (base.as_object_mut(), fields.as_object()) {
+            b.extend(f.clone());
+        }
+        base
+    };
+    let records = [
+        // dns.log: a Monero pool looked up (Zeek's mining-pool rule and the generic DNS
+        // category's), and an ordinary lookup.
+        with(
+            conn("CHhAvVGS1DHFjwGM9", "10.0.0.20", "10.0.0.2", 53),
+            json!({"proto": "udp", "trans_id": 4711, "rtt": 0.02, "query": "pool.minexmr.com", "qclass": 1,
+                "qclass_name": "C_INTERNET", "qtype": 1, "qtype_name": "A", "rcode": 0, "rcode_name": "NOERROR",
+                "AA": false, "TC": false, "RD": true, "RA": true, "Z": 0, "answers": ["141.94.96.144"], "TTLs": [60.0],
+                "rejected": false}),
+        ),
+        with(
+            conn("CxT9bJ3yqP1M2v6Ve", "10.0.0.20", "10.0.0.2", 53),
+            json!({"proto": "udp", "trans_id": 4712, "query": "www.example.com", "qtype_name": "A", "Z": 0,
+                "answers": ["93.184.216.34"], "rejected": false}),
+        ),
+        // dce_rpc.log: a service created over the service control manager's pipe.
+        with(
+            conn("C4J4Th3PJpwUYZZ6gc", "10.0.0.21", "10.0.0.5", 445),
+            json!({"rtt": 0.0003, "named_pipe": "\\pipe\\ntsvcs", "endpoint": "svcctl", "operation": "CreateServiceW"}),
+        ),
+        // kerberos.log: a service ticket requested with RC4.
+        with(
+            conn("C5bLoe2Mvxqhawzqqd", "10.0.0.22", "10.0.0.3", 88),
+            json!({"request_type": "TGS", "client": "alice/EXAMPLE.COM", "service": "MSSQLSvc/db.example.com:1433",
+                "success": true, "cipher": "rc4-hmac", "forwardable": true, "renewable": true}),
+        ),
+        // http.log: an executable put on an outside WebDAV server.
+        with(
+            conn("CUM0KZ3MLUfNB0cl11", "10.0.0.23", "198.51.100.20", 80),
+            json!({"trans_depth": 1, "method": "PUT", "host": "198.51.100.20", "uri": "/webdav/payload.exe",
+                "version": "1.1", "user_agent": "Microsoft-WebDAV-MiniRedir/10.0.19045", "request_body_len": 1024,
+                "response_body_len": 0, "status_code": 201, "status_msg": "Created"}),
+        ),
+    ];
+    // Sekimori's own audit events (the ingest source just created) are judged by the
+    // rules for them and by no Zeek rule: `Publicly Accessible RDP Service` is `not
+    // selection`, so it would fire on any event it ran on.
+    let dir = tempfile::tempdir().expect("tempdir");
+    let own = dir.path().join("own.yml");
+    std::fs::write(
+        &own,
+        "title: Sekimori Admin Action\nlogsource: {product: sekimori, service: audit}\ndetection:\n  sel:\n    event.action|startswith: admin.\n  condition: sel\n",
+    )
+    .expect("rule");
+    let rules = common::sigma_data("rules");
+    let titles = alert_titles_with(
+        vec![rules.join("network/zeek"), rules.join("network/dns"), own],
+        &records,
+        6,
+        Some("Sekimori Admin Action"),
+    )
+    .await;
+    let titles: Vec<&str> = titles.iter().map(String::as_str).filter(|t| *t != "Sekimori Admin Action").collect();
+    assert_eq!(
+        titles,
+        [
+            "DNS Events Related To Mining Pools",
+            "Executable from Webdav",
+            "Kerberos Network Traffic RC4 Ticket Encryption",
+            "MITRE BZAR Indicators for Execution",
+            "Monero Crypto Coin Mining Pool Lookup",
+            "WebDav Put Request",
         ]
     );
 }
