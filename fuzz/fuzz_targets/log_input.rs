@@ -1,7 +1,8 @@
 //! Log files as `sekimori hunt` (and, next, ingest) reads them: any text parses into
 //! events and malformed-document reports without panicking; every event is normalised
 //! and run through a small rule set; every malformed report names a line inside the text;
-//! an event judged again (answered by the detection memo) fires the same rules; the raw
+//! an event judged again (answered by the detection memo) fires the same rules, and so does
+//! a hunter without the memo and the keyword gates; the raw
 //! bytes read in small chunks (as `hunt` streams a file) give the same events and reports.
 #![no_main]
 
@@ -11,14 +12,18 @@ use libfuzzer_sys::fuzz_target;
 use sekimori_detect::input::{parse_events, read_documents_each};
 use sekimori_detect::{Hunter, RuleSet};
 
-const RULES: &str = "title: any whoami\nlogsource: {product: windows}\ndetection:\n  sel:\n    CommandLine|contains|all: [who, ami]\n  k:\n    - mimikatz\n  condition: sel or k\n---\ntitle: nested user\nlogsource: {product: okta}\ndetection:\n  sel:\n    actor.alternateId|endswith: '@example.com'\n    eventType|startswith: user.\n  condition: sel\n";
+const RULES: &str = "title: any whoami\nlogsource: {product: windows}\ndetection:\n  sel:\n    CommandLine|contains|all: [who, ami]\n  k:\n    - mimikatz\n  condition: sel or k\n---\ntitle: nested user\nlogsource: {product: okta}\ndetection:\n  sel:\n    actor.alternateId|endswith: '@example.com'\n    eventType|startswith: user.\n  condition: sel\n---\ntitle: keywords only\nlogsource: {product: windows, service: security}\ndetection:\n  k:\n    - 'sekurlsa::'\n    - 'ärger'\n  f:\n    EventID: 15\n  condition: k and not f\n";
 
-fn hunter() -> &'static Mutex<Hunter> {
-    static H: OnceLock<Mutex<Hunter>> = OnceLock::new();
+/// A hunter as the server runs it, and one without the memo and the keyword gates.
+fn hunters() -> &'static Mutex<(Hunter, Hunter)> {
+    static H: OnceLock<Mutex<(Hunter, Hunter)>> = OnceLock::new();
     H.get_or_init(|| {
         let (rules, report) = RuleSet::from_yaml(RULES);
         assert!(report.is_clean());
-        Mutex::new(Hunter::new(&rules).expect("compile"))
+        let mut plain = Hunter::new(&rules).expect("compile");
+        plain.set_memo(false);
+        plain.set_keyword_gates(false);
+        Mutex::new((Hunter::new(&rules).expect("compile"), plain))
     })
 }
 
@@ -36,10 +41,16 @@ fuzz_target!(|data: &[u8]| {
     let malformed = read_documents_each(data, chunk, usize::MAX, &mut |e| events.push(e)).expect("in memory");
     assert_eq!(events, source.events, "chunks of {chunk} bytes");
     assert_eq!(malformed, source.malformed, "chunks of {chunk} bytes");
-    let mut h = hunter().lock().unwrap_or_else(|p| p.into_inner());
+    let mut guard = hunters().lock().unwrap_or_else(|p| p.into_inner());
+    let (h, plain) = &mut *guard;
     for e in &source.events {
         let first: Vec<_> = h.process(e).into_iter().map(|hit| hit.title).collect();
         let again: Vec<_> = h.process(e).into_iter().map(|hit| hit.title).collect();
         assert_eq!(first, again, "the memo changed the rules that fire on {e}");
+        let mut without: Vec<_> = plain.process(e).into_iter().map(|hit| hit.title).collect();
+        let mut with = first;
+        with.sort();
+        without.sort();
+        assert_eq!(with, without, "the memo or a keyword gate changed the rules that fire on {e}");
     }
 });

@@ -5,7 +5,7 @@
 //! `../shared/data/sigma`). Prints events/s on one core and the hits seen.
 //!
 //! `SEKIMORI_BENCH_MEMO=0` turns the memo of detections off (it is on, as in the server and
-//! `hunt`); `SEKIMORI_BENCH_UNIQUE=1` makes every copy unique (its number appended to each
+//! `hunt`); `SEKIMORI_BENCH_GATES=0` the keyword gates (likewise on); `SEKIMORI_BENCH_UNIQUE=1` makes every copy unique (its number appended to each
 //! text value but the channel and provider), so the memo never hits: its worst case.
 
 #![allow(clippy::disallowed_methods)] // reason: a benchmark measures wall-clock time
@@ -31,6 +31,8 @@ fn main() {
     let memo = std::env::var("SEKIMORI_BENCH_MEMO").map_or(true, |v| v != "0");
     let unique = std::env::var("SEKIMORI_BENCH_UNIQUE").is_ok_and(|v| v == "1");
     hunter.set_memo(memo);
+    let gates = std::env::var("SEKIMORI_BENCH_GATES").map_or(true, |v| v != "0");
+    hunter.set_keyword_gates(gates);
     println!(
         "loaded {} Windows rules ({} not loaded) in {:.2} s",
         report.detections,
@@ -47,10 +49,11 @@ fn main() {
         }
     }
     println!(
-        "{} distinct regression events, replicated to {n}{}; memo {}",
+        "{} distinct regression events, replicated to {n}{}; memo {}, keyword gates {}",
         corpus.len(),
         if unique { " (every copy unique)" } else { "" },
-        if memo { "on" } else { "off" }
+        if memo { "on" } else { "off" },
+        if gates { "on" } else { "off" }
     );
     let copy = |i: usize| {
         let mut e = corpus[i % corpus.len()].clone();

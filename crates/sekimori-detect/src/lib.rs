@@ -6,6 +6,7 @@
 
 pub mod baseline;
 pub mod input;
+mod keywords;
 pub mod logsource;
 pub mod mapping;
 mod memo;

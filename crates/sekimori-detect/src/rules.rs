@@ -12,6 +12,7 @@ use rsigma_parser::{
 };
 use serde_json::Value;
 
+use crate::keywords::KeywordGate;
 use crate::logsource::LogSourceMap;
 use crate::memo::{Memo, Visible};
 use crate::output::Hit;
@@ -207,6 +208,8 @@ pub struct Hunter {
     correlations: Option<CorrelationEngine>,
     /// Detections remembered by what the rules can see ([`crate::memo`]).
     memo: Memo,
+    /// Whether the groups' keyword gates are used (on unless turned off for a test).
+    gates: bool,
 }
 
 /// A rule's (product, service, category).
@@ -219,6 +222,9 @@ struct Bucket {
     engine: Engine,
     /// The event fields its rules (and filters) read, if memoisable.
     visible: Option<Visible>,
+    /// When every rule needs one of a set of keywords: the search that decides whether
+    /// the group runs at all ([`crate::keywords`]).
+    keywords: Option<KeywordGate>,
 }
 
 impl std::fmt::Debug for Hunter {
@@ -247,12 +253,15 @@ impl Hunter {
             let visible = Visible::of(
                 members.iter().map(|r| &r.detection).chain(rules.filters.iter().map(|(_, f)| &f.detection)),
             );
+            // Filters only narrow a rule (`and not filter`), so the rules' own requirement
+            // stands with them applied.
+            let keywords = KeywordGate::of(members.iter().map(|r| &r.detection));
             let collection = SigmaCollection { rules: members, ..SigmaCollection::new() };
             engine.add_collection(&collection).map_err(|e| e.to_string())?;
             for (path, f) in &rules.filters {
                 engine.apply_filter(f).map_err(|e| format!("{}: {}: {e}", path.display(), f.title))?;
             }
-            buckets.push(Bucket { product, service, category, engine, visible });
+            buckets.push(Bucket { product, service, category, engine, visible, keywords });
         }
         let correlations = if rules.correlations.is_empty() {
             None
@@ -274,7 +283,7 @@ impl Hunter {
             Some(engine)
         };
         let memo = Memo::new(Memo::DEFAULT_BYTES, buckets.len());
-        Ok(Hunter { buckets, logsources: LogSourceMap::builtin(), correlations, memo })
+        Ok(Hunter { buckets, logsources: LogSourceMap::builtin(), correlations, memo, gates: true })
     }
 
     /// Every rule that fires on `event` (already normalised), detections first, then
@@ -291,7 +300,9 @@ impl Hunter {
         let json = JsonEvent::borrow(event);
         let mut detections = Vec::new();
         for (i, b) in self.buckets.iter().enumerate() {
-            if placed.admits(b.product.as_deref(), b.service.as_deref(), b.category.as_deref()) {
+            if placed.admits(b.product.as_deref(), b.service.as_deref(), b.category.as_deref())
+                && (!self.gates || b.keywords.as_ref().is_none_or(|g| g.admits(event)))
+            {
                 detections.extend(self.memo.detections(i, b.visible.as_ref(), event, || b.engine.evaluate(&json)));
             }
         }
@@ -302,6 +313,12 @@ impl Hunter {
     /// default. Results are the same either way; only the time differs.
     pub fn set_memo(&mut self, on: bool) {
         self.memo = Memo::new(if on { Memo::DEFAULT_BYTES } else { 0 }, self.buckets.len());
+    }
+
+    /// Turns the keyword gates off (`false`) or on (the default). Results are the same
+    /// either way; only the time differs.
+    pub fn set_keyword_gates(&mut self, on: bool) {
+        self.gates = on;
     }
 
     /// Whether correlation rules are loaded (without them, [`Hunter::correlate`] only

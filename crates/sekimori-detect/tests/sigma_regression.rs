@@ -106,21 +106,21 @@ fn sigmahq_regression_events_fire_their_rules() {
     assert!(fired >= 195, "conformance gate: {fired} of {cases} cases fire their rule (at least 195 required)");
 }
 
-/// The memo of detections (on by default) changes no result: every regression event, a
-/// copy of each with its text values changed, and a copy with another event's command line,
-/// judged by all SigmaHQ rules with the memo (twice, so the second pass is remembered) and
-/// without it, fire exactly the same rules, and every value a hit reports as matched is the
-/// judged event's own. (Which matched values a hit lists may differ between two hunters:
-/// rsigma stops at the first of `1 of selection_*` that matches, in an order that varies
-/// between engines.)
+/// The memo of detections and the keyword gates (both on by default) change no result:
+/// every regression event, a copy of each with its text values changed, a copy with
+/// another event's command line, and a copy carrying one of Mimikatz's keywords (so the
+/// keyword rule's gate opens), judged by all SigmaHQ rules with both (twice, so the second
+/// pass is remembered) and without either, fire exactly the same rules, and every value a
+/// hit reports as matched is the judged event's own.
 #[test]
-fn the_detection_memo_changes_no_result() {
+fn the_detection_memo_and_keyword_gates_change_no_result() {
     let data = data_dir();
     let (rules, _) =
         RuleSet::load(&[data.join("rules"), data.join("rules-emerging-threats"), data.join("rules-threat-hunting")]);
     let memo = Hunter::new(&rules).expect("compile rules");
     let mut plain = Hunter::new(&rules).expect("compile rules");
     plain.set_memo(false);
+    plain.set_keyword_gates(false);
 
     let mut files = Vec::new();
     info_files(&data.join("regression_data"), &mut files);
@@ -157,8 +157,19 @@ fn the_detection_memo_changes_no_result() {
             e
         })
         .collect();
+    let keyed: Vec<serde_json::Value> = events
+        .iter()
+        .map(|e| {
+            let mut e = e.clone();
+            if let Some(m) = e.as_object_mut() {
+                m.insert("Comment".into(), "ran Privilege::Debug then sekurlsa::logonpasswords".into());
+            }
+            e
+        })
+        .collect();
     let (mut judged, mut fired) = (0, 0);
-    for (r, round) in [&events, &changed, &events, &swapped, &changed, &swapped].into_iter().enumerate() {
+    let rounds = [&events, &changed, &events, &swapped, &changed, &swapped, &keyed, &keyed];
+    for (r, round) in rounds.into_iter().enumerate() {
         for (n, e) in round.iter().enumerate() {
             let with = Hunter::hits(memo.detect(e));
             let without = Hunter::hits(plain.detect(e));
@@ -176,10 +187,13 @@ fn the_detection_memo_changes_no_result() {
                     assert_eq!(own, value, "round {r} event {n}: {matched} is not this event's");
                 }
             }
+            if r >= 6 && e.get("Channel").is_some() && e.get("EventID") != Some(&serde_json::json!(15)) {
+                assert!(with.iter().any(|h| h.title == "Mimikatz Use"), "round {r} event {n}: the gate opens");
+            }
             judged += 1;
             fired += with.len();
         }
     }
-    println!("{judged} events judged with and without the memo, {fired} hits, identical");
+    println!("{judged} events judged with and without the memo and gates, {fired} hits, identical");
     assert!(fired > 600, "the corpus fires rules ({fired} hits)");
 }
