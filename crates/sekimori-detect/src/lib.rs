@@ -17,6 +17,7 @@ pub mod syslog;
 pub mod tuning;
 
 pub use input::{log_files, read_events, read_events_each, EventSource, InputError, Malformed};
+pub use logsource::DeclaredLogSource;
 pub use mapping::FieldMapping;
 pub use normalize::normalize;
 pub use output::{Format, Hit};

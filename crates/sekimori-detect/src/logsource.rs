@@ -1,10 +1,12 @@
 //! Placing an event in Sigma's log-source taxonomy (product, service, category), from
 //! the data in `data/logsources.yml`, so each rule runs only against events of its own
-//! log source. What cannot be placed stays unknown and narrows nothing (fail open).
+//! log source. An event the data cannot place is placed as its sender declared
+//! ([`DeclaredLogSource`], the event's `sekimori.logsource`); with no declaration it stays
+//! unknown and narrows nothing (fail open).
 
 use std::collections::BTreeMap;
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 /// The built-in mapping.
@@ -16,6 +18,9 @@ pub struct EventLogSource {
     pub product: Option<String>,
     pub services: Option<Vec<String>>,
     pub categories: Option<Vec<String>>,
+    /// Declared by its sender ([`DeclaredLogSource`]): a product the sender does not name is
+    /// none, not unknown, so a rule for some product does not run on it.
+    pub declared: bool,
 }
 
 impl EventLogSource {
@@ -25,9 +30,71 @@ impl EventLogSource {
             (Some(r), Some(values)) => values.iter().any(|v| v == r),
             _ => true,
         };
+        if self.declared && self.product.is_none() && product.is_some() {
+            return false;
+        }
         fits(product, self.product.as_ref().map(std::slice::from_ref))
             && fits(service, self.services.as_deref())
             && fits(category, self.categories.as_deref())
+    }
+}
+
+/// A log source declared by the sender of events the data cannot place (`POST
+/// /api/v1/ingest?product=…&service=…&category=…`, or an event's own `sekimori.logsource`
+/// object): a firewall, an antivirus, a network device. Each value is a Sigma log-source
+/// name: 1 to 64 of `a-z`, `0-9`, `_`, `-`, `.`. Without a product, rules that name one do
+/// not run on the events (a `{category: firewall}` source gets the firewall rules and the
+/// product-less ones, not Zeek's or Windows'); an absent service or category is open.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct DeclaredLogSource {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub product: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub service: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub category: Option<String>,
+}
+
+impl DeclaredLogSource {
+    /// `Err` names the first value that is not a Sigma log-source name.
+    pub fn validate(&self) -> Result<(), String> {
+        for (key, value) in [("product", &self.product), ("service", &self.service), ("category", &self.category)] {
+            if let Some(v) = value {
+                let ok = (1..=64).contains(&v.len())
+                    && v.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"_-.".contains(&b));
+                if !ok {
+                    return Err(format!("{key} must be 1 to 64 of a-z, 0-9, _, - and . (got {v:?})"));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Whether nothing is declared.
+    pub fn is_empty(&self) -> bool {
+        self.product.is_none() && self.service.is_none() && self.category.is_none()
+    }
+
+    /// Writes the declaration into `event` as `sekimori.logsource`, where [`LogSourceMap`]
+    /// reads it, unless the event declares its own (or is not an object, or has a
+    /// `sekimori` that is not one). Stored with the event, it also places it when it is
+    /// replayed (`sekimori rules backtest`).
+    pub fn declare(&self, event: &mut Value) {
+        if self.is_empty() {
+            return;
+        }
+        let Some(object) = event.as_object_mut() else { return };
+        let sekimori = object.entry("sekimori").or_insert_with(|| Value::Object(serde_json::Map::new()));
+        if let Some(own) = sekimori.as_object_mut() {
+            own.entry("logsource").or_insert_with(|| serde_json::to_value(self).unwrap_or_default());
+        }
+    }
+
+    /// The declaration an event carries, if it is a valid one.
+    fn of(event: &Value) -> Option<DeclaredLogSource> {
+        let declared: DeclaredLogSource = serde_json::from_value(event.pointer("/sekimori/logsource")?.clone()).ok()?;
+        (declared.validate().is_ok() && !declared.is_empty()).then_some(declared)
     }
 }
 
@@ -275,21 +342,28 @@ impl LogSourceMap {
                     }
                 });
             let product = w.channel_products.get(channel).map_or("windows", String::as_str);
-            return EventLogSource { product: Some(product.to_owned()), services, categories };
+            return EventLogSource { product: Some(product.to_owned()), services, categories, declared: false };
         }
         let Some(object) = event.as_object() else { return EventLogSource::default() };
         if self.is_cloudtrail(object) {
             return EventLogSource {
+                declared: false,
                 product: Some("aws".into()),
                 services: Some(self.file.aws.services.clone()),
                 categories: None,
             };
         }
         if let Some(services) = self.azure_services(object) {
-            return EventLogSource { product: Some("azure".into()), services: Some(services), categories: None };
+            return EventLogSource {
+                product: Some("azure".into()),
+                services: Some(services),
+                categories: None,
+                declared: false,
+            };
         }
         if let Some(shape) = self.shape(object) {
             return EventLogSource {
+                declared: false,
                 product: shape.product.clone(),
                 services: shape.services.clone(),
                 categories: shape.categories.clone(),
@@ -306,7 +380,20 @@ impl LogSourceMap {
             {
                 services.extend(extra.iter().filter(|s| !services.contains(s)).cloned().collect::<Vec<_>>());
             }
-            return EventLogSource { product: None, services: Some(services), categories: Some(Vec::new()) };
+            return EventLogSource {
+                product: None,
+                services: Some(services),
+                categories: Some(Vec::new()),
+                declared: false,
+            };
+        }
+        if let Some(declared) = DeclaredLogSource::of(event) {
+            return EventLogSource {
+                product: declared.product,
+                services: declared.service.map(|s| vec![s]),
+                categories: declared.category.map(|c| vec![c]),
+                declared: true,
+            };
         }
         EventLogSource::default()
     }
@@ -374,6 +461,45 @@ mod tests {
         other.insert("category".into(), json!("SignInLogs"));
         map.add_aliases(&mut other);
         assert_eq!(other.len(), 1);
+    }
+
+    #[test]
+    fn what_the_data_cannot_place_is_placed_as_declared() {
+        let map = LogSourceMap::builtin();
+        let declared =
+            DeclaredLogSource { product: Some("fortinet".into()), category: Some("firewall".into()), service: None };
+        let mut event = json!({"srcip": "10.0.0.9", "dstport": 23, "action": "accept"});
+        assert!(map.classify(&event).admits(Some("zeek"), Some("rdp"), None), "undeclared: open");
+        declared.declare(&mut event);
+        assert_eq!(event["sekimori"]["logsource"], json!({"product": "fortinet", "category": "firewall"}));
+        let ls = map.classify(&event);
+        assert!(ls.admits(Some("fortinet"), Some("fortigate"), None));
+        assert!(ls.admits(None, None, Some("firewall")));
+        assert!(!ls.admits(Some("zeek"), Some("rdp"), None));
+        assert!(!ls.admits(None, None, Some("process_creation")));
+        let mut traffic = json!({"dst_port": 23});
+        DeclaredLogSource { category: Some("firewall".into()), ..Default::default() }.declare(&mut traffic);
+        let ls = map.classify(&traffic);
+        assert!(ls.admits(None, None, Some("firewall")) && ls.admits(None, None, None));
+        assert!(!ls.admits(Some("zeek"), Some("rdp"), None), "no product declared: none, not any");
+        // An event's own declaration stands; a placed event keeps its place; bad ones are ignored.
+        let mut own = json!({"sekimori": {"logsource": {"product": "cisco"}}});
+        declared.declare(&mut own);
+        assert!(map.classify(&own).admits(Some("cisco"), None, Some("process_creation")));
+        let mut windows =
+            json!({"Channel": "Security", "Provider_Name": "Microsoft-Windows-Security-Auditing", "EventID": 4624});
+        declared.declare(&mut windows);
+        assert!(map.classify(&windows).admits(Some("windows"), Some("security"), None));
+        let bad = json!({"sekimori": {"logsource": {"product": "Cisco ASA"}}});
+        assert!(map.classify(&bad).admits(Some("zeek"), None, None));
+        assert!(DeclaredLogSource { product: Some("Cisco".into()), ..Default::default() }.validate().is_err());
+        assert!(DeclaredLogSource {
+            product: Some("m365".into()),
+            service: Some("threat_management".into()),
+            ..Default::default()
+        }
+        .validate()
+        .is_ok());
     }
 
     #[test]

@@ -25,6 +25,7 @@ mod tuning;
 pub use tuning::{BacktestAlert, BacktestReport};
 
 pub use sekimori_detect::tuning::Tuning;
+pub use sekimori_detect::DeclaredLogSource;
 
 /// Result alias.
 pub type WatchResult<T> = Result<T, ServiceError>;
@@ -229,9 +230,19 @@ impl Watch {
     /// events, the alerts and a sample of each malformed document in one transaction.
     /// Nothing is dropped silently: a malformed document is counted and kept as a dead
     /// letter, and a body with no readable event at all is refused.
-    pub async fn ingest(&self, source: &IngestSource, body: &[u8], gzip: bool) -> WatchResult<IngestReport> {
+    /// Events the log-source data cannot place are placed as `declared` says (unless an
+    /// event declares its own; docs/detection.md).
+    pub async fn ingest(
+        &self,
+        source: &IngestSource,
+        body: &[u8],
+        gzip: bool,
+        declared: &DeclaredLogSource,
+    ) -> WatchResult<IngestReport> {
         let text = self.decode(body, gzip)?;
-        self.ingest_source(source, parse_events(&text)).await
+        let mut parsed = parse_events(&text);
+        parsed.events.iter_mut().for_each(|e| declared.declare(e));
+        self.ingest_source(source, parsed).await
     }
 
     /// Ingests a Windows event log file (EVTX) sent whole, gzip-compressed or not: its
@@ -625,7 +636,8 @@ mod tests {
         let key = watch.add_source("t1", "admin", &Label::parse("web").expect("label")).await.expect("source");
         let source = watch.authenticate_source(&key.key).await.expect("auth");
         let mut subscribed = watch.subscribe_alerts();
-        let report = watch.ingest(&source, b"{\"a\":1}\nnope\n", false).await.expect("ingest");
+        let report =
+            watch.ingest(&source, b"{\"a\":1}\nnope\n", false, &DeclaredLogSource::default()).await.expect("ingest");
         assert_eq!(report, IngestReport { accepted: 1, malformed: 1, alerts: 1 });
         let handed = subscribed.try_recv().expect("the stored alert is handed to subscribers");
         let stored = watch.alerts("t1", 0, 10).await.expect("alerts");
@@ -651,7 +663,7 @@ mod tests {
         assert!(watch.set_retention_days("t1", "admin", 0).await.is_err(), "at least a day");
         watch.set_retention_days("t1", "admin", 3).await.expect("set");
         assert_eq!(watch.retention_days("t1").await.expect("read"), 3);
-        watch.ingest(&source, b"{\"a\":2}\n", false).await.expect("ingest");
+        watch.ingest(&source, b"{\"a\":2}\n", false, &DeclaredLogSource::default()).await.expect("ingest");
         clock.advance_seconds(2 * 86_400);
         assert_eq!(watch.housekeeping().await.expect("prune"), 0);
         clock.advance_seconds(2 * 86_400);

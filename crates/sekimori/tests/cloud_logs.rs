@@ -244,3 +244,64 @@ async fn zeek_logs_fire_zeek_and_dns_rules() {
         ]
     );
 }
+
+#[tokio::test]
+async fn a_sender_declares_the_log_source_of_logs_the_server_cannot_place() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let rules = common::sigma_data("rules");
+    let dirs = ["network/fortinet", "network/firewall", "network/zeek"]
+        .map(|d| format!("\"{}\"", rules.join(d).display()))
+        .join(", ");
+    let config = dir.path().join("sekimori.toml");
+    std::fs::write(&config, format!("[detect]\nrules = [{dirs}]\n")).expect("config");
+    let server = start_with(&dir.path().join("data"), &["--config", &config.display().to_string()], &[]).await;
+    let admin = sekimori_client::AdminClient::new(&server.url, &server.token);
+    let source = admin
+        .call(reqwest::Method::POST, "/api/v1/admin/ingest-sources", Some(&json!({"name": "edge"})))
+        .await
+        .expect("ingest source");
+    let key = source["key"].as_str().expect("key").to_owned();
+    let post = |query: &str, records: Vec<Value>| {
+        let body: String = records.iter().map(|r| format!("{r}\n")).collect();
+        reqwest::Client::new()
+            .post(format!("{}/api/v1/ingest{query}", server.url))
+            .bearer_auth(&key)
+            .header("content-type", "application/x-ndjson")
+            .body(body)
+            .send()
+    };
+    // FortiGate's event log (its JSON syslog format): a local user added.
+    let fortigate = json!({"date": "2026-11-30", "time": "10:00:15", "devname": "fw-1", "logid": "0100044547",
+        "type": "event", "subtype": "system", "level": "information", "user": "admin", "ui": "GUI(10.0.0.2)",
+        "action": "Add", "cfgtid": 1_234_567, "cfgpath": "user.local", "cfgobj": "mallory", "msg": "Add user.local mallory"});
+    // A firewall's traffic log: telnet let through.
+    let traffic = json!({"timestamp": "2026-11-30T10:00:16Z", "src_ip": "10.0.0.30", "src_port": 50_123,
+        "dst_ip": "198.51.100.30", "dst_port": 23, "action": "accept"});
+    let resp = post("?product=fortigate&service=event", vec![fortigate]).await.expect("ingest");
+    assert_eq!(resp.json::<Value>().await.expect("json"), json!({"accepted": 1, "malformed": 0, "alerts": 1}));
+    let resp = post("?category=firewall", vec![traffic.clone()]).await.expect("ingest");
+    assert_eq!(resp.json::<Value>().await.expect("json"), json!({"accepted": 1, "malformed": 0, "alerts": 1}));
+    // Undeclared, the same record fails open: every rule runs, SigmaHQ's Zeek RDP rule
+    // (`not selection`) among them.
+    let resp = post("", vec![traffic]).await.expect("ingest");
+    assert_eq!(resp.json::<Value>().await.expect("json"), json!({"accepted": 1, "malformed": 0, "alerts": 2}));
+    let list = admin.call(reqwest::Method::GET, "/api/v1/admin/alerts", None).await.expect("alerts");
+    let mut titles: Vec<&str> = list.as_array().expect("a list").iter().filter_map(|a| a["title"].as_str()).collect();
+    titles.sort_unstable();
+    assert_eq!(
+        titles,
+        [
+            "Cleartext Protocol Usage",
+            "Cleartext Protocol Usage",
+            "FortiGate - New Local User Created",
+            "Publicly Accessible RDP Service"
+        ]
+    );
+    // A declaration must be Sigma log-source names, and nothing else is accepted.
+    for query in ["?product=Forti%20Gate", "?vendor=fortinet", "?category="] {
+        let resp = post(query, vec![json!({"a": 1})]).await.expect("ingest");
+        assert_eq!(resp.status(), 400, "{query}");
+        let problem: Value = resp.json().await.expect("problem");
+        assert_eq!(problem["type"], "urn:sekimori:problem:invalid_request", "{query}: {problem}");
+    }
+}

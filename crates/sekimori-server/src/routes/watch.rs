@@ -10,7 +10,7 @@ use axum::{Json, Router};
 use sekimori_core::names::Label;
 use sekimori_core::{ErrorCode, Timestamp};
 use sekimori_store::{AlertRecord, DeadLetter, IngestSource};
-use sekimori_watch::{IngestReport, NewSourceKey};
+use sekimori_watch::{DeclaredLogSource, IngestReport, NewSourceKey};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
@@ -36,7 +36,14 @@ pub(super) fn router() -> Router<AppState> {
         .route("/api/v1/admin/ingested-events/{seq}", get(ingested_event))
 }
 
-async fn ingest(State(s): State<AppState>, req: Request) -> ApiResult<Json<IngestReport>> {
+/// `POST /api/v1/ingest?product=&service=&category=`: the log source of events the
+/// server's data cannot place (docs/detection.md).
+async fn ingest(
+    State(s): State<AppState>,
+    ApiQuery(declared): ApiQuery<DeclaredLogSource>,
+    req: Request,
+) -> ApiResult<Json<IngestReport>> {
+    declared.validate().map_err(|e| ApiError::new(ErrorCode::InvalidRequest, e))?;
     let (parts, body) = req.into_parts();
     let key = bearer(&parts.headers)?.to_owned();
     let source = s.watch.authenticate_source(&key).await?;
@@ -70,7 +77,7 @@ async fn ingest(State(s): State<AppState>, req: Request) -> ApiResult<Json<Inges
         return Ok(Json(s.watch.ingest_evtx(&source, &body, gzip).await?));
     }
     let body = read_body(Request::from_parts(parts, body), MAX_INGEST_BODY).await?;
-    Ok(Json(s.watch.ingest(&source, &body, gzip).await?))
+    Ok(Json(s.watch.ingest(&source, &body, gzip, &declared).await?))
 }
 
 #[derive(Debug, Deserialize)]
