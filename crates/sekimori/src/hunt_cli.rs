@@ -7,7 +7,9 @@ use std::process::ExitCode;
 use anyhow::Context;
 use clap::{Args, Subcommand};
 use sekimori_detect::output::{write_hits, Format};
-use sekimori_detect::{log_files, read_events_each, Detections, FieldMapping, Hunter, LoadReport, RuleSet};
+use sekimori_detect::{
+    log_files, read_events_each, DeclaredLogSource, Detections, FieldMapping, Hunter, LoadReport, RuleSet,
+};
 use serde_json::Value;
 
 /// Arguments of `sekimori hunt`.
@@ -25,6 +27,10 @@ pub struct HuntArgs {
     /// Threads judging a file's events (0: one per core). Output is the same for any number.
     #[arg(long, default_value_t = 0)]
     threads: usize,
+    /// The Sigma log source of events the built-in data cannot place, as
+    /// `product=P,service=S,category=C` (each part optional), e.g. `category=firewall`.
+    #[arg(long, value_parser = parse_logsource)]
+    logsource: Option<DeclaredLogSource>,
     /// Log files or folders: JSON, NDJSON, CloudTrail, optionally .gz.
     #[arg(required = true)]
     logs: Vec<PathBuf>,
@@ -122,6 +128,9 @@ pub fn hunt(args: HuntArgs) -> anyhow::Result<ExitCode> {
         // as parsed events all at once.
         let mut batch = Vec::with_capacity(BATCH);
         let mut judge = |batch: &mut Vec<Value>| {
+            if let Some(d) = &args.logsource {
+                batch.iter_mut().for_each(|e| d.declare(e));
+            }
             if let Some(m) = &mapping {
                 batch.iter_mut().for_each(|e| m.apply(e));
             }
@@ -188,6 +197,26 @@ fn detect_all(hunter: &Hunter, events: &[Value], workers: usize) -> Vec<Detectio
             .collect();
         parts.into_iter().flat_map(|p| p.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic))).collect()
     })
+}
+
+/// `product=P,service=S,category=C` (each part optional, at least one).
+fn parse_logsource(text: &str) -> Result<DeclaredLogSource, String> {
+    let mut d = DeclaredLogSource::default();
+    for part in text.split(',') {
+        let (key, value) = part.split_once('=').ok_or_else(|| format!("{part:?} is not key=value"))?;
+        let slot = match key {
+            "product" => &mut d.product,
+            "service" => &mut d.service,
+            "category" => &mut d.category,
+            other => return Err(format!("unknown key {other:?} (product, service or category)")),
+        };
+        *slot = Some(value.to_owned());
+    }
+    d.validate()?;
+    if d.is_empty() {
+        return Err("name a product, service or category".to_owned());
+    }
+    Ok(d)
 }
 
 fn display_paths(paths: &[PathBuf]) -> String {

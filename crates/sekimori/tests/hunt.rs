@@ -209,3 +209,40 @@ fn hunt_on_several_threads_prints_what_one_thread_prints() {
     assert!(one.len() > 40 * 200, "{} hits", one.len());
     assert_eq!(run("3"), one, "the same hits in the same order");
 }
+
+#[test]
+fn hunt_places_logs_it_cannot_place_as_declared() {
+    let data = sigma();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let log = dir.path().join("traffic.ndjson");
+    std::fs::write(
+        &log,
+        "{\"src_ip\": \"10.0.0.30\", \"dst_ip\": \"198.51.100.30\", \"dst_port\": 23, \"action\": \"accept\"}\n",
+    )
+    .expect("write");
+    let (firewall, zeek) = (data.join("rules/network/firewall"), data.join("rules/network/zeek"));
+    let run = |extra: &[&str]| {
+        let mut args = vec!["--rules", firewall.to_str().expect("utf-8"), "--rules", zeek.to_str().expect("utf-8")];
+        args.extend_from_slice(extra);
+        args.extend(["--format", "jsonl", log.to_str().expect("utf-8")]);
+        let (stdout, stderr, code) = hunt(&args);
+        assert_eq!(code, Some(0), "{stderr}");
+        let mut titles: Vec<String> = stdout
+            .lines()
+            .map(|l| {
+                serde_json::from_str::<Value>(l).expect("a JSON line")["title"].as_str().expect("title").to_owned()
+            })
+            .collect();
+        titles.sort();
+        titles
+    };
+    assert_eq!(run(&["--logsource", "category=firewall"]), ["Cleartext Protocol Usage"]);
+    // Undeclared, every rule runs on it, SigmaHQ's `not selection` Zeek RDP rule too.
+    assert_eq!(run(&[]), ["Cleartext Protocol Usage", "Publicly Accessible RDP Service"]);
+    for bad in ["category=Fire Wall", "vendor=x", "category"] {
+        let (_, stderr, code) =
+            hunt(&["--rules", firewall.to_str().expect("utf-8"), "--logsource", bad, log.to_str().expect("utf-8")]);
+        assert_eq!(code, Some(2), "{bad}: {stderr}");
+        assert!(stderr.contains("--logsource"), "{bad}: {stderr}");
+    }
+}
