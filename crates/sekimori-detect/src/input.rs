@@ -215,14 +215,7 @@ pub fn read_documents_each(
         ended = ended || read == 0;
         decode(&raw, ended, &mut text, &mut tail);
         if skipping {
-            match text.find('\n') {
-                Some(i) => {
-                    text.drain(..=i);
-                    line += 1;
-                    skipping = false;
-                }
-                None => text.clear(),
-            }
+            skipping = skip_line(&mut text, &mut line);
         }
         // Parse whole lines only, until the input has ended.
         let limit = if ended { text.len() } else { text.rfind('\n').map_or(0, |i| i + 1) };
@@ -238,17 +231,25 @@ pub fn read_documents_each(
                 reason: format!("a document longer than {max_document} bytes"),
                 sample: cut(text.lines().next().unwrap_or_default(), MAX_SAMPLE_BYTES).to_owned(),
             });
-            skipping = true;
-            match text.find('\n') {
-                Some(i) => {
-                    text.drain(..=i);
-                    line += 1;
-                    skipping = false;
-                }
-                None => text.clear(),
-            }
+            skipping = skip_line(&mut text, &mut line);
         }
         want = if unfinished && !skipping { chunk.max(text.len()) } else { chunk };
+    }
+}
+
+/// Drops `text` up to and including its first line end and counts the line: `false` once
+/// the line is over, `true` if it goes on past what is held (all of which is dropped).
+fn skip_line(text: &mut String, line: &mut usize) -> bool {
+    match text.find('\n') {
+        Some(i) => {
+            text.drain(..=i);
+            *line += 1;
+            false
+        }
+        None => {
+            text.clear();
+            true
+        }
     }
 }
 
