@@ -11,8 +11,8 @@
 //! whether the group runs at all.
 //!
 //! Exact, not approximate: keywords are compared as rsigma compiles them (a plain value is
-//! "contains", case-insensitive by Unicode lower-casing), over the strings rsigma visits
-//! (`Event::any_string_value`). Values with wildcards, numbers, empty strings, negations and
+//! "contains", case-insensitive by Unicode lower-casing), over the strings the rules' keyword
+//! searches visit ([`crate::event`]). Values with wildcards, numbers, empty strings, negations and
 //! field selections give no gate. A differential test (`tests/sigma_regression.rs`) judges
 //! every regression event and altered copies with and without the gates.
 
@@ -21,6 +21,8 @@ use std::collections::HashMap;
 use aho_corasick::{AhoCorasick, MatchKind};
 use rsigma_parser::{ConditionExpr, Detection, Detections, Quantifier, SigmaValue};
 use serde_json::Value;
+
+use crate::event::any_keyword_string;
 
 /// The lower-cased keywords one of which a group's every rule needs.
 pub(crate) struct KeywordGate {
@@ -66,37 +68,26 @@ impl KeywordGate {
         // prefilter instead of one per string (most are short; the call cost dominated).
         TEXT.with_borrow_mut(|text| {
             text.clear();
-            lowered_strings(event, MAX_DEPTH, text);
+            lowered_strings(event, text);
             self.automaton.is_match(text.as_slice())
         })
     }
 }
 
-/// How deep rsigma looks for strings (`rsigma_eval::event::json`, `MAX_NESTING_DEPTH`): a
-/// keyword search does not see strings nested deeper.
-const MAX_DEPTH: usize = 64;
-
-/// Appends the strings of `v` (as rsigma's keyword search visits them: objects and arrays
-/// down to `depth` levels), lower-cased as rsigma lower-cases, each followed by a NUL.
-fn lowered_strings(v: &Value, depth: usize, text: &mut Vec<u8>) {
-    if depth == 0 {
-        return;
-    }
-    match v {
-        Value::String(s) if s.is_ascii() => {
+/// Appends the strings a keyword search sees in `event` ([`crate::event`]), lower-cased as
+/// rsigma lower-cases, each followed by a NUL.
+fn lowered_strings(event: &Value, text: &mut Vec<u8>) {
+    any_keyword_string(event, &mut |s| {
+        if s.is_ascii() {
             let start = text.len();
             text.extend_from_slice(s.as_bytes());
             text[start..].make_ascii_lowercase();
-            text.push(0);
-        }
-        Value::String(s) => {
+        } else {
             text.extend_from_slice(s.to_lowercase().as_bytes());
-            text.push(0);
         }
-        Value::Object(m) => m.values().for_each(|x| lowered_strings(x, depth - 1, text)),
-        Value::Array(a) => a.iter().for_each(|x| lowered_strings(x, depth - 1, text)),
-        _ => {}
-    }
+        text.push(0);
+        false
+    });
 }
 
 thread_local! {

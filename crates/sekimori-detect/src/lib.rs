@@ -5,6 +5,7 @@
 //! No HTTP and no storage: the server and the offline `sekimori hunt` command share it.
 
 pub mod baseline;
+mod event;
 pub mod input;
 mod keywords;
 pub mod logsource;

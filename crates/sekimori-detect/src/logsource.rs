@@ -41,7 +41,9 @@ impl EventLogSource {
 
 /// A log source declared by the sender of events the data cannot place (`POST
 /// /api/v1/ingest?product=…&service=…&category=…`, or an event's own `sekimori.logsource`
-/// object): a firewall, an antivirus, a network device. Each value is a Sigma log-source
+/// object, or `logsource` of a `[[syslog.listeners]]` entry): a firewall, an antivirus, a
+/// network device. It places events the data cannot place, and syslog messages (syslog
+/// being only their transport). Each value is a Sigma log-source
 /// name: 1 to 64 of `a-z`, `0-9`, `_`, `-`, `.`. Without a product, rules that name one do
 /// not run on the events (a `{category: firewall}` source gets the firewall rules and the
 /// product-less ones, not Zeek's or Windows'); an absent service or category is open.
@@ -369,6 +371,15 @@ impl LogSourceMap {
                 categories: shape.categories.clone(),
             };
         }
+        // Syslog is only the transport: a declaration (a listener's) says what is inside.
+        if let Some(declared) = DeclaredLogSource::of(event) {
+            return EventLogSource {
+                product: declared.product,
+                services: declared.service.map(|s| vec![s]),
+                categories: declared.category.map(|c| vec![c]),
+                declared: true,
+            };
+        }
         if let Some(syslog) = event.pointer("/log/syslog") {
             let m = &self.file.syslog;
             let mut services = m.all.clone();
@@ -385,14 +396,6 @@ impl LogSourceMap {
                 services: Some(services),
                 categories: Some(Vec::new()),
                 declared: false,
-            };
-        }
-        if let Some(declared) = DeclaredLogSource::of(event) {
-            return EventLogSource {
-                product: declared.product,
-                services: declared.service.map(|s| vec![s]),
-                categories: declared.category.map(|c| vec![c]),
-                declared: true,
             };
         }
         EventLogSource::default()

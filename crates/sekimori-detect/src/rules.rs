@@ -12,6 +12,7 @@ use rsigma_parser::{
 };
 use serde_json::Value;
 
+use crate::event::SigmaEvent;
 use crate::keywords::KeywordGate;
 use crate::logsource::LogSourceMap;
 use crate::memo::{Memo, Visible};
@@ -297,7 +298,7 @@ impl Hunter {
     /// access: events can be judged on several threads at once, then correlated in order.
     pub fn detect(&self, event: &Value) -> Detections {
         let placed = self.logsources.classify(event);
-        let json = JsonEvent::borrow(event);
+        let json = SigmaEvent::new(event);
         let mut detections = Vec::new();
         for (i, b) in self.buckets.iter().enumerate() {
             if placed.admits(b.product.as_deref(), b.service.as_deref(), b.category.as_deref())

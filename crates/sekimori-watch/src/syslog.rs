@@ -15,6 +15,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use sekimori_detect::syslog::{parse_syslog, Frame, Framer, Received, SyslogError};
+use sekimori_detect::DeclaredLogSource;
 use sekimori_store::IngestSource;
 use serde::Serialize;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
@@ -58,6 +59,9 @@ pub struct ListenerConfig {
     pub addr: SocketAddr,
     /// The source its events are stored under.
     pub source: IngestSource,
+    /// What its messages are (`logsource` in `[[syslog.listeners]]`), placing them instead
+    /// of the generic syslog placement; empty: placed as syslog.
+    pub logsource: DeclaredLogSource,
     /// Longest accepted message, bytes (longer ones are refused and sampled).
     pub max_message_bytes: usize,
     /// Messages the queue holds before TCP reads pause and UDP datagrams are dropped.
@@ -165,7 +169,7 @@ pub async fn start(watch: Watch, cfg: ListenerConfig) -> std::io::Result<Listene
     let stats = Arc::new(ListenerStats { url: url.clone(), source_id: cfg.source.id.clone(), ..Default::default() });
     watch.register_listener(stats.clone());
     let (tx, rx) = mpsc::channel(cfg.queue_messages.max(1));
-    tokio::spawn(write_batches(watch.clone(), cfg.source.clone(), rx, stats.clone()));
+    tokio::spawn(write_batches(watch.clone(), cfg.source.clone(), cfg.logsource.clone(), rx, stats.clone()));
     match bound {
         Bound::Udp(socket) => tokio::spawn(run_udp(socket, tx, watch, cfg, stats.clone())),
         Bound::Tcp(listener) => tokio::spawn(run_tcp(listener, tx, watch, cfg, stats.clone())),
@@ -297,7 +301,13 @@ async fn queue(tx: &mpsc::Sender<Item>, frame: Frame, peer: SocketAddr, watch: &
 }
 
 /// Drains the queue in batches: parse, judge, store; retries a batch the store refuses.
-async fn write_batches(watch: Watch, source: IngestSource, mut rx: mpsc::Receiver<Item>, stats: Arc<ListenerStats>) {
+async fn write_batches(
+    watch: Watch,
+    source: IngestSource,
+    declared: DeclaredLogSource,
+    mut rx: mpsc::Receiver<Item>,
+    stats: Arc<ListenerStats>,
+) {
     while let Some(first) = rx.recv().await {
         let mut items = vec![first];
         while items.len() < BATCH {
@@ -313,7 +323,10 @@ async fn write_batches(watch: Watch, source: IngestSource, mut rx: mpsc::Receive
             match item {
                 Item::Message { bytes, peer, at_ms } => {
                     match parse_syslog(&bytes, Received { at_ms, peer: Some(peer) }) {
-                        Ok(ev) => events.push(ev),
+                        Ok(mut ev) => {
+                            declared.declare(&mut ev);
+                            events.push(ev);
+                        }
                         Err(e) => malformed.push((e.reason, e.sample)),
                     }
                 }

@@ -36,6 +36,7 @@ async fn listener(
         max_message_bytes: 2048,
         queue_messages: 1,
         max_connections: 4,
+        logsource: Default::default(),
     };
     let l = start(watch.clone(), cfg).await.expect("start");
     (l.local_addr, l.stats)

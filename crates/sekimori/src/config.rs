@@ -5,6 +5,7 @@
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
+use sekimori_detect::DeclaredLogSource;
 use serde::Deserialize;
 
 /// The whole configuration.
@@ -69,6 +70,9 @@ pub struct SyslogListenerConfig {
     pub queue_messages: usize,
     /// Concurrent TCP/TLS connections.
     pub max_connections: usize,
+    /// What the messages are, as a Sigma log source (`{ product = "cisco", service = "aaa" }`):
+    /// placed so instead of as generic syslog (docs/detection.md, "Declared log sources").
+    pub logsource: Option<DeclaredLogSource>,
 }
 
 impl Default for SyslogListenerConfig {
@@ -82,6 +86,7 @@ impl Default for SyslogListenerConfig {
             max_message_bytes: 64 * 1024,
             queue_messages: 10_000,
             max_connections: 256,
+            logsource: None,
         }
     }
 }
@@ -365,6 +370,9 @@ impl Config {
                     }
                     _ => {}
                 }
+            }
+            if let Some(Err(e)) = l.logsource.as_ref().map(DeclaredLogSource::validate) {
+                return Err(err(source_name, &key("logsource"), e));
             }
             if !tls && l.tls_client_ca.is_some() {
                 return Err(err(source_name, &key("tls_client_ca"), "only for a tls:// listener"));

@@ -134,6 +134,7 @@ async fn start_syslog(cfg: &Config, watch: &Watch, tenant_id: &str) -> anyhow::R
                 max_message_bytes: l.max_message_bytes,
                 queue_messages: l.queue_messages,
                 max_connections: l.max_connections,
+                logsource: l.logsource.clone().unwrap_or_default(),
             },
         )
         .await

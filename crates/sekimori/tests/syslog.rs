@@ -299,6 +299,11 @@ fn bad_syslog_configuration_is_refused_with_the_key() {
         ),
         ("[[syslog.listeners]]\nlisten = \"tcp://127.0.0.1:0\"\nmax_message_bytes = 10\n", "max_message_bytes", "between"),
         ("[[syslog.listeners]]\nlisten = \"tcp://127.0.0.1:0\"\nport = 5\n", "port", "unknown field"),
+        (
+            "[[syslog.listeners]]\nlisten = \"udp://127.0.0.1:0\"\nlogsource = { product = \"Cisco IOS\" }\n",
+            "syslog.listeners[0].logsource",
+            "product must be",
+        ),
     ] {
         std::fs::write(&cfg, text).expect("write");
         let out = Command::new(common::BIN).arg("serve").arg("--config").arg(&cfg).output().expect("run");
@@ -306,6 +311,54 @@ fn bad_syslog_configuration_is_refused_with_the_key() {
         assert_eq!(out.status.code(), Some(2), "{err}");
         assert!(err.contains("sekimori.toml") && err.contains(key) && err.contains(reason), "{text}: {err}");
     }
+}
+
+/// A network device's syslog, declared by its listener: a Cisco switch's command
+/// accounting (`%PARSER-5-CFGLOG_LOGGEDCMD`) fires SigmaHQ's Cisco AAA rule; the same
+/// message on an undeclared listener is generic syslog, which Cisco's rules are not for.
+#[tokio::test]
+async fn a_listener_declares_what_its_messages_are() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let config = format!(
+        r#"
+[detect]
+rules = ["{rules}"]
+
+[[syslog.listeners]]
+listen = "udp://127.0.0.1:0"
+source = "switches"
+logsource = {{ product = "cisco", service = "aaa" }}
+
+[[syslog.listeners]]
+listen = "udp://127.0.0.1:0"
+source = "other"
+"#,
+        rules = common::sigma_data("rules/network/cisco/aaa").display(),
+    );
+    let config_path = dir.path().join("sekimori.toml");
+    std::fs::write(&config_path, config).expect("config");
+    let data = dir.path().join("data");
+    let server = start_with(&data, &["--config", &config_path.display().to_string()], &[]).await;
+    let stdout = std::fs::read_to_string(data.with_extension("stdout")).expect("stdout");
+    let (switches, other) = (port_of(&stdout, "udp", 0), port_of(&stdout, "udp", 1));
+    let message = "%PARSER-5-CFGLOG_LOGGEDCMD: User:netadmin  logged command:clear logging";
+    logger(other, &["--udp", "--rfc3164", "-t", "core-sw1"], message);
+    logger(switches, &["--udp", "--rfc3164", "-t", "core-sw1"], message);
+    alerts_until(&server, 1).await;
+    // The undeclared message was sent first; give its writer time to have judged it too.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let alerts = get(&server, "/api/v1/admin/alerts").await.as_array().cloned().unwrap_or_default();
+    let titles: Vec<&str> = alerts.iter().filter_map(|a| a["title"].as_str()).collect();
+    // Not `Cisco Local Accounts`, whose keyword `aaa` is only in the declaration Sekimori
+    // keeps in the event (`sekimori.logsource.service`): keyword searches do not see it.
+    assert_eq!(titles, ["Cisco Clear Logs"], "{alerts:?}");
+    let sources = get(&server, "/api/v1/admin/ingest-sources").await;
+    let switches = sources_by_name(&sources, "switches");
+    assert!(alerts.iter().all(|a| a["source_id"].as_str() == Some(switches.as_str())), "{alerts:?}");
+    let listeners = get(&server, "/api/v1/admin/listeners").await;
+    let accepted: u64 =
+        listeners.as_array().expect("listeners").iter().map(|l| l["accepted"].as_u64().unwrap_or(0)).sum();
+    assert_eq!(accepted, 2, "both messages were stored: {listeners}");
 }
 
 /// Stops the rsyslogd it holds when dropped.
