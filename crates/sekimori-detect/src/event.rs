@@ -108,19 +108,18 @@ mod tests {
             JsonEvent::borrow(&plain).all_string_values().into_iter().map(Cow::into_owned).collect();
         assert_eq!(strings(&plain), theirs);
         // As deep as rsigma looks, no deeper.
-        let mut deep = json!("bottom");
-        for _ in 0..70 {
-            deep = json!([deep]);
-        }
-        let deep = json!({"d": deep});
+        let nested = |levels: usize| {
+            let mut v = json!("bottom");
+            for _ in 0..levels {
+                v = json!([v]);
+            }
+            json!({"d": v})
+        };
+        let deep = nested(70);
         let theirs: Vec<String> =
             JsonEvent::borrow(&deep).all_string_values().into_iter().map(Cow::into_owned).collect();
         assert_eq!(strings(&deep), theirs);
-        let mut shallow = json!("bottom");
-        for _ in 0..60 {
-            shallow = json!([shallow]);
-        }
-        let shallow = json!({"d": shallow});
+        let shallow = nested(60);
         assert_eq!(strings(&shallow), ["bottom"]);
     }
 }
