@@ -10,7 +10,7 @@ use rsigma_eval::event::{Event, EventValue, JsonEvent};
 use serde_json::Value;
 
 /// How deep rsigma looks for strings (`rsigma_eval::event::json`, `MAX_NESTING_DEPTH`).
-pub(crate) const MAX_DEPTH: usize = 64;
+const MAX_DEPTH: usize = 64;
 
 /// [`JsonEvent`] whose string visits skip `sekimori.logsource`.
 pub(crate) struct SigmaEvent<'a> {

@@ -40,9 +40,7 @@ impl KeywordGate {
     /// fire without one of a set of plain keywords.
     pub(crate) fn of<'a>(rules: impl IntoIterator<Item = &'a Detections>) -> Option<KeywordGate> {
         let mut keywords = Vec::new();
-        let mut any = false;
         for rule in rules {
-            any = true;
             if rule.conditions.is_empty() {
                 return None;
             }
@@ -51,7 +49,8 @@ impl KeywordGate {
                 keywords.extend(required(condition, &rule.named)?);
             }
         }
-        if !any || keywords.is_empty() || keywords.iter().any(String::is_empty) {
+        // No rule at all leaves no keyword either.
+        if keywords.is_empty() || keywords.iter().any(String::is_empty) {
             return None;
         }
         keywords.sort_unstable();
@@ -106,8 +105,7 @@ fn required(expr: &ConditionExpr, named: &HashMap<String, Detection>) -> Option<
         ConditionExpr::Or(parts) => union(parts.iter().map(|p| required(p, named))),
         ConditionExpr::Not(_) => None,
         ConditionExpr::Selector { quantifier, pattern } => {
-            let mut names: Vec<&String> = named.keys().filter(|n| pattern.matches_detection_name(n)).collect();
-            names.sort_unstable();
+            let names: Vec<&String> = named.keys().filter(|n| pattern.matches_detection_name(n)).collect();
             match quantifier {
                 // At least one of them holds: each must require a keyword.
                 Quantifier::Any | Quantifier::Count(1..) if !names.is_empty() => {
@@ -153,6 +151,11 @@ mod tests {
         KeywordGate::of(collection.rules.iter().map(|r| &r.detection))
     }
 
+    /// A rule for Windows with `detection` as its detection section.
+    fn rule(detection: &str) -> String {
+        format!("title: r\nlogsource: {{product: windows}}\ndetection:\n{detection}")
+    }
+
     const MIMIKATZ: &str = "title: m\nlogsource: {product: windows}\ndetection:\n  keywords:\n    - 'sekurlsa::'\n    - 'Kiwi Legit Printer'\n    - 'ärger'\n  filter:\n    EventID: 15\n  condition: keywords and not filter\n";
 
     #[test]
@@ -168,7 +171,6 @@ mod tests {
 
     #[test]
     fn rules_that_can_fire_without_a_keyword_are_not_gated() {
-        let rule = |detection: &str| format!("title: r\nlogsource: {{product: windows}}\ndetection:\n{detection}");
         for d in [
             "  sel:\n    Image|endswith: cmd.exe\n  condition: sel\n",
             "  keywords: [a]\n  sel:\n    Image: x\n  condition: keywords or sel\n",
@@ -186,7 +188,6 @@ mod tests {
 
     #[test]
     fn conjunctions_and_selectors_carry_the_requirement() {
-        let rule = |detection: &str| format!("title: r\nlogsource: {{product: windows}}\ndetection:\n{detection}");
         for d in [
             "  keywords: [a]\n  sel:\n    Image: x\n  condition: sel and keywords\n",
             "  kw_1: [a]\n  kw_2: [b]\n  condition: 1 of kw_*\n",
