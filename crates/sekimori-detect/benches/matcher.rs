@@ -5,7 +5,8 @@
 //! `../shared/data/sigma`). Prints events/s on one core and the hits seen.
 //!
 //! `SEKIMORI_BENCH_MEMO=0` turns the memo of detections off (it is on, as in the server and
-//! `hunt`); `SEKIMORI_BENCH_GATES=0` the keyword gates (likewise on); `SEKIMORI_BENCH_UNIQUE=1` makes every copy unique (its number appended to each
+//! `hunt`); `SEKIMORI_BENCH_GATES=0` the keyword gates and `SEKIMORI_BENCH_SIEVES=0` the literal
+//! sieves (likewise on); `SEKIMORI_BENCH_UNIQUE=1` makes every copy unique (its number appended to each
 //! text value but the channel and provider), so the memo never hits: its worst case.
 
 #![allow(clippy::disallowed_methods)] // reason: a benchmark measures wall-clock time
@@ -33,6 +34,8 @@ fn main() {
     hunter.set_memo(memo);
     let gates = std::env::var("SEKIMORI_BENCH_GATES").map_or(true, |v| v != "0");
     hunter.set_keyword_gates(gates);
+    let sieves = std::env::var("SEKIMORI_BENCH_SIEVES").map_or(true, |v| v != "0");
+    hunter.set_sieves(sieves);
     println!(
         "loaded {} Windows rules ({} not loaded) in {:.2} s",
         report.detections,
@@ -49,11 +52,12 @@ fn main() {
         }
     }
     println!(
-        "{} distinct regression events, replicated to {n}{}; memo {}, keyword gates {}",
+        "{} distinct regression events, replicated to {n}{}; memo {}, keyword gates {}, sieves {}",
         corpus.len(),
         if unique { " (every copy unique)" } else { "" },
         if memo { "on" } else { "off" },
-        if gates { "on" } else { "off" }
+        if gates { "on" } else { "off" },
+        if sieves { "on" } else { "off" }
     );
     let copy = |i: usize| {
         let mut e = corpus[i % corpus.len()].clone();

@@ -14,6 +14,7 @@ mod memo;
 pub mod normalize;
 pub mod output;
 pub mod rules;
+mod sieve;
 pub mod syslog;
 pub mod tuning;
 

@@ -17,6 +17,7 @@ use crate::keywords::KeywordGate;
 use crate::logsource::LogSourceMap;
 use crate::memo::{Memo, Visible};
 use crate::output::Hit;
+use crate::sieve::Sieve;
 
 /// A rule (or a whole file) that did not load, and why.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -211,6 +212,8 @@ pub struct Hunter {
     memo: Memo,
     /// Whether the groups' keyword gates are used (on unless turned off for a test).
     gates: bool,
+    /// Whether the groups' literal sieves are used (likewise).
+    sieves: bool,
 }
 
 /// A rule's (product, service, category).
@@ -226,6 +229,8 @@ struct Bucket {
     /// When every rule needs one of a set of keywords: the search that decides whether
     /// the group runs at all ([`crate::keywords`]).
     keywords: Option<KeywordGate>,
+    /// The engine's rules behind the literal sieve ([`crate::sieve`]).
+    sieve: Sieve,
 }
 
 impl std::fmt::Debug for Hunter {
@@ -262,7 +267,8 @@ impl Hunter {
             for (path, f) in &rules.filters {
                 engine.apply_filter(f).map_err(|e| format!("{}: {}: {e}", path.display(), f.title))?;
             }
-            buckets.push(Bucket { product, service, category, engine, visible, keywords });
+            let sieve = Sieve::new(engine.rules().to_vec())?;
+            buckets.push(Bucket { product, service, category, engine, visible, keywords, sieve });
         }
         let correlations = if rules.correlations.is_empty() {
             None
@@ -284,7 +290,7 @@ impl Hunter {
             Some(engine)
         };
         let memo = Memo::new(Memo::DEFAULT_BYTES, buckets.len());
-        Ok(Hunter { buckets, logsources: LogSourceMap::builtin(), correlations, memo, gates: true })
+        Ok(Hunter { buckets, logsources: LogSourceMap::builtin(), correlations, memo, gates: true, sieves: true })
     }
 
     /// Every rule that fires on `event` (already normalised), detections first, then
@@ -304,7 +310,13 @@ impl Hunter {
             if placed.admits(b.product.as_deref(), b.service.as_deref(), b.category.as_deref())
                 && (!self.gates || b.keywords.as_ref().is_none_or(|g| g.admits(event)))
             {
-                detections.extend(self.memo.detections(i, b.visible.as_ref(), event, || b.engine.evaluate(&json)));
+                detections.extend(self.memo.detections(i, b.visible.as_ref(), event, || {
+                    if self.sieves {
+                        b.sieve.evaluate(event, &json)
+                    } else {
+                        b.engine.evaluate(&json)
+                    }
+                }));
             }
         }
         Detections(detections)
@@ -320,6 +332,12 @@ impl Hunter {
     /// either way; only the time differs.
     pub fn set_keyword_gates(&mut self, on: bool) {
         self.gates = on;
+    }
+
+    /// Turns the literal sieves off (`false`: rsigma's engine judges every group alone) or
+    /// on (the default). Results are the same either way; only the time differs.
+    pub fn set_sieves(&mut self, on: bool) {
+        self.sieves = on;
     }
 
     /// Whether correlation rules are loaded (without them, [`Hunter::correlate`] only

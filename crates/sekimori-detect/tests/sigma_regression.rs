@@ -106,14 +106,15 @@ fn sigmahq_regression_events_fire_their_rules() {
     assert!(fired >= 195, "conformance gate: {fired} of {cases} cases fire their rule (at least 195 required)");
 }
 
-/// The memo of detections and the keyword gates (both on by default) change no result:
+/// The memo of detections, the keyword gates and the literal sieves (all on by default)
+/// change no result:
 /// every regression event, a copy of each with its text values changed, a copy with
 /// another event's command line, and a copy carrying one of Mimikatz's keywords (so the
-/// keyword rule's gate opens), judged by all SigmaHQ rules with both (twice, so the second
-/// pass is remembered) and without either, fire exactly the same rules, and every value a
-/// hit reports as matched is the judged event's own.
+/// keyword rule's gate opens), judged by all SigmaHQ rules with all three (twice, so the
+/// second pass is remembered) and without any, give exactly the same hits (`matched` values
+/// included), and every value a hit reports as matched is the judged event's own.
 #[test]
-fn the_detection_memo_and_keyword_gates_change_no_result() {
+fn the_detection_memo_keyword_gates_and_sieves_change_no_result() {
     let data = data_dir();
     let (rules, _) =
         RuleSet::load(&[data.join("rules"), data.join("rules-emerging-threats"), data.join("rules-threat-hunting")]);
@@ -121,6 +122,7 @@ fn the_detection_memo_and_keyword_gates_change_no_result() {
     let mut plain = Hunter::new(&rules).expect("compile rules");
     plain.set_memo(false);
     plain.set_keyword_gates(false);
+    plain.set_sieves(false);
 
     let mut files = Vec::new();
     info_files(&data.join("regression_data"), &mut files);
@@ -173,13 +175,12 @@ fn the_detection_memo_and_keyword_gates_change_no_result() {
         for (n, e) in round.iter().enumerate() {
             let with = Hunter::hits(memo.detect(e));
             let without = Hunter::hits(plain.detect(e));
-            let rules = |hits: &[sekimori_detect::Hit]| {
-                let mut ids: Vec<(Option<String>, String)> =
-                    hits.iter().map(|h| (h.rule_id.clone(), h.title.clone())).collect();
-                ids.sort();
-                ids
+            let sorted = |mut hits: Vec<sekimori_detect::Hit>| {
+                hits.sort_by(|a, b| (&a.rule_id, &a.title).cmp(&(&b.rule_id, &b.title)));
+                hits
             };
-            assert_eq!(rules(&with), rules(&without), "round {r} event {n}: {e}");
+            let (with, without) = (sorted(with), sorted(without));
+            assert_eq!(with, without, "round {r} event {n}: {e}");
             for matched in with.iter().flat_map(|h| &h.matched) {
                 let (field, value) = matched.split_once('=').expect("field=value");
                 if let Some(own) = e.get(field) {
@@ -194,6 +195,6 @@ fn the_detection_memo_and_keyword_gates_change_no_result() {
             fired += with.len();
         }
     }
-    println!("{judged} events judged with and without the memo and gates, {fired} hits, identical");
+    println!("{judged} events judged with and without the memo, gates and sieves, {fired} hits, identical");
     assert!(fired > 600, "the corpus fires rules ({fired} hits)");
 }

@@ -1,0 +1,321 @@
+//! The literal sieve: which of a log-source group's rules can fire on an event, decided
+//! from one scan of each field the rules read, before any rule is evaluated.
+//!
+//! rsigma's candidate index lets a rule through as soon as one of its literals occurs
+//! anywhere in the event; SigmaHQ's process-creation rules then leave ~20–30 candidates
+//! per event, each evaluated in full (lower-casing the command line again) though ~1.5 of
+//! them fire (ADR 0004). The sieve decides more from the same scan: every case-insensitive
+//! `contains`/`startswith`/`endswith`/equals value of every rule becomes a pattern of one
+//! automaton per field, a match is checked against its position (a `startswith` value must
+//! match at 0, and so on), and each candidate's condition is evaluated over those results
+//! in three-valued logic, where whatever the sieve does not decide (regular expressions,
+//! numbers, keywords, `cased`, field references, non-ASCII text, values that are not
+//! strings) is *unknown*. Only a rule whose condition comes out *false* is skipped; the
+//! rest are evaluated by rsigma, so hits are rsigma's own, `matched` values included.
+//!
+//! Why skipping is exact: every decided leaf is exactly rsigma's verdict (for ASCII text,
+//! rsigma's lower-casing, ASCII or Unicode, is the sieve's), and three-valued logic is
+//! monotone, so a condition that is false with some leaves unknown is false whatever they
+//! are. A rule is not even looked at unless one of its literals matched, it reads a field
+//! the sieve cannot decide for this event, or its condition could hold with none of its
+//! literals matching (then it is evaluated on every event, as rsigma does).
+
+mod build;
+mod formula;
+
+use std::collections::HashMap;
+
+use aho_corasick::{AhoCorasick, MatchKind};
+use rsigma_eval::event::Event;
+use rsigma_eval::{CompiledRule, EvaluationResult};
+use serde_json::Value;
+
+use crate::event::SigmaEvent;
+use build::Builder;
+use formula::{Anchor, Formula, State, Truth};
+
+/// One field the group's rules read.
+struct Field {
+    name: String,
+    /// Read by path (dots, brackets, backslashes) rather than as a top-level key.
+    path: bool,
+    /// Its literals of three bytes or more (absent when there are none), and the number
+    /// of each automaton pattern among the field's literals.
+    automaton: Option<AhoCorasick>,
+    long: Vec<u32>,
+    /// Literals of one byte: byte to literal number plus one (0: none).
+    bytes: Option<Box<[u32; 256]>>,
+    /// Literals of two bytes: the pair (first byte × 256 + second) to number plus one.
+    pairs: Option<Box<[u32]>>,
+    /// For literal `p`, by [`Anchor`]: the leaf it decides where it sits so (`u32::MAX`:
+    /// none).
+    leaf_of: Vec<[u32; 4]>,
+    /// Numbers it is compared with, by their bits, to their leaves (absent when none is).
+    numbers: Option<HashMap<u64, u32>>,
+    /// The rules with an item on this field (candidates when it is undecided).
+    rules: Vec<u32>,
+}
+
+/// A group's rules with the sieve in front of them.
+pub(crate) struct Sieve {
+    rules: Vec<CompiledRule>,
+    formulas: Vec<Formula>,
+    fields: Vec<Field>,
+    /// Top-level field names to their index (fields read by path are looked up each).
+    by_name: HashMap<String, u32>,
+    /// How many leaves there are.
+    leaf_count: usize,
+    /// The rules leaf `l` is a trigger of: `trigger_rules[trigger_spans[l]..trigger_spans[l + 1]]`.
+    trigger_spans: Vec<u32>,
+    trigger_rules: Vec<u32>,
+    /// Rules whose condition may hold with none of their literals matching.
+    always: Vec<u32>,
+}
+
+impl std::fmt::Debug for Sieve {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Sieve")
+            .field("rules", &self.rules.len())
+            .field("fields", &self.fields.len())
+            .field("literals", &self.leaf_count)
+            .field("always", &self.always.len())
+            .finish()
+    }
+}
+
+impl Sieve {
+    /// Puts the sieve in front of `rules` (rsigma's, filters applied).
+    pub(crate) fn new(rules: Vec<CompiledRule>) -> Result<Sieve, String> {
+        let mut b = Builder::default();
+        let formulas: Vec<Formula> = rules.iter().enumerate().map(|(i, r)| b.rule(i as u32, r)).collect();
+        let mut always = Vec::new();
+        let mut triggered: Vec<Vec<u32>> = vec![Vec::new(); b.leaf_shape.len()];
+        for (i, f) in formulas.iter().enumerate() {
+            match f.triggers(&b.leaf_shape) {
+                Some(triggers) => {
+                    for l in triggers {
+                        let rules = &mut triggered[l as usize];
+                        if rules.last() != Some(&(i as u32)) {
+                            rules.push(i as u32);
+                        }
+                    }
+                }
+                None => always.push(i as u32),
+            }
+        }
+        let mut trigger_spans = vec![0u32];
+        let mut trigger_rules = Vec::new();
+        for rules in triggered {
+            trigger_rules.extend(rules);
+            trigger_spans.push(trigger_rules.len() as u32);
+        }
+        let mut fields = Vec::with_capacity(b.fields.len());
+        for draft in b.fields {
+            // Short literals (SigmaHQ compares command lines with " ", "&", "/c", and
+            // regular expressions yield short prefixes) would make the automaton report a
+            // match at most bytes; they are looked up by byte and by pair instead.
+            let mut long = Vec::new();
+            let mut bytes: Option<Box<[u32; 256]>> = None;
+            let mut pairs: Option<Box<[u32]>> = None;
+            for (p, text) in draft.patterns.iter().enumerate() {
+                match text.as_slice() {
+                    [b] => bytes.get_or_insert_with(|| Box::new([0; 256]))[usize::from(*b)] = p as u32 + 1,
+                    [a, b] => {
+                        pairs.get_or_insert_with(|| vec![0; 1 << 16].into_boxed_slice())
+                            [usize::from(*a) << 8 | usize::from(*b)] = p as u32 + 1;
+                    }
+                    _ => long.push(p as u32),
+                }
+            }
+            let automaton = if long.is_empty() {
+                None
+            } else {
+                // Overlapping search needs the standard semantics; a prefilter only slows a
+                // search that reports every match.
+                let automaton = AhoCorasick::builder()
+                    .match_kind(MatchKind::Standard)
+                    .prefilter(false)
+                    .build(long.iter().map(|&p| &draft.patterns[p as usize]))
+                    .map_err(|e| format!("literal automaton for field {}: {e}", draft.name))?;
+                Some(automaton)
+            };
+            fields.push(Field {
+                path: draft.name.contains(['.', '[', '\\']),
+                name: draft.name,
+                automaton,
+                long,
+                bytes,
+                pairs,
+                leaf_of: draft.uses,
+                numbers: (!draft.numbers_eq.is_empty()).then_some(draft.numbers_eq),
+                rules: draft.rules,
+            });
+        }
+        let by_name =
+            fields.iter().enumerate().filter(|(_, f)| !f.path).map(|(i, f)| (f.name.clone(), i as u32)).collect();
+        Ok(Sieve {
+            rules,
+            formulas,
+            fields,
+            by_name,
+            leaf_count: b.leaf_shape.len(),
+            trigger_spans,
+            trigger_rules,
+            always,
+        })
+    }
+
+    /// The rules that fire on `event` (its raw JSON and rsigma's view of it), as rsigma's
+    /// engine would report them, in rule order.
+    pub(crate) fn evaluate(&self, value: &Value, event: &SigmaEvent<'_>) -> Vec<EvaluationResult> {
+        let mut scan = Scan {
+            sieve: self,
+            states: vec![State::Absent; self.fields.len()],
+            hits: vec![0u64; self.leaf_count.div_ceil(64)],
+            candidates: self.always.clone(),
+            lowered: String::new(),
+        };
+        if let Some(object) = value.as_object() {
+            for (key, v) in object {
+                if let Some(&i) = self.by_name.get(key.as_str()) {
+                    scan.field(&self.fields[i as usize], i as usize, Some(v));
+                }
+            }
+        }
+        for (i, f) in self.fields.iter().enumerate().filter(|(_, f)| f.path) {
+            match event.get_field(&f.name) {
+                None => scan.field(f, i, None),
+                // A path's value is whatever rsigma collects: undecided unless one string.
+                Some(rsigma_eval::EventValue::Str(s)) => scan.field(f, i, Some(&Value::String(s.into_owned()))),
+                Some(_) => scan.field(f, i, Some(&Value::Null)),
+            }
+        }
+        let Scan { states, hits, mut candidates, .. } = scan;
+        candidates.sort_unstable();
+        candidates.dedup();
+        candidates
+            .into_iter()
+            .filter(|&r| self.formulas[r as usize].eval(&states, &hits) != Truth::False)
+            .filter_map(|r| rsigma_eval::evaluate_rule(&self.rules[r as usize], event))
+            .collect()
+    }
+}
+
+/// One event's scan: what each field is, which leaves hold, the rules to look at.
+struct Scan<'a> {
+    sieve: &'a Sieve,
+    states: Vec<State>,
+    hits: Vec<u64>,
+    candidates: Vec<u32>,
+    /// The field value being scanned, lower-cased.
+    lowered: String,
+}
+
+impl Scan<'_> {
+    fn field(&mut self, f: &Field, i: usize, v: Option<&Value>) {
+        self.states[i] = match v {
+            None => State::Absent,
+            // Lower-casing ASCII letters is what rsigma's ASCII and Unicode lower-casing
+            // agree on: other characters lower-case to non-ASCII ones, except the Kelvin
+            // sign (to `k`) and the dotted capital I (to `i` and a combining dot).
+            Some(Value::String(s)) if !s.contains(['\u{212A}', '\u{0130}']) => {
+                self.scan(f, s);
+                if let Some(numbers) = &f.numbers {
+                    if let Ok(n) = s.parse::<f64>() {
+                        self.number(numbers, n);
+                    }
+                }
+                if s.is_ascii() {
+                    State::Text
+                } else {
+                    State::Wide
+                }
+            }
+            // rsigma compares a number with text as its decimal form, and with numbers as
+            // itself (as an `i64` when it is one, else as an `f64`).
+            Some(Value::Number(n)) => {
+                let (text, n) = match n.as_i64() {
+                    Some(i) => (i.to_string(), i as f64),
+                    None => {
+                        let n = n.as_f64().unwrap_or(f64::NAN);
+                        (n.to_string(), n)
+                    }
+                };
+                self.scan(f, &text);
+                if let Some(numbers) = &f.numbers {
+                    self.number(numbers, n);
+                }
+                State::Text
+            }
+            Some(_) => {
+                self.candidates.extend_from_slice(&f.rules);
+                State::Undecided
+            }
+        };
+    }
+
+    fn scan(&mut self, f: &Field, s: &str) {
+        if f.leaf_of.is_empty() {
+            return;
+        }
+        let mut lowered = std::mem::take(&mut self.lowered);
+        lowered.clear();
+        lowered.push_str(s);
+        lowered.make_ascii_lowercase();
+        let b = lowered.as_bytes();
+        let len = b.len();
+        if let Some(table) = &f.bytes {
+            for (i, &c) in b.iter().enumerate() {
+                if let Some(p) = table[usize::from(c)].checked_sub(1) {
+                    self.found(f, p as usize, i == 0, i + 1 == len);
+                }
+            }
+        }
+        if let Some(table) = &f.pairs {
+            for (i, w) in b.windows(2).enumerate() {
+                if let Some(p) = table[usize::from(w[0]) << 8 | usize::from(w[1])].checked_sub(1) {
+                    self.found(f, p as usize, i == 0, i + 2 == len);
+                }
+            }
+        }
+        if let Some(automaton) = &f.automaton {
+            for m in automaton.find_overlapping_iter(b) {
+                self.found(f, f.long[m.pattern().as_usize()] as usize, m.start() == 0, m.end() == len);
+            }
+        }
+        self.lowered = lowered;
+    }
+
+    /// The field's value is the number `n`.
+    fn number(&mut self, numbers: &HashMap<u64, u32>, n: f64) {
+        if let Some(&leaf) = numbers.get(&n.to_bits()) {
+            self.mark(leaf);
+        }
+    }
+
+    /// Literal `p` of `f` occurs, at the start and/or the end of the value or neither.
+    fn found(&mut self, f: &Field, p: usize, start: bool, end: bool) {
+        let leaves = f.leaf_of[p];
+        self.mark(leaves[Anchor::Anywhere as usize]);
+        if start {
+            self.mark(leaves[Anchor::Start as usize]);
+        }
+        if end {
+            self.mark(leaves[Anchor::End as usize]);
+        }
+        if start && end {
+            self.mark(leaves[Anchor::Whole as usize]);
+        }
+    }
+
+    /// Leaf `l` (if any) holds: the rules it triggers are candidates.
+    fn mark(&mut self, l: u32) {
+        let l = l as usize;
+        if l == u32::MAX as usize || self.hits[l / 64] & (1 << (l % 64)) != 0 {
+            return;
+        }
+        self.hits[l / 64] |= 1 << (l % 64);
+        let (from, to) = (self.sieve.trigger_spans[l] as usize, self.sieve.trigger_spans[l + 1] as usize);
+        self.candidates.extend_from_slice(&self.sieve.trigger_rules[from..to]);
+    }
+}
