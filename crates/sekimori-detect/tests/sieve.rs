@@ -38,7 +38,9 @@ detection:
     C|re: 'mimi|katz'
   without_literals:
     C|re: '^\d{3}-x'
-  condition: with_literals or alternatives or without_literals
+  inside:
+    I|re|i: '[a-z]+-x\s*(net|user)+\.exe'
+  condition: with_literals or alternatives or without_literals or inside
 ---
 title: numbers
 logsource: {product: test}
@@ -223,6 +225,7 @@ fn every_rule_fires_on_some_event() {
         json!({"C": "net user bob /add", "I": "C:\\Tools\\CMD.EXE", "X": 1}),
         json!({"C": "Invoke-Mimikatz", "U": "\u{212A}ärger"}),
         json!({"C": "123-x"}),
+        json!({"I": "INV-x net.exe"}),
         json!({"K": "\u{212A}elvin"}),
         json!({"K": "\u{0130}"}),
         json!({"EventID": 4688}),

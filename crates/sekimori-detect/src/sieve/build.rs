@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use rsigma_eval::{CompiledDetection, CompiledDetectionItem, CompiledMatcher, CompiledRule};
 use rsigma_parser::{ConditionExpr, Quantifier};
 
-use super::formula::{combine, Anchor, Formula, Shape, Truth};
+use super::formula::{combine, literal_rarity, Anchor, Formula, Shape, Truth};
 
 /// One field the group's rules read, as the builder collects it.
 #[derive(Default)]
@@ -59,15 +59,20 @@ impl Builder {
     /// A regular expression on `field`: the literals one of which occurs wherever it
     /// matches, when the expression has such a finite set ([`required_literals`]).
     fn regex(&mut self, field: u32, pattern: &str) -> Formula {
-        match required_literals(pattern) {
-            Some(literals) => {
-                let mut leaves: Vec<u32> = literals.iter().map(|l| self.literal(field, l, Anchor::Anywhere)).collect();
+        let sets = required_literals(pattern);
+        if sets.is_empty() {
+            return Formula::Const(Truth::Unknown);
+        }
+        let parts = sets
+            .iter()
+            .map(|set| {
+                let mut leaves: Vec<u32> = set.iter().map(|l| self.literal(field, l, Anchor::Anywhere)).collect();
                 leaves.sort_unstable();
                 leaves.dedup();
                 Formula::Maybe(leaves.into_boxed_slice())
-            }
-            None => Formula::Const(Truth::Unknown),
-        }
+            })
+            .collect();
+        combine(parts, true)
     }
 
     /// `field` equals the number `n` (rsigma: the value, or a text parsed as a number, is
@@ -191,56 +196,127 @@ impl Builder {
     }
 }
 
-/// Literals of which one occurs in any text `pattern` matches (with ASCII letters
-/// lower-cased, as the field is scanned): every match begins with one of its possible
-/// prefixes, or else ends with one of its possible suffixes, when that set is finite and
-/// has no empty member. `None` when neither is, or the pattern does not parse.
+/// What any text `pattern` matches contains (with ASCII letters lower-cased, as the field
+/// is scanned): sets of literals, each of which has a member in every match. Empty when
+/// nothing is known (or the pattern does not parse). At most [`MAX_SETS`], the rarest.
+///
+/// A set comes from [`Extractor`]'s possible prefixes of a sequence's tail: every match
+/// of `a b c` holds a match of `b c`, which begins with one of `b c`'s prefixes. Inside a
+/// group the same holds for the group's own sequence (if it must occur at least once), and
+/// an alternative's set is the union of one set from each branch.
 ///
 /// Lower-casing keeps this sound: whether rsigma matches the field's text or its ASCII
-/// lower-casing, a match's prefix occurs in that text, so its lower-casing occurs in the
+/// lower-casing, the literal occurs in that text, so its lower-casing occurs in the
 /// lower-cased field.
-pub(super) fn required_literals(pattern: &str) -> Option<Vec<Vec<u8>>> {
-    use regex_syntax::hir::literal::{ExtractKind, Extractor};
-    let hir = regex_syntax::ParserBuilder::new().build().parse(pattern).ok()?;
-    for kind in [ExtractKind::Prefix, ExtractKind::Suffix] {
-        let seq = Extractor::new().kind(kind).extract(&hir);
-        if let Some(literals) = seq.literals() {
-            if !literals.is_empty() && literals.iter().all(|l| !l.as_bytes().is_empty()) {
-                return Some(literals.iter().map(|l| l.as_bytes().to_vec()).collect());
-            }
+///
+/// [`Extractor`]: regex_syntax::hir::literal::Extractor
+pub(super) fn required_literals(pattern: &str) -> Vec<Vec<Vec<u8>>> {
+    let Ok(hir) = regex_syntax::ParserBuilder::new().build().parse(pattern) else {
+        return Vec::new();
+    };
+    let mut sets = required(&hir);
+    for set in &mut sets {
+        for l in set.iter_mut() {
+            l.make_ascii_lowercase();
         }
+        set.sort();
+        set.dedup();
     }
-    None
+    sets.sort_by(|a, b| set_rarity(a).total_cmp(&set_rarity(b)));
+    sets.dedup();
+    sets.truncate(MAX_SETS);
+    sets
+}
+
+/// How many literal sets one regular expression contributes.
+const MAX_SETS: usize = 3;
+
+fn set_rarity(set: &[Vec<u8>]) -> f64 {
+    set.iter().map(|l| literal_rarity(l.len())).sum()
+}
+
+/// The possible prefixes of any match of `hir`, if a finite set without the empty text.
+fn prefixes(hir: &regex_syntax::hir::Hir) -> Option<Vec<Vec<u8>>> {
+    use regex_syntax::hir::literal::{ExtractKind, Extractor};
+    let seq = Extractor::new().kind(ExtractKind::Prefix).extract(hir);
+    let literals = seq.literals()?;
+    (!literals.is_empty() && literals.iter().all(|l| !l.as_bytes().is_empty()))
+        .then(|| literals.iter().map(|l| l.as_bytes().to_vec()).collect())
+}
+
+fn required(hir: &regex_syntax::hir::Hir) -> Vec<Vec<Vec<u8>>> {
+    use regex_syntax::hir::{Hir, HirKind};
+    match hir.kind() {
+        HirKind::Concat(parts) => {
+            // Tails starting where a run of plain characters starts (a tail starting
+            // inside one would give a set overlapping the run's own).
+            let plain = |h: &Hir| matches!(h.kind(), HirKind::Literal(_) | HirKind::Class(_));
+            let mut sets: Vec<Vec<Vec<u8>>> = (0..parts.len())
+                .filter(|&i| i == 0 || !plain(&parts[i - 1]) || !plain(&parts[i]))
+                .filter_map(|i| prefixes(&Hir::concat(parts[i..].to_vec())))
+                .collect();
+            for p in parts {
+                if matches!(p.kind(), HirKind::Capture(_) | HirKind::Repetition(_) | HirKind::Alternation(_)) {
+                    sets.extend(required(p));
+                }
+            }
+            sets
+        }
+        HirKind::Capture(c) => required(&c.sub),
+        HirKind::Repetition(r) if r.min >= 1 => required(&r.sub),
+        HirKind::Alternation(branches) => {
+            let mut union = Vec::new();
+            for b in branches {
+                let best = required(b).into_iter().min_by(|x, y| set_rarity(x).total_cmp(&set_rarity(y)));
+                match best {
+                    Some(set) => union.extend(set),
+                    None => return Vec::new(),
+                }
+            }
+            vec![union]
+        }
+        _ => prefixes(hir).into_iter().collect(),
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::required_literals;
 
-    fn literals(pattern: &str) -> Option<Vec<String>> {
-        required_literals(pattern).map(|ls| {
-            let mut out: Vec<String> = ls.iter().map(|l| String::from_utf8_lossy(l).to_ascii_lowercase()).collect();
-            out.sort();
-            out.dedup();
-            out
-        })
+    fn literals(pattern: &str) -> Vec<Vec<String>> {
+        required_literals(pattern)
+            .iter()
+            .map(|set| set.iter().map(|l| String::from_utf8_lossy(l).into_owned()).collect())
+            .collect()
     }
 
     #[test]
-    fn a_regular_expression_needs_one_of_its_prefixes_or_suffixes() {
-        assert_eq!(literals("mimi|katz"), Some(vec!["katz".into(), "mimi".into()]));
-        assert_eq!(literals(r"\\temp\\[a-z]+\.exe"), Some(vec!["\\temp\\".into()]));
-        // No literal prefix, but every match ends with `.ps1`.
-        assert_eq!(literals(r"[a-z0-9]+\.ps1"), Some(vec![".ps1".into()]));
+    fn a_regular_expression_needs_one_literal_of_each_set() {
+        assert_eq!(literals("mimi|katz"), [["katz", "mimi"]]);
+        assert!(literals(r"\\temp\\[a-z]+\.exe").contains(&vec!["\\temp\\".to_owned()]));
+        // Inside: no literal prefix, but every match holds `.ps1`.
+        assert_eq!(literals(r"[a-z0-9]+\.ps1"), [[".ps1"]]);
         // Case-insensitive: the case variants, lower-cased to one (and the Kelvin sign's).
-        assert_eq!(literals("(?i)invoke"), Some(vec!["invoke".into(), "invo\u{212A}e".into()]));
+        assert!(literals("(?i)invoke").contains(&vec!["invoke".to_owned(), "invo\u{212A}e".to_owned()]));
+        // SigmaHQ's WSASS rule: the rarest sets, not the common `.exe` prefix.
+        let wsass = literals(r#"(?i)\.exe[\"\']?\s+[^\"]{0,64}werfaultsecure\.exe[\"\']?\s+\d{2,10}"#);
+        // (case variants multiply, so the extractor keeps them shorter)
+        assert!(wsass[0].iter().all(|l| l.len() >= 6 && "werfaultsecure.exe".contains(l.as_str())), "{wsass:?}");
+        // Every literal of a sequence is required.
+        let recon = literals(r"(?i)ipconfig.*\|.*find");
+        assert!(
+            recon.iter().any(|s| s.iter().any(|l| "ipconfig".starts_with(l.as_str()) && l.len() >= 6)),
+            "{recon:?}"
+        );
+        assert!(recon.iter().any(|s| s.iter().any(|l| l == "find")), "{recon:?}");
     }
 
     #[test]
     fn an_expression_without_such_literals_has_none() {
-        assert_eq!(literals(r"^\d{3}-\w+$"), None);
-        assert_eq!(literals(r".*"), None);
-        assert_eq!(literals(r"a?"), None, "may match the empty text");
-        assert_eq!(literals(r"(unclosed"), None);
+        assert!(literals(r"^\d{3}-\w+$").iter().all(|s| s == &["-"]), "only the dash is required");
+        assert!(literals(r".*").is_empty());
+        assert!(literals(r"a?").is_empty(), "may match the empty text");
+        assert!(literals(r"x|\d+").is_empty(), "one branch has no literal");
+        assert!(literals(r"(unclosed").is_empty());
     }
 }

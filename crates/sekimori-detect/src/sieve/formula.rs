@@ -178,12 +178,7 @@ fn rarity(set: &[u32], leaves: &[Shape]) -> f64 {
     set.iter()
         .map(|&l| {
             let Shape { anchor, len, users } = leaves[l as usize];
-            let base = match len {
-                0..=2 => 0.5,
-                3..=4 => 0.2,
-                5..=8 => 0.05,
-                _ => 0.01,
-            };
+            let base = literal_rarity(len);
             // A literal many rules share is one common in logs (`\\cmd.exe`), and as a
             // trigger it makes every one of them a candidate.
             f64::from(users)
@@ -194,6 +189,16 @@ fn rarity(set: &[u32], leaves: &[Shape]) -> f64 {
                 }
         })
         .sum()
+}
+
+/// How often an unanchored literal of `len` bytes is expected to occur in a value.
+pub(super) fn literal_rarity(len: usize) -> f64 {
+    match len {
+        0..=2 => 0.5,
+        3..=4 => 0.2,
+        5..=8 => 0.05,
+        _ => 0.01,
+    }
 }
 
 /// Whether any (or every) bit of `start..end` is set.
