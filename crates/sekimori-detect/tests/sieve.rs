@@ -204,10 +204,12 @@ fn event() -> impl Strategy<Value = Value> {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig::with_cases(2048))]
+    #![proptest_config(ProptestConfig::with_cases(8192))]
     #[test]
     fn the_sieve_changes_no_hit(events in proptest::collection::vec(event(), 1..8)) {
-        let (mut sieved, mut plain) = hunters();
+        static HUNTERS: std::sync::OnceLock<std::sync::Mutex<(Hunter, Hunter)>> = std::sync::OnceLock::new();
+        let mut guard = HUNTERS.get_or_init(|| std::sync::Mutex::new(hunters())).lock().unwrap_or_else(|p| p.into_inner());
+        let (sieved, plain) = &mut *guard;
         for e in &events {
             let with = sorted(sieved.process(e));
             let without = sorted(plain.process(e));
