@@ -4,21 +4,24 @@
 //! rsigma's candidate index lets a rule through as soon as one of its literals occurs
 //! anywhere in the event; SigmaHQ's process-creation rules then leave ~20–30 candidates
 //! per event, each evaluated in full (lower-casing the command line again) though ~1.5 of
-//! them fire (ADR 0004). The sieve decides more from the same scan: every case-insensitive
-//! `contains`/`startswith`/`endswith`/equals value of every rule becomes a pattern of one
-//! automaton per field, a match is checked against its position (a `startswith` value must
-//! match at 0, and so on), and each candidate's condition is evaluated over those results
-//! in three-valued logic, where whatever the sieve does not decide (regular expressions,
-//! numbers, keywords, `cased`, field references, non-ASCII text, values that are not
-//! strings) is *unknown*. Only a rule whose condition comes out *false* is skipped; the
+//! them fire (ADR 0004). The sieve decides more from one scan: every case-insensitive
+//! `contains`/`startswith`/`endswith`/equals value of every rule, and the literals its
+//! regular expressions require ([`build::required_literals`]), is a pattern of one
+//! automaton per field; a match is checked against its position (a `startswith` value must
+//! be found at 0, and so on); numbers compared with `EventID: 4688` are looked up by value;
+//! and each candidate's condition is evaluated over those results in three-valued logic
+//! ([`formula`]), where whatever the sieve does not decide (the regular expressions
+//! themselves, keywords, `cased`, field references, ranges, values that are neither text
+//! nor numbers) is *unknown*. Only a rule whose condition comes out *false* is skipped; the
 //! rest are evaluated by rsigma, so hits are rsigma's own, `matched` values included.
 //!
-//! Why skipping is exact: every decided leaf is exactly rsigma's verdict (for ASCII text,
-//! rsigma's lower-casing, ASCII or Unicode, is the sieve's), and three-valued logic is
-//! monotone, so a condition that is false with some leaves unknown is false whatever they
-//! are. A rule is not even looked at unless one of its literals matched, it reads a field
-//! the sieve cannot decide for this event, or its condition could hold with none of its
-//! literals matching (then it is evaluated on every event, as rsigma does).
+//! Why skipping is exact: every decided leaf is exactly rsigma's verdict (see
+//! [`Scan::field`] for lower-casing), and three-valued logic is monotone, so a condition
+//! that is false with some leaves unknown is false whatever they are. A rule is not even
+//! looked at unless one of its triggers (literals one of which it needs) was found, it
+//! reads a field the sieve cannot decide for this event, or it has no triggers (then it is
+//! evaluated on every event, as rsigma does). ADR 0004's fourth addendum has the design
+//! and the measurements.
 
 mod build;
 mod formula;
