@@ -229,7 +229,7 @@ struct Bucket {
     /// When every rule needs one of a set of keywords: the search that decides whether
     /// the group runs at all ([`crate::keywords`]).
     keywords: Option<KeywordGate>,
-    /// The engine's rules behind the literal sieve ([`crate::sieve`]).
+    /// The literal sieve in front of the engine's rules ([`crate::sieve`]).
     sieve: Sieve,
 }
 
@@ -267,7 +267,7 @@ impl Hunter {
             for (path, f) in &rules.filters {
                 engine.apply_filter(f).map_err(|e| format!("{}: {}: {e}", path.display(), f.title))?;
             }
-            let sieve = Sieve::new(engine.rules().to_vec())?;
+            let sieve = Sieve::new(engine.rules())?;
             buckets.push(Bucket { product, service, category, engine, visible, keywords, sieve });
         }
         let correlations = if rules.correlations.is_empty() {
@@ -312,7 +312,7 @@ impl Hunter {
             {
                 detections.extend(self.memo.detections(i, b.visible.as_ref(), event, || {
                     if self.sieves {
-                        b.sieve.evaluate(event, &json)
+                        b.sieve.evaluate(b.engine.rules(), event, &json)
                     } else {
                         b.engine.evaluate(&json)
                     }

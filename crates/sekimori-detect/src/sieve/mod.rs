@@ -88,9 +88,10 @@ impl Pairs {
     }
 }
 
-/// A group's rules with the sieve in front of them.
+/// The sieve in front of a group's rules (rsigma's engine keeps the rules; the sieve's
+/// numbers are their positions there).
 pub(crate) struct Sieve {
-    rules: Vec<CompiledRule>,
+    /// Each rule's condition over the leaves.
     formulas: Vec<Formula>,
     fields: Vec<Field>,
     /// Top-level field names to their index (fields read by path are looked up each).
@@ -107,7 +108,7 @@ pub(crate) struct Sieve {
 impl std::fmt::Debug for Sieve {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Sieve")
-            .field("rules", &self.rules.len())
+            .field("rules", &self.formulas.len())
             .field("fields", &self.fields.len())
             .field("literals", &self.leaf_count)
             .field("always", &self.always.len())
@@ -116,8 +117,8 @@ impl std::fmt::Debug for Sieve {
 }
 
 impl Sieve {
-    /// Puts the sieve in front of `rules` (rsigma's, filters applied).
-    pub(crate) fn new(rules: Vec<CompiledRule>) -> Result<Sieve, String> {
+    /// Puts the sieve in front of `rules` (rsigma's engine's, filters applied).
+    pub(crate) fn new(rules: &[CompiledRule]) -> Result<Sieve, String> {
         let mut b = Builder::default();
         let formulas: Vec<Formula> = rules.iter().enumerate().map(|(i, r)| b.rule(i as u32, r)).collect();
         let mut always = Vec::new();
@@ -179,21 +180,18 @@ impl Sieve {
         }
         let by_name =
             fields.iter().enumerate().filter(|(_, f)| !f.path).map(|(i, f)| (f.name.clone(), i as u32)).collect();
-        Ok(Sieve {
-            rules,
-            formulas,
-            fields,
-            by_name,
-            leaf_count: b.leaf_shape.len(),
-            trigger_spans,
-            trigger_rules,
-            always,
-        })
+        Ok(Sieve { formulas, fields, by_name, leaf_count: b.leaf_shape.len(), trigger_spans, trigger_rules, always })
     }
 
-    /// The rules that fire on `event` (its raw JSON and rsigma's view of it), as rsigma's
-    /// engine would report them, in rule order.
-    pub(crate) fn evaluate(&self, value: &Value, event: &SigmaEvent<'_>) -> Vec<EvaluationResult> {
+    /// The rules of `rules` (the same the sieve was made for) that fire on `event` (its raw
+    /// JSON and rsigma's view of it), as rsigma's engine would report them, in rule order.
+    pub(crate) fn evaluate(
+        &self,
+        rules: &[CompiledRule],
+        value: &Value,
+        event: &SigmaEvent<'_>,
+    ) -> Vec<EvaluationResult> {
+        debug_assert_eq!(rules.len(), self.formulas.len(), "the sieve's own rules");
         let mut scan = Scan {
             sieve: self,
             states: vec![State::Absent; self.fields.len()],
@@ -222,7 +220,7 @@ impl Sieve {
         candidates
             .into_iter()
             .filter(|&r| self.formulas[r as usize].eval(&states, &hits) != Truth::False)
-            .filter_map(|r| rsigma_eval::evaluate_rule(&self.rules[r as usize], event))
+            .filter_map(|r| rsigma_eval::evaluate_rule(&rules[r as usize], event))
             .collect()
     }
 }
