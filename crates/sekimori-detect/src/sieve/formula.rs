@@ -77,7 +77,15 @@ pub(super) enum State {
 }
 
 impl Formula {
+    /// The formula's value on an event, given what the scan found of each field (`states`)
+    /// and which leaves hold (`hits`).
     pub(super) fn eval(&self, states: &[State], hits: &[u64]) -> Truth {
+        self.judge(states, hits, Truth::False)
+    }
+
+    /// [`Formula::eval`], with `wide` the value of a non-ASCII literal: false on ASCII
+    /// text, unknown on other text (set by the enclosing item's field).
+    fn judge(&self, states: &[State], hits: &[u64], wide: Truth) -> Truth {
         match self {
             Formula::Const(t) => *t,
             Formula::Leaf(l) => {
@@ -96,36 +104,22 @@ impl Formula {
                     Truth::False
                 }
             }
-            Formula::Wide => Truth::False,
+            Formula::Wide => wide,
             Formula::Item { field, body } => match states[*field as usize] {
                 State::Absent => Truth::False,
                 State::Undecided => Truth::Unknown,
-                State::Text => body.eval(states, hits),
-                State::Wide => body.eval_wide(hits),
+                State::Text => body.judge(states, hits, Truth::False),
+                State::Wide => body.judge(states, hits, Truth::Unknown),
             },
             Formula::Exists { field, expect } => match states[*field as usize] {
                 State::Absent => truth(!expect),
                 State::Undecided => Truth::Unknown,
                 State::Text | State::Wide => truth(*expect),
             },
-            Formula::And(parts) => all(parts.iter().map(|p| p.eval(states, hits))),
-            Formula::Or(parts) => any(parts.iter().map(|p| p.eval(states, hits))),
-            Formula::Not(inner) => inner.eval(states, hits).not(),
-            Formula::AtLeast(n, parts) => at_least(*n, parts.iter().map(|p| p.eval(states, hits))),
-        }
-    }
-
-    /// An item's body on text with non-ASCII characters (bodies hold no items).
-    fn eval_wide(&self, hits: &[u64]) -> Truth {
-        match self {
-            Formula::Wide => Truth::Unknown,
-            Formula::Const(t) => *t,
-            Formula::Leaf(_) | Formula::Leaves { .. } | Formula::Maybe { .. } => self.eval(&[], hits),
-            Formula::And(parts) => all(parts.iter().map(|p| p.eval_wide(hits))),
-            Formula::Or(parts) => any(parts.iter().map(|p| p.eval_wide(hits))),
-            Formula::Not(inner) => inner.eval_wide(hits).not(),
-            Formula::AtLeast(n, parts) => at_least(*n, parts.iter().map(|p| p.eval_wide(hits))),
-            Formula::Item { .. } | Formula::Exists { .. } => Truth::Unknown,
+            Formula::And(parts) => all(parts.iter().map(|p| p.judge(states, hits, wide))),
+            Formula::Or(parts) => any(parts.iter().map(|p| p.judge(states, hits, wide))),
+            Formula::Not(inner) => inner.judge(states, hits, wide).not(),
+            Formula::AtLeast(n, parts) => at_least(*n, parts.iter().map(|p| p.judge(states, hits, wide))),
         }
     }
 
