@@ -12,7 +12,7 @@ use rsigma_parser::{
 };
 use serde_json::Value;
 
-use crate::event::SigmaEvent;
+use crate::event::{FieldIndex, SigmaEvent};
 use crate::keywords::KeywordGate;
 use crate::logsource::LogSourceMap;
 use crate::memo::{Memo, Visible};
@@ -51,7 +51,7 @@ pub(crate) const ANONYMOUS_ID_PREFIX: &str = "urn:sekimori:anonymous-rule:";
 /// Rules that parsed and compiled, ready to build [`Hunter`]s from.
 #[derive(Debug, Clone, Default)]
 pub struct RuleSet {
-    detections: Vec<(PathBuf, SigmaRule)>,
+    pub(crate) detections: Vec<(PathBuf, SigmaRule)>,
     correlations: Vec<(PathBuf, CorrelationRule)>,
     filters: Vec<(PathBuf, FilterRule)>,
 }
@@ -214,6 +214,8 @@ pub struct Hunter {
     gates: bool,
     /// Whether the groups' literal sieves are used (likewise).
     sieves: bool,
+    /// The top-level fields the rules read, each event's put in slots once ([`crate::event`]).
+    fields: FieldIndex,
 }
 
 /// A rule's (product, service, category).
@@ -254,6 +256,7 @@ impl Hunter {
             groups.entry((ls.product.clone(), ls.service.clone(), ls.category.clone())).or_default().push(r.clone());
         }
         let mut buckets = Vec::new();
+        let mut fields = FieldIndex::default();
         for ((product, service, category), members) in groups {
             let mut engine = Engine::new();
             let visible = Visible::of(
@@ -267,7 +270,7 @@ impl Hunter {
             for (path, f) in &rules.filters {
                 engine.apply_filter(f).map_err(|e| format!("{}: {}: {e}", path.display(), f.title))?;
             }
-            let sieve = Sieve::new(engine.rules())?;
+            let sieve = Sieve::new(engine.rules(), &mut fields)?;
             buckets.push(Bucket { product, service, category, engine, visible, keywords, sieve });
         }
         let correlations = if rules.correlations.is_empty() {
@@ -290,7 +293,15 @@ impl Hunter {
             Some(engine)
         };
         let memo = Memo::new(Memo::DEFAULT_BYTES, buckets.len());
-        Ok(Hunter { buckets, logsources: LogSourceMap::builtin(), correlations, memo, gates: true, sieves: true })
+        Ok(Hunter {
+            buckets,
+            logsources: LogSourceMap::builtin(),
+            correlations,
+            memo,
+            gates: true,
+            sieves: true,
+            fields,
+        })
     }
 
     /// Every rule that fires on `event` (already normalised), detections first, then
@@ -304,7 +315,7 @@ impl Hunter {
     /// access: events can be judged on several threads at once, then correlated in order.
     pub fn detect(&self, event: &Value) -> Detections {
         let placed = self.logsources.classify(event);
-        let json = SigmaEvent::new(event);
+        let json = SigmaEvent::indexed(event, &self.fields);
         let mut detections = Vec::new();
         for (i, b) in self.buckets.iter().enumerate() {
             if placed.admits(b.product.as_deref(), b.service.as_deref(), b.category.as_deref())
@@ -312,7 +323,7 @@ impl Hunter {
             {
                 detections.extend(self.memo.detections(i, b.visible.as_ref(), event, || {
                     if self.sieves {
-                        b.sieve.evaluate(b.engine.rules(), event, &json)
+                        b.sieve.evaluate(b.engine.rules(), &json)
                     } else {
                         b.engine.evaluate(&json)
                     }
@@ -365,3 +376,11 @@ impl Hunter {
 /// The detection rules that fired on one event, not yet correlated ([`Hunter::detect`]).
 #[derive(Debug)]
 pub struct Detections(Vec<rsigma_eval::EvaluationResult>);
+
+impl Detections {
+    /// Each result in full, as rsigma serialises it (rule, the selections that held and
+    /// the fields that matched, in the order found), in rule order.
+    pub fn to_json(&self) -> Vec<Value> {
+        self.0.iter().map(|r| serde_json::to_value(r).unwrap_or(Value::Null)).collect()
+    }
+}

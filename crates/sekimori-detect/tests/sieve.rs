@@ -2,8 +2,8 @@
 //! the sieve decides or leaves to rsigma (value lists, anchors, `all`, regular expressions
 //! with and without required literals, numbers, `exists`, `null`, keywords, `cased`,
 //! nested paths, non-ASCII text and the two characters whose lower case is ASCII), run
-//! over generated events by a hunter with the sieve and one without, give the same hits,
-//! `matched` values included. The SigmaHQ corpus is compared the same way in
+//! over generated events by a hunter with the sieve and one without, give the same
+//! results (the selections that held and the fields matched) and hits. The SigmaHQ corpus is compared the same way in
 //! `sigma_regression.rs`.
 
 use proptest::prelude::*;
@@ -88,7 +88,9 @@ detection:
     E: ''
   empty_contains:
     E|contains: ''
-  condition: missing and (nothing or empty or empty_contains)
+  present:
+    U|exists: true
+  condition: missing and (nothing or empty or empty_contains or present)
 ---
 title: counted selections
 logsource: {product: test}
@@ -113,7 +115,46 @@ detection:
   path:
     a.b|endswith: '.exe'
   condition: keywords or cased or dash or path
+---
+title: lists of maps and repeated names
+logsource: {product: test}
+detection:
+  alts:
+    - C|contains: 'whoami'
+      I|endswith: '.exe'
+    - U|contains: 'x'
+    - C|startswith: 'net'
+  also:
+    I|endswith: '.exe'
+  condition: (alts and also) or (also and not alts)
+---
+title: two conditions
+logsource: {product: test}
+detection:
+  first:
+    C|contains: 'katz'
+  second:
+    U|contains: 'x'
+  condition:
+    - first
+    - second
 "#;
+
+/// Results in full with their selections and fields sorted: each hunter compiles its own
+/// rules, whose maps list selections in their own (random) order.
+fn canonical(results: Vec<Value>) -> Vec<Value> {
+    results
+        .into_iter()
+        .map(|mut r| {
+            for key in ["matched_selections", "matched_fields"] {
+                if let Some(Value::Array(a)) = r.get_mut(key) {
+                    a.sort_by_cached_key(Value::to_string);
+                }
+            }
+            r
+        })
+        .collect()
+}
 
 fn hunters() -> (Hunter, Hunter) {
     let (rules, report) = RuleSet::from_yaml(RULES);
@@ -211,6 +252,9 @@ proptest! {
         let mut guard = HUNTERS.get_or_init(|| std::sync::Mutex::new(hunters())).lock().unwrap_or_else(|p| p.into_inner());
         let (sieved, plain) = &mut *guard;
         for e in &events {
+            // Whole results (the selections that held and the fields matched, in order)...
+            prop_assert_eq!(canonical(sieved.detect(e).to_json()), canonical(plain.detect(e).to_json()), "event {}", e);
+            // ...and hits.
             let with = sorted(sieved.process(e));
             let without = sorted(plain.process(e));
             prop_assert_eq!(with, without, "event {}", e);
@@ -242,6 +286,7 @@ fn every_rule_fires_on_some_event() {
     ];
     let mut titles = std::collections::BTreeSet::new();
     for e in &events {
+        assert_eq!(canonical(sieved.detect(e).to_json()), canonical(plain.detect(e).to_json()), "event {e}");
         let with = sorted(sieved.process(e));
         assert_eq!(with, sorted(plain.process(e)), "event {e}");
         titles.extend(with.into_iter().map(|h| h.title));
@@ -253,9 +298,11 @@ fn every_rule_fires_on_some_event() {
         "exists null and empty",
         "keywords cased windash and paths",
         "lists and anchors",
+        "lists of maps and repeated names",
         "non-ascii and case folding",
         "numbers",
         "regular expressions",
+        "two conditions",
     ];
     assert_eq!(titles.into_iter().collect::<Vec<_>>(), expected);
 }

@@ -24,6 +24,7 @@
 //! and the measurements.
 
 mod build;
+mod eval;
 mod formula;
 
 use std::collections::HashMap;
@@ -33,8 +34,9 @@ use rsigma_eval::event::Event;
 use rsigma_eval::{CompiledRule, EvaluationResult};
 use serde_json::Value;
 
-use crate::event::SigmaEvent;
+use crate::event::{FieldIndex, SigmaEvent};
 use build::Builder;
+use eval::Plan;
 use formula::{Anchor, Formula, State, Truth};
 
 /// One field the group's rules read.
@@ -42,6 +44,8 @@ struct Field {
     name: String,
     /// Read by path (dots, brackets, backslashes) rather than as a top-level key.
     path: bool,
+    /// Its slot in the event's [`FieldIndex`] (top-level fields).
+    slot: u32,
     /// Its literals of three bytes or more, each with its number among the field's
     /// literals (absent when there are none).
     automaton: Option<DoubleArrayAhoCorasick<u32>>,
@@ -93,9 +97,9 @@ impl Pairs {
 pub(crate) struct Sieve {
     /// Each rule's condition over the leaves.
     formulas: Vec<Formula>,
+    /// How each rule is evaluated when the sieve lets it through (`None`: by rsigma).
+    plans: Vec<Option<Plan>>,
     fields: Vec<Field>,
-    /// Top-level field names to their index (fields read by path are looked up each).
-    by_name: HashMap<String, u32>,
     /// How many leaves there are.
     leaf_count: usize,
     /// The rules leaf `l` is a trigger of: `trigger_rules[trigger_spans[l]..trigger_spans[l + 1]]`.
@@ -117,8 +121,9 @@ impl std::fmt::Debug for Sieve {
 }
 
 impl Sieve {
-    /// Puts the sieve in front of `rules` (rsigma's engine's, filters applied).
-    pub(crate) fn new(rules: &[CompiledRule]) -> Result<Sieve, String> {
+    /// Puts the sieve in front of `rules` (rsigma's engine's, filters applied); the fields
+    /// they read get slots in `index`.
+    pub(crate) fn new(rules: &[CompiledRule], index: &mut FieldIndex) -> Result<Sieve, String> {
         let mut b = Builder::default();
         let formulas: Vec<Formula> = rules.iter().enumerate().map(|(i, r)| b.rule(i as u32, r)).collect();
         let mut always = Vec::new();
@@ -169,6 +174,7 @@ impl Sieve {
             };
             fields.push(Field {
                 path: draft.name.contains(['.', '[', '\\']),
+                slot: index.intern(&draft.name),
                 name: draft.name,
                 automaton,
                 bytes,
@@ -178,19 +184,14 @@ impl Sieve {
                 rules: draft.rules,
             });
         }
-        let by_name =
-            fields.iter().enumerate().filter(|(_, f)| !f.path).map(|(i, f)| (f.name.clone(), i as u32)).collect();
-        Ok(Sieve { formulas, fields, by_name, leaf_count: b.leaf_shape.len(), trigger_spans, trigger_rules, always })
+        let plans = rules.iter().map(Plan::of).collect();
+        Ok(Sieve { formulas, plans, fields, leaf_count: b.leaf_shape.len(), trigger_spans, trigger_rules, always })
     }
 
-    /// The rules of `rules` (the same the sieve was made for) that fire on `event` (its raw
-    /// JSON and rsigma's view of it), as rsigma's engine would report them, in rule order.
-    pub(crate) fn evaluate(
-        &self,
-        rules: &[CompiledRule],
-        value: &Value,
-        event: &SigmaEvent<'_>,
-    ) -> Vec<EvaluationResult> {
+    /// The rules of `rules` (the same the sieve was made for) that fire on `event` (indexed
+    /// with the index the sieve was made with), as rsigma's engine would report them, in
+    /// rule order.
+    pub(crate) fn evaluate(&self, rules: &[CompiledRule], event: &SigmaEvent<'_>) -> Vec<EvaluationResult> {
         debug_assert_eq!(rules.len(), self.formulas.len(), "the sieve's own rules");
         let mut scan = Scan {
             sieve: self,
@@ -199,14 +200,14 @@ impl Sieve {
             candidates: self.always.clone(),
             lowered: String::new(),
         };
-        if let Some(object) = value.as_object() {
-            for (key, v) in object {
-                if let Some(&i) = self.by_name.get(key.as_str()) {
-                    scan.field(&self.fields[i as usize], i as usize, Some(v));
+        for (i, f) in self.fields.iter().enumerate() {
+            if !f.path {
+                // A top-level key is a path's first choice too (`JsonEvent`).
+                if let Some(v) = event.slot(f.slot) {
+                    scan.field(f, i, Some(v));
                 }
+                continue;
             }
-        }
-        for (i, f) in self.fields.iter().enumerate().filter(|(_, f)| f.path) {
             match event.get_field(&f.name) {
                 None => scan.field(f, i, None),
                 // A path's value is whatever rsigma collects: undecided unless one string.
@@ -220,7 +221,10 @@ impl Sieve {
         candidates
             .into_iter()
             .filter(|&r| self.formulas[r as usize].eval(&states, &hits) != Truth::False)
-            .filter_map(|r| rsigma_eval::evaluate_rule(&rules[r as usize], event))
+            .filter_map(|r| match &self.plans[r as usize] {
+                Some(plan) => plan.evaluate(&rules[r as usize], event),
+                None => rsigma_eval::evaluate_rule(&rules[r as usize], event),
+            })
             .collect()
     }
 }
@@ -242,7 +246,7 @@ impl Scan<'_> {
             // Lower-casing ASCII letters is what rsigma's ASCII and Unicode lower-casing
             // agree on: other characters lower-case to non-ASCII ones, except the Kelvin
             // sign (to `k`) and the dotted capital I (to `i` and a combining dot).
-            Some(Value::String(s)) if !s.contains(['\u{212A}', '\u{0130}']) => {
+            Some(Value::String(s)) if s.is_ascii() || !s.contains(['\u{212A}', '\u{0130}']) => {
                 self.scan(f, s);
                 if let Some(numbers) = &f.numbers {
                     if let Ok(n) = s.parse::<f64>() {
