@@ -21,6 +21,15 @@ use serde_json::Value;
 /// How deep rsigma looks for strings (`rsigma_eval::event::json`, `MAX_NESTING_DEPTH`).
 const MAX_DEPTH: usize = 64;
 
+/// Lower-cases the ASCII letters of `bytes`, as `make_ascii_lowercase` does, in a form the
+/// compiler turns into vector instructions (`make_ascii_lowercase` goes byte by byte; the
+/// matcher lower-cases every string it scans).
+pub(crate) fn lower_ascii(bytes: &mut [u8]) {
+    for b in bytes {
+        *b |= u8::from(b.wrapping_sub(b'A') < 26) << 5;
+    }
+}
+
 /// The field names the rules read, each with its slot number.
 ///
 /// The table is fixed once the rules are compiled and events only look keys up in it, so an
@@ -188,6 +197,14 @@ mod tests {
         assert_eq!(strings(&deep), theirs);
         let shallow = nested(60);
         assert_eq!(strings(&shallow), ["bottom"]);
+    }
+
+    #[test]
+    fn lower_ascii_is_make_ascii_lowercase() {
+        let all: Vec<u8> = (0..=255).collect();
+        let mut ours = all.clone();
+        lower_ascii(&mut ours);
+        assert_eq!(ours, all.to_ascii_lowercase());
     }
 
     #[test]

@@ -22,7 +22,7 @@ use aho_corasick::{AhoCorasick, MatchKind};
 use rsigma_parser::{ConditionExpr, Detection, Detections, Quantifier, SigmaValue};
 use serde_json::Value;
 
-use crate::event::any_keyword_string;
+use crate::event::{any_keyword_string, lower_ascii};
 
 /// The lower-cased keywords one of which a group's every rule needs.
 pub(crate) struct KeywordGate {
@@ -80,7 +80,7 @@ fn lowered_strings(event: &Value, text: &mut Vec<u8>) {
         if s.is_ascii() {
             let start = text.len();
             text.extend_from_slice(s.as_bytes());
-            text[start..].make_ascii_lowercase();
+            lower_ascii(&mut text[start..]);
         } else {
             text.extend_from_slice(s.to_lowercase().as_bytes());
         }

@@ -14,7 +14,7 @@ use serde_json::Value;
 
 use crate::event::{FieldIndex, SigmaEvent};
 use crate::keywords::KeywordGate;
-use crate::logsource::LogSourceMap;
+use crate::logsource::{EventLogSource, LogSourceMap};
 use crate::memo::{Memo, Visible};
 use crate::output::Hit;
 use crate::sieve::Sieve;
@@ -216,6 +216,18 @@ pub struct Hunter {
     sieves: bool,
     /// The top-level fields the rules read, each event's put in slots once ([`crate::event`]).
     fields: FieldIndex,
+    /// Tells this hunter's groups from another's in the cache of [`Hunter::groups_for`].
+    id: u64,
+}
+
+/// Numbers hunters ([`Hunter::groups_for`]).
+static HUNTERS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
+thread_local! {
+    /// The groups that admitted the last log source placed on this thread, and whose they
+    /// are: events of one stream mostly share their log source.
+    static ADMITTED: std::cell::RefCell<Option<(u64, EventLogSource, Vec<u32>)>> =
+        const { std::cell::RefCell::new(None) };
 }
 
 /// A rule's (product, service, category).
@@ -301,6 +313,7 @@ impl Hunter {
             gates: true,
             sieves: true,
             fields,
+            id: HUNTERS.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
         })
     }
 
@@ -317,10 +330,10 @@ impl Hunter {
         let placed = self.logsources.classify(event);
         let json = SigmaEvent::indexed(event, &self.fields);
         let mut detections = Vec::new();
-        for (i, b) in self.buckets.iter().enumerate() {
-            if placed.admits(b.product.as_deref(), b.service.as_deref(), b.category.as_deref())
-                && (!self.gates || b.keywords.as_ref().is_none_or(|g| g.admits(event)))
-            {
+        for i in self.groups_for(placed) {
+            let b = &self.buckets[i as usize];
+            if !self.gates || b.keywords.as_ref().is_none_or(|g| g.admits(event)) {
+                let i = i as usize;
                 detections.extend(self.memo.detections(i, b.visible.as_ref(), event, || {
                     if self.sieves {
                         b.sieve.evaluate(b.engine.rules(), &json)
@@ -331,6 +344,25 @@ impl Hunter {
             }
         }
         Detections(detections)
+    }
+
+    /// The groups (in order) whose rules may match an event placed so.
+    fn groups_for(&self, placed: EventLogSource) -> Vec<u32> {
+        let cached = ADMITTED.with_borrow(|last| match last {
+            Some((id, source, groups)) if *id == self.id && *source == placed => Some(groups.clone()),
+            _ => None,
+        });
+        if let Some(groups) = cached {
+            return groups;
+        }
+        let groups: Vec<u32> = (0..self.buckets.len() as u32)
+            .filter(|&i| {
+                let b = &self.buckets[i as usize];
+                placed.admits(b.product.as_deref(), b.service.as_deref(), b.category.as_deref())
+            })
+            .collect();
+        ADMITTED.set(Some((self.id, placed, groups.clone())));
+        groups
     }
 
     /// Turns the memo of detections off (`false`) or on with its default size; on by

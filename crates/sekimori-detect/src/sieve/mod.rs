@@ -51,6 +51,8 @@ struct Field {
     automaton: Option<DoubleArrayAhoCorasick<u32>>,
     /// Literals of one byte: byte to literal number plus one (0: none).
     bytes: Option<Box<[u32; 256]>>,
+    /// The same, as a list of (byte, literal number).
+    singles: Vec<(u8, u32)>,
     /// Literals of two bytes.
     pairs: Option<Pairs>,
     /// For literal `p`, by [`Anchor`]: the leaf it decides where it sits so (`u32::MAX`:
@@ -177,6 +179,9 @@ impl Sieve {
                 slot: index.intern(&draft.name),
                 name: draft.name,
                 automaton,
+                singles: bytes.as_ref().map_or_else(Vec::new, |t| {
+                    (0..=255u8).filter_map(|c| Some((c, t[usize::from(c)].checked_sub(1)?))).collect()
+                }),
                 bytes,
                 pairs,
                 leaf_of: draft.uses,
@@ -198,7 +203,7 @@ impl Sieve {
             states: vec![State::Absent; self.fields.len()],
             hits: vec![0u64; self.leaf_count.div_ceil(64)],
             candidates: self.always.clone(),
-            lowered: String::new(),
+            lowered: Vec::new(),
         };
         for (i, f) in self.fields.iter().enumerate() {
             if !f.path {
@@ -236,7 +241,7 @@ struct Scan<'a> {
     hits: Vec<u64>,
     candidates: Vec<u32>,
     /// The field value being scanned, lower-cased.
-    lowered: String,
+    lowered: Vec<u8>,
 }
 
 impl Scan<'_> {
@@ -288,15 +293,28 @@ impl Scan<'_> {
         }
         let mut lowered = std::mem::take(&mut self.lowered);
         lowered.clear();
-        lowered.push_str(s);
-        lowered.make_ascii_lowercase();
-        let b = lowered.as_bytes();
+        lowered.extend_from_slice(s.as_bytes());
+        crate::event::lower_ascii(&mut lowered);
+        let b = lowered.as_slice();
         let len = b.len();
-        if let Some(table) = &f.bytes {
-            for (i, &c) in b.iter().enumerate() {
-                if let Some(p) = table[usize::from(c)].checked_sub(1) {
-                    self.found(f, p as usize, i == 0, i + 1 == len);
+        if let (Some(table), Some((&first, &last))) = (&f.bytes, b.first().zip(b.last())) {
+            // Which bytes occur (one branch-free pass), then each one-byte literal once:
+            // SigmaHQ's command-line literals include every digit and the space, which
+            // occur many times in most values.
+            let mut seen = [0u64; 4];
+            for &c in b {
+                seen[usize::from(c >> 6)] |= 1 << (c & 63);
+            }
+            for &(c, p) in &f.singles {
+                if seen[usize::from(c >> 6)] & (1 << (c & 63)) != 0 {
+                    self.found(f, p as usize, false, false);
                 }
+            }
+            if let Some(p) = table[usize::from(first)].checked_sub(1) {
+                self.found(f, p as usize, true, len == 1);
+            }
+            if let Some(p) = table[usize::from(last)].checked_sub(1) {
+                self.found(f, p as usize, len == 1, true);
             }
         }
         if let Some(pairs) = &f.pairs {
