@@ -123,14 +123,22 @@ impl Formula {
         }
     }
 
-    /// Triggers: literals of which at least one must match for the formula to be anything
-    /// but false on an event whose fields are all absent or scanned text, chosen to match
-    /// rarely ([`rarity`]); `None` when there is no such set (the rule is then looked at on
-    /// every event). An `and` needs only one of its parts' sets: the rarest is taken.
-    pub(super) fn triggers(&self, leaves: &[Shape]) -> Option<Vec<u32>> {
+    /// Triggers: leaves of which at least one must hold for the formula to be anything but
+    /// false on an event whose fields are all absent or scanned text, chosen to hold rarely
+    /// ([`rarity`]); `None` when there is no such set (the rule is then looked at on every
+    /// event). An `and` needs only one of its parts' sets: the rarest is taken. Field `f`'s
+    /// *wide leaf* (`wide_base + f`) holds when its text is not ASCII: non-ASCII literals
+    /// are unknown only then.
+    pub(super) fn triggers(&self, leaves: &[Shape], wide_base: u32) -> Option<Vec<u32>> {
+        self.triggers_in(leaves, wide_base, None)
+    }
+
+    /// [`Formula::triggers`] with `wide` the enclosing item's wide leaf.
+    fn triggers_in(&self, leaves: &[Shape], wide_base: u32, wide: Option<u32>) -> Option<Vec<u32>> {
         match self {
             Formula::Const(Truth::False) => Some(Vec::new()),
-            Formula::Const(_) | Formula::Wide | Formula::Exists { .. } | Formula::Not(_) => None,
+            Formula::Const(_) | Formula::Exists { .. } | Formula::Not(_) => None,
+            Formula::Wide => wide.map(|l| vec![l]),
             Formula::Leaf(l) => Some(vec![*l]),
             Formula::Leaves { start, end, all: false } => Some((*start..*end).collect()),
             Formula::Maybe(leaves) => Some(leaves.to_vec()),
@@ -138,10 +146,10 @@ impl Formula {
             Formula::Leaves { start, end, all: true } => {
                 (*start..*end).map(|l| vec![l]).min_by(|a, b| rarity(a, leaves).total_cmp(&rarity(b, leaves)))
             }
-            Formula::Item { body, .. } => body.triggers(leaves),
+            Formula::Item { field, body } => body.triggers_in(leaves, wide_base, Some(wide_base + field)),
             Formula::And(parts) => parts
                 .iter()
-                .filter_map(|p| p.triggers(leaves))
+                .filter_map(|p| p.triggers_in(leaves, wide_base, wide))
                 .min_by(|a, b| rarity(a, leaves).total_cmp(&rarity(b, leaves))),
             Formula::Or(parts) | Formula::AtLeast(_, parts) => {
                 if matches!(self, Formula::AtLeast(0, _)) {
@@ -149,7 +157,7 @@ impl Formula {
                 }
                 let mut out = Vec::new();
                 for p in parts {
-                    out.extend(p.triggers(leaves)?);
+                    out.extend(p.triggers_in(leaves, wide_base, wide)?);
                 }
                 Some(out)
             }
@@ -397,16 +405,20 @@ mod tests {
             shape(Anchor::Anywhere, 3, 1),
         ];
         let rule = Formula::And(vec![Formula::Leaf(0), Formula::Leaf(1)]);
-        assert_eq!(rule.triggers(&shapes), Some(vec![1]));
+        assert_eq!(rule.triggers(&shapes, 4), Some(vec![1]));
         let rule = Formula::Or(vec![Formula::Leaf(0), Formula::Leaves { start: 2, end: 4, all: false }]);
-        assert_eq!(rule.triggers(&shapes), Some(vec![0, 2, 3]));
-        assert_eq!(Formula::Leaves { start: 1, end: 4, all: true }.triggers(&shapes), Some(vec![1]));
-        assert_eq!(Formula::Not(Box::new(Formula::Leaf(1))).triggers(&shapes), None);
+        assert_eq!(rule.triggers(&shapes, 4), Some(vec![0, 2, 3]));
+        assert_eq!(Formula::Leaves { start: 1, end: 4, all: true }.triggers(&shapes, 4), Some(vec![1]));
+        assert_eq!(Formula::Not(Box::new(Formula::Leaf(1))).triggers(&shapes, 4), None);
         assert_eq!(
-            Formula::And(vec![Formula::Const(U), Formula::Not(Box::new(Formula::Leaf(1)))]).triggers(&shapes),
+            Formula::And(vec![Formula::Const(U), Formula::Not(Box::new(Formula::Leaf(1)))]).triggers(&shapes, 4),
             None
         );
-        assert_eq!(Formula::AtLeast(0, vec![Formula::Leaf(1)]).triggers(&shapes), None);
-        assert_eq!(Formula::Maybe(vec![2, 3].into_boxed_slice()).triggers(&shapes), Some(vec![2, 3]));
+        assert_eq!(Formula::AtLeast(0, vec![Formula::Leaf(1)]).triggers(&shapes, 4), None);
+        assert_eq!(Formula::Maybe(vec![2, 3].into_boxed_slice()).triggers(&shapes, 4), Some(vec![2, 3]));
+        // A non-ASCII literal of field 1 is triggered by that field's wide leaf (4 + 1).
+        let wide = Formula::Item { field: 1, body: Box::new(Formula::Or(vec![Formula::Leaf(1), Formula::Wide])) };
+        assert_eq!(wide.triggers(&shapes, 4), Some(vec![1, 5]));
+        assert_eq!(Formula::Wide.triggers(&shapes, 4), None);
     }
 }

@@ -37,7 +37,7 @@ use serde_json::Value;
 use crate::event::{FieldIndex, SigmaEvent};
 use build::Builder;
 use eval::Plan;
-use formula::{Anchor, Formula, State, Truth};
+use formula::{Anchor, Formula, Shape, State, Truth};
 
 /// One field the group's rules read.
 struct Field {
@@ -102,8 +102,9 @@ pub(crate) struct Sieve {
     /// How each rule is evaluated when the sieve lets it through (`None`: by rsigma).
     plans: Vec<Option<Plan>>,
     fields: Vec<Field>,
-    /// How many leaves there are.
+    /// How many leaves there are (field `f`'s wide leaf is `wide_base + f`).
     leaf_count: usize,
+    wide_base: u32,
     /// The rules leaf `l` is a trigger of: `trigger_rules[trigger_spans[l]..trigger_spans[l + 1]]`.
     trigger_spans: Vec<u32>,
     trigger_rules: Vec<u32>,
@@ -128,10 +129,13 @@ impl Sieve {
     pub(crate) fn new(rules: &[CompiledRule], index: &mut FieldIndex) -> Result<Sieve, String> {
         let mut b = Builder::default();
         let formulas: Vec<Formula> = rules.iter().enumerate().map(|(i, r)| b.rule(i as u32, r)).collect();
+        // Each field's wide leaf: its text is not ASCII (rare in the logs SigmaHQ reads).
+        let wide_base = b.leaf_shape.len() as u32;
+        b.leaf_shape.extend((0..b.fields.len()).map(|_| Shape { anchor: Anchor::Anywhere, len: 9, users: 1 }));
         let mut always = Vec::new();
         let mut triggered: Vec<Vec<u32>> = vec![Vec::new(); b.leaf_shape.len()];
         for (i, f) in formulas.iter().enumerate() {
-            match f.triggers(&b.leaf_shape) {
+            match f.triggers(&b.leaf_shape, wide_base) {
                 Some(triggers) => {
                     for l in triggers {
                         let rules = &mut triggered[l as usize];
@@ -190,7 +194,16 @@ impl Sieve {
             });
         }
         let plans = rules.iter().map(Plan::of).collect();
-        Ok(Sieve { formulas, plans, fields, leaf_count: b.leaf_shape.len(), trigger_spans, trigger_rules, always })
+        Ok(Sieve {
+            formulas,
+            plans,
+            fields,
+            leaf_count: b.leaf_shape.len(),
+            wide_base,
+            trigger_spans,
+            trigger_rules,
+            always,
+        })
     }
 
     /// The rules of `rules` (the same the sieve was made for) that fire on `event` (indexed
@@ -198,13 +211,15 @@ impl Sieve {
     /// rule order.
     pub(crate) fn evaluate(&self, rules: &[CompiledRule], event: &SigmaEvent<'_>) -> Vec<EvaluationResult> {
         debug_assert_eq!(rules.len(), self.formulas.len(), "the sieve's own rules");
-        let mut scan = Scan {
-            sieve: self,
-            states: vec![State::Absent; self.fields.len()],
-            hits: vec![0u64; self.leaf_count.div_ceil(64)],
-            candidates: self.always.clone(),
-            lowered: Vec::new(),
-        };
+        // The last scan's buffers on this thread, cleared (no allocation per event).
+        let Scratch { mut states, mut hits, mut candidates, lowered } = SCRATCH.take();
+        states.clear();
+        states.resize(self.fields.len(), State::Absent);
+        hits.clear();
+        hits.resize(self.leaf_count.div_ceil(64), 0);
+        candidates.clear();
+        candidates.extend_from_slice(&self.always);
+        let mut scan = Scan { sieve: self, states, hits, candidates, lowered };
         for (i, f) in self.fields.iter().enumerate() {
             if !f.path {
                 // A top-level key is a path's first choice too (`JsonEvent`).
@@ -220,18 +235,33 @@ impl Sieve {
                 Some(_) => scan.field(f, i, Some(&Value::Null)),
             }
         }
-        let Scan { states, hits, mut candidates, .. } = scan;
+        let Scan { states, hits, mut candidates, lowered, .. } = scan;
         candidates.sort_unstable();
         candidates.dedup();
-        candidates
-            .into_iter()
-            .filter(|&r| self.formulas[r as usize].eval(&states, &hits) != Truth::False)
-            .filter_map(|r| match &self.plans[r as usize] {
+        let fired = candidates
+            .iter()
+            .filter(|&&r| self.formulas[r as usize].eval(&states, &hits) != Truth::False)
+            .filter_map(|&r| match &self.plans[r as usize] {
                 Some(plan) => plan.evaluate(&rules[r as usize], event),
                 None => rsigma_eval::evaluate_rule(&rules[r as usize], event),
             })
-            .collect()
+            .collect();
+        SCRATCH.set(Scratch { states, hits, candidates, lowered });
+        fired
     }
+}
+
+/// A scan's buffers, kept between events on a thread.
+#[derive(Default)]
+struct Scratch {
+    states: Vec<State>,
+    hits: Vec<u64>,
+    candidates: Vec<u32>,
+    lowered: Vec<u8>,
+}
+
+thread_local! {
+    static SCRATCH: std::cell::Cell<Scratch> = std::cell::Cell::new(Scratch::default());
 }
 
 /// One event's scan: what each field is, which leaves hold, the rules to look at.
@@ -261,6 +291,7 @@ impl Scan<'_> {
                 if s.is_ascii() {
                     State::Text
                 } else {
+                    self.mark(self.sieve.wide_base + i as u32);
                     State::Wide
                 }
             }
