@@ -151,7 +151,8 @@ impl Builder {
         }
     }
 
-    fn item(&mut self, r: u32, item: &CompiledDetectionItem) -> Formula {
+    /// Detection item `item` of rule `r` as a formula over the leaves.
+    pub(super) fn item(&mut self, r: u32, item: &CompiledDetectionItem) -> Formula {
         let Some(name) = &item.field else {
             return Formula::Const(Truth::Unknown);
         };

@@ -129,6 +129,13 @@ impl Sieve {
     pub(crate) fn new(rules: &[CompiledRule], index: &mut FieldIndex) -> Result<Sieve, String> {
         let mut b = Builder::default();
         let formulas: Vec<Formula> = rules.iter().enumerate().map(|(i, r)| b.rule(i as u32, r)).collect();
+        // Plans decide items by the same leaves; building them must not change how often a
+        // leaf is used, which only the choice of triggers reads.
+        let users: Vec<u32> = b.leaf_shape.iter().map(|s| s.users).collect();
+        let plans = rules.iter().enumerate().map(|(i, r)| Plan::of(r, i as u32, &mut b)).collect();
+        for (shape, users) in b.leaf_shape.iter_mut().zip(users) {
+            shape.users = users;
+        }
         // Each field's wide leaf: its text is not ASCII (rare in the logs SigmaHQ reads).
         let wide_base = b.leaf_shape.len() as u32;
         b.leaf_shape.extend((0..b.fields.len()).map(|_| Shape { anchor: Anchor::Anywhere, len: 9, users: 1 }));
@@ -193,7 +200,6 @@ impl Sieve {
                 rules: draft.rules,
             });
         }
-        let plans = rules.iter().map(Plan::of).collect();
         Ok(Sieve {
             formulas,
             plans,
@@ -211,7 +217,24 @@ impl Sieve {
     /// rule order.
     pub(crate) fn evaluate(&self, rules: &[CompiledRule], event: &SigmaEvent<'_>) -> Vec<EvaluationResult> {
         debug_assert_eq!(rules.len(), self.formulas.len(), "the sieve's own rules");
-        // The last scan's buffers on this thread, cleared (no allocation per event).
+        let Scan { states, hits, mut candidates, lowered, .. } = self.scan(event);
+        candidates.sort_unstable();
+        candidates.dedup();
+        let fired = candidates
+            .iter()
+            .filter(|&&r| self.formulas[r as usize].eval(&states, &hits) != Truth::False)
+            .filter_map(|&r| match &self.plans[r as usize] {
+                Some(plan) => plan.evaluate(&rules[r as usize], event, &states, &hits),
+                None => rsigma_eval::evaluate_rule(&rules[r as usize], event),
+            })
+            .collect();
+        SCRATCH.set(Scratch { states, hits, candidates, lowered });
+        fired
+    }
+
+    /// Every field of `event` scanned, in the last scan's buffers on this thread (the caller
+    /// puts them back).
+    fn scan(&self, event: &SigmaEvent<'_>) -> Scan<'_> {
         let Scratch { mut states, mut hits, mut candidates, lowered } = SCRATCH.take();
         states.clear();
         states.resize(self.fields.len(), State::Absent);
@@ -235,19 +258,26 @@ impl Sieve {
                 Some(_) => scan.field(f, i, Some(&Value::Null)),
             }
         }
-        let Scan { states, hits, mut candidates, lowered, .. } = scan;
-        candidates.sort_unstable();
-        candidates.dedup();
-        let fired = candidates
+        scan
+    }
+
+    /// Each rule's plan evaluated on `event` whether the sieve would look at the rule or
+    /// not (`None`: the rule has no plan), for comparing with rsigma.
+    #[cfg(test)]
+    pub(crate) fn every_plan(
+        &self,
+        rules: &[CompiledRule],
+        event: &SigmaEvent<'_>,
+    ) -> Vec<Option<Option<EvaluationResult>>> {
+        let Scan { states, hits, candidates, lowered, .. } = self.scan(event);
+        let out = self
+            .plans
             .iter()
-            .filter(|&&r| self.formulas[r as usize].eval(&states, &hits) != Truth::False)
-            .filter_map(|&r| match &self.plans[r as usize] {
-                Some(plan) => plan.evaluate(&rules[r as usize], event),
-                None => rsigma_eval::evaluate_rule(&rules[r as usize], event),
-            })
+            .zip(rules)
+            .map(|(plan, rule)| plan.as_ref().map(|p| p.evaluate(rule, event, &states, &hits)))
             .collect();
         SCRATCH.set(Scratch { states, hits, candidates, lowered });
-        fired
+        out
     }
 }
 
