@@ -94,8 +94,8 @@ impl<'a> SigmaEvent<'a> {
 /// Calls `visit` on every string of `event` a keyword search sees, in order, until it
 /// returns `true`; whether one did. The same walk as rsigma's (objects and arrays, down to
 /// [`MAX_DEPTH`] levels), without the top-level `sekimori` object's `logsource`.
-pub(crate) fn any_keyword_string(event: &Value, visit: &mut dyn FnMut(&str) -> bool) -> bool {
-    fn walk(v: &Value, depth: usize, skip_logsource: bool, visit: &mut dyn FnMut(&str) -> bool) -> bool {
+pub(crate) fn any_keyword_string<F: FnMut(&str) -> bool>(event: &Value, visit: &mut F) -> bool {
+    fn walk<F: FnMut(&str) -> bool>(v: &Value, depth: usize, skip_logsource: bool, visit: &mut F) -> bool {
         if depth == 0 {
             return false;
         }

@@ -27,6 +27,8 @@ use crate::event::{any_keyword_string, lower_ascii};
 /// The lower-cased keywords one of which a group's every rule needs.
 pub(crate) struct KeywordGate {
     automaton: AhoCorasick,
+    /// The shortest keyword's length: an ASCII string shorter holds none.
+    shortest: usize,
 }
 
 impl std::fmt::Debug for KeywordGate {
@@ -56,7 +58,8 @@ impl KeywordGate {
         keywords.sort_unstable();
         keywords.dedup();
         let automaton = AhoCorasick::builder().match_kind(MatchKind::LeftmostFirst).build(&keywords).ok()?;
-        Some(KeywordGate { automaton })
+        let shortest = keywords.iter().map(String::len).min().unwrap_or(0);
+        Some(KeywordGate { automaton, shortest })
     }
 
     /// Whether one of the keywords occurs in a string of `event`; when not, no rule of the
@@ -67,17 +70,21 @@ impl KeywordGate {
         // prefilter instead of one per string (most are short; the call cost dominated).
         TEXT.with_borrow_mut(|text| {
             text.clear();
-            lowered_strings(event, text);
+            lowered_strings(event, self.shortest, text);
             self.automaton.is_match(text.as_slice())
         })
     }
 }
 
 /// Appends the strings a keyword search sees in `event` ([`crate::event`]), lower-cased as
-/// rsigma lower-cases, each followed by a NUL.
-fn lowered_strings(event: &Value, text: &mut Vec<u8>) {
+/// rsigma lower-cases, each followed by a NUL; ASCII strings shorter than `shortest` (which
+/// hold no keyword) are left out.
+fn lowered_strings(event: &Value, shortest: usize, text: &mut Vec<u8>) {
     any_keyword_string(event, &mut |s| {
         if s.is_ascii() {
+            if s.len() < shortest {
+                return false;
+            }
             let start = text.len();
             text.extend_from_slice(s.as_bytes());
             lower_ascii(&mut text[start..]);
