@@ -1,7 +1,7 @@
 //! Reading log files into events: JSON (one document, an array, or documents one after
 //! another, pretty-printed or not), NDJSON, AWS CloudTrail (`{"Records": [...]}`) and
 //! Windows EVTX (the `evtx` crate), each optionally gzip-compressed. Every event is
-//! normalised ([`crate::normalize`]).
+//! normalised ([`crate::normalize`](mod@crate::normalize)).
 
 use std::io::Read;
 use std::path::{Path, PathBuf};

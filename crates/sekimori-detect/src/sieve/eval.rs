@@ -7,7 +7,11 @@
 //! went to passes two and three; and each `N of selection_*` matched its pattern against
 //! every detection name on every evaluation. A [`Plan`] resolves the selectors once, and
 //! [`Plan::evaluate`] records the selections in the pass that decides them, collecting a
-//! selection's fields without evaluating its items again.
+//! selection's fields without evaluating its items again. An item the sieve's scan has
+//! decided (its formula over the leaves is true or false) is not given to rsigma's matcher
+//! at all: a leaf is exactly rsigma's verdict ([`super::Scan`]), so only items the scan
+//! leaves unknown (regular expressions that may match, `cased`, ranges, `null`...) run
+//! rsigma's matcher, which lower-cases the value again for every comparison.
 //!
 //! Exact by construction: the condition, detection and item rules below are rsigma's own
 //! (`eval_condition_with_bloom`, `eval_detection_with_bloom`,
@@ -15,8 +19,10 @@
 //! `MatchDetailLevel::Off`, rsigma-eval 0.23, with no bloom filter as `evaluate_rule` has),
 //! every matcher is rsigma's compiled matcher, and selections are visited in the order of the
 //! rule's own map, as rsigma visits them. Rules with array scopes (`ArrayMatch`,
-//! `Conditional`) get no plan and are left to rsigma. `tests/sieve.rs` and the SigmaHQ
-//! differential test compare whole results with rsigma's.
+//! `Conditional`) get no plan and are left to rsigma. The test below runs every SigmaHQ
+//! rule's plan on every regression event against rsigma's `evaluate_rule` on the same
+//! compiled rule; `tests/sieve.rs` and the SigmaHQ differential test compare whole results
+//! of hunters with and without the sieve.
 
 use rsigma_eval::event::Event;
 use rsigma_eval::{

@@ -13,15 +13,18 @@
 //! ([`formula`]), where whatever the sieve does not decide (the regular expressions
 //! themselves, keywords, `cased`, field references, ranges, values that are neither text
 //! nor numbers) is *unknown*. Only a rule whose condition comes out *false* is skipped; the
-//! rest are evaluated by rsigma, so hits are rsigma's own, `matched` values included.
+//! rest are evaluated in one pass that gives exactly what rsigma's `evaluate_rule` gives,
+//! `matched` values included, taking the items the scan decided from it and running
+//! rsigma's matchers for the rest ([`eval`]).
 //!
 //! Why skipping is exact: every decided leaf is exactly rsigma's verdict (see
 //! [`Scan::field`] for lower-casing), and three-valued logic is monotone, so a condition
 //! that is false with some leaves unknown is false whatever they are. A rule is not even
-//! looked at unless one of its triggers (literals one of which it needs) was found, it
-//! reads a field the sieve cannot decide for this event, or it has no triggers (then it is
-//! evaluated on every event, as rsigma does). ADR 0004's fourth addendum has the design
-//! and the measurements.
+//! looked at unless one of its triggers (literals one of which it needs, or a field's
+//! text being non-ASCII when a non-ASCII literal is what it needs) was found, it reads a
+//! field the sieve cannot decide for this event, or it has no triggers (then it is
+//! evaluated on every event, as rsigma does). ADR 0004's fourth and fifth addenda have the
+//! design and the measurements.
 
 mod build;
 mod eval;
