@@ -234,6 +234,11 @@ pub(super) fn combine(parts: Vec<Formula>, all: bool) -> Formula {
     let mut flat = Vec::new();
     let mut leaves = Vec::new();
     let mut wide = false;
+    // Items on one field are one item: an `and`/`or` of items on field `f` is false when `f`
+    // is absent, unknown when it is undecided, and the `and`/`or` of their bodies when it is
+    // text, as the item of the combined bodies is (SigmaHQ's filters test `Image` dozens
+    // of times in one rule).
+    let mut items: Vec<(u32, Vec<Formula>)> = Vec::new();
     let mut pending = parts;
     while let Some(p) = pending.pop() {
         match p {
@@ -244,8 +249,16 @@ pub(super) fn combine(parts: Vec<Formula>, all: bool) -> Formula {
             Formula::Wide => wide = true,
             Formula::Leaf(l) => leaves.push(l),
             Formula::Leaves { start, end, all: a } if a == all => leaves.extend(start..end),
+            Formula::Item { field, body } => match items.iter_mut().find(|(f, _)| *f == field) {
+                Some((_, bodies)) => bodies.push(*body),
+                None => items.push((field, vec![*body])),
+            },
             other => flat.push(other),
         }
+    }
+    for (field, mut bodies) in items {
+        let body = if bodies.len() == 1 { bodies.pop().unwrap_or(Formula::Const(unit)) } else { combine(bodies, all) };
+        flat.push(Formula::Item { field, body: Box::new(body) });
     }
     leaves.sort_unstable();
     leaves.dedup();
@@ -333,6 +346,38 @@ mod tests {
     const F: Truth = Truth::False;
     const U: Truth = Truth::Unknown;
     const T: Truth = Truth::True;
+
+    #[test]
+    fn items_on_one_field_are_merged_without_changing_a_value() {
+        let item = |field, body| Formula::Item { field, body: Box::new(body) };
+        let parts = || {
+            vec![
+                item(0, Formula::Leaf(0)),
+                item(1, Formula::Leaf(1)),
+                item(0, Formula::Not(Box::new(Formula::Leaf(2)))),
+                item(0, Formula::Wide),
+            ]
+        };
+        let all_states = [State::Absent, State::Undecided, State::Text, State::Wide];
+        for all in [false, true] {
+            let merged = combine(parts(), all);
+            let items = match &merged {
+                Formula::And(p) | Formula::Or(p) => p.len(),
+                _ => 1,
+            };
+            assert_eq!(items, 2, "one item per field: {merged:?}");
+            for s0 in all_states {
+                for s1 in all_states {
+                    for bits in 0..8u64 {
+                        let (states, hits) = ([s0, s1], [bits]);
+                        let each = parts().iter().map(|p| p.eval(&states, &hits)).collect::<Vec<_>>();
+                        let expected = if all { super::all(each.into_iter()) } else { any(each.into_iter()) };
+                        assert_eq!(merged.eval(&states, &hits), expected, "{all} {states:?} {bits:b}");
+                    }
+                }
+            }
+        }
+    }
 
     #[test]
     fn kleene_connectives() {
