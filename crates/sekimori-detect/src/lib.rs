@@ -7,6 +7,7 @@
 pub mod baseline;
 mod event;
 pub mod input;
+pub mod keyvalue;
 mod keywords;
 pub mod logsource;
 pub mod mapping;

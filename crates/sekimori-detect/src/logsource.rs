@@ -221,6 +221,21 @@ struct SyslogMap {
     all: Vec<String>,
     facilities: BTreeMap<String, Vec<String>>,
     programs: BTreeMap<String, Vec<String>>,
+    /// Devices known by the `key=value` fields of their messages (the first that fits).
+    #[serde(default)]
+    devices: Vec<SyslogDevice>,
+}
+
+/// A device whose syslog messages are `key=value` pairs ([`crate::keyvalue`]).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SyslogDevice {
+    product: String,
+    /// All present as top-level fields.
+    fields: Vec<String>,
+    /// The field whose text is also a service (FortiOS `type`: `event`, `traffic`, `utm`).
+    #[serde(default)]
+    service_field: Option<String>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -391,8 +406,17 @@ impl LogSourceMap {
             {
                 services.extend(extra.iter().filter(|s| !services.contains(s)).cloned().collect::<Vec<_>>());
             }
+            let device = m.devices.iter().find(|d| d.fields.iter().all(|f| event.get(f).is_some()));
+            if let Some(service) = device
+                .and_then(|d| d.service_field.as_ref())
+                .and_then(|f| event.get(f))
+                .and_then(Value::as_str)
+                .filter(|s| !services.iter().any(|x| x == s))
+            {
+                services.push(service.to_owned());
+            }
             return EventLogSource {
-                product: None,
+                product: device.map(|d| d.product.clone()),
                 services: Some(services),
                 categories: Some(Vec::new()),
                 declared: false,
@@ -645,6 +669,25 @@ mod tests {
         assert!(ls.admits(Some("linux"), None, Some("process_creation")));
         assert!(!ls.admits(Some("windows"), None, Some("process_creation")));
         assert!(!ls.admits(Some("linux"), None, Some("file_event")));
+    }
+
+    #[test]
+    fn fortigate_messages_are_placed_by_their_fields() {
+        let map = LogSourceMap::builtin();
+        let event = crate::syslog::parse_syslog(
+            br#"<189>date=2025-11-01 time=10:12:01 devname="FGT" devid="FG100F" logid="0100044547" type="event" subtype="system" vd="root" action="Add" cfgpath="system.admin""#,
+            crate::syslog::Received { at_ms: 0, peer: None },
+        )
+        .expect("syslog");
+        assert_eq!(event["cfgpath"], "system.admin");
+        let placed = map.classify(&event);
+        assert_eq!(placed.product.as_deref(), Some("fortigate"));
+        assert!(placed.admits(Some("fortigate"), Some("event"), None), "{placed:?}");
+        assert!(!placed.admits(Some("linux"), None, None), "not a Linux host's syslog");
+        // Pairs without a FortiGate's fields stay generic syslog.
+        let other = map.classify(&json!({"log": {"syslog": {}}, "a": "1", "type": "event"}));
+        assert_eq!(other.product, None);
+        assert!(!other.admits(Some("fortigate"), Some("event"), None));
     }
 
     #[test]

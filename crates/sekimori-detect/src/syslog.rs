@@ -1,5 +1,6 @@
 //! Syslog messages (RFC 5424 and the BSD format described by RFC 3164) into the one event
-//! shape (ECS `log.syslog.*`, `host.hostname`, `process.*`, `message`), and the two TCP
+//! shape (ECS `log.syslog.*`, `host.hostname`, `process.*`, `message`, and the pairs of a
+//! message that is `key=value` pairs, [`crate::keyvalue`]), and the two TCP
 //! framings of RFC 6587 (octet counting and newline). Pure: no sockets; the listeners are
 //! in `sekimori-watch`, which feed bytes in and events out.
 
@@ -185,7 +186,11 @@ impl Doc {
             log.insert("source".into(), json!({"address": peer.to_string(), "ip": peer.ip().to_string()}));
         }
         doc.insert("log".into(), Value::Object(log));
-        doc.insert("message".into(), json!(self.message.unwrap_or_default()));
+        let message = self.message.unwrap_or_default();
+        doc.insert("message".into(), json!(message));
+        // A message of `key=value` pairs (FortiGate, auditd relayed by syslog) also gives
+        // its pairs as fields, none over the ones above.
+        crate::keyvalue::add_key_values(&mut doc, &message);
         Value::Object(doc)
     }
 }

@@ -361,6 +361,48 @@ source = "other"
     assert_eq!(accepted, 2, "both messages were stored: {listeners}");
 }
 
+/// A FortiGate logging to a syslog server: FortiOS's default format is a bare `<PRI>` and
+/// `key=value` pairs (sent here as a raw datagram), its RFC 5424 format puts them after a
+/// header (sent by `logger`). The pairs become fields and the fields place the message as
+/// `fortigate`, so SigmaHQ's FortiGate rules fire on it; the same pairs from a device
+/// without a FortiGate's fields stay generic syslog, which those rules are not for.
+#[tokio::test]
+async fn fortigate_key_value_messages_fire_sigmahq_fortigate_rules() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let config = format!(
+        "[detect]\nrules = [\"{}\"]\n\n[[syslog.listeners]]\nlisten = \"udp://127.0.0.1:0\"\nsource = \"firewalls\"\n",
+        common::sigma_data("rules/network/fortinet").display()
+    );
+    let config_path = dir.path().join("sekimori.toml");
+    std::fs::write(&config_path, config).expect("config");
+    let data = dir.path().join("data");
+    let server = start_with(&data, &["--config", &config_path.display().to_string()], &[]).await;
+    let stdout = std::fs::read_to_string(data.with_extension("stdout")).expect("stdout");
+    let port = port_of(&stdout, "udp", 0);
+    let fortios = |action: &str, cfgpath: &str| {
+        format!(
+            r#"date=2025-11-01 time=10:12:01 devname="FGT-edge" devid="FG100FTK00000001" eventtime=1761991921000000000 tz="+0100" logid="0100044547" type="event" subtype="system" level="information" vd="root" logdesc="Object attribute configured" user="admin" ui="GUI(10.0.0.5)" action="{action}" cfgtid=1234 cfgpath="{cfgpath}" cfgobj="backdoor" msg="{action} {cfgpath} backdoor""#
+        )
+    };
+    let socket = std::net::UdpSocket::bind("127.0.0.1:0").expect("bind");
+    let raw = format!("<189>{}", fortios("Add", "system.admin"));
+    socket.send_to(raw.as_bytes(), ("127.0.0.1", port)).expect("send");
+    logger(port, &["--udp", "--rfc5424", "-t", "FGT-edge"], &fortios("Edit", "user.group"));
+    // Another device's pairs, without `devid`, `logid` and `subtype`.
+    logger(port, &["--udp", "--rfc3164", "-t", "edge"], r#"type="event" action="Add" cfgpath="system.admin""#);
+    alerts_until(&server, 2).await;
+    // The third message was sent last; give its writer time to have judged it too.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let alerts = get(&server, "/api/v1/admin/alerts").await.as_array().cloned().unwrap_or_default();
+    let mut titles: Vec<&str> = alerts.iter().filter_map(|a| a["title"].as_str()).collect();
+    titles.sort_unstable();
+    assert_eq!(titles, ["FortiGate - New Administrator Account Created", "FortiGate - User Group Modified"]);
+    let listeners = get(&server, "/api/v1/admin/listeners").await;
+    let accepted: u64 =
+        listeners.as_array().expect("listeners").iter().map(|l| l["accepted"].as_u64().unwrap_or(0)).sum();
+    assert_eq!(accepted, 3, "all three messages were stored: {listeners}");
+}
+
 /// Stops the rsyslogd it holds when dropped.
 struct Rsyslogd(std::process::Child);
 
