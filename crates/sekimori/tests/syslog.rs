@@ -403,6 +403,31 @@ async fn fortigate_key_value_messages_fire_sigmahq_fortigate_rules() {
     assert_eq!(accepted, 3, "all three messages were stored: {listeners}");
 }
 
+/// auditd's records relayed by syslog (audispd's syslog plugin logs them with the tag
+/// `audispd`): their `key=value` pairs are fields, so SigmaHQ's auditd rules fire on them.
+#[tokio::test]
+async fn auditd_records_relayed_by_syslog_fire_sigmahq_auditd_rules() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let config = format!(
+        "[detect]\nrules = [\"{}\"]\n\n[[syslog.listeners]]\nlisten = \"tcp://127.0.0.1:0\"\nsource = \"hosts\"\n",
+        common::sigma_data("rules/linux/auditd").display()
+    );
+    let config_path = dir.path().join("sekimori.toml");
+    std::fs::write(&config_path, config).expect("config");
+    let data = dir.path().join("data");
+    let server = start_with(&data, &["--config", &config_path.display().to_string()], &[]).await;
+    let stdout = std::fs::read_to_string(data.with_extension("stdout")).expect("stdout");
+    let port = port_of(&stdout, "tcp", 0);
+    let tag = ["--tcp", "--rfc3164", "-t", "audispd", "-p", "authpriv.info"];
+    logger(port, &tag, r#"type=EXECVE msg=audit(1764556800.123:42): argc=2 a0="ls" a1="-la""#);
+    logger(port, &tag, r#"type=EXECVE msg=audit(1764556800.123:43): argc=3 a0="arecord" a1="-vv" a2="-fdat""#);
+    alerts_until(&server, 1).await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let alerts = get(&server, "/api/v1/admin/alerts").await.as_array().cloned().unwrap_or_default();
+    let titles: Vec<&str> = alerts.iter().filter_map(|a| a["title"].as_str()).collect();
+    assert_eq!(titles, ["Audio Capture"], "{alerts:?}");
+}
+
 /// Stops the rsyslogd it holds when dropped.
 struct Rsyslogd(std::process::Child);
 
