@@ -113,6 +113,31 @@ async fn get(server: &Server, path: &str) -> Value {
     r.json().await.expect("json")
 }
 
+/// A configuration loading `rules` with one listener on `listen`, named `source`.
+fn one_listener(rules: &Path, listen: &str, source: &str) -> String {
+    let rules = rules.display();
+    format!("[detect]\nrules = [\"{rules}\"]\n\n[[syslog.listeners]]\nlisten = \"{listen}\"\nsource = \"{source}\"\n")
+}
+
+/// The messages every listener accepted, in all, and the listeners as the API lists them.
+async fn accepted(server: &Server) -> (u64, Value) {
+    let listeners = get(server, "/api/v1/admin/listeners").await;
+    let accepted = listeners.as_array().expect("listeners").iter().map(|l| l["accepted"].as_u64().unwrap_or(0)).sum();
+    (accepted, listeners)
+}
+
+/// The server started with `config` (its `sekimori.toml`), the temporary directory it runs
+/// in (kept while the test runs) and what it printed on start (the listeners' ports).
+async fn start_configured(config: &str) -> (tempfile::TempDir, Server, String) {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let config_path = dir.path().join("sekimori.toml");
+    std::fs::write(&config_path, config).expect("config");
+    let data = dir.path().join("data");
+    let server = start_with(&data, &["--config", &config_path.display().to_string()], &[]).await;
+    let stdout = std::fs::read_to_string(data.with_extension("stdout")).expect("stdout");
+    (dir, server, stdout)
+}
+
 /// Polls the alerts until `want` of them exist (the listener's writer runs asynchronously).
 async fn alerts_until(server: &Server, want: usize) -> Vec<Value> {
     let mut last = Vec::new();
@@ -318,7 +343,6 @@ fn bad_syslog_configuration_is_refused_with_the_key() {
 /// message on an undeclared listener is generic syslog, which Cisco's rules are not for.
 #[tokio::test]
 async fn a_listener_declares_what_its_messages_are() {
-    let dir = tempfile::tempdir().expect("tempdir");
     let config = format!(
         r#"
 [detect]
@@ -335,11 +359,7 @@ source = "other"
 "#,
         rules = common::sigma_data("rules/network/cisco/aaa").display(),
     );
-    let config_path = dir.path().join("sekimori.toml");
-    std::fs::write(&config_path, config).expect("config");
-    let data = dir.path().join("data");
-    let server = start_with(&data, &["--config", &config_path.display().to_string()], &[]).await;
-    let stdout = std::fs::read_to_string(data.with_extension("stdout")).expect("stdout");
+    let (_dir, server, stdout) = start_configured(&config).await;
     let (switches, other) = (port_of(&stdout, "udp", 0), port_of(&stdout, "udp", 1));
     let message = "%PARSER-5-CFGLOG_LOGGEDCMD: User:netadmin  logged command:clear logging";
     logger(other, &["--udp", "--rfc3164", "-t", "core-sw1"], message);
@@ -355,9 +375,7 @@ source = "other"
     let sources = get(&server, "/api/v1/admin/ingest-sources").await;
     let switches = sources_by_name(&sources, "switches");
     assert!(alerts.iter().all(|a| a["source_id"].as_str() == Some(switches.as_str())), "{alerts:?}");
-    let listeners = get(&server, "/api/v1/admin/listeners").await;
-    let accepted: u64 =
-        listeners.as_array().expect("listeners").iter().map(|l| l["accepted"].as_u64().unwrap_or(0)).sum();
+    let (accepted, listeners) = accepted(&server).await;
     assert_eq!(accepted, 2, "both messages were stored: {listeners}");
 }
 
@@ -368,16 +386,8 @@ source = "other"
 /// without a FortiGate's fields stay generic syslog, which those rules are not for.
 #[tokio::test]
 async fn fortigate_key_value_messages_fire_sigmahq_fortigate_rules() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let config = format!(
-        "[detect]\nrules = [\"{}\"]\n\n[[syslog.listeners]]\nlisten = \"udp://127.0.0.1:0\"\nsource = \"firewalls\"\n",
-        common::sigma_data("rules/network/fortinet").display()
-    );
-    let config_path = dir.path().join("sekimori.toml");
-    std::fs::write(&config_path, config).expect("config");
-    let data = dir.path().join("data");
-    let server = start_with(&data, &["--config", &config_path.display().to_string()], &[]).await;
-    let stdout = std::fs::read_to_string(data.with_extension("stdout")).expect("stdout");
+    let config = one_listener(&common::sigma_data("rules/network/fortinet"), "udp://127.0.0.1:0", "firewalls");
+    let (_dir, server, stdout) = start_configured(&config).await;
     let port = port_of(&stdout, "udp", 0);
     let fortios = |action: &str, cfgpath: &str| {
         format!(
@@ -397,9 +407,7 @@ async fn fortigate_key_value_messages_fire_sigmahq_fortigate_rules() {
     let mut titles: Vec<&str> = alerts.iter().filter_map(|a| a["title"].as_str()).collect();
     titles.sort_unstable();
     assert_eq!(titles, ["FortiGate - New Administrator Account Created", "FortiGate - User Group Modified"]);
-    let listeners = get(&server, "/api/v1/admin/listeners").await;
-    let accepted: u64 =
-        listeners.as_array().expect("listeners").iter().map(|l| l["accepted"].as_u64().unwrap_or(0)).sum();
+    let (accepted, listeners) = accepted(&server).await;
     assert_eq!(accepted, 3, "all three messages were stored: {listeners}");
 }
 
@@ -407,16 +415,8 @@ async fn fortigate_key_value_messages_fire_sigmahq_fortigate_rules() {
 /// `audispd`): their `key=value` pairs are fields, so SigmaHQ's auditd rules fire on them.
 #[tokio::test]
 async fn auditd_records_relayed_by_syslog_fire_sigmahq_auditd_rules() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let config = format!(
-        "[detect]\nrules = [\"{}\"]\n\n[[syslog.listeners]]\nlisten = \"tcp://127.0.0.1:0\"\nsource = \"hosts\"\n",
-        common::sigma_data("rules/linux/auditd").display()
-    );
-    let config_path = dir.path().join("sekimori.toml");
-    std::fs::write(&config_path, config).expect("config");
-    let data = dir.path().join("data");
-    let server = start_with(&data, &["--config", &config_path.display().to_string()], &[]).await;
-    let stdout = std::fs::read_to_string(data.with_extension("stdout")).expect("stdout");
+    let config = one_listener(&common::sigma_data("rules/linux/auditd"), "tcp://127.0.0.1:0", "hosts");
+    let (_dir, server, stdout) = start_configured(&config).await;
     let port = port_of(&stdout, "tcp", 0);
     let tag = ["--tcp", "--rfc3164", "-t", "audispd", "-p", "authpriv.info"];
     logger(port, &tag, r#"type=EXECVE msg=audit(1764556800.123:42): argc=2 a0="ls" a1="-la""#);
@@ -447,16 +447,8 @@ async fn rsyslog_forwards_to_sekimori_over_tcp() {
         .into_iter()
         .find(|p| Path::new(p).exists())
         .expect("rsyslogd is installed (scripts/test installs Debian's rsyslog)");
-    let dir = tempfile::tempdir().expect("tempdir");
-    let config = format!(
-        "[detect]\nrules = [\"{}\"]\n\n[[syslog.listeners]]\nlisten = \"tcp://127.0.0.1:0\"\nsource = \"relay\"\n",
-        sigma_linux_rules().display()
-    );
-    let config_path = dir.path().join("sekimori.toml");
-    std::fs::write(&config_path, config).expect("config");
-    let data = dir.path().join("data");
-    let server = start_with(&data, &["--config", &config_path.display().to_string()], &[]).await;
-    let stdout = std::fs::read_to_string(data.with_extension("stdout")).expect("stdout");
+    let config = one_listener(&sigma_linux_rules(), "tcp://127.0.0.1:0", "relay");
+    let (dir, server, stdout) = start_configured(&config).await;
     let tcp = port_of(&stdout, "tcp", 0);
 
     let socket = dir.path().join("log.sock");
