@@ -10,6 +10,7 @@ pub mod error;
 pub mod event;
 pub mod level;
 pub mod names;
+pub mod net;
 pub mod password;
 pub mod rng;
 pub mod token;

@@ -221,6 +221,9 @@ impl Gate {
             .field("sekimori.actor", actor);
         self.store.update_user(&user, &ev).await?;
         self.forget_sessions();
+        if patch.disabled == Some(true) {
+            self.end_sessions_after(&user, "iam.user.disabled", actor).await?;
+        }
         Ok(user)
     }
 

@@ -187,6 +187,7 @@ impl Gate {
         if !owned || !self.store.revoke_device(device_id, self.clock.now().millis(), &ev).await? {
             return Err(GateError::new(ErrorCode::NotFound, format!("{username} has no device {device_id}")));
         }
+        self.end_sessions_after(&user, "iam.device.removed", &format!("admin_token:{}", admin.id.as_str())).await?;
         Ok(())
     }
 

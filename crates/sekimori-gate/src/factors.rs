@@ -208,6 +208,7 @@ impl Gate {
         if !self.store.delete_totp(&user.id, id, &ev).await? {
             return Err(GateError::new(ErrorCode::NotFound, format!("{username} has no TOTP credential {id}")));
         }
+        self.end_sessions_after(&user, "credential.totp.deleted", actor).await?;
         Ok(())
     }
 

@@ -243,6 +243,7 @@ impl Gate {
         if !self.store.delete_passkey(&user.id, id, &ev).await? {
             return Err(GateError::new(ErrorCode::NotFound, format!("{} has no passkey {id}", user.username)));
         }
+        self.end_sessions_after(user, "credential.passkey.deleted", actor).await?;
         Ok(())
     }
 

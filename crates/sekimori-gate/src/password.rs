@@ -363,7 +363,10 @@ impl Gate {
     /// lists every rule broken and the whole policy.
     pub async fn set_password(&self, tenant_id: &str, username: &str, password: &str, actor: &str) -> GateResult<()> {
         let user = self.find_user(tenant_id, username).await?;
-        self.store_password(&user, password, actor).await
+        self.store_password(&user, password, actor).await?;
+        // Whoever knew the old password is signed out.
+        self.end_sessions_after(&user, "credential.password.set", actor).await?;
+        Ok(())
     }
 
     async fn store_password(&self, user: &User, password: &str, actor: &str) -> GateResult<()> {
@@ -401,6 +404,7 @@ impl Gate {
         if !self.store.delete_password(&user.id, &ev).await? {
             return Err(GateError::new(ErrorCode::NotFound, format!("{username} has no password")));
         }
+        self.end_sessions_after(&user, "credential.password.deleted", actor).await?;
         Ok(())
     }
 
@@ -423,10 +427,27 @@ impl Gate {
         let s = &self.settings.password;
         let user_key = format!("user:{tenant_id}:{username}");
         let net_key = attempt.ip.map(|ip| format!("net:{tenant_id}:{}", network_of(ip)));
-        self.refuse_if_locked(&user_key, "this account has too many failed logins").await?;
         if let Some(key) = &net_key {
             self.refuse_if_locked(key, "too many failed logins from this network").await?;
         }
+        // The attempt is counted against the username before the hash is checked, in one
+        // statement with the lock test: parallel guesses cannot all pass a check made
+        // before any of them is counted. A success clears the count.
+        let now = self.clock.now().millis();
+        let user_hit = ThrottleHit {
+            key: &user_key,
+            tenant_id,
+            now,
+            window_ms: s.user_window_seconds * 1000,
+            max_failures: s.user_max_failures,
+            lock_ms: s.user_lock_seconds * 1000,
+        };
+        let Some(reserved) = self.store.reserve_login_attempt(&user_hit).await? else {
+            self.refuse_if_locked(&user_key, "this account has too many failed logins").await?;
+            // The lock ended between the two reads: refuse this one attempt all the same.
+            return Err(GateError::new(ErrorCode::Locked, "this account has too many failed logins; try again")
+                .with("retry_after_seconds", 1));
+        };
         let user = self.store.user_by_name(tenant_id, username).await?;
         let stored = match &user {
             Some(u) => self.store.password(&u.id).await?,
@@ -471,21 +492,13 @@ impl Gate {
                 if let Some(app) = attempt.app_id {
                     ev = ev.field("sekimori.app.id", app);
                 }
-                let now = self.clock.now().millis();
-                let hit = ThrottleHit {
-                    key: &user_key,
-                    tenant_id,
-                    now,
-                    window_ms: s.user_window_seconds * 1000,
-                    max_failures: s.user_max_failures,
-                    lock_ms: s.user_lock_seconds * 1000,
-                };
-                let row = self.store.record_login_failure(&hit, Some(&ev)).await?;
-                if just_locked(&row, &hit) {
+                self.store.append(&ev).await?;
+                if just_locked(&reserved, &user_hit) {
+                    let until = user_hit.now + user_hit.lock_ms;
                     let mut lock = self
                         .event(tenant_id, "authentication", "auth.password.locked", Outcome::Failure)
                         .field("user.name", username)
-                        .field("sekimori.lock.until", sekimori_core::Timestamp(hit.now + hit.lock_ms).to_rfc3339())
+                        .field("sekimori.lock.until", sekimori_core::Timestamp(until).to_rfc3339())
                         .field("sekimori.lock.failures", s.user_max_failures);
                     if let Some(u) = &user {
                         lock = lock.user(&u.id, &u.username);

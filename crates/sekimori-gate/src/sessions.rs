@@ -363,6 +363,20 @@ impl Gate {
         Ok(n)
     }
 
+    /// Ends every session of `user`, and with them every OIDC grant resting on one, after a
+    /// change that withdraws trust (`cause`: the user disabled, a password set by an
+    /// admin, a factor removed). Re-enabling the user does not bring them back.
+    pub(crate) async fn end_sessions_after(&self, user: &User, cause: &str, actor: &str) -> GateResult<u64> {
+        let ev = self
+            .event(&user.tenant_id, "session", "auth.session.revoked", Outcome::Success)
+            .user(&user.id, &user.username)
+            .field("sekimori.cause", cause)
+            .field("sekimori.actor", actor);
+        let n = self.store.revoke_user_sessions(&user.id, self.clock.now().millis(), &ev).await?;
+        self.forget_sessions();
+        Ok(n)
+    }
+
     /// Seals a half-done login for the browser to carry.
     pub fn seal_pending(&self, tenant_id: &str, username: &str, amr: &[String]) -> String {
         let pending =

@@ -2,7 +2,7 @@
 //! [`SignedDevice`]; bodies and queries become typed values or a problem document.
 
 use axum::body::Bytes;
-use axum::extract::{FromRef, FromRequest, FromRequestParts, Request};
+use axum::extract::{ConnectInfo, FromRef, FromRequest, FromRequestParts, Request};
 use axum::http::header::CONTENT_TYPE;
 use axum::http::request::Parts;
 use axum::http::HeaderMap;
@@ -210,18 +210,25 @@ where
 #[serde(deny_unknown_fields)]
 pub struct Empty {}
 
-/// The client of a hosted page: its address (the TCP peer) and user agent.
+/// The client of a hosted page: its address (the TCP peer, or behind a trusted proxy the
+/// address the proxy names) and user agent.
 #[derive(Debug)]
 pub struct PageClient(pub sekimori_gate::push::ClientInfo);
 
-impl<S: Send + Sync> FromRequestParts<S> for PageClient {
+/// The client's address as [`PageClient`] sees it.
+pub fn client_ip(parts: &Parts, trusted: &sekimori_core::net::TrustedProxies) -> Option<std::net::IpAddr> {
+    let peer = parts.extensions.get::<ConnectInfo<std::net::SocketAddr>>().map(|ConnectInfo(a)| a.ip())?;
+    let values =
+        |name: &str| -> Vec<&str> { parts.headers.get_all(name).iter().filter_map(|v| v.to_str().ok()).collect() };
+    let (xff, fwd) = (values("x-forwarded-for"), values("forwarded"));
+    Some(trusted.client(peer, &sekimori_core::net::forwarded_hops(&xff, &fwd)))
+}
+
+impl FromRequestParts<AppState> for PageClient {
     type Rejection = ApiError;
 
-    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
-        let ip = parts
-            .extensions
-            .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
-            .map(|axum::extract::ConnectInfo(a)| a.ip());
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        let ip = client_ip(parts, &state.trusted_proxies);
         let user_agent = parts
             .headers
             .get(axum::http::header::USER_AGENT)

@@ -5,12 +5,12 @@
 
 pub mod extract;
 mod guard;
+pub mod listen;
 pub mod mask;
 pub mod problem;
 pub mod qr;
 mod routes;
 
-use std::net::SocketAddr;
 use std::time::Duration;
 
 use axum::http::{header, HeaderValue, StatusCode};
@@ -60,6 +60,9 @@ pub struct AppState {
     pub watch: sekimori_watch::Watch,
     /// Largest accepted request body, bytes.
     pub body_limit: usize,
+    /// Proxies whose `X-Forwarded-For` / `Forwarded` names the client (`[server]
+    /// trusted_proxies`); none by default: the TCP peer is the client.
+    pub trusted_proxies: sekimori_core::net::TrustedProxies,
 }
 
 /// The complete application router.
@@ -99,6 +102,17 @@ pub async fn serve(
     state: AppState,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
+    serve_with(listener, state, shutdown, listen::ConnLimits::default(), Default::default()).await
+}
+
+/// [`serve`] with the connection loop's limits; `stats` counts its connections.
+pub async fn serve_with(
+    listener: tokio::net::TcpListener,
+    state: AppState,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+    limits: listen::ConnLimits,
+    stats: std::sync::Arc<listen::ConnStats>,
+) -> std::io::Result<()> {
     let gate = state.gate.clone();
     let watch = state.watch.clone();
     let pruner = tokio::spawn(async move {
@@ -134,8 +148,7 @@ pub async fn serve(
             }
         }
     });
-    let app = router(state).into_make_service_with_connect_info::<SocketAddr>();
-    let result = axum::serve(listener, app).with_graceful_shutdown(shutdown).await;
+    let result = listen::serve_connections(listener, router(state), shutdown, limits, stats).await;
     pruner.abort();
     follower.abort();
     result

@@ -316,6 +316,12 @@ pub trait PasswordStore: Send + Sync {
         hit: &ThrottleHit<'_>,
         event: Option<&NewEvent>,
     ) -> StoreResult<ThrottleRecord>;
+    /// Reserves one attempt against `hit.key` before the password is checked, counted as
+    /// [`record_login_failure`](Self::record_login_failure) counts a failure, in one
+    /// statement: `None` (nothing counted) while the key is locked. So under any
+    /// concurrency at most `max_failures` attempts are admitted before the lock applies;
+    /// a successful attempt then clears the key.
+    async fn reserve_login_attempt(&self, hit: &ThrottleHit<'_>) -> StoreResult<Option<ThrottleRecord>>;
     /// The counter of `key`.
     async fn login_throttle(&self, key: &str) -> StoreResult<Option<ThrottleRecord>>;
     /// Forgets the counter of `key` (after a successful login).

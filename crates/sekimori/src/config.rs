@@ -127,11 +127,32 @@ pub struct ServerConfig {
     pub public_url: Option<String>,
     /// Largest accepted request body, bytes (1024 to 16 MiB).
     pub body_limit_bytes: usize,
+    /// Reverse proxies (IP addresses or CIDR ranges) whose `X-Forwarded-For` or
+    /// `Forwarded` header names the client; empty: the TCP peer is the client (in the
+    /// environment: comma-separated).
+    pub trusted_proxies: Vec<String>,
+    /// Seconds a client has to send a complete request head; also the longest a kept-alive
+    /// connection waits idle (1 to 300).
+    pub header_timeout_seconds: u64,
+    /// Connections served at once; more are closed as soon as they are accepted (16 to
+    /// 1,000,000). The soft open-files limit is raised to the hard limit at start.
+    pub max_connections: usize,
+    /// Seconds a shutdown (SIGTERM, Ctrl-C) waits for requests in progress before it
+    /// closes the connections still open (0 to 300).
+    pub shutdown_grace_seconds: u64,
 }
 
 impl Default for ServerConfig {
     fn default() -> Self {
-        ServerConfig { listen: "127.0.0.1:8080".into(), public_url: None, body_limit_bytes: 64 * 1024 }
+        ServerConfig {
+            listen: "127.0.0.1:8080".into(),
+            public_url: None,
+            body_limit_bytes: 64 * 1024,
+            trusted_proxies: Vec::new(),
+            header_timeout_seconds: 10,
+            max_connections: 10_000,
+            shutdown_grace_seconds: 10,
+        }
     }
 }
 
@@ -192,6 +213,10 @@ pub const KEYS: &[&str] = &[
     "server.listen",
     "server.public_url",
     "server.body_limit_bytes",
+    "server.trusted_proxies",
+    "server.header_timeout_seconds",
+    "server.max_connections",
+    "server.shutdown_grace_seconds",
     "storage.data_dir",
     "storage.database_url",
     "storage.max_connections",
@@ -278,6 +303,13 @@ impl Config {
             "server.listen" => self.server.listen = value.to_owned(),
             "server.public_url" => self.server.public_url = Some(value.to_owned()),
             "server.body_limit_bytes" => self.server.body_limit_bytes = num(value)?,
+            "server.header_timeout_seconds" => self.server.header_timeout_seconds = num(value)?,
+            "server.max_connections" => self.server.max_connections = num(value)?,
+            "server.shutdown_grace_seconds" => self.server.shutdown_grace_seconds = num(value)?,
+            "server.trusted_proxies" => {
+                self.server.trusted_proxies =
+                    value.split(',').map(str::trim).filter(|r| !r.is_empty()).map(str::to_owned).collect()
+            }
             "storage.data_dir" => self.storage.data_dir = value.into(),
             "storage.database_url" => self.storage.database_url = Some(value.to_owned()).filter(|v| !v.is_empty()),
             "storage.max_connections" => self.storage.max_connections = num(value)?,
@@ -338,9 +370,19 @@ impl Config {
     /// Checks values that parse but make no sense; `source_name` names where they came from.
     pub fn validate(&self, source_name: &str) -> Result<(), ConfigError> {
         self.listen_addr(source_name)?;
+        self.trusted_proxies(source_name)?;
         if let Some(u) = &self.server.public_url {
             if !(u.starts_with("http://") || u.starts_with("https://")) {
                 return Err(err(source_name, "server.public_url", "must start with http:// or https://"));
+            }
+        }
+        for (key, v, lo, hi) in [
+            ("server.header_timeout_seconds", self.server.header_timeout_seconds, 1, 300),
+            ("server.max_connections", self.server.max_connections as u64, 16, 1_000_000),
+            ("server.shutdown_grace_seconds", self.server.shutdown_grace_seconds, 0, 300),
+        ] {
+            if !(lo..=hi).contains(&v) {
+                return Err(err(source_name, key, format!("must be between {lo} and {hi}, got {v}")));
             }
         }
         if !(1024..=16 * 1024 * 1024).contains(&self.server.body_limit_bytes) {
@@ -435,6 +477,30 @@ impl Config {
             .listen
             .parse()
             .map_err(|_| err(source_name, "server.listen", format!("not an address:port: {:?}", self.server.listen)))
+    }
+
+    /// The connection loop's limits.
+    pub fn conn_limits(&self) -> sekimori_server::listen::ConnLimits {
+        sekimori_server::listen::ConnLimits {
+            header_timeout: std::time::Duration::from_secs(self.server.header_timeout_seconds),
+            max_connections: self.server.max_connections,
+            shutdown_grace: std::time::Duration::from_secs(self.server.shutdown_grace_seconds),
+        }
+    }
+
+    /// The parsed `server.trusted_proxies`.
+    pub fn trusted_proxies(&self, source_name: &str) -> Result<sekimori_core::net::TrustedProxies, ConfigError> {
+        let ranges = self
+            .server
+            .trusted_proxies
+            .iter()
+            .map(|r| {
+                r.parse().map_err(|e: sekimori_core::net::CidrError| {
+                    err(source_name, "server.trusted_proxies", e.to_string())
+                })
+            })
+            .collect::<Result<_, _>>()?;
+        Ok(sekimori_core::net::TrustedProxies::new(ranges))
     }
 
     /// The gate settings, with the public URL the server resolved.

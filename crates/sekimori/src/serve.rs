@@ -28,13 +28,34 @@ pub async fn open_store(cfg: &Config) -> anyhow::Result<Arc<dyn Store>> {
         }
         None => {
             let dir = &cfg.storage.data_dir;
-            std::fs::create_dir_all(dir)
-                .with_context(|| format!("storage.data_dir: cannot create {}", dir.display()))?;
             let path = dir.join("sekimori.db");
+            private_files(dir, &path).with_context(|| format!("storage.data_dir: cannot prepare {}", dir.display()))?;
             let s = SqliteStore::open(&path).await.with_context(|| format!("cannot open {}", path.display()))?;
             Ok(Arc::new(s))
         }
     }
+}
+
+/// The data directory (created `0700`) and the database file (created or kept `0600`)
+/// are readable by the server's user only: the database holds password hashes and
+/// sealed secrets. SQLite creates its `-wal` and `-shm` files with the database's mode.
+fn private_files(dir: &std::path::Path, db: &std::path::Path) -> std::io::Result<()> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
+        std::fs::DirBuilder::new().recursive(true).mode(0o700).create(dir)?;
+        std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))?;
+        std::fs::OpenOptions::new().create(true).truncate(false).write(true).mode(0o600).open(db)?;
+        for suffix in ["", "-wal", "-shm"] {
+            let file = std::path::PathBuf::from(format!("{}{suffix}", db.display()));
+            if file.exists() {
+                std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o600))?;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    std::fs::create_dir_all(dir)?;
+    Ok(())
 }
 
 /// Builds the gate over an open store.
@@ -76,6 +97,8 @@ pub fn watch(cfg: &Config, store: Arc<dyn Store>, baselines: Baselines) -> anyho
 /// Runs the server until Ctrl-C or SIGTERM.
 pub async fn serve(cfg: Config, source_name: &str) -> anyhow::Result<()> {
     let addr = cfg.listen_addr(source_name)?;
+    let open_files = sekimori_server::listen::raise_open_files_limit();
+    tracing::debug!(?open_files, "open-files limit");
     // Read before anything is bound or opened, so a bad file refuses the start at once.
     let baselines = cfg.baselines(source_name)?;
     let listener =
@@ -97,8 +120,16 @@ pub async fn serve(cfg: Config, source_name: &str) -> anyhow::Result<()> {
     tracing::info!(%bound, %public_url, backend, "listening");
     let watch = watch(&cfg, store_for_watch, baselines)?;
     start_syslog(&cfg, &watch, &tenant.id).await?;
-    let state = AppState { gate, watch, body_limit: cfg.server.body_limit_bytes };
-    sekimori_server::serve(listener, state, shutdown_signal()).await?;
+    let state = AppState {
+        gate,
+        watch,
+        body_limit: cfg.server.body_limit_bytes,
+        trusted_proxies: cfg.trusted_proxies(source_name)?,
+    };
+    let stats = std::sync::Arc::new(sekimori_server::listen::ConnStats::default());
+    sekimori_server::serve_with(listener, state, shutdown_signal(), cfg.conn_limits(), stats.clone()).await?;
+    let cut = stats.cut_at_shutdown.load(std::sync::atomic::Ordering::Relaxed);
+    tracing::info!(cut, "stopped");
     Ok(())
 }
 

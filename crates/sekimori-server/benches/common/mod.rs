@@ -21,5 +21,8 @@ pub async fn state(store: Arc<dyn Store>, settings: GateSettings) -> (AppState, 
         sekimori_watch::IngestLimits::default(),
     )
     .unwrap();
-    (AppState { gate, watch, body_limit: sekimori_server::DEFAULT_BODY_LIMIT }, token)
+    (
+        AppState { gate, watch, body_limit: sekimori_server::DEFAULT_BODY_LIMIT, trusted_proxies: Default::default() },
+        token,
+    )
 }

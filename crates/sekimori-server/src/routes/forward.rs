@@ -5,6 +5,10 @@
 //! `forward_auth`). Both answer `200` with `Remote-User`, `Remote-Email`, `Remote-Name`,
 //! `Remote-Groups` and `Remote-Level` when the session may pass, `403` when its user is
 //! not in the route's groups.
+//!
+//! The original path is matched in its normal form (dot segments resolved, escapes
+//! decoded, slashes merged); a path with no single reading, or an original-URL header
+//! that is not visible ASCII, is refused with `400` so the proxy refuses the request.
 
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode};
@@ -13,7 +17,7 @@ use axum::routing::any;
 use axum::Router;
 use sekimori_core::names::percent_encode;
 use sekimori_core::ErrorCode;
-use sekimori_gate::forward::Decision;
+use sekimori_gate::forward::{Decision, NormalPath};
 
 use super::login::current_session;
 use crate::problem::{ApiError, ApiResult};
@@ -21,29 +25,64 @@ use crate::AppState;
 
 /// The level a refused request needs, for the proxy's login redirect.
 pub const REQUIRED_LEVEL_HEADER: &str = "x-sekimori-required-level";
+/// The login page's address (relative to the protected host, return address encoded) for
+/// nginx's `@login` redirect.
+pub const LOGIN_HEADER: &str = "x-sekimori-login";
 
 pub(super) fn router() -> Router<AppState> {
     Router::new().route("/api/v1/forward-auth/{mode}", any(decide))
 }
 
-fn header<'a>(h: &'a HeaderMap, name: &str) -> Option<&'a str> {
-    h.get(name).and_then(|v| v.to_str().ok()).map(str::trim).filter(|v| !v.is_empty())
+/// A header's value: `Ok(None)` when absent or empty, an error when present but not
+/// visible ASCII (a raw byte in the path must not make the decision fall back to another
+/// header).
+fn header<'a>(h: &'a HeaderMap, name: &str) -> Result<Option<&'a str>, ApiError> {
+    match h.get(name) {
+        None => Ok(None),
+        Some(v) => v
+            .to_str()
+            .map(|v| Some(v.trim()).filter(|v| !v.is_empty()))
+            .map_err(|_| ApiError::new(ErrorCode::InvalidRequest, format!("the {name} header is not visible ASCII"))),
+    }
 }
 
-/// The original request as the proxy reports it: (scheme, host, path with query).
-fn original(h: &HeaderMap) -> Option<(String, String, String)> {
-    if let Some(url) = header(h, "x-original-url") {
-        let (scheme, rest) = url.split_once("://")?;
-        let (host, path) = match rest.find('/') {
-            Some(i) => (&rest[..i], &rest[i..]),
-            None => (rest, "/"),
+/// The original request as the proxy reports it.
+struct Original {
+    scheme: String,
+    host: String,
+    /// The request target as sent: path and query.
+    target: String,
+}
+
+fn original(h: &HeaderMap) -> Result<Original, ApiError> {
+    let bad = |what: &str| ApiError::new(ErrorCode::InvalidRequest, what.to_owned());
+    let (scheme, host, target) = if let Some(url) = header(h, "x-original-url")? {
+        let (scheme, rest) = url.split_once("://").ok_or_else(|| bad("X-Original-URL is not an absolute URL"))?;
+        match rest.find('/') {
+            Some(i) => (scheme, &rest[..i], &rest[i..]),
+            None => (scheme, rest, "/"),
+        }
+    } else {
+        let host = header(h, "x-forwarded-host")?
+            .or(header(h, "host")?)
+            .ok_or_else(|| bad("the proxy sent no X-Original-URL, X-Forwarded-Host or Host header"))?;
+        let target = match header(h, "x-forwarded-uri")? {
+            Some(t) => t,
+            None => header(h, "x-original-uri")?.unwrap_or("/"),
         };
-        return Some((scheme.to_owned(), host.to_owned(), path.to_owned()));
+        (header(h, "x-forwarded-proto")?.unwrap_or("http"), host, target)
+    };
+    if target.len() > 8192 || !matches!(scheme, "http" | "https") || !plausible_host(host) {
+        return Err(bad("the original URL is not a plausible http(s) URL"));
     }
-    let host = header(h, "x-forwarded-host").or_else(|| header(h, "host"))?;
-    let path = header(h, "x-forwarded-uri").or_else(|| header(h, "x-original-uri")).unwrap_or("/");
-    let scheme = header(h, "x-forwarded-proto").unwrap_or("http");
-    Some((scheme.to_owned(), host.to_owned(), path.to_owned()))
+    Ok(Original { scheme: scheme.to_owned(), host: host.to_ascii_lowercase(), target: target.to_owned() })
+}
+
+/// A host name or address with an optional port: letters, digits, `-`, `.`, `:`, `[`, `]`.
+fn plausible_host(host: &str) -> bool {
+    !host.is_empty()
+        && host.len() <= 255
+        && host.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b':' | b'[' | b']'))
 }
 
 fn value(v: &str) -> HeaderValue {
@@ -58,15 +97,23 @@ async fn decide(State(s): State<AppState>, Path(mode): Path<String>, headers: He
         "redirect" | "traefik" | "caddy" => true,
         _ => return Err(ApiError::new(ErrorCode::NotFound, "forward-auth modes: nginx, redirect")),
     };
-    let (scheme, host, uri) = original(&headers).ok_or_else(|| {
-        ApiError::new(ErrorCode::InvalidRequest, "the proxy sent no X-Original-URL, X-Forwarded-Host or Host header")
+    // A request that cannot be judged is refused: 400 for the redirect mode (Traefik and
+    // Caddy pass it to the client), 403 for nginx (whose auth_request turns anything but
+    // 2xx, 401 and 403 into a 500).
+    let refuse = |e: ApiError| {
+        if redirect {
+            e
+        } else {
+            ApiError::new(ErrorCode::Forbidden, e.0.detail)
+        }
+    };
+    let Original { scheme, host, target } = original(&headers).map_err(refuse)?;
+    let raw_path = target.split(['?', '#']).next().unwrap_or("/");
+    let path = NormalPath::parse(raw_path).map_err(|e| {
+        refuse(ApiError::new(ErrorCode::InvalidRequest, format!("the original path cannot be judged: {e}")))
     })?;
-    if uri.len() > 8192 || host.len() > 255 || !matches!(scheme.as_str(), "http" | "https") {
-        return Err(ApiError::new(ErrorCode::InvalidRequest, "the original URL is not a plausible http(s) URL"));
-    }
-    let path = uri.split(['?', '#']).next().unwrap_or("/");
     let session = current_session(&s.gate, &headers).await?;
-    match s.gate.forward_decision(session.as_ref(), &host, path) {
+    match s.gate.forward_decision(session.as_ref(), &host, &path) {
         Decision::Allow(identity) => {
             let mut resp = StatusCode::OK.into_response();
             let h = resp.headers_mut();
@@ -85,7 +132,7 @@ async fn decide(State(s): State<AppState>, Path(mode): Path<String>, headers: He
         }
         Decision::Login { level } => {
             let mut resp = if redirect {
-                let back = format!("{scheme}://{host}{uri}");
+                let back = format!("{scheme}://{host}{target}");
                 let login = format!(
                     "{}/login?return_to={}&level={level}",
                     s.gate.settings().public_url.trim_end_matches('/'),
@@ -95,7 +142,12 @@ async fn decide(State(s): State<AppState>, Path(mode): Path<String>, headers: He
                 r.headers_mut().insert(axum::http::header::LOCATION, value(&login));
                 r
             } else {
-                ApiError::new(ErrorCode::Unauthorized, format!("a session of level {level} is needed")).into_response()
+                let mut r = ApiError::new(ErrorCode::Unauthorized, format!("a session of level {level} is needed"))
+                    .into_response();
+                // nginx serves the login page under the application's host: a relative address.
+                let login = format!("/login?return_to={}&level={level}", percent_encode(&target));
+                r.headers_mut().insert(HeaderName::from_static(LOGIN_HEADER), value(&login));
+                r
             };
             resp.headers_mut().insert(HeaderName::from_static(REQUIRED_LEVEL_HEADER), value(&level.to_string()));
             Ok(resp)

@@ -3,7 +3,7 @@
 //! to a required level, logout and logout-everywhere. Every form post carries a CSRF token
 //! bound to an `HttpOnly; SameSite=Strict` cookie by the server's MAC key.
 
-use axum::extract::State;
+use axum::extract::{RawQuery, State};
 use axum::http::header::{self, HeaderMap, HeaderValue};
 use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Response};
@@ -15,7 +15,7 @@ use sekimori_gate::sessions::{SessionView, PENDING_SECONDS};
 use sekimori_gate::{Gate, GateError};
 use serde::Deserialize;
 
-use crate::extract::{ApiJson, ApiQuery, PageClient, PageForm};
+use crate::extract::{ApiJson, PageClient, PageForm};
 use crate::problem::{ApiError, ApiResult};
 use crate::AppState;
 
@@ -216,8 +216,11 @@ fn wanted_level(level: Option<u8>) -> u8 {
     level.unwrap_or(1).clamp(1, 3)
 }
 
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
+/// What a page's address says. A person follows links from elsewhere (a proxy's redirect
+/// may carry the application's own parameters), so unknown parameters are ignored and a
+/// known one that is repeated or malformed counts as absent or takes its first value:
+/// a page, never a JSON error.
+#[derive(Debug, Default)]
 struct PageQuery {
     return_to: Option<String>,
     level: Option<u8>,
@@ -225,21 +228,82 @@ struct PageQuery {
     fresh: Option<bool>,
 }
 
+impl PageQuery {
+    fn parse(raw: Option<&str>) -> Self {
+        let pairs: Vec<(String, String)> = raw.and_then(|q| serde_urlencoded::from_str(q).ok()).unwrap_or_default();
+        let first = |key: &str| pairs.iter().find(|(k, _)| k == key).map(|(_, v)| v.as_str());
+        PageQuery {
+            return_to: first("return_to").map(str::to_owned),
+            level: first("level").and_then(|v| v.parse().ok()),
+            fresh: first("fresh").and_then(|v| v.parse().ok()),
+        }
+    }
+}
+
 struct Ctx {
     lang: Lang,
     csrf: String,
     return_to: String,
     level: u8,
+    /// The origin the page's forms end at after their redirects, when not this server's.
+    form_origin: Option<String>,
 }
 
 impl Ctx {
     /// The page context of a form post: its CSRF token, return URL and level as sent.
     fn of_post(gate: &Gate, headers: &HeaderMap, csrf: &str, return_to: Option<&str>, level: Option<u8>) -> Self {
+        Self::new(gate, headers, csrf.to_owned(), return_to, level)
+    }
+
+    fn new(gate: &Gate, headers: &HeaderMap, csrf: String, return_to: Option<&str>, level: Option<u8>) -> Self {
+        let return_to = safe_return(gate, return_to);
         Ctx {
             lang: lang(headers),
-            csrf: csrf.to_owned(),
-            return_to: safe_return(gate, return_to),
+            csrf,
+            form_origin: destination_origin(gate, &return_to),
+            return_to,
             level: wanted_level(level),
+        }
+    }
+}
+
+/// Where a browser that returns to `return_to` ends up, as a CSP source, when that is not
+/// this server: an OIDC authorization goes on to its client's redirect URI, an application
+/// behind forward-auth is on its own host. Chromium applies `form-action` to every
+/// redirect after a form post, so the login forms must allow that origin.
+fn destination_origin(gate: &Gate, return_to: &str) -> Option<String> {
+    let target = match return_to.strip_prefix("/oidc/authorize/continue?") {
+        Some(query) => {
+            let pairs: Vec<(String, String)> = serde_urlencoded::from_str(query).ok()?;
+            let sealed = pairs.into_iter().find(|(k, _)| k == "request")?.1;
+            gate.open_authorize_request(&sealed)?.redirect_uri
+        }
+        None if return_to.starts_with('/') => return None,
+        None => return_to.to_owned(),
+    };
+    csp_origin(&target)
+}
+
+/// The CSP source expression for the origin of `url` (`scheme:` for a URL without a host,
+/// such as a native app's redirect URI); `None` for this server's own or unusable URLs.
+pub(super) fn csp_origin(url: &str) -> Option<String> {
+    let url = url::Url::parse(url).ok()?;
+    match url.origin() {
+        o @ url::Origin::Tuple(..) => Some(o.ascii_serialization()),
+        url::Origin::Opaque(_) => {
+            let scheme = url.scheme();
+            let plain = scheme.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'+' | b'-' | b'.'));
+            (plain && !matches!(scheme, "javascript" | "data" | "blob" | "filesystem")).then(|| format!("{scheme}:"))
+        }
+    }
+}
+
+/// Lets the forms on a page end at `origin` (see [`destination_origin`]).
+pub(super) fn allow_form_target(resp: &mut Response, origin: Option<&str>) {
+    if let Some(origin) = origin {
+        let csp = format!("{CSP} {origin}");
+        if let Ok(v) = HeaderValue::from_str(&csp) {
+            resp.headers_mut().insert(header::CONTENT_SECURITY_POLICY, v);
         }
     }
 }
@@ -253,7 +317,7 @@ pub(super) fn message_page(
     extra: &str,
     cookies: Vec<HeaderValue>,
 ) -> Response {
-    let c = Ctx { lang: lang(headers), csrf: String::new(), return_to: String::new(), level: 1 };
+    let c = Ctx { lang: lang(headers), csrf: String::new(), return_to: String::new(), level: 1, form_origin: None };
     let text = if c.lang == Lang::Ja { ja } else { en };
     page(&c, status, &format!("<p>{}</p>{extra}", esc(text)), cookies)
 }
@@ -271,9 +335,11 @@ fn page(c: &Ctx, status: StatusCode, body: &str, cookies: Vec<HeaderValue>) -> R
     h.insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(CSP));
     h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
     h.insert(header::VARY, HeaderValue::from_static("Accept-Language, Cookie"));
+    h.insert(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
     for cookie in cookies {
         h.append(header::SET_COOKIE, cookie);
     }
+    allow_form_target(&mut resp, c.form_origin.as_deref());
     resp
 }
 
@@ -409,18 +475,10 @@ pub(super) async fn current_session(gate: &Gate, headers: &HeaderMap) -> Result<
     }
 }
 
-async fn login_page(
-    State(s): State<AppState>,
-    headers: HeaderMap,
-    ApiQuery(q): ApiQuery<PageQuery>,
-) -> ApiResult<Response> {
+async fn login_page(State(s): State<AppState>, headers: HeaderMap, RawQuery(q): RawQuery) -> ApiResult<Response> {
+    let q = PageQuery::parse(q.as_deref());
     let (token, new_cookie) = csrf(&s.gate, &headers);
-    let c = Ctx {
-        lang: lang(&headers),
-        csrf: token,
-        return_to: safe_return(&s.gate, q.return_to.as_deref()),
-        level: wanted_level(q.level),
-    };
+    let c = Ctx::new(&s.gate, &headers, token, q.return_to.as_deref(), q.level);
     let cookies: Vec<HeaderValue> = new_cookie.into_iter().collect();
     let session = match q.fresh {
         Some(true) => None,
@@ -725,18 +783,10 @@ async fn login_push(
 }
 
 /// Waits a little for the decision; approved: the session and the return URL.
-async fn push_wait(
-    State(s): State<AppState>,
-    headers: HeaderMap,
-    ApiQuery(q): ApiQuery<PageQuery>,
-) -> ApiResult<Response> {
+async fn push_wait(State(s): State<AppState>, headers: HeaderMap, RawQuery(q): RawQuery) -> ApiResult<Response> {
+    let q = PageQuery::parse(q.as_deref());
     let (token, cookie) = csrf(&s.gate, &headers);
-    let c = Ctx {
-        lang: lang(&headers),
-        csrf: token,
-        return_to: safe_return(&s.gate, q.return_to.as_deref()),
-        level: wanted_level(q.level),
-    };
+    let c = Ctx::new(&s.gate, &headers, token, q.return_to.as_deref(), q.level);
     let cookies: Vec<HeaderValue> = cookie.into_iter().collect();
     let Some((login_id, number)) = cookie_value(&headers, PUSH_COOKIE).and_then(|p| s.gate.open_push(p)) else {
         let body = format!("<p>{}</p>{}", t(c.lang, "expired"), password_form(&c, None, ""));

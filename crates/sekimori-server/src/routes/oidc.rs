@@ -278,14 +278,17 @@ async fn logout(s: &AppState, headers: &HeaderMap, p: &LogoutParams, posted: boo
             field("post_logout_redirect_uri", &p.post_logout_redirect_uri),
             field("state", &p.state),
         );
-        return Ok(no_store(login::message_page(
+        let mut page = login::message_page(
             headers,
             StatusCode::OK,
             "Sign out of Sekimori?",
             "関守からログアウトしますか?",
             &form,
             cookie.into_iter().collect(),
-        )));
+        );
+        // The confirmed form ends at the client's post-logout page.
+        login::allow_form_target(&mut page, hint.redirect.as_deref().and_then(login::csp_origin).as_deref());
+        return Ok(no_store(page));
     }
     if let Some(secret) = login::cookie_value(headers, SESSION_COOKIE) {
         s.gate.logout(secret).await?;

@@ -115,6 +115,19 @@ impl TestServer {
         delivery: Option<Arc<dyn sekimori_gate::notify::Delivery>>,
         configure: impl FnOnce(&mut GateSettings),
     ) -> Self {
+        Self::start_behind(backend, delivery, configure, &[]).await
+    }
+
+    /// A server behind proxies at `trusted_proxies` (`[server] trusted_proxies`).
+    pub async fn start_behind(
+        backend: Backend,
+        delivery: Option<Arc<dyn sekimori_gate::notify::Delivery>>,
+        configure: impl FnOnce(&mut GateSettings),
+        trusted_proxies: &[&str],
+    ) -> Self {
+        let trusted_proxies = sekimori_core::net::TrustedProxies::new(
+            trusted_proxies.iter().map(|c| c.parse().expect("trusted proxy range")).collect(),
+        );
         let store: Arc<dyn Store> = match backend {
             Backend::Sqlite => Arc::new(sekimori_store::testing::fresh_sqlite().await),
             Backend::Postgres => Arc::new(sekimori_store::testing::fresh_postgres().await),
@@ -144,8 +157,12 @@ impl TestServer {
             sekimori_watch::IngestLimits::default(),
         )
         .expect("rules compile");
-        let state =
-            AppState { gate: gate.clone(), watch: watch.clone(), body_limit: sekimori_server::DEFAULT_BODY_LIMIT };
+        let state = AppState {
+            gate: gate.clone(),
+            watch: watch.clone(),
+            body_limit: sekimori_server::DEFAULT_BODY_LIMIT,
+            trusted_proxies,
+        };
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();
         tokio::spawn(async move {
             let _ = sekimori_server::serve(listener, state, async move {

@@ -39,13 +39,32 @@ impl Page {
 
 impl Browser {
     pub(crate) fn new(s: &TestServer) -> Self {
+        Self::through(&s.url, reqwest::Client::builder())
+    }
+
+    /// A browser that reaches `url` with a client built from `builder` (a proxy's address,
+    /// a name resolved to it, a local address of its own); redirects are not followed.
+    pub(crate) fn through(url: &str, builder: reqwest::ClientBuilder) -> Self {
         Browser {
-            http: reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().expect("client"),
-            url: s.url.clone(),
+            http: builder.redirect(reqwest::redirect::Policy::none()).build().expect("client"),
+            url: url.to_owned(),
             jar: HashMap::new(),
             attributes: HashMap::new(),
             lang: "en",
         }
+    }
+
+    /// A GET with extra request headers (forged ones, in the attacker's tests).
+    pub(crate) async fn get_with(&mut self, path: &str, headers: &[(&str, &str)]) -> Page {
+        let mut req = self.http.get(format!("{}{path}", self.url));
+        if !self.jar.is_empty() {
+            req = req.header(COOKIE, self.cookie_header());
+        }
+        for (k, v) in headers {
+            req = req.header(*k, *v);
+        }
+        let resp = req.send().await.expect("send");
+        Page { status: resp.status(), headers: resp.headers().clone(), body: resp.text().await.expect("body") }
     }
 
     fn cookie_header(&self) -> String {

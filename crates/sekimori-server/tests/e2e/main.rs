@@ -19,6 +19,7 @@ mod passkeys;
 mod passwords;
 mod push;
 mod qr;
+mod raw;
 mod roles;
 mod tickets;
 mod tuning;

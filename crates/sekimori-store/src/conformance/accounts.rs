@@ -170,6 +170,39 @@ pub async fn login_failures_lock_once_per_limit_under_concurrency(s: S) {
     assert!(s.login_throttle("net:t1:192.0.2.0/24").await.expect("read").is_none());
 }
 
+pub async fn login_attempts_are_reserved_before_the_check_under_concurrency(s: S) {
+    tenant(&s).await;
+    let hit = |now: i64| ThrottleHit {
+        key: "user:t1:carol",
+        tenant_id: "t1",
+        now,
+        window_ms: 60_000,
+        max_failures: 5,
+        lock_ms: 300_000,
+    };
+    let mut tasks = Vec::new();
+    for _ in 0..60 {
+        let s = s.clone();
+        tasks.push(tokio::spawn(async move { s.reserve_login_attempt(&hit(T0)).await.expect("reserve") }));
+    }
+    let mut admitted = 0;
+    for task in tasks {
+        if task.await.expect("join").is_some() {
+            admitted += 1;
+        }
+    }
+    assert_eq!(admitted, 5, "60 parallel attempts with a limit of 5: exactly 5 are admitted");
+    let row = s.login_throttle("user:t1:carol").await.expect("read").expect("row");
+    assert_eq!(row.locked_until, Some(T0 + 300_000));
+    // Still locked a moment later; admitted again once the lock is over, counting anew.
+    assert!(s.reserve_login_attempt(&hit(T0 + 299_999)).await.expect("reserve").is_none());
+    let after = s.reserve_login_attempt(&hit(T0 + 300_000)).await.expect("reserve").expect("admitted");
+    assert_eq!((after.failures, after.window_start), (1, T0 + 300_000));
+    // A success clears the count.
+    s.clear_login_throttle("user:t1:carol").await.expect("clear");
+    assert_eq!(s.reserve_login_attempt(&hit(T0 + 300_001)).await.expect("reserve").expect("admitted").failures, 1);
+}
+
 pub async fn users_are_changed_and_deleted_with_everything_theirs(s: S) {
     let u = user(&s, "alice").await;
     let bob = user(&s, "bob").await;

@@ -40,6 +40,7 @@ macro_rules! conformance_suite {
             recovery_codes_are_single_use_under_concurrency,
             passwords_are_set_rehashed_and_deleted,
             login_failures_lock_once_per_limit_under_concurrency,
+            login_attempts_are_reserved_before_the_check_under_concurrency,
             users_are_changed_and_deleted_with_everything_theirs,
             groups_have_members_and_hours,
             sessions_rotate_and_are_revoked_one_or_all,

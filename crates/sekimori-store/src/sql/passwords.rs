@@ -54,35 +54,21 @@ impl PasswordStore for This {
         hit: &ThrottleHit<'_>,
         event: Option<&NewEvent>,
     ) -> StoreResult<ThrottleRecord> {
-        // One statement: the count after this failure is `n`; reaching the limit locks the
-        // key and starts a new count. Every SET expression sees the row as it was.
-        const N: &str =
-            "(CASE WHEN login_throttle.window_start <= $3 - $4 THEN 1 ELSE login_throttle.failures + 1 END)";
-        let sql = format!(
-            "INSERT INTO login_throttle (key, tenant_id, failures, window_start, locked_until) \
-             VALUES ($1, $2, CASE WHEN 1 >= $5 THEN 0 ELSE 1 END, $3, CASE WHEN 1 >= $5 THEN $3 + $6 ELSE NULL END) \
-             ON CONFLICT (key) DO UPDATE SET \
-               failures = CASE WHEN {N} >= $5 THEN 0 ELSE {N} END, \
-               window_start = CASE WHEN {N} >= $5 OR login_throttle.window_start <= $3 - $4 THEN $3 \
-                              ELSE login_throttle.window_start END, \
-               locked_until = CASE WHEN {N} >= $5 THEN $3 + $6 ELSE login_throttle.locked_until END \
-             RETURNING *"
-        );
+        let sql = count_failure_sql("");
         let mut tx = self.begin().await?;
-        let row: ThrottleRecord = tx
-            .fetch_one(
-                q(&sql)
-                    .bind(hit.key)
-                    .bind(hit.tenant_id)
-                    .bind(hit.now)
-                    .bind(hit.window_ms)
-                    .bind(hit.max_failures)
-                    .bind(hit.lock_ms),
-            )
-            .await?;
+        let row: ThrottleRecord = tx.fetch_one(bind_hit(q(&sql), hit)).await?;
         if let Some(event) = event {
             self.append_in(&mut tx, event).await?;
         }
+        tx.commit().await?;
+        Ok(row)
+    }
+
+    async fn reserve_login_attempt(&self, hit: &ThrottleHit<'_>) -> StoreResult<Option<ThrottleRecord>> {
+        // The update does not happen (no row comes back) while the lock lasts.
+        let sql = count_failure_sql(" WHERE login_throttle.locked_until IS NULL OR login_throttle.locked_until <= $3");
+        let mut tx = self.begin().await?;
+        let row: Option<ThrottleRecord> = tx.fetch_optional(bind_hit(q(&sql), hit)).await?;
         tx.commit().await?;
         Ok(row)
     }
@@ -95,4 +81,25 @@ impl PasswordStore for This {
         self.write(q("DELETE FROM login_throttle WHERE key = $1").bind(key)).await?;
         Ok(())
     }
+}
+
+/// One statement that counts a failure against a key: the count after this failure is
+/// `n`; reaching the limit locks the key and starts a new count. Every SET expression sees
+/// the row as it was. `condition` may keep an existing row from being counted.
+fn count_failure_sql(condition: &str) -> String {
+    const N: &str = "(CASE WHEN login_throttle.window_start <= $3 - $4 THEN 1 ELSE login_throttle.failures + 1 END)";
+    format!(
+        "INSERT INTO login_throttle (key, tenant_id, failures, window_start, locked_until) \
+         VALUES ($1, $2, CASE WHEN 1 >= $5 THEN 0 ELSE 1 END, $3, CASE WHEN 1 >= $5 THEN $3 + $6 ELSE NULL END) \
+         ON CONFLICT (key) DO UPDATE SET \
+           failures = CASE WHEN {N} >= $5 THEN 0 ELSE {N} END, \
+           window_start = CASE WHEN {N} >= $5 OR login_throttle.window_start <= $3 - $4 THEN $3 \
+                          ELSE login_throttle.window_start END, \
+           locked_until = CASE WHEN {N} >= $5 THEN $3 + $6 ELSE login_throttle.locked_until END\
+         {condition} RETURNING *"
+    )
+}
+
+fn bind_hit<'q>(query: Q<'q>, hit: &ThrottleHit<'q>) -> Q<'q> {
+    query.bind(hit.key).bind(hit.tenant_id).bind(hit.now).bind(hit.window_ms).bind(hit.max_failures).bind(hit.lock_ms)
 }

@@ -4,8 +4,13 @@
 //! Rules (`[[gate.forward_auth]]`) match a request's host and path; the first that
 //! matches says the level the session needs (0: public) and, optionally, the groups its
 //! user must be in (any one). A request no rule matches needs a session of level 1.
+//! Paths are matched in their normal form ([`path::NormalPath`]), never as sent.
+
+pub mod path;
 
 use serde::Deserialize;
+
+pub use self::path::{NormalPath, PathRefused};
 
 use crate::sessions::SessionView;
 use crate::Gate;
@@ -18,7 +23,8 @@ pub struct ForwardRule {
     /// `*.example.com` (any subdomain).
     #[serde(default = "any")]
     pub host: String,
-    /// A path: exact (`/health`) or a prefix ending in `*` (`/admin/*`, `/*`).
+    /// A path in normal form: exact (`/health`) or a prefix ending in `*` (`/admin/*`,
+    /// `/*`); `/admin/*` also covers `/admin` itself.
     #[serde(default = "everything")]
     pub path: String,
     /// Level the session needs: 0 (public), 1, 2 or 3.
@@ -36,31 +42,43 @@ fn everything() -> String {
     "/*".into()
 }
 
+/// `host` without a `:port` (an IPv6 literal keeps its brackets).
+fn without_port(host: &str) -> &str {
+    if let Some(end) = host.strip_prefix('[').and_then(|rest| rest.find(']')) {
+        return &host[..end + 2];
+    }
+    match host.rsplit_once(':') {
+        Some((name, port)) if !port.is_empty() && port.bytes().all(|b| b.is_ascii_digit()) => name,
+        _ => host,
+    }
+}
+
 impl ForwardRule {
     fn matches_host(&self, host: &str) -> bool {
         let host = host.to_ascii_lowercase();
         let rule = self.host.to_ascii_lowercase();
-        if rule == "*" || rule == host {
+        // A rule without a port is for the host on any port (nginx's `$host` has none).
+        let bare = without_port(&host).trim_end_matches('.');
+        if rule == "*" || rule == host || (!rule.contains(':') && rule == bare) {
             return true;
         }
         match rule.strip_prefix("*.") {
-            Some(suffix) => {
-                let bare = host.split(':').next().unwrap_or(&host);
-                bare.len() > suffix.len() + 1 && bare.ends_with(&format!(".{suffix}"))
-            }
+            Some(suffix) => bare.len() > suffix.len() + 1 && bare.ends_with(&format!(".{suffix}")),
             None => false,
         }
     }
 
-    fn matches_path(&self, path: &str) -> bool {
+    fn matches_path(&self, path: &NormalPath) -> bool {
+        let path = path.as_str();
         match self.path.strip_suffix('*') {
-            Some(prefix) => path.starts_with(prefix),
+            // `/admin/*` is the folder and all in it: `/admin` too.
+            Some(prefix) => path.starts_with(prefix) || prefix.strip_suffix('/').is_some_and(|dir| path == dir),
             None => path == self.path,
         }
     }
 
     /// Whether this rule is for `host` and `path`.
-    pub fn matches(&self, host: &str, path: &str) -> bool {
+    pub fn matches(&self, host: &str, path: &NormalPath) -> bool {
         self.matches_host(host) && self.matches_path(path)
     }
 
@@ -74,6 +92,13 @@ impl ForwardRule {
         }
         if self.path[..self.path.len().saturating_sub(1)].contains('*') {
             return Err(format!("path may have * only at its end, got {:?}", self.path));
+        }
+        let written = self.path.strip_suffix('*').unwrap_or(&self.path);
+        if written.contains('%') || NormalPath::parse(written).map_or(true, |p| p.as_str() != written) {
+            return Err(format!(
+                "path must be in normal form (decoded, no . or .. segments, no //), got {:?}",
+                self.path
+            ));
         }
         if self.host.is_empty() || (self.host.contains('*') && self.host != "*" && !self.host.starts_with("*.")) {
             return Err(format!("host must be *, a host name or *.domain, got {:?}", self.host));
@@ -113,7 +138,7 @@ pub struct Identity {
 
 impl Gate {
     /// The first rule for `host` and `path`.
-    pub fn forward_rule(&self, host: &str, path: &str) -> Option<&ForwardRule> {
+    pub fn forward_rule(&self, host: &str, path: &NormalPath) -> Option<&ForwardRule> {
         self.settings.forward_auth.iter().find(|r| r.matches(host, path))
     }
 
@@ -124,7 +149,7 @@ impl Gate {
 
     /// The decision for a request to `host` and `path` with `session` (no database: the
     /// session carries the user's groups and identity).
-    pub fn forward_decision(&self, session: Option<&SessionView>, host: &str, path: &str) -> Decision {
+    pub fn forward_decision(&self, session: Option<&SessionView>, host: &str, path: &NormalPath) -> Decision {
         let (level, groups) = match self.forward_rule(host, path) {
             Some(r) => (r.level, r.groups.as_slice()),
             None => (1, &[][..]),
@@ -156,17 +181,27 @@ mod tests {
         ForwardRule { host: host.into(), path: path.into(), level: 1, groups: Vec::new() }
     }
 
+    fn p(raw: &str) -> NormalPath {
+        NormalPath::parse(raw).expect("normal")
+    }
+
     #[test]
     fn hosts_and_paths_match_as_written() {
-        assert!(rule("*", "/admin/*").matches("anything", "/admin/users"));
-        assert!(!rule("*", "/admin/*").matches("anything", "/administrator"));
-        assert!(rule("*", "/health").matches("x", "/health"));
-        assert!(!rule("*", "/health").matches("x", "/health/deep"));
-        assert!(rule("app.example.com", "/*").matches("APP.example.com", "/"));
-        assert!(!rule("app.example.com", "/*").matches("app.example.com.evil", "/"));
-        assert!(rule("*.example.com", "/*").matches("wiki.example.com:8443", "/"));
-        assert!(!rule("*.example.com", "/*").matches("example.com", "/"));
-        assert!(!rule("*.example.com", "/*").matches("evilexample.com", "/"));
+        assert!(rule("*", "/admin/*").matches("anything", &p("/admin/users")));
+        assert!(rule("*", "/admin/*").matches("anything", &p("/admin")));
+        assert!(rule("*", "/admin/*").matches("anything", &p("/public/../admin")));
+        assert!(!rule("*", "/admin/*").matches("anything", &p("/administrator")));
+        assert!(!rule("*", "/public/*").matches("anything", &p("/public/../secret.txt")));
+        assert!(rule("*", "/health").matches("x", &p("/health")));
+        assert!(!rule("*", "/health").matches("x", &p("/health/deep")));
+        assert!(rule("app.example.com", "/*").matches("APP.example.com", &p("/")));
+        assert!(rule("app.example.com", "/*").matches("app.example.com:8443", &p("/")));
+        assert!(rule("app.example.com", "/*").matches("app.example.com.", &p("/")));
+        assert!(!rule("app.example.com:443", "/*").matches("app.example.com:8443", &p("/")));
+        assert!(!rule("app.example.com", "/*").matches("app.example.com.evil", &p("/")));
+        assert!(rule("*.example.com", "/*").matches("wiki.example.com:8443", &p("/")));
+        assert!(!rule("*.example.com", "/*").matches("example.com", &p("/")));
+        assert!(!rule("*.example.com", "/*").matches("evilexample.com", &p("/")));
     }
 
     #[test]
@@ -174,6 +209,9 @@ mod tests {
         assert!(rule("*", "admin").check().expect_err("no slash").contains("start with /"));
         assert!(rule("*", "/a*b").check().expect_err("inner star").contains("only at its end"));
         assert!(rule("a*.com", "/").check().expect_err("odd host").contains("host"));
+        for odd in ["/a/../b", "//x", "/a/./b/*", "/%61dmin/*"] {
+            assert!(rule("*", odd).check().expect_err(odd).contains("normal form"), "{odd}");
+        }
         assert!(ForwardRule { level: 4, ..rule("*", "/") }.check().is_err());
         assert!(rule("*.example.com", "/x/*").check().is_ok());
     }
