@@ -9,7 +9,7 @@ use tokio::io::{AsyncBufReadExt, BufReader};
 
 use crate::harness::*;
 
-async fn next_line(lines: &mut Lines) -> String {
+pub(crate) async fn next_line(lines: &mut Lines) -> String {
     tokio::time::timeout(Duration::from_secs(60), lines.next_line())
         .await
         .expect("the browser script answers within 60 s")
@@ -17,10 +17,10 @@ async fn next_line(lines: &mut Lines) -> String {
         .expect("the browser script ended early")
 }
 
-type Lines = tokio::io::Lines<BufReader<tokio::process::ChildStdout>>;
+pub(crate) type Lines = tokio::io::Lines<BufReader<tokio::process::ChildStdout>>;
 
 /// Starts `node tests/browser/<script> <args…>`; the child and its stdout lines.
-fn node(script: &str, args: &[&std::ffi::OsStr]) -> (tokio::process::Child, Lines) {
+pub(crate) fn node(script: &str, args: &[&std::ffi::OsStr]) -> (tokio::process::Child, Lines) {
     let mut child = tokio::process::Command::new("node")
         .arg(browser_dir().join(script))
         .args(args)
@@ -33,7 +33,7 @@ fn node(script: &str, args: &[&std::ffi::OsStr]) -> (tokio::process::Child, Line
     (child, lines)
 }
 
-fn browser_dir() -> std::path::PathBuf {
+pub(crate) fn browser_dir() -> std::path::PathBuf {
     std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/browser")
 }
 

@@ -144,6 +144,54 @@ async fn wrong_passwords_lock_the_username_for_a_while_on_postgres() {
     lockout_flow(Backend::Postgres).await;
 }
 
+/// Parallel guesses from many addresses: exactly the limit of them are checked, the rest
+/// are refused before any hashing, and the right password sent after them is refused too.
+/// (The count used to be checked before hashing and raised after, so 64 parallel guesses
+/// were all checked.)
+async fn parallel_guesses_are_checked_only_up_to_the_limit(backend: Backend) {
+    let s = TestServer::start_on(backend).await;
+    s.admin.add_user("alice", None, None).await.expect("user");
+    assert_eq!(set_password(&s, "alice", "kumamoto42").await.0, StatusCode::NO_CONTENT);
+    let rp = rp(&s).await;
+    let mut tasks = Vec::new();
+    for i in 0..40 {
+        let (url, key) = (s.url.clone(), rp.key.clone());
+        tasks.push(tokio::spawn(async move {
+            let body = json!({"username": "alice", "password": format!("guess-{i}-x"), "client": {"ip": format!("198.51.{i}.1")}});
+            reqwest::Client::new()
+                .post(format!("{url}/api/v1/factors/password/verify"))
+                .bearer_auth(key)
+                .json(&body)
+                .send()
+                .await
+                .expect("send")
+                .status()
+                .as_u16()
+        }));
+    }
+    let mut answers = std::collections::BTreeMap::new();
+    for t in tasks {
+        *answers.entry(t.await.expect("join")).or_insert(0) += 1;
+    }
+    assert_eq!(answers.get(&401), Some(&5), "exactly five guesses are checked: {answers:?}");
+    assert_eq!(answers.get(&429), Some(&35), "the rest are refused as locked: {answers:?}");
+    let (status, body) = verify(&s, &rp, "alice", "kumamoto42", "203.0.113.7").await;
+    assert_eq!((status.as_u16(), body["code"].as_str()), (429, Some("locked")), "{body}");
+    assert_eq!(s.events("action=auth.password.failed").await.len(), 5);
+    assert_eq!(s.events("action=auth.password.locked").await.len(), 1);
+    assert!(s.events("action=auth.password.verified").await.is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn parallel_guesses_are_checked_only_up_to_the_limit_on_sqlite() {
+    parallel_guesses_are_checked_only_up_to_the_limit(Backend::Sqlite).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn parallel_guesses_are_checked_only_up_to_the_limit_on_postgres() {
+    parallel_guesses_are_checked_only_up_to_the_limit(Backend::Postgres).await;
+}
+
 #[tokio::test]
 async fn a_network_with_many_failures_is_throttled_and_audited() {
     let s = TestServer::start_configured(Backend::Sqlite, None, |g| {
