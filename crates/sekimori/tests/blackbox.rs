@@ -16,8 +16,14 @@ async fn serve_starts_on_a_fresh_data_dir_and_answers_healthz() {
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
-        let mode = std::fs::metadata(data.join("keys/server.json")).expect("key file").permissions().mode();
-        assert_eq!(mode & 0o777, 0o600);
+        let mode = |p: &std::path::Path| std::fs::metadata(p).expect("exists").permissions().mode() & 0o777;
+        assert_eq!(mode(&data.join("keys/server.json")), 0o600);
+        // The database holds password hashes: nobody but the server's user reads it.
+        assert_eq!(mode(&data), 0o700, "the data directory");
+        assert_eq!(mode(&data.join("keys")), 0o700, "the key directory");
+        for f in ["sekimori.db", "sekimori.db-wal", "sekimori.db-shm"] {
+            assert_eq!(mode(&data.join(f)), 0o600, "{f}");
+        }
     }
     let users = reqwest::Client::new()
         .get(format!("{}/api/v1/admin/users", server.url))
