@@ -44,6 +44,8 @@ pub enum ErrorCode {
     /// Too many failed attempts: the factor, account or network is locked for a while
     /// (`retry_after_seconds`).
     Locked,
+    /// Too many requests of this kind from the client's network (`retry_after_seconds`).
+    RateLimited,
     /// The user has not enrolled (or confirmed) the factor this needs.
     NotEnrolled,
     /// The username or password is wrong (never says which).
@@ -82,6 +84,7 @@ impl ErrorCode {
         ErrorCode::NoDevices,
         ErrorCode::InvalidCode,
         ErrorCode::Locked,
+        ErrorCode::RateLimited,
         ErrorCode::NotEnrolled,
         ErrorCode::InvalidCredentials,
         ErrorCode::WeakPassword,
@@ -112,6 +115,7 @@ impl ErrorCode {
             ErrorCode::NoDevices => "no_devices",
             ErrorCode::InvalidCode => "invalid_code",
             ErrorCode::Locked => "locked",
+            ErrorCode::RateLimited => "rate_limited",
             ErrorCode::NotEnrolled => "not_enrolled",
             ErrorCode::InvalidCredentials => "invalid_credentials",
             ErrorCode::WeakPassword => "weak_password",
@@ -141,7 +145,7 @@ impl ErrorCode {
             ErrorCode::Replayed => 401,
             ErrorCode::Forbidden | ErrorCode::OutsideStandby => 403,
             ErrorCode::NumberMismatch | ErrorCode::InvalidCode => 403,
-            ErrorCode::Locked => 429,
+            ErrorCode::Locked | ErrorCode::RateLimited => 429,
             ErrorCode::NotEnrolled => 409,
             ErrorCode::InvalidCredentials => 401,
             ErrorCode::WeakPassword => 422,
@@ -178,6 +182,7 @@ impl ErrorCode {
             ErrorCode::NoDevices => "the user has no enrolled authenticator",
             ErrorCode::InvalidCode => "the code is wrong",
             ErrorCode::Locked => "too many failed attempts; try again later",
+            ErrorCode::RateLimited => "too many requests from this network; try again later",
             ErrorCode::NotEnrolled => "the user has not enrolled this factor",
             ErrorCode::InvalidCredentials => "the username or password is wrong",
             ErrorCode::WeakPassword => "the password does not meet the tenant's password policy",

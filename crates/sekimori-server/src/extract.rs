@@ -217,9 +217,17 @@ pub struct PageClient(pub sekimori_gate::push::ClientInfo);
 
 /// The client's address as [`PageClient`] sees it.
 pub fn client_ip(parts: &Parts, trusted: &sekimori_core::net::TrustedProxies) -> Option<std::net::IpAddr> {
-    let peer = parts.extensions.get::<ConnectInfo<std::net::SocketAddr>>().map(|ConnectInfo(a)| a.ip())?;
-    let values =
-        |name: &str| -> Vec<&str> { parts.headers.get_all(name).iter().filter_map(|v| v.to_str().ok()).collect() };
+    client_ip_of(&parts.headers, &parts.extensions, trusted)
+}
+
+/// [`client_ip`] from a request's headers and extensions.
+pub fn client_ip_of(
+    headers: &HeaderMap,
+    extensions: &axum::http::Extensions,
+    trusted: &sekimori_core::net::TrustedProxies,
+) -> Option<std::net::IpAddr> {
+    let peer = extensions.get::<ConnectInfo<std::net::SocketAddr>>().map(|ConnectInfo(a)| a.ip())?;
+    let values = |name: &str| -> Vec<&str> { headers.get_all(name).iter().filter_map(|v| v.to_str().ok()).collect() };
     let (xff, fwd) = (values("x-forwarded-for"), values("forwarded"));
     Some(trusted.client(peer, &sekimori_core::net::forwarded_hops(&xff, &fwd)))
 }

@@ -5,6 +5,7 @@
 
 pub mod extract;
 mod guard;
+pub mod limits;
 pub mod listen;
 pub mod mask;
 pub mod problem;
@@ -63,6 +64,8 @@ pub struct AppState {
     /// Proxies whose `X-Forwarded-For` / `Forwarded` names the client (`[server]
     /// trusted_proxies`); none by default: the TCP peer is the client.
     pub trusted_proxies: sekimori_core::net::TrustedProxies,
+    /// Rate limits per client network on unauthenticated creating endpoints.
+    pub limiter: std::sync::Arc<limits::RateLimiter>,
 }
 
 /// The complete application router.
@@ -72,7 +75,8 @@ pub fn router(state: AppState) -> Router {
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .with_state(state)
-        .layer(axum::middleware::from_fn_with_state(guard_state, guard::admin_guard))
+        .layer(axum::middleware::from_fn_with_state(guard_state.clone(), guard::admin_guard))
+        .layer(axum::middleware::from_fn_with_state(guard_state, routes::rate_limit))
         .layer(SetResponseHeaderLayer::if_not_present(header::CACHE_CONTROL, HeaderValue::from_static("no-store")))
         .layer(SetResponseHeaderLayer::overriding(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff")))
         .layer(CatchPanicLayer::custom(panic_response))

@@ -140,6 +140,9 @@ pub struct ServerConfig {
     /// Seconds a shutdown (SIGTERM, Ctrl-C) waits for requests in progress before it
     /// closes the connections still open (0 to 300).
     pub shutdown_grace_seconds: u64,
+    /// `[server.rate_limits]`: requests per minute per client network on unauthenticated
+    /// creating endpoints.
+    pub rate_limits: sekimori_server::limits::RateLimits,
 }
 
 impl Default for ServerConfig {
@@ -152,6 +155,7 @@ impl Default for ServerConfig {
             header_timeout_seconds: 10,
             max_connections: 10_000,
             shutdown_grace_seconds: 10,
+            rate_limits: Default::default(),
         }
     }
 }
@@ -217,6 +221,11 @@ pub const KEYS: &[&str] = &[
     "server.header_timeout_seconds",
     "server.max_connections",
     "server.shutdown_grace_seconds",
+    "server.rate_limits.qr_sessions",
+    "server.rate_limits.enrolments",
+    "server.rate_limits.logins",
+    "server.rate_limits.passkeys",
+    "server.rate_limits.max_networks",
     "storage.data_dir",
     "storage.database_url",
     "storage.max_connections",
@@ -305,6 +314,11 @@ impl Config {
             "server.body_limit_bytes" => self.server.body_limit_bytes = num(value)?,
             "server.header_timeout_seconds" => self.server.header_timeout_seconds = num(value)?,
             "server.max_connections" => self.server.max_connections = num(value)?,
+            "server.rate_limits.qr_sessions" => self.server.rate_limits.qr_sessions = num(value)?,
+            "server.rate_limits.enrolments" => self.server.rate_limits.enrolments = num(value)?,
+            "server.rate_limits.logins" => self.server.rate_limits.logins = num(value)?,
+            "server.rate_limits.passkeys" => self.server.rate_limits.passkeys = num(value)?,
+            "server.rate_limits.max_networks" => self.server.rate_limits.max_networks = num(value)?,
             "server.shutdown_grace_seconds" => self.server.shutdown_grace_seconds = num(value)?,
             "server.trusted_proxies" => {
                 self.server.trusted_proxies =
@@ -371,6 +385,7 @@ impl Config {
     pub fn validate(&self, source_name: &str) -> Result<(), ConfigError> {
         self.listen_addr(source_name)?;
         self.trusted_proxies(source_name)?;
+        self.server.rate_limits.validate().map_err(|(key, reason)| err(source_name, key, reason))?;
         if let Some(u) = &self.server.public_url {
             if !(u.starts_with("http://") || u.starts_with("https://")) {
                 return Err(err(source_name, "server.public_url", "must start with http:// or https://"));

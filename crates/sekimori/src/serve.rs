@@ -125,6 +125,10 @@ pub async fn serve(cfg: Config, source_name: &str) -> anyhow::Result<()> {
         watch,
         body_limit: cfg.server.body_limit_bytes,
         trusted_proxies: cfg.trusted_proxies(source_name)?,
+        limiter: std::sync::Arc::new(sekimori_server::limits::RateLimiter::new(
+            cfg.server.rate_limits,
+            std::sync::Arc::new(SystemClock),
+        )),
     };
     let stats = std::sync::Arc::new(sekimori_server::listen::ConnStats::default());
     sekimori_server::serve_with(listener, state, shutdown_signal(), cfg.conn_limits(), stats.clone()).await?;

@@ -7,6 +7,7 @@ mod device;
 mod factors;
 mod forward;
 mod hosted;
+mod limited;
 mod login;
 mod oidc;
 mod passkeys;
@@ -21,6 +22,7 @@ use axum::{Json, Router};
 use serde_json::{json, Value};
 
 pub(crate) use hosted::SDK_SCRIPT;
+pub(crate) use limited::rate_limit;
 
 use crate::problem::ApiResult;
 use crate::AppState;

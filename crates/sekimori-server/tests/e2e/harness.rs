@@ -125,6 +125,17 @@ impl TestServer {
         configure: impl FnOnce(&mut GateSettings),
         trusted_proxies: &[&str],
     ) -> Self {
+        Self::start_full(backend, delivery, configure, trusted_proxies, Default::default()).await
+    }
+
+    /// A server with every edge setting: trusted proxies and rate limits.
+    pub async fn start_full(
+        backend: Backend,
+        delivery: Option<Arc<dyn sekimori_gate::notify::Delivery>>,
+        configure: impl FnOnce(&mut GateSettings),
+        trusted_proxies: &[&str],
+        rate_limits: sekimori_server::limits::RateLimits,
+    ) -> Self {
         let trusted_proxies = sekimori_core::net::TrustedProxies::new(
             trusted_proxies.iter().map(|c| c.parse().expect("trusted proxy range")).collect(),
         );
@@ -162,6 +173,7 @@ impl TestServer {
             watch: watch.clone(),
             body_limit: sekimori_server::DEFAULT_BODY_LIMIT,
             trusted_proxies,
+            limiter: Arc::new(sekimori_server::limits::RateLimiter::new(rate_limits, Arc::new(clock.clone()))),
         };
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();
         tokio::spawn(async move {

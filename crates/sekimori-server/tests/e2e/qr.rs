@@ -100,3 +100,50 @@ async fn housekeeping_forgets_expired_sessions_after_the_grace_period() {
     assert_eq!(code(alice.scan(session["payload"].as_str().expect("payload")).await), "not_found");
     assert!(!s.events("action=auth.qr.*").await.is_empty(), "the audit log keeps what happened");
 }
+
+/// Unauthenticated creation is rate-limited per client network: a flood of QR sessions
+/// gets a minute's allowance and then `429 rate_limited` with `Retry-After`, and the
+/// allowance comes back with time. (1,000 creations in 2.4 s all got 201 and rows kept
+/// for a day before.) Enrolment attempts are limited the same way.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn qr_sessions_and_enrolment_attempts_are_rate_limited_per_network() {
+    let s = TestServer::start().await;
+    let mut tasks = Vec::new();
+    for _ in 0..300 {
+        let (http, url) = (s.http(), s.url.clone());
+        tasks.push(tokio::spawn(
+            async move { http.post(format!("{url}/api/v1/qr-sessions")).send().await.expect("send") },
+        ));
+    }
+    let (mut created, mut limited) = (0, Vec::new());
+    for t in tasks {
+        let r = t.await.expect("join");
+        match r.status().as_u16() {
+            201 => created += 1,
+            429 => limited.push(r),
+            other => panic!("unexpected {other}"),
+        }
+    }
+    assert_eq!((created, limited.len()), (60, 240), "a minute's allowance (60), then refused");
+    let r = limited.pop().expect("a refusal");
+    assert_eq!(r.headers()["retry-after"], "1");
+    assert_eq!(r.headers()["content-type"], "application/problem+json");
+    let body: Value = r.json().await.expect("json");
+    assert_eq!(body["type"], "urn:sekimori:problem:rate_limited", "{body}");
+    s.clock.advance_seconds(5);
+    let again = s.http().post(format!("{}/api/v1/qr-sessions", s.url)).send().await.expect("send");
+    assert_eq!(again.status(), 201, "one per second comes back");
+
+    let mut answers = std::collections::BTreeMap::new();
+    for i in 0..30 {
+        let r = s
+            .http()
+            .post(format!("{}/api/v1/device/enroll", s.url))
+            .json(&serde_json::json!({"code": format!("wrong-{i}"), "public_key": "AAAA", "device_name": "x"}))
+            .send()
+            .await
+            .expect("send");
+        *answers.entry(r.status().as_u16()).or_insert(0) += 1;
+    }
+    assert_eq!(answers.get(&429), Some(&10), "20 enrolment attempts a minute: {answers:?}");
+}
