@@ -89,6 +89,27 @@ impl Gate {
             .ok_or_else(|| GateError::new(ErrorCode::ServiceUnavailable, "the server has not been initialised"))
     }
 
+    /// Readiness: the store takes a write now and, where this node sees the disk, has at
+    /// least `min_free_bytes` free (a full disk or a read-only database make this
+    /// `service_unavailable`, while liveness may still answer).
+    pub async fn ready(&self, min_free_bytes: u64) -> GateResult<()> {
+        let node = self.settings.public_url.clone();
+        self.store.probe_write(&node, self.clock.now().millis()).await.map_err(|e| {
+            tracing::warn!(error = %e, "readiness: the store refused a write");
+            GateError::new(ErrorCode::ServiceUnavailable, "the store does not take writes now")
+        })?;
+        match self.store.free_bytes() {
+            Some(free) if free < min_free_bytes => {
+                tracing::warn!(free, min_free_bytes, "readiness: the data directory is nearly full");
+                Err(GateError::new(
+                    ErrorCode::ServiceUnavailable,
+                    format!("the data directory has {} KiB free, less than {} KiB", free / 1024, min_free_bytes / 1024),
+                ))
+            }
+            _ => Ok(()),
+        }
+    }
+
     /// Mints an admin token (role `admin`) for `tenant_id`.
     pub async fn mint_admin_token(&self, tenant_id: &str, name: &str) -> GateResult<String> {
         let (_, key) = self.mint_token(tenant_id, name, crate::roles::Role::Admin, None, "system").await?;

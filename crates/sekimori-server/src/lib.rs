@@ -44,6 +44,8 @@ mod readme_tests {
     }
 }
 
+/// Default free space `/readyz` asks of the embedded store's disk: 64 MiB.
+pub const DEFAULT_MIN_FREE_BYTES: u64 = 64 << 20;
 /// Default body limit: 64 KiB.
 pub const DEFAULT_BODY_LIMIT: usize = 64 * 1024;
 /// Audit events run through the rules per read (the follower reads again at once when a
@@ -66,6 +68,8 @@ pub struct AppState {
     pub trusted_proxies: sekimori_core::net::TrustedProxies,
     /// Rate limits per client network on unauthenticated creating endpoints.
     pub limiter: std::sync::Arc<limits::RateLimiter>,
+    /// Free space the embedded store's disk must have for `/readyz` to answer ready.
+    pub min_free_bytes: u64,
 }
 
 /// The complete application router.

@@ -740,8 +740,11 @@ pub struct OidcRefreshToken {
 pub enum Rotation {
     /// Rotated now: the token presented (the new one is stored).
     Done(OidcRefreshToken),
-    /// Already rotated (or its family revoked): the whole family is revoked now.
+    /// Already rotated: the whole family is revoked now (the one event of the reuse).
     Reused(OidcRefreshToken),
+    /// Its family was revoked before (by a reuse, a logout or an admin): nothing changes
+    /// and nothing is logged again.
+    Revoked(OidcRefreshToken),
     /// Past its expiry.
     Expired,
     /// No such token.

@@ -74,6 +74,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/sqlite/0013_oidc.sql"),
     include_str!("../migrations/sqlite/0014_session_sso.sql"),
     include_str!("../migrations/sqlite/0015_passkeys.sql"),
+    include_str!("../migrations/sqlite/0016_health_probe.sql"),
 ];
 
 impl SqliteStore {
@@ -125,6 +126,12 @@ impl SqliteStore {
 impl Store for SqliteStore {
     fn backend(&self) -> &'static str {
         "sqlite"
+    }
+
+    fn free_bytes(&self) -> Option<u64> {
+        let dir = self.readers.path.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
+        let st = rustix::fs::statvfs(dir).ok()?;
+        Some(st.f_bavail.saturating_mul(st.f_frsize))
     }
 }
 

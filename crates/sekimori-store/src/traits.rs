@@ -203,6 +203,9 @@ pub trait RetentionStore: Send + Sync {
     /// happened; it is never pruned here.
     /// Returns how many rows went.
     async fn prune_expired(&self, cutoff: i64) -> StoreResult<u64>;
+    /// Writes (and commits) this node's probe row: `Ok` only when the store takes writes
+    /// (not on a full disk or a read-only database).
+    async fn probe_write(&self, node: &str, now: i64) -> StoreResult<()>;
 }
 
 /// Everything a Sekimori node needs from its database.
@@ -412,6 +415,9 @@ pub trait OidcStore: Send + Sync {
     ) -> StoreResult<Consume<OidcCode>>;
     /// A refresh token by id (hash).
     async fn oidc_refresh_token(&self, id: &str) -> StoreResult<Option<OidcRefreshToken>>;
+    /// Whether any token of refresh family `family_id` is revoked (the family was ended
+    /// by a code replay, a reuse or a revocation).
+    async fn oidc_family_revoked(&self, family_id: &str) -> StoreResult<bool>;
     /// Marks refresh token `id` used and stores `next` in its place, atomically, appending
     /// `event`. A token already used, or of a revoked family, is reuse: its whole family is
     /// revoked and `reuse_event` appended instead.
@@ -466,4 +472,10 @@ pub trait Store:
 {
     /// The backend's name, for logs (`sqlite`, `postgres`).
     fn backend(&self) -> &'static str;
+    /// Free space where the store writes, bytes, when this node can see it (the embedded
+    /// database's file system; `None` for a database server). A small write can still
+    /// succeed on a full disk (SQLite reuses its write-ahead log), so readiness asks both.
+    fn free_bytes(&self) -> Option<u64> {
+        None
+    }
 }

@@ -172,11 +172,20 @@ pub struct StorageConfig {
     pub max_connections: u32,
     /// The server key file; default `<data_dir>/keys/server.json`.
     pub keys_file: Option<PathBuf>,
+    /// `/readyz` answers not ready when the embedded database's disk has less free space
+    /// than this, MiB (0 to 1048576).
+    pub min_free_mib: u64,
 }
 
 impl Default for StorageConfig {
     fn default() -> Self {
-        StorageConfig { data_dir: "./sekimori-data".into(), database_url: None, max_connections: 16, keys_file: None }
+        StorageConfig {
+            data_dir: "./sekimori-data".into(),
+            database_url: None,
+            max_connections: 16,
+            keys_file: None,
+            min_free_mib: 64,
+        }
     }
 }
 
@@ -230,6 +239,7 @@ pub const KEYS: &[&str] = &[
     "storage.database_url",
     "storage.max_connections",
     "storage.keys_file",
+    "storage.min_free_mib",
     "gate.login_ttl_seconds",
     "gate.qr_ttl_seconds",
     "gate.enrollment_ttl_seconds",
@@ -328,6 +338,7 @@ impl Config {
             "storage.database_url" => self.storage.database_url = Some(value.to_owned()).filter(|v| !v.is_empty()),
             "storage.max_connections" => self.storage.max_connections = num(value)?,
             "storage.keys_file" => self.storage.keys_file = Some(value.into()),
+            "storage.min_free_mib" => self.storage.min_free_mib = num(value)?,
             "gate.login_ttl_seconds" => self.gate.login_ttl_seconds = num(value)?,
             "gate.qr_ttl_seconds" => self.gate.qr_ttl_seconds = num(value)?,
             "gate.enrollment_ttl_seconds" => self.gate.enrollment_ttl_seconds = num(value)?,
@@ -443,6 +454,13 @@ impl Config {
                     return Err(err(source_name, &key(k), format!("must be between {lo} and {hi}, got {v}")));
                 }
             }
+        }
+        if self.storage.min_free_mib > 1 << 20 {
+            return Err(err(
+                source_name,
+                "storage.min_free_mib",
+                format!("must be between 0 and 1048576, got {}", self.storage.min_free_mib),
+            ));
         }
         if self.storage.max_connections == 0 {
             return Err(err(source_name, "storage.max_connections", "must be at least 1"));

@@ -129,6 +129,7 @@ pub async fn serve(cfg: Config, source_name: &str) -> anyhow::Result<()> {
             cfg.server.rate_limits,
             std::sync::Arc::new(SystemClock),
         )),
+        min_free_bytes: cfg.storage.min_free_mib << 20,
     };
     let stats = std::sync::Arc::new(sekimori_server::listen::ConnStats::default());
     sekimori_server::serve_with(listener, state, shutdown_signal(), cfg.conn_limits(), stats.clone()).await?;

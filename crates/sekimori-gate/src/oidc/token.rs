@@ -72,6 +72,8 @@ struct Grant<'a> {
     level: i64,
     amr: Vec<String>,
     nonce: Option<&'a str>,
+    /// The refresh-token family: a revoked family revokes its access tokens too.
+    family: &'a str,
 }
 
 fn is_verifier(v: &str) -> bool {
@@ -159,6 +161,7 @@ impl Gate {
                     level: code.level,
                     amr: serde_json::from_str(&code.amr).unwrap_or_default(),
                     nonce: code.nonce.as_deref(),
+                    family: &code.family_id,
                 };
                 self.issue_tokens(&grant, refresh_token).await
             }
@@ -253,12 +256,14 @@ impl Gate {
                     level: old.level,
                     amr: serde_json::from_str(&old.amr).unwrap_or_default(),
                     nonce: None,
+                    family: &old.family_id,
                 };
                 self.issue_tokens(&grant, next_token).await
             }
             Rotation::Reused(_) => {
                 Err(OidcError::invalid_grant("the refresh token was already used; the grant is revoked"))
             }
+            Rotation::Revoked(_) => Err(OidcError::invalid_grant("the grant of this refresh token was revoked")),
             Rotation::Expired | Rotation::NotFound => Err(invalid()),
         }
     }
@@ -277,7 +282,7 @@ impl Gate {
         let access = json!({
             "iss": iss, "sub": s.user_id, "aud": g.client.app_id, "client_id": g.client.app_id,
             "iat": now.seconds(), "exp": now.seconds() + settings.access_token_ttl_seconds,
-            "jti": self.new_id(), "scope": g.scope, "sid": s.sso_id,
+            "jti": self.new_id(), "scope": g.scope, "sid": s.sso_id, "sekimori_grant": g.family,
             "auth_time": g.auth_time.div_euclid(1000), "acr": acr(u8::try_from(g.level).unwrap_or(1)),
         });
         let access_token = at_key.sign_jwt("at+jwt", &access);
@@ -325,6 +330,13 @@ impl Gate {
             .await?
             .filter(|s| c["sub"].as_str() == Some(s.user_id.as_str()))
             .ok_or_else(|| OidcError::invalid_token("the login session behind this token has ended"))?;
+        // A grant revoked by a code replay, a refresh-token reuse or a logout ends its
+        // access tokens at once, not when they expire.
+        if let Some(family) = c["sekimori_grant"].as_str() {
+            if self.store.oidc_family_revoked(family).await? {
+                return Err(OidcError::invalid_token("the grant of this access token was revoked"));
+            }
+        }
         let mut out = json!({ "sub": session.user_id });
         profile_claims(&mut out, &session, c["scope"].as_str().unwrap_or(""));
         Ok(out)

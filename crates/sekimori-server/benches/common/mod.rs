@@ -38,6 +38,7 @@ pub async fn state(store: Arc<dyn Store>, settings: GateSettings) -> (AppState, 
                 },
                 std::sync::Arc::new(sekimori_core::SystemClock),
             )),
+            min_free_bytes: 0,
         },
         token,
     )

@@ -30,6 +30,7 @@ use crate::AppState;
 pub(crate) fn router() -> Router<AppState> {
     Router::new()
         .route("/healthz", get(healthz))
+        .route("/readyz", get(readyz))
         .route("/.well-known/jwks.json", get(jwks))
         .route("/api/v1/server", get(server_info))
         .merge(admin::router())
@@ -50,6 +51,13 @@ pub(crate) fn router() -> Router<AppState> {
 async fn healthz(State(s): State<AppState>) -> ApiResult<Json<Value>> {
     s.gate.default_tenant().await?;
     Ok(Json(json!({"status": "ok"})))
+}
+
+/// Readiness, for load balancers and orchestrators: `200` while the store takes writes,
+/// `503 service_unavailable` otherwise (e.g. a full disk); `/healthz` is liveness.
+async fn readyz(State(s): State<AppState>) -> ApiResult<Json<Value>> {
+    s.gate.ready(s.min_free_bytes).await?;
+    Ok(Json(json!({"status": "ready"})))
 }
 
 async fn jwks(State(s): State<AppState>) -> Json<Value> {

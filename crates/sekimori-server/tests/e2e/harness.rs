@@ -174,6 +174,7 @@ impl TestServer {
             body_limit: sekimori_server::DEFAULT_BODY_LIMIT,
             trusted_proxies,
             limiter: Arc::new(sekimori_server::limits::RateLimiter::new(rate_limits, Arc::new(clock.clone()))),
+            min_free_bytes: 0,
         };
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();
         tokio::spawn(async move {

@@ -329,3 +329,9 @@ pub async fn sessions_rotate_and_are_revoked_one_or_all(s: S) {
     s.prune_expired(T0 + 10_000_000).await.expect("prune");
     assert!(s.session("s4").await.expect("read").is_none(), "expired sessions are pruned");
 }
+
+pub async fn readiness_probe_writes(s: S) {
+    s.probe_write("http://node-a", T0).await.expect("a write");
+    s.probe_write("http://node-a", T0 + 1).await.expect("the same row again");
+    s.probe_write("http://node-b", T0 + 2).await.expect("another node");
+}

@@ -41,6 +41,7 @@ macro_rules! conformance_suite {
             passwords_are_set_rehashed_and_deleted,
             login_failures_lock_once_per_limit_under_concurrency,
             login_attempts_are_reserved_before_the_check_under_concurrency,
+            readiness_probe_writes,
             users_are_changed_and_deleted_with_everything_theirs,
             groups_have_members_and_hours,
             sessions_rotate_and_are_revoked_one_or_all,

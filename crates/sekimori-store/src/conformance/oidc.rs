@@ -170,9 +170,13 @@ pub async fn oidc_refresh_rotates_once_and_reuse_revokes_the_family(s: S) {
     let rt1_now = s.oidc_refresh_token("rt1").await.expect("read").expect("kept");
     assert_eq!(rt1_now.revoked_at, Some(T0 + 3), "the live token of the family is revoked");
     assert!(
-        matches!(rotate(&s, &u, "rt1", "rt2", T0 + 4).await, Rotation::Reused(_)),
-        "a revoked family's token is refused"
+        matches!(rotate(&s, &u, "rt1", "rt2", T0 + 4).await, Rotation::Revoked(t) if t.used_at.is_none()),
+        "a revoked family's newest token is refused as revoked, not as another reuse"
     );
+    assert!(matches!(rotate(&s, &u, "rt0", "rt2", T0 + 5).await, Rotation::Revoked(_)), "a retry is not a new reuse");
+    let reuses =
+        s.events(&EventFilter { action: Some("oidc.refresh.reused".into()), limit: 10, ..Default::default() }).await;
+    assert_eq!(reuses.expect("events").len(), 1, "one reuse, logged once");
 
     // Concurrency on a fresh family.
     s.insert_oidc_code(&code(&u, "code2", "fam2"), &ev("oidc.code.issued")).await.expect("insert");
@@ -188,16 +192,16 @@ pub async fn oidc_refresh_rotates_once_and_reuse_revokes_the_family(s: S) {
             })
         })
         .collect();
-    let mut done = 0;
-    let mut reused = 0;
+    let (mut done, mut reused, mut revoked) = (0, 0, 0);
     for task in tasks {
         match task.await.expect("join").expect("rotate") {
             Rotation::Done(_) => done += 1,
             Rotation::Reused(_) => reused += 1,
+            Rotation::Revoked(_) => revoked += 1,
             other => panic!("unexpected {other:?}"),
         }
     }
-    assert_eq!((done, reused), (1, 49));
+    assert_eq!((done, reused, revoked), (1, 1, 48), "one winner, one reuse that revokes, the rest find it revoked");
     let mut live = 0;
     for i in 1..=50 {
         if let Some(t) = s.oidc_refresh_token(&format!("x{i}")).await.expect("read") {

@@ -129,6 +129,16 @@ impl OidcStore for This {
         Ok(Consume::Done(code))
     }
 
+    async fn oidc_family_revoked(&self, family_id: &str) -> StoreResult<bool> {
+        let row: Option<OidcRefreshToken> = self
+            .read_optional(
+                q("SELECT * FROM oidc_refresh_tokens WHERE family_id = $1 AND revoked_at IS NOT NULL LIMIT 1")
+                    .bind(family_id),
+            )
+            .await?;
+        Ok(row.is_some())
+    }
+
     async fn oidc_refresh_token(&self, id: &str) -> StoreResult<Option<OidcRefreshToken>> {
         self.read_optional(q("SELECT * FROM oidc_refresh_tokens WHERE id = $1").bind(id)).await
     }
@@ -165,6 +175,20 @@ impl OidcStore for This {
         if old.used_at.is_none() && old.revoked_at.is_none() {
             tx.rollback().await?;
             return Ok(Rotation::Expired);
+        }
+        // A used token presented again: the one transaction that marks it revoked is the
+        // reuse (it revokes the family and logs it); any other finds it revoked already
+        // (a concurrent reuse, a logout, an earlier reuse) and changes nothing.
+        let claimed: Option<OidcRefreshToken> = tx
+            .fetch_optional(
+                q("UPDATE oidc_refresh_tokens SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL RETURNING *")
+                    .bind(now)
+                    .bind(id),
+            )
+            .await?;
+        if claimed.is_none() {
+            tx.rollback().await?;
+            return Ok(Rotation::Revoked(old));
         }
         tx.execute(
             q("UPDATE oidc_refresh_tokens SET revoked_at = $1 WHERE family_id = $2 AND revoked_at IS NULL")

@@ -163,6 +163,18 @@ impl AuditStore for This {
 
 #[async_trait]
 impl RetentionStore for This {
+    async fn probe_write(&self, node: &str, now: i64) -> StoreResult<()> {
+        let mut tx = self.begin().await?;
+        tx.execute(
+            q("INSERT INTO health_probe (node, written_at) VALUES ($1, $2) \
+               ON CONFLICT (node) DO UPDATE SET written_at = excluded.written_at")
+            .bind(node)
+            .bind(now),
+        )
+        .await?;
+        tx.commit().await
+    }
+
     async fn prune_expired(&self, cutoff: i64) -> StoreResult<u64> {
         let mut tx = self.begin().await?;
         let mut gone = 0;
