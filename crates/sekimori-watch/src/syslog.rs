@@ -8,10 +8,21 @@
 //! dropped and counted in `dropped`. Nothing is lost without a counter: malformed and
 //! oversize messages are counted and kept as dead letters with a sample, and a batch the
 //! store refuses is retried before it is counted as `dropped` and logged.
-
+//!
+//! UDP: the socket's receive buffer is set large (`recv_buffer_bytes`) and what the kernel
+//! still drops because the buffer was full is read from `/proc/net/udp` into
+//! `kernel_dropped`; UDP cannot promise more (a sender is never told). TCP and TLS:
+//! a connection idle for `idle_timeout` is closed, and at `max_connections` the longest
+//! idle connection is closed to let a newcomer in (counted in `evicted`).
+//!
+//! Shutdown ([`Listener::shutdown`]): reading stops, the queue is drained into the store
+//! within a deadline, and whatever could not be stored by then is counted as `dropped`;
+//! the final counters are logged, so every message counted as received is either stored
+//! or counted.
+use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use sekimori_detect::syslog::{parse_syslog, Frame, Framer, Received, SyslogError};
@@ -20,7 +31,8 @@ use sekimori_store::IngestSource;
 use serde::Serialize;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::{TcpListener, UdpSocket};
-use tokio::sync::{mpsc, Semaphore};
+use tokio::sync::{mpsc, watch as signal, Notify};
+use tokio::task::JoinHandle;
 
 use crate::Watch;
 
@@ -66,8 +78,14 @@ pub struct ListenerConfig {
     pub max_message_bytes: usize,
     /// Messages the queue holds before TCP reads pause and UDP datagrams are dropped.
     pub queue_messages: usize,
-    /// Concurrent TCP/TLS connections; more wait in the accept backlog.
+    /// Concurrent TCP/TLS connections; at the cap the longest idle one is closed for a
+    /// newcomer.
     pub max_connections: usize,
+    /// A TCP/TLS connection that sends nothing for this long is closed.
+    pub idle_timeout: Duration,
+    /// `SO_RCVBUF` of a UDP socket, bytes (the kernel may cap it at `net.core.rmem_max`
+    /// unless the process may force it).
+    pub recv_buffer_bytes: usize,
 }
 
 /// A running listener's counters.
@@ -83,6 +101,16 @@ pub struct ListenerStats {
     refused_revoked: AtomicU64,
     connections: AtomicU64,
     failed_handshakes: AtomicU64,
+    idle_closed: AtomicU64,
+    evicted: AtomicU64,
+    /// Messages in the queue now.
+    queued: AtomicU64,
+    /// Messages of the batch being stored now.
+    in_flight: AtomicU64,
+    /// The UDP socket's inode, to find its drop counter in `/proc/net/udp`.
+    udp_inode: Option<u64>,
+    /// The receive buffer the kernel granted, bytes (UDP).
+    recv_buffer_bytes: Option<usize>,
 }
 
 /// What [`ListenerStats`] report.
@@ -109,6 +137,15 @@ pub struct ListenerReport {
     pub connections: u64,
     /// TLS handshakes that failed.
     pub failed_handshakes: u64,
+    /// TCP/TLS connections closed after `idle_timeout` without data.
+    pub idle_closed: u64,
+    /// TCP/TLS connections closed at the cap to let a newcomer in (the longest idle).
+    pub evicted: u64,
+    /// UDP datagrams the kernel dropped because the socket's buffer was full (never seen
+    /// by the listener, so not in `received`); `None` where the system does not tell.
+    pub kernel_dropped: Option<u64>,
+    /// The UDP socket's receive buffer as granted, bytes.
+    pub recv_buffer_bytes: Option<usize>,
 }
 
 impl ListenerStats {
@@ -126,8 +163,27 @@ impl ListenerStats {
             refused_revoked: get(&self.refused_revoked),
             connections: get(&self.connections),
             failed_handshakes: get(&self.failed_handshakes),
+            idle_closed: get(&self.idle_closed),
+            evicted: get(&self.evicted),
+            kernel_dropped: self.udp_inode.and_then(udp_drops),
+            recv_buffer_bytes: self.recv_buffer_bytes,
         }
     }
+}
+
+/// The `drops` column of the `/proc/net/udp` (or `udp6`) line of the socket with `inode`.
+fn udp_drops(inode: u64) -> Option<u64> {
+    for table in ["/proc/net/udp", "/proc/net/udp6"] {
+        let Ok(text) = std::fs::read_to_string(table) else { continue };
+        for line in text.lines().skip(1) {
+            let cols: Vec<&str> = line.split_whitespace().collect();
+            // sl local rem st tx:rx tr:when retrnsmt uid timeout inode ref pointer drops
+            if cols.len() >= 13 && cols[9].parse() == Ok(inode) {
+                return cols[12].parse().ok();
+            }
+        }
+    }
+    None
 }
 
 fn bump(c: &AtomicU64, n: usize) {
@@ -143,6 +199,33 @@ pub struct Listener {
     pub url: String,
     /// Its counters (also registered with the [`Watch`]).
     pub stats: Arc<ListenerStats>,
+    stop: signal::Sender<bool>,
+    writer: Arc<Mutex<Option<JoinHandle<()>>>>,
+}
+
+impl Listener {
+    /// Stops reading, drains the queue into the store for at most `grace`, counts what
+    /// could not be stored as dropped, logs the final counters and returns them.
+    pub async fn shutdown(&self, grace: Duration) -> ListenerReport {
+        let _ = self.stop.send(true);
+        let writer = self.writer.lock().unwrap_or_else(|p| p.into_inner()).take();
+        if let Some(mut writer) = writer {
+            if tokio::time::timeout(grace, &mut writer).await.is_err() {
+                writer.abort();
+                let lost =
+                    self.stats.queued.swap(0, Ordering::Relaxed) + self.stats.in_flight.swap(0, Ordering::Relaxed);
+                bump(&self.stats.dropped, usize::try_from(lost).unwrap_or(usize::MAX));
+                tracing::error!(listener = %self.url, lost, "syslog: shutdown deadline reached; messages not stored are counted as dropped");
+            }
+        }
+        let r = self.stats.report();
+        tracing::info!(
+            listener = %r.url, received = r.received, accepted = r.accepted, malformed = r.malformed,
+            dropped = r.dropped, refused_revoked = r.refused_revoked, kernel_dropped = ?r.kernel_dropped,
+            "syslog listener stopped"
+        );
+        r
+    }
 }
 
 /// One queued message.
@@ -151,7 +234,7 @@ enum Item {
     Refused(SyslogError),
 }
 
-/// Binds and starts a listener; its tasks run for the life of the runtime.
+/// Binds and starts a listener; it runs until [`Listener::shutdown`].
 pub async fn start(watch: Watch, cfg: ListenerConfig) -> std::io::Result<Listener> {
     enum Bound {
         Udp(UdpSocket),
@@ -161,20 +244,44 @@ pub async fn start(watch: Watch, cfg: ListenerConfig) -> std::io::Result<Listene
         Transport::Udp => Bound::Udp(UdpSocket::bind(cfg.addr).await?),
         Transport::Tcp | Transport::Tls(_) => Bound::Tcp(TcpListener::bind(cfg.addr).await?),
     };
-    let local_addr = match &bound {
-        Bound::Udp(s) => s.local_addr()?,
-        Bound::Tcp(l) => l.local_addr()?,
+    let (local_addr, udp_inode, recv_buffer_bytes) = match &bound {
+        Bound::Udp(s) => {
+            // Forcing needs CAP_NET_ADMIN; otherwise the kernel caps at net.core.rmem_max.
+            if rustix::net::sockopt::set_socket_recv_buffer_size_force(s, cfg.recv_buffer_bytes).is_err() {
+                let _ = rustix::net::sockopt::set_socket_recv_buffer_size(s, cfg.recv_buffer_bytes);
+            }
+            let granted = rustix::net::sockopt::socket_recv_buffer_size(s).ok();
+            let inode = rustix::fs::fstat(s).ok().map(|st| st.st_ino);
+            (s.local_addr()?, inode, granted)
+        }
+        Bound::Tcp(l) => (l.local_addr()?, None, None),
     };
     let url = format!("{}://{local_addr}", cfg.transport.scheme());
-    let stats = Arc::new(ListenerStats { url: url.clone(), source_id: cfg.source.id.clone(), ..Default::default() });
+    let stats = Arc::new(ListenerStats {
+        url: url.clone(),
+        source_id: cfg.source.id.clone(),
+        udp_inode,
+        recv_buffer_bytes,
+        ..Default::default()
+    });
     watch.register_listener(stats.clone());
     let (tx, rx) = mpsc::channel(cfg.queue_messages.max(1));
-    tokio::spawn(write_batches(watch.clone(), cfg.source.clone(), cfg.logsource.clone(), rx, stats.clone()));
+    let (stop, stopped) = signal::channel(false);
+    let writer =
+        tokio::spawn(write_batches(watch.clone(), cfg.source.clone(), cfg.logsource.clone(), rx, stats.clone()));
     match bound {
-        Bound::Udp(socket) => tokio::spawn(run_udp(socket, tx, watch, cfg, stats.clone())),
-        Bound::Tcp(listener) => tokio::spawn(run_tcp(listener, tx, watch, cfg, stats.clone())),
+        Bound::Udp(socket) => tokio::spawn(run_udp(socket, tx, watch, cfg, stats.clone(), stopped)),
+        Bound::Tcp(listener) => tokio::spawn(run_tcp(listener, tx, watch, cfg, stats.clone(), stopped)),
     };
-    Ok(Listener { local_addr, url, stats })
+    Ok(Listener { local_addr, url, stats, stop, writer: Arc::new(Mutex::new(Some(writer))) })
+}
+
+/// Resolves once a shutdown has been asked for; never when the [`Listener`] handle was
+/// dropped without one (the listener then runs for the life of the runtime).
+async fn stopping(stopped: &mut signal::Receiver<bool>) {
+    if stopped.wait_for(|s| *s).await.is_err() {
+        std::future::pending::<()>().await;
+    }
 }
 
 async fn run_udp(
@@ -183,10 +290,15 @@ async fn run_udp(
     watch: Watch,
     cfg: ListenerConfig,
     stats: Arc<ListenerStats>,
+    mut stopped: signal::Receiver<bool>,
 ) {
     let mut buf = vec![0u8; 65_536];
     loop {
-        let (n, peer) = match socket.recv_from(&mut buf).await {
+        let received = tokio::select! {
+            () = stopping(&mut stopped) => return,
+            r = socket.recv_from(&mut buf) => r,
+        };
+        let (n, peer) = match received {
             Ok(r) => r,
             Err(e) => {
                 tracing::warn!(error = %e, "syslog: UDP receive failed");
@@ -203,7 +315,9 @@ async fn run_udp(
         } else {
             Item::Message { bytes: buf[..n].to_vec(), peer, at_ms: watch.now_ms() }
         };
+        bump(&stats.queued, 1);
         if tx.try_send(item).is_err() {
+            stats.queued.fetch_sub(1, Ordering::Relaxed);
             let dropped = stats.dropped.fetch_add(1, Ordering::Relaxed) + 1;
             if dropped.is_power_of_two() {
                 tracing::warn!(listener = %stats.url, dropped, "syslog: queue full, UDP datagrams dropped");
@@ -212,21 +326,71 @@ async fn run_udp(
     }
 }
 
+/// The open TCP/TLS connections: the last activity of each (a sequence number, larger is
+/// more recent) and how to close it.
+#[derive(Default)]
+struct Connections {
+    next_id: u64,
+    activity: u64,
+    open: HashMap<u64, (u64, Arc<Notify>)>,
+}
+
+impl Connections {
+    /// Registers a connection; at `max`, first closes the longest idle one (`true`).
+    fn admit(&mut self, max: usize) -> (u64, Arc<Notify>, bool) {
+        let mut evicted = false;
+        if self.open.len() >= max {
+            if let Some((&id, _)) = self.open.iter().min_by_key(|(_, (seen, _))| *seen) {
+                if let Some((_, close)) = self.open.remove(&id) {
+                    close.notify_one();
+                    evicted = true;
+                }
+            }
+        }
+        self.next_id += 1;
+        self.activity += 1;
+        let close = Arc::new(Notify::new());
+        self.open.insert(self.next_id, (self.activity, close.clone()));
+        (self.next_id, close, evicted)
+    }
+
+    fn touch(&mut self, id: u64) {
+        self.activity += 1;
+        if let Some(entry) = self.open.get_mut(&id) {
+            entry.0 = self.activity;
+        }
+    }
+
+    fn leave(&mut self, id: u64) {
+        self.open.remove(&id);
+    }
+}
+
+type Shared = Arc<Mutex<Connections>>;
+
+fn lock(c: &Shared) -> std::sync::MutexGuard<'_, Connections> {
+    c.lock().unwrap_or_else(|p| p.into_inner())
+}
+
 async fn run_tcp(
     listener: TcpListener,
     tx: mpsc::Sender<Item>,
     watch: Watch,
     cfg: ListenerConfig,
     stats: Arc<ListenerStats>,
+    mut stopped: signal::Receiver<bool>,
 ) {
-    let slots = Arc::new(Semaphore::new(cfg.max_connections.max(1)));
+    let conns: Shared = Arc::default();
     let tls = match &cfg.transport {
         Transport::Tls(c) => Some(tokio_rustls::TlsAcceptor::from(c.clone())),
         _ => None,
     };
     loop {
-        let Ok(slot) = slots.clone().acquire_owned().await else { return };
-        let (stream, peer) = match listener.accept().await {
+        let accepted = tokio::select! {
+            () = stopping(&mut stopped) => return,
+            a = listener.accept() => a,
+        };
+        let (stream, peer) = match accepted {
             Ok(r) => r,
             Err(e) => {
                 tracing::warn!(error = %e, "syslog: accept failed");
@@ -235,21 +399,38 @@ async fn run_tcp(
             }
         };
         bump(&stats.connections, 1);
-        let (tx, watch, stats, tls, max) =
-            (tx.clone(), watch.clone(), stats.clone(), tls.clone(), cfg.max_message_bytes);
+        let (id, close, evicted) = lock(&conns).admit(cfg.max_connections.max(1));
+        if evicted {
+            bump(&stats.evicted, 1);
+            tracing::info!(listener = %stats.url, "syslog: connection cap reached; the longest idle connection was closed");
+        }
+        let conn = Conn {
+            peer,
+            tx: tx.clone(),
+            watch: watch.clone(),
+            stats: stats.clone(),
+            max: cfg.max_message_bytes,
+            idle: cfg.idle_timeout,
+            id,
+            conns: conns.clone(),
+            close,
+            stopped: stopped.clone(),
+        };
+        let tls = tls.clone();
         tokio::spawn(async move {
-            let _slot = slot;
             match tls {
-                None => read_stream(stream, peer, tx, &watch, &stats, max).await,
+                None => conn.read(stream).await,
                 Some(acceptor) => match tokio::time::timeout(Duration::from_secs(10), acceptor.accept(stream)).await {
-                    Ok(Ok(s)) => read_stream(s, peer, tx, &watch, &stats, max).await,
+                    Ok(Ok(s)) => conn.read(s).await,
                     Ok(Err(e)) => {
-                        bump(&stats.failed_handshakes, 1);
+                        bump(&conn.stats.failed_handshakes, 1);
                         tracing::info!(%peer, error = %e, "syslog: TLS handshake failed");
+                        lock(&conn.conns).leave(conn.id);
                     }
                     Err(_) => {
-                        bump(&stats.failed_handshakes, 1);
+                        bump(&conn.stats.failed_handshakes, 1);
                         tracing::info!(%peer, "syslog: TLS handshake timed out");
+                        lock(&conn.conns).leave(conn.id);
                     }
                 },
             }
@@ -257,47 +438,82 @@ async fn run_tcp(
     }
 }
 
-/// Reads one connection to its end, queueing each frame; waits (stops reading) while the
-/// queue is full. Closes its side cleanly (a TLS close_notify) when the sender is done.
-async fn read_stream<S: AsyncRead + AsyncWrite + Unpin>(
-    mut stream: S,
+/// One TCP/TLS connection's reader.
+struct Conn {
     peer: SocketAddr,
     tx: mpsc::Sender<Item>,
-    watch: &Watch,
-    stats: &ListenerStats,
+    watch: Watch,
+    stats: Arc<ListenerStats>,
     max: usize,
-) {
-    let mut framer = Framer::new(max);
-    let mut buf = vec![0u8; 16 * 1024];
-    loop {
-        let n = match stream.read(&mut buf).await {
-            Ok(0) => break,
-            Ok(n) => n,
-            Err(e) => {
-                tracing::debug!(%peer, error = %e, "syslog: connection read failed");
-                break;
-            }
-        };
-        framer.push(&buf[..n]);
-        while let Some(frame) = framer.next_frame() {
-            if !queue(&tx, frame, peer, watch, stats).await {
-                return;
-            }
-        }
-    }
-    if let Some(frame) = framer.finish() {
-        queue(&tx, frame, peer, watch, stats).await;
-    }
-    let _ = stream.shutdown().await;
+    idle: Duration,
+    id: u64,
+    conns: Shared,
+    close: Arc<Notify>,
+    stopped: signal::Receiver<bool>,
 }
 
-async fn queue(tx: &mpsc::Sender<Item>, frame: Frame, peer: SocketAddr, watch: &Watch, stats: &ListenerStats) -> bool {
-    bump(&stats.received, 1);
-    let item = match frame {
-        Frame::Message(bytes) => Item::Message { bytes, peer, at_ms: watch.now_ms() },
-        Frame::Refused(e) => Item::Refused(e),
-    };
-    tx.send(item).await.is_ok()
+impl Conn {
+    /// Reads the connection until its end, an idle timeout, an eviction or a shutdown,
+    /// queueing each frame; waits (stops reading) while the queue is full. Closes its side
+    /// cleanly (a TLS close_notify).
+    async fn read<S: AsyncRead + AsyncWrite + Unpin>(self, mut stream: S) {
+        let mut framer = Framer::new(self.max);
+        let mut buf = vec![0u8; 16 * 1024];
+        let mut stopped = self.stopped.clone();
+        let finished = loop {
+            let read = tokio::select! {
+                () = stopping(&mut stopped) => break false,
+                () = self.close.notified() => break false,
+                r = tokio::time::timeout(self.idle, stream.read(&mut buf)) => r,
+            };
+            let n = match read {
+                Ok(Ok(0)) => break true,
+                Ok(Ok(n)) => n,
+                Ok(Err(e)) => {
+                    tracing::debug!(peer = %self.peer, error = %e, "syslog: connection read failed");
+                    break true;
+                }
+                Err(_) => {
+                    bump(&self.stats.idle_closed, 1);
+                    tracing::debug!(peer = %self.peer, "syslog: idle connection closed");
+                    break false;
+                }
+            };
+            lock(&self.conns).touch(self.id);
+            framer.push(&buf[..n]);
+            while let Some(frame) = framer.next_frame() {
+                if !self.queue(frame).await {
+                    lock(&self.conns).leave(self.id);
+                    return;
+                }
+            }
+        };
+        // A sender that closed its side may end without a final newline; a connection we
+        // close leaves an unfinished frame unread (it was never counted as received).
+        if finished {
+            if let Some(frame) = framer.finish() {
+                self.queue(frame).await;
+            }
+        }
+        lock(&self.conns).leave(self.id);
+        let _ = stream.shutdown().await;
+    }
+
+    async fn queue(&self, frame: Frame) -> bool {
+        bump(&self.stats.received, 1);
+        let item = match frame {
+            Frame::Message(bytes) => Item::Message { bytes, peer: self.peer, at_ms: self.watch.now_ms() },
+            Frame::Refused(e) => Item::Refused(e),
+        };
+        // Counted before it can be taken from the queue, so the count never goes below zero.
+        bump(&self.stats.queued, 1);
+        if self.tx.send(item).await.is_ok() {
+            true
+        } else {
+            self.stats.queued.fetch_sub(1, Ordering::Relaxed);
+            false
+        }
+    }
 }
 
 /// Drains the queue in batches: parse, judge, store; retries a batch the store refuses.
@@ -317,6 +533,9 @@ async fn write_batches(
             }
         }
         let count = items.len();
+        // Moved from the queue to the batch in hand, so a shutdown cut counts each once.
+        stats.in_flight.store(count as u64, Ordering::Relaxed);
+        stats.queued.fetch_sub(count as u64, Ordering::Relaxed);
         let mut events = Vec::with_capacity(count);
         let mut malformed = Vec::new();
         for item in items {
@@ -360,6 +579,7 @@ async fn write_batches(
             }
             tokio::time::sleep(Duration::from_millis(100 << attempt.min(6))).await;
         }
+        stats.in_flight.store(0, Ordering::Relaxed);
     }
 }
 

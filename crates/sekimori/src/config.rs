@@ -68,8 +68,14 @@ pub struct SyslogListenerConfig {
     pub max_message_bytes: usize,
     /// Messages queued before TCP reads pause and UDP datagrams are dropped (counted).
     pub queue_messages: usize,
-    /// Concurrent TCP/TLS connections.
+    /// Concurrent TCP/TLS connections; at the cap the longest idle one is closed for a
+    /// newcomer.
     pub max_connections: usize,
+    /// Seconds a TCP/TLS connection may stay silent before it is closed (10 to 86400).
+    pub idle_timeout_seconds: u64,
+    /// `SO_RCVBUF` of a UDP listener, bytes (65536 to 268435456; the kernel caps it at
+    /// `net.core.rmem_max` unless the process may force it).
+    pub recv_buffer_bytes: usize,
     /// What the messages are, as a Sigma log source (`{ product = "cisco", service = "aaa" }`):
     /// placed so instead of as generic syslog (docs/detection.md, "Declared log sources").
     pub logsource: Option<DeclaredLogSource>,
@@ -86,6 +92,8 @@ impl Default for SyslogListenerConfig {
             max_message_bytes: 64 * 1024,
             queue_messages: 10_000,
             max_connections: 256,
+            idle_timeout_seconds: 300,
+            recv_buffer_bytes: 8 << 20,
             logsource: None,
         }
     }
@@ -449,6 +457,8 @@ impl Config {
                 ("max_message_bytes", l.max_message_bytes, 480, 1 << 20),
                 ("queue_messages", l.queue_messages, 1, 1_000_000),
                 ("max_connections", l.max_connections, 1, 65_536),
+                ("idle_timeout_seconds", l.idle_timeout_seconds as usize, 10, 86_400),
+                ("recv_buffer_bytes", l.recv_buffer_bytes, 65_536, 1 << 28),
             ] {
                 if !(lo..=hi).contains(&v) {
                     return Err(err(source_name, &key(k), format!("must be between {lo} and {hi}, got {v}")));

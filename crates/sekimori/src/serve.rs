@@ -119,7 +119,7 @@ pub async fn serve(cfg: Config, source_name: &str) -> anyhow::Result<()> {
     println!("sekimori listening on http://{bound} (public URL {public_url}, store {backend})");
     tracing::info!(%bound, %public_url, backend, "listening");
     let watch = watch(&cfg, store_for_watch, baselines)?;
-    start_syslog(&cfg, &watch, &tenant.id).await?;
+    let listeners = start_syslog(&cfg, &watch, &tenant.id).await?;
     let state = AppState {
         gate,
         watch,
@@ -134,12 +134,26 @@ pub async fn serve(cfg: Config, source_name: &str) -> anyhow::Result<()> {
     let stats = std::sync::Arc::new(sekimori_server::listen::ConnStats::default());
     sekimori_server::serve_with(listener, state, shutdown_signal(), cfg.conn_limits(), stats.clone()).await?;
     let cut = stats.cut_at_shutdown.load(std::sync::atomic::Ordering::Relaxed);
+    // Then the syslog listeners: reading stops, their queues drain into the store.
+    let grace = cfg.conn_limits().shutdown_grace;
+    for l in &listeners {
+        let r = l.shutdown(grace).await;
+        println!(
+            "syslog {} stopped: received {} accepted {} malformed {} dropped {} refused {}",
+            r.url, r.received, r.accepted, r.malformed, r.dropped, r.refused_revoked
+        );
+    }
     tracing::info!(cut, "stopped");
     Ok(())
 }
 
 /// Starts the `[[syslog.listeners]]`, each attributed to its named source in `tenant_id`.
-async fn start_syslog(cfg: &Config, watch: &Watch, tenant_id: &str) -> anyhow::Result<()> {
+async fn start_syslog(
+    cfg: &Config,
+    watch: &Watch,
+    tenant_id: &str,
+) -> anyhow::Result<Vec<sekimori_watch::syslog::Listener>> {
+    let mut listeners = Vec::new();
     use crate::config::SyslogScheme;
     use sekimori_watch::syslog::{self, ListenerConfig, Transport};
     for (i, l) in cfg.syslog.listeners.iter().enumerate() {
@@ -170,14 +184,17 @@ async fn start_syslog(cfg: &Config, watch: &Watch, tenant_id: &str) -> anyhow::R
                 max_message_bytes: l.max_message_bytes,
                 queue_messages: l.queue_messages,
                 max_connections: l.max_connections,
+                idle_timeout: std::time::Duration::from_secs(l.idle_timeout_seconds),
+                recv_buffer_bytes: l.recv_buffer_bytes,
                 logsource: l.logsource.clone().unwrap_or_default(),
             },
         )
         .await
         .with_context(|| format!("{}: cannot bind {addr}", key("listen")))?;
         println!("syslog listening on {} (source {name})", started.url);
+        listeners.push(started);
     }
-    Ok(())
+    Ok(listeners)
 }
 
 async fn shutdown_signal() {
