@@ -24,6 +24,8 @@ pub struct Config {
     pub syslog: SyslogConfig,
     /// Logging.
     pub log: LogConfig,
+    /// Scheduled backups of the embedded store.
+    pub backup: crate::backup::BackupConfig,
 }
 
 /// `[detect]`
@@ -285,6 +287,10 @@ pub const KEYS: &[&str] = &[
     "detect.rules",
     "detect.baselines",
     "detect.threat_intel",
+    "backup.destinations",
+    "backup.key_file",
+    "backup.interval_minutes",
+    "backup.keep_days",
     "log.level",
     "log.format",
 ];
@@ -393,6 +399,12 @@ impl Config {
             "detect.threat_intel" => {
                 self.detect.threat_intel = value.split(':').filter(|p| !p.is_empty()).map(PathBuf::from).collect()
             }
+            "backup.destinations" => {
+                self.backup.destinations = value.split(':').filter(|p| !p.is_empty()).map(PathBuf::from).collect()
+            }
+            "backup.key_file" => self.backup.key_file = Some(value.into()),
+            "backup.interval_minutes" => self.backup.interval_minutes = num(value)?,
+            "backup.keep_days" => self.backup.keep_days = num(value)?,
             "log.level" => self.log.level = value.to_owned(),
             "log.format" => self.log.format = value.to_owned(),
             _ => return Err(format!("unknown key; known keys: {}", KEYS.join(", "))),
@@ -508,6 +520,9 @@ impl Config {
         for (i, rule) in g.forward_auth.iter().enumerate() {
             rule.check().map_err(|reason| err(source_name, &format!("gate.forward_auth[{i}]"), reason))?;
         }
+        self.backup
+            .validate(self.storage.database_url.is_some())
+            .map_err(|(key, reason)| err(source_name, key, reason))?;
         if !matches!(self.log.format.as_str(), "text" | "json") {
             return Err(err(source_name, "log.format", "must be text or json"));
         }

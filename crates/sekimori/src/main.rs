@@ -2,6 +2,7 @@
 
 mod access_cli;
 mod authenticator_cli;
+mod backup;
 mod cli;
 mod config;
 mod hunt_cli;
@@ -67,6 +68,34 @@ enum Command {
         /// A name for the token, kept in the audit log.
         #[arg(long, default_value = "cli")]
         name: String,
+    },
+    /// Take a backup of the embedded store now, into every `--to` folder (or the
+    /// `[backup]` destinations), encrypted with the backup key.
+    Backup {
+        #[command(flatten)]
+        server: ServerArgs,
+        /// A destination folder (repeatable); default: `backup.destinations`.
+        #[arg(long = "to")]
+        to: Vec<PathBuf>,
+        /// The backup key file; default: `backup.key_file`.
+        #[arg(long)]
+        key_file: Option<PathBuf>,
+    },
+    /// Make a new backup key file (64 hex digits, mode 0600); keep it apart from the backups.
+    BackupKey {
+        /// Where to write it (refused if it exists).
+        file: PathBuf,
+    },
+    /// Restore a backup into an empty data directory and verify its audit chain.
+    Restore {
+        /// The backup file (`sekimori-….skbk`).
+        file: PathBuf,
+        /// The data directory to restore into (must hold no database).
+        #[arg(long)]
+        data_dir: PathBuf,
+        /// The backup key file the backup was made with.
+        #[arg(long)]
+        key_file: PathBuf,
     },
     /// The audit log.
     Audit {
@@ -150,6 +179,37 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::AdminToken { server, name } => {
             let (cfg, _) = load_config(&server)?;
             println!("{}", serve::admin_token(&cfg, &name).await?);
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Backup { server, to, key_file } => {
+            let (cfg, _) = load_config(&server)?;
+            if cfg.storage.database_url.is_some() {
+                anyhow::bail!(
+                    "sekimori backup is for the embedded store; back PostgreSQL up with pg_dump (docs/operations.md)"
+                );
+            }
+            let destinations = if to.is_empty() { cfg.backup.destinations.clone() } else { to };
+            let key_file = key_file
+                .or_else(|| cfg.backup.key_file.clone())
+                .ok_or_else(|| anyhow::anyhow!("backup.key_file: give --key-file or set it in [backup]"))?;
+            let key = backup::container::BackupKey::load(&key_file)?;
+            let w = backup::backup(&cfg.storage.data_dir, &cfg.keys_file(), &destinations, &key, cfg.backup.keep_days)
+                .await?;
+            for f in &w.files {
+                println!("{}", f.display());
+            }
+            println!("backup checked: {} audit rows verified; {} old backups deleted", w.audit_rows, w.pruned);
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::BackupKey { file } => {
+            let key = backup::container::BackupKey::create(&file, &sekimori_core::OsRng)?;
+            println!("backup key {} written to {}", key.id, file.display());
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Restore { file, data_dir, key_file } => {
+            let key = backup::container::BackupKey::load(&key_file)?;
+            let rows = backup::restore(&file, &key, &data_dir).await?;
+            println!("restored {} into {}: audit log intact, {rows} rows verified", file.display(), data_dir.display());
             Ok(ExitCode::SUCCESS)
         }
         Command::Audit { command: AuditCommand::Verify { server } } => {

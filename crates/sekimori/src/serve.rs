@@ -120,6 +120,7 @@ pub async fn serve(cfg: Config, source_name: &str) -> anyhow::Result<()> {
     tracing::info!(%bound, %public_url, backend, "listening");
     let watch = watch(&cfg, store_for_watch, baselines)?;
     let listeners = start_syslog(&cfg, &watch, &tenant.id).await?;
+    let backups = crate::backup::start(&cfg);
     let state = AppState {
         gate,
         watch,
@@ -142,6 +143,9 @@ pub async fn serve(cfg: Config, source_name: &str) -> anyhow::Result<()> {
             "syslog {} stopped: received {} accepted {} malformed {} dropped {} refused {}",
             r.url, r.received, r.accepted, r.malformed, r.dropped, r.refused_revoked
         );
+    }
+    if let Some(b) = backups {
+        b.abort();
     }
     tracing::info!(cut, "stopped");
     Ok(())
