@@ -6,6 +6,7 @@ pub mod access;
 mod admin;
 pub mod assertion;
 pub mod audit;
+pub mod checkpoints;
 pub mod device_auth;
 pub mod enroll;
 pub mod environments;

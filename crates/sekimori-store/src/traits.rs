@@ -191,6 +191,8 @@ pub trait AuditStore: Send + Sync {
     async fn append(&self, event: &NewEvent) -> StoreResult<i64>;
     /// Events matching `filter`, in chain order.
     async fn events(&self, filter: &EventFilter) -> StoreResult<Vec<StoredEvent>>;
+    /// The newest row of the audit log (the chain's head), if any.
+    async fn audit_head(&self) -> StoreResult<Option<StoredEvent>>;
 }
 
 /// Housekeeping of rows whose purpose has passed.

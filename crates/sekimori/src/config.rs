@@ -26,6 +26,26 @@ pub struct Config {
     pub log: LogConfig,
     /// Scheduled backups of the embedded store.
     pub backup: crate::backup::BackupConfig,
+    /// Audit checkpoints.
+    pub audit: AuditConfig,
+}
+
+/// `[audit]`
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct AuditConfig {
+    /// Where signed checkpoints of the audit chain's head are appended; default
+    /// `<data_dir>/audit-checkpoints.jsonl`. Put it (or ship it) somewhere a person who can
+    /// change the database cannot: another disk, host or log.
+    pub checkpoint_file: Option<PathBuf>,
+    /// Seconds between checkpoints (10 to 86400); one is also written at start and stop.
+    pub checkpoint_interval_seconds: u64,
+}
+
+impl Default for AuditConfig {
+    fn default() -> Self {
+        AuditConfig { checkpoint_file: None, checkpoint_interval_seconds: 300 }
+    }
 }
 
 /// `[detect]`
@@ -287,6 +307,8 @@ pub const KEYS: &[&str] = &[
     "detect.rules",
     "detect.baselines",
     "detect.threat_intel",
+    "audit.checkpoint_file",
+    "audit.checkpoint_interval_seconds",
     "backup.destinations",
     "backup.key_file",
     "backup.interval_minutes",
@@ -399,6 +421,8 @@ impl Config {
             "detect.threat_intel" => {
                 self.detect.threat_intel = value.split(':').filter(|p| !p.is_empty()).map(PathBuf::from).collect()
             }
+            "audit.checkpoint_file" => self.audit.checkpoint_file = Some(value.into()),
+            "audit.checkpoint_interval_seconds" => self.audit.checkpoint_interval_seconds = num(value)?,
             "backup.destinations" => {
                 self.backup.destinations = value.split(':').filter(|p| !p.is_empty()).map(PathBuf::from).collect()
             }
@@ -520,6 +544,13 @@ impl Config {
         for (i, rule) in g.forward_auth.iter().enumerate() {
             rule.check().map_err(|reason| err(source_name, &format!("gate.forward_auth[{i}]"), reason))?;
         }
+        if !(10..=86_400).contains(&self.audit.checkpoint_interval_seconds) {
+            return Err(err(
+                source_name,
+                "audit.checkpoint_interval_seconds",
+                format!("must be between 10 and 86400, got {}", self.audit.checkpoint_interval_seconds),
+            ));
+        }
         self.backup
             .validate(self.storage.database_url.is_some())
             .map_err(|(key, reason)| err(source_name, key, reason))?;
@@ -535,6 +566,11 @@ impl Config {
             .listen
             .parse()
             .map_err(|_| err(source_name, "server.listen", format!("not an address:port: {:?}", self.server.listen)))
+    }
+
+    /// Where audit checkpoints go.
+    pub fn checkpoint_file(&self) -> PathBuf {
+        self.audit.checkpoint_file.clone().unwrap_or_else(|| self.storage.data_dir.join("audit-checkpoints.jsonl"))
     }
 
     /// The connection loop's limits.

@@ -121,10 +121,14 @@ enum Command {
 
 #[derive(Debug, Subcommand)]
 enum AuditCommand {
-    /// Walk the hash chain in the store; exit 1 and name the first altered row if broken.
+    /// Walk the hash chain in the store and check it against the signed checkpoints; exit 1
+    /// and say what is wrong (the first altered row, rows cut from the end, a rewrite).
     Verify {
         #[command(flatten)]
         server: ServerArgs,
+        /// The checkpoint file; default: `audit.checkpoint_file`.
+        #[arg(long)]
+        checkpoints: Option<PathBuf>,
     },
 }
 
@@ -212,9 +216,13 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             println!("restored {} into {}: audit log intact, {rows} rows verified", file.display(), data_dir.display());
             Ok(ExitCode::SUCCESS)
         }
-        Command::Audit { command: AuditCommand::Verify { server } } => {
+        Command::Audit { command: AuditCommand::Verify { server, checkpoints } } => {
             let (cfg, _) = load_config(&server)?;
-            Ok(if serve::audit_verify(&cfg).await? { ExitCode::SUCCESS } else { ExitCode::from(1) })
+            Ok(if serve::audit_verify(&cfg, checkpoints.as_deref()).await? {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::from(1)
+            })
         }
         Command::Remote(cmd) => cli::run(cmd).await,
         Command::Authenticator { command } => authenticator_cli::run(command).await,

@@ -121,6 +121,8 @@ pub async fn serve(cfg: Config, source_name: &str) -> anyhow::Result<()> {
     let watch = watch(&cfg, store_for_watch, baselines)?;
     let listeners = start_syslog(&cfg, &watch, &tenant.id).await?;
     let backups = crate::backup::start(&cfg);
+    let checkpoint_gate = gate.clone();
+    let checkpoints = start_checkpoints(&cfg, &checkpoint_gate).await;
     let state = AppState {
         gate,
         watch,
@@ -147,8 +149,31 @@ pub async fn serve(cfg: Config, source_name: &str) -> anyhow::Result<()> {
     if let Some(b) = backups {
         b.abort();
     }
+    checkpoints.abort();
+    // A last checkpoint, so everything written up to the stop is anchored.
+    if let Err(e) = checkpoint_gate.audit_checkpoint(&cfg.checkpoint_file(), None).await {
+        tracing::error!(error = %e, "audit checkpoint at stop failed");
+    }
     tracing::info!(cut, "stopped");
     Ok(())
+}
+
+/// Writes an audit checkpoint now and then every `audit.checkpoint_interval_seconds`
+/// (when the log has grown); a failure is logged at ERROR and retried.
+async fn start_checkpoints(cfg: &Config, gate: &Gate) -> tokio::task::JoinHandle<()> {
+    let (gate, file) = (gate.clone(), cfg.checkpoint_file());
+    let every = std::time::Duration::from_secs(cfg.audit.checkpoint_interval_seconds);
+    tokio::spawn(async move {
+        let mut last = None;
+        loop {
+            match gate.audit_checkpoint(&file, last).await {
+                Ok(Some(cp)) => last = Some(cp.seq),
+                Ok(None) => {}
+                Err(e) => tracing::error!(error = %e, "audit checkpoint failed"),
+            }
+            tokio::time::sleep(every).await;
+        }
+    })
 }
 
 /// Starts the `[[syslog.listeners]]`, each attributed to its named source in `tenant_id`.
@@ -230,18 +255,59 @@ pub async fn admin_token(cfg: &Config, name: &str) -> anyhow::Result<String> {
     gate.mint_admin_token(&tenant.id, name).await.map_err(|e| anyhow::anyhow!("{e}"))
 }
 
-/// `sekimori audit verify`: walks the chain in the store; `Ok(false)` when it is broken.
-pub async fn audit_verify(cfg: &Config) -> anyhow::Result<bool> {
+/// `sekimori audit verify`: walks the chain in the store, then checks it against the
+/// signed checkpoints (rows cut from the end, rows rewritten with every later hash);
+/// `Ok(false)` when anything does not verify.
+pub async fn audit_verify(cfg: &Config, checkpoints: Option<&std::path::Path>) -> anyhow::Result<bool> {
     let store = open_store(cfg).await?;
     let report = sekimori_gate::audit::verify_chain(store.as_ref()).await?;
-    match report.first_broken {
-        None => {
-            println!("audit log intact: {} rows verified", report.rows_checked);
+    if let Some(b) = report.first_broken {
+        println!("audit log BROKEN at row {}: {}", b.seq, b.reason);
+        println!("{} rows checked; rows before {} verify", report.rows_checked, b.seq);
+        return Ok(false);
+    }
+    let file = checkpoints.map(std::path::Path::to_path_buf).unwrap_or_else(|| cfg.checkpoint_file());
+    let keys_file = cfg.keys_file();
+    if !keys_file.exists() {
+        anyhow::bail!("{}: the server key file is needed to check the checkpoints", keys_file.display());
+    }
+    let keys = ServerKeys::load_or_create(&keys_file, &OsRng).context("storage.keys_file")?;
+    let text = match std::fs::read_to_string(&file) {
+        Ok(t) => t,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => String::new(),
+        Err(e) => return Err(anyhow::anyhow!("{}: {e}", file.display())),
+    };
+    use sekimori_gate::checkpoints::{verify_checkpoints, Verdict};
+    let verdict = verify_checkpoints(store.as_ref(), &keys.verifying_key(), &text).await?;
+    match verdict {
+        Verdict::Matches(cp) => {
+            println!(
+                "audit log intact: {} rows verified; matches the signed checkpoint at row {} ({})",
+                report.rows_checked, cp.seq, cp.at
+            );
             Ok(true)
         }
-        Some(b) => {
-            println!("audit log BROKEN at row {}: {}", b.seq, b.reason);
-            println!("{} rows checked; rows before {} verify", report.rows_checked, b.seq);
+        Verdict::NoCheckpoints => {
+            println!("audit log intact: {} rows verified", report.rows_checked);
+            println!("no checkpoints in {}: rows cut from the end could not be noticed", file.display());
+            Ok(true)
+        }
+        Verdict::Truncated { checkpoint, last_seq } => {
+            println!(
+                "audit log TRUNCATED: the checkpoint of {} names row {}, but the log ends at row {last_seq}",
+                checkpoint.at, checkpoint.seq
+            );
+            Ok(false)
+        }
+        Verdict::Rewritten(cp) => {
+            println!(
+                "audit log REWRITTEN: row {} is not the row the checkpoint of {} signed (every row up to it may have been replaced)",
+                cp.seq, cp.at
+            );
+            Ok(false)
+        }
+        Verdict::BadLine { line, why } => {
+            println!("audit checkpoints FORGED or damaged: {}:{line}: {why}", file.display());
             Ok(false)
         }
     }

@@ -129,6 +129,10 @@ impl AuditStore for This {
         self.audit_only(event).await
     }
 
+    async fn audit_head(&self) -> StoreResult<Option<StoredEvent>> {
+        self.read_optional(q("SELECT * FROM audit_events ORDER BY seq DESC LIMIT 1")).await
+    }
+
     async fn events(&self, f: &EventFilter) -> StoreResult<Vec<StoredEvent>> {
         let mut query = q("SELECT * FROM audit_events WHERE 1 = 1");
         if let Some(t) = &f.tenant_id {
