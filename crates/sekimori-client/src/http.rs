@@ -57,12 +57,31 @@ pub(crate) fn http_client() -> reqwest::Client {
 /// Turns a response into `T` or a [`Problem`].
 pub(crate) async fn decode<T: DeserializeOwned>(resp: reqwest::Response) -> ClientResult<T> {
     let status = resp.status();
+    let url = resp.url().clone();
+    let content_type =
+        resp.headers().get(reqwest::header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("").to_owned();
     let bytes = resp.bytes().await?;
+    // A page where JSON was expected: the URL reaches something else (a proxy's login or
+    // error page, a web server), which a JSON parse error would not say.
+    let not_sekimori = || {
+        ClientError::Invalid(format!(
+            "{url} answered {status} with {} where Sekimori answers JSON: is SEKIMORI_URL (--url) the Sekimori server itself, not a proxy's page?",
+            if content_type.is_empty() { "no content type".to_owned() } else { content_type.clone() }
+        ))
+    };
+    let html = content_type.starts_with("text/html") || bytes.trim_ascii_start().first() == Some(&b'<');
     if status.is_success() {
+        if html {
+            return Err(not_sekimori());
+        }
         let bytes = if bytes.is_empty() { b"null".as_slice() } else { &bytes };
-        return serde_json::from_slice(bytes).map_err(|e| ClientError::Invalid(format!("unexpected reply: {e}")));
+        return serde_json::from_slice(bytes)
+            .map_err(|e| ClientError::Invalid(format!("unexpected reply from {url}: {e}")));
     }
     let body: Value = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
+    if !body.is_object() && html {
+        return Err(not_sekimori());
+    }
     let text = |k: &str| body.get(k).and_then(|v| v.as_str()).unwrap_or("").to_owned();
     Err(ClientError::Problem(Box::new(Problem {
         status: status.as_u16(),

@@ -18,8 +18,8 @@
 //! - **Unknown users** cost the same hash as known ones (a dummy PHC with the current
 //!   parameters), so timing does not reveal who exists.
 
-use std::sync::mpsc::{sync_channel, Receiver, SyncSender, TrySendError};
-use std::sync::{Arc, Mutex};
+use std::collections::VecDeque;
+use std::sync::{Arc, Condvar, Mutex};
 use std::time::{Duration, Instant};
 
 use argon2::password_hash::PasswordHash;
@@ -150,9 +150,41 @@ struct Queued {
     deadline: Instant,
 }
 
+/// The queue in front of the workers, in two lanes of `hash_queue` each: attempts that
+/// look legitimate (a known user with no failure in the window, from a network with none)
+/// are taken first, so a flood of guesses cannot crowd them out.
+#[derive(Default)]
+struct Lanes {
+    state: Mutex<LaneState>,
+    ready: Condvar,
+}
+
+#[derive(Default)]
+struct LaneState {
+    first: VecDeque<Queued>,
+    rest: VecDeque<Queued>,
+    closed: bool,
+}
+
+impl Lanes {
+    fn lock(&self) -> std::sync::MutexGuard<'_, LaneState> {
+        self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+/// Which lane a job waits in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Lane {
+    /// Taken first: a known user without recent failures, from a clean network; admin work.
+    First,
+    /// Everything else.
+    Rest,
+}
+
 /// The hashing pool: worker threads with their own Argon2 memory behind a bounded queue.
 pub struct PasswordHasher {
-    sender: SyncSender<Queued>,
+    lanes: Arc<Lanes>,
+    capacity: usize,
     params: Params,
     queue_wait: Duration,
     dummy: String,
@@ -192,12 +224,23 @@ fn phc(params: &Params, salt: &[u8], hash: &[u8]) -> String {
 }
 
 /// One worker: owns a memory block sized for the current parameters (grown when a stored
-/// hash asks for more) and takes jobs until the pool is dropped.
-fn worker(jobs: Arc<Mutex<Receiver<Queued>>>, params: Params) {
+/// hash asks for more) and takes jobs, the first lane first, until the pool is dropped.
+fn worker(lanes: Arc<Lanes>, params: Params) {
     let mut memory = vec![Block::default(); params.block_count()];
     loop {
-        let next = jobs.lock().unwrap_or_else(|p| p.into_inner()).recv();
-        let Ok(Queued { job, deadline }) = next else { return };
+        let next = {
+            let mut state = lanes.lock();
+            loop {
+                if let Some(q) = state.first.pop_front().or_else(|| state.rest.pop_front()) {
+                    break Some(q);
+                }
+                if state.closed {
+                    break None;
+                }
+                state = lanes.ready.wait(state).unwrap_or_else(|p| p.into_inner());
+            }
+        };
+        let Some(Queued { job, deadline }) = next else { return };
         let late = monotonic_now() > deadline;
         match job {
             Job::Hash { password, salt, reply } => {
@@ -270,10 +313,9 @@ impl PasswordHasher {
             0 => std::thread::available_parallelism().map_or(1, |n| n.get()),
             n => n,
         };
-        let (sender, receiver) = sync_channel(settings.hash_queue);
-        let receiver = Arc::new(Mutex::new(receiver));
+        let lanes = Arc::new(Lanes::default());
         for i in 0..workers {
-            let (jobs, params) = (Arc::clone(&receiver), params.clone());
+            let (jobs, params) = (Arc::clone(&lanes), params.clone());
             std::thread::Builder::new()
                 .name(format!("sekimori-argon2-{i}"))
                 .spawn(move || worker(jobs, params))
@@ -285,15 +327,28 @@ impl PasswordHasher {
         let mut salt = [0u8; 16];
         rng.fill(&mut salt);
         let dummy = hash_with(&params, &dummy_password, &salt, &mut Vec::new()).map_err(|e| e.to_string())?;
-        Ok(PasswordHasher { sender, params, queue_wait: Duration::from_millis(settings.queue_wait_ms), dummy })
+        Ok(PasswordHasher {
+            lanes,
+            capacity: settings.hash_queue,
+            params,
+            queue_wait: Duration::from_millis(settings.queue_wait_ms),
+            dummy,
+        })
     }
 
-    fn submit(&self, job: Job) -> GateResult<()> {
-        match self.sender.try_send(Queued { job, deadline: monotonic_now() + self.queue_wait }) {
-            Ok(()) => Ok(()),
-            Err(TrySendError::Full(_)) => Err(overloaded()),
-            Err(TrySendError::Disconnected(_)) => Err(GateError::new(ErrorCode::Internal, "the hashing pool stopped")),
+    fn submit(&self, job: Job, lane: Lane) -> GateResult<()> {
+        let mut state = self.lanes.lock();
+        let queue = match lane {
+            Lane::First => &mut state.first,
+            Lane::Rest => &mut state.rest,
+        };
+        if queue.len() >= self.capacity {
+            return Err(overloaded());
         }
+        queue.push_back(Queued { job, deadline: monotonic_now() + self.queue_wait });
+        drop(state);
+        self.lanes.ready.notify_one();
+        Ok(())
     }
 
     /// Hashes `password` with a fresh salt; a PHC string.
@@ -301,15 +356,22 @@ impl PasswordHasher {
         let mut salt = [0u8; 16];
         rng.fill(&mut salt);
         let (reply, answer) = oneshot::channel();
-        self.submit(Job::Hash { password: password.as_bytes().to_vec(), salt, reply })?;
+        self.submit(Job::Hash { password: password.as_bytes().to_vec(), salt, reply }, Lane::First)?;
         answer.await.map_err(|_| GateError::new(ErrorCode::Internal, "the hashing pool stopped"))?
     }
 
-    async fn verify(&self, password: &str, phc: Option<&str>) -> GateResult<Checked> {
+    async fn verify(&self, password: &str, phc: Option<&str>, lane: Lane) -> GateResult<Checked> {
         let (reply, answer) = oneshot::channel();
         let phc = phc.unwrap_or(&self.dummy).to_owned();
-        self.submit(Job::Verify { password: password.as_bytes().to_vec(), phc, reply })?;
+        self.submit(Job::Verify { password: password.as_bytes().to_vec(), phc, reply }, lane)?;
         answer.await.map_err(|_| GateError::new(ErrorCode::Internal, "the hashing pool stopped"))?
+    }
+}
+
+impl Drop for PasswordHasher {
+    fn drop(&mut self) {
+        self.lanes.lock().closed = true;
+        self.lanes.ready.notify_all();
     }
 }
 
@@ -427,9 +489,10 @@ impl Gate {
         let s = &self.settings.password;
         let user_key = format!("user:{tenant_id}:{username}");
         let net_key = attempt.ip.map(|ip| format!("net:{tenant_id}:{}", network_of(ip)));
-        if let Some(key) = &net_key {
-            self.refuse_if_locked(key, "too many failed logins from this network").await?;
-        }
+        let net_clean = match &net_key {
+            Some(key) => self.refuse_if_locked(key, "too many failed logins from this network").await?,
+            None => false,
+        };
         // The attempt is counted against the username before the hash is checked, in one
         // statement with the lock test: parallel guesses cannot all pass a check made
         // before any of them is counted. A success clears the count.
@@ -443,7 +506,7 @@ impl Gate {
             lock_ms: s.user_lock_seconds * 1000,
         };
         let Some(reserved) = self.store.reserve_login_attempt(&user_hit).await? else {
-            self.refuse_if_locked(&user_key, "this account has too many failed logins").await?;
+            let _ = self.refuse_if_locked(&user_key, "this account has too many failed logins").await?;
             // The lock ended between the two reads: refuse this one attempt all the same.
             return Err(GateError::new(ErrorCode::Locked, "this account has too many failed logins; try again")
                 .with("retry_after_seconds", 1));
@@ -453,7 +516,10 @@ impl Gate {
             Some(u) => self.store.password(&u.id).await?,
             None => None,
         };
-        let checked = self.hasher.verify(password, stored.as_ref().map(|r| r.hash.as_str())).await?;
+        // A known user's first attempt in the window, from a network without failures, is
+        // checked before the flood (an attacker gets that for one attempt per real user).
+        let lane = if user.is_some() && reserved.failures <= 1 && net_clean { Lane::First } else { Lane::Rest };
+        let checked = self.hasher.verify(password, stored.as_ref().map(|r| r.hash.as_str()), lane).await?;
         match (user, stored) {
             (Some(user), Some(stored)) if checked.matches => {
                 self.store.clear_login_throttle(&user_key).await?;
@@ -545,16 +611,17 @@ impl Gate {
         self.store_password(&user, new, &format!("user:{}", user.id)).await
     }
 
-    async fn refuse_if_locked(&self, key: &str, why: &str) -> GateResult<()> {
+    /// Refuses while `key` is locked; otherwise whether it has no failures in its window.
+    async fn refuse_if_locked(&self, key: &str, why: &str) -> GateResult<bool> {
         let now = self.clock.now().millis();
-        let locked = self.store.login_throttle(key).await?.and_then(|r| r.locked_until).filter(|until| *until > now);
-        match locked {
+        let row = self.store.login_throttle(key).await?;
+        match row.as_ref().and_then(|r| r.locked_until).filter(|until| *until > now) {
             Some(until) => {
                 let secs = (until - now).div_euclid(1000).max(1);
                 Err(GateError::new(ErrorCode::Locked, format!("{why}; try again in {secs} s"))
                     .with("retry_after_seconds", secs))
             }
-            None => Ok(()),
+            None => Ok(row.is_none_or(|r| r.failures == 0)),
         }
     }
 
@@ -593,11 +660,11 @@ mod tests {
         let phc = pool.hash("kumamoto-42!", &rng).await.expect("hash");
         assert!(phc.starts_with("$argon2id$v=19$m=64,t=1,p=1$"), "{phc}");
         assert_eq!(
-            pool.verify("kumamoto-42!", Some(&phc)).await.expect("v"),
+            pool.verify("kumamoto-42!", Some(&phc), Lane::Rest).await.expect("v"),
             Checked { matches: true, outdated: false }
         );
-        assert!(!pool.verify("kumamoto-43!", Some(&phc)).await.expect("v").matches);
-        assert!(!pool.verify("kumamoto-42!", None).await.expect("dummy").matches);
+        assert!(!pool.verify("kumamoto-43!", Some(&phc), Lane::Rest).await.expect("v").matches);
+        assert!(!pool.verify("kumamoto-42!", None, Lane::Rest).await.expect("dummy").matches);
         // Two hashes of one password differ (fresh salt).
         assert_ne!(phc, pool.hash("kumamoto-42!", &rng).await.expect("hash"));
     }
@@ -615,10 +682,10 @@ mod tests {
         let pool = PasswordHasher::start(&small(), &rng).expect("pool");
         for (password, phc) in references {
             assert_eq!(
-                pool.verify(password, Some(phc)).await.expect("verify"),
+                pool.verify(password, Some(phc), Lane::Rest).await.expect("verify"),
                 Checked { matches: true, outdated: true }
             );
-            assert!(!pool.verify("Password", Some(phc)).await.expect("verify").matches);
+            assert!(!pool.verify("Password", Some(phc), Lane::Rest).await.expect("verify").matches);
         }
         // And ours, with the same parameters and salt, is byte for byte the reference's.
         let ours = hash_with(&Params::new(64, 2, 1, None).expect("params"), b"password", b"somesalt", &mut Vec::new());
@@ -630,7 +697,7 @@ mod tests {
         let rng = sekimori_core::OsRng;
         let pool = PasswordHasher::start(&small(), &rng).expect("pool");
         for bad in ["", "plain", "$argon2i$v=19$m=64,t=2,p=1$c29tZXNhbHQ$FqGkmHNGCd0BRW2kBt6fPZ2pPmyGwwChL8FGUhTOSSI"] {
-            let err = pool.verify("password", Some(bad)).await.expect_err(bad);
+            let err = pool.verify("password", Some(bad), Lane::Rest).await.expect_err(bad);
             assert_eq!(err.code, ErrorCode::Internal);
         }
     }
@@ -678,5 +745,49 @@ mod tests {
             }
         }
         assert!(ok >= 1 && refused >= 1, "ok {ok}, refused {refused}");
+    }
+
+    /// The first lane is served before the rest and has room of its own: with the rest
+    /// full of a flood's guesses, a legitimate check is still queued and done first.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn the_first_lane_is_served_before_a_full_rest_lane() {
+        let rng = sekimori_core::OsRng;
+        let settings = PasswordSettings { hash_workers: 1, hash_queue: 4, queue_wait_ms: 60_000, ..Default::default() };
+        let pool = Arc::new(PasswordHasher::start(&settings, &rng).expect("pool"));
+        let phc = pool.hash("kumamoto-42!", &rng).await.expect("hash");
+        let order = Arc::new(Mutex::new(Vec::new()));
+        let mut tasks = Vec::new();
+        // Five guesses: one runs, four fill the rest lane; a sixth is turned away.
+        for i in 0..6 {
+            let (pool, phc, order) = (Arc::clone(&pool), phc.clone(), Arc::clone(&order));
+            tasks.push(tokio::spawn(async move {
+                let r = pool.verify("guess", Some(&phc), Lane::Rest).await;
+                order.lock().expect("order").push(format!("rest{i}"));
+                r.is_ok()
+            }));
+            tokio::time::sleep(std::time::Duration::from_millis(2)).await;
+        }
+        let legit = {
+            let (pool, phc, order) = (Arc::clone(&pool), phc.clone(), Arc::clone(&order));
+            tokio::spawn(async move {
+                let r = pool.verify("kumamoto-42!", Some(&phc), Lane::First).await.expect("checked");
+                order.lock().expect("order").push("first".into());
+                r.matches
+            })
+        };
+        assert!(legit.await.expect("join"), "the legitimate check is done, not turned away");
+        let done: usize = {
+            let mut n = 0;
+            for t in tasks {
+                if t.await.expect("join") {
+                    n += 1;
+                }
+            }
+            n
+        };
+        assert_eq!(done, 5, "the rest lane held four behind the one running; one was turned away");
+        let order = order.lock().expect("order").clone();
+        let first_at = order.iter().position(|o| o == "first").expect("first");
+        assert!(first_at <= 2, "served before the queued guesses: {order:?}");
     }
 }

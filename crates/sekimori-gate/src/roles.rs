@@ -74,6 +74,8 @@ pub struct Need {
     pub group: Option<String>,
     /// Whether the request changes something.
     pub write: bool,
+    /// Whether it creates or deletes a group (not for an operator limited to groups).
+    pub group_structure: bool,
 }
 
 /// The capability a request to an admin route needs (`path` without the query).
@@ -81,7 +83,7 @@ pub fn required(method: &str, path: &str) -> Need {
     let write = !matches!(method, "GET" | "HEAD");
     let seg: Vec<&str> = path.trim_end_matches('/').split('/').skip(1).collect();
     let decode = |s: &str| sekimori_core::names::percent_decode(s);
-    let mut need = Need { capability: Some("admin"), username: None, group: None, write };
+    let mut need = Need { capability: Some("admin"), username: None, group: None, write, group_structure: false };
     let rw = |read: &'static str, w: &'static str| Some(if write { w } else { read });
     need.capability = match seg.as_slice() {
         ["api", "v1", "events"] => rw("audit", "admin"),
@@ -106,9 +108,13 @@ pub fn required(method: &str, path: &str) -> Need {
                 _ => Some("credentials"),
             }
         }
-        ["api", "v1", "admin", "groups"] => rw("users.read", "groups"),
+        ["api", "v1", "admin", "groups"] => {
+            need.group_structure = write;
+            rw("users.read", "groups")
+        }
         ["api", "v1", "admin", "groups", group, rest @ ..] => {
             need.group = Some(decode(group));
+            need.group_structure = method == "DELETE" && rest.is_empty();
             if let ["members", user] = rest {
                 need.username = Some(decode(user));
             }
@@ -269,6 +275,9 @@ impl Gate {
                 }
                 if scope.groups.is_empty() {
                     return Ok(());
+                }
+                if need.group_structure {
+                    return forbidden("an operator limited to groups cannot create or delete groups".into());
                 }
                 if let Some(g) = &need.group {
                     if !scope.groups.contains(g) {

@@ -83,8 +83,22 @@ pub fn router(state: AppState) -> Router {
         .layer(axum::middleware::from_fn_with_state(guard_state, routes::rate_limit))
         .layer(SetResponseHeaderLayer::if_not_present(header::CACHE_CONTROL, HeaderValue::from_static("no-store")))
         .layer(SetResponseHeaderLayer::overriding(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff")))
+        .layer(SetResponseHeaderLayer::if_not_present(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer")))
         .layer(CatchPanicLayer::custom(panic_response))
-        .layer(TraceLayer::new_for_http())
+        .layer(
+            TraceLayer::new_for_http().on_failure(
+                |class: tower_http::classify::ServerErrorsFailureClass, latency: Duration, _: &tracing::Span| {
+                    // A 503 is load shedding (the password queue, readiness), which the
+                    // answer explains to the client; an operator sees it as a warning.
+                    let shed = matches!(class, tower_http::classify::ServerErrorsFailureClass::StatusCode(c) if c == StatusCode::SERVICE_UNAVAILABLE);
+                    if shed {
+                        tracing::warn!(classification = %class, ?latency, "request shed");
+                    } else {
+                        tracing::error!(classification = %class, ?latency, "response failed");
+                    }
+                },
+            ),
+        )
 }
 
 async fn not_found() -> ApiError {

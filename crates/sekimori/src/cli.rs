@@ -277,6 +277,12 @@ pub fn refused(e: ClientError) -> anyhow::Result<ExitCode> {
     match e {
         ClientError::Problem(p) => {
             eprintln!("refused: {}: {}", p.code, p.detail);
+            // A weak password: every rule broken, not only the first.
+            for v in p.body.get("violations").and_then(Value::as_array).into_iter().flatten() {
+                if let Some(en) = v.get("en").and_then(Value::as_str) {
+                    eprintln!("  - {en}");
+                }
+            }
             println!("{}", p.code);
             Ok(ExitCode::from(1))
         }

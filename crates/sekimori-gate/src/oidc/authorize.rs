@@ -169,7 +169,7 @@ impl Gate {
             return fail("invalid_scope", "scope must include openid");
         }
         let mut granted: Vec<&str> = Vec::new();
-        for s in SCOPES.iter().filter(|s| **s != "offline_access") {
+        for s in &SCOPES {
             if requested.contains(s) {
                 granted.push(s);
             }

@@ -166,7 +166,7 @@ pub fn level_of_acr_values(values: &str) -> Option<u8> {
 }
 
 /// Scopes the provider knows; others are ignored (RFC 6749 section 3.3).
-pub const SCOPES: [&str; 5] = ["openid", "profile", "email", "groups", "offline_access"];
+pub const SCOPES: [&str; 4] = ["openid", "profile", "email", "groups"];
 
 impl Gate {
     /// The issuer identifier: the public URL without a trailing slash.

@@ -514,6 +514,8 @@ async fn login_page(State(s): State<AppState>, headers: HeaderMap, RawQuery(q): 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct PasswordForm {
+    /// Missing counts as wrong (403, a page), not as a malformed form.
+    #[serde(default)]
     csrf: String,
     username: String,
     password: String,
@@ -592,6 +594,8 @@ async fn login_password(
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct FactorForm {
+    /// Missing counts as wrong (403, a page), not as a malformed form.
+    #[serde(default)]
     csrf: String,
     code: String,
     return_to: Option<String>,
@@ -644,6 +648,8 @@ async fn login_factor(
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct LogoutForm {
+    /// Missing counts as wrong (403, a page), not as a malformed form.
+    #[serde(default)]
     csrf: String,
     everywhere: Option<bool>,
     return_to: Option<String>,
@@ -726,6 +732,8 @@ pub(super) fn session_started(gate: &Gate, secret: &str, view: &SessionView, ret
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct PushForm {
+    /// Missing counts as wrong (403, a page), not as a malformed form.
+    #[serde(default)]
     csrf: String,
     username: String,
     return_to: Option<String>,

@@ -204,6 +204,27 @@ async fn an_operator_acts_only_with_its_capabilities_on_its_groups() {
         let (status, body) = call(&s, &op, method, path, body).await;
         assert_eq!(status, StatusCode::FORBIDDEN, "{path}: {body}");
     }
+    // With the groups capability, an operator limited to staff manages staff's members
+    // but cannot make a group beside it or delete its own.
+    let (status, body) = s
+        .admin_call(
+            Method::POST,
+            "/api/v1/admin/tokens",
+            Some(json!({"name": "team-lead", "role": "operator", "capabilities": ["users.read", "groups"], "groups": ["staff"]})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    let lead = body["key"].as_str().expect("key").to_owned();
+    let (status, body) = call(&s, &lead, Method::POST, "/api/v1/admin/groups", Some(json!({"name": "staff2"}))).await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "{body}");
+    let (status, body) = call(&s, &lead, Method::DELETE, "/api/v1/admin/groups/staff", None).await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "{body}");
+    let (status, body) = call(&s, &lead, Method::DELETE, "/api/v1/admin/groups/staff/members/bob", None).await;
+    assert!(status.is_success(), "{status} {body}");
+    let (status, _) = s.admin_call(Method::GET, "/api/v1/admin/groups/staff", None).await;
+    assert_eq!(status, StatusCode::OK, "staff still exists");
+    s.admin_call(Method::PUT, "/api/v1/admin/groups/staff/members/bob", None).await;
+
     // Its changes are audited under its own id.
     let set = s.events("action=credential.password.set").await;
     assert_eq!(set.len(), 1);
