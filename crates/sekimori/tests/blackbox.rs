@@ -396,3 +396,42 @@ async fn cli_sets_passwords_mints_an_auditor_and_manages_a_user() {
     assert!(ok && out.contains("deleted alice"), "{out}");
     assert_eq!(verify().await.expect("send").status(), 401);
 }
+
+/// The CLI pointed at something that is not Sekimori (a proxy's login page, a web server)
+/// says so, instead of "expected value at line 1 column 1".
+#[tokio::test]
+async fn the_cli_says_when_the_url_answers_html() {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let url = format!("http://{}", listener.local_addr().expect("addr"));
+    tokio::spawn(async move {
+        loop {
+            let Ok((mut s, _)) = listener.accept().await else { return };
+            tokio::spawn(async move {
+                use tokio::io::{AsyncReadExt, AsyncWriteExt};
+                let mut buf = [0u8; 4096];
+                let _ = s.read(&mut buf).await;
+                let body = "<!doctype html><title>Sign in</title><p>proxy login</p>";
+                let head = format!(
+                    "HTTP/1.1 200 OK\r\ncontent-type: text/html\r\ncontent-length: {}\r\nconnection: close\r\n\r\n",
+                    body.len()
+                );
+                let _ = s.write_all(head.as_bytes()).await;
+                let _ = s.write_all(body.as_bytes()).await;
+            });
+        }
+    });
+    let out = tokio::task::spawn_blocking(move || {
+        Command::new(BIN)
+            .args(["user", "list"])
+            .env("SEKIMORI_URL", &url)
+            .env("SEKIMORI_TOKEN", "skadm_x")
+            .output()
+            .expect("run")
+    })
+    .await
+    .expect("join");
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("text/html") && err.contains("SEKIMORI_URL"), "{err}");
+    assert!(!err.contains("expected value"), "{err}");
+}

@@ -149,6 +149,12 @@ async fn password_then_totp(backend: Backend) {
     let forged = b.post("/login", &[("csrf", "forged"), ("username", "alice"), ("password", "kumamoto42")]).await;
     assert_eq!(forged.status, StatusCode::FORBIDDEN);
     assert!(!b.jar.contains_key("sekimori_session"));
+    // Without the field at all: the same 403 page, not a 400 about the form.
+    let missing = b.post("/login", &[("username", "alice"), ("password", "kumamoto42")]).await;
+    assert_eq!(missing.status, StatusCode::FORBIDDEN, "{}", missing.body);
+    assert!(missing.headers["content-type"].to_str().expect("ct").starts_with("text/html"));
+    assert!(!b.jar.contains_key("sekimori_session"));
+    assert_eq!(form.headers["referrer-policy"], "no-referrer");
     // A wrong password re-shows the form with the reason.
     let wrong = b.login("alice", "kumamoto43", "/app").await;
     assert_eq!(wrong.status, StatusCode::UNAUTHORIZED);

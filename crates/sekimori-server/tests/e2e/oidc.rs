@@ -720,6 +720,8 @@ async fn the_code_flow_in_chromium_returns_to_a_client_on_another_origin() {
     let meta = CoreProviderMetadata::discover_async(IssuerUrl::new(s.url.clone()).expect("issuer"), &http())
         .await
         .expect("discovery");
+    let scopes: Vec<String> = meta.scopes_supported().expect("scopes").iter().map(|s| s.as_str().to_owned()).collect();
+    assert_eq!(scopes, ["openid", "profile", "email", "groups"], "no offline_access: there is none");
     let c = CoreClient::from_provider_metadata(meta, ClientId::new(id.clone()), secret)
         .set_redirect_uri(RedirectUrl::new(redirect.clone()).expect("redirect"));
     let first = request(&c, |p| p);
