@@ -258,6 +258,29 @@ async fn the_redirect_mode_sends_traefik_and_caddy_to_the_login_page() {
     assert!(resp.status().is_client_error() || resp.status() == StatusCode::FOUND);
     let resp = http.get(format!("{}/api/v1/forward-auth/bogus", s.url)).send().await.expect("send");
     assert_eq!(resp.status(), StatusCode::NOT_FOUND);
+
+    // Path tricks in X-Forwarded-Uri (Traefik and Caddy pass the raw target): judged in
+    // normal form, or refused with 400; never a 200 without a session.
+    let trick = |uri: &'static str| {
+        let (http, url) = (http.clone(), s.url.clone());
+        async move {
+            http.get(format!("{url}/api/v1/forward-auth/redirect"))
+                .header("x-forwarded-proto", "https")
+                .header("x-forwarded-host", "app.example.com")
+                .header("x-forwarded-uri", uri)
+                .send()
+                .await
+                .expect("send")
+                .status()
+        }
+    };
+    for uri in ["/public/../secret.txt", "/public/%2e%2e/secret.txt", "//admin/", "/./admin/x"] {
+        assert_eq!(trick(uri).await, StatusCode::FOUND, "{uri}");
+    }
+    for uri in ["/public/..%2fsecret.txt", "/public/..;/secret.txt", "/public/%252e%252e/secret.txt"] {
+        assert_eq!(trick(uri).await, StatusCode::BAD_REQUEST, "{uri}");
+    }
+    assert_eq!(trick("/public/timetable").await, StatusCode::OK);
 }
 
 /// A QR login on the hosted page becomes a level-3 session, which opens a level-3 route.
