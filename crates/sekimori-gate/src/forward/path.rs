@@ -67,6 +67,10 @@ impl NormalPath {
             return Err(PathRefused::NotAbsolute);
         }
         let decoded = String::from_utf8(decode(raw.as_bytes())?).map_err(|_| PathRefused::NotUtf8)?;
+        // C1 controls (U+0080 to U+009F) arrive as two UTF-8 bytes, raw or escaped.
+        if decoded.chars().any(char::is_control) {
+            return Err(PathRefused::Control);
+        }
         let mut segments: Vec<&str> = Vec::new();
         // Whether the normal form ends in `/`: the last raw segment was empty or a dot.
         let mut trailing = false;
@@ -200,6 +204,8 @@ mod tests {
             ("/a/../../b", PathRefused::AboveRoot),
             ("/a%00b", PathRefused::Control),
             ("/a\tb", PathRefused::Control),
+            ("//\u{89}", PathRefused::Control),
+            ("/a%C2%89b", PathRefused::Control),
             ("/a%zz", PathRefused::BadEscape),
             ("/a%2", PathRefused::BadEscape),
             ("/%ff", PathRefused::NotUtf8),
