@@ -5,12 +5,11 @@
 
 use std::path::Path;
 use std::process::Command;
-use std::time::Duration;
 
 use sha2::{Digest, Sha256};
 
 mod common;
-use common::{start, BIN};
+use common::{start, terminate, BIN};
 
 fn verify(data: &Path) -> (i32, String) {
     let out = Command::new(BIN)
@@ -46,13 +45,7 @@ async fn truncation_rewrites_and_forged_checkpoints_are_caught() {
         assert!(out.status.success());
     }
     // A clean stop writes a last checkpoint of the head.
-    assert!(Command::new("kill").args(["-TERM", &server.child.id().to_string()]).status().expect("kill").success());
-    for _ in 0..300 {
-        if server.child.try_wait().expect("wait").is_some() {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    terminate(&mut server).await;
     let (code, text) = verify(&data);
     assert_eq!(code, 0, "{text}");
     assert!(text.contains("matches the signed checkpoint"), "{text}");

@@ -39,16 +39,22 @@ async fn a_flood_of_wrong_passwords_is_bounded_audited_and_the_server_stays_up()
     let server =
         start_with_env(&dir.path().join("data"), &[("SEKIMORI_GATE__PASSWORD__NETWORK_MAX_FAILURES", "20")]).await;
     let admin = sekimori_client::AdminClient::new(&server.url, &server.token);
-    admin.add_user("alice", None, None).await.expect("user");
     let http = reqwest::Client::new();
-    let set = http
-        .put(format!("{}/api/v1/admin/users/alice/password", server.url))
-        .bearer_auth(&server.token)
-        .json(&json!({"password": "kumamoto42"}))
-        .send()
-        .await
-        .expect("set password");
-    assert_eq!(set.status(), 204);
+    let with_password = |name: String, password: &'static str| {
+        let (admin, http, url, token) = (admin.clone(), http.clone(), server.url.clone(), server.token.clone());
+        async move {
+            admin.add_user(&name, None, None).await.expect("user");
+            let set = http
+                .put(format!("{url}/api/v1/admin/users/{name}/password"))
+                .bearer_auth(&token)
+                .json(&json!({"password": password}))
+                .send()
+                .await
+                .expect("set password");
+            assert_eq!(set.status(), 204);
+        }
+    };
+    with_password("alice".into(), "kumamoto42").await;
     let key = admin.add_app("shop", "relying_party").await.expect("app")["key"].as_str().expect("key").to_owned();
     let verify = |user: String, password: &'static str, ip: String| {
         let (http, url, key) = (http.clone(), server.url.clone(), key.clone());
@@ -63,16 +69,7 @@ async fn a_flood_of_wrong_passwords_is_bounded_audited_and_the_server_stays_up()
     // Eighteen legitimate users, who will sign in while the flood runs.
     const LEGIT: usize = 18;
     for i in 0..LEGIT {
-        let name = format!("staff{i}");
-        admin.add_user(&name, None, None).await.expect("user");
-        let set = http
-            .put(format!("{}/api/v1/admin/users/{name}/password", server.url))
-            .bearer_auth(&server.token)
-            .json(&json!({"password": "kumamoto42"}))
-            .send()
-            .await
-            .expect("set password");
-        assert_eq!(set.status(), 204);
+        with_password(format!("staff{i}"), "kumamoto42").await;
     }
     // Warm up (one real verification), then take the baseline.
     let ok = verify("alice".into(), "kumamoto42", "203.0.113.7".into()).await.expect("send");
@@ -198,15 +195,7 @@ async fn a_flood_of_wrong_passwords_is_bounded_audited_and_the_server_stays_up()
     assert!(throttles.iter().any(|e| e["source"]["network"] == "192.0.2.0/24"), "{throttles:?}");
     // The server is fine afterwards: alice's own network-independent lock aside, a fresh
     // user logs in.
-    admin.add_user("bob", None, None).await.expect("user");
-    let set = http
-        .put(format!("{}/api/v1/admin/users/bob/password", server.url))
-        .bearer_auth(&server.token)
-        .json(&json!({"password": "kumamoto43"}))
-        .send()
-        .await
-        .expect("set password");
-    assert_eq!(set.status(), 204);
+    with_password("bob".into(), "kumamoto43").await;
     let ok = verify("bob".into(), "kumamoto43", "203.0.113.9".into()).await.expect("send");
     assert_eq!(ok.status(), 200);
     eprintln!(

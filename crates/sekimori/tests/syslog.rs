@@ -12,7 +12,7 @@ use serde_json::Value;
 use tokio::io::AsyncWriteExt;
 
 mod common;
-use common::{start_with, Server};
+use common::{start_with, terminate, Server};
 
 const SSHD_RULE: &str = "e76b413a-83d0-4b94-8e4c-85db4a5b8bdc"; // Suspicious OpenSSH Daemon Error
 const DISABLING_RULE: &str = "49f5dfc1-f92e-4d34-96fa-feba3f6acf36"; // Disabling Security Tools
@@ -536,18 +536,9 @@ async fn sigterm_during_a_tcp_flood_stores_or_counts_every_message() {
         }
     });
     tokio::time::sleep(Duration::from_secs(3)).await;
-    let sent = Command::new("kill").args(["-TERM", &server.child.id().to_string()]).status().expect("kill");
-    assert!(sent.success());
-    let mut exited = None;
-    for _ in 0..600 {
-        if let Some(status) = server.child.try_wait().expect("wait") {
-            exited = Some(status);
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    let status = terminate(&mut server).await;
     flood.abort();
-    assert!(exited.expect("the server stops within 60 s").success());
+    assert!(status.success(), "{status:?}");
     let out = std::fs::read_to_string(dir.path().join("data.stdout")).expect("stdout");
     let line =
         out.lines().find(|l| l.contains(" stopped: received ")).unwrap_or_else(|| panic!("final counters in {out}"));

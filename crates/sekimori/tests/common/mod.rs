@@ -72,3 +72,17 @@ pub async fn start_with(data_dir: &Path, args: &[&str], env: &[(&str, &str)]) ->
     }
     panic!("sekimori serve did not answer /healthz within 10 s");
 }
+
+/// Sends SIGTERM and waits up to 60 s for the server to stop; its exit status.
+#[cfg(unix)]
+pub async fn terminate(server: &mut Server) -> std::process::ExitStatus {
+    let sent = Command::new("kill").args(["-TERM", &server.child.id().to_string()]).status().expect("kill");
+    assert!(sent.success());
+    for _ in 0..600 {
+        if let Some(status) = server.child.try_wait().expect("wait") {
+            return status;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("the server did not stop within 60 s of SIGTERM");
+}
