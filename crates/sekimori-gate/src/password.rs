@@ -307,12 +307,18 @@ fn verify_with(current: &Params, password: &[u8], stored: &str, memory: &mut Vec
 impl PasswordHasher {
     /// Starts the pool's threads (they end when the pool is dropped).
     pub fn start(settings: &PasswordSettings, rng: &dyn Rng) -> Result<Self, String> {
-        settings.validate().map_err(|(key, reason)| format!("{key}: {reason}"))?;
-        let params = settings.params().map_err(|(key, reason)| format!("{key}: {reason}"))?;
         let workers = match settings.hash_workers {
             0 => std::thread::available_parallelism().map_or(1, |n| n.get()),
             n => n,
         };
+        Self::start_with(settings, rng, workers)
+    }
+
+    /// [`start`](Self::start) with `workers` threads (none: jobs wait until a test starts
+    /// one with [`worker`]).
+    fn start_with(settings: &PasswordSettings, rng: &dyn Rng, workers: usize) -> Result<Self, String> {
+        settings.validate().map_err(|(key, reason)| format!("{key}: {reason}"))?;
+        let params = settings.params().map_err(|(key, reason)| format!("{key}: {reason}"))?;
         let lanes = Arc::new(Lanes::default());
         for i in 0..workers {
             let (jobs, params) = (Arc::clone(&lanes), params.clone());
@@ -749,45 +755,52 @@ mod tests {
 
     /// The first lane is served before the rest and has room of its own: with the rest
     /// full of a flood's guesses, a legitimate check is still queued and done first.
+    /// (The pool starts without a worker, so every job is queued before one runs.)
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn the_first_lane_is_served_before_a_full_rest_lane() {
         let rng = sekimori_core::OsRng;
-        let settings = PasswordSettings { hash_workers: 1, hash_queue: 4, queue_wait_ms: 60_000, ..Default::default() };
-        let pool = Arc::new(PasswordHasher::start(&settings, &rng).expect("pool"));
-        let phc = pool.hash("kumamoto-42!", &rng).await.expect("hash");
+        let settings = PasswordSettings { hash_queue: 4, queue_wait_ms: 60_000, ..Default::default() };
+        let phc = PasswordHasher::start(&settings, &rng).expect("pool").hash("kumamoto-42!", &rng).await.expect("hash");
+        let pool = Arc::new(PasswordHasher::start_with(&settings, &rng, 0).expect("pool"));
         let order = Arc::new(Mutex::new(Vec::new()));
-        let mut tasks = Vec::new();
-        // Five guesses: one runs, four fill the rest lane; a sixth is turned away.
-        for i in 0..6 {
-            let (pool, phc, order) = (Arc::clone(&pool), phc.clone(), Arc::clone(&order));
-            tasks.push(tokio::spawn(async move {
-                let r = pool.verify("guess", Some(&phc), Lane::Rest).await;
-                order.lock().expect("order").push(format!("rest{i}"));
-                r.is_ok()
-            }));
-            tokio::time::sleep(std::time::Duration::from_millis(2)).await;
-        }
-        let legit = {
+        let check = |password: &'static str, lane: Lane, label: String| {
             let (pool, phc, order) = (Arc::clone(&pool), phc.clone(), Arc::clone(&order));
             tokio::spawn(async move {
-                let r = pool.verify("kumamoto-42!", Some(&phc), Lane::First).await.expect("checked");
-                order.lock().expect("order").push("first".into());
-                r.matches
+                let r = pool.verify(password, Some(&phc), lane).await;
+                order.lock().expect("order").push(label);
+                r.map(|c| c.matches)
             })
         };
-        assert!(legit.await.expect("join"), "the legitimate check is done, not turned away");
-        let done: usize = {
-            let mut n = 0;
-            for t in tasks {
-                if t.await.expect("join") {
-                    n += 1;
-                }
-            }
-            n
+        let mut guesses = Vec::new();
+        for i in 0..5 {
+            guesses.push(check("guess", Lane::Rest, format!("rest{i}")));
+        }
+        let queued = || {
+            let state = pool.lanes.lock();
+            state.rest.len()
         };
-        assert_eq!(done, 5, "the rest lane held four behind the one running; one was turned away");
+        while queued() < 4 {
+            tokio::task::yield_now().await;
+        }
+        let legit = check("kumamoto-42!", Lane::First, "first".into());
+        while pool.lanes.lock().first.is_empty() {
+            tokio::task::yield_now().await;
+        }
+        // Now one worker starts: the legitimate check comes out first.
+        let (lanes, params) = (Arc::clone(&pool.lanes), pool.params.clone());
+        std::thread::spawn(move || worker(lanes, params));
+        assert!(legit.await.expect("join").expect("checked, not turned away"), "the right password matches");
+        let mut refused = 0;
+        for g in guesses {
+            if g.await.expect("join").is_err() {
+                refused += 1;
+            }
+        }
+        assert_eq!(refused, 1, "the rest lane held four; the fifth guess was turned away at once");
         let order = order.lock().expect("order").clone();
         let first_at = order.iter().position(|o| o == "first").expect("first");
-        assert!(first_at <= 2, "served before the queued guesses: {order:?}");
+        let refused_at = order.iter().filter(|o| o.starts_with("rest")).count();
+        assert_eq!(refused_at, 5);
+        assert!(first_at <= 1, "served before every queued guess (only the refusal may come earlier): {order:?}");
     }
 }
