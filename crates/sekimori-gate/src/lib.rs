@@ -128,7 +128,9 @@ impl Gate {
         settings: GateSettings,
     ) -> Result<Self, String> {
         settings.oidc.validate().map_err(|(key, reason)| format!("{key} {reason}"))?;
-        let hasher = Arc::new(password::PasswordHasher::start(&settings.password, rng.as_ref())?);
+        // Gate::new still reports its errors as text (issue 17 gives it a typed error).
+        let hasher =
+            Arc::new(password::PasswordHasher::start(&settings.password, rng.as_ref()).map_err(|e| e.to_string())?);
         Ok(Gate {
             hasher,
             session_cache: Arc::new(sessions::SessionCache::default()),

@@ -19,6 +19,9 @@ use crate::extract::{ApiJson, PageClient, PageForm};
 use crate::problem::{ApiError, ApiResult};
 use crate::AppState;
 
+use super::form_target::destination_origin;
+pub(super) use super::form_target::{allow_form_target, csp_origin};
+
 /// The session cookie.
 pub const SESSION_COOKIE: &str = "sekimori_session";
 const CSRF_COOKIE: &str = "sekimori_csrf";
@@ -26,7 +29,7 @@ const PENDING_COOKIE: &str = "sekimori_pending";
 const PUSH_COOKIE: &str = "sekimori_push";
 /// How long one poll of the push page waits for the decision, seconds.
 const PUSH_WAIT_SECONDS: u64 = 10;
-const CSP: &str = "default-src 'none'; script-src 'self'; connect-src 'self'; style-src 'unsafe-inline'; \
+pub(super) const CSP: &str = "default-src 'none'; script-src 'self'; connect-src 'self'; style-src 'unsafe-inline'; \
                    frame-ancestors 'none'; base-uri 'none'; form-action 'self'";
 
 pub(super) fn router() -> Router<AppState> {
@@ -230,7 +233,10 @@ struct PageQuery {
 
 impl PageQuery {
     fn parse(raw: Option<&str>) -> Self {
-        let pairs: Vec<(String, String)> = raw.and_then(|q| serde_urlencoded::from_str(q).ok()).unwrap_or_default();
+        // form_urlencoded never fails: undecodable bytes become U+FFFD, which no known
+        // parameter accepts.
+        let pairs: Vec<(String, String)> =
+            url::form_urlencoded::parse(raw.unwrap_or("").as_bytes()).into_owned().collect();
         let first = |key: &str| pairs.iter().find(|(k, _)| k == key).map(|(_, v)| v.as_str());
         PageQuery {
             return_to: first("return_to").map(str::to_owned),
@@ -263,47 +269,6 @@ impl Ctx {
             form_origin: destination_origin(gate, &return_to),
             return_to,
             level: wanted_level(level),
-        }
-    }
-}
-
-/// Where a browser that returns to `return_to` ends up, as a CSP source, when that is not
-/// this server: an OIDC authorization goes on to its client's redirect URI, an application
-/// behind forward-auth is on its own host. Chromium applies `form-action` to every
-/// redirect after a form post, so the login forms must allow that origin.
-fn destination_origin(gate: &Gate, return_to: &str) -> Option<String> {
-    let target = match return_to.strip_prefix("/oidc/authorize/continue?") {
-        Some(query) => {
-            let pairs: Vec<(String, String)> = serde_urlencoded::from_str(query).ok()?;
-            let sealed = pairs.into_iter().find(|(k, _)| k == "request")?.1;
-            gate.open_authorize_request(&sealed)?.redirect_uri
-        }
-        None if return_to.starts_with('/') => return None,
-        None => return_to.to_owned(),
-    };
-    csp_origin(&target)
-}
-
-/// The CSP source expression for the origin of `url` (`scheme:` for a URL without a host,
-/// such as a native app's redirect URI); `None` for this server's own or unusable URLs.
-pub(super) fn csp_origin(url: &str) -> Option<String> {
-    let url = url::Url::parse(url).ok()?;
-    match url.origin() {
-        o @ url::Origin::Tuple(..) => Some(o.ascii_serialization()),
-        url::Origin::Opaque(_) => {
-            let scheme = url.scheme();
-            let plain = scheme.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'+' | b'-' | b'.'));
-            (plain && !matches!(scheme, "javascript" | "data" | "blob" | "filesystem")).then(|| format!("{scheme}:"))
-        }
-    }
-}
-
-/// Lets the forms on a page end at `origin` (see [`destination_origin`]).
-pub(super) fn allow_form_target(resp: &mut Response, origin: Option<&str>) {
-    if let Some(origin) = origin {
-        let csp = format!("{CSP} {origin}");
-        if let Ok(v) = HeaderValue::from_str(&csp) {
-            resp.headers_mut().insert(header::CONTENT_SECURITY_POLICY, v);
         }
     }
 }

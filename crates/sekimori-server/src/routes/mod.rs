@@ -5,6 +5,7 @@ mod accounts;
 mod admin;
 mod device;
 mod factors;
+mod form_target;
 mod forward;
 mod hosted;
 mod limited;

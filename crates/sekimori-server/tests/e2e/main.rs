@@ -15,6 +15,7 @@ mod forward_auth;
 mod ingest;
 mod login;
 mod oidc;
+mod oidc_browser;
 mod passkeys;
 mod passwords;
 mod push;
