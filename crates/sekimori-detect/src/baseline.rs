@@ -5,6 +5,7 @@
 //! addresses; and an entity risk score over a window that alerts above a threshold, with
 //! signal × entity suppression. Pure: the caller loads and saves [`Profile`]s.
 
+use sekimori_core::net::Cidr;
 use std::collections::BTreeMap;
 use std::net::IpAddr;
 
@@ -148,7 +149,7 @@ impl BaselineConfig {
 /// (`#` starts a comment).
 #[derive(Debug, Clone, Default)]
 pub struct ThreatIntel {
-    nets: Vec<(IpAddr, u8)>,
+    nets: Vec<Cidr>,
 }
 
 impl ThreatIntel {
@@ -159,18 +160,9 @@ impl ThreatIntel {
             if entry.is_empty() {
                 continue;
             }
-            let bad = || format!("{name}:{}: not an IP address or CIDR: {entry:?}", i + 1);
-            let (addr, prefix) = match entry.split_once('/') {
-                Some((a, p)) => (a.parse::<IpAddr>().map_err(|_| bad())?, p.parse::<u8>().map_err(|_| bad())?),
-                None => {
-                    let a = entry.parse::<IpAddr>().map_err(|_| bad())?;
-                    (a, if a.is_ipv4() { 32 } else { 128 })
-                }
-            };
-            if prefix > if addr.is_ipv4() { 32 } else { 128 } {
-                return Err(bad());
-            }
-            self.nets.push((addr, prefix));
+            let net =
+                entry.parse::<Cidr>().map_err(|_| format!("{name}:{}: not an IP address or CIDR: {entry:?}", i + 1))?;
+            self.nets.push(net);
         }
         Ok(())
     }
@@ -187,22 +179,8 @@ impl ThreatIntel {
 
     /// Whether `ip` is on a list.
     pub fn contains(&self, ip: IpAddr) -> bool {
-        self.nets.iter().any(|&(net, prefix)| same_prefix(net, ip, prefix))
+        self.nets.iter().any(|net| net.contains(ip))
     }
-}
-
-fn same_prefix(a: IpAddr, b: IpAddr, prefix: u8) -> bool {
-    // IPv4-mapped IPv6 addresses compare as IPv4.
-    let bits = |ip: IpAddr| match ip {
-        IpAddr::V4(v) => (u128::from(u32::from(v)), 32),
-        IpAddr::V6(v) => v.to_ipv4_mapped().map_or((u128::from(v), 128), |m| (u128::from(u32::from(m)), 32)),
-    };
-    let ((x, wx), (y, wy)) = (bits(a), bits(b));
-    if wx != wy {
-        return false;
-    }
-    let shift = wx - u32::from(prefix).min(wx);
-    shift >= 128 || (x >> shift) == (y >> shift)
 }
 
 /// When a value was seen for a user.
