@@ -91,6 +91,17 @@ struct Bucket {
     at: i64,
 }
 
+impl Bucket {
+    /// The tokens (thousandths) the bucket holds at `now`, and how many it still lacks to
+    /// be full (0: it remembers nothing).
+    fn refilled(&self, now: i64, per_minute: u64) -> (u64, u64) {
+        let full = per_minute * 1000;
+        let elapsed = u64::try_from(now.saturating_sub(self.at)).unwrap_or(0);
+        let milli = (self.milli + elapsed.saturating_mul(per_minute) / 60).min(full);
+        (milli, full - milli)
+    }
+}
+
 /// The buckets.
 pub struct RateLimiter {
     limits: RateLimits,
@@ -115,28 +126,19 @@ impl RateLimiter {
     /// Takes one token for `what` from `ip`'s network; `Err(seconds)` until one is there.
     pub fn check(&self, what: Limited, ip: IpAddr) -> Result<(), i64> {
         let per_minute = u64::from(self.limits.per_minute(what));
-        let full = per_minute * 1000;
         let now = self.clock.now().millis();
-        let refill = |b: &Bucket| -> u64 {
-            let elapsed = u64::try_from(now.saturating_sub(b.at)).unwrap_or(0);
-            (b.milli + elapsed.saturating_mul(per_minute) / 60).min(full)
-        };
         let mut buckets = self.buckets.lock().unwrap_or_else(|p| p.into_inner());
         let key = (what, network_of(ip));
         if !buckets.contains_key(&key) && buckets.len() >= self.limits.max_networks {
             // Forget the buckets that have refilled: they remember nothing.
-            buckets.retain(|(w, _), b| {
-                let per = u64::from(self.limits.per_minute(*w));
-                let elapsed = u64::try_from(now.saturating_sub(b.at)).unwrap_or(0);
-                b.milli + elapsed.saturating_mul(per) / 60 < per * 1000
-            });
+            buckets.retain(|(w, _), b| b.refilled(now, u64::from(self.limits.per_minute(*w))).1 > 0);
             if buckets.len() >= self.limits.max_networks {
                 self.refused.fetch_add(1, Ordering::Relaxed);
                 return Err(1);
             }
         }
-        let bucket = buckets.entry(key).or_insert(Bucket { milli: full, at: now });
-        let milli = refill(bucket);
+        let bucket = buckets.entry(key).or_insert(Bucket { milli: per_minute * 1000, at: now });
+        let (milli, _) = bucket.refilled(now, per_minute);
         if milli >= 1000 {
             *bucket = Bucket { milli: milli - 1000, at: now };
             Ok(())

@@ -136,7 +136,8 @@ pub async fn serve(cfg: Config, source_name: &str) -> anyhow::Result<()> {
     };
     let stats = std::sync::Arc::new(sekimori_server::listen::ConnStats::default());
     sekimori_server::serve_with(listener, state, shutdown_signal(), cfg.conn_limits(), stats.clone()).await?;
-    let cut = stats.cut_at_shutdown.load(std::sync::atomic::Ordering::Relaxed);
+    let count = |c: &std::sync::atomic::AtomicU64| c.load(std::sync::atomic::Ordering::Relaxed);
+    let (accepted, refused, cut) = (count(&stats.accepted), count(&stats.refused), count(&stats.cut_at_shutdown));
     // Then the syslog listeners: reading stops, their queues drain into the store.
     let grace = cfg.conn_limits().shutdown_grace;
     for l in &listeners {
@@ -154,7 +155,7 @@ pub async fn serve(cfg: Config, source_name: &str) -> anyhow::Result<()> {
     if let Err(e) = checkpoint_gate.audit_checkpoint(&cfg.checkpoint_file(), None).await {
         tracing::error!(error = %e, "audit checkpoint at stop failed");
     }
-    tracing::info!(cut, "stopped");
+    tracing::info!(accepted, refused_at_the_cap = refused, cut_at_the_deadline = cut, "stopped");
     Ok(())
 }
 
