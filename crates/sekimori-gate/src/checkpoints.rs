@@ -3,6 +3,7 @@
 //! of the log or rewritten together with every later hash, which the chain alone cannot
 //! show (docs/operations.md, "What the audit chain proves").
 
+use std::collections::BTreeMap;
 use std::io::Write;
 use std::path::Path;
 
@@ -97,8 +98,13 @@ pub enum CheckpointError {
 pub enum Verdict {
     /// There are no checkpoints: rows cut from the end cannot be noticed.
     NoCheckpoints,
-    /// Every checkpoint matches the log; the newest one.
-    Matches(Checkpoint),
+    /// Every checkpoint that could be checked matches the log.
+    Matches {
+        /// The newest checkpoint.
+        newest: Checkpoint,
+        /// Checkpoints of archived rows not checked (no archives were given).
+        archived_unchecked: usize,
+    },
     /// A checkpoint's row is gone: the log was cut short.
     Truncated {
         /// The checkpoint.
@@ -117,36 +123,67 @@ pub enum Verdict {
     },
 }
 
+/// The checkpoints in `text` (a checkpoint file), each signed by `key`; or the verdict on
+/// the first line that is not.
+pub fn parse_checkpoints(text: &str, key: &VerifyingKey) -> Result<Vec<Checkpoint>, Verdict> {
+    let mut out = Vec::new();
+    for (i, line) in text.lines().enumerate().filter(|(_, l)| !l.trim().is_empty()) {
+        let bad = |why: &str| Verdict::BadLine { line: i + 1, why: why.to_owned() };
+        let Ok(cp) = serde_json::from_str::<Checkpoint>(line) else { return Err(bad("not a checkpoint")) };
+        if !cp.verify(key) {
+            return Err(bad("the signature is not this server's (forged, or another server's)"));
+        }
+        out.push(cp);
+    }
+    Ok(out)
+}
+
 /// Checks the log in `store` against every checkpoint in `text` (the file's content).
+/// Checkpoints of rows archived before the live log's base are checked against `archived`
+/// (row number to hash, hex, from verified archives) when it has them, and counted as
+/// unchecked when it does not.
 pub async fn verify_checkpoints(
     store: &dyn AuditStore,
     key: &VerifyingKey,
     text: &str,
+    archived: &BTreeMap<i64, String>,
 ) -> Result<Verdict, CheckpointError> {
-    let mut newest = None;
-    for (i, line) in text.lines().enumerate().filter(|(_, l)| !l.trim().is_empty()) {
-        let bad = |why: &str| Verdict::BadLine { line: i + 1, why: why.to_owned() };
-        let Ok(cp) = serde_json::from_str::<Checkpoint>(line) else { return Ok(bad("not a checkpoint")) };
-        if !cp.verify(key) {
-            return Ok(bad("the signature is not this server's (forged, or another server's)"));
-        }
-        let row = store.events(&EventFilter { after_seq: Some(cp.seq - 1), limit: 1, ..Default::default() }).await?;
-        match row.first() {
-            Some(r) if r.seq == cp.seq => {
-                if hex::encode(&r.hash) != cp.hash {
-                    return Ok(Verdict::Rewritten(cp));
+    let checkpoints = match parse_checkpoints(text, key) {
+        Ok(c) => c,
+        Err(verdict) => return Ok(verdict),
+    };
+    let base = store.audit_base().await?;
+    let mut newest: Option<Checkpoint> = None;
+    let mut archived_unchecked = 0;
+    for cp in checkpoints {
+        let stored_hash = match &base {
+            Some(b) if cp.seq <= b.seq => match archived.get(&cp.seq) {
+                Some(h) => Some(h.clone()),
+                None if cp.seq == b.seq => Some(hex::encode(&b.hash)),
+                None => {
+                    archived_unchecked += 1;
+                    continue;
                 }
-            }
+            },
             _ => {
+                let row =
+                    store.events(&EventFilter { after_seq: Some(cp.seq - 1), limit: 1, ..Default::default() }).await?;
+                row.first().filter(|r| r.seq == cp.seq).map(|r| hex::encode(&r.hash))
+            }
+        };
+        match stored_hash {
+            Some(h) if h != cp.hash => return Ok(Verdict::Rewritten(cp)),
+            Some(_) => {}
+            None => {
                 let last_seq = store.audit_head().await?.map_or(0, |h| h.seq);
                 return Ok(Verdict::Truncated { checkpoint: cp, last_seq });
             }
         }
-        if newest.as_ref().is_none_or(|n: &Checkpoint| cp.seq >= n.seq) {
+        if newest.as_ref().is_none_or(|n| cp.seq >= n.seq) {
             newest = Some(cp);
         }
     }
-    Ok(newest.map_or(Verdict::NoCheckpoints, Verdict::Matches))
+    Ok(newest.map_or(Verdict::NoCheckpoints, |newest| Verdict::Matches { newest, archived_unchecked }))
 }
 
 impl crate::Gate {

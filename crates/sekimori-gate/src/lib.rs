@@ -4,6 +4,7 @@
 
 pub mod access;
 mod admin;
+pub mod archive;
 pub mod assertion;
 pub mod audit;
 pub mod checkpoints;

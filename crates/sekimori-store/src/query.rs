@@ -282,6 +282,7 @@ from_row! {
     CountRow { n }
     SeqRow { seq }
     AuditHeadRow { seq, hash }
+    AuditBase { seq, hash, sig, archived_at }
     UsernameRow { username }
 }
 

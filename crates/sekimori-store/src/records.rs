@@ -367,7 +367,29 @@ pub struct StoredEvent {
     pub hash: Vec<u8>,
 }
 
-/// Outcome of an atomic single-use consume.
+/// Where the live audit chain starts once older rows were archived: the last archived
+/// row's number and hash, signed with the server key by whoever archived them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuditBase {
+    /// The last archived row.
+    pub seq: i64,
+    /// Its hash (the next live row's `prev_hash`).
+    pub hash: Vec<u8>,
+    /// The server key's signature over the base (see `sekimori_gate::archive`), base64url.
+    pub sig: String,
+    /// When it was archived, ms.
+    pub archived_at: i64,
+}
+
+/// Why rows could not be archived.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ArchiveRefused {
+    /// The row to archive up to is not in the live log with the hash the archive holds.
+    NotInLog,
+    /// It is the chain's head, or rows before it are already archived past it.
+    NotArchivable,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Consume<T> {
     /// Consumed now, by this call.

@@ -75,6 +75,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/sqlite/0014_session_sso.sql"),
     include_str!("../migrations/sqlite/0015_passkeys.sql"),
     include_str!("../migrations/sqlite/0016_health_probe.sql"),
+    include_str!("../migrations/sqlite/0017_audit_base.sql"),
 ];
 
 impl SqliteStore {

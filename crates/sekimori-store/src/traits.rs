@@ -193,6 +193,13 @@ pub trait AuditStore: Send + Sync {
     async fn events(&self, filter: &EventFilter) -> StoreResult<Vec<StoredEvent>>;
     /// The newest row of the audit log (the chain's head), if any.
     async fn audit_head(&self) -> StoreResult<Option<StoredEvent>>;
+    /// Where the live chain starts, when older rows were archived.
+    async fn audit_base(&self) -> StoreResult<Option<AuditBase>>;
+    /// In one transaction: appends `event` (which says what was archived), deletes the
+    /// rows up to `base.seq` and records `base` as where the live chain starts. Refused,
+    /// with nothing changed, unless row `base.seq` is in the live log with `base.hash` and
+    /// is not the head; returns the rows deleted.
+    async fn archive_audit(&self, base: &AuditBase, event: &NewEvent) -> StoreResult<Result<u64, ArchiveRefused>>;
 }
 
 /// Housekeeping of rows whose purpose has passed.

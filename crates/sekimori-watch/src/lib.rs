@@ -38,7 +38,7 @@ pub const AUDIT_SOURCE: &str = "sekimori";
 /// Largest event kept whole as an alert's excerpt, bytes.
 const EXCERPT_BYTES: usize = 4096;
 /// The cursor of the audit follower.
-const AUDIT_CURSOR: &str = "audit";
+pub const AUDIT_CURSOR: &str = "audit";
 
 /// Bounds on one ingest request.
 #[derive(Debug, Clone, Copy)]

@@ -40,11 +40,23 @@ pub struct AuditConfig {
     pub checkpoint_file: Option<PathBuf>,
     /// Seconds between checkpoints (10 to 86400); one is also written at start and stop.
     pub checkpoint_interval_seconds: u64,
+    /// Rows older than this many days are archived (sealed by a checkpoint, encrypted
+    /// under `backup.key_file`) into `archive_destinations` and deleted from the live
+    /// table; 0: never (the default).
+    pub archive_after_days: u64,
+    /// Folders the audit archives are written to (each gets every archive); default: the
+    /// `[backup] destinations`.
+    pub archive_destinations: Vec<PathBuf>,
 }
 
 impl Default for AuditConfig {
     fn default() -> Self {
-        AuditConfig { checkpoint_file: None, checkpoint_interval_seconds: 300 }
+        AuditConfig {
+            checkpoint_file: None,
+            checkpoint_interval_seconds: 300,
+            archive_after_days: 0,
+            archive_destinations: Vec::new(),
+        }
     }
 }
 
@@ -309,6 +321,8 @@ pub const KEYS: &[&str] = &[
     "detect.threat_intel",
     "audit.checkpoint_file",
     "audit.checkpoint_interval_seconds",
+    "audit.archive_after_days",
+    "audit.archive_destinations",
     "backup.destinations",
     "backup.key_file",
     "backup.interval_minutes",
@@ -423,6 +437,11 @@ impl Config {
             }
             "audit.checkpoint_file" => self.audit.checkpoint_file = Some(value.into()),
             "audit.checkpoint_interval_seconds" => self.audit.checkpoint_interval_seconds = num(value)?,
+            "audit.archive_after_days" => self.audit.archive_after_days = num(value)?,
+            "audit.archive_destinations" => {
+                self.audit.archive_destinations =
+                    value.split(':').filter(|p| !p.is_empty()).map(PathBuf::from).collect()
+            }
             "backup.destinations" => {
                 self.backup.destinations = value.split(':').filter(|p| !p.is_empty()).map(PathBuf::from).collect()
             }
@@ -551,6 +570,25 @@ impl Config {
                 format!("must be between 10 and 86400, got {}", self.audit.checkpoint_interval_seconds),
             ));
         }
+        if self.audit.archive_after_days > 36_500 {
+            return Err(err(
+                source_name,
+                "audit.archive_after_days",
+                format!("must be between 0 (never) and 36500, got {}", self.audit.archive_after_days),
+            ));
+        }
+        if self.audit.archive_after_days > 0 {
+            if self.archive_destinations().is_empty() {
+                return Err(err(
+                    source_name,
+                    "audit.archive_destinations",
+                    "required when audit.archive_after_days is set (or set backup.destinations)",
+                ));
+            }
+            if self.backup.key_file.is_none() {
+                return Err(err(source_name, "backup.key_file", "required when audit.archive_after_days is set"));
+            }
+        }
         self.backup
             .validate(self.storage.database_url.is_some())
             .map_err(|(key, reason)| err(source_name, key, reason))?;
@@ -566,6 +604,15 @@ impl Config {
             .listen
             .parse()
             .map_err(|_| err(source_name, "server.listen", format!("not an address:port: {:?}", self.server.listen)))
+    }
+
+    /// Where audit archives go.
+    pub fn archive_destinations(&self) -> Vec<PathBuf> {
+        if self.audit.archive_destinations.is_empty() {
+            self.backup.destinations.clone()
+        } else {
+            self.audit.archive_destinations.clone()
+        }
     }
 
     /// Where audit checkpoints go.

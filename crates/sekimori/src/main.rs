@@ -1,6 +1,7 @@
 //! `sekimori`: the server, its admin CLI and a reference authenticator, in one binary.
 
 mod access_cli;
+mod audit_cli;
 mod authenticator_cli;
 mod backup;
 mod cli;
@@ -129,7 +130,38 @@ enum AuditCommand {
         /// The checkpoint file; default: `audit.checkpoint_file`.
         #[arg(long)]
         checkpoints: Option<PathBuf>,
+        /// A folder of audit archives: walk the chain through them from the first row to
+        /// the live log (needs the backup key).
+        #[arg(long)]
+        archives: Option<PathBuf>,
+        /// The backup key file the archives were written with; default: `backup.key_file`.
+        #[arg(long)]
+        key_file: Option<PathBuf>,
     },
+    /// Move rows older than a number of days, up to a signed checkpoint, out of the live
+    /// log into audit archives (encrypted with the backup key) in every destination; the
+    /// chain stays verifiable through them.
+    Archive {
+        #[command(flatten)]
+        server: ServerArgs,
+        /// Archive rows older than this many days; default: `audit.archive_after_days`.
+        #[arg(long)]
+        older_than_days: Option<u64>,
+        /// Destination folder (repeat for each); default: `audit.archive_destinations`.
+        #[arg(long)]
+        to: Vec<PathBuf>,
+        /// The backup key file; default: `backup.key_file`.
+        #[arg(long)]
+        key_file: Option<PathBuf>,
+    },
+}
+
+/// The backup key from `--key-file` or `backup.key_file`.
+fn backup_key(flag: Option<PathBuf>, cfg: &Config) -> anyhow::Result<backup::container::BackupKey> {
+    let file = flag
+        .or_else(|| cfg.backup.key_file.clone())
+        .ok_or_else(|| anyhow::anyhow!("backup.key_file: give --key-file or set it in [backup]"))?;
+    Ok(backup::container::BackupKey::load(&file)?)
 }
 
 fn load_config(args: &ServerArgs) -> Result<(Config, String), config::ConfigError> {
@@ -216,13 +248,39 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             println!("restored {} into {}: audit log intact, {rows} rows verified", file.display(), data_dir.display());
             Ok(ExitCode::SUCCESS)
         }
-        Command::Audit { command: AuditCommand::Verify { server, checkpoints } } => {
+        Command::Audit { command: AuditCommand::Verify { server, checkpoints, archives, key_file } } => {
             let (cfg, _) = load_config(&server)?;
-            Ok(if serve::audit_verify(&cfg, checkpoints.as_deref()).await? {
+            let archives = match archives {
+                Some(dir) => Some((dir, backup_key(key_file, &cfg)?)),
+                None => None,
+            };
+            Ok(if audit_cli::audit_verify(&cfg, checkpoints.as_deref(), archives).await? {
                 ExitCode::SUCCESS
             } else {
                 ExitCode::from(1)
             })
+        }
+        Command::Audit { command: AuditCommand::Archive { server, older_than_days, to, key_file } } => {
+            let (cfg, _) = load_config(&server)?;
+            let days = older_than_days.unwrap_or(cfg.audit.archive_after_days);
+            let destinations = if to.is_empty() { cfg.archive_destinations() } else { to };
+            if destinations.is_empty() {
+                anyhow::bail!("audit.archive_destinations: give --to DIR or set it (or backup.destinations)");
+            }
+            let key = backup_key(key_file, &cfg)?;
+            match audit_cli::audit_archive(&cfg, &key, &destinations, days).await? {
+                Some(a) => {
+                    for f in &a.files {
+                        println!("{}", f.display());
+                    }
+                    println!(
+                        "archived audit rows {} to {}: {} rows deleted from the live log",
+                        a.from, a.to, a.deleted
+                    );
+                }
+                None => println!("nothing to archive: no checkpointed rows older than {days} days"),
+            }
+            Ok(ExitCode::SUCCESS)
         }
         Command::Remote(cmd) => cli::run(cmd).await,
         Command::Authenticator { command } => authenticator_cli::run(command).await,

@@ -121,6 +121,7 @@ pub async fn serve(cfg: Config, source_name: &str) -> anyhow::Result<()> {
     let watch = watch(&cfg, store_for_watch, baselines)?;
     let listeners = start_syslog(&cfg, &watch, &tenant.id).await?;
     let backups = crate::backup::start(&cfg);
+    let archiving = crate::audit_cli::start_archiving(&cfg);
     let checkpoint_gate = gate.clone();
     let checkpoints = start_checkpoints(&cfg, &checkpoint_gate).await;
     let state = AppState {
@@ -147,8 +148,8 @@ pub async fn serve(cfg: Config, source_name: &str) -> anyhow::Result<()> {
             r.url, r.received, r.accepted, r.malformed, r.dropped, r.refused_revoked
         );
     }
-    if let Some(b) = backups {
-        b.abort();
+    for task in [backups, archiving].into_iter().flatten() {
+        task.abort();
     }
     checkpoints.abort();
     // A last checkpoint, so everything written up to the stop is anchored.
@@ -254,62 +255,4 @@ pub async fn admin_token(cfg: &Config, name: &str) -> anyhow::Result<String> {
     let gate = gate(cfg, store, String::new())?;
     let (tenant, _) = gate.bootstrap().await.map_err(|e| anyhow::anyhow!("{e}"))?;
     gate.mint_admin_token(&tenant.id, name).await.map_err(|e| anyhow::anyhow!("{e}"))
-}
-
-/// `sekimori audit verify`: walks the chain in the store, then checks it against the
-/// signed checkpoints (rows cut from the end, rows rewritten with every later hash);
-/// `Ok(false)` when anything does not verify.
-pub async fn audit_verify(cfg: &Config, checkpoints: Option<&std::path::Path>) -> anyhow::Result<bool> {
-    let store = open_store(cfg).await?;
-    let report = sekimori_gate::audit::verify_chain(store.as_ref()).await?;
-    if let Some(b) = report.first_broken {
-        println!("audit log BROKEN at row {}: {}", b.seq, b.reason);
-        println!("{} rows checked; rows before {} verify", report.rows_checked, b.seq);
-        return Ok(false);
-    }
-    let file = checkpoints.map(std::path::Path::to_path_buf).unwrap_or_else(|| cfg.checkpoint_file());
-    let keys_file = cfg.keys_file();
-    if !keys_file.exists() {
-        anyhow::bail!("{}: the server key file is needed to check the checkpoints", keys_file.display());
-    }
-    let keys = ServerKeys::load_or_create(&keys_file, &OsRng).context("storage.keys_file")?;
-    let text = match std::fs::read_to_string(&file) {
-        Ok(t) => t,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => String::new(),
-        Err(e) => return Err(anyhow::anyhow!("{}: {e}", file.display())),
-    };
-    use sekimori_gate::checkpoints::{verify_checkpoints, Verdict};
-    let verdict = verify_checkpoints(store.as_ref(), &keys.verifying_key(), &text).await?;
-    match verdict {
-        Verdict::Matches(cp) => {
-            println!(
-                "audit log intact: {} rows verified; matches the signed checkpoint at row {} ({})",
-                report.rows_checked, cp.seq, cp.at
-            );
-            Ok(true)
-        }
-        Verdict::NoCheckpoints => {
-            println!("audit log intact: {} rows verified", report.rows_checked);
-            println!("no checkpoints in {}: rows cut from the end could not be noticed", file.display());
-            Ok(true)
-        }
-        Verdict::Truncated { checkpoint, last_seq } => {
-            println!(
-                "audit log TRUNCATED: the checkpoint of {} names row {}, but the log ends at row {last_seq}",
-                checkpoint.at, checkpoint.seq
-            );
-            Ok(false)
-        }
-        Verdict::Rewritten(cp) => {
-            println!(
-                "audit log REWRITTEN: row {} is not the row the checkpoint of {} signed (every row up to it may have been replaced)",
-                cp.seq, cp.at
-            );
-            Ok(false)
-        }
-        Verdict::BadLine { line, why } => {
-            println!("audit checkpoints FORGED or damaged: {}:{line}: {why}", file.display());
-            Ok(false)
-        }
-    }
 }

@@ -33,6 +33,7 @@ macro_rules! conformance_suite {
             environments_are_observed_trusted_and_revoked,
             audit_chain_links_every_row,
             audit_filters_select_rows,
+            audit_rows_are_archived_behind_a_signed_base,
             expired_rows_are_pruned_and_live_ones_kept,
             ingest_sources_batches_alerts_and_dead_letters,
             tuning_versions_are_sequential_under_concurrency,
@@ -464,6 +465,44 @@ pub async fn audit_chain_survives_two_writers(a: S, b: S) {
         assert_eq!(r.hash, chain_hash(&prev, &r.doc));
         prev = r.hash.clone();
     }
+}
+
+/// Archiving deletes the rows up to a base and records it, with the archive event appended
+/// in the same transaction; the chain goes on from the head; what is not in the log with
+/// that hash, or is the head, is refused with nothing changed.
+pub async fn audit_rows_are_archived_behind_a_signed_base(s: S) {
+    for i in 0..5 {
+        s.append(&ev(&format!("test.{i}"))).await.expect("append");
+    }
+    assert_eq!(s.audit_base().await.expect("base"), None);
+    let rows = s.events(&EventFilter { limit: 100, ..Default::default() }).await.expect("events");
+    let base = |r: &StoredEvent| AuditBase { seq: r.seq, hash: r.hash.clone(), sig: "sig".into(), archived_at: T0 + 9 };
+    let wrong = AuditBase { hash: vec![0; 32], ..base(&rows[4]) };
+    assert_eq!(s.archive_audit(&wrong, &ev("audit.archived")).await.expect("archive"), Err(ArchiveRefused::NotInLog));
+    assert_eq!(
+        s.archive_audit(&base(&rows[4]), &ev("audit.archived")).await.expect("archive"),
+        Err(ArchiveRefused::NotArchivable),
+        "the head stays"
+    );
+    assert_eq!(s.archive_audit(&base(&rows[2]), &ev("audit.archived")).await.expect("archive"), Ok(3));
+    assert_eq!(s.audit_base().await.expect("base"), Some(base(&rows[2])));
+    assert_eq!(
+        s.archive_audit(&base(&rows[1]), &ev("audit.archived")).await.expect("archive"),
+        Err(ArchiveRefused::NotInLog),
+        "already archived"
+    );
+    s.append(&ev("test.after")).await.expect("append");
+    let live = s.events(&EventFilter { limit: 100, ..Default::default() }).await.expect("events");
+    assert_eq!(live.iter().map(|r| r.seq).collect::<Vec<_>>(), vec![4, 5, 6, 7]);
+    assert_eq!(live[2].action, "audit.archived");
+    let mut prev = rows[2].hash.clone();
+    for r in &live {
+        assert_eq!(r.prev_hash, prev, "row {} links to its predecessor", r.seq);
+        assert_eq!(r.hash, chain_hash(&prev, &r.doc));
+        prev = r.hash.clone();
+    }
+    assert_eq!(s.archive_audit(&base(&live[1]), &ev("audit.archived")).await.expect("archive"), Ok(2));
+    assert_eq!(s.audit_base().await.expect("base").map(|b| b.seq), Some(5));
 }
 
 /// Filters by user, action (exact and prefix), time and paging.

@@ -133,6 +133,40 @@ impl AuditStore for This {
         self.read_optional(q("SELECT * FROM audit_events ORDER BY seq DESC LIMIT 1")).await
     }
 
+    async fn audit_base(&self) -> StoreResult<Option<AuditBase>> {
+        self.read_optional(q("SELECT seq, hash, sig, archived_at FROM audit_base WHERE id = 1")).await
+    }
+
+    async fn archive_audit(&self, base: &AuditBase, event: &NewEvent) -> StoreResult<Result<u64, ArchiveRefused>> {
+        let mut tx = self.begin().await?;
+        Self::lock_audit(&mut tx).await?;
+        let row: Option<AuditHeadRow> =
+            tx.fetch_optional(q("SELECT seq, hash FROM audit_events WHERE seq = $1").bind(base.seq)).await?;
+        match row {
+            Some(r) if r.hash == base.hash => {}
+            _ => return Ok(Err(ArchiveRefused::NotInLog)),
+        }
+        let later: Option<SeqRow> =
+            tx.fetch_optional(q("SELECT seq FROM audit_events WHERE seq > $1 LIMIT 1").bind(base.seq)).await?;
+        if later.is_none() {
+            return Ok(Err(ArchiveRefused::NotArchivable));
+        }
+        self.append_in(&mut tx, event).await?;
+        let deleted = tx.execute(q("DELETE FROM audit_events WHERE seq <= $1").bind(base.seq)).await?;
+        tx.execute(
+            q("INSERT INTO audit_base (id, seq, hash, sig, archived_at) VALUES (1, $1, $2, $3, $4) \
+               ON CONFLICT (id) DO UPDATE SET seq = excluded.seq, hash = excluded.hash, sig = excluded.sig, \
+               archived_at = excluded.archived_at")
+            .bind(base.seq)
+            .bind(base.hash.as_slice())
+            .bind(base.sig.as_str())
+            .bind(base.archived_at),
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(Ok(deleted))
+    }
+
     async fn events(&self, f: &EventFilter) -> StoreResult<Vec<StoredEvent>> {
         let mut query = q("SELECT * FROM audit_events WHERE 1 = 1");
         if let Some(t) = &f.tenant_id {

@@ -22,6 +22,10 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 const MAGIC: &[u8; 8] = b"SKMBKP01";
+/// `backend` of a database backup.
+pub const KIND_DATABASE: &str = "sqlite";
+/// `backend` of an audit archive (a sealed segment of the audit log).
+pub const KIND_AUDIT_ARCHIVE: &str = "audit-archive";
 const CHUNK: usize = 1 << 20;
 const MAX_HEADER: u32 = 1 << 20;
 
@@ -91,7 +95,7 @@ pub struct Header {
     pub version: u32,
     /// When the snapshot was taken, RFC 3339.
     pub created_at: String,
-    /// `sqlite`.
+    /// What it holds: [`KIND_DATABASE`] or [`KIND_AUDIT_ARCHIVE`].
     pub backend: String,
     /// The backup key's fingerprint (first 16 hex digits of its SHA-256).
     pub key_id: String,
@@ -147,10 +151,12 @@ fn nonce(prefix: &[u8; 16], index: u32, last: bool) -> XNonce {
     XNonce::from(n)
 }
 
-/// Writes `files` (name in the backup, path on disk) into `out` under `key`.
+/// Writes `files` (name in the backup, path on disk) into `out` under `key`; `kind` is
+/// [`KIND_DATABASE`] or [`KIND_AUDIT_ARCHIVE`].
 pub fn write(
     out: &Path,
     key: &BackupKey,
+    kind: &str,
     created_at: &str,
     files: &[(&str, &Path)],
     rng: &dyn sekimori_core::Rng,
@@ -167,7 +173,7 @@ pub fn write(
     let header = Header {
         version: 1,
         created_at: created_at.to_owned(),
-        backend: "sqlite".into(),
+        backend: kind.to_owned(),
         key_id: key.id.clone(),
         nonce_prefix: hex::encode(prefix),
         files: entries,
@@ -253,7 +259,7 @@ pub fn header(path: &Path) -> Result<(Header, Vec<u8>, BufReader<File>), BackupE
     let mut header_bytes = vec![0u8; len as usize];
     r.read_exact(&mut header_bytes).map_err(|_| not())?;
     let header: Header = serde_json::from_slice(&header_bytes).map_err(|_| not())?;
-    if header.version != 1 || header.backend != "sqlite" {
+    if header.version != 1 || ![KIND_DATABASE, KIND_AUDIT_ARCHIVE].contains(&header.backend.as_str()) {
         return Err(not());
     }
     Ok((header, header_bytes, r))
@@ -380,7 +386,7 @@ mod tests {
         let files: Vec<(&str, &Path)> =
             names.iter().map(String::as_str).zip(paths.iter().map(|p| p.as_path())).collect();
         let out = dir.path().join("b.skbk");
-        write(&out, &key, "2026-12-06T00:00:00Z", &files, &OsRng).expect("write");
+        write(&out, &key, KIND_DATABASE, "2026-12-06T00:00:00Z", &files, &OsRng).expect("write");
         let target = dir.path().join("restored");
         std::fs::create_dir(&target).expect("mkdir");
         extract(&out, &key, &target).expect("extract");
@@ -402,7 +408,7 @@ mod tests {
         let (dir, paths) = setup(&[CHUNK + 100]);
         let key = BackupKey::create(&dir.path().join("key"), &OsRng).expect("key");
         let out = dir.path().join("b.skbk");
-        write(&out, &key, "2026-12-06T00:00:00Z", &[("sekimori.db", &paths[0])], &OsRng).expect("write");
+        write(&out, &key, KIND_DATABASE, "2026-12-06T00:00:00Z", &[("sekimori.db", &paths[0])], &OsRng).expect("write");
         let good = std::fs::read(&out).expect("read");
         let target = dir.path().join("t");
         std::fs::create_dir(&target).expect("mkdir");

@@ -9,6 +9,7 @@
 //! chain verified) before it takes its final name. Backups older than `keep_days` are
 //! deleted from each destination; the newest one is always kept.
 
+pub mod archive;
 pub mod container;
 
 use std::path::{Path, PathBuf};
@@ -94,7 +95,7 @@ fn file_name(now: Timestamp) -> String {
     format!("sekimori-{t}.skbk")
 }
 
-fn private_dir(path: &Path) -> anyhow::Result<()> {
+pub(crate) fn private_dir(path: &Path) -> anyhow::Result<()> {
     let mut b = std::fs::DirBuilder::new();
     b.recursive(true);
     #[cfg(unix)]
@@ -106,10 +107,10 @@ fn private_dir(path: &Path) -> anyhow::Result<()> {
 }
 
 /// A scratch folder (0700) removed on drop.
-struct Scratch(PathBuf);
+pub(crate) struct Scratch(pub(crate) PathBuf);
 
 impl Scratch {
-    fn new(near: &Path) -> anyhow::Result<Self> {
+    pub(crate) fn new(near: &Path) -> anyhow::Result<Self> {
         let mut tag = [0u8; 8];
         sekimori_core::Rng::fill(&OsRng, &mut tag);
         let p = near.join(format!(".sekimori-scratch-{}", hex::encode(tag)));
@@ -181,6 +182,7 @@ pub async fn backup(
         container::write(
             &partial,
             key,
+            container::KIND_DATABASE,
             &now.to_rfc3339(),
             &[("sekimori.db", &snapshot), ("keys/server.json", keys_file)],
             &OsRng,
@@ -204,12 +206,14 @@ pub async fn backup(
 
 /// Removes what an interrupted run left in `dest` (a `.partial` file, a scratch folder)
 /// once it is an hour old, so a run in progress elsewhere is left alone.
-fn sweep(dest: &Path) {
+pub(crate) fn sweep(dest: &Path) {
     let Ok(dir) = std::fs::read_dir(dest) else { return };
     for entry in dir.flatten() {
         let p = entry.path();
         let name = p.file_name().and_then(|n| n.to_str()).unwrap_or("");
-        let leftover = name.ends_with(".skbk.partial") || name.starts_with(".sekimori-scratch-");
+        let leftover = name.ends_with(".skbk.partial")
+            || name.ends_with(".skar.partial")
+            || name.starts_with(".sekimori-scratch-");
         let old = entry
             .metadata()
             .and_then(|m| m.modified())
@@ -235,6 +239,7 @@ fn backups_in(dest: &Path) -> anyhow::Result<Vec<(Timestamp, PathBuf)>> {
             continue;
         }
         match container::header(&p) {
+            Ok((h, _, _)) if h.backend != container::KIND_DATABASE => {}
             Ok((h, _, _)) => match Timestamp::parse(&h.created_at) {
                 Some(t) => found.push((t, p)),
                 None => tracing::warn!(file = %p.display(), "backup with an unreadable date left alone"),
@@ -265,6 +270,13 @@ pub async fn restore(file: &Path, key: &BackupKey, data_dir: &Path) -> anyhow::R
     let db = data_dir.join("sekimori.db");
     if db.exists() || data_dir.join("keys/server.json").exists() {
         bail!("{}: already holds a database or key file; restore into an empty data directory", data_dir.display());
+    }
+    let (found, _, _) = container::header(file)?;
+    if found.backend != container::KIND_DATABASE {
+        bail!(
+            "{}: an audit archive, not a database backup (check it with sekimori audit verify --archives)",
+            file.display()
+        );
     }
     private_dir(data_dir)?;
     let header = container::extract(file, key, data_dir)?;
@@ -345,8 +357,15 @@ mod tests {
         let now = Timestamp(1_800_000_000_000);
         for age_days in [20, 15, 13, 1] {
             let t = Timestamp(now.millis() - age_days * day);
-            container::write(&dest.join(file_name(t)), &key, &t.to_rfc3339(), &[("f", &payload)], &OsRng)
-                .expect("write");
+            container::write(
+                &dest.join(file_name(t)),
+                &key,
+                container::KIND_DATABASE,
+                &t.to_rfc3339(),
+                &[("f", &payload)],
+                &OsRng,
+            )
+            .expect("write");
         }
         std::fs::write(dest.join("notes.txt"), b"left alone").expect("write");
         assert_eq!(prune(&dest, now, 14).expect("prune"), 2);
