@@ -14,6 +14,7 @@ use sekimori_gate::ServerKeys;
 
 use crate::backup::archive::{self, Archived};
 use crate::backup::container::BackupKey;
+use crate::backup::dest::{self, Destination};
 use crate::config::Config;
 use crate::serve::open_store;
 
@@ -56,7 +57,8 @@ pub async fn audit_verify(
         None => String::new(),
     };
     if let Some((dir, key)) = archives {
-        let chain = match archive::verify_archives(&dir, &key, &vk) {
+        let place = dest::resolve(std::slice::from_ref(&dir), cfg.backup.s3.as_ref())?.remove(0);
+        let chain = match archive::verify_archives(&place, &key, &vk, &cfg.storage.data_dir).await {
             Ok(c) => c,
             Err(e) => {
                 println!("audit archives BROKEN: {e:#}");
@@ -69,7 +71,7 @@ pub async fn audit_verify(
             println!(
                 "audit archives INCOMPLETE: the {} archives in {} end at row {through}, the live log starts after row {}",
                 chain.files.len(),
-                dir.display(),
+                place,
                 base_at.0
             );
             return Ok(false);
@@ -125,14 +127,15 @@ pub async fn audit_verify(
 pub async fn audit_archive(
     cfg: &Config,
     key: &BackupKey,
-    destinations: &[PathBuf],
+    destinations: &[Destination],
     days: u64,
 ) -> anyhow::Result<Option<Archived>> {
     let store = open_store(cfg).await?;
     let keys = server_keys(cfg)?;
     let age_ms = i64::try_from(days).unwrap_or(i64::MAX).saturating_mul(86_400_000);
     let before = SystemClock.now().millis().saturating_sub(age_ms);
-    archive::archive(store.as_ref(), &keys, &cfg.checkpoint_file(), key, destinations, before).await
+    archive::archive(store.as_ref(), &keys, &cfg.checkpoint_file(), key, destinations, before, &cfg.storage.data_dir)
+        .await
 }
 
 /// The schedule in `serve`: once an hour, archive the rows older than
@@ -141,12 +144,13 @@ pub fn start_archiving(cfg: &Config) -> Option<tokio::task::JoinHandle<()>> {
     if cfg.audit.archive_after_days == 0 {
         return None;
     }
-    let (cfg, destinations) = (cfg.clone(), cfg.archive_destinations());
+    let (cfg, specs) = (cfg.clone(), cfg.archive_destinations());
     let key_file = cfg.backup.key_file.clone()?;
     Some(tokio::spawn(async move {
         loop {
             let run = async {
                 let key = BackupKey::load(&key_file)?;
+                let destinations = dest::resolve(&specs, cfg.backup.s3.as_ref())?;
                 audit_archive(&cfg, &key, &destinations, cfg.audit.archive_after_days).await
             };
             match run.await {

@@ -259,6 +259,21 @@ pub struct ConfigError {
     pub reason: String,
 }
 
+/// Destinations from the environment: separated by `:`, where `s3://…` keeps its own.
+fn destinations(value: &str) -> Vec<PathBuf> {
+    let mut out: Vec<String> = Vec::new();
+    for part in value.split(':') {
+        match out.last_mut() {
+            Some(last) if last == "s3" && part.starts_with("//") => {
+                last.push(':');
+                last.push_str(part);
+            }
+            _ => out.push(part.to_owned()),
+        }
+    }
+    out.into_iter().filter(|p| !p.is_empty()).map(PathBuf::from).collect()
+}
+
 fn err(source_name: &str, key: &str, reason: impl Into<String>) -> ConfigError {
     ConfigError { source_name: source_name.to_owned(), key: key.to_owned(), reason: reason.into() }
 }
@@ -327,6 +342,11 @@ pub const KEYS: &[&str] = &[
     "backup.key_file",
     "backup.interval_minutes",
     "backup.keep_days",
+    "backup.s3.endpoint",
+    "backup.s3.region",
+    "backup.s3.access_key_id",
+    "backup.s3.secret_access_key_file",
+    "backup.s3.path_style",
     "log.level",
     "log.format",
 ];
@@ -361,6 +381,12 @@ impl Config {
             cfg.set(&dotted, &value).map_err(|reason| err(&name, &dotted, reason))?;
         }
         Ok(cfg)
+    }
+
+    fn s3_mut(&mut self) -> &mut crate::backup::s3::S3Config {
+        self.backup
+            .s3
+            .get_or_insert_with(|| crate::backup::s3::S3Config { region: "us-east-1".into(), ..Default::default() })
     }
 
     /// Sets one key from text.
@@ -438,16 +464,22 @@ impl Config {
             "audit.checkpoint_file" => self.audit.checkpoint_file = Some(value.into()),
             "audit.checkpoint_interval_seconds" => self.audit.checkpoint_interval_seconds = num(value)?,
             "audit.archive_after_days" => self.audit.archive_after_days = num(value)?,
-            "audit.archive_destinations" => {
-                self.audit.archive_destinations =
-                    value.split(':').filter(|p| !p.is_empty()).map(PathBuf::from).collect()
-            }
-            "backup.destinations" => {
-                self.backup.destinations = value.split(':').filter(|p| !p.is_empty()).map(PathBuf::from).collect()
-            }
+            "audit.archive_destinations" => self.audit.archive_destinations = destinations(value),
+            "backup.destinations" => self.backup.destinations = destinations(value),
             "backup.key_file" => self.backup.key_file = Some(value.into()),
             "backup.interval_minutes" => self.backup.interval_minutes = num(value)?,
             "backup.keep_days" => self.backup.keep_days = num(value)?,
+            "backup.s3.endpoint" => self.s3_mut().endpoint = Some(value.to_owned()),
+            "backup.s3.region" => self.s3_mut().region = value.to_owned(),
+            "backup.s3.access_key_id" => self.s3_mut().access_key_id = value.to_owned(),
+            "backup.s3.secret_access_key_file" => self.s3_mut().secret_access_key_file = value.into(),
+            "backup.s3.path_style" => {
+                self.s3_mut().path_style = Some(match value {
+                    "true" => true,
+                    "false" => false,
+                    _ => return Err(format!("expected true or false, got {value:?}")),
+                })
+            }
             "log.level" => self.log.level = value.to_owned(),
             "log.format" => self.log.format = value.to_owned(),
             _ => return Err(format!("unknown key; known keys: {}", KEYS.join(", "))),
@@ -588,6 +620,9 @@ impl Config {
             if self.backup.key_file.is_none() {
                 return Err(err(source_name, "backup.key_file", "required when audit.archive_after_days is set"));
             }
+            self.backup
+                .validate_s3(&self.archive_destinations(), "audit.archive_destinations")
+                .map_err(|(key, reason)| err(source_name, key, reason))?;
         }
         self.backup
             .validate(self.storage.database_url.is_some())
@@ -695,6 +730,23 @@ mod tests {
         assert!(text.contains("sekimori.toml"), "{text}");
         assert!(text.contains("lissen"), "{text}");
         assert!(text.contains("line 3"), "{text}");
+    }
+
+    #[test]
+    fn destinations_from_the_environment_keep_s3_urls_whole() {
+        let env = vec![
+            ("SEKIMORI_BACKUP__DESTINATIONS".to_owned(), "/var/backups:s3://bucket/prod::/mnt/b".to_owned()),
+            ("SEKIMORI_BACKUP__S3__ACCESS_KEY_ID".to_owned(), "AKIA".to_owned()),
+            ("SEKIMORI_BACKUP__S3__PATH_STYLE".to_owned(), "false".to_owned()),
+        ];
+        let cfg = Config::load(None, env).expect("loads");
+        let want: Vec<PathBuf> = ["/var/backups", "s3://bucket/prod", "/mnt/b"].iter().map(PathBuf::from).collect();
+        assert_eq!(cfg.backup.destinations, want);
+        let s3 = cfg.backup.s3.clone().expect("s3");
+        assert_eq!((s3.access_key_id.as_str(), s3.region.as_str(), s3.path_style), ("AKIA", "us-east-1", Some(false)));
+        // An S3 destination without a secret file is refused, naming the key.
+        let e = cfg.backup.validate_s3(&want, "backup.destinations").expect_err("refused");
+        assert_eq!(e.0, "backup.s3.secret_access_key_file");
     }
 
     #[test]

@@ -75,7 +75,8 @@ enum Command {
     Backup {
         #[command(flatten)]
         server: ServerArgs,
-        /// A destination folder (repeatable); default: `backup.destinations`.
+        /// A destination folder or `s3://bucket/prefix` (repeatable); default:
+        /// `backup.destinations`.
         #[arg(long = "to")]
         to: Vec<PathBuf>,
         /// The backup key file; default: `backup.key_file`.
@@ -130,8 +131,8 @@ enum AuditCommand {
         /// The checkpoint file; default: `audit.checkpoint_file`.
         #[arg(long)]
         checkpoints: Option<PathBuf>,
-        /// A folder of audit archives: walk the chain through them from the first row to
-        /// the live log (needs the backup key).
+        /// A folder (or `s3://bucket/prefix`) of audit archives: walk the chain through them
+        /// from the first row to the live log (needs the backup key).
         #[arg(long)]
         archives: Option<PathBuf>,
         /// The backup key file the archives were written with; default: `backup.key_file`.
@@ -147,7 +148,8 @@ enum AuditCommand {
         /// Archive rows older than this many days; default: `audit.archive_after_days`.
         #[arg(long)]
         older_than_days: Option<u64>,
-        /// Destination folder (repeat for each); default: `audit.archive_destinations`.
+        /// Destination folder or `s3://bucket/prefix` (repeat for each); default:
+        /// `audit.archive_destinations`.
         #[arg(long)]
         to: Vec<PathBuf>,
         /// The backup key file; default: `backup.key_file`.
@@ -224,7 +226,9 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                     "sekimori backup is for the embedded store; back PostgreSQL up with pg_dump (docs/operations.md)"
                 );
             }
-            let destinations = if to.is_empty() { cfg.backup.destinations.clone() } else { to };
+            let specs = if to.is_empty() { cfg.backup.destinations.clone() } else { to };
+            cfg.backup.validate_s3(&specs, "--to").map_err(|(k, why)| anyhow::anyhow!("{k}: {why}"))?;
+            let destinations = backup::dest::resolve(&specs, cfg.backup.s3.as_ref())?;
             let key_file = key_file
                 .or_else(|| cfg.backup.key_file.clone())
                 .ok_or_else(|| anyhow::anyhow!("backup.key_file: give --key-file or set it in [backup]"))?;
@@ -232,7 +236,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let w = backup::backup(&cfg.storage.data_dir, &cfg.keys_file(), &destinations, &key, cfg.backup.keep_days)
                 .await?;
             for f in &w.files {
-                println!("{}", f.display());
+                println!("{f}");
             }
             println!("backup checked: {} audit rows verified; {} old backups deleted", w.audit_rows, w.pruned);
             Ok(ExitCode::SUCCESS)
@@ -263,15 +267,17 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Audit { command: AuditCommand::Archive { server, older_than_days, to, key_file } } => {
             let (cfg, _) = load_config(&server)?;
             let days = older_than_days.unwrap_or(cfg.audit.archive_after_days);
-            let destinations = if to.is_empty() { cfg.archive_destinations() } else { to };
-            if destinations.is_empty() {
+            let specs = if to.is_empty() { cfg.archive_destinations() } else { to };
+            if specs.is_empty() {
                 anyhow::bail!("audit.archive_destinations: give --to DIR or set it (or backup.destinations)");
             }
+            cfg.backup.validate_s3(&specs, "--to").map_err(|(k, why)| anyhow::anyhow!("{k}: {why}"))?;
+            let destinations = backup::dest::resolve(&specs, cfg.backup.s3.as_ref())?;
             let key = backup_key(key_file, &cfg)?;
             match audit_cli::audit_archive(&cfg, &key, &destinations, days).await? {
                 Some(a) => {
                     for f in &a.files {
-                        println!("{}", f.display());
+                        println!("{f}");
                     }
                     println!(
                         "archived audit rows {} to {}: {} rows deleted from the live log",

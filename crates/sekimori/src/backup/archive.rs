@@ -16,7 +16,7 @@
 
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader, BufWriter, Write};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use anyhow::{bail, Context};
 use ed25519_dalek::VerifyingKey;
@@ -29,6 +29,7 @@ use sekimori_store::{Store, StoredEvent};
 use serde::{Deserialize, Serialize};
 
 use super::container::{self, BackupKey};
+use super::dest::Destination;
 use super::{private_dir, sweep, Scratch};
 
 const PAGE: i64 = 2000;
@@ -97,8 +98,8 @@ impl RowLine {
 /// What one archive run did.
 #[derive(Debug)]
 pub struct Archived {
-    /// The archive files, one per destination.
-    pub files: Vec<PathBuf>,
+    /// Where the archive is, one per destination.
+    pub files: Vec<String>,
     /// The rows archived.
     pub from: i64,
     /// The last one.
@@ -126,10 +127,13 @@ pub async fn archive(
     keys: &ServerKeys,
     checkpoint_file: &Path,
     key: &BackupKey,
-    destinations: &[PathBuf],
+    destinations: &[Destination],
     before: i64,
+    scratch_near: &Path,
 ) -> anyhow::Result<Option<Archived>> {
-    let first = destinations.first().context("no archive destination")?;
+    if destinations.is_empty() {
+        bail!("no archive destination");
+    }
     // Never archive a log that does not verify: that would launder the tampering.
     let vk = keys.verifying_key();
     if let Some(base) = store.audit_base().await? {
@@ -154,41 +158,43 @@ pub async fn archive(
     let limit = store.watch_cursor(sekimori_watch::AUDIT_CURSOR).await?;
     let Some(segment) = seal::plan(store, &checkpoints, before, limit).await? else { return Ok(None) };
 
-    let scratch = Scratch::new(first)?;
+    let near = destinations.iter().find_map(Destination::local_dir).unwrap_or(scratch_near);
+    private_dir(near)?;
+    let scratch = Scratch::new(near)?;
     let last = write_segment(store, &segment, &checkpoints, &keys.public_key_b64(), &scratch.0).await?;
     let name = file_name(segment.from, segment.to);
     let now = sekimori_core::Clock::now(&sekimori_core::SystemClock);
+    let sealed = scratch.0.join(&name);
+    let parts = ["segment.json", "audit.jsonl", "checkpoints.jsonl"].map(|n| (n, scratch.0.join(n)));
+    let parts: Vec<(&str, &Path)> = parts.iter().map(|(n, p)| (*n, p.as_path())).collect();
+    container::write(&sealed, key, container::KIND_AUDIT_ARCHIVE, &now.to_rfc3339(), &parts, &OsRng)?;
     let mut files = Vec::new();
-    for dest in destinations {
-        private_dir(dest)?;
-        sweep(dest);
-        let done = dest.join(&name);
-        if done.exists() {
+    for (i, dest) in destinations.iter().enumerate() {
+        if let Some(d) = dest.local_dir() {
+            sweep(d);
+        }
+        if !dest.list(&name, "").await?.is_empty() {
             bail!(
                 "{}: already exists (an archive of these rows whose seal did not commit?); move it away and run again",
-                done.display()
+                dest.location(&name)
             );
         }
-        let partial = dest.join(format!("{name}.partial"));
-        let _ = std::fs::remove_file(&partial);
-        let parts = ["segment.json", "audit.jsonl", "checkpoints.jsonl"].map(|n| (n, scratch.0.join(n)));
-        let parts: Vec<(&str, &Path)> = parts.iter().map(|(n, p)| (*n, p.as_path())).collect();
-        container::write(&partial, key, container::KIND_AUDIT_ARCHIVE, &now.to_rfc3339(), &parts, &OsRng)?;
-        // Opened and walked as a verification would, before it counts.
-        let trial = Scratch::new(dest)?;
-        let opened = open_archive(&partial, key, &trial.0)?;
-        let mut walker = ChainWalker::after(segment.from - 1, &hex::decode(&segment.prev_hash)?);
-        walk_archive(&opened, &trial.0, &partial, &vk, &mut walker, &mut BTreeMap::new())
-            .with_context(|| format!("{}: trial verification", partial.display()))?;
-        std::fs::rename(&partial, &done).with_context(|| format!("cannot name {}", done.display()))?;
-        files.push(done);
+        // Read back, opened and walked as a verification would, before it counts.
+        let trial = scratch.0.join(format!("trial-{i}"));
+        dest.put_checked(&name, &sealed, &trial, async |copy: &Path| {
+            let opened = open_archive(copy, key, &trial)?;
+            let mut walker = ChainWalker::after(segment.from - 1, &hex::decode(&segment.prev_hash)?);
+            walk_archive(&opened, &trial, copy, &vk, &mut walker, &mut BTreeMap::new())
+        })
+        .await?;
+        files.push((dest, dest.location(&name)));
     }
-    let names: Vec<String> = files.iter().map(|f| f.display().to_string()).collect();
+    let names: Vec<String> = files.iter().map(|(_, f)| f.clone()).collect();
     match seal::seal(store, keys, now, &segment, &last, &names).await? {
-        Ok(deleted) => Ok(Some(Archived { files, from: segment.from, to: segment.to, deleted })),
+        Ok(deleted) => Ok(Some(Archived { files: names, from: segment.from, to: segment.to, deleted })),
         Err(refused) => {
-            for f in &files {
-                let _ = std::fs::remove_file(f);
+            for (dest, _) in &files {
+                let _ = dest.delete(&name).await;
             }
             bail!("the log changed while archiving ({refused:?}); nothing deleted, archives removed")
         }
@@ -306,8 +312,8 @@ fn walk_archive(
 /// What the archives in a folder hold, walked from the genesis.
 #[derive(Debug)]
 pub struct ArchiveChain {
-    /// The archive files, in chain order.
-    pub files: Vec<PathBuf>,
+    /// Where the archives are, in chain order.
+    pub files: Vec<String>,
     /// Rows checked.
     pub rows: u64,
     /// The last archived row and its hash.
@@ -316,32 +322,38 @@ pub struct ArchiveChain {
     pub checkpointed: BTreeMap<i64, String>,
 }
 
-/// Opens every archive in `dir` with `key` and walks the chain through them from the
+/// Opens every archive in `place` with `key` and walks the chain through them from the
 /// genesis: each must start where the one before ended, every row must verify, and every
-/// checkpoint must be signed by `vk` and match its row.
-pub fn verify_archives(dir: &Path, key: &BackupKey, vk: &VerifyingKey) -> anyhow::Result<ArchiveChain> {
-    let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
-        .with_context(|| format!("{}", dir.display()))?
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| {
-            p.file_name()
-                .and_then(|n| n.to_str())
-                .is_some_and(|n| n.starts_with("sekimori-audit-") && n.ends_with(".skar"))
-        })
-        .collect();
-    files.sort();
+/// checkpoint must be signed by `vk` and match its row. Scratch files go near `scratch_near`
+/// when `place` is not a folder.
+pub async fn verify_archives(
+    place: &Destination,
+    key: &BackupKey,
+    vk: &VerifyingKey,
+    scratch_near: &Path,
+) -> anyhow::Result<ArchiveChain> {
+    let files = place.list("sekimori-audit-", ".skar").await?;
     let mut walker = ChainWalker::from_genesis();
     let mut checkpointed = BTreeMap::new();
-    let scratch = Scratch::new(dir)?;
-    for (i, file) in files.iter().enumerate() {
+    let near = place.local_dir().unwrap_or(scratch_near);
+    private_dir(near)?;
+    let scratch = Scratch::new(near)?;
+    for (i, name) in files.iter().enumerate() {
         let here = scratch.0.join(i.to_string());
         private_dir(&here)?;
-        let seg = open_archive(file, key, &here)?;
-        walk_archive(&seg, &here, file, vk, &mut walker, &mut checkpointed)?;
+        let copy = here.join(name);
+        place.fetch(name, &copy).await?;
+        let seg = open_archive(&copy, key, &here)?;
+        walk_archive(&seg, &here, Path::new(&place.location(name)), vk, &mut walker, &mut checkpointed)?;
         std::fs::remove_dir_all(&here)?;
     }
     let (seq, hash) = walker.last();
-    Ok(ArchiveChain { through: (seq, hash.to_vec()), rows: walker.checked, files, checkpointed })
+    Ok(ArchiveChain {
+        through: (seq, hash.to_vec()),
+        rows: walker.checked,
+        files: files.iter().map(|n| place.location(n)).collect(),
+        checkpointed,
+    })
 }
 
 #[cfg(test)]

@@ -11,6 +11,8 @@
 
 pub mod archive;
 pub mod container;
+pub mod dest;
+pub mod s3;
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -20,6 +22,7 @@ use sekimori_core::{Clock, OsRng, SystemClock, Timestamp};
 use serde::Deserialize;
 
 use self::container::BackupKey;
+use self::dest::Destination;
 
 /// `[backup]`
 #[derive(Debug, Clone, Deserialize)]
@@ -35,11 +38,13 @@ pub struct BackupConfig {
     pub interval_minutes: u64,
     /// Days a backup is kept in each destination (1 to 3650); the newest is always kept.
     pub keep_days: u64,
+    /// The object store that `s3://bucket/prefix` destinations are on.
+    pub s3: Option<s3::S3Config>,
 }
 
 impl Default for BackupConfig {
     fn default() -> Self {
-        BackupConfig { destinations: Vec::new(), key_file: None, interval_minutes: 24 * 60, keep_days: 14 }
+        BackupConfig { destinations: Vec::new(), key_file: None, interval_minutes: 24 * 60, keep_days: 14, s3: None }
     }
 }
 
@@ -55,6 +60,7 @@ impl BackupConfig {
         if !(1..=3650).contains(&self.keep_days) {
             return Err(("backup.keep_days", format!("must be between 1 and 3650, got {}", self.keep_days)));
         }
+        self.validate_s3(&self.destinations, "backup.destinations")?;
         if !self.destinations.is_empty() {
             if postgres {
                 return Err((
@@ -78,11 +84,45 @@ impl BackupConfig {
     }
 }
 
+impl BackupConfig {
+    /// Checks that S3 destinations among `specs` (the value of `key`) can be reached.
+    pub fn validate_s3(&self, specs: &[PathBuf], key: &'static str) -> Result<(), (&'static str, String)> {
+        let Some(spec) = specs.iter().find(|s| dest::is_s3(s)) else { return Ok(()) };
+        let Some(cfg) = &self.s3 else {
+            return Err((key, format!("{} is an S3 destination: set [backup.s3]", spec.display())));
+        };
+        if cfg.access_key_id.is_empty() {
+            return Err(("backup.s3.access_key_id", "required for S3 destinations".into()));
+        }
+        if cfg.secret_access_key_file.as_os_str().is_empty() {
+            return Err(("backup.s3.secret_access_key_file", "required for S3 destinations".into()));
+        }
+        if !cfg.secret_access_key_file.exists() {
+            return Err((
+                "backup.s3.secret_access_key_file",
+                format!("{} does not exist", cfg.secret_access_key_file.display()),
+            ));
+        }
+        for spec in specs {
+            // The bucket name and prefix, without a client.
+            if let Some(rest) = spec.to_str().and_then(|s| s.strip_prefix("s3://")) {
+                let bucket = rest.split('/').next().unwrap_or("");
+                let ok = (3..=63).contains(&bucket.len())
+                    && bucket.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'.');
+                if !ok {
+                    return Err((key, format!("{}: {bucket:?} is not an S3 bucket name", spec.display())));
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
 /// What one backup run wrote.
 #[derive(Debug)]
 pub struct Written {
-    /// The backup files, one per destination.
-    pub files: Vec<PathBuf>,
+    /// Where the backup is, one per destination.
+    pub files: Vec<String>,
     /// Rows in the audit log of the snapshot (all verified).
     pub audit_rows: u64,
     /// Old backups deleted.
@@ -144,21 +184,26 @@ async fn check_database(db: &Path) -> anyhow::Result<u64> {
     Ok(report.rows_checked)
 }
 
-/// Takes one backup of the store in `data_dir` (with `keys_file`) into every destination.
+/// Takes one backup of the store in `data_dir` (with `keys_file`) into every destination:
+/// the snapshot is encrypted once, stored in each destination, and what each holds is read
+/// back and opened as a restore would before the next; then old backups are pruned.
 pub async fn backup(
     data_dir: &Path,
     keys_file: &Path,
-    destinations: &[PathBuf],
+    destinations: &[Destination],
     key: &BackupKey,
     keep_days: u64,
 ) -> anyhow::Result<Written> {
-    let first = destinations.first().context("no backup destination")?;
-    for d in destinations {
+    if destinations.is_empty() {
+        bail!("no backup destination");
+    }
+    for d in destinations.iter().filter_map(Destination::local_dir) {
         private_dir(d)?;
         sweep(d);
     }
     let now = SystemClock.now();
-    let scratch = Scratch::new(first)?;
+    let near = destinations.iter().find_map(Destination::local_dir).unwrap_or(data_dir);
+    let scratch = Scratch::new(near)?;
     let snapshot = scratch.0.join("sekimori.db");
     let db = data_dir.join("sekimori.db");
     if !db.exists() {
@@ -175,31 +220,29 @@ pub async fn backup(
     .await??;
     let audit_rows = check_database(&snapshot).await.context("the snapshot does not check")?;
     let name = file_name(now);
+    let sealed = scratch.0.join(&name);
+    container::write(
+        &sealed,
+        key,
+        container::KIND_DATABASE,
+        &now.to_rfc3339(),
+        &[("sekimori.db", &snapshot), ("keys/server.json", keys_file)],
+        &OsRng,
+    )?;
     let mut files = Vec::new();
-    for dest in destinations {
-        let partial = dest.join(format!("{name}.partial"));
-        let _ = std::fs::remove_file(&partial);
-        container::write(
-            &partial,
-            key,
-            container::KIND_DATABASE,
-            &now.to_rfc3339(),
-            &[("sekimori.db", &snapshot), ("keys/server.json", keys_file)],
-            &OsRng,
-        )?;
-        // Opened as a restore would, before it counts as a backup.
-        let trial = Scratch::new(dest)?;
-        container::extract(&partial, key, &trial.0)?;
-        check_database(&trial.0.join("sekimori.db"))
-            .await
-            .with_context(|| format!("{}: trial restore", partial.display()))?;
-        let done = dest.join(&name);
-        std::fs::rename(&partial, &done).with_context(|| format!("cannot name {}", done.display()))?;
-        files.push(done);
+    for (i, dest) in destinations.iter().enumerate() {
+        // Read back and opened as a restore would, before it counts as a backup.
+        let trial = scratch.0.join(format!("trial-{i}"));
+        dest.put_checked(&name, &sealed, &trial, async |copy: &Path| {
+            container::extract(copy, key, &trial)?;
+            check_database(&trial.join("sekimori.db")).await
+        })
+        .await?;
+        files.push(dest.location(&name));
     }
     let mut pruned = 0;
     for dest in destinations {
-        pruned += prune(dest, now, keep_days)?;
+        pruned += prune(dest, now, keep_days).await?;
     }
     Ok(Written { files, audit_rows, pruned })
 }
@@ -227,37 +270,41 @@ pub(crate) fn sweep(dest: &Path) {
     }
 }
 
-/// The backups in `dest`, newest first: (when taken, file).
-fn backups_in(dest: &Path) -> anyhow::Result<Vec<(Timestamp, PathBuf)>> {
-    let mut found = Vec::new();
-    let Ok(dir) = std::fs::read_dir(dest) else { return Ok(found) };
-    for entry in dir {
-        let p = entry?.path();
-        let is_backup =
-            p.file_name().and_then(|n| n.to_str()).is_some_and(|n| n.starts_with("sekimori-") && n.ends_with(".skbk"));
-        if !is_backup {
-            continue;
-        }
-        match container::header(&p) {
-            Ok((h, _, _)) if h.backend != container::KIND_DATABASE => {}
-            Ok((h, _, _)) => match Timestamp::parse(&h.created_at) {
-                Some(t) => found.push((t, p)),
-                None => tracing::warn!(file = %p.display(), "backup with an unreadable date left alone"),
-            },
-            Err(e) => tracing::warn!(error = %e, "not a backup; left alone"),
-        }
+/// When the backup named `name` was taken (its name says: `sekimori-<UTC time>.skbk`).
+fn taken_at(name: &str) -> Option<Timestamp> {
+    let t = name.strip_prefix("sekimori-")?.strip_suffix(".skbk")?;
+    // 20261206T034127123Z
+    let b = t.as_bytes();
+    if b.len() != 19 || b[8] != b'T' || b[18] != b'Z' {
+        return None;
     }
+    Timestamp::parse(&format!(
+        "{}-{}-{}T{}:{}:{}.{}Z",
+        &t[0..4],
+        &t[4..6],
+        &t[6..8],
+        &t[9..11],
+        &t[11..13],
+        &t[13..15],
+        &t[15..18]
+    ))
+}
+
+/// The backups in `dest`, newest first: (when taken, name).
+async fn backups_in(dest: &Destination) -> anyhow::Result<Vec<(Timestamp, String)>> {
+    let mut found: Vec<(Timestamp, String)> =
+        dest.list("sekimori-", ".skbk").await?.into_iter().filter_map(|n| Some((taken_at(&n)?, n))).collect();
     found.sort_by_key(|b| std::cmp::Reverse(b.0));
     Ok(found)
 }
 
 /// Deletes the backups in `dest` older than `keep_days`, never the newest.
-fn prune(dest: &Path, now: Timestamp, keep_days: u64) -> anyhow::Result<usize> {
+async fn prune(dest: &Destination, now: Timestamp, keep_days: u64) -> anyhow::Result<usize> {
     let keep_ms = i64::try_from(keep_days).unwrap_or(i64::MAX).saturating_mul(86_400_000);
     let mut n = 0;
-    for (t, p) in backups_in(dest)?.into_iter().skip(1) {
+    for (t, name) in backups_in(dest).await?.into_iter().skip(1) {
         if now.millis() - t.millis() > keep_ms {
-            std::fs::remove_file(&p).with_context(|| format!("cannot delete {}", p.display()))?;
+            dest.delete(&name).await?;
             n += 1;
         }
     }
@@ -301,18 +348,25 @@ pub async fn schedule(cfg: BackupConfig, data_dir: PathBuf, keys_file: PathBuf) 
     let Some(key_file) = cfg.key_file.clone() else { return };
     let interval = Duration::from_secs(cfg.interval_minutes * 60);
     loop {
-        let now = SystemClock.now();
-        let newest = cfg.destinations.iter().filter_map(|d| backups_in(d).ok()?.first().map(|b| b.0)).min();
-        let due_in = match newest {
-            Some(t) => {
-                interval.saturating_sub(Duration::from_millis(u64::try_from(now.millis() - t.millis()).unwrap_or(0)))
-            }
-            None => Duration::ZERO,
-        };
-        tokio::time::sleep(due_in).await;
         let result = async {
+            let destinations = dest::resolve(&cfg.destinations, cfg.s3.as_ref())?;
+            let now = SystemClock.now();
+            // Due when a destination has no backup, or its newest is an interval old.
+            let (mut oldest_newest, mut missing) = (None::<Timestamp>, false);
+            for d in &destinations {
+                match backups_in(d).await?.first() {
+                    Some((t, _)) => oldest_newest = Some(oldest_newest.map_or(*t, |n| n.min(*t))),
+                    None => missing = true,
+                }
+            }
+            let due_in = match (missing, oldest_newest) {
+                (false, Some(t)) => interval
+                    .saturating_sub(Duration::from_millis(u64::try_from(now.millis() - t.millis()).unwrap_or(0))),
+                _ => Duration::ZERO,
+            };
+            tokio::time::sleep(due_in).await;
             let key = BackupKey::load(&key_file)?;
-            backup(&data_dir, &keys_file, &cfg.destinations, &key, cfg.keep_days).await
+            backup(&data_dir, &keys_file, &destinations, &key, cfg.keep_days).await
         }
         .await;
         match result {
@@ -346,7 +400,15 @@ mod tests {
     use super::*;
 
     #[test]
-    fn backups_past_the_retention_are_deleted_but_never_the_newest() {
+    fn backup_names_carry_their_time() {
+        let t = Timestamp(1_796_527_287_123);
+        assert_eq!(taken_at(&file_name(t)), Some(t));
+        assert_eq!(taken_at("sekimori-2026.skbk"), None);
+        assert_eq!(taken_at("notes.txt"), None);
+    }
+
+    #[tokio::test]
+    async fn backups_past_the_retention_are_deleted_but_never_the_newest() {
         let dir = tempfile::tempdir().expect("dir");
         let key = BackupKey::create(&dir.path().join("key"), &OsRng).expect("key");
         let payload = dir.path().join("payload");
@@ -368,13 +430,18 @@ mod tests {
             .expect("write");
         }
         std::fs::write(dest.join("notes.txt"), b"left alone").expect("write");
-        assert_eq!(prune(&dest, now, 14).expect("prune"), 2);
-        let left: Vec<_> =
-            backups_in(&dest).expect("list").into_iter().map(|(t, _)| (now.millis() - t.millis()) / day).collect();
+        let folder = Destination::Dir(dest.clone());
+        assert_eq!(prune(&folder, now, 14).await.expect("prune"), 2);
+        let left: Vec<_> = backups_in(&folder)
+            .await
+            .expect("list")
+            .into_iter()
+            .map(|(t, _)| (now.millis() - t.millis()) / day)
+            .collect();
         assert_eq!(left, vec![1, 13]);
         assert!(dest.join("notes.txt").exists());
         // With only old backups, the newest stays.
-        assert_eq!(prune(&dest, Timestamp(now.millis() + 100 * day), 14).expect("prune"), 1);
-        assert_eq!(backups_in(&dest).expect("list").len(), 1);
+        assert_eq!(prune(&folder, Timestamp(now.millis() + 100 * day), 14).await.expect("prune"), 1);
+        assert_eq!(backups_in(&folder).await.expect("list").len(), 1);
     }
 }
