@@ -10,6 +10,7 @@
 
 mod authorize;
 mod clients;
+mod introspect;
 pub mod jose;
 pub(crate) mod keyring;
 mod token;
@@ -19,6 +20,7 @@ use serde_json::{json, Value};
 
 pub use authorize::{AuthorizeParams, Authorized, Prompt, ValidRequest};
 pub use clients::{ClientRegistration, NewOidcClient};
+pub use introspect::IntrospectionRequest;
 pub use keyring::KeyRing;
 pub use token::{LogoutHint, TokenRequest, TokenResponse};
 
@@ -182,6 +184,8 @@ impl Gate {
             "authorization_endpoint": format!("{iss}/oidc/authorize"),
             "token_endpoint": format!("{iss}/oidc/token"),
             "userinfo_endpoint": format!("{iss}/oidc/userinfo"),
+            "introspection_endpoint": format!("{iss}/oidc/introspect"),
+            "introspection_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post"],
             "jwks_uri": format!("{iss}/oidc/jwks"),
             "end_session_endpoint": format!("{iss}/oidc/logout"),
             "scopes_supported": SCOPES,

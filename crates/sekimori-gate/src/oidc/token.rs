@@ -308,6 +308,16 @@ impl Gate {
 
     /// The claims about the user that an access token may read (OIDC Core 5.3).
     pub async fn userinfo(&self, bearer: &str) -> OidcResult<Value> {
+        let (c, session) = self.live_access_token(bearer).await?;
+        let mut out = json!({ "sub": session.user_id });
+        profile_claims(&mut out, &session, c["scope"].as_str().unwrap_or(""));
+        Ok(out)
+    }
+
+    /// The claims of an access token this provider signed that is still good: not expired,
+    /// its login session alive, its grant not revoked (a code replay, a refresh-token reuse
+    /// or a logout ends its access tokens at once, not when they expire); with the session.
+    pub(crate) async fn live_access_token(&self, bearer: &str) -> OidcResult<(Value, SessionView)> {
         let bad = || OidcError::invalid_token("the access token is invalid or expired");
         let parsed = jose::parse(bearer).ok_or_else(bad)?;
         if parsed.header["typ"] != "at+jwt" {
@@ -318,7 +328,7 @@ impl Gate {
         if !jose::verify(&parsed, key.jwk()) {
             return Err(bad());
         }
-        let c = &parsed.claims;
+        let c = parsed.claims;
         if c["iss"].as_str() != Some(&self.issuer())
             || c["exp"].as_i64().is_none_or(|e| e <= self.clock.now().seconds())
         {
@@ -330,16 +340,12 @@ impl Gate {
             .await?
             .filter(|s| c["sub"].as_str() == Some(s.user_id.as_str()))
             .ok_or_else(|| OidcError::invalid_token("the login session behind this token has ended"))?;
-        // A grant revoked by a code replay, a refresh-token reuse or a logout ends its
-        // access tokens at once, not when they expire.
         if let Some(family) = c["sekimori_grant"].as_str() {
             if self.store.oidc_family_revoked(family).await? {
                 return Err(OidcError::invalid_token("the grant of this access token was revoked"));
             }
         }
-        let mut out = json!({ "sub": session.user_id });
-        profile_claims(&mut out, &session, c["scope"].as_str().unwrap_or(""));
-        Ok(out)
+        Ok((c, session))
     }
 
     /// Verifies the parameters of an RP-initiated logout (OIDC RP-Initiated Logout 1.0):

@@ -12,7 +12,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use base64::Engine as _;
-use sekimori_gate::oidc::{AuthorizeParams, Authorized, OidcError, TokenRequest, ValidRequest};
+use sekimori_gate::oidc::{AuthorizeParams, Authorized, IntrospectionRequest, OidcError, TokenRequest, ValidRequest};
 use serde::Deserialize;
 use serde_json::json;
 
@@ -29,6 +29,7 @@ pub(super) fn router() -> Router<AppState> {
         .route("/oidc/authorize/continue", get(authorize_continue))
         .route("/oidc/token", post(token))
         .route("/oidc/userinfo", get(userinfo).post(userinfo))
+        .route("/oidc/introspect", post(introspect))
         .route("/oidc/logout", get(logout_get).post(logout_post))
 }
 
@@ -174,29 +175,46 @@ fn basic(headers: &HeaderMap) -> Result<Option<(String, String)>, OidcError> {
     Ok(Some((decode(id)?, decode(secret)?)))
 }
 
-async fn token(State(s): State<AppState>, req: Request) -> Response {
+/// A client's form post to the token or introspection endpoint: the form, and the
+/// client's HTTP Basic credentials if sent; or the OAuth error to answer.
+async fn client_form<T: serde::de::DeserializeOwned>(
+    s: &AppState,
+    req: Request,
+) -> Result<(T, Option<(String, String)>), Response> {
     let headers = req.headers().clone();
     let form = headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .is_some_and(|ct| ct.starts_with("application/x-www-form-urlencoded"));
     if !form {
-        return oauth_error(&OidcError::invalid_request("the body must be application/x-www-form-urlencoded"));
+        return Err(oauth_error(&OidcError::invalid_request("the body must be application/x-www-form-urlencoded")));
     }
-    let body = match read_body(req, s.body_limit).await {
-        Ok(b) => b,
-        Err(e) => return oauth_error(&OidcError::invalid_request(e.0.detail)),
-    };
-    let form: TokenRequest = match serde_urlencoded::from_bytes(&body) {
+    let body = read_body(req, s.body_limit).await.map_err(|e| oauth_error(&OidcError::invalid_request(e.0.detail)))?;
+    let form: T = serde_urlencoded::from_bytes(&body)
+        .map_err(|e| oauth_error(&OidcError::invalid_request(format!("invalid form: {e}"))))?;
+    let credentials = basic(&headers).map_err(|e| oauth_error(&e))?;
+    Ok((form, credentials))
+}
+
+async fn token(State(s): State<AppState>, req: Request) -> Response {
+    let (form, credentials) = match client_form::<TokenRequest>(&s, req).await {
         Ok(f) => f,
-        Err(e) => return oauth_error(&OidcError::invalid_request(format!("invalid form: {e}"))),
-    };
-    let credentials = match basic(&headers) {
-        Ok(c) => c,
-        Err(e) => return oauth_error(&e),
+        Err(resp) => return resp,
     };
     match s.gate.token(&form, credentials).await {
         Ok(tokens) => no_store(Json(tokens).into_response()),
+        Err(e) => oauth_error(&e),
+    }
+}
+
+/// RFC 7662 token introspection, for resource servers holding a confidential client.
+async fn introspect(State(s): State<AppState>, req: Request) -> Response {
+    let (form, credentials) = match client_form::<IntrospectionRequest>(&s, req).await {
+        Ok(f) => f,
+        Err(resp) => return resp,
+    };
+    match s.gate.introspect(&form, credentials).await {
+        Ok(answer) => no_store(Json(answer).into_response()),
         Err(e) => oauth_error(&e),
     }
 }

@@ -3,7 +3,8 @@
 //! JWKS, authorization code with PKCE, id_token signatures (RS256 and ES256) checked against
 //! the JWKS, at_hash, userinfo, refresh rotation and reuse detection, code replay,
 //! `acr_values` forcing a step-up, `prompt`, `max_age`, exact redirect URIs, client
-//! authentication both ways, key rotation and RP-initiated logout.
+//! authentication both ways, token introspection (RFC 7662), key rotation and RP-initiated
+//! logout.
 
 use openidconnect::core::{
     CoreAuthPrompt, CoreAuthenticationFlow, CoreClient, CoreIdToken, CoreJwsSigningAlgorithm, CoreProviderMetadata,
@@ -11,8 +12,9 @@ use openidconnect::core::{
 };
 use openidconnect::{
     AccessTokenHash, AuthenticationContextClass, AuthorizationCode, ClientId, ClientSecret, CsrfToken,
-    EndpointMaybeSet, EndpointNotSet, EndpointSet, IssuerUrl, Nonce, OAuth2TokenResponse, PkceCodeChallenge,
-    PkceCodeVerifier, RedirectUrl, RefreshToken, RequestTokenError, Scope, TokenResponse,
+    EndpointMaybeSet, EndpointNotSet, EndpointSet, IntrospectionUrl, IssuerUrl, Nonce, OAuth2TokenResponse,
+    PkceCodeChallenge, PkceCodeVerifier, RedirectUrl, RefreshToken, RequestTokenError, Scope,
+    TokenIntrospectionResponse, TokenResponse,
 };
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
@@ -241,6 +243,17 @@ async fn code_flow(backend: Backend) {
     let info = serde_json::to_value(&info).expect("json");
     assert_eq!((info["sub"].clone(), info["email"].clone()), (claims["sub"].clone(), json!("alice@example.jp")));
 
+    // A resource server asks the introspection endpoint (RFC 7662), as the library does it
+    // (HTTP Basic): active, with the token's subject, client and scope.
+    let introspection = IntrospectionUrl::new(format!("{}/oidc/introspect", s.url)).expect("url");
+    let resource_server = c.clone().set_introspection_url(introspection);
+    let answer = resource_server.introspect(tokens.access_token()).request_async(&http()).await.expect("introspect");
+    assert!(answer.active());
+    assert_eq!(answer.sub(), claims["sub"].as_str());
+    assert_eq!(answer.username(), Some("alice"));
+    assert_eq!(answer.client_id().map(|c| c.as_str()), Some(id.as_str()));
+    assert_eq!(answer.scopes().map(|v| v.iter().any(|sc| sc.as_str() == "openid")), Some(true));
+
     // Refresh rotation: each refresh token works once; the old one again is reuse and
     // revokes the family, the newest token included.
     let ra1 = tokens.refresh_token().expect("refresh token").clone();
@@ -259,6 +272,9 @@ async fn code_flow(backend: Backend) {
         let info: Result<CoreUserInfoClaims, _> =
             c.user_info(t.access_token().clone(), None).expect("userinfo endpoint").request_async(&http()).await;
         assert!(info.is_err(), "a revoked grant's access token is refused at userinfo");
+        let answer = resource_server.introspect(t.access_token()).request_async(&http()).await.expect("introspect");
+        assert!(!answer.active(), "and is inactive at introspection");
+        assert_eq!(answer.sub(), None, "an inactive token says nothing more");
     }
     assert_eq!(
         s.events("action=oidc.refresh.reused").await.len(),
@@ -535,6 +551,45 @@ async fn client_authentication_es256_and_bad_token_requests() {
     // The code survived every refused attempt.
     let (status, body) = token_call(&s, &good, Some((&id, &secret))).await;
     assert_eq!(status, StatusCode::OK, "{body}");
+
+    // Introspection (RFC 7662) with client_secret_post; only confidential clients may ask,
+    // and anything that is not a live access token is simply inactive.
+    let access = body["access_token"].as_str().expect("access token").to_owned();
+    let refresh = body["refresh_token"].as_str().expect("refresh token").to_owned();
+    let introspect = |form: Vec<(&'static str, String)>, basic: Option<(String, String)>| {
+        let url = format!("{}/oidc/introspect", s.url);
+        async move {
+            let mut req = reqwest::Client::new().post(url).form(&form);
+            if let Some((u, p)) = basic {
+                req = req.basic_auth(u, Some(p));
+            }
+            let resp = req.send().await.expect("send");
+            let status = resp.status().as_u16();
+            assert_eq!(resp.headers()["cache-control"], "no-store");
+            (status, resp.json::<Value>().await.unwrap_or(Value::Null))
+        }
+    };
+    let post =
+        |token: &str| vec![("token", token.to_owned()), ("client_id", id.clone()), ("client_secret", secret.clone())];
+    let (status, answer) = introspect(post(&access), None).await;
+    assert_eq!((status, answer["active"].clone(), answer["client_id"].clone()), (200, json!(true), json!(id)));
+    assert_eq!(answer["token_type"], "Bearer");
+    for token in [refresh.as_str(), "x", "a.b.c", &"a".repeat(20_000)] {
+        let (status, answer) = introspect(post(token), None).await;
+        assert_eq!((status, answer), (200, json!({"active": false})));
+    }
+    let (public_id, _) = register(&s, "spa", json!({"public": true})).await;
+    let token_only = vec![("token", access.clone())];
+    for (form, basic, status, error) in [
+        (token_only.clone(), None, 401, "invalid_client"),
+        (token_only.clone(), Some((id.clone(), "skapp_wrong".to_owned())), 401, "invalid_client"),
+        (vec![("token", access.clone()), ("client_id", public_id.clone())], None, 401, "invalid_client"),
+        ([post(&access), vec![("surprise", "1".to_owned())]].concat(), None, 400, "invalid_request"),
+        (vec![("client_id", id.clone()), ("client_secret", secret.clone())], None, 400, "invalid_request"),
+    ] {
+        let (got, body) = introspect(form.clone(), basic).await;
+        assert_eq!((got, body["error"].as_str()), (status, Some(error)), "{form:?} {body}");
+    }
     // Not a form: a clear error.
     let resp = reqwest::Client::new()
         .post(format!("{}/oidc/token", s.url))
