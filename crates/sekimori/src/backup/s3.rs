@@ -542,4 +542,19 @@ mod tests {
         );
         assert_eq!(error_fields("oops").0, "-");
     }
+
+    proptest::proptest! {
+        /// Whatever a store (or something posing as one) answers, reading it is an error
+        /// or a listing, never a panic; and keys come back as they were escaped.
+        #[test]
+        fn any_answer_is_read_without_panicking(body in "\\PC{0,400}", key in "[a-z0-9/&<>'\"._-]{1,40}") {
+            let _ = parse_listing(&body);
+            let _ = error_fields(&body);
+            let escaped = key.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;")
+                .replace('\'', "&apos;").replace('"', "&quot;");
+            let xml = format!("<ListBucketResult><Contents><Key>{escaped}</Key><Size>7</Size></Contents></ListBucketResult>");
+            let page = parse_listing(&xml).expect("listing");
+            proptest::prop_assert_eq!(page.objects, vec![Object { key, size: 7 }]);
+        }
+    }
 }
