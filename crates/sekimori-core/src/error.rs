@@ -240,3 +240,28 @@ impl ServiceError {
         self
     }
 }
+
+/// A setting that cannot be used: its key, as the operator writes it (e.g.
+/// `gate.passkey.rp_id`, or a field such as `path` that the caller places under its
+/// section), and why.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{key}: {reason}")]
+#[non_exhaustive]
+pub struct SettingsError {
+    /// The key.
+    pub key: String,
+    /// What is wrong with its value.
+    pub reason: String,
+}
+
+impl SettingsError {
+    /// The error for `key`.
+    pub fn new(key: impl Into<String>, reason: impl Into<String>) -> Self {
+        SettingsError { key: key.into(), reason: reason.into() }
+    }
+
+    /// The same error with `prefix.` before the key (`gate.forward_auth[2]` + `path`).
+    pub fn under(self, prefix: &str) -> Self {
+        SettingsError { key: format!("{prefix}.{}", self.key), reason: self.reason }
+    }
+}

@@ -17,6 +17,6 @@ pub mod token;
 pub mod totp;
 
 pub use clock::{Clock, SystemClock, TestClock, Timestamp};
-pub use error::{ErrorCode, ServiceError};
+pub use error::{ErrorCode, ServiceError, SettingsError};
 pub use level::AuthLevel;
 pub use rng::{OsRng, Rng};

@@ -5,6 +5,7 @@
 //! addresses; and an entity risk score over a window that alerts above a threshold, with
 //! signal × entity suppression. Pure: the caller loads and saves [`Profile`]s.
 
+use crate::DetectError;
 use sekimori_core::net::Cidr;
 use std::collections::BTreeMap;
 use std::net::IpAddr;
@@ -130,16 +131,22 @@ impl BaselineConfig {
     }
 
     /// Parses a configuration in the format of `data/baselines.yml`.
-    pub fn from_yaml(text: &str) -> Result<BaselineConfig, String> {
-        let cfg: BaselineConfig = yaml_serde::from_str(text).map_err(|e| e.to_string())?;
+    pub fn from_yaml(text: &str) -> Result<BaselineConfig, DetectError> {
+        let cfg: BaselineConfig = yaml_serde::from_str(text).map_err(DetectError::syntax)?;
         if let Some(k) = cfg.new_value.keys().find(|k| !NEW_VALUE_KINDS.contains(&k.as_str())) {
-            return Err(format!("new_value.{k}: unknown kind; known: {}", NEW_VALUE_KINDS.join(", ")));
+            return Err(DetectError::setting(
+                format!("new_value.{k}"),
+                format!("unknown kind; known: {}", NEW_VALUE_KINDS.join(", ")),
+            ));
         }
         if !(0.0..=1.0).contains(&cfg.failures.floor) {
-            return Err("failures.floor: must be between 0 and 1".into());
+            return Err(DetectError::setting("failures.floor", "must be between 0 and 1"));
         }
-        if cfg.risk.threshold == 0 || cfg.failures.count == 0 {
-            return Err("risk.threshold and failures.count must be at least 1".into());
+        if cfg.risk.threshold == 0 {
+            return Err(DetectError::setting("risk.threshold", "must be at least 1"));
+        }
+        if cfg.failures.count == 0 {
+            return Err(DetectError::setting("failures.count", "must be at least 1"));
         }
         Ok(cfg)
     }
@@ -154,14 +161,17 @@ pub struct ThreatIntel {
 
 impl ThreatIntel {
     /// Parses one list; `name` is used in errors (`name:line: reason`).
-    pub fn parse(&mut self, name: &str, text: &str) -> Result<(), String> {
+    pub fn parse(&mut self, name: &str, text: &str) -> Result<(), DetectError> {
         for (i, line) in text.lines().enumerate() {
             let entry = line.split('#').next().unwrap_or_default().trim();
             if entry.is_empty() {
                 continue;
             }
-            let net =
-                entry.parse::<Cidr>().map_err(|_| format!("{name}:{}: not an IP address or CIDR: {entry:?}", i + 1))?;
+            let net = entry.parse::<Cidr>().map_err(|_| DetectError::IntelEntry {
+                list: name.to_owned(),
+                line: i + 1,
+                entry: entry.to_owned(),
+            })?;
             self.nets.push(net);
         }
         Ok(())
@@ -721,10 +731,9 @@ mod tests {
         assert!(intel.contains("192.0.2.1".parse().expect("ip")) && !intel.contains("192.0.2.2".parse().expect("ip")));
         assert!(intel.contains("::ffff:203.0.113.9".parse().expect("ip")));
         let mut t = ThreatIntel::default();
-        assert_eq!(
-            t.parse("f.txt", "10.0.0.0/33").expect_err("bad"),
-            "f.txt:1: not an IP address or CIDR: \"10.0.0.0/33\""
-        );
+        let e = t.parse("f.txt", "10.0.0.0/33").expect_err("bad");
+        assert_eq!(e, DetectError::IntelEntry { list: "f.txt".into(), line: 1, entry: "10.0.0.0/33".into() });
+        assert_eq!(e.to_string(), "f.txt:1: not an IP address or CIDR: \"10.0.0.0/33\"");
     }
 
     #[test]
@@ -751,6 +760,12 @@ mod tests {
     fn the_builtin_configuration_loads_and_bad_ones_are_refused() {
         let _ = BaselineConfig::builtin();
         let bad = BUILTIN.replace("  user_agent: {lookback_days", "  agent: {lookback_days");
-        assert!(BaselineConfig::from_yaml(&bad).expect_err("refused").contains("new_value.agent"));
+        let e = BaselineConfig::from_yaml(&bad).expect_err("refused");
+        assert!(matches!(&e, DetectError::Setting { key, .. } if key == "new_value.agent"), "{e}");
+        let zero = BUILTIN.replace("threshold: 60,", "threshold: 0,");
+        assert_eq!(
+            BaselineConfig::from_yaml(&zero).expect_err("refused"),
+            DetectError::setting("risk.threshold", "must be at least 1")
+        );
     }
 }

@@ -3,6 +3,7 @@
 //! Windows EVTX (the `evtx` crate), each optionally gzip-compressed. Every event is
 //! normalised ([`crate::normalize`](mod@crate::normalize)).
 
+use crate::DetectError;
 use std::io::Read;
 use std::path::{Path, PathBuf};
 
@@ -113,7 +114,8 @@ pub fn read_events_each(path: &Path, sink: &mut dyn FnMut(Value)) -> Result<Vec<
     if bytes.len() as u64 > MAX_FILE_BYTES {
         return Err(InputError::TooLarge { path: path.to_owned() });
     }
-    parse_evtx_each(bytes, sink).map_err(|reason| InputError::NotEvtx { path: path.to_owned(), reason })
+    parse_evtx_each(bytes, sink)
+        .map_err(|reason| InputError::NotEvtx { path: path.to_owned(), reason: reason.to_string() })
 }
 
 /// Longest unfinished JSON document held while reading a file (a CloudTrail file is one
@@ -134,16 +136,16 @@ const EVTX_CHUNK: usize = 65_536;
 /// reported as malformed and reading goes on; a file that is not EVTX at all is an error.
 /// The `evtx` crate parses untrusted binary input: a panic inside it is caught and turned
 /// into an error for this file, never a crash of the caller.
-pub fn parse_evtx(bytes: Vec<u8>) -> Result<EventSource, String> {
+pub fn parse_evtx(bytes: Vec<u8>) -> Result<EventSource, DetectError> {
     let mut events = Vec::new();
     let malformed = parse_evtx_each(bytes, &mut |e| events.push(e))?;
     Ok(EventSource { path: PathBuf::new(), events, malformed })
 }
 
 /// [`parse_evtx`], handing each event to `sink` as it is read.
-pub fn parse_evtx_each(bytes: Vec<u8>, sink: &mut dyn FnMut(Value)) -> Result<Vec<Malformed>, String> {
+pub fn parse_evtx_each(bytes: Vec<u8>, sink: &mut dyn FnMut(Value)) -> Result<Vec<Malformed>, DetectError> {
     if !bytes.starts_with(b"ElfFile\0") {
-        return Err("it does not start with the EVTX signature `ElfFile`".to_owned());
+        return Err(DetectError::Evtx("it does not start with the EVTX signature `ElfFile`".to_owned()));
     }
     // The parser reads whole 64 KiB chunks after the 4 KiB file header and passes over a
     // partial one without a word: say so, as a file cut off in transfer loses records.
@@ -157,7 +159,9 @@ pub fn parse_evtx_each(bytes: Vec<u8>, sink: &mut dyn FnMut(Value)) -> Result<Ve
     // whole events only, and the caller learns that the file failed.
     std::panic::catch_unwind(std::panic::AssertUnwindSafe(move || {
         let settings = evtx::ParserSettings::new().num_threads(1).separate_json_attributes(false);
-        let mut parser = evtx::EvtxParser::from_buffer(bytes).map_err(|e| chain(&e))?.with_configuration(settings);
+        let mut parser = evtx::EvtxParser::from_buffer(bytes)
+            .map_err(|e| DetectError::Evtx(chain(&e)))?
+            .with_configuration(settings);
         let mut malformed = Vec::new();
         for (i, record) in parser.records_json_value().enumerate() {
             match record {
@@ -168,7 +172,7 @@ pub fn parse_evtx_each(bytes: Vec<u8>, sink: &mut dyn FnMut(Value)) -> Result<Ve
         malformed.extend(partial);
         Ok(malformed)
     }))
-    .unwrap_or_else(|_| Err("the EVTX parser failed on this file".to_owned()))
+    .unwrap_or_else(|_| Err(DetectError::Evtx("the EVTX parser failed on this file".to_owned())))
 }
 
 /// Parses text holding JSON documents one after another (which covers a single document,

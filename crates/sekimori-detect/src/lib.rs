@@ -5,6 +5,7 @@
 //! No HTTP and no storage: the server and the offline `sekimori hunt` command share it.
 
 pub mod baseline;
+mod error;
 mod event;
 pub mod input;
 pub mod keyvalue;
@@ -19,6 +20,7 @@ mod sieve;
 pub mod syslog;
 pub mod tuning;
 
+pub use error::DetectError;
 pub use input::{log_files, read_events, read_events_each, EventSource, InputError, Malformed};
 pub use logsource::DeclaredLogSource;
 pub use mapping::FieldMapping;

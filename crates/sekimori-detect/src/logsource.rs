@@ -4,6 +4,7 @@
 //! ([`DeclaredLogSource`], the event's `sekimori.logsource`); with no declaration it stays
 //! unknown and narrows nothing (fail open).
 
+use crate::DetectError;
 use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
@@ -60,13 +61,16 @@ pub struct DeclaredLogSource {
 
 impl DeclaredLogSource {
     /// `Err` names the first value that is not a Sigma log-source name.
-    pub fn validate(&self) -> Result<(), String> {
+    pub fn validate(&self) -> Result<(), DetectError> {
         for (key, value) in [("product", &self.product), ("service", &self.service), ("category", &self.category)] {
             if let Some(v) = value {
                 let ok = (1..=64).contains(&v.len())
                     && v.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"_-.".contains(&b));
                 if !ok {
-                    return Err(format!("{key} must be 1 to 64 of a-z, 0-9, _, - and . (got {v:?})"));
+                    return Err(DetectError::setting(
+                        key,
+                        format!("must be 1 to 64 of a-z, 0-9, _, - and . (got {v:?})"),
+                    ));
                 }
             }
         }
@@ -339,8 +343,8 @@ impl LogSourceMap {
     }
 
     /// Parses a mapping in the format of `data/logsources.yml`.
-    pub fn from_yaml(text: &str) -> Result<LogSourceMap, String> {
-        Ok(LogSourceMap { file: yaml_serde::from_str(text).map_err(|e| e.to_string())? })
+    pub fn from_yaml(text: &str) -> Result<LogSourceMap, DetectError> {
+        Ok(LogSourceMap { file: yaml_serde::from_str(text).map_err(DetectError::syntax)? })
     }
 
     /// Places `event` (normalised).

@@ -11,6 +11,7 @@
 //! A source field is looked up as a top-level key first, then as a dotted path into
 //! nested objects. The Sigma field is added when the event does not already have it.
 
+use crate::DetectError;
 use std::collections::BTreeMap;
 
 use serde::Deserialize;
@@ -26,8 +27,8 @@ pub struct FieldMapping {
 
 impl FieldMapping {
     /// Parses a mapping file's text; the error says what is wrong and where.
-    pub fn from_yaml(text: &str) -> Result<FieldMapping, String> {
-        yaml_serde::from_str(text).map_err(|e| e.to_string())
+    pub fn from_yaml(text: &str) -> Result<FieldMapping, DetectError> {
+        yaml_serde::from_str(text).map_err(DetectError::syntax)
     }
 
     /// Adds the Sigma-named copies of the mapped fields to `event`.
@@ -70,6 +71,6 @@ mod tests {
     #[test]
     fn unknown_keys_are_refused() {
         let err = FieldMapping::from_yaml("field:\n  a: b\n").expect_err("typo");
-        assert!(err.contains("field"), "{err}");
+        assert!(matches!(&err, DetectError::Syntax(m) if m.contains("field")), "{err}");
     }
 }

@@ -1,5 +1,6 @@
 //! Hits and the ways `sekimori hunt` prints them.
 
+use crate::DetectError;
 use std::collections::BTreeMap;
 use std::io::{self, Write};
 
@@ -87,14 +88,14 @@ pub enum Format {
 }
 
 impl std::str::FromStr for Format {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, String> {
+    type Err = DetectError;
+    fn from_str(s: &str) -> Result<Self, DetectError> {
         match s {
             "table" => Ok(Format::Table),
             "csv" => Ok(Format::Csv),
             "json" => Ok(Format::Json),
             "jsonl" => Ok(Format::Jsonl),
-            other => Err(format!("unknown format `{other}` (table, csv, json, jsonl)")),
+            other => Err(DetectError::UnknownFormat(other.to_owned())),
         }
     }
 }

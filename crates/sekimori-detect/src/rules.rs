@@ -1,6 +1,7 @@
 //! Loading Sigma rules with a report of every rule that did not load and why, and running
 //! them over events.
 
+use crate::DetectError;
 use std::collections::{BTreeMap, HashSet};
 use std::path::{Path, PathBuf};
 
@@ -261,7 +262,7 @@ impl Hunter {
     /// Compiles `rules` for replaying logs: an event's time comes from its own fields, and
     /// an event without one still gets detections but never advances a correlation window
     /// (the wall clock means nothing when replaying old logs).
-    pub fn new(rules: &RuleSet) -> Result<Hunter, String> {
+    pub fn new(rules: &RuleSet) -> Result<Hunter, DetectError> {
         let mut groups: BTreeMap<LogSourceKey, Vec<SigmaRule>> = BTreeMap::new();
         for (_, r) in &rules.detections {
             let ls = &r.logsource;
@@ -278,9 +279,11 @@ impl Hunter {
             // stands with them applied.
             let keywords = KeywordGate::of(members.iter().map(|r| &r.detection));
             let collection = SigmaCollection { rules: members, ..SigmaCollection::new() };
-            engine.add_collection(&collection).map_err(|e| e.to_string())?;
+            engine.add_collection(&collection).map_err(|e| DetectError::Compile(e.to_string()))?;
             for (path, f) in &rules.filters {
-                engine.apply_filter(f).map_err(|e| format!("{}: {}: {e}", path.display(), f.title))?;
+                engine
+                    .apply_filter(f)
+                    .map_err(|e| DetectError::Compile(format!("{}: {}: {e}", path.display(), f.title)))?;
             }
             let sieve = Sieve::new(engine.rules(), &mut fields)?;
             buckets.push(Bucket { product, service, category, engine, visible, keywords, sieve });
@@ -298,9 +301,11 @@ impl Hunter {
                 rules: rules.detections.iter().map(|(_, r)| r.clone()).collect(),
                 ..SigmaCollection::new()
             };
-            engine.add_collection(&collection).map_err(|e| e.to_string())?;
+            engine.add_collection(&collection).map_err(|e| DetectError::Compile(e.to_string()))?;
             for (path, c) in &rules.correlations {
-                engine.add_correlation(c).map_err(|e| format!("{}: {}: {e}", path.display(), c.title))?;
+                engine
+                    .add_correlation(c)
+                    .map_err(|e| DetectError::Compile(format!("{}: {}: {e}", path.display(), c.title)))?;
             }
             Some(engine)
         };

@@ -3,6 +3,7 @@
 //! scanner"). Applied to the hits of an event after the shared rules ran, so one rule set
 //! serves every tenant and each tenant's tuning costs nothing until a rule fires.
 
+use crate::DetectError;
 use std::collections::BTreeMap;
 
 use rsigma_eval::compiler::{compile_rule, evaluate_rule, CompiledRule};
@@ -71,20 +72,23 @@ impl std::fmt::Debug for CompiledTuning {
 
 /// Checks and compiles `tuning` over the server's baseline configuration and lists.
 /// Every error names the part of the document, e.g. `filters[1]: ...`.
-pub fn compile(tuning: &Tuning, base: &BaselineConfig, intel: &ThreatIntel) -> Result<CompiledTuning, String> {
+pub fn compile(tuning: &Tuning, base: &BaselineConfig, intel: &ThreatIntel) -> Result<CompiledTuning, DetectError> {
     for (rule, level) in &tuning.severity {
         if !LEVELS.contains(&level.as_str()) {
-            return Err(format!("severity.{rule}: {level:?} is not one of {}", LEVELS.join(", ")));
+            return Err(DetectError::setting(
+                format!("severity.{rule}"),
+                format!("{level:?} is not one of {}", LEVELS.join(", ")),
+            ));
         }
     }
     for (key, list) in [("disabled_rules", &tuning.disabled_rules), ("disabled_groups", &tuning.disabled_groups)] {
         if let Some(i) = list.iter().position(|s| s.trim().is_empty()) {
-            return Err(format!("{key}[{i}]: must not be empty"));
+            return Err(DetectError::setting(format!("{key}[{i}]"), "must not be empty"));
         }
     }
     let mut filters = Vec::new();
     for (i, text) in tuning.filters.iter().enumerate() {
-        let fail = |reason: String| format!("filters[{i}]: {reason}");
+        let fail = |reason: String| DetectError::setting(format!("filters[{i}]"), reason);
         let collection = rsigma_parser::parse_sigma_yaml(text).map_err(|e| fail(e.to_string()))?;
         if let Some(e) = collection.errors.first() {
             return Err(fail(e.clone()));
@@ -114,7 +118,7 @@ pub fn compile(tuning: &Tuning, base: &BaselineConfig, intel: &ThreatIntel) -> R
     }
     if let Some(v) = o.failure_count {
         if v == 0 {
-            return Err("baselines.failure_count: must be at least 1".into());
+            return Err(DetectError::setting("baselines.failure_count", "must be at least 1"));
         }
         cfg.failures.count = v;
     }
@@ -123,7 +127,7 @@ pub fn compile(tuning: &Tuning, base: &BaselineConfig, intel: &ThreatIntel) -> R
     }
     if let Some(v) = o.risk_threshold {
         if v == 0 {
-            return Err("baselines.risk_threshold: must be at least 1".into());
+            return Err(DetectError::setting("baselines.risk_threshold", "must be at least 1"));
         }
         cfg.risk.threshold = v;
     }
@@ -246,7 +250,7 @@ mod tests {
     fn bad_tuning_is_refused_with_the_place() {
         let base = BaselineConfig::builtin();
         let intel = ThreatIntel::default();
-        let err = |t: Tuning| compile(&t, &base, &intel).expect_err("refused");
+        let err = |t: Tuning| compile(&t, &base, &intel).expect_err("refused").to_string();
         assert!(err(Tuning { severity: [("x".into(), "urgent".into())].into(), ..Tuning::default() })
             .starts_with("severity.x: \"urgent\" is not one of"));
         assert!(err(Tuning { filters: vec!["title: x\n".into()], ..Tuning::default() }).starts_with("filters[0]:"));
@@ -256,6 +260,11 @@ mod tests {
             ..Tuning::default()
         };
         assert_eq!(err(zero), "baselines.risk_threshold: must be at least 1");
+        let bad = Tuning { disabled_rules: vec![" ".into()], ..Tuning::default() };
+        assert_eq!(
+            compile(&bad, &base, &intel).expect_err("refused"),
+            DetectError::setting("disabled_rules[0]", "must not be empty")
+        );
         let t = Tuning {
             baselines: BaselineOverrides { risk_threshold: Some(10), ..Default::default() },
             ..Tuning::default()

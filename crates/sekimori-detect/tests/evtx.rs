@@ -92,7 +92,10 @@ proptest::proptest! {
             Ok(s) => proptest::prop_assert!(s.events.iter().all(serde_json::Value::is_object)),
             // A panic inside the parser would be caught and reported with this reason; the
             // damage must be reported by the parser itself instead.
-            Err(reason) => proptest::prop_assert!(!reason.is_empty() && reason != "the EVTX parser failed on this file", "{reason}"),
+            Err(e) => proptest::prop_assert!(
+                matches!(&e, sekimori_detect::DetectError::Evtx(r) if !r.is_empty() && r != "the EVTX parser failed on this file"),
+                "{e}"
+            ),
         }
     }
 }

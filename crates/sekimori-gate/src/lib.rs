@@ -115,7 +115,7 @@ pub struct Gate {
     session_cache: Arc<sessions::SessionCache>,
     oidc_keys: Arc<oidc::keyring::KeyCache>,
     /// The WebAuthn relying party, or why passkeys are off.
-    webauthn: Arc<Result<webauthn_rs::Webauthn, String>>,
+    webauthn: Arc<Result<webauthn_rs::Webauthn, sekimori_core::SettingsError>>,
 }
 
 impl Gate {
@@ -127,11 +127,14 @@ impl Gate {
         rng: Arc<dyn Rng>,
         keys: ServerKeys,
         settings: GateSettings,
-    ) -> Result<Self, String> {
-        settings.oidc.validate().map_err(|(key, reason)| format!("{key} {reason}"))?;
-        // Gate::new still reports its errors as text (issue 17 gives it a typed error).
+    ) -> Result<Self, sekimori_core::SettingsError> {
+        use sekimori_core::SettingsError;
+        settings.oidc.validate().map_err(|(key, reason)| SettingsError::new(key, reason))?;
         let hasher =
-            Arc::new(password::PasswordHasher::start(&settings.password, rng.as_ref()).map_err(|e| e.to_string())?);
+            Arc::new(password::PasswordHasher::start(&settings.password, rng.as_ref()).map_err(|e| match e {
+                password::hasher::StartError::Setting { key, reason } => SettingsError::new(key, reason),
+                other => SettingsError::new("gate.password.hash_workers", other.to_string()),
+            })?);
         Ok(Gate {
             hasher,
             session_cache: Arc::new(sessions::SessionCache::default()),

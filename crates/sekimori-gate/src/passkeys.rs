@@ -10,7 +10,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use sekimori_core::event::Outcome;
 use sekimori_core::names::Label;
-use sekimori_core::ErrorCode;
+use sekimori_core::{ErrorCode, SettingsError};
 use sekimori_store::{Consume, PasskeyCeremony, PasskeyRecord, User};
 use serde::{Deserialize, Serialize};
 use webauthn_rs::prelude::{
@@ -48,30 +48,35 @@ impl Default for PasskeySettings {
 }
 
 /// The WebAuthn relying party for `settings`, or why passkeys are off.
-pub fn relying_party(public_url: &str, settings: &PasskeySettings) -> Result<Webauthn, String> {
-    let public = Url::parse(public_url).map_err(|e| format!("server.public_url: {e}"))?;
+pub fn relying_party(public_url: &str, settings: &PasskeySettings) -> Result<Webauthn, SettingsError> {
+    let public = Url::parse(public_url).map_err(|e| SettingsError::new("server.public_url", e.to_string()))?;
     let origins: Vec<Url> = if settings.origins.is_empty() {
         vec![public.clone()]
     } else {
         settings
             .origins
             .iter()
-            .map(|o| Url::parse(o).map_err(|e| format!("gate.passkey.origins: {o:?}: {e}")))
+            .map(|o| Url::parse(o).map_err(|e| SettingsError::new("gate.passkey.origins", format!("{o:?}: {e}"))))
             .collect::<Result<_, _>>()?
     };
     let rp_id = match &settings.rp_id {
         Some(id) => id.clone(),
         None => origins[0].domain().map(str::to_owned).ok_or_else(|| {
-            "passkeys need a domain name: set gate.passkey.rp_id (the public URL's host is an IP address)".to_owned()
+            SettingsError::new(
+                "gate.passkey.rp_id",
+                "passkeys need a domain name: set it (the public URL's host is an IP address)",
+            )
         })?,
     };
     let mut b = WebauthnBuilder::new(&rp_id, &origins[0])
-        .map_err(|e| format!("gate.passkey: rp_id {rp_id:?} does not fit origin {}: {e}", origins[0]))?
+        .map_err(|e| {
+            SettingsError::new("gate.passkey.rp_id", format!("{rp_id:?} does not fit origin {}: {e}", origins[0]))
+        })?
         .rp_name(&settings.rp_name);
     for o in &origins[1..] {
         b = b.append_allowed_origin(o);
     }
-    b.build().map_err(|e| format!("gate.passkey: {e}"))
+    b.build().map_err(|e| SettingsError::new("gate.passkey", e.to_string()))
 }
 
 /// A ceremony started: its id and the options for `navigator.credentials`.
@@ -122,7 +127,7 @@ fn json<T: Serialize>(v: &T) -> GateResult<String> {
 
 impl Gate {
     /// The host of the first origin passkeys are used on, or why they are off.
-    pub fn passkey_host(&self) -> Result<&str, &str> {
+    pub fn passkey_host(&self) -> Result<&str, &SettingsError> {
         match self.webauthn.as_ref() {
             Ok(wa) => Ok(wa.get_allowed_origins().first().and_then(|o| o.domain()).unwrap_or("?")),
             Err(why) => Err(why),
@@ -130,7 +135,7 @@ impl Gate {
     }
 
     fn webauthn(&self) -> GateResult<&Webauthn> {
-        self.webauthn.as_ref().as_ref().map_err(|why| GateError::new(ErrorCode::ServiceUnavailable, why.clone()))
+        self.webauthn.as_ref().as_ref().map_err(|why| GateError::new(ErrorCode::ServiceUnavailable, why.to_string()))
     }
 
     async fn new_ceremony(

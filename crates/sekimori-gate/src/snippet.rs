@@ -15,13 +15,24 @@ use crate::{AppKind, Gate, GateError, GateResult};
 /// At most this many origins per app.
 pub const MAX_ORIGINS: usize = 32;
 
+/// Text that is not a web origin.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{text:?} {why}")]
+pub struct InvalidOrigin {
+    /// What was given.
+    pub text: String,
+    /// What is wrong with it.
+    pub why: &'static str,
+}
+
 /// The canonical form of a web origin (`https://shop.example` or `http://127.0.0.1:8081`),
 /// or why it is not one.
-pub fn normalize_origin(text: &str) -> Result<String, String> {
+pub fn normalize_origin(text: &str) -> Result<String, InvalidOrigin> {
+    let invalid = |why| InvalidOrigin { text: text.to_owned(), why };
     let lower = text.trim().to_ascii_lowercase();
-    let (scheme, rest) = lower.split_once("://").ok_or_else(|| format!("{text:?} has no scheme"))?;
+    let (scheme, rest) = lower.split_once("://").ok_or_else(|| invalid("has no scheme"))?;
     if scheme != "https" && scheme != "http" {
-        return Err(format!("{text:?} is not an http(s) origin"));
+        return Err(invalid("is not an http(s) origin"));
     }
     let host_port = rest.strip_suffix('/').unwrap_or(rest);
     if host_port.is_empty()
@@ -29,7 +40,7 @@ pub fn normalize_origin(text: &str) -> Result<String, String> {
         || host_port.starts_with(':')
         || host_port.ends_with(':')
     {
-        return Err(format!("{text:?} is not an origin (scheme://host[:port], no path)"));
+        return Err(invalid("is not an origin (scheme://host[:port], no path)"));
     }
     Ok(format!("{scheme}://{host_port}"))
 }
@@ -49,7 +60,7 @@ impl Gate {
         let mut clean = Vec::new();
         for o in origins {
             let n = normalize_origin(o)
-                .map_err(|e| GateError::new(ErrorCode::InvalidRequest, e).with("field", "origins"))?;
+                .map_err(|e| GateError::new(ErrorCode::InvalidRequest, e.to_string()).with("field", "origins"))?;
             if !clean.contains(&n) {
                 clean.push(n);
             }

@@ -14,7 +14,7 @@ use sekimori_core::{Clock, ErrorCode, Rng, ServiceError};
 use sekimori_detect::baseline::{excerpt, Baselines, Entities, Profile};
 use sekimori_detect::input::{parse_events, parse_evtx};
 use sekimori_detect::tuning::CompiledTuning;
-use sekimori_detect::{EventSource, Hit, Hunter, RuleSet};
+use sekimori_detect::{DetectError, EventSource, Hit, Hunter, RuleSet};
 use sekimori_store::{AlertRecord, DeadLetter, EventFilter, IngestBatch, IngestSource, Store};
 use serde::Serialize;
 use serde_json::Value;
@@ -119,7 +119,7 @@ impl Watch {
         rules: &RuleSet,
         baselines: Baselines,
         limits: IngestLimits,
-    ) -> Result<Watch, String> {
+    ) -> Result<Watch, DetectError> {
         let hunter = Hunter::new(rules)?;
         Ok(Watch {
             store,

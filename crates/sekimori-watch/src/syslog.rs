@@ -583,40 +583,62 @@ async fn write_batches(
     }
 }
 
+/// Why a TLS listener's files cannot be used: the file (when one is to blame) and why.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TlsFilesError {
+    /// The certificate, key or CA file at fault.
+    pub file: Option<std::path::PathBuf>,
+    /// What is wrong.
+    pub reason: String,
+}
+
+impl std::fmt::Display for TlsFilesError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match &self.file {
+            Some(file) => write!(f, "{}: {}", file.display(), self.reason),
+            None => f.write_str(&self.reason),
+        }
+    }
+}
+
+impl std::error::Error for TlsFilesError {}
+
 /// A TLS server configuration from PEM files: the certificate chain, its key, and, when
 /// given, the CA bundle client certificates must chain to (mutual TLS).
 pub fn tls_config(
     cert: &std::path::Path,
     key: &std::path::Path,
     client_ca: Option<&std::path::Path>,
-) -> Result<Arc<rustls::ServerConfig>, String> {
+) -> Result<Arc<rustls::ServerConfig>, TlsFilesError> {
     use rustls::pki_types::pem::PemObject;
     use rustls::pki_types::{CertificateDer, PrivateKeyDer};
-    let certs: Vec<CertificateDer<'static>> = CertificateDer::pem_file_iter(cert)
-        .and_then(|i| i.collect::<Result<_, _>>())
-        .map_err(|e| format!("{}: {e}", cert.display()))?;
+    let at = |file: &std::path::Path| {
+        let file = file.to_path_buf();
+        move |e: &dyn std::fmt::Display| TlsFilesError { file: Some(file), reason: e.to_string() }
+    };
+    let certs: Vec<CertificateDer<'static>> =
+        CertificateDer::pem_file_iter(cert).and_then(|i| i.collect::<Result<_, _>>()).map_err(|e| at(cert)(&e))?;
     if certs.is_empty() {
-        return Err(format!("{}: no certificate", cert.display()));
+        return Err(at(cert)(&"no certificate"));
     }
-    let key = PrivateKeyDer::from_pem_file(key).map_err(|e| format!("{}: {e}", key.display()))?;
+    let key = PrivateKeyDer::from_pem_file(key).map_err(|e| at(key)(&e))?;
     let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let general = |e: rustls::Error| TlsFilesError { file: None, reason: e.to_string() };
     let builder = rustls::ServerConfig::builder_with_provider(provider.clone())
         .with_safe_default_protocol_versions()
-        .map_err(|e| e.to_string())?;
+        .map_err(general)?;
     let builder = match client_ca {
         None => builder.with_no_client_auth(),
         Some(ca) => {
             let mut roots = rustls::RootCertStore::empty();
-            for c in CertificateDer::pem_file_iter(ca).map_err(|e| format!("{}: {e}", ca.display()))? {
-                roots
-                    .add(c.map_err(|e| format!("{}: {e}", ca.display()))?)
-                    .map_err(|e| format!("{}: {e}", ca.display()))?;
+            for c in CertificateDer::pem_file_iter(ca).map_err(|e| at(ca)(&e))? {
+                roots.add(c.map_err(|e| at(ca)(&e))?).map_err(|e| at(ca)(&e))?;
             }
             let verifier = rustls::server::WebPkiClientVerifier::builder_with_provider(Arc::new(roots), provider)
                 .build()
-                .map_err(|e| format!("{}: {e}", ca.display()))?;
+                .map_err(|e| at(ca)(&e))?;
             builder.with_client_cert_verifier(verifier)
         }
     };
-    builder.with_single_cert(certs, key).map(Arc::new).map_err(|e| e.to_string())
+    builder.with_single_cert(certs, key).map(Arc::new).map_err(general)
 }

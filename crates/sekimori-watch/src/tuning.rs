@@ -9,7 +9,7 @@ use sekimori_core::token::sha256_hex;
 use sekimori_core::{ErrorCode, ServiceError};
 use sekimori_detect::baseline::Profile;
 use sekimori_detect::tuning::{compile, CompiledTuning, MAX_TUNING_BYTES};
-use sekimori_detect::Hunter;
+use sekimori_detect::{DetectError, Hunter};
 use serde::Serialize;
 use serde_json::Value;
 
@@ -40,7 +40,7 @@ impl Watch {
         Ok((version, compiled))
     }
 
-    fn compile_tuning(&self, tuning: &Tuning) -> Result<CompiledTuning, String> {
+    fn compile_tuning(&self, tuning: &Tuning) -> Result<CompiledTuning, DetectError> {
         compile(tuning, self.baselines.config(), self.baselines.intel())
     }
 
@@ -67,7 +67,7 @@ impl Watch {
         base_version: i64,
         tuning: &Tuning,
     ) -> WatchResult<i64> {
-        self.compile_tuning(tuning).map_err(|e| ServiceError::new(ErrorCode::InvalidRequest, e))?;
+        self.compile_tuning(tuning)?;
         let doc = serde_json::to_string(tuning)
             .map_err(|e| ServiceError::new(ErrorCode::Internal, format!("tuning: {e}")))?;
         if doc.len() > MAX_TUNING_BYTES {
@@ -106,8 +106,7 @@ impl Watch {
     /// that would appear or disappear. Baselines start from empty profiles in both runs, so
     /// the comparison is like for like; correlations run in a fresh engine.
     pub async fn backtest(&self, tenant_id: &str, proposed: &Tuning, limit: i64) -> WatchResult<BacktestReport> {
-        let proposed =
-            Arc::new(self.compile_tuning(proposed).map_err(|e| ServiceError::new(ErrorCode::InvalidRequest, e))?);
+        let proposed = Arc::new(self.compile_tuning(proposed)?);
         let (current_version, current) = self.compiled_tuning(tenant_id).await?;
         let mut rows = Vec::new();
         let mut after = 0;
@@ -120,7 +119,7 @@ impl Watch {
         let rules = self.rules.clone();
         let received = self.clock.now().millis();
         tokio::task::spawn_blocking(move || {
-            let mut hunter = Hunter::new(&rules).map_err(|e| ServiceError::new(ErrorCode::Internal, e))?;
+            let mut hunter = Hunter::new(&rules)?;
             let mut profiles: [BTreeMap<String, Profile>; 2] = [BTreeMap::new(), BTreeMap::new()];
             let mut alerts: [BTreeSet<BacktestAlert>; 2] = [BTreeSet::new(), BTreeSet::new()];
             for row in &rows {

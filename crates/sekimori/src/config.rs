@@ -535,7 +535,7 @@ impl Config {
                 }
             }
             if let Some(Err(e)) = l.logsource.as_ref().map(DeclaredLogSource::validate) {
-                return Err(err(source_name, &key("logsource"), e));
+                return Err(err(source_name, &key("logsource"), e.to_string()));
             }
             if !tls && l.tls_client_ca.is_some() {
                 return Err(err(source_name, &key("tls_client_ca"), "only for a tls:// listener"));
@@ -587,13 +587,14 @@ impl Config {
         // domain name only turns them off (the server says so at start).
         if g.passkey.rp_id.is_some() || !g.passkey.origins.is_empty() {
             let public = self.server.public_url.clone().unwrap_or_else(|| format!("http://{}", self.server.listen));
-            sekimori_gate::passkeys::relying_party(&public, &g.passkey).map_err(|reason| {
-                let key = if reason.contains("origins") { "gate.passkey.origins" } else { "gate.passkey.rp_id" };
-                err(source_name, key, reason)
-            })?;
+            sekimori_gate::passkeys::relying_party(&public, &g.passkey)
+                .map_err(|e| err(source_name, &e.key, e.reason))?;
         }
         for (i, rule) in g.forward_auth.iter().enumerate() {
-            rule.check().map_err(|reason| err(source_name, &format!("gate.forward_auth[{i}]"), reason))?;
+            rule.check().map_err(|e| {
+                let e = e.under(&format!("gate.forward_auth[{i}]"));
+                err(source_name, &e.key, e.reason)
+            })?;
         }
         if !(10..=86_400).contains(&self.audit.checkpoint_interval_seconds) {
             return Err(err(
@@ -700,7 +701,7 @@ impl Config {
         for p in &self.detect.threat_intel {
             intel
                 .parse(&p.display().to_string(), &read("detect.threat_intel", p)?)
-                .map_err(|e| err(source_name, "detect.threat_intel", e))?;
+                .map_err(|e| err(source_name, "detect.threat_intel", e.to_string()))?;
         }
         Ok(Baselines::new(config, intel))
     }

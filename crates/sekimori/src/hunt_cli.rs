@@ -212,7 +212,7 @@ fn parse_logsource(text: &str) -> Result<DeclaredLogSource, String> {
         };
         *slot = Some(value.to_owned());
     }
-    d.validate()?;
+    d.validate().map_err(|e| e.to_string())?;
     if d.is_empty() {
         return Err("name a product, service or category".to_owned());
     }

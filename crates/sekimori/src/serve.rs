@@ -63,10 +63,10 @@ pub fn gate(cfg: &Config, store: Arc<dyn Store>, public_url: String) -> anyhow::
     let rng: Arc<dyn Rng> = Arc::new(OsRng);
     let keys = ServerKeys::load_or_create(&cfg.keys_file(), rng.as_ref()).context("storage.keys_file")?;
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
-    let gate = Gate::new(store, clock, rng, keys, cfg.gate_settings(public_url)).map_err(anyhow::Error::msg)?;
+    let gate = Gate::new(store, clock, rng, keys, cfg.gate_settings(public_url))?;
     match gate.passkey_host() {
         Ok(host) => tracing::info!(host, "passkeys on"),
-        Err(why) => tracing::warn!(reason = why, "passkeys off"),
+        Err(why) => tracing::warn!(reason = %why, "passkeys off"),
     }
     Ok(gate)
 }

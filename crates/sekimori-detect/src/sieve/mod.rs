@@ -30,6 +30,7 @@ mod build;
 mod eval;
 mod formula;
 
+use crate::DetectError;
 use std::collections::HashMap;
 
 use daachorse::DoubleArrayAhoCorasick;
@@ -129,7 +130,7 @@ impl std::fmt::Debug for Sieve {
 impl Sieve {
     /// Puts the sieve in front of `rules` (rsigma's engine's, filters applied); the fields
     /// they read get slots in `index`.
-    pub(crate) fn new(rules: &[CompiledRule], index: &mut FieldIndex) -> Result<Sieve, String> {
+    pub(crate) fn new(rules: &[CompiledRule], index: &mut FieldIndex) -> Result<Sieve, DetectError> {
         let mut b = Builder::default();
         let formulas: Vec<Formula> = rules.iter().enumerate().map(|(i, r)| b.rule(i as u32, r)).collect();
         // Plans decide items by the same leaves; building them must not change how often a
@@ -185,7 +186,9 @@ impl Sieve {
                 // SigmaHQ's command-line literals, and smaller (ADR 0004).
                 let automaton =
                     DoubleArrayAhoCorasick::with_values(long.iter().map(|&p| (&draft.patterns[p as usize], p)))
-                        .map_err(|e| format!("literal automaton for field {}: {e}", draft.name))?;
+                        .map_err(|e| {
+                            DetectError::Compile(format!("literal automaton for field {}: {e}", draft.name))
+                        })?;
                 Some(automaton)
             };
             fields.push(Field {

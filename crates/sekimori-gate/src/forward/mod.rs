@@ -8,6 +8,7 @@
 
 pub mod path;
 
+use sekimori_core::SettingsError;
 use serde::Deserialize;
 
 pub use self::path::{NormalPath, PathRefused};
@@ -83,25 +84,25 @@ impl ForwardRule {
     }
 
     /// What is wrong with the rule, if anything.
-    pub fn check(&self) -> Result<(), String> {
+    pub fn check(&self) -> Result<(), SettingsError> {
         if self.level > 3 {
-            return Err(format!("level must be 0 to 3, got {}", self.level));
+            return Err(SettingsError::new("level", format!("must be 0 to 3, got {}", self.level)));
         }
         if !self.path.starts_with('/') {
-            return Err(format!("path must start with /, got {:?}", self.path));
+            return Err(SettingsError::new("path", format!("must start with /, got {:?}", self.path)));
         }
         if self.path[..self.path.len().saturating_sub(1)].contains('*') {
-            return Err(format!("path may have * only at its end, got {:?}", self.path));
+            return Err(SettingsError::new("path", format!("may have * only at its end, got {:?}", self.path)));
         }
         let written = self.path.strip_suffix('*').unwrap_or(&self.path);
         if written.contains('%') || NormalPath::parse(written).map_or(true, |p| p.as_str() != written) {
-            return Err(format!(
-                "path must be in normal form (decoded, no . or .. segments, no //), got {:?}",
-                self.path
+            return Err(SettingsError::new(
+                "path",
+                format!("must be in normal form (decoded, no . or .. segments, no //), got {:?}", self.path),
             ));
         }
         if self.host.is_empty() || (self.host.contains('*') && self.host != "*" && !self.host.starts_with("*.")) {
-            return Err(format!("host must be *, a host name or *.domain, got {:?}", self.host));
+            return Err(SettingsError::new("host", format!("must be *, a host name or *.domain, got {:?}", self.host)));
         }
         Ok(())
     }
@@ -206,11 +207,14 @@ mod tests {
 
     #[test]
     fn bad_rules_are_explained() {
-        assert!(rule("*", "admin").check().expect_err("no slash").contains("start with /"));
-        assert!(rule("*", "/a*b").check().expect_err("inner star").contains("only at its end"));
-        assert!(rule("a*.com", "/").check().expect_err("odd host").contains("host"));
+        assert_eq!(
+            rule("*", "admin").check().expect_err("no slash"),
+            SettingsError::new("path", "must start with /, got \"admin\"")
+        );
+        assert!(rule("*", "/a*b").check().expect_err("inner star").reason.contains("only at its end"));
+        assert_eq!(rule("a*.com", "/").check().expect_err("odd host").key, "host");
         for odd in ["/a/../b", "//x", "/a/./b/*", "/%61dmin/*"] {
-            assert!(rule("*", odd).check().expect_err(odd).contains("normal form"), "{odd}");
+            assert!(rule("*", odd).check().expect_err(odd).reason.contains("normal form"), "{odd}");
         }
         assert!(ForwardRule { level: 4, ..rule("*", "/") }.check().is_err());
         assert!(rule("*.example.com", "/x/*").check().is_ok());

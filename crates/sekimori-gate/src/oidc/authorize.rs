@@ -119,28 +119,43 @@ fn client_redirect(redirect_uri: &str, iss: &str, pairs: &[(&str, Option<&str>)]
     u.to_string()
 }
 
+/// Why an authorization request is refused, and how the user learns of it.
+#[derive(Debug)]
+pub enum AuthorizeRefusal {
+    /// There is no verified redirect URI: show the error to the user.
+    Show(OidcError),
+    /// Send the browser to the client's verified redirect URI, which carries `error`,
+    /// `error_description`, `state` and `iss` (RFC 6749 4.1.2.1, RFC 9207).
+    Redirect(String),
+}
+
 fn is_b64url(s: &str) -> bool {
     s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
 }
 
 impl Gate {
-    /// Validates an authorization request. `Err(Ok(e))`: show `e` to the user (no verified
-    /// redirect URI); `Err(Err(url))`: redirect the error to the client.
-    pub async fn oidc_authorize_request(&self, p: &AuthorizeParams) -> Result<ValidRequest, Result<OidcError, String>> {
-        let client_id = p.client_id.as_deref().ok_or(Ok(OidcError::invalid_request("client_id is missing")))?;
+    /// Validates an authorization request; a refusal says whether to show the error to the
+    /// user (no verified redirect URI) or to redirect it to the client.
+    pub async fn oidc_authorize_request(&self, p: &AuthorizeParams) -> Result<ValidRequest, AuthorizeRefusal> {
+        let client_id =
+            p.client_id.as_deref().ok_or(AuthorizeRefusal::Show(OidcError::invalid_request("client_id is missing")))?;
         let (_, client) = self
             .oidc_client(client_id)
             .await
-            .map_err(Ok)?
-            .ok_or_else(|| Ok(OidcError::new("unauthorized_client", "unknown client_id")))?;
-        let redirect_uri =
-            p.redirect_uri.as_deref().ok_or(Ok(OidcError::invalid_request("redirect_uri is missing")))?;
+            .map_err(AuthorizeRefusal::Show)?
+            .ok_or_else(|| AuthorizeRefusal::Show(OidcError::new("unauthorized_client", "unknown client_id")))?;
+        let redirect_uri = p
+            .redirect_uri
+            .as_deref()
+            .ok_or(AuthorizeRefusal::Show(OidcError::invalid_request("redirect_uri is missing")))?;
         if !uris(&client.redirect_uris).iter().any(|u| u == redirect_uri) {
-            return Err(Ok(OidcError::invalid_request("redirect_uri is not registered for this client")));
+            return Err(AuthorizeRefusal::Show(OidcError::invalid_request(
+                "redirect_uri is not registered for this client",
+            )));
         }
         let iss = self.issuer();
         let fail = |error: &'static str, description: &str| {
-            Err(Err(client_redirect(
+            Err(AuthorizeRefusal::Redirect(client_redirect(
                 redirect_uri,
                 &iss,
                 &[("error", Some(error)), ("error_description", Some(description)), ("state", p.state.as_deref())],

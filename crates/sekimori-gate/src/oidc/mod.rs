@@ -18,7 +18,7 @@ mod token;
 use serde::Deserialize;
 use serde_json::{json, Value};
 
-pub use authorize::{AuthorizeParams, Authorized, Prompt, ValidRequest};
+pub use authorize::{AuthorizeParams, AuthorizeRefusal, Authorized, Prompt, ValidRequest};
 pub use clients::{ClientRegistration, NewOidcClient};
 pub use introspect::IntrospectionRequest;
 pub use keyring::KeyRing;

@@ -218,7 +218,7 @@ async fn add_app(
     // Origins are checked before the app exists, so a bad one loses nothing (the key is shown once).
     for o in req.origins.iter().flatten() {
         sekimori_gate::snippet::normalize_origin(o).map_err(|e| {
-            ApiError(sekimori_gate::GateError::new(ErrorCode::InvalidRequest, e).with("field", "origins"))
+            ApiError(sekimori_gate::GateError::new(ErrorCode::InvalidRequest, e.to_string()).with("field", "origins"))
         })?;
     }
     let (mut created, client) = match &req.oidc {

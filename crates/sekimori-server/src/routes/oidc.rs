@@ -12,7 +12,9 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use base64::Engine as _;
-use sekimori_gate::oidc::{AuthorizeParams, Authorized, IntrospectionRequest, OidcError, TokenRequest, ValidRequest};
+use sekimori_gate::oidc::{
+    AuthorizeParams, AuthorizeRefusal, Authorized, IntrospectionRequest, OidcError, TokenRequest, ValidRequest,
+};
 use serde::Deserialize;
 use serde_json::json;
 
@@ -110,8 +112,8 @@ async fn authorize_post(
 async fn authorize(s: &AppState, headers: &HeaderMap, p: &AuthorizeParams) -> ApiResult<Response> {
     match s.gate.oidc_authorize_request(p).await {
         Ok(req) => decide(s, headers, &req, false).await,
-        Err(Ok(e)) => Ok(error_page(headers, &e)),
-        Err(Err(to)) => Ok(no_store(login::redirect(&to, Vec::new()))),
+        Err(AuthorizeRefusal::Show(e)) => Ok(error_page(headers, &e)),
+        Err(AuthorizeRefusal::Redirect(to)) => Ok(no_store(login::redirect(&to, Vec::new()))),
     }
 }
 

@@ -43,7 +43,7 @@ async fn ingest(
     ApiQuery(declared): ApiQuery<DeclaredLogSource>,
     req: Request,
 ) -> ApiResult<Json<IngestReport>> {
-    declared.validate().map_err(|e| ApiError::new(ErrorCode::InvalidRequest, e))?;
+    declared.validate().map_err(|e| ApiError(e.into()))?;
     let (parts, body) = req.into_parts();
     let key = bearer(&parts.headers)?.to_owned();
     let source = s.watch.authenticate_source(&key).await?;

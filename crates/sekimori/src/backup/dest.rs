@@ -10,6 +10,22 @@ use anyhow::Context;
 
 use super::s3::{S3Client, S3Config};
 
+/// Why a destination cannot be used.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum DestinationError {
+    /// An `s3://` destination without `[backup.s3]`.
+    #[error("{}: an S3 destination needs [backup.s3]", .0.display())]
+    NoS3Settings(PathBuf),
+    /// Not a bucket name S3 accepts.
+    #[error("{}: {bucket:?} is not an S3 bucket name", spec.display())]
+    BadBucket {
+        /// The destination as written.
+        spec: PathBuf,
+        /// The bucket part.
+        bucket: String,
+    },
+}
+
 /// One destination.
 #[derive(Debug, Clone)]
 pub enum Destination {
@@ -42,16 +58,16 @@ pub fn is_s3(spec: &Path) -> bool {
 
 impl Destination {
     /// A folder, or `s3://bucket[/prefix]` reached with `s3` (what is wrong otherwise).
-    pub fn parse(spec: &Path, s3: Option<&Arc<S3Client>>) -> Result<Self, String> {
+    pub fn parse(spec: &Path, s3: Option<&Arc<S3Client>>) -> Result<Self, DestinationError> {
         let Some(rest) = spec.to_str().and_then(|s| s.strip_prefix("s3://")) else {
             return Ok(Destination::Dir(spec.to_path_buf()));
         };
-        let client = s3.ok_or_else(|| format!("{}: an S3 destination needs [backup.s3]", spec.display()))?;
+        let client = s3.ok_or_else(|| DestinationError::NoS3Settings(spec.to_path_buf()))?;
         let (bucket, prefix) = rest.split_once('/').unwrap_or((rest, ""));
         let valid = (3..=63).contains(&bucket.len())
             && bucket.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'.');
         if !valid {
-            return Err(format!("{}: {bucket:?} is not an S3 bucket name", spec.display()));
+            return Err(DestinationError::BadBucket { spec: spec.to_path_buf(), bucket: bucket.to_owned() });
         }
         let prefix = match prefix.trim_end_matches('/') {
             "" => String::new(),
@@ -191,5 +207,5 @@ pub fn resolve(specs: &[PathBuf], s3: Option<&S3Config>) -> anyhow::Result<Vec<D
         (Some(cfg), true) => Some(Arc::new(S3Client::new(cfg, Arc::new(sekimori_core::SystemClock))?)),
         _ => None,
     };
-    specs.iter().map(|s| Destination::parse(s, client.as_ref()).map_err(anyhow::Error::msg)).collect()
+    Ok(specs.iter().map(|s| Destination::parse(s, client.as_ref())).collect::<Result<_, _>>()?)
 }
