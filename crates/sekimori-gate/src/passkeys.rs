@@ -175,8 +175,17 @@ impl Gate {
         }
     }
 
-    fn user_passkey_list(records: &[PasskeyRecord]) -> Vec<Passkey> {
-        records.iter().filter_map(|r| serde_json::from_str(&r.credential).ok()).collect()
+    /// The stored credentials; one that cannot be read is an error, never silently left out.
+    fn user_passkey_list(records: &[PasskeyRecord]) -> GateResult<Vec<Passkey>> {
+        records
+            .iter()
+            .map(|r| {
+                serde_json::from_str(&r.credential).map_err(|e| {
+                    tracing::error!(passkey = %r.id, error = %e, "stored passkey cannot be read");
+                    GateError::new(ErrorCode::Internal, format!("stored passkey {} cannot be read", r.id))
+                })
+            })
+            .collect()
     }
 
     /// Starts registering a passkey for the signed-in user.
@@ -187,7 +196,7 @@ impl Gate {
         if existing.len() >= MAX_PER_USER {
             return Err(GateError::new(ErrorCode::Conflict, format!("at most {MAX_PER_USER} passkeys per user")));
         }
-        let exclude = Self::user_passkey_list(&existing).iter().map(|p| p.cred_id().clone()).collect();
+        let exclude = Self::user_passkey_list(&existing)?.iter().map(|p| p.cred_id().clone()).collect();
         let uuid = Uuid::parse_str(&user.id).map_err(|e| GateError::new(ErrorCode::Internal, e.to_string()))?;
         let display = user.display_name.clone().unwrap_or_else(|| user.username.clone());
         let (options, state) =
@@ -262,7 +271,7 @@ impl Gate {
             None => None,
         };
         let passkeys = match &user {
-            Some(u) => Self::user_passkey_list(&self.store.user_passkeys(&u.id).await?),
+            Some(u) => Self::user_passkey_list(&self.store.user_passkeys(&u.id).await?)?,
             None => Vec::new(),
         };
         let to_value = |v| serde_json::to_value(v).map_err(|e| GateError::new(ErrorCode::Internal, e.to_string()));
@@ -304,7 +313,7 @@ impl Gate {
         let user = self.store.user(&user_id).await?.filter(|u| u.tenant_id == tenant_id);
         let Some(user) = user else { return Err(refused("no user has this passkey")) };
         let records = self.store.user_passkeys(&user.id).await?;
-        let passkeys = Self::user_passkey_list(&records);
+        let passkeys = Self::user_passkey_list(&records)?;
         let result = if c.kind == "login" {
             let state: PasskeyAuthentication =
                 serde_json::from_str(&c.state).map_err(|e| GateError::new(ErrorCode::Internal, e.to_string()))?;

@@ -50,17 +50,10 @@ impl Role {
 pub const CAPABILITIES: &[&str] =
     &["users.read", "users.write", "credentials", "groups", "apps", "tenant", "audit", "detection.read", "detection"];
 
-/// An operator's scope.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Scope {
-    /// Capabilities (from [`CAPABILITIES`]).
-    #[serde(default)]
-    pub capabilities: Vec<String>,
-    /// Groups whose members it may see and manage; empty: every user.
-    #[serde(default)]
-    pub groups: Vec<String>,
-}
+/// An operator's scope: capabilities (from [`CAPABILITIES`]) and the groups whose members
+/// it may see and manage (empty: every user). Stored typed; a corrupt one is a store error,
+/// never an empty (unrestricted) scope.
+pub use sekimori_store::OperatorScope as Scope;
 
 /// What a request needs.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -163,7 +156,7 @@ pub struct TokenView {
 
 /// The scope stored with a token.
 pub fn scope_of(token: &AdminToken) -> Scope {
-    token.scope.as_deref().and_then(|s| serde_json::from_str(s).ok()).unwrap_or_default()
+    token.scope.clone().unwrap_or_default()
 }
 
 fn view(t: &AdminToken) -> TokenView {
@@ -204,7 +197,7 @@ impl Gate {
                         );
                     }
                 }
-                Some(serde_json::to_string(&s).map_err(|e| GateError::new(ErrorCode::Internal, e.to_string()))?)
+                Some(s)
             }
             (Role::Operator, None) => {
                 return Err(GateError::new(ErrorCode::InvalidRequest, "an operator needs capabilities")

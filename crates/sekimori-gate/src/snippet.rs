@@ -47,7 +47,7 @@ pub fn normalize_origin(text: &str) -> Result<String, InvalidOrigin> {
 
 /// The origins stored with an app.
 pub fn origins_of(app: &App) -> Vec<String> {
-    app.origins.as_deref().and_then(|o| serde_json::from_str(o).ok()).unwrap_or_default()
+    app.origins.clone().unwrap_or_default()
 }
 
 impl Gate {
@@ -71,14 +71,14 @@ impl Gate {
             .await?
             .filter(|a| a.tenant_id == admin.tenant_id && a.revoked_at.is_none())
             .ok_or_else(|| GateError::new(ErrorCode::NotFound, format!("no live app {app_id}")))?;
-        let json = (!clean.is_empty()).then(|| serde_json::to_string(&clean).unwrap_or_default());
+        let origins = (!clean.is_empty()).then_some(clean);
         let ev = self
             .event(&admin.tenant_id, "configuration", "admin.app.origins_updated", Outcome::Success)
             .field("sekimori.app.id", app_id)
-            .field("sekimori.app.origins", clean.join(" "))
+            .field("sekimori.app.origins", origins.as_deref().unwrap_or_default().join(" "))
             .field("sekimori.admin_token.id", admin.id.as_str());
-        self.store.set_app_origins(app_id, json.as_deref(), &ev).await?;
-        Ok(App { origins: json, ..app })
+        self.store.set_app_origins(app_id, origins.as_deref(), &ev).await?;
+        Ok(App { origins, ..app })
     }
 
     /// The live relying-party app `app_id` if `origin` may start a QR login for it.

@@ -83,6 +83,35 @@ impl From<Option<String>> for Arg<'_> {
     }
 }
 
+impl From<&Vec<String>> for Arg<'_> {
+    fn from(v: &Vec<String>) -> Self {
+        Arg::Text(Cow::Owned(serde_json::Value::from(v.clone()).to_string()))
+    }
+}
+
+impl From<Option<&[String]>> for Arg<'_> {
+    fn from(v: Option<&[String]>) -> Self {
+        v.map_or(Arg::NullText, |v| Arg::Text(Cow::Owned(serde_json::Value::from(v.to_vec()).to_string())))
+    }
+}
+
+impl From<&Option<Vec<String>>> for Arg<'_> {
+    fn from(v: &Option<Vec<String>>) -> Self {
+        v.as_ref().map_or(Arg::NullText, Arg::from)
+    }
+}
+
+impl From<&Option<OperatorScope>> for Arg<'_> {
+    fn from(v: &Option<OperatorScope>) -> Self {
+        match v {
+            Some(s) => Arg::Text(Cow::Owned(
+                serde_json::json!({"capabilities": s.capabilities, "groups": s.groups}).to_string(),
+            )),
+            None => Arg::NullText,
+        }
+    }
+}
+
 impl From<Option<i64>> for Arg<'_> {
     fn from(v: Option<i64>) -> Self {
         v.map_or(Arg::NullInt, Arg::Int)
@@ -201,6 +230,29 @@ impl Column for Option<String> {
     }
 }
 
+/// A JSON column decoded into `T`; text that is not a `T` is corrupt, never a default.
+fn json<T: serde::de::DeserializeOwned>(text: &str, col: &str) -> StoreResult<T> {
+    serde_json::from_str(text).map_err(|e| StoreError::Corrupt(format!("column {col} is not valid JSON here: {e}")))
+}
+
+impl Column for Vec<String> {
+    fn get(row: &dyn Row, col: &str) -> StoreResult<Self> {
+        json(&required(row.text(col)?, col)?, col)
+    }
+}
+
+impl Column for Option<Vec<String>> {
+    fn get(row: &dyn Row, col: &str) -> StoreResult<Self> {
+        row.text(col)?.map(|t| json(&t, col)).transpose()
+    }
+}
+
+impl Column for Option<OperatorScope> {
+    fn get(row: &dyn Row, col: &str) -> StoreResult<Self> {
+        row.text(col)?.map(|t| json(&t, col)).transpose()
+    }
+}
+
 impl Column for Vec<u8> {
     fn get(row: &dyn Row, col: &str) -> StoreResult<Self> {
         required(row.blob(col)?, col)
@@ -213,12 +265,25 @@ pub(crate) trait FromRow: Sized {
 }
 
 /// Implements [`FromRow`] for a struct whose fields are named as its columns.
+/// A value that cannot be read names the record and its row (by the record's first
+/// column, its key), never becomes a default.
 macro_rules! from_row {
-    ($($t:ident { $($f:ident),* $(,)? })*) => {
+    ($($t:ident { $first:ident $(, $f:ident)* $(,)? })*) => {
         $(
             impl FromRow for $t {
                 fn from_row(row: &dyn Row) -> StoreResult<Self> {
-                    Ok($t { $($f: Column::get(row, stringify!($f))?),* })
+                    let read = || -> StoreResult<Self> {
+                        Ok($t { $first: Column::get(row, stringify!($first))?, $($f: Column::get(row, stringify!($f))?),* })
+                    };
+                    read().map_err(|e| match e {
+                        StoreError::Corrupt(why) => {
+                            let key = row.text(stringify!($first)).ok().flatten()
+                                .or_else(|| row.int(stringify!($first)).ok().flatten().map(|n| n.to_string()))
+                                .unwrap_or_else(|| "?".to_owned());
+                            StoreError::Corrupt(format!("{} {}={key}: {why}", stringify!($t), stringify!($first)))
+                        }
+                        other => other,
+                    })
                 }
             }
         )*
@@ -332,6 +397,69 @@ pub(crate) struct UsernameRow {
 
 #[cfg(test)]
 mod tests {
+    use std::collections::HashMap;
+
+    use super::*;
+
+    /// A row of text columns (and `public` as a boolean).
+    struct Fake(HashMap<&'static str, &'static str>);
+
+    impl Row for Fake {
+        fn int(&self, col: &str) -> StoreResult<Option<i64>> {
+            Ok(self.0.get(col).and_then(|v| v.parse().ok()))
+        }
+        fn boolean(&self, col: &str) -> StoreResult<Option<bool>> {
+            Ok(self.0.get(col).map(|v| *v == "true"))
+        }
+        fn text(&self, col: &str) -> StoreResult<Option<String>> {
+            Ok(self.0.get(col).map(|v| (*v).to_owned()))
+        }
+        fn blob(&self, col: &str) -> StoreResult<Option<Vec<u8>>> {
+            Ok(self.0.get(col).map(|v| v.as_bytes().to_vec()))
+        }
+    }
+
+    fn client(redirect_uris: &'static str) -> Fake {
+        Fake(HashMap::from([
+            ("app_id", "c1"),
+            ("tenant_id", "t1"),
+            ("public", "false"),
+            ("redirect_uris", redirect_uris),
+            ("post_logout_redirect_uris", "[]"),
+            ("id_token_alg", "RS256"),
+            ("created_at", "5"),
+        ]))
+    }
+
+    #[test]
+    fn json_columns_are_decoded_and_corrupt_ones_name_the_record_and_key() {
+        let ok = OidcClient::from_row(&client(r#"["https://rp.example/cb"]"#)).expect("decoded");
+        assert_eq!(ok.redirect_uris, vec!["https://rp.example/cb".to_owned()]);
+        for bad in ["not json", r#"{"a":1}"#, "[1]"] {
+            match OidcClient::from_row(&client(bad)) {
+                Err(StoreError::Corrupt(why)) => {
+                    assert!(why.starts_with("OidcClient app_id=c1: column redirect_uris"), "{why}")
+                }
+                other => panic!("{bad}: {other:?}"),
+            }
+        }
+        // An operator scope that cannot be read is an error, never an empty (unrestricted) scope.
+        let scope: StoreResult<Option<OperatorScope>> =
+            Column::get(&Fake(HashMap::from([("scope", r#"{"groups":"ops"}"#)])), "scope");
+        assert!(matches!(scope, Err(StoreError::Corrupt(_))));
+        let scope: Option<OperatorScope> = Column::get(
+            &Fake(HashMap::from([("scope", r#"{"capabilities":["users.read"],"groups":["ops"]}"#)])),
+            "scope",
+        )
+        .expect("scope");
+        assert_eq!(scope.map(|s| s.groups), Some(vec!["ops".to_owned()]));
+        // And what is written reads back.
+        let Arg::Text(written) = Arg::from(&Some(OperatorScope { capabilities: vec!["x".into()], groups: vec![] }))
+        else {
+            panic!("text")
+        };
+        assert_eq!(written, r#"{"capabilities":["x"],"groups":[]}"#);
+    }
 
     #[test]
     fn dollar_parameters_become_numbered_question_marks_outside_quotes() {
@@ -347,7 +475,6 @@ mod tests {
             "SELECT '$1', $ FROM t WHERE a = 'it''s $3' AND b = ?3"
         );
     }
-    use super::*;
 
     #[test]
     fn push_bind_numbers_parameters_in_order() {

@@ -55,8 +55,8 @@ pub struct AdminToken {
     pub revoked_at: Option<i64>,
     /// `admin`, `auditor` or `operator`.
     pub role: String,
-    /// An operator's scope as JSON: `{"capabilities":[…],"groups":[…]}`.
-    pub scope: Option<String>,
+    /// An operator's scope (stored as JSON `{"capabilities":[…],"groups":[…]}`).
+    pub scope: Option<OperatorScope>,
 }
 
 /// A relying party or verifier with an API key.
@@ -76,8 +76,9 @@ pub struct App {
     pub created_at: i64,
     /// Revocation time, ms.
     pub revoked_at: Option<i64>,
-    /// Web origins (JSON array) that may start a QR login for this app (the JS snippet).
-    pub origins: Option<String>,
+    /// Web origins that may start a QR login for this app (the JS snippet; stored as a JSON
+    /// array).
+    pub origins: Option<Vec<String>>,
 }
 
 /// A person who logs in.
@@ -367,6 +368,19 @@ pub struct StoredEvent {
     pub hash: Vec<u8>,
 }
 
+/// What an operator token may do: capabilities, and the groups whose members it may see
+/// and manage (empty: every user).
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OperatorScope {
+    /// Capabilities.
+    #[serde(default)]
+    pub capabilities: Vec<String>,
+    /// Groups; empty: every user.
+    #[serde(default)]
+    pub groups: Vec<String>,
+}
+
 /// Where the live audit chain starts once older rows were archived: the last archived
 /// row's number and hash, signed with the server key by whoever archived them.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -635,8 +649,8 @@ pub struct SessionRecord {
     pub user_id: String,
     /// Auth level proved (1 to 3).
     pub level: i64,
-    /// Methods used (RFC 8176 `amr` values), JSON array.
-    pub amr: String,
+    /// Methods used (RFC 8176 `amr` values; stored as a JSON array).
+    pub amr: Vec<String>,
     /// When the user last authenticated, ms.
     pub auth_time: i64,
     /// Creation time, ms.
@@ -660,10 +674,10 @@ pub struct OidcClient {
     pub tenant_id: String,
     /// A public client (no secret; PKCE S256 required).
     pub public: bool,
-    /// Registered redirect URIs, JSON array (matched exactly).
-    pub redirect_uris: String,
-    /// Registered post-logout redirect URIs, JSON array.
-    pub post_logout_redirect_uris: String,
+    /// Registered redirect URIs (matched exactly; stored as a JSON array).
+    pub redirect_uris: Vec<String>,
+    /// Registered post-logout redirect URIs (stored as a JSON array).
+    pub post_logout_redirect_uris: Vec<String>,
     /// `RS256` or `ES256`.
     pub id_token_alg: String,
     /// Creation time, ms.
@@ -712,8 +726,8 @@ pub struct OidcCode {
     pub auth_time: i64,
     /// Auth level of the session.
     pub level: i64,
-    /// Methods (JSON array).
-    pub amr: String,
+    /// Methods (stored as a JSON array).
+    pub amr: Vec<String>,
     /// The refresh-token family the exchange starts (revoked if the code is replayed).
     pub family_id: String,
     /// Creation time, ms.
@@ -745,8 +759,8 @@ pub struct OidcRefreshToken {
     pub auth_time: i64,
     /// Auth level.
     pub level: i64,
-    /// Methods (JSON array).
-    pub amr: String,
+    /// Methods (stored as a JSON array).
+    pub amr: Vec<String>,
     /// Creation time, ms.
     pub created_at: i64,
     /// Expiry, ms.

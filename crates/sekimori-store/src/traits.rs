@@ -43,7 +43,7 @@ pub trait CredentialStore: Send + Sync {
     /// The app with this id.
     async fn app(&self, id: &str) -> StoreResult<Option<App>>;
     /// Sets the web origins of a live app; `false` when there is none.
-    async fn set_app_origins(&self, id: &str, origins: Option<&str>, event: &NewEvent) -> StoreResult<bool>;
+    async fn set_app_origins(&self, id: &str, origins: Option<&[String]>, event: &NewEvent) -> StoreResult<bool>;
     /// All apps of a tenant.
     async fn list_apps(&self, tenant_id: &str) -> StoreResult<Vec<App>>;
     /// Revokes an app's key; `false` if there was no such live app.

@@ -535,7 +535,12 @@ impl Config {
                 }
             }
             if let Some(Err(e)) = l.logsource.as_ref().map(DeclaredLogSource::validate) {
-                return Err(err(source_name, &key("logsource"), e.to_string()));
+                return Err(match e {
+                    sekimori_detect::DetectError::Setting { key: k, reason } => {
+                        err(source_name, &format!("{}.{k}", key("logsource")), reason)
+                    }
+                    other => err(source_name, &key("logsource"), other.to_string()),
+                });
             }
             if !tls && l.tls_client_ca.is_some() {
                 return Err(err(source_name, &key("tls_client_ca"), "only for a tls:// listener"));

@@ -326,8 +326,8 @@ fn bad_syslog_configuration_is_refused_with_the_key() {
         ("[[syslog.listeners]]\nlisten = \"tcp://127.0.0.1:0\"\nport = 5\n", "port", "unknown field"),
         (
             "[[syslog.listeners]]\nlisten = \"udp://127.0.0.1:0\"\nlogsource = { product = \"Cisco IOS\" }\n",
-            "syslog.listeners[0].logsource",
-            "product must be",
+            "syslog.listeners[0].logsource.product",
+            "must be 1 to 64 of a-z",
         ),
     ] {
         std::fs::write(&cfg, text).expect("write");

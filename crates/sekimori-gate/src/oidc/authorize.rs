@@ -7,7 +7,6 @@ use sekimori_core::token::sha256_hex;
 use sekimori_store::OidcCode;
 use serde::{Deserialize, Serialize};
 
-use super::clients::uris;
 use super::{level_of_acr_values, OidcError, OidcResult, SCOPES};
 use crate::sessions::SessionView;
 use crate::Gate;
@@ -148,7 +147,7 @@ impl Gate {
             .redirect_uri
             .as_deref()
             .ok_or(AuthorizeRefusal::Show(OidcError::invalid_request("redirect_uri is missing")))?;
-        if !uris(&client.redirect_uris).iter().any(|u| u == redirect_uri) {
+        if !client.redirect_uris.iter().any(|u| u == redirect_uri) {
             return Err(AuthorizeRefusal::Show(OidcError::invalid_request(
                 "redirect_uri is not registered for this client",
             )));
@@ -300,7 +299,7 @@ impl Gate {
             code_challenge: req.code_challenge.clone(),
             auth_time: s.auth_time_ms,
             level: i64::from(s.level),
-            amr: serde_json::to_string(&s.amr).unwrap_or_default(),
+            amr: s.amr.clone(),
             family_id: self.new_id(),
             created_at: now.millis(),
             expires_at: now.plus_seconds(self.settings.oidc.code_ttl_seconds).millis(),

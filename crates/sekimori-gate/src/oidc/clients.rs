@@ -96,8 +96,8 @@ impl Gate {
             app_id: app.app.id.clone(),
             tenant_id: admin.tenant_id.clone(),
             public: reg.public,
-            redirect_uris: serde_json::to_string(&reg.redirect_uris).unwrap_or_default(),
-            post_logout_redirect_uris: serde_json::to_string(&reg.post_logout_redirect_uris).unwrap_or_default(),
+            redirect_uris: reg.redirect_uris.clone(),
+            post_logout_redirect_uris: reg.post_logout_redirect_uris.clone(),
             id_token_alg: alg.as_str().into(),
             created_at: app.app.created_at,
         };
@@ -147,11 +147,6 @@ impl Gate {
             }
         }
     }
-}
-
-/// The registered URIs of a client, from their JSON.
-pub(crate) fn uris(json: &str) -> Vec<String> {
-    serde_json::from_str(json).unwrap_or_default()
 }
 
 #[cfg(test)]

@@ -10,7 +10,6 @@ use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 
-use super::clients::uris;
 use super::jose::{self, Alg};
 use super::{acr, OidcError, OidcResult};
 use crate::sessions::SessionView;
@@ -159,7 +158,7 @@ impl Gate {
                     scope: &code.scope,
                     auth_time: code.auth_time,
                     level: code.level,
-                    amr: serde_json::from_str(&code.amr).unwrap_or_default(),
+                    amr: code.amr.clone(),
                     nonce: code.nonce.as_deref(),
                     family: &code.family_id,
                 };
@@ -187,7 +186,7 @@ impl Gate {
         scope: &str,
         auth_time: i64,
         level: i64,
-        amr: &str,
+        amr: &[String],
     ) -> (String, OidcRefreshToken) {
         let now = self.clock.now();
         let secret = self.new_secret();
@@ -201,7 +200,7 @@ impl Gate {
             scope: scope.to_owned(),
             auth_time,
             level,
-            amr: amr.to_owned(),
+            amr: amr.to_vec(),
             created_at: now.millis(),
             expires_at: now.plus_seconds(self.settings.oidc.refresh_token_ttl_seconds).millis(),
             used_at: None,
@@ -254,7 +253,7 @@ impl Gate {
                     scope: &scope,
                     auth_time: old.auth_time,
                     level: old.level,
-                    amr: serde_json::from_str(&old.amr).unwrap_or_default(),
+                    amr: old.amr.clone(),
                     nonce: None,
                     family: &old.family_id,
                 };
@@ -385,7 +384,7 @@ impl Gate {
                 let client = client.ok_or_else(|| {
                     OidcError::invalid_request("post_logout_redirect_uri needs id_token_hint or client_id")
                 })?;
-                if !uris(&client.post_logout_redirect_uris).iter().any(|u| u == uri) {
+                if !client.post_logout_redirect_uris.iter().any(|u| u == uri) {
                     return Err(OidcError::invalid_request("post_logout_redirect_uri is not registered"));
                 }
                 let mut u = url::Url::parse(uri).map_err(|_| OidcError::invalid_request("bad redirect URI"))?;

@@ -383,13 +383,12 @@ fn event_json(r: &StoredEvent) -> Value {
 }
 
 fn oidc_view(c: &sekimori_store::OidcClient) -> Value {
-    let list = |j: &str| serde_json::from_str::<Value>(j).unwrap_or(json!([]));
     json!({
         "client_id": c.app_id,
         "public": c.public,
         "token_endpoint_auth_method": if c.public { "none" } else { "client_secret_basic" },
-        "redirect_uris": list(&c.redirect_uris),
-        "post_logout_redirect_uris": list(&c.post_logout_redirect_uris),
+        "redirect_uris": c.redirect_uris,
+        "post_logout_redirect_uris": c.post_logout_redirect_uris,
         "id_token_alg": c.id_token_alg,
         "created_at": Timestamp(c.created_at).to_rfc3339(),
     })

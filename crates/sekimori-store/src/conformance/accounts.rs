@@ -300,7 +300,7 @@ pub async fn sessions_rotate_and_are_revoked_one_or_all(s: S) {
         tenant_id: u.tenant_id.clone(),
         user_id: u.id.clone(),
         level: 1,
-        amr: r#"["pwd"]"#.into(),
+        amr: vec!["pwd".into()],
         auth_time: at,
         created_at: at,
         last_seen_at: at,
@@ -310,7 +310,7 @@ pub async fn sessions_rotate_and_are_revoked_one_or_all(s: S) {
     };
     s.insert_session(&mk("s1", T0), None, &ev("auth.session.created")).await.expect("insert");
     // A step-up rotates: the new session revokes the old one in the same transaction.
-    let s2 = SessionRecord { level: 2, amr: r#"["pwd","otp"]"#.into(), ..mk("s2", T0 + 10) };
+    let s2 = SessionRecord { level: 2, amr: vec!["pwd".into(), "otp".into()], ..mk("s2", T0 + 10) };
     s.insert_session(&s2, Some("s1"), &ev("auth.session.created")).await.expect("rotate");
     assert_eq!(s.session("s1").await.expect("read").expect("s1").revoked_at, Some(T0 + 10));
     assert_eq!(s.session("s2").await.expect("read"), Some(s2.clone()));

@@ -99,7 +99,7 @@ impl CredentialStore for This {
         Ok(true)
     }
 
-    async fn set_app_origins(&self, id: &str, origins: Option<&str>, event: &NewEvent) -> StoreResult<bool> {
+    async fn set_app_origins(&self, id: &str, origins: Option<&[String]>, event: &NewEvent) -> StoreResult<bool> {
         self.audited(
             q("UPDATE apps SET origins = $1 WHERE id = $2 AND revoked_at IS NULL").bind(origins).bind(id),
             event,
