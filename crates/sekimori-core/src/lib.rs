@@ -5,6 +5,7 @@ pub mod access;
 pub mod canonical;
 pub mod clock;
 pub mod device;
+pub mod ecs;
 pub mod environment;
 pub mod error;
 pub mod event;

@@ -7,6 +7,7 @@
 //! (`auth.login.not_allowed` with `sekimori.reason`).
 
 use sekimori_core::access::{HoursWindow, LoginHours};
+use sekimori_core::ecs::{action, field};
 use sekimori_core::event::Outcome;
 use sekimori_core::names::Label;
 use sekimori_core::{ErrorCode, Timestamp};
@@ -144,10 +145,10 @@ impl Gate {
         }
         let Some(refusal) = self.login_refusal(user).await? else { return Ok(()) };
         let ev = self
-            .event(&user.tenant_id, "authentication", "auth.login.not_allowed", Outcome::Failure)
+            .event(&user.tenant_id, "authentication", action::AUTH_LOGIN_NOT_ALLOWED, Outcome::Failure)
             .user(&user.id, &user.username)
-            .field("sekimori.reason", refusal.as_str())
-            .field("sekimori.method", method);
+            .field(field::REASON, refusal.as_str())
+            .field(field::METHOD, method);
         self.store.append(&ev).await?;
         let detail = match refusal {
             Refusal::NotYetValid => "the account is not valid yet",
@@ -210,19 +211,19 @@ impl Gate {
             changed.push("login_hours");
         }
         let action = match patch.disabled {
-            Some(true) => "iam.user.disabled",
-            Some(false) => "iam.user.enabled",
-            None => "iam.user.updated",
+            Some(true) => action::IAM_USER_DISABLED,
+            Some(false) => action::IAM_USER_ENABLED,
+            None => action::IAM_USER_UPDATED,
         };
         let ev = self
             .event(tenant_id, "iam", action, Outcome::Success)
             .user(&user.id, &user.username)
-            .field("sekimori.changed", changed.join(","))
-            .field("sekimori.actor", actor);
+            .field(field::CHANGED, changed.join(","))
+            .field(field::ACTOR, actor);
         self.store.update_user(&user, &ev).await?;
         self.forget_sessions();
         if patch.disabled == Some(true) {
-            self.end_sessions_after(&user, "iam.user.disabled", actor).await?;
+            self.end_sessions_after(&user, action::IAM_USER_DISABLED, actor).await?;
         }
         Ok(user)
     }
@@ -232,9 +233,9 @@ impl Gate {
     pub async fn delete_user(&self, tenant_id: &str, username: &str, actor: &str) -> GateResult<()> {
         let user = self.find_user(tenant_id, username).await?;
         let ev = self
-            .event(tenant_id, "iam", "iam.user.deleted", Outcome::Success)
+            .event(tenant_id, "iam", action::IAM_USER_DELETED, Outcome::Success)
             .user(&user.id, &user.username)
-            .field("sekimori.actor", actor);
+            .field(field::ACTOR, actor);
         if !self.store.delete_user(&user.id, &ev).await? {
             return Err(GateError::new(ErrorCode::NotFound, format!("no user {username}")));
         }
@@ -249,9 +250,9 @@ impl Gate {
                 .with("field", "time_zone"));
         }
         let ev = self
-            .event(tenant_id, "configuration", "admin.tenant.time_zone", Outcome::Success)
-            .field("sekimori.settings.time_zone", zone)
-            .field("sekimori.actor", actor);
+            .event(tenant_id, "configuration", action::ADMIN_TENANT_TIME_ZONE, Outcome::Success)
+            .field(field::SETTINGS_TIME_ZONE, zone)
+            .field(field::ACTOR, actor);
         self.store.set_time_zone(tenant_id, zone, &ev).await?;
         self.forget_sessions();
         Ok(())
@@ -296,9 +297,9 @@ impl Gate {
             created_at: self.clock.now().millis(),
         };
         let ev = self
-            .event(tenant_id, "iam", "iam.group.created", Outcome::Success)
-            .field("group.name", name.as_str())
-            .field("sekimori.actor", actor);
+            .event(tenant_id, "iam", action::IAM_GROUP_CREATED, Outcome::Success)
+            .field(field::GROUP_NAME, name.as_str())
+            .field(field::ACTOR, actor);
         if !self.store.insert_group(&g, &ev).await? {
             return Err(GateError::new(ErrorCode::Conflict, format!("group {name} already exists")));
         }
@@ -331,9 +332,9 @@ impl Gate {
         let g = self.find_group(tenant_id, name).await?;
         let json = login_hours.map(hours_json).transpose()?;
         let ev = self
-            .event(tenant_id, "iam", "iam.group.updated", Outcome::Success)
-            .field("group.name", name)
-            .field("sekimori.actor", actor);
+            .event(tenant_id, "iam", action::IAM_GROUP_UPDATED, Outcome::Success)
+            .field(field::GROUP_NAME, name)
+            .field(field::ACTOR, actor);
         self.store.set_group_hours(&g.id, json.as_deref(), &ev).await?;
         self.forget_sessions();
         self.group(tenant_id, name).await
@@ -343,9 +344,9 @@ impl Gate {
     pub async fn delete_group(&self, tenant_id: &str, name: &str, actor: &str) -> GateResult<()> {
         let g = self.find_group(tenant_id, name).await?;
         let ev = self
-            .event(tenant_id, "iam", "iam.group.deleted", Outcome::Success)
-            .field("group.name", name)
-            .field("sekimori.actor", actor);
+            .event(tenant_id, "iam", action::IAM_GROUP_DELETED, Outcome::Success)
+            .field(field::GROUP_NAME, name)
+            .field(field::ACTOR, actor);
         self.store.delete_group(&g.id, &ev).await?;
         self.forget_sessions();
         Ok(())
@@ -362,12 +363,12 @@ impl Gate {
     ) -> GateResult<GroupView> {
         let g = self.find_group(tenant_id, name).await?;
         let user = self.find_user(tenant_id, username).await?;
-        let action = if member { "iam.group.member_added" } else { "iam.group.member_removed" };
+        let action = if member { action::IAM_GROUP_MEMBER_ADDED } else { action::IAM_GROUP_MEMBER_REMOVED };
         let ev = self
             .event(tenant_id, "iam", action, Outcome::Success)
             .user(&user.id, &user.username)
-            .field("group.name", name)
-            .field("sekimori.actor", actor);
+            .field(field::GROUP_NAME, name)
+            .field(field::ACTOR, actor);
         if member {
             self.store.add_group_member(&g.id, &user.id, &ev).await?;
         } else {

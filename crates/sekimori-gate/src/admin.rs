@@ -1,6 +1,7 @@
 //! Administration: the default tenant, admin tokens, app keys, users, devices and
 //! tenant settings. Every change is audited in the same transaction.
 
+use sekimori_core::ecs::{action, field};
 use sekimori_core::event::{NewEvent, Outcome};
 use sekimori_core::names::{Label, Username};
 use sekimori_core::token::{hash_secret, PrefixedKey};
@@ -168,9 +169,9 @@ impl Gate {
             login_hours: None,
         };
         let ev = self
-            .event(&admin.tenant_id, "iam", "iam.user.created", Outcome::Success)
+            .event(&admin.tenant_id, "iam", action::IAM_USER_CREATED, Outcome::Success)
             .user(&user.id, &user.username)
-            .field("sekimori.admin_token.id", admin.id.as_str());
+            .field(field::ADMIN_TOKEN_ID, admin.id.as_str());
         if !self.store.insert_user(&user, &ev).await? {
             return Err(GateError::new(ErrorCode::Conflict, format!("user {username} already exists")));
         }
@@ -200,15 +201,16 @@ impl Gate {
     pub async fn remove_device(&self, admin: &AdminToken, username: &str, device_id: &str) -> GateResult<()> {
         let user = self.find_user(&admin.tenant_id, username).await?;
         let ev = self
-            .event(&admin.tenant_id, "iam", "iam.device.removed", Outcome::Success)
+            .event(&admin.tenant_id, "iam", action::IAM_DEVICE_REMOVED, Outcome::Success)
             .user(&user.id, &user.username)
-            .field("sekimori.device.id", device_id)
-            .field("sekimori.admin_token.id", admin.id.as_str());
+            .field(field::DEVICE_ID, device_id)
+            .field(field::ADMIN_TOKEN_ID, admin.id.as_str());
         let owned = self.store.device(device_id).await?.is_some_and(|d| d.user_id == user.id);
         if !owned || !self.store.revoke_device(device_id, self.clock.now().millis(), &ev).await? {
             return Err(GateError::new(ErrorCode::NotFound, format!("{username} has no device {device_id}")));
         }
-        self.end_sessions_after(&user, "iam.device.removed", &format!("admin_token:{}", admin.id.as_str())).await?;
+        self.end_sessions_after(&user, action::IAM_DEVICE_REMOVED, &format!("admin_token:{}", admin.id.as_str()))
+            .await?;
         Ok(())
     }
 
@@ -236,11 +238,11 @@ impl Gate {
             origins: None,
         };
         let ev = self
-            .event(&admin.tenant_id, "configuration", "admin.app.created", Outcome::Success)
-            .field("sekimori.app.id", id.as_str())
-            .field("sekimori.app.name", name.as_str())
-            .field("sekimori.app.kind", kind.as_str())
-            .field("sekimori.admin_token.id", admin.id.as_str());
+            .event(&admin.tenant_id, "configuration", action::ADMIN_APP_CREATED, Outcome::Success)
+            .field(field::APP_ID, id.as_str())
+            .field(field::APP_NAME, name.as_str())
+            .field(field::APP_KIND, kind.as_str())
+            .field(field::ADMIN_TOKEN_ID, admin.id.as_str());
         (NewAppKey { key: PrefixedKey::format(APP_PREFIX, &id, &secret), app }, ev)
     }
 
@@ -252,9 +254,9 @@ impl Gate {
     /// Revokes an app key.
     pub async fn revoke_app(&self, admin: &AdminToken, app_id: &str) -> GateResult<()> {
         let ev = self
-            .event(&admin.tenant_id, "configuration", "admin.app.revoked", Outcome::Success)
-            .field("sekimori.app.id", app_id)
-            .field("sekimori.admin_token.id", admin.id.as_str());
+            .event(&admin.tenant_id, "configuration", action::ADMIN_APP_REVOKED, Outcome::Success)
+            .field(field::APP_ID, app_id)
+            .field(field::ADMIN_TOKEN_ID, admin.id.as_str());
         let owned = self.store.app(app_id).await?.is_some_and(|a| a.tenant_id == admin.tenant_id);
         if !owned || !self.store.revoke_app(app_id, self.clock.now().millis(), &ev).await? {
             return Err(GateError::new(ErrorCode::NotFound, format!("no live app {app_id}")));
@@ -314,10 +316,10 @@ impl Gate {
             self.set_time_zone(&admin.tenant_id, &next.time_zone, &actor).await?;
         }
         let ev = self
-            .event(&admin.tenant_id, "configuration", "admin.tenant.updated", Outcome::Success)
-            .field("sekimori.settings.standby_required", next.standby_required)
-            .field("sekimori.settings.standby_seconds", next.standby_seconds)
-            .field("sekimori.admin_token.id", admin.id.as_str());
+            .event(&admin.tenant_id, "configuration", action::ADMIN_TENANT_UPDATED, Outcome::Success)
+            .field(field::SETTINGS_STANDBY_REQUIRED, next.standby_required)
+            .field(field::SETTINGS_STANDBY_SECONDS, next.standby_seconds)
+            .field(field::ADMIN_TOKEN_ID, admin.id.as_str());
         self.store.update_standby_settings(&admin.tenant_id, next.standby_required, next.standby_seconds, &ev).await?;
         Ok(next)
     }

@@ -11,6 +11,7 @@
 
 use ed25519_dalek::{Signature, Verifier, VerifyingKey};
 use sekimori_core::canonical::to_canonical_string;
+use sekimori_core::ecs::{action, field};
 use sekimori_core::event::{NewEvent, Outcome};
 use sekimori_core::Timestamp;
 use sekimori_store::{ArchiveRefused, AuditBase, AuditStore, EventFilter, StoreError, StoredEvent};
@@ -25,7 +26,7 @@ use crate::keys::ServerKeys;
 const CONTEXT: &str = "sekimori-audit-base:v1:";
 
 /// `event.action` of the event that records an archive.
-pub const ARCHIVED_ACTION: &str = "audit.archived";
+pub const ARCHIVED_ACTION: &str = action::AUDIT_ARCHIVED;
 
 fn base_message(seq: i64, hash: &[u8], archived_at: i64) -> Vec<u8> {
     let doc = json!({"seq": seq, "hash": hex::encode(hash), "archived_at": archived_at});
@@ -110,10 +111,10 @@ pub async fn seal(
         archived_at: now.millis(),
     };
     let event = NewEvent::new(now, &last.tenant_id, "configuration", ARCHIVED_ACTION, Outcome::Success)
-        .field("sekimori.audit_archive.from_seq", segment.from)
-        .field("sekimori.audit_archive.to_seq", segment.to)
-        .field("sekimori.audit_archive.last_hash", hex::encode(&last.hash))
-        .field("sekimori.audit_archive.files", files.to_vec());
+        .field(field::AUDIT_ARCHIVE_FROM_SEQ, segment.from)
+        .field(field::AUDIT_ARCHIVE_TO_SEQ, segment.to)
+        .field(field::AUDIT_ARCHIVE_LAST_HASH, hex::encode(&last.hash))
+        .field(field::AUDIT_ARCHIVE_FILES, files.to_vec());
     store.archive_audit(&base, &event).await
 }
 

@@ -5,6 +5,7 @@
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use ed25519_dalek::Signature;
+use sekimori_core::ecs::{action, field};
 use sekimori_core::event::Outcome;
 use sekimori_core::ErrorCode;
 use sekimori_store::{App, AssertionRecord, Consume};
@@ -97,10 +98,10 @@ impl Gate {
             return Err(GateError::new(ErrorCode::InvalidRequest, "unknown assertion"));
         };
         let ev = self
-            .event(&app.tenant_id, "authentication", "auth.assertion.verified", Outcome::Success)
+            .event(&app.tenant_id, "authentication", action::AUTH_ASSERTION_VERIFIED, Outcome::Success)
             .user(&record.user_id, &record.username)
-            .field("sekimori.app.id", app.id.as_str())
-            .field("sekimori.login.id", record.login_id.as_str());
+            .field(field::APP_ID, app.id.as_str())
+            .field(field::LOGIN_ID, record.login_id.as_str());
         match self.store.consume_assertion(&claims.jti, &app.id, now.millis(), &ev).await? {
             Consume::Done(a) => Ok(Verified {
                 user_id: a.user_id,
@@ -112,9 +113,14 @@ impl Gate {
             }),
             Consume::AlreadyUsed { at } => {
                 let ev = self
-                    .event(&app.tenant_id, "authentication", "auth.assertion.rejected_already_used", Outcome::Failure)
+                    .event(
+                        &app.tenant_id,
+                        "authentication",
+                        action::AUTH_ASSERTION_REJECTED_ALREADY_USED,
+                        Outcome::Failure,
+                    )
                     .user(&record.user_id, &record.username)
-                    .field("sekimori.app.id", app.id.as_str());
+                    .field(field::APP_ID, app.id.as_str());
                 self.store.append(&ev).await?;
                 Err(GateError::new(ErrorCode::AlreadyUsed, "this assertion was already verified")
                     .with("first_used_at", sekimori_core::Timestamp(at).to_rfc3339()))

@@ -5,6 +5,7 @@
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use ed25519_dalek::{Signature, VerifyingKey};
+use sekimori_core::ecs::{action, field};
 use sekimori_core::event::{NewEvent, Outcome};
 use sekimori_core::ErrorCode;
 use sekimori_store::{Device, User};
@@ -67,7 +68,7 @@ impl Gate {
             .map_err(|_| GateError::new(ErrorCode::Internal, "stored device key is invalid"))?;
         let input = signing_input(device_id, req.method, req.path, ts, nonce, req.body);
         if key.verify_strict(input.as_bytes(), &Signature::from_bytes(&sig)).is_err() {
-            self.audit_device_refusal(&device, "auth.device.invalid_signature").await;
+            self.audit_device_refusal(&device, action::AUTH_DEVICE_INVALID_SIGNATURE).await;
             return Err(GateError::new(
                 ErrorCode::InvalidSignature,
                 "the signature does not verify with this device's key",
@@ -76,7 +77,7 @@ impl Gate {
         // A nonce only needs remembering while its timestamp is still acceptable.
         let keep_until = (ts + skew + 1) * 1000;
         if !self.store.remember_nonce(device_id, nonce, keep_until).await? {
-            self.audit_device_refusal(&device, "auth.device.replayed").await;
+            self.audit_device_refusal(&device, action::AUTH_DEVICE_REPLAYED).await;
             return Err(GateError::new(ErrorCode::Replayed, "this nonce was already used"));
         }
         let user = self
@@ -90,7 +91,7 @@ impl Gate {
 
     async fn audit_device_refusal(&self, device: &Device, action: &str) {
         let mut ev = NewEvent::new(self.clock.now(), &device.tenant_id, "authentication", action, Outcome::Failure)
-            .field("sekimori.device.id", device.id.as_str());
+            .field(field::DEVICE_ID, device.id.as_str());
         ev.user_id = Some(device.user_id.clone());
         if let Err(e) = self.store.append(&ev).await {
             tracing::error!(error = %e, "could not audit a refused device request");

@@ -4,6 +4,7 @@
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
+use sekimori_core::ecs::{action, field};
 use sekimori_core::event::Outcome;
 use sekimori_core::names::Label;
 use sekimori_core::token::hash_secret;
@@ -65,10 +66,10 @@ impl Gate {
             device_id: None,
         };
         let ev = self
-            .event(&user.tenant_id, "iam", "iam.device.enrollment_created", Outcome::Success)
+            .event(&user.tenant_id, "iam", action::IAM_DEVICE_ENROLLMENT_CREATED, Outcome::Success)
             .user(&user.id, &user.username)
-            .field("sekimori.enrollment.id", e.id.as_str())
-            .field("sekimori.admin_token.id", admin.id.as_str());
+            .field(field::ENROLLMENT_ID, e.id.as_str())
+            .field(field::ADMIN_TOKEN_ID, admin.id.as_str());
         self.store.insert_enrollment(&e, &ev).await?;
         let base = self.settings.public_url.trim_end_matches('/');
         Ok(EnrollmentCreated {
@@ -111,9 +112,9 @@ impl Gate {
         let code_hash = hash_secret(code);
         // Tenant and user of the event are filled in by the store from the enrolment.
         let ev = self
-            .event("", "iam", "iam.device.enrolled", Outcome::Success)
-            .field("sekimori.device.id", device.id.as_str())
-            .field("sekimori.device.name", name.as_str());
+            .event("", "iam", action::IAM_DEVICE_ENROLLED, Outcome::Success)
+            .field(field::DEVICE_ID, device.id.as_str())
+            .field(field::DEVICE_NAME, name.as_str());
         match self.store.consume_enrollment(&code_hash, now.millis(), &device, &ev).await? {
             Consume::Done((_, device)) => {
                 let user = self

@@ -1,6 +1,7 @@
 //! Client environments: each attempt records where it came from; an environment with no
 //! successful login yet is unknown, and attempts from it warn the user's devices.
 
+use sekimori_core::ecs::{action, field};
 use sekimori_core::environment::Environment;
 use sekimori_core::event::Outcome;
 use sekimori_core::{ErrorCode, Timestamp};
@@ -81,10 +82,10 @@ impl Gate {
     /// Marks an environment trusted or not.
     pub async fn trust_environment(&self, user: &User, key: &str, trusted: bool) -> GateResult<()> {
         let ev = self
-            .event(&user.tenant_id, "iam", "iam.environment.trust_changed", Outcome::Success)
+            .event(&user.tenant_id, "iam", action::IAM_ENVIRONMENT_TRUST_CHANGED, Outcome::Success)
             .user(&user.id, &user.username)
-            .field("sekimori.environment.key", key)
-            .field("sekimori.environment.trusted", trusted);
+            .field(field::ENVIRONMENT_KEY, key)
+            .field(field::ENVIRONMENT_TRUSTED, trusted);
         if !self.store.set_environment_trust(&user.id, key, trusted, &ev).await? {
             return Err(GateError::new(ErrorCode::NotFound, format!("no environment {key}")));
         }
@@ -94,9 +95,9 @@ impl Gate {
     /// Forgets an environment: the next attempt from it warns again.
     pub async fn revoke_environment(&self, user: &User, key: &str) -> GateResult<()> {
         let ev = self
-            .event(&user.tenant_id, "iam", "iam.environment.revoked", Outcome::Success)
+            .event(&user.tenant_id, "iam", action::IAM_ENVIRONMENT_REVOKED, Outcome::Success)
             .user(&user.id, &user.username)
-            .field("sekimori.environment.key", key);
+            .field(field::ENVIRONMENT_KEY, key);
         if !self.store.revoke_environment(&user.id, key, &ev).await? {
             return Err(GateError::new(ErrorCode::NotFound, format!("no environment {key}")));
         }

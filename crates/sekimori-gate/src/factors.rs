@@ -14,6 +14,7 @@
 //! Relying parties verify either over the REST API with their app key; both count as one
 //! factor (auth level 1, `amr` `otp`), to be combined with another by the caller.
 
+use sekimori_core::ecs::{action, field};
 use sekimori_core::event::Outcome;
 use sekimori_core::totp::{recovery, Algorithm, Totp};
 use sekimori_core::{AuthLevel, ErrorCode};
@@ -124,10 +125,10 @@ impl Gate {
         };
         cred.secret_sealed = self.keys.seal(self.rng.as_ref(), &context(&cred), &totp.secret);
         let ev = self
-            .event(tenant_id, "iam", "credential.totp.enrolled", Outcome::Success)
+            .event(tenant_id, "iam", action::CREDENTIAL_TOTP_ENROLLED, Outcome::Success)
             .user(&user.id, &user.username)
-            .field("sekimori.credential.id", cred.id.as_str())
-            .field("sekimori.actor", actor);
+            .field(field::CREDENTIAL_ID, cred.id.as_str())
+            .field(field::ACTOR, actor);
         self.store.insert_totp(&cred, &ev).await?;
         Ok(TotpEnrollment {
             otpauth_uri: totp.otpauth_uri(&issuer, &user.username),
@@ -201,14 +202,14 @@ impl Gate {
     pub async fn delete_totp(&self, tenant_id: &str, username: &str, id: &str, actor: &str) -> GateResult<()> {
         let user = self.find_user(tenant_id, username).await?;
         let ev = self
-            .event(tenant_id, "iam", "credential.totp.deleted", Outcome::Success)
+            .event(tenant_id, "iam", action::CREDENTIAL_TOTP_DELETED, Outcome::Success)
             .user(&user.id, &user.username)
-            .field("sekimori.credential.id", id)
-            .field("sekimori.actor", actor);
+            .field(field::CREDENTIAL_ID, id)
+            .field(field::ACTOR, actor);
         if !self.store.delete_totp(&user.id, id, &ev).await? {
             return Err(GateError::new(ErrorCode::NotFound, format!("{username} has no TOTP credential {id}")));
         }
-        self.end_sessions_after(&user, "credential.totp.deleted", actor).await?;
+        self.end_sessions_after(&user, action::CREDENTIAL_TOTP_DELETED, actor).await?;
         Ok(())
     }
 
@@ -224,9 +225,9 @@ impl Gate {
         let hashes: Vec<Vec<u8>> =
             codes.iter().filter_map(|c| recovery::canonical(c)).map(|c| recovery::hash(&c)).collect();
         let ev = self
-            .event(tenant_id, "iam", "credential.recovery_codes.generated", Outcome::Success)
+            .event(tenant_id, "iam", action::CREDENTIAL_RECOVERY_CODES_GENERATED, Outcome::Success)
             .user(&user.id, &user.username)
-            .field("sekimori.actor", actor);
+            .field(field::ACTOR, actor);
         self.store.replace_recovery_codes(tenant_id, &user.id, &hashes, self.clock.now().millis(), &ev).await?;
         Ok(codes)
     }
@@ -251,18 +252,18 @@ impl Gate {
         let ok = match recovery::canonical(code) {
             Some(c) => {
                 let ev = self
-                    .event(&user.tenant_id, "authentication", "auth.recovery_code.used", Outcome::Success)
+                    .event(&user.tenant_id, "authentication", action::AUTH_RECOVERY_CODE_USED, Outcome::Success)
                     .user(&user.id, &user.username)
-                    .field_opt("sekimori.app.id", app_id.map(str::to_owned));
+                    .field_opt(field::APP_ID, app_id.map(str::to_owned));
                 self.store.consume_recovery_code(&user.id, &recovery::hash(&c), self.clock.now().millis(), &ev).await?
             }
             None => false,
         };
         if !ok {
             let ev = self
-                .event(&user.tenant_id, "authentication", "auth.recovery_code.failed", Outcome::Failure)
+                .event(&user.tenant_id, "authentication", action::AUTH_RECOVERY_CODE_FAILED, Outcome::Failure)
                 .user(&user.id, &user.username)
-                .field_opt("sekimori.app.id", app_id.map(str::to_owned));
+                .field_opt(field::APP_ID, app_id.map(str::to_owned));
             self.store.append(&ev).await?;
             return Err(GateError::new(ErrorCode::InvalidCode, "the recovery code is wrong or was used before"));
         }
@@ -334,23 +335,23 @@ impl Gate {
     /// atomically and once, or a failure (`None`).
     async fn record_code(&self, user: &User, c: &TotpCredential, step: Option<i64>, confirm: bool) -> GateResult<()> {
         let (action, fail_action) = if confirm {
-            ("credential.totp.confirmed", "credential.totp.confirm_failed")
+            (action::CREDENTIAL_TOTP_CONFIRMED, action::CREDENTIAL_TOTP_CONFIRM_FAILED)
         } else {
-            ("auth.totp.verified", "auth.totp.failed")
+            (action::AUTH_TOTP_VERIFIED, action::AUTH_TOTP_FAILED)
         };
         match step {
             Some(step) => {
                 let ev = self
                     .event(&user.tenant_id, "authentication", action, Outcome::Success)
                     .user(&user.id, &user.username)
-                    .field("sekimori.credential.id", c.id.as_str());
+                    .field(field::CREDENTIAL_ID, c.id.as_str());
                 if self.store.accept_totp_step(&c.id, step, self.clock.now().millis(), confirm, &ev).await? {
                     return Ok(());
                 }
                 let ev = self
-                    .event(&user.tenant_id, "authentication", "auth.totp.replayed", Outcome::Failure)
+                    .event(&user.tenant_id, "authentication", action::AUTH_TOTP_REPLAYED, Outcome::Failure)
                     .user(&user.id, &user.username)
-                    .field("sekimori.credential.id", c.id.as_str());
+                    .field(field::CREDENTIAL_ID, c.id.as_str());
                 self.store.append(&ev).await?;
                 Err(GateError::new(
                     ErrorCode::AlreadyUsed,
@@ -361,13 +362,13 @@ impl Gate {
                 let ev = self
                     .event(&user.tenant_id, "authentication", fail_action, Outcome::Failure)
                     .user(&user.id, &user.username)
-                    .field("sekimori.credential.id", c.id.as_str());
+                    .field(field::CREDENTIAL_ID, c.id.as_str());
                 let failures = self.store.record_totp_failure(&c.id, self.clock.now().millis(), &ev).await?;
                 if failures == MAX_TOTP_FAILURES {
                     let ev = self
-                        .event(&user.tenant_id, "authentication", "auth.totp.locked", Outcome::Failure)
+                        .event(&user.tenant_id, "authentication", action::AUTH_TOTP_LOCKED, Outcome::Failure)
                         .user(&user.id, &user.username)
-                        .field("sekimori.credential.id", c.id.as_str());
+                        .field(field::CREDENTIAL_ID, c.id.as_str());
                     self.store.append(&ev).await?;
                 }
                 Err(GateError::new(ErrorCode::InvalidCode, "the code is wrong"))

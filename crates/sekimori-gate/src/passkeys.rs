@@ -8,6 +8,7 @@
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
+use sekimori_core::ecs::{action, field};
 use sekimori_core::event::Outcome;
 use sekimori_core::names::Label;
 use sekimori_core::{ErrorCode, SettingsError};
@@ -233,9 +234,9 @@ impl Gate {
             last_used_at: None,
         };
         let ev = self
-            .event(&s.tenant_id, "iam", "credential.passkey.registered", Outcome::Success)
+            .event(&s.tenant_id, "iam", action::CREDENTIAL_PASSKEY_REGISTERED, Outcome::Success)
             .user(&s.user_id, &s.username)
-            .field("sekimori.passkey.id", record.id.as_str());
+            .field(field::PASSKEY_ID, record.id.as_str());
         if !self.store.insert_passkey(&record, &ev).await? {
             return Err(GateError::new(ErrorCode::Conflict, "this passkey is already registered"));
         }
@@ -250,14 +251,14 @@ impl Gate {
     /// Deletes one of a user's passkeys.
     pub async fn delete_passkey(&self, user: &User, id: &str, actor: &str) -> GateResult<()> {
         let ev = self
-            .event(&user.tenant_id, "iam", "credential.passkey.deleted", Outcome::Success)
+            .event(&user.tenant_id, "iam", action::CREDENTIAL_PASSKEY_DELETED, Outcome::Success)
             .user(&user.id, &user.username)
-            .field("sekimori.passkey.id", id)
-            .field("sekimori.actor", actor);
+            .field(field::PASSKEY_ID, id)
+            .field(field::ACTOR, actor);
         if !self.store.delete_passkey(&user.id, id, &ev).await? {
             return Err(GateError::new(ErrorCode::NotFound, format!("{} has no passkey {id}", user.username)));
         }
-        self.end_sessions_after(user, "credential.passkey.deleted", actor).await?;
+        self.end_sessions_after(user, action::CREDENTIAL_PASSKEY_DELETED, actor).await?;
         Ok(())
     }
 
@@ -328,9 +329,9 @@ impl Gate {
             Ok(r) => r,
             Err(e) => {
                 let ev = self
-                    .event(tenant_id, "authentication", "auth.passkey.failed", Outcome::Failure)
+                    .event(tenant_id, "authentication", action::AUTH_PASSKEY_FAILED, Outcome::Failure)
                     .user(&user.id, &user.username)
-                    .field("error.message", e.to_string());
+                    .field(field::ERROR_MESSAGE, e.to_string());
                 self.store.append(&ev).await?;
                 return Err(refused(e));
             }
@@ -346,10 +347,10 @@ impl Gate {
         }
         let level = if result.user_verified() { 3 } else { 1 };
         let ev = self
-            .event(tenant_id, "authentication", "auth.passkey.succeeded", Outcome::Success)
+            .event(tenant_id, "authentication", action::AUTH_PASSKEY_SUCCEEDED, Outcome::Success)
             .user(&user.id, &user.username)
-            .field("sekimori.passkey.id", id.as_str())
-            .field("sekimori.auth.level", i64::from(level));
+            .field(field::PASSKEY_ID, id.as_str())
+            .field(field::AUTH_LEVEL, i64::from(level));
         self.store.append(&ev).await?;
         Ok((user, level))
     }

@@ -3,6 +3,7 @@
 //! the device approves (with the number) or denies, signed; the relying party gets a
 //! one-time assertion.
 
+use sekimori_core::ecs::{action, field};
 use std::net::IpAddr;
 use std::time::Duration;
 
@@ -90,14 +91,14 @@ impl Gate {
         let now = self.clock.now();
         if settings.standby_required && self.store.active_standby(&user.id, now.millis()).await?.is_none() {
             let ev = self
-                .event(&user.tenant_id, "authentication", "auth.push.rejected_outside_standby", Outcome::Failure)
+                .event(&user.tenant_id, "authentication", action::AUTH_PUSH_REJECTED_OUTSIDE_STANDBY, Outcome::Failure)
                 .user(&user.id, &user.username)
-                .field("event.reason", "outside_standby")
-                .field("sekimori.app.id", app.id.as_str())
-                .field_opt("source.ip", env.ip.clone())
-                .field_opt("user_agent.original", client.user_agent.clone())
-                .field("sekimori.environment.key", env_key.as_str())
-                .field("sekimori.environment.known", known);
+                .field(field::EVENT_REASON, "outside_standby")
+                .field(field::APP_ID, app.id.as_str())
+                .field_opt(field::SOURCE_IP, env.ip.clone())
+                .field_opt(field::USER_AGENT_ORIGINAL, client.user_agent.clone())
+                .field(field::ENVIRONMENT_KEY, env_key.as_str())
+                .field(field::ENVIRONMENT_KNOWN, known);
             self.store.append(&ev).await?;
             return Err(GateError::new(
                 ErrorCode::OutsideStandby,
@@ -158,14 +159,14 @@ impl Gate {
             ));
         }
         let ev = self
-            .event(&user.tenant_id, "authentication", "auth.push.started", Outcome::Unknown)
+            .event(&user.tenant_id, "authentication", action::AUTH_PUSH_STARTED, Outcome::Unknown)
             .user(&user.id, &user.username)
-            .field("sekimori.login.id", login.id.as_str())
-            .field("sekimori.app.id", app.id.as_str())
-            .field_opt("source.ip", env.ip.clone())
-            .field_opt("user_agent.original", client.user_agent.clone())
-            .field("sekimori.environment.key", env_key.as_str())
-            .field("sekimori.environment.known", known);
+            .field(field::LOGIN_ID, login.id.as_str())
+            .field(field::APP_ID, app.id.as_str())
+            .field_opt(field::SOURCE_IP, env.ip.clone())
+            .field_opt(field::USER_AGENT_ORIGINAL, client.user_agent.clone())
+            .field(field::ENVIRONMENT_KEY, env_key.as_str())
+            .field(field::ENVIRONMENT_KNOWN, known);
         self.store.insert_login(&login, &messages, &ev).await?;
         self.deliver(&user.id, &messages);
         Ok(PushStarted {
@@ -284,23 +285,23 @@ impl Gate {
         if login.number != number {
             // One guess only: a wrong number denies the login.
             let ev = self
-                .decision_event(user, device, &login, "auth.push.rejected_number_mismatch", Outcome::Failure)
-                .field("event.reason", "number_mismatch");
+                .decision_event(user, device, &login, action::AUTH_PUSH_REJECTED_NUMBER_MISMATCH, Outcome::Failure)
+                .field(field::EVENT_REASON, "number_mismatch");
             self.decide(device, &login, &Decision::Deny, &ev).await?;
             return Err(GateError::new(ErrorCode::NumberMismatch, "the number does not match; the login was refused"));
         }
         let assertion =
             self.new_assertion(&user.tenant_id, &user.id, &user.username, &login.id, AuthLevel::Two, &["push", "mfa"]);
         let ev = self
-            .decision_event(user, device, &login, "auth.push.approved", Outcome::Success)
-            .field("sekimori.auth.level", 2);
+            .decision_event(user, device, &login, action::AUTH_PUSH_APPROVED, Outcome::Success)
+            .field(field::AUTH_LEVEL, 2);
         self.decide(device, &login, &Decision::Approve(Box::new(assertion)), &ev).await
     }
 
     /// Denies a push login from a device.
     pub async fn deny_push(&self, device: &Device, user: &User, login_id: &str) -> GateResult<()> {
         let login = self.device_login(user, login_id).await?;
-        let ev = self.decision_event(user, device, &login, "auth.push.denied", Outcome::Failure);
+        let ev = self.decision_event(user, device, &login, action::AUTH_PUSH_DENIED, Outcome::Failure);
         self.decide(device, &login, &Decision::Deny, &ev).await
     }
 
@@ -322,10 +323,10 @@ impl Gate {
     ) -> sekimori_core::event::NewEvent {
         self.event(&user.tenant_id, "authentication", action, outcome)
             .user(&user.id, &user.username)
-            .field("sekimori.login.id", login.id.as_str())
-            .field("sekimori.device.id", device.id.as_str())
-            .field_opt("sekimori.app.id", login.app_id.clone())
-            .field("sekimori.environment.key", login.env_key.as_str())
+            .field(field::LOGIN_ID, login.id.as_str())
+            .field(field::DEVICE_ID, device.id.as_str())
+            .field_opt(field::APP_ID, login.app_id.clone())
+            .field(field::ENVIRONMENT_KEY, login.env_key.as_str())
     }
 
     async fn decide(

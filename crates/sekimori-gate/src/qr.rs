@@ -1,6 +1,7 @@
 //! One-time QR login: a login page shows `sekimori://login?s=<token>` (single use, 60 s);
 //! an authenticator redeems it, signed; the page, polling with its own secret, completes.
 
+use sekimori_core::ecs::{action, field};
 use std::time::Duration;
 
 use sekimori_core::event::Outcome;
@@ -138,15 +139,15 @@ impl Gate {
         let assertion =
             self.new_assertion(&user.tenant_id, &user.id, &user.username, "", AuthLevel::Three, &["qr", "mfa"]);
         let ev = self
-            .event(&user.tenant_id, "authentication", "auth.qr.redeemed", Outcome::Success)
+            .event(&user.tenant_id, "authentication", action::AUTH_QR_REDEEMED, Outcome::Success)
             .user(&user.id, &user.username)
-            .field("sekimori.device.id", device.id.as_str())
-            .field("sekimori.auth.level", 3);
+            .field(field::DEVICE_ID, device.id.as_str())
+            .field(field::AUTH_LEVEL, 3);
         let refused = |action: &str, reason: &str| {
             self.event(&user.tenant_id, "authentication", action, Outcome::Failure)
                 .user(&user.id, &user.username)
-                .field("sekimori.device.id", device.id.as_str())
-                .field("event.reason", reason)
+                .field(field::DEVICE_ID, device.id.as_str())
+                .field(field::EVENT_REASON, reason)
         };
         match self.store.redeem_qr(&hash_secret(token), device, &assertion, now.millis(), &ev).await? {
             Consume::Done(s) => {
@@ -157,16 +158,16 @@ impl Gate {
                 })
             }
             Consume::AlreadyUsed { at } => {
-                self.store.append(&refused("auth.qr.rejected_already_used", "already_used")).await?;
+                self.store.append(&refused(action::AUTH_QR_REJECTED_ALREADY_USED, "already_used")).await?;
                 Err(GateError::new(ErrorCode::AlreadyUsed, "this QR code was already used")
                     .with("first_used_at", Timestamp(at).to_rfc3339()))
             }
             Consume::Expired => {
-                self.store.append(&refused("auth.qr.rejected_expired", "expired")).await?;
+                self.store.append(&refused(action::AUTH_QR_REJECTED_EXPIRED, "expired")).await?;
                 Err(GateError::new(ErrorCode::Expired, "this QR code has expired; ask the page for a new one"))
             }
             Consume::NotFound => {
-                self.store.append(&refused("auth.qr.rejected_unknown", "not_found")).await?;
+                self.store.append(&refused(action::AUTH_QR_REJECTED_UNKNOWN, "not_found")).await?;
                 Err(GateError::new(ErrorCode::NotFound, "unknown QR code"))
             }
         }

@@ -9,6 +9,7 @@
 //! Every admin route belongs to one capability ([`required`]); a route not in the table
 //! is for `admin` only, so a new route is closed until it is classified.
 
+use sekimori_core::ecs::{action, field};
 use sekimori_core::event::Outcome;
 use sekimori_core::token::hash_secret;
 use sekimori_core::token::PrefixedKey;
@@ -222,11 +223,11 @@ impl Gate {
             scope,
         };
         let ev = self
-            .event(tenant_id, "iam", "admin.token.created", Outcome::Success)
-            .field("sekimori.admin_token.id", id.as_str())
-            .field("sekimori.admin_token.name", name)
-            .field("sekimori.admin_token.role", role.as_str())
-            .field("sekimori.actor", actor);
+            .event(tenant_id, "iam", action::ADMIN_TOKEN_CREATED, Outcome::Success)
+            .field(field::ADMIN_TOKEN_ID, id.as_str())
+            .field(field::ADMIN_TOKEN_NAME, name)
+            .field(field::ADMIN_TOKEN_ROLE, role.as_str())
+            .field(field::ACTOR, actor);
         self.store.insert_admin_token(&token, &ev).await?;
         Ok((view(&token), PrefixedKey::format(crate::admin::ADMIN_PREFIX, &id, &secret)))
     }
@@ -240,9 +241,9 @@ impl Gate {
     pub async fn revoke_admin_token(&self, tenant_id: &str, id: &str, actor: &str) -> GateResult<()> {
         let owned = self.store.admin_token(id).await?.is_some_and(|t| t.tenant_id == tenant_id);
         let ev = self
-            .event(tenant_id, "iam", "admin.token.revoked", Outcome::Success)
-            .field("sekimori.admin_token.id", id)
-            .field("sekimori.actor", actor);
+            .event(tenant_id, "iam", action::ADMIN_TOKEN_REVOKED, Outcome::Success)
+            .field(field::ADMIN_TOKEN_ID, id)
+            .field(field::ACTOR, actor);
         if !owned || !self.store.revoke_admin_token(id, self.clock.now().millis(), &ev).await? {
             return Err(GateError::new(ErrorCode::NotFound, format!("no live admin token {id}")));
         }

@@ -10,6 +10,7 @@
 //! token (XChaCha20-Poly1305 under the server's secret key), not a session: it carries the
 //! user and what was proved so far, and cannot be read or forged by the browser.
 
+use sekimori_core::ecs::{action, field};
 use std::collections::HashMap;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
@@ -160,11 +161,11 @@ impl Gate {
             revoked_at: None,
         };
         let ev = self
-            .event(&user.tenant_id, "session", "auth.session.created", Outcome::Success)
+            .event(&user.tenant_id, "session", action::AUTH_SESSION_CREATED, Outcome::Success)
             .user(&user.id, &user.username)
-            .field("sekimori.session.id", &record.id[..16])
-            .field("sekimori.auth.level", i64::from(level))
-            .field("sekimori.amr", amr.join(","));
+            .field(field::SESSION_ID, &record.id[..16])
+            .field(field::AUTH_LEVEL, i64::from(level))
+            .field(field::AMR, amr.join(","));
         self.store.insert_session(&record, replaced.as_deref(), &ev).await?;
         if let Some(old) = &replaced {
             self.forget_session(old);
@@ -200,10 +201,10 @@ impl Gate {
             .ok_or_else(|| GateError::new(ErrorCode::Unauthorized, "the user no longer exists"))?;
         self.check_login_allowed(&user, "assertion").await?;
         let ev = self
-            .event(&record.tenant_id, "authentication", "auth.assertion.verified", Outcome::Success)
+            .event(&record.tenant_id, "authentication", action::AUTH_ASSERTION_VERIFIED, Outcome::Success)
             .user(&record.user_id, &record.username)
-            .field("sekimori.app.id", HOSTED_SESSION_APP)
-            .field("sekimori.login.id", record.login_id.as_str());
+            .field(field::APP_ID, HOSTED_SESSION_APP)
+            .field(field::LOGIN_ID, record.login_id.as_str());
         match self.store.consume_assertion(&claims.jti, HOSTED_SESSION_APP, now.millis(), &ev).await? {
             sekimori_store::Consume::Done(a) => {
                 let amr: Vec<String> = a.amr.split_whitespace().map(str::to_owned).collect();
@@ -332,9 +333,9 @@ impl Gate {
     pub async fn logout(&self, secret: &str) -> GateResult<()> {
         let Some(s) = self.session(secret).await? else { return Ok(()) };
         let ev = self
-            .event(&s.tenant_id, "session", "auth.session.logout", Outcome::Success)
+            .event(&s.tenant_id, "session", action::AUTH_SESSION_LOGOUT, Outcome::Success)
             .user(&s.user_id, &s.username)
-            .field("sekimori.session.id", &s.id[..16]);
+            .field(field::SESSION_ID, &s.id[..16]);
         self.store.revoke_session(&s.id, self.clock.now().millis(), &ev).await?;
         self.forget_session(&s.id);
         Ok(())
@@ -344,7 +345,7 @@ impl Gate {
     pub async fn logout_everywhere(&self, secret: &str) -> GateResult<u64> {
         let Some(s) = self.session(secret).await? else { return Ok(0) };
         let ev = self
-            .event(&s.tenant_id, "session", "auth.session.logout_everywhere", Outcome::Success)
+            .event(&s.tenant_id, "session", action::AUTH_SESSION_LOGOUT_EVERYWHERE, Outcome::Success)
             .user(&s.user_id, &s.username);
         let n = self.store.revoke_user_sessions(&s.user_id, self.clock.now().millis(), &ev).await?;
         self.forget_sessions();
@@ -355,9 +356,9 @@ impl Gate {
     pub async fn revoke_sessions(&self, tenant_id: &str, username: &str, actor: &str) -> GateResult<u64> {
         let user = self.find_user(tenant_id, username).await?;
         let ev = self
-            .event(tenant_id, "session", "auth.session.revoked_by_admin", Outcome::Success)
+            .event(tenant_id, "session", action::AUTH_SESSION_REVOKED_BY_ADMIN, Outcome::Success)
             .user(&user.id, &user.username)
-            .field("sekimori.actor", actor);
+            .field(field::ACTOR, actor);
         let n = self.store.revoke_user_sessions(&user.id, self.clock.now().millis(), &ev).await?;
         self.forget_sessions();
         Ok(n)
@@ -368,10 +369,10 @@ impl Gate {
     /// admin, a factor removed). Re-enabling the user does not bring them back.
     pub(crate) async fn end_sessions_after(&self, user: &User, cause: &str, actor: &str) -> GateResult<u64> {
         let ev = self
-            .event(&user.tenant_id, "session", "auth.session.revoked", Outcome::Success)
+            .event(&user.tenant_id, "session", action::AUTH_SESSION_REVOKED, Outcome::Success)
             .user(&user.id, &user.username)
-            .field("sekimori.cause", cause)
-            .field("sekimori.actor", actor);
+            .field(field::CAUSE, cause)
+            .field(field::ACTOR, actor);
         let n = self.store.revoke_user_sessions(&user.id, self.clock.now().millis(), &ev).await?;
         self.forget_sessions();
         Ok(n)

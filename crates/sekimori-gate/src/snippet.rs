@@ -6,6 +6,7 @@
 //! assertions usable by the app). Browsers enforce the origin check through CORS: the
 //! answers carry `Access-Control-Allow-Origin` only for the app's origins.
 
+use sekimori_core::ecs::{action, field};
 use sekimori_core::event::Outcome;
 use sekimori_core::ErrorCode;
 use sekimori_store::{AdminToken, App};
@@ -73,10 +74,10 @@ impl Gate {
             .ok_or_else(|| GateError::new(ErrorCode::NotFound, format!("no live app {app_id}")))?;
         let origins = (!clean.is_empty()).then_some(clean);
         let ev = self
-            .event(&admin.tenant_id, "configuration", "admin.app.origins_updated", Outcome::Success)
-            .field("sekimori.app.id", app_id)
-            .field("sekimori.app.origins", origins.as_deref().unwrap_or_default().join(" "))
-            .field("sekimori.admin_token.id", admin.id.as_str());
+            .event(&admin.tenant_id, "configuration", action::ADMIN_APP_ORIGINS_UPDATED, Outcome::Success)
+            .field(field::APP_ID, app_id)
+            .field(field::APP_ORIGINS, origins.as_deref().unwrap_or_default().join(" "))
+            .field(field::ADMIN_TOKEN_ID, admin.id.as_str());
         self.store.set_app_origins(app_id, origins.as_deref(), &ev).await?;
         Ok(App { origins, ..app })
     }

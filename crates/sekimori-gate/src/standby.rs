@@ -1,6 +1,7 @@
 //! The standby window: the user arms login from an authenticator; push requests outside
 //! an armed window are refused at once, without disturbing the device.
 
+use sekimori_core::ecs::{action, field};
 use sekimori_core::event::Outcome;
 use sekimori_core::Timestamp;
 use sekimori_store::{Device, StandbyWindow, User};
@@ -36,10 +37,10 @@ impl Gate {
             closed_at: None,
         };
         let ev = self
-            .event(&user.tenant_id, "authentication", "auth.standby.opened", Outcome::Success)
+            .event(&user.tenant_id, "authentication", action::AUTH_STANDBY_OPENED, Outcome::Success)
             .user(&user.id, &user.username)
-            .field("sekimori.device.id", device.id.as_str())
-            .field("sekimori.standby.seconds", settings.standby_seconds);
+            .field(field::DEVICE_ID, device.id.as_str())
+            .field(field::STANDBY_SECONDS, settings.standby_seconds);
         self.store.open_standby(&w, &ev).await?;
         Ok(StandbyOpened {
             id: w.id,

@@ -7,6 +7,7 @@
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
+use sekimori_core::ecs::field;
 use sekimori_core::event::Outcome;
 use sekimori_core::names::Entitlement;
 use sekimori_core::token::ct_eq;
@@ -113,9 +114,9 @@ impl Gate {
         let ev = self
             .event(&user.tenant_id, "iam", "ticket.issued", Outcome::Success)
             .user(&user.id, &user.username)
-            .field("sekimori.ticket.id", t.id.as_str())
-            .field("sekimori.ticket.entitlement", entitlement.as_str())
-            .field("sekimori.app.id", app.id.as_str());
+            .field(field::TICKET_ID, t.id.as_str())
+            .field(field::TICKET_ENTITLEMENT, entitlement.as_str())
+            .field(field::APP_ID, app.id.as_str());
         self.store.insert_ticket(&t, &ev).await?;
         Ok(IssuedTicket {
             payload: self.ticket_payload(&t.id),
@@ -157,9 +158,9 @@ impl Gate {
         let ev = |action: &str, outcome| {
             self.event(&app.tenant_id, "iam", action, outcome)
                 .user(&ticket.user_id, &holder)
-                .field("sekimori.ticket.id", id)
-                .field("sekimori.ticket.entitlement", ticket.entitlement.as_str())
-                .field("sekimori.app.id", app.id.as_str())
+                .field(field::TICKET_ID, id)
+                .field(field::TICKET_ENTITLEMENT, ticket.entitlement.as_str())
+                .field(field::APP_ID, app.id.as_str())
         };
         match self.store.redeem_ticket(id, &app.id, now.millis(), &ev("ticket.redeemed", Outcome::Success)).await? {
             Consume::Done(t) => Ok(Redeemed {
@@ -174,7 +175,7 @@ impl Gate {
                 self.store
                     .append(
                         &ev("ticket.rejected_already_redeemed", Outcome::Failure)
-                            .field("event.reason", "already_redeemed"),
+                            .field(field::EVENT_REASON, "already_redeemed"),
                     )
                     .await?;
                 Err(GateError::new(ErrorCode::AlreadyRedeemed, format!("this ticket was already redeemed at {first}"))
@@ -182,7 +183,7 @@ impl Gate {
             }
             Consume::Expired => {
                 self.store
-                    .append(&ev("ticket.rejected_expired", Outcome::Failure).field("event.reason", "expired"))
+                    .append(&ev("ticket.rejected_expired", Outcome::Failure).field(field::EVENT_REASON, "expired"))
                     .await?;
                 Err(GateError::new(ErrorCode::Expired, "this ticket has expired"))
             }

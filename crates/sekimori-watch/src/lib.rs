@@ -2,6 +2,7 @@
 //! through the Sigma engine, and the alerts and dead letters that come out. The server's
 //! handlers are thin wrappers over [`Watch`]; the engine is `sekimori-detect`.
 
+use sekimori_core::ecs::{action, field};
 use std::borrow::Cow;
 use std::collections::{BTreeMap, HashMap};
 use std::io::Read;
@@ -162,12 +163,12 @@ impl Watch {
             self.clock.now(),
             tenant_id,
             "configuration",
-            "admin.ingest_source.created",
+            action::ADMIN_INGEST_SOURCE_CREATED,
             Outcome::Success,
         )
-        .field("sekimori.ingest_source.id", id.as_str())
-        .field("sekimori.ingest_source.name", name.as_str())
-        .field("sekimori.admin_token.id", admin_token_id);
+        .field(field::INGEST_SOURCE_ID, id.as_str())
+        .field(field::INGEST_SOURCE_NAME, name.as_str())
+        .field(field::ADMIN_TOKEN_ID, admin_token_id);
         if !self.store.insert_ingest_source(&source, &ev).await? {
             return Err(ServiceError::new(ErrorCode::Conflict, format!("a source named {name} already exists")));
         }
@@ -189,11 +190,11 @@ impl Watch {
             self.clock.now(),
             tenant_id,
             "configuration",
-            "admin.ingest_source.revoked",
+            action::ADMIN_INGEST_SOURCE_REVOKED,
             Outcome::Success,
         )
-        .field("sekimori.ingest_source.id", id)
-        .field("sekimori.admin_token.id", admin_token_id);
+        .field(field::INGEST_SOURCE_ID, id)
+        .field(field::ADMIN_TOKEN_ID, admin_token_id);
         if !self.store.revoke_ingest_source(tenant_id, id, self.clock.now().millis(), &ev).await? {
             return Err(ServiceError::new(ErrorCode::NotFound, format!("no live ingest source {id}")));
         }
@@ -573,11 +574,11 @@ impl Watch {
             self.clock.now(),
             tenant_id,
             "configuration",
-            "admin.ingest_settings.updated",
+            action::ADMIN_INGEST_SETTINGS_UPDATED,
             Outcome::Success,
         )
-        .field("sekimori.ingest.retention_days", days)
-        .field("sekimori.admin_token.id", admin_token_id);
+        .field(field::INGEST_RETENTION_DAYS, days)
+        .field(field::ADMIN_TOKEN_ID, admin_token_id);
         Ok(self.store.set_ingest_retention(tenant_id, days, self.clock.now().millis(), &ev).await?)
     }
 

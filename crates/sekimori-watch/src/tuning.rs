@@ -1,6 +1,7 @@
 //! Per-tenant tuning: versions, the compiled form cached per tenant, and back-testing a
 //! proposed tuning over the stored events.
 
+use sekimori_core::ecs::{action, field};
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
@@ -77,10 +78,11 @@ impl Watch {
             ));
         }
         let version = base_version + 1;
-        let ev = NewEvent::new(self.clock.now(), tenant_id, "configuration", "admin.tuning.updated", Outcome::Success)
-            .field("sekimori.tuning.version", version)
-            .field("sekimori.tuning.sha256", sha256_hex(doc.as_bytes()))
-            .field("sekimori.admin_token.id", admin_token_id);
+        let ev =
+            NewEvent::new(self.clock.now(), tenant_id, "configuration", action::ADMIN_TUNING_UPDATED, Outcome::Success)
+                .field(field::TUNING_VERSION, version)
+                .field("sekimori.tuning.sha256", sha256_hex(doc.as_bytes()))
+                .field(field::ADMIN_TOKEN_ID, admin_token_id);
         let record = sekimori_store::TuningRecord {
             tenant_id: tenant_id.to_owned(),
             version,

@@ -2,6 +2,7 @@
 //! verified redirect URI are shown, the others are redirected), the decision against the
 //! browser session (`prompt`, `max_age`, `acr_values`), and the authorization code.
 
+use sekimori_core::ecs::{action, field};
 use sekimori_core::event::Outcome;
 use sekimori_core::token::sha256_hex;
 use sekimori_store::OidcCode;
@@ -306,10 +307,10 @@ impl Gate {
             consumed_at: None,
         };
         let ev = self
-            .event(&s.tenant_id, "authentication", "oidc.code.issued", Outcome::Success)
+            .event(&s.tenant_id, "authentication", action::OIDC_CODE_ISSUED, Outcome::Success)
             .user(&s.user_id, &s.username)
-            .field("sekimori.app.id", req.client_id.as_str())
-            .field("sekimori.level", i64::from(s.level));
+            .field(field::APP_ID, req.client_id.as_str())
+            .field(field::LEVEL, i64::from(s.level));
         self.store.insert_oidc_code(&record, &ev).await?;
         let iss = self.issuer();
         Ok(client_redirect(&req.redirect_uri, &iss, &[("code", Some(&code)), ("state", req.state.as_deref())]))

@@ -1,5 +1,6 @@
 //! OIDC clients: an app (its key is the client secret) with exactly-matched redirect URIs.
 
+use sekimori_core::ecs::field;
 use sekimori_core::names::Label;
 use sekimori_core::token::ct_eq;
 use sekimori_core::ErrorCode;
@@ -101,9 +102,7 @@ impl Gate {
             id_token_alg: alg.as_str().into(),
             created_at: app.app.created_at,
         };
-        let ev = ev
-            .field("sekimori.oidc.public", reg.public)
-            .field("sekimori.oidc.redirect_uris", reg.redirect_uris.clone());
+        let ev = ev.field(field::OIDC_PUBLIC, reg.public).field(field::OIDC_REDIRECT_URIS, reg.redirect_uris.clone());
         if !self.store.insert_oidc_client(&app.app, &client, &ev).await? {
             return Err(GateError::new(ErrorCode::Conflict, format!("an app named {name} already exists")));
         }

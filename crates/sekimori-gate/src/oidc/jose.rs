@@ -150,18 +150,24 @@ impl SigningKey {
         &self.jwk
     }
 
-    /// A compact JWS of `claims` with header `typ`.
-    pub fn sign_jwt(&self, typ: &str, claims: &Value) -> String {
+    /// A compact JWS of `claims` with header `typ`; `None` if the crypto library refuses
+    /// to sign (never a token with an empty signature).
+    pub fn sign_jwt(&self, typ: &str, claims: &Value) -> Option<String> {
         let header = json!({"alg": self.alg.as_str(), "kid": self.kid, "typ": typ});
         let input = format!("{}.{}", b64(header.to_string().as_bytes()), b64(claims.to_string().as_bytes()));
         let rng = SystemRandom::new();
         let sig = match &self.pair {
             Pair::Rsa(key) => openssl::sign::Signer::new(openssl::hash::MessageDigest::sha256(), key)
                 .and_then(|mut s| s.sign_oneshot_to_vec(input.as_bytes()))
-                .unwrap_or_default(),
-            Pair::Ec(pair) => pair.sign(&rng, input.as_bytes()).map(|s| s.as_ref().to_vec()).unwrap_or_default(),
+                .inspect_err(|e| tracing::error!(kid = %self.kid, error = %e, "RSA signing failed"))
+                .ok()?,
+            Pair::Ec(pair) => pair
+                .sign(&rng, input.as_bytes())
+                .map(|s| s.as_ref().to_vec())
+                .inspect_err(|_| tracing::error!(kid = %self.kid, "ECDSA signing failed"))
+                .ok()?,
         };
-        format!("{input}.{}", b64(&sig))
+        Some(format!("{input}.{}", b64(&sig)))
     }
 }
 
@@ -196,16 +202,18 @@ pub fn verify(p: &Parsed, jwk: &Value) -> bool {
     if p.header["alg"] != jwk["alg"] || p.header["kid"] != jwk["kid"] {
         return false;
     }
-    let field = |k: &str| jwk[k].as_str().and_then(|v| URL_SAFE_NO_PAD.decode(v).ok()).unwrap_or_default();
+    let field = |k: &str| jwk[k].as_str().and_then(|v| URL_SAFE_NO_PAD.decode(v).ok());
     match jwk["alg"].as_str() {
         Some("RS256") => {
-            let key = signature::RsaPublicKeyComponents { n: field("n"), e: field("e") };
+            let (Some(n), Some(e)) = (field("n"), field("e")) else { return false };
+            let key = signature::RsaPublicKeyComponents { n, e };
             key.verify(&signature::RSA_PKCS1_2048_8192_SHA256, p.input.as_bytes(), &p.sig).is_ok()
         }
         Some("ES256") => {
+            let (Some(x), Some(y)) = (field("x"), field("y")) else { return false };
             let mut point = vec![4u8];
-            point.extend(field("x"));
-            point.extend(field("y"));
+            point.extend(x);
+            point.extend(y);
             signature::UnparsedPublicKey::new(&signature::ECDSA_P256_SHA256_FIXED, point)
                 .verify(p.input.as_bytes(), &p.sig)
                 .is_ok()
@@ -228,7 +236,7 @@ mod tests {
     fn both_algorithms_sign_and_verify_and_reload() {
         for alg in Alg::ALL {
             let (key, pkcs8) = SigningKey::generate(alg, 2048).expect("generate");
-            let token = key.sign_jwt("JWT", &json!({"sub": "u1"}));
+            let token = key.sign_jwt("JWT", &json!({"sub": "u1"})).expect("signed");
             let p = parse(&token).expect("parse");
             assert_eq!(p.claims["sub"], "u1");
             assert_eq!(p.header["kid"], key.kid());
@@ -247,7 +255,7 @@ mod tests {
     fn a_key_of_another_algorithm_or_id_does_not_verify() {
         let (rs, _) = SigningKey::generate(Alg::Rs256, 2048).expect("rsa");
         let (es, _) = SigningKey::generate(Alg::Es256, 2048).expect("ec");
-        let p = parse(&rs.sign_jwt("JWT", &json!({}))).expect("parse");
+        let p = parse(&rs.sign_jwt("JWT", &json!({})).expect("signed")).expect("parse");
         assert!(!verify(&p, es.jwk()));
     }
 
@@ -273,7 +281,7 @@ mod tests {
             if let Some(p) = parse(&text) {
                 proptest::prop_assert!(!verify(&p, key.jwk()));
             }
-            let token = key.sign_jwt("JWT", &json!({"sub": text}));
+            let token = key.sign_jwt("JWT", &json!({"sub": text})).expect("signed");
             let at = at % token.len();
             let mut bytes = token.clone().into_bytes();
             bytes[at] = with.as_bytes()[0];

@@ -2,6 +2,7 @@
 //! no live key, replaced when older than `key_rotation_days`, and reloaded every minute so
 //! the nodes of a cluster see each other's rotations.
 
+use sekimori_core::ecs::{action, field};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -168,10 +169,10 @@ impl Gate {
         };
         let tenant = self.default_tenant().await?;
         let ev = self
-            .event(&tenant.id, "configuration", "oidc.key.created", Outcome::Success)
-            .field("sekimori.oidc.kid", key.kid())
-            .field("sekimori.oidc.alg", alg.as_str())
-            .field("sekimori.actor", actor);
+            .event(&tenant.id, "configuration", action::OIDC_KEY_CREATED, Outcome::Success)
+            .field(field::OIDC_KID, key.kid())
+            .field(field::OIDC_ALG, alg.as_str())
+            .field(field::ACTOR, actor);
         self.store.insert_oidc_key(&record, &ev).await?;
         Ok(record.kid)
     }

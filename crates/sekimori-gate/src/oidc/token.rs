@@ -3,6 +3,7 @@
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
+use sekimori_core::ecs::{action, field};
 use sekimori_core::event::Outcome;
 use sekimori_core::token::{ct_eq, sha256_hex};
 use sekimori_store::{Consume, OidcClient, OidcRefreshToken, Rotation};
@@ -147,9 +148,9 @@ impl Gate {
             &record.amr,
         );
         let ev = self
-            .event(&record.tenant_id, "authentication", "oidc.token.issued", Outcome::Success)
+            .event(&record.tenant_id, "authentication", action::OIDC_TOKEN_ISSUED, Outcome::Success)
             .user(&session.user_id, &session.username)
-            .field("sekimori.app.id", client.app_id.as_str());
+            .field(field::APP_ID, client.app_id.as_str());
         match self.store.consume_oidc_code(&id, now.millis(), Some(&refresh), &ev).await? {
             Consume::Done(code) => {
                 let grant = Grant {
@@ -167,9 +168,9 @@ impl Gate {
             Consume::AlreadyUsed { .. } => {
                 // A replayed code: whatever the first exchange issued is revoked (RFC 6749 4.1.2).
                 let ev = self
-                    .event(&record.tenant_id, "authentication", "oidc.code.replayed", Outcome::Failure)
+                    .event(&record.tenant_id, "authentication", action::OIDC_CODE_REPLAYED, Outcome::Failure)
                     .user(&session.user_id, &session.username)
-                    .field("sekimori.app.id", client.app_id.as_str());
+                    .field(field::APP_ID, client.app_id.as_str());
                 self.store.revoke_oidc_family(&record.family_id, now.millis(), &ev).await?;
                 Err(OidcError::invalid_grant("the code was already used; the tokens issued for it are revoked"))
             }
@@ -240,11 +241,11 @@ impl Gate {
         let ev = |action: &str, outcome| {
             self.event(&old.tenant_id, "authentication", action, outcome)
                 .user(&session.user_id, &session.username)
-                .field("sekimori.app.id", client.app_id.as_str())
+                .field(field::APP_ID, client.app_id.as_str())
         };
         let now = self.clock.now().millis();
-        let done = ev("oidc.token.refreshed", Outcome::Success);
-        let reused = ev("oidc.refresh.reused", Outcome::Failure);
+        let done = ev(action::OIDC_TOKEN_REFRESHED, Outcome::Success);
+        let reused = ev(action::OIDC_REFRESH_REUSED, Outcome::Failure);
         match self.store.rotate_oidc_refresh(&id, &next, now, &done, &reused).await? {
             Rotation::Done(old) => {
                 let grant = Grant {
@@ -284,7 +285,8 @@ impl Gate {
             "jti": self.new_id(), "scope": g.scope, "sid": s.sso_id, "sekimori_grant": g.family,
             "auth_time": g.auth_time.div_euclid(1000), "acr": acr(u8::try_from(g.level).unwrap_or(1)),
         });
-        let access_token = at_key.sign_jwt("at+jwt", &access);
+        let unsigned = || OidcError { status: 503, ..OidcError::new("temporarily_unavailable", "signing failed") };
+        let access_token = at_key.sign_jwt("at+jwt", &access).ok_or_else(unsigned)?;
         let mut id = json!({
             "iss": iss, "sub": s.user_id, "aud": g.client.app_id, "azp": g.client.app_id,
             "iat": now.seconds(), "exp": now.seconds() + settings.id_token_ttl_seconds,
@@ -296,7 +298,7 @@ impl Gate {
         }
         profile_claims(&mut id, s, g.scope);
         Ok(TokenResponse {
-            id_token: id_key.sign_jwt("JWT", &id),
+            id_token: id_key.sign_jwt("JWT", &id).ok_or_else(unsigned)?,
             access_token,
             token_type: "Bearer",
             expires_in: settings.access_token_ttl_seconds,

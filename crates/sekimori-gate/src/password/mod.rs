@@ -19,6 +19,7 @@
 //!   parameters), so timing does not reveal who exists.
 
 use argon2::Params;
+use sekimori_core::ecs::{action, field};
 use sekimori_core::environment::network_of;
 use sekimori_core::event::Outcome;
 use sekimori_core::password::{PasswordPolicy, Rule, MAX_PASSWORD_CHARS};
@@ -157,7 +158,10 @@ impl Gate {
     pub async fn password_policy(&self, tenant_id: &str) -> GateResult<PasswordPolicy> {
         let t =
             self.store.tenant(tenant_id).await?.ok_or_else(|| GateError::new(ErrorCode::NotFound, "no such tenant"))?;
-        Ok(u8::try_from(t.password_policy).ok().and_then(PasswordPolicy::new).unwrap_or_default())
+        u8::try_from(t.password_policy).ok().and_then(PasswordPolicy::new).ok_or_else(|| {
+            tracing::error!(tenant = %t.id, policy = t.password_policy, "stored password policy is not a level");
+            GateError::new(ErrorCode::Internal, format!("tenant {}: the stored password policy cannot be read", t.id))
+        })
     }
 
     /// Changes the tenant's password policy level (passwords already set stay valid).
@@ -167,9 +171,9 @@ impl Gate {
                 .with("field", "password_policy")
         })?;
         let ev = self
-            .event(tenant_id, "configuration", "admin.tenant.password_policy", Outcome::Success)
-            .field("sekimori.settings.password_policy", i64::from(level))
-            .field("sekimori.actor", actor);
+            .event(tenant_id, "configuration", action::ADMIN_TENANT_PASSWORD_POLICY, Outcome::Success)
+            .field(field::SETTINGS_PASSWORD_POLICY, i64::from(level))
+            .field(field::ACTOR, actor);
         self.store.set_password_policy(tenant_id, i64::from(level), &ev).await?;
         Ok(policy.into())
     }
@@ -180,7 +184,7 @@ impl Gate {
         let user = self.find_user(tenant_id, username).await?;
         self.store_password(&user, password, actor).await?;
         // Whoever knew the old password is signed out.
-        self.end_sessions_after(&user, "credential.password.set", actor).await?;
+        self.end_sessions_after(&user, action::CREDENTIAL_PASSWORD_SET, actor).await?;
         Ok(())
     }
 
@@ -195,9 +199,9 @@ impl Gate {
         let hash = self.hasher.hash(password, self.rng.as_ref()).await?;
         let now = self.clock.now().millis();
         let ev = self
-            .event(&user.tenant_id, "iam", "credential.password.set", Outcome::Success)
+            .event(&user.tenant_id, "iam", action::CREDENTIAL_PASSWORD_SET, Outcome::Success)
             .user(&user.id, &user.username)
-            .field("sekimori.actor", actor);
+            .field(field::ACTOR, actor);
         let record = PasswordRecord {
             user_id: user.id.clone(),
             tenant_id: user.tenant_id.clone(),
@@ -213,13 +217,13 @@ impl Gate {
     pub async fn delete_password(&self, tenant_id: &str, username: &str, actor: &str) -> GateResult<()> {
         let user = self.find_user(tenant_id, username).await?;
         let ev = self
-            .event(tenant_id, "iam", "credential.password.deleted", Outcome::Success)
+            .event(tenant_id, "iam", action::CREDENTIAL_PASSWORD_DELETED, Outcome::Success)
             .user(&user.id, &user.username)
-            .field("sekimori.actor", actor);
+            .field(field::ACTOR, actor);
         if !self.store.delete_password(&user.id, &ev).await? {
             return Err(GateError::new(ErrorCode::NotFound, format!("{username} has no password")));
         }
-        self.end_sessions_after(&user, "credential.password.deleted", actor).await?;
+        self.end_sessions_after(&user, action::CREDENTIAL_PASSWORD_DELETED, actor).await?;
         Ok(())
     }
 
@@ -281,13 +285,13 @@ impl Gate {
                     self.rehash(&user, &stored, password).await;
                 }
                 let mut ev = self
-                    .event(tenant_id, "authentication", "auth.password.verified", Outcome::Success)
+                    .event(tenant_id, "authentication", action::AUTH_PASSWORD_VERIFIED, Outcome::Success)
                     .user(&user.id, &user.username);
                 if let Some(ip) = attempt.ip {
-                    ev = ev.field("source.ip", ip.to_string());
+                    ev = ev.field(field::SOURCE_IP, ip.to_string());
                 }
                 if let Some(app) = attempt.app_id {
-                    ev = ev.field("sekimori.app.id", app);
+                    ev = ev.field(field::APP_ID, app);
                 }
                 self.store.append(&ev).await?;
                 Ok(FactorVerified {
@@ -300,25 +304,25 @@ impl Gate {
                 })
             }
             (user, _) => {
-                let mut ev = self.event(tenant_id, "authentication", "auth.password.failed", Outcome::Failure);
+                let mut ev = self.event(tenant_id, "authentication", action::AUTH_PASSWORD_FAILED, Outcome::Failure);
                 ev = match &user {
                     Some(u) => ev.user(&u.id, &u.username),
-                    None => ev.field("user.name", username).field("sekimori.user.known", false),
+                    None => ev.field(field::USER_NAME, username).field(field::USER_KNOWN, false),
                 };
                 if let Some(ip) = attempt.ip {
-                    ev = ev.field("source.ip", ip.to_string());
+                    ev = ev.field(field::SOURCE_IP, ip.to_string());
                 }
                 if let Some(app) = attempt.app_id {
-                    ev = ev.field("sekimori.app.id", app);
+                    ev = ev.field(field::APP_ID, app);
                 }
                 self.store.append(&ev).await?;
                 if just_locked(&reserved, &user_hit) {
                     let until = user_hit.now + user_hit.lock_ms;
                     let mut lock = self
-                        .event(tenant_id, "authentication", "auth.password.locked", Outcome::Failure)
-                        .field("user.name", username)
-                        .field("sekimori.lock.until", sekimori_core::Timestamp(until).to_rfc3339())
-                        .field("sekimori.lock.failures", s.user_max_failures);
+                        .event(tenant_id, "authentication", action::AUTH_PASSWORD_LOCKED, Outcome::Failure)
+                        .field(field::USER_NAME, username)
+                        .field(field::LOCK_UNTIL, sekimori_core::Timestamp(until).to_rfc3339())
+                        .field(field::LOCK_FAILURES, s.user_max_failures);
                     if let Some(u) = &user {
                         lock = lock.user(&u.id, &u.username);
                     }
@@ -336,11 +340,11 @@ impl Gate {
                     let row = self.store.record_login_failure(&hit, None).await?;
                     if just_locked(&row, &hit) {
                         let ev = self
-                            .event(tenant_id, "authentication", "auth.password.throttled", Outcome::Failure)
-                            .field("source.ip", ip.to_string())
-                            .field("source.network", network_of(ip))
-                            .field("sekimori.lock.until", sekimori_core::Timestamp(hit.now + hit.lock_ms).to_rfc3339())
-                            .field("sekimori.lock.failures", s.network_max_failures);
+                            .event(tenant_id, "authentication", action::AUTH_PASSWORD_THROTTLED, Outcome::Failure)
+                            .field(field::SOURCE_IP, ip.to_string())
+                            .field(field::SOURCE_NETWORK, network_of(ip))
+                            .field(field::LOCK_UNTIL, sekimori_core::Timestamp(hit.now + hit.lock_ms).to_rfc3339())
+                            .field(field::LOCK_FAILURES, s.network_max_failures);
                         self.store.append(&ev).await?;
                     }
                 }
