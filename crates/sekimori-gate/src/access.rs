@@ -70,20 +70,18 @@ pub struct GroupView {
 }
 
 /// Parses stored or given hours JSON; `None` when absent.
-fn parse_hours(json: Option<&str>) -> GateResult<Option<LoginHours>> {
-    let Some(json) = json else { return Ok(None) };
-    let windows: Vec<HoursWindow> = serde_json::from_str(json)
-        .map_err(|e| GateError::new(ErrorCode::Internal, format!("stored login hours cannot be read: {e}")))?;
-    LoginHours::parse(&windows)
+fn parse_hours(windows: Option<&[HoursWindow]>) -> GateResult<Option<LoginHours>> {
+    let Some(windows) = windows else { return Ok(None) };
+    LoginHours::parse(windows)
         .map(Some)
         .map_err(|e| GateError::new(ErrorCode::Internal, format!("stored login hours are invalid: {e}")))
 }
 
-/// Checks given hours and returns them as stored JSON.
-fn hours_json(windows: &[HoursWindow]) -> GateResult<String> {
+/// Checks given hours; they are stored as given.
+fn checked_hours(windows: &[HoursWindow]) -> GateResult<Vec<HoursWindow>> {
     LoginHours::parse(windows)
         .map_err(|e| GateError::new(ErrorCode::InvalidRequest, e.to_string()).with("field", "login_hours"))?;
-    serde_json::to_string(windows).map_err(|e| GateError::new(ErrorCode::Internal, e.to_string()))
+    Ok(windows.to_vec())
 }
 
 /// Whether `name` is an IANA time zone this build knows.
@@ -207,7 +205,7 @@ impl Gate {
             }
         }
         if let Some(v) = patch.login_hours {
-            user.login_hours = v.as_deref().map(hours_json).transpose()?;
+            user.login_hours = v.as_deref().map(checked_hours).transpose()?;
             changed.push("login_hours");
         }
         let action = match patch.disabled {
@@ -266,17 +264,10 @@ impl Gate {
     }
 
     async fn group_view(&self, g: Group) -> GateResult<GroupView> {
-        let login_hours = match g.login_hours.as_deref() {
-            Some(j) => Some(
-                serde_json::from_str(j)
-                    .map_err(|e| GateError::new(ErrorCode::Internal, format!("stored login hours: {e}")))?,
-            ),
-            None => None,
-        };
         Ok(GroupView {
             members: self.store.group_member_names(&g.id).await?,
             name: g.name,
-            login_hours,
+            login_hours: g.login_hours,
             created_at: Timestamp(g.created_at).to_rfc3339(),
         })
     }
@@ -293,7 +284,7 @@ impl Gate {
             id: self.new_id(),
             tenant_id: tenant_id.to_owned(),
             name: name.to_string(),
-            login_hours: login_hours.map(hours_json).transpose()?,
+            login_hours: login_hours.map(checked_hours).transpose()?,
             created_at: self.clock.now().millis(),
         };
         let ev = self
@@ -330,12 +321,12 @@ impl Gate {
         actor: &str,
     ) -> GateResult<GroupView> {
         let g = self.find_group(tenant_id, name).await?;
-        let json = login_hours.map(hours_json).transpose()?;
+        let hours = login_hours.map(checked_hours).transpose()?;
         let ev = self
             .event(tenant_id, "iam", action::IAM_GROUP_UPDATED, Outcome::Success)
             .field(field::GROUP_NAME, name)
             .field(field::ACTOR, actor);
-        self.store.set_group_hours(&g.id, json.as_deref(), &ev).await?;
+        self.store.set_group_hours(&g.id, hours.as_deref(), &ev).await?;
         self.forget_sessions();
         self.group(tenant_id, name).await
     }

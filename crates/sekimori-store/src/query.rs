@@ -101,6 +101,25 @@ impl From<&Option<Vec<String>>> for Arg<'_> {
     }
 }
 
+impl From<&Option<Vec<HoursWindow>>> for Arg<'_> {
+    fn from(v: &Option<Vec<HoursWindow>>) -> Self {
+        v.as_deref().into()
+    }
+}
+
+impl From<Option<&[HoursWindow]>> for Arg<'_> {
+    fn from(v: Option<&[HoursWindow]>) -> Self {
+        match v {
+            Some(w) => Arg::Text(Cow::Owned(
+                serde_json::to_value(w)
+                    .map(|j| j.to_string())
+                    .unwrap_or_else(|e| unreachable!("login hours are strings and always serialise: {e}")),
+            )),
+            None => Arg::NullText,
+        }
+    }
+}
+
 impl From<&Option<OperatorScope>> for Arg<'_> {
     fn from(v: &Option<OperatorScope>) -> Self {
         match v {
@@ -242,6 +261,12 @@ impl Column for Vec<String> {
 }
 
 impl Column for Option<Vec<String>> {
+    fn get(row: &dyn Row, col: &str) -> StoreResult<Self> {
+        row.text(col)?.map(|t| json(&t, col)).transpose()
+    }
+}
+
+impl Column for Option<Vec<HoursWindow>> {
     fn get(row: &dyn Row, col: &str) -> StoreResult<Self> {
         row.text(col)?.map(|t| json(&t, col)).transpose()
     }

@@ -1,6 +1,8 @@
 //! The stored aggregates, as plain records. Times are [`sekimori_core::Timestamp`]
 //! milliseconds stored as integers.
 
+pub use sekimori_core::access::HoursWindow;
+
 use sekimori_core::Timestamp;
 
 /// An organisation; everything belongs to one.
@@ -102,8 +104,9 @@ pub struct User {
     pub valid_from: Option<i64>,
     /// No login from this time on, ms.
     pub valid_until: Option<i64>,
-    /// Login hours as JSON (`sekimori_core::access`); `None` defers to the user's groups.
-    pub login_hours: Option<String>,
+    /// Login hours (`sekimori_core::access`; stored as JSON); `None` defers to the user's
+    /// groups.
+    pub login_hours: Option<Vec<HoursWindow>>,
 }
 
 /// A pending device enrolment.
@@ -632,8 +635,8 @@ pub struct Group {
     pub tenant_id: String,
     /// Unique in the tenant.
     pub name: String,
-    /// Login hours as JSON (`sekimori_core::access`), for members without their own.
-    pub login_hours: Option<String>,
+    /// Login hours (`sekimori_core::access`; stored as JSON), for members without their own.
+    pub login_hours: Option<Vec<HoursWindow>>,
     /// Creation time, ms.
     pub created_at: i64,
 }

@@ -360,7 +360,12 @@ pub trait AccessStore: Send + Sync {
     /// The tenant's groups by name.
     async fn list_groups(&self, tenant_id: &str) -> StoreResult<Vec<Group>>;
     /// Sets a group's login hours (`None`: no rule).
-    async fn set_group_hours(&self, group_id: &str, login_hours: Option<&str>, event: &NewEvent) -> StoreResult<bool>;
+    async fn set_group_hours(
+        &self,
+        group_id: &str,
+        login_hours: Option<&[HoursWindow]>,
+        event: &NewEvent,
+    ) -> StoreResult<bool>;
     /// Deletes a group (memberships go with it).
     async fn delete_group(&self, group_id: &str, event: &NewEvent) -> StoreResult<bool>;
     /// Adds a member; `false` when already one.

@@ -52,7 +52,7 @@ pub struct UserView {
     #[serde(skip_serializing_if = "Option::is_none")]
     valid_until: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    login_hours: Option<Value>,
+    login_hours: Option<Vec<sekimori_core::access::HoursWindow>>,
 }
 
 impl From<User> for UserView {
@@ -66,7 +66,7 @@ impl From<User> for UserView {
             created_at: Timestamp(u.created_at).to_rfc3339(),
             valid_from: u.valid_from.map(|t| Timestamp(t).to_rfc3339()),
             valid_until: u.valid_until.map(|t| Timestamp(t).to_rfc3339()),
-            login_hours: u.login_hours.and_then(|h| serde_json::from_str(&h).ok()),
+            login_hours: u.login_hours,
         }
     }
 }

@@ -90,7 +90,12 @@ impl AccessStore for This {
         self.read_all(q("SELECT * FROM groups WHERE tenant_id = $1 ORDER BY name").bind(tenant_id)).await
     }
 
-    async fn set_group_hours(&self, group_id: &str, login_hours: Option<&str>, event: &NewEvent) -> StoreResult<bool> {
+    async fn set_group_hours(
+        &self,
+        group_id: &str,
+        login_hours: Option<&[HoursWindow]>,
+        event: &NewEvent,
+    ) -> StoreResult<bool> {
         self.audited(
             q("UPDATE groups SET login_hours = $1 WHERE id = $2").bind(login_hours).bind(group_id),
             event,
