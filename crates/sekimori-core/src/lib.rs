@@ -14,6 +14,7 @@ pub mod names;
 pub mod net;
 pub mod password;
 pub mod rng;
+pub mod settings;
 pub mod token;
 pub mod totp;
 

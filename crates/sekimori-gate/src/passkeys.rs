@@ -36,7 +36,9 @@ pub struct PasskeySettings {
     pub rp_id: Option<String>,
     /// The name authenticators show.
     pub rp_name: String,
-    /// Origins the browser may run the ceremony on; default: the public URL's origin.
+    /// Origins the browser may run the ceremony on; default: the public URL's origin (in
+    /// the environment: comma-separated).
+    #[serde(deserialize_with = "sekimori_core::settings::comma_list")]
     pub origins: Vec<String>,
     /// How long a ceremony waits for the authenticator, seconds.
     pub ceremony_ttl_seconds: i64,

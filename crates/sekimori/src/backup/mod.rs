@@ -30,6 +30,7 @@ use self::dest::Destination;
 pub struct BackupConfig {
     /// Folders the scheduled backups are written to (each gets every backup); empty: no
     /// scheduled backups.
+    #[serde(deserialize_with = "sekimori_core::settings::path_list")]
     pub destinations: Vec<PathBuf>,
     /// The backup key file (64 hex digits; `sekimori backup-key FILE` makes one). Keep it
     /// away from the data directory and the destinations.
