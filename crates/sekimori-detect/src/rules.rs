@@ -114,6 +114,7 @@ impl RuleSet {
             report.failures.push(LoadFailure { path: path.to_owned(), rule: None, reason: e.clone() });
         }
         for mut rule in collection.rules {
+            crate::anchors::fix(&mut rule.detection);
             if rule.id.is_none() {
                 // The correlation layer tells rules apart by id; give id-less ones a local one.
                 rule.id = Some(format!("{ANONYMOUS_ID_PREFIX}{}", self.detections.len()));
@@ -128,7 +129,10 @@ impl RuleSet {
             }
         }
         self.correlations.extend(collection.correlations.into_iter().map(|c| (path.to_owned(), temporal_default(c))));
-        self.filters.extend(collection.filters.into_iter().map(|f| (path.to_owned(), f)));
+        self.filters.extend(collection.filters.into_iter().map(|mut f| {
+            crate::anchors::fix(&mut f.detection);
+            (path.to_owned(), f)
+        }));
     }
 
     /// A copy of the first detection rule (to build rules from other documents).

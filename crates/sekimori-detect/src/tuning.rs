@@ -104,6 +104,7 @@ pub fn compile(tuning: &Tuning, base: &BaselineConfig, intel: &ThreatIntel) -> R
         let mut rule = shell.first_detection().ok_or_else(|| fail("internal: no shell rule".into()))?;
         rule.title.clone_from(&f.title);
         rule.detection = f.detection.clone();
+        crate::anchors::fix(&mut rule.detection);
         let compiled = compile_rule(&rule).map_err(|e| fail(e.to_string()))?;
         let rules = match &f.rules {
             FilterRuleTarget::Any => None,

@@ -263,3 +263,19 @@ fn matched_values_are_the_same_for_every_hunter() {
         assert_eq!(hits[0].matched, expected);
     }
 }
+
+/// `|startswith` and `|endswith` with wildcards in the value keep their anchors (rsigma-eval
+/// 0.23 put them on the wrong sides; ADR 0004): SigmaHQ's
+/// `win_security_ad_user_enumeration.yml` has `AccessMask|endswith: '1?'`.
+#[test]
+fn startswith_and_endswith_with_wildcards_anchor_where_they_say() {
+    let ev = [json!({"AccessMask": "0x10"}), json!({"AccessMask": "0x1"}), json!({"AccessMask": "10x"})];
+    assert_eq!(fires("    AccessMask|endswith: '1?'", &ev), [true, false, false]);
+    assert_eq!(fires("    AccessMask|startswith: '1?'", &ev), [false, false, true]);
+    let ev = [json!({"C": "cmd.exe /c whoami"}), json!({"C": "x cmd.exe /c whoami y"})];
+    assert_eq!(fires("    C|startswith: 'cmd*/c'", &ev), [true, false]);
+    assert_eq!(fires("    C|endswith: '/c*whoami'", &ev), [true, false]);
+    // Plain values beside a wildcard one keep their modifier.
+    let ev = [json!({"C": "abc"}), json!({"C": "xabc"}), json!({"C": "zzq"})];
+    assert_eq!(fires("    C|startswith:\n      - 'ab'\n      - 'z?q'", &ev), [true, false, true]);
+}
