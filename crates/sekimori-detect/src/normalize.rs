@@ -69,11 +69,25 @@ fn flatten_windows(mut ev: Map<String, Value>) -> Map<String, Value> {
     out
 }
 
+/// Unnamed `<Data>` items (Application, Exchange and SQL Server events) come from the EVTX
+/// reader as `{"Data": {"#text": [...]}}` (or one string); SigmaHQ rules name them `Data`
+/// and mean any item (`Data|contains: 'ntds.dit'`), so `Data` becomes the item or the list
+/// of items, which a rule matches when any item matches.
+fn unnamed_data(v: Value) -> Value {
+    match v {
+        Value::Object(mut o) if o.keys().all(|k| k == "#text" || k == "#attributes") && o.contains_key("#text") => {
+            o.remove("#text").unwrap_or(Value::Null)
+        }
+        other => other,
+    }
+}
+
 fn lift(out: &mut Map<String, Value>, data: Map<String, Value>) {
     for (k, v) in data {
         if k == "#attributes" {
             continue;
         }
+        let v = if k == "Data" { unnamed_data(v) } else { v };
         if k.contains(' ') {
             let compact: String = k.chars().filter(|c| *c != ' ').collect();
             out.entry(compact).or_insert_with(|| v.clone());
@@ -87,6 +101,20 @@ fn lift(out: &mut Map<String, Value>, data: Map<String, Value>) {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn unnamed_data_items_become_data() {
+        let app = |data: Value| {
+            normalize(json!({"Event": {
+                "System": {"Provider": {"#attributes": {"Name": "ESENT"}}, "EventID": 325, "Channel": "Application"},
+                "EventData": {"Data": data}
+            }}))
+        };
+        assert_eq!(app(json!({"#text": ["NTDS", "C:\\x\\ntds.dit"]}))["Data"], json!(["NTDS", "C:\\x\\ntds.dit"]));
+        assert_eq!(app(json!({"#text": "one"}))["Data"], json!("one"));
+        // Named items and other layouts are left as they are.
+        assert_eq!(app(json!({"#text": "x", "Other": 1}))["Data"], json!({"#text": "x", "Other": 1}));
+    }
 
     #[test]
     fn nested_windows_events_are_flattened() {

@@ -279,3 +279,10 @@ fn startswith_and_endswith_with_wildcards_anchor_where_they_say() {
     let ev = [json!({"C": "abc"}), json!({"C": "xabc"}), json!({"C": "zzq"})];
     assert_eq!(fires("    C|startswith:\n      - 'ab'\n      - 'z?q'", &ev), [true, false, true]);
 }
+
+/// A field whose value is a list matches when any item does (unnamed EventData `Data`).
+#[test]
+fn a_list_value_matches_when_any_item_does() {
+    let ev = [json!({"Data": ["foo", "ntdsutil ifm"]}), json!({"Data": "x ntdsutil"})];
+    assert_eq!(fires("    Data|contains: ntdsutil", &ev), [true, true]);
+}
