@@ -23,8 +23,23 @@ pub struct Hit {
     pub source: Option<String>,
     /// The event's own time, when it has one.
     pub timestamp: Option<String>,
-    /// The fields that matched, `field=value`.
+    /// The fields that matched, `field=value`; a value longer than [`MATCHED_VALUE_CHARS`]
+    /// is cut there and ends with [`CUT_MARKER`].
     pub matched: Vec<String>,
+}
+
+/// The most characters of one field's value a hit repeats in `matched` (a 50 MB event must
+/// not make 200 MB of output); the event itself keeps the whole value.
+pub const MATCHED_VALUE_CHARS: usize = 1024;
+/// What ends a value cut in `matched`, with the length of the whole value.
+pub const CUT_MARKER: &str = "…[cut; ";
+
+/// `value`, at most [`MATCHED_VALUE_CHARS`] characters of it.
+fn capped(value: String) -> String {
+    match value.char_indices().nth(MATCHED_VALUE_CHARS) {
+        None => value,
+        Some((at, _)) => format!("{}{CUT_MARKER}{} chars]", &value[..at], value.chars().count()),
+    }
 }
 
 impl Hit {
@@ -42,7 +57,7 @@ impl Hit {
                             Value::String(s) => s.clone(),
                             other => other.to_string(),
                         };
-                        format!("{}={value}", m.field)
+                        format!("{}={}", m.field, capped(value))
                     })
                     .collect();
                 pairs.sort_unstable();
@@ -193,6 +208,16 @@ fn csv_cell(cell: &str) -> String {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn long_matched_values_are_cut_with_a_marker() {
+        assert_eq!(capped("short".into()), "short");
+        let long = "é".repeat(MATCHED_VALUE_CHARS + 5);
+        let cut = capped(long);
+        assert!(cut.starts_with(&"é".repeat(MATCHED_VALUE_CHARS)));
+        assert!(cut.ends_with(&format!("{CUT_MARKER}{} chars]", MATCHED_VALUE_CHARS + 5)), "{cut}");
+        assert_eq!(capped("x".repeat(MATCHED_VALUE_CHARS)).len(), MATCHED_VALUE_CHARS);
+    }
+
     use super::*;
 
     fn hit(title: &str, level: &str) -> Hit {

@@ -172,6 +172,12 @@ pub fn hunt(args: HuntArgs) -> anyhow::Result<ExitCode> {
         report.detections + report.correlations,
         hits.len()
     )?;
+    if files.len() == unreadable {
+        anyhow::bail!(
+            "nothing was read: no log file could be read from {} (a path that does not exist, or a folder without .json, .jsonl, .ndjson, .log or .evtx files)",
+            display_paths(&args.logs)
+        );
+    }
     let mut out = std::io::stdout().lock();
     write_hits(&mut out, &hits, args.format)?;
     out.flush()?;

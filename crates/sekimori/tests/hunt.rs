@@ -115,6 +115,25 @@ fn hunt_reports_bad_input_and_refuses_no_rules() {
     let (_, stderr, code) = hunt(&["--rules", empty.to_str().expect("utf-8"), logs.to_str().expect("utf-8")]);
     assert_eq!(code, Some(2));
     assert!(stderr.contains("no detection rules loaded"), "{stderr}");
+
+    // Nothing read (a path that does not exist, a folder without logs): not a clean run.
+    for nothing in [dir.path().join("no-such-file.json"), empty.clone()] {
+        let (stdout, stderr, code) =
+            hunt(&["--rules", rule.to_str().expect("utf-8"), nothing.to_str().expect("utf-8")]);
+        assert_eq!(code, Some(2), "{stderr}");
+        assert!(stderr.contains("nothing was read"), "{stderr}");
+        assert!(stdout.is_empty(), "{stdout}");
+    }
+
+    // A huge matching value is repeated in `matched` only up to a cut, with a marker.
+    let big = dir.path().join("big.ndjson");
+    std::fs::write(&big, format!("{{\"CommandLine\": \"whoami {}\"}}\n", "x".repeat(200_000))).expect("write");
+    let (stdout, stderr, code) =
+        hunt(&["--rules", rule.to_str().expect("utf-8"), "--format", "jsonl", big.to_str().expect("utf-8")]);
+    assert_eq!(code, Some(0), "{stderr}");
+    let hit: Value = serde_json::from_str(stdout.lines().next().expect("a hit")).expect("json");
+    let matched = hit["matched"][0].as_str().expect("matched");
+    assert!(matched.len() < 2_000 && matched.ends_with("[cut; 200007 chars]"), "{}", &matched[matched.len() - 40..]);
 }
 
 #[test]
