@@ -347,11 +347,24 @@ impl LogSourceMap {
         Ok(LogSourceMap { file: yaml_serde::from_str(text).map_err(DetectError::syntax)? })
     }
 
+    /// Whether `event` is a Windows event by its structure, whatever its `Channel` says (ETW
+    /// conversions leave it null): a provider, an event id and a record number.
+    fn looks_windows(event: &Value) -> bool {
+        ["Provider_Name", "EventID", "EventRecordID"].iter().all(|f| event.get(*f).is_some_and(|v| !v.is_null()))
+    }
+
     /// Places `event` (normalised).
     pub fn classify(&self, event: &Value) -> EventLogSource {
-        if let Some(channel) = event.get("Channel").and_then(Value::as_str) {
+        let channel = match event.get("Channel") {
+            Some(Value::String(c)) => Some(c.as_str()),
+            _ if Self::looks_windows(event) => Some(""),
+            _ => None,
+        };
+        if let Some(channel) = channel {
             let w = &self.file.windows;
-            let services = w.services.get(channel).cloned();
+            // A channel the data does not name runs only rules without a service: a
+            // service-scoped rule is for its own channel, not for whatever is unknown.
+            let services = Some(w.services.get(channel).cloned().unwrap_or_default());
             let provider = event.get("Provider_Name").and_then(Value::as_str);
             let id = event.get("EventID").and_then(|v| v.as_i64().or_else(|| v.as_str()?.parse().ok()));
             let categories =
@@ -451,15 +464,27 @@ mod tests {
     }
 
     #[test]
-    fn complete_providers_have_no_other_categories_and_unknowns_fail_open() {
+    fn complete_providers_have_no_other_categories_and_unknown_channels_run_no_service_rules() {
         let map = LogSourceMap::builtin();
         let logon = map.classify(
             &json!({"Channel": "Security", "Provider_Name": "Microsoft-Windows-Security-Auditing", "EventID": "4624"}),
         );
         assert!(logon.admits(Some("windows"), Some("security"), None));
         assert!(!logon.admits(Some("windows"), None, Some("process_creation")));
+        // A channel the data does not name: rules without a service (any category, the
+        // provider being unknown too) run; service-scoped ones do not.
         let odd = map.classify(&json!({"Channel": "Some/Other", "Provider_Name": "Vendor", "EventID": 1}));
-        assert!(odd.admits(Some("windows"), Some("anything"), Some("anything")));
+        assert!(odd.admits(Some("windows"), None, Some("anything")));
+        assert!(!odd.admits(Some("windows"), Some("capi2"), None));
+        // Converted from ETW, `Channel: null`: still Windows, by its structure.
+        let etw = map.classify(&json!({
+            "Channel": null, "Provider_Name": "Microsoft-Windows-Sysmon", "EventID": 1, "EventRecordID": 7
+        }));
+        assert_eq!(etw.product.as_deref(), Some("windows"));
+        assert!(etw.admits(Some("windows"), None, Some("process_creation")));
+        assert!(!etw.admits(Some("zeek"), Some("rdp"), None) && !etw.admits(Some("cisco"), None, None));
+        let ssh = map.classify(&json!({"Channel": "OpenSSH/Operational", "Provider_Name": "OpenSSH", "EventID": 4}));
+        assert!(ssh.admits(Some("windows"), Some("openssh"), None));
         let unknown = map.classify(&json!({"message": "hello"}));
         assert_eq!(unknown, EventLogSource::default());
         assert!(unknown.admits(Some("linux"), Some("auth"), None));
