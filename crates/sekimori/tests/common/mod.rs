@@ -59,7 +59,9 @@ pub async fn start_with(data_dir: &Path, args: &[&str], env: &[(&str, &str)]) ->
     // From here on, Drop kills and reaps the child whatever happens.
     let mut server = Server { child, url: format!("http://127.0.0.1:{port}"), token: String::new() };
     let http = reqwest::Client::new();
-    for _ in 0..100 {
+    // Up to 30 s: a start that loads every SigmaHQ rule on a busy 2-core machine can take
+    // several seconds.
+    for _ in 0..300 {
         if let Ok(r) = http.get(format!("{}/healthz", server.url)).send().await {
             assert_eq!(r.status(), 200);
             let body: serde_json::Value = r.json().await.expect("json");
@@ -70,7 +72,7 @@ pub async fn start_with(data_dir: &Path, args: &[&str], env: &[(&str, &str)]) ->
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    panic!("sekimori serve did not answer /healthz within 10 s");
+    panic!("sekimori serve did not answer /healthz within 30 s");
 }
 
 /// Sends SIGTERM and waits up to 60 s for the server to stop; its exit status.
