@@ -15,37 +15,14 @@ use sekimori_core::token::hash_secret;
 use sekimori_core::token::PrefixedKey;
 use sekimori_core::ErrorCode;
 use sekimori_store::AdminToken;
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 
 use crate::{Gate, GateError, GateResult};
 
-/// A role.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Role {
-    /// Everything.
-    Admin,
-    /// Reads everything, personal data masked.
-    Auditor,
-    /// Named capabilities, optionally limited to user groups.
-    Operator,
-}
-
-impl Role {
-    /// The stored name.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Role::Admin => "admin",
-            Role::Auditor => "auditor",
-            Role::Operator => "operator",
-        }
-    }
-
-    /// The role named `s`.
-    pub fn parse(s: &str) -> Option<Role> {
-        [Role::Admin, Role::Auditor, Role::Operator].into_iter().find(|r| r.as_str() == s)
-    }
-}
+/// A role: `admin` (everything), `auditor` (reads everything, personal data masked) or
+/// `operator` (named capabilities, optionally limited to user groups). Stored typed; a
+/// stored role that is none of these is a store error, never a default role.
+pub use sekimori_store::AdminRole as Role;
 
 /// Every capability an operator may be given.
 pub const CAPABILITIES: &[&str] =
@@ -164,8 +141,8 @@ fn view(t: &AdminToken) -> TokenView {
     TokenView {
         id: t.id.clone(),
         name: t.name.clone(),
-        role: t.role.clone(),
-        scope: (t.role == Role::Operator.as_str()).then(|| scope_of(t)),
+        role: t.role.as_str().to_owned(),
+        scope: (t.role == Role::Operator).then(|| scope_of(t)),
         created_at: sekimori_core::Timestamp(t.created_at).to_rfc3339(),
         revoked: t.revoked_at.is_some(),
     }
@@ -219,7 +196,7 @@ impl Gate {
             secret_hash: hash_secret(&secret),
             created_at: self.clock.now().millis(),
             revoked_at: None,
-            role: role.as_str().to_owned(),
+            role,
             scope,
         };
         let ev = self
@@ -254,7 +231,7 @@ impl Gate {
     /// capability or an auditor's write; `not_found` for a user or group outside an
     /// operator's groups (it does not exist for them).
     pub async fn authorize(&self, token: &AdminToken, need: &Need) -> GateResult<()> {
-        let role = Role::parse(&token.role).unwrap_or(Role::Auditor);
+        let role = token.role;
         let forbidden = |why: String| Err(GateError::new(ErrorCode::Forbidden, why));
         match role {
             Role::Admin => Ok(()),
@@ -298,7 +275,7 @@ impl Gate {
 
     /// The usernames an operator limited to groups may see; `None` when not limited.
     pub async fn visible_usernames(&self, token: &AdminToken) -> GateResult<Option<Vec<String>>> {
-        if Role::parse(&token.role) != Some(Role::Operator) {
+        if token.role != Role::Operator {
             return Ok(None);
         }
         let scope = scope_of(token);

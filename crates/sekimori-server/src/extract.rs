@@ -41,7 +41,7 @@ where
         // Outside the guarded paths only a full admin passes (the guard checks roles).
         let state = AppState::from_ref(state);
         let token = state.gate.authenticate_admin(bearer(&parts.headers)?).await?;
-        if token.role != sekimori_gate::roles::Role::Admin.as_str() {
+        if token.role != sekimori_gate::roles::Role::Admin {
             return Err(ApiError::new(ErrorCode::Forbidden, "this endpoint is for the admin role"));
         }
         Ok(AdminAuth(token))

@@ -42,10 +42,10 @@ pub(crate) async fn admin_guard(State(s): State<AppState>, mut req: Request, nex
     if let Err(e) = s.gate.authorize(&token, &need).await {
         return ApiError(e).into_response();
     }
-    let role = Role::parse(&token.role);
+    let role = token.role;
     let listing = req.method() == axum::http::Method::GET
         && matches!(path.as_str(), "/api/v1/admin/users" | "/api/v1/admin/groups");
-    let visible = if listing && role == Some(Role::Operator) {
+    let visible = if listing && role == Role::Operator {
         match s.gate.visible_usernames(&token).await {
             Ok(v) => v.map(|names| (names, roles::scope_of(&token).groups)),
             Err(e) => return ApiError(e).into_response(),
@@ -56,7 +56,7 @@ pub(crate) async fn admin_guard(State(s): State<AppState>, mut req: Request, nex
     req.extensions_mut().insert(token.clone());
     let resp = next.run(req).await;
     match (role, visible) {
-        (Some(Role::Auditor), _) => rewrite(resp, |body, ndjson| Some(crate::mask::mask_body(body, ndjson))).await,
+        (Role::Auditor, _) => rewrite(resp, |body, ndjson| Some(crate::mask::mask_body(body, ndjson))).await,
         (_, Some((names, groups))) => {
             let key = if path.ends_with("/users") { "username" } else { "name" };
             let allowed = if key == "username" { names } else { groups };

@@ -120,6 +120,12 @@ impl From<Option<&[HoursWindow]>> for Arg<'_> {
     }
 }
 
+impl From<AdminRole> for Arg<'_> {
+    fn from(v: AdminRole) -> Self {
+        Arg::Text(Cow::Borrowed(v.as_str()))
+    }
+}
+
 impl From<&Option<OperatorScope>> for Arg<'_> {
     fn from(v: &Option<OperatorScope>) -> Self {
         match v {
@@ -263,6 +269,13 @@ impl Column for Vec<String> {
 impl Column for Option<Vec<String>> {
     fn get(row: &dyn Row, col: &str) -> StoreResult<Self> {
         row.text(col)?.map(|t| json(&t, col)).transpose()
+    }
+}
+
+impl Column for AdminRole {
+    fn get(row: &dyn Row, col: &str) -> StoreResult<Self> {
+        let text = required(row.text(col)?, col)?;
+        AdminRole::parse(&text).ok_or_else(|| StoreError::Corrupt(format!("column {col}: {text:?} is not a role")))
     }
 }
 
@@ -478,6 +491,11 @@ mod tests {
         )
         .expect("scope");
         assert_eq!(scope.map(|s| s.groups), Some(vec!["ops".to_owned()]));
+        // A role that is none of the three is corrupt, never a default role.
+        let role: StoreResult<AdminRole> = Column::get(&Fake(HashMap::from([("role", "superuser")])), "role");
+        assert!(matches!(role, Err(StoreError::Corrupt(_))));
+        let role: AdminRole = Column::get(&Fake(HashMap::from([("role", "auditor")])), "role").expect("role");
+        assert_eq!(role, AdminRole::Auditor);
         // And what is written reads back.
         let Arg::Text(written) = Arg::from(&Some(OperatorScope { capabilities: vec!["x".into()], groups: vec![] }))
         else {

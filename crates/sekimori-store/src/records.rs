@@ -56,7 +56,7 @@ pub struct AdminToken {
     /// Revocation time, ms.
     pub revoked_at: Option<i64>,
     /// `admin`, `auditor` or `operator`.
-    pub role: String,
+    pub role: AdminRole,
     /// An operator's scope (stored as JSON `{"capabilities":[…],"groups":[…]}`).
     pub scope: Option<OperatorScope>,
 }
@@ -369,6 +369,34 @@ pub struct StoredEvent {
     pub prev_hash: Vec<u8>,
     /// `sha256(prev_hash || doc)`.
     pub hash: Vec<u8>,
+}
+
+/// The role of an admin token.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AdminRole {
+    /// Everything.
+    Admin,
+    /// Reads everything, personal data masked.
+    Auditor,
+    /// Named capabilities, optionally limited to user groups.
+    Operator,
+}
+
+impl AdminRole {
+    /// The stored name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AdminRole::Admin => "admin",
+            AdminRole::Auditor => "auditor",
+            AdminRole::Operator => "operator",
+        }
+    }
+
+    /// The role named `s`.
+    pub fn parse(s: &str) -> Option<AdminRole> {
+        [AdminRole::Admin, AdminRole::Auditor, AdminRole::Operator].into_iter().find(|r| r.as_str() == s)
+    }
 }
 
 /// What an operator token may do: capabilities, and the groups whose members it may see

@@ -62,7 +62,7 @@ impl CredentialStore for This {
             .bind(&t.name)
             .bind(&t.secret_hash)
             .bind(t.created_at)
-            .bind(&t.role)
+            .bind(t.role)
             .bind(&t.scope),
             event,
             Audit::Always,
