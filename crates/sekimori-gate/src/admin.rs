@@ -17,33 +17,10 @@ pub const APP_PREFIX: &str = "skapp";
 /// Name of the tenant created at first start.
 pub const DEFAULT_TENANT: &str = "default";
 
-/// What an app key may do.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum AppKind {
-    /// Starts logins, verifies assertions, issues tickets.
-    RelyingParty,
-    /// Redeems tickets.
-    Verifier,
-}
-
-impl AppKind {
-    /// Stored name.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            AppKind::RelyingParty => "relying_party",
-            AppKind::Verifier => "verifier",
-        }
-    }
-
-    /// Parses the stored name.
-    pub fn parse(s: &str) -> Option<Self> {
-        match s {
-            "relying_party" => Some(AppKind::RelyingParty),
-            "verifier" => Some(AppKind::Verifier),
-            _ => None,
-        }
-    }
-}
+/// What an app key may do: start logins, verify assertions and issue tickets (a relying
+/// party), or redeem tickets (a verifier). Stored typed; a stored kind that is neither is a
+/// store error.
+pub use sekimori_store::AppKind;
 
 /// A new app and its key, shown once.
 #[derive(Debug, Clone)]
@@ -141,7 +118,7 @@ impl Gate {
 
     /// Checks that `app` is of `kind`.
     pub fn require_app_kind(app: &App, kind: AppKind) -> GateResult<()> {
-        if AppKind::parse(&app.kind) == Some(kind) {
+        if app.kind == kind {
             Ok(())
         } else {
             Err(GateError::new(ErrorCode::Forbidden, format!("this needs a {} key", kind.as_str())))
@@ -231,7 +208,7 @@ impl Gate {
             id: id.clone(),
             tenant_id: admin.tenant_id.clone(),
             name: name.to_string(),
-            kind: kind.as_str().into(),
+            kind,
             secret_hash: hash_secret(&secret),
             created_at: self.clock.now().millis(),
             revoked_at: None,

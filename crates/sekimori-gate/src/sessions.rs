@@ -228,7 +228,7 @@ impl Gate {
             id: crate::assertion::HOSTED_AUDIENCE.to_owned(),
             name: format!("{} sign-in", tenant.name),
             tenant_id: tenant.id,
-            kind: crate::AppKind::RelyingParty.as_str().to_owned(),
+            kind: crate::AppKind::RelyingParty,
             secret_hash: Vec::new(),
             created_at: 0,
             revoked_at: None,

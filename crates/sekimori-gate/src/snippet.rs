@@ -89,7 +89,7 @@ impl Gate {
             .store
             .app(app_id)
             .await?
-            .filter(|a| a.revoked_at.is_none() && a.kind == AppKind::RelyingParty.as_str())
+            .filter(|a| a.revoked_at.is_none() && a.kind == AppKind::RelyingParty)
             .ok_or_else(|| GateError::new(ErrorCode::NotFound, format!("no live relying party {app_id}")))?;
         let origin = origin.ok_or_else(refused).and_then(|o| normalize_origin(o).map_err(|_| refused()))?;
         if !origins_of(&app).contains(&origin) {

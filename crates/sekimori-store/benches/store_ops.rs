@@ -41,7 +41,7 @@ async fn run(name: &str, s: Arc<dyn Store>, n: usize) {
         id: "app-verifier".into(),
         tenant_id: "t1".into(),
         name: "till".into(),
-        kind: "verifier".into(),
+        kind: AppKind::Verifier,
         secret_hash: vec![1; 32],
         created_at: T0,
         revoked_at: None,

@@ -120,6 +120,12 @@ impl From<Option<&[HoursWindow]>> for Arg<'_> {
     }
 }
 
+impl From<AppKind> for Arg<'_> {
+    fn from(v: AppKind) -> Self {
+        Arg::Text(Cow::Borrowed(v.as_str()))
+    }
+}
+
 impl From<AdminRole> for Arg<'_> {
     fn from(v: AdminRole) -> Self {
         Arg::Text(Cow::Borrowed(v.as_str()))
@@ -269,6 +275,13 @@ impl Column for Vec<String> {
 impl Column for Option<Vec<String>> {
     fn get(row: &dyn Row, col: &str) -> StoreResult<Self> {
         row.text(col)?.map(|t| json(&t, col)).transpose()
+    }
+}
+
+impl Column for AppKind {
+    fn get(row: &dyn Row, col: &str) -> StoreResult<Self> {
+        let text = required(row.text(col)?, col)?;
+        AppKind::parse(&text).ok_or_else(|| StoreError::Corrupt(format!("column {col}: {text:?} is not an app kind")))
     }
 }
 

@@ -70,8 +70,8 @@ pub struct App {
     pub tenant_id: String,
     /// Display name, shown to users in challenges.
     pub name: String,
-    /// `relying_party` or `verifier`.
-    pub kind: String,
+    /// What its key may do.
+    pub kind: AppKind,
     /// SHA-256 of the secret part.
     pub secret_hash: Vec<u8>,
     /// Creation time, ms.
@@ -369,6 +369,34 @@ pub struct StoredEvent {
     pub prev_hash: Vec<u8>,
     /// `sha256(prev_hash || doc)`.
     pub hash: Vec<u8>,
+}
+
+/// What an app key may do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AppKind {
+    /// Starts logins, verifies assertions, issues tickets.
+    RelyingParty,
+    /// Redeems tickets.
+    Verifier,
+}
+
+impl AppKind {
+    /// Stored name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AppKind::RelyingParty => "relying_party",
+            AppKind::Verifier => "verifier",
+        }
+    }
+
+    /// Parses the stored name.
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "relying_party" => Some(AppKind::RelyingParty),
+            "verifier" => Some(AppKind::Verifier),
+            _ => None,
+        }
+    }
 }
 
 /// The role of an admin token.

@@ -189,7 +189,7 @@ impl From<App> for AppView {
             origins: sekimori_gate::snippet::origins_of(&a),
             id: a.id,
             name: a.name,
-            kind: a.kind,
+            kind: a.kind.as_str().to_owned(),
             created_at: Timestamp(a.created_at).to_rfc3339(),
             revoked_at: a.revoked_at.map(|t| Timestamp(t).to_rfc3339()),
         }

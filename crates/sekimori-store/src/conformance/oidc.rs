@@ -8,7 +8,7 @@ fn app(tenant_id: &str, id: &str, name: &str) -> App {
         id: id.into(),
         tenant_id: tenant_id.into(),
         name: name.into(),
-        kind: "relying_party".into(),
+        kind: AppKind::RelyingParty,
         secret_hash: vec![1; 32],
         created_at: T0,
         revoked_at: None,

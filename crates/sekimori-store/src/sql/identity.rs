@@ -283,7 +283,7 @@ async fn insert_app_in(tx: &mut Tx, a: &App) -> StoreResult<bool> {
         .bind(&a.id)
         .bind(&a.tenant_id)
         .bind(&a.name)
-        .bind(&a.kind)
+        .bind(a.kind)
         .bind(&a.secret_hash)
         .bind(a.created_at)
         .bind(&a.origins),
