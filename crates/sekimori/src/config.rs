@@ -264,12 +264,12 @@ pub struct ConfigError {
     pub reason: String,
 }
 
-/// One environment override: the variable, its dotted key, and whether its value was read
-/// as something other than text (and may still be retried as text).
+/// One environment override: the variable, its dotted key, and, when its value was read
+/// as something other than text (a number, a boolean), the text to retry it as.
 struct Override {
     var: String,
     key: String,
-    retry_as_text: bool,
+    retry_as_text: Option<String>,
 }
 
 /// A variable's value as what it looks like: a whole number, a boolean, or text.
@@ -284,26 +284,14 @@ fn guess(value: &str) -> toml::Value {
     }
 }
 
-fn value_is_text(table: &toml::Table, path: &[&str]) -> bool {
-    matches!(lookup(table, path), None | Some(toml::Value::String(_)))
-}
-
-fn lookup<'a>(table: &'a toml::Table, path: &[&str]) -> Option<&'a toml::Value> {
-    let (last, parents) = path.split_last()?;
-    let mut t = table;
-    for p in parents {
-        t = t.get(*p)?.as_table()?;
-    }
-    t.get(*last)
-}
-
-/// Sets (or, with `None`, removes) the value at `path`, making the tables on the way.
-fn put(table: &mut toml::Table, path: &[&str], value: Option<toml::Value>) -> Result<(), String> {
-    let Some((last, parents)) = path.split_last() else { return Err("no key".into()) };
+/// Sets (or, with `None`, removes) the value of `o.key`, making the tables on the way.
+fn put(table: &mut toml::Table, o: &Override, value: Option<toml::Value>) -> Result<(), ConfigError> {
+    let path: Vec<&str> = o.key.split('.').collect();
+    let Some((last, parents)) = path.split_last() else { return Err(err(&o.var, &o.key, "no key")) };
     let mut t = table;
     for p in parents {
         let entry = t.entry((*p).to_owned()).or_insert_with(|| toml::Value::Table(toml::Table::new()));
-        t = entry.as_table_mut().ok_or_else(|| format!("{p} is not a section"))?;
+        t = entry.as_table_mut().ok_or_else(|| err(&o.var, &o.key, format!("{p} is not a section")))?;
     }
     match value {
         Some(v) => {
@@ -353,11 +341,11 @@ impl Config {
             let Some((section, key)) = rest.split_once("__") else { continue };
             // A nested section is a further `__`: SEKIMORI_GATE__PASSWORD__MEMORY_KIB.
             let dotted = format!("{}.{}", section.to_ascii_lowercase(), key.to_ascii_lowercase().replace("__", "."));
-            let path: Vec<&str> = dotted.split('.').collect();
-            let value = if value.is_empty() { None } else { Some(guess(&value)) };
-            put(&mut table, &path, value).map_err(|reason| err(&name, &dotted, reason))?;
-            let retry_as_text = !value_is_text(&table, &path);
-            overrides.push(Override { var: name.clone(), key: dotted, retry_as_text });
+            let guessed = (!value.is_empty()).then(|| guess(&value));
+            let retry_as_text = guessed.as_ref().filter(|v| !v.is_str()).map(|_| value.clone());
+            let o = Override { var: name.clone(), key: dotted, retry_as_text };
+            put(&mut table, &o, guessed)?;
+            overrides.push(o);
         }
         // Read once. A variable's value is first tried as what it looks like (a number, a
         // boolean), and as text if the key wants text.
@@ -372,17 +360,9 @@ impl Config {
                     else {
                         return Err(err(&file_name, &key, reason));
                     };
-                    let path: Vec<String> = o.key.split('.').map(str::to_owned).collect();
-                    let path: Vec<&str> = path.iter().map(String::as_str).collect();
-                    match (std::mem::take(&mut o.retry_as_text), lookup(&table, &path)) {
-                        (true, Some(v)) => {
-                            let text = toml::Value::String(match v {
-                                toml::Value::String(s) => s.clone(),
-                                other => other.to_string(),
-                            });
-                            put(&mut table, &path, Some(text)).map_err(|r| err(&o.var, &o.key, r))?;
-                        }
-                        _ => return Err(err(&o.var, &o.key, reason)),
+                    match o.retry_as_text.take() {
+                        Some(text) => put(&mut table, o, Some(toml::Value::String(text)))?,
+                        None => return Err(err(&o.var, &o.key, reason)),
                     }
                 }
             }
@@ -683,7 +663,7 @@ mod tests {
         let cfg = Config::load(
             Some(&p),
             env(&[
-                ("SEKIMORI_GATE__PASSKEY__RP_NAME", "1234"),
+                ("SEKIMORI_GATE__PASSKEY__RP_NAME", "01234"),
                 ("SEKIMORI_GATE__PASSKEY__ORIGINS", "https://a.example, http://127.0.0.1:8081"),
                 ("SEKIMORI_SERVER__TRUSTED_PROXIES", "10.0.0.0/8,192.0.2.1"),
                 ("SEKIMORI_DETECT__RULES", "/r/a:/r/b"),
@@ -692,7 +672,7 @@ mod tests {
             ]),
         )
         .expect("ok");
-        assert_eq!(cfg.gate.passkey.rp_name, "1234");
+        assert_eq!(cfg.gate.passkey.rp_name, "01234", "the text as given, not the number re-written");
         assert_eq!(cfg.gate.passkey.origins, ["https://a.example", "http://127.0.0.1:8081"]);
         assert_eq!(cfg.server.trusted_proxies, ["10.0.0.0/8", "192.0.2.1"]);
         assert_eq!(cfg.detect.rules, [PathBuf::from("/r/a"), PathBuf::from("/r/b")]);

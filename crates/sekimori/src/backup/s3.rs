@@ -148,13 +148,15 @@ impl S3Client {
         let endpoint = cfg.endpoint.clone().unwrap_or_else(|| format!("https://s3.{}.amazonaws.com", cfg.region));
         let url = url::Url::parse(&endpoint)
             .map_err(|e| S3Error::Config { key: "endpoint", why: format!("{endpoint:?}: {e}") })?;
-        if !matches!(url.scheme(), "http" | "https") || url.host_str().is_none() || url.path() != "/" {
-            return Err(S3Error::Config {
-                key: "endpoint",
-                why: format!("{endpoint:?}: expected http(s)://host[:port] with no path"),
-            });
-        }
-        let host = url.host_str().unwrap_or_default();
+        let host = match url.host_str() {
+            Some(host) if matches!(url.scheme(), "http" | "https") && url.path() == "/" => host,
+            _ => {
+                return Err(S3Error::Config {
+                    key: "endpoint",
+                    why: format!("{endpoint:?}: expected http(s)://host[:port] with no path"),
+                })
+            }
+        };
         let authority = match url.port() {
             Some(p) => format!("{host}:{p}"),
             None => host.to_owned(),
@@ -231,7 +233,7 @@ impl S3Client {
             return Ok(resp);
         }
         let status = resp.status().as_u16();
-        let body = resp.text().await.unwrap_or_default();
+        let body = resp.text().await.unwrap_or_else(|e| format!("(the error body could not be read: {e})"));
         let (code, message) = error_fields(&body);
         Err(S3Error::Status { op, url: url.to_owned(), status, code, message })
     }
@@ -296,7 +298,7 @@ impl S3Client {
             let (req, url) = self.signed(reqwest::Method::GET, bucket, "", &query, EMPTY_SHA256);
             let resp = self.send("LIST", req, &url).await?;
             let body = resp.text().await.map_err(|source| S3Error::Http { op: "LIST", url: url.clone(), source })?;
-            let page = parse_listing(&body).map_err(|why| S3Error::Listing { url: url.clone(), why })?;
+            let page = parse_listing(&body, &url)?;
             out.extend(page.objects);
             match page.next {
                 Some(t) => token = Some(t),
@@ -396,31 +398,33 @@ struct Listing {
     next: Option<String>,
 }
 
-fn parse_listing(xml: &str) -> Result<Listing, String> {
+/// One page of a listing from `url`.
+fn parse_listing(xml: &str, url: &str) -> Result<Listing, S3Error> {
     use quick_xml::events::Event;
+    let bad = |why: String| S3Error::Listing { url: url.to_owned(), why };
     let mut reader = quick_xml::Reader::from_str(xml);
     let (mut objects, mut next, mut truncated) = (Vec::new(), None, false);
     let mut path: Vec<String> = Vec::new();
     let (mut key, mut size) = (None::<String>, None::<u64>);
     loop {
-        match reader.read_event().map_err(|e| e.to_string())? {
+        match reader.read_event().map_err(|e| bad(e.to_string()))? {
             Event::Start(e) => path.push(String::from_utf8_lossy(e.local_name().as_ref()).into_owned()),
             Event::End(_) => {
                 if path.last().map(String::as_str) == Some("Contents") {
                     match (key.take(), size.take()) {
                         (Some(k), Some(s)) => objects.push(Object { key: k, size: s }),
-                        _ => return Err("an object without Key or Size".into()),
+                        _ => return Err(bad("an object without Key or Size".into())),
                     }
                 }
                 path.pop();
             }
             Event::Text(t) => {
-                let text = t.unescape().map_err(|e| e.to_string())?.into_owned();
+                let text = t.unescape().map_err(|e| bad(e.to_string()))?.into_owned();
                 let names: Vec<&str> = path.iter().map(String::as_str).collect();
                 match names.as_slice() {
                     ["ListBucketResult", "Contents", "Key"] => key = Some(text),
                     ["ListBucketResult", "Contents", "Size"] => {
-                        size = Some(text.trim().parse().map_err(|_| format!("Size {text:?}"))?)
+                        size = Some(text.trim().parse().map_err(|_| bad(format!("Size {text:?}")))?)
                     }
                     ["ListBucketResult", "IsTruncated"] => truncated = text.trim() == "true",
                     ["ListBucketResult", "NextContinuationToken"] => next = Some(text),
@@ -432,7 +436,7 @@ fn parse_listing(xml: &str) -> Result<Listing, String> {
         }
     }
     if truncated && next.is_none() {
-        return Err("IsTruncated without NextContinuationToken".into());
+        return Err(bad("IsTruncated without NextContinuationToken".into()));
     }
     Ok(Listing { objects, next: next.filter(|_| truncated) })
 }
@@ -446,7 +450,8 @@ fn error_fields(body: &str) -> (String, String) {
         match ev {
             Event::Start(e) => at = String::from_utf8_lossy(e.local_name().as_ref()).into_owned(),
             Event::Text(t) => {
-                let text = t.unescape().map(|c| c.into_owned()).unwrap_or_default();
+                // Text that does not unescape is shown as it came.
+                let text = t.unescape().map_or_else(|_| String::from_utf8_lossy(&t).into_owned(), |c| c.into_owned());
                 match at.as_str() {
                     "Code" => code = Some(text),
                     "Message" => message = Some(text),
@@ -528,13 +533,16 @@ mod tests {
 <IsTruncated>true</IsTruncated><NextContinuationToken>1ueGcxLPRx1Tr/XYExHnhbYLgveDs2J/wm36Hy4vbOwM=</NextContinuationToken>
 <Contents><Key>p/sekimori-a&amp;b.skbk</Key><LastModified>2026-12-06T03:41:27.000Z</LastModified><Size>1024</Size></Contents>
 <Contents><Key>p/x</Key><Size>0</Size></Contents></ListBucketResult>"#;
-        let page = parse_listing(xml).expect("listing");
+        let page = parse_listing(xml, "u").expect("listing");
         assert_eq!(
             page.objects,
             vec![Object { key: "p/sekimori-a&b.skbk".into(), size: 1024 }, Object { key: "p/x".into(), size: 0 }]
         );
         assert_eq!(page.next.as_deref(), Some("1ueGcxLPRx1Tr/XYExHnhbYLgveDs2J/wm36Hy4vbOwM="));
-        assert!(parse_listing("<ListBucketResult><Contents><Key>k</Key></Contents></ListBucketResult>").is_err());
+        assert!(matches!(
+            parse_listing("<ListBucketResult><Contents><Key>k</Key></Contents></ListBucketResult>", "u"),
+            Err(S3Error::Listing { why, .. }) if why == "an object without Key or Size"
+        ));
         let err = "<Error><Code>SignatureDoesNotMatch</Code><Message>The request signature we calculated does not match</Message></Error>";
         assert_eq!(
             error_fields(err),
@@ -548,12 +556,12 @@ mod tests {
         /// or a listing, never a panic; and keys come back as they were escaped.
         #[test]
         fn any_answer_is_read_without_panicking(body in "\\PC{0,400}", key in "[a-z0-9/&<>'\"._-]{1,40}") {
-            let _ = parse_listing(&body);
+            let _ = parse_listing(&body, "u");
             let _ = error_fields(&body);
             let escaped = key.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;")
                 .replace('\'', "&apos;").replace('"', "&quot;");
             let xml = format!("<ListBucketResult><Contents><Key>{escaped}</Key><Size>7</Size></Contents></ListBucketResult>");
-            let page = parse_listing(&xml).expect("listing");
+            let page = parse_listing(&xml, "u").expect("listing");
             proptest::prop_assert_eq!(page.objects, vec![Object { key, size: 7 }]);
         }
     }
