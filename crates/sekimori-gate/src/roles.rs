@@ -132,9 +132,14 @@ pub struct TokenView {
     pub revoked: bool,
 }
 
-/// The scope stored with a token.
-pub fn scope_of(token: &AdminToken) -> Scope {
-    token.scope.clone().unwrap_or_default()
+/// The scope stored with an operator token. An operator token without one is corrupt (a
+/// token is minted with its scope), never read as the empty scope, whose empty group list
+/// means every user.
+pub fn scope_of(token: &AdminToken) -> GateResult<&Scope> {
+    token.scope.as_ref().ok_or_else(|| {
+        tracing::error!(token = %token.id, "operator token without a stored scope");
+        GateError::new(ErrorCode::Internal, format!("admin token {} has no stored scope", token.id))
+    })
 }
 
 fn view(t: &AdminToken) -> TokenView {
@@ -142,7 +147,7 @@ fn view(t: &AdminToken) -> TokenView {
         id: t.id.clone(),
         name: t.name.clone(),
         role: t.role.as_str().to_owned(),
-        scope: (t.role == Role::Operator).then(|| scope_of(t)),
+        scope: t.scope.clone(),
         created_at: sekimori_core::Timestamp(t.created_at).to_rfc3339(),
         revoked: t.revoked_at.is_some(),
     }
@@ -238,7 +243,7 @@ impl Gate {
             Role::Auditor if need.write => forbidden("the auditor role only reads".into()),
             Role::Auditor => Ok(()),
             Role::Operator => {
-                let scope = scope_of(token);
+                let scope = scope_of(token)?;
                 if let Some(cap) = need.capability {
                     if !scope.capabilities.iter().any(|c| c == cap) {
                         return forbidden(format!("this operator token lacks the {cap:?} capability"));
@@ -278,7 +283,7 @@ impl Gate {
         if token.role != Role::Operator {
             return Ok(None);
         }
-        let scope = scope_of(token);
+        let scope = scope_of(token)?;
         if scope.groups.is_empty() {
             return Ok(None);
         }
@@ -295,6 +300,23 @@ impl Gate {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_operator_token_without_a_scope_is_an_error_not_every_user() {
+        let mut t = AdminToken {
+            id: "t1".into(),
+            tenant_id: "x".into(),
+            name: "ops".into(),
+            secret_hash: Vec::new(),
+            created_at: 0,
+            revoked_at: None,
+            role: Role::Operator,
+            scope: None,
+        };
+        assert_eq!(scope_of(&t).map_err(|e| e.code), Err(ErrorCode::Internal));
+        t.scope = Some(Scope { capabilities: vec!["users.read".into()], groups: vec!["ops".into()] });
+        assert_eq!(scope_of(&t).expect("scope").groups, ["ops"]);
+    }
 
     #[test]
     fn every_admin_route_has_a_capability() {

@@ -47,7 +47,11 @@ pub(crate) async fn admin_guard(State(s): State<AppState>, mut req: Request, nex
         && matches!(path.as_str(), "/api/v1/admin/users" | "/api/v1/admin/groups");
     let visible = if listing && role == Role::Operator {
         match s.gate.visible_usernames(&token).await {
-            Ok(v) => v.map(|names| (names, roles::scope_of(&token).groups)),
+            Ok(None) => None,
+            Ok(Some(names)) => match roles::scope_of(&token) {
+                Ok(scope) => Some((names, scope.groups.clone())),
+                Err(e) => return ApiError(e).into_response(),
+            },
             Err(e) => return ApiError(e).into_response(),
         }
     } else {
