@@ -138,22 +138,17 @@ pub fn parse_checkpoints(text: &str, key: &VerifyingKey) -> Result<Vec<Checkpoin
     Ok(out)
 }
 
-/// Checks the log in `store` against every checkpoint in `text` (the file's content).
+/// Checks the log in `store` against `checkpoints` (from [`parse_checkpoints`], so signed).
 /// Checkpoints of rows archived before the live log's base are checked against `archived`
 /// (row number to hash, hex, from verified archives) when it has them, and counted as
 /// unchecked when it does not.
 pub async fn verify_checkpoints(
     store: &dyn AuditStore,
-    key: &VerifyingKey,
-    text: &str,
+    checkpoints: &[Checkpoint],
     archived: &BTreeMap<i64, String>,
 ) -> Result<Verdict, CheckpointError> {
-    let checkpoints = match parse_checkpoints(text, key) {
-        Ok(c) => c,
-        Err(verdict) => return Ok(verdict),
-    };
     let base = store.audit_base().await?;
-    let mut newest: Option<Checkpoint> = None;
+    let mut newest: Option<&Checkpoint> = None;
     let mut archived_unchecked = 0;
     for cp in checkpoints {
         let stored_hash = match &base {
@@ -172,18 +167,18 @@ pub async fn verify_checkpoints(
             }
         };
         match stored_hash {
-            Some(h) if h != cp.hash => return Ok(Verdict::Rewritten(cp)),
+            Some(h) if h != cp.hash => return Ok(Verdict::Rewritten(cp.clone())),
             Some(_) => {}
             None => {
                 let last_seq = store.audit_head().await?.map_or(0, |h| h.seq);
-                return Ok(Verdict::Truncated { checkpoint: cp, last_seq });
+                return Ok(Verdict::Truncated { checkpoint: cp.clone(), last_seq });
             }
         }
-        if newest.as_ref().is_none_or(|n| cp.seq >= n.seq) {
+        if newest.is_none_or(|n| cp.seq >= n.seq) {
             newest = Some(cp);
         }
     }
-    Ok(newest.map_or(Verdict::NoCheckpoints, |newest| Verdict::Matches { newest, archived_unchecked }))
+    Ok(newest.map_or(Verdict::NoCheckpoints, |newest| Verdict::Matches { newest: newest.clone(), archived_unchecked }))
 }
 
 impl crate::Gate {

@@ -612,16 +612,16 @@ pub fn tls_config(
 ) -> Result<Arc<rustls::ServerConfig>, TlsFilesError> {
     use rustls::pki_types::pem::PemObject;
     use rustls::pki_types::{CertificateDer, PrivateKeyDer};
-    let at = |file: &std::path::Path| {
-        let file = file.to_path_buf();
-        move |e: &dyn std::fmt::Display| TlsFilesError { file: Some(file), reason: e.to_string() }
+    let at = |file: &std::path::Path, e: &dyn std::fmt::Display| TlsFilesError {
+        file: Some(file.to_path_buf()),
+        reason: e.to_string(),
     };
     let certs: Vec<CertificateDer<'static>> =
-        CertificateDer::pem_file_iter(cert).and_then(|i| i.collect::<Result<_, _>>()).map_err(|e| at(cert)(&e))?;
+        CertificateDer::pem_file_iter(cert).and_then(|i| i.collect::<Result<_, _>>()).map_err(|e| at(cert, &e))?;
     if certs.is_empty() {
-        return Err(at(cert)(&"no certificate"));
+        return Err(at(cert, &"no certificate"));
     }
-    let key = PrivateKeyDer::from_pem_file(key).map_err(|e| at(key)(&e))?;
+    let key = PrivateKeyDer::from_pem_file(key).map_err(|e| at(key, &e))?;
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     let general = |e: rustls::Error| TlsFilesError { file: None, reason: e.to_string() };
     let builder = rustls::ServerConfig::builder_with_provider(provider.clone())
@@ -631,12 +631,12 @@ pub fn tls_config(
         None => builder.with_no_client_auth(),
         Some(ca) => {
             let mut roots = rustls::RootCertStore::empty();
-            for c in CertificateDer::pem_file_iter(ca).map_err(|e| at(ca)(&e))? {
-                roots.add(c.map_err(|e| at(ca)(&e))?).map_err(|e| at(ca)(&e))?;
+            for c in CertificateDer::pem_file_iter(ca).map_err(|e| at(ca, &e))? {
+                roots.add(c.map_err(|e| at(ca, &e))?).map_err(|e| at(ca, &e))?;
             }
             let verifier = rustls::server::WebPkiClientVerifier::builder_with_provider(Arc::new(roots), provider)
                 .build()
-                .map_err(|e| at(ca)(&e))?;
+                .map_err(|e| at(ca, &e))?;
             builder.with_client_cert_verifier(verifier)
         }
     };

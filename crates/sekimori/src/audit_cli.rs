@@ -9,7 +9,7 @@ use anyhow::Context;
 use sekimori_core::{Clock, OsRng, SystemClock};
 use sekimori_gate::archive::base_is_signed;
 use sekimori_gate::audit::verify_chain;
-use sekimori_gate::checkpoints::{verify_checkpoints, Verdict};
+use sekimori_gate::checkpoints::{parse_checkpoints, verify_checkpoints, Verdict};
 use sekimori_gate::ServerKeys;
 
 use crate::backup::archive::{self, Archived};
@@ -86,7 +86,11 @@ pub async fn audit_verify(
         Err(e) => return Err(anyhow::anyhow!("{}: {e}", file.display())),
     };
     let rows = report.rows_checked;
-    match verify_checkpoints(store.as_ref(), &vk, &text, &archived).await? {
+    let verdict = match parse_checkpoints(&text, &vk) {
+        Ok(checkpoints) => verify_checkpoints(store.as_ref(), &checkpoints, &archived).await?,
+        Err(bad_line) => bad_line,
+    };
+    match verdict {
         Verdict::Matches { newest, archived_unchecked } => {
             println!(
                 "audit log intact: {rows} rows verified{archive_note}; matches the signed checkpoint at row {} ({})",

@@ -146,14 +146,15 @@ pub async fn archive(
         bail!("the audit log is broken at row {}: {}; not archiving", b.seq, b.reason);
     }
     let text = read_text(checkpoint_file)?;
-    match verify_checkpoints(store, &vk, &text, &BTreeMap::new()).await? {
+    let checkpoints = parse_checkpoints(&text, &vk)
+        .map_err(|v| anyhow::anyhow!("{}: {v:?}; not archiving", checkpoint_file.display()))?;
+    match verify_checkpoints(store, &checkpoints, &BTreeMap::new()).await? {
         Verdict::Matches { .. } => {}
         Verdict::NoCheckpoints => return Ok(None),
         other => {
             bail!("{}: the checkpoints do not match the log ({other:?}); not archiving", checkpoint_file.display())
         }
     }
-    let checkpoints = parse_checkpoints(&text, &vk).map_err(|v| anyhow::anyhow!("{v:?}"))?;
     // Rows the detection follower has not read yet stay.
     let limit = store.watch_cursor(sekimori_watch::AUDIT_CURSOR).await?;
     let Some(segment) = seal::plan(store, &checkpoints, before, limit).await? else { return Ok(None) };
