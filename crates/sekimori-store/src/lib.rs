@@ -9,6 +9,7 @@
 
 mod query;
 pub mod records;
+pub mod records_access;
 pub mod records_passkeys;
 pub mod traits;
 
@@ -21,6 +22,7 @@ pub mod conformance;
 pub mod testing;
 
 pub use records::*;
+pub use records_access::*;
 pub use records_passkeys::*;
 pub use traits::*;
 

@@ -9,6 +9,7 @@
 use std::borrow::Cow;
 
 use crate::records::*;
+use crate::records_access::*;
 use crate::records_passkeys::*;
 use crate::{StoreError, StoreResult};
 

@@ -16,6 +16,7 @@ mod ingest;
 mod login;
 mod oidc;
 mod oidc_browser;
+mod oidc_clients;
 mod passkeys;
 mod passwords;
 mod push;

@@ -3,7 +3,7 @@
 //! JWKS, authorization code with PKCE, id_token signatures (RS256 and ES256) checked against
 //! the JWKS, at_hash, userinfo, refresh rotation and reuse detection, code replay,
 //! `acr_values` forcing a step-up, `prompt`, `max_age`, exact redirect URIs, client
-//! authentication both ways, token introspection (RFC 7662), key rotation and RP-initiated
+//! authentication and introspection (their refusals in `oidc_clients.rs`), key rotation and RP-initiated
 //! logout.
 
 use openidconnect::core::{
@@ -22,11 +22,13 @@ use totp_rs::TOTP;
 
 use crate::harness::{Backend, TestServer};
 use crate::login::{with_password, Browser, Page};
+use crate::oidc_clients::token_call;
 
-const REDIRECT: &str = "http://rp.test/cb";
+pub(crate) const REDIRECT: &str = "http://rp.test/cb";
 const AFTER_LOGOUT: &str = "http://rp.test/bye";
 
-type Rp = CoreClient<EndpointSet, EndpointNotSet, EndpointNotSet, EndpointNotSet, EndpointMaybeSet, EndpointMaybeSet>;
+pub(crate) type Rp =
+    CoreClient<EndpointSet, EndpointNotSet, EndpointNotSet, EndpointNotSet, EndpointMaybeSet, EndpointMaybeSet>;
 
 pub(crate) fn http() -> openidconnect::reqwest::Client {
     // Following redirects would open the client to SSRF; the library's own advice.
@@ -37,7 +39,7 @@ pub(crate) fn http() -> openidconnect::reqwest::Client {
 }
 
 /// Registers an OIDC client over the admin API: (client_id, secret).
-async fn register(s: &TestServer, name: &str, extra: Value) -> (String, Option<String>) {
+pub(crate) async fn register(s: &TestServer, name: &str, extra: Value) -> (String, Option<String>) {
     let mut oidc = json!({"redirect_uris": [REDIRECT], "post_logout_redirect_uris": [AFTER_LOGOUT]});
     for (k, v) in extra.as_object().expect("object") {
         oidc[k] = v.clone();
@@ -48,7 +50,7 @@ async fn register(s: &TestServer, name: &str, extra: Value) -> (String, Option<S
     (body["client_id"].as_str().expect("id").to_owned(), body["client_secret"].as_str().map(str::to_owned))
 }
 
-async fn rp(s: &TestServer, client_id: &str, secret: Option<String>) -> Rp {
+pub(crate) async fn rp(s: &TestServer, client_id: &str, secret: Option<String>) -> Rp {
     let meta = CoreProviderMetadata::discover_async(IssuerUrl::new(s.url.clone()).expect("issuer"), &http())
         .await
         .expect("discovery and JWKS");
@@ -88,7 +90,7 @@ pub(crate) fn request(
     Request { url: url.to_string(), state, nonce, verifier }
 }
 
-fn path_of(s: &TestServer, url: &str) -> String {
+pub(crate) fn path_of(s: &TestServer, url: &str) -> String {
     url.strip_prefix(&s.url).expect("on the server").to_owned()
 }
 
@@ -105,7 +107,7 @@ pub(crate) fn param(q: &[(String, String)], k: &str) -> Option<String> {
 
 /// Follows the browser from the authorization URL through the password login to the
 /// callback; returns the code.
-async fn sign_in(s: &TestServer, b: &mut Browser, r: &Request, user: &str) -> String {
+pub(crate) async fn sign_in(s: &TestServer, b: &mut Browser, r: &Request, user: &str) -> String {
     let to_login = b.get(&path_of(s, &r.url)).await;
     assert_eq!(to_login.status, StatusCode::SEE_OTHER, "{}", to_login.body);
     assert!(to_login.location().starts_with("/login?return_to="), "{}", to_login.location());
@@ -135,7 +137,7 @@ fn hidden(p: &Page, name: &str) -> String {
     p.body[at..].split('"').next().expect("value").replace("&amp;", "&")
 }
 
-fn code_of(s: &TestServer, p: &Page, r: &Request) -> String {
+pub(crate) fn code_of(s: &TestServer, p: &Page, r: &Request) -> String {
     let q = callback(p);
     assert_eq!(param(&q, "state").as_deref(), Some(r.state.secret().as_str()));
     assert_eq!(param(&q, "iss").as_deref(), Some(s.url.as_str()), "RFC 9207 iss");
@@ -479,135 +481,6 @@ async fn requests_are_checked_and_redirect_uris_match_exactly() {
     let form = [("grant_type", "refresh_token"), ("client_id", public_id.as_str()), ("client_secret", "x")];
     let (status, body) = token_call(&s, &form, None).await;
     assert_eq!((status, body["error"].as_str()), (StatusCode::UNAUTHORIZED, Some("invalid_client")));
-}
-
-/// A raw call to the token endpoint: (status, JSON body).
-async fn token_call(s: &TestServer, form: &[(&str, &str)], basic: Option<(&str, &str)>) -> (StatusCode, Value) {
-    let mut req = reqwest::Client::new().post(format!("{}/oidc/token", s.url)).form(form);
-    if let Some((u, p)) = basic {
-        req = req.basic_auth(u, Some(p));
-    }
-    let resp = req.send().await.expect("send");
-    let status = resp.status();
-    assert_eq!(resp.headers()["cache-control"], "no-store");
-    (status, resp.json().await.unwrap_or(Value::Null))
-}
-
-/// client_secret_post, an ES256 client, bad client credentials, and bad token requests:
-/// every refusal is an OAuth error document, none a 500.
-#[tokio::test]
-async fn client_authentication_es256_and_bad_token_requests() {
-    let s = TestServer::start().await;
-    with_password(&s, "alice").await;
-    let (id, secret) = register(&s, "erp", json!({"id_token_alg": "ES256"})).await;
-    let secret = secret.expect("secret");
-    let c = rp(&s, &id, Some(secret.clone())).await.set_auth_type(openidconnect::AuthType::RequestBody);
-    let mut b = Browser::new(&s);
-    let r = request(&c, |p| p);
-    let code = sign_in(&s, &mut b, &r, "alice").await;
-    let t = exchange(&c, &code, &r.verifier).await.expect("client_secret_post");
-    verified(&s, &c, &t, Some(&r.nonce), &[CoreJwsSigningAlgorithm::EcdsaP256Sha256]);
-
-    let (other, _) = register(&s, "other", json!({})).await;
-    let r = request(&c, |p| p);
-    let code = code_of(&s, &b.get(&path_of(&s, &r.url)).await, &r);
-    let v = r.verifier.secret().as_str();
-    let good = [
-        ("grant_type", "authorization_code"),
-        ("code", code.as_str()),
-        ("redirect_uri", REDIRECT),
-        ("code_verifier", v),
-    ];
-    for (form, basic, status, error) in [
-        (good.to_vec(), Some((id.as_str(), "skapp_wrong")), 401, "invalid_client"),
-        (good.to_vec(), Some((other.as_str(), secret.as_str())), 401, "invalid_client"),
-        (good.to_vec(), None, 401, "invalid_client"),
-        (
-            [&good[..], &[("client_secret", secret.as_str())]].concat(),
-            Some((id.as_str(), secret.as_str())),
-            400,
-            "invalid_request",
-        ),
-        ([("grant_type", "password")].to_vec(), Some((id.as_str(), secret.as_str())), 400, "unsupported_grant_type"),
-        ([("code", code.as_str())].to_vec(), Some((id.as_str(), secret.as_str())), 400, "invalid_request"),
-        (
-            [&good[..1], &[("code", "nope"), ("redirect_uri", REDIRECT), ("code_verifier", v)]].concat(),
-            Some((id.as_str(), secret.as_str())),
-            400,
-            "invalid_grant",
-        ),
-        (
-            [&good[..2], &[("redirect_uri", "http://rp.test/other"), ("code_verifier", v)]].concat(),
-            Some((id.as_str(), secret.as_str())),
-            400,
-            "invalid_grant",
-        ),
-        (good[..3].to_vec(), Some((id.as_str(), secret.as_str())), 400, "invalid_grant"),
-    ] {
-        let (got, body) = token_call(&s, &form, basic).await;
-        assert_eq!((got.as_u16(), body["error"].as_str()), (status, Some(error)), "{form:?} {body}");
-        assert_eq!(body["type"], format!("urn:sekimori:problem:oauth.{error}"));
-    }
-    // The code survived every refused attempt.
-    let (status, body) = token_call(&s, &good, Some((&id, &secret))).await;
-    assert_eq!(status, StatusCode::OK, "{body}");
-
-    // Introspection (RFC 7662) with client_secret_post; only confidential clients may ask,
-    // and anything that is not a live access token is simply inactive.
-    let access = body["access_token"].as_str().expect("access token").to_owned();
-    let refresh = body["refresh_token"].as_str().expect("refresh token").to_owned();
-    let introspect = |form: Vec<(&'static str, String)>, basic: Option<(String, String)>| {
-        let url = format!("{}/oidc/introspect", s.url);
-        async move {
-            let mut req = reqwest::Client::new().post(url).form(&form);
-            if let Some((u, p)) = basic {
-                req = req.basic_auth(u, Some(p));
-            }
-            let resp = req.send().await.expect("send");
-            let status = resp.status().as_u16();
-            assert_eq!(resp.headers()["cache-control"], "no-store");
-            (status, resp.json::<Value>().await.unwrap_or(Value::Null))
-        }
-    };
-    let post =
-        |token: &str| vec![("token", token.to_owned()), ("client_id", id.clone()), ("client_secret", secret.clone())];
-    let (status, answer) = introspect(post(&access), None).await;
-    assert_eq!((status, answer["active"].clone(), answer["client_id"].clone()), (200, json!(true), json!(id)));
-    assert_eq!(answer["token_type"], "Bearer");
-    for token in [refresh.as_str(), "x", "a.b.c", &"a".repeat(20_000)] {
-        let (status, answer) = introspect(post(token), None).await;
-        assert_eq!((status, answer), (200, json!({"active": false})));
-    }
-    let (public_id, _) = register(&s, "spa", json!({"public": true})).await;
-    let token_only = vec![("token", access.clone())];
-    for (form, basic, status, error) in [
-        (token_only.clone(), None, 401, "invalid_client"),
-        (token_only.clone(), Some((id.clone(), "skapp_wrong".to_owned())), 401, "invalid_client"),
-        (vec![("token", access.clone()), ("client_id", public_id.clone())], None, 401, "invalid_client"),
-        ([post(&access), vec![("surprise", "1".to_owned())]].concat(), None, 400, "invalid_request"),
-        (vec![("client_id", id.clone()), ("client_secret", secret.clone())], None, 400, "invalid_request"),
-    ] {
-        let (got, body) = introspect(form.clone(), basic).await;
-        assert_eq!((got, body["error"].as_str()), (status, Some(error)), "{form:?} {body}");
-    }
-    // Not a form: a clear error.
-    let resp = reqwest::Client::new()
-        .post(format!("{}/oidc/token", s.url))
-        .json(&json!({"grant_type": "authorization_code"}))
-        .send()
-        .await
-        .expect("send");
-    assert_eq!(resp.status(), StatusCode::BAD_REQUEST);
-    // Garbage bearer tokens at userinfo.
-    for bearer in ["x", "a.b.c", &"a".repeat(20_000)] {
-        let resp = reqwest::Client::new()
-            .get(format!("{}/oidc/userinfo", s.url))
-            .bearer_auth(bearer)
-            .send()
-            .await
-            .expect("send");
-        assert_eq!(resp.status(), StatusCode::UNAUTHORIZED);
-    }
 }
 
 /// Rotation: new keys sign at once, the old ones stay in the JWKS until every token they
