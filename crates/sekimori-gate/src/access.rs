@@ -11,10 +11,13 @@ use sekimori_core::ecs::{action, field};
 use sekimori_core::event::Outcome;
 use sekimori_core::names::Label;
 use sekimori_core::{ErrorCode, Timestamp};
-use sekimori_store::{Group, User};
+use sekimori_store::{Group, Tenant, User};
 use serde::Serialize;
 
-use crate::{Gate, GateError, GateResult};
+use std::sync::Arc;
+
+use crate::sessions::SessionCache;
+use crate::{Context, GateError, GateResult};
 
 /// Why a login is not allowed now.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -89,16 +92,60 @@ pub fn valid_time_zone(name: &str) -> bool {
     jiff::tz::TimeZone::get(name).is_ok()
 }
 
-impl Gate {
-    /// Why `user` may not log in now, if so (disabled is separate: [`ErrorCode::Forbidden`]).
-    pub async fn login_refusal(&self, user: &User) -> GateResult<Option<Refusal>> {
-        let groups = if user.login_hours.is_none() { self.store.user_groups(&user.id).await? } else { Vec::new() };
-        self.login_refusal_in(user, &groups).await
+/// Who may log in now (disabled accounts, validity, login hours), account and group
+/// administration, and ending a user's sessions when trust is withdrawn. Owns the
+/// session cache's invalidation: every change here that can end a session clears it.
+pub struct Access {
+    ctx: Arc<Context>,
+    cache: Arc<SessionCache>,
+}
+
+impl Access {
+    pub(crate) fn new(ctx: Arc<Context>) -> Self {
+        Access { ctx, cache: Arc::new(SessionCache::default()) }
     }
 
-    /// [`Gate::login_refusal`] with the user's groups already read.
-    pub(crate) async fn login_refusal_in(&self, user: &User, groups: &[Group]) -> GateResult<Option<Refusal>> {
-        let now = self.clock.now();
+    /// The cache of validated sessions this service clears.
+    pub(crate) fn session_cache(&self) -> &Arc<SessionCache> {
+        &self.cache
+    }
+
+    /// Drops every cached session (after a change to users, groups or sessions).
+    pub(crate) fn forget_sessions(&self) {
+        self.cache.clear();
+    }
+
+    /// Ends every session of `user`, and with them every OIDC grant resting on one, after a
+    /// change that withdraws trust (`cause`: the user disabled, a password set by an
+    /// admin, a factor removed). Re-enabling the user does not bring them back.
+    pub(crate) async fn end_sessions_after(&self, user: &User, cause: &str, actor: &str) -> GateResult<u64> {
+        let ev = self
+            .ctx
+            .event(&user.tenant_id, "session", action::AUTH_SESSION_REVOKED, Outcome::Success)
+            .user(&user.id, &user.username)
+            .field(field::CAUSE, cause)
+            .field(field::ACTOR, actor);
+        let n = self.ctx.store.revoke_user_sessions(&user.id, self.ctx.clock.now().millis(), &ev).await?;
+        self.forget_sessions();
+        Ok(n)
+    }
+
+    /// Why `user` may not log in now, if so (disabled is separate: [`ErrorCode::Forbidden`]).
+    pub async fn login_refusal(&self, user: &User) -> GateResult<Option<Refusal>> {
+        let groups = if user.login_hours.is_none() { self.ctx.store.user_groups(&user.id).await? } else { Vec::new() };
+        self.login_refusal_in(user, &groups, None).await
+    }
+
+    /// [`Access::login_refusal`] with the user's groups already read.
+    /// `tenant`, when the caller has read it already, gives the time zone without reading
+    /// it again.
+    pub(crate) async fn login_refusal_in(
+        &self,
+        user: &User,
+        groups: &[Group],
+        tenant: Option<&Tenant>,
+    ) -> GateResult<Option<Refusal>> {
+        let now = self.ctx.clock.now();
         if user.valid_from.is_some_and(|t| now.millis() < t) {
             return Ok(Some(Refusal::NotYetValid));
         }
@@ -120,8 +167,10 @@ impl Gate {
         if rules.is_empty() {
             return Ok(None);
         }
-        let tenant = self.store.tenant(&user.tenant_id).await?;
-        let zone = tenant.map_or_else(|| "UTC".to_owned(), |t| t.time_zone);
+        let zone = match tenant {
+            Some(t) => t.time_zone.clone(),
+            None => self.ctx.store.tenant(&user.tenant_id).await?.map_or_else(|| "UTC".to_owned(), |t| t.time_zone),
+        };
         let tz = jiff::tz::TimeZone::get(&zone).unwrap_or(jiff::tz::TimeZone::UTC);
         let local = jiff::Timestamp::from_millisecond(now.millis())
             .map_err(|e| GateError::new(ErrorCode::Internal, e.to_string()))?
@@ -138,16 +187,28 @@ impl Gate {
     /// Refuses a login by `user` that is not allowed now (disabled, validity, hours), with
     /// an audit event. `method` names the login method for the event.
     pub async fn check_login_allowed(&self, user: &User, method: &str) -> GateResult<()> {
+        self.check_login_allowed_in(user, None, method).await
+    }
+
+    /// [`Access::check_login_allowed`] with the user's tenant already read.
+    pub(crate) async fn check_login_allowed_in(
+        &self,
+        user: &User,
+        tenant: Option<&Tenant>,
+        method: &str,
+    ) -> GateResult<()> {
         if user.disabled {
             return Err(GateError::new(ErrorCode::Forbidden, format!("{} is disabled", user.username)));
         }
-        let Some(refusal) = self.login_refusal(user).await? else { return Ok(()) };
+        let groups = if user.login_hours.is_none() { self.ctx.store.user_groups(&user.id).await? } else { Vec::new() };
+        let Some(refusal) = self.login_refusal_in(user, &groups, tenant).await? else { return Ok(()) };
         let ev = self
+            .ctx
             .event(&user.tenant_id, "authentication", action::AUTH_LOGIN_NOT_ALLOWED, Outcome::Failure)
             .user(&user.id, &user.username)
             .field(field::REASON, refusal.as_str())
             .field(field::METHOD, method);
-        self.store.append(&ev).await?;
+        self.ctx.store.append(&ev).await?;
         let detail = match refusal {
             Refusal::NotYetValid => "the account is not valid yet",
             Refusal::Expired => "the account has expired",
@@ -162,7 +223,7 @@ impl Gate {
         if user.disabled {
             return Err(GateError::new(ErrorCode::Forbidden, "the user is disabled"));
         }
-        if user.valid_until.is_some_and(|t| self.clock.now().millis() >= t) {
+        if user.valid_until.is_some_and(|t| self.ctx.clock.now().millis() >= t) {
             return Err(GateError::new(ErrorCode::LoginNotAllowed, "the account has expired").with("reason", "expired"));
         }
         Ok(())
@@ -176,7 +237,7 @@ impl Gate {
         patch: UserPatch,
         actor: &str,
     ) -> GateResult<User> {
-        let mut user = self.find_user(tenant_id, username).await?;
+        let mut user = self.ctx.find_user(tenant_id, username).await?;
         let mut changed = Vec::new();
         if let Some(v) = patch.email {
             user.email = v;
@@ -214,11 +275,12 @@ impl Gate {
             None => action::IAM_USER_UPDATED,
         };
         let ev = self
+            .ctx
             .event(tenant_id, "iam", action, Outcome::Success)
             .user(&user.id, &user.username)
             .field(field::CHANGED, changed.join(","))
             .field(field::ACTOR, actor);
-        self.store.update_user(&user, &ev).await?;
+        self.ctx.store.update_user(&user, &ev).await?;
         self.forget_sessions();
         if patch.disabled == Some(true) {
             self.end_sessions_after(&user, action::IAM_USER_DISABLED, actor).await?;
@@ -229,12 +291,13 @@ impl Gate {
     /// Deletes `username` with their devices, credentials and pending logins; the audit
     /// log keeps their id.
     pub async fn delete_user(&self, tenant_id: &str, username: &str, actor: &str) -> GateResult<()> {
-        let user = self.find_user(tenant_id, username).await?;
+        let user = self.ctx.find_user(tenant_id, username).await?;
         let ev = self
+            .ctx
             .event(tenant_id, "iam", action::IAM_USER_DELETED, Outcome::Success)
             .user(&user.id, &user.username)
             .field(field::ACTOR, actor);
-        if !self.store.delete_user(&user.id, &ev).await? {
+        if !self.ctx.store.delete_user(&user.id, &ev).await? {
             return Err(GateError::new(ErrorCode::NotFound, format!("no user {username}")));
         }
         self.forget_sessions();
@@ -248,16 +311,18 @@ impl Gate {
                 .with("field", "time_zone"));
         }
         let ev = self
+            .ctx
             .event(tenant_id, "configuration", action::ADMIN_TENANT_TIME_ZONE, Outcome::Success)
             .field(field::SETTINGS_TIME_ZONE, zone)
             .field(field::ACTOR, actor);
-        self.store.set_time_zone(tenant_id, zone, &ev).await?;
+        self.ctx.store.set_time_zone(tenant_id, zone, &ev).await?;
         self.forget_sessions();
         Ok(())
     }
 
     async fn find_group(&self, tenant_id: &str, name: &str) -> GateResult<Group> {
-        self.store
+        self.ctx
+            .store
             .group_by_name(tenant_id, name)
             .await?
             .ok_or_else(|| GateError::new(ErrorCode::NotFound, format!("no group {name}")))
@@ -265,7 +330,7 @@ impl Gate {
 
     async fn group_view(&self, g: Group) -> GateResult<GroupView> {
         Ok(GroupView {
-            members: self.store.group_member_names(&g.id).await?,
+            members: self.ctx.store.group_member_names(&g.id).await?,
             name: g.name,
             login_hours: g.login_hours,
             created_at: Timestamp(g.created_at).to_rfc3339(),
@@ -281,17 +346,18 @@ impl Gate {
         actor: &str,
     ) -> GateResult<GroupView> {
         let g = Group {
-            id: self.new_id(),
+            id: self.ctx.new_id(),
             tenant_id: tenant_id.to_owned(),
             name: name.to_string(),
             login_hours: login_hours.map(checked_hours).transpose()?,
-            created_at: self.clock.now().millis(),
+            created_at: self.ctx.clock.now().millis(),
         };
         let ev = self
+            .ctx
             .event(tenant_id, "iam", action::IAM_GROUP_CREATED, Outcome::Success)
             .field(field::GROUP_NAME, name.as_str())
             .field(field::ACTOR, actor);
-        if !self.store.insert_group(&g, &ev).await? {
+        if !self.ctx.store.insert_group(&g, &ev).await? {
             return Err(GateError::new(ErrorCode::Conflict, format!("group {name} already exists")));
         }
         self.group_view(g).await
@@ -300,7 +366,7 @@ impl Gate {
     /// The tenant's groups with their members.
     pub async fn groups(&self, tenant_id: &str) -> GateResult<Vec<GroupView>> {
         let mut out = Vec::new();
-        for g in self.store.list_groups(tenant_id).await? {
+        for g in self.ctx.store.list_groups(tenant_id).await? {
             out.push(self.group_view(g).await?);
         }
         Ok(out)
@@ -323,10 +389,11 @@ impl Gate {
         let g = self.find_group(tenant_id, name).await?;
         let hours = login_hours.map(checked_hours).transpose()?;
         let ev = self
+            .ctx
             .event(tenant_id, "iam", action::IAM_GROUP_UPDATED, Outcome::Success)
             .field(field::GROUP_NAME, name)
             .field(field::ACTOR, actor);
-        self.store.set_group_hours(&g.id, hours.as_deref(), &ev).await?;
+        self.ctx.store.set_group_hours(&g.id, hours.as_deref(), &ev).await?;
         self.forget_sessions();
         self.group(tenant_id, name).await
     }
@@ -335,10 +402,11 @@ impl Gate {
     pub async fn delete_group(&self, tenant_id: &str, name: &str, actor: &str) -> GateResult<()> {
         let g = self.find_group(tenant_id, name).await?;
         let ev = self
+            .ctx
             .event(tenant_id, "iam", action::IAM_GROUP_DELETED, Outcome::Success)
             .field(field::GROUP_NAME, name)
             .field(field::ACTOR, actor);
-        self.store.delete_group(&g.id, &ev).await?;
+        self.ctx.store.delete_group(&g.id, &ev).await?;
         self.forget_sessions();
         Ok(())
     }
@@ -353,17 +421,18 @@ impl Gate {
         actor: &str,
     ) -> GateResult<GroupView> {
         let g = self.find_group(tenant_id, name).await?;
-        let user = self.find_user(tenant_id, username).await?;
+        let user = self.ctx.find_user(tenant_id, username).await?;
         let action = if member { action::IAM_GROUP_MEMBER_ADDED } else { action::IAM_GROUP_MEMBER_REMOVED };
         let ev = self
+            .ctx
             .event(tenant_id, "iam", action, Outcome::Success)
             .user(&user.id, &user.username)
             .field(field::GROUP_NAME, name)
             .field(field::ACTOR, actor);
         if member {
-            self.store.add_group_member(&g.id, &user.id, &ev).await?;
+            self.ctx.store.add_group_member(&g.id, &user.id, &ev).await?;
         } else {
-            self.store.remove_group_member(&g.id, &user.id, &ev).await?;
+            self.ctx.store.remove_group_member(&g.id, &user.id, &ev).await?;
         }
         self.forget_sessions();
         self.group_view(g).await

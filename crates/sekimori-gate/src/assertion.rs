@@ -12,7 +12,9 @@ use sekimori_store::{App, AssertionRecord, Consume};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
-use crate::{Gate, GateError, GateResult};
+use std::sync::Arc;
+
+use crate::{Context, GateError, GateResult};
 
 /// The claims of an assertion.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -59,13 +61,23 @@ pub struct Verified {
 /// Audience of assertions from hosted logins that no app started.
 pub const HOSTED_AUDIENCE: &str = "sekimori";
 
-impl Gate {
+/// Issues, signs and verifies the one-time login assertions.
+pub struct Assertions {
+    ctx: Arc<Context>,
+    ttl_seconds: i64,
+}
+
+impl Assertions {
+    pub(crate) fn new(ctx: Arc<Context>, ttl_seconds: i64) -> Self {
+        Assertions { ctx, ttl_seconds }
+    }
+
     /// The JWT for a stored assertion. Ed25519 signatures are deterministic, so the same
     /// record always gives the same token.
     pub fn assertion_jwt(&self, a: &AssertionRecord, audience: &str) -> String {
-        let header = json!({"alg": "EdDSA", "typ": "JWT", "kid": self.keys.key_id()});
+        let header = json!({"alg": "EdDSA", "typ": "JWT", "kid": self.ctx.keys.key_id()});
         let claims = Claims {
-            iss: self.settings.public_url.clone(),
+            iss: self.ctx.public_url.clone(),
             sub: a.user_id.clone(),
             aud: audience.to_owned(),
             preferred_username: a.username.clone(),
@@ -79,30 +91,31 @@ impl Gate {
         let h = URL_SAFE_NO_PAD.encode(header.to_string());
         let c = URL_SAFE_NO_PAD.encode(serde_json::to_vec(&claims).unwrap_or_default());
         let signing_input = format!("{h}.{c}");
-        let sig = self.keys.sign_b64(signing_input.as_bytes());
+        let sig = self.ctx.keys.sign_b64(signing_input.as_bytes());
         format!("{signing_input}.{sig}")
     }
 
     /// Checks an assertion's signature and claims and consumes it for `app`.
     pub async fn verify_assertion(&self, app: &App, token: &str) -> GateResult<Verified> {
         let claims = self.decode_assertion(token)?;
-        let now = self.clock.now();
+        let now = self.ctx.clock.now();
         if claims.exp <= now.seconds() {
             return Err(GateError::new(ErrorCode::Expired, "the assertion has expired"));
         }
         if claims.aud != app.id && claims.aud != HOSTED_AUDIENCE {
             return Err(GateError::new(ErrorCode::Forbidden, "the assertion was issued to another app"));
         }
-        let record = self.store.assertion(&claims.jti).await?;
+        let record = self.ctx.store.assertion(&claims.jti).await?;
         let Some(record) = record.filter(|r| r.tenant_id == app.tenant_id) else {
             return Err(GateError::new(ErrorCode::InvalidRequest, "unknown assertion"));
         };
         let ev = self
+            .ctx
             .event(&app.tenant_id, "authentication", action::AUTH_ASSERTION_VERIFIED, Outcome::Success)
             .user(&record.user_id, &record.username)
             .field(field::APP_ID, app.id.as_str())
             .field(field::LOGIN_ID, record.login_id.as_str());
-        match self.store.consume_assertion(&claims.jti, &app.id, now.millis(), &ev).await? {
+        match self.ctx.store.consume_assertion(&claims.jti, &app.id, now.millis(), &ev).await? {
             Consume::Done(a) => Ok(Verified {
                 user_id: a.user_id,
                 username: a.username,
@@ -113,6 +126,7 @@ impl Gate {
             }),
             Consume::AlreadyUsed { at } => {
                 let ev = self
+                    .ctx
                     .event(
                         &app.tenant_id,
                         "authentication",
@@ -121,7 +135,7 @@ impl Gate {
                     )
                     .user(&record.user_id, &record.username)
                     .field(field::APP_ID, app.id.as_str());
-                self.store.append(&ev).await?;
+                self.ctx.store.append(&ev).await?;
                 Err(GateError::new(ErrorCode::AlreadyUsed, "this assertion was already verified")
                     .with("first_used_at", sekimori_core::Timestamp(at).to_rfc3339()))
             }
@@ -140,13 +154,14 @@ impl Gate {
         let header: serde_json::Value =
             serde_json::from_slice(&URL_SAFE_NO_PAD.decode(h).map_err(|_| bad())?).map_err(|_| bad())?;
         if header.get("alg").and_then(|v| v.as_str()) != Some("EdDSA")
-            || header.get("kid").and_then(|v| v.as_str()) != Some(self.keys.key_id())
+            || header.get("kid").and_then(|v| v.as_str()) != Some(self.ctx.keys.key_id())
         {
             return Err(bad());
         }
         let sig: [u8; 64] = URL_SAFE_NO_PAD.decode(s).ok().and_then(|b| b.try_into().ok()).ok_or_else(bad)?;
         let input = format!("{h}.{c}");
-        self.keys
+        self.ctx
+            .keys
             .verifying_key()
             .verify_strict(input.as_bytes(), &Signature::from_bytes(&sig))
             .map_err(|_| GateError::new(ErrorCode::InvalidSignature, "the assertion's signature does not verify"))?;
@@ -157,7 +172,7 @@ impl Gate {
     pub fn jwks(&self) -> serde_json::Value {
         json!({"keys": [{
             "kty": "OKP", "crv": "Ed25519", "use": "sig", "alg": "EdDSA",
-            "kid": self.keys.key_id(), "x": self.keys.public_key_b64(),
+            "kid": self.ctx.keys.key_id(), "x": self.ctx.keys.public_key_b64(),
         }]})
     }
 
@@ -170,9 +185,9 @@ impl Gate {
         level: sekimori_core::AuthLevel,
         amr: &[&str],
     ) -> AssertionRecord {
-        let now = self.clock.now();
+        let now = self.ctx.clock.now();
         AssertionRecord {
-            jti: self.new_secret(),
+            jti: self.ctx.new_secret(),
             tenant_id: tenant_id.to_owned(),
             user_id: user_id.to_owned(),
             username: username.to_owned(),
@@ -180,7 +195,7 @@ impl Gate {
             level: i64::from(level.as_u8()),
             amr: amr.join(" "),
             issued_at: now.millis(),
-            expires_at: now.plus_seconds(self.settings.assertion_ttl_seconds).millis(),
+            expires_at: now.plus_seconds(self.ttl_seconds).millis(),
             consumed_at: None,
             consumed_by: None,
         }

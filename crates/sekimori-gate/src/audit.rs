@@ -6,7 +6,11 @@ use sekimori_core::canonical::to_canonical_string;
 use sekimori_store::{chain_hash, AuditStore, EventFilter, StoredEvent, GENESIS_HASH};
 use serde::Serialize;
 
-use crate::{Gate, GateResult};
+use std::path::Path;
+use std::sync::Arc;
+
+use crate::checkpoints::{write_checkpoint, Checkpoint, CheckpointError};
+use crate::{Context, GateResult};
 
 /// The result of walking the chain.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -119,15 +123,35 @@ fn check_row(row: &StoredEvent, expected_seq: i64, prev_hash: &[u8]) -> Option<S
     checks.iter().find(|(_, ok)| !ok).map(|(col, _)| format!("column {col} differs from the row's document"))
 }
 
-impl Gate {
+/// The audit log as the services see it: reading events, verifying the chain, writing
+/// signed checkpoints.
+pub struct AuditLog {
+    ctx: Arc<Context>,
+}
+
+impl AuditLog {
+    pub(crate) fn new(ctx: Arc<Context>) -> Self {
+        AuditLog { ctx }
+    }
+
     /// Audit events of `tenant_id` matching `filter`.
     pub async fn events(&self, tenant_id: &str, mut filter: EventFilter) -> GateResult<Vec<StoredEvent>> {
         filter.tenant_id = Some(tenant_id.to_owned());
-        Ok(self.store.events(&filter).await?)
+        Ok(self.ctx.store.events(&filter).await?)
     }
 
     /// Verifies the audit chain.
     pub async fn verify_audit(&self) -> GateResult<VerifyReport> {
-        Ok(verify_chain(self.store.as_ref()).await?)
+        Ok(verify_chain(self.ctx.store.as_ref()).await?)
+    }
+
+    /// Writes a checkpoint of the audit log to `file` when the head moved past `last_seq`
+    /// ([`write_checkpoint`]).
+    pub async fn audit_checkpoint(
+        &self,
+        file: &Path,
+        last_seq: Option<i64>,
+    ) -> Result<Option<Checkpoint>, CheckpointError> {
+        write_checkpoint(self.ctx.store.as_ref(), &self.ctx.keys, self.ctx.clock.now(), file, last_seq).await
     }
 }

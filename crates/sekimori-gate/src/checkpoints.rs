@@ -181,18 +181,6 @@ pub async fn verify_checkpoints(
     Ok(newest.map_or(Verdict::NoCheckpoints, |newest| Verdict::Matches { newest: newest.clone(), archived_unchecked }))
 }
 
-impl crate::Gate {
-    /// Writes a checkpoint of this gate's audit log to `file` when the head moved past
-    /// `last_seq` ([`write_checkpoint`]).
-    pub async fn audit_checkpoint(
-        &self,
-        file: &Path,
-        last_seq: Option<i64>,
-    ) -> Result<Option<Checkpoint>, CheckpointError> {
-        write_checkpoint(self.store.as_ref(), self.keys(), self.clock.now(), file, last_seq).await
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use sekimori_core::OsRng;

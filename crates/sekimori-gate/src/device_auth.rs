@@ -10,7 +10,10 @@ use sekimori_core::event::{NewEvent, Outcome};
 use sekimori_core::ErrorCode;
 use sekimori_store::{Device, User};
 
-use crate::{Gate, GateError, GateResult};
+use std::sync::Arc;
+
+use crate::access::Access;
+use crate::{Context, GateError, GateResult};
 
 pub use sekimori_core::device::{headers, signing_input};
 
@@ -37,7 +40,29 @@ fn valid_nonce(n: &str) -> bool {
     (16..=128).contains(&n.len()) && n.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
 }
 
-impl Gate {
+/// Authenticators' signed requests (signature, clock skew, replay) and the housekeeping
+/// of single-use rows.
+pub struct Devices {
+    ctx: Arc<Context>,
+    access: Arc<Access>,
+    /// Allowed clock skew of a signed device request, seconds.
+    clock_skew_seconds: i64,
+    /// How long expired single-use rows are kept, seconds.
+    retention_grace_seconds: i64,
+}
+
+impl Devices {
+    pub(crate) fn new(
+        ctx: Arc<Context>,
+        access: Arc<Access>,
+        clock_skew_seconds: i64,
+        retention_grace_seconds: i64,
+    ) -> Self {
+        Devices { ctx, access, clock_skew_seconds, retention_grace_seconds }
+    }
+}
+
+impl Devices {
     /// Verifies a signed device request and returns the device and its user.
     pub async fn verify_device_request(&self, req: &SignedRequest<'_>) -> GateResult<(Device, User)> {
         let unauthorized =
@@ -51,12 +76,12 @@ impl Gate {
             .and_then(|b| b.try_into().ok())
             .ok_or_else(|| unauthorized(headers::SIGNATURE))?;
 
-        let device = match self.store.device(device_id).await? {
+        let device = match self.ctx.store.device(device_id).await? {
             Some(d) if d.revoked_at.is_none() => d,
             _ => return Err(GateError::new(ErrorCode::Unauthorized, "unknown or removed device")),
         };
-        let now = self.clock.now().seconds();
-        let skew = self.settings.device_clock_skew_seconds;
+        let now = self.ctx.clock.now().seconds();
+        let skew = self.clock_skew_seconds;
         if (now - ts).abs() > skew {
             return Err(GateError::new(
                 ErrorCode::StaleTimestamp,
@@ -76,24 +101,25 @@ impl Gate {
         }
         // A nonce only needs remembering while its timestamp is still acceptable.
         let keep_until = (ts + skew + 1) * 1000;
-        if !self.store.remember_nonce(device_id, nonce, keep_until).await? {
+        if !self.ctx.store.remember_nonce(device_id, nonce, keep_until).await? {
             self.audit_device_refusal(&device, action::AUTH_DEVICE_REPLAYED).await;
             return Err(GateError::new(ErrorCode::Replayed, "this nonce was already used"));
         }
         let user = self
+            .ctx
             .store
             .user(&device.user_id)
             .await?
             .ok_or_else(|| GateError::new(ErrorCode::Unauthorized, "the device's user no longer exists"))?;
-        self.check_account_usable(&user)?;
+        self.access.check_account_usable(&user)?;
         Ok((device, user))
     }
 
     async fn audit_device_refusal(&self, device: &Device, action: &str) {
-        let mut ev = NewEvent::new(self.clock.now(), &device.tenant_id, "authentication", action, Outcome::Failure)
+        let mut ev = NewEvent::new(self.ctx.clock.now(), &device.tenant_id, "authentication", action, Outcome::Failure)
             .field(field::DEVICE_ID, device.id.as_str());
         ev.user_id = Some(device.user_id.clone());
-        if let Err(e) = self.store.append(&ev).await {
+        if let Err(e) = self.ctx.store.append(&ev).await {
             tracing::error!(error = %e, "could not audit a refused device request");
         }
     }
@@ -102,9 +128,9 @@ impl Gate {
     /// timestamps are too old) at once, and deletes other single-use rows once they have
     /// been expired for `retention_grace_seconds`. Returns how many rows went.
     pub async fn housekeeping(&self) -> GateResult<u64> {
-        let now = self.clock.now();
-        let nonces = self.store.prune_nonces(now.millis()).await?;
-        let cutoff = now.plus_seconds(-self.settings.retention_grace_seconds).millis();
-        Ok(nonces + self.store.prune_expired(cutoff).await?)
+        let now = self.ctx.clock.now();
+        let nonces = self.ctx.store.prune_nonces(now.millis()).await?;
+        let cutoff = now.plus_seconds(-self.retention_grace_seconds).millis();
+        Ok(nonces + self.ctx.store.prune_expired(cutoff).await?)
     }
 }

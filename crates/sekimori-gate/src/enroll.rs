@@ -12,7 +12,9 @@ use sekimori_core::{ErrorCode, Timestamp};
 use sekimori_store::{AdminToken, Consume, Device, Enrollment};
 use serde::Serialize;
 
-use crate::{Gate, GateError, GateResult};
+use std::sync::Arc;
+
+use crate::{Context, GateError, GateResult};
 
 /// A new enrolment, to show to the user once.
 #[derive(Debug, Clone, Serialize)]
@@ -49,29 +51,44 @@ pub struct Enrolled {
 /// Percent-encodes everything but RFC 3986 unreserved characters.
 pub use sekimori_core::names::percent_encode;
 
-impl Gate {
+/// Enrolment of authenticators: one-time codes (and their QR links) exchanged for a
+/// device's public key.
+pub struct Enrolment {
+    ctx: Arc<Context>,
+    /// Lifetime of an enrolment code, seconds.
+    ttl_seconds: i64,
+}
+
+impl Enrolment {
+    pub(crate) fn new(ctx: Arc<Context>, ttl_seconds: i64) -> Self {
+        Enrolment { ctx, ttl_seconds }
+    }
+}
+
+impl Enrolment {
     /// Creates an enrolment for `username`.
     pub async fn create_enrollment(&self, admin: &AdminToken, username: &str) -> GateResult<EnrollmentCreated> {
-        let user = self.find_user(&admin.tenant_id, username).await?;
-        let now = self.clock.now();
-        let code = self.new_secret();
+        let user = self.ctx.find_user(&admin.tenant_id, username).await?;
+        let now = self.ctx.clock.now();
+        let code = self.ctx.new_secret();
         let e = Enrollment {
-            id: self.new_id(),
+            id: self.ctx.new_id(),
             tenant_id: user.tenant_id.clone(),
             user_id: user.id.clone(),
             code_hash: hash_secret(&code),
             created_at: now.millis(),
-            expires_at: now.plus_seconds(self.settings.enrollment_ttl_seconds).millis(),
+            expires_at: now.plus_seconds(self.ttl_seconds).millis(),
             used_at: None,
             device_id: None,
         };
         let ev = self
+            .ctx
             .event(&user.tenant_id, "iam", action::IAM_DEVICE_ENROLLMENT_CREATED, Outcome::Success)
             .user(&user.id, &user.username)
             .field(field::ENROLLMENT_ID, e.id.as_str())
             .field(field::ADMIN_TOKEN_ID, admin.id.as_str());
-        self.store.insert_enrollment(&e, &ev).await?;
-        let base = self.settings.public_url.trim_end_matches('/');
+        self.ctx.store.insert_enrollment(&e, &ev).await?;
+        let base = self.ctx.public_url.trim_end_matches('/');
         Ok(EnrollmentCreated {
             id: e.id,
             username: user.username,
@@ -99,9 +116,9 @@ impl Gate {
                 GateError::new(ErrorCode::InvalidRequest, "public_key must be a 32-byte Ed25519 key in base64url")
                     .with("field", "public_key")
             })?;
-        let now = self.clock.now();
+        let now = self.ctx.clock.now();
         let device = Device {
-            id: self.new_id(),
+            id: self.ctx.new_id(),
             tenant_id: String::new(),
             user_id: String::new(),
             name: name.to_string(),
@@ -112,12 +129,14 @@ impl Gate {
         let code_hash = hash_secret(code);
         // Tenant and user of the event are filled in by the store from the enrolment.
         let ev = self
+            .ctx
             .event("", "iam", action::IAM_DEVICE_ENROLLED, Outcome::Success)
             .field(field::DEVICE_ID, device.id.as_str())
             .field(field::DEVICE_NAME, name.as_str());
-        match self.store.consume_enrollment(&code_hash, now.millis(), &device, &ev).await? {
+        match self.ctx.store.consume_enrollment(&code_hash, now.millis(), &device, &ev).await? {
             Consume::Done((_, device)) => {
                 let user = self
+                    .ctx
                     .store
                     .user(&device.user_id)
                     .await?
@@ -126,8 +145,8 @@ impl Gate {
                     device_id: device.id,
                     user_id: user.id,
                     username: user.username,
-                    server_public_key: self.keys.public_key_b64(),
-                    server_key_id: self.keys.key_id().to_owned(),
+                    server_public_key: self.ctx.keys.public_key_b64(),
+                    server_key_id: self.ctx.keys.key_id().to_owned(),
                 })
             }
             Consume::AlreadyUsed { at } => {

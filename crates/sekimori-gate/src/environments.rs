@@ -8,7 +8,9 @@ use sekimori_core::{ErrorCode, Timestamp};
 use sekimori_store::{EnvironmentRecord, User};
 use serde::Serialize;
 
-use crate::{Gate, GateError, GateResult};
+use std::sync::Arc;
+
+use crate::{Context, GateError, GateResult};
 
 /// An environment as shown to its user.
 #[derive(Debug, Clone, Serialize)]
@@ -52,11 +54,22 @@ impl From<EnvironmentRecord> for EnvironmentView {
     }
 }
 
-impl Gate {
+/// The client environments a user has logged in from: remembered, trusted or revoked.
+pub struct Environments {
+    ctx: Arc<Context>,
+}
+
+impl Environments {
+    pub(crate) fn new(ctx: Arc<Context>) -> Self {
+        Environments { ctx }
+    }
+}
+
+impl Environments {
     /// Records an attempt by `user` from `env` (whose key is `env_key`); returns whether the
     /// environment was known.
     pub(crate) async fn observe_environment(&self, user: &User, env: &Environment, env_key: &str) -> GateResult<bool> {
-        let now = self.clock.now().millis();
+        let now = self.ctx.clock.now().millis();
         let rec = EnvironmentRecord {
             user_id: user.id.clone(),
             env_key: env_key.to_owned(),
@@ -70,23 +83,24 @@ impl Gate {
             last_login_at: None,
             trusted: false,
         };
-        let before = self.store.observe_environment(&rec).await?;
+        let before = self.ctx.store.observe_environment(&rec).await?;
         Ok(before.is_some_and(|b| b.is_known()))
     }
 
     /// The user's environments, most recent first.
     pub async fn environments(&self, user: &User) -> GateResult<Vec<EnvironmentView>> {
-        Ok(self.store.list_environments(&user.id).await?.into_iter().map(EnvironmentView::from).collect())
+        Ok(self.ctx.store.list_environments(&user.id).await?.into_iter().map(EnvironmentView::from).collect())
     }
 
     /// Marks an environment trusted or not.
     pub async fn trust_environment(&self, user: &User, key: &str, trusted: bool) -> GateResult<()> {
         let ev = self
+            .ctx
             .event(&user.tenant_id, "iam", action::IAM_ENVIRONMENT_TRUST_CHANGED, Outcome::Success)
             .user(&user.id, &user.username)
             .field(field::ENVIRONMENT_KEY, key)
             .field(field::ENVIRONMENT_TRUSTED, trusted);
-        if !self.store.set_environment_trust(&user.id, key, trusted, &ev).await? {
+        if !self.ctx.store.set_environment_trust(&user.id, key, trusted, &ev).await? {
             return Err(GateError::new(ErrorCode::NotFound, format!("no environment {key}")));
         }
         Ok(())
@@ -95,10 +109,11 @@ impl Gate {
     /// Forgets an environment: the next attempt from it warns again.
     pub async fn revoke_environment(&self, user: &User, key: &str) -> GateResult<()> {
         let ev = self
+            .ctx
             .event(&user.tenant_id, "iam", action::IAM_ENVIRONMENT_REVOKED, Outcome::Success)
             .user(&user.id, &user.username)
             .field(field::ENVIRONMENT_KEY, key);
-        if !self.store.revoke_environment(&user.id, key, &ev).await? {
+        if !self.ctx.store.revoke_environment(&user.id, key, &ev).await? {
             return Err(GateError::new(ErrorCode::NotFound, format!("no environment {key}")));
         }
         Ok(())

@@ -21,7 +21,10 @@ use sekimori_core::{AuthLevel, ErrorCode};
 use sekimori_store::{App, TotpCredential, User};
 use serde::Serialize;
 
-use crate::{Gate, GateError, GateResult};
+use std::sync::Arc;
+
+use crate::access::Access;
+use crate::{Context, GateError, GateResult};
 
 /// Wrong codes in a row after which a TOTP credential is locked.
 pub const MAX_TOTP_FAILURES: i64 = 10;
@@ -101,16 +104,30 @@ fn context(c: &TotpCredential) -> Vec<u8> {
     format!("totp:{}:{}", c.id, c.user_id).into_bytes()
 }
 
-impl Gate {
+/// Second factors: TOTP (RFC 6238) and recovery codes.
+pub struct Factors {
+    ctx: Arc<Context>,
+    access: Arc<Access>,
+    /// Whether passkeys are on (a passkey then counts as a second factor).
+    passkeys_on: bool,
+}
+
+impl Factors {
+    pub(crate) fn new(ctx: Arc<Context>, access: Arc<Access>, passkeys_on: bool) -> Self {
+        Factors { ctx, access, passkeys_on }
+    }
+}
+
+impl Factors {
     /// Starts a TOTP enrolment for `username`: a fresh seed, stored sealed and unconfirmed.
     /// The tenant's name is the issuer the authenticator app shows; `actor` is audited.
     pub async fn enrol_totp(&self, tenant_id: &str, username: &str, actor: &str) -> GateResult<TotpEnrollment> {
-        let user = self.find_user(tenant_id, username).await?;
-        let issuer = self.store.tenant(tenant_id).await?.map_or_else(|| "Sekimori".to_owned(), |t| t.name);
-        let totp = Totp::generate(self.rng.as_ref());
-        let now = self.clock.now();
+        let user = self.ctx.find_user(tenant_id, username).await?;
+        let issuer = self.ctx.store.tenant(tenant_id).await?.map_or_else(|| "Sekimori".to_owned(), |t| t.name);
+        let totp = Totp::generate(self.ctx.rng.as_ref());
+        let now = self.ctx.clock.now();
         let mut cred = TotpCredential {
-            id: self.new_id(),
+            id: self.ctx.new_id(),
             tenant_id: user.tenant_id.clone(),
             user_id: user.id.clone(),
             secret_sealed: Vec::new(),
@@ -123,13 +140,14 @@ impl Gate {
             failures: 0,
             last_failure_at: None,
         };
-        cred.secret_sealed = self.keys.seal(self.rng.as_ref(), &context(&cred), &totp.secret);
+        cred.secret_sealed = self.ctx.keys.seal(self.ctx.rng.as_ref(), &context(&cred), &totp.secret);
         let ev = self
+            .ctx
             .event(tenant_id, "iam", action::CREDENTIAL_TOTP_ENROLLED, Outcome::Success)
             .user(&user.id, &user.username)
             .field(field::CREDENTIAL_ID, cred.id.as_str())
             .field(field::ACTOR, actor);
-        self.store.insert_totp(&cred, &ev).await?;
+        self.ctx.store.insert_totp(&cred, &ev).await?;
         Ok(TotpEnrollment {
             otpauth_uri: totp.otpauth_uri(&issuer, &user.username),
             secret: sekimori_core::totp::base32(&totp.secret),
@@ -142,8 +160,8 @@ impl Gate {
 
     /// Confirms credential `id` of `username` with a code from the app.
     pub async fn confirm_totp(&self, tenant_id: &str, username: &str, id: &str, code: &str) -> GateResult<TotpView> {
-        let user = self.find_user(tenant_id, username).await?;
-        let cred = match self.store.totp_credential(id).await? {
+        let user = self.ctx.find_user(tenant_id, username).await?;
+        let cred = match self.ctx.store.totp_credential(id).await? {
             Some(c) if c.user_id == user.id => c,
             _ => return Err(GateError::new(ErrorCode::NotFound, format!("{username} has no TOTP credential {id}"))),
         };
@@ -153,7 +171,7 @@ impl Gate {
         self.check_lock(&cred)?;
         let step = self.matching_step(&cred, code)?;
         self.record_code(&user, &cred, step, true).await?;
-        let cred = self.store.totp_credential(id).await?.unwrap_or(cred);
+        let cred = self.ctx.store.totp_credential(id).await?.unwrap_or(cred);
         Ok(self.totp_view(&cred))
     }
 
@@ -166,6 +184,7 @@ impl Gate {
     pub async fn verify_totp_in(&self, tenant_id: &str, username: &str, code: &str) -> GateResult<FactorVerified> {
         let user = self.usable_user(tenant_id, username).await?;
         let creds: Vec<TotpCredential> = self
+            .ctx
             .store
             .user_totp_credentials(&user.id)
             .await?
@@ -200,16 +219,17 @@ impl Gate {
 
     /// Deletes credential `id` of `username`.
     pub async fn delete_totp(&self, tenant_id: &str, username: &str, id: &str, actor: &str) -> GateResult<()> {
-        let user = self.find_user(tenant_id, username).await?;
+        let user = self.ctx.find_user(tenant_id, username).await?;
         let ev = self
+            .ctx
             .event(tenant_id, "iam", action::CREDENTIAL_TOTP_DELETED, Outcome::Success)
             .user(&user.id, &user.username)
             .field(field::CREDENTIAL_ID, id)
             .field(field::ACTOR, actor);
-        if !self.store.delete_totp(&user.id, id, &ev).await? {
+        if !self.ctx.store.delete_totp(&user.id, id, &ev).await? {
             return Err(GateError::new(ErrorCode::NotFound, format!("{username} has no TOTP credential {id}")));
         }
-        self.end_sessions_after(&user, action::CREDENTIAL_TOTP_DELETED, actor).await?;
+        self.access.end_sessions_after(&user, action::CREDENTIAL_TOTP_DELETED, actor).await?;
         Ok(())
     }
 
@@ -220,15 +240,17 @@ impl Gate {
         username: &str,
         actor: &str,
     ) -> GateResult<Vec<String>> {
-        let user = self.find_user(tenant_id, username).await?;
-        let codes: Vec<String> = (0..recovery::CODES_PER_SET).map(|_| recovery::generate(self.rng.as_ref())).collect();
+        let user = self.ctx.find_user(tenant_id, username).await?;
+        let codes: Vec<String> =
+            (0..recovery::CODES_PER_SET).map(|_| recovery::generate(self.ctx.rng.as_ref())).collect();
         let hashes: Vec<Vec<u8>> =
             codes.iter().filter_map(|c| recovery::canonical(c)).map(|c| recovery::hash(&c)).collect();
         let ev = self
+            .ctx
             .event(tenant_id, "iam", action::CREDENTIAL_RECOVERY_CODES_GENERATED, Outcome::Success)
             .user(&user.id, &user.username)
             .field(field::ACTOR, actor);
-        self.store.replace_recovery_codes(tenant_id, &user.id, &hashes, self.clock.now().millis(), &ev).await?;
+        self.ctx.store.replace_recovery_codes(tenant_id, &user.id, &hashes, self.ctx.clock.now().millis(), &ev).await?;
         Ok(codes)
     }
 
@@ -246,25 +268,30 @@ impl Gate {
         app_id: Option<&str>,
     ) -> GateResult<FactorVerified> {
         let user = self.usable_user(tenant_id, username).await?;
-        if self.store.recovery_codes_left(&user.id).await? == 0 {
+        if self.ctx.store.recovery_codes_left(&user.id).await? == 0 {
             return Err(GateError::new(ErrorCode::NotEnrolled, format!("{username} has no recovery codes left")));
         }
         let ok = match recovery::canonical(code) {
             Some(c) => {
                 let ev = self
+                    .ctx
                     .event(&user.tenant_id, "authentication", action::AUTH_RECOVERY_CODE_USED, Outcome::Success)
                     .user(&user.id, &user.username)
                     .field_opt(field::APP_ID, app_id.map(str::to_owned));
-                self.store.consume_recovery_code(&user.id, &recovery::hash(&c), self.clock.now().millis(), &ev).await?
+                self.ctx
+                    .store
+                    .consume_recovery_code(&user.id, &recovery::hash(&c), self.ctx.clock.now().millis(), &ev)
+                    .await?
             }
             None => false,
         };
         if !ok {
             let ev = self
+                .ctx
                 .event(&user.tenant_id, "authentication", action::AUTH_RECOVERY_CODE_FAILED, Outcome::Failure)
                 .user(&user.id, &user.username)
                 .field_opt(field::APP_ID, app_id.map(str::to_owned));
-            self.store.append(&ev).await?;
+            self.ctx.store.append(&ev).await?;
             return Err(GateError::new(ErrorCode::InvalidCode, "the recovery code is wrong or was used before"));
         }
         Ok(FactorVerified {
@@ -273,30 +300,40 @@ impl Gate {
             amr: vec!["otp"],
             level: AuthLevel::One.as_u8(),
             method: "recovery_code",
-            recovery_codes_left: Some(self.store.recovery_codes_left(&user.id).await?),
+            recovery_codes_left: Some(self.ctx.store.recovery_codes_left(&user.id).await?),
         })
     }
 
     /// A user's second factors (no secrets).
     pub async fn factors(&self, tenant_id: &str, username: &str) -> GateResult<FactorsView> {
-        let user = self.find_user(tenant_id, username).await?;
-        let totp = self.store.user_totp_credentials(&user.id).await?.iter().map(|c| self.totp_view(c)).collect();
+        let user = self.ctx.find_user(tenant_id, username).await?;
+        let totp = self.ctx.store.user_totp_credentials(&user.id).await?.iter().map(|c| self.totp_view(c)).collect();
         Ok(FactorsView {
             totp,
-            recovery_codes_left: self.store.recovery_codes_left(&user.id).await?,
-            password: self.store.password(&user.id).await?.is_some(),
+            recovery_codes_left: self.ctx.store.recovery_codes_left(&user.id).await?,
+            password: self.ctx.store.password(&user.id).await?.is_some(),
         })
     }
 
+    /// Whether the user has a second factor the hosted login can ask for (a confirmed
+    /// TOTP credential, unused recovery codes, or a passkey when passkeys are on).
+    pub async fn has_second_factor(&self, user: &User) -> GateResult<bool> {
+        let totp = self.ctx.store.user_totp_credentials(&user.id).await?.iter().any(|c| c.confirmed_at.is_some());
+        if totp || self.ctx.store.recovery_codes_left(&user.id).await? > 0 {
+            return Ok(true);
+        }
+        Ok(self.passkeys_on && !self.ctx.store.user_passkeys(&user.id).await?.is_empty())
+    }
+
     async fn usable_user(&self, tenant_id: &str, username: &str) -> GateResult<User> {
-        let user = self.find_user(tenant_id, username).await?;
-        self.check_login_allowed(&user, "factor").await?;
+        let user = self.ctx.find_user(tenant_id, username).await?;
+        self.access.check_login_allowed(&user, "factor").await?;
         Ok(user)
     }
 
     fn totp_of(&self, c: &TotpCredential) -> GateResult<Totp> {
         let corrupt = || GateError::new(ErrorCode::Internal, "a stored TOTP credential cannot be read");
-        let secret = self.keys.open(&context(c), &c.secret_sealed).ok_or_else(|| {
+        let secret = self.ctx.keys.open(&context(c), &c.secret_sealed).ok_or_else(|| {
             tracing::error!(credential = %c.id, "TOTP seed does not open under this server's secret key");
             corrupt()
         })?;
@@ -310,13 +347,13 @@ impl Gate {
 
     fn matching_step(&self, c: &TotpCredential, code: &str) -> GateResult<Option<i64>> {
         let totp = self.totp_of(c)?;
-        Ok(totp.matching_step(code, self.clock.now().seconds(), TOTP_WINDOW))
+        Ok(totp.matching_step(code, self.ctx.clock.now().seconds(), TOTP_WINDOW))
     }
 
     fn lock_remaining(&self, c: &TotpCredential) -> Option<i64> {
         let last = c.last_failure_at?;
         let until = last + TOTP_LOCK_SECONDS * 1000;
-        let now = self.clock.now().millis();
+        let now = self.ctx.clock.now().millis();
         (c.failures >= MAX_TOTP_FAILURES && now < until).then(|| (until - now).div_euclid(1000).max(1))
     }
 
@@ -342,17 +379,19 @@ impl Gate {
         match step {
             Some(step) => {
                 let ev = self
+                    .ctx
                     .event(&user.tenant_id, "authentication", action, Outcome::Success)
                     .user(&user.id, &user.username)
                     .field(field::CREDENTIAL_ID, c.id.as_str());
-                if self.store.accept_totp_step(&c.id, step, self.clock.now().millis(), confirm, &ev).await? {
+                if self.ctx.store.accept_totp_step(&c.id, step, self.ctx.clock.now().millis(), confirm, &ev).await? {
                     return Ok(());
                 }
                 let ev = self
+                    .ctx
                     .event(&user.tenant_id, "authentication", action::AUTH_TOTP_REPLAYED, Outcome::Failure)
                     .user(&user.id, &user.username)
                     .field(field::CREDENTIAL_ID, c.id.as_str());
-                self.store.append(&ev).await?;
+                self.ctx.store.append(&ev).await?;
                 Err(GateError::new(
                     ErrorCode::AlreadyUsed,
                     "this code (or a later one) was already used; wait for the next",
@@ -360,16 +399,18 @@ impl Gate {
             }
             None => {
                 let ev = self
+                    .ctx
                     .event(&user.tenant_id, "authentication", fail_action, Outcome::Failure)
                     .user(&user.id, &user.username)
                     .field(field::CREDENTIAL_ID, c.id.as_str());
-                let failures = self.store.record_totp_failure(&c.id, self.clock.now().millis(), &ev).await?;
+                let failures = self.ctx.store.record_totp_failure(&c.id, self.ctx.clock.now().millis(), &ev).await?;
                 if failures == MAX_TOTP_FAILURES {
                     let ev = self
+                        .ctx
                         .event(&user.tenant_id, "authentication", action::AUTH_TOTP_LOCKED, Outcome::Failure)
                         .user(&user.id, &user.username)
                         .field(field::CREDENTIAL_ID, c.id.as_str());
-                    self.store.append(&ev).await?;
+                    self.ctx.store.append(&ev).await?;
                 }
                 Err(GateError::new(ErrorCode::InvalidCode, "the code is wrong"))
             }

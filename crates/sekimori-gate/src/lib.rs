@@ -3,11 +3,13 @@
 //! [`sekimori_store::Store`] trait, with time and randomness injected.
 
 pub mod access;
-mod admin;
+pub mod admin;
+pub mod apps;
 pub mod archive;
 pub mod assertion;
 pub mod audit;
 pub mod checkpoints;
+pub mod context;
 pub mod device_auth;
 pub mod enroll;
 pub mod environments;
@@ -32,7 +34,9 @@ use std::sync::Arc;
 use sekimori_core::{Clock, Rng};
 use sekimori_store::Store;
 
-pub use admin::{AppKind, NewAppKey, TenantSettings};
+pub use admin::TenantSettings;
+pub use apps::{AppKind, NewAppKey};
+pub use context::Context;
 pub use enroll::{Enrolled, EnrollmentCreated};
 pub use error::{GateError, GateResult};
 pub use keys::ServerKeys;
@@ -101,21 +105,31 @@ impl Default for GateSettings {
     }
 }
 
-/// The gate: every authentication service, sharing one store, clock, rng and key set.
+/// The gate: the authentication services over one shared [`Context`], built together so
+/// each gets the services it depends on. The server reaches a service by its accessor
+/// (`gate.push().start_push(…)`); a service's settings and caches live in the service.
 #[derive(Clone)]
 pub struct Gate {
-    store: Arc<dyn Store>,
-    clock: Arc<dyn Clock>,
-    rng: Arc<dyn Rng>,
-    keys: Arc<ServerKeys>,
-    settings: Arc<GateSettings>,
-    hub: notify::Hub,
-    deliveries: Arc<Vec<Arc<dyn notify::Delivery>>>,
-    hasher: Arc<password::PasswordHasher>,
-    session_cache: Arc<sessions::SessionCache>,
-    oidc_keys: Arc<oidc::keyring::KeyCache>,
-    /// The WebAuthn relying party, or why passkeys are off.
-    webauthn: Arc<Result<webauthn_rs::Webauthn, sekimori_core::SettingsError>>,
+    ctx: Arc<Context>,
+    access: Arc<access::Access>,
+    admin: Arc<admin::Admin>,
+    apps: Arc<apps::Apps>,
+    assertions: Arc<assertion::Assertions>,
+    audit: Arc<audit::AuditLog>,
+    devices: Arc<device_auth::Devices>,
+    enrolment: Arc<enroll::Enrolment>,
+    environments: Arc<environments::Environments>,
+    factors: Arc<factors::Factors>,
+    forward: Arc<forward::Forward>,
+    oidc: Arc<oidc::Oidc>,
+    passkeys: Arc<passkeys::Passkeys>,
+    passwords: Arc<password::Passwords>,
+    push: Arc<push::PushLogin>,
+    qr: Arc<qr::QrLogin>,
+    roles: Arc<roles::Roles>,
+    sessions: Arc<sessions::Sessions>,
+    standby: Arc<standby::Standby>,
+    tickets: Arc<tickets::Tickets>,
 }
 
 impl Gate {
@@ -128,57 +142,182 @@ impl Gate {
         keys: ServerKeys,
         settings: GateSettings,
     ) -> Result<Self, sekimori_core::SettingsError> {
+        Self::with_deliveries(store, clock, rng, keys, settings, Vec::new())
+    }
+
+    /// [`Gate::new`] with delivery channels (Web Push, a cross-node bridge, …) told of every
+    /// new device message.
+    pub fn with_deliveries(
+        store: Arc<dyn Store>,
+        clock: Arc<dyn Clock>,
+        rng: Arc<dyn Rng>,
+        keys: ServerKeys,
+        settings: GateSettings,
+        deliveries: Vec<Arc<dyn notify::Delivery>>,
+    ) -> Result<Self, sekimori_core::SettingsError> {
         use sekimori_core::SettingsError;
         settings.oidc.validate().map_err(|(key, reason)| SettingsError::new(key, reason))?;
-        let hasher =
-            Arc::new(password::PasswordHasher::start(&settings.password, rng.as_ref()).map_err(|e| match e {
-                password::hasher::StartError::Setting { key, reason } => SettingsError::new(key, reason),
-                other => SettingsError::new("gate.password.hash_workers", other.to_string()),
-            })?);
+        let hasher = password::PasswordHasher::start(&settings.password, rng.as_ref()).map_err(|e| match e {
+            password::hasher::StartError::Setting { key, reason } => SettingsError::new(key, reason),
+            other => SettingsError::new("gate.password.hash_workers", other.to_string()),
+        })?;
+        let webauthn = passkeys::relying_party(&settings.public_url, &settings.passkey);
+        let ctx = Arc::new(Context::new(store, clock, rng, keys, settings.public_url.clone(), deliveries));
+        let s = &settings;
+        let access = Arc::new(access::Access::new(ctx.clone()));
+        let assertions = Arc::new(assertion::Assertions::new(ctx.clone(), s.assertion_ttl_seconds));
+        let environments = Arc::new(environments::Environments::new(ctx.clone()));
+        let roles = Arc::new(roles::Roles::new(ctx.clone()));
+        let apps = Arc::new(apps::Apps::new(ctx.clone()));
+        let passwords = Arc::new(password::Passwords::new(ctx.clone(), access.clone(), hasher, s.password.clone()));
+        let push = Arc::new(push::PushLogin::new(
+            ctx.clone(),
+            access.clone(),
+            environments.clone(),
+            assertions.clone(),
+            s.login_ttl_seconds,
+            s.warning_ttl_seconds,
+        ));
+        let passkeys = Arc::new(passkeys::Passkeys::new(ctx.clone(), access.clone(), webauthn, s.passkey.clone()));
+        let factors = Arc::new(factors::Factors::new(ctx.clone(), access.clone(), passkeys.enabled()));
+        let sessions = Arc::new(sessions::Sessions::new(
+            ctx.clone(),
+            access.clone(),
+            assertions.clone(),
+            push.clone(),
+            s.session.clone(),
+        ));
         Ok(Gate {
-            hasher,
-            session_cache: Arc::new(sessions::SessionCache::default()),
-            oidc_keys: Arc::new(oidc::keyring::KeyCache::default()),
-            webauthn: Arc::new(passkeys::relying_party(&settings.public_url, &settings.passkey)),
-            store,
-            clock,
-            rng,
-            keys: Arc::new(keys),
-            settings: Arc::new(settings),
-            hub: notify::Hub::default(),
-            deliveries: Arc::new(Vec::new()),
+            admin: Arc::new(admin::Admin::new(ctx.clone(), access.clone(), passwords.clone(), roles.clone())),
+            audit: Arc::new(audit::AuditLog::new(ctx.clone())),
+            devices: Arc::new(device_auth::Devices::new(
+                ctx.clone(),
+                access.clone(),
+                s.device_clock_skew_seconds,
+                s.retention_grace_seconds,
+            )),
+            enrolment: Arc::new(enroll::Enrolment::new(ctx.clone(), s.enrollment_ttl_seconds)),
+            standby: Arc::new(standby::Standby::new(ctx.clone())),
+            forward: Arc::new(forward::Forward::new(s.forward_auth.clone())),
+            oidc: Arc::new(oidc::Oidc::new(ctx.clone(), apps.clone(), sessions.clone(), s.oidc.clone())),
+            qr: Arc::new(qr::QrLogin::new(ctx.clone(), access.clone(), assertions.clone(), s.qr_ttl_seconds)),
+            tickets: Arc::new(tickets::Tickets::new(ctx.clone(), s.ticket_ttl_seconds, s.ticket_max_ttl_seconds)),
+            access,
+            apps,
+            assertions,
+            environments,
+            factors,
+            passkeys,
+            passwords,
+            push,
+            roles,
+            sessions,
+            ctx,
         })
-    }
-
-    /// Adds a delivery channel (Web Push, a cross-node bridge, …) for new device messages.
-    pub fn with_delivery(mut self, delivery: Arc<dyn notify::Delivery>) -> Self {
-        Arc::make_mut(&mut self.deliveries).push(delivery);
-        self
-    }
-
-    /// Wakes this node's long-polls and hands stored messages to every delivery channel.
-    fn deliver(&self, user_id: &str, messages: &[sekimori_store::InboxMessage]) {
-        self.hub.wake(&notify::Topic::UserInbox(user_id.to_owned()));
-        for d in self.deliveries.iter() {
-            d.deliver(user_id, messages);
-        }
     }
 
     /// The server's keys (public part for JWKS and devices).
     pub fn keys(&self) -> &ServerKeys {
-        &self.keys
+        &self.ctx.keys
     }
 
-    /// The settings.
-    pub fn settings(&self) -> &GateSettings {
-        &self.settings
+    /// The public base URL.
+    pub fn public_url(&self) -> &str {
+        &self.ctx.public_url
     }
 
-    fn new_id(&self) -> String {
-        sekimori_core::token::new_id(self.clock.now(), self.rng.as_ref()).to_string()
+    /// Who may log in now; users, groups and login hours.
+    pub fn access(&self) -> &access::Access {
+        &self.access
     }
 
-    fn new_secret(&self) -> String {
-        sekimori_core::token::new_secret(self.rng.as_ref())
+    /// Tenants, users, devices, readiness and housekeeping.
+    pub fn admin(&self) -> &admin::Admin {
+        &self.admin
+    }
+
+    /// App keys and their origins.
+    pub fn apps(&self) -> &apps::Apps {
+        &self.apps
+    }
+
+    /// Signed login assertions.
+    pub fn assertions(&self) -> &assertion::Assertions {
+        &self.assertions
+    }
+
+    /// The audit log: events, verification, checkpoints.
+    pub fn audit(&self) -> &audit::AuditLog {
+        &self.audit
+    }
+
+    /// Authenticators' signed requests, and housekeeping of single-use rows.
+    pub fn devices(&self) -> &device_auth::Devices {
+        &self.devices
+    }
+
+    /// Enrolment of authenticators.
+    pub fn enrolment(&self) -> &enroll::Enrolment {
+        &self.enrolment
+    }
+
+    /// Client environments a user has logged in from.
+    pub fn environments(&self) -> &environments::Environments {
+        &self.environments
+    }
+
+    /// TOTP and recovery codes.
+    pub fn factors(&self) -> &factors::Factors {
+        &self.factors
+    }
+
+    /// Forward-auth rules and decisions.
+    pub fn forward(&self) -> &forward::Forward {
+        &self.forward
+    }
+
+    /// The OpenID Connect provider.
+    pub fn oidc(&self) -> &oidc::Oidc {
+        &self.oidc
+    }
+
+    /// Passkeys (WebAuthn).
+    pub fn passkeys(&self) -> &passkeys::Passkeys {
+        &self.passkeys
+    }
+
+    /// Passwords, their policy and throttling.
+    pub fn passwords(&self) -> &password::Passwords {
+        &self.passwords
+    }
+
+    /// Push login and the device inbox.
+    pub fn push(&self) -> &push::PushLogin {
+        &self.push
+    }
+
+    /// QR login.
+    pub fn qr(&self) -> &qr::QrLogin {
+        &self.qr
+    }
+
+    /// Admin tokens, roles and their authorization.
+    pub fn roles(&self) -> &roles::Roles {
+        &self.roles
+    }
+
+    /// Browser sessions of the hosted login.
+    pub fn sessions(&self) -> &sessions::Sessions {
+        &self.sessions
+    }
+
+    /// The standby window.
+    pub fn standby(&self) -> &standby::Standby {
+        &self.standby
+    }
+
+    /// Tickets.
+    pub fn tickets(&self) -> &tickets::Tickets {
+        &self.tickets
     }
 }

@@ -20,7 +20,10 @@ use webauthn_rs::prelude::{
 };
 
 use crate::sessions::SessionView;
-use crate::{Gate, GateError, GateResult};
+use std::sync::Arc;
+
+use crate::access::Access;
+use crate::{Context, GateError, GateResult};
 
 /// Methods a passkey login proves (RFC 8176): proof of possession of a key, with user
 /// verification (a second factor on the device).
@@ -128,17 +131,47 @@ fn json<T: Serialize>(v: &T) -> GateResult<String> {
     serde_json::to_string(v).map_err(|e| GateError::new(ErrorCode::Internal, e.to_string()))
 }
 
-impl Gate {
+/// Passkeys (WebAuthn): registration, login and their one-time ceremonies.
+pub struct Passkeys {
+    ctx: Arc<Context>,
+    access: Arc<Access>,
+    /// The WebAuthn relying party, or why passkeys are off.
+    relying_party: Result<Webauthn, SettingsError>,
+    settings: PasskeySettings,
+}
+
+impl Passkeys {
+    pub(crate) fn new(
+        ctx: Arc<Context>,
+        access: Arc<Access>,
+        relying_party: Result<Webauthn, SettingsError>,
+        settings: PasskeySettings,
+    ) -> Self {
+        Passkeys { ctx, access, relying_party, settings }
+    }
+
+    /// Whether passkeys are on (the relying party could be built from the settings).
+    pub fn enabled(&self) -> bool {
+        self.relying_party.is_ok()
+    }
+
+    /// The `[gate.passkey]` settings.
+    pub fn settings(&self) -> &PasskeySettings {
+        &self.settings
+    }
+}
+
+impl Passkeys {
     /// The host of the first origin passkeys are used on, or why they are off.
     pub fn passkey_host(&self) -> Result<&str, &SettingsError> {
-        match self.webauthn.as_ref() {
+        match self.relying_party.as_ref() {
             Ok(wa) => Ok(wa.get_allowed_origins().first().and_then(|o| o.domain()).unwrap_or("?")),
             Err(why) => Err(why),
         }
     }
 
     fn webauthn(&self) -> GateResult<&Webauthn> {
-        self.webauthn.as_ref().as_ref().map_err(|why| GateError::new(ErrorCode::ServiceUnavailable, why.to_string()))
+        self.relying_party.as_ref().map_err(|why| GateError::new(ErrorCode::ServiceUnavailable, why.to_string()))
     }
 
     async fn new_ceremony(
@@ -149,18 +182,18 @@ impl Gate {
         state: String,
         options: serde_json::Value,
     ) -> GateResult<PasskeyChallenge> {
-        let now = self.clock.now();
+        let now = self.ctx.clock.now();
         let c = PasskeyCeremony {
-            id: self.new_secret(),
+            id: self.ctx.new_secret(),
             tenant_id: tenant_id.to_owned(),
             kind: kind.to_owned(),
             user_id: user_id.map(str::to_owned),
             state,
             created_at: now.millis(),
-            expires_at: now.plus_seconds(self.settings.passkey.ceremony_ttl_seconds).millis(),
+            expires_at: now.plus_seconds(self.settings.ceremony_ttl_seconds).millis(),
             consumed_at: None,
         };
-        self.store.insert_passkey_ceremony(&c).await?;
+        self.ctx.store.insert_passkey_ceremony(&c).await?;
         Ok(PasskeyChallenge { ceremony: c.id, options })
     }
 
@@ -168,7 +201,7 @@ impl Gate {
         if id.len() > 128 {
             return Err(bad("unknown ceremony"));
         }
-        match self.store.consume_passkey_ceremony(id, self.clock.now().millis()).await? {
+        match self.ctx.store.consume_passkey_ceremony(id, self.ctx.clock.now().millis()).await? {
             Consume::Done(c) if kinds.contains(&c.kind.as_str()) => Ok(c),
             Consume::Done(_) | Consume::NotFound => Err(bad("unknown ceremony")),
             Consume::AlreadyUsed { .. } => {
@@ -194,8 +227,8 @@ impl Gate {
     /// Starts registering a passkey for the signed-in user.
     pub async fn passkey_register_start(&self, s: &SessionView) -> GateResult<PasskeyChallenge> {
         let wa = self.webauthn()?;
-        let user = self.store.user(&s.user_id).await?.ok_or_else(|| bad("no such user"))?;
-        let existing = self.store.user_passkeys(&user.id).await?;
+        let user = self.ctx.store.user(&s.user_id).await?.ok_or_else(|| bad("no such user"))?;
+        let existing = self.ctx.store.user_passkeys(&user.id).await?;
         if existing.len() >= MAX_PER_USER {
             return Err(GateError::new(ErrorCode::Conflict, format!("at most {MAX_PER_USER} passkeys per user")));
         }
@@ -232,14 +265,15 @@ impl Gate {
             user_id: s.user_id.clone(),
             name: name.to_string(),
             credential: json(&passkey)?,
-            created_at: self.clock.now().millis(),
+            created_at: self.ctx.clock.now().millis(),
             last_used_at: None,
         };
         let ev = self
+            .ctx
             .event(&s.tenant_id, "iam", action::CREDENTIAL_PASSKEY_REGISTERED, Outcome::Success)
             .user(&s.user_id, &s.username)
             .field(field::PASSKEY_ID, record.id.as_str());
-        if !self.store.insert_passkey(&record, &ev).await? {
+        if !self.ctx.store.insert_passkey(&record, &ev).await? {
             return Err(GateError::new(ErrorCode::Conflict, "this passkey is already registered"));
         }
         Ok(record.into())
@@ -247,20 +281,21 @@ impl Gate {
 
     /// A user's passkeys.
     pub async fn passkeys_of(&self, user_id: &str) -> GateResult<Vec<PasskeyView>> {
-        Ok(self.store.user_passkeys(user_id).await?.into_iter().map(PasskeyView::from).collect())
+        Ok(self.ctx.store.user_passkeys(user_id).await?.into_iter().map(PasskeyView::from).collect())
     }
 
     /// Deletes one of a user's passkeys.
     pub async fn delete_passkey(&self, user: &User, id: &str, actor: &str) -> GateResult<()> {
         let ev = self
+            .ctx
             .event(&user.tenant_id, "iam", action::CREDENTIAL_PASSKEY_DELETED, Outcome::Success)
             .user(&user.id, &user.username)
             .field(field::PASSKEY_ID, id)
             .field(field::ACTOR, actor);
-        if !self.store.delete_passkey(&user.id, id, &ev).await? {
+        if !self.ctx.store.delete_passkey(&user.id, id, &ev).await? {
             return Err(GateError::new(ErrorCode::NotFound, format!("{} has no passkey {id}", user.username)));
         }
-        self.end_sessions_after(user, action::CREDENTIAL_PASSKEY_DELETED, actor).await?;
+        self.access.end_sessions_after(user, action::CREDENTIAL_PASSKEY_DELETED, actor).await?;
         Ok(())
     }
 
@@ -270,11 +305,11 @@ impl Gate {
     pub async fn passkey_login_start(&self, tenant_id: &str, username: Option<&str>) -> GateResult<PasskeyChallenge> {
         let wa = self.webauthn()?;
         let user = match username.filter(|u| sekimori_core::names::Username::parse(u).is_ok()) {
-            Some(u) => self.store.user_by_name(tenant_id, u).await?,
+            Some(u) => self.ctx.store.user_by_name(tenant_id, u).await?,
             None => None,
         };
         let passkeys = match &user {
-            Some(u) => Self::user_passkey_list(&self.store.user_passkeys(&u.id).await?)?,
+            Some(u) => Self::user_passkey_list(&self.ctx.store.user_passkeys(&u.id).await?)?,
             None => Vec::new(),
         };
         let to_value = |v| serde_json::to_value(v).map_err(|e| GateError::new(ErrorCode::Internal, e.to_string()));
@@ -313,9 +348,9 @@ impl Gate {
             Some(id) => id.clone(),
             None => wa.identify_discoverable_authentication(&answer).map_err(refused)?.0.to_string(),
         };
-        let user = self.store.user(&user_id).await?.filter(|u| u.tenant_id == tenant_id);
+        let user = self.ctx.store.user(&user_id).await?.filter(|u| u.tenant_id == tenant_id);
         let Some(user) = user else { return Err(refused("no user has this passkey")) };
-        let records = self.store.user_passkeys(&user.id).await?;
+        let records = self.ctx.store.user_passkeys(&user.id).await?;
         let passkeys = Self::user_passkey_list(&records)?;
         let result = if c.kind == "login" {
             let state: PasskeyAuthentication =
@@ -331,10 +366,11 @@ impl Gate {
             Ok(r) => r,
             Err(e) => {
                 let ev = self
+                    .ctx
                     .event(tenant_id, "authentication", action::AUTH_PASSKEY_FAILED, Outcome::Failure)
                     .user(&user.id, &user.username)
                     .field(field::ERROR_MESSAGE, e.to_string());
-                self.store.append(&ev).await?;
+                self.ctx.store.append(&ev).await?;
                 return Err(refused(e));
             }
         };
@@ -342,18 +378,19 @@ impl Gate {
         let mut passkey =
             passkeys.into_iter().find(|p| p.cred_id() == result.cred_id()).ok_or_else(|| refused("unknown passkey"))?;
         passkey.update_credential(&result);
-        self.store.passkey_used(&id, &json(&passkey)?, self.clock.now().millis()).await?;
-        let groups = self.store.user_groups(&user.id).await?;
-        if user.disabled || self.login_refusal_in(&user, &groups).await?.is_some() {
+        self.ctx.store.passkey_used(&id, &json(&passkey)?, self.ctx.clock.now().millis()).await?;
+        let groups = self.ctx.store.user_groups(&user.id).await?;
+        if user.disabled || self.access.login_refusal_in(&user, &groups, None).await?.is_some() {
             return Err(GateError::new(ErrorCode::LoginNotAllowed, "this account may not log in now"));
         }
         let level = if result.user_verified() { 3 } else { 1 };
         let ev = self
+            .ctx
             .event(tenant_id, "authentication", action::AUTH_PASSKEY_SUCCEEDED, Outcome::Success)
             .user(&user.id, &user.username)
             .field(field::PASSKEY_ID, id.as_str())
             .field(field::AUTH_LEVEL, i64::from(level));
-        self.store.append(&ev).await?;
+        self.ctx.store.append(&ev).await?;
         Ok((user, level))
     }
 }

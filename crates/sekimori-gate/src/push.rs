@@ -16,7 +16,12 @@ use serde::Serialize;
 use serde_json::{json, Value};
 
 use crate::notify::Topic;
-use crate::{Gate, GateError, GateResult};
+use std::sync::Arc;
+
+use crate::access::Access;
+use crate::assertion::Assertions;
+use crate::environments::Environments;
+use crate::{Context, GateError, GateResult};
 
 /// The client a login attempt comes from, as the relying party or the hosted page saw it.
 #[derive(Debug, Clone, Default)]
@@ -75,22 +80,48 @@ pub struct SignedMessage {
     pub signature: String,
 }
 
-impl Gate {
+/// Push login: the challenge to the user's authenticators (refused outside an armed
+/// standby window), the number to match, the decision and its assertion; and the device
+/// inbox the challenges are read from.
+pub struct PushLogin {
+    ctx: Arc<Context>,
+    access: Arc<Access>,
+    environments: Arc<Environments>,
+    assertions: Arc<Assertions>,
+    /// Lifetime of a push login request, seconds.
+    ttl_seconds: i64,
+    /// Lifetime of an unknown-environment warning in the inbox, seconds.
+    warning_ttl_seconds: i64,
+}
+
+impl PushLogin {
+    pub(crate) fn new(
+        ctx: Arc<Context>,
+        access: Arc<Access>,
+        environments: Arc<Environments>,
+        assertions: Arc<Assertions>,
+        ttl_seconds: i64,
+        warning_ttl_seconds: i64,
+    ) -> Self {
+        PushLogin { ctx, access, environments, assertions, ttl_seconds, warning_ttl_seconds }
+    }
+
     /// Starts a push login for `username` on behalf of `app`.
     pub async fn start_push(&self, app: &App, username: &str, client: &ClientInfo) -> GateResult<PushStarted> {
-        let user = self.find_user(&app.tenant_id, username).await?;
-        self.check_login_allowed(&user, "push").await?;
-        let devices = self.store.list_devices(&user.id).await?;
+        let user = self.ctx.find_user(&app.tenant_id, username).await?;
+        let tenant = self.ctx.tenant(&user.tenant_id).await?;
+        self.access.check_login_allowed_in(&user, Some(&tenant), "push").await?;
+        let devices = self.ctx.store.list_devices(&user.id).await?;
         if devices.is_empty() {
             return Err(GateError::new(ErrorCode::NoDevices, format!("{username} has no enrolled authenticator")));
         }
         let env = client.environment();
         let env_key = env.key();
-        let known = self.observe_environment(&user, &env, &env_key).await?;
-        let settings = self.tenant_settings(&user.tenant_id).await?;
-        let now = self.clock.now();
-        if settings.standby_required && self.store.active_standby(&user.id, now.millis()).await?.is_none() {
+        let known = self.environments.observe_environment(&user, &env, &env_key).await?;
+        let now = self.ctx.clock.now();
+        if tenant.standby_required && self.ctx.store.active_standby(&user.id, now.millis()).await?.is_none() {
             let ev = self
+                .ctx
                 .event(&user.tenant_id, "authentication", action::AUTH_PUSH_REJECTED_OUTSIDE_STANDBY, Outcome::Failure)
                 .user(&user.id, &user.username)
                 .field(field::EVENT_REASON, "outside_standby")
@@ -99,17 +130,17 @@ impl Gate {
                 .field_opt(field::USER_AGENT_ORIGINAL, client.user_agent.clone())
                 .field(field::ENVIRONMENT_KEY, env_key.as_str())
                 .field(field::ENVIRONMENT_KNOWN, known);
-            self.store.append(&ev).await?;
+            self.ctx.store.append(&ev).await?;
             return Err(GateError::new(
                 ErrorCode::OutsideStandby,
                 "the user has not armed login on an authenticator; refused without disturbing the device",
             ));
         }
-        let expires_at = now.plus_seconds(self.settings.login_ttl_seconds);
-        let number = i64::from(10 + self.rng.below(90));
+        let expires_at = now.plus_seconds(self.ttl_seconds);
+        let number = i64::from(10 + self.ctx.rng.below(90));
         let env_json = serde_json::to_string(&env).unwrap_or_default();
         let login = LoginRequest {
-            id: self.new_id(),
+            id: self.ctx.new_id(),
             tenant_id: user.tenant_id.clone(),
             user_id: user.id.clone(),
             app_id: Some(app.id.clone()),
@@ -127,7 +158,7 @@ impl Gate {
         let mut env_value = serde_json::to_value(&env).unwrap_or(Value::Null);
         env_value["known"] = Value::Bool(known);
         env_value["description"] = Value::String(env.describe());
-        let challenge_id = self.new_id();
+        let challenge_id = self.ctx.new_id();
         let mut messages = vec![self.message(
             &user,
             &challenge_id,
@@ -143,13 +174,13 @@ impl Gate {
             }),
         )];
         if !known {
-            let warn_id = self.new_id();
+            let warn_id = self.ctx.new_id();
             messages.push(self.message(
                 &user,
                 &warn_id,
                 "environment_warning",
                 None,
-                now.plus_seconds(self.settings.warning_ttl_seconds),
+                now.plus_seconds(self.warning_ttl_seconds),
                 json!({
                     "relying_party": app.name,
                     "user": user.username,
@@ -159,6 +190,7 @@ impl Gate {
             ));
         }
         let ev = self
+            .ctx
             .event(&user.tenant_id, "authentication", action::AUTH_PUSH_STARTED, Outcome::Unknown)
             .user(&user.id, &user.username)
             .field(field::LOGIN_ID, login.id.as_str())
@@ -167,8 +199,8 @@ impl Gate {
             .field_opt(field::USER_AGENT_ORIGINAL, client.user_agent.clone())
             .field(field::ENVIRONMENT_KEY, env_key.as_str())
             .field(field::ENVIRONMENT_KNOWN, known);
-        self.store.insert_login(&login, &messages, &ev).await?;
-        self.deliver(&user.id, &messages);
+        self.ctx.store.insert_login(&login, &messages, &ev).await?;
+        self.ctx.deliver(&user.id, &messages);
         Ok(PushStarted {
             login_id: login.id,
             number,
@@ -187,7 +219,7 @@ impl Gate {
         expires_at: Timestamp,
         mut body: Value,
     ) -> InboxMessage {
-        let now = self.clock.now();
+        let now = self.ctx.clock.now();
         body["type"] = json!(kind);
         body["id"] = json!(id);
         body["created_at"] = json!(now.to_rfc3339());
@@ -212,10 +244,11 @@ impl Gate {
     pub async fn push_status(&self, app: &App, login_id: &str, wait: Duration) -> GateResult<PushStatus> {
         let topic = Topic::Login(login_id.to_owned());
         let decided = self
+            .ctx
             .hub
             .wait_for(&topic, wait, || async {
                 let login = self.owned_login(app, login_id).await?;
-                let expired = login.status == "pending" && login.expires_at <= self.clock.now().millis();
+                let expired = login.status == "pending" && login.expires_at <= self.ctx.clock.now().millis();
                 Ok((login.status != "pending" || expired).then_some(login))
             })
             .await?;
@@ -223,7 +256,7 @@ impl Gate {
             Some(l) => l,
             None => self.owned_login(app, login_id).await?,
         };
-        let now = self.clock.now().millis();
+        let now = self.ctx.clock.now().millis();
         let status = match login.status.as_str() {
             "approved" => "approved",
             "denied" => "denied",
@@ -231,7 +264,9 @@ impl Gate {
             _ => "pending",
         };
         let assertion = match (&login.assertion_jti, status) {
-            (Some(jti), "approved") => self.store.assertion(jti).await?.map(|a| self.assertion_jwt(&a, &app.id)),
+            (Some(jti), "approved") => {
+                self.ctx.store.assertion(jti).await?.map(|a| self.assertions.assertion_jwt(&a, &app.id))
+            }
             _ => None,
         };
         Ok(PushStatus {
@@ -244,7 +279,8 @@ impl Gate {
     }
 
     async fn owned_login(&self, app: &App, login_id: &str) -> GateResult<LoginRequest> {
-        self.store
+        self.ctx
+            .store
             .login(login_id)
             .await?
             .filter(|l| l.app_id.as_deref() == Some(app.id.as_str()))
@@ -255,9 +291,10 @@ impl Gate {
     pub async fn device_messages(&self, user: &User, wait: Duration) -> GateResult<Vec<SignedMessage>> {
         let topic = Topic::UserInbox(user.id.clone());
         let found = self
+            .ctx
             .hub
             .wait_for(&topic, wait, || async {
-                let msgs = self.store.pending_messages(&user.id, self.clock.now().millis()).await?;
+                let msgs = self.ctx.store.pending_messages(&user.id, self.ctx.clock.now().millis()).await?;
                 Ok((!msgs.is_empty()).then_some(msgs))
             })
             .await?
@@ -265,7 +302,7 @@ impl Gate {
         Ok(found
             .into_iter()
             .map(|m| SignedMessage {
-                signature: self.keys.sign_b64(m.body.as_bytes()),
+                signature: self.ctx.keys.sign_b64(m.body.as_bytes()),
                 message: serde_json::from_str(&m.body).unwrap_or(Value::Null),
             })
             .collect())
@@ -273,7 +310,7 @@ impl Gate {
 
     /// Dismisses a notice (or a challenge) from the user's inbox.
     pub async fn dismiss_message(&self, user: &User, id: &str) -> GateResult<()> {
-        if !self.store.dismiss_message(id, &user.id, self.clock.now().millis()).await? {
+        if !self.ctx.store.dismiss_message(id, &user.id, self.ctx.clock.now().millis()).await? {
             return Err(GateError::new(ErrorCode::NotFound, "no such message"));
         }
         Ok(())
@@ -290,8 +327,14 @@ impl Gate {
             self.decide(device, &login, &Decision::Deny, &ev).await?;
             return Err(GateError::new(ErrorCode::NumberMismatch, "the number does not match; the login was refused"));
         }
-        let assertion =
-            self.new_assertion(&user.tenant_id, &user.id, &user.username, &login.id, AuthLevel::Two, &["push", "mfa"]);
+        let assertion = self.assertions.new_assertion(
+            &user.tenant_id,
+            &user.id,
+            &user.username,
+            &login.id,
+            AuthLevel::Two,
+            &["push", "mfa"],
+        );
         let ev = self
             .decision_event(user, device, &login, action::AUTH_PUSH_APPROVED, Outcome::Success)
             .field(field::AUTH_LEVEL, 2);
@@ -306,7 +349,8 @@ impl Gate {
     }
 
     async fn device_login(&self, user: &User, login_id: &str) -> GateResult<LoginRequest> {
-        self.store
+        self.ctx
+            .store
             .login(login_id)
             .await?
             .filter(|l| l.user_id == user.id)
@@ -321,7 +365,8 @@ impl Gate {
         action: &str,
         outcome: Outcome,
     ) -> sekimori_core::event::NewEvent {
-        self.event(&user.tenant_id, "authentication", action, outcome)
+        self.ctx
+            .event(&user.tenant_id, "authentication", action, outcome)
             .user(&user.id, &user.username)
             .field(field::LOGIN_ID, login.id.as_str())
             .field(field::DEVICE_ID, device.id.as_str())
@@ -336,11 +381,11 @@ impl Gate {
         decision: &Decision,
         ev: &sekimori_core::event::NewEvent,
     ) -> GateResult<()> {
-        let now = self.clock.now().millis();
-        let result = self.store.decide_login(&login.id, &device.id, decision, now, ev).await?;
+        let now = self.ctx.clock.now().millis();
+        let result = self.ctx.store.decide_login(&login.id, &device.id, decision, now, ev).await?;
         match result {
             Consume::Done(_) => {
-                self.hub.wake(&Topic::Login(login.id.clone()));
+                self.ctx.hub.wake(&Topic::Login(login.id.clone()));
                 Ok(())
             }
             Consume::AlreadyUsed { at } => {

@@ -13,7 +13,11 @@ use serde::Serialize;
 use crate::assertion::HOSTED_AUDIENCE;
 use crate::notify::Topic;
 use crate::push::ClientInfo;
-use crate::{Gate, GateError, GateResult};
+use std::sync::Arc;
+
+use crate::access::Access;
+use crate::assertion::Assertions;
+use crate::{Context, GateError, GateResult};
 
 /// A QR login session for a page.
 #[derive(Debug, Clone, Serialize)]
@@ -59,21 +63,36 @@ pub struct QrRedeemed {
 /// The scheme prefix of QR login payloads.
 pub const QR_PREFIX: &str = "sekimori://login?s=";
 
-impl Gate {
+/// QR login: one-time codes for login pages, redeemed by an authenticator.
+pub struct QrLogin {
+    ctx: Arc<Context>,
+    access: Arc<Access>,
+    assertions: Arc<Assertions>,
+    /// Lifetime of a QR login token, seconds.
+    ttl_seconds: i64,
+}
+
+impl QrLogin {
+    pub(crate) fn new(ctx: Arc<Context>, access: Arc<Access>, assertions: Arc<Assertions>, ttl_seconds: i64) -> Self {
+        QrLogin { ctx, access, assertions, ttl_seconds }
+    }
+}
+
+impl QrLogin {
     /// Creates a QR login session for a page: Sekimori's own (`app` none) or an app's page
     /// through the JS snippet (the assertion's audience is then the app).
     pub async fn create_qr(&self, client: &ClientInfo, app: Option<&sekimori_store::App>) -> GateResult<QrCreated> {
         let tenant_id = match app {
             Some(a) => a.tenant_id.clone(),
-            None => self.default_tenant().await?.id,
+            None => self.ctx.default_tenant().await?.id,
         };
         let env = client.environment();
-        let now = self.clock.now();
-        let token = self.new_secret();
-        let poll_secret = self.new_secret();
-        let expires_at = now.plus_seconds(self.settings.qr_ttl_seconds);
+        let now = self.ctx.clock.now();
+        let token = self.ctx.new_secret();
+        let poll_secret = self.ctx.new_secret();
+        let expires_at = now.plus_seconds(self.ttl_seconds);
         let s = QrSession {
-            id: self.new_id(),
+            id: self.ctx.new_id(),
             tenant_id,
             token_hash: hash_secret(&token),
             poll_hash: hash_secret(&poll_secret),
@@ -87,30 +106,32 @@ impl Gate {
             assertion_jti: None,
             app_id: app.map(|a| a.id.clone()),
         };
-        self.store.insert_qr(&s).await?;
+        self.ctx.store.insert_qr(&s).await?;
         Ok(QrCreated {
             id: s.id,
             payload: format!("{QR_PREFIX}{token}"),
             poll_secret,
             expires_at: expires_at.to_rfc3339(),
-            ttl_seconds: self.settings.qr_ttl_seconds,
+            ttl_seconds: self.ttl_seconds,
         })
     }
 
     /// The session's state for the page holding `poll_secret`; waits up to `wait`.
     pub async fn qr_status(&self, id: &str, poll_secret: &str, wait: Duration) -> GateResult<QrStatus> {
         let load = || async {
-            self.store
+            self.ctx
+                .store
                 .qr(id)
                 .await?
                 .filter(|s| ct_eq(&s.poll_hash, &hash_secret(poll_secret)))
                 .ok_or_else(|| GateError::new(ErrorCode::NotFound, "no such QR session"))
         };
         let done = self
+            .ctx
             .hub
             .wait_for(&Topic::Qr(id.to_owned()), wait, || async {
                 let s = load().await?;
-                Ok((s.used_at.is_some() || s.expires_at <= self.clock.now().millis()).then_some(s))
+                Ok((s.used_at.is_some() || s.expires_at <= self.ctx.clock.now().millis()).then_some(s))
             })
             .await?;
         let s = match done {
@@ -118,14 +139,14 @@ impl Gate {
             None => load().await?,
         };
         let (status, username, assertion) = match (&s.used_at, &s.assertion_jti) {
-            (Some(_), Some(jti)) => match self.store.assertion(jti).await? {
+            (Some(_), Some(jti)) => match self.ctx.store.assertion(jti).await? {
                 Some(a) => {
                     let audience = s.app_id.as_deref().unwrap_or(HOSTED_AUDIENCE);
-                    ("completed", Some(a.username.clone()), Some(self.assertion_jwt(&a, audience)))
+                    ("completed", Some(a.username.clone()), Some(self.assertions.assertion_jwt(&a, audience)))
                 }
                 None => ("completed", None, None),
             },
-            _ if s.expires_at <= self.clock.now().millis() => ("expired", None, None),
+            _ if s.expires_at <= self.ctx.clock.now().millis() => ("expired", None, None),
             _ => ("pending", None, None),
         };
         Ok(QrStatus { id: s.id, status, username, assertion, expires_at: Timestamp(s.expires_at).to_rfc3339() })
@@ -133,41 +154,49 @@ impl Gate {
 
     /// Redeems a scanned QR payload (or its bare token) for the device's user.
     pub async fn redeem_qr(&self, device: &Device, user: &User, payload: &str) -> GateResult<QrRedeemed> {
-        self.check_login_allowed(user, "qr").await?;
+        self.access.check_login_allowed(user, "qr").await?;
         let token = payload.strip_prefix(QR_PREFIX).unwrap_or(payload);
-        let now = self.clock.now();
-        let assertion =
-            self.new_assertion(&user.tenant_id, &user.id, &user.username, "", AuthLevel::Three, &["qr", "mfa"]);
+        let now = self.ctx.clock.now();
+        let assertion = self.assertions.new_assertion(
+            &user.tenant_id,
+            &user.id,
+            &user.username,
+            "",
+            AuthLevel::Three,
+            &["qr", "mfa"],
+        );
         let ev = self
+            .ctx
             .event(&user.tenant_id, "authentication", action::AUTH_QR_REDEEMED, Outcome::Success)
             .user(&user.id, &user.username)
             .field(field::DEVICE_ID, device.id.as_str())
             .field(field::AUTH_LEVEL, 3);
         let refused = |action: &str, reason: &str| {
-            self.event(&user.tenant_id, "authentication", action, Outcome::Failure)
+            self.ctx
+                .event(&user.tenant_id, "authentication", action, Outcome::Failure)
                 .user(&user.id, &user.username)
                 .field(field::DEVICE_ID, device.id.as_str())
                 .field(field::EVENT_REASON, reason)
         };
-        match self.store.redeem_qr(&hash_secret(token), device, &assertion, now.millis(), &ev).await? {
+        match self.ctx.store.redeem_qr(&hash_secret(token), device, &assertion, now.millis(), &ev).await? {
             Consume::Done(s) => {
-                self.hub.wake(&Topic::Qr(s.id.clone()));
+                self.ctx.hub.wake(&Topic::Qr(s.id.clone()));
                 Ok(QrRedeemed {
                     session_id: s.id,
                     environment: serde_json::from_str(&s.environment).unwrap_or(serde_json::Value::Null),
                 })
             }
             Consume::AlreadyUsed { at } => {
-                self.store.append(&refused(action::AUTH_QR_REJECTED_ALREADY_USED, "already_used")).await?;
+                self.ctx.store.append(&refused(action::AUTH_QR_REJECTED_ALREADY_USED, "already_used")).await?;
                 Err(GateError::new(ErrorCode::AlreadyUsed, "this QR code was already used")
                     .with("first_used_at", Timestamp(at).to_rfc3339()))
             }
             Consume::Expired => {
-                self.store.append(&refused(action::AUTH_QR_REJECTED_EXPIRED, "expired")).await?;
+                self.ctx.store.append(&refused(action::AUTH_QR_REJECTED_EXPIRED, "expired")).await?;
                 Err(GateError::new(ErrorCode::Expired, "this QR code has expired; ask the page for a new one"))
             }
             Consume::NotFound => {
-                self.store.append(&refused(action::AUTH_QR_REJECTED_UNKNOWN, "not_found")).await?;
+                self.ctx.store.append(&refused(action::AUTH_QR_REJECTED_UNKNOWN, "not_found")).await?;
                 Err(GateError::new(ErrorCode::NotFound, "unknown QR code"))
             }
         }

@@ -6,8 +6,9 @@
 //! - `operator`: only the capabilities named in its scope, and, when its scope names
 //!   groups, only users in those groups and those groups.
 //!
-//! Every admin route belongs to one capability ([`required`]); a route not in the table
-//! is for `admin` only, so a new route is closed until it is classified.
+//! Every admin route declares what it needs beside its handler ([`Requirement`], in the
+//! server's `AdminRoutes`); a route that declares nothing is for `admin` only, so a new
+//! route is closed until it is classified.
 
 use sekimori_core::ecs::{action, field};
 use sekimori_core::event::Outcome;
@@ -17,28 +18,112 @@ use sekimori_core::ErrorCode;
 use sekimori_store::AdminToken;
 use serde::Serialize;
 
-use crate::{Gate, GateError, GateResult};
+use std::sync::Arc;
+
+use crate::{Context, GateError, GateResult};
 
 /// A role: `admin` (everything), `auditor` (reads everything, personal data masked) or
 /// `operator` (named capabilities, optionally limited to user groups). Stored typed; a
 /// stored role that is none of these is a store error, never a default role.
 pub use sekimori_store::AdminRole as Role;
 
-/// Every capability an operator may be given.
-pub const CAPABILITIES: &[&str] =
-    &["users.read", "users.write", "credentials", "groups", "apps", "tenant", "audit", "detection.read", "detection"];
+/// What an admin route needs, declared with the route (the server's `AdminRoutes`): one
+/// capability an operator may be given, or any role, or the admin role only.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Capability {
+    /// Read users and groups.
+    UsersRead,
+    /// Create, change and delete users.
+    UsersWrite,
+    /// A user's credentials: devices, enrolments, passwords, TOTP, recovery codes,
+    /// passkeys, sessions.
+    Credentials,
+    /// Change groups and their members.
+    Groups,
+    /// Apps, their keys and origins, OIDC clients.
+    Apps,
+    /// Change the tenant's settings.
+    Tenant,
+    /// Read the audit log.
+    Audit,
+    /// Read detection: sources, listeners, alerts, tuning, dead letters.
+    DetectionRead,
+    /// Change detection.
+    Detection,
+    /// Admin tokens (not grantable: only the admin role has it, the auditor reads it).
+    Tokens,
+}
 
-/// An operator's scope: capabilities (from [`CAPABILITIES`]) and the groups whose members
-/// it may see and manage (empty: every user). Stored typed; a corrupt one is a store error,
-/// never an empty (unrestricted) scope.
+impl Capability {
+    /// Every capability.
+    pub const ALL: [Capability; 10] = [
+        Capability::UsersRead,
+        Capability::UsersWrite,
+        Capability::Credentials,
+        Capability::Groups,
+        Capability::Apps,
+        Capability::Tenant,
+        Capability::Audit,
+        Capability::DetectionRead,
+        Capability::Detection,
+        Capability::Tokens,
+    ];
+
+    /// The name stored in an operator's scope.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Capability::UsersRead => "users.read",
+            Capability::UsersWrite => "users.write",
+            Capability::Credentials => "credentials",
+            Capability::Groups => "groups",
+            Capability::Apps => "apps",
+            Capability::Tenant => "tenant",
+            Capability::Audit => "audit",
+            Capability::DetectionRead => "detection.read",
+            Capability::Detection => "detection",
+            Capability::Tokens => "tokens",
+        }
+    }
+
+    /// Whether an operator token may be given it.
+    pub fn grantable(self) -> bool {
+        self != Capability::Tokens
+    }
+
+    /// The grantable capability named `name`.
+    pub fn grantable_named(name: &str) -> Option<Capability> {
+        Capability::ALL.into_iter().find(|c| c.grantable() && c.as_str() == name)
+    }
+}
+
+/// The names of every capability an operator may be given.
+pub fn grantable_names() -> Vec<&'static str> {
+    Capability::ALL.into_iter().filter(|c| c.grantable()).map(Capability::as_str).collect()
+}
+
+/// An operator's scope: capabilities (named by [`Capability::as_str`]) and the groups whose
+/// members it may see and manage (empty: every user). Stored typed; a corrupt one is a
+/// store error, never an empty (unrestricted) scope.
 pub use sekimori_store::OperatorScope as Scope;
+
+/// Who may use an admin route's method.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Requirement {
+    /// Any role (e.g. reading the tenant's settings).
+    AnyRole,
+    /// An admin, an auditor when it only reads, or an operator given the capability.
+    Capability(Capability),
+    /// The admin role (and the auditor, which reads everything); also what a route that
+    /// declares nothing gets.
+    AdminOnly,
+}
 
 /// What a request needs.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Need {
-    /// The capability, `None` for any role (e.g. reading tenant settings); `Some("admin")`
-    /// for admin only.
-    pub capability: Option<&'static str>,
+    /// Who may.
+    pub requirement: Requirement,
     /// The user the request is about, from the path.
     pub username: Option<String>,
     /// The group the request is about, from the path.
@@ -47,71 +132,6 @@ pub struct Need {
     pub write: bool,
     /// Whether it creates or deletes a group (not for an operator limited to groups).
     pub group_structure: bool,
-}
-
-/// The capability a request to an admin route needs (`path` without the query).
-pub fn required(method: &str, path: &str) -> Need {
-    let write = !matches!(method, "GET" | "HEAD");
-    let seg: Vec<&str> = path.trim_end_matches('/').split('/').skip(1).collect();
-    let decode = |s: &str| sekimori_core::names::percent_decode(s);
-    let mut need = Need { capability: Some("admin"), username: None, group: None, write, group_structure: false };
-    let rw = |read: &'static str, w: &'static str| Some(if write { w } else { read });
-    need.capability = match seg.as_slice() {
-        ["api", "v1", "events"] => rw("audit", "admin"),
-        ["api", "v1", "admin", "audit", ..] => rw("audit", "admin"),
-        ["api", "v1", "admin", "tokens", ..] => rw("tokens", "tokens"),
-        ["api", "v1", "admin", "tenant"] => {
-            if write {
-                Some("tenant")
-            } else {
-                None
-            }
-        }
-        ["api", "v1", "admin", "users"] => rw("users.read", "users.write"),
-        ["api", "v1", "admin", "users", user] => {
-            need.username = Some(decode(user));
-            rw("users.read", "users.write")
-        }
-        ["api", "v1", "admin", "users", user, what, ..] => {
-            need.username = Some(decode(user));
-            match *what {
-                "devices" | "environments" | "factors" | "passkeys" if !write => Some("users.read"),
-                _ => Some("credentials"),
-            }
-        }
-        ["api", "v1", "admin", "groups"] => {
-            need.group_structure = write;
-            rw("users.read", "groups")
-        }
-        ["api", "v1", "admin", "groups", group, rest @ ..] => {
-            need.group = Some(decode(group));
-            need.group_structure = method == "DELETE" && rest.is_empty();
-            if let ["members", user] = rest {
-                need.username = Some(decode(user));
-            }
-            rw("users.read", "groups")
-        }
-        ["api", "v1", "admin", "apps", ..] => rw("apps", "apps"),
-        // OIDC clients are apps; replacing the signing keys is for admins.
-        ["api", "v1", "admin", "oidc", "keys", "rotate"] => Some("admin"),
-        ["api", "v1", "admin", "oidc", ..] => rw("apps", "apps"),
-        ["api", "v1", "admin", area, ..]
-            if matches!(
-                *area,
-                "ingest-sources"
-                    | "tuning"
-                    | "alerts"
-                    | "ingested-events"
-                    | "dead-letters"
-                    | "listeners"
-                    | "ingest-settings"
-            ) =>
-        {
-            rw("detection.read", "detection")
-        }
-        _ => Some("admin"),
-    };
-    need
 }
 
 /// A token as listed (never its secret).
@@ -153,7 +173,19 @@ fn view(t: &AdminToken) -> TokenView {
     }
 }
 
-impl Gate {
+/// Admin tokens with roles (admin, auditor, operator with capabilities and a group
+/// scope), and the authorization of each admin request.
+pub struct Roles {
+    ctx: Arc<Context>,
+}
+
+impl Roles {
+    pub(crate) fn new(ctx: Arc<Context>) -> Self {
+        Roles { ctx }
+    }
+}
+
+impl Roles {
     /// Mints an admin token with a role (and an operator's scope); the bearer token is
     /// returned once.
     pub async fn mint_token(
@@ -166,15 +198,15 @@ impl Gate {
     ) -> GateResult<(TokenView, String)> {
         let scope = match (role, scope) {
             (Role::Operator, Some(s)) => {
-                if let Some(bad) = s.capabilities.iter().find(|c| !CAPABILITIES.contains(&c.as_str())) {
+                if let Some(bad) = s.capabilities.iter().find(|c| Capability::grantable_named(c).is_none()) {
                     return Err(GateError::new(
                         ErrorCode::InvalidRequest,
-                        format!("unknown capability {bad:?}; known: {}", CAPABILITIES.join(", ")),
+                        format!("unknown capability {bad:?}; known: {}", grantable_names().join(", ")),
                     )
                     .with("field", "capabilities"));
                 }
                 for g in &s.groups {
-                    if self.store.group_by_name(tenant_id, g).await?.is_none() {
+                    if self.ctx.store.group_by_name(tenant_id, g).await?.is_none() {
                         return Err(
                             GateError::new(ErrorCode::InvalidRequest, format!("no group {g}")).with("field", "groups")
                         );
@@ -192,41 +224,43 @@ impl Gate {
             }
             (_, None) => None,
         };
-        let id = self.new_id().replace('-', "");
-        let secret = self.new_secret();
+        let id = self.ctx.new_id().replace('-', "");
+        let secret = self.ctx.new_secret();
         let token = AdminToken {
             id: id.clone(),
             tenant_id: tenant_id.to_owned(),
             name: name.to_owned(),
             secret_hash: hash_secret(&secret),
-            created_at: self.clock.now().millis(),
+            created_at: self.ctx.clock.now().millis(),
             revoked_at: None,
             role,
             scope,
         };
         let ev = self
+            .ctx
             .event(tenant_id, "iam", action::ADMIN_TOKEN_CREATED, Outcome::Success)
             .field(field::ADMIN_TOKEN_ID, id.as_str())
             .field(field::ADMIN_TOKEN_NAME, name)
             .field(field::ADMIN_TOKEN_ROLE, role.as_str())
             .field(field::ACTOR, actor);
-        self.store.insert_admin_token(&token, &ev).await?;
+        self.ctx.store.insert_admin_token(&token, &ev).await?;
         Ok((view(&token), PrefixedKey::format(crate::admin::ADMIN_PREFIX, &id, &secret)))
     }
 
     /// The tenant's admin tokens.
     pub async fn admin_tokens(&self, tenant_id: &str) -> GateResult<Vec<TokenView>> {
-        Ok(self.store.list_admin_tokens(tenant_id).await?.iter().map(view).collect())
+        Ok(self.ctx.store.list_admin_tokens(tenant_id).await?.iter().map(view).collect())
     }
 
     /// Revokes an admin token of the tenant.
     pub async fn revoke_admin_token(&self, tenant_id: &str, id: &str, actor: &str) -> GateResult<()> {
-        let owned = self.store.admin_token(id).await?.is_some_and(|t| t.tenant_id == tenant_id);
+        let owned = self.ctx.store.admin_token(id).await?.is_some_and(|t| t.tenant_id == tenant_id);
         let ev = self
+            .ctx
             .event(tenant_id, "iam", action::ADMIN_TOKEN_REVOKED, Outcome::Success)
             .field(field::ADMIN_TOKEN_ID, id)
             .field(field::ACTOR, actor);
-        if !owned || !self.store.revoke_admin_token(id, self.clock.now().millis(), &ev).await? {
+        if !owned || !self.ctx.store.revoke_admin_token(id, self.ctx.clock.now().millis(), &ev).await? {
             return Err(GateError::new(ErrorCode::NotFound, format!("no live admin token {id}")));
         }
         Ok(())
@@ -238,15 +272,16 @@ impl Gate {
     pub async fn authorize(&self, token: &AdminToken, need: &Need) -> GateResult<()> {
         let role = token.role;
         let forbidden = |why: String| Err(GateError::new(ErrorCode::Forbidden, why));
-        match role {
-            Role::Admin => Ok(()),
-            Role::Auditor if need.write => forbidden("the auditor role only reads".into()),
-            Role::Auditor => Ok(()),
-            Role::Operator => {
+        match (role, need.requirement) {
+            (Role::Admin, _) => Ok(()),
+            (Role::Auditor, _) if need.write => forbidden("the auditor role only reads".into()),
+            (Role::Auditor, _) => Ok(()),
+            (Role::Operator, Requirement::AdminOnly) => forbidden("this is for the admin role".into()),
+            (Role::Operator, requirement) => {
                 let scope = scope_of(token)?;
-                if let Some(cap) = need.capability {
-                    if !scope.capabilities.iter().any(|c| c == cap) {
-                        return forbidden(format!("this operator token lacks the {cap:?} capability"));
+                if let Requirement::Capability(cap) = requirement {
+                    if !scope.capabilities.iter().any(|c| c == cap.as_str()) {
+                        return forbidden(format!("this operator token lacks the {:?} capability", cap.as_str()));
                     }
                 }
                 if scope.groups.is_empty() {
@@ -264,7 +299,10 @@ impl Gate {
                     if !self.user_in_groups(&token.tenant_id, u, &scope.groups).await? {
                         return Err(GateError::new(ErrorCode::NotFound, format!("no user {u}")));
                     }
-                } else if need.write && need.group.is_none() && need.capability == Some("users.write") {
+                } else if need.write
+                    && need.group.is_none()
+                    && need.requirement == Requirement::Capability(Capability::UsersWrite)
+                {
                     return forbidden("an operator limited to groups cannot create users".into());
                 }
                 Ok(())
@@ -274,8 +312,8 @@ impl Gate {
 
     /// Whether `username` is in one of `groups`.
     pub async fn user_in_groups(&self, tenant_id: &str, username: &str, groups: &[String]) -> GateResult<bool> {
-        let Some(user) = self.store.user_by_name(tenant_id, username).await? else { return Ok(false) };
-        Ok(self.store.user_groups(&user.id).await?.iter().any(|g| groups.contains(&g.name)))
+        let Some(user) = self.ctx.store.user_by_name(tenant_id, username).await? else { return Ok(false) };
+        Ok(self.ctx.store.user_groups(&user.id).await?.iter().any(|g| groups.contains(&g.name)))
     }
 
     /// The usernames an operator limited to groups may see; `None` when not limited.
@@ -289,8 +327,8 @@ impl Gate {
         }
         let mut names = Vec::new();
         for g in &scope.groups {
-            if let Some(group) = self.store.group_by_name(&token.tenant_id, g).await? {
-                names.extend(self.store.group_member_names(&group.id).await?);
+            if let Some(group) = self.ctx.store.group_by_name(&token.tenant_id, g).await? {
+                names.extend(self.ctx.store.group_member_names(&group.id).await?);
             }
         }
         Ok(Some(names))
@@ -319,32 +357,12 @@ mod tests {
     }
 
     #[test]
-    fn every_admin_route_has_a_capability() {
-        let cap = |m: &str, p: &str| required(m, p).capability;
-        assert_eq!(cap("GET", "/api/v1/admin/users"), Some("users.read"));
-        assert_eq!(cap("POST", "/api/v1/admin/users"), Some("users.write"));
-        assert_eq!(cap("DELETE", "/api/v1/admin/users/alice"), Some("users.write"));
-        assert_eq!(cap("GET", "/api/v1/admin/users/alice/devices"), Some("users.read"));
-        assert_eq!(cap("POST", "/api/v1/admin/users/alice/totp"), Some("credentials"));
-        assert_eq!(cap("PUT", "/api/v1/admin/users/alice/password"), Some("credentials"));
-        assert_eq!(cap("GET", "/api/v1/admin/tenant"), None);
-        assert_eq!(cap("PATCH", "/api/v1/admin/tenant"), Some("tenant"));
-        assert_eq!(cap("GET", "/api/v1/events"), Some("audit"));
-        assert_eq!(cap("GET", "/api/v1/admin/alerts"), Some("detection.read"));
-        assert_eq!(cap("PUT", "/api/v1/admin/tuning"), Some("detection"));
-        assert_eq!(cap("POST", "/api/v1/admin/tokens"), Some("tokens"));
-        assert_eq!(cap("GET", "/api/v1/admin/users/alice/passkeys"), Some("users.read"));
-        assert_eq!(cap("DELETE", "/api/v1/admin/users/alice/passkeys/k1"), Some("credentials"));
-        assert_eq!(cap("GET", "/api/v1/admin/oidc/clients"), Some("apps"));
-        assert_eq!(cap("GET", "/api/v1/admin/oidc/keys"), Some("apps"));
-        assert_eq!(cap("POST", "/api/v1/admin/oidc/keys/rotate"), Some("admin"));
-        assert_eq!(cap("GET", "/api/v1/admin/something-new"), Some("admin"), "unclassified routes are admin-only");
-        let n = required("PUT", "/api/v1/admin/groups/night%20shift/members/bob");
-        assert_eq!((n.group.as_deref(), n.username.as_deref(), n.write), (Some("night shift"), Some("bob"), true));
-    }
-
-    #[test]
     fn tokens_capability_is_not_grantable() {
-        assert!(!CAPABILITIES.contains(&"tokens") && !CAPABILITIES.contains(&"admin"));
+        let names = grantable_names();
+        assert!(!names.contains(&"tokens") && !names.contains(&"admin"));
+        assert_eq!(names.len(), Capability::ALL.len() - 1);
+        for c in Capability::ALL {
+            assert_eq!(Capability::grantable_named(c.as_str()).is_some(), c.grantable(), "{c:?}");
+        }
     }
 }

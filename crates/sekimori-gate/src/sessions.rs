@@ -21,7 +21,12 @@ use sekimori_core::{ErrorCode, Timestamp};
 use sekimori_store::{SessionRecord, User};
 use serde::{Deserialize, Serialize};
 
-use crate::{Gate, GateError, GateResult};
+use std::sync::Arc;
+
+use crate::access::Access;
+use crate::assertion::Assertions;
+use crate::push::PushLogin;
+use crate::{Context, GateError, GateResult};
 
 /// How long a half-done login (password accepted, second factor pending) lasts, seconds.
 pub const PENDING_SECONDS: i64 = 300;
@@ -68,6 +73,17 @@ struct Cached {
 /// for every request.
 #[derive(Debug, Default)]
 pub struct SessionCache(Mutex<HashMap<String, Cached>>);
+
+impl SessionCache {
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, Cached>> {
+        self.0.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Drops every cached session.
+    pub(crate) fn clear(&self) {
+        self.lock().clear();
+    }
+}
 
 #[allow(clippy::disallowed_methods)] // reason: the cache's freshness is real elapsed time, not domain time
 fn monotonic_now() -> Instant {
@@ -121,7 +137,36 @@ pub struct PendingLogin {
     pub amr: Vec<String>,
 }
 
-impl Gate {
+/// Browser sessions of the hosted login: creation and rotation, validation (with a
+/// short cache), logout, and the sealed tokens of half-done logins.
+pub struct Sessions {
+    ctx: Arc<Context>,
+    access: Arc<Access>,
+    assertions: Arc<Assertions>,
+    push: Arc<PushLogin>,
+    settings: SessionSettings,
+}
+
+impl Sessions {
+    pub(crate) fn new(
+        ctx: Arc<Context>,
+        access: Arc<Access>,
+        assertions: Arc<Assertions>,
+        push: Arc<PushLogin>,
+        settings: SessionSettings,
+    ) -> Self {
+        Sessions { ctx, access, assertions, push, settings }
+    }
+
+    /// The `[gate.session]` settings.
+    pub fn settings(&self) -> &SessionSettings {
+        &self.settings
+    }
+
+    fn cache(&self) -> std::sync::MutexGuard<'_, HashMap<String, Cached>> {
+        self.access.session_cache().lock()
+    }
+
     /// Starts a session for `user` after a login that proved `level` with `amr`;
     /// `replaces` (the cookie secret of the session it rotates) is revoked. Returns the
     /// new cookie secret.
@@ -132,13 +177,14 @@ impl Gate {
         amr: &[String],
         replaces: Option<&str>,
     ) -> GateResult<(String, SessionView)> {
-        let secret = self.new_secret();
-        let now = self.clock.now().millis();
+        let secret = self.ctx.new_secret();
+        let now = self.ctx.clock.now().millis();
         let id = sha256_hex(secret.as_bytes());
         let replaced = replaces.map(|r| sha256_hex(r.as_bytes()));
         // A rotation keeps the sign-on of the session it replaces (same user, still live).
         let sso_id = match &replaced {
             Some(old) => self
+                .ctx
                 .store
                 .session(old)
                 .await?
@@ -157,16 +203,17 @@ impl Gate {
             auth_time: now,
             created_at: now,
             last_seen_at: now,
-            expires_at: now + self.settings.session.absolute_seconds * 1000,
+            expires_at: now + self.settings.absolute_seconds * 1000,
             revoked_at: None,
         };
         let ev = self
+            .ctx
             .event(&user.tenant_id, "session", action::AUTH_SESSION_CREATED, Outcome::Success)
             .user(&user.id, &user.username)
             .field(field::SESSION_ID, &record.id[..16])
             .field(field::AUTH_LEVEL, i64::from(level))
             .field(field::AMR, amr.join(","));
-        self.store.insert_session(&record, replaced.as_deref(), &ev).await?;
+        self.ctx.store.insert_session(&record, replaced.as_deref(), &ev).await?;
         if let Some(old) = &replaced {
             self.forget_session(old);
         }
@@ -180,8 +227,8 @@ impl Gate {
         token: &str,
         replaces: Option<&str>,
     ) -> GateResult<(String, SessionView)> {
-        let claims = self.decode_assertion(token)?;
-        let now = self.clock.now();
+        let claims = self.assertions.decode_assertion(token)?;
+        let now = self.ctx.clock.now();
         if claims.exp <= now.seconds() {
             return Err(GateError::new(ErrorCode::Expired, "the assertion has expired"));
         }
@@ -191,21 +238,23 @@ impl Gate {
                 "the assertion was issued to an app, not this login page",
             ));
         }
-        let Some(record) = self.store.assertion(&claims.jti).await? else {
+        let Some(record) = self.ctx.store.assertion(&claims.jti).await? else {
             return Err(GateError::new(ErrorCode::InvalidRequest, "unknown assertion"));
         };
         let user = self
+            .ctx
             .store
             .user(&record.user_id)
             .await?
             .ok_or_else(|| GateError::new(ErrorCode::Unauthorized, "the user no longer exists"))?;
-        self.check_login_allowed(&user, "assertion").await?;
+        self.access.check_login_allowed(&user, "assertion").await?;
         let ev = self
+            .ctx
             .event(&record.tenant_id, "authentication", action::AUTH_ASSERTION_VERIFIED, Outcome::Success)
             .user(&record.user_id, &record.username)
             .field(field::APP_ID, HOSTED_SESSION_APP)
             .field(field::LOGIN_ID, record.login_id.as_str());
-        match self.store.consume_assertion(&claims.jti, HOSTED_SESSION_APP, now.millis(), &ev).await? {
+        match self.ctx.store.consume_assertion(&claims.jti, HOSTED_SESSION_APP, now.millis(), &ev).await? {
             sekimori_store::Consume::Done(a) => {
                 let amr: Vec<String> = a.amr.split_whitespace().map(str::to_owned).collect();
                 let level = u8::try_from(a.level).unwrap_or(1);
@@ -223,7 +272,7 @@ impl Gate {
     /// The relying party that Sekimori's own login page is, for push logins it starts:
     /// its challenges name the tenant, and its assertions never leave the server.
     pub async fn hosted_app(&self) -> GateResult<sekimori_store::App> {
-        let tenant = self.default_tenant().await?;
+        let tenant = self.ctx.default_tenant().await?;
         Ok(sekimori_store::App {
             id: crate::assertion::HOSTED_AUDIENCE.to_owned(),
             name: format!("{} sign-in", tenant.name),
@@ -245,7 +294,7 @@ impl Gate {
         replaces: Option<&str>,
     ) -> GateResult<Option<(String, SessionView)>> {
         let app = self.hosted_app().await?;
-        let status = self.push_status(&app, login_id, wait).await?;
+        let status = self.push.push_status(&app, login_id, wait).await?;
         match (status.status, status.assertion) {
             ("approved", Some(assertion)) => Ok(Some(self.session_from_assertion(&assertion, replaces).await?)),
             ("pending", _) => Ok(None),
@@ -266,10 +315,10 @@ impl Gate {
     /// refresh or userinfo call checks the session behind its token with.
     pub async fn session_by_id(&self, id: &str) -> GateResult<Option<SessionView>> {
         let id = id.to_owned();
-        let now = self.clock.now().millis();
-        let idle_ms = self.settings.session.idle_seconds * 1000;
+        let now = self.ctx.clock.now().millis();
+        let idle_ms = self.settings.idle_seconds * 1000;
         {
-            let cache = self.session_cache.0.lock().unwrap_or_else(|p| p.into_inner());
+            let cache = self.cache();
             if let Some(c) = cache.get(&id) {
                 // Fresh, and no activity to record yet: answered without the database.
                 let fresh = monotonic_now().duration_since(c.at) < SESSION_CACHE_TTL;
@@ -282,26 +331,26 @@ impl Gate {
                 }
             }
         }
-        let Some(r) = self.store.session(&id).await? else { return Ok(None) };
+        let Some(r) = self.ctx.store.session(&id).await? else { return Ok(None) };
         let idle_until = r.last_seen_at + idle_ms;
         if r.revoked_at.is_some() || now >= r.expires_at || now >= idle_until {
             self.forget_session(&id);
             return Ok(None);
         }
-        let Some(user) = self.store.user(&r.user_id).await? else { return Ok(None) };
-        let groups = self.store.user_groups(&user.id).await?;
-        if user.disabled || self.login_refusal_in(&user, &groups).await?.is_some() {
+        let Some(user) = self.ctx.store.user(&r.user_id).await? else { return Ok(None) };
+        let groups = self.ctx.store.user_groups(&user.id).await?;
+        if user.disabled || self.access.login_refusal_in(&user, &groups, None).await?.is_some() {
             self.forget_session(&id);
             return Ok(None);
         }
         let mut last_seen_at = r.last_seen_at;
         if now - r.last_seen_at >= TOUCH_EVERY_MS {
-            self.store.touch_session(&id, now).await?;
+            self.ctx.store.touch_session(&id, now).await?;
             last_seen_at = now;
         }
         let mut v = view(&r, &user);
         v.groups = groups.into_iter().map(|g| g.name).collect();
-        let mut cache = self.session_cache.0.lock().unwrap_or_else(|p| p.into_inner());
+        let mut cache = self.cache();
         if cache.len() >= SESSION_CACHE_MAX {
             cache.clear();
         }
@@ -310,12 +359,7 @@ impl Gate {
     }
 
     fn forget_session(&self, id: &str) {
-        self.session_cache.0.lock().unwrap_or_else(|p| p.into_inner()).remove(id);
-    }
-
-    /// Drops every cached session (after a change to users, groups or sessions).
-    pub(crate) fn forget_sessions(&self) {
-        self.session_cache.0.lock().unwrap_or_else(|p| p.into_inner()).clear();
+        self.cache().remove(id);
     }
 
     /// The live session of sign-on `sso_id`, if any (records activity).
@@ -323,7 +367,7 @@ impl Gate {
         if sso_id.len() > 128 {
             return Ok(None);
         }
-        match self.store.sso_session(sso_id).await? {
+        match self.ctx.store.sso_session(sso_id).await? {
             Some(r) => self.session_by_id(&r.id).await,
             None => Ok(None),
         }
@@ -333,10 +377,11 @@ impl Gate {
     pub async fn logout(&self, secret: &str) -> GateResult<()> {
         let Some(s) = self.session(secret).await? else { return Ok(()) };
         let ev = self
+            .ctx
             .event(&s.tenant_id, "session", action::AUTH_SESSION_LOGOUT, Outcome::Success)
             .user(&s.user_id, &s.username)
             .field(field::SESSION_ID, &s.id[..16]);
-        self.store.revoke_session(&s.id, self.clock.now().millis(), &ev).await?;
+        self.ctx.store.revoke_session(&s.id, self.ctx.clock.now().millis(), &ev).await?;
         self.forget_session(&s.id);
         Ok(())
     }
@@ -345,36 +390,24 @@ impl Gate {
     pub async fn logout_everywhere(&self, secret: &str) -> GateResult<u64> {
         let Some(s) = self.session(secret).await? else { return Ok(0) };
         let ev = self
+            .ctx
             .event(&s.tenant_id, "session", action::AUTH_SESSION_LOGOUT_EVERYWHERE, Outcome::Success)
             .user(&s.user_id, &s.username);
-        let n = self.store.revoke_user_sessions(&s.user_id, self.clock.now().millis(), &ev).await?;
-        self.forget_sessions();
+        let n = self.ctx.store.revoke_user_sessions(&s.user_id, self.ctx.clock.now().millis(), &ev).await?;
+        self.access.forget_sessions();
         Ok(n)
     }
 
     /// Ends every session of `username` (admin).
     pub async fn revoke_sessions(&self, tenant_id: &str, username: &str, actor: &str) -> GateResult<u64> {
-        let user = self.find_user(tenant_id, username).await?;
+        let user = self.ctx.find_user(tenant_id, username).await?;
         let ev = self
+            .ctx
             .event(tenant_id, "session", action::AUTH_SESSION_REVOKED_BY_ADMIN, Outcome::Success)
             .user(&user.id, &user.username)
             .field(field::ACTOR, actor);
-        let n = self.store.revoke_user_sessions(&user.id, self.clock.now().millis(), &ev).await?;
-        self.forget_sessions();
-        Ok(n)
-    }
-
-    /// Ends every session of `user`, and with them every OIDC grant resting on one, after a
-    /// change that withdraws trust (`cause`: the user disabled, a password set by an
-    /// admin, a factor removed). Re-enabling the user does not bring them back.
-    pub(crate) async fn end_sessions_after(&self, user: &User, cause: &str, actor: &str) -> GateResult<u64> {
-        let ev = self
-            .event(&user.tenant_id, "session", action::AUTH_SESSION_REVOKED, Outcome::Success)
-            .user(&user.id, &user.username)
-            .field(field::CAUSE, cause)
-            .field(field::ACTOR, actor);
-        let n = self.store.revoke_user_sessions(&user.id, self.clock.now().millis(), &ev).await?;
-        self.forget_sessions();
+        let n = self.ctx.store.revoke_user_sessions(&user.id, self.ctx.clock.now().millis(), &ev).await?;
+        self.access.forget_sessions();
         Ok(n)
     }
 
@@ -387,7 +420,7 @@ impl Gate {
 
     /// Opens a sealed half-done login that has not expired.
     pub fn open_pending(&self, token: &str) -> Option<PendingLogin> {
-        self.open_token(PENDING_CONTEXT, token)
+        self.ctx.open_token(PENDING_CONTEXT, token)
     }
 
     /// Seals the hosted page's pending push login (its id and the number to show) for the
@@ -398,45 +431,13 @@ impl Gate {
 
     /// Opens a sealed pending push login: (login id, number).
     pub fn open_push(&self, token: &str) -> Option<(String, i64)> {
-        self.open_token(PUSH_CONTEXT, token)
+        self.ctx.open_token(PUSH_CONTEXT, token)
     }
 
     /// `value` and an expiry [`PENDING_SECONDS`] from now, sealed under the server's secret
     /// key for `context`, base64url.
     fn seal_token<T: Serialize>(&self, context: &[u8], value: T) -> String {
-        self.seal_token_for(context, value, PENDING_SECONDS)
-    }
-
-    /// `value` and an expiry `seconds` from now, sealed under the server's secret key for
-    /// `context`, base64url.
-    pub(crate) fn seal_token_for<T: Serialize>(&self, context: &[u8], value: T, seconds: i64) -> String {
-        let expires_at = self.clock.now().plus_seconds(seconds).millis();
-        let json = serde_json::to_vec(&(value, expires_at)).unwrap_or_default();
-        base64::Engine::encode(
-            &base64::engine::general_purpose::URL_SAFE_NO_PAD,
-            self.keys.seal(self.rng.as_ref(), context, &json),
-        )
-    }
-
-    /// The value of a token made by [`Gate::seal_token`] for `context`, if it opens and has
-    /// not expired.
-    pub(crate) fn open_token<T: serde::de::DeserializeOwned>(&self, context: &[u8], token: &str) -> Option<T> {
-        if token.len() > 8192 {
-            return None;
-        }
-        let sealed = base64::Engine::decode(&base64::engine::general_purpose::URL_SAFE_NO_PAD, token).ok()?;
-        let (value, expires_at): (T, i64) = serde_json::from_slice(&self.keys.open(context, &sealed)?).ok()?;
-        (self.clock.now().millis() < expires_at).then_some(value)
-    }
-
-    /// Whether the user has a second factor the hosted login can ask for (a confirmed
-    /// TOTP credential, unused recovery codes, or a passkey when passkeys are on).
-    pub async fn has_second_factor(&self, user: &User) -> GateResult<bool> {
-        let totp = self.store.user_totp_credentials(&user.id).await?.iter().any(|c| c.confirmed_at.is_some());
-        if totp || self.store.recovery_codes_left(&user.id).await? > 0 {
-            return Ok(true);
-        }
-        Ok(self.webauthn.is_ok() && !self.store.user_passkeys(&user.id).await?.is_empty())
+        self.ctx.seal_token_for(context, value, PENDING_SECONDS)
     }
 }
 

@@ -6,12 +6,7 @@
 //! assertions usable by the app). Browsers enforce the origin check through CORS: the
 //! answers carry `Access-Control-Allow-Origin` only for the app's origins.
 
-use sekimori_core::ecs::{action, field};
-use sekimori_core::event::Outcome;
-use sekimori_core::ErrorCode;
-use sekimori_store::{AdminToken, App};
-
-use crate::{AppKind, Gate, GateError, GateResult};
+use sekimori_store::App;
 
 /// At most this many origins per app.
 pub const MAX_ORIGINS: usize = 32;
@@ -49,60 +44,6 @@ pub fn normalize_origin(text: &str) -> Result<String, InvalidOrigin> {
 /// The origins stored with an app.
 pub fn origins_of(app: &App) -> Vec<String> {
     app.origins.clone().unwrap_or_default()
-}
-
-impl Gate {
-    /// Sets the web origins whose pages may start a QR login for `app_id`.
-    pub async fn set_app_origins(&self, admin: &AdminToken, app_id: &str, origins: &[String]) -> GateResult<App> {
-        if origins.len() > MAX_ORIGINS {
-            return Err(GateError::new(ErrorCode::InvalidRequest, format!("at most {MAX_ORIGINS} origins"))
-                .with("field", "origins"));
-        }
-        let mut clean = Vec::new();
-        for o in origins {
-            let n = normalize_origin(o)
-                .map_err(|e| GateError::new(ErrorCode::InvalidRequest, e.to_string()).with("field", "origins"))?;
-            if !clean.contains(&n) {
-                clean.push(n);
-            }
-        }
-        let app = self
-            .store
-            .app(app_id)
-            .await?
-            .filter(|a| a.tenant_id == admin.tenant_id && a.revoked_at.is_none())
-            .ok_or_else(|| GateError::new(ErrorCode::NotFound, format!("no live app {app_id}")))?;
-        let origins = (!clean.is_empty()).then_some(clean);
-        let ev = self
-            .event(&admin.tenant_id, "configuration", action::ADMIN_APP_ORIGINS_UPDATED, Outcome::Success)
-            .field(field::APP_ID, app_id)
-            .field(field::APP_ORIGINS, origins.as_deref().unwrap_or_default().join(" "))
-            .field(field::ADMIN_TOKEN_ID, admin.id.as_str());
-        self.store.set_app_origins(app_id, origins.as_deref(), &ev).await?;
-        Ok(App { origins, ..app })
-    }
-
-    /// The live relying-party app `app_id` if `origin` may start a QR login for it.
-    pub async fn snippet_app(&self, app_id: &str, origin: Option<&str>) -> GateResult<App> {
-        let refused = || GateError::new(ErrorCode::Forbidden, "this page's origin may not start a login for this app");
-        let app = self
-            .store
-            .app(app_id)
-            .await?
-            .filter(|a| a.revoked_at.is_none() && a.kind == AppKind::RelyingParty)
-            .ok_or_else(|| GateError::new(ErrorCode::NotFound, format!("no live relying party {app_id}")))?;
-        let origin = origin.ok_or_else(refused).and_then(|o| normalize_origin(o).map_err(|_| refused()))?;
-        if !origins_of(&app).contains(&origin) {
-            return Err(refused());
-        }
-        Ok(app)
-    }
-
-    /// The origins allowed to read QR session `id`'s status (its app's), if it has an app.
-    pub async fn qr_origins(&self, id: &str) -> GateResult<Vec<String>> {
-        let Some(app_id) = self.store.qr(id).await?.and_then(|s| s.app_id) else { return Ok(Vec::new()) };
-        Ok(self.store.app(&app_id).await?.map(|a| origins_of(&a)).unwrap_or_default())
-    }
 }
 
 #[cfg(test)]

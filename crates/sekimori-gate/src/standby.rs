@@ -7,7 +7,9 @@ use sekimori_core::Timestamp;
 use sekimori_store::{Device, StandbyWindow, User};
 use serde::Serialize;
 
-use crate::{Gate, GateResult};
+use std::sync::Arc;
+
+use crate::{Context, GateResult};
 
 /// An armed window.
 #[derive(Debug, Clone, Serialize)]
@@ -22,31 +24,43 @@ pub struct StandbyOpened {
     pub seconds: i64,
 }
 
-impl Gate {
+/// The standby window an authenticator arms.
+pub struct Standby {
+    ctx: Arc<Context>,
+}
+
+impl Standby {
+    pub(crate) fn new(ctx: Arc<Context>) -> Self {
+        Standby { ctx }
+    }
+}
+
+impl Standby {
     /// Opens a standby window of the tenant's length for the device's user.
     pub async fn open_standby(&self, device: &Device, user: &User) -> GateResult<StandbyOpened> {
-        let settings = self.tenant_settings(&user.tenant_id).await?;
-        let now = self.clock.now();
+        let tenant = self.ctx.tenant(&user.tenant_id).await?;
+        let now = self.ctx.clock.now();
         let w = StandbyWindow {
-            id: self.new_id(),
+            id: self.ctx.new_id(),
             tenant_id: user.tenant_id.clone(),
             user_id: user.id.clone(),
             device_id: device.id.clone(),
             opened_at: now.millis(),
-            expires_at: now.plus_seconds(settings.standby_seconds).millis(),
+            expires_at: now.plus_seconds(tenant.standby_seconds).millis(),
             closed_at: None,
         };
         let ev = self
+            .ctx
             .event(&user.tenant_id, "authentication", action::AUTH_STANDBY_OPENED, Outcome::Success)
             .user(&user.id, &user.username)
             .field(field::DEVICE_ID, device.id.as_str())
-            .field(field::STANDBY_SECONDS, settings.standby_seconds);
-        self.store.open_standby(&w, &ev).await?;
+            .field(field::STANDBY_SECONDS, tenant.standby_seconds);
+        self.ctx.store.open_standby(&w, &ev).await?;
         Ok(StandbyOpened {
             id: w.id,
             opened_at: now.to_rfc3339(),
             expires_at: Timestamp(w.expires_at).to_rfc3339(),
-            seconds: settings.standby_seconds,
+            seconds: tenant.standby_seconds,
         })
     }
 }

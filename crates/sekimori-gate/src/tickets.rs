@@ -15,7 +15,9 @@ use sekimori_core::{ErrorCode, Timestamp};
 use sekimori_store::{App, Consume, Ticket, User};
 use serde::Serialize;
 
-use crate::{Gate, GateError, GateResult};
+use std::sync::Arc;
+
+use crate::{Context, GateError, GateResult};
 
 /// The scheme prefix of ticket payloads.
 pub const TICKET_PREFIX: &str = "sekimori://ticket?t=";
@@ -76,9 +78,24 @@ pub fn parse_ticket_payload(payload: &str) -> Option<(&str, Vec<u8>)> {
     (mac.len() == 32).then_some((id, mac))
 }
 
-impl Gate {
+/// Tickets: signed, single-use entitlements a relying party issues and a verifier redeems.
+pub struct Tickets {
+    ctx: Arc<Context>,
+    /// Default lifetime, seconds.
+    ttl_seconds: i64,
+    /// Longest lifetime a relying party may ask for, seconds.
+    max_ttl_seconds: i64,
+}
+
+impl Tickets {
+    pub(crate) fn new(ctx: Arc<Context>, ttl_seconds: i64, max_ttl_seconds: i64) -> Self {
+        Tickets { ctx, ttl_seconds, max_ttl_seconds }
+    }
+}
+
+impl Tickets {
     fn ticket_payload(&self, id: &str) -> String {
-        let mac = URL_SAFE_NO_PAD.encode(self.keys.mac(format!("ticket:{id}").as_bytes()));
+        let mac = URL_SAFE_NO_PAD.encode(self.ctx.keys.mac(format!("ticket:{id}").as_bytes()));
         format!("{TICKET_PREFIX}{id}.{mac}")
     }
 
@@ -90,18 +107,18 @@ impl Gate {
         entitlement: &Entitlement,
         ttl_seconds: Option<i64>,
     ) -> GateResult<IssuedTicket> {
-        let ttl = ttl_seconds.unwrap_or(self.settings.ticket_ttl_seconds);
-        if !(1..=self.settings.ticket_max_ttl_seconds).contains(&ttl) {
+        let ttl = ttl_seconds.unwrap_or(self.ttl_seconds);
+        if !(1..=self.max_ttl_seconds).contains(&ttl) {
             return Err(GateError::new(
                 ErrorCode::InvalidRequest,
-                format!("ttl_seconds must be between 1 and {}", self.settings.ticket_max_ttl_seconds),
+                format!("ttl_seconds must be between 1 and {}", self.max_ttl_seconds),
             )
             .with("field", "ttl_seconds"));
         }
-        let user = self.find_user(&app.tenant_id, username).await?;
-        let now = self.clock.now();
+        let user = self.ctx.find_user(&app.tenant_id, username).await?;
+        let now = self.ctx.clock.now();
         let t = Ticket {
-            id: self.new_id().replace('-', ""),
+            id: self.ctx.new_id().replace('-', ""),
             tenant_id: user.tenant_id.clone(),
             user_id: user.id.clone(),
             entitlement: entitlement.to_string(),
@@ -112,12 +129,13 @@ impl Gate {
             redeemed_by: None,
         };
         let ev = self
+            .ctx
             .event(&user.tenant_id, "iam", "ticket.issued", Outcome::Success)
             .user(&user.id, &user.username)
             .field(field::TICKET_ID, t.id.as_str())
             .field(field::TICKET_ENTITLEMENT, entitlement.as_str())
             .field(field::APP_ID, app.id.as_str());
-        self.store.insert_ticket(&t, &ev).await?;
+        self.ctx.store.insert_ticket(&t, &ev).await?;
         Ok(IssuedTicket {
             payload: self.ticket_payload(&t.id),
             id: t.id,
@@ -129,7 +147,7 @@ impl Gate {
 
     /// The user's unredeemed tickets, for the authenticator.
     pub async fn device_tickets(&self, user: &User) -> GateResult<Vec<TicketView>> {
-        let tickets = self.store.user_tickets(&user.id, self.clock.now().millis()).await?;
+        let tickets = self.ctx.store.user_tickets(&user.id, self.ctx.clock.now().millis()).await?;
         Ok(tickets
             .into_iter()
             .map(|t| TicketView {
@@ -145,24 +163,26 @@ impl Gate {
     pub async fn redeem_ticket(&self, app: &App, payload: &str) -> GateResult<Redeemed> {
         let bad = || GateError::new(ErrorCode::InvalidRequest, "not a Sekimori ticket").with("field", "payload");
         let (id, mac) = parse_ticket_payload(payload).ok_or_else(bad)?;
-        if !ct_eq(&mac, &self.keys.mac(format!("ticket:{id}").as_bytes())) {
+        if !ct_eq(&mac, &self.ctx.keys.mac(format!("ticket:{id}").as_bytes())) {
             return Err(bad());
         }
         let (ticket, holder) = self
+            .ctx
             .store
             .ticket_with_holder(id)
             .await?
             .filter(|(t, _)| t.tenant_id == app.tenant_id)
             .ok_or_else(|| GateError::new(ErrorCode::NotFound, "no such ticket"))?;
-        let now = self.clock.now();
+        let now = self.ctx.clock.now();
         let ev = |action: &str, outcome| {
-            self.event(&app.tenant_id, "iam", action, outcome)
+            self.ctx
+                .event(&app.tenant_id, "iam", action, outcome)
                 .user(&ticket.user_id, &holder)
                 .field(field::TICKET_ID, id)
                 .field(field::TICKET_ENTITLEMENT, ticket.entitlement.as_str())
                 .field(field::APP_ID, app.id.as_str())
         };
-        match self.store.redeem_ticket(id, &app.id, now.millis(), &ev("ticket.redeemed", Outcome::Success)).await? {
+        match self.ctx.store.redeem_ticket(id, &app.id, now.millis(), &ev("ticket.redeemed", Outcome::Success)).await? {
             Consume::Done(t) => Ok(Redeemed {
                 ticket_id: t.id,
                 user_id: t.user_id,
@@ -172,7 +192,8 @@ impl Gate {
             }),
             Consume::AlreadyUsed { at } => {
                 let first = Timestamp(at).to_rfc3339();
-                self.store
+                self.ctx
+                    .store
                     .append(
                         &ev("ticket.rejected_already_redeemed", Outcome::Failure)
                             .field(field::EVENT_REASON, "already_redeemed"),
@@ -182,7 +203,8 @@ impl Gate {
                     .with("first_redeemed_at", first))
             }
             Consume::Expired => {
-                self.store
+                self.ctx
+                    .store
                     .append(&ev("ticket.rejected_expired", Outcome::Failure).field(field::EVENT_REASON, "expired"))
                     .await?;
                 Err(GateError::new(ErrorCode::Expired, "this ticket has expired"))

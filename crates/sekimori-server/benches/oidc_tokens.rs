@@ -102,8 +102,8 @@ async fn run(alg: &str, pin: bool) {
     let (url, token, gate) = server(pin).await;
     let admin = AdminClient::new(&url, &token);
     admin.add_user("alice", None, None).await.unwrap();
-    let user = gate.find_user(&gate.default_tenant().await.unwrap().id, "alice").await.unwrap();
-    let (cookie, _) = gate.create_session(&user, 1, &["pwd".to_owned()], None).await.unwrap();
+    let user = gate.admin().find_user(&gate.admin().default_tenant().await.unwrap().id, "alice").await.unwrap();
+    let (cookie, _) = gate.sessions().create_session(&user, 1, &["pwd".to_owned()], None).await.unwrap();
     let reg = json!({"redirect_uris": ["https://rp.example/cb"], "id_token_alg": alg});
     let client = admin.add_oidc_client(&format!("bench-{alg}"), &reg).await.unwrap();
     let client_id = client["client_id"].as_str().unwrap().to_owned();

@@ -67,14 +67,14 @@ fn main() {
         tokio::spawn(async move { axum::serve(listener, app).await });
         let admin = AdminClient::new(&url, &token);
         let http = reqwest::Client::new();
-        let tenant = gate.default_tenant().await.unwrap();
+        let tenant = gate.admin().default_tenant().await.unwrap();
         // One user and one software passkey per concurrent client.
         let mut keys = Vec::new();
         for i in 0..concurrency {
             let name = format!("user{i}");
             admin.add_user(&name, None, None).await.unwrap();
-            let user = gate.find_user(&tenant.id, &name).await.unwrap();
-            let (cookie, _) = gate.create_session(&user, 1, &["pwd".to_owned()], None).await.unwrap();
+            let user = gate.admin().find_user(&tenant.id, &name).await.unwrap();
+            let (cookie, _) = gate.sessions().create_session(&user, 1, &["pwd".to_owned()], None).await.unwrap();
             let (started, _) =
                 post(&http, &format!("{url}/api/v1/session/passkeys/register/start"), Some(&cookie), json!({})).await;
             let options: CreationChallengeResponse = serde_json::from_value(started["options"].clone()).unwrap();

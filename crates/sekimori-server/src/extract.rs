@@ -35,12 +35,23 @@ where
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        let state = AppState::from_ref(state);
         if let Some(token) = crate::guard::authenticated(parts) {
+            if parts.extensions.get::<crate::authz::Authorized>().is_none() {
+                // A route added without a requirement: what the admin role may do only.
+                let need = sekimori_gate::roles::Need {
+                    requirement: sekimori_gate::roles::Requirement::AdminOnly,
+                    username: None,
+                    group: None,
+                    write: !matches!(parts.method, axum::http::Method::GET | axum::http::Method::HEAD),
+                    group_structure: false,
+                };
+                state.gate.roles().authorize(&token, &need).await?;
+            }
             return Ok(AdminAuth(token));
         }
-        // Outside the guarded paths only a full admin passes (the guard checks roles).
-        let state = AppState::from_ref(state);
-        let token = state.gate.authenticate_admin(bearer(&parts.headers)?).await?;
+        // Outside the guarded paths only a full admin passes.
+        let token = state.gate.admin().authenticate_admin(bearer(&parts.headers)?).await?;
         if token.role != sekimori_gate::roles::Role::Admin {
             return Err(ApiError::new(ErrorCode::Forbidden, "this endpoint is for the admin role"));
         }
@@ -61,7 +72,7 @@ where
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
         let state = AppState::from_ref(state);
-        let app = state.gate.authenticate_app(bearer(&parts.headers)?).await?;
+        let app = state.gate.apps().authenticate_app(bearer(&parts.headers)?).await?;
         Ok(AppAuth(app))
     }
 }
@@ -199,7 +210,7 @@ where
             path: &path,
             body: &body,
         };
-        let (device, user) = state.gate.verify_device_request(&signed).await?;
+        let (device, user) = state.gate.devices().verify_device_request(&signed).await?;
         require_json(&hdrs, &body)?;
         Ok(SignedDevice { device, user, body: parse_json(&body)? })
     }

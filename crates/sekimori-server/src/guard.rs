@@ -1,7 +1,7 @@
 //! The admin guard: every request to `/api/v1/admin/…` and `/api/v1/events` is
-//! authenticated once, checked against the token's role ([`sekimori_gate::roles`]), and
-//! its answer shaped for the role: masked for an auditor, limited to its groups for an
-//! operator that has groups.
+//! authenticated once, before routing, and its answer shaped for the role: masked for an
+//! auditor, limited to its groups for an operator that has groups. What each route needs
+//! is checked by the route's own layer ([`crate::authz`]).
 
 use axum::body::Body;
 use axum::extract::{Request, State};
@@ -32,21 +32,17 @@ pub(crate) async fn admin_guard(State(s): State<AppState>, mut req: Request, nex
         return next.run(req).await;
     }
     let token = match bearer(req.headers()) {
-        Ok(b) => match s.gate.authenticate_admin(b).await {
+        Ok(b) => match s.gate.admin().authenticate_admin(b).await {
             Ok(t) => t,
             Err(e) => return ApiError(e).into_response(),
         },
         Err(e) => return e.into_response(),
     };
-    let need = roles::required(req.method().as_str(), &path);
-    if let Err(e) = s.gate.authorize(&token, &need).await {
-        return ApiError(e).into_response();
-    }
     let role = token.role;
     let listing = req.method() == axum::http::Method::GET
         && matches!(path.as_str(), "/api/v1/admin/users" | "/api/v1/admin/groups");
     let visible = if listing && role == Role::Operator {
-        match s.gate.visible_usernames(&token).await {
+        match s.gate.roles().visible_usernames(&token).await {
             Ok(None) => None,
             Ok(Some(names)) => match roles::scope_of(&token) {
                 Ok(scope) => Some((names, scope.groups.clone())),
@@ -99,4 +95,9 @@ async fn rewrite(resp: Response, f: impl FnOnce(&[u8], bool) -> Option<Vec<u8>>)
 /// The token the guard authenticated, if it ran.
 pub(crate) fn authenticated(req: &axum::http::request::Parts) -> Option<AdminToken> {
     req.extensions.get::<AdminToken>().cloned()
+}
+
+/// [`authenticated`] on a whole request.
+pub(crate) fn authenticated_request(req: &Request) -> Option<AdminToken> {
+    req.extensions().get::<AdminToken>().cloned()
 }

@@ -3,6 +3,7 @@
 //! Every error is an RFC 9457 problem document; every body is size-limited; every
 //! request type refuses unknown fields.
 
+pub(crate) mod authz;
 pub mod extract;
 mod guard;
 pub mod limits;
@@ -75,7 +76,7 @@ pub struct AppState {
 /// The complete application router.
 pub fn router(state: AppState) -> Router {
     let guard_state = state.clone();
-    routes::router()
+    routes::router(&state)
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .with_state(state)
@@ -141,7 +142,7 @@ pub async fn serve_with(
         let mut tick = tokio::time::interval(Duration::from_secs(60));
         loop {
             tick.tick().await;
-            match gate.housekeeping().await {
+            match gate.devices().housekeeping().await {
                 Ok(n) if n > 0 => tracing::debug!(rows = n, "housekeeping deleted expired rows"),
                 Ok(_) => {}
                 Err(e) => tracing::warn!(error = %e, "housekeeping failed"),

@@ -64,7 +64,7 @@ pub fn gate(cfg: &Config, store: Arc<dyn Store>, public_url: String) -> anyhow::
     let keys = ServerKeys::load_or_create(&cfg.keys_file(), rng.as_ref()).context("storage.keys_file")?;
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     let gate = Gate::new(store, clock, rng, keys, cfg.gate_settings(public_url))?;
-    match gate.passkey_host() {
+    match gate.passkeys().passkey_host() {
         Ok(host) => tracing::info!(host, "passkeys on"),
         Err(why) => tracing::warn!(reason = %why, "passkeys off"),
     }
@@ -109,7 +109,7 @@ pub async fn serve(cfg: Config, source_name: &str) -> anyhow::Result<()> {
     let backend = store.backend();
     let store_for_watch = store.clone();
     let gate = gate(&cfg, store, public_url.clone())?;
-    let (tenant, first_token) = gate.bootstrap().await.map_err(|e| anyhow::anyhow!("{e}"))?;
+    let (tenant, first_token) = gate.admin().bootstrap().await.map_err(|e| anyhow::anyhow!("{e}"))?;
     if let Some(token) = first_token {
         println!("First start: created tenant {:?}.", tenant.name);
         println!("Admin token (shown once; stored only hashed):\n\n    {token}\n");
@@ -153,7 +153,7 @@ pub async fn serve(cfg: Config, source_name: &str) -> anyhow::Result<()> {
     }
     checkpoints.abort();
     // A last checkpoint, so everything written up to the stop is anchored.
-    if let Err(e) = checkpoint_gate.audit_checkpoint(&cfg.checkpoint_file(), None).await {
+    if let Err(e) = checkpoint_gate.audit().audit_checkpoint(&cfg.checkpoint_file(), None).await {
         tracing::error!(error = %e, "audit checkpoint at stop failed");
     }
     tracing::info!(accepted, refused_at_the_cap = refused, cut_at_the_deadline = cut, "stopped");
@@ -168,7 +168,7 @@ async fn start_checkpoints(cfg: &Config, gate: &Gate) -> tokio::task::JoinHandle
     tokio::spawn(async move {
         let mut last = None;
         loop {
-            match gate.audit_checkpoint(&file, last).await {
+            match gate.audit().audit_checkpoint(&file, last).await {
                 Ok(Some(cp)) => last = Some(cp.seq),
                 Ok(None) => {}
                 Err(e) => tracing::error!(error = %e, "audit checkpoint failed"),
@@ -253,6 +253,6 @@ async fn shutdown_signal() {
 pub async fn admin_token(cfg: &Config, name: &str) -> anyhow::Result<String> {
     let store = open_store(cfg).await?;
     let gate = gate(cfg, store, String::new())?;
-    let (tenant, _) = gate.bootstrap().await.map_err(|e| anyhow::anyhow!("{e}"))?;
-    gate.mint_admin_token(&tenant.id, name).await.map_err(|e| anyhow::anyhow!("{e}"))
+    let (tenant, _) = gate.admin().bootstrap().await.map_err(|e| anyhow::anyhow!("{e}"))?;
+    gate.admin().mint_admin_token(&tenant.id, name).await.map_err(|e| anyhow::anyhow!("{e}"))
 }

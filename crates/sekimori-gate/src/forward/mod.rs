@@ -14,7 +14,6 @@ use serde::Deserialize;
 pub use self::path::{NormalPath, PathRefused};
 
 use crate::sessions::SessionView;
-use crate::Gate;
 
 /// One rule.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
@@ -137,15 +136,26 @@ pub struct Identity {
     pub level: u8,
 }
 
-impl Gate {
+/// Forward-auth: the configured rules, first match wins, and the decision for a request.
+pub struct Forward {
+    rules: Vec<ForwardRule>,
+}
+
+impl Forward {
+    pub(crate) fn new(rules: Vec<ForwardRule>) -> Self {
+        Forward { rules }
+    }
+}
+
+impl Forward {
     /// The first rule for `host` and `path`.
     pub fn forward_rule(&self, host: &str, path: &NormalPath) -> Option<&ForwardRule> {
-        self.settings.forward_auth.iter().find(|r| r.matches(host, path))
+        self.rules.iter().find(|r| r.matches(host, path))
     }
 
     /// Whether an absolute URL's host is one forward-auth protects (a login may return to it).
     pub fn is_protected_host(&self, host: &str) -> bool {
-        self.settings.forward_auth.iter().any(|r| r.host != "*" && r.matches_host(host))
+        self.rules.iter().any(|r| r.host != "*" && r.matches_host(host))
     }
 
     /// The decision for a request to `host` and `path` with `session` (no database: the

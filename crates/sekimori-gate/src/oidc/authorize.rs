@@ -8,9 +8,9 @@ use sekimori_core::token::sha256_hex;
 use sekimori_store::OidcCode;
 use serde::{Deserialize, Serialize};
 
+use super::Oidc;
 use super::{level_of_acr_values, OidcError, OidcResult, SCOPES};
 use crate::sessions::SessionView;
-use crate::Gate;
 
 /// Context of a sealed authorization request waiting for a login.
 const REQUEST_CONTEXT: &[u8] = b"sekimori:oidc-authorize:v1";
@@ -133,7 +133,7 @@ fn is_b64url(s: &str) -> bool {
     s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
 }
 
-impl Gate {
+impl Oidc {
     /// Validates an authorization request; a refusal says whether to show the error to the
     /// user (no verified redirect URI) or to redirect it to the client.
     pub async fn oidc_authorize_request(&self, p: &AuthorizeParams) -> Result<ValidRequest, AuthorizeRefusal> {
@@ -240,7 +240,7 @@ impl Gate {
         session: Option<&SessionView>,
         continued: bool,
     ) -> OidcResult<Authorized> {
-        let now = self.clock.now().millis();
+        let now = self.ctx.clock.now().millis();
         let mut req = req.clone();
         let Some((app, _)) = self.oidc_client(&req.client_id).await? else {
             return Err(OidcError::new("unauthorized_client", "the client is no longer registered"));
@@ -276,18 +276,18 @@ impl Gate {
     }
 
     fn seal_request(&self, req: &ValidRequest) -> String {
-        self.seal_token_for(REQUEST_CONTEXT, req, LOGIN_SECONDS)
+        self.ctx.seal_token_for(REQUEST_CONTEXT, req, LOGIN_SECONDS)
     }
 
     /// A sealed authorization request that has not expired.
     pub fn open_authorize_request(&self, sealed: &str) -> Option<ValidRequest> {
-        self.open_token(REQUEST_CONTEXT, sealed)
+        self.ctx.open_token(REQUEST_CONTEXT, sealed)
     }
 
     /// Stores a code for `req` and the session, and returns the redirect that carries it.
     async fn issue_code(&self, req: &ValidRequest, s: &SessionView) -> OidcResult<String> {
-        let now = self.clock.now();
-        let code = self.new_secret();
+        let now = self.ctx.clock.now();
+        let code = self.ctx.new_secret();
         let record = OidcCode {
             id: sha256_hex(code.as_bytes()),
             tenant_id: s.tenant_id.clone(),
@@ -301,17 +301,18 @@ impl Gate {
             auth_time: s.auth_time_ms,
             level: i64::from(s.level),
             amr: s.amr.clone(),
-            family_id: self.new_id(),
+            family_id: self.ctx.new_id(),
             created_at: now.millis(),
-            expires_at: now.plus_seconds(self.settings.oidc.code_ttl_seconds).millis(),
+            expires_at: now.plus_seconds(self.settings.code_ttl_seconds).millis(),
             consumed_at: None,
         };
         let ev = self
+            .ctx
             .event(&s.tenant_id, "authentication", action::OIDC_CODE_ISSUED, Outcome::Success)
             .user(&s.user_id, &s.username)
             .field(field::APP_ID, req.client_id.as_str())
             .field(field::LEVEL, i64::from(s.level));
-        self.store.insert_oidc_code(&record, &ev).await?;
+        self.ctx.store.insert_oidc_code(&record, &ev).await?;
         let iss = self.issuer();
         Ok(client_redirect(&req.redirect_uri, &iss, &[("code", Some(&code)), ("state", req.state.as_deref())]))
     }

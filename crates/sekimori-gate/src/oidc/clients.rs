@@ -8,9 +8,10 @@ use sekimori_store::{AdminToken, App, OidcClient};
 use serde::Deserialize;
 
 use super::jose::Alg;
+use super::Oidc;
 use super::{OidcError, OidcResult};
-use crate::admin::AppKind;
-use crate::{Gate, GateError, GateResult, NewAppKey};
+use crate::apps::AppKind;
+use crate::{GateError, GateResult, NewAppKey};
 
 /// Most redirect URIs a client may register.
 const MAX_URIS: usize = 20;
@@ -62,7 +63,7 @@ fn check_uri(uri: &str, key: &str) -> GateResult<()> {
     Ok(())
 }
 
-impl Gate {
+impl Oidc {
     /// Registers an OIDC client (an app of kind relying party); the app key is shown once
     /// and is the client secret of a confidential client.
     pub async fn add_oidc_client(
@@ -92,7 +93,7 @@ impl Gate {
                 GateError::new(ErrorCode::InvalidRequest, format!("id_token_alg: {a:?} is not RS256 or ES256"))
             })?,
         };
-        let (app, ev) = self.new_app(admin, name, AppKind::RelyingParty);
+        let (app, ev) = self.apps.new_app(admin, name, AppKind::RelyingParty);
         let client = OidcClient {
             app_id: app.app.id.clone(),
             tenant_id: admin.tenant_id.clone(),
@@ -103,7 +104,7 @@ impl Gate {
             created_at: app.app.created_at,
         };
         let ev = ev.field(field::OIDC_PUBLIC, reg.public).field(field::OIDC_REDIRECT_URIS, reg.redirect_uris.clone());
-        if !self.store.insert_oidc_client(&app.app, &client, &ev).await? {
+        if !self.ctx.store.insert_oidc_client(&app.app, &client, &ev).await? {
             return Err(GateError::new(ErrorCode::Conflict, format!("an app named {name} already exists")));
         }
         Ok(NewOidcClient { app, client })
@@ -111,7 +112,7 @@ impl Gate {
 
     /// The tenant's OIDC clients.
     pub async fn list_oidc_clients(&self, admin: &AdminToken) -> GateResult<Vec<OidcClient>> {
-        Ok(self.store.list_oidc_clients(&admin.tenant_id).await?)
+        Ok(self.ctx.store.list_oidc_clients(&admin.tenant_id).await?)
     }
 
     /// A live OIDC client by `client_id`.
@@ -119,8 +120,10 @@ impl Gate {
         if client_id.len() > 64 {
             return Ok(None);
         }
-        let Some(client) = self.store.oidc_client(client_id).await? else { return Ok(None) };
-        let Some(app) = self.store.app(client_id).await?.filter(|a| a.revoked_at.is_none()) else { return Ok(None) };
+        let Some(client) = self.ctx.store.oidc_client(client_id).await? else { return Ok(None) };
+        let Some(app) = self.ctx.store.app(client_id).await?.filter(|a| a.revoked_at.is_none()) else {
+            return Ok(None);
+        };
         Ok(Some((app, client)))
     }
 
@@ -138,7 +141,7 @@ impl Gate {
             (true, Some(_)) => Err(OidcError::invalid_client("a public client has no secret")),
             (false, None) => Err(OidcError::invalid_client("this client must authenticate with its secret")),
             (false, Some(secret)) => {
-                let key = self.authenticate_app(secret).await.map_err(|_| unknown())?;
+                let key = self.apps.authenticate_app(secret).await.map_err(|_| unknown())?;
                 if !ct_eq(key.id.as_bytes(), app.id.as_bytes()) {
                     return Err(unknown());
                 }

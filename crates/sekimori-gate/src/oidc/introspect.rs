@@ -6,8 +6,8 @@
 use serde::Deserialize;
 use serde_json::{json, Value};
 
+use super::Oidc;
 use super::{OidcError, OidcResult};
-use crate::Gate;
 
 /// The form of an introspection request.
 #[derive(Debug, Deserialize)]
@@ -23,7 +23,7 @@ pub struct IntrospectionRequest {
     pub client_secret: Option<String>,
 }
 
-impl Gate {
+impl Oidc {
     /// Answers an introspection request (RFC 7662 section 2); `basic` is the caller's HTTP
     /// Basic credentials, if sent. Only confidential clients may ask, and only about tokens
     /// of their own tenant. Refresh tokens are answered inactive: they are not presented

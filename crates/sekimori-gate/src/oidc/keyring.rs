@@ -10,8 +10,8 @@ use sekimori_core::event::Outcome;
 use sekimori_store::OidcKey;
 
 use super::jose::{Alg, SigningKey};
+use super::Oidc;
 use super::{OidcError, OidcResult};
-use crate::Gate;
 
 const KEY_CONTEXT: &[u8] = b"sekimori:oidc-signing-key:v1";
 /// How often the key set is read again (real time; also whenever domain time has moved
@@ -74,46 +74,46 @@ fn internal(e: impl std::fmt::Display) -> OidcError {
     OidcError { status: 500, ..OidcError::new("server_error", e.to_string()) }
 }
 
-impl Gate {
+impl Oidc {
     /// The current key ring, reloading (and making or rotating keys) when it is stale.
     pub async fn key_ring(&self) -> OidcResult<Arc<KeyRing>> {
-        let now = self.clock.now().millis();
+        let now = self.ctx.clock.now().millis();
         let fresh = |r: &KeyRing| {
             monotonic_now().duration_since(r.loaded_at) < RELOAD_EVERY
                 && (r.loaded_at_domain..r.loaded_at_domain + RELOAD_EVERY.as_millis() as i64).contains(&now)
         };
-        if let Some(r) = self.oidc_keys.current.read().unwrap_or_else(|p| p.into_inner()).as_ref() {
+        if let Some(r) = self.key_cache.current.read().unwrap_or_else(|p| p.into_inner()).as_ref() {
             if fresh(r) {
                 return Ok(r.clone());
             }
         }
-        let _reloading = self.oidc_keys.reload.lock().await;
-        if let Some(r) = self.oidc_keys.current.read().unwrap_or_else(|p| p.into_inner()).as_ref() {
+        let _reloading = self.key_cache.reload.lock().await;
+        if let Some(r) = self.key_cache.current.read().unwrap_or_else(|p| p.into_inner()).as_ref() {
             if fresh(r) {
                 return Ok(r.clone());
             }
         }
         let ring = Arc::new(self.load_keys().await?);
-        *self.oidc_keys.current.write().unwrap_or_else(|p| p.into_inner()) = Some(ring.clone());
+        *self.key_cache.current.write().unwrap_or_else(|p| p.into_inner()) = Some(ring.clone());
         Ok(ring)
     }
 
     /// Replaces every signing key now (the old ones stay published until their tokens
     /// expire); the new key ids.
     pub async fn rotate_oidc_keys(&self, actor: &str) -> OidcResult<Vec<String>> {
-        let _reloading = self.oidc_keys.reload.lock().await;
+        let _reloading = self.key_cache.reload.lock().await;
         let mut kids = Vec::new();
         for alg in Alg::ALL {
             kids.push(self.make_key(alg, actor).await?);
         }
         let ring = Arc::new(self.load_keys().await?);
-        *self.oidc_keys.current.write().unwrap_or_else(|p| p.into_inner()) = Some(ring);
+        *self.key_cache.current.write().unwrap_or_else(|p| p.into_inner()) = Some(ring);
         Ok(kids)
     }
 
     /// Every stored key with its state, for the admin API: (kid, alg, created, retired).
     pub async fn oidc_key_list(&self) -> OidcResult<Vec<OidcKey>> {
-        let mut keys = self.store.oidc_keys().await?;
+        let mut keys = self.ctx.store.oidc_keys().await?;
         for k in &mut keys {
             k.private_sealed.clear();
         }
@@ -121,10 +121,10 @@ impl Gate {
     }
 
     async fn load_keys(&self) -> OidcResult<KeyRing> {
-        let settings = &self.settings.oidc;
-        let now = self.clock.now().millis();
-        self.store.prune_oidc_keys(now - settings.key_keep_ms()).await?;
-        let stored = self.store.oidc_keys().await?;
+        let settings = &self.settings;
+        let now = self.ctx.clock.now().millis();
+        self.ctx.store.prune_oidc_keys(now - settings.key_keep_ms()).await?;
+        let stored = self.ctx.store.oidc_keys().await?;
         let rotate_ms = settings.key_rotation_days * 86_400_000;
         let mut made = false;
         for alg in Alg::ALL {
@@ -135,11 +135,11 @@ impl Gate {
                 made = true;
             }
         }
-        let stored = if made { self.store.oidc_keys().await? } else { stored };
+        let stored = if made { self.ctx.store.oidc_keys().await? } else { stored };
         let mut keys = Vec::new();
         for k in stored {
             let Some(alg) = Alg::parse(&k.alg) else { continue };
-            let Some(pkcs8) = self.keys.open(KEY_CONTEXT, &k.private_sealed) else {
+            let Some(pkcs8) = self.ctx.keys.open(KEY_CONTEXT, &k.private_sealed) else {
                 tracing::error!(kid = %k.kid, "an OIDC signing key does not open with this key file; skipped");
                 continue;
             };
@@ -154,7 +154,7 @@ impl Gate {
 
     /// Makes, seals and stores a new key for `alg` (retiring the live one); its kid.
     async fn make_key(&self, alg: Alg, actor: &str) -> OidcResult<String> {
-        let bits = self.settings.oidc.rsa_key_bits;
+        let bits = self.settings.rsa_key_bits;
         let (key, pkcs8) = tokio::task::spawn_blocking(move || SigningKey::generate(alg, bits))
             .await
             .map_err(internal)?
@@ -162,18 +162,19 @@ impl Gate {
         let record = OidcKey {
             kid: key.kid().to_owned(),
             alg: alg.as_str().to_owned(),
-            private_sealed: self.keys.seal(self.rng.as_ref(), KEY_CONTEXT, &pkcs8),
+            private_sealed: self.ctx.keys.seal(self.ctx.rng.as_ref(), KEY_CONTEXT, &pkcs8),
             public_jwk: key.jwk().to_string(),
-            created_at: self.clock.now().millis(),
+            created_at: self.ctx.clock.now().millis(),
             retired_at: None,
         };
-        let tenant = self.default_tenant().await?;
+        let tenant = self.ctx.default_tenant().await?;
         let ev = self
+            .ctx
             .event(&tenant.id, "configuration", action::OIDC_KEY_CREATED, Outcome::Success)
             .field(field::OIDC_KID, key.kid())
             .field(field::OIDC_ALG, alg.as_str())
             .field(field::ACTOR, actor);
-        self.store.insert_oidc_key(&record, &ev).await?;
+        self.ctx.store.insert_oidc_key(&record, &ev).await?;
         Ok(record.kid)
     }
 }

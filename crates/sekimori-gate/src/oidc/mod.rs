@@ -24,7 +24,11 @@ pub use introspect::IntrospectionRequest;
 pub use keyring::KeyRing;
 pub use token::{LogoutHint, TokenRequest, TokenResponse};
 
-use crate::{Gate, GateError};
+use std::sync::Arc;
+
+use crate::apps::Apps;
+use crate::sessions::Sessions;
+use crate::{Context, GateError};
 
 /// The `[gate.oidc]` configuration section.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
@@ -170,10 +174,24 @@ pub fn level_of_acr_values(values: &str) -> Option<u8> {
 /// Scopes the provider knows; others are ignored (RFC 6749 section 3.3).
 pub const SCOPES: [&str; 4] = ["openid", "profile", "email", "groups"];
 
-impl Gate {
+/// The OpenID Connect provider: discovery, authorization, tokens, userinfo,
+/// introspection, client registration and its rotating signing keys.
+pub struct Oidc {
+    ctx: Arc<Context>,
+    apps: Arc<Apps>,
+    sessions: Arc<Sessions>,
+    key_cache: keyring::KeyCache,
+    settings: OidcSettings,
+}
+
+impl Oidc {
+    pub(crate) fn new(ctx: Arc<Context>, apps: Arc<Apps>, sessions: Arc<Sessions>, settings: OidcSettings) -> Self {
+        Oidc { ctx, apps, sessions, key_cache: keyring::KeyCache::default(), settings }
+    }
+
     /// The issuer identifier: the public URL without a trailing slash.
     pub fn issuer(&self) -> String {
-        self.settings.public_url.trim_end_matches('/').to_owned()
+        self.ctx.public_url.trim_end_matches('/').to_owned()
     }
 
     /// The discovery document (OpenID Connect Discovery 1.0).
@@ -216,8 +234,8 @@ impl Gate {
     /// tokens may still be valid.
     pub async fn oidc_jwks(&self) -> OidcResult<Value> {
         let ring = self.key_ring().await?;
-        let now = self.clock.now().millis();
-        let keys: Vec<&Value> = ring.published(now, self.settings.oidc.key_keep_ms()).map(|k| k.jwk()).collect();
+        let now = self.ctx.clock.now().millis();
+        let keys: Vec<&Value> = ring.published(now, self.settings.key_keep_ms()).map(|k| k.jwk()).collect();
         Ok(json!({ "keys": keys }))
     }
 }

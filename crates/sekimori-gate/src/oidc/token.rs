@@ -12,9 +12,9 @@ use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 
 use super::jose::{self, Alg};
+use super::Oidc;
 use super::{acr, OidcError, OidcResult};
 use crate::sessions::SessionView;
-use crate::Gate;
 
 /// The form of a token request. Unknown parameters are ignored (RFC 6749 section 3.2).
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -80,7 +80,7 @@ fn is_verifier(v: &str) -> bool {
     (43..=128).contains(&v.len()) && v.bytes().all(|b| b.is_ascii_alphanumeric() || b"-._~".contains(&b))
 }
 
-impl Gate {
+impl Oidc {
     /// Answers a token request; `basic` is the client's HTTP Basic credentials, if sent.
     pub async fn token(&self, req: &TokenRequest, basic: Option<(String, String)>) -> OidcResult<TokenResponse> {
         let (client_id, secret) = match (basic, &req.client_secret) {
@@ -114,7 +114,7 @@ impl Gate {
             .ok_or_else(|| OidcError::invalid_request("code is missing"))?;
         let id = sha256_hex(code.as_bytes());
         let invalid = || OidcError::invalid_grant("the code is invalid, expired or was issued to another client");
-        let record = self.store.oidc_code(&id).await?.ok_or_else(invalid)?;
+        let record = self.ctx.store.oidc_code(&id).await?.ok_or_else(invalid)?;
         if record.client_id != client.app_id {
             return Err(invalid());
         }
@@ -134,10 +134,11 @@ impl Gate {
             (None, None) => {}
         }
         let session = self
+            .sessions
             .sso_session(&record.session_id)
             .await?
             .ok_or_else(|| OidcError::invalid_grant("the login session behind this code has ended"))?;
-        let now = self.clock.now();
+        let now = self.ctx.clock.now();
         let (refresh_token, refresh) = self.new_refresh(
             &record.family_id,
             client,
@@ -148,10 +149,11 @@ impl Gate {
             &record.amr,
         );
         let ev = self
+            .ctx
             .event(&record.tenant_id, "authentication", action::OIDC_TOKEN_ISSUED, Outcome::Success)
             .user(&session.user_id, &session.username)
             .field(field::APP_ID, client.app_id.as_str());
-        match self.store.consume_oidc_code(&id, now.millis(), Some(&refresh), &ev).await? {
+        match self.ctx.store.consume_oidc_code(&id, now.millis(), Some(&refresh), &ev).await? {
             Consume::Done(code) => {
                 let grant = Grant {
                     client,
@@ -168,10 +170,11 @@ impl Gate {
             Consume::AlreadyUsed { .. } => {
                 // A replayed code: whatever the first exchange issued is revoked (RFC 6749 4.1.2).
                 let ev = self
+                    .ctx
                     .event(&record.tenant_id, "authentication", action::OIDC_CODE_REPLAYED, Outcome::Failure)
                     .user(&session.user_id, &session.username)
                     .field(field::APP_ID, client.app_id.as_str());
-                self.store.revoke_oidc_family(&record.family_id, now.millis(), &ev).await?;
+                self.ctx.store.revoke_oidc_family(&record.family_id, now.millis(), &ev).await?;
                 Err(OidcError::invalid_grant("the code was already used; the tokens issued for it are revoked"))
             }
             Consume::Expired | Consume::NotFound => Err(invalid()),
@@ -189,8 +192,8 @@ impl Gate {
         level: i64,
         amr: &[String],
     ) -> (String, OidcRefreshToken) {
-        let now = self.clock.now();
-        let secret = self.new_secret();
+        let now = self.ctx.clock.now();
+        let secret = self.ctx.new_secret();
         let record = OidcRefreshToken {
             id: sha256_hex(secret.as_bytes()),
             family_id: family.to_owned(),
@@ -203,7 +206,7 @@ impl Gate {
             level,
             amr: amr.to_vec(),
             created_at: now.millis(),
-            expires_at: now.plus_seconds(self.settings.oidc.refresh_token_ttl_seconds).millis(),
+            expires_at: now.plus_seconds(self.settings.refresh_token_ttl_seconds).millis(),
             used_at: None,
             revoked_at: None,
         };
@@ -218,7 +221,7 @@ impl Gate {
             .ok_or_else(|| OidcError::invalid_request("refresh_token is missing"))?;
         let id = sha256_hex(token.as_bytes());
         let invalid = || OidcError::invalid_grant("the refresh token is invalid, expired or revoked");
-        let old = self.store.oidc_refresh_token(&id).await?.ok_or_else(invalid)?;
+        let old = self.ctx.store.oidc_refresh_token(&id).await?.ok_or_else(invalid)?;
         if old.client_id != client.app_id {
             return Err(invalid());
         }
@@ -233,20 +236,22 @@ impl Gate {
             }
         };
         let session = self
+            .sessions
             .sso_session(&old.session_id)
             .await?
             .ok_or_else(|| OidcError::invalid_grant("the login session behind this grant has ended"))?;
         let (next_token, next) =
             self.new_refresh(&old.family_id, client, &session, &scope, old.auth_time, old.level, &old.amr);
         let ev = |action: &str, outcome| {
-            self.event(&old.tenant_id, "authentication", action, outcome)
+            self.ctx
+                .event(&old.tenant_id, "authentication", action, outcome)
                 .user(&session.user_id, &session.username)
                 .field(field::APP_ID, client.app_id.as_str())
         };
-        let now = self.clock.now().millis();
+        let now = self.ctx.clock.now().millis();
         let done = ev(action::OIDC_TOKEN_REFRESHED, Outcome::Success);
         let reused = ev(action::OIDC_REFRESH_REUSED, Outcome::Failure);
-        match self.store.rotate_oidc_refresh(&id, &next, now, &done, &reused).await? {
+        match self.ctx.store.rotate_oidc_refresh(&id, &next, now, &done, &reused).await? {
             Rotation::Done(old) => {
                 let grant = Grant {
                     client,
@@ -270,19 +275,19 @@ impl Gate {
 
     async fn issue_tokens(&self, g: &Grant<'_>, refresh_token: String) -> OidcResult<TokenResponse> {
         let ring = self.key_ring().await?;
-        let settings = &self.settings.oidc;
+        let settings = &self.settings;
         let id_alg = Alg::parse(&g.client.id_token_alg).unwrap_or(Alg::Rs256);
         let at_alg = Alg::parse(&settings.access_token_alg).unwrap_or(Alg::Es256);
         let (Some(id_key), Some(at_key)) = (ring.active(id_alg), ring.active(at_alg)) else {
             return Err(OidcError { status: 503, ..OidcError::new("temporarily_unavailable", "no signing key") });
         };
-        let now = self.clock.now();
+        let now = self.ctx.clock.now();
         let iss = self.issuer();
         let s = g.session;
         let access = json!({
             "iss": iss, "sub": s.user_id, "aud": g.client.app_id, "client_id": g.client.app_id,
             "iat": now.seconds(), "exp": now.seconds() + settings.access_token_ttl_seconds,
-            "jti": self.new_id(), "scope": g.scope, "sid": s.sso_id, "sekimori_grant": g.family,
+            "jti": self.ctx.new_id(), "scope": g.scope, "sid": s.sso_id, "sekimori_grant": g.family,
             "auth_time": g.auth_time.div_euclid(1000), "acr": acr(u8::try_from(g.level).unwrap_or(1)),
         });
         let unsigned = || OidcError { status: 503, ..OidcError::new("temporarily_unavailable", "signing failed") };
@@ -331,18 +336,19 @@ impl Gate {
         }
         let c = parsed.claims;
         if c["iss"].as_str() != Some(&self.issuer())
-            || c["exp"].as_i64().is_none_or(|e| e <= self.clock.now().seconds())
+            || c["exp"].as_i64().is_none_or(|e| e <= self.ctx.clock.now().seconds())
         {
             return Err(bad());
         }
         let sid = c["sid"].as_str().ok_or_else(bad)?;
         let session = self
+            .sessions
             .sso_session(sid)
             .await?
             .filter(|s| c["sub"].as_str() == Some(s.user_id.as_str()))
             .ok_or_else(|| OidcError::invalid_token("the login session behind this token has ended"))?;
         if let Some(family) = c["sekimori_grant"].as_str() {
-            if self.store.oidc_family_revoked(family).await? {
+            if self.ctx.store.oidc_family_revoked(family).await? {
                 return Err(OidcError::invalid_token("the grant of this access token was revoked"));
             }
         }

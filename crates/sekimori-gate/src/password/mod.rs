@@ -28,7 +28,10 @@ use sekimori_store::{PasswordRecord, ThrottleHit, ThrottleRecord, User};
 use serde::Serialize;
 
 use crate::factors::FactorVerified;
-use crate::{Gate, GateError, GateResult};
+use std::sync::Arc;
+
+use crate::access::Access;
+use crate::{Context, GateError, GateResult};
 
 /// The longest password accepted for verification, bytes (four bytes per character of
 /// the longest password a policy allows).
@@ -153,11 +156,35 @@ pub struct Attempt<'a> {
     pub app_id: Option<&'a str>,
 }
 
-impl Gate {
+/// Passwords: the tenant's policy, setting and changing, verification with throttling
+/// per user and per network, and hashing on the bounded worker pool.
+pub struct Passwords {
+    ctx: Arc<Context>,
+    access: Arc<Access>,
+    hasher: PasswordHasher,
+    settings: PasswordSettings,
+}
+
+impl Passwords {
+    pub(crate) fn new(
+        ctx: Arc<Context>,
+        access: Arc<Access>,
+        hasher: PasswordHasher,
+        settings: PasswordSettings,
+    ) -> Self {
+        Passwords { ctx, access, hasher, settings }
+    }
+}
+
+impl Passwords {
     /// The tenant's password policy.
     pub async fn password_policy(&self, tenant_id: &str) -> GateResult<PasswordPolicy> {
-        let t =
-            self.store.tenant(tenant_id).await?.ok_or_else(|| GateError::new(ErrorCode::NotFound, "no such tenant"))?;
+        let t = self
+            .ctx
+            .store
+            .tenant(tenant_id)
+            .await?
+            .ok_or_else(|| GateError::new(ErrorCode::NotFound, "no such tenant"))?;
         u8::try_from(t.password_policy).ok().and_then(PasswordPolicy::new).ok_or_else(|| {
             tracing::error!(tenant = %t.id, policy = t.password_policy, "stored password policy is not a level");
             GateError::new(ErrorCode::Internal, format!("tenant {}: the stored password policy cannot be read", t.id))
@@ -171,20 +198,21 @@ impl Gate {
                 .with("field", "password_policy")
         })?;
         let ev = self
+            .ctx
             .event(tenant_id, "configuration", action::ADMIN_TENANT_PASSWORD_POLICY, Outcome::Success)
             .field(field::SETTINGS_PASSWORD_POLICY, i64::from(level))
             .field(field::ACTOR, actor);
-        self.store.set_password_policy(tenant_id, i64::from(level), &ev).await?;
+        self.ctx.store.set_password_policy(tenant_id, i64::from(level), &ev).await?;
         Ok(policy.into())
     }
 
     /// Sets `username`'s password after checking it against the tenant's policy; a refusal
     /// lists every rule broken and the whole policy.
     pub async fn set_password(&self, tenant_id: &str, username: &str, password: &str, actor: &str) -> GateResult<()> {
-        let user = self.find_user(tenant_id, username).await?;
+        let user = self.ctx.find_user(tenant_id, username).await?;
         self.store_password(&user, password, actor).await?;
         // Whoever knew the old password is signed out.
-        self.end_sessions_after(&user, action::CREDENTIAL_PASSWORD_SET, actor).await?;
+        self.access.end_sessions_after(&user, action::CREDENTIAL_PASSWORD_SET, actor).await?;
         Ok(())
     }
 
@@ -196,9 +224,10 @@ impl Gate {
                 .with("violations", serde_json::to_value(&violations).unwrap_or_default())
                 .with("policy", serde_json::to_value(PolicyView::from(policy)).unwrap_or_default()));
         }
-        let hash = self.hasher.hash(password, self.rng.as_ref()).await?;
-        let now = self.clock.now().millis();
+        let hash = self.hasher.hash(password, self.ctx.rng.as_ref()).await?;
+        let now = self.ctx.clock.now().millis();
         let ev = self
+            .ctx
             .event(&user.tenant_id, "iam", action::CREDENTIAL_PASSWORD_SET, Outcome::Success)
             .user(&user.id, &user.username)
             .field(field::ACTOR, actor);
@@ -209,21 +238,22 @@ impl Gate {
             created_at: now,
             updated_at: now,
         };
-        self.store.set_password(&record, &ev).await?;
+        self.ctx.store.set_password(&record, &ev).await?;
         Ok(())
     }
 
     /// Removes `username`'s password.
     pub async fn delete_password(&self, tenant_id: &str, username: &str, actor: &str) -> GateResult<()> {
-        let user = self.find_user(tenant_id, username).await?;
+        let user = self.ctx.find_user(tenant_id, username).await?;
         let ev = self
+            .ctx
             .event(tenant_id, "iam", action::CREDENTIAL_PASSWORD_DELETED, Outcome::Success)
             .user(&user.id, &user.username)
             .field(field::ACTOR, actor);
-        if !self.store.delete_password(&user.id, &ev).await? {
+        if !self.ctx.store.delete_password(&user.id, &ev).await? {
             return Err(GateError::new(ErrorCode::NotFound, format!("{username} has no password")));
         }
-        self.end_sessions_after(&user, action::CREDENTIAL_PASSWORD_DELETED, actor).await?;
+        self.access.end_sessions_after(&user, action::CREDENTIAL_PASSWORD_DELETED, actor).await?;
         Ok(())
     }
 
@@ -243,7 +273,7 @@ impl Gate {
             )
             .with("field", "password"));
         }
-        let s = &self.settings.password;
+        let s = &self.settings;
         let user_key = format!("user:{tenant_id}:{username}");
         let net_key = attempt.ip.map(|ip| format!("net:{tenant_id}:{}", network_of(ip)));
         let net_clean = match &net_key {
@@ -253,7 +283,7 @@ impl Gate {
         // The attempt is counted against the username before the hash is checked, in one
         // statement with the lock test: parallel guesses cannot all pass a check made
         // before any of them is counted. A success clears the count.
-        let now = self.clock.now().millis();
+        let now = self.ctx.clock.now().millis();
         let user_hit = ThrottleHit {
             key: &user_key,
             tenant_id,
@@ -262,15 +292,15 @@ impl Gate {
             max_failures: s.user_max_failures,
             lock_ms: s.user_lock_seconds * 1000,
         };
-        let Some(reserved) = self.store.reserve_login_attempt(&user_hit).await? else {
+        let Some(reserved) = self.ctx.store.reserve_login_attempt(&user_hit).await? else {
             let _ = self.refuse_if_locked(&user_key, "this account has too many failed logins").await?;
             // The lock ended between the two reads: refuse this one attempt all the same.
             return Err(GateError::new(ErrorCode::Locked, "this account has too many failed logins; try again")
                 .with("retry_after_seconds", 1));
         };
-        let user = self.store.user_by_name(tenant_id, username).await?;
+        let user = self.ctx.store.user_by_name(tenant_id, username).await?;
         let stored = match &user {
-            Some(u) => self.store.password(&u.id).await?,
+            Some(u) => self.ctx.store.password(&u.id).await?,
             None => None,
         };
         // A known user's first attempt in the window, from a network without failures, is
@@ -279,12 +309,13 @@ impl Gate {
         let checked = self.hasher.verify(password, stored.as_ref().map(|r| r.hash.as_str()), lane).await?;
         match (user, stored) {
             (Some(user), Some(stored)) if checked.matches => {
-                self.store.clear_login_throttle(&user_key).await?;
-                self.check_login_allowed(&user, "password").await?;
+                self.ctx.store.clear_login_throttle(&user_key).await?;
+                self.access.check_login_allowed(&user, "password").await?;
                 if checked.outdated {
                     self.rehash(&user, &stored, password).await;
                 }
                 let mut ev = self
+                    .ctx
                     .event(tenant_id, "authentication", action::AUTH_PASSWORD_VERIFIED, Outcome::Success)
                     .user(&user.id, &user.username);
                 if let Some(ip) = attempt.ip {
@@ -293,7 +324,7 @@ impl Gate {
                 if let Some(app) = attempt.app_id {
                     ev = ev.field(field::APP_ID, app);
                 }
-                self.store.append(&ev).await?;
+                self.ctx.store.append(&ev).await?;
                 Ok(FactorVerified {
                     user_id: user.id,
                     username: user.username,
@@ -304,7 +335,8 @@ impl Gate {
                 })
             }
             (user, _) => {
-                let mut ev = self.event(tenant_id, "authentication", action::AUTH_PASSWORD_FAILED, Outcome::Failure);
+                let mut ev =
+                    self.ctx.event(tenant_id, "authentication", action::AUTH_PASSWORD_FAILED, Outcome::Failure);
                 ev = match &user {
                     Some(u) => ev.user(&u.id, &u.username),
                     None => ev.field(field::USER_NAME, username).field(field::USER_KNOWN, false),
@@ -315,10 +347,11 @@ impl Gate {
                 if let Some(app) = attempt.app_id {
                     ev = ev.field(field::APP_ID, app);
                 }
-                self.store.append(&ev).await?;
+                self.ctx.store.append(&ev).await?;
                 if just_locked(&reserved, &user_hit) {
                     let until = user_hit.now + user_hit.lock_ms;
                     let mut lock = self
+                        .ctx
                         .event(tenant_id, "authentication", action::AUTH_PASSWORD_LOCKED, Outcome::Failure)
                         .field(field::USER_NAME, username)
                         .field(field::LOCK_UNTIL, sekimori_core::Timestamp(until).to_rfc3339())
@@ -326,7 +359,7 @@ impl Gate {
                     if let Some(u) = &user {
                         lock = lock.user(&u.id, &u.username);
                     }
-                    self.store.append(&lock).await?;
+                    self.ctx.store.append(&lock).await?;
                 }
                 if let (Some(key), Some(ip)) = (&net_key, attempt.ip) {
                     let hit = ThrottleHit {
@@ -337,15 +370,16 @@ impl Gate {
                         max_failures: s.network_max_failures,
                         lock_ms: s.network_lock_seconds * 1000,
                     };
-                    let row = self.store.record_login_failure(&hit, None).await?;
+                    let row = self.ctx.store.record_login_failure(&hit, None).await?;
                     if just_locked(&row, &hit) {
                         let ev = self
+                            .ctx
                             .event(tenant_id, "authentication", action::AUTH_PASSWORD_THROTTLED, Outcome::Failure)
                             .field(field::SOURCE_IP, ip.to_string())
                             .field(field::SOURCE_NETWORK, network_of(ip))
                             .field(field::LOCK_UNTIL, sekimori_core::Timestamp(hit.now + hit.lock_ms).to_rfc3339())
                             .field(field::LOCK_FAILURES, s.network_max_failures);
-                        self.store.append(&ev).await?;
+                        self.ctx.store.append(&ev).await?;
                     }
                 }
                 Err(GateError::new(ErrorCode::InvalidCredentials, "the username or password is wrong"))
@@ -364,14 +398,14 @@ impl Gate {
         attempt: &Attempt<'_>,
     ) -> GateResult<()> {
         let verified = self.verify_password(tenant_id, username, current, attempt).await?;
-        let user = self.find_user(tenant_id, &verified.username).await?;
+        let user = self.ctx.find_user(tenant_id, &verified.username).await?;
         self.store_password(&user, new, &format!("user:{}", user.id)).await
     }
 
     /// Refuses while `key` is locked; otherwise whether it has no failures in its window.
     async fn refuse_if_locked(&self, key: &str, why: &str) -> GateResult<bool> {
-        let now = self.clock.now().millis();
-        let row = self.store.login_throttle(key).await?;
+        let now = self.ctx.clock.now().millis();
+        let row = self.ctx.store.login_throttle(key).await?;
         match row.as_ref().and_then(|r| r.locked_until).filter(|until| *until > now) {
             Some(until) => {
                 let secs = (until - now).div_euclid(1000).max(1);
@@ -386,8 +420,8 @@ impl Gate {
     /// leaves the old hash in place.
     async fn rehash(&self, user: &User, stored: &PasswordRecord, password: &str) {
         let result = async {
-            let new = self.hasher.hash(password, self.rng.as_ref()).await?;
-            self.store.rehash_password(&user.id, &stored.hash, &new, self.clock.now().millis()).await?;
+            let new = self.hasher.hash(password, self.ctx.rng.as_ref()).await?;
+            self.ctx.store.rehash_password(&user.id, &stored.hash, &new, self.ctx.clock.now().millis()).await?;
             GateResult::Ok(())
         }
         .await;

@@ -11,7 +11,7 @@ use sekimori_store::Store;
 pub async fn state(store: Arc<dyn Store>, settings: GateSettings) -> (AppState, String) {
     let gate = Gate::new(store.clone(), Arc::new(SystemClock), Arc::new(OsRng), ServerKeys::generate(&OsRng), settings)
         .unwrap();
-    let token = gate.bootstrap().await.unwrap().1.unwrap();
+    let token = gate.admin().bootstrap().await.unwrap().1.unwrap();
     let watch = sekimori_watch::Watch::new(
         store,
         Arc::new(SystemClock),

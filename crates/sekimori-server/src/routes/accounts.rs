@@ -3,13 +3,14 @@
 
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use axum::routing::{delete, get, put};
 use axum::{Json, Router};
 use sekimori_core::access::HoursWindow;
 use sekimori_core::names::Label;
 use sekimori_core::{ErrorCode, Timestamp};
 use sekimori_gate::access::{GroupView, UserPatch};
-use sekimori_gate::roles::{Role, Scope, TokenView};
+use sekimori_gate::roles::{Capability, Role, Scope, TokenView};
+
+use crate::authz::{cap, AdminRoutes};
 use serde::{Deserialize, Deserializer};
 
 use super::admin::UserView;
@@ -18,14 +19,21 @@ use crate::extract::{AdminAuth, ApiJson};
 use crate::problem::{ApiError, ApiResult};
 use crate::AppState;
 
-pub(super) fn router() -> Router<AppState> {
-    Router::new()
-        .route("/api/v1/admin/groups", get(list_groups).post(create_group))
-        .route("/api/v1/admin/groups/{name}", get(get_group).patch(patch_group).delete(delete_group))
-        .route("/api/v1/admin/groups/{name}/members/{username}", put(add_member).delete(remove_member))
-        .route("/api/v1/admin/users/{username}/sessions", delete(revoke_sessions))
-        .route("/api/v1/admin/tokens", get(list_tokens).post(create_token))
-        .route("/api/v1/admin/tokens/{id}", delete(revoke_token))
+pub(super) fn router(state: &AppState) -> Router<AppState> {
+    use Capability::{Credentials, Groups, Tokens, UsersRead};
+    AdminRoutes::new(state)
+        .get("/api/v1/admin/groups", cap(UsersRead), list_groups)
+        .post("/api/v1/admin/groups", cap(Groups).group_structure(), create_group)
+        .get("/api/v1/admin/groups/{group}", cap(UsersRead), get_group)
+        .patch("/api/v1/admin/groups/{group}", cap(Groups), patch_group)
+        .delete("/api/v1/admin/groups/{group}", cap(Groups).group_structure(), delete_group)
+        .put("/api/v1/admin/groups/{group}/members/{username}", cap(Groups), add_member)
+        .delete("/api/v1/admin/groups/{group}/members/{username}", cap(Groups), remove_member)
+        .delete("/api/v1/admin/users/{username}/sessions", cap(Credentials), revoke_sessions)
+        .get("/api/v1/admin/tokens", cap(Tokens), list_tokens)
+        .post("/api/v1/admin/tokens", cap(Tokens), create_token)
+        .delete("/api/v1/admin/tokens/{id}", cap(Tokens), revoke_token)
+        .into_router()
 }
 
 /// `{"revoked": n}`: every live session of the user ends.
@@ -34,12 +42,12 @@ async fn revoke_sessions(
     AdminAuth(admin): AdminAuth,
     Path(username): Path<String>,
 ) -> ApiResult<Json<serde_json::Value>> {
-    let n = s.gate.revoke_sessions(&admin.tenant_id, &username, &actor(&admin)).await?;
+    let n = s.gate.sessions().revoke_sessions(&admin.tenant_id, &username, &actor(&admin)).await?;
     Ok(Json(serde_json::json!({"revoked": n})))
 }
 
 async fn list_tokens(State(s): State<AppState>, AdminAuth(admin): AdminAuth) -> ApiResult<Json<Vec<TokenView>>> {
-    Ok(Json(s.gate.admin_tokens(&admin.tenant_id).await?))
+    Ok(Json(s.gate.roles().admin_tokens(&admin.tenant_id).await?))
 }
 
 #[derive(Debug, Deserialize)]
@@ -61,7 +69,8 @@ async fn create_token(
         (None, None) => None,
         (c, g) => Some(Scope { capabilities: c.unwrap_or_default(), groups: g.unwrap_or_default() }),
     };
-    let (view, key) = s.gate.mint_token(&admin.tenant_id, req.name.as_str(), req.role, scope, &actor(&admin)).await?;
+    let (view, key) =
+        s.gate.roles().mint_token(&admin.tenant_id, req.name.as_str(), req.role, scope, &actor(&admin)).await?;
     Ok((StatusCode::CREATED, Json(serde_json::json!({"token": view, "key": key}))))
 }
 
@@ -70,7 +79,7 @@ async fn revoke_token(
     AdminAuth(admin): AdminAuth,
     Path(id): Path<String>,
 ) -> ApiResult<StatusCode> {
-    s.gate.revoke_admin_token(&admin.tenant_id, &id, &actor(&admin)).await?;
+    s.gate.roles().revoke_admin_token(&admin.tenant_id, &id, &actor(&admin)).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -137,7 +146,7 @@ pub(super) async fn patch_user(
         valid_until: time("valid_until", req.valid_until)?,
         login_hours: req.login_hours,
     };
-    Ok(Json(s.gate.update_user(&admin.tenant_id, &username, patch, &actor(&admin)).await?.into()))
+    Ok(Json(s.gate.access().update_user(&admin.tenant_id, &username, patch, &actor(&admin)).await?.into()))
 }
 
 pub(super) async fn delete_user(
@@ -145,12 +154,12 @@ pub(super) async fn delete_user(
     AdminAuth(admin): AdminAuth,
     Path(username): Path<String>,
 ) -> ApiResult<StatusCode> {
-    s.gate.delete_user(&admin.tenant_id, &username, &actor(&admin)).await?;
+    s.gate.access().delete_user(&admin.tenant_id, &username, &actor(&admin)).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
 async fn list_groups(State(s): State<AppState>, AdminAuth(admin): AdminAuth) -> ApiResult<Json<Vec<GroupView>>> {
-    Ok(Json(s.gate.groups(&admin.tenant_id).await?))
+    Ok(Json(s.gate.access().groups(&admin.tenant_id).await?))
 }
 
 #[derive(Debug, Deserialize)]
@@ -165,7 +174,8 @@ async fn create_group(
     AdminAuth(admin): AdminAuth,
     ApiJson(req): ApiJson<CreateGroup>,
 ) -> ApiResult<(StatusCode, Json<GroupView>)> {
-    let g = s.gate.create_group(&admin.tenant_id, &req.name, req.login_hours.as_deref(), &actor(&admin)).await?;
+    let g =
+        s.gate.access().create_group(&admin.tenant_id, &req.name, req.login_hours.as_deref(), &actor(&admin)).await?;
     Ok((StatusCode::CREATED, Json(g)))
 }
 
@@ -174,7 +184,7 @@ async fn get_group(
     AdminAuth(admin): AdminAuth,
     Path(name): Path<String>,
 ) -> ApiResult<Json<GroupView>> {
-    Ok(Json(s.gate.group(&admin.tenant_id, &name).await?))
+    Ok(Json(s.gate.access().group(&admin.tenant_id, &name).await?))
 }
 
 #[derive(Debug, Deserialize)]
@@ -191,9 +201,9 @@ async fn patch_group(
     ApiJson(req): ApiJson<PatchGroup>,
 ) -> ApiResult<Json<GroupView>> {
     let Some(hours) = req.login_hours else {
-        return Ok(Json(s.gate.group(&admin.tenant_id, &name).await?));
+        return Ok(Json(s.gate.access().group(&admin.tenant_id, &name).await?));
     };
-    Ok(Json(s.gate.set_group_hours(&admin.tenant_id, &name, hours.as_deref(), &actor(&admin)).await?))
+    Ok(Json(s.gate.access().set_group_hours(&admin.tenant_id, &name, hours.as_deref(), &actor(&admin)).await?))
 }
 
 async fn delete_group(
@@ -201,7 +211,7 @@ async fn delete_group(
     AdminAuth(admin): AdminAuth,
     Path(name): Path<String>,
 ) -> ApiResult<StatusCode> {
-    s.gate.delete_group(&admin.tenant_id, &name, &actor(&admin)).await?;
+    s.gate.access().delete_group(&admin.tenant_id, &name, &actor(&admin)).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -210,7 +220,7 @@ async fn add_member(
     AdminAuth(admin): AdminAuth,
     Path((name, username)): Path<(String, String)>,
 ) -> ApiResult<Json<GroupView>> {
-    Ok(Json(s.gate.set_group_member(&admin.tenant_id, &name, &username, true, &actor(&admin)).await?))
+    Ok(Json(s.gate.access().set_group_member(&admin.tenant_id, &name, &username, true, &actor(&admin)).await?))
 }
 
 async fn remove_member(
@@ -218,5 +228,5 @@ async fn remove_member(
     AdminAuth(admin): AdminAuth,
     Path((name, username)): Path<(String, String)>,
 ) -> ApiResult<Json<GroupView>> {
-    Ok(Json(s.gate.set_group_member(&admin.tenant_id, &name, &username, false, &actor(&admin)).await?))
+    Ok(Json(s.gate.access().set_group_member(&admin.tenant_id, &name, &username, false, &actor(&admin)).await?))
 }

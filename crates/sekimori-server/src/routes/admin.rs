@@ -4,38 +4,45 @@
 use axum::extract::{Path, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{delete, get, post};
 use axum::{Json, Router};
 use sekimori_core::names::{Label, Username};
 use sekimori_core::{ErrorCode, Timestamp};
+use sekimori_gate::roles::Capability;
 use sekimori_gate::AppKind;
 use sekimori_store::{App, Device, EventFilter, StoredEvent, User};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
+use crate::authz::{admin_only, any_role, cap, AdminRoutes};
 use crate::extract::{AdminAuth, ApiJson, ApiQuery};
 use crate::problem::{ApiError, ApiResult};
 use crate::AppState;
 
-pub(super) fn router() -> Router<AppState> {
-    Router::new()
-        .route("/api/v1/admin/users", post(add_user).get(list_users))
-        .route(
-            "/api/v1/admin/users/{username}",
-            get(get_user).patch(super::accounts::patch_user).delete(super::accounts::delete_user),
-        )
-        .route("/api/v1/admin/users/{username}/enrollments", post(create_enrollment))
-        .route("/api/v1/admin/users/{username}/devices", get(list_devices))
-        .route("/api/v1/admin/users/{username}/devices/{device_id}", delete(remove_device))
-        .route("/api/v1/admin/users/{username}/environments", get(list_environments))
-        .route("/api/v1/admin/apps", post(add_app).get(list_apps))
-        .route("/api/v1/admin/apps/{app_id}", delete(revoke_app).patch(patch_app))
-        .route("/api/v1/admin/oidc/clients", get(list_oidc_clients))
-        .route("/api/v1/admin/oidc/keys", get(list_oidc_keys))
-        .route("/api/v1/admin/oidc/keys/rotate", post(rotate_oidc_keys))
-        .route("/api/v1/admin/tenant", get(get_tenant).patch(patch_tenant))
-        .route("/api/v1/admin/audit/verify", get(verify_audit))
-        .route("/api/v1/events", get(events))
+pub(super) fn router(state: &AppState) -> Router<AppState> {
+    use Capability::{Apps, Audit, Credentials, UsersRead, UsersWrite};
+    AdminRoutes::new(state)
+        .post("/api/v1/admin/users", cap(UsersWrite), add_user)
+        .get("/api/v1/admin/users", cap(UsersRead), list_users)
+        .get("/api/v1/admin/users/{username}", cap(UsersRead), get_user)
+        .patch("/api/v1/admin/users/{username}", cap(UsersWrite), super::accounts::patch_user)
+        .delete("/api/v1/admin/users/{username}", cap(UsersWrite), super::accounts::delete_user)
+        .post("/api/v1/admin/users/{username}/enrollments", cap(Credentials), create_enrollment)
+        .get("/api/v1/admin/users/{username}/devices", cap(UsersRead), list_devices)
+        .delete("/api/v1/admin/users/{username}/devices/{device_id}", cap(Credentials), remove_device)
+        .get("/api/v1/admin/users/{username}/environments", cap(UsersRead), list_environments)
+        .post("/api/v1/admin/apps", cap(Apps), add_app)
+        .get("/api/v1/admin/apps", cap(Apps), list_apps)
+        .delete("/api/v1/admin/apps/{app_id}", cap(Apps), revoke_app)
+        .patch("/api/v1/admin/apps/{app_id}", cap(Apps), patch_app)
+        // OIDC clients are apps; replacing the signing keys is for admins.
+        .get("/api/v1/admin/oidc/clients", cap(Apps), list_oidc_clients)
+        .get("/api/v1/admin/oidc/keys", cap(Apps), list_oidc_keys)
+        .post("/api/v1/admin/oidc/keys/rotate", admin_only(), rotate_oidc_keys)
+        .get("/api/v1/admin/tenant", any_role(), get_tenant)
+        .patch("/api/v1/admin/tenant", cap(Capability::Tenant), patch_tenant)
+        .get("/api/v1/admin/audit/verify", cap(Audit), verify_audit)
+        .get("/api/v1/events", cap(Audit), events)
+        .into_router()
 }
 
 /// A user as the admin API shows it.
@@ -89,12 +96,13 @@ async fn add_user(
             return Err(ApiError::new(ErrorCode::InvalidRequest, "email is not an address"));
         }
     }
-    let user = s.gate.add_user(&admin, &req.username, req.email, req.display_name.map(|d| d.to_string())).await?;
+    let user =
+        s.gate.admin().add_user(&admin, &req.username, req.email, req.display_name.map(|d| d.to_string())).await?;
     Ok((StatusCode::CREATED, Json(user.into())))
 }
 
 async fn list_users(State(s): State<AppState>, AdminAuth(admin): AdminAuth) -> ApiResult<Json<Vec<UserView>>> {
-    Ok(Json(s.gate.list_users(&admin).await?.into_iter().map(UserView::from).collect()))
+    Ok(Json(s.gate.admin().list_users(&admin).await?.into_iter().map(UserView::from).collect()))
 }
 
 async fn get_user(
@@ -102,7 +110,7 @@ async fn get_user(
     AdminAuth(admin): AdminAuth,
     Path(username): Path<String>,
 ) -> ApiResult<Json<UserView>> {
-    Ok(Json(s.gate.find_user(&admin.tenant_id, &username).await?.into()))
+    Ok(Json(s.gate.admin().find_user(&admin.tenant_id, &username).await?.into()))
 }
 
 #[derive(Debug, Deserialize)]
@@ -121,7 +129,7 @@ async fn create_enrollment(
     if !matches!(format, "json" | "svg" | "png") {
         return Err(ApiError::new(ErrorCode::InvalidRequest, "format must be json, svg or png"));
     }
-    let e = s.gate.create_enrollment(&admin, &username).await?;
+    let e = s.gate.enrolment().create_enrollment(&admin, &username).await?;
     let link_header = [("sekimori-enrollment-link", e.link.clone())];
     Ok(match format {
         "svg" => {
@@ -152,7 +160,9 @@ async fn list_devices(
     AdminAuth(admin): AdminAuth,
     Path(username): Path<String>,
 ) -> ApiResult<Json<Vec<DeviceView>>> {
-    Ok(Json(s.gate.user_devices(&admin.tenant_id, &username).await?.into_iter().map(DeviceView::from).collect()))
+    Ok(Json(
+        s.gate.admin().user_devices(&admin.tenant_id, &username).await?.into_iter().map(DeviceView::from).collect(),
+    ))
 }
 
 async fn remove_device(
@@ -160,7 +170,7 @@ async fn remove_device(
     AdminAuth(admin): AdminAuth,
     Path((username, device_id)): Path<(String, String)>,
 ) -> ApiResult<StatusCode> {
-    s.gate.remove_device(&admin, &username, &device_id).await?;
+    s.gate.admin().remove_device(&admin, &username, &device_id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -169,8 +179,8 @@ async fn list_environments(
     AdminAuth(admin): AdminAuth,
     Path(username): Path<String>,
 ) -> ApiResult<Json<Value>> {
-    let user = s.gate.find_user(&admin.tenant_id, &username).await?;
-    Ok(Json(json!(s.gate.environments(&user).await?)))
+    let user = s.gate.admin().find_user(&admin.tenant_id, &username).await?;
+    Ok(Json(json!(s.gate.environments().environments(&user).await?)))
 }
 
 #[derive(Debug, Serialize)]
@@ -226,13 +236,13 @@ async fn add_app(
             return Err(ApiError::new(ErrorCode::InvalidRequest, "an OIDC client must be a relying_party app"))
         }
         Some(reg) => {
-            let c = s.gate.add_oidc_client(&admin, &req.name, reg).await?;
+            let c = s.gate.oidc().add_oidc_client(&admin, &req.name, reg).await?;
             (c.app, Some(c.client))
         }
-        None => (s.gate.add_app(&admin, &req.name, kind).await?, None),
+        None => (s.gate.apps().add_app(&admin, &req.name, kind).await?, None),
     };
     if let Some(origins) = req.origins.filter(|o| !o.is_empty()) {
-        created.app = s.gate.set_app_origins(&admin, &created.app.id, &origins).await?;
+        created.app = s.gate.apps().set_app_origins(&admin, &created.app.id, &origins).await?;
     }
     let mut body = json!({"app": AppView::from(created.app), "key": created.key});
     if let Some(c) = client {
@@ -240,7 +250,7 @@ async fn add_app(
             body["client_secret"] = json!(created.key);
         }
         body["client_id"] = json!(c.app_id);
-        body["issuer"] = json!(s.gate.issuer());
+        body["issuer"] = json!(s.gate.oidc().issuer());
         body["oidc"] = oidc_view(&c);
     }
     Ok((StatusCode::CREATED, Json(body)))
@@ -258,11 +268,11 @@ async fn patch_app(
     Path(app_id): Path<String>,
     ApiJson(req): ApiJson<PatchApp>,
 ) -> ApiResult<Json<AppView>> {
-    Ok(Json(s.gate.set_app_origins(&admin, &app_id, &req.origins).await?.into()))
+    Ok(Json(s.gate.apps().set_app_origins(&admin, &app_id, &req.origins).await?.into()))
 }
 
 async fn list_apps(State(s): State<AppState>, AdminAuth(admin): AdminAuth) -> ApiResult<Json<Vec<AppView>>> {
-    Ok(Json(s.gate.list_apps(&admin).await?.into_iter().map(AppView::from).collect()))
+    Ok(Json(s.gate.apps().list_apps(&admin).await?.into_iter().map(AppView::from).collect()))
 }
 
 async fn revoke_app(
@@ -270,12 +280,12 @@ async fn revoke_app(
     AdminAuth(admin): AdminAuth,
     Path(app_id): Path<String>,
 ) -> ApiResult<StatusCode> {
-    s.gate.revoke_app(&admin, &app_id).await?;
+    s.gate.apps().revoke_app(&admin, &app_id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
 async fn get_tenant(State(s): State<AppState>, AdminAuth(admin): AdminAuth) -> ApiResult<Json<Value>> {
-    Ok(Json(json!(s.gate.tenant_settings(&admin.tenant_id).await?)))
+    Ok(Json(json!(s.gate.admin().tenant_settings(&admin.tenant_id).await?)))
 }
 
 #[derive(Debug, Deserialize)]
@@ -294,6 +304,7 @@ async fn patch_tenant(
 ) -> ApiResult<Json<Value>> {
     Ok(Json(json!(
         s.gate
+            .admin()
             .update_tenant_settings(
                 &admin,
                 req.standby_required,
@@ -306,7 +317,7 @@ async fn patch_tenant(
 }
 
 async fn verify_audit(State(s): State<AppState>, AdminAuth(_admin): AdminAuth) -> ApiResult<Json<Value>> {
-    Ok(Json(json!(s.gate.verify_audit().await?)))
+    Ok(Json(json!(s.gate.audit().verify_audit().await?)))
 }
 
 #[derive(Debug, Deserialize)]
@@ -337,7 +348,7 @@ async fn events(
             .transpose()
     };
     let user_id = match &q.user {
-        Some(name) => Some(s.gate.find_user(&admin.tenant_id, name).await?.id),
+        Some(name) => Some(s.gate.admin().find_user(&admin.tenant_id, name).await?.id),
         None => None,
     };
     let filter = EventFilter {
@@ -349,7 +360,7 @@ async fn events(
         after_seq: q.after,
         limit: q.limit.unwrap_or(1000).clamp(1, 10_000),
     };
-    let rows = s.gate.events(&admin.tenant_id, filter).await?;
+    let rows = s.gate.audit().events(&admin.tenant_id, filter).await?;
     let accept_ndjson =
         headers.get(header::ACCEPT).and_then(|v| v.to_str().ok()).is_some_and(|a| a.contains("application/x-ndjson"));
     let ndjson = match q.format.as_deref() {
@@ -395,7 +406,7 @@ fn oidc_view(c: &sekimori_store::OidcClient) -> Value {
 }
 
 async fn list_oidc_clients(State(s): State<AppState>, AdminAuth(admin): AdminAuth) -> ApiResult<Json<Vec<Value>>> {
-    Ok(Json(s.gate.list_oidc_clients(&admin).await?.iter().map(oidc_view).collect()))
+    Ok(Json(s.gate.oidc().list_oidc_clients(&admin).await?.iter().map(oidc_view).collect()))
 }
 
 fn oidc_problem(e: sekimori_gate::oidc::OidcError) -> ApiError {
@@ -405,8 +416,8 @@ fn oidc_problem(e: sekimori_gate::oidc::OidcError) -> ApiError {
 
 /// The provider's signing keys (no private parts).
 async fn list_oidc_keys(State(s): State<AppState>, AdminAuth(_admin): AdminAuth) -> ApiResult<Json<Vec<Value>>> {
-    s.gate.key_ring().await.map_err(oidc_problem)?;
-    let keys = s.gate.oidc_key_list().await.map_err(oidc_problem)?;
+    s.gate.oidc().key_ring().await.map_err(oidc_problem)?;
+    let keys = s.gate.oidc().oidc_key_list().await.map_err(oidc_problem)?;
     Ok(Json(
         keys.into_iter()
             .map(|k| {
@@ -423,6 +434,6 @@ async fn list_oidc_keys(State(s): State<AppState>, AdminAuth(_admin): AdminAuth)
 
 /// Replaces the signing keys now; the old ones stay published until their tokens expire.
 async fn rotate_oidc_keys(State(s): State<AppState>, AdminAuth(admin): AdminAuth) -> ApiResult<Json<Value>> {
-    let kids = s.gate.rotate_oidc_keys(&admin.id).await.map_err(oidc_problem)?;
+    let kids = s.gate.oidc().rotate_oidc_keys(&admin.id).await.map_err(oidc_problem)?;
     Ok(Json(json!({ "active": kids })))
 }

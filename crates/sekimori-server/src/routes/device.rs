@@ -40,11 +40,11 @@ struct Enroll {
 }
 
 async fn enroll(State(s): State<AppState>, ApiJson(req): ApiJson<Enroll>) -> ApiResult<(StatusCode, Json<Enrolled>)> {
-    Ok((StatusCode::CREATED, Json(s.gate.enroll_device(&req.code, &req.public_key, &req.name).await?)))
+    Ok((StatusCode::CREATED, Json(s.gate.enrolment().enroll_device(&req.code, &req.public_key, &req.name).await?)))
 }
 
 async fn standby(State(s): State<AppState>, d: SignedDevice<Empty>) -> ApiResult<(StatusCode, Json<StandbyOpened>)> {
-    Ok((StatusCode::CREATED, Json(s.gate.open_standby(&d.device, &d.user).await?)))
+    Ok((StatusCode::CREATED, Json(s.gate.standby().open_standby(&d.device, &d.user).await?)))
 }
 
 #[derive(Debug, Deserialize)]
@@ -58,12 +58,12 @@ async fn messages(
     ApiQuery(q): ApiQuery<WaitQuery>,
     d: SignedDevice<Empty>,
 ) -> ApiResult<Json<Value>> {
-    let msgs: Vec<SignedMessage> = s.gate.device_messages(&d.user, wait_duration(q.wait)).await?;
+    let msgs: Vec<SignedMessage> = s.gate.push().device_messages(&d.user, wait_duration(q.wait)).await?;
     Ok(Json(json!({"messages": msgs})))
 }
 
 async fn dismiss(State(s): State<AppState>, Path(id): Path<String>, d: SignedDevice<Empty>) -> ApiResult<StatusCode> {
-    s.gate.dismiss_message(&d.user, &id).await?;
+    s.gate.push().dismiss_message(&d.user, &id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -78,7 +78,7 @@ async fn approve(
     Path(login_id): Path<String>,
     d: SignedDevice<Approve>,
 ) -> ApiResult<Json<Value>> {
-    s.gate.approve_push(&d.device, &d.user, &login_id, d.body.number).await?;
+    s.gate.push().approve_push(&d.device, &d.user, &login_id, d.body.number).await?;
     Ok(Json(json!({"login_id": login_id, "status": "approved"})))
 }
 
@@ -87,7 +87,7 @@ async fn deny(
     Path(login_id): Path<String>,
     d: SignedDevice<Empty>,
 ) -> ApiResult<Json<Value>> {
-    s.gate.deny_push(&d.device, &d.user, &login_id).await?;
+    s.gate.push().deny_push(&d.device, &d.user, &login_id).await?;
     Ok(Json(json!({"login_id": login_id, "status": "denied"})))
 }
 
@@ -98,15 +98,15 @@ struct RedeemQr {
 }
 
 async fn redeem_qr(State(s): State<AppState>, d: SignedDevice<RedeemQr>) -> ApiResult<Json<QrRedeemed>> {
-    Ok(Json(s.gate.redeem_qr(&d.device, &d.user, &d.body.payload).await?))
+    Ok(Json(s.gate.qr().redeem_qr(&d.device, &d.user, &d.body.payload).await?))
 }
 
 async fn tickets(State(s): State<AppState>, d: SignedDevice<Empty>) -> ApiResult<Json<Vec<TicketView>>> {
-    Ok(Json(s.gate.device_tickets(&d.user).await?))
+    Ok(Json(s.gate.tickets().device_tickets(&d.user).await?))
 }
 
 async fn environments(State(s): State<AppState>, d: SignedDevice<Empty>) -> ApiResult<Json<Value>> {
-    Ok(Json(json!(s.gate.environments(&d.user).await?)))
+    Ok(Json(json!(s.gate.environments().environments(&d.user).await?)))
 }
 
 #[derive(Debug, Deserialize)]
@@ -120,7 +120,7 @@ async fn trust_environment(
     Path(key): Path<String>,
     d: SignedDevice<Trust>,
 ) -> ApiResult<StatusCode> {
-    s.gate.trust_environment(&d.user, &key, d.body.trusted).await?;
+    s.gate.environments().trust_environment(&d.user, &key, d.body.trusted).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -129,6 +129,6 @@ async fn revoke_environment(
     Path(key): Path<String>,
     d: SignedDevice<Empty>,
 ) -> ApiResult<StatusCode> {
-    s.gate.revoke_environment(&d.user, &key).await?;
+    s.gate.environments().revoke_environment(&d.user, &key).await?;
     Ok(StatusCode::NO_CONTENT)
 }

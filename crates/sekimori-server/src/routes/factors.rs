@@ -3,28 +3,36 @@
 
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use axum::routing::{delete, get, post};
+use axum::routing::post;
 use axum::{Json, Router};
 use sekimori_core::names::Username;
+use sekimori_gate::apps::Apps;
 use sekimori_gate::factors::{FactorVerified, FactorsView, TotpView};
-use sekimori_gate::{AppKind, Gate};
+use sekimori_gate::roles::Capability;
+use sekimori_gate::AppKind;
 use sekimori_store::AdminToken;
 use serde::Deserialize;
 use serde_json::{json, Value};
 
+use crate::authz::{cap, AdminRoutes};
 use crate::extract::{AdminAuth, ApiJson, AppAuth};
 use crate::problem::ApiResult;
 use crate::AppState;
 
-pub(super) fn router() -> Router<AppState> {
+pub(super) fn router(state: &AppState) -> Router<AppState> {
+    use Capability::{Credentials, UsersRead};
     Router::new()
-        .route("/api/v1/admin/users/{username}/factors", get(list_factors))
-        .route("/api/v1/admin/users/{username}/totp", post(enrol_totp))
-        .route("/api/v1/admin/users/{username}/totp/{id}", delete(delete_totp))
-        .route("/api/v1/admin/users/{username}/totp/{id}/confirm", post(confirm_totp))
-        .route("/api/v1/admin/users/{username}/recovery-codes", post(generate_recovery_codes))
         .route("/api/v1/factors/totp/verify", post(verify_totp))
         .route("/api/v1/factors/recovery-codes/verify", post(verify_recovery_code))
+        .merge(
+            AdminRoutes::new(state)
+                .get("/api/v1/admin/users/{username}/factors", cap(UsersRead), list_factors)
+                .post("/api/v1/admin/users/{username}/totp", cap(Credentials), enrol_totp)
+                .delete("/api/v1/admin/users/{username}/totp/{id}", cap(Credentials), delete_totp)
+                .post("/api/v1/admin/users/{username}/totp/{id}/confirm", cap(Credentials), confirm_totp)
+                .post("/api/v1/admin/users/{username}/recovery-codes", cap(Credentials), generate_recovery_codes)
+                .into_router(),
+        )
 }
 
 /// Who made an admin change, as the audit log names it.
@@ -37,7 +45,7 @@ async fn list_factors(
     AdminAuth(admin): AdminAuth,
     Path(username): Path<String>,
 ) -> ApiResult<Json<FactorsView>> {
-    Ok(Json(s.gate.factors(&admin.tenant_id, &username).await?))
+    Ok(Json(s.gate.factors().factors(&admin.tenant_id, &username).await?))
 }
 
 /// The enrolment, with the `otpauth://` URI also as an SVG QR code.
@@ -46,7 +54,7 @@ async fn enrol_totp(
     AdminAuth(admin): AdminAuth,
     Path(username): Path<String>,
 ) -> ApiResult<(StatusCode, Json<Value>)> {
-    let e = s.gate.enrol_totp(&admin.tenant_id, &username, &actor(&admin)).await?;
+    let e = s.gate.factors().enrol_totp(&admin.tenant_id, &username, &actor(&admin)).await?;
     let qr = crate::qr::svg(&e.otpauth_uri)?;
     let mut body = serde_json::to_value(&e).unwrap_or_default();
     if let Some(map) = body.as_object_mut() {
@@ -67,7 +75,7 @@ async fn confirm_totp(
     Path((username, id)): Path<(String, String)>,
     ApiJson(req): ApiJson<Code>,
 ) -> ApiResult<Json<TotpView>> {
-    Ok(Json(s.gate.confirm_totp(&admin.tenant_id, &username, &id, &req.code).await?))
+    Ok(Json(s.gate.factors().confirm_totp(&admin.tenant_id, &username, &id, &req.code).await?))
 }
 
 async fn delete_totp(
@@ -75,7 +83,7 @@ async fn delete_totp(
     AdminAuth(admin): AdminAuth,
     Path((username, id)): Path<(String, String)>,
 ) -> ApiResult<StatusCode> {
-    s.gate.delete_totp(&admin.tenant_id, &username, &id, &actor(&admin)).await?;
+    s.gate.factors().delete_totp(&admin.tenant_id, &username, &id, &actor(&admin)).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -84,7 +92,7 @@ async fn generate_recovery_codes(
     AdminAuth(admin): AdminAuth,
     Path(username): Path<String>,
 ) -> ApiResult<(StatusCode, Json<Value>)> {
-    let codes = s.gate.generate_recovery_codes(&admin.tenant_id, &username, &actor(&admin)).await?;
+    let codes = s.gate.factors().generate_recovery_codes(&admin.tenant_id, &username, &actor(&admin)).await?;
     Ok((StatusCode::CREATED, Json(json!({ "codes": codes }))))
 }
 
@@ -100,8 +108,8 @@ async fn verify_totp(
     AppAuth(app): AppAuth,
     ApiJson(req): ApiJson<VerifyCode>,
 ) -> ApiResult<Json<FactorVerified>> {
-    Gate::require_app_kind(&app, AppKind::RelyingParty)?;
-    Ok(Json(s.gate.verify_totp(&app, req.username.as_str(), &req.code).await?))
+    Apps::require_app_kind(&app, AppKind::RelyingParty)?;
+    Ok(Json(s.gate.factors().verify_totp(&app, req.username.as_str(), &req.code).await?))
 }
 
 async fn verify_recovery_code(
@@ -109,6 +117,6 @@ async fn verify_recovery_code(
     AppAuth(app): AppAuth,
     ApiJson(req): ApiJson<VerifyCode>,
 ) -> ApiResult<Json<FactorVerified>> {
-    Gate::require_app_kind(&app, AppKind::RelyingParty)?;
-    Ok(Json(s.gate.use_recovery_code(&app, req.username.as_str(), &req.code).await?))
+    Apps::require_app_kind(&app, AppKind::RelyingParty)?;
+    Ok(Json(s.gate.factors().use_recovery_code(&app, req.username.as_str(), &req.code).await?))
 }

@@ -17,7 +17,7 @@ pub(super) fn destination_origin(gate: &Gate, return_to: &str) -> Option<String>
         Some(query) => {
             let pairs: Vec<(String, String)> = serde_urlencoded::from_str(query).ok()?;
             let sealed = pairs.into_iter().find(|(k, _)| k == "request")?.1;
-            gate.open_authorize_request(&sealed)?.redirect_uri
+            gate.oidc().open_authorize_request(&sealed)?.redirect_uri
         }
         None if return_to.starts_with('/') => return None,
         None => return_to.to_owned(),

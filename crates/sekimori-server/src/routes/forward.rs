@@ -113,7 +113,7 @@ async fn decide(State(s): State<AppState>, Path(mode): Path<String>, headers: He
         refuse(ApiError::new(ErrorCode::InvalidRequest, format!("the original path cannot be judged: {e}")))
     })?;
     let session = current_session(&s.gate, &headers).await?;
-    match s.gate.forward_decision(session.as_ref(), &host, &path) {
+    match s.gate.forward().forward_decision(session.as_ref(), &host, &path) {
         Decision::Allow(identity) => {
             let mut resp = StatusCode::OK.into_response();
             let h = resp.headers_mut();
@@ -135,7 +135,7 @@ async fn decide(State(s): State<AppState>, Path(mode): Path<String>, headers: He
                 let back = format!("{scheme}://{host}{target}");
                 let login = format!(
                     "{}/login?return_to={}&level={level}",
-                    s.gate.settings().public_url.trim_end_matches('/'),
+                    s.gate.public_url().trim_end_matches('/'),
                     percent_encode(&back)
                 );
                 let mut r = StatusCode::FOUND.into_response();

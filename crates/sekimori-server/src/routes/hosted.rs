@@ -58,7 +58,7 @@ async fn enroll_page(State(s): State<AppState>, ApiQuery(q): ApiQuery<EnrollQuer
     if q.c.len() > 128 || !q.c.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_') {
         return Err(ApiError::new(ErrorCode::InvalidRequest, "c is not an enrolment code"));
     }
-    let base = s.gate.settings().public_url.trim_end_matches('/');
+    let base = s.gate.public_url().trim_end_matches('/');
     let link = format!("sekimori://enroll?u={}&c={}", sekimori_gate::enroll::percent_encode(base), q.c);
     let svg = crate::qr::svg(&link)?;
     Ok(page(format!(
@@ -93,7 +93,7 @@ fn origin(headers: &HeaderMap) -> Option<&str> {
 
 /// Whether a browser request comes from Sekimori's own pages (or from no browser page).
 fn own_origin(s: &AppState, headers: &HeaderMap) -> bool {
-    origin(headers).is_none_or(|o| o == s.gate.settings().public_url.trim_end_matches('/'))
+    origin(headers).is_none_or(|o| o == s.gate.public_url().trim_end_matches('/'))
 }
 
 fn allow_origin(resp: &mut Response, origin: &str) {
@@ -132,7 +132,7 @@ async fn create_qr(
     ApiQuery(q): ApiQuery<CreateQuery>,
 ) -> ApiResult<Response> {
     let app = match &q.app {
-        Some(id) => Some(s.gate.snippet_app(id, origin(&headers)).await?),
+        Some(id) => Some(s.gate.apps().snippet_app(id, origin(&headers)).await?),
         None if own_origin(&s, &headers) => None,
         None => {
             return Err(ApiError::new(
@@ -141,7 +141,7 @@ async fn create_qr(
             ))
         }
     };
-    let created = s.gate.create_qr(&client, app.as_ref()).await?;
+    let created = s.gate.qr().create_qr(&client, app.as_ref()).await?;
     let svg = crate::qr::svg(&created.payload)?;
     let mut body = json!(created);
     body["svg"] = Value::String(svg);
@@ -168,10 +168,10 @@ async fn qr_status(
         .get(POLL_SECRET_HEADER)
         .and_then(|v| v.to_str().ok())
         .ok_or_else(|| ApiError::new(ErrorCode::Unauthorized, "the sekimori-poll-secret header is required"))?;
-    let status = s.gate.qr_status(&id, secret, wait_duration(q.wait)).await?;
+    let status = s.gate.qr().qr_status(&id, secret, wait_duration(q.wait)).await?;
     let mut resp = Json(json!(status)).into_response();
     if let Some(o) = origin(&headers).filter(|_| !own_origin(&s, &headers)) {
-        let allowed = s.gate.qr_origins(&id).await?;
+        let allowed = s.gate.apps().qr_origins(&id).await?;
         if sekimori_gate::snippet::normalize_origin(o).is_ok_and(|n| allowed.contains(&n)) {
             allow_origin(&mut resp, o);
         }

@@ -172,7 +172,7 @@ pub(super) fn cookie_value<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a
 }
 
 fn secure(gate: &Gate) -> &'static str {
-    if gate.settings().public_url.starts_with("https://") {
+    if gate.public_url().starts_with("https://") {
         "; Secure"
     } else {
         ""
@@ -199,7 +199,7 @@ fn csrf_token(gate: &Gate, cookie: &str) -> String {
 /// URL; anything else becomes `/`.
 fn safe_return(gate: &Gate, to: Option<&str>) -> String {
     let Some(to) = to.filter(|t| t.len() <= 4096) else { return "/".into() };
-    let base = gate.settings().public_url.trim_end_matches('/');
+    let base = gate.public_url().trim_end_matches('/');
     let relative = to.starts_with('/') && !to.starts_with("//") && !to.starts_with("/\\");
     let same_origin = to.strip_prefix(base).is_some_and(|rest| rest.is_empty() || rest.starts_with('/'));
     // An application behind forward-auth: an http(s) URL whose host a rule names.
@@ -207,7 +207,7 @@ fn safe_return(gate: &Gate, to: Option<&str>) -> String {
         .strip_prefix("https://")
         .or_else(|| to.strip_prefix("http://"))
         .map(|rest| rest.split(['/', '?', '#']).next().unwrap_or(""))
-        .is_some_and(|host| !host.contains('@') && !host.contains('\\') && gate.is_protected_host(host));
+        .is_some_and(|host| !host.contains('@') && !host.contains('\\') && gate.forward().is_protected_host(host));
     if (relative || same_origin || protected) && !to.chars().any(char::is_control) {
         to.to_owned()
     } else {
@@ -435,7 +435,7 @@ pub(super) fn csrf_ok(gate: &Gate, headers: &HeaderMap, sent: &str) -> bool {
 /// The live session of the browser that sent `headers`.
 pub(super) async fn current_session(gate: &Gate, headers: &HeaderMap) -> Result<Option<SessionView>, ApiError> {
     match cookie_value(headers, SESSION_COOKIE) {
-        Some(secret) => Ok(gate.session(secret).await?),
+        Some(secret) => Ok(gate.sessions().session(secret).await?),
         None => Ok(None),
     }
 }
@@ -460,11 +460,11 @@ async fn login_page(State(s): State<AppState>, headers: HeaderMap, RawQuery(q): 
             return Ok(page(&c, StatusCode::OK, &needs_device(&c), cookies));
         }
         // Step-up: the session's user proves a second factor.
-        let user = s.gate.find_user(&session.tenant_id, &session.username).await?;
-        if !s.gate.has_second_factor(&user).await? {
+        let user = s.gate.admin().find_user(&session.tenant_id, &session.username).await?;
+        if !s.gate.factors().has_second_factor(&user).await? {
             return Ok(page(&c, StatusCode::FORBIDDEN, &format!("<p>{}</p>", t(c.lang, "no_factor")), cookies));
         }
-        let pending = s.gate.seal_pending(&session.tenant_id, &session.username, &session.amr);
+        let pending = s.gate.sessions().seal_pending(&session.tenant_id, &session.username, &session.amr);
         let mut cookies = cookies;
         cookies.push(set_cookie(&s.gate, PENDING_COOKIE, &pending, "/login", "Lax", PENDING_SECONDS));
         let form = factor_form(&c, None, Some((&pending, &session.username)));
@@ -528,9 +528,9 @@ async fn login_password(
         let body = password_form(&c, Some(t(c.lang, "wrong")), &f.username);
         return Ok(page(&c, StatusCode::UNAUTHORIZED, &body, Vec::new()));
     }
-    let tenant = s.gate.default_tenant().await?;
+    let tenant = s.gate.admin().default_tenant().await?;
     let attempt = Attempt { ip: client.ip, app_id: None };
-    let verified = match s.gate.verify_password(&tenant.id, &f.username, &f.password, &attempt).await {
+    let verified = match s.gate.passwords().verify_password(&tenant.id, &f.username, &f.password, &attempt).await {
         Ok(v) => v,
         Err(e) if e.code == ErrorCode::InvalidRequest => return Err(e.into()),
         Err(e) => {
@@ -540,10 +540,10 @@ async fn login_password(
             return Ok(resp);
         }
     };
-    let user = s.gate.find_user(&tenant.id, &verified.username).await?;
+    let user = s.gate.admin().find_user(&tenant.id, &verified.username).await?;
     let amr: Vec<String> = verified.amr.iter().map(|a| (*a).to_owned()).collect();
-    if s.gate.has_second_factor(&user).await? {
-        let pending = s.gate.seal_pending(&tenant.id, &user.username, &amr);
+    if s.gate.factors().has_second_factor(&user).await? {
+        let pending = s.gate.sessions().seal_pending(&tenant.id, &user.username, &amr);
         let cookie = set_cookie(&s.gate, PENDING_COOKIE, &pending, "/login", "Lax", PENDING_SECONDS);
         return Ok(page(&c, StatusCode::OK, &factor_form(&c, None, Some((&pending, &user.username))), vec![cookie]));
     }
@@ -551,8 +551,9 @@ async fn login_password(
         return Ok(page(&c, StatusCode::FORBIDDEN, &format!("<p>{}</p>", t(c.lang, "no_factor")), Vec::new()));
     }
     let old = cookie_value(&headers, SESSION_COOKIE);
-    let (secret, _) = s.gate.create_session(&user, 1, &amr, old).await?;
-    let cookie = set_cookie(&s.gate, SESSION_COOKIE, &secret, "/", "Lax", s.gate.settings().session.absolute_seconds);
+    let (secret, _) = s.gate.sessions().create_session(&user, 1, &amr, old).await?;
+    let cookie =
+        set_cookie(&s.gate, SESSION_COOKIE, &secret, "/", "Lax", s.gate.sessions().settings().absolute_seconds);
     Ok(redirect(&c.return_to, vec![cookie]))
 }
 
@@ -576,15 +577,15 @@ async fn login_factor(
     if !csrf_ok(&s.gate, &headers, &f.csrf) {
         return Ok(page(&c, StatusCode::FORBIDDEN, &format!("<p>{}</p>", t(c.lang, "csrf")), Vec::new()));
     }
-    let Some(pending) = cookie_value(&headers, PENDING_COOKIE).and_then(|p| s.gate.open_pending(p)) else {
+    let Some(pending) = cookie_value(&headers, PENDING_COOKIE).and_then(|p| s.gate.sessions().open_pending(p)) else {
         let body = format!("<p>{}</p>{}", t(c.lang, "expired"), password_form(&c, None, ""));
         return Ok(page(&c, StatusCode::UNAUTHORIZED, &body, Vec::new()));
     };
     let code = f.code.trim();
     let result = if code.len() <= 8 && code.chars().all(|ch| ch.is_ascii_digit()) {
-        s.gate.verify_totp_in(&pending.tenant_id, &pending.username, code).await
+        s.gate.factors().verify_totp_in(&pending.tenant_id, &pending.username, code).await
     } else {
-        s.gate.use_recovery_code_in(&pending.tenant_id, &pending.username, code, None).await
+        s.gate.factors().use_recovery_code_in(&pending.tenant_id, &pending.username, code, None).await
     };
     if let Err(e) = result {
         let (status, message) = message_for(c.lang, &e);
@@ -594,7 +595,7 @@ async fn login_factor(
         retry_after(&mut resp, &e);
         return Ok(resp);
     }
-    let user = s.gate.find_user(&pending.tenant_id, &pending.username).await?;
+    let user = s.gate.admin().find_user(&pending.tenant_id, &pending.username).await?;
     let mut amr = pending.amr.clone();
     for m in ["otp", "mfa"] {
         if !amr.iter().any(|a| a == m) {
@@ -602,9 +603,9 @@ async fn login_factor(
         }
     }
     let old = cookie_value(&headers, SESSION_COOKIE);
-    let (secret, _) = s.gate.create_session(&user, 2, &amr, old).await?;
+    let (secret, _) = s.gate.sessions().create_session(&user, 2, &amr, old).await?;
     let cookies = vec![
-        set_cookie(&s.gate, SESSION_COOKIE, &secret, "/", "Lax", s.gate.settings().session.absolute_seconds),
+        set_cookie(&s.gate, SESSION_COOKIE, &secret, "/", "Lax", s.gate.sessions().settings().absolute_seconds),
         set_cookie(&s.gate, PENDING_COOKIE, "", "/login", "Lax", 0),
     ];
     Ok(redirect(&c.return_to, cookies))
@@ -632,9 +633,9 @@ async fn logout(
     let _ = f.level;
     if let Some(secret) = cookie_value(&headers, SESSION_COOKIE) {
         if f.everywhere == Some(true) {
-            s.gate.logout_everywhere(secret).await?;
+            s.gate.sessions().logout_everywhere(secret).await?;
         } else {
-            s.gate.logout(secret).await?;
+            s.gate.sessions().logout(secret).await?;
         }
     }
     let to = format!(
@@ -667,7 +668,7 @@ async fn session_from_assertion(
     headers: HeaderMap,
     ApiJson(body): ApiJson<AssertionBody>,
 ) -> ApiResult<Response> {
-    let origin = s.gate.settings().public_url.trim_end_matches('/').to_owned();
+    let origin = s.gate.public_url().trim_end_matches('/').to_owned();
     if let Some(o) = headers.get(header::ORIGIN).and_then(|v| v.to_str().ok()) {
         if o != origin {
             return Err(ApiError::new(ErrorCode::Forbidden, "this request did not come from the login page"));
@@ -677,7 +678,7 @@ async fn session_from_assertion(
         return Err(ApiError::new(ErrorCode::InvalidRequest, "assertion is longer than 4096 bytes"));
     }
     let old = cookie_value(&headers, SESSION_COOKIE);
-    let (secret, view) = s.gate.session_from_assertion(&body.assertion, old).await?;
+    let (secret, view) = s.gate.sessions().session_from_assertion(&body.assertion, old).await?;
     Ok(session_started(&s.gate, &secret, &view, body.return_to.as_deref()))
 }
 
@@ -689,7 +690,7 @@ pub(super) fn session_started(gate: &Gate, secret: &str, view: &SessionView, ret
     let mut resp = Json(json).into_response();
     resp.headers_mut().append(
         header::SET_COOKIE,
-        set_cookie(gate, SESSION_COOKIE, secret, "/", "Lax", gate.settings().session.absolute_seconds),
+        set_cookie(gate, SESSION_COOKIE, secret, "/", "Lax", gate.sessions().settings().absolute_seconds),
     );
     resp
 }
@@ -729,14 +730,14 @@ async fn login_push(
     if !csrf_ok(&s.gate, &headers, &f.csrf) {
         return Ok(page(&c, StatusCode::FORBIDDEN, &format!("<p>{}</p>", t(c.lang, "csrf")), Vec::new()));
     }
-    let app = s.gate.hosted_app().await?;
+    let app = s.gate.sessions().hosted_app().await?;
     let username = sekimori_core::names::Username::parse(&f.username).map(|u| u.to_string()).unwrap_or_default();
-    match s.gate.start_push(&app, &username, &client).await {
+    match s.gate.push().start_push(&app, &username, &client).await {
         Ok(started) => {
             let cookie = set_cookie(
                 &s.gate,
                 PUSH_COOKIE,
-                &s.gate.seal_push(&started.login_id, started.number),
+                &s.gate.sessions().seal_push(&started.login_id, started.number),
                 "/login",
                 "Lax",
                 PENDING_SECONDS,
@@ -761,16 +762,17 @@ async fn push_wait(State(s): State<AppState>, headers: HeaderMap, RawQuery(q): R
     let (token, cookie) = csrf(&s.gate, &headers);
     let c = Ctx::new(&s.gate, &headers, token, q.return_to.as_deref(), q.level);
     let cookies: Vec<HeaderValue> = cookie.into_iter().collect();
-    let Some((login_id, number)) = cookie_value(&headers, PUSH_COOKIE).and_then(|p| s.gate.open_push(p)) else {
+    let Some((login_id, number)) = cookie_value(&headers, PUSH_COOKIE).and_then(|p| s.gate.sessions().open_push(p))
+    else {
         let body = format!("<p>{}</p>{}", t(c.lang, "expired"), password_form(&c, None, ""));
         return Ok(page(&c, StatusCode::UNAUTHORIZED, &body, cookies));
     };
     let old = cookie_value(&headers, SESSION_COOKIE);
     let wait = std::time::Duration::from_secs(PUSH_WAIT_SECONDS);
-    match s.gate.finish_hosted_push(&login_id, wait, old).await {
+    match s.gate.sessions().finish_hosted_push(&login_id, wait, old).await {
         Ok(Some((secret, _))) => {
             let cookies = vec![
-                set_cookie(&s.gate, SESSION_COOKIE, &secret, "/", "Lax", s.gate.settings().session.absolute_seconds),
+                set_cookie(&s.gate, SESSION_COOKIE, &secret, "/", "Lax", s.gate.sessions().settings().absolute_seconds),
                 set_cookie(&s.gate, PUSH_COOKIE, "", "/login", "Lax", 0),
             ];
             Ok(redirect(&c.return_to, cookies))

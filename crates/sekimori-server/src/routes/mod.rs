@@ -28,48 +28,48 @@ pub(crate) use limited::rate_limit;
 use crate::problem::ApiResult;
 use crate::AppState;
 
-pub(crate) fn router() -> Router<AppState> {
+pub(crate) fn router(state: &AppState) -> Router<AppState> {
     Router::new()
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
         .route("/.well-known/jwks.json", get(jwks))
         .route("/api/v1/server", get(server_info))
-        .merge(admin::router())
-        .merge(accounts::router())
-        .merge(tuning::router())
-        .merge(factors::router())
-        .merge(passwords::router())
+        .merge(admin::router(state))
+        .merge(accounts::router(state))
+        .merge(tuning::router(state))
+        .merge(factors::router(state))
+        .merge(passwords::router(state))
         .merge(relying::router())
         .merge(device::router())
         .merge(hosted::router())
         .merge(login::router())
         .merge(forward::router())
         .merge(oidc::router())
-        .merge(passkeys::router())
-        .merge(watch::router())
+        .merge(passkeys::router(state))
+        .merge(watch::router(state))
 }
 
 async fn healthz(State(s): State<AppState>) -> ApiResult<Json<Value>> {
-    s.gate.default_tenant().await?;
+    s.gate.admin().default_tenant().await?;
     Ok(Json(json!({"status": "ok"})))
 }
 
 /// Readiness, for load balancers and orchestrators: `200` while the store takes writes,
 /// `503 service_unavailable` otherwise (e.g. a full disk); `/healthz` is liveness.
 async fn readyz(State(s): State<AppState>) -> ApiResult<Json<Value>> {
-    s.gate.ready(s.min_free_bytes).await?;
+    s.gate.admin().ready(s.min_free_bytes).await?;
     Ok(Json(json!({"status": "ready"})))
 }
 
 async fn jwks(State(s): State<AppState>) -> Json<Value> {
-    Json(s.gate.jwks())
+    Json(s.gate.assertions().jwks())
 }
 
 async fn server_info(State(s): State<AppState>) -> Json<Value> {
     Json(json!({
         "name": "sekimori",
         "version": env!("CARGO_PKG_VERSION"),
-        "public_url": s.gate.settings().public_url,
+        "public_url": s.gate.public_url(),
         "server_public_key": s.gate.keys().public_key_b64(),
         "server_key_id": s.gate.keys().key_id(),
         "sdk_integrity": crate::sdk_integrity(),

@@ -77,13 +77,13 @@ fn error_page(headers: &HeaderMap, e: &OidcError) -> Response {
 }
 
 async fn discovery(State(s): State<AppState>) -> Response {
-    let mut resp = Json(s.gate.oidc_discovery()).into_response();
+    let mut resp = Json(s.gate.oidc().oidc_discovery()).into_response();
     resp.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("public, max-age=300"));
     resp
 }
 
 async fn jwks(State(s): State<AppState>) -> Response {
-    match s.gate.oidc_jwks().await {
+    match s.gate.oidc().oidc_jwks().await {
         Ok(keys) => {
             let mut resp = Json(keys).into_response();
             resp.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("public, max-age=300"));
@@ -110,7 +110,7 @@ async fn authorize_post(
 }
 
 async fn authorize(s: &AppState, headers: &HeaderMap, p: &AuthorizeParams) -> ApiResult<Response> {
-    match s.gate.oidc_authorize_request(p).await {
+    match s.gate.oidc().oidc_authorize_request(p).await {
         Ok(req) => decide(s, headers, &req, false).await,
         Err(AuthorizeRefusal::Show(e)) => Ok(error_page(headers, &e)),
         Err(AuthorizeRefusal::Redirect(to)) => Ok(no_store(login::redirect(&to, Vec::new()))),
@@ -119,7 +119,7 @@ async fn authorize(s: &AppState, headers: &HeaderMap, p: &AuthorizeParams) -> Ap
 
 async fn decide(s: &AppState, headers: &HeaderMap, req: &ValidRequest, continued: bool) -> ApiResult<Response> {
     let session = current_session(&s.gate, headers).await?;
-    match s.gate.oidc_authorize(req, session.as_ref(), continued).await {
+    match s.gate.oidc().oidc_authorize(req, session.as_ref(), continued).await {
         Ok(Authorized::Redirect(to)) => Ok(no_store(login::redirect(&to, Vec::new()))),
         Ok(Authorized::Login { level, fresh, request }) => {
             let back = format!("/oidc/authorize/continue?request={request}");
@@ -146,7 +146,7 @@ async fn authorize_continue(
     headers: HeaderMap,
     ApiQuery(q): ApiQuery<ContinueQuery>,
 ) -> ApiResult<Response> {
-    match s.gate.open_authorize_request(&q.request) {
+    match s.gate.oidc().open_authorize_request(&q.request) {
         Some(req) => decide(&s, &headers, &req, true).await,
         None => Ok(no_store(login::message_page(
             &headers,
@@ -203,7 +203,7 @@ async fn token(State(s): State<AppState>, req: Request) -> Response {
         Ok(f) => f,
         Err(resp) => return resp,
     };
-    match s.gate.token(&form, credentials).await {
+    match s.gate.oidc().token(&form, credentials).await {
         Ok(tokens) => no_store(Json(tokens).into_response()),
         Err(e) => oauth_error(&e),
     }
@@ -215,7 +215,7 @@ async fn introspect(State(s): State<AppState>, req: Request) -> Response {
         Ok(f) => f,
         Err(resp) => return resp,
     };
-    match s.gate.introspect(&form, credentials).await {
+    match s.gate.oidc().introspect(&form, credentials).await {
         Ok(answer) => no_store(Json(answer).into_response()),
         Err(e) => oauth_error(&e),
     }
@@ -231,7 +231,7 @@ async fn userinfo(State(s): State<AppState>, headers: HeaderMap) -> Response {
         resp.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer realm=\"sekimori\""));
         return resp;
     };
-    match s.gate.userinfo(token.trim()).await {
+    match s.gate.oidc().userinfo(token.trim()).await {
         Ok(claims) => no_store(Json(claims).into_response()),
         Err(e) => oauth_error(&e),
     }
@@ -268,6 +268,7 @@ async fn logout_post(
 async fn logout(s: &AppState, headers: &HeaderMap, p: &LogoutParams, posted: bool) -> ApiResult<Response> {
     let hint = match s
         .gate
+        .oidc()
         .logout_hint(
             p.id_token_hint.as_deref(),
             p.client_id.as_deref(),
@@ -311,7 +312,7 @@ async fn logout(s: &AppState, headers: &HeaderMap, p: &LogoutParams, posted: boo
         return Ok(no_store(page));
     }
     if let Some(secret) = login::cookie_value(headers, SESSION_COOKIE) {
-        s.gate.logout(secret).await?;
+        s.gate.sessions().logout(secret).await?;
     }
     let clear = vec![login::set_cookie(&s.gate, SESSION_COOKIE, "", "/", "Lax", 0)];
     Ok(no_store(match hint.redirect {

@@ -11,16 +11,19 @@ use axum::{Json, Router};
 use sekimori_core::names::Label;
 use sekimori_core::ErrorCode;
 use sekimori_gate::passkeys::{PasskeyChallenge, PasskeyView, PASSKEY_AMR};
+use sekimori_gate::roles::Capability;
 use sekimori_gate::sessions::SessionView;
 use serde::Deserialize;
 use serde_json::Value;
 
 use super::login::{cookie_value, current_session, session_started, SESSION_COOKIE};
+use crate::authz::{cap, AdminRoutes};
 use crate::extract::{AdminAuth, ApiJson};
 use crate::problem::{ApiError, ApiResult};
 use crate::AppState;
 
-pub(super) fn router() -> Router<AppState> {
+pub(super) fn router(state: &AppState) -> Router<AppState> {
+    use Capability::{Credentials, UsersRead};
     Router::new()
         .route("/api/v1/session/passkeys", get(list_mine))
         .route("/api/v1/session/passkeys/register/start", post(register_start))
@@ -28,14 +31,19 @@ pub(super) fn router() -> Router<AppState> {
         .route("/api/v1/session/passkeys/{id}", delete(delete_mine))
         .route("/api/v1/session/passkey/start", post(login_start))
         .route("/api/v1/session/passkey/finish", post(login_finish))
-        .route("/api/v1/admin/users/{username}/passkeys", get(admin_list))
-        .route("/api/v1/admin/users/{username}/passkeys/{id}", delete(admin_delete))
+        .merge(
+            AdminRoutes::new(state)
+                .get("/api/v1/admin/users/{username}/passkeys", cap(UsersRead), admin_list)
+                .delete("/api/v1/admin/users/{username}/passkeys/{id}", cap(Credentials), admin_delete)
+                .into_router(),
+        )
 }
 
 /// Browsers send `Origin` with every POST; one from elsewhere is refused.
 fn same_origin(s: &AppState, headers: &HeaderMap) -> Result<(), ApiError> {
-    let ours = s.gate.settings().public_url.trim_end_matches('/');
-    let allowed = |o: &str| o == ours || s.gate.settings().passkey.origins.iter().any(|x| x.trim_end_matches('/') == o);
+    let ours = s.gate.public_url().trim_end_matches('/');
+    let allowed =
+        |o: &str| o == ours || s.gate.passkeys().settings().origins.iter().any(|x| x.trim_end_matches('/') == o);
     match headers.get(header::ORIGIN).and_then(|v| v.to_str().ok()) {
         Some(o) if !allowed(o) => {
             Err(ApiError::new(ErrorCode::Forbidden, "this request did not come from Sekimori's pages"))
@@ -50,13 +58,13 @@ async fn signed_in(s: &AppState, headers: &HeaderMap) -> Result<SessionView, Api
 
 async fn list_mine(State(s): State<AppState>, headers: HeaderMap) -> ApiResult<Json<Vec<PasskeyView>>> {
     let me = signed_in(&s, &headers).await?;
-    Ok(Json(s.gate.passkeys_of(&me.user_id).await?))
+    Ok(Json(s.gate.passkeys().passkeys_of(&me.user_id).await?))
 }
 
 async fn register_start(State(s): State<AppState>, headers: HeaderMap) -> ApiResult<Json<PasskeyChallenge>> {
     same_origin(&s, &headers)?;
     let me = signed_in(&s, &headers).await?;
-    Ok(Json(s.gate.passkey_register_start(&me).await?))
+    Ok(Json(s.gate.passkeys().passkey_register_start(&me).await?))
 }
 
 #[derive(Debug, Deserialize)]
@@ -78,15 +86,15 @@ async fn register_finish(
         Some(n) => n,
         None => Label::parse("passkey").map_err(|e| ApiError::new(ErrorCode::Internal, e.to_string()))?,
     };
-    let view = s.gate.passkey_register_finish(&me, &body.ceremony, body.credential, &name).await?;
+    let view = s.gate.passkeys().passkey_register_finish(&me, &body.ceremony, body.credential, &name).await?;
     Ok((StatusCode::CREATED, Json(view)))
 }
 
 async fn delete_mine(State(s): State<AppState>, headers: HeaderMap, Path(id): Path<String>) -> ApiResult<StatusCode> {
     same_origin(&s, &headers)?;
     let me = signed_in(&s, &headers).await?;
-    let user = s.gate.find_user(&me.tenant_id, &me.username).await?;
-    s.gate.delete_passkey(&user, &id, "self").await?;
+    let user = s.gate.admin().find_user(&me.tenant_id, &me.username).await?;
+    s.gate.passkeys().delete_passkey(&user, &id, "self").await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -102,8 +110,8 @@ async fn login_start(
     ApiJson(body): ApiJson<LoginStart>,
 ) -> ApiResult<Json<PasskeyChallenge>> {
     same_origin(&s, &headers)?;
-    let tenant = s.gate.default_tenant().await?;
-    Ok(Json(s.gate.passkey_login_start(&tenant.id, body.username.as_deref()).await?))
+    let tenant = s.gate.admin().default_tenant().await?;
+    Ok(Json(s.gate.passkeys().passkey_login_start(&tenant.id, body.username.as_deref()).await?))
 }
 
 #[derive(Debug, Deserialize)]
@@ -122,16 +130,17 @@ async fn login_finish(
     ApiJson(body): ApiJson<LoginFinish>,
 ) -> ApiResult<Response> {
     same_origin(&s, &headers)?;
-    let tenant = s.gate.default_tenant().await?;
+    let tenant = s.gate.admin().default_tenant().await?;
     let pending = match body.pending.as_deref() {
         Some(p) => Some(
             s.gate
+                .sessions()
                 .open_pending(p)
                 .ok_or_else(|| ApiError::new(ErrorCode::Expired, "the sign-in took too long; start again"))?,
         ),
         None => None,
     };
-    let (user, level) = s.gate.passkey_login_finish(&tenant.id, &body.ceremony, body.credential).await?;
+    let (user, level) = s.gate.passkeys().passkey_login_finish(&tenant.id, &body.ceremony, body.credential).await?;
     // As a second factor the passkey adds to what the password proved, for the same user.
     let mut amr: Vec<String> = match &pending {
         Some(p) if p.tenant_id == user.tenant_id && p.username == user.username => p.amr.clone(),
@@ -144,7 +153,7 @@ async fn login_finish(
         }
     }
     let old = cookie_value(&headers, SESSION_COOKIE);
-    let (secret, view) = s.gate.create_session(&user, level, &amr, old).await?;
+    let (secret, view) = s.gate.sessions().create_session(&user, level, &amr, old).await?;
     Ok(session_started(&s.gate, &secret, &view, body.return_to.as_deref()))
 }
 
@@ -153,8 +162,8 @@ async fn admin_list(
     AdminAuth(admin): AdminAuth,
     Path(username): Path<String>,
 ) -> ApiResult<Json<Vec<PasskeyView>>> {
-    let user = s.gate.find_user(&admin.tenant_id, &username).await?;
-    Ok(Json(s.gate.passkeys_of(&user.id).await?))
+    let user = s.gate.admin().find_user(&admin.tenant_id, &username).await?;
+    Ok(Json(s.gate.passkeys().passkeys_of(&user.id).await?))
 }
 
 async fn admin_delete(
@@ -162,7 +171,7 @@ async fn admin_delete(
     AdminAuth(admin): AdminAuth,
     Path((username, id)): Path<(String, String)>,
 ) -> ApiResult<StatusCode> {
-    let user = s.gate.find_user(&admin.tenant_id, &username).await?;
-    s.gate.delete_passkey(&user, &id, &admin.id).await?;
+    let user = s.gate.admin().find_user(&admin.tenant_id, &username).await?;
+    s.gate.passkeys().delete_passkey(&user, &id, &admin.id).await?;
     Ok(StatusCode::NO_CONTENT)
 }

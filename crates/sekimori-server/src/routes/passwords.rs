@@ -3,26 +3,35 @@
 
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use axum::routing::{get, post, put};
+use axum::routing::{get, post};
 use axum::{Json, Router};
 use sekimori_core::names::Username;
+use sekimori_gate::apps::Apps;
 use sekimori_gate::factors::FactorVerified;
 use sekimori_gate::password::{Attempt, PolicyView};
-use sekimori_gate::{AppKind, Gate};
+use sekimori_gate::roles::Capability;
+use sekimori_gate::AppKind;
 use serde::Deserialize;
 
 use super::factors::actor;
 use super::relying::ClientBody;
+use crate::authz::{cap, AdminRoutes};
 use crate::extract::{AdminAuth, ApiJson, AppAuth};
 use crate::problem::ApiResult;
 use crate::AppState;
 
-pub(super) fn router() -> Router<AppState> {
+pub(super) fn router(state: &AppState) -> Router<AppState> {
+    use Capability::Credentials;
     Router::new()
-        .route("/api/v1/admin/users/{username}/password", put(set_password).delete(delete_password))
         .route("/api/v1/password-policy", get(policy))
         .route("/api/v1/factors/password/verify", post(verify))
         .route("/api/v1/factors/password/change", post(change))
+        .merge(
+            AdminRoutes::new(state)
+                .put("/api/v1/admin/users/{username}/password", cap(Credentials), set_password)
+                .delete("/api/v1/admin/users/{username}/password", cap(Credentials), delete_password)
+                .into_router(),
+        )
 }
 
 #[derive(Debug, Deserialize)]
@@ -37,7 +46,7 @@ async fn set_password(
     Path(username): Path<String>,
     ApiJson(req): ApiJson<SetPassword>,
 ) -> ApiResult<StatusCode> {
-    s.gate.set_password(&admin.tenant_id, &username, &req.password, &actor(&admin)).await?;
+    s.gate.passwords().set_password(&admin.tenant_id, &username, &req.password, &actor(&admin)).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -46,14 +55,14 @@ async fn delete_password(
     AdminAuth(admin): AdminAuth,
     Path(username): Path<String>,
 ) -> ApiResult<StatusCode> {
-    s.gate.delete_password(&admin.tenant_id, &username, &actor(&admin)).await?;
+    s.gate.passwords().delete_password(&admin.tenant_id, &username, &actor(&admin)).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
 /// The tenant's policy, for a relying party's "choose a password" form.
 async fn policy(State(s): State<AppState>, AppAuth(app): AppAuth) -> ApiResult<Json<PolicyView>> {
-    Gate::require_app_kind(&app, AppKind::RelyingParty)?;
-    Ok(Json(s.gate.password_policy(&app.tenant_id).await?.into()))
+    Apps::require_app_kind(&app, AppKind::RelyingParty)?;
+    Ok(Json(s.gate.passwords().password_policy(&app.tenant_id).await?.into()))
 }
 
 #[derive(Debug, Deserialize)]
@@ -70,9 +79,9 @@ async fn verify(
     AppAuth(app): AppAuth,
     ApiJson(req): ApiJson<Verify>,
 ) -> ApiResult<Json<FactorVerified>> {
-    Gate::require_app_kind(&app, AppKind::RelyingParty)?;
+    Apps::require_app_kind(&app, AppKind::RelyingParty)?;
     let attempt = Attempt { ip: req.client.ip(), app_id: Some(&app.id) };
-    Ok(Json(s.gate.verify_password(&app.tenant_id, req.username.as_str(), &req.password, &attempt).await?))
+    Ok(Json(s.gate.passwords().verify_password(&app.tenant_id, req.username.as_str(), &req.password, &attempt).await?))
 }
 
 #[derive(Debug, Deserialize)]
@@ -90,9 +99,10 @@ async fn change(
     AppAuth(app): AppAuth,
     ApiJson(req): ApiJson<Change>,
 ) -> ApiResult<StatusCode> {
-    Gate::require_app_kind(&app, AppKind::RelyingParty)?;
+    Apps::require_app_kind(&app, AppKind::RelyingParty)?;
     let attempt = Attempt { ip: req.client.ip(), app_id: Some(&app.id) };
     s.gate
+        .passwords()
         .change_password(&app.tenant_id, req.username.as_str(), &req.current_password, &req.new_password, &attempt)
         .await?;
     Ok(StatusCode::NO_CONTENT)

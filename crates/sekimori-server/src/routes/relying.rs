@@ -9,9 +9,10 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use sekimori_core::names::{Entitlement, Username};
 use sekimori_core::ErrorCode;
+use sekimori_gate::apps::Apps;
 use sekimori_gate::assertion::Verified;
 use sekimori_gate::push::ClientInfo;
-use sekimori_gate::{AppKind, Gate, IssuedTicket, PushStarted, PushStatus, Redeemed};
+use sekimori_gate::{AppKind, IssuedTicket, PushStarted, PushStatus, Redeemed};
 use serde::Deserialize;
 
 use crate::extract::{ApiJson, ApiQuery, AppAuth};
@@ -62,8 +63,8 @@ async fn start_push(
     AppAuth(app): AppAuth,
     ApiJson(req): ApiJson<StartPush>,
 ) -> ApiResult<(StatusCode, Json<PushStarted>)> {
-    Gate::require_app_kind(&app, AppKind::RelyingParty)?;
-    let started = s.gate.start_push(&app, req.username.as_str(), &req.client.into_info()?).await?;
+    Apps::require_app_kind(&app, AppKind::RelyingParty)?;
+    let started = s.gate.push().start_push(&app, req.username.as_str(), &req.client.into_info()?).await?;
     Ok((StatusCode::CREATED, Json(started)))
 }
 
@@ -79,8 +80,8 @@ async fn push_status(
     Path(login_id): Path<String>,
     ApiQuery(q): ApiQuery<WaitQuery>,
 ) -> ApiResult<Json<PushStatus>> {
-    Gate::require_app_kind(&app, AppKind::RelyingParty)?;
-    Ok(Json(s.gate.push_status(&app, &login_id, wait_duration(q.wait)).await?))
+    Apps::require_app_kind(&app, AppKind::RelyingParty)?;
+    Ok(Json(s.gate.push().push_status(&app, &login_id, wait_duration(q.wait)).await?))
 }
 
 #[derive(Debug, Deserialize)]
@@ -94,8 +95,8 @@ async fn verify_assertion(
     AppAuth(app): AppAuth,
     ApiJson(req): ApiJson<VerifyAssertion>,
 ) -> ApiResult<Json<Verified>> {
-    Gate::require_app_kind(&app, AppKind::RelyingParty)?;
-    Ok(Json(s.gate.verify_assertion(&app, &req.assertion).await?))
+    Apps::require_app_kind(&app, AppKind::RelyingParty)?;
+    Ok(Json(s.gate.assertions().verify_assertion(&app, &req.assertion).await?))
 }
 
 #[derive(Debug, Deserialize)]
@@ -111,8 +112,8 @@ async fn issue_ticket(
     AppAuth(app): AppAuth,
     ApiJson(req): ApiJson<IssueTicket>,
 ) -> ApiResult<(StatusCode, Json<IssuedTicket>)> {
-    Gate::require_app_kind(&app, AppKind::RelyingParty)?;
-    let t = s.gate.issue_ticket(&app, req.username.as_str(), &req.entitlement, req.ttl_seconds).await?;
+    Apps::require_app_kind(&app, AppKind::RelyingParty)?;
+    let t = s.gate.tickets().issue_ticket(&app, req.username.as_str(), &req.entitlement, req.ttl_seconds).await?;
     Ok((StatusCode::CREATED, Json(t)))
 }
 
@@ -127,6 +128,6 @@ async fn redeem_ticket(
     AppAuth(app): AppAuth,
     ApiJson(req): ApiJson<RedeemTicket>,
 ) -> ApiResult<Json<Redeemed>> {
-    Gate::require_app_kind(&app, AppKind::Verifier)?;
-    Ok(Json(s.gate.redeem_ticket(&app, &req.payload).await?))
+    Apps::require_app_kind(&app, AppKind::Verifier)?;
+    Ok(Json(s.gate.tickets().redeem_ticket(&app, &req.payload).await?))
 }

@@ -2,22 +2,26 @@
 //! back-test a proposal against the stored events.
 
 use axum::extract::State;
-use axum::routing::{get, post};
 use axum::{Json, Router};
 use sekimori_core::{ErrorCode, Timestamp};
+use sekimori_gate::roles::Capability;
 use sekimori_watch::BacktestReport;
 use sekimori_watch::Tuning;
 use serde::{Deserialize, Serialize};
 
+use crate::authz::{cap, AdminRoutes};
 use crate::extract::{AdminAuth, ApiJson};
 use crate::problem::{ApiError, ApiResult};
 use crate::AppState;
 
-pub(super) fn router() -> Router<AppState> {
-    Router::new()
-        .route("/api/v1/admin/tuning", get(current).put(update))
-        .route("/api/v1/admin/tuning/versions", get(versions))
-        .route("/api/v1/admin/tuning/backtest", post(backtest))
+pub(super) fn router(state: &AppState) -> Router<AppState> {
+    use Capability::{Detection, DetectionRead};
+    AdminRoutes::new(state)
+        .get("/api/v1/admin/tuning", cap(DetectionRead), current)
+        .put("/api/v1/admin/tuning", cap(Detection), update)
+        .get("/api/v1/admin/tuning/versions", cap(DetectionRead), versions)
+        .post("/api/v1/admin/tuning/backtest", cap(Detection), backtest)
+        .into_router()
 }
 
 #[derive(Debug, Serialize)]

@@ -5,15 +5,17 @@ use axum::extract::Path;
 use axum::extract::{Request, State};
 use axum::http::header::{CONTENT_ENCODING, CONTENT_TYPE};
 use axum::http::StatusCode;
-use axum::routing::{delete, get, post};
+use axum::routing::post;
 use axum::{Json, Router};
 use sekimori_core::names::Label;
 use sekimori_core::{ErrorCode, Timestamp};
+use sekimori_gate::roles::Capability;
 use sekimori_store::{AlertRecord, DeadLetter, IngestSource};
 use sekimori_watch::{DeclaredLogSource, IngestReport, NewSourceKey};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+use crate::authz::{cap, AdminRoutes};
 use crate::extract::{bearer, read_body, AdminAuth, ApiJson, ApiQuery};
 use crate::problem::{ApiError, ApiResult};
 use crate::AppState;
@@ -24,16 +26,21 @@ pub const MAX_INGEST_BODY: usize = 4 << 20;
 /// sent (EVTX files are fixed 64 KiB chunks, mostly empty space when small).
 pub const MAX_EVTX_BODY: usize = 16 << 20;
 
-pub(super) fn router() -> Router<AppState> {
-    Router::new()
-        .route("/api/v1/ingest", post(ingest))
-        .route("/api/v1/admin/ingest-sources", post(add_source).get(list_sources))
-        .route("/api/v1/admin/ingest-sources/{id}", delete(revoke_source))
-        .route("/api/v1/admin/alerts", get(alerts))
-        .route("/api/v1/admin/dead-letters", get(dead_letters))
-        .route("/api/v1/admin/listeners", get(listeners))
-        .route("/api/v1/admin/ingest-settings", get(ingest_settings).put(set_ingest_settings))
-        .route("/api/v1/admin/ingested-events/{seq}", get(ingested_event))
+pub(super) fn router(state: &AppState) -> Router<AppState> {
+    use Capability::{Detection, DetectionRead};
+    Router::new().route("/api/v1/ingest", post(ingest)).merge(
+        AdminRoutes::new(state)
+            .post("/api/v1/admin/ingest-sources", cap(Detection), add_source)
+            .get("/api/v1/admin/ingest-sources", cap(DetectionRead), list_sources)
+            .delete("/api/v1/admin/ingest-sources/{id}", cap(Detection), revoke_source)
+            .get("/api/v1/admin/alerts", cap(DetectionRead), alerts)
+            .get("/api/v1/admin/dead-letters", cap(DetectionRead), dead_letters)
+            .get("/api/v1/admin/listeners", cap(DetectionRead), listeners)
+            .get("/api/v1/admin/ingest-settings", cap(DetectionRead), ingest_settings)
+            .put("/api/v1/admin/ingest-settings", cap(Detection), set_ingest_settings)
+            .get("/api/v1/admin/ingested-events/{seq}", cap(DetectionRead), ingested_event)
+            .into_router(),
+    )
 }
 
 /// `POST /api/v1/ingest?product=&service=&category=`: the log source of events the

@@ -149,13 +149,16 @@ impl TestServer {
         let clock = TestClock::new(START);
         let mut settings = GateSettings { public_url: url.clone(), ..Default::default() };
         configure(&mut settings);
-        let mut gate =
-            Gate::new(store.clone(), Arc::new(clock.clone()), Arc::new(OsRng), ServerKeys::generate(&OsRng), settings)
-                .expect("gate");
-        if let Some(d) = delivery {
-            gate = gate.with_delivery(d);
-        }
-        let (_, token) = gate.bootstrap().await.expect("bootstrap");
+        let gate = Gate::with_deliveries(
+            store.clone(),
+            Arc::new(clock.clone()),
+            Arc::new(OsRng),
+            ServerKeys::generate(&OsRng),
+            settings,
+            delivery.into_iter().collect(),
+        )
+        .expect("gate");
+        let (_, token) = gate.admin().bootstrap().await.expect("bootstrap");
         let token = token.expect("first start mints an admin token");
         let (rules, report) = sekimori_detect::RuleSet::from_yaml(TEST_RULES);
         assert!(report.is_clean(), "{:?}", report.failures);

@@ -270,7 +270,7 @@ async fn a_relying_party_changes_a_password_under_the_policy_and_reads_the_polic
 async fn a_hash_with_older_parameters_is_upgraded_at_the_next_login() {
     let s = TestServer::start().await;
     s.admin.add_user("alice", None, None).await.expect("user");
-    let tenant = s.gate.default_tenant().await.expect("tenant").id;
+    let tenant = s.gate.admin().default_tenant().await.expect("tenant").id;
     let user = s.store.user_by_name(&tenant, "alice").await.expect("read").expect("alice");
     // Imported from an older system: the reference implementation's hash of "password"
     // with m = 64 KiB, t = 2.

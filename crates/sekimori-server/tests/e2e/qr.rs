@@ -92,10 +92,10 @@ async fn housekeeping_forgets_expired_sessions_after_the_grace_period() {
     let session = new_session(&s, FIREFOX_LINUX).await;
     let secret = session["poll_secret"].as_str().expect("secret");
     s.clock.advance_seconds(61);
-    s.gate.housekeeping().await.expect("housekeeping");
+    s.gate.devices().housekeeping().await.expect("housekeeping");
     assert_eq!(poll(&s, &session, secret, 0).await["status"], "expired", "kept during the grace period");
     s.clock.advance_seconds(24 * 3600);
-    assert!(s.gate.housekeeping().await.expect("housekeeping") >= 1);
+    assert!(s.gate.devices().housekeeping().await.expect("housekeeping") >= 1);
     assert_eq!(poll(&s, &session, secret, 0).await["code"], "not_found");
     assert_eq!(code(alice.scan(session["payload"].as_str().expect("payload")).await), "not_found");
     assert!(!s.events("action=auth.qr.*").await.is_empty(), "the audit log keeps what happened");
