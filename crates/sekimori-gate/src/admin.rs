@@ -171,7 +171,7 @@ impl Admin {
         Ok(TenantSettings {
             standby_required: t.standby_required,
             standby_seconds: t.standby_seconds,
-            password_policy: self.passwords.password_policy(tenant_id).await?.level(),
+            password_policy: crate::password::policy_of(&t)?.level(),
             time_zone: t.time_zone,
         })
     }

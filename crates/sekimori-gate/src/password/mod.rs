@@ -176,19 +176,19 @@ impl Passwords {
     }
 }
 
+/// The password policy stored with `tenant`; a stored value that is not a level is an
+/// error, never the default policy.
+pub fn policy_of(t: &sekimori_store::Tenant) -> GateResult<PasswordPolicy> {
+    u8::try_from(t.password_policy).ok().and_then(PasswordPolicy::new).ok_or_else(|| {
+        tracing::error!(tenant = %t.id, policy = t.password_policy, "stored password policy is not a level");
+        GateError::new(ErrorCode::Internal, format!("tenant {}: the stored password policy cannot be read", t.id))
+    })
+}
+
 impl Passwords {
     /// The tenant's password policy.
     pub async fn password_policy(&self, tenant_id: &str) -> GateResult<PasswordPolicy> {
-        let t = self
-            .ctx
-            .store
-            .tenant(tenant_id)
-            .await?
-            .ok_or_else(|| GateError::new(ErrorCode::NotFound, "no such tenant"))?;
-        u8::try_from(t.password_policy).ok().and_then(PasswordPolicy::new).ok_or_else(|| {
-            tracing::error!(tenant = %t.id, policy = t.password_policy, "stored password policy is not a level");
-            GateError::new(ErrorCode::Internal, format!("tenant {}: the stored password policy cannot be read", t.id))
-        })
+        policy_of(&self.ctx.tenant(tenant_id).await?)
     }
 
     /// Changes the tenant's password policy level (passwords already set stay valid).
