@@ -133,4 +133,18 @@ impl Devices {
         let cutoff = now.plus_seconds(-self.retention_grace_seconds).millis();
         Ok(nonces + self.ctx.store.prune_expired(cutoff).await?)
     }
+
+    /// Runs [`Devices::housekeeping`] every `every` until the task is dropped; a failure is
+    /// logged and retried at the next tick. `serve` starts it.
+    pub async fn run_housekeeping(self: Arc<Self>, every: std::time::Duration) {
+        let mut tick = tokio::time::interval(every);
+        loop {
+            tick.tick().await;
+            match self.housekeeping().await {
+                Ok(n) if n > 0 => tracing::debug!(rows = n, "housekeeping deleted expired rows"),
+                Ok(_) => {}
+                Err(e) => tracing::warn!(error = %e, "housekeeping failed"),
+            }
+        }
+    }
 }

@@ -252,7 +252,7 @@ impl Gate {
     }
 
     /// Authenticators' signed requests, and housekeeping of single-use rows.
-    pub fn devices(&self) -> &device_auth::Devices {
+    pub fn devices(&self) -> &Arc<device_auth::Devices> {
         &self.devices
     }
 

@@ -117,9 +117,9 @@ fn panic_response(_: Box<dyn std::any::Any + Send + 'static>) -> Response {
     r
 }
 
-/// Serves `router` on `listener` until `shutdown` resolves; meanwhile runs the housekeeping
-/// (expired nonces and single-use rows; ingested events past their retention) once a minute,
-/// and Sekimori's own new audit events through the detection rules once a second.
+/// Serves `router` on `listener` until `shutdown` resolves. The background work (the
+/// housekeeping of the gate and of ingest, the audit follower) belongs to those services
+/// and is started beside this with [`start_background`].
 pub async fn serve(
     listener: tokio::net::TcpListener,
     state: AppState,
@@ -136,45 +136,19 @@ pub async fn serve_with(
     limits: listen::ConnLimits,
     stats: std::sync::Arc<listen::ConnStats>,
 ) -> std::io::Result<()> {
-    let gate = state.gate.clone();
-    let watch = state.watch.clone();
-    let pruner = tokio::spawn(async move {
-        let mut tick = tokio::time::interval(Duration::from_secs(60));
-        loop {
-            tick.tick().await;
-            match gate.devices().housekeeping().await {
-                Ok(n) if n > 0 => tracing::debug!(rows = n, "housekeeping deleted expired rows"),
-                Ok(_) => {}
-                Err(e) => tracing::warn!(error = %e, "housekeeping failed"),
-            }
-            match watch.housekeeping().await {
-                Ok(n) if n > 0 => tracing::debug!(rows = n, "housekeeping deleted ingested events past retention"),
-                Ok(_) => {}
-                Err(e) => tracing::warn!(error = %e, "ingest housekeeping failed"),
-            }
-        }
-    });
-    let follower_watch = state.watch.clone();
-    let follower = tokio::spawn(async move {
-        let mut tick = tokio::time::interval(Duration::from_secs(1));
-        loop {
-            tick.tick().await;
-            loop {
-                match follower_watch.follow_audit(AUDIT_FOLLOW_BATCH).await {
-                    Ok(n) if n as i64 == AUDIT_FOLLOW_BATCH => continue,
-                    Ok(_) => break,
-                    Err(e) => {
-                        tracing::warn!(error = %e, "running the audit log through the rules failed");
-                        break;
-                    }
-                }
-            }
-        }
-    });
-    let result = listen::serve_connections(listener, router(state), shutdown, limits, stats).await;
-    pruner.abort();
-    follower.abort();
-    result
+    listen::serve_connections(listener, router(state), shutdown, limits, stats).await
+}
+
+/// Starts the services' background loops: the gate's housekeeping (expired nonces and
+/// single-use rows) and ingest's (events past their retention) once a minute, and
+/// Sekimori's own new audit events through the detection rules once a second. Aborting
+/// the returned handles stops them.
+pub fn start_background(state: &AppState) -> Vec<tokio::task::JoinHandle<()>> {
+    vec![
+        tokio::spawn(state.gate.devices().clone().run_housekeeping(Duration::from_secs(60))),
+        tokio::spawn(state.watch.clone().run_housekeeping(Duration::from_secs(60))),
+        tokio::spawn(state.watch.clone().run_audit_follower(Duration::from_secs(1), AUDIT_FOLLOW_BATCH)),
+    ]
 }
 
 /// Parses a `wait` query value into a bounded duration.

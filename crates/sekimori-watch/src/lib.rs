@@ -528,6 +528,40 @@ impl Watch {
         Ok(rows.len())
     }
 
+    /// Runs [`Watch::follow_audit`] every `every` (in batches of `batch`, at once again
+    /// while a batch comes back full) until the task is dropped; a failure is logged and
+    /// retried at the next tick. `serve` starts it.
+    pub async fn run_audit_follower(self, every: std::time::Duration, batch: i64) {
+        let mut tick = tokio::time::interval(every);
+        loop {
+            tick.tick().await;
+            loop {
+                match self.follow_audit(batch).await {
+                    Ok(n) if n as i64 == batch => continue,
+                    Ok(_) => break,
+                    Err(e) => {
+                        tracing::warn!(error = %e, "running the audit log through the rules failed");
+                        break;
+                    }
+                }
+            }
+        }
+    }
+
+    /// Runs [`Watch::housekeeping`] every `every` until the task is dropped; a failure is
+    /// logged and retried at the next tick. `serve` starts it.
+    pub async fn run_housekeeping(self, every: std::time::Duration) {
+        let mut tick = tokio::time::interval(every);
+        loop {
+            tick.tick().await;
+            match self.housekeeping().await {
+                Ok(n) if n > 0 => tracing::debug!(rows = n, "housekeeping deleted ingested events past retention"),
+                Ok(_) => {}
+                Err(e) => tracing::warn!(error = %e, "ingest housekeeping failed"),
+            }
+        }
+    }
+
     fn alert(
         &self,
         tenant_id: &str,

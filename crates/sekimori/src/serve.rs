@@ -136,7 +136,11 @@ pub async fn serve(cfg: Config, source_name: &str) -> anyhow::Result<()> {
         min_free_bytes: cfg.storage.min_free_mib << 20,
     };
     let stats = std::sync::Arc::new(sekimori_server::listen::ConnStats::default());
+    let background = sekimori_server::start_background(&state);
     sekimori_server::serve_with(listener, state, shutdown_signal(), cfg.conn_limits(), stats.clone()).await?;
+    for task in background {
+        task.abort();
+    }
     let count = |c: &std::sync::atomic::AtomicU64| c.load(std::sync::atomic::Ordering::Relaxed);
     let (accepted, refused, cut) = (count(&stats.accepted), count(&stats.refused), count(&stats.cut_at_shutdown));
     // Then the syslog listeners: reading stops, their queues drain into the store.

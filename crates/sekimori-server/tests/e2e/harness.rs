@@ -180,11 +180,15 @@ impl TestServer {
             min_free_bytes: 0,
         };
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+        let background = sekimori_server::start_background(&state);
         tokio::spawn(async move {
             let _ = sekimori_server::serve(listener, state, async move {
                 let _ = rx.await;
             })
             .await;
+            for task in background {
+                task.abort();
+            }
         });
         TestServer {
             admin: AdminClient::new(&url, &token),
