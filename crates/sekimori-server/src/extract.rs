@@ -174,6 +174,114 @@ where
     }
 }
 
+/// Largest ingest body on the wire (compressed or not), bytes.
+pub const MAX_INGEST_BODY: usize = 4 << 20;
+/// Largest Windows event log file (`application/x-evtx`) accepted in one request, bytes as
+/// sent (EVTX files are fixed 64 KiB chunks, mostly empty space when small).
+pub const MAX_EVTX_BODY: usize = 16 << 20;
+
+/// The log source an ingest request declares in its query (`product`, `service`,
+/// `category`), checked to be Sigma log-source names.
+#[derive(Debug)]
+pub struct Declared(pub sekimori_watch::DeclaredLogSource);
+
+impl<S: Send + Sync> FromRequestParts<S> for Declared {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        let ApiQuery(declared) =
+            ApiQuery::<sekimori_watch::DeclaredLogSource>::from_request_parts(parts, state).await?;
+        declared.validate().map_err(|e| ApiError(e.into()))?;
+        Ok(Declared(declared))
+    }
+}
+
+/// An authenticated ingest source (its key as the bearer credential).
+#[derive(Debug)]
+pub struct SourceAuth(pub sekimori_store::IngestSource);
+
+impl<S> FromRequestParts<S> for SourceAuth
+where
+    AppState: FromRef<S>,
+    S: Send + Sync,
+{
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        let state = AppState::from_ref(state);
+        Ok(SourceAuth(state.watch.authenticate_source(bearer(&parts.headers)?).await?))
+    }
+}
+
+/// What an ingest body holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum IngestFormat {
+    /// JSON events: NDJSON, or one JSON event or array.
+    Json,
+    /// A Windows event log file.
+    Evtx,
+}
+
+/// An ingest body: its format and encoding from the headers (refused with
+/// `unsupported_media_type` before anything is read), read only once an ingest slot is
+/// free (the slot is held until the request ends), within the format's size limit.
+#[derive(Debug)]
+pub struct IngestBody {
+    /// The format.
+    pub format: IngestFormat,
+    /// Whether the body is gzip-compressed.
+    pub gzip: bool,
+    /// The body as sent.
+    pub bytes: Bytes,
+    _slot: tokio::sync::OwnedSemaphorePermit,
+}
+
+impl<S> FromRequest<S> for IngestBody
+where
+    AppState: FromRef<S>,
+    S: Send + Sync,
+{
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        let (format, gzip) = ingest_kind(req.headers())?;
+        let slot = AppState::from_ref(state).watch.admit().await?;
+        let limit = match format {
+            IngestFormat::Json => MAX_INGEST_BODY,
+            IngestFormat::Evtx => MAX_EVTX_BODY,
+        };
+        Ok(IngestBody { format, gzip, bytes: read_body(req, limit).await?, _slot: slot })
+    }
+}
+
+/// The format and encoding an ingest request's headers declare.
+fn ingest_kind(headers: &HeaderMap) -> Result<(IngestFormat, bool), ApiError> {
+    let header = |name| headers.get(name).and_then(|v| v.to_str().ok()).map(str::to_ascii_lowercase);
+    let mime = header(CONTENT_TYPE).unwrap_or_default();
+    let format = match mime.split(';').next().unwrap_or_default().trim() {
+        "application/json" | "application/x-ndjson" | "application/ndjson" => IngestFormat::Json,
+        "application/x-evtx" | "application/vnd.ms-evtx" => IngestFormat::Evtx,
+        _ => {
+            return Err(ApiError::new(
+                ErrorCode::UnsupportedMediaType,
+                "send application/x-ndjson (one event per line), application/json (an event or an array) \
+                 or application/x-evtx (a Windows event log file)",
+            ))
+        }
+    };
+    let gzip = match header(axum::http::header::CONTENT_ENCODING).as_deref() {
+        None | Some("identity") => false,
+        Some("gzip") => true,
+        Some(other) => {
+            return Err(ApiError::new(
+                ErrorCode::UnsupportedMediaType,
+                format!("Content-Encoding {other} is not accepted (gzip or none)"),
+            ))
+        }
+    };
+    Ok((format, gzip))
+}
+
 /// A verified, signed device request with its JSON body.
 #[derive(Debug)]
 pub struct SignedDevice<T> {

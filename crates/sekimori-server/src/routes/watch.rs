@@ -2,8 +2,7 @@
 //! dead letters (admin).
 
 use axum::extract::Path;
-use axum::extract::{Request, State};
-use axum::http::header::{CONTENT_ENCODING, CONTENT_TYPE};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::routing::post;
 use axum::{Json, Router};
@@ -11,20 +10,14 @@ use sekimori_core::names::Label;
 use sekimori_core::{ErrorCode, Timestamp};
 use sekimori_gate::roles::Capability;
 use sekimori_store::{AlertRecord, DeadLetter, IngestSource};
-use sekimori_watch::{DeclaredLogSource, IngestReport, NewSourceKey};
+use sekimori_watch::{IngestReport, NewSourceKey};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::authz::{cap, AdminRoutes};
-use crate::extract::{bearer, read_body, AdminAuth, ApiJson, ApiQuery};
+use crate::extract::{AdminAuth, ApiJson, ApiQuery, Declared, IngestBody, IngestFormat, SourceAuth};
 use crate::problem::{ApiError, ApiResult};
 use crate::AppState;
-
-/// Largest ingest body on the wire (compressed or not), bytes.
-pub const MAX_INGEST_BODY: usize = 4 << 20;
-/// Largest Windows event log file (`application/x-evtx`) accepted in one request, bytes as
-/// sent (EVTX files are fixed 64 KiB chunks, mostly empty space when small).
-pub const MAX_EVTX_BODY: usize = 16 << 20;
 
 pub(super) fn router(state: &AppState) -> Router<AppState> {
     use Capability::{Detection, DetectionRead};
@@ -47,44 +40,14 @@ pub(super) fn router(state: &AppState) -> Router<AppState> {
 /// server's data cannot place (docs/detection.md).
 async fn ingest(
     State(s): State<AppState>,
-    ApiQuery(declared): ApiQuery<DeclaredLogSource>,
-    req: Request,
+    Declared(declared): Declared,
+    SourceAuth(source): SourceAuth,
+    body: IngestBody,
 ) -> ApiResult<Json<IngestReport>> {
-    declared.validate().map_err(|e| ApiError(e.into()))?;
-    let (parts, body) = req.into_parts();
-    let key = bearer(&parts.headers)?.to_owned();
-    let source = s.watch.authenticate_source(&key).await?;
-    let header = |name| parts.headers.get(name).and_then(|v| v.to_str().ok()).map(str::to_ascii_lowercase);
-    let mime = header(CONTENT_TYPE).unwrap_or_default();
-    let mime = mime.split(';').next().unwrap_or_default().trim().to_owned();
-    let evtx = match mime.as_str() {
-        "application/json" | "application/x-ndjson" | "application/ndjson" => false,
-        "application/x-evtx" | "application/vnd.ms-evtx" => true,
-        _ => {
-            return Err(ApiError::new(
-                ErrorCode::UnsupportedMediaType,
-                "send application/x-ndjson (one event per line), application/json (an event or an array) \
-                 or application/x-evtx (a Windows event log file)",
-            ))
-        }
-    };
-    let gzip = match header(CONTENT_ENCODING).as_deref() {
-        None | Some("identity") => false,
-        Some("gzip") => true,
-        Some(other) => {
-            return Err(ApiError::new(
-                ErrorCode::UnsupportedMediaType,
-                format!("Content-Encoding {other} is not accepted (gzip or none)"),
-            ))
-        }
-    };
-    let _slot = s.watch.admit().await?;
-    if evtx {
-        let body = read_body(Request::from_parts(parts, body), MAX_EVTX_BODY).await?;
-        return Ok(Json(s.watch.ingest_evtx(&source, &body, gzip).await?));
-    }
-    let body = read_body(Request::from_parts(parts, body), MAX_INGEST_BODY).await?;
-    Ok(Json(s.watch.ingest(&source, &body, gzip, &declared).await?))
+    Ok(Json(match body.format {
+        IngestFormat::Evtx => s.watch.ingest_evtx(&source, &body.bytes, body.gzip).await?,
+        IngestFormat::Json => s.watch.ingest(&source, &body.bytes, body.gzip, &declared).await?,
+    }))
 }
 
 #[derive(Debug, Deserialize)]
