@@ -11,7 +11,7 @@ use sekimori_core::environment::Environment;
 use sekimori_core::event::Outcome;
 use sekimori_core::rng::RngExt;
 use sekimori_core::{AuthLevel, ErrorCode, Timestamp};
-use sekimori_store::{App, Consume, Decision, Device, InboxMessage, LoginRequest, User};
+use sekimori_store::{App, Consume, Decision, Device, InboxMessage, LoginRequest, LoginStatus, MessageKind, User};
 use serde::Serialize;
 use serde_json::{json, Value};
 
@@ -150,7 +150,7 @@ impl PushLogin {
             env_known: known,
             created_at: now.millis(),
             expires_at: expires_at.millis(),
-            status: "pending".into(),
+            status: LoginStatus::Pending,
             decided_at: None,
             device_id: None,
             assertion_jti: None,
@@ -162,7 +162,7 @@ impl PushLogin {
         let mut messages = vec![self.message(
             &user,
             &challenge_id,
-            "push_login",
+            MessageKind::PushLogin,
             Some(&login.id),
             expires_at,
             json!({
@@ -178,7 +178,7 @@ impl PushLogin {
             messages.push(self.message(
                 &user,
                 &warn_id,
-                "environment_warning",
+                MessageKind::EnvironmentWarning,
                 None,
                 now.plus_seconds(self.warning_ttl_seconds),
                 json!({
@@ -214,13 +214,13 @@ impl PushLogin {
         &self,
         user: &User,
         id: &str,
-        kind: &str,
+        kind: MessageKind,
         login_id: Option<&str>,
         expires_at: Timestamp,
         mut body: Value,
     ) -> InboxMessage {
         let now = self.ctx.clock.now();
-        body["type"] = json!(kind);
+        body["type"] = json!(kind.as_str());
         body["id"] = json!(id);
         body["created_at"] = json!(now.to_rfc3339());
         body["expires_at"] = json!(expires_at.to_rfc3339());
@@ -231,7 +231,7 @@ impl PushLogin {
             id: id.to_owned(),
             tenant_id: user.tenant_id.clone(),
             user_id: user.id.clone(),
-            kind: kind.to_owned(),
+            kind,
             login_id: login_id.map(str::to_owned),
             body: sekimori_core::canonical::to_canonical_string(&body),
             created_at: now.millis(),
@@ -248,8 +248,8 @@ impl PushLogin {
             .hub
             .wait_for(&topic, wait, || async {
                 let login = self.owned_login(app, login_id).await?;
-                let expired = login.status == "pending" && login.expires_at <= self.ctx.clock.now().millis();
-                Ok((login.status != "pending" || expired).then_some(login))
+                let expired = login.status == LoginStatus::Pending && login.expires_at <= self.ctx.clock.now().millis();
+                Ok((login.status != LoginStatus::Pending || expired).then_some(login))
             })
             .await?;
         let login = match decided {
@@ -257,11 +257,11 @@ impl PushLogin {
             None => self.owned_login(app, login_id).await?,
         };
         let now = self.ctx.clock.now().millis();
-        let status = match login.status.as_str() {
-            "approved" => "approved",
-            "denied" => "denied",
-            _ if login.expires_at <= now => "expired",
-            _ => "pending",
+        let status = match login.status {
+            LoginStatus::Approved => "approved",
+            LoginStatus::Denied => "denied",
+            LoginStatus::Pending if login.expires_at <= now => "expired",
+            LoginStatus::Pending => "pending",
         };
         let assertion = match (&login.assertion_jti, status) {
             (Some(jti), "approved") => {

@@ -127,6 +127,18 @@ impl From<AppKind> for Arg<'_> {
     }
 }
 
+impl From<LoginStatus> for Arg<'_> {
+    fn from(v: LoginStatus) -> Self {
+        Arg::Text(Cow::Borrowed(v.as_str()))
+    }
+}
+
+impl From<MessageKind> for Arg<'_> {
+    fn from(v: MessageKind) -> Self {
+        Arg::Text(Cow::Borrowed(v.as_str()))
+    }
+}
+
 impl From<AdminRole> for Arg<'_> {
     fn from(v: AdminRole) -> Self {
         Arg::Text(Cow::Borrowed(v.as_str()))
@@ -283,6 +295,22 @@ impl Column for AppKind {
     fn get(row: &dyn Row, col: &str) -> StoreResult<Self> {
         let text = required(row.text(col)?, col)?;
         AppKind::parse(&text).ok_or_else(|| StoreError::Corrupt(format!("column {col}: {text:?} is not an app kind")))
+    }
+}
+
+impl Column for LoginStatus {
+    fn get(row: &dyn Row, col: &str) -> StoreResult<Self> {
+        let text = required(row.text(col)?, col)?;
+        LoginStatus::parse(&text)
+            .ok_or_else(|| StoreError::Corrupt(format!("column {col}: {text:?} is not a login status")))
+    }
+}
+
+impl Column for MessageKind {
+    fn get(row: &dyn Row, col: &str) -> StoreResult<Self> {
+        let text = required(row.text(col)?, col)?;
+        MessageKind::parse(&text)
+            .ok_or_else(|| StoreError::Corrupt(format!("column {col}: {text:?} is not a message kind")))
     }
 }
 
@@ -510,6 +538,20 @@ mod tests {
         assert!(matches!(role, Err(StoreError::Corrupt(_))));
         let role: AdminRole = Column::get(&Fake(HashMap::from([("role", "auditor")])), "role").expect("role");
         assert_eq!(role, AdminRole::Auditor);
+        // Statuses and kinds: every stored name reads back; anything else is corrupt.
+        for v in [LoginStatus::Pending, LoginStatus::Approved, LoginStatus::Denied] {
+            let Arg::Text(name) = Arg::from(v) else { panic!("text") };
+            let row = Fake(HashMap::from([("status", v.as_str())]));
+            assert_eq!((Column::get(&row, "status").ok(), name.as_ref()), (Some(v), v.as_str()));
+        }
+        for v in [MessageKind::PushLogin, MessageKind::EnvironmentWarning] {
+            let row = Fake(HashMap::from([("kind", v.as_str())]));
+            assert_eq!(Column::get(&row, "kind").ok(), Some(v));
+        }
+        let status: StoreResult<LoginStatus> = Column::get(&Fake(HashMap::from([("status", "approve")])), "status");
+        assert!(matches!(status, Err(StoreError::Corrupt(_))));
+        let kind: StoreResult<MessageKind> = Column::get(&Fake(HashMap::from([("kind", "Push_Login")])), "kind");
+        assert!(matches!(kind, Err(StoreError::Corrupt(_))));
         // And what is written reads back.
         let Arg::Text(written) = Arg::from(&Some(OperatorScope { capabilities: vec!["x".into()], groups: vec![] }))
         else {

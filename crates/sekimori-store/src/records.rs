@@ -193,14 +193,67 @@ pub struct LoginRequest {
     pub created_at: i64,
     /// Expiry, ms.
     pub expires_at: i64,
-    /// `pending`, `approved` or `denied`.
-    pub status: String,
+    /// Pending, approved or denied.
+    pub status: LoginStatus,
     /// Decision time, ms.
     pub decided_at: Option<i64>,
     /// The device that decided.
     pub device_id: Option<String>,
     /// The assertion minted on approval.
     pub assertion_jti: Option<String>,
+}
+
+/// The state of a push login request. Stored as its name; a stored value that is none of
+/// these is `StoreError::Corrupt`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LoginStatus {
+    /// Waiting for a device's decision.
+    Pending,
+    /// Approved on a device (an assertion was minted).
+    Approved,
+    /// Denied on a device (or a wrong number was entered).
+    Denied,
+}
+
+impl LoginStatus {
+    /// Stored name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            LoginStatus::Pending => "pending",
+            LoginStatus::Approved => "approved",
+            LoginStatus::Denied => "denied",
+        }
+    }
+
+    /// Parses the stored name.
+    pub fn parse(s: &str) -> Option<Self> {
+        [LoginStatus::Pending, LoginStatus::Approved, LoginStatus::Denied].into_iter().find(|v| v.as_str() == s)
+    }
+}
+
+/// What a device inbox message is. Stored as its name (also its `type` in the signed body);
+/// a stored value that is none of these is `StoreError::Corrupt`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MessageKind {
+    /// A push login challenge.
+    PushLogin,
+    /// A login was attempted from an environment the user has not logged in from.
+    EnvironmentWarning,
+}
+
+impl MessageKind {
+    /// Stored name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            MessageKind::PushLogin => "push_login",
+            MessageKind::EnvironmentWarning => "environment_warning",
+        }
+    }
+
+    /// Parses the stored name.
+    pub fn parse(s: &str) -> Option<Self> {
+        [MessageKind::PushLogin, MessageKind::EnvironmentWarning].into_iter().find(|v| v.as_str() == s)
+    }
 }
 
 /// A message in a user's device inbox: a login challenge or a notice.
@@ -212,8 +265,8 @@ pub struct InboxMessage {
     pub tenant_id: String,
     /// Recipient.
     pub user_id: String,
-    /// `push_login` or `environment_warning`.
-    pub kind: String,
+    /// A login challenge or a notice.
+    pub kind: MessageKind,
     /// The login it belongs to (push challenges).
     pub login_id: Option<String>,
     /// The message body as canonical JSON (what the server signs).

@@ -715,8 +715,9 @@ mod tests {
         let e = c.validate("f.toml").expect_err("refused");
         assert_eq!((e.source_name.as_str(), e.key.as_str()), ("f.toml", "gate.password.memory_kib"));
         let (_d, p) = write("[gate.oidc]\naccess_token_alg = \"HS256\"\n");
-        let c = Config::load(Some(&p), []).expect("parsed");
-        assert_eq!(c.validate("f.toml").expect_err("refused").key, "gate.oidc.access_token_alg");
+        let e = Config::load(Some(&p), []).expect_err("refused");
+        assert_eq!(e.key, "gate.oidc.access_token_alg");
+        assert!(e.to_string().contains("must be ES256 or RS256"), "{e}");
         let env = vec![("SEKIMORI_GATE__OIDC__CODE_TTL_SECONDS".to_owned(), "5".to_owned())];
         let c = Config::load(None, env).expect("parsed");
         assert_eq!(c.validate("env").expect_err("refused").key, "gate.oidc.code_ttl_seconds");

@@ -43,6 +43,13 @@ impl Alg {
     }
 }
 
+impl<'de> serde::Deserialize<'de> for Alg {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let name = String::deserialize(d)?;
+        Alg::parse(&name).ok_or_else(|| serde::de::Error::custom(format!("must be ES256 or RS256, got {name:?}")))
+    }
+}
+
 enum Pair {
     Rsa(openssl::pkey::PKey<openssl::pkey::Private>),
     Ec(Box<EcdsaKeyPair>),

@@ -276,8 +276,16 @@ impl Oidc {
     async fn issue_tokens(&self, g: &Grant<'_>, refresh_token: String) -> OidcResult<TokenResponse> {
         let ring = self.key_ring().await?;
         let settings = &self.settings;
-        let id_alg = Alg::parse(&g.client.id_token_alg).unwrap_or(Alg::Rs256);
-        let at_alg = Alg::parse(&settings.access_token_alg).unwrap_or(Alg::Es256);
+        // A stored algorithm the provider does not know is a corrupt client row, never
+        // silently another algorithm.
+        let id_alg = Alg::parse(&g.client.id_token_alg).ok_or_else(|| {
+            tracing::error!(client = %g.client.app_id, alg = %g.client.id_token_alg, "stored id_token_alg is unknown");
+            OidcError {
+                status: 500,
+                ..OidcError::new("server_error", "the client's id_token algorithm cannot be read")
+            }
+        })?;
+        let at_alg = settings.access_token_alg;
         let (Some(id_key), Some(at_key)) = (ring.active(id_alg), ring.active(at_alg)) else {
             return Err(OidcError { status: 503, ..OidcError::new("temporarily_unavailable", "no signing key") });
         };

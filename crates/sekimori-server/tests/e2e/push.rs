@@ -209,7 +209,7 @@ struct Recorder(std::sync::Mutex<Vec<(String, Vec<String>)>>);
 
 impl sekimori_gate::notify::Delivery for Recorder {
     fn deliver(&self, user_id: &str, messages: &[sekimori_store::InboxMessage]) {
-        let kinds = messages.iter().map(|m| m.kind.clone()).collect();
+        let kinds = messages.iter().map(|m| m.kind.as_str().to_owned()).collect();
         self.0.lock().expect("lock").push((user_id.to_owned(), kinds));
     }
 }

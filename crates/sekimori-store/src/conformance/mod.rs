@@ -134,7 +134,7 @@ fn login(u: &User, id: &str, expires_at: i64) -> LoginRequest {
         env_known: false,
         created_at: T0,
         expires_at,
-        status: "pending".into(),
+        status: LoginStatus::Pending,
         decided_at: None,
         device_id: None,
         assertion_jti: None,
@@ -265,7 +265,7 @@ pub async fn login_is_decided_once(s: S) {
     let approve = Decision::Approve(Box::new(assertion(&u, "j1", "l1")));
     let first = s.decide_login("l1", &d.id, &approve, T0 + 1, &ev("auth.push.approved")).await.expect("first");
     let Consume::Done(l) = first else { panic!("not decided: {first:?}") };
-    assert_eq!(l.status, "approved");
+    assert_eq!(l.status, LoginStatus::Approved);
     assert_eq!(l.assertion_jti.as_deref(), Some("j1"));
     let second = s.decide_login("l1", &d.id, &Decision::Deny, T0 + 2, &ev("auth.push.denied")).await.expect("second");
     assert_eq!(second, Consume::AlreadyUsed { at: T0 + 1 });
@@ -284,21 +284,25 @@ pub async fn login_is_decided_once(s: S) {
 pub async fn pending_messages_follow_login_state(s: S) {
     let u = user(&s, "alice").await;
     let d = device(&s, &u, "d1").await;
-    let msg = |id: &str, kind: &str, login_id: Option<&str>| InboxMessage {
+    let msg = |id: &str, kind: MessageKind, login_id: Option<&str>| InboxMessage {
         id: id.into(),
         tenant_id: u.tenant_id.clone(),
         user_id: u.id.clone(),
-        kind: kind.into(),
+        kind,
         login_id: login_id.map(str::to_owned),
         body: "{}".into(),
         created_at: T0,
         expires_at: T0 + 60_000,
         dismissed_at: None,
     };
-    s.insert_login(&login(&u, "l1", T0 + 60_000), &[msg("m1", "push_login", Some("l1"))], &ev("auth.push.started"))
-        .await
-        .expect("login");
-    s.insert_messages(&[msg("m2", "environment_warning", None)]).await.expect("notice");
+    s.insert_login(
+        &login(&u, "l1", T0 + 60_000),
+        &[msg("m1", MessageKind::PushLogin, Some("l1"))],
+        &ev("auth.push.started"),
+    )
+    .await
+    .expect("login");
+    s.insert_messages(&[msg("m2", MessageKind::EnvironmentWarning, None)]).await.expect("notice");
     let ids = |v: Vec<InboxMessage>| v.into_iter().map(|m| m.id).collect::<Vec<_>>();
     assert_eq!(ids(s.pending_messages(&u.id, T0).await.expect("pending")), vec!["m1", "m2"]);
     s.decide_login("l1", &d.id, &Decision::Deny, T0 + 1, &ev("auth.push.denied")).await.expect("deny");

@@ -41,7 +41,7 @@ impl LoginStore for This {
         .bind(l.env_known)
         .bind(l.created_at)
         .bind(l.expires_at)
-        .bind(&l.status)).await?;
+        .bind(l.status)).await?;
         insert_messages_in(&mut tx, messages).await?;
         self.append_in(&mut tx, event).await?;
         tx.commit().await?;
@@ -61,8 +61,8 @@ impl LoginStore for This {
         event: &NewEvent,
     ) -> StoreResult<Consume<LoginRequest>> {
         let (status, jti) = match decision {
-            Decision::Approve(a) => ("approved", Some(a.jti.as_str())),
-            Decision::Deny => ("denied", None),
+            Decision::Approve(a) => (LoginStatus::Approved, Some(a.jti.as_str())),
+            Decision::Deny => (LoginStatus::Denied, None),
         };
         let mut tx = self.begin().await?;
         let decided: Option<LoginRequest> = tx
@@ -239,7 +239,7 @@ async fn insert_messages_in(tx: &mut Tx, messages: &[InboxMessage]) -> StoreResu
         .bind(&m.id)
         .bind(&m.tenant_id)
         .bind(&m.user_id)
-        .bind(&m.kind)
+        .bind(m.kind)
         .bind(&m.login_id)
         .bind(&m.body)
         .bind(m.created_at)
