@@ -11,7 +11,9 @@ use sekimori_core::environment::Environment;
 use sekimori_core::event::Outcome;
 use sekimori_core::rng::RngExt;
 use sekimori_core::{AuthLevel, ErrorCode, Timestamp};
-use sekimori_store::{App, Consume, Decision, Device, InboxMessage, LoginRequest, LoginStatus, MessageKind, User};
+use sekimori_store::{
+    App, Consume, Decision, Device, InboxMessage, LoginRequest, LoginStatus, MessageKind, Tenant, User,
+};
 use serde::Serialize;
 use serde_json::{json, Value};
 
@@ -108,9 +110,20 @@ impl PushLogin {
 
     /// Starts a push login for `username` on behalf of `app`.
     pub async fn start_push(&self, app: &App, username: &str, client: &ClientInfo) -> GateResult<PushStarted> {
-        let user = self.ctx.find_user(&app.tenant_id, username).await?;
-        let tenant = self.ctx.tenant(&user.tenant_id).await?;
-        self.access.check_login_allowed_in(&user, Some(&tenant), "push").await?;
+        let tenant = self.ctx.tenant(&app.tenant_id).await?;
+        self.start_push_in(app, &tenant, username, client).await
+    }
+
+    /// [`PushLogin::start_push`] with the app's tenant already read.
+    pub(crate) async fn start_push_in(
+        &self,
+        app: &App,
+        tenant: &Tenant,
+        username: &str,
+        client: &ClientInfo,
+    ) -> GateResult<PushStarted> {
+        let user = self.ctx.find_user(&tenant.id, username).await?;
+        self.access.check_login_allowed_in(&user, Some(tenant), "push").await?;
         let devices = self.ctx.store.list_devices(&user.id).await?;
         if devices.is_empty() {
             return Err(GateError::new(ErrorCode::NoDevices, format!("{username} has no enrolled authenticator")));

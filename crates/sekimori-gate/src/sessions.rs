@@ -272,17 +272,18 @@ impl Sessions {
     /// The relying party that Sekimori's own login page is, for push logins it starts:
     /// its challenges name the tenant, and its assertions never leave the server.
     pub async fn hosted_app(&self) -> GateResult<sekimori_store::App> {
+        Ok(hosted_app_of(self.ctx.default_tenant().await?))
+    }
+
+    /// Starts a push login from Sekimori's own login page (the default tenant, read once).
+    pub async fn start_hosted_push(
+        &self,
+        username: &str,
+        client: &crate::push::ClientInfo,
+    ) -> GateResult<crate::PushStarted> {
         let tenant = self.ctx.default_tenant().await?;
-        Ok(sekimori_store::App {
-            id: crate::assertion::HOSTED_AUDIENCE.to_owned(),
-            name: format!("{} sign-in", tenant.name),
-            tenant_id: tenant.id,
-            kind: crate::AppKind::RelyingParty,
-            secret_hash: Vec::new(),
-            created_at: 0,
-            revoked_at: None,
-            origins: None,
-        })
+        let app = hosted_app_of(tenant.clone());
+        self.push.start_push_in(&app, &tenant, username, client).await
     }
 
     /// Waits up to `wait` for the hosted page's push login `login_id`; when approved,
@@ -438,6 +439,20 @@ impl Sessions {
     /// key for `context`, base64url.
     fn seal_token<T: Serialize>(&self, context: &[u8], value: T) -> String {
         self.ctx.seal_token_for(context, value, PENDING_SECONDS)
+    }
+}
+
+/// The relying party that Sekimori's own login page is, in `tenant`.
+fn hosted_app_of(tenant: sekimori_store::Tenant) -> sekimori_store::App {
+    sekimori_store::App {
+        id: crate::assertion::HOSTED_AUDIENCE.to_owned(),
+        name: format!("{} sign-in", tenant.name),
+        tenant_id: tenant.id,
+        kind: crate::AppKind::RelyingParty,
+        secret_hash: Vec::new(),
+        created_at: 0,
+        revoked_at: None,
+        origins: None,
     }
 }
 

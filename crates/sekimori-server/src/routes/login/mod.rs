@@ -324,9 +324,8 @@ async fn login_push(
     if !csrf_ok(&s.gate, &headers, &f.csrf) {
         return Ok(page(&c, StatusCode::FORBIDDEN, &format!("<p>{}</p>", t(c.lang, "csrf")), Vec::new()));
     }
-    let app = s.gate.sessions().hosted_app().await?;
     let username = sekimori_core::names::Username::parse(&f.username).map(|u| u.to_string()).unwrap_or_default();
-    match s.gate.push().start_push(&app, &username, &client).await {
+    match s.gate.sessions().start_hosted_push(&username, &client).await {
         Ok(started) => {
             let cookie = set_cookie(
                 &s.gate,
