@@ -91,8 +91,8 @@ pub struct SyslogConfig {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct SyslogListenerConfig {
-    /// `udp://host:port`, `tcp://host:port` or `tls://host:port`.
-    pub listen: String,
+    /// `udp://host:port`, `tcp://host:port` or `tls://host:port` (required).
+    pub listen: Option<SyslogAddr>,
     /// The ingest source (in the first tenant) its events are stored under; created when
     /// missing.
     pub source: String,
@@ -122,7 +122,7 @@ pub struct SyslogListenerConfig {
 impl Default for SyslogListenerConfig {
     fn default() -> Self {
         SyslogListenerConfig {
-            listen: String::new(),
+            listen: None,
             source: "syslog".into(),
             tls_cert: None,
             tls_key: None,
@@ -148,18 +148,48 @@ pub enum SyslogScheme {
     Tls,
 }
 
-impl SyslogListenerConfig {
-    /// The scheme and address of `listen`.
-    pub fn parsed(&self) -> Result<(SyslogScheme, SocketAddr), String> {
-        let (scheme, rest) = self.listen.split_once("://").ok_or("must be udp://, tcp:// or tls:// host:port")?;
+/// A syslog listener's address: its transport and socket address.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SyslogAddr {
+    /// The transport.
+    pub scheme: SyslogScheme,
+    /// Where to listen.
+    pub addr: SocketAddr,
+}
+
+/// Text that is not a syslog listener address.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SyslogAddrError {
+    /// No `scheme://`.
+    #[error("must be udp://, tcp:// or tls:// host:port")]
+    NoScheme,
+    /// A scheme other than the three.
+    #[error("unknown scheme {0:?}; use udp, tcp or tls")]
+    UnknownScheme(String),
+    /// Not `address:port`.
+    #[error("not an address:port: {0:?}")]
+    NotAnAddress(String),
+}
+
+impl std::str::FromStr for SyslogAddr {
+    type Err = SyslogAddrError;
+
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        let (scheme, rest) = text.split_once("://").ok_or(SyslogAddrError::NoScheme)?;
         let scheme = match scheme {
             "udp" => SyslogScheme::Udp,
             "tcp" => SyslogScheme::Tcp,
             "tls" => SyslogScheme::Tls,
-            other => return Err(format!("unknown scheme {other:?}; use udp, tcp or tls")),
+            other => return Err(SyslogAddrError::UnknownScheme(other.to_owned())),
         };
-        let addr = rest.parse().map_err(|_| format!("not an address:port: {rest:?}"))?;
-        Ok((scheme, addr))
+        let addr = rest.parse().map_err(|_| SyslogAddrError::NotAnAddress(rest.to_owned()))?;
+        Ok(SyslogAddr { scheme, addr })
+    }
+}
+
+impl<'de> Deserialize<'de> for SyslogAddr {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        String::deserialize(d)?.parse().map_err(serde::de::Error::custom)
     }
 }
 
@@ -243,12 +273,22 @@ pub struct LogConfig {
     /// A tracing filter, e.g. `info` or `sekimori=debug,info`.
     pub level: String,
     /// `text` or `json`.
-    pub format: String,
+    pub format: LogFormat,
+}
+
+/// How log lines are written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    /// Human-readable lines.
+    Text,
+    /// One JSON object per line.
+    Json,
 }
 
 impl Default for LogConfig {
     fn default() -> Self {
-        LogConfig { level: "info".into(), format: "text".into() }
+        LogConfig { level: "info".into(), format: LogFormat::Text }
     }
 }
 
@@ -401,7 +441,10 @@ impl Config {
         }
         for (i, l) in self.syslog.listeners.iter().enumerate() {
             let key = |k: &str| format!("syslog.listeners[{i}].{k}");
-            let (scheme, _) = l.parsed().map_err(|r| err(source_name, &key("listen"), r))?;
+            let Some(listen) = l.listen else {
+                return Err(err(source_name, &key("listen"), SyslogAddrError::NoScheme.to_string()));
+            };
+            let scheme = listen.scheme;
             if let Err(e) = sekimori_core::names::Label::parse(&l.source) {
                 return Err(err(source_name, &key("source"), e.to_string()));
             }
@@ -515,9 +558,6 @@ impl Config {
         self.backup
             .validate(self.storage.database_url.is_some())
             .map_err(|(key, reason)| err(source_name, key, reason))?;
-        if !matches!(self.log.format.as_str(), "text" | "json") {
-            return Err(err(source_name, "log.format", "must be text or json"));
-        }
         Ok(())
     }
 
@@ -700,6 +740,26 @@ mod tests {
             (c.gate.password.memory_kib, c.gate.password.iterations, c.gate.password.parallelism),
             (65536, 3, 1)
         );
+    }
+
+    #[test]
+    fn typed_fields_are_read_with_the_file() {
+        use std::str::FromStr;
+        let a = SyslogAddr::from_str("tls://127.0.0.1:6514").expect("address");
+        assert_eq!((a.scheme, a.addr.port()), (SyslogScheme::Tls, 6514));
+        assert_eq!(SyslogAddr::from_str("127.0.0.1:514"), Err(SyslogAddrError::NoScheme));
+        assert_eq!(SyslogAddr::from_str("http://127.0.0.1:514"), Err(SyslogAddrError::UnknownScheme("http".into())));
+        assert_eq!(SyslogAddr::from_str("udp://host"), Err(SyslogAddrError::NotAnAddress("host".into())));
+        let (_d, p) = write("[[syslog.listeners]]\nlisten = \"udp://nowhere\"\n");
+        let e = Config::load(Some(&p), []).expect_err("refused");
+        assert_eq!(e.key, "syslog.listeners[0].listen", "{e}");
+        let (_d, p) = write("[[syslog.listeners]]\nsource = \"fw\"\n");
+        let c = Config::load(Some(&p), []).expect("parsed");
+        assert_eq!(c.validate("f.toml").expect_err("required").key, "syslog.listeners[0].listen");
+        let (_d, p) = write("[log]\nformat = \"xml\"\n");
+        assert_eq!(Config::load(Some(&p), []).expect_err("refused").key, "log.format");
+        let env = vec![("SEKIMORI_LOG__FORMAT".to_owned(), "json".to_owned())];
+        assert_eq!(Config::load(None, env).expect("json").log.format, LogFormat::Json);
     }
 
     #[test]

@@ -193,7 +193,9 @@ async fn start_syslog(
     use sekimori_watch::syslog::{self, ListenerConfig, Transport};
     for (i, l) in cfg.syslog.listeners.iter().enumerate() {
         let key = |k: &str| format!("syslog.listeners[{i}].{k}");
-        let (scheme, addr) = l.parsed().map_err(|r| anyhow::anyhow!("{}: {r}", key("listen")))?;
+        let Some(crate::config::SyslogAddr { scheme, addr }) = l.listen else {
+            anyhow::bail!("{}: required", key("listen"));
+        };
         let transport = match scheme {
             SyslogScheme::Udp => Transport::Udp,
             SyslogScheme::Tcp => Transport::Tcp,
