@@ -197,8 +197,8 @@ impl<'de> Deserialize<'de> for SyslogAddr {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct ServerConfig {
-    /// Address to listen on.
-    pub listen: String,
+    /// Address to listen on (`address:port`).
+    pub listen: SocketAddr,
     /// Public base URL (enrolment links, assertion issuer); default `http://<listen>`.
     pub public_url: Option<String>,
     /// Largest accepted request body, bytes (1024 to 16 MiB).
@@ -225,7 +225,7 @@ pub struct ServerConfig {
 impl Default for ServerConfig {
     fn default() -> Self {
         ServerConfig {
-            listen: "127.0.0.1:8080".into(),
+            listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
             public_url: None,
             body_limit_bytes: 64 * 1024,
             trusted_proxies: Vec::new(),
@@ -411,7 +411,6 @@ impl Config {
 
     /// Checks values that parse but make no sense; `source_name` names where they came from.
     pub fn validate(&self, source_name: &str) -> Result<(), ConfigError> {
-        self.listen_addr(source_name)?;
         self.trusted_proxies(source_name)?;
         self.server.rate_limits.validate().map_err(|(key, reason)| err(source_name, key, reason))?;
         if let Some(u) = &self.server.public_url {
@@ -561,14 +560,6 @@ impl Config {
         Ok(())
     }
 
-    /// The parsed listen address.
-    pub fn listen_addr(&self, source_name: &str) -> Result<SocketAddr, ConfigError> {
-        self.server
-            .listen
-            .parse()
-            .map_err(|_| err(source_name, "server.listen", format!("not an address:port: {:?}", self.server.listen)))
-    }
-
     /// Where audit archives go.
     pub fn archive_destinations(&self) -> Vec<PathBuf> {
         if self.audit.archive_destinations.is_empty() {
@@ -688,7 +679,7 @@ mod tests {
     fn env_overrides_and_refuses_unknown() {
         let (_d, p) = write("[server]\nlisten = \"127.0.0.1:1\"\n");
         let env = vec![("SEKIMORI_SERVER__LISTEN".to_owned(), "127.0.0.1:9".to_owned())];
-        assert_eq!(Config::load(Some(&p), env).expect("ok").server.listen, "127.0.0.1:9");
+        assert_eq!(Config::load(Some(&p), env).expect("ok").server.listen.to_string(), "127.0.0.1:9");
         let bad = vec![("SEKIMORI_SERVER__LISTN".to_owned(), "x".to_owned())];
         let e = Config::load(Some(&p), bad).expect_err("refused");
         assert_eq!(e.source_name, "SEKIMORI_SERVER__LISTN");
@@ -717,7 +708,7 @@ mod tests {
         assert_eq!(cfg.server.trusted_proxies, ["10.0.0.0/8", "192.0.2.1"]);
         assert_eq!(cfg.detect.rules, [PathBuf::from("/r/a"), PathBuf::from("/r/b")]);
         assert_eq!(cfg.storage.database_url, None);
-        assert_eq!(cfg.server.listen, "127.0.0.1:1", "the file's value where no variable overrides it");
+        assert_eq!(cfg.server.listen.to_string(), "127.0.0.1:1", "the file's value where no variable overrides it");
         assert_eq!(cfg.backup.s3.map(|s| (s.path_style, s.region)), Some((Some(true), "us-east-1".to_owned())));
         let e = Config::load(None, env(&[("SEKIMORI_GATE__PASSKEY__NOPE", "x")])).expect_err("refused");
         assert_eq!((e.source_name.as_str(), e.key.as_str()), ("SEKIMORI_GATE__PASSKEY__NOPE", "gate.passkey.nope"));
@@ -767,9 +758,8 @@ mod tests {
         let mut c = Config::default();
         c.gate.qr_ttl_seconds = 5;
         assert_eq!(c.validate("f.toml").expect_err("refused").key, "gate.qr_ttl_seconds");
-        let mut c = Config::default();
-        c.server.listen = "nowhere".into();
-        assert_eq!(c.validate("f.toml").expect_err("refused").key, "server.listen");
+        let (_d, p) = write("[server]\nlisten = \"nowhere\"\n");
+        assert_eq!(Config::load(Some(&p), []).expect_err("refused").key, "server.listen");
         let mut c = Config::default();
         c.gate.password.memory_kib = 4;
         let e = c.validate("f.toml").expect_err("refused");

@@ -96,7 +96,7 @@ pub fn watch(cfg: &Config, store: Arc<dyn Store>, baselines: Baselines) -> anyho
 
 /// Runs the server until Ctrl-C or SIGTERM.
 pub async fn serve(cfg: Config, source_name: &str) -> anyhow::Result<()> {
-    let addr = cfg.listen_addr(source_name)?;
+    let addr = cfg.server.listen;
     let open_files = sekimori_server::listen::raise_open_files_limit();
     tracing::debug!(?open_files, "open-files limit");
     // Read before anything is bound or opened, so a bad file refuses the start at once.
