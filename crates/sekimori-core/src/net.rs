@@ -46,6 +46,20 @@ impl FromStr for Cidr {
     }
 }
 
+impl TryFrom<String> for Cidr {
+    type Error = CidrError;
+
+    fn try_from(s: String) -> Result<Self, Self::Error> {
+        s.parse()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for Cidr {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        String::deserialize(d)?.parse().map_err(serde::de::Error::custom)
+    }
+}
+
 impl Cidr {
     /// Whether `ip` is in the range.
     pub fn contains(&self, ip: IpAddr) -> bool {

@@ -11,7 +11,11 @@ struct ListVisitor<T> {
     _t: PhantomData<T>,
 }
 
-impl<'de, T: From<String> + serde::Deserialize<'de>> Visitor<'de> for ListVisitor<T> {
+impl<'de, T> Visitor<'de> for ListVisitor<T>
+where
+    T: TryFrom<String> + serde::Deserialize<'de>,
+    T::Error: fmt::Display,
+{
     type Value = Vec<T>;
 
     fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -19,7 +23,7 @@ impl<'de, T: From<String> + serde::Deserialize<'de>> Visitor<'de> for ListVisito
     }
 
     fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<Self::Value, E> {
-        Ok((self.split)(v).into_iter().map(T::from).collect())
+        (self.split)(v).into_iter().map(|item| T::try_from(item).map_err(E::custom)).collect()
     }
 
     fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
@@ -51,17 +55,24 @@ fn colon(v: &str) -> Vec<String> {
     out
 }
 
-/// A list given as an array, or as comma-separated text.
-pub fn comma_list<'de, D: Deserializer<'de>, T: From<String> + serde::Deserialize<'de>>(
-    d: D,
-) -> Result<Vec<T>, D::Error> {
+/// A list given as an array, or as comma-separated text; each item is read as `T` (an
+/// item that is not one names the reason).
+pub fn comma_list<'de, D, T>(d: D) -> Result<Vec<T>, D::Error>
+where
+    D: Deserializer<'de>,
+    T: TryFrom<String> + serde::Deserialize<'de>,
+    T::Error: fmt::Display,
+{
     d.deserialize_any(ListVisitor { split: comma, _t: PhantomData })
 }
 
 /// A list of paths given as an array, or as `:`-separated text (as `PATH` is).
-pub fn path_list<'de, D: Deserializer<'de>, T: From<String> + serde::Deserialize<'de>>(
-    d: D,
-) -> Result<Vec<T>, D::Error> {
+pub fn path_list<'de, D, T>(d: D) -> Result<Vec<T>, D::Error>
+where
+    D: Deserializer<'de>,
+    T: TryFrom<String> + serde::Deserialize<'de>,
+    T::Error: fmt::Display,
+{
     d.deserialize_any(ListVisitor { split: colon, _t: PhantomData })
 }
 

@@ -207,7 +207,7 @@ pub struct ServerConfig {
     /// `Forwarded` header names the client; empty: the TCP peer is the client (in the
     /// environment: comma-separated).
     #[serde(deserialize_with = "sekimori_core::settings::comma_list")]
-    pub trusted_proxies: Vec<String>,
+    pub trusted_proxies: Vec<sekimori_core::net::Cidr>,
     /// Seconds a client has to send a complete request head; also the longest a kept-alive
     /// connection waits idle (1 to 300).
     pub header_timeout_seconds: u64,
@@ -411,7 +411,6 @@ impl Config {
 
     /// Checks values that parse but make no sense; `source_name` names where they came from.
     pub fn validate(&self, source_name: &str) -> Result<(), ConfigError> {
-        self.trusted_proxies(source_name)?;
         self.server.rate_limits.validate().map_err(|(key, reason)| err(source_name, key, reason))?;
         if let Some(u) = &self.server.public_url {
             if !(u.starts_with("http://") || u.starts_with("https://")) {
@@ -583,19 +582,9 @@ impl Config {
         }
     }
 
-    /// The parsed `server.trusted_proxies`.
-    pub fn trusted_proxies(&self, source_name: &str) -> Result<sekimori_core::net::TrustedProxies, ConfigError> {
-        let ranges = self
-            .server
-            .trusted_proxies
-            .iter()
-            .map(|r| {
-                r.parse().map_err(|e: sekimori_core::net::CidrError| {
-                    err(source_name, "server.trusted_proxies", e.to_string())
-                })
-            })
-            .collect::<Result<_, _>>()?;
-        Ok(sekimori_core::net::TrustedProxies::new(ranges))
+    /// The trusted proxies of `server.trusted_proxies`.
+    pub fn trusted_proxies(&self) -> sekimori_core::net::TrustedProxies {
+        sekimori_core::net::TrustedProxies::new(self.server.trusted_proxies.clone())
     }
 
     /// The gate settings, with the public URL the server resolved.
@@ -705,7 +694,10 @@ mod tests {
         .expect("ok");
         assert_eq!(cfg.gate.passkey.rp_name, "01234", "the text as given, not the number re-written");
         assert_eq!(cfg.gate.passkey.origins, ["https://a.example", "http://127.0.0.1:8081"]);
-        assert_eq!(cfg.server.trusted_proxies, ["10.0.0.0/8", "192.0.2.1"]);
+        assert_eq!(
+            cfg.server.trusted_proxies.iter().map(ToString::to_string).collect::<Vec<_>>(),
+            ["10.0.0.0/8", "192.0.2.1/32"]
+        );
         assert_eq!(cfg.detect.rules, [PathBuf::from("/r/a"), PathBuf::from("/r/b")]);
         assert_eq!(cfg.storage.database_url, None);
         assert_eq!(cfg.server.listen.to_string(), "127.0.0.1:1", "the file's value where no variable overrides it");
@@ -747,6 +739,12 @@ mod tests {
         let (_d, p) = write("[[syslog.listeners]]\nsource = \"fw\"\n");
         let c = Config::load(Some(&p), []).expect("parsed");
         assert_eq!(c.validate("f.toml").expect_err("required").key, "syslog.listeners[0].listen");
+        let (_d, p) = write("[server]\ntrusted_proxies = [\"10.0.0.0/8\", \"10.0.0.0/33\"]\n");
+        let e = Config::load(Some(&p), []).expect_err("refused");
+        assert!(e.key.starts_with("server.trusted_proxies") && e.reason.contains("10.0.0.0/33"), "{e}");
+        let env = vec![("SEKIMORI_SERVER__TRUSTED_PROXIES".to_owned(), "10.0.0.0/8, proxy.local".to_owned())];
+        let e = Config::load(None, env).expect_err("refused");
+        assert!(e.key.starts_with("server.trusted_proxies") && e.reason.contains("proxy.local"), "{e}");
         let (_d, p) = write("[log]\nformat = \"xml\"\n");
         assert_eq!(Config::load(Some(&p), []).expect_err("refused").key, "log.format");
         let env = vec![("SEKIMORI_LOG__FORMAT".to_owned(), "json".to_owned())];

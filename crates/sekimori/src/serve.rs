@@ -128,7 +128,7 @@ pub async fn serve(cfg: Config, source_name: &str) -> anyhow::Result<()> {
         gate,
         watch,
         body_limit: cfg.server.body_limit_bytes,
-        trusted_proxies: cfg.trusted_proxies(source_name)?,
+        trusted_proxies: cfg.trusted_proxies(),
         limiter: std::sync::Arc::new(sekimori_server::limits::RateLimiter::new(
             cfg.server.rate_limits,
             std::sync::Arc::new(SystemClock),
