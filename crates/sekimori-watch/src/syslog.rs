@@ -21,7 +21,7 @@
 //! or counted.
 use std::collections::HashMap;
 use std::net::SocketAddr;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -40,6 +40,9 @@ use crate::Watch;
 const BATCH: usize = 1000;
 /// How often a batch the store refused is retried before it is dropped (and counted).
 const STORE_ATTEMPTS: u32 = 8;
+/// After the shutdown deadline, how long the batch being stored may still take before it
+/// is abandoned (and counted as dropped).
+const IN_FLIGHT_LIMIT: Duration = Duration::from_secs(30);
 
 /// How messages arrive.
 #[derive(Clone)]
@@ -107,6 +110,14 @@ pub struct ListenerStats {
     queued: AtomicU64,
     /// Messages of the batch being stored now.
     in_flight: AtomicU64,
+    /// The shutdown deadline passed: the batch being stored finishes, no further one
+    /// starts.
+    cut: AtomicBool,
+    /// Wakes the writer when `cut` is set while it waits for messages.
+    cut_wake: Notify,
+    /// TCP/TLS readers counting and queueing a message now (a shutdown past its deadline
+    /// waits for them to settle before it reports, so a message is counted once).
+    sending: AtomicU64,
     /// The UDP socket's inode, to find its drop counter in `/proc/net/udp`.
     udp_inode: Option<u64>,
     /// The receive buffer the kernel granted, bytes (UDP).
@@ -211,7 +222,24 @@ impl Listener {
         let writer = self.writer.lock().unwrap_or_else(|p| p.into_inner()).take();
         if let Some(mut writer) = writer {
             if tokio::time::timeout(grace, &mut writer).await.is_err() {
-                writer.abort();
+                // Past the deadline: no further batch starts, but the one being stored
+                // finishes, so what reached the database is counted as accepted and
+                // nothing is counted twice. Only a store that hangs is abandoned.
+                self.stats.cut.store(true, Ordering::SeqCst);
+                self.stats.cut_wake.notify_one();
+                if tokio::time::timeout(IN_FLIGHT_LIMIT, &mut writer).await.is_err() {
+                    writer.abort();
+                    tracing::error!(listener = %self.url, "syslog: a batch was still being stored {IN_FLIGHT_LIMIT:?} after the deadline; abandoned");
+                }
+                // Readers blocked on the full queue fail now that the writer is gone and
+                // count their message as dropped; wait for them (briefly) first. Readers
+                // that come later see the cut and count nothing.
+                for _ in 0..100 {
+                    if self.stats.sending.load(Ordering::SeqCst) == 0 {
+                        break;
+                    }
+                    tokio::time::sleep(Duration::from_millis(10)).await;
+                }
                 let lost =
                     self.stats.queued.swap(0, Ordering::Relaxed) + self.stats.in_flight.swap(0, Ordering::Relaxed);
                 bump(&self.stats.dropped, usize::try_from(lost).unwrap_or(usize::MAX));
@@ -500,6 +528,14 @@ impl Conn {
     }
 
     async fn queue(&self, frame: Frame) -> bool {
+        // Marked before anything is counted, so a shutdown past its deadline that waits for
+        // `sending` to reach zero sees this message counted once or not at all; after the
+        // cut, frames left in the buffer are discarded like bytes never read.
+        bump(&self.stats.sending, 1);
+        if self.stats.cut.load(Ordering::SeqCst) {
+            self.stats.sending.fetch_sub(1, Ordering::SeqCst);
+            return false;
+        }
         bump(&self.stats.received, 1);
         let item = match frame {
             Frame::Message(bytes) => Item::Message { bytes, peer: self.peer, at_ms: self.watch.now_ms() },
@@ -507,12 +543,14 @@ impl Conn {
         };
         // Counted before it can be taken from the queue, so the count never goes below zero.
         bump(&self.stats.queued, 1);
-        if self.tx.send(item).await.is_ok() {
-            true
-        } else {
+        let sent = self.tx.send(item).await.is_ok();
+        if !sent {
+            // Received, but the writer has stopped (a shutdown past its deadline).
             self.stats.queued.fetch_sub(1, Ordering::Relaxed);
-            false
+            bump(&self.stats.dropped, 1);
         }
+        self.stats.sending.fetch_sub(1, Ordering::SeqCst);
+        sent
     }
 }
 
@@ -524,7 +562,19 @@ async fn write_batches(
     mut rx: mpsc::Receiver<Item>,
     stats: Arc<ListenerStats>,
 ) {
-    while let Some(first) = rx.recv().await {
+    loop {
+        let first = tokio::select! {
+            biased;
+            () = stats.cut_wake.notified() => break,
+            item = rx.recv() => match item {
+                Some(item) => item,
+                None => break,
+            },
+        };
+        if stats.cut.load(Ordering::SeqCst) {
+            // Still counted in `queued`: the shutdown counts it as dropped.
+            break;
+        }
         let mut items = vec![first];
         while items.len() < BATCH {
             match rx.try_recv() {

@@ -518,8 +518,25 @@ action(type="omfwd" target="127.0.0.1" port="{tcp}" protocol="tcp" template="RSY
 #[cfg(unix)]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sigterm_during_a_tcp_flood_stores_or_counts_every_message() {
-    let config = "[[syslog.listeners]]\nlisten = \"tcp://127.0.0.1:0\"\nsource = \"flood\"\nqueue_messages = 100000\n";
-    let (dir, mut server, stdout) = start_configured(config).await;
+    flood_then_sigterm("").await;
+}
+
+/// The same with no grace at all, so the shutdown deadline passes while batches are being
+/// stored: the batch in hand still finishes and counts as accepted, the rest of the queue
+/// counts as dropped, and nothing is counted twice (before, a batch stored at the deadline
+/// was counted as dropped too).
+#[cfg(unix)]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_shutdown_deadline_cuts_between_batches_and_still_balances() {
+    flood_then_sigterm("[server]\nshutdown_grace_seconds = 0\n").await;
+}
+
+#[cfg(unix)]
+async fn flood_then_sigterm(extra: &str) {
+    let config = format!(
+        "{extra}[[syslog.listeners]]\nlisten = \"tcp://127.0.0.1:0\"\nsource = \"flood\"\nqueue_messages = 100000\n"
+    );
+    let (dir, mut server, stdout) = start_configured(&config).await;
     let port = port_of(&stdout, "tcp", 0);
     let flood = tokio::spawn(async move {
         let mut conn = tokio::net::TcpStream::connect(("127.0.0.1", port)).await.expect("connect");
