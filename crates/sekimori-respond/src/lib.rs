@@ -1,0 +1,34 @@
+//! Sekimori's respond engine: where an alert goes, in the manner of Prometheus
+//! Alertmanager, with no IO so the server, the CLI (`sekimori alerts route`) and the tests
+//! share it.
+//!
+//! - [`Matcher`]s (`=`, `!=`, `=~`, `!~`, regular expressions anchored at both ends) over an
+//!   alert's [`Labels`];
+//! - a [`Route`] tree: the first matching child wins unless it says `continue`, a child
+//!   inherits its parent's receiver, grouping and timers, and an alert no child takes stays
+//!   with the parent ([`RoutingTree::routes_for`]);
+//! - [`InhibitRule`]s: a firing source alert mutes matching targets that share the `equal`
+//!   labels;
+//! - [`Silence`]s with start, end, author and comment;
+//! - mute windows ([`TimeInterval`]: weekdays and times of day in a time zone);
+//! - grouping timers ([`Grouper`]: `group_wait`, `group_interval`, `repeat_interval`) driven
+//!   by the caller's clock.
+//!
+//! Time is milliseconds since the Unix epoch, given by the caller; nothing here reads a
+//! clock.
+
+mod duration;
+mod group;
+mod inhibit;
+mod labels;
+mod route;
+mod silence;
+mod time_interval;
+
+pub use duration::{parse_duration, DurationError};
+pub use group::{Flush, GroupKey, Grouper};
+pub use inhibit::InhibitRule;
+pub use labels::{Labels, MatchOp, Matcher, MatcherError};
+pub use route::{ConfigError, ResolvedRoute, Route, RoutingConfig, RoutingTree, Timers};
+pub use silence::Silence;
+pub use time_interval::{TimeInterval, TimeRange, TimeSpec};
