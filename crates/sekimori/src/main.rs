@@ -1,6 +1,7 @@
 //! `sekimori`: the server, its admin CLI and a reference authenticator, in one binary.
 
 mod access_cli;
+mod alerts_cli;
 mod audit_cli;
 mod authenticator_cli;
 mod backup;
@@ -118,6 +119,11 @@ enum Command {
     Rules {
         #[command(subcommand)]
         command: hunt_cli::RulesCommand,
+    },
+    /// Alert routing.
+    Alerts {
+        #[command(subcommand)]
+        command: alerts_cli::AlertsCommand,
     },
 }
 
@@ -291,5 +297,6 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Authenticator { command } => authenticator_cli::run(command).await,
         Command::Hunt(args) => hunt_cli::hunt(args),
         Command::Rules { command } => hunt_cli::rules(command).await,
+        Command::Alerts { command } => alerts_cli::run(command),
     }
 }
