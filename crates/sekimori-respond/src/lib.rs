@@ -8,7 +8,7 @@
 //!   inherits its parent's receiver, grouping and timers, and an alert no child takes stays
 //!   with the parent ([`RoutingTree::routes_for`]);
 //! - [`InhibitRule`]s: a firing source alert mutes matching targets that share the `equal`
-//!   labels;
+//!   labels ([`Inhibitor`] indexes the firing alerts so the check is one lookup per rule);
 //! - [`Silence`]s with start, end, author and comment;
 //! - mute windows ([`TimeInterval`]: weekdays and times of day in a time zone);
 //! - grouping timers ([`Grouper`]: `group_wait`, `group_interval`, `repeat_interval`) driven
@@ -27,8 +27,8 @@ mod time_interval;
 
 pub use duration::{parse_duration, DurationError};
 pub use group::{Flush, GroupKey, Grouper};
-pub use inhibit::InhibitRule;
+pub use inhibit::{InhibitRule, Inhibitor};
 pub use labels::{Labels, MatchOp, Matcher, MatcherError};
 pub use route::{ConfigError, ResolvedRoute, Route, RoutingConfig, RoutingTree, Timers};
-pub use silence::Silence;
+pub use silence::{Silence, Silences};
 pub use time_interval::{TimeInterval, TimeRange, TimeSpec};

@@ -201,6 +201,11 @@ impl RoutingTree {
         &self.inhibit_rules
     }
 
+    /// An [`crate::Inhibitor`] over this document's rules, with no alert firing yet.
+    pub fn inhibitor(&self) -> crate::Inhibitor {
+        crate::Inhibitor::new(self.inhibit_rules.clone())
+    }
+
     /// Whether `route` notifies no one at `now_ms` because of its mute or active intervals.
     pub fn muted(&self, route: &ResolvedRoute, now_ms: i64) -> bool {
         let within = |names: &[String]| names.iter().filter_map(|n| self.intervals.get(n)).any(|t| t.contains(now_ms));

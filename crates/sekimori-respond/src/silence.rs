@@ -33,3 +33,51 @@ impl Silence {
         self.active(now_ms) && !self.matchers.is_empty() && all_match(&self.matchers, labels)
     }
 }
+
+/// A tenant's silences, indexed by one of each silence's `=` matchers, so that finding
+/// the silence of an alert looks at the silences that could match it, not at all of them.
+#[derive(Debug, Clone, Default)]
+pub struct Silences {
+    all: Vec<Silence>,
+    /// (label, value) of an `=` matcher → silences having it.
+    by_equal: std::collections::HashMap<(String, String), Vec<usize>>,
+    /// Silences without an `=` matcher on a non-empty value.
+    rest: Vec<usize>,
+}
+
+impl Silences {
+    /// Indexes `silences`.
+    pub fn new(silences: Vec<Silence>) -> Self {
+        let mut index = Silences { all: Vec::new(), by_equal: Default::default(), rest: Vec::new() };
+        for s in silences {
+            let i = index.all.len();
+            // An `=` matcher on a non-empty value can only match an alert carrying that label.
+            match s.matchers.iter().find(|m| m.op == crate::MatchOp::Eq && !m.value.is_empty()) {
+                Some(m) => index.by_equal.entry((m.name.clone(), m.value.clone())).or_default().push(i),
+                None => index.rest.push(i),
+            }
+            index.all.push(s);
+        }
+        index
+    }
+
+    /// The first silence that silences `labels` at `now_ms`, if any.
+    pub fn silencing(&self, labels: &Labels, now_ms: i64) -> Option<&Silence> {
+        let candidates = labels
+            .iter()
+            .filter_map(|(k, v)| self.by_equal.get(&(k.clone(), v.clone())))
+            .flatten()
+            .chain(self.rest.iter());
+        candidates.map(|&i| &self.all[i]).find(|s| s.silences(labels, now_ms))
+    }
+
+    /// How many there are.
+    pub fn len(&self) -> usize {
+        self.all.len()
+    }
+
+    /// Whether there are none.
+    pub fn is_empty(&self) -> bool {
+        self.all.is_empty()
+    }
+}

@@ -5,7 +5,7 @@
 
 use std::time::Duration;
 
-use sekimori_respond::{Grouper, Labels, Matcher, RoutingConfig, RoutingTree, Silence};
+use sekimori_respond::{Grouper, Labels, Matcher, RoutingConfig, RoutingTree, Silence, Silences};
 
 const DOC: &str = r#"
 route:
@@ -151,6 +151,26 @@ fn inhibition_mute_windows_and_silences() {
     assert!(!inhibited("rule=disk_full,host=db2,severity=high"));
     assert!(!inhibited("rule=disk_full,host=db1,severity=critical"));
     assert!(!t.inhibit_rules()[0].inhibits(&down, &firing), "an alert does not inhibit itself");
+    // The indexed inhibitor answers the same.
+    let mut index = t.inhibitor();
+    index.fire(&down);
+    for (l, want) in [
+        ("rule=disk_full,host=db1,severity=high", true),
+        ("rule=disk_full,host=db2,severity=high", false),
+        ("rule=disk_full,host=db1,severity=critical", false),
+    ] {
+        assert_eq!(index.inhibited(&labels(l), false), want, "{l}");
+    }
+    assert!(!index.inhibited(&down, true), "not by itself");
+    let second_down = labels("rule=host_down,host=db1,severity=high");
+    assert!(index.inhibited(&second_down, false), "a high host_down alert is itself inhibited by the critical one");
+    index.fire(&second_down);
+    assert!(index.inhibited(&second_down, true), "another firing source with the same host inhibits it");
+    index.resolve(&down);
+    assert!(!index.inhibited(&second_down, true), "resolved sources inhibit nothing");
+    assert!(index.inhibited(&labels("rule=disk_full,host=db1,severity=high"), false), "db1 still has a source");
+    index.resolve(&second_down);
+    assert!(!index.inhibited(&labels("rule=disk_full,host=db1,severity=high"), false));
 
     // The webhook route is muted on weekend nights in Tokyo.
     let webhook = t.routes_for(&labels("rule=password_failures_unusual,kind=baseline"))[0];
@@ -174,6 +194,14 @@ fn inhibition_mute_windows_and_silences() {
     assert!(silence.silences(&alice, 1_000));
     assert!(!silence.silences(&labels("rule=new_country,user=bob"), 1_500));
     assert!(!silence.silences(&alice, 2_000), "it expires on time");
+    // The index finds the same silences as looking at every one.
+    let regex_only =
+        Silence { id: "s2".into(), matchers: vec![Matcher::parse("user=~b.*").expect("m")], ..silence.clone() };
+    let index = Silences::new(vec![silence.clone(), regex_only]);
+    assert_eq!(index.silencing(&alice, 1_500).map(|s| s.id.as_str()), Some("s1"));
+    assert_eq!(index.silencing(&labels("rule=other,user=bob"), 1_500).map(|s| s.id.as_str()), Some("s2"));
+    assert_eq!(index.silencing(&labels("rule=new_country,user=carol"), 1_500), None);
+    assert_eq!(index.silencing(&alice, 2_000), None);
 }
 
 #[test]
