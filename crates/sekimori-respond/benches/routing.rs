@@ -47,8 +47,8 @@ fn alert(i: usize) -> Labels {
         ("kind", kinds[i % kinds.len()].to_owned()),
         ("user", format!("user{}", i % 5_000)),
         ("host", format!("host{}", i % 299)),
-        ("source", if i % 4 == 0 { format!("syslog-{}", i % 7) } else { "sekimori".to_owned() }),
-        ("environment", if i % 10 == 0 { "staging" } else { "production" }.to_owned()),
+        ("source", if i.is_multiple_of(4) { format!("syslog-{}", i % 7) } else { "sekimori".to_owned() }),
+        ("environment", if i.is_multiple_of(10) { "staging" } else { "production" }.to_owned()),
     ]
     .into_iter()
     .map(|(k, v)| (k.to_owned(), v))
