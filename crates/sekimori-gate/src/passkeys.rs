@@ -12,7 +12,7 @@ use sekimori_core::ecs::{action, field};
 use sekimori_core::event::Outcome;
 use sekimori_core::names::Label;
 use sekimori_core::{ErrorCode, SettingsError};
-use sekimori_store::{Consume, PasskeyCeremony, PasskeyRecord, User};
+use sekimori_store::{CeremonyKind, Consume, PasskeyCeremony, PasskeyRecord, User};
 use serde::{Deserialize, Serialize};
 use webauthn_rs::prelude::{
     DiscoverableAuthentication, DiscoverableKey, Passkey, PasskeyAuthentication, PasskeyRegistration,
@@ -177,7 +177,7 @@ impl Passkeys {
     async fn new_ceremony(
         &self,
         tenant_id: &str,
-        kind: &str,
+        kind: CeremonyKind,
         user_id: Option<&str>,
         state: String,
         options: serde_json::Value,
@@ -186,7 +186,7 @@ impl Passkeys {
         let c = PasskeyCeremony {
             id: self.ctx.new_secret(),
             tenant_id: tenant_id.to_owned(),
-            kind: kind.to_owned(),
+            kind,
             user_id: user_id.map(str::to_owned),
             state,
             created_at: now.millis(),
@@ -197,12 +197,12 @@ impl Passkeys {
         Ok(PasskeyChallenge { ceremony: c.id, options })
     }
 
-    async fn take_ceremony(&self, id: &str, kinds: &[&str]) -> GateResult<PasskeyCeremony> {
+    async fn take_ceremony(&self, id: &str, kinds: &[CeremonyKind]) -> GateResult<PasskeyCeremony> {
         if id.len() > 128 {
             return Err(bad("unknown ceremony"));
         }
         match self.ctx.store.consume_passkey_ceremony(id, self.ctx.clock.now().millis()).await? {
-            Consume::Done(c) if kinds.contains(&c.kind.as_str()) => Ok(c),
+            Consume::Done(c) if kinds.contains(&c.kind) => Ok(c),
             Consume::Done(_) | Consume::NotFound => Err(bad("unknown ceremony")),
             Consume::AlreadyUsed { .. } => {
                 Err(GateError::new(ErrorCode::AlreadyUsed, "this ceremony was already answered"))
@@ -238,7 +238,7 @@ impl Passkeys {
         let (options, state) =
             wa.start_passkey_registration(uuid, &user.username, &display, Some(exclude)).map_err(refused)?;
         let options = serde_json::to_value(options).map_err(|e| GateError::new(ErrorCode::Internal, e.to_string()))?;
-        self.new_ceremony(&user.tenant_id, "register", Some(&user.id), json(&state)?, options).await
+        self.new_ceremony(&user.tenant_id, CeremonyKind::Register, Some(&user.id), json(&state)?, options).await
     }
 
     /// Finishes a registration with the authenticator's answer.
@@ -252,7 +252,7 @@ impl Passkeys {
         let wa = self.webauthn()?;
         let answer: RegisterPublicKeyCredential =
             serde_json::from_value(credential).map_err(|e| bad(format!("credential: {e}")))?;
-        let c = self.take_ceremony(ceremony, &["register"]).await?;
+        let c = self.take_ceremony(ceremony, &[CeremonyKind::Register]).await?;
         if c.user_id.as_deref() != Some(s.user_id.as_str()) {
             return Err(bad("unknown ceremony"));
         }
@@ -316,7 +316,7 @@ impl Passkeys {
         match user.filter(|_| !passkeys.is_empty()) {
             Some(u) => {
                 let (options, state) = wa.start_passkey_authentication(&passkeys).map_err(refused)?;
-                self.new_ceremony(tenant_id, "login", Some(&u.id), json(&state)?, to_value(options)?).await
+                self.new_ceremony(tenant_id, CeremonyKind::Login, Some(&u.id), json(&state)?, to_value(options)?).await
             }
             None => {
                 let (options, state) = wa.start_discoverable_authentication().map_err(refused)?;
@@ -325,7 +325,7 @@ impl Passkeys {
                 if let Some(o) = options.as_object_mut() {
                     o.remove("mediation");
                 }
-                self.new_ceremony(tenant_id, "discoverable", None, json(&state)?, options).await
+                self.new_ceremony(tenant_id, CeremonyKind::Discoverable, None, json(&state)?, options).await
             }
         }
     }
@@ -340,7 +340,7 @@ impl Passkeys {
         let wa = self.webauthn()?;
         let answer: PublicKeyCredential =
             serde_json::from_value(credential).map_err(|e| bad(format!("credential: {e}")))?;
-        let c = self.take_ceremony(ceremony, &["login", "discoverable"]).await?;
+        let c = self.take_ceremony(ceremony, &[CeremonyKind::Login, CeremonyKind::Discoverable]).await?;
         if c.tenant_id != tenant_id {
             return Err(bad("unknown ceremony"));
         }
@@ -352,7 +352,7 @@ impl Passkeys {
         let Some(user) = user else { return Err(refused("no user has this passkey")) };
         let records = self.ctx.store.user_passkeys(&user.id).await?;
         let passkeys = Self::user_passkey_list(&records)?;
-        let result = if c.kind == "login" {
+        let result = if c.kind == CeremonyKind::Login {
             let state: PasskeyAuthentication =
                 serde_json::from_str(&c.state).map_err(|e| GateError::new(ErrorCode::Internal, e.to_string()))?;
             wa.finish_passkey_authentication(&answer, &state)

@@ -133,6 +133,12 @@ impl From<LoginStatus> for Arg<'_> {
     }
 }
 
+impl From<CeremonyKind> for Arg<'_> {
+    fn from(v: CeremonyKind) -> Self {
+        Arg::Text(Cow::Borrowed(v.as_str()))
+    }
+}
+
 impl From<MessageKind> for Arg<'_> {
     fn from(v: MessageKind) -> Self {
         Arg::Text(Cow::Borrowed(v.as_str()))
@@ -303,6 +309,14 @@ impl Column for LoginStatus {
         let text = required(row.text(col)?, col)?;
         LoginStatus::parse(&text)
             .ok_or_else(|| StoreError::Corrupt(format!("column {col}: {text:?} is not a login status")))
+    }
+}
+
+impl Column for CeremonyKind {
+    fn get(row: &dyn Row, col: &str) -> StoreResult<Self> {
+        let text = required(row.text(col)?, col)?;
+        CeremonyKind::parse(&text)
+            .ok_or_else(|| StoreError::Corrupt(format!("column {col}: {text:?} is not a ceremony kind")))
     }
 }
 
@@ -551,6 +565,12 @@ mod tests {
         let status: StoreResult<LoginStatus> = Column::get(&Fake(HashMap::from([("status", "approve")])), "status");
         assert!(matches!(status, Err(StoreError::Corrupt(_))));
         let kind: StoreResult<MessageKind> = Column::get(&Fake(HashMap::from([("kind", "Push_Login")])), "kind");
+        assert!(matches!(kind, Err(StoreError::Corrupt(_))));
+        for v in [CeremonyKind::Register, CeremonyKind::Login, CeremonyKind::Discoverable] {
+            let row = Fake(HashMap::from([("kind", v.as_str())]));
+            assert_eq!(Column::get(&row, "kind").ok(), Some(v));
+        }
+        let kind: StoreResult<CeremonyKind> = Column::get(&Fake(HashMap::from([("kind", "signup")])), "kind");
         assert!(matches!(kind, Err(StoreError::Corrupt(_))));
         // And what is written reads back.
         let Arg::Text(written) = Arg::from(&Some(OperatorScope { capabilities: vec!["x".into()], groups: vec![] }))

@@ -19,6 +19,34 @@ pub struct PasskeyRecord {
     pub last_used_at: Option<i64>,
 }
 
+/// What a passkey ceremony is for. Stored as its name; a stored value that is none of these
+/// is `StoreError::Corrupt`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CeremonyKind {
+    /// Registering a new passkey for a signed-in user.
+    Register,
+    /// Logging in as a named user.
+    Login,
+    /// Logging in with a discoverable credential (no username given).
+    Discoverable,
+}
+
+impl CeremonyKind {
+    /// Stored name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CeremonyKind::Register => "register",
+            CeremonyKind::Login => "login",
+            CeremonyKind::Discoverable => "discoverable",
+        }
+    }
+
+    /// Parses the stored name.
+    pub fn parse(s: &str) -> Option<Self> {
+        [CeremonyKind::Register, CeremonyKind::Login, CeremonyKind::Discoverable].into_iter().find(|k| k.as_str() == s)
+    }
+}
+
 /// A registration or authentication ceremony waiting for the authenticator's answer.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PasskeyCeremony {
@@ -26,8 +54,8 @@ pub struct PasskeyCeremony {
     pub id: String,
     /// Tenant.
     pub tenant_id: String,
-    /// `register` or `login`.
-    pub kind: String,
+    /// What it is for.
+    pub kind: CeremonyKind,
     /// The user (registration, or a login that named one).
     pub user_id: Option<String>,
     /// The ceremony state (challenge and options), JSON.

@@ -40,7 +40,7 @@ pub async fn passkey_ceremony_is_taken_once_under_concurrency(s: S) {
     let c = PasskeyCeremony {
         id: "c1".into(),
         tenant_id: u.tenant_id.clone(),
-        kind: "login".into(),
+        kind: CeremonyKind::Login,
         user_id: Some(u.id.clone()),
         state: "{}".into(),
         created_at: T0,

@@ -60,7 +60,7 @@ impl PasskeyStore for This {
                VALUES ($1, $2, $3, $4, $5, $6, $7, $8)")
             .bind(&c.id)
             .bind(&c.tenant_id)
-            .bind(&c.kind)
+            .bind(c.kind)
             .bind(&c.user_id)
             .bind(&c.state)
             .bind(c.created_at)
