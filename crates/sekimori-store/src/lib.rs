@@ -9,8 +9,6 @@
 
 mod query;
 pub mod records;
-pub mod records_access;
-pub mod records_passkeys;
 pub mod traits;
 
 pub mod postgres;
@@ -22,8 +20,6 @@ pub mod conformance;
 pub mod testing;
 
 pub use records::*;
-pub use records_access::*;
-pub use records_passkeys::*;
 pub use traits::*;
 
 /// A storage failure. Expected outcomes (a used token, a duplicate name) are not

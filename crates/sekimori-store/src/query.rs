@@ -9,8 +9,6 @@
 use std::borrow::Cow;
 
 use crate::records::*;
-use crate::records_access::*;
-use crate::records_passkeys::*;
 use crate::{StoreError, StoreResult};
 
 /// One bound value. NULLs carry their type (PostgreSQL needs it to plan the statement).

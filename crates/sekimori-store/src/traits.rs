@@ -5,7 +5,6 @@ use async_trait::async_trait;
 use sekimori_core::event::NewEvent;
 
 use crate::records::*;
-use crate::records_passkeys::*;
 use crate::StoreResult;
 
 /// Tenants and their gate settings.

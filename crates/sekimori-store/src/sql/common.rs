@@ -16,7 +16,6 @@ use sekimori_core::event::NewEvent;
 
 use crate::query::{q, AuditHeadRow, CountRow, EntityProfileRow, RetentionRow, SeqRow, UsernameRow, Q};
 use crate::records::*;
-use crate::records_passkeys::*;
 use crate::traits::*;
 use crate::{chain_hash, StoreResult, GENESIS_HASH};
 

@@ -1,0 +1,16 @@
+//! What several aggregates share: the outcome of consuming a single-use row.
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Consume<T> {
+    /// Consumed now, by this call.
+    Done(T),
+    /// Consumed before, at this time.
+    AlreadyUsed {
+        /// When the first consumption happened, ms.
+        at: i64,
+    },
+    /// Past its expiry, never consumed.
+    Expired,
+    /// No such token.
+    NotFound,
+}

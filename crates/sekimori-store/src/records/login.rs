@@ -1,0 +1,222 @@
+//! Push and QR logins: standby windows, login requests and their status, the device inbox,
+//! QR sessions, assertions, environments (SQL: `sql/login.rs`).
+
+/// An armed standby window.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StandbyWindow {
+    /// Id.
+    pub id: String,
+    /// Tenant.
+    pub tenant_id: String,
+    /// The user who armed it.
+    pub user_id: String,
+    /// The device that armed it.
+    pub device_id: String,
+    /// Opening time, ms.
+    pub opened_at: i64,
+    /// Expiry, ms.
+    pub expires_at: i64,
+    /// Closed by a successful login, ms.
+    pub closed_at: Option<i64>,
+}
+
+/// A push login waiting for the user.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LoginRequest {
+    /// Id.
+    pub id: String,
+    /// Tenant.
+    pub tenant_id: String,
+    /// The user asked.
+    pub user_id: String,
+    /// The relying party that asked, if any.
+    pub app_id: Option<String>,
+    /// The number shown at login, to be entered on the authenticator (10 to 99).
+    pub number: i64,
+    /// The environment, as JSON.
+    pub environment: String,
+    /// The environment key.
+    pub env_key: String,
+    /// Whether the environment was known when the login started.
+    pub env_known: bool,
+    /// Creation, ms.
+    pub created_at: i64,
+    /// Expiry, ms.
+    pub expires_at: i64,
+    /// Pending, approved or denied.
+    pub status: LoginStatus,
+    /// Decision time, ms.
+    pub decided_at: Option<i64>,
+    /// The device that decided.
+    pub device_id: Option<String>,
+    /// The assertion minted on approval.
+    pub assertion_jti: Option<String>,
+}
+
+/// The state of a push login request. Stored as its name; a stored value that is none of
+/// these is `StoreError::Corrupt`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LoginStatus {
+    /// Waiting for a device's decision.
+    Pending,
+    /// Approved on a device (an assertion was minted).
+    Approved,
+    /// Denied on a device (or a wrong number was entered).
+    Denied,
+}
+
+impl LoginStatus {
+    /// Stored name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            LoginStatus::Pending => "pending",
+            LoginStatus::Approved => "approved",
+            LoginStatus::Denied => "denied",
+        }
+    }
+
+    /// Parses the stored name.
+    pub fn parse(s: &str) -> Option<Self> {
+        [LoginStatus::Pending, LoginStatus::Approved, LoginStatus::Denied].into_iter().find(|v| v.as_str() == s)
+    }
+}
+
+/// What a device inbox message is. Stored as its name (also its `type` in the signed body);
+/// a stored value that is none of these is `StoreError::Corrupt`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MessageKind {
+    /// A push login challenge.
+    PushLogin,
+    /// A login was attempted from an environment the user has not logged in from.
+    EnvironmentWarning,
+}
+
+impl MessageKind {
+    /// Stored name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            MessageKind::PushLogin => "push_login",
+            MessageKind::EnvironmentWarning => "environment_warning",
+        }
+    }
+
+    /// Parses the stored name.
+    pub fn parse(s: &str) -> Option<Self> {
+        [MessageKind::PushLogin, MessageKind::EnvironmentWarning].into_iter().find(|v| v.as_str() == s)
+    }
+}
+
+/// A message in a user's device inbox: a login challenge or a notice.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InboxMessage {
+    /// Id.
+    pub id: String,
+    /// Tenant.
+    pub tenant_id: String,
+    /// Recipient.
+    pub user_id: String,
+    /// A login challenge or a notice.
+    pub kind: MessageKind,
+    /// The login it belongs to (push challenges).
+    pub login_id: Option<String>,
+    /// The message body as canonical JSON (what the server signs).
+    pub body: String,
+    /// Creation, ms.
+    pub created_at: i64,
+    /// Expiry, ms.
+    pub expires_at: i64,
+    /// Dismissed by a device, ms.
+    pub dismissed_at: Option<i64>,
+}
+
+/// A QR login session shown on a login page.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct QrSession {
+    /// Id.
+    pub id: String,
+    /// Tenant.
+    pub tenant_id: String,
+    /// SHA-256 of the token in the QR code.
+    pub token_hash: Vec<u8>,
+    /// SHA-256 of the secret the page polls with.
+    pub poll_hash: Vec<u8>,
+    /// The browser's environment, JSON.
+    pub environment: String,
+    /// The environment key.
+    pub env_key: String,
+    /// Creation, ms.
+    pub created_at: i64,
+    /// Expiry, ms.
+    pub expires_at: i64,
+    /// Redemption, ms.
+    pub used_at: Option<i64>,
+    /// Who redeemed it.
+    pub user_id: Option<String>,
+    /// With which device.
+    pub device_id: Option<String>,
+    /// The assertion minted on redemption.
+    pub assertion_jti: Option<String>,
+    /// The app whose page started it (the assertion's audience); none for Sekimori's own page.
+    pub app_id: Option<String>,
+}
+
+/// A one-time login assertion handed to a relying party.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AssertionRecord {
+    /// JWT id.
+    pub jti: String,
+    /// Tenant.
+    pub tenant_id: String,
+    /// Subject.
+    pub user_id: String,
+    /// Subject's username.
+    pub username: String,
+    /// The login (push request or QR session) it came from.
+    pub login_id: String,
+    /// Auth level reached.
+    pub level: i64,
+    /// Methods used, space separated (`push`, `qr`, `number_match`).
+    pub amr: String,
+    /// Issue time, ms.
+    pub issued_at: i64,
+    /// Expiry, ms.
+    pub expires_at: i64,
+    /// Verification (consumption) time, ms.
+    pub consumed_at: Option<i64>,
+    /// App that verified it.
+    pub consumed_by: Option<String>,
+}
+
+/// A client environment a user has been seen in.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EnvironmentRecord {
+    /// Owner.
+    pub user_id: String,
+    /// Stable key.
+    pub env_key: String,
+    /// Tenant.
+    pub tenant_id: String,
+    /// Browser family.
+    pub browser: String,
+    /// OS family.
+    pub os: String,
+    /// Network (CIDR).
+    pub network: String,
+    /// Country code.
+    pub country: Option<String>,
+    /// First attempt, ms.
+    pub first_seen: i64,
+    /// Latest attempt, ms.
+    pub last_seen: i64,
+    /// Latest successful login, ms; an environment is known once it has one.
+    pub last_login_at: Option<i64>,
+    /// Marked trusted by the user.
+    pub trusted: bool,
+}
+
+impl EnvironmentRecord {
+    /// Known: at least one successful login from it.
+    pub fn is_known(&self) -> bool {
+        self.last_login_at.is_some()
+    }
+}

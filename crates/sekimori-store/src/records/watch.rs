@@ -1,0 +1,88 @@
+//! Detection: ingest sources, dead letters, alerts, tuning versions, ingested events and
+//! the batch stored in one transaction (SQL: `sql/watch.rs`).
+
+/// A log source allowed to send events (`POST /api/v1/ingest`), with its hashed key.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IngestSource {
+    pub id: String,
+    pub tenant_id: String,
+    pub name: String,
+    pub secret_hash: Vec<u8>,
+    pub created_at: i64,
+    pub revoked_at: Option<i64>,
+}
+
+/// A document that could not be read, kept as a sample with the reason.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeadLetter {
+    pub id: String,
+    pub tenant_id: String,
+    pub source_id: String,
+    pub received_at: i64,
+    pub reason: String,
+    pub sample: String,
+}
+
+/// A rule that fired on an ingested event.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AlertRecord {
+    pub id: String,
+    pub tenant_id: String,
+    pub rule_id: Option<String>,
+    pub title: String,
+    pub level: String,
+    /// JSON array of the rule's tags.
+    pub tags: String,
+    pub source_id: String,
+    /// The ingested event it fired on (`ingested_events.seq`).
+    pub event_seq: i64,
+    /// JSON array of `field=value` pairs that matched.
+    pub matched: String,
+    /// JSON object: the user, IP address and host the event is about.
+    pub entities: String,
+    /// JSON: the event, or a cut-down view of a large one (kept after the event is pruned).
+    pub excerpt: String,
+    pub created_at: i64,
+}
+
+/// One version of a tenant's detection tuning.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TuningRecord {
+    pub tenant_id: String,
+    /// 1, 2, 3… per tenant.
+    pub version: i64,
+    /// The tuning document (JSON).
+    pub doc: String,
+    /// The admin token id that wrote it.
+    pub author: String,
+    pub created_at: i64,
+}
+
+/// An ingested event as stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IngestedEvent {
+    pub seq: i64,
+    pub tenant_id: String,
+    pub source_id: String,
+    pub received_at: i64,
+    pub doc: String,
+}
+
+/// One accepted request's worth of ingest, written in one transaction.
+#[derive(Debug, Clone, Default)]
+pub struct IngestBatch {
+    pub tenant_id: String,
+    pub source_id: String,
+    pub received_at: i64,
+    /// The events, as JSON text.
+    pub events: Vec<String>,
+    pub dead_letters: Vec<DeadLetter>,
+    /// Alerts, each with the index into `events` it fired on (`event_seq` is filled in).
+    pub alerts: Vec<(usize, AlertRecord)>,
+    /// A follower's cursor to move in the same transaction: (name, where it was when the
+    /// batch was read, the last sequence read). If it is no longer where it was (another
+    /// node moved it), nothing of the batch is written.
+    pub cursor: Option<(String, i64, i64)>,
+    /// Behaviour profiles to write (entity, JSON document), replacing the stored ones.
+    pub profiles: Vec<(String, String)>,
+}
