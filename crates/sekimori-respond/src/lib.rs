@@ -14,6 +14,9 @@
 //! - grouping timers ([`Grouper`]: `group_wait`, `group_interval`, `repeat_interval`) driven
 //!   by the caller's clock.
 //!
+//! - what a notification says on the wire ([`payload`]): the Alertmanager v4 webhook body
+//!   with an HMAC-SHA256 signature, a Slack Block Kit message, a Teams Adaptive Card.
+//!
 //! Time is milliseconds since the Unix epoch, given by the caller; nothing here reads a
 //! clock.
 
@@ -21,6 +24,7 @@ mod duration;
 mod group;
 mod inhibit;
 mod labels;
+pub mod payload;
 mod route;
 mod silence;
 mod time_interval;
