@@ -14,12 +14,15 @@
 //! - grouping timers ([`Grouper`]: `group_wait`, `group_interval`, `repeat_interval`) driven
 //!   by the caller's clock.
 //!
+//! - how deliveries are retried and paced ([`delivery`]): exponential backoff with full
+//!   jitter on transient failures only, `Retry-After`, a token bucket per receiver;
 //! - what a notification says on the wire ([`payload`]): the Alertmanager v4 webhook body
 //!   with an HMAC-SHA256 signature, a Slack Block Kit message, a Teams Adaptive Card.
 //!
 //! Time is milliseconds since the Unix epoch, given by the caller; nothing here reads a
 //! clock.
 
+pub mod delivery;
 mod duration;
 mod group;
 mod inhibit;
