@@ -104,6 +104,8 @@ pub mod field {
     pub const TICKET_ID: &str = "sekimori.ticket.id";
     /// `sekimori.tuning.version`
     pub const TUNING_VERSION: &str = "sekimori.tuning.version";
+    /// A routing document's version.
+    pub const ROUTING_VERSION: &str = "sekimori.routing.version";
     /// `sekimori.user.known`
     pub const USER_KNOWN: &str = "sekimori.user.known";
     /// `source.ip`
@@ -142,6 +144,8 @@ pub mod action {
     pub const ADMIN_TOKEN_REVOKED: &str = "admin.token.revoked";
     /// `admin.tuning.updated`
     pub const ADMIN_TUNING_UPDATED: &str = "admin.tuning.updated";
+    /// A new version of a tenant's alert routing document.
+    pub const ADMIN_ROUTING_UPDATED: &str = "admin.routing.updated";
     /// `audit.archived`
     pub const AUDIT_ARCHIVED: &str = "audit.archived";
     /// `auth.assertion.rejected_already_used`

@@ -413,7 +413,7 @@ from_row! {
     AlertRecord { id, tenant_id, rule_id, title, level, tags, source_id, event_seq, matched, entities, excerpt, created_at }
     EntityProfileRow { entity, doc }
     RetentionRow { retention_days }
-    TuningRecord { tenant_id, version, doc, author, created_at }
+    DocumentRecord { tenant_id, version, doc, author, created_at }
     IngestedEvent { seq, tenant_id, source_id, received_at, doc }
     TotpCredential {
         id, tenant_id, user_id, secret_sealed, algorithm, digits, period, created_at, confirmed_at, last_step, failures,

@@ -76,6 +76,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/sqlite/0015_passkeys.sql"),
     include_str!("../migrations/sqlite/0016_health_probe.sql"),
     include_str!("../migrations/sqlite/0017_audit_base.sql"),
+    include_str!("../migrations/sqlite/0018_routing.sql"),
 ];
 
 impl SqliteStore {

@@ -243,15 +243,26 @@ pub trait WatchStore: Send + Sync {
     /// The stored behaviour profiles of `entities` of a tenant, as (entity, JSON); entities
     /// without one are left out. Any number of entities, read in few queries.
     async fn behaviour_profiles(&self, tenant_id: &str, entities: &[String]) -> StoreResult<Vec<(String, String)>>;
-    /// The tenant's current tuning (the highest version).
-    async fn tuning(&self, tenant_id: &str) -> StoreResult<Option<TuningRecord>>;
-    /// One version of the tenant's tuning.
-    async fn tuning_version(&self, tenant_id: &str, version: i64) -> StoreResult<Option<TuningRecord>>;
-    /// The tenant's tuning versions, newest first.
-    async fn tuning_versions(&self, tenant_id: &str, limit: i64) -> StoreResult<Vec<TuningRecord>>;
+    /// The tenant's current document of `kind` (the highest version).
+    async fn document(&self, kind: DocumentKind, tenant_id: &str) -> StoreResult<Option<DocumentRecord>>;
+    /// One version of the tenant's document of `kind`.
+    async fn document_version(
+        &self,
+        kind: DocumentKind,
+        tenant_id: &str,
+        version: i64,
+    ) -> StoreResult<Option<DocumentRecord>>;
+    /// The versions of the tenant's document of `kind`, newest first.
+    async fn document_versions(
+        &self,
+        kind: DocumentKind,
+        tenant_id: &str,
+        limit: i64,
+    ) -> StoreResult<Vec<DocumentRecord>>;
     /// Writes `record` as the next version, with its audit event, if the current version
     /// is still `record.version - 1` (0: none yet); `false` (nothing written) otherwise.
-    async fn insert_tuning(&self, record: &TuningRecord, event: &NewEvent) -> StoreResult<bool>;
+    async fn insert_document(&self, kind: DocumentKind, record: &DocumentRecord, event: &NewEvent)
+        -> StoreResult<bool>;
     /// The tenant's retention of ingested events and dead letters, days, if set.
     async fn ingest_retention(&self, tenant_id: &str) -> StoreResult<Option<i64>>;
     /// Sets the tenant's retention, with its audit event.

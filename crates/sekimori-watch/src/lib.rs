@@ -20,9 +20,11 @@ use sekimori_store::{AlertRecord, DeadLetter, EventFilter, IngestBatch, IngestSo
 use serde::Serialize;
 use serde_json::Value;
 
+mod routing;
 pub mod syslog;
 mod tuning;
 
+pub use routing::{check_routing, RoutingVersion, MAX_ROUTING_BYTES};
 pub use tuning::{BacktestAlert, BacktestReport};
 
 pub use sekimori_detect::tuning::Tuning;

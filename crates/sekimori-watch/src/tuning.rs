@@ -11,6 +11,7 @@ use sekimori_core::{ErrorCode, ServiceError};
 use sekimori_detect::baseline::Profile;
 use sekimori_detect::tuning::{compile, CompiledTuning, MAX_TUNING_BYTES};
 use sekimori_detect::{DetectError, Hunter};
+use sekimori_store::DocumentKind;
 use serde::Serialize;
 use serde_json::Value;
 
@@ -20,7 +21,7 @@ impl Watch {
     /// The tenant's tuning, compiled; recompiled when another version was written (by
     /// this node or another).
     pub(crate) async fn compiled_tuning(&self, tenant_id: &str) -> WatchResult<(i64, Arc<CompiledTuning>)> {
-        let stored = self.store.tuning(tenant_id).await?;
+        let stored = self.store.document(DocumentKind::Tuning, tenant_id).await?;
         let version = stored.as_ref().map_or(0, |r| r.version);
         if let Some((v, t)) = self.tunings.lock().unwrap_or_else(|p| p.into_inner()).get(tenant_id) {
             if *v == version {
@@ -47,7 +48,7 @@ impl Watch {
 
     /// The tenant's current tuning and its version (0 and the empty tuning before any).
     pub async fn tuning(&self, tenant_id: &str) -> WatchResult<(i64, Tuning)> {
-        match self.store.tuning(tenant_id).await? {
+        match self.store.document(DocumentKind::Tuning, tenant_id).await? {
             None => Ok((0, Tuning::default())),
             Some(r) => Ok((r.version, parse_tuning(&r.doc)?)),
         }
@@ -55,7 +56,7 @@ impl Watch {
 
     /// Every version of the tenant's tuning, newest first: (version, author, created_at, tuning).
     pub async fn tuning_versions(&self, tenant_id: &str) -> WatchResult<Vec<(i64, String, i64, Tuning)>> {
-        let list = self.store.tuning_versions(tenant_id, 1000).await?;
+        let list = self.store.document_versions(DocumentKind::Tuning, tenant_id, 1000).await?;
         list.into_iter().map(|r| Ok((r.version, r.author, r.created_at, parse_tuning(&r.doc)?))).collect()
     }
 
@@ -83,15 +84,15 @@ impl Watch {
                 .field(field::TUNING_VERSION, version)
                 .field("sekimori.tuning.sha256", sha256_hex(doc.as_bytes()))
                 .field(field::ADMIN_TOKEN_ID, admin_token_id);
-        let record = sekimori_store::TuningRecord {
+        let record = sekimori_store::DocumentRecord {
             tenant_id: tenant_id.to_owned(),
             version,
             doc,
             author: admin_token_id.to_owned(),
             created_at: self.clock.now().millis(),
         };
-        if !self.store.insert_tuning(&record, &ev).await? {
-            let current = self.store.tuning(tenant_id).await?.map_or(0, |r| r.version);
+        if !self.store.insert_document(DocumentKind::Tuning, &record, &ev).await? {
+            let current = self.store.document(DocumentKind::Tuning, tenant_id).await?.map_or(0, |r| r.version);
             return Err(ServiceError::new(
                 ErrorCode::Conflict,
                 format!(

@@ -14,6 +14,7 @@ mod oidc;
 mod passkeys;
 mod passwords;
 mod relying;
+mod respond;
 mod tuning;
 mod watch;
 
@@ -37,6 +38,7 @@ pub(crate) fn router(state: &AppState) -> Router<AppState> {
         .merge(admin::router(state))
         .merge(accounts::router(state))
         .merge(tuning::router(state))
+        .merge(respond::router(state))
         .merge(factors::router(state))
         .merge(passwords::router(state))
         .merge(relying::router())

@@ -22,6 +22,7 @@ mod passwords;
 mod push;
 mod qr;
 mod raw;
+mod respond;
 mod roles;
 mod tickets;
 mod tuning;

@@ -36,7 +36,7 @@ macro_rules! conformance_suite {
             audit_rows_are_archived_behind_a_signed_base,
             expired_rows_are_pruned_and_live_ones_kept,
             ingest_sources_batches_alerts_and_dead_letters,
-            tuning_versions_are_sequential_under_concurrency,
+            tenant_documents_are_versioned_sequentially_under_concurrency,
             totp_steps_are_accepted_once_under_concurrency,
             recovery_codes_are_single_use_under_concurrency,
             passwords_are_set_rehashed_and_deleted,
@@ -722,38 +722,48 @@ pub async fn ingest_sources_batches_alerts_and_dead_letters(s: S) {
     assert_eq!(s.alerts(&t.id, T0, 10).await.expect("alerts").len(), 3, "alerts outlive the raw events");
 }
 
-pub async fn tuning_versions_are_sequential_under_concurrency(s: S) {
+pub async fn tenant_documents_are_versioned_sequentially_under_concurrency(s: S) {
     let t = tenant(&s).await;
-    assert!(s.tuning(&t.id).await.expect("read").is_none());
-    let rec = |version: i64, doc: &str| TuningRecord {
-        tenant_id: t.id.clone(),
-        version,
-        doc: doc.into(),
-        author: "adm1".into(),
-        created_at: T0 + version,
-    };
-    assert!(!s.insert_tuning(&rec(2, "{}"), &ev("admin.tuning.updated")).await.expect("insert"), "v1 first");
-    assert!(s.insert_tuning(&rec(1, r#"{"a":1}"#), &ev("admin.tuning.updated")).await.expect("insert"));
-    // Eight admins propose version 2 at once: exactly one wins.
-    let mut tasks = Vec::new();
-    for i in 0..8 {
-        let (s, r) = (s.clone(), rec(2, &format!(r#"{{"b":{i}}}"#)));
-        tasks
-            .push(tokio::spawn(async move { s.insert_tuning(&r, &ev("admin.tuning.updated")).await.expect("insert") }));
+    for kind in [DocumentKind::Tuning, DocumentKind::Routing] {
+        let action = format!("admin.{}.updated", kind.as_str());
+        assert!(s.document(kind, &t.id).await.expect("read").is_none());
+        let rec = |version: i64, doc: &str| DocumentRecord {
+            tenant_id: t.id.clone(),
+            version,
+            doc: doc.into(),
+            author: "adm1".into(),
+            created_at: T0 + version,
+        };
+        assert!(!s.insert_document(kind, &rec(2, "{}"), &ev(&action)).await.expect("insert"), "v1 first");
+        assert!(s.insert_document(kind, &rec(1, r#"{"a":1}"#), &ev(&action)).await.expect("insert"));
+        // Eight admins propose version 2 at once: exactly one wins.
+        let mut tasks = Vec::new();
+        for i in 0..8 {
+            let (s, r, action) = (s.clone(), rec(2, &format!(r#"{{"b":{i}}}"#)), action.clone());
+            tasks.push(tokio::spawn(async move { s.insert_document(kind, &r, &ev(&action)).await.expect("insert") }));
+        }
+        let mut won = 0;
+        for task in tasks {
+            won += usize::from(task.await.expect("join"));
+        }
+        assert_eq!(won, 1, "{kind:?}");
+        let current = s.document(kind, &t.id).await.expect("read").expect("some");
+        assert_eq!(current.version, 2);
+        assert_eq!(
+            s.document_version(kind, &t.id, 1).await.expect("read").map(|r| r.doc),
+            Some(r#"{"a":1}"#.to_owned())
+        );
+        let versions = s.document_versions(kind, &t.id, 10).await.expect("list");
+        assert_eq!(versions.iter().map(|r| r.version).collect::<Vec<_>>(), [2, 1]);
+        assert!(s.document(kind, "other-tenant").await.expect("read").is_none());
+        let audited = s.events(&EventFilter { limit: 1000, ..Default::default() }).await.expect("events");
+        assert_eq!(audited.iter().filter(|e| e.doc.contains(&action)).count(), 2, "one per version");
     }
-    let mut won = 0;
-    for task in tasks {
-        won += usize::from(task.await.expect("join"));
-    }
-    assert_eq!(won, 1);
-    let current = s.tuning(&t.id).await.expect("read").expect("some");
-    assert_eq!(current.version, 2);
-    assert_eq!(s.tuning_version(&t.id, 1).await.expect("read").map(|r| r.doc), Some(r#"{"a":1}"#.to_owned()));
-    let versions = s.tuning_versions(&t.id, 10).await.expect("list");
-    assert_eq!(versions.iter().map(|r| r.version).collect::<Vec<_>>(), [2, 1]);
-    assert!(s.tuning("other-tenant").await.expect("read").is_none());
-    let audited = s.events(&EventFilter { limit: 1000, ..Default::default() }).await.expect("events");
-    assert_eq!(audited.iter().filter(|e| e.doc.contains("admin.tuning.updated")).count(), 2, "one per version");
+    // The two kinds are kept apart.
+    let tuning = s.document(DocumentKind::Tuning, &t.id).await.expect("read").expect("some");
+    let routing = s.document(DocumentKind::Routing, &t.id).await.expect("read").expect("some");
+    assert_eq!((tuning.version, routing.version), (2, 2));
+    assert_eq!(s.document_versions(DocumentKind::Routing, &t.id, 10).await.expect("list").len(), 2);
 }
 
 mod accounts;

@@ -45,13 +45,40 @@ pub struct AlertRecord {
     pub created_at: i64,
 }
 
-/// One version of a tenant's detection tuning.
+/// A per-tenant document kept in versions: what it is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DocumentKind {
+    /// Detection tuning (suppressions, overrides, baseline settings).
+    Tuning,
+    /// Alert routing (docs/respond.md).
+    Routing,
+}
+
+impl DocumentKind {
+    /// Its table.
+    pub(crate) fn table(self) -> &'static str {
+        match self {
+            DocumentKind::Tuning => "tenant_tuning",
+            DocumentKind::Routing => "tenant_routing",
+        }
+    }
+
+    /// Its name in messages and audit events.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DocumentKind::Tuning => "tuning",
+            DocumentKind::Routing => "routing",
+        }
+    }
+}
+
+/// One version of a tenant's document (tuning or routing).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct TuningRecord {
+pub struct DocumentRecord {
     pub tenant_id: String,
     /// 1, 2, 3… per tenant.
     pub version: i64,
-    /// The tuning document (JSON).
+    /// The document (JSON).
     pub doc: String,
     /// The admin token id that wrote it.
     pub author: String,

@@ -207,51 +207,47 @@ impl WatchStore for This {
         Ok(out)
     }
 
-    async fn tuning(&self, tenant_id: &str) -> StoreResult<Option<TuningRecord>> {
-        self.read_optional(
-            q("SELECT * FROM tenant_tuning WHERE tenant_id = $1 ORDER BY version DESC LIMIT 1").bind(tenant_id),
-        )
-        .await
+    async fn document(&self, kind: DocumentKind, tenant_id: &str) -> StoreResult<Option<DocumentRecord>> {
+        let sql = format!("SELECT * FROM {} WHERE tenant_id = $1 ORDER BY version DESC LIMIT 1", kind.table());
+        self.read_optional(q(&sql).bind(tenant_id)).await
     }
 
-    async fn tuning_version(&self, tenant_id: &str, version: i64) -> StoreResult<Option<TuningRecord>> {
-        self.read_optional(
-            q("SELECT * FROM tenant_tuning WHERE tenant_id = $1 AND version = $2").bind(tenant_id).bind(version),
-        )
-        .await
+    async fn document_version(
+        &self,
+        kind: DocumentKind,
+        tenant_id: &str,
+        version: i64,
+    ) -> StoreResult<Option<DocumentRecord>> {
+        let sql = format!("SELECT * FROM {} WHERE tenant_id = $1 AND version = $2", kind.table());
+        self.read_optional(q(&sql).bind(tenant_id).bind(version)).await
     }
 
-    async fn tuning_versions(&self, tenant_id: &str, limit: i64) -> StoreResult<Vec<TuningRecord>> {
-        self.read_all(
-            q("SELECT * FROM tenant_tuning WHERE tenant_id = $1 ORDER BY version DESC LIMIT $2")
-                .bind(tenant_id)
-                .bind(limit.max(0)),
-        )
-        .await
+    async fn document_versions(
+        &self,
+        kind: DocumentKind,
+        tenant_id: &str,
+        limit: i64,
+    ) -> StoreResult<Vec<DocumentRecord>> {
+        let sql = format!("SELECT * FROM {} WHERE tenant_id = $1 ORDER BY version DESC LIMIT $2", kind.table());
+        self.read_all(q(&sql).bind(tenant_id).bind(limit.max(0))).await
     }
 
-    async fn insert_tuning(&self, r: &TuningRecord, event: &NewEvent) -> StoreResult<bool> {
+    async fn insert_document(&self, kind: DocumentKind, r: &DocumentRecord, event: &NewEvent) -> StoreResult<bool> {
         let mut tx = self.begin().await?;
-        let current: Option<TuningRecord> = tx
-            .fetch_optional(
-                q("SELECT * FROM tenant_tuning WHERE tenant_id = $1 ORDER BY version DESC LIMIT 1").bind(&r.tenant_id),
-            )
-            .await?;
+        let current_sql = format!("SELECT * FROM {} WHERE tenant_id = $1 ORDER BY version DESC LIMIT 1", kind.table());
+        let current: Option<DocumentRecord> = tx.fetch_optional(q(&current_sql).bind(&r.tenant_id)).await?;
         if current.map_or(0, |c| c.version) != r.version - 1 {
             tx.rollback().await?;
             return Ok(false);
         }
         // Two writers may both have read the same current version; the key decides.
+        let insert_sql = format!(
+            "INSERT INTO {} (tenant_id, version, doc, author, created_at) VALUES ($1, $2, $3, $4, $5) \
+             ON CONFLICT (tenant_id, version) DO NOTHING",
+            kind.table()
+        );
         let inserted = tx
-            .execute(
-                q("INSERT INTO tenant_tuning (tenant_id, version, doc, author, created_at) VALUES ($1, $2, $3, $4, $5) \
-                   ON CONFLICT (tenant_id, version) DO NOTHING")
-                .bind(&r.tenant_id)
-                .bind(r.version)
-                .bind(&r.doc)
-                .bind(&r.author)
-                .bind(r.created_at),
-            )
+            .execute(q(&insert_sql).bind(&r.tenant_id).bind(r.version).bind(&r.doc).bind(&r.author).bind(r.created_at))
             .await?;
         if inserted != 1 {
             tx.rollback().await?;

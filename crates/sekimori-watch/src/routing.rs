@@ -1,0 +1,112 @@
+//! A tenant's alert routing document (docs/respond.md): versioned like tuning, checked by
+//! the respond engine before it is written (an error names the place), audited.
+
+use sekimori_core::ecs::{action, field};
+use sekimori_core::event::{NewEvent, Outcome};
+use sekimori_core::token::sha256_hex;
+use sekimori_core::{ErrorCode, ServiceError};
+use sekimori_respond::{RoutingConfig, RoutingTree};
+use sekimori_store::{DocumentKind, DocumentRecord};
+use serde::Serialize;
+use serde_json::Value;
+
+use crate::{Watch, WatchResult};
+
+/// Largest routing document, bytes of JSON.
+pub const MAX_ROUTING_BYTES: usize = 256 * 1024;
+
+/// One stored version of a routing document.
+#[derive(Debug, Clone, Serialize)]
+pub struct RoutingVersion {
+    /// 1, 2, 3… per tenant.
+    pub version: i64,
+    /// The admin token that wrote it.
+    pub author: String,
+    /// When, ms.
+    pub created_at: i64,
+    /// The document.
+    pub document: Value,
+}
+
+fn parse(r: &DocumentRecord) -> WatchResult<Value> {
+    serde_json::from_str(&r.doc).map_err(|e| ServiceError::new(ErrorCode::Internal, format!("stored routing: {e}")))
+}
+
+/// Checks `document` with the respond engine: the tree it builds, or an `invalid_request`
+/// naming the place.
+pub fn check_routing(document: &Value) -> WatchResult<RoutingTree> {
+    let config: RoutingConfig = serde_json::from_value(document.clone()).map_err(|e| {
+        ServiceError::new(ErrorCode::InvalidRequest, format!("the routing document: {e}")).with("field", "document")
+    })?;
+    RoutingTree::new(config).map_err(|e| {
+        ServiceError::new(ErrorCode::InvalidRequest, format!("the routing document: {e}"))
+            .with("field", "document")
+            .with("place", e.place)
+    })
+}
+
+impl Watch {
+    /// The tenant's current routing document and its version (0 and `None` before any).
+    pub async fn routing(&self, tenant_id: &str) -> WatchResult<(i64, Option<Value>)> {
+        match self.store.document(DocumentKind::Routing, tenant_id).await? {
+            None => Ok((0, None)),
+            Some(r) => Ok((r.version, Some(parse(&r)?))),
+        }
+    }
+
+    /// Every version of the tenant's routing document, newest first.
+    pub async fn routing_versions(&self, tenant_id: &str) -> WatchResult<Vec<RoutingVersion>> {
+        let list = self.store.document_versions(DocumentKind::Routing, tenant_id, 1000).await?;
+        list.into_iter()
+            .map(|r| {
+                Ok(RoutingVersion {
+                    document: parse(&r)?,
+                    version: r.version,
+                    author: r.author,
+                    created_at: r.created_at,
+                })
+            })
+            .collect()
+    }
+
+    /// Writes a new version of the tenant's routing document (checked first; audited).
+    /// Refused with `conflict` when the current version is no longer `base_version`.
+    pub async fn set_routing(
+        &self,
+        tenant_id: &str,
+        admin_token_id: &str,
+        base_version: i64,
+        document: &Value,
+    ) -> WatchResult<i64> {
+        check_routing(document)?;
+        let doc = document.to_string();
+        if doc.len() > MAX_ROUTING_BYTES {
+            return Err(ServiceError::new(
+                ErrorCode::PayloadTooLarge,
+                format!("the routing document is {} bytes; the limit is {MAX_ROUTING_BYTES}", doc.len()),
+            ));
+        }
+        let version = base_version + 1;
+        let now = self.clock.now();
+        let ev = NewEvent::new(now, tenant_id, "configuration", action::ADMIN_ROUTING_UPDATED, Outcome::Success)
+            .field(field::ROUTING_VERSION, version)
+            .field("sekimori.routing.sha256", sha256_hex(doc.as_bytes()))
+            .field(field::ADMIN_TOKEN_ID, admin_token_id);
+        let record = DocumentRecord {
+            tenant_id: tenant_id.to_owned(),
+            version,
+            doc,
+            author: admin_token_id.to_owned(),
+            created_at: now.millis(),
+        };
+        if !self.store.insert_document(DocumentKind::Routing, &record, &ev).await? {
+            let current = self.store.document(DocumentKind::Routing, tenant_id).await?.map_or(0, |r| r.version);
+            return Err(ServiceError::new(
+                ErrorCode::Conflict,
+                format!("the routing document is at version {current}, not {base_version}; read it again and re-apply the change"),
+            )
+            .with("current_version", current));
+        }
+        Ok(version)
+    }
+}
