@@ -301,6 +301,17 @@ impl AdminClient {
         decode(self.0.req(reqwest::Method::PUT, "/api/v1/admin/tuning").json(&body).send().await?).await
     }
 
+    /// The tenant's alert routing document: `{"version", "document"}`.
+    pub async fn routing(&self) -> ClientResult<Value> {
+        self.0.get("/api/v1/admin/routing").await
+    }
+
+    /// Writes a new routing document version on top of `base_version`: `{"version"}`.
+    pub async fn set_routing(&self, base_version: i64, document: &Value) -> ClientResult<Value> {
+        let body = serde_json::json!({"base_version": base_version, "document": document});
+        decode(self.0.req(reqwest::Method::PUT, "/api/v1/admin/routing").json(&body).send().await?).await
+    }
+
     /// Back-tests a proposed tuning against the stored events.
     pub async fn backtest(&self, tuning: &Value, limit: Option<i64>) -> ClientResult<Value> {
         let mut body = serde_json::json!({"tuning": tuning});

@@ -11,18 +11,50 @@ use anyhow::Context;
 use clap::Subcommand;
 use sekimori_respond::{Labels, ResolvedRoute, RoutingConfig, RoutingTree};
 
+use crate::Remote;
+
 /// `sekimori alerts …`
 #[derive(Debug, Subcommand)]
 pub enum AlertsCommand {
     /// Print the receivers an alert with these labels reaches, and through which routes
     /// (exit 1 when the document cannot be used).
     Route {
-        /// The routing document (YAML or JSON, docs/respond.md).
+        #[command(flatten)]
+        remote: Remote,
+        /// A routing document (YAML or JSON, docs/respond.md); without it, the tenant's
+        /// document on the server (SEKIMORI_URL, SEKIMORI_TOKEN).
         #[arg(long)]
-        file: PathBuf,
+        file: Option<PathBuf>,
         /// The alert's labels: `name=value,name=value`.
         #[arg(long, value_parser = parse_labels)]
         labels: Labels,
+    },
+    /// The tenant's routing document on the server.
+    Routing {
+        #[command(subcommand)]
+        command: RoutingCommand,
+    },
+}
+
+/// `sekimori alerts routing …`
+#[derive(Debug, Subcommand)]
+pub enum RoutingCommand {
+    /// Print the current document and its version.
+    Show {
+        #[command(flatten)]
+        remote: Remote,
+    },
+    /// Write a document (YAML or JSON) as the next version; refused with the place when the
+    /// engine cannot use it, or when someone else wrote a version meanwhile.
+    Set {
+        #[command(flatten)]
+        remote: Remote,
+        /// The document.
+        #[arg(long)]
+        file: PathBuf,
+        /// The version the change was made on (default: the current one).
+        #[arg(long)]
+        base_version: Option<i64>,
     },
 }
 
@@ -42,22 +74,34 @@ fn parse_labels(text: &str) -> Result<Labels, LabelsError> {
 #[error("{0:?} is not name=value")]
 pub struct LabelsError(String);
 
+/// Reads a routing document as JSON (YAML is accepted, JSON being YAML).
+fn read_document(file: &std::path::Path) -> anyhow::Result<serde_json::Value> {
+    let text = std::fs::read_to_string(file).with_context(|| format!("{}", file.display()))?;
+    yaml_serde::from_str(&text).with_context(|| format!("{}", file.display()))
+}
+
 /// Runs an `alerts` command.
-pub fn run(cmd: AlertsCommand) -> anyhow::Result<ExitCode> {
+pub async fn run(cmd: AlertsCommand) -> anyhow::Result<ExitCode> {
     match cmd {
-        AlertsCommand::Route { file, labels } => {
-            let text = std::fs::read_to_string(&file).with_context(|| format!("{}", file.display()))?;
-            let config: RoutingConfig = match yaml_serde::from_str(&text) {
-                Ok(c) => c,
-                Err(e) => {
-                    eprintln!("{}: {e}", file.display());
-                    return Ok(ExitCode::from(1));
+        AlertsCommand::Route { remote, file, labels } => {
+            let (source, document) = match file {
+                Some(file) => (file.display().to_string(), read_document(&file)?),
+                None => {
+                    let current = admin(&remote)?.routing().await.map_err(|e| anyhow::anyhow!("{e}"))?;
+                    if current["document"].is_null() {
+                        eprintln!("the tenant has no routing document yet (sekimori alerts routing set --file …)");
+                        return Ok(ExitCode::from(1));
+                    }
+                    (format!("{} (version {})", remote.url, current["version"]), current["document"].clone())
                 }
             };
-            let tree = match RoutingTree::new(config) {
+            let tree = match serde_json::from_value::<RoutingConfig>(document)
+                .map_err(|e| e.to_string())
+                .and_then(|c| RoutingTree::new(c).map_err(|e| e.to_string()))
+            {
                 Ok(t) => t,
                 Err(e) => {
-                    eprintln!("{}: {e}", file.display());
+                    eprintln!("{source}: {e}");
                     return Ok(ExitCode::from(1));
                 }
             };
@@ -67,7 +111,35 @@ pub fn run(cmd: AlertsCommand) -> anyhow::Result<ExitCode> {
             }
             Ok(ExitCode::SUCCESS)
         }
+        AlertsCommand::Routing { command: RoutingCommand::Show { remote } } => {
+            let current = admin(&remote)?.routing().await.map_err(|e| anyhow::anyhow!("{e}"))?;
+            println!("{}", serde_json::to_string_pretty(&current)?);
+            Ok(ExitCode::SUCCESS)
+        }
+        AlertsCommand::Routing { command: RoutingCommand::Set { remote, file, base_version } } => {
+            let document = read_document(&file)?;
+            let client = admin(&remote)?;
+            let base = match base_version {
+                Some(v) => v,
+                None => client.routing().await.map_err(|e| anyhow::anyhow!("{e}"))?["version"].as_i64().unwrap_or(0),
+            };
+            match client.set_routing(base, &document).await {
+                Ok(written) => {
+                    println!("routing document version {}", written["version"]);
+                    Ok(ExitCode::SUCCESS)
+                }
+                Err(e) => {
+                    eprintln!("{}: {e}", file.display());
+                    Ok(ExitCode::from(1))
+                }
+            }
+        }
     }
+}
+
+fn admin(remote: &Remote) -> anyhow::Result<sekimori_client::AdminClient> {
+    let token = std::env::var("SEKIMORI_TOKEN").context("set SEKIMORI_TOKEN to an admin token")?;
+    Ok(sekimori_client::AdminClient::new(&remote.url, &token))
 }
 
 fn human(d: Duration) -> String {

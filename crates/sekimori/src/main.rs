@@ -297,6 +297,6 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Authenticator { command } => authenticator_cli::run(command).await,
         Command::Hunt(args) => hunt_cli::hunt(args),
         Command::Rules { command } => hunt_cli::rules(command).await,
-        Command::Alerts { command } => alerts_cli::run(command),
+        Command::Alerts { command } => alerts_cli::run(command).await,
     }
 }

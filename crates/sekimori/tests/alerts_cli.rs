@@ -1,7 +1,10 @@
-//! `sekimori alerts route` through the built binary: where an alert with given labels
-//! goes under a routing document, and a document that cannot be used refused with the place.
+//! `sekimori alerts route` and `alerts routing` through the built binary: where an alert
+//! with given labels goes under a routing document (a file, or the tenant's document on a
+//! running server), and a document that cannot be used refused with the place.
 
 use std::process::Command;
+
+mod common;
 
 const BIN: &str = env!("CARGO_BIN_EXE_sekimori");
 
@@ -71,4 +74,46 @@ fn a_document_that_cannot_be_used_exits_1_naming_the_place() {
     assert!(err.contains("route.routes[0].receiver: no receiver named \"soc-slak\""), "{err}");
     let (code, _, err) = route(DOC, "severity");
     assert_eq!(code, Some(2), "clap refuses labels that are not name=value: {err}");
+}
+
+fn remote(url: &str, token: &str, args: &[&str]) -> (Option<i32>, String, String) {
+    let out = Command::new(BIN).args(args).env("SEKIMORI_URL", url).env("SEKIMORI_TOKEN", token).output().expect("run");
+    (
+        out.status.code(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[tokio::test]
+async fn the_tenants_document_is_set_on_the_server_and_routes_from_there() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let server = common::start_with(&dir.path().join("data"), &[], &[]).await;
+    let (url, token) = (server.url.clone(), server.token.clone());
+    let good = dir.path().join("routing.yml");
+    std::fs::write(&good, DOC).expect("write");
+    let bad = dir.path().join("bad.yml");
+    std::fs::write(&bad, DOC.replace("receiver: soc-slack", "receiver: soc-slak")).expect("write");
+    let labels = ["--labels", "severity=high,kind=baseline,user=alice"];
+
+    let (code, _, err) = remote(&url, &token, &[&["alerts", "route"][..], &labels[..]].concat());
+    assert_eq!(code, Some(1), "no document yet: {err}");
+    let (code, _, err) = remote(&url, &token, &["alerts", "routing", "set", "--file", bad.to_str().expect("path")]);
+    assert_eq!(code, Some(1));
+    assert!(err.contains("route.routes[0].receiver") && err.contains("soc-slak"), "{err}");
+    let (code, out, err) = remote(&url, &token, &["alerts", "routing", "set", "--file", good.to_str().expect("path")]);
+    assert_eq!((code, out.trim()), (Some(0), "routing document version 1"), "{err}");
+    let stale = ["alerts", "routing", "set", "--file", good.to_str().expect("path"), "--base-version", "0"];
+    let (code, _, err) = remote(&url, &token, &stale);
+    assert_eq!(code, Some(1));
+    assert!(err.contains("version 1"), "a stale version is refused: {err}");
+    let (code, out, err) = remote(&url, &token, &[&["alerts", "route"][..], &labels[..]].concat());
+    assert_eq!(code, Some(0), "{err}");
+    assert_eq!(
+        out.lines().map(|l| l.split('\t').next().unwrap_or("")).collect::<Vec<_>>(),
+        ["soc-slack", "helpdesk-teams"]
+    );
+    let (code, out, _) = remote(&url, &token, &["alerts", "routing", "show"]);
+    assert_eq!(code, Some(0));
+    assert!(out.contains("\"version\": 1") && out.contains("helpdesk-teams"), "{out}");
 }
