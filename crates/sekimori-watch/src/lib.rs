@@ -20,6 +20,7 @@ use sekimori_store::{AlertRecord, DeadLetter, EventFilter, IngestBatch, IngestSo
 use serde::Serialize;
 use serde_json::Value;
 
+pub mod deliver;
 mod routing;
 pub mod syslog;
 mod tuning;
