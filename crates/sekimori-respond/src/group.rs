@@ -76,7 +76,7 @@ impl Grouper {
         group.alerts.insert(labels.clone());
     }
 
-    /// An alert with `labels` at `route` is resolved at `now_ms` (its group is notified at
+    /// An alert with `labels` at `route` is resolved (its group is notified at
     /// its next check that it changed).
     pub fn resolve(&mut self, route: &ResolvedRoute, labels: &Labels) {
         if let Some(group) = self.groups.get_mut(&GroupKey::of(route, labels)) {
