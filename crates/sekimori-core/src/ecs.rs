@@ -106,6 +106,8 @@ pub mod field {
     pub const TUNING_VERSION: &str = "sekimori.tuning.version";
     /// A routing document's version.
     pub const ROUTING_VERSION: &str = "sekimori.routing.version";
+    /// An alert silence's id.
+    pub const SILENCE_ID: &str = "sekimori.silence.id";
     /// `sekimori.user.known`
     pub const USER_KNOWN: &str = "sekimori.user.known";
     /// `source.ip`
@@ -146,6 +148,10 @@ pub mod action {
     pub const ADMIN_TUNING_UPDATED: &str = "admin.tuning.updated";
     /// A new version of a tenant's alert routing document.
     pub const ADMIN_ROUTING_UPDATED: &str = "admin.routing.updated";
+    /// An alert silence made.
+    pub const ADMIN_SILENCE_CREATED: &str = "admin.silence.created";
+    /// An alert silence ended early.
+    pub const ADMIN_SILENCE_EXPIRED: &str = "admin.silence.expired";
     /// `audit.archived`
     pub const AUDIT_ARCHIVED: &str = "audit.archived";
     /// `auth.assertion.rejected_already_used`

@@ -414,6 +414,7 @@ from_row! {
     EntityProfileRow { entity, doc }
     RetentionRow { retention_days }
     DocumentRecord { tenant_id, version, doc, author, created_at }
+    SilenceRecord { id, tenant_id, matchers, starts_at, ends_at, created_by, comment, created_at }
     IngestedEvent { seq, tenant_id, source_id, received_at, doc }
     TotpCredential {
         id, tenant_id, user_id, secret_sealed, algorithm, digits, period, created_at, confirmed_at, last_step, failures,

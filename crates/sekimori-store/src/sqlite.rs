@@ -77,6 +77,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/sqlite/0016_health_probe.sql"),
     include_str!("../migrations/sqlite/0017_audit_base.sql"),
     include_str!("../migrations/sqlite/0018_routing.sql"),
+    include_str!("../migrations/sqlite/0019_silences.sql"),
 ];
 
 impl SqliteStore {

@@ -243,6 +243,13 @@ pub trait WatchStore: Send + Sync {
     /// The stored behaviour profiles of `entities` of a tenant, as (entity, JSON); entities
     /// without one are left out. Any number of entities, read in few queries.
     async fn behaviour_profiles(&self, tenant_id: &str, entities: &[String]) -> StoreResult<Vec<(String, String)>>;
+    /// Stores a silence with its audit event.
+    async fn insert_silence(&self, silence: &SilenceRecord, event: &NewEvent) -> StoreResult<()>;
+    /// The tenant's silences that end after `after` (ms), soonest start first.
+    async fn silences(&self, tenant_id: &str, after: i64) -> StoreResult<Vec<SilenceRecord>>;
+    /// Ends the tenant's silence `id` at `at` (ms) if it has not ended by then, with its
+    /// audit event; `false` (nothing written) when there is no such live silence.
+    async fn expire_silence(&self, tenant_id: &str, id: &str, at: i64, event: &NewEvent) -> StoreResult<bool>;
     /// The tenant's current document of `kind` (the highest version).
     async fn document(&self, kind: DocumentKind, tenant_id: &str) -> StoreResult<Option<DocumentRecord>>;
     /// One version of the tenant's document of `kind`.

@@ -22,10 +22,12 @@ use serde_json::Value;
 
 pub mod deliver;
 mod routing;
+mod silences;
 pub mod syslog;
 mod tuning;
 
 pub use routing::{check_routing, RoutingVersion, MAX_ROUTING_BYTES};
+pub use silences::{silence_of, MAX_SILENCE_MATCHERS, MAX_SILENCE_MS};
 pub use tuning::{BacktestAlert, BacktestReport};
 
 pub use sekimori_detect::tuning::Tuning;

@@ -1,15 +1,18 @@
-//! Respond: the tenant's alert routing document (docs/respond.md), versioned like tuning.
+//! Respond: the tenant's alert routing document (docs/respond.md), versioned like tuning,
+//! and its alert silences.
 
-use axum::extract::State;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
 use axum::{Json, Router};
-use sekimori_core::Timestamp;
+use sekimori_core::{ErrorCode, Timestamp};
 use sekimori_gate::roles::Capability;
+use sekimori_store::SilenceRecord;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::authz::{cap, AdminRoutes};
 use crate::extract::{AdminAuth, ApiJson};
-use crate::problem::ApiResult;
+use crate::problem::{ApiError, ApiResult};
 use crate::AppState;
 
 pub(super) fn router(state: &AppState) -> Router<AppState> {
@@ -18,6 +21,9 @@ pub(super) fn router(state: &AppState) -> Router<AppState> {
         .get("/api/v1/admin/routing", cap(DetectionRead), current)
         .put("/api/v1/admin/routing", cap(Detection), update)
         .get("/api/v1/admin/routing/versions", cap(DetectionRead), versions)
+        .get("/api/v1/admin/silences", cap(DetectionRead), list_silences)
+        .post("/api/v1/admin/silences", cap(Detection), add_silence)
+        .delete("/api/v1/admin/silences/{id}", cap(Detection), expire_silence)
         .into_router()
 }
 
@@ -75,4 +81,80 @@ async fn versions(State(s): State<AppState>, AdminAuth(admin): AdminAuth) -> Api
             })
             .collect(),
     ))
+}
+
+/// A silence as the API shows it.
+#[derive(Debug, Serialize)]
+struct SilenceView {
+    id: String,
+    matchers: Vec<String>,
+    starts_at: String,
+    ends_at: String,
+    created_by: String,
+    comment: String,
+    created_at: String,
+    /// `active` or `pending` (not started yet).
+    state: &'static str,
+}
+
+fn silence_view(r: SilenceRecord, now_ms: i64) -> SilenceView {
+    SilenceView {
+        state: if r.starts_at <= now_ms { "active" } else { "pending" },
+        id: r.id,
+        matchers: r.matchers,
+        starts_at: Timestamp(r.starts_at).to_rfc3339(),
+        ends_at: Timestamp(r.ends_at).to_rfc3339(),
+        created_by: r.created_by,
+        comment: r.comment,
+        created_at: Timestamp(r.created_at).to_rfc3339(),
+    }
+}
+
+async fn list_silences(State(s): State<AppState>, AdminAuth(admin): AdminAuth) -> ApiResult<Json<Vec<SilenceView>>> {
+    let now = s.watch.now_ms();
+    Ok(Json(s.watch.silences(&admin.tenant_id).await?.into_iter().map(|r| silence_view(r, now)).collect()))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct NewSilence {
+    matchers: Vec<String>,
+    /// RFC 3339; now when absent.
+    starts_at: Option<String>,
+    /// RFC 3339.
+    ends_at: String,
+    comment: String,
+}
+
+fn time(field: &'static str, text: &str) -> Result<i64, ApiError> {
+    Timestamp::parse(text).map(|t| t.millis()).ok_or_else(|| {
+        ApiError(
+            sekimori_core::ServiceError::new(
+                ErrorCode::InvalidRequest,
+                format!("{field}: {text:?} is not an RFC 3339 time"),
+            )
+            .with("field", field),
+        )
+    })
+}
+
+async fn add_silence(
+    State(s): State<AppState>,
+    AdminAuth(admin): AdminAuth,
+    ApiJson(req): ApiJson<NewSilence>,
+) -> ApiResult<(StatusCode, Json<SilenceView>)> {
+    let starts_at = req.starts_at.as_deref().map(|t| time("starts_at", t)).transpose()?;
+    let ends_at = time("ends_at", &req.ends_at)?;
+    let record =
+        s.watch.add_silence(&admin.tenant_id, &admin.id, &req.matchers, starts_at, ends_at, &req.comment).await?;
+    Ok((StatusCode::CREATED, Json(silence_view(record, s.watch.now_ms()))))
+}
+
+async fn expire_silence(
+    State(s): State<AppState>,
+    AdminAuth(admin): AdminAuth,
+    Path(id): Path<String>,
+) -> ApiResult<StatusCode> {
+    s.watch.expire_silence(&admin.tenant_id, &admin.id, &id).await?;
+    Ok(StatusCode::NO_CONTENT)
 }

@@ -5,7 +5,8 @@
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 
-use crate::harness::{Backend, TestServer};
+use crate::harness::{Backend, TestServer, START};
+use sekimori_core::Timestamp;
 
 fn document(slack_receiver: &str) -> Value {
     json!({
@@ -101,6 +102,70 @@ async fn routing_is_checked_versioned_and_audited(backend: Backend) {
     let reader = token["key"].as_str().expect("key").to_owned();
     assert_eq!(bearer(&s, &reader, Method::GET, "/api/v1/admin/routing", None).await.0, StatusCode::OK);
     assert_eq!(bearer(&s, &reader, Method::PUT, "/api/v1/admin/routing", Some(change)).await.0, StatusCode::FORBIDDEN);
+}
+
+async fn silences_are_made_listed_ended_and_audited(backend: Backend) {
+    let s = TestServer::start_on(backend).await;
+    let at = |minutes: i64| Timestamp(START.millis() + minutes * 60_000).to_rfc3339();
+    let post = |body: Value| s.admin_call(Method::POST, "/api/v1/admin/silences", Some(body));
+
+    // Refused, naming the field: a matcher that is not one, a window already over, no reason.
+    let (status, problem) =
+        post(json!({"matchers": ["user=alice", "rule==x"], "ends_at": at(60), "comment": "travel"})).await;
+    assert_eq!((status, problem["field"].as_str()), (StatusCode::BAD_REQUEST, Some("matchers[1]")), "{problem}");
+    let (status, problem) = post(json!({"matchers": ["user=alice"], "ends_at": at(-1), "comment": "travel"})).await;
+    assert_eq!((status, problem["field"].as_str()), (StatusCode::BAD_REQUEST, Some("ends_at")), "{problem}");
+    let (status, problem) = post(json!({"matchers": ["user=alice"], "ends_at": "tomorrow", "comment": "x"})).await;
+    assert_eq!((status, problem["field"].as_str()), (StatusCode::BAD_REQUEST, Some("ends_at")), "{problem}");
+    let (status, problem) = post(json!({"matchers": ["user=alice"], "ends_at": at(60), "comment": "  "})).await;
+    assert_eq!((status, problem["field"].as_str()), (StatusCode::BAD_REQUEST, Some("comment")), "{problem}");
+    let (status, _) = post(json!({"matchers": [], "ends_at": at(60), "comment": "x"})).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+
+    // One now for an hour, one for the maintenance night later.
+    let (status, now) =
+        post(json!({"matchers": ["user=\"alice\"", "rule=~new_.*"], "ends_at": at(60), "comment": "alice travels"}))
+            .await;
+    assert_eq!(status, StatusCode::CREATED, "{now}");
+    assert_eq!(now["state"], "active");
+    assert_eq!(now["starts_at"], at(0));
+    let (status, later) =
+        post(json!({"matchers": ["host=db1"], "starts_at": at(120), "ends_at": at(240), "comment": "maintenance"}))
+            .await;
+    assert_eq!((status, later["state"].as_str()), (StatusCode::CREATED, Some("pending")), "{later}");
+    let (_, listed) = s.admin_call(Method::GET, "/api/v1/admin/silences", None).await;
+    let ids: Vec<&str> = listed.as_array().expect("list").iter().filter_map(|x| x["id"].as_str()).collect();
+    assert_eq!(ids, [now["id"].as_str().expect("id"), later["id"].as_str().expect("id")]);
+
+    // It ends on time: an hour later only the maintenance one is listed.
+    s.clock.advance_seconds(3600);
+    let (_, listed) = s.admin_call(Method::GET, "/api/v1/admin/silences", None).await;
+    assert_eq!(listed.as_array().map(Vec::len), Some(1));
+    // Ended early, once.
+    let path = format!("/api/v1/admin/silences/{}", later["id"].as_str().expect("id"));
+    assert_eq!(s.admin_call(Method::DELETE, &path, None).await.0, StatusCode::NO_CONTENT);
+    assert_eq!(s.admin_call(Method::DELETE, &path, None).await.0, StatusCode::NOT_FOUND);
+    assert_eq!(s.admin_call(Method::GET, "/api/v1/admin/silences", None).await.1, json!([]));
+    assert_eq!(s.events("action=admin.silence.created").await.len(), 2);
+    assert_eq!(s.events("action=admin.silence.expired").await.len(), 1);
+
+    // An auditor reads them and cannot make one.
+    let (_, token) =
+        s.admin_call(Method::POST, "/api/v1/admin/tokens", Some(json!({"name": "audit", "role": "auditor"}))).await;
+    let auditor = token["key"].as_str().expect("key").to_owned();
+    assert_eq!(bearer(&s, &auditor, Method::GET, "/api/v1/admin/silences", None).await.0, StatusCode::OK);
+    let body = json!({"matchers": ["user=bob"], "ends_at": at(120), "comment": "x"});
+    assert_eq!(bearer(&s, &auditor, Method::POST, "/api/v1/admin/silences", Some(body)).await.0, StatusCode::FORBIDDEN);
+}
+
+#[tokio::test]
+async fn silences_are_made_listed_ended_and_audited_on_sqlite() {
+    silences_are_made_listed_ended_and_audited(Backend::Sqlite).await;
+}
+
+#[tokio::test]
+async fn silences_are_made_listed_ended_and_audited_on_postgres() {
+    silences_are_made_listed_ended_and_audited(Backend::Postgres).await;
 }
 
 #[tokio::test]

@@ -113,3 +113,25 @@ pub struct IngestBatch {
     /// Behaviour profiles to write (entity, JSON document), replacing the stored ones.
     pub profiles: Vec<(String, String)>,
 }
+
+/// An alert silence: matchers (as written, e.g. `user="alice"`) muting matching alerts
+/// from `starts_at` until `ends_at` (exclusive). Expiring one early moves its end.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SilenceRecord {
+    /// Id.
+    pub id: String,
+    /// Tenant.
+    pub tenant_id: String,
+    /// The matchers, each as written.
+    pub matchers: Vec<String>,
+    /// Start, ms.
+    pub starts_at: i64,
+    /// End, ms (exclusive).
+    pub ends_at: i64,
+    /// Who made it (`admin_token:<id>`).
+    pub created_by: String,
+    /// Why.
+    pub comment: String,
+    /// Creation, ms.
+    pub created_at: i64,
+}

@@ -207,6 +207,54 @@ impl WatchStore for This {
         Ok(out)
     }
 
+    async fn insert_silence(&self, s: &SilenceRecord, event: &NewEvent) -> StoreResult<()> {
+        let mut tx = self.begin().await?;
+        tx.execute(
+            q("INSERT INTO silences (id, tenant_id, matchers, starts_at, ends_at, created_by, comment, created_at) \
+               VALUES ($1, $2, $3, $4, $5, $6, $7, $8)")
+            .bind(&s.id)
+            .bind(&s.tenant_id)
+            .bind(&s.matchers)
+            .bind(s.starts_at)
+            .bind(s.ends_at)
+            .bind(&s.created_by)
+            .bind(&s.comment)
+            .bind(s.created_at),
+        )
+        .await?;
+        self.append_in(&mut tx, event).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn silences(&self, tenant_id: &str, after: i64) -> StoreResult<Vec<SilenceRecord>> {
+        self.read_all(
+            q("SELECT * FROM silences WHERE tenant_id = $1 AND ends_at > $2 ORDER BY starts_at, id")
+                .bind(tenant_id)
+                .bind(after),
+        )
+        .await
+    }
+
+    async fn expire_silence(&self, tenant_id: &str, id: &str, at: i64, event: &NewEvent) -> StoreResult<bool> {
+        let mut tx = self.begin().await?;
+        let n = tx
+            .execute(
+                q("UPDATE silences SET ends_at = $1 WHERE tenant_id = $2 AND id = $3 AND ends_at > $1")
+                    .bind(at)
+                    .bind(tenant_id)
+                    .bind(id),
+            )
+            .await?;
+        if n != 1 {
+            tx.rollback().await?;
+            return Ok(false);
+        }
+        self.append_in(&mut tx, event).await?;
+        tx.commit().await?;
+        Ok(true)
+    }
+
     async fn document(&self, kind: DocumentKind, tenant_id: &str) -> StoreResult<Option<DocumentRecord>> {
         let sql = format!("SELECT * FROM {} WHERE tenant_id = $1 ORDER BY version DESC LIMIT 1", kind.table());
         self.read_optional(q(&sql).bind(tenant_id)).await
