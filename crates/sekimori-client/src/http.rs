@@ -312,6 +312,21 @@ impl AdminClient {
         decode(self.0.req(reqwest::Method::PUT, "/api/v1/admin/routing").json(&body).send().await?).await
     }
 
+    /// The tenant's silences that have not ended.
+    pub async fn silences(&self) -> ClientResult<Value> {
+        self.0.get("/api/v1/admin/silences").await
+    }
+
+    /// Makes a silence: `{"matchers", "starts_at"?, "ends_at", "comment"}`.
+    pub async fn add_silence(&self, silence: &Value) -> ClientResult<Value> {
+        self.0.post("/api/v1/admin/silences", silence).await
+    }
+
+    /// Ends a silence now.
+    pub async fn expire_silence(&self, id: &str) -> ClientResult<()> {
+        self.0.delete(&format!("/api/v1/admin/silences/{}", percent_encode(id))).await
+    }
+
     /// Back-tests a proposed tuning against the stored events.
     pub async fn backtest(&self, tuning: &Value, limit: Option<i64>) -> ClientResult<Value> {
         let mut body = serde_json::json!({"tuning": tuning});

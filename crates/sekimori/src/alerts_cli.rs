@@ -34,6 +34,45 @@ pub enum AlertsCommand {
         #[command(subcommand)]
         command: RoutingCommand,
     },
+    /// The tenant's silences on the server.
+    Silence {
+        #[command(subcommand)]
+        command: SilenceCommand,
+    },
+}
+
+/// `sekimori alerts silence …`
+#[derive(Debug, Subcommand)]
+pub enum SilenceCommand {
+    /// Silence alerts matching every `--matcher` until `--ends-at` (from `--starts-at`, or now).
+    Add {
+        #[command(flatten)]
+        remote: Remote,
+        /// `name=value`, `name!=value`, `name=~regex`, `name!~regex`; repeat for more.
+        #[arg(long = "matcher", required = true)]
+        matchers: Vec<String>,
+        /// RFC 3339; default now.
+        #[arg(long)]
+        starts_at: Option<String>,
+        /// RFC 3339.
+        #[arg(long)]
+        ends_at: String,
+        /// Why.
+        #[arg(long)]
+        comment: String,
+    },
+    /// The silences that have not ended, one per line.
+    List {
+        #[command(flatten)]
+        remote: Remote,
+    },
+    /// End a silence now.
+    Expire {
+        #[command(flatten)]
+        remote: Remote,
+        /// Its id.
+        id: String,
+    },
 }
 
 /// `sekimori alerts routing …`
@@ -111,6 +150,7 @@ pub async fn run(cmd: AlertsCommand) -> anyhow::Result<ExitCode> {
             }
             Ok(ExitCode::SUCCESS)
         }
+        AlertsCommand::Silence { command } => silence(command).await,
         AlertsCommand::Routing { command: RoutingCommand::Show { remote } } => {
             let current = admin(&remote)?.routing().await.map_err(|e| anyhow::anyhow!("{e}"))?;
             println!("{}", serde_json::to_string_pretty(&current)?);
@@ -134,6 +174,56 @@ pub async fn run(cmd: AlertsCommand) -> anyhow::Result<ExitCode> {
                 }
             }
         }
+    }
+}
+
+/// Runs an `alerts silence` command.
+async fn silence(cmd: SilenceCommand) -> anyhow::Result<ExitCode> {
+    let refused = |e: sekimori_client::ClientError| {
+        eprintln!("{e}");
+        Ok(ExitCode::from(1))
+    };
+    match cmd {
+        SilenceCommand::Add { remote, matchers, starts_at, ends_at, comment } => {
+            let mut body = serde_json::json!({"matchers": matchers, "ends_at": ends_at, "comment": comment});
+            if let Some(s) = starts_at {
+                body["starts_at"] = s.into();
+            }
+            match admin(&remote)?.add_silence(&body).await {
+                Ok(s) => {
+                    println!("{}", s["id"].as_str().unwrap_or_default());
+                    Ok(ExitCode::SUCCESS)
+                }
+                Err(e) => refused(e),
+            }
+        }
+        SilenceCommand::List { remote } => match admin(&remote)?.silences().await {
+            Ok(list) => {
+                let mut out = std::io::stdout().lock();
+                for s in list.as_array().into_iter().flatten() {
+                    let matchers: Vec<&str> =
+                        s["matchers"].as_array().into_iter().flatten().filter_map(|m| m.as_str()).collect();
+                    let text = |k: &str| s[k].as_str().unwrap_or_default().to_owned();
+                    writeln!(
+                        out,
+                        "{}\t{}\t{} .. {}\t{}\t{}\t{}",
+                        text("id"),
+                        text("state"),
+                        text("starts_at"),
+                        text("ends_at"),
+                        matchers.join(","),
+                        text("created_by"),
+                        text("comment")
+                    )?;
+                }
+                Ok(ExitCode::SUCCESS)
+            }
+            Err(e) => refused(e),
+        },
+        SilenceCommand::Expire { remote, id } => match admin(&remote)?.expire_silence(&id).await {
+            Ok(()) => Ok(ExitCode::SUCCESS),
+            Err(e) => refused(e),
+        },
     }
 }
 

@@ -117,3 +117,38 @@ async fn the_tenants_document_is_set_on_the_server_and_routes_from_there() {
     assert_eq!(code, Some(0));
     assert!(out.contains("\"version\": 1") && out.contains("helpdesk-teams"), "{out}");
 }
+
+#[allow(clippy::disallowed_methods)] // reason: the server under test runs on the system clock; a silence must end after its now
+fn in_an_hour() -> String {
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).expect("after 1970");
+    sekimori_core::Timestamp(i64::try_from(now.as_millis()).expect("ms") + 3_600_000).to_rfc3339()
+}
+
+#[tokio::test]
+async fn silences_are_added_listed_and_expired_from_the_command_line() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let server = common::start_with(&dir.path().join("data"), &[], &[]).await;
+    let (url, token) = (server.url.clone(), server.token.clone());
+    let ends = in_an_hour();
+    let add = |matchers: &[&str]| {
+        let mut args = vec!["alerts", "silence", "add", "--ends-at", ends.as_str(), "--comment", "alice travels"];
+        for m in matchers {
+            args.extend(["--matcher", m]);
+        }
+        remote(&url, &token, &args)
+    };
+    let (code, _, err) = add(&["user=alice", "rule==x"]);
+    assert_eq!(code, Some(1));
+    assert!(err.contains("matchers[1]") || err.contains("not a matcher"), "{err}");
+    let (code, id, err) = add(&["user=alice", "rule=~new_.*"]);
+    assert_eq!(code, Some(0), "{err}");
+    let id = id.trim().to_owned();
+    let (code, list, _) = remote(&url, &token, &["alerts", "silence", "list"]);
+    assert_eq!(code, Some(0));
+    let line = list.lines().next().expect("one silence");
+    assert!(line.starts_with(&format!("{id}\tactive\t")) && line.contains("user=alice,rule=~new_.*"), "{line}");
+    assert!(line.ends_with("alice travels"), "{line}");
+    assert_eq!(remote(&url, &token, &["alerts", "silence", "expire", &id]).0, Some(0));
+    assert_eq!(remote(&url, &token, &["alerts", "silence", "expire", &id]).0, Some(1), "already ended");
+    assert_eq!(remote(&url, &token, &["alerts", "silence", "list"]).1, "");
+}
