@@ -38,4 +38,4 @@ pub use inhibit::{InhibitRule, Inhibitor};
 pub use labels::{Labels, MatchOp, Matcher, MatcherError};
 pub use route::{ConfigError, ResolvedRoute, Route, RoutingConfig, RoutingTree, Timers};
 pub use silence::{Silence, Silences};
-pub use time_interval::{TimeInterval, TimeRange, TimeSpec};
+pub use time_interval::{CheckedInterval, TimeInterval, TimeIntervalError, TimeRange, TimeSpec};

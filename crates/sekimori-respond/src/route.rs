@@ -7,7 +7,7 @@ use serde::Deserialize;
 
 use crate::inhibit::InhibitRule;
 use crate::labels::{all_match, Labels, Matcher};
-use crate::time_interval::TimeInterval;
+use crate::time_interval::{CheckedInterval, TimeInterval};
 
 /// A tenant's routing document: the route tree, the receivers it names, inhibition rules
 /// and named time intervals.
@@ -136,7 +136,7 @@ struct Node {
 pub struct RoutingTree {
     root: Node,
     inhibit_rules: Vec<InhibitRule>,
-    intervals: HashMap<String, TimeInterval>,
+    intervals: HashMap<String, CheckedInterval>,
 }
 
 impl RoutingTree {
@@ -154,8 +154,8 @@ impl RoutingTree {
         }
         let mut intervals = HashMap::new();
         for (i, t) in config.time_intervals.iter().enumerate() {
-            t.check().map_err(|reason| error(format!("time_intervals[{i}]"), reason))?;
-            if intervals.insert(t.name.clone(), t.clone()).is_some() {
+            let checked = t.check().map_err(|e| error(format!("time_intervals[{i}]"), e.to_string()))?;
+            if intervals.insert(t.name.clone(), checked).is_some() {
                 return Err(error(format!("time_intervals[{i}].name"), format!("{:?} is defined twice", t.name)));
             }
         }
@@ -232,7 +232,7 @@ fn collect<'a>(node: &'a Node, labels: &Labels, out: &mut Vec<&'a ResolvedRoute>
 
 struct Check<'a> {
     receivers: &'a BTreeSet<&'a str>,
-    intervals: &'a HashMap<String, TimeInterval>,
+    intervals: &'a HashMap<String, CheckedInterval>,
 }
 
 impl Check<'_> {

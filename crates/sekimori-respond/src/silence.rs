@@ -39,8 +39,9 @@ impl Silence {
 #[derive(Debug, Clone, Default)]
 pub struct Silences {
     all: Vec<Silence>,
-    /// (label, value) of an `=` matcher → silences having it.
-    by_equal: std::collections::HashMap<(String, String), Vec<usize>>,
+    /// label → value of an `=` matcher → silences having it (looked up by `&str`, with no
+    /// allocation per alert).
+    by_equal: std::collections::HashMap<String, std::collections::HashMap<String, Vec<usize>>>,
     /// Silences without an `=` matcher on a non-empty value.
     rest: Vec<usize>,
 }
@@ -53,7 +54,9 @@ impl Silences {
             let i = index.all.len();
             // An `=` matcher on a non-empty value can only match an alert carrying that label.
             match s.matchers.iter().find(|m| m.op == crate::MatchOp::Eq && !m.value.is_empty()) {
-                Some(m) => index.by_equal.entry((m.name.clone(), m.value.clone())).or_default().push(i),
+                Some(m) => {
+                    index.by_equal.entry(m.name.clone()).or_default().entry(m.value.clone()).or_default().push(i)
+                }
                 None => index.rest.push(i),
             }
             index.all.push(s);
@@ -65,7 +68,7 @@ impl Silences {
     pub fn silencing(&self, labels: &Labels, now_ms: i64) -> Option<&Silence> {
         let candidates = labels
             .iter()
-            .filter_map(|(k, v)| self.by_equal.get(&(k.clone(), v.clone())))
+            .filter_map(|(k, v)| self.by_equal.get(k.as_str())?.get(v.as_str()))
             .flatten()
             .chain(self.rest.iter());
         candidates.map(|&i| &self.all[i]).find(|s| s.silences(labels, now_ms))
