@@ -6,7 +6,7 @@ use axum::extract::{ConnectInfo, FromRef, FromRequest, FromRequestParts, Request
 use axum::http::header::CONTENT_TYPE;
 use axum::http::request::Parts;
 use axum::http::HeaderMap;
-use sekimori_core::ErrorCode;
+use sekimori_core::{ErrorCode, Timestamp};
 use sekimori_gate::device_auth::{headers, SignedRequest};
 use sekimori_store::{AdminToken, App, Device, User};
 use serde::de::DeserializeOwned;
@@ -21,6 +21,19 @@ pub(crate) fn bearer(headers: &HeaderMap) -> Result<&str, ApiError> {
         .and_then(|v| v.strip_prefix("Bearer "))
         .map(str::trim)
         .ok_or_else(|| ApiError::new(ErrorCode::Unauthorized, "an Authorization: Bearer credential is required"))
+}
+
+/// `text` as an RFC 3339 time; `invalid_request` naming `field` otherwise.
+pub(crate) fn rfc3339(field: &'static str, text: &str) -> Result<Timestamp, ApiError> {
+    Timestamp::parse(text).ok_or_else(|| {
+        ApiError(
+            sekimori_core::ServiceError::new(
+                ErrorCode::InvalidRequest,
+                format!("{field}: {text:?} is not an RFC 3339 time"),
+            )
+            .with("field", field),
+        )
+    })
 }
 
 /// An authenticated admin.

@@ -82,7 +82,8 @@ impl Sender {
     pub async fn post(&self, receiver: &HttpReceiver, body: &Value) -> Report {
         let bytes = body.to_string().into_bytes();
         let mut attempts = Vec::new();
-        for attempt in 1.. {
+        loop {
+            let attempt = u32::try_from(attempts.len()).unwrap_or(u32::MAX).saturating_add(1);
             let now = self.clock.now();
             let mut req = self
                 .client
@@ -124,6 +125,5 @@ impl Sender {
                 Next::RetryAfter(wait) => tokio::time::sleep(wait).await,
             }
         }
-        Report { delivered: false, attempts }
     }
 }

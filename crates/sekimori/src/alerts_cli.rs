@@ -11,6 +11,7 @@ use anyhow::Context;
 use clap::Subcommand;
 use sekimori_respond::{Labels, ResolvedRoute, RoutingConfig, RoutingTree};
 
+use crate::cli::admin;
 use crate::Remote;
 
 /// `sekimori alerts …`
@@ -191,7 +192,7 @@ async fn silence(cmd: SilenceCommand) -> anyhow::Result<ExitCode> {
             }
             match admin(&remote)?.add_silence(&body).await {
                 Ok(s) => {
-                    println!("{}", s["id"].as_str().unwrap_or_default());
+                    println!("{}", s["id"].as_str().context("the server's answer names no silence id")?);
                     Ok(ExitCode::SUCCESS)
                 }
                 Err(e) => refused(e),
@@ -225,11 +226,6 @@ async fn silence(cmd: SilenceCommand) -> anyhow::Result<ExitCode> {
             Err(e) => refused(e),
         },
     }
-}
-
-fn admin(remote: &Remote) -> anyhow::Result<sekimori_client::AdminClient> {
-    let token = std::env::var("SEKIMORI_TOKEN").context("set SEKIMORI_TOKEN to an admin token")?;
-    Ok(sekimori_client::AdminClient::new(&remote.url, &token))
 }
 
 fn human(d: Duration) -> String {

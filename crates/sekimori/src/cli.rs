@@ -258,7 +258,8 @@ pub enum TicketCommand {
     Redeem { payload: String },
 }
 
-fn admin(remote: &Remote) -> anyhow::Result<AdminClient> {
+/// The admin client for `remote`, with the token in `SEKIMORI_TOKEN`.
+pub(crate) fn admin(remote: &Remote) -> anyhow::Result<AdminClient> {
     let token = std::env::var("SEKIMORI_TOKEN").context("set SEKIMORI_TOKEN to an admin token")?;
     Ok(AdminClient::new(&remote.url, &token))
 }

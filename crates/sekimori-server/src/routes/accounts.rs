@@ -105,19 +105,7 @@ pub(super) struct PatchUser {
 }
 
 fn time(field: &'static str, v: Option<Option<String>>) -> ApiResult<Option<Option<Timestamp>>> {
-    match v {
-        Some(Some(text)) => Timestamp::parse(&text).map(|t| Some(Some(t))).ok_or_else(|| {
-            ApiError(
-                sekimori_gate::GateError::new(
-                    ErrorCode::InvalidRequest,
-                    format!("{field}: {text:?} is not an RFC 3339 time"),
-                )
-                .with("field", field),
-            )
-        }),
-        Some(None) => Ok(Some(None)),
-        None => Ok(None),
-    }
+    v.map(|t| t.map(|text| crate::extract::rfc3339(field, &text)).transpose()).transpose()
 }
 
 fn short(field: &'static str, v: &Option<Option<String>>) -> ApiResult<()> {

@@ -4,15 +4,15 @@
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::{Json, Router};
-use sekimori_core::{ErrorCode, Timestamp};
+use sekimori_core::Timestamp;
 use sekimori_gate::roles::Capability;
 use sekimori_store::SilenceRecord;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::authz::{cap, AdminRoutes};
-use crate::extract::{AdminAuth, ApiJson};
-use crate::problem::{ApiError, ApiResult};
+use crate::extract::{rfc3339, AdminAuth, ApiJson};
+use crate::problem::ApiResult;
 use crate::AppState;
 
 pub(super) fn router(state: &AppState) -> Router<AppState> {
@@ -126,25 +126,13 @@ struct NewSilence {
     comment: String,
 }
 
-fn time(field: &'static str, text: &str) -> Result<i64, ApiError> {
-    Timestamp::parse(text).map(|t| t.millis()).ok_or_else(|| {
-        ApiError(
-            sekimori_core::ServiceError::new(
-                ErrorCode::InvalidRequest,
-                format!("{field}: {text:?} is not an RFC 3339 time"),
-            )
-            .with("field", field),
-        )
-    })
-}
-
 async fn add_silence(
     State(s): State<AppState>,
     AdminAuth(admin): AdminAuth,
     ApiJson(req): ApiJson<NewSilence>,
 ) -> ApiResult<(StatusCode, Json<SilenceView>)> {
-    let starts_at = req.starts_at.as_deref().map(|t| time("starts_at", t)).transpose()?;
-    let ends_at = time("ends_at", &req.ends_at)?;
+    let starts_at = req.starts_at.as_deref().map(|t| rfc3339("starts_at", t).map(|t| t.millis())).transpose()?;
+    let ends_at = rfc3339("ends_at", &req.ends_at)?.millis();
     let record =
         s.watch.add_silence(&admin.tenant_id, &admin.id, &req.matchers, starts_at, ends_at, &req.comment).await?;
     Ok((StatusCode::CREATED, Json(silence_view(record, s.watch.now_ms()))))
