@@ -234,7 +234,7 @@ pub struct Profile {
 }
 
 /// Who and what an event is about.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Entities {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub user: Option<String>,

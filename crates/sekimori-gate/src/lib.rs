@@ -132,6 +132,19 @@ pub struct Gate {
     tickets: Arc<tickets::Tickets>,
 }
 
+/// Seals under the server's secret key with the gate's randomness.
+struct ContextSealer(Arc<Context>);
+
+impl sekimori_core::Sealer for ContextSealer {
+    fn seal(&self, context: &[u8], plaintext: &[u8]) -> Vec<u8> {
+        self.0.keys.seal(self.0.rng.as_ref(), context, plaintext)
+    }
+
+    fn open(&self, context: &[u8], sealed: &[u8]) -> Option<Vec<u8>> {
+        self.0.keys.open(context, sealed)
+    }
+}
+
 impl Gate {
     /// Builds the gate and starts its password hashing threads; the error names the
     /// setting that is wrong.
@@ -219,6 +232,12 @@ impl Gate {
     /// The server's keys (public part for JWKS and devices).
     pub fn keys(&self) -> &ServerKeys {
         &self.ctx.keys
+    }
+
+    /// The server's secret key as a [`sekimori_core::Sealer`], for other services that
+    /// keep secrets at rest (the routing document's webhook URLs and keys).
+    pub fn sealer(&self) -> Arc<dyn sekimori_core::Sealer> {
+        Arc::new(ContextSealer(self.ctx.clone()))
     }
 
     /// The public base URL.

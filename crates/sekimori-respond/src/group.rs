@@ -37,6 +37,8 @@ pub struct Flush {
     pub receiver: String,
     /// The firing alerts, in label order.
     pub alerts: Vec<Labels>,
+    /// The alerts notified last time that have been resolved since, in label order.
+    pub resolved: Vec<Labels>,
 }
 
 #[derive(Debug)]
@@ -102,10 +104,15 @@ impl Grouper {
                 }
             };
             if send {
+                let resolved = match &group.notified {
+                    Some((last, _)) => last.difference(&group.alerts).cloned().collect(),
+                    None => Vec::new(),
+                };
                 out.push(Flush {
                     key: key.clone(),
                     receiver: group.route.receiver.clone(),
                     alerts: group.alerts.iter().cloned().collect(),
+                    resolved,
                 });
                 group.notified = Some((group.alerts.clone(), now_ms));
             }

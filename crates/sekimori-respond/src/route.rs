@@ -7,6 +7,7 @@ use serde::Deserialize;
 
 use crate::inhibit::InhibitRule;
 use crate::labels::{all_match, Labels, Matcher};
+use crate::receiver::Receiver;
 use crate::time_interval::{CheckedInterval, TimeInterval};
 
 /// A tenant's routing document: the route tree, the receivers it names, inhibition rules
@@ -16,24 +17,15 @@ use crate::time_interval::{CheckedInterval, TimeInterval};
 pub struct RoutingConfig {
     /// The root route (it takes every alert; it has a receiver and no matchers).
     pub route: Route,
-    /// The receivers routes may name.
+    /// The receivers routes may name, with their channels.
     #[serde(default)]
-    pub receivers: Vec<ReceiverName>,
+    pub receivers: Vec<Receiver>,
     /// Inhibition rules.
     #[serde(default)]
     pub inhibit_rules: Vec<InhibitRule>,
     /// Named time intervals for `mute_time_intervals` and `active_time_intervals`.
     #[serde(default)]
     pub time_intervals: Vec<TimeInterval>,
-}
-
-/// A receiver as the routing engine knows it: its name (its channel settings belong to the
-/// delivery side).
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct ReceiverName {
-    /// The name routes refer to.
-    pub name: String,
 }
 
 /// One node of the route tree, as written.
@@ -137,20 +129,22 @@ pub struct RoutingTree {
     root: Node,
     inhibit_rules: Vec<InhibitRule>,
     intervals: HashMap<String, CheckedInterval>,
+    receivers: HashMap<String, Receiver>,
 }
 
 impl RoutingTree {
     /// Checks `config` (every receiver and time interval named exists, the root takes
     /// every alert, timers are positive, label names are valid) and builds the tree.
     pub fn new(config: RoutingConfig) -> Result<Self, ConfigError> {
-        let mut receivers = BTreeSet::new();
+        let mut names = BTreeSet::new();
         for (i, r) in config.receivers.iter().enumerate() {
             if r.name.trim().is_empty() {
                 return Err(error(format!("receivers[{i}].name"), "must not be empty"));
             }
-            if !receivers.insert(r.name.as_str()) {
+            if !names.insert(r.name.as_str()) {
                 return Err(error(format!("receivers[{i}].name"), format!("{:?} is defined twice", r.name)));
             }
+            r.check(&format!("receivers[{i}]"))?;
         }
         let mut intervals = HashMap::new();
         for (i, t) in config.time_intervals.iter().enumerate() {
@@ -177,14 +171,15 @@ impl RoutingTree {
             mute_time_intervals: Vec::new(),
             active_time_intervals: Vec::new(),
         };
-        let check = Check { receivers: &receivers, intervals: &intervals };
+        let check = Check { receivers: &names, intervals: &intervals };
         let root = check.node(root, "route".into(), &start)?;
         for (i, rule) in config.inhibit_rules.iter().enumerate() {
             if let Some(bad) = rule.equal.iter().find(|l| !crate::labels::valid_label(l)) {
                 return Err(error(format!("inhibit_rules[{i}].equal"), format!("{bad:?} is not a label name")));
             }
         }
-        Ok(RoutingTree { root, inhibit_rules: config.inhibit_rules, intervals })
+        let receivers = config.receivers.into_iter().map(|r| (r.name.clone(), r)).collect();
+        Ok(RoutingTree { root, inhibit_rules: config.inhibit_rules, intervals, receivers })
     }
 
     /// The routes an alert with `labels` ends at, in order: the deepest matching route of
@@ -194,6 +189,11 @@ impl RoutingTree {
         let mut out = Vec::new();
         collect(&self.root, labels, &mut out);
         out
+    }
+
+    /// The receiver named `name`.
+    pub fn receiver(&self, name: &str) -> Option<&Receiver> {
+        self.receivers.get(name)
     }
 
     /// The inhibition rules.

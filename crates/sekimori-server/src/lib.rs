@@ -141,14 +141,21 @@ pub async fn serve_with(
 
 /// Starts the services' background loops: the gate's housekeeping (expired nonces and
 /// single-use rows) and ingest's (events past their retention) once a minute, and
-/// Sekimori's own new audit events through the detection rules once a second. Aborting
-/// the returned handles stops them.
+/// Sekimori's own new audit events through the detection rules once a second, and
+/// alert delivery (stored alerts to the routing document's receivers) once a second.
+/// Aborting the returned handles stops them.
 pub fn start_background(state: &AppState) -> Vec<tokio::task::JoinHandle<()>> {
-    vec![
+    let mut tasks = vec![
         tokio::spawn(state.gate.devices().clone().run_housekeeping(Duration::from_secs(60))),
         tokio::spawn(state.watch.clone().run_housekeeping(Duration::from_secs(60))),
         tokio::spawn(state.watch.clone().run_audit_follower(Duration::from_secs(1), AUDIT_FOLLOW_BATCH)),
-    ]
+    ];
+    let settings = sekimori_watch::dispatch::DispatchSettings::new(state.gate.public_url());
+    match sekimori_watch::dispatch::Dispatcher::new(state.watch.clone(), settings) {
+        Ok(dispatcher) => tasks.push(tokio::spawn(dispatcher.run(Duration::from_secs(1)))),
+        Err(e) => tracing::error!(error = %e, "alert delivery cannot start; alerts are stored and not notified"),
+    }
+    tasks
 }
 
 /// Parses a `wait` query value into a bounded duration.

@@ -415,6 +415,8 @@ from_row! {
     RetentionRow { retention_days }
     DocumentRecord { tenant_id, version, doc, author, created_at }
     SilenceRecord { id, tenant_id, matchers, starts_at, ends_at, created_by, comment, created_at }
+    NotificationAttempt { id, tenant_id, channel, group_key, content_hash, alerts, attempt, at, outcome }
+    StateRow { state }
     IngestedEvent { seq, tenant_id, source_id, received_at, doc }
     TotpCredential {
         id, tenant_id, user_id, secret_sealed, algorithm, digits, period, created_at, confirmed_at, last_step, failures,
@@ -467,6 +469,12 @@ pub(crate) struct SeqRow {
 #[derive(Debug)]
 pub(crate) struct CountRow {
     pub(crate) n: i64,
+}
+
+/// A row of one `state` column.
+#[derive(Debug)]
+pub(crate) struct StateRow {
+    pub(crate) state: String,
 }
 
 /// A row of one `retention_days` column.

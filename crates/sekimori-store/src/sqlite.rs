@@ -78,6 +78,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/sqlite/0017_audit_base.sql"),
     include_str!("../migrations/sqlite/0018_routing.sql"),
     include_str!("../migrations/sqlite/0019_silences.sql"),
+    include_str!("../migrations/sqlite/0020_notifications.sql"),
 ];
 
 impl SqliteStore {

@@ -250,6 +250,27 @@ pub trait WatchStore: Send + Sync {
     /// Ends the tenant's silence `id` at `at` (ms) if it has not ended by then, with its
     /// audit event; `false` (nothing written) when there is no such live silence.
     async fn expire_silence(&self, tenant_id: &str, id: &str, at: i64, event: &NewEvent) -> StoreResult<bool>;
+    /// The tenant's alert `id`.
+    async fn alert(&self, tenant_id: &str, id: &str) -> StoreResult<Option<AlertRecord>>;
+    /// Alerts not yet seen through to their notifications, oldest first, every tenant.
+    async fn pending_alerts(&self, limit: i64) -> StoreResult<Vec<AlertRecord>>;
+    /// Marks the alerts `ids` as seen through to their notifications at `at` (ms); the
+    /// number that were pending.
+    async fn mark_alerts_dispatched(&self, ids: &[String], at: i64) -> StoreResult<u64>;
+    /// Claims the sending of a group's notification to a channel (atomic across nodes):
+    /// refused when the same content was delivered within the repeat interval, or while
+    /// another sender's claim on the group is live.
+    async fn claim_notification(&self, claim: &NotificationClaim) -> StoreResult<ClaimOutcome>;
+    /// Ends `owner`'s claim (delivered or failed, at `at`) and records its attempts.
+    async fn finish_notification(
+        &self,
+        claim: &NotificationClaim,
+        delivered: bool,
+        at: i64,
+        attempts: &[NotificationAttempt],
+    ) -> StoreResult<()>;
+    /// The tenant's delivery attempts, newest first.
+    async fn notification_attempts(&self, tenant_id: &str, limit: i64) -> StoreResult<Vec<NotificationAttempt>>;
     /// The tenant's current document of `kind` (the highest version).
     async fn document(&self, kind: DocumentKind, tenant_id: &str) -> StoreResult<Option<DocumentRecord>>;
     /// One version of the tenant's document of `kind`.

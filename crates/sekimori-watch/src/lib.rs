@@ -21,7 +21,9 @@ use serde::Serialize;
 use serde_json::Value;
 
 pub mod deliver;
+pub mod dispatch;
 mod routing;
+pub mod secrets;
 mod silences;
 pub mod syslog;
 mod tuning;
@@ -108,6 +110,9 @@ pub struct Watch {
     limits: IngestLimits,
     listeners: Arc<Mutex<Vec<Arc<syslog::ListenerStats>>>>,
     ingest_slots: Arc<tokio::sync::Semaphore>,
+    /// Seals the routing document's secrets (the server's key); none: documents with
+    /// secrets are refused.
+    sealer: Option<Arc<dyn sekimori_core::Sealer>>,
 }
 
 impl std::fmt::Debug for Watch {
@@ -140,7 +145,15 @@ impl Watch {
             ingest_slots: Arc::new(tokio::sync::Semaphore::new(limits.max_concurrent.max(1))),
             limits,
             listeners: Arc::default(),
+            sealer: None,
         })
+    }
+
+    /// These services, sealing the routing document's secrets with `sealer` (the server's
+    /// key, [`sekimori_core::Sealer`]).
+    pub fn with_sealer(mut self, sealer: Arc<dyn sekimori_core::Sealer>) -> Self {
+        self.sealer = Some(sealer);
+        self
     }
 
     /// Now, ms since the epoch, by the injected clock.
@@ -619,6 +632,23 @@ impl Watch {
         .field(field::INGEST_RETENTION_DAYS, days)
         .field(field::ADMIN_TOKEN_ID, admin_token_id);
         Ok(self.store.set_ingest_retention(tenant_id, days, self.clock.now().millis(), &ev).await?)
+    }
+
+    /// The tenant's alert `id` (`not_found` when there is none).
+    pub async fn alert_by_id(&self, tenant_id: &str, id: &str) -> WatchResult<AlertRecord> {
+        self.store
+            .alert(tenant_id, id)
+            .await?
+            .ok_or_else(|| ServiceError::new(ErrorCode::NotFound, format!("no alert {id}")))
+    }
+
+    /// The tenant's delivery attempts, newest first.
+    pub async fn notification_attempts(
+        &self,
+        tenant_id: &str,
+        limit: i64,
+    ) -> WatchResult<Vec<sekimori_store::NotificationAttempt>> {
+        Ok(self.store.notification_attempts(tenant_id, limit).await?)
     }
 
     /// The tenant's alerts since `since` (ms), newest first.

@@ -1,5 +1,6 @@
 //! A tenant's alert routing document (docs/respond.md): versioned like tuning, checked by
-//! the respond engine before it is written (an error names the place), audited.
+//! the respond engine before it is written (an error names the place), audited. Its
+//! secrets are sealed at rest and masked in every read ([`crate::secrets`]).
 
 use sekimori_core::ecs::{action, field};
 use sekimori_core::event::{NewEvent, Outcome};
@@ -10,7 +11,7 @@ use sekimori_store::{DocumentKind, DocumentRecord};
 use serde::Serialize;
 use serde_json::Value;
 
-use crate::{Watch, WatchResult};
+use crate::{secrets, Watch, WatchResult};
 
 /// Largest routing document, bytes of JSON.
 pub const MAX_ROUTING_BYTES: usize = 256 * 1024;
@@ -24,7 +25,7 @@ pub struct RoutingVersion {
     pub author: String,
     /// When, ms.
     pub created_at: i64,
-    /// The document.
+    /// The document, its secrets masked.
     pub document: Value,
 }
 
@@ -46,12 +47,37 @@ pub fn check_routing(document: &Value) -> WatchResult<RoutingTree> {
 }
 
 impl Watch {
-    /// The tenant's current routing document and its version (0 and `None` before any).
+    /// The tenant's current routing document, its secrets masked, and its version (0 and
+    /// `None` before any).
     pub async fn routing(&self, tenant_id: &str) -> WatchResult<(i64, Option<Value>)> {
         match self.store.document(DocumentKind::Routing, tenant_id).await? {
             None => Ok((0, None)),
-            Some(r) => Ok((r.version, Some(parse(&r)?))),
+            Some(r) => Ok((r.version, Some(secrets::mask(&parse(&r)?)))),
         }
+    }
+
+    /// The tenant's current routing tree with its secrets opened, for delivery, and its
+    /// version; `None` before any document.
+    pub(crate) async fn routing_tree(&self, tenant_id: &str) -> WatchResult<Option<(i64, RoutingTree)>> {
+        let Some(r) = self.store.document(DocumentKind::Routing, tenant_id).await? else { return Ok(None) };
+        let stored = parse(&r)?;
+        let opened =
+            if secrets::count(&stored) == 0 { stored } else { secrets::open(&stored, self.sealer()?, tenant_id)? };
+        let tree = check_routing(&opened).map_err(|e| {
+            ServiceError::new(ErrorCode::Internal, format!("stored routing version {}: {}", r.version, e.detail))
+        })?;
+        Ok(Some((r.version, tree)))
+    }
+
+    fn sealer(&self) -> WatchResult<&dyn sekimori_core::Sealer> {
+        self.sealer
+            .as_deref()
+            .ok_or_else(|| ServiceError::new(ErrorCode::Internal, "no key to seal the routing document's secrets with"))
+    }
+
+    /// The current version of the tenant's routing document, 0 before any.
+    pub(crate) async fn routing_version(&self, tenant_id: &str) -> WatchResult<i64> {
+        Ok(self.store.document(DocumentKind::Routing, tenant_id).await?.map_or(0, |r| r.version))
     }
 
     /// Every version of the tenant's routing document, newest first.
@@ -60,7 +86,7 @@ impl Watch {
         list.into_iter()
             .map(|r| {
                 Ok(RoutingVersion {
-                    document: parse(&r)?,
+                    document: secrets::mask(&parse(&r)?),
                     version: r.version,
                     author: r.author,
                     created_at: r.created_at,
@@ -70,7 +96,8 @@ impl Watch {
     }
 
     /// Writes a new version of the tenant's routing document (checked first; audited).
-    /// Refused with `conflict` when the current version is no longer `base_version`.
+    /// Refused with `conflict` when the current version is no longer `base_version`. A
+    /// secret written as [`secrets::MASKED`] keeps the one stored at the same place.
     pub async fn set_routing(
         &self,
         tenant_id: &str,
@@ -78,8 +105,20 @@ impl Watch {
         base_version: i64,
         document: &Value,
     ) -> WatchResult<i64> {
-        check_routing(document)?;
-        let doc = document.to_string();
+        let stored = match self.store.document(DocumentKind::Routing, tenant_id).await? {
+            Some(r) => Some(parse(&r)?),
+            None => None,
+        };
+        let sealed = if secrets::count(document) == 0 {
+            check_routing(document)?;
+            document.clone()
+        } else {
+            let sealer = self.sealer()?;
+            let plain = secrets::unmask(document, stored.as_ref(), sealer, tenant_id)?;
+            check_routing(&plain)?;
+            secrets::seal(&plain, sealer, tenant_id)
+        };
+        let doc = sealed.to_string();
         if doc.len() > MAX_ROUTING_BYTES {
             return Err(ServiceError::new(
                 ErrorCode::PayloadTooLarge,

@@ -24,6 +24,7 @@ pub(super) fn router(state: &AppState) -> Router<AppState> {
         .get("/api/v1/admin/silences", cap(DetectionRead), list_silences)
         .post("/api/v1/admin/silences", cap(Detection), add_silence)
         .delete("/api/v1/admin/silences/{id}", cap(Detection), expire_silence)
+        .get("/api/v1/admin/notifications", cap(DetectionRead), notifications)
         .into_router()
 }
 
@@ -145,4 +146,53 @@ async fn expire_silence(
 ) -> ApiResult<StatusCode> {
     s.watch.expire_silence(&admin.tenant_id, &admin.id, &id).await?;
     Ok(StatusCode::NO_CONTENT)
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct NotificationQuery {
+    limit: Option<i64>,
+}
+
+/// One delivery attempt as the admin API shows it.
+#[derive(Debug, Serialize)]
+struct AttemptView {
+    channel: String,
+    group_key: String,
+    content_hash: String,
+    alerts: i64,
+    attempt: i64,
+    at: String,
+    outcome: String,
+}
+
+/// `GET /api/v1/admin/notifications`: every delivery attempt and its outcome, newest first.
+async fn notifications(
+    State(s): State<AppState>,
+    AdminAuth(admin): AdminAuth,
+    crate::extract::ApiQuery(q): crate::extract::ApiQuery<NotificationQuery>,
+) -> ApiResult<Json<Vec<AttemptView>>> {
+    let limit = match q.limit.unwrap_or(100) {
+        l @ 1..=1000 => l,
+        _ => {
+            return Err(crate::problem::ApiError::new(
+                sekimori_core::ErrorCode::InvalidRequest,
+                "limit must be between 1 and 1000",
+            ))
+        }
+    };
+    let list = s.watch.notification_attempts(&admin.tenant_id, limit).await?;
+    Ok(Json(
+        list.into_iter()
+            .map(|a| AttemptView {
+                channel: a.channel,
+                group_key: a.group_key,
+                content_hash: a.content_hash,
+                alerts: a.alerts,
+                attempt: a.attempt,
+                at: Timestamp(a.at).to_rfc3339(),
+                outcome: a.outcome,
+            })
+            .collect(),
+    ))
 }

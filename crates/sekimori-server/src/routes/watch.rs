@@ -27,6 +27,7 @@ pub(super) fn router(state: &AppState) -> Router<AppState> {
             .get("/api/v1/admin/ingest-sources", cap(DetectionRead), list_sources)
             .delete("/api/v1/admin/ingest-sources/{id}", cap(Detection), revoke_source)
             .get("/api/v1/admin/alerts", cap(DetectionRead), alerts)
+            .get("/api/v1/admin/alerts/{id}", cap(DetectionRead), alert)
             .get("/api/v1/admin/dead-letters", cap(DetectionRead), dead_letters)
             .get("/api/v1/admin/listeners", cap(DetectionRead), listeners)
             .get("/api/v1/admin/ingest-settings", cap(DetectionRead), ingest_settings)
@@ -204,6 +205,15 @@ async fn alerts(
     };
     let list = s.watch.alerts(&admin.tenant_id, since, limit(q.limit)?).await?;
     Ok(Json(list.into_iter().map(AlertView::from).collect()))
+}
+
+/// `GET /api/v1/admin/alerts/{id}`: one alert (where notifications link to).
+async fn alert(
+    State(s): State<AppState>,
+    AdminAuth(admin): AdminAuth,
+    Path(id): Path<String>,
+) -> ApiResult<Json<AlertView>> {
+    Ok(Json(AlertView::from(s.watch.alert_by_id(&admin.tenant_id, &id).await?)))
 }
 
 #[derive(Debug, Deserialize)]

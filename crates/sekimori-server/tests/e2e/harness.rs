@@ -30,6 +30,8 @@ pub struct TestServer {
     pub watch: sekimori_watch::Watch,
     /// The server's store, to check what was written (e.g. the audit log).
     pub store: Arc<dyn sekimori_store::Store>,
+    /// The first tenant's id.
+    pub tenant_id: String,
     _shutdown: tokio::sync::oneshot::Sender<()>,
 }
 
@@ -158,7 +160,7 @@ impl TestServer {
             delivery.into_iter().collect(),
         )
         .expect("gate");
-        let (_, token) = gate.admin().bootstrap().await.expect("bootstrap");
+        let (tenant, token) = gate.admin().bootstrap().await.expect("bootstrap");
         let token = token.expect("first start mints an admin token");
         let (rules, report) = sekimori_detect::RuleSet::from_yaml(TEST_RULES);
         assert!(report.is_clean(), "{:?}", report.failures);
@@ -170,7 +172,8 @@ impl TestServer {
             test_baselines(),
             sekimori_watch::IngestLimits::default(),
         )
-        .expect("rules compile");
+        .expect("rules compile")
+        .with_sealer(gate.sealer());
         let state = AppState {
             gate: gate.clone(),
             watch: watch.clone(),
@@ -198,6 +201,7 @@ impl TestServer {
             gate,
             watch,
             store,
+            tenant_id: tenant.id,
             _shutdown: tx,
         }
     }

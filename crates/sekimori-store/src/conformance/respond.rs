@@ -85,3 +85,107 @@ pub async fn silences_are_listed_until_they_end_and_expired_once(s: S) {
     let audited = s.events(&EventFilter { limit: 1000, ..Default::default() }).await.expect("events");
     assert_eq!(audited.iter().filter(|e| e.doc.contains("admin.silence.expired")).count(), 1);
 }
+
+pub async fn alerts_are_pending_until_dispatched_and_each_notification_is_claimed_once(s: S) {
+    let t = tenant(&s).await;
+    let alert = |id: &str, at: i64| AlertRecord {
+        id: id.into(),
+        tenant_id: t.id.clone(),
+        rule_id: Some("r1".into()),
+        title: "t".into(),
+        level: "high".into(),
+        tags: "[]".into(),
+        source_id: "src1".into(),
+        event_seq: 0,
+        matched: "[]".into(),
+        entities: "{}".into(),
+        excerpt: "{}".into(),
+        created_at: at,
+    };
+    let batch = IngestBatch {
+        tenant_id: t.id.clone(),
+        source_id: "src1".into(),
+        received_at: T0,
+        events: vec!["{}".into(), "{}".into()],
+        dead_letters: vec![],
+        alerts: vec![(0, alert("b", T0 + 2)), (1, alert("a", T0 + 1)), (1, alert("c", T0 + 2))],
+        cursor: None,
+        profiles: vec![],
+    };
+    s.store_ingest(&batch).await.expect("store").expect("no cursor");
+    let pending = |s: S| async move {
+        s.pending_alerts(10).await.expect("pending").into_iter().map(|a| a.id).collect::<Vec<_>>()
+    };
+    assert_eq!(pending(s.clone()).await, ["a", "b", "c"], "oldest first");
+    assert_eq!(s.alert(&t.id, "b").await.expect("alert").map(|a| a.created_at), Some(T0 + 2));
+    assert!(s.alert("other-tenant", "b").await.expect("alert").is_none());
+    assert_eq!(s.mark_alerts_dispatched(&["a".into(), "c".into(), "zz".into()], T0 + 5).await.expect("mark"), 2);
+    assert_eq!(s.mark_alerts_dispatched(&["a".into()], T0 + 6).await.expect("mark"), 0, "once");
+    assert_eq!(pending(s.clone()).await, ["b"]);
+
+    let claim = |hash: &str, at: i64, owner: &str| NotificationClaim {
+        tenant_id: t.id.clone(),
+        channel: "soc/webhook_configs[0]".into(),
+        group_key: "route:{rule=\"r1\"}".into(),
+        content_hash: hash.into(),
+        at,
+        owner: owner.into(),
+        lease_until: at + 60_000,
+        repeat_ms: 3_600_000,
+    };
+    // Eight nodes claim the same new notification at once: one sends.
+    let mut tasks = Vec::new();
+    for i in 0..8 {
+        let (s, c) = (s.clone(), claim("h1", T0, &format!("node{i}")));
+        tasks.push(tokio::spawn(async move { s.claim_notification(&c).await.expect("claim") }));
+    }
+    let mut outcomes = Vec::new();
+    for task in tasks {
+        outcomes.push(task.await.expect("join"));
+    }
+    assert_eq!(outcomes.iter().filter(|o| **o == ClaimOutcome::Claimed).count(), 1, "{outcomes:?}");
+    assert!(outcomes.iter().all(|o| matches!(o, ClaimOutcome::Claimed | ClaimOutcome::Busy)), "{outcomes:?}");
+    let winner = outcomes.iter().position(|o| *o == ClaimOutcome::Claimed).expect("a winner");
+    let held = claim("h1", T0, &format!("node{winner}"));
+    // Another node's finish does not end the claim.
+    s.finish_notification(&claim("h1", T0, "intruder"), true, T0 + 1, &[]).await.expect("finish");
+    assert_eq!(s.claim_notification(&claim("h1", T0 + 2, "n9")).await.expect("claim"), ClaimOutcome::Busy);
+    let attempt = |n: i64, outcome: &str| NotificationAttempt {
+        id: format!("at{n}"),
+        tenant_id: t.id.clone(),
+        channel: held.channel.clone(),
+        group_key: held.group_key.clone(),
+        content_hash: "h1".into(),
+        alerts: 2,
+        attempt: n,
+        at: T0 + n,
+        outcome: outcome.into(),
+    };
+    s.finish_notification(&held, true, T0 + 3, &[attempt(1, "status 503"), attempt(2, "delivered")])
+        .await
+        .expect("finish");
+    let attempts = s.notification_attempts(&t.id, 10).await.expect("attempts");
+    assert_eq!(attempts.iter().map(|a| a.outcome.as_str()).collect::<Vec<_>>(), ["delivered", "status 503"]);
+    assert_eq!(attempts[0], attempt(2, "delivered"));
+    assert!(s.notification_attempts("other-tenant", 10).await.expect("attempts").is_empty());
+    // The same content within the repeat interval: nothing to send; changed content or a
+    // due repeat: send.
+    assert_eq!(s.claim_notification(&claim("h1", T0 + 10, "n2")).await.expect("c"), ClaimOutcome::AlreadyNotified);
+    let changed = claim("h2", T0 + 11, "n2");
+    assert_eq!(s.claim_notification(&changed).await.expect("c"), ClaimOutcome::Claimed);
+    s.finish_notification(&changed, true, T0 + 12, &[]).await.expect("finish");
+    assert_eq!(s.claim_notification(&claim("h2", T0 + 13, "n3")).await.expect("c"), ClaimOutcome::AlreadyNotified);
+    let repeat = claim("h2", T0 + 12 + 3_600_000, "n3");
+    assert_eq!(s.claim_notification(&repeat).await.expect("c"), ClaimOutcome::Claimed);
+    // A failed delivery is tried again at the next chance.
+    s.finish_notification(&repeat, false, T0 + 3_600_100, &[]).await.expect("finish");
+    let again = claim("h2", T0 + 3_600_200, "n4");
+    assert_eq!(s.claim_notification(&again).await.expect("c"), ClaimOutcome::Claimed);
+    // A sender that crashed holding its claim is taken over once its lease ends.
+    assert_eq!(s.claim_notification(&claim("h2", T0 + 3_600_300, "n5")).await.expect("c"), ClaimOutcome::Busy);
+    let late = claim("h2", again.lease_until, "n5");
+    assert_eq!(s.claim_notification(&late).await.expect("c"), ClaimOutcome::Claimed);
+    // Groups and channels are apart.
+    let other_group = NotificationClaim { group_key: "route:{}".into(), ..claim("h1", T0 + 20, "n6") };
+    assert_eq!(s.claim_notification(&other_group).await.expect("c"), ClaimOutcome::Claimed);
+}

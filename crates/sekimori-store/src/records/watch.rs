@@ -135,3 +135,61 @@ pub struct SilenceRecord {
     /// Creation, ms.
     pub created_at: i64,
 }
+
+/// A node's claim on sending one group's notification to one channel: the notification
+/// log's entry for (tenant, channel, group), so that two nodes, or a node restarted after a
+/// crash, never send the same notification twice.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NotificationClaim {
+    /// Tenant.
+    pub tenant_id: String,
+    /// The channel, e.g. `soc/slack_configs[0]`.
+    pub channel: String,
+    /// The group (route and grouping labels).
+    pub group_key: String,
+    /// What is notified: a hash over the firing and resolved alerts' fingerprints.
+    pub content_hash: String,
+    /// Now, ms.
+    pub at: i64,
+    /// The claiming node.
+    pub owner: String,
+    /// Until when the claim holds without being finished (a crashed sender's claim is taken
+    /// over after it), ms.
+    pub lease_until: i64,
+    /// The same content is notified again only this long after it was delivered, ms.
+    pub repeat_ms: i64,
+}
+
+/// What became of a [`NotificationClaim`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ClaimOutcome {
+    /// The caller sends it.
+    Claimed,
+    /// The same content was delivered within the repeat interval: nothing to send.
+    AlreadyNotified,
+    /// Another sender holds a live claim on the group.
+    Busy,
+}
+
+/// One delivery attempt of a notification, as recorded.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NotificationAttempt {
+    /// Id.
+    pub id: String,
+    /// Tenant.
+    pub tenant_id: String,
+    /// The channel, e.g. `soc/slack_configs[0]`.
+    pub channel: String,
+    /// The group.
+    pub group_key: String,
+    /// The content hash of the notification.
+    pub content_hash: String,
+    /// Alerts in the notification.
+    pub alerts: i64,
+    /// 1, 2, 3… within the notification.
+    pub attempt: i64,
+    /// When, ms.
+    pub at: i64,
+    /// `delivered`, `status 503`, `timeout`, `connection`.
+    pub outcome: String,
+}

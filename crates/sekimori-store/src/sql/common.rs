@@ -14,7 +14,7 @@ use async_trait::async_trait;
 use sekimori_core::canonical::to_canonical_string;
 use sekimori_core::event::NewEvent;
 
-use crate::query::{q, AuditHeadRow, CountRow, EntityProfileRow, RetentionRow, SeqRow, UsernameRow, Q};
+use crate::query::{q, AuditHeadRow, CountRow, EntityProfileRow, RetentionRow, SeqRow, StateRow, UsernameRow, Q};
 use crate::records::*;
 use crate::traits::*;
 use crate::{chain_hash, StoreResult, GENESIS_HASH};

@@ -255,6 +255,130 @@ impl WatchStore for This {
         Ok(true)
     }
 
+    async fn alert(&self, tenant_id: &str, id: &str) -> StoreResult<Option<AlertRecord>> {
+        self.read_optional(q("SELECT * FROM alerts WHERE tenant_id = $1 AND id = $2").bind(tenant_id).bind(id)).await
+    }
+
+    async fn pending_alerts(&self, limit: i64) -> StoreResult<Vec<AlertRecord>> {
+        self.read_all(
+            q("SELECT * FROM alerts WHERE dispatched_at IS NULL ORDER BY created_at, id LIMIT $1").bind(limit.max(0)),
+        )
+        .await
+    }
+
+    async fn mark_alerts_dispatched(&self, ids: &[String], at: i64) -> StoreResult<u64> {
+        let mut marked = 0;
+        for chunk in ids.chunks(ROWS_PER_INSERT) {
+            let list: Vec<String> = (0..chunk.len()).map(|i| format!("${}", i + 2)).collect();
+            let sql =
+                format!("UPDATE alerts SET dispatched_at = $1 WHERE dispatched_at IS NULL AND id IN ({})", list.join(", "));
+            let mut query = q(&sql).bind(at);
+            for id in chunk {
+                query = query.bind(id.as_str());
+            }
+            marked += self.write(query).await?;
+        }
+        Ok(marked)
+    }
+
+    async fn claim_notification(&self, c: &NotificationClaim) -> StoreResult<ClaimOutcome> {
+        // One statement decides: a new group, a live claim's absence, and either changed
+        // content, a repeat that is due, or a previous failure (or a crashed sender).
+        let n = self
+            .write(
+                q("INSERT INTO notification_log \
+                   (tenant_id, channel, group_key, content_hash, notified_at, state, owner, lease_until) \
+                   VALUES ($1, $2, $3, $4, $5, 'sending', $6, $7) \
+                   ON CONFLICT (tenant_id, channel, group_key) DO UPDATE SET \
+                   content_hash = excluded.content_hash, notified_at = excluded.notified_at, state = 'sending', \
+                   owner = excluded.owner, lease_until = excluded.lease_until \
+                   WHERE (notification_log.state <> 'sending' OR notification_log.lease_until <= $5) \
+                   AND (notification_log.state <> 'delivered' OR notification_log.content_hash <> $4 \
+                   OR notification_log.notified_at + $8 <= $5)")
+                .bind(&c.tenant_id)
+                .bind(&c.channel)
+                .bind(&c.group_key)
+                .bind(&c.content_hash)
+                .bind(c.at)
+                .bind(&c.owner)
+                .bind(c.lease_until)
+                .bind(c.repeat_ms),
+            )
+            .await?;
+        if n == 1 {
+            return Ok(ClaimOutcome::Claimed);
+        }
+        let row: Option<StateRow> = self
+            .read_optional(
+                q("SELECT state FROM notification_log WHERE tenant_id = $1 AND channel = $2 AND group_key = $3")
+                    .bind(&c.tenant_id)
+                    .bind(&c.channel)
+                    .bind(&c.group_key),
+            )
+            .await?;
+        match row.map(|r| r.state) {
+            Some(s) if s == "sending" => Ok(ClaimOutcome::Busy),
+            Some(s) if s == "delivered" => Ok(ClaimOutcome::AlreadyNotified),
+            Some(other) => Err(crate::StoreError::Corrupt(format!(
+                "notification_log ({}, {}): state {other:?}",
+                c.channel, c.group_key
+            ))),
+            None => Err(crate::StoreError::Corrupt(format!(
+                "notification_log ({}, {}): a refused claim left no entry",
+                c.channel, c.group_key
+            ))),
+        }
+    }
+
+    async fn finish_notification(
+        &self,
+        c: &NotificationClaim,
+        delivered: bool,
+        at: i64,
+        attempts: &[NotificationAttempt],
+    ) -> StoreResult<()> {
+        let mut tx = self.begin().await?;
+        tx.execute(
+            q("UPDATE notification_log SET state = $1, notified_at = $2 \
+               WHERE tenant_id = $3 AND channel = $4 AND group_key = $5 AND owner = $6 AND state = 'sending'")
+            .bind(if delivered { "delivered" } else { "failed" })
+            .bind(at)
+            .bind(&c.tenant_id)
+            .bind(&c.channel)
+            .bind(&c.group_key)
+            .bind(&c.owner),
+        )
+        .await?;
+        for a in attempts {
+            tx.execute(
+                q("INSERT INTO notification_attempts \
+                   (id, tenant_id, channel, group_key, content_hash, alerts, attempt, at, outcome) \
+                   VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)")
+                .bind(&a.id)
+                .bind(&a.tenant_id)
+                .bind(&a.channel)
+                .bind(&a.group_key)
+                .bind(&a.content_hash)
+                .bind(a.alerts)
+                .bind(a.attempt)
+                .bind(a.at)
+                .bind(&a.outcome),
+            )
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn notification_attempts(&self, tenant_id: &str, limit: i64) -> StoreResult<Vec<NotificationAttempt>> {
+        self.read_all(
+            q("SELECT * FROM notification_attempts WHERE tenant_id = $1 ORDER BY at DESC, attempt DESC, id LIMIT $2")
+                .bind(tenant_id)
+                .bind(limit.max(0)),
+        )
+        .await
+    }
+
     async fn document(&self, kind: DocumentKind, tenant_id: &str) -> StoreResult<Option<DocumentRecord>> {
         let sql = format!("SELECT * FROM {} WHERE tenant_id = $1 ORDER BY version DESC LIMIT 1", kind.table());
         self.read_optional(q(&sql).bind(tenant_id)).await

@@ -1,0 +1,269 @@
+//! Alerts reach a webhook receiver through the routing document, end to end: a log source
+//! ingests events that fire a rule, the dispatcher groups the alerts by rule, claims the
+//! notification and POSTs the Alertmanager v4 body signed with HMAC-SHA256 to a real HTTP
+//! server the test runs; a 503 is retried, every attempt is readable over the API, the
+//! webhook URL and key never come back in reads, the same alert firing again is not sent
+//! again within the repeat interval, and a resolved group is told once. On SQLite and
+//! PostgreSQL.
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use axum::body::Bytes;
+use axum::http::{HeaderMap, StatusCode as AxumStatus};
+use hmac::{Hmac, Mac};
+use reqwest::{Method, StatusCode};
+use serde_json::{json, Value};
+use sha2::Sha256;
+
+use crate::harness::{Backend, TestServer};
+
+/// What a receiver got: the signature header and the body.
+#[derive(Debug, Clone)]
+pub struct Received {
+    pub signature: Option<String>,
+    pub body: Vec<u8>,
+}
+
+/// A webhook receiver on loopback answering the scripted statuses in turn, then 200.
+pub struct Receiver {
+    pub url: String,
+    pub got: Arc<Mutex<Vec<Received>>>,
+}
+
+impl Receiver {
+    pub async fn start(script: Vec<u16>) -> Self {
+        let got: Arc<Mutex<Vec<Received>>> = Arc::default();
+        let script = Arc::new(Mutex::new(script.into_iter()));
+        let (g, sc) = (got.clone(), script.clone());
+        let app = axum::Router::new().route(
+            "/hook",
+            axum::routing::post(move |headers: HeaderMap, body: Bytes| {
+                let (g, sc) = (g.clone(), sc.clone());
+                async move {
+                    let status = sc.lock().expect("script").next().unwrap_or(200);
+                    if status == 200 {
+                        g.lock().expect("got").push(Received {
+                            signature: headers
+                                .get("x-sekimori-signature")
+                                .and_then(|v| v.to_str().ok())
+                                .map(str::to_owned),
+                            body: body.to_vec(),
+                        });
+                    }
+                    AxumStatus::from_u16(status).expect("status")
+                }
+            }),
+        );
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let url = format!("http://{}/hook", listener.local_addr().expect("addr"));
+        tokio::spawn(async move {
+            let _ = axum::serve(listener, app).await;
+        });
+        Receiver { url, got }
+    }
+
+    pub fn count(&self) -> usize {
+        self.got.lock().expect("got").len()
+    }
+
+    /// Waits (real time: the dispatcher ticks every second) until `n` bodies arrived.
+    pub async fn wait_for(&self, n: usize) -> Vec<Received> {
+        for _ in 0..150 {
+            if self.count() >= n {
+                return self.got.lock().expect("got").clone();
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        panic!("the receiver got {} notifications, not {n}", self.count());
+    }
+}
+
+const KEY: &str = "a-webhook-key-of-enough-length";
+
+fn verify(r: &Received) -> Value {
+    let sig = r.signature.as_deref().expect("signed");
+    let (t, v1) = sig.split_once(",v1=").expect("t=..,v1=..");
+    let t = t.strip_prefix("t=").expect("t=");
+    let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(KEY.as_bytes()).expect("key");
+    mac.update(t.as_bytes());
+    mac.update(b".");
+    mac.update(&r.body);
+    assert_eq!(hex::encode(mac.finalize().into_bytes()), v1, "the signature is over t and the raw body");
+    serde_json::from_slice(&r.body).expect("json body")
+}
+
+async fn source_key(s: &TestServer) -> String {
+    let (status, body) = s.admin_call(Method::POST, "/api/v1/admin/ingest-sources", Some(json!({"name": "edr"}))).await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    body["key"].as_str().expect("key").to_owned()
+}
+
+async fn ingest(s: &TestServer, key: &str, users: &[&str]) {
+    let body: String = users
+        .iter()
+        .map(|u| {
+            json!({"Channel": "Microsoft-Windows-Sysmon/Operational", "EventID": 1,
+                   "Image": "C:\\Windows\\System32\\whoami.exe", "TargetUserName": u})
+            .to_string()
+                + "\n"
+        })
+        .collect();
+    let resp = reqwest::Client::new()
+        .post(format!("{}/api/v1/ingest", s.url))
+        .bearer_auth(key)
+        .header("content-type", "application/x-ndjson")
+        .body(body)
+        .send()
+        .await
+        .expect("ingest");
+    assert_eq!(resp.status(), StatusCode::OK);
+}
+
+/// Waits until `n` delivery attempts are on record (the receiver answers before the
+/// sender records).
+async fn recorded_attempts(s: &TestServer, n: usize) -> Value {
+    for _ in 0..100 {
+        let (status, attempts) = s.admin_call(Method::GET, "/api/v1/admin/notifications", None).await;
+        assert_eq!(status, StatusCode::OK);
+        if attempts.as_array().is_some_and(|a| a.len() >= n) {
+            return attempts;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("fewer than {n} delivery attempts recorded");
+}
+
+/// Waits until no stored alert is pending (the dispatcher settles a delivery at its next
+/// tick).
+pub async fn seen_through(s: &TestServer) {
+    for _ in 0..100 {
+        if s.store.pending_alerts(10).await.expect("pending").is_empty() {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("alerts are still pending");
+}
+
+async fn alerts_reach_a_signed_webhook_once(backend: Backend) {
+    let s = TestServer::start_on(backend).await;
+    let receiver = Receiver::start(vec![503]).await;
+    let doc = json!({
+        "route": {"receiver": "siem", "group_by": ["rule"], "group_wait": "30s", "group_interval": "5m", "repeat_interval": "4h"},
+        "receivers": [{"name": "siem", "webhook_configs": [{"url": receiver.url, "hmac_key": KEY}]}]
+    });
+    let (status, body) =
+        s.admin_call(Method::PUT, "/api/v1/admin/routing", Some(json!({"base_version": 0, "document": doc}))).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    // Read back, the secrets are masked; written back masked, they are kept.
+    let (_, current) = s.admin_call(Method::GET, "/api/v1/admin/routing", None).await;
+    let channel = &current["document"]["receivers"][0]["webhook_configs"][0];
+    assert_eq!((channel["url"].as_str(), channel["hmac_key"].as_str()), (Some("**********"), Some("**********")));
+    assert!(!current.to_string().contains(&receiver.url) && !current.to_string().contains(KEY));
+    let (status, body) = s
+        .admin_call(
+            Method::PUT,
+            "/api/v1/admin/routing",
+            Some(json!({"base_version": 1, "document": current["document"]})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let (_, versions) = s.admin_call(Method::GET, "/api/v1/admin/routing/versions", None).await;
+    assert!(!versions.to_string().contains(KEY), "no version shows a secret");
+    let stored = s.store.document(sekimori_store::DocumentKind::Routing, &s.tenant_id).await;
+    let stored = stored.expect("read").expect("stored").doc;
+    assert!(!stored.contains(&receiver.url) && !stored.contains(KEY), "sealed at rest: {stored}");
+
+    let key = source_key(&s).await;
+    ingest(&s, &key, &["alice", "bob"]).await;
+    // group_wait has not passed: nothing yet.
+    tokio::time::sleep(Duration::from_millis(2500)).await;
+    assert_eq!(receiver.count(), 0, "the group waits 30 s (test clock) for company");
+    s.clock.advance_seconds(31);
+    let got = receiver.wait_for(1).await;
+    let body = verify(&got[0]);
+    assert_eq!(body["version"], "4");
+    assert_eq!(body["status"], "firing");
+    assert_eq!(body["receiver"], "siem");
+    assert_eq!(body["groupLabels"], json!({"rule": "0b1c2d3e-0000-4000-8000-000000000001"}));
+    assert_eq!(body["commonLabels"]["severity"], "medium");
+    assert_eq!(body["commonLabels"]["kind"], "detection");
+    let alerts = body["alerts"].as_array().expect("alerts");
+    assert_eq!(alerts.len(), 2, "both users' alerts in one group: {body}");
+    let users: Vec<&str> = alerts.iter().filter_map(|a| a["labels"]["user"].as_str()).collect();
+    assert_eq!(users, ["alice", "bob"]);
+    assert!(alerts.iter().all(|a| a["endsAt"] == "0001-01-01T00:00:00Z" && a["status"] == "firing"));
+    // The link opens the alert over the admin API.
+    let link = alerts[0]["generatorURL"].as_str().expect("link");
+    let path = link.strip_prefix(&s.url).expect("on this server");
+    let (status, alert) = s.admin_call(Method::GET, path, None).await;
+    assert_eq!(status, StatusCode::OK, "{alert}");
+    assert_eq!(alert["title"], "Whoami Execution");
+
+    // Every attempt is on record: the 503, then the delivery.
+    let attempts = recorded_attempts(&s, 2).await;
+    let outcomes: Vec<&str> = attempts.as_array().expect("list").iter().filter_map(|a| a["outcome"].as_str()).collect();
+    assert_eq!(outcomes, ["delivered", "status 503"], "{attempts}");
+    assert_eq!(attempts[0]["channel"], "siem/webhook_configs[0]");
+    assert_eq!(attempts[0]["alerts"], 2);
+    seen_through(&s).await;
+
+    // The same alerts again within the repeat interval: the group's next look (5 min after
+    // its notification) finds it unchanged and sends nothing.
+    s.clock.advance_seconds(100);
+    ingest(&s, &key, &["alice", "bob"]).await;
+    s.clock.advance_seconds(209);
+    tokio::time::sleep(Duration::from_millis(2500)).await;
+    assert_eq!(receiver.count(), 1, "unchanged group within repeat_interval");
+    seen_through(&s).await;
+
+    // Quiet for the resolve timeout (5 min): the group is told once that it resolved.
+    s.clock.advance_seconds(301);
+    let got = receiver.wait_for(2).await;
+    let body = verify(&got[1]);
+    assert_eq!(body["status"], "resolved", "{body}");
+    let alerts = body["alerts"].as_array().expect("alerts");
+    assert_eq!(alerts.len(), 2);
+    assert!(alerts.iter().all(|a| a["status"] == "resolved" && a["endsAt"] != "0001-01-01T00:00:00Z"));
+    s.clock.advance_seconds(301);
+    tokio::time::sleep(Duration::from_millis(2500)).await;
+    assert_eq!(receiver.count(), 2, "a resolved group is told once, then forgotten");
+}
+
+#[tokio::test]
+async fn alerts_reach_a_signed_webhook_once_on_sqlite() {
+    alerts_reach_a_signed_webhook_once(Backend::Sqlite).await;
+}
+
+#[tokio::test]
+async fn alerts_reach_a_signed_webhook_once_on_postgres() {
+    alerts_reach_a_signed_webhook_once(Backend::Postgres).await;
+}
+
+async fn a_document_with_a_bad_channel_is_refused_with_its_place(backend: Backend) {
+    let s = TestServer::start_on(backend).await;
+    for (channel, place) in [
+        (json!({"webhook_configs": [{"url": "ftp://x.test/"}]}), "receivers[0].webhook_configs[0].url"),
+        (
+            json!({"webhook_configs": [{"url": "https://x.test/", "hmac_key": "short"}]}),
+            "receivers[0].webhook_configs[0].hmac_key",
+        ),
+        (json!({"slack_configs": [{"api_url": "**********"}]}), "receivers[0].slack_configs[0].api_url"),
+    ] {
+        let mut receiver = json!({"name": "r"});
+        receiver.as_object_mut().expect("object").extend(channel.as_object().expect("object").clone());
+        let doc = json!({"route": {"receiver": "r"}, "receivers": [receiver]});
+        let (status, problem) =
+            s.admin_call(Method::PUT, "/api/v1/admin/routing", Some(json!({"base_version": 0, "document": doc}))).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{problem}");
+        assert_eq!(problem["place"], place, "{problem}");
+    }
+    let (_, current) = s.admin_call(Method::GET, "/api/v1/admin/routing", None).await;
+    assert_eq!(current["version"], 0, "nothing written");
+}
+
+#[tokio::test]
+async fn a_document_with_a_bad_channel_is_refused_with_its_place_on_sqlite() {
+    a_document_with_a_bad_channel_is_refused_with_its_place(Backend::Sqlite).await;
+}
