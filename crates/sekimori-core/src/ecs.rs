@@ -106,6 +106,18 @@ pub mod field {
     pub const TUNING_VERSION: &str = "sekimori.tuning.version";
     /// A routing document's version.
     pub const ROUTING_VERSION: &str = "sekimori.routing.version";
+    /// A required-level override's id.
+    pub const OVERRIDE_ID: &str = "sekimori.override.id";
+    /// What an override does (`raise_level`, `suspend_push`, `block`).
+    pub const OVERRIDE_ACTION: &str = "sekimori.override.action";
+    /// The level an override requires.
+    pub const OVERRIDE_LEVEL: &str = "sekimori.override.level";
+    /// When an override ends.
+    pub const OVERRIDE_EXPIRES_AT: &str = "sekimori.override.expires_at";
+    /// The response policy that acted.
+    pub const POLICY: &str = "sekimori.policy";
+    /// Which step of its policy's escalation an override is (1: first offence).
+    pub const ESCALATION_STEP: &str = "sekimori.escalation.step";
     /// An alert silence's id.
     pub const SILENCE_ID: &str = "sekimori.silence.id";
     /// `sekimori.user.known`
@@ -148,6 +160,12 @@ pub mod action {
     pub const ADMIN_TUNING_UPDATED: &str = "admin.tuning.updated";
     /// A new version of a tenant's alert routing document.
     pub const ADMIN_ROUTING_UPDATED: &str = "admin.routing.updated";
+    /// A required-level override set on a user (by a response policy or an admin).
+    pub const RESPONSE_OVERRIDE_SET: &str = "response.override.set";
+    /// A required-level override lifted early.
+    pub const RESPONSE_OVERRIDE_LIFTED: &str = "response.override.lifted";
+    /// A user's sessions ended by a response policy.
+    pub const RESPONSE_REAUTHENTICATE: &str = "response.reauthenticate";
     /// An alert silence made.
     pub const ADMIN_SILENCE_CREATED: &str = "admin.silence.created";
     /// An alert silence ended early.

@@ -200,6 +200,24 @@ impl Access {
         if user.disabled {
             return Err(GateError::new(ErrorCode::Forbidden, format!("{} is disabled", user.username)));
         }
+        let overrides = crate::overrides::effective(&self.ctx, &user.id, self.ctx.clock.now().millis()).await?;
+        let held = if overrides.blocked {
+            Some(("blocked", "logins are blocked for this account for now after a security alert"))
+        } else if overrides.push_suspended && method == "push" {
+            Some(("push_suspended", "push approvals are suspended for this account for now; log in another way"))
+        } else {
+            None
+        };
+        if let Some((reason, detail)) = held {
+            let ev = self
+                .ctx
+                .event(&user.tenant_id, "authentication", action::AUTH_LOGIN_NOT_ALLOWED, Outcome::Failure)
+                .user(&user.id, &user.username)
+                .field(field::REASON, reason)
+                .field(field::METHOD, method);
+            self.ctx.store.append(&ev).await?;
+            return Err(GateError::new(ErrorCode::LoginNotAllowed, detail).with("reason", reason));
+        }
         let groups = if user.login_hours.is_none() { self.ctx.store.user_groups(&user.id).await? } else { Vec::new() };
         let Some(refusal) = self.login_refusal_in(user, &groups, tenant).await? else { return Ok(()) };
         let ev = self

@@ -19,6 +19,7 @@ pub mod forward;
 pub mod keys;
 pub mod notify;
 pub mod oidc;
+pub mod overrides;
 pub mod passkeys;
 pub mod password;
 pub mod push;
@@ -122,6 +123,7 @@ pub struct Gate {
     factors: Arc<factors::Factors>,
     forward: Arc<forward::Forward>,
     oidc: Arc<oidc::Oidc>,
+    overrides: Arc<overrides::Overrides>,
     passkeys: Arc<passkeys::Passkeys>,
     passwords: Arc<password::Passwords>,
     push: Arc<push::PushLogin>,
@@ -215,6 +217,7 @@ impl Gate {
             oidc: Arc::new(oidc::Oidc::new(ctx.clone(), apps.clone(), sessions.clone(), s.oidc.clone())),
             qr: Arc::new(qr::QrLogin::new(ctx.clone(), access.clone(), assertions.clone(), s.qr_ttl_seconds)),
             tickets: Arc::new(tickets::Tickets::new(ctx.clone(), s.ticket_ttl_seconds, s.ticket_max_ttl_seconds)),
+            overrides: Arc::new(overrides::Overrides::new(ctx.clone(), access.clone())),
             access,
             apps,
             assertions,
@@ -243,6 +246,11 @@ impl Gate {
     /// The public base URL.
     pub fn public_url(&self) -> &str {
         &self.ctx.public_url
+    }
+
+    /// Required-level overrides: responses that raise, suspend push or block a user.
+    pub fn overrides(&self) -> &overrides::Overrides {
+        &self.overrides
     }
 
     /// Who may log in now; users, groups and login hours.

@@ -118,6 +118,10 @@ pub struct SessionView {
     pub display_name: Option<String>,
     /// The user's groups.
     pub groups: Vec<String>,
+    /// The level a required-level override asks of this user now (0: none); a session
+    /// below it must step up.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub required_level: u8,
     /// The session id's hash (what logs and admins see).
     #[serde(skip)]
     pub id: String,
@@ -344,6 +348,11 @@ impl Sessions {
             self.forget_session(&id);
             return Ok(None);
         }
+        let overrides = crate::overrides::effective(&self.ctx, &user.id, now).await?;
+        if overrides.blocked {
+            self.forget_session(&id);
+            return Ok(None);
+        }
         let mut last_seen_at = r.last_seen_at;
         if now - r.last_seen_at >= TOUCH_EVERY_MS {
             self.ctx.store.touch_session(&id, now).await?;
@@ -351,11 +360,14 @@ impl Sessions {
         }
         let mut v = view(&r, &user);
         v.groups = groups.into_iter().map(|g| g.name).collect();
+        v.required_level = overrides.required_level;
         let mut cache = self.cache();
         if cache.len() >= SESSION_CACHE_MAX {
             cache.clear();
         }
-        cache.insert(id, Cached { view: v.clone(), last_seen_at, expires_at: r.expires_at, at: monotonic_now() });
+        // Reused from the cache no later than the first override ends.
+        let expires_at = r.expires_at.min(overrides.changes_at);
+        cache.insert(id, Cached { view: v.clone(), last_seen_at, expires_at, at: monotonic_now() });
         Ok(Some(v))
     }
 
@@ -456,6 +468,10 @@ fn hosted_app_of(tenant: sekimori_store::Tenant) -> sekimori_store::App {
     }
 }
 
+fn is_zero(n: &u8) -> bool {
+    *n == 0
+}
+
 fn view(r: &SessionRecord, user: &User) -> SessionView {
     SessionView {
         id: r.id.clone(),
@@ -471,5 +487,6 @@ fn view(r: &SessionRecord, user: &User) -> SessionView {
         email: user.email.clone(),
         display_name: user.display_name.clone(),
         groups: Vec::new(),
+        required_level: 0,
     }
 }

@@ -70,3 +70,17 @@ mod tests {
         }
     }
 }
+
+/// A list of durations as written (`[30m, 2h, 24h]`).
+pub(crate) mod list {
+    use std::time::Duration;
+
+    use serde::{Deserialize, Deserializer};
+
+    pub(crate) fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<Duration>, D::Error> {
+        Vec::<String>::deserialize(d)?
+            .iter()
+            .map(|text| super::parse_duration(text).map_err(serde::de::Error::custom))
+            .collect()
+    }
+}

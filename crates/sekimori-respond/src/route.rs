@@ -7,6 +7,7 @@ use serde::Deserialize;
 
 use crate::inhibit::InhibitRule;
 use crate::labels::{all_match, Labels, Matcher};
+use crate::policy::ResponsePolicy;
 use crate::receiver::Receiver;
 use crate::time_interval::{CheckedInterval, TimeInterval};
 
@@ -26,6 +27,9 @@ pub struct RoutingConfig {
     /// Named time intervals for `mute_time_intervals` and `active_time_intervals`.
     #[serde(default)]
     pub time_intervals: Vec<TimeInterval>,
+    /// Automated responses to alerts about a user.
+    #[serde(default)]
+    pub response_policies: Vec<ResponsePolicy>,
 }
 
 /// One node of the route tree, as written.
@@ -130,6 +134,7 @@ pub struct RoutingTree {
     inhibit_rules: Vec<InhibitRule>,
     intervals: HashMap<String, CheckedInterval>,
     receivers: HashMap<String, Receiver>,
+    policies: Vec<ResponsePolicy>,
 }
 
 impl RoutingTree {
@@ -178,8 +183,21 @@ impl RoutingTree {
                 return Err(error(format!("inhibit_rules[{i}].equal"), format!("{bad:?} is not a label name")));
             }
         }
+        let mut policy_names = BTreeSet::new();
+        for (i, p) in config.response_policies.iter().enumerate() {
+            p.check(&format!("response_policies[{i}]"))?;
+            if !policy_names.insert(p.name.as_str()) {
+                return Err(error(format!("response_policies[{i}].name"), format!("{:?} is defined twice", p.name)));
+            }
+        }
         let receivers = config.receivers.into_iter().map(|r| (r.name.clone(), r)).collect();
-        Ok(RoutingTree { root, inhibit_rules: config.inhibit_rules, intervals, receivers })
+        Ok(RoutingTree {
+            root,
+            inhibit_rules: config.inhibit_rules,
+            intervals,
+            receivers,
+            policies: config.response_policies,
+        })
     }
 
     /// The routes an alert with `labels` ends at, in order: the deepest matching route of
@@ -189,6 +207,16 @@ impl RoutingTree {
         let mut out = Vec::new();
         collect(&self.root, labels, &mut out);
         out
+    }
+
+    /// The response policies an alert with `labels` acts under, in document order.
+    pub fn policies_for<'a>(&'a self, labels: &'a Labels) -> impl Iterator<Item = &'a ResponsePolicy> + 'a {
+        self.policies.iter().filter(move |p| p.acts_on(labels))
+    }
+
+    /// Whether the document has response policies.
+    pub fn has_policies(&self) -> bool {
+        !self.policies.is_empty()
     }
 
     /// The receiver named `name`.

@@ -11,6 +11,7 @@ pub mod listen;
 pub mod mask;
 pub mod problem;
 pub mod qr;
+pub mod responder;
 mod routes;
 
 use std::time::Duration;

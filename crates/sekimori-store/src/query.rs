@@ -137,6 +137,12 @@ impl From<CeremonyKind> for Arg<'_> {
     }
 }
 
+impl From<OverrideAction> for Arg<'_> {
+    fn from(v: OverrideAction) -> Self {
+        Arg::Text(Cow::Borrowed(v.as_str()))
+    }
+}
+
 impl From<MessageKind> for Arg<'_> {
     fn from(v: MessageKind) -> Self {
         Arg::Text(Cow::Borrowed(v.as_str()))
@@ -318,6 +324,14 @@ impl Column for CeremonyKind {
     }
 }
 
+impl Column for OverrideAction {
+    fn get(row: &dyn Row, col: &str) -> StoreResult<Self> {
+        let text = required(row.text(col)?, col)?;
+        OverrideAction::parse(&text)
+            .ok_or_else(|| StoreError::Corrupt(format!("column {col}: {text:?} is not an override action")))
+    }
+}
+
 impl Column for MessageKind {
     fn get(row: &dyn Row, col: &str) -> StoreResult<Self> {
         let text = required(row.text(col)?, col)?;
@@ -438,6 +452,10 @@ from_row! {
         used_at, revoked_at,
     }
     PasskeyRecord { id, tenant_id, user_id, name, credential, created_at, last_used_at }
+    OverrideRecord {
+        id, tenant_id, user_id, action, level, reason, policy, source, created_at, expires_at, lifted_at, lifted_by,
+        lift_reason,
+    }
     PasskeyCeremony { id, tenant_id, kind, user_id, state, created_at, expires_at, consumed_at }
     CountRow { n }
     SeqRow { seq }

@@ -79,6 +79,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/sqlite/0018_routing.sql"),
     include_str!("../migrations/sqlite/0019_silences.sql"),
     include_str!("../migrations/sqlite/0020_notifications.sql"),
+    include_str!("../migrations/sqlite/0021_user_overrides.sql"),
 ];
 
 impl SqliteStore {

@@ -414,6 +414,26 @@ pub trait AccessStore: Send + Sync {
     async fn user_groups(&self, user_id: &str) -> StoreResult<Vec<Group>>;
     /// A group's members' usernames, sorted.
     async fn group_member_names(&self, group_id: &str) -> StoreResult<Vec<String>>;
+    /// Stores a required-level override with its audit event.
+    async fn insert_override(&self, o: &OverrideRecord, event: &NewEvent) -> StoreResult<()>;
+    /// The user's overrides in force at `now` (ms).
+    async fn user_overrides(&self, user_id: &str, now: i64) -> StoreResult<Vec<OverrideRecord>>;
+    /// The tenant's overrides that end after `after` (ms) and were not lifted, soonest end
+    /// first.
+    async fn tenant_overrides(&self, tenant_id: &str, after: i64) -> StoreResult<Vec<OverrideRecord>>;
+    /// How many overrides `policy` set on the user since `since` (ms), lifted or not.
+    async fn policy_override_count(&self, user_id: &str, policy: &str, since: i64) -> StoreResult<i64>;
+    /// Lifts the tenant's override `id` at `at` if it is in force, with its audit event;
+    /// the record as it was, or `None` (nothing written) when there is no such override.
+    async fn lift_override(
+        &self,
+        tenant_id: &str,
+        id: &str,
+        at: i64,
+        by: &str,
+        reason: &str,
+        event: &NewEvent,
+    ) -> StoreResult<Option<OverrideRecord>>;
 }
 
 /// Browser sessions, looked up by the hash of the cookie's secret.

@@ -29,6 +29,7 @@ use serde_json::Value;
 use tokio::task::JoinSet;
 
 use crate::deliver::{HttpReceiver, Report, Sender, SenderError};
+use crate::responder::ResponseCall;
 use crate::silences::silence_of;
 use crate::{Watch, WatchResult};
 
@@ -218,12 +219,21 @@ impl Dispatcher {
         })
     }
 
-    /// Runs [`Dispatcher::tick`] every `every`, for ever.
+    /// Runs [`Dispatcher::tick`] every `every`, and at once when an alert is stored (so a
+    /// response policy acts within milliseconds), for ever.
     pub async fn run(self, every: Duration) {
         let mut tick = tokio::time::interval(every);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let mut stored = self.watch.subscribe_alerts();
         loop {
-            tick.tick().await;
+            tokio::select! {
+                _ = tick.tick() => {}
+                _ = stored.recv() => {
+                    // One round takes in every alert stored so far.
+                    while !matches!(stored.try_recv(), Err(tokio::sync::broadcast::error::TryRecvError::Empty
+                        | tokio::sync::broadcast::error::TryRecvError::Closed)) {}
+                }
+            }
             if let Err(e) = self.tick().await {
                 tracing::warn!(error = %e, "alert dispatch failed; trying again");
             }
@@ -410,6 +420,10 @@ impl Dispatcher {
         let Some(tree) = tenant.tree.clone() else { return Ok(Some(alert.id)) };
         let labels = labels_of(&alert)?;
         tenant.resolved.remove(&labels);
+        if tree.has_policies() {
+            self.respond(&tree, &labels, &alert).await;
+        }
+        let Some(tenant) = st.tenants.get_mut(&tenant_id) else { return Ok(Some(alert.id)) };
         if let Some(a) = tenant.active.get_mut(&labels) {
             a.last_seen_ms = now;
             if a.unflushed.is_empty() {
@@ -440,6 +454,30 @@ impl Dispatcher {
         let unflushed = routes.iter().map(|r| r.path.clone()).collect();
         tenant.active.insert(labels, Active { view, last_seen_ms: now, routes, unflushed, waiting: vec![alert.id] });
         Ok(None)
+    }
+
+    /// Applies the response policies `labels` act under. A failure is logged and the alert
+    /// goes on to its notifications (the responder records what it did).
+    async fn respond(&self, tree: &RoutingTree, labels: &Labels, alert: &AlertRecord) {
+        let Some(responder) = &self.watch.responder else { return };
+        let Some(username) = labels.get("user") else { return };
+        for policy in tree.policies_for(labels) {
+            let call = ResponseCall {
+                tenant_id: alert.tenant_id.clone(),
+                username: username.clone(),
+                policy: policy.clone(),
+                alert_id: alert.id.clone(),
+                title: alert.title.clone(),
+            };
+            match responder.respond(&call).await {
+                Ok(outcome) => {
+                    tracing::info!(policy = %policy.name, alert = %alert.id, ?outcome, "response policy applied")
+                }
+                Err(e) => {
+                    tracing::warn!(policy = %policy.name, alert = %alert.id, error = %e, "response policy failed")
+                }
+            }
+        }
     }
 
     async fn silences(&self, tenant_id: &str, now: i64) -> WatchResult<Silences> {

@@ -22,6 +22,7 @@ use serde_json::Value;
 
 pub mod deliver;
 pub mod dispatch;
+pub mod responder;
 mod routing;
 pub mod secrets;
 mod silences;
@@ -113,6 +114,8 @@ pub struct Watch {
     /// Seals the routing document's secrets (the server's key); none: documents with
     /// secrets are refused.
     sealer: Option<Arc<dyn sekimori_core::Sealer>>,
+    /// Acts on users for response policies (the gate); none: policies are not applied.
+    responder: Option<Arc<dyn responder::Responder>>,
 }
 
 impl std::fmt::Debug for Watch {
@@ -146,7 +149,15 @@ impl Watch {
             limits,
             listeners: Arc::default(),
             sealer: None,
+            responder: None,
         })
+    }
+
+    /// These services, acting on users for response policies through `responder` (the
+    /// gate's required-level overrides).
+    pub fn with_responder(mut self, responder: Arc<dyn responder::Responder>) -> Self {
+        self.responder = Some(responder);
+        self
     }
 
     /// These services, sealing the routing document's secrets with `sealer` (the server's

@@ -118,7 +118,9 @@ pub async fn serve(cfg: Config, source_name: &str) -> anyhow::Result<()> {
     }
     println!("sekimori listening on http://{bound} (public URL {public_url}, store {backend})");
     tracing::info!(%bound, %public_url, backend, "listening");
-    let watch = watch(&cfg, store_for_watch, baselines)?.with_sealer(gate.sealer());
+    let watch = watch(&cfg, store_for_watch, baselines)?
+        .with_sealer(gate.sealer())
+        .with_responder(Arc::new(sekimori_server::responder::GateResponder(gate.clone())));
     let listeners = start_syslog(&cfg, &watch, &tenant.id).await?;
     let backups = crate::backup::start(&cfg);
     let archiving = crate::audit_cli::start_archiving(&cfg);

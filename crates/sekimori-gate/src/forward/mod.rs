@@ -168,6 +168,8 @@ impl Forward {
         let Some(s) = session else {
             return if level == 0 { Decision::Allow(None) } else { Decision::Login { level } };
         };
+        // A required-level override on the user raises what every protected path needs.
+        let level = if level == 0 { 0 } else { level.max(s.required_level) };
         if s.level < level {
             return Decision::Login { level };
         }

@@ -251,6 +251,10 @@ impl Oidc {
                 || (!continued && req.max_age.is_some_and(|m| s.auth_time_ms + m * 1000 < now))
         };
         let fresh_needed = !continued && req.prompt == Prompt::Login;
+        // A required-level override on the user raises what this request needs.
+        if let Some(s) = session {
+            req.level = req.level.max(s.required_level);
+        }
         match session {
             Some(s) if !fresh_needed && !stale(s) && s.level >= req.level => {
                 return self.issue_code(&req, s).await.map(Authorized::Redirect)

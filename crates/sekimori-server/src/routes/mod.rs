@@ -11,6 +11,7 @@ mod hosted;
 mod limited;
 mod login;
 mod oidc;
+mod overrides;
 mod passkeys;
 mod passwords;
 mod relying;
@@ -38,6 +39,7 @@ pub(crate) fn router(state: &AppState) -> Router<AppState> {
         .merge(admin::router(state))
         .merge(accounts::router(state))
         .merge(tuning::router(state))
+        .merge(overrides::router(state))
         .merge(respond::router(state))
         .merge(factors::router(state))
         .merge(passwords::router(state))

@@ -173,7 +173,8 @@ impl TestServer {
             sekimori_watch::IngestLimits::default(),
         )
         .expect("rules compile")
-        .with_sealer(gate.sealer());
+        .with_sealer(gate.sealer())
+        .with_responder(Arc::new(sekimori_server::responder::GateResponder(gate.clone())));
         let state = AppState {
             gate: gate.clone(),
             watch: watch.clone(),

@@ -8,6 +8,7 @@ mod api_errors;
 mod audit;
 mod baselines;
 mod browser;
+mod closed_loop;
 mod delivery;
 mod device_auth;
 mod environments;

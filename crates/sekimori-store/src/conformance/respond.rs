@@ -189,3 +189,62 @@ pub async fn alerts_are_pending_until_dispatched_and_each_notification_is_claime
     let other_group = NotificationClaim { group_key: "route:{}".into(), ..claim("h1", T0 + 20, "n6") };
     assert_eq!(s.claim_notification(&other_group).await.expect("c"), ClaimOutcome::Claimed);
 }
+
+pub async fn overrides_are_in_force_until_they_end_or_are_lifted_once(s: S) {
+    let u = user(&s, "alice").await;
+    let bob = user(&s, "bob").await;
+    let o = |id: &str, user: &User, action: OverrideAction, policy: Option<&str>, created_at: i64, expires_at: i64| {
+        OverrideRecord {
+            id: id.into(),
+            tenant_id: user.tenant_id.clone(),
+            user_id: user.id.clone(),
+            action,
+            level: if action == OverrideAction::RaiseLevel { 3 } else { 0 },
+            reason: "unusual password failures".into(),
+            policy: policy.map(str::to_owned),
+            source: "alert:al1".into(),
+            created_at,
+            expires_at,
+            lifted_at: None,
+            lifted_by: None,
+            lift_reason: None,
+        }
+    };
+    let raise = o("o1", &u, OverrideAction::RaiseLevel, Some("p"), T0, T0 + 3_600_000);
+    s.insert_override(&raise, &ev("response.override.set")).await.expect("insert");
+    let push = o("o2", &u, OverrideAction::SuspendPush, None, T0, T0 + 60_000);
+    s.insert_override(&push, &ev("response.override.set")).await.expect("insert");
+    s.insert_override(&o("o3", &bob, OverrideAction::Block, Some("p"), T0, T0 + 10), &ev("response.override.set"))
+        .await
+        .expect("insert");
+    let ids = |v: Vec<OverrideRecord>| v.into_iter().map(|o| o.id).collect::<Vec<_>>();
+    assert_eq!(ids(s.user_overrides(&u.id, T0).await.expect("read")), ["o2", "o1"], "soonest end first");
+    assert_eq!(s.user_overrides(&u.id, T0).await.expect("read")[1], raise, "read back as written");
+    assert_eq!(ids(s.user_overrides(&u.id, T0 + 60_000).await.expect("read")), ["o1"], "the end is exclusive");
+    assert_eq!(ids(s.tenant_overrides(&u.tenant_id, T0 + 5).await.expect("read")), ["o3", "o2", "o1"]);
+    assert_eq!(s.policy_override_count(&u.id, "p", T0).await.expect("count"), 1);
+    assert_eq!(s.policy_override_count(&u.id, "p", T0 + 1).await.expect("count"), 0);
+    assert_eq!(s.policy_override_count(&u.id, "other", 0).await.expect("count"), 0);
+    // Lifted once, by one of many admins at once; the others find nothing to lift.
+    let mut tasks = Vec::new();
+    for i in 0..6 {
+        let (s, t) = (s.clone(), u.tenant_id.clone());
+        tasks.push(tokio::spawn(async move {
+            s.lift_override(&t, "o1", T0 + 100, &format!("admin{i}"), "false positive", &ev("response.override.lifted"))
+                .await
+                .expect("lift")
+        }));
+    }
+    let mut lifted = Vec::new();
+    for task in tasks {
+        lifted.extend(task.await.expect("join"));
+    }
+    assert_eq!(lifted.len(), 1, "one lift");
+    assert_eq!(lifted[0].id, "o1");
+    assert_eq!(ids(s.user_overrides(&u.id, T0 + 200).await.expect("read")), ["o2"]);
+    assert!(s.lift_override("other-tenant", "o2", T0, "a", "r", &ev("x")).await.expect("lift").is_none());
+    assert!(s.lift_override(&u.tenant_id, "o3", T0 + 10, "a", "r", &ev("x")).await.expect("lift").is_none(), "ended");
+    assert_eq!(s.policy_override_count(&u.id, "p", T0).await.expect("count"), 1, "a lifted one still counts");
+    let audited = s.events(&EventFilter { limit: 1000, ..Default::default() }).await.expect("events");
+    assert_eq!(audited.iter().filter(|e| e.doc.contains("response.override.lifted")).count(), 1);
+}

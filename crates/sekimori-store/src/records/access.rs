@@ -69,3 +69,72 @@ pub struct OperatorScope {
     #[serde(default)]
     pub groups: Vec<String>,
 }
+
+/// What a required-level override does to a user's logins.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum OverrideAction {
+    /// Every login and session must reach the override's level (2 or 3).
+    RaiseLevel,
+    /// Push approvals are refused (other methods still work).
+    SuspendPush,
+    /// Logins are refused and sessions end.
+    Block,
+}
+
+impl OverrideAction {
+    /// Every action.
+    pub const ALL: [OverrideAction; 3] =
+        [OverrideAction::RaiseLevel, OverrideAction::SuspendPush, OverrideAction::Block];
+
+    /// Stored name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            OverrideAction::RaiseLevel => "raise_level",
+            OverrideAction::SuspendPush => "suspend_push",
+            OverrideAction::Block => "block",
+        }
+    }
+
+    /// Parses the stored name.
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|v| v.as_str() == s)
+    }
+}
+
+/// A required-level override on a user, until `expires_at` unless lifted.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OverrideRecord {
+    /// Id.
+    pub id: String,
+    /// Tenant.
+    pub tenant_id: String,
+    /// The user.
+    pub user_id: String,
+    /// What it does.
+    pub action: OverrideAction,
+    /// The level required ([`OverrideAction::RaiseLevel`]; 0 otherwise).
+    pub level: i64,
+    /// Why, for the user and the admins.
+    pub reason: String,
+    /// The response policy that set it (escalation counts per policy); `None`: by hand.
+    pub policy: Option<String>,
+    /// Who or what set it: `alert:<id>` or `admin_token:<id>`.
+    pub source: String,
+    /// Set, ms.
+    pub created_at: i64,
+    /// Ends, ms (exclusive).
+    pub expires_at: i64,
+    /// Lifted early, ms.
+    pub lifted_at: Option<i64>,
+    /// Who lifted it.
+    pub lifted_by: Option<String>,
+    /// Why it was lifted.
+    pub lift_reason: Option<String>,
+}
+
+impl OverrideRecord {
+    /// Whether it is in force at `now` (ms).
+    pub fn active(&self, now: i64) -> bool {
+        self.lifted_at.is_none() && now < self.expires_at
+    }
+}

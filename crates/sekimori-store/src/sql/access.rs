@@ -44,6 +44,7 @@ impl AccessStore for This {
             "DELETE FROM oidc_refresh_tokens WHERE user_id = $1",
             "DELETE FROM passkeys WHERE user_id = $1",
             "DELETE FROM passkey_ceremonies WHERE user_id = $1",
+            "DELETE FROM user_overrides WHERE user_id = $1",
         ] {
             tx.execute(q(sql).bind(user_id)).await?;
         }
@@ -153,5 +154,100 @@ impl AccessStore for This {
             )
             .await?;
         Ok(rows.into_iter().map(|r| r.username).collect())
+    }
+
+    async fn insert_override(&self, o: &OverrideRecord, event: &NewEvent) -> StoreResult<()> {
+        self.audited(
+            q("INSERT INTO user_overrides (id, tenant_id, user_id, action, level, reason, policy, source, created_at, \
+               expires_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)")
+            .bind(&o.id)
+            .bind(&o.tenant_id)
+            .bind(&o.user_id)
+            .bind(o.action)
+            .bind(o.level)
+            .bind(&o.reason)
+            .bind(&o.policy)
+            .bind(&o.source)
+            .bind(o.created_at)
+            .bind(o.expires_at),
+            event,
+            Audit::Always,
+        )
+        .await
+        .map(|_| ())
+    }
+
+    async fn user_overrides(&self, user_id: &str, now: i64) -> StoreResult<Vec<OverrideRecord>> {
+        self.read_all(
+            q("SELECT * FROM user_overrides WHERE user_id = $1 AND expires_at > $2 AND lifted_at IS NULL \
+               ORDER BY expires_at, id")
+            .bind(user_id)
+            .bind(now),
+        )
+        .await
+    }
+
+    async fn tenant_overrides(&self, tenant_id: &str, after: i64) -> StoreResult<Vec<OverrideRecord>> {
+        self.read_all(
+            q("SELECT * FROM user_overrides WHERE tenant_id = $1 AND expires_at > $2 AND lifted_at IS NULL \
+               ORDER BY expires_at, id")
+            .bind(tenant_id)
+            .bind(after),
+        )
+        .await
+    }
+
+    async fn policy_override_count(&self, user_id: &str, policy: &str, since: i64) -> StoreResult<i64> {
+        let row: Option<CountRow> = self
+            .read_optional(
+                q("SELECT COUNT(*) AS n FROM user_overrides WHERE user_id = $1 AND policy = $2 AND created_at >= $3")
+                    .bind(user_id)
+                    .bind(policy)
+                    .bind(since),
+            )
+            .await?;
+        Ok(row.map_or(0, |r| r.n))
+    }
+
+    async fn lift_override(
+        &self,
+        tenant_id: &str,
+        id: &str,
+        at: i64,
+        by: &str,
+        reason: &str,
+        event: &NewEvent,
+    ) -> StoreResult<Option<OverrideRecord>> {
+        let mut tx = self.begin().await?;
+        let current: Option<OverrideRecord> = tx
+            .fetch_optional(
+                q("SELECT * FROM user_overrides WHERE tenant_id = $1 AND id = $2 AND lifted_at IS NULL \
+                   AND expires_at > $3")
+                .bind(tenant_id)
+                .bind(id)
+                .bind(at),
+            )
+            .await?;
+        let Some(current) = current else {
+            tx.rollback().await?;
+            return Ok(None);
+        };
+        let n = tx
+            .execute(
+                q("UPDATE user_overrides SET lifted_at = $1, lifted_by = $2, lift_reason = $3 \
+                   WHERE id = $4 AND lifted_at IS NULL")
+                .bind(at)
+                .bind(by)
+                .bind(reason)
+                .bind(id),
+            )
+            .await?;
+        if n != 1 {
+            tx.rollback().await?;
+            return Ok(None);
+        }
+        self.append_in(&mut tx, event).await?;
+        tx.commit().await?;
+        Ok(Some(current))
     }
 }

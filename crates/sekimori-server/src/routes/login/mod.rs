@@ -50,13 +50,15 @@ pub(super) fn router() -> Router<AppState> {
 async fn login_page(State(s): State<AppState>, headers: HeaderMap, RawQuery(q): RawQuery) -> ApiResult<Response> {
     let q = PageQuery::parse(q.as_deref());
     let (token, new_cookie) = csrf(&s.gate, &headers);
-    let c = Ctx::new(&s.gate, &headers, token, q.return_to.as_deref(), q.level);
+    let mut c = Ctx::new(&s.gate, &headers, token, q.return_to.as_deref(), q.level);
     let cookies: Vec<HeaderValue> = new_cookie.into_iter().collect();
     let session = match q.fresh {
         Some(true) => None,
         _ => current_session(&s.gate, &headers).await?,
     };
     if let Some(session) = session {
+        // A required-level override on the user raises what this login must reach.
+        c.level = c.level.max(session.required_level);
         if session.level >= c.level {
             if q.return_to.is_some() {
                 return Ok(redirect(&c.return_to, cookies));

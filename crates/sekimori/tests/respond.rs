@@ -1,0 +1,196 @@
+//! Alert delivery through the built binary, as operators run it: an alert stored before a
+//! kill -9 is notified once after the restart (and a notification sent before a crash is
+//! not sent again), and two nodes sharing one PostgreSQL notify each group once.
+
+mod common;
+
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use axum::body::Bytes;
+use common::{start_with, Server};
+use serde_json::{json, Value};
+
+const RULE: &str = "title: Whoami Execution
+id: 0b1c2d3e-0000-4000-8000-000000000001
+level: medium
+logsource: {category: process_creation, product: windows}
+detection:
+  sel:
+    Image|endswith: '\\\\whoami.exe'
+  condition: sel
+";
+
+/// A webhook receiver on loopback: every body it got.
+async fn receiver() -> (String, Arc<Mutex<Vec<Value>>>) {
+    let got: Arc<Mutex<Vec<Value>>> = Arc::default();
+    let g = got.clone();
+    let app = axum::Router::new().route(
+        "/hook",
+        axum::routing::post(move |body: Bytes| {
+            let g = g.clone();
+            async move {
+                g.lock().expect("got").push(serde_json::from_slice(&body).expect("json"));
+                "ok"
+            }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let url = format!("http://{}/hook", listener.local_addr().expect("addr"));
+    tokio::spawn(async move {
+        let _ = axum::serve(listener, app).await;
+    });
+    (url, got)
+}
+
+fn count(got: &Arc<Mutex<Vec<Value>>>) -> usize {
+    got.lock().expect("got").len()
+}
+
+async fn wait_for(got: &Arc<Mutex<Vec<Value>>>, n: usize) {
+    for _ in 0..300 {
+        if count(got) >= n {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("the receiver got {} notifications, not {n}", count(got));
+}
+
+/// A config: the rule, a shared key file (nodes of one cluster share it), optionally a
+/// PostgreSQL URL.
+fn config(dir: &Path, database_url: Option<&str>) -> std::path::PathBuf {
+    let rules = dir.join("rules");
+    std::fs::create_dir_all(&rules).expect("rules dir");
+    std::fs::write(rules.join("whoami.yml"), RULE).expect("rule");
+    let mut text = format!(
+        "[detect]\nrules = [\"{}\"]\n\n[storage]\nkeys_file = \"{}\"\n",
+        rules.display(),
+        dir.join("server-keys.json").display()
+    );
+    if let Some(url) = database_url {
+        text.push_str(&format!("database_url = \"{url}\"\n"));
+    }
+    let path = dir.join("sekimori.toml");
+    std::fs::write(&path, text).expect("config");
+    path
+}
+
+async fn call(server: &Server, token: &str, method: reqwest::Method, path: &str, body: Value) -> Value {
+    let resp = reqwest::Client::new()
+        .request(method, format!("{}{path}", server.url))
+        .bearer_auth(token)
+        .json(&body)
+        .send()
+        .await
+        .expect("send");
+    assert!(resp.status().is_success(), "{path}: {}", resp.status());
+    resp.json().await.unwrap_or(Value::Null)
+}
+
+async fn set_up(server: &Server, token: &str, hook: &str) -> String {
+    let doc = json!({
+        "route": {"receiver": "siem", "group_by": ["rule"], "group_wait": "2s", "group_interval": "1m"},
+        "receivers": [{"name": "siem", "webhook_configs": [{"url": hook}]}]
+    });
+    call(server, token, reqwest::Method::PUT, "/api/v1/admin/routing", json!({"base_version": 0, "document": doc}))
+        .await;
+    let source =
+        call(server, token, reqwest::Method::POST, "/api/v1/admin/ingest-sources", json!({"name": "edr"})).await;
+    source["key"].as_str().expect("key").to_owned()
+}
+
+async fn ingest(server: &Server, key: &str, users: &[&str]) {
+    let body: String = users
+        .iter()
+        .map(|u| {
+            json!({"Channel": "Microsoft-Windows-Sysmon/Operational", "EventID": 1,
+                   "Image": "C:\\Windows\\System32\\whoami.exe", "TargetUserName": u})
+            .to_string()
+                + "\n"
+        })
+        .collect();
+    let resp = reqwest::Client::new()
+        .post(format!("{}/api/v1/ingest", server.url))
+        .bearer_auth(key)
+        .header("content-type", "application/x-ndjson")
+        .body(body)
+        .send()
+        .await
+        .expect("ingest");
+    assert_eq!(resp.status(), 200);
+    let report: Value = resp.json().await.expect("json");
+    assert_eq!(report["alerts"], users.len(), "{report}");
+}
+
+fn kill9(server: &mut Server) {
+    server.child.kill().expect("kill -9");
+    server.child.wait().expect("reap");
+}
+
+#[cfg(unix)]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_alert_stored_before_kill_9_is_notified_once_after_the_restart() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let data = dir.path().join("data");
+    let cfg = config(dir.path(), None);
+    let args = ["--config", cfg.to_str().expect("utf-8")];
+    let (hook, got) = receiver().await;
+    let mut server = start_with(&data, &args, &[]).await;
+    let token = server.token.clone();
+    let key = set_up(&server, &token, &hook).await;
+    // Stored (the ingest answered) and killed within the group's 2 s wait: nothing sent yet.
+    ingest(&server, &key, &["alice"]).await;
+    kill9(&mut server);
+    assert_eq!(count(&got), 0);
+    let mut server = start_with(&data, &args, &[]).await;
+    wait_for(&got, 1).await;
+    let body = got.lock().expect("got")[0].clone();
+    assert_eq!(body["alerts"][0]["labels"]["user"], "alice", "{body}");
+    // Killed again right after the notification: the restart sends nothing more.
+    kill9(&mut server);
+    let server = start_with(&data, &args, &[]).await;
+    tokio::time::sleep(Duration::from_secs(4)).await;
+    assert_eq!(count(&got), 1, "notified once");
+    drop(server);
+}
+
+fn psql(sql: &str) {
+    let out = std::process::Command::new("psql")
+        .args(["-h", "127.0.0.1", "-U", "postgres", "-d", "test", "-qtAc", sql])
+        .output()
+        .expect("psql (PostgreSQL's client) runs");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+}
+
+#[cfg(unix)]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_nodes_on_one_postgresql_notify_each_group_once() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut tag = [0u8; 6];
+    sekimori_core::Rng::fill(&sekimori_core::OsRng, &mut tag);
+    let schema = format!("t_respond_{}", tag.iter().map(|b| format!("{b:02x}")).collect::<String>());
+    psql(&format!("CREATE SCHEMA {schema}"));
+    let url = format!("postgres://postgres@127.0.0.1:5432/test?options[search_path]={schema}");
+    let cfg = config(dir.path(), Some(&url));
+    let args = ["--config", cfg.to_str().expect("utf-8")];
+    let (hook, got) = receiver().await;
+    let a = start_with(&dir.path().join("a"), &args, &[]).await;
+    let token = a.token.clone();
+    let b = start_with(&dir.path().join("b"), &args, &[]).await;
+    assert!(b.token.is_empty(), "the second node joins the first's tenant");
+    let key = set_up(&a, &token, &hook).await;
+    // Two alerts stored together (one transaction), in one group (by rule): both nodes'
+    // dispatchers read them, group them alike and claim the same notification.
+    ingest(&b, &key, &["alice", "bob"]).await;
+    wait_for(&got, 1).await;
+    tokio::time::sleep(Duration::from_secs(5)).await;
+    let bodies = got.lock().expect("got").clone();
+    assert_eq!(bodies.len(), 1, "the group is notified once: {bodies:?}");
+    assert_eq!(bodies[0]["alerts"].as_array().map(Vec::len), Some(2), "{bodies:?}");
+    let attempts = call(&a, &token, reqwest::Method::GET, "/api/v1/admin/notifications", Value::Null).await;
+    assert_eq!(attempts.as_array().map(Vec::len), Some(1), "one attempt, by one node: {attempts}");
+    drop((a, b));
+    psql(&format!("DROP SCHEMA {schema} CASCADE"));
+}
