@@ -240,3 +240,68 @@ fn a_document_that_cannot_be_used_is_refused_with_the_place() {
         assert!(got.contains(want), "{doc}\n  got: {got}\n want: {want}");
     }
 }
+
+#[test]
+fn response_policies_act_only_on_trusted_alerts_about_a_user_and_are_checked() {
+    let doc = r#"
+route: {receiver: a}
+receivers: [{name: a}]
+response_policies:
+  - name: unusual-failures
+    matchers: ['rule="failure_burst"']
+    action: raise_level
+    level: 3
+    escalation: [30m, 2h, 24h]
+  - name: edr-block
+    matchers: ['severity="critical"']
+    action: block
+    duration: 1h
+    trusted_sources: [src-edr]
+    exempt_groups: [sre]
+"#;
+    let tree = RoutingTree::new(yaml_serde::from_str(doc).expect("yaml")).expect("usable");
+    let names = |labels: &[(&str, &str)]| -> Vec<String> {
+        let l: Labels = labels.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect();
+        tree.policies_for(&l).map(|p| p.name.clone()).collect()
+    };
+    let own = [("rule", "failure_burst"), ("source", "sekimori"), ("user", "alice")];
+    assert_eq!(names(&own), ["unusual-failures"]);
+    // The same labels from a log source (which could be forged) do not act by default.
+    assert!(names(&[("rule", "failure_burst"), ("source", "src-syslog"), ("user", "alice")]).is_empty());
+    assert!(names(&[("rule", "failure_burst"), ("source", "sekimori")]).is_empty(), "no user, nothing to act on");
+    assert_eq!(names(&[("severity", "critical"), ("source", "src-edr"), ("user", "bob")]), ["edr-block"]);
+    let p = tree.policies_for(&own.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect()).next().cloned();
+    let p = p.expect("policy");
+    assert_eq!(p.steps(), [Duration::from_secs(1800), Duration::from_secs(7200), Duration::from_secs(86_400)]);
+    assert_eq!(p.window(), Duration::from_secs(7 * 86_400), "a week by default");
+
+    let refused = |policy: &str| -> String {
+        let doc = format!("route: {{receiver: a}}\nreceivers: [{{name: a}}]\nresponse_policies: [{policy}]");
+        match yaml_serde::from_str::<RoutingConfig>(&doc) {
+            Ok(c) => RoutingTree::new(c).expect_err("refused").to_string(),
+            Err(e) => e.to_string(),
+        }
+    };
+    for (policy, want) in [
+        ("{name: p, matchers: ['a=1'], action: raise_level, duration: 1h}", "response_policies[0].level"),
+        ("{name: p, matchers: ['a=1'], action: raise_level, level: 4, duration: 1h}", "response_policies[0].level"),
+        ("{name: p, matchers: ['a=1'], action: block, level: 3, duration: 1h}", "only raise_level takes a level"),
+        ("{name: p, matchers: ['a=1'], action: block}", "a duration or an escalation is needed"),
+        ("{name: p, matchers: ['a=1'], action: block, duration: 1h, escalation: [2h]}", "not both"),
+        ("{name: p, matchers: ['a=1'], action: reauthenticate, duration: 1h}", "not lasting"),
+        ("{name: p, matchers: [], action: block, duration: 1h}", "at least one matcher"),
+        ("{name: p, matchers: ['a=1'], action: block, duration: 0s}", "longer than zero"),
+        ("{name: p, matchers: ['a=1'], action: block, duration: 1h, trusted_sources: []}", "trusted_sources"),
+        ("{name: p, matchers: ['a=1'], action: jail, duration: 1h}", "unknown variant"),
+        (
+            "{name: p, matchers: ['a=1'], action: block, duration: 1h}, {name: p, matchers: ['b=1'], action: block, duration: 1h}",
+            "response_policies[1].name",
+        ),
+    ] {
+        let got = refused(policy);
+        assert!(got.contains(want), "{policy}\n  got: {got}\n want: {want}");
+    }
+    // Reauthentication takes no duration.
+    let ok = "route: {receiver: a}\nreceivers: [{name: a}]\nresponse_policies: [{name: p, matchers: ['a=1'], action: reauthenticate}]";
+    assert!(RoutingTree::new(yaml_serde::from_str(ok).expect("yaml")).is_ok());
+}

@@ -198,6 +198,38 @@ mod tests {
         NormalPath::parse(raw).expect("normal")
     }
 
+    fn session(level: u8, required_level: u8) -> SessionView {
+        SessionView {
+            user_id: "u1".into(),
+            username: "alice".into(),
+            tenant_id: "t1".into(),
+            level,
+            amr: vec!["pwd".into(), "otp".into()],
+            auth_time: String::new(),
+            auth_time_ms: 0,
+            expires_at: String::new(),
+            email: None,
+            display_name: None,
+            groups: Vec::new(),
+            required_level,
+            id: "s1".into(),
+            sso_id: "sso1".into(),
+        }
+    }
+
+    #[test]
+    fn a_required_level_override_raises_every_protected_path_but_not_public_ones() {
+        let f = Forward::new(vec![
+            ForwardRule { host: "*".into(), path: "/public/*".into(), level: 0, groups: Vec::new() },
+            ForwardRule { host: "*".into(), path: "/*".into(), level: 1, groups: Vec::new() },
+        ]);
+        let (app, public) = (p("/app/"), p("/public/x"));
+        assert!(matches!(f.forward_decision(Some(&session(2, 0)), "h", &app), Decision::Allow(Some(_))));
+        assert!(matches!(f.forward_decision(Some(&session(2, 3)), "h", &app), Decision::Login { level: 3 }));
+        assert!(matches!(f.forward_decision(Some(&session(3, 3)), "h", &app), Decision::Allow(Some(_))));
+        assert!(matches!(f.forward_decision(Some(&session(2, 3)), "h", &public), Decision::Allow(Some(_))));
+    }
+
     #[test]
     fn hosts_and_paths_match_as_written() {
         assert!(rule("*", "/admin/*").matches("anything", &p("/admin/users")));

@@ -267,3 +267,50 @@ async fn a_document_with_a_bad_channel_is_refused_with_its_place(backend: Backen
 async fn a_document_with_a_bad_channel_is_refused_with_its_place_on_sqlite() {
     a_document_with_a_bad_channel_is_refused_with_its_place(Backend::Sqlite).await;
 }
+
+async fn slack_and_teams_get_their_own_messages(backend: Backend) {
+    let s = TestServer::start_on(backend).await;
+    let (slack, teams) = (Receiver::start(Vec::new()).await, Receiver::start(Vec::new()).await);
+    let doc = json!({
+        "route": {"receiver": "chat", "group_by": ["rule"]},
+        "receivers": [{"name": "chat",
+            "slack_configs": [{"api_url": slack.url}],
+            "msteamsv2_configs": [{"webhook_url": teams.url}]}]
+    });
+    let (status, body) =
+        s.admin_call(Method::PUT, "/api/v1/admin/routing", Some(json!({"base_version": 0, "document": doc}))).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let key = source_key(&s).await;
+    ingest(&s, &key, &["alice"]).await;
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    s.clock.advance_seconds(31);
+    let got = slack.wait_for(1).await;
+    assert!(got[0].signature.is_none(), "Slack bodies are not signed");
+    let message: Value = serde_json::from_slice(&got[0].body).expect("json");
+    assert!(message["text"].as_str().is_some_and(|t| t.starts_with("[firing] Whoami Execution")), "{message}");
+    let blocks = message["blocks"].as_array().expect("Block Kit blocks");
+    assert_eq!(blocks[0]["type"], "header");
+    assert_eq!(blocks[0]["text"]["text"], "[Firing] Whoami Execution");
+    assert!(blocks[1]["fields"].to_string().contains("*Entity*\\nalice"), "{}", blocks[1]);
+    assert_eq!(blocks[2]["elements"][0]["type"], "button");
+    let got = teams.wait_for(1).await;
+    let card: Value = serde_json::from_slice(&got[0].body).expect("json");
+    assert_eq!(card["type"], "message");
+    let attachment = &card["attachments"][0];
+    assert_eq!(attachment["contentType"], "application/vnd.microsoft.card.adaptive");
+    assert_eq!(
+        (attachment["content"]["type"].as_str(), attachment["content"]["version"].as_str()),
+        (Some("AdaptiveCard"), Some("1.4"))
+    );
+    assert_eq!(attachment["content"]["actions"][0]["type"], "Action.OpenUrl");
+    let attempts = recorded_attempts(&s, 2).await;
+    let mut channels: Vec<&str> =
+        attempts.as_array().expect("list").iter().filter_map(|a| a["channel"].as_str()).collect();
+    channels.sort_unstable();
+    assert_eq!(channels, ["chat/msteamsv2_configs[0]", "chat/slack_configs[0]"]);
+}
+
+#[tokio::test]
+async fn slack_and_teams_get_their_own_messages_on_sqlite() {
+    slack_and_teams_get_their_own_messages(Backend::Sqlite).await;
+}
