@@ -24,6 +24,7 @@
 
 pub mod delivery;
 mod duration;
+pub mod email;
 mod group;
 mod inhibit;
 mod labels;
@@ -39,7 +40,9 @@ pub use group::{Flush, GroupKey, Grouper};
 pub use inhibit::{InhibitRule, Inhibitor};
 pub use labels::{Labels, MatchOp, Matcher, MatcherError};
 pub use policy::{PolicyAction, ResponsePolicy, SEKIMORI_SOURCE};
-pub use receiver::{Channel, ChannelKind, Receiver, SlackConfig, TeamsConfig, WebhookConfig, MASKED};
+pub use receiver::{
+    Channel, ChannelKind, EmailConfig, Language, Receiver, SlackConfig, SmtpTls, TeamsConfig, WebhookConfig, MASKED,
+};
 pub use route::{ConfigError, ResolvedRoute, Route, RoutingConfig, RoutingTree, Timers};
 pub use silence::{Silence, Silences};
 pub use time_interval::{CheckedInterval, TimeInterval, TimeIntervalError, TimeRange, TimeSpec};

@@ -28,6 +28,68 @@ pub struct Receiver {
     /// Microsoft Teams Workflows webhooks: an Adaptive Card.
     #[serde(default)]
     pub msteamsv2_configs: Vec<TeamsConfig>,
+    /// Email over SMTP: HTML and text from templates, English or Japanese.
+    #[serde(default)]
+    pub email_configs: Vec<EmailConfig>,
+}
+
+/// How an email channel secures its SMTP connection.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SmtpTls {
+    /// Plain connection upgraded with STARTTLS, which must succeed (port 587).
+    #[default]
+    Starttls,
+    /// TLS from the first byte (port 465).
+    Tls,
+    /// No TLS: only to a relay on this machine (`localhost`, `127.0.0.1`, `::1`).
+    None,
+}
+
+/// The language of an email's default templates.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+pub enum Language {
+    /// English.
+    #[default]
+    #[serde(rename = "en")]
+    En,
+    /// Japanese.
+    #[serde(rename = "ja")]
+    Ja,
+}
+
+/// An email channel.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EmailConfig {
+    /// Recipients.
+    pub to: Vec<String>,
+    /// Sender.
+    pub from: String,
+    /// The SMTP server, `host:port`.
+    pub smarthost: String,
+    /// STARTTLS (default), implicit TLS, or none (local relays only).
+    #[serde(default)]
+    pub tls: SmtpTls,
+    /// A PEM file of CA certificates the server's certificate is checked against, in place
+    /// of the public roots (a private CA).
+    pub tls_ca_file: Option<String>,
+    /// SMTP AUTH user.
+    pub auth_username: Option<String>,
+    /// SMTP AUTH password (secret).
+    pub auth_password: Option<String>,
+    /// The default templates' language.
+    #[serde(default)]
+    pub language: Language,
+    /// A minijinja template for the subject, in place of the default.
+    pub subject_template: Option<String>,
+    /// A minijinja template for the text body, in place of the default.
+    pub text_template: Option<String>,
+    /// A minijinja template for the HTML body (escaped), in place of the default.
+    pub html_template: Option<String>,
+    /// Whether resolved groups are notified (default: no, as in Alertmanager).
+    #[serde(default)]
+    pub send_resolved: bool,
 }
 
 /// A generic webhook.
@@ -89,6 +151,8 @@ pub enum ChannelKind {
     Slack,
     /// `msteamsv2_configs`.
     Teams,
+    /// `email_configs`.
+    Email,
 }
 
 impl ChannelKind {
@@ -98,6 +162,7 @@ impl ChannelKind {
             ChannelKind::Webhook => "webhook_configs",
             ChannelKind::Slack => "slack_configs",
             ChannelKind::Teams => "msteamsv2_configs",
+            ChannelKind::Email => "email_configs",
         }
     }
 
@@ -107,11 +172,13 @@ impl ChannelKind {
             ChannelKind::Webhook => &["url", "hmac_key"],
             ChannelKind::Slack => &["api_url"],
             ChannelKind::Teams => &["webhook_url"],
+            ChannelKind::Email => &["auth_password"],
         }
     }
 
     /// Every kind.
-    pub const ALL: [ChannelKind; 3] = [ChannelKind::Webhook, ChannelKind::Slack, ChannelKind::Teams];
+    pub const ALL: [ChannelKind; 4] =
+        [ChannelKind::Webhook, ChannelKind::Slack, ChannelKind::Teams, ChannelKind::Email];
 }
 
 /// One channel of a receiver, flattened: what the delivery side posts to.
@@ -134,6 +201,8 @@ pub struct Channel {
     pub max_alerts: usize,
     /// Messages a second (0: unpaced).
     pub per_second: f64,
+    /// For an email channel: its settings (`url` is then `smtp://smarthost`).
+    pub email: Option<EmailConfig>,
 }
 
 impl Channel {
@@ -155,6 +224,7 @@ impl Receiver {
             send_resolved: true,
             max_alerts: 0,
             per_second: 0.0,
+            email: None,
         };
         let mut out = Vec::new();
         for (i, c) in self.webhook_configs.iter().enumerate() {
@@ -175,6 +245,13 @@ impl Receiver {
         for (i, c) in self.msteamsv2_configs.iter().enumerate() {
             out.push(Channel { send_resolved: c.send_resolved, ..base(ChannelKind::Teams, i, &c.webhook_url) });
         }
+        for (i, c) in self.email_configs.iter().enumerate() {
+            out.push(Channel {
+                send_resolved: c.send_resolved,
+                email: Some(c.clone()),
+                ..base(ChannelKind::Email, i, &format!("smtp://{}", c.smarthost))
+            });
+        }
         out
     }
 
@@ -184,6 +261,10 @@ impl Receiver {
         let err = |at: String, reason: &str| ConfigError { place: at, reason: reason.to_owned() };
         for channel in self.channels() {
             let at = format!("{place}.{}[{}]", channel.kind.key(), channel.index);
+            if let Some(email) = &channel.email {
+                email.check(&at)?;
+                continue;
+            }
             let field = channel.kind.secret_fields()[0];
             if channel.url == MASKED {
                 continue;
@@ -201,6 +282,60 @@ impl Receiver {
             }
             if !channel.per_second.is_finite() || channel.per_second < 0.0 {
                 return Err(err(format!("{at}.per_second"), "must be a number of zero or more"));
+            }
+        }
+        Ok(())
+    }
+}
+
+fn plain_address(a: &str) -> bool {
+    let Some((local, domain)) = a.rsplit_once('@') else { return false };
+    !local.is_empty()
+        && domain.contains('.')
+        && !domain.starts_with('.')
+        && a.len() <= 254
+        && !a.chars().any(|c| c.is_whitespace() || c.is_control() || matches!(c, '<' | '>' | ',' | ';' | '"'))
+}
+
+impl EmailConfig {
+    /// The host and port of `smarthost`.
+    pub fn host_port(&self) -> Option<(&str, u16)> {
+        let (host, port) = self.smarthost.rsplit_once(':')?;
+        let host = host.trim_start_matches('[').trim_end_matches(']');
+        let port = port.parse().ok().filter(|p| *p > 0)?;
+        (!host.is_empty()).then_some((host, port))
+    }
+
+    fn check(&self, at: &str) -> Result<(), ConfigError> {
+        let err = |field: &str, reason: &str| ConfigError { place: format!("{at}.{field}"), reason: reason.to_owned() };
+        if self.to.is_empty() || self.to.len() > 100 {
+            return Err(err("to", "1 to 100 recipients"));
+        }
+        if let Some(i) = self.to.iter().position(|a| !plain_address(a)) {
+            return Err(err(&format!("to[{i}]"), "must be an address such as soc@example.jp"));
+        }
+        if !plain_address(&self.from) {
+            return Err(err("from", "must be an address such as sekimori@example.jp"));
+        }
+        let Some((host, _)) = self.host_port() else {
+            return Err(err("smarthost", "must be host:port, e.g. smtp.example.jp:587"));
+        };
+        if self.tls == SmtpTls::None && !matches!(host, "localhost" | "127.0.0.1" | "::1") {
+            return Err(err("tls", "none is only for a relay on this machine (localhost); use starttls or tls"));
+        }
+        if self.auth_username.is_some() != self.auth_password.is_some() {
+            return Err(err("auth_password", "auth_username and auth_password go together"));
+        }
+        if self.auth_password.is_some() && self.tls == SmtpTls::None {
+            return Err(err("auth_password", "a password is never sent without TLS"));
+        }
+        for (field, template) in [
+            ("subject_template", &self.subject_template),
+            ("text_template", &self.text_template),
+            ("html_template", &self.html_template),
+        ] {
+            if let Some(t) = template {
+                crate::email::check_template(t).map_err(|e| err(field, &e.to_string()))?;
             }
         }
         Ok(())

@@ -108,3 +108,63 @@ fn slack_gets_block_kit_and_teams_an_adaptive_card() {
     assert_eq!(card["content"]["body"][1]["facts"][0], json!({"title": "Severity", "value": "high"}));
     assert_eq!(card["content"]["actions"][0]["type"], "Action.OpenUrl");
 }
+
+fn email_config(extra: serde_json::Value) -> sekimori_respond::EmailConfig {
+    let mut cfg = json!({"to": ["soc@example.jp"], "from": "sekimori@example.jp", "smarthost": "smtp.example.jp:587"});
+    for (k, v) in extra.as_object().expect("object") {
+        cfg[k] = v.clone();
+    }
+    serde_json::from_value(cfg).expect("email config")
+}
+
+#[test]
+fn emails_render_in_english_and_japanese_with_values_escaped_in_html() {
+    let mut n = notification();
+    n.alerts[0].labels.insert("user".into(), "<script>alert(1)</script>".into());
+    n.alerts[0].annotations.insert("summary".into(), "Unusual\r\nBcc: x@evil.test".into());
+    let en = sekimori_respond::email::render(&n, &email_config(json!({}))).expect("renders");
+    assert_eq!(en.subject, "[FIRING] Unusual  Bcc: x@evil.test (+1)", "one line, whatever a label holds");
+    assert!(en.text.contains("Sekimori: 2 alerts firing for siem-webhook."), "{}", en.text);
+    assert!(en.text.contains("[RESOLVED]") && en.text.contains("resolved: 2026-12-06T09:30:00.000Z"), "{}", en.text);
+    assert!(en.html.contains("&lt;script&gt;alert(1)&lt;&#x2f;script&gt;"), "{}", en.html);
+    assert!(!en.html.contains("<script>"));
+    let ja =
+        sekimori_respond::email::render(&notification(), &email_config(json!({"language": "ja"}))).expect("renders");
+    assert_eq!(ja.subject, "[発生中] Unusual password failures（ほか1件）");
+    assert!(ja.text.contains("関守: siem-webhook 宛てのアラート 2 件が発生しています。"), "{}", ja.text);
+    assert!(ja.text.contains("[解決] Unusual password failures"), "{}", ja.text);
+    // A receiver's own template sees the same fields.
+    let own = email_config(json!({"subject_template": "{{ count }} × {{ common_labels.rule }} for {{ receiver }}"}));
+    assert_eq!(
+        sekimori_respond::email::render(&notification(), &own).expect("renders").subject,
+        "2 × password_failures_unusual for siem-webhook"
+    );
+}
+
+#[test]
+fn email_channels_are_checked_with_their_place() {
+    let refused = |channel: &str| -> String {
+        let doc = format!("route: {{receiver: a}}\nreceivers: [{{name: a, email_configs: [{channel}]}}]");
+        match yaml_serde::from_str::<sekimori_respond::RoutingConfig>(&doc) {
+            Ok(c) => sekimori_respond::RoutingTree::new(c).expect_err("refused").to_string(),
+            Err(e) => e.to_string(),
+        }
+    };
+    let base = "to: [soc@example.jp], from: sekimori@example.jp, smarthost: 'smtp.example.jp:587'";
+    for (extra, want) in [
+        ("to: [], from: a@b.jp, smarthost: 'h.jp:25'", "receivers[0].email_configs[0].to"),
+        ("to: ['not an address'], from: a@b.jp, smarthost: 'h.jp:25'", "email_configs[0].to[0]"),
+        ("to: [a@b.jp], from: 'x <a@b.jp>', smarthost: 'h.jp:25'", "email_configs[0].from"),
+        ("to: [a@b.jp], from: a@b.jp, smarthost: h.jp", "email_configs[0].smarthost"),
+        ("to: [a@b.jp], from: a@b.jp, smarthost: 'mail.example.jp:25', tls: none", "only for a relay on this machine"),
+        (&format!("{base}, auth_username: u"), "go together"),
+        (&format!("{base}, subject_template: '{{{{ unclosed'"), "email_configs[0].subject_template"),
+        (&format!("{base}, language: fr"), "unknown variant"),
+    ] {
+        let got = refused(&format!("{{{extra}}}"));
+        assert!(got.contains(want), "{extra}\n  got: {got}\n want: {want}");
+    }
+    let local = "{to: [a@b.jp], from: a@b.jp, smarthost: 'localhost:25', tls: none}";
+    let doc = format!("route: {{receiver: a}}\nreceivers: [{{name: a, email_configs: [{local}]}}]");
+    assert!(sekimori_respond::RoutingTree::new(yaml_serde::from_str(&doc).expect("yaml")).is_ok());
+}

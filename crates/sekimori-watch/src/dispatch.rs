@@ -98,7 +98,7 @@ struct Job {
     channel: Channel,
     group_key: String,
     content_hash: String,
-    body: Value,
+    body: Body,
     alerts: i64,
     /// The same content is not sent again before this, ms.
     repeat_ms: i64,
@@ -106,6 +106,17 @@ struct Job {
     covers: Vec<Labels>,
     /// The resolved alerts it covers.
     covers_resolved: Vec<Labels>,
+}
+
+/// What a job sends.
+#[derive(Debug, Clone)]
+enum Body {
+    /// A JSON body to POST.
+    Http(Value),
+    /// An email.
+    Email(Box<sekimori_respond::email::Email>),
+    /// The channel's templates did not render: recorded as a refused attempt.
+    Unrenderable(String),
 }
 
 /// What became of a job.
@@ -535,10 +546,15 @@ impl Dispatcher {
                 alerts,
                 external_url: self.settings.external_url.clone(),
             };
-            let body = match channel.kind {
-                ChannelKind::Webhook => webhook_body(&n, channel.max_alerts),
-                ChannelKind::Slack => payload::slack(&n),
-                ChannelKind::Teams => payload::teams(&n),
+            let body = match (channel.kind, &channel.email) {
+                (ChannelKind::Webhook, _) => Body::Http(webhook_body(&n, channel.max_alerts)),
+                (ChannelKind::Slack, _) => Body::Http(payload::slack(&n)),
+                (ChannelKind::Teams, _) => Body::Http(payload::teams(&n)),
+                (ChannelKind::Email, Some(cfg)) => match sekimori_respond::email::render(&n, cfg) {
+                    Ok(email) => Body::Email(Box::new(email)),
+                    Err(e) => Body::Unrenderable(format!("template: {e}")),
+                },
+                (ChannelKind::Email, None) => continue,
             };
             jobs.push(Job {
                 tenant_id: tenant_id.to_owned(),
@@ -600,12 +616,19 @@ impl Dispatcher {
                 return Done { job, settled: false };
             }
         }
-        let receiver = HttpReceiver {
-            name: job.channel.id(),
-            url: job.channel.url.clone(),
-            hmac_key: job.channel.hmac_key.as_ref().map(|k| k.as_bytes().to_vec()),
+        let report: Report = match (&job.body, &job.channel.email) {
+            (Body::Http(body), _) => {
+                let receiver = HttpReceiver {
+                    name: job.channel.id(),
+                    url: job.channel.url.clone(),
+                    hmac_key: job.channel.hmac_key.as_ref().map(|k| k.as_bytes().to_vec()),
+                };
+                self.sender.post(&receiver, body).await
+            }
+            (Body::Email(email), Some(cfg)) => self.sender.mail(cfg, email).await,
+            (Body::Email(_), None) => Report::refused(now, "an email without its channel settings"),
+            (Body::Unrenderable(why), _) => Report::refused(now, why),
         };
-        let report: Report = self.sender.post(&receiver, &job.body).await;
         let attempts: Vec<NotificationAttempt> = report
             .attempts
             .iter()

@@ -314,3 +314,132 @@ async fn slack_and_teams_get_their_own_messages(backend: Backend) {
 async fn slack_and_teams_get_their_own_messages_on_sqlite() {
     slack_and_teams_get_their_own_messages(Backend::Sqlite).await;
 }
+
+/// A real SMTP server (tests/smtp/server.py, aiosmtpd) requiring STARTTLS and AUTH, with a
+/// certificate for 127.0.0.1 from a test CA.
+struct Smtp {
+    child: std::process::Child,
+    port: u16,
+    out: tempfile::TempDir,
+    ca_file: std::path::PathBuf,
+}
+
+impl Drop for Smtp {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Smtp {
+    fn start() -> Smtp {
+        use std::io::BufRead;
+        let out = tempfile::tempdir().expect("tempdir");
+        let ca_key = rcgen::KeyPair::generate().expect("key");
+        let mut params = rcgen::CertificateParams::new(Vec::<String>::new()).expect("params");
+        params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+        params.distinguished_name.push(rcgen::DnType::CommonName, "Sekimori test CA");
+        let ca = params.self_signed(&ca_key).expect("ca");
+        let key = rcgen::KeyPair::generate().expect("key");
+        let leaf = rcgen::CertificateParams::new(vec!["127.0.0.1".to_owned()])
+            .expect("params")
+            .signed_by(&key, &ca, &ca_key)
+            .expect("sign");
+        let keys = tempfile::tempdir().expect("tempdir").keep();
+        let (cert_file, key_file, ca_file) = (keys.join("smtp.pem"), keys.join("smtp.key"), keys.join("ca.pem"));
+        std::fs::write(&cert_file, leaf.pem()).expect("cert");
+        std::fs::write(&key_file, key.serialize_pem()).expect("key");
+        std::fs::write(&ca_file, ca.pem()).expect("ca");
+        let script = concat!(env!("CARGO_MANIFEST_DIR"), "/../../tests/smtp/server.py");
+        let mut child = std::process::Command::new("python3")
+            .arg(script)
+            .args([&cert_file, &key_file, &out.path().to_path_buf()])
+            .args(["soc-mailer", "mail-password-1"])
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .expect("python3 runs tests/smtp/server.py (pip install -r tests/smtp/requirements.txt)");
+        let stdout = child.stdout.take().expect("stdout");
+        let mut line = String::new();
+        std::io::BufReader::new(stdout).read_line(&mut line).expect("READY line");
+        let port = line
+            .trim()
+            .strip_prefix("READY ")
+            .and_then(|p| p.parse().ok())
+            .unwrap_or_else(|| panic!("the SMTP server did not start: {line:?} (is aiosmtpd installed?)"));
+        Smtp { child, port, out, ca_file }
+    }
+
+    /// Waits for message `n` (1-based): what the server decoded.
+    async fn message(&self, n: usize) -> Value {
+        let path = self.out.path().join(format!("{n}.json"));
+        for _ in 0..150 {
+            if let Ok(text) = std::fs::read_to_string(&path) {
+                return serde_json::from_str(&text).expect("json");
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        panic!("no message {n} at the SMTP server");
+    }
+}
+
+async fn email_reaches_a_real_smtp_server_over_starttls(backend: Backend) {
+    let s = TestServer::start_on(backend).await;
+    let smtp = Smtp::start();
+    let email = |password: &str, to: &str| {
+        json!({
+            "to": [to], "from": "sekimori@example.jp", "smarthost": format!("127.0.0.1:{}", smtp.port),
+            "tls_ca_file": smtp.ca_file, "auth_username": "soc-mailer", "auth_password": password, "language": "ja"
+        })
+    };
+    let doc = json!({
+        "route": {"receiver": "soc-mail", "group_by": ["rule"],
+                  "routes": [{"matchers": ["user=\"mallory\""], "receiver": "wrong-password"}]},
+        "receivers": [
+            {"name": "soc-mail", "email_configs": [email("mail-password-1", "soc@example.jp")]},
+            {"name": "wrong-password", "email_configs": [email("not-the-password", "audit@example.jp")]}
+        ]
+    });
+    let (status, body) =
+        s.admin_call(Method::PUT, "/api/v1/admin/routing", Some(json!({"base_version": 0, "document": doc}))).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let (_, current) = s.admin_call(Method::GET, "/api/v1/admin/routing", None).await;
+    assert_eq!(current["document"]["receivers"][0]["email_configs"][0]["auth_password"], "**********");
+    let key = source_key(&s).await;
+    ingest(&s, &key, &["alice", "mallory"]).await;
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    s.clock.advance_seconds(31);
+    let got = smtp.message(1).await;
+    assert_eq!(got["tls"], true, "sent after STARTTLS: {got}");
+    assert_eq!(got["authenticated"], true);
+    assert_eq!(got["rcpt_tos"], json!(["soc@example.jp"]));
+    assert_eq!(got["mail_from"], "sekimori@example.jp");
+    assert_eq!(got["content_type"], "multipart/alternative");
+    assert_eq!(got["subject"], "[発生中] Whoami Execution", "{got}");
+    let text = got["text"].as_str().expect("text part");
+    assert!(text.contains("関守: soc-mail 宛てのアラート 1 件が発生しています。"), "{text}");
+    assert!(text.contains("対象:     alice") && text.contains("重要度:   medium"), "{text}");
+    let html = got["html"].as_str().expect("html part");
+    assert!(html.contains("<html lang=\"ja\">") && html.contains("<td>alice</td>"), "{html}");
+    // A wrong password is a permanent refusal (535): recorded once, not retried.
+    let attempts = recorded_attempts(&s, 2).await;
+    let refused: Vec<&Value> = attempts
+        .as_array()
+        .expect("list")
+        .iter()
+        .filter(|a| a["channel"] == "wrong-password/email_configs[0]")
+        .collect();
+    assert_eq!(refused.len(), 1, "{attempts}");
+    assert!(refused[0]["outcome"].as_str().is_some_and(|o| o.starts_with("smtp 535")), "{attempts}");
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    assert!(!smtp.out.path().join("2.json").exists(), "nothing else was accepted");
+}
+
+#[tokio::test]
+async fn email_reaches_a_real_smtp_server_over_starttls_on_sqlite() {
+    email_reaches_a_real_smtp_server_over_starttls(Backend::Sqlite).await;
+}
+
+#[tokio::test]
+async fn email_reaches_a_real_smtp_server_over_starttls_on_postgres() {
+    email_reaches_a_real_smtp_server_over_starttls(Backend::Postgres).await;
+}

@@ -1,0 +1,123 @@
+//! What an email notification says: subject, text and HTML bodies rendered with minijinja
+//! from the notification's fields, with default templates in English and Japanese (a
+//! receiver may replace each). HTML is escaped; nothing here sends.
+//!
+//! The templates see `status` (`firing` or `resolved`), `receiver`, `group_labels`,
+//! `common_labels`, `external_url`, `count`, and `alerts`, each with `status`, `labels`,
+//! `annotations`, `summary`, `severity`, `rule`, `entity`, `source`, `starts_at`,
+//! `ends_at` and `url`.
+
+use minijinja::{context, Environment, Value};
+
+use crate::payload::{AlertView, Notification};
+use crate::receiver::{EmailConfig, Language};
+
+const EN_SUBJECT: &str =
+    "[{{ status|upper }}] {{ alerts[0].summary if alerts else group_key }}{% if count > 1 %} (+{{ count - 1 }}){% endif %}";
+const EN_TEXT: &str = "\
+Sekimori: {{ count }} alert{{ 's' if count != 1 }} {{ 'resolved' if status == 'resolved' else 'firing' }} for {{ receiver }}.
+{% for a in alerts %}
+[{{ a.status|upper }}] {{ a.summary }}
+  severity: {{ a.severity }}
+  rule:     {{ a.rule }}
+  entity:   {{ a.entity }}
+  source:   {{ a.source }}
+  since:    {{ a.starts_at }}{% if a.ends_at %}
+  resolved: {{ a.ends_at }}{% endif %}
+  {{ a.url }}
+{% endfor %}";
+const EN_HTML: &str = "\
+<!doctype html><html lang=\"en\"><body>
+<p>Sekimori: {{ count }} alert{{ 's' if count != 1 }} {{ 'resolved' if status == 'resolved' else 'firing' }} for {{ receiver }}.</p>
+<table border=\"1\" cellpadding=\"4\" cellspacing=\"0\">
+<tr><th>Status</th><th>Alert</th><th>Severity</th><th>Rule</th><th>Entity</th><th>Source</th><th>Since</th></tr>
+{% for a in alerts %}<tr><td>{{ a.status }}</td><td><a href=\"{{ a.url }}\">{{ a.summary }}</a></td><td>{{ a.severity }}</td><td>{{ a.rule }}</td><td>{{ a.entity }}</td><td>{{ a.source }}</td><td>{{ a.starts_at }}</td></tr>
+{% endfor %}</table></body></html>";
+
+const JA_SUBJECT: &str = "[{{ '解決' if status == 'resolved' else '発生中' }}] {{ alerts[0].summary if alerts else group_key }}{% if count > 1 %}（ほか{{ count - 1 }}件）{% endif %}";
+const JA_TEXT: &str = "\
+関守: {{ receiver }} 宛てのアラート {{ count }} 件が{{ '解決しました' if status == 'resolved' else '発生しています' }}。
+{% for a in alerts %}
+[{{ '解決' if a.status == 'resolved' else '発生中' }}] {{ a.summary }}
+  重要度:   {{ a.severity }}
+  ルール:   {{ a.rule }}
+  対象:     {{ a.entity }}
+  送信元:   {{ a.source }}
+  発生:     {{ a.starts_at }}{% if a.ends_at %}
+  解決:     {{ a.ends_at }}{% endif %}
+  {{ a.url }}
+{% endfor %}";
+const JA_HTML: &str = "\
+<!doctype html><html lang=\"ja\"><body>
+<p>関守: {{ receiver }} 宛てのアラート {{ count }} 件が{{ '解決しました' if status == 'resolved' else '発生しています' }}。</p>
+<table border=\"1\" cellpadding=\"4\" cellspacing=\"0\">
+<tr><th>状態</th><th>アラート</th><th>重要度</th><th>ルール</th><th>対象</th><th>送信元</th><th>発生</th></tr>
+{% for a in alerts %}<tr><td>{{ '解決' if a.status == 'resolved' else '発生中' }}</td><td><a href=\"{{ a.url }}\">{{ a.summary }}</a></td><td>{{ a.severity }}</td><td>{{ a.rule }}</td><td>{{ a.entity }}</td><td>{{ a.source }}</td><td>{{ a.starts_at }}</td></tr>
+{% endfor %}</table></body></html>";
+
+/// An email, rendered.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Email {
+    /// One line.
+    pub subject: String,
+    /// The text body.
+    pub text: String,
+    /// The HTML body (values escaped).
+    pub html: String,
+}
+
+/// Whether `template` compiles.
+pub(crate) fn check_template(template: &str) -> Result<(), minijinja::Error> {
+    Environment::new().template_from_str(template).map(|_| ())
+}
+
+fn alert_value(a: &AlertView) -> Value {
+    let get = |k: &str| a.labels.get(k).cloned().unwrap_or_else(|| "-".to_owned());
+    let entity = a.labels.get("user").or_else(|| a.labels.get("address")).cloned().unwrap_or_else(|| "-".to_owned());
+    let summary =
+        a.annotations.get("summary").or_else(|| a.labels.get("title")).cloned().unwrap_or_else(|| get("rule"));
+    context! {
+        status => if a.ends_at.is_some() { "resolved" } else { "firing" },
+        labels => a.labels.clone(),
+        annotations => a.annotations.clone(),
+        summary => summary,
+        severity => get("severity"),
+        rule => get("rule"),
+        entity => entity,
+        source => get("source"),
+        starts_at => a.starts_at.clone(),
+        ends_at => a.ends_at.clone(),
+        url => a.url.clone(),
+    }
+}
+
+/// Renders `n` for the email channel `cfg`: its templates, else the defaults in its
+/// language. A template that fails to render (e.g. a filter misused) is an error.
+pub fn render(n: &Notification, cfg: &EmailConfig) -> Result<Email, minijinja::Error> {
+    let (subject, text, html) = match cfg.language {
+        Language::En => (EN_SUBJECT, EN_TEXT, EN_HTML),
+        Language::Ja => (JA_SUBJECT, JA_TEXT, JA_HTML),
+    };
+    let mut env = Environment::new();
+    env.add_template("subject.txt", cfg.subject_template.as_deref().unwrap_or(subject))?;
+    env.add_template("body.txt", cfg.text_template.as_deref().unwrap_or(text))?;
+    // Escaped by name: minijinja escapes templates whose name ends in `.html`.
+    env.add_template("body.html", cfg.html_template.as_deref().unwrap_or(html))?;
+    let ctx = context! {
+        status => n.status(),
+        receiver => n.receiver.clone(),
+        group_key => n.group_key(),
+        group_labels => n.group.labels.clone(),
+        common_labels => n.common_labels(),
+        external_url => n.external_url.clone(),
+        count => n.alerts.len(),
+        alerts => n.alerts.iter().map(alert_value).collect::<Vec<_>>(),
+    };
+    let subject = env.get_template("subject.txt")?.render(&ctx)?;
+    Ok(Email {
+        // A subject is one line, whatever a template or a label holds.
+        subject: subject.replace(['\r', '\n'], " ").trim().to_owned(),
+        text: env.get_template("body.txt")?.render(&ctx)?,
+        html: env.get_template("body.html")?.render(&ctx)?,
+    })
+}
