@@ -18,9 +18,13 @@ import os
 import socket
 import ssl
 import sys
+import warnings
 
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, LoginPassword
+
+# aiosmtpd 1.4.6 warns about its own use of a deprecated attribute on every session.
+warnings.filterwarnings("ignore", category=DeprecationWarning)
 
 
 def main():

@@ -327,6 +327,27 @@ impl AdminClient {
         self.0.delete(&format!("/api/v1/admin/silences/{}", percent_encode(id))).await
     }
 
+    /// The tenant's alerts, newest first, in `state` when given.
+    pub async fn alerts(&self, state: Option<&str>, limit: Option<i64>) -> ClientResult<Value> {
+        let mut path = format!("/api/v1/admin/alerts?limit={}", limit.unwrap_or(100));
+        if let Some(s) = state {
+            path.push_str(&format!("&state={}", percent_encode(s)));
+        }
+        self.0.get(&path).await
+    }
+
+    /// One alert with its triage and comments.
+    pub async fn alert(&self, id: &str) -> ClientResult<Value> {
+        self.0.get(&format!("/api/v1/admin/alerts/{}", percent_encode(id))).await
+    }
+
+    /// A triage change on an alert: `ack`, `resolve` (with `{"comment"?}`), `assignee`
+    /// (`{"assignee"}`, PUT) or `comments` (`{"body"}`).
+    pub async fn triage_alert(&self, id: &str, change: &str, body: &Value) -> ClientResult<Value> {
+        let method = if change == "assignee" { reqwest::Method::PUT } else { reqwest::Method::POST };
+        self.call(method, &format!("/api/v1/admin/alerts/{}/{change}", percent_encode(id)), Some(body)).await
+    }
+
     /// Back-tests a proposed tuning against the stored events.
     pub async fn backtest(&self, tuning: &Value, limit: Option<i64>) -> ClientResult<Value> {
         let mut body = serde_json::json!({"tuning": tuning});

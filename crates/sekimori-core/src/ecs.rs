@@ -106,6 +106,12 @@ pub mod field {
     pub const TUNING_VERSION: &str = "sekimori.tuning.version";
     /// A routing document's version.
     pub const ROUTING_VERSION: &str = "sekimori.routing.version";
+    /// An alert's id.
+    pub const ALERT_ID: &str = "sekimori.alert.id";
+    /// Who an alert is assigned to.
+    pub const ALERT_ASSIGNEE: &str = "sekimori.alert.assignee";
+    /// How many alerts a change touched.
+    pub const ALERT_COUNT: &str = "sekimori.alert.count";
     /// A required-level override's id.
     pub const OVERRIDE_ID: &str = "sekimori.override.id";
     /// What an override does (`raise_level`, `suspend_push`, `block`).
@@ -160,6 +166,14 @@ pub mod action {
     pub const ADMIN_TUNING_UPDATED: &str = "admin.tuning.updated";
     /// A new version of a tenant's alert routing document.
     pub const ADMIN_ROUTING_UPDATED: &str = "admin.routing.updated";
+    /// An alert acknowledged.
+    pub const ALERT_ACKNOWLEDGED: &str = "alert.acknowledged";
+    /// An alert resolved (by hand, or because its rule's condition did not recur).
+    pub const ALERT_RESOLVED: &str = "alert.resolved";
+    /// An alert assigned.
+    pub const ALERT_ASSIGNED: &str = "alert.assigned";
+    /// A comment on an alert.
+    pub const ALERT_COMMENTED: &str = "alert.commented";
     /// A required-level override set on a user (by a response policy or an admin).
     pub const RESPONSE_OVERRIDE_SET: &str = "response.override.set";
     /// A required-level override lifted early.

@@ -137,6 +137,12 @@ impl From<CeremonyKind> for Arg<'_> {
     }
 }
 
+impl From<AlertState> for Arg<'_> {
+    fn from(v: AlertState) -> Self {
+        Arg::Text(Cow::Borrowed(v.as_str()))
+    }
+}
+
 impl From<OverrideAction> for Arg<'_> {
     fn from(v: OverrideAction) -> Self {
         Arg::Text(Cow::Borrowed(v.as_str()))
@@ -324,6 +330,14 @@ impl Column for CeremonyKind {
     }
 }
 
+impl Column for AlertState {
+    fn get(row: &dyn Row, col: &str) -> StoreResult<Self> {
+        let text = required(row.text(col)?, col)?;
+        AlertState::parse(&text)
+            .ok_or_else(|| StoreError::Corrupt(format!("column {col}: {text:?} is not an alert state")))
+    }
+}
+
 impl Column for OverrideAction {
     fn get(row: &dyn Row, col: &str) -> StoreResult<Self> {
         let text = required(row.text(col)?, col)?;
@@ -430,6 +444,8 @@ from_row! {
     DocumentRecord { tenant_id, version, doc, author, created_at }
     SilenceRecord { id, tenant_id, matchers, starts_at, ends_at, created_by, comment, created_at }
     NotificationAttempt { id, tenant_id, channel, group_key, content_hash, alerts, attempt, at, outcome }
+    AlertTriage { alert_id, tenant_id, state, assignee, changed_at, changed_by }
+    AlertComment { id, tenant_id, alert_id, author, body, created_at }
     StateRow { state }
     IngestedEvent { seq, tenant_id, source_id, received_at, doc }
     TotpCredential {

@@ -80,6 +80,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/sqlite/0019_silences.sql"),
     include_str!("../migrations/sqlite/0020_notifications.sql"),
     include_str!("../migrations/sqlite/0021_user_overrides.sql"),
+    include_str!("../migrations/sqlite/0022_alert_triage.sql"),
 ];
 
 impl SqliteStore {

@@ -252,6 +252,38 @@ pub trait WatchStore: Send + Sync {
     async fn expire_silence(&self, tenant_id: &str, id: &str, at: i64, event: &NewEvent) -> StoreResult<bool>;
     /// The tenant's alert `id`.
     async fn alert(&self, tenant_id: &str, id: &str) -> StoreResult<Option<AlertRecord>>;
+    /// The tenant's alerts in `state` created since `since` (ms), newest first.
+    async fn alerts_in_state(
+        &self,
+        tenant_id: &str,
+        state: AlertState,
+        since: i64,
+        limit: i64,
+    ) -> StoreResult<Vec<AlertRecord>>;
+    /// The triage records of the tenant's alerts `ids` (alerts without one are firing).
+    async fn alert_triage(&self, tenant_id: &str, ids: &[String]) -> StoreResult<Vec<AlertTriage>>;
+    /// Writes `triage` if the alert exists in the tenant and is in one of `from`, with its
+    /// audit event; atomic against concurrent changes.
+    async fn set_alert_triage(
+        &self,
+        triage: &AlertTriage,
+        from: &[AlertState],
+        event: &NewEvent,
+    ) -> StoreResult<TriageChange>;
+    /// Marks the tenant's alerts `ids` resolved at `at` by `by` where they are not yet, with
+    /// one audit event; how many changed.
+    async fn resolve_alerts(
+        &self,
+        tenant_id: &str,
+        ids: &[String],
+        at: i64,
+        by: &str,
+        event: &NewEvent,
+    ) -> StoreResult<u64>;
+    /// Adds a comment with its audit event; `false` when the alert is not the tenant's.
+    async fn add_alert_comment(&self, comment: &AlertComment, event: &NewEvent) -> StoreResult<bool>;
+    /// An alert's comments, oldest first.
+    async fn alert_comments(&self, tenant_id: &str, alert_id: &str) -> StoreResult<Vec<AlertComment>>;
     /// Alerts not yet seen through to their notifications, oldest first, every tenant.
     async fn pending_alerts(&self, limit: i64) -> StoreResult<Vec<AlertRecord>>;
     /// Marks the alerts `ids` as seen through to their notifications at `at` (ms); the

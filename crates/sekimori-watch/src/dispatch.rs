@@ -77,6 +77,20 @@ struct Active {
     unflushed: BTreeSet<String>,
     /// Stored alerts waiting for those routes.
     waiting: Vec<String>,
+    /// The stored alerts it stands for (the latest [`MAX_IDS`]), resolved with it.
+    ids: Vec<String>,
+}
+
+/// Stored alert ids remembered per firing alert.
+const MAX_IDS: usize = 1000;
+
+impl Active {
+    fn remember(&mut self, id: &str) {
+        if self.ids.len() >= MAX_IDS {
+            self.ids.remove(0);
+        }
+        self.ids.push(id.to_owned());
+    }
 }
 
 #[derive(Default)]
@@ -236,9 +250,17 @@ impl Dispatcher {
         let mut tick = tokio::time::interval(every);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         let mut stored = self.watch.subscribe_alerts();
+        let mut by_hand = self.watch.subscribe_resolved();
         loop {
             tokio::select! {
                 _ = tick.tick() => {}
+                resolved = by_hand.recv() => {
+                    if let Ok((tenant_id, alert_id)) = resolved {
+                        if let Err(e) = self.resolved_by_hand(&tenant_id, &alert_id).await {
+                            tracing::warn!(error = %e, "a resolution by hand was not applied to its groups");
+                        }
+                    }
+                }
                 _ = stored.recv() => {
                     // One round takes in every alert stored so far.
                     while !matches!(stored.try_recv(), Err(tokio::sync::broadcast::error::TryRecvError::Empty
@@ -285,8 +307,9 @@ impl Dispatcher {
         }
         self.mark(st, quiet, now).await?;
         let mut unowed = Vec::new();
+        let mut quiet_sets = Vec::new();
         let resolve_ms = ms(self.settings.resolve_timeout);
-        for tenant in st.tenants.values_mut() {
+        for (tenant_id, tenant) in st.tenants.iter_mut() {
             let stale: Vec<Labels> = tenant
                 .active
                 .iter()
@@ -294,21 +317,14 @@ impl Dispatcher {
                 .map(|(l, _)| l.clone())
                 .collect();
             for labels in stale {
-                if let Some(mut a) = tenant.active.remove(&labels) {
-                    for route in &a.routes {
-                        tenant.grouper.resolve(route, &labels);
-                    }
-                    if let Some(inhibitor) = &mut tenant.inhibitor {
-                        inhibitor.resolve(&labels);
-                    }
-                    // Resolved before its group was due: it was never notified as firing,
-                    // and nothing more is owed for it.
-                    unowed.append(&mut a.waiting);
-                    a.view.ends_at = Some(rfc3339(now));
-                    a.unflushed = a.routes.iter().map(|r| r.path.clone()).collect();
-                    tenant.resolved.insert(labels, a);
+                if let Some(ids) = resolve_set(tenant, &labels, now, &mut unowed) {
+                    quiet_sets.push((tenant_id.clone(), ids));
                 }
             }
+        }
+        for (tenant_id, ids) in quiet_sets {
+            let reason = format!("not fired again for {} s", self.settings.resolve_timeout.as_secs());
+            self.record_resolved(&tenant_id, &ids, now, &reason).await?;
         }
         self.mark(st, unowed, now).await?;
         let tenant_ids: Vec<String> = st.tenants.keys().cloned().collect();
@@ -332,6 +348,44 @@ impl Dispatcher {
             }
         }
         Ok(())
+    }
+
+    /// Marks the stored alerts `ids` resolved (those not yet), audited once.
+    async fn record_resolved(&self, tenant_id: &str, ids: &[String], now: i64, reason: &str) -> WatchResult<()> {
+        if ids.is_empty() {
+            return Ok(());
+        }
+        let ev = sekimori_core::event::NewEvent::new(
+            Timestamp(now),
+            tenant_id,
+            "configuration",
+            sekimori_core::ecs::action::ALERT_RESOLVED,
+            sekimori_core::event::Outcome::Success,
+        )
+        .field(sekimori_core::ecs::field::ALERT_ID, ids[ids.len() - 1].as_str())
+        .field(sekimori_core::ecs::field::ALERT_COUNT, i64::try_from(ids.len()).unwrap_or(i64::MAX))
+        .field(sekimori_core::ecs::field::REASON, reason)
+        .field(sekimori_core::ecs::field::ACTOR, "sekimori");
+        self.watch.store.resolve_alerts(tenant_id, ids, now, "sekimori", &ev).await?;
+        Ok(())
+    }
+
+    /// An alert was resolved by hand: the firing alert it belongs to is resolved (its
+    /// groups are told), with the other stored alerts it stood for.
+    pub async fn resolved_by_hand(&self, tenant_id: &str, alert_id: &str) -> WatchResult<()> {
+        let now = self.watch.now_ms();
+        let mut state = self.state.lock().await;
+        let st = &mut *state;
+        let Some(tenant) = st.tenants.get_mut(tenant_id) else { return Ok(()) };
+        let Some(labels) =
+            tenant.active.iter().find(|(_, a)| a.ids.iter().any(|i| i == alert_id)).map(|(l, _)| l.clone())
+        else {
+            return Ok(());
+        };
+        let mut unowed = Vec::new();
+        let ids = resolve_set(tenant, &labels, now, &mut unowed).unwrap_or_default();
+        self.mark(st, unowed, now).await?;
+        self.record_resolved(tenant_id, &ids, now, &format!("resolved with alert {alert_id}")).await
     }
 
     /// Waits for the deliveries under way and settles them (for tests and shutdown).
@@ -437,6 +491,7 @@ impl Dispatcher {
         let Some(tenant) = st.tenants.get_mut(&tenant_id) else { return Ok(Some(alert.id)) };
         if let Some(a) = tenant.active.get_mut(&labels) {
             a.last_seen_ms = now;
+            a.remember(&alert.id);
             if a.unflushed.is_empty() {
                 return Ok(Some(alert.id));
             }
@@ -463,7 +518,10 @@ impl Dispatcher {
             labels: labels.clone(),
         };
         let unflushed = routes.iter().map(|r| r.path.clone()).collect();
-        tenant.active.insert(labels, Active { view, last_seen_ms: now, routes, unflushed, waiting: vec![alert.id] });
+        let ids = vec![alert.id.clone()];
+        tenant
+            .active
+            .insert(labels, Active { view, last_seen_ms: now, routes, unflushed, waiting: vec![alert.id], ids });
         Ok(None)
     }
 
@@ -655,6 +713,25 @@ impl Dispatcher {
         // recorded, and the group is tried again at its next interval or repeat.
         Done { job, settled: true }
     }
+}
+
+/// Resolves the alert `labels` of `tenant` at `now`: its groups are told at their next look,
+/// the stored alerts still waiting for a first notification are owed nothing more (added
+/// to `unowed`). The ids of the stored alerts it stood for, if it was firing.
+fn resolve_set(tenant: &mut Tenant, labels: &Labels, now: i64, unowed: &mut Vec<String>) -> Option<Vec<String>> {
+    let mut a = tenant.active.remove(labels)?;
+    for route in &a.routes {
+        tenant.grouper.resolve(route, labels);
+    }
+    if let Some(inhibitor) = &mut tenant.inhibitor {
+        inhibitor.resolve(labels);
+    }
+    unowed.append(&mut a.waiting);
+    a.view.ends_at = Some(rfc3339(now));
+    a.unflushed = a.routes.iter().map(|r| r.path.clone()).collect();
+    let ids = std::mem::take(&mut a.ids);
+    tenant.resolved.insert(labels.clone(), a);
+    Some(ids)
 }
 
 fn hex_id(bytes: impl AsRef<[u8]>) -> String {

@@ -27,6 +27,7 @@ mod routing;
 pub mod secrets;
 mod silences;
 pub mod syslog;
+pub mod triage;
 mod tuning;
 
 pub use routing::{check_routing, RoutingVersion, MAX_ROUTING_BYTES};
@@ -108,6 +109,8 @@ pub struct Watch {
     tunings: Arc<Mutex<TuningCache>>,
     profiles_lock: Arc<tokio::sync::Mutex<()>>,
     alert_tx: tokio::sync::broadcast::Sender<AlertRecord>,
+    /// Alerts resolved by hand: (tenant, alert id).
+    resolved_tx: tokio::sync::broadcast::Sender<(String, String)>,
     limits: IngestLimits,
     listeners: Arc<Mutex<Vec<Arc<syslog::ListenerStats>>>>,
     ingest_slots: Arc<tokio::sync::Semaphore>,
@@ -145,6 +148,7 @@ impl Watch {
             tunings: Arc::default(),
             profiles_lock: Arc::default(),
             alert_tx: tokio::sync::broadcast::channel(1024).0,
+            resolved_tx: tokio::sync::broadcast::channel(1024).0,
             ingest_slots: Arc::new(tokio::sync::Semaphore::new(limits.max_concurrent.max(1))),
             limits,
             listeners: Arc::default(),

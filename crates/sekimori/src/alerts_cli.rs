@@ -1,6 +1,7 @@
-//! `sekimori alerts …`: alert routing from the command line. `route` answers "where will
-//! this go?" for a routing document and a set of labels, as `amtool config routes test`
-//! does for Alertmanager.
+//! `sekimori alerts …`: alerts and their routing from the command line. `route` answers
+//! "where will this go?" for a routing document and a set of labels, as `amtool config
+//! routes test` does for Alertmanager; `list`, `show`, `ack`, `resolve`, `comment` and
+//! `assign` triage alerts.
 
 use std::io::Write;
 use std::path::PathBuf;
@@ -39,6 +40,64 @@ pub enum AlertsCommand {
     Silence {
         #[command(subcommand)]
         command: SilenceCommand,
+    },
+    /// The tenant's alerts, newest first, one per line: id, state, level, title, entity,
+    /// assignee, time.
+    List {
+        #[command(flatten)]
+        remote: Remote,
+        /// Only those `firing`, `acknowledged` or `resolved`.
+        #[arg(long)]
+        state: Option<String>,
+        /// At most this many (default 100).
+        #[arg(long)]
+        limit: Option<i64>,
+    },
+    /// One alert with its triage and comments (JSON).
+    Show {
+        #[command(flatten)]
+        remote: Remote,
+        /// Its id.
+        id: String,
+    },
+    /// Acknowledge a firing alert (and take it, if nobody has).
+    Ack {
+        #[command(flatten)]
+        remote: Remote,
+        /// Its id.
+        id: String,
+    },
+    /// Resolve an alert; its groups are told.
+    Resolve {
+        #[command(flatten)]
+        remote: Remote,
+        /// Its id.
+        id: String,
+        /// Why (kept as a comment).
+        #[arg(long)]
+        comment: Option<String>,
+    },
+    /// Comment on an alert.
+    Comment {
+        #[command(flatten)]
+        remote: Remote,
+        /// Its id.
+        id: String,
+        /// The comment.
+        text: String,
+    },
+    /// Assign an alert (`--none` unassigns).
+    Assign {
+        #[command(flatten)]
+        remote: Remote,
+        /// Its id.
+        id: String,
+        /// Who.
+        #[arg(required_unless_present = "none")]
+        assignee: Option<String>,
+        /// Unassign.
+        #[arg(long)]
+        none: bool,
     },
 }
 
@@ -152,6 +211,52 @@ pub async fn run(cmd: AlertsCommand) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         AlertsCommand::Silence { command } => silence(command).await,
+        AlertsCommand::List { remote, state, limit } => {
+            let list = match admin(&remote)?.alerts(state.as_deref(), limit).await {
+                Ok(l) => l,
+                Err(e) => {
+                    eprintln!("{e}");
+                    return Ok(ExitCode::from(1));
+                }
+            };
+            let mut out = std::io::stdout().lock();
+            for a in list.as_array().into_iter().flatten() {
+                let text = |v: &serde_json::Value| v.as_str().unwrap_or("-").to_owned();
+                let entity = a["entities"]["user"].as_str().or_else(|| a["entities"]["ip"].as_str()).unwrap_or("-");
+                writeln!(
+                    out,
+                    "{}\t{}\t{}\t{}\t{entity}\t{}\t{}",
+                    text(&a["id"]),
+                    text(&a["state"]),
+                    text(&a["level"]),
+                    text(&a["title"]),
+                    text(&a["assignee"]),
+                    text(&a["created_at"])
+                )?;
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        AlertsCommand::Show { remote, id } => match admin(&remote)?.alert(&id).await {
+            Ok(a) => {
+                println!("{}", serde_json::to_string_pretty(&a)?);
+                Ok(ExitCode::SUCCESS)
+            }
+            Err(e) => {
+                eprintln!("{e}");
+                Ok(ExitCode::from(1))
+            }
+        },
+        AlertsCommand::Ack { remote, id } => triage(&remote, &id, "ack", serde_json::json!({})).await,
+        AlertsCommand::Resolve { remote, id, comment } => {
+            triage(&remote, &id, "resolve", serde_json::json!({"comment": comment})).await
+        }
+        AlertsCommand::Comment { remote, id, text } => {
+            triage(&remote, &id, "comments", serde_json::json!({"body": text})).await
+        }
+        AlertsCommand::Assign { remote, id, assignee, none } => {
+            let who = if none { None } else { assignee };
+            triage(&remote, &id, "assignee", serde_json::json!({"assignee": who})).await
+        }
         AlertsCommand::Routing { command: RoutingCommand::Show { remote } } => {
             let current = admin(&remote)?.routing().await.map_err(|e| anyhow::anyhow!("{e}"))?;
             println!("{}", serde_json::to_string_pretty(&current)?);
@@ -174,6 +279,17 @@ pub async fn run(cmd: AlertsCommand) -> anyhow::Result<ExitCode> {
                     Ok(ExitCode::from(1))
                 }
             }
+        }
+    }
+}
+
+/// A triage change; prints nothing on success, the problem on refusal (exit 1).
+async fn triage(remote: &Remote, id: &str, change: &str, body: serde_json::Value) -> anyhow::Result<ExitCode> {
+    match admin(remote)?.triage_alert(id, change, &body).await {
+        Ok(_) => Ok(ExitCode::SUCCESS),
+        Err(e) => {
+            eprintln!("{e}");
+            Ok(ExitCode::from(1))
         }
     }
 }

@@ -194,3 +194,65 @@ async fn two_nodes_on_one_postgresql_notify_each_group_once() {
     drop((a, b));
     psql(&format!("DROP SCHEMA {schema} CASCADE"));
 }
+
+fn cli(server: &Server, token: &str, args: &[&str]) -> (Option<i32>, String, String) {
+    let out = std::process::Command::new(common::BIN)
+        .args(["alerts"])
+        .args(args)
+        .env("SEKIMORI_URL", &server.url)
+        .env("SEKIMORI_TOKEN", token)
+        .output()
+        .expect("run sekimori");
+    (
+        out.status.code(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[cfg(unix)]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn alerts_are_triaged_from_the_command_line() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let cfg = config(dir.path(), None);
+    let server = start_with(&dir.path().join("data"), &["--config", cfg.to_str().expect("utf-8")], &[]).await;
+    let token = server.token.clone();
+    let (hook, _got) = receiver().await;
+    let key = set_up(&server, &token, &hook).await;
+    ingest(&server, &key, &["alice"]).await;
+    let (code, out, err) = cli(&server, &token, &["list", "--state", "firing"]);
+    assert_eq!(code, Some(0), "{err}");
+    let line = out.lines().next().unwrap_or_else(|| panic!("one firing alert: {out}"));
+    let id = line.split('\t').next().expect("id").to_owned();
+    assert!(line.contains("\tfiring\tmedium\tWhoami Execution\talice\t-\t"), "{line}");
+    assert_eq!(cli(&server, &token, &["ack", &id]).0, Some(0));
+    let (code, _, err) = cli(&server, &token, &["ack", &id]);
+    assert_eq!(code, Some(1), "acknowledged once");
+    assert!(err.contains("the alert is acknowledged"), "{err}");
+    assert_eq!(cli(&server, &token, &["assign", &id, "hanako"]).0, Some(0));
+    assert_eq!(cli(&server, &token, &["comment", &id, "checked with alice: her script"]).0, Some(0));
+    assert_eq!(cli(&server, &token, &["resolve", &id, "--comment", "expected admin work"]).0, Some(0));
+    let (_, out, _) = cli(&server, &token, &["list", "--state", "resolved"]);
+    assert!(out.starts_with(&format!("{id}\tresolved\t")) && out.contains("\thanako\t"), "{out}");
+    let (code, out, _) = cli(&server, &token, &["show", &id]);
+    assert_eq!(code, Some(0));
+    let shown: Value = serde_json::from_str(&out).expect("json");
+    assert_eq!(shown["state"], "resolved");
+    let comments: Vec<&str> =
+        shown["comments"].as_array().expect("comments").iter().filter_map(|c| c["body"].as_str()).collect();
+    assert_eq!(comments, ["checked with alice: her script", "expected admin work"]);
+    assert!(shown["changed_by"].as_str().is_some_and(|b| b.starts_with("admin_token:")), "{shown}");
+    let (code, _, err) = cli(&server, &token, &["list", "--state", "snoozed"]);
+    assert_eq!(code, Some(1));
+    assert!(err.contains("state is firing, acknowledged or resolved"), "{err}");
+    // Every change is in the audit log.
+    let events = call(&server, &token, reqwest::Method::GET, "/api/v1/events?action=alert.*", Value::Null).await;
+    let mut actions: Vec<&str> =
+        events["events"].as_array().expect("events").iter().filter_map(|e| e["event"]["action"].as_str()).collect();
+    actions.sort_unstable();
+    assert_eq!(
+        actions,
+        ["alert.acknowledged", "alert.assigned", "alert.commented", "alert.commented", "alert.resolved"],
+        "{events}"
+    );
+}

@@ -3,6 +3,7 @@
 
 mod accounts;
 mod admin;
+mod alerts;
 mod device;
 mod factors;
 mod form_target;
@@ -39,6 +40,7 @@ pub(crate) fn router(state: &AppState) -> Router<AppState> {
         .merge(admin::router(state))
         .merge(accounts::router(state))
         .merge(tuning::router(state))
+        .merge(alerts::router(state))
         .merge(overrides::router(state))
         .merge(respond::router(state))
         .merge(factors::router(state))

@@ -9,7 +9,7 @@ use axum::{Json, Router};
 use sekimori_core::names::Label;
 use sekimori_core::{ErrorCode, Timestamp};
 use sekimori_gate::roles::Capability;
-use sekimori_store::{AlertRecord, DeadLetter, IngestSource};
+use sekimori_store::{DeadLetter, IngestSource};
 use sekimori_watch::{IngestReport, NewSourceKey};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -26,8 +26,6 @@ pub(super) fn router(state: &AppState) -> Router<AppState> {
             .post("/api/v1/admin/ingest-sources", cap(Detection), add_source)
             .get("/api/v1/admin/ingest-sources", cap(DetectionRead), list_sources)
             .delete("/api/v1/admin/ingest-sources/{id}", cap(Detection), revoke_source)
-            .get("/api/v1/admin/alerts", cap(DetectionRead), alerts)
-            .get("/api/v1/admin/alerts/{id}", cap(DetectionRead), alert)
             .get("/api/v1/admin/dead-letters", cap(DetectionRead), dead_letters)
             .get("/api/v1/admin/listeners", cap(DetectionRead), listeners)
             .get("/api/v1/admin/ingest-settings", cap(DetectionRead), ingest_settings)
@@ -139,81 +137,11 @@ async fn list_sources(State(s): State<AppState>, AdminAuth(admin): AdminAuth) ->
     Ok(Json(s.watch.list_sources(&admin.tenant_id).await?.into_iter().map(SourceView::from).collect()))
 }
 
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct AlertQuery {
-    /// RFC 3339; default: all.
-    since: Option<String>,
-    /// Default 100, at most 1000.
-    limit: Option<i64>,
-}
-
-/// An alert as the admin API shows it.
-#[derive(Debug, Serialize)]
-struct AlertView {
-    id: String,
-    rule_id: Option<String>,
-    title: String,
-    level: String,
-    tags: Value,
-    source_id: String,
-    event_seq: i64,
-    /// Where the whole event is, until the retention prunes it.
-    event: String,
-    matched: Value,
-    entities: Value,
-    excerpt: Value,
-    created_at: String,
-}
-
-impl From<AlertRecord> for AlertView {
-    fn from(a: AlertRecord) -> Self {
-        AlertView {
-            id: a.id,
-            rule_id: a.rule_id,
-            title: a.title,
-            level: a.level,
-            tags: serde_json::from_str(&a.tags).unwrap_or(Value::Null),
-            source_id: a.source_id,
-            event_seq: a.event_seq,
-            event: format!("/api/v1/admin/ingested-events/{}", a.event_seq),
-            matched: serde_json::from_str(&a.matched).unwrap_or(Value::Null),
-            entities: serde_json::from_str(&a.entities).unwrap_or(Value::Null),
-            excerpt: serde_json::from_str(&a.excerpt).unwrap_or(Value::Null),
-            created_at: Timestamp(a.created_at).to_rfc3339(),
-        }
-    }
-}
-
-fn limit(l: Option<i64>) -> Result<i64, ApiError> {
+pub(super) fn limit(l: Option<i64>) -> Result<i64, ApiError> {
     match l.unwrap_or(100) {
         l @ 1..=1000 => Ok(l),
         _ => Err(ApiError::new(ErrorCode::InvalidRequest, "limit must be between 1 and 1000")),
     }
-}
-
-async fn alerts(
-    State(s): State<AppState>,
-    AdminAuth(admin): AdminAuth,
-    ApiQuery(q): ApiQuery<AlertQuery>,
-) -> ApiResult<Json<Vec<AlertView>>> {
-    let since = match &q.since {
-        Some(t) => Timestamp::parse(t)
-            .ok_or_else(|| ApiError::new(ErrorCode::InvalidRequest, "since must be an RFC 3339 time"))?
-            .millis(),
-        None => 0,
-    };
-    let list = s.watch.alerts(&admin.tenant_id, since, limit(q.limit)?).await?;
-    Ok(Json(list.into_iter().map(AlertView::from).collect()))
-}
-
-/// `GET /api/v1/admin/alerts/{id}`: one alert (where notifications link to).
-async fn alert(
-    State(s): State<AppState>,
-    AdminAuth(admin): AdminAuth,
-    Path(id): Path<String>,
-) -> ApiResult<Json<AlertView>> {
-    Ok(Json(AlertView::from(s.watch.alert_by_id(&admin.tenant_id, &id).await?)))
 }
 
 #[derive(Debug, Deserialize)]

@@ -229,6 +229,14 @@ async fn alerts_reach_a_signed_webhook_once(backend: Backend) {
     s.clock.advance_seconds(301);
     tokio::time::sleep(Duration::from_millis(2500)).await;
     assert_eq!(receiver.count(), 2, "a resolved group is told once, then forgotten");
+    // The stored alerts it stood for are resolved too, by Sekimori.
+    let (_, resolved) = s.admin_call(Method::GET, "/api/v1/admin/alerts?state=resolved", None).await;
+    assert_eq!(resolved.as_array().map(Vec::len), Some(4), "{resolved}");
+    let (_, firing) = s.admin_call(Method::GET, "/api/v1/admin/alerts?state=firing", None).await;
+    assert_eq!(firing, json!([]));
+    let id = resolved[0]["id"].as_str().expect("id");
+    let (_, one) = s.admin_call(Method::GET, &format!("/api/v1/admin/alerts/{id}"), None).await;
+    assert_eq!(one["changed_by"], "sekimori", "{one}");
 }
 
 #[tokio::test]
@@ -442,4 +450,68 @@ async fn email_reaches_a_real_smtp_server_over_starttls_on_sqlite() {
 #[tokio::test]
 async fn email_reaches_a_real_smtp_server_over_starttls_on_postgres() {
     email_reaches_a_real_smtp_server_over_starttls(Backend::Postgres).await;
+}
+
+async fn resolving_by_hand_tells_the_group(backend: Backend) {
+    let s = TestServer::start_on(backend).await;
+    let receiver = Receiver::start(Vec::new()).await;
+    let doc = json!({
+        "route": {"receiver": "siem", "group_by": ["rule"], "group_interval": "1m"},
+        "receivers": [{"name": "siem", "webhook_configs": [{"url": receiver.url}]}]
+    });
+    let (status, body) =
+        s.admin_call(Method::PUT, "/api/v1/admin/routing", Some(json!({"base_version": 0, "document": doc}))).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let key = source_key(&s).await;
+    ingest(&s, &key, &["alice"]).await;
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    s.clock.advance_seconds(31);
+    receiver.wait_for(1).await;
+    let (_, firing) = s.admin_call(Method::GET, "/api/v1/admin/alerts?state=firing", None).await;
+    let id = firing[0]["id"].as_str().expect("id").to_owned();
+    let path = format!("/api/v1/admin/alerts/{id}");
+    let (status, _) = s.admin_call(Method::POST, &format!("{path}/ack"), Some(json!({}))).await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    let (status, problem) = s.admin_call(Method::POST, &format!("{path}/ack"), Some(json!({}))).await;
+    assert_eq!((status, problem["state"].as_str()), (StatusCode::CONFLICT, Some("acknowledged")), "{problem}");
+    let (status, problem) = s.admin_call(Method::POST, &format!("{path}/comments"), Some(json!({"body": " "}))).await;
+    assert_eq!((status, problem["field"].as_str()), (StatusCode::BAD_REQUEST, Some("comment")), "{problem}");
+    let (status, _) = s.admin_call(Method::POST, "/api/v1/admin/alerts/nope/ack", Some(json!({}))).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    let (status, _) =
+        s.admin_call(Method::POST, &format!("{path}/resolve"), Some(json!({"comment": "known admin script"}))).await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    // Within the resolve timeout, at the group's next look: told it resolved.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    s.clock.advance_seconds(61);
+    let got = receiver.wait_for(2).await;
+    let body: Value = serde_json::from_slice(&got[1].body).expect("json");
+    assert_eq!(body["status"], "resolved", "{body}");
+    let (_, one) = s.admin_call(Method::GET, &path, None).await;
+    assert_eq!(
+        (one["state"].as_str(), one["comments"][0]["body"].as_str()),
+        (Some("resolved"), Some("known admin script"))
+    );
+    // An auditor reads alerts and cannot triage them.
+    let (_, auditor) =
+        s.admin_call(Method::POST, "/api/v1/admin/tokens", Some(json!({"name": "audit", "role": "auditor"}))).await;
+    let key = auditor["key"].as_str().expect("key");
+    let resp = reqwest::Client::new()
+        .post(format!("{}{path}/comments", s.url))
+        .bearer_auth(key)
+        .json(&json!({"body": "x"}))
+        .send()
+        .await
+        .expect("send");
+    assert_eq!(resp.status(), StatusCode::FORBIDDEN);
+}
+
+#[tokio::test]
+async fn resolving_by_hand_tells_the_group_on_sqlite() {
+    resolving_by_hand_tells_the_group(Backend::Sqlite).await;
+}
+
+#[tokio::test]
+async fn resolving_by_hand_tells_the_group_on_postgres() {
+    resolving_by_hand_tells_the_group(Backend::Postgres).await;
 }

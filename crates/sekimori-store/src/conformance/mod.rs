@@ -40,6 +40,7 @@ macro_rules! conformance_suite {
             silences_are_listed_until_they_end_and_expired_once,
             alerts_are_pending_until_dispatched_and_each_notification_is_claimed_once,
             overrides_are_in_force_until_they_end_or_are_lifted_once,
+            alerts_are_triaged_once_under_concurrency_and_commented,
             totp_steps_are_accepted_once_under_concurrency,
             recovery_codes_are_single_use_under_concurrency,
             passwords_are_set_rehashed_and_deleted,

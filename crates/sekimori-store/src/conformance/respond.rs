@@ -248,3 +248,106 @@ pub async fn overrides_are_in_force_until_they_end_or_are_lifted_once(s: S) {
     let audited = s.events(&EventFilter { limit: 1000, ..Default::default() }).await.expect("events");
     assert_eq!(audited.iter().filter(|e| e.doc.contains("response.override.lifted")).count(), 1);
 }
+
+pub async fn alerts_are_triaged_once_under_concurrency_and_commented(s: S) {
+    let t = tenant(&s).await;
+    let alert = |id: &str, at: i64| AlertRecord {
+        id: id.into(),
+        tenant_id: t.id.clone(),
+        rule_id: Some("r1".into()),
+        title: "t".into(),
+        level: "high".into(),
+        tags: "[]".into(),
+        source_id: "src1".into(),
+        event_seq: 0,
+        matched: "[]".into(),
+        entities: "{}".into(),
+        excerpt: "{}".into(),
+        created_at: at,
+    };
+    let batch = IngestBatch {
+        tenant_id: t.id.clone(),
+        source_id: "src1".into(),
+        received_at: T0,
+        events: vec!["{}".into()],
+        dead_letters: vec![],
+        alerts: vec![(0, alert("a1", T0 + 1)), (0, alert("a2", T0 + 2)), (0, alert("a3", T0 + 3))],
+        cursor: None,
+        profiles: vec![],
+    };
+    s.store_ingest(&batch).await.expect("store").expect("no cursor");
+    let ids = |v: Vec<AlertRecord>| v.into_iter().map(|a| a.id).collect::<Vec<_>>();
+    let in_state = |s: S, state: AlertState| {
+        let t = t.id.clone();
+        async move { ids(s.alerts_in_state(&t, state, 0, 10).await.expect("list")) }
+    };
+    assert_eq!(in_state(s.clone(), AlertState::Firing).await, ["a3", "a2", "a1"], "no triage: firing");
+    let triage = |state: AlertState, by: &str, at: i64| AlertTriage {
+        alert_id: "a1".into(),
+        tenant_id: t.id.clone(),
+        state,
+        assignee: Some(by.into()),
+        changed_at: at,
+        changed_by: by.into(),
+    };
+    // Eight analysts acknowledge a1 at once: one does.
+    let mut tasks = Vec::new();
+    for i in 0..8 {
+        let (s, tr) = (s.clone(), triage(AlertState::Acknowledged, &format!("analyst{i}"), T0 + 10));
+        tasks.push(tokio::spawn(async move {
+            s.set_alert_triage(&tr, &[AlertState::Firing], &ev("alert.acknowledged")).await.expect("triage")
+        }));
+    }
+    let mut changed = 0;
+    for task in tasks {
+        match task.await.expect("join") {
+            TriageChange::Changed(AlertState::Firing) => changed += 1,
+            TriageChange::Refused(AlertState::Acknowledged) => {}
+            other => panic!("{other:?}"),
+        }
+    }
+    assert_eq!(changed, 1);
+    assert_eq!(in_state(s.clone(), AlertState::Acknowledged).await, ["a1"]);
+    assert_eq!(in_state(s.clone(), AlertState::Firing).await, ["a3", "a2"]);
+    let resolve = triage(AlertState::Resolved, "lead", T0 + 20);
+    let from = [AlertState::Firing, AlertState::Acknowledged];
+    assert_eq!(
+        s.set_alert_triage(&resolve, &from, &ev("alert.resolved")).await.expect("t"),
+        TriageChange::Changed(AlertState::Acknowledged)
+    );
+    assert_eq!(
+        s.set_alert_triage(&resolve, &from, &ev("alert.resolved")).await.expect("t"),
+        TriageChange::Refused(AlertState::Resolved)
+    );
+    let other = AlertTriage { tenant_id: "other-tenant".into(), ..resolve.clone() };
+    assert_eq!(s.set_alert_triage(&other, &from, &ev("x")).await.expect("t"), TriageChange::NoAlert);
+    // Resolved automatically: those not yet resolved, once.
+    let all = ["a1".to_owned(), "a2".to_owned(), "zz".to_owned()];
+    assert_eq!(s.resolve_alerts(&t.id, &all, T0 + 30, "sekimori", &ev("alert.resolved")).await.expect("r"), 1);
+    assert_eq!(s.resolve_alerts(&t.id, &all, T0 + 31, "sekimori", &ev("alert.resolved")).await.expect("r"), 0);
+    assert_eq!(in_state(s.clone(), AlertState::Resolved).await, ["a2", "a1"]);
+    let triaged = s.alert_triage(&t.id, &all).await.expect("triage");
+    let a1 = triaged.iter().find(|x| x.alert_id == "a1").expect("a1");
+    assert_eq!(
+        (a1.state, a1.changed_by.as_str(), a1.assignee.as_deref()),
+        (AlertState::Resolved, "lead", Some("lead"))
+    );
+    assert!(s.alert_triage("other-tenant", &all).await.expect("triage").is_empty());
+    // Comments, oldest first; none on another tenant's alert.
+    let comment = |id: &str, at: i64, tenant: &str| AlertComment {
+        id: id.into(),
+        tenant_id: tenant.into(),
+        alert_id: "a3".into(),
+        author: "admin_token:x".into(),
+        body: format!("note {id}"),
+        created_at: at,
+    };
+    assert!(s.add_alert_comment(&comment("c2", T0 + 2, &t.id), &ev("alert.commented")).await.expect("c"));
+    assert!(s.add_alert_comment(&comment("c1", T0 + 1, &t.id), &ev("alert.commented")).await.expect("c"));
+    assert!(!s.add_alert_comment(&comment("c3", T0 + 3, "other-tenant"), &ev("alert.commented")).await.expect("c"));
+    let list = s.alert_comments(&t.id, "a3").await.expect("comments");
+    assert_eq!(list.iter().map(|c| c.id.as_str()).collect::<Vec<_>>(), ["c1", "c2"]);
+    let audited = s.events(&EventFilter { limit: 1000, ..Default::default() }).await.expect("events");
+    let count = |a: &str| audited.iter().filter(|e| e.doc.contains(a)).count();
+    assert_eq!((count("alert.acknowledged"), count("alert.resolved"), count("alert.commented")), (1, 2, 2));
+}

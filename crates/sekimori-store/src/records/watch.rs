@@ -193,3 +193,78 @@ pub struct NotificationAttempt {
     /// `delivered`, `status 503`, `timeout`, `connection`.
     pub outcome: String,
 }
+
+/// Where an alert is in its triage.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum AlertState {
+    /// New (no one has looked at it yet).
+    Firing,
+    /// Someone is on it.
+    Acknowledged,
+    /// Done: by hand, or because its rule's condition did not recur.
+    Resolved,
+}
+
+impl AlertState {
+    /// Every state.
+    pub const ALL: [AlertState; 3] = [AlertState::Firing, AlertState::Acknowledged, AlertState::Resolved];
+
+    /// Stored name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AlertState::Firing => "firing",
+            AlertState::Acknowledged => "acknowledged",
+            AlertState::Resolved => "resolved",
+        }
+    }
+
+    /// Parses the stored name.
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|v| v.as_str() == s)
+    }
+}
+
+/// An alert's triage (no record: firing, unassigned).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AlertTriage {
+    /// The alert.
+    pub alert_id: String,
+    /// Tenant.
+    pub tenant_id: String,
+    /// Its state.
+    pub state: AlertState,
+    /// Who is on it.
+    pub assignee: Option<String>,
+    /// Last change, ms.
+    pub changed_at: i64,
+    /// Who changed it (`admin_token:<id>`, or `sekimori` for an automatic resolution).
+    pub changed_by: String,
+}
+
+/// What became of a triage change.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TriageChange {
+    /// Written; the state before.
+    Changed(AlertState),
+    /// Not written: the alert is in this state, which the change does not start from.
+    Refused(AlertState),
+    /// No such alert in the tenant.
+    NoAlert,
+}
+
+/// A comment on an alert.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AlertComment {
+    /// Id.
+    pub id: String,
+    /// Tenant.
+    pub tenant_id: String,
+    /// The alert.
+    pub alert_id: String,
+    /// Who wrote it.
+    pub author: String,
+    /// What.
+    pub body: String,
+    /// When, ms.
+    pub created_at: i64,
+}

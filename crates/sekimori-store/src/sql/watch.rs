@@ -259,6 +259,161 @@ impl WatchStore for This {
         self.read_optional(q("SELECT * FROM alerts WHERE tenant_id = $1 AND id = $2").bind(tenant_id).bind(id)).await
     }
 
+    async fn alerts_in_state(
+        &self,
+        tenant_id: &str,
+        state: AlertState,
+        since: i64,
+        limit: i64,
+    ) -> StoreResult<Vec<AlertRecord>> {
+        self.read_all(
+            q("SELECT a.* FROM alerts a LEFT JOIN alert_triage t ON t.alert_id = a.id \
+               WHERE a.tenant_id = $1 AND a.created_at >= $2 AND COALESCE(t.state, 'firing') = $3 \
+               ORDER BY a.created_at DESC, a.id DESC LIMIT $4")
+            .bind(tenant_id)
+            .bind(since)
+            .bind(state)
+            .bind(limit.max(0)),
+        )
+        .await
+    }
+
+    async fn alert_triage(&self, tenant_id: &str, ids: &[String]) -> StoreResult<Vec<AlertTriage>> {
+        let mut out = Vec::new();
+        for chunk in ids.chunks(ROWS_PER_INSERT) {
+            let list: Vec<String> = (0..chunk.len()).map(|i| format!("${}", i + 2)).collect();
+            let sql = format!("SELECT * FROM alert_triage WHERE tenant_id = $1 AND alert_id IN ({})", list.join(", "));
+            let mut query = q(&sql).bind(tenant_id);
+            for id in chunk {
+                query = query.bind(id.as_str());
+            }
+            out.extend(self.read_all::<AlertTriage>(query).await?);
+        }
+        Ok(out)
+    }
+
+    async fn set_alert_triage(&self, t: &AlertTriage, from: &[AlertState], event: &NewEvent) -> StoreResult<TriageChange> {
+        let mut tx = self.begin().await?;
+        let alert: Option<AlertRecord> = tx
+            .fetch_optional(q("SELECT * FROM alerts WHERE tenant_id = $1 AND id = $2").bind(&t.tenant_id).bind(&t.alert_id))
+            .await?;
+        if alert.is_none() {
+            tx.rollback().await?;
+            return Ok(TriageChange::NoAlert);
+        }
+        let current: Option<AlertTriage> =
+            tx.fetch_optional(q("SELECT * FROM alert_triage WHERE alert_id = $1").bind(&t.alert_id)).await?;
+        let state = current.as_ref().map_or(AlertState::Firing, |c| c.state);
+        if !from.contains(&state) {
+            tx.rollback().await?;
+            return Ok(TriageChange::Refused(state));
+        }
+        // The guard on the state read makes a concurrent change lose (0 rows), not overwrite.
+        let written = match &current {
+            None => {
+                tx.execute(
+                    q("INSERT INTO alert_triage (alert_id, tenant_id, state, assignee, changed_at, changed_by) \
+                       VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (alert_id) DO NOTHING")
+                    .bind(&t.alert_id)
+                    .bind(&t.tenant_id)
+                    .bind(t.state)
+                    .bind(&t.assignee)
+                    .bind(t.changed_at)
+                    .bind(&t.changed_by),
+                )
+                .await?
+            }
+            Some(c) => {
+                tx.execute(
+                    q("UPDATE alert_triage SET state = $1, assignee = $2, changed_at = $3, changed_by = $4 \
+                       WHERE alert_id = $5 AND state = $6 AND changed_at = $7")
+                    .bind(t.state)
+                    .bind(&t.assignee)
+                    .bind(t.changed_at)
+                    .bind(&t.changed_by)
+                    .bind(&t.alert_id)
+                    .bind(c.state)
+                    .bind(c.changed_at),
+                )
+                .await?
+            }
+        };
+        if written != 1 {
+            tx.rollback().await?;
+            let now: Option<AlertTriage> =
+                self.read_optional(q("SELECT * FROM alert_triage WHERE alert_id = $1").bind(&t.alert_id)).await?;
+            return Ok(TriageChange::Refused(now.map_or(AlertState::Firing, |n| n.state)));
+        }
+        self.append_in(&mut tx, event).await?;
+        tx.commit().await?;
+        Ok(TriageChange::Changed(state))
+    }
+
+    async fn resolve_alerts(
+        &self,
+        tenant_id: &str,
+        ids: &[String],
+        at: i64,
+        by: &str,
+        event: &NewEvent,
+    ) -> StoreResult<u64> {
+        let mut tx = self.begin().await?;
+        let mut changed = 0;
+        for id in ids {
+            changed += tx
+                .execute(
+                    q("INSERT INTO alert_triage (alert_id, tenant_id, state, assignee, changed_at, changed_by) \
+                       SELECT id, tenant_id, 'resolved', NULL, $1, $2 FROM alerts WHERE tenant_id = $3 AND id = $4 \
+                       ON CONFLICT (alert_id) DO UPDATE SET state = 'resolved', changed_at = excluded.changed_at, \
+                       changed_by = excluded.changed_by WHERE alert_triage.state <> 'resolved'")
+                    .bind(at)
+                    .bind(by)
+                    .bind(tenant_id)
+                    .bind(id.as_str()),
+                )
+                .await?;
+        }
+        if changed == 0 {
+            tx.rollback().await?;
+            return Ok(0);
+        }
+        self.append_in(&mut tx, event).await?;
+        tx.commit().await?;
+        Ok(changed)
+    }
+
+    async fn add_alert_comment(&self, c: &AlertComment, event: &NewEvent) -> StoreResult<bool> {
+        let mut tx = self.begin().await?;
+        let n = tx
+            .execute(
+                q("INSERT INTO alert_comments (id, tenant_id, alert_id, author, body, created_at) \
+                   SELECT $1, tenant_id, id, $2, $3, $4 FROM alerts WHERE tenant_id = $5 AND id = $6")
+                .bind(&c.id)
+                .bind(&c.author)
+                .bind(&c.body)
+                .bind(c.created_at)
+                .bind(&c.tenant_id)
+                .bind(&c.alert_id),
+            )
+            .await?;
+        if n != 1 {
+            tx.rollback().await?;
+            return Ok(false);
+        }
+        self.append_in(&mut tx, event).await?;
+        tx.commit().await?;
+        Ok(true)
+    }
+
+    async fn alert_comments(&self, tenant_id: &str, alert_id: &str) -> StoreResult<Vec<AlertComment>> {
+        self.read_all(
+            q("SELECT * FROM alert_comments WHERE tenant_id = $1 AND alert_id = $2 ORDER BY created_at, id")
+                .bind(tenant_id)
+                .bind(alert_id),
+        )
+        .await
+    }
+
     async fn pending_alerts(&self, limit: i64) -> StoreResult<Vec<AlertRecord>> {
         self.read_all(
             q("SELECT * FROM alerts WHERE dispatched_at IS NULL ORDER BY created_at, id LIMIT $1").bind(limit.max(0)),
