@@ -422,6 +422,9 @@ impl WatchStore for This {
     }
 
     async fn mark_alerts_dispatched(&self, ids: &[String], at: i64) -> StoreResult<u64> {
+        // One transaction (one commit) for the whole list, in statements of at most
+        // ROWS_PER_INSERT ids.
+        let mut tx = self.begin().await?;
         let mut marked = 0;
         for chunk in ids.chunks(ROWS_PER_INSERT) {
             let list: Vec<String> = (0..chunk.len()).map(|i| format!("${}", i + 2)).collect();
@@ -431,8 +434,9 @@ impl WatchStore for This {
             for id in chunk {
                 query = query.bind(id.as_str());
             }
-            marked += self.write(query).await?;
+            marked += tx.execute(query).await?;
         }
+        tx.commit().await?;
         Ok(marked)
     }
 
