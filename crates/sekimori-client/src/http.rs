@@ -327,6 +327,13 @@ impl AdminClient {
         self.0.delete(&format!("/api/v1/admin/silences/{}", percent_encode(id))).await
     }
 
+    /// Sends a test notification to each channel of receiver `name`:
+    /// `[{"channel","delivered","attempts"}]`.
+    pub async fn test_receiver(&self, name: &str) -> ClientResult<Value> {
+        let path = format!("/api/v1/admin/routing/receivers/{}/test", percent_encode(name));
+        self.call(reqwest::Method::POST, &path, None).await
+    }
+
     /// The tenant's alerts, newest first, in `state` when given.
     pub async fn alerts(&self, state: Option<&str>, limit: Option<i64>) -> ClientResult<Value> {
         let mut path = format!("/api/v1/admin/alerts?limit={}", limit.unwrap_or(100));

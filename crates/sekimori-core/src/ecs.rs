@@ -180,6 +180,8 @@ pub mod action {
     pub const RESPONSE_OVERRIDE_LIFTED: &str = "response.override.lifted";
     /// A user's sessions ended by a response policy.
     pub const RESPONSE_REAUTHENTICATE: &str = "response.reauthenticate";
+    /// A test notification sent to a receiver's channels.
+    pub const ADMIN_RECEIVER_TESTED: &str = "admin.receiver.tested";
     /// An alert silence made.
     pub const ADMIN_SILENCE_CREATED: &str = "admin.silence.created";
     /// An alert silence ended early.

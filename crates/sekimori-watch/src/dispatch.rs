@@ -122,9 +122,40 @@ struct Job {
     covers_resolved: Vec<Labels>,
 }
 
+/// What `channel` is sent for `n`.
+pub(crate) fn body_for(channel: &Channel, n: &Notification) -> Body {
+    match (channel.kind, &channel.email) {
+        (ChannelKind::Webhook, _) => Body::Http(webhook_body(n, channel.max_alerts)),
+        (ChannelKind::Slack, _) => Body::Http(payload::slack(n)),
+        (ChannelKind::Teams, _) => Body::Http(payload::teams(n)),
+        (ChannelKind::Email, Some(cfg)) => match sekimori_respond::email::render(n, cfg) {
+            Ok(email) => Body::Email(Box::new(email)),
+            Err(e) => Body::Unrenderable(format!("template: {e}")),
+        },
+        (ChannelKind::Email, None) => Body::Unrenderable("an email channel without its settings".to_owned()),
+    }
+}
+
+/// Sends `body` to `channel` with `sender`'s retries; what became of it.
+pub(crate) async fn deliver(sender: &Sender, channel: &Channel, body: &Body, now: i64) -> Report {
+    match (body, &channel.email) {
+        (Body::Http(body), _) => {
+            let receiver = HttpReceiver {
+                name: channel.id(),
+                url: channel.url.clone(),
+                hmac_key: channel.hmac_key.as_ref().map(|k| k.as_bytes().to_vec()),
+            };
+            sender.post(&receiver, body).await
+        }
+        (Body::Email(email), Some(cfg)) => sender.mail(cfg, email).await,
+        (Body::Email(_), None) => Report::refused(now, "an email without its channel settings"),
+        (Body::Unrenderable(why), _) => Report::refused(now, why),
+    }
+}
+
 /// What a job sends.
 #[derive(Debug, Clone)]
-enum Body {
+pub(crate) enum Body {
     /// A JSON body to POST.
     Http(Value),
     /// An email.
@@ -604,16 +635,7 @@ impl Dispatcher {
                 alerts,
                 external_url: self.settings.external_url.clone(),
             };
-            let body = match (channel.kind, &channel.email) {
-                (ChannelKind::Webhook, _) => Body::Http(webhook_body(&n, channel.max_alerts)),
-                (ChannelKind::Slack, _) => Body::Http(payload::slack(&n)),
-                (ChannelKind::Teams, _) => Body::Http(payload::teams(&n)),
-                (ChannelKind::Email, Some(cfg)) => match sekimori_respond::email::render(&n, cfg) {
-                    Ok(email) => Body::Email(Box::new(email)),
-                    Err(e) => Body::Unrenderable(format!("template: {e}")),
-                },
-                (ChannelKind::Email, None) => continue,
-            };
+            let body = body_for(&channel, &n);
             jobs.push(Job {
                 tenant_id: tenant_id.to_owned(),
                 route: flush.key.route.clone(),
@@ -674,19 +696,7 @@ impl Dispatcher {
                 return Done { job, settled: false };
             }
         }
-        let report: Report = match (&job.body, &job.channel.email) {
-            (Body::Http(body), _) => {
-                let receiver = HttpReceiver {
-                    name: job.channel.id(),
-                    url: job.channel.url.clone(),
-                    hmac_key: job.channel.hmac_key.as_ref().map(|k| k.as_bytes().to_vec()),
-                };
-                self.sender.post(&receiver, body).await
-            }
-            (Body::Email(email), Some(cfg)) => self.sender.mail(cfg, email).await,
-            (Body::Email(_), None) => Report::refused(now, "an email without its channel settings"),
-            (Body::Unrenderable(why), _) => Report::refused(now, why),
-        };
+        let report = deliver(&self.sender, &job.channel, &job.body, now).await;
         let attempts: Vec<NotificationAttempt> = report
             .attempts
             .iter()

@@ -23,6 +23,7 @@ use serde_json::Value;
 pub mod deliver;
 pub mod dispatch;
 pub mod responder;
+pub use routing::ChannelTest;
 mod routing;
 pub mod secrets;
 mod silences;

@@ -149,3 +149,87 @@ impl Watch {
         Ok(version)
     }
 }
+
+/// What a test notification to one channel did.
+#[derive(Debug, Clone, Serialize)]
+pub struct ChannelTest {
+    /// The channel, e.g. `soc/slack_configs[0]`.
+    pub channel: String,
+    /// Whether it was taken.
+    pub delivered: bool,
+    /// Each attempt's outcome (one: a test is not retried).
+    pub attempts: Vec<String>,
+}
+
+impl Watch {
+    /// Sends a test notification (one firing alert, `rule="sekimori_test"`) to every
+    /// channel of the tenant's receiver `name`, once each, now, outside the notification
+    /// log; audited.
+    pub async fn test_receiver(
+        &self,
+        tenant_id: &str,
+        admin_token_id: &str,
+        name: &str,
+        external_url: &str,
+    ) -> WatchResult<Vec<ChannelTest>> {
+        use sekimori_respond::payload::{AlertView, Notification};
+        let Some((_, tree)) = self.routing_tree(tenant_id).await? else {
+            return Err(ServiceError::new(ErrorCode::NotFound, "the tenant has no routing document"));
+        };
+        let receiver = tree
+            .receiver(name)
+            .ok_or_else(|| ServiceError::new(ErrorCode::NotFound, format!("no receiver named {name:?}")))?;
+        let now = self.clock.now();
+        let labels: sekimori_respond::Labels = [
+            ("rule", "sekimori_test"),
+            ("title", "Sekimori test notification"),
+            ("severity", "info"),
+            ("kind", "test"),
+            ("source", "sekimori"),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_owned(), v.to_owned()))
+        .collect();
+        let n = Notification {
+            receiver: name.to_owned(),
+            group: sekimori_respond::GroupKey { route: "test".into(), labels: labels.clone() },
+            alerts: vec![AlertView {
+                annotations: [(
+                    "summary".to_owned(),
+                    format!("Sekimori test notification for receiver {name} (sekimori alerts test-receiver)"),
+                )]
+                .into_iter()
+                .collect(),
+                labels,
+                starts_at: now.to_rfc3339(),
+                ends_at: None,
+                url: external_url.to_owned(),
+            }],
+            external_url: external_url.to_owned(),
+        };
+        let policy = sekimori_respond::delivery::RetryPolicy { attempts: 1, ..Default::default() };
+        let sender = crate::deliver::Sender::new(
+            self.clock.clone(),
+            self.rng.clone(),
+            policy,
+            std::time::Duration::from_secs(10),
+        )
+        .map_err(|e| ServiceError::new(ErrorCode::Internal, e.to_string()))?;
+        let mut out = Vec::new();
+        for channel in receiver.channels() {
+            let body = crate::dispatch::body_for(&channel, &n);
+            let report = crate::dispatch::deliver(&sender, &channel, &body, now.millis()).await;
+            out.push(ChannelTest {
+                channel: channel.id(),
+                delivered: report.delivered,
+                attempts: report.attempts.into_iter().map(|a| a.outcome).collect(),
+            });
+        }
+        let ev = NewEvent::new(now, tenant_id, "configuration", action::ADMIN_RECEIVER_TESTED, Outcome::Success)
+            .field("sekimori.receiver", name)
+            .field(field::ADMIN_TOKEN_ID, admin_token_id)
+            .field("sekimori.delivered", out.iter().filter(|c| c.delivered).count());
+        self.store.append(&ev).await?;
+        Ok(out)
+    }
+}

@@ -41,6 +41,14 @@ pub enum AlertsCommand {
         #[command(subcommand)]
         command: SilenceCommand,
     },
+    /// Send a test notification to each channel of a receiver of the tenant's routing
+    /// document now, and print what each did (exit 1 when one was not delivered).
+    TestReceiver {
+        #[command(flatten)]
+        remote: Remote,
+        /// The receiver's name.
+        name: String,
+    },
     /// The tenant's alerts, newest first, one per line: id, state, level, title, entity,
     /// assignee, time.
     List {
@@ -235,6 +243,34 @@ pub async fn run(cmd: AlertsCommand) -> anyhow::Result<ExitCode> {
                 )?;
             }
             Ok(ExitCode::SUCCESS)
+        }
+        AlertsCommand::TestReceiver { remote, name } => {
+            let report = match admin(&remote)?.test_receiver(&name).await {
+                Ok(r) => r,
+                Err(e) => {
+                    eprintln!("{e}");
+                    return Ok(ExitCode::from(1));
+                }
+            };
+            let mut all = true;
+            let mut out = std::io::stdout().lock();
+            for c in report.as_array().into_iter().flatten() {
+                let delivered = c["delivered"].as_bool().unwrap_or(false);
+                all &= delivered;
+                let attempts: Vec<&str> =
+                    c["attempts"].as_array().into_iter().flatten().filter_map(|a| a.as_str()).collect();
+                writeln!(
+                    out,
+                    "{}\t{}\t{}",
+                    c["channel"].as_str().unwrap_or("-"),
+                    if delivered { "delivered" } else { "failed" },
+                    attempts.join(", ")
+                )?;
+            }
+            if report.as_array().is_some_and(Vec::is_empty) {
+                eprintln!("receiver {name} has no channels");
+            }
+            Ok(if all { ExitCode::SUCCESS } else { ExitCode::from(1) })
         }
         AlertsCommand::Show { remote, id } => match admin(&remote)?.alert(&id).await {
             Ok(a) => {

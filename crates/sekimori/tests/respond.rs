@@ -256,3 +256,31 @@ async fn alerts_are_triaged_from_the_command_line() {
         "{events}"
     );
 }
+
+#[cfg(unix)]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_receiver_is_tested_from_the_command_line() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let cfg = config(dir.path(), None);
+    let server = start_with(&dir.path().join("data"), &["--config", cfg.to_str().expect("utf-8")], &[]).await;
+    let token = server.token.clone();
+    let (hook, got) = receiver().await;
+    set_up(&server, &token, &hook).await;
+    let (code, out, err) = cli(&server, &token, &["test-receiver", "siem"]);
+    assert_eq!(code, Some(0), "{err}");
+    assert_eq!(out, "siem/webhook_configs[0]\tdelivered\tdelivered\n");
+    let body = got.lock().expect("got")[0].clone();
+    assert_eq!(body["alerts"][0]["labels"]["rule"], "sekimori_test", "{body}");
+    assert_eq!(count(&got), 1, "a test is not in the notification log: no alert is involved");
+    let (code, _, err) = cli(&server, &token, &["test-receiver", "nobody"]);
+    assert_eq!(code, Some(1));
+    assert!(err.contains("no receiver named \"nobody\""), "{err}");
+    // A receiver that cannot be reached fails, once (a test is not retried).
+    let closed = format!("http://127.0.0.1:{}/hook", common::free_port());
+    let doc =
+        json!({"route": {"receiver": "gone"}, "receivers": [{"name": "gone", "webhook_configs": [{"url": closed}]}]});
+    call(&server, &token, reqwest::Method::PUT, "/api/v1/admin/routing", json!({"base_version": 1, "document": doc}))
+        .await;
+    let (code, out, _) = cli(&server, &token, &["test-receiver", "gone"]);
+    assert_eq!((code, out.as_str()), (Some(1), "gone/webhook_configs[0]\tfailed\tconnection\n"));
+}

@@ -25,6 +25,7 @@ pub(super) fn router(state: &AppState) -> Router<AppState> {
         .post("/api/v1/admin/silences", cap(Detection), add_silence)
         .delete("/api/v1/admin/silences/{id}", cap(Detection), expire_silence)
         .get("/api/v1/admin/notifications", cap(DetectionRead), notifications)
+        .post("/api/v1/admin/routing/receivers/{name}/test", cap(Detection), test_receiver)
         .into_router()
 }
 
@@ -195,4 +196,15 @@ async fn notifications(
             })
             .collect(),
     ))
+}
+
+/// `POST /api/v1/admin/routing/receivers/{name}/test`: a test notification to each of the
+/// receiver's channels, once, now; what each did.
+async fn test_receiver(
+    State(s): State<AppState>,
+    AdminAuth(admin): AdminAuth,
+    Path(name): Path<String>,
+) -> ApiResult<Json<Vec<sekimori_watch::ChannelTest>>> {
+    let url = s.gate.public_url().to_owned();
+    Ok(Json(s.watch.test_receiver(&admin.tenant_id, &admin.id, &name, &url).await?))
 }
