@@ -152,6 +152,8 @@ pub mod action {
     pub const ADMIN_INGEST_SOURCE_CREATED: &str = "admin.ingest_source.created";
     /// `admin.ingest_source.revoked`
     pub const ADMIN_INGEST_SOURCE_REVOKED: &str = "admin.ingest_source.revoked";
+    /// An ingest source's routing labels set.
+    pub const ADMIN_INGEST_SOURCE_LABELLED: &str = "admin.ingest_source.labelled";
     /// `admin.tenant.password_policy`
     pub const ADMIN_TENANT_PASSWORD_POLICY: &str = "admin.tenant.password_policy";
     /// `admin.tenant.time_zone`

@@ -54,7 +54,7 @@ pub enum MatcherError {
 }
 
 /// Whether `name` is a label name (`[a-zA-Z_][a-zA-Z0-9_]*`).
-pub(crate) fn valid_label(name: &str) -> bool {
+pub fn valid_label(name: &str) -> bool {
     let mut chars = name.chars();
     chars.next().is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
         && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')

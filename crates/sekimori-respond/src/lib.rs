@@ -38,7 +38,7 @@ mod time_interval;
 pub use duration::{parse_duration, DurationError};
 pub use group::{Flush, GroupKey, Grouper};
 pub use inhibit::{InhibitRule, Inhibitor};
-pub use labels::{Labels, MatchOp, Matcher, MatcherError};
+pub use labels::{valid_label, Labels, MatchOp, Matcher, MatcherError};
 pub use policy::{PolicyAction, ResponsePolicy, SEKIMORI_SOURCE};
 pub use receiver::{
     Channel, ChannelKind, EmailConfig, Language, Receiver, SlackConfig, SmtpTls, TeamsConfig, WebhookConfig, MASKED,

@@ -174,7 +174,8 @@ async fn time_to_response(name: &str, store: Arc<dyn Store>) {
     .unwrap()
     .with_sealer(state.gate.sealer())
     .with_responder(Arc::new(sekimori_server::responder::GateResponder(state.gate.clone())));
-    let source = watch.add_source(&tenant.id, "bench", &Label::parse("edr").unwrap()).await.unwrap();
+    let source =
+        watch.add_source(&tenant.id, "bench", &Label::parse("edr").unwrap(), &Default::default()).await.unwrap();
     let doc = json!({
         "route": {"receiver": "nobody"},
         "receivers": [{"name": "nobody"}],

@@ -88,6 +88,17 @@ impl From<&Vec<String>> for Arg<'_> {
     }
 }
 
+impl From<&std::collections::BTreeMap<String, String>> for Arg<'_> {
+    fn from(v: &std::collections::BTreeMap<String, String>) -> Self {
+        Arg::Text(Cow::Owned(
+            serde_json::Value::from(serde_json::Map::from_iter(
+                v.iter().map(|(k, v)| (k.clone(), serde_json::Value::String(v.clone()))),
+            ))
+            .to_string(),
+        ))
+    }
+}
+
 impl From<Option<&[String]>> for Arg<'_> {
     fn from(v: Option<&[String]>) -> Self {
         v.map_or(Arg::NullText, |v| Arg::Text(Cow::Owned(serde_json::Value::from(v.to_vec()).to_string())))
@@ -301,6 +312,12 @@ impl Column for Vec<String> {
     }
 }
 
+impl Column for std::collections::BTreeMap<String, String> {
+    fn get(row: &dyn Row, col: &str) -> StoreResult<Self> {
+        json(&required(row.text(col)?, col)?, col)
+    }
+}
+
 impl Column for Option<Vec<String>> {
     fn get(row: &dyn Row, col: &str) -> StoreResult<Self> {
         row.text(col)?.map(|t| json(&t, col)).transpose()
@@ -436,7 +453,7 @@ from_row! {
         user_id, env_key, tenant_id, browser, os, network, country, first_seen, last_seen, last_login_at, trusted,
     }
     StoredEvent { seq, tenant_id, ts, action, outcome, user_id, doc, prev_hash, hash }
-    IngestSource { id, tenant_id, name, secret_hash, created_at, revoked_at }
+    IngestSource { id, tenant_id, name, secret_hash, created_at, revoked_at, labels }
     DeadLetter { id, tenant_id, source_id, received_at, reason, sample }
     AlertRecord { id, tenant_id, rule_id, title, level, tags, source_id, event_seq, matched, entities, excerpt, created_at }
     EntityProfileRow { entity, doc }

@@ -81,6 +81,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/sqlite/0020_notifications.sql"),
     include_str!("../migrations/sqlite/0021_user_overrides.sql"),
     include_str!("../migrations/sqlite/0022_alert_triage.sql"),
+    include_str!("../migrations/sqlite/0023_source_labels.sql"),
 ];
 
 impl SqliteStore {

@@ -220,6 +220,15 @@ pub trait RetentionStore: Send + Sync {
 /// Detection: ingest sources, ingested events, dead letters and alerts.
 #[async_trait]
 pub trait WatchStore: Send + Sync {
+    /// Sets the labels of the tenant's live ingest source `id`, with its audit event;
+    /// `false` when there is no such source.
+    async fn set_ingest_source_labels(
+        &self,
+        tenant_id: &str,
+        id: &str,
+        labels: &std::collections::BTreeMap<String, String>,
+        event: &NewEvent,
+    ) -> StoreResult<bool>;
     /// Adds a source; `false` if the tenant already has a live source of that name.
     async fn insert_ingest_source(&self, source: &IngestSource, event: &NewEvent) -> StoreResult<bool>;
     async fn ingest_source(&self, id: &str) -> StoreResult<Option<IngestSource>>;

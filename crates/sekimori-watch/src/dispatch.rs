@@ -206,9 +206,10 @@ fn rfc3339(ms: i64) -> String {
     Timestamp(ms).to_rfc3339()
 }
 
-/// An alert's labels: tenant, rule (a baseline's short name), title, severity, kind,
-/// ATT&CK and other tags (comma-separated), source, and the entities (user, address, host).
-pub fn labels_of(a: &AlertRecord) -> WatchResult<Labels> {
+/// An alert's labels: those its ingest source gives (e.g. `environment`), then tenant, rule
+/// (a baseline's short name), title, severity, kind, ATT&CK and other tags
+/// (comma-separated), source, and the entities (user, address, host).
+pub fn labels_of(a: &AlertRecord, source_labels: &crate::SourceLabels) -> WatchResult<Labels> {
     let corrupt = |what: &str, e: serde_json::Error| {
         sekimori_core::ServiceError::new(
             sekimori_core::ErrorCode::Internal,
@@ -223,7 +224,7 @@ pub fn labels_of(a: &AlertRecord) -> WatchResult<Labels> {
         Some(short) => ("baseline", short.to_owned()),
         None => ("detection", rule),
     };
-    let mut l = Labels::new();
+    let mut l: Labels = source_labels.clone();
     l.insert("tenant".into(), a.tenant_id.clone());
     l.insert("rule".into(), rule);
     l.insert("title".into(), a.title.clone());
@@ -318,8 +319,9 @@ impl Dispatcher {
         }
         let pending = self.watch.store.pending_alerts(self.settings.batch).await?;
         let mut quiet = Vec::new();
-        // Each tenant's routing version is read once a tick.
+        // Each tenant's routing version, and each source's labels, are read once a tick.
         let mut versions: HashMap<String, i64> = HashMap::new();
+        let mut sources: HashMap<String, crate::SourceLabels> = HashMap::new();
         for alert in pending {
             if !st.known.insert(alert.id.clone()) {
                 continue;
@@ -332,7 +334,15 @@ impl Dispatcher {
                     v
                 }
             };
-            if let Some(id) = self.take_in(st, alert, version, now).await? {
+            if !sources.contains_key(&alert.source_id) {
+                let labels = match self.watch.store.ingest_source(&alert.source_id).await? {
+                    Some(src) if src.tenant_id == alert.tenant_id => src.labels,
+                    _ => crate::SourceLabels::new(),
+                };
+                sources.insert(alert.source_id.clone(), labels);
+            }
+            let extra = sources.get(&alert.source_id).cloned().unwrap_or_default();
+            if let Some(id) = self.take_in(st, alert, version, &extra, now).await? {
                 quiet.push(id);
             }
         }
@@ -493,7 +503,14 @@ impl Dispatcher {
 
     /// Takes a stored alert into its tenant's groups; the alert's id when nothing is owed
     /// for it (no routing, or its label set was already notified at every route).
-    async fn take_in(&self, st: &mut State, alert: AlertRecord, version: i64, now: i64) -> WatchResult<Option<String>> {
+    async fn take_in(
+        &self,
+        st: &mut State,
+        alert: AlertRecord,
+        version: i64,
+        source_labels: &crate::SourceLabels,
+        now: i64,
+    ) -> WatchResult<Option<String>> {
         let tenant_id = alert.tenant_id.clone();
         let tenant = st.tenants.entry(tenant_id.clone()).or_default();
         if tenant.tree.is_none() || tenant.version != version {
@@ -514,7 +531,7 @@ impl Dispatcher {
             }
         }
         let Some(tree) = tenant.tree.clone() else { return Ok(Some(alert.id)) };
-        let labels = labels_of(&alert)?;
+        let labels = labels_of(&alert, source_labels)?;
         tenant.resolved.remove(&labels);
         if tree.has_policies() {
             self.respond(&tree, &labels, &alert).await;

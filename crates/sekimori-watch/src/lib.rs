@@ -41,6 +41,34 @@ pub use sekimori_detect::DeclaredLogSource;
 /// Result alias.
 pub type WatchResult<T> = Result<T, ServiceError>;
 
+/// The labels an ingest source gives its alerts for routing.
+pub type SourceLabels = std::collections::BTreeMap<String, String>;
+
+/// Labels the dispatcher sets itself; a source cannot give them.
+pub const RESERVED_LABELS: [&str; 10] =
+    ["tenant", "rule", "title", "severity", "kind", "source", "tags", "user", "address", "host"];
+
+/// Checks a source's labels: at most 16, names as Alertmanager's (`[a-zA-Z_][a-zA-Z0-9_]*`)
+/// and not one the dispatcher sets, values of 1 to 256 characters.
+pub fn check_source_labels(labels: &SourceLabels) -> WatchResult<()> {
+    let bad = |detail: String| Err(ServiceError::new(ErrorCode::InvalidRequest, detail).with("field", "labels"));
+    if labels.len() > 16 {
+        return bad(format!("{} labels; at most 16", labels.len()));
+    }
+    for (k, v) in labels {
+        if !sekimori_respond::valid_label(k) {
+            return bad(format!("{k:?} is not a label name"));
+        }
+        if RESERVED_LABELS.contains(&k.as_str()) {
+            return bad(format!("{k:?} is set by Sekimori itself"));
+        }
+        if v.is_empty() || v.chars().count() > 256 || v.chars().any(char::is_control) {
+            return bad(format!("label {k}: a value of 1 to 256 printable characters"));
+        }
+    }
+    Ok(())
+}
+
 /// Prefix of ingest source keys.
 pub const SOURCE_PREFIX: &str = "sking";
 
@@ -181,8 +209,16 @@ impl Watch {
         new_id(self.clock.now(), self.rng.as_ref()).to_string()
     }
 
-    /// Adds a log source to the admin's tenant and returns its key (shown once).
-    pub async fn add_source(&self, tenant_id: &str, admin_token_id: &str, name: &Label) -> WatchResult<NewSourceKey> {
+    /// Adds a log source to the admin's tenant, with the labels its alerts carry for
+    /// routing, and returns its key (shown once).
+    pub async fn add_source(
+        &self,
+        tenant_id: &str,
+        admin_token_id: &str,
+        name: &Label,
+        labels: &SourceLabels,
+    ) -> WatchResult<NewSourceKey> {
+        check_source_labels(labels)?;
         let id = self.new_id().replace('-', "");
         let secret = new_secret(self.rng.as_ref());
         let source = IngestSource {
@@ -192,6 +228,7 @@ impl Watch {
             secret_hash: hash_secret(&secret),
             created_at: self.clock.now().millis(),
             revoked_at: None,
+            labels: labels.clone(),
         };
         let ev = NewEvent::new(
             self.clock.now(),
@@ -396,10 +433,43 @@ impl Watch {
         self.alert_tx.subscribe()
     }
 
+    /// Sets the labels the source's alerts carry for routing (audited); `not_found` when
+    /// there is no such live source.
+    pub async fn set_source_labels(
+        &self,
+        tenant_id: &str,
+        actor: &str,
+        id: &str,
+        labels: &SourceLabels,
+    ) -> WatchResult<()> {
+        check_source_labels(labels)?;
+        let ev = NewEvent::new(
+            self.clock.now(),
+            tenant_id,
+            "configuration",
+            action::ADMIN_INGEST_SOURCE_LABELLED,
+            Outcome::Success,
+        )
+        .field(field::INGEST_SOURCE_ID, id)
+        .field("sekimori.labels", serde_json::to_value(labels).unwrap_or_default())
+        .field(field::ACTOR, actor);
+        if self.store.set_ingest_source_labels(tenant_id, id, labels, &ev).await? {
+            Ok(())
+        } else {
+            Err(ServiceError::new(ErrorCode::NotFound, format!("no live ingest source {id}")))
+        }
+    }
+
     /// The live source named `name` in `tenant_id`, created (audited, with a key nobody
     /// is shown) when there is none: how listeners configured in the server's file, such
-    /// as syslog, are attributed. Refused when the source exists but was revoked.
-    pub async fn source_named(&self, tenant_id: &str, name: &Label) -> WatchResult<IngestSource> {
+    /// as syslog, are attributed. Refused when the source exists but was revoked. The
+    /// file's `labels`, when given, become the source's.
+    pub async fn source_named(
+        &self,
+        tenant_id: &str,
+        name: &Label,
+        labels: Option<&SourceLabels>,
+    ) -> WatchResult<IngestSource> {
         let find = || async {
             let all = self.store.list_ingest_sources(tenant_id).await?;
             WatchResult::Ok(all.into_iter().find(|s| s.name == name.as_str()))
@@ -407,7 +477,7 @@ impl Watch {
         let source = match find().await? {
             Some(s) => s,
             None => {
-                match self.add_source(tenant_id, "configuration", name).await {
+                match self.add_source(tenant_id, "configuration", name, labels.unwrap_or(&SourceLabels::new())).await {
                     Ok(_) | Err(ServiceError { code: ErrorCode::Conflict, .. }) => {}
                     Err(e) => return Err(e),
                 }
@@ -416,6 +486,10 @@ impl Watch {
         };
         if source.revoked_at.is_some() {
             return Err(ServiceError::new(ErrorCode::Conflict, format!("ingest source {name} is revoked")));
+        }
+        if let Some(labels) = labels.filter(|l| **l != source.labels) {
+            self.set_source_labels(tenant_id, "configuration", &source.id, labels).await?;
+            return Ok(IngestSource { labels: labels.clone(), ..source });
         }
         Ok(source)
     }
@@ -719,7 +793,10 @@ mod tests {
         let watch =
             Watch::new(store.clone(), Arc::new(clock.clone()), Arc::new(OsRng), &rules, Baselines::builtin(), limits)
                 .expect("watch");
-        let key = watch.add_source("t1", "admin", &Label::parse("web").expect("label")).await.expect("source");
+        let key = watch
+            .add_source("t1", "admin", &Label::parse("web").expect("label"), &SourceLabels::new())
+            .await
+            .expect("source");
         let source = watch.authenticate_source(&key.key).await.expect("auth");
         let mut subscribed = watch.subscribe_alerts();
         let report =

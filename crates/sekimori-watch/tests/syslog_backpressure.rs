@@ -56,7 +56,7 @@ async fn listener(
 }
 
 async fn listener_with(watch: &Watch, transport: Transport, tune: impl FnOnce(&mut ListenerConfig)) -> Listener {
-    let source = watch.source_named("t1", &Label::parse("syslog").expect("label")).await.expect("source");
+    let source = watch.source_named("t1", &Label::parse("syslog").expect("label"), None).await.expect("source");
     let mut cfg = ListenerConfig {
         transport,
         addr: "127.0.0.1:0".parse().expect("addr"),

@@ -117,6 +117,9 @@ pub struct SyslogListenerConfig {
     /// What the messages are, as a Sigma log source (`{ product = "cisco", service = "aaa" }`):
     /// placed so instead of as generic syslog (docs/detection.md, "Declared log sources").
     pub logsource: Option<DeclaredLogSource>,
+    /// Labels the listener's alerts carry for routing (`{ environment = "production" }`):
+    /// they become its source's labels (docs/respond.md).
+    pub labels: Option<sekimori_watch::SourceLabels>,
 }
 
 impl Default for SyslogListenerConfig {
@@ -133,6 +136,7 @@ impl Default for SyslogListenerConfig {
             idle_timeout_seconds: 300,
             recv_buffer_bytes: 8 << 20,
             logsource: None,
+            labels: None,
         }
     }
 }
@@ -464,6 +468,9 @@ impl Config {
                     }
                     other => err(source_name, &key("logsource"), other.to_string()),
                 });
+            }
+            if let Some(Err(e)) = l.labels.as_ref().map(sekimori_watch::check_source_labels) {
+                return Err(err(source_name, &key("labels"), e.detail));
             }
             if !tls && l.tls_client_ca.is_some() {
                 return Err(err(source_name, &key("tls_client_ca"), "only for a tls:// listener"));

@@ -212,8 +212,10 @@ async fn start_syslog(
         };
         let name =
             sekimori_core::names::Label::parse(&l.source).map_err(|e| anyhow::anyhow!("{}: {e}", key("source")))?;
-        let source =
-            watch.source_named(tenant_id, &name).await.map_err(|e| anyhow::anyhow!("{}: {e}", key("source")))?;
+        let source = watch
+            .source_named(tenant_id, &name, l.labels.as_ref())
+            .await
+            .map_err(|e| anyhow::anyhow!("{}: {e}", key("source")))?;
         let started = syslog::start(
             watch.clone(),
             ListenerConfig {

@@ -329,6 +329,11 @@ fn bad_syslog_configuration_is_refused_with_the_key() {
             "syslog.listeners[0].logsource.product",
             "must be 1 to 64 of a-z",
         ),
+        (
+            "[[syslog.listeners]]\nlisten = \"udp://127.0.0.1:0\"\nlabels = { user = \"x\" }\n",
+            "syslog.listeners[0].labels",
+            "set by Sekimori itself",
+        ),
     ] {
         std::fs::write(&cfg, text).expect("write");
         let out = Command::new(common::BIN).arg("serve").arg("--config").arg(&cfg).output().expect("run");

@@ -26,6 +26,7 @@ pub(super) fn router(state: &AppState) -> Router<AppState> {
             .post("/api/v1/admin/ingest-sources", cap(Detection), add_source)
             .get("/api/v1/admin/ingest-sources", cap(DetectionRead), list_sources)
             .delete("/api/v1/admin/ingest-sources/{id}", cap(Detection), revoke_source)
+            .put("/api/v1/admin/ingest-sources/{id}/labels", cap(Detection), set_source_labels)
             .get("/api/v1/admin/dead-letters", cap(DetectionRead), dead_letters)
             .get("/api/v1/admin/listeners", cap(DetectionRead), listeners)
             .get("/api/v1/admin/ingest-settings", cap(DetectionRead), ingest_settings)
@@ -53,6 +54,9 @@ async fn ingest(
 #[serde(deny_unknown_fields)]
 struct AddSource {
     name: Label,
+    /// Labels its alerts carry for routing (e.g. `{"environment": "production"}`).
+    #[serde(default)]
+    labels: sekimori_watch::SourceLabels,
 }
 
 async fn add_source(
@@ -60,7 +64,24 @@ async fn add_source(
     AdminAuth(admin): AdminAuth,
     ApiJson(req): ApiJson<AddSource>,
 ) -> ApiResult<(StatusCode, Json<NewSourceKey>)> {
-    Ok((StatusCode::CREATED, Json(s.watch.add_source(&admin.tenant_id, &admin.id, &req.name).await?)))
+    Ok((StatusCode::CREATED, Json(s.watch.add_source(&admin.tenant_id, &admin.id, &req.name, &req.labels).await?)))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SetLabels {
+    labels: sekimori_watch::SourceLabels,
+}
+
+/// `PUT /api/v1/admin/ingest-sources/{id}/labels`: the labels the source's alerts carry.
+async fn set_source_labels(
+    State(s): State<AppState>,
+    AdminAuth(admin): AdminAuth,
+    Path(id): Path<String>,
+    ApiJson(req): ApiJson<SetLabels>,
+) -> ApiResult<StatusCode> {
+    s.watch.set_source_labels(&admin.tenant_id, &format!("admin_token:{}", admin.id), &id, &req.labels).await?;
+    Ok(StatusCode::NO_CONTENT)
 }
 
 /// A source as the admin API shows it (never its key).
@@ -70,6 +91,7 @@ struct SourceView {
     name: String,
     created_at: String,
     revoked: bool,
+    labels: sekimori_watch::SourceLabels,
 }
 
 impl From<IngestSource> for SourceView {
@@ -79,6 +101,7 @@ impl From<IngestSource> for SourceView {
             name: s.name,
             created_at: Timestamp(s.created_at).to_rfc3339(),
             revoked: s.revoked_at.is_some(),
+            labels: s.labels,
         }
     }
 }

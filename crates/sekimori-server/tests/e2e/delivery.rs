@@ -279,9 +279,11 @@ async fn a_document_with_a_bad_channel_is_refused_with_its_place_on_sqlite() {
 async fn slack_and_teams_get_their_own_messages(backend: Backend) {
     let s = TestServer::start_on(backend).await;
     let (slack, teams) = (Receiver::start(Vec::new()).await, Receiver::start(Vec::new()).await);
+    // Only staging's alerts go to the chat channels: a label the ingest source gives.
     let doc = json!({
-        "route": {"receiver": "chat", "group_by": ["rule"]},
-        "receivers": [{"name": "chat",
+        "route": {"receiver": "nobody", "group_by": ["rule"],
+                  "routes": [{"matchers": ["environment=\"staging\""], "receiver": "chat"}]},
+        "receivers": [{"name": "nobody"}, {"name": "chat",
             "slack_configs": [{"api_url": slack.url}],
             "msteamsv2_configs": [{"webhook_url": teams.url}]}]
     });
@@ -289,6 +291,17 @@ async fn slack_and_teams_get_their_own_messages(backend: Backend) {
         s.admin_call(Method::PUT, "/api/v1/admin/routing", Some(json!({"base_version": 0, "document": doc}))).await;
     assert_eq!(status, StatusCode::OK, "{body}");
     let key = source_key(&s).await;
+    let (_, sources) = s.admin_call(Method::GET, "/api/v1/admin/ingest-sources", None).await;
+    let id = sources[0]["id"].as_str().expect("id").to_owned();
+    let labels = format!("/api/v1/admin/ingest-sources/{id}/labels");
+    for bad in [json!({"user": "x"}), json!({"9x": "y"}), json!({"environment": ""})] {
+        let (status, problem) = s.admin_call(Method::PUT, &labels, Some(json!({"labels": bad}))).await;
+        assert_eq!((status, problem["field"].as_str()), (StatusCode::BAD_REQUEST, Some("labels")), "{bad}: {problem}");
+    }
+    let (status, _) = s.admin_call(Method::PUT, &labels, Some(json!({"labels": {"environment": "staging"}}))).await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    let (_, sources) = s.admin_call(Method::GET, "/api/v1/admin/ingest-sources", None).await;
+    assert_eq!(sources[0]["labels"], json!({"environment": "staging"}));
     ingest(&s, &key, &["alice"]).await;
     tokio::time::sleep(Duration::from_millis(1500)).await;
     s.clock.advance_seconds(31);

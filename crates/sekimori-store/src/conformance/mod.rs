@@ -592,6 +592,7 @@ pub async fn ingest_sources_batches_alerts_and_dead_letters(s: S) {
         secret_hash: vec![9; 32],
         created_at: T0,
         revoked_at: None,
+        labels: [("environment".to_owned(), "production".to_owned())].into_iter().collect(),
     };
     assert!(s.insert_ingest_source(&src, &ev("iam.ingest_source.created")).await.expect("insert"));
     let again = IngestSource { id: "src2".into(), ..src.clone() };
@@ -605,6 +606,13 @@ pub async fn ingest_sources_batches_alerts_and_dead_letters(s: S) {
     assert!(s.revoke_ingest_source(&t.id, "src-old", T0 + 1, &revoke).await.expect("revoke"));
     assert!(!s.revoke_ingest_source(&t.id, "src-old", T0 + 2, &revoke).await.expect("again"), "already revoked");
     assert_eq!(s.ingest_source("src-old").await.expect("read").and_then(|x| x.revoked_at), Some(T0 + 1));
+    let staging: std::collections::BTreeMap<String, String> =
+        [("environment".to_owned(), "staging".to_owned())].into_iter().collect();
+    let labelled = ev("iam.ingest_source.labelled");
+    assert!(s.set_ingest_source_labels(&t.id, "src1", &staging, &labelled).await.expect("labels"));
+    assert!(!s.set_ingest_source_labels("other-tenant", "src1", &staging, &labelled).await.expect("labels"));
+    assert!(!s.set_ingest_source_labels(&t.id, "src-old", &staging, &labelled).await.expect("labels"), "revoked");
+    assert_eq!(s.ingest_source("src1").await.expect("read").map(|x| x.labels), Some(staging));
 
     let alert = |id: &str, title: &str| AlertRecord {
         id: id.into(),

@@ -10,6 +10,8 @@ pub struct IngestSource {
     pub secret_hash: Vec<u8>,
     pub created_at: i64,
     pub revoked_at: Option<i64>,
+    /// Labels its alerts carry for routing (e.g. `environment=production`).
+    pub labels: std::collections::BTreeMap<String, String>,
 }
 
 /// A document that could not be read, kept as a sample with the reason.

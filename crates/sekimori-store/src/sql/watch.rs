@@ -25,17 +25,37 @@ impl WatchStore for This {
             return Ok(false);
         }
         tx.execute(
-            q("INSERT INTO ingest_sources (id, tenant_id, name, secret_hash, created_at) VALUES ($1, $2, $3, $4, $5)")
-                .bind(&s.id)
-                .bind(&s.tenant_id)
-                .bind(&s.name)
-                .bind(&s.secret_hash)
-                .bind(s.created_at),
+            q("INSERT INTO ingest_sources (id, tenant_id, name, secret_hash, created_at, labels) \
+               VALUES ($1, $2, $3, $4, $5, $6)")
+            .bind(&s.id)
+            .bind(&s.tenant_id)
+            .bind(&s.name)
+            .bind(&s.secret_hash)
+            .bind(s.created_at)
+            .bind(&s.labels),
         )
         .await?;
         self.append_in(&mut tx, event).await?;
         tx.commit().await?;
         Ok(true)
+    }
+
+    async fn set_ingest_source_labels(
+        &self,
+        tenant_id: &str,
+        id: &str,
+        labels: &std::collections::BTreeMap<String, String>,
+        event: &NewEvent,
+    ) -> StoreResult<bool> {
+        self.audited(
+            q("UPDATE ingest_sources SET labels = $1 WHERE id = $2 AND tenant_id = $3 AND revoked_at IS NULL")
+                .bind(labels)
+                .bind(id)
+                .bind(tenant_id),
+            event,
+            Audit::IfChanged,
+        )
+        .await
     }
 
     async fn ingest_source(&self, id: &str) -> StoreResult<Option<IngestSource>> {
