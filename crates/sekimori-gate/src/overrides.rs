@@ -15,7 +15,10 @@ use std::sync::Arc;
 use sekimori_core::ecs::{action, field};
 use sekimori_core::event::Outcome;
 use sekimori_core::{ErrorCode, Timestamp};
-use sekimori_store::{OverrideAction, OverrideRecord, User};
+use sekimori_store::{InboxMessage, MessageKind, OverrideAction, OverrideRecord, User};
+
+/// A security notice stays in the device inbox at least this long, ms (a day).
+const NOTICE_MIN_MS: i64 = 86_400_000;
 use serde::Serialize;
 
 use crate::access::Access;
@@ -211,6 +214,7 @@ impl Overrides {
         } else {
             self.access.forget_sessions();
         }
+        self.notify(&user, req.response, &req.reason, record.expires_at).await?;
         Ok(Applied::Set(Some(record)))
     }
 
@@ -224,6 +228,64 @@ impl Overrides {
             .field_opt(field::POLICY, req.policy.clone());
         self.ctx.store.append(&ev).await?;
         self.access.end_sessions_after(user, "reauthenticate", &req.source).await?;
+        let now = self.ctx.clock.now().millis();
+        self.notify(user, Response::Reauthenticate, &req.reason, now + NOTICE_MIN_MS).await
+    }
+
+    /// Tells the user's authenticators what happened and what to do (a `security_notice`
+    /// in the device inbox, kept until the override ends, at least a day).
+    async fn notify(&self, user: &User, response: Response, reason: &str, until: i64) -> GateResult<()> {
+        let now = self.ctx.clock.now();
+        let until_text = Timestamp(until).to_rfc3339();
+        let (action, level, text) = match response {
+            Response::RaiseLevel(l) => (
+                "raise_level",
+                Some(l),
+                format!("After a security alert, your logins need a passkey or your Sekimori authenticator until {until_text}. If it was not you, tell your administrator."),
+            ),
+            Response::SuspendPush => (
+                "suspend_push",
+                None,
+                format!("After a security alert, push approvals are off until {until_text}; log in another way. If it was not you, tell your administrator."),
+            ),
+            Response::Block => (
+                "block",
+                None,
+                format!("After a security alert, logins to your account are blocked until {until_text}. Contact your administrator."),
+            ),
+            Response::Reauthenticate => (
+                "reauthenticate",
+                None,
+                "After a security alert, you were signed out everywhere. Sign in again; if a sign-in was not you, tell your administrator.".to_owned(),
+            ),
+        };
+        let id = self.ctx.new_id();
+        let expires_at = until.max(now.millis() + NOTICE_MIN_MS);
+        let body = serde_json::json!({
+            "type": MessageKind::SecurityNotice.as_str(),
+            "id": id,
+            "user": user.username,
+            "action": action,
+            "level": level,
+            "until": until_text,
+            "reason": reason,
+            "text": text,
+            "created_at": now.to_rfc3339(),
+            "expires_at": Timestamp(expires_at).to_rfc3339(),
+        });
+        let message = InboxMessage {
+            id,
+            tenant_id: user.tenant_id.clone(),
+            user_id: user.id.clone(),
+            kind: MessageKind::SecurityNotice,
+            login_id: None,
+            body: sekimori_core::canonical::to_canonical_string(&body),
+            created_at: now.millis(),
+            expires_at,
+            dismissed_at: None,
+        };
+        self.ctx.store.insert_messages(std::slice::from_ref(&message)).await?;
+        self.ctx.deliver(&user.id, &[message]);
         Ok(())
     }
 

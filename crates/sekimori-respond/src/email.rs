@@ -121,3 +121,75 @@ pub fn render(n: &Notification, cfg: &EmailConfig) -> Result<Email, minijinja::E
         html: env.get_template("body.html")?.render(&ctx)?,
     })
 }
+
+/// A notice to a user that a response changed what their logins need.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UserNotice {
+    /// The user.
+    pub username: String,
+    /// Their address.
+    pub email: String,
+    /// `raise_level`, `suspend_push`, `block` or `reauthenticate`.
+    pub action: String,
+    /// The level required (`raise_level`).
+    pub level: Option<u8>,
+    /// Until when (RFC 3339), for a lasting action.
+    pub until: Option<String>,
+    /// Why (the alert's title).
+    pub reason: String,
+}
+
+/// The email telling a user what happened and what to do, in `language`.
+pub fn render_user_notice(n: &UserNotice, language: Language) -> Email {
+    let until = n.until.clone().unwrap_or_default();
+    let (subject, what) = match (language, n.action.as_str()) {
+        (Language::Ja, "raise_level") => (
+            "関守: ログインに追加の確認が必要になりました",
+            format!("セキュリティ上の検知を受けて、{until} まで、ログインにはパスキーまたは関守認証アプリが必要です。"),
+        ),
+        (Language::Ja, "suspend_push") => (
+            "関守: プッシュ承認を一時停止しました",
+            format!("セキュリティ上の検知を受けて、{until} までプッシュ承認によるログインを停止しました。別の方法でログインしてください。"),
+        ),
+        (Language::Ja, "block") => (
+            "関守: アカウントへのログインを停止しました",
+            format!("セキュリティ上の検知を受けて、{until} までアカウントへのログインを停止しました。管理者に連絡してください。"),
+        ),
+        (Language::Ja, _) => (
+            "関守: すべての端末からログアウトしました",
+            "セキュリティ上の検知を受けて、すべての端末からログアウトしました。もう一度ログインしてください。".to_owned(),
+        ),
+        (Language::En, "raise_level") => (
+            "Sekimori: your logins need an extra check",
+            format!("After a security alert, your logins need a passkey or your Sekimori authenticator until {until}."),
+        ),
+        (Language::En, "suspend_push") => (
+            "Sekimori: push approvals are paused",
+            format!("After a security alert, push approvals are off until {until}; log in another way."),
+        ),
+        (Language::En, "block") => (
+            "Sekimori: logins to your account are blocked",
+            format!("After a security alert, logins to your account are blocked until {until}. Contact your administrator."),
+        ),
+        (Language::En, _) => (
+            "Sekimori: you were signed out everywhere",
+            "After a security alert, you were signed out everywhere. Sign in again.".to_owned(),
+        ),
+    };
+    let (hello, why, not_you) = match language {
+        Language::Ja => (format!("{} 様", n.username), "理由", "心当たりがない場合は、管理者に連絡してください。"),
+        Language::En => (format!("Hello {},", n.username), "Why", "If this was not you, tell your administrator."),
+    };
+    let text = format!("{hello}\n\n{what}\n\n{why}: {}\n\n{not_you}\n", n.reason);
+    let esc = |s: &str| s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;");
+    let lang = if language == Language::Ja { "ja" } else { "en" };
+    let html = format!(
+        "<!doctype html><html lang=\"{lang}\"><body><p>{}</p><p>{}</p><p>{}: {}</p><p>{}</p></body></html>",
+        esc(&hello),
+        esc(&what),
+        esc(why),
+        esc(&n.reason),
+        esc(not_you)
+    );
+    Email { subject: subject.to_owned(), text, html }
+}

@@ -43,6 +43,6 @@ pub use policy::{PolicyAction, ResponsePolicy, SEKIMORI_SOURCE};
 pub use receiver::{
     Channel, ChannelKind, EmailConfig, Language, Receiver, SlackConfig, SmtpTls, TeamsConfig, WebhookConfig, MASKED,
 };
-pub use route::{ConfigError, ResolvedRoute, Route, RoutingConfig, RoutingTree, Timers};
+pub use route::{ConfigError, ResolvedRoute, Route, RoutingConfig, RoutingTree, Timers, UserNotices};
 pub use silence::{Silence, Silences};
 pub use time_interval::{CheckedInterval, TimeInterval, TimeIntervalError, TimeRange, TimeSpec};

@@ -8,7 +8,7 @@ use serde::Deserialize;
 use crate::inhibit::InhibitRule;
 use crate::labels::{all_match, Labels, Matcher};
 use crate::policy::ResponsePolicy;
-use crate::receiver::Receiver;
+use crate::receiver::{Channel, Receiver};
 use crate::time_interval::{CheckedInterval, TimeInterval};
 
 /// A tenant's routing document: the route tree, the receivers it names, inhibition rules
@@ -30,6 +30,19 @@ pub struct RoutingConfig {
     /// Automated responses to alerts about a user.
     #[serde(default)]
     pub response_policies: Vec<ResponsePolicy>,
+    /// How users are told by email of a response to them.
+    pub user_notices: Option<UserNotices>,
+}
+
+/// Emails to users about responses to them: through a receiver's email channel (its
+/// server, TLS, credentials and sender), to the user's own address.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UserNotices {
+    /// The receiver whose first email channel sends them.
+    pub email_receiver: String,
+    /// The notices' language (default: the channel's).
+    pub language: Option<crate::receiver::Language>,
 }
 
 /// One node of the route tree, as written.
@@ -135,6 +148,7 @@ pub struct RoutingTree {
     intervals: HashMap<String, CheckedInterval>,
     receivers: HashMap<String, Receiver>,
     policies: Vec<ResponsePolicy>,
+    user_notices: Option<UserNotices>,
 }
 
 impl RoutingTree {
@@ -190,6 +204,17 @@ impl RoutingTree {
                 return Err(error(format!("response_policies[{i}].name"), format!("{:?} is defined twice", p.name)));
             }
         }
+        if let Some(u) = &config.user_notices {
+            let Some(r) = config.receivers.iter().find(|r| r.name == u.email_receiver) else {
+                return Err(error("user_notices.email_receiver", format!("no receiver named {:?}", u.email_receiver)));
+            };
+            if r.email_configs.is_empty() {
+                return Err(error(
+                    "user_notices.email_receiver",
+                    format!("{:?} has no email channel", u.email_receiver),
+                ));
+            }
+        }
         let receivers = config.receivers.into_iter().map(|r| (r.name.clone(), r)).collect();
         Ok(RoutingTree {
             root,
@@ -197,6 +222,7 @@ impl RoutingTree {
             intervals,
             receivers,
             policies: config.response_policies,
+            user_notices: config.user_notices,
         })
     }
 
@@ -212,6 +238,14 @@ impl RoutingTree {
     /// The response policies an alert with `labels` acts under, in document order.
     pub fn policies_for<'a>(&'a self, labels: &'a Labels) -> impl Iterator<Item = &'a ResponsePolicy> + 'a {
         self.policies.iter().filter(move |p| p.acts_on(labels))
+    }
+
+    /// The email channel user notices go through, and their language.
+    pub fn user_notice_channel(&self) -> Option<(Channel, crate::receiver::Language)> {
+        let u = self.user_notices.as_ref()?;
+        let channel = self.receivers.get(&u.email_receiver)?.channels().into_iter().find(|c| c.email.is_some())?;
+        let language = u.language.or_else(|| channel.email.as_ref().map(|e| e.language)).unwrap_or_default();
+        Some((channel, language))
     }
 
     /// Whether the document has response policies.

@@ -230,6 +230,8 @@ fn a_document_that_cannot_be_used_is_refused_with_the_place() {
         ("route: {receiver: a, routes: [{matchers: ['x==1']}]}\nreceivers: [{name: a}]", "not a matcher"),
         ("route: {receiver: a, group_wait: soon}\nreceivers: [{name: a}]", "not a duration"),
         ("route: {receiver: a, colour: red}\nreceivers: [{name: a}]", "unknown field"),
+        ("route: {receiver: a}\nreceivers: [{name: a}]\nuser_notices: {email_receiver: b}", "user_notices.email_receiver: no receiver named \"b\""),
+        ("route: {receiver: a}\nreceivers: [{name: a}]\nuser_notices: {email_receiver: a}", "\"a\" has no email channel"),
         (
             "route: {receiver: a}\nreceivers: [{name: a}]\ntime_intervals: [{name: n, time_intervals: [{times: [{start_time: '22:00', end_time: '06:00'}]}]}]",
             "time_intervals[0]: time_intervals[0]: 22:00-06:00",

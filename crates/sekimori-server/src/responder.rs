@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use sekimori_gate::overrides::{Applied, Response, ResponseRequest};
 use sekimori_gate::Gate;
+use sekimori_respond::email::UserNotice;
 use sekimori_respond::PolicyAction;
 use sekimori_watch::responder::{ResponseCall, ResponseOutcome};
 use sekimori_watch::WatchResult;
@@ -44,7 +45,17 @@ impl sekimori_watch::responder::Responder for GateResponder {
             exempt_groups: p.exempt_groups.clone(),
         };
         Ok(match self.0.overrides().apply(&call.tenant_id, &call.username, &request).await? {
-            Applied::Set(_) => ResponseOutcome::Applied,
+            Applied::Set(record) => {
+                let user = self.0.admin().find_user(&call.tenant_id, &call.username).await?;
+                ResponseOutcome::Applied(user.email.map(|email| UserNotice {
+                    username: user.username.clone(),
+                    email,
+                    action: p.action.as_str().to_owned(),
+                    level: p.level.filter(|_| p.action == PolicyAction::RaiseLevel),
+                    until: record.map(|r| sekimori_core::Timestamp(r.expires_at).to_rfc3339()),
+                    reason: call.title.clone(),
+                }))
+            }
             Applied::AlreadyInForce(_) => ResponseOutcome::AlreadyInForce,
             Applied::Exempt => ResponseOutcome::Exempt,
             Applied::NoSuchUser => ResponseOutcome::NoSuchUser,

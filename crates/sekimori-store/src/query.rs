@@ -616,7 +616,7 @@ mod tests {
             let row = Fake(HashMap::from([("status", v.as_str())]));
             assert_eq!((Column::get(&row, "status").ok(), name.as_ref()), (Some(v), v.as_str()));
         }
-        for v in [MessageKind::PushLogin, MessageKind::EnvironmentWarning] {
+        for v in [MessageKind::PushLogin, MessageKind::EnvironmentWarning, MessageKind::SecurityNotice] {
             let row = Fake(HashMap::from([("kind", v.as_str())]));
             assert_eq!(Column::get(&row, "kind").ok(), Some(v));
         }

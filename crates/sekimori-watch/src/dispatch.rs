@@ -29,7 +29,7 @@ use serde_json::Value;
 use tokio::task::JoinSet;
 
 use crate::deliver::{HttpReceiver, Report, Sender, SenderError};
-use crate::responder::ResponseCall;
+use crate::responder::{ResponseCall, ResponseOutcome};
 use crate::silences::silence_of;
 use crate::{Watch, WatchResult};
 
@@ -534,7 +534,7 @@ impl Dispatcher {
         let labels = labels_of(&alert, source_labels)?;
         tenant.resolved.remove(&labels);
         if tree.has_policies() {
-            self.respond(&tree, &labels, &alert).await;
+            self.respond(st, &tree, &labels, &alert, now).await;
         }
         let Some(tenant) = st.tenants.get_mut(&tenant_id) else { return Ok(Some(alert.id)) };
         if let Some(a) = tenant.active.get_mut(&labels) {
@@ -575,7 +575,7 @@ impl Dispatcher {
 
     /// Applies the response policies `labels` act under. A failure is logged and the alert
     /// goes on to its notifications (the responder records what it did).
-    async fn respond(&self, tree: &RoutingTree, labels: &Labels, alert: &AlertRecord) {
+    async fn respond(&self, st: &mut State, tree: &RoutingTree, labels: &Labels, alert: &AlertRecord, now: i64) {
         let Some(responder) = &self.watch.responder else { return };
         let Some(username) = labels.get("user") else { return };
         for policy in tree.policies_for(labels) {
@@ -588,7 +588,28 @@ impl Dispatcher {
             };
             match responder.respond(&call).await {
                 Ok(outcome) => {
-                    tracing::info!(policy = %policy.name, alert = %alert.id, ?outcome, "response policy applied")
+                    tracing::info!(policy = %policy.name, alert = %alert.id, ?outcome, "response policy applied");
+                    if let (ResponseOutcome::Applied(Some(notice)), Some((mut channel, language))) =
+                        (outcome, tree.user_notice_channel())
+                    {
+                        // The channel's server and sender, to the user's own address.
+                        if let Some(email) = channel.email.as_mut() {
+                            email.to = vec![notice.email.clone()];
+                        }
+                        let job = Job {
+                            tenant_id: alert.tenant_id.clone(),
+                            route: "user-notice".into(),
+                            group_key: format!("user-notice:{}", notice.username),
+                            content_hash: sha256_hex(format!("{}:{}", alert.id, policy.name).as_bytes()),
+                            body: Body::Email(Box::new(sekimori_respond::email::render_user_notice(&notice, language))),
+                            alerts: 1,
+                            repeat_ms: 0,
+                            covers: Vec::new(),
+                            covers_resolved: Vec::new(),
+                            channel,
+                        };
+                        self.start(st, job, now);
+                    }
                 }
                 Err(e) => {
                     tracing::warn!(policy = %policy.name, alert = %alert.id, error = %e, "response policy failed")

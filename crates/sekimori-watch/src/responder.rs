@@ -24,8 +24,9 @@ pub struct ResponseCall {
 /// What became of a response.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ResponseOutcome {
-    /// Applied (an override set, or the sessions ended).
-    Applied,
+    /// Applied (an override set, or the sessions ended); what to tell the user by email,
+    /// when they have an address.
+    Applied(Option<sekimori_respond::email::UserNotice>),
     /// The same policy's override was already in force.
     AlreadyInForce,
     /// The user is exempt.

@@ -128,6 +128,12 @@ fn describe(m: &Value) -> String {
         Some("environment_warning") => {
             format!("WARN   {}  {}", m["id"].as_str().unwrap_or("?"), m["text"].as_str().unwrap_or(""))
         }
+        Some("security_notice") => format!(
+            "NOTICE {}  {} ({})",
+            m["id"].as_str().unwrap_or("?"),
+            m["text"].as_str().unwrap_or(""),
+            m["reason"].as_str().unwrap_or("")
+        ),
         _ => m.to_string(),
     }
 }

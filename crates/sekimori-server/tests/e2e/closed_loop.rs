@@ -12,15 +12,21 @@ use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 use totp_rs::TOTP;
 
-use crate::delivery::{seen_through, Receiver};
+use crate::delivery::{seen_through, Receiver, Smtp};
 use crate::harness::{Backend, Rp, TestServer};
 use crate::login::{with_password, Browser, Page};
 use crate::oidc::{code_of, enrol_totp, exchange, path_of, register, request, rp, verified};
 
-fn routing(receiver: &str) -> Value {
+fn routing(receiver: &str, smtp: &Smtp) -> Value {
     json!({
         "route": {"receiver": "soc", "group_by": ["rule", "user"], "group_wait": "30s"},
-        "receivers": [{"name": "soc", "webhook_configs": [{"url": receiver}]}],
+        "receivers": [
+            {"name": "soc", "webhook_configs": [{"url": receiver}]},
+            {"name": "mail", "email_configs": [{"to": ["soc@example.jp"], "from": "sekimori@example.jp",
+                "smarthost": format!("127.0.0.1:{}", smtp.port), "tls_ca_file": smtp.ca_file,
+                "auth_username": "soc-mailer", "auth_password": "mail-password-1"}]}
+        ],
+        "user_notices": {"email_receiver": "mail", "language": "ja"},
         "response_policies": [{
             "name": "unusual-failures",
             "matchers": ["kind=\"baseline\"", "rule=\"failure_burst\""],
@@ -122,17 +128,22 @@ fn hidden(p: &Page, name: &str) -> String {
 async fn closed_loop(backend: Backend) {
     let s = TestServer::start_on(backend).await;
     let receiver = Receiver::start(Vec::new()).await;
+    let smtp = Smtp::start();
     let (status, body) = s
         .admin_call(
             Method::PUT,
             "/api/v1/admin/routing",
-            Some(json!({"base_version": 0, "document": routing(&receiver.url)})),
+            Some(json!({"base_version": 0, "document": routing(&receiver.url, &smtp)})),
         )
         .await;
     assert_eq!(status, StatusCode::OK, "{body}");
     with_password(&s, "alice").await;
+    let (status, _) =
+        s.admin_call(Method::PATCH, "/api/v1/admin/users/alice", Some(json!({"email": "alice@example.jp"}))).await;
+    assert_eq!(status, StatusCode::OK);
     with_password(&s, "carol").await;
     let totp = enrol_totp(&s, "alice").await;
+    let phone = s.enrolled("alice").await;
     let (client_id, secret) = register(&s, "wiki", json!({})).await;
     let c = rp(&s, &client_id, secret).await;
     let app = Rp {
@@ -159,6 +170,18 @@ async fn closed_loop(backend: Backend) {
     assert_eq!(ends - set_at, time::Duration::hours(1), "the first step of the escalation");
     let set = s.events("action=response.override.set").await;
     assert_eq!(set.len(), 1, "audited once");
+    // Alice's authenticator is told what happened and what to do.
+    let notices: Vec<Value> =
+        phone.messages(0).await.expect("messages").into_iter().filter(|m| m["type"] == "security_notice").collect();
+    assert_eq!(notices.len(), 1, "{notices:?}");
+    assert_eq!((notices[0]["action"].as_str(), notices[0]["level"].as_u64()), (Some("raise_level"), Some(3)));
+    assert_eq!(notices[0]["until"], o["expires_at"]);
+    assert!(notices[0]["text"].as_str().is_some_and(|t| t.contains("passkey or your Sekimori authenticator")));
+    // And by email, in Japanese, to her own address, through the mail receiver's server.
+    let mail = smtp.message(1).await;
+    assert_eq!(mail["rcpt_tos"], json!(["alice@example.jp"]), "{mail}");
+    assert_eq!(mail["subject"], "関守: ログインに追加の確認が必要になりました");
+    assert!(mail["text"].as_str().is_some_and(|t| t.contains("パスキーまたは関守認証アプリ")), "{mail}");
 
     // The SOC's webhook hears of it after the group's wait.
     s.clock.advance_seconds(31);

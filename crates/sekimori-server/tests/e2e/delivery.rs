@@ -338,11 +338,11 @@ async fn slack_and_teams_get_their_own_messages_on_sqlite() {
 
 /// A real SMTP server (tests/smtp/server.py, aiosmtpd) requiring STARTTLS and AUTH, with a
 /// certificate for 127.0.0.1 from a test CA.
-struct Smtp {
+pub struct Smtp {
     child: std::process::Child,
-    port: u16,
+    pub port: u16,
     out: tempfile::TempDir,
-    ca_file: std::path::PathBuf,
+    pub ca_file: std::path::PathBuf,
 }
 
 impl Drop for Smtp {
@@ -353,7 +353,7 @@ impl Drop for Smtp {
 }
 
 impl Smtp {
-    fn start() -> Smtp {
+    pub fn start() -> Smtp {
         use std::io::BufRead;
         let out = tempfile::tempdir().expect("tempdir");
         let ca_key = rcgen::KeyPair::generate().expect("key");
@@ -391,7 +391,7 @@ impl Smtp {
     }
 
     /// Waits for message `n` (1-based): what the server decoded.
-    async fn message(&self, n: usize) -> Value {
+    pub async fn message(&self, n: usize) -> Value {
         let path = self.out.path().join(format!("{n}.json"));
         for _ in 0..150 {
             if let Ok(text) = std::fs::read_to_string(&path) {

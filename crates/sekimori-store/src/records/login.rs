@@ -89,6 +89,8 @@ pub enum MessageKind {
     PushLogin,
     /// A login was attempted from an environment the user has not logged in from.
     EnvironmentWarning,
+    /// A response to a detection changed what the user's logins need (docs/respond.md).
+    SecurityNotice,
 }
 
 impl MessageKind {
@@ -97,12 +99,15 @@ impl MessageKind {
         match self {
             MessageKind::PushLogin => "push_login",
             MessageKind::EnvironmentWarning => "environment_warning",
+            MessageKind::SecurityNotice => "security_notice",
         }
     }
 
     /// Parses the stored name.
     pub fn parse(s: &str) -> Option<Self> {
-        [MessageKind::PushLogin, MessageKind::EnvironmentWarning].into_iter().find(|v| v.as_str() == s)
+        [MessageKind::PushLogin, MessageKind::EnvironmentWarning, MessageKind::SecurityNotice]
+            .into_iter()
+            .find(|v| v.as_str() == s)
     }
 }
 

@@ -312,10 +312,17 @@ impl WatchStore for This {
         Ok(out)
     }
 
-    async fn set_alert_triage(&self, t: &AlertTriage, from: &[AlertState], event: &NewEvent) -> StoreResult<TriageChange> {
+    async fn set_alert_triage(
+        &self,
+        t: &AlertTriage,
+        from: &[AlertState],
+        event: &NewEvent,
+    ) -> StoreResult<TriageChange> {
         let mut tx = self.begin().await?;
         let alert: Option<AlertRecord> = tx
-            .fetch_optional(q("SELECT * FROM alerts WHERE tenant_id = $1 AND id = $2").bind(&t.tenant_id).bind(&t.alert_id))
+            .fetch_optional(
+                q("SELECT * FROM alerts WHERE tenant_id = $1 AND id = $2").bind(&t.tenant_id).bind(&t.alert_id),
+            )
             .await?;
         if alert.is_none() {
             tx.rollback().await?;
@@ -448,8 +455,10 @@ impl WatchStore for This {
         let mut marked = 0;
         for chunk in ids.chunks(ROWS_PER_INSERT) {
             let list: Vec<String> = (0..chunk.len()).map(|i| format!("${}", i + 2)).collect();
-            let sql =
-                format!("UPDATE alerts SET dispatched_at = $1 WHERE dispatched_at IS NULL AND id IN ({})", list.join(", "));
+            let sql = format!(
+                "UPDATE alerts SET dispatched_at = $1 WHERE dispatched_at IS NULL AND id IN ({})",
+                list.join(", ")
+            );
             let mut query = q(&sql).bind(at);
             for id in chunk {
                 query = query.bind(id.as_str());
