@@ -208,7 +208,14 @@ impl Overrides {
             .field(field::ACTOR, req.source.as_str())
             .field_opt(field::POLICY, req.policy.clone())
             .field(field::ESCALATION_STEP, i64::try_from(step).unwrap_or(i64::MAX) + 1);
-        self.ctx.store.insert_override(&record, &ev).await?;
+        if !self.ctx.store.insert_override(&record, &ev).await? {
+            // Another node took in the same alert and acted first.
+            let in_force = self.ctx.store.user_overrides(&user.id, now).await?;
+            return Ok(match in_force.into_iter().find(|o| o.policy == req.policy && o.source == req.source) {
+                Some(o) => Applied::AlreadyInForce(o),
+                None => Applied::AlreadyInForce(record),
+            });
+        }
         if action == OverrideAction::Block {
             self.access.end_sessions_after(&user, "blocked", &req.source).await?;
         } else {

@@ -86,6 +86,14 @@ impl Grouper {
         }
     }
 
+    /// The alert `labels` at `route` is to be notified again at its group's next check (e.g.
+    /// a silence over it ended while it still fires), as if it had just joined.
+    pub fn renotify(&mut self, route: &ResolvedRoute, labels: &Labels) {
+        if let Some((last, _)) = self.groups.get_mut(&GroupKey::of(route, labels)).and_then(|g| g.notified.as_mut()) {
+            last.remove(labels);
+        }
+    }
+
     /// The notifications due at `now_ms`; groups that are empty and were told so are
     /// forgotten.
     pub fn due(&mut self, now_ms: i64) -> Vec<Flush> {

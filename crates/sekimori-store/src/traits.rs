@@ -455,8 +455,9 @@ pub trait AccessStore: Send + Sync {
     async fn user_groups(&self, user_id: &str) -> StoreResult<Vec<Group>>;
     /// A group's members' usernames, sorted.
     async fn group_member_names(&self, group_id: &str) -> StoreResult<Vec<String>>;
-    /// Stores a required-level override with its audit event.
-    async fn insert_override(&self, o: &OverrideRecord, event: &NewEvent) -> StoreResult<()>;
+    /// Stores a required-level override with its audit event; `false` (nothing written)
+    /// when its policy already acted for the same source (the same alert, on another node).
+    async fn insert_override(&self, o: &OverrideRecord, event: &NewEvent) -> StoreResult<bool>;
     /// The user's overrides in force at `now` (ms).
     async fn user_overrides(&self, user_id: &str, now: i64) -> StoreResult<Vec<OverrideRecord>>;
     /// The tenant's overrides that end after `after` (ms) and were not lifted, soonest end

@@ -180,6 +180,8 @@ struct State {
     sending: JoinSet<Done>,
     /// Jobs refused because another sender held the claim, tried again next tick.
     retry: Vec<Job>,
+    /// The previous tick, ms (silences that ended since are looked for).
+    last_tick_ms: Option<i64>,
 }
 
 /// Delivers stored alerts to the receivers of each tenant's routing document.
@@ -272,6 +274,7 @@ impl Dispatcher {
                 limits: HashMap::new(),
                 sending: JoinSet::new(),
                 retry: Vec::new(),
+                last_tick_ms: None,
             })),
         })
     }
@@ -368,6 +371,8 @@ impl Dispatcher {
             self.record_resolved(&tenant_id, &ids, now, &reason).await?;
         }
         self.mark(st, unowed, now).await?;
+        let since = st.last_tick_ms.replace(now).unwrap_or(now);
+        self.silences_ended(st, since, now).await?;
         let tenant_ids: Vec<String> = st.tenants.keys().cloned().collect();
         for tenant_id in tenant_ids {
             let flushes = match st.tenants.get_mut(&tenant_id) {
@@ -616,6 +621,45 @@ impl Dispatcher {
                 }
             }
         }
+    }
+
+    /// Alerts still firing under a silence that ended in `(since, now]` are notified again
+    /// at their groups' next check, with the silence named in the `silence_ended`
+    /// annotation (as Alertmanager does once a silence expires).
+    async fn silences_ended(&self, st: &mut State, since: i64, now: i64) -> WatchResult<()> {
+        if since >= now {
+            return Ok(());
+        }
+        for (tenant_id, tenant) in st.tenants.iter_mut() {
+            if tenant.active.is_empty() {
+                continue;
+            }
+            let ended: Vec<_> = self
+                .watch
+                .store
+                .silences(tenant_id, since)
+                .await?
+                .iter()
+                .filter(|r| r.ends_at <= now)
+                .map(silence_of)
+                .collect::<WatchResult<_>>()?;
+            for silence in &ended {
+                let at = silence.ends_at_ms - 1;
+                let Tenant { active, grouper, .. } = tenant;
+                for (labels, a) in active.iter_mut().filter(|(l, _)| silence.silences(l, at)) {
+                    for route in &a.routes {
+                        grouper.renotify(route, labels);
+                    }
+                    let note = if silence.comment.is_empty() {
+                        silence.id.clone()
+                    } else {
+                        format!("{} ({})", silence.id, silence.comment)
+                    };
+                    a.view.annotations.insert("silence_ended".into(), note);
+                }
+            }
+        }
+        Ok(())
     }
 
     async fn silences(&self, tenant_id: &str, now: i64) -> WatchResult<Silences> {

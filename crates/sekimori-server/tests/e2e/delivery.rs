@@ -528,3 +528,44 @@ async fn resolving_by_hand_tells_the_group_on_sqlite() {
 async fn resolving_by_hand_tells_the_group_on_postgres() {
     resolving_by_hand_tells_the_group(Backend::Postgres).await;
 }
+
+async fn a_silence_that_ends_while_the_alert_fires_is_notified(backend: Backend) {
+    let s = TestServer::start_on(backend).await;
+    let receiver = Receiver::start(Vec::new()).await;
+    let doc = json!({
+        "route": {"receiver": "siem", "group_by": ["rule"], "group_interval": "1m"},
+        "receivers": [{"name": "siem", "webhook_configs": [{"url": receiver.url}]}]
+    });
+    let (status, body) =
+        s.admin_call(Method::PUT, "/api/v1/admin/routing", Some(json!({"base_version": 0, "document": doc}))).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let ends = sekimori_core::Timestamp(crate::harness::START.0 + 120_000).to_rfc3339();
+    let (status, silence) = s
+        .admin_call(
+            Method::POST,
+            "/api/v1/admin/silences",
+            Some(json!({"matchers": ["user=\"alice\""], "ends_at": ends, "comment": "maintenance"})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{silence}");
+    let key = source_key(&s).await;
+    ingest(&s, &key, &["alice"]).await;
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    s.clock.advance_seconds(31);
+    tokio::time::sleep(Duration::from_millis(2500)).await;
+    assert_eq!(receiver.count(), 0, "silenced");
+    seen_through(&s).await;
+    // The silence ends while alice's alert still fires: the group tells of it.
+    s.clock.advance_seconds(100);
+    let got = receiver.wait_for(1).await;
+    let body: Value = serde_json::from_slice(&got[0].body).expect("json");
+    assert_eq!(body["status"], "firing");
+    assert_eq!(body["alerts"][0]["labels"]["user"], "alice");
+    let note = body["alerts"][0]["annotations"]["silence_ended"].as_str().expect("the notice names the silence");
+    assert!(note.contains("maintenance") && note.contains(silence["id"].as_str().expect("id")), "{note}");
+}
+
+#[tokio::test]
+async fn a_silence_that_ends_while_the_alert_fires_is_notified_on_sqlite() {
+    a_silence_that_ends_while_the_alert_fires_is_notified(Backend::Sqlite).await;
+}

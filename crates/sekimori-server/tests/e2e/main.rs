@@ -19,6 +19,7 @@ mod login;
 mod oidc;
 mod oidc_browser;
 mod oidc_clients;
+mod overrides;
 mod passkeys;
 mod passwords;
 mod push;

@@ -211,12 +211,15 @@ pub async fn overrides_are_in_force_until_they_end_or_are_lifted_once(s: S) {
         }
     };
     let raise = o("o1", &u, OverrideAction::RaiseLevel, Some("p"), T0, T0 + 3_600_000);
-    s.insert_override(&raise, &ev("response.override.set")).await.expect("insert");
+    assert!(s.insert_override(&raise, &ev("response.override.set")).await.expect("insert"));
+    // The same policy for the same alert again (a second node): nothing written.
+    let twice = OverrideRecord { id: "o1b".into(), ..raise.clone() };
+    assert!(!s.insert_override(&twice, &ev("response.override.set")).await.expect("insert"));
     let push = o("o2", &u, OverrideAction::SuspendPush, None, T0, T0 + 60_000);
-    s.insert_override(&push, &ev("response.override.set")).await.expect("insert");
-    s.insert_override(&o("o3", &bob, OverrideAction::Block, Some("p"), T0, T0 + 10), &ev("response.override.set"))
-        .await
-        .expect("insert");
+    assert!(s.insert_override(&push, &ev("response.override.set")).await.expect("insert"));
+    let o3 =
+        OverrideRecord { source: "alert:al2".into(), ..o("o3", &bob, OverrideAction::Block, Some("p"), T0, T0 + 10) };
+    assert!(s.insert_override(&o3, &ev("response.override.set")).await.expect("insert"));
     let ids = |v: Vec<OverrideRecord>| v.into_iter().map(|o| o.id).collect::<Vec<_>>();
     assert_eq!(ids(s.user_overrides(&u.id, T0).await.expect("read")), ["o2", "o1"], "soonest end first");
     assert_eq!(s.user_overrides(&u.id, T0).await.expect("read")[1], raise, "read back as written");
@@ -247,6 +250,7 @@ pub async fn overrides_are_in_force_until_they_end_or_are_lifted_once(s: S) {
     assert_eq!(s.policy_override_count(&u.id, "p", T0).await.expect("count"), 1, "a lifted one still counts");
     let audited = s.events(&EventFilter { limit: 1000, ..Default::default() }).await.expect("events");
     assert_eq!(audited.iter().filter(|e| e.doc.contains("response.override.lifted")).count(), 1);
+    assert_eq!(audited.iter().filter(|e| e.doc.contains("response.override.set")).count(), 3, "the refused one is not");
 }
 
 pub async fn alerts_are_triaged_once_under_concurrency_and_commented(s: S) {

@@ -156,10 +156,10 @@ impl AccessStore for This {
         Ok(rows.into_iter().map(|r| r.username).collect())
     }
 
-    async fn insert_override(&self, o: &OverrideRecord, event: &NewEvent) -> StoreResult<()> {
+    async fn insert_override(&self, o: &OverrideRecord, event: &NewEvent) -> StoreResult<bool> {
         self.audited(
             q("INSERT INTO user_overrides (id, tenant_id, user_id, action, level, reason, policy, source, created_at, \
-               expires_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)")
+               expires_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) ON CONFLICT DO NOTHING")
             .bind(&o.id)
             .bind(&o.tenant_id)
             .bind(&o.user_id)
@@ -171,10 +171,9 @@ impl AccessStore for This {
             .bind(o.created_at)
             .bind(o.expires_at),
             event,
-            Audit::Always,
+            Audit::IfChanged,
         )
         .await
-        .map(|_| ())
     }
 
     async fn user_overrides(&self, user_id: &str, now: i64) -> StoreResult<Vec<OverrideRecord>> {
