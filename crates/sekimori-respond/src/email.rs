@@ -193,3 +193,32 @@ pub fn render_user_notice(n: &UserNotice, language: Language) -> Email {
     );
     Email { subject: subject.to_owned(), text, html }
 }
+
+/// The email warning a user that a login was attempted from an environment they have not
+/// logged in from (the gate's own notice, sent beside the authenticator's warning).
+pub fn render_environment_warning(username: &str, relying_party: &str, environment: &str, language: Language) -> Email {
+    let (subject, hello, what, not_you) = match language {
+        Language::Ja => (
+            "関守: 新しい環境からのログインの試み",
+            format!("{username} 様"),
+            format!("{relying_party} へのログインが、これまでログインしたことのない環境（{environment}）から試みられました。"),
+            "心当たりがない場合は、認証アプリで拒否し、管理者に連絡してください。",
+        ),
+        Language::En => (
+            "Sekimori: a login from a new environment",
+            format!("Hello {username},"),
+            format!("A login to {relying_party} was attempted from {environment}, where you have not logged in before."),
+            "If this was not you, deny it on your authenticator and tell your administrator.",
+        ),
+    };
+    let text = format!("{hello}\n\n{what}\n\n{not_you}\n");
+    let esc = |s: &str| s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;");
+    let lang = if language == Language::Ja { "ja" } else { "en" };
+    let html = format!(
+        "<!doctype html><html lang=\"{lang}\"><body><p>{}</p><p>{}</p><p>{}</p></body></html>",
+        esc(&hello),
+        esc(&what),
+        esc(not_you)
+    );
+    Email { subject: subject.to_owned(), text, html }
+}

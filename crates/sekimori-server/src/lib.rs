@@ -13,6 +13,7 @@ pub mod problem;
 pub mod qr;
 pub mod responder;
 mod routes;
+pub mod user_mail;
 
 use std::time::Duration;
 

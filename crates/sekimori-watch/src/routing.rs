@@ -233,3 +233,64 @@ impl Watch {
         Ok(out)
     }
 }
+
+impl Watch {
+    /// Emails `address` (a user's) through the tenant's `user_notices` channel, once per
+    /// `dedup_key` across nodes (the notification log), the message rendered in the
+    /// channel's language by `render`. `None` when the tenant's document names no such
+    /// channel.
+    pub async fn email_user(
+        &self,
+        tenant_id: &str,
+        username: &str,
+        address: &str,
+        dedup_key: &str,
+        render: impl FnOnce(sekimori_respond::Language) -> sekimori_respond::email::Email,
+    ) -> WatchResult<Option<crate::deliver::Report>> {
+        let Some((_, tree)) = self.routing_tree(tenant_id).await? else { return Ok(None) };
+        let Some((channel, language)) = tree.user_notice_channel() else { return Ok(None) };
+        let Some(mut cfg) = channel.email.clone() else { return Ok(None) };
+        cfg.to = vec![address.to_owned()];
+        let now = self.clock.now().millis();
+        let claim = sekimori_store::NotificationClaim {
+            tenant_id: tenant_id.to_owned(),
+            channel: channel.id(),
+            group_key: format!("user-notice:{username}"),
+            content_hash: sha256_hex(dedup_key.as_bytes()),
+            at: now,
+            owner: format!("node-{}", std::process::id()),
+            lease_until: now + 900_000,
+            repeat_ms: 7 * 86_400_000,
+        };
+        if self.store.claim_notification(&claim).await? != sekimori_store::ClaimOutcome::Claimed {
+            return Ok(None);
+        }
+        let sender = crate::deliver::Sender::new(
+            self.clock.clone(),
+            self.rng.clone(),
+            sekimori_respond::delivery::RetryPolicy::default(),
+            std::time::Duration::from_secs(10),
+        )
+        .map_err(|e| ServiceError::new(ErrorCode::Internal, e.to_string()))?;
+        let email = render(language);
+        let report = sender.mail(&cfg, &email).await;
+        let attempts: Vec<sekimori_store::NotificationAttempt> = report
+            .attempts
+            .iter()
+            .enumerate()
+            .map(|(i, a)| sekimori_store::NotificationAttempt {
+                id: self.new_id(),
+                tenant_id: tenant_id.to_owned(),
+                channel: claim.channel.clone(),
+                group_key: claim.group_key.clone(),
+                content_hash: claim.content_hash.clone(),
+                alerts: 0,
+                attempt: i64::try_from(i + 1).unwrap_or(i64::MAX),
+                at: a.at_ms,
+                outcome: a.outcome.clone(),
+            })
+            .collect();
+        self.store.finish_notification(&claim, report.delivered, self.clock.now().millis(), &attempts).await?;
+        Ok(Some(report))
+    }
+}

@@ -59,11 +59,16 @@ fn private_files(dir: &std::path::Path, db: &std::path::Path) -> std::io::Result
 }
 
 /// Builds the gate over an open store.
-pub fn gate(cfg: &Config, store: Arc<dyn Store>, public_url: String) -> anyhow::Result<Gate> {
+pub fn gate(
+    cfg: &Config,
+    store: Arc<dyn Store>,
+    public_url: String,
+    deliveries: Vec<Arc<dyn sekimori_gate::notify::Delivery>>,
+) -> anyhow::Result<Gate> {
     let rng: Arc<dyn Rng> = Arc::new(OsRng);
     let keys = ServerKeys::load_or_create(&cfg.keys_file(), rng.as_ref()).context("storage.keys_file")?;
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
-    let gate = Gate::new(store, clock, rng, keys, cfg.gate_settings(public_url))?;
+    let gate = Gate::with_deliveries(store, clock, rng, keys, cfg.gate_settings(public_url), deliveries)?;
     match gate.passkeys().passkey_host() {
         Ok(host) => tracing::info!(host, "passkeys on"),
         Err(why) => tracing::warn!(reason = %why, "passkeys off"),
@@ -108,7 +113,10 @@ pub async fn serve(cfg: Config, source_name: &str) -> anyhow::Result<()> {
     let store = open_store(&cfg).await?;
     let backend = store.backend();
     let store_for_watch = store.clone();
-    let gate = gate(&cfg, store, public_url.clone())?;
+    // The gate's notices are also emailed to users, once the detection services exist.
+    let watch_cell = Arc::new(std::sync::OnceLock::new());
+    let user_mail = sekimori_server::user_mail::UserMail::start(store.clone(), watch_cell.clone());
+    let gate = gate(&cfg, store, public_url.clone(), vec![user_mail])?;
     let (tenant, first_token) = gate.admin().bootstrap().await.map_err(|e| anyhow::anyhow!("{e}"))?;
     if let Some(token) = first_token {
         println!("First start: created tenant {:?}.", tenant.name);
@@ -121,6 +129,7 @@ pub async fn serve(cfg: Config, source_name: &str) -> anyhow::Result<()> {
     let watch = watch(&cfg, store_for_watch, baselines)?
         .with_sealer(gate.sealer())
         .with_responder(Arc::new(sekimori_server::responder::GateResponder(gate.clone())));
+    let _ = watch_cell.set(watch.clone());
     let listeners = start_syslog(&cfg, &watch, &tenant.id).await?;
     let backups = crate::backup::start(&cfg);
     let archiving = crate::audit_cli::start_archiving(&cfg);
@@ -262,7 +271,7 @@ async fn shutdown_signal() {
 /// `sekimori admin-token`: mints a fresh admin token directly in the store.
 pub async fn admin_token(cfg: &Config, name: &str) -> anyhow::Result<String> {
     let store = open_store(cfg).await?;
-    let gate = gate(cfg, store, String::new())?;
+    let gate = gate(cfg, store, String::new(), Vec::new())?;
     let (tenant, _) = gate.admin().bootstrap().await.map_err(|e| anyhow::anyhow!("{e}"))?;
     gate.admin().mint_admin_token(&tenant.id, name).await.map_err(|e| anyhow::anyhow!("{e}"))
 }

@@ -569,3 +569,44 @@ async fn a_silence_that_ends_while_the_alert_fires_is_notified(backend: Backend)
 async fn a_silence_that_ends_while_the_alert_fires_is_notified_on_sqlite() {
     a_silence_that_ends_while_the_alert_fires_is_notified(Backend::Sqlite).await;
 }
+
+/// The gate's own notice by email: a push login from a new environment warns the user on
+/// their authenticator and, through the tenant's user_notices channel, by email.
+async fn a_new_environment_warning_is_emailed_to_the_user(backend: Backend) {
+    let s = TestServer::start_on(backend).await;
+    let smtp = Smtp::start();
+    let doc = json!({
+        "route": {"receiver": "mail"},
+        "receivers": [{"name": "mail", "email_configs": [{"to": ["soc@example.jp"], "from": "sekimori@example.jp",
+            "smarthost": format!("127.0.0.1:{}", smtp.port), "tls_ca_file": smtp.ca_file,
+            "auth_username": "soc-mailer", "auth_password": "mail-password-1"}]}],
+        "user_notices": {"email_receiver": "mail"}
+    });
+    let (status, body) =
+        s.admin_call(Method::PUT, "/api/v1/admin/routing", Some(json!({"base_version": 0, "document": doc}))).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let alice = s.enrolled("alice").await;
+    let (status, _) =
+        s.admin_call(Method::PATCH, "/api/v1/admin/users/alice", Some(json!({"email": "alice@example.jp"}))).await;
+    assert_eq!(status, StatusCode::OK);
+    let rp = s.app("shop", "relying_party").await;
+    alice.standby().await.expect("standby");
+    rp.start_push("alice", crate::harness::client("203.0.113.9", crate::harness::FIREFOX_LINUX)).await.expect("push");
+    let mail = smtp.message(1).await;
+    assert_eq!(mail["rcpt_tos"], json!(["alice@example.jp"]), "{mail}");
+    assert_eq!(mail["subject"], "Sekimori: a login from a new environment");
+    let text = mail["text"].as_str().expect("text");
+    assert!(text.contains("A login to shop was attempted from Firefox on Linux"), "{text}");
+    let attempts = recorded_attempts(&s, 1).await;
+    assert_eq!(attempts[0]["group_key"], "user-notice:alice", "{attempts}");
+}
+
+#[tokio::test]
+async fn a_new_environment_warning_is_emailed_to_the_user_on_sqlite() {
+    a_new_environment_warning_is_emailed_to_the_user(Backend::Sqlite).await;
+}
+
+#[tokio::test]
+async fn a_new_environment_warning_is_emailed_to_the_user_on_postgres() {
+    a_new_environment_warning_is_emailed_to_the_user(Backend::Postgres).await;
+}

@@ -151,13 +151,17 @@ impl TestServer {
         let clock = TestClock::new(START);
         let mut settings = GateSettings { public_url: url.clone(), ..Default::default() };
         configure(&mut settings);
+        // As `sekimori serve` wires it: the gate's notices are also emailed to users.
+        let watch_cell = Arc::new(std::sync::OnceLock::new());
+        let user_mail: Arc<dyn sekimori_gate::notify::Delivery> =
+            sekimori_server::user_mail::UserMail::start(store.clone(), watch_cell.clone());
         let gate = Gate::with_deliveries(
             store.clone(),
             Arc::new(clock.clone()),
             Arc::new(OsRng),
             ServerKeys::generate(&OsRng),
             settings,
-            delivery.into_iter().collect(),
+            delivery.into_iter().chain([user_mail]).collect(),
         )
         .expect("gate");
         let (tenant, token) = gate.admin().bootstrap().await.expect("bootstrap");
@@ -175,6 +179,7 @@ impl TestServer {
         .expect("rules compile")
         .with_sealer(gate.sealer())
         .with_responder(Arc::new(sekimori_server::responder::GateResponder(gate.clone())));
+        let _ = watch_cell.set(watch.clone());
         let state = AppState {
             gate: gate.clone(),
             watch: watch.clone(),
