@@ -1,9 +1,11 @@
 """An SMTP server for Sekimori's email-receiver tests, on aiosmtpd.
 
-Usage: server.py CERT KEY OUTDIR USER PASSWORD
+Usage: server.py CERT KEY OUTDIR USER PASSWORD [starttls|tls]
 
 Listens on 127.0.0.1 on a free port and prints "READY <port>" once it accepts
-connections. STARTTLS is required before AUTH and MAIL (aiosmtpd's require_starttls),
+connections. With `starttls` (the default) STARTTLS is required before AUTH and MAIL
+(aiosmtpd's require_starttls); with `tls` the connection is TLS from the first byte (port
+465's implicit TLS).
 and AUTH (PLAIN or LOGIN) must succeed with USER and PASSWORD before MAIL. Each message
 received is written to OUTDIR as <n>.eml (the raw message, as the client sent it) with
 <n>.json beside it: the envelope, whether the session was TLS and authenticated, and the
@@ -23,12 +25,14 @@ import warnings
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, LoginPassword
 
-# aiosmtpd 1.4.6 warns about its own use of a deprecated attribute on every session.
-warnings.filterwarnings("ignore", category=DeprecationWarning)
+# aiosmtpd 1.4.6 warns about its own use of a deprecated attribute on every session, and
+# about AUTH without STARTTLS on the implicit-TLS server (whose whole connection is TLS).
+warnings.filterwarnings("ignore")
 
 
 def main():
     cert, key, outdir, user, password = sys.argv[1:6]
+    mode = sys.argv[6] if len(sys.argv) > 6 else "starttls"
     context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
     context.load_cert_chain(cert, key)
     count = {"n": 0}
@@ -46,7 +50,8 @@ def main():
             meta = {
                 "mail_from": envelope.mail_from,
                 "rcpt_tos": envelope.rcpt_tos,
-                "tls": session.ssl is not None,
+                # STARTTLS sets session.ssl; implicit TLS shows on the transport.
+                "tls": session.ssl is not None or server.transport.get_extra_info("ssl_object") is not None,
                 "authenticated": session.authenticated,
                 "subject": str(msg["subject"]),
                 "from": str(msg["from"]),
@@ -68,17 +73,31 @@ def main():
     sock.bind(("127.0.0.1", 0))
     port = sock.getsockname()[1]
     sock.close()
-    controller = Controller(
-        Handler(),
-        hostname="127.0.0.1",
-        port=port,
-        tls_context=context,
-        require_starttls=True,
-        authenticator=authenticator,
-        auth_required=True,
-        auth_require_tls=True,
-        server_hostname="localhost",
-    )
+    if mode == "tls":
+        # Implicit TLS: aiosmtpd's readiness check cannot speak TLS, so it is not run.
+        controller = Controller(
+            Handler(),
+            hostname="127.0.0.1",
+            port=port,
+            ssl_context=context,
+            authenticator=authenticator,
+            auth_required=True,
+            # The whole connection is TLS; aiosmtpd only counts STARTTLS as TLS here.
+            auth_require_tls=False,
+            ready_timeout=5,
+        )
+    else:
+        controller = Controller(
+            Handler(),
+            hostname="127.0.0.1",
+            port=port,
+            tls_context=context,
+            require_starttls=True,
+            authenticator=authenticator,
+            auth_required=True,
+            auth_require_tls=True,
+            server_hostname="localhost",
+        )
     controller.start()
     print(f"READY {port}", flush=True)
     try:

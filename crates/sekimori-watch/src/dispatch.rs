@@ -739,12 +739,7 @@ impl Dispatcher {
         let wait = if job.channel.per_second > 0.0 {
             let limit =
                 st.limits.entry(job.channel.id()).or_insert_with(|| RateLimit::new(job.channel.per_second, 1, now));
-            let mut wait = Duration::ZERO;
-            // Reserve the next slot: the bucket is asked as of the time the job will go.
-            while let Err(more) = limit.take(now + ms(wait)) {
-                wait += more;
-            }
-            wait
+            reserve(limit, now)
         } else {
             Duration::ZERO
         };
@@ -826,6 +821,16 @@ fn resolve_set(tenant: &mut Tenant, labels: &Labels, now: i64, unowed: &mut Vec<
     Some(ids)
 }
 
+/// Reserves the next slot of `limit` for a send wanted at `now`: how long it waits. The
+/// bucket is asked as of the time the send will go, so sends started together are spaced.
+fn reserve(limit: &mut RateLimit, now: i64) -> Duration {
+    let mut wait = Duration::ZERO;
+    while let Err(more) = limit.take(now + ms(wait)) {
+        wait += more;
+    }
+    wait
+}
+
 fn hex_id(bytes: impl AsRef<[u8]>) -> String {
     bytes.as_ref().iter().map(|b| format!("{b:02x}")).collect()
 }
@@ -843,4 +848,21 @@ fn webhook_body(n: &Notification, max_alerts: usize) -> Value {
     let mut body = payload::alertmanager_v4(&cut);
     body["truncatedAlerts"] = Value::from(n.alerts.len() - max_alerts);
     body
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn notifications_started_together_to_one_slack_webhook_are_spaced_a_second_apart() {
+        let mut slack = RateLimit::new(1.0, 1, 0);
+        let waits: Vec<Duration> = (0..4).map(|_| reserve(&mut slack, 0)).collect();
+        assert_eq!(waits, [0, 1, 2, 3].map(Duration::from_secs));
+        // Later, once the reserved slots are past, a send goes at once again.
+        assert_eq!(reserve(&mut slack, 10_000), Duration::ZERO);
+        let mut unpaced_burst = RateLimit::new(5.0, 1, 0);
+        assert_eq!(reserve(&mut unpaced_burst, 0), Duration::ZERO);
+        assert_eq!(reserve(&mut unpaced_burst, 0), Duration::from_millis(200));
+    }
 }

@@ -354,6 +354,11 @@ impl Drop for Smtp {
 
 impl Smtp {
     pub fn start() -> Smtp {
+        Smtp::start_in("starttls")
+    }
+
+    /// `mode`: `starttls` (port 587's upgrade, required) or `tls` (port 465's implicit TLS).
+    pub fn start_in(mode: &str) -> Smtp {
         use std::io::BufRead;
         let out = tempfile::tempdir().expect("tempdir");
         let ca_key = rcgen::KeyPair::generate().expect("key");
@@ -375,7 +380,7 @@ impl Smtp {
         let mut child = std::process::Command::new("python3")
             .arg(script)
             .args([&cert_file, &key_file, &out.path().to_path_buf()])
-            .args(["soc-mailer", "mail-password-1"])
+            .args(["soc-mailer", "mail-password-1", mode])
             .stdout(std::process::Stdio::piped())
             .spawn()
             .expect("python3 runs tests/smtp/server.py (pip install -r tests/smtp/requirements.txt)");
@@ -609,4 +614,29 @@ async fn a_new_environment_warning_is_emailed_to_the_user_on_sqlite() {
 #[tokio::test]
 async fn a_new_environment_warning_is_emailed_to_the_user_on_postgres() {
     a_new_environment_warning_is_emailed_to_the_user(Backend::Postgres).await;
+}
+
+async fn email_goes_over_implicit_tls(backend: Backend) {
+    let s = TestServer::start_on(backend).await;
+    let smtp = Smtp::start_in("tls");
+    let doc = json!({
+        "route": {"receiver": "mail"},
+        "receivers": [{"name": "mail", "email_configs": [{"to": ["soc@example.jp"], "from": "sekimori@example.jp",
+            "smarthost": format!("127.0.0.1:{}", smtp.port), "tls": "tls", "tls_ca_file": smtp.ca_file,
+            "auth_username": "soc-mailer", "auth_password": "mail-password-1"}]}]
+    });
+    let (status, body) =
+        s.admin_call(Method::PUT, "/api/v1/admin/routing", Some(json!({"base_version": 0, "document": doc}))).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let (status, report) = s.admin_call(Method::POST, "/api/v1/admin/routing/receivers/mail/test", None).await;
+    assert_eq!(status, StatusCode::OK, "{report}");
+    assert_eq!(report[0]["delivered"], true, "{report}");
+    let got = smtp.message(1).await;
+    assert_eq!((got["tls"].as_bool(), got["authenticated"].as_bool()), (Some(true), Some(true)), "{got}");
+    assert_eq!(got["subject"], "[FIRING] Sekimori test notification for receiver mail (sekimori alerts test-receiver)");
+}
+
+#[tokio::test]
+async fn email_goes_over_implicit_tls_on_sqlite() {
+    email_goes_over_implicit_tls(Backend::Sqlite).await;
 }
