@@ -141,12 +141,21 @@ async fn throughput(name: &str, store: Arc<dyn Store>, group_by: &[&str]) {
     let settings = DispatchSettings { batch: 2_000, ..DispatchSettings::new("http://sekimori.bench") };
     let dispatcher = Dispatcher::new(watch, settings).unwrap();
     let start = Instant::now();
+    let (mut ticking, mut settling, mut ticks) = (Duration::ZERO, Duration::ZERO, 0);
     loop {
+        let t = Instant::now();
         dispatcher.tick().await.unwrap();
+        ticking += t.elapsed();
+        let t = Instant::now();
         dispatcher.settle_all().await.unwrap();
+        settling += t.elapsed();
+        ticks += 1;
         if store.pending_alerts(1).await.unwrap().is_empty() {
             break;
         }
+    }
+    if std::env::var_os("SEKIMORI_BENCH_DETAIL").is_some() {
+        println!("  {ticks} ticks: {ticking:?} taking in, routing and starting; {settling:?} waiting for deliveries");
     }
     let secs = start.elapsed().as_secs_f64();
     println!(

@@ -256,6 +256,8 @@ pub trait WatchStore: Send + Sync {
     async fn insert_silence(&self, silence: &SilenceRecord, event: &NewEvent) -> StoreResult<()>;
     /// The tenant's silences that end after `after` (ms), soonest start first.
     async fn silences(&self, tenant_id: &str, after: i64) -> StoreResult<Vec<SilenceRecord>>;
+    /// The tenant's silences that ended in `(after, until]` (ms).
+    async fn ended_silences(&self, tenant_id: &str, after: i64, until: i64) -> StoreResult<Vec<SilenceRecord>>;
     /// Ends the tenant's silence `id` at `at` (ms) if it has not ended by then, with its
     /// audit event; `false` (nothing written) when there is no such live silence.
     async fn expire_silence(&self, tenant_id: &str, id: &str, at: i64, event: &NewEvent) -> StoreResult<bool>;

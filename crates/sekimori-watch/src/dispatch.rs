@@ -81,6 +81,9 @@ struct Active {
     ids: Vec<String>,
 }
 
+/// How long compiled silences are reused when nothing changed them here, ms.
+const SILENCES_FRESH_MS: i64 = 1_000;
+
 /// Stored alert ids remembered per firing alert.
 const MAX_IDS: usize = 1000;
 
@@ -182,6 +185,11 @@ struct State {
     retry: Vec<Job>,
     /// The previous tick, ms (silences that ended since are looked for).
     last_tick_ms: Option<i64>,
+    /// Stored alerts seen through since the last mark, marked together.
+    unmarked: Vec<String>,
+    /// Each tenant's compiled silences: (them, the silence generation and the time they
+    /// were read at).
+    silences: HashMap<String, (Arc<Silences>, u64, i64)>,
 }
 
 /// Delivers stored alerts to the receivers of each tenant's routing document.
@@ -275,6 +283,8 @@ impl Dispatcher {
                 sending: JoinSet::new(),
                 retry: Vec::new(),
                 last_tick_ms: None,
+                unmarked: Vec::new(),
+                silences: HashMap::new(),
             })),
         })
     }
@@ -382,18 +392,19 @@ impl Dispatcher {
             if flushes.is_empty() {
                 continue;
             }
-            let silences = self.silences(&tenant_id, now).await?;
+            let silences = self.silences(st, &tenant_id, now).await?;
             for flush in flushes {
                 let jobs = self.jobs(st, &tenant_id, &flush, &silences, now);
                 if jobs.is_empty() {
-                    self.flushed(st, &tenant_id, &flush.key.route, &flush.alerts, &flush.resolved, now).await?;
+                    self.flushed(st, &tenant_id, &flush.key.route, &flush.alerts, &flush.resolved);
                 }
                 for job in jobs {
                     self.start(st, job, now);
                 }
             }
         }
-        Ok(())
+        let unmarked = std::mem::take(&mut st.unmarked);
+        self.mark(st, unmarked, now).await
     }
 
     /// Marks the stored alerts `ids` resolved (those not yet), audited once.
@@ -441,7 +452,8 @@ impl Dispatcher {
         while let Some(done) = st.sending.join_next().await {
             self.settle(st, done).await?;
         }
-        Ok(())
+        let unmarked = std::mem::take(&mut st.unmarked);
+        self.mark(st, unmarked, self.watch.now_ms()).await
     }
 
     async fn settle(&self, st: &mut State, done: Result<Done, tokio::task::JoinError>) -> WatchResult<()> {
@@ -456,30 +468,23 @@ impl Dispatcher {
             st.retry.push(done.job);
             return Ok(());
         }
-        let now = self.watch.now_ms();
         let job = done.job;
-        self.flushed(st, &job.tenant_id, &job.route, &job.covers, &job.covers_resolved, now).await
+        self.flushed(st, &job.tenant_id, &job.route, &job.covers, &job.covers_resolved);
+        Ok(())
     }
 
     /// The alerts `covered` were notified (or deliberately not) at `route`: those that have
     /// no other route left are marked dispatched; resolved ones told everywhere are
     /// forgotten.
-    async fn flushed(
-        &self,
-        st: &mut State,
-        tenant_id: &str,
-        route: &str,
-        covered: &[Labels],
-        resolved: &[Labels],
-        now: i64,
-    ) -> WatchResult<()> {
-        let Some(tenant) = st.tenants.get_mut(tenant_id) else { return Ok(()) };
-        let mut done = Vec::new();
+    /// (Collected in `st.unmarked` and marked once per round: one transaction, not one a
+    /// notification.)
+    fn flushed(&self, st: &mut State, tenant_id: &str, route: &str, covered: &[Labels], resolved: &[Labels]) {
+        let Some(tenant) = st.tenants.get_mut(tenant_id) else { return };
         for labels in covered {
             if let Some(a) = tenant.active.get_mut(labels) {
                 a.unflushed.remove(route);
                 if a.unflushed.is_empty() {
-                    done.append(&mut a.waiting);
+                    st.unmarked.append(&mut a.waiting);
                 }
             }
         }
@@ -491,7 +496,6 @@ impl Dispatcher {
                 }
             }
         }
-        self.mark(st, done, now).await
     }
 
     /// Marks stored alerts dispatched (they are no longer read as pending, so no longer
@@ -637,10 +641,9 @@ impl Dispatcher {
             let ended: Vec<_> = self
                 .watch
                 .store
-                .silences(tenant_id, since)
+                .ended_silences(tenant_id, since, now)
                 .await?
                 .iter()
-                .filter(|r| r.ends_at <= now)
                 .map(silence_of)
                 .collect::<WatchResult<_>>()?;
             for silence in &ended {
@@ -662,9 +665,20 @@ impl Dispatcher {
         Ok(())
     }
 
-    async fn silences(&self, tenant_id: &str, now: i64) -> WatchResult<Silences> {
+    /// The tenant's silences in force, compiled (regular expressions included) once and
+    /// reused while no silence changed through this process and for at most
+    /// [`SILENCES_FRESH_MS`] (a change made on another node).
+    async fn silences(&self, st: &mut State, tenant_id: &str, now: i64) -> WatchResult<Arc<Silences>> {
+        let generation = self.watch.silence_generation.load(std::sync::atomic::Ordering::Relaxed);
+        if let Some((cached, g, at)) = st.silences.get(tenant_id) {
+            if *g == generation && (0..SILENCES_FRESH_MS).contains(&(now - at)) {
+                return Ok(cached.clone());
+            }
+        }
         let stored = self.watch.store.silences(tenant_id, now).await?;
-        Ok(Silences::new(stored.iter().map(silence_of).collect::<WatchResult<Vec<_>>>()?))
+        let compiled = Arc::new(Silences::new(stored.iter().map(silence_of).collect::<WatchResult<Vec<_>>>()?));
+        st.silences.insert(tenant_id.to_owned(), (compiled.clone(), generation, now));
+        Ok(compiled)
     }
 
     /// The channel notifications for `flush`, after silences, inhibition and mute windows.

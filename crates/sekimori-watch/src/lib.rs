@@ -148,6 +148,9 @@ pub struct Watch {
     sealer: Option<Arc<dyn sekimori_core::Sealer>>,
     /// Acts on users for response policies (the gate); none: policies are not applied.
     responder: Option<Arc<dyn responder::Responder>>,
+    /// Counts silence changes made through this process (the dispatcher's cache of
+    /// compiled silences is read again when it moves).
+    silence_generation: Arc<std::sync::atomic::AtomicU64>,
 }
 
 impl std::fmt::Debug for Watch {
@@ -183,6 +186,7 @@ impl Watch {
             listeners: Arc::default(),
             sealer: None,
             responder: None,
+            silence_generation: Arc::default(),
         })
     }
 

@@ -91,6 +91,7 @@ impl Watch {
         .field(field::SILENCE_ID, record.id.as_str())
         .field(field::ADMIN_TOKEN_ID, admin_token_id);
         self.store.insert_silence(&record, &ev).await?;
+        self.silence_generation.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         Ok(record)
     }
 
@@ -110,6 +111,7 @@ impl Watch {
         )
         .field(field::SILENCE_ID, id)
         .field(field::ADMIN_TOKEN_ID, admin_token_id);
+        self.silence_generation.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         if !self.store.expire_silence(tenant_id, id, self.clock.now().millis(), &ev).await? {
             return Err(ServiceError::new(ErrorCode::NotFound, format!("no live silence {id}")));
         }

@@ -82,6 +82,14 @@ pub async fn silences_are_listed_until_they_end_and_expired_once(s: S) {
     assert!(!s.expire_silence(&t.id, "s1", T0 + 2_000, &ev("admin.silence.expired")).await.expect("ended"));
     assert!(!s.expire_silence("other-tenant", "s2", T0 + 1, &ev("admin.silence.expired")).await.expect("foreign"));
     assert!(s.silences(&t.id, T0 + 2_000).await.expect("list").is_empty());
+    // Those that ended in a window, for the notice that a silence ended.
+    let ended = |after: i64, until: i64| {
+        let (s, t) = (s.clone(), t.id.clone());
+        async move { s.ended_silences(&t, after, until).await.expect("ended").len() }
+    };
+    assert_eq!(ended(0, T0 + 2_000).await, 2);
+    assert_eq!(ended(T0 + 2_000, T0 + 10_000_000).await, 0);
+    assert_eq!(s.ended_silences("other-tenant", 0, i64::MAX).await.expect("ended").len(), 0);
     let audited = s.events(&EventFilter { limit: 1000, ..Default::default() }).await.expect("events");
     assert_eq!(audited.iter().filter(|e| e.doc.contains("admin.silence.expired")).count(), 1);
 }

@@ -256,6 +256,16 @@ impl WatchStore for This {
         .await
     }
 
+    async fn ended_silences(&self, tenant_id: &str, after: i64, until: i64) -> StoreResult<Vec<SilenceRecord>> {
+        self.read_all(
+            q("SELECT * FROM silences WHERE tenant_id = $1 AND ends_at > $2 AND ends_at <= $3 ORDER BY ends_at, id")
+                .bind(tenant_id)
+                .bind(after)
+                .bind(until),
+        )
+        .await
+    }
+
     async fn expire_silence(&self, tenant_id: &str, id: &str, at: i64, event: &NewEvent) -> StoreResult<bool> {
         let mut tx = self.begin().await?;
         let n = tx
@@ -455,8 +465,10 @@ impl WatchStore for This {
         let mut marked = 0;
         for chunk in ids.chunks(ROWS_PER_INSERT) {
             let list: Vec<String> = (0..chunk.len()).map(|i| format!("${}", i + 2)).collect();
+            // Found by key: written `dispatched_at IS NULL`, the test matches the partial
+            // index of pending alerts, which PostgreSQL then scans whole for each statement.
             let sql = format!(
-                "UPDATE alerts SET dispatched_at = $1 WHERE dispatched_at IS NULL AND id IN ({})",
+                "UPDATE alerts SET dispatched_at = $1 WHERE id IN ({}) AND COALESCE(dispatched_at, -1) < 0",
                 list.join(", ")
             );
             let mut query = q(&sql).bind(at);
