@@ -23,14 +23,27 @@ pub struct AlertView {
     pub ends_at: Option<String>,
     /// The alert's page (the console, or the admin API).
     pub url: String,
+    /// Computed once from the labels (an alert is notified many times).
+    fingerprint: String,
 }
 
 impl AlertView {
+    /// An alert with `labels`, its fingerprint computed.
+    pub fn new(labels: Labels, annotations: Labels, starts_at: String, ends_at: Option<String>, url: String) -> Self {
+        let fingerprint = Self::fingerprint_of(&labels);
+        AlertView { labels, annotations, starts_at, ends_at, url, fingerprint }
+    }
+
     /// A stable identity: the first 16 hex digits of SHA-256 over the sorted labels.
-    pub fn fingerprint(&self) -> String {
+    pub fn fingerprint(&self) -> &str {
+        &self.fingerprint
+    }
+
+    /// The fingerprint of an alert with `labels`.
+    pub fn fingerprint_of(labels: &Labels) -> String {
         use sha2::Digest;
         let mut h = Sha256::new();
-        for (k, v) in &self.labels {
+        for (k, v) in labels {
             h.update(k.as_bytes());
             h.update([0xff]);
             h.update(v.as_bytes());

@@ -10,17 +10,19 @@ fn labels(pairs: &[(&str, &str)]) -> Labels {
 }
 
 fn notification() -> Notification {
-    let alert = |user: &str, ends_at: Option<&str>| AlertView {
-        labels: labels(&[
-            ("rule", "password_failures_unusual"),
-            ("severity", "high"),
-            ("user", user),
-            ("source", "sekimori"),
-        ]),
-        annotations: labels(&[("summary", "Unusual password failures")]),
-        starts_at: "2026-12-06T09:00:00.000Z".into(),
-        ends_at: ends_at.map(str::to_owned),
-        url: format!("https://login.example.com/api/v1/admin/alerts?user={user}"),
+    let alert = |user: &str, ends_at: Option<&str>| {
+        AlertView::new(
+            labels(&[
+                ("rule", "password_failures_unusual"),
+                ("severity", "high"),
+                ("user", user),
+                ("source", "sekimori"),
+            ]),
+            labels(&[("summary", "Unusual password failures")]),
+            "2026-12-06T09:00:00.000Z".into(),
+            ends_at.map(str::to_owned),
+            format!("https://login.example.com/api/v1/admin/alerts?user={user}"),
+        )
     };
     Notification {
         receiver: "siem-webhook".into(),
@@ -120,8 +122,12 @@ fn email_config(extra: serde_json::Value) -> sekimori_respond::EmailConfig {
 #[test]
 fn emails_render_in_english_and_japanese_with_values_escaped_in_html() {
     let mut n = notification();
-    n.alerts[0].labels.insert("user".into(), "<script>alert(1)</script>".into());
-    n.alerts[0].annotations.insert("summary".into(), "Unusual\r\nBcc: x@evil.test".into());
+    let first = &n.alerts[0];
+    let mut hostile = first.labels.clone();
+    hostile.insert("user".into(), "<script>alert(1)</script>".into());
+    let mut annotations = first.annotations.clone();
+    annotations.insert("summary".into(), "Unusual\r\nBcc: x@evil.test".into());
+    n.alerts[0] = AlertView::new(hostile, annotations, first.starts_at.clone(), None, first.url.clone());
     let en = sekimori_respond::email::render(&n, &email_config(json!({}))).expect("renders");
     assert_eq!(en.subject, "[FIRING] Unusual  Bcc: x@evil.test (+1)", "one line, whatever a label holds");
     assert!(en.text.contains("Sekimori: 2 alerts firing for siem-webhook."), "{}", en.text);

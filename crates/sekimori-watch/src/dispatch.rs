@@ -255,12 +255,12 @@ pub fn labels_of(a: &AlertRecord, source_labels: &crate::SourceLabels) -> WatchR
 fn content_hash(firing: &[AlertView], resolved: &[AlertView]) -> String {
     let mut text = String::new();
     for a in firing {
-        text.push_str(&a.fingerprint());
+        text.push_str(a.fingerprint());
         text.push(',');
     }
     text.push('|');
     for a in resolved {
-        text.push_str(&a.fingerprint());
+        text.push_str(a.fingerprint());
         text.push(',');
     }
     sha256_hex(text.as_bytes())
@@ -562,18 +562,15 @@ impl Dispatcher {
         if let Some(inhibitor) = &mut tenant.inhibitor {
             inhibitor.fire(&labels);
         }
-        let view = AlertView {
-            annotations: [
-                ("summary".to_owned(), alert.title.clone()),
-                ("description".to_owned(), matched_text(&alert.matched)),
-            ]
-            .into_iter()
-            .collect(),
-            starts_at: rfc3339(alert.created_at),
-            ends_at: None,
-            url: format!("{}/api/v1/admin/alerts/{}", self.settings.external_url, alert.id),
-            labels: labels.clone(),
-        };
+        let view = AlertView::new(
+            labels.clone(),
+            [("summary".to_owned(), alert.title.clone()), ("description".to_owned(), matched_text(&alert.matched))]
+                .into_iter()
+                .collect(),
+            rfc3339(alert.created_at),
+            None,
+            format!("{}/api/v1/admin/alerts/{}", self.settings.external_url, alert.id),
+        );
         let unflushed = routes.iter().map(|r| r.path.clone()).collect();
         let ids = vec![alert.id.clone()];
         tenant

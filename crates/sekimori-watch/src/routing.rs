@@ -193,18 +193,18 @@ impl Watch {
         let n = Notification {
             receiver: name.to_owned(),
             group: sekimori_respond::GroupKey { route: "test".into(), labels: labels.clone() },
-            alerts: vec![AlertView {
-                annotations: [(
+            alerts: vec![AlertView::new(
+                labels,
+                [(
                     "summary".to_owned(),
                     format!("Sekimori test notification for receiver {name} (sekimori alerts test-receiver)"),
                 )]
                 .into_iter()
                 .collect(),
-                labels,
-                starts_at: now.to_rfc3339(),
-                ends_at: None,
-                url: external_url.to_owned(),
-            }],
+                now.to_rfc3339(),
+                None,
+                external_url.to_owned(),
+            )],
             external_url: external_url.to_owned(),
         };
         let policy = sekimori_respond::delivery::RetryPolicy { attempts: 1, ..Default::default() };
