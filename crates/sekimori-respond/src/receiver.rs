@@ -107,6 +107,9 @@ pub struct WebhookConfig {
     /// Most alerts in one body (0: all); the rest are counted in `truncatedAlerts`.
     #[serde(default)]
     pub max_alerts: usize,
+    /// Messages a second to this webhook (default 0: unpaced).
+    #[serde(default)]
+    pub per_second: f64,
 }
 
 /// A Slack incoming webhook.
@@ -132,6 +135,10 @@ pub struct TeamsConfig {
     /// Whether resolved groups are notified (default: yes).
     #[serde(default = "yes")]
     pub send_resolved: bool,
+    /// Messages a second to this workflow (default 0: unpaced; Teams workflows allow a few
+    /// a second).
+    #[serde(default)]
+    pub per_second: f64,
 }
 
 fn yes() -> bool {
@@ -232,6 +239,7 @@ impl Receiver {
                 hmac_key: c.hmac_key.clone(),
                 send_resolved: c.send_resolved,
                 max_alerts: c.max_alerts,
+                per_second: c.per_second,
                 ..base(ChannelKind::Webhook, i, &c.url)
             });
         }
@@ -243,7 +251,11 @@ impl Receiver {
             });
         }
         for (i, c) in self.msteamsv2_configs.iter().enumerate() {
-            out.push(Channel { send_resolved: c.send_resolved, ..base(ChannelKind::Teams, i, &c.webhook_url) });
+            out.push(Channel {
+                send_resolved: c.send_resolved,
+                per_second: c.per_second,
+                ..base(ChannelKind::Teams, i, &c.webhook_url)
+            });
         }
         for (i, c) in self.email_configs.iter().enumerate() {
             out.push(Channel {

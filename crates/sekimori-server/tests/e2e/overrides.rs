@@ -157,3 +157,31 @@ async fn escalation_exemption_suspension_and_block_on_sqlite() {
 async fn escalation_exemption_suspension_and_block_on_postgres() {
     escalation_exemption_suspension_and_block(Backend::Postgres).await;
 }
+
+/// `reauthenticate` ends the user's sessions now: the browser's session is gone and the
+/// user is told; nothing lasting is set.
+#[tokio::test]
+async fn reauthenticate_ends_the_sessions_now() {
+    let s = TestServer::start().await;
+    with_password(&s, "dana").await;
+    let mut b = crate::login::Browser::new(&s);
+    let form = b.get("/login").await;
+    let done = b
+        .post("/login", &[("csrf", &form.csrf()), ("username", "dana"), ("password", "kumamoto42"), ("return_to", "/")])
+        .await;
+    assert_eq!(done.status, StatusCode::SEE_OTHER, "{}", done.body);
+    assert_eq!(b.whoami().await.0, StatusCode::OK);
+    let (status, body) = s
+        .admin_call(
+            Method::POST,
+            "/api/v1/admin/users/dana/overrides",
+            Some(json!({"action": "reauthenticate", "reason": "token theft suspected"})),
+        )
+        .await;
+    assert_eq!((status, body["sessions_ended"].as_bool()), (StatusCode::OK, Some(true)), "{body}");
+    assert_eq!(b.whoami().await.0, StatusCode::UNAUTHORIZED, "signed out everywhere");
+    assert!(overrides_of(&s, "dana").await.is_empty(), "nothing lasting");
+    let events = s.events("action=response.reauthenticate").await;
+    assert_eq!(events.len(), 1);
+    assert_eq!(events[0]["sekimori"]["reason"], "token theft suspected");
+}
