@@ -297,6 +297,9 @@ pub trait WatchStore: Send + Sync {
     async fn alert_comments(&self, tenant_id: &str, alert_id: &str) -> StoreResult<Vec<AlertComment>>;
     /// Alerts not yet seen through to their notifications, oldest first, every tenant.
     async fn pending_alerts(&self, limit: i64) -> StoreResult<Vec<AlertRecord>>;
+    /// Pending alerts after the alert (`created_at`, `id`) in that order, oldest first: a
+    /// reader's next page.
+    async fn pending_alerts_after(&self, created_at: i64, id: &str, limit: i64) -> StoreResult<Vec<AlertRecord>>;
     /// Marks the alerts `ids` as seen through to their notifications at `at` (ms); the
     /// number that were pending.
     async fn mark_alerts_dispatched(&self, ids: &[String], at: i64) -> StoreResult<u64>;

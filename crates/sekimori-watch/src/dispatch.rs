@@ -47,7 +47,7 @@ pub struct DispatchSettings {
     pub retry: RetryPolicy,
     /// How long a claim on a notification holds before another sender takes it over.
     pub lease: Duration,
-    /// Pending alerts read per tick.
+    /// Pending alerts read per page (a round reads up to 20 pages).
     pub batch: i64,
 }
 
@@ -80,6 +80,16 @@ struct Active {
     /// The stored alerts it stands for (the latest [`MAX_IDS`]), resolved with it.
     ids: Vec<String>,
 }
+
+/// Pending alerts are read from the first one again this often, ms (an alert another node
+/// stored with an earlier time than the last one read here).
+const RESCAN_MS: i64 = 60_000;
+
+/// A round reads pending alerts from this long before the newest one read, ms.
+const LOOKBACK_MS: i64 = 2_000;
+
+/// Pages of pending alerts read in one round at most.
+const MAX_PAGES: usize = 20;
 
 /// How long compiled silences are reused when nothing changed them here, ms.
 const SILENCES_FRESH_MS: i64 = 1_000;
@@ -187,6 +197,10 @@ struct State {
     last_tick_ms: Option<i64>,
     /// Stored alerts seen through since the last mark, marked together.
     unmarked: Vec<String>,
+    /// The newest pending alert's time read so far, ms: a round reads from a little before.
+    cursor_ms: Option<i64>,
+    /// When reading last started from the first pending alert, ms.
+    rescan_from_ms: i64,
     /// Each tenant's compiled silences: (them, the silence generation and the time they
     /// were read at).
     silences: HashMap<String, (Arc<Silences>, u64, i64)>,
@@ -284,6 +298,8 @@ impl Dispatcher {
                 retry: Vec::new(),
                 last_tick_ms: None,
                 unmarked: Vec::new(),
+                cursor_ms: None,
+                rescan_from_ms: 0,
                 silences: HashMap::new(),
             })),
         })
@@ -330,7 +346,31 @@ impl Dispatcher {
         for job in std::mem::take(&mut st.retry) {
             self.start(st, job, now);
         }
-        let pending = self.watch.store.pending_alerts(self.settings.batch).await?;
+        // Pending alerts are read in pages from a little before the newest one read last
+        // round (those waiting in groups are not all read again every round; an alert
+        // stored in the same instant with a lower id is still found), and from the first
+        // one again every RESCAN_MS (an alert another node stored with an earlier time).
+        if st.cursor_ms.is_none() || !(st.rescan_from_ms..st.rescan_from_ms + RESCAN_MS).contains(&now) {
+            st.cursor_ms = None;
+            st.rescan_from_ms = now;
+        }
+        let mut after: Option<(i64, String)> = st.cursor_ms.map(|t| (t - LOOKBACK_MS, String::new()));
+        let mut pending = Vec::new();
+        for _ in 0..MAX_PAGES {
+            let page = match &after {
+                None => self.watch.store.pending_alerts(self.settings.batch).await?,
+                Some((t, id)) => self.watch.store.pending_alerts_after(*t, id, self.settings.batch).await?,
+            };
+            let full = i64::try_from(page.len()).unwrap_or(i64::MAX) >= self.settings.batch;
+            if let Some(last) = page.last() {
+                after = Some((last.created_at, last.id.clone()));
+                st.cursor_ms = Some(st.cursor_ms.map_or(last.created_at, |c| c.max(last.created_at)));
+            }
+            pending.extend(page);
+            if !full {
+                break;
+            }
+        }
         let mut quiet = Vec::new();
         // Each tenant's routing version, and each source's labels, are read once a tick.
         let mut versions: HashMap<String, i64> = HashMap::new();

@@ -125,6 +125,20 @@ pub async fn alerts_are_pending_until_dispatched_and_each_notification_is_claime
         s.pending_alerts(10).await.expect("pending").into_iter().map(|a| a.id).collect::<Vec<_>>()
     };
     assert_eq!(pending(s.clone()).await, ["a", "b", "c"], "oldest first");
+    let after = |created_at: i64, id: &'static str| {
+        let s = s.clone();
+        async move {
+            s.pending_alerts_after(created_at, id, 10)
+                .await
+                .expect("page")
+                .into_iter()
+                .map(|a| a.id)
+                .collect::<Vec<_>>()
+        }
+    };
+    assert_eq!(after(T0 + 1, "a").await, ["b", "c"], "the next page");
+    assert_eq!(after(T0 + 2, "b").await, ["c"], "same time: by id");
+    assert!(after(T0 + 2, "c").await.is_empty());
     assert_eq!(s.alert(&t.id, "b").await.expect("alert").map(|a| a.created_at), Some(T0 + 2));
     assert!(s.alert("other-tenant", "b").await.expect("alert").is_none());
     assert_eq!(s.mark_alerts_dispatched(&["a".into(), "c".into(), "zz".into()], T0 + 5).await.expect("mark"), 2);

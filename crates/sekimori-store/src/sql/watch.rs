@@ -451,6 +451,17 @@ impl WatchStore for This {
         .await
     }
 
+    async fn pending_alerts_after(&self, created_at: i64, id: &str, limit: i64) -> StoreResult<Vec<AlertRecord>> {
+        self.read_all(
+            q("SELECT * FROM alerts WHERE dispatched_at IS NULL AND (created_at > $1 OR (created_at = $1 AND id > $2)) \
+               ORDER BY created_at, id LIMIT $3")
+            .bind(created_at)
+            .bind(id)
+            .bind(limit.max(0)),
+        )
+        .await
+    }
+
     async fn pending_alerts(&self, limit: i64) -> StoreResult<Vec<AlertRecord>> {
         self.read_all(
             q("SELECT * FROM alerts WHERE dispatched_at IS NULL ORDER BY created_at, id LIMIT $1").bind(limit.max(0)),
