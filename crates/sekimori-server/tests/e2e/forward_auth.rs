@@ -210,6 +210,27 @@ async fn nginx_auth_request_in_front_of_an_application() {
     assert_eq!(rota.status, StatusCode::OK);
     assert_eq!(upstream_saw(&rota)["groups"], "staff");
 
+    // A required-level override (a response to a detection) raises every protected path
+    // for alice behind nginx, public ones stay open, and the hosted login asks for the
+    // authenticator; lifted, level 2 is enough again.
+    let (status, set) = s
+        .admin_call(
+            Method::POST,
+            "/api/v1/admin/users/alice/overrides",
+            Some(json!({"action": "raise_level", "level": 3, "duration": "1h", "reason": "unusual failures"})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{set}");
+    let app = b.get("/app/home").await;
+    assert_eq!((app.status, app.location()), (StatusCode::FOUND, "/login?return_to=%2Fapp%2Fhome&level=3"));
+    assert_eq!(b.get("/public/timetable").await.status, StatusCode::OK);
+    let page = b.get("/login?return_to=/app/home&level=1").await;
+    assert!(page.body.contains("needs a sign-in with your Sekimori authenticator"), "{}", page.body);
+    let lift = format!("/api/v1/admin/overrides/{}/lift", set["id"].as_str().expect("id"));
+    let (status, _) = s.admin_call(Method::POST, &lift, Some(json!({"reason": "confirmed by phone"}))).await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    assert_eq!(b.get("/app/home").await.status, StatusCode::OK);
+
     // After logout the application is closed again.
     let csrf = b.get("/login").await.csrf();
     b.post("/logout", &[("csrf", &csrf)]).await;
