@@ -274,23 +274,7 @@ impl Watch {
         .map_err(|e| ServiceError::new(ErrorCode::Internal, e.to_string()))?;
         let email = render(language);
         let report = sender.mail(&cfg, &email).await;
-        let attempts: Vec<sekimori_store::NotificationAttempt> = report
-            .attempts
-            .iter()
-            .enumerate()
-            .map(|(i, a)| sekimori_store::NotificationAttempt {
-                id: self.new_id(),
-                tenant_id: tenant_id.to_owned(),
-                channel: claim.channel.clone(),
-                group_key: claim.group_key.clone(),
-                content_hash: claim.content_hash.clone(),
-                alerts: 0,
-                attempt: i64::try_from(i + 1).unwrap_or(i64::MAX),
-                at: a.at_ms,
-                outcome: a.outcome.clone(),
-            })
-            .collect();
-        self.store.finish_notification(&claim, report.delivered, self.clock.now().millis(), &attempts).await?;
+        self.record_notification(&claim, &report, 0).await?;
         Ok(Some(report))
     }
 }

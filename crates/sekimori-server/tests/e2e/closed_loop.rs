@@ -129,14 +129,7 @@ async fn closed_loop(backend: Backend) {
     let s = TestServer::start_on(backend).await;
     let receiver = Receiver::start(Vec::new()).await;
     let smtp = Smtp::start();
-    let (status, body) = s
-        .admin_call(
-            Method::PUT,
-            "/api/v1/admin/routing",
-            Some(json!({"base_version": 0, "document": routing(&receiver.url, &smtp)})),
-        )
-        .await;
-    assert_eq!(status, StatusCode::OK, "{body}");
+    s.set_routing(routing(&receiver.url, &smtp)).await;
     with_password(&s, "alice").await;
     let (status, _) =
         s.admin_call(Method::PATCH, "/api/v1/admin/users/alice", Some(json!({"email": "alice@example.jp"}))).await;

@@ -153,9 +153,7 @@ async fn alerts_reach_a_signed_webhook_once(backend: Backend) {
         "route": {"receiver": "siem", "group_by": ["rule"], "group_wait": "30s", "group_interval": "5m", "repeat_interval": "4h"},
         "receivers": [{"name": "siem", "webhook_configs": [{"url": receiver.url, "hmac_key": KEY}]}]
     });
-    let (status, body) =
-        s.admin_call(Method::PUT, "/api/v1/admin/routing", Some(json!({"base_version": 0, "document": doc}))).await;
-    assert_eq!(status, StatusCode::OK, "{body}");
+    s.set_routing(doc).await;
     // Read back, the secrets are masked; written back masked, they are kept.
     let (_, current) = s.admin_call(Method::GET, "/api/v1/admin/routing", None).await;
     let channel = &current["document"]["receivers"][0]["webhook_configs"][0];
@@ -287,9 +285,7 @@ async fn slack_and_teams_get_their_own_messages(backend: Backend) {
             "slack_configs": [{"api_url": slack.url}],
             "msteamsv2_configs": [{"webhook_url": teams.url}]}]
     });
-    let (status, body) =
-        s.admin_call(Method::PUT, "/api/v1/admin/routing", Some(json!({"base_version": 0, "document": doc}))).await;
-    assert_eq!(status, StatusCode::OK, "{body}");
+    s.set_routing(doc).await;
     let key = source_key(&s).await;
     let (_, sources) = s.admin_call(Method::GET, "/api/v1/admin/ingest-sources", None).await;
     let id = sources[0]["id"].as_str().expect("id").to_owned();
@@ -425,9 +421,7 @@ async fn email_reaches_a_real_smtp_server_over_starttls(backend: Backend) {
             {"name": "wrong-password", "email_configs": [email("not-the-password", "audit@example.jp")]}
         ]
     });
-    let (status, body) =
-        s.admin_call(Method::PUT, "/api/v1/admin/routing", Some(json!({"base_version": 0, "document": doc}))).await;
-    assert_eq!(status, StatusCode::OK, "{body}");
+    s.set_routing(doc).await;
     let (_, current) = s.admin_call(Method::GET, "/api/v1/admin/routing", None).await;
     assert_eq!(current["document"]["receivers"][0]["email_configs"][0]["auth_password"], "**********");
     let key = source_key(&s).await;
@@ -477,9 +471,7 @@ async fn resolving_by_hand_tells_the_group(backend: Backend) {
         "route": {"receiver": "siem", "group_by": ["rule"], "group_interval": "1m"},
         "receivers": [{"name": "siem", "webhook_configs": [{"url": receiver.url}]}]
     });
-    let (status, body) =
-        s.admin_call(Method::PUT, "/api/v1/admin/routing", Some(json!({"base_version": 0, "document": doc}))).await;
-    assert_eq!(status, StatusCode::OK, "{body}");
+    s.set_routing(doc).await;
     let key = source_key(&s).await;
     ingest(&s, &key, &["alice"]).await;
     tokio::time::sleep(Duration::from_millis(1500)).await;
@@ -541,9 +533,7 @@ async fn a_silence_that_ends_while_the_alert_fires_is_notified(backend: Backend)
         "route": {"receiver": "siem", "group_by": ["rule"], "group_interval": "1m"},
         "receivers": [{"name": "siem", "webhook_configs": [{"url": receiver.url}]}]
     });
-    let (status, body) =
-        s.admin_call(Method::PUT, "/api/v1/admin/routing", Some(json!({"base_version": 0, "document": doc}))).await;
-    assert_eq!(status, StatusCode::OK, "{body}");
+    s.set_routing(doc).await;
     let ends = sekimori_core::Timestamp(crate::harness::START.0 + 120_000).to_rfc3339();
     let (status, silence) = s
         .admin_call(
@@ -587,9 +577,7 @@ async fn a_new_environment_warning_is_emailed_to_the_user(backend: Backend) {
             "auth_username": "soc-mailer", "auth_password": "mail-password-1"}]}],
         "user_notices": {"email_receiver": "mail"}
     });
-    let (status, body) =
-        s.admin_call(Method::PUT, "/api/v1/admin/routing", Some(json!({"base_version": 0, "document": doc}))).await;
-    assert_eq!(status, StatusCode::OK, "{body}");
+    s.set_routing(doc).await;
     let alice = s.enrolled("alice").await;
     let (status, _) =
         s.admin_call(Method::PATCH, "/api/v1/admin/users/alice", Some(json!({"email": "alice@example.jp"}))).await;
@@ -625,9 +613,7 @@ async fn email_goes_over_implicit_tls(backend: Backend) {
             "smarthost": format!("127.0.0.1:{}", smtp.port), "tls": "tls", "tls_ca_file": smtp.ca_file,
             "auth_username": "soc-mailer", "auth_password": "mail-password-1"}]}]
     });
-    let (status, body) =
-        s.admin_call(Method::PUT, "/api/v1/admin/routing", Some(json!({"base_version": 0, "document": doc}))).await;
-    assert_eq!(status, StatusCode::OK, "{body}");
+    s.set_routing(doc).await;
     let (status, report) = s.admin_call(Method::POST, "/api/v1/admin/routing/receivers/mail/test", None).await;
     assert_eq!(status, StatusCode::OK, "{report}");
     assert_eq!(report[0]["delivered"], true, "{report}");

@@ -254,6 +254,16 @@ impl TestServer {
         status["assertion"].as_str().expect("assertion").to_owned()
     }
 
+    /// Writes `document` as the tenant's next routing version (docs/respond.md); it must
+    /// be accepted.
+    pub async fn set_routing(&self, document: Value) {
+        let (_, current) = self.admin_call(reqwest::Method::GET, "/api/v1/admin/routing", None).await;
+        let base = current["version"].as_i64().expect("version");
+        let body = serde_json::json!({"base_version": base, "document": document});
+        let (status, answer) = self.admin_call(reqwest::Method::PUT, "/api/v1/admin/routing", Some(body)).await;
+        assert_eq!(status, reqwest::StatusCode::OK, "{answer}");
+    }
+
     /// Audit events matching `query`.
     pub async fn events(&self, query: &str) -> Vec<Value> {
         self.admin.events(query).await.expect("events")

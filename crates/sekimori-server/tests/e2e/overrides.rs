@@ -68,9 +68,7 @@ async fn escalation_exemption_suspension_and_block(backend: Backend) {
             "trusted_sources": [source_id], "exempt_groups": ["sre"]
         }]
     });
-    let (status, body) =
-        s.admin_call(Method::PUT, "/api/v1/admin/routing", Some(json!({"base_version": 0, "document": doc}))).await;
-    assert_eq!(status, StatusCode::OK, "{body}");
+    s.set_routing(doc).await;
 
     // First offence: 30 minutes; more alerts while it is in force add nothing.
     ingest_whoami(&s, &key, "alice").await;

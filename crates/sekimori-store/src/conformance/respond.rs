@@ -94,9 +94,9 @@ pub async fn silences_are_listed_until_they_end_and_expired_once(s: S) {
     assert_eq!(audited.iter().filter(|e| e.doc.contains("admin.silence.expired")).count(), 1);
 }
 
-pub async fn alerts_are_pending_until_dispatched_and_each_notification_is_claimed_once(s: S) {
-    let t = tenant(&s).await;
-    let alert = |id: &str, at: i64| AlertRecord {
+/// An alert of tenant `t` stored at `at`.
+fn alert_at(t: &Tenant, id: &str, at: i64) -> AlertRecord {
+    AlertRecord {
         id: id.into(),
         tenant_id: t.id.clone(),
         rule_id: Some("r1".into()),
@@ -109,7 +109,12 @@ pub async fn alerts_are_pending_until_dispatched_and_each_notification_is_claime
         entities: "{}".into(),
         excerpt: "{}".into(),
         created_at: at,
-    };
+    }
+}
+
+pub async fn alerts_are_pending_until_dispatched_and_each_notification_is_claimed_once(s: S) {
+    let t = tenant(&s).await;
+    let alert = |id: &str, at: i64| alert_at(&t, id, at);
     let batch = IngestBatch {
         tenant_id: t.id.clone(),
         source_id: "src1".into(),
@@ -277,20 +282,7 @@ pub async fn overrides_are_in_force_until_they_end_or_are_lifted_once(s: S) {
 
 pub async fn alerts_are_triaged_once_under_concurrency_and_commented(s: S) {
     let t = tenant(&s).await;
-    let alert = |id: &str, at: i64| AlertRecord {
-        id: id.into(),
-        tenant_id: t.id.clone(),
-        rule_id: Some("r1".into()),
-        title: "t".into(),
-        level: "high".into(),
-        tags: "[]".into(),
-        source_id: "src1".into(),
-        event_seq: 0,
-        matched: "[]".into(),
-        entities: "{}".into(),
-        excerpt: "{}".into(),
-        created_at: at,
-    };
+    let alert = |id: &str, at: i64| alert_at(&t, id, at);
     let batch = IngestBatch {
         tenant_id: t.id.clone(),
         source_id: "src1".into(),

@@ -19,19 +19,23 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use sekimori_core::rng::RngExt;
-use sekimori_core::token::sha256_hex;
 use sekimori_core::Timestamp;
 use sekimori_respond::delivery::{RateLimit, RetryPolicy};
-use sekimori_respond::payload::{self, AlertView, Notification};
-use sekimori_respond::{Channel, ChannelKind, Flush, Grouper, Inhibitor, Labels, ResolvedRoute, RoutingTree, Silences};
-use sekimori_store::{AlertRecord, ClaimOutcome, NotificationAttempt, NotificationClaim};
-use serde_json::Value;
+use sekimori_respond::payload::{AlertView, Notification};
+use sekimori_respond::{Channel, Flush, Grouper, Inhibitor, Labels, ResolvedRoute, RoutingTree, Silences};
+use sekimori_store::{AlertRecord, ClaimOutcome, NotificationClaim};
 use tokio::task::JoinSet;
 
-use crate::deliver::{HttpReceiver, Report, Sender, SenderError};
-use crate::responder::{ResponseCall, ResponseOutcome};
-use crate::silences::silence_of;
+use crate::deliver::{Sender, SenderError};
 use crate::{Watch, WatchResult};
+
+mod channel;
+mod lifecycle;
+
+pub use channel::labels_of;
+pub(crate) use channel::{body_for, deliver};
+use channel::{content_hash, matched_text, reserve, Body};
+use lifecycle::resolve_set;
 
 /// How the dispatcher runs.
 #[derive(Debug, Clone)]
@@ -135,48 +139,6 @@ struct Job {
     covers_resolved: Vec<Labels>,
 }
 
-/// What `channel` is sent for `n`.
-pub(crate) fn body_for(channel: &Channel, n: &Notification) -> Body {
-    match (channel.kind, &channel.email) {
-        (ChannelKind::Webhook, _) => Body::Http(webhook_body(n, channel.max_alerts)),
-        (ChannelKind::Slack, _) => Body::Http(payload::slack(n)),
-        (ChannelKind::Teams, _) => Body::Http(payload::teams(n)),
-        (ChannelKind::Email, Some(cfg)) => match sekimori_respond::email::render(n, cfg) {
-            Ok(email) => Body::Email(Box::new(email)),
-            Err(e) => Body::Unrenderable(format!("template: {e}")),
-        },
-        (ChannelKind::Email, None) => Body::Unrenderable("an email channel without its settings".to_owned()),
-    }
-}
-
-/// Sends `body` to `channel` with `sender`'s retries; what became of it.
-pub(crate) async fn deliver(sender: &Sender, channel: &Channel, body: &Body, now: i64) -> Report {
-    match (body, &channel.email) {
-        (Body::Http(body), _) => {
-            let receiver = HttpReceiver {
-                name: channel.id(),
-                url: channel.url.clone(),
-                hmac_key: channel.hmac_key.as_ref().map(|k| k.as_bytes().to_vec()),
-            };
-            sender.post(&receiver, body).await
-        }
-        (Body::Email(email), Some(cfg)) => sender.mail(cfg, email).await,
-        (Body::Email(_), None) => Report::refused(now, "an email without its channel settings"),
-        (Body::Unrenderable(why), _) => Report::refused(now, why),
-    }
-}
-
-/// What a job sends.
-#[derive(Debug, Clone)]
-pub(crate) enum Body {
-    /// A JSON body to POST.
-    Http(Value),
-    /// An email.
-    Email(Box<sekimori_respond::email::Email>),
-    /// The channel's templates did not render: recorded as a refused attempt.
-    Unrenderable(String),
-}
-
 /// What became of a job.
 #[derive(Debug)]
 struct Done {
@@ -228,56 +190,6 @@ fn ms(d: Duration) -> i64 {
 
 fn rfc3339(ms: i64) -> String {
     Timestamp(ms).to_rfc3339()
-}
-
-/// An alert's labels: those its ingest source gives (e.g. `environment`), then tenant, rule
-/// (a baseline's short name), title, severity, kind, ATT&CK and other tags
-/// (comma-separated), source, and the entities (user, address, host).
-pub fn labels_of(a: &AlertRecord, source_labels: &crate::SourceLabels) -> WatchResult<Labels> {
-    let corrupt = |what: &str, e: serde_json::Error| {
-        sekimori_core::ServiceError::new(
-            sekimori_core::ErrorCode::Internal,
-            format!("stored alert {}: {what}: {e}", a.id),
-        )
-    };
-    let tags: Vec<String> = serde_json::from_str(&a.tags).map_err(|e| corrupt("tags", e))?;
-    let entities: sekimori_detect::baseline::Entities =
-        serde_json::from_str(&a.entities).map_err(|e| corrupt("entities", e))?;
-    let rule = a.rule_id.clone().unwrap_or_default();
-    let (kind, rule) = match rule.strip_prefix(sekimori_detect::baseline::RULE_PREFIX) {
-        Some(short) => ("baseline", short.to_owned()),
-        None => ("detection", rule),
-    };
-    let mut l: Labels = source_labels.clone();
-    l.insert("tenant".into(), a.tenant_id.clone());
-    l.insert("rule".into(), rule);
-    l.insert("title".into(), a.title.clone());
-    l.insert("severity".into(), a.level.clone());
-    l.insert("kind".into(), kind.into());
-    l.insert("source".into(), a.source_id.clone());
-    if !tags.is_empty() {
-        l.insert("tags".into(), tags.join(","));
-    }
-    for (name, value) in [("user", &entities.user), ("address", &entities.ip), ("host", &entities.host)] {
-        if let Some(v) = value {
-            l.insert(name.into(), v.clone());
-        }
-    }
-    Ok(l)
-}
-
-fn content_hash(firing: &[AlertView], resolved: &[AlertView]) -> String {
-    let mut text = String::new();
-    for a in firing {
-        text.push_str(a.fingerprint());
-        text.push(',');
-    }
-    text.push('|');
-    for a in resolved {
-        text.push_str(a.fingerprint());
-        text.push(',');
-    }
-    sha256_hex(text.as_bytes())
 }
 
 impl Dispatcher {
@@ -387,14 +299,18 @@ impl Dispatcher {
                     v
                 }
             };
-            if !sources.contains_key(&alert.source_id) {
-                let labels = match self.watch.store.ingest_source(&alert.source_id).await? {
-                    Some(src) if src.tenant_id == alert.tenant_id => src.labels,
-                    _ => crate::SourceLabels::new(),
-                };
-                sources.insert(alert.source_id.clone(), labels);
-            }
-            let extra = sources.get(&alert.source_id).cloned().unwrap_or_default();
+            let extra = match sources.get(&alert.source_id) {
+                Some(labels) => labels.clone(),
+                None => {
+                    // Sekimori's own alerts (`sekimori`) have no source record, and no labels.
+                    let labels = match self.watch.store.ingest_source(&alert.source_id).await? {
+                        Some(src) if src.tenant_id == alert.tenant_id => src.labels,
+                        _ => crate::SourceLabels::new(),
+                    };
+                    sources.insert(alert.source_id.clone(), labels.clone());
+                    labels
+                }
+            };
             if let Some(id) = self.take_in(st, alert, version, &extra, now).await? {
                 quiet.push(id);
             }
@@ -445,44 +361,6 @@ impl Dispatcher {
         }
         let unmarked = std::mem::take(&mut st.unmarked);
         self.mark(st, unmarked, now).await
-    }
-
-    /// Marks the stored alerts `ids` resolved (those not yet), audited once.
-    async fn record_resolved(&self, tenant_id: &str, ids: &[String], now: i64, reason: &str) -> WatchResult<()> {
-        if ids.is_empty() {
-            return Ok(());
-        }
-        let ev = sekimori_core::event::NewEvent::new(
-            Timestamp(now),
-            tenant_id,
-            "configuration",
-            sekimori_core::ecs::action::ALERT_RESOLVED,
-            sekimori_core::event::Outcome::Success,
-        )
-        .field(sekimori_core::ecs::field::ALERT_ID, ids[ids.len() - 1].as_str())
-        .field(sekimori_core::ecs::field::ALERT_COUNT, i64::try_from(ids.len()).unwrap_or(i64::MAX))
-        .field(sekimori_core::ecs::field::REASON, reason)
-        .field(sekimori_core::ecs::field::ACTOR, "sekimori");
-        self.watch.store.resolve_alerts(tenant_id, ids, now, "sekimori", &ev).await?;
-        Ok(())
-    }
-
-    /// An alert was resolved by hand: the firing alert it belongs to is resolved (its
-    /// groups are told), with the other stored alerts it stood for.
-    pub async fn resolved_by_hand(&self, tenant_id: &str, alert_id: &str) -> WatchResult<()> {
-        let now = self.watch.now_ms();
-        let mut state = self.state.lock().await;
-        let st = &mut *state;
-        let Some(tenant) = st.tenants.get_mut(tenant_id) else { return Ok(()) };
-        let Some(labels) =
-            tenant.active.iter().find(|(_, a)| a.ids.iter().any(|i| i == alert_id)).map(|(l, _)| l.clone())
-        else {
-            return Ok(());
-        };
-        let mut unowed = Vec::new();
-        let ids = resolve_set(tenant, &labels, now, &mut unowed).unwrap_or_default();
-        self.mark(st, unowed, now).await?;
-        self.record_resolved(tenant_id, &ids, now, &format!("resolved with alert {alert_id}")).await
     }
 
     /// Waits for the deliveries under way and settles them (for tests and shutdown).
@@ -604,7 +482,7 @@ impl Dispatcher {
         }
         let view = AlertView::new(
             labels.clone(),
-            [("summary".to_owned(), alert.title.clone()), ("description".to_owned(), matched_text(&alert.matched))]
+            [("summary".to_owned(), alert.title.clone()), ("description".to_owned(), matched_text(&alert)?)]
                 .into_iter()
                 .collect(),
             rfc3339(alert.created_at),
@@ -617,105 +495,6 @@ impl Dispatcher {
             .active
             .insert(labels, Active { view, last_seen_ms: now, routes, unflushed, waiting: vec![alert.id], ids });
         Ok(None)
-    }
-
-    /// Applies the response policies `labels` act under. A failure is logged and the alert
-    /// goes on to its notifications (the responder records what it did).
-    async fn respond(&self, st: &mut State, tree: &RoutingTree, labels: &Labels, alert: &AlertRecord, now: i64) {
-        let Some(responder) = &self.watch.responder else { return };
-        let Some(username) = labels.get("user") else { return };
-        for policy in tree.policies_for(labels) {
-            let call = ResponseCall {
-                tenant_id: alert.tenant_id.clone(),
-                username: username.clone(),
-                policy: policy.clone(),
-                alert_id: alert.id.clone(),
-                title: alert.title.clone(),
-            };
-            match responder.respond(&call).await {
-                Ok(outcome) => {
-                    tracing::info!(policy = %policy.name, alert = %alert.id, ?outcome, "response policy applied");
-                    if let (ResponseOutcome::Applied(Some(notice)), Some((mut channel, language))) =
-                        (outcome, tree.user_notice_channel())
-                    {
-                        // The channel's server and sender, to the user's own address.
-                        if let Some(email) = channel.email.as_mut() {
-                            email.to = vec![notice.email.clone()];
-                        }
-                        let job = Job {
-                            tenant_id: alert.tenant_id.clone(),
-                            route: "user-notice".into(),
-                            group_key: format!("user-notice:{}", notice.username),
-                            content_hash: sha256_hex(format!("{}:{}", alert.id, policy.name).as_bytes()),
-                            body: Body::Email(Box::new(sekimori_respond::email::render_user_notice(&notice, language))),
-                            alerts: 1,
-                            repeat_ms: 0,
-                            covers: Vec::new(),
-                            covers_resolved: Vec::new(),
-                            channel,
-                        };
-                        self.start(st, job, now);
-                    }
-                }
-                Err(e) => {
-                    tracing::warn!(policy = %policy.name, alert = %alert.id, error = %e, "response policy failed")
-                }
-            }
-        }
-    }
-
-    /// Alerts still firing under a silence that ended in `(since, now]` are notified again
-    /// at their groups' next check, with the silence named in the `silence_ended`
-    /// annotation (as Alertmanager does once a silence expires).
-    async fn silences_ended(&self, st: &mut State, since: i64, now: i64) -> WatchResult<()> {
-        if since >= now {
-            return Ok(());
-        }
-        for (tenant_id, tenant) in st.tenants.iter_mut() {
-            if tenant.active.is_empty() {
-                continue;
-            }
-            let ended: Vec<_> = self
-                .watch
-                .store
-                .ended_silences(tenant_id, since, now)
-                .await?
-                .iter()
-                .map(silence_of)
-                .collect::<WatchResult<_>>()?;
-            for silence in &ended {
-                let at = silence.ends_at_ms - 1;
-                let Tenant { active, grouper, .. } = tenant;
-                for (labels, a) in active.iter_mut().filter(|(l, _)| silence.silences(l, at)) {
-                    for route in &a.routes {
-                        grouper.renotify(route, labels);
-                    }
-                    let note = if silence.comment.is_empty() {
-                        silence.id.clone()
-                    } else {
-                        format!("{} ({})", silence.id, silence.comment)
-                    };
-                    a.view.annotations.insert("silence_ended".into(), note);
-                }
-            }
-        }
-        Ok(())
-    }
-
-    /// The tenant's silences in force, compiled (regular expressions included) once and
-    /// reused while no silence changed through this process and for at most
-    /// [`SILENCES_FRESH_MS`] (a change made on another node).
-    async fn silences(&self, st: &mut State, tenant_id: &str, now: i64) -> WatchResult<Arc<Silences>> {
-        let generation = self.watch.silence_generation.load(std::sync::atomic::Ordering::Relaxed);
-        if let Some((cached, g, at)) = st.silences.get(tenant_id) {
-            if *g == generation && (0..SILENCES_FRESH_MS).contains(&(now - at)) {
-                return Ok(cached.clone());
-            }
-        }
-        let stored = self.watch.store.silences(tenant_id, now).await?;
-        let compiled = Arc::new(Silences::new(stored.iter().map(silence_of).collect::<WatchResult<Vec<_>>>()?));
-        st.silences.insert(tenant_id.to_owned(), (compiled.clone(), generation, now));
-        Ok(compiled)
     }
 
     /// The channel notifications for `flush`, after silences, inhibition and mute windows.
@@ -825,24 +604,7 @@ impl Dispatcher {
             }
         }
         let report = deliver(&self.sender, &job.channel, &job.body, now).await;
-        let attempts: Vec<NotificationAttempt> = report
-            .attempts
-            .iter()
-            .enumerate()
-            .map(|(i, a)| NotificationAttempt {
-                id: hex_id(self.watch.rng.bytes::<16>()),
-                tenant_id: job.tenant_id.clone(),
-                channel: claim.channel.clone(),
-                group_key: job.group_key.clone(),
-                content_hash: job.content_hash.clone(),
-                alerts: job.alerts,
-                attempt: i64::try_from(i + 1).unwrap_or(i64::MAX),
-                at: a.at_ms,
-                outcome: a.outcome.clone(),
-            })
-            .collect();
-        let finished = self.watch.now_ms();
-        if let Err(e) = self.watch.store.finish_notification(&claim, report.delivered, finished, &attempts).await {
+        if let Err(e) = self.watch.record_notification(&claim, &report, job.alerts).await {
             // The claim's lease runs out and the notification is sent again: at least once.
             tracing::warn!(error = %e, channel = %claim.channel, "notification outcome not recorded");
             return Done { job, settled: false };
@@ -853,67 +615,6 @@ impl Dispatcher {
     }
 }
 
-/// Resolves the alert `labels` of `tenant` at `now`: its groups are told at their next look,
-/// the stored alerts still waiting for a first notification are owed nothing more (added
-/// to `unowed`). The ids of the stored alerts it stood for, if it was firing.
-fn resolve_set(tenant: &mut Tenant, labels: &Labels, now: i64, unowed: &mut Vec<String>) -> Option<Vec<String>> {
-    let mut a = tenant.active.remove(labels)?;
-    for route in &a.routes {
-        tenant.grouper.resolve(route, labels);
-    }
-    if let Some(inhibitor) = &mut tenant.inhibitor {
-        inhibitor.resolve(labels);
-    }
-    unowed.append(&mut a.waiting);
-    a.view.ends_at = Some(rfc3339(now));
-    a.unflushed = a.routes.iter().map(|r| r.path.clone()).collect();
-    let ids = std::mem::take(&mut a.ids);
-    tenant.resolved.insert(labels.clone(), a);
-    Some(ids)
-}
-
-/// Reserves the next slot of `limit` for a send wanted at `now`: how long it waits. The
-/// bucket is asked as of the time the send will go, so sends started together are spaced.
-fn reserve(limit: &mut RateLimit, now: i64) -> Duration {
-    let mut wait = Duration::ZERO;
-    while let Err(more) = limit.take(now + ms(wait)) {
-        wait += more;
-    }
-    wait
-}
-
 fn hex_id(bytes: impl AsRef<[u8]>) -> String {
     bytes.as_ref().iter().map(|b| format!("{b:02x}")).collect()
-}
-
-fn matched_text(matched: &str) -> String {
-    serde_json::from_str::<Vec<String>>(matched).map(|m| m.join(", ")).unwrap_or_default()
-}
-
-/// The Alertmanager v4 body, cut to `max_alerts` (0: all) with the rest counted.
-fn webhook_body(n: &Notification, max_alerts: usize) -> Value {
-    if max_alerts == 0 || n.alerts.len() <= max_alerts {
-        return payload::alertmanager_v4(n);
-    }
-    let cut = Notification { alerts: n.alerts[..max_alerts].to_vec(), ..n.clone() };
-    let mut body = payload::alertmanager_v4(&cut);
-    body["truncatedAlerts"] = Value::from(n.alerts.len() - max_alerts);
-    body
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn notifications_started_together_to_one_slack_webhook_are_spaced_a_second_apart() {
-        let mut slack = RateLimit::new(1.0, 1, 0);
-        let waits: Vec<Duration> = (0..4).map(|_| reserve(&mut slack, 0)).collect();
-        assert_eq!(waits, [0, 1, 2, 3].map(Duration::from_secs));
-        // Later, once the reserved slots are past, a send goes at once again.
-        assert_eq!(reserve(&mut slack, 10_000), Duration::ZERO);
-        let mut unpaced_burst = RateLimit::new(5.0, 1, 0);
-        assert_eq!(reserve(&mut unpaced_burst, 0), Duration::ZERO);
-        assert_eq!(reserve(&mut unpaced_burst, 0), Duration::from_millis(200));
-    }
 }
