@@ -3,10 +3,11 @@
 
 use std::net::IpAddr;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// What Sekimori knows of where an attempt came from.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Environment {
     /// Browser or client family, e.g. `Firefox`, `Chrome`, `curl`, `Other`.
     pub browser: String,

@@ -9,6 +9,7 @@ pub mod ecs;
 pub mod environment;
 pub mod error;
 pub mod event;
+pub mod ids;
 pub mod level;
 pub mod names;
 pub mod net;
@@ -21,6 +22,7 @@ pub mod totp;
 
 pub use clock::{Clock, SystemClock, TestClock, Timestamp};
 pub use error::{ErrorCode, ServiceError, SettingsError};
+pub use ids::{AppId, DeviceId, LoginId, SessionId, TenantId, UserId};
 pub use level::AuthLevel;
 pub use rng::{OsRng, Rng};
 pub use seal::Sealer;

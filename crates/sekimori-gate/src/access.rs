@@ -10,6 +10,7 @@ use sekimori_core::access::{HoursWindow, LoginHours};
 use sekimori_core::ecs::{action, field};
 use sekimori_core::event::Outcome;
 use sekimori_core::names::Label;
+use sekimori_core::TenantId;
 use sekimori_core::{ErrorCode, Timestamp};
 use sekimori_store::{Group, Tenant, User};
 use serde::Serialize;
@@ -250,7 +251,7 @@ impl Access {
     /// Changes `username`; audited with the names of the fields changed.
     pub async fn update_user(
         &self,
-        tenant_id: &str,
+        tenant_id: &TenantId,
         username: &str,
         patch: UserPatch,
         actor: &str,
@@ -308,7 +309,7 @@ impl Access {
 
     /// Deletes `username` with their devices, credentials and pending logins; the audit
     /// log keeps their id.
-    pub async fn delete_user(&self, tenant_id: &str, username: &str, actor: &str) -> GateResult<()> {
+    pub async fn delete_user(&self, tenant_id: &TenantId, username: &str, actor: &str) -> GateResult<()> {
         let user = self.ctx.find_user(tenant_id, username).await?;
         let ev = self
             .ctx
@@ -323,7 +324,7 @@ impl Access {
     }
 
     /// Sets the tenant's time zone (IANA name, e.g. `Asia/Tokyo`).
-    pub(crate) async fn set_time_zone(&self, tenant_id: &str, zone: &str, actor: &str) -> GateResult<()> {
+    pub(crate) async fn set_time_zone(&self, tenant_id: &TenantId, zone: &str, actor: &str) -> GateResult<()> {
         if !valid_time_zone(zone) {
             return Err(GateError::new(ErrorCode::InvalidRequest, format!("{zone:?} is not an IANA time zone"))
                 .with("field", "time_zone"));
@@ -338,7 +339,7 @@ impl Access {
         Ok(())
     }
 
-    async fn find_group(&self, tenant_id: &str, name: &str) -> GateResult<Group> {
+    async fn find_group(&self, tenant_id: &TenantId, name: &str) -> GateResult<Group> {
         self.ctx
             .store
             .group_by_name(tenant_id, name)
@@ -358,7 +359,7 @@ impl Access {
     /// Adds a group.
     pub async fn create_group(
         &self,
-        tenant_id: &str,
+        tenant_id: &TenantId,
         name: &Label,
         login_hours: Option<&[HoursWindow]>,
         actor: &str,
@@ -382,7 +383,7 @@ impl Access {
     }
 
     /// The tenant's groups with their members.
-    pub async fn groups(&self, tenant_id: &str) -> GateResult<Vec<GroupView>> {
+    pub async fn groups(&self, tenant_id: &TenantId) -> GateResult<Vec<GroupView>> {
         let mut out = Vec::new();
         for g in self.ctx.store.list_groups(tenant_id).await? {
             out.push(self.group_view(g).await?);
@@ -391,7 +392,7 @@ impl Access {
     }
 
     /// One group.
-    pub async fn group(&self, tenant_id: &str, name: &str) -> GateResult<GroupView> {
+    pub async fn group(&self, tenant_id: &TenantId, name: &str) -> GateResult<GroupView> {
         let g = self.find_group(tenant_id, name).await?;
         self.group_view(g).await
     }
@@ -399,7 +400,7 @@ impl Access {
     /// Sets or clears a group's login hours.
     pub async fn set_group_hours(
         &self,
-        tenant_id: &str,
+        tenant_id: &TenantId,
         name: &str,
         login_hours: Option<&[HoursWindow]>,
         actor: &str,
@@ -417,7 +418,7 @@ impl Access {
     }
 
     /// Deletes a group (its members stay).
-    pub async fn delete_group(&self, tenant_id: &str, name: &str, actor: &str) -> GateResult<()> {
+    pub async fn delete_group(&self, tenant_id: &TenantId, name: &str, actor: &str) -> GateResult<()> {
         let g = self.find_group(tenant_id, name).await?;
         let ev = self
             .ctx
@@ -432,7 +433,7 @@ impl Access {
     /// Adds (`member` true) or removes `username` from group `name`; idempotent.
     pub async fn set_group_member(
         &self,
-        tenant_id: &str,
+        tenant_id: &TenantId,
         name: &str,
         username: &str,
         member: bool,

@@ -6,6 +6,7 @@ use sekimori_core::event::Outcome;
 use sekimori_core::names::Username;
 use sekimori_core::token::PrefixedKey;
 use sekimori_core::ErrorCode;
+use sekimori_core::{DeviceId, TenantId};
 use sekimori_store::{AdminToken, Device, Tenant, User};
 
 use std::sync::Arc;
@@ -50,7 +51,7 @@ impl Admin {
     /// token and returns it (it is stored only hashed and never shown again).
     pub async fn bootstrap(&self) -> GateResult<(Tenant, Option<String>)> {
         let now = self.ctx.clock.now();
-        let candidate = Tenant::with_defaults(&self.ctx.new_id(), DEFAULT_TENANT, now.millis());
+        let candidate = Tenant::with_defaults(self.ctx.new_id(), DEFAULT_TENANT, now.millis());
         let (tenant, created) = self.ctx.store.ensure_tenant(&candidate).await?;
         let token = if created { Some(self.mint_admin_token(&tenant.id, "first-start").await?) } else { None };
         Ok((tenant, token))
@@ -83,7 +84,7 @@ impl Admin {
     }
 
     /// Mints an admin token (role `admin`) for `tenant_id`.
-    pub async fn mint_admin_token(&self, tenant_id: &str, name: &str) -> GateResult<String> {
+    pub async fn mint_admin_token(&self, tenant_id: &TenantId, name: &str) -> GateResult<String> {
         let (_, key) = self.roles.mint_token(tenant_id, name, crate::roles::Role::Admin, None, "system").await?;
         Ok(key)
     }
@@ -136,18 +137,18 @@ impl Admin {
     }
 
     /// The user `username` of `tenant_id`.
-    pub async fn find_user(&self, tenant_id: &str, username: &str) -> GateResult<User> {
+    pub async fn find_user(&self, tenant_id: &TenantId, username: &str) -> GateResult<User> {
         self.ctx.find_user(tenant_id, username).await
     }
 
     /// A user's live devices.
-    pub async fn user_devices(&self, tenant_id: &str, username: &str) -> GateResult<Vec<Device>> {
+    pub async fn user_devices(&self, tenant_id: &TenantId, username: &str) -> GateResult<Vec<Device>> {
         let user = self.ctx.find_user(tenant_id, username).await?;
         Ok(self.ctx.store.list_devices(&user.id).await?)
     }
 
     /// Removes one of a user's devices; the others keep working.
-    pub async fn remove_device(&self, admin: &AdminToken, username: &str, device_id: &str) -> GateResult<()> {
+    pub async fn remove_device(&self, admin: &AdminToken, username: &str, device_id: &DeviceId) -> GateResult<()> {
         let user = self.ctx.find_user(&admin.tenant_id, username).await?;
         let ev = self
             .ctx
@@ -166,7 +167,7 @@ impl Admin {
     }
 
     /// The tenant's settings.
-    pub async fn tenant_settings(&self, tenant_id: &str) -> GateResult<TenantSettings> {
+    pub async fn tenant_settings(&self, tenant_id: &TenantId) -> GateResult<TenantSettings> {
         let t = self.ctx.tenant(tenant_id).await?;
         Ok(TenantSettings {
             standby_required: t.standby_required,

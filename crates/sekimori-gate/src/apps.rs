@@ -2,6 +2,7 @@
 //! pages may start a QR login for them (the JS snippet). Every change is audited in the
 //! same transaction.
 
+use sekimori_core::AppId;
 use std::sync::Arc;
 
 use sekimori_core::ecs::{action, field};
@@ -45,7 +46,7 @@ impl Apps {
     pub async fn authenticate_app(&self, bearer: &str) -> GateResult<App> {
         let denied = || GateError::new(ErrorCode::Unauthorized, "invalid app key");
         let key = PrefixedKey::parse(APP_PREFIX, bearer).ok_or_else(denied)?;
-        let app = self.ctx.store.app(&key.id).await?.ok_or_else(denied)?;
+        let app = self.ctx.store.app(&AppId::new(key.id.as_str())).await?.ok_or_else(denied)?;
         if !key.unlocks(&app.secret_hash, app.revoked_at) {
             return Err(denied());
         }
@@ -72,10 +73,10 @@ impl Apps {
 
     /// A new app record with its key, and the event that records its creation.
     pub(crate) fn new_app(&self, admin: &AdminToken, name: &Label, kind: AppKind) -> (NewAppKey, NewEvent) {
-        let id = uuid_hex(&self.ctx.new_id());
+        let id = uuid_hex(&self.ctx.new_id::<String>());
         let secret = self.ctx.new_secret();
         let app = App {
-            id: id.clone(),
+            id: AppId::new(id.as_str()),
             tenant_id: admin.tenant_id.clone(),
             name: name.to_string(),
             kind,
@@ -100,7 +101,7 @@ impl Apps {
     }
 
     /// Revokes an app key.
-    pub async fn revoke_app(&self, admin: &AdminToken, app_id: &str) -> GateResult<()> {
+    pub async fn revoke_app(&self, admin: &AdminToken, app_id: &AppId) -> GateResult<()> {
         let ev = self
             .ctx
             .event(&admin.tenant_id, "configuration", action::ADMIN_APP_REVOKED, Outcome::Success)
@@ -113,7 +114,7 @@ impl Apps {
         Ok(())
     }
     /// Sets the web origins whose pages may start a QR login for `app_id`.
-    pub async fn set_app_origins(&self, admin: &AdminToken, app_id: &str, origins: &[String]) -> GateResult<App> {
+    pub async fn set_app_origins(&self, admin: &AdminToken, app_id: &AppId, origins: &[String]) -> GateResult<App> {
         if origins.len() > MAX_ORIGINS {
             return Err(GateError::new(ErrorCode::InvalidRequest, format!("at most {MAX_ORIGINS} origins"))
                 .with("field", "origins"));
@@ -145,7 +146,7 @@ impl Apps {
     }
 
     /// The live relying-party app `app_id` if `origin` may start a QR login for it.
-    pub async fn snippet_app(&self, app_id: &str, origin: Option<&str>) -> GateResult<App> {
+    pub async fn snippet_app(&self, app_id: &AppId, origin: Option<&str>) -> GateResult<App> {
         let refused = || GateError::new(ErrorCode::Forbidden, "this page's origin may not start a login for this app");
         let app = self
             .ctx

@@ -8,6 +8,7 @@ use ed25519_dalek::Signature;
 use sekimori_core::ecs::{action, field};
 use sekimori_core::event::Outcome;
 use sekimori_core::ErrorCode;
+use sekimori_core::{TenantId, UserId};
 use sekimori_store::{App, AssertionRecord, Consume};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
@@ -45,7 +46,7 @@ pub struct Claims {
 #[derive(Debug, Clone, Serialize)]
 pub struct Verified {
     /// User id.
-    pub user_id: String,
+    pub user_id: UserId,
     /// Username.
     pub username: String,
     /// Auth level.
@@ -78,7 +79,7 @@ impl Assertions {
         let header = json!({"alg": "EdDSA", "typ": "JWT", "kid": self.ctx.keys.key_id()});
         let claims = Claims {
             iss: self.ctx.public_url.clone(),
-            sub: a.user_id.clone(),
+            sub: a.user_id.to_string(),
             aud: audience.to_owned(),
             preferred_username: a.username.clone(),
             acr: a.level.to_string(),
@@ -102,7 +103,7 @@ impl Assertions {
         if claims.exp <= now.seconds() {
             return Err(GateError::new(ErrorCode::Expired, "the assertion has expired"));
         }
-        if claims.aud != app.id && claims.aud != HOSTED_AUDIENCE {
+        if app.id != claims.aud && claims.aud != HOSTED_AUDIENCE {
             return Err(GateError::new(ErrorCode::Forbidden, "the assertion was issued to another app"));
         }
         let record = self.ctx.store.assertion(&claims.jti).await?;
@@ -178,8 +179,8 @@ impl Assertions {
 
     pub(crate) fn new_assertion(
         &self,
-        tenant_id: &str,
-        user_id: &str,
+        tenant_id: &TenantId,
+        user_id: &UserId,
         username: &str,
         login_id: &str,
         level: sekimori_core::AuthLevel,

@@ -3,6 +3,7 @@
 //! indexed column, a removed or reordered row.
 
 use sekimori_core::canonical::to_canonical_string;
+use sekimori_core::TenantId;
 use sekimori_store::{chain_hash, AuditStore, EventFilter, StoredEvent, GENESIS_HASH};
 use serde::Serialize;
 
@@ -116,8 +117,8 @@ fn check_row(row: &StoredEvent, expected_seq: i64, prev_hash: &[u8]) -> Option<S
     let checks = [
         ("action", text(&doc["event"]["action"]) == Some(row.action.clone())),
         ("outcome", text(&doc["event"]["outcome"]) == Some(row.outcome.clone())),
-        ("tenant_id", text(&doc["sekimori"]["tenant"]) == Some(row.tenant_id.clone())),
-        ("user_id", text(&doc["user"]["id"]) == row.user_id),
+        ("tenant_id", text(&doc["sekimori"]["tenant"]) == Some(row.tenant_id.to_string())),
+        ("user_id", text(&doc["user"]["id"]) == row.user_id.as_ref().map(ToString::to_string)),
         ("ts", text(&doc["@timestamp"]) == Some(sekimori_core::Timestamp(row.ts).to_rfc3339())),
     ];
     checks.iter().find(|(_, ok)| !ok).map(|(col, _)| format!("column {col} differs from the row's document"))
@@ -135,7 +136,7 @@ impl AuditLog {
     }
 
     /// Audit events of `tenant_id` matching `filter`.
-    pub async fn events(&self, tenant_id: &str, mut filter: EventFilter) -> GateResult<Vec<StoredEvent>> {
+    pub async fn events(&self, tenant_id: &TenantId, mut filter: EventFilter) -> GateResult<Vec<StoredEvent>> {
         filter.tenant_id = Some(tenant_id.to_owned());
         Ok(self.ctx.store.events(&filter).await?)
     }

@@ -3,6 +3,7 @@
 //! service needs (ids, secrets, audit events, a user by name, sealed tokens). Nothing
 //! here holds a service's settings or caches; those live with the service.
 
+use sekimori_core::{TenantId, UserId};
 use std::sync::Arc;
 
 use sekimori_core::event::{NewEvent, Outcome};
@@ -41,9 +42,10 @@ impl Context {
         Context { store, clock, rng, keys, public_url, hub: Hub::default(), deliveries }
     }
 
-    /// A new time-ordered id.
-    pub(crate) fn new_id(&self) -> String {
-        sekimori_core::token::new_id(self.clock.now(), self.rng.as_ref()).to_string()
+    /// A new time-ordered id, as the id type the caller wants (a `UserId`, a `LoginId`,
+    /// or plain text).
+    pub(crate) fn new_id<T: From<String>>(&self) -> T {
+        T::from(sekimori_core::token::new_id(self.clock.now(), self.rng.as_ref()).to_string())
     }
 
     /// A new 256-bit secret, base64url.
@@ -57,7 +59,7 @@ impl Context {
     }
 
     /// Wakes this node's long-polls and hands stored messages to every delivery channel.
-    pub(crate) fn deliver(&self, user_id: &str, messages: &[InboxMessage]) {
+    pub(crate) fn deliver(&self, user_id: &UserId, messages: &[InboxMessage]) {
         self.hub.wake(&Topic::UserInbox(user_id.to_owned()));
         for d in &self.deliveries {
             d.deliver(user_id, messages);
@@ -65,7 +67,7 @@ impl Context {
     }
 
     /// The user `username` of `tenant_id`.
-    pub(crate) async fn find_user(&self, tenant_id: &str, username: &str) -> GateResult<User> {
+    pub(crate) async fn find_user(&self, tenant_id: &TenantId, username: &str) -> GateResult<User> {
         self.store
             .user_by_name(tenant_id, username)
             .await?
@@ -73,7 +75,7 @@ impl Context {
     }
 
     /// The tenant `tenant_id`.
-    pub(crate) async fn tenant(&self, tenant_id: &str) -> GateResult<Tenant> {
+    pub(crate) async fn tenant(&self, tenant_id: &TenantId) -> GateResult<Tenant> {
         self.store.tenant(tenant_id).await?.ok_or_else(|| GateError::new(ErrorCode::NotFound, "no such tenant"))
     }
 

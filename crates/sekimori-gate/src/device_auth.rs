@@ -7,6 +7,7 @@ use base64::Engine;
 use ed25519_dalek::{Signature, VerifyingKey};
 use sekimori_core::ecs::{action, field};
 use sekimori_core::event::{NewEvent, Outcome};
+use sekimori_core::DeviceId;
 use sekimori_core::ErrorCode;
 use sekimori_store::{Device, User};
 
@@ -67,7 +68,7 @@ impl Devices {
     pub async fn verify_device_request(&self, req: &SignedRequest<'_>) -> GateResult<(Device, User)> {
         let unauthorized =
             |what: &str| GateError::new(ErrorCode::Unauthorized, format!("missing or malformed {what} header"));
-        let device_id = req.device_id.ok_or_else(|| unauthorized(headers::DEVICE))?;
+        let device_id = DeviceId::new(req.device_id.ok_or_else(|| unauthorized(headers::DEVICE))?);
         let ts: i64 = req.timestamp.and_then(|t| t.parse().ok()).ok_or_else(|| unauthorized(headers::TIMESTAMP))?;
         let nonce = req.nonce.filter(|n| valid_nonce(n)).ok_or_else(|| unauthorized(headers::NONCE))?;
         let sig: [u8; 64] = req
@@ -76,7 +77,7 @@ impl Devices {
             .and_then(|b| b.try_into().ok())
             .ok_or_else(|| unauthorized(headers::SIGNATURE))?;
 
-        let device = match self.ctx.store.device(device_id).await? {
+        let device = match self.ctx.store.device(&device_id).await? {
             Some(d) if d.revoked_at.is_none() => d,
             _ => return Err(GateError::new(ErrorCode::Unauthorized, "unknown or removed device")),
         };
@@ -91,7 +92,7 @@ impl Devices {
         }
         let key = VerifyingKey::try_from(device.public_key.as_slice())
             .map_err(|_| GateError::new(ErrorCode::Internal, "stored device key is invalid"))?;
-        let input = signing_input(device_id, req.method, req.path, ts, nonce, req.body);
+        let input = signing_input(&device_id, req.method, req.path, ts, nonce, req.body);
         if key.verify_strict(input.as_bytes(), &Signature::from_bytes(&sig)).is_err() {
             self.audit_device_refusal(&device, action::AUTH_DEVICE_INVALID_SIGNATURE).await;
             return Err(GateError::new(
@@ -101,7 +102,7 @@ impl Devices {
         }
         // A nonce only needs remembering while its timestamp is still acceptable.
         let keep_until = (ts + skew + 1) * 1000;
-        if !self.ctx.store.remember_nonce(device_id, nonce, keep_until).await? {
+        if !self.ctx.store.remember_nonce(&device_id, nonce, keep_until).await? {
             self.audit_device_refusal(&device, action::AUTH_DEVICE_REPLAYED).await;
             return Err(GateError::new(ErrorCode::Replayed, "this nonce was already used"));
         }
@@ -118,7 +119,7 @@ impl Devices {
     async fn audit_device_refusal(&self, device: &Device, action: &str) {
         let mut ev = NewEvent::new(self.ctx.clock.now(), &device.tenant_id, "authentication", action, Outcome::Failure)
             .field(field::DEVICE_ID, device.id.as_str());
-        ev.user_id = Some(device.user_id.clone());
+        ev.user_id = Some(device.user_id.to_string());
         if let Err(e) = self.ctx.store.append(&ev).await {
             tracing::error!(error = %e, "could not audit a refused device request");
         }

@@ -8,6 +8,7 @@ use sekimori_core::ecs::{action, field};
 use sekimori_core::event::Outcome;
 use sekimori_core::names::Label;
 use sekimori_core::token::hash_secret;
+use sekimori_core::{DeviceId, TenantId, UserId};
 use sekimori_core::{ErrorCode, Timestamp};
 use sekimori_store::{AdminToken, Consume, Device, Enrollment};
 use serde::Serialize;
@@ -37,9 +38,9 @@ pub struct EnrollmentCreated {
 #[derive(Debug, Clone, Serialize)]
 pub struct Enrolled {
     /// The new device id.
-    pub device_id: String,
+    pub device_id: DeviceId,
     /// Its user.
-    pub user_id: String,
+    pub user_id: UserId,
     /// Its username.
     pub username: String,
     /// The server's Ed25519 public key (base64url) that signs challenges.
@@ -119,8 +120,8 @@ impl Enrolment {
         let now = self.ctx.clock.now();
         let device = Device {
             id: self.ctx.new_id(),
-            tenant_id: String::new(),
-            user_id: String::new(),
+            tenant_id: TenantId::new(""),
+            user_id: UserId::new(""),
             name: name.to_string(),
             public_key: key,
             created_at: now.millis(),

@@ -17,6 +17,7 @@
 use sekimori_core::ecs::{action, field};
 use sekimori_core::event::Outcome;
 use sekimori_core::totp::{recovery, Algorithm, Totp};
+use sekimori_core::{AppId, TenantId, UserId};
 use sekimori_core::{AuthLevel, ErrorCode};
 use sekimori_store::{App, TotpCredential, User};
 use serde::Serialize;
@@ -86,7 +87,7 @@ pub struct FactorsView {
 #[derive(Debug, Clone, Serialize)]
 pub struct FactorVerified {
     /// The user's id.
-    pub user_id: String,
+    pub user_id: UserId,
     /// Username.
     pub username: String,
     /// `otp` (RFC 8176 authentication method reference).
@@ -121,7 +122,7 @@ impl Factors {
 impl Factors {
     /// Starts a TOTP enrolment for `username`: a fresh seed, stored sealed and unconfirmed.
     /// The tenant's name is the issuer the authenticator app shows; `actor` is audited.
-    pub async fn enrol_totp(&self, tenant_id: &str, username: &str, actor: &str) -> GateResult<TotpEnrollment> {
+    pub async fn enrol_totp(&self, tenant_id: &TenantId, username: &str, actor: &str) -> GateResult<TotpEnrollment> {
         let user = self.ctx.find_user(tenant_id, username).await?;
         let issuer = self.ctx.store.tenant(tenant_id).await?.map_or_else(|| "Sekimori".to_owned(), |t| t.name);
         let totp = Totp::generate(self.ctx.rng.as_ref());
@@ -159,7 +160,13 @@ impl Factors {
     }
 
     /// Confirms credential `id` of `username` with a code from the app.
-    pub async fn confirm_totp(&self, tenant_id: &str, username: &str, id: &str, code: &str) -> GateResult<TotpView> {
+    pub async fn confirm_totp(
+        &self,
+        tenant_id: &TenantId,
+        username: &str,
+        id: &str,
+        code: &str,
+    ) -> GateResult<TotpView> {
         let user = self.ctx.find_user(tenant_id, username).await?;
         let cred = match self.ctx.store.totp_credential(id).await? {
             Some(c) if c.user_id == user.id => c,
@@ -181,7 +188,7 @@ impl Factors {
     }
 
     /// Verifies a TOTP code of `username` in tenant `tenant_id` (the hosted login).
-    pub async fn verify_totp_in(&self, tenant_id: &str, username: &str, code: &str) -> GateResult<FactorVerified> {
+    pub async fn verify_totp_in(&self, tenant_id: &TenantId, username: &str, code: &str) -> GateResult<FactorVerified> {
         let user = self.usable_user(tenant_id, username).await?;
         let creds: Vec<TotpCredential> = self
             .ctx
@@ -218,7 +225,7 @@ impl Factors {
     }
 
     /// Deletes credential `id` of `username`.
-    pub async fn delete_totp(&self, tenant_id: &str, username: &str, id: &str, actor: &str) -> GateResult<()> {
+    pub async fn delete_totp(&self, tenant_id: &TenantId, username: &str, id: &str, actor: &str) -> GateResult<()> {
         let user = self.ctx.find_user(tenant_id, username).await?;
         let ev = self
             .ctx
@@ -236,7 +243,7 @@ impl Factors {
     /// A fresh set of recovery codes for `username`, replacing any earlier set; shown once.
     pub async fn generate_recovery_codes(
         &self,
-        tenant_id: &str,
+        tenant_id: &TenantId,
         username: &str,
         actor: &str,
     ) -> GateResult<Vec<String>> {
@@ -262,10 +269,10 @@ impl Factors {
     /// Uses up a recovery code of `username` in tenant `tenant_id`; `app_id` is audited.
     pub async fn use_recovery_code_in(
         &self,
-        tenant_id: &str,
+        tenant_id: &TenantId,
         username: &str,
         code: &str,
-        app_id: Option<&str>,
+        app_id: Option<&AppId>,
     ) -> GateResult<FactorVerified> {
         let user = self.usable_user(tenant_id, username).await?;
         if self.ctx.store.recovery_codes_left(&user.id).await? == 0 {
@@ -277,7 +284,7 @@ impl Factors {
                     .ctx
                     .event(&user.tenant_id, "authentication", action::AUTH_RECOVERY_CODE_USED, Outcome::Success)
                     .user(&user.id, &user.username)
-                    .field_opt(field::APP_ID, app_id.map(str::to_owned));
+                    .field_opt(field::APP_ID, app_id.map(AppId::to_string));
                 self.ctx
                     .store
                     .consume_recovery_code(&user.id, &recovery::hash(&c), self.ctx.clock.now().millis(), &ev)
@@ -290,7 +297,7 @@ impl Factors {
                 .ctx
                 .event(&user.tenant_id, "authentication", action::AUTH_RECOVERY_CODE_FAILED, Outcome::Failure)
                 .user(&user.id, &user.username)
-                .field_opt(field::APP_ID, app_id.map(str::to_owned));
+                .field_opt(field::APP_ID, app_id.map(AppId::to_string));
             self.ctx.store.append(&ev).await?;
             return Err(GateError::new(ErrorCode::InvalidCode, "the recovery code is wrong or was used before"));
         }
@@ -305,7 +312,7 @@ impl Factors {
     }
 
     /// A user's second factors (no secrets).
-    pub async fn factors(&self, tenant_id: &str, username: &str) -> GateResult<FactorsView> {
+    pub async fn factors(&self, tenant_id: &TenantId, username: &str) -> GateResult<FactorsView> {
         let user = self.ctx.find_user(tenant_id, username).await?;
         let totp = self.ctx.store.user_totp_credentials(&user.id).await?.iter().map(|c| self.totp_view(c)).collect();
         Ok(FactorsView {
@@ -325,7 +332,7 @@ impl Factors {
         Ok(self.passkeys_on && !self.ctx.store.user_passkeys(&user.id).await?.is_empty())
     }
 
-    async fn usable_user(&self, tenant_id: &str, username: &str) -> GateResult<User> {
+    async fn usable_user(&self, tenant_id: &TenantId, username: &str) -> GateResult<User> {
         let user = self.ctx.find_user(tenant_id, username).await?;
         self.access.check_login_allowed(&user, "factor").await?;
         Ok(user)

@@ -5,6 +5,7 @@
 //! or a PostgreSQL `LISTEN/NOTIFY` bridge (several nodes) plugs in beside it. State never
 //! lives here: waiters always re-read the store, so a missed wake-up costs only latency.
 
+use sekimori_core::{LoginId, UserId};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, Weak};
 use std::time::Duration;
@@ -19,16 +20,16 @@ use tokio::sync::Notify;
 /// messages over the device API.
 pub trait Delivery: Send + Sync + 'static {
     /// `messages` were stored for `user_id`.
-    fn deliver(&self, user_id: &str, messages: &[sekimori_store::InboxMessage]);
+    fn deliver(&self, user_id: &UserId, messages: &[sekimori_store::InboxMessage]);
 }
 
 /// Keys waiters subscribe to.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum Topic {
     /// New messages for a user's devices.
-    UserInbox(String),
+    UserInbox(UserId),
     /// A login request changed state.
-    Login(String),
+    Login(LoginId),
     /// A QR session changed state.
     Qr(String),
 }

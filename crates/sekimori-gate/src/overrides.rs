@@ -10,6 +10,7 @@
 //! Every change is audited; a policy's repeat offenders get the next step of its
 //! escalation (e.g. 30 min, then 2 h, then 24 h within a week).
 
+use sekimori_core::{TenantId, UserId};
 use std::sync::Arc;
 
 use sekimori_core::ecs::{action, field};
@@ -39,7 +40,7 @@ pub struct Effective {
 }
 
 /// The overrides of `user_id` in force at `now`, added up.
-pub(crate) async fn effective(ctx: &Context, user_id: &str, now: i64) -> GateResult<Effective> {
+pub(crate) async fn effective(ctx: &Context, user_id: &UserId, now: i64) -> GateResult<Effective> {
     let list = ctx.store.user_overrides(user_id, now).await?;
     let mut e = Effective { changes_at: i64::MAX, ..Effective::default() };
     for o in &list {
@@ -137,7 +138,7 @@ impl Overrides {
     }
 
     /// Applies `req` to `username` of `tenant_id`.
-    pub async fn apply(&self, tenant_id: &str, username: &str, req: &ResponseRequest) -> GateResult<Applied> {
+    pub async fn apply(&self, tenant_id: &TenantId, username: &str, req: &ResponseRequest) -> GateResult<Applied> {
         let Some(user) = self.ctx.store.user_by_name(tenant_id, username).await? else {
             return Ok(Applied::NoSuchUser);
         };
@@ -297,25 +298,25 @@ impl Overrides {
     }
 
     /// The tenant's overrides in force, soonest end first.
-    pub async fn list(&self, tenant_id: &str) -> GateResult<Vec<OverrideView>> {
+    pub async fn list(&self, tenant_id: &TenantId) -> GateResult<Vec<OverrideView>> {
         let now = self.ctx.clock.now().millis();
         let list = self.ctx.store.tenant_overrides(tenant_id, now).await?;
         let mut out = Vec::with_capacity(list.len());
         for o in list {
-            let username = self.ctx.store.user(&o.user_id).await?.map_or_else(|| o.user_id.clone(), |u| u.username);
+            let username = self.ctx.store.user(&o.user_id).await?.map_or_else(|| o.user_id.to_string(), |u| u.username);
             out.push(view(o, username));
         }
         Ok(out)
     }
 
     /// The overrides in force on `username`, added up.
-    pub async fn effective_for(&self, tenant_id: &str, username: &str) -> GateResult<Effective> {
+    pub async fn effective_for(&self, tenant_id: &TenantId, username: &str) -> GateResult<Effective> {
         let user = self.ctx.find_user(tenant_id, username).await?;
         effective(&self.ctx, &user.id, self.ctx.clock.now().millis()).await
     }
 
     /// Lifts override `id` now, with a reason (audited); `not_found` when none is in force.
-    pub async fn lift(&self, tenant_id: &str, id: &str, by: &str, reason: &str) -> GateResult<()> {
+    pub async fn lift(&self, tenant_id: &TenantId, id: &str, by: &str, reason: &str) -> GateResult<()> {
         if reason.trim().is_empty() {
             return Err(GateError::new(ErrorCode::InvalidRequest, "a lift needs a reason").with("field", "reason"));
         }

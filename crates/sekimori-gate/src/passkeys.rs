@@ -12,6 +12,7 @@ use sekimori_core::ecs::{action, field};
 use sekimori_core::event::Outcome;
 use sekimori_core::names::Label;
 use sekimori_core::{ErrorCode, SettingsError};
+use sekimori_core::{TenantId, UserId};
 use sekimori_store::{CeremonyKind, Consume, PasskeyCeremony, PasskeyRecord, User};
 use serde::{Deserialize, Serialize};
 use webauthn_rs::prelude::{
@@ -176,9 +177,9 @@ impl Passkeys {
 
     async fn new_ceremony(
         &self,
-        tenant_id: &str,
+        tenant_id: &TenantId,
         kind: CeremonyKind,
-        user_id: Option<&str>,
+        user_id: Option<&UserId>,
         state: String,
         options: serde_json::Value,
     ) -> GateResult<PasskeyChallenge> {
@@ -187,7 +188,7 @@ impl Passkeys {
             id: self.ctx.new_secret(),
             tenant_id: tenant_id.to_owned(),
             kind,
-            user_id: user_id.map(str::to_owned),
+            user_id: user_id.cloned(),
             state,
             created_at: now.millis(),
             expires_at: now.plus_seconds(self.settings.ceremony_ttl_seconds).millis(),
@@ -280,7 +281,7 @@ impl Passkeys {
     }
 
     /// A user's passkeys.
-    pub async fn passkeys_of(&self, user_id: &str) -> GateResult<Vec<PasskeyView>> {
+    pub async fn passkeys_of(&self, user_id: &UserId) -> GateResult<Vec<PasskeyView>> {
         Ok(self.ctx.store.user_passkeys(user_id).await?.into_iter().map(PasskeyView::from).collect())
     }
 
@@ -302,7 +303,11 @@ impl Passkeys {
     /// Starts a passkey login. With a username that has passkeys, they are offered;
     /// otherwise (no name, an unknown one, or one without passkeys: all look the same) the
     /// browser is asked for any discoverable credential of this site.
-    pub async fn passkey_login_start(&self, tenant_id: &str, username: Option<&str>) -> GateResult<PasskeyChallenge> {
+    pub async fn passkey_login_start(
+        &self,
+        tenant_id: &TenantId,
+        username: Option<&str>,
+    ) -> GateResult<PasskeyChallenge> {
         let wa = self.webauthn()?;
         let user = match username.filter(|u| sekimori_core::names::Username::parse(u).is_ok()) {
             Some(u) => self.ctx.store.user_by_name(tenant_id, u).await?,
@@ -333,7 +338,7 @@ impl Passkeys {
     /// Finishes a passkey login: the user, who may log in now, and the level proved.
     pub async fn passkey_login_finish(
         &self,
-        tenant_id: &str,
+        tenant_id: &TenantId,
         ceremony: &str,
         credential: serde_json::Value,
     ) -> GateResult<(User, u8)> {
@@ -341,14 +346,14 @@ impl Passkeys {
         let answer: PublicKeyCredential =
             serde_json::from_value(credential).map_err(|e| bad(format!("credential: {e}")))?;
         let c = self.take_ceremony(ceremony, &[CeremonyKind::Login, CeremonyKind::Discoverable]).await?;
-        if c.tenant_id != tenant_id {
+        if c.tenant_id != *tenant_id {
             return Err(bad("unknown ceremony"));
         }
         let user_id = match &c.user_id {
             Some(id) => id.clone(),
-            None => wa.identify_discoverable_authentication(&answer).map_err(refused)?.0.to_string(),
+            None => wa.identify_discoverable_authentication(&answer).map_err(refused)?.0.to_string().into(),
         };
-        let user = self.ctx.store.user(&user_id).await?.filter(|u| u.tenant_id == tenant_id);
+        let user = self.ctx.store.user(&user_id).await?.filter(|u| u.tenant_id == *tenant_id);
         let Some(user) = user else { return Err(refused("no user has this passkey")) };
         let records = self.ctx.store.user_passkeys(&user.id).await?;
         let passkeys = Self::user_passkey_list(&records)?;

@@ -10,7 +10,7 @@ use std::time::Duration;
 use sekimori_core::environment::Environment;
 use sekimori_core::event::Outcome;
 use sekimori_core::rng::RngExt;
-use sekimori_core::{AuthLevel, ErrorCode, Timestamp};
+use sekimori_core::{AuthLevel, ErrorCode, LoginId, Timestamp};
 use sekimori_store::{
     App, Consume, Decision, Device, InboxMessage, LoginRequest, LoginStatus, MessageKind, Tenant, User,
 };
@@ -151,14 +151,13 @@ impl PushLogin {
         }
         let expires_at = now.plus_seconds(self.ttl_seconds);
         let number = i64::from(10 + self.ctx.rng.below(90));
-        let env_json = serde_json::to_string(&env).unwrap_or_default();
         let login = LoginRequest {
             id: self.ctx.new_id(),
             tenant_id: user.tenant_id.clone(),
             user_id: user.id.clone(),
             app_id: Some(app.id.clone()),
             number,
-            environment: env_json,
+            environment: env.clone(),
             env_key: env_key.clone(),
             env_known: known,
             created_at: now.millis(),
@@ -171,7 +170,7 @@ impl PushLogin {
         let mut env_value = serde_json::to_value(&env).unwrap_or(Value::Null);
         env_value["known"] = Value::Bool(known);
         env_value["description"] = Value::String(env.describe());
-        let challenge_id = self.ctx.new_id();
+        let challenge_id: String = self.ctx.new_id();
         let mut messages = vec![self.message(
             &user,
             &challenge_id,
@@ -187,7 +186,7 @@ impl PushLogin {
             }),
         )];
         if !known {
-            let warn_id = self.ctx.new_id();
+            let warn_id: String = self.ctx.new_id();
             messages.push(self.message(
                 &user,
                 &warn_id,
@@ -215,7 +214,7 @@ impl PushLogin {
         self.ctx.store.insert_login(&login, &messages, &ev).await?;
         self.ctx.deliver(&user.id, &messages);
         Ok(PushStarted {
-            login_id: login.id,
+            login_id: login.id.to_string(),
             number,
             expires_at: expires_at.to_rfc3339(),
             environment: env,
@@ -254,8 +253,8 @@ impl PushLogin {
     }
 
     /// The push login's state; waits up to `wait` for a decision.
-    pub async fn push_status(&self, app: &App, login_id: &str, wait: Duration) -> GateResult<PushStatus> {
-        let topic = Topic::Login(login_id.to_owned());
+    pub async fn push_status(&self, app: &App, login_id: &LoginId, wait: Duration) -> GateResult<PushStatus> {
+        let topic = Topic::Login(login_id.clone());
         let decided = self
             .ctx
             .hub
@@ -283,7 +282,7 @@ impl PushLogin {
             _ => None,
         };
         Ok(PushStatus {
-            login_id: login.id,
+            login_id: login.id.to_string(),
             status,
             assertion,
             expires_at: Timestamp(login.expires_at).to_rfc3339(),
@@ -291,7 +290,7 @@ impl PushLogin {
         })
     }
 
-    async fn owned_login(&self, app: &App, login_id: &str) -> GateResult<LoginRequest> {
+    async fn owned_login(&self, app: &App, login_id: &LoginId) -> GateResult<LoginRequest> {
         self.ctx
             .store
             .login(login_id)
@@ -330,7 +329,7 @@ impl PushLogin {
     }
 
     /// Approves a push login from a device, with the number shown at login.
-    pub async fn approve_push(&self, device: &Device, user: &User, login_id: &str, number: i64) -> GateResult<()> {
+    pub async fn approve_push(&self, device: &Device, user: &User, login_id: &LoginId, number: i64) -> GateResult<()> {
         let login = self.device_login(user, login_id).await?;
         if login.number != number {
             // One guess only: a wrong number denies the login.
@@ -355,13 +354,13 @@ impl PushLogin {
     }
 
     /// Denies a push login from a device.
-    pub async fn deny_push(&self, device: &Device, user: &User, login_id: &str) -> GateResult<()> {
+    pub async fn deny_push(&self, device: &Device, user: &User, login_id: &LoginId) -> GateResult<()> {
         let login = self.device_login(user, login_id).await?;
         let ev = self.decision_event(user, device, &login, action::AUTH_PUSH_DENIED, Outcome::Failure);
         self.decide(device, &login, &Decision::Deny, &ev).await
     }
 
-    async fn device_login(&self, user: &User, login_id: &str) -> GateResult<LoginRequest> {
+    async fn device_login(&self, user: &User, login_id: &LoginId) -> GateResult<LoginRequest> {
         self.ctx
             .store
             .login(login_id)

@@ -4,6 +4,7 @@
 use sekimori_core::ecs::{action, field};
 use std::time::Duration;
 
+use sekimori_core::environment::Environment;
 use sekimori_core::event::Outcome;
 use sekimori_core::token::{ct_eq, hash_secret};
 use sekimori_core::{AuthLevel, ErrorCode, Timestamp};
@@ -57,7 +58,7 @@ pub struct QrRedeemed {
     /// Session id.
     pub session_id: String,
     /// The environment of the page that showed the code.
-    pub environment: serde_json::Value,
+    pub environment: Environment,
 }
 
 /// The scheme prefix of QR login payloads.
@@ -96,7 +97,7 @@ impl QrLogin {
             tenant_id,
             token_hash: hash_secret(&token),
             poll_hash: hash_secret(&poll_secret),
-            environment: serde_json::to_string(&env).unwrap_or_default(),
+            environment: env.clone(),
             env_key: env.key(),
             created_at: now.millis(),
             expires_at: expires_at.millis(),
@@ -181,10 +182,7 @@ impl QrLogin {
         match self.ctx.store.redeem_qr(&hash_secret(token), device, &assertion, now.millis(), &ev).await? {
             Consume::Done(s) => {
                 self.ctx.hub.wake(&Topic::Qr(s.id.clone()));
-                Ok(QrRedeemed {
-                    session_id: s.id,
-                    environment: serde_json::from_str(&s.environment).unwrap_or(serde_json::Value::Null),
-                })
+                Ok(QrRedeemed { session_id: s.id, environment: s.environment })
             }
             Consume::AlreadyUsed { at } => {
                 self.ctx.store.append(&refused(action::AUTH_QR_REJECTED_ALREADY_USED, "already_used")).await?;

@@ -15,6 +15,7 @@ use sekimori_core::event::Outcome;
 use sekimori_core::token::hash_secret;
 use sekimori_core::token::PrefixedKey;
 use sekimori_core::ErrorCode;
+use sekimori_core::TenantId;
 use sekimori_store::AdminToken;
 use serde::Serialize;
 
@@ -190,7 +191,7 @@ impl Roles {
     /// returned once.
     pub async fn mint_token(
         &self,
-        tenant_id: &str,
+        tenant_id: &TenantId,
         name: &str,
         role: Role,
         scope: Option<Scope>,
@@ -224,7 +225,7 @@ impl Roles {
             }
             (_, None) => None,
         };
-        let id = self.ctx.new_id().replace('-', "");
+        let id = self.ctx.new_id::<String>().replace('-', "");
         let secret = self.ctx.new_secret();
         let token = AdminToken {
             id: id.clone(),
@@ -248,13 +249,13 @@ impl Roles {
     }
 
     /// The tenant's admin tokens.
-    pub async fn admin_tokens(&self, tenant_id: &str) -> GateResult<Vec<TokenView>> {
+    pub async fn admin_tokens(&self, tenant_id: &TenantId) -> GateResult<Vec<TokenView>> {
         Ok(self.ctx.store.list_admin_tokens(tenant_id).await?.iter().map(view).collect())
     }
 
     /// Revokes an admin token of the tenant.
-    pub async fn revoke_admin_token(&self, tenant_id: &str, id: &str, actor: &str) -> GateResult<()> {
-        let owned = self.ctx.store.admin_token(id).await?.is_some_and(|t| t.tenant_id == tenant_id);
+    pub async fn revoke_admin_token(&self, tenant_id: &TenantId, id: &str, actor: &str) -> GateResult<()> {
+        let owned = self.ctx.store.admin_token(id).await?.is_some_and(|t| t.tenant_id == *tenant_id);
         let ev = self
             .ctx
             .event(tenant_id, "iam", action::ADMIN_TOKEN_REVOKED, Outcome::Success)
@@ -311,7 +312,7 @@ impl Roles {
     }
 
     /// Whether `username` is in one of `groups`.
-    pub async fn user_in_groups(&self, tenant_id: &str, username: &str, groups: &[String]) -> GateResult<bool> {
+    pub async fn user_in_groups(&self, tenant_id: &TenantId, username: &str, groups: &[String]) -> GateResult<bool> {
         let Some(user) = self.ctx.store.user_by_name(tenant_id, username).await? else { return Ok(false) };
         Ok(self.ctx.store.user_groups(&user.id).await?.iter().any(|g| groups.contains(&g.name)))
     }

@@ -11,6 +11,7 @@
 //! user and what was proved so far, and cannot be read or forged by the browser.
 
 use sekimori_core::ecs::{action, field};
+use sekimori_core::{AppId, LoginId, SessionId, TenantId, UserId};
 use std::collections::HashMap;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
@@ -72,10 +73,10 @@ struct Cached {
 /// Recently validated sessions, so a busy forward-auth proxy does not read the database
 /// for every request.
 #[derive(Debug, Default)]
-pub struct SessionCache(Mutex<HashMap<String, Cached>>);
+pub struct SessionCache(Mutex<HashMap<SessionId, Cached>>);
 
 impl SessionCache {
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, Cached>> {
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<SessionId, Cached>> {
         self.0.lock().unwrap_or_else(|p| p.into_inner())
     }
 
@@ -94,11 +95,11 @@ fn monotonic_now() -> Instant {
 #[derive(Debug, Clone, Serialize)]
 pub struct SessionView {
     /// User id.
-    pub user_id: String,
+    pub user_id: UserId,
     /// Username.
     pub username: String,
     /// Tenant.
-    pub tenant_id: String,
+    pub tenant_id: TenantId,
     /// Auth level proved.
     pub level: u8,
     /// Methods used (RFC 8176).
@@ -124,17 +125,17 @@ pub struct SessionView {
     pub required_level: u8,
     /// The session id's hash (what logs and admins see).
     #[serde(skip)]
-    pub id: String,
+    pub id: SessionId,
     /// The sign-on it belongs to (stable across rotation; the OIDC `sid`).
     #[serde(skip)]
-    pub sso_id: String,
+    pub sso_id: SessionId,
 }
 
 /// A password accepted, a second factor pending.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PendingLogin {
     /// Tenant.
-    pub tenant_id: String,
+    pub tenant_id: TenantId,
     /// Username.
     pub username: String,
     /// Methods proved so far.
@@ -167,7 +168,7 @@ impl Sessions {
         &self.settings
     }
 
-    fn cache(&self) -> std::sync::MutexGuard<'_, HashMap<String, Cached>> {
+    fn cache(&self) -> std::sync::MutexGuard<'_, HashMap<SessionId, Cached>> {
         self.access.session_cache().lock()
     }
 
@@ -183,8 +184,8 @@ impl Sessions {
     ) -> GateResult<(String, SessionView)> {
         let secret = self.ctx.new_secret();
         let now = self.ctx.clock.now().millis();
-        let id = sha256_hex(secret.as_bytes());
-        let replaced = replaces.map(|r| sha256_hex(r.as_bytes()));
+        let id = SessionId::new(sha256_hex(secret.as_bytes()));
+        let replaced = replaces.map(|r| SessionId::new(sha256_hex(r.as_bytes())));
         // A rotation keeps the sign-on of the session it replaces (same user, still live).
         let sso_id = match &replaced {
             Some(old) => self
@@ -258,7 +259,7 @@ impl Sessions {
             .user(&record.user_id, &record.username)
             .field(field::APP_ID, HOSTED_SESSION_APP)
             .field(field::LOGIN_ID, record.login_id.as_str());
-        match self.ctx.store.consume_assertion(&claims.jti, HOSTED_SESSION_APP, now.millis(), &ev).await? {
+        match self.ctx.store.consume_assertion(&claims.jti, &AppId::new(HOSTED_SESSION_APP), now.millis(), &ev).await? {
             sekimori_store::Consume::Done(a) => {
                 let amr: Vec<String> = a.amr.split_whitespace().map(str::to_owned).collect();
                 let level = u8::try_from(a.level).unwrap_or(1);
@@ -294,7 +295,7 @@ impl Sessions {
     /// consumes its assertion for a session (the secret); `Ok(None)` while pending.
     pub async fn finish_hosted_push(
         &self,
-        login_id: &str,
+        login_id: &LoginId,
         wait: std::time::Duration,
         replaces: Option<&str>,
     ) -> GateResult<Option<(String, SessionView)>> {
@@ -313,13 +314,13 @@ impl Sessions {
         if secret.len() > 128 {
             return Ok(None);
         }
-        self.session_by_id(&sha256_hex(secret.as_bytes())).await
+        self.session_by_id(&SessionId::new(sha256_hex(secret.as_bytes()))).await
     }
 
     /// The live session with id (hash) `id`, if any (records activity): what an OIDC
     /// refresh or userinfo call checks the session behind its token with.
-    pub async fn session_by_id(&self, id: &str) -> GateResult<Option<SessionView>> {
-        let id = id.to_owned();
+    pub async fn session_by_id(&self, id: &SessionId) -> GateResult<Option<SessionView>> {
+        let id = id.clone();
         let now = self.ctx.clock.now().millis();
         let idle_ms = self.settings.idle_seconds * 1000;
         {
@@ -376,7 +377,7 @@ impl Sessions {
     }
 
     /// The live session of sign-on `sso_id`, if any (records activity).
-    pub async fn sso_session(&self, sso_id: &str) -> GateResult<Option<SessionView>> {
+    pub async fn sso_session(&self, sso_id: &SessionId) -> GateResult<Option<SessionView>> {
         if sso_id.len() > 128 {
             return Ok(None);
         }
@@ -412,7 +413,7 @@ impl Sessions {
     }
 
     /// Ends every session of `username` (admin).
-    pub async fn revoke_sessions(&self, tenant_id: &str, username: &str, actor: &str) -> GateResult<u64> {
+    pub async fn revoke_sessions(&self, tenant_id: &TenantId, username: &str, actor: &str) -> GateResult<u64> {
         let user = self.ctx.find_user(tenant_id, username).await?;
         let ev = self
             .ctx
@@ -425,7 +426,7 @@ impl Sessions {
     }
 
     /// Seals a half-done login for the browser to carry.
-    pub fn seal_pending(&self, tenant_id: &str, username: &str, amr: &[String]) -> String {
+    pub fn seal_pending(&self, tenant_id: &TenantId, username: &str, amr: &[String]) -> String {
         let pending =
             PendingLogin { tenant_id: tenant_id.to_owned(), username: username.to_owned(), amr: amr.to_vec() };
         self.seal_token(PENDING_CONTEXT, pending)
@@ -443,7 +444,7 @@ impl Sessions {
     }
 
     /// Opens a sealed pending push login: (login id, number).
-    pub fn open_push(&self, token: &str) -> Option<(String, i64)> {
+    pub fn open_push(&self, token: &str) -> Option<(LoginId, i64)> {
         self.ctx.open_token(PUSH_CONTEXT, token)
     }
 
@@ -457,7 +458,7 @@ impl Sessions {
 /// The relying party that Sekimori's own login page is, in `tenant`.
 fn hosted_app_of(tenant: sekimori_store::Tenant) -> sekimori_store::App {
     sekimori_store::App {
-        id: crate::assertion::HOSTED_AUDIENCE.to_owned(),
+        id: AppId::new(crate::assertion::HOSTED_AUDIENCE),
         name: format!("{} sign-in", tenant.name),
         tenant_id: tenant.id,
         kind: crate::AppKind::RelyingParty,

@@ -11,6 +11,7 @@ use sekimori_core::ecs::field;
 use sekimori_core::event::Outcome;
 use sekimori_core::names::Entitlement;
 use sekimori_core::token::ct_eq;
+use sekimori_core::UserId;
 use sekimori_core::{ErrorCode, Timestamp};
 use sekimori_store::{App, Consume, Ticket, User};
 use serde::Serialize;
@@ -56,7 +57,7 @@ pub struct Redeemed {
     /// Ticket id.
     pub ticket_id: String,
     /// Holder's id.
-    pub user_id: String,
+    pub user_id: UserId,
     /// Holder's username.
     pub username: String,
     /// Entitlement.
@@ -118,7 +119,7 @@ impl Tickets {
         let user = self.ctx.find_user(&app.tenant_id, username).await?;
         let now = self.ctx.clock.now();
         let t = Ticket {
-            id: self.ctx.new_id().replace('-', ""),
+            id: self.ctx.new_id::<String>().replace('-', ""),
             tenant_id: user.tenant_id.clone(),
             user_id: user.id.clone(),
             entitlement: entitlement.to_string(),

@@ -41,10 +41,6 @@ detection:
   condition: sel
 ";
 
-struct TenantId {
-    id: String,
-}
-
 /// A webhook receiver answering 200 to everything: how many bodies it got.
 async fn receiver() -> (String, Arc<AtomicUsize>) {
     let got = Arc::new(AtomicUsize::new(0));
@@ -68,19 +64,19 @@ async fn receiver() -> (String, Arc<AtomicUsize>) {
 async fn throughput(name: &str, store: Arc<dyn Store>, group_by: &[&str]) {
     let (state, token) = common::state(store.clone(), Default::default()).await;
     let tenant = state.gate.admin().authenticate_admin(&token).await.unwrap();
-    let tenant = TenantId { id: tenant.tenant_id };
+    let tenant = tenant.tenant_id.clone();
     let watch = state.watch.clone().with_sealer(state.gate.sealer());
     let (url, got) = receiver().await;
     let doc = json!({
         "route": {"receiver": "siem", "group_by": group_by, "group_wait": "0s", "group_interval": "10ms"},
         "receivers": [{"name": "siem", "webhook_configs": [{"url": url}]}]
     });
-    watch.set_routing(&tenant.id, "bench", 0, &doc).await.unwrap();
+    watch.set_routing(&tenant, "bench", 0, &doc).await.unwrap();
     let now = SystemClock.now().millis();
     for i in 0..1_000 {
         let s = SilenceRecord {
             id: format!("s{i}"),
-            tenant_id: tenant.id.clone(),
+            tenant_id: tenant.clone(),
             matchers: vec![format!("user=nobody{i}"), "rule=~\"new_.*\"".into()],
             starts_at: now - 1,
             ends_at: now + 86_400_000,
@@ -91,13 +87,7 @@ async fn throughput(name: &str, store: Arc<dyn Store>, group_by: &[&str]) {
         store
             .insert_silence(
                 &s,
-                &NewEvent::new(
-                    SystemClock.now(),
-                    &tenant.id,
-                    "configuration",
-                    "admin.silence.created",
-                    Outcome::Success,
-                ),
+                &NewEvent::new(SystemClock.now(), &tenant, "configuration", "admin.silence.created", Outcome::Success),
             )
             .await
             .unwrap();
@@ -111,7 +101,7 @@ async fn throughput(name: &str, store: Arc<dyn Store>, group_by: &[&str]) {
                     j,
                     AlertRecord {
                         id: format!("a{i:06}"),
-                        tenant_id: tenant.id.clone(),
+                        tenant_id: tenant.clone(),
                         rule_id: Some(format!("rule-{}", i % 5)),
                         title: "bench".into(),
                         level: "high".into(),
@@ -127,7 +117,7 @@ async fn throughput(name: &str, store: Arc<dyn Store>, group_by: &[&str]) {
             })
             .collect();
         let batch = IngestBatch {
-            tenant_id: tenant.id.clone(),
+            tenant_id: tenant.clone(),
             source_id: "src".into(),
             received_at: now,
             events: vec!["{}".into(); 500],
@@ -169,7 +159,7 @@ async fn throughput(name: &str, store: Arc<dyn Store>, group_by: &[&str]) {
 async fn time_to_response(name: &str, store: Arc<dyn Store>) {
     let (state, token) = common::state(store.clone(), Default::default()).await;
     let admin = state.gate.admin().authenticate_admin(&token).await.unwrap();
-    let tenant = TenantId { id: admin.tenant_id.clone() };
+    let tenant = admin.tenant_id.clone();
     let (rules, report) = sekimori_detect::RuleSet::from_yaml(RULE);
     assert!(report.is_clean());
     let watch = sekimori_watch::Watch::new(
@@ -183,15 +173,14 @@ async fn time_to_response(name: &str, store: Arc<dyn Store>) {
     .unwrap()
     .with_sealer(state.gate.sealer())
     .with_responder(Arc::new(sekimori_server::responder::GateResponder(state.gate.clone())));
-    let source =
-        watch.add_source(&tenant.id, "bench", &Label::parse("edr").unwrap(), &Default::default()).await.unwrap();
+    let source = watch.add_source(&tenant, "bench", &Label::parse("edr").unwrap(), &Default::default()).await.unwrap();
     let doc = json!({
         "route": {"receiver": "nobody"},
         "receivers": [{"name": "nobody"}],
         "response_policies": [{"name": "edr", "matchers": ["rule=\"0b1c2d3e-0000-4000-8000-000000000001\""],
             "action": "raise_level", "level": 3, "duration": "1h", "trusted_sources": [source.id]}]
     });
-    watch.set_routing(&tenant.id, "bench", 0, &doc).await.unwrap();
+    watch.set_routing(&tenant, "bench", 0, &doc).await.unwrap();
     let rounds = 300;
     let mut users = Vec::new();
     for i in 0..rounds {

@@ -4,6 +4,7 @@
 //! gate as a [`Delivery`], beside the in-process wake-up: a bounded queue that counts what
 //! it drops, and one worker.
 
+use sekimori_core::UserId;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, OnceLock};
 
@@ -51,7 +52,7 @@ impl UserMail {
 }
 
 impl Delivery for UserMail {
-    fn deliver(&self, _user_id: &str, messages: &[InboxMessage]) {
+    fn deliver(&self, _user_id: &UserId, messages: &[InboxMessage]) {
         for m in messages.iter().filter(|m| m.kind == MessageKind::EnvironmentWarning) {
             if self.tx.try_send(m.clone()).is_err() {
                 self.dropped.fetch_add(1, Ordering::Relaxed);

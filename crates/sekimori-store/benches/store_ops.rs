@@ -5,6 +5,7 @@
 
 #![allow(clippy::disallowed_methods)] // reason: a benchmark measures wall-clock time
 
+use sekimori_core::TenantId;
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -22,7 +23,7 @@ fn ev(action: &str) -> NewEvent {
 }
 
 async fn run(name: &str, s: Arc<dyn Store>, n: usize) {
-    let t = Tenant::with_defaults("t1", "default", T0);
+    let t = Tenant::with_defaults(TenantId::new("t1"), "default", T0);
     s.ensure_tenant(&t).await.expect("tenant");
     let u = User {
         id: "u1".into(),

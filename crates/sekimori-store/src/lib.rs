@@ -10,6 +10,7 @@
 mod query;
 pub mod records;
 pub mod traits;
+mod typed_columns;
 
 pub mod postgres;
 pub mod sqlite;

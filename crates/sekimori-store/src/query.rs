@@ -267,7 +267,7 @@ pub(crate) trait Column: Sized {
     fn get(row: &dyn Row, col: &str) -> StoreResult<Self>;
 }
 
-fn required<T>(v: Option<T>, col: &str) -> StoreResult<T> {
+pub(crate) fn required<T>(v: Option<T>, col: &str) -> StoreResult<T> {
     v.ok_or_else(|| StoreError::Corrupt(format!("column {col} is NULL")))
 }
 
@@ -302,7 +302,7 @@ impl Column for Option<String> {
 }
 
 /// A JSON column decoded into `T`; text that is not a `T` is corrupt, never a default.
-fn json<T: serde::de::DeserializeOwned>(text: &str, col: &str) -> StoreResult<T> {
+pub(crate) fn json<T: serde::de::DeserializeOwned>(text: &str, col: &str) -> StoreResult<T> {
     serde_json::from_str(text).map_err(|e| StoreError::Corrupt(format!("column {col} is not valid JSON here: {e}")))
 }
 

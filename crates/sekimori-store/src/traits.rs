@@ -3,6 +3,7 @@
 
 use async_trait::async_trait;
 use sekimori_core::event::NewEvent;
+use sekimori_core::{AppId, DeviceId, LoginId, SessionId, TenantId, UserId};
 
 use crate::records::*;
 use crate::StoreResult;
@@ -15,11 +16,11 @@ pub trait TenantStore: Send + Sync {
     /// The tenant named `name`.
     async fn tenant_by_name(&self, name: &str) -> StoreResult<Option<Tenant>>;
     /// The tenant with id `id`.
-    async fn tenant(&self, id: &str) -> StoreResult<Option<Tenant>>;
+    async fn tenant(&self, id: &TenantId) -> StoreResult<Option<Tenant>>;
     /// Changes the standby settings.
     async fn update_standby_settings(
         &self,
-        id: &str,
+        id: &TenantId,
         required: bool,
         seconds: i64,
         event: &NewEvent,
@@ -34,19 +35,19 @@ pub trait CredentialStore: Send + Sync {
     /// The admin token with this id.
     async fn admin_token(&self, id: &str) -> StoreResult<Option<AdminToken>>;
     /// The tenant's admin tokens (revoked ones too), oldest first.
-    async fn list_admin_tokens(&self, tenant_id: &str) -> StoreResult<Vec<AdminToken>>;
+    async fn list_admin_tokens(&self, tenant_id: &TenantId) -> StoreResult<Vec<AdminToken>>;
     /// Revokes an admin token; `false` when there is no live one with this id.
     async fn revoke_admin_token(&self, id: &str, now: i64, event: &NewEvent) -> StoreResult<bool>;
     /// Stores a new app; `false` if the name is taken in the tenant.
     async fn insert_app(&self, app: &App, event: &NewEvent) -> StoreResult<bool>;
     /// The app with this id.
-    async fn app(&self, id: &str) -> StoreResult<Option<App>>;
+    async fn app(&self, id: &AppId) -> StoreResult<Option<App>>;
     /// Sets the web origins of a live app; `false` when there is none.
-    async fn set_app_origins(&self, id: &str, origins: Option<&[String]>, event: &NewEvent) -> StoreResult<bool>;
+    async fn set_app_origins(&self, id: &AppId, origins: Option<&[String]>, event: &NewEvent) -> StoreResult<bool>;
     /// All apps of a tenant.
-    async fn list_apps(&self, tenant_id: &str) -> StoreResult<Vec<App>>;
+    async fn list_apps(&self, tenant_id: &TenantId) -> StoreResult<Vec<App>>;
     /// Revokes an app's key; `false` if there was no such live app.
-    async fn revoke_app(&self, id: &str, now: i64, event: &NewEvent) -> StoreResult<bool>;
+    async fn revoke_app(&self, id: &AppId, now: i64, event: &NewEvent) -> StoreResult<bool>;
 }
 
 /// Users.
@@ -55,11 +56,11 @@ pub trait UserStore: Send + Sync {
     /// Inserts a user; `false` if the username is taken in the tenant.
     async fn insert_user(&self, user: &User, event: &NewEvent) -> StoreResult<bool>;
     /// The user by id.
-    async fn user(&self, id: &str) -> StoreResult<Option<User>>;
+    async fn user(&self, id: &UserId) -> StoreResult<Option<User>>;
     /// The user by tenant and username.
-    async fn user_by_name(&self, tenant_id: &str, username: &str) -> StoreResult<Option<User>>;
+    async fn user_by_name(&self, tenant_id: &TenantId, username: &str) -> StoreResult<Option<User>>;
     /// All users of a tenant, by username.
-    async fn list_users(&self, tenant_id: &str) -> StoreResult<Vec<User>>;
+    async fn list_users(&self, tenant_id: &TenantId) -> StoreResult<Vec<User>>;
 }
 
 /// Enrolments and devices, with the replay guard for signed device requests.
@@ -77,13 +78,13 @@ pub trait DeviceStore: Send + Sync {
         event: &NewEvent,
     ) -> StoreResult<Consume<(Enrollment, Device)>>;
     /// The device by id (revoked ones included).
-    async fn device(&self, id: &str) -> StoreResult<Option<Device>>;
+    async fn device(&self, id: &DeviceId) -> StoreResult<Option<Device>>;
     /// A user's live devices.
-    async fn list_devices(&self, user_id: &str) -> StoreResult<Vec<Device>>;
+    async fn list_devices(&self, user_id: &UserId) -> StoreResult<Vec<Device>>;
     /// Removes a device; `false` if it was not live.
-    async fn revoke_device(&self, id: &str, now: i64, event: &NewEvent) -> StoreResult<bool>;
+    async fn revoke_device(&self, id: &DeviceId, now: i64, event: &NewEvent) -> StoreResult<bool>;
     /// Remembers a nonce until `expires_at`; `false` if it was already there (a replay).
-    async fn remember_nonce(&self, device_id: &str, nonce: &str, expires_at: i64) -> StoreResult<bool>;
+    async fn remember_nonce(&self, device_id: &DeviceId, nonce: &str, expires_at: i64) -> StoreResult<bool>;
     /// Forgets nonces whose timestamps can no longer be accepted anyway.
     async fn prune_nonces(&self, now: i64) -> StoreResult<u64>;
 }
@@ -103,16 +104,16 @@ pub trait LoginStore: Send + Sync {
     /// Opens a standby window.
     async fn open_standby(&self, window: &StandbyWindow, event: &NewEvent) -> StoreResult<()>;
     /// The user's open window at `now`, if any.
-    async fn active_standby(&self, user_id: &str, now: i64) -> StoreResult<Option<StandbyWindow>>;
+    async fn active_standby(&self, user_id: &UserId, now: i64) -> StoreResult<Option<StandbyWindow>>;
     /// Stores a login request with its inbox messages.
     async fn insert_login(&self, login: &LoginRequest, messages: &[InboxMessage], event: &NewEvent) -> StoreResult<()>;
     /// The login request by id.
-    async fn login(&self, id: &str) -> StoreResult<Option<LoginRequest>>;
+    async fn login(&self, id: &LoginId) -> StoreResult<Option<LoginRequest>>;
     /// Decides a pending, unexpired login once; concurrent deciders see `AlreadyUsed`.
     async fn decide_login(
         &self,
-        id: &str,
-        device_id: &str,
+        id: &LoginId,
+        device_id: &DeviceId,
         decision: &Decision,
         now: i64,
         event: &NewEvent,
@@ -120,9 +121,9 @@ pub trait LoginStore: Send + Sync {
     /// Stores inbox messages that belong to no login (notices).
     async fn insert_messages(&self, messages: &[InboxMessage]) -> StoreResult<()>;
     /// A user's undismissed, unexpired messages whose login (if any) is still pending.
-    async fn pending_messages(&self, user_id: &str, now: i64) -> StoreResult<Vec<InboxMessage>>;
+    async fn pending_messages(&self, user_id: &UserId, now: i64) -> StoreResult<Vec<InboxMessage>>;
     /// Dismisses a message of this user; `false` if there was none.
-    async fn dismiss_message(&self, id: &str, user_id: &str, now: i64) -> StoreResult<bool>;
+    async fn dismiss_message(&self, id: &str, user_id: &UserId, now: i64) -> StoreResult<bool>;
     /// Stores a QR login session.
     async fn insert_qr(&self, session: &QrSession) -> StoreResult<()>;
     /// The QR session by id.
@@ -142,7 +143,7 @@ pub trait LoginStore: Send + Sync {
     async fn consume_assertion(
         &self,
         jti: &str,
-        app_id: &str,
+        app_id: &AppId,
         now: i64,
         event: &NewEvent,
     ) -> StoreResult<Consume<AssertionRecord>>;
@@ -158,9 +159,10 @@ pub trait TicketStore: Send + Sync {
     /// The ticket by id with its holder's username, in one query.
     async fn ticket_with_holder(&self, id: &str) -> StoreResult<Option<(Ticket, String)>>;
     /// A user's unredeemed, unexpired tickets.
-    async fn user_tickets(&self, user_id: &str, now: i64) -> StoreResult<Vec<Ticket>>;
+    async fn user_tickets(&self, user_id: &UserId, now: i64) -> StoreResult<Vec<Ticket>>;
     /// Redeems once; every later call sees `AlreadyUsed` with the first redemption time.
-    async fn redeem_ticket(&self, id: &str, app_id: &str, now: i64, event: &NewEvent) -> StoreResult<Consume<Ticket>>;
+    async fn redeem_ticket(&self, id: &str, app_id: &AppId, now: i64, event: &NewEvent)
+        -> StoreResult<Consume<Ticket>>;
 }
 
 /// Client environments per user.
@@ -170,17 +172,17 @@ pub trait EnvironmentStore: Send + Sync {
     /// as it was *before* this attempt, if any.
     async fn observe_environment(&self, env: &EnvironmentRecord) -> StoreResult<Option<EnvironmentRecord>>;
     /// A user's environments, most recent first.
-    async fn list_environments(&self, user_id: &str) -> StoreResult<Vec<EnvironmentRecord>>;
+    async fn list_environments(&self, user_id: &UserId) -> StoreResult<Vec<EnvironmentRecord>>;
     /// Sets `trusted`; `false` if there is no such environment.
     async fn set_environment_trust(
         &self,
-        user_id: &str,
+        user_id: &UserId,
         env_key: &str,
         trusted: bool,
         event: &NewEvent,
     ) -> StoreResult<bool>;
     /// Forgets an environment, so the next attempt from it warns again.
-    async fn revoke_environment(&self, user_id: &str, env_key: &str, event: &NewEvent) -> StoreResult<bool>;
+    async fn revoke_environment(&self, user_id: &UserId, env_key: &str, event: &NewEvent) -> StoreResult<bool>;
 }
 
 /// The append-only, hash-chained audit log.
@@ -224,7 +226,7 @@ pub trait WatchStore: Send + Sync {
     /// `false` when there is no such source.
     async fn set_ingest_source_labels(
         &self,
-        tenant_id: &str,
+        tenant_id: &TenantId,
         id: &str,
         labels: &std::collections::BTreeMap<String, String>,
         event: &NewEvent,
@@ -232,9 +234,15 @@ pub trait WatchStore: Send + Sync {
     /// Adds a source; `false` if the tenant already has a live source of that name.
     async fn insert_ingest_source(&self, source: &IngestSource, event: &NewEvent) -> StoreResult<bool>;
     async fn ingest_source(&self, id: &str) -> StoreResult<Option<IngestSource>>;
-    async fn list_ingest_sources(&self, tenant_id: &str) -> StoreResult<Vec<IngestSource>>;
+    async fn list_ingest_sources(&self, tenant_id: &TenantId) -> StoreResult<Vec<IngestSource>>;
     /// Revokes a live source of `tenant_id`; `false` if there is none.
-    async fn revoke_ingest_source(&self, tenant_id: &str, id: &str, now: i64, event: &NewEvent) -> StoreResult<bool>;
+    async fn revoke_ingest_source(
+        &self,
+        tenant_id: &TenantId,
+        id: &str,
+        now: i64,
+        event: &NewEvent,
+    ) -> StoreResult<bool>;
     /// Writes a batch's events, dead letters and alerts (and moves its cursor, if any) in
     /// one transaction; returns the events' sequence numbers, or `None` (and writes nothing)
     /// when the batch's cursor had moved since the batch was read.
@@ -242,37 +250,43 @@ pub trait WatchStore: Send + Sync {
     /// Where the follower `name` stopped (0 before its first batch).
     async fn watch_cursor(&self, name: &str) -> StoreResult<i64>;
     /// Ingested events of a tenant with `seq > after_seq`, oldest first.
-    async fn ingested_events(&self, tenant_id: &str, after_seq: i64, limit: i64) -> StoreResult<Vec<IngestedEvent>>;
+    async fn ingested_events(
+        &self,
+        tenant_id: &TenantId,
+        after_seq: i64,
+        limit: i64,
+    ) -> StoreResult<Vec<IngestedEvent>>;
     /// Alerts of a tenant created at or after `since`, newest first.
-    async fn alerts(&self, tenant_id: &str, since: i64, limit: i64) -> StoreResult<Vec<AlertRecord>>;
+    async fn alerts(&self, tenant_id: &TenantId, since: i64, limit: i64) -> StoreResult<Vec<AlertRecord>>;
     /// Dead letters of a tenant, newest first.
-    async fn dead_letters(&self, tenant_id: &str, limit: i64) -> StoreResult<Vec<DeadLetter>>;
+    async fn dead_letters(&self, tenant_id: &TenantId, limit: i64) -> StoreResult<Vec<DeadLetter>>;
     /// One ingested event of a tenant.
-    async fn ingested_event(&self, tenant_id: &str, seq: i64) -> StoreResult<Option<IngestedEvent>>;
+    async fn ingested_event(&self, tenant_id: &TenantId, seq: i64) -> StoreResult<Option<IngestedEvent>>;
     /// The stored behaviour profiles of `entities` of a tenant, as (entity, JSON); entities
     /// without one are left out. Any number of entities, read in few queries.
-    async fn behaviour_profiles(&self, tenant_id: &str, entities: &[String]) -> StoreResult<Vec<(String, String)>>;
+    async fn behaviour_profiles(&self, tenant_id: &TenantId, entities: &[String])
+        -> StoreResult<Vec<(String, String)>>;
     /// Stores a silence with its audit event.
     async fn insert_silence(&self, silence: &SilenceRecord, event: &NewEvent) -> StoreResult<()>;
     /// The tenant's silences that end after `after` (ms), soonest start first.
-    async fn silences(&self, tenant_id: &str, after: i64) -> StoreResult<Vec<SilenceRecord>>;
+    async fn silences(&self, tenant_id: &TenantId, after: i64) -> StoreResult<Vec<SilenceRecord>>;
     /// The tenant's silences that ended in `(after, until]` (ms).
-    async fn ended_silences(&self, tenant_id: &str, after: i64, until: i64) -> StoreResult<Vec<SilenceRecord>>;
+    async fn ended_silences(&self, tenant_id: &TenantId, after: i64, until: i64) -> StoreResult<Vec<SilenceRecord>>;
     /// Ends the tenant's silence `id` at `at` (ms) if it has not ended by then, with its
     /// audit event; `false` (nothing written) when there is no such live silence.
-    async fn expire_silence(&self, tenant_id: &str, id: &str, at: i64, event: &NewEvent) -> StoreResult<bool>;
+    async fn expire_silence(&self, tenant_id: &TenantId, id: &str, at: i64, event: &NewEvent) -> StoreResult<bool>;
     /// The tenant's alert `id`.
-    async fn alert(&self, tenant_id: &str, id: &str) -> StoreResult<Option<AlertRecord>>;
+    async fn alert(&self, tenant_id: &TenantId, id: &str) -> StoreResult<Option<AlertRecord>>;
     /// The tenant's alerts in `state` created since `since` (ms), newest first.
     async fn alerts_in_state(
         &self,
-        tenant_id: &str,
+        tenant_id: &TenantId,
         state: AlertState,
         since: i64,
         limit: i64,
     ) -> StoreResult<Vec<AlertRecord>>;
     /// The triage records of the tenant's alerts `ids` (alerts without one are firing).
-    async fn alert_triage(&self, tenant_id: &str, ids: &[String]) -> StoreResult<Vec<AlertTriage>>;
+    async fn alert_triage(&self, tenant_id: &TenantId, ids: &[String]) -> StoreResult<Vec<AlertTriage>>;
     /// Writes `triage` if the alert exists in the tenant and is in one of `from`, with its
     /// audit event; atomic against concurrent changes.
     async fn set_alert_triage(
@@ -285,7 +299,7 @@ pub trait WatchStore: Send + Sync {
     /// one audit event; how many changed.
     async fn resolve_alerts(
         &self,
-        tenant_id: &str,
+        tenant_id: &TenantId,
         ids: &[String],
         at: i64,
         by: &str,
@@ -294,7 +308,7 @@ pub trait WatchStore: Send + Sync {
     /// Adds a comment with its audit event; `false` when the alert is not the tenant's.
     async fn add_alert_comment(&self, comment: &AlertComment, event: &NewEvent) -> StoreResult<bool>;
     /// An alert's comments, oldest first.
-    async fn alert_comments(&self, tenant_id: &str, alert_id: &str) -> StoreResult<Vec<AlertComment>>;
+    async fn alert_comments(&self, tenant_id: &TenantId, alert_id: &str) -> StoreResult<Vec<AlertComment>>;
     /// Alerts not yet seen through to their notifications, oldest first, every tenant.
     async fn pending_alerts(&self, limit: i64) -> StoreResult<Vec<AlertRecord>>;
     /// Pending alerts after the alert (`created_at`, `id`) in that order, oldest first: a
@@ -316,21 +330,21 @@ pub trait WatchStore: Send + Sync {
         attempts: &[NotificationAttempt],
     ) -> StoreResult<()>;
     /// The tenant's delivery attempts, newest first.
-    async fn notification_attempts(&self, tenant_id: &str, limit: i64) -> StoreResult<Vec<NotificationAttempt>>;
+    async fn notification_attempts(&self, tenant_id: &TenantId, limit: i64) -> StoreResult<Vec<NotificationAttempt>>;
     /// The tenant's current document of `kind` (the highest version).
-    async fn document(&self, kind: DocumentKind, tenant_id: &str) -> StoreResult<Option<DocumentRecord>>;
+    async fn document(&self, kind: DocumentKind, tenant_id: &TenantId) -> StoreResult<Option<DocumentRecord>>;
     /// One version of the tenant's document of `kind`.
     async fn document_version(
         &self,
         kind: DocumentKind,
-        tenant_id: &str,
+        tenant_id: &TenantId,
         version: i64,
     ) -> StoreResult<Option<DocumentRecord>>;
     /// The versions of the tenant's document of `kind`, newest first.
     async fn document_versions(
         &self,
         kind: DocumentKind,
-        tenant_id: &str,
+        tenant_id: &TenantId,
         limit: i64,
     ) -> StoreResult<Vec<DocumentRecord>>;
     /// Writes `record` as the next version, with its audit event, if the current version
@@ -338,9 +352,15 @@ pub trait WatchStore: Send + Sync {
     async fn insert_document(&self, kind: DocumentKind, record: &DocumentRecord, event: &NewEvent)
         -> StoreResult<bool>;
     /// The tenant's retention of ingested events and dead letters, days, if set.
-    async fn ingest_retention(&self, tenant_id: &str) -> StoreResult<Option<i64>>;
+    async fn ingest_retention(&self, tenant_id: &TenantId) -> StoreResult<Option<i64>>;
     /// Sets the tenant's retention, with its audit event.
-    async fn set_ingest_retention(&self, tenant_id: &str, days: i64, now: i64, event: &NewEvent) -> StoreResult<()>;
+    async fn set_ingest_retention(
+        &self,
+        tenant_id: &TenantId,
+        days: i64,
+        now: i64,
+        event: &NewEvent,
+    ) -> StoreResult<()>;
     /// Deletes ingested events and dead letters older than their tenant's retention (or
     /// `default_days` where none is set), as of `now`.
     async fn prune_ingested(&self, now: i64, default_days: i64) -> StoreResult<u64>;
@@ -355,7 +375,7 @@ pub trait FactorStore: Send + Sync {
     /// One credential.
     async fn totp_credential(&self, id: &str) -> StoreResult<Option<TotpCredential>>;
     /// A user's credentials, oldest first.
-    async fn user_totp_credentials(&self, user_id: &str) -> StoreResult<Vec<TotpCredential>>;
+    async fn user_totp_credentials(&self, user_id: &UserId) -> StoreResult<Vec<TotpCredential>>;
     /// Accepts time step `step` for credential `id` when it is after the last accepted one:
     /// `confirm` accepts only an unconfirmed credential and confirms it at `now`, otherwise
     /// only a confirmed one. Clears the failure count and appends `event` in the same
@@ -372,21 +392,27 @@ pub trait FactorStore: Send + Sync {
     /// Counts a wrong code for credential `id` at `now` and appends `event`; the new count.
     async fn record_totp_failure(&self, id: &str, now: i64, event: &NewEvent) -> StoreResult<i64>;
     /// Deletes credential `id` of `user_id`; `false` when there was none.
-    async fn delete_totp(&self, user_id: &str, id: &str, event: &NewEvent) -> StoreResult<bool>;
+    async fn delete_totp(&self, user_id: &UserId, id: &str, event: &NewEvent) -> StoreResult<bool>;
     /// Replaces the user's recovery codes with `hashes` (one transaction, audited).
     async fn replace_recovery_codes(
         &self,
-        tenant_id: &str,
-        user_id: &str,
+        tenant_id: &TenantId,
+        user_id: &UserId,
         hashes: &[Vec<u8>],
         now: i64,
         event: &NewEvent,
     ) -> StoreResult<()>;
     /// Marks the user's unused code with `hash` used at `now` and appends `event`;
     /// `false` (nothing written) when there is no such unused code.
-    async fn consume_recovery_code(&self, user_id: &str, hash: &[u8], now: i64, event: &NewEvent) -> StoreResult<bool>;
+    async fn consume_recovery_code(
+        &self,
+        user_id: &UserId,
+        hash: &[u8],
+        now: i64,
+        event: &NewEvent,
+    ) -> StoreResult<bool>;
     /// The user's unused recovery codes.
-    async fn recovery_codes_left(&self, user_id: &str) -> StoreResult<i64>;
+    async fn recovery_codes_left(&self, user_id: &UserId) -> StoreResult<i64>;
 }
 
 /// Passwords and login throttling. A failure count is one atomic upsert, so racing
@@ -396,14 +422,14 @@ pub trait PasswordStore: Send + Sync {
     /// Sets (or replaces) a user's password and appends `event`.
     async fn set_password(&self, record: &PasswordRecord, event: &NewEvent) -> StoreResult<()>;
     /// A user's password.
-    async fn password(&self, user_id: &str) -> StoreResult<Option<PasswordRecord>>;
+    async fn password(&self, user_id: &UserId) -> StoreResult<Option<PasswordRecord>>;
     /// Replaces the hash `old` with `new` (same password, new parameters); `false` when
     /// the password changed meanwhile. Not an audited change.
-    async fn rehash_password(&self, user_id: &str, old: &str, new: &str, now: i64) -> StoreResult<bool>;
+    async fn rehash_password(&self, user_id: &UserId, old: &str, new: &str, now: i64) -> StoreResult<bool>;
     /// Deletes a user's password; `false` when there was none.
-    async fn delete_password(&self, user_id: &str, event: &NewEvent) -> StoreResult<bool>;
+    async fn delete_password(&self, user_id: &UserId, event: &NewEvent) -> StoreResult<bool>;
     /// Changes the tenant's password policy level.
-    async fn set_password_policy(&self, tenant_id: &str, level: i64, event: &NewEvent) -> StoreResult<()>;
+    async fn set_password_policy(&self, tenant_id: &TenantId, level: i64, event: &NewEvent) -> StoreResult<()>;
     /// Counts a failure against `hit.key`: a failure after the window starts a new one;
     /// the `max_failures`-th in a window locks the key until `now + lock_ms` and resets
     /// the count. Appends `event`, if any, in the same transaction. The row after the change.
@@ -434,15 +460,15 @@ pub trait AccessStore: Send + Sync {
     /// Deletes a user with everything that is theirs (devices, credentials, pending logins,
     /// tickets, environments, group memberships) in one transaction and appends `event`;
     /// the audit log keeps the user's id. `false` when there was no such user.
-    async fn delete_user(&self, user_id: &str, event: &NewEvent) -> StoreResult<bool>;
+    async fn delete_user(&self, user_id: &UserId, event: &NewEvent) -> StoreResult<bool>;
     /// Sets the tenant's time zone.
-    async fn set_time_zone(&self, tenant_id: &str, time_zone: &str, event: &NewEvent) -> StoreResult<()>;
+    async fn set_time_zone(&self, tenant_id: &TenantId, time_zone: &str, event: &NewEvent) -> StoreResult<()>;
     /// Adds a group; `false` when the name is taken.
     async fn insert_group(&self, group: &Group, event: &NewEvent) -> StoreResult<bool>;
     /// A group by name.
-    async fn group_by_name(&self, tenant_id: &str, name: &str) -> StoreResult<Option<Group>>;
+    async fn group_by_name(&self, tenant_id: &TenantId, name: &str) -> StoreResult<Option<Group>>;
     /// The tenant's groups by name.
-    async fn list_groups(&self, tenant_id: &str) -> StoreResult<Vec<Group>>;
+    async fn list_groups(&self, tenant_id: &TenantId) -> StoreResult<Vec<Group>>;
     /// Sets a group's login hours (`None`: no rule).
     async fn set_group_hours(
         &self,
@@ -453,28 +479,28 @@ pub trait AccessStore: Send + Sync {
     /// Deletes a group (memberships go with it).
     async fn delete_group(&self, group_id: &str, event: &NewEvent) -> StoreResult<bool>;
     /// Adds a member; `false` when already one.
-    async fn add_group_member(&self, group_id: &str, user_id: &str, event: &NewEvent) -> StoreResult<bool>;
+    async fn add_group_member(&self, group_id: &str, user_id: &UserId, event: &NewEvent) -> StoreResult<bool>;
     /// Removes a member; `false` when not one.
-    async fn remove_group_member(&self, group_id: &str, user_id: &str, event: &NewEvent) -> StoreResult<bool>;
+    async fn remove_group_member(&self, group_id: &str, user_id: &UserId, event: &NewEvent) -> StoreResult<bool>;
     /// The groups a user is in, by name.
-    async fn user_groups(&self, user_id: &str) -> StoreResult<Vec<Group>>;
+    async fn user_groups(&self, user_id: &UserId) -> StoreResult<Vec<Group>>;
     /// A group's members' usernames, sorted.
     async fn group_member_names(&self, group_id: &str) -> StoreResult<Vec<String>>;
     /// Stores a required-level override with its audit event; `false` (nothing written)
     /// when its policy already acted for the same source (the same alert, on another node).
     async fn insert_override(&self, o: &OverrideRecord, event: &NewEvent) -> StoreResult<bool>;
     /// The user's overrides in force at `now` (ms).
-    async fn user_overrides(&self, user_id: &str, now: i64) -> StoreResult<Vec<OverrideRecord>>;
+    async fn user_overrides(&self, user_id: &UserId, now: i64) -> StoreResult<Vec<OverrideRecord>>;
     /// The tenant's overrides that end after `after` (ms) and were not lifted, soonest end
     /// first.
-    async fn tenant_overrides(&self, tenant_id: &str, after: i64) -> StoreResult<Vec<OverrideRecord>>;
+    async fn tenant_overrides(&self, tenant_id: &TenantId, after: i64) -> StoreResult<Vec<OverrideRecord>>;
     /// How many overrides `policy` set on the user since `since` (ms), lifted or not.
-    async fn policy_override_count(&self, user_id: &str, policy: &str, since: i64) -> StoreResult<i64>;
+    async fn policy_override_count(&self, user_id: &UserId, policy: &str, since: i64) -> StoreResult<i64>;
     /// Lifts the tenant's override `id` at `at` if it is in force, with its audit event;
     /// the record as it was, or `None` (nothing written) when there is no such override.
     async fn lift_override(
         &self,
-        tenant_id: &str,
+        tenant_id: &TenantId,
         id: &str,
         at: i64,
         by: &str,
@@ -491,15 +517,15 @@ pub trait SessionStore: Send + Sync {
     async fn insert_session(&self, record: &SessionRecord, replaces: Option<&str>, event: &NewEvent)
         -> StoreResult<()>;
     /// A session by id.
-    async fn session(&self, id: &str) -> StoreResult<Option<SessionRecord>>;
+    async fn session(&self, id: &SessionId) -> StoreResult<Option<SessionRecord>>;
     /// The newest unrevoked session of a sign-on.
-    async fn sso_session(&self, sso_id: &str) -> StoreResult<Option<SessionRecord>>;
+    async fn sso_session(&self, sso_id: &SessionId) -> StoreResult<Option<SessionRecord>>;
     /// Records activity at `now` (idle timeout).
-    async fn touch_session(&self, id: &str, now: i64) -> StoreResult<()>;
+    async fn touch_session(&self, id: &SessionId, now: i64) -> StoreResult<()>;
     /// Revokes one session; `false` when it was not live.
-    async fn revoke_session(&self, id: &str, now: i64, event: &NewEvent) -> StoreResult<bool>;
+    async fn revoke_session(&self, id: &SessionId, now: i64, event: &NewEvent) -> StoreResult<bool>;
     /// Revokes every live session of a user and appends `event`; how many.
-    async fn revoke_user_sessions(&self, user_id: &str, now: i64, event: &NewEvent) -> StoreResult<u64>;
+    async fn revoke_user_sessions(&self, user_id: &UserId, now: i64, event: &NewEvent) -> StoreResult<u64>;
 }
 
 /// The OIDC provider: clients, signing keys, authorization codes and refresh tokens.
@@ -509,9 +535,9 @@ pub trait OidcStore: Send + Sync {
     /// taken in the tenant.
     async fn insert_oidc_client(&self, app: &App, client: &OidcClient, event: &NewEvent) -> StoreResult<bool>;
     /// The OIDC settings of an app.
-    async fn oidc_client(&self, app_id: &str) -> StoreResult<Option<OidcClient>>;
+    async fn oidc_client(&self, app_id: &AppId) -> StoreResult<Option<OidcClient>>;
     /// The tenant's OIDC clients.
-    async fn list_oidc_clients(&self, tenant_id: &str) -> StoreResult<Vec<OidcClient>>;
+    async fn list_oidc_clients(&self, tenant_id: &TenantId) -> StoreResult<Vec<OidcClient>>;
     /// Stores a new signing key and retires (at its creation time) every live key of the
     /// same algorithm, in one transaction.
     async fn insert_oidc_key(&self, key: &OidcKey, event: &NewEvent) -> StoreResult<()>;
@@ -560,11 +586,11 @@ pub trait PasskeyStore: Send + Sync {
     /// A passkey by credential id.
     async fn passkey(&self, id: &str) -> StoreResult<Option<PasskeyRecord>>;
     /// A user's passkeys, oldest first.
-    async fn user_passkeys(&self, user_id: &str) -> StoreResult<Vec<PasskeyRecord>>;
+    async fn user_passkeys(&self, user_id: &UserId) -> StoreResult<Vec<PasskeyRecord>>;
     /// Stores a passkey's credential after a login (the counter moved) and its use time.
     async fn passkey_used(&self, id: &str, credential: &str, now: i64) -> StoreResult<()>;
     /// Deletes one of a user's passkeys; `false` when there was none.
-    async fn delete_passkey(&self, user_id: &str, id: &str, event: &NewEvent) -> StoreResult<bool>;
+    async fn delete_passkey(&self, user_id: &UserId, id: &str, event: &NewEvent) -> StoreResult<bool>;
     /// Stores a ceremony.
     async fn insert_passkey_ceremony(&self, ceremony: &PasskeyCeremony) -> StoreResult<()>;
     /// Takes a ceremony's state atomically: once, before its expiry.

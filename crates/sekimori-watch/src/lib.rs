@@ -3,6 +3,7 @@
 //! handlers are thin wrappers over [`Watch`]; the engine is `sekimori-detect`.
 
 use sekimori_core::ecs::{action, field};
+use sekimori_core::TenantId;
 use std::borrow::Cow;
 use std::collections::{BTreeMap, HashMap};
 use std::io::Read;
@@ -101,7 +102,7 @@ pub struct Watch {
     profiles_lock: Arc<tokio::sync::Mutex<()>>,
     alert_tx: tokio::sync::broadcast::Sender<AlertRecord>,
     /// Alerts resolved by hand: (tenant, alert id).
-    resolved_tx: tokio::sync::broadcast::Sender<(String, String)>,
+    resolved_tx: tokio::sync::broadcast::Sender<(TenantId, String)>,
     limits: IngestLimits,
     listeners: Arc<Mutex<Vec<Arc<syslog::ListenerStats>>>>,
     ingest_slots: Arc<tokio::sync::Semaphore>,
@@ -272,7 +273,7 @@ impl Watch {
     /// same old state on this node.
     async fn judge_and_store(
         &self,
-        tenant_id: &str,
+        tenant_id: &TenantId,
         source_id: &str,
         now: i64,
         events: Vec<Value>,
@@ -396,7 +397,7 @@ impl Watch {
     #[allow(clippy::too_many_arguments)] // reason: one call site each; a struct would only rename them
     fn batch(
         &self,
-        tenant_id: &str,
+        tenant_id: &TenantId,
         source_id: &str,
         now: i64,
         events: &[Value],
@@ -498,7 +499,7 @@ impl Watch {
 
     fn alert(
         &self,
-        tenant_id: &str,
+        tenant_id: &TenantId,
         source_id: &str,
         hit: Hit,
         event: &Value,
@@ -528,12 +529,12 @@ impl Watch {
     }
 
     /// The tenant's retention of ingested events and dead letters, days.
-    pub async fn retention_days(&self, tenant_id: &str) -> WatchResult<i64> {
+    pub async fn retention_days(&self, tenant_id: &TenantId) -> WatchResult<i64> {
         Ok(self.store.ingest_retention(tenant_id).await?.unwrap_or(i64::from(self.limits.retention_days)))
     }
 
     /// Sets the tenant's retention (1 to 3,650 days; audited). Alerts are kept regardless.
-    pub async fn set_retention_days(&self, tenant_id: &str, admin_token_id: &str, days: i64) -> WatchResult<()> {
+    pub async fn set_retention_days(&self, tenant_id: &TenantId, admin_token_id: &str, days: i64) -> WatchResult<()> {
         if !(1..=3650).contains(&days) {
             return Err(ServiceError::new(ErrorCode::InvalidRequest, "retention_days must be between 1 and 3650")
                 .with("field", "retention_days"));
@@ -551,7 +552,7 @@ impl Watch {
     }
 
     /// The tenant's alert `id` (`not_found` when there is none).
-    pub async fn alert_by_id(&self, tenant_id: &str, id: &str) -> WatchResult<AlertRecord> {
+    pub async fn alert_by_id(&self, tenant_id: &TenantId, id: &str) -> WatchResult<AlertRecord> {
         self.store
             .alert(tenant_id, id)
             .await?
@@ -561,19 +562,19 @@ impl Watch {
     /// The tenant's delivery attempts, newest first.
     pub async fn notification_attempts(
         &self,
-        tenant_id: &str,
+        tenant_id: &TenantId,
         limit: i64,
     ) -> WatchResult<Vec<sekimori_store::NotificationAttempt>> {
         Ok(self.store.notification_attempts(tenant_id, limit).await?)
     }
 
     /// The tenant's alerts since `since` (ms), newest first.
-    pub async fn alerts(&self, tenant_id: &str, since: i64, limit: i64) -> WatchResult<Vec<AlertRecord>> {
+    pub async fn alerts(&self, tenant_id: &TenantId, since: i64, limit: i64) -> WatchResult<Vec<AlertRecord>> {
         Ok(self.store.alerts(tenant_id, since, limit).await?)
     }
 
     /// One stored event of the tenant (until the retention prunes it).
-    pub async fn event(&self, tenant_id: &str, seq: i64) -> WatchResult<Value> {
+    pub async fn event(&self, tenant_id: &TenantId, seq: i64) -> WatchResult<Value> {
         let row = self.store.ingested_event(tenant_id, seq).await?.ok_or_else(|| {
             ServiceError::new(ErrorCode::NotFound, format!("no stored event {seq} (pruned after the retention?)"))
         })?;
@@ -581,13 +582,13 @@ impl Watch {
     }
 
     /// The tenant's dead letters, newest first.
-    pub async fn dead_letters(&self, tenant_id: &str, limit: i64) -> WatchResult<Vec<DeadLetter>> {
+    pub async fn dead_letters(&self, tenant_id: &TenantId, limit: i64) -> WatchResult<Vec<DeadLetter>> {
         Ok(self.store.dead_letters(tenant_id, limit).await?)
     }
 }
 
 /// Tenant id → (tuning version, compiled tuning).
-type TuningCache = HashMap<String, (i64, Arc<CompiledTuning>)>;
+type TuningCache = HashMap<TenantId, (i64, Arc<CompiledTuning>)>;
 
 #[cfg(test)]
 mod tests {
@@ -605,7 +606,7 @@ mod tests {
     #[tokio::test]
     async fn events_go_after_the_retention_and_alerts_stay() {
         let store: Arc<dyn Store> = Arc::new(sekimori_store::testing::fresh_sqlite().await);
-        let tenant = sekimori_store::Tenant::with_defaults("t1", "default", 0);
+        let tenant = sekimori_store::Tenant::with_defaults(TenantId::new("t1"), "default", 0);
         store.ensure_tenant(&tenant).await.expect("tenant");
         let clock = TestClock::new(Timestamp(1_795_000_000_000));
         let (rules, _) = RuleSet::from_yaml(
@@ -620,7 +621,12 @@ mod tests {
             Watch::new(store.clone(), Arc::new(clock.clone()), Arc::new(OsRng), &rules, Baselines::builtin(), limits)
                 .expect("watch");
         let key = watch
-            .add_source("t1", "admin", &sekimori_core::names::Label::parse("web").expect("label"), &SourceLabels::new())
+            .add_source(
+                &TenantId::new("t1"),
+                "admin",
+                &sekimori_core::names::Label::parse("web").expect("label"),
+                &SourceLabels::new(),
+            )
             .await
             .expect("source");
         let source = watch.authenticate_source(&key.key).await.expect("auth");
@@ -629,7 +635,7 @@ mod tests {
             watch.ingest(&source, b"{\"a\":1}\nnope\n", false, &DeclaredLogSource::default()).await.expect("ingest");
         assert_eq!(report, IngestReport { accepted: 1, malformed: 1, alerts: 1 });
         let handed = subscribed.try_recv().expect("the stored alert is handed to subscribers");
-        let stored = watch.alerts("t1", 0, 10).await.expect("alerts");
+        let stored = watch.alerts(&TenantId::new("t1"), 0, 10).await.expect("alerts");
         assert_eq!((handed.id.as_str(), handed.event_seq), (stored[0].id.as_str(), stored[0].event_seq));
         assert!(handed.event_seq > 0, "it points at its stored event");
         assert!(subscribed.try_recv().is_err(), "once");
@@ -645,13 +651,13 @@ mod tests {
         assert_eq!(watch.housekeeping().await.expect("prune"), 0, "still within 30 days");
         clock.advance_seconds(2 * 86_400);
         assert_eq!(watch.housekeeping().await.expect("prune"), 2, "the event and the dead letter");
-        assert_eq!(watch.alerts("t1", 0, 10).await.expect("alerts").len(), 1);
+        assert_eq!(watch.alerts(&TenantId::new("t1"), 0, 10).await.expect("alerts").len(), 1);
 
         // The tenant keeps its events 3 days instead.
-        assert_eq!(watch.retention_days("t1").await.expect("read"), 30);
-        assert!(watch.set_retention_days("t1", "admin", 0).await.is_err(), "at least a day");
-        watch.set_retention_days("t1", "admin", 3).await.expect("set");
-        assert_eq!(watch.retention_days("t1").await.expect("read"), 3);
+        assert_eq!(watch.retention_days(&TenantId::new("t1")).await.expect("read"), 30);
+        assert!(watch.set_retention_days(&TenantId::new("t1"), "admin", 0).await.is_err(), "at least a day");
+        watch.set_retention_days(&TenantId::new("t1"), "admin", 3).await.expect("set");
+        assert_eq!(watch.retention_days(&TenantId::new("t1")).await.expect("read"), 3);
         watch.ingest(&source, b"{\"a\":2}\n", false, &DeclaredLogSource::default()).await.expect("ingest");
         clock.advance_seconds(2 * 86_400);
         assert_eq!(watch.housekeeping().await.expect("prune"), 0);

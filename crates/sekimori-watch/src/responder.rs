@@ -2,6 +2,7 @@
 //! [`Responder`] (the gate's required-level overrides, wired in by the server) to act on the
 //! user it is about.
 
+use sekimori_core::TenantId;
 use sekimori_respond::ResponsePolicy;
 
 use crate::WatchResult;
@@ -10,7 +11,7 @@ use crate::WatchResult;
 #[derive(Debug, Clone)]
 pub struct ResponseCall {
     /// Tenant.
-    pub tenant_id: String,
+    pub tenant_id: TenantId,
     /// The user the alert is about (its `user` label).
     pub username: String,
     /// The policy.

@@ -5,6 +5,7 @@
 use sekimori_core::ecs::{action, field};
 use sekimori_core::event::{NewEvent, Outcome};
 use sekimori_core::token::sha256_hex;
+use sekimori_core::TenantId;
 use sekimori_core::{ErrorCode, ServiceError};
 use sekimori_respond::{RoutingConfig, RoutingTree};
 use sekimori_store::{DocumentKind, DocumentRecord};
@@ -49,7 +50,7 @@ pub fn check_routing(document: &Value) -> WatchResult<RoutingTree> {
 impl Watch {
     /// The tenant's current routing document, its secrets masked, and its version (0 and
     /// `None` before any).
-    pub async fn routing(&self, tenant_id: &str) -> WatchResult<(i64, Option<Value>)> {
+    pub async fn routing(&self, tenant_id: &TenantId) -> WatchResult<(i64, Option<Value>)> {
         match self.store.document(DocumentKind::Routing, tenant_id).await? {
             None => Ok((0, None)),
             Some(r) => Ok((r.version, Some(secrets::mask(&parse(&r)?)))),
@@ -58,7 +59,7 @@ impl Watch {
 
     /// The tenant's current routing tree with its secrets opened, for delivery, and its
     /// version; `None` before any document.
-    pub(crate) async fn routing_tree(&self, tenant_id: &str) -> WatchResult<Option<(i64, RoutingTree)>> {
+    pub(crate) async fn routing_tree(&self, tenant_id: &TenantId) -> WatchResult<Option<(i64, RoutingTree)>> {
         let Some(r) = self.store.document(DocumentKind::Routing, tenant_id).await? else { return Ok(None) };
         let stored = parse(&r)?;
         let opened =
@@ -76,12 +77,12 @@ impl Watch {
     }
 
     /// The current version of the tenant's routing document, 0 before any.
-    pub(crate) async fn routing_version(&self, tenant_id: &str) -> WatchResult<i64> {
+    pub(crate) async fn routing_version(&self, tenant_id: &TenantId) -> WatchResult<i64> {
         Ok(self.store.document(DocumentKind::Routing, tenant_id).await?.map_or(0, |r| r.version))
     }
 
     /// Every version of the tenant's routing document, newest first.
-    pub async fn routing_versions(&self, tenant_id: &str) -> WatchResult<Vec<RoutingVersion>> {
+    pub async fn routing_versions(&self, tenant_id: &TenantId) -> WatchResult<Vec<RoutingVersion>> {
         let list = self.store.document_versions(DocumentKind::Routing, tenant_id, 1000).await?;
         list.into_iter()
             .map(|r| {
@@ -100,7 +101,7 @@ impl Watch {
     /// secret written as [`secrets::MASKED`] keeps the one stored at the same place.
     pub async fn set_routing(
         &self,
-        tenant_id: &str,
+        tenant_id: &TenantId,
         admin_token_id: &str,
         base_version: i64,
         document: &Value,
@@ -167,7 +168,7 @@ impl Watch {
     /// log; audited.
     pub async fn test_receiver(
         &self,
-        tenant_id: &str,
+        tenant_id: &TenantId,
         admin_token_id: &str,
         name: &str,
         external_url: &str,
@@ -241,7 +242,7 @@ impl Watch {
     /// channel.
     pub async fn email_user(
         &self,
-        tenant_id: &str,
+        tenant_id: &TenantId,
         username: &str,
         address: &str,
         dedup_key: &str,

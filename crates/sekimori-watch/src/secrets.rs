@@ -8,6 +8,7 @@
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
+use sekimori_core::TenantId;
 use sekimori_core::{ErrorCode, Sealer, ServiceError};
 use sekimori_respond::ChannelKind;
 use serde_json::Value;
@@ -19,7 +20,7 @@ use crate::WatchResult;
 /// How a sealed secret starts in the stored document.
 const SEALED_PREFIX: &str = "sealed:v1:";
 
-fn context(tenant_id: &str) -> Vec<u8> {
+fn context(tenant_id: &TenantId) -> Vec<u8> {
     format!("routing-secret:{tenant_id}").into_bytes()
 }
 
@@ -52,7 +53,7 @@ fn invalid(place: &str, reason: &str) -> ServiceError {
 /// `doc` as written by an admin, with each [`MASKED`] secret replaced by the one stored at
 /// the same place in `stored` (opened), ready to be checked. A sealed value written back
 /// is refused: secrets are written in the clear over TLS, or kept with [`MASKED`].
-pub fn unmask(doc: &Value, stored: Option<&Value>, sealer: &dyn Sealer, tenant_id: &str) -> WatchResult<Value> {
+pub fn unmask(doc: &Value, stored: Option<&Value>, sealer: &dyn Sealer, tenant_id: &TenantId) -> WatchResult<Value> {
     let mut previous = std::collections::HashMap::new();
     if let Some(stored) = stored {
         let mut stored = stored.clone();
@@ -87,7 +88,7 @@ pub fn unmask(doc: &Value, stored: Option<&Value>, sealer: &dyn Sealer, tenant_i
 }
 
 /// `doc` (checked, secrets in the clear) with every secret sealed, for storage.
-pub fn seal(doc: &Value, sealer: &dyn Sealer, tenant_id: &str) -> Value {
+pub fn seal(doc: &Value, sealer: &dyn Sealer, tenant_id: &TenantId) -> Value {
     let ctx = context(tenant_id);
     let mut out = doc.clone();
     secrets_mut(&mut out, |_, _, value| {
@@ -115,7 +116,7 @@ pub fn mask(doc: &Value) -> Value {
 
 /// The stored `doc` with its secrets opened, for delivery. A secret that does not open
 /// (another server's key, an altered row) is an internal error naming the place.
-pub fn open(doc: &Value, sealer: &dyn Sealer, tenant_id: &str) -> WatchResult<Value> {
+pub fn open(doc: &Value, sealer: &dyn Sealer, tenant_id: &TenantId) -> WatchResult<Value> {
     let mut out = doc.clone();
     let mut error = None;
     secrets_mut(&mut out, |place, _, value| {
@@ -132,7 +133,7 @@ pub fn open(doc: &Value, sealer: &dyn Sealer, tenant_id: &str) -> WatchResult<Va
     }
 }
 
-fn open_value(value: &Value, sealer: &dyn Sealer, tenant_id: &str, place: &str) -> WatchResult<String> {
+fn open_value(value: &Value, sealer: &dyn Sealer, tenant_id: &TenantId, place: &str) -> WatchResult<String> {
     let corrupt = |why: &str| {
         ServiceError::new(ErrorCode::Internal, format!("the stored routing document: {place}: {why}"))
             .with("place", place.to_owned())
@@ -177,11 +178,11 @@ mod tests {
     #[test]
     fn secrets_are_sealed_masked_kept_and_opened() {
         let written = doc("https://siem.test/hook?token=abc", "0123456789abcdef");
-        let stored = seal(&written, &Toy, "t1");
+        let stored = seal(&written, &Toy, &TenantId::new("t1"));
         let text = stored.to_string();
         assert!(!text.contains("token=abc") && !text.contains("0123456789abcdef") && !text.contains("slack.test"));
-        assert_eq!(open(&stored, &Toy, "t1").expect("opens"), written);
-        assert!(open(&stored, &Toy, "t2").is_err(), "another tenant's context does not open it");
+        assert_eq!(open(&stored, &Toy, &TenantId::new("t1")).expect("opens"), written);
+        assert!(open(&stored, &Toy, &TenantId::new("t2")).is_err(), "another tenant's context does not open it");
         let read = mask(&stored);
         assert_eq!(read["receivers"][0]["webhook_configs"][0]["url"], MASKED);
         assert_eq!(read["receivers"][0]["slack_configs"][0]["api_url"], MASKED);
@@ -189,7 +190,7 @@ mod tests {
         // Written back masked: the stored secrets are kept; a new one replaces its place only.
         let mut edited = read.clone();
         edited["receivers"][0]["webhook_configs"][0]["hmac_key"] = json!("fedcba9876543210");
-        let plain = unmask(&edited, Some(&stored), &Toy, "t1").expect("unmask");
+        let plain = unmask(&edited, Some(&stored), &Toy, &TenantId::new("t1")).expect("unmask");
         assert_eq!(plain["receivers"][0]["webhook_configs"][0]["url"], "https://siem.test/hook?token=abc");
         assert_eq!(plain["receivers"][0]["webhook_configs"][0]["hmac_key"], "fedcba9876543210");
         assert_eq!(plain["receivers"][0]["slack_configs"][0]["api_url"], "https://hooks.slack.test/T/B/x");
@@ -198,15 +199,19 @@ mod tests {
     #[test]
     fn a_mask_with_nothing_behind_it_or_a_sealed_value_is_refused_with_its_place() {
         let masked = doc(MASKED, "0123456789abcdef");
-        let e = unmask(&masked, None, &Toy, "t1").expect_err("nothing stored");
+        let e = unmask(&masked, None, &Toy, &TenantId::new("t1")).expect_err("nothing stored");
         assert!(e.to_string().contains("receivers[0].webhook_configs[0].url"), "{e}");
-        let stored = seal(&doc("https://a.test/", "0123456789abcdef"), &Toy, "t1");
+        let stored = seal(&doc("https://a.test/", "0123456789abcdef"), &Toy, &TenantId::new("t1"));
         let mut renamed = mask(&stored);
         renamed["receivers"][0]["name"] = json!("other");
-        assert!(unmask(&renamed, Some(&stored), &Toy, "t1").is_err(), "kept by place, and the receiver is new");
+        assert!(
+            unmask(&renamed, Some(&stored), &Toy, &TenantId::new("t1")).is_err(),
+            "kept by place, and the receiver is new"
+        );
         let sealed = stored["receivers"][0]["webhook_configs"][0]["url"].as_str().expect("sealed").to_owned();
         let replayed = doc(&sealed, "0123456789abcdef");
-        let e = unmask(&replayed, Some(&stored), &Toy, "t1").expect_err("sealed values are not written");
+        let e =
+            unmask(&replayed, Some(&stored), &Toy, &TenantId::new("t1")).expect_err("sealed values are not written");
         assert!(e.to_string().contains("sealed value"), "{e}");
     }
 }

@@ -3,6 +3,7 @@
 
 use sekimori_core::ecs::{action, field};
 use sekimori_core::event::{NewEvent, Outcome};
+use sekimori_core::TenantId;
 use sekimori_core::{ErrorCode, ServiceError};
 use sekimori_respond::{Matcher, Silence};
 use sekimori_store::SilenceRecord;
@@ -46,7 +47,7 @@ impl Watch {
     /// empty, already over or longer than a year, or the comment is empty.
     pub async fn add_silence(
         &self,
-        tenant_id: &str,
+        tenant_id: &TenantId,
         admin_token_id: &str,
         matchers: &[String],
         starts_at: Option<i64>,
@@ -96,12 +97,12 @@ impl Watch {
     }
 
     /// The tenant's silences that have not ended, soonest start first.
-    pub async fn silences(&self, tenant_id: &str) -> WatchResult<Vec<SilenceRecord>> {
+    pub async fn silences(&self, tenant_id: &TenantId) -> WatchResult<Vec<SilenceRecord>> {
         Ok(self.store.silences(tenant_id, self.clock.now().millis()).await?)
     }
 
     /// Ends the tenant's silence `id` now; `not_found` when there is no such live silence.
-    pub async fn expire_silence(&self, tenant_id: &str, admin_token_id: &str, id: &str) -> WatchResult<()> {
+    pub async fn expire_silence(&self, tenant_id: &TenantId, admin_token_id: &str, id: &str) -> WatchResult<()> {
         let ev = NewEvent::new(
             self.clock.now(),
             tenant_id,

@@ -6,6 +6,7 @@ use sekimori_core::ecs::{action, field};
 use sekimori_core::event::{NewEvent, Outcome};
 use sekimori_core::names::Label;
 use sekimori_core::token::{hash_secret, new_secret, PrefixedKey};
+use sekimori_core::TenantId;
 use sekimori_core::{ErrorCode, ServiceError};
 use sekimori_store::IngestSource;
 use serde::Serialize;
@@ -56,7 +57,7 @@ impl Watch {
     /// routing, and returns its key (shown once).
     pub async fn add_source(
         &self,
-        tenant_id: &str,
+        tenant_id: &TenantId,
         admin_token_id: &str,
         name: &Label,
         labels: &SourceLabels,
@@ -94,12 +95,12 @@ impl Watch {
     }
 
     /// The tenant's sources.
-    pub async fn list_sources(&self, tenant_id: &str) -> WatchResult<Vec<IngestSource>> {
+    pub async fn list_sources(&self, tenant_id: &TenantId) -> WatchResult<Vec<IngestSource>> {
         Ok(self.store.list_ingest_sources(tenant_id).await?)
     }
 
     /// Revokes a source of the admin's tenant: its key stops working at once.
-    pub async fn revoke_source(&self, tenant_id: &str, admin_token_id: &str, id: &str) -> WatchResult<()> {
+    pub async fn revoke_source(&self, tenant_id: &TenantId, admin_token_id: &str, id: &str) -> WatchResult<()> {
         let ev = NewEvent::new(
             self.clock.now(),
             tenant_id,
@@ -130,7 +131,7 @@ impl Watch {
     /// there is no such live source.
     pub async fn set_source_labels(
         &self,
-        tenant_id: &str,
+        tenant_id: &TenantId,
         actor: &str,
         id: &str,
         labels: &SourceLabels,
@@ -162,7 +163,7 @@ impl Watch {
     /// file's `labels`, when given, become the source's.
     pub async fn source_named(
         &self,
-        tenant_id: &str,
+        tenant_id: &TenantId,
         name: &Label,
         labels: Option<&SourceLabels>,
     ) -> WatchResult<IngestSource> {

@@ -3,6 +3,7 @@
 //! and comments; every change audited. A resolution by hand tells the alert's groups, so
 //! receivers that want resolved notifications get one.
 
+use sekimori_core::TenantId;
 use std::collections::HashMap;
 
 use sekimori_core::ecs::{action, field};
@@ -48,14 +49,14 @@ struct Change<'a> {
 
 impl Watch {
     /// The triage of the tenant's alerts `ids`, by id (firing and unassigned when absent).
-    pub async fn triage_of(&self, tenant_id: &str, ids: &[String]) -> WatchResult<HashMap<String, AlertTriage>> {
+    pub async fn triage_of(&self, tenant_id: &TenantId, ids: &[String]) -> WatchResult<HashMap<String, AlertTriage>> {
         Ok(self.store.alert_triage(tenant_id, ids).await?.into_iter().map(|t| (t.alert_id.clone(), t)).collect())
     }
 
     /// The tenant's alerts in `state` since `since` (ms), newest first.
     pub async fn alerts_in_state(
         &self,
-        tenant_id: &str,
+        tenant_id: &TenantId,
         state: AlertState,
         since: i64,
         limit: i64,
@@ -64,7 +65,7 @@ impl Watch {
     }
 
     /// The tenant's alert `id` with its triage and comments.
-    pub async fn alert_detail(&self, tenant_id: &str, id: &str) -> WatchResult<AlertDetail> {
+    pub async fn alert_detail(&self, tenant_id: &TenantId, id: &str) -> WatchResult<AlertDetail> {
         let alert = self.alert_by_id(tenant_id, id).await?;
         let triage =
             self.store.alert_triage(tenant_id, &[id.to_owned()]).await?.pop().unwrap_or_else(|| firing(&alert));
@@ -72,7 +73,7 @@ impl Watch {
         Ok(AlertDetail { alert, triage, comments })
     }
 
-    async fn change(&self, tenant_id: &str, id: &str, actor: &str, c: Change<'_>) -> WatchResult<()> {
+    async fn change(&self, tenant_id: &TenantId, id: &str, actor: &str, c: Change<'_>) -> WatchResult<()> {
         let Change { to, assignee, from, action: act } = c;
         let current = self.alert_detail(tenant_id, id).await?.triage;
         let assignee = match assignee {
@@ -106,7 +107,7 @@ impl Watch {
     }
 
     /// Acknowledges a firing alert (taking it, if nobody has).
-    pub async fn acknowledge(&self, tenant_id: &str, id: &str, actor: &str) -> WatchResult<()> {
+    pub async fn acknowledge(&self, tenant_id: &TenantId, id: &str, actor: &str) -> WatchResult<()> {
         let c = Change {
             to: AlertState::Acknowledged,
             assignee: None,
@@ -117,7 +118,7 @@ impl Watch {
     }
 
     /// Resolves an alert by hand (with an optional comment); its groups are told.
-    pub async fn resolve(&self, tenant_id: &str, id: &str, actor: &str, comment: Option<&str>) -> WatchResult<()> {
+    pub async fn resolve(&self, tenant_id: &TenantId, id: &str, actor: &str, comment: Option<&str>) -> WatchResult<()> {
         if let Some(body) = comment {
             self.comment(tenant_id, id, actor, body).await?;
         }
@@ -134,7 +135,7 @@ impl Watch {
     }
 
     /// Assigns an alert that is not resolved (`None`: unassigns).
-    pub async fn assign(&self, tenant_id: &str, id: &str, assignee: Option<&str>, actor: &str) -> WatchResult<()> {
+    pub async fn assign(&self, tenant_id: &TenantId, id: &str, assignee: Option<&str>, actor: &str) -> WatchResult<()> {
         if assignee.is_some_and(|a| a.trim().is_empty() || a.chars().count() > 200) {
             return Err(ServiceError::new(ErrorCode::InvalidRequest, "an assignee of 1 to 200 characters")
                 .with("field", "assignee"));
@@ -153,7 +154,7 @@ impl Watch {
     }
 
     /// Adds a comment to an alert (audited, without its text).
-    pub async fn comment(&self, tenant_id: &str, id: &str, author: &str, body: &str) -> WatchResult<AlertComment> {
+    pub async fn comment(&self, tenant_id: &TenantId, id: &str, author: &str, body: &str) -> WatchResult<AlertComment> {
         let chars = body.trim().chars().count();
         if chars == 0 || chars > MAX_COMMENT_CHARS {
             return Err(ServiceError::new(
@@ -181,7 +182,7 @@ impl Watch {
     }
 
     /// Every alert resolved by hand from now on: (tenant, alert id), for the dispatcher.
-    pub fn subscribe_resolved(&self) -> tokio::sync::broadcast::Receiver<(String, String)> {
+    pub fn subscribe_resolved(&self) -> tokio::sync::broadcast::Receiver<(TenantId, String)> {
         self.resolved_tx.subscribe()
     }
 }

@@ -2,6 +2,7 @@
 //! proposed tuning over the stored events.
 
 use sekimori_core::ecs::{action, field};
+use sekimori_core::TenantId;
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
@@ -20,7 +21,7 @@ use crate::{Tuning, Watch, WatchResult};
 impl Watch {
     /// The tenant's tuning, compiled; recompiled when another version was written (by
     /// this node or another).
-    pub(crate) async fn compiled_tuning(&self, tenant_id: &str) -> WatchResult<(i64, Arc<CompiledTuning>)> {
+    pub(crate) async fn compiled_tuning(&self, tenant_id: &TenantId) -> WatchResult<(i64, Arc<CompiledTuning>)> {
         let stored = self.store.document(DocumentKind::Tuning, tenant_id).await?;
         let version = stored.as_ref().map_or(0, |r| r.version);
         if let Some((v, t)) = self.tunings.lock().unwrap_or_else(|p| p.into_inner()).get(tenant_id) {
@@ -47,7 +48,7 @@ impl Watch {
     }
 
     /// The tenant's current tuning and its version (0 and the empty tuning before any).
-    pub async fn tuning(&self, tenant_id: &str) -> WatchResult<(i64, Tuning)> {
+    pub async fn tuning(&self, tenant_id: &TenantId) -> WatchResult<(i64, Tuning)> {
         match self.store.document(DocumentKind::Tuning, tenant_id).await? {
             None => Ok((0, Tuning::default())),
             Some(r) => Ok((r.version, parse_tuning(&r.doc)?)),
@@ -55,7 +56,7 @@ impl Watch {
     }
 
     /// Every version of the tenant's tuning, newest first: (version, author, created_at, tuning).
-    pub async fn tuning_versions(&self, tenant_id: &str) -> WatchResult<Vec<(i64, String, i64, Tuning)>> {
+    pub async fn tuning_versions(&self, tenant_id: &TenantId) -> WatchResult<Vec<(i64, String, i64, Tuning)>> {
         let list = self.store.document_versions(DocumentKind::Tuning, tenant_id, 1000).await?;
         list.into_iter().map(|r| Ok((r.version, r.author, r.created_at, parse_tuning(&r.doc)?))).collect()
     }
@@ -64,7 +65,7 @@ impl Watch {
     /// `conflict` when the current version is no longer `base_version`.
     pub async fn set_tuning(
         &self,
-        tenant_id: &str,
+        tenant_id: &TenantId,
         admin_token_id: &str,
         base_version: i64,
         tuning: &Tuning,
@@ -108,7 +109,7 @@ impl Watch {
     /// and baselines under the current tuning and under `proposed`, and reports the alerts
     /// that would appear or disappear. Baselines start from empty profiles in both runs, so
     /// the comparison is like for like; correlations run in a fresh engine.
-    pub async fn backtest(&self, tenant_id: &str, proposed: &Tuning, limit: i64) -> WatchResult<BacktestReport> {
+    pub async fn backtest(&self, tenant_id: &TenantId, proposed: &Tuning, limit: i64) -> WatchResult<BacktestReport> {
         let proposed = Arc::new(self.compile_tuning(proposed)?);
         let (current_version, current) = self.compiled_tuning(tenant_id).await?;
         let mut rows = Vec::new();

@@ -5,7 +5,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use sekimori_core::names::Label;
-use sekimori_core::{OsRng, SystemClock};
+use sekimori_core::{OsRng, SystemClock, TenantId};
 use sekimori_detect::baseline::Baselines;
 use sekimori_detect::RuleSet;
 use sekimori_store::{Store, Tenant};
@@ -19,7 +19,7 @@ async fn watch() -> Watch {
 
 async fn watch_with_store() -> (Watch, Arc<dyn Store>) {
     let store: Arc<dyn Store> = Arc::new(sekimori_store::testing::fresh_sqlite().await);
-    let tenant = Tenant::with_defaults("t1", "default", 0);
+    let tenant = Tenant::with_defaults(TenantId::new("t1"), "default", 0);
     store.ensure_tenant(&tenant).await.expect("tenant");
     let (rules, _) = RuleSet::from_yaml(
         "title: nines\nlogsource: {service: syslog}\ndetection:\n  k:\n    - 'message 9'\n  condition: k\n",
@@ -40,7 +40,7 @@ async fn watch_with_store() -> (Watch, Arc<dyn Store>) {
 async fn stored(store: &Arc<dyn Store>) -> u64 {
     let (mut after, mut n) = (0, 0u64);
     loop {
-        let page = store.ingested_events("t1", after, 10_000).await.expect("events");
+        let page = store.ingested_events(&TenantId::new("t1"), after, 10_000).await.expect("events");
         let Some(last) = page.last() else { return n };
         after = last.seq;
         n += page.len() as u64;
@@ -56,7 +56,8 @@ async fn listener(
 }
 
 async fn listener_with(watch: &Watch, transport: Transport, tune: impl FnOnce(&mut ListenerConfig)) -> Listener {
-    let source = watch.source_named("t1", &Label::parse("syslog").expect("label"), None).await.expect("source");
+    let source =
+        watch.source_named(&TenantId::new("t1"), &Label::parse("syslog").expect("label"), None).await.expect("source");
     let mut cfg = ListenerConfig {
         transport,
         addr: "127.0.0.1:0".parse().expect("addr"),
@@ -142,7 +143,7 @@ async fn a_udp_flood_loses_only_what_is_counted() {
     let r = quiet(&stats).await;
     assert_eq!(r.received, r.accepted + r.malformed + r.dropped, "every datagram is accounted for: {r:?}");
     assert!(r.received > 0 && r.accepted > 0, "{r:?}");
-    let dead = watch.dead_letters("t1", 1000).await.expect("dead letters");
+    let dead = watch.dead_letters(&TenantId::new("t1"), 1000).await.expect("dead letters");
     assert_eq!(dead.len() as u64, r.malformed, "every malformed datagram is a dead letter");
 }
 

@@ -1,6 +1,7 @@
 //! `sekimori serve` and the commands that open the store directly on the server's host
 //! (`admin-token`, `audit verify`).
 
+use sekimori_core::TenantId;
 use std::sync::Arc;
 
 use anyhow::Context;
@@ -197,7 +198,7 @@ async fn start_checkpoints(cfg: &Config, gate: &Gate) -> tokio::task::JoinHandle
 async fn start_syslog(
     cfg: &Config,
     watch: &Watch,
-    tenant_id: &str,
+    tenant_id: &TenantId,
 ) -> anyhow::Result<Vec<sekimori_watch::syslog::Listener>> {
     let mut listeners = Vec::new();
     use crate::config::SyslogScheme;

@@ -5,6 +5,7 @@
 use sekimori_core::ecs::{action, field};
 use sekimori_core::event::Outcome;
 use sekimori_core::token::sha256_hex;
+use sekimori_core::AppId;
 use sekimori_store::OidcCode;
 use serde::{Deserialize, Serialize};
 
@@ -66,7 +67,7 @@ pub enum Prompt {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ValidRequest {
     /// The client.
-    pub client_id: String,
+    pub client_id: AppId,
     /// The verified redirect URI.
     pub redirect_uri: String,
     /// Granted scopes, space-separated.

@@ -3,6 +3,7 @@
 use sekimori_core::ecs::field;
 use sekimori_core::names::Label;
 use sekimori_core::token::ct_eq;
+use sekimori_core::AppId;
 use sekimori_core::ErrorCode;
 use sekimori_store::{AdminToken, App, OidcClient};
 use serde::Deserialize;
@@ -120,8 +121,9 @@ impl Oidc {
         if client_id.len() > 64 {
             return Ok(None);
         }
-        let Some(client) = self.ctx.store.oidc_client(client_id).await? else { return Ok(None) };
-        let Some(app) = self.ctx.store.app(client_id).await?.filter(|a| a.revoked_at.is_none()) else {
+        let client_id = AppId::new(client_id);
+        let Some(client) = self.ctx.store.oidc_client(&client_id).await? else { return Ok(None) };
+        let Some(app) = self.ctx.store.app(&client_id).await?.filter(|a| a.revoked_at.is_none()) else {
             return Ok(None);
         };
         Ok(Some((app, client)))

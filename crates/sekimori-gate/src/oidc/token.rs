@@ -6,6 +6,7 @@ use base64::Engine;
 use sekimori_core::ecs::{action, field};
 use sekimori_core::event::Outcome;
 use sekimori_core::token::{ct_eq, sha256_hex};
+use sekimori_core::{SessionId, UserId};
 use sekimori_store::{Consume, OidcClient, OidcRefreshToken, Rotation};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
@@ -60,7 +61,7 @@ pub struct LogoutHint {
     /// Where to send the browser afterwards (registered URI with `state`).
     pub redirect: Option<String>,
     /// The user the verified id_token_hint names.
-    pub subject: Option<String>,
+    pub subject: Option<UserId>,
 }
 
 /// Everything a token is about.
@@ -295,7 +296,7 @@ impl Oidc {
         let access = json!({
             "iss": iss, "sub": s.user_id, "aud": g.client.app_id, "client_id": g.client.app_id,
             "iat": now.seconds(), "exp": now.seconds() + settings.access_token_ttl_seconds,
-            "jti": self.ctx.new_id(), "scope": g.scope, "sid": s.sso_id, "sekimori_grant": g.family,
+            "jti": self.ctx.new_id::<String>(), "scope": g.scope, "sid": s.sso_id, "sekimori_grant": g.family,
             "auth_time": g.auth_time.div_euclid(1000), "acr": acr(u8::try_from(g.level).unwrap_or(1)),
         });
         let unsigned = || OidcError { status: 503, ..OidcError::new("temporarily_unavailable", "signing failed") };
@@ -348,10 +349,10 @@ impl Oidc {
         {
             return Err(bad());
         }
-        let sid = c["sid"].as_str().ok_or_else(bad)?;
+        let sid = SessionId::new(c["sid"].as_str().ok_or_else(bad)?);
         let session = self
             .sessions
-            .sso_session(sid)
+            .sso_session(&sid)
             .await?
             .filter(|s| c["sub"].as_str() == Some(s.user_id.as_str()))
             .ok_or_else(|| OidcError::invalid_token("the login session behind this token has ended"))?;
@@ -388,7 +389,7 @@ impl Oidc {
                 return Err(OidcError::invalid_request("client_id differs from the id_token_hint's audience"));
             }
             client_id = aud;
-            subject = parsed.claims["sub"].as_str().map(str::to_owned);
+            subject = parsed.claims["sub"].as_str().map(UserId::from);
         }
         let redirect = match post_logout_redirect_uri {
             None => None,

@@ -23,6 +23,7 @@ use sekimori_core::ecs::{action, field};
 use sekimori_core::environment::network_of;
 use sekimori_core::event::Outcome;
 use sekimori_core::password::{PasswordPolicy, Rule, MAX_PASSWORD_CHARS};
+use sekimori_core::TenantId;
 use sekimori_core::{AuthLevel, ErrorCode};
 use sekimori_store::{PasswordRecord, ThrottleHit, ThrottleRecord, User};
 use serde::Serialize;
@@ -187,12 +188,12 @@ pub fn policy_of(t: &sekimori_store::Tenant) -> GateResult<PasswordPolicy> {
 
 impl Passwords {
     /// The tenant's password policy.
-    pub async fn password_policy(&self, tenant_id: &str) -> GateResult<PasswordPolicy> {
+    pub async fn password_policy(&self, tenant_id: &TenantId) -> GateResult<PasswordPolicy> {
         policy_of(&self.ctx.tenant(tenant_id).await?)
     }
 
     /// Changes the tenant's password policy level (passwords already set stay valid).
-    pub async fn set_password_policy(&self, tenant_id: &str, level: u8, actor: &str) -> GateResult<PolicyView> {
+    pub async fn set_password_policy(&self, tenant_id: &TenantId, level: u8, actor: &str) -> GateResult<PolicyView> {
         let policy = PasswordPolicy::new(level).ok_or_else(|| {
             GateError::new(ErrorCode::InvalidRequest, "password_policy must be 1, 2, 3 or 4")
                 .with("field", "password_policy")
@@ -208,7 +209,13 @@ impl Passwords {
 
     /// Sets `username`'s password after checking it against the tenant's policy; a refusal
     /// lists every rule broken and the whole policy.
-    pub async fn set_password(&self, tenant_id: &str, username: &str, password: &str, actor: &str) -> GateResult<()> {
+    pub async fn set_password(
+        &self,
+        tenant_id: &TenantId,
+        username: &str,
+        password: &str,
+        actor: &str,
+    ) -> GateResult<()> {
         let user = self.ctx.find_user(tenant_id, username).await?;
         self.store_password(&user, password, actor).await?;
         // Whoever knew the old password is signed out.
@@ -243,7 +250,7 @@ impl Passwords {
     }
 
     /// Removes `username`'s password.
-    pub async fn delete_password(&self, tenant_id: &str, username: &str, actor: &str) -> GateResult<()> {
+    pub async fn delete_password(&self, tenant_id: &TenantId, username: &str, actor: &str) -> GateResult<()> {
         let user = self.ctx.find_user(tenant_id, username).await?;
         let ev = self
             .ctx
@@ -261,7 +268,7 @@ impl Passwords {
     /// unknown all look the same from outside except for `locked` (with `Retry-After`).
     pub async fn verify_password(
         &self,
-        tenant_id: &str,
+        tenant_id: &TenantId,
         username: &str,
         password: &str,
         attempt: &Attempt<'_>,
@@ -391,7 +398,7 @@ impl Passwords {
     /// "change password" form).
     pub async fn change_password(
         &self,
-        tenant_id: &str,
+        tenant_id: &TenantId,
         username: &str,
         current: &str,
         new: &str,

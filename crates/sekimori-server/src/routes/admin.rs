@@ -6,7 +6,7 @@ use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::{Json, Router};
 use sekimori_core::names::{Label, Username};
-use sekimori_core::{ErrorCode, Timestamp};
+use sekimori_core::{AppId, DeviceId, ErrorCode, Timestamp, UserId};
 use sekimori_gate::roles::Capability;
 use sekimori_gate::AppKind;
 use sekimori_store::{App, Device, EventFilter, StoredEvent, User};
@@ -48,7 +48,7 @@ pub(super) fn router(state: &AppState) -> Router<AppState> {
 /// A user as the admin API shows it.
 #[derive(Debug, Serialize)]
 pub struct UserView {
-    id: String,
+    id: UserId,
     username: String,
     email: Option<String>,
     display_name: Option<String>,
@@ -144,7 +144,7 @@ async fn create_enrollment(
 
 #[derive(Debug, Serialize)]
 struct DeviceView {
-    id: String,
+    id: DeviceId,
     name: String,
     created_at: String,
 }
@@ -168,7 +168,7 @@ async fn list_devices(
 async fn remove_device(
     State(s): State<AppState>,
     AdminAuth(admin): AdminAuth,
-    Path((username, device_id)): Path<(String, String)>,
+    Path((username, device_id)): Path<(String, DeviceId)>,
 ) -> ApiResult<StatusCode> {
     s.gate.admin().remove_device(&admin, &username, &device_id).await?;
     Ok(StatusCode::NO_CONTENT)
@@ -185,7 +185,7 @@ async fn list_environments(
 
 #[derive(Debug, Serialize)]
 struct AppView {
-    id: String,
+    id: AppId,
     name: String,
     kind: String,
     created_at: String,
@@ -265,7 +265,7 @@ struct PatchApp {
 async fn patch_app(
     State(s): State<AppState>,
     AdminAuth(admin): AdminAuth,
-    Path(app_id): Path<String>,
+    Path(app_id): Path<AppId>,
     ApiJson(req): ApiJson<PatchApp>,
 ) -> ApiResult<Json<AppView>> {
     Ok(Json(s.gate.apps().set_app_origins(&admin, &app_id, &req.origins).await?.into()))
@@ -278,7 +278,7 @@ async fn list_apps(State(s): State<AppState>, AdminAuth(admin): AdminAuth) -> Ap
 async fn revoke_app(
     State(s): State<AppState>,
     AdminAuth(admin): AdminAuth,
-    Path(app_id): Path<String>,
+    Path(app_id): Path<AppId>,
 ) -> ApiResult<StatusCode> {
     s.gate.apps().revoke_app(&admin, &app_id).await?;
     Ok(StatusCode::NO_CONTENT)

@@ -5,6 +5,7 @@ use axum::http::StatusCode;
 use axum::routing::{delete, get, post};
 use axum::{Json, Router};
 use sekimori_core::names::Label;
+use sekimori_core::LoginId;
 use sekimori_gate::push::SignedMessage;
 use sekimori_gate::qr::QrRedeemed;
 use sekimori_gate::standby::StandbyOpened;
@@ -75,7 +76,7 @@ struct Approve {
 
 async fn approve(
     State(s): State<AppState>,
-    Path(login_id): Path<String>,
+    Path(login_id): Path<LoginId>,
     d: SignedDevice<Approve>,
 ) -> ApiResult<Json<Value>> {
     s.gate.push().approve_push(&d.device, &d.user, &login_id, d.body.number).await?;
@@ -84,7 +85,7 @@ async fn approve(
 
 async fn deny(
     State(s): State<AppState>,
-    Path(login_id): Path<String>,
+    Path(login_id): Path<LoginId>,
     d: SignedDevice<Empty>,
 ) -> ApiResult<Json<Value>> {
     s.gate.push().deny_push(&d.device, &d.user, &login_id).await?;

@@ -6,6 +6,7 @@ use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
+use sekimori_core::AppId;
 use sekimori_core::ErrorCode;
 use serde::Deserialize;
 use serde_json::{json, Value};
@@ -120,7 +121,7 @@ async fn preflight(headers: HeaderMap) -> Response {
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct CreateQuery {
-    app: Option<String>,
+    app: Option<AppId>,
 }
 
 /// Sekimori's own page starts a QR login without `app`; an app's page (the JS snippet)

@@ -1,6 +1,7 @@
 //! Relying-party and verifier API (bearer app key): push logins, assertion
 //! verification, tickets.
 
+use sekimori_core::LoginId;
 use std::net::IpAddr;
 
 use axum::extract::{Path, State};
@@ -77,7 +78,7 @@ struct WaitQuery {
 async fn push_status(
     State(s): State<AppState>,
     AppAuth(app): AppAuth,
-    Path(login_id): Path<String>,
+    Path(login_id): Path<LoginId>,
     ApiQuery(q): ApiQuery<WaitQuery>,
 ) -> ApiResult<Json<PushStatus>> {
     Apps::require_app_kind(&app, AppKind::RelyingParty)?;

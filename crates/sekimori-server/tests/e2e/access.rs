@@ -3,6 +3,7 @@
 //! with everything theirs, for password, push and QR logins alike.
 
 use reqwest::{Method, StatusCode};
+use sekimori_core::UserId;
 use serde_json::{json, Value};
 
 use crate::harness::{code, Backend, Rp, TestServer};
@@ -186,7 +187,7 @@ async fn deleting_a_user_removes_devices_and_credentials_and_keeps_the_audit_tra
     let (_, factors) = s.admin_call(Method::GET, "/api/v1/admin/users/alice/factors", None).await;
     assert_eq!((factors["password"].as_bool(), factors["recovery_codes_left"].as_i64()), (Some(false), Some(0)));
     // The audit log keeps the old user's id on the deletion and on what came before it.
-    let filter = sekimori_store::EventFilter { user_id: Some(user_id), limit: 100, ..Default::default() };
+    let filter = sekimori_store::EventFilter { user_id: Some(UserId::new(user_id)), limit: 100, ..Default::default() };
     let trail: Vec<String> = s.store.events(&filter).await.expect("events").into_iter().map(|e| e.action).collect();
     assert!(trail.contains(&"iam.user.deleted".to_owned()), "{trail:?}");
     assert!(trail.contains(&"credential.password.set".to_owned()), "{trail:?}");

@@ -6,6 +6,7 @@
 //! again within the repeat interval, and a resolved group is told once. On SQLite and
 //! PostgreSQL.
 
+use sekimori_core::TenantId;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -169,7 +170,7 @@ async fn alerts_reach_a_signed_webhook_once(backend: Backend) {
     assert_eq!(status, StatusCode::OK, "{body}");
     let (_, versions) = s.admin_call(Method::GET, "/api/v1/admin/routing/versions", None).await;
     assert!(!versions.to_string().contains(KEY), "no version shows a secret");
-    let stored = s.store.document(sekimori_store::DocumentKind::Routing, &s.tenant_id).await;
+    let stored = s.store.document(sekimori_store::DocumentKind::Routing, &TenantId::new(&s.tenant_id)).await;
     let stored = stored.expect("read").expect("stored").doc;
     assert!(!stored.contains(&receiver.url) && !stored.contains(KEY), "sealed at rest: {stored}");
 

@@ -207,7 +207,7 @@ impl TestServer {
             gate,
             watch,
             store,
-            tenant_id: tenant.id,
+            tenant_id: tenant.id.to_string(),
             _shutdown: tx,
         }
     }

@@ -1,5 +1,6 @@
 //! Push login through standby, number match, approval and single-use assertions.
 
+use sekimori_core::UserId;
 use serde_json::Value;
 
 use crate::harness::*;
@@ -208,9 +209,9 @@ async fn users_without_devices_and_unknown_users() {
 struct Recorder(std::sync::Mutex<Vec<(String, Vec<String>)>>);
 
 impl sekimori_gate::notify::Delivery for Recorder {
-    fn deliver(&self, user_id: &str, messages: &[sekimori_store::InboxMessage]) {
+    fn deliver(&self, user_id: &UserId, messages: &[sekimori_store::InboxMessage]) {
         let kinds = messages.iter().map(|m| m.kind.as_str().to_owned()).collect();
-        self.0.lock().expect("lock").push((user_id.to_owned(), kinds));
+        self.0.lock().expect("lock").push((user_id.to_string(), kinds));
     }
 }
 

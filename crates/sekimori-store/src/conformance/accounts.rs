@@ -2,6 +2,7 @@
 //! group administration, browser sessions.
 
 use super::*;
+use sekimori_core::{SessionId, TenantId, UserId};
 
 fn totp(u: &User, id: &str) -> TotpCredential {
     TotpCredential {
@@ -19,6 +20,9 @@ fn totp(u: &User, id: &str) -> TotpCredential {
         last_failure_at: None,
     }
 }
+
+/// The conformance tenant's id, for records that borrow it from spawned tasks.
+static T1: std::sync::LazyLock<TenantId> = std::sync::LazyLock::new(|| TenantId::new("t1"));
 
 pub async fn totp_steps_are_accepted_once_under_concurrency(s: S) {
     let u = user(&s, "alice").await;
@@ -51,7 +55,7 @@ pub async fn totp_steps_are_accepted_once_under_concurrency(s: S) {
     assert_eq!(c.secret_sealed, vec![7; 60]);
     assert!(!s.accept_totp_step("totp1", step, T0, false, &ev("x")).await.expect("verify"), "an older step");
     assert_eq!(s.user_totp_credentials(&u.id).await.expect("list").len(), 1);
-    assert!(!s.delete_totp("someone-else", "totp1", &ev("x")).await.expect("delete"));
+    assert!(!s.delete_totp(&UserId::new("someone-else"), "totp1", &ev("x")).await.expect("delete"));
     assert!(s.delete_totp(&u.id, "totp1", &ev("credential.totp.deleted")).await.expect("delete"));
     assert!(s.totp_credential("totp1").await.expect("read").is_none());
     let audited = s.events(&EventFilter { limit: 1000, ..Default::default() }).await.expect("events");
@@ -82,7 +86,10 @@ pub async fn recovery_codes_are_single_use_under_concurrency(s: S) {
     assert_eq!(won, 1);
     assert_eq!(s.recovery_codes_left(&u.id).await.expect("left"), 9);
     assert!(!s.consume_recovery_code(&u.id, &[99; 32], T0, &ev("x")).await.expect("consume"), "unknown code");
-    assert!(!s.consume_recovery_code("someone-else", &[4; 32], T0, &ev("x")).await.expect("consume"), "not theirs");
+    assert!(
+        !s.consume_recovery_code(&UserId::new("someone-else"), &[4; 32], T0, &ev("x")).await.expect("consume"),
+        "not theirs"
+    );
     // A new set replaces the old one, used or not.
     let fresh: Vec<Vec<u8>> = (50u8..60).map(|i| vec![i; 32]).collect();
     s.replace_recovery_codes(&u.tenant_id, &u.id, &fresh, T0 + 2, &ev("credential.recovery.generated"))
@@ -126,7 +133,7 @@ pub async fn login_failures_lock_once_per_limit_under_concurrency(s: S) {
     tenant(&s).await;
     let hit = |now: i64| ThrottleHit {
         key: "user:t1:alice",
-        tenant_id: "t1",
+        tenant_id: &T1,
         now,
         window_ms: 60_000,
         max_failures: 5,
@@ -174,7 +181,7 @@ pub async fn login_attempts_are_reserved_before_the_check_under_concurrency(s: S
     tenant(&s).await;
     let hit = |now: i64| ThrottleHit {
         key: "user:t1:carol",
-        tenant_id: "t1",
+        tenant_id: &T1,
         now,
         window_ms: 60_000,
         max_failures: 5,
@@ -309,22 +316,29 @@ pub async fn sessions_rotate_and_are_revoked_one_or_all(s: S) {
     // A step-up rotates: the new session revokes the old one in the same transaction.
     let s2 = SessionRecord { level: 2, amr: vec!["pwd".into(), "otp".into()], ..mk("s2", T0 + 10) };
     s.insert_session(&s2, Some("s1"), &ev("auth.session.created")).await.expect("rotate");
-    assert_eq!(s.session("s1").await.expect("read").expect("s1").revoked_at, Some(T0 + 10));
-    assert_eq!(s.session("s2").await.expect("read"), Some(s2.clone()));
-    assert_eq!(s.sso_session("sso1").await.expect("sso").map(|r| r.id).as_deref(), Some("s2"), "the live one");
-    s.touch_session("s2", T0 + 500).await.expect("touch");
-    s.touch_session("s2", T0 + 100).await.expect("an older touch changes nothing");
-    assert_eq!(s.session("s2").await.expect("read").expect("s2").last_seen_at, T0 + 500);
-    assert!(s.revoke_session("s2", T0 + 600, &ev("auth.session.revoked")).await.expect("revoke"));
-    assert!(!s.revoke_session("s2", T0 + 700, &ev("auth.session.revoked")).await.expect("again"));
-    assert!(s.sso_session("sso1").await.expect("sso").is_none(), "the sign-on ended with its last session");
+    assert_eq!(s.session(&SessionId::new("s1")).await.expect("read").expect("s1").revoked_at, Some(T0 + 10));
+    assert_eq!(s.session(&SessionId::new("s2")).await.expect("read"), Some(s2.clone()));
+    assert_eq!(
+        s.sso_session(&SessionId::new("sso1")).await.expect("sso").map(|r| r.id).as_deref(),
+        Some("s2"),
+        "the live one"
+    );
+    s.touch_session(&SessionId::new("s2"), T0 + 500).await.expect("touch");
+    s.touch_session(&SessionId::new("s2"), T0 + 100).await.expect("an older touch changes nothing");
+    assert_eq!(s.session(&SessionId::new("s2")).await.expect("read").expect("s2").last_seen_at, T0 + 500);
+    assert!(s.revoke_session(&SessionId::new("s2"), T0 + 600, &ev("auth.session.revoked")).await.expect("revoke"));
+    assert!(!s.revoke_session(&SessionId::new("s2"), T0 + 700, &ev("auth.session.revoked")).await.expect("again"));
+    assert!(
+        s.sso_session(&SessionId::new("sso1")).await.expect("sso").is_none(),
+        "the sign-on ended with its last session"
+    );
     s.insert_session(&mk("s3", T0 + 800), None, &ev("auth.session.created")).await.expect("insert");
     s.insert_session(&mk("s4", T0 + 900), None, &ev("auth.session.created")).await.expect("insert");
     assert_eq!(s.revoke_user_sessions(&u.id, T0 + 1_000, &ev("auth.session.revoked_all")).await.expect("all"), 2);
-    assert!(s.session("s4").await.expect("read").expect("s4").revoked_at.is_some());
-    assert!(s.session("nope").await.expect("read").is_none());
+    assert!(s.session(&SessionId::new("s4")).await.expect("read").expect("s4").revoked_at.is_some());
+    assert!(s.session(&SessionId::new("nope")).await.expect("read").is_none());
     s.prune_expired(T0 + 10_000_000).await.expect("prune");
-    assert!(s.session("s4").await.expect("read").is_none(), "expired sessions are pruned");
+    assert!(s.session(&SessionId::new("s4")).await.expect("read").is_none(), "expired sessions are pruned");
 }
 
 pub async fn readiness_probe_writes(s: S) {

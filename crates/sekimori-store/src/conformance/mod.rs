@@ -2,8 +2,10 @@
 //! Instantiate with [`conformance_suite!`](crate::conformance_suite), a factory
 //! `async fn() -> impl Store`, and a factory of two stores on one database.
 
+use sekimori_core::{AppId, DeviceId, LoginId, TenantId, UserId};
 use std::sync::Arc;
 
+use sekimori_core::environment::Environment;
 use sekimori_core::event::{NewEvent, Outcome};
 use sekimori_core::Timestamp;
 
@@ -72,19 +74,23 @@ type S = Arc<dyn Store>;
 
 const T0: i64 = 1_795_000_000_000;
 
+fn env(browser: &str, os: &str, network: &str) -> Environment {
+    Environment { browser: browser.into(), os: os.into(), network: network.into(), country: None, ip: None }
+}
+
 fn ev(action: &str) -> NewEvent {
     NewEvent::new(Timestamp(T0), "t1", "authentication", action, Outcome::Success)
 }
 
 async fn tenant(s: &S) -> Tenant {
-    let t = Tenant::with_defaults("t1", "default", T0);
+    let t = Tenant::with_defaults(TenantId::new("t1"), "default", T0);
     s.ensure_tenant(&t).await.expect("tenant").0
 }
 
 async fn user(s: &S, name: &str) -> User {
     let t = tenant(s).await;
     let u = User {
-        id: format!("u-{name}"),
+        id: UserId::new(format!("u-{name}")),
         tenant_id: t.id,
         username: name.into(),
         email: None,
@@ -113,8 +119,8 @@ async fn device(s: &S, u: &User, id: &str) -> Device {
     s.insert_enrollment(&e, &ev("iam.device.enrollment_created")).await.expect("enrollment");
     let d = Device {
         id: id.into(),
-        tenant_id: String::new(),
-        user_id: String::new(),
+        tenant_id: TenantId::new(String::new()),
+        user_id: UserId::new(String::new()),
         name: "phone".into(),
         public_key: vec![7; 32],
         created_at: T0,
@@ -133,7 +139,7 @@ fn login(u: &User, id: &str, expires_at: i64) -> LoginRequest {
         user_id: u.id.clone(),
         app_id: Some("app1".into()),
         number: 42,
-        environment: r#"{"browser":"Firefox","os":"Linux","network":"203.0.113.0/24"}"#.into(),
+        environment: env("Firefox", "Linux", "203.0.113.0/24"),
         env_key: "envkey1".into(),
         env_known: false,
         created_at: T0,
@@ -163,13 +169,15 @@ fn assertion(u: &User, jti: &str, login_id: &str) -> AssertionRecord {
 
 /// A second tenant of the same name is not created.
 pub async fn tenants_are_unique_by_name(s: S) {
-    let t = Tenant::with_defaults("t1", "default", T0);
+    let t = Tenant::with_defaults(TenantId::new("t1"), "default", T0);
     let (a, new_a) = s.ensure_tenant(&t).await.expect("first");
     let (b, new_b) = s.ensure_tenant(&Tenant { id: "t2".into(), ..t.clone() }).await.expect("second");
     assert!(new_a && !new_b);
     assert_eq!(a, b);
-    s.update_standby_settings("t1", false, 120, &ev("configuration.tenant.updated")).await.expect("update");
-    let t = s.tenant("t1").await.expect("read").expect("exists");
+    s.update_standby_settings(&TenantId::new("t1"), false, 120, &ev("configuration.tenant.updated"))
+        .await
+        .expect("update");
+    let t = s.tenant(&TenantId::new("t1")).await.expect("read").expect("exists");
     assert!(!t.standby_required);
     assert_eq!(t.standby_seconds, 120);
 }
@@ -178,9 +186,9 @@ pub async fn tenants_are_unique_by_name(s: S) {
 pub async fn users_are_unique_per_tenant(s: S) {
     let u = user(&s, "alice").await;
     assert!(!s.insert_user(&User { id: "other".into(), ..u.clone() }, &ev("iam.user.created")).await.expect("insert"));
-    assert_eq!(s.user_by_name("t1", "alice").await.expect("read"), Some(u.clone()));
+    assert_eq!(s.user_by_name(&TenantId::new("t1"), "alice").await.expect("read"), Some(u.clone()));
     assert_eq!(s.user(&u.id).await.expect("read"), Some(u));
-    assert_eq!(s.list_users("t1").await.expect("list").len(), 1);
+    assert_eq!(s.list_users(&TenantId::new("t1")).await.expect("list").len(), 1);
 }
 
 /// An enrolment code creates one device, once.
@@ -194,10 +202,10 @@ pub async fn enrollment_is_consumed_once(s: S) {
         other => panic!("expected AlreadyUsed, got {other:?}"),
     }
     assert_eq!(s.list_devices(&u.id).await.expect("list"), vec![d.clone()]);
-    assert!(s.revoke_device("d1", T0 + 3, &ev("iam.device.removed")).await.expect("revoke"));
-    assert!(!s.revoke_device("d1", T0 + 4, &ev("iam.device.removed")).await.expect("revoke twice"));
+    assert!(s.revoke_device(&DeviceId::new("d1"), T0 + 3, &ev("iam.device.removed")).await.expect("revoke"));
+    assert!(!s.revoke_device(&DeviceId::new("d1"), T0 + 4, &ev("iam.device.removed")).await.expect("revoke twice"));
     assert!(s.list_devices(&u.id).await.expect("list").is_empty());
-    assert_eq!(s.device("d1").await.expect("read").and_then(|d| d.revoked_at), Some(T0 + 3));
+    assert_eq!(s.device(&DeviceId::new("d1")).await.expect("read").and_then(|d| d.revoked_at), Some(T0 + 3));
 }
 
 /// A code past its expiry is refused and creates nothing.
@@ -216,8 +224,8 @@ pub async fn expired_enrollment_is_refused(s: S) {
     s.insert_enrollment(&e, &ev("iam.device.enrollment_created")).await.expect("insert");
     let d = Device {
         id: "d1".into(),
-        tenant_id: String::new(),
-        user_id: String::new(),
+        tenant_id: TenantId::new(String::new()),
+        user_id: UserId::new(String::new()),
         name: "p".into(),
         public_key: vec![1; 32],
         created_at: T0,
@@ -230,11 +238,11 @@ pub async fn expired_enrollment_is_refused(s: S) {
 
 /// A nonce is accepted once and forgotten after pruning.
 pub async fn nonces_are_remembered_once(s: S) {
-    assert!(s.remember_nonce("d1", "n1", T0 + 100).await.expect("first"));
-    assert!(!s.remember_nonce("d1", "n1", T0 + 100).await.expect("replay"));
-    assert!(s.remember_nonce("d2", "n1", T0 + 100).await.expect("other device"));
+    assert!(s.remember_nonce(&DeviceId::new("d1"), "n1", T0 + 100).await.expect("first"));
+    assert!(!s.remember_nonce(&DeviceId::new("d1"), "n1", T0 + 100).await.expect("replay"));
+    assert!(s.remember_nonce(&DeviceId::new("d2"), "n1", T0 + 100).await.expect("other device"));
     assert_eq!(s.prune_nonces(T0 + 101).await.expect("prune"), 2);
-    assert!(s.remember_nonce("d1", "n1", T0 + 200).await.expect("after prune"));
+    assert!(s.remember_nonce(&DeviceId::new("d1"), "n1", T0 + 200).await.expect("after prune"));
 }
 
 /// A window is active until expiry, and closed by an approved login.
@@ -256,7 +264,8 @@ pub async fn standby_window_opens_and_closes_on_login(s: S) {
     assert!(s.active_standby(&u.id, T0 + 60_000).await.expect("expired").is_none());
     s.insert_login(&login(&u, "l1", T0 + 60_000), &[], &ev("auth.push.started")).await.expect("login");
     let approve = Decision::Approve(Box::new(assertion(&u, "j1", "l1")));
-    let r = s.decide_login("l1", &d.id, &approve, T0 + 5, &ev("auth.push.approved")).await.expect("decide");
+    let r =
+        s.decide_login(&LoginId::new("l1"), &d.id, &approve, T0 + 5, &ev("auth.push.approved")).await.expect("decide");
     assert!(matches!(r, Consume::Done(_)));
     assert!(s.active_standby(&u.id, T0 + 6).await.expect("closed").is_none());
 }
@@ -267,20 +276,28 @@ pub async fn login_is_decided_once(s: S) {
     let d = device(&s, &u, "d1").await;
     s.insert_login(&login(&u, "l1", T0 + 60_000), &[], &ev("auth.push.started")).await.expect("insert");
     let approve = Decision::Approve(Box::new(assertion(&u, "j1", "l1")));
-    let first = s.decide_login("l1", &d.id, &approve, T0 + 1, &ev("auth.push.approved")).await.expect("first");
+    let first =
+        s.decide_login(&LoginId::new("l1"), &d.id, &approve, T0 + 1, &ev("auth.push.approved")).await.expect("first");
     let Consume::Done(l) = first else { panic!("not decided: {first:?}") };
     assert_eq!(l.status, LoginStatus::Approved);
     assert_eq!(l.assertion_jti.as_deref(), Some("j1"));
-    let second = s.decide_login("l1", &d.id, &Decision::Deny, T0 + 2, &ev("auth.push.denied")).await.expect("second");
+    let second = s
+        .decide_login(&LoginId::new("l1"), &d.id, &Decision::Deny, T0 + 2, &ev("auth.push.denied"))
+        .await
+        .expect("second");
     assert_eq!(second, Consume::AlreadyUsed { at: T0 + 1 });
     let envs = s.list_environments(&u.id).await.expect("envs");
     assert_eq!(envs.len(), 1);
     assert!(envs[0].is_known(), "an approved login makes its environment known");
 
     s.insert_login(&login(&u, "l2", T0 + 60_000), &[], &ev("auth.push.started")).await.expect("insert");
-    let late = s.decide_login("l2", &d.id, &Decision::Deny, T0 + 60_000, &ev("auth.push.denied")).await.expect("late");
+    let late = s
+        .decide_login(&LoginId::new("l2"), &d.id, &Decision::Deny, T0 + 60_000, &ev("auth.push.denied"))
+        .await
+        .expect("late");
     assert_eq!(late, Consume::Expired);
-    let none = s.decide_login("nope", &d.id, &Decision::Deny, T0, &ev("auth.push.denied")).await.expect("none");
+    let none =
+        s.decide_login(&LoginId::new("nope"), &d.id, &Decision::Deny, T0, &ev("auth.push.denied")).await.expect("none");
     assert_eq!(none, Consume::NotFound);
 }
 
@@ -309,9 +326,9 @@ pub async fn pending_messages_follow_login_state(s: S) {
     s.insert_messages(&[msg("m2", MessageKind::EnvironmentWarning, None)]).await.expect("notice");
     let ids = |v: Vec<InboxMessage>| v.into_iter().map(|m| m.id).collect::<Vec<_>>();
     assert_eq!(ids(s.pending_messages(&u.id, T0).await.expect("pending")), vec!["m1", "m2"]);
-    s.decide_login("l1", &d.id, &Decision::Deny, T0 + 1, &ev("auth.push.denied")).await.expect("deny");
+    s.decide_login(&LoginId::new("l1"), &d.id, &Decision::Deny, T0 + 1, &ev("auth.push.denied")).await.expect("deny");
     assert_eq!(ids(s.pending_messages(&u.id, T0 + 2).await.expect("pending")), vec!["m2"]);
-    assert!(!s.dismiss_message("m2", "someone-else", T0 + 3).await.expect("dismiss other"));
+    assert!(!s.dismiss_message("m2", &UserId::new("someone-else"), T0 + 3).await.expect("dismiss other"));
     assert!(s.dismiss_message("m2", &u.id, T0 + 3).await.expect("dismiss"));
     assert!(s.pending_messages(&u.id, T0 + 4).await.expect("pending").is_empty());
 }
@@ -325,7 +342,7 @@ pub async fn qr_is_redeemed_once(s: S) {
         tenant_id: u.tenant_id.clone(),
         token_hash: b"tok".to_vec(),
         poll_hash: b"poll".to_vec(),
-        environment: r#"{"browser":"Chrome","os":"macOS","network":"198.51.100.0/24"}"#.into(),
+        environment: env("Chrome", "macOS", "198.51.100.0/24"),
         env_key: "qrenv".into(),
         created_at: T0,
         expires_at: T0 + 60_000,
@@ -354,10 +371,12 @@ pub async fn assertion_is_consumed_once(s: S) {
     let d = device(&s, &u, "d1").await;
     s.insert_login(&login(&u, "l1", T0 + 60_000), &[], &ev("auth.push.started")).await.expect("login");
     let approve = Decision::Approve(Box::new(assertion(&u, "j1", "l1")));
-    s.decide_login("l1", &d.id, &approve, T0 + 1, &ev("auth.push.approved")).await.expect("approve");
-    let first = s.consume_assertion("j1", "app1", T0 + 2, &ev("auth.assertion.verified")).await.expect("first");
+    s.decide_login(&LoginId::new("l1"), &d.id, &approve, T0 + 1, &ev("auth.push.approved")).await.expect("approve");
+    let first =
+        s.consume_assertion("j1", &AppId::new("app1"), T0 + 2, &ev("auth.assertion.verified")).await.expect("first");
     assert!(matches!(first, Consume::Done(ref a) if a.username == "alice"));
-    let second = s.consume_assertion("j1", "app1", T0 + 3, &ev("auth.assertion.verified")).await.expect("second");
+    let second =
+        s.consume_assertion("j1", &AppId::new("app1"), T0 + 3, &ev("auth.assertion.verified")).await.expect("second");
     assert_eq!(second, Consume::AlreadyUsed { at: T0 + 2 });
 }
 
@@ -381,9 +400,9 @@ pub async fn ticket_redeemed_once_under_concurrency(s: S) {
     let tasks: Vec<_> = (0..100)
         .map(|i| {
             let s = s.clone();
-            tokio::spawn(
-                async move { s.redeem_ticket("k1", &format!("v{i}"), T0 + 1 + i, &ev("ticket.redeemed")).await },
-            )
+            tokio::spawn(async move {
+                s.redeem_ticket("k1", &AppId::new(format!("v{i}")), T0 + 1 + i, &ev("ticket.redeemed")).await
+            })
         })
         .collect();
     let mut done = 0;
@@ -558,7 +577,7 @@ pub async fn expired_rows_are_pruned_and_live_ones_kept(s: S) {
         tenant_id: u.tenant_id.clone(),
         token_hash: id.as_bytes().to_vec(),
         poll_hash: b"p".to_vec(),
-        environment: "{}".into(),
+        environment: env("Other", "Other", "unknown"),
         env_key: "k".into(),
         created_at: T0,
         expires_at: exp,
@@ -574,8 +593,8 @@ pub async fn expired_rows_are_pruned_and_live_ones_kept(s: S) {
 
     let gone = s.prune_expired(T0 + 500_000).await.expect("prune");
     assert!(gone >= 2, "the old login and QR session went (and the used enrolment): {gone}");
-    assert!(s.login("old").await.expect("read").is_none());
-    assert!(s.login("live").await.expect("read").is_some());
+    assert!(s.login(&LoginId::new("old")).await.expect("read").is_none());
+    assert!(s.login(&LoginId::new("live")).await.expect("read").is_some());
     assert!(s.qr("q-old").await.expect("read").is_none());
     assert!(s.qr("q-live").await.expect("read").is_some());
     assert_eq!(s.list_devices(&u.id).await.expect("devices").len(), 1, "devices are not pruned");
@@ -600,7 +619,7 @@ pub async fn ingest_sources_batches_alerts_and_dead_letters(s: S) {
     assert_eq!(s.ingest_source("src1").await.expect("read"), Some(src.clone()));
     assert_eq!(s.list_ingest_sources(&t.id).await.expect("list").len(), 1);
     let revoke = ev("iam.ingest_source.revoked");
-    assert!(!s.revoke_ingest_source("other-tenant", "src1", T0 + 1, &revoke).await.expect("revoke"));
+    assert!(!s.revoke_ingest_source(&TenantId::new("other-tenant"), "src1", T0 + 1, &revoke).await.expect("revoke"));
     let gone = IngestSource { id: "src-old".into(), name: "old".into(), ..src.clone() };
     assert!(s.insert_ingest_source(&gone, &ev("iam.ingest_source.created")).await.expect("insert"));
     assert!(s.revoke_ingest_source(&t.id, "src-old", T0 + 1, &revoke).await.expect("revoke"));
@@ -610,7 +629,10 @@ pub async fn ingest_sources_batches_alerts_and_dead_letters(s: S) {
         [("environment".to_owned(), "staging".to_owned())].into_iter().collect();
     let labelled = ev("iam.ingest_source.labelled");
     assert!(s.set_ingest_source_labels(&t.id, "src1", &staging, &labelled).await.expect("labels"));
-    assert!(!s.set_ingest_source_labels("other-tenant", "src1", &staging, &labelled).await.expect("labels"));
+    assert!(!s
+        .set_ingest_source_labels(&TenantId::new("other-tenant"), "src1", &staging, &labelled)
+        .await
+        .expect("labels"));
     assert!(!s.set_ingest_source_labels(&t.id, "src-old", &staging, &labelled).await.expect("labels"), "revoked");
     assert_eq!(s.ingest_source("src1").await.expect("read").map(|x| x.labels), Some(staging));
 
@@ -659,13 +681,13 @@ pub async fn ingest_sources_batches_alerts_and_dead_letters(s: S) {
     assert_eq!((second.entities.as_str(), second.excerpt.as_str()), (r#"{"user":"alice"}"#, r#"{"a":2}"#));
     let linked = s.ingested_event(&t.id, second.event_seq).await.expect("event").expect("found");
     assert_eq!(linked.doc, r#"{"a":2}"#);
-    assert!(s.ingested_event("other-tenant", second.event_seq).await.expect("event").is_none());
+    assert!(s.ingested_event(&TenantId::new("other-tenant"), second.event_seq).await.expect("event").is_none());
     let alice = ["user:alice".to_owned()];
     assert_eq!(
         s.behaviour_profiles(&t.id, &alice).await.expect("profile"),
         [("user:alice".to_owned(), r#"{"events":3}"#.to_owned())]
     );
-    assert!(s.behaviour_profiles("other-tenant", &alice).await.expect("profile").is_empty());
+    assert!(s.behaviour_profiles(&TenantId::new("other-tenant"), &alice).await.expect("profile").is_empty());
     // Read together, in chunks: only those that exist, only the tenant's.
     let mut many: Vec<String> = (0..1_200).map(|i| format!("user:u{i}")).collect();
     many.insert(700, "user:alice".into());
@@ -673,10 +695,10 @@ pub async fn ingest_sources_batches_alerts_and_dead_letters(s: S) {
         s.behaviour_profiles(&t.id, &many).await.expect("profiles"),
         [("user:alice".to_owned(), r#"{"events":3}"#.to_owned())]
     );
-    assert!(s.behaviour_profiles("other-tenant", &many).await.expect("profiles").is_empty());
+    assert!(s.behaviour_profiles(&TenantId::new("other-tenant"), &many).await.expect("profiles").is_empty());
     assert!(s.behaviour_profiles(&t.id, &[]).await.expect("profiles").is_empty());
     assert!(s.alerts(&t.id, T0 + 11, 10).await.expect("alerts").is_empty());
-    assert!(s.alerts("other-tenant", T0, 10).await.expect("alerts").is_empty());
+    assert!(s.alerts(&TenantId::new("other-tenant"), T0, 10).await.expect("alerts").is_empty());
     assert_eq!(s.dead_letters(&t.id, 10).await.expect("dead")[0].sample, "not json");
 
     assert_eq!(s.store_ingest(&batch).await.expect("store"), None, "another node already wrote from cursor 0");

@@ -2,6 +2,7 @@
 //! authorization codes and refresh-token rotation with reuse detection.
 
 use super::*;
+use sekimori_core::AppId;
 
 fn app(tenant_id: &str, id: &str, name: &str) -> App {
     App {
@@ -75,9 +76,9 @@ pub async fn oidc_clients_and_keys_rotate(s: S) {
         !s.insert_oidc_client(&app(&t.id, "c2", "wiki"), &client(&t.id, "c2"), &ev("x")).await.expect("insert"),
         "the app name is taken"
     );
-    assert!(s.oidc_client("c2").await.expect("read").is_none(), "nothing of the refused client is stored");
-    assert_eq!(s.oidc_client("c1").await.expect("read"), Some(client(&t.id, "c1")));
-    assert!(s.app("c1").await.expect("app").is_some(), "the app is stored with its client");
+    assert!(s.oidc_client(&AppId::new("c2")).await.expect("read").is_none(), "nothing of the refused client is stored");
+    assert_eq!(s.oidc_client(&AppId::new("c1")).await.expect("read"), Some(client(&t.id, "c1")));
+    assert!(s.app(&AppId::new("c1")).await.expect("app").is_some(), "the app is stored with its client");
     assert_eq!(s.list_oidc_clients(&t.id).await.expect("list").len(), 1);
 
     let key = |kid: &str, alg: &str, at: i64| OidcKey {

@@ -2,6 +2,7 @@
 //! alert silences.
 
 use super::*;
+use sekimori_core::TenantId;
 
 pub async fn tenant_documents_are_versioned_sequentially_under_concurrency(s: S) {
     let t = tenant(&s).await;
@@ -36,7 +37,7 @@ pub async fn tenant_documents_are_versioned_sequentially_under_concurrency(s: S)
         );
         let versions = s.document_versions(kind, &t.id, 10).await.expect("list");
         assert_eq!(versions.iter().map(|r| r.version).collect::<Vec<_>>(), [2, 1]);
-        assert!(s.document(kind, "other-tenant").await.expect("read").is_none());
+        assert!(s.document(kind, &TenantId::new("other-tenant")).await.expect("read").is_none());
         let audited = s.events(&EventFilter { limit: 1000, ..Default::default() }).await.expect("events");
         assert_eq!(audited.iter().filter(|e| e.doc.contains(&action)).count(), 2, "one per version");
     }
@@ -65,7 +66,7 @@ pub async fn silences_are_listed_until_they_end_and_expired_once(s: S) {
     assert_eq!(listed.iter().map(|x| x.id.as_str()).collect::<Vec<_>>(), ["s1", "s2"]);
     assert_eq!(listed[0], silence("s1", T0, T0 + 1_000), "read back as written, matchers decoded");
     assert_eq!(s.silences(&t.id, T0 + 1_000).await.expect("list").len(), 1, "s1 has ended by then");
-    assert!(s.silences("other-tenant", T0).await.expect("list").is_empty());
+    assert!(s.silences(&TenantId::new("other-tenant"), T0).await.expect("list").is_empty());
     // Expired early, once; an ended or foreign silence is not expired again.
     let mut tasks = Vec::new();
     for _ in 0..8 {
@@ -80,7 +81,10 @@ pub async fn silences_are_listed_until_they_end_and_expired_once(s: S) {
     }
     assert_eq!(won, 1);
     assert!(!s.expire_silence(&t.id, "s1", T0 + 2_000, &ev("admin.silence.expired")).await.expect("ended"));
-    assert!(!s.expire_silence("other-tenant", "s2", T0 + 1, &ev("admin.silence.expired")).await.expect("foreign"));
+    assert!(!s
+        .expire_silence(&TenantId::new("other-tenant"), "s2", T0 + 1, &ev("admin.silence.expired"))
+        .await
+        .expect("foreign"));
     assert!(s.silences(&t.id, T0 + 2_000).await.expect("list").is_empty());
     // Those that ended in a window, for the notice that a silence ended.
     let ended = |after: i64, until: i64| {
@@ -89,7 +93,7 @@ pub async fn silences_are_listed_until_they_end_and_expired_once(s: S) {
     };
     assert_eq!(ended(0, T0 + 2_000).await, 2);
     assert_eq!(ended(T0 + 2_000, T0 + 10_000_000).await, 0);
-    assert_eq!(s.ended_silences("other-tenant", 0, i64::MAX).await.expect("ended").len(), 0);
+    assert_eq!(s.ended_silences(&TenantId::new("other-tenant"), 0, i64::MAX).await.expect("ended").len(), 0);
     let audited = s.events(&EventFilter { limit: 1000, ..Default::default() }).await.expect("events");
     assert_eq!(audited.iter().filter(|e| e.doc.contains("admin.silence.expired")).count(), 1);
 }
@@ -145,7 +149,7 @@ pub async fn alerts_are_pending_until_dispatched_and_each_notification_is_claime
     assert_eq!(after(T0 + 2, "b").await, ["c"], "same time: by id");
     assert!(after(T0 + 2, "c").await.is_empty());
     assert_eq!(s.alert(&t.id, "b").await.expect("alert").map(|a| a.created_at), Some(T0 + 2));
-    assert!(s.alert("other-tenant", "b").await.expect("alert").is_none());
+    assert!(s.alert(&TenantId::new("other-tenant"), "b").await.expect("alert").is_none());
     assert_eq!(s.mark_alerts_dispatched(&["a".into(), "c".into(), "zz".into()], T0 + 5).await.expect("mark"), 2);
     assert_eq!(s.mark_alerts_dispatched(&["a".into()], T0 + 6).await.expect("mark"), 0, "once");
     assert_eq!(pending(s.clone()).await, ["b"]);
@@ -194,7 +198,7 @@ pub async fn alerts_are_pending_until_dispatched_and_each_notification_is_claime
     let attempts = s.notification_attempts(&t.id, 10).await.expect("attempts");
     assert_eq!(attempts.iter().map(|a| a.outcome.as_str()).collect::<Vec<_>>(), ["delivered", "status 503"]);
     assert_eq!(attempts[0], attempt(2, "delivered"));
-    assert!(s.notification_attempts("other-tenant", 10).await.expect("attempts").is_empty());
+    assert!(s.notification_attempts(&TenantId::new("other-tenant"), 10).await.expect("attempts").is_empty());
     // The same content within the repeat interval: nothing to send; changed content or a
     // due repeat: send.
     assert_eq!(s.claim_notification(&claim("h1", T0 + 10, "n2")).await.expect("c"), ClaimOutcome::AlreadyNotified);
@@ -272,7 +276,11 @@ pub async fn overrides_are_in_force_until_they_end_or_are_lifted_once(s: S) {
     assert_eq!(lifted.len(), 1, "one lift");
     assert_eq!(lifted[0].id, "o1");
     assert_eq!(ids(s.user_overrides(&u.id, T0 + 200).await.expect("read")), ["o2"]);
-    assert!(s.lift_override("other-tenant", "o2", T0, "a", "r", &ev("x")).await.expect("lift").is_none());
+    assert!(s
+        .lift_override(&TenantId::new("other-tenant"), "o2", T0, "a", "r", &ev("x"))
+        .await
+        .expect("lift")
+        .is_none());
     assert!(s.lift_override(&u.tenant_id, "o3", T0 + 10, "a", "r", &ev("x")).await.expect("lift").is_none(), "ended");
     assert_eq!(s.policy_override_count(&u.id, "p", T0).await.expect("count"), 1, "a lifted one still counts");
     let audited = s.events(&EventFilter { limit: 1000, ..Default::default() }).await.expect("events");
@@ -350,7 +358,7 @@ pub async fn alerts_are_triaged_once_under_concurrency_and_commented(s: S) {
         (a1.state, a1.changed_by.as_str(), a1.assignee.as_deref()),
         (AlertState::Resolved, "lead", Some("lead"))
     );
-    assert!(s.alert_triage("other-tenant", &all).await.expect("triage").is_empty());
+    assert!(s.alert_triage(&TenantId::new("other-tenant"), &all).await.expect("triage").is_empty());
     // Comments, oldest first; none on another tenant's alert.
     let comment = |id: &str, at: i64, tenant: &str| AlertComment {
         id: id.into(),

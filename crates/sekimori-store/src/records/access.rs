@@ -1,6 +1,8 @@
 //! Who may do what, as stored: an app key's kind, an admin token's role and an operator's
 //! scope. A stored value that is none of these is `StoreError::Corrupt`, never a default.
 
+use sekimori_core::{TenantId, UserId};
+
 /// What an app key may do.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum AppKind {
@@ -107,9 +109,9 @@ pub struct OverrideRecord {
     /// Id.
     pub id: String,
     /// Tenant.
-    pub tenant_id: String,
+    pub tenant_id: TenantId,
     /// The user.
-    pub user_id: String,
+    pub user_id: UserId,
     /// What it does.
     pub action: OverrideAction,
     /// The level required ([`OverrideAction::RaiseLevel`]; 0 otherwise).

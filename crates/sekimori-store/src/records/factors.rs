@@ -1,5 +1,7 @@
 //! Second factors: TOTP credentials (SQL: `sql/factors.rs`).
 
+use sekimori_core::{TenantId, UserId};
+
 /// A TOTP credential (RFC 6238). The seed is sealed by the server's secret key (the store
 /// never sees it in the clear).
 #[derive(Clone, PartialEq, Eq)]
@@ -7,9 +9,9 @@ pub struct TotpCredential {
     /// Id (UUIDv7 text).
     pub id: String,
     /// Tenant.
-    pub tenant_id: String,
+    pub tenant_id: TenantId,
     /// Owner.
-    pub user_id: String,
+    pub user_id: UserId,
     /// Nonce and XChaCha20-Poly1305 ciphertext of the seed.
     pub secret_sealed: Vec<u8>,
     /// `SHA1`, `SHA256` or `SHA512`.

@@ -1,6 +1,8 @@
 //! Tenants, admin tokens, apps, users, their groups, enrolments and devices (SQL:
 //! `sql/identity.rs`, `sql/access.rs`).
 
+use sekimori_core::{AppId, DeviceId, TenantId, UserId};
+
 use sekimori_core::access::HoursWindow;
 
 use super::access::{AdminRole, AppKind, OperatorScope};
@@ -9,7 +11,7 @@ use super::access::{AdminRole, AppKind, OperatorScope};
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Tenant {
     /// Id (UUID text).
-    pub id: String,
+    pub id: TenantId,
     /// Unique name; the first one is `default`.
     pub name: String,
     /// Whether push login requires an armed standby window.
@@ -27,9 +29,9 @@ pub struct Tenant {
 impl Tenant {
     /// A new tenant with the default settings: standby required, 60-second windows,
     /// password policy level 2, time zone UTC.
-    pub fn with_defaults(id: &str, name: &str, created_at: i64) -> Tenant {
+    pub fn with_defaults(id: TenantId, name: &str, created_at: i64) -> Tenant {
         Tenant {
-            id: id.to_owned(),
+            id,
             name: name.to_owned(),
             standby_required: true,
             standby_seconds: 60,
@@ -46,7 +48,7 @@ pub struct AdminToken {
     /// Id (32 hex digits), the middle part of the token.
     pub id: String,
     /// Tenant.
-    pub tenant_id: String,
+    pub tenant_id: TenantId,
     /// Who or what it is for.
     pub name: String,
     /// SHA-256 of the secret part.
@@ -65,9 +67,9 @@ pub struct AdminToken {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct App {
     /// Id (32 hex digits), the middle part of the key.
-    pub id: String,
+    pub id: AppId,
     /// Tenant.
-    pub tenant_id: String,
+    pub tenant_id: TenantId,
     /// Display name, shown to users in challenges.
     pub name: String,
     /// What its key may do.
@@ -87,9 +89,9 @@ pub struct App {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct User {
     /// Id (UUIDv7 text).
-    pub id: String,
+    pub id: UserId,
     /// Tenant.
-    pub tenant_id: String,
+    pub tenant_id: TenantId,
     /// Unique in the tenant.
     pub username: String,
     /// Optional email.
@@ -115,9 +117,9 @@ pub struct Enrollment {
     /// Id.
     pub id: String,
     /// Tenant.
-    pub tenant_id: String,
+    pub tenant_id: TenantId,
     /// The user the device will belong to.
-    pub user_id: String,
+    pub user_id: UserId,
     /// SHA-256 of the single-use code.
     pub code_hash: Vec<u8>,
     /// Creation time, ms.
@@ -127,18 +129,18 @@ pub struct Enrollment {
     /// When the code was consumed.
     pub used_at: Option<i64>,
     /// The device it created.
-    pub device_id: Option<String>,
+    pub device_id: Option<DeviceId>,
 }
 
 /// An enrolled authenticator.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Device {
     /// Id (UUIDv7 text).
-    pub id: String,
+    pub id: DeviceId,
     /// Tenant.
-    pub tenant_id: String,
+    pub tenant_id: TenantId,
     /// Owner.
-    pub user_id: String,
+    pub user_id: UserId,
     /// Name given at enrolment.
     pub name: String,
     /// Ed25519 public key, 32 bytes.
@@ -155,7 +157,7 @@ pub struct Group {
     /// Id (UUIDv7 text).
     pub id: String,
     /// Tenant.
-    pub tenant_id: String,
+    pub tenant_id: TenantId,
     /// Unique in the tenant.
     pub name: String,
     /// Login hours (`sekimori_core::access`; stored as JSON), for members without their own.

@@ -1,17 +1,20 @@
 //! Push and QR logins: standby windows, login requests and their status, the device inbox,
 //! QR sessions, assertions, environments (SQL: `sql/login.rs`).
 
+use sekimori_core::environment::Environment;
+use sekimori_core::{AppId, DeviceId, LoginId, TenantId, UserId};
+
 /// An armed standby window.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StandbyWindow {
     /// Id.
     pub id: String,
     /// Tenant.
-    pub tenant_id: String,
+    pub tenant_id: TenantId,
     /// The user who armed it.
-    pub user_id: String,
+    pub user_id: UserId,
     /// The device that armed it.
-    pub device_id: String,
+    pub device_id: DeviceId,
     /// Opening time, ms.
     pub opened_at: i64,
     /// Expiry, ms.
@@ -24,17 +27,17 @@ pub struct StandbyWindow {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LoginRequest {
     /// Id.
-    pub id: String,
+    pub id: LoginId,
     /// Tenant.
-    pub tenant_id: String,
+    pub tenant_id: TenantId,
     /// The user asked.
-    pub user_id: String,
+    pub user_id: UserId,
     /// The relying party that asked, if any.
-    pub app_id: Option<String>,
+    pub app_id: Option<AppId>,
     /// The number shown at login, to be entered on the authenticator (10 to 99).
     pub number: i64,
-    /// The environment, as JSON.
-    pub environment: String,
+    /// The environment (stored as JSON).
+    pub environment: Environment,
     /// The environment key.
     pub env_key: String,
     /// Whether the environment was known when the login started.
@@ -48,7 +51,7 @@ pub struct LoginRequest {
     /// Decision time, ms.
     pub decided_at: Option<i64>,
     /// The device that decided.
-    pub device_id: Option<String>,
+    pub device_id: Option<DeviceId>,
     /// The assertion minted on approval.
     pub assertion_jti: Option<String>,
 }
@@ -117,9 +120,9 @@ pub struct InboxMessage {
     /// Id.
     pub id: String,
     /// Tenant.
-    pub tenant_id: String,
+    pub tenant_id: TenantId,
     /// Recipient.
-    pub user_id: String,
+    pub user_id: UserId,
     /// A login challenge or a notice.
     pub kind: MessageKind,
     /// The login it belongs to (push challenges).
@@ -140,13 +143,13 @@ pub struct QrSession {
     /// Id.
     pub id: String,
     /// Tenant.
-    pub tenant_id: String,
+    pub tenant_id: TenantId,
     /// SHA-256 of the token in the QR code.
     pub token_hash: Vec<u8>,
     /// SHA-256 of the secret the page polls with.
     pub poll_hash: Vec<u8>,
-    /// The browser's environment, JSON.
-    pub environment: String,
+    /// The browser's environment (stored as JSON).
+    pub environment: Environment,
     /// The environment key.
     pub env_key: String,
     /// Creation, ms.
@@ -156,13 +159,13 @@ pub struct QrSession {
     /// Redemption, ms.
     pub used_at: Option<i64>,
     /// Who redeemed it.
-    pub user_id: Option<String>,
+    pub user_id: Option<UserId>,
     /// With which device.
-    pub device_id: Option<String>,
+    pub device_id: Option<DeviceId>,
     /// The assertion minted on redemption.
     pub assertion_jti: Option<String>,
     /// The app whose page started it (the assertion's audience); none for Sekimori's own page.
-    pub app_id: Option<String>,
+    pub app_id: Option<AppId>,
 }
 
 /// A one-time login assertion handed to a relying party.
@@ -171,9 +174,9 @@ pub struct AssertionRecord {
     /// JWT id.
     pub jti: String,
     /// Tenant.
-    pub tenant_id: String,
+    pub tenant_id: TenantId,
     /// Subject.
-    pub user_id: String,
+    pub user_id: UserId,
     /// Subject's username.
     pub username: String,
     /// The login (push request or QR session) it came from.
@@ -196,11 +199,11 @@ pub struct AssertionRecord {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct EnvironmentRecord {
     /// Owner.
-    pub user_id: String,
+    pub user_id: UserId,
     /// Stable key.
     pub env_key: String,
     /// Tenant.
-    pub tenant_id: String,
+    pub tenant_id: TenantId,
     /// Browser family.
     pub browser: String,
     /// OS family.

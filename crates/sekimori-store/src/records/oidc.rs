@@ -1,13 +1,15 @@
 //! The OpenID Connect provider: clients, signing keys, codes and refresh tokens (SQL:
 //! `sql/oidc.rs`).
 
+use sekimori_core::{AppId, SessionId, TenantId, UserId};
+
 /// An app that is an OIDC client.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct OidcClient {
     /// The app's id, which is the `client_id`.
-    pub app_id: String,
+    pub app_id: AppId,
     /// Tenant.
-    pub tenant_id: String,
+    pub tenant_id: TenantId,
     /// A public client (no secret; PKCE S256 required).
     pub public: bool,
     /// Registered redirect URIs (matched exactly; stored as a JSON array).
@@ -43,13 +45,13 @@ pub struct OidcCode {
     /// SHA-256 (hex) of the code.
     pub id: String,
     /// Tenant.
-    pub tenant_id: String,
+    pub tenant_id: TenantId,
     /// The client it was issued to.
-    pub client_id: String,
+    pub client_id: AppId,
     /// The user.
-    pub user_id: String,
+    pub user_id: UserId,
     /// The sign-on (session `sso_id`) it came from (`sid`).
-    pub session_id: String,
+    pub session_id: SessionId,
     /// The redirect URI of the request (the token request must repeat it).
     pub redirect_uri: String,
     /// Granted scopes, space-separated.
@@ -82,13 +84,13 @@ pub struct OidcRefreshToken {
     /// Every token rotated from one authorization code.
     pub family_id: String,
     /// Tenant.
-    pub tenant_id: String,
+    pub tenant_id: TenantId,
     /// The client.
-    pub client_id: String,
+    pub client_id: AppId,
     /// The user.
-    pub user_id: String,
+    pub user_id: UserId,
     /// The sign-on (session `sso_id`) behind it.
-    pub session_id: String,
+    pub session_id: SessionId,
     /// Granted scopes, space-separated.
     pub scope: String,
     /// When the user authenticated, ms.

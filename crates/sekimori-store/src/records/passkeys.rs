@@ -1,14 +1,16 @@
 //! Records of passkeys (WebAuthn).
 
+use sekimori_core::{TenantId, UserId};
+
 /// A user's passkey.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PasskeyRecord {
     /// Credential id (base64url).
     pub id: String,
     /// Tenant.
-    pub tenant_id: String,
+    pub tenant_id: TenantId,
     /// Whose.
-    pub user_id: String,
+    pub user_id: UserId,
     /// The user's name for it.
     pub name: String,
     /// The credential (public key, counter, flags) as webauthn-rs serialises it, JSON.
@@ -53,11 +55,11 @@ pub struct PasskeyCeremony {
     /// Id (random, 256 bits, hex).
     pub id: String,
     /// Tenant.
-    pub tenant_id: String,
+    pub tenant_id: TenantId,
     /// What it is for.
     pub kind: CeremonyKind,
     /// The user (registration, or a login that named one).
-    pub user_id: Option<String>,
+    pub user_id: Option<UserId>,
     /// The ceremony state (challenge and options), JSON.
     pub state: String,
     /// Creation time, ms.

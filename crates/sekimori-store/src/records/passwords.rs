@@ -1,12 +1,14 @@
 //! Passwords and their throttling (SQL: `sql/passwords.rs`).
 
+use sekimori_core::{TenantId, UserId};
+
 /// A user's password, as an Argon2id PHC string (`$argon2id$v=19$m=…,t=…,p=…$salt$hash`).
 #[derive(Clone, PartialEq, Eq)]
 pub struct PasswordRecord {
     /// Owner.
-    pub user_id: String,
+    pub user_id: UserId,
     /// Tenant.
-    pub tenant_id: String,
+    pub tenant_id: TenantId,
     /// The PHC string: algorithm, parameters, salt and hash.
     pub hash: String,
     /// When it was first set, ms.
@@ -30,7 +32,7 @@ pub struct ThrottleRecord {
     /// `user:<tenant>:<username>` or `net:<tenant>:<network>`.
     pub key: String,
     /// Tenant.
-    pub tenant_id: String,
+    pub tenant_id: TenantId,
     /// Failures since `window_start`.
     pub failures: i64,
     /// Start of the counting window, ms.
@@ -45,7 +47,7 @@ pub struct ThrottleHit<'a> {
     /// The key counted.
     pub key: &'a str,
     /// Tenant.
-    pub tenant_id: &'a str,
+    pub tenant_id: &'a TenantId,
     /// When it failed, ms.
     pub now: i64,
     /// Failures older than this (ms) start a new window.

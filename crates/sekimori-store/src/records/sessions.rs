@@ -1,14 +1,16 @@
 //! Browser sessions (SQL: `sql/sessions.rs`).
 
+use sekimori_core::{SessionId, TenantId, UserId};
+
 /// A browser session.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SessionRecord {
     /// SHA-256 (hex) of the cookie's secret.
-    pub id: String,
+    pub id: SessionId,
     /// Tenant.
-    pub tenant_id: String,
+    pub tenant_id: TenantId,
     /// Whose.
-    pub user_id: String,
+    pub user_id: UserId,
     /// Auth level proved (1 to 3).
     pub level: i64,
     /// Methods used (RFC 8176 `amr` values; stored as a JSON array).
@@ -24,5 +26,5 @@ pub struct SessionRecord {
     /// Revocation (logout), ms.
     pub revoked_at: Option<i64>,
     /// The sign-on this session belongs to: its own id, or that of the session it rotated.
-    pub sso_id: String,
+    pub sso_id: SessionId,
 }

@@ -1,6 +1,8 @@
 //! Tickets and the audit log: stored events, the archive base, event filters (SQL:
 //! `sql/tickets_audit.rs`).
 
+use sekimori_core::{AppId, TenantId, UserId};
+
 use sekimori_core::Timestamp;
 
 /// A one-time ticket for an entitlement.
@@ -9,13 +11,13 @@ pub struct Ticket {
     /// Id (UUIDv7 text).
     pub id: String,
     /// Tenant.
-    pub tenant_id: String,
+    pub tenant_id: TenantId,
     /// Holder.
-    pub user_id: String,
+    pub user_id: UserId,
     /// What it entitles to, e.g. `lunch`.
     pub entitlement: String,
     /// App that issued it.
-    pub issued_by: String,
+    pub issued_by: AppId,
     /// Issue time, ms.
     pub created_at: i64,
     /// Expiry, ms.
@@ -23,7 +25,7 @@ pub struct Ticket {
     /// First (only) redemption, ms.
     pub redeemed_at: Option<i64>,
     /// App that redeemed it.
-    pub redeemed_by: Option<String>,
+    pub redeemed_by: Option<AppId>,
 }
 
 /// A ticket joined with its holder's username.
@@ -41,7 +43,7 @@ pub struct StoredEvent {
     /// Position in the chain, from 1.
     pub seq: i64,
     /// Tenant.
-    pub tenant_id: String,
+    pub tenant_id: TenantId,
     /// Event time, ms.
     pub ts: i64,
     /// `event.action`.
@@ -49,7 +51,7 @@ pub struct StoredEvent {
     /// `event.outcome`.
     pub outcome: String,
     /// `user.id`.
-    pub user_id: Option<String>,
+    pub user_id: Option<UserId>,
     /// The ECS document, canonical JSON.
     pub doc: String,
     /// Hash of the previous row.
@@ -85,9 +87,9 @@ pub enum ArchiveRefused {
 #[derive(Debug, Clone, Default)]
 pub struct EventFilter {
     /// Only this tenant.
-    pub tenant_id: Option<String>,
+    pub tenant_id: Option<TenantId>,
     /// Only this user id.
-    pub user_id: Option<String>,
+    pub user_id: Option<UserId>,
     /// Only this action (exact) or prefix when it ends with `*`.
     pub action: Option<String>,
     /// At or after this time.

@@ -1,11 +1,13 @@
 //! Detection: ingest sources, dead letters, alerts, tuning versions, ingested events and
 //! the batch stored in one transaction (SQL: `sql/watch.rs`).
 
+use sekimori_core::TenantId;
+
 /// A log source allowed to send events (`POST /api/v1/ingest`), with its hashed key.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct IngestSource {
     pub id: String,
-    pub tenant_id: String,
+    pub tenant_id: TenantId,
     pub name: String,
     pub secret_hash: Vec<u8>,
     pub created_at: i64,
@@ -18,7 +20,7 @@ pub struct IngestSource {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DeadLetter {
     pub id: String,
-    pub tenant_id: String,
+    pub tenant_id: TenantId,
     pub source_id: String,
     pub received_at: i64,
     pub reason: String,
@@ -29,7 +31,7 @@ pub struct DeadLetter {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AlertRecord {
     pub id: String,
-    pub tenant_id: String,
+    pub tenant_id: TenantId,
     pub rule_id: Option<String>,
     pub title: String,
     pub level: String,
@@ -77,7 +79,7 @@ impl DocumentKind {
 /// One version of a tenant's document (tuning or routing).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DocumentRecord {
-    pub tenant_id: String,
+    pub tenant_id: TenantId,
     /// 1, 2, 3… per tenant.
     pub version: i64,
     /// The document (JSON).
@@ -91,16 +93,16 @@ pub struct DocumentRecord {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct IngestedEvent {
     pub seq: i64,
-    pub tenant_id: String,
+    pub tenant_id: TenantId,
     pub source_id: String,
     pub received_at: i64,
     pub doc: String,
 }
 
 /// One accepted request's worth of ingest, written in one transaction.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct IngestBatch {
-    pub tenant_id: String,
+    pub tenant_id: TenantId,
     pub source_id: String,
     pub received_at: i64,
     /// The events, as JSON text.
@@ -123,7 +125,7 @@ pub struct SilenceRecord {
     /// Id.
     pub id: String,
     /// Tenant.
-    pub tenant_id: String,
+    pub tenant_id: TenantId,
     /// The matchers, each as written.
     pub matchers: Vec<String>,
     /// Start, ms.
@@ -144,7 +146,7 @@ pub struct SilenceRecord {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NotificationClaim {
     /// Tenant.
-    pub tenant_id: String,
+    pub tenant_id: TenantId,
     /// The channel, e.g. `soc/slack_configs[0]`.
     pub channel: String,
     /// The group (route and grouping labels).
@@ -179,7 +181,7 @@ pub struct NotificationAttempt {
     /// Id.
     pub id: String,
     /// Tenant.
-    pub tenant_id: String,
+    pub tenant_id: TenantId,
     /// The channel, e.g. `soc/slack_configs[0]`.
     pub channel: String,
     /// The group.
@@ -232,7 +234,7 @@ pub struct AlertTriage {
     /// The alert.
     pub alert_id: String,
     /// Tenant.
-    pub tenant_id: String,
+    pub tenant_id: TenantId,
     /// Its state.
     pub state: AlertState,
     /// Who is on it.
@@ -260,7 +262,7 @@ pub struct AlertComment {
     /// Id.
     pub id: String,
     /// Tenant.
-    pub tenant_id: String,
+    pub tenant_id: TenantId,
     /// The alert.
     pub alert_id: String,
     /// Who wrote it.

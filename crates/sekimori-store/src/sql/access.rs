@@ -20,7 +20,7 @@ impl AccessStore for This {
         .await
     }
 
-    async fn delete_user(&self, user_id: &str, event: &NewEvent) -> StoreResult<bool> {
+    async fn delete_user(&self, user_id: &UserId, event: &NewEvent) -> StoreResult<bool> {
         let mut tx = self.begin().await?;
         // Tables without a foreign key to users first; the rest cascade, but are named
         // too so the deletion does not depend on the backend's foreign-key setting.
@@ -57,7 +57,7 @@ impl AccessStore for This {
         Ok(true)
     }
 
-    async fn set_time_zone(&self, tenant_id: &str, time_zone: &str, event: &NewEvent) -> StoreResult<()> {
+    async fn set_time_zone(&self, tenant_id: &TenantId, time_zone: &str, event: &NewEvent) -> StoreResult<()> {
         self.audited(
             q("UPDATE tenants SET time_zone = $1 WHERE id = $2").bind(time_zone).bind(tenant_id),
             event,
@@ -82,12 +82,12 @@ impl AccessStore for This {
         .await
     }
 
-    async fn group_by_name(&self, tenant_id: &str, name: &str) -> StoreResult<Option<Group>> {
+    async fn group_by_name(&self, tenant_id: &TenantId, name: &str) -> StoreResult<Option<Group>> {
         self.read_optional(q("SELECT * FROM groups WHERE tenant_id = $1 AND name = $2").bind(tenant_id).bind(name))
             .await
     }
 
-    async fn list_groups(&self, tenant_id: &str) -> StoreResult<Vec<Group>> {
+    async fn list_groups(&self, tenant_id: &TenantId) -> StoreResult<Vec<Group>> {
         self.read_all(q("SELECT * FROM groups WHERE tenant_id = $1 ORDER BY name").bind(tenant_id)).await
     }
 
@@ -117,7 +117,7 @@ impl AccessStore for This {
         Ok(true)
     }
 
-    async fn add_group_member(&self, group_id: &str, user_id: &str, event: &NewEvent) -> StoreResult<bool> {
+    async fn add_group_member(&self, group_id: &str, user_id: &UserId, event: &NewEvent) -> StoreResult<bool> {
         self.audited(
             q("INSERT INTO group_members (group_id, user_id) VALUES ($1, $2) ON CONFLICT (group_id, user_id) DO NOTHING")
                 .bind(group_id)
@@ -128,7 +128,7 @@ impl AccessStore for This {
         .await
     }
 
-    async fn remove_group_member(&self, group_id: &str, user_id: &str, event: &NewEvent) -> StoreResult<bool> {
+    async fn remove_group_member(&self, group_id: &str, user_id: &UserId, event: &NewEvent) -> StoreResult<bool> {
         self.audited(
             q("DELETE FROM group_members WHERE group_id = $1 AND user_id = $2").bind(group_id).bind(user_id),
             event,
@@ -137,7 +137,7 @@ impl AccessStore for This {
         .await
     }
 
-    async fn user_groups(&self, user_id: &str) -> StoreResult<Vec<Group>> {
+    async fn user_groups(&self, user_id: &UserId) -> StoreResult<Vec<Group>> {
         self.read_all(
             q("SELECT g.* FROM groups g JOIN group_members m ON m.group_id = g.id WHERE m.user_id = $1 ORDER BY g.name")
                 .bind(user_id),
@@ -176,7 +176,7 @@ impl AccessStore for This {
         .await
     }
 
-    async fn user_overrides(&self, user_id: &str, now: i64) -> StoreResult<Vec<OverrideRecord>> {
+    async fn user_overrides(&self, user_id: &UserId, now: i64) -> StoreResult<Vec<OverrideRecord>> {
         self.read_all(
             q("SELECT * FROM user_overrides WHERE user_id = $1 AND expires_at > $2 AND lifted_at IS NULL \
                ORDER BY expires_at, id")
@@ -186,7 +186,7 @@ impl AccessStore for This {
         .await
     }
 
-    async fn tenant_overrides(&self, tenant_id: &str, after: i64) -> StoreResult<Vec<OverrideRecord>> {
+    async fn tenant_overrides(&self, tenant_id: &TenantId, after: i64) -> StoreResult<Vec<OverrideRecord>> {
         self.read_all(
             q("SELECT * FROM user_overrides WHERE tenant_id = $1 AND expires_at > $2 AND lifted_at IS NULL \
                ORDER BY expires_at, id")
@@ -196,7 +196,7 @@ impl AccessStore for This {
         .await
     }
 
-    async fn policy_override_count(&self, user_id: &str, policy: &str, since: i64) -> StoreResult<i64> {
+    async fn policy_override_count(&self, user_id: &UserId, policy: &str, since: i64) -> StoreResult<i64> {
         let row: Option<CountRow> = self
             .read_optional(
                 q("SELECT COUNT(*) AS n FROM user_overrides WHERE user_id = $1 AND policy = $2 AND created_at >= $3")
@@ -210,7 +210,7 @@ impl AccessStore for This {
 
     async fn lift_override(
         &self,
-        tenant_id: &str,
+        tenant_id: &TenantId,
         id: &str,
         at: i64,
         by: &str,

@@ -14,6 +14,9 @@ use async_trait::async_trait;
 use sekimori_core::canonical::to_canonical_string;
 use sekimori_core::event::NewEvent;
 
+use sekimori_core::environment::Environment;
+use sekimori_core::{AppId, DeviceId, LoginId, SessionId, TenantId, UserId};
+
 use crate::query::{q, AuditHeadRow, CountRow, EntityProfileRow, RetentionRow, SeqRow, StateRow, UsernameRow, Q};
 use crate::records::*;
 use crate::traits::*;
@@ -142,7 +145,7 @@ async fn insert_assertion(tx: &mut Tx, a: &AssertionRecord) -> StoreResult<()> {
     Ok(())
 }
 
-async fn close_standby(tx: &mut Tx, user_id: &str, now: i64) -> StoreResult<()> {
+async fn close_standby(tx: &mut Tx, user_id: &UserId, now: i64) -> StoreResult<()> {
     tx.execute(
         q("UPDATE standby_windows SET closed_at = $1 WHERE user_id = $2 AND closed_at IS NULL AND expires_at > $1")
             .bind(now)
@@ -154,14 +157,12 @@ async fn close_standby(tx: &mut Tx, user_id: &str, now: i64) -> StoreResult<()> 
 
 async fn mark_environment_login(
     tx: &mut Tx,
-    tenant_id: &str,
-    user_id: &str,
+    tenant_id: &TenantId,
+    user_id: &UserId,
     env_key: &str,
-    env_json: &str,
+    env: &Environment,
     now: i64,
 ) -> StoreResult<()> {
-    let env: serde_json::Value = serde_json::from_str(env_json).unwrap_or(serde_json::Value::Null);
-    let text = |k: &str| env.get(k).and_then(|v| v.as_str()).unwrap_or("unknown").to_owned();
     tx.execute(q(
         "INSERT INTO environments (user_id, env_key, tenant_id, browser, os, network, country, first_seen, last_seen, last_login_at, trusted) \
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8, $8, FALSE) \
@@ -170,10 +171,10 @@ async fn mark_environment_login(
     .bind(user_id)
     .bind(env_key)
     .bind(tenant_id)
-    .bind(text("browser"))
-    .bind(text("os"))
-    .bind(text("network"))
-    .bind(env.get("country").and_then(|v| v.as_str()).map(str::to_owned))
+    .bind(&env.browser)
+    .bind(&env.os)
+    .bind(&env.network)
+    .bind(&env.country)
     .bind(now))
     .await?;
     Ok(())

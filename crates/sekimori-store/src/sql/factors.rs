@@ -26,7 +26,7 @@ impl FactorStore for This {
         self.read_optional(q("SELECT * FROM totp_credentials WHERE id = $1").bind(id)).await
     }
 
-    async fn user_totp_credentials(&self, user_id: &str) -> StoreResult<Vec<TotpCredential>> {
+    async fn user_totp_credentials(&self, user_id: &UserId) -> StoreResult<Vec<TotpCredential>> {
         self.read_all(q("SELECT * FROM totp_credentials WHERE user_id = $1 ORDER BY created_at, id").bind(user_id))
             .await
     }
@@ -68,7 +68,7 @@ impl FactorStore for This {
         Ok(row.map_or(0, |r| r.n))
     }
 
-    async fn delete_totp(&self, user_id: &str, id: &str, event: &NewEvent) -> StoreResult<bool> {
+    async fn delete_totp(&self, user_id: &UserId, id: &str, event: &NewEvent) -> StoreResult<bool> {
         self.audited(
             q("DELETE FROM totp_credentials WHERE id = $1 AND user_id = $2").bind(id).bind(user_id),
             event,
@@ -79,8 +79,8 @@ impl FactorStore for This {
 
     async fn replace_recovery_codes(
         &self,
-        tenant_id: &str,
-        user_id: &str,
+        tenant_id: &TenantId,
+        user_id: &UserId,
         hashes: &[Vec<u8>],
         now: i64,
         event: &NewEvent,
@@ -102,7 +102,13 @@ impl FactorStore for This {
         Ok(())
     }
 
-    async fn consume_recovery_code(&self, user_id: &str, hash: &[u8], now: i64, event: &NewEvent) -> StoreResult<bool> {
+    async fn consume_recovery_code(
+        &self,
+        user_id: &UserId,
+        hash: &[u8],
+        now: i64,
+        event: &NewEvent,
+    ) -> StoreResult<bool> {
         self.audited(
             q("UPDATE recovery_codes SET used_at = $1 WHERE user_id = $2 AND code_hash = $3 AND used_at IS NULL")
                 .bind(now)
@@ -114,7 +120,7 @@ impl FactorStore for This {
         .await
     }
 
-    async fn recovery_codes_left(&self, user_id: &str) -> StoreResult<i64> {
+    async fn recovery_codes_left(&self, user_id: &UserId) -> StoreResult<i64> {
         let row: Option<CountRow> = self
             .read_optional(
                 q("SELECT COUNT(*) AS n FROM recovery_codes WHERE user_id = $1 AND used_at IS NULL").bind(user_id),

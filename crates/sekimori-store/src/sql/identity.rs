@@ -27,13 +27,13 @@ impl TenantStore for This {
         self.read_optional(q("SELECT * FROM tenants WHERE name = $1").bind(name)).await
     }
 
-    async fn tenant(&self, id: &str) -> StoreResult<Option<Tenant>> {
+    async fn tenant(&self, id: &TenantId) -> StoreResult<Option<Tenant>> {
         self.read_optional(q("SELECT * FROM tenants WHERE id = $1").bind(id)).await
     }
 
     async fn update_standby_settings(
         &self,
-        id: &str,
+        id: &TenantId,
         required: bool,
         seconds: i64,
         event: &NewEvent,
@@ -75,7 +75,7 @@ impl CredentialStore for This {
         self.read_optional(q("SELECT * FROM admin_tokens WHERE id = $1").bind(id)).await
     }
 
-    async fn list_admin_tokens(&self, tenant_id: &str) -> StoreResult<Vec<AdminToken>> {
+    async fn list_admin_tokens(&self, tenant_id: &TenantId) -> StoreResult<Vec<AdminToken>> {
         self.read_all(q("SELECT * FROM admin_tokens WHERE tenant_id = $1 ORDER BY created_at, id").bind(tenant_id))
             .await
     }
@@ -99,7 +99,7 @@ impl CredentialStore for This {
         Ok(true)
     }
 
-    async fn set_app_origins(&self, id: &str, origins: Option<&[String]>, event: &NewEvent) -> StoreResult<bool> {
+    async fn set_app_origins(&self, id: &AppId, origins: Option<&[String]>, event: &NewEvent) -> StoreResult<bool> {
         self.audited(
             q("UPDATE apps SET origins = $1 WHERE id = $2 AND revoked_at IS NULL").bind(origins).bind(id),
             event,
@@ -108,17 +108,17 @@ impl CredentialStore for This {
         .await
     }
 
-    async fn app(&self, id: &str) -> StoreResult<Option<App>> {
+    async fn app(&self, id: &AppId) -> StoreResult<Option<App>> {
         self.read_optional(q("SELECT * FROM apps WHERE id = $1").bind(id)).await
     }
 
-    async fn list_apps(&self, tenant_id: &str) -> StoreResult<Vec<App>> {
+    async fn list_apps(&self, tenant_id: &TenantId) -> StoreResult<Vec<App>> {
         Ok(self
             .read_all(q("SELECT * FROM apps WHERE tenant_id = $1 ORDER BY name, created_at").bind(tenant_id))
             .await?)
     }
 
-    async fn revoke_app(&self, id: &str, now: i64, event: &NewEvent) -> StoreResult<bool> {
+    async fn revoke_app(&self, id: &AppId, now: i64, event: &NewEvent) -> StoreResult<bool> {
         self.audited(
             q("UPDATE apps SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL").bind(now).bind(id),
             event,
@@ -151,11 +151,11 @@ impl UserStore for This {
         .await
     }
 
-    async fn user(&self, id: &str) -> StoreResult<Option<User>> {
+    async fn user(&self, id: &UserId) -> StoreResult<Option<User>> {
         self.read_optional(q("SELECT * FROM users WHERE id = $1").bind(id)).await
     }
 
-    async fn user_by_name(&self, tenant_id: &str, username: &str) -> StoreResult<Option<User>> {
+    async fn user_by_name(&self, tenant_id: &TenantId, username: &str) -> StoreResult<Option<User>> {
         Ok(self
             .read_optional(
                 q("SELECT * FROM users WHERE tenant_id = $1 AND username = $2").bind(tenant_id).bind(username),
@@ -163,7 +163,7 @@ impl UserStore for This {
             .await?)
     }
 
-    async fn list_users(&self, tenant_id: &str) -> StoreResult<Vec<User>> {
+    async fn list_users(&self, tenant_id: &TenantId) -> StoreResult<Vec<User>> {
         self.read_all(q("SELECT * FROM users WHERE tenant_id = $1 ORDER BY username").bind(tenant_id)).await
     }
 }
@@ -218,8 +218,8 @@ impl DeviceStore for This {
             .bind(device.created_at)).await?;
         // The enrolment decides the tenant and user; the caller cannot know them before.
         let mut event = event.clone();
-        event.tenant = device.tenant_id.clone();
-        event.user_id = Some(device.user_id.clone());
+        event.tenant = device.tenant_id.to_string();
+        event.user_id = Some(device.user_id.to_string());
         let UsernameRow { username } =
             tx.fetch_one(q("SELECT username FROM users WHERE id = $1").bind(&device.user_id)).await?;
         event.user_name = Some(username);
@@ -228,11 +228,11 @@ impl DeviceStore for This {
         Ok(Consume::Done((enrollment, device)))
     }
 
-    async fn device(&self, id: &str) -> StoreResult<Option<Device>> {
+    async fn device(&self, id: &DeviceId) -> StoreResult<Option<Device>> {
         self.read_optional(q("SELECT * FROM devices WHERE id = $1").bind(id)).await
     }
 
-    async fn list_devices(&self, user_id: &str) -> StoreResult<Vec<Device>> {
+    async fn list_devices(&self, user_id: &UserId) -> StoreResult<Vec<Device>> {
         Ok(self
             .read_all(
                 q("SELECT * FROM devices WHERE user_id = $1 AND revoked_at IS NULL ORDER BY created_at").bind(user_id),
@@ -240,7 +240,7 @@ impl DeviceStore for This {
             .await?)
     }
 
-    async fn revoke_device(&self, id: &str, now: i64, event: &NewEvent) -> StoreResult<bool> {
+    async fn revoke_device(&self, id: &DeviceId, now: i64, event: &NewEvent) -> StoreResult<bool> {
         self.audited(
             q("UPDATE devices SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL").bind(now).bind(id),
             event,
@@ -249,7 +249,7 @@ impl DeviceStore for This {
         .await
     }
 
-    async fn remember_nonce(&self, device_id: &str, nonce: &str, expires_at: i64) -> StoreResult<bool> {
+    async fn remember_nonce(&self, device_id: &DeviceId, nonce: &str, expires_at: i64) -> StoreResult<bool> {
         let n = self.write(q(
             "INSERT INTO device_nonces (device_id, nonce, expires_at) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
         )

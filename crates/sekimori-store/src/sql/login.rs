@@ -16,7 +16,7 @@ impl LoginStore for This {
         Ok(())
     }
 
-    async fn active_standby(&self, user_id: &str, now: i64) -> StoreResult<Option<StandbyWindow>> {
+    async fn active_standby(&self, user_id: &UserId, now: i64) -> StoreResult<Option<StandbyWindow>> {
         self.read_optional(q(
             "SELECT * FROM standby_windows WHERE user_id = $1 AND closed_at IS NULL AND opened_at <= $2 AND expires_at > $2 \
              ORDER BY expires_at DESC LIMIT 1",
@@ -48,14 +48,14 @@ impl LoginStore for This {
         Ok(())
     }
 
-    async fn login(&self, id: &str) -> StoreResult<Option<LoginRequest>> {
+    async fn login(&self, id: &LoginId) -> StoreResult<Option<LoginRequest>> {
         self.read_optional(q("SELECT * FROM login_requests WHERE id = $1").bind(id)).await
     }
 
     async fn decide_login(
         &self,
-        id: &str,
-        device_id: &str,
+        id: &LoginId,
+        device_id: &DeviceId,
         decision: &Decision,
         now: i64,
         event: &NewEvent,
@@ -102,7 +102,7 @@ impl LoginStore for This {
         Ok(())
     }
 
-    async fn pending_messages(&self, user_id: &str, now: i64) -> StoreResult<Vec<InboxMessage>> {
+    async fn pending_messages(&self, user_id: &UserId, now: i64) -> StoreResult<Vec<InboxMessage>> {
         Ok(self
             .read_all(
                 q("SELECT m.* FROM inbox m LEFT JOIN login_requests l ON l.id = m.login_id \
@@ -114,7 +114,7 @@ impl LoginStore for This {
             .await?)
     }
 
-    async fn dismiss_message(&self, id: &str, user_id: &str, now: i64) -> StoreResult<bool> {
+    async fn dismiss_message(&self, id: &str, user_id: &UserId, now: i64) -> StoreResult<bool> {
         let n = self
             .write(
                 q("UPDATE inbox SET dismissed_at = $1 WHERE id = $2 AND user_id = $3 AND dismissed_at IS NULL")
@@ -206,7 +206,7 @@ impl LoginStore for This {
     async fn consume_assertion(
         &self,
         jti: &str,
-        app_id: &str,
+        app_id: &AppId,
         now: i64,
         event: &NewEvent,
     ) -> StoreResult<Consume<AssertionRecord>> {

@@ -24,11 +24,11 @@ impl OidcStore for This {
         Ok(true)
     }
 
-    async fn oidc_client(&self, app_id: &str) -> StoreResult<Option<OidcClient>> {
+    async fn oidc_client(&self, app_id: &AppId) -> StoreResult<Option<OidcClient>> {
         self.read_optional(q("SELECT * FROM oidc_clients WHERE app_id = $1").bind(app_id)).await
     }
 
-    async fn list_oidc_clients(&self, tenant_id: &str) -> StoreResult<Vec<OidcClient>> {
+    async fn list_oidc_clients(&self, tenant_id: &TenantId) -> StoreResult<Vec<OidcClient>> {
         self.read_all(q("SELECT * FROM oidc_clients WHERE tenant_id = $1 ORDER BY created_at").bind(tenant_id)).await
     }
 

@@ -30,7 +30,7 @@ impl PasskeyStore for This {
         self.read_optional(q("SELECT * FROM passkeys WHERE id = $1").bind(id)).await
     }
 
-    async fn user_passkeys(&self, user_id: &str) -> StoreResult<Vec<PasskeyRecord>> {
+    async fn user_passkeys(&self, user_id: &UserId) -> StoreResult<Vec<PasskeyRecord>> {
         self.read_all(q("SELECT * FROM passkeys WHERE user_id = $1 ORDER BY created_at, id").bind(user_id)).await
     }
 
@@ -45,7 +45,7 @@ impl PasskeyStore for This {
         Ok(())
     }
 
-    async fn delete_passkey(&self, user_id: &str, id: &str, event: &NewEvent) -> StoreResult<bool> {
+    async fn delete_passkey(&self, user_id: &UserId, id: &str, event: &NewEvent) -> StoreResult<bool> {
         self.audited(
             q("DELETE FROM passkeys WHERE id = $1 AND user_id = $2").bind(id).bind(user_id),
             event,

@@ -18,11 +18,11 @@ impl PasswordStore for This {
         Ok(())
     }
 
-    async fn password(&self, user_id: &str) -> StoreResult<Option<PasswordRecord>> {
+    async fn password(&self, user_id: &UserId) -> StoreResult<Option<PasswordRecord>> {
         self.read_optional(q("SELECT * FROM passwords WHERE user_id = $1").bind(user_id)).await
     }
 
-    async fn rehash_password(&self, user_id: &str, old: &str, new: &str, now: i64) -> StoreResult<bool> {
+    async fn rehash_password(&self, user_id: &UserId, old: &str, new: &str, now: i64) -> StoreResult<bool> {
         let n = self
             .write(
                 q("UPDATE passwords SET hash = $1, updated_at = $2 WHERE user_id = $3 AND hash = $4")
@@ -35,11 +35,11 @@ impl PasswordStore for This {
         Ok(n == 1)
     }
 
-    async fn delete_password(&self, user_id: &str, event: &NewEvent) -> StoreResult<bool> {
+    async fn delete_password(&self, user_id: &UserId, event: &NewEvent) -> StoreResult<bool> {
         self.audited(q("DELETE FROM passwords WHERE user_id = $1").bind(user_id), event, Audit::IfChanged).await
     }
 
-    async fn set_password_policy(&self, tenant_id: &str, level: i64, event: &NewEvent) -> StoreResult<()> {
+    async fn set_password_policy(&self, tenant_id: &TenantId, level: i64, event: &NewEvent) -> StoreResult<()> {
         self.audited(
             q("UPDATE tenants SET password_policy = $1 WHERE id = $2").bind(level).bind(tenant_id),
             event,

@@ -30,7 +30,7 @@ impl TicketStore for This {
         Ok(row.map(|r| (r.ticket, r.holder)))
     }
 
-    async fn user_tickets(&self, user_id: &str, now: i64) -> StoreResult<Vec<Ticket>> {
+    async fn user_tickets(&self, user_id: &UserId, now: i64) -> StoreResult<Vec<Ticket>> {
         self.read_all(q(
             "SELECT * FROM tickets WHERE user_id = $1 AND redeemed_at IS NULL AND expires_at > $2 ORDER BY created_at, id",
         )
@@ -38,7 +38,13 @@ impl TicketStore for This {
         .bind(now)).await
     }
 
-    async fn redeem_ticket(&self, id: &str, app_id: &str, now: i64, event: &NewEvent) -> StoreResult<Consume<Ticket>> {
+    async fn redeem_ticket(
+        &self,
+        id: &str,
+        app_id: &AppId,
+        now: i64,
+        event: &NewEvent,
+    ) -> StoreResult<Consume<Ticket>> {
         let mut tx = self.begin().await?;
         let redeemed: Option<Ticket> = tx.fetch_optional(q(
             "UPDATE tickets SET redeemed_at = $1, redeemed_by = $2 WHERE id = $3 AND redeemed_at IS NULL AND expires_at > $1 RETURNING *",
@@ -89,7 +95,7 @@ impl EnvironmentStore for This {
         Ok(before)
     }
 
-    async fn list_environments(&self, user_id: &str) -> StoreResult<Vec<EnvironmentRecord>> {
+    async fn list_environments(&self, user_id: &UserId) -> StoreResult<Vec<EnvironmentRecord>> {
         Ok(self
             .read_all(q("SELECT * FROM environments WHERE user_id = $1 ORDER BY last_seen DESC, env_key").bind(user_id))
             .await?)
@@ -97,7 +103,7 @@ impl EnvironmentStore for This {
 
     async fn set_environment_trust(
         &self,
-        user_id: &str,
+        user_id: &UserId,
         env_key: &str,
         trusted: bool,
         event: &NewEvent,
@@ -113,7 +119,7 @@ impl EnvironmentStore for This {
         .await
     }
 
-    async fn revoke_environment(&self, user_id: &str, env_key: &str, event: &NewEvent) -> StoreResult<bool> {
+    async fn revoke_environment(&self, user_id: &UserId, env_key: &str, event: &NewEvent) -> StoreResult<bool> {
         self.audited(
             q("DELETE FROM environments WHERE user_id = $1 AND env_key = $2").bind(user_id).bind(env_key),
             event,

@@ -42,7 +42,7 @@ impl WatchStore for This {
 
     async fn set_ingest_source_labels(
         &self,
-        tenant_id: &str,
+        tenant_id: &TenantId,
         id: &str,
         labels: &std::collections::BTreeMap<String, String>,
         event: &NewEvent,
@@ -62,12 +62,18 @@ impl WatchStore for This {
         self.read_optional(q("SELECT * FROM ingest_sources WHERE id = $1").bind(id)).await
     }
 
-    async fn list_ingest_sources(&self, tenant_id: &str) -> StoreResult<Vec<IngestSource>> {
+    async fn list_ingest_sources(&self, tenant_id: &TenantId) -> StoreResult<Vec<IngestSource>> {
         self.read_all(q("SELECT * FROM ingest_sources WHERE tenant_id = $1 ORDER BY name, created_at").bind(tenant_id))
             .await
     }
 
-    async fn revoke_ingest_source(&self, tenant_id: &str, id: &str, now: i64, event: &NewEvent) -> StoreResult<bool> {
+    async fn revoke_ingest_source(
+        &self,
+        tenant_id: &TenantId,
+        id: &str,
+        now: i64,
+        event: &NewEvent,
+    ) -> StoreResult<bool> {
         self.audited(
             q("UPDATE ingest_sources SET revoked_at = $1 WHERE id = $2 AND tenant_id = $3 AND revoked_at IS NULL")
                 .bind(now)
@@ -192,7 +198,12 @@ impl WatchStore for This {
         Ok(row.map_or(0, |r| r.seq))
     }
 
-    async fn ingested_events(&self, tenant_id: &str, after_seq: i64, limit: i64) -> StoreResult<Vec<IngestedEvent>> {
+    async fn ingested_events(
+        &self,
+        tenant_id: &TenantId,
+        after_seq: i64,
+        limit: i64,
+    ) -> StoreResult<Vec<IngestedEvent>> {
         self.read_all(
             q("SELECT * FROM ingested_events WHERE tenant_id = $1 AND seq > $2 ORDER BY seq LIMIT $3")
                 .bind(tenant_id)
@@ -202,14 +213,18 @@ impl WatchStore for This {
         .await
     }
 
-    async fn ingested_event(&self, tenant_id: &str, seq: i64) -> StoreResult<Option<IngestedEvent>> {
+    async fn ingested_event(&self, tenant_id: &TenantId, seq: i64) -> StoreResult<Option<IngestedEvent>> {
         self.read_optional(
             q("SELECT * FROM ingested_events WHERE tenant_id = $1 AND seq = $2").bind(tenant_id).bind(seq),
         )
         .await
     }
 
-    async fn behaviour_profiles(&self, tenant_id: &str, entities: &[String]) -> StoreResult<Vec<(String, String)>> {
+    async fn behaviour_profiles(
+        &self,
+        tenant_id: &TenantId,
+        entities: &[String],
+    ) -> StoreResult<Vec<(String, String)>> {
         let mut out = Vec::with_capacity(entities.len());
         for chunk in entities.chunks(PROFILES_PER_QUERY) {
             let placeholders: Vec<String> = (2..chunk.len() + 2).map(|i| format!("${i}")).collect();
@@ -247,7 +262,7 @@ impl WatchStore for This {
         Ok(())
     }
 
-    async fn silences(&self, tenant_id: &str, after: i64) -> StoreResult<Vec<SilenceRecord>> {
+    async fn silences(&self, tenant_id: &TenantId, after: i64) -> StoreResult<Vec<SilenceRecord>> {
         self.read_all(
             q("SELECT * FROM silences WHERE tenant_id = $1 AND ends_at > $2 ORDER BY starts_at, id")
                 .bind(tenant_id)
@@ -256,7 +271,7 @@ impl WatchStore for This {
         .await
     }
 
-    async fn ended_silences(&self, tenant_id: &str, after: i64, until: i64) -> StoreResult<Vec<SilenceRecord>> {
+    async fn ended_silences(&self, tenant_id: &TenantId, after: i64, until: i64) -> StoreResult<Vec<SilenceRecord>> {
         self.read_all(
             q("SELECT * FROM silences WHERE tenant_id = $1 AND ends_at > $2 AND ends_at <= $3 ORDER BY ends_at, id")
                 .bind(tenant_id)
@@ -266,7 +281,7 @@ impl WatchStore for This {
         .await
     }
 
-    async fn expire_silence(&self, tenant_id: &str, id: &str, at: i64, event: &NewEvent) -> StoreResult<bool> {
+    async fn expire_silence(&self, tenant_id: &TenantId, id: &str, at: i64, event: &NewEvent) -> StoreResult<bool> {
         let mut tx = self.begin().await?;
         let n = tx
             .execute(
@@ -285,13 +300,13 @@ impl WatchStore for This {
         Ok(true)
     }
 
-    async fn alert(&self, tenant_id: &str, id: &str) -> StoreResult<Option<AlertRecord>> {
+    async fn alert(&self, tenant_id: &TenantId, id: &str) -> StoreResult<Option<AlertRecord>> {
         self.read_optional(q("SELECT * FROM alerts WHERE tenant_id = $1 AND id = $2").bind(tenant_id).bind(id)).await
     }
 
     async fn alerts_in_state(
         &self,
-        tenant_id: &str,
+        tenant_id: &TenantId,
         state: AlertState,
         since: i64,
         limit: i64,
@@ -308,7 +323,7 @@ impl WatchStore for This {
         .await
     }
 
-    async fn alert_triage(&self, tenant_id: &str, ids: &[String]) -> StoreResult<Vec<AlertTriage>> {
+    async fn alert_triage(&self, tenant_id: &TenantId, ids: &[String]) -> StoreResult<Vec<AlertTriage>> {
         let mut out = Vec::new();
         for chunk in ids.chunks(ROWS_PER_INSERT) {
             let list: Vec<String> = (0..chunk.len()).map(|i| format!("${}", i + 2)).collect();
@@ -388,7 +403,7 @@ impl WatchStore for This {
 
     async fn resolve_alerts(
         &self,
-        tenant_id: &str,
+        tenant_id: &TenantId,
         ids: &[String],
         at: i64,
         by: &str,
@@ -442,7 +457,7 @@ impl WatchStore for This {
         Ok(true)
     }
 
-    async fn alert_comments(&self, tenant_id: &str, alert_id: &str) -> StoreResult<Vec<AlertComment>> {
+    async fn alert_comments(&self, tenant_id: &TenantId, alert_id: &str) -> StoreResult<Vec<AlertComment>> {
         self.read_all(
             q("SELECT * FROM alert_comments WHERE tenant_id = $1 AND alert_id = $2 ORDER BY created_at, id")
                 .bind(tenant_id)
@@ -581,7 +596,7 @@ impl WatchStore for This {
         Ok(())
     }
 
-    async fn notification_attempts(&self, tenant_id: &str, limit: i64) -> StoreResult<Vec<NotificationAttempt>> {
+    async fn notification_attempts(&self, tenant_id: &TenantId, limit: i64) -> StoreResult<Vec<NotificationAttempt>> {
         self.read_all(
             q("SELECT * FROM notification_attempts WHERE tenant_id = $1 ORDER BY at DESC, attempt DESC, id LIMIT $2")
                 .bind(tenant_id)
@@ -590,7 +605,7 @@ impl WatchStore for This {
         .await
     }
 
-    async fn document(&self, kind: DocumentKind, tenant_id: &str) -> StoreResult<Option<DocumentRecord>> {
+    async fn document(&self, kind: DocumentKind, tenant_id: &TenantId) -> StoreResult<Option<DocumentRecord>> {
         let sql = format!("SELECT * FROM {} WHERE tenant_id = $1 ORDER BY version DESC LIMIT 1", kind.table());
         self.read_optional(q(&sql).bind(tenant_id)).await
     }
@@ -598,7 +613,7 @@ impl WatchStore for This {
     async fn document_version(
         &self,
         kind: DocumentKind,
-        tenant_id: &str,
+        tenant_id: &TenantId,
         version: i64,
     ) -> StoreResult<Option<DocumentRecord>> {
         let sql = format!("SELECT * FROM {} WHERE tenant_id = $1 AND version = $2", kind.table());
@@ -608,7 +623,7 @@ impl WatchStore for This {
     async fn document_versions(
         &self,
         kind: DocumentKind,
-        tenant_id: &str,
+        tenant_id: &TenantId,
         limit: i64,
     ) -> StoreResult<Vec<DocumentRecord>> {
         let sql = format!("SELECT * FROM {} WHERE tenant_id = $1 ORDER BY version DESC LIMIT $2", kind.table());
@@ -641,7 +656,7 @@ impl WatchStore for This {
         Ok(true)
     }
 
-    async fn alerts(&self, tenant_id: &str, since: i64, limit: i64) -> StoreResult<Vec<AlertRecord>> {
+    async fn alerts(&self, tenant_id: &TenantId, since: i64, limit: i64) -> StoreResult<Vec<AlertRecord>> {
         self.read_all(
             q("SELECT * FROM alerts WHERE tenant_id = $1 AND created_at >= $2 ORDER BY created_at DESC, id DESC LIMIT $3")
                 .bind(tenant_id)
@@ -651,7 +666,7 @@ impl WatchStore for This {
         .await
     }
 
-    async fn dead_letters(&self, tenant_id: &str, limit: i64) -> StoreResult<Vec<DeadLetter>> {
+    async fn dead_letters(&self, tenant_id: &TenantId, limit: i64) -> StoreResult<Vec<DeadLetter>> {
         self.read_all(
             q("SELECT * FROM dead_letters WHERE tenant_id = $1 ORDER BY received_at DESC, id DESC LIMIT $2")
                 .bind(tenant_id)
@@ -660,14 +675,20 @@ impl WatchStore for This {
         .await
     }
 
-    async fn ingest_retention(&self, tenant_id: &str) -> StoreResult<Option<i64>> {
+    async fn ingest_retention(&self, tenant_id: &TenantId) -> StoreResult<Option<i64>> {
         let row: Option<RetentionRow> = self
             .read_optional(q("SELECT retention_days FROM watch_settings WHERE tenant_id = $1").bind(tenant_id))
             .await?;
         Ok(row.map(|r| r.retention_days))
     }
 
-    async fn set_ingest_retention(&self, tenant_id: &str, days: i64, now: i64, event: &NewEvent) -> StoreResult<()> {
+    async fn set_ingest_retention(
+        &self,
+        tenant_id: &TenantId,
+        days: i64,
+        now: i64,
+        event: &NewEvent,
+    ) -> StoreResult<()> {
         let mut tx = self.begin().await?;
         tx.execute(
             q("INSERT INTO watch_settings (tenant_id, retention_days, updated_at) VALUES ($1, $2, $3) \

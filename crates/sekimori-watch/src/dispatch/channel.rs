@@ -78,7 +78,7 @@ pub fn labels_of(a: &AlertRecord, source_labels: &crate::SourceLabels) -> WatchR
         None => ("detection", None),
     };
     let mut l: Labels = source_labels.clone();
-    l.insert("tenant".into(), a.tenant_id.clone());
+    l.insert("tenant".into(), a.tenant_id.to_string());
     if let Some(rule) = rule {
         l.insert("rule".into(), rule);
     }

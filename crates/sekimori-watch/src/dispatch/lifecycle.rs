@@ -2,6 +2,7 @@
 //! silences (compiled once, and the notice when one ends), and resolutions (by hand, and
 //! the stored alerts a resolved label set stood for).
 
+use sekimori_core::TenantId;
 use std::sync::Arc;
 
 use sekimori_core::token::sha256_hex;
@@ -108,7 +109,7 @@ impl Dispatcher {
     /// The tenant's silences in force, compiled (regular expressions included) once and
     /// reused while no silence changed through this process and for at most
     /// [`SILENCES_FRESH_MS`] (a change made on another node).
-    pub(super) async fn silences(&self, st: &mut State, tenant_id: &str, now: i64) -> WatchResult<Arc<Silences>> {
+    pub(super) async fn silences(&self, st: &mut State, tenant_id: &TenantId, now: i64) -> WatchResult<Arc<Silences>> {
         let generation = self.watch.silence_generation.load(std::sync::atomic::Ordering::Relaxed);
         if let Some((cached, g, at)) = st.silences.get(tenant_id) {
             if *g == generation && (0..SILENCES_FRESH_MS).contains(&(now - at)) {
@@ -124,7 +125,7 @@ impl Dispatcher {
     /// Marks the stored alerts `ids` resolved (those not yet), audited once.
     pub(super) async fn record_resolved(
         &self,
-        tenant_id: &str,
+        tenant_id: &TenantId,
         ids: &[String],
         now: i64,
         reason: &str,
@@ -149,7 +150,7 @@ impl Dispatcher {
 
     /// An alert was resolved by hand: the firing alert it belongs to is resolved (its
     /// groups are told), with the other stored alerts it stood for.
-    pub async fn resolved_by_hand(&self, tenant_id: &str, alert_id: &str) -> WatchResult<()> {
+    pub async fn resolved_by_hand(&self, tenant_id: &TenantId, alert_id: &str) -> WatchResult<()> {
         let now = self.watch.now_ms();
         let mut state = self.state.lock().await;
         let st = &mut *state;

@@ -14,6 +14,7 @@
 //!   for the same entity is the same alert, notified again only after `repeat_interval`;
 //!   it is resolved when it has not fired for `resolve_timeout`.
 
+use sekimori_core::TenantId;
 use std::collections::{BTreeSet, HashMap};
 use std::sync::Arc;
 use std::time::Duration;
@@ -124,7 +125,7 @@ struct Tenant {
 /// A notification to one channel, ready to claim and send.
 #[derive(Debug, Clone)]
 struct Job {
-    tenant_id: String,
+    tenant_id: TenantId,
     route: String,
     channel: Channel,
     group_key: String,
@@ -148,7 +149,7 @@ struct Done {
 }
 
 struct State {
-    tenants: HashMap<String, Tenant>,
+    tenants: HashMap<TenantId, Tenant>,
     /// Stored alerts already taken in (pending in the store until notified).
     known: std::collections::HashSet<String>,
     limits: HashMap<String, RateLimit>,
@@ -165,7 +166,7 @@ struct State {
     rescan_from_ms: i64,
     /// Each tenant's compiled silences: (them, the silence generation and the time they
     /// were read at).
-    silences: HashMap<String, (Arc<Silences>, u64, i64)>,
+    silences: HashMap<TenantId, (Arc<Silences>, u64, i64)>,
 }
 
 /// Delivers stored alerts to the receivers of each tenant's routing document.
@@ -285,7 +286,7 @@ impl Dispatcher {
         }
         let mut quiet = Vec::new();
         // Each tenant's routing version, and each source's labels, are read once a tick.
-        let mut versions: HashMap<String, i64> = HashMap::new();
+        let mut versions: HashMap<TenantId, i64> = HashMap::new();
         let mut sources: HashMap<String, crate::SourceLabels> = HashMap::new();
         for alert in pending {
             if !st.known.insert(alert.id.clone()) {
@@ -339,7 +340,7 @@ impl Dispatcher {
         self.mark(st, unowed, now).await?;
         let since = st.last_tick_ms.replace(now).unwrap_or(now);
         self.silences_ended(st, since, now).await?;
-        let tenant_ids: Vec<String> = st.tenants.keys().cloned().collect();
+        let tenant_ids: Vec<TenantId> = st.tenants.keys().cloned().collect();
         for tenant_id in tenant_ids {
             let flushes = match st.tenants.get_mut(&tenant_id) {
                 Some(t) => t.grouper.due(now),
@@ -396,7 +397,7 @@ impl Dispatcher {
     /// forgotten.
     /// (Collected in `st.unmarked` and marked once per round: one transaction, not one a
     /// notification.)
-    fn flushed(&self, st: &mut State, tenant_id: &str, route: &str, covered: &[Labels], resolved: &[Labels]) {
+    fn flushed(&self, st: &mut State, tenant_id: &TenantId, route: &str, covered: &[Labels], resolved: &[Labels]) {
         let Some(tenant) = st.tenants.get_mut(tenant_id) else { return };
         for labels in covered {
             if let Some(a) = tenant.active.get_mut(labels) {
@@ -498,7 +499,7 @@ impl Dispatcher {
     }
 
     /// The channel notifications for `flush`, after silences, inhibition and mute windows.
-    fn jobs(&self, st: &State, tenant_id: &str, flush: &Flush, silences: &Silences, now: i64) -> Vec<Job> {
+    fn jobs(&self, st: &State, tenant_id: &TenantId, flush: &Flush, silences: &Silences, now: i64) -> Vec<Job> {
         let Some(tenant) = st.tenants.get(tenant_id) else { return Vec::new() };
         let Some(tree) = &tenant.tree else { return Vec::new() };
         let known = |l: &Labels| tenant.active.get(l).or_else(|| tenant.resolved.get(l));
@@ -525,7 +526,7 @@ impl Dispatcher {
 
     fn channel_jobs(
         &self,
-        tenant_id: &str,
+        tenant_id: &TenantId,
         tree: &RoutingTree,
         flush: &Flush,
         route: &ResolvedRoute,

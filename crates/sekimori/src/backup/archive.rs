@@ -14,6 +14,7 @@
 //! each archive file is written, opened again and walked, and only then are the rows
 //! deleted, in one transaction with the new signed base and an `audit.archived` event.
 
+use sekimori_core::{TenantId, UserId};
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader, BufWriter, Write};
 use std::path::Path;
@@ -55,11 +56,11 @@ pub struct SegmentFile {
 #[serde(deny_unknown_fields)]
 struct RowLine {
     seq: i64,
-    tenant_id: String,
+    tenant_id: TenantId,
     ts: i64,
     action: String,
     outcome: String,
-    user_id: Option<String>,
+    user_id: Option<UserId>,
     doc: String,
     prev_hash: String,
     hash: String,
