@@ -9,6 +9,9 @@ use std::sync::Arc;
 pub struct Timestamp(pub i64);
 
 impl Timestamp {
+    /// The last instant there is: "never" where a time is required.
+    pub const MAX: Timestamp = Timestamp(i64::MAX);
+
     /// Milliseconds since the epoch.
     pub fn millis(self) -> i64 {
         self.0
@@ -27,6 +30,16 @@ impl Timestamp {
     /// This instant plus `secs` seconds (saturating).
     pub fn plus_seconds(self, secs: i64) -> Self {
         Timestamp(self.0.saturating_add(secs.saturating_mul(1000)))
+    }
+
+    /// This instant plus `ms` milliseconds (saturating; negative goes back).
+    pub fn plus_millis(self, ms: i64) -> Self {
+        Timestamp(self.0.saturating_add(ms))
+    }
+
+    /// Milliseconds from `earlier` to this instant (negative when `earlier` is later).
+    pub fn millis_since(self, earlier: Timestamp) -> i64 {
+        self.0.saturating_sub(earlier.0)
     }
 
     /// RFC 3339 text with millisecond precision, e.g. `2026-11-23T10:00:00.000Z`.

@@ -126,7 +126,7 @@ impl Access {
             .user(&user.id, &user.username)
             .field(field::CAUSE, cause)
             .field(field::ACTOR, actor);
-        let n = self.ctx.store.revoke_user_sessions(&user.id, self.ctx.clock.now().millis(), &ev).await?;
+        let n = self.ctx.store.revoke_user_sessions(&user.id, self.ctx.clock.now(), &ev).await?;
         self.forget_sessions();
         Ok(n)
     }
@@ -147,10 +147,10 @@ impl Access {
         tenant: Option<&Tenant>,
     ) -> GateResult<Option<Refusal>> {
         let now = self.ctx.clock.now();
-        if user.valid_from.is_some_and(|t| now.millis() < t) {
+        if user.valid_from.is_some_and(|t| now < t) {
             return Ok(Some(Refusal::NotYetValid));
         }
-        if user.valid_until.is_some_and(|t| now.millis() >= t) {
+        if user.valid_until.is_some_and(|t| now >= t) {
             return Ok(Some(Refusal::Expired));
         }
         let rules: Vec<LoginHours> = match parse_hours(user.login_hours.as_deref())? {
@@ -201,7 +201,7 @@ impl Access {
         if user.disabled {
             return Err(GateError::new(ErrorCode::Forbidden, format!("{} is disabled", user.username)));
         }
-        let overrides = crate::overrides::effective(&self.ctx, &user.id, self.ctx.clock.now().millis()).await?;
+        let overrides = crate::overrides::effective(&self.ctx, &user.id, self.ctx.clock.now()).await?;
         let held = if overrides.blocked {
             Some(("blocked", "logins are blocked for this account for now after a security alert"))
         } else if overrides.push_suspended && method == "push" {
@@ -242,7 +242,7 @@ impl Access {
         if user.disabled {
             return Err(GateError::new(ErrorCode::Forbidden, "the user is disabled"));
         }
-        if user.valid_until.is_some_and(|t| self.ctx.clock.now().millis() >= t) {
+        if user.valid_until.is_some_and(|t| self.ctx.clock.now() >= t) {
             return Err(GateError::new(ErrorCode::LoginNotAllowed, "the account has expired").with("reason", "expired"));
         }
         Ok(())
@@ -271,11 +271,11 @@ impl Access {
             changed.push("disabled");
         }
         if let Some(v) = patch.valid_from {
-            user.valid_from = v.map(|t| t.millis());
+            user.valid_from = v;
             changed.push("valid_from");
         }
         if let Some(v) = patch.valid_until {
-            user.valid_until = v.map(|t| t.millis());
+            user.valid_until = v;
             changed.push("valid_until");
         }
         if let (Some(from), Some(until)) = (user.valid_from, user.valid_until) {
@@ -352,7 +352,7 @@ impl Access {
             members: self.ctx.store.group_member_names(&g.id).await?,
             name: g.name,
             login_hours: g.login_hours,
-            created_at: Timestamp(g.created_at).to_rfc3339(),
+            created_at: g.created_at.to_rfc3339(),
         })
     }
 
@@ -369,7 +369,7 @@ impl Access {
             tenant_id: tenant_id.to_owned(),
             name: name.to_string(),
             login_hours: login_hours.map(checked_hours).transpose()?,
-            created_at: self.ctx.clock.now().millis(),
+            created_at: self.ctx.clock.now(),
         };
         let ev = self
             .ctx

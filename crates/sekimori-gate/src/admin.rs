@@ -6,7 +6,7 @@ use sekimori_core::event::Outcome;
 use sekimori_core::names::Username;
 use sekimori_core::token::PrefixedKey;
 use sekimori_core::ErrorCode;
-use sekimori_core::{DeviceId, TenantId};
+use sekimori_core::{DeviceId, TenantId, Timestamp};
 use sekimori_store::{AdminToken, Device, Tenant, User};
 
 use std::sync::Arc;
@@ -51,7 +51,7 @@ impl Admin {
     /// token and returns it (it is stored only hashed and never shown again).
     pub async fn bootstrap(&self) -> GateResult<(Tenant, Option<String>)> {
         let now = self.ctx.clock.now();
-        let candidate = Tenant::with_defaults(self.ctx.new_id(), DEFAULT_TENANT, now.millis());
+        let candidate = Tenant::with_defaults(self.ctx.new_id(), DEFAULT_TENANT, now);
         let (tenant, created) = self.ctx.store.ensure_tenant(&candidate).await?;
         let token = if created { Some(self.mint_admin_token(&tenant.id, "first-start").await?) } else { None };
         Ok((tenant, token))
@@ -66,8 +66,8 @@ impl Admin {
     /// least `min_free_bytes` free (a full disk or a read-only database make this
     /// `service_unavailable`, while liveness may still answer).
     pub async fn ready(&self, min_free_bytes: u64) -> GateResult<()> {
-        let node = self.ctx.public_url.clone();
-        self.ctx.store.probe_write(&node, self.ctx.clock.now().millis()).await.map_err(|e| {
+        let node = self.ctx.public_url.to_string();
+        self.ctx.store.probe_write(&node, self.ctx.clock.now()).await.map_err(|e| {
             tracing::warn!(error = %e, "readiness: the store refused a write");
             GateError::new(ErrorCode::ServiceUnavailable, "the store does not take writes now")
         })?;
@@ -94,7 +94,7 @@ impl Admin {
         let denied = || GateError::new(ErrorCode::Unauthorized, "invalid admin token");
         let key = PrefixedKey::parse(ADMIN_PREFIX, bearer).ok_or_else(denied)?;
         let token = self.ctx.store.admin_token(&key.id).await?.ok_or_else(denied)?;
-        if !key.unlocks(&token.secret_hash, token.revoked_at) {
+        if !key.unlocks(&token.secret_hash, token.revoked_at.map(Timestamp::millis)) {
             return Err(denied());
         }
         Ok(token)
@@ -115,7 +115,7 @@ impl Admin {
             email,
             display_name,
             disabled: false,
-            created_at: self.ctx.clock.now().millis(),
+            created_at: self.ctx.clock.now(),
             valid_from: None,
             valid_until: None,
             login_hours: None,
@@ -157,7 +157,7 @@ impl Admin {
             .field(field::DEVICE_ID, device_id)
             .field(field::ADMIN_TOKEN_ID, admin.id.as_str());
         let owned = self.ctx.store.device(device_id).await?.is_some_and(|d| d.user_id == user.id);
-        if !owned || !self.ctx.store.revoke_device(device_id, self.ctx.clock.now().millis(), &ev).await? {
+        if !owned || !self.ctx.store.revoke_device(device_id, self.ctx.clock.now(), &ev).await? {
             return Err(GateError::new(ErrorCode::NotFound, format!("{username} has no device {device_id}")));
         }
         self.access

@@ -3,6 +3,7 @@
 //! same transaction.
 
 use sekimori_core::AppId;
+use sekimori_core::Timestamp;
 use std::sync::Arc;
 
 use sekimori_core::ecs::{action, field};
@@ -47,7 +48,7 @@ impl Apps {
         let denied = || GateError::new(ErrorCode::Unauthorized, "invalid app key");
         let key = PrefixedKey::parse(APP_PREFIX, bearer).ok_or_else(denied)?;
         let app = self.ctx.store.app(&AppId::new(key.id.as_str())).await?.ok_or_else(denied)?;
-        if !key.unlocks(&app.secret_hash, app.revoked_at) {
+        if !key.unlocks(&app.secret_hash, app.revoked_at.map(Timestamp::millis)) {
             return Err(denied());
         }
         Ok(app)
@@ -81,7 +82,7 @@ impl Apps {
             name: name.to_string(),
             kind,
             secret_hash: hash_secret(&secret),
-            created_at: self.ctx.clock.now().millis(),
+            created_at: self.ctx.clock.now(),
             revoked_at: None,
             origins: None,
         };
@@ -108,7 +109,7 @@ impl Apps {
             .field(field::APP_ID, app_id)
             .field(field::ADMIN_TOKEN_ID, admin.id.as_str());
         let owned = self.ctx.store.app(app_id).await?.is_some_and(|a| a.tenant_id == admin.tenant_id);
-        if !owned || !self.ctx.store.revoke_app(app_id, self.ctx.clock.now().millis(), &ev).await? {
+        if !owned || !self.ctx.store.revoke_app(app_id, self.ctx.clock.now(), &ev).await? {
             return Err(GateError::new(ErrorCode::NotFound, format!("no live app {app_id}")));
         }
         Ok(())

@@ -37,7 +37,7 @@ fn base_message(seq: i64, hash: &[u8], archived_at: i64) -> Vec<u8> {
 pub fn base_is_signed(base: &AuditBase, key: &VerifyingKey) -> bool {
     let Ok(sig) = URL_SAFE_NO_PAD.decode(&base.sig) else { return false };
     let Ok(sig) = Signature::from_slice(&sig) else { return false };
-    key.verify(&base_message(base.seq, &base.hash, base.archived_at), &sig).is_ok()
+    key.verify(&base_message(base.seq, &base.hash, base.archived_at.millis()), &sig).is_ok()
 }
 
 /// The segment the next archive would hold: rows `from..=to`, sealed by `checkpoint`.
@@ -75,7 +75,7 @@ pub async fn plan(
         let row = store.events(&EventFilter { after_seq: Some(cp.seq - 1), limit: 1, ..Default::default() }).await?;
         match row.first() {
             Some(r) if r.seq == cp.seq && hex::encode(&r.hash) == cp.hash => {
-                if r.ts < before {
+                if r.ts < Timestamp(before) {
                     return Ok(Some(Segment { from, to: cp.seq, prev_hash, checkpoint: cp.clone() }));
                 }
             }
@@ -108,7 +108,7 @@ pub async fn seal(
         seq: last.seq,
         hash: last.hash.clone(),
         sig: keys.sign_b64(&base_message(last.seq, &last.hash, now.millis())),
-        archived_at: now.millis(),
+        archived_at: now,
     };
     let event = NewEvent::new(now, &last.tenant_id, "configuration", ARCHIVED_ACTION, Outcome::Success)
         .field(field::AUDIT_ARCHIVE_FROM_SEQ, segment.from)
@@ -132,12 +132,12 @@ mod tests {
             seq: 40,
             sig: keys.sign_b64(&base_message(40, &hash, 1_800_000_000_000)),
             hash: hash.clone(),
-            archived_at: 1_800_000_000_000,
+            archived_at: Timestamp(1_800_000_000_000),
         };
         assert!(base_is_signed(&base, &keys.verifying_key()));
         assert!(!base_is_signed(&AuditBase { seq: 41, ..base.clone() }, &keys.verifying_key()));
         assert!(!base_is_signed(&AuditBase { hash: vec![6; 32], ..base.clone() }, &keys.verifying_key()));
-        assert!(!base_is_signed(&AuditBase { archived_at: 1, ..base.clone() }, &keys.verifying_key()));
+        assert!(!base_is_signed(&AuditBase { archived_at: Timestamp(1), ..base.clone() }, &keys.verifying_key()));
         assert!(!base_is_signed(&base, &ServerKeys::generate(&OsRng).verifying_key()));
     }
 }

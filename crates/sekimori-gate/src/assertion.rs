@@ -78,14 +78,14 @@ impl Assertions {
     pub fn assertion_jwt(&self, a: &AssertionRecord, audience: &str) -> String {
         let header = json!({"alg": "EdDSA", "typ": "JWT", "kid": self.ctx.keys.key_id()});
         let claims = Claims {
-            iss: self.ctx.public_url.clone(),
+            iss: self.ctx.public_url.to_string(),
             sub: a.user_id.to_string(),
             aud: audience.to_owned(),
             preferred_username: a.username.clone(),
             acr: a.level.to_string(),
             amr: a.amr.split_whitespace().map(str::to_owned).collect(),
-            iat: a.issued_at.div_euclid(1000),
-            exp: a.expires_at.div_euclid(1000),
+            iat: a.issued_at.seconds(),
+            exp: a.expires_at.seconds(),
             jti: a.jti.clone(),
             sid: a.login_id.clone(),
         };
@@ -116,14 +116,14 @@ impl Assertions {
             .user(&record.user_id, &record.username)
             .field(field::APP_ID, app.id.as_str())
             .field(field::LOGIN_ID, record.login_id.as_str());
-        match self.ctx.store.consume_assertion(&claims.jti, &app.id, now.millis(), &ev).await? {
+        match self.ctx.store.consume_assertion(&claims.jti, &app.id, now, &ev).await? {
             Consume::Done(a) => Ok(Verified {
                 user_id: a.user_id,
                 username: a.username,
                 level: a.level,
                 amr: a.amr.split_whitespace().map(str::to_owned).collect(),
                 login_id: a.login_id,
-                auth_time: sekimori_core::Timestamp(a.issued_at).to_rfc3339(),
+                auth_time: a.issued_at.to_rfc3339(),
             }),
             Consume::AlreadyUsed { at } => {
                 let ev = self
@@ -138,7 +138,7 @@ impl Assertions {
                     .field(field::APP_ID, app.id.as_str());
                 self.ctx.store.append(&ev).await?;
                 Err(GateError::new(ErrorCode::AlreadyUsed, "this assertion was already verified")
-                    .with("first_used_at", sekimori_core::Timestamp(at).to_rfc3339()))
+                    .with("first_used_at", at.to_rfc3339()))
             }
             Consume::Expired => Err(GateError::new(ErrorCode::Expired, "the assertion has expired")),
             Consume::NotFound => Err(GateError::new(ErrorCode::InvalidRequest, "unknown assertion")),
@@ -195,8 +195,8 @@ impl Assertions {
             login_id: login_id.to_owned(),
             level: i64::from(level.as_u8()),
             amr: amr.join(" "),
-            issued_at: now.millis(),
-            expires_at: now.plus_seconds(self.ttl_seconds).millis(),
+            issued_at: now,
+            expires_at: now.plus_seconds(self.ttl_seconds),
             consumed_at: None,
             consumed_by: None,
         }

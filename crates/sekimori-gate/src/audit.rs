@@ -119,7 +119,7 @@ fn check_row(row: &StoredEvent, expected_seq: i64, prev_hash: &[u8]) -> Option<S
         ("outcome", text(&doc["event"]["outcome"]) == Some(row.outcome.clone())),
         ("tenant_id", text(&doc["sekimori"]["tenant"]) == Some(row.tenant_id.to_string())),
         ("user_id", text(&doc["user"]["id"]) == row.user_id.as_ref().map(ToString::to_string)),
-        ("ts", text(&doc["@timestamp"]) == Some(sekimori_core::Timestamp(row.ts).to_rfc3339())),
+        ("ts", text(&doc["@timestamp"]) == Some(row.ts.to_rfc3339())),
     ];
     checks.iter().find(|(_, ok)| !ok).map(|(col, _)| format!("column {col} differs from the row's document"))
 }

@@ -7,7 +7,7 @@ use sekimori_core::{TenantId, UserId};
 use std::sync::Arc;
 
 use sekimori_core::event::{NewEvent, Outcome};
-use sekimori_core::{Clock, ErrorCode, Rng};
+use sekimori_core::{Clock, ErrorCode, PublicUrl, Rng};
 use sekimori_store::{InboxMessage, Store, Tenant, User};
 use serde::Serialize;
 
@@ -24,7 +24,7 @@ pub struct Context {
     pub(crate) rng: Arc<dyn Rng>,
     pub(crate) keys: ServerKeys,
     /// The public base URL (enrolment links, the assertion issuer, readiness's node name).
-    pub(crate) public_url: String,
+    pub(crate) public_url: PublicUrl,
     pub(crate) hub: Hub,
     deliveries: Vec<Arc<dyn Delivery>>,
 }
@@ -36,7 +36,7 @@ impl Context {
         clock: Arc<dyn Clock>,
         rng: Arc<dyn Rng>,
         keys: ServerKeys,
-        public_url: String,
+        public_url: PublicUrl,
         deliveries: Vec<Arc<dyn Delivery>>,
     ) -> Self {
         Context { store, clock, rng, keys, public_url, hub: Hub::default(), deliveries }

@@ -9,6 +9,7 @@ use sekimori_core::ecs::{action, field};
 use sekimori_core::event::{NewEvent, Outcome};
 use sekimori_core::DeviceId;
 use sekimori_core::ErrorCode;
+use sekimori_core::Timestamp;
 use sekimori_store::{Device, User};
 
 use std::sync::Arc;
@@ -102,7 +103,7 @@ impl Devices {
         }
         // A nonce only needs remembering while its timestamp is still acceptable.
         let keep_until = (ts + skew + 1) * 1000;
-        if !self.ctx.store.remember_nonce(&device_id, nonce, keep_until).await? {
+        if !self.ctx.store.remember_nonce(&device_id, nonce, Timestamp(keep_until)).await? {
             self.audit_device_refusal(&device, action::AUTH_DEVICE_REPLAYED).await;
             return Err(GateError::new(ErrorCode::Replayed, "this nonce was already used"));
         }
@@ -130,9 +131,9 @@ impl Devices {
     /// been expired for `retention_grace_seconds`. Returns how many rows went.
     pub async fn housekeeping(&self) -> GateResult<u64> {
         let now = self.ctx.clock.now();
-        let nonces = self.ctx.store.prune_nonces(now.millis()).await?;
+        let nonces = self.ctx.store.prune_nonces(now).await?;
         let cutoff = now.plus_seconds(-self.retention_grace_seconds).millis();
-        Ok(nonces + self.ctx.store.prune_expired(cutoff).await?)
+        Ok(nonces + self.ctx.store.prune_expired(Timestamp(cutoff)).await?)
     }
 
     /// Runs [`Devices::housekeeping`] every `every` until the task is dropped; a failure is

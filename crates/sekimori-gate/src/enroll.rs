@@ -8,8 +8,8 @@ use sekimori_core::ecs::{action, field};
 use sekimori_core::event::Outcome;
 use sekimori_core::names::Label;
 use sekimori_core::token::hash_secret;
+use sekimori_core::ErrorCode;
 use sekimori_core::{DeviceId, TenantId, UserId};
-use sekimori_core::{ErrorCode, Timestamp};
 use sekimori_store::{AdminToken, Consume, Device, Enrollment};
 use serde::Serialize;
 
@@ -77,8 +77,8 @@ impl Enrolment {
             tenant_id: user.tenant_id.clone(),
             user_id: user.id.clone(),
             code_hash: hash_secret(&code),
-            created_at: now.millis(),
-            expires_at: now.plus_seconds(self.ttl_seconds).millis(),
+            created_at: now,
+            expires_at: now.plus_seconds(self.ttl_seconds),
             used_at: None,
             device_id: None,
         };
@@ -89,14 +89,14 @@ impl Enrolment {
             .field(field::ENROLLMENT_ID, e.id.as_str())
             .field(field::ADMIN_TOKEN_ID, admin.id.as_str());
         self.ctx.store.insert_enrollment(&e, &ev).await?;
-        let base = self.ctx.public_url.trim_end_matches('/');
+        let base = self.ctx.public_url.as_str();
         Ok(EnrollmentCreated {
             id: e.id,
             username: user.username,
             link: format!("sekimori://enroll?u={}&c={code}", percent_encode(base)),
             https_link: format!("{base}/enroll?c={code}"),
             code,
-            expires_at: Timestamp(e.expires_at).to_rfc3339(),
+            expires_at: e.expires_at.to_rfc3339(),
         })
     }
 
@@ -124,7 +124,7 @@ impl Enrolment {
             user_id: UserId::new(""),
             name: name.to_string(),
             public_key: key,
-            created_at: now.millis(),
+            created_at: now,
             revoked_at: None,
         };
         let code_hash = hash_secret(code);
@@ -134,7 +134,7 @@ impl Enrolment {
             .event("", "iam", action::IAM_DEVICE_ENROLLED, Outcome::Success)
             .field(field::DEVICE_ID, device.id.as_str())
             .field(field::DEVICE_NAME, name.as_str());
-        match self.ctx.store.consume_enrollment(&code_hash, now.millis(), &device, &ev).await? {
+        match self.ctx.store.consume_enrollment(&code_hash, now, &device, &ev).await? {
             Consume::Done((_, device)) => {
                 let user = self
                     .ctx
@@ -152,7 +152,7 @@ impl Enrolment {
             }
             Consume::AlreadyUsed { at } => {
                 Err(GateError::new(ErrorCode::AlreadyUsed, "this enrolment code was already used")
-                    .with("first_used_at", Timestamp(at).to_rfc3339()))
+                    .with("first_used_at", at.to_rfc3339()))
             }
             Consume::Expired => Err(GateError::new(ErrorCode::Expired, "this enrolment code has expired")),
             Consume::NotFound => Err(GateError::new(ErrorCode::NotFound, "unknown enrolment code")),

@@ -46,9 +46,9 @@ impl From<EnvironmentRecord> for EnvironmentView {
             os: r.os,
             network: r.network,
             country: r.country,
-            first_seen: Timestamp(r.first_seen).to_rfc3339(),
-            last_seen: Timestamp(r.last_seen).to_rfc3339(),
-            last_login_at: r.last_login_at.map(|t| Timestamp(t).to_rfc3339()),
+            first_seen: r.first_seen.to_rfc3339(),
+            last_seen: r.last_seen.to_rfc3339(),
+            last_login_at: r.last_login_at.map(|t| t.to_rfc3339()),
             trusted: r.trusted,
         }
     }
@@ -78,8 +78,8 @@ impl Environments {
             os: env.os.clone(),
             network: env.network.clone(),
             country: env.country.clone(),
-            first_seen: now,
-            last_seen: now,
+            first_seen: Timestamp(now),
+            last_seen: Timestamp(now),
             last_login_at: None,
             trusted: false,
         };

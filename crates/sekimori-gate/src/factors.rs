@@ -17,7 +17,7 @@
 use sekimori_core::ecs::{action, field};
 use sekimori_core::event::Outcome;
 use sekimori_core::totp::{recovery, Algorithm, Totp};
-use sekimori_core::{AppId, TenantId, UserId};
+use sekimori_core::{AppId, TenantId, Timestamp, UserId};
 use sekimori_core::{AuthLevel, ErrorCode};
 use sekimori_store::{App, TotpCredential, User};
 use serde::Serialize;
@@ -135,7 +135,7 @@ impl Factors {
             algorithm: totp.algorithm.as_str().to_owned(),
             digits: i64::from(totp.digits),
             period: totp.period,
-            created_at: now.millis(),
+            created_at: now,
             confirmed_at: None,
             last_step: 0,
             failures: 0,
@@ -257,7 +257,7 @@ impl Factors {
             .event(tenant_id, "iam", action::CREDENTIAL_RECOVERY_CODES_GENERATED, Outcome::Success)
             .user(&user.id, &user.username)
             .field(field::ACTOR, actor);
-        self.ctx.store.replace_recovery_codes(tenant_id, &user.id, &hashes, self.ctx.clock.now().millis(), &ev).await?;
+        self.ctx.store.replace_recovery_codes(tenant_id, &user.id, &hashes, self.ctx.clock.now(), &ev).await?;
         Ok(codes)
     }
 
@@ -285,10 +285,7 @@ impl Factors {
                     .event(&user.tenant_id, "authentication", action::AUTH_RECOVERY_CODE_USED, Outcome::Success)
                     .user(&user.id, &user.username)
                     .field_opt(field::APP_ID, app_id.map(AppId::to_string));
-                self.ctx
-                    .store
-                    .consume_recovery_code(&user.id, &recovery::hash(&c), self.ctx.clock.now().millis(), &ev)
-                    .await?
+                self.ctx.store.consume_recovery_code(&user.id, &recovery::hash(&c), self.ctx.clock.now(), &ev).await?
             }
             None => false,
         };
@@ -359,9 +356,9 @@ impl Factors {
 
     fn lock_remaining(&self, c: &TotpCredential) -> Option<i64> {
         let last = c.last_failure_at?;
-        let until = last + TOTP_LOCK_SECONDS * 1000;
-        let now = self.ctx.clock.now().millis();
-        (c.failures >= MAX_TOTP_FAILURES && now < until).then(|| (until - now).div_euclid(1000).max(1))
+        let until = last.plus_seconds(TOTP_LOCK_SECONDS);
+        let now = self.ctx.clock.now();
+        (c.failures >= MAX_TOTP_FAILURES && now < until).then(|| until.millis_since(now).div_euclid(1000).max(1))
     }
 
     fn check_lock(&self, c: &TotpCredential) -> GateResult<()> {
@@ -390,7 +387,7 @@ impl Factors {
                     .event(&user.tenant_id, "authentication", action, Outcome::Success)
                     .user(&user.id, &user.username)
                     .field(field::CREDENTIAL_ID, c.id.as_str());
-                if self.ctx.store.accept_totp_step(&c.id, step, self.ctx.clock.now().millis(), confirm, &ev).await? {
+                if self.ctx.store.accept_totp_step(&c.id, step, self.ctx.clock.now(), confirm, &ev).await? {
                     return Ok(());
                 }
                 let ev = self
@@ -410,7 +407,7 @@ impl Factors {
                     .event(&user.tenant_id, "authentication", fail_action, Outcome::Failure)
                     .user(&user.id, &user.username)
                     .field(field::CREDENTIAL_ID, c.id.as_str());
-                let failures = self.ctx.store.record_totp_failure(&c.id, self.ctx.clock.now().millis(), &ev).await?;
+                let failures = self.ctx.store.record_totp_failure(&c.id, self.ctx.clock.now(), &ev).await?;
                 if failures == MAX_TOTP_FAILURES {
                     let ev = self
                         .ctx
@@ -425,14 +422,14 @@ impl Factors {
     }
 
     fn totp_view(&self, c: &TotpCredential) -> TotpView {
-        let rfc = |ms: i64| sekimori_core::Timestamp(ms).to_rfc3339();
+        let _rfc = |ms: i64| sekimori_core::Timestamp(ms).to_rfc3339();
         TotpView {
             id: c.id.clone(),
             algorithm: c.algorithm.clone(),
             digits: c.digits,
             period: c.period,
-            created_at: rfc(c.created_at),
-            confirmed_at: c.confirmed_at.map(rfc),
+            created_at: c.created_at.to_rfc3339(),
+            confirmed_at: c.confirmed_at.map(Timestamp::to_rfc3339),
             failures: c.failures,
             locked: self.lock_remaining(c).is_some(),
         }

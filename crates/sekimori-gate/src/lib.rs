@@ -32,7 +32,7 @@ pub mod tickets;
 
 use std::sync::Arc;
 
-use sekimori_core::{Clock, Rng};
+use sekimori_core::{Clock, PublicUrl, Rng};
 use sekimori_store::Store;
 
 pub use admin::TenantSettings;
@@ -45,6 +45,11 @@ pub use push::{PushStarted, PushStatus};
 pub use qr::{QrCreated, QrStatus};
 pub use tickets::{IssuedTicket, Redeemed, TicketView};
 
+/// The public URL of a server on the default listen address.
+fn default_public_url() -> PublicUrl {
+    PublicUrl::from_listen(std::net::SocketAddr::from(([127, 0, 0, 1], 8080)))
+}
+
 /// Gate settings that come from configuration, the `[gate]` section (tenant settings live
 /// in the store). Unknown keys are refused; missing ones take the defaults.
 #[derive(Debug, Clone, serde::Deserialize)]
@@ -52,8 +57,8 @@ pub use tickets::{IssuedTicket, Redeemed, TicketView};
 pub struct GateSettings {
     /// The public base URL, used in enrolment links and as the assertion issuer; set from
     /// `server.public_url`, not from `[gate]`.
-    #[serde(skip)]
-    pub public_url: String,
+    #[serde(skip, default = "default_public_url")]
+    pub public_url: PublicUrl,
     /// Lifetime of a push login request, seconds.
     pub login_ttl_seconds: i64,
     /// Lifetime of a QR login token, seconds.
@@ -87,7 +92,7 @@ pub struct GateSettings {
 impl Default for GateSettings {
     fn default() -> Self {
         GateSettings {
-            public_url: "http://127.0.0.1:8080".into(),
+            public_url: default_public_url(),
             login_ttl_seconds: 60,
             qr_ttl_seconds: 60,
             enrollment_ttl_seconds: 600,
@@ -244,7 +249,7 @@ impl Gate {
     }
 
     /// The public base URL.
-    pub fn public_url(&self) -> &str {
+    pub fn public_url(&self) -> &PublicUrl {
         &self.ctx.public_url
     }
 

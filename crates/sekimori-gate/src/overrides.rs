@@ -27,7 +27,7 @@ use crate::context::Context;
 use crate::{GateError, GateResult};
 
 /// What a user's overrides in force add up to.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Effective {
     /// The level every session and login must reach (0: no override).
     pub required_level: u8,
@@ -35,14 +35,21 @@ pub struct Effective {
     pub push_suspended: bool,
     /// Logins are refused.
     pub blocked: bool,
-    /// When the first of them ends, ms (`i64::MAX`: none in force).
-    pub changes_at: i64,
+    /// When the first of them ends ([`Timestamp::MAX`]: none in force).
+    pub changes_at: Timestamp,
+}
+
+impl Default for Effective {
+    /// Nothing in force.
+    fn default() -> Self {
+        Effective { required_level: 0, push_suspended: false, blocked: false, changes_at: Timestamp::MAX }
+    }
 }
 
 /// The overrides of `user_id` in force at `now`, added up.
-pub(crate) async fn effective(ctx: &Context, user_id: &UserId, now: i64) -> GateResult<Effective> {
+pub(crate) async fn effective(ctx: &Context, user_id: &UserId, now: Timestamp) -> GateResult<Effective> {
     let list = ctx.store.user_overrides(user_id, now).await?;
-    let mut e = Effective { changes_at: i64::MAX, ..Effective::default() };
+    let mut e = Effective::default();
     for o in &list {
         e.changes_at = e.changes_at.min(o.expires_at);
         match o.action {
@@ -165,13 +172,15 @@ impl Overrides {
             }
         };
         if let Some(policy) = &req.policy {
-            let in_force = self.ctx.store.user_overrides(&user.id, now).await?;
+            let in_force = self.ctx.store.user_overrides(&user.id, Timestamp(now)).await?;
             if let Some(o) = in_force.into_iter().find(|o| o.policy.as_deref() == Some(policy) && o.action == action) {
                 return Ok(Applied::AlreadyInForce(o));
             }
         }
         let earlier = match &req.policy {
-            Some(p) => self.ctx.store.policy_override_count(&user.id, p, now - req.escalation_window_ms).await?,
+            Some(p) => {
+                self.ctx.store.policy_override_count(&user.id, p, Timestamp(now - req.escalation_window_ms)).await?
+            }
             None => 0,
         };
         let step = usize::try_from(earlier).unwrap_or(usize::MAX).min(req.escalation_ms.len().saturating_sub(1));
@@ -191,8 +200,8 @@ impl Overrides {
             reason: req.reason.clone(),
             policy: req.policy.clone(),
             source: req.source.clone(),
-            created_at: now,
-            expires_at: now.saturating_add(duration),
+            created_at: Timestamp(now),
+            expires_at: Timestamp(now.saturating_add(duration)),
             lifted_at: None,
             lifted_by: None,
             lift_reason: None,
@@ -204,14 +213,14 @@ impl Overrides {
             .field(field::OVERRIDE_ID, record.id.as_str())
             .field(field::OVERRIDE_ACTION, action.as_str())
             .field(field::OVERRIDE_LEVEL, level)
-            .field(field::OVERRIDE_EXPIRES_AT, Timestamp(record.expires_at).to_rfc3339())
+            .field(field::OVERRIDE_EXPIRES_AT, record.expires_at.to_rfc3339())
             .field(field::REASON, req.reason.as_str())
             .field(field::ACTOR, req.source.as_str())
             .field_opt(field::POLICY, req.policy.clone())
             .field(field::ESCALATION_STEP, i64::try_from(step).unwrap_or(i64::MAX) + 1);
         if !self.ctx.store.insert_override(&record, &ev).await? {
             // Another node took in the same alert and acted first.
-            let in_force = self.ctx.store.user_overrides(&user.id, now).await?;
+            let in_force = self.ctx.store.user_overrides(&user.id, Timestamp(now)).await?;
             return Ok(match in_force.into_iter().find(|o| o.policy == req.policy && o.source == req.source) {
                 Some(o) => Applied::AlreadyInForce(o),
                 None => Applied::AlreadyInForce(record),
@@ -222,7 +231,7 @@ impl Overrides {
         } else {
             self.access.forget_sessions();
         }
-        self.notify(&user, req.response, &req.reason, record.expires_at).await?;
+        self.notify(&user, req.response, &req.reason, record.expires_at.millis()).await?;
         Ok(Applied::Set(Some(record)))
     }
 
@@ -288,8 +297,8 @@ impl Overrides {
             kind: MessageKind::SecurityNotice,
             login_id: None,
             body: sekimori_core::canonical::to_canonical_string(&body),
-            created_at: now.millis(),
-            expires_at,
+            created_at: now,
+            expires_at: Timestamp(expires_at),
             dismissed_at: None,
         };
         self.ctx.store.insert_messages(std::slice::from_ref(&message)).await?;
@@ -300,7 +309,7 @@ impl Overrides {
     /// The tenant's overrides in force, soonest end first.
     pub async fn list(&self, tenant_id: &TenantId) -> GateResult<Vec<OverrideView>> {
         let now = self.ctx.clock.now().millis();
-        let list = self.ctx.store.tenant_overrides(tenant_id, now).await?;
+        let list = self.ctx.store.tenant_overrides(tenant_id, Timestamp(now)).await?;
         let mut out = Vec::with_capacity(list.len());
         for o in list {
             let username = self.ctx.store.user(&o.user_id).await?.map_or_else(|| o.user_id.to_string(), |u| u.username);
@@ -312,7 +321,7 @@ impl Overrides {
     /// The overrides in force on `username`, added up.
     pub async fn effective_for(&self, tenant_id: &TenantId, username: &str) -> GateResult<Effective> {
         let user = self.ctx.find_user(tenant_id, username).await?;
-        effective(&self.ctx, &user.id, self.ctx.clock.now().millis()).await
+        effective(&self.ctx, &user.id, self.ctx.clock.now()).await
     }
 
     /// Lifts override `id` now, with a reason (audited); `not_found` when none is in force.
@@ -327,7 +336,7 @@ impl Overrides {
             .field(field::OVERRIDE_ID, id)
             .field(field::REASON, reason)
             .field(field::ACTOR, by);
-        match self.ctx.store.lift_override(tenant_id, id, now, by, reason, &ev).await? {
+        match self.ctx.store.lift_override(tenant_id, id, Timestamp(now), by, reason, &ev).await? {
             Some(_) => {
                 self.access.forget_sessions();
                 Ok(())
@@ -346,7 +355,7 @@ fn view(o: OverrideRecord, username: String) -> OverrideView {
         reason: o.reason,
         policy: o.policy,
         source: o.source,
-        created_at: Timestamp(o.created_at).to_rfc3339(),
-        expires_at: Timestamp(o.expires_at).to_rfc3339(),
+        created_at: o.created_at.to_rfc3339(),
+        expires_at: o.expires_at.to_rfc3339(),
     }
 }

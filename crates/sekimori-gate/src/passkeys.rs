@@ -11,7 +11,7 @@ use base64::Engine;
 use sekimori_core::ecs::{action, field};
 use sekimori_core::event::Outcome;
 use sekimori_core::names::Label;
-use sekimori_core::{ErrorCode, SettingsError};
+use sekimori_core::{ErrorCode, PublicUrl, SettingsError};
 use sekimori_core::{TenantId, UserId};
 use sekimori_store::{CeremonyKind, Consume, PasskeyCeremony, PasskeyRecord, User};
 use serde::{Deserialize, Serialize};
@@ -55,8 +55,8 @@ impl Default for PasskeySettings {
 }
 
 /// The WebAuthn relying party for `settings`, or why passkeys are off.
-pub fn relying_party(public_url: &str, settings: &PasskeySettings) -> Result<Webauthn, SettingsError> {
-    let public = Url::parse(public_url).map_err(|e| SettingsError::new("server.public_url", e.to_string()))?;
+pub fn relying_party(public_url: &PublicUrl, settings: &PasskeySettings) -> Result<Webauthn, SettingsError> {
+    let public = public_url.url();
     let origins: Vec<Url> = if settings.origins.is_empty() {
         vec![public.clone()]
     } else {
@@ -114,8 +114,8 @@ impl From<PasskeyRecord> for PasskeyView {
         PasskeyView {
             id: p.id,
             name: p.name,
-            created_at: sekimori_core::Timestamp(p.created_at).to_rfc3339(),
-            last_used_at: p.last_used_at.map(|t| sekimori_core::Timestamp(t).to_rfc3339()),
+            created_at: p.created_at.to_rfc3339(),
+            last_used_at: p.last_used_at.map(|t| t.to_rfc3339()),
         }
     }
 }
@@ -190,8 +190,8 @@ impl Passkeys {
             kind,
             user_id: user_id.cloned(),
             state,
-            created_at: now.millis(),
-            expires_at: now.plus_seconds(self.settings.ceremony_ttl_seconds).millis(),
+            created_at: now,
+            expires_at: now.plus_seconds(self.settings.ceremony_ttl_seconds),
             consumed_at: None,
         };
         self.ctx.store.insert_passkey_ceremony(&c).await?;
@@ -202,7 +202,7 @@ impl Passkeys {
         if id.len() > 128 {
             return Err(bad("unknown ceremony"));
         }
-        match self.ctx.store.consume_passkey_ceremony(id, self.ctx.clock.now().millis()).await? {
+        match self.ctx.store.consume_passkey_ceremony(id, self.ctx.clock.now()).await? {
             Consume::Done(c) if kinds.contains(&c.kind) => Ok(c),
             Consume::Done(_) | Consume::NotFound => Err(bad("unknown ceremony")),
             Consume::AlreadyUsed { .. } => {
@@ -266,7 +266,7 @@ impl Passkeys {
             user_id: s.user_id.clone(),
             name: name.to_string(),
             credential: json(&passkey)?,
-            created_at: self.ctx.clock.now().millis(),
+            created_at: self.ctx.clock.now(),
             last_used_at: None,
         };
         let ev = self
@@ -383,7 +383,7 @@ impl Passkeys {
         let mut passkey =
             passkeys.into_iter().find(|p| p.cred_id() == result.cred_id()).ok_or_else(|| refused("unknown passkey"))?;
         passkey.update_credential(&result);
-        self.ctx.store.passkey_used(&id, &json(&passkey)?, self.ctx.clock.now().millis()).await?;
+        self.ctx.store.passkey_used(&id, &json(&passkey)?, self.ctx.clock.now()).await?;
         let groups = self.ctx.store.user_groups(&user.id).await?;
         if user.disabled || self.access.login_refusal_in(&user, &groups, None).await?.is_some() {
             return Err(GateError::new(ErrorCode::LoginNotAllowed, "this account may not log in now"));

@@ -132,7 +132,7 @@ impl PushLogin {
         let env_key = env.key();
         let known = self.environments.observe_environment(&user, &env, &env_key).await?;
         let now = self.ctx.clock.now();
-        if tenant.standby_required && self.ctx.store.active_standby(&user.id, now.millis()).await?.is_none() {
+        if tenant.standby_required && self.ctx.store.active_standby(&user.id, now).await?.is_none() {
             let ev = self
                 .ctx
                 .event(&user.tenant_id, "authentication", action::AUTH_PUSH_REJECTED_OUTSIDE_STANDBY, Outcome::Failure)
@@ -160,8 +160,8 @@ impl PushLogin {
             environment: env.clone(),
             env_key: env_key.clone(),
             env_known: known,
-            created_at: now.millis(),
-            expires_at: expires_at.millis(),
+            created_at: now,
+            expires_at,
             status: LoginStatus::Pending,
             decided_at: None,
             device_id: None,
@@ -246,8 +246,8 @@ impl PushLogin {
             kind,
             login_id: login_id.map(str::to_owned),
             body: sekimori_core::canonical::to_canonical_string(&body),
-            created_at: now.millis(),
-            expires_at: expires_at.millis(),
+            created_at: now,
+            expires_at,
             dismissed_at: None,
         }
     }
@@ -260,7 +260,7 @@ impl PushLogin {
             .hub
             .wait_for(&topic, wait, || async {
                 let login = self.owned_login(app, login_id).await?;
-                let expired = login.status == LoginStatus::Pending && login.expires_at <= self.ctx.clock.now().millis();
+                let expired = login.status == LoginStatus::Pending && login.expires_at <= self.ctx.clock.now();
                 Ok((login.status != LoginStatus::Pending || expired).then_some(login))
             })
             .await?;
@@ -272,7 +272,7 @@ impl PushLogin {
         let status = match login.status {
             LoginStatus::Approved => "approved",
             LoginStatus::Denied => "denied",
-            LoginStatus::Pending if login.expires_at <= now => "expired",
+            LoginStatus::Pending if login.expires_at <= Timestamp(now) => "expired",
             LoginStatus::Pending => "pending",
         };
         let assertion = match (&login.assertion_jti, status) {
@@ -285,8 +285,8 @@ impl PushLogin {
             login_id: login.id.to_string(),
             status,
             assertion,
-            expires_at: Timestamp(login.expires_at).to_rfc3339(),
-            decided_at: login.decided_at.map(|t| Timestamp(t).to_rfc3339()),
+            expires_at: login.expires_at.to_rfc3339(),
+            decided_at: login.decided_at.map(|t| t.to_rfc3339()),
         })
     }
 
@@ -306,7 +306,7 @@ impl PushLogin {
             .ctx
             .hub
             .wait_for(&topic, wait, || async {
-                let msgs = self.ctx.store.pending_messages(&user.id, self.ctx.clock.now().millis()).await?;
+                let msgs = self.ctx.store.pending_messages(&user.id, self.ctx.clock.now()).await?;
                 Ok((!msgs.is_empty()).then_some(msgs))
             })
             .await?
@@ -322,7 +322,7 @@ impl PushLogin {
 
     /// Dismisses a notice (or a challenge) from the user's inbox.
     pub async fn dismiss_message(&self, user: &User, id: &str) -> GateResult<()> {
-        if !self.ctx.store.dismiss_message(id, &user.id, self.ctx.clock.now().millis()).await? {
+        if !self.ctx.store.dismiss_message(id, &user.id, self.ctx.clock.now()).await? {
             return Err(GateError::new(ErrorCode::NotFound, "no such message"));
         }
         Ok(())
@@ -394,7 +394,7 @@ impl PushLogin {
         ev: &sekimori_core::event::NewEvent,
     ) -> GateResult<()> {
         let now = self.ctx.clock.now().millis();
-        let result = self.ctx.store.decide_login(&login.id, &device.id, decision, now, ev).await?;
+        let result = self.ctx.store.decide_login(&login.id, &device.id, decision, Timestamp(now), ev).await?;
         match result {
             Consume::Done(_) => {
                 self.ctx.hub.wake(&Topic::Login(login.id.clone()));
@@ -402,7 +402,7 @@ impl PushLogin {
             }
             Consume::AlreadyUsed { at } => {
                 Err(GateError::new(ErrorCode::AlreadyUsed, "this login was already decided")
-                    .with("decided_at", Timestamp(at).to_rfc3339()))
+                    .with("decided_at", at.to_rfc3339()))
             }
             Consume::Expired => Err(GateError::new(ErrorCode::Expired, "this login request has expired")),
             Consume::NotFound => Err(GateError::new(ErrorCode::NotFound, "no such login")),

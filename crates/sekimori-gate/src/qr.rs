@@ -7,7 +7,7 @@ use std::time::Duration;
 use sekimori_core::environment::Environment;
 use sekimori_core::event::Outcome;
 use sekimori_core::token::{ct_eq, hash_secret};
-use sekimori_core::{AuthLevel, ErrorCode, Timestamp};
+use sekimori_core::{AuthLevel, ErrorCode};
 use sekimori_store::{Consume, Device, QrSession, User};
 use serde::Serialize;
 
@@ -99,8 +99,8 @@ impl QrLogin {
             poll_hash: hash_secret(&poll_secret),
             environment: env.clone(),
             env_key: env.key(),
-            created_at: now.millis(),
-            expires_at: expires_at.millis(),
+            created_at: now,
+            expires_at,
             used_at: None,
             user_id: None,
             device_id: None,
@@ -132,7 +132,7 @@ impl QrLogin {
             .hub
             .wait_for(&Topic::Qr(id.to_owned()), wait, || async {
                 let s = load().await?;
-                Ok((s.used_at.is_some() || s.expires_at <= self.ctx.clock.now().millis()).then_some(s))
+                Ok((s.used_at.is_some() || s.expires_at <= self.ctx.clock.now()).then_some(s))
             })
             .await?;
         let s = match done {
@@ -147,10 +147,10 @@ impl QrLogin {
                 }
                 None => ("completed", None, None),
             },
-            _ if s.expires_at <= self.ctx.clock.now().millis() => ("expired", None, None),
+            _ if s.expires_at <= self.ctx.clock.now() => ("expired", None, None),
             _ => ("pending", None, None),
         };
-        Ok(QrStatus { id: s.id, status, username, assertion, expires_at: Timestamp(s.expires_at).to_rfc3339() })
+        Ok(QrStatus { id: s.id, status, username, assertion, expires_at: s.expires_at.to_rfc3339() })
     }
 
     /// Redeems a scanned QR payload (or its bare token) for the device's user.
@@ -179,7 +179,7 @@ impl QrLogin {
                 .field(field::DEVICE_ID, device.id.as_str())
                 .field(field::EVENT_REASON, reason)
         };
-        match self.ctx.store.redeem_qr(&hash_secret(token), device, &assertion, now.millis(), &ev).await? {
+        match self.ctx.store.redeem_qr(&hash_secret(token), device, &assertion, now, &ev).await? {
             Consume::Done(s) => {
                 self.ctx.hub.wake(&Topic::Qr(s.id.clone()));
                 Ok(QrRedeemed { session_id: s.id, environment: s.environment })
@@ -187,7 +187,7 @@ impl QrLogin {
             Consume::AlreadyUsed { at } => {
                 self.ctx.store.append(&refused(action::AUTH_QR_REJECTED_ALREADY_USED, "already_used")).await?;
                 Err(GateError::new(ErrorCode::AlreadyUsed, "this QR code was already used")
-                    .with("first_used_at", Timestamp(at).to_rfc3339()))
+                    .with("first_used_at", at.to_rfc3339()))
             }
             Consume::Expired => {
                 self.ctx.store.append(&refused(action::AUTH_QR_REJECTED_EXPIRED, "expired")).await?;

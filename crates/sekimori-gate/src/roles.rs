@@ -169,7 +169,7 @@ fn view(t: &AdminToken) -> TokenView {
         name: t.name.clone(),
         role: t.role.as_str().to_owned(),
         scope: t.scope.clone(),
-        created_at: sekimori_core::Timestamp(t.created_at).to_rfc3339(),
+        created_at: t.created_at.to_rfc3339(),
         revoked: t.revoked_at.is_some(),
     }
 }
@@ -232,7 +232,7 @@ impl Roles {
             tenant_id: tenant_id.to_owned(),
             name: name.to_owned(),
             secret_hash: hash_secret(&secret),
-            created_at: self.ctx.clock.now().millis(),
+            created_at: self.ctx.clock.now(),
             revoked_at: None,
             role,
             scope,
@@ -261,7 +261,7 @@ impl Roles {
             .event(tenant_id, "iam", action::ADMIN_TOKEN_REVOKED, Outcome::Success)
             .field(field::ADMIN_TOKEN_ID, id)
             .field(field::ACTOR, actor);
-        if !owned || !self.ctx.store.revoke_admin_token(id, self.ctx.clock.now().millis(), &ev).await? {
+        if !owned || !self.ctx.store.revoke_admin_token(id, self.ctx.clock.now(), &ev).await? {
             return Err(GateError::new(ErrorCode::NotFound, format!("no live admin token {id}")));
         }
         Ok(())
@@ -347,7 +347,7 @@ mod tests {
             tenant_id: "x".into(),
             name: "ops".into(),
             secret_hash: Vec::new(),
-            created_at: 0,
+            created_at: sekimori_core::Timestamp(0),
             revoked_at: None,
             role: Role::Operator,
             scope: None,

@@ -65,8 +65,8 @@ const SESSION_CACHE_MAX: usize = 100_000;
 #[derive(Debug)]
 struct Cached {
     view: SessionView,
-    last_seen_at: i64,
-    expires_at: i64,
+    last_seen_at: Timestamp,
+    expires_at: Timestamp,
     at: Instant,
 }
 
@@ -193,7 +193,7 @@ impl Sessions {
                 .store
                 .session(old)
                 .await?
-                .filter(|o| o.user_id == user.id && o.revoked_at.is_none() && o.expires_at > now)
+                .filter(|o| o.user_id == user.id && o.revoked_at.is_none() && o.expires_at > Timestamp(now))
                 .map(|o| o.sso_id),
             None => None,
         }
@@ -205,10 +205,10 @@ impl Sessions {
             user_id: user.id.clone(),
             level: i64::from(level),
             amr: amr.to_vec(),
-            auth_time: now,
-            created_at: now,
-            last_seen_at: now,
-            expires_at: now + self.settings.absolute_seconds * 1000,
+            auth_time: Timestamp(now),
+            created_at: Timestamp(now),
+            last_seen_at: Timestamp(now),
+            expires_at: Timestamp(now + self.settings.absolute_seconds * 1000),
             revoked_at: None,
         };
         let ev = self
@@ -259,7 +259,7 @@ impl Sessions {
             .user(&record.user_id, &record.username)
             .field(field::APP_ID, HOSTED_SESSION_APP)
             .field(field::LOGIN_ID, record.login_id.as_str());
-        match self.ctx.store.consume_assertion(&claims.jti, &AppId::new(HOSTED_SESSION_APP), now.millis(), &ev).await? {
+        match self.ctx.store.consume_assertion(&claims.jti, &AppId::new(HOSTED_SESSION_APP), now, &ev).await? {
             sekimori_store::Consume::Done(a) => {
                 let amr: Vec<String> = a.amr.split_whitespace().map(str::to_owned).collect();
                 let level = u8::try_from(a.level).unwrap_or(1);
@@ -267,7 +267,7 @@ impl Sessions {
             }
             sekimori_store::Consume::AlreadyUsed { at } => {
                 Err(GateError::new(ErrorCode::AlreadyUsed, "this assertion was already used")
-                    .with("first_used_at", Timestamp(at).to_rfc3339()))
+                    .with("first_used_at", at.to_rfc3339()))
             }
             sekimori_store::Consume::Expired => Err(GateError::new(ErrorCode::Expired, "the assertion has expired")),
             sekimori_store::Consume::NotFound => Err(GateError::new(ErrorCode::InvalidRequest, "unknown assertion")),
@@ -321,7 +321,7 @@ impl Sessions {
     /// refresh or userinfo call checks the session behind its token with.
     pub async fn session_by_id(&self, id: &SessionId) -> GateResult<Option<SessionView>> {
         let id = id.clone();
-        let now = self.ctx.clock.now().millis();
+        let now = self.ctx.clock.now();
         let idle_ms = self.settings.idle_seconds * 1000;
         {
             let cache = self.cache();
@@ -329,16 +329,16 @@ impl Sessions {
                 // Fresh, and no activity to record yet: answered without the database.
                 let fresh = monotonic_now().duration_since(c.at) < SESSION_CACHE_TTL;
                 if fresh
-                    && now - c.last_seen_at < TOUCH_EVERY_MS
+                    && now.millis_since(c.last_seen_at) < TOUCH_EVERY_MS
                     && now < c.expires_at
-                    && now < c.last_seen_at + idle_ms
+                    && now < c.last_seen_at.plus_millis(idle_ms)
                 {
                     return Ok(Some(c.view.clone()));
                 }
             }
         }
         let Some(r) = self.ctx.store.session(&id).await? else { return Ok(None) };
-        let idle_until = r.last_seen_at + idle_ms;
+        let idle_until = r.last_seen_at.plus_millis(idle_ms);
         if r.revoked_at.is_some() || now >= r.expires_at || now >= idle_until {
             self.forget_session(&id);
             return Ok(None);
@@ -355,7 +355,7 @@ impl Sessions {
             return Ok(None);
         }
         let mut last_seen_at = r.last_seen_at;
-        if now - r.last_seen_at >= TOUCH_EVERY_MS {
+        if now.millis_since(r.last_seen_at) >= TOUCH_EVERY_MS {
             self.ctx.store.touch_session(&id, now).await?;
             last_seen_at = now;
         }
@@ -395,7 +395,7 @@ impl Sessions {
             .event(&s.tenant_id, "session", action::AUTH_SESSION_LOGOUT, Outcome::Success)
             .user(&s.user_id, &s.username)
             .field(field::SESSION_ID, &s.id[..16]);
-        self.ctx.store.revoke_session(&s.id, self.ctx.clock.now().millis(), &ev).await?;
+        self.ctx.store.revoke_session(&s.id, self.ctx.clock.now(), &ev).await?;
         self.forget_session(&s.id);
         Ok(())
     }
@@ -407,7 +407,7 @@ impl Sessions {
             .ctx
             .event(&s.tenant_id, "session", action::AUTH_SESSION_LOGOUT_EVERYWHERE, Outcome::Success)
             .user(&s.user_id, &s.username);
-        let n = self.ctx.store.revoke_user_sessions(&s.user_id, self.ctx.clock.now().millis(), &ev).await?;
+        let n = self.ctx.store.revoke_user_sessions(&s.user_id, self.ctx.clock.now(), &ev).await?;
         self.access.forget_sessions();
         Ok(n)
     }
@@ -420,7 +420,7 @@ impl Sessions {
             .event(tenant_id, "session", action::AUTH_SESSION_REVOKED_BY_ADMIN, Outcome::Success)
             .user(&user.id, &user.username)
             .field(field::ACTOR, actor);
-        let n = self.ctx.store.revoke_user_sessions(&user.id, self.ctx.clock.now().millis(), &ev).await?;
+        let n = self.ctx.store.revoke_user_sessions(&user.id, self.ctx.clock.now(), &ev).await?;
         self.access.forget_sessions();
         Ok(n)
     }
@@ -463,7 +463,7 @@ fn hosted_app_of(tenant: sekimori_store::Tenant) -> sekimori_store::App {
         tenant_id: tenant.id,
         kind: crate::AppKind::RelyingParty,
         secret_hash: Vec::new(),
-        created_at: 0,
+        created_at: Timestamp(0),
         revoked_at: None,
         origins: None,
     }
@@ -482,9 +482,9 @@ fn view(r: &SessionRecord, user: &User) -> SessionView {
         tenant_id: r.tenant_id.clone(),
         level: u8::try_from(r.level).unwrap_or(0),
         amr: r.amr.clone(),
-        auth_time: Timestamp(r.auth_time).to_rfc3339(),
-        auth_time_ms: r.auth_time,
-        expires_at: Timestamp(r.expires_at).to_rfc3339(),
+        auth_time: r.auth_time.to_rfc3339(),
+        auth_time_ms: r.auth_time.millis(),
+        expires_at: r.expires_at.to_rfc3339(),
         email: user.email.clone(),
         display_name: user.display_name.clone(),
         groups: Vec::new(),

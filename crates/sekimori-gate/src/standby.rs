@@ -3,7 +3,6 @@
 
 use sekimori_core::ecs::{action, field};
 use sekimori_core::event::Outcome;
-use sekimori_core::Timestamp;
 use sekimori_store::{Device, StandbyWindow, User};
 use serde::Serialize;
 
@@ -45,8 +44,8 @@ impl Standby {
             tenant_id: user.tenant_id.clone(),
             user_id: user.id.clone(),
             device_id: device.id.clone(),
-            opened_at: now.millis(),
-            expires_at: now.plus_seconds(tenant.standby_seconds).millis(),
+            opened_at: now,
+            expires_at: now.plus_seconds(tenant.standby_seconds),
             closed_at: None,
         };
         let ev = self
@@ -59,7 +58,7 @@ impl Standby {
         Ok(StandbyOpened {
             id: w.id,
             opened_at: now.to_rfc3339(),
-            expires_at: Timestamp(w.expires_at).to_rfc3339(),
+            expires_at: w.expires_at.to_rfc3339(),
             seconds: tenant.standby_seconds,
         })
     }

@@ -11,8 +11,8 @@ use sekimori_core::ecs::field;
 use sekimori_core::event::Outcome;
 use sekimori_core::names::Entitlement;
 use sekimori_core::token::ct_eq;
+use sekimori_core::ErrorCode;
 use sekimori_core::UserId;
-use sekimori_core::{ErrorCode, Timestamp};
 use sekimori_store::{App, Consume, Ticket, User};
 use serde::Serialize;
 
@@ -124,8 +124,8 @@ impl Tickets {
             user_id: user.id.clone(),
             entitlement: entitlement.to_string(),
             issued_by: app.id.clone(),
-            created_at: now.millis(),
-            expires_at: now.plus_seconds(ttl).millis(),
+            created_at: now,
+            expires_at: now.plus_seconds(ttl),
             redeemed_at: None,
             redeemed_by: None,
         };
@@ -142,20 +142,20 @@ impl Tickets {
             id: t.id,
             username: user.username,
             entitlement: t.entitlement,
-            expires_at: Timestamp(t.expires_at).to_rfc3339(),
+            expires_at: t.expires_at.to_rfc3339(),
         })
     }
 
     /// The user's unredeemed tickets, for the authenticator.
     pub async fn device_tickets(&self, user: &User) -> GateResult<Vec<TicketView>> {
-        let tickets = self.ctx.store.user_tickets(&user.id, self.ctx.clock.now().millis()).await?;
+        let tickets = self.ctx.store.user_tickets(&user.id, self.ctx.clock.now()).await?;
         Ok(tickets
             .into_iter()
             .map(|t| TicketView {
                 payload: self.ticket_payload(&t.id),
                 id: t.id,
                 entitlement: t.entitlement,
-                expires_at: Timestamp(t.expires_at).to_rfc3339(),
+                expires_at: t.expires_at.to_rfc3339(),
             })
             .collect())
     }
@@ -183,7 +183,7 @@ impl Tickets {
                 .field(field::TICKET_ENTITLEMENT, ticket.entitlement.as_str())
                 .field(field::APP_ID, app.id.as_str())
         };
-        match self.ctx.store.redeem_ticket(id, &app.id, now.millis(), &ev("ticket.redeemed", Outcome::Success)).await? {
+        match self.ctx.store.redeem_ticket(id, &app.id, now, &ev("ticket.redeemed", Outcome::Success)).await? {
             Consume::Done(t) => Ok(Redeemed {
                 ticket_id: t.id,
                 user_id: t.user_id,
@@ -192,7 +192,7 @@ impl Tickets {
                 redeemed_at: now.to_rfc3339(),
             }),
             Consume::AlreadyUsed { at } => {
-                let first = Timestamp(at).to_rfc3339();
+                let first = at.to_rfc3339();
                 self.ctx
                     .store
                     .append(

@@ -16,6 +16,7 @@
 
 mod common;
 
+use sekimori_core::PublicUrl;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -45,7 +46,8 @@ fn drain_server_time() -> Duration {
 async fn start(store: Arc<dyn Store>) -> (String, AdminClient) {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("http://{}", listener.local_addr().unwrap());
-    let settings = GateSettings { public_url: url.clone(), ..Default::default() };
+    let settings =
+        GateSettings { public_url: PublicUrl::from_listen(listener.local_addr().unwrap()), ..Default::default() };
     let (state, token) = common::state(store, settings).await;
     let app = sekimori_server::router(state)
         .layer(axum::middleware::from_fn(timed))

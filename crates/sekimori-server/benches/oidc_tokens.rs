@@ -16,6 +16,7 @@
 
 mod common;
 
+use sekimori_core::PublicUrl;
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
@@ -71,7 +72,8 @@ async fn server(pin: bool) -> (String, String, sekimori_gate::Gate) {
         let store = Arc::new(sekimori_store::sqlite::SqliteStore::open(&dir.join("bench.db")).await.unwrap());
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let url = format!("http://{}", listener.local_addr().unwrap());
-        let settings = GateSettings { public_url: url.clone(), ..Default::default() };
+        let settings =
+            GateSettings { public_url: PublicUrl::from_listen(listener.local_addr().unwrap()), ..Default::default() };
         let (state, token) = common::state(store, settings).await;
         let gate = state.gate.clone();
         (listener, url, token, gate, state)

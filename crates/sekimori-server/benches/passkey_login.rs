@@ -13,6 +13,7 @@
 
 mod common;
 
+use sekimori_core::PublicUrl;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Instant;
@@ -58,7 +59,7 @@ fn main() {
         let port = listener.local_addr().unwrap().port();
         let url = format!("http://127.0.0.1:{port}");
         let origin = Url::parse(&format!("http://localhost:{port}")).unwrap();
-        let mut settings = GateSettings { public_url: url.clone(), ..Default::default() };
+        let mut settings = GateSettings { public_url: PublicUrl::from_listen(std::net::SocketAddr::from(([127, 0, 0, 1], port))), ..Default::default() };
         settings.passkey.rp_id = Some("localhost".into());
         settings.passkey.origins = vec![origin.to_string().trim_end_matches('/').to_owned()];
         let (state, token) = common::state(store, settings).await;

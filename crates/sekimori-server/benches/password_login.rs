@@ -13,6 +13,7 @@
 
 mod common;
 
+use sekimori_core::PublicUrl;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Instant;
@@ -32,7 +33,8 @@ async fn run(workers: usize) {
     let store = Arc::new(sekimori_store::sqlite::SqliteStore::open(&dir.path().join("bench.db")).await.unwrap());
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("http://{}", listener.local_addr().unwrap());
-    let mut settings = GateSettings { public_url: url.clone(), ..Default::default() };
+    let mut settings =
+        GateSettings { public_url: PublicUrl::from_listen(listener.local_addr().unwrap()), ..Default::default() };
     settings.password.hash_workers = workers;
     settings.password.hash_queue = 4 * concurrency;
     let (state, token) = common::state(store, settings).await;

@@ -25,7 +25,7 @@ use std::time::{Duration, Instant};
 
 use sekimori_core::event::{NewEvent, Outcome};
 use sekimori_core::names::Label;
-use sekimori_core::{Clock, OsRng, SystemClock};
+use sekimori_core::{Clock, OsRng, SystemClock, Timestamp};
 use sekimori_detect::DeclaredLogSource;
 use sekimori_store::{AlertRecord, IngestBatch, SilenceRecord, Store};
 use sekimori_watch::dispatch::{DispatchSettings, Dispatcher};
@@ -78,11 +78,11 @@ async fn throughput(name: &str, store: Arc<dyn Store>, group_by: &[&str]) {
             id: format!("s{i}"),
             tenant_id: tenant.clone(),
             matchers: vec![format!("user=nobody{i}"), "rule=~\"new_.*\"".into()],
-            starts_at: now - 1,
-            ends_at: now + 86_400_000,
+            starts_at: Timestamp(now - 1),
+            ends_at: Timestamp(now + 86_400_000),
             created_by: "bench".into(),
             comment: "bench".into(),
-            created_at: now,
+            created_at: Timestamp(now),
         };
         store
             .insert_silence(
@@ -111,7 +111,7 @@ async fn throughput(name: &str, store: Arc<dyn Store>, group_by: &[&str]) {
                         matched: "[]".into(),
                         entities: json!({"user": format!("user{i}")}).to_string(),
                         excerpt: "{}".into(),
-                        created_at: now,
+                        created_at: Timestamp(now),
                     },
                 )
             })
@@ -119,7 +119,7 @@ async fn throughput(name: &str, store: Arc<dyn Store>, group_by: &[&str]) {
         let batch = IngestBatch {
             tenant_id: tenant.clone(),
             source_id: "src".into(),
-            received_at: now,
+            received_at: Timestamp(now),
             events: vec!["{}".into(); 500],
             dead_letters: vec![],
             alerts,
@@ -198,7 +198,7 @@ async fn time_to_response(name: &str, store: Arc<dyn Store>) {
         let start = Instant::now();
         watch.ingest(&source, format!("{event}\n").as_bytes(), false, &DeclaredLogSource::default()).await.unwrap();
         loop {
-            if !store.user_overrides(user_id, SystemClock.now().millis()).await.unwrap().is_empty() {
+            if !store.user_overrides(user_id, SystemClock.now()).await.unwrap().is_empty() {
                 break;
             }
             tokio::time::sleep(Duration::from_micros(200)).await;

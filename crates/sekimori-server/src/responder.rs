@@ -52,7 +52,7 @@ impl sekimori_watch::responder::Responder for GateResponder {
                     email,
                     action: p.action.as_str().to_owned(),
                     level: p.level.filter(|_| p.action == PolicyAction::RaiseLevel),
-                    until: record.map(|r| sekimori_core::Timestamp(r.expires_at).to_rfc3339()),
+                    until: record.map(|r| r.expires_at.to_rfc3339()),
                     reason: call.title.clone(),
                 }))
             }

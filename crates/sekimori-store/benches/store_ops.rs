@@ -23,7 +23,7 @@ fn ev(action: &str) -> NewEvent {
 }
 
 async fn run(name: &str, s: Arc<dyn Store>, n: usize) {
-    let t = Tenant::with_defaults(TenantId::new("t1"), "default", T0);
+    let t = Tenant::with_defaults(TenantId::new("t1"), "default", Timestamp(T0));
     s.ensure_tenant(&t).await.expect("tenant");
     let u = User {
         id: "u1".into(),
@@ -32,7 +32,7 @@ async fn run(name: &str, s: Arc<dyn Store>, n: usize) {
         email: None,
         display_name: None,
         disabled: false,
-        created_at: T0,
+        created_at: Timestamp(T0),
         valid_from: None,
         valid_until: None,
         login_hours: None,
@@ -44,7 +44,7 @@ async fn run(name: &str, s: Arc<dyn Store>, n: usize) {
         name: "till".into(),
         kind: AppKind::Verifier,
         secret_hash: vec![1; 32],
-        created_at: T0,
+        created_at: Timestamp(T0),
         revoked_at: None,
         origins: None,
     };
@@ -58,8 +58,8 @@ async fn run(name: &str, s: Arc<dyn Store>, n: usize) {
             user_id: "u1".into(),
             entitlement: "lunch".into(),
             issued_by: "app-rp".into(),
-            created_at: T0,
-            expires_at: T0 + 3_600_000,
+            created_at: Timestamp(T0),
+            expires_at: Timestamp(T0 + 3_600_000),
             redeemed_at: None,
             redeemed_by: None,
         };
@@ -70,7 +70,11 @@ async fn run(name: &str, s: Arc<dyn Store>, n: usize) {
     for id in &ids {
         s.app(&app.id).await.expect("app").expect("exists");
         s.ticket_with_holder(id).await.expect("read").expect("exists");
-        match s.redeem_ticket(id, &app.id, T0 + 1, &ev("ticket.redeemed").user("u1", "alice")).await.expect("redeem") {
+        match s
+            .redeem_ticket(id, &app.id, Timestamp(T0 + 1), &ev("ticket.redeemed").user("u1", "alice"))
+            .await
+            .expect("redeem")
+        {
             Consume::Done(_) => {}
             other => panic!("not redeemed: {other:?}"),
         }

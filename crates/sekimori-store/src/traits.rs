@@ -3,7 +3,7 @@
 
 use async_trait::async_trait;
 use sekimori_core::event::NewEvent;
-use sekimori_core::{AppId, DeviceId, LoginId, SessionId, TenantId, UserId};
+use sekimori_core::{AppId, DeviceId, LoginId, SessionId, TenantId, Timestamp, UserId};
 
 use crate::records::*;
 use crate::StoreResult;
@@ -37,7 +37,7 @@ pub trait CredentialStore: Send + Sync {
     /// The tenant's admin tokens (revoked ones too), oldest first.
     async fn list_admin_tokens(&self, tenant_id: &TenantId) -> StoreResult<Vec<AdminToken>>;
     /// Revokes an admin token; `false` when there is no live one with this id.
-    async fn revoke_admin_token(&self, id: &str, now: i64, event: &NewEvent) -> StoreResult<bool>;
+    async fn revoke_admin_token(&self, id: &str, now: Timestamp, event: &NewEvent) -> StoreResult<bool>;
     /// Stores a new app; `false` if the name is taken in the tenant.
     async fn insert_app(&self, app: &App, event: &NewEvent) -> StoreResult<bool>;
     /// The app with this id.
@@ -47,7 +47,7 @@ pub trait CredentialStore: Send + Sync {
     /// All apps of a tenant.
     async fn list_apps(&self, tenant_id: &TenantId) -> StoreResult<Vec<App>>;
     /// Revokes an app's key; `false` if there was no such live app.
-    async fn revoke_app(&self, id: &AppId, now: i64, event: &NewEvent) -> StoreResult<bool>;
+    async fn revoke_app(&self, id: &AppId, now: Timestamp, event: &NewEvent) -> StoreResult<bool>;
 }
 
 /// Users.
@@ -73,7 +73,7 @@ pub trait DeviceStore: Send + Sync {
     async fn consume_enrollment(
         &self,
         code_hash: &[u8],
-        now: i64,
+        now: Timestamp,
         device: &Device,
         event: &NewEvent,
     ) -> StoreResult<Consume<(Enrollment, Device)>>;
@@ -82,11 +82,11 @@ pub trait DeviceStore: Send + Sync {
     /// A user's live devices.
     async fn list_devices(&self, user_id: &UserId) -> StoreResult<Vec<Device>>;
     /// Removes a device; `false` if it was not live.
-    async fn revoke_device(&self, id: &DeviceId, now: i64, event: &NewEvent) -> StoreResult<bool>;
+    async fn revoke_device(&self, id: &DeviceId, now: Timestamp, event: &NewEvent) -> StoreResult<bool>;
     /// Remembers a nonce until `expires_at`; `false` if it was already there (a replay).
-    async fn remember_nonce(&self, device_id: &DeviceId, nonce: &str, expires_at: i64) -> StoreResult<bool>;
+    async fn remember_nonce(&self, device_id: &DeviceId, nonce: &str, expires_at: Timestamp) -> StoreResult<bool>;
     /// Forgets nonces whose timestamps can no longer be accepted anyway.
-    async fn prune_nonces(&self, now: i64) -> StoreResult<u64>;
+    async fn prune_nonces(&self, now: Timestamp) -> StoreResult<u64>;
 }
 
 /// How a login request is decided.
@@ -104,7 +104,7 @@ pub trait LoginStore: Send + Sync {
     /// Opens a standby window.
     async fn open_standby(&self, window: &StandbyWindow, event: &NewEvent) -> StoreResult<()>;
     /// The user's open window at `now`, if any.
-    async fn active_standby(&self, user_id: &UserId, now: i64) -> StoreResult<Option<StandbyWindow>>;
+    async fn active_standby(&self, user_id: &UserId, now: Timestamp) -> StoreResult<Option<StandbyWindow>>;
     /// Stores a login request with its inbox messages.
     async fn insert_login(&self, login: &LoginRequest, messages: &[InboxMessage], event: &NewEvent) -> StoreResult<()>;
     /// The login request by id.
@@ -115,15 +115,15 @@ pub trait LoginStore: Send + Sync {
         id: &LoginId,
         device_id: &DeviceId,
         decision: &Decision,
-        now: i64,
+        now: Timestamp,
         event: &NewEvent,
     ) -> StoreResult<Consume<LoginRequest>>;
     /// Stores inbox messages that belong to no login (notices).
     async fn insert_messages(&self, messages: &[InboxMessage]) -> StoreResult<()>;
     /// A user's undismissed, unexpired messages whose login (if any) is still pending.
-    async fn pending_messages(&self, user_id: &UserId, now: i64) -> StoreResult<Vec<InboxMessage>>;
+    async fn pending_messages(&self, user_id: &UserId, now: Timestamp) -> StoreResult<Vec<InboxMessage>>;
     /// Dismisses a message of this user; `false` if there was none.
-    async fn dismiss_message(&self, id: &str, user_id: &UserId, now: i64) -> StoreResult<bool>;
+    async fn dismiss_message(&self, id: &str, user_id: &UserId, now: Timestamp) -> StoreResult<bool>;
     /// Stores a QR login session.
     async fn insert_qr(&self, session: &QrSession) -> StoreResult<()>;
     /// The QR session by id.
@@ -134,7 +134,7 @@ pub trait LoginStore: Send + Sync {
         token_hash: &[u8],
         device: &Device,
         assertion: &AssertionRecord,
-        now: i64,
+        now: Timestamp,
         event: &NewEvent,
     ) -> StoreResult<Consume<QrSession>>;
     /// The assertion by JWT id.
@@ -144,7 +144,7 @@ pub trait LoginStore: Send + Sync {
         &self,
         jti: &str,
         app_id: &AppId,
-        now: i64,
+        now: Timestamp,
         event: &NewEvent,
     ) -> StoreResult<Consume<AssertionRecord>>;
 }
@@ -159,10 +159,15 @@ pub trait TicketStore: Send + Sync {
     /// The ticket by id with its holder's username, in one query.
     async fn ticket_with_holder(&self, id: &str) -> StoreResult<Option<(Ticket, String)>>;
     /// A user's unredeemed, unexpired tickets.
-    async fn user_tickets(&self, user_id: &UserId, now: i64) -> StoreResult<Vec<Ticket>>;
+    async fn user_tickets(&self, user_id: &UserId, now: Timestamp) -> StoreResult<Vec<Ticket>>;
     /// Redeems once; every later call sees `AlreadyUsed` with the first redemption time.
-    async fn redeem_ticket(&self, id: &str, app_id: &AppId, now: i64, event: &NewEvent)
-        -> StoreResult<Consume<Ticket>>;
+    async fn redeem_ticket(
+        &self,
+        id: &str,
+        app_id: &AppId,
+        now: Timestamp,
+        event: &NewEvent,
+    ) -> StoreResult<Consume<Ticket>>;
 }
 
 /// Client environments per user.
@@ -212,10 +217,10 @@ pub trait RetentionStore: Send + Sync {
     /// [`DeviceStore::prune_nonces`]). The audit log keeps what
     /// happened; it is never pruned here.
     /// Returns how many rows went.
-    async fn prune_expired(&self, cutoff: i64) -> StoreResult<u64>;
+    async fn prune_expired(&self, cutoff: Timestamp) -> StoreResult<u64>;
     /// Writes (and commits) this node's probe row: `Ok` only when the store takes writes
     /// (not on a full disk or a read-only database).
-    async fn probe_write(&self, node: &str, now: i64) -> StoreResult<()>;
+    async fn probe_write(&self, node: &str, now: Timestamp) -> StoreResult<()>;
 }
 
 /// Everything a Sekimori node needs from its database.
@@ -240,7 +245,7 @@ pub trait WatchStore: Send + Sync {
         &self,
         tenant_id: &TenantId,
         id: &str,
-        now: i64,
+        now: Timestamp,
         event: &NewEvent,
     ) -> StoreResult<bool>;
     /// Writes a batch's events, dead letters and alerts (and moves its cursor, if any) in
@@ -257,7 +262,7 @@ pub trait WatchStore: Send + Sync {
         limit: i64,
     ) -> StoreResult<Vec<IngestedEvent>>;
     /// Alerts of a tenant created at or after `since`, newest first.
-    async fn alerts(&self, tenant_id: &TenantId, since: i64, limit: i64) -> StoreResult<Vec<AlertRecord>>;
+    async fn alerts(&self, tenant_id: &TenantId, since: Timestamp, limit: i64) -> StoreResult<Vec<AlertRecord>>;
     /// Dead letters of a tenant, newest first.
     async fn dead_letters(&self, tenant_id: &TenantId, limit: i64) -> StoreResult<Vec<DeadLetter>>;
     /// One ingested event of a tenant.
@@ -269,12 +274,23 @@ pub trait WatchStore: Send + Sync {
     /// Stores a silence with its audit event.
     async fn insert_silence(&self, silence: &SilenceRecord, event: &NewEvent) -> StoreResult<()>;
     /// The tenant's silences that end after `after` (ms), soonest start first.
-    async fn silences(&self, tenant_id: &TenantId, after: i64) -> StoreResult<Vec<SilenceRecord>>;
+    async fn silences(&self, tenant_id: &TenantId, after: Timestamp) -> StoreResult<Vec<SilenceRecord>>;
     /// The tenant's silences that ended in `(after, until]` (ms).
-    async fn ended_silences(&self, tenant_id: &TenantId, after: i64, until: i64) -> StoreResult<Vec<SilenceRecord>>;
+    async fn ended_silences(
+        &self,
+        tenant_id: &TenantId,
+        after: Timestamp,
+        until: Timestamp,
+    ) -> StoreResult<Vec<SilenceRecord>>;
     /// Ends the tenant's silence `id` at `at` (ms) if it has not ended by then, with its
     /// audit event; `false` (nothing written) when there is no such live silence.
-    async fn expire_silence(&self, tenant_id: &TenantId, id: &str, at: i64, event: &NewEvent) -> StoreResult<bool>;
+    async fn expire_silence(
+        &self,
+        tenant_id: &TenantId,
+        id: &str,
+        at: Timestamp,
+        event: &NewEvent,
+    ) -> StoreResult<bool>;
     /// The tenant's alert `id`.
     async fn alert(&self, tenant_id: &TenantId, id: &str) -> StoreResult<Option<AlertRecord>>;
     /// The tenant's alerts in `state` created since `since` (ms), newest first.
@@ -282,7 +298,7 @@ pub trait WatchStore: Send + Sync {
         &self,
         tenant_id: &TenantId,
         state: AlertState,
-        since: i64,
+        since: Timestamp,
         limit: i64,
     ) -> StoreResult<Vec<AlertRecord>>;
     /// The triage records of the tenant's alerts `ids` (alerts without one are firing).
@@ -301,7 +317,7 @@ pub trait WatchStore: Send + Sync {
         &self,
         tenant_id: &TenantId,
         ids: &[String],
-        at: i64,
+        at: Timestamp,
         by: &str,
         event: &NewEvent,
     ) -> StoreResult<u64>;
@@ -313,10 +329,10 @@ pub trait WatchStore: Send + Sync {
     async fn pending_alerts(&self, limit: i64) -> StoreResult<Vec<AlertRecord>>;
     /// Pending alerts after the alert (`created_at`, `id`) in that order, oldest first: a
     /// reader's next page.
-    async fn pending_alerts_after(&self, created_at: i64, id: &str, limit: i64) -> StoreResult<Vec<AlertRecord>>;
+    async fn pending_alerts_after(&self, created_at: Timestamp, id: &str, limit: i64) -> StoreResult<Vec<AlertRecord>>;
     /// Marks the alerts `ids` as seen through to their notifications at `at` (ms); the
     /// number that were pending.
-    async fn mark_alerts_dispatched(&self, ids: &[String], at: i64) -> StoreResult<u64>;
+    async fn mark_alerts_dispatched(&self, ids: &[String], at: Timestamp) -> StoreResult<u64>;
     /// Claims the sending of a group's notification to a channel (atomic across nodes):
     /// refused when the same content was delivered within the repeat interval, or while
     /// another sender's claim on the group is live.
@@ -326,7 +342,7 @@ pub trait WatchStore: Send + Sync {
         &self,
         claim: &NotificationClaim,
         delivered: bool,
-        at: i64,
+        at: Timestamp,
         attempts: &[NotificationAttempt],
     ) -> StoreResult<()>;
     /// The tenant's delivery attempts, newest first.
@@ -358,12 +374,12 @@ pub trait WatchStore: Send + Sync {
         &self,
         tenant_id: &TenantId,
         days: i64,
-        now: i64,
+        now: Timestamp,
         event: &NewEvent,
     ) -> StoreResult<()>;
     /// Deletes ingested events and dead letters older than their tenant's retention (or
     /// `default_days` where none is set), as of `now`.
-    async fn prune_ingested(&self, now: i64, default_days: i64) -> StoreResult<u64>;
+    async fn prune_ingested(&self, now: Timestamp, default_days: i64) -> StoreResult<u64>;
 }
 
 /// Second factors: TOTP credentials and recovery codes. Every accept is an atomic
@@ -385,12 +401,12 @@ pub trait FactorStore: Send + Sync {
         &self,
         id: &str,
         step: i64,
-        now: i64,
+        now: Timestamp,
         confirm: bool,
         event: &NewEvent,
     ) -> StoreResult<bool>;
     /// Counts a wrong code for credential `id` at `now` and appends `event`; the new count.
-    async fn record_totp_failure(&self, id: &str, now: i64, event: &NewEvent) -> StoreResult<i64>;
+    async fn record_totp_failure(&self, id: &str, now: Timestamp, event: &NewEvent) -> StoreResult<i64>;
     /// Deletes credential `id` of `user_id`; `false` when there was none.
     async fn delete_totp(&self, user_id: &UserId, id: &str, event: &NewEvent) -> StoreResult<bool>;
     /// Replaces the user's recovery codes with `hashes` (one transaction, audited).
@@ -399,7 +415,7 @@ pub trait FactorStore: Send + Sync {
         tenant_id: &TenantId,
         user_id: &UserId,
         hashes: &[Vec<u8>],
-        now: i64,
+        now: Timestamp,
         event: &NewEvent,
     ) -> StoreResult<()>;
     /// Marks the user's unused code with `hash` used at `now` and appends `event`;
@@ -408,7 +424,7 @@ pub trait FactorStore: Send + Sync {
         &self,
         user_id: &UserId,
         hash: &[u8],
-        now: i64,
+        now: Timestamp,
         event: &NewEvent,
     ) -> StoreResult<bool>;
     /// The user's unused recovery codes.
@@ -425,7 +441,7 @@ pub trait PasswordStore: Send + Sync {
     async fn password(&self, user_id: &UserId) -> StoreResult<Option<PasswordRecord>>;
     /// Replaces the hash `old` with `new` (same password, new parameters); `false` when
     /// the password changed meanwhile. Not an audited change.
-    async fn rehash_password(&self, user_id: &UserId, old: &str, new: &str, now: i64) -> StoreResult<bool>;
+    async fn rehash_password(&self, user_id: &UserId, old: &str, new: &str, now: Timestamp) -> StoreResult<bool>;
     /// Deletes a user's password; `false` when there was none.
     async fn delete_password(&self, user_id: &UserId, event: &NewEvent) -> StoreResult<bool>;
     /// Changes the tenant's password policy level.
@@ -490,19 +506,19 @@ pub trait AccessStore: Send + Sync {
     /// when its policy already acted for the same source (the same alert, on another node).
     async fn insert_override(&self, o: &OverrideRecord, event: &NewEvent) -> StoreResult<bool>;
     /// The user's overrides in force at `now` (ms).
-    async fn user_overrides(&self, user_id: &UserId, now: i64) -> StoreResult<Vec<OverrideRecord>>;
+    async fn user_overrides(&self, user_id: &UserId, now: Timestamp) -> StoreResult<Vec<OverrideRecord>>;
     /// The tenant's overrides that end after `after` (ms) and were not lifted, soonest end
     /// first.
-    async fn tenant_overrides(&self, tenant_id: &TenantId, after: i64) -> StoreResult<Vec<OverrideRecord>>;
+    async fn tenant_overrides(&self, tenant_id: &TenantId, after: Timestamp) -> StoreResult<Vec<OverrideRecord>>;
     /// How many overrides `policy` set on the user since `since` (ms), lifted or not.
-    async fn policy_override_count(&self, user_id: &UserId, policy: &str, since: i64) -> StoreResult<i64>;
+    async fn policy_override_count(&self, user_id: &UserId, policy: &str, since: Timestamp) -> StoreResult<i64>;
     /// Lifts the tenant's override `id` at `at` if it is in force, with its audit event;
     /// the record as it was, or `None` (nothing written) when there is no such override.
     async fn lift_override(
         &self,
         tenant_id: &TenantId,
         id: &str,
-        at: i64,
+        at: Timestamp,
         by: &str,
         reason: &str,
         event: &NewEvent,
@@ -521,11 +537,11 @@ pub trait SessionStore: Send + Sync {
     /// The newest unrevoked session of a sign-on.
     async fn sso_session(&self, sso_id: &SessionId) -> StoreResult<Option<SessionRecord>>;
     /// Records activity at `now` (idle timeout).
-    async fn touch_session(&self, id: &SessionId, now: i64) -> StoreResult<()>;
+    async fn touch_session(&self, id: &SessionId, now: Timestamp) -> StoreResult<()>;
     /// Revokes one session; `false` when it was not live.
-    async fn revoke_session(&self, id: &SessionId, now: i64, event: &NewEvent) -> StoreResult<bool>;
+    async fn revoke_session(&self, id: &SessionId, now: Timestamp, event: &NewEvent) -> StoreResult<bool>;
     /// Revokes every live session of a user and appends `event`; how many.
-    async fn revoke_user_sessions(&self, user_id: &UserId, now: i64, event: &NewEvent) -> StoreResult<u64>;
+    async fn revoke_user_sessions(&self, user_id: &UserId, now: Timestamp, event: &NewEvent) -> StoreResult<u64>;
 }
 
 /// The OIDC provider: clients, signing keys, authorization codes and refresh tokens.
@@ -544,7 +560,7 @@ pub trait OidcStore: Send + Sync {
     /// Every signing key, newest first.
     async fn oidc_keys(&self) -> StoreResult<Vec<OidcKey>>;
     /// Deletes keys retired before `cutoff` (ms); how many.
-    async fn prune_oidc_keys(&self, cutoff: i64) -> StoreResult<u64>;
+    async fn prune_oidc_keys(&self, cutoff: Timestamp) -> StoreResult<u64>;
     /// Stores an authorization code and appends `event`.
     async fn insert_oidc_code(&self, code: &OidcCode, event: &NewEvent) -> StoreResult<()>;
     /// An authorization code by id (hash).
@@ -554,7 +570,7 @@ pub trait OidcStore: Send + Sync {
     async fn consume_oidc_code(
         &self,
         id: &str,
-        now: i64,
+        now: Timestamp,
         refresh: Option<&OidcRefreshToken>,
         event: &NewEvent,
     ) -> StoreResult<Consume<OidcCode>>;
@@ -570,12 +586,12 @@ pub trait OidcStore: Send + Sync {
         &self,
         id: &str,
         next: &OidcRefreshToken,
-        now: i64,
+        now: Timestamp,
         event: &NewEvent,
         reuse_event: &NewEvent,
     ) -> StoreResult<Rotation>;
     /// Revokes every live token of a family and appends `event`; how many.
-    async fn revoke_oidc_family(&self, family_id: &str, now: i64, event: &NewEvent) -> StoreResult<u64>;
+    async fn revoke_oidc_family(&self, family_id: &str, now: Timestamp, event: &NewEvent) -> StoreResult<u64>;
 }
 
 /// Passkeys and their ceremonies.
@@ -588,13 +604,13 @@ pub trait PasskeyStore: Send + Sync {
     /// A user's passkeys, oldest first.
     async fn user_passkeys(&self, user_id: &UserId) -> StoreResult<Vec<PasskeyRecord>>;
     /// Stores a passkey's credential after a login (the counter moved) and its use time.
-    async fn passkey_used(&self, id: &str, credential: &str, now: i64) -> StoreResult<()>;
+    async fn passkey_used(&self, id: &str, credential: &str, now: Timestamp) -> StoreResult<()>;
     /// Deletes one of a user's passkeys; `false` when there was none.
     async fn delete_passkey(&self, user_id: &UserId, id: &str, event: &NewEvent) -> StoreResult<bool>;
     /// Stores a ceremony.
     async fn insert_passkey_ceremony(&self, ceremony: &PasskeyCeremony) -> StoreResult<()>;
     /// Takes a ceremony's state atomically: once, before its expiry.
-    async fn consume_passkey_ceremony(&self, id: &str, now: i64) -> StoreResult<Consume<PasskeyCeremony>>;
+    async fn consume_passkey_ceremony(&self, id: &str, now: Timestamp) -> StoreResult<Consume<PasskeyCeremony>>;
 }
 
 pub trait Store:

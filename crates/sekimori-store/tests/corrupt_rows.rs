@@ -19,7 +19,7 @@ async fn store_with_login() -> (SqliteStore, std::path::PathBuf, LoginId) {
     let dir = tempfile::tempdir().expect("tempdir").keep();
     let path = dir.join("sekimori.db");
     let s = SqliteStore::open(&path).await.expect("open");
-    s.ensure_tenant(&Tenant::with_defaults(TenantId::new("t1"), "default", T0)).await.expect("tenant");
+    s.ensure_tenant(&Tenant::with_defaults(TenantId::new("t1"), "default", Timestamp(T0))).await.expect("tenant");
     let user = User {
         id: UserId::new("u1"),
         tenant_id: TenantId::new("t1"),
@@ -27,7 +27,7 @@ async fn store_with_login() -> (SqliteStore, std::path::PathBuf, LoginId) {
         email: None,
         display_name: None,
         disabled: false,
-        created_at: T0,
+        created_at: Timestamp(T0),
         valid_from: None,
         valid_until: None,
         login_hours: None,
@@ -42,8 +42,8 @@ async fn store_with_login() -> (SqliteStore, std::path::PathBuf, LoginId) {
         environment: Environment::from_client(Some([192, 0, 2, 7].into()), Some("curl/8")),
         env_key: "k".into(),
         env_known: false,
-        created_at: T0,
-        expires_at: T0 + 60_000,
+        created_at: Timestamp(T0),
+        expires_at: Timestamp(T0 + 60_000),
         status: LoginStatus::Pending,
         decided_at: None,
         device_id: None,

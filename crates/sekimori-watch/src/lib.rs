@@ -3,7 +3,7 @@
 //! handlers are thin wrappers over [`Watch`]; the engine is `sekimori-detect`.
 
 use sekimori_core::ecs::{action, field};
-use sekimori_core::TenantId;
+use sekimori_core::{TenantId, Timestamp};
 use std::borrow::Cow;
 use std::collections::{BTreeMap, HashMap};
 use std::io::Read;
@@ -257,7 +257,7 @@ impl Watch {
                 id: self.new_id(),
                 tenant_id: source.tenant_id.clone(),
                 source_id: source.id.clone(),
-                received_at: now,
+                received_at: Timestamp(now),
                 reason,
                 sample,
             })
@@ -416,7 +416,7 @@ impl Watch {
         IngestBatch {
             tenant_id: tenant_id.to_owned(),
             source_id: source_id.to_owned(),
-            received_at: now,
+            received_at: Timestamp(now),
             events: docs,
             dead_letters,
             alerts,
@@ -518,14 +518,14 @@ impl Watch {
             matched: Value::from(hit.matched).to_string(),
             excerpt: excerpt(event, entities, EXCERPT_BYTES).to_string(),
             entities: serde_json::to_string(entities).unwrap_or_else(|_| "{}".into()),
-            created_at: now,
+            created_at: Timestamp(now),
         }
     }
 
     /// Deletes ingested events and dead letters older than their tenant's retention (the
     /// default where a tenant set none); run periodically.
     pub async fn housekeeping(&self) -> WatchResult<u64> {
-        Ok(self.store.prune_ingested(self.clock.now().millis(), i64::from(self.limits.retention_days)).await?)
+        Ok(self.store.prune_ingested(self.clock.now(), i64::from(self.limits.retention_days)).await?)
     }
 
     /// The tenant's retention of ingested events and dead letters, days.
@@ -548,7 +548,7 @@ impl Watch {
         )
         .field(field::INGEST_RETENTION_DAYS, days)
         .field(field::ADMIN_TOKEN_ID, admin_token_id);
-        Ok(self.store.set_ingest_retention(tenant_id, days, self.clock.now().millis(), &ev).await?)
+        Ok(self.store.set_ingest_retention(tenant_id, days, self.clock.now(), &ev).await?)
     }
 
     /// The tenant's alert `id` (`not_found` when there is none).
@@ -570,7 +570,7 @@ impl Watch {
 
     /// The tenant's alerts since `since` (ms), newest first.
     pub async fn alerts(&self, tenant_id: &TenantId, since: i64, limit: i64) -> WatchResult<Vec<AlertRecord>> {
-        Ok(self.store.alerts(tenant_id, since, limit).await?)
+        Ok(self.store.alerts(tenant_id, Timestamp(since), limit).await?)
     }
 
     /// One stored event of the tenant (until the retention prunes it).
@@ -606,7 +606,7 @@ mod tests {
     #[tokio::test]
     async fn events_go_after_the_retention_and_alerts_stay() {
         let store: Arc<dyn Store> = Arc::new(sekimori_store::testing::fresh_sqlite().await);
-        let tenant = sekimori_store::Tenant::with_defaults(TenantId::new("t1"), "default", 0);
+        let tenant = sekimori_store::Tenant::with_defaults(TenantId::new("t1"), "default", Timestamp(0));
         store.ensure_tenant(&tenant).await.expect("tenant");
         let clock = TestClock::new(Timestamp(1_795_000_000_000));
         let (rules, _) = RuleSet::from_yaml(

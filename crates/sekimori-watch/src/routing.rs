@@ -6,7 +6,7 @@ use sekimori_core::ecs::{action, field};
 use sekimori_core::event::{NewEvent, Outcome};
 use sekimori_core::token::sha256_hex;
 use sekimori_core::TenantId;
-use sekimori_core::{ErrorCode, ServiceError};
+use sekimori_core::{ErrorCode, ServiceError, Timestamp};
 use sekimori_respond::{RoutingConfig, RoutingTree};
 use sekimori_store::{DocumentKind, DocumentRecord};
 use serde::Serialize;
@@ -90,7 +90,7 @@ impl Watch {
                     document: secrets::mask(&parse(&r)?),
                     version: r.version,
                     author: r.author,
-                    created_at: r.created_at,
+                    created_at: r.created_at.millis(),
                 })
             })
             .collect()
@@ -137,7 +137,7 @@ impl Watch {
             version,
             doc,
             author: admin_token_id.to_owned(),
-            created_at: now.millis(),
+            created_at: now,
         };
         if !self.store.insert_document(DocumentKind::Routing, &record, &ev).await? {
             let current = self.store.document(DocumentKind::Routing, tenant_id).await?.map_or(0, |r| r.version);
@@ -258,9 +258,9 @@ impl Watch {
             channel: channel.id(),
             group_key: format!("user-notice:{username}"),
             content_hash: sha256_hex(dedup_key.as_bytes()),
-            at: now,
+            at: Timestamp(now),
             owner: format!("node-{}", std::process::id()),
-            lease_until: now + 900_000,
+            lease_until: Timestamp(now + 900_000),
             repeat_ms: 7 * 86_400_000,
         };
         if self.store.claim_notification(&claim).await? != sekimori_store::ClaimOutcome::Claimed {

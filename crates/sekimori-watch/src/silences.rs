@@ -4,7 +4,7 @@
 use sekimori_core::ecs::{action, field};
 use sekimori_core::event::{NewEvent, Outcome};
 use sekimori_core::TenantId;
-use sekimori_core::{ErrorCode, ServiceError};
+use sekimori_core::{ErrorCode, ServiceError, Timestamp};
 use sekimori_respond::{Matcher, Silence};
 use sekimori_store::SilenceRecord;
 
@@ -34,8 +34,8 @@ pub fn silence_of(r: &SilenceRecord) -> WatchResult<Silence> {
     Ok(Silence {
         id: r.id.clone(),
         matchers,
-        starts_at_ms: r.starts_at,
-        ends_at_ms: r.ends_at,
+        starts_at_ms: r.starts_at.millis(),
+        ends_at_ms: r.ends_at.millis(),
         created_by: r.created_by.clone(),
         comment: r.comment.clone(),
     })
@@ -76,11 +76,11 @@ impl Watch {
             id: self.new_id(),
             tenant_id: tenant_id.to_owned(),
             matchers: matchers.iter().map(|m| m.trim().to_owned()).collect(),
-            starts_at,
-            ends_at,
+            starts_at: Timestamp(starts_at),
+            ends_at: Timestamp(ends_at),
             created_by: format!("admin_token:{admin_token_id}"),
             comment: comment.to_owned(),
-            created_at: now,
+            created_at: Timestamp(now),
         };
         let ev = NewEvent::new(
             self.clock.now(),
@@ -98,7 +98,7 @@ impl Watch {
 
     /// The tenant's silences that have not ended, soonest start first.
     pub async fn silences(&self, tenant_id: &TenantId) -> WatchResult<Vec<SilenceRecord>> {
-        Ok(self.store.silences(tenant_id, self.clock.now().millis()).await?)
+        Ok(self.store.silences(tenant_id, self.clock.now()).await?)
     }
 
     /// Ends the tenant's silence `id` now; `not_found` when there is no such live silence.
@@ -113,7 +113,7 @@ impl Watch {
         .field(field::SILENCE_ID, id)
         .field(field::ADMIN_TOKEN_ID, admin_token_id);
         self.silence_generation.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        if !self.store.expire_silence(tenant_id, id, self.clock.now().millis(), &ev).await? {
+        if !self.store.expire_silence(tenant_id, id, self.clock.now(), &ev).await? {
             return Err(ServiceError::new(ErrorCode::NotFound, format!("no live silence {id}")));
         }
         Ok(())

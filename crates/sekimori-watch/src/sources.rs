@@ -7,7 +7,7 @@ use sekimori_core::event::{NewEvent, Outcome};
 use sekimori_core::names::Label;
 use sekimori_core::token::{hash_secret, new_secret, PrefixedKey};
 use sekimori_core::TenantId;
-use sekimori_core::{ErrorCode, ServiceError};
+use sekimori_core::{ErrorCode, ServiceError, Timestamp};
 use sekimori_store::IngestSource;
 use serde::Serialize;
 
@@ -70,7 +70,7 @@ impl Watch {
             tenant_id: tenant_id.to_owned(),
             name: name.to_string(),
             secret_hash: hash_secret(&secret),
-            created_at: self.clock.now().millis(),
+            created_at: self.clock.now(),
             revoked_at: None,
             labels: labels.clone(),
         };
@@ -110,7 +110,7 @@ impl Watch {
         )
         .field(field::INGEST_SOURCE_ID, id)
         .field(field::ADMIN_TOKEN_ID, admin_token_id);
-        if !self.store.revoke_ingest_source(tenant_id, id, self.clock.now().millis(), &ev).await? {
+        if !self.store.revoke_ingest_source(tenant_id, id, self.clock.now(), &ev).await? {
             return Err(ServiceError::new(ErrorCode::NotFound, format!("no live ingest source {id}")));
         }
         Ok(())
@@ -121,7 +121,7 @@ impl Watch {
         let denied = || ServiceError::new(ErrorCode::Unauthorized, "invalid ingest source key");
         let key = PrefixedKey::parse(SOURCE_PREFIX, bearer).ok_or_else(denied)?;
         let source = self.store.ingest_source(&key.id).await?.ok_or_else(denied)?;
-        if !key.unlocks(&source.secret_hash, source.revoked_at) {
+        if !key.unlocks(&source.secret_hash, source.revoked_at.map(Timestamp::millis)) {
             return Err(denied());
         }
         Ok(source)

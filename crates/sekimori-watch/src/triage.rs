@@ -8,7 +8,7 @@ use std::collections::HashMap;
 
 use sekimori_core::ecs::{action, field};
 use sekimori_core::event::{NewEvent, Outcome};
-use sekimori_core::{ErrorCode, ServiceError};
+use sekimori_core::{ErrorCode, ServiceError, Timestamp};
 use sekimori_store::{AlertComment, AlertRecord, AlertState, AlertTriage, TriageChange};
 
 use crate::{Watch, WatchResult};
@@ -61,7 +61,7 @@ impl Watch {
         since: i64,
         limit: i64,
     ) -> WatchResult<Vec<AlertRecord>> {
-        Ok(self.store.alerts_in_state(tenant_id, state, since, limit).await?)
+        Ok(self.store.alerts_in_state(tenant_id, state, Timestamp(since), limit).await?)
     }
 
     /// The tenant's alert `id` with its triage and comments.
@@ -88,7 +88,7 @@ impl Watch {
             tenant_id: tenant_id.to_owned(),
             state: to,
             assignee: assignee.clone(),
-            changed_at: now.millis(),
+            changed_at: now,
             changed_by: actor.to_owned(),
         };
         let ev = NewEvent::new(now, tenant_id, "configuration", act, Outcome::Success)
@@ -170,7 +170,7 @@ impl Watch {
             alert_id: id.to_owned(),
             author: author.to_owned(),
             body: body.trim().to_owned(),
-            created_at: now.millis(),
+            created_at: now,
         };
         let ev = NewEvent::new(now, tenant_id, "configuration", action::ALERT_COMMENTED, Outcome::Success)
             .field(field::ALERT_ID, id)

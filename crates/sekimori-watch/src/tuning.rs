@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use sekimori_core::event::{NewEvent, Outcome};
 use sekimori_core::token::sha256_hex;
-use sekimori_core::{ErrorCode, ServiceError};
+use sekimori_core::{ErrorCode, ServiceError, Timestamp};
 use sekimori_detect::baseline::Profile;
 use sekimori_detect::tuning::{compile, CompiledTuning, MAX_TUNING_BYTES};
 use sekimori_detect::{DetectError, Hunter};
@@ -56,7 +56,7 @@ impl Watch {
     }
 
     /// Every version of the tenant's tuning, newest first: (version, author, created_at, tuning).
-    pub async fn tuning_versions(&self, tenant_id: &TenantId) -> WatchResult<Vec<(i64, String, i64, Tuning)>> {
+    pub async fn tuning_versions(&self, tenant_id: &TenantId) -> WatchResult<Vec<(i64, String, Timestamp, Tuning)>> {
         let list = self.store.document_versions(DocumentKind::Tuning, tenant_id, 1000).await?;
         list.into_iter().map(|r| Ok((r.version, r.author, r.created_at, parse_tuning(&r.doc)?))).collect()
     }
@@ -90,7 +90,7 @@ impl Watch {
             version,
             doc,
             author: admin_token_id.to_owned(),
-            created_at: self.clock.now().millis(),
+            created_at: self.clock.now(),
         };
         if !self.store.insert_document(DocumentKind::Tuning, &record, &ev).await? {
             let current = self.store.document(DocumentKind::Tuning, tenant_id).await?.map_or(0, |r| r.version);

@@ -5,7 +5,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use sekimori_core::names::Label;
-use sekimori_core::{OsRng, SystemClock, TenantId};
+use sekimori_core::{OsRng, SystemClock, TenantId, Timestamp};
 use sekimori_detect::baseline::Baselines;
 use sekimori_detect::RuleSet;
 use sekimori_store::{Store, Tenant};
@@ -19,7 +19,7 @@ async fn watch() -> Watch {
 
 async fn watch_with_store() -> (Watch, Arc<dyn Store>) {
     let store: Arc<dyn Store> = Arc::new(sekimori_store::testing::fresh_sqlite().await);
-    let tenant = Tenant::with_defaults(TenantId::new("t1"), "default", 0);
+    let tenant = Tenant::with_defaults(TenantId::new("t1"), "default", Timestamp(0));
     store.ensure_tenant(&tenant).await.expect("tenant");
     let (rules, _) = RuleSet::from_yaml(
         "title: nines\nlogsource: {service: syslog}\ndetection:\n  k:\n    - 'message 9'\n  condition: k\n",

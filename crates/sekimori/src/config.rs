@@ -2,6 +2,7 @@
 //! overrides, then command-line flags. Unknown keys and bad values are refused at start;
 //! every error names where the value came from (file or variable), the key and the reason.
 
+use sekimori_core::PublicUrl;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
@@ -203,8 +204,9 @@ impl<'de> Deserialize<'de> for SyslogAddr {
 pub struct ServerConfig {
     /// Address to listen on (`address:port`).
     pub listen: SocketAddr,
-    /// Public base URL (enrolment links, assertion issuer); default `http://<listen>`.
-    pub public_url: Option<String>,
+    /// Public base URL (enrolment links, token issuer): an absolute http or https URL,
+    /// checked when read and kept without a trailing slash; default `http://<listen>`.
+    pub public_url: Option<sekimori_core::PublicUrl>,
     /// Largest accepted request body, bytes (1024 to 16 MiB).
     pub body_limit_bytes: usize,
     /// Reverse proxies (IP addresses or CIDR ranges) whose `X-Forwarded-For` or
@@ -416,11 +418,6 @@ impl Config {
     /// Checks values that parse but make no sense; `source_name` names where they came from.
     pub fn validate(&self, source_name: &str) -> Result<(), ConfigError> {
         self.server.rate_limits.validate().map_err(|(key, reason)| err(source_name, key, reason))?;
-        if let Some(u) = &self.server.public_url {
-            if !(u.starts_with("http://") || u.starts_with("https://")) {
-                return Err(err(source_name, "server.public_url", "must start with http:// or https://"));
-            }
-        }
         for (key, v, lo, hi) in [
             ("server.header_timeout_seconds", self.server.header_timeout_seconds, 1, 300),
             ("server.max_connections", self.server.max_connections as u64, 16, 1_000_000),
@@ -521,7 +518,7 @@ impl Config {
         // Passkeys set up explicitly must work; left to the defaults, a public URL without a
         // domain name only turns them off (the server says so at start).
         if g.passkey.rp_id.is_some() || !g.passkey.origins.is_empty() {
-            let public = self.server.public_url.clone().unwrap_or_else(|| format!("http://{}", self.server.listen));
+            let public = self.server.public_url.clone().unwrap_or_else(|| PublicUrl::from_listen(self.server.listen));
             sekimori_gate::passkeys::relying_party(&public, &g.passkey)
                 .map_err(|e| err(source_name, &e.key, e.reason))?;
         }
@@ -578,25 +575,6 @@ impl Config {
     /// Where audit checkpoints go.
     pub fn checkpoint_file(&self) -> PathBuf {
         self.audit.checkpoint_file.clone().unwrap_or_else(|| self.storage.data_dir.join("audit-checkpoints.jsonl"))
-    }
-
-    /// The connection loop's limits.
-    pub fn conn_limits(&self) -> sekimori_server::listen::ConnLimits {
-        sekimori_server::listen::ConnLimits {
-            header_timeout: std::time::Duration::from_secs(self.server.header_timeout_seconds),
-            max_connections: self.server.max_connections,
-            shutdown_grace: std::time::Duration::from_secs(self.server.shutdown_grace_seconds),
-        }
-    }
-
-    /// The trusted proxies of `server.trusted_proxies`.
-    pub fn trusted_proxies(&self) -> sekimori_core::net::TrustedProxies {
-        sekimori_core::net::TrustedProxies::new(self.server.trusted_proxies.clone())
-    }
-
-    /// The gate settings, with the public URL the server resolved.
-    pub fn gate_settings(&self, public_url: String) -> sekimori_gate::GateSettings {
-        sekimori_gate::GateSettings { public_url, ..self.gate.clone() }
     }
 
     /// The behaviour baselines of `detect.baselines` (or the built-in ones) with the

@@ -8,6 +8,7 @@ mod backup;
 mod cli;
 mod config;
 mod hunt_cli;
+mod runtime;
 mod serve;
 
 use std::path::PathBuf;

@@ -5,10 +5,10 @@ use sekimori_core::TenantId;
 use std::sync::Arc;
 
 use anyhow::Context;
-use sekimori_core::{Clock, OsRng, Rng, SystemClock};
+use sekimori_core::{Clock, OsRng, PublicUrl, Rng, SystemClock};
 use sekimori_detect::baseline::Baselines;
-use sekimori_detect::RuleSet;
-use sekimori_gate::{Gate, ServerKeys};
+use sekimori_detect::{LoadReport, RuleSet};
+use sekimori_gate::{Gate, GateSettings, ServerKeys};
 use sekimori_server::AppState;
 use sekimori_store::postgres::PostgresStore;
 use sekimori_store::sqlite::SqliteStore;
@@ -16,19 +16,24 @@ use sekimori_store::Store;
 use sekimori_watch::{IngestLimits, Watch};
 
 use crate::config::Config;
+use crate::runtime::{CheckpointSchedule, StoreSpec};
 
 /// Opens the configured store: PostgreSQL when `storage.database_url` is set, else the
 /// embedded SQLite file in `storage.data_dir` (created if missing).
 pub async fn open_store(cfg: &Config) -> anyhow::Result<Arc<dyn Store>> {
-    match &cfg.storage.database_url {
-        Some(url) => {
-            let s = PostgresStore::connect_url(url, cfg.storage.max_connections)
+    open(&StoreSpec::of(cfg)).await
+}
+
+/// Opens the store `spec` names.
+pub async fn open(spec: &StoreSpec) -> anyhow::Result<Arc<dyn Store>> {
+    match spec {
+        StoreSpec::Postgres { url, max_connections } => {
+            let s = PostgresStore::connect_url(url, *max_connections)
                 .await
                 .context("storage.database_url: cannot open PostgreSQL")?;
             Ok(Arc::new(s))
         }
-        None => {
-            let dir = &cfg.storage.data_dir;
+        StoreSpec::Sqlite { data_dir: dir } => {
             let path = dir.join("sekimori.db");
             private_files(dir, &path).with_context(|| format!("storage.data_dir: cannot prepare {}", dir.display()))?;
             let s = SqliteStore::open(&path).await.with_context(|| format!("cannot open {}", path.display()))?;
@@ -59,17 +64,17 @@ fn private_files(dir: &std::path::Path, db: &std::path::Path) -> std::io::Result
     Ok(())
 }
 
-/// Builds the gate over an open store.
+/// Builds the gate over an open store, with the server key in `keys_file`.
 pub fn gate(
-    cfg: &Config,
+    keys_file: &std::path::Path,
+    settings: GateSettings,
     store: Arc<dyn Store>,
-    public_url: String,
     deliveries: Vec<Arc<dyn sekimori_gate::notify::Delivery>>,
 ) -> anyhow::Result<Gate> {
     let rng: Arc<dyn Rng> = Arc::new(OsRng);
-    let keys = ServerKeys::load_or_create(&cfg.keys_file(), rng.as_ref()).context("storage.keys_file")?;
+    let keys = ServerKeys::load_or_create(keys_file, rng.as_ref()).context("storage.keys_file")?;
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
-    let gate = Gate::with_deliveries(store, clock, rng, keys, cfg.gate_settings(public_url), deliveries)?;
+    let gate = Gate::with_deliveries(store, clock, rng, keys, settings, deliveries)?;
     match gate.passkeys().passkey_host() {
         Ok(host) => tracing::info!(host, "passkeys on"),
         Err(why) => tracing::warn!(reason = %why, "passkeys off"),
@@ -77,14 +82,14 @@ pub fn gate(
     Ok(gate)
 }
 
-/// Builds the detection services with the rules in `detect.rules`; each rule that does
+/// Builds the detection services with the rules `detect.rules` loaded; each rule that did
 /// not load is logged with its file and reason (the others run).
-pub fn watch(cfg: &Config, store: Arc<dyn Store>, baselines: Baselines) -> anyhow::Result<Watch> {
-    let (rules, report) = RuleSet::load(&cfg.detect.rules);
+pub fn watch(rules: (RuleSet, LoadReport), store: Arc<dyn Store>, baselines: Baselines) -> anyhow::Result<Watch> {
+    let (rules, report) = rules;
     for f in &report.failures {
         tracing::warn!(file = %f.path.display(), rule = f.rule.as_deref().unwrap_or("-"), reason = %f.reason, "Sigma rule not loaded");
     }
-    if !cfg.detect.rules.is_empty() {
+    if report.detections + report.correlations + report.filters + report.failures.len() > 0 {
         println!(
             "detection: {} detection, {} correlation and {} filter rules loaded; {} not loaded (see the log)",
             report.detections,
@@ -102,22 +107,22 @@ pub fn watch(cfg: &Config, store: Arc<dyn Store>, baselines: Baselines) -> anyho
 
 /// Runs the server until Ctrl-C or SIGTERM.
 pub async fn serve(cfg: Config, source_name: &str) -> anyhow::Result<()> {
-    let addr = cfg.server.listen;
+    // Built before anything is bound or opened, so a bad file refuses the start at once.
+    let rt = cfg.build(source_name)?;
+    let addr = rt.listen;
     let open_files = sekimori_server::listen::raise_open_files_limit();
     tracing::debug!(?open_files, "open-files limit");
-    // Read before anything is bound or opened, so a bad file refuses the start at once.
-    let baselines = cfg.baselines(source_name)?;
     let listener =
         tokio::net::TcpListener::bind(addr).await.with_context(|| format!("server.listen: cannot bind {addr}"))?;
     let bound = listener.local_addr()?;
-    let public_url = cfg.server.public_url.clone().unwrap_or_else(|| format!("http://{bound}"));
-    let store = open_store(&cfg).await?;
+    let public_url = rt.public_url_for(bound);
+    let store = open(&rt.store).await?;
     let backend = store.backend();
     let store_for_watch = store.clone();
     // The gate's notices are also emailed to users, once the detection services exist.
     let watch_cell = Arc::new(std::sync::OnceLock::new());
     let user_mail = sekimori_server::user_mail::UserMail::start(store.clone(), watch_cell.clone());
-    let gate = gate(&cfg, store, public_url.clone(), vec![user_mail])?;
+    let gate = gate(&rt.keys_file, rt.gate_settings(public_url.clone()), store, vec![user_mail])?;
     let (tenant, first_token) = gate.admin().bootstrap().await.map_err(|e| anyhow::anyhow!("{e}"))?;
     if let Some(token) = first_token {
         println!("First start: created tenant {:?}.", tenant.name);
@@ -127,7 +132,7 @@ pub async fn serve(cfg: Config, source_name: &str) -> anyhow::Result<()> {
     }
     println!("sekimori listening on http://{bound} (public URL {public_url}, store {backend})");
     tracing::info!(%bound, %public_url, backend, "listening");
-    let watch = watch(&cfg, store_for_watch, baselines)?
+    let watch = watch(rt.rules, store_for_watch, rt.baselines)?
         .with_sealer(gate.sealer())
         .with_responder(Arc::new(sekimori_server::responder::GateResponder(gate.clone())));
     let _ = watch_cell.set(watch.clone());
@@ -135,28 +140,28 @@ pub async fn serve(cfg: Config, source_name: &str) -> anyhow::Result<()> {
     let backups = crate::backup::start(&cfg);
     let archiving = crate::audit_cli::start_archiving(&cfg);
     let checkpoint_gate = gate.clone();
-    let checkpoints = start_checkpoints(&cfg, &checkpoint_gate).await;
+    let checkpoints = start_checkpoints(&rt.checkpoints, &checkpoint_gate).await;
     let state = AppState {
         gate,
         watch,
-        body_limit: cfg.server.body_limit_bytes,
-        trusted_proxies: cfg.trusted_proxies(),
+        body_limit: rt.http.body_limit,
+        trusted_proxies: rt.http.trusted_proxies.clone(),
         limiter: std::sync::Arc::new(sekimori_server::limits::RateLimiter::new(
-            cfg.server.rate_limits,
+            rt.http.rate_limits,
             std::sync::Arc::new(SystemClock),
         )),
-        min_free_bytes: cfg.storage.min_free_mib << 20,
+        min_free_bytes: rt.http.min_free_bytes,
     };
     let stats = std::sync::Arc::new(sekimori_server::listen::ConnStats::default());
     let background = sekimori_server::start_background(&state);
-    sekimori_server::serve_with(listener, state, shutdown_signal(), cfg.conn_limits(), stats.clone()).await?;
+    sekimori_server::serve_with(listener, state, shutdown_signal(), rt.http.conn_limits, stats.clone()).await?;
     for task in background {
         task.abort();
     }
     let count = |c: &std::sync::atomic::AtomicU64| c.load(std::sync::atomic::Ordering::Relaxed);
     let (accepted, refused, cut) = (count(&stats.accepted), count(&stats.refused), count(&stats.cut_at_shutdown));
     // Then the syslog listeners: reading stops, their queues drain into the store.
-    let grace = cfg.conn_limits().shutdown_grace;
+    let grace = rt.http.conn_limits.shutdown_grace;
     for l in &listeners {
         let r = l.shutdown(grace).await;
         println!(
@@ -169,7 +174,7 @@ pub async fn serve(cfg: Config, source_name: &str) -> anyhow::Result<()> {
     }
     checkpoints.abort();
     // A last checkpoint, so everything written up to the stop is anchored.
-    if let Err(e) = checkpoint_gate.audit().audit_checkpoint(&cfg.checkpoint_file(), None).await {
+    if let Err(e) = checkpoint_gate.audit().audit_checkpoint(&rt.checkpoints.file, None).await {
         tracing::error!(error = %e, "audit checkpoint at stop failed");
     }
     tracing::info!(accepted, refused_at_the_cap = refused, cut_at_the_deadline = cut, "stopped");
@@ -178,9 +183,8 @@ pub async fn serve(cfg: Config, source_name: &str) -> anyhow::Result<()> {
 
 /// Writes an audit checkpoint now and then every `audit.checkpoint_interval_seconds`
 /// (when the log has grown); a failure is logged at ERROR and retried.
-async fn start_checkpoints(cfg: &Config, gate: &Gate) -> tokio::task::JoinHandle<()> {
-    let (gate, file) = (gate.clone(), cfg.checkpoint_file());
-    let every = std::time::Duration::from_secs(cfg.audit.checkpoint_interval_seconds);
+async fn start_checkpoints(schedule: &CheckpointSchedule, gate: &Gate) -> tokio::task::JoinHandle<()> {
+    let (gate, file, every) = (gate.clone(), schedule.file.clone(), schedule.every);
     tokio::spawn(async move {
         let mut last = None;
         loop {
@@ -272,7 +276,8 @@ async fn shutdown_signal() {
 /// `sekimori admin-token`: mints a fresh admin token directly in the store.
 pub async fn admin_token(cfg: &Config, name: &str) -> anyhow::Result<String> {
     let store = open_store(cfg).await?;
-    let gate = gate(cfg, store, String::new(), Vec::new())?;
+    let public_url = cfg.server.public_url.clone().unwrap_or_else(|| PublicUrl::from_listen(cfg.server.listen));
+    let gate = gate(&cfg.keys_file(), GateSettings { public_url, ..cfg.gate.clone() }, store, Vec::new())?;
     let (tenant, _) = gate.admin().bootstrap().await.map_err(|e| anyhow::anyhow!("{e}"))?;
     gate.admin().mint_admin_token(&tenant.id, name).await.map_err(|e| anyhow::anyhow!("{e}"))
 }

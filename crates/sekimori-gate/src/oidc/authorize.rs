@@ -6,6 +6,7 @@ use sekimori_core::ecs::{action, field};
 use sekimori_core::event::Outcome;
 use sekimori_core::token::sha256_hex;
 use sekimori_core::AppId;
+use sekimori_core::Timestamp;
 use sekimori_store::OidcCode;
 use serde::{Deserialize, Serialize};
 
@@ -303,12 +304,12 @@ impl Oidc {
             scope: req.scope.clone(),
             nonce: req.nonce.clone(),
             code_challenge: req.code_challenge.clone(),
-            auth_time: s.auth_time_ms,
+            auth_time: Timestamp(s.auth_time_ms),
             level: i64::from(s.level),
             amr: s.amr.clone(),
             family_id: self.ctx.new_id(),
-            created_at: now.millis(),
-            expires_at: now.plus_seconds(self.settings.code_ttl_seconds).millis(),
+            created_at: now,
+            expires_at: now.plus_seconds(self.settings.code_ttl_seconds),
             consumed_at: None,
         };
         let ev = self

@@ -3,6 +3,7 @@
 //! the nodes of a cluster see each other's rotations.
 
 use sekimori_core::ecs::{action, field};
+use sekimori_core::Timestamp;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -123,13 +124,13 @@ impl Oidc {
     async fn load_keys(&self) -> OidcResult<KeyRing> {
         let settings = &self.settings;
         let now = self.ctx.clock.now().millis();
-        self.ctx.store.prune_oidc_keys(now - settings.key_keep_ms()).await?;
+        self.ctx.store.prune_oidc_keys(Timestamp(now - settings.key_keep_ms())).await?;
         let stored = self.ctx.store.oidc_keys().await?;
         let rotate_ms = settings.key_rotation_days * 86_400_000;
         let mut made = false;
         for alg in Alg::ALL {
             let live = stored.iter().find(|k| k.alg == alg.as_str() && k.retired_at.is_none());
-            let due = live.is_none_or(|k| rotate_ms > 0 && now - k.created_at >= rotate_ms);
+            let due = live.is_none_or(|k| rotate_ms > 0 && now - k.created_at.millis() >= rotate_ms);
             if due {
                 self.make_key(alg, "schedule").await?;
                 made = true;
@@ -144,7 +145,11 @@ impl Oidc {
                 continue;
             };
             match SigningKey::from_pkcs8(alg, &pkcs8) {
-                Ok(key) => keys.push(LoadedKey { key, created_at: k.created_at, retired_at: k.retired_at }),
+                Ok(key) => keys.push(LoadedKey {
+                    key,
+                    created_at: k.created_at.millis(),
+                    retired_at: k.retired_at.map(Timestamp::millis),
+                }),
                 Err(e) => tracing::error!(kid = %k.kid, error = %e, "an OIDC signing key is unusable; skipped"),
             }
         }
@@ -164,7 +169,7 @@ impl Oidc {
             alg: alg.as_str().to_owned(),
             private_sealed: self.ctx.keys.seal(self.ctx.rng.as_ref(), KEY_CONTEXT, &pkcs8),
             public_jwk: key.jwk().to_string(),
-            created_at: self.ctx.clock.now().millis(),
+            created_at: self.ctx.clock.now(),
             retired_at: None,
         };
         let tenant = self.ctx.default_tenant().await?;

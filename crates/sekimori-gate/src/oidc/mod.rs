@@ -185,7 +185,7 @@ impl Oidc {
 
     /// The issuer identifier: the public URL without a trailing slash.
     pub fn issuer(&self) -> String {
-        self.ctx.public_url.trim_end_matches('/').to_owned()
+        self.ctx.public_url.to_string()
     }
 
     /// The discovery document (OpenID Connect Discovery 1.0).

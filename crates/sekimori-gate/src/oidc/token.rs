@@ -6,7 +6,7 @@ use base64::Engine;
 use sekimori_core::ecs::{action, field};
 use sekimori_core::event::Outcome;
 use sekimori_core::token::{ct_eq, sha256_hex};
-use sekimori_core::{SessionId, UserId};
+use sekimori_core::{SessionId, Timestamp, UserId};
 use sekimori_store::{Consume, OidcClient, OidcRefreshToken, Rotation};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
@@ -145,7 +145,7 @@ impl Oidc {
             client,
             &session,
             &record.scope,
-            record.auth_time,
+            record.auth_time.millis(),
             record.level,
             &record.amr,
         );
@@ -154,13 +154,13 @@ impl Oidc {
             .event(&record.tenant_id, "authentication", action::OIDC_TOKEN_ISSUED, Outcome::Success)
             .user(&session.user_id, &session.username)
             .field(field::APP_ID, client.app_id.as_str());
-        match self.ctx.store.consume_oidc_code(&id, now.millis(), Some(&refresh), &ev).await? {
+        match self.ctx.store.consume_oidc_code(&id, now, Some(&refresh), &ev).await? {
             Consume::Done(code) => {
                 let grant = Grant {
                     client,
                     session: &session,
                     scope: &code.scope,
-                    auth_time: code.auth_time,
+                    auth_time: code.auth_time.millis(),
                     level: code.level,
                     amr: code.amr.clone(),
                     nonce: code.nonce.as_deref(),
@@ -175,7 +175,7 @@ impl Oidc {
                     .event(&record.tenant_id, "authentication", action::OIDC_CODE_REPLAYED, Outcome::Failure)
                     .user(&session.user_id, &session.username)
                     .field(field::APP_ID, client.app_id.as_str());
-                self.ctx.store.revoke_oidc_family(&record.family_id, now.millis(), &ev).await?;
+                self.ctx.store.revoke_oidc_family(&record.family_id, now, &ev).await?;
                 Err(OidcError::invalid_grant("the code was already used; the tokens issued for it are revoked"))
             }
             Consume::Expired | Consume::NotFound => Err(invalid()),
@@ -203,11 +203,11 @@ impl Oidc {
             user_id: session.user_id.clone(),
             session_id: session.sso_id.clone(),
             scope: scope.to_owned(),
-            auth_time,
+            auth_time: Timestamp(auth_time),
             level,
             amr: amr.to_vec(),
-            created_at: now.millis(),
-            expires_at: now.plus_seconds(self.settings.refresh_token_ttl_seconds).millis(),
+            created_at: now,
+            expires_at: now.plus_seconds(self.settings.refresh_token_ttl_seconds),
             used_at: None,
             revoked_at: None,
         };
@@ -242,7 +242,7 @@ impl Oidc {
             .await?
             .ok_or_else(|| OidcError::invalid_grant("the login session behind this grant has ended"))?;
         let (next_token, next) =
-            self.new_refresh(&old.family_id, client, &session, &scope, old.auth_time, old.level, &old.amr);
+            self.new_refresh(&old.family_id, client, &session, &scope, old.auth_time.millis(), old.level, &old.amr);
         let ev = |action: &str, outcome| {
             self.ctx
                 .event(&old.tenant_id, "authentication", action, outcome)
@@ -252,13 +252,13 @@ impl Oidc {
         let now = self.ctx.clock.now().millis();
         let done = ev(action::OIDC_TOKEN_REFRESHED, Outcome::Success);
         let reused = ev(action::OIDC_REFRESH_REUSED, Outcome::Failure);
-        match self.ctx.store.rotate_oidc_refresh(&id, &next, now, &done, &reused).await? {
+        match self.ctx.store.rotate_oidc_refresh(&id, &next, Timestamp(now), &done, &reused).await? {
             Rotation::Done(old) => {
                 let grant = Grant {
                     client,
                     session: &session,
                     scope: &scope,
-                    auth_time: old.auth_time,
+                    auth_time: old.auth_time.millis(),
                     level: old.level,
                     amr: old.amr.clone(),
                     nonce: None,

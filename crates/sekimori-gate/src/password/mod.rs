@@ -24,7 +24,7 @@ use sekimori_core::environment::network_of;
 use sekimori_core::event::Outcome;
 use sekimori_core::password::{PasswordPolicy, Rule, MAX_PASSWORD_CHARS};
 use sekimori_core::TenantId;
-use sekimori_core::{AuthLevel, ErrorCode};
+use sekimori_core::{AuthLevel, ErrorCode, Timestamp};
 use sekimori_store::{PasswordRecord, ThrottleHit, ThrottleRecord, User};
 use serde::Serialize;
 
@@ -242,8 +242,8 @@ impl Passwords {
             user_id: user.id.clone(),
             tenant_id: user.tenant_id.clone(),
             hash,
-            created_at: now,
-            updated_at: now,
+            created_at: Timestamp(now),
+            updated_at: Timestamp(now),
         };
         self.ctx.store.set_password(&record, &ev).await?;
         Ok(())
@@ -294,7 +294,7 @@ impl Passwords {
         let user_hit = ThrottleHit {
             key: &user_key,
             tenant_id,
-            now,
+            now: Timestamp(now),
             window_ms: s.user_window_seconds * 1000,
             max_failures: s.user_max_failures,
             lock_ms: s.user_lock_seconds * 1000,
@@ -356,12 +356,12 @@ impl Passwords {
                 }
                 self.ctx.store.append(&ev).await?;
                 if just_locked(&reserved, &user_hit) {
-                    let until = user_hit.now + user_hit.lock_ms;
+                    let until = user_hit.now.plus_millis(user_hit.lock_ms);
                     let mut lock = self
                         .ctx
                         .event(tenant_id, "authentication", action::AUTH_PASSWORD_LOCKED, Outcome::Failure)
                         .field(field::USER_NAME, username)
-                        .field(field::LOCK_UNTIL, sekimori_core::Timestamp(until).to_rfc3339())
+                        .field(field::LOCK_UNTIL, until.to_rfc3339())
                         .field(field::LOCK_FAILURES, s.user_max_failures);
                     if let Some(u) = &user {
                         lock = lock.user(&u.id, &u.username);
@@ -372,7 +372,7 @@ impl Passwords {
                     let hit = ThrottleHit {
                         key,
                         tenant_id,
-                        now,
+                        now: Timestamp(now),
                         window_ms: s.network_window_seconds * 1000,
                         max_failures: s.network_max_failures,
                         lock_ms: s.network_lock_seconds * 1000,
@@ -384,7 +384,7 @@ impl Passwords {
                             .event(tenant_id, "authentication", action::AUTH_PASSWORD_THROTTLED, Outcome::Failure)
                             .field(field::SOURCE_IP, ip.to_string())
                             .field(field::SOURCE_NETWORK, network_of(ip))
-                            .field(field::LOCK_UNTIL, sekimori_core::Timestamp(hit.now + hit.lock_ms).to_rfc3339())
+                            .field(field::LOCK_UNTIL, hit.now.plus_millis(hit.lock_ms).to_rfc3339())
                             .field(field::LOCK_FAILURES, s.network_max_failures);
                         self.ctx.store.append(&ev).await?;
                     }
@@ -411,11 +411,11 @@ impl Passwords {
 
     /// Refuses while `key` is locked; otherwise whether it has no failures in its window.
     async fn refuse_if_locked(&self, key: &str, why: &str) -> GateResult<bool> {
-        let now = self.ctx.clock.now().millis();
+        let now = self.ctx.clock.now();
         let row = self.ctx.store.login_throttle(key).await?;
         match row.as_ref().and_then(|r| r.locked_until).filter(|until| *until > now) {
             Some(until) => {
-                let secs = (until - now).div_euclid(1000).max(1);
+                let secs = until.millis_since(now).div_euclid(1000).max(1);
                 Err(GateError::new(ErrorCode::Locked, format!("{why}; try again in {secs} s"))
                     .with("retry_after_seconds", secs))
             }
@@ -428,7 +428,7 @@ impl Passwords {
     async fn rehash(&self, user: &User, stored: &PasswordRecord, password: &str) {
         let result = async {
             let new = self.hasher.hash(password, self.ctx.rng.as_ref()).await?;
-            self.ctx.store.rehash_password(&user.id, &stored.hash, &new, self.ctx.clock.now().millis()).await?;
+            self.ctx.store.rehash_password(&user.id, &stored.hash, &new, self.ctx.clock.now()).await?;
             GateResult::Ok(())
         }
         .await;
@@ -440,7 +440,7 @@ impl Passwords {
 
 /// Whether the failure just recorded is the one that locked the key.
 fn just_locked(row: &ThrottleRecord, hit: &ThrottleHit<'_>) -> bool {
-    row.failures == 0 && row.locked_until == Some(hit.now + hit.lock_ms)
+    row.failures == 0 && row.locked_until == Some(hit.now.plus_millis(hit.lock_ms))
 }
 
 #[cfg(test)]

@@ -70,9 +70,9 @@ impl From<User> for UserView {
             email: u.email,
             display_name: u.display_name,
             disabled: u.disabled,
-            created_at: Timestamp(u.created_at).to_rfc3339(),
-            valid_from: u.valid_from.map(|t| Timestamp(t).to_rfc3339()),
-            valid_until: u.valid_until.map(|t| Timestamp(t).to_rfc3339()),
+            created_at: u.created_at.to_rfc3339(),
+            valid_from: u.valid_from.map(|t| t.to_rfc3339()),
+            valid_until: u.valid_until.map(|t| t.to_rfc3339()),
             login_hours: u.login_hours,
         }
     }
@@ -151,7 +151,7 @@ struct DeviceView {
 
 impl From<Device> for DeviceView {
     fn from(d: Device) -> Self {
-        DeviceView { id: d.id, name: d.name, created_at: Timestamp(d.created_at).to_rfc3339() }
+        DeviceView { id: d.id, name: d.name, created_at: d.created_at.to_rfc3339() }
     }
 }
 
@@ -200,8 +200,8 @@ impl From<App> for AppView {
             id: a.id,
             name: a.name,
             kind: a.kind.as_str().to_owned(),
-            created_at: Timestamp(a.created_at).to_rfc3339(),
-            revoked_at: a.revoked_at.map(|t| Timestamp(t).to_rfc3339()),
+            created_at: a.created_at.to_rfc3339(),
+            revoked_at: a.revoked_at.map(|t| t.to_rfc3339()),
         }
     }
 }
@@ -401,7 +401,7 @@ fn oidc_view(c: &sekimori_store::OidcClient) -> Value {
         "redirect_uris": c.redirect_uris,
         "post_logout_redirect_uris": c.post_logout_redirect_uris,
         "id_token_alg": c.id_token_alg,
-        "created_at": Timestamp(c.created_at).to_rfc3339(),
+        "created_at": c.created_at.to_rfc3339(),
     })
 }
 
@@ -424,8 +424,8 @@ async fn list_oidc_keys(State(s): State<AppState>, AdminAuth(_admin): AdminAuth)
                 json!({
                     "kid": k.kid,
                     "alg": k.alg,
-                    "created_at": Timestamp(k.created_at).to_rfc3339(),
-                    "retired_at": k.retired_at.map(|t| Timestamp(t).to_rfc3339()),
+                    "created_at": k.created_at.to_rfc3339(),
+                    "retired_at": k.retired_at.map(|t| t.to_rfc3339()),
                 })
             })
             .collect(),

@@ -74,7 +74,7 @@ fn view(a: AlertRecord, triage: Option<&AlertTriage>) -> Result<AlertView, ApiEr
         entities: json_of(&a, "entities", &a.entities)?,
         excerpt: json_of(&a, "excerpt", &a.excerpt)?,
         event: format!("/api/v1/admin/ingested-events/{}", a.event_seq),
-        created_at: Timestamp(a.created_at).to_rfc3339(),
+        created_at: a.created_at.to_rfc3339(),
         state: triage.map_or(AlertState::Firing, |t| t.state).as_str(),
         assignee: triage.and_then(|t| t.assignee.clone()),
         id: a.id,
@@ -123,7 +123,7 @@ struct CommentView {
 
 impl From<AlertComment> for CommentView {
     fn from(c: AlertComment) -> Self {
-        CommentView { id: c.id, author: c.author, body: c.body, created_at: Timestamp(c.created_at).to_rfc3339() }
+        CommentView { id: c.id, author: c.author, body: c.body, created_at: c.created_at.to_rfc3339() }
     }
 }
 
@@ -148,7 +148,7 @@ async fn one(
     let d = s.watch.alert_detail(&admin.tenant_id, &id).await?;
     let changed = !d.triage.changed_by.is_empty();
     Ok(Json(Detail {
-        changed_at: changed.then(|| Timestamp(d.triage.changed_at).to_rfc3339()),
+        changed_at: changed.then(|| d.triage.changed_at.to_rfc3339()),
         changed_by: changed.then(|| d.triage.changed_by.clone()),
         alert: view(d.alert, Some(&d.triage))?,
         comments: d.comments.into_iter().map(CommentView::from).collect(),

@@ -133,11 +133,8 @@ async fn decide(State(s): State<AppState>, Path(mode): Path<String>, headers: He
         Decision::Login { level } => {
             let mut resp = if redirect {
                 let back = format!("{scheme}://{host}{target}");
-                let login = format!(
-                    "{}/login?return_to={}&level={level}",
-                    s.gate.public_url().trim_end_matches('/'),
-                    percent_encode(&back)
-                );
+                let login =
+                    format!("{}/login?return_to={}&level={level}", s.gate.public_url().as_str(), percent_encode(&back));
                 let mut r = StatusCode::FOUND.into_response();
                 r.headers_mut().insert(axum::http::header::LOCATION, value(&login));
                 r

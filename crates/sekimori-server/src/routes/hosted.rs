@@ -59,7 +59,7 @@ async fn enroll_page(State(s): State<AppState>, ApiQuery(q): ApiQuery<EnrollQuer
     if q.c.len() > 128 || !q.c.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_') {
         return Err(ApiError::new(ErrorCode::InvalidRequest, "c is not an enrolment code"));
     }
-    let base = s.gate.public_url().trim_end_matches('/');
+    let base = s.gate.public_url().as_str();
     let link = format!("sekimori://enroll?u={}&c={}", sekimori_gate::enroll::percent_encode(base), q.c);
     let svg = crate::qr::svg(&link)?;
     Ok(page(format!(
@@ -94,7 +94,7 @@ fn origin(headers: &HeaderMap) -> Option<&str> {
 
 /// Whether a browser request comes from Sekimori's own pages (or from no browser page).
 fn own_origin(s: &AppState, headers: &HeaderMap) -> bool {
-    origin(headers).is_none_or(|o| o == s.gate.public_url().trim_end_matches('/'))
+    origin(headers).is_none_or(|o| o == s.gate.public_url().as_str())
 }
 
 fn allow_origin(resp: &mut Response, origin: &str) {

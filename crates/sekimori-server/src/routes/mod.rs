@@ -75,7 +75,7 @@ async fn server_info(State(s): State<AppState>) -> Json<Value> {
     Json(json!({
         "name": "sekimori",
         "version": env!("CARGO_PKG_VERSION"),
-        "public_url": s.gate.public_url(),
+        "public_url": s.gate.public_url().as_str(),
         "server_public_key": s.gate.keys().public_key_b64(),
         "server_key_id": s.gate.keys().key_id(),
         "sdk_integrity": crate::sdk_integrity(),

@@ -41,7 +41,7 @@ pub(super) fn router(state: &AppState) -> Router<AppState> {
 
 /// Browsers send `Origin` with every POST; one from elsewhere is refused.
 fn same_origin(s: &AppState, headers: &HeaderMap) -> Result<(), ApiError> {
-    let ours = s.gate.public_url().trim_end_matches('/');
+    let ours = s.gate.public_url().as_str();
     let allowed =
         |o: &str| o == ours || s.gate.passkeys().settings().origins.iter().any(|x| x.trim_end_matches('/') == o);
     match headers.get(header::ORIGIN).and_then(|v| v.to_str().ok()) {

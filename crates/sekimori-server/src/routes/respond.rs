@@ -101,14 +101,14 @@ struct SilenceView {
 
 fn silence_view(r: SilenceRecord, now_ms: i64) -> SilenceView {
     SilenceView {
-        state: if r.starts_at <= now_ms { "active" } else { "pending" },
+        state: if r.starts_at <= Timestamp(now_ms) { "active" } else { "pending" },
         id: r.id,
         matchers: r.matchers,
-        starts_at: Timestamp(r.starts_at).to_rfc3339(),
-        ends_at: Timestamp(r.ends_at).to_rfc3339(),
+        starts_at: r.starts_at.to_rfc3339(),
+        ends_at: r.ends_at.to_rfc3339(),
         created_by: r.created_by,
         comment: r.comment,
-        created_at: Timestamp(r.created_at).to_rfc3339(),
+        created_at: r.created_at.to_rfc3339(),
     }
 }
 
@@ -191,7 +191,7 @@ async fn notifications(
                 content_hash: a.content_hash,
                 alerts: a.alerts,
                 attempt: a.attempt,
-                at: Timestamp(a.at).to_rfc3339(),
+                at: a.at.to_rfc3339(),
                 outcome: a.outcome,
             })
             .collect(),
@@ -205,6 +205,6 @@ async fn test_receiver(
     AdminAuth(admin): AdminAuth,
     Path(name): Path<String>,
 ) -> ApiResult<Json<Vec<sekimori_watch::ChannelTest>>> {
-    let url = s.gate.public_url().to_owned();
+    let url = s.gate.public_url().to_string();
     Ok(Json(s.watch.test_receiver(&admin.tenant_id, &admin.id, &name, &url).await?))
 }

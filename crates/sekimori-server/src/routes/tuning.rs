@@ -3,7 +3,7 @@
 
 use axum::extract::State;
 use axum::{Json, Router};
-use sekimori_core::{ErrorCode, Timestamp};
+use sekimori_core::ErrorCode;
 use sekimori_gate::roles::Capability;
 use sekimori_watch::BacktestReport;
 use sekimori_watch::Tuning;
@@ -69,12 +69,7 @@ async fn versions(State(s): State<AppState>, AdminAuth(admin): AdminAuth) -> Api
     let list = s.watch.tuning_versions(&admin.tenant_id).await?;
     Ok(Json(
         list.into_iter()
-            .map(|(version, author, at, tuning)| Version {
-                version,
-                author,
-                created_at: Timestamp(at).to_rfc3339(),
-                tuning,
-            })
+            .map(|(version, author, at, tuning)| Version { version, author, created_at: at.to_rfc3339(), tuning })
             .collect(),
     ))
 }

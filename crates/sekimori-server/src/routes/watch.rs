@@ -7,7 +7,7 @@ use axum::http::StatusCode;
 use axum::routing::post;
 use axum::{Json, Router};
 use sekimori_core::names::Label;
-use sekimori_core::{ErrorCode, Timestamp};
+use sekimori_core::ErrorCode;
 use sekimori_gate::roles::Capability;
 use sekimori_store::{DeadLetter, IngestSource};
 use sekimori_watch::{IngestReport, NewSourceKey};
@@ -99,7 +99,7 @@ impl From<IngestSource> for SourceView {
         SourceView {
             id: s.id,
             name: s.name,
-            created_at: Timestamp(s.created_at).to_rfc3339(),
+            created_at: s.created_at.to_rfc3339(),
             revoked: s.revoked_at.is_some(),
             labels: s.labels,
         }
@@ -194,7 +194,7 @@ async fn dead_letters(
             .map(|d: DeadLetter| DeadLetterView {
                 id: d.id,
                 source_id: d.source_id,
-                received_at: Timestamp(d.received_at).to_rfc3339(),
+                received_at: d.received_at.to_rfc3339(),
                 reason: d.reason,
                 sample: d.sample,
             })

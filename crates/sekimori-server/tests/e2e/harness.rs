@@ -1,5 +1,6 @@
 //! Starts a server and hands out clients.
 
+use sekimori_core::PublicUrl;
 use std::net::SocketAddr;
 use std::sync::Arc;
 
@@ -149,7 +150,7 @@ impl TestServer {
         let addr: SocketAddr = listener.local_addr().expect("addr");
         let url = format!("http://{addr}");
         let clock = TestClock::new(START);
-        let mut settings = GateSettings { public_url: url.clone(), ..Default::default() };
+        let mut settings = GateSettings { public_url: PublicUrl::from_listen(addr), ..Default::default() };
         configure(&mut settings);
         // As `sekimori serve` wires it: the gate's notices are also emailed to users.
         let watch_cell = Arc::new(std::sync::OnceLock::new());

@@ -5,6 +5,7 @@
 //! stored with older parameters is upgraded at the next login.
 
 use reqwest::{Method, StatusCode};
+use sekimori_core::Timestamp;
 use serde_json::{json, Value};
 
 use crate::harness::{Backend, Rp, TestServer};
@@ -279,8 +280,8 @@ async fn a_hash_with_older_parameters_is_upgraded_at_the_next_login() {
         user_id: user.id.clone(),
         tenant_id: user.tenant_id.clone(),
         hash: old.into(),
-        created_at: 0,
-        updated_at: 0,
+        created_at: Timestamp(0),
+        updated_at: Timestamp(0),
     };
     let ev = sekimori_core::event::NewEvent::new(
         sekimori_core::Timestamp(0),

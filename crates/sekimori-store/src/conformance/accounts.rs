@@ -2,7 +2,7 @@
 //! group administration, browser sessions.
 
 use super::*;
-use sekimori_core::{SessionId, TenantId, UserId};
+use sekimori_core::{SessionId, TenantId, Timestamp, UserId};
 
 fn totp(u: &User, id: &str) -> TotpCredential {
     TotpCredential {
@@ -13,7 +13,7 @@ fn totp(u: &User, id: &str) -> TotpCredential {
         algorithm: "SHA1".into(),
         digits: 6,
         period: 30,
-        created_at: T0,
+        created_at: Timestamp(T0),
         confirmed_at: None,
         last_step: 0,
         failures: 0,
@@ -28,21 +28,32 @@ pub async fn totp_steps_are_accepted_once_under_concurrency(s: S) {
     let u = user(&s, "alice").await;
     s.insert_totp(&totp(&u, "totp1"), &ev("credential.totp.enrolled")).await.expect("insert");
     let step = 59_833_333;
-    assert!(!s.accept_totp_step("totp1", step, T0, false, &ev("x")).await.expect("verify"), "not confirmed yet");
-    assert!(s.accept_totp_step("totp1", step, T0, true, &ev("credential.totp.confirmed")).await.expect("confirm"));
-    assert!(!s.accept_totp_step("totp1", step + 1, T0, true, &ev("x")).await.expect("confirm"), "confirmed once");
     assert!(
-        !s.accept_totp_step("totp1", step, T0, false, &ev("x")).await.expect("verify"),
+        !s.accept_totp_step("totp1", step, Timestamp(T0), false, &ev("x")).await.expect("verify"),
+        "not confirmed yet"
+    );
+    assert!(s
+        .accept_totp_step("totp1", step, Timestamp(T0), true, &ev("credential.totp.confirmed"))
+        .await
+        .expect("confirm"));
+    assert!(
+        !s.accept_totp_step("totp1", step + 1, Timestamp(T0), true, &ev("x")).await.expect("confirm"),
+        "confirmed once"
+    );
+    assert!(
+        !s.accept_totp_step("totp1", step, Timestamp(T0), false, &ev("x")).await.expect("verify"),
         "the confirming step is used"
     );
-    assert_eq!(s.record_totp_failure("totp1", T0 + 5, &ev("auth.totp.failed")).await.expect("fail"), 1);
-    assert_eq!(s.record_totp_failure("totp1", T0 + 6, &ev("auth.totp.failed")).await.expect("fail"), 2);
+    assert_eq!(s.record_totp_failure("totp1", Timestamp(T0 + 5), &ev("auth.totp.failed")).await.expect("fail"), 1);
+    assert_eq!(s.record_totp_failure("totp1", Timestamp(T0 + 6), &ev("auth.totp.failed")).await.expect("fail"), 2);
     // Eight requests carry the same next code at once: exactly one is accepted.
     let mut tasks = Vec::new();
     for _ in 0..8 {
         let s = s.clone();
         tasks.push(tokio::spawn(async move {
-            s.accept_totp_step("totp1", step + 1, T0 + 10, false, &ev("auth.totp.verified")).await.expect("verify")
+            s.accept_totp_step("totp1", step + 1, Timestamp(T0 + 10), false, &ev("auth.totp.verified"))
+                .await
+                .expect("verify")
         }));
     }
     let mut won = 0;
@@ -51,9 +62,12 @@ pub async fn totp_steps_are_accepted_once_under_concurrency(s: S) {
     }
     assert_eq!(won, 1);
     let c = s.totp_credential("totp1").await.expect("read").expect("some");
-    assert_eq!((c.last_step, c.failures, c.confirmed_at, c.last_failure_at), (step + 1, 0, Some(T0), Some(T0 + 6)));
+    assert_eq!(
+        (c.last_step, c.failures, c.confirmed_at, c.last_failure_at),
+        (step + 1, 0, Some(Timestamp(T0)), Some(Timestamp(T0 + 6)))
+    );
     assert_eq!(c.secret_sealed, vec![7; 60]);
-    assert!(!s.accept_totp_step("totp1", step, T0, false, &ev("x")).await.expect("verify"), "an older step");
+    assert!(!s.accept_totp_step("totp1", step, Timestamp(T0), false, &ev("x")).await.expect("verify"), "an older step");
     assert_eq!(s.user_totp_credentials(&u.id).await.expect("list").len(), 1);
     assert!(!s.delete_totp(&UserId::new("someone-else"), "totp1", &ev("x")).await.expect("delete"));
     assert!(s.delete_totp(&u.id, "totp1", &ev("credential.totp.deleted")).await.expect("delete"));
@@ -68,7 +82,7 @@ pub async fn totp_steps_are_accepted_once_under_concurrency(s: S) {
 pub async fn recovery_codes_are_single_use_under_concurrency(s: S) {
     let u = user(&s, "alice").await;
     let hashes: Vec<Vec<u8>> = (0u8..10).map(|i| vec![i; 32]).collect();
-    s.replace_recovery_codes(&u.tenant_id, &u.id, &hashes, T0, &ev("credential.recovery.generated"))
+    s.replace_recovery_codes(&u.tenant_id, &u.id, &hashes, Timestamp(T0), &ev("credential.recovery.generated"))
         .await
         .expect("generate");
     assert_eq!(s.recovery_codes_left(&u.id).await.expect("left"), 10);
@@ -76,7 +90,9 @@ pub async fn recovery_codes_are_single_use_under_concurrency(s: S) {
     for _ in 0..8 {
         let (s, uid) = (s.clone(), u.id.clone());
         tasks.push(tokio::spawn(async move {
-            s.consume_recovery_code(&uid, &[3; 32], T0 + 1, &ev("auth.recovery.used")).await.expect("consume")
+            s.consume_recovery_code(&uid, &[3; 32], Timestamp(T0 + 1), &ev("auth.recovery.used"))
+                .await
+                .expect("consume")
         }));
     }
     let mut won = 0;
@@ -85,19 +101,30 @@ pub async fn recovery_codes_are_single_use_under_concurrency(s: S) {
     }
     assert_eq!(won, 1);
     assert_eq!(s.recovery_codes_left(&u.id).await.expect("left"), 9);
-    assert!(!s.consume_recovery_code(&u.id, &[99; 32], T0, &ev("x")).await.expect("consume"), "unknown code");
     assert!(
-        !s.consume_recovery_code(&UserId::new("someone-else"), &[4; 32], T0, &ev("x")).await.expect("consume"),
+        !s.consume_recovery_code(&u.id, &[99; 32], Timestamp(T0), &ev("x")).await.expect("consume"),
+        "unknown code"
+    );
+    assert!(
+        !s.consume_recovery_code(&UserId::new("someone-else"), &[4; 32], Timestamp(T0), &ev("x"))
+            .await
+            .expect("consume"),
         "not theirs"
     );
     // A new set replaces the old one, used or not.
     let fresh: Vec<Vec<u8>> = (50u8..60).map(|i| vec![i; 32]).collect();
-    s.replace_recovery_codes(&u.tenant_id, &u.id, &fresh, T0 + 2, &ev("credential.recovery.generated"))
+    s.replace_recovery_codes(&u.tenant_id, &u.id, &fresh, Timestamp(T0 + 2), &ev("credential.recovery.generated"))
         .await
         .expect("regenerate");
     assert_eq!(s.recovery_codes_left(&u.id).await.expect("left"), 10);
-    assert!(!s.consume_recovery_code(&u.id, &[4; 32], T0 + 3, &ev("x")).await.expect("consume"), "old set gone");
-    assert!(s.consume_recovery_code(&u.id, &[55; 32], T0 + 3, &ev("auth.recovery.used")).await.expect("consume"));
+    assert!(
+        !s.consume_recovery_code(&u.id, &[4; 32], Timestamp(T0 + 3), &ev("x")).await.expect("consume"),
+        "old set gone"
+    );
+    assert!(s
+        .consume_recovery_code(&u.id, &[55; 32], Timestamp(T0 + 3), &ev("auth.recovery.used"))
+        .await
+        .expect("consume"));
 }
 
 pub async fn passwords_are_set_rehashed_and_deleted(s: S) {
@@ -107,19 +134,27 @@ pub async fn passwords_are_set_rehashed_and_deleted(s: S) {
         user_id: u.id.clone(),
         tenant_id: u.tenant_id.clone(),
         hash: "$argon2id$v=19$m=19456,t=2,p=1$c2FsdA$aGFzaA".into(),
-        created_at: T0,
-        updated_at: T0,
+        created_at: Timestamp(T0),
+        updated_at: Timestamp(T0),
     };
     s.set_password(&r, &ev("credential.password.set")).await.expect("set");
     assert_eq!(s.password(&u.id).await.expect("read"), Some(r.clone()));
     // Setting again replaces the hash and keeps the creation time.
-    let next = PasswordRecord { hash: "second".into(), created_at: T0 + 5, updated_at: T0 + 5, ..r.clone() };
+    let next = PasswordRecord {
+        hash: "second".into(),
+        created_at: Timestamp(T0 + 5),
+        updated_at: Timestamp(T0 + 5),
+        ..r.clone()
+    };
     s.set_password(&next, &ev("credential.password.set")).await.expect("replace");
     let stored = s.password(&u.id).await.expect("read").expect("some");
-    assert_eq!((stored.hash.as_str(), stored.created_at, stored.updated_at), ("second", T0, T0 + 5));
+    assert_eq!(
+        (stored.hash.as_str(), stored.created_at, stored.updated_at),
+        ("second", Timestamp(T0), Timestamp(T0 + 5))
+    );
     // A rehash only replaces the hash it read.
-    assert!(!s.rehash_password(&u.id, "stale", "third", T0 + 6).await.expect("rehash"));
-    assert!(s.rehash_password(&u.id, "second", "third", T0 + 6).await.expect("rehash"));
+    assert!(!s.rehash_password(&u.id, "stale", "third", Timestamp(T0 + 6)).await.expect("rehash"));
+    assert!(s.rehash_password(&u.id, "second", "third", Timestamp(T0 + 6)).await.expect("rehash"));
     assert_eq!(s.password(&u.id).await.expect("read").expect("some").hash, "third");
     // The tenant's policy level.
     s.set_password_policy(&u.tenant_id, 4, &ev("admin.tenant.updated")).await.expect("policy");
@@ -134,7 +169,7 @@ pub async fn login_failures_lock_once_per_limit_under_concurrency(s: S) {
     let hit = |now: i64| ThrottleHit {
         key: "user:t1:alice",
         tenant_id: &T1,
-        now,
+        now: Timestamp(now),
         window_ms: 60_000,
         max_failures: 5,
         lock_ms: 300_000,
@@ -150,13 +185,13 @@ pub async fn login_failures_lock_once_per_limit_under_concurrency(s: S) {
     for task in tasks {
         let row = task.await.expect("join");
         if row.failures == 0 {
-            assert_eq!(row.locked_until, Some(T0 + 300_000));
+            assert_eq!(row.locked_until, Some(Timestamp(T0 + 300_000)));
             locks += 1;
         }
     }
     assert_eq!(locks, 4, "20 failures with a limit of 5 lock exactly four times");
     let row = s.login_throttle("user:t1:alice").await.expect("read").expect("row");
-    assert_eq!((row.failures, row.window_start, row.locked_until), (0, T0, Some(T0 + 300_000)));
+    assert_eq!((row.failures, row.window_start, row.locked_until), (0, Timestamp(T0), Some(Timestamp(T0 + 300_000))));
     let audited =
         s.events(&EventFilter { action: Some("auth.password.failed".into()), limit: 100, ..Default::default() }).await;
     assert_eq!(audited.expect("events").len(), 20, "every failure is audited");
@@ -164,8 +199,8 @@ pub async fn login_failures_lock_once_per_limit_under_concurrency(s: S) {
     assert_eq!(s.record_login_failure(&hit(T0 + 1_000), None).await.expect("f").failures, 1);
     assert_eq!(s.record_login_failure(&hit(T0 + 2_000), None).await.expect("f").failures, 2);
     let late = s.record_login_failure(&hit(T0 + 70_000), None).await.expect("f");
-    assert_eq!((late.failures, late.window_start), (1, T0 + 70_000));
-    assert_eq!(late.locked_until, Some(T0 + 300_000), "an old lock is kept, not extended");
+    assert_eq!((late.failures, late.window_start), (1, Timestamp(T0 + 70_000)));
+    assert_eq!(late.locked_until, Some(Timestamp(T0 + 300_000)), "an old lock is kept, not extended");
     // Another key counts on its own; clearing forgets.
     let other = ThrottleHit { key: "net:t1:192.0.2.0/24", ..hit(T0) };
     assert_eq!(s.record_login_failure(&other, None).await.expect("f").failures, 1);
@@ -173,7 +208,7 @@ pub async fn login_failures_lock_once_per_limit_under_concurrency(s: S) {
     assert!(s.login_throttle("user:t1:alice").await.expect("read").is_none());
     assert!(s.login_throttle("net:t1:192.0.2.0/24").await.expect("read").is_some());
     // Housekeeping drops counters whose window and lock are both over.
-    s.prune_expired(T0 + 400_000).await.expect("prune");
+    s.prune_expired(Timestamp(T0 + 400_000)).await.expect("prune");
     assert!(s.login_throttle("net:t1:192.0.2.0/24").await.expect("read").is_none());
 }
 
@@ -182,7 +217,7 @@ pub async fn login_attempts_are_reserved_before_the_check_under_concurrency(s: S
     let hit = |now: i64| ThrottleHit {
         key: "user:t1:carol",
         tenant_id: &T1,
-        now,
+        now: Timestamp(now),
         window_ms: 60_000,
         max_failures: 5,
         lock_ms: 300_000,
@@ -200,11 +235,11 @@ pub async fn login_attempts_are_reserved_before_the_check_under_concurrency(s: S
     }
     assert_eq!(admitted, 5, "60 parallel attempts with a limit of 5: exactly 5 are admitted");
     let row = s.login_throttle("user:t1:carol").await.expect("read").expect("row");
-    assert_eq!(row.locked_until, Some(T0 + 300_000));
+    assert_eq!(row.locked_until, Some(Timestamp(T0 + 300_000)));
     // Still locked a moment later; admitted again once the lock is over, counting anew.
     assert!(s.reserve_login_attempt(&hit(T0 + 299_999)).await.expect("reserve").is_none());
     let after = s.reserve_login_attempt(&hit(T0 + 300_000)).await.expect("reserve").expect("admitted");
-    assert_eq!((after.failures, after.window_start), (1, T0 + 300_000));
+    assert_eq!((after.failures, after.window_start), (1, Timestamp(T0 + 300_000)));
     // A success clears the count.
     s.clear_login_throttle("user:t1:carol").await.expect("clear");
     assert_eq!(s.reserve_login_attempt(&hit(T0 + 300_001)).await.expect("reserve").expect("admitted").failures, 1);
@@ -216,8 +251,8 @@ pub async fn users_are_changed_and_deleted_with_everything_theirs(s: S) {
     let changed = User {
         email: Some("alice@example.jp".into()),
         disabled: true,
-        valid_from: Some(T0),
-        valid_until: Some(T0 + 86_400_000),
+        valid_from: Some(Timestamp(T0)),
+        valid_until: Some(Timestamp(T0 + 86_400_000)),
         login_hours: Some(Vec::new()),
         ..u.clone()
     };
@@ -231,13 +266,13 @@ pub async fn users_are_changed_and_deleted_with_everything_theirs(s: S) {
     let d = device(&s, &u, "d1").await;
     let cred = totp(&u, "totp-1");
     s.insert_totp(&cred, &ev("credential.totp.enrolled")).await.expect("totp");
-    s.replace_recovery_codes(&u.tenant_id, &u.id, &[vec![1; 32]], T0, &ev("x")).await.expect("codes");
+    s.replace_recovery_codes(&u.tenant_id, &u.id, &[vec![1; 32]], Timestamp(T0), &ev("x")).await.expect("codes");
     let pw = PasswordRecord {
         user_id: u.id.clone(),
         tenant_id: u.tenant_id.clone(),
         hash: "h".into(),
-        created_at: T0,
-        updated_at: T0,
+        created_at: Timestamp(T0),
+        updated_at: Timestamp(T0),
     };
     s.set_password(&pw, &ev("credential.password.set").user(&u.id, "alice")).await.expect("password");
     let g = Group {
@@ -245,7 +280,7 @@ pub async fn users_are_changed_and_deleted_with_everything_theirs(s: S) {
         tenant_id: u.tenant_id.clone(),
         name: "staff".into(),
         login_hours: None,
-        created_at: T0,
+        created_at: Timestamp(T0),
     };
     assert!(s.insert_group(&g, &ev("iam.group.created")).await.expect("group"));
     assert!(s.add_group_member(&g.id, &u.id, &ev("iam.group.member_added")).await.expect("member"));
@@ -275,7 +310,7 @@ pub async fn groups_have_members_and_hours(s: S) {
         tenant_id: u.tenant_id.clone(),
         name: name.into(),
         login_hours: None,
-        created_at: T0,
+        created_at: Timestamp(T0),
     };
     assert!(s.insert_group(&mk("g1", "staff"), &ev("iam.group.created")).await.expect("insert"));
     assert!(!s.insert_group(&mk("g2", "staff"), &ev("iam.group.created")).await.expect("insert"), "name taken");
@@ -305,10 +340,10 @@ pub async fn sessions_rotate_and_are_revoked_one_or_all(s: S) {
         user_id: u.id.clone(),
         level: 1,
         amr: vec!["pwd".into()],
-        auth_time: at,
-        created_at: at,
-        last_seen_at: at,
-        expires_at: at + 3_600_000,
+        auth_time: Timestamp(at),
+        created_at: Timestamp(at),
+        last_seen_at: Timestamp(at),
+        expires_at: Timestamp(at + 3_600_000),
         revoked_at: None,
         sso_id: "sso1".into(),
     };
@@ -316,33 +351,42 @@ pub async fn sessions_rotate_and_are_revoked_one_or_all(s: S) {
     // A step-up rotates: the new session revokes the old one in the same transaction.
     let s2 = SessionRecord { level: 2, amr: vec!["pwd".into(), "otp".into()], ..mk("s2", T0 + 10) };
     s.insert_session(&s2, Some("s1"), &ev("auth.session.created")).await.expect("rotate");
-    assert_eq!(s.session(&SessionId::new("s1")).await.expect("read").expect("s1").revoked_at, Some(T0 + 10));
+    assert_eq!(s.session(&SessionId::new("s1")).await.expect("read").expect("s1").revoked_at, Some(Timestamp(T0 + 10)));
     assert_eq!(s.session(&SessionId::new("s2")).await.expect("read"), Some(s2.clone()));
     assert_eq!(
         s.sso_session(&SessionId::new("sso1")).await.expect("sso").map(|r| r.id).as_deref(),
         Some("s2"),
         "the live one"
     );
-    s.touch_session(&SessionId::new("s2"), T0 + 500).await.expect("touch");
-    s.touch_session(&SessionId::new("s2"), T0 + 100).await.expect("an older touch changes nothing");
-    assert_eq!(s.session(&SessionId::new("s2")).await.expect("read").expect("s2").last_seen_at, T0 + 500);
-    assert!(s.revoke_session(&SessionId::new("s2"), T0 + 600, &ev("auth.session.revoked")).await.expect("revoke"));
-    assert!(!s.revoke_session(&SessionId::new("s2"), T0 + 700, &ev("auth.session.revoked")).await.expect("again"));
+    s.touch_session(&SessionId::new("s2"), Timestamp(T0 + 500)).await.expect("touch");
+    s.touch_session(&SessionId::new("s2"), Timestamp(T0 + 100)).await.expect("an older touch changes nothing");
+    assert_eq!(s.session(&SessionId::new("s2")).await.expect("read").expect("s2").last_seen_at, Timestamp(T0 + 500));
+    assert!(s
+        .revoke_session(&SessionId::new("s2"), Timestamp(T0 + 600), &ev("auth.session.revoked"))
+        .await
+        .expect("revoke"));
+    assert!(!s
+        .revoke_session(&SessionId::new("s2"), Timestamp(T0 + 700), &ev("auth.session.revoked"))
+        .await
+        .expect("again"));
     assert!(
         s.sso_session(&SessionId::new("sso1")).await.expect("sso").is_none(),
         "the sign-on ended with its last session"
     );
     s.insert_session(&mk("s3", T0 + 800), None, &ev("auth.session.created")).await.expect("insert");
     s.insert_session(&mk("s4", T0 + 900), None, &ev("auth.session.created")).await.expect("insert");
-    assert_eq!(s.revoke_user_sessions(&u.id, T0 + 1_000, &ev("auth.session.revoked_all")).await.expect("all"), 2);
+    assert_eq!(
+        s.revoke_user_sessions(&u.id, Timestamp(T0 + 1_000), &ev("auth.session.revoked_all")).await.expect("all"),
+        2
+    );
     assert!(s.session(&SessionId::new("s4")).await.expect("read").expect("s4").revoked_at.is_some());
     assert!(s.session(&SessionId::new("nope")).await.expect("read").is_none());
-    s.prune_expired(T0 + 10_000_000).await.expect("prune");
+    s.prune_expired(Timestamp(T0 + 10_000_000)).await.expect("prune");
     assert!(s.session(&SessionId::new("s4")).await.expect("read").is_none(), "expired sessions are pruned");
 }
 
 pub async fn readiness_probe_writes(s: S) {
-    s.probe_write("http://node-a", T0).await.expect("a write");
-    s.probe_write("http://node-a", T0 + 1).await.expect("the same row again");
-    s.probe_write("http://node-b", T0 + 2).await.expect("another node");
+    s.probe_write("http://node-a", Timestamp(T0)).await.expect("a write");
+    s.probe_write("http://node-a", Timestamp(T0 + 1)).await.expect("the same row again");
+    s.probe_write("http://node-b", Timestamp(T0 + 2)).await.expect("another node");
 }

@@ -83,7 +83,7 @@ fn ev(action: &str) -> NewEvent {
 }
 
 async fn tenant(s: &S) -> Tenant {
-    let t = Tenant::with_defaults(TenantId::new("t1"), "default", T0);
+    let t = Tenant::with_defaults(TenantId::new("t1"), "default", Timestamp(T0));
     s.ensure_tenant(&t).await.expect("tenant").0
 }
 
@@ -96,7 +96,7 @@ async fn user(s: &S, name: &str) -> User {
         email: None,
         display_name: None,
         disabled: false,
-        created_at: T0,
+        created_at: Timestamp(T0),
         valid_from: None,
         valid_until: None,
         login_hours: None,
@@ -111,8 +111,8 @@ async fn device(s: &S, u: &User, id: &str) -> Device {
         tenant_id: u.tenant_id.clone(),
         user_id: u.id.clone(),
         code_hash: format!("code-{id}").into_bytes(),
-        created_at: T0,
-        expires_at: T0 + 600_000,
+        created_at: Timestamp(T0),
+        expires_at: Timestamp(T0 + 600_000),
         used_at: None,
         device_id: None,
     };
@@ -123,10 +123,11 @@ async fn device(s: &S, u: &User, id: &str) -> Device {
         user_id: UserId::new(String::new()),
         name: "phone".into(),
         public_key: vec![7; 32],
-        created_at: T0,
+        created_at: Timestamp(T0),
         revoked_at: None,
     };
-    match s.consume_enrollment(&e.code_hash, T0 + 1, &d, &ev("iam.device.enrolled")).await.expect("consume") {
+    match s.consume_enrollment(&e.code_hash, Timestamp(T0 + 1), &d, &ev("iam.device.enrolled")).await.expect("consume")
+    {
         Consume::Done((_, d)) => d,
         other => panic!("enrolment not consumed: {other:?}"),
     }
@@ -142,8 +143,8 @@ fn login(u: &User, id: &str, expires_at: i64) -> LoginRequest {
         environment: env("Firefox", "Linux", "203.0.113.0/24"),
         env_key: "envkey1".into(),
         env_known: false,
-        created_at: T0,
-        expires_at,
+        created_at: Timestamp(T0),
+        expires_at: Timestamp(expires_at),
         status: LoginStatus::Pending,
         decided_at: None,
         device_id: None,
@@ -160,8 +161,8 @@ fn assertion(u: &User, jti: &str, login_id: &str) -> AssertionRecord {
         login_id: login_id.into(),
         level: 2,
         amr: "push".into(),
-        issued_at: T0,
-        expires_at: T0 + 60_000,
+        issued_at: Timestamp(T0),
+        expires_at: Timestamp(T0 + 60_000),
         consumed_at: None,
         consumed_by: None,
     }
@@ -169,7 +170,7 @@ fn assertion(u: &User, jti: &str, login_id: &str) -> AssertionRecord {
 
 /// A second tenant of the same name is not created.
 pub async fn tenants_are_unique_by_name(s: S) {
-    let t = Tenant::with_defaults(TenantId::new("t1"), "default", T0);
+    let t = Tenant::with_defaults(TenantId::new("t1"), "default", Timestamp(T0));
     let (a, new_a) = s.ensure_tenant(&t).await.expect("first");
     let (b, new_b) = s.ensure_tenant(&Tenant { id: "t2".into(), ..t.clone() }).await.expect("second");
     assert!(new_a && !new_b);
@@ -197,15 +198,22 @@ pub async fn enrollment_is_consumed_once(s: S) {
     let d = device(&s, &u, "d1").await;
     assert_eq!(d.user_id, u.id);
     let again = Device { id: "d2".into(), ..d.clone() };
-    match s.consume_enrollment(b"code-d1", T0 + 2, &again, &ev("iam.device.enrolled")).await.expect("consume") {
-        Consume::AlreadyUsed { at } => assert_eq!(at, T0 + 1),
+    match s
+        .consume_enrollment(b"code-d1", Timestamp(T0 + 2), &again, &ev("iam.device.enrolled"))
+        .await
+        .expect("consume")
+    {
+        Consume::AlreadyUsed { at } => assert_eq!(at, Timestamp(T0 + 1)),
         other => panic!("expected AlreadyUsed, got {other:?}"),
     }
     assert_eq!(s.list_devices(&u.id).await.expect("list"), vec![d.clone()]);
-    assert!(s.revoke_device(&DeviceId::new("d1"), T0 + 3, &ev("iam.device.removed")).await.expect("revoke"));
-    assert!(!s.revoke_device(&DeviceId::new("d1"), T0 + 4, &ev("iam.device.removed")).await.expect("revoke twice"));
+    assert!(s.revoke_device(&DeviceId::new("d1"), Timestamp(T0 + 3), &ev("iam.device.removed")).await.expect("revoke"));
+    assert!(!s
+        .revoke_device(&DeviceId::new("d1"), Timestamp(T0 + 4), &ev("iam.device.removed"))
+        .await
+        .expect("revoke twice"));
     assert!(s.list_devices(&u.id).await.expect("list").is_empty());
-    assert_eq!(s.device(&DeviceId::new("d1")).await.expect("read").and_then(|d| d.revoked_at), Some(T0 + 3));
+    assert_eq!(s.device(&DeviceId::new("d1")).await.expect("read").and_then(|d| d.revoked_at), Some(Timestamp(T0 + 3)));
 }
 
 /// A code past its expiry is refused and creates nothing.
@@ -216,8 +224,8 @@ pub async fn expired_enrollment_is_refused(s: S) {
         tenant_id: u.tenant_id.clone(),
         user_id: u.id.clone(),
         code_hash: b"c".to_vec(),
-        created_at: T0,
-        expires_at: T0 + 10,
+        created_at: Timestamp(T0),
+        expires_at: Timestamp(T0 + 10),
         used_at: None,
         device_id: None,
     };
@@ -228,46 +236,48 @@ pub async fn expired_enrollment_is_refused(s: S) {
         user_id: UserId::new(String::new()),
         name: "p".into(),
         public_key: vec![1; 32],
-        created_at: T0,
+        created_at: Timestamp(T0),
         revoked_at: None,
     };
-    assert_eq!(s.consume_enrollment(b"c", T0 + 10, &d, &ev("x")).await.expect("consume"), Consume::Expired);
-    assert_eq!(s.consume_enrollment(b"nope", T0, &d, &ev("x")).await.expect("consume"), Consume::NotFound);
+    assert_eq!(s.consume_enrollment(b"c", Timestamp(T0 + 10), &d, &ev("x")).await.expect("consume"), Consume::Expired);
+    assert_eq!(s.consume_enrollment(b"nope", Timestamp(T0), &d, &ev("x")).await.expect("consume"), Consume::NotFound);
     assert!(s.list_devices(&u.id).await.expect("list").is_empty());
 }
 
 /// A nonce is accepted once and forgotten after pruning.
 pub async fn nonces_are_remembered_once(s: S) {
-    assert!(s.remember_nonce(&DeviceId::new("d1"), "n1", T0 + 100).await.expect("first"));
-    assert!(!s.remember_nonce(&DeviceId::new("d1"), "n1", T0 + 100).await.expect("replay"));
-    assert!(s.remember_nonce(&DeviceId::new("d2"), "n1", T0 + 100).await.expect("other device"));
-    assert_eq!(s.prune_nonces(T0 + 101).await.expect("prune"), 2);
-    assert!(s.remember_nonce(&DeviceId::new("d1"), "n1", T0 + 200).await.expect("after prune"));
+    assert!(s.remember_nonce(&DeviceId::new("d1"), "n1", Timestamp(T0 + 100)).await.expect("first"));
+    assert!(!s.remember_nonce(&DeviceId::new("d1"), "n1", Timestamp(T0 + 100)).await.expect("replay"));
+    assert!(s.remember_nonce(&DeviceId::new("d2"), "n1", Timestamp(T0 + 100)).await.expect("other device"));
+    assert_eq!(s.prune_nonces(Timestamp(T0 + 101)).await.expect("prune"), 2);
+    assert!(s.remember_nonce(&DeviceId::new("d1"), "n1", Timestamp(T0 + 200)).await.expect("after prune"));
 }
 
 /// A window is active until expiry, and closed by an approved login.
 pub async fn standby_window_opens_and_closes_on_login(s: S) {
     let u = user(&s, "alice").await;
     let d = device(&s, &u, "d1").await;
-    assert!(s.active_standby(&u.id, T0).await.expect("none").is_none());
+    assert!(s.active_standby(&u.id, Timestamp(T0)).await.expect("none").is_none());
     let w = StandbyWindow {
         id: "w1".into(),
         tenant_id: u.tenant_id.clone(),
         user_id: u.id.clone(),
         device_id: d.id.clone(),
-        opened_at: T0,
-        expires_at: T0 + 60_000,
+        opened_at: Timestamp(T0),
+        expires_at: Timestamp(T0 + 60_000),
         closed_at: None,
     };
     s.open_standby(&w, &ev("auth.standby.opened")).await.expect("open");
-    assert_eq!(s.active_standby(&u.id, T0 + 59_999).await.expect("open"), Some(w.clone()));
-    assert!(s.active_standby(&u.id, T0 + 60_000).await.expect("expired").is_none());
+    assert_eq!(s.active_standby(&u.id, Timestamp(T0 + 59_999)).await.expect("open"), Some(w.clone()));
+    assert!(s.active_standby(&u.id, Timestamp(T0 + 60_000)).await.expect("expired").is_none());
     s.insert_login(&login(&u, "l1", T0 + 60_000), &[], &ev("auth.push.started")).await.expect("login");
     let approve = Decision::Approve(Box::new(assertion(&u, "j1", "l1")));
-    let r =
-        s.decide_login(&LoginId::new("l1"), &d.id, &approve, T0 + 5, &ev("auth.push.approved")).await.expect("decide");
+    let r = s
+        .decide_login(&LoginId::new("l1"), &d.id, &approve, Timestamp(T0 + 5), &ev("auth.push.approved"))
+        .await
+        .expect("decide");
     assert!(matches!(r, Consume::Done(_)));
-    assert!(s.active_standby(&u.id, T0 + 6).await.expect("closed").is_none());
+    assert!(s.active_standby(&u.id, Timestamp(T0 + 6)).await.expect("closed").is_none());
 }
 
 /// Exactly one decision wins; an expired login cannot be decided.
@@ -276,28 +286,32 @@ pub async fn login_is_decided_once(s: S) {
     let d = device(&s, &u, "d1").await;
     s.insert_login(&login(&u, "l1", T0 + 60_000), &[], &ev("auth.push.started")).await.expect("insert");
     let approve = Decision::Approve(Box::new(assertion(&u, "j1", "l1")));
-    let first =
-        s.decide_login(&LoginId::new("l1"), &d.id, &approve, T0 + 1, &ev("auth.push.approved")).await.expect("first");
+    let first = s
+        .decide_login(&LoginId::new("l1"), &d.id, &approve, Timestamp(T0 + 1), &ev("auth.push.approved"))
+        .await
+        .expect("first");
     let Consume::Done(l) = first else { panic!("not decided: {first:?}") };
     assert_eq!(l.status, LoginStatus::Approved);
     assert_eq!(l.assertion_jti.as_deref(), Some("j1"));
     let second = s
-        .decide_login(&LoginId::new("l1"), &d.id, &Decision::Deny, T0 + 2, &ev("auth.push.denied"))
+        .decide_login(&LoginId::new("l1"), &d.id, &Decision::Deny, Timestamp(T0 + 2), &ev("auth.push.denied"))
         .await
         .expect("second");
-    assert_eq!(second, Consume::AlreadyUsed { at: T0 + 1 });
+    assert_eq!(second, Consume::AlreadyUsed { at: Timestamp(T0 + 1) });
     let envs = s.list_environments(&u.id).await.expect("envs");
     assert_eq!(envs.len(), 1);
     assert!(envs[0].is_known(), "an approved login makes its environment known");
 
     s.insert_login(&login(&u, "l2", T0 + 60_000), &[], &ev("auth.push.started")).await.expect("insert");
     let late = s
-        .decide_login(&LoginId::new("l2"), &d.id, &Decision::Deny, T0 + 60_000, &ev("auth.push.denied"))
+        .decide_login(&LoginId::new("l2"), &d.id, &Decision::Deny, Timestamp(T0 + 60_000), &ev("auth.push.denied"))
         .await
         .expect("late");
     assert_eq!(late, Consume::Expired);
-    let none =
-        s.decide_login(&LoginId::new("nope"), &d.id, &Decision::Deny, T0, &ev("auth.push.denied")).await.expect("none");
+    let none = s
+        .decide_login(&LoginId::new("nope"), &d.id, &Decision::Deny, Timestamp(T0), &ev("auth.push.denied"))
+        .await
+        .expect("none");
     assert_eq!(none, Consume::NotFound);
 }
 
@@ -312,8 +326,8 @@ pub async fn pending_messages_follow_login_state(s: S) {
         kind,
         login_id: login_id.map(str::to_owned),
         body: "{}".into(),
-        created_at: T0,
-        expires_at: T0 + 60_000,
+        created_at: Timestamp(T0),
+        expires_at: Timestamp(T0 + 60_000),
         dismissed_at: None,
     };
     s.insert_login(
@@ -325,12 +339,14 @@ pub async fn pending_messages_follow_login_state(s: S) {
     .expect("login");
     s.insert_messages(&[msg("m2", MessageKind::EnvironmentWarning, None)]).await.expect("notice");
     let ids = |v: Vec<InboxMessage>| v.into_iter().map(|m| m.id).collect::<Vec<_>>();
-    assert_eq!(ids(s.pending_messages(&u.id, T0).await.expect("pending")), vec!["m1", "m2"]);
-    s.decide_login(&LoginId::new("l1"), &d.id, &Decision::Deny, T0 + 1, &ev("auth.push.denied")).await.expect("deny");
-    assert_eq!(ids(s.pending_messages(&u.id, T0 + 2).await.expect("pending")), vec!["m2"]);
-    assert!(!s.dismiss_message("m2", &UserId::new("someone-else"), T0 + 3).await.expect("dismiss other"));
-    assert!(s.dismiss_message("m2", &u.id, T0 + 3).await.expect("dismiss"));
-    assert!(s.pending_messages(&u.id, T0 + 4).await.expect("pending").is_empty());
+    assert_eq!(ids(s.pending_messages(&u.id, Timestamp(T0)).await.expect("pending")), vec!["m1", "m2"]);
+    s.decide_login(&LoginId::new("l1"), &d.id, &Decision::Deny, Timestamp(T0 + 1), &ev("auth.push.denied"))
+        .await
+        .expect("deny");
+    assert_eq!(ids(s.pending_messages(&u.id, Timestamp(T0 + 2)).await.expect("pending")), vec!["m2"]);
+    assert!(!s.dismiss_message("m2", &UserId::new("someone-else"), Timestamp(T0 + 3)).await.expect("dismiss other"));
+    assert!(s.dismiss_message("m2", &u.id, Timestamp(T0 + 3)).await.expect("dismiss"));
+    assert!(s.pending_messages(&u.id, Timestamp(T0 + 4)).await.expect("pending").is_empty());
 }
 
 /// A QR token binds to the first device that redeems it.
@@ -344,8 +360,8 @@ pub async fn qr_is_redeemed_once(s: S) {
         poll_hash: b"poll".to_vec(),
         environment: env("Chrome", "macOS", "198.51.100.0/24"),
         env_key: "qrenv".into(),
-        created_at: T0,
-        expires_at: T0 + 60_000,
+        created_at: Timestamp(T0),
+        expires_at: Timestamp(T0 + 60_000),
         used_at: None,
         user_id: None,
         device_id: None,
@@ -354,14 +370,15 @@ pub async fn qr_is_redeemed_once(s: S) {
     };
     s.insert_qr(&q).await.expect("insert");
     let a = assertion(&u, "jq", "");
-    let r = s.redeem_qr(b"tok", &d, &a, T0 + 1, &ev("auth.qr.redeemed")).await.expect("redeem");
+    let r = s.redeem_qr(b"tok", &d, &a, Timestamp(T0 + 1), &ev("auth.qr.redeemed")).await.expect("redeem");
     let Consume::Done(done) = r else { panic!("not redeemed: {r:?}") };
     assert_eq!(done.user_id.as_deref(), Some(u.id.as_str()));
     assert_eq!(s.assertion("jq").await.expect("read").map(|a| a.login_id), Some("q1".to_owned()));
-    let again = s.redeem_qr(b"tok", &d, &assertion(&u, "jq2", ""), T0 + 2, &ev("x")).await.expect("again");
-    assert_eq!(again, Consume::AlreadyUsed { at: T0 + 1 });
+    let again = s.redeem_qr(b"tok", &d, &assertion(&u, "jq2", ""), Timestamp(T0 + 2), &ev("x")).await.expect("again");
+    assert_eq!(again, Consume::AlreadyUsed { at: Timestamp(T0 + 1) });
     s.insert_qr(&QrSession { id: "q2".into(), token_hash: b"tok2".to_vec(), ..q }).await.expect("insert");
-    let late = s.redeem_qr(b"tok2", &d, &assertion(&u, "jq3", ""), T0 + 60_000, &ev("x")).await.expect("late");
+    let late =
+        s.redeem_qr(b"tok2", &d, &assertion(&u, "jq3", ""), Timestamp(T0 + 60_000), &ev("x")).await.expect("late");
     assert_eq!(late, Consume::Expired);
 }
 
@@ -371,13 +388,19 @@ pub async fn assertion_is_consumed_once(s: S) {
     let d = device(&s, &u, "d1").await;
     s.insert_login(&login(&u, "l1", T0 + 60_000), &[], &ev("auth.push.started")).await.expect("login");
     let approve = Decision::Approve(Box::new(assertion(&u, "j1", "l1")));
-    s.decide_login(&LoginId::new("l1"), &d.id, &approve, T0 + 1, &ev("auth.push.approved")).await.expect("approve");
-    let first =
-        s.consume_assertion("j1", &AppId::new("app1"), T0 + 2, &ev("auth.assertion.verified")).await.expect("first");
+    s.decide_login(&LoginId::new("l1"), &d.id, &approve, Timestamp(T0 + 1), &ev("auth.push.approved"))
+        .await
+        .expect("approve");
+    let first = s
+        .consume_assertion("j1", &AppId::new("app1"), Timestamp(T0 + 2), &ev("auth.assertion.verified"))
+        .await
+        .expect("first");
     assert!(matches!(first, Consume::Done(ref a) if a.username == "alice"));
-    let second =
-        s.consume_assertion("j1", &AppId::new("app1"), T0 + 3, &ev("auth.assertion.verified")).await.expect("second");
-    assert_eq!(second, Consume::AlreadyUsed { at: T0 + 2 });
+    let second = s
+        .consume_assertion("j1", &AppId::new("app1"), Timestamp(T0 + 3), &ev("auth.assertion.verified"))
+        .await
+        .expect("second");
+    assert_eq!(second, Consume::AlreadyUsed { at: Timestamp(T0 + 2) });
 }
 
 /// 100 concurrent redemptions of one ticket: exactly one succeeds.
@@ -389,19 +412,19 @@ pub async fn ticket_redeemed_once_under_concurrency(s: S) {
         user_id: u.id.clone(),
         entitlement: "lunch".into(),
         issued_by: "app1".into(),
-        created_at: T0,
-        expires_at: T0 + 3_600_000,
+        created_at: Timestamp(T0),
+        expires_at: Timestamp(T0 + 3_600_000),
         redeemed_at: None,
         redeemed_by: None,
     };
     s.insert_ticket(&t, &ev("ticket.issued")).await.expect("insert");
-    assert_eq!(s.user_tickets(&u.id, T0).await.expect("list").len(), 1);
+    assert_eq!(s.user_tickets(&u.id, Timestamp(T0)).await.expect("list").len(), 1);
     assert_eq!(s.ticket_with_holder("k1").await.expect("join"), Some((t.clone(), "alice".to_owned())));
     let tasks: Vec<_> = (0..100)
         .map(|i| {
             let s = s.clone();
             tokio::spawn(async move {
-                s.redeem_ticket("k1", &AppId::new(format!("v{i}")), T0 + 1 + i, &ev("ticket.redeemed")).await
+                s.redeem_ticket("k1", &AppId::new(format!("v{i}")), Timestamp(T0 + 1 + i), &ev("ticket.redeemed")).await
             })
         })
         .collect();
@@ -415,7 +438,7 @@ pub async fn ticket_redeemed_once_under_concurrency(s: S) {
         }
     }
     assert_eq!((done, already), (1, 99));
-    assert!(s.user_tickets(&u.id, T0).await.expect("list").is_empty());
+    assert!(s.user_tickets(&u.id, Timestamp(T0)).await.expect("list").is_empty());
     let filter = EventFilter { action: Some("ticket.redeemed".into()), limit: 1000, ..Default::default() };
     assert_eq!(
         s.events(&filter).await.expect("events").len(),
@@ -435,17 +458,18 @@ pub async fn environments_are_observed_trusted_and_revoked(s: S) {
         os: "Linux".into(),
         network: "203.0.113.0/24".into(),
         country: None,
-        first_seen: T0,
-        last_seen: T0,
+        first_seen: Timestamp(T0),
+        last_seen: Timestamp(T0),
         last_login_at: None,
         trusted: false,
     };
     assert!(s.observe_environment(&e).await.expect("first").is_none());
-    let before = s.observe_environment(&EnvironmentRecord { last_seen: T0 + 5, ..e.clone() }).await.expect("second");
-    assert_eq!(before.map(|b| b.last_seen), Some(T0));
+    let before =
+        s.observe_environment(&EnvironmentRecord { last_seen: Timestamp(T0 + 5), ..e.clone() }).await.expect("second");
+    assert_eq!(before.map(|b| b.last_seen), Some(Timestamp(T0)));
     assert!(s.set_environment_trust(&u.id, "k", true, &ev("iam.environment.trusted")).await.expect("trust"));
     let listed = s.list_environments(&u.id).await.expect("list");
-    assert!(listed[0].trusted && listed[0].last_seen == T0 + 5 && !listed[0].is_known());
+    assert!(listed[0].trusted && listed[0].last_seen == Timestamp(T0 + 5) && !listed[0].is_known());
     assert!(s.revoke_environment(&u.id, "k", &ev("iam.environment.revoked")).await.expect("revoke"));
     assert!(!s.revoke_environment(&u.id, "k", &ev("iam.environment.revoked")).await.expect("revoke twice"));
     assert!(s.list_environments(&u.id).await.expect("list").is_empty());
@@ -503,7 +527,12 @@ pub async fn audit_rows_are_archived_behind_a_signed_base(s: S) {
     }
     assert_eq!(s.audit_base().await.expect("base"), None);
     let rows = s.events(&EventFilter { limit: 100, ..Default::default() }).await.expect("events");
-    let base = |r: &StoredEvent| AuditBase { seq: r.seq, hash: r.hash.clone(), sig: "sig".into(), archived_at: T0 + 9 };
+    let base = |r: &StoredEvent| AuditBase {
+        seq: r.seq,
+        hash: r.hash.clone(),
+        sig: "sig".into(),
+        archived_at: Timestamp(T0 + 9),
+    };
     let wrong = AuditBase { hash: vec![0; 32], ..base(&rows[4]) };
     assert_eq!(s.archive_audit(&wrong, &ev("audit.archived")).await.expect("archive"), Err(ArchiveRefused::NotInLog));
     assert_eq!(
@@ -579,8 +608,8 @@ pub async fn expired_rows_are_pruned_and_live_ones_kept(s: S) {
         poll_hash: b"p".to_vec(),
         environment: env("Other", "Other", "unknown"),
         env_key: "k".into(),
-        created_at: T0,
-        expires_at: exp,
+        created_at: Timestamp(T0),
+        expires_at: Timestamp(exp),
         used_at: None,
         user_id: None,
         device_id: None,
@@ -591,7 +620,7 @@ pub async fn expired_rows_are_pruned_and_live_ones_kept(s: S) {
     s.insert_qr(&qr("q-live", T0 + 900_000)).await.expect("live qr");
     let audit_before = s.events(&EventFilter { limit: 1000, ..Default::default() }).await.expect("events").len();
 
-    let gone = s.prune_expired(T0 + 500_000).await.expect("prune");
+    let gone = s.prune_expired(Timestamp(T0 + 500_000)).await.expect("prune");
     assert!(gone >= 2, "the old login and QR session went (and the used enrolment): {gone}");
     assert!(s.login(&LoginId::new("old")).await.expect("read").is_none());
     assert!(s.login(&LoginId::new("live")).await.expect("read").is_some());
@@ -609,7 +638,7 @@ pub async fn ingest_sources_batches_alerts_and_dead_letters(s: S) {
         tenant_id: t.id.clone(),
         name: "web".into(),
         secret_hash: vec![9; 32],
-        created_at: T0,
+        created_at: Timestamp(T0),
         revoked_at: None,
         labels: [("environment".to_owned(), "production".to_owned())].into_iter().collect(),
     };
@@ -619,12 +648,18 @@ pub async fn ingest_sources_batches_alerts_and_dead_letters(s: S) {
     assert_eq!(s.ingest_source("src1").await.expect("read"), Some(src.clone()));
     assert_eq!(s.list_ingest_sources(&t.id).await.expect("list").len(), 1);
     let revoke = ev("iam.ingest_source.revoked");
-    assert!(!s.revoke_ingest_source(&TenantId::new("other-tenant"), "src1", T0 + 1, &revoke).await.expect("revoke"));
+    assert!(!s
+        .revoke_ingest_source(&TenantId::new("other-tenant"), "src1", Timestamp(T0 + 1), &revoke)
+        .await
+        .expect("revoke"));
     let gone = IngestSource { id: "src-old".into(), name: "old".into(), ..src.clone() };
     assert!(s.insert_ingest_source(&gone, &ev("iam.ingest_source.created")).await.expect("insert"));
-    assert!(s.revoke_ingest_source(&t.id, "src-old", T0 + 1, &revoke).await.expect("revoke"));
-    assert!(!s.revoke_ingest_source(&t.id, "src-old", T0 + 2, &revoke).await.expect("again"), "already revoked");
-    assert_eq!(s.ingest_source("src-old").await.expect("read").and_then(|x| x.revoked_at), Some(T0 + 1));
+    assert!(s.revoke_ingest_source(&t.id, "src-old", Timestamp(T0 + 1), &revoke).await.expect("revoke"));
+    assert!(
+        !s.revoke_ingest_source(&t.id, "src-old", Timestamp(T0 + 2), &revoke).await.expect("again"),
+        "already revoked"
+    );
+    assert_eq!(s.ingest_source("src-old").await.expect("read").and_then(|x| x.revoked_at), Some(Timestamp(T0 + 1)));
     let staging: std::collections::BTreeMap<String, String> =
         [("environment".to_owned(), "staging".to_owned())].into_iter().collect();
     let labelled = ev("iam.ingest_source.labelled");
@@ -648,18 +683,18 @@ pub async fn ingest_sources_batches_alerts_and_dead_letters(s: S) {
         matched: "[]".into(),
         entities: r#"{"user":"alice"}"#.into(),
         excerpt: r#"{"a":2}"#.into(),
-        created_at: T0 + 10,
+        created_at: Timestamp(T0 + 10),
     };
     let batch = IngestBatch {
         tenant_id: t.id.clone(),
         source_id: "src1".into(),
-        received_at: T0 + 10,
+        received_at: Timestamp(T0 + 10),
         events: vec![r#"{"a":1}"#.into(), r#"{"a":2}"#.into(), r#"{"a":3}"#.into()],
         dead_letters: vec![DeadLetter {
             id: "d1".into(),
             tenant_id: t.id.clone(),
             source_id: "src1".into(),
-            received_at: T0 + 10,
+            received_at: Timestamp(T0 + 10),
             reason: "line 2: expected value".into(),
             sample: "not json".into(),
         }],
@@ -674,7 +709,7 @@ pub async fn ingest_sources_batches_alerts_and_dead_letters(s: S) {
     assert!(seqs.windows(2).all(|w| w[0] < w[1]), "sequence numbers ascend: {seqs:?}");
     let events = s.ingested_events(&t.id, 0, 10).await.expect("events");
     assert_eq!(events.iter().map(|e| e.doc.as_str()).collect::<Vec<_>>(), [r#"{"a":1}"#, r#"{"a":2}"#, r#"{"a":3}"#]);
-    let alerts = s.alerts(&t.id, T0, 10).await.expect("alerts");
+    let alerts = s.alerts(&t.id, Timestamp(T0), 10).await.expect("alerts");
     assert_eq!(alerts.len(), 2);
     let second = alerts.iter().find(|a| a.id == "al1").expect("al1");
     assert_eq!(second.event_seq, seqs[1], "an alert points at the event it fired on");
@@ -697,8 +732,8 @@ pub async fn ingest_sources_batches_alerts_and_dead_letters(s: S) {
     );
     assert!(s.behaviour_profiles(&TenantId::new("other-tenant"), &many).await.expect("profiles").is_empty());
     assert!(s.behaviour_profiles(&t.id, &[]).await.expect("profiles").is_empty());
-    assert!(s.alerts(&t.id, T0 + 11, 10).await.expect("alerts").is_empty());
-    assert!(s.alerts(&TenantId::new("other-tenant"), T0, 10).await.expect("alerts").is_empty());
+    assert!(s.alerts(&t.id, Timestamp(T0 + 11), 10).await.expect("alerts").is_empty());
+    assert!(s.alerts(&TenantId::new("other-tenant"), Timestamp(T0), 10).await.expect("alerts").is_empty());
     assert_eq!(s.dead_letters(&t.id, 10).await.expect("dead")[0].sample, "not json");
 
     assert_eq!(s.store_ingest(&batch).await.expect("store"), None, "another node already wrote from cursor 0");
@@ -742,18 +777,28 @@ pub async fn ingest_sources_batches_alerts_and_dead_letters(s: S) {
     let after = s.ingested_events(&t.id, seqs[0] - 1, 300).await.expect("events");
     assert_eq!(after.iter().map(|e| e.doc.clone()).collect::<Vec<_>>(), docs);
     assert_eq!(after.iter().map(|e| e.seq).collect::<Vec<_>>(), seqs);
-    let last = s.alerts(&t.id, T0, 10).await.expect("alerts").into_iter().find(|a| a.id == "al-last").expect("alert");
+    let last = s
+        .alerts(&t.id, Timestamp(T0), 10)
+        .await
+        .expect("alerts")
+        .into_iter()
+        .find(|a| a.id == "al-last")
+        .expect("alert");
     assert_eq!(last.event_seq, seqs[249]);
 
     // The default keeps everything younger than a day; a tenant with 0 days keeps nothing older than now.
-    assert_eq!(s.prune_ingested(T0 + 11, 1).await.expect("prune"), 0, "within the default retention");
+    assert_eq!(s.prune_ingested(Timestamp(T0 + 11), 1).await.expect("prune"), 0, "within the default retention");
     assert_eq!(s.ingest_retention(&t.id).await.expect("read"), None);
-    s.set_ingest_retention(&t.id, 0, T0, &ev("admin.ingest_settings.updated")).await.expect("set");
-    s.set_ingest_retention(&t.id, 0, T0, &ev("admin.ingest_settings.updated")).await.expect("set again");
+    s.set_ingest_retention(&t.id, 0, Timestamp(T0), &ev("admin.ingest_settings.updated")).await.expect("set");
+    s.set_ingest_retention(&t.id, 0, Timestamp(T0), &ev("admin.ingest_settings.updated")).await.expect("set again");
     assert_eq!(s.ingest_retention(&t.id).await.expect("read"), Some(0));
-    assert_eq!(s.prune_ingested(T0 + 11, 1).await.expect("prune"), 254, "the 3 + 250 events and the dead letter");
+    assert_eq!(
+        s.prune_ingested(Timestamp(T0 + 11), 1).await.expect("prune"),
+        254,
+        "the 3 + 250 events and the dead letter"
+    );
     assert!(s.ingested_events(&t.id, 0, 10).await.expect("events").is_empty());
-    assert_eq!(s.alerts(&t.id, T0, 10).await.expect("alerts").len(), 3, "alerts outlive the raw events");
+    assert_eq!(s.alerts(&t.id, Timestamp(T0), 10).await.expect("alerts").len(), 3, "alerts outlive the raw events");
 }
 
 mod accounts;

@@ -3,6 +3,7 @@
 
 use super::*;
 use sekimori_core::AppId;
+use sekimori_core::Timestamp;
 
 fn app(tenant_id: &str, id: &str, name: &str) -> App {
     App {
@@ -11,7 +12,7 @@ fn app(tenant_id: &str, id: &str, name: &str) -> App {
         name: name.into(),
         kind: AppKind::RelyingParty,
         secret_hash: vec![1; 32],
-        created_at: T0,
+        created_at: Timestamp(T0),
         revoked_at: None,
         origins: None,
     }
@@ -25,7 +26,7 @@ fn client(tenant_id: &str, id: &str) -> OidcClient {
         redirect_uris: vec!["https://rp.example/cb".into()],
         post_logout_redirect_uris: Vec::new(),
         id_token_alg: "RS256".into(),
-        created_at: T0,
+        created_at: Timestamp(T0),
     }
 }
 
@@ -40,12 +41,12 @@ fn code(u: &User, id: &str, family: &str) -> OidcCode {
         scope: "openid".into(),
         nonce: Some("n".into()),
         code_challenge: Some("ch".into()),
-        auth_time: T0,
+        auth_time: Timestamp(T0),
         level: 2,
         amr: vec!["pwd".into(), "otp".into()],
         family_id: family.into(),
-        created_at: T0,
-        expires_at: T0 + 60_000,
+        created_at: Timestamp(T0),
+        expires_at: Timestamp(T0 + 60_000),
         consumed_at: None,
     }
 }
@@ -59,11 +60,11 @@ fn refresh(u: &User, id: &str, family: &str) -> OidcRefreshToken {
         user_id: u.id.clone(),
         session_id: "s1".into(),
         scope: "openid".into(),
-        auth_time: T0,
+        auth_time: Timestamp(T0),
         level: 2,
         amr: Vec::new(),
-        created_at: T0,
-        expires_at: T0 + 3_600_000,
+        created_at: Timestamp(T0),
+        expires_at: Timestamp(T0 + 3_600_000),
         used_at: None,
         revoked_at: None,
     }
@@ -86,7 +87,7 @@ pub async fn oidc_clients_and_keys_rotate(s: S) {
         alg: alg.into(),
         private_sealed: vec![9; 40],
         public_jwk: "{}".into(),
-        created_at: at,
+        created_at: Timestamp(at),
         retired_at: None,
     };
     s.insert_oidc_key(&key("r1", "RS256", T0), &ev("oidc.key.created")).await.expect("key");
@@ -95,11 +96,11 @@ pub async fn oidc_clients_and_keys_rotate(s: S) {
     let keys = s.oidc_keys().await.expect("keys");
     let by = |kid: &str| keys.iter().find(|k| k.kid == kid).cloned().expect("present");
     assert_eq!(keys[0].kid, "r2", "newest first");
-    assert_eq!(by("r1").retired_at, Some(T0 + 10), "the older key of the same algorithm retires");
+    assert_eq!(by("r1").retired_at, Some(Timestamp(T0 + 10)), "the older key of the same algorithm retires");
     assert_eq!(by("e1").retired_at, None, "another algorithm's key stays live");
     assert_eq!(by("r2").retired_at, None);
-    assert_eq!(s.prune_oidc_keys(T0 + 10).await.expect("prune"), 0, "retired at the cutoff is kept");
-    assert_eq!(s.prune_oidc_keys(T0 + 11).await.expect("prune"), 1);
+    assert_eq!(s.prune_oidc_keys(Timestamp(T0 + 10)).await.expect("prune"), 0, "retired at the cutoff is kept");
+    assert_eq!(s.prune_oidc_keys(Timestamp(T0 + 11)).await.expect("prune"), 1);
     assert_eq!(s.oidc_keys().await.expect("keys").len(), 2);
 }
 
@@ -112,9 +113,9 @@ pub async fn oidc_code_is_consumed_once_under_concurrency(s: S) {
         .map(|i| {
             let s = s.clone();
             let r = refresh(&u, &format!("r{i}"), "f1");
-            tokio::spawn(
-                async move { s.consume_oidc_code("code1", T0 + 1 + i, Some(&r), &ev("oidc.token.issued")).await },
-            )
+            tokio::spawn(async move {
+                s.consume_oidc_code("code1", Timestamp(T0 + 1 + i), Some(&r), &ev("oidc.token.issued")).await
+            })
         })
         .collect();
     let mut done = 0;
@@ -136,8 +137,11 @@ pub async fn oidc_code_is_consumed_once_under_concurrency(s: S) {
     assert_eq!(s.events(&filter).await.expect("events").len(), 1);
 
     s.insert_oidc_code(&code(&u, "code2", "f2"), &ev("oidc.code.issued")).await.expect("insert");
-    assert_eq!(s.consume_oidc_code("code2", T0 + 60_000, None, &ev("x")).await.expect("late"), Consume::Expired);
-    assert_eq!(s.consume_oidc_code("nope", T0, None, &ev("x")).await.expect("unknown"), Consume::NotFound);
+    assert_eq!(
+        s.consume_oidc_code("code2", Timestamp(T0 + 60_000), None, &ev("x")).await.expect("late"),
+        Consume::Expired
+    );
+    assert_eq!(s.consume_oidc_code("nope", Timestamp(T0), None, &ev("x")).await.expect("unknown"), Consume::NotFound);
 }
 
 /// The refresh tokens r0..r{n} that exist.
@@ -158,18 +162,18 @@ pub async fn oidc_refresh_rotates_once_and_reuse_revokes_the_family(s: S) {
     s.insert_oidc_code(&code(&u, "code1", "fam"), &ev("oidc.code.issued")).await.expect("insert");
     let first = refresh(&u, "rt0", "fam");
     assert!(matches!(
-        s.consume_oidc_code("code1", T0 + 1, Some(&first), &ev("oidc.token.issued")).await.expect("consume"),
+        s.consume_oidc_code("code1", Timestamp(T0 + 1), Some(&first), &ev("oidc.token.issued")).await.expect("consume"),
         Consume::Done(_)
     ));
     // A plain rotation, then the old token again: reuse.
     assert_eq!(
         rotate(&s, &u, "rt0", "rt1", T0 + 2).await,
-        Rotation::Done(OidcRefreshToken { used_at: Some(T0 + 2), ..first })
+        Rotation::Done(OidcRefreshToken { used_at: Some(Timestamp(T0 + 2)), ..first })
     );
     assert!(matches!(rotate(&s, &u, "rt0", "rt2", T0 + 3).await, Rotation::Reused(t) if t.id == "rt0"));
     assert!(s.oidc_refresh_token("rt2").await.expect("read").is_none(), "nothing issued on reuse");
     let rt1_now = s.oidc_refresh_token("rt1").await.expect("read").expect("kept");
-    assert_eq!(rt1_now.revoked_at, Some(T0 + 3), "the live token of the family is revoked");
+    assert_eq!(rt1_now.revoked_at, Some(Timestamp(T0 + 3)), "the live token of the family is revoked");
     assert!(
         matches!(rotate(&s, &u, "rt1", "rt2", T0 + 4).await, Rotation::Revoked(t) if t.used_at.is_none()),
         "a revoked family's newest token is refused as revoked, not as another reuse"
@@ -182,14 +186,20 @@ pub async fn oidc_refresh_rotates_once_and_reuse_revokes_the_family(s: S) {
     // Concurrency on a fresh family.
     s.insert_oidc_code(&code(&u, "code2", "fam2"), &ev("oidc.code.issued")).await.expect("insert");
     let start = refresh(&u, "x0", "fam2");
-    s.consume_oidc_code("code2", T0 + 1, Some(&start), &ev("oidc.token.issued")).await.expect("consume");
+    s.consume_oidc_code("code2", Timestamp(T0 + 1), Some(&start), &ev("oidc.token.issued")).await.expect("consume");
     let tasks: Vec<_> = (0..50)
         .map(|i| {
             let s = s.clone();
             let next = refresh(&u, &format!("x{}", i + 1), "fam2");
             tokio::spawn(async move {
-                s.rotate_oidc_refresh("x0", &next, T0 + 10 + i, &ev("oidc.token.refreshed"), &ev("oidc.refresh.reused"))
-                    .await
+                s.rotate_oidc_refresh(
+                    "x0",
+                    &next,
+                    Timestamp(T0 + 10 + i),
+                    &ev("oidc.token.refreshed"),
+                    &ev("oidc.refresh.reused"),
+                )
+                .await
             })
         })
         .collect();
@@ -215,18 +225,18 @@ pub async fn oidc_refresh_rotates_once_and_reuse_revokes_the_family(s: S) {
     // Expiry, unknown, explicit family revocation.
     s.insert_oidc_code(&code(&u, "code3", "fam3"), &ev("oidc.code.issued")).await.expect("insert");
     let y = refresh(&u, "y0", "fam3");
-    s.consume_oidc_code("code3", T0 + 1, Some(&y), &ev("oidc.token.issued")).await.expect("consume");
+    s.consume_oidc_code("code3", Timestamp(T0 + 1), Some(&y), &ev("oidc.token.issued")).await.expect("consume");
     assert_eq!(rotate(&s, &u, "y0", "y1", T0 + 3_600_000).await, Rotation::Expired);
     assert_eq!(rotate(&s, &u, "zz", "y1", T0).await, Rotation::NotFound);
-    assert_eq!(s.revoke_oidc_family("fam3", T0 + 5, &ev("oidc.refresh.revoked")).await.expect("revoke"), 1);
-    assert_eq!(s.revoke_oidc_family("fam3", T0 + 6, &ev("oidc.refresh.revoked")).await.expect("revoke"), 0);
+    assert_eq!(s.revoke_oidc_family("fam3", Timestamp(T0 + 5), &ev("oidc.refresh.revoked")).await.expect("revoke"), 1);
+    assert_eq!(s.revoke_oidc_family("fam3", Timestamp(T0 + 6), &ev("oidc.refresh.revoked")).await.expect("revoke"), 0);
 }
 
 /// Rotates `id` into a new token `next` of the same family.
 async fn rotate(s: &S, u: &User, id: &str, next: &str, now: i64) -> Rotation {
     let family = s.oidc_refresh_token(id).await.expect("read").map(|t| t.family_id).unwrap_or_default();
     let next = refresh(u, next, &family);
-    s.rotate_oidc_refresh(id, &next, now, &ev("oidc.token.refreshed"), &ev("oidc.refresh.reused"))
+    s.rotate_oidc_refresh(id, &next, Timestamp(now), &ev("oidc.token.refreshed"), &ev("oidc.refresh.reused"))
         .await
         .expect("rotate")
 }

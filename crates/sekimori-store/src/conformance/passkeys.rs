@@ -2,6 +2,7 @@
 //! ceremonies under concurrency.
 
 use super::*;
+use sekimori_core::Timestamp;
 
 fn passkey(u: &User, id: &str) -> PasskeyRecord {
     PasskeyRecord {
@@ -10,7 +11,7 @@ fn passkey(u: &User, id: &str) -> PasskeyRecord {
         user_id: u.id.clone(),
         name: "laptop".into(),
         credential: r#"{"counter":0}"#.into(),
-        created_at: T0,
+        created_at: Timestamp(T0),
         last_used_at: None,
     }
 }
@@ -24,9 +25,9 @@ pub async fn passkeys_are_stored_used_and_deleted(s: S) {
     let mine: Vec<String> = s.user_passkeys(&u.id).await.expect("list").into_iter().map(|p| p.id).collect();
     assert_eq!(mine, ["cred1", "cred2"]);
     assert!(s.user_passkeys(&b.id).await.expect("list").is_empty());
-    s.passkey_used("cred1", r#"{"counter":7}"#, T0 + 5).await.expect("used");
+    s.passkey_used("cred1", r#"{"counter":7}"#, Timestamp(T0 + 5)).await.expect("used");
     let p = s.passkey("cred1").await.expect("read").expect("there");
-    assert_eq!((p.credential.as_str(), p.last_used_at), (r#"{"counter":7}"#, Some(T0 + 5)));
+    assert_eq!((p.credential.as_str(), p.last_used_at), (r#"{"counter":7}"#, Some(Timestamp(T0 + 5))));
     assert!(!s.delete_passkey(&b.id, "cred1", &ev("x")).await.expect("delete"), "only the owner's");
     assert!(s.delete_passkey(&u.id, "cred1", &ev("credential.passkey.deleted")).await.expect("delete"));
     assert!(s.passkey("cred1").await.expect("read").is_none());
@@ -43,15 +44,15 @@ pub async fn passkey_ceremony_is_taken_once_under_concurrency(s: S) {
         kind: CeremonyKind::Login,
         user_id: Some(u.id.clone()),
         state: "{}".into(),
-        created_at: T0,
-        expires_at: T0 + 300_000,
+        created_at: Timestamp(T0),
+        expires_at: Timestamp(T0 + 300_000),
         consumed_at: None,
     };
     s.insert_passkey_ceremony(&c).await.expect("insert");
     let tasks: Vec<_> = (0..50)
         .map(|i| {
             let s = s.clone();
-            tokio::spawn(async move { s.consume_passkey_ceremony("c1", T0 + 1 + i).await })
+            tokio::spawn(async move { s.consume_passkey_ceremony("c1", Timestamp(T0 + 1 + i)).await })
         })
         .collect();
     let mut done = 0;
@@ -68,6 +69,6 @@ pub async fn passkey_ceremony_is_taken_once_under_concurrency(s: S) {
     assert_eq!(done, 1);
     let late = PasskeyCeremony { id: "c2".into(), ..c };
     s.insert_passkey_ceremony(&late).await.expect("insert");
-    assert_eq!(s.consume_passkey_ceremony("c2", T0 + 300_000).await.expect("late"), Consume::Expired);
-    assert_eq!(s.consume_passkey_ceremony("nope", T0).await.expect("unknown"), Consume::NotFound);
+    assert_eq!(s.consume_passkey_ceremony("c2", Timestamp(T0 + 300_000)).await.expect("late"), Consume::Expired);
+    assert_eq!(s.consume_passkey_ceremony("nope", Timestamp(T0)).await.expect("unknown"), Consume::NotFound);
 }

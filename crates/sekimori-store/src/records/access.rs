@@ -1,7 +1,7 @@
 //! Who may do what, as stored: an app key's kind, an admin token's role and an operator's
 //! scope. A stored value that is none of these is `StoreError::Corrupt`, never a default.
 
-use sekimori_core::{TenantId, UserId};
+use sekimori_core::{TenantId, Timestamp, UserId};
 
 /// What an app key may do.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -123,11 +123,11 @@ pub struct OverrideRecord {
     /// Who or what set it: `alert:<id>` or `admin_token:<id>`.
     pub source: String,
     /// Set, ms.
-    pub created_at: i64,
+    pub created_at: Timestamp,
     /// Ends, ms (exclusive).
-    pub expires_at: i64,
+    pub expires_at: Timestamp,
     /// Lifted early, ms.
-    pub lifted_at: Option<i64>,
+    pub lifted_at: Option<Timestamp>,
     /// Who lifted it.
     pub lifted_by: Option<String>,
     /// Why it was lifted.
@@ -136,7 +136,7 @@ pub struct OverrideRecord {
 
 impl OverrideRecord {
     /// Whether it is in force at `now` (ms).
-    pub fn active(&self, now: i64) -> bool {
+    pub fn active(&self, now: Timestamp) -> bool {
         self.lifted_at.is_none() && now < self.expires_at
     }
 }

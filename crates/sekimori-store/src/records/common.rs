@@ -1,5 +1,7 @@
 //! What several aggregates share: the outcome of consuming a single-use row.
 
+use sekimori_core::Timestamp;
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Consume<T> {
     /// Consumed now, by this call.
@@ -7,7 +9,7 @@ pub enum Consume<T> {
     /// Consumed before, at this time.
     AlreadyUsed {
         /// When the first consumption happened, ms.
-        at: i64,
+        at: Timestamp,
     },
     /// Past its expiry, never consumed.
     Expired,

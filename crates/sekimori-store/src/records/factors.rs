@@ -1,6 +1,6 @@
 //! Second factors: TOTP credentials (SQL: `sql/factors.rs`).
 
-use sekimori_core::{TenantId, UserId};
+use sekimori_core::{TenantId, Timestamp, UserId};
 
 /// A TOTP credential (RFC 6238). The seed is sealed by the server's secret key (the store
 /// never sees it in the clear).
@@ -21,15 +21,15 @@ pub struct TotpCredential {
     /// Step, seconds.
     pub period: i64,
     /// Creation time, ms.
-    pub created_at: i64,
+    pub created_at: Timestamp,
     /// When the owner proved they hold it (first correct code), ms; unusable before.
-    pub confirmed_at: Option<i64>,
+    pub confirmed_at: Option<Timestamp>,
     /// The last step accepted; codes of this step or earlier are refused.
     pub last_step: i64,
     /// Wrong codes since the last right one.
     pub failures: i64,
     /// Time of the last wrong code, ms.
-    pub last_failure_at: Option<i64>,
+    pub last_failure_at: Option<Timestamp>,
 }
 
 impl std::fmt::Debug for TotpCredential {

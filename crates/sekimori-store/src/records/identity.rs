@@ -1,7 +1,7 @@
 //! Tenants, admin tokens, apps, users, their groups, enrolments and devices (SQL:
 //! `sql/identity.rs`, `sql/access.rs`).
 
-use sekimori_core::{AppId, DeviceId, TenantId, UserId};
+use sekimori_core::{AppId, DeviceId, TenantId, Timestamp, UserId};
 
 use sekimori_core::access::HoursWindow;
 
@@ -23,13 +23,13 @@ pub struct Tenant {
     /// IANA time zone that login hours are read in, e.g. `Asia/Tokyo`.
     pub time_zone: String,
     /// Creation time, ms.
-    pub created_at: i64,
+    pub created_at: Timestamp,
 }
 
 impl Tenant {
     /// A new tenant with the default settings: standby required, 60-second windows,
     /// password policy level 2, time zone UTC.
-    pub fn with_defaults(id: TenantId, name: &str, created_at: i64) -> Tenant {
+    pub fn with_defaults(id: TenantId, name: &str, created_at: Timestamp) -> Tenant {
         Tenant {
             id,
             name: name.to_owned(),
@@ -54,9 +54,9 @@ pub struct AdminToken {
     /// SHA-256 of the secret part.
     pub secret_hash: Vec<u8>,
     /// Creation time, ms.
-    pub created_at: i64,
+    pub created_at: Timestamp,
     /// Revocation time, ms.
-    pub revoked_at: Option<i64>,
+    pub revoked_at: Option<Timestamp>,
     /// `admin`, `auditor` or `operator`.
     pub role: AdminRole,
     /// An operator's scope (stored as JSON `{"capabilities":[…],"groups":[…]}`).
@@ -77,9 +77,9 @@ pub struct App {
     /// SHA-256 of the secret part.
     pub secret_hash: Vec<u8>,
     /// Creation time, ms.
-    pub created_at: i64,
+    pub created_at: Timestamp,
     /// Revocation time, ms.
-    pub revoked_at: Option<i64>,
+    pub revoked_at: Option<Timestamp>,
     /// Web origins that may start a QR login for this app (the JS snippet; stored as a JSON
     /// array).
     pub origins: Option<Vec<String>>,
@@ -101,11 +101,11 @@ pub struct User {
     /// Disabled users cannot log in.
     pub disabled: bool,
     /// Creation time, ms.
-    pub created_at: i64,
+    pub created_at: Timestamp,
     /// No login before this time, ms.
-    pub valid_from: Option<i64>,
+    pub valid_from: Option<Timestamp>,
     /// No login from this time on, ms.
-    pub valid_until: Option<i64>,
+    pub valid_until: Option<Timestamp>,
     /// Login hours (`sekimori_core::access`; stored as JSON); `None` defers to the user's
     /// groups.
     pub login_hours: Option<Vec<HoursWindow>>,
@@ -123,11 +123,11 @@ pub struct Enrollment {
     /// SHA-256 of the single-use code.
     pub code_hash: Vec<u8>,
     /// Creation time, ms.
-    pub created_at: i64,
+    pub created_at: Timestamp,
     /// Expiry, ms.
-    pub expires_at: i64,
+    pub expires_at: Timestamp,
     /// When the code was consumed.
-    pub used_at: Option<i64>,
+    pub used_at: Option<Timestamp>,
     /// The device it created.
     pub device_id: Option<DeviceId>,
 }
@@ -146,9 +146,9 @@ pub struct Device {
     /// Ed25519 public key, 32 bytes.
     pub public_key: Vec<u8>,
     /// Enrolment time, ms.
-    pub created_at: i64,
+    pub created_at: Timestamp,
     /// Removal time, ms.
-    pub revoked_at: Option<i64>,
+    pub revoked_at: Option<Timestamp>,
 }
 
 /// A named set of users in a tenant, with optional login hours.
@@ -163,5 +163,5 @@ pub struct Group {
     /// Login hours (`sekimori_core::access`; stored as JSON), for members without their own.
     pub login_hours: Option<Vec<HoursWindow>>,
     /// Creation time, ms.
-    pub created_at: i64,
+    pub created_at: Timestamp,
 }

@@ -2,7 +2,7 @@
 //! QR sessions, assertions, environments (SQL: `sql/login.rs`).
 
 use sekimori_core::environment::Environment;
-use sekimori_core::{AppId, DeviceId, LoginId, TenantId, UserId};
+use sekimori_core::{AppId, DeviceId, LoginId, TenantId, Timestamp, UserId};
 
 /// An armed standby window.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -16,11 +16,11 @@ pub struct StandbyWindow {
     /// The device that armed it.
     pub device_id: DeviceId,
     /// Opening time, ms.
-    pub opened_at: i64,
+    pub opened_at: Timestamp,
     /// Expiry, ms.
-    pub expires_at: i64,
+    pub expires_at: Timestamp,
     /// Closed by a successful login, ms.
-    pub closed_at: Option<i64>,
+    pub closed_at: Option<Timestamp>,
 }
 
 /// A push login waiting for the user.
@@ -43,13 +43,13 @@ pub struct LoginRequest {
     /// Whether the environment was known when the login started.
     pub env_known: bool,
     /// Creation, ms.
-    pub created_at: i64,
+    pub created_at: Timestamp,
     /// Expiry, ms.
-    pub expires_at: i64,
+    pub expires_at: Timestamp,
     /// Pending, approved or denied.
     pub status: LoginStatus,
     /// Decision time, ms.
-    pub decided_at: Option<i64>,
+    pub decided_at: Option<Timestamp>,
     /// The device that decided.
     pub device_id: Option<DeviceId>,
     /// The assertion minted on approval.
@@ -130,11 +130,11 @@ pub struct InboxMessage {
     /// The message body as canonical JSON (what the server signs).
     pub body: String,
     /// Creation, ms.
-    pub created_at: i64,
+    pub created_at: Timestamp,
     /// Expiry, ms.
-    pub expires_at: i64,
+    pub expires_at: Timestamp,
     /// Dismissed by a device, ms.
-    pub dismissed_at: Option<i64>,
+    pub dismissed_at: Option<Timestamp>,
 }
 
 /// A QR login session shown on a login page.
@@ -153,11 +153,11 @@ pub struct QrSession {
     /// The environment key.
     pub env_key: String,
     /// Creation, ms.
-    pub created_at: i64,
+    pub created_at: Timestamp,
     /// Expiry, ms.
-    pub expires_at: i64,
+    pub expires_at: Timestamp,
     /// Redemption, ms.
-    pub used_at: Option<i64>,
+    pub used_at: Option<Timestamp>,
     /// Who redeemed it.
     pub user_id: Option<UserId>,
     /// With which device.
@@ -186,11 +186,11 @@ pub struct AssertionRecord {
     /// Methods used, space separated (`push`, `qr`, `number_match`).
     pub amr: String,
     /// Issue time, ms.
-    pub issued_at: i64,
+    pub issued_at: Timestamp,
     /// Expiry, ms.
-    pub expires_at: i64,
+    pub expires_at: Timestamp,
     /// Verification (consumption) time, ms.
-    pub consumed_at: Option<i64>,
+    pub consumed_at: Option<Timestamp>,
     /// App that verified it.
     pub consumed_by: Option<String>,
 }
@@ -213,11 +213,11 @@ pub struct EnvironmentRecord {
     /// Country code.
     pub country: Option<String>,
     /// First attempt, ms.
-    pub first_seen: i64,
+    pub first_seen: Timestamp,
     /// Latest attempt, ms.
-    pub last_seen: i64,
+    pub last_seen: Timestamp,
     /// Latest successful login, ms; an environment is known once it has one.
-    pub last_login_at: Option<i64>,
+    pub last_login_at: Option<Timestamp>,
     /// Marked trusted by the user.
     pub trusted: bool,
 }

@@ -1,7 +1,7 @@
 //! The OpenID Connect provider: clients, signing keys, codes and refresh tokens (SQL:
 //! `sql/oidc.rs`).
 
-use sekimori_core::{AppId, SessionId, TenantId, UserId};
+use sekimori_core::{AppId, SessionId, TenantId, Timestamp, UserId};
 
 /// An app that is an OIDC client.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -19,7 +19,7 @@ pub struct OidcClient {
     /// `RS256` or `ES256`.
     pub id_token_alg: String,
     /// Creation time, ms.
-    pub created_at: i64,
+    pub created_at: Timestamp,
 }
 
 /// A signing key of the OIDC provider.
@@ -34,9 +34,9 @@ pub struct OidcKey {
     /// The public JWK, JSON.
     pub public_jwk: String,
     /// Creation time, ms.
-    pub created_at: i64,
+    pub created_at: Timestamp,
     /// When a newer key replaced it for signing, ms.
-    pub retired_at: Option<i64>,
+    pub retired_at: Option<Timestamp>,
 }
 
 /// An authorization code (single use).
@@ -61,7 +61,7 @@ pub struct OidcCode {
     /// PKCE S256 challenge.
     pub code_challenge: Option<String>,
     /// When the user authenticated, ms.
-    pub auth_time: i64,
+    pub auth_time: Timestamp,
     /// Auth level of the session.
     pub level: i64,
     /// Methods (stored as a JSON array).
@@ -69,11 +69,11 @@ pub struct OidcCode {
     /// The refresh-token family the exchange starts (revoked if the code is replayed).
     pub family_id: String,
     /// Creation time, ms.
-    pub created_at: i64,
+    pub created_at: Timestamp,
     /// Expiry, ms.
-    pub expires_at: i64,
+    pub expires_at: Timestamp,
     /// When it was exchanged, ms.
-    pub consumed_at: Option<i64>,
+    pub consumed_at: Option<Timestamp>,
 }
 
 /// A refresh token (single use: each use rotates it).
@@ -94,19 +94,19 @@ pub struct OidcRefreshToken {
     /// Granted scopes, space-separated.
     pub scope: String,
     /// When the user authenticated, ms.
-    pub auth_time: i64,
+    pub auth_time: Timestamp,
     /// Auth level.
     pub level: i64,
     /// Methods (stored as a JSON array).
     pub amr: Vec<String>,
     /// Creation time, ms.
-    pub created_at: i64,
+    pub created_at: Timestamp,
     /// Expiry, ms.
-    pub expires_at: i64,
+    pub expires_at: Timestamp,
     /// When it was rotated, ms.
-    pub used_at: Option<i64>,
+    pub used_at: Option<Timestamp>,
     /// When its family was revoked, ms.
-    pub revoked_at: Option<i64>,
+    pub revoked_at: Option<Timestamp>,
 }
 
 /// Outcome of presenting a refresh token for rotation.

@@ -1,6 +1,6 @@
 //! Records of passkeys (WebAuthn).
 
-use sekimori_core::{TenantId, UserId};
+use sekimori_core::{TenantId, Timestamp, UserId};
 
 /// A user's passkey.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -16,9 +16,9 @@ pub struct PasskeyRecord {
     /// The credential (public key, counter, flags) as webauthn-rs serialises it, JSON.
     pub credential: String,
     /// Registration time, ms.
-    pub created_at: i64,
+    pub created_at: Timestamp,
     /// Last login with it, ms.
-    pub last_used_at: Option<i64>,
+    pub last_used_at: Option<Timestamp>,
 }
 
 /// What a passkey ceremony is for. Stored as its name; a stored value that is none of these
@@ -63,9 +63,9 @@ pub struct PasskeyCeremony {
     /// The ceremony state (challenge and options), JSON.
     pub state: String,
     /// Creation time, ms.
-    pub created_at: i64,
+    pub created_at: Timestamp,
     /// Expiry, ms.
-    pub expires_at: i64,
+    pub expires_at: Timestamp,
     /// When its answer was taken, ms.
-    pub consumed_at: Option<i64>,
+    pub consumed_at: Option<Timestamp>,
 }

@@ -1,6 +1,6 @@
 //! Passwords and their throttling (SQL: `sql/passwords.rs`).
 
-use sekimori_core::{TenantId, UserId};
+use sekimori_core::{TenantId, Timestamp, UserId};
 
 /// A user's password, as an Argon2id PHC string (`$argon2id$v=19$m=…,t=…,p=…$salt$hash`).
 #[derive(Clone, PartialEq, Eq)]
@@ -12,9 +12,9 @@ pub struct PasswordRecord {
     /// The PHC string: algorithm, parameters, salt and hash.
     pub hash: String,
     /// When it was first set, ms.
-    pub created_at: i64,
+    pub created_at: Timestamp,
     /// When it was last set (or rehashed), ms.
-    pub updated_at: i64,
+    pub updated_at: Timestamp,
 }
 
 impl std::fmt::Debug for PasswordRecord {
@@ -36,9 +36,9 @@ pub struct ThrottleRecord {
     /// Failures since `window_start`.
     pub failures: i64,
     /// Start of the counting window, ms.
-    pub window_start: i64,
+    pub window_start: Timestamp,
     /// Locked until then, ms (may be in the past).
-    pub locked_until: Option<i64>,
+    pub locked_until: Option<Timestamp>,
 }
 
 /// One failed login to count: the limits come from the caller's settings.
@@ -49,7 +49,7 @@ pub struct ThrottleHit<'a> {
     /// Tenant.
     pub tenant_id: &'a TenantId,
     /// When it failed, ms.
-    pub now: i64,
+    pub now: Timestamp,
     /// Failures older than this (ms) start a new window.
     pub window_ms: i64,
     /// Failures within a window that lock the key.

@@ -1,6 +1,6 @@
 //! Browser sessions (SQL: `sql/sessions.rs`).
 
-use sekimori_core::{SessionId, TenantId, UserId};
+use sekimori_core::{SessionId, TenantId, Timestamp, UserId};
 
 /// A browser session.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -16,15 +16,15 @@ pub struct SessionRecord {
     /// Methods used (RFC 8176 `amr` values; stored as a JSON array).
     pub amr: Vec<String>,
     /// When the user last authenticated, ms.
-    pub auth_time: i64,
+    pub auth_time: Timestamp,
     /// Creation time, ms.
-    pub created_at: i64,
+    pub created_at: Timestamp,
     /// Last activity, ms (idle timeout).
-    pub last_seen_at: i64,
+    pub last_seen_at: Timestamp,
     /// Absolute end, ms.
-    pub expires_at: i64,
+    pub expires_at: Timestamp,
     /// Revocation (logout), ms.
-    pub revoked_at: Option<i64>,
+    pub revoked_at: Option<Timestamp>,
     /// The sign-on this session belongs to: its own id, or that of the session it rotated.
     pub sso_id: SessionId,
 }

@@ -1,9 +1,7 @@
 //! Tickets and the audit log: stored events, the archive base, event filters (SQL:
 //! `sql/tickets_audit.rs`).
 
-use sekimori_core::{AppId, TenantId, UserId};
-
-use sekimori_core::Timestamp;
+use sekimori_core::{AppId, TenantId, Timestamp, UserId};
 
 /// A one-time ticket for an entitlement.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -19,11 +17,11 @@ pub struct Ticket {
     /// App that issued it.
     pub issued_by: AppId,
     /// Issue time, ms.
-    pub created_at: i64,
+    pub created_at: Timestamp,
     /// Expiry, ms.
-    pub expires_at: i64,
+    pub expires_at: Timestamp,
     /// First (only) redemption, ms.
-    pub redeemed_at: Option<i64>,
+    pub redeemed_at: Option<Timestamp>,
     /// App that redeemed it.
     pub redeemed_by: Option<AppId>,
 }
@@ -45,7 +43,7 @@ pub struct StoredEvent {
     /// Tenant.
     pub tenant_id: TenantId,
     /// Event time, ms.
-    pub ts: i64,
+    pub ts: Timestamp,
     /// `event.action`.
     pub action: String,
     /// `event.outcome`.
@@ -71,7 +69,7 @@ pub struct AuditBase {
     /// The server key's signature over the base (see `sekimori_gate::archive`), base64url.
     pub sig: String,
     /// When it was archived, ms.
-    pub archived_at: i64,
+    pub archived_at: Timestamp,
 }
 
 /// Why rows could not be archived.

@@ -1,6 +1,8 @@
 //! Detection: ingest sources, dead letters, alerts, tuning versions, ingested events and
 //! the batch stored in one transaction (SQL: `sql/watch.rs`).
 
+use sekimori_core::Timestamp;
+
 use sekimori_core::TenantId;
 
 /// A log source allowed to send events (`POST /api/v1/ingest`), with its hashed key.
@@ -10,8 +12,8 @@ pub struct IngestSource {
     pub tenant_id: TenantId,
     pub name: String,
     pub secret_hash: Vec<u8>,
-    pub created_at: i64,
-    pub revoked_at: Option<i64>,
+    pub created_at: Timestamp,
+    pub revoked_at: Option<Timestamp>,
     /// Labels its alerts carry for routing (e.g. `environment=production`).
     pub labels: std::collections::BTreeMap<String, String>,
 }
@@ -22,7 +24,7 @@ pub struct DeadLetter {
     pub id: String,
     pub tenant_id: TenantId,
     pub source_id: String,
-    pub received_at: i64,
+    pub received_at: Timestamp,
     pub reason: String,
     pub sample: String,
 }
@@ -46,7 +48,7 @@ pub struct AlertRecord {
     pub entities: String,
     /// JSON: the event, or a cut-down view of a large one (kept after the event is pruned).
     pub excerpt: String,
-    pub created_at: i64,
+    pub created_at: Timestamp,
 }
 
 /// A per-tenant document kept in versions: what it is.
@@ -86,7 +88,7 @@ pub struct DocumentRecord {
     pub doc: String,
     /// The admin token id that wrote it.
     pub author: String,
-    pub created_at: i64,
+    pub created_at: Timestamp,
 }
 
 /// An ingested event as stored.
@@ -95,7 +97,7 @@ pub struct IngestedEvent {
     pub seq: i64,
     pub tenant_id: TenantId,
     pub source_id: String,
-    pub received_at: i64,
+    pub received_at: Timestamp,
     pub doc: String,
 }
 
@@ -104,7 +106,7 @@ pub struct IngestedEvent {
 pub struct IngestBatch {
     pub tenant_id: TenantId,
     pub source_id: String,
-    pub received_at: i64,
+    pub received_at: Timestamp,
     /// The events, as JSON text.
     pub events: Vec<String>,
     pub dead_letters: Vec<DeadLetter>,
@@ -129,15 +131,15 @@ pub struct SilenceRecord {
     /// The matchers, each as written.
     pub matchers: Vec<String>,
     /// Start, ms.
-    pub starts_at: i64,
+    pub starts_at: Timestamp,
     /// End, ms (exclusive).
-    pub ends_at: i64,
+    pub ends_at: Timestamp,
     /// Who made it (`admin_token:<id>`).
     pub created_by: String,
     /// Why.
     pub comment: String,
     /// Creation, ms.
-    pub created_at: i64,
+    pub created_at: Timestamp,
 }
 
 /// A node's claim on sending one group's notification to one channel: the notification
@@ -154,12 +156,12 @@ pub struct NotificationClaim {
     /// What is notified: a hash over the firing and resolved alerts' fingerprints.
     pub content_hash: String,
     /// Now, ms.
-    pub at: i64,
+    pub at: Timestamp,
     /// The claiming node.
     pub owner: String,
     /// Until when the claim holds without being finished (a crashed sender's claim is taken
     /// over after it), ms.
-    pub lease_until: i64,
+    pub lease_until: Timestamp,
     /// The same content is notified again only this long after it was delivered, ms.
     pub repeat_ms: i64,
 }
@@ -193,7 +195,7 @@ pub struct NotificationAttempt {
     /// 1, 2, 3… within the notification.
     pub attempt: i64,
     /// When, ms.
-    pub at: i64,
+    pub at: Timestamp,
     /// `delivered`, `status 503`, `timeout`, `connection`.
     pub outcome: String,
 }
@@ -240,7 +242,7 @@ pub struct AlertTriage {
     /// Who is on it.
     pub assignee: Option<String>,
     /// Last change, ms.
-    pub changed_at: i64,
+    pub changed_at: Timestamp,
     /// Who changed it (`admin_token:<id>`, or `sekimori` for an automatic resolution).
     pub changed_by: String,
 }
@@ -270,5 +272,5 @@ pub struct AlertComment {
     /// What.
     pub body: String,
     /// When, ms.
-    pub created_at: i64,
+    pub created_at: Timestamp,
 }

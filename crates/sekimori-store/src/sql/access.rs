@@ -176,7 +176,7 @@ impl AccessStore for This {
         .await
     }
 
-    async fn user_overrides(&self, user_id: &UserId, now: i64) -> StoreResult<Vec<OverrideRecord>> {
+    async fn user_overrides(&self, user_id: &UserId, now: Timestamp) -> StoreResult<Vec<OverrideRecord>> {
         self.read_all(
             q("SELECT * FROM user_overrides WHERE user_id = $1 AND expires_at > $2 AND lifted_at IS NULL \
                ORDER BY expires_at, id")
@@ -186,7 +186,7 @@ impl AccessStore for This {
         .await
     }
 
-    async fn tenant_overrides(&self, tenant_id: &TenantId, after: i64) -> StoreResult<Vec<OverrideRecord>> {
+    async fn tenant_overrides(&self, tenant_id: &TenantId, after: Timestamp) -> StoreResult<Vec<OverrideRecord>> {
         self.read_all(
             q("SELECT * FROM user_overrides WHERE tenant_id = $1 AND expires_at > $2 AND lifted_at IS NULL \
                ORDER BY expires_at, id")
@@ -196,7 +196,7 @@ impl AccessStore for This {
         .await
     }
 
-    async fn policy_override_count(&self, user_id: &UserId, policy: &str, since: i64) -> StoreResult<i64> {
+    async fn policy_override_count(&self, user_id: &UserId, policy: &str, since: Timestamp) -> StoreResult<i64> {
         let row: Option<CountRow> = self
             .read_optional(
                 q("SELECT COUNT(*) AS n FROM user_overrides WHERE user_id = $1 AND policy = $2 AND created_at >= $3")
@@ -212,7 +212,7 @@ impl AccessStore for This {
         &self,
         tenant_id: &TenantId,
         id: &str,
-        at: i64,
+        at: Timestamp,
         by: &str,
         reason: &str,
         event: &NewEvent,

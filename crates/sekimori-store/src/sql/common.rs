@@ -15,7 +15,7 @@ use sekimori_core::canonical::to_canonical_string;
 use sekimori_core::event::NewEvent;
 
 use sekimori_core::environment::Environment;
-use sekimori_core::{AppId, DeviceId, LoginId, SessionId, TenantId, UserId};
+use sekimori_core::{AppId, DeviceId, LoginId, SessionId, TenantId, Timestamp, UserId};
 
 use crate::query::{q, AuditHeadRow, CountRow, EntityProfileRow, RetentionRow, SeqRow, StateRow, UsernameRow, Q};
 use crate::records::*;
@@ -145,7 +145,7 @@ async fn insert_assertion(tx: &mut Tx, a: &AssertionRecord) -> StoreResult<()> {
     Ok(())
 }
 
-async fn close_standby(tx: &mut Tx, user_id: &UserId, now: i64) -> StoreResult<()> {
+async fn close_standby(tx: &mut Tx, user_id: &UserId, now: Timestamp) -> StoreResult<()> {
     tx.execute(
         q("UPDATE standby_windows SET closed_at = $1 WHERE user_id = $2 AND closed_at IS NULL AND expires_at > $1")
             .bind(now)
@@ -161,7 +161,7 @@ async fn mark_environment_login(
     user_id: &UserId,
     env_key: &str,
     env: &Environment,
-    now: i64,
+    now: Timestamp,
 ) -> StoreResult<()> {
     tx.execute(q(
         "INSERT INTO environments (user_id, env_key, tenant_id, browser, os, network, country, first_seen, last_seen, last_login_at, trusted) \

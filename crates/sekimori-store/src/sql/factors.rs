@@ -35,7 +35,7 @@ impl FactorStore for This {
         &self,
         id: &str,
         step: i64,
-        now: i64,
+        now: Timestamp,
         confirm: bool,
         event: &NewEvent,
     ) -> StoreResult<bool> {
@@ -54,7 +54,7 @@ impl FactorStore for This {
         self.audited(query, event, Audit::IfChanged).await
     }
 
-    async fn record_totp_failure(&self, id: &str, now: i64, event: &NewEvent) -> StoreResult<i64> {
+    async fn record_totp_failure(&self, id: &str, now: Timestamp, event: &NewEvent) -> StoreResult<i64> {
         let mut tx = self.begin().await?;
         let row: Option<CountRow> = tx
             .fetch_optional(
@@ -82,7 +82,7 @@ impl FactorStore for This {
         tenant_id: &TenantId,
         user_id: &UserId,
         hashes: &[Vec<u8>],
-        now: i64,
+        now: Timestamp,
         event: &NewEvent,
     ) -> StoreResult<()> {
         let mut tx = self.begin().await?;
@@ -106,7 +106,7 @@ impl FactorStore for This {
         &self,
         user_id: &UserId,
         hash: &[u8],
-        now: i64,
+        now: Timestamp,
         event: &NewEvent,
     ) -> StoreResult<bool> {
         self.audited(

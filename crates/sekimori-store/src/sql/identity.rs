@@ -80,7 +80,7 @@ impl CredentialStore for This {
             .await
     }
 
-    async fn revoke_admin_token(&self, id: &str, now: i64, event: &NewEvent) -> StoreResult<bool> {
+    async fn revoke_admin_token(&self, id: &str, now: Timestamp, event: &NewEvent) -> StoreResult<bool> {
         self.audited(
             q("UPDATE admin_tokens SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL").bind(now).bind(id),
             event,
@@ -118,7 +118,7 @@ impl CredentialStore for This {
             .await?)
     }
 
-    async fn revoke_app(&self, id: &AppId, now: i64, event: &NewEvent) -> StoreResult<bool> {
+    async fn revoke_app(&self, id: &AppId, now: Timestamp, event: &NewEvent) -> StoreResult<bool> {
         self.audited(
             q("UPDATE apps SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL").bind(now).bind(id),
             event,
@@ -186,7 +186,7 @@ impl DeviceStore for This {
     async fn consume_enrollment(
         &self,
         code_hash: &[u8],
-        now: i64,
+        now: Timestamp,
         device: &Device,
         event: &NewEvent,
     ) -> StoreResult<Consume<(Enrollment, Device)>> {
@@ -240,7 +240,7 @@ impl DeviceStore for This {
             .await?)
     }
 
-    async fn revoke_device(&self, id: &DeviceId, now: i64, event: &NewEvent) -> StoreResult<bool> {
+    async fn revoke_device(&self, id: &DeviceId, now: Timestamp, event: &NewEvent) -> StoreResult<bool> {
         self.audited(
             q("UPDATE devices SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL").bind(now).bind(id),
             event,
@@ -249,7 +249,7 @@ impl DeviceStore for This {
         .await
     }
 
-    async fn remember_nonce(&self, device_id: &DeviceId, nonce: &str, expires_at: i64) -> StoreResult<bool> {
+    async fn remember_nonce(&self, device_id: &DeviceId, nonce: &str, expires_at: Timestamp) -> StoreResult<bool> {
         let n = self.write(q(
             "INSERT INTO device_nonces (device_id, nonce, expires_at) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
         )
@@ -259,7 +259,7 @@ impl DeviceStore for This {
         Ok(n == 1)
     }
 
-    async fn prune_nonces(&self, now: i64) -> StoreResult<u64> {
+    async fn prune_nonces(&self, now: Timestamp) -> StoreResult<u64> {
         self.write(q("DELETE FROM device_nonces WHERE expires_at < $1").bind(now)).await
     }
 }

@@ -16,7 +16,7 @@ impl LoginStore for This {
         Ok(())
     }
 
-    async fn active_standby(&self, user_id: &UserId, now: i64) -> StoreResult<Option<StandbyWindow>> {
+    async fn active_standby(&self, user_id: &UserId, now: Timestamp) -> StoreResult<Option<StandbyWindow>> {
         self.read_optional(q(
             "SELECT * FROM standby_windows WHERE user_id = $1 AND closed_at IS NULL AND opened_at <= $2 AND expires_at > $2 \
              ORDER BY expires_at DESC LIMIT 1",
@@ -57,7 +57,7 @@ impl LoginStore for This {
         id: &LoginId,
         device_id: &DeviceId,
         decision: &Decision,
-        now: i64,
+        now: Timestamp,
         event: &NewEvent,
     ) -> StoreResult<Consume<LoginRequest>> {
         let (status, jti) = match decision {
@@ -102,7 +102,7 @@ impl LoginStore for This {
         Ok(())
     }
 
-    async fn pending_messages(&self, user_id: &UserId, now: i64) -> StoreResult<Vec<InboxMessage>> {
+    async fn pending_messages(&self, user_id: &UserId, now: Timestamp) -> StoreResult<Vec<InboxMessage>> {
         Ok(self
             .read_all(
                 q("SELECT m.* FROM inbox m LEFT JOIN login_requests l ON l.id = m.login_id \
@@ -114,7 +114,7 @@ impl LoginStore for This {
             .await?)
     }
 
-    async fn dismiss_message(&self, id: &str, user_id: &UserId, now: i64) -> StoreResult<bool> {
+    async fn dismiss_message(&self, id: &str, user_id: &UserId, now: Timestamp) -> StoreResult<bool> {
         let n = self
             .write(
                 q("UPDATE inbox SET dismissed_at = $1 WHERE id = $2 AND user_id = $3 AND dismissed_at IS NULL")
@@ -152,7 +152,7 @@ impl LoginStore for This {
         token_hash: &[u8],
         device: &Device,
         assertion: &AssertionRecord,
-        now: i64,
+        now: Timestamp,
         event: &NewEvent,
     ) -> StoreResult<Consume<QrSession>> {
         let mut tx = self.begin().await?;
@@ -207,7 +207,7 @@ impl LoginStore for This {
         &self,
         jti: &str,
         app_id: &AppId,
-        now: i64,
+        now: Timestamp,
         event: &NewEvent,
     ) -> StoreResult<Consume<AssertionRecord>> {
         let mut tx = self.begin().await?;

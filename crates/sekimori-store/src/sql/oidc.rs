@@ -60,7 +60,7 @@ impl OidcStore for This {
         self.read_all(q("SELECT * FROM oidc_keys ORDER BY created_at DESC, kid")).await
     }
 
-    async fn prune_oidc_keys(&self, cutoff: i64) -> StoreResult<u64> {
+    async fn prune_oidc_keys(&self, cutoff: Timestamp) -> StoreResult<u64> {
         self.write(q("DELETE FROM oidc_keys WHERE retired_at IS NOT NULL AND retired_at < $1").bind(cutoff)).await
     }
 
@@ -100,7 +100,7 @@ impl OidcStore for This {
     async fn consume_oidc_code(
         &self,
         id: &str,
-        now: i64,
+        now: Timestamp,
         refresh: Option<&OidcRefreshToken>,
         event: &NewEvent,
     ) -> StoreResult<Consume<OidcCode>> {
@@ -147,7 +147,7 @@ impl OidcStore for This {
         &self,
         id: &str,
         next: &OidcRefreshToken,
-        now: i64,
+        now: Timestamp,
         event: &NewEvent,
         reuse_event: &NewEvent,
     ) -> StoreResult<Rotation> {
@@ -201,7 +201,7 @@ impl OidcStore for This {
         Ok(Rotation::Reused(old))
     }
 
-    async fn revoke_oidc_family(&self, family_id: &str, now: i64, event: &NewEvent) -> StoreResult<u64> {
+    async fn revoke_oidc_family(&self, family_id: &str, now: Timestamp, event: &NewEvent) -> StoreResult<u64> {
         let mut tx = self.begin().await?;
         let n = tx
             .execute(

@@ -34,7 +34,7 @@ impl PasskeyStore for This {
         self.read_all(q("SELECT * FROM passkeys WHERE user_id = $1 ORDER BY created_at, id").bind(user_id)).await
     }
 
-    async fn passkey_used(&self, id: &str, credential: &str, now: i64) -> StoreResult<()> {
+    async fn passkey_used(&self, id: &str, credential: &str, now: Timestamp) -> StoreResult<()> {
         self.write(
             q("UPDATE passkeys SET credential = $1, last_used_at = $2 WHERE id = $3")
                 .bind(credential)
@@ -71,7 +71,7 @@ impl PasskeyStore for This {
         Ok(())
     }
 
-    async fn consume_passkey_ceremony(&self, id: &str, now: i64) -> StoreResult<Consume<PasskeyCeremony>> {
+    async fn consume_passkey_ceremony(&self, id: &str, now: Timestamp) -> StoreResult<Consume<PasskeyCeremony>> {
         let mut tx = self.begin().await?;
         let taken: Option<PasskeyCeremony> = tx
             .fetch_optional(

@@ -22,7 +22,7 @@ impl PasswordStore for This {
         self.read_optional(q("SELECT * FROM passwords WHERE user_id = $1").bind(user_id)).await
     }
 
-    async fn rehash_password(&self, user_id: &UserId, old: &str, new: &str, now: i64) -> StoreResult<bool> {
+    async fn rehash_password(&self, user_id: &UserId, old: &str, new: &str, now: Timestamp) -> StoreResult<bool> {
         let n = self
             .write(
                 q("UPDATE passwords SET hash = $1, updated_at = $2 WHERE user_id = $3 AND hash = $4")

@@ -45,13 +45,13 @@ impl SessionStore for This {
         .await
     }
 
-    async fn touch_session(&self, id: &SessionId, now: i64) -> StoreResult<()> {
+    async fn touch_session(&self, id: &SessionId, now: Timestamp) -> StoreResult<()> {
         self.write(q("UPDATE sessions SET last_seen_at = $1 WHERE id = $2 AND last_seen_at < $1").bind(now).bind(id))
             .await?;
         Ok(())
     }
 
-    async fn revoke_session(&self, id: &SessionId, now: i64, event: &NewEvent) -> StoreResult<bool> {
+    async fn revoke_session(&self, id: &SessionId, now: Timestamp, event: &NewEvent) -> StoreResult<bool> {
         self.audited(
             q("UPDATE sessions SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL").bind(now).bind(id),
             event,
@@ -60,7 +60,7 @@ impl SessionStore for This {
         .await
     }
 
-    async fn revoke_user_sessions(&self, user_id: &UserId, now: i64, event: &NewEvent) -> StoreResult<u64> {
+    async fn revoke_user_sessions(&self, user_id: &UserId, now: Timestamp, event: &NewEvent) -> StoreResult<u64> {
         let mut tx = self.begin().await?;
         let n = tx
             .execute(

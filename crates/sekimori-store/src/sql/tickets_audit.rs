@@ -30,7 +30,7 @@ impl TicketStore for This {
         Ok(row.map(|r| (r.ticket, r.holder)))
     }
 
-    async fn user_tickets(&self, user_id: &UserId, now: i64) -> StoreResult<Vec<Ticket>> {
+    async fn user_tickets(&self, user_id: &UserId, now: Timestamp) -> StoreResult<Vec<Ticket>> {
         self.read_all(q(
             "SELECT * FROM tickets WHERE user_id = $1 AND redeemed_at IS NULL AND expires_at > $2 ORDER BY created_at, id",
         )
@@ -42,7 +42,7 @@ impl TicketStore for This {
         &self,
         id: &str,
         app_id: &AppId,
-        now: i64,
+        now: Timestamp,
         event: &NewEvent,
     ) -> StoreResult<Consume<Ticket>> {
         let mut tx = self.begin().await?;
@@ -207,7 +207,7 @@ impl AuditStore for This {
 
 #[async_trait]
 impl RetentionStore for This {
-    async fn probe_write(&self, node: &str, now: i64) -> StoreResult<()> {
+    async fn probe_write(&self, node: &str, now: Timestamp) -> StoreResult<()> {
         let mut tx = self.begin().await?;
         tx.execute(
             q("INSERT INTO health_probe (node, written_at) VALUES ($1, $2) \
@@ -219,7 +219,7 @@ impl RetentionStore for This {
         tx.commit().await
     }
 
-    async fn prune_expired(&self, cutoff: i64) -> StoreResult<u64> {
+    async fn prune_expired(&self, cutoff: Timestamp) -> StoreResult<u64> {
         let mut tx = self.begin().await?;
         let mut gone = 0;
         for sql in [

@@ -71,7 +71,7 @@ impl WatchStore for This {
         &self,
         tenant_id: &TenantId,
         id: &str,
-        now: i64,
+        now: Timestamp,
         event: &NewEvent,
     ) -> StoreResult<bool> {
         self.audited(
@@ -262,7 +262,7 @@ impl WatchStore for This {
         Ok(())
     }
 
-    async fn silences(&self, tenant_id: &TenantId, after: i64) -> StoreResult<Vec<SilenceRecord>> {
+    async fn silences(&self, tenant_id: &TenantId, after: Timestamp) -> StoreResult<Vec<SilenceRecord>> {
         self.read_all(
             q("SELECT * FROM silences WHERE tenant_id = $1 AND ends_at > $2 ORDER BY starts_at, id")
                 .bind(tenant_id)
@@ -271,7 +271,12 @@ impl WatchStore for This {
         .await
     }
 
-    async fn ended_silences(&self, tenant_id: &TenantId, after: i64, until: i64) -> StoreResult<Vec<SilenceRecord>> {
+    async fn ended_silences(
+        &self,
+        tenant_id: &TenantId,
+        after: Timestamp,
+        until: Timestamp,
+    ) -> StoreResult<Vec<SilenceRecord>> {
         self.read_all(
             q("SELECT * FROM silences WHERE tenant_id = $1 AND ends_at > $2 AND ends_at <= $3 ORDER BY ends_at, id")
                 .bind(tenant_id)
@@ -281,7 +286,13 @@ impl WatchStore for This {
         .await
     }
 
-    async fn expire_silence(&self, tenant_id: &TenantId, id: &str, at: i64, event: &NewEvent) -> StoreResult<bool> {
+    async fn expire_silence(
+        &self,
+        tenant_id: &TenantId,
+        id: &str,
+        at: Timestamp,
+        event: &NewEvent,
+    ) -> StoreResult<bool> {
         let mut tx = self.begin().await?;
         let n = tx
             .execute(
@@ -308,7 +319,7 @@ impl WatchStore for This {
         &self,
         tenant_id: &TenantId,
         state: AlertState,
-        since: i64,
+        since: Timestamp,
         limit: i64,
     ) -> StoreResult<Vec<AlertRecord>> {
         self.read_all(
@@ -405,7 +416,7 @@ impl WatchStore for This {
         &self,
         tenant_id: &TenantId,
         ids: &[String],
-        at: i64,
+        at: Timestamp,
         by: &str,
         event: &NewEvent,
     ) -> StoreResult<u64> {
@@ -466,7 +477,7 @@ impl WatchStore for This {
         .await
     }
 
-    async fn pending_alerts_after(&self, created_at: i64, id: &str, limit: i64) -> StoreResult<Vec<AlertRecord>> {
+    async fn pending_alerts_after(&self, created_at: Timestamp, id: &str, limit: i64) -> StoreResult<Vec<AlertRecord>> {
         self.read_all(
             q("SELECT * FROM alerts WHERE dispatched_at IS NULL AND (created_at > $1 OR (created_at = $1 AND id > $2)) \
                ORDER BY created_at, id LIMIT $3")
@@ -484,7 +495,7 @@ impl WatchStore for This {
         .await
     }
 
-    async fn mark_alerts_dispatched(&self, ids: &[String], at: i64) -> StoreResult<u64> {
+    async fn mark_alerts_dispatched(&self, ids: &[String], at: Timestamp) -> StoreResult<u64> {
         // One transaction (one commit) for the whole list, in statements of at most
         // ROWS_PER_INSERT ids.
         let mut tx = self.begin().await?;
@@ -560,7 +571,7 @@ impl WatchStore for This {
         &self,
         c: &NotificationClaim,
         delivered: bool,
-        at: i64,
+        at: Timestamp,
         attempts: &[NotificationAttempt],
     ) -> StoreResult<()> {
         let mut tx = self.begin().await?;
@@ -656,7 +667,7 @@ impl WatchStore for This {
         Ok(true)
     }
 
-    async fn alerts(&self, tenant_id: &TenantId, since: i64, limit: i64) -> StoreResult<Vec<AlertRecord>> {
+    async fn alerts(&self, tenant_id: &TenantId, since: Timestamp, limit: i64) -> StoreResult<Vec<AlertRecord>> {
         self.read_all(
             q("SELECT * FROM alerts WHERE tenant_id = $1 AND created_at >= $2 ORDER BY created_at DESC, id DESC LIMIT $3")
                 .bind(tenant_id)
@@ -686,7 +697,7 @@ impl WatchStore for This {
         &self,
         tenant_id: &TenantId,
         days: i64,
-        now: i64,
+        now: Timestamp,
         event: &NewEvent,
     ) -> StoreResult<()> {
         let mut tx = self.begin().await?;
@@ -703,7 +714,7 @@ impl WatchStore for This {
         Ok(())
     }
 
-    async fn prune_ingested(&self, now: i64, default_days: i64) -> StoreResult<u64> {
+    async fn prune_ingested(&self, now: Timestamp, default_days: i64) -> StoreResult<u64> {
         let mut tx = self.begin().await?;
         let mut gone = tx
             .execute(

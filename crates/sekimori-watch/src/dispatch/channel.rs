@@ -2,6 +2,7 @@
 //! notification's content hash and body for each kind of channel, delivery with the
 //! sender's retries, and a paced channel's next slot.
 
+use sekimori_core::Timestamp;
 use std::time::Duration;
 
 use sekimori_core::token::sha256_hex;
@@ -163,11 +164,11 @@ impl crate::Watch {
                 content_hash: claim.content_hash.clone(),
                 alerts,
                 attempt: i64::try_from(i + 1).unwrap_or(i64::MAX),
-                at: a.at_ms,
+                at: Timestamp(a.at_ms),
                 outcome: a.outcome.clone(),
             })
             .collect();
-        self.store.finish_notification(claim, report.delivered, self.now_ms(), &attempts).await?;
+        self.store.finish_notification(claim, report.delivered, Timestamp(self.now_ms()), &attempts).await?;
         Ok(())
     }
 }

@@ -82,7 +82,7 @@ impl Dispatcher {
             let ended: Vec<_> = self
                 .watch
                 .store
-                .ended_silences(tenant_id, since, now)
+                .ended_silences(tenant_id, Timestamp(since), Timestamp(now))
                 .await?
                 .iter()
                 .map(silence_of)
@@ -116,7 +116,7 @@ impl Dispatcher {
                 return Ok(cached.clone());
             }
         }
-        let stored = self.watch.store.silences(tenant_id, now).await?;
+        let stored = self.watch.store.silences(tenant_id, Timestamp(now)).await?;
         let compiled = Arc::new(Silences::new(stored.iter().map(silence_of).collect::<WatchResult<Vec<_>>>()?));
         st.silences.insert(tenant_id.to_owned(), (compiled.clone(), generation, now));
         Ok(compiled)
@@ -144,7 +144,7 @@ impl Dispatcher {
         .field(sekimori_core::ecs::field::ALERT_COUNT, i64::try_from(ids.len()).unwrap_or(i64::MAX))
         .field(sekimori_core::ecs::field::REASON, reason)
         .field(sekimori_core::ecs::field::ACTOR, "sekimori");
-        self.watch.store.resolve_alerts(tenant_id, ids, now, "sekimori", &ev).await?;
+        self.watch.store.resolve_alerts(tenant_id, ids, Timestamp(now), "sekimori", &ev).await?;
         Ok(())
     }
 

@@ -272,12 +272,12 @@ impl Dispatcher {
         for _ in 0..MAX_PAGES {
             let page = match &after {
                 None => self.watch.store.pending_alerts(self.settings.batch).await?,
-                Some((t, id)) => self.watch.store.pending_alerts_after(*t, id, self.settings.batch).await?,
+                Some((t, id)) => self.watch.store.pending_alerts_after(Timestamp(*t), id, self.settings.batch).await?,
             };
             let full = i64::try_from(page.len()).unwrap_or(i64::MAX) >= self.settings.batch;
             if let Some(last) = page.last() {
-                after = Some((last.created_at, last.id.clone()));
-                st.cursor_ms = Some(st.cursor_ms.map_or(last.created_at, |c| c.max(last.created_at)));
+                after = Some((last.created_at.millis(), last.id.clone()));
+                st.cursor_ms = Some(st.cursor_ms.map_or(last.created_at.millis(), |c| c.max(last.created_at.millis())));
             }
             pending.extend(page);
             if !full {
@@ -421,7 +421,7 @@ impl Dispatcher {
     /// remembered as taken in).
     async fn mark(&self, st: &mut State, ids: Vec<String>, now: i64) -> WatchResult<()> {
         if !ids.is_empty() {
-            self.watch.store.mark_alerts_dispatched(&ids, now).await?;
+            self.watch.store.mark_alerts_dispatched(&ids, Timestamp(now)).await?;
             for id in &ids {
                 st.known.remove(id);
             }
@@ -486,7 +486,7 @@ impl Dispatcher {
             [("summary".to_owned(), alert.title.clone()), ("description".to_owned(), matched_text(&alert)?)]
                 .into_iter()
                 .collect(),
-            rfc3339(alert.created_at),
+            rfc3339(alert.created_at.millis()),
             None,
             format!("{}/api/v1/admin/alerts/{}", self.settings.external_url, alert.id),
         );
@@ -590,9 +590,9 @@ impl Dispatcher {
             channel: job.channel.id(),
             group_key: job.group_key.clone(),
             content_hash: job.content_hash.clone(),
-            at: now,
+            at: Timestamp(now),
             owner: self.node.clone(),
-            lease_until: now.saturating_add(ms(self.settings.lease)),
+            lease_until: Timestamp(now.saturating_add(ms(self.settings.lease))),
             repeat_ms: job.repeat_ms,
         };
         match self.watch.store.claim_notification(&claim).await {

@@ -14,7 +14,7 @@
 //! each archive file is written, opened again and walked, and only then are the rows
 //! deleted, in one transaction with the new signed base and an `audit.archived` event.
 
-use sekimori_core::{TenantId, UserId};
+use sekimori_core::{TenantId, Timestamp, UserId};
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader, BufWriter, Write};
 use std::path::Path;
@@ -71,7 +71,7 @@ impl RowLine {
         RowLine {
             seq: r.seq,
             tenant_id: r.tenant_id.clone(),
-            ts: r.ts,
+            ts: r.ts.millis(),
             action: r.action.clone(),
             outcome: r.outcome.clone(),
             user_id: r.user_id.clone(),
@@ -85,7 +85,7 @@ impl RowLine {
         Some(StoredEvent {
             seq: self.seq,
             tenant_id: self.tenant_id,
-            ts: self.ts,
+            ts: Timestamp(self.ts),
             action: self.action,
             outcome: self.outcome,
             user_id: self.user_id,
@@ -374,7 +374,7 @@ mod tests {
         let row = StoredEvent {
             seq: 3,
             tenant_id: "t".into(),
-            ts: 5,
+            ts: Timestamp(5),
             action: "a".into(),
             outcome: "success".into(),
             user_id: None,

@@ -25,7 +25,7 @@ pub(crate) fn cookie_value<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a
 }
 
 pub(crate) fn secure(gate: &Gate) -> &'static str {
-    if gate.public_url().starts_with("https://") {
+    if gate.public_url().is_https() {
         "; Secure"
     } else {
         ""

@@ -277,7 +277,7 @@ async fn session_from_assertion(
     headers: HeaderMap,
     ApiJson(body): ApiJson<AssertionBody>,
 ) -> ApiResult<Response> {
-    let origin = s.gate.public_url().trim_end_matches('/').to_owned();
+    let origin = s.gate.public_url().as_str().to_owned();
     if let Some(o) = headers.get(header::ORIGIN).and_then(|v| v.to_str().ok()) {
         if o != origin {
             return Err(ApiError::new(ErrorCode::Forbidden, "this request did not come from the login page"));

@@ -31,7 +31,7 @@ pub(crate) fn esc(s: &str) -> String {
 /// URL; anything else becomes `/`.
 pub(crate) fn safe_return(gate: &Gate, to: Option<&str>) -> String {
     let Some(to) = to.filter(|t| t.len() <= 4096) else { return "/".into() };
-    let base = gate.public_url().trim_end_matches('/');
+    let base = gate.public_url().as_str();
     let relative = to.starts_with('/') && !to.starts_with("//") && !to.starts_with("/\\");
     let same_origin = to.strip_prefix(base).is_some_and(|rest| rest.is_empty() || rest.starts_with('/'));
     // An application behind forward-auth: an http(s) URL whose host a rule names.
