@@ -301,6 +301,22 @@ impl AdminClient {
         decode(self.0.req(reqwest::Method::PUT, "/api/v1/admin/tuning").json(&body).send().await?).await
     }
 
+    /// The tenant's login risk policy: `{"version", "policy"}` (docs/risk.md).
+    pub async fn risk_policy(&self) -> ClientResult<Value> {
+        self.0.get("/api/v1/admin/risk/policy").await
+    }
+
+    /// Writes a new risk policy version on top of `base_version`: `{"version"}`.
+    pub async fn set_risk_policy(&self, base_version: i64, policy: &Value) -> ClientResult<Value> {
+        let body = serde_json::json!({"base_version": base_version, "policy": policy});
+        decode(self.0.req(reqwest::Method::PUT, "/api/v1/admin/risk/policy").json(&body).send().await?).await
+    }
+
+    /// A judged login attempt, explained: decision, score, rule, each signal's points.
+    pub async fn risk_attempt(&self, attempt: i64) -> ClientResult<Value> {
+        self.0.get(&format!("/api/v1/admin/risk/attempts/{attempt}")).await
+    }
+
     /// The tenant's alert routing document: `{"version", "document"}`.
     pub async fn routing(&self) -> ClientResult<Value> {
         self.0.get("/api/v1/admin/routing").await

@@ -84,8 +84,6 @@ pub mod field {
     pub const PASSKEY_ID: &str = "sekimori.passkey.id";
     /// `sekimori.reason`
     pub const REASON: &str = "sekimori.reason";
-    /// `sekimori.risk.decision`
-    pub const RISK_DECISION: &str = "sekimori.risk.decision";
     /// `sekimori.session.id`
     pub const SESSION_ID: &str = "sekimori.session.id";
     /// `sekimori.settings.password_policy`
@@ -104,6 +102,22 @@ pub mod field {
     pub const TICKET_ID: &str = "sekimori.ticket.id";
     /// `sekimori.tuning.version`
     pub const TUNING_VERSION: &str = "sekimori.tuning.version";
+    /// A login's risk decision: `OK`, `REVIEW` or `NG` (issue 19).
+    pub const RISK_DECISION: &str = "sekimori.risk.decision";
+    /// Its score.
+    pub const RISK_SCORE: &str = "sekimori.risk.score";
+    /// The signals present, by name.
+    pub const RISK_REASONS: &str = "sekimori.risk.reasons";
+    /// Each signal's points and what was seen.
+    pub const RISK_CONTRIBUTIONS: &str = "sekimori.risk.contributions";
+    /// The explicit rule that decided, if one did.
+    pub const RISK_RULE: &str = "sekimori.risk.rule";
+    /// False when the tenant's policy is in dry-run mode.
+    pub const RISK_ENFORCED: &str = "sekimori.risk.enforced";
+    /// The login method judged (`password`, `push`, …).
+    pub const RISK_METHOD: &str = "sekimori.risk.method";
+    /// The version of the policy that judged.
+    pub const RISK_POLICY_VERSION: &str = "sekimori.risk.policy_version";
     /// A routing document's version.
     pub const ROUTING_VERSION: &str = "sekimori.routing.version";
     /// An alert's id.
@@ -166,6 +180,8 @@ pub mod action {
     pub const ADMIN_TOKEN_REVOKED: &str = "admin.token.revoked";
     /// `admin.tuning.updated`
     pub const ADMIN_TUNING_UPDATED: &str = "admin.tuning.updated";
+    /// A tenant's login risk policy was written.
+    pub const ADMIN_RISK_POLICY_UPDATED: &str = "admin.risk_policy.updated";
     /// A new version of a tenant's alert routing document.
     pub const ADMIN_ROUTING_UPDATED: &str = "admin.routing.updated";
     /// An alert acknowledged.
@@ -212,6 +228,8 @@ pub mod action {
     pub const AUTH_PASSWORD_THROTTLED: &str = "auth.password.throttled";
     /// `auth.password.verified`
     pub const AUTH_PASSWORD_VERIFIED: &str = "auth.password.verified";
+    /// A login attempt was judged by the risk policy.
+    pub const AUTH_RISK_ASSESSED: &str = "auth.risk.assessed";
     /// `auth.push.approved`
     pub const AUTH_PUSH_APPROVED: &str = "auth.push.approved";
     /// `auth.push.denied`

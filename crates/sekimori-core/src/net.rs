@@ -77,6 +77,92 @@ impl Cidr {
     }
 }
 
+impl Cidr {
+    /// The first and last address of the range, as IPv6 numbers (IPv4 as `::ffff:a.b.c.d`).
+    pub fn bounds(&self) -> (u128, u128) {
+        let (base, prefix) = match self.addr {
+            IpAddr::V4(v4) => (u128::from(v4.to_ipv6_mapped()), u32::from(self.prefix) + 96),
+            IpAddr::V6(v6) => (u128::from(v6), u32::from(self.prefix)),
+        };
+        let host = u128::MAX.checked_shr(prefix).unwrap_or(0);
+        (base & !host, base | host)
+    }
+}
+
+/// A set of addresses and ranges, for lookups in large lists (threat intel, reputation,
+/// Tor exits): the ranges sorted and merged, found by binary search, so a million entries
+/// cost one `Vec` of pairs and a lookup about twenty comparisons.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct IpSet {
+    ranges: Vec<(u128, u128)>,
+}
+
+impl IpSet {
+    /// The set of these ranges.
+    pub fn new(cidrs: impl IntoIterator<Item = Cidr>) -> Self {
+        let mut ranges: Vec<(u128, u128)> = cidrs.into_iter().map(|c| c.bounds()).collect();
+        ranges.sort_unstable();
+        let mut merged: Vec<(u128, u128)> = Vec::with_capacity(ranges.len());
+        for (lo, hi) in ranges {
+            match merged.last_mut() {
+                Some(last) if lo <= last.1.saturating_add(1) => last.1 = last.1.max(hi),
+                _ => merged.push((lo, hi)),
+            }
+        }
+        merged.shrink_to_fit();
+        IpSet { ranges: merged }
+    }
+
+    /// Whether `ip` is in one of the ranges (an IPv4-mapped IPv6 address is its IPv4 one).
+    pub fn contains(&self, ip: IpAddr) -> bool {
+        let x = match canonical(ip) {
+            IpAddr::V4(v4) => u128::from(v4.to_ipv6_mapped()),
+            IpAddr::V6(v6) => u128::from(v6),
+        };
+        let i = self.ranges.partition_point(|r| r.0 <= x);
+        i > 0 && self.ranges[i - 1].1 >= x
+    }
+
+    /// How many disjoint ranges remain after merging.
+    pub fn ranges(&self) -> usize {
+        self.ranges.len()
+    }
+
+    /// Whether the set is empty.
+    pub fn is_empty(&self) -> bool {
+        self.ranges.is_empty()
+    }
+}
+
+/// An entry of an address list that is neither an address nor a range.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("line {line}: {entry:?} is not an IP address or CIDR range")]
+pub struct ListEntryError {
+    /// 1-based line number.
+    pub line: usize,
+    /// The entry as written.
+    pub entry: String,
+}
+
+/// The entries of an address list: one IP address or CIDR range per line, `#` starting a
+/// comment; or the Tor Project's exit list (`ExitAddress <ip> <date>` lines; its `ExitNode`,
+/// `Published` and `LastStatus` lines are skipped).
+pub fn parse_address_list(text: &str) -> Result<Vec<Cidr>, ListEntryError> {
+    let mut out = Vec::new();
+    for (i, line) in text.lines().enumerate() {
+        let entry = line.split('#').next().map_or("", str::trim);
+        let mut words = entry.split_whitespace();
+        let entry = match words.next() {
+            None => continue,
+            Some("ExitAddress") => words.next().unwrap_or(""),
+            Some("ExitNode" | "Published" | "LastStatus") => continue,
+            Some(_) => entry,
+        };
+        out.push(entry.parse::<Cidr>().map_err(|_| ListEntryError { line: i + 1, entry: entry.to_owned() })?);
+    }
+    Ok(out)
+}
+
 impl fmt::Display for Cidr {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{}/{}", self.addr, self.prefix)
@@ -198,6 +284,56 @@ mod tests {
         assert_eq!(t.client(ip("127.0.0.1"), &hops[..1]), ip("2001:db8::7"));
         assert_eq!(t.client(ip("10.0.0.2"), &["192.0.2.1:5555"]), ip("192.0.2.1"));
         assert_eq!(forwarded_hops(&["1.1.1.1, 2.2.2.2", "3.3.3.3"], &["for=9.9.9.9"]).len(), 3);
+    }
+
+    #[test]
+    fn an_ip_set_finds_addresses_in_merged_ranges() {
+        let set = IpSet::new(
+            ["10.0.0.0/8", "10.1.0.0/16", "192.0.2.7", "192.0.2.8", "2001:db8::/32", "::ffff:198.51.100.0/120"]
+                .iter()
+                .map(|c| c.parse::<Cidr>().expect("cidr")),
+        );
+        assert_eq!(set.ranges(), 4, "10/8 swallows 10.1/16; .7 and .8 join");
+        for yes in ["10.255.255.255", "192.0.2.7", "192.0.2.8", "2001:db8:ffff::1", "198.51.100.200", "::ffff:10.0.0.1"]
+        {
+            assert!(set.contains(ip(yes)), "{yes}");
+        }
+        for no in ["11.0.0.0", "192.0.2.6", "192.0.2.9", "2001:db9::1", "198.51.101.0", "::1"] {
+            assert!(!set.contains(ip(no)), "{no}");
+        }
+        assert!(!IpSet::default().contains(ip("10.0.0.1")));
+    }
+
+    #[test]
+    fn address_lists_and_the_tor_exit_list_parse() {
+        let plain =
+            parse_address_list("# blocklist\n192.0.2.1\n\n198.51.100.0/24  # a range\n2001:db8::1\n").expect("ok");
+        assert_eq!(plain.len(), 3);
+        let tor = "ExitNode 0011BD2485AD45D984EC4159C88FC066E5E3300E\nPublished 2026-12-05 10:00:00\n\
+                   LastStatus 2026-12-05 11:00:00\nExitAddress 203.0.113.77 2026-12-05 11:02:44\n";
+        let exits = parse_address_list(tor).expect("tor list");
+        assert_eq!(exits, vec!["203.0.113.77".parse::<Cidr>().expect("cidr")]);
+        let bad = parse_address_list("192.0.2.1\nnot-an-address\n").expect_err("refused");
+        assert_eq!((bad.line, bad.entry.as_str()), (2, "not-an-address"));
+    }
+
+    proptest! {
+        /// An `IpSet` answers as checking every range in turn does.
+        #[test]
+        fn ip_set_agrees_with_a_linear_scan(
+            nets in proptest::collection::vec((any::<u32>(), 8u8..=32), 0..40),
+            probes in proptest::collection::vec(any::<u32>(), 1..40),
+        ) {
+            let cidrs: Vec<Cidr> = nets
+                .iter()
+                .map(|(a, p)| format!("{}/{p}", std::net::Ipv4Addr::from(*a)).parse().expect("cidr"))
+                .collect();
+            let set = IpSet::new(cidrs.clone());
+            for x in probes.iter().chain(nets.iter().map(|(a, _)| a)) {
+                let addr = IpAddr::V4(std::net::Ipv4Addr::from(*x));
+                prop_assert_eq!(set.contains(addr), cidrs.iter().any(|c| c.contains(addr)));
+            }
+        }
     }
 
     proptest! {

@@ -6,7 +6,7 @@
 //! signal × entity suppression. Pure: the caller loads and saves [`Profile`]s.
 
 use crate::DetectError;
-use sekimori_core::net::Cidr;
+use sekimori_core::net::{parse_address_list, Cidr, IpSet};
 use std::collections::BTreeMap;
 use std::net::IpAddr;
 
@@ -153,43 +153,42 @@ impl BaselineConfig {
 }
 
 /// Addresses and networks known to be hostile, from lists of one IP or CIDR per line
-/// (`#` starts a comment).
+/// (`#` starts a comment) or the Tor exit list: the same lists and lookup
+/// (`sekimori_core::net::IpSet`) as login-time risk.
 #[derive(Debug, Clone, Default)]
 pub struct ThreatIntel {
+    entries: usize,
     nets: Vec<Cidr>,
+    set: IpSet,
 }
 
 impl ThreatIntel {
     /// Parses one list; `name` is used in errors (`name:line: reason`).
     pub fn parse(&mut self, name: &str, text: &str) -> Result<(), DetectError> {
-        for (i, line) in text.lines().enumerate() {
-            let entry = line.split('#').next().unwrap_or_default().trim();
-            if entry.is_empty() {
-                continue;
-            }
-            let net = entry.parse::<Cidr>().map_err(|_| DetectError::IntelEntry {
-                list: name.to_owned(),
-                line: i + 1,
-                entry: entry.to_owned(),
-            })?;
-            self.nets.push(net);
-        }
+        let list = parse_address_list(text).map_err(|e| DetectError::IntelEntry {
+            list: name.to_owned(),
+            line: e.line,
+            entry: e.entry,
+        })?;
+        self.entries += list.len();
+        self.nets.extend(list);
+        self.set = IpSet::new(self.nets.iter().copied());
         Ok(())
     }
 
     /// How many entries are loaded.
     pub fn len(&self) -> usize {
-        self.nets.len()
+        self.entries
     }
 
     /// Whether no entry is loaded.
     pub fn is_empty(&self) -> bool {
-        self.nets.is_empty()
+        self.entries == 0
     }
 
     /// Whether `ip` is on a list.
     pub fn contains(&self, ip: IpAddr) -> bool {
-        self.nets.iter().any(|net| net.contains(ip))
+        self.set.contains(ip)
     }
 }
 
@@ -405,6 +404,30 @@ impl Baselines {
             .unwrap_or(received_ms)
     }
 
+    /// Whether the profile has been learning long enough for values to count as new.
+    pub fn learned(&self, profile: &Profile, t: i64) -> bool {
+        profile.events > 0 && t - profile.first >= i64::from(self.cfg.learning_days) * DAY
+    }
+
+    /// Read-only, for a login being decided: the weight of `value` of `kind` (`country`,
+    /// `network`, `user_agent`, …) when it is new for this user at `t`, by the same
+    /// definition `observe` alerts with (a learned profile, not seen within the look-back).
+    pub fn novelty(&self, profile: &Profile, kind: &str, value: &str, t: i64) -> Option<&Weight> {
+        let w = self.cfg.new_value.get(kind)?;
+        let before = profile.seen.get(kind).and_then(|v| v.get(value)).copied();
+        (self.learned(profile, t) && is_new(w, before, t)).then_some(w)
+    }
+
+    /// Read-only: the distance (km) and speed (km/h) from the profile's last known place to
+    /// `here` when they make the journey impossible by `travel`'s thresholds.
+    pub fn travel(&self, profile: &Profile, here: Fix) -> Option<(f64, f64)> {
+        let prev = profile.last_fix?;
+        let km = haversine_km(prev, here);
+        let hours = ((here.at - prev.at).abs() as f64 / 3_600_000.0).max(1.0 / 60.0);
+        let tr = &self.cfg.travel;
+        (km >= tr.min_km && km / hours > tr.max_kmh).then_some((km, km / hours))
+    }
+
     /// Learns from `event` (of the profile's entity) and returns the alerts it raises:
     /// one per signal not suppressed, and the risk alert when the score crosses the
     /// threshold.
@@ -412,7 +435,7 @@ impl Baselines {
         let t = self.event_time(event, received_ms);
         let c = &self.cfg;
         let mut signals = Vec::new();
-        let learned = profile.events > 0 && t - profile.first >= i64::from(c.learning_days) * DAY;
+        let learned = self.learned(profile, t);
         let ip = first_text(event, &c.entities.ip);
         let action = first_text(event, &c.entities.action);
 
@@ -434,8 +457,7 @@ impl Baselines {
                 action_was_new = before.is_none();
             }
             if let Some(w) = c.new_value.get(kind) {
-                let stale = before.is_none_or(|s| t - s.last > i64::from(w.lookback_days) * DAY);
-                if learned && stale {
+                if learned && is_new(w, before, t) {
                     signals.push(Signal {
                         kind: "new_value",
                         key: format!("new_{kind}:{value}"),
@@ -510,20 +532,15 @@ impl Baselines {
         let lon = first_number(event, &c.entities.longitude);
         if let (Some(lat), Some(lon)) = (lat, lon) {
             let here = Fix { lat, lon, at: t };
-            if let Some(prev) = profile.last_fix {
-                let km = haversine_km(prev, here);
-                let hours = ((t - prev.at).abs() as f64 / 3_600_000.0).max(1.0 / 60.0);
-                let tr = &c.travel;
-                if km >= tr.min_km && km / hours > tr.max_kmh {
-                    signals.push(Signal {
-                        kind: "impossible_travel",
-                        key: "impossible_travel".into(),
-                        title: "Impossible travel".into(),
-                        level: tr.level.clone(),
-                        points: tr.points,
-                        detail: vec![format!("distance_km={km:.0}"), format!("speed_kmh={:.0}", km / hours)],
-                    });
-                }
+            if let Some((km, kmh)) = self.travel(profile, here) {
+                signals.push(Signal {
+                    kind: "impossible_travel",
+                    key: "impossible_travel".into(),
+                    title: "Impossible travel".into(),
+                    level: c.travel.level.clone(),
+                    points: c.travel.points,
+                    detail: vec![format!("distance_km={km:.0}"), format!("speed_kmh={kmh:.0}")],
+                });
             }
             if profile.last_fix.is_none_or(|p| p.at <= t) {
                 profile.last_fix = Some(here);
@@ -575,6 +592,11 @@ impl Baselines {
         }
         hits
     }
+}
+
+/// Whether a value last seen as `before` is new at `t` under `w`'s look-back.
+fn is_new(w: &Weight, before: Option<Seen>, t: i64) -> bool {
+    before.is_none_or(|s| t - s.last > i64::from(w.lookback_days) * DAY)
 }
 
 fn hit(kind: &str, title: String, level: String, detail: Vec<String>) -> Hit {

@@ -99,6 +99,25 @@ pub struct FactorVerified {
     /// Unused recovery codes left (after a recovery code).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub recovery_codes_left: Option<i64>,
+    /// After a password: the risk verdict's effect (docs/risk.md). `step_up` means the
+    /// relying party must ask for a factor of another kind (TOTP, passkey, push) before
+    /// the login completes.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub risk: Option<RiskSummary>,
+    /// The judgement itself, for the login path that completes the attempt.
+    #[serde(skip)]
+    pub judged: Option<crate::risk::Judged>,
+}
+
+/// What a relying party learns of a risk verdict: never the reasons.
+#[derive(Debug, Clone, Serialize)]
+pub struct RiskSummary {
+    /// `OK` or `REVIEW` (an NG is refused, not reported).
+    pub decision: sekimori_risk::Decision,
+    /// Another factor is needed.
+    pub step_up: bool,
+    /// The attempt id (`sekimori risk explain <id>`).
+    pub attempt: i64,
 }
 
 fn context(c: &TotpCredential) -> Vec<u8> {
@@ -221,6 +240,8 @@ impl Factors {
             level: AuthLevel::One.as_u8(),
             method: "totp",
             recovery_codes_left: None,
+            risk: None,
+            judged: None,
         })
     }
 
@@ -305,6 +326,8 @@ impl Factors {
             level: AuthLevel::One.as_u8(),
             method: "recovery_code",
             recovery_codes_left: Some(self.ctx.store.recovery_codes_left(&user.id).await?),
+            risk: None,
+            judged: None,
         })
     }
 

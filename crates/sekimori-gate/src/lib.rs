@@ -24,6 +24,7 @@ pub mod passkeys;
 pub mod password;
 pub mod push;
 pub mod qr;
+pub mod risk;
 pub mod roles;
 pub mod sessions;
 pub mod snippet;
@@ -133,6 +134,7 @@ pub struct Gate {
     passwords: Arc<password::Passwords>,
     push: Arc<push::PushLogin>,
     qr: Arc<qr::QrLogin>,
+    risk: Arc<risk::Risk>,
     roles: Arc<roles::Roles>,
     sessions: Arc<sessions::Sessions>,
     standby: Arc<standby::Standby>,
@@ -189,7 +191,9 @@ impl Gate {
         let environments = Arc::new(environments::Environments::new(ctx.clone()));
         let roles = Arc::new(roles::Roles::new(ctx.clone()));
         let apps = Arc::new(apps::Apps::new(ctx.clone()));
-        let passwords = Arc::new(password::Passwords::new(ctx.clone(), access.clone(), hasher, s.password.clone()));
+        let risk = Arc::new(risk::Risk::new(ctx.clone(), environments.clone()));
+        let passwords =
+            Arc::new(password::Passwords::new(ctx.clone(), access.clone(), risk.clone(), hasher, s.password.clone()));
         let push = Arc::new(push::PushLogin::new(
             ctx.clone(),
             access.clone(),
@@ -231,6 +235,7 @@ impl Gate {
             passkeys,
             passwords,
             push,
+            risk,
             roles,
             sessions,
             ctx,
@@ -326,6 +331,11 @@ impl Gate {
     /// Push login and the device inbox.
     pub fn push(&self) -> &push::PushLogin {
         &self.push
+    }
+
+    /// Login-time risk: the tenant's policy and the judgement of attempts.
+    pub fn risk(&self) -> &risk::Risk {
+        &self.risk
     }
 
     /// QR login.

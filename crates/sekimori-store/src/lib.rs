@@ -7,6 +7,7 @@
 //! connections, the audit-chain lock) is written per backend: sqlx for PostgreSQL, rusqlite
 //! for SQLite. Services only see the [`Store`] trait.
 
+pub mod documents;
 mod query;
 pub mod records;
 pub mod traits;
@@ -20,6 +21,7 @@ pub mod conformance;
 #[cfg(feature = "conformance")]
 pub mod testing;
 
+pub use documents::{write_version, NewVersion};
 pub use records::*;
 pub use traits::*;
 

@@ -83,6 +83,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/sqlite/0022_alert_triage.sql"),
     include_str!("../migrations/sqlite/0023_source_labels.sql"),
     include_str!("../migrations/sqlite/0024_override_once.sql"),
+    include_str!("../migrations/sqlite/0025_risk_policy.sql"),
 ];
 
 impl SqliteStore {

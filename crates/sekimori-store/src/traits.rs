@@ -2,6 +2,7 @@
 //! takes the audit event to write in the same transaction.
 
 use async_trait::async_trait;
+use sekimori_core::environment::Environment;
 use sekimori_core::event::NewEvent;
 use sekimori_core::{AppId, DeviceId, LoginId, SessionId, TenantId, Timestamp, UserId};
 
@@ -188,6 +189,16 @@ pub trait EnvironmentStore: Send + Sync {
     ) -> StoreResult<bool>;
     /// Forgets an environment, so the next attempt from it warns again.
     async fn revoke_environment(&self, user_id: &UserId, env_key: &str, event: &NewEvent) -> StoreResult<bool>;
+    /// Records a completed login from `env` (whose key is `env_key`): the environment is
+    /// known from now on. Push and QR logins do this in the transaction that decides them.
+    async fn environment_login(
+        &self,
+        tenant_id: &TenantId,
+        user_id: &UserId,
+        env_key: &str,
+        env: &Environment,
+        now: Timestamp,
+    ) -> StoreResult<()>;
 }
 
 /// The append-only, hash-chained audit log.

@@ -8,7 +8,7 @@ use sekimori_core::token::sha256_hex;
 use sekimori_core::TenantId;
 use sekimori_core::{ErrorCode, ServiceError, Timestamp};
 use sekimori_respond::{RoutingConfig, RoutingTree};
-use sekimori_store::{DocumentKind, DocumentRecord};
+use sekimori_store::{write_version, DocumentKind, DocumentRecord, NewVersion};
 use serde::Serialize;
 use serde_json::Value;
 
@@ -126,28 +126,16 @@ impl Watch {
                 format!("the routing document is {} bytes; the limit is {MAX_ROUTING_BYTES}", doc.len()),
             ));
         }
-        let version = base_version + 1;
-        let now = self.clock.now();
-        let ev = NewEvent::new(now, tenant_id, "configuration", action::ADMIN_ROUTING_UPDATED, Outcome::Success)
-            .field(field::ROUTING_VERSION, version)
-            .field("sekimori.routing.sha256", sha256_hex(doc.as_bytes()))
-            .field(field::ADMIN_TOKEN_ID, admin_token_id);
-        let record = DocumentRecord {
-            tenant_id: tenant_id.to_owned(),
-            version,
+        let v = NewVersion {
+            kind: DocumentKind::Routing,
+            tenant_id,
+            base_version,
             doc,
-            author: admin_token_id.to_owned(),
-            created_at: now,
+            author: admin_token_id,
+            at: self.clock.now(),
+            action: action::ADMIN_ROUTING_UPDATED,
         };
-        if !self.store.insert_document(DocumentKind::Routing, &record, &ev).await? {
-            let current = self.store.document(DocumentKind::Routing, tenant_id).await?.map_or(0, |r| r.version);
-            return Err(ServiceError::new(
-                ErrorCode::Conflict,
-                format!("the routing document is at version {current}, not {base_version}; read it again and re-apply the change"),
-            )
-            .with("current_version", current));
-        }
-        Ok(version)
+        write_version(self.store.as_ref(), v).await
     }
 }
 

@@ -1,18 +1,16 @@
 //! Per-tenant tuning: versions, the compiled form cached per tenant, and back-testing a
 //! proposed tuning over the stored events.
 
-use sekimori_core::ecs::{action, field};
+use sekimori_core::ecs::action;
 use sekimori_core::TenantId;
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
-use sekimori_core::event::{NewEvent, Outcome};
-use sekimori_core::token::sha256_hex;
 use sekimori_core::{ErrorCode, ServiceError, Timestamp};
 use sekimori_detect::baseline::Profile;
 use sekimori_detect::tuning::{compile, CompiledTuning, MAX_TUNING_BYTES};
 use sekimori_detect::{DetectError, Hunter};
-use sekimori_store::DocumentKind;
+use sekimori_store::{write_version, DocumentKind, NewVersion};
 use serde::Serialize;
 use serde_json::Value;
 
@@ -79,30 +77,16 @@ impl Watch {
                 format!("the tuning is {} bytes; the limit is {MAX_TUNING_BYTES}", doc.len()),
             ));
         }
-        let version = base_version + 1;
-        let ev =
-            NewEvent::new(self.clock.now(), tenant_id, "configuration", action::ADMIN_TUNING_UPDATED, Outcome::Success)
-                .field(field::TUNING_VERSION, version)
-                .field("sekimori.tuning.sha256", sha256_hex(doc.as_bytes()))
-                .field(field::ADMIN_TOKEN_ID, admin_token_id);
-        let record = sekimori_store::DocumentRecord {
-            tenant_id: tenant_id.to_owned(),
-            version,
+        let v = NewVersion {
+            kind: DocumentKind::Tuning,
+            tenant_id,
+            base_version,
             doc,
-            author: admin_token_id.to_owned(),
-            created_at: self.clock.now(),
+            author: admin_token_id,
+            at: self.clock.now(),
+            action: action::ADMIN_TUNING_UPDATED,
         };
-        if !self.store.insert_document(DocumentKind::Tuning, &record, &ev).await? {
-            let current = self.store.document(DocumentKind::Tuning, tenant_id).await?.map_or(0, |r| r.version);
-            return Err(ServiceError::new(
-                ErrorCode::Conflict,
-                format!(
-                    "the tuning is at version {current}, not {base_version}; read it again and re-apply the change"
-                ),
-            )
-            .with("current_version", current));
-        }
-        Ok(version)
+        write_version(self.store.as_ref(), v).await
     }
 
     /// Replays the tenant's stored events (oldest first, at most `limit`) through the rules

@@ -29,6 +29,8 @@ pub struct Config {
     pub backup: crate::backup::BackupConfig,
     /// Audit checkpoints.
     pub audit: AuditConfig,
+    /// Login-time risk: address lists.
+    pub risk: crate::risk_config::RiskConfig,
 }
 
 /// `[audit]`
@@ -350,7 +352,7 @@ fn put(table: &mut toml::Table, o: &Override, value: Option<toml::Value>) -> Res
     Ok(())
 }
 
-fn err(source_name: &str, key: &str, reason: impl Into<String>) -> ConfigError {
+pub(crate) fn err(source_name: &str, key: &str, reason: impl Into<String>) -> ConfigError {
     ConfigError { source_name: source_name.to_owned(), key: key.to_owned(), reason: reason.into() }
 }
 

@@ -8,6 +8,8 @@ mod backup;
 mod cli;
 mod config;
 mod hunt_cli;
+mod risk_cli;
+mod risk_config;
 mod runtime;
 mod serve;
 
@@ -125,6 +127,11 @@ enum Command {
     Alerts {
         #[command(subcommand)]
         command: alerts_cli::AlertsCommand,
+    },
+    /// Login-time risk: the policy, and why an attempt was judged as it was.
+    Risk {
+        #[command(subcommand)]
+        command: risk_cli::RiskCommand,
     },
 }
 
@@ -299,5 +306,6 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Hunt(args) => hunt_cli::hunt(args),
         Command::Rules { command } => hunt_cli::rules(command).await,
         Command::Alerts { command } => alerts_cli::run(command).await,
+        Command::Risk { command } => risk_cli::run(command).await,
     }
 }

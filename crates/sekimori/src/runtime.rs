@@ -12,6 +12,7 @@ use sekimori_core::net::TrustedProxies;
 use sekimori_core::PublicUrl;
 use sekimori_detect::baseline::Baselines;
 use sekimori_detect::{LoadReport, RuleSet};
+use sekimori_gate::risk::RiskInputs;
 use sekimori_gate::GateSettings;
 use sekimori_server::limits::RateLimits;
 use sekimori_server::listen::ConnLimits;
@@ -87,6 +88,8 @@ pub struct Runtime {
     pub rules: (RuleSet, LoadReport),
     /// Audit checkpoints.
     pub checkpoints: CheckpointSchedule,
+    /// Login-time risk: the address lists read, with the baselines.
+    pub risk: RiskInputs,
     gate: GateSettings,
 }
 
@@ -108,6 +111,7 @@ impl Config {
     pub fn build(&self, source_name: &str) -> Result<Runtime, ConfigError> {
         self.validate(source_name)?;
         let baselines = self.baselines(source_name)?;
+        let risk = self.risk.read(source_name, &baselines)?;
         let rules = RuleSet::load(&self.detect.rules);
         Ok(Runtime {
             listen: self.server.listen,
@@ -131,6 +135,7 @@ impl Config {
                 file: self.checkpoint_file(),
                 every: Duration::from_secs(self.audit.checkpoint_interval_seconds),
             },
+            risk,
             gate: self.gate.clone(),
         })
     }
@@ -165,6 +170,25 @@ mod tests {
         std::fs::write(&p, "[server]\npublic_url = \"https://id.example.org/?x=1\"\n").expect("write");
         let e = Config::load(Some(&p), []).expect_err("refused while read");
         assert!(e.to_string().contains("query"), "{e}");
+    }
+
+    #[test]
+    fn address_lists_are_read_by_the_build_and_a_bad_line_names_the_key() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let tor = dir.path().join("tor.txt");
+        std::fs::write(&tor, "ExitNode AA\nExitAddress 203.0.113.66 2026-12-05 10:00:00\n").expect("write");
+        let mut c = Config::default();
+        c.risk.address_lists =
+            vec![crate::risk_config::ListConfig { name: "tor-exits".into(), path: tor.clone(), weight: 60 }];
+        let rt = c.build("f.toml").expect("built");
+        let ip = "203.0.113.66".parse().expect("ip");
+        assert_eq!(rt.risk.reputation.hits(ip), vec![("tor-exits".to_owned(), 60)]);
+        std::fs::write(&tor, "203.0.113.66\nnot-an-address\n").expect("write");
+        let e = c.build("f.toml").err().expect("refused");
+        assert_eq!(e.key, "risk.address_lists[0].path");
+        assert!(e.reason.contains("line 2"), "{e}");
+        c.risk.address_lists[0].weight = 0;
+        assert_eq!(c.build("f.toml").err().map(|e| e.key), Some("risk.address_lists[0].weight".to_owned()));
     }
 
     #[test]

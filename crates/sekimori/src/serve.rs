@@ -123,6 +123,12 @@ pub async fn serve(cfg: Config, source_name: &str) -> anyhow::Result<()> {
     let watch_cell = Arc::new(std::sync::OnceLock::new());
     let user_mail = sekimori_server::user_mail::UserMail::start(store.clone(), watch_cell.clone());
     let gate = gate(&rt.keys_file, rt.gate_settings(public_url.clone()), store, vec![user_mail])?;
+    let risk_lists = rt.risk.reputation.lists().iter().map(|l| l.entries).sum::<usize>();
+    if risk_lists > 0 {
+        println!("risk: {} address lists, {risk_lists} entries", rt.risk.reputation.lists().len());
+    }
+    let risk_reload = cfg.risk.start_reload(gate.clone(), rt.risk.baselines.clone());
+    gate.risk().set_inputs(rt.risk.clone());
     let (tenant, first_token) = gate.admin().bootstrap().await.map_err(|e| anyhow::anyhow!("{e}"))?;
     if let Some(token) = first_token {
         println!("First start: created tenant {:?}.", tenant.name);
@@ -169,7 +175,7 @@ pub async fn serve(cfg: Config, source_name: &str) -> anyhow::Result<()> {
             r.url, r.received, r.accepted, r.malformed, r.dropped, r.refused_revoked
         );
     }
-    for task in [backups, archiving].into_iter().flatten() {
+    for task in [backups, archiving, risk_reload].into_iter().flatten() {
         task.abort();
     }
     checkpoints.abort();

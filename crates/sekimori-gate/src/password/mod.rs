@@ -29,6 +29,8 @@ use sekimori_store::{PasswordRecord, ThrottleHit, ThrottleRecord, User};
 use serde::Serialize;
 
 use crate::factors::FactorVerified;
+use crate::factors::RiskSummary;
+use crate::risk::{self, LoginAttempt, Risk};
 use std::sync::Arc;
 
 use crate::access::Access;
@@ -155,6 +157,10 @@ pub struct Attempt<'a> {
     pub ip: Option<std::net::IpAddr>,
     /// The app that asked (audited).
     pub app_id: Option<&'a str>,
+    /// The user agent sent with the request (risk).
+    pub user_agent: Option<&'a str>,
+    /// What the browser reported (risk), when the page collected it.
+    pub browser: Option<&'a sekimori_risk::BrowserSignals>,
 }
 
 /// Passwords: the tenant's policy, setting and changing, verification with throttling
@@ -162,6 +168,7 @@ pub struct Attempt<'a> {
 pub struct Passwords {
     ctx: Arc<Context>,
     access: Arc<Access>,
+    risk: Arc<Risk>,
     hasher: PasswordHasher,
     settings: PasswordSettings,
 }
@@ -170,10 +177,11 @@ impl Passwords {
     pub(crate) fn new(
         ctx: Arc<Context>,
         access: Arc<Access>,
+        risk: Arc<Risk>,
         hasher: PasswordHasher,
         settings: PasswordSettings,
     ) -> Self {
-        Passwords { ctx, access, hasher, settings }
+        Passwords { ctx, access, risk, hasher, settings }
     }
 }
 
@@ -332,6 +340,27 @@ impl Passwords {
                     ev = ev.field(field::APP_ID, app);
                 }
                 self.ctx.store.append(&ev).await?;
+                let judged = self
+                    .risk
+                    .judge(&LoginAttempt {
+                        user: &user,
+                        method: "password",
+                        ip: attempt.ip,
+                        user_agent: attempt.user_agent,
+                        browser: attempt.browser,
+                    })
+                    .await?;
+                if !judged.ok() && !judged.needs_step_up() {
+                    return Err(risk::refused());
+                }
+                if judged.ok() {
+                    self.risk.completed(&user, &judged).await?;
+                }
+                let summary = RiskSummary {
+                    decision: judged.verdict.effective(),
+                    step_up: judged.needs_step_up(),
+                    attempt: judged.attempt,
+                };
                 Ok(FactorVerified {
                     user_id: user.id,
                     username: user.username,
@@ -339,6 +368,8 @@ impl Passwords {
                     level: AuthLevel::One.as_u8(),
                     method: "password",
                     recovery_codes_left: None,
+                    risk: Some(summary),
+                    judged: Some(judged),
                 })
             }
             (user, _) => {

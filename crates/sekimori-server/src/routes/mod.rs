@@ -17,6 +17,7 @@ mod passkeys;
 mod passwords;
 mod relying;
 mod respond;
+mod risk;
 mod tuning;
 mod watch;
 
@@ -40,6 +41,7 @@ pub(crate) fn router(state: &AppState) -> Router<AppState> {
         .merge(admin::router(state))
         .merge(accounts::router(state))
         .merge(tuning::router(state))
+        .merge(risk::router(state))
         .merge(alerts::router(state))
         .merge(overrides::router(state))
         .merge(respond::router(state))

@@ -80,7 +80,8 @@ async fn verify(
     ApiJson(req): ApiJson<Verify>,
 ) -> ApiResult<Json<FactorVerified>> {
     Apps::require_app_kind(&app, AppKind::RelyingParty)?;
-    let attempt = Attempt { ip: req.client.ip(), app_id: Some(&app.id) };
+    let attempt =
+        Attempt { ip: req.client.ip(), app_id: Some(&app.id), user_agent: req.client.user_agent()?, browser: None };
     Ok(Json(s.gate.passwords().verify_password(&app.tenant_id, req.username.as_str(), &req.password, &attempt).await?))
 }
 
@@ -100,7 +101,8 @@ async fn change(
     ApiJson(req): ApiJson<Change>,
 ) -> ApiResult<StatusCode> {
     Apps::require_app_kind(&app, AppKind::RelyingParty)?;
-    let attempt = Attempt { ip: req.client.ip(), app_id: Some(&app.id) };
+    let attempt =
+        Attempt { ip: req.client.ip(), app_id: Some(&app.id), user_agent: req.client.user_agent()?, browser: None };
     s.gate
         .passwords()
         .change_password(&app.tenant_id, req.username.as_str(), &req.current_password, &req.new_password, &attempt)

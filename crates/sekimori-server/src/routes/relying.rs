@@ -43,6 +43,16 @@ impl ClientBody {
         self.ip
     }
 
+    /// The end user's user agent, if given (at most 1024 bytes).
+    pub fn user_agent(&self) -> ApiResult<Option<&str>> {
+        match self.user_agent.as_deref() {
+            Some(u) if u.len() > 1024 => {
+                Err(ApiError::new(ErrorCode::InvalidRequest, "client.user_agent is longer than 1024 bytes"))
+            }
+            other => Ok(other),
+        }
+    }
+
     fn into_info(self) -> ApiResult<ClientInfo> {
         if self.user_agent.as_ref().is_some_and(|u| u.len() > 1024) {
             return Err(ApiError::new(ErrorCode::InvalidRequest, "client.user_agent is longer than 1024 bytes"));

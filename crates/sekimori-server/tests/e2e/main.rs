@@ -26,6 +26,7 @@ mod push;
 mod qr;
 mod raw;
 mod respond;
+mod risk;
 mod roles;
 mod tickets;
 mod tuning;

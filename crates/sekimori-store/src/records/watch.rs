@@ -58,6 +58,8 @@ pub enum DocumentKind {
     Tuning,
     /// Alert routing (docs/respond.md).
     Routing,
+    /// The login risk policy (docs/risk.md).
+    RiskPolicy,
 }
 
 impl DocumentKind {
@@ -66,6 +68,16 @@ impl DocumentKind {
         match self {
             DocumentKind::Tuning => "tenant_tuning",
             DocumentKind::Routing => "tenant_routing",
+            DocumentKind::RiskPolicy => "tenant_risk_policy",
+        }
+    }
+
+    /// What people call it, in messages.
+    pub fn noun(self) -> &'static str {
+        match self {
+            DocumentKind::Tuning => "tuning",
+            DocumentKind::Routing => "routing document",
+            DocumentKind::RiskPolicy => "risk policy",
         }
     }
 
@@ -74,11 +86,12 @@ impl DocumentKind {
         match self {
             DocumentKind::Tuning => "tuning",
             DocumentKind::Routing => "routing",
+            DocumentKind::RiskPolicy => "risk_policy",
         }
     }
 }
 
-/// One version of a tenant's document (tuning or routing).
+/// One version of a tenant's document (tuning, routing or risk policy).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DocumentRecord {
     pub tenant_id: TenantId,

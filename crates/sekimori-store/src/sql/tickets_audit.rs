@@ -127,6 +127,19 @@ impl EnvironmentStore for This {
         )
         .await
     }
+
+    async fn environment_login(
+        &self,
+        tenant_id: &TenantId,
+        user_id: &UserId,
+        env_key: &str,
+        env: &Environment,
+        now: Timestamp,
+    ) -> StoreResult<()> {
+        let mut tx = self.begin().await?;
+        mark_environment_login(&mut tx, tenant_id, user_id, env_key, env, now).await?;
+        tx.commit().await
+    }
 }
 
 #[async_trait]

@@ -138,7 +138,7 @@ async fn login_password(
         return Ok(page(&c, StatusCode::UNAUTHORIZED, &body, Vec::new()));
     }
     let tenant = s.gate.admin().default_tenant().await?;
-    let attempt = Attempt { ip: client.ip, app_id: None };
+    let attempt = Attempt { ip: client.ip, app_id: None, user_agent: client.user_agent.as_deref(), browser: None };
     let verified = match s.gate.passwords().verify_password(&tenant.id, &f.username, &f.password, &attempt).await {
         Ok(v) => v,
         Err(e) if e.code == ErrorCode::InvalidRequest => return Err(e.into()),
@@ -151,7 +151,14 @@ async fn login_password(
     };
     let user = s.gate.admin().find_user(&tenant.id, &verified.username).await?;
     let amr: Vec<String> = verified.amr.iter().map(|a| (*a).to_owned()).collect();
-    if s.gate.factors().has_second_factor(&user).await? {
+    let step_up = verified.risk.as_ref().is_some_and(|r| r.step_up);
+    let second_factor = s.gate.factors().has_second_factor(&user).await?;
+    if step_up && !second_factor {
+        // A REVIEW the user cannot satisfy is refused, with the same words as an NG.
+        let message = message_for(c.lang, &sekimori_gate::risk::refused()).1;
+        return Ok(page(&c, StatusCode::FORBIDDEN, &password_form(&c, Some(message), &f.username), Vec::new()));
+    }
+    if second_factor {
         let pending = s.gate.sessions().seal_pending(&tenant.id, &user.username, &amr);
         let cookie = set_cookie(&s.gate, PENDING_COOKIE, &pending, "/login", "Lax", PENDING_SECONDS);
         return Ok(page(&c, StatusCode::OK, &factor_form(&c, None, Some((&pending, &user.username))), vec![cookie]));
@@ -180,6 +187,7 @@ struct FactorForm {
 async fn login_factor(
     State(s): State<AppState>,
     headers: HeaderMap,
+    PageClient(client): PageClient,
     PageForm(f): PageForm<FactorForm>,
 ) -> ApiResult<Response> {
     let c = Ctx::of_post(&s.gate, &headers, &f.csrf, f.return_to.as_deref(), f.level);
@@ -205,6 +213,8 @@ async fn login_factor(
         return Ok(resp);
     }
     let user = s.gate.admin().find_user(&pending.tenant_id, &pending.username).await?;
+    // The login completes here (after a step-up too): its environment is known from now on.
+    s.gate.risk().completed_from(&user, client.ip, client.user_agent.as_deref()).await?;
     let mut amr = pending.amr.clone();
     for m in ["otp", "mfa"] {
         if !amr.iter().any(|a| a == m) {

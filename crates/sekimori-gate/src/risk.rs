@@ -1,0 +1,279 @@
+//! Login-time risk (issue 19, docs/risk.md): the one seam through which every login path
+//! asks whether an attempt may complete. The judgement itself is `sekimori-risk`'s; this
+//! service gathers its facts (the environment, the user's behaviour profile as detection
+//! stored it, the address lists, the velocity counters, the browser's signals), keeps the
+//! tenant's policy (versioned and audited like tuning), and writes every verdict into the
+//! attempt's audit event, where the detection engine sees it.
+
+use std::net::IpAddr;
+use std::sync::{Arc, RwLock};
+
+use sekimori_core::ecs::{action, field};
+use sekimori_core::environment::{network_of, Environment};
+use sekimori_core::event::Outcome;
+use sekimori_core::{ErrorCode, TenantId};
+use sekimori_detect::baseline::{Baselines, Profile};
+use sekimori_risk::{evaluate, BrowserSignals, Decision, Facts, Policy, Reputation, Velocity, Verdict};
+use sekimori_store::{write_version, DocumentKind, EventFilter, NewVersion, User};
+
+use crate::environments::Environments;
+use crate::{Context, GateError, GateResult};
+
+/// The largest policy document, bytes.
+const MAX_POLICY_BYTES: usize = 64 * 1024;
+
+/// What the risk engine reads besides the store: the address lists and the behaviour
+/// baselines' definitions (the same objects detection uses). Replaced as a whole when a
+/// list file changes.
+#[derive(Debug, Clone)]
+pub struct RiskInputs {
+    /// Address lists with their weights.
+    pub reputation: Reputation,
+    /// The baselines, for "new country", "new network", "impossible travel".
+    pub baselines: Baselines,
+}
+
+impl Default for RiskInputs {
+    fn default() -> Self {
+        RiskInputs { reputation: Reputation::default(), baselines: Baselines::builtin() }
+    }
+}
+
+/// One login attempt to judge, after its primary factor succeeded.
+#[derive(Debug, Clone, Copy)]
+pub struct LoginAttempt<'a> {
+    /// Who.
+    pub user: &'a User,
+    /// `password`, `push`, `qr`, `passkey`.
+    pub method: &'static str,
+    /// The client's address.
+    pub ip: Option<IpAddr>,
+    /// The user agent sent with the request.
+    pub user_agent: Option<&'a str>,
+    /// What the browser reported, when the page collected it.
+    pub browser: Option<&'a BrowserSignals>,
+}
+
+/// A judged attempt: the verdict and what the login path must do with it.
+#[derive(Debug, Clone)]
+pub struct Judged {
+    /// The verdict, with its explanation.
+    pub verdict: Verdict,
+    /// The audit sequence of the `auth.risk.assessed` event (the attempt id of
+    /// `sekimori risk explain`).
+    pub attempt: i64,
+    /// The client environment and its key, recorded as a login once the attempt completes.
+    pub environment: (Environment, String),
+}
+
+impl Judged {
+    /// Whether the login may complete as it is.
+    pub fn ok(&self) -> bool {
+        self.verdict.effective() == Decision::Ok
+    }
+
+    /// Whether another factor of a different kind is needed.
+    pub fn needs_step_up(&self) -> bool {
+        self.verdict.effective() == Decision::Review
+    }
+}
+
+/// The refusal every NG gets: the same words whatever the reasons, which are only in the
+/// audit event.
+pub fn refused() -> GateError {
+    GateError::new(ErrorCode::LoginNotAllowed, "this login was refused")
+}
+
+/// The risk service.
+pub struct Risk {
+    ctx: Arc<Context>,
+    environments: Arc<Environments>,
+    inputs: RwLock<Arc<RiskInputs>>,
+    velocity: Velocity,
+}
+
+impl Risk {
+    pub(crate) fn new(ctx: Arc<Context>, environments: Arc<Environments>) -> Self {
+        Risk {
+            ctx,
+            environments,
+            inputs: RwLock::new(Arc::new(RiskInputs::default())),
+            velocity: Velocity::new(100_000, 1_000),
+        }
+    }
+
+    /// Replaces the address lists and baselines (at start, and when a list file changes).
+    pub fn set_inputs(&self, inputs: RiskInputs) {
+        *self.inputs.write().unwrap_or_else(|p| p.into_inner()) = Arc::new(inputs);
+    }
+
+    fn inputs(&self) -> Arc<RiskInputs> {
+        self.inputs.read().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    /// The tenant's policy and its version (0: the default, never written).
+    pub async fn policy(&self, tenant_id: &TenantId) -> GateResult<(i64, Policy)> {
+        match self.ctx.store.document(DocumentKind::RiskPolicy, tenant_id).await? {
+            None => Ok((0, Policy::default())),
+            Some(r) => {
+                let doc: serde_json::Value = serde_json::from_str(&r.doc).map_err(|e| {
+                    GateError::new(ErrorCode::Internal, format!("stored risk policy v{} is not JSON: {e}", r.version))
+                })?;
+                let policy = Policy::from_json(&doc).map_err(|e| {
+                    GateError::new(ErrorCode::Internal, format!("stored risk policy v{} is not valid: {e}", r.version))
+                })?;
+                Ok((r.version, policy))
+            }
+        }
+    }
+
+    /// Writes a new version of the tenant's policy (checked first; audited). Refused with
+    /// `conflict` when the current version is no longer `base_version`.
+    pub async fn set_policy(
+        &self,
+        tenant_id: &TenantId,
+        admin_token_id: &str,
+        base_version: i64,
+        doc: &serde_json::Value,
+    ) -> GateResult<i64> {
+        let policy = Policy::from_json(doc).map_err(|e| {
+            GateError::new(ErrorCode::InvalidRequest, format!("policy: {e}")).with("field", e.key.as_str())
+        })?;
+        let text = serde_json::to_string(&policy)
+            .map_err(|e| GateError::new(ErrorCode::Internal, format!("risk policy: {e}")))?;
+        if text.len() > MAX_POLICY_BYTES {
+            return Err(GateError::new(
+                ErrorCode::PayloadTooLarge,
+                format!("the policy is {} bytes; the limit is {MAX_POLICY_BYTES}", text.len()),
+            ));
+        }
+        let v = NewVersion {
+            kind: DocumentKind::RiskPolicy,
+            tenant_id,
+            base_version,
+            doc: text,
+            author: admin_token_id,
+            at: self.ctx.clock.now(),
+            action: action::ADMIN_RISK_POLICY_UPDATED,
+        };
+        write_version(self.ctx.store.as_ref(), v).await
+    }
+
+    /// Judges an attempt whose primary factor succeeded, and audits the verdict (with each
+    /// signal's share) as `auth.risk.assessed`. The caller enforces it: NG refuses with
+    /// [`refused`], REVIEW asks for a factor of another kind.
+    pub async fn judge(&self, a: &LoginAttempt<'_>) -> GateResult<Judged> {
+        let tenant_id = &a.user.tenant_id;
+        let (version, policy) = self.policy(tenant_id).await?;
+        let env = Environment::from_client(a.ip, a.user_agent);
+        let env_key = env.key();
+        let known = self.environments.observe_environment(a.user, &env, &env_key).await?;
+        let now = self.ctx.clock.now();
+        let inputs = self.inputs();
+        let window = i64::from(policy.velocity.window_seconds) * 1000;
+        let velocity = (
+            self.velocity.hit(&format!("user:{tenant_id}:{}", a.user.id), now.millis(), window),
+            a.ip.map_or(0, |ip| self.velocity.hit(&format!("ip:{tenant_id}:{ip}"), now.millis(), window)),
+            a.ip.map_or(0, |ip| {
+                self.velocity.hit(&format!("net:{tenant_id}:{}", network_of(ip)), now.millis(), window)
+            }),
+        );
+        let profile = self.profile(tenant_id, &a.user.username).await?;
+        let network = a.ip.map(network_of);
+        let facts = Facts {
+            at: now.millis(),
+            profile: profile.as_ref(),
+            environment_known: known,
+            country: env.country.as_deref(),
+            network: network.as_deref(),
+            location: None,
+            user_agent: a.user_agent,
+            listed: a.ip.map_or_else(Vec::new, |ip| inputs.reputation.hits(ip)),
+            velocity,
+            browser: a.browser,
+        };
+        let verdict = if policy.enabled { evaluate(&policy, &inputs.baselines, &facts) } else { Verdict::off() };
+        let outcome = if verdict.effective() == Decision::Ng { Outcome::Failure } else { Outcome::Success };
+        let mut ev = self
+            .ctx
+            .event(tenant_id, "authentication", action::AUTH_RISK_ASSESSED, outcome)
+            .user(&a.user.id, &a.user.username)
+            .field(field::RISK_DECISION, verdict.decision.as_str())
+            .field(field::RISK_SCORE, verdict.score)
+            .field(field::RISK_REASONS, serde_json::json!(verdict.reasons()))
+            .field(field::RISK_CONTRIBUTIONS, serde_json::json!(verdict.contributions))
+            .field_opt(field::RISK_RULE, verdict.rule.clone())
+            .field(field::RISK_ENFORCED, verdict.enforced)
+            .field(field::RISK_METHOD, a.method)
+            .field(field::RISK_POLICY_VERSION, version)
+            .field(field::ENVIRONMENT_KEY, env_key.as_str())
+            .field(field::ENVIRONMENT_KNOWN, known)
+            .field_opt(field::USER_AGENT_ORIGINAL, a.user_agent.map(str::to_owned));
+        if let Some(ip) = a.ip {
+            ev = ev.field(field::SOURCE_IP, ip.to_string());
+        }
+        let attempt = self.ctx.store.append(&ev).await?;
+        Ok(Judged { verdict, attempt, environment: (env, env_key) })
+    }
+
+    /// Records that a judged attempt completed (after a step-up too): its environment is
+    /// known from now on.
+    pub async fn completed(&self, user: &User, judged: &Judged) -> GateResult<()> {
+        let (env, key) = &judged.environment;
+        self.ctx.store.environment_login(&user.tenant_id, &user.id, key, env, self.ctx.clock.now()).await?;
+        Ok(())
+    }
+
+    /// Records a completed login from this client without a verdict at hand (the hosted
+    /// page's second step, which recomputes the environment from the same request).
+    pub async fn completed_from(&self, user: &User, ip: Option<IpAddr>, user_agent: Option<&str>) -> GateResult<()> {
+        let env = Environment::from_client(ip, user_agent);
+        let key = env.key();
+        self.ctx.store.environment_login(&user.tenant_id, &user.id, &key, &env, self.ctx.clock.now()).await?;
+        Ok(())
+    }
+
+    /// The explanation of a judged attempt (`sekimori risk explain <attempt>`): when, who,
+    /// how, the decision, the score, each signal's points and what was seen, the rule that
+    /// decided and whether it was enforced, read back from the attempt's audit event.
+    pub async fn explain(&self, tenant_id: &TenantId, attempt: i64) -> GateResult<serde_json::Value> {
+        let filter = EventFilter {
+            tenant_id: Some(tenant_id.clone()),
+            action: Some(action::AUTH_RISK_ASSESSED.to_owned()),
+            after_seq: Some(attempt.saturating_sub(1)),
+            limit: 1,
+            ..EventFilter::default()
+        };
+        let not_found = || GateError::new(ErrorCode::NotFound, format!("no judged attempt {attempt}"));
+        let row = self.ctx.store.events(&filter).await?.into_iter().find(|e| e.seq == attempt).ok_or_else(not_found)?;
+        let doc: serde_json::Value = serde_json::from_str(&row.doc)
+            .map_err(|e| GateError::new(ErrorCode::Internal, format!("audit event {attempt} is not JSON: {e}")))?;
+        let risk = &doc["sekimori"]["risk"];
+        Ok(serde_json::json!({
+            "attempt": row.seq,
+            "at": row.ts.to_rfc3339(),
+            "user": doc["user"]["name"],
+            "source_ip": doc["source"]["ip"],
+            "method": risk["method"],
+            "decision": risk["decision"],
+            "score": risk["score"],
+            "rule": risk["rule"],
+            "enforced": risk["enforced"],
+            "policy_version": risk["policy_version"],
+            "contributions": risk["contributions"],
+        }))
+    }
+
+    /// The user's behaviour profile as detection stored it; one that does not decode is an
+    /// error, never an empty profile.
+    async fn profile(&self, tenant_id: &TenantId, username: &str) -> GateResult<Option<Profile>> {
+        let key = format!("user:{username}");
+        let rows = self.ctx.store.behaviour_profiles(tenant_id, std::slice::from_ref(&key)).await?;
+        match rows.into_iter().find(|(k, _)| *k == key) {
+            None => Ok(None),
+            Some((_, json)) => serde_json::from_str(&json).map(Some).map_err(|e| {
+                GateError::new(ErrorCode::Internal, format!("stored behaviour profile {key} does not decode: {e}"))
+            }),
+        }
+    }
+}

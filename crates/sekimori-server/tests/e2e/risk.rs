@@ -1,0 +1,190 @@
+//! Login-time risk over HTTP (issue 19, docs/risk.md): a relying party's password check and
+//! the hosted login page are judged OK / REVIEW / NG by the tenant's policy. A listed
+//! address is refused with the same words as any refusal (the reasons only in the audit
+//! event, read back by the explain API); too many attempts in the window are refused until
+//! it passes (test clock); a REVIEW asks for a factor of another kind and one that cannot be
+//! satisfied is refused; dry-run records and does not enforce; the policy is versioned,
+//! checked with the key named, and audited.
+
+use reqwest::{Method, StatusCode};
+use sekimori_gate::risk::RiskInputs;
+use sekimori_risk::{AddressList, Reputation};
+use serde_json::{json, Value};
+use totp_rs::TOTP;
+
+use crate::harness::{Backend, Rp, TestServer};
+use crate::login::{with_password, Browser};
+
+async fn rp(s: &TestServer) -> Rp {
+    let key = s.admin.add_app("bank", "relying_party").await.expect("app")["key"].as_str().expect("key").to_owned();
+    Rp { key }
+}
+
+async fn verify(s: &TestServer, rp: &Rp, ip: &str) -> (StatusCode, Value) {
+    let client = json!({"ip": ip, "user_agent": "Mozilla/5.0 (X11; Linux x86_64) Firefox/133.0"});
+    rp.post(
+        s,
+        "/api/v1/factors/password/verify",
+        json!({"username": "alice", "password": "kumamoto42", "client": client}),
+    )
+    .await
+}
+
+fn list(name: &str, weight: u32, text: &str) -> AddressList {
+    AddressList::parse(name, weight, text).expect("list")
+}
+
+async fn set_policy(s: &TestServer, base: i64, policy: Value) -> (StatusCode, Value) {
+    s.admin_call(Method::PUT, "/api/v1/admin/risk/policy", Some(json!({"base_version": base, "policy": policy}))).await
+}
+
+async fn explain(s: &TestServer, attempt: &Value) -> Value {
+    let (status, body) = s.admin_call(Method::GET, &format!("/api/v1/admin/risk/attempts/{attempt}"), None).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    body
+}
+
+async fn listed_and_fast_attempts(backend: Backend) {
+    let s = TestServer::start_on(backend).await;
+    with_password(&s, "alice").await;
+    let rp = rp(&s).await;
+    s.gate.risk().set_inputs(RiskInputs {
+        reputation: Reputation::new(vec![
+            list("tor-exits", 60, "ExitNode 00AA\nExitAddress 203.0.113.66 2026-12-05 10:00:00\n"),
+            list("blocklist", 90, "# known bad\n198.51.100.0/24\n"),
+        ]),
+        ..RiskInputs::default()
+    });
+
+    // From an ordinary address: OK, and the relying party learns only that.
+    let (status, ok) = verify(&s, &rp, "192.0.2.10").await;
+    assert_eq!(status, StatusCode::OK, "{ok}");
+    assert_eq!((ok["risk"]["decision"].as_str(), ok["risk"]["step_up"].as_bool()), (Some("OK"), Some(false)));
+    assert!(ok["risk"].get("reasons").is_none(), "no reasons to the relying party: {ok}");
+
+    // From a Tor exit: refused, with the generic words; the reasons are in the audit event.
+    let (status, ng) = verify(&s, &rp, "203.0.113.66").await;
+    assert_eq!((status.as_u16(), ng["code"].as_str()), (403, Some("login_not_allowed")), "{ng}");
+    assert_eq!(ng["detail"], "this login was refused");
+    let judged = s.events("action=auth.risk.assessed").await;
+    let last = judged.iter().find(|e| e["source"]["ip"] == "203.0.113.66").expect("the refused attempt");
+    assert_eq!(last["sekimori"]["risk"]["decision"], "NG");
+    assert_eq!(last["sekimori"]["risk"]["rule"], "listed address");
+    assert_eq!(last["sekimori"]["risk"]["reasons"], json!(["new_environment", "listed_address"]));
+    assert_eq!(last["event"]["outcome"], "failure");
+    // The explain API reads the attempt back with each signal's share.
+    let seq = last["sekimori"]["audit"]["seq"].clone();
+    let why = explain(&s, &seq).await;
+    assert_eq!((why["decision"].as_str(), why["method"].as_str()), (Some("NG"), Some("password")), "{why}");
+    let listed = why["contributions"].as_array().expect("contributions");
+    assert!(listed
+        .iter()
+        .any(|c| c["signal"] == "listed_address" && c["points"] == 60 && c["detail"] == "lists=tor-exits"));
+    let (status, missing) = s.admin_call(Method::GET, "/api/v1/admin/risk/attempts/999999", None).await;
+    assert_eq!((status.as_u16(), missing["code"].as_str()), (404, Some("not_found")));
+
+    // Velocity: the default policy allows 10 attempts per user per minute; the 11th within
+    // the window is refused, and the next minute it is allowed again.
+    for i in 0..8 {
+        let (status, body) = verify(&s, &rp, "192.0.2.10").await;
+        assert_eq!(status, StatusCode::OK, "attempt {i}: {body}");
+    }
+    let (status, fast) = verify(&s, &rp, "192.0.2.10").await;
+    assert_eq!((status.as_u16(), fast["code"].as_str()), (403, Some("login_not_allowed")), "{fast}");
+    let refused = s.events("action=auth.risk.assessed").await;
+    assert!(refused.iter().any(|e| e["sekimori"]["risk"]["rule"] == "too many attempts for the user"));
+    s.clock.advance_seconds(61);
+    assert_eq!(verify(&s, &rp, "192.0.2.10").await.0, StatusCode::OK, "a new window");
+
+    // Dry run: the same Tor exit is recorded as NG but let through.
+    let (status, body) = s.admin_call(Method::GET, "/api/v1/admin/risk/policy", None).await;
+    assert_eq!((status, body["version"].as_i64()), (StatusCode::OK, Some(0)), "{body}");
+    let mut policy = body["policy"].clone();
+    policy["dry_run"] = json!(true);
+    let (status, written) = set_policy(&s, 0, policy.clone()).await;
+    assert_eq!((status, written["version"].as_i64()), (StatusCode::OK, Some(1)), "{written}");
+    let (status, through) = verify(&s, &rp, "203.0.113.66").await;
+    assert_eq!(status, StatusCode::OK, "dry run does not enforce: {through}");
+    let judged = s.events("action=auth.risk.assessed").await;
+    let dry = judged.iter().find(|e| e["sekimori"]["risk"]["enforced"] == false).expect("a dry-run verdict");
+    assert_eq!(
+        (dry["sekimori"]["risk"]["decision"].as_str(), dry["sekimori"]["risk"]["policy_version"].as_i64()),
+        (Some("NG"), Some(1))
+    );
+
+    // The policy is checked (the key named), versioned (a stale base is a conflict) and audited.
+    let (status, bad) = set_policy(&s, 1, json!({"review_at": 50, "ng_at": 10})).await;
+    assert_eq!((status.as_u16(), bad["field"].as_str()), (400, Some("ng_at")), "{bad}");
+    let (status, bad) = set_policy(&s, 1, json!({"weights": {"moon_phase": 5}})).await;
+    assert_eq!(status.as_u16(), 400, "{bad}");
+    assert!(bad["detail"].as_str().is_some_and(|d| d.contains("moon_phase")), "{bad}");
+    let (status, stale) = set_policy(&s, 0, policy).await;
+    assert_eq!((status.as_u16(), stale["current_version"].as_i64()), (409, Some(1)), "{stale}");
+    assert_eq!(s.events("action=admin.risk_policy.updated").await.len(), 1);
+}
+
+#[tokio::test]
+async fn listed_addresses_and_fast_attempts_are_refused_and_dry_run_only_records_on_sqlite() {
+    listed_and_fast_attempts(Backend::Sqlite).await;
+}
+
+#[tokio::test]
+async fn listed_addresses_and_fast_attempts_are_refused_and_dry_run_only_records_on_postgres() {
+    listed_and_fast_attempts(Backend::Postgres).await;
+}
+
+/// A policy that asks for a second factor from any environment the user has not logged
+/// in from.
+fn review_new_environments() -> Value {
+    json!({
+        "rules": [{"name": "new environment", "when": ["new_environment"], "decision": "REVIEW"}],
+        "review_at": 1000, "ng_at": 1000
+    })
+}
+
+#[tokio::test]
+async fn a_review_asks_for_another_factor_and_one_that_cannot_be_given_is_refused() {
+    let s = TestServer::start_on(Backend::Sqlite).await;
+    with_password(&s, "alice").await;
+    with_password(&s, "bob").await;
+    let rp = rp(&s).await;
+    assert_eq!(set_policy(&s, 0, review_new_environments()).await.0, StatusCode::OK);
+
+    // Over the API the relying party is told to step up; the reasons stay with Sekimori.
+    let (status, body) = verify(&s, &rp, "192.0.2.20").await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!((body["risk"]["decision"].as_str(), body["risk"]["step_up"].as_bool()), (Some("REVIEW"), Some(true)));
+
+    // On the hosted page, bob has no second factor: the REVIEW cannot be satisfied.
+    let mut b = Browser::new(&s);
+    let refused = b.login("bob", "kumamoto42", "/app").await;
+    assert_eq!(refused.status, StatusCode::FORBIDDEN, "{}", refused.body);
+    assert!(!b.jar.contains_key("sekimori_session"));
+
+    // Alice has TOTP: she is asked for it, and once she has given it the environment is
+    // known, so her next password from the same browser is OK.
+    let (_, e) = s.admin_call(Method::POST, "/api/v1/admin/users/alice/totp", None).await;
+    let app = TOTP::from_url(e["otpauth_uri"].as_str().expect("uri")).expect("uri");
+    let id = e["id"].as_str().expect("id");
+    let code = app.generate(u64::try_from(s.now_seconds()).expect("time"));
+    let path = format!("/api/v1/admin/users/alice/totp/{id}/confirm");
+    assert_eq!(s.admin_call(Method::POST, &path, Some(json!({"code": code}))).await.0, StatusCode::OK);
+    s.clock.advance_seconds(30);
+    let asked = b.login("alice", "kumamoto42", "/app").await;
+    assert!(asked.body.contains("action=\"/login/factor\""), "{}", asked.body);
+    let csrf = asked.csrf();
+    let code = app.generate(u64::try_from(s.now_seconds()).expect("time"));
+    let done =
+        b.post("/login/factor", &[("csrf", &csrf), ("code", &code), ("return_to", "/app"), ("level", "1")]).await;
+    assert_eq!(done.status, StatusCode::SEE_OTHER, "{}", done.body);
+    s.clock.advance_seconds(30);
+    let mut again = Browser::new(&s);
+    again.login("alice", "kumamoto42", "/app").await;
+    let judged = s.events("action=auth.risk.assessed").await;
+    let mut hosted: Vec<&Value> =
+        judged.iter().filter(|e| e["user"]["name"] == "alice" && e["source"]["ip"] == "127.0.0.1").collect();
+    hosted.sort_by_key(|e| e["sekimori"]["audit"]["seq"].as_i64());
+    let decisions: Vec<&Value> = hosted.iter().map(|e| &e["sekimori"]["risk"]["decision"]).collect();
+    assert_eq!(decisions, [&json!("REVIEW"), &json!("OK")], "{hosted:?}");
+    assert_eq!(hosted[1]["sekimori"]["environment"]["known"], true);
+}

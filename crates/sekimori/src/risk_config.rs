@@ -1,0 +1,114 @@
+//! `[risk]`: the address lists login-time risk reads (docs/risk.md), each a file of one IP
+//! address or CIDR per line (`#` comments) or the Tor Project's exit list, with a weight.
+//! Read when the configuration is built (a bad file refuses the start, naming the key and
+//! the line) and read again when a file changes, without a restart.
+
+use std::path::{Path, PathBuf};
+use std::time::{Duration, SystemTime};
+
+use serde::Deserialize;
+
+use sekimori_detect::baseline::Baselines;
+use sekimori_gate::risk::RiskInputs;
+use sekimori_gate::Gate;
+use sekimori_risk::{AddressList, Reputation};
+
+use crate::config::{err, ConfigError};
+
+/// `[risk]`
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RiskConfig {
+    /// `[[risk.address_lists]]`: lists of addresses whose logins are riskier.
+    pub address_lists: Vec<ListConfig>,
+    /// How often list files are checked for changes, seconds (5 to 86400).
+    pub reload_seconds: u64,
+}
+
+impl Default for RiskConfig {
+    fn default() -> Self {
+        RiskConfig { address_lists: Vec::new(), reload_seconds: 60 }
+    }
+}
+
+/// One address list.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ListConfig {
+    /// Shown in explanations (`tor-exits`).
+    pub name: String,
+    /// The file.
+    pub path: PathBuf,
+    /// Points an address on it adds to a login's score (1 to 100; the default policy
+    /// refuses any listed address whatever its weight).
+    pub weight: u32,
+}
+
+impl RiskConfig {
+    /// Checks the ranges and reads every list; errors name the key and the file.
+    pub fn read(&self, source_name: &str, baselines: &Baselines) -> Result<RiskInputs, ConfigError> {
+        if !(5..=86_400).contains(&self.reload_seconds) {
+            return Err(err(
+                source_name,
+                "risk.reload_seconds",
+                format!("must be between 5 and 86400, got {}", self.reload_seconds),
+            ));
+        }
+        let mut lists = Vec::new();
+        for (i, l) in self.address_lists.iter().enumerate() {
+            let key = |k: &str| format!("risk.address_lists[{i}].{k}");
+            if l.name.trim().is_empty() || l.name.len() > 64 {
+                return Err(err(source_name, &key("name"), "must be 1 to 64 characters"));
+            }
+            if !(1..=100).contains(&l.weight) {
+                return Err(err(source_name, &key("weight"), format!("must be between 1 and 100, got {}", l.weight)));
+            }
+            lists.push(read_list(l).map_err(|why| err(source_name, &key("path"), why))?);
+        }
+        Ok(RiskInputs { reputation: Reputation::new(lists), baselines: baselines.clone() })
+    }
+
+    /// Reads the lists again whenever one of the files changes (checked every
+    /// `reload_seconds`); a file that no longer reads is logged and the lists in use stay.
+    pub fn start_reload(&self, gate: Gate, baselines: Baselines) -> Option<tokio::task::JoinHandle<()>> {
+        if self.address_lists.is_empty() {
+            return None;
+        }
+        let lists = self.address_lists.clone();
+        let every = Duration::from_secs(self.reload_seconds);
+        Some(tokio::spawn(async move {
+            let mut seen = stamps(&lists);
+            loop {
+                tokio::time::sleep(every).await;
+                let now = stamps(&lists);
+                if now == seen {
+                    continue;
+                }
+                match lists.iter().map(read_list).collect::<Result<Vec<_>, _>>() {
+                    Ok(read) => {
+                        let entries: usize = read.iter().map(|l| l.entries).sum();
+                        gate.risk()
+                            .set_inputs(RiskInputs { reputation: Reputation::new(read), baselines: baselines.clone() });
+                        tracing::info!(lists = lists.len(), entries, "risk address lists reloaded");
+                        seen = now;
+                    }
+                    Err(why) => tracing::error!(%why, "risk address lists not reloaded; the previous ones stay"),
+                }
+            }
+        }))
+    }
+}
+
+fn read_list(l: &ListConfig) -> Result<AddressList, String> {
+    let text = std::fs::read_to_string(&l.path).map_err(|e| format!("{}: {e}", l.path.display()))?;
+    AddressList::parse(&l.name, l.weight, &text).map_err(|e| format!("{}: {e}", l.path.display()))
+}
+
+fn stamps(lists: &[ListConfig]) -> Vec<Option<(SystemTime, u64)>> {
+    lists.iter().map(|l| stamp(&l.path)).collect()
+}
+
+fn stamp(p: &Path) -> Option<(SystemTime, u64)> {
+    let m = std::fs::metadata(p).ok()?;
+    Some((m.modified().ok()?, m.len()))
+}
