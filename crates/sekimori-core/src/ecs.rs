@@ -102,6 +102,14 @@ pub mod field {
     pub const TICKET_ID: &str = "sekimori.ticket.id";
     /// `sekimori.tuning.version`
     pub const TUNING_VERSION: &str = "sekimori.tuning.version";
+    /// ECS `source.geo.country_iso_code`, from the geo database.
+    pub const SOURCE_GEO_COUNTRY: &str = "source.geo.country_iso_code";
+    /// ECS `source.geo.location.lat`.
+    pub const SOURCE_GEO_LAT: &str = "source.geo.location.lat";
+    /// ECS `source.geo.location.lon`.
+    pub const SOURCE_GEO_LON: &str = "source.geo.location.lon";
+    /// ECS `source.as.number`.
+    pub const SOURCE_AS_NUMBER: &str = "source.as.number";
     /// A login's risk decision: `OK`, `REVIEW` or `NG` (issue 19).
     pub const RISK_DECISION: &str = "sekimori.risk.decision";
     /// Its score.

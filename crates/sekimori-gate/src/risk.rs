@@ -13,7 +13,7 @@ use sekimori_core::environment::{network_of, Environment};
 use sekimori_core::event::Outcome;
 use sekimori_core::{ErrorCode, TenantId};
 use sekimori_detect::baseline::{Baselines, Profile};
-use sekimori_risk::{evaluate, BrowserSignals, Decision, Facts, Policy, Reputation, Velocity, Verdict};
+use sekimori_risk::{evaluate, BrowserSignals, Decision, Facts, GeoDb, Place, Policy, Reputation, Velocity, Verdict};
 use sekimori_store::{write_version, DocumentKind, EventFilter, NewVersion, User};
 
 use crate::environments::Environments;
@@ -29,13 +29,15 @@ const MAX_POLICY_BYTES: usize = 64 * 1024;
 pub struct RiskInputs {
     /// Address lists with their weights.
     pub reputation: Reputation,
+    /// Where addresses are (country, coordinates, ASN), when a database is configured.
+    pub geo: Option<Arc<GeoDb>>,
     /// The baselines, for "new country", "new network", "impossible travel".
     pub baselines: Baselines,
 }
 
 impl Default for RiskInputs {
     fn default() -> Self {
-        RiskInputs { reputation: Reputation::default(), baselines: Baselines::builtin() }
+        RiskInputs { reputation: Reputation::default(), geo: None, baselines: Baselines::builtin() }
     }
 }
 
@@ -165,11 +167,16 @@ impl Risk {
     pub async fn judge(&self, a: &LoginAttempt<'_>) -> GateResult<Judged> {
         let tenant_id = &a.user.tenant_id;
         let (version, policy) = self.policy(tenant_id).await?;
-        let env = Environment::from_client(a.ip, a.user_agent);
+        let inputs = self.inputs();
+        let place = match (&inputs.geo, a.ip) {
+            (Some(db), Some(ip)) => db.lookup(ip).unwrap_or_default(),
+            _ => Place::default(),
+        };
+        let mut env = Environment::from_client(a.ip, a.user_agent);
+        env.country = place.country.clone();
         let env_key = env.key();
         let known = self.environments.observe_environment(a.user, &env, &env_key).await?;
         let now = self.ctx.clock.now();
-        let inputs = self.inputs();
         let window = i64::from(policy.velocity.window_seconds) * 1000;
         let velocity = (
             self.velocity.hit(&format!("user:{tenant_id}:{}", a.user.id), now.millis(), window),
@@ -179,14 +186,15 @@ impl Risk {
             }),
         );
         let profile = self.profile(tenant_id, &a.user.username).await?;
-        let network = a.ip.map(network_of);
+        // The network as the baselines name it: the ASN when known, else the /24 or /48.
+        let network = place.asn.map(|n| format!("AS{n}")).or_else(|| a.ip.map(network_of));
         let facts = Facts {
             at: now.millis(),
             profile: profile.as_ref(),
             environment_known: known,
             country: env.country.as_deref(),
             network: network.as_deref(),
-            location: None,
+            location: place.location,
             user_agent: a.user_agent,
             listed: a.ip.map_or_else(Vec::new, |ip| inputs.reputation.hits(ip)),
             velocity,
@@ -211,6 +219,14 @@ impl Risk {
             .field_opt(field::USER_AGENT_ORIGINAL, a.user_agent.map(str::to_owned));
         if let Some(ip) = a.ip {
             ev = ev.field(field::SOURCE_IP, ip.to_string());
+        }
+        // Where the address is, so the baselines learn this user's countries and places
+        // from these events as they do from any log with geo fields.
+        ev = ev
+            .field_opt(field::SOURCE_GEO_COUNTRY, place.country.clone())
+            .field_opt(field::SOURCE_AS_NUMBER, place.asn);
+        if let Some((lat, lon)) = place.location {
+            ev = ev.field(field::SOURCE_GEO_LAT, lat).field(field::SOURCE_GEO_LON, lon);
         }
         let attempt = self.ctx.store.append(&ev).await?;
         Ok(Judged { verdict, attempt, environment: (env, env_key) })

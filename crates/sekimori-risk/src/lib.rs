@@ -10,12 +10,14 @@
 //! with the tenant's [`Policy`] into a [`Verdict`] that explains itself.
 
 pub mod engine;
+pub mod geo;
 pub mod policy;
 pub mod reputation;
 pub mod signal;
 pub mod velocity;
 
 pub use engine::{evaluate, Contribution, Facts, Verdict};
+pub use geo::{GeoDb, GeoError, Place};
 pub use policy::{Decision, Policy, PolicyError, Rule, VelocityLimits};
 pub use reputation::{AddressList, Reputation};
 pub use signal::{BrowserSignals, Signal};

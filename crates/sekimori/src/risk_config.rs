@@ -4,6 +4,7 @@
 //! the line) and read again when a file changes, without a restart.
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use serde::Deserialize;
@@ -11,7 +12,7 @@ use serde::Deserialize;
 use sekimori_detect::baseline::Baselines;
 use sekimori_gate::risk::RiskInputs;
 use sekimori_gate::Gate;
-use sekimori_risk::{AddressList, Reputation};
+use sekimori_risk::{AddressList, GeoDb, Reputation};
 
 use crate::config::{err, ConfigError};
 
@@ -21,13 +22,16 @@ use crate::config::{err, ConfigError};
 pub struct RiskConfig {
     /// `[[risk.address_lists]]`: lists of addresses whose logins are riskier.
     pub address_lists: Vec<ListConfig>,
+    /// A geolocation database in the MaxMind DB format (GeoLite2 City or Country, DB-IP
+    /// Lite, an ASN database): country, coordinates and ASN of the client's address.
+    pub geoip_database: Option<PathBuf>,
     /// How often list files are checked for changes, seconds (5 to 86400).
     pub reload_seconds: u64,
 }
 
 impl Default for RiskConfig {
     fn default() -> Self {
-        RiskConfig { address_lists: Vec::new(), reload_seconds: 60 }
+        RiskConfig { address_lists: Vec::new(), geoip_database: None, reload_seconds: 60 }
     }
 }
 
@@ -54,7 +58,6 @@ impl RiskConfig {
                 format!("must be between 5 and 86400, got {}", self.reload_seconds),
             ));
         }
-        let mut lists = Vec::new();
         for (i, l) in self.address_lists.iter().enumerate() {
             let key = |k: &str| format!("risk.address_lists[{i}].{k}");
             if l.name.trim().is_empty() || l.name.len() > 64 {
@@ -63,49 +66,70 @@ impl RiskConfig {
             if !(1..=100).contains(&l.weight) {
                 return Err(err(source_name, &key("weight"), format!("must be between 1 and 100, got {}", l.weight)));
             }
-            lists.push(read_list(l).map_err(|why| err(source_name, &key("path"), why))?);
         }
-        Ok(RiskInputs { reputation: Reputation::new(lists), baselines: baselines.clone() })
+        self.load(baselines).map_err(|(key, why)| err(source_name, &key, why))
+    }
+
+    /// Reads the lists and the geolocation database: what fails names its key.
+    fn load(&self, baselines: &Baselines) -> Result<RiskInputs, (String, String)> {
+        let mut lists = Vec::new();
+        for (i, l) in self.address_lists.iter().enumerate() {
+            lists.push(read_list(l).map_err(|why| (format!("risk.address_lists[{i}].path"), why))?);
+        }
+        let geo = match &self.geoip_database {
+            None => None,
+            Some(p) => {
+                let bytes = std::fs::read(p)
+                    .map_err(|e| ("risk.geoip_database".to_owned(), format!("{}: {e}", p.display())))?;
+                let db = GeoDb::from_bytes(bytes)
+                    .map_err(|e| ("risk.geoip_database".to_owned(), format!("{}: {e}", p.display())))?;
+                Some(Arc::new(db))
+            }
+        };
+        Ok(RiskInputs { reputation: Reputation::new(lists), geo, baselines: baselines.clone() })
     }
 
     /// Reads the lists again whenever one of the files changes (checked every
     /// `reload_seconds`); a file that no longer reads is logged and the lists in use stay.
     pub fn start_reload(&self, gate: Gate, baselines: Baselines) -> Option<tokio::task::JoinHandle<()>> {
-        if self.address_lists.is_empty() {
+        if self.address_lists.is_empty() && self.geoip_database.is_none() {
             return None;
         }
-        let lists = self.address_lists.clone();
+        let cfg = self.clone();
         let every = Duration::from_secs(self.reload_seconds);
         Some(tokio::spawn(async move {
-            let mut seen = stamps(&lists);
+            let mut seen = cfg.stamps();
             loop {
                 tokio::time::sleep(every).await;
-                let now = stamps(&lists);
+                let now = cfg.stamps();
                 if now == seen {
                     continue;
                 }
-                match lists.iter().map(read_list).collect::<Result<Vec<_>, _>>() {
-                    Ok(read) => {
-                        let entries: usize = read.iter().map(|l| l.entries).sum();
-                        gate.risk()
-                            .set_inputs(RiskInputs { reputation: Reputation::new(read), baselines: baselines.clone() });
-                        tracing::info!(lists = lists.len(), entries, "risk address lists reloaded");
+                match cfg.load(&baselines) {
+                    Ok(inputs) => {
+                        let entries: usize = inputs.reputation.lists().iter().map(|l| l.entries).sum();
+                        gate.risk().set_inputs(inputs);
+                        tracing::info!(
+                            lists = cfg.address_lists.len(),
+                            entries,
+                            "risk address lists and geo database reread"
+                        );
                         seen = now;
                     }
-                    Err(why) => tracing::error!(%why, "risk address lists not reloaded; the previous ones stay"),
+                    Err((key, why)) => tracing::error!(%key, %why, "risk inputs not reread; the previous ones stay"),
                 }
             }
         }))
+    }
+
+    fn stamps(&self) -> Vec<Option<(SystemTime, u64)>> {
+        self.address_lists.iter().map(|l| stamp(&l.path)).chain(self.geoip_database.iter().map(|p| stamp(p))).collect()
     }
 }
 
 fn read_list(l: &ListConfig) -> Result<AddressList, String> {
     let text = std::fs::read_to_string(&l.path).map_err(|e| format!("{}: {e}", l.path.display()))?;
     AddressList::parse(&l.name, l.weight, &text).map_err(|e| format!("{}: {e}", l.path.display()))
-}
-
-fn stamps(lists: &[ListConfig]) -> Vec<Option<(SystemTime, u64)>> {
-    lists.iter().map(|l| stamp(&l.path)).collect()
 }
 
 fn stamp(p: &Path) -> Option<(SystemTime, u64)> {

@@ -127,6 +127,9 @@ pub async fn serve(cfg: Config, source_name: &str) -> anyhow::Result<()> {
     if risk_lists > 0 {
         println!("risk: {} address lists, {risk_lists} entries", rt.risk.reputation.lists().len());
     }
+    if let Some(db) = &rt.risk.geo {
+        println!("risk: geolocation from a {} database", db.kind);
+    }
     let risk_reload = cfg.risk.start_reload(gate.clone(), rt.risk.baselines.clone());
     gate.risk().set_inputs(rt.risk.clone());
     let (tenant, first_token) = gate.admin().bootstrap().await.map_err(|e| anyhow::anyhow!("{e}"))?;

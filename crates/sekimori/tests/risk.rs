@@ -139,6 +139,34 @@ async fn listed_addresses_are_refused_explained_and_reread_when_the_list_changes
     assert!(refused_now, "the changed list was read again within 15 s");
 }
 
+#[tokio::test]
+async fn a_geolocation_database_is_read_at_start_and_a_bad_one_refuses_it() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut w = mmdb_writer::Writer::new("Test-GeoLite2-Country");
+    let record = json!({"country": {"iso_code": "JP"}});
+    w.insert("192.0.2.0/24".parse::<ipnet::IpNet>().expect("net"), &record).expect("insert");
+    let db = dir.path().join("geo.mmdb");
+    std::fs::write(&db, w.to_bytes().expect("bytes")).expect("write");
+    let file = dir.path().join("sekimori.toml");
+    std::fs::write(&file, format!("[risk]\ngeoip_database = {db:?}\n")).expect("config");
+    let s = common::start_with(&dir.path().join("data"), &["--config", file.to_str().expect("utf-8")], &[]).await;
+    let stdout = std::fs::read_to_string(dir.path().join("data.stdout")).expect("stdout");
+    assert!(stdout.contains("risk: geolocation from a Test-GeoLite2-Country database"), "{stdout}");
+    drop(s);
+    std::fs::write(&db, b"not a database").expect("write");
+    let out = Command::new(BIN)
+        .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
+        .arg(dir.path().join("data2"))
+        .arg("--config")
+        .arg(&file)
+        .env_remove("SEKIMORI_CONFIG")
+        .output()
+        .expect("run");
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("risk.geoip_database") && err.contains("not a MaxMind DB file"), "{err}");
+}
+
 #[test]
 fn a_list_that_does_not_parse_refuses_the_start_with_its_key_and_line() {
     let dir = tempfile::tempdir().expect("tempdir");

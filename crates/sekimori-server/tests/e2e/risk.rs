@@ -8,8 +8,9 @@
 
 use reqwest::{Method, StatusCode};
 use sekimori_gate::risk::RiskInputs;
-use sekimori_risk::{AddressList, Reputation};
+use sekimori_risk::{AddressList, GeoDb, Reputation};
 use serde_json::{json, Value};
+use std::sync::Arc;
 use totp_rs::TOTP;
 
 use crate::harness::{Backend, Rp, TestServer};
@@ -187,4 +188,112 @@ async fn a_review_asks_for_another_factor_and_one_that_cannot_be_given_is_refuse
     let decisions: Vec<&Value> = hosted.iter().map(|e| &e["sekimori"]["risk"]["decision"]).collect();
     assert_eq!(decisions, [&json!("REVIEW"), &json!("OK")], "{hosted:?}");
     assert_eq!(hosted[1]["sekimori"]["environment"]["known"], true);
+}
+
+/// A geolocation database in the MaxMind DB format, as GeoLite2 City lays it out: Tokyo,
+/// São Paulo and Berlin networks, each with its ASN.
+fn geo_db() -> GeoDb {
+    let mut w = mmdb_writer::Writer::new("Test-GeoLite2-City");
+    for (net, iso, lat, lon, asn) in [
+        ("192.0.2.0/24", "JP", 35.68, 139.69, 64500u32),
+        ("198.51.100.0/24", "BR", -23.55, -46.63, 64501),
+        ("203.0.113.0/24", "DE", 52.52, 13.40, 64502),
+    ] {
+        let record = json!({
+            "country": {"iso_code": iso},
+            "location": {"latitude": lat, "longitude": lon},
+            "autonomous_system_number": asn
+        });
+        w.insert(net.parse::<ipnet::IpNet>().expect("net"), &record).expect("insert");
+    }
+    GeoDb::from_bytes(w.to_bytes().expect("bytes")).expect("a MaxMind DB")
+}
+
+/// Waits (real time: the audit follower runs every second) until alice's behaviour profile
+/// has taken in `events` events.
+async fn profile_has(s: &TestServer, events: u64) -> Value {
+    let tenant = sekimori_core::TenantId::new(s.tenant_id.as_str());
+    for _ in 0..100 {
+        let rows = s.store.behaviour_profiles(&tenant, &["user:alice".to_owned()]).await.expect("profiles");
+        if let Some((_, json)) = rows.first() {
+            let p: Value = serde_json::from_str(json).expect("profile json");
+            if p["events"].as_u64().is_some_and(|n| n >= events) {
+                return p;
+            }
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    panic!("alice's profile did not reach {events} events");
+}
+
+async fn verify_as(s: &TestServer, rp: &Rp, ip: &str, ua: &str) -> (StatusCode, Value) {
+    let body = json!({"username": "alice", "password": "kumamoto42", "client": {"ip": ip, "user_agent": ua}});
+    rp.post(s, "/api/v1/factors/password/verify", body).await
+}
+
+fn last_verdict(events: &[Value]) -> &Value {
+    events
+        .iter()
+        .max_by_key(|e| e["sekimori"]["audit"]["seq"].as_i64())
+        .map(|e| &e["sekimori"]["risk"])
+        .expect("a verdict")
+}
+
+/// The scenarios of issue 19 with a geolocation database: a known user in a known place is
+/// OK; Tokyo then São Paulo thirty minutes later is impossible travel (REVIEW); a new
+/// environment in a new country is REVIEW; the countries and places are learned by the
+/// same behaviour profile detection keeps, from Sekimori's own audit events.
+#[tokio::test]
+async fn geolocation_finds_new_countries_and_impossible_travel() {
+    let s = TestServer::start_on(Backend::Sqlite).await;
+    with_password(&s, "alice").await;
+    let rp = rp(&s).await;
+    s.gate.risk().set_inputs(RiskInputs { geo: Some(Arc::new(geo_db())), ..RiskInputs::default() });
+    let firefox = "Mozilla/5.0 (X11; Linux x86_64; rv:133.0) Gecko/20100101 Firefox/133.0";
+
+    // Day 0, Tokyo: a first login (a new environment alone is not enough to ask for more).
+    let (status, body) = verify_as(&s, &rp, "192.0.2.10", firefox).await;
+    assert_eq!((status, body["risk"]["decision"].as_str()), (StatusCode::OK, Some("OK")), "{body}");
+    let judged = s.events("action=auth.risk.assessed").await;
+    assert_eq!(judged[0]["source"]["geo"]["country_iso_code"], "JP", "the event carries the place: {:?}", judged[0]);
+    assert_eq!(judged[0]["source"]["as"]["number"], 64500);
+    let before = profile_has(&s, 1).await["events"].as_u64().expect("events");
+
+    // Day 8, Tokyo again: the profile has learned; a known user in a known place is OK.
+    s.clock.advance_seconds(8 * 86_400);
+    let (_, body) = verify_as(&s, &rp, "192.0.2.10", firefox).await;
+    assert_eq!((body["risk"]["decision"].as_str(), body["risk"]["step_up"].as_bool()), (Some("OK"), Some(false)));
+    let verdict = last_verdict(&s.events("action=auth.risk.assessed").await).clone();
+    assert_eq!((verdict["score"].as_u64(), verdict["reasons"].clone()), (Some(0), json!([])), "{verdict}");
+    let p = profile_has(&s, before + 2).await;
+    assert!(p["seen"]["country"]["JP"].is_object(), "the country is learned from the audit events: {p}");
+    let before = p["events"].as_u64().expect("events");
+
+    // Thirty minutes later, São Paulo: impossible travel, a new country and environment.
+    s.clock.advance_seconds(1_800);
+    let (status, body) = verify_as(&s, &rp, "198.51.100.20", firefox).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!((body["risk"]["decision"].as_str(), body["risk"]["step_up"].as_bool()), (Some("REVIEW"), Some(true)));
+    let verdict = last_verdict(&s.events("action=auth.risk.assessed").await).clone();
+    assert_eq!(verdict["rule"], "impossible travel", "{verdict}");
+    for signal in ["new_environment", "new_country", "new_network", "impossible_travel"] {
+        assert!(verdict["reasons"].as_array().is_some_and(|r| r.contains(&json!(signal))), "{signal}: {verdict}");
+    }
+    let travel = verdict["contributions"]
+        .as_array()
+        .and_then(|c| c.iter().find(|c| c["signal"] == "impossible_travel"))
+        .expect("travel");
+    assert!(travel["detail"].as_str().is_some_and(|d| d.starts_with("distance_km=18")), "{travel}");
+    profile_has(&s, before + 2).await;
+
+    // Two days later, Berlin, from another browser: no travel problem any more, but a new
+    // environment in a new country is REVIEW by its rule.
+    s.clock.advance_seconds(2 * 86_400);
+    let chrome =
+        "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0 Safari/537.36";
+    let (_, body) = verify_as(&s, &rp, "203.0.113.30", chrome).await;
+    assert_eq!(body["risk"]["decision"], "REVIEW", "{body}");
+    let verdict = last_verdict(&s.events("action=auth.risk.assessed").await).clone();
+    assert_eq!(verdict["rule"], "new environment in a new country", "{verdict}");
+    assert!(!verdict["reasons"].as_array().is_some_and(|r| r.contains(&json!("impossible_travel"))), "{verdict}");
 }
