@@ -199,6 +199,7 @@ impl Gate {
             access.clone(),
             environments.clone(),
             assertions.clone(),
+            risk.clone(),
             s.login_ttl_seconds,
             s.warning_ttl_seconds,
         ));

@@ -17,7 +17,9 @@ use sekimori_store::{
 use serde::Serialize;
 use serde_json::{json, Value};
 
+use crate::factors::RiskSummary;
 use crate::notify::Topic;
+use crate::risk::{LoginAttempt, Risk};
 use std::sync::Arc;
 
 use crate::access::Access;
@@ -54,6 +56,9 @@ pub struct PushStarted {
     pub environment: Environment,
     /// Whether the user has logged in from this environment before.
     pub environment_known: bool,
+    /// The risk verdict's effect (docs/risk.md): `step_up` means the relying party must
+    /// ask for a factor of another kind (TOTP, passkey) once the push is approved.
+    pub risk: RiskSummary,
 }
 
 /// A push login's state, for the relying party.
@@ -90,6 +95,7 @@ pub struct PushLogin {
     access: Arc<Access>,
     environments: Arc<Environments>,
     assertions: Arc<Assertions>,
+    risk: Arc<Risk>,
     /// Lifetime of a push login request, seconds.
     ttl_seconds: i64,
     /// Lifetime of an unknown-environment warning in the inbox, seconds.
@@ -102,16 +108,19 @@ impl PushLogin {
         access: Arc<Access>,
         environments: Arc<Environments>,
         assertions: Arc<Assertions>,
+        risk: Arc<Risk>,
         ttl_seconds: i64,
         warning_ttl_seconds: i64,
     ) -> Self {
-        PushLogin { ctx, access, environments, assertions, ttl_seconds, warning_ttl_seconds }
+        PushLogin { ctx, access, environments, assertions, risk, ttl_seconds, warning_ttl_seconds }
     }
 
-    /// Starts a push login for `username` on behalf of `app`.
+    /// Starts a push login for `username` on behalf of `app`. The attempt is judged by the
+    /// tenant's risk policy before the device is disturbed: an NG sends nothing, a REVIEW
+    /// is reported to the relying party (`risk.step_up`), which asks for another factor.
     pub async fn start_push(&self, app: &App, username: &str, client: &ClientInfo) -> GateResult<PushStarted> {
         let tenant = self.ctx.tenant(&app.tenant_id).await?;
-        self.start_push_in(app, &tenant, username, client).await
+        self.start_push_in(app, &tenant, username, client, true).await
     }
 
     /// [`PushLogin::start_push`] with the app's tenant already read.
@@ -121,6 +130,7 @@ impl PushLogin {
         tenant: &Tenant,
         username: &str,
         client: &ClientInfo,
+        step_up_possible: bool,
     ) -> GateResult<PushStarted> {
         let user = self.ctx.find_user(&tenant.id, username).await?;
         self.access.check_login_allowed_in(&user, Some(tenant), "push").await?;
@@ -149,6 +159,25 @@ impl PushLogin {
                 "the user has not armed login on an authenticator; refused without disturbing the device",
             ));
         }
+        // Judged before the device is disturbed. Where no second step can follow the
+        // approval (the hosted page's push), a REVIEW cannot be satisfied and is refused.
+        let attempt = LoginAttempt {
+            user: &user,
+            method: "push",
+            ip: client.ip,
+            user_agent: client.user_agent.as_deref(),
+            browser: None,
+        };
+        let judged = self.risk.judge(&attempt).await?;
+        let satisfiable = judged.ok() || (judged.needs_step_up() && step_up_possible);
+        if !satisfiable {
+            return Err(crate::risk::refused());
+        }
+        let risk = RiskSummary {
+            decision: judged.verdict.effective(),
+            step_up: judged.needs_step_up(),
+            attempt: judged.attempt,
+        };
         let expires_at = now.plus_seconds(self.ttl_seconds);
         let number = i64::from(10 + self.ctx.rng.below(90));
         let login = LoginRequest {
@@ -219,6 +248,7 @@ impl PushLogin {
             expires_at: expires_at.to_rfc3339(),
             environment: env,
             environment_known: known,
+            risk,
         })
     }
 

@@ -288,7 +288,7 @@ impl Sessions {
     ) -> GateResult<crate::PushStarted> {
         let tenant = self.ctx.default_tenant().await?;
         let app = hosted_app_of(tenant.clone());
-        self.push.start_push_in(&app, &tenant, username, client).await
+        self.push.start_push_in(&app, &tenant, username, client, false).await
     }
 
     /// Waits up to `wait` for the hosted page's push login `login_id`; when approved,

@@ -297,3 +297,52 @@ async fn geolocation_finds_new_countries_and_impossible_travel() {
     assert_eq!(verdict["rule"], "new environment in a new country", "{verdict}");
     assert!(!verdict["reasons"].as_array().is_some_and(|r| r.contains(&json!("impossible_travel"))), "{verdict}");
 }
+
+/// Push logins are judged before the device is disturbed: from a listed address nothing
+/// reaches the phone; under a policy that asks for more from new environments the relying
+/// party is told to step up after the approval, and the hosted page, which has no second
+/// step after a push, refuses instead of sending it.
+#[tokio::test]
+async fn push_logins_are_judged_before_the_phone_is_disturbed() {
+    let s = TestServer::start_on(Backend::Sqlite).await;
+    let alice = s.enrolled("alice").await;
+    let rp = s.app("shop", "relying_party").await;
+    s.gate.risk().set_inputs(RiskInputs {
+        reputation: Reputation::new(vec![list("blocklist", 90, "198.51.100.0/24\n")]),
+        ..RiskInputs::default()
+    });
+    alice.standby().await.expect("arm");
+    let listed = crate::harness::client("198.51.100.7", crate::harness::FIREFOX_LINUX);
+    assert_eq!(crate::harness::code(rp.start_push("alice", listed).await), "login_not_allowed");
+    let challenges = |m: &[Value]| m.iter().filter(|m| m["type"] == "push_login").count();
+    assert_eq!(challenges(&alice.messages(0).await.expect("messages")), 0, "nothing reached the phone");
+    let judged = s.events("action=auth.risk.assessed").await;
+    assert_eq!(
+        (judged[0]["sekimori"]["risk"]["method"].as_str(), judged[0]["sekimori"]["risk"]["decision"].as_str()),
+        (Some("push"), Some("NG"))
+    );
+
+    // From an ordinary address: OK, sent.
+    let ok =
+        rp.start_push("alice", crate::harness::client("192.0.2.5", crate::harness::FIREFOX_LINUX)).await.expect("push");
+    assert_eq!((ok["risk"]["decision"].as_str(), ok["risk"]["step_up"].as_bool()), (Some("OK"), Some(false)), "{ok}");
+    assert_eq!(challenges(&alice.messages(0).await.expect("messages")), 1);
+
+    // A policy that asks for more from new environments: the relying party is told.
+    assert_eq!(set_policy(&s, 0, review_new_environments()).await.0, StatusCode::OK);
+    let review =
+        rp.start_push("alice", crate::harness::client("203.0.113.5", crate::harness::CHROME_MAC)).await.expect("push");
+    assert_eq!(
+        (review["risk"]["decision"].as_str(), review["risk"]["step_up"].as_bool()),
+        (Some("REVIEW"), Some(true))
+    );
+    // The hosted page cannot ask for a second factor after a push: it refuses, and the
+    // phone is not disturbed.
+    let before = challenges(&alice.messages(0).await.expect("messages"));
+    let mut b = Browser::new(&s);
+    let csrf = b.get("/login").await.csrf();
+    let page =
+        b.post("/login/push", &[("csrf", &csrf), ("username", "alice"), ("return_to", "/app"), ("level", "1")]).await;
+    assert_eq!(page.status, StatusCode::FORBIDDEN, "{}", page.body);
+    assert_eq!(challenges(&alice.messages(0).await.expect("messages")), before);
+}
