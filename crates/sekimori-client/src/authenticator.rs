@@ -246,6 +246,13 @@ impl Authenticator {
         self.call("POST", &format!("/api/v1/device/logins/{login_id}/deny"), None).await
     }
 
+    /// Denies a push login and reports it as not the user's ("not me"): push approvals are
+    /// suspended and the required level raised for a while.
+    pub async fn deny_not_me(&self, login_id: &str) -> ClientResult<Value> {
+        let body = serde_json::json!({"not_me": true});
+        self.call("POST", &format!("/api/v1/device/logins/{login_id}/deny"), Some(&body)).await
+    }
+
     /// Dismisses a message.
     pub async fn dismiss(&self, id: &str) -> ClientResult<()> {
         self.call("POST", &format!("/api/v1/device/messages/{id}/dismiss"), None).await.map(|_| ())

@@ -241,6 +241,10 @@ pub mod action {
     /// `auth.push.approved`
     pub const AUTH_PUSH_APPROVED: &str = "auth.push.approved";
     /// `auth.push.denied`
+    /// The user denied a push login and reported it as not theirs ("not me").
+    pub const AUTH_PUSH_REPORTED: &str = "auth.push.reported";
+    /// Push approvals were suspended after denials in a row (push fatigue).
+    pub const AUTH_PUSH_FATIGUE: &str = "auth.push.fatigue";
     pub const AUTH_PUSH_DENIED: &str = "auth.push.denied";
     /// `auth.push.rejected_number_mismatch`
     pub const AUTH_PUSH_REJECTED_NUMBER_MISMATCH: &str = "auth.push.rejected_number_mismatch";

@@ -194,12 +194,13 @@ impl Gate {
         let risk = Arc::new(risk::Risk::new(ctx.clone(), environments.clone()));
         let passwords =
             Arc::new(password::Passwords::new(ctx.clone(), access.clone(), risk.clone(), hasher, s.password.clone()));
+        let overrides = Arc::new(overrides::Overrides::new(ctx.clone(), access.clone()));
         let push = Arc::new(push::PushLogin::new(
             ctx.clone(),
             access.clone(),
             environments.clone(),
             assertions.clone(),
-            risk.clone(),
+            (risk.clone(), overrides.clone()),
             s.login_ttl_seconds,
             s.warning_ttl_seconds,
         ));
@@ -227,7 +228,7 @@ impl Gate {
             oidc: Arc::new(oidc::Oidc::new(ctx.clone(), apps.clone(), sessions.clone(), s.oidc.clone())),
             qr: Arc::new(qr::QrLogin::new(ctx.clone(), access.clone(), assertions.clone(), s.qr_ttl_seconds)),
             tickets: Arc::new(tickets::Tickets::new(ctx.clone(), s.ticket_ttl_seconds, s.ticket_max_ttl_seconds)),
-            overrides: Arc::new(overrides::Overrides::new(ctx.clone(), access.clone())),
+            overrides,
             access,
             apps,
             assertions,

@@ -19,6 +19,7 @@ use serde_json::{json, Value};
 
 use crate::factors::RiskSummary;
 use crate::notify::Topic;
+use crate::overrides::{Overrides, Response, ResponseRequest};
 use crate::risk::{LoginAttempt, Risk};
 use std::sync::Arc;
 
@@ -28,6 +29,22 @@ use crate::environments::Environments;
 use crate::{Context, GateError, GateResult};
 
 /// The client a login attempt comes from, as the relying party or the hosted page saw it.
+/// Push logins denied in a row after which push approvals are suspended (push fatigue).
+pub const FATIGUE_DENIALS: u32 = 3;
+/// How long push approvals stay suspended after push fatigue, minutes.
+pub const FATIGUE_MINUTES: i64 = 15;
+/// How long a "not me" report suspends push and requires level 3, hours.
+pub const NOT_ME_HOURS: i64 = 1;
+
+fn response_name(r: Response) -> &'static str {
+    match r {
+        Response::RaiseLevel(_) => "raise_level",
+        Response::SuspendPush => "suspend_push",
+        Response::Block => "block",
+        Response::Reauthenticate => "reauthenticate",
+    }
+}
+
 #[derive(Debug, Clone, Default)]
 pub struct ClientInfo {
     /// The client's address.
@@ -96,6 +113,9 @@ pub struct PushLogin {
     environments: Arc<Environments>,
     assertions: Arc<Assertions>,
     risk: Arc<Risk>,
+    overrides: Arc<Overrides>,
+    /// Push logins denied in a row, per user (push fatigue), on this node.
+    denials: std::sync::Mutex<std::collections::HashMap<sekimori_core::UserId, u32>>,
     /// Lifetime of a push login request, seconds.
     ttl_seconds: i64,
     /// Lifetime of an unknown-environment warning in the inbox, seconds.
@@ -108,11 +128,12 @@ impl PushLogin {
         access: Arc<Access>,
         environments: Arc<Environments>,
         assertions: Arc<Assertions>,
-        risk: Arc<Risk>,
+        (risk, overrides): (Arc<Risk>, Arc<Overrides>),
         ttl_seconds: i64,
         warning_ttl_seconds: i64,
     ) -> Self {
-        PushLogin { ctx, access, environments, assertions, risk, ttl_seconds, warning_ttl_seconds }
+        let denials = std::sync::Mutex::default();
+        PushLogin { ctx, access, environments, assertions, risk, overrides, denials, ttl_seconds, warning_ttl_seconds }
     }
 
     /// Starts a push login for `username` on behalf of `app`. The attempt is judged by the
@@ -380,14 +401,68 @@ impl PushLogin {
         let ev = self
             .decision_event(user, device, &login, action::AUTH_PUSH_APPROVED, Outcome::Success)
             .field(field::AUTH_LEVEL, 2);
-        self.decide(device, &login, &Decision::Approve(Box::new(assertion)), &ev).await
+        self.decide(device, &login, &Decision::Approve(Box::new(assertion)), &ev).await?;
+        // An approval ends a run of denials.
+        self.denials.lock().unwrap_or_else(|p| p.into_inner()).remove(&user.id);
+        Ok(())
     }
 
-    /// Denies a push login from a device.
-    pub async fn deny_push(&self, device: &Device, user: &User, login_id: &LoginId) -> GateResult<()> {
+    /// Denies a push login from a device. `not_me`: the user reports that they did not
+    /// start it: push approvals are suspended and the user's required level raised to 3
+    /// for [`NOT_ME_HOURS`], audited as `auth.push.reported`, and the user is told on their
+    /// authenticators and by email. Denials in a row count towards push fatigue: after
+    /// [`FATIGUE_DENIALS`] push approvals are suspended for [`FATIGUE_MINUTES`].
+    pub async fn deny_push(&self, device: &Device, user: &User, login_id: &LoginId, not_me: bool) -> GateResult<()> {
         let login = self.device_login(user, login_id).await?;
         let ev = self.decision_event(user, device, &login, action::AUTH_PUSH_DENIED, Outcome::Failure);
-        self.decide(device, &login, &Decision::Deny, &ev).await
+        self.decide(device, &login, &Decision::Deny, &ev).await?;
+        let denials = {
+            let mut map = self.denials.lock().unwrap_or_else(|p| p.into_inner());
+            if map.len() > 100_000 {
+                map.clear();
+            }
+            let n = map.entry(user.id.clone()).or_insert(0);
+            *n += 1;
+            *n
+        };
+        if not_me {
+            let ev = self
+                .decision_event(user, device, &login, action::AUTH_PUSH_REPORTED, Outcome::Failure)
+                .field(field::EVENT_REASON, "not_me");
+            self.ctx.store.append(&ev).await?;
+            let reason = "you reported a push login that was not yours";
+            self.respond(user, Response::SuspendPush, NOT_ME_HOURS * 3_600_000, reason, "not_me").await?;
+            self.respond(user, Response::RaiseLevel(3), NOT_ME_HOURS * 3_600_000, reason, "not_me").await?;
+        } else if denials >= FATIGUE_DENIALS {
+            let ev = self
+                .decision_event(user, device, &login, action::AUTH_PUSH_FATIGUE, Outcome::Failure)
+                .field(field::EVENT_REASON, "push_fatigue")
+                .field("sekimori.push.denials", denials);
+            self.ctx.store.append(&ev).await?;
+            let reason = format!("{denials} push logins denied in a row");
+            self.respond(user, Response::SuspendPush, FATIGUE_MINUTES * 60_000, &reason, "push_fatigue").await?;
+        }
+        if not_me || denials >= FATIGUE_DENIALS {
+            self.denials.lock().unwrap_or_else(|p| p.into_inner()).remove(&user.id);
+        }
+        Ok(())
+    }
+
+    /// Applies a response to the user through the override service (audited; the user is
+    /// told through their other channels).
+    async fn respond(&self, user: &User, response: Response, ms: i64, reason: &str, policy: &str) -> GateResult<()> {
+        let req = ResponseRequest {
+            response,
+            escalation_ms: vec![ms],
+            escalation_window_ms: ms,
+            reason: reason.to_owned(),
+            policy: Some(format!("{policy}:{}", response_name(response))),
+            source: format!("push:{policy}"),
+            exempt_users: Vec::new(),
+            exempt_groups: Vec::new(),
+        };
+        self.overrides.apply(&user.tenant_id, &user.username, &req).await?;
+        Ok(())
     }
 
     async fn device_login(&self, user: &User, login_id: &LoginId) -> GateResult<LoginRequest> {

@@ -45,7 +45,33 @@ struct Record {
     location: Option<Location>,
     /// GeoLite2-ASN stores it as a 32-bit integer; other writers use wider ones.
     #[serde(default)]
-    autonomous_system_number: Option<u64>,
+    autonomous_system_number: Option<Unsigned>,
+}
+
+/// An unsigned integer of whatever width the file stored (the MaxMind DB format has
+/// 16-, 32-, 64- and 128-bit ones, and a typed read of one width refuses the others).
+struct Unsigned(u64);
+
+impl<'de> Deserialize<'de> for Unsigned {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl serde::de::Visitor<'_> for V {
+            type Value = Unsigned;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("an unsigned integer")
+            }
+            fn visit_u64<E: serde::de::Error>(self, v: u64) -> Result<Unsigned, E> {
+                Ok(Unsigned(v))
+            }
+            fn visit_u128<E: serde::de::Error>(self, v: u128) -> Result<Unsigned, E> {
+                u64::try_from(v).map(Unsigned).map_err(|_| E::custom("too large"))
+            }
+            fn visit_i64<E: serde::de::Error>(self, v: i64) -> Result<Unsigned, E> {
+                u64::try_from(v).map(Unsigned).map_err(|_| E::custom("negative"))
+            }
+        }
+        d.deserialize_any(V)
+    }
 }
 
 #[derive(Deserialize)]
@@ -76,7 +102,7 @@ impl GeoDb {
         let found = self.reader.lookup(ip).ok()?;
         let r: Record = found.decode().ok()??;
         let location = r.location.and_then(|l| Some((l.latitude?, l.longitude?)));
-        let asn = r.autonomous_system_number.and_then(|n| u32::try_from(n).ok());
+        let asn = r.autonomous_system_number.and_then(|n| u32::try_from(n.0).ok());
         Some(Place { country: r.country.and_then(|c| c.iso_code), location, asn })
     }
 }
@@ -112,13 +138,17 @@ mod tests {
         w.insert("192.0.2.0/24".parse::<ipnet::IpNet>().expect("net"), &tokyo).expect("insert");
         w.insert("198.51.100.0/24".parse::<ipnet::IpNet>().expect("net"), &Asn { autonomous_system_number: 64500 })
             .expect("insert");
+        let wide = serde_json::json!({"autonomous_system_number": 64501u64, "country": {"iso_code": "BR"}});
+        w.insert("203.0.113.0/24".parse::<ipnet::IpNet>().expect("net"), &wide).expect("insert");
         let db = GeoDb::from_bytes(w.to_bytes().expect("bytes")).expect("db");
         assert_eq!(db.kind, "Test-City");
         let ip = |s: &str| s.parse::<IpAddr>().expect("ip");
         let place = db.lookup(ip("192.0.2.9")).expect("known");
         assert_eq!((place.country.as_deref(), place.location, place.asn), (Some("JP"), Some((35.68, 139.69)), None));
         assert_eq!(db.lookup(ip("198.51.100.1")).and_then(|p| p.asn), Some(64500));
-        assert_eq!(db.lookup(ip("203.0.113.1")), None);
+        let wide = db.lookup(ip("203.0.113.1")).expect("known");
+        assert_eq!((wide.asn, wide.country.as_deref()), (Some(64501), Some("BR")), "a 64-bit ASN is read too");
+        assert_eq!(db.lookup(ip("10.0.0.1")), None);
         assert!(GeoDb::from_bytes(b"not a database".to_vec()).is_err());
     }
 }

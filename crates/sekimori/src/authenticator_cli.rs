@@ -56,6 +56,10 @@ pub enum AuthenticatorCommand {
     /// Deny a push login.
     Deny {
         login_id: String,
+        /// The login was not yours: push approvals are suspended and your logins need
+        /// level 3 for a while, and your administrator's detection hears of it.
+        #[arg(long)]
+        not_me: bool,
         #[command(flatten)]
         state: StateArg,
     },
@@ -178,9 +182,14 @@ pub async fn run(cmd: AuthenticatorCommand) -> anyhow::Result<ExitCode> {
             try_call!(load(&state)?.approve(&login_id, number));
             println!("approved {login_id}");
         }
-        AuthenticatorCommand::Deny { login_id, state } => {
-            try_call!(load(&state)?.deny(&login_id));
-            println!("denied {login_id}");
+        AuthenticatorCommand::Deny { login_id, not_me, state } => {
+            if not_me {
+                try_call!(load(&state)?.deny_not_me(&login_id));
+                println!("denied {login_id} and reported it as not yours");
+            } else {
+                try_call!(load(&state)?.deny(&login_id));
+                println!("denied {login_id}");
+            }
         }
         AuthenticatorCommand::Dismiss { id, state } => {
             try_call!(load(&state)?.dismiss(&id));

@@ -83,12 +83,20 @@ async fn approve(
     Ok(Json(json!({"login_id": login_id, "status": "approved"})))
 }
 
+/// A denial; `not_me`: the user did not start this login and reports it.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Deny {
+    #[serde(default)]
+    not_me: bool,
+}
+
 async fn deny(
     State(s): State<AppState>,
     Path(login_id): Path<LoginId>,
-    d: SignedDevice<Empty>,
+    d: SignedDevice<Deny>,
 ) -> ApiResult<Json<Value>> {
-    s.gate.push().deny_push(&d.device, &d.user, &login_id).await?;
+    s.gate.push().deny_push(&d.device, &d.user, &login_id, d.body.not_me).await?;
     Ok(Json(json!({"login_id": login_id, "status": "denied"})))
 }
 

@@ -346,3 +346,75 @@ async fn push_logins_are_judged_before_the_phone_is_disturbed() {
     assert_eq!(page.status, StatusCode::FORBIDDEN, "{}", page.body);
     assert_eq!(challenges(&alice.messages(0).await.expect("messages")), before);
 }
+
+/// The problem's code and `reason` of a refused call.
+fn refusal<T: std::fmt::Debug>(r: Result<T, sekimori_client::ClientError>) -> (String, Value) {
+    match r {
+        Err(sekimori_client::ClientError::Problem(p)) => (p.code.clone(), p.body["reason"].clone()),
+        other => panic!("expected a problem, got {other:?}"),
+    }
+}
+
+/// Push fatigue and "not me": three push logins denied in a row suspend push approvals for
+/// a while (the fourth push is refused before the phone is disturbed) and an approval ends
+/// a run of denials; "not me" on a challenge denies it, suspends push, raises the required
+/// level to 3, writes an event the detection rules can alert on, and tells the user.
+#[tokio::test]
+async fn denials_in_a_row_and_not_me_suspend_push_and_raise_the_level() {
+    let s = TestServer::start_on(Backend::Sqlite).await;
+    let alice = s.enrolled("alice").await;
+    let bob = s.enrolled("bob").await;
+    let rp = s.app("shop", "relying_party").await;
+    let start = |user: &'static str| {
+        let rp = &rp;
+        async move { rp.start_push(user, crate::harness::client("192.0.2.5", crate::harness::FIREFOX_LINUX)).await }
+    };
+    let id = |v: &Value| v["login_id"].as_str().expect("id").to_owned();
+
+    // Two denials, an approval (the run ends), then three denials in a row.
+    for _ in 0..2 {
+        alice.standby().await.expect("arm");
+        alice.deny(&id(&start("alice").await.expect("push"))).await.expect("deny");
+    }
+    alice.standby().await.expect("arm");
+    let p = start("alice").await.expect("push");
+    alice.approve(&id(&p), p["number"].as_i64().expect("number")).await.expect("approve");
+    assert!(s.events("action=auth.push.fatigue").await.is_empty(), "an approval ended the run");
+    for _ in 0..3 {
+        alice.standby().await.expect("arm");
+        alice.deny(&id(&start("alice").await.expect("push"))).await.expect("deny");
+    }
+    let fatigue = s.events("action=auth.push.fatigue").await;
+    assert_eq!(fatigue.len(), 1, "{fatigue:?}");
+    assert_eq!(fatigue[0]["sekimori"]["push"]["denials"], 3);
+    alice.standby().await.expect("arm");
+    assert_eq!(refusal(start("alice").await), ("login_not_allowed".to_owned(), json!("push_suspended")));
+    let (_, list) = s.admin_call(Method::GET, "/api/v1/admin/overrides", None).await;
+    let suspended = list.as_array().and_then(|l| l.iter().find(|o| o["username"] == "alice")).expect("an override");
+    assert_eq!(
+        (suspended["action"].as_str(), suspended["reason"].as_str()),
+        (Some("suspend_push"), Some("3 push logins denied in a row"))
+    );
+    // The user is told on the authenticator.
+    let notices = alice.messages(0).await.expect("messages");
+    assert!(notices.iter().any(|m| m["type"] == "security_notice"), "{notices:?}");
+    // Fifteen minutes later push works again.
+    s.clock.advance_seconds(15 * 60 + 1);
+    alice.standby().await.expect("arm");
+    start("alice").await.expect("push again");
+
+    // Bob did not start this one: "not me".
+    bob.standby().await.expect("arm");
+    let p = start("bob").await.expect("push");
+    bob.deny_not_me(&id(&p)).await.expect("not me");
+    let reported = s.events("action=auth.push.reported").await;
+    assert_eq!((reported.len(), reported[0]["user"]["name"].as_str()), (1, Some("bob")));
+    let (_, list) = s.admin_call(Method::GET, "/api/v1/admin/overrides", None).await;
+    let bobs: Vec<&Value> = list.as_array().expect("list").iter().filter(|o| o["username"] == "bob").collect();
+    let mut actions: Vec<&str> = bobs.iter().filter_map(|o| o["action"].as_str()).collect();
+    actions.sort_unstable();
+    assert_eq!(actions, ["raise_level", "suspend_push"], "{bobs:?}");
+    assert!(bobs.iter().any(|o| o["level"] == 3));
+    bob.standby().await.expect("arm");
+    assert_eq!(refusal(start("bob").await), ("login_not_allowed".to_owned(), json!("push_suspended")));
+}
