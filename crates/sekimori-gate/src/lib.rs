@@ -210,7 +210,7 @@ impl Gate {
             ctx.clone(),
             access.clone(),
             assertions.clone(),
-            push.clone(),
+            (push.clone(), risk.clone()),
             s.session.clone(),
         ));
         Ok(Gate {

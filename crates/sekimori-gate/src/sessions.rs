@@ -149,6 +149,7 @@ pub struct Sessions {
     access: Arc<Access>,
     assertions: Arc<Assertions>,
     push: Arc<PushLogin>,
+    risk: Arc<crate::risk::Risk>,
     settings: SessionSettings,
 }
 
@@ -157,10 +158,10 @@ impl Sessions {
         ctx: Arc<Context>,
         access: Arc<Access>,
         assertions: Arc<Assertions>,
-        push: Arc<PushLogin>,
+        (push, risk): (Arc<PushLogin>, Arc<crate::risk::Risk>),
         settings: SessionSettings,
     ) -> Self {
-        Sessions { ctx, access, assertions, push, settings }
+        Sessions { ctx, access, assertions, push, risk, settings }
     }
 
     /// The `[gate.session]` settings.
@@ -226,11 +227,26 @@ impl Sessions {
     }
 
     /// Exchanges a hosted-page assertion (a completed QR login) for a session at the
-    /// assertion's level and methods; the assertion is consumed, so it works once.
+    /// assertion's level and methods; the assertion is consumed, so it works once. The
+    /// browser that collects it (`client`) is judged by the tenant's risk policy first: an
+    /// NG is refused, and so is a REVIEW (the QR path has no second step), with the
+    /// assertion left unused.
     pub async fn session_from_assertion(
         &self,
         token: &str,
         replaces: Option<&str>,
+        client: &crate::push::ClientInfo,
+    ) -> GateResult<(String, SessionView)> {
+        self.assertion_session(token, replaces, Some(client)).await
+    }
+
+    /// [`Sessions::session_from_assertion`]; `client: None` when the attempt was judged
+    /// already (a hosted push, judged before the phone was disturbed).
+    async fn assertion_session(
+        &self,
+        token: &str,
+        replaces: Option<&str>,
+        client: Option<&crate::push::ClientInfo>,
     ) -> GateResult<(String, SessionView)> {
         let claims = self.assertions.decode_assertion(token)?;
         let now = self.ctx.clock.now();
@@ -253,6 +269,18 @@ impl Sessions {
             .await?
             .ok_or_else(|| GateError::new(ErrorCode::Unauthorized, "the user no longer exists"))?;
         self.access.check_login_allowed(&user, "assertion").await?;
+        if let Some(client) = client {
+            let attempt = crate::risk::LoginAttempt {
+                user: &user,
+                method: "qr",
+                ip: client.ip,
+                user_agent: client.user_agent.as_deref(),
+                browser: None,
+            };
+            if !self.risk.judge(&attempt).await?.ok() {
+                return Err(crate::risk::refused());
+            }
+        }
         let ev = self
             .ctx
             .event(&record.tenant_id, "authentication", action::AUTH_ASSERTION_VERIFIED, Outcome::Success)
@@ -302,7 +330,7 @@ impl Sessions {
         let app = self.hosted_app().await?;
         let status = self.push.push_status(&app, login_id, wait).await?;
         match (status.status, status.assertion) {
-            ("approved", Some(assertion)) => Ok(Some(self.session_from_assertion(&assertion, replaces).await?)),
+            ("approved", Some(assertion)) => Ok(Some(self.assertion_session(&assertion, replaces, None).await?)),
             ("pending", _) => Ok(None),
             ("denied", _) => Err(GateError::new(ErrorCode::Forbidden, "the login was denied on the authenticator")),
             _ => Err(GateError::new(ErrorCode::Expired, "the login request expired")),

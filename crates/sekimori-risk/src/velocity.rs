@@ -1,14 +1,24 @@
 //! Sliding-window attempt counters per user, address and network, held in memory by each
-//! node (bounded: the least recently used keys are forgotten first, and that is counted).
+//! node, bounded: when the bound is reached the key first counted longest ago is forgotten
+//! (one key per new key, never a sweep over all of them), and that is counted.
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
 
+#[derive(Debug, Default)]
+struct Counters {
+    /// Key → the times of its attempts within the window (at most `max_per_key`).
+    hits: HashMap<String, VecDeque<i64>>,
+    /// Keys in the order they were first counted (a key forgotten and counted again is
+    /// pushed again; stale entries are skipped when popped).
+    order: VecDeque<String>,
+}
+
 /// The counters.
 #[derive(Debug)]
 pub struct Velocity {
-    inner: Mutex<HashMap<String, VecDeque<i64>>>,
+    inner: Mutex<Counters>,
     max_keys: usize,
     max_per_key: usize,
     forgotten: AtomicU64,
@@ -19,7 +29,7 @@ impl Velocity {
     /// attempts (enough to tell that a limit is passed).
     pub fn new(max_keys: usize, max_per_key: usize) -> Self {
         Velocity {
-            inner: Mutex::new(HashMap::new()),
+            inner: Mutex::new(Counters::default()),
             max_keys: max_keys.max(1),
             max_per_key: max_per_key.max(1),
             forgotten: AtomicU64::new(0),
@@ -29,18 +39,17 @@ impl Velocity {
     /// Records an attempt for `key` at `now` (ms) and returns how many attempts, this one
     /// included, fall within the last `window_ms`.
     pub fn hit(&self, key: &str, now: i64, window_ms: i64) -> u32 {
-        let mut map = self.inner.lock().unwrap_or_else(|p| p.into_inner());
-        if !map.contains_key(key) && map.len() >= self.max_keys {
-            let before = map.len();
-            map.retain(|_, q| q.back().is_some_and(|&t| now - t < window_ms));
-            if map.len() >= self.max_keys {
-                if let Some(oldest) = map.iter().min_by_key(|(_, q)| q.back().copied()).map(|(k, _)| k.clone()) {
-                    map.remove(&oldest);
+        let mut c = self.inner.lock().unwrap_or_else(|p| p.into_inner());
+        if !c.hits.contains_key(key) {
+            while c.hits.len() >= self.max_keys {
+                let Some(oldest) = c.order.pop_front() else { break };
+                if c.hits.remove(&oldest).is_some() {
+                    self.forgotten.fetch_add(1, Ordering::Relaxed);
                 }
             }
-            self.forgotten.fetch_add((before - map.len()) as u64, Ordering::Relaxed);
+            c.order.push_back(key.to_owned());
         }
-        let q = map.entry(key.to_owned()).or_default();
+        let q = c.hits.entry(key.to_owned()).or_default();
         while q.front().is_some_and(|&t| now - t >= window_ms) {
             q.pop_front();
         }
@@ -79,6 +88,6 @@ mod tests {
         }
         assert_eq!(v.forgotten(), 1);
         assert_eq!(v.hit("b", 10, 60_000), 2, "b is still counted");
-        assert_eq!(v.hit("a", 10, 60_000), 1, "a, the oldest, was forgotten");
+        assert_eq!(v.hit("a", 10, 60_000), 1, "a, the first counted, was forgotten");
     }
 }

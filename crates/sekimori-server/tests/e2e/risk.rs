@@ -418,3 +418,45 @@ async fn denials_in_a_row_and_not_me_suspend_push_and_raise_the_level() {
     bob.standby().await.expect("arm");
     assert_eq!(refusal(start("bob").await), ("login_not_allowed".to_owned(), json!("push_suspended")));
 }
+
+/// A QR login is judged when the browser collects its session: from a listed address the
+/// assertion is refused (and stays unused); from an ordinary one the same kind of login
+/// completes.
+#[tokio::test]
+async fn qr_logins_are_judged_when_the_browser_collects_the_session() {
+    let s = TestServer::start_on(Backend::Sqlite).await;
+    let alice = s.enrolled("alice").await;
+    let collect = |assertion: String| {
+        let s = &s;
+        async move {
+            let resp = s
+                .http()
+                .post(format!("{}/api/v1/session/assertion", s.url))
+                .header("origin", &s.url)
+                .json(&json!({"assertion": assertion}))
+                .send()
+                .await
+                .expect("send");
+            let status = resp.status();
+            (status, resp.json::<Value>().await.unwrap_or(Value::Null))
+        }
+    };
+    // The test's browser is 127.0.0.1: put it on a list.
+    s.gate.risk().set_inputs(RiskInputs {
+        reputation: Reputation::new(vec![list("loopback", 90, "127.0.0.0/8\n")]),
+        ..RiskInputs::default()
+    });
+    let (status, body) = collect(s.qr_login(&alice).await).await;
+    assert_eq!((status.as_u16(), body["code"].as_str()), (403, Some("login_not_allowed")), "{body}");
+    let judged = s.events("action=auth.risk.assessed").await;
+    assert_eq!(
+        (judged[0]["sekimori"]["risk"]["method"].as_str(), judged[0]["sekimori"]["risk"]["decision"].as_str()),
+        (Some("qr"), Some("NG"))
+    );
+    assert!(s.events("action=auth.session.created").await.is_empty());
+
+    s.gate.risk().set_inputs(RiskInputs::default());
+    let (status, body) = collect(s.qr_login(&alice).await).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(s.events("action=auth.session.created").await.len(), 1);
+}

@@ -285,6 +285,7 @@ struct AssertionBody {
 async fn session_from_assertion(
     State(s): State<AppState>,
     headers: HeaderMap,
+    PageClient(client): PageClient,
     ApiJson(body): ApiJson<AssertionBody>,
 ) -> ApiResult<Response> {
     let origin = s.gate.public_url().as_str().to_owned();
@@ -297,7 +298,7 @@ async fn session_from_assertion(
         return Err(ApiError::new(ErrorCode::InvalidRequest, "assertion is longer than 4096 bytes"));
     }
     let old = cookie_value(&headers, SESSION_COOKIE);
-    let (secret, view) = s.gate.sessions().session_from_assertion(&body.assertion, old).await?;
+    let (secret, view) = s.gate.sessions().session_from_assertion(&body.assertion, old, &client).await?;
     Ok(session_started(&s.gate, &secret, &view, body.return_to.as_deref()))
 }
 
