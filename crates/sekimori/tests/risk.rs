@@ -50,6 +50,21 @@ async fn verify(s: &common::Server, key: &str, ip: &str) -> (u16, Value) {
     (resp.status().as_u16(), resp.json().await.unwrap_or(Value::Null))
 }
 
+/// Runs `sekimori serve` with `file`, expects it to refuse to start, and returns what it
+/// printed on stderr.
+fn refused_start(data: &Path, file: &Path) -> String {
+    let out = Command::new(BIN)
+        .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
+        .arg(data)
+        .arg("--config")
+        .arg(file)
+        .env_remove("SEKIMORI_CONFIG")
+        .output()
+        .expect("run");
+    assert!(!out.status.success(), "the start was refused");
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
 fn config(dir: &Path, tor: &Path, block: &Path) -> std::path::PathBuf {
     let file = dir.join("sekimori.toml");
     let text = format!(
@@ -154,16 +169,7 @@ async fn a_geolocation_database_is_read_at_start_and_a_bad_one_refuses_it() {
     assert!(stdout.contains("risk: geolocation from a Test-GeoLite2-Country database"), "{stdout}");
     drop(s);
     std::fs::write(&db, b"not a database").expect("write");
-    let out = Command::new(BIN)
-        .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
-        .arg(dir.path().join("data2"))
-        .arg("--config")
-        .arg(&file)
-        .env_remove("SEKIMORI_CONFIG")
-        .output()
-        .expect("run");
-    assert!(!out.status.success());
-    let err = String::from_utf8_lossy(&out.stderr);
+    let err = refused_start(&dir.path().join("data2"), &file);
     assert!(err.contains("risk.geoip_database") && err.contains("not a MaxMind DB file"), "{err}");
 }
 
@@ -175,16 +181,7 @@ fn a_list_that_does_not_parse_refuses_the_start_with_its_key_and_line() {
     std::fs::write(&tor, "203.0.113.66\n").expect("list");
     std::fs::write(&block, "198.51.100.0/24\n10.0.0.0/33\n").expect("list");
     let file = config(dir.path(), &tor, &block);
-    let out = Command::new(BIN)
-        .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
-        .arg(dir.path().join("data"))
-        .arg("--config")
-        .arg(&file)
-        .env_remove("SEKIMORI_CONFIG")
-        .output()
-        .expect("run");
-    assert!(!out.status.success());
-    let err = String::from_utf8_lossy(&out.stderr);
+    let err = refused_start(&dir.path().join("data"), &file);
     assert!(err.contains("risk.address_lists[1].path") && err.contains("line 2"), "{err}");
     assert!(err.contains("sekimori.toml"), "the file is named: {err}");
 }

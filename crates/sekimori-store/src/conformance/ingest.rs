@@ -1,0 +1,175 @@
+//! Conformance cases for ingest: sources, batches, ingested events, alerts and dead
+//! letters.
+
+use super::*;
+use sekimori_core::{TenantId, Timestamp};
+
+pub async fn ingest_sources_batches_alerts_and_dead_letters(s: S) {
+    let t = tenant(&s).await;
+    let src = IngestSource {
+        id: "src1".into(),
+        tenant_id: t.id.clone(),
+        name: "web".into(),
+        secret_hash: vec![9; 32],
+        created_at: Timestamp(T0),
+        revoked_at: None,
+        labels: [("environment".to_owned(), "production".to_owned())].into_iter().collect(),
+    };
+    assert!(s.insert_ingest_source(&src, &ev("iam.ingest_source.created")).await.expect("insert"));
+    let again = IngestSource { id: "src2".into(), ..src.clone() };
+    assert!(!s.insert_ingest_source(&again, &ev("iam.ingest_source.created")).await.expect("dup"), "names are unique");
+    assert_eq!(s.ingest_source("src1").await.expect("read"), Some(src.clone()));
+    assert_eq!(s.list_ingest_sources(&t.id).await.expect("list").len(), 1);
+    let revoke = ev("iam.ingest_source.revoked");
+    assert!(!s
+        .revoke_ingest_source(&TenantId::new("other-tenant"), "src1", Timestamp(T0 + 1), &revoke)
+        .await
+        .expect("revoke"));
+    let gone = IngestSource { id: "src-old".into(), name: "old".into(), ..src.clone() };
+    assert!(s.insert_ingest_source(&gone, &ev("iam.ingest_source.created")).await.expect("insert"));
+    assert!(s.revoke_ingest_source(&t.id, "src-old", Timestamp(T0 + 1), &revoke).await.expect("revoke"));
+    assert!(
+        !s.revoke_ingest_source(&t.id, "src-old", Timestamp(T0 + 2), &revoke).await.expect("again"),
+        "already revoked"
+    );
+    assert_eq!(s.ingest_source("src-old").await.expect("read").and_then(|x| x.revoked_at), Some(Timestamp(T0 + 1)));
+    let staging: std::collections::BTreeMap<String, String> =
+        [("environment".to_owned(), "staging".to_owned())].into_iter().collect();
+    let labelled = ev("iam.ingest_source.labelled");
+    assert!(s.set_ingest_source_labels(&t.id, "src1", &staging, &labelled).await.expect("labels"));
+    assert!(!s
+        .set_ingest_source_labels(&TenantId::new("other-tenant"), "src1", &staging, &labelled)
+        .await
+        .expect("labels"));
+    assert!(!s.set_ingest_source_labels(&t.id, "src-old", &staging, &labelled).await.expect("labels"), "revoked");
+    assert_eq!(s.ingest_source("src1").await.expect("read").map(|x| x.labels), Some(staging));
+
+    let alert = |id: &str, title: &str| AlertRecord {
+        id: id.into(),
+        tenant_id: t.id.clone(),
+        rule_id: Some("r1".into()),
+        title: title.into(),
+        level: "high".into(),
+        tags: "[]".into(),
+        source_id: "src1".into(),
+        event_seq: 0,
+        matched: "[]".into(),
+        entities: r#"{"user":"alice"}"#.into(),
+        excerpt: r#"{"a":2}"#.into(),
+        created_at: Timestamp(T0 + 10),
+    };
+    let batch = IngestBatch {
+        tenant_id: t.id.clone(),
+        source_id: "src1".into(),
+        received_at: Timestamp(T0 + 10),
+        events: vec![r#"{"a":1}"#.into(), r#"{"a":2}"#.into(), r#"{"a":3}"#.into()],
+        dead_letters: vec![DeadLetter {
+            id: "d1".into(),
+            tenant_id: t.id.clone(),
+            source_id: "src1".into(),
+            received_at: Timestamp(T0 + 10),
+            reason: "line 2: expected value".into(),
+            sample: "not json".into(),
+        }],
+        alerts: vec![(1, alert("al1", "second")), (2, alert("al2", "third"))],
+        cursor: Some(("audit".into(), 0, 41)),
+        profiles: vec![("user:alice".into(), r#"{"events":3}"#.into())],
+    };
+    assert_eq!(s.watch_cursor("audit").await.expect("cursor"), 0);
+    let seqs = s.store_ingest(&batch).await.expect("store").expect("the cursor was where the batch was read");
+    assert_eq!(s.watch_cursor("audit").await.expect("cursor"), 41, "the cursor moves with the batch");
+    assert_eq!(seqs.len(), 3);
+    assert!(seqs.windows(2).all(|w| w[0] < w[1]), "sequence numbers ascend: {seqs:?}");
+    let events = s.ingested_events(&t.id, 0, 10).await.expect("events");
+    assert_eq!(events.iter().map(|e| e.doc.as_str()).collect::<Vec<_>>(), [r#"{"a":1}"#, r#"{"a":2}"#, r#"{"a":3}"#]);
+    let alerts = s.alerts(&t.id, Timestamp(T0), 10).await.expect("alerts");
+    assert_eq!(alerts.len(), 2);
+    let second = alerts.iter().find(|a| a.id == "al1").expect("al1");
+    assert_eq!(second.event_seq, seqs[1], "an alert points at the event it fired on");
+    assert_eq!((second.entities.as_str(), second.excerpt.as_str()), (r#"{"user":"alice"}"#, r#"{"a":2}"#));
+    let linked = s.ingested_event(&t.id, second.event_seq).await.expect("event").expect("found");
+    assert_eq!(linked.doc, r#"{"a":2}"#);
+    assert!(s.ingested_event(&TenantId::new("other-tenant"), second.event_seq).await.expect("event").is_none());
+    let alice = ["user:alice".to_owned()];
+    assert_eq!(
+        s.behaviour_profiles(&t.id, &alice).await.expect("profile"),
+        [("user:alice".to_owned(), r#"{"events":3}"#.to_owned())]
+    );
+    assert!(s.behaviour_profiles(&TenantId::new("other-tenant"), &alice).await.expect("profile").is_empty());
+    // Read together, in chunks: only those that exist, only the tenant's.
+    let mut many: Vec<String> = (0..1_200).map(|i| format!("user:u{i}")).collect();
+    many.insert(700, "user:alice".into());
+    assert_eq!(
+        s.behaviour_profiles(&t.id, &many).await.expect("profiles"),
+        [("user:alice".to_owned(), r#"{"events":3}"#.to_owned())]
+    );
+    assert!(s.behaviour_profiles(&TenantId::new("other-tenant"), &many).await.expect("profiles").is_empty());
+    assert!(s.behaviour_profiles(&t.id, &[]).await.expect("profiles").is_empty());
+    assert!(s.alerts(&t.id, Timestamp(T0 + 11), 10).await.expect("alerts").is_empty());
+    assert!(s.alerts(&TenantId::new("other-tenant"), Timestamp(T0), 10).await.expect("alerts").is_empty());
+    assert_eq!(s.dead_letters(&t.id, 10).await.expect("dead")[0].sample, "not json");
+
+    assert_eq!(s.store_ingest(&batch).await.expect("store"), None, "another node already wrote from cursor 0");
+    let bad = IngestBatch {
+        alerts: vec![(7, alert("al3", "nowhere"))],
+        cursor: Some(("audit".into(), 41, 99)),
+        ..batch.clone()
+    };
+    assert!(s.store_ingest(&bad).await.is_err(), "an alert must point at an event of its batch");
+    let newer = IngestBatch {
+        events: Vec::new(),
+        dead_letters: Vec::new(),
+        alerts: Vec::new(),
+        cursor: None,
+        profiles: vec![("user:alice".into(), r#"{"events":4}"#.into())],
+        ..batch.clone()
+    };
+    s.store_ingest(&newer).await.expect("store").expect("no cursor");
+    assert_eq!(
+        s.behaviour_profiles(&t.id, &alice).await.expect("profile"),
+        [("user:alice".to_owned(), r#"{"events":4}"#.to_owned())],
+        "a profile is replaced, not duplicated"
+    );
+    assert_eq!(s.watch_cursor("audit").await.expect("cursor"), 41, "a failed batch does not move the cursor");
+    assert_eq!(s.ingested_events(&t.id, 0, 10).await.expect("events").len(), 3, "the failed batch left nothing");
+
+    // A large batch (several multi-row INSERTs): every event stored once, numbered in order,
+    // and an alert on the last one points at it.
+    let docs: Vec<String> = (0..250).map(|i| format!(r#"{{"n":{i}}}"#)).collect();
+    let large = IngestBatch {
+        events: docs.clone(),
+        dead_letters: Vec::new(),
+        alerts: vec![(249, alert("al-last", "n249"))],
+        cursor: None,
+        profiles: Vec::new(),
+        ..batch.clone()
+    };
+    let seqs = s.store_ingest(&large).await.expect("store").expect("no cursor");
+    assert_eq!(seqs.len(), 250);
+    assert!(seqs.windows(2).all(|w| w[0] < w[1]), "sequence numbers ascend");
+    let after = s.ingested_events(&t.id, seqs[0] - 1, 300).await.expect("events");
+    assert_eq!(after.iter().map(|e| e.doc.clone()).collect::<Vec<_>>(), docs);
+    assert_eq!(after.iter().map(|e| e.seq).collect::<Vec<_>>(), seqs);
+    let last = s
+        .alerts(&t.id, Timestamp(T0), 10)
+        .await
+        .expect("alerts")
+        .into_iter()
+        .find(|a| a.id == "al-last")
+        .expect("alert");
+    assert_eq!(last.event_seq, seqs[249]);
+
+    // The default keeps everything younger than a day; a tenant with 0 days keeps nothing older than now.
+    assert_eq!(s.prune_ingested(Timestamp(T0 + 11), 1).await.expect("prune"), 0, "within the default retention");
+    assert_eq!(s.ingest_retention(&t.id).await.expect("read"), None);
+    s.set_ingest_retention(&t.id, 0, Timestamp(T0), &ev("admin.ingest_settings.updated")).await.expect("set");
+    s.set_ingest_retention(&t.id, 0, Timestamp(T0), &ev("admin.ingest_settings.updated")).await.expect("set again");
+    assert_eq!(s.ingest_retention(&t.id).await.expect("read"), Some(0));
+    assert_eq!(
+        s.prune_ingested(Timestamp(T0 + 11), 1).await.expect("prune"),
+        254,
+        "the 3 + 250 events and the dead letter"
+    );
+    assert!(s.ingested_events(&t.id, 0, 10).await.expect("events").is_empty());
+    assert_eq!(s.alerts(&t.id, Timestamp(T0), 10).await.expect("alerts").len(), 3, "alerts outlive the raw events");
+}
