@@ -232,6 +232,17 @@ impl Risk {
         Ok(Judged { verdict, attempt, environment: (env, env_key) })
     }
 
+    /// Judges a login with a passkey alone. A passkey (phishing-resistant, level 3) is the
+    /// factor a REVIEW asks for, so only an NG is refused; an attempt allowed is completed
+    /// (its environment known from now on).
+    pub async fn judge_passkey(&self, user: &User, ip: Option<IpAddr>, user_agent: Option<&str>) -> GateResult<()> {
+        let judged = self.judge(&LoginAttempt { user, method: "passkey", ip, user_agent, browser: None }).await?;
+        if judged.verdict.effective() == Decision::Ng {
+            return Err(refused());
+        }
+        self.completed(user, &judged).await
+    }
+
     /// Records that a judged attempt completed (after a step-up too): its environment is
     /// known from now on.
     pub async fn completed(&self, user: &User, judged: &Judged) -> GateResult<()> {

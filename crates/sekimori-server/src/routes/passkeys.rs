@@ -18,7 +18,7 @@ use serde_json::Value;
 
 use super::login::{cookie_value, current_session, session_started, SESSION_COOKIE};
 use crate::authz::{cap, AdminRoutes};
-use crate::extract::{AdminAuth, ApiJson};
+use crate::extract::{AdminAuth, ApiJson, PageClient};
 use crate::problem::{ApiError, ApiResult};
 use crate::AppState;
 
@@ -127,6 +127,7 @@ struct LoginFinish {
 async fn login_finish(
     State(s): State<AppState>,
     headers: HeaderMap,
+    PageClient(client): PageClient,
     ApiJson(body): ApiJson<LoginFinish>,
 ) -> ApiResult<Response> {
     same_origin(&s, &headers)?;
@@ -141,6 +142,11 @@ async fn login_finish(
         None => None,
     };
     let (user, level) = s.gate.passkeys().passkey_login_finish(&tenant.id, &body.ceremony, body.credential).await?;
+    if pending.is_none() {
+        // A passkey alone is judged like any login; it is itself the factor a REVIEW asks
+        // for, so only an NG is refused (a passkey after a password: the password was judged).
+        s.gate.risk().judge_passkey(&user, client.ip, client.user_agent.as_deref()).await?;
+    }
     // As a second factor the passkey adds to what the password proved, for the same user.
     let mut amr: Vec<String> = match &pending {
         Some(p) if p.tenant_id == user.tenant_id && p.username == user.username => p.amr.clone(),

@@ -57,6 +57,19 @@ async fn register(s: &TestServer, b: &Browser, key: &mut WebauthnAuthenticator<S
     done
 }
 
+/// A login with alice's passkey alone, from browser `b`: (status, body, session cookie).
+async fn passkey_alone(
+    s: &TestServer,
+    b: &Browser,
+    key: &mut WebauthnAuthenticator<SoftPasskey>,
+    origin: &Url,
+) -> (StatusCode, Value, Option<String>) {
+    let (_, started, _) = post(s, b, "/api/v1/session/passkey/start", json!({"username": "alice"})).await;
+    let options: RequestChallengeResponse = serde_json::from_value(started["options"].clone()).expect("options");
+    let answer = key.do_authentication(origin.clone(), options).expect("signs");
+    post(s, b, "/api/v1/session/passkey/finish", json!({"ceremony": started["ceremony"], "credential": answer})).await
+}
+
 #[tokio::test]
 async fn a_passkey_registers_and_then_logs_in_alone_at_level_3() {
     let (s, origin) = server().await;
@@ -108,6 +121,44 @@ async fn a_passkey_registers_and_then_logs_in_alone_at_level_3() {
     let (status, session, _) = post(&s, &second, "/api/v1/session/passkey/finish", body).await;
     assert_eq!(status, StatusCode::OK, "{session}");
     assert_eq!((session["level"].as_u64(), session["amr"].clone()), (Some(3), json!(["pwd", "pop", "mfa"])));
+
+    // A passkey alone is judged by the risk policy: a REVIEW is satisfied by the passkey
+    // itself, an NG (here: the browser's address is on a list) is refused.
+    s.gate.risk().set_inputs(sekimori_gate::risk::RiskInputs {
+        reputation: sekimori_risk::Reputation::new(vec![sekimori_risk::AddressList::parse(
+            "loopback",
+            30,
+            "127.0.0.0/8",
+        )
+        .expect("list")]),
+        ..Default::default()
+    });
+    let policy =
+        |decision: &str| json!({"rules": [{"name": "listed", "when": ["listed_address"], "decision": decision}]});
+    let put = |base: i64, p: Value| {
+        let s = &s;
+        async move {
+            s.admin_call(Method::PUT, "/api/v1/admin/risk/policy", Some(json!({"base_version": base, "policy": p})))
+                .await
+                .0
+        }
+    };
+    assert_eq!(put(0, policy("REVIEW")).await, StatusCode::OK);
+    let (status, session, _) = passkey_alone(&s, &Browser::new(&s), &mut key, &origin).await;
+    assert_eq!(status, StatusCode::OK, "a passkey satisfies a REVIEW: {session}");
+    let newest = |events: Vec<Value>| {
+        events.into_iter().max_by_key(|e| e["sekimori"]["audit"]["seq"].as_i64()).expect("an event")
+    };
+    let judged = newest(s.events("action=auth.risk.assessed").await);
+    assert_eq!(
+        (judged["sekimori"]["risk"]["method"].as_str(), judged["sekimori"]["risk"]["decision"].as_str()),
+        (Some("passkey"), Some("REVIEW"))
+    );
+    assert_eq!(put(1, policy("NG")).await, StatusCode::OK);
+    let (status, refused, cookie) = passkey_alone(&s, &Browser::new(&s), &mut key, &origin).await;
+    assert_eq!((status, refused["code"].as_str()), (StatusCode::FORBIDDEN, Some("login_not_allowed")), "{refused}");
+    assert!(cookie.is_none(), "no session");
+    s.gate.risk().set_inputs(sekimori_gate::risk::RiskInputs::default());
 
     // The same answer again: the ceremony is spent.
     let (status, replay, _) = post(&s, &Browser::new(&s), "/api/v1/session/passkey/finish", finish).await;
