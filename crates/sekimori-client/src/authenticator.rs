@@ -253,6 +253,12 @@ impl Authenticator {
         self.call("POST", &format!("/api/v1/device/logins/{login_id}/deny"), Some(&body)).await
     }
 
+    /// Reports a new-environment warning as a sign-in that was not the user's ("not me").
+    pub async fn report_warning(&self, id: &str) -> ClientResult<()> {
+        let body = serde_json::json!({"not_me": true});
+        self.call("POST", &format!("/api/v1/device/messages/{id}/dismiss"), Some(&body)).await.map(|_| ())
+    }
+
     /// Dismisses a message.
     pub async fn dismiss(&self, id: &str) -> ClientResult<()> {
         self.call("POST", &format!("/api/v1/device/messages/{id}/dismiss"), None).await.map(|_| ())

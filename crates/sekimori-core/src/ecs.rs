@@ -243,6 +243,8 @@ pub mod action {
     /// `auth.push.denied`
     /// The user denied a push login and reported it as not theirs ("not me").
     pub const AUTH_PUSH_REPORTED: &str = "auth.push.reported";
+    /// The user reported a new-environment warning as a sign-in that was not theirs.
+    pub const AUTH_ENVIRONMENT_REPORTED: &str = "auth.environment.reported";
     /// Push approvals were suspended after denials in a row (push fatigue).
     pub const AUTH_PUSH_FATIGUE: &str = "auth.push.fatigue";
     pub const AUTH_PUSH_DENIED: &str = "auth.push.denied";

@@ -371,6 +371,34 @@ impl PushLogin {
             .collect())
     }
 
+    /// Reports a new-environment warning as a sign-in that was not the user's ("not me"):
+    /// the warning is dismissed, push approvals are suspended and the user's required level
+    /// raised to 3 for [`NOT_ME_HOURS`], audited as `auth.environment.reported`, and the
+    /// user is told. Only a warning can be reported (`invalid_request` otherwise).
+    pub async fn report_warning(&self, user: &User, id: &str) -> GateResult<()> {
+        let now = self.ctx.clock.now();
+        let pending = self.ctx.store.pending_messages(&user.id, now).await?;
+        let Some(m) = pending.iter().find(|m| m.id == id) else {
+            return Err(GateError::new(ErrorCode::NotFound, "no such message"));
+        };
+        if m.kind != MessageKind::EnvironmentWarning {
+            return Err(GateError::new(ErrorCode::InvalidRequest, "only a new-environment warning can be reported"));
+        }
+        if !self.ctx.store.dismiss_message(id, &user.id, now).await? {
+            return Err(GateError::new(ErrorCode::NotFound, "no such message"));
+        }
+        let ev = self
+            .ctx
+            .event(&user.tenant_id, "authentication", action::AUTH_ENVIRONMENT_REPORTED, Outcome::Failure)
+            .user(&user.id, &user.username)
+            .field(field::EVENT_REASON, "not_me")
+            .field_opt(field::LOGIN_ID, m.login_id.clone());
+        self.ctx.store.append(&ev).await?;
+        let reason = "you reported a sign-in from a new environment that was not yours";
+        self.respond(user, Response::SuspendPush, NOT_ME_HOURS * 3_600_000, reason, "not_me").await?;
+        self.respond(user, Response::RaiseLevel(3), NOT_ME_HOURS * 3_600_000, reason, "not_me").await
+    }
+
     /// Dismisses a notice (or a challenge) from the user's inbox.
     pub async fn dismiss_message(&self, user: &User, id: &str) -> GateResult<()> {
         if !self.ctx.store.dismiss_message(id, &user.id, self.ctx.clock.now()).await? {

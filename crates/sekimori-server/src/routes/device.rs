@@ -63,8 +63,20 @@ async fn messages(
     Ok(Json(json!({"messages": msgs})))
 }
 
-async fn dismiss(State(s): State<AppState>, Path(id): Path<String>, d: SignedDevice<Empty>) -> ApiResult<StatusCode> {
-    s.gate.push().dismiss_message(&d.user, &id).await?;
+/// A dismissal; `not_me`: a new-environment warning reported as not the user's.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Dismiss {
+    #[serde(default)]
+    not_me: bool,
+}
+
+async fn dismiss(State(s): State<AppState>, Path(id): Path<String>, d: SignedDevice<Dismiss>) -> ApiResult<StatusCode> {
+    if d.body.not_me {
+        s.gate.push().report_warning(&d.user, &id).await?;
+    } else {
+        s.gate.push().dismiss_message(&d.user, &id).await?;
+    }
     Ok(StatusCode::NO_CONTENT)
 }
 

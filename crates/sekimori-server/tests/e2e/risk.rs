@@ -460,3 +460,35 @@ async fn qr_logins_are_judged_when_the_browser_collects_the_session() {
     assert_eq!(status, StatusCode::OK, "{body}");
     assert_eq!(s.events("action=auth.session.created").await.len(), 1);
 }
+
+/// "Not me" on a new-environment warning: the warning is dismissed, push approvals are
+/// suspended and the required level raised to 3, and `auth.environment.reported` is
+/// written; a push challenge cannot be reported this way.
+#[tokio::test]
+async fn a_new_environment_warning_reported_as_not_me_locks_push_and_raises_the_level() {
+    let s = TestServer::start_on(Backend::Sqlite).await;
+    let carol = s.enrolled("carol").await;
+    let rp = s.app("shop", "relying_party").await;
+    carol.standby().await.expect("arm");
+    rp.start_push("carol", crate::harness::client("203.0.113.44", crate::harness::CHROME_MAC)).await.expect("push");
+    let messages = carol.messages(0).await.expect("messages");
+    let warning = messages.iter().find(|m| m["type"] == "environment_warning").expect("a new-environment warning");
+    let challenge = messages.iter().find(|m| m["type"] == "push_login").expect("the challenge");
+    let refused = carol.report_warning(challenge["id"].as_str().expect("id")).await;
+    assert_eq!(crate::harness::code(refused), "invalid_request");
+    carol.report_warning(warning["id"].as_str().expect("id")).await.expect("reported");
+    let reported = s.events("action=auth.environment.reported").await;
+    assert_eq!((reported.len(), reported[0]["user"]["name"].as_str()), (1, Some("carol")));
+    let (_, list) = s.admin_call(Method::GET, "/api/v1/admin/overrides", None).await;
+    let mut actions: Vec<&str> = list
+        .as_array()
+        .expect("list")
+        .iter()
+        .filter(|o| o["username"] == "carol")
+        .filter_map(|o| o["action"].as_str())
+        .collect();
+    actions.sort_unstable();
+    assert_eq!(actions, ["raise_level", "suspend_push"]);
+    let left = carol.messages(0).await.expect("messages");
+    assert!(!left.iter().any(|m| m["id"] == warning["id"]), "the warning is gone");
+}
