@@ -54,6 +54,9 @@ pub struct LoginAttempt<'a> {
     pub user_agent: Option<&'a str>,
     /// What the browser reported, when the page collected it.
     pub browser: Option<&'a BrowserSignals>,
+    /// Whether the environment was known, when the login path has just observed it (a
+    /// push does, for its challenge); `None`: the environment is observed here.
+    pub environment_known: Option<bool>,
 }
 
 /// A judged attempt: the verdict and what the login path must do with it.
@@ -168,14 +171,18 @@ impl Risk {
         let tenant_id = &a.user.tenant_id;
         let (version, policy) = self.policy(tenant_id).await?;
         let inputs = self.inputs();
-        let place = match (&inputs.geo, a.ip) {
-            (Some(db), Some(ip)) => db.lookup(ip).unwrap_or_default(),
-            _ => Place::default(),
-        };
+        // Where the address is, when a geolocation database knows it.
+        let place: Option<Place> = inputs.geo.as_ref().zip(a.ip).and_then(|(db, ip)| db.lookup(ip));
+        let country = place.as_ref().and_then(|p| p.country.clone());
+        let asn = place.as_ref().and_then(|p| p.asn);
+        let location = place.as_ref().and_then(|p| p.location);
         let mut env = Environment::from_client(a.ip, a.user_agent);
-        env.country = place.country.clone();
+        env.country = country.clone();
         let env_key = env.key();
-        let known = self.environments.observe_environment(a.user, &env, &env_key).await?;
+        let known = match a.environment_known {
+            Some(known) => known,
+            None => self.environments.observe_environment(a.user, &env, &env_key).await?,
+        };
         let now = self.ctx.clock.now();
         let window = i64::from(policy.velocity.window_seconds) * 1000;
         let velocity = (
@@ -187,14 +194,14 @@ impl Risk {
         );
         let profile = self.profile(tenant_id, &a.user.username).await?;
         // The network as the baselines name it: the ASN when known, else the /24 or /48.
-        let network = place.asn.map(|n| format!("AS{n}")).or_else(|| a.ip.map(network_of));
+        let network = asn.map(|n| format!("AS{n}")).or_else(|| a.ip.map(network_of));
         let facts = Facts {
             at: now.millis(),
             profile: profile.as_ref(),
             environment_known: known,
             country: env.country.as_deref(),
             network: network.as_deref(),
-            location: place.location,
+            location,
             user_agent: a.user_agent,
             listed: a.ip.map_or_else(Vec::new, |ip| inputs.reputation.hits(ip)),
             velocity,
@@ -222,10 +229,8 @@ impl Risk {
         }
         // Where the address is, so the baselines learn this user's countries and places
         // from these events as they do from any log with geo fields.
-        ev = ev
-            .field_opt(field::SOURCE_GEO_COUNTRY, place.country.clone())
-            .field_opt(field::SOURCE_AS_NUMBER, place.asn);
-        if let Some((lat, lon)) = place.location {
+        ev = ev.field_opt(field::SOURCE_GEO_COUNTRY, country).field_opt(field::SOURCE_AS_NUMBER, asn);
+        if let Some((lat, lon)) = location {
             ev = ev.field(field::SOURCE_GEO_LAT, lat).field(field::SOURCE_GEO_LON, lon);
         }
         let attempt = self.ctx.store.append(&ev).await?;
@@ -236,7 +241,9 @@ impl Risk {
     /// factor a REVIEW asks for, so only an NG is refused; an attempt allowed is completed
     /// (its environment known from now on).
     pub async fn judge_passkey(&self, user: &User, ip: Option<IpAddr>, user_agent: Option<&str>) -> GateResult<()> {
-        let judged = self.judge(&LoginAttempt { user, method: "passkey", ip, user_agent, browser: None }).await?;
+        let judged = self
+            .judge(&LoginAttempt { user, method: "passkey", ip, user_agent, browser: None, environment_known: None })
+            .await?;
         if judged.verdict.effective() == Decision::Ng {
             return Err(refused());
         }

@@ -244,7 +244,9 @@ impl RoutingTree {
     pub fn user_notice_channel(&self) -> Option<(Channel, crate::receiver::Language)> {
         let u = self.user_notices.as_ref()?;
         let channel = self.receivers.get(&u.email_receiver)?.channels().into_iter().find(|c| c.email.is_some())?;
-        let language = u.language.or_else(|| channel.email.as_ref().map(|e| e.language)).unwrap_or_default();
+        // Neither the notices nor the receiver name a language: English, as documented.
+        let language =
+            u.language.or_else(|| channel.email.as_ref().map(|e| e.language)).unwrap_or(crate::receiver::Language::En);
         Some((channel, language))
     }
 

@@ -67,23 +67,21 @@ impl RiskConfig {
                 return Err(err(source_name, &key("weight"), format!("must be between 1 and 100, got {}", l.weight)));
             }
         }
-        self.load(baselines).map_err(|(key, why)| err(source_name, &key, why))
+        self.load(baselines).map_err(|e| err(source_name, &e.key, e.to_string()))
     }
 
-    /// Reads the lists and the geolocation database: what fails names its key.
-    fn load(&self, baselines: &Baselines) -> Result<RiskInputs, (String, String)> {
+    /// Reads the lists and the geolocation database: what fails names its key and file.
+    fn load(&self, baselines: &Baselines) -> Result<RiskInputs, RiskFileError> {
         let mut lists = Vec::new();
         for (i, l) in self.address_lists.iter().enumerate() {
-            lists.push(read_list(l).map_err(|why| (format!("risk.address_lists[{i}].path"), why))?);
+            lists.push(read_list(l).map_err(|e| e.at(format!("risk.address_lists[{i}].path"), &l.path))?);
         }
         let geo = match &self.geoip_database {
             None => None,
             Some(p) => {
-                let bytes = std::fs::read(p)
-                    .map_err(|e| ("risk.geoip_database".to_owned(), format!("{}: {e}", p.display())))?;
-                let db = GeoDb::from_bytes(bytes)
-                    .map_err(|e| ("risk.geoip_database".to_owned(), format!("{}: {e}", p.display())))?;
-                Some(Arc::new(db))
+                let at = |e: FileProblem| e.at("risk.geoip_database".to_owned(), p);
+                let bytes = std::fs::read(p).map_err(|e| at(FileProblem::Read(e)))?;
+                Some(Arc::new(GeoDb::from_bytes(bytes).map_err(|e| at(FileProblem::Geo(e)))?))
             }
         };
         Ok(RiskInputs { reputation: Reputation::new(lists), geo, baselines: baselines.clone() })
@@ -116,7 +114,9 @@ impl RiskConfig {
                         );
                         seen = now;
                     }
-                    Err((key, why)) => tracing::error!(%key, %why, "risk inputs not reread; the previous ones stay"),
+                    Err(e) => {
+                        tracing::error!(key = %e.key, error = %e, "risk inputs not reread; the previous ones stay")
+                    }
                 }
             }
         }))
@@ -127,9 +127,35 @@ impl RiskConfig {
     }
 }
 
-fn read_list(l: &ListConfig) -> Result<AddressList, String> {
-    let text = std::fs::read_to_string(&l.path).map_err(|e| format!("{}: {e}", l.path.display()))?;
-    AddressList::parse(&l.name, l.weight, &text).map_err(|e| format!("{}: {e}", l.path.display()))
+/// Why a `[risk]` file cannot be used.
+#[derive(Debug, thiserror::Error)]
+enum FileProblem {
+    #[error("{0}")]
+    Read(std::io::Error),
+    #[error("{0}")]
+    List(sekimori_core::net::ListEntryError),
+    #[error("{0}")]
+    Geo(sekimori_risk::GeoError),
+}
+
+impl FileProblem {
+    fn at(self, key: String, path: &Path) -> RiskFileError {
+        RiskFileError { key, path: path.to_path_buf(), problem: self }
+    }
+}
+
+/// A `[risk]` file that cannot be used: its key, its path and why.
+#[derive(Debug, thiserror::Error)]
+#[error("{}: {problem}", path.display())]
+struct RiskFileError {
+    key: String,
+    path: PathBuf,
+    problem: FileProblem,
+}
+
+fn read_list(l: &ListConfig) -> Result<AddressList, FileProblem> {
+    let text = std::fs::read_to_string(&l.path).map_err(FileProblem::Read)?;
+    AddressList::parse(&l.name, l.weight, &text).map_err(FileProblem::List)
 }
 
 fn stamp(p: &Path) -> Option<(SystemTime, u64)> {

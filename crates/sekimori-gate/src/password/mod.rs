@@ -348,6 +348,7 @@ impl Passwords {
                         ip: attempt.ip,
                         user_agent: attempt.user_agent,
                         browser: attempt.browser,
+                        environment_known: None,
                     })
                     .await?;
                 if !judged.ok() && !judged.needs_step_up() {
