@@ -126,6 +126,12 @@ pub mod field {
     pub const RISK_METHOD: &str = "sekimori.risk.method";
     /// The version of the policy that judged.
     pub const RISK_POLICY_VERSION: &str = "sekimori.risk.policy_version";
+    /// What each external risk provider answered (or how it failed).
+    pub const RISK_PROVIDERS: &str = "sekimori.risk.providers";
+    /// The review id the login page kept in its cookie and sent with its signals.
+    pub const RISK_REVIEW_ID: &str = "sekimori.risk.review_id";
+    /// What the browser reported (`navigator.webdriver`, pasted, …), as sent.
+    pub const RISK_BROWSER: &str = "sekimori.risk.browser";
     /// A routing document's version.
     pub const ROUTING_VERSION: &str = "sekimori.routing.version";
     /// An alert's id.

@@ -188,6 +188,7 @@ impl PushLogin {
             ip: client.ip,
             user_agent: client.user_agent.as_deref(),
             browser: None,
+            review_id: None,
             environment_known: Some(known),
         };
         let judged = self.risk.judge(&attempt).await?;

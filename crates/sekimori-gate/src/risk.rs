@@ -13,7 +13,10 @@ use sekimori_core::environment::{network_of, Environment};
 use sekimori_core::event::Outcome;
 use sekimori_core::{ErrorCode, TenantId};
 use sekimori_detect::baseline::{Baselines, Profile};
-use sekimori_risk::{evaluate, BrowserSignals, Decision, Facts, GeoDb, Place, Policy, Reputation, Velocity, Verdict};
+use sekimori_risk::{
+    combine, evaluate, BrowserSignals, Decision, Facts, GeoDb, Place, Policy, ProviderFailure, ProviderOutcome,
+    ProviderSpec, Reputation, Velocity, Verdict,
+};
 use sekimori_store::{write_version, DocumentKind, EventFilter, NewVersion, User};
 
 use crate::environments::Environments;
@@ -22,9 +25,44 @@ use crate::{Context, GateError, GateResult};
 /// The largest policy document, bytes.
 const MAX_POLICY_BYTES: usize = 64 * 1024;
 
+/// What an external risk provider is sent (protocol §18.4): never the username, only a
+/// keyed hash of the user id that differs per provider and per deployment.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct ProviderRequest {
+    /// HMAC-SHA256 under the server's MAC key of the provider's name, the tenant and the
+    /// user id, hex: stable for one user at one provider, unlinkable across providers.
+    pub user: String,
+    /// The tenant's id.
+    pub tenant: String,
+    /// The review id the login page kept in its cookie, when there was a page.
+    pub review_id: Option<String>,
+    /// The client's address.
+    pub ip: Option<String>,
+    /// The user agent sent with the request.
+    pub user_agent: Option<String>,
+    /// `password`, `push`, `qr`, `passkey`.
+    pub method: &'static str,
+    /// When, RFC 3339.
+    pub at: String,
+    /// The internal verdict (`OK`, `REVIEW`, `NG`) before the providers.
+    pub internal: &'static str,
+}
+
+/// An external risk provider: the gate's seam, called over HTTP by the server
+/// (`sekimori::risk_provider`). Several are asked at once after primary
+/// authentication; each answer is read by its [`ProviderSpec`].
+#[async_trait::async_trait]
+pub trait RiskProvider: Send + Sync + std::fmt::Debug {
+    /// How its answers are read and what its failure counts as.
+    fn spec(&self) -> &ProviderSpec;
+    /// Asks about one attempt; the body of a 200 answer, or why there is none. The
+    /// implementation bounds the wait (the provider's timeout) and the answer's size.
+    async fn ask(&self, request: &ProviderRequest) -> Result<Vec<u8>, ProviderFailure>;
+}
+
 /// What the risk engine reads besides the store: the address lists and the behaviour
-/// baselines' definitions (the same objects detection uses). Replaced as a whole when a
-/// list file changes.
+/// baselines' definitions (the same objects detection uses), and the external providers.
+/// Replaced as a whole when a list file changes.
 #[derive(Debug, Clone)]
 pub struct RiskInputs {
     /// Address lists with their weights.
@@ -33,11 +71,18 @@ pub struct RiskInputs {
     pub geo: Option<Arc<GeoDb>>,
     /// The baselines, for "new country", "new network", "impossible travel".
     pub baselines: Baselines,
+    /// External providers, asked after the internal evaluation.
+    pub providers: Vec<Arc<dyn RiskProvider>>,
 }
 
 impl Default for RiskInputs {
     fn default() -> Self {
-        RiskInputs { reputation: Reputation::default(), geo: None, baselines: Baselines::builtin() }
+        RiskInputs {
+            reputation: Reputation::default(),
+            geo: None,
+            baselines: Baselines::builtin(),
+            providers: Vec::new(),
+        }
     }
 }
 
@@ -54,6 +99,8 @@ pub struct LoginAttempt<'a> {
     pub user_agent: Option<&'a str>,
     /// What the browser reported, when the page collected it.
     pub browser: Option<&'a BrowserSignals>,
+    /// The review id the login page kept in its cookie (sent to external providers).
+    pub review_id: Option<&'a str>,
     /// Whether the environment was known, when the login path has just observed it (a
     /// push does, for its challenge); `None`: the environment is observed here.
     pub environment_known: Option<bool>,
@@ -207,7 +254,11 @@ impl Risk {
             velocity,
             browser: a.browser,
         };
-        let verdict = if policy.enabled { evaluate(&policy, &inputs.baselines, &facts) } else { Verdict::off() };
+        let mut verdict = if policy.enabled { evaluate(&policy, &inputs.baselines, &facts) } else { Verdict::off() };
+        if policy.enabled && !inputs.providers.is_empty() {
+            let outcomes = self.ask_providers(&inputs.providers, a, verdict.decision).await;
+            combine(&mut verdict, outcomes);
+        }
         let outcome = if verdict.effective() == Decision::Ng { Outcome::Failure } else { Outcome::Success };
         let mut ev = self
             .ctx
@@ -221,11 +272,18 @@ impl Risk {
             .field(field::RISK_ENFORCED, verdict.enforced)
             .field(field::RISK_METHOD, a.method)
             .field(field::RISK_POLICY_VERSION, version)
+            .field_opt(field::RISK_REVIEW_ID, a.review_id.map(str::to_owned))
             .field(field::ENVIRONMENT_KEY, env_key.as_str())
             .field(field::ENVIRONMENT_KNOWN, known)
             .field_opt(field::USER_AGENT_ORIGINAL, a.user_agent.map(str::to_owned));
         if let Some(ip) = a.ip {
             ev = ev.field(field::SOURCE_IP, ip.to_string());
+        }
+        if !verdict.providers.is_empty() {
+            ev = ev.field(field::RISK_PROVIDERS, serde_json::json!(verdict.providers));
+        }
+        if let Some(b) = a.browser {
+            ev = ev.field(field::RISK_BROWSER, serde_json::json!(b));
         }
         // Where the address is, so the baselines learn this user's countries and places
         // from these events as they do from any log with geo fields.
@@ -242,7 +300,15 @@ impl Risk {
     /// (its environment known from now on).
     pub async fn judge_passkey(&self, user: &User, ip: Option<IpAddr>, user_agent: Option<&str>) -> GateResult<()> {
         let judged = self
-            .judge(&LoginAttempt { user, method: "passkey", ip, user_agent, browser: None, environment_known: None })
+            .judge(&LoginAttempt {
+                user,
+                method: "passkey",
+                ip,
+                user_agent,
+                browser: None,
+                review_id: None,
+                environment_known: None,
+            })
             .await?;
         if judged.verdict.effective() == Decision::Ng {
             return Err(refused());
@@ -295,7 +361,53 @@ impl Risk {
             "enforced": risk["enforced"],
             "policy_version": risk["policy_version"],
             "contributions": risk["contributions"],
+            "providers": risk["providers"],
         }))
+    }
+
+    /// Asks every provider at once (each bounded by its own timeout) and returns their
+    /// outcomes in configuration order.
+    async fn ask_providers(
+        &self,
+        providers: &[Arc<dyn RiskProvider>],
+        a: &LoginAttempt<'_>,
+        internal: Decision,
+    ) -> Vec<ProviderOutcome> {
+        let mut calls = tokio::task::JoinSet::new();
+        for (i, provider) in providers.iter().enumerate() {
+            let key = format!("risk-provider\0{}\0{}\0{}", provider.spec().name, a.user.tenant_id, a.user.id);
+            let request = ProviderRequest {
+                user: hex::encode(self.ctx.keys.mac(key.as_bytes())),
+                tenant: a.user.tenant_id.to_string(),
+                review_id: a.review_id.map(str::to_owned),
+                ip: a.ip.map(|ip| ip.to_string()),
+                user_agent: a.user_agent.map(str::to_owned),
+                method: a.method,
+                at: self.ctx.clock.now().to_rfc3339(),
+                internal: internal.as_str(),
+            };
+            let provider = provider.clone();
+            calls.spawn(async move {
+                let answer = provider.ask(&request).await;
+                (i, provider.spec().outcome(answer))
+            });
+        }
+        let mut outcomes: Vec<(usize, ProviderOutcome)> = Vec::with_capacity(providers.len());
+        while let Some(done) = calls.join_next().await {
+            match done {
+                Ok(o) => outcomes.push(o),
+                // A provider's task that panicked counts as its failure, by its policy.
+                Err(e) => tracing::error!(error = %e, "a risk provider call ended abnormally"),
+            }
+        }
+        for (i, provider) in providers.iter().enumerate() {
+            if !outcomes.iter().any(|(j, _)| *j == i) {
+                let failure = ProviderFailure::Unreachable("the call ended abnormally".into());
+                outcomes.push((i, provider.spec().outcome(Err(failure))));
+            }
+        }
+        outcomes.sort_by_key(|(i, _)| *i);
+        outcomes.into_iter().map(|(_, o)| o).collect()
     }
 
     /// The user's behaviour profile as detection stored it; one that does not decode is an

@@ -276,6 +276,7 @@ impl Sessions {
                 ip: client.ip,
                 user_agent: client.user_agent.as_deref(),
                 browser: None,
+                review_id: None,
                 environment_known: None,
             };
             if !self.risk.judge(&attempt).await?.ok() {

@@ -6,6 +6,7 @@ use serde::Serialize;
 use sekimori_detect::baseline::{Baselines, Fix, Profile};
 
 use crate::policy::{Decision, Policy};
+use crate::provider::ProviderOutcome;
 use crate::signal::{BrowserSignals, Signal};
 
 /// What is known about one attempt, gathered by the gate.
@@ -59,12 +60,21 @@ pub struct Verdict {
     pub rule: Option<String>,
     /// False in dry-run mode: recorded, not enforced.
     pub enforced: bool,
+    /// What the external providers answered (none configured: empty).
+    pub providers: Vec<ProviderOutcome>,
 }
 
 impl Verdict {
     /// The verdict of a policy that is switched off: OK, nothing seen, not enforced.
     pub fn off() -> Self {
-        Verdict { decision: Decision::Ok, score: 0, contributions: Vec::new(), rule: None, enforced: false }
+        Verdict {
+            decision: Decision::Ok,
+            score: 0,
+            contributions: Vec::new(),
+            rule: None,
+            enforced: false,
+            providers: Vec::new(),
+        }
     }
 
     /// The signals' names, for the audit event (`sekimori.risk.reasons`).
@@ -162,7 +172,7 @@ pub fn evaluate(policy: &Policy, baselines: &Baselines, facts: &Facts<'_>) -> Ve
         None if score >= policy.review_at => (Decision::Review, None),
         None => (Decision::Ok, None),
     };
-    Verdict { decision, score, contributions, rule, enforced: !policy.dry_run }
+    Verdict { decision, score, contributions, rule, enforced: !policy.dry_run, providers: Vec::new() }
 }
 
 #[cfg(test)]

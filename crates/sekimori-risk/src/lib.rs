@@ -12,6 +12,7 @@
 pub mod engine;
 pub mod geo;
 pub mod policy;
+pub mod provider;
 pub mod reputation;
 pub mod signal;
 pub mod velocity;
@@ -19,6 +20,7 @@ pub mod velocity;
 pub use engine::{evaluate, Contribution, Facts, Verdict};
 pub use geo::{GeoDb, GeoError, Place};
 pub use policy::{Decision, Policy, PolicyError, Rule, VelocityLimits};
+pub use provider::{combine, Mapping, OnFailure, ProviderFailure, ProviderOutcome, ProviderSpec};
 pub use reputation::{AddressList, Reputation};
 pub use signal::{BrowserSignals, Signal};
 pub use velocity::Velocity;

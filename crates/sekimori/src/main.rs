@@ -10,6 +10,8 @@ mod config;
 mod hunt_cli;
 mod risk_cli;
 mod risk_config;
+mod risk_provider;
+mod risk_provider_config;
 mod runtime;
 mod serve;
 

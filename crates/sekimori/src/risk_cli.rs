@@ -101,6 +101,14 @@ fn explanation(a: &Value) -> String {
     for c in a["contributions"].as_array().into_iter().flatten() {
         out.push_str(&format!("  +{:<4} {:<20} {}\n", c["points"].to_string(), text(&c["signal"]), text(&c["detail"])));
     }
+    for p in a["providers"].as_array().into_iter().flatten() {
+        out.push_str(&format!(
+            "  {:<5} provider {} {}\n",
+            text(&p["decision"]),
+            text(&p["provider"]),
+            text(&p["detail"])
+        ));
+    }
     out
 }
 
@@ -114,14 +122,16 @@ mod tests {
             "contributions": [
                 {"signal": "new_environment", "points": 15, "detail": "environment not seen for this user"},
                 {"signal": "listed_address", "points": 60, "detail": "lists=tor-exits"}
-            ]
+            ],
+            "providers": [{"provider": "omotion", "decision": "REVIEW", "detail": "answered HTTP 500; on_failure=review", "failed": true}]
         });
         let text = super::explanation(&a);
         assert_eq!(
             text,
             "attempt 42 at 2026-12-06T01:02:03.000Z: NG for alice by password (score 75, rule \"listed address\")\n  \
              +15   new_environment      environment not seen for this user\n  \
-             +60   listed_address       lists=tor-exits\n"
+             +60   listed_address       lists=tor-exits\n  \
+             REVIEW provider omotion answered HTTP 500; on_failure=review\n"
         );
     }
 }

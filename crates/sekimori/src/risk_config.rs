@@ -10,7 +10,7 @@ use std::time::{Duration, SystemTime};
 use serde::Deserialize;
 
 use sekimori_detect::baseline::Baselines;
-use sekimori_gate::risk::RiskInputs;
+use sekimori_gate::risk::{RiskInputs, RiskProvider};
 use sekimori_gate::Gate;
 use sekimori_risk::{AddressList, GeoDb, Reputation};
 
@@ -27,11 +27,13 @@ pub struct RiskConfig {
     pub geoip_database: Option<PathBuf>,
     /// How often list files are checked for changes, seconds (5 to 86400).
     pub reload_seconds: u64,
+    /// `[[risk.providers]]`: external risk services asked after primary authentication.
+    pub providers: Vec<crate::risk_provider_config::ProviderConfig>,
 }
 
 impl Default for RiskConfig {
     fn default() -> Self {
-        RiskConfig { address_lists: Vec::new(), geoip_database: None, reload_seconds: 60 }
+        RiskConfig { address_lists: Vec::new(), geoip_database: None, reload_seconds: 60, providers: Vec::new() }
     }
 }
 
@@ -67,11 +69,20 @@ impl RiskConfig {
                 return Err(err(source_name, &key("weight"), format!("must be between 1 and 100, got {}", l.weight)));
             }
         }
-        self.load(baselines).map_err(|e| err(source_name, &e.key, e.to_string()))
+        let mut providers = Vec::new();
+        for (i, p) in self.providers.iter().enumerate() {
+            providers.push(p.build(source_name, &format!("risk.providers[{i}]"))?);
+        }
+        if let Some((i, _)) =
+            self.providers.iter().enumerate().find(|(i, p)| self.providers[..*i].iter().any(|q| q.name == p.name))
+        {
+            return Err(err(source_name, &format!("risk.providers[{i}].name"), "names another provider already"));
+        }
+        self.load(baselines, &providers).map_err(|e| err(source_name, &e.key, e.to_string()))
     }
 
     /// Reads the lists and the geolocation database: what fails names its key and file.
-    fn load(&self, baselines: &Baselines) -> Result<RiskInputs, RiskFileError> {
+    fn load(&self, baselines: &Baselines, providers: &[Arc<dyn RiskProvider>]) -> Result<RiskInputs, RiskFileError> {
         let mut lists = Vec::new();
         for (i, l) in self.address_lists.iter().enumerate() {
             lists.push(read_list(l).map_err(|e| e.at(format!("risk.address_lists[{i}].path"), &l.path))?);
@@ -84,16 +95,22 @@ impl RiskConfig {
                 Some(Arc::new(GeoDb::from_bytes(bytes).map_err(|e| at(FileProblem::Geo(e)))?))
             }
         };
-        Ok(RiskInputs { reputation: Reputation::new(lists), geo, baselines: baselines.clone() })
+        Ok(RiskInputs {
+            reputation: Reputation::new(lists),
+            geo,
+            baselines: baselines.clone(),
+            providers: providers.to_vec(),
+        })
     }
 
     /// Reads the lists again whenever one of the files changes (checked every
     /// `reload_seconds`); a file that no longer reads is logged and the lists in use stay.
-    pub fn start_reload(&self, gate: Gate, baselines: Baselines) -> Option<tokio::task::JoinHandle<()>> {
+    pub fn start_reload(&self, gate: Gate, inputs: &RiskInputs) -> Option<tokio::task::JoinHandle<()>> {
         if self.address_lists.is_empty() && self.geoip_database.is_none() {
             return None;
         }
         let cfg = self.clone();
+        let (baselines, providers) = (inputs.baselines.clone(), inputs.providers.clone());
         let every = Duration::from_secs(self.reload_seconds);
         Some(tokio::spawn(async move {
             let mut seen = cfg.stamps();
@@ -103,7 +120,7 @@ impl RiskConfig {
                 if now == seen {
                     continue;
                 }
-                match cfg.load(&baselines) {
+                match cfg.load(&baselines, &providers) {
                     Ok(inputs) => {
                         let entries: usize = inputs.reputation.lists().iter().map(|l| l.entries).sum();
                         gate.risk().set_inputs(inputs);

@@ -130,7 +130,7 @@ pub async fn serve(cfg: Config, source_name: &str) -> anyhow::Result<()> {
     if let Some(db) = &rt.risk.geo {
         println!("risk: geolocation from a {} database", db.kind);
     }
-    let risk_reload = cfg.risk.start_reload(gate.clone(), rt.risk.baselines.clone());
+    let risk_reload = cfg.risk.start_reload(gate.clone(), &rt.risk);
     gate.risk().set_inputs(rt.risk.clone());
     let (tenant, first_token) = gate.admin().bootstrap().await.map_err(|e| anyhow::anyhow!("{e}"))?;
     if let Some(token) = first_token {

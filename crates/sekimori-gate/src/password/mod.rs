@@ -161,6 +161,8 @@ pub struct Attempt<'a> {
     pub user_agent: Option<&'a str>,
     /// What the browser reported (risk), when the page collected it.
     pub browser: Option<&'a sekimori_risk::BrowserSignals>,
+    /// The review id the page kept in its cookie (risk, external providers).
+    pub review_id: Option<&'a str>,
 }
 
 /// Passwords: the tenant's policy, setting and changing, verification with throttling
@@ -348,6 +350,7 @@ impl Passwords {
                         ip: attempt.ip,
                         user_agent: attempt.user_agent,
                         browser: attempt.browser,
+                        review_id: attempt.review_id,
                         environment_known: None,
                     })
                     .await?;

@@ -80,8 +80,13 @@ async fn verify(
     ApiJson(req): ApiJson<Verify>,
 ) -> ApiResult<Json<FactorVerified>> {
     Apps::require_app_kind(&app, AppKind::RelyingParty)?;
-    let attempt =
-        Attempt { ip: req.client.ip(), app_id: Some(&app.id), user_agent: req.client.user_agent()?, browser: None };
+    let attempt = Attempt {
+        ip: req.client.ip(),
+        app_id: Some(&app.id),
+        user_agent: req.client.user_agent()?,
+        browser: None,
+        review_id: None,
+    };
     Ok(Json(s.gate.passwords().verify_password(&app.tenant_id, req.username.as_str(), &req.password, &attempt).await?))
 }
 
@@ -101,8 +106,13 @@ async fn change(
     ApiJson(req): ApiJson<Change>,
 ) -> ApiResult<StatusCode> {
     Apps::require_app_kind(&app, AppKind::RelyingParty)?;
-    let attempt =
-        Attempt { ip: req.client.ip(), app_id: Some(&app.id), user_agent: req.client.user_agent()?, browser: None };
+    let attempt = Attempt {
+        ip: req.client.ip(),
+        app_id: Some(&app.id),
+        user_agent: req.client.user_agent()?,
+        browser: None,
+        review_id: None,
+    };
     s.gate
         .passwords()
         .change_password(&app.tenant_id, req.username.as_str(), &req.current_password, &req.new_password, &attempt)

@@ -138,7 +138,13 @@ async fn login_password(
         return Ok(page(&c, StatusCode::UNAUTHORIZED, &body, Vec::new()));
     }
     let tenant = s.gate.admin().default_tenant().await?;
-    let attempt = Attempt { ip: client.ip, app_id: None, user_agent: client.user_agent.as_deref(), browser: None };
+    let attempt = Attempt {
+        ip: client.ip,
+        app_id: None,
+        user_agent: client.user_agent.as_deref(),
+        browser: None,
+        review_id: None,
+    };
     let verified = match s.gate.passwords().verify_password(&tenant.id, &f.username, &f.password, &attempt).await {
         Ok(v) => v,
         Err(e) if e.code == ErrorCode::InvalidRequest => return Err(e.into()),
