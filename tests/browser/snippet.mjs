@@ -2,7 +2,7 @@
 // headless Chromium, for the Rust end-to-end test `browser::js_snippet_on_another_origin`.
 // Prints on stdout:
 //   PAYLOAD <QR payload>     once the widget shows a code
-//   LOGIN <username> <jwt>   what the page's callback received
+//   LOGIN <username> <jwt> <review id> <signals JSON>   what the page's callback received
 // Usage: node snippet.mjs <integrator page URL>
 import { launch } from "./launch.mjs";
 
@@ -17,7 +17,8 @@ try {
   await page.waitForSelector(".sekimori-qr svg", { timeout: 15000 });
   console.log(`PAYLOAD ${await page.getAttribute(".sekimori-qr", "data-payload")}`);
   await page.waitForFunction(() => document.body.getAttribute("data-assertion"), null, { timeout: 30000 });
-  console.log(`LOGIN ${await page.getAttribute("body", "data-user")} ${await page.getAttribute("body", "data-assertion")}`);
+  const got = (name) => page.getAttribute("body", name);
+  console.log(`LOGIN ${await got("data-user")} ${await got("data-assertion")} ${await got("data-review")} ${await got("data-signals")}`);
   if (errors.length) { console.error(errors.join("\n")); process.exitCode = 1; }
 } finally {
   await browser.close();

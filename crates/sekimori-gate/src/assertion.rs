@@ -15,6 +15,8 @@ use serde_json::json;
 
 use std::sync::Arc;
 
+use crate::push::ClientInfo;
+use crate::risk::{LoginAttempt, Risk};
 use crate::{Context, GateError, GateResult};
 
 /// The claims of an assertion.
@@ -65,12 +67,13 @@ pub const HOSTED_AUDIENCE: &str = "sekimori";
 /// Issues, signs and verifies the one-time login assertions.
 pub struct Assertions {
     ctx: Arc<Context>,
+    risk: Arc<Risk>,
     ttl_seconds: i64,
 }
 
 impl Assertions {
-    pub(crate) fn new(ctx: Arc<Context>, ttl_seconds: i64) -> Self {
-        Assertions { ctx, ttl_seconds }
+    pub(crate) fn new(ctx: Arc<Context>, risk: Arc<Risk>, ttl_seconds: i64) -> Self {
+        Assertions { ctx, risk, ttl_seconds }
     }
 
     /// The JWT for a stored assertion. Ed25519 signatures are deterministic, so the same
@@ -97,7 +100,13 @@ impl Assertions {
     }
 
     /// Checks an assertion's signature and claims and consumes it for `app`.
-    pub async fn verify_assertion(&self, app: &App, token: &str) -> GateResult<Verified> {
+    ///
+    /// A QR login's assertion (the JS snippet's page collected it; a push was judged when it
+    /// started) is judged here first, with the end user's `client` as the relying party saw
+    /// it: an NG or a REVIEW is refused and the assertion stays unused. The scan proves the
+    /// phone, not that the page showing the code is the user's, so no factor on the phone
+    /// can satisfy a REVIEW of the page.
+    pub async fn verify_assertion(&self, app: &App, token: &str, client: &ClientInfo) -> GateResult<Verified> {
         let claims = self.decode_assertion(token)?;
         let now = self.ctx.clock.now();
         if claims.exp <= now.seconds() {
@@ -110,6 +119,28 @@ impl Assertions {
         let Some(record) = record.filter(|r| r.tenant_id == app.tenant_id) else {
             return Err(GateError::new(ErrorCode::InvalidRequest, "unknown assertion"));
         };
+        if record.consumed_at.is_none() && record.amr.split_whitespace().any(|m| m == "qr") {
+            let user = self
+                .ctx
+                .store
+                .user(&record.user_id)
+                .await?
+                .ok_or_else(|| GateError::new(ErrorCode::Unauthorized, "the user no longer exists"))?;
+            let attempt = LoginAttempt {
+                user: &user,
+                method: "qr",
+                ip: client.ip,
+                user_agent: client.user_agent.as_deref(),
+                browser: client.browser.as_ref(),
+                review_id: client.review_id.as_deref(),
+                environment_known: None,
+            };
+            let judged = self.risk.judge(&attempt).await?;
+            if !judged.ok() {
+                return Err(crate::risk::refused());
+            }
+            self.risk.completed(&user, &judged).await?;
+        }
         let ev = self
             .ctx
             .event(&app.tenant_id, "authentication", action::AUTH_ASSERTION_VERIFIED, Outcome::Success)

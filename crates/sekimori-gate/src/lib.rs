@@ -187,11 +187,11 @@ impl Gate {
         let ctx = Arc::new(Context::new(store, clock, rng, keys, settings.public_url.clone(), deliveries));
         let s = &settings;
         let access = Arc::new(access::Access::new(ctx.clone()));
-        let assertions = Arc::new(assertion::Assertions::new(ctx.clone(), s.assertion_ttl_seconds));
         let environments = Arc::new(environments::Environments::new(ctx.clone()));
+        let risk = Arc::new(risk::Risk::new(ctx.clone(), environments.clone()));
+        let assertions = Arc::new(assertion::Assertions::new(ctx.clone(), risk.clone(), s.assertion_ttl_seconds));
         let roles = Arc::new(roles::Roles::new(ctx.clone()));
         let apps = Arc::new(apps::Apps::new(ctx.clone()));
-        let risk = Arc::new(risk::Risk::new(ctx.clone(), environments.clone()));
         let passwords =
             Arc::new(password::Passwords::new(ctx.clone(), access.clone(), risk.clone(), hasher, s.password.clone()));
         let overrides = Arc::new(overrides::Overrides::new(ctx.clone(), access.clone()));

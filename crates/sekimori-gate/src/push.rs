@@ -51,6 +51,10 @@ pub struct ClientInfo {
     pub ip: Option<IpAddr>,
     /// The client's user agent.
     pub user_agent: Option<String>,
+    /// What the login page's script observed in the browser, when it sent it (risk).
+    pub browser: Option<sekimori_risk::BrowserSignals>,
+    /// The review id the login page keeps in its cookie (risk, external providers).
+    pub review_id: Option<String>,
 }
 
 impl ClientInfo {
@@ -187,8 +191,8 @@ impl PushLogin {
             method: "push",
             ip: client.ip,
             user_agent: client.user_agent.as_deref(),
-            browser: None,
-            review_id: None,
+            browser: client.browser.as_ref(),
+            review_id: client.review_id.as_deref(),
             environment_known: Some(known),
         };
         let judged = self.risk.judge(&attempt).await?;

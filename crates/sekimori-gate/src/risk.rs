@@ -154,6 +154,13 @@ impl Risk {
         }
     }
 
+    /// A new review id for a login page (256 bits from the CSPRNG, base64url): the id the
+    /// page keeps in its cookie and sends with the browser's signals. It identifies one
+    /// showing of the page; it grants nothing.
+    pub fn new_review_id(&self) -> String {
+        self.ctx.new_secret()
+    }
+
     /// Replaces the address lists and baselines (at start, and when a list file changes).
     pub fn set_inputs(&self, inputs: RiskInputs) {
         *self.inputs.write().unwrap_or_else(|p| p.into_inner()) = Arc::new(inputs);

@@ -275,8 +275,8 @@ impl Sessions {
                 method: "qr",
                 ip: client.ip,
                 user_agent: client.user_agent.as_deref(),
-                browser: None,
-                review_id: None,
+                browser: client.browser.as_ref(),
+                review_id: client.review_id.as_deref(),
                 environment_known: None,
             };
             if !self.risk.judge(&attempt).await?.ok() {

@@ -8,10 +8,11 @@ use axum::http::request::Parts;
 use axum::http::HeaderMap;
 use sekimori_core::{ErrorCode, Timestamp};
 use sekimori_gate::device_auth::{headers, SignedRequest};
+use sekimori_gate::GateError;
 use sekimori_store::{AdminToken, App, Device, User};
 use serde::de::DeserializeOwned;
 
-use crate::problem::ApiError;
+use crate::problem::{ApiError, ApiResult};
 use crate::AppState;
 
 pub(crate) fn bearer(headers: &HeaderMap) -> Result<&str, ApiError> {
@@ -364,6 +365,41 @@ pub fn client_ip_of(
     Some(trusted.client(peer, &sekimori_core::net::forwarded_hops(&xff, &fwd)))
 }
 
+/// The cookie the hosted login page keeps its review id in (risk: the id sent with the
+/// browser's signals and to external providers).
+pub const REVIEW_COOKIE: &str = "sekimori_review";
+
+/// Whether `id` is a review id as pages make them: 16 to 64 base64url characters.
+pub fn is_review_id(id: &str) -> bool {
+    (16..=64).contains(&id.len()) && id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+}
+
+/// Bounds on what a browser reports: a user agent of at most 1024 bytes.
+pub fn check_signals(s: &sekimori_risk::BrowserSignals) -> Result<(), &'static str> {
+    match &s.user_agent {
+        Some(u) if u.len() > 1024 => Err("user_agent is longer than 1024 bytes"),
+        _ => Ok(()),
+    }
+}
+
+/// The browser's signals as the hosted page's form sends them (a JSON text in the hidden
+/// `signals` field): none when the field is empty (no script ran), an error naming the
+/// field when it does not read.
+pub fn form_signals(text: Option<&str>) -> ApiResult<Option<sekimori_risk::BrowserSignals>> {
+    let bad = |m: String| {
+        ApiError(GateError::new(ErrorCode::InvalidRequest, format!("signals: {m}")).with("field", "signals"))
+    };
+    match text.map(str::trim) {
+        None | Some("") => Ok(None),
+        Some(t) if t.len() > 2048 => Err(bad("longer than 2048 bytes".into())),
+        Some(t) => {
+            let s: sekimori_risk::BrowserSignals = serde_json::from_str(t).map_err(|e| bad(e.to_string()))?;
+            check_signals(&s).map_err(|m| bad(m.into()))?;
+            Ok(Some(s))
+        }
+    }
+}
+
 impl FromRequestParts<AppState> for PageClient {
     type Rejection = ApiError;
 
@@ -374,6 +410,8 @@ impl FromRequestParts<AppState> for PageClient {
             .get(axum::http::header::USER_AGENT)
             .and_then(|v| v.to_str().ok())
             .map(|u| u.chars().take(1024).collect());
-        Ok(PageClient(sekimori_gate::push::ClientInfo { ip, user_agent }))
+        let review_id =
+            crate::routes::cookie_value(&parts.headers, REVIEW_COOKIE).filter(|r| is_review_id(r)).map(str::to_owned);
+        Ok(PageClient(sekimori_gate::push::ClientInfo { ip, user_agent, browser: None, review_id }))
     }
 }

@@ -4,8 +4,10 @@
  *           data-app="APP_ID" data-target="sekimori-login" data-callback="onSekimoriLogin"></script>
  * The widget shows a single-use QR code; when the user scans it with the Sekimori
  * authenticator, the page receives a one-time assertion (a `sekimori:login` event on the
- * target element, and `window[data-callback]({assertion, username})`). The page's backend
- * verifies it with one call: POST /api/v1/assertions/verify with the app key.
+ * target element, and `window[data-callback]({assertion, username, signals, review_id})`).
+ * The page's backend verifies it with one call: POST /api/v1/assertions/verify with the app
+ * key, passing {"assertion", "client": {"ip", "user_agent", "signals", "review_id"}} so that
+ * the login is judged with the browser's own account of itself (docs/risk.md).
  */
 (function () {
   "use strict";
@@ -36,11 +38,35 @@
 
   function show(t) { status.textContent = t; }
 
+  // Login-time risk: a review id kept in a cookie on this page's origin, and what the
+  // browser shows of automation. What cannot be observed is left out (unknown).
+  function reviewId() {
+    var m = document.cookie.match(/(?:^|; )sekimori_review=([A-Za-z0-9_-]{16,64})/);
+    if (m) { return m[1]; }
+    var b = new Uint8Array(16);
+    crypto.getRandomValues(b);
+    var id = btoa(String.fromCharCode.apply(null, b)).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
+    document.cookie = "sekimori_review=" + id + "; Path=/; Max-Age=1800; SameSite=Lax" +
+      (location.protocol === "https:" ? "; Secure" : "");
+    return id;
+  }
+  var review = reviewId();
+  var pointerMoved = false;
+  ["pointermove", "mousemove", "touchstart", "wheel"].forEach(function (type) {
+    document.addEventListener(type, function () { pointerMoved = true; }, { passive: true, capture: true });
+  });
+  function signals() {
+    var s = { pointer_moved: pointerMoved, user_agent: navigator.userAgent,
+              headless: /HeadlessChrome/.test(navigator.userAgent) };
+    if (typeof navigator.webdriver === "boolean") { s.webdriver = navigator.webdriver; }
+    return s;
+  }
+
   function finish(st) {
     qr.innerHTML = "";
     hint.hidden = true;
     show(text.done + st.username);
-    var detail = { assertion: st.assertion, username: st.username };
+    var detail = { assertion: st.assertion, username: st.username, signals: signals(), review_id: review };
     target.dispatchEvent(new CustomEvent("sekimori:login", { detail: detail, bubbles: true }));
     if (callback && typeof window[callback] === "function") { window[callback](detail); }
   }

@@ -25,6 +25,7 @@ pub(super) fn router() -> Router<AppState> {
         .route("/login/qr", get(qr_page))
         .route("/static/qr-login.js", get(qr_script))
         .route("/static/passkey.js", get(passkey_script))
+        .route("/static/signals.js", get(signals_script))
         .route("/enroll", get(enroll_page))
         .route("/api/v1/qr-sessions", post(create_qr).options(preflight))
         .route("/api/v1/qr-sessions/{id}", get(qr_status).options(preflight))
@@ -41,6 +42,11 @@ async fn qr_page() -> Response {
 
 async fn qr_script() -> Response {
     ([(header::CONTENT_TYPE, "text/javascript; charset=utf-8")], include_str!("../../static/qr-login.js"))
+        .into_response()
+}
+
+async fn signals_script() -> Response {
+    ([(header::CONTENT_TYPE, "text/javascript; charset=utf-8")], include_str!("../../static/signals.js"))
         .into_response()
 }
 

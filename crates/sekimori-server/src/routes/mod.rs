@@ -28,6 +28,7 @@ use serde_json::{json, Value};
 
 pub(crate) use hosted::SDK_SCRIPT;
 pub(crate) use limited::rate_limit;
+pub(crate) use login::cookie_value;
 
 use crate::problem::ApiResult;
 use crate::AppState;

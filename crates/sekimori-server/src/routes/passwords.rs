@@ -80,12 +80,13 @@ async fn verify(
     ApiJson(req): ApiJson<Verify>,
 ) -> ApiResult<Json<FactorVerified>> {
     Apps::require_app_kind(&app, AppKind::RelyingParty)?;
+    let client = req.client.checked()?;
     let attempt = Attempt {
-        ip: req.client.ip(),
+        ip: client.ip(),
         app_id: Some(&app.id),
-        user_agent: req.client.user_agent()?,
-        browser: None,
-        review_id: None,
+        user_agent: client.user_agent()?,
+        browser: client.signals(),
+        review_id: client.review_id(),
     };
     Ok(Json(s.gate.passwords().verify_password(&app.tenant_id, req.username.as_str(), &req.password, &attempt).await?))
 }

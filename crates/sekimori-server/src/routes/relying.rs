@@ -35,6 +35,12 @@ pub(super) fn router() -> Router<AppState> {
 pub struct ClientBody {
     ip: Option<IpAddr>,
     user_agent: Option<String>,
+    /// What the JS snippet (or the relying party's own page) observed in the browser.
+    #[serde(default)]
+    signals: Option<sekimori_risk::BrowserSignals>,
+    /// The review id the page kept in its cookie, sent with the signals.
+    #[serde(default)]
+    review_id: Option<String>,
 }
 
 impl ClientBody {
@@ -53,11 +59,38 @@ impl ClientBody {
         }
     }
 
-    fn into_info(self) -> ApiResult<ClientInfo> {
+    /// The browser's signals, if sent (checked by [`ClientBody::checked`]).
+    pub fn signals(&self) -> Option<&sekimori_risk::BrowserSignals> {
+        self.signals.as_ref()
+    }
+
+    /// The review id, if sent (checked by [`ClientBody::checked`]).
+    pub fn review_id(&self) -> Option<&str> {
+        self.review_id.as_deref()
+    }
+
+    /// Refuses a user agent over 1024 bytes and a review id that is not 16 to 64
+    /// base64url characters, naming the field.
+    pub fn checked(self) -> ApiResult<Self> {
         if self.user_agent.as_ref().is_some_and(|u| u.len() > 1024) {
             return Err(ApiError::new(ErrorCode::InvalidRequest, "client.user_agent is longer than 1024 bytes"));
         }
-        Ok(ClientInfo { ip: self.ip, user_agent: self.user_agent })
+        if let Some(s) = &self.signals {
+            crate::extract::check_signals(s)
+                .map_err(|m| ApiError::new(ErrorCode::InvalidRequest, format!("client.signals: {m}")))?;
+        }
+        if self.review_id.as_deref().is_some_and(|r| !crate::extract::is_review_id(r)) {
+            return Err(ApiError::new(
+                ErrorCode::InvalidRequest,
+                "client.review_id must be 16 to 64 base64url characters",
+            ));
+        }
+        Ok(self)
+    }
+
+    fn into_info(self) -> ApiResult<ClientInfo> {
+        let c = self.checked()?;
+        Ok(ClientInfo { ip: c.ip, user_agent: c.user_agent, browser: c.signals, review_id: c.review_id })
     }
 }
 
@@ -99,6 +132,9 @@ async fn push_status(
 #[serde(deny_unknown_fields)]
 struct VerifyAssertion {
     assertion: String,
+    /// The end user's browser as the relying party saw it: judged for QR logins.
+    #[serde(default)]
+    client: ClientBody,
 }
 
 async fn verify_assertion(
@@ -107,7 +143,8 @@ async fn verify_assertion(
     ApiJson(req): ApiJson<VerifyAssertion>,
 ) -> ApiResult<Json<Verified>> {
     Apps::require_app_kind(&app, AppKind::RelyingParty)?;
-    Ok(Json(s.gate.assertions().verify_assertion(&app, &req.assertion).await?))
+    let client = req.client.into_info()?;
+    Ok(Json(s.gate.assertions().verify_assertion(&app, &req.assertion, &client).await?))
 }
 
 #[derive(Debug, Deserialize)]

@@ -118,6 +118,8 @@ async fn js_snippet_on_another_origin() {
         "<!doctype html><html><head><meta charset=\"utf-8\"><title>Shop</title></head><body>\
          <div id=\"sekimori-login\"></div>\
          <script>function onSekimoriLogin(d) {{ document.body.setAttribute('data-user', d.username); \
+         document.body.setAttribute('data-review', d.review_id); \
+         document.body.setAttribute('data-signals', JSON.stringify(d.signals)); \
          document.body.setAttribute('data-assertion', d.assertion); }}</script>\
          <script src=\"{}/sdk/v1/sekimori.js\" integrity=\"{sri}\" crossorigin=\"anonymous\" \
          data-app=\"{app_id}\" data-callback=\"onSekimoriLogin\"></script></body></html>",
@@ -135,9 +137,22 @@ async fn js_snippet_on_another_origin() {
     let payload = next_line(&mut lines).await;
     alice.scan(payload.strip_prefix("PAYLOAD ").expect("payload")).await.expect("scan");
     let login = next_line(&mut lines).await;
-    let mut parts = login.strip_prefix("LOGIN ").expect("login").split(' ');
+    let mut parts = login.strip_prefix("LOGIN ").expect("login").splitn(4, ' ');
     assert_eq!(parts.next(), Some("alice"));
     let assertion = parts.next().expect("assertion").to_owned();
+    // What the page's backend passes on as `client` when it verifies: the review id the
+    // snippet keeps in a cookie on the page's origin, and the browser's signals.
+    let review = parts.next().expect("review id");
+    assert!(
+        review.len() == 22 && review.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_'),
+        "{review}"
+    );
+    let signals: serde_json::Value = serde_json::from_str(parts.next().expect("signals")).expect("signals JSON");
+    assert_eq!(
+        (signals["webdriver"].as_bool(), signals["headless"].as_bool()),
+        (Some(false), Some(false)),
+        "{signals}"
+    );
     let exit = tokio::time::timeout(Duration::from_secs(30), child.wait()).await.expect("exits").expect("wait");
     assert!(exit.success(), "no script or integrity errors on the page");
 

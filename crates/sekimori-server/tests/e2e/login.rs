@@ -140,7 +140,7 @@ async fn password_then_totp(backend: Backend) {
 
     let form = b.get("/login").await;
     assert_eq!(form.status, StatusCode::OK);
-    assert!(form.body.contains("<form method=\"post\" action=\"/login\">"));
+    assert!(form.body.contains("<form method=\"post\" action=\"/login\" data-signals>"));
     assert!(form.headers.get("content-security-policy").is_some());
     let csrf_attrs = &b.attributes["sekimori_csrf"];
     assert!(csrf_attrs.contains("HttpOnly") && csrf_attrs.contains("SameSite=Strict"), "{csrf_attrs}");

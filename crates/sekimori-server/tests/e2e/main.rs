@@ -27,6 +27,7 @@ mod qr;
 mod raw;
 mod respond;
 mod risk;
+mod risk_browser;
 mod roles;
 mod tickets;
 mod tuning;

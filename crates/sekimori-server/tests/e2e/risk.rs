@@ -461,6 +461,46 @@ async fn qr_logins_are_judged_when_the_browser_collects_the_session() {
     assert_eq!(s.events("action=auth.session.created").await.len(), 1);
 }
 
+/// A QR login collected by a relying party's page (the JS snippet) is judged when the
+/// relying party verifies its assertion, with the end user's client as it saw it: a listed
+/// address is refused and the assertion stays unused, so the same assertion verifies from
+/// the user's real client; the browser's signals and review id come along.
+#[tokio::test]
+async fn snippet_qr_logins_are_judged_when_the_relying_party_verifies_the_assertion() {
+    let s = TestServer::start_on(Backend::Sqlite).await;
+    let alice = s.enrolled("alice").await;
+    let shop = rp(&s).await;
+    s.gate.risk().set_inputs(RiskInputs {
+        reputation: Reputation::new(vec![list("blocklist", 90, "198.51.100.0/24\n")]),
+        ..RiskInputs::default()
+    });
+    let assertion = s.qr_login(&alice).await;
+    let verify = |ip: &'static str| {
+        let (s, shop, assertion) = (&s, &shop, assertion.clone());
+        async move {
+            let client = json!({"ip": ip, "user_agent": "Mozilla/5.0 Firefox/133.0",
+                                "signals": {"webdriver": false, "pointer_moved": true},
+                                "review_id": "rv-0123456789abcdef"});
+            shop.post(s, "/api/v1/assertions/verify", json!({"assertion": assertion, "client": client})).await
+        }
+    };
+    let (status, body) = verify("198.51.100.7").await;
+    assert_eq!((status.as_u16(), body["code"].as_str()), (403, Some("login_not_allowed")), "{body}");
+    let (status, body) = verify("192.0.2.10").await;
+    assert_eq!(status, StatusCode::OK, "the refused assertion stayed unused: {body}");
+    assert_eq!((body["username"].as_str(), body["level"].as_i64()), (Some("alice"), Some(3)));
+    let judged = s.events("action=auth.risk.assessed").await;
+    let qr: Vec<&Value> = judged.iter().filter(|e| e["sekimori"]["risk"]["method"] == "qr").collect();
+    let decisions: Vec<&str> = qr.iter().filter_map(|e| e["sekimori"]["risk"]["decision"].as_str()).collect();
+    assert_eq!(decisions.len(), 2, "{qr:?}");
+    assert!(decisions.contains(&"NG") && decisions.contains(&"OK"), "{decisions:?}");
+    assert!(qr.iter().all(|e| e["sekimori"]["risk"]["review_id"] == "rv-0123456789abcdef"), "{qr:?}");
+    let (status, body) = shop
+        .post(&s, "/api/v1/assertions/verify", json!({"assertion": assertion, "client": {"review_id": "short"}}))
+        .await;
+    assert_eq!((status.as_u16(), body["code"].as_str()), (400, Some("invalid_request")), "{body}");
+}
+
 /// "Not me" on a new-environment warning: the warning is dismissed, push approvals are
 /// suspended and the required level raised to 3, and `auth.environment.reported` is
 /// written; a push challenge cannot be reported this way.

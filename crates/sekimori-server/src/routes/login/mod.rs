@@ -15,7 +15,7 @@ use sekimori_gate::sessions::{SessionView, PENDING_SECONDS};
 use sekimori_gate::{Gate, GateError};
 use serde::Deserialize;
 
-use crate::extract::{ApiJson, PageClient, PageForm};
+use crate::extract::{form_signals, ApiJson, PageClient, PageForm, REVIEW_COOKIE};
 use crate::problem::{ApiError, ApiResult};
 use crate::AppState;
 
@@ -24,13 +24,16 @@ mod i18n;
 mod page;
 
 pub(super) use super::form_target::{allow_form_target, csp_origin};
+pub(crate) use cookies::cookie_value;
 pub use cookies::SESSION_COOKIE;
-pub(super) use cookies::{cookie_value, csrf, csrf_ok, current_session, set_cookie};
+pub(super) use cookies::{csrf, csrf_ok, current_session, set_cookie};
 use cookies::{PENDING_COOKIE, PUSH_COOKIE};
 use i18n::{t, Lang};
 pub(super) use page::{esc, message_page, redirect};
 use page::{factor_form, needs_device, page, password_form, push_page, safe_return, signed_in, Ctx, PageQuery};
 
+/// How long a review id (the login page's risk cookie) lives, seconds.
+const REVIEW_SECONDS: i64 = 1800;
 /// How long one poll of the push page waits for the decision, seconds.
 const PUSH_WAIT_SECONDS: u64 = 10;
 pub(super) const CSP: &str = "default-src 'none'; script-src 'self'; connect-src 'self'; style-src 'unsafe-inline'; \
@@ -51,7 +54,11 @@ async fn login_page(State(s): State<AppState>, headers: HeaderMap, RawQuery(q): 
     let q = PageQuery::parse(q.as_deref());
     let (token, new_cookie) = csrf(&s.gate, &headers);
     let mut c = Ctx::new(&s.gate, &headers, token, q.return_to.as_deref(), q.level);
-    let cookies: Vec<HeaderValue> = new_cookie.into_iter().collect();
+    let mut cookies: Vec<HeaderValue> = new_cookie.into_iter().collect();
+    // Each showing of the page is one review: its id goes with the browser's signals, into
+    // the attempt's audit event and to external risk providers.
+    let review = s.gate.risk().new_review_id();
+    cookies.push(set_cookie(&s.gate, REVIEW_COOKIE, &review, "/", "Lax", REVIEW_SECONDS));
     let session = match q.fresh {
         Some(true) => None,
         _ => current_session(&s.gate, &headers).await?,
@@ -95,6 +102,8 @@ struct PasswordForm {
     password: String,
     return_to: Option<String>,
     level: Option<u8>,
+    /// What `/static/signals.js` observed (JSON); empty or absent without script.
+    signals: Option<String>,
 }
 
 /// A refusal as the page shows it.
@@ -124,6 +133,7 @@ async fn login_password(
     PageClient(client): PageClient,
     PageForm(f): PageForm<PasswordForm>,
 ) -> ApiResult<Response> {
+    let browser = form_signals(f.signals.as_deref())?;
     let c = Ctx::of_post(&s.gate, &headers, &f.csrf, f.return_to.as_deref(), f.level);
     if !csrf_ok(&s.gate, &headers, &f.csrf) {
         let (token, cookie) = csrf(&s.gate, &headers);
@@ -142,8 +152,8 @@ async fn login_password(
         ip: client.ip,
         app_id: None,
         user_agent: client.user_agent.as_deref(),
-        browser: None,
-        review_id: None,
+        browser: browser.as_ref(),
+        review_id: client.review_id.as_deref(),
     };
     let verified = match s.gate.passwords().verify_password(&tenant.id, &f.username, &f.password, &attempt).await {
         Ok(v) => v,
@@ -330,15 +340,18 @@ struct PushForm {
     username: String,
     return_to: Option<String>,
     level: Option<u8>,
+    /// What `/static/signals.js` observed (JSON); empty or absent without script.
+    signals: Option<String>,
 }
 
 /// Sends a push login to the user's authenticator on behalf of this page.
 async fn login_push(
     State(s): State<AppState>,
     headers: HeaderMap,
-    PageClient(client): PageClient,
+    PageClient(mut client): PageClient,
     PageForm(f): PageForm<PushForm>,
 ) -> ApiResult<Response> {
+    client.browser = form_signals(f.signals.as_deref())?;
     let c = Ctx::of_post(&s.gate, &headers, &f.csrf, f.return_to.as_deref(), f.level);
     if !csrf_ok(&s.gate, &headers, &f.csrf) {
         return Ok(page(&c, StatusCode::FORBIDDEN, &format!("<p>{}</p>", t(c.lang, "csrf")), Vec::new()));

@@ -164,14 +164,16 @@ pub(crate) fn hidden(c: &Ctx) -> String {
 
 pub(crate) fn password_form(c: &Ctx, message: Option<&str>, username: &str) -> String {
     format!(
-        "{msg}<form method=\"post\" action=\"/login\">{hidden}\
+        "{msg}<form method=\"post\" action=\"/login\" data-signals>{hidden}{signals}\
          <p><label>{u}<br><input name=\"username\" autocomplete=\"username\" value=\"{user}\" required></label></p>\
          <p><label>{p}<br><input name=\"password\" type=\"password\" autocomplete=\"current-password\" required></label></p>\
          <p><button type=\"submit\">{s}</button></p></form>\
-         <form method=\"post\" action=\"/login/push\">{hidden}<p>{push}<br>\
+         <form method=\"post\" action=\"/login/push\" data-signals>{hidden}{signals}<p>{push}<br>\
          <input name=\"username\" autocomplete=\"username\" aria-label=\"{u}\" value=\"{user}\" required> \
          <button type=\"submit\">{push_send}</button></p></form>\
-         <p><a href=\"/login/qr?return_to={rt}\">{qr}</a></p>{passkey}",
+         <p><a href=\"/login/qr?return_to={rt}\">{qr}</a></p>{passkey}\
+         <script src=\"/static/signals.js\" defer></script>",
+        signals = "<input type=\"hidden\" name=\"signals\" value=\"\">",
         msg = message.map(|m| format!("<p role=\"alert\">{}</p>", esc(m))).unwrap_or_default(),
         passkey = passkey_button(c, "passkey-sign-in", "passkey_sign_in"),
         hidden = hidden(c),
