@@ -112,6 +112,9 @@ pub fn signals(baselines: &Baselines, policy: &Policy, facts: &Facts<'_>) -> Vec
                 }
             }
         }
+        if let Some(h) = baselines.unusual_hour(profile, facts.at) {
+            add(Signal::UnusualHour, format!("hour_utc={h:02}"), weight(Signal::UnusualHour));
+        }
         if let Some((lat, lon)) = facts.location {
             if let Some((km, kmh)) = baselines.travel(profile, Fix { lat, lon, at: facts.at }) {
                 let detail = format!("distance_km={km:.0} speed_kmh={kmh:.0}");
@@ -268,6 +271,21 @@ mod tests {
         let unknown = BrowserSignals::default();
         let v = evaluate(&Policy::default(), &Baselines::builtin(), &Facts { browser: Some(&unknown), ..facts(&p) });
         assert_eq!(v.decision, Decision::Ok);
+    }
+
+    #[test]
+    fn an_unusual_hour_adds_its_weight_and_a_usual_one_nothing() {
+        let mut p = tokyo_profile();
+        let hours = p.seen.entry(sekimori_detect::baseline::HOUR_KIND.into()).or_default();
+        for h in ["00", "01", "02"] {
+            hours.insert(h.into(), Seen { first: 0, last: 30 * DAY, count: 60 });
+        }
+        let usual = evaluate(&Policy::default(), &Baselines::builtin(), &facts(&p));
+        assert!(usual.contributions.is_empty(), "01:00 UTC is usual: {usual:?}");
+        let night = Facts { at: 30 * DAY + 15 * 3_600_000, ..facts(&p) };
+        let v = evaluate(&Policy::default(), &Baselines::builtin(), &night);
+        assert_eq!((v.decision, v.score, v.reasons()), (Decision::Ok, 10, vec!["unusual_hour"]), "{v:?}");
+        assert_eq!(v.contributions[0].detail, "hour_utc=15");
     }
 
     #[test]

@@ -18,6 +18,9 @@ pub enum Signal {
     NewUserAgent,
     /// Too far from the last place this user was seen, too soon (baselines' `travel`).
     ImpossibleTravel,
+    /// An hour of day (UTC) this user has not been active in, nor in the hours either side
+    /// (baselines' `unusual_hour`).
+    UnusualHour,
     /// The address is on an address list (threat intel, reputation, Tor exits).
     ListedAddress,
     /// More attempts for this user in the window than the policy allows.
@@ -36,12 +39,13 @@ pub enum Signal {
 
 impl Signal {
     /// Every signal, in the order explanations list them.
-    pub const ALL: [Signal; 12] = [
+    pub const ALL: [Signal; 13] = [
         Signal::NewEnvironment,
         Signal::NewCountry,
         Signal::NewNetwork,
         Signal::NewUserAgent,
         Signal::ImpossibleTravel,
+        Signal::UnusualHour,
         Signal::ListedAddress,
         Signal::UserVelocity,
         Signal::AddressVelocity,
@@ -59,6 +63,7 @@ impl Signal {
             Signal::NewNetwork => "new_network",
             Signal::NewUserAgent => "new_user_agent",
             Signal::ImpossibleTravel => "impossible_travel",
+            Signal::UnusualHour => "unusual_hour",
             Signal::ListedAddress => "listed_address",
             Signal::UserVelocity => "user_velocity",
             Signal::AddressVelocity => "address_velocity",

@@ -5,8 +5,10 @@
 //!
 //! `cargo bench -p sekimori-server --bench password_login`
 //! Environment: `SEKIMORI_BENCH_LOGINS` (default 600), `SEKIMORI_BENCH_CONCURRENCY`
-//! (default 8). Runs twice: with one hashing thread (logins/s per core) and with one per
-//! core. The client shares the machine's cores with the server.
+//! (default 8). Runs with one hashing thread (logins/s per core) and with one per core,
+//! each with login-time risk switched off and on (issue 19: the default policy's signals
+//! and rules, with velocity limits raised so that the benchmark's own pace is not
+//! refused). The client shares the machine's cores with the server.
 
 #![allow(clippy::disallowed_methods)] // reason: a benchmark measures wall-clock time with Instant
 #![allow(clippy::unwrap_used)] // reason: a failed benchmark step should stop the run loudly
@@ -26,7 +28,7 @@ fn env_num(name: &str, default: usize) -> usize {
     std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
 }
 
-async fn run(workers: usize) {
+async fn run(workers: usize, risk: bool) {
     let logins = env_num("SEKIMORI_BENCH_LOGINS", 600);
     let concurrency = env_num("SEKIMORI_BENCH_CONCURRENCY", 8);
     let dir = tempfile::tempdir().unwrap();
@@ -55,6 +57,19 @@ async fn run(workers: usize) {
         assert_eq!(r.status(), 204);
     }
     let key = admin.add_app("bench", "relying_party").await.unwrap()["key"].as_str().unwrap().to_owned();
+    let policy = if risk {
+        json!({"velocity": {"window_seconds": 60, "user": 100_000, "address": 100_000, "network": 100_000}})
+    } else {
+        json!({"enabled": false})
+    };
+    let r = http
+        .put(format!("{url}/api/v1/admin/risk/policy"))
+        .bearer_auth(&token)
+        .json(&json!({"base_version": 0, "policy": policy}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200, "{}", r.text().await.unwrap_or_default());
     let next = Arc::new(AtomicUsize::new(0));
     let t0 = Instant::now();
     let tasks: Vec<_> = (0..concurrency)
@@ -85,7 +100,8 @@ async fn run(workers: usize) {
     }
     let secs = t0.elapsed().as_secs_f64();
     println!(
-        "password logins (Argon2id m=19456 KiB, t=2, p=1), {workers} hashing thread(s): {logins} in {secs:.2} s = {:.1}/s ({:.1}/s per hashing thread)",
+        "password logins (Argon2id m=19456 KiB, t=2, p=1), {workers} hashing thread(s), risk {}: {logins} in {secs:.2} s = {:.1}/s ({:.1}/s per hashing thread)",
+        if risk { "on" } else { "off" },
         logins as f64 / secs,
         logins as f64 / secs / workers as f64
     );
@@ -94,6 +110,8 @@ async fn run(workers: usize) {
 fn main() {
     let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap();
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
-    rt.block_on(run(1));
-    rt.block_on(run(cores));
+    for workers in [1, cores] {
+        rt.block_on(run(workers, false));
+        rt.block_on(run(workers, true));
+    }
 }
