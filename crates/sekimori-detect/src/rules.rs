@@ -49,6 +49,13 @@ impl LoadReport {
 /// Prefix of the local ids given to rules that have none (never shown in hits).
 pub(crate) const ANONYMOUS_ID_PREFIX: &str = "urn:sekimori:anonymous-rule:";
 
+/// Sekimori's own rules for its audit events ("not me" reports, push fatigue, logins the
+/// risk policy refused), shipped in the binary (`data/rules/sekimori.yml`).
+pub const BUILTIN_RULES: &str = include_str!("../data/rules/sekimori.yml");
+
+/// The path the built-in rules are reported under.
+pub const BUILTIN_PATH: &str = "<builtin>/sekimori.yml";
+
 /// Rules that parsed and compiled, ready to build [`Hunter`]s from.
 #[derive(Debug, Clone, Default)]
 pub struct RuleSet {
@@ -89,6 +96,16 @@ impl RuleSet {
         report.correlations = set.correlations.len();
         report.filters = set.filters.len();
         (set, report)
+    }
+
+    /// Adds the built-in rules ([`BUILTIN_RULES`]) to a loaded set, counted in `report`.
+    pub fn add_builtin(&mut self, report: &mut LoadReport) {
+        report.files += 1;
+        self.add_text(Path::new(BUILTIN_PATH), BUILTIN_RULES, report);
+        self.check_correlations(report);
+        report.detections = self.detections.len();
+        report.correlations = self.correlations.len();
+        report.filters = self.filters.len();
     }
 
     fn add_file(&mut self, path: &Path, report: &mut LoadReport) {

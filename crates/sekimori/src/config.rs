@@ -65,9 +65,11 @@ impl Default for AuditConfig {
 }
 
 /// `[detect]`
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct DetectConfig {
+    /// Sekimori's own rules for its audit events (docs/detection.md) run with `rules`.
+    pub builtin_rules: bool,
     /// Sigma rule files or folders run on every ingested event (in the environment:
     /// paths separated by `:`).
     #[serde(deserialize_with = "sekimori_core::settings::path_list")]
@@ -79,6 +81,12 @@ pub struct DetectConfig {
     /// environment: paths separated by `:`).
     #[serde(deserialize_with = "sekimori_core::settings::path_list")]
     pub threat_intel: Vec<PathBuf>,
+}
+
+impl Default for DetectConfig {
+    fn default() -> Self {
+        DetectConfig { builtin_rules: true, rules: Vec::new(), baselines: None, threat_intel: Vec::new() }
+    }
 }
 
 /// `[syslog]`: listeners are configured in the file only (a list does not fit one

@@ -112,7 +112,10 @@ impl Config {
         self.validate(source_name)?;
         let baselines = self.baselines(source_name)?;
         let risk = self.risk.read(source_name, &baselines)?;
-        let rules = RuleSet::load(&self.detect.rules);
+        let mut rules = RuleSet::load(&self.detect.rules);
+        if self.detect.builtin_rules {
+            rules.0.add_builtin(&mut rules.1);
+        }
         Ok(Runtime {
             listen: self.server.listen,
             public_url: self.server.public_url.clone(),

@@ -167,7 +167,8 @@ impl TestServer {
         .expect("gate");
         let (tenant, token) = gate.admin().bootstrap().await.expect("bootstrap");
         let token = token.expect("first start mints an admin token");
-        let (rules, report) = sekimori_detect::RuleSet::from_yaml(TEST_RULES);
+        let (mut rules, mut report) = sekimori_detect::RuleSet::from_yaml(TEST_RULES);
+        rules.add_builtin(&mut report);
         assert!(report.is_clean(), "{:?}", report.failures);
         let watch = sekimori_watch::Watch::new(
             store.clone(),

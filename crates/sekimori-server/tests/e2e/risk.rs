@@ -417,6 +417,33 @@ async fn denials_in_a_row_and_not_me_suspend_push_and_raise_the_level() {
     assert!(bobs.iter().any(|o| o["level"] == 3));
     bob.standby().await.expect("arm");
     assert_eq!(refusal(start("bob").await), ("login_not_allowed".to_owned(), json!("push_suspended")));
+
+    // The built-in rules raise alerts from these events (the audit follower runs every
+    // second, in real time): "not me" for Bob, push fatigue for Alice.
+    let mut titles: Vec<(String, String)> = Vec::new();
+    for _ in 0..100 {
+        let (_, alerts) = s.admin_call(Method::GET, "/api/v1/admin/alerts", None).await;
+        titles = alerts
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|a| Some((a["title"].as_str()?.to_owned(), a["entities"]["user"].as_str()?.to_owned())))
+            .collect();
+        if titles.iter().filter(|(t, _)| t.starts_with("Push ")).count() >= 2 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    titles.retain(|(t, _)| t.starts_with("Push "));
+    titles.sort();
+    assert_eq!(
+        titles,
+        [
+            ("Push Approvals Suspended After Repeated Denials".to_owned(), "alice".to_owned()),
+            ("Push Login Reported As Not Me".to_owned(), "bob".to_owned())
+        ],
+        "built-in rules alerted"
+    );
 }
 
 /// A QR login is judged when the browser collects its session: from a listed address the
