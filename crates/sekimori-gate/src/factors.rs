@@ -345,8 +345,7 @@ impl Factors {
     /// Whether the user has a second factor the hosted login can ask for (a confirmed
     /// TOTP credential, unused recovery codes, or a passkey when passkeys are on).
     pub async fn has_second_factor(&self, user: &User) -> GateResult<bool> {
-        let totp = self.ctx.store.user_totp_credentials(&user.id).await?.iter().any(|c| c.confirmed_at.is_some());
-        if totp || self.ctx.store.recovery_codes_left(&user.id).await? > 0 {
+        if has_code_factor(&self.ctx, user).await? {
             return Ok(true);
         }
         Ok(self.passkeys_on && !self.ctx.store.user_passkeys(&user.id).await?.is_empty())
@@ -457,4 +456,11 @@ impl Factors {
             locked: self.lock_remaining(c).is_some(),
         }
     }
+}
+
+/// Whether the user can give a code on the hosted page's factor form: a confirmed TOTP
+/// credential or a recovery code left.
+pub(crate) async fn has_code_factor(ctx: &Context, user: &User) -> GateResult<bool> {
+    let totp = ctx.store.user_totp_credentials(&user.id).await?.iter().any(|c| c.confirmed_at.is_some());
+    Ok(totp || ctx.store.recovery_codes_left(&user.id).await? > 0)
 }

@@ -142,6 +142,15 @@ pub struct PendingLogin {
     pub amr: Vec<String>,
 }
 
+/// How the hosted page's approved push login goes on.
+#[derive(Debug)]
+pub enum HostedPushDone {
+    /// Signed in: the session's secret and view.
+    Session(String, Box<SessionView>),
+    /// Judged REVIEW: a code on the factor form completes it.
+    SecondFactor(PendingLogin),
+}
+
 /// Browser sessions of the hosted login: creation and rotation, validation (with a
 /// short cache), logout, and the sealed tokens of half-done logins.
 pub struct Sessions {
@@ -248,6 +257,17 @@ impl Sessions {
         replaces: Option<&str>,
         client: Option<&crate::push::ClientInfo>,
     ) -> GateResult<(String, SessionView)> {
+        let (user, level, amr) = self.consume_hosted(token, client).await?;
+        self.create_session(&user, level, &amr, replaces).await
+    }
+
+    /// Checks and consumes an assertion for the hosted page: its user, level and methods.
+    /// With `client` (a QR login collected by the page) the login is judged first.
+    async fn consume_hosted(
+        &self,
+        token: &str,
+        client: Option<&crate::push::ClientInfo>,
+    ) -> GateResult<(User, u8, Vec<String>)> {
         let claims = self.assertions.decode_assertion(token)?;
         let now = self.ctx.clock.now();
         if claims.exp <= now.seconds() {
@@ -292,8 +312,10 @@ impl Sessions {
         match self.ctx.store.consume_assertion(&claims.jti, &AppId::new(HOSTED_SESSION_APP), now, &ev).await? {
             sekimori_store::Consume::Done(a) => {
                 let amr: Vec<String> = a.amr.split_whitespace().map(str::to_owned).collect();
-                let level = u8::try_from(a.level).unwrap_or(1);
-                self.create_session(&user, level, &amr, replaces).await
+                let level = u8::try_from(a.level).map_err(|_| {
+                    GateError::new(ErrorCode::Internal, format!("stored assertion level {} is out of range", a.level))
+                })?;
+                Ok((user, level, amr))
             }
             sekimori_store::Consume::AlreadyUsed { at } => {
                 Err(GateError::new(ErrorCode::AlreadyUsed, "this assertion was already used")
@@ -311,6 +333,10 @@ impl Sessions {
     }
 
     /// Starts a push login from Sekimori's own login page (the default tenant, read once).
+    ///
+    /// A REVIEW can be satisfied when the user can give a code on the factor form after
+    /// approving (a TOTP credential or recovery codes): `risk.step_up` then says the page
+    /// must ask for it before the session. Otherwise a REVIEW is refused like an NG.
     pub async fn start_hosted_push(
         &self,
         username: &str,
@@ -318,21 +344,39 @@ impl Sessions {
     ) -> GateResult<crate::PushStarted> {
         let tenant = self.ctx.default_tenant().await?;
         let app = hosted_app_of(tenant.clone());
-        self.push.start_push_in(&app, &tenant, username, client, false).await
+        let step_up_possible = match self.ctx.store.user_by_name(&tenant.id, username).await? {
+            Some(user) => crate::factors::has_code_factor(&self.ctx, &user).await?,
+            None => false,
+        };
+        self.push.start_push_in(&app, &tenant, username, client, step_up_possible).await
     }
 
     /// Waits up to `wait` for the hosted page's push login `login_id`; when approved,
-    /// consumes its assertion for a session (the secret); `Ok(None)` while pending.
+    /// consumes its assertion for a session (the secret), or, when the attempt was judged
+    /// REVIEW (`step_up`), for the half-done login the factor form completes; `Ok(None)`
+    /// while pending.
     pub async fn finish_hosted_push(
         &self,
         login_id: &LoginId,
         wait: std::time::Duration,
         replaces: Option<&str>,
-    ) -> GateResult<Option<(String, SessionView)>> {
+        step_up: bool,
+    ) -> GateResult<Option<HostedPushDone>> {
         let app = self.hosted_app().await?;
         let status = self.push.push_status(&app, login_id, wait).await?;
         match (status.status, status.assertion) {
-            ("approved", Some(assertion)) => Ok(Some(self.assertion_session(&assertion, replaces, None).await?)),
+            ("approved", Some(assertion)) if step_up => {
+                let (user, _, amr) = self.consume_hosted(&assertion, None).await?;
+                Ok(Some(HostedPushDone::SecondFactor(PendingLogin {
+                    tenant_id: user.tenant_id,
+                    username: user.username,
+                    amr,
+                })))
+            }
+            ("approved", Some(assertion)) => {
+                let (secret, view) = self.assertion_session(&assertion, replaces, None).await?;
+                Ok(Some(HostedPushDone::Session(secret, Box::new(view))))
+            }
             ("pending", _) => Ok(None),
             ("denied", _) => Err(GateError::new(ErrorCode::Forbidden, "the login was denied on the authenticator")),
             _ => Err(GateError::new(ErrorCode::Expired, "the login request expired")),
@@ -467,14 +511,14 @@ impl Sessions {
         self.ctx.open_token(PENDING_CONTEXT, token)
     }
 
-    /// Seals the hosted page's pending push login (its id and the number to show) for the
-    /// browser that started it.
-    pub fn seal_push(&self, login_id: &str, number: i64) -> String {
-        self.seal_token(PUSH_CONTEXT, (login_id.to_owned(), number))
+    /// Seals the hosted page's pending push login (its id, the number to show, and whether
+    /// a second factor must follow the approval) for the browser that started it.
+    pub fn seal_push(&self, login_id: &str, number: i64, step_up: bool) -> String {
+        self.seal_token(PUSH_CONTEXT, (login_id.to_owned(), number, step_up))
     }
 
-    /// Opens a sealed pending push login: (login id, number).
-    pub fn open_push(&self, token: &str) -> Option<(LoginId, i64)> {
+    /// Opens a sealed pending push login: (login id, number, step-up).
+    pub fn open_push(&self, token: &str) -> Option<(LoginId, i64, bool)> {
         self.ctx.open_token(PUSH_CONTEXT, token)
     }
 

@@ -300,8 +300,9 @@ async fn geolocation_finds_new_countries_and_impossible_travel() {
 
 /// Push logins are judged before the device is disturbed: from a listed address nothing
 /// reaches the phone; under a policy that asks for more from new environments the relying
-/// party is told to step up after the approval, and the hosted page, which has no second
-/// step after a push, refuses instead of sending it.
+/// party is told to step up after the approval; the hosted page refuses instead of sending
+/// it while the user has no code to give, and once they have TOTP it asks for the code after
+/// the approval.
 #[tokio::test]
 async fn push_logins_are_judged_before_the_phone_is_disturbed() {
     let s = TestServer::start_on(Backend::Sqlite).await;
@@ -345,6 +346,34 @@ async fn push_logins_are_judged_before_the_phone_is_disturbed() {
         b.post("/login/push", &[("csrf", &csrf), ("username", "alice"), ("return_to", "/app"), ("level", "1")]).await;
     assert_eq!(page.status, StatusCode::FORBIDDEN, "{}", page.body);
     assert_eq!(challenges(&alice.messages(0).await.expect("messages")), before);
+
+    // With TOTP the REVIEW can be satisfied: the push is sent, and after the approval the
+    // page asks for the code before the session.
+    let (_, e) = s.admin_call(Method::POST, "/api/v1/admin/users/alice/totp", None).await;
+    let totp = TOTP::from_url(e["otpauth_uri"].as_str().expect("uri")).expect("uri");
+    let code = |s: &TestServer| totp.generate(u64::try_from(s.now_seconds()).expect("time"));
+    let path = format!("/api/v1/admin/users/alice/totp/{}/confirm", e["id"].as_str().expect("id"));
+    assert_eq!(s.admin_call(Method::POST, &path, Some(json!({"code": code(&s)}))).await.0, StatusCode::OK);
+    s.clock.advance_seconds(30);
+    let csrf = b.get("/login").await.csrf();
+    let waiting =
+        b.post("/login/push", &[("csrf", &csrf), ("username", "alice"), ("return_to", "/app"), ("level", "1")]).await;
+    assert_eq!(waiting.status, StatusCode::OK, "{}", waiting.body);
+    let at = waiting.body.find("data-number=\"").expect("the number is shown") + 13;
+    let number: i64 = waiting.body[at..].split('"').next().expect("number").parse().expect("digits");
+    let msgs = alice.messages(0).await.expect("messages");
+    let challenge = msgs.iter().rev().find(|m| m["type"] == "push_login").expect("a challenge");
+    alice.approve(challenge["login_id"].as_str().expect("id"), number).await.expect("approve");
+    let asked = b.get("/login/push/wait?return_to=/app&level=1").await;
+    assert_eq!(asked.status, StatusCode::OK, "{}", asked.body);
+    assert!(asked.body.contains("action=\"/login/factor\""), "the code is asked for: {}", asked.body);
+    assert!(!b.jar.contains_key("sekimori_session"), "no session before the code");
+    let csrf = asked.csrf();
+    let done =
+        b.post("/login/factor", &[("csrf", &csrf), ("code", &code(&s)), ("return_to", "/app"), ("level", "1")]).await;
+    assert_eq!((done.status, done.location()), (StatusCode::SEE_OTHER, "/app"), "{}", done.body);
+    let (_, me) = b.whoami().await;
+    assert_eq!(me["amr"], json!(["push", "mfa", "otp"]), "{me}");
 }
 
 /// The problem's code and `reason` of a refused call.

@@ -11,7 +11,7 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use sekimori_core::ErrorCode;
 use sekimori_gate::password::Attempt;
-use sekimori_gate::sessions::{SessionView, PENDING_SECONDS};
+use sekimori_gate::sessions::{HostedPushDone, SessionView, PENDING_SECONDS};
 use sekimori_gate::{Gate, GateError};
 use serde::Deserialize;
 
@@ -362,7 +362,7 @@ async fn login_push(
             let cookie = set_cookie(
                 &s.gate,
                 PUSH_COOKIE,
-                &s.gate.sessions().seal_push(&started.login_id, started.number),
+                &s.gate.sessions().seal_push(&started.login_id, started.number, started.risk.step_up),
                 "/login",
                 "Lax",
                 PENDING_SECONDS,
@@ -387,15 +387,26 @@ async fn push_wait(State(s): State<AppState>, headers: HeaderMap, RawQuery(q): R
     let (token, cookie) = csrf(&s.gate, &headers);
     let c = Ctx::new(&s.gate, &headers, token, q.return_to.as_deref(), q.level);
     let cookies: Vec<HeaderValue> = cookie.into_iter().collect();
-    let Some((login_id, number)) = cookie_value(&headers, PUSH_COOKIE).and_then(|p| s.gate.sessions().open_push(p))
+    let Some((login_id, number, step_up)) =
+        cookie_value(&headers, PUSH_COOKIE).and_then(|p| s.gate.sessions().open_push(p))
     else {
         let body = format!("<p>{}</p>{}", t(c.lang, "expired"), password_form(&c, None, ""));
         return Ok(page(&c, StatusCode::UNAUTHORIZED, &body, cookies));
     };
     let old = cookie_value(&headers, SESSION_COOKIE);
     let wait = std::time::Duration::from_secs(PUSH_WAIT_SECONDS);
-    match s.gate.sessions().finish_hosted_push(&login_id, wait, old).await {
-        Ok(Some((secret, _))) => {
+    match s.gate.sessions().finish_hosted_push(&login_id, wait, old, step_up).await {
+        Ok(Some(HostedPushDone::SecondFactor(p))) => {
+            // Judged REVIEW when it started: the approval is the first factor, a code the
+            // second, on the same form as after a password.
+            let pending = s.gate.sessions().seal_pending(&p.tenant_id, &p.username, &p.amr);
+            let cookies = vec![
+                set_cookie(&s.gate, PENDING_COOKIE, &pending, "/login", "Lax", PENDING_SECONDS),
+                set_cookie(&s.gate, PUSH_COOKIE, "", "/login", "Lax", 0),
+            ];
+            Ok(page(&c, StatusCode::OK, &factor_form(&c, None, Some((&pending, &p.username))), cookies))
+        }
+        Ok(Some(HostedPushDone::Session(secret, _))) => {
             let cookies = vec![
                 set_cookie(&s.gate, SESSION_COOKIE, &secret, "/", "Lax", s.gate.sessions().settings().absolute_seconds),
                 set_cookie(&s.gate, PUSH_COOKIE, "", "/login", "Lax", 0),
