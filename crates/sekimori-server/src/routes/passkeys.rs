@@ -153,6 +153,11 @@ async fn login_finish(
         Some(_) => return Err(ApiError::new(ErrorCode::Forbidden, "this passkey belongs to another user")),
         None => Vec::new(),
     };
+    if pending.is_some() {
+        // The login (a password judged, perhaps a REVIEW) completes here: its environment is
+        // known from now on, as after a code.
+        s.gate.risk().completed_from(&user, client.ip, client.user_agent.as_deref()).await?;
+    }
     for m in PASSKEY_AMR {
         if !amr.iter().any(|a| a == m) {
             amr.push(m.to_owned());
