@@ -351,6 +351,12 @@ impl Factors {
         Ok(self.passkeys_on && !self.ctx.store.user_passkeys(&user.id).await?.is_empty())
     }
 
+    /// Whether the user has an enrolled authenticator (a push approval can be a second
+    /// factor of another kind after a password judged REVIEW).
+    pub async fn has_authenticator(&self, user: &User) -> GateResult<bool> {
+        Ok(!self.ctx.store.list_devices(&user.id).await?.is_empty())
+    }
+
     async fn usable_user(&self, tenant_id: &TenantId, username: &str) -> GateResult<User> {
         let user = self.ctx.find_user(tenant_id, username).await?;
         self.access.check_login_allowed(&user, "factor").await?;

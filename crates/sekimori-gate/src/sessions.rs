@@ -142,12 +142,25 @@ pub struct PendingLogin {
     pub amr: Vec<String>,
 }
 
+/// Where a hosted push login stands in its login.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum PushStep {
+    /// The whole login: approved, signed in.
+    Alone,
+    /// The first factor of a login judged REVIEW: a code follows the approval.
+    ThenCode,
+    /// The second factor of a login whose first factor the page holds (pending).
+    AfterFirstFactor,
+}
+
 /// How the hosted page's approved push login goes on.
 #[derive(Debug)]
 pub enum HostedPushDone {
     /// Signed in: the session's secret and view.
     Session(String, Box<SessionView>),
-    /// Judged REVIEW: a code on the factor form completes it.
+    /// Judged REVIEW ([`PushStep::ThenCode`]: a code on the factor form completes it) or
+    /// the second factor ([`PushStep::AfterFirstFactor`]: the page completes the login it
+    /// holds): the approval's user and methods, the assertion consumed.
     SecondFactor(PendingLogin),
 }
 
@@ -337,14 +350,20 @@ impl Sessions {
     /// A REVIEW can be satisfied when the user can give a code on the factor form after
     /// approving (a TOTP credential or recovery codes): `risk.step_up` then says the page
     /// must ask for it before the session. Otherwise a REVIEW is refused like an NG.
+    ///
+    /// `second`: the push is itself the second factor of a login whose first factor was
+    /// judged (the factor form's "approve on your authenticator"), so a REVIEW is what it
+    /// satisfies; an NG is still refused.
     pub async fn start_hosted_push(
         &self,
         username: &str,
         client: &crate::push::ClientInfo,
+        second: bool,
     ) -> GateResult<crate::PushStarted> {
         let tenant = self.ctx.default_tenant().await?;
         let app = hosted_app_of(tenant.clone());
         let step_up_possible = match self.ctx.store.user_by_name(&tenant.id, username).await? {
+            Some(_) if second => true,
             Some(user) => crate::factors::has_code_factor(&self.ctx, &user).await?,
             None => false,
         };
@@ -360,12 +379,12 @@ impl Sessions {
         login_id: &LoginId,
         wait: std::time::Duration,
         replaces: Option<&str>,
-        step_up: bool,
+        step: PushStep,
     ) -> GateResult<Option<HostedPushDone>> {
         let app = self.hosted_app().await?;
         let status = self.push.push_status(&app, login_id, wait).await?;
         match (status.status, status.assertion) {
-            ("approved", Some(assertion)) if step_up => {
+            ("approved", Some(assertion)) if step != PushStep::Alone => {
                 let (user, _, amr) = self.consume_hosted(&assertion, None).await?;
                 Ok(Some(HostedPushDone::SecondFactor(PendingLogin {
                     tenant_id: user.tenant_id,
@@ -513,12 +532,12 @@ impl Sessions {
 
     /// Seals the hosted page's pending push login (its id, the number to show, and whether
     /// a second factor must follow the approval) for the browser that started it.
-    pub fn seal_push(&self, login_id: &str, number: i64, step_up: bool) -> String {
-        self.seal_token(PUSH_CONTEXT, (login_id.to_owned(), number, step_up))
+    pub fn seal_push(&self, login_id: &str, number: i64, step: PushStep) -> String {
+        self.seal_token(PUSH_CONTEXT, (login_id.to_owned(), number, step))
     }
 
-    /// Opens a sealed pending push login: (login id, number, step-up).
-    pub fn open_push(&self, token: &str) -> Option<(LoginId, i64, bool)> {
+    /// Opens a sealed pending push login: (login id, number, step).
+    pub fn open_push(&self, token: &str) -> Option<(LoginId, i64, PushStep)> {
         self.ctx.open_token(PUSH_CONTEXT, token)
     }
 

@@ -190,6 +190,48 @@ async fn a_review_asks_for_another_factor_and_one_that_cannot_be_given_is_refuse
     assert_eq!(hosted[1]["sekimori"]["environment"]["known"], true);
 }
 
+/// After a password judged REVIEW, a user whose only other factor is their authenticator
+/// approves a push as the second factor on the hosted page's factor form; the session has
+/// both methods. A second-factor push without the page's half-done login is refused.
+#[tokio::test]
+async fn a_review_after_a_password_is_satisfied_by_an_approval_on_the_authenticator() {
+    let s = TestServer::start_on(Backend::Sqlite).await;
+    let carol = s.enrolled("carol").await;
+    let pw = json!({"password": "kumamoto42"});
+    assert_eq!(
+        s.admin_call(Method::PUT, "/api/v1/admin/users/carol/password", Some(pw)).await.0,
+        StatusCode::NO_CONTENT
+    );
+    assert_eq!(set_policy(&s, 0, review_new_environments()).await.0, StatusCode::OK);
+
+    // No pending login: a "second factor" push is refused, and the phone is not disturbed.
+    let mut stranger = Browser::new(&s);
+    let csrf = stranger.get("/login").await.csrf();
+    let form =
+        [("csrf", csrf.as_str()), ("username", "carol"), ("second", "true"), ("return_to", "/app"), ("level", "1")];
+    assert_eq!(stranger.post("/login/push", &form).await.status, StatusCode::UNAUTHORIZED);
+
+    let mut b = Browser::new(&s);
+    let asked = b.login("carol", "kumamoto42", "/app").await;
+    assert_eq!(asked.status, StatusCode::OK, "{}", asked.body);
+    assert!(asked.body.contains("name=\"second\" value=\"true\""), "the push option: {}", asked.body);
+    carol.standby().await.expect("arm");
+    let csrf = asked.csrf();
+    let form =
+        [("csrf", csrf.as_str()), ("username", "carol"), ("second", "true"), ("return_to", "/app"), ("level", "1")];
+    let waiting = b.post("/login/push", &form).await;
+    assert_eq!(waiting.status, StatusCode::OK, "{}", waiting.body);
+    let at = waiting.body.find("data-number=\"").expect("the number is shown") + 13;
+    let number: i64 = waiting.body[at..].split('"').next().expect("number").parse().expect("digits");
+    let msgs = carol.messages(0).await.expect("messages");
+    let challenge = msgs.iter().rev().find(|m| m["type"] == "push_login").expect("a challenge");
+    carol.approve(challenge["login_id"].as_str().expect("id"), number).await.expect("approve");
+    let done = b.get("/login/push/wait?return_to=/app&level=1").await;
+    assert_eq!((done.status, done.location()), (StatusCode::SEE_OTHER, "/app"), "{}", done.body);
+    let (_, me) = b.whoami().await;
+    assert_eq!((me["level"].as_u64(), me["amr"].clone()), (Some(2), json!(["pwd", "push", "mfa"])), "{me}");
+}
+
 /// A geolocation database in the MaxMind DB format, as GeoLite2 City lays it out: Tokyo,
 /// São Paulo and Berlin networks, each with its ASN.
 fn geo_db() -> GeoDb {

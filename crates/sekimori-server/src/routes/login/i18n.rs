@@ -72,6 +72,8 @@ pub(crate) fn t(lang: Lang, key: &str) -> &'static str {
         (Lang::Ja, "expired") => "時間切れです。最初からやり直してください。",
         (Lang::En, "push") => "Or approve on your authenticator (arm login on it first)",
         (Lang::Ja, "push") => "または認証アプリで承認（先にアプリでログインを待機状態にしてください）",
+        (Lang::En, "push_second") => "Or approve on your authenticator instead (arm login on it first)",
+        (Lang::Ja, "push_second") => "または代わりに認証アプリで承認（先にアプリでログインを待機状態にしてください）",
         (Lang::En, "push_send") => "Send a request",
         (Lang::Ja, "push_send") => "承認リクエストを送る",
         (Lang::En, "push_number") => "Approve on your authenticator and enter this number:",

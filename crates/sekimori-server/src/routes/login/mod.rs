@@ -11,7 +11,7 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use sekimori_core::ErrorCode;
 use sekimori_gate::password::Attempt;
-use sekimori_gate::sessions::{HostedPushDone, SessionView, PENDING_SECONDS};
+use sekimori_gate::sessions::{HostedPushDone, PushStep, SessionView, PENDING_SECONDS};
 use sekimori_gate::{Gate, GateError};
 use serde::Deserialize;
 
@@ -169,12 +169,14 @@ async fn login_password(
     let amr: Vec<String> = verified.amr.iter().map(|a| (*a).to_owned()).collect();
     let step_up = verified.risk.as_ref().is_some_and(|r| r.step_up);
     let second_factor = s.gate.factors().has_second_factor(&user).await?;
-    if step_up && !second_factor {
+    // A REVIEW can also be satisfied by an approval on the user's authenticator.
+    let can_step_up = second_factor || (step_up && s.gate.factors().has_authenticator(&user).await?);
+    if step_up && !can_step_up {
         // A REVIEW the user cannot satisfy is refused, with the same words as an NG.
         let message = message_for(c.lang, &sekimori_gate::risk::refused()).1;
         return Ok(page(&c, StatusCode::FORBIDDEN, &password_form(&c, Some(message), &f.username), Vec::new()));
     }
-    if second_factor {
+    if second_factor || step_up {
         let pending = s.gate.sessions().seal_pending(&tenant.id, &user.username, &amr);
         let cookie = set_cookie(&s.gate, PENDING_COOKIE, &pending, "/login", "Lax", PENDING_SECONDS);
         return Ok(page(&c, StatusCode::OK, &factor_form(&c, None, Some((&pending, &user.username))), vec![cookie]));
@@ -342,6 +344,8 @@ struct PushForm {
     level: Option<u8>,
     /// What `/static/signals.js` observed (JSON); empty or absent without script.
     signals: Option<String>,
+    /// The push is the second factor of the login the page holds (the factor form).
+    second: Option<bool>,
 }
 
 /// Sends a push login to the user's authenticator on behalf of this page.
@@ -357,12 +361,26 @@ async fn login_push(
         return Ok(page(&c, StatusCode::FORBIDDEN, &format!("<p>{}</p>", t(c.lang, "csrf")), Vec::new()));
     }
     let username = sekimori_core::names::Username::parse(&f.username).map(|u| u.to_string()).unwrap_or_default();
-    match s.gate.sessions().start_hosted_push(&username, &client).await {
+    let second = f.second == Some(true);
+    if second {
+        // Only for the login the page holds, and only for its user.
+        let pending = cookie_value(&headers, PENDING_COOKIE).and_then(|p| s.gate.sessions().open_pending(p));
+        if pending.is_none_or(|p| p.username != username) {
+            let body = format!("<p>{}</p>{}", t(c.lang, "expired"), password_form(&c, None, ""));
+            return Ok(page(&c, StatusCode::UNAUTHORIZED, &body, Vec::new()));
+        }
+    }
+    match s.gate.sessions().start_hosted_push(&username, &client, second).await {
         Ok(started) => {
+            let step = match (second, started.risk.step_up) {
+                (true, _) => PushStep::AfterFirstFactor,
+                (false, true) => PushStep::ThenCode,
+                (false, false) => PushStep::Alone,
+            };
             let cookie = set_cookie(
                 &s.gate,
                 PUSH_COOKIE,
-                &s.gate.sessions().seal_push(&started.login_id, started.number, started.risk.step_up),
+                &s.gate.sessions().seal_push(&started.login_id, started.number, step),
                 "/login",
                 "Lax",
                 PENDING_SECONDS,
@@ -382,12 +400,17 @@ async fn login_push(
 }
 
 /// Waits a little for the decision; approved: the session and the return URL.
-async fn push_wait(State(s): State<AppState>, headers: HeaderMap, RawQuery(q): RawQuery) -> ApiResult<Response> {
+async fn push_wait(
+    State(s): State<AppState>,
+    headers: HeaderMap,
+    PageClient(client): PageClient,
+    RawQuery(q): RawQuery,
+) -> ApiResult<Response> {
     let q = PageQuery::parse(q.as_deref());
     let (token, cookie) = csrf(&s.gate, &headers);
     let c = Ctx::new(&s.gate, &headers, token, q.return_to.as_deref(), q.level);
     let cookies: Vec<HeaderValue> = cookie.into_iter().collect();
-    let Some((login_id, number, step_up)) =
+    let Some((login_id, number, step)) =
         cookie_value(&headers, PUSH_COOKIE).and_then(|p| s.gate.sessions().open_push(p))
     else {
         let body = format!("<p>{}</p>{}", t(c.lang, "expired"), password_form(&c, None, ""));
@@ -395,7 +418,30 @@ async fn push_wait(State(s): State<AppState>, headers: HeaderMap, RawQuery(q): R
     };
     let old = cookie_value(&headers, SESSION_COOKIE);
     let wait = std::time::Duration::from_secs(PUSH_WAIT_SECONDS);
-    match s.gate.sessions().finish_hosted_push(&login_id, wait, old, step_up).await {
+    match s.gate.sessions().finish_hosted_push(&login_id, wait, old, step).await {
+        Ok(Some(HostedPushDone::SecondFactor(p))) if step == PushStep::AfterFirstFactor => {
+            // The approval is the second factor of the login the page holds.
+            let first = cookie_value(&headers, PENDING_COOKIE).and_then(|t| s.gate.sessions().open_pending(t));
+            let Some(first) = first.filter(|f| f.tenant_id == p.tenant_id && f.username == p.username) else {
+                let body = format!("<p>{}</p>{}", t(c.lang, "expired"), password_form(&c, None, ""));
+                return Ok(page(&c, StatusCode::UNAUTHORIZED, &body, cookies));
+            };
+            let user = s.gate.admin().find_user(&p.tenant_id, &p.username).await?;
+            s.gate.risk().completed_from(&user, client.ip, client.user_agent.as_deref()).await?;
+            let mut amr = first.amr;
+            for m in p.amr {
+                if !amr.contains(&m) {
+                    amr.push(m);
+                }
+            }
+            let (secret, _) = s.gate.sessions().create_session(&user, 2, &amr, old).await?;
+            let cookies = vec![
+                set_cookie(&s.gate, SESSION_COOKIE, &secret, "/", "Lax", s.gate.sessions().settings().absolute_seconds),
+                set_cookie(&s.gate, PUSH_COOKIE, "", "/login", "Lax", 0),
+                set_cookie(&s.gate, PENDING_COOKIE, "", "/login", "Lax", 0),
+            ];
+            Ok(redirect(&c.return_to, cookies))
+        }
         Ok(Some(HostedPushDone::SecondFactor(p))) => {
             // Judged REVIEW when it started: the approval is the first factor, a code the
             // second, on the same form as after a password.

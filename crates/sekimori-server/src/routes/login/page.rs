@@ -205,11 +205,23 @@ pub(crate) fn passkey_button(c: &Ctx, id: &str, label: &str) -> String {
 /// second factor too.
 pub(crate) fn factor_form(c: &Ctx, message: Option<&str>, pending: Option<(&str, &str)>) -> String {
     let passkey = match pending {
-        Some((token, username)) => passkey_button(c, "passkey-sign-in", "passkey_sign_in").replacen(
-            " hidden ",
-            &format!(" hidden data-pending=\"{}\" data-username=\"{}\" ", esc(token), esc(username)),
-            1,
-        ),
+        Some((token, username)) => {
+            let button = passkey_button(c, "passkey-sign-in", "passkey_sign_in").replacen(
+                " hidden ",
+                &format!(" hidden data-pending=\"{}\" data-username=\"{}\" ", esc(token), esc(username)),
+                1,
+            );
+            // Or the authenticator's approval as the second factor.
+            format!(
+                "<form method=\"post\" action=\"/login/push\">{hidden}<input type=\"hidden\" name=\"username\" \
+                 value=\"{user}\"><input type=\"hidden\" name=\"second\" value=\"true\"><p>{push}<br>\
+                 <button type=\"submit\">{send}</button></p></form>{button}",
+                hidden = hidden(c),
+                user = esc(username),
+                push = t(c.lang, "push_second"),
+                send = t(c.lang, "push_send"),
+            )
+        }
         None => String::new(),
     };
     format!(
