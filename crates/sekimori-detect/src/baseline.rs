@@ -442,6 +442,19 @@ impl Baselines {
         (self.learned(profile, t) && total >= MIN_HOUR_EVENTS && !seen_near).then_some(h)
     }
 
+    /// Read-only, for a login being decided: the failures within the `failures` window
+    /// before `t` and the user's earlier failure rate, when they make the burst the
+    /// baselines alert on ("this person never mistypes a password, today three times").
+    pub fn failure_burst(&self, profile: &Profile, t: i64) -> Option<(usize, f64)> {
+        let f = &self.cfg.failures;
+        let window = i64::from(f.window_minutes) * MINUTE;
+        let recent = profile.recent_failures.iter().filter(|&&x| x <= t && t - x < window).count();
+        let earlier_failures = profile.failures.saturating_sub(recent as u64);
+        let earlier_events = profile.events.saturating_sub(recent as u64);
+        let rate = if earlier_events == 0 { 1.0 } else { earlier_failures as f64 / earlier_events as f64 };
+        (recent >= f.count && earlier_events >= f.min_events && rate <= f.floor).then_some((recent, rate))
+    }
+
     /// Read-only: the distance (km) and speed (km/h) from the profile's last known place to
     /// `here` when they make the journey impossible by `travel`'s thresholds.
     pub fn travel(&self, profile: &Profile, here: Fix) -> Option<(f64, f64)> {

@@ -112,6 +112,10 @@ pub fn signals(baselines: &Baselines, policy: &Policy, facts: &Facts<'_>) -> Vec
                 }
             }
         }
+        if let Some((n, rate)) = baselines.failure_burst(profile, facts.at) {
+            let detail = format!("failures_in_window={n} earlier_failure_rate={rate:.3}");
+            add(Signal::FailureBurst, detail, weight(Signal::FailureBurst));
+        }
         if let Some(h) = baselines.unusual_hour(profile, facts.at) {
             add(Signal::UnusualHour, format!("hour_utc={h:02}"), weight(Signal::UnusualHour));
         }
@@ -271,6 +275,26 @@ mod tests {
         let unknown = BrowserSignals::default();
         let v = evaluate(&Policy::default(), &Baselines::builtin(), &Facts { browser: Some(&unknown), ..facts(&p) });
         assert_eq!(v.decision, Decision::Ok);
+    }
+
+    #[test]
+    fn failures_just_before_from_a_user_who_never_fails_add_up() {
+        let mut p = tokyo_profile();
+        let at = facts(&p).at;
+        p.failures = 3;
+        p.events = 203;
+        p.recent_failures = vec![at - 120_000, at - 60_000, at - 30_000];
+        let f = facts(&p);
+        let v = evaluate(&Policy::default(), &Baselines::builtin(), &f);
+        assert_eq!((v.decision, v.reasons()), (Decision::Ok, vec!["failure_burst"]), "{v:?}");
+        assert_eq!(v.score, 25);
+        assert!(v.contributions[0].detail.starts_with("failures_in_window=3"), "{v:?}");
+        // With a new environment it is a REVIEW by the score.
+        let v = evaluate(&Policy::default(), &Baselines::builtin(), &Facts { environment_known: false, ..facts(&p) });
+        assert_eq!((v.decision, v.score, v.rule.as_deref()), (Decision::Review, 40, None), "{v:?}");
+        // Long ago, they count for nothing.
+        let later = Facts { at: at + 86_400_000, ..facts(&p) };
+        assert!(evaluate(&Policy::default(), &Baselines::builtin(), &later).contributions.is_empty());
     }
 
     #[test]

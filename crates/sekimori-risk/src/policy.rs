@@ -98,6 +98,7 @@ impl Default for Policy {
             (Signal::NewNetwork, 10),
             (Signal::NewUserAgent, 5),
             (Signal::ImpossibleTravel, 40),
+            (Signal::FailureBurst, 25),
             (Signal::UnusualHour, 10),
             (Signal::UserVelocity, 80),
             (Signal::AddressVelocity, 80),

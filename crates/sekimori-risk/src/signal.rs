@@ -18,6 +18,9 @@ pub enum Signal {
     NewUserAgent,
     /// Too far from the last place this user was seen, too soon (baselines' `travel`).
     ImpossibleTravel,
+    /// Failures just before this attempt from a user who rarely fails (baselines'
+    /// `failures`: the same window, count and floor).
+    FailureBurst,
     /// An hour of day (UTC) this user has not been active in, nor in the hours either side
     /// (baselines' `unusual_hour`).
     UnusualHour,
@@ -39,12 +42,13 @@ pub enum Signal {
 
 impl Signal {
     /// Every signal, in the order explanations list them.
-    pub const ALL: [Signal; 13] = [
+    pub const ALL: [Signal; 14] = [
         Signal::NewEnvironment,
         Signal::NewCountry,
         Signal::NewNetwork,
         Signal::NewUserAgent,
         Signal::ImpossibleTravel,
+        Signal::FailureBurst,
         Signal::UnusualHour,
         Signal::ListedAddress,
         Signal::UserVelocity,
@@ -63,6 +67,7 @@ impl Signal {
             Signal::NewNetwork => "new_network",
             Signal::NewUserAgent => "new_user_agent",
             Signal::ImpossibleTravel => "impossible_travel",
+            Signal::FailureBurst => "failure_burst",
             Signal::UnusualHour => "unusual_hour",
             Signal::ListedAddress => "listed_address",
             Signal::UserVelocity => "user_velocity",
