@@ -54,6 +54,8 @@ pub mod field {
     pub const ENVIRONMENT_KEY: &str = "sekimori.environment.key";
     /// `sekimori.environment.known`
     pub const ENVIRONMENT_KNOWN: &str = "sekimori.environment.known";
+    /// Since when a known environment has been seen (RFC 3339).
+    pub const ENVIRONMENT_KNOWN_SINCE: &str = "sekimori.environment.known_since";
     /// `sekimori.environment.trusted`
     pub const ENVIRONMENT_TRUSTED: &str = "sekimori.environment.trusted";
     /// `sekimori.ingest.retention_days`

@@ -68,7 +68,14 @@ impl Environments {
 impl Environments {
     /// Records an attempt by `user` from `env` (whose key is `env_key`); returns whether the
     /// environment was known.
-    pub(crate) async fn observe_environment(&self, user: &User, env: &Environment, env_key: &str) -> GateResult<bool> {
+    /// Records an attempt from `env`; since when it has been seen, when it is known (has
+    /// completed a login), or `None` for an environment new to this user.
+    pub(crate) async fn observe_environment(
+        &self,
+        user: &User,
+        env: &Environment,
+        env_key: &str,
+    ) -> GateResult<Option<Timestamp>> {
         let now = self.ctx.clock.now().millis();
         let rec = EnvironmentRecord {
             user_id: user.id.clone(),
@@ -84,7 +91,7 @@ impl Environments {
             trusted: false,
         };
         let before = self.ctx.store.observe_environment(&rec).await?;
-        Ok(before.is_some_and(|b| b.is_known()))
+        Ok(before.filter(|b| b.is_known()).map(|b| b.first_seen))
     }
 
     /// The user's environments, most recent first.

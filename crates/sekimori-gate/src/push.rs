@@ -165,7 +165,8 @@ impl PushLogin {
         }
         let env = client.environment();
         let env_key = env.key();
-        let known = self.environments.observe_environment(&user, &env, &env_key).await?;
+        let known_since = self.environments.observe_environment(&user, &env, &env_key).await?;
+        let known = known_since.is_some();
         let now = self.ctx.clock.now();
         if tenant.standby_required && self.ctx.store.active_standby(&user.id, now).await?.is_none() {
             let ev = self
@@ -193,7 +194,7 @@ impl PushLogin {
             user_agent: client.user_agent.as_deref(),
             browser: client.browser.as_ref(),
             review_id: client.review_id.as_deref(),
-            environment_known: Some(known),
+            environment_known: Some(known_since),
         };
         let judged = self.risk.judge(&attempt).await?;
         let satisfiable = judged.ok() || (judged.needs_step_up() && step_up_possible);

@@ -103,7 +103,8 @@ pub struct LoginAttempt<'a> {
     pub review_id: Option<&'a str>,
     /// Whether the environment was known, when the login path has just observed it (a
     /// push does, for its challenge); `None`: the environment is observed here.
-    pub environment_known: Option<bool>,
+    /// `Some(None)`: new to this user; `Some(Some(t))`: known, seen since `t`.
+    pub environment_known: Option<Option<sekimori_core::Timestamp>>,
 }
 
 /// A judged attempt: the verdict and what the login path must do with it.
@@ -233,10 +234,11 @@ impl Risk {
         let mut env = Environment::from_client(a.ip, a.user_agent);
         env.country = country.clone();
         let env_key = env.key();
-        let known = match a.environment_known {
+        let known_since = match a.environment_known {
             Some(known) => known,
             None => self.environments.observe_environment(a.user, &env, &env_key).await?,
         };
+        let known = known_since.is_some();
         let now = self.ctx.clock.now();
         let window = i64::from(policy.velocity.window_seconds) * 1000;
         let velocity = (
@@ -253,6 +255,7 @@ impl Risk {
             at: now.millis(),
             profile: profile.as_ref(),
             environment_known: known,
+            environment_known_for_ms: known_since.map(|t| now.millis_since(t)),
             country: env.country.as_deref(),
             network: network.as_deref(),
             location,
@@ -282,6 +285,7 @@ impl Risk {
             .field_opt(field::RISK_REVIEW_ID, a.review_id.map(str::to_owned))
             .field(field::ENVIRONMENT_KEY, env_key.as_str())
             .field(field::ENVIRONMENT_KNOWN, known)
+            .field_opt(field::ENVIRONMENT_KNOWN_SINCE, known_since.map(|t| t.to_rfc3339()))
             .field_opt(field::USER_AGENT_ORIGINAL, a.user_agent.map(str::to_owned));
         if let Some(ip) = a.ip {
             ev = ev.field(field::SOURCE_IP, ip.to_string());

@@ -18,6 +18,8 @@ pub struct Facts<'a> {
     pub profile: Option<&'a Profile>,
     /// Whether the client environment has logged in for this user before.
     pub environment_known: bool,
+    /// For a known environment, how long it has been seen, ms.
+    pub environment_known_for_ms: Option<i64>,
     /// ISO country of the address, when a geo database knows it.
     pub country: Option<&'a str>,
     /// The network as the baselines name it: `AS<n>` when the ASN is known, else the /24
@@ -35,6 +37,9 @@ pub struct Facts<'a> {
     /// What the browser reported, when the page could collect it.
     pub browser: Option<&'a BrowserSignals>,
 }
+
+/// A known environment seen for less than this is still young, ms (one day).
+pub const YOUNG_ENVIRONMENT_MS: i64 = 86_400_000;
 
 /// One signal's share of the score.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -99,6 +104,9 @@ pub fn signals(baselines: &Baselines, policy: &Policy, facts: &Facts<'_>) -> Vec
     let mut add = |s: Signal, detail: String, points: u32| out.push((s, detail, points));
     if !facts.environment_known {
         add(Signal::NewEnvironment, "environment not seen for this user".into(), weight(Signal::NewEnvironment));
+    } else if let Some(ms) = facts.environment_known_for_ms.filter(|ms| *ms < YOUNG_ENVIRONMENT_MS) {
+        let detail = format!("known_for_minutes={}", ms / 60_000);
+        add(Signal::YoungEnvironment, detail, weight(Signal::YoungEnvironment));
     }
     if let Some(profile) = facts.profile {
         for (signal, kind, value) in [
@@ -295,6 +303,17 @@ mod tests {
         // Long ago, they count for nothing.
         let later = Facts { at: at + 86_400_000, ..facts(&p) };
         assert!(evaluate(&Policy::default(), &Baselines::builtin(), &later).contributions.is_empty());
+    }
+
+    #[test]
+    fn a_known_environment_first_seen_within_a_day_is_young() {
+        let p = tokyo_profile();
+        let young = Facts { environment_known_for_ms: Some(3_600_000), ..facts(&p) };
+        let v = evaluate(&Policy::default(), &Baselines::builtin(), &young);
+        assert_eq!((v.decision, v.score, v.reasons()), (Decision::Ok, 5, vec!["young_environment"]), "{v:?}");
+        assert_eq!(v.contributions[0].detail, "known_for_minutes=60");
+        let old = Facts { environment_known_for_ms: Some(YOUNG_ENVIRONMENT_MS), ..facts(&p) };
+        assert!(evaluate(&Policy::default(), &Baselines::builtin(), &old).contributions.is_empty());
     }
 
     #[test]

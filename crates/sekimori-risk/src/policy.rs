@@ -94,6 +94,7 @@ impl Default for Policy {
     fn default() -> Self {
         let weights = [
             (Signal::NewEnvironment, 15),
+            (Signal::YoungEnvironment, 5),
             (Signal::NewCountry, 25),
             (Signal::NewNetwork, 10),
             (Signal::NewUserAgent, 5),

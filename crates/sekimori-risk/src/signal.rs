@@ -10,6 +10,9 @@ pub enum Signal {
     /// The client environment (browser family, OS, network) has not logged in for this
     /// user before.
     NewEnvironment,
+    /// The client environment has completed a login for this user, but was first seen less
+    /// than a day ago.
+    YoungEnvironment,
     /// A country this user has not been seen in (baselines' `new_value.country`).
     NewCountry,
     /// A network (/24, /48 or ASN) this user has not been seen in (`new_value.network`).
@@ -42,8 +45,9 @@ pub enum Signal {
 
 impl Signal {
     /// Every signal, in the order explanations list them.
-    pub const ALL: [Signal; 14] = [
+    pub const ALL: [Signal; 15] = [
         Signal::NewEnvironment,
+        Signal::YoungEnvironment,
         Signal::NewCountry,
         Signal::NewNetwork,
         Signal::NewUserAgent,
@@ -63,6 +67,7 @@ impl Signal {
     pub fn as_str(self) -> &'static str {
         match self {
             Signal::NewEnvironment => "new_environment",
+            Signal::YoungEnvironment => "young_environment",
             Signal::NewCountry => "new_country",
             Signal::NewNetwork => "new_network",
             Signal::NewUserAgent => "new_user_agent",
