@@ -98,6 +98,7 @@ fn main() {
             at,
             profile,
             environment_known: !n.is_multiple_of(5),
+            environment_known_for_ms: (!n.is_multiple_of(5)).then_some(30 * 86_400_000),
             country: Some(if n.is_multiple_of(7) { "FR" } else { "JP" }),
             network: Some(&network),
             location: Some((35.0, 139.0)),
