@@ -15,22 +15,43 @@ struct Counters {
     order: VecDeque<String>,
 }
 
-/// The counters.
+/// The counters, in shards by key: each shard is bounded on its own and locked on its own,
+/// so neither a lock nor the occasional rehash of a shard's map (after many keys came and
+/// went) holds more than a small part of the keys.
 #[derive(Debug)]
 pub struct Velocity {
-    inner: Mutex<Counters>,
-    max_keys: usize,
+    shards: Vec<Mutex<Counters>>,
+    /// The bound of each shard.
+    max_keys_per_shard: usize,
     max_per_key: usize,
     forgotten: AtomicU64,
 }
+
+/// Shards for large bounds; bounds under 1,024 keys per shard keep one shard, so that the
+/// first-counted key is forgotten exactly.
+const MAX_SHARDS: usize = 32;
+const MIN_KEYS_PER_SHARD: usize = 1024;
 
 impl Velocity {
     /// Counters for at most `max_keys` keys, each remembering at most `max_per_key`
     /// attempts (enough to tell that a limit is passed).
     pub fn new(max_keys: usize, max_per_key: usize) -> Self {
+        let max_keys = max_keys.max(1);
+        let n = (max_keys / MIN_KEYS_PER_SHARD).clamp(1, MAX_SHARDS);
+        let per_shard = max_keys.div_ceil(n);
+        // Sized for the bound up front: growing a map (rehashing every key) would stall the
+        // one attempt that happened to trigger it.
+        let shards = (0..n)
+            .map(|_| {
+                Mutex::new(Counters {
+                    hits: HashMap::with_capacity(per_shard),
+                    order: VecDeque::with_capacity(per_shard),
+                })
+            })
+            .collect();
         Velocity {
-            inner: Mutex::new(Counters::default()),
-            max_keys: max_keys.max(1),
+            shards,
+            max_keys_per_shard: per_shard,
             max_per_key: max_per_key.max(1),
             forgotten: AtomicU64::new(0),
         }
@@ -39,9 +60,17 @@ impl Velocity {
     /// Records an attempt for `key` at `now` (ms) and returns how many attempts, this one
     /// included, fall within the last `window_ms`.
     pub fn hit(&self, key: &str, now: i64, window_ms: i64) -> u32 {
-        let mut c = self.inner.lock().unwrap_or_else(|p| p.into_inner());
+        let shard = if self.shards.len() == 1 {
+            0
+        } else {
+            let mut h = std::hash::DefaultHasher::new();
+            std::hash::Hash::hash(key, &mut h);
+            // The remainder is below the shard count, which a usize holds.
+            usize::try_from(std::hash::Hasher::finish(&h) % self.shards.len() as u64).unwrap_or(0)
+        };
+        let mut c = self.shards[shard].lock().unwrap_or_else(|p| p.into_inner());
         if !c.hits.contains_key(key) {
-            while c.hits.len() >= self.max_keys {
+            while c.hits.len() >= self.max_keys_per_shard {
                 let Some(oldest) = c.order.pop_front() else { break };
                 if c.hits.remove(&oldest).is_some() {
                     self.forgotten.fetch_add(1, Ordering::Relaxed);
@@ -89,5 +118,17 @@ mod tests {
         assert_eq!(v.forgotten(), 1);
         assert_eq!(v.hit("b", 10, 60_000), 2, "b is still counted");
         assert_eq!(v.hit("a", 10, 60_000), 1, "a, the first counted, was forgotten");
+    }
+
+    #[test]
+    fn a_large_bound_is_kept_across_its_shards() {
+        let v = Velocity::new(100_000, 10);
+        for i in 0..150_000 {
+            v.hit(&format!("ip:{i}"), i, 60_000);
+        }
+        let kept = 150_000 - v.forgotten();
+        // Each shard keeps its share; together about the bound, never more than it rounded up.
+        assert!((90_000..=100_032).contains(&kept), "{kept} keys kept");
+        assert_eq!(v.hit("ip:149999", 150_000, 60_000), 2, "a recent key is still counted");
     }
 }
