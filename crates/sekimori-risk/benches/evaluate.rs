@@ -114,7 +114,7 @@ fn main() {
     // Where the slowest attempts fell (the first ones pay for cold caches and the velocity
     // map's growth; a late one is the host).
     let mut slowest: Vec<(u128, usize)> = times.iter().copied().zip(0..).collect();
-    slowest.sort_unstable_by(|a, b| b.0.cmp(&a.0));
+    slowest.sort_unstable_by_key(|s| std::cmp::Reverse(s.0));
     let top: Vec<String> = slowest.iter().take(3).map(|(t, i)| format!("#{i} {:.1} us", *t as f64 / 1000.0)).collect();
     times.sort_unstable();
     let pct = |p: f64| times[((times.len() as f64 * p) as usize).min(times.len() - 1)] as f64 / 1000.0;
