@@ -14,6 +14,7 @@ use sekimori_store::AdminToken;
 use serde::Deserialize;
 use serde_json::{json, Value};
 
+use super::relying::ClientBody;
 use crate::authz::{cap, AdminRoutes};
 use crate::extract::{AdminAuth, ApiJson, AppAuth};
 use crate::problem::ApiResult;
@@ -101,6 +102,19 @@ async fn generate_recovery_codes(
 struct VerifyCode {
     username: Username,
     code: String,
+    /// The end user's client, as with the password: a step-up after a REVIEW completes the
+    /// login from it (its environment known from now on).
+    #[serde(default)]
+    client: Option<ClientBody>,
+}
+
+/// After a second factor succeeded: the login from `client` is complete.
+async fn completed(s: &AppState, app: &sekimori_store::App, req: &VerifyCode) -> ApiResult<()> {
+    if let Some(client) = &req.client {
+        let user = s.gate.admin().find_user(&app.tenant_id, req.username.as_str()).await?;
+        s.gate.risk().completed_from(&user, client.ip(), client.user_agent()?).await?;
+    }
+    Ok(())
 }
 
 async fn verify_totp(
@@ -109,7 +123,9 @@ async fn verify_totp(
     ApiJson(req): ApiJson<VerifyCode>,
 ) -> ApiResult<Json<FactorVerified>> {
     Apps::require_app_kind(&app, AppKind::RelyingParty)?;
-    Ok(Json(s.gate.factors().verify_totp(&app, req.username.as_str(), &req.code).await?))
+    let verified = s.gate.factors().verify_totp(&app, req.username.as_str(), &req.code).await?;
+    completed(&s, &app, &req).await?;
+    Ok(Json(verified))
 }
 
 async fn verify_recovery_code(
@@ -118,5 +134,7 @@ async fn verify_recovery_code(
     ApiJson(req): ApiJson<VerifyCode>,
 ) -> ApiResult<Json<FactorVerified>> {
     Apps::require_app_kind(&app, AppKind::RelyingParty)?;
-    Ok(Json(s.gate.factors().use_recovery_code(&app, req.username.as_str(), &req.code).await?))
+    let verified = s.gate.factors().use_recovery_code(&app, req.username.as_str(), &req.code).await?;
+    completed(&s, &app, &req).await?;
+    Ok(Json(verified))
 }

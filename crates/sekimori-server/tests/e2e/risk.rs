@@ -338,6 +338,36 @@ async fn geolocation_finds_new_countries_and_impossible_travel() {
     let verdict = last_verdict(&s.events("action=auth.risk.assessed").await).clone();
     assert_eq!(verdict["rule"], "new environment in a new country", "{verdict}");
     assert!(!verdict["reasons"].as_array().is_some_and(|r| r.contains(&json!("impossible_travel"))), "{verdict}");
+
+    // The relying party steps up with TOTP, passing the same client: the login completes,
+    // and the next one from Berlin in that browser is OK.
+    let (_, e) = s.admin_call(Method::POST, "/api/v1/admin/users/alice/totp", None).await;
+    let totp = TOTP::from_url(e["otpauth_uri"].as_str().expect("uri")).expect("uri");
+    let code = |s: &TestServer| totp.generate(u64::try_from(s.now_seconds()).expect("time"));
+    let path = format!("/api/v1/admin/users/alice/totp/{}/confirm", e["id"].as_str().expect("id"));
+    assert_eq!(s.admin_call(Method::POST, &path, Some(json!({"code": code(&s)}))).await.0, StatusCode::OK);
+    s.clock.advance_seconds(30);
+    let client = json!({"ip": "203.0.113.30", "user_agent": chrome});
+    let (status, body) = rp
+        .post(&s, "/api/v1/factors/totp/verify", json!({"username": "alice", "code": code(&s), "client": client}))
+        .await;
+    assert_eq!(status, StatusCode::OK, "the step-up succeeds: {body}");
+    // Once the baselines have learned Berlin from the REVIEW's own event (the audit follower
+    // runs every second):
+    let mut learned = false;
+    for _ in 0..100 {
+        if profile_has(&s, 0).await["seen"]["country"]["DE"].is_object() {
+            learned = true;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert!(learned, "the country is learned");
+    s.clock.advance_seconds(60);
+    let (_, body) = verify_as(&s, &rp, "203.0.113.30", chrome).await;
+    assert_eq!(body["risk"]["decision"], "OK", "{body}");
+    let verdict = last_verdict(&s.events("action=auth.risk.assessed").await).clone();
+    assert!(!verdict["reasons"].as_array().is_some_and(|r| r.contains(&json!("new_environment"))), "{verdict}");
 }
 
 /// Push logins are judged before the device is disturbed: from a listed address nothing
