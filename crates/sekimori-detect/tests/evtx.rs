@@ -54,6 +54,38 @@ fn sigmahq_security_rules_fire_on_the_failed_logon_only() {
     assert_eq!(fired, [(319457832, "Failed Logon From Public IP".to_owned())]);
 }
 
+/// Values are kept exactly as recorded (issue 22, wrong answer 4): Windows records the
+/// failed logon's `LogonProcessName` as "User32 " with a trailing space, and the same events
+/// written out as JSON lines give the same hits as the EVTX file, rule for rule, on every
+/// SigmaHQ Windows rule.
+#[test]
+fn values_keep_their_trailing_whitespace_and_evtx_and_json_give_the_same_hits() {
+    let s = read_events(&sample()).expect("read");
+    assert_eq!(s.events[3]["LogonProcessName"], "User32 ", "as recorded, trailing space and all");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let json = dir.path().join("Security.jsonl");
+    let lines: Vec<String> = s.events.iter().map(|e| e.to_string()).collect();
+    std::fs::write(&json, lines.join("\n")).expect("write");
+    let (rules, report) = RuleSet::load(&[sigma().join("rules/windows")]);
+    assert!(report.detections > 1000, "{report:?}");
+    let hits = |path: &Path| -> Vec<(u64, String)> {
+        let mut hunter = Hunter::new(&rules).expect("compile");
+        let events = read_events(path).expect("read");
+        assert_eq!(events.events.len(), 7);
+        events
+            .events
+            .iter()
+            .flat_map(|e| {
+                let id = e["EventRecordID"].as_u64().expect("record id");
+                hunter.process(e).into_iter().map(move |h| (id, h.title))
+            })
+            .collect()
+    };
+    let from_evtx = hits(&sample());
+    assert!(!from_evtx.is_empty());
+    assert_eq!(from_evtx, hits(&json), "the same events give the same hits whichever way they come");
+}
+
 #[test]
 fn a_gzip_compressed_log_reads_the_same() {
     let dir = tempfile::tempdir().expect("tempdir");

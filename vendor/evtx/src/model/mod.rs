@@ -1,0 +1,3 @@
+pub mod deserialized;
+pub(crate) mod raw;
+pub(crate) mod xml;
