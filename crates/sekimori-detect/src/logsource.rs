@@ -251,6 +251,21 @@ struct WindowsMap {
     channel_products: BTreeMap<String, String>,
     services: BTreeMap<String, Vec<String>>,
     categories: Vec<ProviderCategories>,
+    /// The fields a category's rules name, taken from a built-in event that records the
+    /// same thing under other names (Security 4688 for `process_creation`: `Image` from
+    /// `NewProcessName`).
+    #[serde(default)]
+    aliases: Vec<WindowsAliases>,
+}
+
+/// `aliases` of one provider's events.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct WindowsAliases {
+    provider: String,
+    events: Vec<i64>,
+    /// Alias -> the fields it is taken from (the first present wins).
+    fields: BTreeMap<String, Vec<String>>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -309,6 +324,17 @@ impl LogSourceMap {
     /// `data/logsources.yml`): the Log Analytics column names to Azure and Entra ID
     /// records, and those of each other shape; other events are untouched.
     pub fn add_aliases(&self, event: &mut serde_json::Map<String, Value>) {
+        if let Some(aliases) = self.windows_aliases(event) {
+            let added: Vec<(String, Value)> = aliases
+                .iter()
+                .filter(|(alias, _)| !event.contains_key(alias.as_str()))
+                .filter_map(|(alias, sources)| {
+                    sources.iter().find_map(|s| event.get(s.as_str())).map(|v| (alias.clone(), v.clone()))
+                })
+                .collect();
+            event.extend(added);
+            return;
+        }
         // In the order `classify` places events.
         let (aliases, joined) = if self.is_cloudtrail(event) {
             return;
@@ -349,6 +375,13 @@ impl LogSourceMap {
 
     /// Whether `event` is a Windows event by its structure, whatever its `Channel` says (ETW
     /// conversions leave it null): a provider, an event id and a record number.
+    /// The aliases of a Windows event's provider and event ID, if the data names them.
+    fn windows_aliases(&self, event: &serde_json::Map<String, Value>) -> Option<&BTreeMap<String, Vec<String>>> {
+        let provider = event.get("Provider_Name")?.as_str()?;
+        let id = event.get("EventID").and_then(|v| v.as_i64().or_else(|| v.as_str()?.parse().ok()))?;
+        self.file.windows.aliases.iter().find(|a| a.provider == provider && a.events.contains(&id)).map(|a| &a.fields)
+    }
+
     fn looks_windows(event: &Value) -> bool {
         ["Provider_Name", "EventID", "EventRecordID"].iter().all(|f| event.get(*f).is_some_and(|v| !v.is_null()))
     }

@@ -16,7 +16,11 @@ use serde_json::{Map, Value};
 pub fn normalize(event: Value) -> Value {
     match event {
         Value::Object(mut top) => match top.remove("Event") {
-            Some(Value::Object(ev)) if ev.contains_key("System") => Value::Object(flatten_windows(ev)),
+            Some(Value::Object(ev)) if ev.contains_key("System") => {
+                let mut flat = flatten_windows(ev);
+                crate::logsource::LogSourceMap::builtin_ref().add_aliases(&mut flat);
+                Value::Object(flat)
+            }
             Some(other) => {
                 top.insert("Event".to_owned(), other);
                 Value::Object(top)

@@ -86,6 +86,46 @@ fn values_keep_their_trailing_whitespace_and_evtx_and_json_give_the_same_hits() 
     assert_eq!(from_evtx, hits(&json), "the same events give the same hits whichever way they come");
 }
 
+/// Where Sysmon is not deployed, Security 4688 records process creation: it is placed as
+/// `process_creation` and given the names SigmaHQ's rules use (`Image` from
+/// `NewProcessName`, `ParentImage` from `ParentProcessName`), so rules on the image fire on
+/// real 4688 events (DeepBlueCLI's samples, see tests/data/evtx/README.md), and only those.
+#[test]
+fn security_4688_process_creation_fires_the_sigmahq_process_creation_rules() {
+    let data = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/evtx");
+    let s = read_events(&data.join("powersploit-security.evtx")).expect("read");
+    let created: Vec<&serde_json::Value> = s.events.iter().filter(|e| e["EventID"] == 4688).collect();
+    assert!(!created.is_empty());
+    for e in &created {
+        assert_eq!(e["Image"], e["NewProcessName"], "{e}");
+        assert_eq!(e["ParentImage"], e["ParentProcessName"], "{e}");
+    }
+    let (rules, report) = RuleSet::load(&[sigma().join("rules/windows")]);
+    assert!(report.detections > 1000, "{report:?}");
+    let titles = |file: &str| -> std::collections::BTreeMap<String, usize> {
+        let mut hunter = Hunter::new(&rules).expect("compile");
+        let mut count = std::collections::BTreeMap::new();
+        for e in read_events(&data.join(file)).expect("read").events {
+            for h in hunter.process(&e) {
+                *count.entry(h.title).or_insert(0) += 1;
+            }
+        }
+        count
+    };
+    let expect = |pairs: &[(&str, usize)]| -> std::collections::BTreeMap<String, usize> {
+        pairs.iter().map(|(t, n)| ((*t).to_owned(), *n)).collect()
+    };
+    assert_eq!(
+        titles("psattack-security.evtx"),
+        expect(&[("Dynamic .NET Compilation Via Csc.EXE", 4), ("Security Eventlog Cleared", 1)]),
+        "csc.exe spawned by PowerShell is seen by its Image"
+    );
+    let powersploit = titles("powersploit-security.evtx");
+    for (title, n) in [("Non Interactive PowerShell Process Spawned", 3), ("Local Accounts Discovery", 1)] {
+        assert_eq!(powersploit.get(title), Some(&n), "{title}: {powersploit:?}");
+    }
+}
+
 #[test]
 fn a_gzip_compressed_log_reads_the_same() {
     let dir = tempfile::tempdir().expect("tempdir");

@@ -1,0 +1,96 @@
+//! Built-in Windows events that record what a Sysmon category records (Security 5156, 4657,
+//! 4663) and Microsoft Defender's detections get the field names the category's SigmaHQ
+//! rules use (`data/logsources.yml`, `windows.aliases`), in the nested layout the `evtx`
+//! crate writes and in the flat one. Real 4688 events are tested in `evtx.rs`; these events
+//! are written in the layout Windows records, field for field.
+
+use sekimori_detect::logsource::LogSourceMap;
+use sekimori_detect::{normalize, Hunter, RuleSet};
+use serde_json::{json, Value};
+
+fn nested(provider: &str, channel: &str, id: u64, data: Value) -> Value {
+    json!({"Event": {
+        "System": {"Provider": {"#attributes": {"Name": provider}}, "EventID": id, "EventRecordID": 7,
+                   "Channel": channel, "Computer": "WS01", "TimeCreated": {"#attributes": {"SystemTime": "2026-12-06T10:00:00.000000Z"}}},
+        "EventData": data
+    }})
+}
+
+#[test]
+fn security_events_get_the_sysmon_names_of_their_category() {
+    let map = LogSourceMap::builtin();
+    let wfp = normalize(nested(
+        "Microsoft-Windows-Security-Auditing",
+        "Security",
+        5156,
+        json!({"Application": "\\device\\harddiskvolume2\\windows\\system32\\svchost.exe", "Direction": "%%14593",
+               "SourceAddress": "10.0.0.5", "SourcePort": "50123", "DestAddress": "203.0.113.9", "DestPort": "4444", "Protocol": 6}),
+    ));
+    assert_eq!((wfp["DestinationIp"].as_str(), wfp["DestinationPort"].as_str()), (Some("203.0.113.9"), Some("4444")));
+    assert_eq!(wfp["SourceIp"], "10.0.0.5");
+    assert_eq!(map.classify(&wfp).categories, Some(vec!["network_connection".to_owned()]));
+
+    let reg = normalize(nested(
+        "Microsoft-Windows-Security-Auditing",
+        "Security",
+        4657,
+        json!({"ObjectName": "\\REGISTRY\\MACHINE\\SOFTWARE\\Microsoft\\Windows\\CurrentVersion\\Run",
+               "ObjectValueName": "updater", "NewValue": "C:\\Users\\Public\\u.exe", "ProcessName": "C:\\Windows\\regedit.exe"}),
+    ));
+    assert_eq!(reg["TargetObject"], reg["ObjectName"]);
+    assert_eq!(
+        (reg["Details"].as_str(), reg["Image"].as_str()),
+        (Some("C:\\Users\\Public\\u.exe"), Some("C:\\Windows\\regedit.exe"))
+    );
+
+    let file = normalize(nested(
+        "Microsoft-Windows-Security-Auditing",
+        "Security",
+        4663,
+        json!({"ObjectName": "C:\\Windows\\NTDS\\ntds.dit", "ProcessName": "C:\\Windows\\System32\\esentutl.exe"}),
+    ));
+    assert_eq!(
+        (file["TargetFilename"].as_str(), file["Image"].as_str()),
+        (Some("C:\\Windows\\NTDS\\ntds.dit"), Some("C:\\Windows\\System32\\esentutl.exe"))
+    );
+
+    // A field already there is kept; another provider's events are untouched.
+    let mut flat = json!({"Provider_Name": "Microsoft-Windows-Security-Auditing", "EventID": 4688, "EventRecordID": 1,
+                          "Channel": "Security", "NewProcessName": "C:\\a.exe", "Image": "C:\\b.exe"});
+    flat = normalize(flat);
+    assert_eq!(flat["Image"], "C:\\b.exe");
+    let other = normalize(nested(
+        "Microsoft-Windows-Sysmon",
+        "Microsoft-Windows-Sysmon/Operational",
+        1,
+        json!({"ProcessName": "x"}),
+    ));
+    assert!(other.get("Image").is_none());
+}
+
+#[test]
+fn defender_detections_are_the_antivirus_category_and_fire_its_rules() {
+    let sigma =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data/sigma/rules/category/antivirus");
+    let (rules, report) = RuleSet::load(&[sigma]);
+    assert!(report.is_clean(), "{:?}", report.failures);
+    let mut hunter = Hunter::new(&rules).expect("compile");
+    let found = normalize(nested(
+        "Microsoft-Windows-Windows Defender",
+        "Microsoft-Windows-Windows Defender/Operational",
+        1116,
+        json!({"Threat Name": "HackTool:Win32/Mimikatz.D", "Path": "file:_C:\\Users\\bob\\Downloads\\mimikatz.exe", "Severity Name": "High"}),
+    ));
+    assert_eq!(found["Signature"], "HackTool:Win32/Mimikatz.D");
+    assert_eq!(LogSourceMap::builtin().classify(&found).categories, Some(vec!["antivirus".to_owned()]));
+    let titles: Vec<String> = hunter.process(&found).into_iter().map(|h| h.title).collect();
+    assert!(titles.iter().any(|t| t.contains("Password Dumper")), "{titles:?}");
+    // Defender's other events (a definition update) are in no category: no antivirus rule.
+    let update = normalize(nested(
+        "Microsoft-Windows-Windows Defender",
+        "Microsoft-Windows-Windows Defender/Operational",
+        2000,
+        json!({"Threat Name": "HackTool:Win32/Mimikatz.D"}),
+    ));
+    assert!(hunter.process(&update).is_empty());
+}
