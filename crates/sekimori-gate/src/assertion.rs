@@ -119,6 +119,7 @@ impl Assertions {
         let Some(record) = record.filter(|r| r.tenant_id == app.tenant_id) else {
             return Err(GateError::new(ErrorCode::InvalidRequest, "unknown assertion"));
         };
+        let mut judged = None;
         if record.consumed_at.is_none() && record.amr.split_whitespace().any(|m| m == "qr") {
             let user = self
                 .ctx
@@ -126,20 +127,11 @@ impl Assertions {
                 .user(&record.user_id)
                 .await?
                 .ok_or_else(|| GateError::new(ErrorCode::Unauthorized, "the user no longer exists"))?;
-            let attempt = LoginAttempt {
-                user: &user,
-                method: "qr",
-                ip: client.ip,
-                user_agent: client.user_agent.as_deref(),
-                browser: client.browser.as_ref(),
-                review_id: client.review_id.as_deref(),
-                environment_known: None,
-            };
-            let judged = self.risk.judge(&attempt).await?;
-            if !judged.ok() {
+            let verdict = self.risk.judge(&LoginAttempt::of_client(&user, "qr", client)).await?;
+            if !verdict.ok() {
                 return Err(crate::risk::refused());
             }
-            self.risk.completed(&user, &judged).await?;
+            judged = Some((user, verdict));
         }
         let ev = self
             .ctx
@@ -148,14 +140,20 @@ impl Assertions {
             .field(field::APP_ID, app.id.as_str())
             .field(field::LOGIN_ID, record.login_id.as_str());
         match self.ctx.store.consume_assertion(&claims.jti, &app.id, now, &ev).await? {
-            Consume::Done(a) => Ok(Verified {
-                user_id: a.user_id,
-                username: a.username,
-                level: a.level,
-                amr: a.amr.split_whitespace().map(str::to_owned).collect(),
-                login_id: a.login_id,
-                auth_time: a.issued_at.to_rfc3339(),
-            }),
+            Consume::Done(a) => {
+                // The login completes here: its environment is known from now on.
+                if let Some((user, verdict)) = &judged {
+                    self.risk.completed(user, verdict).await?;
+                }
+                Ok(Verified {
+                    user_id: a.user_id,
+                    username: a.username,
+                    level: a.level,
+                    amr: a.amr.split_whitespace().map(str::to_owned).collect(),
+                    login_id: a.login_id,
+                    auth_time: a.issued_at.to_rfc3339(),
+                })
+            }
             Consume::AlreadyUsed { at } => {
                 let ev = self
                     .ctx

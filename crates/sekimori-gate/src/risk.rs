@@ -107,6 +107,22 @@ pub struct LoginAttempt<'a> {
     pub environment_known: Option<Option<sekimori_core::Timestamp>>,
 }
 
+impl<'a> LoginAttempt<'a> {
+    /// An attempt by `method` from a client as a login path saw it (its address, user
+    /// agent, the browser's signals and review id); the environment is observed when judged.
+    pub fn of_client(user: &'a User, method: &'static str, client: &'a crate::push::ClientInfo) -> Self {
+        LoginAttempt {
+            user,
+            method,
+            ip: client.ip,
+            user_agent: client.user_agent.as_deref(),
+            browser: client.browser.as_ref(),
+            review_id: client.review_id.as_deref(),
+            environment_known: None,
+        }
+    }
+}
+
 /// A judged attempt: the verdict and what the login path must do with it.
 #[derive(Debug, Clone)]
 pub struct Judged {

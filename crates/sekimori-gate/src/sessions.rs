@@ -303,16 +303,7 @@ impl Sessions {
             .ok_or_else(|| GateError::new(ErrorCode::Unauthorized, "the user no longer exists"))?;
         self.access.check_login_allowed(&user, "assertion").await?;
         if let Some(client) = client {
-            let attempt = crate::risk::LoginAttempt {
-                user: &user,
-                method: "qr",
-                ip: client.ip,
-                user_agent: client.user_agent.as_deref(),
-                browser: client.browser.as_ref(),
-                review_id: client.review_id.as_deref(),
-                environment_known: None,
-            };
-            if !self.risk.judge(&attempt).await?.ok() {
+            if !self.risk.judge(&crate::risk::LoginAttempt::of_client(&user, "qr", client)).await?.ok() {
                 return Err(crate::risk::refused());
             }
         }

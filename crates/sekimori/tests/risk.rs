@@ -40,14 +40,7 @@ async fn admin(s: &common::Server, method: reqwest::Method, path: &str, body: Op
 
 async fn verify(s: &common::Server, key: &str, ip: &str) -> (u16, Value) {
     let body = json!({"username": "alice", "password": "kumamoto42", "client": {"ip": ip}});
-    let resp = reqwest::Client::new()
-        .post(format!("{}/api/v1/factors/password/verify", s.url))
-        .bearer_auth(key)
-        .json(&body)
-        .send()
-        .await
-        .expect("send");
-    (resp.status().as_u16(), resp.json().await.unwrap_or(Value::Null))
+    common::post_json(s, key, "/api/v1/factors/password/verify", &body).await
 }
 
 /// Runs `sekimori serve` with `file`, expects it to refuse to start, and returns what it

@@ -61,26 +61,13 @@ async fn start_provider() -> (SocketAddr, Arc<Provider>) {
 }
 
 async fn admin(s: &common::Server, path: &str, body: Value) -> Value {
-    let resp = reqwest::Client::new()
-        .post(format!("{}{path}", s.url))
-        .bearer_auth(&s.token)
-        .json(&body)
-        .send()
-        .await
-        .expect("send");
-    resp.json().await.unwrap_or(Value::Null)
+    common::post_json(s, &s.token, path, &body).await.1
 }
 
 async fn verify(s: &common::Server, key: &str) -> (u16, Value) {
-    let body = json!({"username": "alice", "password": "kumamoto42", "client": {"ip": "192.0.2.10", "user_agent": "Mozilla/5.0 Firefox/133.0"}});
-    let resp = reqwest::Client::new()
-        .post(format!("{}/api/v1/factors/password/verify", s.url))
-        .bearer_auth(key)
-        .json(&body)
-        .send()
-        .await
-        .expect("send");
-    (resp.status().as_u16(), resp.json().await.unwrap_or(Value::Null))
+    let client = json!({"ip": "192.0.2.10", "user_agent": "Mozilla/5.0 Firefox/133.0"});
+    let body = json!({"username": "alice", "password": "kumamoto42", "client": client});
+    common::post_json(s, key, "/api/v1/factors/password/verify", &body).await
 }
 
 /// The providers' outcomes recorded with the latest judged attempt, and their details.

@@ -35,6 +35,23 @@ fn list(name: &str, weight: u32, text: &str) -> AddressList {
     AddressList::parse(name, weight, text).expect("list")
 }
 
+/// Enrols and confirms TOTP for `user`, then moves the clock past the confirming code's
+/// step; the generator gives the code at the server's time.
+pub(crate) async fn enrol_totp(s: &TestServer, user: &str) -> TOTP {
+    let (_, e) = s.admin_call(Method::POST, &format!("/api/v1/admin/users/{user}/totp"), None).await;
+    let totp = TOTP::from_url(e["otpauth_uri"].as_str().expect("uri")).expect("uri");
+    let path = format!("/api/v1/admin/users/{user}/totp/{}/confirm", e["id"].as_str().expect("id"));
+    let code = totp.generate(u64::try_from(s.now_seconds()).expect("time"));
+    assert_eq!(s.admin_call(Method::POST, &path, Some(json!({"code": code}))).await.0, StatusCode::OK);
+    s.clock.advance_seconds(30);
+    totp
+}
+
+/// The code of `totp` at the server's time.
+pub(crate) fn code_now(s: &TestServer, totp: &TOTP) -> String {
+    totp.generate(u64::try_from(s.now_seconds()).expect("time"))
+}
+
 async fn set_policy(s: &TestServer, base: i64, policy: Value) -> (StatusCode, Value) {
     s.admin_call(Method::PUT, "/api/v1/admin/risk/policy", Some(json!({"base_version": base, "policy": policy}))).await
 }
@@ -164,13 +181,7 @@ async fn a_review_asks_for_another_factor_and_one_that_cannot_be_given_is_refuse
 
     // Alice has TOTP: she is asked for it, and once she has given it the environment is
     // known, so her next password from the same browser is OK.
-    let (_, e) = s.admin_call(Method::POST, "/api/v1/admin/users/alice/totp", None).await;
-    let app = TOTP::from_url(e["otpauth_uri"].as_str().expect("uri")).expect("uri");
-    let id = e["id"].as_str().expect("id");
-    let code = app.generate(u64::try_from(s.now_seconds()).expect("time"));
-    let path = format!("/api/v1/admin/users/alice/totp/{id}/confirm");
-    assert_eq!(s.admin_call(Method::POST, &path, Some(json!({"code": code}))).await.0, StatusCode::OK);
-    s.clock.advance_seconds(30);
+    let app = enrol_totp(&s, "alice").await;
     let asked = b.login("alice", "kumamoto42", "/app").await;
     assert!(asked.body.contains("action=\"/login/factor\""), "{}", asked.body);
     let csrf = asked.csrf();
@@ -341,12 +352,8 @@ async fn geolocation_finds_new_countries_and_impossible_travel() {
 
     // The relying party steps up with TOTP, passing the same client: the login completes,
     // and the next one from Berlin in that browser is OK.
-    let (_, e) = s.admin_call(Method::POST, "/api/v1/admin/users/alice/totp", None).await;
-    let totp = TOTP::from_url(e["otpauth_uri"].as_str().expect("uri")).expect("uri");
-    let code = |s: &TestServer| totp.generate(u64::try_from(s.now_seconds()).expect("time"));
-    let path = format!("/api/v1/admin/users/alice/totp/{}/confirm", e["id"].as_str().expect("id"));
-    assert_eq!(s.admin_call(Method::POST, &path, Some(json!({"code": code(&s)}))).await.0, StatusCode::OK);
-    s.clock.advance_seconds(30);
+    let totp = enrol_totp(&s, "alice").await;
+    let code = |s: &TestServer| code_now(s, &totp);
     let client = json!({"ip": "203.0.113.30", "user_agent": chrome});
     let (status, body) = rp
         .post(&s, "/api/v1/factors/totp/verify", json!({"username": "alice", "code": code(&s), "client": client}))
@@ -421,12 +428,8 @@ async fn push_logins_are_judged_before_the_phone_is_disturbed() {
 
     // With TOTP the REVIEW can be satisfied: the push is sent, and after the approval the
     // page asks for the code before the session.
-    let (_, e) = s.admin_call(Method::POST, "/api/v1/admin/users/alice/totp", None).await;
-    let totp = TOTP::from_url(e["otpauth_uri"].as_str().expect("uri")).expect("uri");
-    let code = |s: &TestServer| totp.generate(u64::try_from(s.now_seconds()).expect("time"));
-    let path = format!("/api/v1/admin/users/alice/totp/{}/confirm", e["id"].as_str().expect("id"));
-    assert_eq!(s.admin_call(Method::POST, &path, Some(json!({"code": code(&s)}))).await.0, StatusCode::OK);
-    s.clock.advance_seconds(30);
+    let totp = enrol_totp(&s, "alice").await;
+    let code = |s: &TestServer| code_now(s, &totp);
     let csrf = b.get("/login").await.csrf();
     let waiting =
         b.post("/login/push", &[("csrf", &csrf), ("username", "alice"), ("return_to", "/app"), ("level", "1")]).await;

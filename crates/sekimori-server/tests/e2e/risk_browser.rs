@@ -4,10 +4,8 @@
 //! with the review id its cookie holds; the attempt's audit event records them; automation
 //! is a REVIEW the person satisfies with a second factor, a person's paste is not.
 
-use reqwest::Method;
-use serde_json::{json, Value};
+use serde_json::Value;
 use tokio::io::AsyncWriteExt;
-use totp_rs::TOTP;
 
 use crate::browser::{browser_dir, next_line};
 use crate::harness::*;
@@ -18,13 +16,8 @@ async fn the_hosted_page_sends_its_signals_and_review_id_from_chromium() {
     let s = TestServer::start().await;
     with_password(&s, "alice").await;
     with_password(&s, "bob").await;
-    let (_, e) = s.admin_call(Method::POST, "/api/v1/admin/users/alice/totp", None).await;
-    let totp = TOTP::from_url(e["otpauth_uri"].as_str().expect("uri")).expect("uri");
-    let id = e["id"].as_str().expect("id");
-    let code = |s: &TestServer| totp.generate(u64::try_from(s.now_seconds()).expect("time"));
-    let path = format!("/api/v1/admin/users/alice/totp/{id}/confirm");
-    assert_eq!(s.admin_call(Method::POST, &path, Some(json!({"code": code(&s)}))).await.0, reqwest::StatusCode::OK);
-    s.clock.advance_seconds(30);
+    let totp = crate::risk::enrol_totp(&s, "alice").await;
+    let code = |s: &TestServer| crate::risk::code_now(s, &totp);
 
     let mut child = tokio::process::Command::new("node")
         .arg(browser_dir().join("risk-signals.mjs"))

@@ -88,3 +88,11 @@ pub async fn terminate(server: &mut Server) -> std::process::ExitStatus {
     }
     panic!("the server did not stop within 60 s of SIGTERM");
 }
+
+/// POSTs `body` as JSON to `path` with `key` as the bearer token: the status and the JSON
+/// answer (null when there is none).
+pub async fn post_json(s: &Server, key: &str, path: &str, body: &serde_json::Value) -> (u16, serde_json::Value) {
+    let resp =
+        reqwest::Client::new().post(format!("{}{path}", s.url)).bearer_auth(key).json(body).send().await.expect("send");
+    (resp.status().as_u16(), resp.json().await.unwrap_or(serde_json::Value::Null))
+}
