@@ -121,12 +121,7 @@ impl Assertions {
         };
         let mut judged = None;
         if record.consumed_at.is_none() && record.amr.split_whitespace().any(|m| m == "qr") {
-            let user = self
-                .ctx
-                .store
-                .user(&record.user_id)
-                .await?
-                .ok_or_else(|| GateError::new(ErrorCode::Unauthorized, "the user no longer exists"))?;
+            let user = self.ctx.user_of(&record.user_id, "assertion", ErrorCode::Unauthorized).await?;
             let verdict = self.risk.judge(&LoginAttempt::of_client(&user, "qr", client)).await?;
             if !verdict.ok() {
                 return Err(crate::risk::refused());

@@ -74,6 +74,12 @@ impl Context {
             .ok_or_else(|| GateError::new(ErrorCode::NotFound, format!("no user {username}")))
     }
 
+    /// The user a stored record (an assertion, a device, an enrolment) names, which may have
+    /// been removed since: then `code` with "<what>'s user no longer exists".
+    pub(crate) async fn user_of(&self, id: &UserId, what: &str, code: ErrorCode) -> GateResult<User> {
+        self.store.user(id).await?.ok_or_else(|| GateError::new(code, format!("the {what}'s user no longer exists")))
+    }
+
     /// The tenant `tenant_id`.
     pub(crate) async fn tenant(&self, tenant_id: &TenantId) -> GateResult<Tenant> {
         self.store.tenant(tenant_id).await?.ok_or_else(|| GateError::new(ErrorCode::NotFound, "no such tenant"))

@@ -107,12 +107,7 @@ impl Devices {
             self.audit_device_refusal(&device, action::AUTH_DEVICE_REPLAYED).await;
             return Err(GateError::new(ErrorCode::Replayed, "this nonce was already used"));
         }
-        let user = self
-            .ctx
-            .store
-            .user(&device.user_id)
-            .await?
-            .ok_or_else(|| GateError::new(ErrorCode::Unauthorized, "the device's user no longer exists"))?;
+        let user = self.ctx.user_of(&device.user_id, "device", ErrorCode::Unauthorized).await?;
         self.access.check_account_usable(&user)?;
         Ok((device, user))
     }

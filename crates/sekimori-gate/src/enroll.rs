@@ -136,12 +136,7 @@ impl Enrolment {
             .field(field::DEVICE_NAME, name.as_str());
         match self.ctx.store.consume_enrollment(&code_hash, now, &device, &ev).await? {
             Consume::Done((_, device)) => {
-                let user = self
-                    .ctx
-                    .store
-                    .user(&device.user_id)
-                    .await?
-                    .ok_or_else(|| GateError::new(ErrorCode::NotFound, "the enrolment's user no longer exists"))?;
+                let user = self.ctx.user_of(&device.user_id, "enrolment", ErrorCode::NotFound).await?;
                 Ok(Enrolled {
                     device_id: device.id,
                     user_id: user.id,

@@ -295,12 +295,7 @@ impl Sessions {
         let Some(record) = self.ctx.store.assertion(&claims.jti).await? else {
             return Err(GateError::new(ErrorCode::InvalidRequest, "unknown assertion"));
         };
-        let user = self
-            .ctx
-            .store
-            .user(&record.user_id)
-            .await?
-            .ok_or_else(|| GateError::new(ErrorCode::Unauthorized, "the user no longer exists"))?;
+        let user = self.ctx.user_of(&record.user_id, "assertion", ErrorCode::Unauthorized).await?;
         self.access.check_login_allowed(&user, "assertion").await?;
         if let Some(client) = client {
             if !self.risk.judge(&crate::risk::LoginAttempt::of_client(&user, "qr", client)).await?.ok() {
