@@ -101,6 +101,17 @@ pub fn read_events(path: &Path) -> Result<EventSource, InputError> {
 /// document is: [`MAX_DOCUMENT_BYTES`]); an EVTX file is read whole, up to
 /// [`MAX_FILE_BYTES`] after decompression.
 pub fn read_events_each(path: &Path, sink: &mut dyn FnMut(Value)) -> Result<Vec<Malformed>, InputError> {
+    read_events_each_on(path, 1, sink)
+}
+
+/// [`read_events_each`], parsing an EVTX file's chunks on up to `threads` threads (0: one
+/// per core). Chunks are independent; their events reach `sink` in the file's order
+/// whatever the thread count. JSON text is read on the calling thread.
+pub fn read_events_each_on(
+    path: &Path,
+    threads: usize,
+    sink: &mut dyn FnMut(Value),
+) -> Result<Vec<Malformed>, InputError> {
     let io = |source| InputError::Io { path: path.to_owned(), source };
     let name = path.to_string_lossy().to_ascii_lowercase();
     let file = std::fs::File::open(path).map_err(io)?;
@@ -114,7 +125,7 @@ pub fn read_events_each(path: &Path, sink: &mut dyn FnMut(Value)) -> Result<Vec<
     if bytes.len() as u64 > MAX_FILE_BYTES {
         return Err(InputError::TooLarge { path: path.to_owned() });
     }
-    parse_evtx_each(bytes, sink)
+    parse_evtx_each_on(bytes, threads, sink)
         .map_err(|reason| InputError::NotEvtx { path: path.to_owned(), reason: reason.to_string() })
 }
 
@@ -144,6 +155,16 @@ pub fn parse_evtx(bytes: Vec<u8>) -> Result<EventSource, DetectError> {
 
 /// [`parse_evtx`], handing each event to `sink` as it is read.
 pub fn parse_evtx_each(bytes: Vec<u8>, sink: &mut dyn FnMut(Value)) -> Result<Vec<Malformed>, DetectError> {
+    parse_evtx_each_on(bytes, 1, sink)
+}
+
+/// [`parse_evtx_each`] with the file's 64 KiB chunks parsed on up to `threads` threads (0:
+/// one per core), in batches of that many chunks; the events keep the file's order.
+pub fn parse_evtx_each_on(
+    bytes: Vec<u8>,
+    threads: usize,
+    sink: &mut dyn FnMut(Value),
+) -> Result<Vec<Malformed>, DetectError> {
     if !bytes.starts_with(b"ElfFile\0") {
         return Err(DetectError::Evtx("it does not start with the EVTX signature `ElfFile`".to_owned()));
     }
@@ -158,7 +179,7 @@ pub fn parse_evtx_each(bytes: Vec<u8>, sink: &mut dyn FnMut(Value)) -> Result<Ve
     // A panic inside the parser leaves nothing of ours half-updated: `sink` has received
     // whole events only, and the caller learns that the file failed.
     std::panic::catch_unwind(std::panic::AssertUnwindSafe(move || {
-        let settings = evtx::ParserSettings::new().num_threads(1).separate_json_attributes(false);
+        let settings = evtx::ParserSettings::new().num_threads(threads).separate_json_attributes(false);
         let mut parser = evtx::EvtxParser::from_buffer(bytes)
             .map_err(|e| DetectError::Evtx(chain(&e)))?
             .with_configuration(settings);

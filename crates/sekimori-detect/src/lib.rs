@@ -22,7 +22,7 @@ pub mod syslog;
 pub mod tuning;
 
 pub use error::DetectError;
-pub use input::{log_files, read_events, read_events_each, EventSource, InputError, Malformed};
+pub use input::{log_files, read_events, read_events_each, read_events_each_on, EventSource, InputError, Malformed};
 pub use logsource::DeclaredLogSource;
 pub use mapping::FieldMapping;
 pub use normalize::normalize;

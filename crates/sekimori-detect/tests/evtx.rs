@@ -126,6 +126,31 @@ fn security_4688_process_creation_fires_the_sigmahq_process_creation_rules() {
     }
 }
 
+/// A log of many chunks parsed on several threads gives the same events in the same order
+/// as on one (issue 22, speed: chunks are independent and parsed in parallel by `hunt`).
+#[test]
+fn chunks_parsed_on_several_threads_keep_the_file_order() {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/evtx/Security_with_size_t.evtx");
+    let bytes = std::fs::read(&path).expect("read");
+    assert!(bytes.len() > 16 * 65_536, "a log of many chunks");
+    let parse = |threads: usize| {
+        let mut events = Vec::new();
+        let malformed =
+            sekimori_detect::input::parse_evtx_each_on(bytes.clone(), threads, &mut |e| events.push(e)).expect("parse");
+        (events, malformed.len())
+    };
+    let (one, bad_one) = parse(1);
+    assert_eq!(one.len(), 636);
+    for threads in [2, 4, 0] {
+        let (many, bad_many) = parse(threads);
+        assert_eq!((many.len(), bad_many), (one.len(), bad_one), "{threads} threads");
+        assert!(many == one, "{threads} threads: the same events in the same order");
+    }
+    let mut on = Vec::new();
+    sekimori_detect::read_events_each_on(&path, 3, &mut |e| on.push(e)).expect("read");
+    assert!(on == one);
+}
+
 #[test]
 fn a_gzip_compressed_log_reads_the_same() {
     let dir = tempfile::tempdir().expect("tempdir");

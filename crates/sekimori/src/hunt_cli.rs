@@ -8,7 +8,7 @@ use anyhow::Context;
 use clap::{Args, Subcommand};
 use sekimori_detect::output::{write_hits, Format};
 use sekimori_detect::{
-    log_files, read_events_each, DeclaredLogSource, Detections, FieldMapping, Hunter, LoadReport, RuleSet,
+    log_files, read_events_each_on, DeclaredLogSource, Detections, FieldMapping, Hunter, LoadReport, RuleSet,
 };
 use serde_json::Value;
 
@@ -141,7 +141,7 @@ pub fn hunt(args: HuntArgs) -> anyhow::Result<ExitCode> {
             }
             batch.clear();
         };
-        let read = read_events_each(file, &mut |event| {
+        let read = read_events_each_on(file, workers, &mut |event| {
             batch.push(event);
             if batch.len() == BATCH {
                 judge(&mut batch);
