@@ -375,6 +375,12 @@ impl LogSourceMap {
 
     /// Whether `event` is a Windows event by its structure, whatever its `Channel` says (ETW
     /// conversions leave it null): a provider, an event id and a record number.
+    /// Whether `event` is a built-in Windows event given Sysmon's field names
+    /// (`windows.aliases`), so that `hunt` can say which hits came from mapped events.
+    pub fn is_mapped(&self, event: &Value) -> bool {
+        event.as_object().is_some_and(|o| self.windows_aliases(o).is_some())
+    }
+
     /// The aliases of a Windows event's provider and event ID, if the data names them.
     fn windows_aliases(&self, event: &serde_json::Map<String, Value>) -> Option<&BTreeMap<String, Vec<String>>> {
         let provider = event.get("Provider_Name")?.as_str()?;

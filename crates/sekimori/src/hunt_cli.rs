@@ -119,6 +119,9 @@ pub fn hunt(args: HuntArgs) -> anyhow::Result<ExitCode> {
     let files = log_files(&args.logs);
     let progress = err.is_terminal();
     let (mut hits, mut events, mut unreadable, mut malformed) = (Vec::new(), 0usize, 0usize, 0usize);
+    // Hits on built-in events given Sysmon's names (Security 4688, …), by rule.
+    let placement = sekimori_detect::logsource::LogSourceMap::builtin_ref();
+    let mut on_mapped: std::collections::BTreeMap<String, usize> = std::collections::BTreeMap::new();
     for (i, file) in files.iter().enumerate() {
         if progress {
             write!(err, "\r\x1b[2K[{}/{}] {}", i + 1, files.len(), file.display())?;
@@ -137,7 +140,13 @@ pub fn hunt(args: HuntArgs) -> anyhow::Result<ExitCode> {
             events += batch.len();
             // Detections on several threads; correlations in the events' order.
             for (event, detected) in batch.iter().zip(detect_all(&hunter, batch, workers)) {
-                hits.extend(hunter.correlate(event, detected).into_iter().map(|h| h.with_context(&name, event)));
+                let found = hunter.correlate(event, detected);
+                if !found.is_empty() && placement.is_mapped(event) {
+                    for h in &found {
+                        *on_mapped.entry(h.title.clone()).or_insert(0usize) += 1;
+                    }
+                }
+                hits.extend(found.into_iter().map(|h| h.with_context(&name, event)));
             }
             batch.clear();
         };
@@ -172,6 +181,15 @@ pub fn hunt(args: HuntArgs) -> anyhow::Result<ExitCode> {
         report.detections + report.correlations,
         hits.len()
     )?;
+    if !on_mapped.is_empty() {
+        let rules: Vec<String> = on_mapped.iter().map(|(t, n)| format!("{t} ({n})")).collect();
+        writeln!(
+            err,
+            "{} hits on built-in events mapped to Sysmon's field names (docs/detection.md): {}",
+            on_mapped.values().sum::<usize>(),
+            rules.join(", ")
+        )?;
+    }
     if files.len() == unreadable {
         anyhow::bail!(
             "nothing was read: no log file could be read from {} (a path that does not exist, or a folder without .json, .jsonl, .ndjson, .log or .evtx files)",

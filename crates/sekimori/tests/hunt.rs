@@ -265,3 +265,22 @@ fn hunt_places_logs_it_cannot_place_as_declared() {
         assert!(stderr.contains("--logsource"), "{bad}: {stderr}");
     }
 }
+
+/// Hits on built-in Windows events given Sysmon's names (Security 4688 as process creation)
+/// are named in the summary, so an analyst knows which rules judged mapped events
+/// (DeepBlueCLI's sample, see crates/sekimori-detect/tests/data/evtx/README.md).
+#[test]
+fn the_summary_names_the_rules_that_fired_on_mapped_events() {
+    let log = Path::new(env!("CARGO_MANIFEST_DIR")).join("../sekimori-detect/tests/data/evtx/psattack-security.evtx");
+    let rules = sigma().join("rules/windows");
+    let (stdout, stderr, code) =
+        hunt(&["--rules", rules.to_str().expect("utf-8"), "--format", "jsonl", log.to_str().expect("utf-8")]);
+    assert_eq!(code, Some(0), "{stderr}");
+    assert_eq!(stdout.lines().count(), 5, "{stdout}");
+    assert!(
+        stderr.contains(
+            "4 hits on built-in events mapped to Sysmon's field names (docs/detection.md): Dynamic .NET Compilation Via Csc.EXE (4)"
+        ),
+        "{stderr}"
+    );
+}
