@@ -331,6 +331,46 @@ impl Sessions {
         Ok(hosted_app_of(self.ctx.default_tenant().await?))
     }
 
+    /// Completes the half-done login `first` with a second factor of its user (`methods`,
+    /// e.g. `["otp", "mfa"]`): the client's environment is known from now on (the login,
+    /// judged when its first factor succeeded, completes here) and a session is started at
+    /// `level` with the methods of both. A factor of another user is refused.
+    pub async fn complete_pending(
+        &self,
+        first: &PendingLogin,
+        methods: &[String],
+        level: u8,
+        client: &crate::push::ClientInfo,
+        replaces: Option<&str>,
+    ) -> GateResult<(String, SessionView)> {
+        let user = self.ctx.find_user(&first.tenant_id, &first.username).await?;
+        self.complete_pending_of(&user, first, methods, level, client, replaces).await
+    }
+
+    /// [`Sessions::complete_pending`] with the second factor's user already read; refused
+    /// when it is not the first factor's.
+    pub async fn complete_pending_of(
+        &self,
+        user: &User,
+        first: &PendingLogin,
+        methods: &[String],
+        level: u8,
+        client: &crate::push::ClientInfo,
+        replaces: Option<&str>,
+    ) -> GateResult<(String, SessionView)> {
+        if first.tenant_id != user.tenant_id || first.username != user.username {
+            return Err(GateError::new(ErrorCode::Forbidden, "this factor belongs to another user"));
+        }
+        self.risk.completed_from(user, client.ip, client.user_agent.as_deref()).await?;
+        let mut amr = first.amr.clone();
+        for m in methods {
+            if !amr.contains(m) {
+                amr.push(m.clone());
+            }
+        }
+        self.create_session(user, level, &amr, replaces).await
+    }
+
     /// Starts a push login from Sekimori's own login page (the default tenant, read once).
     ///
     /// A REVIEW can be satisfied when the user can give a code on the factor form after

@@ -147,24 +147,13 @@ async fn login_finish(
         // for, so only an NG is refused (a passkey after a password: the password was judged).
         s.gate.risk().judge_passkey(&user, client.ip, client.user_agent.as_deref()).await?;
     }
-    // As a second factor the passkey adds to what the password proved, for the same user.
-    let mut amr: Vec<String> = match &pending {
-        Some(p) if p.tenant_id == user.tenant_id && p.username == user.username => p.amr.clone(),
-        Some(_) => return Err(ApiError::new(ErrorCode::Forbidden, "this passkey belongs to another user")),
-        None => Vec::new(),
-    };
-    if pending.is_some() {
-        // The login (a password judged, perhaps a REVIEW) completes here: its environment is
-        // known from now on, as after a code.
-        s.gate.risk().completed_from(&user, client.ip, client.user_agent.as_deref()).await?;
-    }
-    for m in PASSKEY_AMR {
-        if !amr.iter().any(|a| a == m) {
-            amr.push(m.to_owned());
-        }
-    }
+    let methods: Vec<String> = PASSKEY_AMR.iter().map(|m| (*m).to_owned()).collect();
     let old = cookie_value(&headers, SESSION_COOKIE);
-    let (secret, view) = s.gate.sessions().create_session(&user, level, &amr, old).await?;
+    let (secret, view) = match &pending {
+        // As a second factor the passkey adds to what the password proved, for the same user.
+        Some(first) => s.gate.sessions().complete_pending_of(&user, first, &methods, level, &client, old).await?,
+        None => s.gate.sessions().create_session(&user, level, &methods, old).await?,
+    };
     Ok(session_started(&s.gate, &secret, &view, body.return_to.as_deref()))
 }
 

@@ -230,17 +230,9 @@ async fn login_factor(
         retry_after(&mut resp, &e);
         return Ok(resp);
     }
-    let user = s.gate.admin().find_user(&pending.tenant_id, &pending.username).await?;
-    // The login completes here (after a step-up too): its environment is known from now on.
-    s.gate.risk().completed_from(&user, client.ip, client.user_agent.as_deref()).await?;
-    let mut amr = pending.amr.clone();
-    for m in ["otp", "mfa"] {
-        if !amr.iter().any(|a| a == m) {
-            amr.push(m.to_owned());
-        }
-    }
     let old = cookie_value(&headers, SESSION_COOKIE);
-    let (secret, _) = s.gate.sessions().create_session(&user, 2, &amr, old).await?;
+    let methods = ["otp".to_owned(), "mfa".to_owned()];
+    let (secret, _) = s.gate.sessions().complete_pending(&pending, &methods, 2, &client, old).await?;
     let cookies = vec![
         set_cookie(&s.gate, SESSION_COOKIE, &secret, "/", "Lax", s.gate.sessions().settings().absolute_seconds),
         set_cookie(&s.gate, PENDING_COOKIE, "", "/login", "Lax", 0),
@@ -426,15 +418,7 @@ async fn push_wait(
                 let body = format!("<p>{}</p>{}", t(c.lang, "expired"), password_form(&c, None, ""));
                 return Ok(page(&c, StatusCode::UNAUTHORIZED, &body, cookies));
             };
-            let user = s.gate.admin().find_user(&p.tenant_id, &p.username).await?;
-            s.gate.risk().completed_from(&user, client.ip, client.user_agent.as_deref()).await?;
-            let mut amr = first.amr;
-            for m in p.amr {
-                if !amr.contains(&m) {
-                    amr.push(m);
-                }
-            }
-            let (secret, _) = s.gate.sessions().create_session(&user, 2, &amr, old).await?;
+            let (secret, _) = s.gate.sessions().complete_pending(&first, &p.amr, 2, &client, old).await?;
             let cookies = vec![
                 set_cookie(&s.gate, SESSION_COOKIE, &secret, "/", "Lax", s.gate.sessions().settings().absolute_seconds),
                 set_cookie(&s.gate, PUSH_COOKIE, "", "/login", "Lax", 0),
