@@ -82,6 +82,16 @@ pub struct PushStarted {
     pub risk: RiskSummary,
 }
 
+/// Whether a push login judged REVIEW can be stepped up after its approval.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum StepUp {
+    /// Yes: a relying party asks for another factor, or the push is itself the second
+    /// factor the REVIEW asks for.
+    Possible,
+    /// Only if the user can give a code on the hosted page's factor form.
+    IfCodeFactor,
+}
+
 /// A push login's state, for the relying party.
 #[derive(Debug, Clone, Serialize)]
 pub struct PushStatus {
@@ -145,7 +155,7 @@ impl PushLogin {
     /// is reported to the relying party (`risk.step_up`), which asks for another factor.
     pub async fn start_push(&self, app: &App, username: &str, client: &ClientInfo) -> GateResult<PushStarted> {
         let tenant = self.ctx.tenant(&app.tenant_id).await?;
-        self.start_push_in(app, &tenant, username, client, true).await
+        self.start_push_in(app, &tenant, username, client, StepUp::Possible).await
     }
 
     /// [`PushLogin::start_push`] with the app's tenant already read.
@@ -155,7 +165,7 @@ impl PushLogin {
         tenant: &Tenant,
         username: &str,
         client: &ClientInfo,
-        step_up_possible: bool,
+        step_up: StepUp,
     ) -> GateResult<PushStarted> {
         let user = self.ctx.find_user(&tenant.id, username).await?;
         self.access.check_login_allowed_in(&user, Some(tenant), "push").await?;
@@ -197,7 +207,12 @@ impl PushLogin {
             environment_known: Some(known_since),
         };
         let judged = self.risk.judge(&attempt).await?;
-        let satisfiable = judged.ok() || (judged.needs_step_up() && step_up_possible);
+        let satisfiable = judged.ok()
+            || (judged.needs_step_up()
+                && match step_up {
+                    StepUp::Possible => true,
+                    StepUp::IfCodeFactor => crate::factors::has_code_factor(&self.ctx, &user).await?,
+                });
         if !satisfiable {
             return Err(crate::risk::refused());
         }

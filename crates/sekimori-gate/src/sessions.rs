@@ -388,12 +388,8 @@ impl Sessions {
     ) -> GateResult<crate::PushStarted> {
         let tenant = self.ctx.default_tenant().await?;
         let app = hosted_app_of(tenant.clone());
-        let step_up_possible = match self.ctx.store.user_by_name(&tenant.id, username).await? {
-            Some(_) if second => true,
-            Some(user) => crate::factors::has_code_factor(&self.ctx, &user).await?,
-            None => false,
-        };
-        self.push.start_push_in(&app, &tenant, username, client, step_up_possible).await
+        let step_up = if second { crate::push::StepUp::Possible } else { crate::push::StepUp::IfCodeFactor };
+        self.push.start_push_in(&app, &tenant, username, client, step_up).await
     }
 
     /// Waits up to `wait` for the hosted page's push login `login_id`; when approved,
