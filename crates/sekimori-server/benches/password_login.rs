@@ -69,7 +69,8 @@ async fn run(workers: usize, risk: bool) {
         .send()
         .await
         .unwrap();
-    assert_eq!(r.status(), 200, "{}", r.text().await.unwrap_or_default());
+    let status = r.status();
+    assert_eq!(status, 200, "{}", r.text().await.unwrap());
     let next = Arc::new(AtomicUsize::new(0));
     let t0 = Instant::now();
     let tasks: Vec<_> = (0..concurrency)

@@ -90,9 +90,9 @@ async fn last_outcomes(s: &common::Server) -> (Vec<(String, String, bool)>, Stri
         .iter()
         .map(|o| {
             (
-                o["provider"].as_str().unwrap_or_default().to_owned(),
-                o["decision"].as_str().unwrap_or_default().to_owned(),
-                o["failed"].as_bool().unwrap_or_default(),
+                o["provider"].as_str().expect("provider").to_owned(),
+                o["decision"].as_str().expect("decision").to_owned(),
+                o["failed"].as_bool().expect("failed"),
             )
         })
         .collect();

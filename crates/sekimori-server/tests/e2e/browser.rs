@@ -21,16 +21,37 @@ pub(crate) type Lines = tokio::io::Lines<BufReader<tokio::process::ChildStdout>>
 
 /// Starts `node tests/browser/<script> <args…>`; the child and its stdout lines.
 pub(crate) fn node(script: &str, args: &[&std::ffi::OsStr]) -> (tokio::process::Child, Lines) {
+    let (child, _, lines) = spawn_node(script, args, Stdio::null());
+    (child, lines)
+}
+
+/// [`node`] for a script that also reads lines from its standard input (a code the test
+/// computes once the page asks for it): the child, its stdin and its stdout lines.
+pub(crate) fn node_interactive<S: AsRef<std::ffi::OsStr>>(
+    script: &str,
+    args: &[S],
+) -> (tokio::process::Child, tokio::process::ChildStdin, Lines) {
+    let (child, stdin, lines) = spawn_node(script, args, Stdio::piped());
+    (child, stdin.expect("stdin"), lines)
+}
+
+fn spawn_node<S: AsRef<std::ffi::OsStr>>(
+    script: &str,
+    args: &[S],
+    stdin: Stdio,
+) -> (tokio::process::Child, Option<tokio::process::ChildStdin>, Lines) {
     let mut child = tokio::process::Command::new("node")
         .arg(browser_dir().join(script))
         .args(args)
+        .stdin(stdin)
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit())
         .kill_on_drop(true)
         .spawn()
         .expect("node is installed");
+    let input = child.stdin.take();
     let lines = BufReader::new(child.stdout.take().expect("stdout")).lines();
-    (child, lines)
+    (child, input, lines)
 }
 
 pub(crate) fn browser_dir() -> std::path::PathBuf {

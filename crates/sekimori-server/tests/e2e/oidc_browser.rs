@@ -55,17 +55,7 @@ async fn the_code_flow_in_chromium_returns_to_a_client_on_another_origin() {
         sekimori_core::names::percent_encode(&after)
     );
     let args = [&first.url, &second.url, &logout, "alice", "kumamoto42", &origin];
-    let mut child = tokio::process::Command::new("node")
-        .arg(crate::browser::browser_dir().join("oidc-flow.mjs"))
-        .args(args)
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::inherit())
-        .kill_on_drop(true)
-        .spawn()
-        .expect("node is installed");
-    let mut stdin = child.stdin.take().expect("stdin");
-    let mut lines = tokio::io::AsyncBufReadExt::lines(tokio::io::BufReader::new(child.stdout.take().expect("stdout")));
+    let (mut child, mut stdin, mut lines) = crate::browser::node_interactive("oidc-flow.mjs", &args);
 
     for (label, req, acr) in [("CALLBACK1 ", &first, "1"), ("CALLBACK2 ", &second, "2")] {
         let line = crate::browser::next_line(&mut lines).await;

@@ -52,6 +52,15 @@ pub(crate) fn code_now(s: &TestServer, totp: &TOTP) -> String {
     totp.generate(u64::try_from(s.now_seconds()).expect("time"))
 }
 
+/// Approves, on `device`, the newest push challenge with the number `page` shows.
+async fn approve_shown(page: &crate::login::Page, device: &sekimori_client::Authenticator) {
+    let at = page.body.find("data-number=\"").expect("the number is shown") + 13;
+    let number: i64 = page.body[at..].split('"').next().expect("number").parse().expect("digits");
+    let msgs = device.messages(0).await.expect("messages");
+    let challenge = msgs.iter().rev().find(|m| m["type"] == "push_login").expect("a challenge");
+    device.approve(challenge["login_id"].as_str().expect("id"), number).await.expect("approve");
+}
+
 async fn set_policy(s: &TestServer, base: i64, policy: Value) -> (StatusCode, Value) {
     s.admin_call(Method::PUT, "/api/v1/admin/risk/policy", Some(json!({"base_version": base, "policy": policy}))).await
 }
@@ -232,11 +241,7 @@ async fn a_review_after_a_password_is_satisfied_by_an_approval_on_the_authentica
         [("csrf", csrf.as_str()), ("username", "carol"), ("second", "true"), ("return_to", "/app"), ("level", "1")];
     let waiting = b.post("/login/push", &form).await;
     assert_eq!(waiting.status, StatusCode::OK, "{}", waiting.body);
-    let at = waiting.body.find("data-number=\"").expect("the number is shown") + 13;
-    let number: i64 = waiting.body[at..].split('"').next().expect("number").parse().expect("digits");
-    let msgs = carol.messages(0).await.expect("messages");
-    let challenge = msgs.iter().rev().find(|m| m["type"] == "push_login").expect("a challenge");
-    carol.approve(challenge["login_id"].as_str().expect("id"), number).await.expect("approve");
+    approve_shown(&waiting, &carol).await;
     let done = b.get("/login/push/wait?return_to=/app&level=1").await;
     assert_eq!((done.status, done.location()), (StatusCode::SEE_OTHER, "/app"), "{}", done.body);
     let (_, me) = b.whoami().await;
@@ -434,11 +439,7 @@ async fn push_logins_are_judged_before_the_phone_is_disturbed() {
     let waiting =
         b.post("/login/push", &[("csrf", &csrf), ("username", "alice"), ("return_to", "/app"), ("level", "1")]).await;
     assert_eq!(waiting.status, StatusCode::OK, "{}", waiting.body);
-    let at = waiting.body.find("data-number=\"").expect("the number is shown") + 13;
-    let number: i64 = waiting.body[at..].split('"').next().expect("number").parse().expect("digits");
-    let msgs = alice.messages(0).await.expect("messages");
-    let challenge = msgs.iter().rev().find(|m| m["type"] == "push_login").expect("a challenge");
-    alice.approve(challenge["login_id"].as_str().expect("id"), number).await.expect("approve");
+    approve_shown(&waiting, &alice).await;
     let asked = b.get("/login/push/wait?return_to=/app&level=1").await;
     assert_eq!(asked.status, StatusCode::OK, "{}", asked.body);
     assert!(asked.body.contains("action=\"/login/factor\""), "the code is asked for: {}", asked.body);

@@ -7,7 +7,7 @@
 use serde_json::Value;
 use tokio::io::AsyncWriteExt;
 
-use crate::browser::{browser_dir, next_line};
+use crate::browser::{next_line, node_interactive};
 use crate::harness::*;
 use crate::login::with_password;
 
@@ -19,17 +19,8 @@ async fn the_hosted_page_sends_its_signals_and_review_id_from_chromium() {
     let totp = crate::risk::enrol_totp(&s, "alice").await;
     let code = |s: &TestServer| crate::risk::code_now(s, &totp);
 
-    let mut child = tokio::process::Command::new("node")
-        .arg(browser_dir().join("risk-signals.mjs"))
-        .args([s.url.as_str(), "alice", "bob", "kumamoto42"])
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::inherit())
-        .kill_on_drop(true)
-        .spawn()
-        .expect("node is installed");
-    let mut stdin = child.stdin.take().expect("stdin");
-    let mut lines = tokio::io::AsyncBufReadExt::lines(tokio::io::BufReader::new(child.stdout.take().expect("stdout")));
+    let (mut child, mut stdin, mut lines) =
+        node_interactive("risk-signals.mjs", &[s.url.as_str(), "alice", "bob", "kumamoto42"]);
 
     let first = next_line(&mut lines).await;
     let review_1 = first.strip_prefix("REVIEW ").expect("asked for a second factor").to_owned();
