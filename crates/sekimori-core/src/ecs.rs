@@ -322,8 +322,14 @@ pub mod action {
     pub const IAM_DEVICE_ENROLLED: &str = "iam.device.enrolled";
     /// `iam.device.enrollment_created`
     pub const IAM_DEVICE_ENROLLMENT_CREATED: &str = "iam.device.enrollment_created";
+    /// `iam.device.push_subscribed`
+    pub const IAM_DEVICE_PUSH_SUBSCRIBED: &str = "iam.device.push_subscribed";
+    /// `iam.device.push_unsubscribed`
+    pub const IAM_DEVICE_PUSH_UNSUBSCRIBED: &str = "iam.device.push_unsubscribed";
     /// `iam.device.removed`
     pub const IAM_DEVICE_REMOVED: &str = "iam.device.removed";
+    /// `iam.device.renamed`
+    pub const IAM_DEVICE_RENAMED: &str = "iam.device.renamed";
     /// `iam.environment.revoked`
     pub const IAM_ENVIRONMENT_REVOKED: &str = "iam.environment.revoked";
     /// `iam.environment.trust_changed`

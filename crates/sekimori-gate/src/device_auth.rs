@@ -112,6 +112,38 @@ impl Devices {
         Ok((device, user))
     }
 
+    /// The device renames itself (a [`Label`](sekimori_core::names::Label)), audited.
+    pub async fn rename_self(
+        &self,
+        device: &Device,
+        user: &User,
+        name: &sekimori_core::names::Label,
+    ) -> GateResult<()> {
+        let ev = self
+            .ctx
+            .event(&user.tenant_id, "iam", action::IAM_DEVICE_RENAMED, Outcome::Success)
+            .user(&user.id, &user.username)
+            .field(field::DEVICE_ID, device.id.as_str())
+            .field(field::DEVICE_NAME, name.as_str());
+        if !self.ctx.store.rename_device(&device.id, name.as_str(), &ev).await? {
+            return Err(GateError::new(ErrorCode::Unauthorized, "unknown or removed device"));
+        }
+        Ok(())
+    }
+
+    /// The device removes itself (the user uninstalls the app or leaves this phone): its
+    /// key is no longer accepted and it is woken no more. Audited as `iam.device.removed`.
+    pub async fn remove_self(&self, device: &Device, user: &User) -> GateResult<()> {
+        let ev = self
+            .ctx
+            .event(&user.tenant_id, "iam", action::IAM_DEVICE_REMOVED, Outcome::Success)
+            .user(&user.id, &user.username)
+            .field(field::DEVICE_ID, device.id.as_str())
+            .field("sekimori.removed_by", "device");
+        self.ctx.store.revoke_device(&device.id, self.ctx.clock.now(), &ev).await?;
+        Ok(())
+    }
+
     async fn audit_device_refusal(&self, device: &Device, action: &str) {
         let mut ev = NewEvent::new(self.ctx.clock.now(), &device.tenant_id, "authentication", action, Outcome::Failure)
             .field(field::DEVICE_ID, device.id.as_str());

@@ -1,8 +1,9 @@
 //! The server's own keys: an Ed25519 key that signs challenges and assertions, a MAC key
 //! for ticket payloads, and a key that encrypts stored secrets (TOTP seeds) with
-//! XChaCha20-Poly1305. Kept in one file (mode 0600) created at first start; nodes sharing a
-//! PostgreSQL database must share this file too. A file from a version without the secret
-//! key gets one added (rewritten atomically, still 0600).
+//! XChaCha20-Poly1305, and the P-256 key that signs Web Push requests (VAPID, RFC 8292).
+//! Kept in one file (mode 0600) created at first start; nodes sharing a PostgreSQL database
+//! must share this file too. A file from a version without the secret key or the VAPID key
+//! gets them added (rewritten atomically, still 0600), keeping the others.
 
 use std::io::Write;
 use std::path::Path;
@@ -23,6 +24,7 @@ pub struct ServerKeys {
     key_id: String,
     mac_key: [u8; 32],
     secret_key: [u8; 32],
+    vapid: p256::SecretKey,
 }
 
 impl std::fmt::Debug for ServerKeys {
@@ -38,6 +40,9 @@ struct KeyFile {
     ticket_mac_key: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     secret_encryption_key: Option<String>,
+    /// The VAPID key: the P-256 private scalar, 32 bytes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    vapid_private_key: Option<String>,
 }
 
 /// Why the key file could not be used.
@@ -63,10 +68,10 @@ pub enum KeyFileError {
 
 impl ServerKeys {
     /// Keys from raw material.
-    pub fn from_parts(seed: [u8; 32], mac_key: [u8; 32], secret_key: [u8; 32]) -> Self {
+    pub fn from_parts(seed: [u8; 32], mac_key: [u8; 32], secret_key: [u8; 32], vapid: p256::SecretKey) -> Self {
         let signing = SigningKey::from_bytes(&seed);
         let key_id = sekimori_core::token::sha256_hex(signing.verifying_key().as_bytes())[..16].to_owned();
-        ServerKeys { signing, key_id, mac_key, secret_key }
+        ServerKeys { signing, key_id, mac_key, secret_key, vapid }
     }
 
     /// Fresh keys from `rng`.
@@ -77,7 +82,7 @@ impl ServerKeys {
         rng.fill(&mut seed);
         rng.fill(&mut mac);
         rng.fill(&mut secret);
-        Self::from_parts(seed, mac, secret)
+        Self::from_parts(seed, mac, secret, new_vapid_key(rng))
     }
 
     fn key_file(&self) -> KeyFile {
@@ -85,7 +90,20 @@ impl ServerKeys {
             ed25519_seed: URL_SAFE_NO_PAD.encode(self.signing.to_bytes()),
             ticket_mac_key: URL_SAFE_NO_PAD.encode(self.mac_key),
             secret_encryption_key: Some(URL_SAFE_NO_PAD.encode(self.secret_key)),
+            vapid_private_key: Some(URL_SAFE_NO_PAD.encode(self.vapid.to_bytes())),
         }
+    }
+
+    /// The VAPID (RFC 8292) private key that signs this server's Web Push requests.
+    pub fn vapid_key(&self) -> &p256::SecretKey {
+        &self.vapid
+    }
+
+    /// The VAPID public key as browsers take it (`applicationServerKey`): base64url of the
+    /// 65-byte uncompressed P-256 point.
+    pub fn vapid_public_key_b64(&self) -> String {
+        use p256::elliptic_curve::sec1::ToEncodedPoint;
+        URL_SAFE_NO_PAD.encode(self.vapid.public_key().to_encoded_point(false).as_bytes())
     }
 
     /// Loads the key file at `path`, creating it (mode 0600) with fresh keys when missing.
@@ -100,26 +118,38 @@ impl ServerKeys {
                     .ok_or_else(|| invalid("ed25519_seed is not 32 bytes of base64url".into()))?;
                 let mac = decode32(&kf.ticket_mac_key)
                     .ok_or_else(|| invalid("ticket_mac_key is not 32 bytes of base64url".into()))?;
-                match kf.secret_encryption_key {
-                    Some(text) => {
-                        let secret = decode32(&text)
-                            .ok_or_else(|| invalid("secret_encryption_key is not 32 bytes of base64url".into()))?;
-                        Ok(Self::from_parts(seed, mac, secret))
-                    }
-                    None => {
-                        // Written by a version without it: add one, keeping the other keys.
-                        let mut secret = [0u8; 32];
-                        rng.fill(&mut secret);
-                        let keys = Self::from_parts(seed, mac, secret);
-                        let text =
-                            serde_json::to_string_pretty(&keys.key_file()).map_err(|e| invalid(e.to_string()))?;
-                        let tmp = path.with_extension("new");
-                        let _ = std::fs::remove_file(&tmp);
-                        write_private(&tmp, text.as_bytes()).map_err(io)?;
-                        std::fs::rename(&tmp, path).map_err(io)?;
-                        Ok(keys)
-                    }
+                let secret = match &kf.secret_encryption_key {
+                    Some(text) => Some(
+                        decode32(text)
+                            .ok_or_else(|| invalid("secret_encryption_key is not 32 bytes of base64url".into()))?,
+                    ),
+                    None => None,
+                };
+                let vapid = match &kf.vapid_private_key {
+                    Some(text) => Some(
+                        decode32(text)
+                            .and_then(|b| p256::SecretKey::from_slice(&b).ok())
+                            .ok_or_else(|| invalid("vapid_private_key is not a P-256 private key".into()))?,
+                    ),
+                    None => None,
+                };
+                let complete = secret.is_some() && vapid.is_some();
+                // Written by a version without them: add what is missing, keeping the other keys.
+                let secret = secret.unwrap_or_else(|| {
+                    let mut k = [0u8; 32];
+                    rng.fill(&mut k);
+                    k
+                });
+                let vapid = vapid.unwrap_or_else(|| new_vapid_key(rng));
+                let keys = Self::from_parts(seed, mac, secret, vapid);
+                if !complete {
+                    let text = serde_json::to_string_pretty(&keys.key_file()).map_err(|e| invalid(e.to_string()))?;
+                    let tmp = path.with_extension("new");
+                    let _ = std::fs::remove_file(&tmp);
+                    write_private(&tmp, text.as_bytes()).map_err(io)?;
+                    std::fs::rename(&tmp, path).map_err(io)?;
                 }
+                Ok(keys)
             }
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
                 let keys = Self::generate(rng);
@@ -187,6 +217,18 @@ impl ServerKeys {
         let (nonce, body) = sealed.split_at(24);
         let cipher = XChaCha20Poly1305::new((&self.secret_key).into());
         cipher.decrypt(XNonce::from_slice(nonce), Payload { msg: body, aad: context }).ok()
+    }
+}
+
+/// A P-256 private key from `rng` (a 32-byte draw is a valid scalar but for a chance of
+/// about 2^-32; such a draw is repeated).
+fn new_vapid_key(rng: &dyn Rng) -> p256::SecretKey {
+    loop {
+        let mut b = [0u8; 32];
+        rng.fill(&mut b);
+        if let Ok(k) = p256::SecretKey::from_slice(&b) {
+            return k;
+        }
     }
 }
 
@@ -265,6 +307,9 @@ mod tests {
         let upgraded = ServerKeys::load_or_create(&path, &OsRng).expect("upgrade");
         assert_eq!(upgraded.public_key_b64(), old.public_key_b64());
         assert_eq!(upgraded.mac(b"t"), old.mac(b"t"));
+        let again_vapid = ServerKeys::load_or_create(&path, &OsRng).expect("load").vapid_public_key_b64();
+        assert_eq!(upgraded.vapid_public_key_b64(), again_vapid, "the added VAPID key was kept");
+        assert_eq!(URL_SAFE_NO_PAD.decode(&again_vapid).expect("b64").len(), 65, "uncompressed point");
         let again = ServerKeys::load_or_create(&path, &OsRng).expect("load");
         let sealed = upgraded.seal(&OsRng, b"c", b"s");
         assert_eq!(again.open(b"c", &sealed), Some(b"s".to_vec()), "the added key was kept");

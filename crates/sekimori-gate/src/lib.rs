@@ -30,6 +30,7 @@ pub mod sessions;
 pub mod snippet;
 pub mod standby;
 pub mod tickets;
+pub mod web_push;
 
 use std::sync::Arc;
 
@@ -88,6 +89,8 @@ pub struct GateSettings {
     pub oidc: oidc::OidcSettings,
     /// Passkeys (WebAuthn), the `[gate.passkey]` section.
     pub passkey: passkeys::PasskeySettings,
+    /// Waking authenticator apps by Web Push, the `[gate.web_push]` section.
+    pub web_push: web_push::WebPushSettings,
 }
 
 impl Default for GateSettings {
@@ -108,6 +111,7 @@ impl Default for GateSettings {
             forward_auth: Vec::new(),
             oidc: oidc::OidcSettings::default(),
             passkey: passkeys::PasskeySettings::default(),
+            web_push: web_push::WebPushSettings::default(),
         }
     }
 }
@@ -139,6 +143,7 @@ pub struct Gate {
     sessions: Arc<sessions::Sessions>,
     standby: Arc<standby::Standby>,
     tickets: Arc<tickets::Tickets>,
+    web_push: Arc<web_push::WebPushSubscriptions>,
 }
 
 /// Seals under the server's secret key with the gate's randomness.
@@ -213,7 +218,9 @@ impl Gate {
             (push.clone(), risk.clone()),
             s.session.clone(),
         ));
+        let web_push = Arc::new(web_push::WebPushSubscriptions::new(ctx.clone(), s.web_push.clone())?);
         Ok(Gate {
+            web_push,
             admin: Arc::new(admin::Admin::new(ctx.clone(), access.clone(), passwords.clone(), roles.clone())),
             audit: Arc::new(audit::AuditLog::new(ctx.clone())),
             devices: Arc::new(device_auth::Devices::new(
@@ -253,6 +260,11 @@ impl Gate {
     /// keep secrets at rest (the routing document's webhook URLs and keys).
     pub fn sealer(&self) -> Arc<dyn sekimori_core::Sealer> {
         Arc::new(ContextSealer(self.ctx.clone()))
+    }
+
+    /// Devices' Web Push subscriptions and the VAPID settings.
+    pub fn web_push(&self) -> &web_push::WebPushSubscriptions {
+        &self.web_push
     }
 
     /// The public base URL.

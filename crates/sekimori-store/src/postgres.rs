@@ -149,3 +149,4 @@ include!("sql/access.rs");
 include!("sql/sessions.rs");
 include!("sql/oidc.rs");
 include!("sql/passkeys.rs");
+include!("sql/push.rs");

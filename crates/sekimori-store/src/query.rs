@@ -485,6 +485,7 @@ from_row! {
         used_at, revoked_at,
     }
     PasskeyRecord { id, tenant_id, user_id, name, credential, created_at, last_used_at }
+    PushSubscription { device_id, tenant_id, user_id, endpoint, p256dh, auth, created_at }
     OverrideRecord {
         id, tenant_id, user_id, action, level, reason, policy, source, created_at, expires_at, lifted_at, lifted_by,
         lift_reason,

@@ -84,6 +84,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/sqlite/0023_source_labels.sql"),
     include_str!("../migrations/sqlite/0024_override_once.sql"),
     include_str!("../migrations/sqlite/0025_risk_policy.sql"),
+    include_str!("../migrations/sqlite/0026_push_subscriptions.sql"),
 ];
 
 impl SqliteStore {
@@ -396,3 +397,4 @@ include!("sql/access.rs");
 include!("sql/sessions.rs");
 include!("sql/oidc.rs");
 include!("sql/passkeys.rs");
+include!("sql/push.rs");

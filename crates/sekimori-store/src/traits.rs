@@ -84,6 +84,8 @@ pub trait DeviceStore: Send + Sync {
     async fn list_devices(&self, user_id: &UserId) -> StoreResult<Vec<Device>>;
     /// Removes a device; `false` if it was not live.
     async fn revoke_device(&self, id: &DeviceId, now: Timestamp, event: &NewEvent) -> StoreResult<bool>;
+    /// Renames a live device; `false` if it was not live.
+    async fn rename_device(&self, id: &DeviceId, name: &str, event: &NewEvent) -> StoreResult<bool>;
     /// Remembers a nonce until `expires_at`; `false` if it was already there (a replay).
     async fn remember_nonce(&self, device_id: &DeviceId, nonce: &str, expires_at: Timestamp) -> StoreResult<bool>;
     /// Forgets nonces whose timestamps can no longer be accepted anyway.
@@ -624,6 +626,18 @@ pub trait PasskeyStore: Send + Sync {
     async fn consume_passkey_ceremony(&self, id: &str, now: Timestamp) -> StoreResult<Consume<PasskeyCeremony>>;
 }
 
+/// Web Push subscriptions of devices.
+#[async_trait]
+pub trait PushStore: Send + Sync {
+    /// Stores a device's subscription, replacing the device's previous one.
+    async fn put_push_subscription(&self, subscription: &PushSubscription, event: &NewEvent) -> StoreResult<()>;
+    /// The subscriptions of a user's live devices, oldest first.
+    async fn push_subscriptions(&self, user_id: &UserId) -> StoreResult<Vec<PushSubscription>>;
+    /// Deletes a device's subscription if it is still the one at `endpoint` (a push
+    /// service reported it gone; a newer one is kept); `false` when there was none.
+    async fn delete_push_subscription(&self, device_id: &DeviceId, endpoint: &str) -> StoreResult<bool>;
+}
+
 pub trait Store:
     TenantStore
     + CredentialStore
@@ -641,6 +655,7 @@ pub trait Store:
     + SessionStore
     + OidcStore
     + PasskeyStore
+    + PushStore
 {
     /// The backend's name, for logs (`sqlite`, `postgres`).
     fn backend(&self) -> &'static str;

@@ -64,15 +64,19 @@ fn private_files(dir: &std::path::Path, db: &std::path::Path) -> std::io::Result
     Ok(())
 }
 
-/// Builds the gate over an open store, with the server key in `keys_file`.
+/// The server keys in `keys_file` (created at first start).
+pub fn server_keys(keys_file: &std::path::Path) -> anyhow::Result<ServerKeys> {
+    ServerKeys::load_or_create(keys_file, &OsRng).context("storage.keys_file")
+}
+
+/// Builds the gate over an open store, with the server keys.
 pub fn gate(
-    keys_file: &std::path::Path,
+    keys: ServerKeys,
     settings: GateSettings,
     store: Arc<dyn Store>,
     deliveries: Vec<Arc<dyn sekimori_gate::notify::Delivery>>,
 ) -> anyhow::Result<Gate> {
     let rng: Arc<dyn Rng> = Arc::new(OsRng);
-    let keys = ServerKeys::load_or_create(keys_file, rng.as_ref()).context("storage.keys_file")?;
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     let gate = Gate::with_deliveries(store, clock, rng, keys, settings, deliveries)?;
     match gate.passkeys().passkey_host() {
@@ -122,7 +126,18 @@ pub async fn serve(cfg: Config, source_name: &str) -> anyhow::Result<()> {
     // The gate's notices are also emailed to users, once the detection services exist.
     let watch_cell = Arc::new(std::sync::OnceLock::new());
     let user_mail = sekimori_server::user_mail::UserMail::start(store.clone(), watch_cell.clone());
-    let gate = gate(&rt.keys_file, rt.gate_settings(public_url.clone()), store, vec![user_mail])?;
+    let keys = server_keys(&rt.keys_file)?;
+    let gate_settings = rt.gate_settings(public_url.clone());
+    // Authenticator apps are woken by Web Push (unless `gate.web_push.enabled = false`).
+    let web_push = if gate_settings.web_push.enabled {
+        let config = sekimori_webpush::SenderConfig::new(&keys, &gate_settings);
+        Some(sekimori_webpush::WebPush::start(store.clone(), Arc::new(SystemClock), config).context("gate.web_push")?)
+    } else {
+        None
+    };
+    let mut deliveries: Vec<Arc<dyn sekimori_gate::notify::Delivery>> = vec![user_mail];
+    deliveries.extend(web_push.clone().map(|w| w as Arc<dyn sekimori_gate::notify::Delivery>));
+    let gate = gate(keys, gate_settings, store, deliveries)?;
     let risk_lists = rt.risk.reputation.lists().iter().map(|l| l.entries).sum::<usize>();
     if risk_lists > 0 {
         println!("risk: {} address lists, {risk_lists} entries", rt.risk.reputation.lists().len());
@@ -182,6 +197,19 @@ pub async fn serve(cfg: Config, source_name: &str) -> anyhow::Result<()> {
         task.abort();
     }
     checkpoints.abort();
+    // Wake-ups already queued still leave.
+    if let Some(w) = &web_push {
+        let all = w.drain(grace).await;
+        let st = w.stats();
+        println!(
+            "web push stopped: sent {} gone {} failed {} dropped {}{}",
+            count(&st.sent),
+            count(&st.gone),
+            count(&st.failed),
+            count(&st.dropped),
+            if all { "" } else { " (queue not empty at the deadline)" }
+        );
+    }
     // A last checkpoint, so everything written up to the stop is anchored.
     if let Err(e) = checkpoint_gate.audit().audit_checkpoint(&rt.checkpoints.file, None).await {
         tracing::error!(error = %e, "audit checkpoint at stop failed");
@@ -286,7 +314,8 @@ async fn shutdown_signal() {
 pub async fn admin_token(cfg: &Config, name: &str) -> anyhow::Result<String> {
     let store = open_store(cfg).await?;
     let public_url = cfg.server.public_url.clone().unwrap_or_else(|| PublicUrl::from_listen(cfg.server.listen));
-    let gate = gate(&cfg.keys_file(), GateSettings { public_url, ..cfg.gate.clone() }, store, Vec::new())?;
+    let keys = server_keys(&cfg.keys_file())?;
+    let gate = gate(keys, GateSettings { public_url, ..cfg.gate.clone() }, store, Vec::new())?;
     let (tenant, _) = gate.admin().bootstrap().await.map_err(|e| anyhow::anyhow!("{e}"))?;
     gate.admin().mint_admin_token(&tenant.id, name).await.map_err(|e| anyhow::anyhow!("{e}"))
 }

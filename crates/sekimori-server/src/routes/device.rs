@@ -2,13 +2,14 @@
 
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use axum::routing::{delete, get, post};
+use axum::routing::{delete, get, patch, post};
 use axum::{Json, Router};
 use sekimori_core::names::Label;
 use sekimori_core::LoginId;
 use sekimori_gate::push::SignedMessage;
 use sekimori_gate::qr::QrRedeemed;
 use sekimori_gate::standby::StandbyOpened;
+use sekimori_gate::web_push::SubscriptionJson;
 use sekimori_gate::{Enrolled, TicketView};
 use serde::Deserialize;
 use serde_json::{json, Value};
@@ -30,6 +31,8 @@ pub(super) fn router() -> Router<AppState> {
         .route("/api/v1/device/environments", get(environments))
         .route("/api/v1/device/environments/{key}/trust", post(trust_environment))
         .route("/api/v1/device/environments/{key}", delete(revoke_environment))
+        .route("/api/v1/device/web-push", get(web_push_config).put(web_push_subscribe).delete(web_push_unsubscribe))
+        .route("/api/v1/device/self", patch(rename_self).delete(remove_self))
 }
 
 #[derive(Debug, Deserialize)]
@@ -122,8 +125,17 @@ async fn redeem_qr(State(s): State<AppState>, d: SignedDevice<RedeemQr>) -> ApiR
     Ok(Json(s.gate.qr().redeem_qr(&d.device, &d.user, &d.body.payload).await?))
 }
 
-async fn tickets(State(s): State<AppState>, d: SignedDevice<Empty>) -> ApiResult<Json<Vec<TicketView>>> {
-    Ok(Json(s.gate.tickets().device_tickets(&d.user).await?))
+/// The user's tickets, each with its payload as an SVG QR code for the app to show.
+async fn tickets(State(s): State<AppState>, d: SignedDevice<Empty>) -> ApiResult<Json<Vec<Value>>> {
+    let tickets: Vec<TicketView> = s.gate.tickets().device_tickets(&d.user).await?;
+    let mut out = Vec::with_capacity(tickets.len());
+    for t in tickets {
+        let svg = crate::qr::svg(&t.payload)?;
+        let mut v = json!(t);
+        v["svg"] = Value::String(svg);
+        out.push(v);
+    }
+    Ok(Json(out))
 }
 
 async fn environments(State(s): State<AppState>, d: SignedDevice<Empty>) -> ApiResult<Json<Value>> {
@@ -151,5 +163,37 @@ async fn revoke_environment(
     d: SignedDevice<Empty>,
 ) -> ApiResult<StatusCode> {
     s.gate.environments().revoke_environment(&d.user, &key).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+async fn web_push_config(State(s): State<AppState>, d: SignedDevice<Empty>) -> ApiResult<Json<Value>> {
+    let config = s.gate.web_push().config();
+    let subscribed = s.gate.web_push().subscribed(&d.device).await?;
+    Ok(Json(json!({"enabled": config.enabled, "vapid_public_key": config.vapid_public_key, "subscribed": subscribed})))
+}
+
+async fn web_push_subscribe(State(s): State<AppState>, d: SignedDevice<SubscriptionJson>) -> ApiResult<StatusCode> {
+    s.gate.web_push().subscribe(&d.device, &d.user, &d.body).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+async fn web_push_unsubscribe(State(s): State<AppState>, d: SignedDevice<Empty>) -> ApiResult<StatusCode> {
+    s.gate.web_push().unsubscribe(&d.device).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Rename {
+    name: Label,
+}
+
+async fn rename_self(State(s): State<AppState>, d: SignedDevice<Rename>) -> ApiResult<StatusCode> {
+    s.gate.devices().rename_self(&d.device, &d.user, &d.body.name).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+async fn remove_self(State(s): State<AppState>, d: SignedDevice<Empty>) -> ApiResult<StatusCode> {
+    s.gate.devices().remove_self(&d.device, &d.user).await?;
     Ok(StatusCode::NO_CONTENT)
 }

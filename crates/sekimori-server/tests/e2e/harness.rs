@@ -33,6 +33,8 @@ pub struct TestServer {
     pub store: Arc<dyn sekimori_store::Store>,
     /// The first tenant's id.
     pub tenant_id: String,
+    /// The Web Push sender, wired as `sekimori serve` wires it.
+    pub web_push: Arc<sekimori_webpush::WebPush>,
     _shutdown: tokio::sync::oneshot::Sender<()>,
 }
 
@@ -156,13 +158,24 @@ impl TestServer {
         let watch_cell = Arc::new(std::sync::OnceLock::new());
         let user_mail: Arc<dyn sekimori_gate::notify::Delivery> =
             sekimori_server::user_mail::UserMail::start(store.clone(), watch_cell.clone());
+        // And authenticator apps are woken by Web Push.
+        let keys = ServerKeys::generate(&OsRng);
+        let web_push = sekimori_webpush::WebPush::start(
+            store.clone(),
+            Arc::new(clock.clone()),
+            sekimori_webpush::SenderConfig::new(&keys, &settings),
+        )
+        .expect("web push sender");
         let gate = Gate::with_deliveries(
             store.clone(),
             Arc::new(clock.clone()),
             Arc::new(OsRng),
-            ServerKeys::generate(&OsRng),
+            keys,
             settings,
-            delivery.into_iter().chain([user_mail]).collect(),
+            delivery
+                .into_iter()
+                .chain([user_mail, web_push.clone() as Arc<dyn sekimori_gate::notify::Delivery>])
+                .collect(),
         )
         .expect("gate");
         let (tenant, token) = gate.admin().bootstrap().await.expect("bootstrap");
@@ -210,6 +223,7 @@ impl TestServer {
             watch,
             store,
             tenant_id: tenant.id.to_string(),
+            web_push,
             _shutdown: tx,
         }
     }

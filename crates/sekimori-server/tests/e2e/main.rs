@@ -31,3 +31,4 @@ mod risk_browser;
 mod roles;
 mod tickets;
 mod tuning;
+mod web_push;

@@ -57,6 +57,7 @@ macro_rules! conformance_suite {
             oidc_refresh_rotates_once_and_reuse_revokes_the_family,
             passkeys_are_stored_used_and_deleted,
             passkey_ceremony_is_taken_once_under_concurrency,
+            push_subscriptions_are_replaced_listed_and_dropped,
         );
     };
     (@cases $factory:path; $($case:ident),* $(,)?) => {
@@ -635,9 +636,11 @@ mod accounts;
 mod ingest;
 mod oidc;
 mod passkeys;
+mod push;
 mod respond;
 pub use accounts::*;
 pub use ingest::*;
 pub use oidc::*;
 pub use passkeys::*;
+pub use push::*;
 pub use respond::*;

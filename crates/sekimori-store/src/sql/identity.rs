@@ -249,6 +249,15 @@ impl DeviceStore for This {
         .await
     }
 
+    async fn rename_device(&self, id: &DeviceId, name: &str, event: &NewEvent) -> StoreResult<bool> {
+        self.audited(
+            q("UPDATE devices SET name = $1 WHERE id = $2 AND revoked_at IS NULL").bind(name).bind(id),
+            event,
+            Audit::IfChanged,
+        )
+        .await
+    }
+
     async fn remember_nonce(&self, device_id: &DeviceId, nonce: &str, expires_at: Timestamp) -> StoreResult<bool> {
         let n = self.write(q(
             "INSERT INTO device_nonces (device_id, nonce, expires_at) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
