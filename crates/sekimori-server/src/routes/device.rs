@@ -33,6 +33,35 @@ pub(super) fn router() -> Router<AppState> {
         .route("/api/v1/device/environments/{key}", delete(revoke_environment))
         .route("/api/v1/device/web-push", get(web_push_config).put(web_push_subscribe).delete(web_push_unsubscribe))
         .route("/api/v1/device/self", patch(rename_self).delete(remove_self))
+        .layer(axum::middleware::from_fn(cors))
+}
+
+/// Device requests are authorised by their signature alone, never by cookies, so any page
+/// may send them: an authenticator app served by one Sekimori server can hold accounts on
+/// others. Preflights are answered here; answers allow any origin, without credentials.
+async fn cors(req: axum::extract::Request, next: axum::middleware::Next) -> axum::response::Response {
+    use axum::http::{header, HeaderValue, Method};
+    use axum::response::IntoResponse;
+    let from_page = req.headers().contains_key(header::ORIGIN);
+    if req.method() == Method::OPTIONS && from_page {
+        let mut resp = StatusCode::NO_CONTENT.into_response();
+        let h = resp.headers_mut();
+        h.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, HeaderValue::from_static("*"));
+        h.insert(header::ACCESS_CONTROL_ALLOW_METHODS, HeaderValue::from_static("GET, POST, PUT, PATCH, DELETE"));
+        h.insert(
+            header::ACCESS_CONTROL_ALLOW_HEADERS,
+            HeaderValue::from_static(
+                "content-type, sekimori-device, sekimori-timestamp, sekimori-nonce, sekimori-signature",
+            ),
+        );
+        h.insert(header::ACCESS_CONTROL_MAX_AGE, HeaderValue::from_static("600"));
+        return resp;
+    }
+    let mut resp = next.run(req).await;
+    if from_page {
+        resp.headers_mut().insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, HeaderValue::from_static("*"));
+    }
+    resp
 }
 
 #[derive(Debug, Deserialize)]

@@ -71,9 +71,13 @@ async fn enroll_page(State(s): State<AppState>, ApiQuery(q): ApiQuery<EnrollQuer
     Ok(page(format!(
         "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>Enrol an authenticator · Sekimori</title>\
          <meta name=\"viewport\" content=\"width=device-width\"></head><body style=\"font-family:sans-serif;max-width:32em;margin:2em auto\">\
-         <h1>Enrol your authenticator</h1><p>Scan this code with your Sekimori authenticator, or run:</p>\
-         <pre>sekimori authenticator enroll '{link}'</pre><div>{svg}</div>\
-         <p>The code works once and expires soon.</p></body></html>"
+         <h1>Enrol your authenticator</h1>\
+         <p>On your phone: <a id=\"open-app\" href=\"/app/#enroll={app_link}\">Open the Sekimori app</a> \
+         (install it from the browser's menu: \"Add to Home Screen\"), or scan this code with the app:</p>\
+         <div>{svg}</div><p>With the command-line authenticator:</p>\
+         <pre>sekimori authenticator enroll '{link}'</pre>\
+         <p>The code works once and expires soon.</p></body></html>",
+        app_link = sekimori_gate::enroll::percent_encode(&link),
     )))
 }
 

@@ -4,6 +4,7 @@
 mod accounts;
 mod admin;
 mod alerts;
+mod app;
 mod device;
 mod factors;
 mod form_target;
@@ -51,6 +52,7 @@ pub(crate) fn router(state: &AppState) -> Router<AppState> {
         .merge(relying::router())
         .merge(device::router())
         .merge(hosted::router())
+        .merge(app::router())
         .merge(login::router())
         .merge(forward::router())
         .merge(oidc::router())

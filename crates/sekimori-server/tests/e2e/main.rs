@@ -5,6 +5,7 @@ mod harness;
 
 mod access;
 mod api_errors;
+mod app_browser;
 mod audit;
 mod baselines;
 mod browser;
