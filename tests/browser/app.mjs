@@ -18,18 +18,29 @@
 //   OFFLINE        reopens the app with the network off → OFFLINE <shell shown> <banner shown>
 //   END            exits (non-zero if a page error or CSP violation was seen before OFFLINE)
 // Screenshots of each screen, light and dark, go to <screenshot dir>.
-// Usage: node app.mjs <base URL> <camera y4m> <profile dir> <screenshot dir>
+// Usage: node app.mjs <base URL> <camera y4m> <profile dir> <screenshot dir> [no-ed25519]
+// With no-ed25519 the page's WebCrypto refuses Ed25519, as Safari before 17 does, and the
+// app must fall back to P-256.
 import { createInterface } from "node:readline";
 import { mkdirSync } from "node:fs";
 import { launchPhone } from "./launch.mjs";
 
-const [base, video, profile, shots] = process.argv.slice(2);
+const [base, video, profile, shots, mode] = process.argv.slice(2);
 mkdirSync(shots, { recursive: true });
 const input = createInterface({ input: process.stdin })[Symbol.asyncIterator]();
 const errors = [];
 let recording = true;
 
 const context = await launchPhone({ userDataDir: profile, video });
+if (mode === "no-ed25519") {
+  await context.addInitScript(() => {
+    const generate = crypto.subtle.generateKey.bind(crypto.subtle);
+    crypto.subtle.generateKey = (alg, ...rest) =>
+      (alg === "Ed25519" || (alg && alg.name === "Ed25519"))
+        ? Promise.reject(new DOMException("Algorithm: Unrecognized name", "NotSupportedError"))
+        : generate(alg, ...rest);
+  });
+}
 const page = context.pages()[0] || (await context.newPage());
 page.on("pageerror", (e) => recording && errors.push(`page error: ${e}`));
 page.on("console", (m) => {
@@ -85,7 +96,7 @@ try {
     } catch (e) {
       exported = e.name;
     }
-    return `${a.privateKey.extractable} ${exported} ${a.privateKey.algorithm.name}`;
+    return `${a.privateKey.extractable} ${exported} ${a.privateKey.algorithm.name} ${a.keyType}`;
   });
   console.log(`KEY ${key}`);
 
@@ -101,7 +112,7 @@ try {
     const digest = hex(await crypto.subtle.digest("SHA-256", new TextEncoder().encode(body)));
     const path = "/api/v1/device/standby";
     const input = D.canonical({ body_sha256: digest, device_id: a.deviceId, method: "POST", nonce, path, ts });
-    const sig = D.b64url(await crypto.subtle.sign({ name: "Ed25519" }, a.privateKey, new TextEncoder().encode(input)));
+    const sig = D.b64url(await crypto.subtle.sign(D.signAlgorithm(a), a.privateKey, new TextEncoder().encode(input)));
     const headers = { "content-type": "application/json", "sekimori-device": a.deviceId,
       "sekimori-timestamp": String(ts), "sekimori-nonce": nonce, "sekimori-signature": sig };
     const send = async (b, h) => {
@@ -114,15 +125,15 @@ try {
     return `${first} ${replay} ${tampered}`;
   });
   console.log(`SIGNED ${signedChecks}`);
-  await shot("home");
+  if (mode !== "no-ed25519") await shot("home");
   await arm();
-  await shot("armed");
+  if (mode !== "no-ed25519") await shot("armed");
 
   for await (const line of input) {
     const [cmd, arg] = line.trim().split(/\s+/);
     if (cmd === "PUSH") {
       const c = await challenge();
-      await shot("challenge");
+      if (mode !== "no-ed25519") await shot("challenge");
       await c.locator(".number").fill(arg);
       await c.locator("button[type=submit]").click();
       const kind = await Promise.race([

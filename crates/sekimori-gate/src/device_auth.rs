@@ -17,7 +17,7 @@ use std::sync::Arc;
 use crate::access::Access;
 use crate::{Context, GateError, GateResult};
 
-pub use sekimori_core::device::{headers, signing_input};
+pub use sekimori_core::device::{headers, signing_input, KeyType};
 
 /// A device request as received, before verification.
 #[derive(Debug, Clone)]
@@ -40,6 +40,24 @@ pub struct SignedRequest<'a> {
 
 fn valid_nonce(n: &str) -> bool {
     (16..=128).contains(&n.len()) && n.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+}
+
+/// Whether `sig` (64 bytes) is the device key's signature of `input`: Ed25519 (strict) for
+/// a 32-byte key, ECDSA P-256 over SHA-256 (`r || s`) for a 65-byte one.
+fn verifies(public_key: &[u8], input: &[u8], sig: &[u8; 64]) -> GateResult<bool> {
+    let corrupt = || GateError::new(ErrorCode::Internal, "stored device key is invalid");
+    match KeyType::of_public_key(public_key) {
+        Some(KeyType::Ed25519) => {
+            let key = VerifyingKey::try_from(public_key).map_err(|_| corrupt())?;
+            Ok(key.verify_strict(input, &Signature::from_bytes(sig)).is_ok())
+        }
+        Some(KeyType::P256) => {
+            use p256::ecdsa::signature::Verifier as _;
+            let key = p256::ecdsa::VerifyingKey::from_sec1_bytes(public_key).map_err(|_| corrupt())?;
+            Ok(p256::ecdsa::Signature::from_slice(sig).is_ok_and(|s| key.verify(input, &s).is_ok()))
+        }
+        None => Err(corrupt()),
+    }
 }
 
 /// Authenticators' signed requests (signature, clock skew, replay) and the housekeeping
@@ -91,10 +109,8 @@ impl Devices {
             )
             .with("server_time", now));
         }
-        let key = VerifyingKey::try_from(device.public_key.as_slice())
-            .map_err(|_| GateError::new(ErrorCode::Internal, "stored device key is invalid"))?;
         let input = signing_input(&device_id, req.method, req.path, ts, nonce, req.body);
-        if key.verify_strict(input.as_bytes(), &Signature::from_bytes(&sig)).is_err() {
+        if !verifies(&device.public_key, input.as_bytes(), &sig)? {
             self.audit_device_refusal(&device, action::AUTH_DEVICE_INVALID_SIGNATURE).await;
             return Err(GateError::new(
                 ErrorCode::InvalidSignature,

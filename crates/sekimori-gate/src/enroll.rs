@@ -4,6 +4,7 @@
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
+use sekimori_core::device::KeyType;
 use sekimori_core::ecs::{action, field};
 use sekimori_core::event::Outcome;
 use sekimori_core::names::Label;
@@ -45,6 +46,11 @@ pub struct Enrolled {
     pub username: String,
     /// The server's Ed25519 public key (base64url) that signs challenges.
     pub server_public_key: String,
+    /// The server's P-256 public key (base64url, uncompressed point) that signs the
+    /// challenges of a P-256 device instead.
+    pub server_public_key_p256: String,
+    /// The device's key type (`ed25519` or `p256`).
+    pub key_type: &'static str,
     /// The server key's id.
     pub server_key_id: String,
 }
@@ -101,22 +107,31 @@ impl Enrolment {
     }
 
     /// Registers a device with an enrolment code (consumed atomically).
-    pub async fn enroll_device(&self, code: &str, public_key_b64: &str, name: &Label) -> GateResult<Enrolled> {
-        let key = URL_SAFE_NO_PAD
-            .decode(public_key_b64)
-            .ok()
-            .filter(|k| k.len() == 32)
-            .filter(|k| {
-                k.as_slice()
-                    .try_into()
+    pub async fn enroll_device(
+        &self,
+        code: &str,
+        public_key_b64: &str,
+        key_type: KeyType,
+        name: &Label,
+    ) -> GateResult<Enrolled> {
+        let decoded = URL_SAFE_NO_PAD.decode(public_key_b64).ok();
+        let key = match key_type {
+            KeyType::Ed25519 => decoded.filter(|k| {
+                <[u8; 32]>::try_from(k.as_slice())
                     .ok()
-                    .and_then(|b: [u8; 32]| ed25519_dalek::VerifyingKey::from_bytes(&b).ok())
+                    .and_then(|b| ed25519_dalek::VerifyingKey::from_bytes(&b).ok())
                     .is_some()
-            })
-            .ok_or_else(|| {
-                GateError::new(ErrorCode::InvalidRequest, "public_key must be a 32-byte Ed25519 key in base64url")
-                    .with("field", "public_key")
-            })?;
+            }),
+            KeyType::P256 => decoded.filter(|k| k.len() == 65 && p256::PublicKey::from_sec1_bytes(k).is_ok()),
+        };
+        let key = key.ok_or_else(|| {
+            let want = match key_type {
+                KeyType::Ed25519 => "a 32-byte Ed25519 key",
+                KeyType::P256 => "an uncompressed P-256 point (65 bytes)",
+            };
+            GateError::new(ErrorCode::InvalidRequest, format!("public_key must be {want} in base64url"))
+                .with("field", "public_key")
+        })?;
         let now = self.ctx.clock.now();
         let device = Device {
             id: self.ctx.new_id(),
@@ -142,6 +157,8 @@ impl Enrolment {
                     user_id: user.id,
                     username: user.username,
                     server_public_key: self.ctx.keys.public_key_b64(),
+                    server_public_key_p256: self.ctx.keys.message_p256_public_key_b64(),
+                    key_type: key_type.as_str(),
                     server_key_id: self.ctx.keys.key_id().to_owned(),
                 })
             }

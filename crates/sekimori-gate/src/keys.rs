@@ -1,6 +1,7 @@
 //! The server's own keys: an Ed25519 key that signs challenges and assertions, a MAC key
 //! for ticket payloads, and a key that encrypts stored secrets (TOTP seeds) with
-//! XChaCha20-Poly1305, and the P-256 key that signs Web Push requests (VAPID, RFC 8292).
+//! XChaCha20-Poly1305, the P-256 key that signs Web Push requests (VAPID, RFC 8292), and a
+//! P-256 key that signs device messages for authenticators whose browser has no Ed25519.
 //! Kept in one file (mode 0600) created at first start; nodes sharing a PostgreSQL database
 //! must share this file too. A file from a version without the secret key or the VAPID key
 //! gets them added (rewritten atomically, still 0600), keeping the others.
@@ -25,6 +26,7 @@ pub struct ServerKeys {
     mac_key: [u8; 32],
     secret_key: [u8; 32],
     vapid: p256::SecretKey,
+    message_p256: p256::SecretKey,
 }
 
 impl std::fmt::Debug for ServerKeys {
@@ -43,6 +45,9 @@ struct KeyFile {
     /// The VAPID key: the P-256 private scalar, 32 bytes.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     vapid_private_key: Option<String>,
+    /// The P-256 key that signs device messages for P-256 devices: the private scalar.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    message_p256_private_key: Option<String>,
 }
 
 /// Why the key file could not be used.
@@ -68,10 +73,16 @@ pub enum KeyFileError {
 
 impl ServerKeys {
     /// Keys from raw material.
-    pub fn from_parts(seed: [u8; 32], mac_key: [u8; 32], secret_key: [u8; 32], vapid: p256::SecretKey) -> Self {
+    pub fn from_parts(
+        seed: [u8; 32],
+        mac_key: [u8; 32],
+        secret_key: [u8; 32],
+        vapid: p256::SecretKey,
+        message_p256: p256::SecretKey,
+    ) -> Self {
         let signing = SigningKey::from_bytes(&seed);
         let key_id = sekimori_core::token::sha256_hex(signing.verifying_key().as_bytes())[..16].to_owned();
-        ServerKeys { signing, key_id, mac_key, secret_key, vapid }
+        ServerKeys { signing, key_id, mac_key, secret_key, vapid, message_p256 }
     }
 
     /// Fresh keys from `rng`.
@@ -82,7 +93,7 @@ impl ServerKeys {
         rng.fill(&mut seed);
         rng.fill(&mut mac);
         rng.fill(&mut secret);
-        Self::from_parts(seed, mac, secret, new_vapid_key(rng))
+        Self::from_parts(seed, mac, secret, new_p256_key(rng), new_p256_key(rng))
     }
 
     fn key_file(&self) -> KeyFile {
@@ -91,7 +102,22 @@ impl ServerKeys {
             ticket_mac_key: URL_SAFE_NO_PAD.encode(self.mac_key),
             secret_encryption_key: Some(URL_SAFE_NO_PAD.encode(self.secret_key)),
             vapid_private_key: Some(URL_SAFE_NO_PAD.encode(self.vapid.to_bytes())),
+            message_p256_private_key: Some(URL_SAFE_NO_PAD.encode(self.message_p256.to_bytes())),
         }
+    }
+
+    /// The P-256 public key that verifies device messages for P-256 devices: base64url of
+    /// the 65-byte uncompressed point.
+    pub fn message_p256_public_key_b64(&self) -> String {
+        use p256::elliptic_curve::sec1::ToEncodedPoint;
+        URL_SAFE_NO_PAD.encode(self.message_p256.public_key().to_encoded_point(false).as_bytes())
+    }
+
+    /// Signs `message` with ECDSA P-256 and SHA-256 (ES256); base64url of `r || s`.
+    pub fn sign_p256_b64(&self, message: &[u8]) -> String {
+        use p256::ecdsa::signature::Signer as _;
+        let sig: p256::ecdsa::Signature = p256::ecdsa::SigningKey::from(&self.message_p256).sign(message);
+        URL_SAFE_NO_PAD.encode(sig.to_bytes())
     }
 
     /// The VAPID (RFC 8292) private key that signs this server's Web Push requests.
@@ -125,23 +151,25 @@ impl ServerKeys {
                     ),
                     None => None,
                 };
-                let vapid = match &kf.vapid_private_key {
-                    Some(text) => Some(
-                        decode32(text)
-                            .and_then(|b| p256::SecretKey::from_slice(&b).ok())
-                            .ok_or_else(|| invalid("vapid_private_key is not a P-256 private key".into()))?,
-                    ),
-                    None => None,
+                let p256_key = |name: &str, text: &Option<String>| match text {
+                    Some(text) => decode32(text)
+                        .and_then(|b| p256::SecretKey::from_slice(&b).ok())
+                        .map(Some)
+                        .ok_or_else(|| invalid(format!("{name} is not a P-256 private key"))),
+                    None => Ok(None),
                 };
-                let complete = secret.is_some() && vapid.is_some();
+                let vapid = p256_key("vapid_private_key", &kf.vapid_private_key)?;
+                let message_p256 = p256_key("message_p256_private_key", &kf.message_p256_private_key)?;
+                let complete = secret.is_some() && vapid.is_some() && message_p256.is_some();
                 // Written by a version without them: add what is missing, keeping the other keys.
                 let secret = secret.unwrap_or_else(|| {
                     let mut k = [0u8; 32];
                     rng.fill(&mut k);
                     k
                 });
-                let vapid = vapid.unwrap_or_else(|| new_vapid_key(rng));
-                let keys = Self::from_parts(seed, mac, secret, vapid);
+                let vapid = vapid.unwrap_or_else(|| new_p256_key(rng));
+                let message_p256 = message_p256.unwrap_or_else(|| new_p256_key(rng));
+                let keys = Self::from_parts(seed, mac, secret, vapid, message_p256);
                 if !complete {
                     let text = serde_json::to_string_pretty(&keys.key_file()).map_err(|e| invalid(e.to_string()))?;
                     let tmp = path.with_extension("new");
@@ -222,7 +250,7 @@ impl ServerKeys {
 
 /// A P-256 private key from `rng` (a 32-byte draw is a valid scalar but for a chance of
 /// about 2^-32; such a draw is repeated).
-fn new_vapid_key(rng: &dyn Rng) -> p256::SecretKey {
+fn new_p256_key(rng: &dyn Rng) -> p256::SecretKey {
     loop {
         let mut b = [0u8; 32];
         rng.fill(&mut b);
@@ -310,6 +338,9 @@ mod tests {
         let again_vapid = ServerKeys::load_or_create(&path, &OsRng).expect("load").vapid_public_key_b64();
         assert_eq!(upgraded.vapid_public_key_b64(), again_vapid, "the added VAPID key was kept");
         assert_eq!(URL_SAFE_NO_PAD.decode(&again_vapid).expect("b64").len(), 65, "uncompressed point");
+        let reloaded = ServerKeys::load_or_create(&path, &OsRng).expect("load");
+        assert_eq!(reloaded.message_p256_public_key_b64(), upgraded.message_p256_public_key_b64());
+        assert_ne!(reloaded.message_p256_public_key_b64(), again_vapid, "a key per purpose");
         let again = ServerKeys::load_or_create(&path, &OsRng).expect("load");
         let sealed = upgraded.seal(&OsRng, b"c", b"s");
         assert_eq!(again.open(b"c", &sealed), Some(b"s".to_vec()), "the added key was kept");

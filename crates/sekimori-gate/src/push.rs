@@ -114,8 +114,11 @@ pub struct PushStatus {
 pub struct SignedMessage {
     /// The message.
     pub message: Value,
-    /// base64url Ed25519 signature of the server over the message's canonical JSON.
+    /// base64url signature of the server over the message's canonical JSON: Ed25519 for an
+    /// Ed25519 device, ES256 (`r || s`) with the server's P-256 message key for a P-256 one.
     pub signature: String,
+    /// `EdDSA` or `ES256`.
+    pub alg: &'static str,
 }
 
 /// Push login: the challenge to the user's authenticators (refused outside an armed
@@ -373,7 +376,14 @@ impl PushLogin {
     }
 
     /// The user's pending messages, signed; waits up to `wait` when there are none.
-    pub async fn device_messages(&self, user: &User, wait: Duration) -> GateResult<Vec<SignedMessage>> {
+    pub async fn device_messages(
+        &self,
+        device: &Device,
+        user: &User,
+        wait: Duration,
+    ) -> GateResult<Vec<SignedMessage>> {
+        let key_type = sekimori_core::device::KeyType::of_public_key(&device.public_key)
+            .ok_or_else(|| GateError::new(ErrorCode::Internal, "stored device key is invalid"))?;
         let topic = Topic::UserInbox(user.id.clone());
         let found = self
             .ctx
@@ -387,7 +397,11 @@ impl PushLogin {
         Ok(found
             .into_iter()
             .map(|m| SignedMessage {
-                signature: self.ctx.keys.sign_b64(m.body.as_bytes()),
+                signature: match key_type {
+                    sekimori_core::device::KeyType::Ed25519 => self.ctx.keys.sign_b64(m.body.as_bytes()),
+                    sekimori_core::device::KeyType::P256 => self.ctx.keys.sign_p256_b64(m.body.as_bytes()),
+                },
+                alg: key_type.message_alg(),
                 message: serde_json::from_str(&m.body).unwrap_or(Value::Null),
             })
             .collect())

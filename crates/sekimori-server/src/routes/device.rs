@@ -4,8 +4,9 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::routing::{delete, get, patch, post};
 use axum::{Json, Router};
+use sekimori_core::device::KeyType;
 use sekimori_core::names::Label;
-use sekimori_core::LoginId;
+use sekimori_core::{ErrorCode, LoginId};
 use sekimori_gate::push::SignedMessage;
 use sekimori_gate::qr::QrRedeemed;
 use sekimori_gate::standby::StandbyOpened;
@@ -69,11 +70,23 @@ async fn cors(req: axum::extract::Request, next: axum::middleware::Next) -> axum
 struct Enroll {
     code: String,
     public_key: String,
+    /// `ed25519` (the default) or `p256`.
+    key_type: Option<String>,
     name: Label,
 }
 
 async fn enroll(State(s): State<AppState>, ApiJson(req): ApiJson<Enroll>) -> ApiResult<(StatusCode, Json<Enrolled>)> {
-    Ok((StatusCode::CREATED, Json(s.gate.enrolment().enroll_device(&req.code, &req.public_key, &req.name).await?)))
+    let key_type = match req.key_type.as_deref() {
+        None => KeyType::Ed25519,
+        Some(t) => KeyType::parse(t).ok_or_else(|| {
+            crate::problem::ApiError(
+                sekimori_gate::GateError::new(ErrorCode::InvalidRequest, "key_type is ed25519 or p256")
+                    .with("field", "key_type"),
+            )
+        })?,
+    };
+    let enrolled = s.gate.enrolment().enroll_device(&req.code, &req.public_key, key_type, &req.name).await?;
+    Ok((StatusCode::CREATED, Json(enrolled)))
 }
 
 async fn standby(State(s): State<AppState>, d: SignedDevice<Empty>) -> ApiResult<(StatusCode, Json<StandbyOpened>)> {
@@ -91,7 +104,7 @@ async fn messages(
     ApiQuery(q): ApiQuery<WaitQuery>,
     d: SignedDevice<Empty>,
 ) -> ApiResult<Json<Value>> {
-    let msgs: Vec<SignedMessage> = s.gate.push().device_messages(&d.user, wait_duration(q.wait)).await?;
+    let msgs: Vec<SignedMessage> = s.gate.push().device_messages(&d.device, &d.user, wait_duration(q.wait)).await?;
     Ok(Json(json!({"messages": msgs})))
 }
 

@@ -1,6 +1,8 @@
 // Sekimori authenticator: the device protocol (docs/protocol.md section 3), shared by the
-// app page and its service worker. Keys are WebCrypto Ed25519 keys made non-extractable and
-// kept in IndexedDB: the private key never leaves the browser, not even to this script.
+// app page and its service worker. Keys are WebCrypto keys made non-extractable and kept in
+// IndexedDB: the private key never leaves the browser, not even to this script. Ed25519
+// where the browser has it; ECDSA P-256 (the protocol's `p256` key type) where it does not
+// (Safari before 17).
 "use strict";
 
 (function (global) {
@@ -80,7 +82,7 @@
       const n = nonce();
       const digest = hex(await crypto.subtle.digest("SHA-256", new TextEncoder().encode(text)));
       const input = canonical({ body_sha256: digest, device_id: account.deviceId, method, nonce: n, path, ts });
-      const sig = await crypto.subtle.sign({ name: "Ed25519" }, account.privateKey, new TextEncoder().encode(input));
+      const sig = await crypto.subtle.sign(signAlgorithm(account), account.privateKey, new TextEncoder().encode(input));
       const headers = {
         "sekimori-device": account.deviceId,
         "sekimori-timestamp": String(ts),
@@ -103,18 +105,26 @@
     throw new ProblemError(0, null);
   }
 
+  function signAlgorithm(account) {
+    return account.keyType === "p256" ? { name: "ECDSA", hash: "SHA-256" } : { name: "Ed25519" };
+  }
+
+  // The server signs a P-256 device's messages with its P-256 key (ES256), others Ed25519.
   async function serverKey(account) {
+    if (account.keyType === "p256") {
+      return crypto.subtle.importKey("raw", unb64url(account.serverPublicKeyP256), { name: "ECDSA", namedCurve: "P-256" }, false, ["verify"]);
+    }
     return crypto.subtle.importKey("raw", unb64url(account.serverPublicKey), { name: "Ed25519" }, false, ["verify"]);
   }
 
   // The account's pending messages whose server signature verifies; others are dropped.
-  async function messages(account, wait, signal) {
-    const r = await signed(account, "GET", "/api/v1/device/messages?wait=" + (wait || 0), undefined, signal);
+  async function messages(account, wait) {
+    const r = await signed(account, "GET", "/api/v1/device/messages?wait=" + (wait || 0));
     const key = await serverKey(account);
     const out = [];
     for (const item of r.messages || []) {
       const ok = await crypto.subtle.verify(
-        { name: "Ed25519" }, key, unb64url(item.signature), new TextEncoder().encode(canonical(item.message)));
+        signAlgorithm(account), key, unb64url(item.signature), new TextEncoder().encode(canonical(item.message)));
       if (ok) out.push(item.message);
     }
     return out;
@@ -140,14 +150,24 @@
     return null;
   }
 
-  // Makes a non-extractable Ed25519 key pair and registers its public half.
+  // A non-extractable key pair: Ed25519, or P-256 where the browser has no Ed25519.
+  async function newKeyPair() {
+    try {
+      return { keyType: "ed25519", pair: await crypto.subtle.generateKey({ name: "Ed25519" }, false, ["sign", "verify"]) };
+    } catch (_) {
+      const pair = await crypto.subtle.generateKey({ name: "ECDSA", namedCurve: "P-256" }, false, ["sign", "verify"]);
+      return { keyType: "p256", pair };
+    }
+  }
+
+  // Makes the device's key pair and registers its public half.
   async function enroll(server, code, name) {
-    const pair = await crypto.subtle.generateKey({ name: "Ed25519" }, false, ["sign", "verify"]);
+    const { keyType, pair } = await newKeyPair();
     const pub = b64url(await crypto.subtle.exportKey("raw", pair.publicKey));
     const resp = await fetch(server + "/api/v1/device/enroll", {
       method: "POST",
       headers: { "content-type": "application/json" },
-      body: JSON.stringify({ code, public_key: pub, name }),
+      body: JSON.stringify({ code, public_key: pub, key_type: keyType, name }),
     });
     const body = await resp.json().catch(() => null);
     if (!resp.ok) throw new ProblemError(resp.status, body);
@@ -157,6 +177,8 @@
       username: body.username,
       server,
       serverPublicKey: body.server_public_key,
+      serverPublicKeyP256: body.server_public_key_p256,
+      keyType,
       serverKeyId: body.server_key_id,
       name,
       publicKey: pub,
@@ -168,5 +190,7 @@
     return account;
   }
 
-  global.SekimoriDevice = { accounts, signed, messages, enroll, parseEnrollment, canonical, b64url, unb64url, ProblemError };
+  global.SekimoriDevice = {
+    accounts, signed, messages, enroll, parseEnrollment, canonical, b64url, unb64url, signAlgorithm, ProblemError,
+  };
 })(typeof self !== "undefined" ? self : window);

@@ -62,6 +62,18 @@ async fn expect_prefix(lines: &mut crate::browser::Lines, prefix: &str) -> Strin
     line.strip_prefix(prefix).unwrap_or_else(|| panic!("expected {prefix:?}, got {line:?}")).trim().to_owned()
 }
 
+/// The QR decoder served to the app is the pinned npm package's file, unmodified.
+#[test]
+fn the_vendored_qr_decoder_is_the_pinned_npm_package() {
+    let npm = browser_dir().join("node_modules/jsqr/dist/jsQR.js");
+    let vendored = Path::new(env!("CARGO_MANIFEST_DIR")).join("static/app/vendor/jsQR.js");
+    let npm = std::fs::read(&npm).unwrap_or_else(|e| panic!("{}: {e} (run `npm ci` in tests/browser)", npm.display()));
+    assert!(
+        npm == std::fs::read(&vendored).expect("vendored jsQR"),
+        "static/app/vendor/jsQR.js differs from jsqr@1.4.0"
+    );
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_app_on_a_phone_enrols_by_camera_approves_scans_shows_tickets_and_opens_offline() {
     assert!(browser_dir().join("node_modules/playwright-core").exists(), "run `npm ci` in tests/browser");
@@ -91,7 +103,11 @@ async fn the_app_on_a_phone_enrols_by_camera_approves_scans_shows_tickets_and_op
     let listed = devices.as_array().expect("list");
     assert_eq!(listed.len(), 1, "{devices}");
     assert_eq!(listed[0]["id"], device_id.as_str());
-    assert_eq!(expect_prefix(&mut lines, "KEY ").await, "false InvalidAccessError Ed25519", "non-extractable Ed25519");
+    assert_eq!(
+        expect_prefix(&mut lines, "KEY ").await,
+        "false InvalidAccessError Ed25519 ed25519",
+        "non-extractable Ed25519"
+    );
     assert_eq!(
         expect_prefix(&mut lines, "SIGNED ").await,
         "201 replayed invalid_signature",
@@ -188,4 +204,46 @@ async fn the_app_on_a_phone_enrols_by_camera_approves_scans_shows_tickets_and_op
             assert!(std::fs::metadata(&file).map(|m| m.len() > 1000).unwrap_or(false), "{}", file.display());
         }
     }
+}
+
+/// A browser whose WebCrypto has no Ed25519 (Safari before 17): the app makes a
+/// non-extractable P-256 key, enrols it as `p256`, and everything else works the same: the
+/// server's checks, approval, and the service worker verifying ES256-signed challenges.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_app_falls_back_to_p256_where_the_browser_has_no_ed25519() {
+    assert!(browser_dir().join("node_modules/playwright-core").exists(), "run `npm ci` in tests/browser");
+    let s = TestServer::start().await;
+    let rp = s.app("shop", "relying_party").await;
+    s.admin.add_user("alice", None, None).await.expect("user");
+    let enrolment = s.admin.create_enrollment("alice").await.expect("enrolment");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let video = dir.path().join("camera.y4m");
+    qr_video(&video, enrolment["link"].as_str().expect("link"));
+    let shots = dir.path().join("shots");
+    let profile = dir.path().join("profile");
+    let (mut child, mut stdin, mut lines) = node_interactive(
+        "app.mjs",
+        &[
+            s.url.as_str(),
+            video.to_str().expect("path"),
+            profile.to_str().expect("path"),
+            shots.to_str().expect("path"),
+            "no-ed25519",
+        ],
+    );
+    expect_prefix(&mut lines, "ENROLLED ").await;
+    assert_eq!(expect_prefix(&mut lines, "KEY ").await, "false InvalidAccessError ECDSA p256", "non-extractable P-256");
+    assert_eq!(expect_prefix(&mut lines, "SIGNED ").await, "201 replayed invalid_signature");
+    assert_eq!(next_line(&mut lines).await, "ARMED");
+    let started = rp.start_push("alice", client("203.0.113.9", FIREFOX_LINUX)).await.expect("push");
+    send(&mut stdin, "SWPUSH").await;
+    let notified = expect_prefix(&mut lines, "NOTIFIED ").await;
+    assert!(notified.starts_with("Login request: shop |"), "the worker verified the ES256 challenge: {notified}");
+    send(&mut stdin, &format!("PUSH {}", started["number"])).await;
+    assert_eq!(next_line(&mut lines).await, "APPROVED");
+    let status = rp.push_status(started["login_id"].as_str().expect("id"), 5).await.expect("status");
+    assert_eq!(status["status"], "approved");
+    send(&mut stdin, "END").await;
+    let exit = tokio::time::timeout(Duration::from_secs(30), child.wait()).await.expect("exits").expect("wait");
+    assert!(exit.success(), "no page error and no CSP violation in Chromium");
 }

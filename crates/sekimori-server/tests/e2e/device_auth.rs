@@ -120,3 +120,82 @@ async fn enrolment_code_is_single_use_and_expires() {
     let (png, _) = s.admin.create_enrollment_image("alice", "png").await.expect("png");
     assert_eq!(&png[1..4], b"PNG");
 }
+
+/// A P-256 device (a browser without Ed25519): enrolled with `key_type: p256`, its ES256
+/// signatures accepted once, replays and changed bodies refused as for Ed25519, and its
+/// messages signed ES256 with the server's P-256 key.
+#[tokio::test]
+async fn a_p256_device_is_held_to_the_same_checks() {
+    use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    use base64::Engine;
+    use p256::ecdsa::signature::{Signer, Verifier};
+
+    let s = TestServer::start().await;
+    s.admin.add_user("alice", None, None).await.expect("user");
+    let link = s.admin.create_enrollment("alice").await.expect("enrolment")["link"].as_str().expect("link").to_owned();
+    let code = link.rsplit_once("c=").expect("code").1.to_owned();
+    let key = p256::ecdsa::SigningKey::from_slice(&[11u8; 32]).expect("key");
+    let public = URL_SAFE_NO_PAD.encode(key.verifying_key().to_encoded_point(false).as_bytes());
+    let http = reqwest::Client::new();
+    let enrol = |key_type: &str, public: &str, code: &str| {
+        http.post(format!("{}/api/v1/device/enroll", s.url))
+            .json(&serde_json::json!({"code": code, "public_key": public, "key_type": key_type, "name": "old iPhone"}))
+            .send()
+    };
+    // An Ed25519 key named P-256 (or the reverse) is refused before the code is spent.
+    let (status, code_name) =
+        problem(enrol("p256", &URL_SAFE_NO_PAD.encode([9u8; 32]), &code).await.expect("send")).await;
+    assert_eq!((status, code_name.as_str()), (400, "invalid_request"));
+    assert_eq!(problem(enrol("rsa", &public, &code).await.expect("send")).await.1, "invalid_request");
+    let enrolled: Value = enrol("p256", &public, &code).await.expect("send").json().await.expect("json");
+    assert_eq!(enrolled["key_type"], "p256", "{enrolled}");
+    let device = enrolled["device_id"].as_str().expect("device").to_owned();
+    let server_p256 = p256::ecdsa::VerifyingKey::from_sec1_bytes(
+        &URL_SAFE_NO_PAD.decode(enrolled["server_public_key_p256"].as_str().expect("key")).expect("b64"),
+    )
+    .expect("P-256 key");
+
+    let send = |method: &'static str,
+                path: &'static str,
+                body: &'static str,
+                nonce: &'static str,
+                signed_body: &'static str| {
+        let ts = s.now_seconds();
+        let input = sekimori_core::device::signing_input(&device, method, path, ts, nonce, signed_body.as_bytes());
+        let sig: p256::ecdsa::Signature = key.sign(input.as_bytes());
+        http.request(method.parse().expect("method"), format!("{}{path}", s.url))
+            .header("sekimori-device", &device)
+            .header("sekimori-timestamp", ts.to_string())
+            .header("sekimori-nonce", nonce)
+            .header("sekimori-signature", URL_SAFE_NO_PAD.encode(sig.to_bytes()))
+            .header("content-type", "application/json")
+            .body(body)
+            .send()
+    };
+    assert_eq!(send("POST", PATH, "{}", "p256-nonce-000000001", "{}").await.expect("send").status(), 201);
+    let replay = send("POST", PATH, "{}", "p256-nonce-000000001", "{}").await.expect("send");
+    assert_eq!(problem(replay).await, (401, "replayed".into()));
+    let tampered = send("POST", PATH, "{\"x\":1}", "p256-nonce-000000002", "{}").await.expect("send");
+    assert_eq!(problem(tampered).await, (401, "invalid_signature".into()));
+
+    // Its challenge comes signed ES256 with the server's P-256 key.
+    let rp = s.app("shop", "relying_party").await;
+    rp.start_push("alice", None).await.expect("push");
+    let got: Value = send("GET", "/api/v1/device/messages?wait=0", "", "p256-nonce-000000003", "")
+        .await
+        .expect("send")
+        .json()
+        .await
+        .expect("json");
+    let items = got["messages"].as_array().expect("messages");
+    for item in items {
+        assert_eq!(item["alg"], "ES256", "{got}");
+        let sig = p256::ecdsa::Signature::from_slice(
+            &URL_SAFE_NO_PAD.decode(item["signature"].as_str().expect("sig")).expect("b64"),
+        )
+        .expect("r||s");
+        let canonical = sekimori_core::canonical::to_canonical_string(&item["message"]);
+        server_p256.verify(canonical.as_bytes(), &sig).expect("the message verifies with server_public_key_p256");
+    }
+    assert!(items.iter().any(|i| i["message"]["type"] == "push_login"), "{got}");
+}
