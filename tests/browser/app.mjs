@@ -71,9 +71,10 @@ async function challenge() {
   return page.locator(".challenge").first();
 }
 
-async function arm() {
+async function arm(screenshot) {
   await page.click("#arm");
   await page.waitForSelector("#arm.on");
+  if (screenshot) await shot(screenshot);
   console.log("ARMED");
 }
 
@@ -126,8 +127,7 @@ try {
   });
   console.log(`SIGNED ${signedChecks}`);
   if (mode !== "no-ed25519") await shot("home");
-  await arm();
-  if (mode !== "no-ed25519") await shot("armed");
+  await arm(mode !== "no-ed25519" ? "armed" : null);
 
   for await (const line of input) {
     const [cmd, arg] = line.trim().split(/\s+/);

@@ -324,8 +324,6 @@ pub mod action {
     pub const IAM_DEVICE_ENROLLMENT_CREATED: &str = "iam.device.enrollment_created";
     /// `iam.device.push_subscribed`
     pub const IAM_DEVICE_PUSH_SUBSCRIBED: &str = "iam.device.push_subscribed";
-    /// `iam.device.push_unsubscribed`
-    pub const IAM_DEVICE_PUSH_UNSUBSCRIBED: &str = "iam.device.push_unsubscribed";
     /// `iam.device.removed`
     pub const IAM_DEVICE_REMOVED: &str = "iam.device.removed";
     /// `iam.device.renamed`

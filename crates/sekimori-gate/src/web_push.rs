@@ -63,6 +63,38 @@ impl Default for WebPushSettings {
 }
 
 impl WebPushSettings {
+    /// Checks every value; the error names the key.
+    pub fn validate(&self) -> Result<(), (&'static str, String)> {
+        self.checked_origins().map(|_| ())
+    }
+
+    fn checked_origins(&self) -> Result<Vec<AllowedOrigin>, (&'static str, String)> {
+        let origins = self
+            .endpoint_origins
+            .iter()
+            .map(|o| AllowedOrigin::parse(o))
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|why| ("gate.web_push.endpoint_origins", why))?;
+        if let Some(sub) = &self.subject {
+            if !(sub.starts_with("mailto:") || sub.starts_with("https://")) {
+                return Err(("gate.web_push.subject", format!("{sub:?} is not a mailto: or https: URL")));
+            }
+        }
+        if self.queue == 0 {
+            return Err(("gate.web_push.queue", "must be at least 1".into()));
+        }
+        if self.concurrency == 0 {
+            return Err(("gate.web_push.concurrency", "must be at least 1".into()));
+        }
+        if !(1..=120).contains(&self.timeout_seconds) {
+            return Err((
+                "gate.web_push.timeout_seconds",
+                format!("must be between 1 and 120, got {}", self.timeout_seconds),
+            ));
+        }
+        Ok(origins)
+    }
+
     /// The VAPID `sub` claim to send: the configured one, else the public URL when https.
     pub fn subject_for(&self, public_url: &sekimori_core::PublicUrl) -> Option<String> {
         self.subject.clone().or_else(|| {
@@ -168,25 +200,7 @@ pub struct WebPushSubscriptions {
 impl WebPushSubscriptions {
     /// Checks the settings; the error names the key.
     pub(crate) fn new(ctx: Arc<Context>, settings: WebPushSettings) -> Result<Self, SettingsError> {
-        let origins = settings
-            .endpoint_origins
-            .iter()
-            .map(|o| AllowedOrigin::parse(o))
-            .collect::<Result<Vec<_>, _>>()
-            .map_err(|why| SettingsError::new("gate.web_push.endpoint_origins", why))?;
-        if let Some(sub) = &settings.subject {
-            if !(sub.starts_with("mailto:") || sub.starts_with("https://")) {
-                return Err(SettingsError::new("gate.web_push.subject", "a mailto: or https: URL"));
-            }
-        }
-        for (key, value) in [("queue", settings.queue), ("concurrency", settings.concurrency)] {
-            if value == 0 {
-                return Err(SettingsError::new(format!("gate.web_push.{key}"), "must be at least 1"));
-            }
-        }
-        if !(1..=120).contains(&settings.timeout_seconds) {
-            return Err(SettingsError::new("gate.web_push.timeout_seconds", "1 to 120"));
-        }
+        let origins = settings.checked_origins().map_err(|(key, why)| SettingsError::new(key, why))?;
         Ok(WebPushSubscriptions { ctx, settings, origins })
     }
 

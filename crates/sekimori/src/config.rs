@@ -525,6 +525,7 @@ impl Config {
         }
         g.password.validate().map_err(|(key, reason)| err(source_name, key, reason))?;
         g.oidc.validate().map_err(|(key, reason)| err(source_name, key, reason))?;
+        g.web_push.validate().map_err(|(key, reason)| err(source_name, key, reason))?;
         // Passkeys set up explicitly must work; left to the defaults, a public URL without a
         // domain name only turns them off (the server says so at start).
         if g.passkey.rp_id.is_some() || !g.passkey.origins.is_empty() {
@@ -769,6 +770,9 @@ mod tests {
         assert_eq!(c.validate("f.toml").expect_err("refused").key, "gate.passkey.rp_id");
         let (_d, p) = write("[gate.passkey]\nrp_id = \"example.com\"\norigins = [\"https://login.example.com\"]\n");
         assert!(Config::load(Some(&p), []).expect("parsed").validate("f.toml").is_ok());
+        let (_d, p) = write("[gate.web_push]\nendpoint_origins = [\"https://push.example/x\"]\n");
+        let e = Config::load(Some(&p), []).expect("parsed").validate("f.toml").expect_err("a path is no origin");
+        assert_eq!((e.source_name.as_str(), e.key.as_str()), ("f.toml", "gate.web_push.endpoint_origins"));
         let (_d, p) = write("[gate.oidc]\ncode_ttl = 30\n");
         assert!(Config::load(Some(&p), []).expect_err("unknown key").to_string().contains("code_ttl"));
         assert!(Config::default().validate("defaults").is_ok());

@@ -3,7 +3,9 @@
 //! CSP with no third-party origin; `connect-src` also allows https servers, so one app can
 //! hold accounts on several Sekimori servers (the device API answers CORS).
 
-use axum::http::{header, HeaderValue};
+use std::sync::OnceLock;
+
+use axum::http::{header, HeaderMap, HeaderValue};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::get;
 use axum::Router;
@@ -31,8 +33,8 @@ pub const FILES: &[(&str, &str, &[u8])] = &[
 
 pub(super) fn router() -> Router<AppState> {
     let mut r = Router::new().route("/app", get(|| async { Redirect::permanent("/app/") }));
-    for (path, content_type, body) in FILES {
-        let handler = move || async move { file(path, content_type, body) };
+    for (i, (path, content_type, _)) in FILES.iter().enumerate() {
+        let handler = move |headers: HeaderMap| async move { file(i, path, content_type, &headers) };
         r = r.route(&format!("/app/{path}"), get(handler));
         if path.is_empty() {
             r = r.route("/app/index.html", get(handler));
@@ -41,9 +43,48 @@ pub(super) fn router() -> Router<AppState> {
     r
 }
 
-fn file(path: &str, content_type: &'static str, body: &'static [u8]) -> Response {
-    let mut resp = body.into_response();
+/// The text files gzip-compressed (once, at first use); `None` for images already compressed.
+pub fn gzipped() -> &'static [Option<Vec<u8>>] {
+    static GZ: OnceLock<Vec<Option<Vec<u8>>>> = OnceLock::new();
+    GZ.get_or_init(|| {
+        FILES
+            .iter()
+            .map(|(_, content_type, body)| {
+                if content_type.starts_with("image/png") {
+                    return None;
+                }
+                use std::io::Write;
+                let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
+                enc.write_all(body).ok()?;
+                enc.finish().ok()
+            })
+            .collect()
+    })
+}
+
+fn accepts_gzip(headers: &HeaderMap) -> bool {
+    headers.get_all(header::ACCEPT_ENCODING).iter().filter_map(|v| v.to_str().ok()).any(|v| {
+        v.split(',').any(|part| {
+            let mut it = part.split(';');
+            let coding = it.next().unwrap_or_default().trim();
+            let refused = it.any(|p| matches!(p.trim(), "q=0" | "q=0.0" | "q=0.00" | "q=0.000"));
+            coding.eq_ignore_ascii_case("gzip") && !refused
+        })
+    })
+}
+
+fn file(index: usize, path: &str, content_type: &'static str, headers: &HeaderMap) -> Response {
+    let (_, _, plain) = FILES[index];
+    let gz = gzipped().get(index).and_then(Option::as_ref).filter(|_| accepts_gzip(headers));
+    let mut resp = match gz {
+        Some(body) => body.clone().into_response(),
+        None => plain.into_response(),
+    };
     let h = resp.headers_mut();
+    if gz.is_some() {
+        h.insert(header::CONTENT_ENCODING, HeaderValue::from_static("gzip"));
+    }
+    h.insert(header::VARY, HeaderValue::from_static("Accept-Encoding"));
     h.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
     // The service worker keeps the shell offline; the network copy is always revalidated so
     // a new release reaches phones at once.
@@ -66,6 +107,25 @@ mod tests {
     use super::*;
     use base64::Engine;
     use sha2::Digest;
+
+    #[test]
+    fn gzip_is_served_only_where_accepted() {
+        let with = |v: &str| {
+            let mut h = HeaderMap::new();
+            h.insert(header::ACCEPT_ENCODING, HeaderValue::from_str(v).expect("header"));
+            accepts_gzip(&h)
+        };
+        assert!(with("gzip, deflate, br"));
+        assert!(with("br;q=1.0, GZIP;q=0.5"));
+        assert!(!with("gzip;q=0"));
+        assert!(!with("br"));
+        assert!(!accepts_gzip(&HeaderMap::new()));
+        let page = gzipped()[0].as_ref().expect("the page is compressed");
+        let mut out = Vec::new();
+        use std::io::Read;
+        flate2::read::GzDecoder::new(page.as_slice()).read_to_end(&mut out).expect("gunzip");
+        assert_eq!(out, FILES[0].2);
+    }
 
     /// The vendored QR decoder is loaded with the integrity the page names.
     #[test]

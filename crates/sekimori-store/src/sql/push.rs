@@ -33,7 +33,11 @@ impl PushStore for This {
 
     async fn delete_push_subscription(&self, device_id: &DeviceId, endpoint: &str) -> StoreResult<bool> {
         let n = self
-            .write(q("DELETE FROM push_subscriptions WHERE device_id = $1 AND endpoint = $2").bind(device_id).bind(endpoint))
+            .write(
+                q("DELETE FROM push_subscriptions WHERE device_id = $1 AND endpoint = $2")
+                    .bind(device_id)
+                    .bind(endpoint),
+            )
             .await?;
         Ok(n == 1)
     }
