@@ -15,17 +15,19 @@
 //   TICKET         opens the newest ticket full screen and reads its QR back → TICKET <payload>
 //   SCREENS        environments and device screens; renames the device → RENAMED
 //   JA             switches to Japanese → JA <arm state text>
+//   REMOVE         removes this device from the account (confirmed) → REMOVED <screen shown>
 //   OFFLINE        reopens the app with the network off → OFFLINE <shell shown> <banner shown>
 //   END            exits (non-zero if a page error or CSP violation was seen before OFFLINE)
 // Screenshots of each screen, light and dark, go to <screenshot dir>.
-// Usage: node app.mjs <base URL> <camera y4m> <profile dir> <screenshot dir> [no-ed25519]
+// Usage: node app.mjs <base URL> <camera y4m> <profile dir> <screenshot dir> [no-ed25519 <enrolment page URL>]
 // With no-ed25519 the page's WebCrypto refuses Ed25519, as Safari before 17 does, and the
-// app must fall back to P-256.
+// app must fall back to P-256; and the phone enrols by opening the enrolment page's link
+// ("Open the Sekimori app") instead of the camera.
 import { createInterface } from "node:readline";
 import { mkdirSync } from "node:fs";
 import { launchPhone } from "./launch.mjs";
 
-const [base, video, profile, shots, mode] = process.argv.slice(2);
+const [base, video, profile, shots, mode, enrolPage] = process.argv.slice(2);
 mkdirSync(shots, { recursive: true });
 const input = createInterface({ input: process.stdin })[Symbol.asyncIterator]();
 const errors = [];
@@ -79,10 +81,15 @@ async function arm(screenshot) {
 }
 
 try {
-  await page.goto(`${base}/app/`);
-  await page.waitForSelector("#welcome:not([hidden])");
-  await shot("welcome");
-  await page.click("#scan-enrol");
+  if (enrolPage) {
+    await page.goto(enrolPage);
+    await page.click("#open-app");
+  } else {
+    await page.goto(`${base}/app/`);
+    await page.waitForSelector("#welcome:not([hidden])");
+    await shot("welcome");
+    await page.click("#scan-enrol");
+  }
   await page.waitForSelector("#home:not([hidden])");
   await status("ok");
   const device = await page.evaluate(async () => (await SekimoriDevice.accounts.all())[0].deviceId);
@@ -219,6 +226,12 @@ try {
       await shot("home-ja");
       console.log(`JA ${await page.textContent("#arm-state")}`);
       await page.click("#lang");
+    } else if (cmd === "REMOVE") {
+      page.once("dialog", (d) => d.accept());
+      await page.click("#show-device");
+      await page.click("#remove-device");
+      await page.waitForSelector("#welcome:not([hidden])");
+      console.log(`REMOVED ${await page.evaluate(() => document.body.dataset.screen)}`);
     } else if (cmd === "OFFLINE") {
       recording = false; // a page without a network logs failed requests
       await context.setOffline(true);

@@ -11,6 +11,7 @@ pub mod error;
 pub mod event;
 pub mod ids;
 pub mod level;
+pub mod metrics;
 pub mod names;
 pub mod net;
 pub mod password;

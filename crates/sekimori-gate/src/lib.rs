@@ -17,6 +17,7 @@ mod error;
 pub mod factors;
 pub mod forward;
 pub mod keys;
+mod metrics;
 pub mod notify;
 pub mod oidc;
 pub mod overrides;

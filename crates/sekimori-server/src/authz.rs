@@ -186,6 +186,7 @@ mod tests {
             trusted_proxies: Default::default(),
             limiter,
             min_free_bytes: 0,
+            metrics: Default::default(),
         };
         (state, admin)
     }

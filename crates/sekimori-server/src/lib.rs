@@ -9,7 +9,9 @@ mod guard;
 pub mod limits;
 pub mod listen;
 pub mod mask;
+pub mod metrics;
 pub mod problem;
+mod process_metrics;
 pub mod qr;
 pub mod responder;
 mod routes;
@@ -73,11 +75,14 @@ pub struct AppState {
     pub limiter: std::sync::Arc<limits::RateLimiter>,
     /// Free space the embedded store's disk must have for `/readyz` to answer ready.
     pub min_free_bytes: u64,
+    /// The `/metrics` registry (requests are counted into it by a layer of the router).
+    pub metrics: std::sync::Arc<metrics::Metrics>,
 }
 
 /// The complete application router.
 pub fn router(state: AppState) -> Router {
     let guard_state = state.clone();
+    let metrics = state.metrics.clone();
     routes::router(&state)
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
@@ -102,6 +107,17 @@ pub fn router(state: AppState) -> Router {
                 },
             ),
         )
+        .layer(axum::middleware::from_fn_with_state(metrics, metrics::track))
+}
+
+/// Serves a separate metrics listener (`[metrics] listen`): `GET /metrics` without a
+/// token, nothing else; until the task is dropped.
+pub async fn serve_metrics(listener: tokio::net::TcpListener, state: AppState) -> std::io::Result<()> {
+    let app = Router::new()
+        .route("/metrics", axum::routing::get(metrics::metrics_open))
+        .fallback(not_found)
+        .with_state(state);
+    axum::serve(listener, app).await
 }
 
 async fn not_found() -> ApiError {

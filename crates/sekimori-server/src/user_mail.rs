@@ -51,6 +51,17 @@ impl UserMail {
     }
 }
 
+impl sekimori_core::metrics::MetricSource for UserMail {
+    fn write_metrics(&self, out: &mut sekimori_core::metrics::Exposition) {
+        out.single(
+            "sekimori_user_notices_dropped_total",
+            sekimori_core::metrics::Kind::Counter,
+            "Notices to users (new-environment warnings by email) dropped at a full queue.",
+            self.dropped() as f64,
+        );
+    }
+}
+
 impl Delivery for UserMail {
     fn deliver(&self, _user_id: &UserId, messages: &[InboxMessage]) {
         for m in messages.iter().filter(|m| m.kind == MessageKind::EnvironmentWarning) {

@@ -143,6 +143,11 @@ impl Store for SqliteStore {
         let st = rustix::fs::statvfs(dir).ok()?;
         Some(st.f_bavail.saturating_mul(st.f_frsize))
     }
+
+    fn wal_bytes(&self) -> Option<u64> {
+        let wal = std::path::PathBuf::from(format!("{}-wal", self.readers.path.display()));
+        Some(std::fs::metadata(wal).map(|m| m.len()).unwrap_or(0))
+    }
 }
 
 /// Keeps the WAL short, once a second: a PASSIVE checkpoint on a connection of its own

@@ -665,4 +665,13 @@ pub trait Store:
     fn free_bytes(&self) -> Option<u64> {
         None
     }
+    /// The size of the embedded database's write-ahead log, bytes (`None` for a database
+    /// server), for metrics.
+    fn wal_bytes(&self) -> Option<u64> {
+        None
+    }
+    /// The connection pool: (open connections, idle ones), where there is one.
+    fn pool_connections(&self) -> Option<(u32, u32)> {
+        None
+    }
 }

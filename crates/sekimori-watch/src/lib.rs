@@ -22,6 +22,7 @@ use serde_json::Value;
 
 pub mod deliver;
 pub mod dispatch;
+pub mod metrics;
 pub mod responder;
 pub use routing::ChannelTest;
 mod routing;
@@ -114,6 +115,8 @@ pub struct Watch {
     /// Counts silence changes made through this process (the dispatcher's cache of
     /// compiled silences is read again when it moves).
     silence_generation: Arc<std::sync::atomic::AtomicU64>,
+    /// Counters for `/metrics`.
+    metrics: Arc<metrics::WatchMetrics>,
 }
 
 impl std::fmt::Debug for Watch {
@@ -150,6 +153,7 @@ impl Watch {
             sealer: None,
             responder: None,
             silence_generation: Arc::default(),
+            metrics: Arc::default(),
         })
     }
 
@@ -263,7 +267,10 @@ impl Watch {
             })
             .collect();
         let report = self.judge_and_store(&source.tenant_id, &source.id, now, events, dead_letters, None).await?;
-        report.ok_or_else(|| ServiceError::new(ErrorCode::Internal, "a batch without a cursor was refused"))
+        let report =
+            report.ok_or_else(|| ServiceError::new(ErrorCode::Internal, "a batch without a cursor was refused"))?;
+        self.metrics.ingested(&source.name, report.accepted, report.malformed, report.alerts);
+        Ok(report)
     }
 
     /// Runs `events` through the rules and the behaviour baselines, and stores them with
@@ -280,7 +287,11 @@ impl Watch {
         dead_letters: Vec<DeadLetter>,
         cursor: Option<(String, i64, i64)>,
     ) -> WatchResult<Option<IngestReport>> {
+        let batch = events.len();
+        #[allow(clippy::disallowed_methods)] // reason: a metric of elapsed time; nothing decides on it
+        let started = std::time::Instant::now();
         let (events, docs, mut hits) = self.run_rules(events).await?;
+        self.metrics.evaluated(batch, started.elapsed().as_secs_f64());
         let (_, tuning) = self.compiled_tuning(tenant_id).await?;
         // Each event's entities, once: for its profile and for its alerts.
         let entities: Vec<Entities> = events.iter().map(|e| self.baselines.entities(e)).collect();
@@ -453,10 +464,13 @@ impl Watch {
                 .collect::<WatchResult<Vec<Value>>>()?;
             let last = run[run.len() - 1].seq;
             let cursor = Some((AUDIT_CURSOR.to_owned(), after, last));
-            if self.judge_and_store(tenant, AUDIT_SOURCE, now, events, Vec::new(), cursor).await?.is_none() {
+            let Some(report) = self.judge_and_store(tenant, AUDIT_SOURCE, now, events, Vec::new(), cursor).await?
+            else {
                 // Another follower judged these events first.
                 return Ok(start);
-            }
+            };
+            self.metrics.audited(run.iter().map(|r| (r.action.as_str(), r.outcome.as_str())));
+            self.metrics.ingested(AUDIT_SOURCE, run.len(), 0, report.alerts);
             after = last;
             start = end;
         }

@@ -148,6 +148,23 @@ impl WebPush {
     }
 }
 
+impl sekimori_core::metrics::MetricSource for WebPush {
+    fn write_metrics(&self, out: &mut sekimori_core::metrics::Exposition) {
+        use sekimori_core::metrics::Kind;
+        let st = &self.stats;
+        let get = |c: &AtomicU64| c.load(Ordering::Relaxed) as f64;
+        out.family("sekimori_web_push_total", Kind::Counter, "Web Push wake-ups of authenticator apps, by result.");
+        for (result, n) in [
+            ("sent", get(&st.sent)),
+            ("gone", get(&st.gone)),
+            ("failed", get(&st.failed)),
+            ("dropped", get(&st.dropped)),
+        ] {
+            out.sample("sekimori_web_push_total", &[("result", result)], n);
+        }
+    }
+}
+
 impl Delivery for WebPush {
     fn deliver(&self, user_id: &UserId, messages: &[InboxMessage]) {
         let job = Job {

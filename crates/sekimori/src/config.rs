@@ -31,6 +31,8 @@ pub struct Config {
     pub audit: AuditConfig,
     /// Login-time risk: address lists.
     pub risk: crate::risk_config::RiskConfig,
+    /// Who may read `/metrics`.
+    pub metrics: crate::metrics_config::MetricsConfig,
 }
 
 /// `[audit]`
@@ -526,6 +528,7 @@ impl Config {
         g.password.validate().map_err(|(key, reason)| err(source_name, key, reason))?;
         g.oidc.validate().map_err(|(key, reason)| err(source_name, key, reason))?;
         g.web_push.validate().map_err(|(key, reason)| err(source_name, key, reason))?;
+        self.metrics.token_hash().map_err(|(key, reason)| err(source_name, key, reason))?;
         // Passkeys set up explicitly must work; left to the defaults, a public URL without a
         // domain name only turns them off (the server says so at start).
         if g.passkey.rp_id.is_some() || !g.passkey.origins.is_empty() {

@@ -126,6 +126,7 @@ pub async fn serve(cfg: Config, source_name: &str) -> anyhow::Result<()> {
     // The gate's notices are also emailed to users, once the detection services exist.
     let watch_cell = Arc::new(std::sync::OnceLock::new());
     let user_mail = sekimori_server::user_mail::UserMail::start(store.clone(), watch_cell.clone());
+    let user_mail_metrics = user_mail.clone();
     let keys = server_keys(&rt.keys_file)?;
     let gate_settings = rt.gate_settings(public_url.clone());
     // Authenticator apps are woken by Web Push (unless `gate.web_push.enabled = false`).
@@ -175,7 +176,9 @@ pub async fn serve(cfg: Config, source_name: &str) -> anyhow::Result<()> {
             std::sync::Arc::new(SystemClock),
         )),
         min_free_bytes: rt.http.min_free_bytes,
+        metrics: metrics_registry(&cfg, &user_mail_metrics, web_push.as_ref())?,
     };
+    let metrics_listener = start_metrics_listener(&cfg, &state).await?;
     let stats = std::sync::Arc::new(sekimori_server::listen::ConnStats::default());
     let background = sekimori_server::start_background(&state);
     sekimori_server::serve_with(listener, state, shutdown_signal(), rt.http.conn_limits, stats.clone()).await?;
@@ -193,7 +196,7 @@ pub async fn serve(cfg: Config, source_name: &str) -> anyhow::Result<()> {
             r.url, r.received, r.accepted, r.malformed, r.dropped, r.refused_revoked
         );
     }
-    for task in [backups, archiving, risk_reload].into_iter().flatten() {
+    for task in [backups, archiving, risk_reload, metrics_listener].into_iter().flatten() {
         task.abort();
     }
     checkpoints.abort();
@@ -216,6 +219,38 @@ pub async fn serve(cfg: Config, source_name: &str) -> anyhow::Result<()> {
     }
     tracing::info!(accepted, refused_at_the_cap = refused, cut_at_the_deadline = cut, "stopped");
     Ok(())
+}
+
+/// The `/metrics` registry: the token from `[metrics]`, and the delivery channels' counters.
+fn metrics_registry(
+    cfg: &Config,
+    user_mail: &Arc<sekimori_server::user_mail::UserMail>,
+    web_push: Option<&Arc<sekimori_webpush::WebPush>>,
+) -> anyhow::Result<Arc<sekimori_server::metrics::Metrics>> {
+    let token = cfg.metrics.token_hash().map_err(|(key, reason)| anyhow::anyhow!("{key}: {reason}"))?;
+    let metrics = Arc::new(sekimori_server::metrics::Metrics::new(token));
+    metrics.register(user_mail.clone());
+    if let Some(w) = web_push {
+        metrics.register(w.clone());
+    }
+    Ok(metrics)
+}
+
+/// Serves `/metrics` without a token on `[metrics] listen`, when set.
+async fn start_metrics_listener(
+    cfg: &Config,
+    state: &sekimori_server::AppState,
+) -> anyhow::Result<Option<tokio::task::JoinHandle<()>>> {
+    let Some(addr) = cfg.metrics.listen else { return Ok(None) };
+    let listener =
+        tokio::net::TcpListener::bind(addr).await.with_context(|| format!("metrics.listen: cannot bind {addr}"))?;
+    println!("metrics on http://{}/metrics", listener.local_addr()?);
+    let state = state.clone();
+    Ok(Some(tokio::spawn(async move {
+        if let Err(e) = sekimori_server::serve_metrics(listener, state).await {
+            tracing::error!(error = %e, "the metrics listener stopped");
+        }
+    })))
 }
 
 /// Writes an audit checkpoint now and then every `audit.checkpoint_interval_seconds`

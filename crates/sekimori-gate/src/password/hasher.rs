@@ -247,6 +247,12 @@ impl PasswordHasher {
         })
     }
 
+    /// Jobs waiting now: (the first lane, the rest), for metrics.
+    pub fn queue_depth(&self) -> (usize, usize) {
+        let state = self.lanes.lock();
+        (state.first.len(), state.rest.len())
+    }
+
     fn submit(&self, job: Job, lane: Lane) -> GateResult<()> {
         let mut state = self.lanes.lock();
         let queue = match lane {

@@ -185,6 +185,11 @@ impl Passwords {
     ) -> Self {
         Passwords { ctx, access, risk, hasher, settings }
     }
+
+    /// Hashing jobs waiting now: (the first lane, the rest), for metrics.
+    pub fn hash_queue_depth(&self) -> (usize, usize) {
+        self.hasher.queue_depth()
+    }
 }
 
 /// The password policy stored with `tenant`; a stored value that is not a level is an

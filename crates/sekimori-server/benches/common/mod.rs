@@ -39,6 +39,7 @@ pub async fn state(store: Arc<dyn Store>, settings: GateSettings) -> (AppState, 
                 std::sync::Arc::new(sekimori_core::SystemClock),
             )),
             min_free_bytes: 0,
+            metrics: Default::default(),
         },
         token,
     )

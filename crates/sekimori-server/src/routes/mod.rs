@@ -38,6 +38,7 @@ pub(crate) fn router(state: &AppState) -> Router<AppState> {
     Router::new()
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
+        .route("/metrics", get(crate::metrics::metrics))
         .route("/.well-known/jwks.json", get(jwks))
         .route("/api/v1/server", get(server_info))
         .merge(admin::router(state))

@@ -209,6 +209,7 @@ async fn the_app_on_a_phone_enrols_by_camera_approves_scans_shows_tickets_and_op
 /// A browser whose WebCrypto has no Ed25519 (Safari before 17): the app makes a
 /// non-extractable P-256 key, enrols it as `p256`, and everything else works the same: the
 /// server's checks, approval, and the service worker verifying ES256-signed challenges.
+/// This phone enrols from the enrolment page's "Open the Sekimori app" link.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_app_falls_back_to_p256_where_the_browser_has_no_ed25519() {
     assert!(browser_dir().join("node_modules/playwright-core").exists(), "run `npm ci` in tests/browser");
@@ -216,10 +217,14 @@ async fn the_app_falls_back_to_p256_where_the_browser_has_no_ed25519() {
     let rp = s.app("shop", "relying_party").await;
     s.admin.add_user("alice", None, None).await.expect("user");
     let enrolment = s.admin.create_enrollment("alice").await.expect("enrolment");
+    let page = enrolment["https_link"].as_str().expect("https link").to_owned();
     let dir = tempfile::tempdir().expect("tempdir");
     let video = dir.path().join("camera.y4m");
-    qr_video(&video, enrolment["link"].as_str().expect("link"));
+    qr_video(&video, "not used: this phone enrols by the link");
     let shots = dir.path().join("shots");
+    // The hosted pages point to the app.
+    let qr_page = reqwest::get(format!("{}/login/qr", s.url)).await.expect("qr page").text().await.expect("html");
+    assert!(qr_page.contains(r#"href="/app/""#), "the QR login page links to the app");
     let profile = dir.path().join("profile");
     let (mut child, mut stdin, mut lines) = node_interactive(
         "app.mjs",
@@ -229,6 +234,7 @@ async fn the_app_falls_back_to_p256_where_the_browser_has_no_ed25519() {
             profile.to_str().expect("path"),
             shots.to_str().expect("path"),
             "no-ed25519",
+            page.as_str(),
         ],
     );
     expect_prefix(&mut lines, "ENROLLED ").await;
@@ -243,6 +249,12 @@ async fn the_app_falls_back_to_p256_where_the_browser_has_no_ed25519() {
     assert_eq!(next_line(&mut lines).await, "APPROVED");
     let status = rp.push_status(started["login_id"].as_str().expect("id"), 5).await.expect("status");
     assert_eq!(status["status"], "approved");
+    // The user removes this phone from the account: its key is refused from then on.
+    send(&mut stdin, "REMOVE").await;
+    assert_eq!(next_line(&mut lines).await, "REMOVED welcome");
+    assert_eq!(s.admin.list_devices("alice").await.expect("devices").as_array().map(Vec::len), Some(0));
+    let removed = s.events("action=iam.device.removed").await;
+    assert_eq!(removed.len(), 1);
     send(&mut stdin, "END").await;
     let exit = tokio::time::timeout(Duration::from_secs(30), child.wait()).await.expect("exits").expect("wait");
     assert!(exit.success(), "no page error and no CSP violation in Chromium");

@@ -202,6 +202,7 @@ impl TestServer {
             trusted_proxies,
             limiter: Arc::new(sekimori_server::limits::RateLimiter::new(rate_limits, Arc::new(clock.clone()))),
             min_free_bytes: 0,
+            metrics: Default::default(),
         };
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();
         let background = sekimori_server::start_background(&state);

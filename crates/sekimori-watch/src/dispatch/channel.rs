@@ -169,6 +169,7 @@ impl crate::Watch {
             })
             .collect();
         self.store.finish_notification(claim, report.delivered, Timestamp(self.now_ms()), &attempts).await?;
+        self.metrics.notified(&claim.channel, report.delivered);
         Ok(())
     }
 }
