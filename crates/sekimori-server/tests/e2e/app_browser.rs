@@ -53,6 +53,21 @@ pub(crate) fn qr_video(path: &Path, text: &str) {
     std::fs::rename(&tmp, path).expect("replace the video");
 }
 
+/// `tests/browser/app.mjs` on a phone with `video` as its camera: the child, its stdin
+/// (commands) and its stdout lines (answers).
+fn phone(
+    s: &TestServer,
+    video: &Path,
+    profile: &Path,
+    shots: &Path,
+    extra: &[&str],
+) -> (tokio::process::Child, tokio::process::ChildStdin, crate::browser::Lines) {
+    let path = |p: &Path| p.to_str().expect("a UTF-8 path").to_owned();
+    let mut args = vec![s.url.clone(), path(video), path(profile), path(shots)];
+    args.extend(extra.iter().map(|a| (*a).to_owned()));
+    node_interactive("app.mjs", &args)
+}
+
 async fn send(stdin: &mut tokio::process::ChildStdin, line: &str) {
     stdin.write_all(format!("{line}\n").as_bytes()).await.expect("command");
 }
@@ -87,15 +102,7 @@ async fn the_app_on_a_phone_enrols_by_camera_approves_scans_shows_tickets_and_op
     qr_video(&video, enrolment["link"].as_str().expect("link"));
     let shots = Path::new(env!("CARGO_TARGET_TMPDIR")).join("app-screenshots");
     let profile = dir.path().join("profile");
-    let (mut child, mut stdin, mut lines) = node_interactive(
-        "app.mjs",
-        &[
-            s.url.as_str(),
-            video.to_str().expect("path"),
-            profile.to_str().expect("path"),
-            shots.to_str().expect("path"),
-        ],
-    );
+    let (mut child, mut stdin, mut lines) = phone(&s, &video, &profile, &shots, &[]);
 
     // Enrolled by camera: the device is the user's, with the name the app chose.
     let device_id = expect_prefix(&mut lines, "ENROLLED ").await;
@@ -226,17 +233,7 @@ async fn the_app_falls_back_to_p256_where_the_browser_has_no_ed25519() {
     let qr_page = reqwest::get(format!("{}/login/qr", s.url)).await.expect("qr page").text().await.expect("html");
     assert!(qr_page.contains(r#"href="/app/""#), "the QR login page links to the app");
     let profile = dir.path().join("profile");
-    let (mut child, mut stdin, mut lines) = node_interactive(
-        "app.mjs",
-        &[
-            s.url.as_str(),
-            video.to_str().expect("path"),
-            profile.to_str().expect("path"),
-            shots.to_str().expect("path"),
-            "no-ed25519",
-            page.as_str(),
-        ],
-    );
+    let (mut child, mut stdin, mut lines) = phone(&s, &video, &profile, &shots, &["no-ed25519", page.as_str()]);
     expect_prefix(&mut lines, "ENROLLED ").await;
     assert_eq!(expect_prefix(&mut lines, "KEY ").await, "false InvalidAccessError ECDSA p256", "non-extractable P-256");
     assert_eq!(expect_prefix(&mut lines, "SIGNED ").await, "201 replayed invalid_signature");
