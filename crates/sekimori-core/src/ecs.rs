@@ -170,6 +170,10 @@ pub mod field {
 
 /// `event.action` values.
 pub mod action {
+    /// `admin.console_role.granted`
+    pub const ADMIN_CONSOLE_ROLE_GRANTED: &str = "admin.console_role.granted";
+    /// `admin.console_role.revoked`
+    pub const ADMIN_CONSOLE_ROLE_REVOKED: &str = "admin.console_role.revoked";
     /// `admin.app.created`
     pub const ADMIN_APP_CREATED: &str = "admin.app.created";
     /// `admin.app.origins_updated`

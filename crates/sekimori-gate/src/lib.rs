@@ -9,6 +9,7 @@ pub mod archive;
 pub mod assertion;
 pub mod audit;
 pub mod checkpoints;
+pub mod console;
 pub mod context;
 pub mod device_auth;
 pub mod enroll;
@@ -145,6 +146,7 @@ pub struct Gate {
     standby: Arc<standby::Standby>,
     tickets: Arc<tickets::Tickets>,
     web_push: Arc<web_push::WebPushSubscriptions>,
+    console: Arc<console::ConsoleRoles>,
 }
 
 /// Seals under the server's secret key with the gate's randomness.
@@ -222,6 +224,7 @@ impl Gate {
         let web_push = Arc::new(web_push::WebPushSubscriptions::new(ctx.clone(), s.web_push.clone())?);
         Ok(Gate {
             web_push,
+            console: Arc::new(console::ConsoleRoles::new(ctx.clone(), roles.clone())),
             admin: Arc::new(admin::Admin::new(ctx.clone(), access.clone(), passwords.clone(), roles.clone())),
             audit: Arc::new(audit::AuditLog::new(ctx.clone())),
             devices: Arc::new(device_auth::Devices::new(
@@ -261,6 +264,11 @@ impl Gate {
     /// keep secrets at rest (the routing document's webhook URLs and keys).
     pub fn sealer(&self) -> Arc<dyn sekimori_core::Sealer> {
         Arc::new(ContextSealer(self.ctx.clone()))
+    }
+
+    /// Console roles and the principal of a console session.
+    pub fn console(&self) -> &console::ConsoleRoles {
+        &self.console
     }
 
     /// Devices' Web Push subscriptions and the VAPID settings.

@@ -187,17 +187,15 @@ impl Roles {
 }
 
 impl Roles {
-    /// Mints an admin token with a role (and an operator's scope); the bearer token is
-    /// returned once.
-    pub async fn mint_token(
+    /// A role's scope as given: an operator's capabilities must be known and its groups
+    /// exist; other roles have none.
+    pub(crate) async fn checked_scope(
         &self,
         tenant_id: &TenantId,
-        name: &str,
         role: Role,
         scope: Option<Scope>,
-        actor: &str,
-    ) -> GateResult<(TokenView, String)> {
-        let scope = match (role, scope) {
+    ) -> GateResult<Option<Scope>> {
+        Ok(match (role, scope) {
             (Role::Operator, Some(s)) => {
                 if let Some(bad) = s.capabilities.iter().find(|c| Capability::grantable_named(c).is_none()) {
                     return Err(GateError::new(
@@ -224,7 +222,22 @@ impl Roles {
                     .with("field", "capabilities"))
             }
             (_, None) => None,
-        };
+        })
+    }
+}
+
+impl Roles {
+    /// Mints an admin token with a role (and an operator's scope); the bearer token is
+    /// returned once.
+    pub async fn mint_token(
+        &self,
+        tenant_id: &TenantId,
+        name: &str,
+        role: Role,
+        scope: Option<Scope>,
+        actor: &str,
+    ) -> GateResult<(TokenView, String)> {
+        let scope = self.checked_scope(tenant_id, role, scope).await?;
         let id = self.ctx.new_id::<String>().replace('-', "");
         let secret = self.ctx.new_secret();
         let token = AdminToken {

@@ -5,7 +5,7 @@
 
 use axum::body::Body;
 use axum::extract::{Request, State};
-use axum::http::header::{CONTENT_LENGTH, CONTENT_TYPE};
+use axum::http::header::{AUTHORIZATION, CONTENT_LENGTH, CONTENT_TYPE};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use sekimori_core::ErrorCode;
@@ -31,11 +31,17 @@ pub(crate) async fn admin_guard(State(s): State<AppState>, mut req: Request, nex
     if !guarded(&path) {
         return next.run(req).await;
     }
-    let token = match bearer(req.headers()) {
-        Ok(b) => match s.gate.admin().authenticate_admin(b).await {
-            Ok(t) => t,
-            Err(e) => return ApiError(e).into_response(),
-        },
+    let console = req.headers().contains_key(CONSOLE_HEADER) && !req.headers().contains_key(AUTHORIZATION);
+    let authenticated = if console {
+        console_principal(&s, req.headers()).await
+    } else {
+        match bearer(req.headers()) {
+            Ok(b) => s.gate.admin().authenticate_admin(b).await.map_err(ApiError),
+            Err(e) => Err(e),
+        }
+    };
+    let token = match authenticated {
+        Ok(t) => t,
         Err(e) => return e.into_response(),
     };
     let role = token.role;
@@ -71,6 +77,31 @@ pub(crate) async fn admin_guard(State(s): State<AppState>, mut req: Request, nex
         }
         _ => resp,
     }
+}
+
+/// The header the console's pages send with their session cookie. A page on another site
+/// cannot send it without a CORS preflight, which Sekimori does not grant, so a request
+/// with it and the cookie comes from Sekimori's own pages.
+pub const CONSOLE_HEADER: &str = "sekimori-console";
+
+/// The principal of a console request: the browser session's user, with the console role
+/// they hold (`sekimori_gate::console`), checked like a token of that role.
+async fn console_principal(s: &AppState, headers: &axum::http::HeaderMap) -> Result<AdminToken, ApiError> {
+    let public = s.gate.public_url().as_str();
+    if let Some(origin) = headers.get(axum::http::header::ORIGIN) {
+        if origin.to_str().ok() != Some(public) {
+            return Err(ApiError::new(ErrorCode::Forbidden, "console requests come from Sekimori's own pages"));
+        }
+    }
+    let secret = crate::routes::login::cookie_value(headers, crate::routes::login::SESSION_COOKIE)
+        .ok_or_else(|| ApiError::new(ErrorCode::Unauthorized, "sign in to use the console"))?;
+    let session = s
+        .gate
+        .sessions()
+        .session(secret)
+        .await?
+        .ok_or_else(|| ApiError::new(ErrorCode::Unauthorized, "the session has ended; sign in again"))?;
+    Ok(s.gate.console().principal(&session).await?)
 }
 
 /// Rewrites a successful JSON or NDJSON answer's body with `f`; other answers (errors,

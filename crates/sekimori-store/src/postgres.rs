@@ -155,3 +155,4 @@ include!("sql/sessions.rs");
 include!("sql/oidc.rs");
 include!("sql/passkeys.rs");
 include!("sql/push.rs");
+include!("sql/console.rs");

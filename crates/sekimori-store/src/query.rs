@@ -166,6 +166,12 @@ impl From<MessageKind> for Arg<'_> {
     }
 }
 
+impl From<ConsoleSubject> for Arg<'_> {
+    fn from(v: ConsoleSubject) -> Self {
+        Arg::Text(Cow::Borrowed(v.as_str()))
+    }
+}
+
 impl From<AdminRole> for Arg<'_> {
     fn from(v: AdminRole) -> Self {
         Arg::Text(Cow::Borrowed(v.as_str()))
@@ -371,6 +377,14 @@ impl Column for MessageKind {
     }
 }
 
+impl Column for ConsoleSubject {
+    fn get(row: &dyn Row, col: &str) -> StoreResult<Self> {
+        let text = required(row.text(col)?, col)?;
+        ConsoleSubject::parse(&text)
+            .ok_or_else(|| StoreError::Corrupt(format!("column {col}: {text:?} is not a console subject")))
+    }
+}
+
 impl Column for AdminRole {
     fn get(row: &dyn Row, col: &str) -> StoreResult<Self> {
         let text = required(row.text(col)?, col)?;
@@ -486,6 +500,7 @@ from_row! {
     }
     PasskeyRecord { id, tenant_id, user_id, name, credential, created_at, last_used_at }
     PushSubscription { device_id, tenant_id, user_id, endpoint, p256dh, auth, created_at }
+    ConsoleGrant { tenant_id, subject_kind, subject_id, role, scope, created_at, created_by }
     OverrideRecord {
         id, tenant_id, user_id, action, level, reason, policy, source, created_at, expires_at, lifted_at, lifted_by,
         lift_reason,

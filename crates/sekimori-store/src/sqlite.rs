@@ -85,6 +85,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/sqlite/0024_override_once.sql"),
     include_str!("../migrations/sqlite/0025_risk_policy.sql"),
     include_str!("../migrations/sqlite/0026_push_subscriptions.sql"),
+    include_str!("../migrations/sqlite/0027_console_roles.sql"),
 ];
 
 impl SqliteStore {
@@ -403,3 +404,4 @@ include!("sql/sessions.rs");
 include!("sql/oidc.rs");
 include!("sql/passkeys.rs");
 include!("sql/push.rs");
+include!("sql/console.rs");

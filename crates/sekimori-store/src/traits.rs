@@ -638,6 +638,26 @@ pub trait PushStore: Send + Sync {
     async fn delete_push_subscription(&self, device_id: &DeviceId, endpoint: &str) -> StoreResult<bool>;
 }
 
+/// Console roles of users and groups.
+#[async_trait]
+pub trait ConsoleStore: Send + Sync {
+    /// Gives a console role, replacing the subject's previous one.
+    async fn put_console_grant(&self, grant: &ConsoleGrant, event: &NewEvent) -> StoreResult<()>;
+    /// Takes a subject's console role away; `false` when it had none.
+    async fn delete_console_grant(
+        &self,
+        tenant_id: &TenantId,
+        kind: ConsoleSubject,
+        subject_id: &str,
+        event: &NewEvent,
+    ) -> StoreResult<bool>;
+    /// The tenant's console roles.
+    async fn console_grants(&self, tenant_id: &TenantId) -> StoreResult<Vec<ConsoleGrant>>;
+    /// The console roles that apply to a user: given to the user, or to a group the user
+    /// is a member of.
+    async fn console_grants_of(&self, user_id: &UserId) -> StoreResult<Vec<ConsoleGrant>>;
+}
+
 pub trait Store:
     TenantStore
     + CredentialStore
@@ -656,6 +676,7 @@ pub trait Store:
     + OidcStore
     + PasskeyStore
     + PushStore
+    + ConsoleStore
 {
     /// The backend's name, for logs (`sqlite`, `postgres`).
     fn backend(&self) -> &'static str;

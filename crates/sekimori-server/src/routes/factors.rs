@@ -38,7 +38,12 @@ pub(super) fn router(state: &AppState) -> Router<AppState> {
 
 /// Who made an admin change, as the audit log names it.
 pub(super) fn actor(admin: &AdminToken) -> String {
-    format!("admin_token:{}", admin.id)
+    if admin.id.starts_with(sekimori_gate::console::PRINCIPAL_PREFIX) {
+        // A console user (`console:<username>`).
+        admin.id.clone()
+    } else {
+        format!("admin_token:{}", admin.id)
+    }
 }
 
 async fn list_factors(

@@ -5,13 +5,14 @@ mod accounts;
 mod admin;
 mod alerts;
 mod app;
+mod console_roles;
 mod device;
 mod factors;
 mod form_target;
 mod forward;
 mod hosted;
 mod limited;
-mod login;
+pub(crate) mod login;
 mod oidc;
 mod overrides;
 mod passkeys;
@@ -43,6 +44,7 @@ pub(crate) fn router(state: &AppState) -> Router<AppState> {
         .route("/api/v1/server", get(server_info))
         .merge(admin::router(state))
         .merge(accounts::router(state))
+        .merge(console_roles::router(state))
         .merge(tuning::router(state))
         .merge(risk::router(state))
         .merge(alerts::router(state))

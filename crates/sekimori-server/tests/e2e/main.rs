@@ -10,6 +10,7 @@ mod audit;
 mod baselines;
 mod browser;
 mod closed_loop;
+mod console_access;
 mod delivery;
 mod device_auth;
 mod environments;

@@ -58,6 +58,7 @@ macro_rules! conformance_suite {
             passkeys_are_stored_used_and_deleted,
             passkey_ceremony_is_taken_once_under_concurrency,
             push_subscriptions_are_replaced_listed_and_dropped,
+            console_grants_follow_users_and_groups,
         );
     };
     (@cases $factory:path; $($case:ident),* $(,)?) => {
@@ -633,12 +634,14 @@ pub async fn expired_rows_are_pruned_and_live_ones_kept(s: S) {
 }
 
 mod accounts;
+mod console;
 mod ingest;
 mod oidc;
 mod passkeys;
 mod push;
 mod respond;
 pub use accounts::*;
+pub use console::*;
 pub use ingest::*;
 pub use oidc::*;
 pub use passkeys::*;

@@ -5,6 +5,7 @@
 
 mod access;
 mod common;
+mod console;
 mod factors;
 mod identity;
 mod login;
@@ -18,6 +19,7 @@ mod watch;
 
 pub use access::*;
 pub use common::*;
+pub use console::*;
 pub use factors::*;
 pub use identity::*;
 pub use login::*;

@@ -33,6 +33,7 @@ impl AccessStore for This {
             "DELETE FROM assertions WHERE user_id = $1",
             "DELETE FROM tickets WHERE user_id = $1",
             "DELETE FROM environments WHERE user_id = $1",
+            "DELETE FROM console_grants WHERE subject_kind = 'user' AND subject_id = $1",
             "DELETE FROM enrollments WHERE user_id = $1",
             "DELETE FROM devices WHERE user_id = $1",
             "DELETE FROM totp_credentials WHERE user_id = $1",
@@ -108,6 +109,8 @@ impl AccessStore for This {
     async fn delete_group(&self, group_id: &str, event: &NewEvent) -> StoreResult<bool> {
         let mut tx = self.begin().await?;
         tx.execute(q("DELETE FROM group_members WHERE group_id = $1").bind(group_id)).await?;
+        tx.execute(q("DELETE FROM console_grants WHERE subject_kind = 'group' AND subject_id = $1").bind(group_id))
+            .await?;
         if tx.execute(q("DELETE FROM groups WHERE id = $1").bind(group_id)).await? != 1 {
             tx.rollback().await?;
             return Ok(false);

@@ -1,0 +1,64 @@
+//! Console roles (admin token, capability `tokens`): which users and groups may sign in
+//! to the console, and as what (docs/protocol.md 9.4).
+
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::{Json, Router};
+use sekimori_core::ErrorCode;
+use sekimori_gate::console::GrantView;
+use sekimori_gate::roles::{Capability, Role, Scope};
+use sekimori_store::ConsoleSubject;
+use serde::Deserialize;
+
+use crate::authz::{cap, AdminRoutes};
+use crate::extract::{AdminAuth, ApiJson};
+use crate::problem::{ApiError, ApiResult};
+use crate::AppState;
+
+pub(super) fn router(state: &AppState) -> Router<AppState> {
+    AdminRoutes::new(state)
+        .get("/api/v1/admin/console-roles", cap(Capability::Tokens), list)
+        .put("/api/v1/admin/console-roles/{kind}/{name}", cap(Capability::Tokens), grant)
+        .delete("/api/v1/admin/console-roles/{kind}/{name}", cap(Capability::Tokens), revoke)
+        .into_router()
+}
+
+fn kind(text: &str) -> Result<ConsoleSubject, ApiError> {
+    ConsoleSubject::parse(text)
+        .ok_or_else(|| ApiError::new(ErrorCode::NotFound, "console roles are given to a user or a group"))
+}
+
+async fn list(State(s): State<AppState>, AdminAuth(admin): AdminAuth) -> ApiResult<Json<Vec<GrantView>>> {
+    Ok(Json(s.gate.console().list(&admin).await?))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Grant {
+    role: Role,
+    capabilities: Option<Vec<String>>,
+    groups: Option<Vec<String>>,
+}
+
+/// `200` with the role as stored; replaces the subject's previous one.
+async fn grant(
+    State(s): State<AppState>,
+    AdminAuth(admin): AdminAuth,
+    Path((k, name)): Path<(String, String)>,
+    ApiJson(req): ApiJson<Grant>,
+) -> ApiResult<Json<GrantView>> {
+    let scope = match (req.capabilities, req.groups) {
+        (None, None) => None,
+        (c, g) => Some(Scope { capabilities: c.unwrap_or_default(), groups: g.unwrap_or_default() }),
+    };
+    Ok(Json(s.gate.console().grant(&admin, kind(&k)?, &name, req.role, scope).await?))
+}
+
+async fn revoke(
+    State(s): State<AppState>,
+    AdminAuth(admin): AdminAuth,
+    Path((k, name)): Path<(String, String)>,
+) -> ApiResult<StatusCode> {
+    s.gate.console().revoke(&admin, kind(&k)?, &name).await?;
+    Ok(StatusCode::NO_CONTENT)
+}

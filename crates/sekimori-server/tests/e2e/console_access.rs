@@ -1,0 +1,169 @@
+//! Console sign-in and authorization through the front door: a person signs in with
+//! Sekimori's own login (password, then a TOTP step-up to level 2), and their browser
+//! session, with the console header, acts through the admin API as a token of the console
+//! role they hold would: refused below level 2 and without a role, an admin's change
+//! audited with their name, an auditor masked and read-only, an operator scoped to its
+//! group, and nothing from another site.
+
+use reqwest::{Method, StatusCode};
+use serde_json::{json, Value};
+
+use crate::harness::*;
+use crate::login::{with_password, Browser};
+use crate::risk::{code_now, enrol_totp};
+
+/// A request from the console's pages: the browser's cookies and the console header.
+async fn console(s: &TestServer, b: &Browser, method: Method, path: &str, body: Option<Value>) -> (StatusCode, Value) {
+    console_from(s, b, method, path, body, None).await
+}
+
+async fn console_from(
+    s: &TestServer,
+    b: &Browser,
+    method: Method,
+    path: &str,
+    body: Option<Value>,
+    origin: Option<&str>,
+) -> (StatusCode, Value) {
+    let cookies: Vec<String> = b.jar.iter().map(|(k, v)| format!("{k}={v}")).collect();
+    let mut req = reqwest::Client::new()
+        .request(method, format!("{}{path}", s.url))
+        .header("cookie", cookies.join("; "))
+        .header("sekimori-console", "1");
+    if let Some(o) = origin {
+        req = req.header("origin", o);
+    }
+    if let Some(b) = body {
+        req = req.json(&b);
+    }
+    let r = req.send().await.expect("send");
+    let status = r.status();
+    (status, r.json().await.unwrap_or(Value::Null))
+}
+
+/// Signs `user` in with the password, then steps up to level 2 with a TOTP code.
+async fn signed_in_at_level_2(s: &TestServer, user: &str) -> Browser {
+    let totp = enrol_totp(s, user).await;
+    let mut b = Browser::new(s);
+    let first = b.login(user, "kumamoto42", "/").await;
+    s.clock.advance_seconds(30);
+    // A user with a second factor may be asked for it at once; otherwise the session steps up.
+    let step = if first.body.contains("action=\"/login/factor\"") {
+        first
+    } else {
+        assert_eq!(b.whoami().await.1["level"], 1);
+        b.get("/login?return_to=/&level=2").await
+    };
+    let done = b
+        .post(
+            "/login/factor",
+            &[("csrf", &step.csrf()), ("code", &code_now(s, &totp)), ("return_to", "/"), ("level", "2")],
+        )
+        .await;
+    assert_eq!(done.location(), "/", "{}", done.body);
+    assert_eq!(b.whoami().await.1["level"], 2);
+    b
+}
+
+#[tokio::test]
+async fn console_users_act_through_the_admin_api_as_their_role() {
+    let s = TestServer::start().await;
+    for u in ["alice", "bob", "carol", "dave"] {
+        with_password(&s, u).await;
+    }
+    s.admin.update_user("bob", &json!({"email": "bob@example.jp"})).await.expect("email");
+    let (status, _) = s.admin_call(Method::POST, "/api/v1/admin/groups", Some(json!({"name": "sales"}))).await;
+    assert_eq!(status, StatusCode::CREATED);
+    s.admin_call(Method::PUT, "/api/v1/admin/groups/sales/members/bob", None).await;
+
+    // Level 1 is not enough, whatever the role.
+    let mut alice = Browser::new(&s);
+    alice.login("alice", "kumamoto42", "/").await;
+    let (status, p) = console(&s, &alice, Method::GET, "/api/v1/admin/users", None).await;
+    assert_eq!((status, p["code"].as_str()), (StatusCode::FORBIDDEN, Some("forbidden")), "{p}");
+    assert_eq!(p["required_level"], 2);
+
+    // Level 2 without a console role: refused.
+    let alice = signed_in_at_level_2(&s, "alice").await;
+    let (status, p) = console(&s, &alice, Method::GET, "/api/v1/admin/users", None).await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "{p}");
+
+    // An admin token gives alice the admin role; she disables dave from the console.
+    let (status, g) =
+        s.admin_call(Method::PUT, "/api/v1/admin/console-roles/user/alice", Some(json!({"role": "admin"}))).await;
+    assert_eq!(status, StatusCode::OK, "{g}");
+    let (status, users) = console(&s, &alice, Method::GET, "/api/v1/admin/users", None).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(users.to_string().contains("bob@example.jp"), "an admin sees personal data: {users}");
+    let (status, p) =
+        console(&s, &alice, Method::PATCH, "/api/v1/admin/users/dave", Some(json!({"disabled": true}))).await;
+    assert_eq!(status, StatusCode::OK, "{p}");
+    assert_eq!(p["disabled"], true);
+    let (status, ended) = console(&s, &alice, Method::DELETE, "/api/v1/admin/users/dave/sessions", None).await;
+    assert_eq!(status, StatusCode::OK, "{ended}");
+    let audit = s.events("action=auth.session.revoked_by_admin").await;
+    assert!(audit.iter().any(|e| e.to_string().contains("console:alice")), "audited with her name: {audit:?}");
+
+    // Nothing from another site, nor without the header (then it is a bearer request).
+    let (status, _) =
+        console_from(&s, &alice, Method::GET, "/api/v1/admin/users", None, Some("http://evil.example")).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    let cookies: Vec<String> = alice.jar.iter().map(|(k, v)| format!("{k}={v}")).collect();
+    let plain = reqwest::Client::new()
+        .get(format!("{}/api/v1/admin/users", s.url))
+        .header("cookie", cookies.join("; "))
+        .send()
+        .await
+        .expect("send");
+    assert_eq!(plain.status(), StatusCode::UNAUTHORIZED, "a cookie alone is no admin credential");
+
+    // An auditor (through a group): masked, and read-only.
+    s.admin_call(Method::POST, "/api/v1/admin/groups", Some(json!({"name": "audit"}))).await;
+    s.admin_call(Method::PUT, "/api/v1/admin/groups/audit/members/carol", None).await;
+    let (status, _) =
+        s.admin_call(Method::PUT, "/api/v1/admin/console-roles/group/audit", Some(json!({"role": "auditor"}))).await;
+    assert_eq!(status, StatusCode::OK);
+    let carol = signed_in_at_level_2(&s, "carol").await;
+    let (status, users) = console(&s, &carol, Method::GET, "/api/v1/admin/users", None).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(!users.to_string().contains("bob@example.jp"), "masked for an auditor: {users}");
+    let (status, _) =
+        console(&s, &carol, Method::PATCH, "/api/v1/admin/users/dave", Some(json!({"disabled": false}))).await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "an auditor changes nothing");
+
+    // An operator scoped to the sales group sees only its members.
+    let (status, g) = s
+        .admin_call(
+            Method::PUT,
+            "/api/v1/admin/console-roles/user/bob",
+            Some(json!({"role": "operator", "capabilities": ["users.read"], "groups": ["sales"]})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{g}");
+    let bob = signed_in_at_level_2(&s, "bob").await;
+    let (status, users) = console(&s, &bob, Method::GET, "/api/v1/admin/users", None).await;
+    assert_eq!(status, StatusCode::OK);
+    let names: Vec<&str> = users.as_array().expect("list").iter().filter_map(|u| u["username"].as_str()).collect();
+    assert_eq!(names, ["bob"], "only the group's members");
+
+    // The roles as the admin API lists them; taking alice's away ends her console access.
+    let (_, listed) = s.admin_call(Method::GET, "/api/v1/admin/console-roles", None).await;
+    let listed: Vec<String> = listed
+        .as_array()
+        .expect("list")
+        .iter()
+        .map(|g| {
+            format!(
+                "{}:{}={}",
+                g["kind"].as_str().unwrap_or("?"),
+                g["name"].as_str().unwrap_or("?"),
+                g["role"].as_str().unwrap_or("?")
+            )
+        })
+        .collect();
+    assert_eq!(listed, ["group:audit=auditor", "user:alice=admin", "user:bob=operator"]);
+    let (status, _) = s.admin_call(Method::DELETE, "/api/v1/admin/console-roles/user/alice", None).await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    assert_eq!(console(&s, &alice, Method::GET, "/api/v1/admin/users", None).await.0, StatusCode::FORBIDDEN);
+    assert_eq!(s.events("action=admin.console_role.granted").await.len(), 3);
+}
