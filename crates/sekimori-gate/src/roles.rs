@@ -108,6 +108,14 @@ pub fn grantable_names() -> Vec<&'static str> {
 /// store error, never an empty (unrestricted) scope.
 pub use sekimori_store::OperatorScope as Scope;
 
+/// The scope a request names with its optional `capabilities` and `groups` (none: no scope).
+pub fn scope_from(capabilities: Option<Vec<String>>, groups: Option<Vec<String>>) -> Option<Scope> {
+    match (capabilities, groups) {
+        (None, None) => None,
+        (c, g) => Some(Scope { capabilities: c.unwrap_or_default(), groups: g.unwrap_or_default() }),
+    }
+}
+
 /// Who may use an admin route's method.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Requirement {

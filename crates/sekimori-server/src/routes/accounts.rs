@@ -8,7 +8,7 @@ use sekimori_core::access::HoursWindow;
 use sekimori_core::names::Label;
 use sekimori_core::{ErrorCode, Timestamp};
 use sekimori_gate::access::{GroupView, UserPatch};
-use sekimori_gate::roles::{Capability, Role, Scope, TokenView};
+use sekimori_gate::roles::{Capability, Role, TokenView};
 
 use crate::authz::{cap, AdminRoutes};
 use serde::{Deserialize, Deserializer};
@@ -65,10 +65,7 @@ async fn create_token(
     AdminAuth(admin): AdminAuth,
     ApiJson(req): ApiJson<CreateToken>,
 ) -> ApiResult<(StatusCode, Json<serde_json::Value>)> {
-    let scope = match (req.capabilities, req.groups) {
-        (None, None) => None,
-        (c, g) => Some(Scope { capabilities: c.unwrap_or_default(), groups: g.unwrap_or_default() }),
-    };
+    let scope = sekimori_gate::roles::scope_from(req.capabilities, req.groups);
     let (view, key) =
         s.gate.roles().mint_token(&admin.tenant_id, req.name.as_str(), req.role, scope, &actor(&admin)).await?;
     Ok((StatusCode::CREATED, Json(serde_json::json!({"token": view, "key": key}))))

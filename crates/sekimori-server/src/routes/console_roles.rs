@@ -6,7 +6,7 @@ use axum::http::StatusCode;
 use axum::{Json, Router};
 use sekimori_core::ErrorCode;
 use sekimori_gate::console::GrantView;
-use sekimori_gate::roles::{Capability, Role, Scope};
+use sekimori_gate::roles::{scope_from, Capability, Role};
 use sekimori_store::ConsoleSubject;
 use serde::Deserialize;
 
@@ -47,10 +47,7 @@ async fn grant(
     Path((k, name)): Path<(String, String)>,
     ApiJson(req): ApiJson<Grant>,
 ) -> ApiResult<Json<GrantView>> {
-    let scope = match (req.capabilities, req.groups) {
-        (None, None) => None,
-        (c, g) => Some(Scope { capabilities: c.unwrap_or_default(), groups: g.unwrap_or_default() }),
-    };
+    let scope = scope_from(req.capabilities, req.groups);
     Ok(Json(s.gate.console().grant(&admin, kind(&k)?, &name, req.role, scope).await?))
 }
 
