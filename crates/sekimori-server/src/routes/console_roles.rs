@@ -10,7 +10,7 @@ use sekimori_gate::roles::{scope_from, Capability, Role};
 use sekimori_store::ConsoleSubject;
 use serde::Deserialize;
 
-use crate::authz::{cap, AdminRoutes};
+use crate::authz::{any_role, cap, AdminRoutes};
 use crate::extract::{AdminAuth, ApiJson};
 use crate::problem::{ApiError, ApiResult};
 use crate::AppState;
@@ -20,7 +20,20 @@ pub(super) fn router(state: &AppState) -> Router<AppState> {
         .get("/api/v1/admin/console-roles", cap(Capability::Tokens), list)
         .put("/api/v1/admin/console-roles/{kind}/{name}", cap(Capability::Tokens), grant)
         .delete("/api/v1/admin/console-roles/{kind}/{name}", cap(Capability::Tokens), revoke)
+        .get("/api/v1/admin/whoami", any_role(), whoami)
         .into_router()
+}
+
+/// Who the credential is: a token's or a console user's name, role and scope (the console
+/// shows only what the role may do).
+async fn whoami(AdminAuth(admin): AdminAuth) -> Json<serde_json::Value> {
+    let console = admin.id.starts_with(sekimori_gate::console::PRINCIPAL_PREFIX);
+    Json(serde_json::json!({
+        "name": admin.name,
+        "role": admin.role.as_str(),
+        "scope": admin.scope,
+        "console": console,
+    }))
 }
 
 fn kind(text: &str) -> Result<ConsoleSubject, ApiError> {

@@ -5,6 +5,7 @@ mod accounts;
 mod admin;
 mod alerts;
 mod app;
+mod console_pages;
 mod console_roles;
 mod device;
 mod factors;
@@ -56,6 +57,7 @@ pub(crate) fn router(state: &AppState) -> Router<AppState> {
         .merge(device::router())
         .merge(hosted::router())
         .merge(app::router())
+        .merge(console_pages::router())
         .merge(login::router())
         .merge(forward::router())
         .merge(oidc::router())

@@ -11,6 +11,7 @@ mod baselines;
 mod browser;
 mod closed_loop;
 mod console_access;
+mod console_browser;
 mod delivery;
 mod device_auth;
 mod environments;

@@ -1,0 +1,225 @@
+// Sekimori console: pages over the admin API. Every request goes with the browser's session
+// and the `sekimori-console` header, so the server authorises it exactly as a token of the
+// signed-in person's console role (docs/protocol.md 9.5); the pages only hide what the role
+// may not do, the server refuses it anyway.
+"use strict";
+
+(function () {
+  const $ = (id) => document.getElementById(id);
+  const TEXT = {
+    en: {
+      title: "Sekimori console", skip: "Skip to content", nav_home: "Home", nav_users: "Users", nav_alerts: "Alerts",
+      nav_audit: "Audit", logout: "Account", users: "Users", search: "Search users", username: "User", email: "Email",
+      groups: "Groups", state: "State", disabled: "disabled", active: "active", devices: "Devices", environments: "Environments",
+      disable: "Disable", enable: "Enable", end_sessions: "End sessions", enrol: "Enrol a device", enrol_hint: "Scan this code with the Sekimori app on the user's phone. It works once and expires soon.",
+      audit: "Audit log", verify: "Verify the chain", verified: "The chain verifies: {n} events.", broken: "The chain is broken at {seq}.",
+      time: "Time", action: "Action", outcome: "Outcome", who: "User", alerts: "Alerts", level: "Level", rule: "Rule",
+      open_alerts: "Open alerts", users_count: "Users", role: "Signed in as {name} ({role})", none: "Nothing here.",
+      done: "Done.", error: "Error: {msg}", ended: "{n} sessions ended.", name: "Name", created: "Created", last_seen: "Last seen",
+      home_admin: "Everything at a glance", home_operator: "Your users", home_auditor: "What happened",
+    },
+    ja: {
+      title: "関守コンソール", skip: "本文へ移動", nav_home: "ホーム", nav_users: "ユーザー", nav_alerts: "アラート",
+      nav_audit: "監査", logout: "アカウント", users: "ユーザー", search: "ユーザーを検索", username: "ユーザー", email: "メール",
+      groups: "グループ", state: "状態", disabled: "無効", active: "有効", devices: "デバイス", environments: "環境",
+      disable: "無効にする", enable: "有効にする", end_sessions: "セッションを終了", enrol: "デバイスを登録", enrol_hint: "ユーザーのスマートフォンの関守アプリでこのコードを読み取ってください。1回限りで、すぐに期限切れになります。",
+      audit: "監査ログ", verify: "チェーンを検証", verified: "チェーンは正常です: {n} 件。", broken: "チェーンが {seq} で壊れています。",
+      time: "時刻", action: "操作", outcome: "結果", who: "ユーザー", alerts: "アラート", level: "レベル", rule: "ルール",
+      open_alerts: "未対応のアラート", users_count: "ユーザー数", role: "{name}（{role}）としてサインイン中", none: "ありません。",
+      done: "完了しました。", error: "エラー: {msg}", ended: "{n} 件のセッションを終了しました。", name: "名前", created: "作成", last_seen: "最終確認",
+      home_admin: "全体の概要", home_operator: "担当のユーザー", home_auditor: "起きたこと",
+    },
+  };
+  let lang = localStorage.getItem("sekimori.console.lang") || ((navigator.language || "en").toLowerCase().startsWith("ja") ? "ja" : "en");
+  let me = null;
+
+  function t(key, vars) {
+    let s = (TEXT[lang] && TEXT[lang][key]) || TEXT.en[key] || key;
+    for (const [k, v] of Object.entries(vars || {})) s = s.replace("{" + k + "}", v);
+    return s;
+  }
+
+  function el(tag, attrs, ...children) {
+    const e = document.createElement(tag);
+    for (const [k, v] of Object.entries(attrs || {})) {
+      if (k === "onclick") e.addEventListener("click", v);
+      else if (v !== null && v !== undefined) e.setAttribute(k, v);
+    }
+    for (const c of children.flat()) e.append(c instanceof Node ? c : document.createTextNode(String(c ?? "")));
+    return e;
+  }
+
+  function say(text, kind) {
+    $("status").textContent = text;
+    $("status").dataset.kind = kind || "info";
+    $("status").hidden = !text;
+  }
+
+  async function api(method, path, body, raw) {
+    const resp = await fetch(path, {
+      method,
+      headers: Object.assign({ "sekimori-console": "1" }, body ? { "content-type": "application/json" } : {}),
+      body: body ? JSON.stringify(body) : undefined,
+      credentials: "same-origin",
+      cache: "no-store",
+    });
+    if (!resp.ok) {
+      const p = await resp.json().catch(() => ({}));
+      const e = new Error(p.detail || p.title || "HTTP " + resp.status);
+      e.code = p.code;
+      throw e;
+    }
+    if (raw) return resp;
+    return resp.status === 204 ? null : resp.json();
+  }
+
+  // What the role may do, with the capability names of the server's table: an admin
+  // everything, an auditor reads everything and changes nothing, an operator its capabilities.
+  function hasCapability(c) {
+    return ((me && me.scope && me.scope.capabilities) || []).includes(c);
+  }
+  const canRead = (c) => !!me && (me.role !== "operator" || hasCapability(c));
+  const canWrite = (c) => !!me && (me.role === "admin" || (me.role === "operator" && hasCapability(c)));
+
+  function translate() {
+    for (const e of document.querySelectorAll("[data-i18n]")) e.textContent = t(e.dataset.i18n);
+    document.documentElement.lang = lang;
+    $("lang").textContent = lang === "ja" ? "English" : "日本語";
+    document.title = t("title");
+    for (const a of document.querySelectorAll("nav a[data-needs]")) a.hidden = !canRead(a.dataset.needs);
+    if (me) $("me").textContent = t("role", { name: me.name, role: me.role });
+  }
+
+  function page(title, ...content) {
+    const main = $("main");
+    main.replaceChildren(el("h2", {}, title), ...content);
+    main.focus();
+  }
+
+  function table(headers, rows) {
+    if (!rows.length) return el("p", {}, t("none"));
+    return el("div", { class: "scroll" }, el("table", {},
+      el("thead", {}, el("tr", {}, headers.map((h) => el("th", { scope: "col" }, h)))),
+      el("tbody", {}, rows.map((r) => el("tr", {}, r.map((c) => el("td", {}, c)))))));
+  }
+
+  async function home() {
+    const cards = [];
+    if (canRead("users.read")) {
+      const users = await api("GET", "/api/v1/admin/users");
+      cards.push(el("div", { class: "card" }, el("div", {}, t("users_count")), el("div", { class: "n", id: "count-users" }, users.length)));
+    }
+    if (canRead("detection.read")) {
+      const list = await api("GET", "/api/v1/admin/alerts?state=firing&limit=500");
+      cards.push(el("div", { class: "card" }, el("div", {}, t("open_alerts")), el("div", { class: "n", id: "count-alerts" }, list.length)));
+    }
+    const heading = me.role === "admin" ? "home_admin" : me.role === "auditor" ? "home_auditor" : "home_operator";
+    page(t(heading), el("div", { class: "cards" }, cards));
+  }
+
+  async function users() {
+    const list = await api("GET", "/api/v1/admin/users");
+    const search = el("input", { type: "search", id: "search", "aria-label": t("search"), placeholder: t("search") });
+    const holder = el("div", {});
+    const render = () => {
+      const q = search.value.toLowerCase();
+      const rows = list
+        .filter((u) => !q || u.username.toLowerCase().includes(q) || String(u.email || "").toLowerCase().includes(q))
+        .map((u) => [el("a", { href: "#/users/" + encodeURIComponent(u.username) }, u.username), u.email || "",
+          (u.groups || []).join(", "), u.disabled ? t("disabled") : t("active")]);
+      holder.replaceChildren(table([t("username"), t("email"), t("groups"), t("state")], rows));
+    };
+    search.addEventListener("input", render);
+    render();
+    page(t("users"), el("div", { class: "row" }, search), holder);
+  }
+
+  async function user(name) {
+    const u = await api("GET", "/api/v1/admin/users/" + encodeURIComponent(name));
+    const devices = await api("GET", `/api/v1/admin/users/${encodeURIComponent(name)}/devices`);
+    const envs = await api("GET", `/api/v1/admin/users/${encodeURIComponent(name)}/environments`);
+    const actions = el("div", { class: "row", id: "actions" });
+    const act = async (fn) => {
+      try {
+        const msg = await fn();
+        say(msg || t("done"), "ok");
+      } catch (e) {
+        say(t("error", { msg: e.message }), "error");
+      }
+    };
+    if (canWrite("users.write")) {
+      actions.append(el("button", { type: "button", id: "toggle-disabled", class: u.disabled ? "primary" : "danger",
+        onclick: () => act(async () => { await api("PATCH", "/api/v1/admin/users/" + encodeURIComponent(name), { disabled: !u.disabled }); await user(name); }) },
+      u.disabled ? t("enable") : t("disable")));
+    }
+    const qr = el("div", { class: "qr", id: "enrol-qr" });
+    if (canWrite("credentials")) {
+      actions.append(el("button", { type: "button", id: "end-sessions",
+        onclick: () => act(async () => { const r = await api("DELETE", `/api/v1/admin/users/${encodeURIComponent(name)}/sessions`); return t("ended", { n: r.revoked }); }) },
+      t("end_sessions")));
+      actions.append(el("button", { type: "button", id: "enrol",
+        onclick: () => act(async () => {
+          const resp = await api("POST", `/api/v1/admin/users/${encodeURIComponent(name)}/enrollments?format=png`, null, true);
+          const url = URL.createObjectURL(await resp.blob());
+          qr.replaceChildren(el("img", { src: url, alt: resp.headers.get("sekimori-enrollment-link") || "" }), el("p", {}, t("enrol_hint")));
+        }) }, t("enrol")));
+    }
+    page(u.username,
+      el("dl", {}, el("dt", {}, t("email")), el("dd", {}, u.email || ""), el("dt", {}, t("groups")), el("dd", {}, (u.groups || []).join(", ")),
+        el("dt", {}, t("state")), el("dd", { id: "user-state" }, u.disabled ? t("disabled") : t("active"))),
+      actions, qr,
+      el("h3", {}, t("devices")), table([t("name"), t("created")], devices.map((d) => [d.name, d.created_at])),
+      el("h3", {}, t("environments")), table([t("environments"), t("last_seen")],
+        envs.map((e) => [[e.browser, e.os, e.network, e.country].filter(Boolean).join(" · "), e.last_seen])));
+  }
+
+  async function audit() {
+    const events = (await api("GET", "/api/v1/events?limit=100&format=json")).events;
+    const verify = el("button", { type: "button", id: "verify", class: "primary", onclick: async () => {
+      try {
+        const r = await api("GET", "/api/v1/admin/audit/verify");
+        const ok = !r.first_broken;
+        say(ok ? t("verified", { n: r.rows_checked }) : t("broken", { seq: r.first_broken.seq }), ok ? "ok" : "error");
+      } catch (e) {
+        say(t("error", { msg: e.message }), "error");
+      }
+    } }, t("verify"));
+    const rows = events.map((e) => [e["@timestamp"] || "", (e.event || {}).action || "", (e.event || {}).outcome || "", ((e.user || {}).name) || ""]);
+    page(t("audit"), el("div", { class: "row" }, verify), table([t("time"), t("action"), t("outcome"), t("who")], rows));
+  }
+
+  async function alerts() {
+    const list = await api("GET", "/api/v1/admin/alerts?limit=100");
+    page(t("alerts"), table([t("time"), t("level"), t("rule")], list.map((a) => [a.created_at || "", a.level || "", a.title || ""])));
+  }
+
+  async function route() {
+    say("");
+    const h = decodeURIComponent(location.hash.replace(/^#/, "")) || "/";
+    try {
+      if (h === "/users") await users();
+      else if (h.startsWith("/users/")) await user(h.slice(7));
+      else if (h === "/audit") await audit();
+      else if (h === "/alerts") await alerts();
+      else await home();
+    } catch (e) {
+      page(t("title"));
+      say(t("error", { msg: e.message }), "error");
+    }
+  }
+
+  async function start() {
+    me = await api("GET", "/api/v1/admin/whoami");
+    translate();
+    $("lang").addEventListener("click", () => {
+      lang = lang === "ja" ? "en" : "ja";
+      localStorage.setItem("sekimori.console.lang", lang);
+      translate();
+      route();
+    });
+    window.addEventListener("hashchange", route);
+    await route();
+  }
+
+  start().catch((e) => say(t("error", { msg: e.message }), "error"));
+})();

@@ -1,0 +1,92 @@
+//! The console in headless Chromium (`tests/browser/console.mjs`), with the real CSP: an
+//! admin opens `/console/`, is sent to sign in at level 2 and does so with a push approved
+//! on her authenticator (number matching); she disables a user, ends their sessions and
+//! enrols a device for them (the QR code on screen), verifies the audit chain, switches to
+//! Japanese; each page passes axe-core with no serious violation; an auditor on a phone
+//! sees the user masked and without action buttons. Screenshots in both themes.
+
+use std::path::Path;
+use std::time::Duration;
+
+use reqwest::{Method, StatusCode};
+use serde_json::json;
+use tokio::io::AsyncWriteExt;
+
+use crate::browser::{browser_dir, next_line, node_interactive};
+use crate::harness::*;
+use crate::login::{with_password, Browser};
+
+async fn approve(device: &sekimori_client::Authenticator, number_line: &str) {
+    let number: i64 = number_line.strip_prefix("NUMBER ").expect("a number").parse().expect("digits");
+    let msgs = device.messages(0).await.expect("messages");
+    let challenge = msgs.iter().rev().find(|m| m["type"] == "push_login").expect("a push challenge");
+    device.approve(challenge["login_id"].as_str().expect("id"), number).await.expect("approve");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_console_in_chromium_signs_in_with_push_and_acts_as_the_role() {
+    assert!(browser_dir().join("node_modules/axe-core").exists(), "run `npm ci` in tests/browser");
+    let s = TestServer::start().await;
+    s.admin.update_tenant(&json!({"standby_required": false})).await.expect("tenant");
+    let alice = s.enrolled("alice").await;
+    let carol = s.enrolled("carol").await;
+    with_password(&s, "dave").await;
+    s.admin.update_user("dave", &json!({"email": "dave@example.jp"})).await.expect("email");
+    let mut dave = Browser::new(&s);
+    dave.login("dave", "kumamoto42", "/").await;
+    assert_eq!(dave.whoami().await.0, StatusCode::OK, "dave has a session to end");
+    let (status, _) =
+        s.admin_call(Method::PUT, "/api/v1/admin/console-roles/user/alice", Some(json!({"role": "admin"}))).await;
+    assert_eq!(status, StatusCode::OK);
+    s.admin_call(Method::POST, "/api/v1/admin/groups", Some(json!({"name": "audit"}))).await;
+    s.admin_call(Method::PUT, "/api/v1/admin/groups/audit/members/carol", None).await;
+    s.admin_call(Method::PUT, "/api/v1/admin/console-roles/group/audit", Some(json!({"role": "auditor"}))).await;
+
+    let shots = Path::new(env!("CARGO_TARGET_TMPDIR")).join("console-screenshots");
+    let (mut child, mut stdin, mut lines) =
+        node_interactive("console.mjs", &[s.url.as_str(), "alice", shots.to_str().expect("path")]);
+    approve(&alice, &next_line(&mut lines).await).await;
+    let who = next_line(&mut lines).await;
+    assert!(who.starts_with("SIGNED_IN ") && who.contains("alice") && who.contains("admin"), "{who}");
+    assert_eq!(next_line(&mut lines).await, "USERS 3", "the home page counts the users the API lists");
+    assert_eq!(next_line(&mut lines).await, "A11Y home 0");
+
+    stdin.write_all(b"USER dave\n").await.expect("command");
+    assert_eq!(next_line(&mut lines).await, "DISABLED");
+    let ended = next_line(&mut lines).await;
+    assert!(ended.starts_with("ENDED ok"), "{ended}");
+    let enrol = next_line(&mut lines).await;
+    assert!(enrol.starts_with("ENROL sekimori://enroll?"), "the enrolment QR is on screen: {enrol}");
+    assert_eq!(next_line(&mut lines).await, "A11Y user 0");
+    let (_, user) = s.admin_call(Method::GET, "/api/v1/admin/users/dave", None).await;
+    assert_eq!(user["disabled"], true);
+    assert_eq!(dave.whoami().await.0, StatusCode::UNAUTHORIZED, "dave's session ended");
+    for action in ["auth.session.revoked_by_admin", "iam.user.disabled", "iam.device.enrollment_created"] {
+        let events = s.events(&format!("action={action}")).await;
+        assert!(events.iter().any(|e| e.to_string().contains("console:alice")), "{action} names alice: {events:?}");
+    }
+
+    stdin.write_all(b"AUDIT\n").await.expect("command");
+    let verified = next_line(&mut lines).await;
+    assert!(verified.starts_with("VERIFIED ok"), "{verified}");
+    assert_eq!(next_line(&mut lines).await, "A11Y audit 0");
+
+    stdin.write_all(b"JA\n").await.expect("command");
+    let ja = next_line(&mut lines).await;
+    assert!(ja.contains("ユーザー") && ja.contains("監査"), "{ja}");
+
+    stdin.write_all(b"AUDITOR carol dave\n").await.expect("command");
+    approve(&carol, &next_line(&mut lines).await).await;
+    let auditor = next_line(&mut lines).await;
+    assert_eq!(auditor, "AUDITOR 0 [masked]", "no action buttons and the email masked");
+
+    stdin.write_all(b"END\n").await.expect("command");
+    let exit = tokio::time::timeout(Duration::from_secs(30), child.wait()).await.expect("exits").expect("wait");
+    assert!(exit.success(), "no page error and no CSP violation in Chromium");
+    for name in ["console-home", "console-user", "console-audit", "console-users-ja", "console-user-auditor-phone"] {
+        for scheme in ["light", "dark"] {
+            let file = shots.join(format!("{name}-{scheme}.png"));
+            assert!(std::fs::metadata(&file).map(|m| m.len() > 1000).unwrap_or(false), "{}", file.display());
+        }
+    }
+}

@@ -1,0 +1,130 @@
+// The console in headless Chromium, driven step by step by the Rust test
+// (crates/sekimori-server/tests/e2e/console_browser.rs); answers on stdout, commands on stdin.
+//
+//   (start)  opens /console/, is sent to sign in at level 2, asks for a push → NUMBER <n>
+//            (the test approves it on the admin's authenticator) → SIGNED_IN <who>
+//            home → USERS <count>; a11y → A11Y home <serious violations>
+//   USER <name>  the user's page: disables them, ends their sessions, enrols a device
+//            → DISABLED, ENDED <status>, ENROL <link>; A11Y user <n>
+//   AUDIT    verifies the chain → VERIFIED <status>; A11Y audit <n>
+//   JA       Japanese → JA <nav text>
+//   AUDITOR <username> <user to view>  a second browser signs in as an auditor (push →
+//            NUMBER <n>) and opens that user's page → AUDITOR <action buttons> <email shown>
+//   END
+// Exits non-zero on any page error or CSP violation. Screenshots go to <dir>.
+// Usage: node console.mjs <base URL> <admin username> <screenshot dir>
+import { createInterface } from "node:readline";
+import { readFileSync, mkdirSync } from "node:fs";
+import { launch } from "./launch.mjs";
+
+const [base, adminUser, shots] = process.argv.slice(2);
+mkdirSync(shots, { recursive: true });
+const input = createInterface({ input: process.stdin })[Symbol.asyncIterator]();
+const axe = readFileSync(new URL("./node_modules/axe-core/axe.min.js", import.meta.url), "utf8");
+const errors = [];
+const browser = await launch();
+
+function watch(page) {
+  page.on("pageerror", (e) => errors.push(`page error: ${e}`));
+  page.on("console", (m) => {
+    const refusal = /^Failed to load resource: the server responded with a status of 4\d\d/.test(m.text());
+    if (m.type() === "error" && !refusal) errors.push(`console: ${m.text()}`);
+  });
+  page.setDefaultTimeout(20000);
+}
+
+async function shot(page, name) {
+  for (const scheme of ["light", "dark"]) {
+    await page.emulateMedia({ colorScheme: scheme });
+    await page.screenshot({ path: `${shots}/${name}-${scheme}.png`, fullPage: true });
+  }
+  await page.emulateMedia({ colorScheme: "light" });
+}
+
+// axe-core over the page as it is now; the serious and critical violations, counted.
+async function a11y(page, name) {
+  await page.evaluate(axe);
+  const found = await page.evaluate(async () => {
+    const r = await window.axe.run(document, { resultTypes: ["violations"] });
+    return r.violations.filter((v) => v.impact === "serious" || v.impact === "critical").map((v) => `${v.id}(${v.nodes.length})`);
+  });
+  console.log(`A11Y ${name} ${found.length}${found.length ? " " + found.join(",") : ""}`);
+}
+
+async function signIn(context, username) {
+  const page = await context.newPage();
+  watch(page);
+  await page.goto(`${base}/console/`);
+  await page.waitForURL(/\/login\?/);
+  await page.fill('form[action="/login/push"] input[name="username"]', username);
+  await page.click('form[action="/login/push"] button[type="submit"]');
+  const number = await page.getAttribute("[data-number]", "data-number");
+  console.log(`NUMBER ${number}`);
+  await page.waitForURL(`${base}/console/`, { timeout: 30000 });
+  await page.waitForFunction(() => document.getElementById("me").textContent.length > 0);
+  return page;
+}
+
+async function status(page) {
+  await page.waitForSelector('#status:not([hidden])[data-kind="ok"], #status:not([hidden])[data-kind="error"]');
+  const s = `${await page.getAttribute("#status", "data-kind")} ${await page.textContent("#status")}`;
+  await page.evaluate(() => { document.getElementById("status").hidden = true; });
+  return s;
+}
+
+let page;
+try {
+  const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+  page = await signIn(context, adminUser);
+  console.log(`SIGNED_IN ${await page.textContent("#me")}`);
+  await page.waitForSelector("#count-users");
+  console.log(`USERS ${await page.textContent("#count-users")}`);
+  await shot(page, "console-home");
+  await a11y(page, "home");
+  for await (const line of input) {
+    const [cmd, ...args] = line.trim().split(/\s+/);
+    if (cmd === "USER") {
+      await page.goto(`${base}/console/#/users/${args[0]}`);
+      await page.waitForSelector("#toggle-disabled");
+      await page.click("#toggle-disabled");
+      await page.waitForFunction(() => document.getElementById("user-state")?.textContent === "disabled");
+      console.log("DISABLED");
+      await page.click("#end-sessions");
+      console.log(`ENDED ${await status(page)}`);
+      await page.click("#enrol");
+      await page.waitForSelector("#enrol-qr img");
+      console.log(`ENROL ${await page.getAttribute("#enrol-qr img", "alt")}`);
+      await shot(page, "console-user");
+      await a11y(page, "user");
+    } else if (cmd === "AUDIT") {
+      await page.goto(`${base}/console/#/audit`);
+      await page.click("#verify");
+      console.log(`VERIFIED ${await status(page)}`);
+      await shot(page, "console-audit");
+      await a11y(page, "audit");
+    } else if (cmd === "JA") {
+      await page.goto(`${base}/console/#/users`);
+      await page.waitForSelector("#search");
+      await page.click("#lang");
+      await page.waitForFunction(() => document.documentElement.lang === "ja");
+      await shot(page, "console-users-ja");
+      console.log(`JA ${(await page.textContent("nav")).replace(/\s+/g, " ").trim()}`);
+    } else if (cmd === "AUDITOR") {
+      const other = await browser.newContext({ viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true });
+      const p2 = await signIn(other, args[0]);
+      await p2.goto(`${base}/console/#/users/${args[1]}`);
+      await p2.waitForSelector("#user-state");
+      const buttons = await p2.locator("#actions button").count();
+      const email = await p2.textContent("dl dd");
+      await shot(p2, "console-user-auditor-phone");
+      console.log(`AUDITOR ${buttons} ${email}`);
+    } else if (cmd === "END") {
+      break;
+    }
+  }
+} catch (e) {
+  errors.push(`step failed at ${page?.url()}: ${e}`);
+}
+await browser.close();
+for (const e of errors) console.error(e);
+process.exit(errors.length ? 1 : 0);
