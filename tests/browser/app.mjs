@@ -163,13 +163,17 @@ try {
       await cdp.send("ServiceWorker.deliverPushMessage", {
         origin: base, registrationId, data: JSON.stringify({ v: 1, messages: [] }),
       });
+      // The worker shows one notification per message (the login request, and a warning for
+      // a new environment), in no set order: the login request's is the one looked for.
+      let login;
       let shown = [];
-      for (let i = 0; i < 100 && !shown.length; i++) {
+      for (let i = 0; i < 100 && !login; i++) {
         shown = await page.evaluate(async () =>
           (await (await navigator.serviceWorker.ready).getNotifications()).map((n) => `${n.title} | ${n.body}`));
-        if (!shown.length) await page.waitForTimeout(100);
+        login = shown.find((n) => n.startsWith("Login request"));
+        if (!login) await page.waitForTimeout(100);
       }
-      console.log(`NOTIFIED ${shown[0] || "none"}`);
+      console.log(`NOTIFIED ${login || shown[0] || "none"}`);
     } else if (cmd === "DENY" || cmd === "NOTME") {
       const c = await challenge();
       await c.locator(cmd === "DENY" ? ".deny" : ".not-me").click();

@@ -3,7 +3,8 @@
 //
 //   (start)  opens /console/, is sent to sign in at level 2, asks for a push → NUMBER <n>
 //            (the test approves it on the admin's authenticator) → SIGNED_IN <who>
-//            home → USERS <count>; a11y → A11Y home <serious violations>
+//            home → USERS <count>; DASH <password failures> <successes> <pushes refused
+//            outside standby> from the dashboard; a11y → A11Y home <serious violations>
 //   USER <name>  the user's page: disables them, ends their sessions, enrols a device
 //            → DISABLED, ENDED <status>, ENROL <link>; A11Y user <n>
 //   AUDIT    verifies the chain → VERIFIED <status>; A11Y audit <n>
@@ -79,6 +80,9 @@ try {
   console.log(`SIGNED_IN ${await page.textContent("#me")}`);
   await page.waitForSelector("#count-users");
   console.log(`USERS ${await page.textContent("#count-users")}`);
+  await page.waitForSelector("#dashboard");
+  const cell = async (id) => ((await page.$(id)) ? (await page.textContent(id)).trim() : "0");
+  console.log(`DASH ${await cell("#n-password-failure")} ${await cell("#n-password-success")} ${await cell("#n-push-outside_standby")}`);
   await shot(page, "console-home");
   await a11y(page, "home");
   for await (const line of input) {

@@ -433,4 +433,14 @@ impl AppClient {
     pub async fn redeem_ticket(&self, payload: &str) -> ClientResult<Value> {
         self.0.post("/api/v1/tickets/redeem", &json!({"payload": payload})).await
     }
+
+    /// Checks a user's password (`POST /api/v1/factors/password/verify`); `client` is the
+    /// end user's browser as the relying party saw it.
+    pub async fn verify_password(&self, username: &str, password: &str, client: Option<Value>) -> ClientResult<Value> {
+        let mut body = json!({"username": username, "password": password});
+        if let Some(c) = client {
+            body["client"] = c;
+        }
+        self.0.post("/api/v1/factors/password/verify", &body).await
+    }
 }

@@ -377,3 +377,33 @@ pub mod action {
     /// `oidc.token.refreshed`
     pub const OIDC_TOKEN_REFRESHED: &str = "oidc.token.refreshed";
 }
+
+/// A login step's method and result from its audit action (`auth.password.failed` →
+/// `("password", "failure")`), for metrics and dashboards; `None` for other actions.
+pub fn login_of(action: &str) -> Option<(&'static str, &'static str)> {
+    Some(match action {
+        "auth.password.verified" => ("password", "success"),
+        "auth.password.failed" => ("password", "failure"),
+        "auth.password.locked" => ("password", "locked"),
+        "auth.password.throttled" => ("password", "throttled"),
+        "auth.push.approved" => ("push", "success"),
+        "auth.push.denied" => ("push", "denied"),
+        "auth.push.reported" => ("push", "reported"),
+        "auth.push.rejected_number_mismatch" => ("push", "number_mismatch"),
+        "auth.push.rejected_outside_standby" => ("push", "outside_standby"),
+        "auth.qr.redeemed" => ("qr", "success"),
+        "auth.qr.rejected_already_used" => ("qr", "already_used"),
+        "auth.qr.rejected_expired" => ("qr", "expired"),
+        "auth.qr.rejected_unknown" => ("qr", "unknown"),
+        "auth.passkey.succeeded" => ("passkey", "success"),
+        "auth.passkey.failed" => ("passkey", "failure"),
+        "auth.totp.verified" => ("totp", "success"),
+        "auth.totp.failed" => ("totp", "failure"),
+        "auth.totp.locked" => ("totp", "locked"),
+        "auth.totp.replayed" => ("totp", "replayed"),
+        "auth.recovery_code.used" => ("recovery_code", "success"),
+        "auth.recovery_code.failed" => ("recovery_code", "failure"),
+        "auth.login.not_allowed" => ("risk", "refused"),
+        _ => return None,
+    })
+}

@@ -11,6 +11,7 @@ pub mod audit;
 pub mod checkpoints;
 pub mod console;
 pub mod context;
+pub mod dashboard;
 pub mod device_auth;
 pub mod enroll;
 pub mod environments;
@@ -147,6 +148,7 @@ pub struct Gate {
     tickets: Arc<tickets::Tickets>,
     web_push: Arc<web_push::WebPushSubscriptions>,
     console: Arc<console::ConsoleRoles>,
+    dashboards: Arc<dashboard::Dashboards>,
 }
 
 /// Seals under the server's secret key with the gate's randomness.
@@ -225,6 +227,7 @@ impl Gate {
         Ok(Gate {
             web_push,
             console: Arc::new(console::ConsoleRoles::new(ctx.clone(), roles.clone())),
+            dashboards: Arc::new(dashboard::Dashboards::new(ctx.clone())),
             admin: Arc::new(admin::Admin::new(ctx.clone(), access.clone(), passwords.clone(), roles.clone())),
             audit: Arc::new(audit::AuditLog::new(ctx.clone())),
             devices: Arc::new(device_auth::Devices::new(
@@ -264,6 +267,16 @@ impl Gate {
     /// keep secrets at rest (the routing document's webhook URLs and keys).
     pub fn sealer(&self) -> Arc<dyn sekimori_core::Sealer> {
         Arc::new(ContextSealer(self.ctx.clone()))
+    }
+
+    /// The server's time now (the injected clock), for pages that show ranges up to now.
+    pub fn now(&self) -> sekimori_core::Timestamp {
+        self.ctx.clock.now()
+    }
+
+    /// Dashboards' numbers, from the audit roll-ups.
+    pub fn dashboards(&self) -> &dashboard::Dashboards {
+        &self.dashboards
     }
 
     /// Console roles and the principal of a console session.

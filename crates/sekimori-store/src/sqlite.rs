@@ -86,6 +86,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/sqlite/0025_risk_policy.sql"),
     include_str!("../migrations/sqlite/0026_push_subscriptions.sql"),
     include_str!("../migrations/sqlite/0027_console_roles.sql"),
+    include_str!("../migrations/sqlite/0028_audit_rollups.sql"),
 ];
 
 impl SqliteStore {

@@ -210,6 +210,14 @@ pub trait AuditStore: Send + Sync {
     async fn append(&self, event: &NewEvent) -> StoreResult<i64>;
     /// Events matching `filter`, in chain order.
     async fn events(&self, filter: &EventFilter) -> StoreResult<Vec<StoredEvent>>;
+    /// The tenant's audit roll-ups from the hour of `since` to before `until` (counts per
+    /// hour, action and outcome), oldest first.
+    async fn audit_rollups(
+        &self,
+        tenant_id: &TenantId,
+        since: Timestamp,
+        until: Timestamp,
+    ) -> StoreResult<Vec<AuditRollup>>;
     /// The newest row of the audit log (the chain's head), if any.
     async fn audit_head(&self) -> StoreResult<Option<StoredEvent>>;
     /// Where the live chain starts, when older rows were archived.

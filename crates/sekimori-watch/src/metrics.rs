@@ -31,35 +31,6 @@ pub struct WatchMetrics {
     events_judged: AtomicU64,
 }
 
-/// A login's method and result from its audit action, for `sekimori_logins_total`.
-pub fn login_of(action: &str) -> Option<(&'static str, &'static str)> {
-    Some(match action {
-        "auth.password.verified" => ("password", "success"),
-        "auth.password.failed" => ("password", "failure"),
-        "auth.password.locked" => ("password", "locked"),
-        "auth.password.throttled" => ("password", "throttled"),
-        "auth.push.approved" => ("push", "success"),
-        "auth.push.denied" => ("push", "denied"),
-        "auth.push.reported" => ("push", "reported"),
-        "auth.push.rejected_number_mismatch" => ("push", "number_mismatch"),
-        "auth.push.rejected_outside_standby" => ("push", "outside_standby"),
-        "auth.qr.redeemed" => ("qr", "success"),
-        "auth.qr.rejected_already_used" => ("qr", "already_used"),
-        "auth.qr.rejected_expired" => ("qr", "expired"),
-        "auth.qr.rejected_unknown" => ("qr", "unknown"),
-        "auth.passkey.succeeded" => ("passkey", "success"),
-        "auth.passkey.failed" => ("passkey", "failure"),
-        "auth.totp.verified" => ("totp", "success"),
-        "auth.totp.failed" => ("totp", "failure"),
-        "auth.totp.locked" => ("totp", "locked"),
-        "auth.totp.replayed" => ("totp", "replayed"),
-        "auth.recovery_code.used" => ("recovery_code", "success"),
-        "auth.recovery_code.failed" => ("recovery_code", "failure"),
-        "auth.login.not_allowed" => ("risk", "refused"),
-        _ => return None,
-    })
-}
-
 impl WatchMetrics {
     /// A batch from `source` was judged and stored.
     pub(crate) fn ingested(&self, source: &str, accepted: usize, malformed: usize, alerts: usize) {
@@ -121,7 +92,7 @@ impl WatchMetrics {
         }
         let mut logins: BTreeMap<(&str, &str), u64> = BTreeMap::new();
         for ((action, _), n) in &audit {
-            if let Some(k) = login_of(action) {
+            if let Some(k) = sekimori_core::ecs::login_of(action) {
                 *logins.entry(k).or_default() += n;
             }
         }

@@ -6,6 +6,7 @@ use axum::http::StatusCode;
 use axum::{Json, Router};
 use sekimori_core::ErrorCode;
 use sekimori_gate::console::GrantView;
+use sekimori_gate::dashboard::Bucket;
 use sekimori_gate::roles::{scope_from, Capability, Role};
 use sekimori_store::ConsoleSubject;
 use serde::Deserialize;
@@ -21,18 +22,20 @@ pub(super) fn router(state: &AppState) -> Router<AppState> {
         .put("/api/v1/admin/console-roles/{kind}/{name}", cap(Capability::Tokens), grant)
         .delete("/api/v1/admin/console-roles/{kind}/{name}", cap(Capability::Tokens), revoke)
         .get("/api/v1/admin/whoami", any_role(), whoami)
+        .get("/api/v1/admin/dashboard", cap(Capability::Audit), dashboard)
         .into_router()
 }
 
 /// Who the credential is: a token's or a console user's name, role and scope (the console
 /// shows only what the role may do).
-async fn whoami(AdminAuth(admin): AdminAuth) -> Json<serde_json::Value> {
+async fn whoami(State(s): State<AppState>, AdminAuth(admin): AdminAuth) -> Json<serde_json::Value> {
     let console = admin.id.starts_with(sekimori_gate::console::PRINCIPAL_PREFIX);
     Json(serde_json::json!({
         "name": admin.name,
         "role": admin.role.as_str(),
         "scope": admin.scope,
         "console": console,
+        "now": s.gate.now().to_rfc3339(),
     }))
 }
 
@@ -71,4 +74,34 @@ async fn revoke(
 ) -> ApiResult<StatusCode> {
     s.gate.console().revoke(&admin, kind(&k)?, &name).await?;
     Ok(StatusCode::NO_CONTENT)
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Range {
+    since: String,
+    until: String,
+    bucket: Option<String>,
+}
+
+/// The dashboard's numbers for a range (`since`, `until`: RFC 3339 or Unix ms; `bucket`:
+/// `hour` or `day`, by default `hour` up to two days and `day` beyond).
+async fn dashboard(
+    State(s): State<AppState>,
+    AdminAuth(admin): AdminAuth,
+    crate::extract::ApiQuery(q): crate::extract::ApiQuery<Range>,
+) -> ApiResult<Json<sekimori_gate::dashboard::Dashboard>> {
+    let since = crate::extract::rfc3339("since", &q.since)?;
+    let until = crate::extract::rfc3339("until", &q.until)?;
+    let bucket = match q.bucket.as_deref() {
+        None if until.millis() - since.millis() <= 2 * 86_400_000 => Bucket::Hour,
+        None => Bucket::Day,
+        Some(b) => Bucket::parse(b).ok_or_else(|| {
+            ApiError(
+                sekimori_gate::GateError::new(ErrorCode::InvalidRequest, "bucket is hour or day")
+                    .with("field", "bucket"),
+            )
+        })?,
+    };
+    Ok(Json(s.gate.dashboards().dashboard(&admin.tenant_id, since, until, bucket).await?))
 }

@@ -17,6 +17,10 @@
       open_alerts: "Open alerts", users_count: "Users", role: "Signed in as {name} ({role})", none: "Nothing here.",
       done: "Done.", error: "Error: {msg}", ended: "{n} sessions ended.", name: "Name", created: "Created", last_seen: "Last seen",
       home_admin: "Everything at a glance", home_operator: "Your users", home_auditor: "What happened",
+      range: "Time range", last_24h: "Last 24 hours", last_7d: "Last 7 days", last_30d: "Last 30 days",
+      logins: "Logins by method and result", method: "Method", result: "Result", count: "Count",
+      over_time: "Logins over time", succeeded: "Succeeded", failed: "Failed", outside_standby: "Refused outside standby",
+      as_table: "As a table",
     },
     ja: {
       title: "関守コンソール", skip: "本文へ移動", nav_home: "ホーム", nav_users: "ユーザー", nav_alerts: "アラート",
@@ -28,6 +32,10 @@
       open_alerts: "未対応のアラート", users_count: "ユーザー数", role: "{name}（{role}）としてサインイン中", none: "ありません。",
       done: "完了しました。", error: "エラー: {msg}", ended: "{n} 件のセッションを終了しました。", name: "名前", created: "作成", last_seen: "最終確認",
       home_admin: "全体の概要", home_operator: "担当のユーザー", home_auditor: "起きたこと",
+      range: "期間", last_24h: "過去24時間", last_7d: "過去7日間", last_30d: "過去30日間",
+      logins: "方式・結果別のログイン", method: "方式", result: "結果", count: "件数",
+      over_time: "ログインの推移", succeeded: "成功", failed: "失敗", outside_standby: "待ち受け外で拒否",
+      as_table: "表で見る",
     },
   };
   let lang = localStorage.getItem("sekimori.console.lang") || ((navigator.language || "en").toLowerCase().startsWith("ja") ? "ja" : "en");
@@ -115,6 +123,42 @@
     }
     const heading = me.role === "admin" ? "home_admin" : me.role === "auditor" ? "home_auditor" : "home_operator";
     page(t(heading), el("div", { class: "cards" }, cards));
+    if (canRead("audit")) $("main").append(await dashboard());
+  }
+
+  let rangeHours = 24;
+
+  // Logins over a range, from the server's roll-ups (the same numbers the API gives).
+  async function dashboard() {
+    const holder = el("section", { id: "dashboard", "aria-labelledby": "dash-title" });
+    const select = el("select", { id: "range", "aria-label": t("range") },
+      [[24, "last_24h"], [168, "last_7d"], [720, "last_30d"]].map(([h, k]) =>
+        el("option", { value: h, selected: h === rangeHours ? "selected" : null }, t(k))));
+    select.addEventListener("change", async () => {
+      rangeHours = Number(select.value);
+      holder.replaceWith(await dashboard());
+    });
+    const until = new Date(me.now).getTime() + 1000;
+    const since = until - rangeHours * 3600 * 1000;
+    const d = await api("GET", `/api/v1/admin/dashboard?since=${new Date(since).toISOString()}&until=${new Date(until).toISOString()}`);
+    const logins = table([t("method"), t("result"), t("count")],
+      d.logins.map((c) => [c.key, c.result, el("span", { id: `n-${c.key}-${c.result}` }, c.n)]));
+    const max = Math.max(1, ...d.series.map((p) => p.logins_succeeded + p.logins_failed));
+    const chart = el("div", { class: "chart", role: "img", "aria-label": t("over_time") },
+      d.series.map((p) => {
+        const bar = el("div", { class: "bar", title: `${p.at}: ${p.logins_succeeded} / ${p.logins_failed}` },
+          el("span", { class: "ok" }), el("span", { class: "bad" }));
+        bar.children[0].style.height = (100 * p.logins_succeeded / max) + "%";
+        bar.children[1].style.height = (100 * p.logins_failed / max) + "%";
+        return bar;
+      }));
+    const series = el("details", {}, el("summary", {}, t("as_table")),
+      table([t("time"), t("succeeded"), t("failed"), t("outside_standby")],
+        d.series.filter((p) => p.logins_succeeded + p.logins_failed > 0)
+          .map((p) => [p.at, p.logins_succeeded, p.logins_failed, p.pushes_refused_outside_standby])));
+    holder.append(el("h3", { id: "dash-title" }, t("logins")), el("div", { class: "row" }, select), logins,
+      el("h3", {}, t("over_time")), chart, series);
+    return holder;
   }
 
   async function users() {

@@ -167,3 +167,59 @@ async fn console_users_act_through_the_admin_api_as_their_role() {
     assert_eq!(console(&s, &alice, Method::GET, "/api/v1/admin/users", None).await.0, StatusCode::FORBIDDEN);
     assert_eq!(s.events("action=admin.console_role.granted").await.len(), 3);
 }
+
+/// The dashboard's numbers come from the roll-ups and equal what the event API lists for
+/// the same range; an auditor may read them, a help-desk operator without `audit` may not.
+#[tokio::test]
+async fn the_dashboard_counts_what_the_events_say() {
+    let s = TestServer::start().await;
+    with_password(&s, "alice").await;
+    let rp = s.app("shop", "relying_party").await;
+    for password in ["kumamoto42", "wrong", "wrong-again", "kumamoto42"] {
+        let _ = rp.verify_password("alice", password, None).await;
+    }
+    let device = s.enrolled("bob").await;
+    drop(device);
+    assert!(rp.start_push("bob", None).await.is_err(), "outside standby");
+    s.clock.advance_seconds(3 * 3600);
+    let _ = rp.verify_password("alice", "wrong", None).await;
+    let until = sekimori_core::Clock::now(&s.clock).plus_seconds(1).to_rfc3339();
+    let since = START.plus_seconds(-3600).to_rfc3339();
+    let (status, d) =
+        s.admin_call(Method::GET, &format!("/api/v1/admin/dashboard?since={since}&until={until}"), None).await;
+    assert_eq!(status, StatusCode::OK, "{d}");
+    assert_eq!(d["bucket"], "hour");
+    let n = |method: &str, result: &str| {
+        d["logins"]
+            .as_array()
+            .expect("logins")
+            .iter()
+            .find(|c| c["key"] == method && c["result"] == result)
+            .map_or(0, |c| c["n"].as_i64().expect("n"))
+    };
+    let listed = |action: &str| {
+        let s = &s;
+        let (since, until) = (since.clone(), until.clone());
+        let action = action.to_owned();
+        async move { s.events(&format!("action={action}&since={since}&until={until}")).await.len() as i64 }
+    };
+    assert_eq!(n("password", "failure"), listed("auth.password.failed").await);
+    assert_eq!(n("password", "failure"), 3);
+    assert_eq!(n("password", "success"), listed("auth.password.verified").await);
+    assert_eq!(n("push", "outside_standby"), listed("auth.push.rejected_outside_standby").await);
+    assert_eq!(n("push", "outside_standby"), 1);
+    let series = d["series"].as_array().expect("series");
+    assert_eq!(series.len(), 5, "one point per hour from the start's hour: {}", series.len());
+    let failed_by_hour: Vec<i64> = series.iter().map(|p| p["logins_failed"].as_i64().expect("n")).collect();
+    assert_eq!(failed_by_hour.iter().sum::<i64>(), 4, "three wrong passwords and the refused push");
+    assert_eq!(failed_by_hour[4], 1, "the last hour's wrong password");
+
+    // Bad ranges are refused, naming the field.
+    let (status, p) =
+        s.admin_call(Method::GET, &format!("/api/v1/admin/dashboard?since={until}&until={since}"), None).await;
+    assert_eq!((status, p["field"].as_str()), (StatusCode::BAD_REQUEST, Some("until")), "{p}");
+    let (status, _) = s
+        .admin_call(Method::GET, &format!("/api/v1/admin/dashboard?since={since}&until={until}&bucket=week"), None)
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+}

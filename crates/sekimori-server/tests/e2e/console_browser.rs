@@ -35,6 +35,11 @@ async fn the_console_in_chromium_signs_in_with_push_and_acts_as_the_role() {
     let mut dave = Browser::new(&s);
     dave.login("dave", "kumamoto42", "/").await;
     assert_eq!(dave.whoami().await.0, StatusCode::OK, "dave has a session to end");
+    // Something for the dashboard: two wrong passwords for dave at the relying party's API.
+    let rp = s.app("shop", "relying_party").await;
+    for _ in 0..2 {
+        assert!(rp.verify_password("dave", "not-his-password", None).await.is_err());
+    }
     let (status, _) =
         s.admin_call(Method::PUT, "/api/v1/admin/console-roles/user/alice", Some(json!({"role": "admin"}))).await;
     assert_eq!(status, StatusCode::OK);
@@ -49,6 +54,12 @@ async fn the_console_in_chromium_signs_in_with_push_and_acts_as_the_role() {
     let who = next_line(&mut lines).await;
     assert!(who.starts_with("SIGNED_IN ") && who.contains("alice") && who.contains("admin"), "{who}");
     assert_eq!(next_line(&mut lines).await, "USERS 3", "the home page counts the users the API lists");
+    // The dashboard shows what the event API counts for the same range.
+    let count = |events: Vec<serde_json::Value>| events.len();
+    let failed = count(s.events("action=auth.password.failed").await);
+    let verified = count(s.events("action=auth.password.verified").await);
+    assert_eq!(failed, 2);
+    assert_eq!(next_line(&mut lines).await, format!("DASH {failed} {verified} 0"));
     assert_eq!(next_line(&mut lines).await, "A11Y home 0");
 
     stdin.write_all(b"USER dave\n").await.expect("command");

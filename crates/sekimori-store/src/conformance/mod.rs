@@ -59,6 +59,7 @@ macro_rules! conformance_suite {
             passkey_ceremony_is_taken_once_under_concurrency,
             push_subscriptions_are_replaced_listed_and_dropped,
             console_grants_follow_users_and_groups,
+            audit_rollups_count_every_event_by_hour_action_and_outcome,
         );
     };
     (@cases $factory:path; $($case:ident),* $(,)?) => {
@@ -640,6 +641,7 @@ mod oidc;
 mod passkeys;
 mod push;
 mod respond;
+mod rollups;
 pub use accounts::*;
 pub use console::*;
 pub use ingest::*;
@@ -647,3 +649,4 @@ pub use oidc::*;
 pub use passkeys::*;
 pub use push::*;
 pub use respond::*;
+pub use rollups::*;

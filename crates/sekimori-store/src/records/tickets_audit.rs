@@ -99,3 +99,16 @@ pub struct EventFilter {
     /// At most this many rows.
     pub limit: i64,
 }
+
+/// Audit events counted in one hour for one action and outcome.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuditRollup {
+    /// The hour's start, ms.
+    pub hour: i64,
+    /// `event.action`.
+    pub action: String,
+    /// `event.outcome`.
+    pub outcome: String,
+    /// How many.
+    pub n: i64,
+}

@@ -60,6 +60,7 @@ impl This {
             )
             .bind(head_seq);
             if tx.execute(n).await? == 1 {
+                roll_up(tx, event).await?;
                 *self.audit_head.lock().unwrap_or_else(|p| p.into_inner()) = Some((seq, hash));
                 return Ok(seq);
             }
@@ -81,6 +82,7 @@ impl This {
             &hash,
         ))
         .await?;
+        roll_up(tx, event).await?;
         *self.audit_head.lock().unwrap_or_else(|p| p.into_inner()) = Some((seq, hash));
         Ok(seq)
     }
@@ -105,6 +107,24 @@ impl This {
         Ok(seq)
     }
 }
+
+/// Counts `event` in its hour's roll-up, in the transaction of its audit row.
+async fn roll_up(tx: &mut Tx, event: &NewEvent) -> StoreResult<()> {
+    let hour = event.timestamp.millis().div_euclid(HOUR_MS) * HOUR_MS;
+    tx.execute(
+        q("INSERT INTO audit_rollups (tenant_id, hour, action, outcome, n) VALUES ($1, $2, $3, $4, 1) \
+           ON CONFLICT (tenant_id, hour, action, outcome) DO UPDATE SET n = audit_rollups.n + 1")
+        .bind(event.tenant.as_str())
+        .bind(hour)
+        .bind(event.action.as_str())
+        .bind(event.outcome.as_str()),
+    )
+    .await?;
+    Ok(())
+}
+
+/// An hour, ms: the roll-ups' bucket.
+pub const HOUR_MS: i64 = 3_600_000;
 
 /// `sql` with an audit row's nine values bound as `$1` to `$9`, in column order.
 fn audit_row<'q>(

@@ -144,6 +144,23 @@ impl EnvironmentStore for This {
 
 #[async_trait]
 impl AuditStore for This {
+    async fn audit_rollups(
+        &self,
+        tenant_id: &TenantId,
+        since: Timestamp,
+        until: Timestamp,
+    ) -> StoreResult<Vec<AuditRollup>> {
+        let from = since.millis().div_euclid(HOUR_MS) * HOUR_MS;
+        self.read_all(
+            q("SELECT hour, action, outcome, n FROM audit_rollups WHERE tenant_id = $1 AND hour >= $2 AND hour < $3 \
+               ORDER BY hour, action, outcome")
+            .bind(tenant_id)
+            .bind(from)
+            .bind(until),
+        )
+        .await
+    }
+
     async fn append(&self, event: &NewEvent) -> StoreResult<i64> {
         self.audit_only(event).await
     }

@@ -1,0 +1,155 @@
+//! The numbers dashboards show, from the audit roll-ups (counts per hour, action and
+//! outcome kept as events are written), never from a scan of the events: a month is a few
+//! thousand rows however many millions of events it holds.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use sekimori_core::{ErrorCode, TenantId, Timestamp};
+use serde::Serialize;
+
+use crate::{Context, GateError, GateResult};
+
+/// The width of a series' buckets.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Bucket {
+    /// An hour.
+    Hour,
+    /// A day (UTC).
+    Day,
+}
+
+impl Bucket {
+    /// Parses `hour` or `day`.
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "hour" => Some(Bucket::Hour),
+            "day" => Some(Bucket::Day),
+            _ => None,
+        }
+    }
+
+    fn millis(self) -> i64 {
+        match self {
+            Bucket::Hour => 3_600_000,
+            Bucket::Day => 86_400_000,
+        }
+    }
+}
+
+/// A count with its labels.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct Count {
+    /// A login method, or an audit action.
+    pub key: String,
+    /// A login result, or an outcome.
+    pub result: String,
+    /// How many.
+    pub n: i64,
+}
+
+/// One bucket of the series.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct Point {
+    /// The bucket's start (RFC 3339).
+    pub at: String,
+    /// Successful login steps.
+    pub logins_succeeded: i64,
+    /// Failed, refused or locked login steps.
+    pub logins_failed: i64,
+    /// Push requests refused outside a standby window (never reached a phone).
+    pub pushes_refused_outside_standby: i64,
+}
+
+/// A dashboard's numbers for a time range.
+#[derive(Debug, Clone, Serialize)]
+pub struct Dashboard {
+    /// The range's start, rounded down to its hour (RFC 3339).
+    pub since: String,
+    /// The range's end, exclusive (RFC 3339).
+    pub until: String,
+    /// The series' bucket.
+    pub bucket: Bucket,
+    /// Login steps by method and result over the range.
+    pub logins: Vec<Count>,
+    /// Every audit action by outcome over the range.
+    pub actions: Vec<Count>,
+    /// Per bucket, oldest first (empty buckets included).
+    pub series: Vec<Point>,
+}
+
+/// Reads the roll-ups into dashboards.
+pub struct Dashboards {
+    ctx: Arc<Context>,
+}
+
+/// The longest range a dashboard covers: a year.
+pub const MAX_RANGE_MS: i64 = 366 * 86_400_000;
+
+impl Dashboards {
+    pub(crate) fn new(ctx: Arc<Context>) -> Self {
+        Dashboards { ctx }
+    }
+
+    /// The tenant's numbers from `since` to before `until`.
+    pub async fn dashboard(
+        &self,
+        tenant_id: &TenantId,
+        since: Timestamp,
+        until: Timestamp,
+        bucket: Bucket,
+    ) -> GateResult<Dashboard> {
+        if until.millis() <= since.millis() || until.millis() - since.millis() > MAX_RANGE_MS {
+            return Err(GateError::new(ErrorCode::InvalidRequest, "the range must be positive and at most a year")
+                .with("field", "until"));
+        }
+        let rows = self.ctx.store.audit_rollups(tenant_id, since, until).await?;
+        let step = bucket.millis();
+        let first = since.millis().div_euclid(step) * step;
+        let mut series: BTreeMap<i64, Point> = BTreeMap::new();
+        let mut at = first;
+        while at < until.millis() {
+            series.insert(
+                at,
+                Point {
+                    at: Timestamp(at).to_rfc3339(),
+                    logins_succeeded: 0,
+                    logins_failed: 0,
+                    pushes_refused_outside_standby: 0,
+                },
+            );
+            at += step;
+        }
+        let mut logins: BTreeMap<(String, String), i64> = BTreeMap::new();
+        let mut actions: BTreeMap<(String, String), i64> = BTreeMap::new();
+        for r in &rows {
+            *actions.entry((r.action.clone(), r.outcome.clone())).or_default() += r.n;
+            let point = series.get_mut(&(r.hour.div_euclid(step) * step));
+            if let Some((method, result)) = sekimori_core::ecs::login_of(&r.action) {
+                *logins.entry((method.to_owned(), result.to_owned())).or_default() += r.n;
+                if let Some(p) = point {
+                    if result == "success" {
+                        p.logins_succeeded += r.n;
+                    } else {
+                        p.logins_failed += r.n;
+                    }
+                    if result == "outside_standby" {
+                        p.pushes_refused_outside_standby += r.n;
+                    }
+                }
+            }
+        }
+        let counts = |m: BTreeMap<(String, String), i64>| {
+            m.into_iter().map(|((key, result), n)| Count { key, result, n }).collect::<Vec<_>>()
+        };
+        Ok(Dashboard {
+            since: Timestamp(since.millis().div_euclid(3_600_000) * 3_600_000).to_rfc3339(),
+            until: until.to_rfc3339(),
+            bucket,
+            logins: counts(logins),
+            actions: counts(actions),
+            series: series.into_values().collect(),
+        })
+    }
+}
