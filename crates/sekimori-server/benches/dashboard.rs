@@ -1,0 +1,159 @@
+//! Dashboard queries over 10 million stored audit events spread over 30 days, on SQLite and
+//! on PostgreSQL: the events are written in bulk with SQL (eight login and ticket actions,
+//! successes and failures, from 5,000 users), the roll-ups filled as an upgrade fills them (timed: the one-off cost of the
+//! migration), then `GET /api/v1/admin/dashboard` for the 30 days is timed over HTTP, and
+//! the same for one day. Goal (issue 21): under 300 ms on SQLite, 500 ms on PostgreSQL.
+//!
+//! `cargo bench -p sekimori-server --bench dashboard`
+//! Environment: `SEKIMORI_BENCH_EVENTS` (default 10,000,000), `SEKIMORI_BENCH_BACKENDS`
+//! (`sqlite,postgres`), `SEKIMORI_TEST_DATABASE_URL` for PostgreSQL.
+
+#![allow(clippy::disallowed_methods)] // reason: a benchmark measures wall-clock time with Instant
+#![allow(clippy::unwrap_used)] // reason: a failed benchmark step should stop the run loudly
+
+mod common;
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use sekimori_gate::GateSettings;
+use sekimori_store::Store;
+
+const DAY_MS: i64 = 86_400_000;
+/// 2026-11-01T00:00:00Z.
+const START_MS: i64 = 1_793_491_200_000;
+
+fn env_num(name: &str, default: i64) -> i64 {
+    std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
+}
+
+/// The bulk insert: `n` events evenly over 30 days, numbered after `after`.
+fn insert_sql(n: i64, after: i64, tenant: &str, recursive: bool) -> String {
+    let step = 30 * DAY_MS / n;
+    let series = if recursive {
+        format!("WITH RECURSIVE c(x) AS (SELECT 0 UNION ALL SELECT x + 1 FROM c WHERE x < {}) ", n - 1)
+    } else {
+        String::new()
+    };
+    let from =
+        if recursive { "FROM c".to_owned() } else { format!("FROM generate_series(0::bigint, {}) AS c(x)", n - 1) };
+    let blob = if recursive { "x'00'" } else { "'\\x00'::bytea" };
+    format!(
+        "{series}INSERT INTO audit_events (seq, tenant_id, ts, action, outcome, user_id, doc, prev_hash, hash) \
+         SELECT {after} + 1 + x, '{tenant}', {START_MS} + x * {step}, \
+         CASE x % 8 WHEN 0 THEN 'auth.password.failed' WHEN 1 THEN 'auth.password.verified' \
+           WHEN 2 THEN 'auth.push.approved' WHEN 3 THEN 'auth.push.rejected_outside_standby' \
+           WHEN 4 THEN 'auth.qr.redeemed' WHEN 5 THEN 'auth.session.created' \
+           WHEN 6 THEN 'auth.totp.verified' ELSE 'ticket.redeemed' END, \
+         CASE WHEN x % 8 IN (0, 3) THEN 'failure' ELSE 'success' END, \
+         'u' || (x % 5000), '{{}}', {blob}, {blob} {from}"
+    )
+}
+
+const ROLLUP_SQL: &str = "DELETE FROM audit_rollups; \
+    INSERT INTO audit_rollups (tenant_id, hour, action, outcome, n) \
+    SELECT tenant_id, (ts / 3600000) * 3600000, action, outcome, COUNT(*) FROM audit_events \
+    GROUP BY tenant_id, (ts / 3600000) * 3600000, action, outcome";
+
+async fn time_dashboard(url: &str, token: &str, days: i64) -> (Duration, Duration, i64) {
+    let http = reqwest::Client::new();
+    let since = sekimori_core::Timestamp(START_MS).to_rfc3339();
+    let until = sekimori_core::Timestamp(START_MS + days * DAY_MS).to_rfc3339();
+    let mut times = Vec::new();
+    let mut total = 0;
+    for _ in 0..21 {
+        let t = Instant::now();
+        let r = http
+            .get(format!("{url}/api/v1/admin/dashboard?since={since}&until={until}"))
+            .bearer_auth(token)
+            .send()
+            .await
+            .unwrap();
+        assert!(r.status().is_success(), "{}", r.status());
+        let d: serde_json::Value = r.json().await.unwrap();
+        times.push(t.elapsed());
+        total = d["actions"].as_array().unwrap().iter().map(|c| c["n"].as_i64().unwrap()).sum();
+    }
+    times.sort();
+    (times[10], times[20], total)
+}
+
+async fn run(name: &str, store: Arc<dyn Store>, bulk: impl std::future::Future<Output = (Duration, Duration)>) {
+    let (state, token) = common::state(store, GateSettings::default()).await;
+    let (insert, rollup) = bulk.await;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let app = sekimori_server::router(state).into_make_service_with_connect_info::<std::net::SocketAddr>();
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    println!(
+        "{name}: events written in {:.1} s; roll-ups filled from them in {:.1} s",
+        insert.as_secs_f64(),
+        rollup.as_secs_f64()
+    );
+    for days in [30, 1] {
+        let (p50, max, total) = time_dashboard(&url, &token, days).await;
+        println!(
+            "{name}: dashboard over {days} day(s) ({total} events): median {:.1} ms, slowest of 21 {:.1} ms",
+            p50.as_secs_f64() * 1e3,
+            max.as_secs_f64() * 1e3
+        );
+    }
+}
+
+fn main() {
+    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap();
+    rt.block_on(async {
+        let n = env_num("SEKIMORI_BENCH_EVENTS", 10_000_000);
+        let backends = std::env::var("SEKIMORI_BENCH_BACKENDS").unwrap_or_else(|_| "sqlite,postgres".into());
+        if backends.contains("sqlite") {
+            let dir = tempfile::tempdir().unwrap();
+            let path = dir.path().join("bench.db");
+            let store: Arc<dyn Store> = Arc::new(sekimori_store::sqlite::SqliteStore::open(&path).await.unwrap());
+            let tenant_store = store.clone();
+            let bulk = async move {
+                let tenant = tenant_store.tenant_by_name("default").await.unwrap().unwrap().id.to_string();
+                let after = tenant_store.audit_head().await.unwrap().map_or(0, |h| h.seq);
+                tokio::task::spawn_blocking(move || {
+                    let db = rusqlite::Connection::open(&path).unwrap();
+                    db.busy_timeout(Duration::from_secs(60)).unwrap();
+                    let t = Instant::now();
+                    db.execute_batch(&format!("BEGIN; {}; COMMIT;", insert_sql(n, after, &tenant, true))).unwrap();
+                    let insert = t.elapsed();
+                    let t = Instant::now();
+                    db.execute_batch(&format!("BEGIN; {ROLLUP_SQL}; COMMIT;")).unwrap();
+                    (insert, t.elapsed())
+                })
+                .await
+                .unwrap()
+            };
+            run("SQLite", store, bulk).await;
+        }
+        if backends.contains("postgres") {
+            let url = std::env::var("SEKIMORI_TEST_DATABASE_URL")
+                .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into());
+            let schema = format!("bench_dashboard_{}", std::process::id());
+            let admin: sqlx::postgres::PgConnectOptions = url.parse().unwrap();
+            let mut conn = sqlx::ConnectOptions::connect(&admin).await.unwrap();
+            sqlx::Executor::execute(&mut conn, format!("CREATE SCHEMA {schema}").as_str()).await.unwrap();
+            let options = admin.options([("search_path", schema.as_str())]);
+            let pg = sekimori_store::postgres::PostgresStore::connect(options.clone(), 16).await.unwrap();
+            let store: Arc<dyn Store> = Arc::new(pg);
+            let tenant_store = store.clone();
+            let bulk = async move {
+                // The tenant exists once the state is built (bootstrap).
+                let tenant = tenant_store.tenant_by_name("default").await.unwrap().unwrap().id.to_string();
+                let after = tenant_store.audit_head().await.unwrap().map_or(0, |h| h.seq);
+                let mut c = sqlx::ConnectOptions::connect(&options).await.unwrap();
+                let t = Instant::now();
+                sqlx::Executor::execute(&mut c, insert_sql(n, after, &tenant, false).as_str()).await.unwrap();
+                let insert = t.elapsed();
+                let t = Instant::now();
+                sqlx::Executor::execute(&mut c, ROLLUP_SQL).await.unwrap();
+                sqlx::Executor::execute(&mut c, "ANALYZE audit_rollups").await.unwrap();
+                (insert, t.elapsed())
+            };
+            run("PostgreSQL", store, bulk).await;
+            sqlx::Executor::execute(&mut conn, format!("DROP SCHEMA {schema} CASCADE").as_str()).await.unwrap();
+        }
+    });
+}
