@@ -101,6 +101,10 @@ try {
       await shot(page, "console-user");
       await a11y(page, "user");
     } else if (cmd === "AUDIT") {
+      await page.goto(`${base}/console/#/alerts`);
+      await page.waitForSelector("#main h2");
+      await shot(page, "console-alerts");
+      await a11y(page, "alerts");
       await page.goto(`${base}/console/#/audit`);
       await page.click("#verify");
       console.log(`VERIFIED ${await status(page)}`);
@@ -113,6 +117,12 @@ try {
       await page.waitForFunction(() => document.documentElement.lang === "ja");
       await shot(page, "console-users-ja");
       console.log(`JA ${(await page.textContent("nav")).replace(/\s+/g, " ").trim()}`);
+      // Every page in Japanese too, for the screenshots.
+      for (const [hash, name] of [["#/", "home"], [`#/users/${args[0] || "dave"}`, "user"], ["#/alerts", "alerts"], ["#/audit", "audit"]]) {
+        await page.goto(`${base}/console/${hash}`);
+        await page.waitForSelector("#main h2");
+        await shot(page, `console-${name}-ja`);
+      }
     } else if (cmd === "AUDITOR") {
       const other = await browser.newContext({ viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true });
       const p2 = await signIn(other, args[0]);

@@ -78,11 +78,12 @@ async fn the_console_in_chromium_signs_in_with_push_and_acts_as_the_role() {
     }
 
     stdin.write_all(b"AUDIT\n").await.expect("command");
+    assert_eq!(next_line(&mut lines).await, "A11Y alerts 0");
     let verified = next_line(&mut lines).await;
     assert!(verified.starts_with("VERIFIED ok"), "{verified}");
     assert_eq!(next_line(&mut lines).await, "A11Y audit 0");
 
-    stdin.write_all(b"JA\n").await.expect("command");
+    stdin.write_all(b"JA dave\n").await.expect("command");
     let ja = next_line(&mut lines).await;
     assert!(ja.contains("ユーザー") && ja.contains("監査"), "{ja}");
 
@@ -94,7 +95,18 @@ async fn the_console_in_chromium_signs_in_with_push_and_acts_as_the_role() {
     stdin.write_all(b"END\n").await.expect("command");
     let exit = tokio::time::timeout(Duration::from_secs(30), child.wait()).await.expect("exits").expect("wait");
     assert!(exit.success(), "no page error and no CSP violation in Chromium");
-    for name in ["console-home", "console-user", "console-audit", "console-users-ja", "console-user-auditor-phone"] {
+    for name in [
+        "console-home",
+        "console-user",
+        "console-alerts",
+        "console-audit",
+        "console-users-ja",
+        "console-home-ja",
+        "console-user-ja",
+        "console-alerts-ja",
+        "console-audit-ja",
+        "console-user-auditor-phone",
+    ] {
         for scheme in ["light", "dark"] {
             let file = shots.join(format!("{name}-{scheme}.png"));
             assert!(std::fs::metadata(&file).map(|m| m.len() > 1000).unwrap_or(false), "{}", file.display());
