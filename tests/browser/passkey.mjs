@@ -5,10 +5,12 @@
 // Prints on stdout:
 //   ADDED <status text>      once the page says the passkey was added
 //   SESSION <json>           the session after the passkey login
-// Usage: node passkey.mjs <URL on localhost> <username> <password>
+//   CONSOLE <who>            (with a fourth argument `console`) signed out again, /console/
+//                            sends the browser to sign in at level 2, done with the passkey
+// Usage: node passkey.mjs <URL on localhost> <username> <password> [console]
 import { launch } from "./launch.mjs";
 
-const [url, username, password] = process.argv.slice(2);
+const [url, username, password, alsoConsole] = process.argv.slice(2);
 const browser = await launch();
 try {
   const page = await browser.newPage();
@@ -34,6 +36,17 @@ try {
   await page.waitForURL((u) => !u.pathname.startsWith("/login"), { timeout: 15000 });
   const session = await page.evaluate(async () => (await fetch("/api/v1/session")).text());
   console.log(`SESSION ${session}`);
+  if (alsoConsole === "console") {
+    await page.goto(`${url}/login`);
+    await page.click('form[action="/logout"]:not(:has(input[name="everywhere"])) button');
+    await page.goto(`${url}/console/`);
+    await page.waitForURL(/\/login\?return_to=%2Fconsole%2F&level=2/);
+    await page.waitForSelector("#passkey-sign-in:not([hidden])", { timeout: 15000 });
+    await page.click("#passkey-sign-in");
+    await page.waitForURL(`${url}/console/`, { timeout: 15000 });
+    await page.waitForFunction(() => document.getElementById("me").textContent.length > 0);
+    console.log(`CONSOLE ${await page.textContent("#me")}`);
+  }
   if (errors.length) { console.error(errors.join("\n")); process.exitCode = 1; }
 } finally {
   await browser.close();

@@ -200,7 +200,8 @@ async fn js_snippet_on_another_origin() {
 }
 
 /// Passkeys on the hosted login page in Chromium with a virtual authenticator: added by a
-/// signed-in user, then used alone (discoverable, no username) for a level-3 session.
+/// signed-in user, then used alone (discoverable, no username) for a level-3 session, and
+/// to sign in to the console.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn passkey_in_chromium() {
     let mut origin = String::new();
@@ -212,13 +213,24 @@ async fn passkey_in_chromium() {
     })
     .await;
     crate::login::with_password(&s, "alice").await;
-    let (mut child, mut lines) = node("passkey.mjs", &[origin.as_ref(), "alice".as_ref(), "kumamoto42".as_ref()]);
+    let (status, _) = s
+        .admin_call(
+            reqwest::Method::PUT,
+            "/api/v1/admin/console-roles/user/alice",
+            Some(serde_json::json!({"role": "admin"})),
+        )
+        .await;
+    assert_eq!(status, reqwest::StatusCode::OK);
+    let (mut child, mut lines) =
+        node("passkey.mjs", &[origin.as_ref(), "alice".as_ref(), "kumamoto42".as_ref(), "console".as_ref()]);
     assert_eq!(next_line(&mut lines).await, "ADDED Passkey added.");
     let session = next_line(&mut lines).await;
     let session: serde_json::Value =
         serde_json::from_str(session.strip_prefix("SESSION ").expect("session")).expect("the session as JSON");
     assert_eq!((session["username"].as_str(), session["level"].as_u64()), (Some("alice"), Some(3)), "{session}");
     assert_eq!(session["amr"], serde_json::json!(["pop", "mfa"]));
+    // The console asks for level 2; the passkey gives it.
+    assert_eq!(next_line(&mut lines).await, "CONSOLE Signed in as alice (admin)");
     let exit = tokio::time::timeout(Duration::from_secs(30), child.wait()).await.expect("exits").expect("wait");
     assert!(exit.success(), "the page raised no script errors");
     assert_eq!(s.events("action=credential.passkey.registered").await.len(), 1);
