@@ -8,6 +8,7 @@
 //   USER <name>  the user's page: disables them, ends their sessions, enrols a device
 //            → DISABLED, ENDED <status>, ENROL <link>; A11Y user <n>
 //   AUDIT    verifies the chain → VERIFIED <status>; A11Y audit <n>
+//   ALERT    opens the first alert, acknowledges it and comments → ALERT <state> <comment's author>
 //   JA       Japanese → JA <nav text>
 //   AUDITOR <username> <user to view>  a second browser signs in as an auditor (push →
 //            NUMBER <n>) and opens that user's page → AUDITOR <action buttons> <email shown>
@@ -110,6 +111,18 @@ try {
       console.log(`VERIFIED ${await status(page)}`);
       await shot(page, "console-audit");
       await a11y(page, "audit");
+    } else if (cmd === "ALERT") {
+      await page.goto(`${base}/console/#/alerts`);
+      await page.click(".alert-link");
+      await page.waitForSelector("#ack");
+      await page.click("#ack");
+      await page.waitForFunction(() => document.getElementById("alert-state")?.textContent === "acknowledged");
+      await page.fill("#comment-text", "Looked at it: the admin's own test.");
+      await page.click("#comment");
+      await page.waitForSelector(".comment-author");
+      await shot(page, "console-alert");
+      await a11y(page, "alert");
+      console.log(`ALERT ${await page.textContent("#alert-state")} ${await page.textContent(".comment-author")}`);
     } else if (cmd === "JA") {
       await page.goto(`${base}/console/#/users`);
       await page.waitForSelector("#search");

@@ -155,9 +155,7 @@ async fn one(
     }))
 }
 
-fn actor(admin: &sekimori_store::AdminToken) -> String {
-    format!("admin_token:{}", admin.id)
-}
+use super::factors::actor;
 
 async fn ack(State(s): State<AppState>, AdminAuth(admin): AdminAuth, Path(id): Path<String>) -> ApiResult<StatusCode> {
     s.watch.acknowledge(&admin.tenant_id, &id, &actor(&admin)).await?;

@@ -20,7 +20,8 @@
       range: "Time range", last_24h: "Last 24 hours", last_7d: "Last 7 days", last_30d: "Last 30 days",
       logins: "Logins by method and result", method: "Method", result: "Result", count: "Count",
       over_time: "Logins over time", succeeded: "Succeeded", failed: "Failed", outside_standby: "Refused outside standby",
-      as_table: "As a table",
+      as_table: "As a table", acknowledge: "Acknowledge", resolve: "Resolve", comment: "Comment", comments: "Comments",
+      matched: "Matched", event: "Event",
     },
     ja: {
       title: "関守コンソール", skip: "本文へ移動", nav_home: "ホーム", nav_users: "ユーザー", nav_alerts: "アラート",
@@ -35,7 +36,8 @@
       range: "期間", last_24h: "過去24時間", last_7d: "過去7日間", last_30d: "過去30日間",
       logins: "方式・結果別のログイン", method: "方式", result: "結果", count: "件数",
       over_time: "ログインの推移", succeeded: "成功", failed: "失敗", outside_standby: "待ち受け外で拒否",
-      as_table: "表で見る",
+      as_table: "表で見る", acknowledge: "確認済みにする", resolve: "解決済みにする", comment: "コメント", comments: "コメント",
+      matched: "一致した項目", event: "イベント",
     },
   };
   let lang = localStorage.getItem("sekimori.console.lang") || ((navigator.language || "en").toLowerCase().startsWith("ja") ? "ja" : "en");
@@ -234,7 +236,43 @@
 
   async function alerts() {
     const list = await api("GET", "/api/v1/admin/alerts?limit=100");
-    page(t("alerts"), table([t("time"), t("level"), t("rule")], list.map((a) => [a.created_at || "", a.level || "", a.title || ""])));
+    page(t("alerts"), table([t("time"), t("level"), t("rule"), t("state")], list.map((a) =>
+      [a.created_at || "", a.level || "", el("a", { href: "#/alerts/" + encodeURIComponent(a.id), class: "alert-link" }, a.title || a.id), a.state])));
+  }
+
+  // One alert: what matched, the event's excerpt, its triage and comments.
+  async function alertPage(id) {
+    const a = await api("GET", "/api/v1/admin/alerts/" + encodeURIComponent(id));
+    const act = async (fn) => {
+      try {
+        await fn();
+        await alertPage(id);
+        say(t("done"), "ok");
+      } catch (e) {
+        say(t("error", { msg: e.message }), "error");
+      }
+    };
+    const actions = el("div", { class: "row", id: "alert-actions" });
+    if (canWrite("detection")) {
+      if (a.state === "firing") {
+        actions.append(el("button", { type: "button", id: "ack", class: "primary",
+          onclick: () => act(() => api("POST", `/api/v1/admin/alerts/${encodeURIComponent(id)}/ack`)) }, t("acknowledge")));
+      }
+      if (a.state !== "resolved") {
+        actions.append(el("button", { type: "button", id: "resolve",
+          onclick: () => act(() => api("POST", `/api/v1/admin/alerts/${encodeURIComponent(id)}/resolve`, {})) }, t("resolve")));
+      }
+      const text = el("textarea", { id: "comment-text", rows: "2", "aria-label": t("comment") });
+      actions.append(text, el("button", { type: "button", id: "comment",
+        onclick: () => act(() => api("POST", `/api/v1/admin/alerts/${encodeURIComponent(id)}/comments`, { body: text.value })) }, t("comment")));
+    }
+    page(a.title,
+      el("dl", {}, el("dt", {}, t("level")), el("dd", {}, a.level), el("dt", {}, t("state")), el("dd", { id: "alert-state" }, a.state),
+        el("dt", {}, t("time")), el("dd", {}, a.created_at), el("dt", {}, t("matched")), el("dd", {}, (a.matched || []).join(", "))),
+      actions,
+      el("h3", {}, t("event")), el("pre", { class: "excerpt" }, JSON.stringify(a.excerpt, null, 2)),
+      el("h3", {}, t("comments")),
+      table([t("time"), t("who"), t("comment")], (a.comments || []).map((c) => [c.created_at, el("span", { class: "comment-author" }, c.author), c.body])));
   }
 
   async function route() {
@@ -245,6 +283,7 @@
       else if (h.startsWith("/users/")) await user(h.slice(7));
       else if (h === "/audit") await audit();
       else if (h === "/alerts") await alerts();
+      else if (h.startsWith("/alerts/")) await alertPage(h.slice(8));
       else await home();
     } catch (e) {
       page(t("title"));

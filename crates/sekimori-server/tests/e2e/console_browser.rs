@@ -40,6 +40,16 @@ async fn the_console_in_chromium_signs_in_with_push_and_acts_as_the_role() {
     for _ in 0..2 {
         assert!(rp.verify_password("dave", "not-his-password", None).await.is_err());
     }
+    // And an alert to triage: a whoami run reported by an EDR.
+    let key = s.ingest_key("edr").await;
+    let report = s
+        .ingest_ndjson(
+            &key,
+            &[json!({"Channel": "Microsoft-Windows-Sysmon/Operational", "Provider_Name": "Microsoft-Windows-Sysmon",
+            "EventID": 1, "Image": "C:\\Windows\\System32\\whoami.exe", "User": "CORP\\dave"})],
+        )
+        .await;
+    assert_eq!(report["alerts"], 1, "{report}");
     let (status, _) =
         s.admin_call(Method::PUT, "/api/v1/admin/console-roles/user/alice", Some(json!({"role": "admin"}))).await;
     assert_eq!(status, StatusCode::OK);
@@ -83,6 +93,12 @@ async fn the_console_in_chromium_signs_in_with_push_and_acts_as_the_role() {
     assert!(verified.starts_with("VERIFIED ok"), "{verified}");
     assert_eq!(next_line(&mut lines).await, "A11Y audit 0");
 
+    stdin.write_all(b"ALERT\n").await.expect("command");
+    assert_eq!(next_line(&mut lines).await, "A11Y alert 0");
+    assert_eq!(next_line(&mut lines).await, "ALERT acknowledged console:alice", "triaged, with her name");
+    let (_, alerts) = s.admin_call(Method::GET, "/api/v1/admin/alerts", None).await;
+    assert_eq!(alerts[0]["state"], "acknowledged");
+
     stdin.write_all(b"JA dave\n").await.expect("command");
     let ja = next_line(&mut lines).await;
     assert!(ja.contains("ユーザー") && ja.contains("監査"), "{ja}");
@@ -99,6 +115,7 @@ async fn the_console_in_chromium_signs_in_with_push_and_acts_as_the_role() {
         "console-home",
         "console-user",
         "console-alerts",
+        "console-alert",
         "console-audit",
         "console-users-ja",
         "console-home-ja",
