@@ -167,13 +167,20 @@ try {
       // a new environment), in no set order: the login request's is the one looked for.
       let login;
       let shown = [];
-      for (let i = 0; i < 100 && !login; i++) {
+      for (let i = 0; i < 300 && !login; i++) {
         shown = await page.evaluate(async () =>
           (await (await navigator.serviceWorker.ready).getNotifications()).map((n) => `${n.title} | ${n.body}`));
         login = shown.find((n) => n.startsWith("Login request"));
         if (!login) await page.waitForTimeout(100);
       }
-      console.log(`NOTIFIED ${login || shown[0] || "none"}`);
+      let pending = "";
+      if (!login) {
+        pending = await page.evaluate(async () => {
+          const [a] = await SekimoriDevice.accounts.all();
+          return (await SekimoriDevice.messages(a, 0)).map((m) => m.type).join(",");
+        });
+      }
+      console.log(`NOTIFIED ${login || "no login request among: " + (shown.join(" || ") || "none") + " (pending: " + pending + ")"}`);
     } else if (cmd === "DENY" || cmd === "NOTME") {
       const c = await challenge();
       await c.locator(cmd === "DENY" ? ".deny" : ".not-me").click();

@@ -7,7 +7,9 @@
 //            outside standby> from the dashboard; a11y → A11Y home <serious violations>
 //   USER <name>  the user's page: disables them, ends their sessions, enrols a device
 //            → DISABLED, ENDED <status>, ENROL <link>; A11Y user <n>
-//   AUDIT    verifies the chain → VERIFIED <status>; A11Y audit <n>
+//   AUDIT [action]  verifies the chain → VERIFIED <status>; searches for the action, "more
+//            like this" by the first user shown, exports NDJSON and CSV
+//            → SEARCH <result count> | <user> | <NDJSON lines> | <CSV lines>; A11Y audit <n>
 //   ALERT    opens the first alert, acknowledges it and comments → ALERT <state> <comment's author>
 //   JA       Japanese → JA <nav text>
 //   AUDITOR <username> <user to view>  a second browser signs in as an auditor (push →
@@ -109,6 +111,19 @@ try {
       await page.goto(`${base}/console/#/audit`);
       await page.click("#verify");
       console.log(`VERIFIED ${await status(page)}`);
+      // Search by action, then "more like this" from a user shown, then export what is found.
+      await page.fill("#q-action", args[0] || "auth.password.failed");
+      await page.click('#search-form button[type="submit"]');
+      await page.waitForSelector('#result-count[data-query*="action="]');
+      const found = await page.textContent("#result-count");
+      await page.click(".like-user");
+      await page.waitForSelector('#result-count[data-query*="user="]');
+      const user = await page.inputValue("#q-user");
+      const [download] = await Promise.all([page.waitForEvent("download"), page.click("#export-ndjson")]);
+      const lines = readFileSync(await download.path(), "utf8").split("\n").filter(Boolean);
+      const [csv] = await Promise.all([page.waitForEvent("download"), page.click("#export-csv")]);
+      const csvLines = readFileSync(await csv.path(), "utf8").split("\n").filter(Boolean);
+      console.log(`SEARCH ${found} | ${user} | ${lines.length} | ${csvLines.length}`);
       await shot(page, "console-audit");
       await a11y(page, "audit");
     } else if (cmd === "ALERT") {

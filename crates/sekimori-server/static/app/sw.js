@@ -53,9 +53,12 @@ function t(key, vars) {
   return s;
 }
 
+// One notification per wake-up: the newest login request if there is one (it expires in a
+// minute), else the newest warning, else a plain "open the app"; the app lists the rest.
 async function wake() {
   const D = self.SekimoriDevice;
-  let shown = 0;
+  let login = null;
+  let warning = null;
   for (const account of await D.accounts.all()) {
     let msgs = [];
     try {
@@ -64,25 +67,24 @@ async function wake() {
       continue;
     }
     for (const m of msgs) {
-      if (m.type === "push_login") {
-        const env = (m.environment && m.environment.description) || "";
-        await self.registration.showNotification(t("login", { rp: m.relying_party || m.service }), {
-          body: t("login_body", { env }), tag: "login-" + m.login_id, requireInteraction: true,
-          data: { url: "/app/#login=" + encodeURIComponent(m.login_id) }, icon: "/app/icon-192.png",
-        });
-        shown++;
-      } else if (m.type === "environment_warning") {
-        await self.registration.showNotification(t("warning"), {
-          body: m.text, tag: "msg-" + m.id, data: { url: "/app/" }, icon: "/app/icon-192.png",
-        });
-        shown++;
-      }
+      if (m.type === "push_login") login = m;
+      else if (m.type === "environment_warning") warning = m;
     }
   }
-  // A user-visible push must show something (the browsers require it).
-  if (!shown) {
-    await self.registration.showNotification(t("look"), { body: t("look_body"), tag: "look", data: { url: "/app/" } });
+  if (login) {
+    const env = (login.environment && login.environment.description) || "";
+    return self.registration.showNotification(t("login", { rp: login.relying_party || login.service }), {
+      body: t("login_body", { env }), tag: "login-" + login.login_id, requireInteraction: true,
+      data: { url: "/app/#login=" + encodeURIComponent(login.login_id) }, icon: "/app/icon-192.png",
+    });
   }
+  if (warning) {
+    return self.registration.showNotification(t("warning"), {
+      body: warning.text, tag: "msg-" + warning.id, data: { url: "/app/" }, icon: "/app/icon-192.png",
+    });
+  }
+  // A user-visible push must show something (the browsers require it).
+  return self.registration.showNotification(t("look"), { body: t("look_body"), tag: "look", data: { url: "/app/" } });
 }
 
 self.addEventListener("push", (event) => {

@@ -21,7 +21,9 @@
       logins: "Logins by method and result", method: "Method", result: "Result", count: "Count",
       over_time: "Logins over time", succeeded: "Succeeded", failed: "Failed", outside_standby: "Refused outside standby",
       as_table: "As a table", acknowledge: "Acknowledge", resolve: "Resolve", comment: "Comment", comments: "Comments",
-      matched: "Matched", event: "Event",
+      matched: "Matched", event: "Event", q_action: "Action", q_user: "User", q_since: "From", q_until: "Until",
+      search_events: "Search", export_ndjson: "Export NDJSON", export_csv: "Export CSV", next_page: "Next page",
+      results: "{n} events", actor: "By",
     },
     ja: {
       title: "関守コンソール", skip: "本文へ移動", nav_home: "ホーム", nav_users: "ユーザー", nav_alerts: "アラート",
@@ -37,7 +39,9 @@
       logins: "方式・結果別のログイン", method: "方式", result: "結果", count: "件数",
       over_time: "ログインの推移", succeeded: "成功", failed: "失敗", outside_standby: "待ち受け外で拒否",
       as_table: "表で見る", acknowledge: "確認済みにする", resolve: "解決済みにする", comment: "コメント", comments: "コメント",
-      matched: "一致した項目", event: "イベント",
+      matched: "一致した項目", event: "イベント", q_action: "操作", q_user: "ユーザー", q_since: "開始", q_until: "終了",
+      search_events: "検索", export_ndjson: "NDJSONで書き出す", export_csv: "CSVで書き出す", next_page: "次のページ",
+      results: "{n} 件", actor: "実行者",
     },
   };
   let lang = localStorage.getItem("sekimori.console.lang") || ((navigator.language || "en").toLowerCase().startsWith("ja") ? "ja" : "en");
@@ -219,19 +223,73 @@
         envs.map((e) => [[e.browser, e.os, e.network, e.country].filter(Boolean).join(" · "), e.last_seen])));
   }
 
-  async function audit() {
-    const events = (await api("GET", "/api/v1/events?limit=100&format=json")).events;
+  // The audit log: search by action, user and time range, page through, export, and
+  // "more like this" from any action or user shown; and verify the chain.
+  const auditQuery = { action: "", user: "", since: "", until: "" };
+
+  function auditParams(extra) {
+    const p = new URLSearchParams();
+    for (const [k, v] of Object.entries(auditQuery)) {
+      if (v) p.set(k, k === "since" || k === "until" ? new Date(v).toISOString() : v);
+    }
+    for (const [k, v] of Object.entries(extra || {})) p.set(k, v);
+    return p.toString();
+  }
+
+  async function audit(after) {
+    const r = await api("GET", "/api/v1/events?" + auditParams({ limit: 50, format: "json", after: after || 0 }));
+    const events = r.events;
     const verify = el("button", { type: "button", id: "verify", class: "primary", onclick: async () => {
       try {
-        const r = await api("GET", "/api/v1/admin/audit/verify");
-        const ok = !r.first_broken;
-        say(ok ? t("verified", { n: r.rows_checked }) : t("broken", { seq: r.first_broken.seq }), ok ? "ok" : "error");
+        const v = await api("GET", "/api/v1/admin/audit/verify");
+        const ok = !v.first_broken;
+        say(ok ? t("verified", { n: v.rows_checked }) : t("broken", { seq: v.first_broken.seq }), ok ? "ok" : "error");
       } catch (e) {
         say(t("error", { msg: e.message }), "error");
       }
     } }, t("verify"));
-    const rows = events.map((e) => [e["@timestamp"] || "", (e.event || {}).action || "", (e.event || {}).outcome || "", ((e.user || {}).name) || ""]);
-    page(t("audit"), el("div", { class: "row" }, verify), table([t("time"), t("action"), t("outcome"), t("who")], rows));
+    const field = (name, type) => {
+      const input = el("input", { id: "q-" + name, name, type: type || "text", "aria-label": t("q_" + name), placeholder: t("q_" + name) });
+      input.value = auditQuery[name];
+      return input;
+    };
+    const form = el("form", { id: "search-form", class: "row" },
+      field("action"), field("user"), field("since", "datetime-local"), field("until", "datetime-local"),
+      el("button", { type: "submit" }, t("search_events")));
+    form.addEventListener("submit", (ev) => {
+      ev.preventDefault();
+      for (const k of Object.keys(auditQuery)) auditQuery[k] = form.elements[k].value;
+      audit();
+    });
+    const like = (k, v) => el("a", { href: "#/audit", class: "like-" + k, onclick: (ev) => {
+      ev.preventDefault();
+      auditQuery[k] = v;
+      audit();
+    } }, v);
+    const rows = events.map((e) => [e["@timestamp"] || "", like("action", (e.event || {}).action || ""), (e.event || {}).outcome || "",
+      (e.user || {}).name ? like("user", e.user.name) : "", ((e.sekimori || {}).actor) || ""]);
+    const exportAs = (format) => el("button", { type: "button", id: "export-" + format, onclick: async () => {
+      const resp = await api("GET", "/api/v1/events?" + auditParams({ limit: 10000, format: "ndjson" }), null, true);
+      const text = await resp.text();
+      let out = text;
+      if (format === "csv") {
+        const q = (v) => '"' + String(v ?? "").replace(/"/g, '""') + '"';
+        out = "time,action,outcome,user,actor\n" + text.split("\n").filter(Boolean).map((l) => {
+          const e = JSON.parse(l);
+          return [e["@timestamp"], (e.event || {}).action, (e.event || {}).outcome, (e.user || {}).name, (e.sekimori || {}).actor].map(q).join(",");
+        }).join("\n") + "\n";
+      }
+      const a = el("a", { href: URL.createObjectURL(new Blob([out], { type: format === "csv" ? "text/csv" : "application/x-ndjson" })),
+        download: "sekimori-audit." + format });
+      document.body.append(a);
+      a.click();
+      a.remove();
+    } }, t("export_" + format));
+    const last = events.length ? events[events.length - 1].sekimori.audit.seq : null;
+    const more = events.length === 50 ? el("button", { type: "button", id: "next-page", onclick: () => audit(last) }, t("next_page")) : "";
+    page(t("audit"), el("div", { class: "row" }, verify, exportAs("ndjson"), exportAs("csv")), form,
+      el("p", { id: "result-count", "data-query": auditParams() }, t("results", { n: events.length })),
+      table([t("time"), t("action"), t("outcome"), t("who"), t("actor")], rows), more);
   }
 
   async function alerts() {

@@ -87,10 +87,12 @@ async fn the_console_in_chromium_signs_in_with_push_and_acts_as_the_role() {
         assert!(events.iter().any(|e| e.to_string().contains("console:alice")), "{action} names alice: {events:?}");
     }
 
-    stdin.write_all(b"AUDIT\n").await.expect("command");
+    stdin.write_all(b"AUDIT auth.password.failed\n").await.expect("command");
     assert_eq!(next_line(&mut lines).await, "A11Y alerts 0");
     let verified = next_line(&mut lines).await;
     assert!(verified.starts_with("VERIFIED ok"), "{verified}");
+    // Two wrong passwords, both dave's; exported as 2 NDJSON lines and a CSV header with 2 rows.
+    assert_eq!(next_line(&mut lines).await, "SEARCH 2 events | dave | 2 | 3");
     assert_eq!(next_line(&mut lines).await, "A11Y audit 0");
 
     stdin.write_all(b"ALERT\n").await.expect("command");
