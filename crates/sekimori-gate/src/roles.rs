@@ -112,7 +112,10 @@ pub use sekimori_store::OperatorScope as Scope;
 pub fn scope_from(capabilities: Option<Vec<String>>, groups: Option<Vec<String>>) -> Option<Scope> {
     match (capabilities, groups) {
         (None, None) => None,
-        (c, g) => Some(Scope { capabilities: c.unwrap_or_default(), groups: g.unwrap_or_default() }),
+        // Either list may be left out when the other is given: then it has nothing in it.
+        (c, g) => {
+            Some(Scope { capabilities: c.into_iter().flatten().collect(), groups: g.into_iter().flatten().collect() })
+        }
     }
 }
 

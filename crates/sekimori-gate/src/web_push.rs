@@ -74,7 +74,7 @@ impl WebPushSettings {
             .iter()
             .map(|o| AllowedOrigin::parse(o))
             .collect::<Result<Vec<_>, _>>()
-            .map_err(|why| ("gate.web_push.endpoint_origins", why))?;
+            .map_err(|why| ("gate.web_push.endpoint_origins", why.to_string()))?;
         if let Some(sub) = &self.subject {
             if !(sub.starts_with("mailto:") || sub.starts_with("https://")) {
                 return Err(("gate.web_push.subject", format!("{sub:?} is not a mailto: or https: URL")));
@@ -104,6 +104,16 @@ impl WebPushSettings {
     }
 }
 
+/// Why a configured endpoint origin is refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{origin:?}: {reason}")]
+pub struct BadOrigin {
+    /// The origin as configured.
+    pub origin: String,
+    /// What is wrong with it.
+    pub reason: &'static str,
+}
+
 /// One allowed origin: scheme, host (or `*.suffix`), port.
 #[derive(Debug, Clone, PartialEq, Eq)]
 struct AllowedOrigin {
@@ -120,24 +130,25 @@ enum HostPattern {
 }
 
 impl AllowedOrigin {
-    fn parse(text: &str) -> Result<Self, String> {
-        let (scheme, rest) = text.split_once("://").ok_or("an origin is scheme://host[:port]")?;
+    fn parse(text: &str) -> Result<Self, BadOrigin> {
+        let bad = |reason| BadOrigin { origin: text.to_owned(), reason };
+        let (scheme, rest) = text.split_once("://").ok_or_else(|| bad("an origin is scheme://host[:port]"))?;
         if scheme != "https" && scheme != "http" {
-            return Err(format!("{text:?}: the scheme must be https (or http on a test host)"));
+            return Err(bad("the scheme must be https (or http on a test host)"));
         }
         if rest.is_empty() || rest.contains('/') || rest.contains('@') {
-            return Err(format!("{text:?}: an origin has no path or user"));
+            return Err(bad("an origin has no path or user"));
         }
         let (host, port) = match rest.rsplit_once(':') {
             Some((h, p)) if !h.ends_with(']') || rest.starts_with('[') => {
-                (h, Some(p.parse::<u16>().map_err(|_| format!("{text:?}: bad port"))?))
+                (h, Some(p.parse::<u16>().map_err(|_| bad("bad port"))?))
             }
             _ => (rest, None),
         };
         let host = host.to_ascii_lowercase();
         let host = match host.strip_prefix("*.") {
             Some(suffix) if !suffix.is_empty() && !suffix.contains('*') => HostPattern::Subdomain(format!(".{suffix}")),
-            _ if host.contains('*') => return Err(format!("{text:?}: a wildcard is only allowed as a leading *.")),
+            _ if host.contains('*') => return Err(bad("a wildcard is only allowed as a leading *.")),
             _ => HostPattern::Exact(host),
         };
         Ok(AllowedOrigin { scheme: scheme.to_owned(), host, port })
@@ -228,12 +239,16 @@ impl WebPushSubscriptions {
         if !url.username().is_empty() || url.password().is_some() || url.fragment().is_some() {
             return Err(bad("endpoint", "endpoint may not carry credentials or a fragment"));
         }
-        if !self.origins.iter().any(|o| o.admits(&url)) {
-            return Err(bad(
-                "endpoint",
-                "endpoint is not at a push service this server sends to (gate.web_push.endpoint_origins)",
-            ));
-        }
+        // Every admitted URL has a host (`admits` refuses those without).
+        let host = match url.host_str() {
+            Some(h) if self.origins.iter().any(|o| o.admits(&url)) => h.to_owned(),
+            _ => {
+                return Err(bad(
+                    "endpoint",
+                    "endpoint is not at a push service this server sends to (gate.web_push.endpoint_origins)",
+                ))
+            }
+        };
         let p256dh = URL_SAFE_NO_PAD.decode(sub.keys.p256dh.trim_end_matches('=')).ok();
         if p256dh.as_deref().is_none_or(|k| p256::PublicKey::from_sec1_bytes(k).is_err() || k.len() != 65) {
             return Err(bad("keys.p256dh", "keys.p256dh is not an uncompressed P-256 public key in base64url"));
@@ -250,7 +265,6 @@ impl WebPushSubscriptions {
             auth: sub.keys.auth.trim_end_matches('=').to_owned(),
             created_at: self.ctx.clock.now(),
         };
-        let host = url.host_str().unwrap_or_default().to_owned();
         let ev = self
             .ctx
             .event(&user.tenant_id, "iam", action::IAM_DEVICE_PUSH_SUBSCRIBED, Outcome::Success)

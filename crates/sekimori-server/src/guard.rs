@@ -93,14 +93,9 @@ async fn console_principal(s: &AppState, headers: &axum::http::HeaderMap) -> Res
             return Err(ApiError::new(ErrorCode::Forbidden, "console requests come from Sekimori's own pages"));
         }
     }
-    let secret = crate::routes::login::cookie_value(headers, crate::routes::login::SESSION_COOKIE)
-        .ok_or_else(|| ApiError::new(ErrorCode::Unauthorized, "sign in to use the console"))?;
-    let session = s
-        .gate
-        .sessions()
-        .session(secret)
+    let session = crate::routes::login::current_session(&s.gate, headers)
         .await?
-        .ok_or_else(|| ApiError::new(ErrorCode::Unauthorized, "the session has ended; sign in again"))?;
+        .ok_or_else(|| ApiError::new(ErrorCode::Unauthorized, "sign in to use the console (no live session)"))?;
     Ok(s.gate.console().principal(&session).await?)
 }
 

@@ -148,7 +148,12 @@ impl Store for SqliteStore {
 
     fn wal_bytes(&self) -> Option<u64> {
         let wal = std::path::PathBuf::from(format!("{}-wal", self.readers.path.display()));
-        Some(std::fs::metadata(wal).map(|m| m.len()).unwrap_or(0))
+        match std::fs::metadata(wal) {
+            Ok(m) => Some(m.len()),
+            // No log file yet (or checkpointed away at close): an empty log.
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Some(0),
+            Err(_) => None,
+        }
     }
 }
 

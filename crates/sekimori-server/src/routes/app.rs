@@ -65,10 +65,9 @@ pub fn gzipped() -> &'static [Option<Vec<u8>>] {
 fn accepts_gzip(headers: &HeaderMap) -> bool {
     headers.get_all(header::ACCEPT_ENCODING).iter().filter_map(|v| v.to_str().ok()).any(|v| {
         v.split(',').any(|part| {
-            let mut it = part.split(';');
-            let coding = it.next().unwrap_or_default().trim();
-            let refused = it.any(|p| matches!(p.trim(), "q=0" | "q=0.0" | "q=0.00" | "q=0.000"));
-            coding.eq_ignore_ascii_case("gzip") && !refused
+            let (coding, params) = part.split_once(';').unwrap_or((part, ""));
+            let refused = params.split(';').any(|p| matches!(p.trim(), "q=0" | "q=0.0" | "q=0.00" | "q=0.000"));
+            coding.trim().eq_ignore_ascii_case("gzip") && !refused
         })
     })
 }

@@ -10,7 +10,7 @@ use axum::routing::get;
 use axum::Router;
 use sekimori_core::ErrorCode;
 
-use super::login::{cookie_value, SESSION_COOKIE};
+use super::login::current_session;
 use crate::AppState;
 
 /// The console's Content-Security-Policy: its own script and style only; QR images of
@@ -47,14 +47,11 @@ fn html(status: StatusCode, body: String) -> Response {
 }
 
 async fn page(State(s): State<AppState>, headers: HeaderMap) -> Response {
-    let session = match cookie_value(&headers, SESSION_COOKIE) {
-        Some(secret) => match s.gate.sessions().session(secret).await {
-            Ok(v) => v,
-            Err(e) => return crate::problem::ApiError(e).into_response(),
-        },
-        None => None,
+    let session = match current_session(&s.gate, &headers).await {
+        Ok(Some(v)) => v,
+        Ok(None) => return Redirect::to(SIGN_IN).into_response(),
+        Err(e) => return e.into_response(),
     };
-    let Some(session) = session else { return Redirect::to(SIGN_IN).into_response() };
     match s.gate.console().principal(&session).await {
         Ok(_) => html(StatusCode::OK, include_str!("../../static/console/index.html").to_owned()),
         // Below the level the console needs: sign in again at level 2 (a step-up).

@@ -161,15 +161,7 @@ async fn the_app_on_a_phone_enrols_by_camera_approves_scans_shows_tickets_and_op
     send(&mut stdin, "SCAN").await;
     let scanned = expect_prefix(&mut lines, "SCANNED ").await;
     assert!(scanned.starts_with("ok Logged in"), "{scanned}");
-    let done: Value = http
-        .get(format!("{}/api/v1/qr-sessions/{}?wait=5", s.url, qr["id"].as_str().expect("id")))
-        .header("sekimori-poll-secret", qr["poll_secret"].as_str().expect("secret"))
-        .send()
-        .await
-        .expect("status")
-        .json()
-        .await
-        .expect("json");
+    let done = s.qr_status(&qr, 5).await;
     assert_eq!((done["status"].as_str(), done["username"].as_str()), (Some("completed"), Some("alice")), "{done}");
 
     // A ticket shown full screen and read back from the screen is redeemed by a verifier, once.

@@ -258,17 +258,23 @@ impl TestServer {
             .await
             .expect("json");
         device.scan(created["payload"].as_str().expect("payload")).await.expect("scan");
-        let status: Value = http
-            .get(format!("{}/api/v1/qr-sessions/{}", self.url, created["id"].as_str().expect("id")))
+        let status = self.qr_status(&created, 0).await;
+        assert_eq!(status["status"], "completed", "{status}");
+        status["assertion"].as_str().expect("assertion").to_owned()
+    }
+
+    /// A QR session's status as its page polls it (`created`: the answer that made it),
+    /// waiting up to `wait` seconds for a change.
+    pub async fn qr_status(&self, created: &Value, wait: u64) -> Value {
+        self.http()
+            .get(format!("{}/api/v1/qr-sessions/{}?wait={wait}", self.url, created["id"].as_str().expect("id")))
             .header("sekimori-poll-secret", created["poll_secret"].as_str().expect("secret"))
             .send()
             .await
             .expect("poll")
             .json()
             .await
-            .expect("json");
-        assert_eq!(status["status"], "completed", "{status}");
-        status["assertion"].as_str().expect("assertion").to_owned()
+            .expect("json")
     }
 
     /// Writes `document` as the tenant's next routing version (docs/respond.md); it must

@@ -25,8 +25,9 @@ mod page;
 
 pub(super) use super::form_target::{allow_form_target, csp_origin};
 pub(crate) use cookies::cookie_value;
+pub(crate) use cookies::current_session;
 pub use cookies::SESSION_COOKIE;
-pub(super) use cookies::{csrf, csrf_ok, current_session, set_cookie};
+pub(super) use cookies::{csrf, csrf_ok, set_cookie};
 use cookies::{PENDING_COOKIE, PUSH_COOKIE};
 use i18n::{t, Lang};
 pub(super) use page::{esc, message_page, redirect};
