@@ -652,6 +652,7 @@ fn hit(kind: &str, title: String, level: String, detail: Vec<String>) -> Hit {
         source: None,
         timestamp: None,
         matched: detail,
+        unchecked: Vec::new(),
     }
 }
 

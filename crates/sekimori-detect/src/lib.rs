@@ -19,7 +19,9 @@ pub mod output;
 pub mod rules;
 mod sieve;
 pub mod syslog;
+mod textfields;
 pub mod tuning;
+mod unknown;
 
 pub use error::DetectError;
 pub use input::{log_files, read_events, read_events_each, read_events_each_on, EventSource, InputError, Malformed};

@@ -4,6 +4,7 @@
 //! ([`DeclaredLogSource`], the event's `sekimori.logsource`); with no declaration it stays
 //! unknown and narrows nothing (fail open).
 
+use crate::textfields::TextLayout;
 use crate::DetectError;
 use std::collections::BTreeMap;
 
@@ -256,6 +257,10 @@ struct WindowsMap {
     /// `NewProcessName`).
     #[serde(default)]
     aliases: Vec<WindowsAliases>,
+    /// Events that keep their fields as `name:value` lines in one data item (SQL Server's
+    /// audit records, [`crate::textfields`]).
+    #[serde(default)]
+    text_fields: Vec<TextLayout>,
 }
 
 /// `aliases` of one provider's events.
@@ -283,6 +288,13 @@ struct AwsMap {
     services: Vec<String>,
     /// What every CloudTrail `eventSource` ends with (`s3.amazonaws.com`).
     event_source_suffix: String,
+}
+
+/// A Windows event's provider and event ID.
+fn windows_id(event: &serde_json::Map<String, Value>) -> Option<(&str, i64)> {
+    let provider = event.get("Provider_Name")?.as_str()?;
+    let id = event.get("EventID").and_then(|v| v.as_i64().or_else(|| v.as_str()?.parse().ok()))?;
+    Some((provider, id))
 }
 
 /// A log-source mapping.
@@ -324,6 +336,11 @@ impl LogSourceMap {
     /// `data/logsources.yml`): the Log Analytics column names to Azure and Entra ID
     /// records, and those of each other shape; other events are untouched.
     pub fn add_aliases(&self, event: &mut serde_json::Map<String, Value>) {
+        let layout = windows_id(event)
+            .and_then(|(provider, id)| self.file.windows.text_fields.iter().find(|l| l.applies(provider, id)));
+        if let Some(layout) = layout {
+            layout.add_to(event);
+        }
         if let Some(aliases) = self.windows_aliases(event) {
             let added: Vec<(String, Value)> = aliases
                 .iter()
@@ -373,8 +390,6 @@ impl LogSourceMap {
         Ok(LogSourceMap { file: yaml_serde::from_str(text).map_err(DetectError::syntax)? })
     }
 
-    /// Whether `event` is a Windows event by its structure, whatever its `Channel` says (ETW
-    /// conversions leave it null): a provider, an event id and a record number.
     /// Whether `event` is a built-in Windows event given Sysmon's field names
     /// (`windows.aliases`), so that `hunt` can say which hits came from mapped events.
     pub fn is_mapped(&self, event: &Value) -> bool {
@@ -383,11 +398,12 @@ impl LogSourceMap {
 
     /// The aliases of a Windows event's provider and event ID, if the data names them.
     fn windows_aliases(&self, event: &serde_json::Map<String, Value>) -> Option<&BTreeMap<String, Vec<String>>> {
-        let provider = event.get("Provider_Name")?.as_str()?;
-        let id = event.get("EventID").and_then(|v| v.as_i64().or_else(|| v.as_str()?.parse().ok()))?;
+        let (provider, id) = windows_id(event)?;
         self.file.windows.aliases.iter().find(|a| a.provider == provider && a.events.contains(&id)).map(|a| &a.fields)
     }
 
+    /// Whether `event` is a Windows event by its structure, whatever its `Channel` says (ETW
+    /// conversions leave it null): a provider, an event id and a record number.
     fn looks_windows(event: &Value) -> bool {
         ["Provider_Name", "EventID", "EventRecordID"].iter().all(|f| event.get(*f).is_some_and(|v| !v.is_null()))
     }

@@ -26,6 +26,11 @@ pub struct Hit {
     /// The fields that matched, `field=value`; a value longer than [`MATCHED_VALUE_CHARS`]
     /// is cut there and ends with [`CUT_MARKER`].
     pub matched: Vec<String>,
+    /// On a built-in event given Sysmon's names (Security 4688, …): the fields the rule's
+    /// filters read under a `not` that the event does not record. Those filters could not
+    /// be checked, so the verdict is unsettled rather than firm (docs/detection.md).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub unchecked: Vec<String>,
 }
 
 /// The most characters of one field's value a hit repeats in `matched` (a 50 MB event must
@@ -75,6 +80,16 @@ impl Hit {
             source: None,
             timestamp: None,
             matched,
+            unchecked: Vec::new(),
+        }
+    }
+
+    /// The title, with the fields whose filters could not be checked.
+    fn display_title(&self) -> String {
+        if self.unchecked.is_empty() {
+            self.title.clone()
+        } else {
+            format!("{} (unchecked: {})", self.title, self.unchecked.join(", "))
         }
     }
 
@@ -129,7 +144,7 @@ pub fn write_hits(out: &mut dyn Write, hits: &[Hit], format: Format) -> io::Resu
             out.write_all(b"\n")?;
         }
         Format::Csv => {
-            writeln!(out, "timestamp,level,rule_id,title,kind,source,tags,matched")?;
+            writeln!(out, "timestamp,level,rule_id,title,kind,source,tags,matched,unchecked")?;
             for h in hits {
                 let row = [
                     h.timestamp.clone().unwrap_or_default(),
@@ -140,6 +155,7 @@ pub fn write_hits(out: &mut dyn Write, hits: &[Hit], format: Format) -> io::Resu
                     h.source.clone().unwrap_or_default(),
                     h.tags.join(" "),
                     h.matched.join(" "),
+                    h.unchecked.join(" "),
                 ];
                 let cells: Vec<String> = row.iter().map(|c| csv_cell(c)).collect();
                 writeln!(out, "{}", cells.join(","))?;
@@ -152,7 +168,7 @@ pub fn write_hits(out: &mut dyn Write, hits: &[Hit], format: Format) -> io::Resu
                     [
                         h.timestamp.clone().unwrap_or_else(|| "-".into()),
                         h.level.clone(),
-                        h.title.clone(),
+                        h.display_title(),
                         h.source.clone().unwrap_or_else(|| "-".into()),
                     ]
                 })
@@ -171,12 +187,17 @@ pub fn write_summary(out: &mut dyn Write, hits: &[Hit]) -> io::Result<()> {
     for h in hits {
         *per_rule.entry((h.title.as_str(), h.level.as_str())).or_default() += 1;
     }
+    let unchecked = hits.iter().filter(|h| !h.unchecked.is_empty()).count();
     let mut rows: Vec<_> = per_rule.into_iter().collect();
     rows.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
     let rows: Vec<[String; 3]> =
         rows.into_iter().map(|((title, level), n)| [n.to_string(), level.to_owned(), title.to_owned()]).collect();
     write_table(out, &["hits", "level", "rule"], &rows)?;
-    writeln!(out, "{} hits from {} rules", hits.len(), rows.len())
+    writeln!(out, "{} hits from {} rules", hits.len(), rows.len())?;
+    if unchecked > 0 {
+        writeln!(out, "{unchecked} of them with filters that could not be checked (marked `unchecked:`)")?;
+    }
+    Ok(())
 }
 
 fn write_table<const N: usize>(out: &mut dyn Write, header: &[&str; N], rows: &[[String; N]]) -> io::Result<()> {
@@ -230,6 +251,7 @@ mod tests {
             source: Some("a.json".into()),
             timestamp: Some("2025-01-01T00:00:00Z".into()),
             matched: vec!["Image=cmd.exe".into()],
+            unchecked: Vec::new(),
         }
     }
 

@@ -19,6 +19,7 @@ use crate::logsource::{EventLogSource, LogSourceMap};
 use crate::memo::{Memo, Visible};
 use crate::output::Hit;
 use crate::sieve::Sieve;
+use crate::unknown::NegatedFields;
 
 /// A rule (or a whole file) that did not load, and why.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -240,6 +241,9 @@ pub struct Hunter {
     fields: FieldIndex,
     /// Tells this hunter's groups from another's in the cache of [`Hunter::groups_for`].
     id: u64,
+    /// The fields each rule reads under a `not`, for verdicts a mapped event cannot settle
+    /// ([`crate::unknown`]).
+    negated: NegatedFields,
 }
 
 /// Numbers hunters ([`Hunter::groups_for`]).
@@ -340,6 +344,7 @@ impl Hunter {
             sieves: true,
             fields,
             id: HUNTERS.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
+            negated: NegatedFields::of(rules.detections.iter().map(|(_, r)| r)),
         })
     }
 
@@ -369,7 +374,18 @@ impl Hunter {
                 }));
             }
         }
-        Detections(detections)
+        // A built-in event given Sysmon's names: a rule that read a field it lacks under a
+        // `not` has filters that could not be checked.
+        let mut unchecked = Vec::new();
+        if !detections.is_empty() && self.logsources.is_mapped(event) {
+            for d in &detections {
+                let missing = self.negated.missing(d.header.rule_id.as_deref(), event);
+                if !missing.is_empty() {
+                    unchecked.push((d.header.rule_id.clone(), missing));
+                }
+            }
+        }
+        Detections { results: detections, unchecked }
     }
 
     /// The groups (in order) whose rules may match an event placed so.
@@ -418,27 +434,49 @@ impl Hunter {
     /// The hits of `event`: its detections, then the correlations they complete (in the
     /// order events are correlated).
     pub fn correlate(&mut self, event: &Value, detections: Detections) -> Vec<Hit> {
+        let Detections { results, unchecked } = detections;
         let results = match &mut self.correlations {
-            Some(c) => c.correlate_detections(&JsonEvent::borrow(event), detections.0),
-            None => detections.0,
+            Some(c) => c.correlate_detections(&JsonEvent::borrow(event), results),
+            None => results,
         };
-        results.into_iter().map(Hit::from_result).collect()
+        let with = Detections { results: Vec::new(), unchecked };
+        results.into_iter().map(|r| with.hit(r)).collect()
     }
 
     /// Hits of detections alone, for a hunter without correlation rules.
     pub fn hits(detections: Detections) -> Vec<Hit> {
-        detections.0.into_iter().map(Hit::from_result).collect()
+        let Detections { results, unchecked } = detections;
+        let with = Detections { results: Vec::new(), unchecked };
+        results.into_iter().map(|r| with.hit(r)).collect()
     }
 }
 
 /// The detection rules that fired on one event, not yet correlated ([`Hunter::detect`]).
 #[derive(Debug)]
-pub struct Detections(Vec<rsigma_eval::EvaluationResult>);
+pub struct Detections {
+    results: Vec<rsigma_eval::EvaluationResult>,
+    /// By rule id: the fields whose filters could not be checked ([`crate::unknown`]).
+    unchecked: Vec<(Option<String>, Vec<String>)>,
+}
 
 impl Detections {
+    /// The hit of a result, with the fields whose filters could not be checked if it is a
+    /// detection among [`Detections::unchecked`].
+    fn hit(&self, r: rsigma_eval::EvaluationResult) -> Hit {
+        let unchecked = match (r.is_detection(), &r.header.rule_id) {
+            (true, Some(id)) => {
+                self.unchecked.iter().find(|(u, _)| u.as_ref() == Some(id)).map(|(_, fields)| fields.clone())
+            }
+            _ => None,
+        };
+        let mut hit = Hit::from_result(r);
+        hit.unchecked = unchecked.into_iter().flatten().collect();
+        hit
+    }
+
     /// Each result in full, as rsigma serialises it (rule, the selections that held and
     /// the fields that matched, in the order found), in rule order.
     pub fn to_json(&self) -> Vec<Value> {
-        self.0.iter().map(|r| serde_json::to_value(r).unwrap_or(Value::Null)).collect()
+        self.results.iter().map(|r| serde_json::to_value(r).unwrap_or(Value::Null)).collect()
     }
 }

@@ -225,6 +225,7 @@ mod tests {
             source: None,
             timestamp: None,
             matched: vec![],
+            unchecked: vec![],
         };
         let quiet = compiled(&Tuning { disabled_groups: vec!["baseline".into()], ..Tuning::default() });
         assert!(quiet.apply(&ev, vec![baseline_hit]).is_empty());

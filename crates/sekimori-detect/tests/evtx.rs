@@ -124,6 +124,45 @@ fn security_4688_process_creation_fires_the_sigmahq_process_creation_rules() {
     for (title, n) in [("Non Interactive PowerShell Process Spawned", 3), ("Local Accounts Discovery", 1)] {
         assert_eq!(powersploit.get(title), Some(&n), "{title}: {powersploit:?}");
     }
+
+    // These 4688s (Windows 2016 and before) record no parent image, and none records a
+    // parent command line: a filter on them could not be checked, and the hit says so; a
+    // rule with no filter on a missing field gives a firm hit.
+    let unchecked = |file: &str| -> std::collections::BTreeMap<String, Vec<String>> {
+        let mut hunter = Hunter::new(&rules).expect("compile");
+        let mut out = std::collections::BTreeMap::new();
+        for e in read_events(&data.join(file)).expect("read").events {
+            for h in hunter.process(&e) {
+                out.insert(h.title, h.unchecked);
+            }
+        }
+        out
+    };
+    let csc = unchecked("psattack-security.evtx");
+    assert_eq!(csc["Dynamic .NET Compilation Via Csc.EXE"], ["ParentCommandLine", "ParentImage"]);
+    assert!(csc["Security Eventlog Cleared"].is_empty(), "not a mapped event");
+    let ps = unchecked("powersploit-security.evtx");
+    assert_eq!(ps["Non Interactive PowerShell Process Spawned"], ["ParentCommandLine", "ParentImage"]);
+    assert!(ps["Local Accounts Discovery"].is_empty(), "its filters read only fields the event has: {ps:?}");
+
+    // The same event written as Sysmon's own (not mapped) is judged as the specification
+    // says: a missing field is no match, and the hit is firm.
+    let mut sysmon: Vec<serde_json::Value> = read_events(&data.join("psattack-security.evtx"))
+        .expect("read")
+        .events
+        .into_iter()
+        .filter(|e| e["NewProcessName"].as_str().is_some_and(|n| n.ends_with("csc.exe")))
+        .collect();
+    assert_eq!(sysmon.len(), 4);
+    let mut hunter = Hunter::new(&rules).expect("compile");
+    for e in &mut sysmon {
+        e["Provider_Name"] = "Microsoft-Windows-Sysmon".into();
+        e["Channel"] = "Microsoft-Windows-Sysmon/Operational".into();
+        e["EventID"] = 1.into();
+        let hits = hunter.process(e);
+        let csc = hits.iter().find(|h| h.title == "Dynamic .NET Compilation Via Csc.EXE").expect("fires");
+        assert!(csc.unchecked.is_empty(), "{csc:?}");
+    }
 }
 
 /// A log of many chunks parsed on several threads gives the same events in the same order

@@ -122,6 +122,8 @@ pub fn hunt(args: HuntArgs) -> anyhow::Result<ExitCode> {
     // Hits on built-in events given Sysmon's names (Security 4688, …), by rule.
     let placement = sekimori_detect::logsource::LogSourceMap::builtin_ref();
     let mut on_mapped: std::collections::BTreeMap<String, usize> = std::collections::BTreeMap::new();
+    // Hits on them whose filters could not be checked (a field the events lack), by rule.
+    let mut unchecked: std::collections::BTreeMap<String, usize> = std::collections::BTreeMap::new();
     for (i, file) in files.iter().enumerate() {
         if progress {
             write!(err, "\r\x1b[2K[{}/{}] {}", i + 1, files.len(), file.display())?;
@@ -144,6 +146,10 @@ pub fn hunt(args: HuntArgs) -> anyhow::Result<ExitCode> {
                 if !found.is_empty() && placement.is_mapped(event) {
                     for h in &found {
                         *on_mapped.entry(h.title.clone()).or_insert(0usize) += 1;
+                        if !h.unchecked.is_empty() {
+                            *unchecked.entry(format!("{} [{}]", h.title, h.unchecked.join(", "))).or_insert(0usize) +=
+                                1;
+                        }
                     }
                 }
                 hits.extend(found.into_iter().map(|h| h.with_context(&name, event)));
@@ -187,6 +193,15 @@ pub fn hunt(args: HuntArgs) -> anyhow::Result<ExitCode> {
             err,
             "{} hits on built-in events mapped to Sysmon's field names (docs/detection.md): {}",
             on_mapped.values().sum::<usize>(),
+            rules.join(", ")
+        )?;
+    }
+    if !unchecked.is_empty() {
+        let rules: Vec<String> = unchecked.iter().map(|(t, n)| format!("{t} ({n})")).collect();
+        writeln!(
+            err,
+            "{} of them unchecked, a filter naming [fields] those events do not record (docs/detection.md): {}",
+            unchecked.values().sum::<usize>(),
             rules.join(", ")
         )?;
     }

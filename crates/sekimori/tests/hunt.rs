@@ -82,7 +82,7 @@ fn hunt_formats_csv_json_and_table() {
 
     let (csv, _, _) = run("csv");
     let mut lines = csv.lines();
-    assert_eq!(lines.next(), Some("timestamp,level,rule_id,title,kind,source,tags,matched"));
+    assert_eq!(lines.next(), Some("timestamp,level,rule_id,title,kind,source,tags,matched,unchecked"));
     assert_eq!(lines.filter(|l| l.contains("c7dcacd0-cc59-4004-b0a4-1d6cdebe6f3e")).count(), 2);
 
     let (table, _, _) = run("table");
@@ -267,7 +267,8 @@ fn hunt_places_logs_it_cannot_place_as_declared() {
 }
 
 /// Hits on built-in Windows events given Sysmon's names (Security 4688 as process creation)
-/// are named in the summary, so an analyst knows which rules judged mapped events
+/// are named in the summary, so an analyst knows which rules judged mapped events, and those
+/// whose filters could not be checked are marked
 /// (DeepBlueCLI's sample, see crates/sekimori-detect/tests/data/evtx/README.md).
 #[test]
 fn the_summary_names_the_rules_that_fired_on_mapped_events() {
@@ -283,4 +284,18 @@ fn the_summary_names_the_rules_that_fired_on_mapped_events() {
         ),
         "{stderr}"
     );
+    // The rule's filters read the parent's image and command line, which these 4688s lack.
+    assert!(
+        stderr.contains(
+            "4 of them unchecked, a filter naming [fields] those events do not record (docs/detection.md): Dynamic .NET Compilation Via Csc.EXE [ParentCommandLine, ParentImage] (4)"
+        ),
+        "{stderr}"
+    );
+    let csc: Vec<Value> = stdout
+        .lines()
+        .map(|l| serde_json::from_str::<Value>(l).expect("json"))
+        .filter(|h| h["title"] == "Dynamic .NET Compilation Via Csc.EXE")
+        .collect();
+    assert_eq!(csc.len(), 4);
+    assert!(csc.iter().all(|h| h["unchecked"] == serde_json::json!(["ParentCommandLine", "ParentImage"])), "{csc:?}");
 }
