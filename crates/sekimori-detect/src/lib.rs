@@ -29,4 +29,4 @@ pub use logsource::DeclaredLogSource;
 pub use mapping::FieldMapping;
 pub use normalize::normalize;
 pub use output::{Format, Hit};
-pub use rules::{Detections, Hunter, LoadFailure, LoadReport, RuleSet};
+pub use rules::{Correlator, Detections, Hunter, LoadFailure, LoadReport, RuleSet};

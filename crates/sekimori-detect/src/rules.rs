@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 
 use rsigma_eval::correlation_engine::{CorrelationConfig, CorrelationEngine, TimestampFallback};
 use rsigma_eval::event::JsonEvent;
-use rsigma_eval::Engine;
+use rsigma_eval::{CompiledRule, Engine};
 use rsigma_parser::{
     ConditionOperator, CorrelationCondition, CorrelationRule, CorrelationType, FilterRule, SigmaCollection, SigmaRule,
 };
@@ -61,13 +61,27 @@ pub const BUILTIN_PATH: &str = "<builtin>/sekimori.yml";
 #[derive(Debug, Clone, Default)]
 pub struct RuleSet {
     pub(crate) detections: Vec<(PathBuf, SigmaRule)>,
+    /// Each detection rule compiled, in the same order (compiled once, when loaded).
+    compiled: Vec<CompiledRule>,
     correlations: Vec<(PathBuf, CorrelationRule)>,
     filters: Vec<(PathBuf, FilterRule)>,
+}
+
+/// What one rule file gave: its rules, compiled, its correlations and filters, and what
+/// did not load.
+#[derive(Default)]
+struct FileRules {
+    detections: Vec<(PathBuf, SigmaRule, CompiledRule)>,
+    correlations: Vec<(PathBuf, CorrelationRule)>,
+    filters: Vec<(PathBuf, FilterRule)>,
+    failures: Vec<LoadFailure>,
 }
 
 impl RuleSet {
     /// Loads every `.yml`/`.yaml` file under `paths` (files or folders, recursively).
     /// Nothing is skipped silently: a file or rule that does not load is in the report.
+    /// Files are read, parsed and compiled on every core; the set and the report are the
+    /// same as one thread gives.
     pub fn load<P: AsRef<Path>>(paths: &[P]) -> (RuleSet, LoadReport) {
         let mut set = RuleSet::default();
         let mut report = LoadReport::default();
@@ -76,9 +90,27 @@ impl RuleSet {
             collect(p.as_ref(), &mut files, &mut report);
         }
         files.sort();
-        for file in files {
+        let threads = std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get);
+        let per_thread = files.len().div_ceil(threads).max(1);
+        let loaded: Vec<FileRules> = std::thread::scope(|scope| {
+            let parts: Vec<_> = files
+                .chunks(per_thread)
+                .enumerate()
+                .map(|(part, chunk)| {
+                    scope.spawn(move || {
+                        chunk
+                            .iter()
+                            .enumerate()
+                            .map(|(i, file)| read_rules(file, None, part * per_thread + i + 1))
+                            .collect::<Vec<_>>()
+                    })
+                })
+                .collect();
+            parts.into_iter().flat_map(|p| p.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic))).collect()
+        });
+        for file in loaded {
             report.files += 1;
-            set.add_file(&file, &mut report);
+            set.merge(file, &mut report);
         }
         set.check_correlations(&mut report);
         report.detections = set.detections.len();
@@ -91,7 +123,7 @@ impl RuleSet {
     pub fn from_yaml(yaml: &str) -> (RuleSet, LoadReport) {
         let mut set = RuleSet::default();
         let mut report = LoadReport { files: 1, ..LoadReport::default() };
-        set.add_text(Path::new("<inline>"), yaml, &mut report);
+        set.merge(read_rules(Path::new("<inline>"), Some(yaml), 1), &mut report);
         set.check_correlations(&mut report);
         report.detections = set.detections.len();
         report.correlations = set.correlations.len();
@@ -102,55 +134,21 @@ impl RuleSet {
     /// Adds the built-in rules ([`BUILTIN_RULES`]) to a loaded set, counted in `report`.
     pub fn add_builtin(&mut self, report: &mut LoadReport) {
         report.files += 1;
-        self.add_text(Path::new(BUILTIN_PATH), BUILTIN_RULES, report);
+        self.merge(read_rules(Path::new(BUILTIN_PATH), Some(BUILTIN_RULES), report.files), report);
         self.check_correlations(report);
         report.detections = self.detections.len();
         report.correlations = self.correlations.len();
         report.filters = self.filters.len();
     }
 
-    fn add_file(&mut self, path: &Path, report: &mut LoadReport) {
-        match std::fs::read_to_string(path) {
-            Ok(text) => self.add_text(path, &text, report),
-            Err(e) => report.failures.push(LoadFailure {
-                path: path.to_owned(),
-                rule: None,
-                reason: format!("cannot read: {e}"),
-            }),
+    fn merge(&mut self, file: FileRules, report: &mut LoadReport) {
+        report.failures.extend(file.failures);
+        for (path, rule, compiled) in file.detections {
+            self.detections.push((path, rule));
+            self.compiled.push(compiled);
         }
-    }
-
-    fn add_text(&mut self, path: &Path, text: &str, report: &mut LoadReport) {
-        let collection: SigmaCollection = match rsigma_parser::parse_sigma_yaml(text) {
-            Ok(c) => c,
-            Err(e) => {
-                report.failures.push(LoadFailure { path: path.to_owned(), rule: None, reason: e.to_string() });
-                return;
-            }
-        };
-        for e in &collection.errors {
-            report.failures.push(LoadFailure { path: path.to_owned(), rule: None, reason: e.clone() });
-        }
-        for mut rule in collection.rules {
-            crate::anchors::fix(&mut rule.detection);
-            if rule.id.is_none() {
-                // The correlation layer tells rules apart by id; give id-less ones a local one.
-                rule.id = Some(format!("{ANONYMOUS_ID_PREFIX}{}", self.detections.len()));
-            }
-            match rsigma_eval::compile_rule(&rule) {
-                Ok(_) => self.detections.push((path.to_owned(), rule)),
-                Err(e) => report.failures.push(LoadFailure {
-                    path: path.to_owned(),
-                    rule: Some(rule.title.clone()),
-                    reason: e.to_string(),
-                }),
-            }
-        }
-        self.correlations.extend(collection.correlations.into_iter().map(|c| (path.to_owned(), temporal_default(c))));
-        self.filters.extend(collection.filters.into_iter().map(|mut f| {
-            crate::anchors::fix(&mut f.detection);
-            (path.to_owned(), f)
-        }));
+        self.correlations.extend(file.correlations);
+        self.filters.extend(file.filters);
     }
 
     /// A copy of the first detection rule (to build rules from other documents).
@@ -183,6 +181,53 @@ impl RuleSet {
         }
         self.correlations = kept;
     }
+}
+
+/// Reads (unless `text` is given), parses and compiles one rule file, the `file_no`-th
+/// loaded: rules without an id get a local one from it (`file_no:index`), so ids do not
+/// depend on which thread read which file.
+fn read_rules(path: &Path, text: Option<&str>, file_no: usize) -> FileRules {
+    let mut out = FileRules::default();
+    let fail = |rule: Option<String>, reason: String| LoadFailure { path: path.to_owned(), rule, reason };
+    let read;
+    let text = match text {
+        Some(t) => t,
+        None => match std::fs::read_to_string(path) {
+            Ok(t) => {
+                read = t;
+                read.as_str()
+            }
+            Err(e) => {
+                out.failures.push(fail(None, format!("cannot read: {e}")));
+                return out;
+            }
+        },
+    };
+    let collection: SigmaCollection = match rsigma_parser::parse_sigma_yaml(text) {
+        Ok(c) => c,
+        Err(e) => {
+            out.failures.push(fail(None, e.to_string()));
+            return out;
+        }
+    };
+    out.failures.extend(collection.errors.iter().map(|e| fail(None, e.clone())));
+    for (i, mut rule) in collection.rules.into_iter().enumerate() {
+        crate::anchors::fix(&mut rule.detection);
+        if rule.id.is_none() {
+            // The correlation layer tells rules apart by id; give id-less ones a local one.
+            rule.id = Some(format!("{ANONYMOUS_ID_PREFIX}{file_no}:{i}"));
+        }
+        match rsigma_eval::compile_rule(&rule) {
+            Ok(compiled) => out.detections.push((path.to_owned(), rule, compiled)),
+            Err(e) => out.failures.push(fail(Some(rule.title.clone()), e.to_string())),
+        }
+    }
+    out.correlations.extend(collection.correlations.into_iter().map(|c| (path.to_owned(), temporal_default(c))));
+    out.filters.extend(collection.filters.into_iter().map(|mut f| {
+        crate::anchors::fix(&mut f.detection);
+        (path.to_owned(), f)
+    }));
+    out
 }
 
 /// The Sigma specification: a temporal correlation without a condition fires when *all*
@@ -288,23 +333,24 @@ impl Hunter {
     /// an event without one still gets detections but never advances a correlation window
     /// (the wall clock means nothing when replaying old logs).
     pub fn new(rules: &RuleSet) -> Result<Hunter, DetectError> {
-        let mut groups: BTreeMap<LogSourceKey, Vec<SigmaRule>> = BTreeMap::new();
-        for (_, r) in &rules.detections {
+        let mut groups: BTreeMap<LogSourceKey, Vec<(&SigmaRule, &CompiledRule)>> = BTreeMap::new();
+        for ((_, r), c) in rules.detections.iter().zip(&rules.compiled) {
             let ls = &r.logsource;
-            groups.entry((ls.product.clone(), ls.service.clone(), ls.category.clone())).or_default().push(r.clone());
+            groups.entry((ls.product.clone(), ls.service.clone(), ls.category.clone())).or_default().push((r, c));
         }
         let mut buckets = Vec::new();
         let mut fields = FieldIndex::default();
         for ((product, service, category), members) in groups {
             let mut engine = Engine::new();
             let visible = Visible::of(
-                members.iter().map(|r| &r.detection).chain(rules.filters.iter().map(|(_, f)| &f.detection)),
+                members.iter().map(|(r, _)| &r.detection).chain(rules.filters.iter().map(|(_, f)| &f.detection)),
             );
             // Filters only narrow a rule (`and not filter`), so the rules' own requirement
             // stands with them applied.
-            let keywords = KeywordGate::of(members.iter().map(|r| &r.detection));
-            let collection = SigmaCollection { rules: members, ..SigmaCollection::new() };
-            engine.add_collection(&collection).map_err(|e| DetectError::Compile(e.to_string()))?;
+            let keywords = KeywordGate::of(members.iter().map(|(r, _)| &r.detection));
+            // Compiled when loaded (`compile_rule` is what the engine's own loading does
+            // without pipelines, which Sekimori does not use).
+            engine.extend_compiled_rules(members.iter().map(|(_, c)| (*c).clone()));
             for (path, f) in &rules.filters {
                 engine
                     .apply_filter(f)
@@ -434,13 +480,14 @@ impl Hunter {
     /// The hits of `event`: its detections, then the correlations they complete (in the
     /// order events are correlated).
     pub fn correlate(&mut self, event: &Value, detections: Detections) -> Vec<Hit> {
-        let Detections { results, unchecked } = detections;
-        let results = match &mut self.correlations {
-            Some(c) => c.correlate_detections(&JsonEvent::borrow(event), results),
-            None => results,
-        };
-        let with = Detections { results: Vec::new(), unchecked };
-        results.into_iter().map(|r| with.hit(r)).collect()
+        correlate(self.correlations.as_mut(), event, detections)
+    }
+
+    /// Takes the correlation rules out into a [`Correlator`] of their own, so that events
+    /// can be correlated in order on one thread while this hunter, left with the detection
+    /// rules, judges later events on others.
+    pub fn split_correlator(&mut self) -> Correlator {
+        Correlator(self.correlations.take())
     }
 
     /// Hits of detections alone, for a hunter without correlation rules.
@@ -449,6 +496,26 @@ impl Hunter {
         let with = Detections { results: Vec::new(), unchecked };
         results.into_iter().map(|r| with.hit(r)).collect()
     }
+}
+
+/// Correlation rules apart from a [`Hunter`]'s detection rules ([`Hunter::split_correlator`]).
+pub struct Correlator(Option<CorrelationEngine>);
+
+impl Correlator {
+    /// The hits of `event`: its detections, then the correlations they complete.
+    pub fn correlate(&mut self, event: &Value, detections: Detections) -> Vec<Hit> {
+        correlate(self.0.as_mut(), event, detections)
+    }
+}
+
+fn correlate(engine: Option<&mut CorrelationEngine>, event: &Value, detections: Detections) -> Vec<Hit> {
+    let Detections { results, unchecked } = detections;
+    let results = match engine {
+        Some(c) => c.correlate_detections(&JsonEvent::borrow(event), results),
+        None => results,
+    };
+    let with = Detections { results: Vec::new(), unchecked };
+    results.into_iter().map(|r| with.hit(r)).collect()
 }
 
 /// The detection rules that fired on one event, not yet correlated ([`Hunter::detect`]).

@@ -7,9 +7,9 @@ use std::process::ExitCode;
 use anyhow::Context;
 use clap::{Args, Subcommand};
 use sekimori_detect::output::{write_hits, Format};
-use sekimori_detect::{
-    log_files, read_events_each_on, DeclaredLogSource, Detections, FieldMapping, Hunter, LoadReport, RuleSet,
-};
+use sekimori_detect::{log_files, DeclaredLogSource, FieldMapping, Hunter, LoadReport, RuleSet};
+
+use crate::hunt_files::Piece;
 use serde_json::Value;
 
 /// Arguments of `sekimori hunt`.
@@ -124,57 +124,59 @@ pub fn hunt(args: HuntArgs) -> anyhow::Result<ExitCode> {
     let mut on_mapped: std::collections::BTreeMap<String, usize> = std::collections::BTreeMap::new();
     // Hits on them whose filters could not be checked (a field the events lack), by rule.
     let mut unchecked: std::collections::BTreeMap<String, usize> = std::collections::BTreeMap::new();
-    for (i, file) in files.iter().enumerate() {
-        if progress {
-            write!(err, "\r\x1b[2K[{}/{}] {}", i + 1, files.len(), file.display())?;
+    let prepare = |event: &mut Value| {
+        if let Some(d) = &args.logsource {
+            d.declare(event);
+        }
+        if let Some(m) = &mapping {
+            m.apply(event);
+        }
+    };
+    // Files are read and judged on every core; correlation and output follow the files'
+    // order, so the result is the same for any number of threads.
+    let mut correlator = hunter.split_correlator();
+    let (mut shown, mut failure) = (usize::MAX, None);
+    crate::hunt_files::judge_files(&files, &hunter, workers, &prepare, &mut |i, piece| {
+        let file = &files[i];
+        if progress && shown != i {
+            shown = i;
+            failure = write!(err, "\r\x1b[2K[{}/{}] {}", i + 1, files.len(), file.display()).err().or(failure.take());
         }
         let name = file.display().to_string();
-        // Events are judged in batches as the file is read, so a large file is never held
-        // as parsed events all at once.
-        let mut batch = Vec::with_capacity(BATCH);
-        let mut judge = |batch: &mut Vec<Value>| {
-            if let Some(d) = &args.logsource {
-                batch.iter_mut().for_each(|e| d.declare(e));
-            }
-            if let Some(m) = &mapping {
-                batch.iter_mut().for_each(|e| m.apply(e));
-            }
-            events += batch.len();
-            // Detections on several threads; correlations in the events' order.
-            for (event, detected) in batch.iter().zip(detect_all(&hunter, batch, workers)) {
-                let found = hunter.correlate(event, detected);
-                if !found.is_empty() && placement.is_mapped(event) {
-                    for h in &found {
-                        *on_mapped.entry(h.title.clone()).or_insert(0usize) += 1;
-                        if !h.unchecked.is_empty() {
-                            *unchecked.entry(format!("{} [{}]", h.title, h.unchecked.join(", "))).or_insert(0usize) +=
-                                1;
+        match piece {
+            Piece::Batch(batch) => {
+                events += batch.len();
+                for (event, detected) in batch {
+                    let found = correlator.correlate(&event, detected);
+                    if !found.is_empty() && placement.is_mapped(&event) {
+                        for h in &found {
+                            *on_mapped.entry(h.title.clone()).or_insert(0usize) += 1;
+                            if !h.unchecked.is_empty() {
+                                let key = format!("{} [{}]", h.title, h.unchecked.join(", "));
+                                *unchecked.entry(key).or_insert(0usize) += 1;
+                            }
                         }
                     }
+                    hits.extend(found.into_iter().map(|h| h.with_context(&name, &event)));
                 }
-                hits.extend(found.into_iter().map(|h| h.with_context(&name, event)));
             }
-            batch.clear();
-        };
-        let read = read_events_each_on(file, workers, &mut |event| {
-            batch.push(event);
-            if batch.len() == BATCH {
-                judge(&mut batch);
-            }
-        });
-        judge(&mut batch);
-        let file_malformed = match read {
-            Ok(m) => m,
-            Err(e) => {
+            Piece::Done(Err(e)) => {
                 unreadable += 1;
-                writeln!(err, "{}skipped: {e}", if progress { "\r\x1b[2K" } else { "" })?;
-                continue;
+                failure =
+                    writeln!(err, "{}skipped: {e}", if progress { "\r\x1b[2K" } else { "" }).err().or(failure.take());
             }
-        };
-        for m in &file_malformed {
-            writeln!(err, "{}malformed: {}: {m}", if progress { "\r\x1b[2K" } else { "" }, file.display())?;
+            Piece::Done(Ok(file_malformed)) => {
+                for m in &file_malformed {
+                    let line =
+                        writeln!(err, "{}malformed: {}: {m}", if progress { "\r\x1b[2K" } else { "" }, file.display());
+                    failure = line.err().or(failure.take());
+                }
+                malformed += file_malformed.len();
+            }
         }
-        malformed += file_malformed.len();
+    });
+    if let Some(e) = failure {
+        return Err(e.into());
     }
     if progress {
         write!(err, "\r\x1b[2K")?;
@@ -215,27 +217,6 @@ pub fn hunt(args: HuntArgs) -> anyhow::Result<ExitCode> {
     write_hits(&mut out, &hits, args.format)?;
     out.flush()?;
     Ok(ExitCode::SUCCESS)
-}
-
-/// Events judged together: enough to share out between threads, few enough to keep memory
-/// small.
-const BATCH: usize = 8_192;
-
-/// Each event's detections, in the events' order, judged on up to `workers` threads
-/// (detection needs no exclusive access to the hunter).
-fn detect_all(hunter: &Hunter, events: &[Value], workers: usize) -> Vec<Detections> {
-    const MIN_PER_THREAD: usize = 64;
-    let workers = workers.min(events.len() / MIN_PER_THREAD).max(1);
-    if workers == 1 {
-        return events.iter().map(|e| hunter.detect(e)).collect();
-    }
-    std::thread::scope(|scope| {
-        let parts: Vec<_> = events
-            .chunks(events.len().div_ceil(workers))
-            .map(|part| scope.spawn(move || part.iter().map(|e| hunter.detect(e)).collect::<Vec<_>>()))
-            .collect();
-        parts.into_iter().flat_map(|p| p.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic))).collect()
-    })
 }
 
 /// `product=P,service=S,category=C` (each part optional, at least one).

@@ -8,6 +8,7 @@ mod backup;
 mod cli;
 mod config;
 mod hunt_cli;
+mod hunt_files;
 mod metrics_config;
 mod risk_cli;
 mod risk_config;

@@ -227,6 +227,23 @@ fn hunt_on_several_threads_prints_what_one_thread_prints() {
     let one = run("1");
     assert!(one.len() > 40 * 200, "{} hits", one.len());
     assert_eq!(run("3"), one, "the same hits in the same order");
+
+    // Many files (each regression event in its own, and the EVTX samples): read and judged
+    // several at once, printed in the files' order.
+    let evtx = Path::new(env!("CARGO_MANIFEST_DIR")).join("../sekimori-detect/tests/data/evtx");
+    let folders = [data.join("regression_data/rules/windows"), evtx];
+    let run = |threads: &str| {
+        let mut args = vec!["--rules", rules.to_str().expect("utf-8"), "--threads", threads, "--format", "jsonl"];
+        args.extend(folders.iter().map(|f| f.to_str().expect("utf-8")));
+        let (stdout, stderr, code) = hunt(&args);
+        assert_eq!(code, Some(0), "{stderr}");
+        (stdout, stderr)
+    };
+    let (one, summary) = run("1");
+    assert!(one.lines().count() > 200, "{one}");
+    for threads in ["2", "5"] {
+        assert_eq!(run(threads), (one.clone(), summary.clone()), "{threads} threads");
+    }
 }
 
 #[test]
