@@ -118,7 +118,7 @@ pub fn read_events_each_on(
     let reader: Box<dyn Read> =
         if name.ends_with(".gz") { Box::new(flate2::read::MultiGzDecoder::new(file)) } else { Box::new(file) };
     if !(name.ends_with(".evtx") || name.ends_with(".evtx.gz")) {
-        return read_documents_each(reader, READ_CHUNK, MAX_DOCUMENT_BYTES, sink).map_err(io);
+        return read_documents_each_on(reader, READ_CHUNK, MAX_DOCUMENT_BYTES, threads, sink).map_err(io);
     }
     let mut bytes = Vec::new();
     reader.take(MAX_FILE_BYTES + 1).read_to_end(&mut bytes).map_err(io)?;
@@ -219,9 +219,24 @@ pub fn parse_events_each(text: &str, sink: &mut dyn FnMut(Value)) -> Vec<Malform
 /// unfinished when `max_document` bytes are held is reported as malformed and skipped to
 /// the end of the line it starts on. The result is the same for any `chunk` (property-tested).
 pub fn read_documents_each(
+    reader: impl Read,
+    chunk: usize,
+    max_document: usize,
+    sink: &mut dyn FnMut(Value),
+) -> std::io::Result<Vec<Malformed>> {
+    read_documents_each_on(reader, chunk, max_document, 1, sink)
+}
+
+/// [`read_documents_each`], parsing lines that are each one document (NDJSON) on up to
+/// `threads` threads: a window of whole lines is split between threads when every line in
+/// it is one JSON document on its own, and read by the one-thread parser otherwise (a
+/// document over several lines, a bad line), so the events, their order and what is
+/// reported are the same for any `threads`.
+pub fn read_documents_each_on(
     mut reader: impl Read,
     chunk: usize,
     max_document: usize,
+    threads: usize,
     sink: &mut dyn FnMut(Value),
 ) -> std::io::Result<Vec<Malformed>> {
     let mut malformed = Vec::new();
@@ -244,7 +259,14 @@ pub fn read_documents_each(
         }
         // Parse whole lines only, until the input has ended.
         let limit = if ended { text.len() } else { text.rfind('\n').map_or(0, |i| i + 1) };
-        let (consumed, unfinished) = parse_window(&text[..limit], ended, &mut line, &mut malformed, sink);
+        let (consumed, unfinished) = match parse_lines_on(&text[..limit], threads) {
+            Some(events) => {
+                line += text[..limit].matches('\n').count();
+                events.into_iter().for_each(&mut *sink);
+                (limit, false)
+            }
+            None => parse_window(&text[..limit], ended, &mut line, &mut malformed, sink),
+        };
         text.drain(..consumed);
         if ended {
             return Ok(malformed);
@@ -360,6 +382,48 @@ fn parse_window(
         }
     }
     (window.len(), false)
+}
+
+/// Fewest lines worth sharing between threads.
+const MIN_PARALLEL_LINES: usize = 256;
+
+/// The events of `window` (whole lines) when every line that is not blank is one JSON
+/// document on its own, parsed on up to `threads` threads; `None` otherwise (or for one
+/// thread, or few lines), for the one-thread parser to read. A line that is a whole
+/// document alone is read as that document by the stream parser too: a value cannot
+/// continue past the end of a complete one, so the two agree.
+fn parse_lines_on(window: &str, threads: usize) -> Option<Vec<Value>> {
+    if threads < 2 || window.len() < MIN_PARALLEL_LINES * 64 {
+        return None;
+    }
+    let lines: Vec<&str> = window.split('\n').collect();
+    if lines.len() < MIN_PARALLEL_LINES {
+        return None;
+    }
+    let per_thread = lines.len().div_ceil(threads);
+    std::thread::scope(|scope| {
+        let parts: Vec<_> = lines
+            .chunks(per_thread)
+            .map(|part| {
+                scope.spawn(move || {
+                    let mut events = Vec::with_capacity(part.len());
+                    for line in part {
+                        if line.trim_matches([' ', '\t', '\r']).is_empty() {
+                            continue;
+                        }
+                        let doc: Value = serde_json::from_str(line).ok()?;
+                        push_document(&mut |e| events.push(e), doc);
+                    }
+                    Some(events)
+                })
+            })
+            .collect();
+        let mut all = Vec::with_capacity(lines.len());
+        for part in parts {
+            all.extend(part.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic))?);
+        }
+        Some(all)
+    })
 }
 
 /// An error and its causes on one line, `outer: inner: …`: the `evtx` crate's outer messages
@@ -529,5 +593,49 @@ mod tests {
             proptest::prop_assert_eq!(events, whole.events);
             proptest::prop_assert_eq!(malformed, whole.malformed);
         }
+
+        /// Lines shared between threads give what one thread gives: the same events in the
+        /// same order and the same reports, whatever mix of one-line documents, documents
+        /// over several lines and bad lines the text holds.
+        #[test]
+        fn reading_on_several_threads_is_reading_on_one(
+            lines in proptest::collection::vec(proptest::prop_oneof![
+                8 => proptest::strategy::Strategy::prop_map(0u32..1000, |n| format!("{{\"EventID\": {n}, \"CommandLine\": \"cmd /c echo {n} padding padding padding\"}}")),
+                1 => proptest::strategy::Just("{\"Records\": [{\"eventName\": \"a\"}, {\"eventName\": \"b\"}]}".to_owned()),
+                1 => proptest::strategy::Just("".to_owned()),
+            ], 300..1200),
+            // Lines the parallel path must leave to the one-thread parser, put anywhere.
+            odd in proptest::collection::vec((0usize..1200, proptest::prop_oneof![
+                proptest::strategy::Just("{\n  \"b\": 1\n}"),
+                proptest::strategy::Just("{\"cut\": "),
+                proptest::strategy::Just("[1, 2] 3"),
+            ]), 0..3),
+            threads in 2usize..4,
+            chunk in proptest::prop_oneof![proptest::strategy::Just(20_000usize), proptest::strategy::Just(READ_CHUNK)],
+        ) {
+            let mut lines = lines;
+            for (at, line) in odd {
+                lines.insert(at.min(lines.len()), line.to_owned());
+            }
+            let text = lines.join("\n");
+            let mut one = Vec::new();
+            let one_bad = read_documents_each(text.as_bytes(), READ_CHUNK, usize::MAX, &mut |e| one.push(e)).expect("memory");
+            let mut many = Vec::new();
+            let many_bad = read_documents_each_on(text.as_bytes(), chunk, usize::MAX, threads, &mut |e| many.push(e))
+                .expect("memory");
+            proptest::prop_assert_eq!(many, one);
+            proptest::prop_assert_eq!(many_bad, one_bad);
+        }
+    }
+
+    #[test]
+    fn a_window_of_one_line_documents_is_parsed_on_several_threads() {
+        let text: String = (0..1000).map(|n| format!("{{\"n\": {n}, \"pad\": \"{}\"}}\n", "x".repeat(40))).collect();
+        let events = parse_lines_on(&text, 2).expect("every line is a document");
+        assert_eq!(events.len(), 1000);
+        assert_eq!(events[999]["n"], 999);
+        let pretty = text.replacen("{\"n\": 5,", "{\n\"n\": 5,", 1);
+        assert!(parse_lines_on(&pretty, 2).is_none(), "a document over two lines goes to the one-thread parser");
+        assert!(parse_lines_on(&text, 1).is_none());
     }
 }

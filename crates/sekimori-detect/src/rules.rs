@@ -308,7 +308,13 @@ struct Bucket {
     product: Option<String>,
     service: Option<String>,
     category: Option<String>,
-    engine: Engine,
+    /// Its rules, compiled, with the filter rules applied.
+    rules: Vec<CompiledRule>,
+    /// rsigma's engine over the same rules, built only when the sieves are turned off
+    /// ([`Hunter::set_sieves`]): its candidate and bloom indexes (large automata) are not
+    /// needed in front of the sieve, and building them was most of the time and memory of
+    /// loading.
+    engine: std::sync::OnceLock<Engine>,
     /// The event fields its rules (and filters) read, if memoisable.
     visible: Option<Visible>,
     /// When every rule needs one of a set of keywords: the search that decides whether
@@ -322,7 +328,7 @@ impl std::fmt::Debug for Hunter {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Hunter")
             .field("logsource_groups", &self.buckets.len())
-            .field("detections", &self.buckets.iter().map(|b| b.engine.rule_count()).sum::<usize>())
+            .field("detections", &self.buckets.iter().map(|b| b.rules.len()).sum::<usize>())
             .field("correlations", &self.correlations.as_ref().map(CorrelationEngine::correlation_rule_count))
             .finish()
     }
@@ -341,7 +347,6 @@ impl Hunter {
         let mut buckets = Vec::new();
         let mut fields = FieldIndex::default();
         for ((product, service, category), members) in groups {
-            let mut engine = Engine::new();
             let visible = Visible::of(
                 members.iter().map(|(r, _)| &r.detection).chain(rules.filters.iter().map(|(_, f)| &f.detection)),
             );
@@ -350,14 +355,31 @@ impl Hunter {
             let keywords = KeywordGate::of(members.iter().map(|(r, _)| &r.detection));
             // Compiled when loaded (`compile_rule` is what the engine's own loading does
             // without pipelines, which Sekimori does not use).
-            engine.extend_compiled_rules(members.iter().map(|(_, c)| (*c).clone()));
-            for (path, f) in &rules.filters {
-                engine
-                    .apply_filter(f)
-                    .map_err(|e| DetectError::Compile(format!("{}: {}: {e}", path.display(), f.title)))?;
-            }
-            let sieve = Sieve::new(engine.rules(), &mut fields)?;
-            buckets.push(Bucket { product, service, category, engine, visible, keywords, sieve });
+            let compiled = members.iter().map(|(_, c)| (*c).clone());
+            let group_rules = if rules.filters.is_empty() {
+                compiled.collect()
+            } else {
+                // rsigma applies filter rules to the rules an engine holds.
+                let mut engine = Engine::new();
+                engine.extend_compiled_rules(compiled);
+                for (path, f) in &rules.filters {
+                    engine
+                        .apply_filter(f)
+                        .map_err(|e| DetectError::Compile(format!("{}: {}: {e}", path.display(), f.title)))?;
+                }
+                engine.rules().to_vec()
+            };
+            let sieve = Sieve::new(&group_rules, &mut fields)?;
+            buckets.push(Bucket {
+                product,
+                service,
+                category,
+                rules: group_rules,
+                engine: std::sync::OnceLock::new(),
+                visible,
+                keywords,
+                sieve,
+            });
         }
         let correlations = if rules.correlations.is_empty() {
             None
@@ -413,9 +435,15 @@ impl Hunter {
                 let i = i as usize;
                 detections.extend(self.memo.detections(i, b.visible.as_ref(), event, || {
                     if self.sieves {
-                        b.sieve.evaluate(b.engine.rules(), &json)
+                        b.sieve.evaluate(&b.rules, &json)
                     } else {
-                        b.engine.evaluate(&json)
+                        b.engine
+                            .get_or_init(|| {
+                                let mut engine = Engine::new();
+                                engine.extend_compiled_rules(b.rules.iter().cloned());
+                                engine
+                            })
+                            .evaluate(&json)
                     }
                 }));
             }
