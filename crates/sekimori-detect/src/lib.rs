@@ -4,6 +4,7 @@
 //!
 //! No HTTP and no storage: the server and the offline `sekimori hunt` command share it.
 
+mod aliases;
 mod anchors;
 pub mod baseline;
 mod error;

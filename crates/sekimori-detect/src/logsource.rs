@@ -4,6 +4,7 @@
 //! ([`DeclaredLogSource`], the event's `sekimori.logsource`); with no declaration it stays
 //! unknown and narrows nothing (fail open).
 
+use crate::aliases::WindowsAliases;
 use crate::textfields::TextLayout;
 use crate::DetectError;
 use std::collections::BTreeMap;
@@ -263,16 +264,6 @@ struct WindowsMap {
     text_fields: Vec<TextLayout>,
 }
 
-/// `aliases` of one provider's events.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct WindowsAliases {
-    provider: String,
-    events: Vec<i64>,
-    /// Alias -> the fields it is taken from (the first present wins).
-    fields: BTreeMap<String, Vec<String>>,
-}
-
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct ProviderCategories {
@@ -342,14 +333,7 @@ impl LogSourceMap {
             layout.add_to(event);
         }
         if let Some(aliases) = self.windows_aliases(event) {
-            let added: Vec<(String, Value)> = aliases
-                .iter()
-                .filter(|(alias, _)| !event.contains_key(alias.as_str()))
-                .filter_map(|(alias, sources)| {
-                    sources.iter().find_map(|s| event.get(s.as_str())).map(|v| (alias.clone(), v.clone()))
-                })
-                .collect();
-            event.extend(added);
+            aliases.add_to(event);
             return;
         }
         // In the order `classify` places events.
@@ -397,9 +381,9 @@ impl LogSourceMap {
     }
 
     /// The aliases of a Windows event's provider and event ID, if the data names them.
-    fn windows_aliases(&self, event: &serde_json::Map<String, Value>) -> Option<&BTreeMap<String, Vec<String>>> {
+    fn windows_aliases(&self, event: &serde_json::Map<String, Value>) -> Option<&WindowsAliases> {
         let (provider, id) = windows_id(event)?;
-        self.file.windows.aliases.iter().find(|a| a.provider == provider && a.events.contains(&id)).map(|a| &a.fields)
+        self.file.windows.aliases.iter().find(|a| a.applies(provider, id))
     }
 
     /// Whether `event` is a Windows event by its structure, whatever its `Channel` says (ETW

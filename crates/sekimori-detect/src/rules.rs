@@ -324,6 +324,48 @@ struct Bucket {
     sieve: Sieve,
 }
 
+impl Bucket {
+    /// The group of rules with one log source, its sieve not yet given slots.
+    fn build(
+        (product, service, category): &LogSourceKey,
+        members: &[(&SigmaRule, &CompiledRule)],
+        filters: &[(PathBuf, FilterRule)],
+    ) -> Result<Bucket, DetectError> {
+        let visible =
+            Visible::of(members.iter().map(|(r, _)| &r.detection).chain(filters.iter().map(|(_, f)| &f.detection)));
+        // Filters only narrow a rule (`and not filter`), so the rules' own requirement
+        // stands with them applied.
+        let keywords = KeywordGate::of(members.iter().map(|(r, _)| &r.detection));
+        // Compiled when loaded (`compile_rule` is what the engine's own loading does
+        // without pipelines, which Sekimori does not use).
+        let compiled = members.iter().map(|(_, c)| (*c).clone());
+        let rules: Vec<CompiledRule> = if filters.is_empty() {
+            compiled.collect()
+        } else {
+            // rsigma applies filter rules to the rules an engine holds.
+            let mut engine = Engine::new();
+            engine.extend_compiled_rules(compiled);
+            for (path, f) in filters {
+                engine
+                    .apply_filter(f)
+                    .map_err(|e| DetectError::Compile(format!("{}: {}: {e}", path.display(), f.title)))?;
+            }
+            engine.rules().to_vec()
+        };
+        let sieve = Sieve::unslotted(&rules)?;
+        Ok(Bucket {
+            product: product.clone(),
+            service: service.clone(),
+            category: category.clone(),
+            rules,
+            engine: std::sync::OnceLock::new(),
+            visible,
+            keywords,
+            sieve,
+        })
+    }
+}
+
 impl std::fmt::Debug for Hunter {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Hunter")
@@ -344,42 +386,37 @@ impl Hunter {
             let ls = &r.logsource;
             groups.entry((ls.product.clone(), ls.service.clone(), ls.category.clone())).or_default().push((r, c));
         }
-        let mut buckets = Vec::new();
+        // Groups are built on every core (the sieves' automata are most of the work), taken
+        // from a shared counter; then their fields get slots in the groups' order, which
+        // gives the slots one thread would.
+        let groups: Vec<_> = groups.into_iter().collect();
+        let next = std::sync::atomic::AtomicUsize::new(0);
+        let threads = std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get).min(groups.len());
+        let mut built: Vec<(usize, Result<Bucket, DetectError>)> = std::thread::scope(|scope| {
+            let workers: Vec<_> = (0..threads.max(1))
+                .map(|_| {
+                    scope.spawn(|| {
+                        let mut done = Vec::new();
+                        loop {
+                            let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                            let Some((key, members)) = groups.get(i) else { return done };
+                            done.push((i, Bucket::build(key, members, &rules.filters)));
+                        }
+                    })
+                })
+                .collect();
+            workers
+                .into_iter()
+                .flat_map(|w| w.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic)))
+                .collect()
+        });
+        built.sort_by_key(|(i, _)| *i);
         let mut fields = FieldIndex::default();
-        for ((product, service, category), members) in groups {
-            let visible = Visible::of(
-                members.iter().map(|(r, _)| &r.detection).chain(rules.filters.iter().map(|(_, f)| &f.detection)),
-            );
-            // Filters only narrow a rule (`and not filter`), so the rules' own requirement
-            // stands with them applied.
-            let keywords = KeywordGate::of(members.iter().map(|(r, _)| &r.detection));
-            // Compiled when loaded (`compile_rule` is what the engine's own loading does
-            // without pipelines, which Sekimori does not use).
-            let compiled = members.iter().map(|(_, c)| (*c).clone());
-            let group_rules = if rules.filters.is_empty() {
-                compiled.collect()
-            } else {
-                // rsigma applies filter rules to the rules an engine holds.
-                let mut engine = Engine::new();
-                engine.extend_compiled_rules(compiled);
-                for (path, f) in &rules.filters {
-                    engine
-                        .apply_filter(f)
-                        .map_err(|e| DetectError::Compile(format!("{}: {}: {e}", path.display(), f.title)))?;
-                }
-                engine.rules().to_vec()
-            };
-            let sieve = Sieve::new(&group_rules, &mut fields)?;
-            buckets.push(Bucket {
-                product,
-                service,
-                category,
-                rules: group_rules,
-                engine: std::sync::OnceLock::new(),
-                visible,
-                keywords,
-                sieve,
-            });
+        let mut buckets = Vec::with_capacity(built.len());
+        for (_, bucket) in built {
+            let mut bucket = bucket?;
+            bucket.sieve.assign_slots(&mut fields);
+            buckets.push(bucket);
         }
         let correlations = if rules.correlations.is_empty() {
             None

@@ -45,9 +45,9 @@ pub fn judge_files(
     prepare: &(dyn Fn(&mut Value) + Sync),
     consume: &mut dyn FnMut(usize, Piece),
 ) {
-    let workers = workers.clamp(1, files.len().max(1));
     // Few files: each one's chunks are parsed, and its events judged, on several threads.
     let per_file = (workers / files.len().max(1)).max(1);
+    let workers = workers.clamp(1, files.len().max(1));
     let (senders, receivers): (Vec<_>, Vec<_>) = files
         .iter()
         .map(|_| {

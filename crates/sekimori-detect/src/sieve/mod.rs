@@ -130,7 +130,24 @@ impl std::fmt::Debug for Sieve {
 impl Sieve {
     /// Puts the sieve in front of `rules` (rsigma's engine's, filters applied); the fields
     /// they read get slots in `index`.
+    #[cfg(test)]
     pub(crate) fn new(rules: &[CompiledRule], index: &mut FieldIndex) -> Result<Sieve, DetectError> {
+        let mut sieve = Sieve::unslotted(rules)?;
+        sieve.assign_slots(index);
+        Ok(sieve)
+    }
+
+    /// Gives the fields the sieve reads their slots in `index` (in the sieve's own order, so
+    /// sieves slotted one after another in a fixed order get the same slots every time).
+    pub(crate) fn assign_slots(&mut self, index: &mut FieldIndex) {
+        for f in &mut self.fields {
+            f.slot = index.intern(&f.name);
+        }
+    }
+
+    /// [`Sieve::new`] without slots yet ([`Sieve::assign_slots`]), so that groups' sieves
+    /// can be built on several threads.
+    pub(crate) fn unslotted(rules: &[CompiledRule]) -> Result<Sieve, DetectError> {
         let mut b = Builder::default();
         let formulas: Vec<Formula> = rules.iter().enumerate().map(|(i, r)| b.rule(i as u32, r)).collect();
         // Plans decide items by the same leaves; building them must not change how often a
@@ -193,7 +210,7 @@ impl Sieve {
             };
             fields.push(Field {
                 path: draft.name.contains(['.', '[', '\\']),
-                slot: index.intern(&draft.name),
+                slot: u32::MAX,
                 name: draft.name,
                 automaton,
                 singles: bytes.as_ref().map_or_else(Vec::new, |t| {
