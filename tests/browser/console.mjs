@@ -11,6 +11,8 @@
 //            like this" by the first user shown, exports NDJSON and CSV
 //            → SEARCH <result count> | <user> | <NDJSON lines> | <CSV lines>; A11Y audit <n>
 //   ALERT    opens the first alert, acknowledges it and comments → ALERT <state> <comment's author>
+//   DETECTION  the Detection page (sources, listeners, rules) → A11Y detection <n>,
+//            DETECTION <source names> | <rules loaded line>
 //   JA       Japanese → JA <nav text>
 //   AUDITOR <username> <user to view>  a second browser signs in as an auditor (push →
 //            NUMBER <n>) and opens that user's page → AUDITOR <action buttons> <email shown>
@@ -138,6 +140,15 @@ try {
       await shot(page, "console-alert");
       await a11y(page, "alert");
       console.log(`ALERT ${await page.textContent("#alert-state")} ${await page.textContent(".comment-author")}`);
+    } else if (cmd === "DETECTION") {
+      // Where events come from and which rules run: the ingest source made by the test,
+      // and the rules loaded (none failed).
+      await page.goto(`${base}/console/#/detection`);
+      await page.waitForSelector("#rules-loaded");
+      await shot(page, "console-detection");
+      await a11y(page, "detection");
+      const names = await page.locator(".source-name").allTextContents();
+      console.log(`DETECTION ${names.join(",")} | ${await page.textContent("#rules-loaded")}`);
     } else if (cmd === "JA") {
       await page.goto(`${base}/console/#/users`);
       await page.waitForSelector("#search");
@@ -146,7 +157,7 @@ try {
       await shot(page, "console-users-ja");
       console.log(`JA ${(await page.textContent("nav")).replace(/\s+/g, " ").trim()}`);
       // Every page in Japanese too, for the screenshots.
-      for (const [hash, name] of [["#/", "home"], [`#/users/${args[0] || "dave"}`, "user"], ["#/alerts", "alerts"], ["#/audit", "audit"]]) {
+      for (const [hash, name] of [["#/", "home"], [`#/users/${args[0] || "dave"}`, "user"], ["#/alerts", "alerts"], ["#/audit", "audit"], ["#/detection", "detection"]]) {
         await page.goto(`${base}/console/${hash}`);
         await page.waitForSelector("#main h2");
         await shot(page, `console-${name}-ja`);

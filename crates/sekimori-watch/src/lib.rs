@@ -117,6 +117,8 @@ pub struct Watch {
     silence_generation: Arc<std::sync::atomic::AtomicU64>,
     /// Counters for `/metrics`.
     metrics: Arc<metrics::WatchMetrics>,
+    /// What loading the rules found (every rule that did not load, and why).
+    load_report: Arc<sekimori_detect::LoadReport>,
 }
 
 impl std::fmt::Debug for Watch {
@@ -154,7 +156,19 @@ impl Watch {
             responder: None,
             silence_generation: Arc::default(),
             metrics: Arc::default(),
+            load_report: Arc::default(),
         })
+    }
+
+    /// These services, reporting `report` (what loading their rules found) to the admin API.
+    pub fn with_load_report(mut self, report: sekimori_detect::LoadReport) -> Self {
+        self.load_report = Arc::new(report);
+        self
+    }
+
+    /// What loading the rules found.
+    pub fn load_report(&self) -> &sekimori_detect::LoadReport {
+        &self.load_report
     }
 
     /// These services, acting on users for response policies through `responder` (the

@@ -106,6 +106,7 @@ pub fn watch(rules: (RuleSet, LoadReport), store: Arc<dyn Store>, baselines: Bas
         println!("threat intel: {} addresses and networks", baselines.intel().len());
     }
     Watch::new(store, Arc::new(SystemClock), Arc::new(OsRng), &rules, baselines, IngestLimits::default())
+        .map(|w| w.with_load_report(report))
         .map_err(|e| anyhow::anyhow!("detect.rules: {e}"))
 }
 

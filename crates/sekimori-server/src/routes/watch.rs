@@ -29,6 +29,7 @@ pub(super) fn router(state: &AppState) -> Router<AppState> {
             .put("/api/v1/admin/ingest-sources/{id}/labels", cap(Detection), set_source_labels)
             .get("/api/v1/admin/dead-letters", cap(DetectionRead), dead_letters)
             .get("/api/v1/admin/listeners", cap(DetectionRead), listeners)
+            .get("/api/v1/admin/rules", cap(DetectionRead), rules)
             .get("/api/v1/admin/ingest-settings", cap(DetectionRead), ingest_settings)
             .put("/api/v1/admin/ingest-settings", cap(Detection), set_ingest_settings)
             .get("/api/v1/admin/ingested-events/{seq}", cap(DetectionRead), ingested_event)
@@ -145,6 +146,24 @@ async fn ingested_event(
         .parse::<i64>()
         .map_err(|_| ApiError::new(ErrorCode::InvalidRequest, "the event number must be an integer"))?;
     Ok(Json(s.watch.event(&admin.tenant_id, seq).await?))
+}
+
+/// What loading this server's Sigma rules found: how many of each kind loaded, and every
+/// rule or file that did not, with its reason (the same report `sekimori rules check` prints).
+async fn rules(State(s): State<AppState>, AdminAuth(_): AdminAuth) -> Json<Value> {
+    let r = s.watch.load_report();
+    let failures: Vec<Value> = r
+        .failures
+        .iter()
+        .map(|f| serde_json::json!({"path": f.path.display().to_string(), "rule": f.rule, "reason": f.reason}))
+        .collect();
+    Json(serde_json::json!({
+        "files": r.files,
+        "detections": r.detections,
+        "correlations": r.correlations,
+        "filters": r.filters,
+        "failures": failures,
+    }))
 }
 
 /// The counters of this process's syslog listeners whose source is in the admin's tenant.

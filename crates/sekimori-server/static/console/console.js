@@ -24,6 +24,10 @@
       matched: "Matched", event: "Event", q_action: "Action", q_user: "User", q_since: "From", q_until: "Until",
       search_events: "Search", export_ndjson: "Export NDJSON", export_csv: "Export CSV", next_page: "Next page",
       results: "{n} events", actor: "By",
+      nav_detection: "Detection", detection: "Detection", sources: "Ingest sources", listeners: "Syslog listeners",
+      rules: "Sigma rules", rules_loaded: "{d} detection, {c} correlation and {f} filter rules loaded from {files} files; {n} not loaded.",
+      not_loaded: "Not loaded", file: "File", reason: "Reason", received: "Received", dropped: "Dropped", malformed: "Malformed",
+      listener: "Listener", labels: "Labels",
     },
     ja: {
       title: "関守コンソール", skip: "本文へ移動", nav_home: "ホーム", nav_users: "ユーザー", nav_alerts: "アラート",
@@ -42,6 +46,10 @@
       matched: "一致した項目", event: "イベント", q_action: "操作", q_user: "ユーザー", q_since: "開始", q_until: "終了",
       search_events: "検索", export_ndjson: "NDJSONで書き出す", export_csv: "CSVで書き出す", next_page: "次のページ",
       results: "{n} 件", actor: "実行者",
+      nav_detection: "検知", detection: "検知", sources: "取り込み元", listeners: "Syslog リスナー",
+      rules: "Sigma ルール", rules_loaded: "{files} 個のファイルから検知ルール {d} 件、相関ルール {c} 件、フィルター {f} 件を読み込みました。読み込めなかったもの: {n} 件。",
+      not_loaded: "読み込めなかったルール", file: "ファイル", reason: "理由", received: "受信", dropped: "破棄", malformed: "不正な形式",
+      listener: "リスナー", labels: "ラベル",
     },
   };
   let lang = localStorage.getItem("sekimori.console.lang") || ((navigator.language || "en").toLowerCase().startsWith("ja") ? "ja" : "en");
@@ -333,6 +341,25 @@
       table([t("time"), t("who"), t("comment")], (a.comments || []).map((c) => [c.created_at, el("span", { class: "comment-author" }, c.author), c.body])));
   }
 
+  // Detection: where events come from and which rules run (and which did not load, why).
+  async function detection() {
+    const [sources, listeners, rules] = await Promise.all([
+      api("GET", "/api/v1/admin/ingest-sources"),
+      api("GET", "/api/v1/admin/listeners"),
+      api("GET", "/api/v1/admin/rules"),
+    ]);
+    const section = (id, title, ...content) => el("section", { id, "aria-labelledby": id + "-title" }, el("h3", { id: id + "-title" }, title), ...content);
+    page(t("detection"),
+      section("detection-sources", t("sources"), table([t("name"), t("created"), t("labels")], sources.map((x) =>
+        [el("span", { class: "source-name" }, x.name), x.created_at || "", Object.entries(x.labels || {}).map(([k, v]) => k + "=" + v).join(", ")]))),
+      section("detection-listeners", t("listeners"), table([t("listener"), t("received"), t("dropped"), t("malformed")], listeners.map((l) =>
+        [l.url, String(l.received), String(l.dropped), String(l.malformed)]))),
+      section("detection-rules", t("rules"),
+        el("p", { id: "rules-loaded" }, t("rules_loaded", { d: rules.detections, c: rules.correlations, f: rules.filters, files: rules.files, n: rules.failures.length })),
+        el("h4", {}, t("not_loaded")),
+        table([t("file"), t("rule"), t("reason")], rules.failures.map((f) => [f.path, f.rule || "", f.reason]))));
+  }
+
   async function route() {
     say("");
     const h = decodeURIComponent(location.hash.replace(/^#/, "")) || "/";
@@ -341,6 +368,7 @@
       else if (h.startsWith("/users/")) await user(h.slice(7));
       else if (h === "/audit") await audit();
       else if (h === "/alerts") await alerts();
+      else if (h === "/detection") await detection();
       else if (h.startsWith("/alerts/")) await alertPage(h.slice(8));
       else await home();
     } catch (e) {

@@ -101,6 +101,19 @@ async fn the_console_in_chromium_signs_in_with_push_and_acts_as_the_role() {
     let (_, alerts) = s.admin_call(Method::GET, "/api/v1/admin/alerts", None).await;
     assert_eq!(alerts[0]["state"], "acknowledged");
 
+    stdin.write_all(b"DETECTION\n").await.expect("command");
+    assert_eq!(next_line(&mut lines).await, "A11Y detection 0");
+    let (_, rules) = s.admin_call(Method::GET, "/api/v1/admin/rules", None).await;
+    let detection = next_line(&mut lines).await;
+    assert_eq!(
+        detection,
+        format!(
+            "DETECTION edr | {} detection, 0 correlation and 0 filter rules loaded from {} files; 0 not loaded.",
+            rules["detections"], rules["files"]
+        ),
+        "the page shows the source and what the API reports"
+    );
+
     stdin.write_all(b"JA dave\n").await.expect("command");
     let ja = next_line(&mut lines).await;
     assert!(ja.contains("ユーザー") && ja.contains("監査"), "{ja}");
@@ -119,11 +132,13 @@ async fn the_console_in_chromium_signs_in_with_push_and_acts_as_the_role() {
         "console-alerts",
         "console-alert",
         "console-audit",
+        "console-detection",
         "console-users-ja",
         "console-home-ja",
         "console-user-ja",
         "console-alerts-ja",
         "console-audit-ja",
+        "console-detection-ja",
         "console-user-auditor-phone",
     ] {
         for scheme in ["light", "dark"] {

@@ -192,6 +192,7 @@ impl TestServer {
             sekimori_watch::IngestLimits::default(),
         )
         .expect("rules compile")
+        .with_load_report(report)
         .with_sealer(gate.sealer())
         .with_responder(Arc::new(sekimori_server::responder::GateResponder(gate.clone())));
         let _ = watch_cell.set(watch.clone());
