@@ -10,7 +10,8 @@
 //!
 //! No deadlock: a worker waits only on its own file's channel; the file the caller is
 //! reading from was taken before any later one, so its worker is running or waiting on
-//! the caller, who is reading it.
+//! the caller, who is reading it. A worker that panics drops its file's sender as it
+//! unwinds, and the last worker to go drops the senders no one took.
 
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -56,9 +57,15 @@ pub fn judge_files(
         })
         .unzip();
     let next = AtomicUsize::new(0);
+    // Held by the workers only: should every worker die (a panic), the senders of files no
+    // one took are dropped with the last of them, so the caller is not left waiting on a
+    // file no one reads (the panic is raised when the scope ends).
+    let senders = std::sync::Arc::new(senders);
     std::thread::scope(|scope| {
         for _ in 0..workers {
-            scope.spawn(|| loop {
+            let senders = std::sync::Arc::clone(&senders);
+            let next = &next;
+            scope.spawn(move || loop {
                 let i = next.fetch_add(1, Ordering::Relaxed);
                 let Some(file) = files.get(i) else { return };
                 let sender = senders[i].lock().map(|mut s| s.take()).unwrap_or_else(|p| p.into_inner().take());
@@ -67,6 +74,7 @@ pub fn judge_files(
                 }
             });
         }
+        drop(senders);
         // Owned here, so that if `consume` panics they are dropped as it unwinds and the
         // workers' sends fail instead of waiting for ever.
         let receivers = receivers;
