@@ -73,9 +73,7 @@ impl WindowsAliases {
         }
         event.extend(added);
     }
-}
 
-impl WindowsAliases {
     /// `value` as a drive path if `alias` is one of [`WindowsAliases::device_paths`] and it
     /// is a device path; as it is otherwise.
     fn drive_path(&self, alias: &str, value: &Value) -> Value {

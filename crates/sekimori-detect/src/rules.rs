@@ -489,10 +489,10 @@ impl Hunter {
         // `not` has filters that could not be checked.
         let mut unchecked = Vec::new();
         if !detections.is_empty() && self.logsources.is_mapped(event) {
-            for d in &detections {
-                let missing = self.negated.missing(d.header.rule_id.as_deref(), event);
+            for id in detections.iter().filter_map(|d| d.header.rule_id.as_ref()) {
+                let missing = self.negated.missing(id, event);
                 if !missing.is_empty() {
-                    unchecked.push((d.header.rule_id.clone(), missing));
+                    unchecked.push((id.clone(), missing));
                 }
             }
         }
@@ -557,9 +557,7 @@ impl Hunter {
 
     /// Hits of detections alone, for a hunter without correlation rules.
     pub fn hits(detections: Detections) -> Vec<Hit> {
-        let Detections { results, unchecked } = detections;
-        let with = Detections { results: Vec::new(), unchecked };
-        results.into_iter().map(|r| with.hit(r)).collect()
+        correlate(None, &Value::Null, detections)
     }
 }
 
@@ -579,8 +577,19 @@ fn correlate(engine: Option<&mut CorrelationEngine>, event: &Value, detections: 
         Some(c) => c.correlate_detections(&JsonEvent::borrow(event), results),
         None => results,
     };
-    let with = Detections { results: Vec::new(), unchecked };
-    results.into_iter().map(|r| with.hit(r)).collect()
+    results.into_iter().map(|r| hit(r, &unchecked)).collect()
+}
+
+/// The hit of a result, with the fields whose filters could not be checked if it is a
+/// detection among `unchecked`.
+fn hit(r: rsigma_eval::EvaluationResult, unchecked: &[(String, Vec<String>)]) -> Hit {
+    let fields = match (r.is_detection(), &r.header.rule_id) {
+        (true, Some(id)) => unchecked.iter().find(|(u, _)| u == id).map(|(_, fields)| fields.clone()),
+        _ => None,
+    };
+    let mut hit = Hit::from_result(r);
+    hit.unchecked = fields.unwrap_or_else(Vec::new);
+    hit
 }
 
 /// The detection rules that fired on one event, not yet correlated ([`Hunter::detect`]).
@@ -588,24 +597,10 @@ fn correlate(engine: Option<&mut CorrelationEngine>, event: &Value, detections: 
 pub struct Detections {
     results: Vec<rsigma_eval::EvaluationResult>,
     /// By rule id: the fields whose filters could not be checked ([`crate::unknown`]).
-    unchecked: Vec<(Option<String>, Vec<String>)>,
+    unchecked: Vec<(String, Vec<String>)>,
 }
 
 impl Detections {
-    /// The hit of a result, with the fields whose filters could not be checked if it is a
-    /// detection among [`Detections::unchecked`].
-    fn hit(&self, r: rsigma_eval::EvaluationResult) -> Hit {
-        let unchecked = match (r.is_detection(), &r.header.rule_id) {
-            (true, Some(id)) => {
-                self.unchecked.iter().find(|(u, _)| u.as_ref() == Some(id)).map(|(_, fields)| fields.clone())
-            }
-            _ => None,
-        };
-        let mut hit = Hit::from_result(r);
-        hit.unchecked = unchecked.into_iter().flatten().collect();
-        hit
-    }
-
     /// Each result in full, as rsigma serialises it (rule, the selections that held and
     /// the fields that matched, in the order found), in rule order.
     pub fn to_json(&self) -> Vec<Value> {

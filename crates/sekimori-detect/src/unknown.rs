@@ -47,8 +47,8 @@ impl NegatedFields {
 
     /// The fields the rule `id` reads under a `not` that `event` lacks: on a mapped event,
     /// the filters that could not be checked (empty: the verdict is firm).
-    pub(crate) fn missing(&self, id: Option<&str>, event: &Value) -> Vec<String> {
-        let Some(fields) = id.and_then(|id| self.0.get(id)) else { return Vec::new() };
+    pub(crate) fn missing(&self, id: &str, event: &Value) -> Vec<String> {
+        let Some(fields) = self.0.get(id) else { return Vec::new() };
         fields.iter().filter(|f| event.get(f.as_str()).is_none()).cloned().collect()
     }
 }
@@ -125,11 +125,11 @@ mod tests {
             "positive items and a double negation are not negated"
         );
         let mapped = json!({"Image": "C:\\Windows\\System32\\net.exe", "CommandLine": "net user"});
-        assert_eq!(n.missing(Some("r1"), &mapped), ["Hashes", "IntegrityLevel"], "the filters cannot be read");
+        assert_eq!(n.missing("r1", &mapped), ["Hashes", "IntegrityLevel"], "the filters cannot be read");
         let partly = json!({"Image": "x", "Hashes": "SHA1=…"});
-        assert_eq!(n.missing(Some("r1"), &partly), ["IntegrityLevel"]);
+        assert_eq!(n.missing("r1", &partly), ["IntegrityLevel"]);
         let sysmon = json!({"Image": "x", "Hashes": "SHA1=…", "IntegrityLevel": "High"});
-        assert!(n.missing(Some("r1"), &sysmon).is_empty());
-        assert!(n.missing(Some("other"), &mapped).is_empty() && n.missing(None, &mapped).is_empty());
+        assert!(n.missing("r1", &sysmon).is_empty());
+        assert!(n.missing("other", &mapped).is_empty());
     }
 }

@@ -140,7 +140,7 @@ pub fn hunt(args: HuntArgs) -> anyhow::Result<ExitCode> {
         let file = &files[i];
         if progress && shown != i {
             shown = i;
-            failure = write!(err, "\r\x1b[2K[{}/{}] {}", i + 1, files.len(), file.display()).err().or(failure.take());
+            keep_first(&mut failure, write!(err, "\r\x1b[2K[{}/{}] {}", i + 1, files.len(), file.display()));
         }
         let name = file.display().to_string();
         match piece {
@@ -162,14 +162,13 @@ pub fn hunt(args: HuntArgs) -> anyhow::Result<ExitCode> {
             }
             Piece::Done(Err(e)) => {
                 unreadable += 1;
-                failure =
-                    writeln!(err, "{}skipped: {e}", if progress { "\r\x1b[2K" } else { "" }).err().or(failure.take());
+                keep_first(&mut failure, writeln!(err, "{}skipped: {e}", if progress { "\r\x1b[2K" } else { "" }));
             }
             Piece::Done(Ok(file_malformed)) => {
                 for m in &file_malformed {
                     let line =
                         writeln!(err, "{}malformed: {}: {m}", if progress { "\r\x1b[2K" } else { "" }, file.display());
-                    failure = line.err().or(failure.take());
+                    keep_first(&mut failure, line);
                 }
                 malformed += file_malformed.len();
             }
@@ -217,6 +216,14 @@ pub fn hunt(args: HuntArgs) -> anyhow::Result<ExitCode> {
     write_hits(&mut out, &hits, args.format)?;
     out.flush()?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// Keeps the first error of writes made where `?` cannot return it (inside the callback
+/// that takes each file's events).
+fn keep_first(failure: &mut Option<std::io::Error>, result: std::io::Result<()>) {
+    if let Err(e) = result {
+        failure.get_or_insert(e);
+    }
 }
 
 /// `product=P,service=S,category=C` (each part optional, at least one).
