@@ -10,12 +10,21 @@
 //   AUDIT [action]  verifies the chain → VERIFIED <status>; searches for the action, "more
 //            like this" by the first user shown, exports NDJSON and CSV
 //            → SEARCH <result count> | <user> | <NDJSON lines> | <CSV lines>; A11Y audit <n>
-//   ALERT    opens the first alert, acknowledges it and comments → ALERT <state> <comment's author>
+//   ALERT    opens the first alert, acknowledges it, assigns it to the signed-in person and comments,
+//            then filters the queue → ALERT <state> <assignee> <comment's author> | acknowledged: <assignees> | firing: <n>
 //   DETECTION  the Detection page (sources, listeners, rules) → A11Y detection <n>,
 //            DETECTION <source names> | <rules loaded line>
+//   TUNING <rule id>  the Tuning page: a document with an unknown key → TUNING-BAD <status>;
+//            one disabling the rule back-tested and saved → A11Y tuning <n>,
+//            TUNING <version before> | -<disappear> +<appear> | <all of that rule> | saved <version>
+//   STALE    saves from the page after the test wrote a version over the API → STALE <status>
+//   SETTINGS <username>  the Settings page: a bad and a good time zone, an app added
+//            (key shown) and revoked, a group made with the user in it → A11Y settings <n>,
+//            SETTINGS <bad status> | <good status> | key <shown> | revoked | help: <members>
 //   JA       Japanese → JA <nav text>
 //   AUDITOR <username> <user to view>  a second browser signs in as an auditor (push →
-//            NUMBER <n>) and opens that user's page → AUDITOR <action buttons> <email shown>
+//            NUMBER <n>) and opens that user's page, then Settings → AUDITOR <action buttons> <email shown> |
+//            settings: <n> buttons, <n> disabled inputs
 //   END
 // Exits non-zero on any page error or CSP violation. Screenshots go to <dir>.
 // Usage: node console.mjs <base URL> <admin username> <screenshot dir>
@@ -133,13 +142,34 @@ try {
       await page.click(".alert-link");
       await page.waitForSelector("#ack");
       await page.click("#ack");
-      await page.waitForFunction(() => document.getElementById("alert-state")?.textContent === "acknowledged");
+      await page.waitForFunction(() => document.getElementById("alert-state")?.dataset.state === "acknowledged");
+      // Acknowledging took it; handed to bob, then taken back.
+      const assigned = (who) => page.waitForFunction((w) => document.getElementById("alert-assignee")?.textContent === w, who);
+      await assigned("console:alice");
+      await page.fill("#assignee-text", "bob");
+      await page.click("#assign");
+      await assigned("bob");
+      await page.click("#assign-me");
+      await assigned("console:alice");
       await page.fill("#comment-text", "Looked at it: the admin's own test.");
       await page.click("#comment");
       await page.waitForSelector(".comment-author");
       await shot(page, "console-alert");
       await a11y(page, "alert");
-      console.log(`ALERT ${await page.textContent("#alert-state")} ${await page.textContent(".comment-author")}`);
+      const state = await page.getAttribute("#alert-state", "data-state");
+      const assignee = await page.textContent("#alert-assignee");
+      const author = await page.textContent(".comment-author");
+      // The queue filtered by state: the alert is among the acknowledged, with its assignee,
+      // and not among the firing.
+      await page.goto(`${base}/console/#/alerts`);
+      await page.waitForSelector("#alert-state-filter");
+      await page.selectOption("#alert-state-filter", "acknowledged");
+      await page.waitForFunction(() => location.hash === "#/alerts?state=acknowledged" && document.querySelector(".alert-row-state"));
+      const acked = await page.locator(".alert-row-assignee").allTextContents();
+      await page.selectOption("#alert-state-filter", "firing");
+      await page.waitForFunction(() => location.hash === "#/alerts?state=firing" && !document.querySelector('.alert-row-state[data-state="acknowledged"]'));
+      const firing = await page.locator(".alert-row-state").count();
+      console.log(`ALERT ${state} ${assignee} ${author} | acknowledged: ${acked.join(",")} | firing: ${firing}`);
     } else if (cmd === "DETECTION") {
       // Where events come from and which rules run: the ingest source made by the test,
       // and the rules loaded (none failed).
@@ -149,6 +179,63 @@ try {
       await a11y(page, "detection");
       const names = await page.locator(".source-name").allTextContents();
       console.log(`DETECTION ${names.join(",")} | ${await page.textContent("#rules-loaded")}`);
+    } else if (cmd === "TUNING") {
+      // A document with an unknown key is refused, naming it; one that disables the rule
+      // that fired is back-tested (that alert would disappear) and saved as version 1.
+      await page.goto(`${base}/console/#/tuning`);
+      await page.waitForSelector("#tuning-doc");
+      const before = await page.getAttribute("#tuning-version", "data-version");
+      await page.fill("#tuning-doc", '{"disabled_rulez": []}');
+      await page.click("#backtest");
+      await page.waitForFunction(() => document.getElementById("status")?.dataset.kind === "error");
+      console.log(`TUNING-BAD ${await status(page)}`);
+      await page.fill("#tuning-doc", JSON.stringify({ disabled_rules: [args[0]] }));
+      await page.click("#backtest");
+      await page.waitForSelector("#backtest-summary");
+      const gone = await page.locator("ul.diff .gone").allTextContents();
+      const appear = await page.getAttribute("#backtest-summary", "data-appear");
+      await shot(page, "console-tuning");
+      await a11y(page, "tuning");
+      await page.click("#save-tuning");
+      await page.waitForSelector('#tuning-version[data-version="1"]');
+      console.log(`TUNING ${before} | -${gone.length} +${appear} | ${gone.every((g) => g.includes(args[0]))} | saved ${await page.getAttribute("#tuning-version", "data-version")}`);
+    } else if (cmd === "STALE") {
+      // The test saved version 2 over the API meanwhile: saving from the page (made on
+      // version 1) is refused and says so.
+      await page.fill("#tuning-doc", "{}");
+      await page.click("#save-tuning");
+      await page.waitForFunction(() => document.getElementById("status")?.dataset.kind === "error");
+      console.log(`STALE ${await status(page)}`);
+    } else if (cmd === "SETTINGS") {
+      // The tenant: a time zone that is not one refuses the change (the standby window set
+      // with it is not saved either), a real one saves both. An app added (its
+      // key shown once) and revoked. A group made and a member added.
+      await page.goto(`${base}/console/#/settings`);
+      await page.waitForSelector("#tenant-form");
+      await page.fill("#t-standby-seconds", "90");
+      await page.fill("#t-time-zone", "Mars/Olympus");
+      await page.click('#tenant-form button[type="submit"]');
+      const bad = await status(page);
+      await page.fill("#t-time-zone", "Asia/Tokyo");
+      await page.click('#tenant-form button[type="submit"]');
+      const ok = await status(page);
+      await page.fill("#app-name", "wiki");
+      await page.selectOption("#app-kind", "relying_party");
+      await page.click('#app-form button[type="submit"]');
+      await page.waitForSelector("#new-app-key");
+      const key = (await page.textContent("#new-app-key")).includes("skapp_");
+      await page.click('.revoke-app[data-app="wiki"]');
+      await page.waitForFunction(() => [...document.querySelectorAll("#apps tr")].some((r) => r.textContent.includes("wiki") && r.querySelector(".app-revoked")?.textContent));
+      await page.fill("#group-name", "help");
+      await page.click('#group-form button[type="submit"]');
+      await page.waitForSelector('.group-members[data-group="help"]', { state: "attached" });
+      await page.selectOption("#member-group", "help");
+      await page.fill("#member-name", args[0]);
+      await page.click('#member-form button[type="submit"]');
+      await page.waitForFunction((u) => document.querySelector('.group-members[data-group="help"]')?.textContent === u, args[0]);
+      await shot(page, "console-settings");
+      await a11y(page, "settings");
+      console.log(`SETTINGS ${bad} | ${ok} | key ${key} | revoked | help: ${await page.textContent('.group-members[data-group="help"]')}`);
     } else if (cmd === "JA") {
       await page.goto(`${base}/console/#/users`);
       await page.waitForSelector("#search");
@@ -157,7 +244,7 @@ try {
       await shot(page, "console-users-ja");
       console.log(`JA ${(await page.textContent("nav")).replace(/\s+/g, " ").trim()}`);
       // Every page in Japanese too, for the screenshots.
-      for (const [hash, name] of [["#/", "home"], [`#/users/${args[0] || "dave"}`, "user"], ["#/alerts", "alerts"], ["#/audit", "audit"], ["#/detection", "detection"]]) {
+      for (const [hash, name] of [["#/", "home"], [`#/users/${args[0] || "dave"}`, "user"], ["#/alerts", "alerts"], ["#/audit", "audit"], ["#/detection", "detection"], ["#/tuning", "tuning"], ["#/settings", "settings"]]) {
         await page.goto(`${base}/console/${hash}`);
         await page.waitForSelector("#main h2");
         await shot(page, `console-${name}-ja`);
@@ -170,7 +257,12 @@ try {
       const buttons = await p2.locator("#actions button").count();
       const email = await p2.textContent("dl dd");
       await shot(p2, "console-user-auditor-phone");
-      console.log(`AUDITOR ${buttons} ${email}`);
+      await p2.goto(`${base}/console/#/settings`);
+      await p2.waitForSelector("#tenant-form");
+      await p2.waitForSelector(".app-name");
+      const settingsButtons = await p2.locator("#main button").count();
+      const disabled = await p2.locator("#tenant-form input:disabled, #tenant-form select:disabled").count();
+      console.log(`AUDITOR ${buttons} ${email} | settings: ${settingsButtons} buttons, ${disabled} disabled inputs`);
     } else if (cmd === "END") {
       break;
     }

@@ -35,6 +35,8 @@ async fn whoami(State(s): State<AppState>, AdminAuth(admin): AdminAuth) -> Json<
         "role": admin.role.as_str(),
         "scope": admin.scope,
         "console": console,
+        // As the audit log and alert triage name this credential.
+        "actor": super::factors::actor(&admin),
         "now": s.gate.now().to_rfc3339(),
     }))
 }

@@ -28,6 +28,18 @@
       rules: "Sigma rules", rules_loaded: "{d} detection, {c} correlation and {f} filter rules loaded from {files} files; {n} not loaded.",
       not_loaded: "Not loaded", file: "File", reason: "Reason", received: "Received", dropped: "Dropped", malformed: "Malformed",
       listener: "Listener", labels: "Labels",
+      assignee: "Assignee", assign: "Assign", assign_me: "Assign to me", unassign: "Unassign", all_states: "All states",
+      firing: "firing", acknowledged: "acknowledged", resolved: "resolved", filter: "Filter",
+      nav_tuning: "Tuning", tuning: "Tuning", tuning_version: "Version {v} (0: none yet)", tuning_doc: "Tuning document (JSON)",
+      backtest: "Back-test", save: "Save", versions: "Versions", version: "Version", author: "Author",
+      backtest_result: "Replayed {events} stored events: {cur} alerts now, {prop} with this tuning.",
+      appear: "Would appear", disappear: "Would disappear", not_json: "Not JSON: {msg}", saved: "Saved as version {v}.",
+      stale: "Someone saved version {v} meanwhile: reload to see it before saving.",
+      nav_settings: "Settings", settings: "Settings", tenant: "Tenant", standby_required: "Push needs an armed standby window",
+      standby_seconds: "Standby window (seconds, 10–300)", password_policy: "Password policy level (1–4)", time_zone: "Time zone (IANA)",
+      apps: "Apps and OIDC clients", kind: "Kind", origins: "Web origins", redirect_uris: "OIDC redirect URIs", revoked: "Revoked",
+      revoke: "Revoke", new_app: "Add an app", add: "Add", app_key: "The app's key, shown once: {key}",
+      members: "Members", login_hours: "Login hours", new_group: "Add a group", add_member: "Add a member", group: "Group",
     },
     ja: {
       title: "関守コンソール", skip: "本文へ移動", nav_home: "ホーム", nav_users: "ユーザー", nav_alerts: "アラート",
@@ -50,6 +62,18 @@
       rules: "Sigma ルール", rules_loaded: "{files} 個のファイルから検知ルール {d} 件、相関ルール {c} 件、フィルター {f} 件を読み込みました。読み込めなかったもの: {n} 件。",
       not_loaded: "読み込めなかったルール", file: "ファイル", reason: "理由", received: "受信", dropped: "破棄", malformed: "不正な形式",
       listener: "リスナー", labels: "ラベル",
+      assignee: "担当者", assign: "割り当てる", assign_me: "自分に割り当てる", unassign: "割り当てを外す", all_states: "すべての状態",
+      firing: "未対応", acknowledged: "確認済み", resolved: "解決済み", filter: "絞り込む",
+      nav_tuning: "チューニング", tuning: "チューニング", tuning_version: "バージョン {v}（0: まだありません）", tuning_doc: "チューニング文書（JSON）",
+      backtest: "バックテスト", save: "保存", versions: "バージョン", version: "バージョン", author: "作成者",
+      backtest_result: "保存済みのイベント {events} 件を再生しました: 現在のアラート {cur} 件、このチューニングでは {prop} 件。",
+      appear: "新たに出るアラート", disappear: "出なくなるアラート", not_json: "JSON ではありません: {msg}", saved: "バージョン {v} として保存しました。",
+      stale: "その間に別の人がバージョン {v} を保存しました。再読み込みして確認してから保存してください。",
+      nav_settings: "設定", settings: "設定", tenant: "テナント", standby_required: "プッシュには待ち受けの開始が必要",
+      standby_seconds: "待ち受け時間（秒、10〜300）", password_policy: "パスワードポリシーのレベル（1〜4）", time_zone: "タイムゾーン（IANA）",
+      apps: "アプリと OIDC クライアント", kind: "種類", origins: "Web オリジン", redirect_uris: "OIDC リダイレクト URI", revoked: "失効",
+      revoke: "失効させる", new_app: "アプリを追加", add: "追加", app_key: "アプリの鍵（この一度だけ表示）: {key}",
+      members: "メンバー", login_hours: "ログイン可能時間", new_group: "グループを追加", add_member: "メンバーを追加", group: "グループ",
     },
   };
   let lang = localStorage.getItem("sekimori.console.lang") || ((navigator.language || "en").toLowerCase().startsWith("ja") ? "ja" : "en");
@@ -89,6 +113,7 @@
       const p = await resp.json().catch(() => ({}));
       const e = new Error(p.detail || p.title || "HTTP " + resp.status);
       e.code = p.code;
+      e.problem = p;
       throw e;
     }
     if (raw) return resp;
@@ -300,10 +325,22 @@
       table([t("time"), t("action"), t("outcome"), t("who"), t("actor")], rows), more);
   }
 
-  async function alerts() {
-    const list = await api("GET", "/api/v1/admin/alerts?limit=100");
-    page(t("alerts"), table([t("time"), t("level"), t("rule"), t("state")], list.map((a) =>
-      [a.created_at || "", a.level || "", el("a", { href: "#/alerts/" + encodeURIComponent(a.id), class: "alert-link" }, a.title || a.id), a.state])));
+  // The alert queue, filtered by state (`#/alerts?state=firing`); the state's value stays
+  // the API's (`data-state`), its label is translated.
+  async function alerts(query) {
+    const state = new URLSearchParams(query || "").get("state") || "";
+    const list = await api("GET", "/api/v1/admin/alerts?limit=100" + (state ? "&state=" + encodeURIComponent(state) : ""));
+    const pick = el("select", { id: "alert-state-filter", "aria-label": t("state") },
+      ["", "firing", "acknowledged", "resolved"].map((s) => {
+        const o = el("option", { value: s }, s ? t(s) : t("all_states"));
+        if (s === state) o.selected = true;
+        return o;
+      }));
+    pick.addEventListener("change", () => { location.hash = "#/alerts" + (pick.value ? "?state=" + pick.value : ""); });
+    page(t("alerts"), el("div", { class: "row" }, el("label", { for: "alert-state-filter" }, t("filter")), pick),
+      table([t("time"), t("level"), t("rule"), t("state"), t("assignee")], list.map((a) =>
+        [a.created_at || "", a.level || "", el("a", { href: "#/alerts/" + encodeURIComponent(a.id), class: "alert-link" }, a.title || a.id),
+          el("span", { class: "alert-row-state", "data-state": a.state }, t(a.state)), el("span", { class: "alert-row-assignee" }, a.assignee || "")])));
   }
 
   // One alert: what matched, the event's excerpt, its triage and comments.
@@ -328,17 +365,175 @@
         actions.append(el("button", { type: "button", id: "resolve",
           onclick: () => act(() => api("POST", `/api/v1/admin/alerts/${encodeURIComponent(id)}/resolve`, {})) }, t("resolve")));
       }
+      const assignee = el("input", { id: "assignee-text", type: "text", value: a.assignee || "", "aria-label": t("assignee"), autocomplete: "off" });
+      const assign = (name) => act(() => api("PUT", `/api/v1/admin/alerts/${encodeURIComponent(id)}/assignee`, { assignee: name }));
+      actions.append(assignee,
+        el("button", { type: "button", id: "assign", onclick: () => assign(assignee.value.trim() || null) }, t("assign")),
+        el("button", { type: "button", id: "assign-me", onclick: () => assign(me.actor) }, t("assign_me")));
+      if (a.assignee) actions.append(el("button", { type: "button", id: "unassign", onclick: () => assign(null) }, t("unassign")));
       const text = el("textarea", { id: "comment-text", rows: "2", "aria-label": t("comment") });
       actions.append(text, el("button", { type: "button", id: "comment",
         onclick: () => act(() => api("POST", `/api/v1/admin/alerts/${encodeURIComponent(id)}/comments`, { body: text.value })) }, t("comment")));
     }
     page(a.title,
-      el("dl", {}, el("dt", {}, t("level")), el("dd", {}, a.level), el("dt", {}, t("state")), el("dd", { id: "alert-state" }, a.state),
+      el("dl", {}, el("dt", {}, t("level")), el("dd", {}, a.level), el("dt", {}, t("state")), el("dd", { id: "alert-state", "data-state": a.state }, t(a.state)),
+        el("dt", {}, t("assignee")), el("dd", { id: "alert-assignee" }, a.assignee || "—"),
         el("dt", {}, t("time")), el("dd", {}, a.created_at), el("dt", {}, t("matched")), el("dd", {}, (a.matched || []).join(", "))),
       actions,
       el("h3", {}, t("event")), el("pre", { class: "excerpt" }, JSON.stringify(a.excerpt, null, 2)),
       el("h3", {}, t("comments")),
       table([t("time"), t("who"), t("comment")], (a.comments || []).map((c) => [c.created_at, el("span", { class: "comment-author" }, c.author), c.body])));
+  }
+
+  // Tuning: the tenant's tuning document, edited as JSON, back-tested against the stored
+  // events (what would appear and disappear, as a diff) before it is saved as a new version.
+  async function tuning() {
+    const [cur, versions] = await Promise.all([api("GET", "/api/v1/admin/tuning"), api("GET", "/api/v1/admin/tuning/versions")]);
+    const writable = canWrite("detection");
+    const doc = el("textarea", { id: "tuning-doc", rows: "14", spellcheck: "false", "aria-label": t("tuning_doc"), class: "code" });
+    doc.value = JSON.stringify(cur.tuning || {}, null, 2);
+    if (!writable) doc.setAttribute("readonly", "");
+    const result = el("div", { id: "backtest-result" });
+    const parsed = () => {
+      try {
+        return JSON.parse(doc.value);
+      } catch (e) {
+        throw new Error(t("not_json", { msg: e.message }));
+      }
+    };
+    const hit = (sign, cls) => (h) => el("li", { class: cls }, `${sign} ${h.title} (${h.level}) · event ${h.event_seq} · ${h.rule_id || ""}`);
+    const backtest = async () => {
+      try {
+        const r = await api("POST", "/api/v1/admin/tuning/backtest", { tuning: parsed() });
+        result.replaceChildren(
+          el("p", { id: "backtest-summary", "data-appear": r.appear.length, "data-disappear": r.disappear.length },
+            t("backtest_result", { events: r.events, cur: r.current_alerts, prop: r.proposed_alerts })),
+          el("h4", {}, t("disappear")), r.disappear.length ? el("ul", { class: "diff" }, r.disappear.map(hit("−", "gone"))) : el("p", {}, t("none")),
+          el("h4", {}, t("appear")), r.appear.length ? el("ul", { class: "diff" }, r.appear.map(hit("+", "new"))) : el("p", {}, t("none")));
+        say(t("done"), "ok");
+      } catch (e) {
+        say(t("error", { msg: e.message }), "error");
+      }
+    };
+    const save = async () => {
+      try {
+        const r = await api("PUT", "/api/v1/admin/tuning", { base_version: cur.version, tuning: parsed() });
+        await tuning();
+        say(t("saved", { v: r.version }), "ok");
+      } catch (e) {
+        say(e.code === "conflict" ? t("stale", { v: e.problem.current_version }) : t("error", { msg: e.message }), "error");
+      }
+    };
+    page(t("tuning"),
+      el("p", { id: "tuning-version", "data-version": cur.version }, t("tuning_version", { v: cur.version })),
+      el("label", { for: "tuning-doc" }, t("tuning_doc")), doc,
+      writable ? el("div", { class: "row" },
+        el("button", { type: "button", id: "backtest", onclick: backtest }, t("backtest")),
+        el("button", { type: "button", id: "save-tuning", class: "primary", onclick: save }, t("save"))) : "",
+      result,
+      el("h3", {}, t("versions")),
+      table([t("version"), t("author"), t("created")], versions.map((v) => [String(v.version), v.author, v.created_at])));
+  }
+
+  // Settings: the tenant's settings, apps (with their OIDC client registration) and groups;
+  // each part shown to the roles that may read it, its forms to those that may change it.
+  async function settings() {
+    const [tenant, apps, clients, groups] = await Promise.all([
+      api("GET", "/api/v1/admin/tenant"),
+      canRead("apps") ? api("GET", "/api/v1/admin/apps") : null,
+      canRead("apps") ? api("GET", "/api/v1/admin/oidc/clients") : null,
+      canRead("users.read") ? api("GET", "/api/v1/admin/groups") : null,
+    ]);
+    const act = async (fn, after) => {
+      try {
+        const r = await fn();
+        await settings();
+        say(after ? after(r) : t("done"), "ok");
+      } catch (e) {
+        say(t("error", { msg: e.message }), "error");
+      }
+    };
+    const field = (id, label, input) => el("div", { class: "field" }, el("label", { for: id }, label), input);
+    const section = (id, title, ...content) => el("section", { id, "aria-labelledby": id + "-title" }, el("h3", { id: id + "-title" }, title), ...content);
+    const parts = [];
+
+    const tw = canWrite("tenant");
+    const required = el("input", { id: "t-standby-required", type: "checkbox" });
+    required.checked = tenant.standby_required;
+    const seconds = el("input", { id: "t-standby-seconds", type: "number", min: "10", max: "300", value: tenant.standby_seconds });
+    const policy = el("select", { id: "t-password-policy" }, [1, 2, 3, 4].map((n) => {
+      const o = el("option", { value: String(n) }, String(n));
+      if (n === tenant.password_policy) o.selected = true;
+      return o;
+    }));
+    const zone = el("input", { id: "t-time-zone", type: "text", value: tenant.time_zone, autocomplete: "off" });
+    for (const i of [required, seconds, policy, zone]) if (!tw) i.setAttribute("disabled", "");
+    parts.push(section("tenant", t("tenant"),
+      el("form", { id: "tenant-form", class: "stack" },
+        field("t-standby-required", t("standby_required"), required), field("t-standby-seconds", t("standby_seconds"), seconds),
+        field("t-password-policy", t("password_policy"), policy), field("t-time-zone", t("time_zone"), zone),
+        tw ? el("button", { type: "submit", class: "primary" }, t("save")) : "")));
+
+    if (apps) {
+      const oidc = new Map(clients.map((c) => [c.client_id, c]));
+      const aw = canWrite("apps");
+      const rows = apps.map((a) => [
+        el("span", { class: "app-name" }, a.name), a.kind, a.created_at,
+        el("span", { class: "app-revoked" }, a.revoked_at || ""), (a.origins || []).join(" "),
+        ((oidc.get(a.id) || {}).redirect_uris || []).join(" "),
+        aw && !a.revoked_at ? el("button", { type: "button", class: "danger revoke-app", "data-app": a.name,
+          onclick: () => act(() => api("DELETE", "/api/v1/admin/apps/" + encodeURIComponent(a.id))) }, t("revoke")) : ""]);
+      const name = el("input", { id: "app-name", type: "text", autocomplete: "off", required: "" });
+      const kind = el("select", { id: "app-kind" }, ["relying_party", "verifier"].map((k) => el("option", { value: k }, k)));
+      parts.push(section("apps", t("apps"),
+        table([t("name"), t("kind"), t("created"), t("revoked"), t("origins"), t("redirect_uris"), ""], rows),
+        aw ? el("form", { id: "app-form", class: "row" }, field("app-name", t("name"), name), field("app-kind", t("kind"), kind),
+          el("button", { type: "submit" }, t("new_app"))) : ""));
+      if (aw) {
+        parts[parts.length - 1].querySelector("#app-form").addEventListener("submit", (e) => {
+          e.preventDefault();
+          act(() => api("POST", "/api/v1/admin/apps", { name: name.value.trim(), kind: kind.value }), (r) => {
+            $("main").append(el("p", { id: "new-app-key", class: "secret" }, t("app_key", { key: r.key })));
+            return t("done");
+          });
+        });
+      }
+    }
+
+    if (groups) {
+      const gw = canWrite("groups");
+      const rows = groups.map((g) => [el("span", { class: "group-name" }, g.name),
+        el("span", { class: "group-members", "data-group": g.name }, (g.members || []).join(", ")),
+        g.login_hours ? g.login_hours.map((w) => `${w.days.join(",")} ${w.from}–${w.until}`).join("; ") : ""]);
+      const gname = el("input", { id: "group-name", type: "text", autocomplete: "off", required: "" });
+      const which = el("select", { id: "member-group" }, groups.map((g) => el("option", { value: g.name }, g.name)));
+      const who = el("input", { id: "member-name", type: "text", autocomplete: "off", required: "" });
+      const gs = section("groups", t("groups"), table([t("name"), t("members"), t("login_hours")], rows));
+      if (gw) {
+        const create = el("form", { id: "group-form", class: "row" }, field("group-name", t("name"), gname), el("button", { type: "submit" }, t("new_group")));
+        create.addEventListener("submit", (e) => {
+          e.preventDefault();
+          act(() => api("POST", "/api/v1/admin/groups", { name: gname.value.trim() }));
+        });
+        const member = el("form", { id: "member-form", class: "row" }, field("member-group", t("group"), which), field("member-name", t("username"), who),
+          el("button", { type: "submit" }, t("add_member")));
+        member.addEventListener("submit", (e) => {
+          e.preventDefault();
+          act(() => api("PUT", `/api/v1/admin/groups/${encodeURIComponent(which.value)}/members/${encodeURIComponent(who.value.trim())}`));
+        });
+        gs.append(create);
+        if (groups.length) gs.append(member);
+      }
+      parts.push(gs);
+    }
+    page(t("settings"), ...parts);
+    if (tw) {
+      $("tenant-form").addEventListener("submit", (e) => {
+        e.preventDefault();
+        act(() => api("PATCH", "/api/v1/admin/tenant", { standby_required: required.checked, standby_seconds: Number(seconds.value),
+          password_policy: Number(policy.value), time_zone: zone.value.trim() }));
+      });
+    }
   }
 
   // Detection: where events come from and which rules run (and which did not load, why).
@@ -367,8 +562,10 @@
       if (h === "/users") await users();
       else if (h.startsWith("/users/")) await user(h.slice(7));
       else if (h === "/audit") await audit();
-      else if (h === "/alerts") await alerts();
+      else if (h === "/alerts" || h.startsWith("/alerts?")) await alerts(h.slice(8));
       else if (h === "/detection") await detection();
+      else if (h === "/tuning") await tuning();
+      else if (h === "/settings") await settings();
       else if (h.startsWith("/alerts/")) await alertPage(h.slice(8));
       else await home();
     } catch (e) {

@@ -97,9 +97,17 @@ async fn the_console_in_chromium_signs_in_with_push_and_acts_as_the_role() {
 
     stdin.write_all(b"ALERT\n").await.expect("command");
     assert_eq!(next_line(&mut lines).await, "A11Y alert 0");
-    assert_eq!(next_line(&mut lines).await, "ALERT acknowledged console:alice", "triaged, with her name");
+    assert_eq!(
+        next_line(&mut lines).await,
+        "ALERT acknowledged console:alice console:alice | acknowledged: console:alice | firing: 0",
+        "triaged and assigned, with her name; the queue's state filter shows it where it now is"
+    );
     let (_, alerts) = s.admin_call(Method::GET, "/api/v1/admin/alerts", None).await;
     assert_eq!(alerts[0]["state"], "acknowledged");
+    assert_eq!(alerts[0]["assignee"], "console:alice");
+    let assigned = s.events("action=alert.assigned").await;
+    assert_eq!(assigned.len(), 2, "to bob, then back to alice, each audited: {assigned:?}");
+    assert!(assigned.iter().all(|e| e.to_string().contains("console:alice")), "by her: {assigned:?}");
 
     stdin.write_all(b"DETECTION\n").await.expect("command");
     assert_eq!(next_line(&mut lines).await, "A11Y detection 0");
@@ -114,6 +122,57 @@ async fn the_console_in_chromium_signs_in_with_push_and_acts_as_the_role() {
         "the page shows the source and what the API reports"
     );
 
+    // Tuning: refused with the bad key named; the rule that fired, disabled, back-tested
+    // (its alert would disappear) and saved from the page; then a stale save refused.
+    let rule_id = alerts[0]["rule_id"].as_str().expect("the alert's rule id").to_owned();
+    stdin.write_all(format!("TUNING {rule_id}\n").as_bytes()).await.expect("command");
+    let bad = next_line(&mut lines).await;
+    assert!(bad.starts_with("TUNING-BAD error") && bad.contains("disabled_rulez"), "{bad}");
+    assert_eq!(next_line(&mut lines).await, "A11Y tuning 0");
+    assert_eq!(next_line(&mut lines).await, "TUNING 0 | -1 +0 | true | saved 1");
+    let (_, tuning) = s.admin_call(Method::GET, "/api/v1/admin/tuning", None).await;
+    assert_eq!(tuning["version"], 1);
+    assert_eq!(tuning["tuning"]["disabled_rules"], json!([rule_id]));
+    let updated = s.events("action=admin.tuning.updated").await;
+    assert!(updated.iter().any(|e| e.to_string().contains("console:alice")), "audited with her name: {updated:?}");
+    let (status, _) =
+        s.admin_call(Method::PUT, "/api/v1/admin/tuning", Some(json!({"base_version": 1, "tuning": {}}))).await;
+    assert_eq!(status, StatusCode::OK);
+    stdin.write_all(b"STALE\n").await.expect("command");
+    let stale = next_line(&mut lines).await;
+    assert!(
+        stale.starts_with("STALE error") && stale.contains('2'),
+        "the page says version 2 was saved meanwhile: {stale}"
+    );
+    let (_, tuning) = s.admin_call(Method::GET, "/api/v1/admin/tuning", None).await;
+    assert_eq!(tuning["version"], 2, "the stale save wrote nothing");
+
+    stdin.write_all(b"SETTINGS dave\n").await.expect("command");
+    assert_eq!(next_line(&mut lines).await, "A11Y settings 0");
+    let settings = next_line(&mut lines).await;
+    let parts: Vec<&str> = settings.split(" | ").collect();
+    assert!(
+        parts[0].starts_with("SETTINGS error") && parts[0].contains("Mars/Olympus"),
+        "names the bad value: {settings}"
+    );
+    assert!(parts[1].starts_with("ok"), "{settings}");
+    assert_eq!(parts[2..], ["key true", "revoked", "help: dave"], "{settings}");
+    let (_, tenant) = s.admin_call(Method::GET, "/api/v1/admin/tenant", None).await;
+    assert_eq!((tenant["standby_seconds"].as_i64(), tenant["time_zone"].as_str()), (Some(90), Some("Asia/Tokyo")));
+    let updates = s.events("action=admin.tenant.updated").await;
+    let hers = updates.iter().filter(|e| e.to_string().contains("console:alice")).count();
+    assert_eq!(hers, 1, "the refused change wrote nothing: {updates:?}");
+    let (_, apps) = s.admin_call(Method::GET, "/api/v1/admin/apps", None).await;
+    let wiki =
+        apps.as_array().expect("apps").iter().find(|a| a["name"] == "wiki").expect("the app made in the console");
+    assert!(wiki["revoked_at"].is_string(), "and revoked: {wiki}");
+    let (_, help) = s.admin_call(Method::GET, "/api/v1/admin/groups/help", None).await;
+    assert_eq!(help["members"], json!(["dave"]));
+    for action in ["admin.tenant.updated", "admin.app.revoked", "iam.group.member_added"] {
+        let events = s.events(&format!("action={action}")).await;
+        assert!(events.iter().any(|e| e.to_string().contains("console:alice")), "{action} names alice: {events:?}");
+    }
+
     stdin.write_all(b"JA dave\n").await.expect("command");
     let ja = next_line(&mut lines).await;
     assert!(ja.contains("ユーザー") && ja.contains("監査"), "{ja}");
@@ -121,7 +180,10 @@ async fn the_console_in_chromium_signs_in_with_push_and_acts_as_the_role() {
     stdin.write_all(b"AUDITOR carol dave\n").await.expect("command");
     approve(&carol, &next_line(&mut lines).await).await;
     let auditor = next_line(&mut lines).await;
-    assert_eq!(auditor, "AUDITOR 0 [masked]", "no action buttons and the email masked");
+    assert_eq!(
+        auditor, "AUDITOR 0 [masked] | settings: 0 buttons, 4 disabled inputs",
+        "no action buttons and the email masked; settings shown, nothing to change"
+    );
 
     stdin.write_all(b"END\n").await.expect("command");
     let exit = tokio::time::timeout(Duration::from_secs(30), child.wait()).await.expect("exits").expect("wait");
@@ -133,12 +195,16 @@ async fn the_console_in_chromium_signs_in_with_push_and_acts_as_the_role() {
         "console-alert",
         "console-audit",
         "console-detection",
+        "console-tuning",
+        "console-settings",
         "console-users-ja",
         "console-home-ja",
         "console-user-ja",
         "console-alerts-ja",
         "console-audit-ja",
         "console-detection-ja",
+        "console-tuning-ja",
+        "console-settings-ja",
         "console-user-auditor-phone",
     ] {
         for scheme in ["light", "dark"] {
