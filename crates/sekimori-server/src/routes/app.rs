@@ -53,16 +53,22 @@ pub fn gzipped() -> &'static [Option<Vec<u8>>] {
                 if content_type.starts_with("image/png") {
                     return None;
                 }
-                use std::io::Write;
-                let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
-                enc.write_all(body).ok()?;
-                enc.finish().ok()
+                gzip(body)
             })
             .collect()
     })
 }
 
-fn accepts_gzip(headers: &HeaderMap) -> bool {
+/// `body` gzip-compressed (best compression: done once per file).
+pub(super) fn gzip(body: &[u8]) -> Option<Vec<u8>> {
+    use std::io::Write;
+    let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
+    enc.write_all(body).ok()?;
+    enc.finish().ok()
+}
+
+/// Whether the request accepts gzip (RFC 9110 12.5.3; `q=0` refuses).
+pub(super) fn accepts_gzip(headers: &HeaderMap) -> bool {
     headers.get_all(header::ACCEPT_ENCODING).iter().filter_map(|v| v.to_str().ok()).any(|v| {
         v.split(',').any(|part| {
             let (coding, params) = part.split_once(';').unwrap_or((part, ""));

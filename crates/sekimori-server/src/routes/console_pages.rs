@@ -24,18 +24,83 @@ pub(super) fn router() -> Router<AppState> {
     Router::new()
         .route("/console", get(|| async { Redirect::permanent("/console/") }))
         .route("/console/", get(page))
-        .route(
-            "/console/console.js",
-            get(|| async { asset("text/javascript; charset=utf-8", include_str!("../../static/console/console.js")) }),
-        )
-        .route(
-            "/console/console.css",
-            get(|| async { asset("text/css; charset=utf-8", include_str!("../../static/console/console.css")) }),
-        )
+        .route("/console/console.js", get(|headers: HeaderMap| async move { assets().js.response(&headers) }))
+        .route("/console/console.css", get(|headers: HeaderMap| async move { assets().css.response(&headers) }))
 }
 
-fn asset(content_type: &'static str, body: &'static str) -> Response {
-    ([(header::CONTENT_TYPE, content_type), (header::CACHE_CONTROL, "no-cache")], body).into_response()
+const SCRIPT: &str = include_str!("../../static/console/console.js");
+const STYLE: &str = include_str!("../../static/console/console.css");
+const PAGE: &str = include_str!("../../static/console/index.html");
+
+/// A file of the console, as written and gzip-compressed.
+struct Asset {
+    content_type: &'static str,
+    plain: Vec<u8>,
+    gz: Option<Vec<u8>>,
+}
+
+impl Asset {
+    fn new(content_type: &'static str, plain: Vec<u8>) -> Asset {
+        let gz = super::app::gzip(&plain);
+        Asset { content_type, plain, gz }
+    }
+
+    /// The file, compressed when the request accepts gzip.
+    fn response(&self, headers: &HeaderMap) -> Response {
+        let gz = self.gz.as_ref().filter(|_| super::app::accepts_gzip(headers));
+        let mut resp = gz.unwrap_or(&self.plain).clone().into_response();
+        let h = resp.headers_mut();
+        if gz.is_some() {
+            h.insert(header::CONTENT_ENCODING, HeaderValue::from_static("gzip"));
+        }
+        h.insert(header::VARY, HeaderValue::from_static("Accept-Encoding"));
+        h.insert(header::CONTENT_TYPE, HeaderValue::from_static(self.content_type));
+        h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+        h.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+        resp
+    }
+}
+
+struct Assets {
+    page: Asset,
+    js: Asset,
+    css: Asset,
+}
+
+/// `sha384-…` of `body`, for a Subresource Integrity attribute.
+fn integrity(body: &str) -> String {
+    use base64::Engine;
+    use sha2::Digest;
+    format!("sha384-{}", base64::engine::general_purpose::STANDARD.encode(sha2::Sha384::digest(body.as_bytes())))
+}
+
+/// The console's files, made once: the page names its script's and style's integrity (so a
+/// script or style altered on the way, or by a proxy's cache, is refused by the browser).
+fn assets() -> &'static Assets {
+    static ASSETS: std::sync::OnceLock<Assets> = std::sync::OnceLock::new();
+    ASSETS.get_or_init(|| {
+        let page = PAGE
+            .replace(
+                "<script src=\"/console/console.js\"",
+                &format!("<script src=\"/console/console.js\" integrity=\"{}\"", integrity(SCRIPT)),
+            )
+            .replace(
+                "<link rel=\"stylesheet\" href=\"/console/console.css\"",
+                &format!("<link rel=\"stylesheet\" href=\"/console/console.css\" integrity=\"{}\"", integrity(STYLE)),
+            );
+        Assets {
+            page: Asset::new("text/html; charset=utf-8", page.into_bytes()),
+            js: Asset::new("text/javascript; charset=utf-8", SCRIPT.as_bytes().to_vec()),
+            css: Asset::new("text/css; charset=utf-8", STYLE.as_bytes().to_vec()),
+        }
+    })
+}
+
+fn secure(mut r: Response) -> Response {
+    let h = r.headers_mut();
+    h.insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(CONSOLE_CSP));
+    h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    r
 }
 
 fn html(status: StatusCode, body: String) -> Response {
@@ -53,7 +118,7 @@ async fn page(State(s): State<AppState>, headers: HeaderMap) -> Response {
         Err(e) => return e.into_response(),
     };
     match s.gate.console().principal(&session).await {
-        Ok(_) => html(StatusCode::OK, include_str!("../../static/console/index.html").to_owned()),
+        Ok(_) => secure(assets().page.response(&headers)),
         // Below the level the console needs: sign in again at level 2 (a step-up).
         Err(e) if e.code == ErrorCode::Forbidden && e.extensions.contains_key("required_level") => {
             Redirect::to(SIGN_IN).into_response()
@@ -74,4 +139,35 @@ async fn page(State(s): State<AppState>, headers: HeaderMap) -> Response {
 
 fn html_escape(s: &str) -> String {
     s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Read;
+
+    #[test]
+    fn the_page_names_its_script_and_style_by_integrity_and_all_are_compressed() {
+        let a = assets();
+        let page = std::str::from_utf8(&a.page.plain).expect("utf-8");
+        for (file, body) in [("console.js", SCRIPT), ("console.css", STYLE)] {
+            let want = format!("/console/{file}\" integrity=\"{}\"", integrity(body));
+            assert!(page.contains(&want), "the page names {file}'s hash: {page}");
+        }
+        assert_eq!(page.matches("integrity=").count(), 2);
+        for asset in [&a.page, &a.js, &a.css] {
+            let mut out = Vec::new();
+            let gz = asset.gz.as_ref().expect("compressed");
+            flate2::read::GzDecoder::new(gz.as_slice()).read_to_end(&mut out).expect("gunzip");
+            assert_eq!(out, asset.plain);
+            assert!(gz.len() < asset.plain.len() / 2, "{} compresses", asset.content_type);
+        }
+        let mut h = HeaderMap::new();
+        h.insert(header::ACCEPT_ENCODING, HeaderValue::from_static("gzip"));
+        let zipped = a.js.response(&h);
+        assert_eq!(zipped.headers()[header::CONTENT_ENCODING], "gzip");
+        let plain = a.js.response(&HeaderMap::new());
+        assert!(plain.headers().get(header::CONTENT_ENCODING).is_none());
+        assert_eq!(plain.headers()[header::VARY], "Accept-Encoding");
+    }
 }

@@ -223,3 +223,50 @@ async fn the_dashboard_counts_what_the_events_say() {
         .await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
 }
+
+/// The console's page, script and style arrive gzip-compressed when the browser accepts it
+/// (and plain when not), and the page names the script's and style's SHA-384, which is what
+/// arrives: a browser refuses a script or style altered on the way.
+#[tokio::test]
+async fn the_console_files_arrive_compressed_and_named_by_their_integrity() {
+    use base64::Engine;
+    use sha2::Digest;
+    use std::io::Read;
+
+    let s = TestServer::start().await;
+    with_password(&s, "alice").await;
+    let alice = signed_in_at_level_2(&s, "alice").await;
+    s.admin_call(Method::PUT, "/api/v1/admin/console-roles/user/alice", Some(json!({"role": "admin"}))).await;
+    let cookies: Vec<String> = alice.jar.iter().map(|(k, v)| format!("{k}={v}")).collect();
+    let client = reqwest::Client::new();
+    let fetch = |path: &str, gzip: bool| {
+        let mut req = client.get(format!("{}{path}", s.url)).header("cookie", cookies.join("; "));
+        if gzip {
+            req = req.header("accept-encoding", "gzip, br");
+        }
+        req.send()
+    };
+    let unzip = |bytes: &[u8]| {
+        let mut out = Vec::new();
+        flate2::read::GzDecoder::new(bytes).read_to_end(&mut out).expect("gzip");
+        out
+    };
+    let page = fetch("/console/", true).await.expect("page");
+    assert_eq!(page.status(), StatusCode::OK);
+    assert_eq!(page.headers()["content-encoding"], "gzip");
+    assert!(page.headers()["content-security-policy"].to_str().expect("csp").contains("script-src 'self'"));
+    let html = String::from_utf8(unzip(&page.bytes().await.expect("body"))).expect("utf-8");
+    for file in ["console.js", "console.css"] {
+        let path = format!("/console/{file}");
+        let zipped = fetch(&path, true).await.expect("file");
+        assert_eq!(zipped.headers()["content-encoding"], "gzip", "{file}");
+        let zipped = zipped.bytes().await.expect("body");
+        let body = unzip(&zipped);
+        let plain = fetch(&path, false).await.expect("file");
+        assert!(plain.headers().get("content-encoding").is_none(), "{file} plain when gzip is not accepted");
+        assert_eq!(plain.bytes().await.expect("body").as_ref(), body.as_slice(), "{file}: the same file either way");
+        assert!(zipped.len() * 2 < body.len(), "{file}: {} bytes compressed of {}", zipped.len(), body.len());
+        let sri = format!("sha384-{}", base64::engine::general_purpose::STANDARD.encode(sha2::Sha384::digest(&body)));
+        assert!(html.contains(&format!("{path}\" integrity=\"{sri}\"")), "the page names {file}'s hash {sri}: {html}");
+    }
+}
