@@ -133,33 +133,15 @@ impl std::str::FromStr for Format {
 /// Writes `hits` in `format`.
 pub fn write_hits(out: &mut dyn Write, hits: &[Hit], format: Format) -> io::Result<()> {
     match format {
-        Format::Jsonl => {
+        Format::Jsonl | Format::Csv => {
+            write_head(out, format)?;
             for h in hits {
-                serde_json::to_writer(&mut *out, h)?;
-                out.write_all(b"\n")?;
+                write_hit(out, h, format)?;
             }
         }
         Format::Json => {
             serde_json::to_writer_pretty(&mut *out, hits)?;
             out.write_all(b"\n")?;
-        }
-        Format::Csv => {
-            writeln!(out, "timestamp,level,rule_id,title,kind,source,tags,matched,unchecked")?;
-            for h in hits {
-                let row = [
-                    h.timestamp.clone().unwrap_or_default(),
-                    h.level.clone(),
-                    h.rule_id.clone().unwrap_or_default(),
-                    h.title.clone(),
-                    h.kind.to_owned(),
-                    h.source.clone().unwrap_or_default(),
-                    h.tags.join(" "),
-                    h.matched.join(" "),
-                    h.unchecked.join(" "),
-                ];
-                let cells: Vec<String> = row.iter().map(|c| csv_cell(c)).collect();
-                writeln!(out, "{}", cells.join(","))?;
-            }
         }
         Format::Table => {
             let rows: Vec<[String; 4]> = hits
@@ -179,6 +161,49 @@ pub fn write_hits(out: &mut dyn Write, hits: &[Hit], format: Format) -> io::Resu
         }
     }
     Ok(())
+}
+
+impl Format {
+    /// Whether hits can be written one by one as they are found ([`write_head`],
+    /// [`write_hit`]): a line each, no alignment or closing bracket that needs them all.
+    pub fn streams(self) -> bool {
+        matches!(self, Format::Jsonl | Format::Csv)
+    }
+}
+
+/// What comes before the hits in a format that [`Format::streams`] (the CSV header).
+pub fn write_head(out: &mut dyn Write, format: Format) -> io::Result<()> {
+    if format == Format::Csv {
+        writeln!(out, "timestamp,level,rule_id,title,kind,source,tags,matched,unchecked")?;
+    }
+    Ok(())
+}
+
+/// One hit in a format that [`Format::streams`]: a JSON line or a CSV row (other formats
+/// write nothing here; [`write_hits`] writes them whole).
+pub fn write_hit(out: &mut dyn Write, h: &Hit, format: Format) -> io::Result<()> {
+    match format {
+        Format::Jsonl => {
+            serde_json::to_writer(&mut *out, h)?;
+            out.write_all(b"\n")
+        }
+        Format::Csv => {
+            let row = [
+                h.timestamp.as_deref().unwrap_or(""),
+                h.level.as_str(),
+                h.rule_id.as_deref().unwrap_or(""),
+                h.title.as_str(),
+                h.kind,
+                h.source.as_deref().unwrap_or(""),
+                &h.tags.join(" "),
+                &h.matched.join(" "),
+                &h.unchecked.join(" "),
+            ];
+            let cells: Vec<String> = row.iter().map(|c| csv_cell(c)).collect();
+            writeln!(out, "{}", cells.join(","))
+        }
+        Format::Json | Format::Table => Ok(()),
+    }
 }
 
 /// Hits per rule, most first: the summary table at the end of a hunt.

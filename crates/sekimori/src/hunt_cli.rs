@@ -6,7 +6,7 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 use clap::{Args, Subcommand};
-use sekimori_detect::output::{write_hits, Format};
+use sekimori_detect::output::{write_head, write_hit, write_hits, Format};
 use sekimori_detect::{log_files, DeclaredLogSource, FieldMapping, Hunter, LoadReport, RuleSet};
 
 use crate::hunt_files::Piece;
@@ -119,6 +119,14 @@ pub fn hunt(args: HuntArgs) -> anyhow::Result<ExitCode> {
     let files = log_files(&args.logs);
     let progress = err.is_terminal();
     let (mut hits, mut events, mut unreadable, mut malformed) = (Vec::new(), 0usize, 0usize, 0usize);
+    // JSON lines and CSV are written as hits are found (the rest needs them all), through
+    // one buffer: standard output alone is line-buffered, a write call per hit.
+    let mut out = std::io::BufWriter::with_capacity(1 << 16, std::io::stdout().lock());
+    let streaming = args.format.streams();
+    let mut found_count = 0usize;
+    if streaming {
+        write_head(&mut out, args.format)?;
+    }
     // Hits on built-in events given Sysmon's names (Security 4688, …), by rule.
     let placement = sekimori_detect::logsource::LogSourceMap::builtin_ref();
     let mut on_mapped: std::collections::BTreeMap<String, usize> = std::collections::BTreeMap::new();
@@ -157,7 +165,15 @@ pub fn hunt(args: HuntArgs) -> anyhow::Result<ExitCode> {
                             }
                         }
                     }
-                    hits.extend(found.into_iter().map(|h| h.with_context(&name, &event)));
+                    found_count += found.len();
+                    for h in found {
+                        let h = h.with_context(&name, &event);
+                        if streaming {
+                            keep_first(&mut failure, write_hit(&mut out, &h, args.format));
+                        } else {
+                            hits.push(h);
+                        }
+                    }
                 }
             }
             Piece::Done(Err(e)) => {
@@ -186,7 +202,7 @@ pub fn hunt(args: HuntArgs) -> anyhow::Result<ExitCode> {
         events,
         files.len() - unreadable,
         report.detections + report.correlations,
-        hits.len()
+        found_count
     )?;
     if !on_mapped.is_empty() {
         let rules: Vec<String> = on_mapped.iter().map(|(t, n)| format!("{t} ({n})")).collect();
@@ -207,13 +223,16 @@ pub fn hunt(args: HuntArgs) -> anyhow::Result<ExitCode> {
         )?;
     }
     if files.len() == unreadable {
+        // Nothing on standard output, not even the CSV header held in the buffer.
+        let _ = out.into_parts();
         anyhow::bail!(
             "nothing was read: no log file could be read from {} (a path that does not exist, or a folder without .json, .jsonl, .ndjson, .log or .evtx files)",
             display_paths(&args.logs)
         );
     }
-    let mut out = std::io::stdout().lock();
-    write_hits(&mut out, &hits, args.format)?;
+    if !streaming {
+        write_hits(&mut out, &hits, args.format)?;
+    }
     out.flush()?;
     // The process ends here: freeing the compiled rules (hundreds of thousands of small
     // allocations, ~80 ms on one core for SigmaHQ's `rules/`) is left to the OS.

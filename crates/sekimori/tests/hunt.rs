@@ -118,11 +118,14 @@ fn hunt_reports_bad_input_and_refuses_no_rules() {
 
     // Nothing read (a path that does not exist, a folder without logs): not a clean run.
     for nothing in [dir.path().join("no-such-file.json"), empty.clone()] {
-        let (stdout, stderr, code) =
-            hunt(&["--rules", rule.to_str().expect("utf-8"), nothing.to_str().expect("utf-8")]);
-        assert_eq!(code, Some(2), "{stderr}");
-        assert!(stderr.contains("nothing was read"), "{stderr}");
-        assert!(stdout.is_empty(), "{stdout}");
+        // Not even the CSV header, which a CSV hunt writes before its first hit.
+        for format in ["table", "csv", "jsonl"] {
+            let (stdout, stderr, code) =
+                hunt(&["--rules", rule.to_str().expect("utf-8"), "--format", format, nothing.to_str().expect("utf-8")]);
+            assert_eq!(code, Some(2), "{stderr}");
+            assert!(stderr.contains("nothing was read"), "{stderr}");
+            assert!(stdout.is_empty(), "{format}: {stdout}");
+        }
     }
 
     // A huge matching value is repeated in `matched` only up to a cut, with a marker.
