@@ -10,8 +10,9 @@
 //   AUDIT [action]  verifies the chain → VERIFIED <status>; searches for the action, "more
 //            like this" by the first user shown, exports NDJSON and CSV
 //            → SEARCH <result count> | <user> | <NDJSON lines> | <CSV lines>; A11Y audit <n>
-//   ALERT    opens the first alert, acknowledges it, assigns it to the signed-in person and comments,
-//            then filters the queue → ALERT <state> <assignee> <comment's author> | acknowledged: <assignees> | firing: <n>
+//   ALERT <rule id>  opens the first alert, acknowledges it, assigns it and comments, opens
+//            the rule's YAML, then filters the queue → ALERT <state> <assignee> <comment's
+//            author> | rule shown: <the YAML names the id> | acknowledged: <assignees> | firing: <n>
 //   DETECTION  the Detection page (sources, listeners, rules) → A11Y detection <n>,
 //            DETECTION <source names> | <rules loaded line>
 //   TUNING <rule id>  the Tuning page: a document with an unknown key → TUNING-BAD <status>;
@@ -159,6 +160,9 @@ try {
       const state = await page.getAttribute("#alert-state", "data-state");
       const assignee = await page.textContent("#alert-assignee");
       const author = await page.textContent(".comment-author");
+      // The rule's YAML is on the page (folded): it names the rule's id.
+      await page.click("#rule-source summary");
+      const ruleShown = (await page.textContent("#rule-yaml")).includes(args[0] || "\u0000");
       // The queue filtered by state: the alert is among the acknowledged, with its assignee,
       // and not among the firing.
       await page.goto(`${base}/console/#/alerts`);
@@ -169,7 +173,7 @@ try {
       await page.selectOption("#alert-state-filter", "firing");
       await page.waitForFunction(() => location.hash === "#/alerts?state=firing" && !document.querySelector('.alert-row-state[data-state="acknowledged"]'));
       const firing = await page.locator(".alert-row-state").count();
-      console.log(`ALERT ${state} ${assignee} ${author} | acknowledged: ${acked.join(",")} | firing: ${firing}`);
+      console.log(`ALERT ${state} ${assignee} ${author} | rule shown: ${ruleShown} | acknowledged: ${acked.join(",")} | firing: ${firing}`);
     } else if (cmd === "DETECTION") {
       // Where events come from and which rules run: the ingest source made by the test,
       // and the rules loaded (none failed).

@@ -4,6 +4,7 @@
 use crate::DetectError;
 use std::collections::{BTreeMap, HashSet};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use rsigma_eval::correlation_engine::{CorrelationConfig, CorrelationEngine, TimestampFallback};
 use rsigma_eval::event::JsonEvent;
@@ -63,6 +64,9 @@ pub struct RuleSet {
     pub(crate) detections: Vec<(PathBuf, SigmaRule)>,
     /// Each detection rule compiled, in the same order (compiled once, when loaded).
     compiled: Vec<CompiledRule>,
+    /// The text of each detection rule's file as it was loaded, in the same order (shared
+    /// by the rules of one file).
+    sources: Vec<Arc<str>>,
     correlations: Vec<(PathBuf, CorrelationRule)>,
     filters: Vec<(PathBuf, FilterRule)>,
 }
@@ -71,7 +75,7 @@ pub struct RuleSet {
 /// did not load.
 #[derive(Default)]
 struct FileRules {
-    detections: Vec<(PathBuf, SigmaRule, CompiledRule)>,
+    detections: Vec<(PathBuf, SigmaRule, CompiledRule, Arc<str>)>,
     correlations: Vec<(PathBuf, CorrelationRule)>,
     filters: Vec<(PathBuf, FilterRule)>,
     failures: Vec<LoadFailure>,
@@ -143,12 +147,25 @@ impl RuleSet {
 
     fn merge(&mut self, file: FileRules, report: &mut LoadReport) {
         report.failures.extend(file.failures);
-        for (path, rule, compiled) in file.detections {
+        for (path, rule, compiled, source) in file.detections {
             self.detections.push((path, rule));
             self.compiled.push(compiled);
+            self.sources.push(source);
         }
         self.correlations.extend(file.correlations);
         self.filters.extend(file.filters);
+    }
+
+    /// The detection rule with Sigma id `id`: the file it was loaded from ([`BUILTIN_PATH`]
+    /// for the built-in rules, `<inline>` for text), its title, and the file's text as it was
+    /// loaded; `None` for an id no loaded rule has.
+    pub fn detection_source(&self, id: &str) -> Option<(&Path, &str, &str)> {
+        if id.starts_with(ANONYMOUS_ID_PREFIX) {
+            return None;
+        }
+        let i = self.detections.iter().position(|(_, r)| r.id.as_deref() == Some(id))?;
+        let (path, rule) = &self.detections[i];
+        Some((path.as_path(), rule.title.as_str(), self.sources.get(i).map_or("", |s| s)))
     }
 
     /// A copy of the first detection rule (to build rules from other documents).
@@ -189,21 +206,17 @@ impl RuleSet {
 fn read_rules(path: &Path, text: Option<&str>, file_no: usize) -> FileRules {
     let mut out = FileRules::default();
     let fail = |rule: Option<String>, reason: String| LoadFailure { path: path.to_owned(), rule, reason };
-    let read;
-    let text = match text {
-        Some(t) => t,
+    let source: Arc<str> = match text {
+        Some(t) => Arc::from(t),
         None => match std::fs::read_to_string(path) {
-            Ok(t) => {
-                read = t;
-                read.as_str()
-            }
+            Ok(t) => Arc::from(t),
             Err(e) => {
                 out.failures.push(fail(None, format!("cannot read: {e}")));
                 return out;
             }
         },
     };
-    let collection: SigmaCollection = match rsigma_parser::parse_sigma_yaml(text) {
+    let collection: SigmaCollection = match rsigma_parser::parse_sigma_yaml(&source) {
         Ok(c) => c,
         Err(e) => {
             out.failures.push(fail(None, e.to_string()));
@@ -218,7 +231,7 @@ fn read_rules(path: &Path, text: Option<&str>, file_no: usize) -> FileRules {
             rule.id = Some(format!("{ANONYMOUS_ID_PREFIX}{file_no}:{i}"));
         }
         match rsigma_eval::compile_rule(&rule) {
-            Ok(compiled) => out.detections.push((path.to_owned(), rule, compiled)),
+            Ok(compiled) => out.detections.push((path.to_owned(), rule, compiled, Arc::clone(&source))),
             Err(e) => out.failures.push(fail(Some(rule.title.clone()), e.to_string())),
         }
     }

@@ -51,3 +51,35 @@ fn the_builtin_rules_fire_on_the_events_the_gate_writes() {
     assert!(titles(&mut hunter, &judged("OK", true)).is_empty());
     assert!(titles(&mut hunter, &audit("auth.push.denied", json!({}))).is_empty());
 }
+
+/// Each loaded rule's file text is kept as it was loaded, found by the rule's id: a file's
+/// rules share it, the built-in rules give the binary's, and a rule without an id (given a
+/// local one) or an unknown id gives none.
+#[test]
+fn a_rules_file_text_is_kept_as_loaded() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let text = "title: One\nid: 11111111-0000-4000-8000-000000000001\nlogsource: {product: windows}\n\
+                detection:\n  s:\n    EventID: 1\n  condition: s\n---\n\
+                title: Two\nid: 11111111-0000-4000-8000-000000000002\nlogsource: {product: windows}\n\
+                detection:\n  s:\n    EventID: 2\n  condition: s\n---\n\
+                title: No id\nlogsource: {product: windows}\ndetection:\n  s:\n    EventID: 3\n  condition: s\n";
+    let file = dir.path().join("pair.yml");
+    std::fs::write(&file, text).expect("write");
+    let (mut rules, mut report) = RuleSet::load(&[&file]);
+    rules.add_builtin(&mut report);
+    assert!(report.is_clean(), "{:?}", report.failures);
+    // The file changes after loading: what was loaded is what is shown.
+    std::fs::write(&file, "changed").expect("write");
+    for (id, title) in
+        [("11111111-0000-4000-8000-000000000001", "One"), ("11111111-0000-4000-8000-000000000002", "Two")]
+    {
+        let (path, t, source) = rules.detection_source(id).expect("loaded");
+        assert_eq!((path, t, source), (file.as_path(), title, text));
+    }
+    let builtin = sekimori_detect::rules::BUILTIN_RULES;
+    let first = builtin.lines().find_map(|l| l.strip_prefix("id: ")).expect("the built-in rules have ids").trim();
+    let (path, _, source) = rules.detection_source(first).expect("a built-in rule");
+    assert_eq!((path.to_str(), source), (Some(sekimori_detect::rules::BUILTIN_PATH), builtin));
+    assert!(rules.detection_source("11111111-0000-4000-8000-000000000009").is_none());
+    assert!(rules.detection_source("urn:sekimori:anonymous-rule:1:2").is_none(), "local ids are not shown");
+}

@@ -186,3 +186,41 @@ impl Watch {
         self.resolved_tx.subscribe()
     }
 }
+
+/// Rule files are shown up to this many bytes (SigmaHQ's largest is ~30 KB).
+pub const MAX_RULE_SOURCE: usize = 256 * 1024;
+
+/// A loaded detection rule's file, for an alert's page.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct RuleSource {
+    pub id: String,
+    pub title: String,
+    /// The file it was loaded from (`<builtin>/sekimori.yml` for the built-in rules).
+    pub path: String,
+    /// The file's text as it was loaded, up to [`MAX_RULE_SOURCE`] bytes.
+    pub yaml: String,
+    pub truncated: bool,
+}
+
+impl Watch {
+    /// The loaded detection rule `id` and its file's text as it was loaded (`not_found` for
+    /// an id no loaded rule has).
+    pub fn rule_source(&self, id: &str) -> WatchResult<RuleSource> {
+        let (path, title, text) = self
+            .rules
+            .detection_source(id)
+            .ok_or_else(|| ServiceError::new(ErrorCode::NotFound, format!("no loaded rule {id}")))?;
+        let truncated = text.len() > MAX_RULE_SOURCE;
+        let mut end = text.len().min(MAX_RULE_SOURCE);
+        while !text.is_char_boundary(end) {
+            end -= 1;
+        }
+        Ok(RuleSource {
+            id: id.to_owned(),
+            title: title.to_owned(),
+            path: path.display().to_string(),
+            yaml: text[..end].to_owned(),
+            truncated,
+        })
+    }
+}

@@ -30,6 +30,7 @@ pub(super) fn router(state: &AppState) -> Router<AppState> {
             .get("/api/v1/admin/dead-letters", cap(DetectionRead), dead_letters)
             .get("/api/v1/admin/listeners", cap(DetectionRead), listeners)
             .get("/api/v1/admin/rules", cap(DetectionRead), rules)
+            .get("/api/v1/admin/rules/{id}", cap(DetectionRead), rule_source)
             .get("/api/v1/admin/ingest-settings", cap(DetectionRead), ingest_settings)
             .put("/api/v1/admin/ingest-settings", cap(Detection), set_ingest_settings)
             .get("/api/v1/admin/ingested-events/{seq}", cap(DetectionRead), ingested_event)
@@ -164,6 +165,15 @@ async fn rules(State(s): State<AppState>, AdminAuth(_): AdminAuth) -> Json<Value
         "filters": r.filters,
         "failures": failures,
     }))
+}
+
+/// A loaded detection rule's file, for the alert page (`{"id","title","path","yaml","truncated"}`).
+async fn rule_source(
+    State(s): State<AppState>,
+    AdminAuth(_): AdminAuth,
+    Path(id): Path<String>,
+) -> ApiResult<Json<sekimori_watch::triage::RuleSource>> {
+    Ok(Json(s.watch.rule_source(&id)?))
 }
 
 /// The counters of this process's syslog listeners whose source is in the admin's tenant.

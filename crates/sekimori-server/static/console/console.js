@@ -39,7 +39,7 @@
       standby_seconds: "Standby window (seconds, 10–300)", password_policy: "Password policy level (1–4)", time_zone: "Time zone (IANA)",
       apps: "Apps and OIDC clients", kind: "Kind", origins: "Web origins", redirect_uris: "OIDC redirect URIs", revoked: "Revoked",
       revoke: "Revoke", new_app: "Add an app", add: "Add", app_key: "The app's key, shown once: {key}",
-      members: "Members", login_hours: "Login hours", new_group: "Add a group", add_member: "Add a member", group: "Group",
+      rule_file: "The rule ({path})", members: "Members", login_hours: "Login hours", new_group: "Add a group", add_member: "Add a member", group: "Group",
     },
     ja: {
       title: "関守コンソール", skip: "本文へ移動", nav_home: "ホーム", nav_users: "ユーザー", nav_alerts: "アラート",
@@ -73,7 +73,7 @@
       standby_seconds: "待ち受け時間（秒、10〜300）", password_policy: "パスワードポリシーのレベル（1〜4）", time_zone: "タイムゾーン（IANA）",
       apps: "アプリと OIDC クライアント", kind: "種類", origins: "Web オリジン", redirect_uris: "OIDC リダイレクト URI", revoked: "失効",
       revoke: "失効させる", new_app: "アプリを追加", add: "追加", app_key: "アプリの鍵（この一度だけ表示）: {key}",
-      members: "メンバー", login_hours: "ログイン可能時間", new_group: "グループを追加", add_member: "メンバーを追加", group: "グループ",
+      rule_file: "ルール（{path}）", members: "メンバー", login_hours: "ログイン可能時間", new_group: "グループを追加", add_member: "メンバーを追加", group: "グループ",
     },
   };
   let lang = localStorage.getItem("sekimori.console.lang") || ((navigator.language || "en").toLowerCase().startsWith("ja") ? "ja" : "en");
@@ -346,6 +346,8 @@
   // One alert: what matched, the event's excerpt, its triage and comments.
   async function alertPage(id) {
     const a = await api("GET", "/api/v1/admin/alerts/" + encodeURIComponent(id));
+    // The rule's file as loaded (none for a rule no longer loaded, or a baseline signal).
+    const rule = a.rule_id ? await api("GET", "/api/v1/admin/rules/" + encodeURIComponent(a.rule_id)).catch(() => null) : null;
     const act = async (fn) => {
       try {
         await fn();
@@ -381,6 +383,8 @@
         el("dt", {}, t("time")), el("dd", {}, a.created_at), el("dt", {}, t("matched")), el("dd", {}, (a.matched || []).join(", "))),
       actions,
       el("h3", {}, t("event")), el("pre", { class: "excerpt" }, JSON.stringify(a.excerpt, null, 2)),
+      rule ? el("details", { id: "rule-source" }, el("summary", {}, t("rule_file", { path: rule.path })),
+        el("pre", { class: "excerpt", id: "rule-yaml" }, rule.yaml + (rule.truncated ? "\n…" : ""))) : "",
       el("h3", {}, t("comments")),
       table([t("time"), t("who"), t("comment")], (a.comments || []).map((c) => [c.created_at, el("span", { class: "comment-author" }, c.author), c.body])));
   }

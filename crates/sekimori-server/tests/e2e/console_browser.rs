@@ -95,11 +95,13 @@ async fn the_console_in_chromium_signs_in_with_push_and_acts_as_the_role() {
     assert_eq!(next_line(&mut lines).await, "SEARCH 2 events | dave | 2 | 3");
     assert_eq!(next_line(&mut lines).await, "A11Y audit 0");
 
-    stdin.write_all(b"ALERT\n").await.expect("command");
+    let (_, listed) = s.admin_call(Method::GET, "/api/v1/admin/alerts", None).await;
+    let rule_id = listed[0]["rule_id"].as_str().expect("the alert's rule id").to_owned();
+    stdin.write_all(format!("ALERT {rule_id}\n").as_bytes()).await.expect("command");
     assert_eq!(next_line(&mut lines).await, "A11Y alert 0");
     assert_eq!(
         next_line(&mut lines).await,
-        "ALERT acknowledged console:alice console:alice | acknowledged: console:alice | firing: 0",
+        "ALERT acknowledged console:alice console:alice | rule shown: true | acknowledged: console:alice | firing: 0",
         "triaged and assigned, with her name; the queue's state filter shows it where it now is"
     );
     let (_, alerts) = s.admin_call(Method::GET, "/api/v1/admin/alerts", None).await;
@@ -124,7 +126,6 @@ async fn the_console_in_chromium_signs_in_with_push_and_acts_as_the_role() {
 
     // Tuning: refused with the bad key named; the rule that fired, disabled, back-tested
     // (its alert would disappear) and saved from the page; then a stale save refused.
-    let rule_id = alerts[0]["rule_id"].as_str().expect("the alert's rule id").to_owned();
     stdin.write_all(format!("TUNING {rule_id}\n").as_bytes()).await.expect("command");
     let bad = next_line(&mut lines).await;
     assert!(bad.starts_with("TUNING-BAD error") && bad.contains("disabled_rulez"), "{bad}");
