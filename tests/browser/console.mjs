@@ -6,7 +6,9 @@
 //            home → USERS <count>; DASH <password failures> <successes> <pushes refused
 //            outside standby> from the dashboard; a11y → A11Y home <serious violations>
 //   USER <name>  the user's page: disables them, ends their sessions, enrols a device
-//            → DISABLED, ENDED <status>, ENROL <link>; A11Y user <n>
+//            → DISABLED, ENDED <status>, ENROL <link>; A11Y user <n>; reads the factors, the
+//            override in force and the recent events, lifts the override → FACTORS <password>
+//            <passkeys> <totp> <recovery codes left> | override <action> lifted | recent <has a failed password>
 //   AUDIT [action]  verifies the chain → VERIFIED <status>; searches for the action, "more
 //            like this" by the first user shown, exports NDJSON and CSV
 //            → SEARCH <result count> | <user> | <NDJSON lines> | <CSV lines>; A11Y audit <n>
@@ -113,8 +115,16 @@ try {
       await page.click("#enrol");
       await page.waitForSelector("#enrol-qr img");
       console.log(`ENROL ${await page.getAttribute("#enrol-qr img", "alt")}`);
+      // Factors, the override the test set, the user's recent events; then the override lifted.
+      const factors = [];
+      for (const f of ["#f-password", "#f-passkeys", "#f-totp", "#f-recovery"]) factors.push(await page.textContent(f));
+      const recent = await page.locator(".recent-action").allTextContents();
+      const override = await page.textContent(".override-action");
       await shot(page, "console-user");
       await a11y(page, "user");
+      await page.click(".lift-override");
+      await page.waitForFunction(() => !document.querySelector(".override-action"));
+      console.log(`FACTORS ${factors.join(" ")} | override ${override} lifted | recent ${recent.includes("auth.password.failed")}`);
     } else if (cmd === "AUDIT") {
       await page.goto(`${base}/console/#/alerts`);
       await page.waitForSelector("#main h2");

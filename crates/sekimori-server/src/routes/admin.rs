@@ -330,6 +330,8 @@ struct EventsQuery {
     after: Option<i64>,
     limit: Option<i64>,
     format: Option<String>,
+    /// `asc` (default: oldest first, paged with `after`) or `desc` (the latest first).
+    order: Option<String>,
 }
 
 async fn events(
@@ -359,6 +361,16 @@ async fn events(
         until: time("until", &q.until)?,
         after_seq: q.after,
         limit: q.limit.unwrap_or(1000).clamp(1, 10_000),
+        newest_first: match q.order.as_deref() {
+            None | Some("asc") => false,
+            Some("desc") => true,
+            Some(other) => {
+                return Err(ApiError::new(
+                    ErrorCode::InvalidRequest,
+                    format!("order must be asc or desc, not {other:?}"),
+                ))
+            }
+        },
     };
     let rows = s.gate.audit().events(&admin.tenant_id, filter).await?;
     let accept_ndjson =

@@ -39,7 +39,10 @@
       standby_seconds: "Standby window (seconds, 10–300)", password_policy: "Password policy level (1–4)", time_zone: "Time zone (IANA)",
       apps: "Apps and OIDC clients", kind: "Kind", origins: "Web origins", redirect_uris: "OIDC redirect URIs", revoked: "Revoked",
       revoke: "Revoke", new_app: "Add an app", add: "Add", app_key: "The app's key, shown once: {key}",
-      rule_file: "The rule ({path})", members: "Members", login_hours: "Login hours", new_group: "Add a group", add_member: "Add a member", group: "Group",
+      rule_file: "The rule ({path})", factors: "Sign-in factors", password: "Password", passkeys: "Passkeys",
+      totp: "Authenticator codes (TOTP)", recovery_left: "Recovery codes left", yes: "yes", no: "no",
+      overrides: "Required level raised", expires: "Until", lift: "Lift", lift_reason: "Lifted from the console",
+      recent_events: "Recent events", members: "Members", login_hours: "Login hours", new_group: "Add a group", add_member: "Add a member", group: "Group",
     },
     ja: {
       title: "関守コンソール", skip: "本文へ移動", nav_home: "ホーム", nav_users: "ユーザー", nav_alerts: "アラート",
@@ -73,7 +76,10 @@
       standby_seconds: "待ち受け時間（秒、10〜300）", password_policy: "パスワードポリシーのレベル（1〜4）", time_zone: "タイムゾーン（IANA）",
       apps: "アプリと OIDC クライアント", kind: "種類", origins: "Web オリジン", redirect_uris: "OIDC リダイレクト URI", revoked: "失効",
       revoke: "失効させる", new_app: "アプリを追加", add: "追加", app_key: "アプリの鍵（この一度だけ表示）: {key}",
-      rule_file: "ルール（{path}）", members: "メンバー", login_hours: "ログイン可能時間", new_group: "グループを追加", add_member: "メンバーを追加", group: "グループ",
+      rule_file: "ルール（{path}）", factors: "認証要素", password: "パスワード", passkeys: "パスキー",
+      totp: "認証コード（TOTP）", recovery_left: "残りのリカバリーコード", yes: "あり", no: "なし",
+      overrides: "引き上げられた認証レベル", expires: "期限", lift: "解除", lift_reason: "コンソールから解除",
+      recent_events: "最近のイベント", members: "メンバー", login_hours: "ログイン可能時間", new_group: "グループを追加", add_member: "メンバーを追加", group: "グループ",
     },
   };
   let lang = localStorage.getItem("sekimori.console.lang") || ((navigator.language || "en").toLowerCase().startsWith("ja") ? "ja" : "en");
@@ -219,8 +225,13 @@
 
   async function user(name) {
     const u = await api("GET", "/api/v1/admin/users/" + encodeURIComponent(name));
-    const devices = await api("GET", `/api/v1/admin/users/${encodeURIComponent(name)}/devices`);
-    const envs = await api("GET", `/api/v1/admin/users/${encodeURIComponent(name)}/environments`);
+    const base = `/api/v1/admin/users/${encodeURIComponent(name)}`;
+    const [devices, envs, factors, passkeys, overrides, recent] = await Promise.all([
+      api("GET", `${base}/devices`), api("GET", `${base}/environments`), api("GET", `${base}/factors`),
+      api("GET", `${base}/passkeys`), api("GET", "/api/v1/admin/overrides"),
+      canRead("audit") ? api("GET", `/api/v1/events?user=${encodeURIComponent(name)}&limit=20&order=desc&format=json`) : null,
+    ]);
+    const mine = overrides.filter((o) => o.username === u.username);
     const actions = el("div", { class: "row", id: "actions" });
     const act = async (fn) => {
       try {
@@ -251,9 +262,22 @@
       el("dl", {}, el("dt", {}, t("email")), el("dd", {}, u.email || ""), el("dt", {}, t("groups")), el("dd", {}, (u.groups || []).join(", ")),
         el("dt", {}, t("state")), el("dd", { id: "user-state" }, u.disabled ? t("disabled") : t("active"))),
       actions, qr,
+      el("h3", {}, t("factors")),
+      el("dl", { id: "user-factors" },
+        el("dt", {}, t("password")), el("dd", { id: "f-password" }, factors.password ? t("yes") : t("no")),
+        el("dt", {}, t("passkeys")), el("dd", { id: "f-passkeys" }, passkeys.length),
+        el("dt", {}, t("totp")), el("dd", { id: "f-totp" }, (factors.totp || []).length),
+        el("dt", {}, t("recovery_left")), el("dd", { id: "f-recovery" }, factors.recovery_codes_left)),
       el("h3", {}, t("devices")), table([t("name"), t("created")], devices.map((d) => [d.name, d.created_at])),
       el("h3", {}, t("environments")), table([t("environments"), t("last_seen")],
-        envs.map((e) => [[e.browser, e.os, e.network, e.country].filter(Boolean).join(" · "), e.last_seen])));
+        envs.map((e) => [[e.browser, e.os, e.network, e.country].filter(Boolean).join(" · "), e.last_seen])),
+      el("h3", {}, t("overrides")), table([t("action"), t("level"), t("reason"), t("expires"), ""], mine.map((o) => [
+        el("span", { class: "override-action" }, o.action), o.level ?? "", o.reason, o.expires_at,
+        canWrite("credentials") ? el("button", { type: "button", class: "lift-override",
+          onclick: () => act(async () => { await api("POST", `/api/v1/admin/overrides/${encodeURIComponent(o.id)}/lift`, { reason: t("lift_reason") }); await user(name); }) },
+        t("lift")) : ""])),
+      ...(recent ? [el("h3", {}, t("recent_events")), table([t("time"), t("action"), t("outcome")],
+        recent.events.map((e) => [e["@timestamp"], el("span", { class: "recent-action" }, e.event.action), e.event.outcome]))] : []));
   }
 
   // The audit log: search by action, user and time range, page through, export, and

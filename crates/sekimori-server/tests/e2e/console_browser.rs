@@ -72,6 +72,15 @@ async fn the_console_in_chromium_signs_in_with_push_and_acts_as_the_role() {
     assert_eq!(next_line(&mut lines).await, format!("DASH {failed} {verified} 0"));
     assert_eq!(next_line(&mut lines).await, "A11Y home 0");
 
+    // An override for dave that the console lifts.
+    let (status, _) = s
+        .admin_call(
+            Method::POST,
+            "/api/v1/admin/users/dave/overrides",
+            Some(json!({"action": "raise_level", "level": 3, "duration": "2h", "reason": "suspicious"})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED);
     stdin.write_all(b"USER dave\n").await.expect("command");
     assert_eq!(next_line(&mut lines).await, "DISABLED");
     let ended = next_line(&mut lines).await;
@@ -79,6 +88,24 @@ async fn the_console_in_chromium_signs_in_with_push_and_acts_as_the_role() {
     let enrol = next_line(&mut lines).await;
     assert!(enrol.starts_with("ENROL sekimori://enroll?"), "the enrolment QR is on screen: {enrol}");
     assert_eq!(next_line(&mut lines).await, "A11Y user 0");
+    // dave has a password and nothing else; the page lifted the override; his two wrong
+    // passwords are among his recent events.
+    assert_eq!(next_line(&mut lines).await, "FACTORS yes 0 0 0 | override raise_level lifted | recent true");
+    let (_, overrides) = s.admin_call(Method::GET, "/api/v1/admin/overrides", None).await;
+    assert_eq!(overrides, json!([]), "lifted");
+    // What the page asked for: dave's latest events, newest first; any other order refused.
+    let (_, latest) = s.admin_call(Method::GET, "/api/v1/events?user=dave&limit=3&order=desc&format=json", None).await;
+    let seqs: Vec<i64> = latest["events"]
+        .as_array()
+        .expect("events")
+        .iter()
+        .map(|e| e["sekimori"]["audit"]["seq"].as_i64().expect("seq"))
+        .collect();
+    assert!(seqs.len() == 3 && seqs.windows(2).all(|w| w[0] > w[1]), "{seqs:?}");
+    let (status, problem) = s.admin_call(Method::GET, "/api/v1/events?order=sideways", None).await;
+    assert_eq!((status, problem["code"].as_str()), (StatusCode::BAD_REQUEST, Some("invalid_request")), "{problem}");
+    let lifted = s.events("action=response.override.lifted").await;
+    assert!(lifted.iter().any(|e| e.to_string().contains("console:alice")), "audited with her name: {lifted:?}");
     let (_, user) = s.admin_call(Method::GET, "/api/v1/admin/users/dave", None).await;
     assert_eq!(user["disabled"], true);
     assert_eq!(dave.whoami().await.0, StatusCode::UNAUTHORIZED, "dave's session ended");

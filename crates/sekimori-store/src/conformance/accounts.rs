@@ -194,7 +194,20 @@ pub async fn login_failures_lock_once_per_limit_under_concurrency(s: S) {
     assert_eq!((row.failures, row.window_start, row.locked_until), (0, Timestamp(T0), Some(Timestamp(T0 + 300_000))));
     let audited =
         s.events(&EventFilter { action: Some("auth.password.failed".into()), limit: 100, ..Default::default() }).await;
-    assert_eq!(audited.expect("events").len(), 20, "every failure is audited");
+    let audited = audited.expect("events");
+    assert_eq!(audited.len(), 20, "every failure is audited");
+    // The latest first, when asked: the last five, in reverse.
+    let latest = s
+        .events(&EventFilter {
+            action: Some("auth.password.failed".into()),
+            limit: 5,
+            newest_first: true,
+            ..Default::default()
+        })
+        .await
+        .expect("events");
+    let want: Vec<i64> = audited.iter().rev().take(5).map(|e| e.seq).collect();
+    assert_eq!(latest.iter().map(|e| e.seq).collect::<Vec<_>>(), want);
     // Within the window the count goes on; after it, a failure starts a new window.
     assert_eq!(s.record_login_failure(&hit(T0 + 1_000), None).await.expect("f").failures, 1);
     assert_eq!(s.record_login_failure(&hit(T0 + 2_000), None).await.expect("f").failures, 2);

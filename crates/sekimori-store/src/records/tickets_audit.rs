@@ -98,6 +98,9 @@ pub struct EventFilter {
     pub after_seq: Option<i64>,
     /// At most this many rows.
     pub limit: i64,
+    /// The latest rows, newest first (`after_seq` still bounds them from below); otherwise
+    /// oldest first, for paging with `after_seq`.
+    pub newest_first: bool,
 }
 
 /// Audit events counted in one hour for one action and outcome.

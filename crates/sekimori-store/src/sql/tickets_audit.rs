@@ -230,7 +230,8 @@ impl AuditStore for This {
         if let Some(after) = f.after_seq {
             query.push_bind(" AND seq > ", after);
         }
-        query.push_bind(" ORDER BY seq LIMIT ", f.limit.max(0));
+        let order = if f.newest_first { " ORDER BY seq DESC LIMIT " } else { " ORDER BY seq LIMIT " };
+        query.push_bind(order, f.limit.max(0));
         self.read_all(query).await
     }
 }
