@@ -443,7 +443,7 @@ fn chain(e: &dyn std::error::Error) -> String {
 }
 
 /// `text` cut to at most `max` bytes on a character boundary.
-fn cut(text: &str, max: usize) -> &str {
+pub fn cut(text: &str, max: usize) -> &str {
     let mut end = text.len().min(max);
     while !text.is_char_boundary(end) {
         end -= 1;

@@ -165,7 +165,7 @@ impl RuleSet {
         }
         let i = self.detections.iter().position(|(_, r)| r.id.as_deref() == Some(id))?;
         let (path, rule) = &self.detections[i];
-        Some((path.as_path(), rule.title.as_str(), self.sources.get(i).map_or("", |s| s)))
+        Some((path.as_path(), rule.title.as_str(), &self.sources[i]))
     }
 
     /// A copy of the first detection rule (to build rules from other documents).

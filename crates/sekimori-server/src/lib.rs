@@ -30,12 +30,16 @@ use tower_http::trace::TraceLayer;
 
 use crate::problem::ApiError;
 
-/// The JS snippet's Subresource Integrity value (`sha384-…`), for `<script integrity>`.
-pub fn sdk_integrity() -> String {
+/// The Subresource Integrity value (`sha384-…`) of a script or style, for `integrity=`.
+pub fn sri(body: &str) -> String {
     use base64::Engine;
     use sha2::Digest;
-    let digest = sha2::Sha384::digest(routes::SDK_SCRIPT.as_bytes());
-    format!("sha384-{}", base64::engine::general_purpose::STANDARD.encode(digest))
+    format!("sha384-{}", base64::engine::general_purpose::STANDARD.encode(sha2::Sha384::digest(body.as_bytes())))
+}
+
+/// The JS snippet's Subresource Integrity value (`sha384-…`), for `<script integrity>`.
+pub fn sdk_integrity() -> String {
+    sri(routes::SDK_SCRIPT)
 }
 
 #[cfg(test)]

@@ -210,17 +210,13 @@ impl Watch {
             .rules
             .detection_source(id)
             .ok_or_else(|| ServiceError::new(ErrorCode::NotFound, format!("no loaded rule {id}")))?;
-        let truncated = text.len() > MAX_RULE_SOURCE;
-        let mut end = text.len().min(MAX_RULE_SOURCE);
-        while !text.is_char_boundary(end) {
-            end -= 1;
-        }
+        let shown = sekimori_detect::input::cut(text, MAX_RULE_SOURCE);
         Ok(RuleSource {
             id: id.to_owned(),
             title: title.to_owned(),
             path: path.display().to_string(),
-            yaml: text[..end].to_owned(),
-            truncated,
+            yaml: shown.to_owned(),
+            truncated: shown.len() < text.len(),
         })
     }
 }

@@ -78,23 +78,34 @@ pub(super) fn accepts_gzip(headers: &HeaderMap) -> bool {
     })
 }
 
-fn file(index: usize, path: &str, content_type: &'static str, headers: &HeaderMap) -> Response {
-    let (_, _, plain) = FILES[index];
-    let gz = gzipped().get(index).and_then(Option::as_ref).filter(|_| accepts_gzip(headers));
-    let mut resp = match gz {
-        Some(body) => body.clone().into_response(),
-        None => plain.into_response(),
-    };
+/// A file served from the binary: `gz` (its gzip form, if any) when the request accepts
+/// gzip, else `plain`; always revalidated (`no-cache`: a new release is seen at once) and
+/// never sniffed.
+pub(super) fn static_file(
+    plain: &'static [u8],
+    gz: Option<&'static [u8]>,
+    content_type: &'static str,
+    headers: &HeaderMap,
+) -> Response {
+    let gz = gz.filter(|_| accepts_gzip(headers));
+    let mut resp = gz.unwrap_or(plain).into_response();
     let h = resp.headers_mut();
     if gz.is_some() {
         h.insert(header::CONTENT_ENCODING, HeaderValue::from_static("gzip"));
     }
     h.insert(header::VARY, HeaderValue::from_static("Accept-Encoding"));
     h.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
-    // The service worker keeps the shell offline; the network copy is always revalidated so
-    // a new release reaches phones at once.
     h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
     h.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+    resp
+}
+
+fn file(index: usize, path: &str, content_type: &'static str, headers: &HeaderMap) -> Response {
+    let (_, _, plain) = FILES[index];
+    // The service worker keeps the shell offline; the network copy is revalidated so a new
+    // release reaches phones at once.
+    let mut resp = static_file(plain, gzipped().get(index).and_then(Option::as_deref), content_type, headers);
+    let h = resp.headers_mut();
     if path.is_empty() {
         h.insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(APP_CSP));
         h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));

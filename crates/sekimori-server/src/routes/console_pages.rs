@@ -46,18 +46,8 @@ impl Asset {
     }
 
     /// The file, compressed when the request accepts gzip.
-    fn response(&self, headers: &HeaderMap) -> Response {
-        let gz = self.gz.as_ref().filter(|_| super::app::accepts_gzip(headers));
-        let mut resp = gz.unwrap_or(&self.plain).clone().into_response();
-        let h = resp.headers_mut();
-        if gz.is_some() {
-            h.insert(header::CONTENT_ENCODING, HeaderValue::from_static("gzip"));
-        }
-        h.insert(header::VARY, HeaderValue::from_static("Accept-Encoding"));
-        h.insert(header::CONTENT_TYPE, HeaderValue::from_static(self.content_type));
-        h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
-        h.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
-        resp
+    fn response(&'static self, headers: &HeaderMap) -> Response {
+        super::app::static_file(&self.plain, self.gz.as_deref(), self.content_type, headers)
     }
 }
 
@@ -65,13 +55,6 @@ struct Assets {
     page: Asset,
     js: Asset,
     css: Asset,
-}
-
-/// `sha384-…` of `body`, for a Subresource Integrity attribute.
-fn integrity(body: &str) -> String {
-    use base64::Engine;
-    use sha2::Digest;
-    format!("sha384-{}", base64::engine::general_purpose::STANDARD.encode(sha2::Sha384::digest(body.as_bytes())))
 }
 
 /// The console's files, made once: the page names its script's and style's integrity (so a
@@ -82,11 +65,11 @@ fn assets() -> &'static Assets {
         let page = PAGE
             .replace(
                 "<script src=\"/console/console.js\"",
-                &format!("<script src=\"/console/console.js\" integrity=\"{}\"", integrity(SCRIPT)),
+                &format!("<script src=\"/console/console.js\" integrity=\"{}\"", crate::sri(SCRIPT)),
             )
             .replace(
                 "<link rel=\"stylesheet\" href=\"/console/console.css\"",
-                &format!("<link rel=\"stylesheet\" href=\"/console/console.css\" integrity=\"{}\"", integrity(STYLE)),
+                &format!("<link rel=\"stylesheet\" href=\"/console/console.css\" integrity=\"{}\"", crate::sri(STYLE)),
             );
         Assets {
             page: Asset::new("text/html; charset=utf-8", page.into_bytes()),
@@ -151,7 +134,7 @@ mod tests {
         let a = assets();
         let page = std::str::from_utf8(&a.page.plain).expect("utf-8");
         for (file, body) in [("console.js", SCRIPT), ("console.css", STYLE)] {
-            let want = format!("/console/{file}\" integrity=\"{}\"", integrity(body));
+            let want = format!("/console/{file}\" integrity=\"{}\"", crate::sri(body));
             assert!(page.contains(&want), "the page names {file}'s hash: {page}");
         }
         assert_eq!(page.matches("integrity=").count(), 2);
