@@ -9,12 +9,16 @@
 //            → DISABLED, ENDED <status>, ENROL <link>; A11Y user <n>; reads the factors, the
 //            override in force and the recent events, lifts the override → FACTORS <password>
 //            <passkeys> <totp> <recovery codes left> | override <action> lifted | recent <has a failed password>
+//            | alerts <alerts about the user listed>
 //   AUDIT [action]  verifies the chain → VERIFIED <status>; searches for the action, "more
 //            like this" by the first user shown, exports NDJSON and CSV
 //            → SEARCH <result count> | <user> | <NDJSON lines> | <CSV lines>; A11Y audit <n>
 //   ALERT <rule id>  opens the first alert, acknowledges it, assigns it and comments, opens
 //            the rule's YAML, then filters the queue → ALERT <state> <assignee> <comment's
 //            author> | rule shown: <the YAML names the id> | acknowledged: <assignees> | firing: <n>
+//   TIMELINE <user>  the queue filtered to the alerts about the user → rows; the first opened:
+//            its timelines → TIMELINE <rows> | user: <this alert marked> <audit events shown> |
+//            ip: <alerts in the IP's timeline> | more like this: <rows of the IP's queue>; A11Y timeline <n>
 //   DETECTION  the Detection page (sources, listeners, rules) → A11Y detection <n>,
 //            DETECTION <source names> | <rules loaded line>
 //   TUNING <rule id>  the Tuning page: a document with an unknown key → TUNING-BAD <status>;
@@ -124,7 +128,8 @@ try {
       await a11y(page, "user");
       await page.click(".lift-override");
       await page.waitForFunction(() => !document.querySelector(".override-action"));
-      console.log(`FACTORS ${factors.join(" ")} | override ${override} lifted | recent ${recent.includes("auth.password.failed")}`);
+      const about = await page.locator("#user-alerts .alert-link").count();
+      console.log(`FACTORS ${factors.join(" ")} | override ${override} lifted | recent ${recent.includes("auth.password.failed")} | alerts ${about}`);
     } else if (cmd === "AUDIT") {
       await page.goto(`${base}/console/#/alerts`);
       await page.waitForSelector("#main h2");
@@ -184,6 +189,22 @@ try {
       await page.waitForFunction(() => location.hash === "#/alerts?state=firing" && !document.querySelector('.alert-row-state[data-state="acknowledged"]'));
       const firing = await page.locator(".alert-row-state").count();
       console.log(`ALERT ${state} ${assignee} ${author} | rule shown: ${ruleShown} | acknowledged: ${acked.join(",")} | firing: ${firing}`);
+    } else if (cmd === "TIMELINE") {
+      await page.goto(`${base}/console/#/alerts?user=${encodeURIComponent(args[0])}`);
+      await page.waitForSelector("#alert-about");
+      const rows = await page.locator(".alert-link").count();
+      await page.click(".alert-link");
+      await page.waitForSelector('.timeline[data-kind="user"]');
+      await page.waitForSelector('.timeline[data-kind="ip"]');
+      const marked = await page.locator('.timeline[data-kind="user"] .this-alert').count();
+      const events = await page.locator('.timeline[data-kind="user"] .timeline-event').count();
+      const ipRows = await page.locator('.timeline[data-kind="ip"] tbody tr').count();
+      await shot(page, "console-alert-timeline");
+      await a11y(page, "timeline");
+      await page.click('.timeline[data-kind="ip"] .more-like');
+      await page.waitForSelector('#alert-about[data-kind="ip"]');
+      const more = await page.locator(".alert-link").count();
+      console.log(`TIMELINE ${rows} | user: ${marked} ${events > 0} | ip: ${ipRows} | more like this: ${more}`);
     } else if (cmd === "DETECTION") {
       // Where events come from and which rules run: the ingest source made by the test,
       // and the rules loaded (none failed).

@@ -350,11 +350,20 @@ impl AdminClient {
         self.call(reqwest::Method::POST, &path, None).await
     }
 
-    /// The tenant's alerts, newest first, in `state` when given.
-    pub async fn alerts(&self, state: Option<&str>, limit: Option<i64>) -> ClientResult<Value> {
+    /// The tenant's alerts, newest first, in `state` when given, about `about` when given
+    /// (`("user", "alice")`, `("ip", …)` or `("host", …)`).
+    pub async fn alerts(
+        &self,
+        state: Option<&str>,
+        about: Option<(&str, &str)>,
+        limit: Option<i64>,
+    ) -> ClientResult<Value> {
         let mut path = format!("/api/v1/admin/alerts?limit={}", limit.unwrap_or(100));
         if let Some(s) = state {
             path.push_str(&format!("&state={}", percent_encode(s)));
+        }
+        if let Some((kind, value)) = about {
+            path.push_str(&format!("&{}={}", percent_encode(kind), percent_encode(value)));
         }
         self.0.get(&path).await
     }

@@ -87,6 +87,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/sqlite/0026_push_subscriptions.sql"),
     include_str!("../migrations/sqlite/0027_console_roles.sql"),
     include_str!("../migrations/sqlite/0028_audit_rollups.sql"),
+    include_str!("../migrations/sqlite/0029_alert_entities.sql"),
 ];
 
 impl SqliteStore {

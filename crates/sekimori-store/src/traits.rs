@@ -322,6 +322,16 @@ pub trait WatchStore: Send + Sync {
         since: Timestamp,
         limit: i64,
     ) -> StoreResult<Vec<AlertRecord>>;
+    /// The tenant's alerts about `entity` (its `user`, `ip` or `host` equal to the value),
+    /// in `state` when one is given, created since `since` (ms), newest first.
+    async fn alerts_about(
+        &self,
+        tenant_id: &TenantId,
+        entity: &AlertEntity,
+        state: Option<AlertState>,
+        since: Timestamp,
+        limit: i64,
+    ) -> StoreResult<Vec<AlertRecord>>;
     /// The triage records of the tenant's alerts `ids` (alerts without one are firing).
     async fn alert_triage(&self, tenant_id: &TenantId, ids: &[String]) -> StoreResult<Vec<AlertTriage>>;
     /// Writes `triage` if the alert exists in the tenant and is in one of `from`, with its

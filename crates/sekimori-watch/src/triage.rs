@@ -9,7 +9,7 @@ use std::collections::HashMap;
 use sekimori_core::ecs::{action, field};
 use sekimori_core::event::{NewEvent, Outcome};
 use sekimori_core::{ErrorCode, ServiceError, Timestamp};
-use sekimori_store::{AlertComment, AlertRecord, AlertState, AlertTriage, TriageChange};
+use sekimori_store::{AlertComment, AlertEntity, AlertRecord, AlertState, AlertTriage, TriageChange};
 
 use crate::{Watch, WatchResult};
 
@@ -62,6 +62,19 @@ impl Watch {
         limit: i64,
     ) -> WatchResult<Vec<AlertRecord>> {
         Ok(self.store.alerts_in_state(tenant_id, state, Timestamp(since), limit).await?)
+    }
+
+    /// The tenant's alerts about `entity`, in `state` when given, since `since` (ms),
+    /// newest first.
+    pub async fn alerts_about(
+        &self,
+        tenant_id: &TenantId,
+        entity: &AlertEntity,
+        state: Option<AlertState>,
+        since: i64,
+        limit: i64,
+    ) -> WatchResult<Vec<AlertRecord>> {
+        Ok(self.store.alerts_about(tenant_id, entity, state, Timestamp(since), limit).await?)
     }
 
     /// The tenant's alert `id` with its triage and comments.

@@ -57,6 +57,15 @@ pub enum AlertsCommand {
         /// Only those `firing`, `acknowledged` or `resolved`.
         #[arg(long)]
         state: Option<String>,
+        /// Only those about this user.
+        #[arg(long, conflicts_with_all = ["ip", "host"])]
+        user: Option<String>,
+        /// Only those about this IP address.
+        #[arg(long, conflicts_with = "host")]
+        ip: Option<String>,
+        /// Only those about this host.
+        #[arg(long)]
+        host: Option<String>,
         /// At most this many (default 100).
         #[arg(long)]
         limit: Option<i64>,
@@ -219,8 +228,11 @@ pub async fn run(cmd: AlertsCommand) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         AlertsCommand::Silence { command } => silence(command).await,
-        AlertsCommand::List { remote, state, limit } => {
-            let list = match admin(&remote)?.alerts(state.as_deref(), limit).await {
+        AlertsCommand::List { remote, state, user, ip, host, limit } => {
+            let about = [("user", &user), ("ip", &ip), ("host", &host)]
+                .into_iter()
+                .find_map(|(kind, v)| v.as_deref().map(|v| (kind, v)));
+            let list = match admin(&remote)?.alerts(state.as_deref(), about, limit).await {
                 Ok(l) => l,
                 Err(e) => {
                     eprintln!("{e}");

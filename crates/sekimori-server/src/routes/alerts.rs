@@ -1,4 +1,5 @@
-//! Alerts and their triage over the admin API (docs/protocol.md): list (by state), one
+//! Alerts and their triage over the admin API (docs/protocol.md): list (by state and by
+//! the user, IP address or host they are about), one
 //! alert with its triage and comments, acknowledge, resolve, assign, comment; every change
 //! audited.
 
@@ -7,7 +8,7 @@ use axum::http::StatusCode;
 use axum::{Json, Router};
 use sekimori_core::{ErrorCode, Timestamp};
 use sekimori_gate::roles::Capability;
-use sekimori_store::{AlertComment, AlertRecord, AlertState, AlertTriage};
+use sekimori_store::{AlertComment, AlertEntity, AlertRecord, AlertState, AlertTriage};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
@@ -38,6 +39,28 @@ struct AlertQuery {
     limit: Option<i64>,
     /// `firing`, `acknowledged` or `resolved`; default: all.
     state: Option<String>,
+    /// Only the alerts about this user, IP address or host (at most one of the three).
+    user: Option<String>,
+    ip: Option<String>,
+    host: Option<String>,
+}
+
+impl AlertQuery {
+    /// The entity asked about, if any; more than one is refused, naming the second.
+    fn entity(&self) -> Result<Option<AlertEntity>, ApiError> {
+        let mut found: Option<AlertEntity> = None;
+        for (kind, value) in [("user", &self.user), ("ip", &self.ip), ("host", &self.host)] {
+            let Some(value) = value else { continue };
+            if found.is_some() {
+                return Err(invalid(kind, "give at most one of user, ip and host"));
+            }
+            if value.is_empty() {
+                return Err(invalid(kind, "an entity's value must not be empty"));
+            }
+            found = Some(AlertEntity { kind: kind.into(), value: value.clone() });
+        }
+        Ok(found)
+    }
 }
 
 /// An alert as the admin API shows it.
@@ -100,13 +123,16 @@ async fn list(
         None => 0,
     };
     let limit = limit(q.limit)?;
-    let list = match q.state.as_deref() {
-        None => s.watch.alerts(&admin.tenant_id, since, limit).await?,
+    let state = match q.state.as_deref() {
+        None => None,
         Some(name) => {
-            let state =
-                AlertState::parse(name).ok_or_else(|| invalid("state", "state is firing, acknowledged or resolved"))?;
-            s.watch.alerts_in_state(&admin.tenant_id, state, since, limit).await?
+            Some(AlertState::parse(name).ok_or_else(|| invalid("state", "state is firing, acknowledged or resolved"))?)
         }
+    };
+    let list = match (q.entity()?, state) {
+        (Some(entity), state) => s.watch.alerts_about(&admin.tenant_id, &entity, state, since, limit).await?,
+        (None, None) => s.watch.alerts(&admin.tenant_id, since, limit).await?,
+        (None, Some(state)) => s.watch.alerts_in_state(&admin.tenant_id, state, since, limit).await?,
     };
     let ids: Vec<String> = list.iter().map(|a| a.id.clone()).collect();
     let triage = s.watch.triage_of(&admin.tenant_id, &ids).await?;

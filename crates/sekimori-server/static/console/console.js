@@ -43,6 +43,8 @@
       totp: "Authenticator codes (TOTP)", recovery_left: "Recovery codes left", yes: "yes", no: "no",
       overrides: "Required level raised", expires: "Until", lift: "Lift", lift_reason: "Lifted from the console",
       recent_events: "Recent events", members: "Members", login_hours: "Login hours", new_group: "Add a group", add_member: "Add a member", group: "Group",
+      alerts_about: "Alerts about this user", timeline: "Timeline of {kind} {value}", about: "About", this_alert: "this alert",
+      kind_user: "user", kind_ip: "IP address", kind_host: "host", about_filter: "Alerts about {kind} {value}", clear: "Show all",
     },
     ja: {
       title: "関守コンソール", skip: "本文へ移動", nav_home: "ホーム", nav_users: "ユーザー", nav_alerts: "アラート",
@@ -80,6 +82,8 @@
       totp: "認証コード（TOTP）", recovery_left: "残りのリカバリーコード", yes: "あり", no: "なし",
       overrides: "引き上げられた認証レベル", expires: "期限", lift: "解除", lift_reason: "コンソールから解除",
       recent_events: "最近のイベント", members: "メンバー", login_hours: "ログイン可能時間", new_group: "グループを追加", add_member: "メンバーを追加", group: "グループ",
+      alerts_about: "このユーザーに関するアラート", timeline: "{kind} {value} のタイムライン", about: "対象", this_alert: "このアラート",
+      kind_user: "ユーザー", kind_ip: "IP アドレス", kind_host: "ホスト", about_filter: "{kind} {value} に関するアラート", clear: "すべて表示",
     },
   };
   let lang = localStorage.getItem("sekimori.console.lang") || ((navigator.language || "en").toLowerCase().startsWith("ja") ? "ja" : "en");
@@ -226,10 +230,11 @@
   async function user(name) {
     const u = await api("GET", "/api/v1/admin/users/" + encodeURIComponent(name));
     const base = `/api/v1/admin/users/${encodeURIComponent(name)}`;
-    const [devices, envs, factors, passkeys, overrides, recent] = await Promise.all([
+    const [devices, envs, factors, passkeys, overrides, recent, about] = await Promise.all([
       api("GET", `${base}/devices`), api("GET", `${base}/environments`), api("GET", `${base}/factors`),
       api("GET", `${base}/passkeys`), api("GET", "/api/v1/admin/overrides"),
       canRead("audit") ? api("GET", `/api/v1/events?user=${encodeURIComponent(name)}&limit=20&order=desc&format=json`) : null,
+      canRead("detection.read") ? api("GET", `/api/v1/admin/alerts?user=${encodeURIComponent(name)}&limit=20`) : null,
     ]);
     const mine = overrides.filter((o) => o.username === u.username);
     const actions = el("div", { class: "row", id: "actions" });
@@ -276,9 +281,23 @@
         canWrite("credentials") ? el("button", { type: "button", class: "lift-override",
           onclick: () => act(async () => { await api("POST", `/api/v1/admin/overrides/${encodeURIComponent(o.id)}/lift`, { reason: t("lift_reason") }); await user(name); }) },
         t("lift")) : ""])),
+      ...(about ? [el("h3", {}, t("alerts_about")), el("div", { id: "user-alerts" }, alertTable(about))] : []),
       ...(recent ? [el("h3", {}, t("recent_events")), table([t("time"), t("action"), t("outcome")],
         recent.events.map((e) => [e["@timestamp"], el("span", { class: "recent-action" }, e.event.action), e.event.outcome]))] : []));
   }
+
+  // Alerts as a table: time, level, the rule (a link to the alert), state and assignee.
+  function alertTable(list, current) {
+    return table([t("time"), t("level"), t("rule"), t("state"), t("assignee")], list.map((a) =>
+      [a.created_at || "", a.level || "",
+        a.id === current ? el("strong", { class: "this-alert" }, `${a.title} (${t("this_alert")})`)
+          : el("a", { href: "#/alerts/" + encodeURIComponent(a.id), class: "alert-link" }, a.title || a.id),
+        el("span", { class: "alert-row-state", "data-state": a.state }, t(a.state)), el("span", { class: "alert-row-assignee" }, a.assignee || "")]));
+  }
+
+  const ENTITY_KINDS = ["user", "ip", "host"];
+  // What the server puts in place of personal data for the auditor (no timeline for it).
+  const MASKED = "[masked]";
 
   // The audit log: search by action, user and time range, page through, export, and
   // "more like this" from any action or user shown; and verify the chain.
@@ -352,19 +371,49 @@
   // The alert queue, filtered by state (`#/alerts?state=firing`); the state's value stays
   // the API's (`data-state`), its label is translated.
   async function alerts(query) {
-    const state = new URLSearchParams(query || "").get("state") || "";
-    const list = await api("GET", "/api/v1/admin/alerts?limit=100" + (state ? "&state=" + encodeURIComponent(state) : ""));
+    const params = new URLSearchParams(query || "");
+    const state = params.get("state") || "";
+    const kind = ENTITY_KINDS.find((k) => params.get(k));
+    const ask = new URLSearchParams({ limit: "100" });
+    if (state) ask.set("state", state);
+    if (kind) ask.set(kind, params.get(kind));
+    const list = await api("GET", "/api/v1/admin/alerts?" + ask);
     const pick = el("select", { id: "alert-state-filter", "aria-label": t("state") },
       ["", "firing", "acknowledged", "resolved"].map((s) => {
         const o = el("option", { value: s }, s ? t(s) : t("all_states"));
         if (s === state) o.selected = true;
         return o;
       }));
-    pick.addEventListener("change", () => { location.hash = "#/alerts" + (pick.value ? "?state=" + pick.value : ""); });
-    page(t("alerts"), el("div", { class: "row" }, el("label", { for: "alert-state-filter" }, t("filter")), pick),
-      table([t("time"), t("level"), t("rule"), t("state"), t("assignee")], list.map((a) =>
-        [a.created_at || "", a.level || "", el("a", { href: "#/alerts/" + encodeURIComponent(a.id), class: "alert-link" }, a.title || a.id),
-          el("span", { class: "alert-row-state", "data-state": a.state }, t(a.state)), el("span", { class: "alert-row-assignee" }, a.assignee || "")])));
+    pick.addEventListener("change", () => {
+      const next = new URLSearchParams();
+      if (pick.value) next.set("state", pick.value);
+      if (kind) next.set(kind, params.get(kind));
+      location.hash = "#/alerts" + (String(next) ? "?" + next : "");
+    });
+    const about = kind ? el("p", { id: "alert-about", "data-kind": kind }, t("about_filter", { kind: t("kind_" + kind), value: params.get(kind) }), " ",
+      el("a", { href: "#/alerts" + (state ? "?state=" + state : "") }, t("clear"))) : "";
+    page(t("alerts"), el("div", { class: "row" }, el("label", { for: "alert-state-filter" }, t("filter")), pick), about, alertTable(list));
+  }
+
+  // An entity's timeline beside an alert: the alerts about it and, for a user, their
+  // audit events (when the role reads the audit log), newest first, this alert marked.
+  async function timeline(alert, kind, value) {
+    const [about, events] = await Promise.all([
+      api("GET", `/api/v1/admin/alerts?${kind}=${encodeURIComponent(value)}&limit=20`),
+      kind === "user" && canRead("audit")
+        ? api("GET", `/api/v1/events?user=${encodeURIComponent(value)}&limit=20&order=desc&format=json`).then((r) => r.events)
+        : [],
+    ]);
+    const items = about.map((a) => ({ at: a.created_at, what: a.id === alert.id
+      ? el("strong", { class: "this-alert" }, `${a.title} (${t("this_alert")})`)
+      : el("a", { href: "#/alerts/" + encodeURIComponent(a.id), class: "timeline-alert" }, a.title), kind: t("alerts") }))
+      .concat(events.map((e) => ({ at: e["@timestamp"], what: el("span", { class: "timeline-event" }, `${e.event.action} (${e.event.outcome})`), kind: t("audit") })));
+    items.sort((x, y) => Date.parse(y.at) - Date.parse(x.at));
+    const title = el("h3", {}, t("timeline", { kind: t("kind_" + kind), value }));
+    const link = kind === "user" ? el("a", { href: "#/users/" + encodeURIComponent(value) }, value) : value;
+    return el("section", { class: "timeline", "data-kind": kind }, title,
+      el("p", {}, link, " · ", el("a", { href: `#/alerts?${kind}=${encodeURIComponent(value)}`, class: "more-like" }, t("about_filter", { kind: t("kind_" + kind), value }))),
+      table([t("time"), t("kind"), t("event")], items.slice(0, 30).map((i) => [i.at, i.kind, i.what])));
   }
 
   // One alert: what matched, the event's excerpt, its triage and comments.
@@ -410,7 +459,8 @@
       rule ? el("details", { id: "rule-source" }, el("summary", {}, t("rule_file", { path: rule.path })),
         el("pre", { class: "excerpt", id: "rule-yaml" }, rule.yaml + (rule.truncated ? "\n…" : ""))) : "",
       el("h3", {}, t("comments")),
-      table([t("time"), t("who"), t("comment")], (a.comments || []).map((c) => [c.created_at, el("span", { class: "comment-author" }, c.author), c.body])));
+      table([t("time"), t("who"), t("comment")], (a.comments || []).map((c) => [c.created_at, el("span", { class: "comment-author" }, c.author), c.body])),
+      ...await Promise.all(ENTITY_KINDS.filter((k) => typeof (a.entities || {})[k] === "string" && a.entities[k] !== MASKED).map((k) => timeline(a, k, a.entities[k]))));
   }
 
   // Tuning: the tenant's tuning document, edited as JSON, back-tested against the stored
@@ -590,7 +640,8 @@
       if (h === "/users") await users();
       else if (h.startsWith("/users/")) await user(h.slice(7));
       else if (h === "/audit") await audit();
-      else if (h === "/alerts" || h.startsWith("/alerts?")) await alerts(h.slice(8));
+      // The query as written (not decoded), so a value with `&` or `+` stays itself.
+      else if (h === "/alerts" || h.startsWith("/alerts?")) await alerts(location.hash.replace(/^#\/alerts\??/, ""));
       else if (h === "/detection") await detection();
       else if (h === "/tuning") await tuning();
       else if (h === "/settings") await settings();

@@ -40,8 +40,19 @@ async fn the_console_in_chromium_signs_in_with_push_and_acts_as_the_role() {
     for _ in 0..2 {
         assert!(rp.verify_password("dave", "not-his-password", None).await.is_err());
     }
-    // And an alert to triage: a whoami run reported by an EDR.
+    // An alert about dave: a failed Windows logon for his account from a public address.
     let key = s.ingest_key("edr").await;
+    let report = s
+        .ingest_ndjson(
+            &key,
+            &[json!({"Channel": "Security", "Provider_Name": "Microsoft-Windows-Security-Auditing", "EventID": 4625,
+            "EventRecordID": 7, "TargetUserName": "dave", "IpAddress": "198.51.100.7"})],
+        )
+        .await;
+    assert_eq!(report["alerts"], 1, "{report}");
+    // And an alert to triage, a second later (the queue's first): a whoami run reported by
+    // an EDR.
+    s.clock.advance_seconds(1);
     let report = s
         .ingest_ndjson(
             &key,
@@ -90,7 +101,11 @@ async fn the_console_in_chromium_signs_in_with_push_and_acts_as_the_role() {
     assert_eq!(next_line(&mut lines).await, "A11Y user 0");
     // dave has a password and nothing else; the page lifted the override; his two wrong
     // passwords are among his recent events.
-    assert_eq!(next_line(&mut lines).await, "FACTORS yes 0 0 0 | override raise_level lifted | recent true");
+    assert_eq!(
+        next_line(&mut lines).await,
+        "FACTORS yes 0 0 0 | override raise_level lifted | recent true | alerts 1",
+        "and the alert about him"
+    );
     let (_, overrides) = s.admin_call(Method::GET, "/api/v1/admin/overrides", None).await;
     assert_eq!(overrides, json!([]), "lifted");
     // What the page asked for: dave's latest events, newest first; any other order refused.
@@ -128,7 +143,7 @@ async fn the_console_in_chromium_signs_in_with_push_and_acts_as_the_role() {
     assert_eq!(next_line(&mut lines).await, "A11Y alert 0");
     assert_eq!(
         next_line(&mut lines).await,
-        "ALERT acknowledged console:alice console:alice | rule shown: true | acknowledged: console:alice | firing: 0",
+        "ALERT acknowledged console:alice console:alice | rule shown: true | acknowledged: console:alice | firing: 1",
         "triaged and assigned, with her name; the queue's state filter shows it where it now is"
     );
     let (_, alerts) = s.admin_call(Method::GET, "/api/v1/admin/alerts", None).await;
@@ -137,6 +152,13 @@ async fn the_console_in_chromium_signs_in_with_push_and_acts_as_the_role() {
     let assigned = s.events("action=alert.assigned").await;
     assert_eq!(assigned.len(), 2, "to bob, then back to alice, each audited: {assigned:?}");
     assert!(assigned.iter().all(|e| e.to_string().contains("console:alice")), "by her: {assigned:?}");
+
+    // The alerts about dave, and the failed logon's timelines: of dave (the alert itself,
+    // marked, and his audit events) and of the address (that alert), whose "more like this"
+    // filters the queue by it.
+    stdin.write_all(b"TIMELINE dave\n").await.expect("command");
+    assert_eq!(next_line(&mut lines).await, "A11Y timeline 0");
+    assert_eq!(next_line(&mut lines).await, "TIMELINE 1 | user: 1 true | ip: 1 | more like this: 1");
 
     stdin.write_all(b"DETECTION\n").await.expect("command");
     assert_eq!(next_line(&mut lines).await, "A11Y detection 0");
@@ -221,6 +243,7 @@ async fn the_console_in_chromium_signs_in_with_push_and_acts_as_the_role() {
         "console-user",
         "console-alerts",
         "console-alert",
+        "console-alert-timeline",
         "console-audit",
         "console-detection",
         "console-tuning",

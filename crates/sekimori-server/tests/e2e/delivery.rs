@@ -236,6 +236,27 @@ async fn alerts_reach_a_signed_webhook_once(backend: Backend) {
     let id = resolved[0]["id"].as_str().expect("id");
     let (_, one) = s.admin_call(Method::GET, &format!("/api/v1/admin/alerts/{id}"), None).await;
     assert_eq!(one["changed_by"], "sekimori", "{one}");
+    // The alerts about one user, in a state or in any.
+    for path in ["/api/v1/admin/alerts?user=alice", "/api/v1/admin/alerts?user=alice&state=resolved"] {
+        let (status, about) = s.admin_call(Method::GET, path, None).await;
+        assert_eq!(status, StatusCode::OK, "{about}");
+        let users: Vec<&str> =
+            about.as_array().expect("list").iter().filter_map(|a| a["entities"]["user"].as_str()).collect();
+        assert_eq!(users, ["alice", "alice"], "{path}: {about}");
+    }
+    let (_, none) = s.admin_call(Method::GET, "/api/v1/admin/alerts?user=alice&state=firing", None).await;
+    assert_eq!(none, json!([]));
+    let (_, nobody) = s.admin_call(Method::GET, "/api/v1/admin/alerts?user=carol", None).await;
+    assert_eq!(nobody, json!([]));
+    for (path, field) in [
+        ("/api/v1/admin/alerts?user=alice&ip=192.0.2.1", "ip"),
+        ("/api/v1/admin/alerts?host=", "host"),
+        ("/api/v1/admin/alerts?user=alice&state=gone", "state"),
+    ] {
+        let (status, problem) = s.admin_call(Method::GET, path, None).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{path}: {problem}");
+        assert_eq!(problem["field"], field, "{path}: {problem}");
+    }
 }
 
 #[tokio::test]

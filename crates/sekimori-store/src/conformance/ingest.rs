@@ -173,3 +173,69 @@ pub async fn ingest_sources_batches_alerts_and_dead_letters(s: S) {
     assert!(s.ingested_events(&t.id, 0, 10).await.expect("events").is_empty());
     assert_eq!(s.alerts(&t.id, Timestamp(T0), 10).await.expect("alerts").len(), 3, "alerts outlive the raw events");
 }
+
+pub async fn alerts_are_found_by_the_entities_they_are_about(s: S) {
+    let t = tenant(&s).await;
+    let alert = |id: &str, at: i64, entities: &str| AlertRecord {
+        id: id.into(),
+        tenant_id: t.id.clone(),
+        rule_id: Some("r1".into()),
+        title: id.into(),
+        level: "high".into(),
+        tags: "[]".into(),
+        source_id: "src1".into(),
+        event_seq: 0,
+        matched: "[]".into(),
+        entities: entities.into(),
+        excerpt: "{}".into(),
+        created_at: Timestamp(at),
+    };
+    // 250 alerts about bob (more than one insert statement holds), then three about alice.
+    let mut alerts: Vec<(usize, AlertRecord)> =
+        (0..250).map(|i| (0, alert(&format!("b{i:03}"), T0 + i, r#"{"user":"bob","ip":"192.0.2.9"}"#))).collect();
+    alerts.push((0, alert("a1", T0 + 300, r#"{"user":"alice","ip":"192.0.2.7","host":"ws1"}"#)));
+    alerts.push((0, alert("a2", T0 + 301, r#"{"user":"alice"}"#)));
+    alerts.push((0, alert("a3", T0 + 302, r#"{"ip":"192.0.2.7"}"#)));
+    alerts.push((0, alert("n1", T0 + 303, "{}")));
+    let batch = IngestBatch {
+        tenant_id: t.id.clone(),
+        source_id: "src1".into(),
+        received_at: Timestamp(T0),
+        events: vec!["{}".into()],
+        dead_letters: vec![],
+        alerts,
+        cursor: None,
+        profiles: vec![],
+    };
+    s.store_ingest(&batch).await.expect("store").expect("no cursor");
+    let about = |kind: &str, value: &str| AlertEntity { kind: kind.into(), value: value.into() };
+    let ids = |v: Vec<AlertRecord>| v.into_iter().map(|a| a.id).collect::<Vec<_>>();
+    let find = |e: AlertEntity, state: Option<AlertState>, since: i64, limit: i64| {
+        let (s, t) = (s.clone(), t.id.clone());
+        async move { ids(s.alerts_about(&t, &e, state, Timestamp(since), limit).await.expect("about")) }
+    };
+    assert_eq!(find(about("user", "alice"), None, 0, 10).await, ["a2", "a1"], "newest first");
+    assert_eq!(find(about("ip", "192.0.2.7"), None, 0, 10).await, ["a3", "a1"]);
+    assert_eq!(find(about("host", "ws1"), None, 0, 10).await, ["a1"]);
+    assert_eq!(find(about("user", "192.0.2.7"), None, 0, 10).await, Vec::<String>::new(), "the kind counts");
+    assert_eq!(find(about("user", "bob"), None, 0, 1000).await.len(), 250);
+    assert_eq!(find(about("user", "bob"), None, T0 + 248, 1000).await, ["b249", "b248"]);
+    assert_eq!(find(about("user", "bob"), None, 0, 3).await, ["b249", "b248", "b247"]);
+    let triage = AlertTriage {
+        alert_id: "a1".into(),
+        tenant_id: t.id.clone(),
+        state: AlertState::Resolved,
+        assignee: None,
+        changed_at: Timestamp(T0 + 400),
+        changed_by: "lead".into(),
+    };
+    s.set_alert_triage(&triage, &[AlertState::Firing], &ev("alert.resolved")).await.expect("triage");
+    assert_eq!(find(about("user", "alice"), Some(AlertState::Resolved), 0, 10).await, ["a1"]);
+    assert_eq!(find(about("user", "alice"), Some(AlertState::Firing), 0, 10).await, ["a2"]);
+    let other = TenantId::new("other-tenant");
+    assert!(s.alerts_about(&other, &about("user", "alice"), None, Timestamp(0), 10).await.expect("about").is_empty());
+    // An alert whose stored entities are not an object is refused, and nothing is written.
+    let bad = IngestBatch { alerts: vec![(0, alert("x1", T0, "[1]"))], ..batch.clone() };
+    assert!(s.store_ingest(&bad).await.is_err());
+    assert!(s.alert(&t.id, "x1").await.expect("read").is_none());
+}

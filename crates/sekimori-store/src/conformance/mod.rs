@@ -38,6 +38,7 @@ macro_rules! conformance_suite {
             audit_rows_are_archived_behind_a_signed_base,
             expired_rows_are_pruned_and_live_ones_kept,
             ingest_sources_batches_alerts_and_dead_letters,
+            alerts_are_found_by_the_entities_they_are_about,
             tenant_documents_are_versioned_sequentially_under_concurrency,
             silences_are_listed_until_they_end_and_expired_once,
             alerts_are_pending_until_dispatched_and_each_notification_is_claimed_once,

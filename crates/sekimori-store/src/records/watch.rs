@@ -51,6 +51,29 @@ pub struct AlertRecord {
     pub created_at: Timestamp,
 }
 
+/// One entity an alert is about: `kind` is `user`, `ip` or `host` (the keys of
+/// [`AlertRecord::entities`]), `value` as the alert names it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AlertEntity {
+    pub kind: String,
+    pub value: String,
+}
+
+impl AlertRecord {
+    /// The entities this alert is about, from its `entities` object (string members only).
+    pub fn entity_list(&self) -> Result<Vec<AlertEntity>, crate::StoreError> {
+        let map: serde_json::Map<String, serde_json::Value> = serde_json::from_str(&self.entities)
+            .map_err(|e| crate::StoreError::Corrupt(format!("alert {}: entities: {e}", self.id)))?;
+        Ok(map
+            .into_iter()
+            .filter_map(|(kind, v)| match v {
+                serde_json::Value::String(value) => Some(AlertEntity { kind, value }),
+                _ => None,
+            })
+            .collect())
+    }
+}
+
 /// A per-tenant document kept in versions: what it is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum DocumentKind {

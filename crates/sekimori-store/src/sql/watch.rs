@@ -173,6 +173,29 @@ impl WatchStore for This {
             }
             tx.execute(query).await?;
         }
+        let mut about = Vec::new();
+        for (_, a) in &b.alerts {
+            about.extend(a.entity_list()?.into_iter().map(|e| (a, e)));
+        }
+        for chunk in about.chunks(ROWS_PER_INSERT) {
+            let values: Vec<String> = (0..chunk.len())
+                .map(|i| format!("(${}, ${}, ${}, ${}, ${})", 5 * i + 1, 5 * i + 2, 5 * i + 3, 5 * i + 4, 5 * i + 5))
+                .collect();
+            let sql = format!(
+                "INSERT INTO alert_entities (tenant_id, kind, value, created_at, alert_id) VALUES {}",
+                values.join(", ")
+            );
+            let mut query = q(&sql);
+            for (a, e) in chunk {
+                query = query
+                    .bind(&a.tenant_id)
+                    .bind(e.kind.as_str())
+                    .bind(e.value.as_str())
+                    .bind(a.created_at)
+                    .bind(&a.id);
+            }
+            tx.execute(query).await?;
+        }
         // Entities are unique in a batch, so one statement never updates a row twice.
         for chunk in b.profiles.chunks(ROWS_PER_INSERT) {
             let values: Vec<String> =
@@ -332,6 +355,34 @@ impl WatchStore for This {
             .bind(limit.max(0)),
         )
         .await
+    }
+
+    async fn alerts_about(
+        &self,
+        tenant_id: &TenantId,
+        entity: &AlertEntity,
+        state: Option<AlertState>,
+        since: Timestamp,
+        limit: i64,
+    ) -> StoreResult<Vec<AlertRecord>> {
+        let with_state = " AND COALESCE(t.state, 'firing') = $6";
+        let sql = format!(
+            "SELECT a.* FROM alert_entities e JOIN alerts a ON a.id = e.alert_id \
+             LEFT JOIN alert_triage t ON t.alert_id = a.id \
+             WHERE e.tenant_id = $1 AND e.kind = $2 AND e.value = $3 AND e.created_at >= $4{} \
+             ORDER BY e.created_at DESC, e.alert_id DESC LIMIT $5",
+            if state.is_some() { with_state } else { "" }
+        );
+        let mut query = q(&sql)
+            .bind(tenant_id)
+            .bind(entity.kind.as_str())
+            .bind(entity.value.as_str())
+            .bind(since)
+            .bind(limit.max(0));
+        if let Some(state) = state {
+            query = query.bind(state);
+        }
+        self.read_all(query).await
     }
 
     async fn alert_triage(&self, tenant_id: &TenantId, ids: &[String]) -> StoreResult<Vec<AlertTriage>> {
