@@ -4,7 +4,8 @@
 //   (start)  opens /console/, is sent to sign in at level 2, asks for a push → NUMBER <n>
 //            (the test approves it on the admin's authenticator) → SIGNED_IN <who>
 //            home → USERS <count>; DASH <password failures> <successes> <pushes refused
-//            outside standby> from the dashboard; a11y → A11Y home <serious violations>
+//            outside standby> from the dashboard; RISK <ok> <review> <ng>; DETECTION-DASH <medium
+//            alerts> | <top rules> | <source:events,…>; a11y → A11Y home <serious violations>
 //   USER <name>  the user's page: disables them, ends their sessions, enrols a device
 //            → DISABLED, ENDED <status>, ENROL <link>; A11Y user <n>; reads the factors, the
 //            override in force and the recent events, lifts the override → FACTORS <password>
@@ -27,7 +28,8 @@
 //   STALE    saves from the page after the test wrote a version over the API → STALE <status>
 //   SETTINGS <username>  the Settings page: a bad and a good time zone, an app added
 //            (key shown) and revoked, a group made with the user in it → A11Y settings <n>,
-//            SETTINGS <bad status> | <good status> | key <shown> | revoked | help: <members>
+//            SETTINGS <bad status> | <good status> | key <shown> | revoked | help: <members> | oidc
+//            <wiki's redirect URIs> | shop <its origins set> | <status of bad hours> | hours <help's hours> | removed
 //   JA       Japanese → JA <nav text>
 //   AUDITOR <username> <user to view>  a second browser signs in as an auditor (push →
 //            NUMBER <n>) and opens that user's page, then Settings → AUDITOR <action buttons> <email shown> |
@@ -104,6 +106,12 @@ try {
   await page.waitForSelector("#dashboard");
   const cell = async (id) => ((await page.$(id)) ? (await page.textContent(id)).trim() : "0");
   console.log(`DASH ${await cell("#n-password-failure")} ${await cell("#n-password-success")} ${await cell("#n-push-outside_standby")}`);
+  console.log(`RISK ${await cell("#risk-ok")} ${await cell("#risk-review")} ${await cell("#risk-ng")}`);
+  const sources = [];
+  for (const row of await page.locator("tr:has(.dash-source)").all()) {
+    sources.push(`${(await row.locator(".dash-source").textContent()).trim()}:${(await row.locator(".dash-events").textContent()).trim()}`);
+  }
+  console.log(`DETECTION-DASH ${await cell("#alerts-medium")} | ${(await page.locator(".top-rule").allTextContents()).join(",")} | ${sources.join(",")}`);
   await shot(page, "console-home");
   await a11y(page, "home");
   for await (const line of input) {
@@ -254,11 +262,21 @@ try {
       await page.fill("#t-time-zone", "Asia/Tokyo");
       await page.click('#tenant-form button[type="submit"]');
       const ok = await status(page);
+      // wiki is registered as an OIDC client (a redirect URI) with a web origin; shop's
+      // origins are set afterwards.
       await page.fill("#app-name", "wiki");
       await page.selectOption("#app-kind", "relying_party");
+      await page.fill("#app-origins", "https://wiki.example");
+      await page.fill("#app-redirects", "https://wiki.example/cb");
       await page.click('#app-form button[type="submit"]');
       await page.waitForSelector("#new-app-key");
       const key = (await page.textContent("#new-app-key")).includes("skapp_");
+      const redirect = await page.textContent('.app-redirects[data-app="wiki"]');
+      await page.selectOption("#origins-app", { label: "shop" });
+      await page.fill("#origins-value", "https://shop.example https://m.shop.example");
+      await page.click('#origins-form button[type="submit"]');
+      await page.waitForFunction(() => document.querySelector('.app-origins[data-app="shop"]')?.textContent.includes("m.shop"));
+      const shopOrigins = await page.textContent('.app-origins[data-app="shop"]');
       await page.click('.revoke-app[data-app="wiki"]');
       await page.waitForFunction(() => [...document.querySelectorAll("#apps tr")].some((r) => r.textContent.includes("wiki") && r.querySelector(".app-revoked")?.textContent));
       await page.fill("#group-name", "help");
@@ -268,9 +286,24 @@ try {
       await page.fill("#member-name", args[0]);
       await page.click('#member-form button[type="submit"]');
       await page.waitForFunction((u) => document.querySelector('.group-members[data-group="help"]')?.textContent === u, args[0]);
+      const members = await page.textContent('.group-members[data-group="help"]');
+      // Login hours: text that is not a window is refused before anything is sent; then set.
+      await page.selectOption("#hours-group", "help");
+      await page.fill("#hours-value", "whenever");
+      await page.evaluate(() => { document.getElementById("status").hidden = true; });
+      await page.click('#hours-form button[type="submit"]');
+      const badHours = await status(page);
+      await page.selectOption("#hours-group", "help");
+      await page.fill("#hours-value", "mon,tue 09:00-18:00; sat 10:00-14:00");
+      await page.click('#hours-form button[type="submit"]');
+      await page.waitForFunction(() => document.querySelector('.group-hours[data-group="help"]')?.textContent.includes("sat"));
+      const hours = await page.textContent('.group-hours[data-group="help"]');
       await shot(page, "console-settings");
       await a11y(page, "settings");
-      console.log(`SETTINGS ${bad} | ${ok} | key ${key} | revoked | help: ${await page.textContent('.group-members[data-group="help"]')}`);
+      // And the member removed again.
+      await page.click(`.remove-member[data-group="help"][data-member="${args[0]}"]`);
+      await page.waitForFunction(() => document.querySelector('.group-members[data-group="help"]')?.textContent === "");
+      console.log(`SETTINGS ${bad} | ${ok} | key ${key} | revoked | help: ${members} | oidc ${redirect} | shop ${shopOrigins} | ${badHours} | hours ${hours} | removed`);
     } else if (cmd === "JA") {
       await page.goto(`${base}/console/#/users`);
       await page.waitForSelector("#search");

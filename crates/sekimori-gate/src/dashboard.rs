@@ -1,5 +1,5 @@
-//! The numbers dashboards show, from the audit roll-ups (counts per hour, action and
-//! outcome kept as events are written), never from a scan of the events: a month is a few
+//! The numbers dashboards show, from the audit roll-ups (counts per hour, action, outcome
+//! and label kept as events are written), never from a scan of the events: a month is a few
 //! thousand rows however many millions of events it holds.
 
 use std::collections::BTreeMap;
@@ -30,7 +30,8 @@ impl Bucket {
         }
     }
 
-    fn millis(self) -> i64 {
+    /// Its width, ms.
+    pub fn millis(self) -> i64 {
         match self {
             Bucket::Hour => 3_600_000,
             Bucket::Day => 86_400_000,
@@ -60,6 +61,18 @@ pub struct Point {
     pub logins_failed: i64,
     /// Push requests refused outside a standby window (never reached a phone).
     pub pushes_refused_outside_standby: i64,
+    /// Logins the risk engine judged REVIEW (asked for another factor).
+    pub risk_review: i64,
+    /// Logins the risk engine judged NG (refused, where the policy enforces it).
+    pub risk_ng: i64,
+}
+
+/// Login risk verdicts over a range (docs/risk.md), from the roll-ups' labels.
+#[derive(Debug, Clone, Default, Serialize, PartialEq, Eq)]
+pub struct Verdicts {
+    pub ok: i64,
+    pub review: i64,
+    pub ng: i64,
 }
 
 /// A dashboard's numbers for a time range.
@@ -75,6 +88,8 @@ pub struct Dashboard {
     pub logins: Vec<Count>,
     /// Every audit action by outcome over the range.
     pub actions: Vec<Count>,
+    /// Login risk verdicts over the range.
+    pub risk: Verdicts,
     /// Per bucket, oldest first (empty buckets included).
     pub series: Vec<Point>,
 }
@@ -86,6 +101,16 @@ pub struct Dashboards {
 
 /// The longest range a dashboard covers: a year.
 pub const MAX_RANGE_MS: i64 = 366 * 86_400_000;
+
+/// Refuses a range that is empty, backwards or longer than [`MAX_RANGE_MS`] (naming
+/// `until`): every dashboard's ranges are checked the same way.
+pub fn check_range(since: Timestamp, until: Timestamp) -> GateResult<()> {
+    if until.millis() <= since.millis() || until.millis() - since.millis() > MAX_RANGE_MS {
+        return Err(GateError::new(ErrorCode::InvalidRequest, "the range must be positive and at most a year")
+            .with("field", "until"));
+    }
+    Ok(())
+}
 
 impl Dashboards {
     pub(crate) fn new(ctx: Arc<Context>) -> Self {
@@ -100,10 +125,7 @@ impl Dashboards {
         until: Timestamp,
         bucket: Bucket,
     ) -> GateResult<Dashboard> {
-        if until.millis() <= since.millis() || until.millis() - since.millis() > MAX_RANGE_MS {
-            return Err(GateError::new(ErrorCode::InvalidRequest, "the range must be positive and at most a year")
-                .with("field", "until"));
-        }
+        check_range(since, until)?;
         let rows = self.ctx.store.audit_rollups(tenant_id, since, until).await?;
         let step = bucket.millis();
         let first = since.millis().div_euclid(step) * step;
@@ -117,15 +139,36 @@ impl Dashboards {
                     logins_succeeded: 0,
                     logins_failed: 0,
                     pushes_refused_outside_standby: 0,
+                    risk_review: 0,
+                    risk_ng: 0,
                 },
             );
             at += step;
         }
         let mut logins: BTreeMap<(String, String), i64> = BTreeMap::new();
         let mut actions: BTreeMap<(String, String), i64> = BTreeMap::new();
+        let mut risk = Verdicts::default();
         for r in &rows {
             *actions.entry((r.action.clone(), r.outcome.clone())).or_default() += r.n;
-            let point = series.get_mut(&(r.hour.div_euclid(step) * step));
+            let mut point = series.get_mut(&(r.hour.div_euclid(step) * step));
+            if r.action == sekimori_core::ecs::action::AUTH_RISK_ASSESSED {
+                match r.label.as_str() {
+                    "ok" => risk.ok += r.n,
+                    "review" => {
+                        risk.review += r.n;
+                        if let Some(p) = point.as_deref_mut() {
+                            p.risk_review += r.n;
+                        }
+                    }
+                    "ng" => {
+                        risk.ng += r.n;
+                        if let Some(p) = point.as_deref_mut() {
+                            p.risk_ng += r.n;
+                        }
+                    }
+                    _ => {}
+                }
+            }
             if let Some((method, result)) = sekimori_core::ecs::login_of(&r.action) {
                 *logins.entry((method.to_owned(), result.to_owned())).or_default() += r.n;
                 if let Some(p) = point {
@@ -149,6 +192,7 @@ impl Dashboards {
             bucket,
             logins: counts(logins),
             actions: counts(actions),
+            risk,
             series: series.into_values().collect(),
         })
     }

@@ -1,8 +1,10 @@
-//! Dashboard queries over 10 million stored audit events spread over 30 days, on SQLite and
-//! on PostgreSQL: the events are written in bulk with SQL (eight login and ticket actions,
-//! successes and failures, from 5,000 users), the roll-ups filled as an upgrade fills them (timed: the one-off cost of the
-//! migration), then `GET /api/v1/admin/dashboard` for the 30 days is timed over HTTP, and
-//! the same for one day. Goal (issue 21): under 300 ms on SQLite, 500 ms on PostgreSQL.
+//! Dashboard queries over 10 million stored audit events and 10 million ingested events
+//! spread over 30 days, on SQLite and on PostgreSQL: the events are written in bulk with SQL
+//! (audit: eight login and ticket actions, successes and failures, from 5,000 users;
+//! ingested: four sources, an alert on one in a thousand, 50 rules, four levels, about 500
+//! users), the roll-ups filled as an upgrade fills them (timed: the one-off cost of the
+//! migration), then `GET /api/v1/admin/dashboard` and `…/dashboard/detection` for the 30
+//! days are timed over HTTP, and the same for one day. Goal (issue 21): under 300 ms on SQLite, 500 ms on PostgreSQL.
 //!
 //! `cargo bench -p sekimori-server --bench dashboard`
 //! Environment: `SEKIMORI_BENCH_EVENTS` (default 10,000,000), `SEKIMORI_BENCH_BACKENDS`
@@ -55,7 +57,52 @@ const ROLLUP_SQL: &str = "DELETE FROM audit_rollups; \
     SELECT tenant_id, (ts / 3600000) * 3600000, action, outcome, COUNT(*) FROM audit_events \
     GROUP BY tenant_id, (ts / 3600000) * 3600000, action, outcome";
 
-async fn time_dashboard(url: &str, token: &str, days: i64) -> (Duration, Duration, i64) {
+/// The bulk insert of ingested events: `n` evenly over 30 days from four sources, with an
+/// alert on one in a thousand (50 rules, four levels, about 500 users) and its entity.
+fn ingest_sql(n: i64, tenant: &str, recursive: bool) -> Vec<String> {
+    let step = 30 * DAY_MS / n;
+    let (series, from) = if recursive {
+        (
+            format!("WITH RECURSIVE c(x) AS (SELECT 0 UNION ALL SELECT x + 1 FROM c WHERE x < {}) ", n - 1),
+            "FROM c".into(),
+        )
+    } else {
+        (String::new(), format!("FROM generate_series(0::bigint, {}) AS c(x)", n - 1))
+    };
+    vec![
+        format!(
+            "{series}INSERT INTO ingested_events (tenant_id, source_id, received_at, doc) \
+             SELECT '{tenant}', 'src' || (x % 4), {START_MS} + x * {step}, '{{}}' {from}"
+        ),
+        format!(
+            "{series}INSERT INTO alerts (id, tenant_id, rule_id, title, level, tags, source_id, event_seq, matched, \
+             entities, excerpt, created_at) \
+             SELECT 'a' || x, '{tenant}', NULL, 'Rule ' || (x % 50), \
+               CASE x % 4 WHEN 0 THEN 'low' WHEN 1 THEN 'medium' WHEN 2 THEN 'high' ELSE 'critical' END, \
+               '[]', 'src' || (x % 4), x, '[]', '{{\"user\":\"u' || (x % 503) || '\"}}', '{{}}', {START_MS} + x * {step} \
+             {from} WHERE x % 1000 = 0"
+        ),
+        "INSERT INTO alert_entities (tenant_id, kind, value, created_at, alert_id) \
+         SELECT tenant_id, 'user', 'u' || (CAST(SUBSTR(id, 2) AS BIGINT) % 503), created_at, id FROM alerts"
+            .into(),
+    ]
+}
+
+/// The detection roll-ups filled from what is stored, as the upgrade to them does
+/// (migration 0030).
+const DETECTION_ROLLUP_SQL: &str = "DELETE FROM detection_rollups; \
+    INSERT INTO detection_rollups (tenant_id, hour, series, key, label, n) \
+    SELECT tenant_id, (received_at / 3600000) * 3600000, 'events', source_id, '', COUNT(*) \
+    FROM ingested_events GROUP BY tenant_id, (received_at / 3600000) * 3600000, source_id; \
+    INSERT INTO detection_rollups (tenant_id, hour, series, key, label, n) \
+    SELECT tenant_id, (created_at / 3600000) * 3600000, 'alerts', title, level, COUNT(*) \
+    FROM alerts GROUP BY tenant_id, (created_at / 3600000) * 3600000, title, level; \
+    INSERT INTO detection_rollups (tenant_id, hour, series, key, label, n) \
+    SELECT tenant_id, (created_at / 3600000) * 3600000, 'entities', kind, value, COUNT(*) \
+    FROM alert_entities GROUP BY tenant_id, (created_at / 3600000) * 3600000, kind, value";
+
+/// Which dashboard: `""` (logins, audit roll-ups) or `"/detection"`.
+async fn time_dashboard(url: &str, token: &str, which: &str, days: i64) -> (Duration, Duration, i64) {
     let http = reqwest::Client::new();
     let since = sekimori_core::Timestamp(START_MS).to_rfc3339();
     let until = sekimori_core::Timestamp(START_MS + days * DAY_MS).to_rfc3339();
@@ -64,7 +111,7 @@ async fn time_dashboard(url: &str, token: &str, days: i64) -> (Duration, Duratio
     for _ in 0..21 {
         let t = Instant::now();
         let r = http
-            .get(format!("{url}/api/v1/admin/dashboard?since={since}&until={until}"))
+            .get(format!("{url}/api/v1/admin/dashboard{which}?since={since}&until={until}"))
             .bearer_auth(token)
             .send()
             .await
@@ -72,7 +119,11 @@ async fn time_dashboard(url: &str, token: &str, days: i64) -> (Duration, Duratio
         assert!(r.status().is_success(), "{}", r.status());
         let d: serde_json::Value = r.json().await.unwrap();
         times.push(t.elapsed());
-        total = d["actions"].as_array().unwrap().iter().map(|c| c["n"].as_i64().unwrap()).sum();
+        total = if which.is_empty() {
+            d["actions"].as_array().unwrap().iter().map(|c| c["n"].as_i64().unwrap()).sum()
+        } else {
+            d["sources"].as_array().unwrap().iter().map(|c| c["events"].as_i64().unwrap()).sum()
+        };
     }
     times.sort();
     (times[10], times[20], total)
@@ -90,13 +141,15 @@ async fn run(name: &str, store: Arc<dyn Store>, bulk: impl std::future::Future<O
         insert.as_secs_f64(),
         rollup.as_secs_f64()
     );
-    for days in [30, 1] {
-        let (p50, max, total) = time_dashboard(&url, &token, days).await;
-        println!(
-            "{name}: dashboard over {days} day(s) ({total} events): median {:.1} ms, slowest of 21 {:.1} ms",
-            p50.as_secs_f64() * 1e3,
-            max.as_secs_f64() * 1e3
-        );
+    for (which, what) in [("", "logins"), ("/detection", "detection")] {
+        for days in [30, 1] {
+            let (p50, max, total) = time_dashboard(&url, &token, which, days).await;
+            println!(
+                "{name}: {what} dashboard over {days} day(s) ({total} events): median {:.1} ms, slowest of 21 {:.1} ms",
+                p50.as_secs_f64() * 1e3,
+                max.as_secs_f64() * 1e3
+            );
+        }
     }
 }
 
@@ -118,9 +171,10 @@ fn main() {
                     db.busy_timeout(Duration::from_secs(60)).unwrap();
                     let t = Instant::now();
                     db.execute_batch(&format!("BEGIN; {}; COMMIT;", insert_sql(n, after, &tenant, true))).unwrap();
+                    db.execute_batch(&format!("BEGIN; {}; COMMIT;", ingest_sql(n, &tenant, true).join("; "))).unwrap();
                     let insert = t.elapsed();
                     let t = Instant::now();
-                    db.execute_batch(&format!("BEGIN; {ROLLUP_SQL}; COMMIT;")).unwrap();
+                    db.execute_batch(&format!("BEGIN; {ROLLUP_SQL}; {DETECTION_ROLLUP_SQL}; COMMIT;")).unwrap();
                     (insert, t.elapsed())
                 })
                 .await
@@ -146,10 +200,14 @@ fn main() {
                 let mut c = sqlx::ConnectOptions::connect(&options).await.unwrap();
                 let t = Instant::now();
                 sqlx::Executor::execute(&mut c, insert_sql(n, after, &tenant, false).as_str()).await.unwrap();
+                for sql in ingest_sql(n, &tenant, false) {
+                    sqlx::Executor::execute(&mut c, sql.as_str()).await.unwrap();
+                }
                 let insert = t.elapsed();
                 let t = Instant::now();
                 sqlx::Executor::execute(&mut c, ROLLUP_SQL).await.unwrap();
-                sqlx::Executor::execute(&mut c, "ANALYZE audit_rollups").await.unwrap();
+                sqlx::Executor::execute(&mut c, DETECTION_ROLLUP_SQL).await.unwrap();
+                sqlx::Executor::execute(&mut c, "ANALYZE audit_rollups; ANALYZE detection_rollups").await.unwrap();
                 (insert, t.elapsed())
             };
             run("PostgreSQL", store, bulk).await;

@@ -501,7 +501,8 @@ from_row! {
     PasskeyRecord { id, tenant_id, user_id, name, credential, created_at, last_used_at }
     PushSubscription { device_id, tenant_id, user_id, endpoint, p256dh, auth, created_at }
     ConsoleGrant { tenant_id, subject_kind, subject_id, role, scope, created_at, created_by }
-    AuditRollup { hour, action, outcome, n }
+    AuditRollup { hour, action, outcome, label, n }
+    DetectionRollup { hour, series, key, label, n }
     OverrideRecord {
         id, tenant_id, user_id, action, level, reason, policy, source, created_at, expires_at, lifted_at, lifted_by,
         lift_reason,

@@ -88,6 +88,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/sqlite/0027_console_roles.sql"),
     include_str!("../migrations/sqlite/0028_audit_rollups.sql"),
     include_str!("../migrations/sqlite/0029_alert_entities.sql"),
+    include_str!("../migrations/sqlite/0030_rollup_labels_and_detection.sql"),
 ];
 
 impl SqliteStore {

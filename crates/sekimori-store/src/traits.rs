@@ -322,6 +322,14 @@ pub trait WatchStore: Send + Sync {
         since: Timestamp,
         limit: i64,
     ) -> StoreResult<Vec<AlertRecord>>;
+    /// The tenant's detection roll-ups for the hours from `since`'s (rounded down) to before
+    /// `until`, oldest first.
+    async fn detection_rollups(
+        &self,
+        tenant_id: &TenantId,
+        since: Timestamp,
+        until: Timestamp,
+    ) -> StoreResult<Vec<DetectionRollup>>;
     /// The tenant's alerts about `entity` (its `user`, `ip` or `host` equal to the value),
     /// in `state` when one is given, created since `since` (ms), newest first.
     async fn alerts_about(

@@ -20,6 +20,7 @@ use sekimori_store::{AlertRecord, DeadLetter, EventFilter, IngestBatch, IngestSo
 use serde::Serialize;
 use serde_json::Value;
 
+pub mod dashboard;
 pub mod deliver;
 pub mod dispatch;
 pub mod metrics;

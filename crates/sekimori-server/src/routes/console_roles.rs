@@ -4,7 +4,7 @@
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::{Json, Router};
-use sekimori_core::ErrorCode;
+use sekimori_core::{ErrorCode, Timestamp};
 use sekimori_gate::console::GrantView;
 use sekimori_gate::dashboard::Bucket;
 use sekimori_gate::roles::{scope_from, Capability, Role};
@@ -23,6 +23,7 @@ pub(super) fn router(state: &AppState) -> Router<AppState> {
         .delete("/api/v1/admin/console-roles/{kind}/{name}", cap(Capability::Tokens), revoke)
         .get("/api/v1/admin/whoami", any_role(), whoami)
         .get("/api/v1/admin/dashboard", cap(Capability::Audit), dashboard)
+        .get("/api/v1/admin/dashboard/detection", cap(Capability::DetectionRead), detection_dashboard)
         .into_router()
 }
 
@@ -86,24 +87,44 @@ struct Range {
     bucket: Option<String>,
 }
 
-/// The dashboard's numbers for a range (`since`, `until`: RFC 3339 or Unix ms; `bucket`:
-/// `hour` or `day`, by default `hour` up to two days and `day` beyond).
+impl Range {
+    /// The range and its bucket: `since`, `until` RFC 3339 or Unix ms; `bucket` `hour` or
+    /// `day`, by default `hour` up to two days and `day` beyond.
+    fn parse(&self) -> Result<(Timestamp, Timestamp, Bucket), ApiError> {
+        let since = crate::extract::rfc3339("since", &self.since)?;
+        let until = crate::extract::rfc3339("until", &self.until)?;
+        sekimori_gate::dashboard::check_range(since, until)?;
+        let bucket = match self.bucket.as_deref() {
+            None if until.millis() - since.millis() <= 2 * 86_400_000 => Bucket::Hour,
+            None => Bucket::Day,
+            Some(b) => Bucket::parse(b).ok_or_else(|| {
+                ApiError(
+                    sekimori_gate::GateError::new(ErrorCode::InvalidRequest, "bucket is hour or day")
+                        .with("field", "bucket"),
+                )
+            })?,
+        };
+        Ok((since, until, bucket))
+    }
+}
+
+/// The dashboard's numbers for a range (logins, actions, risk verdicts; audit roll-ups).
 async fn dashboard(
     State(s): State<AppState>,
     AdminAuth(admin): AdminAuth,
     crate::extract::ApiQuery(q): crate::extract::ApiQuery<Range>,
 ) -> ApiResult<Json<sekimori_gate::dashboard::Dashboard>> {
-    let since = crate::extract::rfc3339("since", &q.since)?;
-    let until = crate::extract::rfc3339("until", &q.until)?;
-    let bucket = match q.bucket.as_deref() {
-        None if until.millis() - since.millis() <= 2 * 86_400_000 => Bucket::Hour,
-        None => Bucket::Day,
-        Some(b) => Bucket::parse(b).ok_or_else(|| {
-            ApiError(
-                sekimori_gate::GateError::new(ErrorCode::InvalidRequest, "bucket is hour or day")
-                    .with("field", "bucket"),
-            )
-        })?,
-    };
+    let (since, until, bucket) = q.parse()?;
     Ok(Json(s.gate.dashboards().dashboard(&admin.tenant_id, since, until, bucket).await?))
+}
+
+/// The detection dashboard's numbers for a range (alerts, rules, entities, ingest;
+/// detection roll-ups).
+async fn detection_dashboard(
+    State(s): State<AppState>,
+    AdminAuth(admin): AdminAuth,
+    crate::extract::ApiQuery(q): crate::extract::ApiQuery<Range>,
+) -> ApiResult<Json<sekimori_watch::dashboard::DetectionDashboard>> {
+    let (since, until, bucket) = q.parse()?;
+    Ok(Json(s.watch.detection_dashboard(&admin.tenant_id, since, until, bucket.millis()).await?))
 }

@@ -45,6 +45,12 @@
       recent_events: "Recent events", members: "Members", login_hours: "Login hours", new_group: "Add a group", add_member: "Add a member", group: "Group",
       alerts_about: "Alerts about this user", timeline: "Timeline of {kind} {value}", about: "About", this_alert: "this alert",
       kind_user: "user", kind_ip: "IP address", kind_host: "host", about_filter: "Alerts about {kind} {value}", clear: "Show all",
+      risk: "Login risk verdicts", verdict: "Verdict", verdict_ok: "OK (signed in)", verdict_review: "REVIEW (asked for another factor)",
+      verdict_ng: "NG (refused)", risk_review: "Risk REVIEW", risk_ng: "Risk NG", alerts_by_level: "Alerts by level",
+      alerts_over_time: "Alerts over time", top_rules: "Rules that fired most", top_entities: "Most alerted about",
+      ingest: "Ingest by source", events: "Events", dead_letters: "Unreadable",
+      app: "App", set_origins: "Set web origins", set_hours: "Set login hours", remove_member: "Remove {user} from {group}",
+      bad_hours: "Not a login-hours window (days from-until, e.g. mon,tue 09:00-18:00): {window}",
     },
     ja: {
       title: "関守コンソール", skip: "本文へ移動", nav_home: "ホーム", nav_users: "ユーザー", nav_alerts: "アラート",
@@ -84,6 +90,12 @@
       recent_events: "最近のイベント", members: "メンバー", login_hours: "ログイン可能時間", new_group: "グループを追加", add_member: "メンバーを追加", group: "グループ",
       alerts_about: "このユーザーに関するアラート", timeline: "{kind} {value} のタイムライン", about: "対象", this_alert: "このアラート",
       kind_user: "ユーザー", kind_ip: "IP アドレス", kind_host: "ホスト", about_filter: "{kind} {value} に関するアラート", clear: "すべて表示",
+      risk: "ログインのリスク判定", verdict: "判定", verdict_ok: "OK（ログイン）", verdict_review: "REVIEW（追加の認証を要求）",
+      verdict_ng: "NG（拒否）", risk_review: "リスク REVIEW", risk_ng: "リスク NG", alerts_by_level: "レベル別のアラート",
+      alerts_over_time: "アラートの推移", top_rules: "多く検知したルール", top_entities: "アラートの多い対象",
+      ingest: "取り込み元別の件数", events: "イベント", dead_letters: "読めなかったもの",
+      app: "アプリ", set_origins: "Web オリジンを設定", set_hours: "ログイン可能時間を設定", remove_member: "{group} から {user} を外す",
+      bad_hours: "ログイン可能時間の書き方ではありません（曜日 開始-終了、例: mon,tue 09:00-18:00）: {window}",
     },
   };
   let lang = localStorage.getItem("sekimori.console.lang") || ((navigator.language || "en").toLowerCase().startsWith("ja") ? "ja" : "en");
@@ -172,12 +184,13 @@
     }
     const heading = me.role === "admin" ? "home_admin" : me.role === "auditor" ? "home_auditor" : "home_operator";
     page(t(heading), el("div", { class: "cards" }, cards));
-    if (canRead("audit")) $("main").append(await dashboard());
+    if (canRead("audit") || canRead("detection.read")) $("main").append(await dashboard());
   }
 
   let rangeHours = 24;
 
-  // Logins over a range, from the server's roll-ups (the same numbers the API gives).
+  // The dashboards over a range, from the server's roll-ups (the same numbers the API
+  // gives): logins and risk verdicts (with `audit`), alerts and ingest (with `detection.read`).
   async function dashboard() {
     const holder = el("section", { id: "dashboard", "aria-labelledby": "dash-title" });
     const select = el("select", { id: "range", "aria-label": t("range") },
@@ -189,25 +202,60 @@
     });
     const until = new Date(me.now).getTime() + 1000;
     const since = until - rangeHours * 3600 * 1000;
-    const d = await api("GET", `/api/v1/admin/dashboard?since=${new Date(since).toISOString()}&until=${new Date(until).toISOString()}`);
-    const logins = table([t("method"), t("result"), t("count")],
-      d.logins.map((c) => [c.key, c.result, el("span", { id: `n-${c.key}-${c.result}` }, c.n)]));
-    const max = Math.max(1, ...d.series.map((p) => p.logins_succeeded + p.logins_failed));
-    const chart = el("div", { class: "chart", role: "img", "aria-label": t("over_time") },
-      d.series.map((p) => {
-        const bar = el("div", { class: "bar", title: `${p.at}: ${p.logins_succeeded} / ${p.logins_failed}` },
-          el("span", { class: "ok" }), el("span", { class: "bad" }));
-        bar.children[0].style.height = (100 * p.logins_succeeded / max) + "%";
-        bar.children[1].style.height = (100 * p.logins_failed / max) + "%";
+    const range = `since=${new Date(since).toISOString()}&until=${new Date(until).toISOString()}`;
+    holder.append(el("h3", { id: "dash-title" }, t("range")), el("div", { class: "row" }, select));
+    if (canRead("audit")) holder.append(...loginCharts(await api("GET", "/api/v1/admin/dashboard?" + range)));
+    if (canRead("detection.read")) holder.append(...detectionCharts(await api("GET", "/api/v1/admin/dashboard/detection?" + range)));
+    return holder;
+  }
+
+  // Bars for a series: each point's parts (class, value) stacked, scaled to the largest.
+  function bars(label, points, parts) {
+    const total = (p) => parts(p).reduce((n, [, v]) => n + v, 0);
+    const max = Math.max(1, ...points.map(total));
+    return el("div", { class: "chart", role: "img", "aria-label": label },
+      points.map((p) => {
+        const bar = el("div", { class: "bar", title: `${p.at}: ${parts(p).map(([, v]) => v).join(" / ")}` });
+        for (const [cls, v] of parts(p)) {
+          const part = el("span", { class: cls });
+          part.style.height = (100 * v / max) + "%";
+          bar.append(part);
+        }
         return bar;
       }));
+  }
+
+  function loginCharts(d) {
+    const logins = table([t("method"), t("result"), t("count")],
+      d.logins.map((c) => [c.key, c.result, el("span", { id: `n-${c.key}-${c.result}` }, c.n)]));
+    const chart = bars(t("over_time"), d.series, (p) => [["ok", p.logins_succeeded], ["bad", p.logins_failed]]);
     const series = el("details", {}, el("summary", {}, t("as_table")),
-      table([t("time"), t("succeeded"), t("failed"), t("outside_standby")],
-        d.series.filter((p) => p.logins_succeeded + p.logins_failed > 0)
-          .map((p) => [p.at, p.logins_succeeded, p.logins_failed, p.pushes_refused_outside_standby])));
-    holder.append(el("h3", { id: "dash-title" }, t("logins")), el("div", { class: "row" }, select), logins,
-      el("h3", {}, t("over_time")), chart, series);
-    return holder;
+      table([t("time"), t("succeeded"), t("failed"), t("outside_standby"), t("risk_review"), t("risk_ng")],
+        d.series.filter((p) => p.logins_succeeded + p.logins_failed + p.risk_review + p.risk_ng > 0)
+          .map((p) => [p.at, p.logins_succeeded, p.logins_failed, p.pushes_refused_outside_standby, p.risk_review, p.risk_ng])));
+    const risk = table([t("verdict"), t("count")], ["ok", "review", "ng"].map((k) =>
+      [t("verdict_" + k), el("span", { id: "risk-" + k }, d.risk[k])]));
+    return [el("h3", {}, t("logins")), logins, el("h3", {}, t("over_time")), chart, series, el("h3", {}, t("risk")), risk];
+  }
+
+  const LEVELS = ["critical", "high", "medium", "low", "informational"];
+
+  function detectionCharts(d) {
+    const levels = Object.keys(d.alerts).sort((a, b) => LEVELS.indexOf(a) - LEVELS.indexOf(b));
+    const byLevel = table([t("level"), t("count")], levels.map((l) => [l, el("span", { id: "alerts-" + l }, d.alerts[l])]));
+    const chart = bars(t("alerts_over_time"), d.series, (p) => [["bad", (p.alerts.critical || 0) + (p.alerts.high || 0)],
+      ["warn", Object.entries(p.alerts).filter(([l]) => l !== "critical" && l !== "high").reduce((n, [, v]) => n + v, 0)]]);
+    const series = el("details", {}, el("summary", {}, t("as_table")),
+      table([t("time"), ...LEVELS.map((l) => l), t("events"), t("dead_letters")],
+        d.series.filter((p) => p.events + p.dead_letters + Object.keys(p.alerts).length > 0)
+          .map((p) => [p.at, ...LEVELS.map((l) => p.alerts[l] || 0), p.events, p.dead_letters])));
+    const rules = table([t("rule"), t("level"), t("count")], d.top_rules.map((r) => [el("span", { class: "top-rule" }, r.title), r.level, r.n]));
+    const entities = table([t("kind"), t("about"), t("count")], d.top_entities.map((e) =>
+      [t("kind_" + e.kind), el("a", { href: `#/alerts?${e.kind}=${encodeURIComponent(e.value)}`, class: "top-entity" }, e.value), e.n]));
+    const sources = table([t("name"), t("events"), t("dead_letters")], d.sources.map((x) =>
+      [el("span", { class: "dash-source" }, x.name || x.source_id), el("span", { class: "dash-events" }, x.events), x.dead_letters]));
+    return [el("h3", {}, t("alerts_by_level")), byLevel, el("h3", {}, t("alerts_over_time")), chart, series,
+      el("h3", {}, t("top_rules")), rules, el("h3", {}, t("top_entities")), entities, el("h3", {}, t("ingest")), sources];
   }
 
   async function users() {
@@ -557,32 +605,56 @@
       const aw = canWrite("apps");
       const rows = apps.map((a) => [
         el("span", { class: "app-name" }, a.name), a.kind, a.created_at,
-        el("span", { class: "app-revoked" }, a.revoked_at || ""), (a.origins || []).join(" "),
-        ((oidc.get(a.id) || {}).redirect_uris || []).join(" "),
+        el("span", { class: "app-revoked" }, a.revoked_at || ""), el("span", { class: "app-origins", "data-app": a.name }, (a.origins || []).join(" ")),
+        el("span", { class: "app-redirects", "data-app": a.name }, ((oidc.get(a.id) || {}).redirect_uris || []).join(" ")),
         aw && !a.revoked_at ? el("button", { type: "button", class: "danger revoke-app", "data-app": a.name,
           onclick: () => act(() => api("DELETE", "/api/v1/admin/apps/" + encodeURIComponent(a.id))) }, t("revoke")) : ""]);
+      const words = (input) => input.value.split(/\s+/).filter(Boolean);
       const name = el("input", { id: "app-name", type: "text", autocomplete: "off", required: "" });
       const kind = el("select", { id: "app-kind" }, ["relying_party", "verifier"].map((k) => el("option", { value: k }, k)));
-      parts.push(section("apps", t("apps"),
-        table([t("name"), t("kind"), t("created"), t("revoked"), t("origins"), t("redirect_uris"), ""], rows),
-        aw ? el("form", { id: "app-form", class: "row" }, field("app-name", t("name"), name), field("app-kind", t("kind"), kind),
-          el("button", { type: "submit" }, t("new_app"))) : ""));
+      const origins = el("input", { id: "app-origins", type: "text", autocomplete: "off", placeholder: "https://shop.example" });
+      const redirects = el("input", { id: "app-redirects", type: "text", autocomplete: "off", placeholder: "https://wiki.example/cb" });
+      const live = apps.filter((a) => !a.revoked_at);
+      const target = el("select", { id: "origins-app" }, live.map((a) => el("option", { value: a.id }, a.name)));
+      const newOrigins = el("input", { id: "origins-value", type: "text", autocomplete: "off" });
+      const sec = section("apps", t("apps"), table([t("name"), t("kind"), t("created"), t("revoked"), t("origins"), t("redirect_uris"), ""], rows));
       if (aw) {
-        parts[parts.length - 1].querySelector("#app-form").addEventListener("submit", (e) => {
+        // A new app: with web origins, and with OIDC redirect URIs it is also an OIDC client.
+        const add = el("form", { id: "app-form", class: "row" }, field("app-name", t("name"), name), field("app-kind", t("kind"), kind),
+          field("app-origins", t("origins"), origins), field("app-redirects", t("redirect_uris"), redirects),
+          el("button", { type: "submit" }, t("new_app")));
+        add.addEventListener("submit", (e) => {
           e.preventDefault();
-          act(() => api("POST", "/api/v1/admin/apps", { name: name.value.trim(), kind: kind.value }), (r) => {
-            $("main").append(el("p", { id: "new-app-key", class: "secret" }, t("app_key", { key: r.key })));
+          const body = { name: name.value.trim(), kind: kind.value };
+          if (words(origins).length) body.origins = words(origins);
+          if (words(redirects).length) body.oidc = { redirect_uris: words(redirects) };
+          act(() => api("POST", "/api/v1/admin/apps", body), (r) => {
+            $("main").append(el("p", { id: "new-app-key", class: "secret" }, t("app_key", { key: r.key || r.client_secret })));
             return t("done");
           });
         });
+        // An app's web origins, replaced (empty clears them).
+        const set = el("form", { id: "origins-form", class: "row" }, field("origins-app", t("app"), target),
+          field("origins-value", t("origins"), newOrigins), el("button", { type: "submit" }, t("set_origins")));
+        set.addEventListener("submit", (e) => {
+          e.preventDefault();
+          act(() => api("PATCH", "/api/v1/admin/apps/" + encodeURIComponent(target.value), { origins: words(newOrigins) }));
+        });
+        sec.append(add);
+        if (live.length) sec.append(set);
       }
+      parts.push(sec);
     }
 
     if (groups) {
       const gw = canWrite("groups");
+      const removable = (g, m) => gw ? el("button", { type: "button", class: "quiet remove-member", "data-group": g.name, "data-member": m,
+        "aria-label": t("remove_member", { user: m, group: g.name }),
+        onclick: () => act(() => api("DELETE", `/api/v1/admin/groups/${encodeURIComponent(g.name)}/members/${encodeURIComponent(m)}`)) }, "×") : "";
       const rows = groups.map((g) => [el("span", { class: "group-name" }, g.name),
-        el("span", { class: "group-members", "data-group": g.name }, (g.members || []).join(", ")),
-        g.login_hours ? g.login_hours.map((w) => `${w.days.join(",")} ${w.from}–${w.until}`).join("; ") : ""]);
+        el("span", {}, el("span", { class: "group-members", "data-group": g.name }, (g.members || []).join(", ")),
+          ...(g.members || []).map((m) => removable(g, m))),
+        el("span", { class: "group-hours", "data-group": g.name }, g.login_hours ? hoursText(g.login_hours) : "")]);
       const gname = el("input", { id: "group-name", type: "text", autocomplete: "off", required: "" });
       const which = el("select", { id: "member-group" }, groups.map((g) => el("option", { value: g.name }, g.name)));
       const who = el("input", { id: "member-name", type: "text", autocomplete: "off", required: "" });
@@ -599,8 +671,21 @@
           e.preventDefault();
           act(() => api("PUT", `/api/v1/admin/groups/${encodeURIComponent(which.value)}/members/${encodeURIComponent(who.value.trim())}`));
         });
+        // A group's login hours as text: `mon,tue,wed 09:00-18:00; sat 10:00-14:00`; empty
+        // lifts them (any time).
+        const hoursGroup = el("select", { id: "hours-group" }, groups.map((g) => el("option", { value: g.name }, g.name)));
+        const hours = el("input", { id: "hours-value", type: "text", autocomplete: "off", placeholder: "mon,tue,wed,thu,fri 09:00-18:00" });
+        const setHours = el("form", { id: "hours-form", class: "row" }, field("hours-group", t("group"), hoursGroup),
+          field("hours-value", t("login_hours"), hours), el("button", { type: "submit" }, t("set_hours")));
+        setHours.addEventListener("submit", (e) => {
+          e.preventDefault();
+          act(async () => {
+            const windows = parseHours(hours.value);
+            return api("PATCH", "/api/v1/admin/groups/" + encodeURIComponent(hoursGroup.value), { login_hours: windows });
+          });
+        });
         gs.append(create);
-        if (groups.length) gs.append(member);
+        if (groups.length) gs.append(member, setHours);
       }
       parts.push(gs);
     }
@@ -612,6 +697,21 @@
           password_policy: Number(policy.value), time_zone: zone.value.trim() }));
       });
     }
+  }
+
+  // Login hours (docs/protocol.md 9.3) as the console writes them: windows separated by `;`,
+  // each `days from-until` (`mon,tue 09:00-18:00`); empty text is null (no hours of its own).
+  function parseHours(text) {
+    if (!text.trim()) return null;
+    return text.split(";").map((w) => w.trim()).filter(Boolean).map((w) => {
+      const m = /^([a-z,]+)\s+(\d{2}:\d{2})\s*-\s*(\d{2}:\d{2})$/.exec(w);
+      if (!m) throw new Error(t("bad_hours", { window: w }));
+      return { days: m[1].split(",").filter(Boolean), from: m[2], until: m[3] };
+    });
+  }
+
+  function hoursText(windows) {
+    return windows.map((w) => `${w.days.join(",")} ${w.from}-${w.until}`).join("; ");
   }
 
   // Detection: where events come from and which rules run (and which did not load, why).

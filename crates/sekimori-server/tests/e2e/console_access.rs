@@ -213,6 +213,13 @@ async fn the_dashboard_counts_what_the_events_say() {
     let failed_by_hour: Vec<i64> = series.iter().map(|p| p["logins_failed"].as_i64().expect("n")).collect();
     assert_eq!(failed_by_hour.iter().sum::<i64>(), 4, "three wrong passwords and the refused push");
     assert_eq!(failed_by_hour[4], 1, "the last hour's wrong password");
+    // Risk verdicts: each assessment counted under its decision.
+    let assessed = s.events(&format!("action=auth.risk.assessed&since={since}&until={until}")).await;
+    assert!(!assessed.is_empty(), "the right passwords were judged");
+    for decision in ["ok", "review", "ng"] {
+        let listed = assessed.iter().filter(|e| e["sekimori"]["risk"]["decision"] == decision).count() as i64;
+        assert_eq!(d["risk"][decision].as_i64(), Some(listed), "{decision}: {}", d["risk"]);
+    }
 
     // Bad ranges are refused, naming the field.
     let (status, p) =
@@ -269,4 +276,74 @@ async fn the_console_files_arrive_compressed_and_named_by_their_integrity() {
         let sri = format!("sha384-{}", base64::engine::general_purpose::STANDARD.encode(sha2::Sha384::digest(&body)));
         assert!(html.contains(&format!("{path}\" integrity=\"{sri}\"")), "the page names {file}'s hash {sri}: {html}");
     }
+}
+
+/// The detection dashboard counts what was stored: alerts by level and rule, the entities
+/// they are about, and events and dead letters per source, per hour; equal to what the
+/// alert API lists.
+async fn the_detection_dashboard_counts_what_was_stored(backend: Backend) {
+    let s = TestServer::start_on(backend).await;
+    let (edr, dc) = (s.ingest_key("edr").await, s.ingest_key("dc").await);
+    let whoami = json!({"Channel": "Microsoft-Windows-Sysmon/Operational", "Provider_Name": "Microsoft-Windows-Sysmon",
+        "EventID": 1, "Image": "C:\\Windows\\System32\\whoami.exe"});
+    let failed = json!({"Channel": "Security", "Provider_Name": "Microsoft-Windows-Security-Auditing",
+        "EventID": 4625, "TargetUserName": "dave", "IpAddress": "198.51.100.7"});
+    // Two whoami runs and a line that is not JSON from the EDR; three failed logons for
+    // dave from the domain controller; two hours later, one more whoami.
+    let resp = reqwest::Client::new()
+        .post(format!("{}/api/v1/ingest", s.url))
+        .bearer_auth(&edr)
+        .header("content-type", "application/x-ndjson")
+        .body(format!("{whoami}\nnot json\n{whoami}\n"))
+        .send()
+        .await
+        .expect("send");
+    let report: Value = resp.json().await.expect("report");
+    assert_eq!(report, json!({"accepted": 2, "malformed": 1, "alerts": 2}));
+    assert_eq!(s.ingest_ndjson(&dc, &[failed.clone(), failed.clone(), failed]).await["alerts"], 3);
+    s.clock.advance_seconds(2 * 3600);
+    assert_eq!(s.ingest_ndjson(&edr, &[whoami]).await["alerts"], 1);
+
+    let until = sekimori_core::Clock::now(&s.clock).plus_seconds(1).to_rfc3339();
+    let since = START.plus_seconds(-3600).to_rfc3339();
+    let path = format!("/api/v1/admin/dashboard/detection?since={since}&until={until}");
+    let (status, d) = s.admin_call(Method::GET, &path, None).await;
+    assert_eq!(status, StatusCode::OK, "{d}");
+    let (_, alerts) = s.admin_call(Method::GET, "/api/v1/admin/alerts", None).await;
+    assert_eq!(d["alerts"], json!({"medium": alerts.as_array().expect("alerts").len()}), "{d}");
+    assert_eq!(
+        d["top_rules"],
+        json!([{"title": "Failed Logon From Public IP", "level": "medium", "n": 3},
+               {"title": "Whoami Execution", "level": "medium", "n": 3}])
+    );
+    let entities: Vec<String> = d["top_entities"]
+        .as_array()
+        .expect("entities")
+        .iter()
+        .map(|e| format!("{}={} {}", e["kind"].as_str().unwrap_or("?"), e["value"].as_str().unwrap_or("?"), e["n"]))
+        .collect();
+    assert_eq!(entities, ["ip=198.51.100.7 3", "user=dave 3"]);
+    let (_, about) = s.admin_call(Method::GET, "/api/v1/admin/alerts?user=dave", None).await;
+    assert_eq!(about.as_array().map(Vec::len), Some(3), "the alert API agrees");
+    let source = |name: &str| {
+        d["sources"].as_array().expect("sources").iter().find(|x| x["name"] == name).cloned().unwrap_or(Value::Null)
+    };
+    assert_eq!((source("edr")["events"].as_i64(), source("edr")["dead_letters"].as_i64()), (Some(3), Some(1)));
+    assert_eq!((source("dc")["events"].as_i64(), source("dc")["dead_letters"].as_i64()), (Some(3), Some(0)));
+    let series = d["series"].as_array().expect("series");
+    assert_eq!(series.len(), 4, "one point per hour from the start's hour");
+    let medium: Vec<i64> = series.iter().map(|p| p["alerts"]["medium"].as_i64().unwrap_or(0)).collect();
+    assert_eq!(medium, [0, 5, 0, 1], "{series:?}");
+    let (status, p) = s.admin_call(Method::GET, &path.replace("since=", "bucket=week&since="), None).await;
+    assert_eq!((status, p["field"].as_str()), (StatusCode::BAD_REQUEST, Some("bucket")), "{p}");
+}
+
+#[tokio::test]
+async fn the_detection_dashboard_counts_what_was_stored_on_sqlite() {
+    the_detection_dashboard_counts_what_was_stored(Backend::Sqlite).await;
+}
+
+#[tokio::test]
+async fn the_detection_dashboard_counts_what_was_stored_on_postgres() {
+    the_detection_dashboard_counts_what_was_stored(Backend::Postgres).await;
 }

@@ -81,6 +81,16 @@ async fn the_console_in_chromium_signs_in_with_push_and_acts_as_the_role() {
     let verified = count(s.events("action=auth.password.verified").await);
     assert_eq!(failed, 2);
     assert_eq!(next_line(&mut lines).await, format!("DASH {failed} {verified} 0"));
+    // Risk verdicts as the event API lists them; the alerts and ingest as stored.
+    let assessed = s.events("action=auth.risk.assessed").await;
+    let decided = |d: &str| assessed.iter().filter(|e| e["sekimori"]["risk"]["decision"] == d).count();
+    assert_eq!(next_line(&mut lines).await, format!("RISK {} {} {}", decided("ok"), decided("review"), decided("ng")));
+    let detection = next_line(&mut lines).await;
+    assert!(
+        detection.starts_with("DETECTION-DASH 2 | Failed Logon From Public IP,Whoami Execution | ")
+            && detection.contains("edr:2"),
+        "two medium alerts, their rules, the EDR's two events: {detection}"
+    );
     assert_eq!(next_line(&mut lines).await, "A11Y home 0");
 
     // An override for dave that the console lifts.
@@ -206,7 +216,10 @@ async fn the_console_in_chromium_signs_in_with_push_and_acts_as_the_role() {
         "names the bad value: {settings}"
     );
     assert!(parts[1].starts_with("ok"), "{settings}");
-    assert_eq!(parts[2..], ["key true", "revoked", "help: dave"], "{settings}");
+    assert_eq!(parts[2..6], ["key true", "revoked", "help: dave", "oidc https://wiki.example/cb"], "{settings}");
+    assert_eq!(parts[6], "shop https://shop.example https://m.shop.example", "{settings}");
+    assert!(parts[7].starts_with("error") && parts[7].contains("whenever"), "names the bad window: {settings}");
+    assert_eq!(parts[8..], ["hours mon,tue 09:00-18:00; sat 10:00-14:00", "removed"], "{settings}");
     let (_, tenant) = s.admin_call(Method::GET, "/api/v1/admin/tenant", None).await;
     assert_eq!((tenant["standby_seconds"].as_i64(), tenant["time_zone"].as_str()), (Some(90), Some("Asia/Tokyo")));
     let updates = s.events("action=admin.tenant.updated").await;
@@ -217,8 +230,24 @@ async fn the_console_in_chromium_signs_in_with_push_and_acts_as_the_role() {
         apps.as_array().expect("apps").iter().find(|a| a["name"] == "wiki").expect("the app made in the console");
     assert!(wiki["revoked_at"].is_string(), "and revoked: {wiki}");
     let (_, help) = s.admin_call(Method::GET, "/api/v1/admin/groups/help", None).await;
-    assert_eq!(help["members"], json!(["dave"]));
-    for action in ["admin.tenant.updated", "admin.app.revoked", "iam.group.member_added"] {
+    assert_eq!(help["members"], json!([]), "added, then removed");
+    assert_eq!(
+        help["login_hours"],
+        json!([{"days": ["mon", "tue"], "from": "09:00", "until": "18:00"}, {"days": ["sat"], "from": "10:00", "until": "14:00"}])
+    );
+    let (_, clients) = s.admin_call(Method::GET, "/api/v1/admin/oidc/clients", None).await;
+    assert!(clients.to_string().contains("https://wiki.example/cb"), "registered as an OIDC client: {clients}");
+    let shop = apps.as_array().expect("apps").iter().find(|a| a["name"] == "shop").expect("shop");
+    assert_eq!(shop["origins"], json!(["https://shop.example", "https://m.shop.example"]));
+    for action in [
+        "admin.tenant.updated",
+        "admin.app.created",
+        "admin.app.origins_updated",
+        "admin.app.revoked",
+        "iam.group.member_added",
+        "iam.group.updated",
+        "iam.group.member_removed",
+    ] {
         let events = s.events(&format!("action={action}")).await;
         assert!(events.iter().any(|e| e.to_string().contains("console:alice")), "{action} names alice: {events:?}");
     }

@@ -61,6 +61,8 @@ macro_rules! conformance_suite {
             push_subscriptions_are_replaced_listed_and_dropped,
             console_grants_follow_users_and_groups,
             audit_rollups_count_every_event_by_hour_action_and_outcome,
+            risk_assessments_are_rolled_up_by_decision,
+            detection_rollups_count_every_batch_by_hour_under_concurrency,
         );
     };
     (@cases $factory:path; $($case:ident),* $(,)?) => {

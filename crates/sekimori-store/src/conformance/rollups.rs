@@ -44,3 +44,113 @@ pub async fn audit_rollups_count_every_event_by_hour_action_and_outcome(s: S) {
         "until is exclusive; other tenants not"
     );
 }
+
+pub async fn risk_assessments_are_rolled_up_by_decision(s: S) {
+    let t = tenant(&s).await;
+    const H: i64 = 3_600_000;
+    let base = (T0 / H) * H;
+    for decision in ["ok", "ok", "review", "ng"] {
+        let outcome = if decision == "ng" { Outcome::Failure } else { Outcome::Success };
+        let ev = at("auth.risk.assessed", outcome, base + 10, t.id.as_str()).field("sekimori.risk.decision", decision);
+        s.append(&ev).await.expect("append");
+    }
+    s.append(&at("auth.risk.assessed", Outcome::Success, base + 11, t.id.as_str())).await.expect("no decision");
+    let rows = s.audit_rollups(&t.id, Timestamp(base), Timestamp(base + H)).await.expect("rollups");
+    let got: Vec<(&str, &str, i64)> = rows
+        .iter()
+        .filter(|r| r.action == "auth.risk.assessed")
+        .map(|r| (r.outcome.as_str(), r.label.as_str(), r.n))
+        .collect();
+    assert_eq!(got, [("failure", "ng", 1), ("success", "", 1), ("success", "ok", 2), ("success", "review", 1)]);
+    assert!(rows.iter().filter(|r| r.action != "auth.risk.assessed").all(|r| r.label.is_empty()), "{rows:?}");
+}
+
+pub async fn detection_rollups_count_every_batch_by_hour_under_concurrency(s: S) {
+    let t = tenant(&s).await;
+    const H: i64 = 3_600_000;
+    let base = (T0 / H) * H;
+    let alert = |id: String, title: &str, level: &str, at: i64, entities: &str| AlertRecord {
+        id,
+        tenant_id: t.id.clone(),
+        rule_id: None,
+        title: title.into(),
+        level: level.into(),
+        tags: "[]".into(),
+        source_id: "edr".into(),
+        event_seq: 0,
+        matched: "[]".into(),
+        entities: entities.into(),
+        excerpt: "{}".into(),
+        created_at: Timestamp(at),
+    };
+    // Eight batches at once, each of 10 events from `edr`, a dead letter, and two alerts
+    // (one about alice); they land in the same hour's rows.
+    let tasks: Vec<_> = (0..8)
+        .map(|i| {
+            let batch = IngestBatch {
+                tenant_id: t.id.clone(),
+                source_id: "edr".into(),
+                received_at: Timestamp(base + i),
+                events: (0..10).map(|j| format!(r#"{{"n":{j}}}"#)).collect(),
+                dead_letters: vec![DeadLetter {
+                    id: format!("d{i}"),
+                    tenant_id: t.id.clone(),
+                    source_id: "edr".into(),
+                    received_at: Timestamp(base + i),
+                    reason: "line 1: not JSON".into(),
+                    sample: "x".into(),
+                }],
+                alerts: vec![
+                    (0, alert(format!("w{i}"), "Whoami", "medium", base + i, r#"{"user":"alice","host":"ws1"}"#)),
+                    (1, alert(format!("c{i}"), "Cleared", "high", base + i, "{}")),
+                ],
+                cursor: None,
+                profiles: vec![],
+            };
+            let s = s.clone();
+            tokio::spawn(async move { s.store_ingest(&batch).await })
+        })
+        .collect();
+    for task in tasks {
+        task.await.expect("join").expect("store").expect("no cursor");
+    }
+    // One more an hour later from another source, and one for another tenant.
+    let later = IngestBatch {
+        tenant_id: t.id.clone(),
+        source_id: "syslog".into(),
+        received_at: Timestamp(base + H + 1),
+        events: vec!["{}".into(); 3],
+        dead_letters: vec![],
+        alerts: vec![(2, alert("l1".into(), "Whoami", "medium", base + H + 1, r#"{"user":"bob"}"#))],
+        cursor: None,
+        profiles: vec![],
+    };
+    s.store_ingest(&later).await.expect("store").expect("no cursor");
+    let other = IngestBatch { tenant_id: TenantId::new("other-tenant"), alerts: vec![], ..later.clone() };
+    s.store_ingest(&other).await.expect("store").expect("no cursor");
+
+    let rows = s.detection_rollups(&t.id, Timestamp(base + 17), Timestamp(base + 2 * H)).await.expect("rollups");
+    let got: Vec<(i64, &str, &str, &str, i64)> =
+        rows.iter().map(|r| (r.hour - base, r.series.as_str(), r.key.as_str(), r.label.as_str(), r.n)).collect();
+    assert_eq!(
+        got,
+        [
+            (0, "alerts", "Cleared", "high", 8),
+            (0, "alerts", "Whoami", "medium", 8),
+            (0, "dead_letters", "edr", "", 8),
+            (0, "entities", "host", "ws1", 8),
+            (0, "entities", "user", "alice", 8),
+            (0, "events", "edr", "", 80),
+            (H, "alerts", "Whoami", "medium", 1),
+            (H, "entities", "user", "bob", 1),
+            (H, "events", "syslog", "", 3),
+        ],
+        "the start's hour included, every batch counted once under concurrency, only this tenant's"
+    );
+    assert!(s
+        .detection_rollups(&t.id, Timestamp(base), Timestamp(base + H))
+        .await
+        .expect("r")
+        .iter()
+        .all(|r| r.hour == base));
+}

@@ -112,6 +112,9 @@ pub struct AuditRollup {
     pub action: String,
     /// `event.outcome`.
     pub outcome: String,
+    /// What divides the count further (`ecs::rollup_label`: the risk decision of an
+    /// assessment), else `""`.
+    pub label: String,
     /// How many.
     pub n: i64,
 }

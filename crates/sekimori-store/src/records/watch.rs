@@ -51,6 +51,20 @@ pub struct AlertRecord {
     pub created_at: Timestamp,
 }
 
+/// One detection roll-up row: a count per tenant and hour, kept as each ingest batch is
+/// stored (`series`: `events` and `dead_letters` keyed by source; `alerts` keyed by the
+/// rule's title, labelled with its level; `entities` keyed by `user`, `ip` or `host`,
+/// labelled with the value).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DetectionRollup {
+    /// The hour's start, ms.
+    pub hour: i64,
+    pub series: String,
+    pub key: String,
+    pub label: String,
+    pub n: i64,
+}
+
 /// One entity an alert is about: `kind` is `user`, `ip` or `host` (the keys of
 /// [`AlertRecord::entities`]), `value` as the alert names it.
 #[derive(Debug, Clone, PartialEq, Eq)]

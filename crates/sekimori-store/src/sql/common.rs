@@ -108,16 +108,18 @@ impl This {
     }
 }
 
-/// Counts `event` in its hour's roll-up, in the transaction of its audit row.
+/// Counts `event` in its hour's roll-up (with its label, `ecs::rollup_label`), in the
+/// transaction of its audit row.
 async fn roll_up(tx: &mut Tx, event: &NewEvent) -> StoreResult<()> {
     let hour = event.timestamp.millis().div_euclid(HOUR_MS) * HOUR_MS;
     tx.execute(
-        q("INSERT INTO audit_rollups (tenant_id, hour, action, outcome, n) VALUES ($1, $2, $3, $4, 1) \
-           ON CONFLICT (tenant_id, hour, action, outcome) DO UPDATE SET n = audit_rollups.n + 1")
+        q("INSERT INTO audit_rollups (tenant_id, hour, action, outcome, label, n) VALUES ($1, $2, $3, $4, $5, 1) \
+           ON CONFLICT (tenant_id, hour, action, outcome, label) DO UPDATE SET n = audit_rollups.n + 1")
         .bind(event.tenant.as_str())
         .bind(hour)
         .bind(event.action.as_str())
-        .bind(event.outcome.as_str()),
+        .bind(event.outcome.as_str())
+        .bind(sekimori_core::ecs::rollup_label(event)),
     )
     .await?;
     Ok(())

@@ -152,8 +152,8 @@ impl AuditStore for This {
     ) -> StoreResult<Vec<AuditRollup>> {
         let from = since.millis().div_euclid(HOUR_MS) * HOUR_MS;
         self.read_all(
-            q("SELECT hour, action, outcome, n FROM audit_rollups WHERE tenant_id = $1 AND hour >= $2 AND hour < $3 \
-               ORDER BY hour, action, outcome")
+            q("SELECT hour, action, outcome, label, n FROM audit_rollups \
+               WHERE tenant_id = $1 AND hour >= $2 AND hour < $3 ORDER BY hour, action, outcome, label")
             .bind(tenant_id)
             .bind(from)
             .bind(until),

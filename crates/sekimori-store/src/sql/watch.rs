@@ -196,6 +196,24 @@ impl WatchStore for This {
             }
             tx.execute(query).await?;
         }
+        let counts = detection_counts(b, &about);
+        for chunk in counts.chunks(ROWS_PER_INSERT) {
+            let values: Vec<String> = (0..chunk.len())
+                .map(|i| {
+                    format!("($1, ${}, ${}, ${}, ${}, ${})", 5 * i + 2, 5 * i + 3, 5 * i + 4, 5 * i + 5, 5 * i + 6)
+                })
+                .collect();
+            let sql = format!(
+                "INSERT INTO detection_rollups (tenant_id, hour, series, key, label, n) VALUES {} \
+                 ON CONFLICT (tenant_id, hour, series, key, label) DO UPDATE SET n = detection_rollups.n + excluded.n",
+                values.join(", ")
+            );
+            let mut query = q(&sql).bind(&b.tenant_id);
+            for ((hour, series, key, label), n) in chunk {
+                query = query.bind(*hour).bind(*series).bind(key.as_str()).bind(label.as_str()).bind(*n);
+            }
+            tx.execute(query).await?;
+        }
         // Entities are unique in a batch, so one statement never updates a row twice.
         for chunk in b.profiles.chunks(ROWS_PER_INSERT) {
             let values: Vec<String> =
@@ -353,6 +371,23 @@ impl WatchStore for This {
             .bind(since)
             .bind(state)
             .bind(limit.max(0)),
+        )
+        .await
+    }
+
+    async fn detection_rollups(
+        &self,
+        tenant_id: &TenantId,
+        since: Timestamp,
+        until: Timestamp,
+    ) -> StoreResult<Vec<DetectionRollup>> {
+        let from = since.millis().div_euclid(HOUR_MS) * HOUR_MS;
+        self.read_all(
+            q("SELECT hour, series, key, label, n FROM detection_rollups \
+               WHERE tenant_id = $1 AND hour >= $2 AND hour < $3 ORDER BY hour, series, key, label")
+            .bind(tenant_id)
+            .bind(from)
+            .bind(until),
         )
         .await
     }
@@ -786,4 +821,30 @@ impl WatchStore for This {
         tx.commit().await?;
         Ok(gone)
     }
+}
+
+/// A detection roll-up row's key: hour, series, key, label.
+type RollupKey = (i64, &'static str, String, String);
+
+/// A batch's detection roll-up counts, summed per row so one statement never touches a row
+/// twice: its events and dead letters (in the hour it was received), its alerts by title
+/// and level and their entities (in the hour each was raised).
+fn detection_counts<'a>(b: &'a IngestBatch, about: &[(&'a AlertRecord, AlertEntity)]) -> Vec<(RollupKey, i64)> {
+    let hour = |t: Timestamp| t.millis().div_euclid(HOUR_MS) * HOUR_MS;
+    let mut counts: std::collections::BTreeMap<RollupKey, i64> = Default::default();
+    let received = hour(b.received_at);
+    if !b.events.is_empty() {
+        *counts.entry((received, "events", b.source_id.clone(), String::new())).or_default() +=
+            i64::try_from(b.events.len()).unwrap_or(i64::MAX);
+    }
+    for d in &b.dead_letters {
+        *counts.entry((hour(d.received_at), "dead_letters", d.source_id.clone(), String::new())).or_default() += 1;
+    }
+    for (_, a) in &b.alerts {
+        *counts.entry((hour(a.created_at), "alerts", a.title.clone(), a.level.clone())).or_default() += 1;
+    }
+    for (a, e) in about {
+        *counts.entry((hour(a.created_at), "entities", e.kind.clone(), e.value.clone())).or_default() += 1;
+    }
+    counts.into_iter().collect()
 }
