@@ -125,6 +125,7 @@ async fn throughput(name: &str, store: Arc<dyn Store>, group_by: &[&str]) {
             alerts,
             cursor: None,
             profiles: vec![],
+            event_entities: vec![],
         };
         store.store_ingest(&batch).await.unwrap().unwrap();
     }

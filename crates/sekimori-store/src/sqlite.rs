@@ -89,6 +89,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/sqlite/0028_audit_rollups.sql"),
     include_str!("../migrations/sqlite/0029_alert_entities.sql"),
     include_str!("../migrations/sqlite/0030_rollup_labels_and_detection.sql"),
+    include_str!("../migrations/sqlite/0031_event_index.sql"),
 ];
 
 impl SqliteStore {

@@ -322,6 +322,8 @@ pub trait WatchStore: Send + Sync {
         since: Timestamp,
         limit: i64,
     ) -> StoreResult<Vec<AlertRecord>>;
+    /// The tenant's stored events that `query` selects, newest first.
+    async fn search_ingested(&self, tenant_id: &TenantId, query: &IngestedQuery) -> StoreResult<Vec<IngestedEvent>>;
     /// The tenant's detection roll-ups for the hours from `since`'s (rounded down) to before
     /// `until`, oldest first.
     async fn detection_rollups(

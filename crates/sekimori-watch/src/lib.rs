@@ -16,7 +16,7 @@ use sekimori_detect::baseline::{excerpt, Baselines, Entities, Profile};
 use sekimori_detect::input::{parse_events, parse_evtx};
 use sekimori_detect::tuning::CompiledTuning;
 use sekimori_detect::{DetectError, EventSource, Hit, Hunter, RuleSet};
-use sekimori_store::{AlertRecord, DeadLetter, EventFilter, IngestBatch, IngestSource, Store};
+use sekimori_store::{AlertEntity, AlertRecord, DeadLetter, EventFilter, IngestBatch, IngestSource, Store};
 use serde::Serialize;
 use serde_json::Value;
 
@@ -25,6 +25,7 @@ pub mod deliver;
 pub mod dispatch;
 pub mod metrics;
 pub mod responder;
+pub mod search;
 pub use routing::ChannelTest;
 mod routing;
 pub mod secrets;
@@ -439,6 +440,16 @@ impl Watch {
                 alerts.push((index, self.alert(tenant_id, source_id, hit, &events[index], &entities[index], now)));
             }
         }
+        // Each event's entities, indexed for search.
+        let event_entities = entities
+            .iter()
+            .enumerate()
+            .flat_map(|(index, e)| {
+                [("user", &e.user), ("ip", &e.ip), ("host", &e.host)].into_iter().filter_map(move |(kind, v)| {
+                    v.as_ref().map(|value| (index, AlertEntity { kind: kind.into(), value: value.clone() }))
+                })
+            })
+            .collect();
         IngestBatch {
             tenant_id: tenant_id.to_owned(),
             source_id: source_id.to_owned(),
@@ -448,6 +459,7 @@ impl Watch {
             alerts,
             cursor,
             profiles: Vec::new(),
+            event_entities,
         }
     }
 

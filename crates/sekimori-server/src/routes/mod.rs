@@ -21,6 +21,7 @@ mod passwords;
 mod relying;
 mod respond;
 mod risk;
+mod search;
 mod tuning;
 mod watch;
 
@@ -49,6 +50,7 @@ pub(crate) fn router(state: &AppState) -> Router<AppState> {
         .merge(tuning::router(state))
         .merge(risk::router(state))
         .merge(alerts::router(state))
+        .merge(search::router(state))
         .merge(overrides::router(state))
         .merge(respond::router(state))
         .merge(factors::router(state))

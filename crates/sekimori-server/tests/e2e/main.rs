@@ -15,6 +15,7 @@ mod console_browser;
 mod delivery;
 mod device_auth;
 mod environments;
+mod event_search;
 mod factors;
 mod forward_auth;
 mod ingest;

@@ -74,6 +74,7 @@ pub async fn ingest_sources_batches_alerts_and_dead_letters(s: S) {
         alerts: vec![(1, alert("al1", "second")), (2, alert("al2", "third"))],
         cursor: Some(("audit".into(), 0, 41)),
         profiles: vec![("user:alice".into(), r#"{"events":3}"#.into())],
+        event_entities: vec![],
     };
     assert_eq!(s.watch_cursor("audit").await.expect("cursor"), 0);
     let seqs = s.store_ingest(&batch).await.expect("store").expect("the cursor was where the batch was read");
@@ -122,6 +123,7 @@ pub async fn ingest_sources_batches_alerts_and_dead_letters(s: S) {
         alerts: Vec::new(),
         cursor: None,
         profiles: vec![("user:alice".into(), r#"{"events":4}"#.into())],
+        event_entities: vec![],
         ..batch.clone()
     };
     s.store_ingest(&newer).await.expect("store").expect("no cursor");
@@ -142,6 +144,7 @@ pub async fn ingest_sources_batches_alerts_and_dead_letters(s: S) {
         alerts: vec![(249, alert("al-last", "n249"))],
         cursor: None,
         profiles: Vec::new(),
+        event_entities: vec![],
         ..batch.clone()
     };
     let seqs = s.store_ingest(&large).await.expect("store").expect("no cursor");
@@ -206,6 +209,7 @@ pub async fn alerts_are_found_by_the_entities_they_are_about(s: S) {
         alerts,
         cursor: None,
         profiles: vec![],
+        event_entities: vec![],
     };
     s.store_ingest(&batch).await.expect("store").expect("no cursor");
     let about = |kind: &str, value: &str| AlertEntity { kind: kind.into(), value: value.into() };
@@ -238,4 +242,72 @@ pub async fn alerts_are_found_by_the_entities_they_are_about(s: S) {
     let bad = IngestBatch { alerts: vec![(0, alert("x1", T0, "[1]"))], ..batch.clone() };
     assert!(s.store_ingest(&bad).await.is_err());
     assert!(s.alert(&t.id, "x1").await.expect("read").is_none());
+}
+
+pub async fn ingested_events_are_searched_by_entity_source_time_and_page(s: S) {
+    let t = tenant(&s).await;
+    let about = |kind: &str, value: &str| AlertEntity { kind: kind.into(), value: value.into() };
+    let batch = |source: &str, at: i64, events: &[&str], entities: Vec<(usize, AlertEntity)>| IngestBatch {
+        tenant_id: t.id.clone(),
+        source_id: source.into(),
+        received_at: Timestamp(at),
+        events: events.iter().map(|e| (*e).to_owned()).collect(),
+        dead_letters: vec![],
+        alerts: vec![],
+        cursor: None,
+        profiles: vec![],
+        event_entities: entities,
+    };
+    let first = batch(
+        "src1",
+        T0,
+        &["e0", "e1", "e2", "e3"],
+        vec![
+            (0, about("user", "alice")),
+            (1, about("user", "bob")),
+            (2, about("user", "alice")),
+            (2, about("ip", "192.0.2.7")),
+        ],
+    );
+    s.store_ingest(&first).await.expect("store").expect("no cursor");
+    let second = batch("src2", T0 + 1000, &["f0", "f1"], vec![(1, about("user", "alice"))]);
+    s.store_ingest(&second).await.expect("store").expect("no cursor");
+    let query = |entity: Option<AlertEntity>| IngestedQuery {
+        since: Timestamp(T0),
+        until: Timestamp(T0 + 2000),
+        source_id: None,
+        entity,
+        before_seq: None,
+        limit: 10,
+    };
+    let docs = |q: IngestedQuery| {
+        let (s, t) = (s.clone(), t.id.clone());
+        async move { s.search_ingested(&t, &q).await.expect("search").into_iter().map(|e| e.doc).collect::<Vec<_>>() }
+    };
+    assert_eq!(docs(query(None)).await, ["f1", "f0", "e3", "e2", "e1", "e0"], "all, newest first");
+    assert_eq!(docs(query(Some(about("user", "alice")))).await, ["f1", "e2", "e0"]);
+    assert_eq!(docs(query(Some(about("ip", "192.0.2.7")))).await, ["e2"]);
+    assert_eq!(docs(query(Some(about("ip", "alice")))).await, Vec::<String>::new(), "the field counts");
+    let from_src1 = IngestedQuery { source_id: Some("src1".into()), ..query(Some(about("user", "alice"))) };
+    assert_eq!(docs(from_src1.clone()).await, ["e2", "e0"]);
+    assert_eq!(docs(IngestedQuery { entity: None, ..from_src1 }).await, ["e3", "e2", "e1", "e0"]);
+    let early = IngestedQuery { until: Timestamp(T0 + 1000), ..query(Some(about("user", "alice"))) };
+    assert_eq!(docs(early).await, ["e2", "e0"], "until is exclusive");
+    // Paging: two at a time, each page before the last one's number.
+    let page1 = s.search_ingested(&t.id, &IngestedQuery { limit: 2, ..query(None) }).await.expect("page");
+    let before = page1.last().map(|e| e.seq);
+    let page2 = IngestedQuery { limit: 2, before_seq: before, ..query(None) };
+    assert_eq!(docs(page2).await, ["e3", "e2"]);
+    assert!(s
+        .search_ingested(&TenantId::new("other-tenant"), &query(Some(about("user", "alice"))))
+        .await
+        .expect("search")
+        .is_empty());
+    // An entity pointing outside its batch is refused, and nothing is written.
+    let bad = batch("src1", T0 + 1500, &["g0"], vec![(3, about("user", "carol"))]);
+    assert!(s.store_ingest(&bad).await.is_err());
+    assert!(docs(query(Some(about("user", "carol")))).await.is_empty());
+    // Pruned with the events.
+    s.prune_ingested(Timestamp(T0 + 400 * 86_400_000), 30).await.expect("prune");
+    assert!(docs(IngestedQuery { until: Timestamp(i64::MAX), ..query(Some(about("user", "alice"))) }).await.is_empty());
 }

@@ -132,6 +132,7 @@ pub async fn alerts_are_pending_until_dispatched_and_each_notification_is_claime
         alerts: vec![(0, alert("b", T0 + 2)), (1, alert("a", T0 + 1)), (1, alert("c", T0 + 2))],
         cursor: None,
         profiles: vec![],
+        event_entities: vec![],
     };
     s.store_ingest(&batch).await.expect("store").expect("no cursor");
     let pending = |s: S| async move {
@@ -325,6 +326,7 @@ pub async fn alerts_are_triaged_once_under_concurrency_and_commented(s: S) {
         alerts: vec![(0, alert("a1", T0 + 1)), (0, alert("a2", T0 + 2)), (0, alert("a3", T0 + 3))],
         cursor: None,
         profiles: vec![],
+        event_entities: vec![],
     };
     s.store_ingest(&batch).await.expect("store").expect("no cursor");
     let ids = |v: Vec<AlertRecord>| v.into_iter().map(|a| a.id).collect::<Vec<_>>();

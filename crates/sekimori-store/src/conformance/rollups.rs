@@ -106,6 +106,7 @@ pub async fn detection_rollups_count_every_batch_by_hour_under_concurrency(s: S)
                 ],
                 cursor: None,
                 profiles: vec![],
+                event_entities: vec![],
             };
             let s = s.clone();
             tokio::spawn(async move { s.store_ingest(&batch).await })
@@ -124,6 +125,7 @@ pub async fn detection_rollups_count_every_batch_by_hour_under_concurrency(s: S)
         alerts: vec![(2, alert("l1".into(), "Whoami", "medium", base + H + 1, r#"{"user":"bob"}"#))],
         cursor: None,
         profiles: vec![],
+        event_entities: vec![],
     };
     s.store_ingest(&later).await.expect("store").expect("no cursor");
     let other = IngestBatch { tenant_id: TenantId::new("other-tenant"), alerts: vec![], ..later.clone() };

@@ -168,6 +168,25 @@ pub struct IngestBatch {
     pub cursor: Option<(String, i64, i64)>,
     /// Behaviour profiles to write (entity, JSON document), replacing the stored ones.
     pub profiles: Vec<(String, String)>,
+    /// The entities each event is about, each with the index into `events` of its event,
+    /// indexed for search ([`IngestedQuery::entity`]).
+    pub event_entities: Vec<(usize, AlertEntity)>,
+}
+
+/// What to find among a tenant's stored events, newest first.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IngestedQuery {
+    /// Received at or after (ms).
+    pub since: Timestamp,
+    /// Received before (ms).
+    pub until: Timestamp,
+    /// Only from this source.
+    pub source_id: Option<String>,
+    /// Only the events about this entity (by index).
+    pub entity: Option<AlertEntity>,
+    /// Only events numbered below this (the page before), if any.
+    pub before_seq: Option<i64>,
+    pub limit: i64,
 }
 
 /// An alert silence: matchers (as written, e.g. `user="alice"`) muting matching alerts

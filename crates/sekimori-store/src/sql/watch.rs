@@ -173,6 +173,22 @@ impl WatchStore for This {
             }
             tx.execute(query).await?;
         }
+        for chunk in b.event_entities.chunks(ROWS_PER_INSERT) {
+            let values: Vec<String> =
+                (0..chunk.len()).map(|i| format!("($1, ${}, ${}, ${}, $2)", 3 * i + 3, 3 * i + 4, 3 * i + 5)).collect();
+            let sql = format!(
+                "INSERT INTO event_index (tenant_id, field, value, seq, received_at) VALUES {} ON CONFLICT DO NOTHING",
+                values.join(", ")
+            );
+            let mut query = q(&sql).bind(&b.tenant_id).bind(b.received_at);
+            for (index, e) in chunk {
+                let seq = *seqs.get(*index).ok_or_else(|| {
+                    crate::StoreError::Corrupt(format!("an entity refers to event {index} of {}", seqs.len()))
+                })?;
+                query = query.bind(e.kind.as_str()).bind(e.value.as_str()).bind(seq);
+            }
+            tx.execute(query).await?;
+        }
         let mut about = Vec::new();
         for (_, a) in &b.alerts {
             about.extend(a.entity_list()?.into_iter().map(|e| (a, e)));
@@ -373,6 +389,45 @@ impl WatchStore for This {
             .bind(limit.max(0)),
         )
         .await
+    }
+
+    async fn search_ingested(&self, tenant_id: &TenantId, query: &IngestedQuery) -> StoreResult<Vec<IngestedEvent>> {
+        // $1 tenant, $2 since, $3 until, $4 before, $5 limit, then the source and the entity.
+        let mut sql = String::new();
+        let mut next = 6;
+        let mut source = String::new();
+        if query.source_id.is_some() {
+            source = format!(" AND e.source_id = ${next}");
+            next += 1;
+        }
+        if query.entity.is_some() {
+            sql.push_str(&format!(
+                "SELECT e.* FROM event_index i JOIN ingested_events e ON e.seq = i.seq \
+                 WHERE i.tenant_id = $1 AND i.field = ${} AND i.value = ${} AND i.seq < $4 \
+                 AND i.received_at >= $2 AND i.received_at < $3 AND e.tenant_id = $1{source} \
+                 ORDER BY i.seq DESC LIMIT $5",
+                next,
+                next + 1
+            ));
+        } else {
+            sql.push_str(&format!(
+                "SELECT e.* FROM ingested_events e WHERE e.tenant_id = $1 AND e.received_at >= $2 \
+                 AND e.received_at < $3 AND e.seq < $4{source} ORDER BY e.seq DESC LIMIT $5"
+            ));
+        }
+        let mut q = q(&sql)
+            .bind(tenant_id)
+            .bind(query.since)
+            .bind(query.until)
+            .bind(query.before_seq.unwrap_or(i64::MAX))
+            .bind(query.limit.max(0));
+        if let Some(source) = &query.source_id {
+            q = q.bind(source.as_str());
+        }
+        if let Some(e) = &query.entity {
+            q = q.bind(e.kind.as_str()).bind(e.value.as_str());
+        }
+        self.read_all(q).await
     }
 
     async fn detection_rollups(
@@ -810,6 +865,14 @@ impl WatchStore for This {
                 .bind(default_days),
             )
             .await?;
+        // The index goes with its events (not counted: the events are what was pruned).
+        tx.execute(
+            q("DELETE FROM event_index WHERE received_at < $1 - COALESCE((SELECT s.retention_days FROM \
+               watch_settings s WHERE s.tenant_id = event_index.tenant_id), $2) * 86400000")
+            .bind(now)
+            .bind(default_days),
+        )
+        .await?;
         gone += tx
             .execute(
                 q("DELETE FROM dead_letters WHERE received_at < $1 - COALESCE((SELECT s.retention_days FROM \

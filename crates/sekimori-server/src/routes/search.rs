@@ -1,0 +1,118 @@
+//! `GET /api/v1/admin/ingested-events`: search of the stored events by time range, source,
+//! entity and one field's value, newest first, in pages (docs/protocol.md, Event search).
+
+use axum::extract::State;
+use axum::http::{header, HeaderMap};
+use axum::response::{IntoResponse, Response};
+use axum::{Json, Router};
+use sekimori_core::{ErrorCode, ServiceError};
+use sekimori_gate::roles::Capability;
+use sekimori_store::AlertEntity;
+use sekimori_watch::search::{EventSearch, Found};
+use serde::Deserialize;
+use serde_json::{json, Value};
+
+use crate::authz::{cap, AdminRoutes};
+use crate::extract::{rfc3339, AdminAuth, ApiQuery};
+use crate::problem::{ApiError, ApiResult};
+use crate::AppState;
+
+pub(super) fn router(state: &AppState) -> Router<AppState> {
+    AdminRoutes::new(state).get("/api/v1/admin/ingested-events", cap(Capability::DetectionRead), search).into_router()
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SearchQuery {
+    /// RFC 3339 or Unix ms.
+    since: String,
+    until: String,
+    /// An ingest source's id.
+    source: Option<String>,
+    user: Option<String>,
+    ip: Option<String>,
+    host: Option<String>,
+    /// A field (a key, else a dotted path) and the value it must equal; both or neither.
+    field: Option<String>,
+    value: Option<String>,
+    /// The previous answer's `next`.
+    before: Option<i64>,
+    /// 1–1000, default 100.
+    limit: Option<i64>,
+    /// `json` (default) or `ndjson`.
+    format: Option<String>,
+}
+
+fn invalid(field: &'static str, detail: &str) -> ApiError {
+    ApiError(ServiceError::new(ErrorCode::InvalidRequest, detail).with("field", field))
+}
+
+impl SearchQuery {
+    fn search(&self) -> Result<EventSearch, ApiError> {
+        let since = rfc3339("since", &self.since)?;
+        let until = rfc3339("until", &self.until)?;
+        if until.millis() <= since.millis() {
+            return Err(invalid("until", "until must be after since"));
+        }
+        let mut entity: Option<AlertEntity> = None;
+        for (kind, value) in [("user", &self.user), ("ip", &self.ip), ("host", &self.host)] {
+            let Some(value) = value else { continue };
+            if entity.is_some() {
+                return Err(invalid(kind, "give at most one of user, ip and host"));
+            }
+            if value.is_empty() {
+                return Err(invalid(kind, "an entity's value must not be empty"));
+            }
+            entity = Some(AlertEntity { kind: kind.into(), value: value.clone() });
+        }
+        let field = match (&self.field, &self.value) {
+            (None, None) => None,
+            (Some(f), Some(v)) if !f.is_empty() => Some((f.clone(), v.clone())),
+            (Some(_), Some(_)) => return Err(invalid("field", "the field's name must not be empty")),
+            (Some(_), None) => return Err(invalid("value", "a field needs the value it must equal")),
+            (None, Some(_)) => return Err(invalid("field", "a value needs the field it is of")),
+        };
+        let limit = self.limit.unwrap_or(100);
+        if !(1..=sekimori_watch::search::MAX_LIMIT).contains(&limit) {
+            return Err(invalid("limit", "limit is 1 to 1000"));
+        }
+        Ok(EventSearch { since, until, source_id: self.source.clone(), entity, field, before_seq: self.before, limit })
+    }
+}
+
+/// An event as the search shows it.
+fn view((e, doc): &(sekimori_store::IngestedEvent, Value)) -> Value {
+    json!({"seq": e.seq, "received_at": e.received_at.to_rfc3339(), "source_id": e.source_id, "event": doc})
+}
+
+async fn search(
+    State(s): State<AppState>,
+    AdminAuth(admin): AdminAuth,
+    headers: HeaderMap,
+    ApiQuery(q): ApiQuery<SearchQuery>,
+) -> ApiResult<Response> {
+    let ndjson = match q.format.as_deref() {
+        Some("ndjson") => true,
+        Some("json") => false,
+        None => headers
+            .get(header::ACCEPT)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|a| a.contains("application/x-ndjson")),
+        Some(_) => return Err(invalid("format", "format is json or ndjson")),
+    };
+    let Found { events, scanned, next } = s.watch.search_events(&admin.tenant_id, &q.search()?).await?;
+    if ndjson {
+        let mut out = String::new();
+        for e in &events {
+            out.push_str(&view(e).to_string());
+            out.push('\n');
+        }
+        let mut resp = ([(header::CONTENT_TYPE, "application/x-ndjson")], out).into_response();
+        if let Some(next) = next {
+            resp.headers_mut().insert("sekimori-next", next.into());
+        }
+        return Ok(resp);
+    }
+    Ok(Json(json!({"events": events.iter().map(view).collect::<Vec<_>>(), "scanned": scanned, "next": next}))
+        .into_response())
+}
