@@ -19,7 +19,11 @@
 //            author> | rule shown: <the YAML names the id> | acknowledged: <assignees> | firing: <n>
 //   TIMELINE <user>  the queue filtered to the alerts about the user → rows; the first opened:
 //            its timelines → TIMELINE <rows> | user: <this alert marked> <audit events shown> |
-//            ip: <alerts in the IP's timeline> | more like this: <rows of the IP's queue>; A11Y timeline <n>
+//            ip: <rows in the IP's timeline> (<stored events among them>) | more like this: <rows of the
+//            IP's queue>; A11Y timeline <n>
+//   EVENTS <user> <field> <source>  the stored events from the source about the user, then "more
+//            like this" by that field
+//            → A11Y events <n>, EVENTS <rows> | <rows like it> | <NDJSON lines> | <CSV lines>
 //   DETECTION  the Detection page (sources, listeners, rules) → A11Y detection <n>,
 //            DETECTION <source names> | <rules loaded line>
 //   TUNING <rule id>  the Tuning page: a document with an unknown key → TUNING-BAD <status>;
@@ -33,7 +37,7 @@
 //   JA       Japanese → JA <nav text>
 //   AUDITOR <username> <user to view>  a second browser signs in as an auditor (push →
 //            NUMBER <n>) and opens that user's page, then Settings → AUDITOR <action buttons> <email shown> |
-//            settings: <n> buttons, <n> disabled inputs
+//            settings: <n> buttons, <n> disabled inputs | events masked: <the IP address masked on the Events page>
 //   END
 // Exits non-zero on any page error or CSP violation. Screenshots go to <dir>.
 // Usage: node console.mjs <base URL> <admin username> <screenshot dir>
@@ -207,12 +211,34 @@ try {
       const marked = await page.locator('.timeline[data-kind="user"] .this-alert').count();
       const events = await page.locator('.timeline[data-kind="user"] .timeline-event').count();
       const ipRows = await page.locator('.timeline[data-kind="ip"] tbody tr').count();
+      const stored = await page.locator('.timeline[data-kind="ip"] .timeline-stored').count();
       await shot(page, "console-alert-timeline");
       await a11y(page, "timeline");
       await page.click('.timeline[data-kind="ip"] .more-like');
       await page.waitForSelector('#alert-about[data-kind="ip"]');
       const more = await page.locator(".alert-link").count();
-      console.log(`TIMELINE ${rows} | user: ${marked} ${events > 0} | ip: ${ipRows} | more like this: ${more}`);
+      console.log(`TIMELINE ${rows} | user: ${marked} ${events > 0} | ip: ${ipRows} (${stored} stored) | more like this: ${more}`);
+    } else if (cmd === "EVENTS") {
+      // The stored events about a user, then "more like this" from a field shown, then
+      // exported.
+      await page.goto(`${base}/console/#/events`);
+      await page.waitForSelector("#event-form");
+      await page.selectOption("#e-source", { label: args[2] });
+      await page.selectOption("#e-kind", "user");
+      await page.fill("#e-entity", args[0]);
+      await page.click('#event-form button[type="submit"]');
+      await page.waitForSelector(`#event-count[data-query*="user=${args[0]}"]`);
+      const about = await page.locator(".event-fields").count();
+      await page.click(`.like-field[data-field="${args[1]}"]`);
+      await page.waitForSelector(`#event-count[data-query*="field=${args[1]}"]`);
+      const like = await page.locator(".event-fields").count();
+      const [download] = await Promise.all([page.waitForEvent("download"), page.click("#events-export-ndjson")]);
+      const lines = readFileSync(await download.path(), "utf8").split("\n").filter(Boolean);
+      const [csv] = await Promise.all([page.waitForEvent("download"), page.click("#events-export-csv")]);
+      const csvLines = readFileSync(await csv.path(), "utf8").split("\n").filter(Boolean);
+      await shot(page, "console-events");
+      await a11y(page, "events");
+      console.log(`EVENTS ${about} | ${like} | ${lines.length} | ${csvLines.length}`);
     } else if (cmd === "DETECTION") {
       // Where events come from and which rules run: the ingest source made by the test,
       // and the rules loaded (none failed).
@@ -312,7 +338,7 @@ try {
       await shot(page, "console-users-ja");
       console.log(`JA ${(await page.textContent("nav")).replace(/\s+/g, " ").trim()}`);
       // Every page in Japanese too, for the screenshots.
-      for (const [hash, name] of [["#/", "home"], [`#/users/${args[0] || "dave"}`, "user"], ["#/alerts", "alerts"], ["#/audit", "audit"], ["#/detection", "detection"], ["#/tuning", "tuning"], ["#/settings", "settings"]]) {
+      for (const [hash, name] of [["#/", "home"], [`#/users/${args[0] || "dave"}`, "user"], ["#/alerts", "alerts"], ["#/events", "events"], ["#/audit", "audit"], ["#/detection", "detection"], ["#/tuning", "tuning"], ["#/settings", "settings"]]) {
         await page.goto(`${base}/console/${hash}`);
         await page.waitForSelector("#main h2");
         await shot(page, `console-${name}-ja`);
@@ -330,7 +356,14 @@ try {
       await p2.waitForSelector(".app-name");
       const settingsButtons = await p2.locator("#main button").count();
       const disabled = await p2.locator("#tenant-form input:disabled, #tenant-form select:disabled").count();
-      console.log(`AUDITOR ${buttons} ${email} | settings: ${settingsButtons} buttons, ${disabled} disabled inputs`);
+      await p2.goto(`${base}/console/#/events`);
+      await p2.waitForSelector("#event-form");
+      await p2.selectOption("#e-source", { label: "edr" });
+      await p2.click('#event-form button[type="submit"]');
+      await p2.waitForSelector('#event-count[data-query*="source="]');
+      const fields = (await p2.locator(".event-fields").allTextContents()).join(" ");
+      const masked = fields.includes("IpAddress=[masked]") && !fields.includes("198.51.100.7");
+      console.log(`AUDITOR ${buttons} ${email} | settings: ${settingsButtons} buttons, ${disabled} disabled inputs | events masked: ${masked}`);
     } else if (cmd === "END") {
       break;
     }

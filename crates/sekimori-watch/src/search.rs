@@ -47,7 +47,8 @@ pub struct Found {
 pub fn field_equals(event: &Value, field: &str, want: &str) -> bool {
     match sekimori_detect::baseline::field(event, field) {
         Some(Value::String(s)) => s == want,
-        Some(v @ (Value::Number(_) | Value::Bool(_))) => v.to_string() == want,
+        Some(Value::Number(n)) => n.to_string() == want,
+        Some(Value::Bool(b)) => want == if *b { "true" } else { "false" },
         _ => false,
     }
 }

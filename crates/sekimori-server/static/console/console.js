@@ -49,6 +49,8 @@
       verdict_ng: "NG (refused)", risk_review: "Risk REVIEW", risk_ng: "Risk NG", alerts_by_level: "Alerts by level",
       alerts_over_time: "Alerts over time", top_rules: "Rules that fired most", top_entities: "Most alerted about",
       ingest: "Ingest by source", events: "Events", dead_letters: "Unreadable",
+      nav_events: "Events", events_title: "Stored events", q_source: "Source", all_sources: "All sources", q_entity: "About",
+      q_field: "Field", q_value: "Value", found: "{n} events ({scanned} read)", more_like: "More like this",
       app: "App", set_origins: "Set web origins", set_hours: "Set login hours", remove_member: "Remove {user} from {group}",
       bad_hours: "Not a login-hours window (days from-until, e.g. mon,tue 09:00-18:00): {window}",
     },
@@ -94,6 +96,8 @@
       verdict_ng: "NG（拒否）", risk_review: "リスク REVIEW", risk_ng: "リスク NG", alerts_by_level: "レベル別のアラート",
       alerts_over_time: "アラートの推移", top_rules: "多く検知したルール", top_entities: "アラートの多い対象",
       ingest: "取り込み元別の件数", events: "イベント", dead_letters: "読めなかったもの",
+      nav_events: "イベント", events_title: "保存されたイベント", q_source: "取り込み元", all_sources: "すべての取り込み元", q_entity: "対象",
+      q_field: "フィールド", q_value: "値", found: "{n} 件（{scanned} 件を確認）", more_like: "似たものを探す",
       app: "アプリ", set_origins: "Web オリジンを設定", set_hours: "ログイン可能時間を設定", remove_member: "{group} から {user} を外す",
       bad_hours: "ログイン可能時間の書き方ではありません（曜日 開始-終了、例: mon,tue 09:00-18:00）: {window}",
     },
@@ -443,19 +447,27 @@
     page(t("alerts"), el("div", { class: "row" }, el("label", { for: "alert-state-filter" }, t("filter")), pick), about, alertTable(list));
   }
 
-  // An entity's timeline beside an alert: the alerts about it and, for a user, their
-  // audit events (when the role reads the audit log), newest first, this alert marked.
+  // An entity's timeline beside an alert: the alerts about it, the stored events about it
+  // (a day before to an hour after) and, for a user, their audit events (when the role reads
+  // the audit log), newest first, this alert marked.
   async function timeline(alert, kind, value) {
-    const [about, events] = await Promise.all([
+    // The stored events about it from a day before the alert to an hour after.
+    const at = Date.parse(alert.created_at);
+    const around = new URLSearchParams({ since: new Date(at - 24 * 3600 * 1000).toISOString(),
+      until: new Date(at + 3600 * 1000).toISOString(), limit: "20", [kind]: value });
+    const [about, events, stored] = await Promise.all([
       api("GET", `/api/v1/admin/alerts?${kind}=${encodeURIComponent(value)}&limit=20`),
       kind === "user" && canRead("audit")
         ? api("GET", `/api/v1/events?user=${encodeURIComponent(value)}&limit=20&order=desc&format=json`).then((r) => r.events)
         : [],
+      api("GET", "/api/v1/admin/ingested-events?" + around).then((r) => r.events),
     ]);
     const items = about.map((a) => ({ at: a.created_at, what: a.id === alert.id
       ? el("strong", { class: "this-alert" }, `${a.title} (${t("this_alert")})`)
       : el("a", { href: "#/alerts/" + encodeURIComponent(a.id), class: "timeline-alert" }, a.title), kind: t("alerts") }))
-      .concat(events.map((e) => ({ at: e["@timestamp"], what: el("span", { class: "timeline-event" }, `${e.event.action} (${e.event.outcome})`), kind: t("audit") })));
+      .concat(events.map((e) => ({ at: e["@timestamp"], what: el("span", { class: "timeline-event" }, `${e.event.action} (${e.event.outcome})`), kind: t("audit") })))
+      .concat(stored.map((e) => ({ at: e.received_at, kind: t("nav_events"), what: el("span", { class: "timeline-stored", title: JSON.stringify(e.event) },
+        flat(e.event, "", [], 6).map(([k, v]) => `${k}=${v}`).join(" · ")) })));
     items.sort((x, y) => Date.parse(y.at) - Date.parse(x.at));
     const title = el("h3", {}, t("timeline", { kind: t("kind_" + kind), value }));
     const link = kind === "user" ? el("a", { href: "#/users/" + encodeURIComponent(value) }, value) : value;
@@ -699,6 +711,88 @@
     }
   }
 
+  // Stored (ingested) events: by time range, source, the user, address or host they are
+  // about and one field's value, newest first, a page at a time; any field shown is a link to
+  // "more like this" (that field's value); export as NDJSON or CSV.
+  const eventQuery = { since: "", until: "", source: "", kind: "user", entity: "", field: "", value: "" };
+
+  function eventParams(extra) {
+    const now = new Date(me.now).getTime() + 1000;
+    const p = new URLSearchParams({
+      since: new Date(eventQuery.since ? Date.parse(eventQuery.since) : now - 24 * 3600 * 1000).toISOString(),
+      until: new Date(eventQuery.until ? Date.parse(eventQuery.until) : now).toISOString(),
+    });
+    if (eventQuery.source) p.set("source", eventQuery.source);
+    if (eventQuery.entity) p.set(eventQuery.kind, eventQuery.entity);
+    if (eventQuery.field) { p.set("field", eventQuery.field); p.set("value", eventQuery.value); }
+    for (const [k, v] of Object.entries(extra || {})) p.set(k, v);
+    return p;
+  }
+
+  // An event's scalar members by dotted path (at most `max`).
+  function flat(v, prefix, out, max) {
+    for (const [k, x] of Object.entries(v || {})) {
+      if (out.length >= max) break;
+      const path = prefix ? prefix + "." + k : k;
+      if (x !== null && typeof x === "object" && !Array.isArray(x)) flat(x, path, out, max);
+      else if (x !== null && typeof x !== "object") out.push([path, String(x)]);
+    }
+    return out;
+  }
+
+  async function eventsPage(before) {
+    const [sources, r] = await Promise.all([api("GET", "/api/v1/admin/ingest-sources"),
+      api("GET", "/api/v1/admin/ingested-events?" + eventParams(Object.assign({ limit: 50 }, before ? { before } : {})))]);
+    const names = new Map(sources.map((x) => [x.id, x.name]));
+    const input = (name, type, value) => {
+      const i = el("input", { id: "e-" + name, name, type: type || "text", "aria-label": t("q_" + name), placeholder: t("q_" + name), autocomplete: "off" });
+      i.value = value;
+      return i;
+    };
+    const source = el("select", { id: "e-source", name: "source", "aria-label": t("q_source") },
+      el("option", { value: "" }, t("all_sources")), sources.map((x) => el("option", { value: x.id }, x.name)));
+    source.value = eventQuery.source;
+    const kind = el("select", { id: "e-kind", name: "kind", "aria-label": t("q_entity") }, ENTITY_KINDS.map((k) => el("option", { value: k }, t("kind_" + k))));
+    kind.value = eventQuery.kind;
+    const form = el("form", { id: "event-form", class: "row" }, input("since", "datetime-local", eventQuery.since),
+      input("until", "datetime-local", eventQuery.until), source, kind, input("entity", "text", eventQuery.entity),
+      input("field", "text", eventQuery.field), input("value", "text", eventQuery.value), el("button", { type: "submit" }, t("search_events")));
+    form.addEventListener("submit", (ev) => {
+      ev.preventDefault();
+      for (const k of Object.keys(eventQuery)) eventQuery[k] = form.elements[k].value.trim();
+      eventsPage();
+    });
+    const like = (path, value) => el("a", { href: "#/events", class: "like-field", "data-field": path, title: t("more_like"), onclick: (ev) => {
+      ev.preventDefault();
+      eventQuery.field = path;
+      eventQuery.value = value;
+      eventsPage();
+    } }, `${path}=${value}`);
+    const rows = r.events.map((e) => [e.received_at, names.get(e.source_id) || e.source_id,
+      el("span", { class: "event-fields" }, flat(e.event, "", [], 12).flatMap(([k, v], i) => [i ? " · " : "", like(k, v)]))]);
+    const exportAs = (format) => el("button", { type: "button", id: "events-export-" + format, onclick: async () => {
+      const resp = await api("GET", "/api/v1/admin/ingested-events?" + eventParams({ limit: 1000, format: "ndjson" }), null, true);
+      const text = await resp.text();
+      let out = text;
+      if (format === "csv") {
+        const q = (v) => '"' + String(v ?? "").replace(/"/g, '""') + '"';
+        out = "seq,received_at,source,event\n" + text.split("\n").filter(Boolean).map((l) => {
+          const e = JSON.parse(l);
+          return [e.seq, e.received_at, names.get(e.source_id) || e.source_id, JSON.stringify(e.event)].map(q).join(",");
+        }).join("\n") + "\n";
+      }
+      const a = el("a", { href: URL.createObjectURL(new Blob([out], { type: format === "csv" ? "text/csv" : "application/x-ndjson" })),
+        download: "sekimori-events." + format });
+      document.body.append(a);
+      a.click();
+      a.remove();
+    } }, t("export_" + format));
+    const more = r.next ? el("button", { type: "button", id: "events-next", onclick: () => eventsPage(r.next) }, t("next_page")) : "";
+    page(t("events_title"), el("div", { class: "row" }, exportAs("ndjson"), exportAs("csv")), form,
+      el("p", { id: "event-count", "data-query": String(eventParams()) }, t("found", { n: r.events.length, scanned: r.scanned })),
+      table([t("time"), t("q_source"), t("event")], rows), more);
+  }
+
   // Login hours (docs/protocol.md 9.3) as the console writes them: windows separated by `;`,
   // each `days from-until` (`mon,tue 09:00-18:00`); empty text is null (no hours of its own).
   function parseHours(text) {
@@ -742,6 +836,7 @@
       else if (h === "/audit") await audit();
       // The query as written (not decoded), so a value with `&` or `+` stays itself.
       else if (h === "/alerts" || h.startsWith("/alerts?")) await alerts(location.hash.replace(/^#\/alerts\??/, ""));
+      else if (h === "/events") await eventsPage();
       else if (h === "/detection") await detection();
       else if (h === "/tuning") await tuning();
       else if (h === "/settings") await settings();

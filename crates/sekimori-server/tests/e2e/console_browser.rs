@@ -164,11 +164,18 @@ async fn the_console_in_chromium_signs_in_with_push_and_acts_as_the_role() {
     assert!(assigned.iter().all(|e| e.to_string().contains("console:alice")), "by her: {assigned:?}");
 
     // The alerts about dave, and the failed logon's timelines: of dave (the alert itself,
-    // marked, and his audit events) and of the address (that alert), whose "more like this"
-    // filters the queue by it.
+    // marked, and his audit events) and of the address (that alert and the stored event),
+    // whose "more like this" filters the queue by it.
     stdin.write_all(b"TIMELINE dave\n").await.expect("command");
     assert_eq!(next_line(&mut lines).await, "A11Y timeline 0");
-    assert_eq!(next_line(&mut lines).await, "TIMELINE 1 | user: 1 true | ip: 1 | more like this: 1");
+    assert_eq!(next_line(&mut lines).await, "TIMELINE 1 | user: 1 true | ip: 2 (1 stored) | more like this: 1");
+
+    // The EDR's stored events about dave: the failed logon; "more like this" by its EventID
+    // finds it alone (the whoami run is event 1); exported as one NDJSON line, a CSV header
+    // and row.
+    stdin.write_all(b"EVENTS dave EventID edr\n").await.expect("command");
+    assert_eq!(next_line(&mut lines).await, "A11Y events 0");
+    assert_eq!(next_line(&mut lines).await, "EVENTS 1 | 1 | 1 | 2");
 
     stdin.write_all(b"DETECTION\n").await.expect("command");
     assert_eq!(next_line(&mut lines).await, "A11Y detection 0");
@@ -260,7 +267,7 @@ async fn the_console_in_chromium_signs_in_with_push_and_acts_as_the_role() {
     approve(&carol, &next_line(&mut lines).await).await;
     let auditor = next_line(&mut lines).await;
     assert_eq!(
-        auditor, "AUDITOR 0 [masked] | settings: 0 buttons, 4 disabled inputs",
+        auditor, "AUDITOR 0 [masked] | settings: 0 buttons, 4 disabled inputs | events masked: true",
         "no action buttons and the email masked; settings shown, nothing to change"
     );
 
@@ -273,6 +280,8 @@ async fn the_console_in_chromium_signs_in_with_push_and_acts_as_the_role() {
         "console-alerts",
         "console-alert",
         "console-alert-timeline",
+        "console-events",
+        "console-events-ja",
         "console-audit",
         "console-detection",
         "console-tuning",
