@@ -43,5 +43,19 @@ impl MetricSource for crate::Gate {
             out.sample("sekimori_store_pool_connections", &[("state", "idle")], idle as f64);
             out.sample("sekimori_store_pool_connections", &[("state", "busy")], open.saturating_sub(idle) as f64);
         }
+        if let Some((waits, seconds)) = store.connection_waits() {
+            out.single(
+                "sekimori_store_connection_waits_total",
+                Kind::Counter,
+                "Times this node waited for a database connection (PostgreSQL: the pool; SQLite: the writer).",
+                waits as f64,
+            );
+            out.single(
+                "sekimori_store_connection_wait_seconds_total",
+                Kind::Counter,
+                "Time this node spent waiting for a database connection.",
+                seconds,
+            );
+        }
     }
 }

@@ -71,5 +71,34 @@ pub fn chain_hash(prev_hash: &[u8], canonical_doc: &str) -> Vec<u8> {
 /// A node's cached view of the audit chain's last row.
 pub(crate) type AuditHead = std::sync::Arc<std::sync::Mutex<Option<(i64, Vec<u8>)>>>;
 
+/// How long this node's requests waited for a database connection (the PostgreSQL pool's,
+/// or the embedded store's one writer), for metrics: how many waits and their total.
+#[derive(Debug, Default)]
+pub(crate) struct ConnectionWaits {
+    count: std::sync::atomic::AtomicU64,
+    micros: std::sync::atomic::AtomicU64,
+}
+
+impl ConnectionWaits {
+    /// Starts timing a wait; [`ConnectionWaits::done`] records it.
+    #[allow(clippy::disallowed_methods)] // reason: a metric of the wait; nothing decides on it
+    pub(crate) fn start() -> std::time::Instant {
+        std::time::Instant::now()
+    }
+
+    pub(crate) fn done(&self, started: std::time::Instant) {
+        use std::sync::atomic::Ordering::Relaxed;
+        let micros = u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX);
+        self.count.fetch_add(1, Relaxed);
+        self.micros.fetch_add(micros, Relaxed);
+    }
+
+    /// (waits, seconds waited in all).
+    pub(crate) fn snapshot(&self) -> (u64, f64) {
+        use std::sync::atomic::Ordering::Relaxed;
+        (self.count.load(Relaxed), self.micros.load(Relaxed) as f64 / 1e6)
+    }
+}
+
 /// The `prev_hash` of the first audit row.
 pub const GENESIS_HASH: [u8; 32] = [0u8; 32];

@@ -18,6 +18,7 @@ const AUDIT_LOCK_KEY: i64 = 0x534B_4D52;
 #[derive(Debug, Clone)]
 pub struct PostgresStore {
     pool: PgPool,
+    waits: std::sync::Arc<crate::ConnectionWaits>,
     /// The last audit row this node wrote (a cache; the database has the last word).
     audit_head: AuditHead,
 }
@@ -35,7 +36,7 @@ impl PostgresStore {
             .connect_with(options)
             .await?;
         sqlx::migrate!("./migrations/postgres").run(&pool).await?;
-        Ok(PostgresStore { pool, audit_head: AuditHead::default() })
+        Ok(PostgresStore { pool, audit_head: AuditHead::default(), waits: Default::default() })
     }
 
     /// Connects to a `postgres://` URL.
@@ -44,20 +45,35 @@ impl PostgresStore {
         Self::connect(options, max_connections).await
     }
 
+    /// A connection from the pool, the wait timed for metrics.
+    async fn connection(&self) -> StoreResult<sqlx::pool::PoolConnection<Postgres>> {
+        let started = crate::ConnectionWaits::start();
+        let conn = self.pool.acquire().await?;
+        self.waits.done(started);
+        Ok(conn)
+    }
+
     async fn begin(&self) -> StoreResult<Tx> {
-        Ok(Tx(self.pool.begin().await?))
+        // The wait timed includes the BEGIN's round trip (the pool acquires inside it).
+        let started = crate::ConnectionWaits::start();
+        let tx = self.pool.begin().await?;
+        self.waits.done(started);
+        Ok(Tx(tx))
     }
 
     async fn read_optional<T: FromRow>(&self, query: Q<'_>) -> StoreResult<Option<T>> {
-        statement(&query).fetch_optional(&self.pool).await?.map(|r| T::from_row(&r)).transpose()
+        let mut conn = self.connection().await?;
+        statement(&query).fetch_optional(&mut *conn).await?.map(|r| T::from_row(&r)).transpose()
     }
 
     async fn read_all<T: FromRow>(&self, query: Q<'_>) -> StoreResult<Vec<T>> {
-        statement(&query).fetch_all(&self.pool).await?.iter().map(|r| T::from_row(r)).collect()
+        let mut conn = self.connection().await?;
+        statement(&query).fetch_all(&mut *conn).await?.iter().map(|r| T::from_row(r)).collect()
     }
 
     async fn write(&self, query: Q<'_>) -> StoreResult<u64> {
-        Ok(statement(&query).execute(&self.pool).await?.rows_affected())
+        let mut conn = self.connection().await?;
+        Ok(statement(&query).execute(&mut *conn).await?.rows_affected())
     }
 
     async fn lock_audit(tx: &mut Tx) -> StoreResult<()> {
@@ -140,6 +156,10 @@ impl Store for PostgresStore {
     fn pool_connections(&self) -> Option<(u32, u32)> {
         let idle = u32::try_from(self.pool.num_idle()).unwrap_or(u32::MAX);
         Some((self.pool.size(), idle))
+    }
+
+    fn connection_waits(&self) -> Option<(u64, f64)> {
+        Some(self.waits.snapshot())
     }
 }
 

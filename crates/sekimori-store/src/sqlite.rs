@@ -35,6 +35,8 @@ pub struct SqliteStore {
     readers: Arc<Readers>,
     /// The last audit row this node wrote (a cache; the database has the last word).
     audit_head: AuditHead,
+    /// Waits for the writer, for metrics.
+    waits: Arc<crate::ConnectionWaits>,
     /// Stops the checkpoint task when the last handle goes.
     _checkpointer: Arc<AbortOnDrop>,
 }
@@ -106,6 +108,7 @@ impl SqliteStore {
             writer,
             readers,
             audit_head: AuditHead::default(),
+            waits: Arc::default(),
             _checkpointer: Arc::new(AbortOnDrop(task)),
         })
     }
@@ -113,7 +116,9 @@ impl SqliteStore {
     /// Begins a write transaction (`BEGIN IMMEDIATE`: the write lock is taken now, so a
     /// second process on the same file waits here rather than failing at its first write).
     async fn begin(&self) -> StoreResult<Tx> {
+        let started = crate::ConnectionWaits::start();
         let conn = Arc::clone(&self.writer).lock_owned().await;
+        self.waits.done(started);
         control(&conn, "BEGIN IMMEDIATE")?;
         Ok(Tx { conn, open: true })
     }
@@ -127,7 +132,9 @@ impl SqliteStore {
     }
 
     async fn write(&self, query: Q<'_>) -> StoreResult<u64> {
+        let started = crate::ConnectionWaits::start();
         let conn = self.writer.lock().await;
+        self.waits.done(started);
         execute(&conn, &query)
     }
 
@@ -157,6 +164,10 @@ impl Store for SqliteStore {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Some(0),
             Err(_) => None,
         }
+    }
+
+    fn connection_waits(&self) -> Option<(u64, f64)> {
+        Some(self.waits.snapshot())
     }
 }
 

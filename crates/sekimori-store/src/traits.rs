@@ -723,4 +723,9 @@ pub trait Store:
     fn pool_connections(&self) -> Option<(u32, u32)> {
         None
     }
+    /// The waits for a connection since start (PostgreSQL: the pool's; SQLite: the one
+    /// writer's): (how many, seconds in all), for metrics.
+    fn connection_waits(&self) -> Option<(u64, f64)> {
+        None
+    }
 }

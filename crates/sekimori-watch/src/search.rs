@@ -27,8 +27,8 @@ pub struct EventSearch {
     /// `(field, value)`: the event's field (a key, else a dotted path) equal to the value
     /// (numbers and booleans as written in JSON).
     pub field: Option<(String, String)>,
-    /// Continue below this event number (the previous answer's `next`).
-    pub before_seq: Option<i64>,
+    /// Continue below this place, (received at, number): the previous answer's `next`.
+    pub before: Option<(Timestamp, i64)>,
     pub limit: i64,
 }
 
@@ -40,7 +40,7 @@ pub struct Found {
     /// Events read to find them.
     pub scanned: i64,
     /// Where the next page starts (`before`), when there may be more.
-    pub next: Option<i64>,
+    pub next: Option<(Timestamp, i64)>,
 }
 
 /// Whether `event`'s `field` equals `want`.
@@ -62,7 +62,7 @@ impl Watch {
             until: search.until,
             source_id: search.source_id.clone(),
             entity: search.entity.clone(),
-            before_seq: search.before_seq,
+            before: search.before,
             limit: if search.field.is_some() { SCAN_PAGE } else { limit },
         };
         let mut found = Vec::new();
@@ -72,13 +72,13 @@ impl Watch {
             let full = i64::try_from(page.len()).unwrap_or(i64::MAX) == query.limit;
             for event in page {
                 scanned += 1;
-                query.before_seq = Some(event.seq);
+                query.before = Some((event.received_at, event.seq));
                 let doc: Value = serde_json::from_str(&event.doc)
                     .map_err(|e| ServiceError::new(ErrorCode::Internal, format!("stored event {}: {e}", event.seq)))?;
                 if search.field.as_ref().is_none_or(|(f, v)| field_equals(&doc, f, v)) {
                     found.push((event, doc));
                     if i64::try_from(found.len()).unwrap_or(i64::MAX) == limit {
-                        return Ok(Found { events: found, scanned, next: query.before_seq });
+                        return Ok(Found { events: found, scanned, next: query.before });
                     }
                 }
             }
@@ -86,7 +86,7 @@ impl Watch {
                 return Ok(Found { events: found, scanned, next: None });
             }
             if scanned >= MAX_SCAN {
-                return Ok(Found { events: found, scanned, next: query.before_seq });
+                return Ok(Found { events: found, scanned, next: query.before });
             }
         }
     }

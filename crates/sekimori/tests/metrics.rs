@@ -71,6 +71,8 @@ async fn metrics_are_guarded_parse_as_prometheus_text_and_move_with_requests() {
         "sekimori_http_request_duration_seconds",
         "sekimori_password_hash_queue_depth",
         "sekimori_store_wal_bytes",
+        "sekimori_store_connection_waits_total",
+        "sekimori_store_connection_wait_seconds_total",
         "sekimori_web_push_total",
         "sekimori_rule_evaluation_seconds",
         "process_cpu_seconds_total",
@@ -80,6 +82,7 @@ async fn metrics_are_guarded_parse_as_prometheus_text_and_move_with_requests() {
         assert!(before.docs.contains_key(family), "{family} is described (# HELP)");
     }
     assert!(value(&before, "process_resident_memory_bytes", &[]) > 1e6);
+    let waits_before = value(&before, "sekimori_store_connection_waits_total", &[]);
 
     // Requests: an admin call, a relying party's password checks (one right, two wrong).
     let admin = sekimori_client::AdminClient::new(&server.url, &server.token);
@@ -123,6 +126,9 @@ async fn metrics_are_guarded_parse_as_prometheus_text_and_move_with_requests() {
     );
     assert!(value(&after, "sekimori_audit_events_total", &[("action", "auth.password.failed")]) >= 2.0);
     assert!(value(&after, "sekimori_ingest_events_accepted_total", &[("source", "sekimori")]) >= 3.0);
+    // Every write waited for the writer, however briefly: the count moved with them.
+    assert!(value(&after, "sekimori_store_connection_waits_total", &[]) >= waits_before + 3.0);
+    assert!(value(&after, "sekimori_store_connection_wait_seconds_total", &[]) >= 0.0);
     let relying_count = after
         .samples
         .iter()

@@ -35,8 +35,8 @@ struct SearchQuery {
     /// A field (a key, else a dotted path) and the value it must equal; both or neither.
     field: Option<String>,
     value: Option<String>,
-    /// The previous answer's `next`.
-    before: Option<i64>,
+    /// The previous answer's `next` (opaque).
+    before: Option<String>,
     /// 1–1000, default 100.
     limit: Option<i64>,
     /// `json` (default) or `ndjson`.
@@ -76,8 +76,27 @@ impl SearchQuery {
         if !(1..=sekimori_watch::search::MAX_LIMIT).contains(&limit) {
             return Err(invalid("limit", "limit is 1 to 1000"));
         }
-        Ok(EventSearch { since, until, source_id: self.source.clone(), entity, field, before_seq: self.before, limit })
+        Ok(EventSearch {
+            since,
+            until,
+            source_id: self.source.clone(),
+            entity,
+            field,
+            before: self.before.as_deref().map(parse_cursor).transpose()?,
+            limit,
+        })
     }
+}
+
+/// Where a page ends, as `next` gives it: `<received at, ms>_<number>`.
+fn cursor((at, seq): (sekimori_core::Timestamp, i64)) -> String {
+    format!("{}_{seq}", at.millis())
+}
+
+fn parse_cursor(text: &str) -> Result<(sekimori_core::Timestamp, i64), ApiError> {
+    text.split_once('_')
+        .and_then(|(at, seq)| Some((sekimori_core::Timestamp(at.parse().ok()?), seq.parse().ok()?)))
+        .ok_or_else(|| invalid("before", "before is a previous answer's next"))
 }
 
 /// An event as the search shows it.
@@ -108,11 +127,14 @@ async fn search(
             out.push('\n');
         }
         let mut resp = ([(header::CONTENT_TYPE, "application/x-ndjson")], out).into_response();
-        if let Some(next) = next {
-            resp.headers_mut().insert("sekimori-next", next.into());
+        if let Some(next) = next.map(cursor) {
+            if let Ok(value) = axum::http::HeaderValue::from_str(&next) {
+                resp.headers_mut().insert("sekimori-next", value);
+            }
         }
         return Ok(resp);
     }
+    let next = next.map(cursor);
     Ok(Json(json!({"events": events.iter().map(view).collect::<Vec<_>>(), "scanned": scanned, "next": next}))
         .into_response())
 }

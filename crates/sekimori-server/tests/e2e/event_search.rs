@@ -70,7 +70,7 @@ async fn events_are_searched_by_entity_field_source_and_page(backend: Backend) {
     loop {
         let (_, page) = find(format!("&user=dave&limit=2{before}")).await;
         seen.extend(page["events"].as_array().expect("events").iter().map(|e| e["seq"].clone()));
-        match page["next"].as_i64() {
+        match page["next"].as_str() {
             Some(next) => before = format!("&before={next}"),
             None => break,
         }
@@ -98,6 +98,7 @@ async fn events_are_searched_by_entity_field_source_and_page(backend: Backend) {
         ("&limit=0", "limit"),
         ("&format=xml", "format"),
         ("&user=", "user"),
+        ("&before=12", "before"),
     ] {
         let (status, p) = find(query.into()).await;
         assert_eq!((status, p["field"].as_str()), (StatusCode::BAD_REQUEST, Some(field)), "{query}: {p}");

@@ -8,6 +8,8 @@ CREATE TABLE event_index (
   value TEXT NOT NULL,
   seq BIGINT NOT NULL,
   received_at BIGINT NOT NULL,
-  PRIMARY KEY (tenant_id, field, value, seq)
+  PRIMARY KEY (tenant_id, field, value, received_at, seq)
 );
 CREATE INDEX event_index_received ON event_index (received_at);
+-- Newest first by (received_at, seq) without a sort (SQLite's index holds the rowid).
+CREATE INDEX ingested_tenant_received_seq ON ingested_events (tenant_id, received_at, seq);

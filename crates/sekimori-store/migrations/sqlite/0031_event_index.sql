@@ -8,6 +8,6 @@ CREATE TABLE event_index (
   value TEXT NOT NULL,
   seq INTEGER NOT NULL,
   received_at INTEGER NOT NULL,
-  PRIMARY KEY (tenant_id, field, value, seq)
+  PRIMARY KEY (tenant_id, field, value, received_at, seq)
 );
 CREATE INDEX event_index_received ON event_index (received_at);

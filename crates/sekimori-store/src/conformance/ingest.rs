@@ -277,7 +277,7 @@ pub async fn ingested_events_are_searched_by_entity_source_time_and_page(s: S) {
         until: Timestamp(T0 + 2000),
         source_id: None,
         entity,
-        before_seq: None,
+        before: None,
         limit: 10,
     };
     let docs = |q: IngestedQuery| {
@@ -295,8 +295,8 @@ pub async fn ingested_events_are_searched_by_entity_source_time_and_page(s: S) {
     assert_eq!(docs(early).await, ["e2", "e0"], "until is exclusive");
     // Paging: two at a time, each page before the last one's number.
     let page1 = s.search_ingested(&t.id, &IngestedQuery { limit: 2, ..query(None) }).await.expect("page");
-    let before = page1.last().map(|e| e.seq);
-    let page2 = IngestedQuery { limit: 2, before_seq: before, ..query(None) };
+    let before = page1.last().map(|e| (e.received_at, e.seq));
+    let page2 = IngestedQuery { limit: 2, before, ..query(None) };
     assert_eq!(docs(page2).await, ["e3", "e2"]);
     assert!(s
         .search_ingested(&TenantId::new("other-tenant"), &query(Some(about("user", "alice"))))

@@ -173,7 +173,8 @@ pub struct IngestBatch {
     pub event_entities: Vec<(usize, AlertEntity)>,
 }
 
-/// What to find among a tenant's stored events, newest first.
+/// What to find among a tenant's stored events, newest first (by time received, then
+/// number).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct IngestedQuery {
     /// Received at or after (ms).
@@ -184,8 +185,9 @@ pub struct IngestedQuery {
     pub source_id: Option<String>,
     /// Only the events about this entity (by index).
     pub entity: Option<AlertEntity>,
-    /// Only events numbered below this (the page before), if any.
-    pub before_seq: Option<i64>,
+    /// Only events before this one (received at, number) in the search's order: the last
+    /// of the page before, if any.
+    pub before: Option<(Timestamp, i64)>,
     pub limit: i64,
 }
 

@@ -392,34 +392,38 @@ impl WatchStore for This {
     }
 
     async fn search_ingested(&self, tenant_id: &TenantId, query: &IngestedQuery) -> StoreResult<Vec<IngestedEvent>> {
-        // $1 tenant, $2 since, $3 until, $4 before, $5 limit, then the source and the entity.
-        let mut sql = String::new();
-        let mut next = 6;
+        // $1 tenant, $2 since, $3 until, $4 and $5 the place to start below, $6 limit, then the
+        // source and the entity. Newest first by (received_at, seq), which both backends'
+        // indexes hold in that order, so a page reads only its rows.
+        let mut next = 7;
         let mut source = String::new();
         if query.source_id.is_some() {
             source = format!(" AND e.source_id = ${next}");
             next += 1;
         }
-        if query.entity.is_some() {
-            sql.push_str(&format!(
+        let sql = if query.entity.is_some() {
+            format!(
                 "SELECT e.* FROM event_index i JOIN ingested_events e ON e.seq = i.seq \
-                 WHERE i.tenant_id = $1 AND i.field = ${} AND i.value = ${} AND i.seq < $4 \
-                 AND i.received_at >= $2 AND i.received_at < $3 AND e.tenant_id = $1{source} \
-                 ORDER BY i.seq DESC LIMIT $5",
+                 WHERE i.tenant_id = $1 AND i.field = ${} AND i.value = ${} \
+                 AND i.received_at >= $2 AND i.received_at < $3 AND (i.received_at, i.seq) < ($4, $5) \
+                 AND e.tenant_id = $1{source} ORDER BY i.received_at DESC, i.seq DESC LIMIT $6",
                 next,
                 next + 1
-            ));
+            )
         } else {
-            sql.push_str(&format!(
+            format!(
                 "SELECT e.* FROM ingested_events e WHERE e.tenant_id = $1 AND e.received_at >= $2 \
-                 AND e.received_at < $3 AND e.seq < $4{source} ORDER BY e.seq DESC LIMIT $5"
-            ));
-        }
+                 AND e.received_at < $3 AND (e.received_at, e.seq) < ($4, $5){source} \
+                 ORDER BY e.received_at DESC, e.seq DESC LIMIT $6"
+            )
+        };
+        let (before_at, before_seq) = query.before.unwrap_or((Timestamp(i64::MAX), i64::MAX));
         let mut q = q(&sql)
             .bind(tenant_id)
             .bind(query.since)
             .bind(query.until)
-            .bind(query.before_seq.unwrap_or(i64::MAX))
+            .bind(before_at)
+            .bind(before_seq)
             .bind(query.limit.max(0));
         if let Some(source) = &query.source_id {
             q = q.bind(source.as_str());
