@@ -107,8 +107,16 @@ const DETECTION_ROLLUP_SQL: &str = "DELETE FROM detection_rollups; \
     SELECT tenant_id, (created_at / 3600000) * 3600000, 'entities', kind, value, COUNT(*) \
     FROM alert_entities GROUP BY tenant_id, (created_at / 3600000) * 3600000, kind, value";
 
-/// Which dashboard: `""` (logins, audit roll-ups) or `"/detection"`.
-async fn time_dashboard(url: &str, token: &str, which: &str, days: i64) -> (Duration, Duration, i64) {
+/// `GET {path}?since=…&until=…{query}` over the first `days` days, 21 times: the median
+/// and slowest, and what `count` reads from the last answer.
+async fn time_get(
+    url: &str,
+    token: &str,
+    path: &str,
+    query: &str,
+    days: i64,
+    count: impl Fn(&serde_json::Value) -> i64,
+) -> (Duration, Duration, i64) {
     let http = reqwest::Client::new();
     let since = sekimori_core::Timestamp(START_MS).to_rfc3339();
     let until = sekimori_core::Timestamp(START_MS + days * DAY_MS).to_rfc3339();
@@ -117,7 +125,7 @@ async fn time_dashboard(url: &str, token: &str, which: &str, days: i64) -> (Dura
     for _ in 0..21 {
         let t = Instant::now();
         let r = http
-            .get(format!("{url}/api/v1/admin/dashboard{which}?since={since}&until={until}"))
+            .get(format!("{url}{path}?since={since}&until={until}{query}"))
             .bearer_auth(token)
             .send()
             .await
@@ -125,38 +133,14 @@ async fn time_dashboard(url: &str, token: &str, which: &str, days: i64) -> (Dura
         assert!(r.status().is_success(), "{}", r.status());
         let d: serde_json::Value = r.json().await.unwrap();
         times.push(t.elapsed());
-        total = if which.is_empty() {
-            d["actions"].as_array().unwrap().iter().map(|c| c["n"].as_i64().unwrap()).sum()
-        } else {
-            d["sources"].as_array().unwrap().iter().map(|c| c["events"].as_i64().unwrap()).sum()
-        };
+        total = count(&d);
     }
     times.sort();
     (times[10], times[20], total)
 }
 
-/// `GET /api/v1/admin/ingested-events` over the 30 days, 21 times.
-async fn time_search(url: &str, token: &str, query: &str) -> (Duration, Duration, usize) {
-    let http = reqwest::Client::new();
-    let since = sekimori_core::Timestamp(START_MS).to_rfc3339();
-    let until = sekimori_core::Timestamp(START_MS + 30 * DAY_MS).to_rfc3339();
-    let mut times = Vec::new();
-    let mut found = 0;
-    for _ in 0..21 {
-        let t = Instant::now();
-        let r = http
-            .get(format!("{url}/api/v1/admin/ingested-events?since={since}&until={until}&{query}"))
-            .bearer_auth(token)
-            .send()
-            .await
-            .unwrap();
-        assert!(r.status().is_success(), "{}", r.status());
-        let d: serde_json::Value = r.json().await.unwrap();
-        times.push(t.elapsed());
-        found = d["events"].as_array().unwrap().len();
-    }
-    times.sort();
-    (times[10], times[20], found)
+fn sum(list: &serde_json::Value, key: &str) -> i64 {
+    list.as_array().unwrap().iter().map(|c| c[key].as_i64().unwrap()).sum()
 }
 
 async fn run(name: &str, store: Arc<dyn Store>, bulk: impl std::future::Future<Output = (Duration, Duration)>) {
@@ -178,7 +162,11 @@ async fn run(name: &str, store: Arc<dyn Store>, bulk: impl std::future::Future<O
         ("field=EventID&value=4625", "by a common field value"),
         ("field=n&value=-1", "by a value no event has (reads the 100,000-event budget)"),
     ] {
-        let (p50, max, found) = time_search(&url, &token, query).await;
+        let (p50, max, found) =
+            time_get(&url, &token, "/api/v1/admin/ingested-events", &format!("&{query}"), 30, |d| {
+                d["events"].as_array().unwrap().len() as i64
+            })
+            .await;
         println!(
             "{name}: event search {what}, 30 days, 100 to a page ({found} found): median {:.1} ms, slowest of 21 {:.1} ms",
             p50.as_secs_f64() * 1e3,
@@ -187,7 +175,15 @@ async fn run(name: &str, store: Arc<dyn Store>, bulk: impl std::future::Future<O
     }
     for (which, what) in [("", "logins"), ("/detection", "detection")] {
         for days in [30, 1] {
-            let (p50, max, total) = time_dashboard(&url, &token, which, days).await;
+            let path = format!("/api/v1/admin/dashboard{which}");
+            let (p50, max, total) = time_get(&url, &token, &path, "", days, |d| {
+                if which.is_empty() {
+                    sum(&d["actions"], "n")
+                } else {
+                    sum(&d["sources"], "events")
+                }
+            })
+            .await;
             println!(
                 "{name}: {what} dashboard over {days} day(s) ({total} events): median {:.1} ms, slowest of 21 {:.1} ms",
                 p50.as_secs_f64() * 1e3,

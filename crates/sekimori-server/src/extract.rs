@@ -415,3 +415,47 @@ impl FromRequestParts<AppState> for PageClient {
         Ok(PageClient(sekimori_gate::push::ClientInfo { ip, user_agent, browser: None, review_id }))
     }
 }
+
+/// Whether an answer goes as NDJSON: `format=ndjson` (or `json`), else an `Accept` naming
+/// `application/x-ndjson`. Any other format is refused, naming the parameter.
+pub(crate) fn wants_ndjson(format: Option<&str>, headers: &axum::http::HeaderMap) -> Result<bool, ApiError> {
+    match format {
+        Some("ndjson") => Ok(true),
+        Some("json") => Ok(false),
+        None => Ok(headers
+            .get(axum::http::header::ACCEPT)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|a| a.contains("application/x-ndjson"))),
+        Some(other) => Err(ApiError(
+            sekimori_core::ServiceError::new(
+                ErrorCode::InvalidRequest,
+                format!("format must be json or ndjson, not {other:?}"),
+            )
+            .with("field", "format"),
+        )),
+    }
+}
+
+/// The one entity (`user`, `ip` or `host`) a query names, if any: two, or an empty value,
+/// are refused, naming the parameter.
+pub(crate) fn one_entity(
+    user: &Option<String>,
+    ip: &Option<String>,
+    host: &Option<String>,
+) -> Result<Option<sekimori_store::AlertEntity>, ApiError> {
+    let refuse = |field: &str, detail: &str| {
+        ApiError(sekimori_core::ServiceError::new(ErrorCode::InvalidRequest, detail).with("field", field))
+    };
+    let mut found: Option<sekimori_store::AlertEntity> = None;
+    for (kind, value) in [("user", user), ("ip", ip), ("host", host)] {
+        let Some(value) = value else { continue };
+        if found.is_some() {
+            return Err(refuse(kind, "give at most one of user, ip and host"));
+        }
+        if value.is_empty() {
+            return Err(refuse(kind, "an entity's value must not be empty"));
+        }
+        found = Some(sekimori_store::AlertEntity { kind: kind.into(), value: value.clone() });
+    }
+    Ok(found)
+}

@@ -373,19 +373,7 @@ async fn events(
         },
     };
     let rows = s.gate.audit().events(&admin.tenant_id, filter).await?;
-    let accept_ndjson =
-        headers.get(header::ACCEPT).and_then(|v| v.to_str().ok()).is_some_and(|a| a.contains("application/x-ndjson"));
-    let ndjson = match q.format.as_deref() {
-        Some("ndjson") => true,
-        Some("json") => false,
-        None => accept_ndjson,
-        Some(other) => {
-            return Err(ApiError::new(
-                ErrorCode::InvalidRequest,
-                format!("format must be json or ndjson, not {other:?}"),
-            ))
-        }
-    };
+    let ndjson = crate::extract::wants_ndjson(q.format.as_deref(), &headers)?;
     if ndjson {
         let mut out = String::new();
         for r in &rows {

@@ -8,7 +8,7 @@ use axum::http::StatusCode;
 use axum::{Json, Router};
 use sekimori_core::{ErrorCode, Timestamp};
 use sekimori_gate::roles::Capability;
-use sekimori_store::{AlertComment, AlertEntity, AlertRecord, AlertState, AlertTriage};
+use sekimori_store::{AlertComment, AlertRecord, AlertState, AlertTriage};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
@@ -43,24 +43,6 @@ struct AlertQuery {
     user: Option<String>,
     ip: Option<String>,
     host: Option<String>,
-}
-
-impl AlertQuery {
-    /// The entity asked about, if any; more than one is refused, naming the second.
-    fn entity(&self) -> Result<Option<AlertEntity>, ApiError> {
-        let mut found: Option<AlertEntity> = None;
-        for (kind, value) in [("user", &self.user), ("ip", &self.ip), ("host", &self.host)] {
-            let Some(value) = value else { continue };
-            if found.is_some() {
-                return Err(invalid(kind, "give at most one of user, ip and host"));
-            }
-            if value.is_empty() {
-                return Err(invalid(kind, "an entity's value must not be empty"));
-            }
-            found = Some(AlertEntity { kind: kind.into(), value: value.clone() });
-        }
-        Ok(found)
-    }
 }
 
 /// An alert as the admin API shows it.
@@ -129,7 +111,7 @@ async fn list(
             Some(AlertState::parse(name).ok_or_else(|| invalid("state", "state is firing, acknowledged or resolved"))?)
         }
     };
-    let list = match (q.entity()?, state) {
+    let list = match (crate::extract::one_entity(&q.user, &q.ip, &q.host)?, state) {
         (Some(entity), state) => s.watch.alerts_about(&admin.tenant_id, &entity, state, since, limit).await?,
         (None, None) => s.watch.alerts(&admin.tenant_id, since, limit).await?,
         (None, Some(state)) => s.watch.alerts_in_state(&admin.tenant_id, state, since, limit).await?,

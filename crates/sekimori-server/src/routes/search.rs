@@ -7,7 +7,6 @@ use axum::response::{IntoResponse, Response};
 use axum::{Json, Router};
 use sekimori_core::{ErrorCode, ServiceError};
 use sekimori_gate::roles::Capability;
-use sekimori_store::AlertEntity;
 use sekimori_watch::search::{EventSearch, Found};
 use serde::Deserialize;
 use serde_json::{json, Value};
@@ -54,17 +53,7 @@ impl SearchQuery {
         if until.millis() <= since.millis() {
             return Err(invalid("until", "until must be after since"));
         }
-        let mut entity: Option<AlertEntity> = None;
-        for (kind, value) in [("user", &self.user), ("ip", &self.ip), ("host", &self.host)] {
-            let Some(value) = value else { continue };
-            if entity.is_some() {
-                return Err(invalid(kind, "give at most one of user, ip and host"));
-            }
-            if value.is_empty() {
-                return Err(invalid(kind, "an entity's value must not be empty"));
-            }
-            entity = Some(AlertEntity { kind: kind.into(), value: value.clone() });
-        }
+        let entity = crate::extract::one_entity(&self.user, &self.ip, &self.host)?;
         let field = match (&self.field, &self.value) {
             (None, None) => None,
             (Some(f), Some(v)) if !f.is_empty() => Some((f.clone(), v.clone())),
@@ -110,15 +99,7 @@ async fn search(
     headers: HeaderMap,
     ApiQuery(q): ApiQuery<SearchQuery>,
 ) -> ApiResult<Response> {
-    let ndjson = match q.format.as_deref() {
-        Some("ndjson") => true,
-        Some("json") => false,
-        None => headers
-            .get(header::ACCEPT)
-            .and_then(|v| v.to_str().ok())
-            .is_some_and(|a| a.contains("application/x-ndjson")),
-        Some(_) => return Err(invalid("format", "format is json or ndjson")),
-    };
+    let ndjson = crate::extract::wants_ndjson(q.format.as_deref(), &headers)?;
     let Found { events, scanned, next } = s.watch.search_events(&admin.tenant_id, &q.search()?).await?;
     if ndjson {
         let mut out = String::new();
