@@ -10,7 +10,9 @@
 //            → DISABLED, ENDED <status>, ENROL <link>; A11Y user <n>; reads the factors, the
 //            override in force and the recent events, lifts the override → FACTORS <password>
 //            <passkeys> <totp> <recovery codes left> | override <action> lifted | recent <has a failed password>
-//            | alerts <alerts about the user listed>
+//            | alerts <alerts about the user listed>; then sets the user's login hours, new recovery
+//            codes, removes the password → USER-EDIT sessions <live before they were ended> | hours
+//            <shown> | codes <shown> recovery <left> | password <has one>
 //   AUDIT [action]  verifies the chain → VERIFIED <status>; searches for the action, "more
 //            like this" by the first user shown, exports NDJSON and CSV
 //            → SEARCH <result count> | <user> | <NDJSON lines> | <CSV lines>; A11Y audit <n>
@@ -123,6 +125,7 @@ try {
     if (cmd === "USER") {
       await page.goto(`${base}/console/#/users/${args[0]}`);
       await page.waitForSelector("#toggle-disabled");
+      const sessions = await page.locator(".session-amr").count();
       await page.click("#toggle-disabled");
       await page.waitForFunction(() => document.getElementById("user-state")?.textContent === "disabled");
       console.log("DISABLED");
@@ -133,7 +136,9 @@ try {
       console.log(`ENROL ${await page.getAttribute("#enrol-qr img", "alt")}`);
       // Factors, the override the test set, the user's recent events; then the override lifted.
       const factors = [];
-      for (const f of ["#f-password", "#f-passkeys", "#f-totp", "#f-recovery"]) factors.push(await page.textContent(f));
+      factors.push(await page.textContent("#f-password"));
+      factors.push(await page.getAttribute("#user-factors", "data-passkeys"), await page.getAttribute("#user-factors", "data-totp"));
+      factors.push(await page.textContent("#f-recovery"));
       const recent = await page.locator(".recent-action").allTextContents();
       const override = await page.textContent(".override-action");
       await shot(page, "console-user");
@@ -142,6 +147,16 @@ try {
       await page.waitForFunction(() => !document.querySelector(".override-action"));
       const about = await page.locator("#user-alerts .alert-link").count();
       console.log(`FACTORS ${factors.join(" ")} | override ${override} lifted | recent ${recent.includes("auth.password.failed")} | alerts ${about}`);
+      // Their own login hours set; new recovery codes (shown once); the password removed.
+      await page.fill("#user-hours", "mon 09:00-17:00");
+      await page.click('#user-hours-form button[type="submit"]');
+      await page.waitForFunction(() => document.getElementById("user-hours-shown")?.textContent === "mon 09:00-17:00");
+      await page.click("#new-recovery-codes");
+      await page.waitForSelector("#recovery-codes-shown");
+      const codes = (await page.textContent("#recovery-codes-shown")).split(" ").length;
+      await page.click(".remove-password");
+      await page.waitForFunction(() => document.getElementById("f-password")?.textContent === "no");
+      console.log(`USER-EDIT sessions ${sessions} | hours ${await page.textContent("#user-hours-shown")} | codes ${codes} recovery ${await page.textContent("#f-recovery")} | password ${await page.textContent("#f-password")}`);
     } else if (cmd === "AUDIT") {
       await page.goto(`${base}/console/#/alerts`);
       await page.waitForSelector("#main h2");
@@ -195,7 +210,11 @@ try {
       await page.goto(`${base}/console/#/alerts`);
       await page.waitForSelector("#alert-state-filter");
       await page.selectOption("#alert-state-filter", "acknowledged");
-      await page.waitForFunction(() => location.hash === "#/alerts?state=acknowledged" && document.querySelector(".alert-row-state"));
+      // The filtered queue drawn: every row acknowledged (not the unfiltered one before it).
+      await page.waitForFunction(() => {
+        const rows = [...document.querySelectorAll(".alert-row-state")];
+        return location.hash === "#/alerts?state=acknowledged" && rows.length > 0 && rows.every((r) => r.dataset.state === "acknowledged");
+      });
       const acked = await page.locator(".alert-row-assignee").allTextContents();
       await page.selectOption("#alert-state-filter", "firing");
       await page.waitForFunction(() => location.hash === "#/alerts?state=firing" && !document.querySelector('.alert-row-state[data-state="acknowledged"]'));

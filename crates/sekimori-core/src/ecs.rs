@@ -409,7 +409,7 @@ pub fn login_of(action: &str) -> Option<(&'static str, &'static str)> {
 }
 
 /// The label that divides an audit event's roll-up count further, for the actions whose
-/// dashboards need it: the risk decision (`ok`, `review`, `ng`) of `auth.risk.assessed`.
+/// dashboards need it: the risk decision (`OK`, `REVIEW`, `NG`) of `auth.risk.assessed`.
 /// `""` for every other action (and for an assessment without a decision).
 pub fn rollup_label(event: &crate::event::NewEvent) -> &str {
     if event.action != action::AUTH_RISK_ASSESSED {

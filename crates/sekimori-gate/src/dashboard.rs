@@ -152,15 +152,16 @@ impl Dashboards {
             *actions.entry((r.action.clone(), r.outcome.clone())).or_default() += r.n;
             let mut point = series.get_mut(&(r.hour.div_euclid(step) * step));
             if r.action == sekimori_core::ecs::action::AUTH_RISK_ASSESSED {
+                // The decision as the risk engine names it (`Decision::as_str`).
                 match r.label.as_str() {
-                    "ok" => risk.ok += r.n,
-                    "review" => {
+                    "OK" => risk.ok += r.n,
+                    "REVIEW" => {
                         risk.review += r.n;
                         if let Some(p) = point.as_deref_mut() {
                             p.risk_review += r.n;
                         }
                     }
-                    "ng" => {
+                    "NG" => {
                         risk.ng += r.n;
                         if let Some(p) = point.as_deref_mut() {
                             p.risk_ng += r.n;

@@ -91,6 +91,18 @@ fn monotonic_now() -> Instant {
     Instant::now()
 }
 
+/// One of a user's live sessions, as an admin sees it.
+#[derive(Debug, Clone, Serialize)]
+pub struct UserSession {
+    /// The start of the session's id (the hash of its cookie).
+    pub id: String,
+    pub level: i64,
+    pub amr: Vec<String>,
+    pub created_at: String,
+    pub last_seen_at: String,
+    pub expires_at: String,
+}
+
 /// A live session.
 #[derive(Debug, Clone, Serialize)]
 pub struct SessionView {
@@ -525,6 +537,31 @@ impl Sessions {
         let n = self.ctx.store.revoke_user_sessions(&s.user_id, self.ctx.clock.now(), &ev).await?;
         self.access.forget_sessions();
         Ok(n)
+    }
+
+    /// The live sessions of `username` (admin): each with the first 8 characters of its id
+    /// (the hash of its cookie, never the cookie), level, methods and times, newest first.
+    /// A session past its idle timeout is left out, as it no longer signs anyone in.
+    pub async fn user_sessions(&self, tenant_id: &TenantId, username: &str) -> GateResult<Vec<UserSession>> {
+        let user = self.ctx.find_user(tenant_id, username).await?;
+        let now = self.ctx.clock.now();
+        let idle_ms = self.settings.idle_seconds * 1000;
+        Ok(self
+            .ctx
+            .store
+            .user_sessions(&user.id, now)
+            .await?
+            .into_iter()
+            .filter(|r| now < r.last_seen_at.plus_millis(idle_ms))
+            .map(|r| UserSession {
+                id: r.id.as_str().chars().take(8).collect(),
+                level: r.level,
+                amr: r.amr,
+                created_at: r.created_at.to_rfc3339(),
+                last_seen_at: r.last_seen_at.to_rfc3339(),
+                expires_at: r.expires_at.to_rfc3339(),
+            })
+            .collect())
     }
 
     /// Ends every session of `username` (admin).

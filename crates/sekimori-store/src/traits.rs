@@ -583,6 +583,9 @@ pub trait SessionStore: Send + Sync {
     async fn revoke_session(&self, id: &SessionId, now: Timestamp, event: &NewEvent) -> StoreResult<bool>;
     /// Revokes every live session of a user and appends `event`; how many.
     async fn revoke_user_sessions(&self, user_id: &UserId, now: Timestamp, event: &NewEvent) -> StoreResult<u64>;
+    /// The user's live sessions at `now` (not revoked, not past their absolute end), newest
+    /// first, at most 100.
+    async fn user_sessions(&self, user_id: &UserId, now: Timestamp) -> StoreResult<Vec<SessionRecord>>;
 }
 
 /// The OIDC provider: clients, signing keys, authorization codes and refresh tokens.

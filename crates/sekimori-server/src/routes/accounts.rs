@@ -29,11 +29,21 @@ pub(super) fn router(state: &AppState) -> Router<AppState> {
         .delete("/api/v1/admin/groups/{group}", cap(Groups).group_structure(), delete_group)
         .put("/api/v1/admin/groups/{group}/members/{username}", cap(Groups), add_member)
         .delete("/api/v1/admin/groups/{group}/members/{username}", cap(Groups), remove_member)
+        .get("/api/v1/admin/users/{username}/sessions", cap(UsersRead), user_sessions)
         .delete("/api/v1/admin/users/{username}/sessions", cap(Credentials), revoke_sessions)
         .get("/api/v1/admin/tokens", cap(Tokens), list_tokens)
         .post("/api/v1/admin/tokens", cap(Tokens), create_token)
         .delete("/api/v1/admin/tokens/{id}", cap(Tokens), revoke_token)
         .into_router()
+}
+
+/// The user's live sessions, newest first.
+async fn user_sessions(
+    State(s): State<AppState>,
+    AdminAuth(admin): AdminAuth,
+    Path(username): Path<String>,
+) -> ApiResult<Json<Vec<sekimori_gate::sessions::UserSession>>> {
+    Ok(Json(s.gate.sessions().user_sessions(&admin.tenant_id, &username).await?))
 }
 
 /// `{"revoked": n}`: every live session of the user ends.

@@ -49,6 +49,8 @@
       verdict_ng: "NG (refused)", risk_review: "Risk REVIEW", risk_ng: "Risk NG", alerts_by_level: "Alerts by level",
       alerts_over_time: "Alerts over time", top_rules: "Rules that fired most", top_entities: "Most alerted about",
       ingest: "Ingest by source", events: "Events", dead_letters: "Unreadable",
+      remove: "Remove", unconfirmed: "not confirmed yet", new_codes: "New recovery codes", codes_once: "Shown once: give them to the user; the old ones no longer work.",
+      hours_groups: "none of their own (their groups' apply)", sessions: "Sessions", methods: "Methods",
       nav_events: "Events", events_title: "Stored events", q_source: "Source", all_sources: "All sources", q_entity: "About",
       q_field: "Field", q_value: "Value", found: "{n} events ({scanned} read)", more_like: "More like this",
       app: "App", set_origins: "Set web origins", set_hours: "Set login hours", remove_member: "Remove {user} from {group}",
@@ -96,6 +98,8 @@
       verdict_ng: "NG（拒否）", risk_review: "リスク REVIEW", risk_ng: "リスク NG", alerts_by_level: "レベル別のアラート",
       alerts_over_time: "アラートの推移", top_rules: "多く検知したルール", top_entities: "アラートの多い対象",
       ingest: "取り込み元別の件数", events: "イベント", dead_letters: "読めなかったもの",
+      remove: "削除", unconfirmed: "未確認", new_codes: "リカバリーコードを再発行", codes_once: "この一度だけ表示します。ユーザーに渡してください。以前のコードは使えなくなりました。",
+      hours_groups: "個別の設定なし（グループの設定が適用）", sessions: "セッション", methods: "方式",
       nav_events: "イベント", events_title: "保存されたイベント", q_source: "取り込み元", all_sources: "すべての取り込み元", q_entity: "対象",
       q_field: "フィールド", q_value: "値", found: "{n} 件（{scanned} 件を確認）", more_like: "似たものを探す",
       app: "アプリ", set_origins: "Web オリジンを設定", set_hours: "ログイン可能時間を設定", remove_member: "{group} から {user} を外す",
@@ -282,9 +286,9 @@
   async function user(name) {
     const u = await api("GET", "/api/v1/admin/users/" + encodeURIComponent(name));
     const base = `/api/v1/admin/users/${encodeURIComponent(name)}`;
-    const [devices, envs, factors, passkeys, overrides, recent, about] = await Promise.all([
+    const [devices, envs, factors, passkeys, overrides, sessions, recent, about] = await Promise.all([
       api("GET", `${base}/devices`), api("GET", `${base}/environments`), api("GET", `${base}/factors`),
-      api("GET", `${base}/passkeys`), api("GET", "/api/v1/admin/overrides"),
+      api("GET", `${base}/passkeys`), api("GET", "/api/v1/admin/overrides"), api("GET", `${base}/sessions`),
       canRead("audit") ? api("GET", `/api/v1/events?user=${encodeURIComponent(name)}&limit=20&order=desc&format=json`) : null,
       canRead("detection.read") ? api("GET", `/api/v1/admin/alerts?user=${encodeURIComponent(name)}&limit=20`) : null,
     ]);
@@ -315,17 +319,49 @@
           qr.replaceChildren(el("img", { src: url, alt: resp.headers.get("sekimori-enrollment-link") || "" }), el("p", {}, t("enrol_hint")));
         }) }, t("enrol")));
     }
+    // Resetting a factor: each removed on its own (the user enrols it again), recovery codes
+    // replaced (the new ones shown once).
+    const cw = canWrite("credentials");
+    const remove = (label, path, cls) => cw ? el("button", { type: "button", class: "danger " + cls,
+      onclick: () => act(async () => { await api("DELETE", path); await user(name); }) }, label) : "";
+    const codes = el("div", { id: "recovery-codes" });
+    const factorRows = [
+      [t("password"), el("span", { id: "f-password" }, factors.password ? t("yes") : t("no")),
+        factors.password ? remove(t("remove"), `${base}/password`, "remove-password") : ""],
+      ...(factors.totp || []).map((c) => [t("totp"), c.confirmed_at ? c.created_at : t("unconfirmed"),
+        remove(t("remove"), `${base}/totp/${encodeURIComponent(c.id)}`, "remove-totp")]),
+      ...passkeys.map((p) => [t("passkeys"), p.name || p.id, remove(t("remove"), `${base}/passkeys/${encodeURIComponent(p.id)}`, "remove-passkey")]),
+      [t("recovery_left"), el("span", { id: "f-recovery" }, factors.recovery_codes_left), cw ? el("button", { type: "button", id: "new-recovery-codes",
+        onclick: () => act(async () => {
+          const r = await api("POST", `${base}/recovery-codes`);
+          codes.replaceChildren(el("p", { class: "secret", id: "recovery-codes-shown" }, r.codes.join(" ")), el("p", {}, t("codes_once")));
+        }) }, t("new_codes")) : ""],
+    ];
+    // Login hours: the user's own (empty: none of their own, their groups' apply).
+    const hours = el("input", { id: "user-hours", type: "text", autocomplete: "off", placeholder: "mon,tue,wed,thu,fri 09:00-18:00" });
+    hours.value = u.login_hours ? hoursText(u.login_hours) : "";
+    const hoursForm = el("form", { id: "user-hours-form", class: "row" }, el("label", { for: "user-hours" }, t("login_hours")), hours,
+      canWrite("users.write") ? el("button", { type: "submit" }, t("set_hours")) : "");
+    if (!canWrite("users.write")) hours.setAttribute("disabled", "");
+    hoursForm.addEventListener("submit", (e) => {
+      e.preventDefault();
+      act(async () => {
+        await api("PATCH", base, { login_hours: parseHours(hours.value) });
+        await user(name);
+      });
+    });
     page(u.username,
       el("dl", {}, el("dt", {}, t("email")), el("dd", {}, u.email || ""), el("dt", {}, t("groups")), el("dd", {}, (u.groups || []).join(", ")),
-        el("dt", {}, t("state")), el("dd", { id: "user-state" }, u.disabled ? t("disabled") : t("active"))),
-      actions, qr,
+        el("dt", {}, t("state")), el("dd", { id: "user-state" }, u.disabled ? t("disabled") : t("active")),
+        el("dt", {}, t("login_hours")), el("dd", { id: "user-hours-shown" }, u.login_hours ? hoursText(u.login_hours) : t("hours_groups"))),
+      actions, qr, hoursForm,
       el("h3", {}, t("factors")),
-      el("dl", { id: "user-factors" },
-        el("dt", {}, t("password")), el("dd", { id: "f-password" }, factors.password ? t("yes") : t("no")),
-        el("dt", {}, t("passkeys")), el("dd", { id: "f-passkeys" }, passkeys.length),
-        el("dt", {}, t("totp")), el("dd", { id: "f-totp" }, (factors.totp || []).length),
-        el("dt", {}, t("recovery_left")), el("dd", { id: "f-recovery" }, factors.recovery_codes_left)),
-      el("h3", {}, t("devices")), table([t("name"), t("created")], devices.map((d) => [d.name, d.created_at])),
+      el("div", { id: "user-factors", "data-passkeys": passkeys.length, "data-totp": (factors.totp || []).length },
+        table([t("kind"), "", ""], factorRows)), codes,
+      el("h3", {}, t("sessions")), table([t("created"), t("last_seen"), t("expires"), t("level"), t("methods")],
+        sessions.map((x) => [x.created_at, x.last_seen_at, x.expires_at, x.level, el("span", { class: "session-amr" }, x.amr.join(", "))])),
+      el("h3", {}, t("devices")), table([t("name"), t("created"), ""], devices.map((d) =>
+        [d.name, d.created_at, remove(t("remove"), `${base}/devices/${encodeURIComponent(d.id)}`, "remove-device")])),
       el("h3", {}, t("environments")), table([t("environments"), t("last_seen")],
         envs.map((e) => [[e.browser, e.os, e.network, e.country].filter(Boolean).join(" · "), e.last_seen])),
       el("h3", {}, t("overrides")), table([t("action"), t("level"), t("reason"), t("expires"), ""], mine.map((o) => [

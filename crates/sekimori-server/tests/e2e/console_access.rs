@@ -216,10 +216,13 @@ async fn the_dashboard_counts_what_the_events_say() {
     // Risk verdicts: each assessment counted under its decision.
     let assessed = s.events(&format!("action=auth.risk.assessed&since={since}&until={until}")).await;
     assert!(!assessed.is_empty(), "the right passwords were judged");
-    for decision in ["ok", "review", "ng"] {
+    let mut counted = 0;
+    for (key, decision) in [("ok", "OK"), ("review", "REVIEW"), ("ng", "NG")] {
         let listed = assessed.iter().filter(|e| e["sekimori"]["risk"]["decision"] == decision).count() as i64;
-        assert_eq!(d["risk"][decision].as_i64(), Some(listed), "{decision}: {}", d["risk"]);
+        assert_eq!(d["risk"][key].as_i64(), Some(listed), "{decision}: {}", d["risk"]);
+        counted += listed;
     }
+    assert_eq!(counted, assessed.len() as i64, "every assessment has one of the three decisions");
 
     // Bad ranges are refused, naming the field.
     let (status, p) =

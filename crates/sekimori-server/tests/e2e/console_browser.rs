@@ -84,7 +84,8 @@ async fn the_console_in_chromium_signs_in_with_push_and_acts_as_the_role() {
     // Risk verdicts as the event API lists them; the alerts and ingest as stored.
     let assessed = s.events("action=auth.risk.assessed").await;
     let decided = |d: &str| assessed.iter().filter(|e| e["sekimori"]["risk"]["decision"] == d).count();
-    assert_eq!(next_line(&mut lines).await, format!("RISK {} {} {}", decided("ok"), decided("review"), decided("ng")));
+    assert!(decided("OK") > 0 && decided("OK") + decided("REVIEW") + decided("NG") == assessed.len(), "{assessed:?}");
+    assert_eq!(next_line(&mut lines).await, format!("RISK {} {} {}", decided("OK"), decided("REVIEW"), decided("NG")));
     let detection = next_line(&mut lines).await;
     assert!(
         detection.starts_with("DETECTION-DASH 2 | Failed Logon From Public IP,Whoami Execution | ")
@@ -116,8 +117,19 @@ async fn the_console_in_chromium_signs_in_with_push_and_acts_as_the_role() {
         "FACTORS yes 0 0 0 | override raise_level lifted | recent true | alerts 1",
         "and the alert about him"
     );
+    assert_eq!(
+        next_line(&mut lines).await,
+        "USER-EDIT sessions 1 | hours mon 09:00-17:00 | codes 10 recovery 10 | password no",
+        "his one session listed before it ended; hours, codes and the password changed from the page"
+    );
     let (_, overrides) = s.admin_call(Method::GET, "/api/v1/admin/overrides", None).await;
     assert_eq!(overrides, json!([]), "lifted");
+    let (_, factors) = s.admin_call(Method::GET, "/api/v1/admin/users/dave/factors", None).await;
+    assert_eq!((factors["password"].as_bool(), factors["recovery_codes_left"].as_i64()), (Some(false), Some(10)));
+    for action in ["credential.password.deleted", "credential.recovery_codes.generated"] {
+        let events = s.events(&format!("action={action}")).await;
+        assert!(events.iter().any(|e| e.to_string().contains("console:alice")), "{action} names alice: {events:?}");
+    }
     // What the page asked for: dave's latest events, newest first; any other order refused.
     let (_, latest) = s.admin_call(Method::GET, "/api/v1/events?user=dave&limit=3&order=desc&format=json", None).await;
     let seqs: Vec<i64> = latest["events"]

@@ -388,6 +388,20 @@ pub async fn sessions_rotate_and_are_revoked_one_or_all(s: S) {
     );
     s.insert_session(&mk("s3", T0 + 800), None, &ev("auth.session.created")).await.expect("insert");
     s.insert_session(&mk("s4", T0 + 900), None, &ev("auth.session.created")).await.expect("insert");
+    let live = |at: i64| {
+        let (s, id) = (s.clone(), u.id.clone());
+        async move {
+            s.user_sessions(&id, Timestamp(at))
+                .await
+                .expect("list")
+                .into_iter()
+                .map(|r| r.id.to_string())
+                .collect::<Vec<_>>()
+        }
+    };
+    assert_eq!(live(T0 + 950).await, ["s4", "s3"], "live ones, newest first (not the revoked s1 and s2)");
+    assert_eq!(live(T0 + 800 + 3_600_000).await, ["s4"], "not past their end");
+    assert!(s.user_sessions(&UserId::new("nobody"), Timestamp(T0)).await.expect("list").is_empty());
     assert_eq!(
         s.revoke_user_sessions(&u.id, Timestamp(T0 + 1_000), &ev("auth.session.revoked_all")).await.expect("all"),
         2

@@ -49,8 +49,8 @@ pub async fn risk_assessments_are_rolled_up_by_decision(s: S) {
     let t = tenant(&s).await;
     const H: i64 = 3_600_000;
     let base = (T0 / H) * H;
-    for decision in ["ok", "ok", "review", "ng"] {
-        let outcome = if decision == "ng" { Outcome::Failure } else { Outcome::Success };
+    for decision in ["OK", "OK", "REVIEW", "NG"] {
+        let outcome = if decision == "NG" { Outcome::Failure } else { Outcome::Success };
         let ev = at("auth.risk.assessed", outcome, base + 10, t.id.as_str()).field("sekimori.risk.decision", decision);
         s.append(&ev).await.expect("append");
     }
@@ -61,7 +61,7 @@ pub async fn risk_assessments_are_rolled_up_by_decision(s: S) {
         .filter(|r| r.action == "auth.risk.assessed")
         .map(|r| (r.outcome.as_str(), r.label.as_str(), r.n))
         .collect();
-    assert_eq!(got, [("failure", "ng", 1), ("success", "", 1), ("success", "ok", 2), ("success", "review", 1)]);
+    assert_eq!(got, [("failure", "NG", 1), ("success", "", 1), ("success", "OK", 2), ("success", "REVIEW", 1)]);
     assert!(rows.iter().filter(|r| r.action != "auth.risk.assessed").all(|r| r.label.is_empty()), "{rows:?}");
 }
 

@@ -60,6 +60,16 @@ impl SessionStore for This {
         .await
     }
 
+    async fn user_sessions(&self, user_id: &UserId, now: Timestamp) -> StoreResult<Vec<SessionRecord>> {
+        self.read_all(
+            q("SELECT * FROM sessions WHERE user_id = $1 AND revoked_at IS NULL AND expires_at > $2 \
+               ORDER BY created_at DESC, id DESC LIMIT 100")
+            .bind(user_id)
+            .bind(now),
+        )
+        .await
+    }
+
     async fn revoke_user_sessions(&self, user_id: &UserId, now: Timestamp, event: &NewEvent) -> StoreResult<u64> {
         let mut tx = self.begin().await?;
         let n = tx
