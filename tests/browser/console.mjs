@@ -4,7 +4,7 @@
 //   (start)  opens /console/, is sent to sign in at level 2, asks for a push → NUMBER <n>
 //            (the test approves it on the admin's authenticator) → SIGNED_IN <who>
 //            home → USERS <count>; DASH <password failures> <successes> <pushes refused
-//            outside standby> from the dashboard; RISK <ok> <review> <ng>; DETECTION-DASH <medium
+//            outside standby> from the dashboard; RISK <ok> <review> <ng> <new environments>; DETECTION-DASH <medium
 //            alerts> | <top rules> | <source:events,…>; a11y → A11Y home <serious violations>
 //   USER <name>  the user's page: disables them, ends their sessions, enrols a device
 //            → DISABLED, ENDED <status>, ENROL <link>; A11Y user <n>; reads the factors, the
@@ -112,7 +112,7 @@ try {
   await page.waitForSelector("#dashboard");
   const cell = async (id) => ((await page.$(id)) ? (await page.textContent(id)).trim() : "0");
   console.log(`DASH ${await cell("#n-password-failure")} ${await cell("#n-password-success")} ${await cell("#n-push-outside_standby")}`);
-  console.log(`RISK ${await cell("#risk-ok")} ${await cell("#risk-review")} ${await cell("#risk-ng")}`);
+  console.log(`RISK ${await cell("#risk-ok")} ${await cell("#risk-review")} ${await cell("#risk-ng")} ${await cell("#risk-new_environments")}`);
   const sources = [];
   for (const row of await page.locator("tr:has(.dash-source)").all()) {
     sources.push(`${(await row.locator(".dash-source").textContent()).trim()}:${(await row.locator(".dash-events").textContent()).trim()}`);

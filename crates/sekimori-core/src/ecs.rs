@@ -409,11 +409,17 @@ pub fn login_of(action: &str) -> Option<(&'static str, &'static str)> {
 }
 
 /// The label that divides an audit event's roll-up count further, for the actions whose
-/// dashboards need it: the risk decision (`OK`, `REVIEW`, `NG`) of `auth.risk.assessed`.
-/// `""` for every other action (and for an assessment without a decision).
-pub fn rollup_label(event: &crate::event::NewEvent) -> &str {
+/// dashboards need it: for `auth.risk.assessed`, the risk decision (`OK`, `REVIEW`, `NG`),
+/// followed by ` new` when the login came from an environment the user had not used
+/// (`sekimori.environment.known` false). `""` for every other action.
+pub fn rollup_label(event: &crate::event::NewEvent) -> String {
     if event.action != action::AUTH_RISK_ASSESSED {
-        return "";
+        return String::new();
     }
-    event.fields.get(field::RISK_DECISION).and_then(serde_json::Value::as_str).unwrap_or("")
+    let decision = event.fields.get(field::RISK_DECISION).and_then(serde_json::Value::as_str).unwrap_or("");
+    if event.fields.get(field::ENVIRONMENT_KNOWN) == Some(&serde_json::Value::Bool(false)) {
+        format!("{decision} new")
+    } else {
+        decision.to_owned()
+    }
 }

@@ -65,6 +65,8 @@ pub struct Point {
     pub risk_review: i64,
     /// Logins the risk engine judged NG (refused, where the policy enforces it).
     pub risk_ng: i64,
+    /// Logins judged from an environment the user had not used before.
+    pub new_environments: i64,
 }
 
 /// Login risk verdicts over a range (docs/risk.md), from the roll-ups' labels.
@@ -73,6 +75,8 @@ pub struct Verdicts {
     pub ok: i64,
     pub review: i64,
     pub ng: i64,
+    /// Of all of them, those from an environment the user had not used before.
+    pub new_environments: i64,
 }
 
 /// A dashboard's numbers for a time range.
@@ -141,6 +145,7 @@ impl Dashboards {
                     pushes_refused_outside_standby: 0,
                     risk_review: 0,
                     risk_ng: 0,
+                    new_environments: 0,
                 },
             );
             at += step;
@@ -152,8 +157,19 @@ impl Dashboards {
             *actions.entry((r.action.clone(), r.outcome.clone())).or_default() += r.n;
             let mut point = series.get_mut(&(r.hour.div_euclid(step) * step));
             if r.action == sekimori_core::ecs::action::AUTH_RISK_ASSESSED {
-                // The decision as the risk engine names it (`Decision::as_str`).
-                match r.label.as_str() {
+                // The decision as the risk engine names it (`Decision::as_str`), and whether
+                // the environment was new (`ecs::rollup_label`).
+                let (decision, new) = match r.label.strip_suffix(" new") {
+                    Some(d) => (d, true),
+                    None => (r.label.as_str(), false),
+                };
+                if new {
+                    risk.new_environments += r.n;
+                    if let Some(p) = point.as_deref_mut() {
+                        p.new_environments += r.n;
+                    }
+                }
+                match decision {
                     "OK" => risk.ok += r.n,
                     "REVIEW" => {
                         risk.review += r.n;

@@ -46,7 +46,7 @@
       alerts_about: "Alerts about this user", timeline: "Timeline of {kind} {value}", about: "About", this_alert: "this alert",
       kind_user: "user", kind_ip: "IP address", kind_host: "host", about_filter: "Alerts about {kind} {value}", clear: "Show all",
       risk: "Login risk verdicts", verdict: "Verdict", verdict_ok: "OK (signed in)", verdict_review: "REVIEW (asked for another factor)",
-      verdict_ng: "NG (refused)", risk_review: "Risk REVIEW", risk_ng: "Risk NG", alerts_by_level: "Alerts by level",
+      verdict_ng: "NG (refused)", verdict_new_environments: "of which from a new environment", risk_review: "Risk REVIEW", risk_ng: "Risk NG", alerts_by_level: "Alerts by level",
       alerts_over_time: "Alerts over time", top_rules: "Rules that fired most", top_entities: "Most alerted about",
       ingest: "Ingest by source", events: "Events", dead_letters: "Unreadable",
       remove: "Remove", unconfirmed: "not confirmed yet", new_codes: "New recovery codes", codes_once: "Shown once: give them to the user; the old ones no longer work.",
@@ -95,7 +95,7 @@
       alerts_about: "このユーザーに関するアラート", timeline: "{kind} {value} のタイムライン", about: "対象", this_alert: "このアラート",
       kind_user: "ユーザー", kind_ip: "IP アドレス", kind_host: "ホスト", about_filter: "{kind} {value} に関するアラート", clear: "すべて表示",
       risk: "ログインのリスク判定", verdict: "判定", verdict_ok: "OK（ログイン）", verdict_review: "REVIEW（追加の認証を要求）",
-      verdict_ng: "NG（拒否）", risk_review: "リスク REVIEW", risk_ng: "リスク NG", alerts_by_level: "レベル別のアラート",
+      verdict_ng: "NG（拒否）", verdict_new_environments: "うち新しい環境から", risk_review: "リスク REVIEW", risk_ng: "リスク NG", alerts_by_level: "レベル別のアラート",
       alerts_over_time: "アラートの推移", top_rules: "多く検知したルール", top_entities: "アラートの多い対象",
       ingest: "取り込み元別の件数", events: "イベント", dead_letters: "読めなかったもの",
       remove: "削除", unconfirmed: "未確認", new_codes: "リカバリーコードを再発行", codes_once: "この一度だけ表示します。ユーザーに渡してください。以前のコードは使えなくなりました。",
@@ -238,10 +238,10 @@
       d.logins.map((c) => [c.key, c.result, el("span", { id: `n-${c.key}-${c.result}` }, c.n)]));
     const chart = bars(t("over_time"), d.series, (p) => [["ok", p.logins_succeeded], ["bad", p.logins_failed]]);
     const series = el("details", {}, el("summary", {}, t("as_table")),
-      table([t("time"), t("succeeded"), t("failed"), t("outside_standby"), t("risk_review"), t("risk_ng")],
+      table([t("time"), t("succeeded"), t("failed"), t("outside_standby"), t("risk_review"), t("risk_ng"), t("verdict_new_environments")],
         d.series.filter((p) => p.logins_succeeded + p.logins_failed + p.risk_review + p.risk_ng > 0)
-          .map((p) => [p.at, p.logins_succeeded, p.logins_failed, p.pushes_refused_outside_standby, p.risk_review, p.risk_ng])));
-    const risk = table([t("verdict"), t("count")], ["ok", "review", "ng"].map((k) =>
+          .map((p) => [p.at, p.logins_succeeded, p.logins_failed, p.pushes_refused_outside_standby, p.risk_review, p.risk_ng, p.new_environments])));
+    const risk = table([t("verdict"), t("count")], ["ok", "review", "ng", "new_environments"].map((k) =>
       [t("verdict_" + k), el("span", { id: "risk-" + k }, d.risk[k])]));
     return [el("h3", {}, t("logins")), logins, el("h3", {}, t("over_time")), chart, series, el("h3", {}, t("risk")), risk];
   }

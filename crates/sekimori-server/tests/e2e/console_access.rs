@@ -223,6 +223,11 @@ async fn the_dashboard_counts_what_the_events_say() {
         counted += listed;
     }
     assert_eq!(counted, assessed.len() as i64, "every assessment has one of the three decisions");
+    let new = assessed.iter().filter(|e| e["sekimori"]["environment"]["known"] == false).count() as i64;
+    assert!(new > 0, "alice's first login came from an environment new to her");
+    assert_eq!(d["risk"]["new_environments"].as_i64(), Some(new), "{}", d["risk"]);
+    let by_hour: i64 = series.iter().map(|p| p["new_environments"].as_i64().expect("n")).sum();
+    assert_eq!(by_hour, new);
 
     // Bad ranges are refused, naming the field.
     let (status, p) =

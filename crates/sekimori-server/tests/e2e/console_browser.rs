@@ -24,9 +24,20 @@ async fn approve(device: &sekimori_client::Authenticator, number_line: &str) {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_console_in_chromium_signs_in_with_push_and_acts_as_the_role() {
+async fn the_console_in_chromium_signs_in_with_push_and_acts_as_the_role_on_sqlite() {
+    the_console_in_chromium_signs_in_with_push_and_acts_as_the_role(Backend::Sqlite, "console-screenshots").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_console_in_chromium_signs_in_with_push_and_acts_as_the_role_on_postgres() {
+    the_console_in_chromium_signs_in_with_push_and_acts_as_the_role(Backend::Postgres, "console-screenshots-postgres")
+        .await;
+}
+
+/// The whole walk on one backend; screenshots in `<target tmp>/<shots>`.
+async fn the_console_in_chromium_signs_in_with_push_and_acts_as_the_role(backend: Backend, shots: &str) {
     assert!(browser_dir().join("node_modules/axe-core").exists(), "run `npm ci` in tests/browser");
-    let s = TestServer::start().await;
+    let s = TestServer::start_on(backend).await;
     s.admin.update_tenant(&json!({"standby_required": false})).await.expect("tenant");
     let alice = s.enrolled("alice").await;
     let carol = s.enrolled("carol").await;
@@ -68,7 +79,7 @@ async fn the_console_in_chromium_signs_in_with_push_and_acts_as_the_role() {
     s.admin_call(Method::PUT, "/api/v1/admin/groups/audit/members/carol", None).await;
     s.admin_call(Method::PUT, "/api/v1/admin/console-roles/group/audit", Some(json!({"role": "auditor"}))).await;
 
-    let shots = Path::new(env!("CARGO_TARGET_TMPDIR")).join("console-screenshots");
+    let shots = Path::new(env!("CARGO_TARGET_TMPDIR")).join(shots);
     let (mut child, mut stdin, mut lines) =
         node_interactive("console.mjs", &[s.url.as_str(), "alice", shots.to_str().expect("path")]);
     approve(&alice, &next_line(&mut lines).await).await;
@@ -85,7 +96,11 @@ async fn the_console_in_chromium_signs_in_with_push_and_acts_as_the_role() {
     let assessed = s.events("action=auth.risk.assessed").await;
     let decided = |d: &str| assessed.iter().filter(|e| e["sekimori"]["risk"]["decision"] == d).count();
     assert!(decided("OK") > 0 && decided("OK") + decided("REVIEW") + decided("NG") == assessed.len(), "{assessed:?}");
-    assert_eq!(next_line(&mut lines).await, format!("RISK {} {} {}", decided("OK"), decided("REVIEW"), decided("NG")));
+    let new = assessed.iter().filter(|e| e["sekimori"]["environment"]["known"] == false).count();
+    assert_eq!(
+        next_line(&mut lines).await,
+        format!("RISK {} {} {} {new}", decided("OK"), decided("REVIEW"), decided("NG"))
+    );
     let detection = next_line(&mut lines).await;
     assert!(
         detection.starts_with("DETECTION-DASH 2 | Failed Logon From Public IP,Whoami Execution | ")

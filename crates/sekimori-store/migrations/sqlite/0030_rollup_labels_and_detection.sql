@@ -1,6 +1,6 @@
 -- 1. Audit roll-ups gain a label: for the actions whose count a dashboard divides further
---    (today the risk decision of `auth.risk.assessed`), the value that divides it; '' for
---    the rest. The risk rows are counted again from the log by decision; the hours whose
+--    (today the risk decision of `auth.risk.assessed`, with ' new' when the environment
+--    was new to the user), the value that divides it; '' for the rest. The risk rows are counted again from the log by decision; the hours whose
 --    rows were archived keep their count, with no label.
 CREATE TABLE audit_rollups_labelled (
   tenant_id TEXT NOT NULL,
@@ -15,10 +15,10 @@ INSERT INTO audit_rollups_labelled (tenant_id, hour, action, outcome, label, n)
 SELECT tenant_id, hour, action, outcome, '', n FROM audit_rollups WHERE action <> 'auth.risk.assessed';
 INSERT INTO audit_rollups_labelled (tenant_id, hour, action, outcome, label, n)
 SELECT tenant_id, (ts / 3600000) * 3600000, action, outcome,
-       COALESCE(json_extract(doc, '$.sekimori.risk.decision'), ''), COUNT(*)
+       COALESCE(json_extract(doc, '$.sekimori.risk.decision'), '') || CASE WHEN json_extract(doc, '$.sekimori.environment.known') = 0 THEN ' new' ELSE '' END, COUNT(*)
 FROM audit_events WHERE action = 'auth.risk.assessed'
 GROUP BY tenant_id, (ts / 3600000) * 3600000, action, outcome,
-         COALESCE(json_extract(doc, '$.sekimori.risk.decision'), '');
+         COALESCE(json_extract(doc, '$.sekimori.risk.decision'), '') || CASE WHEN json_extract(doc, '$.sekimori.environment.known') = 0 THEN ' new' ELSE '' END;
 INSERT INTO audit_rollups_labelled (tenant_id, hour, action, outcome, label, n)
 SELECT r.tenant_id, r.hour, r.action, r.outcome, '', r.n FROM audit_rollups r
 WHERE r.action = 'auth.risk.assessed' AND NOT EXISTS (

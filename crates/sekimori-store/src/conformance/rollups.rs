@@ -55,13 +55,26 @@ pub async fn risk_assessments_are_rolled_up_by_decision(s: S) {
         s.append(&ev).await.expect("append");
     }
     s.append(&at("auth.risk.assessed", Outcome::Success, base + 11, t.id.as_str())).await.expect("no decision");
+    let new_env = at("auth.risk.assessed", Outcome::Success, base + 12, t.id.as_str())
+        .field("sekimori.risk.decision", "OK")
+        .field("sekimori.environment.known", false);
+    s.append(&new_env).await.expect("append");
     let rows = s.audit_rollups(&t.id, Timestamp(base), Timestamp(base + H)).await.expect("rollups");
     let got: Vec<(&str, &str, i64)> = rows
         .iter()
         .filter(|r| r.action == "auth.risk.assessed")
         .map(|r| (r.outcome.as_str(), r.label.as_str(), r.n))
         .collect();
-    assert_eq!(got, [("failure", "NG", 1), ("success", "", 1), ("success", "OK", 2), ("success", "REVIEW", 1)]);
+    assert_eq!(
+        got,
+        [
+            ("failure", "NG", 1),
+            ("success", "", 1),
+            ("success", "OK", 2),
+            ("success", "OK new", 1),
+            ("success", "REVIEW", 1)
+        ]
+    );
     assert!(rows.iter().filter(|r| r.action != "auth.risk.assessed").all(|r| r.label.is_empty()), "{rows:?}");
 }
 

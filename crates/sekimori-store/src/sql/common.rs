@@ -119,7 +119,7 @@ async fn roll_up(tx: &mut Tx, event: &NewEvent) -> StoreResult<()> {
         .bind(hour)
         .bind(event.action.as_str())
         .bind(event.outcome.as_str())
-        .bind(sekimori_core::ecs::rollup_label(event)),
+        .bind(sekimori_core::ecs::rollup_label(event).as_str()),
     )
     .await?;
     Ok(())
