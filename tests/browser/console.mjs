@@ -40,6 +40,9 @@
 //   AUDITOR <username> <user to view>  a second browser signs in as an auditor (push →
 //            NUMBER <n>) and opens that user's page, then Settings → AUDITOR <action buttons> <email shown> |
 //            settings: <n> buttons, <n> disabled inputs | events masked: <the IP address masked on the Events page>
+//   OPERATOR <username> <member> <non-member>  a third browser signs in as an operator (push →
+//            NUMBER <n>) → A11Y operator <n>, OPERATOR <users listed> | nav <pages shown> | <action
+//            buttons on the member's page> | outside: <status opening the non-member>
 //   END
 // Exits non-zero on any page error or CSP violation. Screenshots go to <dir>.
 // Usage: node console.mjs <base URL> <admin username> <screenshot dir>
@@ -383,6 +386,23 @@ try {
       const fields = (await p2.locator(".event-fields").allTextContents()).join(" ");
       const masked = fields.includes("IpAddress=[masked]") && !fields.includes("198.51.100.7");
       console.log(`AUDITOR ${buttons} ${email} | settings: ${settingsButtons} buttons, ${disabled} disabled inputs | events masked: ${masked}`);
+    } else if (cmd === "OPERATOR") {
+      // A help-desk operator scoped to one group: sees its members only, the pages of its
+      // capabilities only, may act on a member, and is refused a user outside the group.
+      const ctx = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+      const p3 = await signIn(ctx, args[0]);
+      const nav = (await p3.locator("nav a:not([hidden])").allTextContents()).map((x) => x.trim()).join(",");
+      await p3.goto(`${base}/console/#/users`);
+      await p3.waitForSelector("#search");
+      const users = (await p3.locator("#main tbody a").allTextContents()).join(",");
+      await shot(p3, "console-users-operator");
+      await a11y(p3, "operator");
+      await p3.goto(`${base}/console/#/users/${args[1]}`);
+      await p3.waitForSelector("#user-state");
+      const buttons = (await p3.locator("#actions button").allTextContents()).length;
+      await p3.goto(`${base}/console/#/users/${args[2]}`);
+      const outside = await status(p3);
+      console.log(`OPERATOR ${users} | nav ${nav} | ${buttons} buttons | outside: ${outside.split(" ")[0]}`);
     } else if (cmd === "END") {
       break;
     }

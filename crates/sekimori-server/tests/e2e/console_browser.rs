@@ -3,7 +3,9 @@
 //! on her authenticator (number matching); she disables a user, ends their sessions and
 //! enrols a device for them (the QR code on screen), verifies the audit chain, switches to
 //! Japanese; each page passes axe-core with no serious violation; an auditor on a phone
-//! sees the user masked and without action buttons. Screenshots in both themes.
+//! sees the user masked and without action buttons; a help-desk operator scoped to a group
+//! sees its members only, and is refused one outside it. On SQLite and PostgreSQL.
+//! Screenshots in both themes.
 
 use std::path::Path;
 use std::time::Duration;
@@ -41,6 +43,7 @@ async fn the_console_in_chromium_signs_in_with_push_and_acts_as_the_role(backend
     s.admin.update_tenant(&json!({"standby_required": false})).await.expect("tenant");
     let alice = s.enrolled("alice").await;
     let carol = s.enrolled("carol").await;
+    let erin = s.enrolled("erin").await;
     with_password(&s, "dave").await;
     s.admin.update_user("dave", &json!({"email": "dave@example.jp"})).await.expect("email");
     let mut dave = Browser::new(&s);
@@ -78,6 +81,17 @@ async fn the_console_in_chromium_signs_in_with_push_and_acts_as_the_role(backend
     s.admin_call(Method::POST, "/api/v1/admin/groups", Some(json!({"name": "audit"}))).await;
     s.admin_call(Method::PUT, "/api/v1/admin/groups/audit/members/carol", None).await;
     s.admin_call(Method::PUT, "/api/v1/admin/console-roles/group/audit", Some(json!({"role": "auditor"}))).await;
+    // erin is the help desk for the desk group (dave): users and their credentials.
+    s.admin_call(Method::POST, "/api/v1/admin/groups", Some(json!({"name": "desk"}))).await;
+    s.admin_call(Method::PUT, "/api/v1/admin/groups/desk/members/dave", None).await;
+    let (status, _) = s
+        .admin_call(
+            Method::PUT,
+            "/api/v1/admin/console-roles/user/erin",
+            Some(json!({"role": "operator", "capabilities": ["users.read", "users.write", "credentials"], "groups": ["desk"]})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
 
     let shots = Path::new(env!("CARGO_TARGET_TMPDIR")).join(shots);
     let (mut child, mut stdin, mut lines) =
@@ -85,7 +99,7 @@ async fn the_console_in_chromium_signs_in_with_push_and_acts_as_the_role(backend
     approve(&alice, &next_line(&mut lines).await).await;
     let who = next_line(&mut lines).await;
     assert!(who.starts_with("SIGNED_IN ") && who.contains("alice") && who.contains("admin"), "{who}");
-    assert_eq!(next_line(&mut lines).await, "USERS 3", "the home page counts the users the API lists");
+    assert_eq!(next_line(&mut lines).await, "USERS 4", "the home page counts the users the API lists");
     // The dashboard shows what the event API counts for the same range.
     let count = |events: Vec<serde_json::Value>| events.len();
     let failed = count(s.events("action=auth.password.failed").await);
@@ -298,6 +312,16 @@ async fn the_console_in_chromium_signs_in_with_push_and_acts_as_the_role(backend
         "no action buttons and the email masked; settings shown, nothing to change"
     );
 
+    stdin.write_all(b"OPERATOR erin dave carol\n").await.expect("command");
+    approve(&erin, &next_line(&mut lines).await).await;
+    assert_eq!(next_line(&mut lines).await, "A11Y operator 0");
+    assert_eq!(
+        next_line(&mut lines).await,
+        "OPERATOR dave | nav Home,Users,Settings | 3 buttons | outside: error",
+        "only the desk group's member; no alert, event, detection, tuning or audit pages; dave's page with its \
+         actions (enable, end sessions, enrol); carol refused"
+    );
+
     stdin.write_all(b"END\n").await.expect("command");
     let exit = tokio::time::timeout(Duration::from_secs(30), child.wait()).await.expect("exits").expect("wait");
     assert!(exit.success(), "no page error and no CSP violation in Chromium");
@@ -322,6 +346,7 @@ async fn the_console_in_chromium_signs_in_with_push_and_acts_as_the_role(backend
         "console-tuning-ja",
         "console-settings-ja",
         "console-user-auditor-phone",
+        "console-users-operator",
     ] {
         for scheme in ["light", "dark"] {
             let file = shots.join(format!("{name}-{scheme}.png"));
