@@ -316,6 +316,7 @@ try {
       await page.selectOption("#app-kind", "relying_party");
       await page.fill("#app-origins", "https://wiki.example");
       await page.fill("#app-redirects", "https://wiki.example/cb");
+      await page.fill("#app-logout-uris", "https://wiki.example/");
       await page.click('#app-form button[type="submit"]');
       await page.waitForSelector("#new-app-key");
       const key = (await page.textContent("#new-app-key")).includes("skapp_");

@@ -53,6 +53,7 @@
       hours_groups: "none of their own (their groups' apply)", sessions: "Sessions", methods: "Methods",
       nav_events: "Events", events_title: "Stored events", q_source: "Source", all_sources: "All sources", q_entity: "About",
       q_field: "Field", q_value: "Value", found: "{n} events ({scanned} read)", more_like: "More like this",
+      logout_uris: "OIDC post-logout redirect URIs", public_client: "Public OIDC client (no secret, PKCE)",
       app: "App", set_origins: "Set web origins", set_hours: "Set login hours", remove_member: "Remove {user} from {group}",
       bad_hours: "Not a login-hours window (days from-until, e.g. mon,tue 09:00-18:00): {window}",
     },
@@ -102,6 +103,7 @@
       hours_groups: "個別の設定なし（グループの設定が適用）", sessions: "セッション", methods: "方式",
       nav_events: "イベント", events_title: "保存されたイベント", q_source: "取り込み元", all_sources: "すべての取り込み元", q_entity: "対象",
       q_field: "フィールド", q_value: "値", found: "{n} 件（{scanned} 件を確認）", more_like: "似たものを探す",
+      logout_uris: "OIDC ログアウト後のリダイレクト URI", public_client: "公開 OIDC クライアント（シークレットなし、PKCE）",
       app: "アプリ", set_origins: "Web オリジンを設定", set_hours: "ログイン可能時間を設定", remove_member: "{group} から {user} を外す",
       bad_hours: "ログイン可能時間の書き方ではありません（曜日 開始-終了、例: mon,tue 09:00-18:00）: {window}",
     },
@@ -662,6 +664,8 @@
       const kind = el("select", { id: "app-kind" }, ["relying_party", "verifier"].map((k) => el("option", { value: k }, k)));
       const origins = el("input", { id: "app-origins", type: "text", autocomplete: "off", placeholder: "https://shop.example" });
       const redirects = el("input", { id: "app-redirects", type: "text", autocomplete: "off", placeholder: "https://wiki.example/cb" });
+      const logoutUris = el("input", { id: "app-logout-uris", type: "text", autocomplete: "off", placeholder: "https://wiki.example/" });
+      const publicClient = el("input", { id: "app-public", type: "checkbox" });
       const live = apps.filter((a) => !a.revoked_at);
       const target = el("select", { id: "origins-app" }, live.map((a) => el("option", { value: a.id }, a.name)));
       const newOrigins = el("input", { id: "origins-value", type: "text", autocomplete: "off" });
@@ -670,12 +674,15 @@
         // A new app: with web origins, and with OIDC redirect URIs it is also an OIDC client.
         const add = el("form", { id: "app-form", class: "row" }, field("app-name", t("name"), name), field("app-kind", t("kind"), kind),
           field("app-origins", t("origins"), origins), field("app-redirects", t("redirect_uris"), redirects),
+          field("app-logout-uris", t("logout_uris"), logoutUris), field("app-public", t("public_client"), publicClient),
           el("button", { type: "submit" }, t("new_app")));
         add.addEventListener("submit", (e) => {
           e.preventDefault();
           const body = { name: name.value.trim(), kind: kind.value };
           if (words(origins).length) body.origins = words(origins);
-          if (words(redirects).length) body.oidc = { redirect_uris: words(redirects) };
+          if (words(redirects).length) {
+            body.oidc = { redirect_uris: words(redirects), post_logout_redirect_uris: words(logoutUris), public: publicClient.checked };
+          }
           act(() => api("POST", "/api/v1/admin/apps", body), (r) => {
             $("main").append(el("p", { id: "new-app-key", class: "secret" }, t("app_key", { key: r.key || r.client_secret })));
             return t("done");

@@ -284,7 +284,14 @@ async fn the_console_in_chromium_signs_in_with_push_and_acts_as_the_role(backend
         json!([{"days": ["mon", "tue"], "from": "09:00", "until": "18:00"}, {"days": ["sat"], "from": "10:00", "until": "14:00"}])
     );
     let (_, clients) = s.admin_call(Method::GET, "/api/v1/admin/oidc/clients", None).await;
-    assert!(clients.to_string().contains("https://wiki.example/cb"), "registered as an OIDC client: {clients}");
+    let wiki_client = clients
+        .as_array()
+        .expect("clients")
+        .iter()
+        .find(|c| c["redirect_uris"] == json!(["https://wiki.example/cb"]))
+        .unwrap_or_else(|| panic!("registered as an OIDC client: {clients}"));
+    assert_eq!(wiki_client["post_logout_redirect_uris"], json!(["https://wiki.example/"]), "{wiki_client}");
+    assert_eq!(wiki_client["public"], false, "{wiki_client}");
     let shop = apps.as_array().expect("apps").iter().find(|a| a["name"] == "shop").expect("shop");
     assert_eq!(shop["origins"], json!(["https://shop.example", "https://m.shop.example"]));
     for action in [
