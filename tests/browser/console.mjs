@@ -40,6 +40,7 @@
 //   AUDITOR <username> <user to view>  a second browser signs in as an auditor (push →
 //            NUMBER <n>) and opens that user's page, then Settings → AUDITOR <action buttons> <email shown> |
 //            settings: <n> buttons, <n> disabled inputs | events masked: <the IP address masked on the Events page>
+//            | pages <pages loaded without an error, of 9> | leaks: <pages showing the email or the address>
 //   OPERATOR <username> <member> <non-member>  a third browser signs in as an operator (push →
 //            NUMBER <n>) → A11Y operator <n>, OPERATOR <users listed> | nav <pages shown> | <action
 //            buttons on the member's page> | outside: <status opening the non-member>
@@ -386,7 +387,24 @@ try {
       await p2.waitForSelector('#event-count[data-query*="source="]');
       const fields = (await p2.locator(".event-fields").allTextContents()).join(" ");
       const masked = fields.includes("IpAddress=[masked]") && !fields.includes("198.51.100.7");
-      console.log(`AUDITOR ${buttons} ${email} | settings: ${settingsButtons} buttons, ${disabled} disabled inputs | events masked: ${masked}`);
+      // Every page loads for the auditor, and none shows dave's email or the address the
+      // failed logon came from.
+      let loaded = 0;
+      const leaks = [];
+      for (const hash of ["#/", "#/users", `#/users/${args[1]}`, "#/alerts", "#/events", "#/detection", "#/tuning", "#/audit", "#/settings"]) {
+        await p2.goto(`${base}/console/${hash}`);
+        await p2.waitForSelector("#main h2");
+        await p2.waitForLoadState("networkidle");
+        const text = await p2.textContent("#main");
+        if (await p2.locator('#status:not([hidden])[data-kind="error"]').count() === 0) loaded += 1;
+        if (text.includes("dave@example.jp") || text.includes("198.51.100.7")) leaks.push(hash);
+      }
+      await p2.goto(`${base}/console/#/alerts`);
+      await p2.click(".alert-link");
+      await p2.waitForSelector(".timeline, #alert-state");
+      await p2.waitForLoadState("networkidle");
+      if ((await p2.textContent("#main")).includes("198.51.100.7")) leaks.push("#/alerts/…");
+      console.log(`AUDITOR ${buttons} ${email} | settings: ${settingsButtons} buttons, ${disabled} disabled inputs | events masked: ${masked} | pages ${loaded} | leaks: ${leaks.join(",") || "none"}`);
     } else if (cmd === "OPERATOR") {
       // A help-desk operator scoped to one group: sees its members only, the pages of its
       // capabilities only, may act on a member, and is refused a user outside the group.

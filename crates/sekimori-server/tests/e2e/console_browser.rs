@@ -315,8 +315,10 @@ async fn the_console_in_chromium_signs_in_with_push_and_acts_as_the_role(backend
     approve(&carol, &next_line(&mut lines).await).await;
     let auditor = next_line(&mut lines).await;
     assert_eq!(
-        auditor, "AUDITOR 0 [masked] | settings: 0 buttons, 4 disabled inputs | events masked: true",
-        "no action buttons and the email masked; settings shown, nothing to change"
+        auditor,
+        "AUDITOR 0 [masked] | settings: 0 buttons, 4 disabled inputs | events masked: true | pages 9 | leaks: none",
+        "no action buttons and the email masked; settings shown, nothing to change; every page loads, none shows \
+         personal data"
     );
 
     stdin.write_all(b"OPERATOR erin dave carol\n").await.expect("command");
