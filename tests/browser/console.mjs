@@ -5,7 +5,8 @@
 //            (the test approves it on the admin's authenticator) → SIGNED_IN <who>
 //            home → USERS <count>; DASH <password failures> <successes> <pushes refused
 //            outside standby> from the dashboard; RISK <ok> <review> <ng> <new environments>; DETECTION-DASH <medium
-//            alerts> | <top rules> | <source:events,…>; a11y → A11Y home <serious violations>
+//            alerts> | <top rules> | <source:events,…>; the audit chain checked from home → CHAIN
+//            <ok|broken>; a11y → A11Y home <serious violations>
 //   USER <name>  the user's page: disables them, ends their sessions, enrols a device
 //            → DISABLED, ENDED <status>, ENROL <link>; A11Y user <n>; reads the factors, the
 //            override in force and the recent events, lifts the override → FACTORS <password>
@@ -122,6 +123,9 @@ try {
     sources.push(`${(await row.locator(".dash-source").textContent()).trim()}:${(await row.locator(".dash-events").textContent()).trim()}`);
   }
   console.log(`DETECTION-DASH ${await cell("#alerts-medium")} | ${(await page.locator(".top-rule").allTextContents()).join(",")} | ${sources.join(",")}`);
+  await page.click("#home-verify");
+  await page.waitForSelector('#home-chain[data-state]');
+  console.log(`CHAIN ${await page.getAttribute("#home-chain", "data-state")}`);
   await shot(page, "console-home");
   await a11y(page, "home");
   for await (const line of input) {

@@ -53,6 +53,7 @@
       hours_groups: "none of their own (their groups' apply)", sessions: "Sessions", methods: "Methods",
       nav_events: "Events", events_title: "Stored events", q_source: "Source", all_sources: "All sources", q_entity: "About",
       q_field: "Field", q_value: "Value", found: "{n} events ({scanned} read)", more_like: "More like this",
+      audit_chain: "Audit chain", chain_ok_short: "intact ({n})", chain_broken_short: "broken at {seq}",
       logout_uris: "OIDC post-logout redirect URIs", public_client: "Public OIDC client (no secret, PKCE)",
       app: "App", set_origins: "Set web origins", set_hours: "Set login hours", remove_member: "Remove {user} from {group}",
       bad_hours: "Not a login-hours window (days from-until, e.g. mon,tue 09:00-18:00): {window}",
@@ -103,6 +104,7 @@
       hours_groups: "個別の設定なし（グループの設定が適用）", sessions: "セッション", methods: "方式",
       nav_events: "イベント", events_title: "保存されたイベント", q_source: "取り込み元", all_sources: "すべての取り込み元", q_entity: "対象",
       q_field: "フィールド", q_value: "値", found: "{n} 件（{scanned} 件を確認）", more_like: "似たものを探す",
+      audit_chain: "監査チェーン", chain_ok_short: "正常（{n} 件）", chain_broken_short: "{seq} で破損",
       logout_uris: "OIDC ログアウト後のリダイレクト URI", public_client: "公開 OIDC クライアント（シークレットなし、PKCE）",
       app: "アプリ", set_origins: "Web オリジンを設定", set_hours: "ログイン可能時間を設定", remove_member: "{group} から {user} を外す",
       bad_hours: "ログイン可能時間の書き方ではありません（曜日 開始-終了、例: mon,tue 09:00-18:00）: {window}",
@@ -191,6 +193,21 @@
     if (canRead("detection.read")) {
       const list = await api("GET", "/api/v1/admin/alerts?state=firing&limit=500");
       cards.push(el("div", { class: "card" }, el("div", {}, t("open_alerts")), el("div", { class: "n", id: "count-alerts" }, list.length)));
+    }
+    if (canRead("audit")) {
+      // The audit chain's state, checked on demand (a full check reads every row).
+      const result = el("div", { class: "n", id: "home-chain" }, "—");
+      cards.push(el("div", { class: "card" }, el("div", {}, t("audit_chain")), result,
+        el("button", { type: "button", id: "home-verify", class: "quiet", onclick: async () => {
+          result.textContent = "…";
+          try {
+            const v = await api("GET", "/api/v1/admin/audit/verify");
+            result.textContent = v.first_broken ? t("chain_broken_short", { seq: v.first_broken.seq }) : t("chain_ok_short", { n: v.rows_checked });
+            result.dataset.state = v.first_broken ? "broken" : "ok";
+          } catch (e) {
+            result.textContent = t("error", { msg: e.message });
+          }
+        } }, t("verify"))));
     }
     const heading = me.role === "admin" ? "home_admin" : me.role === "auditor" ? "home_auditor" : "home_operator";
     page(t(heading), el("div", { class: "cards" }, cards));

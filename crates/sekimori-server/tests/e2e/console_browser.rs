@@ -121,6 +121,7 @@ async fn the_console_in_chromium_signs_in_with_push_and_acts_as_the_role(backend
             && detection.contains("edr:2"),
         "two medium alerts, their rules, the EDR's two events: {detection}"
     );
+    assert_eq!(next_line(&mut lines).await, "CHAIN ok", "the audit chain checked from the home page");
     assert_eq!(next_line(&mut lines).await, "A11Y home 0");
 
     // An override for dave that the console lifts.
