@@ -168,6 +168,7 @@ include!("sql/identity.rs");
 include!("sql/login.rs");
 include!("sql/tickets_audit.rs");
 include!("sql/watch.rs");
+include!("sql/insight.rs");
 include!("sql/factors.rs");
 include!("sql/passwords.rs");
 include!("sql/access.rs");

@@ -322,26 +322,6 @@ pub trait WatchStore: Send + Sync {
         since: Timestamp,
         limit: i64,
     ) -> StoreResult<Vec<AlertRecord>>;
-    /// The tenant's stored events that `query` selects, newest first.
-    async fn search_ingested(&self, tenant_id: &TenantId, query: &IngestedQuery) -> StoreResult<Vec<IngestedEvent>>;
-    /// The tenant's detection roll-ups for the hours from `since`'s (rounded down) to before
-    /// `until`, oldest first.
-    async fn detection_rollups(
-        &self,
-        tenant_id: &TenantId,
-        since: Timestamp,
-        until: Timestamp,
-    ) -> StoreResult<Vec<DetectionRollup>>;
-    /// The tenant's alerts about `entity` (its `user`, `ip` or `host` equal to the value),
-    /// in `state` when one is given, created since `since` (ms), newest first.
-    async fn alerts_about(
-        &self,
-        tenant_id: &TenantId,
-        entity: &AlertEntity,
-        state: Option<AlertState>,
-        since: Timestamp,
-        limit: i64,
-    ) -> StoreResult<Vec<AlertRecord>>;
     /// The triage records of the tenant's alerts `ids` (alerts without one are firing).
     async fn alert_triage(&self, tenant_id: &TenantId, ids: &[String]) -> StoreResult<Vec<AlertTriage>>;
     /// Writes `triage` if the alert exists in the tenant and is in one of `from`, with its
@@ -425,6 +405,33 @@ pub trait WatchStore: Send + Sync {
 
 /// Second factors: TOTP credentials and recovery codes. Every accept is an atomic
 /// conditional update, so a code works once however many requests race.
+/// Looking back over what detection stored: the alerts about an entity, the detection
+/// roll-ups dashboards read, and search of the stored events (each backed by a table kept
+/// as the batches are stored).
+#[async_trait]
+pub trait InsightStore: Send + Sync {
+    /// The tenant's alerts about `entity` (its `user`, `ip` or `host` equal to the value),
+    /// in `state` when one is given, created since `since` (ms), newest first.
+    async fn alerts_about(
+        &self,
+        tenant_id: &TenantId,
+        entity: &AlertEntity,
+        state: Option<AlertState>,
+        since: Timestamp,
+        limit: i64,
+    ) -> StoreResult<Vec<AlertRecord>>;
+    /// The tenant's detection roll-ups for the hours from `since`'s (rounded down) to before
+    /// `until`, oldest first.
+    async fn detection_rollups(
+        &self,
+        tenant_id: &TenantId,
+        since: Timestamp,
+        until: Timestamp,
+    ) -> StoreResult<Vec<DetectionRollup>>;
+    /// The tenant's stored events that `query` selects, newest first.
+    async fn search_ingested(&self, tenant_id: &TenantId, query: &IngestedQuery) -> StoreResult<Vec<IngestedEvent>>;
+}
+
 #[async_trait]
 pub trait FactorStore: Send + Sync {
     /// Stores a new (unconfirmed) TOTP credential.
@@ -700,6 +707,7 @@ pub trait Store:
     + AuditStore
     + RetentionStore
     + WatchStore
+    + InsightStore
     + FactorStore
     + PasswordStore
     + AccessStore

@@ -28,7 +28,19 @@ pub(super) fn router() -> Router<AppState> {
         .route("/console/console.css", get(|headers: HeaderMap| async move { assets().css.response(&headers) }))
 }
 
-const SCRIPT: &str = include_str!("../../static/console/console.js");
+/// The script: the files of `static/console/` by role, in one function.
+const SCRIPT: &str = concat!(
+    "\"use strict\";\n(function () {\n",
+    include_str!("../../static/console/core.js"),
+    include_str!("../../static/console/text.js"),
+    include_str!("../../static/console/home.js"),
+    include_str!("../../static/console/users.js"),
+    include_str!("../../static/console/alerts.js"),
+    include_str!("../../static/console/search.js"),
+    include_str!("../../static/console/admin.js"),
+    include_str!("../../static/console/main.js"),
+    "})();\n"
+);
 const STYLE: &str = include_str!("../../static/console/console.css");
 const PAGE: &str = include_str!("../../static/console/index.html");
 

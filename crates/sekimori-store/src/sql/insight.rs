@@ -1,0 +1,177 @@
+// Looking back over what detection stored (`InsightStore`): the alerts about an entity, the
+// detection roll-ups and search of the stored events, and how a batch's roll-up counts are
+// made (`store_ingest` in `watch.rs` writes them).
+
+#[async_trait]
+impl InsightStore for This {
+    async fn alerts_about(
+        &self,
+        tenant_id: &TenantId,
+        entity: &AlertEntity,
+        state: Option<AlertState>,
+        since: Timestamp,
+        limit: i64,
+    ) -> StoreResult<Vec<AlertRecord>> {
+        let with_state = " AND COALESCE(t.state, 'firing') = $6";
+        let sql = format!(
+            "SELECT a.* FROM alert_entities e JOIN alerts a ON a.id = e.alert_id \
+             LEFT JOIN alert_triage t ON t.alert_id = a.id \
+             WHERE e.tenant_id = $1 AND e.kind = $2 AND e.value = $3 AND e.created_at >= $4{} \
+             ORDER BY e.created_at DESC, e.alert_id DESC LIMIT $5",
+            if state.is_some() { with_state } else { "" }
+        );
+        let mut query = q(&sql)
+            .bind(tenant_id)
+            .bind(entity.kind.as_str())
+            .bind(entity.value.as_str())
+            .bind(since)
+            .bind(limit.max(0));
+        if let Some(state) = state {
+            query = query.bind(state);
+        }
+        self.read_all(query).await
+    }
+
+    async fn detection_rollups(
+        &self,
+        tenant_id: &TenantId,
+        since: Timestamp,
+        until: Timestamp,
+    ) -> StoreResult<Vec<DetectionRollup>> {
+        let from = since.millis().div_euclid(HOUR_MS) * HOUR_MS;
+        self.read_all(
+            q("SELECT hour, series, key, label, n FROM detection_rollups \
+               WHERE tenant_id = $1 AND hour >= $2 AND hour < $3 ORDER BY hour, series, key, label")
+            .bind(tenant_id)
+            .bind(from)
+            .bind(until),
+        )
+        .await
+    }
+
+    async fn search_ingested(&self, tenant_id: &TenantId, query: &IngestedQuery) -> StoreResult<Vec<IngestedEvent>> {
+        // $1 tenant, $2 since, $3 until, $4 and $5 the place to start below, $6 limit, then the
+        // source and the entity. Newest first by (received_at, seq), which both backends'
+        // indexes hold in that order, so a page reads only its rows.
+        let mut next = 7;
+        let mut source = String::new();
+        if query.source_id.is_some() {
+            source = format!(" AND e.source_id = ${next}");
+            next += 1;
+        }
+        let sql = if query.entity.is_some() {
+            format!(
+                "SELECT e.* FROM event_index i JOIN ingested_events e ON e.seq = i.seq \
+                 WHERE i.tenant_id = $1 AND i.field = ${} AND i.value = ${} \
+                 AND i.received_at >= $2 AND i.received_at < $3 AND (i.received_at, i.seq) < ($4, $5) \
+                 AND e.tenant_id = $1{source} ORDER BY i.received_at DESC, i.seq DESC LIMIT $6",
+                next,
+                next + 1
+            )
+        } else {
+            format!(
+                "SELECT e.* FROM ingested_events e WHERE e.tenant_id = $1 AND e.received_at >= $2 \
+                 AND e.received_at < $3 AND (e.received_at, e.seq) < ($4, $5){source} \
+                 ORDER BY e.received_at DESC, e.seq DESC LIMIT $6"
+            )
+        };
+        let (before_at, before_seq) = query.before.unwrap_or((Timestamp(i64::MAX), i64::MAX));
+        let mut q = q(&sql)
+            .bind(tenant_id)
+            .bind(query.since)
+            .bind(query.until)
+            .bind(before_at)
+            .bind(before_seq)
+            .bind(query.limit.max(0));
+        if let Some(source) = &query.source_id {
+            q = q.bind(source.as_str());
+        }
+        if let Some(e) = &query.entity {
+            q = q.bind(e.kind.as_str()).bind(e.value.as_str());
+        }
+        self.read_all(q).await
+    }
+}
+
+/// Writes, in the batch's transaction, what the `InsightStore` reads: each event's
+/// entities (the search index), each alert's entities, and the batch's roll-up counts.
+async fn insert_insight_rows(tx: &mut Tx, b: &IngestBatch, seqs: &[i64]) -> StoreResult<()> {
+    for chunk in b.event_entities.chunks(ROWS_PER_INSERT) {
+        let values: Vec<String> =
+            (0..chunk.len()).map(|i| format!("($1, ${}, ${}, ${}, $2)", 3 * i + 3, 3 * i + 4, 3 * i + 5)).collect();
+        let sql = format!(
+            "INSERT INTO event_index (tenant_id, field, value, seq, received_at) VALUES {} ON CONFLICT DO NOTHING",
+            values.join(", ")
+        );
+        let mut query = q(&sql).bind(&b.tenant_id).bind(b.received_at);
+        for (index, e) in chunk {
+            let seq = *seqs.get(*index).ok_or_else(|| {
+                crate::StoreError::Corrupt(format!("an entity refers to event {index} of {}", seqs.len()))
+            })?;
+            query = query.bind(e.kind.as_str()).bind(e.value.as_str()).bind(seq);
+        }
+        tx.execute(query).await?;
+    }
+    let mut about = Vec::new();
+    for (_, a) in &b.alerts {
+        about.extend(a.entity_list()?.into_iter().map(|e| (a, e)));
+    }
+    for chunk in about.chunks(ROWS_PER_INSERT) {
+        let values: Vec<String> = (0..chunk.len())
+            .map(|i| format!("(${}, ${}, ${}, ${}, ${})", 5 * i + 1, 5 * i + 2, 5 * i + 3, 5 * i + 4, 5 * i + 5))
+            .collect();
+        let sql = format!(
+            "INSERT INTO alert_entities (tenant_id, kind, value, created_at, alert_id) VALUES {}",
+            values.join(", ")
+        );
+        let mut query = q(&sql);
+        for (a, e) in chunk {
+            query =
+                query.bind(&a.tenant_id).bind(e.kind.as_str()).bind(e.value.as_str()).bind(a.created_at).bind(&a.id);
+        }
+        tx.execute(query).await?;
+    }
+    let counts = detection_counts(b, &about);
+    for chunk in counts.chunks(ROWS_PER_INSERT) {
+        let values: Vec<String> = (0..chunk.len())
+            .map(|i| format!("($1, ${}, ${}, ${}, ${}, ${})", 5 * i + 2, 5 * i + 3, 5 * i + 4, 5 * i + 5, 5 * i + 6))
+            .collect();
+        let sql = format!(
+            "INSERT INTO detection_rollups (tenant_id, hour, series, key, label, n) VALUES {} \
+             ON CONFLICT (tenant_id, hour, series, key, label) DO UPDATE SET n = detection_rollups.n + excluded.n",
+            values.join(", ")
+        );
+        let mut query = q(&sql).bind(&b.tenant_id);
+        for ((hour, series, key, label), n) in chunk {
+            query = query.bind(*hour).bind(*series).bind(key.as_str()).bind(label.as_str()).bind(*n);
+        }
+        tx.execute(query).await?;
+    }
+    Ok(())
+}
+
+/// A detection roll-up row's key: hour, series, key, label.
+type RollupKey = (i64, &'static str, String, String);
+
+/// A batch's detection roll-up counts, summed per row so one statement never touches a row
+/// twice: its events and dead letters (in the hour it was received), its alerts by title
+/// and level and their entities (in the hour each was raised).
+fn detection_counts<'a>(b: &'a IngestBatch, about: &[(&'a AlertRecord, AlertEntity)]) -> Vec<(RollupKey, i64)> {
+    let hour = |t: Timestamp| t.millis().div_euclid(HOUR_MS) * HOUR_MS;
+    let mut counts: std::collections::BTreeMap<RollupKey, i64> = Default::default();
+    let received = hour(b.received_at);
+    if !b.events.is_empty() {
+        *counts.entry((received, "events", b.source_id.clone(), String::new())).or_default() +=
+            i64::try_from(b.events.len()).unwrap_or(i64::MAX);
+    }
+    for d in &b.dead_letters {
+        *counts.entry((hour(d.received_at), "dead_letters", d.source_id.clone(), String::new())).or_default() += 1;
+    }
+    for (_, a) in &b.alerts {
+        *counts.entry((hour(a.created_at), "alerts", a.title.clone(), a.level.clone())).or_default() += 1;
+    }
+    for (a, e) in about {
+        *counts.entry((hour(a.created_at), "entities", e.kind.clone(), e.value.clone())).or_default() += 1;
+    }
+    counts.into_iter().collect()
+}
