@@ -1,6 +1,24 @@
 // Finding things: the audit log and the stored (ingested) events, with "more like this"
 // and export.
 
+// A button that downloads what `path` answers in NDJSON, as NDJSON or as CSV (`header`, then
+// each line's `columns`), named `name.<format>`.
+function exportButton(id, format, name, path, header, columns) {
+  return el("button", { type: "button", id, onclick: async () => {
+    const text = await (await api("GET", path, null, true)).text();
+    let out = text;
+    if (format === "csv") {
+      const q = (v) => '"' + String(v ?? "").replace(/"/g, '""') + '"';
+      out = header + "\n" + text.split("\n").filter(Boolean).map((l) => columns(JSON.parse(l)).map(q).join(",")).join("\n") + "\n";
+    }
+    const a = el("a", { href: URL.createObjectURL(new Blob([out], { type: format === "csv" ? "text/csv" : "application/x-ndjson" })),
+      download: name + "." + format });
+    document.body.append(a);
+    a.click();
+    a.remove();
+  } }, t("export_" + format));
+}
+
 // The audit log: search by action, user and time range, page through, export, and
 // "more like this" from any action or user shown; and verify the chain.
 const auditQuery = { action: "", user: "", since: "", until: "" };
@@ -46,23 +64,9 @@ async function audit(after) {
   } }, v);
   const rows = events.map((e) => [e["@timestamp"] || "", like("action", (e.event || {}).action || ""), (e.event || {}).outcome || "",
     (e.user || {}).name ? like("user", e.user.name) : "", ((e.sekimori || {}).actor) || ""]);
-  const exportAs = (format) => el("button", { type: "button", id: "export-" + format, onclick: async () => {
-    const resp = await api("GET", "/api/v1/events?" + auditParams({ limit: 10000, format: "ndjson" }), null, true);
-    const text = await resp.text();
-    let out = text;
-    if (format === "csv") {
-      const q = (v) => '"' + String(v ?? "").replace(/"/g, '""') + '"';
-      out = "time,action,outcome,user,actor\n" + text.split("\n").filter(Boolean).map((l) => {
-        const e = JSON.parse(l);
-        return [e["@timestamp"], (e.event || {}).action, (e.event || {}).outcome, (e.user || {}).name, (e.sekimori || {}).actor].map(q).join(",");
-      }).join("\n") + "\n";
-    }
-    const a = el("a", { href: URL.createObjectURL(new Blob([out], { type: format === "csv" ? "text/csv" : "application/x-ndjson" })),
-      download: "sekimori-audit." + format });
-    document.body.append(a);
-    a.click();
-    a.remove();
-  } }, t("export_" + format));
+  const exportAs = (format) => exportButton("export-" + format, format, "sekimori-audit",
+    "/api/v1/events?" + auditParams({ limit: 10000, format: "ndjson" }), "time,action,outcome,user,actor",
+    (e) => [e["@timestamp"], (e.event || {}).action, (e.event || {}).outcome, (e.user || {}).name, (e.sekimori || {}).actor]);
   const last = events.length ? events[events.length - 1].sekimori.audit.seq : null;
   const more = events.length === 50 ? el("button", { type: "button", id: "next-page", onclick: () => audit(last) }, t("next_page")) : "";
   page(t("audit"), el("div", { class: "row" }, verify, exportAs("ndjson"), exportAs("csv")), form,
@@ -128,23 +132,9 @@ async function eventsPage(before) {
   } }, `${path}=${value}`);
   const rows = r.events.map((e) => [e.received_at, names.get(e.source_id) || e.source_id,
     el("span", { class: "event-fields" }, flat(e.event, "", [], 12).flatMap(([k, v], i) => [i ? " · " : "", like(k, v)]))]);
-  const exportAs = (format) => el("button", { type: "button", id: "events-export-" + format, onclick: async () => {
-    const resp = await api("GET", "/api/v1/admin/ingested-events?" + eventParams({ limit: 1000, format: "ndjson" }), null, true);
-    const text = await resp.text();
-    let out = text;
-    if (format === "csv") {
-      const q = (v) => '"' + String(v ?? "").replace(/"/g, '""') + '"';
-      out = "seq,received_at,source,event\n" + text.split("\n").filter(Boolean).map((l) => {
-        const e = JSON.parse(l);
-        return [e.seq, e.received_at, names.get(e.source_id) || e.source_id, JSON.stringify(e.event)].map(q).join(",");
-      }).join("\n") + "\n";
-    }
-    const a = el("a", { href: URL.createObjectURL(new Blob([out], { type: format === "csv" ? "text/csv" : "application/x-ndjson" })),
-      download: "sekimori-events." + format });
-    document.body.append(a);
-    a.click();
-    a.remove();
-  } }, t("export_" + format));
+  const exportAs = (format) => exportButton("events-export-" + format, format, "sekimori-events",
+    "/api/v1/admin/ingested-events?" + eventParams({ limit: 1000, format: "ndjson" }), "seq,received_at,source,event",
+    (e) => [e.seq, e.received_at, names.get(e.source_id) || e.source_id, JSON.stringify(e.event)]);
   const more = r.next ? el("button", { type: "button", id: "events-next", onclick: () => eventsPage(r.next) }, t("next_page")) : "";
   page(t("events_title"), el("div", { class: "row" }, exportAs("ndjson"), exportAs("csv")), form,
     el("p", { id: "event-count", "data-query": String(eventParams()) }, t("found", { n: r.events.length, scanned: r.scanned })),
