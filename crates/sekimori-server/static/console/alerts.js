@@ -1,11 +1,15 @@
 // Alerts: the queue, an alert's page with its triage, and each entity's timeline.
 
+// An alert's title as a link to its page (class `cls`), or marked when it is `current`.
+function alertLink(a, current, cls) {
+  return a.id === current ? el("strong", { class: "this-alert" }, `${a.title} (${t("this_alert")})`)
+    : el("a", { href: "#/alerts/" + encodeURIComponent(a.id), class: cls }, a.title || a.id);
+}
+
 // Alerts as a table: time, level, the rule (a link to the alert), state and assignee.
-function alertTable(list, current) {
+function alertTable(list) {
   return table([t("time"), t("level"), t("rule"), t("state"), t("assignee")], list.map((a) =>
-    [a.created_at || "", a.level || "",
-      a.id === current ? el("strong", { class: "this-alert" }, `${a.title} (${t("this_alert")})`)
-        : el("a", { href: "#/alerts/" + encodeURIComponent(a.id), class: "alert-link" }, a.title || a.id),
+    [a.created_at || "", a.level || "", alertLink(a, null, "alert-link"),
       el("span", { class: "alert-row-state", "data-state": a.state }, t(a.state)), el("span", { class: "alert-row-assignee" }, a.assignee || "")]));
 }
 
@@ -49,14 +53,10 @@ async function timeline(alert, kind, value) {
     until: new Date(at + 3600 * 1000).toISOString(), limit: "20", [kind]: value });
   const [about, events, stored] = await Promise.all([
     api("GET", `/api/v1/admin/alerts?${kind}=${encodeURIComponent(value)}&limit=20`),
-    kind === "user" && canRead("audit")
-      ? api("GET", `/api/v1/events?user=${encodeURIComponent(value)}&limit=20&order=desc&format=json`).then((r) => r.events)
-      : [],
+    kind === "user" && canRead("audit") ? latestAuditEvents(value) : [],
     api("GET", "/api/v1/admin/ingested-events?" + around).then((r) => r.events),
   ]);
-  const items = about.map((a) => ({ at: a.created_at, what: a.id === alert.id
-    ? el("strong", { class: "this-alert" }, `${a.title} (${t("this_alert")})`)
-    : el("a", { href: "#/alerts/" + encodeURIComponent(a.id), class: "timeline-alert" }, a.title), kind: t("alerts") }))
+  const items = about.map((a) => ({ at: a.created_at, what: alertLink(a, alert.id, "timeline-alert"), kind: t("alerts") }))
     .concat(events.map((e) => ({ at: e["@timestamp"], what: el("span", { class: "timeline-event" }, `${e.event.action} (${e.event.outcome})`), kind: t("audit") })))
     .concat(stored.map((e) => ({ at: e.received_at, kind: t("nav_events"), what: el("span", { class: "timeline-stored", title: JSON.stringify(e.event) },
       flat(e.event, "", [], 6).map(([k, v]) => `${k}=${v}`).join(" · ")) })));

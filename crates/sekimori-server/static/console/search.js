@@ -19,6 +19,11 @@ function exportButton(id, format, name, path, header, columns) {
   } }, t("export_" + format));
 }
 
+// A user's 20 latest audit events, newest first.
+async function latestAuditEvents(user) {
+  return (await api("GET", `/api/v1/events?user=${encodeURIComponent(user)}&limit=20&order=desc&format=json`)).events;
+}
+
 // The audit log: search by action, user and time range, page through, export, and
 // "more like this" from any action or user shown; and verify the chain.
 const auditQuery = { action: "", user: "", since: "", until: "" };

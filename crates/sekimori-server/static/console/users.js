@@ -23,7 +23,7 @@ async function user(name) {
   const [devices, envs, factors, passkeys, overrides, sessions, recent, about] = await Promise.all([
     api("GET", `${base}/devices`), api("GET", `${base}/environments`), api("GET", `${base}/factors`),
     api("GET", `${base}/passkeys`), api("GET", "/api/v1/admin/overrides"), api("GET", `${base}/sessions`),
-    canRead("audit") ? api("GET", `/api/v1/events?user=${encodeURIComponent(name)}&limit=20&order=desc&format=json`) : null,
+    canRead("audit") ? latestAuditEvents(name) : null,
     canRead("detection.read") ? api("GET", `/api/v1/admin/alerts?user=${encodeURIComponent(name)}&limit=20`) : null,
   ]);
   const mine = overrides.filter((o) => o.username === u.username);
@@ -105,7 +105,7 @@ async function user(name) {
       t("lift")) : ""])),
     ...(about ? [el("h3", {}, t("alerts_about")), el("div", { id: "user-alerts" }, alertTable(about))] : []),
     ...(recent ? [el("h3", {}, t("recent_events")), table([t("time"), t("action"), t("outcome")],
-      recent.events.map((e) => [e["@timestamp"], el("span", { class: "recent-action" }, e.event.action), e.event.outcome]))] : []));
+      recent.map((e) => [e["@timestamp"], el("span", { class: "recent-action" }, e.event.action), e.event.outcome]))] : []));
 }
 // Login hours (docs/protocol.md 9.3) as the console writes them: windows separated by `;`,
 // each `days from-until` (`mon,tue 09:00-18:00`); empty text is null (no hours of its own).
