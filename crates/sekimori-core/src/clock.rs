@@ -8,6 +8,11 @@ use std::sync::Arc;
 #[serde(transparent)]
 pub struct Timestamp(pub i64);
 
+/// An hour, ms: the roll-ups' bucket.
+pub const HOUR_MS: i64 = 3_600_000;
+/// A day, ms.
+pub const DAY_MS: i64 = 86_400_000;
+
 impl Timestamp {
     /// The last instant there is: "never" where a time is required.
     pub const MAX: Timestamp = Timestamp(i64::MAX);
@@ -35,6 +40,12 @@ impl Timestamp {
     /// This instant plus `ms` milliseconds (saturating; negative goes back).
     pub fn plus_millis(self, ms: i64) -> Self {
         Timestamp(self.0.saturating_add(ms))
+    }
+
+    /// The start of the `step_ms`-wide bucket (counted from the Unix epoch) this instant is
+    /// in: `floor_to(HOUR_MS)` is the start of its hour (UTC). `step_ms` must be positive.
+    pub fn floor_to(self, step_ms: i64) -> Self {
+        Timestamp(self.0.div_euclid(step_ms) * step_ms)
     }
 
     /// Milliseconds from `earlier` to this instant (negative when `earlier` is later).
@@ -113,6 +124,14 @@ impl Clock for TestClock {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn floor_to_is_the_start_of_the_bucket_also_before_the_epoch() {
+        assert_eq!(Timestamp(3 * HOUR_MS + 17).floor_to(HOUR_MS), Timestamp(3 * HOUR_MS));
+        assert_eq!(Timestamp(3 * HOUR_MS).floor_to(HOUR_MS), Timestamp(3 * HOUR_MS));
+        assert_eq!(Timestamp(-1).floor_to(HOUR_MS), Timestamp(-HOUR_MS));
+        assert_eq!(Timestamp(DAY_MS + HOUR_MS).floor_to(DAY_MS), Timestamp(DAY_MS));
+    }
 
     #[test]
     fn rfc3339_round_trip() {

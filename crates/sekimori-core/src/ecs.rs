@@ -408,18 +408,63 @@ pub fn login_of(action: &str) -> Option<(&'static str, &'static str)> {
     })
 }
 
+/// What a roll-up label adds after a risk decision when the login came from an
+/// environment new to the user.
+const NEW_ENVIRONMENT: &str = " new";
+
 /// The label that divides an audit event's roll-up count further, for the actions whose
 /// dashboards need it: for `auth.risk.assessed`, the risk decision (`OK`, `REVIEW`, `NG`),
 /// followed by ` new` when the login came from an environment the user had not used
-/// (`sekimori.environment.known` false). `""` for every other action.
+/// (`sekimori.environment.known` false). `""` for every other action. Read back with
+/// [`risk_of_label`].
 pub fn rollup_label(event: &crate::event::NewEvent) -> String {
     if event.action != action::AUTH_RISK_ASSESSED {
         return String::new();
     }
     let decision = event.fields.get(field::RISK_DECISION).and_then(serde_json::Value::as_str).unwrap_or("");
     if event.fields.get(field::ENVIRONMENT_KNOWN) == Some(&serde_json::Value::Bool(false)) {
-        format!("{decision} new")
+        format!("{decision}{NEW_ENVIRONMENT}")
     } else {
         decision.to_owned()
+    }
+}
+
+/// A risk assessment's roll-up label read back: (the decision as written, whether the
+/// environment was new).
+pub fn risk_of_label(label: &str) -> (&str, bool) {
+    match label.strip_suffix(NEW_ENVIRONMENT) {
+        Some(decision) => (decision, true),
+        None => (label, false),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::event::{NewEvent, Outcome};
+    use crate::Timestamp;
+
+    fn assessed(decision: &str, known: Option<bool>) -> NewEvent {
+        let e = NewEvent::new(Timestamp(0), "t", "authentication", action::AUTH_RISK_ASSESSED, Outcome::Success)
+            .field(field::RISK_DECISION, decision);
+        match known {
+            Some(k) => e.field(field::ENVIRONMENT_KNOWN, k),
+            None => e,
+        }
+    }
+
+    #[test]
+    fn a_risk_label_reads_back_as_its_decision_and_environment() {
+        for (event, label, read) in [
+            (assessed("OK", Some(true)), "OK", ("OK", false)),
+            (assessed("REVIEW", Some(false)), "REVIEW new", ("REVIEW", true)),
+            (assessed("NG", None), "NG", ("NG", false)),
+        ] {
+            assert_eq!(rollup_label(&event), label);
+            assert_eq!(risk_of_label(label), read);
+        }
+        let other = NewEvent::new(Timestamp(0), "t", "authentication", "auth.password.failed", Outcome::Failure)
+            .field(field::RISK_DECISION, "OK");
+        assert_eq!(rollup_label(&other), "", "only risk assessments are labelled");
     }
 }

@@ -5,7 +5,9 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
+use sekimori_core::clock::{DAY_MS, HOUR_MS};
 use sekimori_core::{ErrorCode, TenantId, Timestamp};
+use sekimori_risk::Decision;
 use serde::Serialize;
 
 use crate::{Context, GateError, GateResult};
@@ -33,8 +35,8 @@ impl Bucket {
     /// Its width, ms.
     pub fn millis(self) -> i64 {
         match self {
-            Bucket::Hour => 3_600_000,
-            Bucket::Day => 86_400_000,
+            Bucket::Hour => HOUR_MS,
+            Bucket::Day => DAY_MS,
         }
     }
 }
@@ -79,6 +81,36 @@ pub struct Verdicts {
     pub new_environments: i64,
 }
 
+impl Verdicts {
+    /// Counts `n` assessments with `decision` (`None`: one without a decision), `new` when
+    /// from a new environment.
+    fn count(&mut self, decision: Option<Decision>, new: bool, n: i64) {
+        match decision {
+            Some(Decision::Ok) => self.ok += n,
+            Some(Decision::Review) => self.review += n,
+            Some(Decision::Ng) => self.ng += n,
+            None => {}
+        }
+        if new {
+            self.new_environments += n;
+        }
+    }
+}
+
+impl Point {
+    /// The per-bucket part of [`Verdicts::count`]: REVIEW, NG and new environments.
+    fn count_risk(&mut self, decision: Option<Decision>, new: bool, n: i64) {
+        match decision {
+            Some(Decision::Review) => self.risk_review += n,
+            Some(Decision::Ng) => self.risk_ng += n,
+            Some(Decision::Ok) | None => {}
+        }
+        if new {
+            self.new_environments += n;
+        }
+    }
+}
+
 /// A dashboard's numbers for a time range.
 #[derive(Debug, Clone, Serialize)]
 pub struct Dashboard {
@@ -104,7 +136,7 @@ pub struct Dashboards {
 }
 
 /// The longest range a dashboard covers: a year.
-pub const MAX_RANGE_MS: i64 = 366 * 86_400_000;
+pub const MAX_RANGE_MS: i64 = 366 * DAY_MS;
 
 /// Refuses a range that is empty, backwards or longer than [`MAX_RANGE_MS`] (naming
 /// `until`): every dashboard's ranges are checked the same way.
@@ -132,7 +164,7 @@ impl Dashboards {
         check_range(since, until)?;
         let rows = self.ctx.store.audit_rollups(tenant_id, since, until).await?;
         let step = bucket.millis();
-        let first = since.millis().div_euclid(step) * step;
+        let first = since.floor_to(step).millis();
         let mut series: BTreeMap<i64, Point> = BTreeMap::new();
         let mut at = first;
         while at < until.millis() {
@@ -155,35 +187,13 @@ impl Dashboards {
         let mut risk = Verdicts::default();
         for r in &rows {
             *actions.entry((r.action.clone(), r.outcome.clone())).or_default() += r.n;
-            let mut point = series.get_mut(&(r.hour.div_euclid(step) * step));
+            let mut point = series.get_mut(&Timestamp(r.hour).floor_to(step).millis());
             if r.action == sekimori_core::ecs::action::AUTH_RISK_ASSESSED {
-                // The decision as the risk engine names it (`Decision::as_str`), and whether
-                // the environment was new (`ecs::rollup_label`).
-                let (decision, new) = match r.label.strip_suffix(" new") {
-                    Some(d) => (d, true),
-                    None => (r.label.as_str(), false),
-                };
-                if new {
-                    risk.new_environments += r.n;
-                    if let Some(p) = point.as_deref_mut() {
-                        p.new_environments += r.n;
-                    }
-                }
-                match decision {
-                    "OK" => risk.ok += r.n,
-                    "REVIEW" => {
-                        risk.review += r.n;
-                        if let Some(p) = point.as_deref_mut() {
-                            p.risk_review += r.n;
-                        }
-                    }
-                    "NG" => {
-                        risk.ng += r.n;
-                        if let Some(p) = point.as_deref_mut() {
-                            p.risk_ng += r.n;
-                        }
-                    }
-                    _ => {}
+                let (decision, new) = sekimori_core::ecs::risk_of_label(&r.label);
+                let decision = sekimori_risk::Decision::parse(decision);
+                risk.count(decision, new, r.n);
+                if let Some(p) = point.as_deref_mut() {
+                    p.count_risk(decision, new, r.n);
                 }
             }
             if let Some((method, result)) = sekimori_core::ecs::login_of(&r.action) {
@@ -204,7 +214,7 @@ impl Dashboards {
             m.into_iter().map(|((key, result), n)| Count { key, result, n }).collect::<Vec<_>>()
         };
         Ok(Dashboard {
-            since: Timestamp(since.millis().div_euclid(3_600_000) * 3_600_000).to_rfc3339(),
+            since: since.floor_to(HOUR_MS).to_rfc3339(),
             until: until.to_rfc3339(),
             bucket,
             logins: counts(logins),

@@ -31,6 +31,11 @@ impl Decision {
             Decision::Ng => "NG",
         }
     }
+
+    /// The decision [`Decision::as_str`] names, if `text` is one.
+    pub fn parse(text: &str) -> Option<Decision> {
+        [Decision::Ok, Decision::Review, Decision::Ng].into_iter().find(|d| d.as_str() == text)
+    }
 }
 
 /// An explicit rule: when every signal in `when` is present, `decision` decides.
@@ -192,6 +197,14 @@ impl Policy {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_decision_parses_from_what_it_writes() {
+        for d in [Decision::Ok, Decision::Review, Decision::Ng] {
+            assert_eq!(Decision::parse(d.as_str()), Some(d));
+        }
+        assert_eq!(Decision::parse("ok"), None, "as written, upper case");
+    }
 
     #[test]
     fn the_default_policy_is_valid_and_round_trips() {

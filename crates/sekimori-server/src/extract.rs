@@ -26,15 +26,7 @@ pub(crate) fn bearer(headers: &HeaderMap) -> Result<&str, ApiError> {
 
 /// `text` as an RFC 3339 time; `invalid_request` naming `field` otherwise.
 pub(crate) fn rfc3339(field: &'static str, text: &str) -> Result<Timestamp, ApiError> {
-    Timestamp::parse(text).ok_or_else(|| {
-        ApiError(
-            sekimori_core::ServiceError::new(
-                ErrorCode::InvalidRequest,
-                format!("{field}: {text:?} is not an RFC 3339 time"),
-            )
-            .with("field", field),
-        )
-    })
+    Timestamp::parse(text).ok_or_else(|| ApiError::invalid(field, format!("{field}: {text:?} is not an RFC 3339 time")))
 }
 
 /// An authenticated admin.
@@ -426,13 +418,7 @@ pub(crate) fn wants_ndjson(format: Option<&str>, headers: &axum::http::HeaderMap
             .get(axum::http::header::ACCEPT)
             .and_then(|v| v.to_str().ok())
             .is_some_and(|a| a.contains("application/x-ndjson"))),
-        Some(other) => Err(ApiError(
-            sekimori_core::ServiceError::new(
-                ErrorCode::InvalidRequest,
-                format!("format must be json or ndjson, not {other:?}"),
-            )
-            .with("field", "format"),
-        )),
+        Some(other) => Err(ApiError::invalid("format", format!("format must be json or ndjson, not {other:?}"))),
     }
 }
 
@@ -442,20 +428,17 @@ pub(crate) fn one_entity(
     user: &Option<String>,
     ip: &Option<String>,
     host: &Option<String>,
-) -> Result<Option<sekimori_store::AlertEntity>, ApiError> {
-    let refuse = |field: &str, detail: &str| {
-        ApiError(sekimori_core::ServiceError::new(ErrorCode::InvalidRequest, detail).with("field", field))
-    };
-    let mut found: Option<sekimori_store::AlertEntity> = None;
+) -> Result<Option<sekimori_store::Entity>, ApiError> {
+    let mut found: Option<sekimori_store::Entity> = None;
     for (kind, value) in [("user", user), ("ip", ip), ("host", host)] {
         let Some(value) = value else { continue };
         if found.is_some() {
-            return Err(refuse(kind, "give at most one of user, ip and host"));
+            return Err(ApiError::invalid(kind, "give at most one of user, ip and host"));
         }
         if value.is_empty() {
-            return Err(refuse(kind, "an entity's value must not be empty"));
+            return Err(ApiError::invalid(kind, "an entity's value must not be empty"));
         }
-        found = Some(sekimori_store::AlertEntity { kind: kind.into(), value: value.clone() });
+        found = Some(sekimori_store::Entity { kind: kind.into(), value: value.clone() });
     }
     Ok(found)
 }

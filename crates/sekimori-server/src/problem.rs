@@ -19,6 +19,11 @@ impl ApiError {
     pub fn new(code: ErrorCode, detail: impl Into<String>) -> Self {
         ApiError(GateError::new(code, detail))
     }
+
+    /// `invalid_request` naming the request's `field` (parameter or member) that is wrong.
+    pub fn invalid(field: &str, detail: impl Into<String>) -> Self {
+        ApiError(GateError::new(ErrorCode::InvalidRequest, detail).with("field", field))
+    }
 }
 
 impl From<GateError> for ApiError {

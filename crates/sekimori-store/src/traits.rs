@@ -415,7 +415,7 @@ pub trait InsightStore: Send + Sync {
     async fn alerts_about(
         &self,
         tenant_id: &TenantId,
-        entity: &AlertEntity,
+        entity: &Entity,
         state: Option<AlertState>,
         since: Timestamp,
         limit: i64,

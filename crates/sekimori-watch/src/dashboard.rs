@@ -94,7 +94,7 @@ impl Watch {
         let rows = self.store.detection_rollups(tenant_id, since, until).await?;
         let step = bucket_ms.max(1);
         let mut series: BTreeMap<i64, DetectionPoint> = BTreeMap::new();
-        let mut at = since.millis().div_euclid(step) * step;
+        let mut at = since.floor_to(step).millis();
         while at < until.millis() {
             let point =
                 DetectionPoint { at: Timestamp(at).to_rfc3339(), alerts: BTreeMap::new(), events: 0, dead_letters: 0 };
@@ -106,7 +106,7 @@ impl Watch {
         let mut entities: BTreeMap<(String, String), i64> = BTreeMap::new();
         let mut sources: BTreeMap<String, (i64, i64)> = BTreeMap::new();
         for r in rows {
-            let point = series.get_mut(&(r.hour.div_euclid(step) * step));
+            let point = series.get_mut(&Timestamp(r.hour).floor_to(step).millis());
             match r.series.as_str() {
                 "alerts" => {
                     *alerts.entry(r.label.clone()).or_default() += r.n;
@@ -135,7 +135,7 @@ impl Watch {
         let names: BTreeMap<String, String> =
             self.list_sources(tenant_id).await?.into_iter().map(|s| (s.id, s.name)).collect();
         Ok(DetectionDashboard {
-            since: Timestamp(since.millis().div_euclid(3_600_000) * 3_600_000).to_rfc3339(),
+            since: since.floor_to(sekimori_core::clock::HOUR_MS).to_rfc3339(),
             until: until.to_rfc3339(),
             alerts,
             top_rules: top(rules, TOP).into_iter().map(|((title, level), n)| RuleCount { title, level, n }).collect(),

@@ -16,7 +16,7 @@ use sekimori_detect::baseline::{excerpt, Baselines, Entities, Profile};
 use sekimori_detect::input::{parse_events, parse_evtx};
 use sekimori_detect::tuning::CompiledTuning;
 use sekimori_detect::{DetectError, EventSource, Hit, Hunter, RuleSet};
-use sekimori_store::{AlertEntity, AlertRecord, DeadLetter, EventFilter, IngestBatch, IngestSource, Store};
+use sekimori_store::{AlertRecord, DeadLetter, Entity, EventFilter, IngestBatch, IngestSource, Store};
 use serde::Serialize;
 use serde_json::Value;
 
@@ -446,7 +446,7 @@ impl Watch {
             .enumerate()
             .flat_map(|(index, e)| {
                 [("user", &e.user), ("ip", &e.ip), ("host", &e.host)].into_iter().filter_map(move |(kind, v)| {
-                    v.as_ref().map(|value| (index, AlertEntity { kind: kind.into(), value: value.clone() }))
+                    v.as_ref().map(|value| (index, Entity { kind: kind.into(), value: value.clone() }))
                 })
             })
             .collect();

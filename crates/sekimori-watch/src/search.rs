@@ -4,7 +4,7 @@
 //! request, so a search never holds the database for long; the answer says where to go on).
 
 use sekimori_core::{ErrorCode, ServiceError, TenantId, Timestamp};
-use sekimori_store::{AlertEntity, IngestedEvent, IngestedQuery};
+use sekimori_store::{IngestedEvent, IngestedQuery};
 use serde_json::Value;
 
 use crate::{Watch, WatchResult};
@@ -16,20 +16,14 @@ const SCAN_PAGE: i64 = 2_000;
 /// Most events one answer holds.
 pub const MAX_LIMIT: i64 = 1_000;
 
-/// One search.
+/// One search: the stored events `scope` selects (time range, source, entity by index,
+/// where to go on, how many to answer), of those the ones whose `field` equals a value.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct EventSearch {
-    pub since: Timestamp,
-    pub until: Timestamp,
-    pub source_id: Option<String>,
-    /// By index.
-    pub entity: Option<AlertEntity>,
+    pub scope: IngestedQuery,
     /// `(field, value)`: the event's field (a key, else a dotted path) equal to the value
     /// (numbers and booleans as written in JSON).
     pub field: Option<(String, String)>,
-    /// Continue below this place, (received at, number): the previous answer's `next`.
-    pub before: Option<(Timestamp, i64)>,
-    pub limit: i64,
 }
 
 /// What a search found.
@@ -56,15 +50,10 @@ pub fn field_equals(event: &Value, field: &str, want: &str) -> bool {
 impl Watch {
     /// Finds the tenant's stored events, newest first.
     pub async fn search_events(&self, tenant_id: &TenantId, search: &EventSearch) -> WatchResult<Found> {
-        let limit = search.limit.clamp(1, MAX_LIMIT);
-        let mut query = IngestedQuery {
-            since: search.since,
-            until: search.until,
-            source_id: search.source_id.clone(),
-            entity: search.entity.clone(),
-            before: search.before,
-            limit: if search.field.is_some() { SCAN_PAGE } else { limit },
-        };
+        let limit = search.scope.limit.clamp(1, MAX_LIMIT);
+        // A field condition reads pages of the scope and keeps what matches.
+        let page_size = if search.field.is_some() { SCAN_PAGE } else { limit };
+        let mut query = IngestedQuery { limit: page_size, ..search.scope.clone() };
         let mut found = Vec::new();
         let mut scanned = 0;
         loop {

@@ -9,7 +9,7 @@ use std::collections::HashMap;
 use sekimori_core::ecs::{action, field};
 use sekimori_core::event::{NewEvent, Outcome};
 use sekimori_core::{ErrorCode, ServiceError, Timestamp};
-use sekimori_store::{AlertComment, AlertEntity, AlertRecord, AlertState, AlertTriage, TriageChange};
+use sekimori_store::{AlertComment, AlertRecord, AlertState, AlertTriage, Entity, TriageChange};
 
 use crate::{Watch, WatchResult};
 
@@ -69,7 +69,7 @@ impl Watch {
     pub async fn alerts_about(
         &self,
         tenant_id: &TenantId,
-        entity: &AlertEntity,
+        entity: &Entity,
         state: Option<AlertState>,
         since: i64,
         limit: i64,

@@ -91,25 +91,24 @@ fn view(a: AlertRecord, triage: Option<&AlertTriage>) -> Result<AlertView, ApiEr
     })
 }
 
-fn invalid(field: &str, detail: &str) -> ApiError {
-    ApiError(sekimori_gate::GateError::new(ErrorCode::InvalidRequest, detail).with("field", field))
-}
-
 async fn list(
     State(s): State<AppState>,
     AdminAuth(admin): AdminAuth,
     ApiQuery(q): ApiQuery<AlertQuery>,
 ) -> ApiResult<Json<Vec<AlertView>>> {
     let since = match &q.since {
-        Some(t) => Timestamp::parse(t).ok_or_else(|| invalid("since", "since must be an RFC 3339 time"))?.millis(),
+        Some(t) => {
+            Timestamp::parse(t).ok_or_else(|| ApiError::invalid("since", "since must be an RFC 3339 time"))?.millis()
+        }
         None => 0,
     };
     let limit = limit(q.limit)?;
     let state = match q.state.as_deref() {
         None => None,
-        Some(name) => {
-            Some(AlertState::parse(name).ok_or_else(|| invalid("state", "state is firing, acknowledged or resolved"))?)
-        }
+        Some(name) => Some(
+            AlertState::parse(name)
+                .ok_or_else(|| ApiError::invalid("state", "state is firing, acknowledged or resolved"))?,
+        ),
     };
     let list = match (crate::extract::one_entity(&q.user, &q.ip, &q.host)?, state) {
         (Some(entity), state) => s.watch.alerts_about(&admin.tenant_id, &entity, state, since, limit).await?,

@@ -95,14 +95,9 @@ impl Range {
         let until = crate::extract::rfc3339("until", &self.until)?;
         sekimori_gate::dashboard::check_range(since, until)?;
         let bucket = match self.bucket.as_deref() {
-            None if until.millis() - since.millis() <= 2 * 86_400_000 => Bucket::Hour,
+            None if until.millis() - since.millis() <= 2 * sekimori_core::clock::DAY_MS => Bucket::Hour,
             None => Bucket::Day,
-            Some(b) => Bucket::parse(b).ok_or_else(|| {
-                ApiError(
-                    sekimori_gate::GateError::new(ErrorCode::InvalidRequest, "bucket is hour or day")
-                        .with("field", "bucket"),
-                )
-            })?,
+            Some(b) => Bucket::parse(b).ok_or_else(|| ApiError::invalid("bucket", "bucket is hour or day"))?,
         };
         Ok((since, until, bucket))
     }

@@ -40,10 +40,6 @@ struct SetOverride {
     reason: String,
 }
 
-fn invalid(field: &str, detail: impl Into<String>) -> ApiError {
-    ApiError(sekimori_gate::GateError::new(ErrorCode::InvalidRequest, detail).with("field", field))
-}
-
 async fn set(
     State(s): State<AppState>,
     AdminAuth(admin): AdminAuth,
@@ -52,30 +48,32 @@ async fn set(
 ) -> ApiResult<(StatusCode, Json<serde_json::Value>)> {
     let response = match (req.action.as_str(), req.level) {
         ("raise_level", Some(l @ 2..=3)) => Response::RaiseLevel(l),
-        ("raise_level", _) => return Err(invalid("level", "raise_level needs a level of 2 or 3")),
+        ("raise_level", _) => return Err(ApiError::invalid("level", "raise_level needs a level of 2 or 3")),
         ("suspend_push", None) => Response::SuspendPush,
         ("block", None) => Response::Block,
         ("reauthenticate", None) => Response::Reauthenticate,
-        (_, Some(_)) => return Err(invalid("level", "only raise_level takes a level")),
+        (_, Some(_)) => return Err(ApiError::invalid("level", "only raise_level takes a level")),
         (other, None) => {
-            return Err(invalid(
+            return Err(ApiError::invalid(
                 "action",
                 format!("{other:?}: the actions are raise_level, suspend_push, block and reauthenticate"),
             ))
         }
     };
     if req.reason.trim().is_empty() || req.reason.len() > 1000 {
-        return Err(invalid("reason", "a reason of 1 to 1000 characters is needed"));
+        return Err(ApiError::invalid("reason", "a reason of 1 to 1000 characters is needed"));
     }
     let duration_ms = match (&req.duration, response) {
         (None, Response::Reauthenticate) => 1,
-        (Some(_), Response::Reauthenticate) => return Err(invalid("duration", "reauthenticate is not lasting")),
-        (None, _) => return Err(invalid("duration", "a duration is needed, e.g. \"1h\"")),
+        (Some(_), Response::Reauthenticate) => {
+            return Err(ApiError::invalid("duration", "reauthenticate is not lasting"))
+        }
+        (None, _) => return Err(ApiError::invalid("duration", "a duration is needed, e.g. \"1h\"")),
         (Some(d), _) => {
-            let d = sekimori_respond::parse_duration(d).map_err(|e| invalid("duration", e.to_string()))?;
+            let d = sekimori_respond::parse_duration(d).map_err(|e| ApiError::invalid("duration", e.to_string()))?;
             match i64::try_from(d.as_millis()) {
                 Ok(ms) if ms > 0 && ms <= 366 * 86_400_000 => ms,
-                _ => return Err(invalid("duration", "between 1 ms and a year")),
+                _ => return Err(ApiError::invalid("duration", "between 1 ms and a year")),
             }
         }
     };

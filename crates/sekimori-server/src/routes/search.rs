@@ -5,8 +5,8 @@ use axum::extract::State;
 use axum::http::{header, HeaderMap};
 use axum::response::{IntoResponse, Response};
 use axum::{Json, Router};
-use sekimori_core::{ErrorCode, ServiceError};
 use sekimori_gate::roles::Capability;
+use sekimori_store::IngestedQuery;
 use sekimori_watch::search::{EventSearch, Found};
 use serde::Deserialize;
 use serde_json::{json, Value};
@@ -42,38 +42,34 @@ struct SearchQuery {
     format: Option<String>,
 }
 
-fn invalid(field: &'static str, detail: &str) -> ApiError {
-    ApiError(ServiceError::new(ErrorCode::InvalidRequest, detail).with("field", field))
-}
-
 impl SearchQuery {
     fn search(&self) -> Result<EventSearch, ApiError> {
         let since = rfc3339("since", &self.since)?;
         let until = rfc3339("until", &self.until)?;
         if until.millis() <= since.millis() {
-            return Err(invalid("until", "until must be after since"));
+            return Err(ApiError::invalid("until", "until must be after since"));
         }
         let entity = crate::extract::one_entity(&self.user, &self.ip, &self.host)?;
         let field = match (&self.field, &self.value) {
             (None, None) => None,
             (Some(f), Some(v)) if !f.is_empty() => Some((f.clone(), v.clone())),
-            (Some(_), Some(_)) => return Err(invalid("field", "the field's name must not be empty")),
-            (Some(_), None) => return Err(invalid("value", "a field needs the value it must equal")),
-            (None, Some(_)) => return Err(invalid("field", "a value needs the field it is of")),
+            (Some(_), Some(_)) => return Err(ApiError::invalid("field", "the field's name must not be empty")),
+            (Some(_), None) => return Err(ApiError::invalid("value", "a field needs the value it must equal")),
+            (None, Some(_)) => return Err(ApiError::invalid("field", "a value needs the field it is of")),
         };
         let limit = self.limit.unwrap_or(100);
         if !(1..=sekimori_watch::search::MAX_LIMIT).contains(&limit) {
-            return Err(invalid("limit", "limit is 1 to 1000"));
+            return Err(ApiError::invalid("limit", "limit is 1 to 1000"));
         }
-        Ok(EventSearch {
+        let scope = IngestedQuery {
             since,
             until,
             source_id: self.source.clone(),
             entity,
-            field,
             before: self.before.as_deref().map(parse_cursor).transpose()?,
             limit,
-        })
+        };
+        Ok(EventSearch { scope, field })
     }
 }
 
@@ -85,7 +81,7 @@ fn cursor((at, seq): (sekimori_core::Timestamp, i64)) -> String {
 fn parse_cursor(text: &str) -> Result<(sekimori_core::Timestamp, i64), ApiError> {
     text.split_once('_')
         .and_then(|(at, seq)| Some((sekimori_core::Timestamp(at.parse().ok()?), seq.parse().ok()?)))
-        .ok_or_else(|| invalid("before", "before is a previous answer's next"))
+        .ok_or_else(|| ApiError::invalid("before", "before is a previous answer's next"))
 }
 
 /// An event as the search shows it.

@@ -179,7 +179,7 @@ pub async fn ingest_sources_batches_alerts_and_dead_letters(s: S) {
 
 pub async fn alerts_are_found_by_the_entities_they_are_about(s: S) {
     let t = tenant(&s).await;
-    let alert = |id: &str, at: i64, entities: &str| AlertRecord {
+    let alert = |id: &str, at: i64| AlertRecord {
         id: id.into(),
         tenant_id: t.id.clone(),
         rule_id: Some("r1".into()),
@@ -189,32 +189,41 @@ pub async fn alerts_are_found_by_the_entities_they_are_about(s: S) {
         source_id: "src1".into(),
         event_seq: 0,
         matched: "[]".into(),
-        entities: entities.into(),
+        entities: "{}".into(),
         excerpt: "{}".into(),
         created_at: Timestamp(at),
     };
-    // 250 alerts about bob (more than one insert statement holds), then three about alice.
-    let mut alerts: Vec<(usize, AlertRecord)> =
-        (0..250).map(|i| (0, alert(&format!("b{i:03}"), T0 + i, r#"{"user":"bob","ip":"192.0.2.9"}"#))).collect();
-    alerts.push((0, alert("a1", T0 + 300, r#"{"user":"alice","ip":"192.0.2.7","host":"ws1"}"#)));
-    alerts.push((0, alert("a2", T0 + 301, r#"{"user":"alice"}"#)));
-    alerts.push((0, alert("a3", T0 + 302, r#"{"ip":"192.0.2.7"}"#)));
-    alerts.push((0, alert("n1", T0 + 303, "{}")));
+    // Each alert on an event of its own; an alert is about its event's entities. 250 about
+    // bob (more than one insert statement holds), then three about alice and one about nobody.
+    let mut alerts: Vec<(usize, AlertRecord)> = Vec::new();
+    let mut event_entities: Vec<(usize, Entity)> = Vec::new();
+    let mut add = |id: &str, at: i64, entities: &[(&str, &str)]| {
+        let index = alerts.len();
+        alerts.push((index, alert(id, at)));
+        event_entities.extend(entities.iter().map(|(k, v)| (index, Entity { kind: (*k).into(), value: (*v).into() })));
+    };
+    for i in 0..250 {
+        add(&format!("b{i:03}"), T0 + i, &[("user", "bob"), ("ip", "192.0.2.9")]);
+    }
+    add("a1", T0 + 300, &[("user", "alice"), ("ip", "192.0.2.7"), ("host", "ws1")]);
+    add("a2", T0 + 301, &[("user", "alice")]);
+    add("a3", T0 + 302, &[("ip", "192.0.2.7")]);
+    add("n1", T0 + 303, &[]);
     let batch = IngestBatch {
         tenant_id: t.id.clone(),
         source_id: "src1".into(),
         received_at: Timestamp(T0),
-        events: vec!["{}".into()],
+        events: vec!["{}".into(); alerts.len()],
         dead_letters: vec![],
         alerts,
         cursor: None,
         profiles: vec![],
-        event_entities: vec![],
+        event_entities,
     };
     s.store_ingest(&batch).await.expect("store").expect("no cursor");
-    let about = |kind: &str, value: &str| AlertEntity { kind: kind.into(), value: value.into() };
+    let about = |kind: &str, value: &str| Entity { kind: kind.into(), value: value.into() };
     let ids = |v: Vec<AlertRecord>| v.into_iter().map(|a| a.id).collect::<Vec<_>>();
-    let find = |e: AlertEntity, state: Option<AlertState>, since: i64, limit: i64| {
+    let find = |e: Entity, state: Option<AlertState>, since: i64, limit: i64| {
         let (s, t) = (s.clone(), t.id.clone());
         async move { ids(s.alerts_about(&t, &e, state, Timestamp(since), limit).await.expect("about")) }
     };
@@ -238,16 +247,22 @@ pub async fn alerts_are_found_by_the_entities_they_are_about(s: S) {
     assert_eq!(find(about("user", "alice"), Some(AlertState::Firing), 0, 10).await, ["a2"]);
     let other = TenantId::new("other-tenant");
     assert!(s.alerts_about(&other, &about("user", "alice"), None, Timestamp(0), 10).await.expect("about").is_empty());
-    // An alert whose stored entities are not an object is refused, and nothing is written.
-    let bad = IngestBatch { alerts: vec![(0, alert("x1", T0, "[1]"))], ..batch.clone() };
+    // An entity of an event outside the batch is refused, and nothing is written.
+    let bad = IngestBatch {
+        events: vec!["{}".into()],
+        alerts: vec![(0, alert("x1", T0))],
+        event_entities: vec![(0, about("user", "carol")), (5, about("user", "carol"))],
+        ..batch.clone()
+    };
     assert!(s.store_ingest(&bad).await.is_err());
     assert!(s.alert(&t.id, "x1").await.expect("read").is_none());
+    assert!(find(about("user", "carol"), None, 0, 10).await.is_empty());
 }
 
 pub async fn ingested_events_are_searched_by_entity_source_time_and_page(s: S) {
     let t = tenant(&s).await;
-    let about = |kind: &str, value: &str| AlertEntity { kind: kind.into(), value: value.into() };
-    let batch = |source: &str, at: i64, events: &[&str], entities: Vec<(usize, AlertEntity)>| IngestBatch {
+    let about = |kind: &str, value: &str| Entity { kind: kind.into(), value: value.into() };
+    let batch = |source: &str, at: i64, events: &[&str], entities: Vec<(usize, Entity)>| IngestBatch {
         tenant_id: t.id.clone(),
         source_id: source.into(),
         received_at: Timestamp(at),
@@ -272,7 +287,7 @@ pub async fn ingested_events_are_searched_by_entity_source_time_and_page(s: S) {
     s.store_ingest(&first).await.expect("store").expect("no cursor");
     let second = batch("src2", T0 + 1000, &["f0", "f1"], vec![(1, about("user", "alice"))]);
     s.store_ingest(&second).await.expect("store").expect("no cursor");
-    let query = |entity: Option<AlertEntity>| IngestedQuery {
+    let query = |entity: Option<Entity>| IngestedQuery {
         since: Timestamp(T0),
         until: Timestamp(T0 + 2000),
         source_id: None,

@@ -82,7 +82,8 @@ pub async fn detection_rollups_count_every_batch_by_hour_under_concurrency(s: S)
     let t = tenant(&s).await;
     const H: i64 = 3_600_000;
     let base = (T0 / H) * H;
-    let alert = |id: String, title: &str, level: &str, at: i64, entities: &str| AlertRecord {
+    let entity = |kind: &str, value: &str| Entity { kind: kind.into(), value: value.into() };
+    let alert = |id: String, title: &str, level: &str, at: i64| AlertRecord {
         id,
         tenant_id: t.id.clone(),
         rule_id: None,
@@ -92,7 +93,7 @@ pub async fn detection_rollups_count_every_batch_by_hour_under_concurrency(s: S)
         source_id: "edr".into(),
         event_seq: 0,
         matched: "[]".into(),
-        entities: entities.into(),
+        entities: "{}".into(),
         excerpt: "{}".into(),
         created_at: Timestamp(at),
     };
@@ -114,12 +115,13 @@ pub async fn detection_rollups_count_every_batch_by_hour_under_concurrency(s: S)
                     sample: "x".into(),
                 }],
                 alerts: vec![
-                    (0, alert(format!("w{i}"), "Whoami", "medium", base + i, r#"{"user":"alice","host":"ws1"}"#)),
-                    (1, alert(format!("c{i}"), "Cleared", "high", base + i, "{}")),
+                    (0, alert(format!("w{i}"), "Whoami", "medium", base + i)),
+                    (1, alert(format!("c{i}"), "Cleared", "high", base + i)),
                 ],
                 cursor: None,
                 profiles: vec![],
-                event_entities: vec![],
+                // The whoami run's event is about alice on ws1; an alert is about its event's.
+                event_entities: vec![(0, entity("user", "alice")), (0, entity("host", "ws1"))],
             };
             let s = s.clone();
             tokio::spawn(async move { s.store_ingest(&batch).await })
@@ -135,10 +137,10 @@ pub async fn detection_rollups_count_every_batch_by_hour_under_concurrency(s: S)
         received_at: Timestamp(base + H + 1),
         events: vec!["{}".into(); 3],
         dead_letters: vec![],
-        alerts: vec![(2, alert("l1".into(), "Whoami", "medium", base + H + 1, r#"{"user":"bob"}"#))],
+        alerts: vec![(2, alert("l1".into(), "Whoami", "medium", base + H + 1))],
         cursor: None,
         profiles: vec![],
-        event_entities: vec![],
+        event_entities: vec![(2, entity("user", "bob"))],
     };
     s.store_ingest(&later).await.expect("store").expect("no cursor");
     let other = IngestBatch { tenant_id: TenantId::new("other-tenant"), alerts: vec![], ..later.clone() };

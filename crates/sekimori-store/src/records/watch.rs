@@ -65,27 +65,12 @@ pub struct DetectionRollup {
     pub n: i64,
 }
 
-/// One entity an alert is about: `kind` is `user`, `ip` or `host` (the keys of
-/// [`AlertRecord::entities`]), `value` as the alert names it.
+/// A user, IP address or host an event or alert is about: `kind` is `user`, `ip` or `host`
+/// (the keys of [`AlertRecord::entities`]), `value` as the event names it.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct AlertEntity {
+pub struct Entity {
     pub kind: String,
     pub value: String,
-}
-
-impl AlertRecord {
-    /// The entities this alert is about, from its `entities` object (string members only).
-    pub fn entity_list(&self) -> Result<Vec<AlertEntity>, crate::StoreError> {
-        let map: serde_json::Map<String, serde_json::Value> = serde_json::from_str(&self.entities)
-            .map_err(|e| crate::StoreError::Corrupt(format!("alert {}: entities: {e}", self.id)))?;
-        Ok(map
-            .into_iter()
-            .filter_map(|(kind, v)| match v {
-                serde_json::Value::String(value) => Some(AlertEntity { kind, value }),
-                _ => None,
-            })
-            .collect())
-    }
 }
 
 /// A per-tenant document kept in versions: what it is.
@@ -168,9 +153,10 @@ pub struct IngestBatch {
     pub cursor: Option<(String, i64, i64)>,
     /// Behaviour profiles to write (entity, JSON document), replacing the stored ones.
     pub profiles: Vec<(String, String)>,
-    /// The entities each event is about, each with the index into `events` of its event,
-    /// indexed for search ([`IngestedQuery::entity`]).
-    pub event_entities: Vec<(usize, AlertEntity)>,
+    /// The entities each event is about, each with the index into `events` of its event:
+    /// indexed for search ([`IngestedQuery::entity`]), and what an alert on that event is
+    /// about (the store does not read the alerts' `entities` text).
+    pub event_entities: Vec<(usize, Entity)>,
 }
 
 /// What to find among a tenant's stored events, newest first (by time received, then
@@ -184,7 +170,7 @@ pub struct IngestedQuery {
     /// Only from this source.
     pub source_id: Option<String>,
     /// Only the events about this entity (by index).
-    pub entity: Option<AlertEntity>,
+    pub entity: Option<Entity>,
     /// Only events before this one (received at, number) in the search's order: the last
     /// of the page before, if any.
     pub before: Option<(Timestamp, i64)>,

@@ -12,6 +12,7 @@
 
 use async_trait::async_trait;
 use sekimori_core::canonical::to_canonical_string;
+use sekimori_core::clock::HOUR_MS;
 use sekimori_core::event::NewEvent;
 
 use sekimori_core::environment::Environment;
@@ -111,7 +112,7 @@ impl This {
 /// Counts `event` in its hour's roll-up (with its label, `ecs::rollup_label`), in the
 /// transaction of its audit row.
 async fn roll_up(tx: &mut Tx, event: &NewEvent) -> StoreResult<()> {
-    let hour = event.timestamp.millis().div_euclid(HOUR_MS) * HOUR_MS;
+    let hour = event.timestamp.floor_to(HOUR_MS);
     tx.execute(
         q("INSERT INTO audit_rollups (tenant_id, hour, action, outcome, label, n) VALUES ($1, $2, $3, $4, $5, 1) \
            ON CONFLICT (tenant_id, hour, action, outcome, label) DO UPDATE SET n = audit_rollups.n + 1")
@@ -124,9 +125,6 @@ async fn roll_up(tx: &mut Tx, event: &NewEvent) -> StoreResult<()> {
     .await?;
     Ok(())
 }
-
-/// An hour, ms: the roll-ups' bucket.
-pub const HOUR_MS: i64 = 3_600_000;
 
 /// `sql` with an audit row's nine values bound as `$1` to `$9`, in column order.
 fn audit_row<'q>(

@@ -7,7 +7,7 @@ impl InsightStore for This {
     async fn alerts_about(
         &self,
         tenant_id: &TenantId,
-        entity: &AlertEntity,
+        entity: &Entity,
         state: Option<AlertState>,
         since: Timestamp,
         limit: i64,
@@ -38,7 +38,7 @@ impl InsightStore for This {
         since: Timestamp,
         until: Timestamp,
     ) -> StoreResult<Vec<DetectionRollup>> {
-        let from = since.millis().div_euclid(HOUR_MS) * HOUR_MS;
+        let from = since.floor_to(HOUR_MS);
         self.read_all(
             q("SELECT hour, series, key, label, n FROM detection_rollups \
                WHERE tenant_id = $1 AND hour >= $2 AND hour < $3 ORDER BY hour, series, key, label")
@@ -94,7 +94,8 @@ impl InsightStore for This {
 }
 
 /// Writes, in the batch's transaction, what the `InsightStore` reads: each event's
-/// entities (the search index), each alert's entities, and the batch's roll-up counts.
+/// entities (the search index), each alert's (those of its event), and the batch's roll-up
+/// counts.
 async fn insert_insight_rows(tx: &mut Tx, b: &IngestBatch, seqs: &[i64]) -> StoreResult<()> {
     for chunk in b.event_entities.chunks(ROWS_PER_INSERT) {
         let values: Vec<String> =
@@ -112,10 +113,16 @@ async fn insert_insight_rows(tx: &mut Tx, b: &IngestBatch, seqs: &[i64]) -> Stor
         }
         tx.execute(query).await?;
     }
-    let mut about = Vec::new();
-    for (_, a) in &b.alerts {
-        about.extend(a.entity_list()?.into_iter().map(|e| (a, e)));
+    // An alert is about its event's entities.
+    let mut of_event: std::collections::HashMap<usize, Vec<&Entity>> = Default::default();
+    for (index, e) in &b.event_entities {
+        of_event.entry(*index).or_default().push(e);
     }
+    let about: Vec<(&AlertRecord, &Entity)> = b
+        .alerts
+        .iter()
+        .flat_map(|(index, a)| of_event.get(index).into_iter().flatten().map(move |e| (a, *e)))
+        .collect();
     for chunk in about.chunks(ROWS_PER_INSERT) {
         let values: Vec<String> = (0..chunk.len())
             .map(|i| format!("(${}, ${}, ${}, ${}, ${})", 5 * i + 1, 5 * i + 2, 5 * i + 3, 5 * i + 4, 5 * i + 5))
@@ -156,8 +163,8 @@ type RollupKey = (i64, &'static str, String, String);
 /// A batch's detection roll-up counts, summed per row so one statement never touches a row
 /// twice: its events and dead letters (in the hour it was received), its alerts by title
 /// and level and their entities (in the hour each was raised).
-fn detection_counts<'a>(b: &'a IngestBatch, about: &[(&'a AlertRecord, AlertEntity)]) -> Vec<(RollupKey, i64)> {
-    let hour = |t: Timestamp| t.millis().div_euclid(HOUR_MS) * HOUR_MS;
+fn detection_counts(b: &IngestBatch, about: &[(&AlertRecord, &Entity)]) -> Vec<(RollupKey, i64)> {
+    let hour = |t: Timestamp| t.floor_to(HOUR_MS).millis();
     let mut counts: std::collections::BTreeMap<RollupKey, i64> = Default::default();
     let received = hour(b.received_at);
     if !b.events.is_empty() {

@@ -150,7 +150,7 @@ impl AuditStore for This {
         since: Timestamp,
         until: Timestamp,
     ) -> StoreResult<Vec<AuditRollup>> {
-        let from = since.millis().div_euclid(HOUR_MS) * HOUR_MS;
+        let from = since.floor_to(HOUR_MS);
         self.read_all(
             q("SELECT hour, action, outcome, label, n FROM audit_rollups \
                WHERE tenant_id = $1 AND hour >= $2 AND hour < $3 ORDER BY hour, action, outcome, label")
