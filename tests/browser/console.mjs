@@ -26,7 +26,7 @@
 //            IP's queue>; A11Y timeline <n>
 //   EVENTS <user> <field> <source>  the stored events from the source about the user, then "more
 //            like this" by that field
-//            → A11Y events <n>, EVENTS <rows> | <rows like it> | <NDJSON lines> | <CSV lines>
+//            → A11Y events <n>, EVENTS <rows> | <rows like it> | indexed | <NDJSON lines> | <CSV lines>
 //   DETECTION  the Detection page (sources, listeners, rules) → A11Y detection <n>,
 //            DETECTION <source names> | <rules loaded line>
 //   TUNING <rule id>  the Tuning page: a document with an unknown key → TUNING-BAD <status>;
@@ -123,9 +123,14 @@ try {
     sources.push(`${(await row.locator(".dash-source").textContent()).trim()}:${(await row.locator(".dash-events").textContent()).trim()}`);
   }
   console.log(`DETECTION-DASH ${await cell("#alerts-medium")} | ${(await page.locator(".top-rule").allTextContents()).join(",")} | ${sources.join(",")}`);
+  const before = (await page.textContent("#home-chain-at")).trim();
   await page.click("#home-verify");
-  await page.waitForSelector('#home-chain[data-state]');
-  console.log(`CHAIN ${await page.getAttribute("#home-chain", "data-state")}`);
+  await page.waitForSelector('#home-chain[data-fresh="yes"]');
+  const checked = await page.getAttribute("#home-chain", "data-state");
+  // The check is recorded: the home page, loaded again, shows it without walking the chain.
+  await page.reload();
+  await page.waitForSelector('#home-chain[data-fresh="no"]');
+  console.log(`CHAIN ${before} | ${checked} | after reload: ${await page.getAttribute("#home-chain", "data-state")}`);
   await shot(page, "console-home");
   await a11y(page, "home");
   for await (const line of input) {
@@ -263,9 +268,14 @@ try {
       const lines = readFileSync(await download.path(), "utf8").split("\n").filter(Boolean);
       const [csv] = await Promise.all([page.waitForEvent("download"), page.click("#events-export-csv")]);
       const csvLines = readFileSync(await csv.path(), "utf8").split("\n").filter(Boolean);
+      // The same field without the user: a search field reads its index, and the page says so.
+      await page.fill("#e-entity", "");
+      await page.click('#event-form button[type="submit"]');
+      await page.waitForSelector(`#event-count:not([data-query*="user="])`);
+      const indexed = (await page.locator("#event-indexed").count()) > 0;
       await shot(page, "console-events");
       await a11y(page, "events");
-      console.log(`EVENTS ${about} | ${like} | ${lines.length} | ${csvLines.length}`);
+      console.log(`EVENTS ${about} | ${like} | ${indexed ? "indexed" : "read one by one"} | ${lines.length} | ${csvLines.length}`);
     } else if (cmd === "DETECTION") {
       // Where events come from and which rules run: the ingest source made by the test,
       // and the rules loaded (none failed).
@@ -331,6 +341,12 @@ try {
       await page.click('#origins-form button[type="submit"]');
       await page.waitForFunction(() => document.querySelector('.app-origins[data-app="shop"]')?.textContent.includes("m.shop"));
       const shopOrigins = await page.textContent('.app-origins[data-app="shop"]');
+      // wiki's redirect URIs changed after registration (its post-logout one kept).
+      await page.selectOption("#redirects-app", { label: "wiki" });
+      await page.fill("#redirects-value", "https://wiki.example/cb https://wiki.example/cb2");
+      await page.click('#redirects-form button[type="submit"]');
+      await page.waitForFunction(() => document.querySelector('.app-redirects[data-app="wiki"]')?.textContent.includes("cb2"));
+      const moved = await page.textContent('.app-redirects[data-app="wiki"]');
       await page.click('.revoke-app[data-app="wiki"]');
       await page.waitForFunction(() => [...document.querySelectorAll("#apps tr")].some((r) => r.textContent.includes("wiki") && r.querySelector(".app-revoked")?.textContent));
       await page.fill("#group-name", "help");
@@ -357,7 +373,7 @@ try {
       // And the member removed again.
       await page.click(`.remove-member[data-group="help"][data-member="${args[0]}"]`);
       await page.waitForFunction(() => document.querySelector('.group-members[data-group="help"]')?.textContent === "");
-      console.log(`SETTINGS ${bad} | ${ok} | key ${key} | revoked | help: ${members} | oidc ${redirect} | shop ${shopOrigins} | ${badHours} | hours ${hours} | removed`);
+      console.log(`SETTINGS ${bad} | ${ok} | key ${key} | revoked | help: ${members} | oidc ${redirect} → ${moved} | shop ${shopOrigins} | ${badHours} | hours ${hours} | removed`);
     } else if (cmd === "JA") {
       await page.goto(`${base}/console/#/users`);
       await page.waitForSelector("#search");

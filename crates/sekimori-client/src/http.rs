@@ -245,6 +245,25 @@ impl AdminClient {
         self.0.get("/api/v1/admin/oidc/clients").await
     }
 
+    /// Replaces an OIDC client's redirect URIs and/or post-logout redirect URIs (a list not
+    /// given is kept).
+    pub async fn set_oidc_client_uris(
+        &self,
+        client_id: &str,
+        redirect_uris: Option<&[String]>,
+        post_logout_redirect_uris: Option<&[String]>,
+    ) -> ClientResult<Value> {
+        let mut body = serde_json::Map::new();
+        if let Some(u) = redirect_uris {
+            body.insert("redirect_uris".into(), json!(u));
+        }
+        if let Some(u) = post_logout_redirect_uris {
+            body.insert("post_logout_redirect_uris".into(), json!(u));
+        }
+        let path = format!("/api/v1/admin/oidc/clients/{}", percent_encode(client_id));
+        self.call(reqwest::Method::PATCH, &path, Some(&Value::Object(body))).await
+    }
+
     /// Lists the OIDC signing keys.
     pub async fn oidc_keys(&self) -> ClientResult<Value> {
         self.0.get("/api/v1/admin/oidc/keys").await

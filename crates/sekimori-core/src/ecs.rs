@@ -29,6 +29,15 @@ pub mod field {
     /// `sekimori.app.origins`
     pub const APP_ORIGINS: &str = "sekimori.app.origins";
     /// `sekimori.audit_archive.files`
+    /// `sekimori.audit_chain.rows_checked`: rows a verification of the chain read.
+    pub const AUDIT_CHAIN_ROWS_CHECKED: &str = "sekimori.audit_chain.rows_checked";
+    /// `sekimori.audit_chain.first_broken`: the first row that did not verify.
+    pub const AUDIT_CHAIN_FIRST_BROKEN: &str = "sekimori.audit_chain.first_broken";
+    /// `sekimori.audit_chain.reason`: what is wrong with it.
+    pub const AUDIT_CHAIN_REASON: &str = "sekimori.audit_chain.reason";
+    /// `sekimori.audit_chain.by`: who asked (an admin token's id, `console:<user>`, or
+    /// `schedule`).
+    pub const AUDIT_CHAIN_BY: &str = "sekimori.audit_chain.by";
     pub const AUDIT_ARCHIVE_FILES: &str = "sekimori.audit_archive.files";
     /// `sekimori.audit_archive.from_seq`
     pub const AUDIT_ARCHIVE_FROM_SEQ: &str = "sekimori.audit_archive.from_seq";
@@ -80,6 +89,8 @@ pub mod field {
     pub const OIDC_KID: &str = "sekimori.oidc.kid";
     /// `sekimori.oidc.public`
     pub const OIDC_PUBLIC: &str = "sekimori.oidc.public";
+    /// `sekimori.oidc.post_logout_redirect_uris`
+    pub const OIDC_POST_LOGOUT_REDIRECT_URIS: &str = "sekimori.oidc.post_logout_redirect_uris";
     /// `sekimori.oidc.redirect_uris`
     pub const OIDC_REDIRECT_URIS: &str = "sekimori.oidc.redirect_uris";
     /// `sekimori.passkey.id`
@@ -180,6 +191,8 @@ pub mod action {
     pub const ADMIN_APP_ORIGINS_UPDATED: &str = "admin.app.origins_updated";
     /// `admin.app.revoked`
     pub const ADMIN_APP_REVOKED: &str = "admin.app.revoked";
+    /// An OIDC client's redirect URIs replaced.
+    pub const ADMIN_OIDC_CLIENT_UPDATED: &str = "admin.oidc_client.updated";
     /// `admin.ingest_settings.updated`
     pub const ADMIN_INGEST_SETTINGS_UPDATED: &str = "admin.ingest_settings.updated";
     /// `admin.ingest_source.created`
@@ -226,6 +239,9 @@ pub mod action {
     pub const ADMIN_SILENCE_EXPIRED: &str = "admin.silence.expired";
     /// `audit.archived`
     pub const AUDIT_ARCHIVED: &str = "audit.archived";
+    /// `audit.chain.verified`: the chain was walked; success when it verified, failure with
+    /// the first broken row.
+    pub const AUDIT_CHAIN_VERIFIED: &str = "audit.chain.verified";
     /// `auth.assertion.rejected_already_used`
     pub const AUTH_ASSERTION_REJECTED_ALREADY_USED: &str = "auth.assertion.rejected_already_used";
     /// `auth.assertion.verified`

@@ -1,5 +1,6 @@
 //! Sekimori's built-in rules for its own audit events load cleanly and fire on the events
-//! the gate writes (a "not me" report, push fatigue, a login the risk policy refused), and
+//! the gate writes (a "not me" report, push fatigue, a login the risk policy refused, an
+//! audit chain that does not verify), and
 //! not on their harmless neighbours.
 
 use sekimori_detect::{Hunter, RuleSet};
@@ -29,7 +30,7 @@ fn the_builtin_rules_fire_on_the_events_the_gate_writes() {
     let (mut rules, mut report) = RuleSet::load::<&str>(&[]);
     rules.add_builtin(&mut report);
     assert!(report.is_clean(), "{:?}", report.failures);
-    assert_eq!(report.detections, 4);
+    assert_eq!(report.detections, 5);
     let mut hunter = Hunter::new(&rules).expect("compile");
     let titles = |hunter: &mut Hunter, e: &serde_json::Value| -> Vec<String> {
         hunter.process(e).into_iter().map(|h| h.title).collect()
@@ -50,6 +51,10 @@ fn the_builtin_rules_fire_on_the_events_the_gate_writes() {
     assert!(titles(&mut hunter, &judged("NG", false)).is_empty(), "dry run: recorded, not refused");
     assert!(titles(&mut hunter, &judged("OK", true)).is_empty());
     assert!(titles(&mut hunter, &audit("auth.push.denied", json!({}))).is_empty());
+    let mut broken = audit("audit.chain.verified", json!({"sekimori": {"audit_chain": {"first_broken": 7}}}));
+    broken["event"]["outcome"] = json!("failure");
+    assert_eq!(titles(&mut hunter, &broken), ["Audit Chain Does Not Verify"]);
+    assert!(titles(&mut hunter, &audit("audit.chain.verified", json!({}))).is_empty(), "a chain that verifies");
 }
 
 /// Each loaded rule's file text is kept as it was loaded, found by the rule's id: a file's

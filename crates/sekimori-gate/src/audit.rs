@@ -3,6 +3,8 @@
 //! indexed column, a removed or reordered row.
 
 use sekimori_core::canonical::to_canonical_string;
+use sekimori_core::ecs::{action, field};
+use sekimori_core::event::Outcome;
 use sekimori_core::TenantId;
 use sekimori_store::{chain_hash, AuditStore, EventFilter, StoredEvent, GENESIS_HASH};
 use serde::Serialize;
@@ -144,6 +146,27 @@ impl AuditLog {
     /// Verifies the audit chain.
     pub async fn verify_audit(&self) -> GateResult<VerifyReport> {
         Ok(verify_chain(self.ctx.store.as_ref()).await?)
+    }
+
+    /// Verifies the audit chain and writes the result to the log of each of `tenants`
+    /// (`audit.chain.verified`: success, or failure with the first broken row), so the
+    /// chain's last known state is read from the log (the console's home) without walking
+    /// it again, and a broken chain raises the built-in rule's alert. `by` names who asked
+    /// (an admin token's id, `console:<user>`, or `schedule`).
+    pub async fn verify_and_record(&self, tenants: &[TenantId], by: &str) -> GateResult<VerifyReport> {
+        let report = verify_chain(self.ctx.store.as_ref()).await?;
+        let outcome = if report.first_broken.is_some() { Outcome::Failure } else { Outcome::Success };
+        for tenant in tenants {
+            let ev = self
+                .ctx
+                .event(tenant, "configuration", action::AUDIT_CHAIN_VERIFIED, outcome)
+                .field(field::AUDIT_CHAIN_ROWS_CHECKED, report.rows_checked)
+                .field(field::AUDIT_CHAIN_BY, by)
+                .field_opt(field::AUDIT_CHAIN_FIRST_BROKEN, report.first_broken.as_ref().map(|b| b.seq))
+                .field_opt(field::AUDIT_CHAIN_REASON, report.first_broken.as_ref().map(|b| b.reason.clone()));
+            self.ctx.store.append(&ev).await?;
+        }
+        Ok(report)
     }
 
     /// Writes a checkpoint of the audit log to `file` when the head moved past `last_seq`

@@ -126,6 +126,7 @@ async fn throughput(name: &str, store: Arc<dyn Store>, group_by: &[&str]) {
             cursor: None,
             profiles: vec![],
             event_entities: vec![],
+            event_fields: vec![],
         };
         store.store_ingest(&batch).await.unwrap().unwrap();
     }

@@ -513,6 +513,8 @@ from_row! {
     AuditHeadRow { seq, hash }
     AuditBase { seq, hash, sig, archived_at }
     UsernameRow { username }
+    TenantIdRow { id }
+    SearchField { name, since }
 }
 
 impl FromRow for TicketWithHolder {
@@ -557,6 +559,12 @@ pub(crate) struct RetentionRow {
 pub(crate) struct EntityProfileRow {
     pub(crate) entity: String,
     pub(crate) doc: String,
+}
+
+/// A row of one `id` column: a tenant's.
+#[derive(Debug)]
+pub(crate) struct TenantIdRow {
+    pub(crate) id: sekimori_core::TenantId,
 }
 
 /// A row of one `username` column.

@@ -92,6 +92,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/sqlite/0029_alert_entities.sql"),
     include_str!("../migrations/sqlite/0030_rollup_labels_and_detection.sql"),
     include_str!("../migrations/sqlite/0031_event_index.sql"),
+    include_str!("../migrations/sqlite/0032_search_fields.sql"),
 ];
 
 impl SqliteStore {

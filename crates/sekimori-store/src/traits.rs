@@ -430,6 +430,34 @@ pub trait InsightStore: Send + Sync {
     ) -> StoreResult<Vec<DetectionRollup>>;
     /// The tenant's stored events that `query` selects, newest first.
     async fn search_ingested(&self, tenant_id: &TenantId, query: &IngestedQuery) -> StoreResult<Vec<IngestedEvent>>;
+    /// Makes the search fields the ones `names` lists: a new one is indexed from `now`, one
+    /// no longer listed is forgotten (its index rows go with the events they index).
+    /// Returns them, in name order.
+    async fn sync_search_fields(&self, names: &[String], now: Timestamp) -> StoreResult<Vec<SearchField>>;
+    /// The search fields, in name order.
+    async fn search_fields(&self) -> StoreResult<Vec<SearchField>>;
+    /// Every tenant's id (for passes over all stored events).
+    async fn tenant_ids(&self) -> StoreResult<Vec<TenantId>>;
+    /// The tenant's stored events received before `before`, newest first by (time
+    /// received, number), at most `limit`.
+    async fn ingested_before(
+        &self,
+        tenant_id: &TenantId,
+        before: Timestamp,
+        limit: i64,
+    ) -> StoreResult<Vec<IngestedEvent>>;
+    /// The tenant's stored events received at `at` (one millisecond).
+    async fn ingested_at(&self, tenant_id: &TenantId, at: Timestamp) -> StoreResult<Vec<IngestedEvent>>;
+    /// Adds `values` to the search index and moves the `since` of each of `fields` from
+    /// `from` to `to`, in one transaction; `false` (nothing written) when one of them is no
+    /// longer at `from` (another node moved it, or it was forgotten).
+    async fn extend_search_index(
+        &self,
+        fields: &[String],
+        from: Timestamp,
+        to: Timestamp,
+        values: &[FieldValue],
+    ) -> StoreResult<bool>;
 }
 
 #[async_trait]
@@ -605,6 +633,15 @@ pub trait OidcStore: Send + Sync {
     async fn oidc_client(&self, app_id: &AppId) -> StoreResult<Option<OidcClient>>;
     /// The tenant's OIDC clients.
     async fn list_oidc_clients(&self, tenant_id: &TenantId) -> StoreResult<Vec<OidcClient>>;
+    /// Replaces a live client's redirect and post-logout redirect URIs, with `event` in the
+    /// same transaction; `false` (nothing written) when the app is revoked or unknown.
+    async fn set_oidc_client_uris(
+        &self,
+        app_id: &AppId,
+        redirect_uris: &[String],
+        post_logout_redirect_uris: &[String],
+        event: &NewEvent,
+    ) -> StoreResult<bool>;
     /// Stores a new signing key and retires (at its creation time) every live key of the
     /// same algorithm, in one transaction.
     async fn insert_oidc_key(&self, key: &OidcKey, event: &NewEvent) -> StoreResult<()>;

@@ -121,6 +121,8 @@ pub struct Watch {
     metrics: Arc<metrics::WatchMetrics>,
     /// What loading the rules found (every rule that did not load, and why).
     load_report: Arc<sekimori_detect::LoadReport>,
+    /// The search fields (`[detect] search_fields`), indexed as events are stored.
+    search_fields: Arc<search::SearchFields>,
 }
 
 impl std::fmt::Debug for Watch {
@@ -159,7 +161,16 @@ impl Watch {
             silence_generation: Arc::default(),
             metrics: Arc::default(),
             load_report: Arc::default(),
+            search_fields: Arc::default(),
         })
+    }
+
+    /// These services, indexing the values of `fields` (names as the event search takes
+    /// them) as events are stored, so a search on one reads an index
+    /// ([`Watch::sync_search_fields`] must run before events are stored).
+    pub fn with_search_fields(mut self, fields: Vec<String>) -> Self {
+        self.search_fields = Arc::new(search::SearchFields::new(fields));
+        self
     }
 
     /// These services, reporting `report` (what loading their rules found) to the admin API.
@@ -460,6 +471,7 @@ impl Watch {
             cursor,
             profiles: Vec::new(),
             event_entities,
+            event_fields: self.search_fields.values_of(events),
         }
     }
 
@@ -519,6 +531,26 @@ impl Watch {
                         tracing::warn!(error = %e, "running the audit log through the rules failed");
                         break;
                     }
+                }
+            }
+        }
+    }
+
+    /// Runs [`Watch::index_older_events`] step after step (pausing `pause` between steps, so
+    /// ingest keeps the database most of the time) until nothing is left, then looks again
+    /// every `idle`, until the task is dropped; a failure is logged and retried after
+    /// `idle`. `serve` starts it.
+    pub async fn run_search_indexer(self, pause: std::time::Duration, idle: std::time::Duration) {
+        loop {
+            match self.index_older_events().await {
+                Ok(0) => tokio::time::sleep(idle).await,
+                Ok(n) => {
+                    tracing::debug!(events = n, "indexed older events for the search fields");
+                    tokio::time::sleep(pause).await;
+                }
+                Err(e) => {
+                    tracing::warn!(error = %e, "indexing older events for the search fields failed");
+                    tokio::time::sleep(idle).await;
                 }
             }
         }

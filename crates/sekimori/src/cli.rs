@@ -207,6 +207,17 @@ pub enum OidcCommand {
     Keys,
     /// Replace the signing keys now; the old ones stay published until their tokens expire.
     RotateKeys,
+    /// Replace a client's redirect URIs and/or post-logout redirect URIs (a list not given
+    /// is kept).
+    SetRedirects {
+        client_id: String,
+        /// A redirect URI, matched exactly (repeat for several).
+        #[arg(long = "redirect-uri")]
+        redirect_uris: Vec<String>,
+        /// Where RP-initiated logout may return to (repeat for several).
+        #[arg(long = "post-logout-redirect-uri")]
+        post_logout_redirect_uris: Vec<String>,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -474,6 +485,12 @@ pub async fn run(cmd: RemoteCommand) -> anyhow::Result<ExitCode> {
                 OidcCommand::Clients => pretty(&try_call!(c.list_oidc_clients())),
                 OidcCommand::Keys => pretty(&try_call!(c.oidc_keys())),
                 OidcCommand::RotateKeys => pretty(&try_call!(c.rotate_oidc_keys())),
+                OidcCommand::SetRedirects { client_id, redirect_uris, post_logout_redirect_uris } => {
+                    let redirect = (!redirect_uris.is_empty()).then_some(redirect_uris.as_slice());
+                    let post_logout =
+                        (!post_logout_redirect_uris.is_empty()).then_some(post_logout_redirect_uris.as_slice());
+                    pretty(&try_call!(c.set_oidc_client_uris(&client_id, redirect, post_logout)))
+                }
             }
         }
         RemoteCommand::Tenant { remote, command } => {

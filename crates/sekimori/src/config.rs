@@ -49,6 +49,10 @@ pub struct AuditConfig {
     /// under `backup.key_file`) into `archive_destinations` and deleted from the live
     /// table; 0: never (the default).
     pub archive_after_days: u64,
+    /// Hours between walks of the whole chain in the background, each recorded in every
+    /// tenant's log (`audit.chain.verified`); 0: only when asked. The first is a minute after
+    /// start.
+    pub verify_interval_hours: u64,
     /// Folders the audit archives are written to (each gets every archive); default: the
     /// `[backup] destinations`.
     #[serde(deserialize_with = "sekimori_core::settings::path_list")]
@@ -61,6 +65,7 @@ impl Default for AuditConfig {
             checkpoint_file: None,
             checkpoint_interval_seconds: 300,
             archive_after_days: 0,
+            verify_interval_hours: 24,
             archive_destinations: Vec::new(),
         }
     }
@@ -83,11 +88,22 @@ pub struct DetectConfig {
     /// environment: paths separated by `:`).
     #[serde(deserialize_with = "sekimori_core::settings::path_list")]
     pub threat_intel: Vec<PathBuf>,
+    /// Fields of ingested events whose values are indexed as events are stored, so the
+    /// event search finds a value of one without reading every event (in the environment:
+    /// comma-separated). Names as the search takes them: a key, else a dotted path.
+    #[serde(deserialize_with = "sekimori_core::settings::comma_list")]
+    pub search_fields: Vec<String>,
 }
 
 impl Default for DetectConfig {
     fn default() -> Self {
-        DetectConfig { builtin_rules: true, rules: Vec::new(), baselines: None, threat_intel: Vec::new() }
+        DetectConfig {
+            builtin_rules: true,
+            rules: Vec::new(),
+            baselines: None,
+            threat_intel: Vec::new(),
+            search_fields: Vec::new(),
+        }
     }
 }
 
@@ -450,6 +466,7 @@ impl Config {
         if let Some(p) = self.detect.rules.iter().find(|p| !p.exists()) {
             return Err(err(source_name, "detect.rules", format!("{} does not exist", p.display())));
         }
+        check_search_fields(&self.detect.search_fields).map_err(|e| err(source_name, "detect.search_fields", e))?;
         for (i, l) in self.syslog.listeners.iter().enumerate() {
             let key = |k: &str| format!("syslog.listeners[{i}].{k}");
             let Some(listen) = l.listen else {
@@ -549,6 +566,13 @@ impl Config {
                 format!("must be between 10 and 86400, got {}", self.audit.checkpoint_interval_seconds),
             ));
         }
+        if self.audit.verify_interval_hours > 8_760 {
+            return Err(err(
+                source_name,
+                "audit.verify_interval_hours",
+                format!("must be between 0 (only when asked) and 8760, got {}", self.audit.verify_interval_hours),
+            ));
+        }
         if self.audit.archive_after_days > 36_500 {
             return Err(err(
                 source_name,
@@ -616,6 +640,24 @@ impl Config {
     pub fn keys_file(&self) -> PathBuf {
         self.storage.keys_file.clone().unwrap_or_else(|| self.storage.data_dir.join("keys").join("server.json"))
     }
+}
+
+/// `detect.search_fields`: at most 32 names, each 1 to 128 characters without spaces or
+/// control characters, none twice.
+fn check_search_fields(names: &[String]) -> Result<(), String> {
+    let most = sekimori_watch::search::MAX_SEARCH_FIELDS;
+    if names.len() > most {
+        return Err(format!("at most {most} fields, got {}", names.len()));
+    }
+    for (i, name) in names.iter().enumerate() {
+        if name.is_empty() || name.len() > 128 || name.chars().any(|c| c.is_whitespace() || c.is_control()) {
+            return Err(format!("{name:?} is not a field name (1 to 128 characters, no spaces)"));
+        }
+        if names[..i].contains(name) {
+            return Err(format!("{name:?} is listed twice"));
+        }
+    }
+    Ok(())
 }
 
 #[cfg(test)]
@@ -779,5 +821,23 @@ mod tests {
         let (_d, p) = write("[gate.oidc]\ncode_ttl = 30\n");
         assert!(Config::load(Some(&p), []).expect_err("unknown key").to_string().contains("code_ttl"));
         assert!(Config::default().validate("defaults").is_ok());
+    }
+
+    #[test]
+    fn search_fields_are_read_from_the_file_or_the_environment_and_checked() {
+        let (_d, p) = write("[detect]\nsearch_fields = [\"EventID\", \"user.name\"]\n");
+        let c = Config::load(Some(&p), []).expect("parsed");
+        assert_eq!(c.detect.search_fields, ["EventID", "user.name"]);
+        assert!(c.validate("f.toml").is_ok());
+        let env = vec![("SEKIMORI_DETECT__SEARCH_FIELDS".to_owned(), "EventID, source.ip".to_owned())];
+        assert_eq!(Config::load(None, env).expect("parsed").detect.search_fields, ["EventID", "source.ip"]);
+        for bad in ["[\"EventID\", \"EventID\"]", "[\"\"]", "[\"user name\"]"] {
+            let (_d, p) = write(&format!("[detect]\nsearch_fields = {bad}\n"));
+            let e = Config::load(Some(&p), []).expect("parsed").validate("f.toml").expect_err(bad);
+            assert_eq!((e.source_name.as_str(), e.key.as_str()), ("f.toml", "detect.search_fields"), "{bad}");
+        }
+        let mut c = Config::default();
+        c.detect.search_fields = (0..33).map(|i| format!("f{i}")).collect();
+        assert!(c.validate("f.toml").expect_err("too many").to_string().contains("at most 32"));
     }
 }

@@ -124,6 +124,7 @@ pub async fn serve(cfg: Config, source_name: &str) -> anyhow::Result<()> {
     let store = open(&rt.store).await?;
     let backend = store.backend();
     let store_for_watch = store.clone();
+    let store_for_checks = store.clone();
     // The gate's notices are also emailed to users, once the detection services exist.
     let watch_cell = Arc::new(std::sync::OnceLock::new());
     let user_mail = sekimori_server::user_mail::UserMail::start(store.clone(), watch_cell.clone());
@@ -160,11 +161,17 @@ pub async fn serve(cfg: Config, source_name: &str) -> anyhow::Result<()> {
     tracing::info!(%bound, %public_url, backend, "listening");
     let watch = watch(rt.rules, store_for_watch, rt.baselines)?
         .with_sealer(gate.sealer())
-        .with_responder(Arc::new(sekimori_server::responder::GateResponder(gate.clone())));
+        .with_responder(Arc::new(sekimori_server::responder::GateResponder(gate.clone())))
+        .with_search_fields(cfg.detect.search_fields.clone());
+    // Before any event is stored, so a new field's index is complete from now.
+    for f in watch.sync_search_fields().await.context("detect.search_fields")? {
+        tracing::info!(field = %f.name, indexed_since = f.since.millis(), "search field");
+    }
     let _ = watch_cell.set(watch.clone());
     let listeners = start_syslog(&cfg, &watch, &tenant.id).await?;
     let backups = crate::backup::start(&cfg);
     let archiving = crate::audit_cli::start_archiving(&cfg);
+    let chain_checks = start_chain_checks(&cfg, &gate, store_for_checks);
     let checkpoint_gate = gate.clone();
     let checkpoints = start_checkpoints(&rt.checkpoints, &checkpoint_gate).await;
     let state = AppState {
@@ -197,7 +204,7 @@ pub async fn serve(cfg: Config, source_name: &str) -> anyhow::Result<()> {
             r.url, r.received, r.accepted, r.malformed, r.dropped, r.refused_revoked
         );
     }
-    for task in [backups, archiving, risk_reload, metrics_listener].into_iter().flatten() {
+    for task in [backups, archiving, chain_checks, risk_reload, metrics_listener].into_iter().flatten() {
         task.abort();
     }
     checkpoints.abort();
@@ -256,6 +263,32 @@ async fn start_metrics_listener(
 
 /// Writes an audit checkpoint now and then every `audit.checkpoint_interval_seconds`
 /// (when the log has grown); a failure is logged at ERROR and retried.
+/// Walks the audit chain every `audit.verify_interval_hours` (the first a minute after
+/// start), recording each result in every tenant's log; none when it is 0.
+fn start_chain_checks(cfg: &Config, gate: &Gate, store: Arc<dyn Store>) -> Option<tokio::task::JoinHandle<()>> {
+    let hours = cfg.audit.verify_interval_hours;
+    if hours == 0 {
+        return None;
+    }
+    let gate = gate.clone();
+    Some(tokio::spawn(async move {
+        tokio::time::sleep(std::time::Duration::from_secs(60)).await;
+        loop {
+            match store.tenant_ids().await {
+                Ok(tenants) => match gate.audit().verify_and_record(&tenants, "schedule").await {
+                    Ok(r) if r.first_broken.is_some() => {
+                        tracing::error!(broken = ?r.first_broken, "the audit chain does not verify")
+                    }
+                    Ok(r) => tracing::info!(rows = r.rows_checked, "the audit chain verifies"),
+                    Err(e) => tracing::error!(error = %e, "verifying the audit chain failed"),
+                },
+                Err(e) => tracing::error!(error = %e, "verifying the audit chain failed"),
+            }
+            tokio::time::sleep(std::time::Duration::from_secs(hours * 3600)).await;
+        }
+    }))
+}
+
 async fn start_checkpoints(schedule: &CheckpointSchedule, gate: &Gate) -> tokio::task::JoinHandle<()> {
     let (gate, file, every) = (gate.clone(), schedule.file.clone(), schedule.every);
     tokio::spawn(async move {

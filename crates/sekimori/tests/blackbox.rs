@@ -60,6 +60,7 @@ async fn tampered_audit_row_is_named_by_audit_verify() {
     let dir = tempfile::tempdir().expect("tempdir");
     let data = dir.path().join("data");
     let server = start(&data).await;
+    let token = server.token.clone();
     let cli = |args: &[&str]| {
         Command::new(BIN)
             .args(args)
@@ -99,6 +100,25 @@ async fn tampered_audit_row_is_named_by_audit_verify() {
     assert_eq!(broken.status.code(), Some(1));
     let text = String::from_utf8_lossy(&broken.stdout);
     assert!(text.contains(&format!("BROKEN at row {seq}")), "{text}");
+
+    // The server, started again, names the row too when asked, records the result in the
+    // log, and its built-in rule raises an alert from that record.
+    let server = common::start_with(&data, &[], &[("SEKIMORI_AUDIT__VERIFY_INTERVAL_HOURS", "0")]).await;
+    let admin = sekimori_client::AdminClient::new(&server.url, &token);
+    let report = admin.verify_audit().await.expect("verify");
+    assert_eq!(report["first_broken"]["seq"], seq, "{report}");
+    let recorded = admin.events("action=audit.chain.verified").await.expect("events");
+    assert_eq!(recorded.len(), 1, "{recorded:?}");
+    assert_eq!(recorded[0]["event"]["outcome"], "failure");
+    assert_eq!(recorded[0]["sekimori"]["audit_chain"]["first_broken"], seq);
+    for _ in 0..100 {
+        let alerts = admin.call(reqwest::Method::GET, "/api/v1/admin/alerts", None).await.expect("alerts");
+        if alerts.as_array().expect("list").iter().any(|a| a["title"] == "Audit Chain Does Not Verify") {
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
+    panic!("no alert for the broken chain within 20 s");
 }
 
 /// The README walkthrough through the CLI: enrol, `login push` refused outside standby
@@ -367,6 +387,12 @@ async fn cli_sets_passwords_mints_an_auditor_and_manages_a_user() {
     assert!(ok && out.matches("\"kid\"").count() == 4, "{out}");
     let (ok, out) = run(&["oidc", "clients"], "");
     assert!(ok && out.contains("https://wiki.example/cb"), "{out}");
+    let clients: serde_json::Value = serde_json::from_str(&out).expect("the clients as JSON");
+    let wiki = clients[0]["client_id"].as_str().expect("client_id").to_owned();
+    let (ok, out) = run(&["oidc", "set-redirects", &wiki, "--redirect-uri", "https://wiki.example/cb2"], "");
+    assert!(ok && out.contains("https://wiki.example/cb2") && !out.contains("https://wiki.example/cb\""), "{out}");
+    let (ok, out) = run(&["oidc", "set-redirects", &wiki, "--redirect-uri", "https://wiki.example/cb#x"], "");
+    assert!(!ok && out.contains("redirect_uris"), "a bad URI is refused by name: {out}");
 
     // Groups and login hours from the CLI.
     let (ok, out) = run(&["group", "add", "night", "--hours", "mon-sun 22:00-06:00"], "");

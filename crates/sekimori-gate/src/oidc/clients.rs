@@ -1,6 +1,7 @@
 //! OIDC clients: an app (its key is the client secret) with exactly-matched redirect URIs.
 
-use sekimori_core::ecs::field;
+use sekimori_core::ecs::{action, field};
+use sekimori_core::event::Outcome;
 use sekimori_core::names::Label;
 use sekimori_core::token::ct_eq;
 use sekimori_core::AppId;
@@ -64,6 +65,35 @@ fn check_uri(uri: &str, key: &str) -> GateResult<()> {
     Ok(())
 }
 
+/// Checks a client's redirect URIs (1 to [`MAX_URIS`]) and post-logout ones (at most as many).
+fn check_uris(redirect_uris: &[String], post_logout_redirect_uris: &[String]) -> GateResult<()> {
+    if redirect_uris.is_empty() || redirect_uris.len() > MAX_URIS {
+        return Err(GateError::new(
+            ErrorCode::InvalidRequest,
+            format!("redirect_uris: give 1 to {MAX_URIS} redirect URIs"),
+        )
+        .with("field", "redirect_uris"));
+    }
+    if post_logout_redirect_uris.len() > MAX_URIS {
+        return Err(GateError::new(ErrorCode::InvalidRequest, "post_logout_redirect_uris: too many")
+            .with("field", "post_logout_redirect_uris"));
+    }
+    for (key, uris) in [("redirect_uris", redirect_uris), ("post_logout_redirect_uris", post_logout_redirect_uris)] {
+        for u in uris {
+            check_uri(u, key).map_err(|e| e.with("field", key))?;
+        }
+    }
+    Ok(())
+}
+
+/// New redirect URIs for a registered client; a list not given is kept.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ClientUris {
+    pub redirect_uris: Option<Vec<String>>,
+    pub post_logout_redirect_uris: Option<Vec<String>>,
+}
+
 impl Oidc {
     /// Registers an OIDC client (an app of kind relying party); the app key is shown once
     /// and is the client secret of a confidential client.
@@ -73,21 +103,7 @@ impl Oidc {
         name: &Label,
         reg: &ClientRegistration,
     ) -> GateResult<NewOidcClient> {
-        if reg.redirect_uris.is_empty() || reg.redirect_uris.len() > MAX_URIS {
-            return Err(GateError::new(
-                ErrorCode::InvalidRequest,
-                format!("redirect_uris: give 1 to {MAX_URIS} redirect URIs"),
-            ));
-        }
-        if reg.post_logout_redirect_uris.len() > MAX_URIS {
-            return Err(GateError::new(ErrorCode::InvalidRequest, "post_logout_redirect_uris: too many"));
-        }
-        for u in &reg.redirect_uris {
-            check_uri(u, "redirect_uris")?;
-        }
-        for u in &reg.post_logout_redirect_uris {
-            check_uri(u, "post_logout_redirect_uris")?;
-        }
+        check_uris(&reg.redirect_uris, &reg.post_logout_redirect_uris)?;
         let alg = match reg.id_token_alg.as_deref() {
             None => Alg::Rs256,
             Some(a) => Alg::parse(a).ok_or_else(|| {
@@ -109,6 +125,40 @@ impl Oidc {
             return Err(GateError::new(ErrorCode::Conflict, format!("an app named {name} already exists")));
         }
         Ok(NewOidcClient { app, client })
+    }
+
+    /// Replaces the redirect URIs (and post-logout ones) of the tenant's live client
+    /// `client_id`, as registering checks them; audited with the new lists. Codes already
+    /// issued keep the redirect URI they were issued for (a token request must repeat it).
+    pub async fn set_oidc_client_uris(
+        &self,
+        admin: &AdminToken,
+        client_id: &AppId,
+        uris: &ClientUris,
+    ) -> GateResult<OidcClient> {
+        let not_found = || GateError::new(ErrorCode::NotFound, format!("no live OIDC client {client_id}"));
+        let client = self
+            .ctx
+            .store
+            .oidc_client(client_id)
+            .await?
+            .filter(|c| c.tenant_id == admin.tenant_id)
+            .ok_or_else(not_found)?;
+        let redirect_uris = uris.redirect_uris.clone().unwrap_or_else(|| client.redirect_uris.clone());
+        let post_logout =
+            uris.post_logout_redirect_uris.clone().unwrap_or_else(|| client.post_logout_redirect_uris.clone());
+        check_uris(&redirect_uris, &post_logout)?;
+        let ev = self
+            .ctx
+            .event(&admin.tenant_id, "configuration", action::ADMIN_OIDC_CLIENT_UPDATED, Outcome::Success)
+            .field(field::APP_ID, client_id)
+            .field(field::OIDC_REDIRECT_URIS, redirect_uris.clone())
+            .field(field::OIDC_POST_LOGOUT_REDIRECT_URIS, post_logout.clone())
+            .field(field::ADMIN_TOKEN_ID, admin.id.as_str());
+        if !self.ctx.store.set_oidc_client_uris(client_id, &redirect_uris, &post_logout, &ev).await? {
+            return Err(not_found());
+        }
+        Ok(OidcClient { redirect_uris, post_logout_redirect_uris: post_logout, ..client })
     }
 
     /// The tenant's OIDC clients.

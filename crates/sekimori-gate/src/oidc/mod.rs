@@ -19,7 +19,7 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 
 pub use authorize::{AuthorizeParams, AuthorizeRefusal, Authorized, Prompt, ValidRequest};
-pub use clients::{ClientRegistration, NewOidcClient};
+pub use clients::{ClientRegistration, ClientUris, NewOidcClient};
 pub use introspect::IntrospectionRequest;
 pub use keyring::KeyRing;
 pub use token::{LogoutHint, TokenRequest, TokenResponse};

@@ -36,6 +36,7 @@ pub(super) fn router(state: &AppState) -> Router<AppState> {
         .patch("/api/v1/admin/apps/{app_id}", cap(Apps), patch_app)
         // OIDC clients are apps; replacing the signing keys is for admins.
         .get("/api/v1/admin/oidc/clients", cap(Apps), list_oidc_clients)
+        .patch("/api/v1/admin/oidc/clients/{client_id}", cap(Apps), patch_oidc_client)
         .get("/api/v1/admin/oidc/keys", cap(Apps), list_oidc_keys)
         .post("/api/v1/admin/oidc/keys/rotate", admin_only(), rotate_oidc_keys)
         .get("/api/v1/admin/tenant", any_role(), get_tenant)
@@ -316,8 +317,10 @@ async fn patch_tenant(
     )))
 }
 
-async fn verify_audit(State(s): State<AppState>, AdminAuth(_admin): AdminAuth) -> ApiResult<Json<Value>> {
-    Ok(Json(json!(s.gate.audit().verify_audit().await?)))
+/// Walks the chain and records the result in the caller's tenant's log (who asked).
+async fn verify_audit(State(s): State<AppState>, AdminAuth(admin): AdminAuth) -> ApiResult<Json<Value>> {
+    let tenants = [admin.tenant_id.clone()];
+    Ok(Json(json!(s.gate.audit().verify_and_record(&tenants, admin.id.as_str()).await?)))
 }
 
 #[derive(Debug, Deserialize)]
@@ -407,6 +410,18 @@ fn oidc_view(c: &sekimori_store::OidcClient) -> Value {
 
 async fn list_oidc_clients(State(s): State<AppState>, AdminAuth(admin): AdminAuth) -> ApiResult<Json<Vec<Value>>> {
     Ok(Json(s.gate.oidc().list_oidc_clients(&admin).await?.iter().map(oidc_view).collect()))
+}
+
+async fn patch_oidc_client(
+    State(s): State<AppState>,
+    AdminAuth(admin): AdminAuth,
+    Path(client_id): Path<AppId>,
+    ApiJson(req): ApiJson<sekimori_gate::oidc::ClientUris>,
+) -> ApiResult<Json<Value>> {
+    if req.redirect_uris.is_none() && req.post_logout_redirect_uris.is_none() {
+        return Err(ApiError::invalid("redirect_uris", "give redirect_uris, post_logout_redirect_uris or both"));
+    }
+    Ok(Json(oidc_view(&s.gate.oidc().set_oidc_client_uris(&admin, &client_id, &req).await?)))
 }
 
 fn oidc_problem(e: sekimori_gate::oidc::OidcError) -> ApiError {

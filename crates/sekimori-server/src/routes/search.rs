@@ -66,6 +66,7 @@ impl SearchQuery {
             until,
             source_id: self.source.clone(),
             entity,
+            field: None,
             before: self.before.as_deref().map(parse_cursor).transpose()?,
             limit,
         };
@@ -96,7 +97,7 @@ async fn search(
     ApiQuery(q): ApiQuery<SearchQuery>,
 ) -> ApiResult<Response> {
     let ndjson = crate::extract::wants_ndjson(q.format.as_deref(), &headers)?;
-    let Found { events, scanned, next } = s.watch.search_events(&admin.tenant_id, &q.search()?).await?;
+    let Found { events, scanned, next, indexed_since } = s.watch.search_events(&admin.tenant_id, &q.search()?).await?;
     if ndjson {
         let mut out = String::new();
         for e in &events {
@@ -112,6 +113,12 @@ async fn search(
         return Ok(resp);
     }
     let next = next.map(cursor);
-    Ok(Json(json!({"events": events.iter().map(view).collect::<Vec<_>>(), "scanned": scanned, "next": next}))
-        .into_response())
+    let indexed_since = indexed_since.map(|t| t.to_rfc3339());
+    Ok(Json(json!({
+        "events": events.iter().map(view).collect::<Vec<_>>(),
+        "scanned": scanned,
+        "next": next,
+        "indexed_since": indexed_since,
+    }))
+    .into_response())
 }

@@ -134,8 +134,24 @@ async function settings() {
         e.preventDefault();
         act(() => api("PATCH", "/api/v1/admin/apps/" + encodeURIComponent(target.value), { origins: words(newOrigins) }));
       });
+      // An OIDC client's redirect URIs (and post-logout ones, kept when left empty), replaced.
+      const liveClients = live.filter((a) => oidc.has(a.id));
+      const client = el("select", { id: "redirects-app" }, liveClients.map((a) => el("option", { value: a.id }, a.name)));
+      const newRedirects = el("input", { id: "redirects-value", type: "text", autocomplete: "off" });
+      const newLogout = el("input", { id: "redirects-logout", type: "text", autocomplete: "off" });
+      const setRedirects = el("form", { id: "redirects-form", class: "row" }, field("redirects-app", t("app"), client),
+        field("redirects-value", t("redirect_uris"), newRedirects), field("redirects-logout", t("logout_uris"), newLogout),
+        el("button", { type: "submit" }, t("set_redirects")));
+      setRedirects.addEventListener("submit", (e) => {
+        e.preventDefault();
+        const body = {};
+        if (words(newRedirects).length) body.redirect_uris = words(newRedirects);
+        if (words(newLogout).length) body.post_logout_redirect_uris = words(newLogout);
+        act(() => api("PATCH", "/api/v1/admin/oidc/clients/" + encodeURIComponent(client.value), body));
+      });
       sec.append(add);
       if (live.length) sec.append(set);
+      if (liveClients.length) sec.append(setRedirects);
     }
     parts.push(sec);
   }

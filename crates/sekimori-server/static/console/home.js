@@ -11,15 +11,29 @@ async function home() {
     cards.push(el("div", { class: "card" }, el("div", {}, t("open_alerts")), el("div", { class: "n", id: "count-alerts" }, list.length)));
   }
   if (canRead("audit")) {
-    // The audit chain's state, checked on demand (a full check reads every row).
+    // The audit chain's state: the last walk recorded in the log (scheduled or asked for;
+    // a walk reads every row), and a button to walk it now.
     const result = el("div", { class: "n", id: "home-chain" }, "—");
-    cards.push(el("div", { class: "card" }, el("div", {}, t("audit_chain")), result,
+    const when = el("div", { id: "home-chain-at", class: "muted" });
+    const show = (broken, n, at, fresh) => {
+      result.textContent = broken ? t("chain_broken_short", { seq: broken }) : t("chain_ok_short", { n });
+      result.dataset.state = broken ? "broken" : "ok";
+      result.dataset.fresh = fresh ? "yes" : "no";
+      when.textContent = t("chain_checked_at", { at });
+    };
+    const last = (await api("GET", "/api/v1/events?action=audit.chain.verified&order=desc&limit=1&format=json")).events[0];
+    if (last) {
+      const chain = (last.sekimori || {}).audit_chain || {};
+      show(chain.first_broken, chain.rows_checked, last["@timestamp"], false);
+    } else {
+      when.textContent = t("chain_never");
+    }
+    cards.push(el("div", { class: "card" }, el("div", {}, t("audit_chain")), result, when,
       el("button", { type: "button", id: "home-verify", class: "quiet", onclick: async () => {
         result.textContent = "…";
         try {
           const v = await api("GET", "/api/v1/admin/audit/verify");
-          result.textContent = v.first_broken ? t("chain_broken_short", { seq: v.first_broken.seq }) : t("chain_ok_short", { n: v.rows_checked });
-          result.dataset.state = v.first_broken ? "broken" : "ok";
+          show(v.first_broken && v.first_broken.seq, v.rows_checked, new Date().toISOString(), true);
         } catch (e) {
           result.textContent = t("error", { msg: e.message });
         }

@@ -142,6 +142,8 @@ async function eventsPage(before) {
     (e) => [e.seq, e.received_at, names.get(e.source_id) || e.source_id, JSON.stringify(e.event)]);
   const more = r.next ? el("button", { type: "button", id: "events-next", onclick: () => eventsPage(r.next) }, t("next_page")) : "";
   page(t("events_title"), el("div", { class: "row" }, exportAs("ndjson"), exportAs("csv")), form,
-    el("p", { id: "event-count", "data-query": String(eventParams()) }, t("found", { n: r.events.length, scanned: r.scanned })),
+    el("p", { id: "event-count", "data-query": String(eventParams()) }, t("found", { n: r.events.length, scanned: r.scanned }),
+      r.indexed_since ? el("span", { id: "event-indexed" }, " · ", r.indexed_since.startsWith("1970-")
+        ? t("indexed_all", { field: eventQuery.field }) : t("indexed_from", { field: eventQuery.field, since: r.indexed_since })) : ""),
     table([t("time"), t("q_source"), t("event")], rows), more);
 }

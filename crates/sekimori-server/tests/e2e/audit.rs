@@ -43,4 +43,10 @@ async fn events_are_filtered_and_exported_and_the_chain_verifies() {
     let report = s.admin.verify_audit().await.expect("verify");
     assert!(report["first_broken"].is_null(), "{report}");
     assert!(report["rows_checked"].as_u64().expect("n") >= 10);
+    // The walk is recorded in the log, with who asked.
+    let recorded = s.events("action=audit.chain.verified").await;
+    assert_eq!(recorded.len(), 1, "{recorded:?}");
+    assert_eq!(recorded[0]["event"]["outcome"], "success");
+    assert_eq!(recorded[0]["sekimori"]["audit_chain"]["rows_checked"], report["rows_checked"]);
+    assert!(recorded[0]["sekimori"]["audit_chain"]["by"].is_string(), "{}", recorded[0]);
 }

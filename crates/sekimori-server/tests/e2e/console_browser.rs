@@ -121,7 +121,16 @@ async fn the_console_in_chromium_signs_in_with_push_and_acts_as_the_role(backend
             && detection.contains("edr:2"),
         "two medium alerts, their rules, the EDR's two events: {detection}"
     );
-    assert_eq!(next_line(&mut lines).await, "CHAIN ok", "the audit chain checked from the home page");
+    assert_eq!(
+        next_line(&mut lines).await,
+        "CHAIN not checked yet | ok | after reload: ok",
+        "the audit chain checked from the home page, and the recorded check shown on the next visit"
+    );
+    let checks = s.events("action=audit.chain.verified").await;
+    assert_eq!(checks.len(), 1, "{checks:?}");
+    assert_eq!(checks[0]["event"]["outcome"], "success");
+    assert_eq!(checks[0]["sekimori"]["audit_chain"]["by"], "console:alice", "{}", checks[0]);
+    assert!(checks[0]["sekimori"]["audit_chain"]["rows_checked"].as_i64() > Some(0));
     assert_eq!(next_line(&mut lines).await, "A11Y home 0");
 
     // An override for dave that the console lifts.
@@ -213,11 +222,12 @@ async fn the_console_in_chromium_signs_in_with_push_and_acts_as_the_role(backend
     assert_eq!(next_line(&mut lines).await, "TIMELINE 1 | user: 1 true | ip: 2 (1 stored) | more like this: 1");
 
     // The EDR's stored events about dave: the failed logon; "more like this" by its EventID
-    // finds it alone (the whoami run is event 1); exported as one NDJSON line, a CSV header
-    // and row.
+    // finds it alone (the whoami run is event 1), exported as one NDJSON line, a CSV header
+    // and row; without the user, the search reads EventID's index (a search field of the
+    // test server) and the page says so.
     stdin.write_all(b"EVENTS dave EventID edr\n").await.expect("command");
     assert_eq!(next_line(&mut lines).await, "A11Y events 0");
-    assert_eq!(next_line(&mut lines).await, "EVENTS 1 | 1 | 1 | 2");
+    assert_eq!(next_line(&mut lines).await, "EVENTS 1 | 1 | indexed | 1 | 2");
 
     stdin.write_all(b"DETECTION\n").await.expect("command");
     assert_eq!(next_line(&mut lines).await, "A11Y detection 0");
@@ -265,7 +275,16 @@ async fn the_console_in_chromium_signs_in_with_push_and_acts_as_the_role(backend
         "names the bad value: {settings}"
     );
     assert!(parts[1].starts_with("ok"), "{settings}");
-    assert_eq!(parts[2..6], ["key true", "revoked", "help: dave", "oidc https://wiki.example/cb"], "{settings}");
+    assert_eq!(
+        parts[2..6],
+        [
+            "key true",
+            "revoked",
+            "help: dave",
+            "oidc https://wiki.example/cb → https://wiki.example/cb https://wiki.example/cb2"
+        ],
+        "{settings}"
+    );
     assert_eq!(parts[6], "shop https://shop.example https://m.shop.example", "{settings}");
     assert!(parts[7].starts_with("error") && parts[7].contains("whenever"), "names the bad window: {settings}");
     assert_eq!(parts[8..], ["hours mon,tue 09:00-18:00; sat 10:00-14:00", "removed"], "{settings}");
@@ -289,7 +308,7 @@ async fn the_console_in_chromium_signs_in_with_push_and_acts_as_the_role(backend
         .as_array()
         .expect("clients")
         .iter()
-        .find(|c| c["redirect_uris"] == json!(["https://wiki.example/cb"]))
+        .find(|c| c["redirect_uris"] == json!(["https://wiki.example/cb", "https://wiki.example/cb2"]))
         .unwrap_or_else(|| panic!("registered as an OIDC client: {clients}"));
     assert_eq!(wiki_client["post_logout_redirect_uris"], json!(["https://wiki.example/"]), "{wiki_client}");
     assert_eq!(wiki_client["public"], false, "{wiki_client}");
@@ -299,6 +318,7 @@ async fn the_console_in_chromium_signs_in_with_push_and_acts_as_the_role(backend
         "admin.tenant.updated",
         "admin.app.created",
         "admin.app.origins_updated",
+        "admin.oidc_client.updated",
         "admin.app.revoked",
         "iam.group.member_added",
         "iam.group.updated",

@@ -63,6 +63,12 @@ async fn events_are_searched_by_entity_field_source_and_page(backend: Backend) {
     assert_eq!(from_web["events"].as_array().map(Vec::len), Some(1));
     let (_, nested) = find("&field=http.response.status_code&value=401".into()).await;
     assert_eq!(nested["events"].as_array().map(Vec::len), Some(1), "a dotted name: {nested}");
+    assert_eq!(nested["indexed_since"], Value::Null, "not a search field");
+    // EventID is a search field of the test server, indexed since it started: only the
+    // matching events are read.
+    let (_, failed) = find("&field=EventID&value=4625".into()).await;
+    assert_eq!(failed["events"].as_array().map(Vec::len), Some(4), "{failed}");
+    assert_eq!((failed["scanned"].as_i64(), failed["indexed_since"].is_string()), (Some(4), true), "{failed}");
 
     // Pages of two, each from the last one's `next`, together the whole answer.
     let mut seen = Vec::new();

@@ -194,7 +194,9 @@ impl TestServer {
         .expect("rules compile")
         .with_load_report(report)
         .with_sealer(gate.sealer())
-        .with_responder(Arc::new(sekimori_server::responder::GateResponder(gate.clone())));
+        .with_responder(Arc::new(sekimori_server::responder::GateResponder(gate.clone())))
+        .with_search_fields(vec!["EventID".into()]);
+        watch.sync_search_fields().await.expect("search fields");
         let _ = watch_cell.set(watch.clone());
         let state = AppState {
             gate: gate.clone(),

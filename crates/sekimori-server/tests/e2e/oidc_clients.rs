@@ -142,3 +142,60 @@ async fn client_authentication_es256_and_bad_token_requests() {
         assert_eq!(resp.status(), StatusCode::UNAUTHORIZED);
     }
 }
+
+/// A registered client's redirect URIs are replaced over the admin API: the old one is
+/// refused at once, the new one completes a code flow with a client that is not ours, the
+/// change is audited with the new list; bad changes are refused naming the field.
+#[tokio::test]
+async fn redirect_uris_are_changed_after_registration() {
+    let s = TestServer::start().await;
+    with_password(&s, "alice").await;
+    let (id, secret) = register(&s, "wiki", json!({})).await;
+    let moved = format!("{REDIRECT}/v2");
+    let path = format!("/api/v1/admin/oidc/clients/{id}");
+    let (status, client) =
+        s.admin_call(reqwest::Method::PATCH, &path, Some(json!({"redirect_uris": [moved.clone()]}))).await;
+    assert_eq!(status, StatusCode::OK, "{client}");
+    assert_eq!(client["redirect_uris"], json!([moved]));
+    assert_eq!(client["post_logout_redirect_uris"], json!(["http://rp.test/bye"]), "a list not given is kept");
+    let (_, listed) = s.admin_call(reqwest::Method::GET, "/api/v1/admin/oidc/clients", None).await;
+    assert_eq!(listed[0]["redirect_uris"], json!([moved]));
+
+    let enc = sekimori_core::names::percent_encode;
+    let mut b = Browser::new(&s);
+    let old = b
+        .get(&format!("/oidc/authorize?response_type=code&scope=openid&client_id={id}&redirect_uri={}", enc(REDIRECT)))
+        .await;
+    assert_eq!(old.status, StatusCode::BAD_REQUEST, "the old URI is no longer registered");
+    assert!(old.location().is_empty());
+    let c =
+        rp(&s, &id, secret).await.set_redirect_uri(openidconnect::RedirectUrl::new(moved.clone()).expect("redirect"));
+    let r = request(&c, |p| p);
+    let code = sign_in(&s, &mut b, &r, "alice").await;
+    let t = exchange(&c, &code, &r.verifier).await.expect("tokens through the new redirect URI");
+    verified(&s, &c, &t, Some(&r.nonce), &[CoreJwsSigningAlgorithm::RsaSsaPkcs1V15Sha256]);
+
+    let audited = s.events("action=admin.oidc_client.updated").await;
+    assert_eq!(audited.len(), 1, "{audited:?}");
+    assert_eq!(audited[0]["sekimori"]["oidc"]["redirect_uris"], json!([moved]), "{}", audited[0]);
+
+    for (body, field) in [
+        (json!({}), "redirect_uris"),
+        (json!({"redirect_uris": []}), "redirect_uris"),
+        (json!({"redirect_uris": ["http://rp.test/cb#frag"]}), "redirect_uris"),
+        (json!({"post_logout_redirect_uris": ["not a url"]}), "post_logout_redirect_uris"),
+    ] {
+        let (status, p) = s.admin_call(reqwest::Method::PATCH, &path, Some(body.clone())).await;
+        assert_eq!((status, p["field"].as_str()), (StatusCode::BAD_REQUEST, Some(field)), "{body}: {p}");
+    }
+    let (status, _) = s.admin_call(reqwest::Method::PATCH, &path, Some(json!({"public": true}))).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "only the URIs can change");
+    let body = Some(json!({"redirect_uris": [REDIRECT]}));
+    let (status, p) = s.admin_call(reqwest::Method::PATCH, "/api/v1/admin/oidc/clients/nope", body.clone()).await;
+    assert_eq!(status, StatusCode::NOT_FOUND, "{p}");
+    let (status, _) = s.admin_call(reqwest::Method::DELETE, &format!("/api/v1/admin/apps/{id}"), None).await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    let (status, _) = s.admin_call(reqwest::Method::PATCH, &path, body).await;
+    assert_eq!(status, StatusCode::NOT_FOUND, "a revoked client cannot be changed");
+    assert_eq!(s.events("action=admin.oidc_client.updated").await.len(), 1, "refused changes write nothing");
+}

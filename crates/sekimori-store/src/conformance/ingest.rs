@@ -75,6 +75,7 @@ pub async fn ingest_sources_batches_alerts_and_dead_letters(s: S) {
         cursor: Some(("audit".into(), 0, 41)),
         profiles: vec![("user:alice".into(), r#"{"events":3}"#.into())],
         event_entities: vec![],
+        event_fields: vec![],
     };
     assert_eq!(s.watch_cursor("audit").await.expect("cursor"), 0);
     let seqs = s.store_ingest(&batch).await.expect("store").expect("the cursor was where the batch was read");
@@ -124,6 +125,7 @@ pub async fn ingest_sources_batches_alerts_and_dead_letters(s: S) {
         cursor: None,
         profiles: vec![("user:alice".into(), r#"{"events":4}"#.into())],
         event_entities: vec![],
+        event_fields: vec![],
         ..batch.clone()
     };
     s.store_ingest(&newer).await.expect("store").expect("no cursor");
@@ -145,6 +147,7 @@ pub async fn ingest_sources_batches_alerts_and_dead_letters(s: S) {
         cursor: None,
         profiles: Vec::new(),
         event_entities: vec![],
+        event_fields: vec![],
         ..batch.clone()
     };
     let seqs = s.store_ingest(&large).await.expect("store").expect("no cursor");
@@ -219,6 +222,7 @@ pub async fn alerts_are_found_by_the_entities_they_are_about(s: S) {
         cursor: None,
         profiles: vec![],
         event_entities,
+        event_fields: vec![],
     };
     s.store_ingest(&batch).await.expect("store").expect("no cursor");
     let about = |kind: &str, value: &str| Entity { kind: kind.into(), value: value.into() };
@@ -252,6 +256,7 @@ pub async fn alerts_are_found_by_the_entities_they_are_about(s: S) {
         events: vec!["{}".into()],
         alerts: vec![(0, alert("x1", T0))],
         event_entities: vec![(0, about("user", "carol")), (5, about("user", "carol"))],
+        event_fields: vec![],
         ..batch.clone()
     };
     assert!(s.store_ingest(&bad).await.is_err());
@@ -272,6 +277,7 @@ pub async fn ingested_events_are_searched_by_entity_source_time_and_page(s: S) {
         cursor: None,
         profiles: vec![],
         event_entities: entities,
+        event_fields: vec![],
     };
     let first = batch(
         "src1",
@@ -292,6 +298,7 @@ pub async fn ingested_events_are_searched_by_entity_source_time_and_page(s: S) {
         until: Timestamp(T0 + 2000),
         source_id: None,
         entity,
+        field: None,
         before: None,
         limit: 10,
     };
@@ -325,4 +332,103 @@ pub async fn ingested_events_are_searched_by_entity_source_time_and_page(s: S) {
     // Pruned with the events.
     s.prune_ingested(Timestamp(T0 + 400 * 86_400_000), 30).await.expect("prune");
     assert!(docs(IngestedQuery { until: Timestamp(i64::MAX), ..query(Some(about("user", "alice"))) }).await.is_empty());
+}
+
+pub async fn search_fields_are_indexed_as_stored_and_older_events_added_later(s: S) {
+    let t = tenant(&s).await;
+    let names = |v: &[&str]| v.iter().map(|n| (*n).to_owned()).collect::<Vec<_>>();
+    let fields = s.sync_search_fields(&names(&["user.name", "EventID"]), Timestamp(T0 + 500)).await.expect("sync");
+    assert_eq!(
+        fields,
+        [
+            SearchField { name: "EventID".into(), since: Timestamp(T0 + 500) },
+            SearchField { name: "user.name".into(), since: Timestamp(T0 + 500) },
+        ],
+        "in name order, each indexed from now"
+    );
+    let batch = |at: i64, events: &[&str], fields: Vec<(usize, &str, &str)>| IngestBatch {
+        tenant_id: t.id.clone(),
+        source_id: "src1".into(),
+        received_at: Timestamp(at),
+        events: events.iter().map(|e| (*e).to_owned()).collect(),
+        dead_letters: vec![],
+        alerts: vec![],
+        cursor: None,
+        profiles: vec![],
+        event_entities: vec![(0, Entity { kind: "user".into(), value: "4625".into() })],
+        event_fields: fields.into_iter().map(|(i, f, v)| (i, f.to_owned(), v.to_owned())).collect(),
+    };
+    // Stored before the fields existed (no index rows), then after.
+    s.store_ingest(&batch(T0, &["old0", "old1", "old2"], vec![])).await.expect("store").expect("stored");
+    s.store_ingest(&batch(T0 + 10, &["old3"], vec![])).await.expect("store").expect("stored");
+    s.store_ingest(&batch(
+        T0 + 600,
+        &["e0", "e1", "e2"],
+        vec![(0, "EventID", "4625"), (1, "EventID", "4624"), (2, "EventID", "4625"), (2, "user.name", "bob")],
+    ))
+    .await
+    .expect("store")
+    .expect("stored");
+    let query = |field: &str, value: &str| IngestedQuery {
+        since: Timestamp(T0),
+        until: Timestamp(T0 + 2000),
+        source_id: None,
+        entity: None,
+        field: Some((field.into(), value.into())),
+        before: None,
+        limit: 10,
+    };
+    let docs = |tenant: TenantId, q: IngestedQuery| {
+        let s = s.clone();
+        async move { s.search_ingested(&tenant, &q).await.expect("search").into_iter().map(|e| e.doc).collect::<Vec<_>>() }
+    };
+    assert_eq!(docs(t.id.clone(), query("EventID", "4625")).await, ["e2", "e0"], "by the index, newest first");
+    assert_eq!(docs(t.id.clone(), query("user.name", "bob")).await, ["e2"]);
+    assert!(docs(t.id.clone(), query("EventID", "4634")).await.is_empty());
+    assert!(docs(t.id.clone(), query("user", "4625")).await.is_empty(), "a field is not the entity of that name");
+    assert!(docs(TenantId::new("other-tenant"), query("EventID", "4625")).await.is_empty());
+    // A field's value pointing outside its batch is refused, and nothing is written.
+    let bad = batch(T0 + 700, &["x0"], vec![(4, "EventID", "4625")]);
+    assert!(s.store_ingest(&bad).await.is_err());
+    assert_eq!(docs(t.id.clone(), query("EventID", "4625")).await, ["e2", "e0"]);
+
+    // A pass over the older events, newest first by tenant, within one millisecond too.
+    assert!(s.tenant_ids().await.expect("tenants").contains(&t.id));
+    let before = s.ingested_before(&t.id, Timestamp(T0 + 500), 2).await.expect("before");
+    assert_eq!(before.iter().map(|e| e.doc.as_str()).collect::<Vec<_>>(), ["old3", "old2"]);
+    let at = s.ingested_at(&t.id, Timestamp(T0)).await.expect("at");
+    assert_eq!(at.iter().map(|e| e.doc.as_str()).collect::<Vec<_>>(), ["old2", "old1", "old0"]);
+    let value = |e: &IngestedEvent, v: &str| FieldValue {
+        tenant_id: e.tenant_id.clone(),
+        field: "EventID".into(),
+        value: v.into(),
+        seq: e.seq,
+        received_at: e.received_at,
+    };
+    let rows = vec![value(&before[0], "4625"), value(&at[1], "4625")];
+    let both = names(&["EventID", "user.name"]);
+    // Moving from where the fields are not: nothing written.
+    assert!(!s.extend_search_index(&both, Timestamp(T0), Timestamp(0), &rows).await.expect("extend"));
+    assert_eq!(s.search_fields().await.expect("fields")[0].since, Timestamp(T0 + 500));
+    assert!(s.extend_search_index(&both, Timestamp(T0 + 500), Timestamp(0), &rows).await.expect("extend"));
+    assert_eq!(
+        s.search_fields().await.expect("fields").iter().map(|f| f.since).collect::<Vec<_>>(),
+        [Timestamp(0), Timestamp(0)]
+    );
+    assert_eq!(docs(t.id.clone(), query("EventID", "4625")).await, ["e2", "e0", "old3", "old1"]);
+    // Indexing a value twice is harmless.
+    assert!(s.extend_search_index(&[], Timestamp(0), Timestamp(0), &rows).await.expect("again"));
+    assert_eq!(docs(t.id.clone(), query("EventID", "4625")).await.len(), 4);
+
+    // A field no longer listed is forgotten; one listed again starts from now.
+    let fields = s.sync_search_fields(&names(&["EventID", "Channel"]), Timestamp(T0 + 900)).await.expect("sync");
+    assert_eq!(
+        fields,
+        [
+            SearchField { name: "Channel".into(), since: Timestamp(T0 + 900) },
+            SearchField { name: "EventID".into(), since: Timestamp(0) },
+        ]
+    );
+    assert!(!s.extend_search_index(&names(&["user.name"]), Timestamp(0), Timestamp(0), &[]).await.expect("gone"));
+    assert!(s.sync_search_fields(&[], Timestamp(T0 + 901)).await.expect("sync").is_empty());
 }

@@ -133,6 +133,7 @@ pub async fn alerts_are_pending_until_dispatched_and_each_notification_is_claime
         cursor: None,
         profiles: vec![],
         event_entities: vec![],
+        event_fields: vec![],
     };
     s.store_ingest(&batch).await.expect("store").expect("no cursor");
     let pending = |s: S| async move {
@@ -327,6 +328,7 @@ pub async fn alerts_are_triaged_once_under_concurrency_and_commented(s: S) {
         cursor: None,
         profiles: vec![],
         event_entities: vec![],
+        event_fields: vec![],
     };
     s.store_ingest(&batch).await.expect("store").expect("no cursor");
     let ids = |v: Vec<AlertRecord>| v.into_iter().map(|a| a.id).collect::<Vec<_>>();

@@ -122,6 +122,7 @@ pub async fn detection_rollups_count_every_batch_by_hour_under_concurrency(s: S)
                 profiles: vec![],
                 // The whoami run's event is about alice on ws1; an alert is about its event's.
                 event_entities: vec![(0, entity("user", "alice")), (0, entity("host", "ws1"))],
+                event_fields: vec![],
             };
             let s = s.clone();
             tokio::spawn(async move { s.store_ingest(&batch).await })
@@ -141,6 +142,7 @@ pub async fn detection_rollups_count_every_batch_by_hour_under_concurrency(s: S)
         cursor: None,
         profiles: vec![],
         event_entities: vec![(2, entity("user", "bob"))],
+        event_fields: vec![],
     };
     s.store_ingest(&later).await.expect("store").expect("no cursor");
     let other = IngestBatch { tenant_id: TenantId::new("other-tenant"), alerts: vec![], ..later.clone() };

@@ -157,6 +157,9 @@ pub struct IngestBatch {
     /// indexed for search ([`IngestedQuery::entity`]), and what an alert on that event is
     /// about (the store does not read the alerts' `entities` text).
     pub event_entities: Vec<(usize, Entity)>,
+    /// The search fields' values in each event (index into `events`, field, value),
+    /// indexed for search ([`IngestedQuery::field`]).
+    pub event_fields: Vec<(usize, String, String)>,
 }
 
 /// What to find among a tenant's stored events, newest first (by time received, then
@@ -171,10 +174,34 @@ pub struct IngestedQuery {
     pub source_id: Option<String>,
     /// Only the events about this entity (by index).
     pub entity: Option<Entity>,
+    /// Only the events whose search field (the name) has the value, by the field's index
+    /// (complete only from the field's `since`: the caller keeps to that range). Unused when
+    /// `entity` is given.
+    pub field: Option<(String, String)>,
     /// Only events before this one (received at, number) in the search's order: the last
     /// of the page before, if any.
     pub before: Option<(Timestamp, i64)>,
     pub limit: i64,
+}
+
+/// A search field: a field of ingested events whose values are indexed as events are
+/// stored (`[detect] search_fields`); the index is complete for events received at or after
+/// `since` (0: every stored event).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SearchField {
+    pub name: String,
+    pub since: Timestamp,
+}
+
+/// A search field's value in one stored event, as a pass over older events indexes it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FieldValue {
+    pub tenant_id: TenantId,
+    pub field: String,
+    pub value: String,
+    /// The event's number and time received.
+    pub seq: i64,
+    pub received_at: Timestamp,
 }
 
 /// An alert silence: matchers (as written, e.g. `user="alice"`) muting matching alerts

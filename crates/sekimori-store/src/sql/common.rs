@@ -18,7 +18,9 @@ use sekimori_core::event::NewEvent;
 use sekimori_core::environment::Environment;
 use sekimori_core::{AppId, DeviceId, LoginId, SessionId, TenantId, Timestamp, UserId};
 
-use crate::query::{q, AuditHeadRow, CountRow, EntityProfileRow, RetentionRow, SeqRow, StateRow, UsernameRow, Q};
+use crate::query::{
+    q, AuditHeadRow, CountRow, EntityProfileRow, RetentionRow, SeqRow, StateRow, TenantIdRow, UsernameRow, Q,
+};
 use crate::records::*;
 use crate::traits::*;
 use crate::{chain_hash, StoreResult, GENESIS_HASH};

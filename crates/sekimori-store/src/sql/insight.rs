@@ -59,7 +59,7 @@ impl InsightStore for This {
             source = format!(" AND e.source_id = ${next}");
             next += 1;
         }
-        let sql = if query.entity.is_some() {
+        let sql = if query.entity.is_some() || query.field.is_some() {
             format!(
                 "SELECT e.* FROM event_index i JOIN ingested_events e ON e.seq = i.seq \
                  WHERE i.tenant_id = $1 AND i.field = ${} AND i.value = ${} \
@@ -88,13 +88,114 @@ impl InsightStore for This {
         }
         if let Some(e) = &query.entity {
             q = q.bind(e.kind.as_str()).bind(e.value.as_str());
+        } else if let Some((name, value)) = &query.field {
+            q = q.bind(index_key(name)).bind(value.as_str());
         }
         self.read_all(q).await
     }
+
+    async fn sync_search_fields(&self, names: &[String], now: Timestamp) -> StoreResult<Vec<SearchField>> {
+        let mut tx = self.begin().await?;
+        let stored: Vec<SearchField> = tx.fetch_all(q("SELECT field AS name, since FROM search_fields")).await?;
+        for gone in stored.iter().filter(|f| !names.contains(&f.name)) {
+            tx.execute(q("DELETE FROM search_fields WHERE field = $1").bind(gone.name.as_str())).await?;
+        }
+        for name in names.iter().filter(|n| !stored.iter().any(|f| &f.name == *n)) {
+            tx.execute(q("INSERT INTO search_fields (field, since) VALUES ($1, $2)").bind(name.as_str()).bind(now))
+                .await?;
+        }
+        tx.commit().await?;
+        self.search_fields().await
+    }
+
+    async fn search_fields(&self) -> StoreResult<Vec<SearchField>> {
+        self.read_all(q("SELECT field AS name, since FROM search_fields ORDER BY field")).await
+    }
+
+    async fn tenant_ids(&self) -> StoreResult<Vec<TenantId>> {
+        let rows: Vec<TenantIdRow> = self.read_all(q("SELECT id FROM tenants ORDER BY id")).await?;
+        Ok(rows.into_iter().map(|r| r.id).collect())
+    }
+
+    async fn ingested_before(
+        &self,
+        tenant_id: &TenantId,
+        before: Timestamp,
+        limit: i64,
+    ) -> StoreResult<Vec<IngestedEvent>> {
+        self.read_all(
+            q("SELECT * FROM ingested_events WHERE tenant_id = $1 AND received_at < $2 \
+               ORDER BY received_at DESC, seq DESC LIMIT $3")
+            .bind(tenant_id)
+            .bind(before)
+            .bind(limit.max(0)),
+        )
+        .await
+    }
+
+    async fn ingested_at(&self, tenant_id: &TenantId, at: Timestamp) -> StoreResult<Vec<IngestedEvent>> {
+        self.read_all(
+            q("SELECT * FROM ingested_events WHERE tenant_id = $1 AND received_at = $2 ORDER BY seq DESC")
+                .bind(tenant_id)
+                .bind(at),
+        )
+        .await
+    }
+
+    async fn extend_search_index(
+        &self,
+        fields: &[String],
+        from: Timestamp,
+        to: Timestamp,
+        values: &[FieldValue],
+    ) -> StoreResult<bool> {
+        let mut tx = self.begin().await?;
+        for name in fields {
+            let moved = tx
+                .execute(
+                    q("UPDATE search_fields SET since = $1 WHERE field = $2 AND since = $3")
+                        .bind(to)
+                        .bind(name.as_str())
+                        .bind(from),
+                )
+                .await?;
+            if moved != 1 {
+                tx.rollback().await?;
+                return Ok(false);
+            }
+        }
+        for chunk in values.chunks(ROWS_PER_INSERT) {
+            let values: Vec<String> = (0..chunk.len())
+                .map(|i| format!("(${}, ${}, ${}, ${}, ${})", 5 * i + 1, 5 * i + 2, 5 * i + 3, 5 * i + 4, 5 * i + 5))
+                .collect();
+            let sql = format!(
+                "INSERT INTO event_index (tenant_id, field, value, seq, received_at) VALUES {} ON CONFLICT DO NOTHING",
+                values.join(", ")
+            );
+            let mut query = q(&sql);
+            for v in chunk {
+                query = query
+                    .bind(&v.tenant_id)
+                    .bind(index_key(&v.field))
+                    .bind(v.value.as_str())
+                    .bind(v.seq)
+                    .bind(v.received_at);
+            }
+            tx.execute(query).await?;
+        }
+        tx.commit().await?;
+        Ok(true)
+    }
+}
+
+/// A search field's name as `event_index` keeps it (`field:<name>`), apart from the
+/// entities (`user`, `ip`, `host`).
+fn index_key(field: &str) -> String {
+    format!("field:{field}")
 }
 
 /// Writes, in the batch's transaction, what the `InsightStore` reads: each event's
-/// entities (the search index), each alert's (those of its event), and the batch's roll-up
+/// entities and search fields' values (the search index), each alert's (those of its event), and the batch's roll-up
 /// counts.
 async fn insert_insight_rows(tx: &mut Tx, b: &IngestBatch, seqs: &[i64]) -> StoreResult<()> {
     for chunk in b.event_entities.chunks(ROWS_PER_INSERT) {
@@ -110,6 +211,22 @@ async fn insert_insight_rows(tx: &mut Tx, b: &IngestBatch, seqs: &[i64]) -> Stor
                 crate::StoreError::Corrupt(format!("an entity refers to event {index} of {}", seqs.len()))
             })?;
             query = query.bind(e.kind.as_str()).bind(e.value.as_str()).bind(seq);
+        }
+        tx.execute(query).await?;
+    }
+    for chunk in b.event_fields.chunks(ROWS_PER_INSERT) {
+        let values: Vec<String> =
+            (0..chunk.len()).map(|i| format!("($1, ${}, ${}, ${}, $2)", 3 * i + 3, 3 * i + 4, 3 * i + 5)).collect();
+        let sql = format!(
+            "INSERT INTO event_index (tenant_id, field, value, seq, received_at) VALUES {} ON CONFLICT DO NOTHING",
+            values.join(", ")
+        );
+        let mut query = q(&sql).bind(&b.tenant_id).bind(b.received_at);
+        for (index, field, value) in chunk {
+            let seq = *seqs.get(*index).ok_or_else(|| {
+                crate::StoreError::Corrupt(format!("a field's value refers to event {index} of {}", seqs.len()))
+            })?;
+            query = query.bind(index_key(field)).bind(value.as_str()).bind(seq);
         }
         tx.execute(query).await?;
     }

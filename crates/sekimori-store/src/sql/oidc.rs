@@ -32,6 +32,26 @@ impl OidcStore for This {
         self.read_all(q("SELECT * FROM oidc_clients WHERE tenant_id = $1 ORDER BY created_at").bind(tenant_id)).await
     }
 
+    async fn set_oidc_client_uris(
+        &self,
+        app_id: &AppId,
+        redirect_uris: &[String],
+        post_logout_redirect_uris: &[String],
+        event: &NewEvent,
+    ) -> StoreResult<bool> {
+        let (redirect, post_logout) = (redirect_uris.to_vec(), post_logout_redirect_uris.to_vec());
+        self.audited(
+            q("UPDATE oidc_clients SET redirect_uris = $1, post_logout_redirect_uris = $2 WHERE app_id = $3 \
+               AND app_id IN (SELECT id FROM apps WHERE revoked_at IS NULL)")
+            .bind(&redirect)
+            .bind(&post_logout)
+            .bind(app_id),
+            event,
+            Audit::IfChanged,
+        )
+        .await
+    }
+
     async fn insert_oidc_key(&self, k: &OidcKey, event: &NewEvent) -> StoreResult<()> {
         let mut tx = self.begin().await?;
         tx.execute(
