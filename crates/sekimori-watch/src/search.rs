@@ -27,8 +27,12 @@ pub const MAX_LIMIT: i64 = 1_000;
 pub const MAX_INDEXED_VALUE: usize = 256;
 /// Most search fields.
 pub const MAX_SEARCH_FIELDS: usize = 32;
-/// Older events of each tenant one step of the background pass indexes.
+/// Most older events of each tenant one step of the background pass indexes.
 pub const INDEX_STEP: i64 = 5_000;
+/// About the most events one step holds in memory: with more than ten tenants each gives
+/// fewer (at least [`INDEX_STEP_LEAST`]).
+const INDEX_STEP_ALL: i64 = 50_000;
+const INDEX_STEP_LEAST: i64 = 100;
 
 /// One search: the stored events `scope` selects (time range, source, entity by index,
 /// where to go on, how many to answer), of those the ones whose `field` equals a value.
@@ -187,7 +191,7 @@ impl Watch {
 
     /// One step of the pass that indexes the events stored before a search field was: for
     /// the fields whose index starts latest, up to [`INDEX_STEP`] of each tenant's events
-    /// before that start, which then moves back (to 0 when none are left). Returns how many
+    /// before that start (fewer each with more than ten tenants), which then moves back (to 0 when none are left). Returns how many
     /// events it indexed: 0 when there was nothing to do (or another node did it).
     pub async fn index_older_events(&self) -> WatchResult<usize> {
         let stored = self.store.search_fields().await?;
@@ -201,13 +205,16 @@ impl Watch {
         // all are of one millisecond, read whole), or all of them when fewer came back.
         let mut events = Vec::new();
         let mut to = Timestamp(0);
-        for tenant in self.store.tenant_ids().await? {
-            let mut chunk = self.store.ingested_before(&tenant, from, INDEX_STEP).await?;
+        let tenants = self.store.tenant_ids().await?;
+        let step = (INDEX_STEP_ALL / i64::try_from(tenants.len().max(1)).unwrap_or(i64::MAX))
+            .clamp(INDEX_STEP_LEAST, INDEX_STEP);
+        for tenant in tenants {
+            let mut chunk = self.store.ingested_before(&tenant, from, step).await?;
             let (Some(newest), Some(oldest)) = (chunk.first(), chunk.last()) else {
                 continue;
             };
             let (newest, oldest) = (newest.received_at, oldest.received_at);
-            let complete_from = if i64::try_from(chunk.len()).unwrap_or(i64::MAX) < INDEX_STEP {
+            let complete_from = if i64::try_from(chunk.len()).unwrap_or(i64::MAX) < step {
                 Timestamp(0)
             } else if newest == oldest {
                 chunk = self.store.ingested_at(&tenant, oldest).await?;

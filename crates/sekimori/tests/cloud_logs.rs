@@ -35,18 +35,8 @@ async fn alert_titles_with(
         .await
         .expect("ingest source");
     let key = source["key"].as_str().expect("key").to_owned();
-    let body: String = records.iter().map(|r| format!("{r}\n")).collect();
-    let resp = reqwest::Client::new()
-        .post(format!("{}/api/v1/ingest", server.url))
-        .bearer_auth(&key)
-        .header("content-type", "application/x-ndjson")
-        .body(body)
-        .send()
-        .await
-        .expect("ingest");
-    assert_eq!(resp.status(), 200);
     assert_eq!(
-        resp.json::<Value>().await.expect("json"),
+        common::ingest_ndjson(&server, &key, records).await,
         json!({"accepted": records.len(), "malformed": 0, "alerts": alerts})
     );
     for _ in 0..100 {

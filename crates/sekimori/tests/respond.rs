@@ -102,25 +102,14 @@ async fn set_up(server: &Server, token: &str, hook: &str) -> String {
 }
 
 async fn ingest(server: &Server, key: &str, users: &[&str]) {
-    let body: String = users
+    let events: Vec<Value> = users
         .iter()
         .map(|u| {
             json!({"Channel": "Microsoft-Windows-Sysmon/Operational", "EventID": 1,
                    "Image": "C:\\Windows\\System32\\whoami.exe", "TargetUserName": u})
-            .to_string()
-                + "\n"
         })
         .collect();
-    let resp = reqwest::Client::new()
-        .post(format!("{}/api/v1/ingest", server.url))
-        .bearer_auth(key)
-        .header("content-type", "application/x-ndjson")
-        .body(body)
-        .send()
-        .await
-        .expect("ingest");
-    assert_eq!(resp.status(), 200);
-    let report: Value = resp.json().await.expect("json");
+    let report = common::ingest_ndjson(server, key, &events).await;
     assert_eq!(report["alerts"], users.len(), "{report}");
 }
 

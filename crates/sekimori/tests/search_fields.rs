@@ -36,19 +36,6 @@ fn logons(first: usize, n: usize) -> Vec<Value> {
         .collect()
 }
 
-async fn ingest(server: &Server, key: &str, events: &[Value]) {
-    let body: String = events.iter().map(|e| format!("{e}\n")).collect();
-    let resp = reqwest::Client::new()
-        .post(format!("{}/api/v1/ingest", server.url))
-        .bearer_auth(key)
-        .header("content-type", "application/x-ndjson")
-        .body(body)
-        .send()
-        .await
-        .expect("ingest");
-    assert_eq!(resp.status(), 200);
-}
-
 /// Every page of a search for `field` = `value`: the events' record numbers, the events
 /// read in all, and the last answer's `indexed_since`.
 async fn search(server: &Server, token: &str, field: &str, value: &str) -> (Vec<i64>, i64, Value) {
@@ -96,7 +83,7 @@ async fn search_fields_index_new_events_then_older_ones(database_url: Option<&st
     let mut all = Vec::new();
     for (first, n) in [(0, 6_000), (6_000, 3_000), (9_000, 3_000)] {
         let events = logons(first, n);
-        ingest(&server, &key, &events).await;
+        common::ingest_ndjson(&server, &key, &events).await;
         all.extend(events);
         tokio::time::sleep(Duration::from_millis(5)).await;
     }
@@ -110,7 +97,7 @@ async fn search_fields_index_new_events_then_older_ones(database_url: Option<&st
     let indexed_config = config(dir.path(), "fields.toml", &["EventID", "TargetUserName"], database_url);
     let server = start_with(&data, &["--config", &indexed_config], &[]).await;
     let events = logons(12_000, 1_000);
-    ingest(&server, &key, &events).await;
+    common::ingest_ndjson(&server, &key, &events).await;
     all.extend(events);
     let want = expected(&all, "EventID", &json!(4625));
     let (found, _, indexed) = search(&server, &token, "EventID", "4625").await;

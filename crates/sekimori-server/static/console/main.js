@@ -2,7 +2,8 @@
 
 async function route() {
   say("");
-  const h = decodeURIComponent(location.hash.replace(/^#/, "")) || "/";
+  const at = location.hash;
+  const h = decodeURIComponent(at.replace(/^#/, "")) || "/";
   try {
     if (h === "/users") await users();
     else if (h.startsWith("/users/")) await user(h.slice(7));
@@ -19,6 +20,9 @@ async function route() {
     page(t("title"));
     say(t("error", { msg: e.message }), "error");
   }
+  // A page still loading when the browser moved on (its answers slower than the next
+  // page's) has just drawn over the page moved to: draw that one again.
+  if (location.hash !== at) await route();
 }
 
 async function start() {

@@ -164,28 +164,37 @@ impl InsightStore for This {
                 return Ok(false);
             }
         }
-        for chunk in values.chunks(ROWS_PER_INSERT) {
-            let values: Vec<String> = (0..chunk.len())
-                .map(|i| format!("(${}, ${}, ${}, ${}, ${})", 5 * i + 1, 5 * i + 2, 5 * i + 3, 5 * i + 4, 5 * i + 5))
-                .collect();
-            let sql = format!(
-                "INSERT INTO event_index (tenant_id, field, value, seq, received_at) VALUES {} ON CONFLICT DO NOTHING",
-                values.join(", ")
-            );
-            let mut query = q(&sql);
-            for v in chunk {
-                query = query
-                    .bind(&v.tenant_id)
-                    .bind(index_key(&v.field))
-                    .bind(v.value.as_str())
-                    .bind(v.seq)
-                    .bind(v.received_at);
-            }
-            tx.execute(query).await?;
-        }
+        let rows: Vec<IndexRow<'_>> = values
+            .iter()
+            .map(|v| (&v.tenant_id, index_key(&v.field), v.value.as_str(), v.seq, v.received_at))
+            .collect();
+        insert_index_rows(&mut tx, &rows).await?;
         tx.commit().await?;
         Ok(true)
     }
+}
+
+/// A row of `event_index`: tenant, key (an entity's kind, or [`index_key`]), value, the
+/// event's number and time received.
+type IndexRow<'a> = (&'a TenantId, String, &'a str, i64, Timestamp);
+
+/// Inserts search index rows (one already there is left as it is).
+async fn insert_index_rows(tx: &mut Tx, rows: &[IndexRow<'_>]) -> StoreResult<()> {
+    for chunk in rows.chunks(ROWS_PER_INSERT) {
+        let values: Vec<String> = (0..chunk.len())
+            .map(|i| format!("(${}, ${}, ${}, ${}, ${})", 5 * i + 1, 5 * i + 2, 5 * i + 3, 5 * i + 4, 5 * i + 5))
+            .collect();
+        let sql = format!(
+            "INSERT INTO event_index (tenant_id, field, value, seq, received_at) VALUES {} ON CONFLICT DO NOTHING",
+            values.join(", ")
+        );
+        let mut query = q(&sql);
+        for (tenant, key, value, seq, at) in chunk {
+            query = query.bind(*tenant).bind(key.as_str()).bind(*value).bind(*seq).bind(*at);
+        }
+        tx.execute(query).await?;
+    }
+    Ok(())
 }
 
 /// A search field's name as `event_index` keeps it (`field:<name>`), apart from the
@@ -195,41 +204,23 @@ fn index_key(field: &str) -> String {
 }
 
 /// Writes, in the batch's transaction, what the `InsightStore` reads: each event's
-/// entities and search fields' values (the search index), each alert's (those of its event), and the batch's roll-up
-/// counts.
+/// entities and search fields' values (the search index), each alert's (those of its
+/// event), and the batch's roll-up counts.
 async fn insert_insight_rows(tx: &mut Tx, b: &IngestBatch, seqs: &[i64]) -> StoreResult<()> {
-    for chunk in b.event_entities.chunks(ROWS_PER_INSERT) {
-        let values: Vec<String> =
-            (0..chunk.len()).map(|i| format!("($1, ${}, ${}, ${}, $2)", 3 * i + 3, 3 * i + 4, 3 * i + 5)).collect();
-        let sql = format!(
-            "INSERT INTO event_index (tenant_id, field, value, seq, received_at) VALUES {} ON CONFLICT DO NOTHING",
-            values.join(", ")
-        );
-        let mut query = q(&sql).bind(&b.tenant_id).bind(b.received_at);
-        for (index, e) in chunk {
-            let seq = *seqs.get(*index).ok_or_else(|| {
-                crate::StoreError::Corrupt(format!("an entity refers to event {index} of {}", seqs.len()))
-            })?;
-            query = query.bind(e.kind.as_str()).bind(e.value.as_str()).bind(seq);
-        }
-        tx.execute(query).await?;
+    // Each event's entities and search fields' values, by the event's number.
+    let seq = |index: usize| {
+        seqs.get(index).copied().ok_or_else(|| {
+            crate::StoreError::Corrupt(format!("an index row refers to event {index} of {}", seqs.len()))
+        })
+    };
+    let mut rows: Vec<IndexRow<'_>> = Vec::with_capacity(b.event_entities.len() + b.event_fields.len());
+    for (index, e) in &b.event_entities {
+        rows.push((&b.tenant_id, e.kind.clone(), e.value.as_str(), seq(*index)?, b.received_at));
     }
-    for chunk in b.event_fields.chunks(ROWS_PER_INSERT) {
-        let values: Vec<String> =
-            (0..chunk.len()).map(|i| format!("($1, ${}, ${}, ${}, $2)", 3 * i + 3, 3 * i + 4, 3 * i + 5)).collect();
-        let sql = format!(
-            "INSERT INTO event_index (tenant_id, field, value, seq, received_at) VALUES {} ON CONFLICT DO NOTHING",
-            values.join(", ")
-        );
-        let mut query = q(&sql).bind(&b.tenant_id).bind(b.received_at);
-        for (index, field, value) in chunk {
-            let seq = *seqs.get(*index).ok_or_else(|| {
-                crate::StoreError::Corrupt(format!("a field's value refers to event {index} of {}", seqs.len()))
-            })?;
-            query = query.bind(index_key(field)).bind(value.as_str()).bind(seq);
-        }
-        tx.execute(query).await?;
+    for (index, field, value) in &b.event_fields {
+        rows.push((&b.tenant_id, index_key(field), value.as_str(), seq(*index)?, b.received_at));
     }
+    insert_index_rows(tx, &rows).await?;
     // An alert is about its event's entities.
     let mut of_event: std::collections::HashMap<usize, Vec<&Entity>> = Default::default();
     for (index, e) in &b.event_entities {

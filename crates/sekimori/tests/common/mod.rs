@@ -96,3 +96,19 @@ pub async fn post_json(s: &Server, key: &str, path: &str, body: &serde_json::Val
         reqwest::Client::new().post(format!("{}{path}", s.url)).bearer_auth(key).json(body).send().await.expect("send");
     (resp.status().as_u16(), resp.json().await.unwrap_or(serde_json::Value::Null))
 }
+
+/// POSTs `events` as one NDJSON body to `/api/v1/ingest` with the source's `key`; checks
+/// it was accepted and returns the report (`accepted`, `malformed`, `alerts`).
+pub async fn ingest_ndjson(s: &Server, key: &str, events: &[serde_json::Value]) -> serde_json::Value {
+    let body: String = events.iter().map(|e| format!("{e}\n")).collect();
+    let resp = reqwest::Client::new()
+        .post(format!("{}/api/v1/ingest", s.url))
+        .bearer_auth(key)
+        .header("content-type", "application/x-ndjson")
+        .body(body)
+        .send()
+        .await
+        .expect("ingest");
+    assert_eq!(resp.status(), 200);
+    resp.json().await.expect("json")
+}
