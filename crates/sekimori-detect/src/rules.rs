@@ -19,6 +19,7 @@ use crate::keywords::KeywordGate;
 use crate::logsource::{EventLogSource, LogSourceMap};
 use crate::memo::{Memo, Visible};
 use crate::output::Hit;
+use crate::relax::Relaxed;
 use crate::sieve::Sieve;
 use crate::unknown::NegatedFields;
 
@@ -302,6 +303,8 @@ pub struct Hunter {
     /// The fields each rule reads under a `not`, for verdicts a mapped event cannot settle
     /// ([`crate::unknown`]).
     negated: NegatedFields,
+    /// Whether rules a mapped event cannot decide are looked for ([`Hunter::set_undecided`]).
+    undecided: bool,
 }
 
 /// Numbers hunters ([`Hunter::groups_for`]).
@@ -335,9 +338,30 @@ struct Bucket {
     keywords: Option<KeywordGate>,
     /// The literal sieve in front of the engine's rules ([`crate::sieve`]).
     sieve: Sieve,
+    /// Its rules' relaxed copies ([`crate::relax`]), made the first time a mapped event
+    /// reaches the group with undecided rules asked for.
+    relaxed: std::sync::OnceLock<Vec<Option<Relaxed>>>,
 }
 
 impl Bucket {
+    /// The group's rules that did not fire on `event` (they are not in `fired`, this group's
+    /// results) but whose relaxed copies do.
+    fn undecided(&self, event: &SigmaEvent<'_>, fired: &[rsigma_eval::EvaluationResult]) -> Vec<Undecided> {
+        let relaxed = self.relaxed.get_or_init(|| crate::relax::of_all(&self.rules));
+        let mut out = Vec::new();
+        for (rule, relaxed) in self.rules.iter().zip(relaxed) {
+            let Some(relaxed) = relaxed else { continue };
+            if fired.iter().any(|r| r.header.rule_title == rule.title && r.header.rule_id == rule.id) {
+                continue;
+            }
+            let missing = relaxed.missing(event);
+            if !missing.is_empty() && relaxed.fires(event) {
+                out.push(Undecided { title: rule.title.clone(), missing });
+            }
+        }
+        out
+    }
+
     /// The group of rules with one log source, its sieve not yet given slots.
     fn build(
         (product, service, category): &LogSourceKey,
@@ -375,6 +399,7 @@ impl Bucket {
             visible,
             keywords,
             sieve,
+            relaxed: std::sync::OnceLock::new(),
         })
     }
 }
@@ -463,6 +488,7 @@ impl Hunter {
             fields,
             id: HUNTERS.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
             negated: NegatedFields::of(rules.detections.iter().map(|(_, r)| r)),
+            undecided: false,
         })
     }
 
@@ -479,10 +505,14 @@ impl Hunter {
         let placed = self.logsources.classify(event);
         let json = SigmaEvent::indexed(event, &self.fields);
         let mut detections = Vec::new();
+        let mut undecided = Vec::new();
+        // Undecided rules are looked for only when asked, on mapped events.
+        let undecided_wanted = self.undecided && self.logsources.is_mapped(event);
         for i in self.groups_for(placed) {
             let b = &self.buckets[i as usize];
             if !self.gates || b.keywords.as_ref().is_none_or(|g| g.admits(event)) {
                 let i = i as usize;
+                let before = detections.len();
                 detections.extend(self.memo.detections(i, b.visible.as_ref(), event, || {
                     if self.sieves {
                         b.sieve.evaluate(&b.rules, &json)
@@ -496,6 +526,9 @@ impl Hunter {
                             .evaluate(&json)
                     }
                 }));
+                if undecided_wanted {
+                    undecided.extend(b.undecided(&json, &detections[before..]));
+                }
             }
         }
         // A built-in event given Sysmon's names: a rule that read a field it lacks under a
@@ -509,7 +542,7 @@ impl Hunter {
                 }
             }
         }
-        Detections { results: detections, unchecked }
+        Detections { results: detections, unchecked, undecided }
     }
 
     /// The groups (in order) whose rules may match an event placed so.
@@ -549,6 +582,13 @@ impl Hunter {
         self.sieves = on;
     }
 
+    /// Also looks, on each built-in event mapped to Sysmon's names, for the rules it cannot
+    /// decide ([`Detections::undecided`], [`crate::relax`]): off by default, as each such
+    /// event is then judged again by the relaxed copies of the rules that did not fire.
+    pub fn set_undecided(&mut self, on: bool) {
+        self.undecided = on;
+    }
+
     /// Whether correlation rules are loaded (without them, [`Hunter::correlate`] only
     /// turns detections into hits).
     pub fn has_correlations(&self) -> bool {
@@ -585,7 +625,7 @@ impl Correlator {
 }
 
 fn correlate(engine: Option<&mut CorrelationEngine>, event: &Value, detections: Detections) -> Vec<Hit> {
-    let Detections { results, unchecked } = detections;
+    let Detections { results, unchecked, .. } = detections;
     let results = match engine {
         Some(c) => c.correlate_detections(&JsonEvent::borrow(event), results),
         None => results,
@@ -611,9 +651,25 @@ pub struct Detections {
     results: Vec<rsigma_eval::EvaluationResult>,
     /// By rule id: the fields whose filters could not be checked ([`crate::unknown`]).
     unchecked: Vec<(String, Vec<String>)>,
+    /// The rules a mapped event could not decide, when asked for ([`Hunter::set_undecided`]).
+    undecided: Vec<Undecided>,
+}
+
+/// A rule that did not fire on a mapped event but would have, had the fields the event does
+/// not record matched ([`crate::relax`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Undecided {
+    pub title: String,
+    /// The fields it reads that the event lacks.
+    pub missing: Vec<String>,
 }
 
 impl Detections {
+    /// The rules this event could not decide (empty unless asked for).
+    pub fn undecided(&self) -> &[Undecided] {
+        &self.undecided
+    }
+
     /// Each result in full, as rsigma serialises it (rule, the selections that held and
     /// the fields that matched, in the order found), in rule order.
     pub fn to_json(&self) -> Vec<Value> {

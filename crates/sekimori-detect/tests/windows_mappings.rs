@@ -152,3 +152,44 @@ fn real_5156_and_4688_events_meet_the_rules_as_sysmon_events_would() {
         !old.is_empty() && old.iter().all(|e| e.get("TargetLogonId").is_none() && e["LogonId"] == e["SubjectLogonId"])
     );
 }
+
+/// Real 4688 events (DeepBlueCLI's, tests/data/evtx/README.md) with SigmaHQ's Windows rules
+/// and undecided rules asked for: a rule that names the program by its path or by
+/// `OriginalFileName` (which 4688 does not record) is undecided on every event of another
+/// program, since a renamed copy would have fired it; a rule that fired is never undecided;
+/// nothing is reported unless asked for, or on events that are not mapped.
+#[test]
+fn rules_real_4688_events_cannot_decide_are_reported_when_asked() {
+    let (rules, report) = RuleSet::load(&[sigma_windows()]);
+    assert!(report.detections > 1000, "{report:?}");
+    let mut hunter = Hunter::new(&rules).expect("compile");
+    let events: Vec<Value> = ["powersploit-security.evtx", "psattack-security.evtx"]
+        .into_iter()
+        .flat_map(real)
+        .filter(|e| e["EventID"] == 4688)
+        .collect();
+    assert!(events.len() > 10);
+    assert!(events.iter().all(|e| hunter.detect(e).undecided().is_empty()), "not unless asked for");
+    hunter.set_undecided(true);
+    let mut finger = 0;
+    for e in &events {
+        let detections = hunter.detect(e);
+        let undecided = detections.undecided().to_vec();
+        let fired: Vec<String> = Hunter::hits(detections).into_iter().map(|h| h.title).collect();
+        for u in &undecided {
+            assert!(!fired.contains(&u.title), "{} fired and is undecided", u.title);
+            assert!(!u.missing.is_empty());
+            assert!(u.missing.iter().all(|f| e.get(f).is_none_or(Value::is_null)), "{u:?} on {e}");
+        }
+        if let Some(u) = undecided.iter().find(|u| u.title == "Finger.EXE Execution") {
+            assert_eq!(u.missing, ["OriginalFileName"]);
+            finger += 1;
+        }
+    }
+    assert_eq!(finger, events.len(), "finger.exe by its original name is unknown on every 4688");
+    // A Sysmon event has the fields: nothing undecided.
+    let sysmon = json!({"Channel": "Microsoft-Windows-Sysmon/Operational", "EventID": 1,
+        "Provider_Name": "Microsoft-Windows-Sysmon", "Image": "C:\\Windows\\notepad.exe",
+        "CommandLine": "notepad", "OriginalFileName": "NOTEPAD.EXE"});
+    assert!(hunter.detect(&sysmon).undecided().is_empty());
+}

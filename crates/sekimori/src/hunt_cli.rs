@@ -31,6 +31,11 @@ pub struct HuntArgs {
     /// `product=P,service=S,category=C` (each part optional), e.g. `category=firewall`.
     #[arg(long, value_parser = parse_logsource)]
     logsource: Option<DeclaredLogSource>,
+    /// Also report the rules that built-in events mapped to Sysmon's names could not
+    /// decide: rules that did not fire but would have, had the fields those events do not
+    /// record matched (docs/detection.md). Those events are judged again for it.
+    #[arg(long)]
+    undecided: bool,
     /// Log files or folders: JSON, NDJSON, CloudTrail, optionally .gz.
     #[arg(required = true)]
     logs: Vec<PathBuf>,
@@ -112,6 +117,7 @@ pub fn hunt(args: HuntArgs) -> anyhow::Result<ExitCode> {
         None => None,
     };
     let mut hunter = Hunter::new(&rules).map_err(|e| anyhow::anyhow!(e))?;
+    hunter.set_undecided(args.undecided);
     let workers = match args.threads {
         0 => std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get),
         n => n,
@@ -132,6 +138,9 @@ pub fn hunt(args: HuntArgs) -> anyhow::Result<ExitCode> {
     let mut on_mapped: std::collections::BTreeMap<String, usize> = std::collections::BTreeMap::new();
     // Hits on them whose filters could not be checked (a field the events lack), by rule.
     let mut unchecked: std::collections::BTreeMap<String, usize> = std::collections::BTreeMap::new();
+    // With --undecided: the rules mapped events could not decide (events by rule), and the
+    // fields that left them so (rules by field).
+    let mut undecided = Undecided::default();
     let prepare = |event: &mut Value| {
         if let Some(d) = &args.logsource {
             d.declare(event);
@@ -155,6 +164,7 @@ pub fn hunt(args: HuntArgs) -> anyhow::Result<ExitCode> {
             Piece::Batch(batch) => {
                 events += batch.len();
                 for (event, detected) in batch {
+                    undecided.add(detected.undecided());
                     let found = correlator.correlate(&event, detected);
                     if !found.is_empty() && placement.is_mapped(&event) {
                         for h in &found {
@@ -222,6 +232,9 @@ pub fn hunt(args: HuntArgs) -> anyhow::Result<ExitCode> {
             rules.join(", ")
         )?;
     }
+    if args.undecided {
+        undecided.write(&mut err)?;
+    }
     if files.len() == unreadable {
         // Nothing on standard output, not even the CSV header held in the buffer.
         let _ = out.into_parts();
@@ -272,4 +285,65 @@ fn parse_logsource(text: &str) -> Result<DeclaredLogSource, String> {
 
 fn display_paths(paths: &[PathBuf]) -> String {
     paths.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(", ")
+}
+
+/// The rules mapped events could not decide, counted for the summary.
+#[derive(Debug, Default)]
+struct Undecided {
+    /// Events by rule title.
+    rules: std::collections::BTreeMap<String, usize>,
+    /// Rules by the field missing (each rule once per field).
+    fields: std::collections::BTreeMap<String, std::collections::BTreeSet<String>>,
+    /// Events with at least one.
+    events: usize,
+}
+
+impl Undecided {
+    fn add(&mut self, found: &[sekimori_detect::Undecided]) {
+        if found.is_empty() {
+            return;
+        }
+        self.events += 1;
+        for u in found {
+            *self.rules.entry(u.title.clone()).or_insert(0) += 1;
+            for f in &u.missing {
+                self.fields.entry(f.clone()).or_default().insert(u.title.clone());
+            }
+        }
+    }
+
+    /// One line: how many rules on how many events, the fields by the rules they left
+    /// undecided, and the rules most often undecided (ten of each at most).
+    fn write(&self, err: &mut impl Write) -> std::io::Result<()> {
+        if self.rules.is_empty() {
+            return writeln!(err, "no rule was left undecided by built-in events mapped to Sysmon's field names");
+        }
+        let mut fields: Vec<(&String, usize)> = self.fields.iter().map(|(f, r)| (f, r.len())).collect();
+        fields.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(b.0)));
+        let mut rules: Vec<(&String, &usize)> = self.rules.iter().collect();
+        rules.sort_by(|a, b| b.1.cmp(a.1).then(a.0.cmp(b.0)));
+        let list = |items: Vec<String>, total: usize| {
+            let more = total.saturating_sub(items.len());
+            if more > 0 {
+                format!("{}, and {more} more", items.join(", "))
+            } else {
+                items.join(", ")
+            }
+        };
+        writeln!(
+            err,
+            "{} rules undecided on {} built-in events mapped to Sysmon's field names: they did not fire, and would have had fields those events do not record matched (docs/detection.md); by field: {}; most often: {}",
+            self.rules.len(),
+            self.events,
+            list(
+                fields
+                    .iter()
+                    .take(10)
+                    .map(|(f, n)| format!("{f} ({n} rule{})", if *n == 1 { "" } else { "s" }))
+                    .collect(),
+                fields.len()
+            ),
+            list(rules.iter().take(10).map(|(t, n)| format!("{t} ({n})")).collect(), rules.len()),
+        )
+    }
 }

@@ -318,4 +318,19 @@ fn the_summary_names_the_rules_that_fired_on_mapped_events() {
         .collect();
     assert_eq!(csc.len(), 4);
     assert!(csc.iter().all(|h| h["unchecked"] == serde_json::json!(["ParentCommandLine", "ParentImage"])), "{csc:?}");
+    assert!(!stderr.contains("undecided"), "only when asked for: {stderr}");
+
+    // Asked for, the rules those events could not decide are counted, with the hits unchanged.
+    let (again, stderr, code) = hunt(&[
+        "--rules",
+        rules.to_str().expect("utf-8"),
+        "--format",
+        "jsonl",
+        "--undecided",
+        log.to_str().expect("utf-8"),
+    ]);
+    assert_eq!((code, again), (Some(0), stdout), "{stderr}");
+    let line = stderr.lines().find(|l| l.contains("undecided")).unwrap_or_else(|| panic!("{stderr}"));
+    assert!(line.contains("rules undecided on") && line.contains("OriginalFileName ("), "{line}");
+    assert!(line.contains("by field: ") && line.contains("most often: "), "{line}");
 }
