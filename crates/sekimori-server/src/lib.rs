@@ -165,7 +165,8 @@ pub async fn serve_with(
 /// single-use rows) and ingest's (events past their retention) once a minute, and
 /// Sekimori's own new audit events through the detection rules once a second, the
 /// search fields' index over events stored before each field was (step by step, then once a
-/// minute), and alert delivery (stored alerts to the routing document's receivers) once a second.
+/// minute), the search index's newest rows moved into its ordered table every 2 s, and
+/// alert delivery (stored alerts to the routing document's receivers) once a second.
 /// Aborting the returned handles stops them.
 pub fn start_background(state: &AppState) -> Vec<tokio::task::JoinHandle<()>> {
     let mut tasks = vec![
@@ -173,6 +174,7 @@ pub fn start_background(state: &AppState) -> Vec<tokio::task::JoinHandle<()>> {
         tokio::spawn(state.watch.clone().run_housekeeping(Duration::from_secs(60))),
         tokio::spawn(state.watch.clone().run_audit_follower(Duration::from_secs(1), AUDIT_FOLLOW_BATCH)),
         tokio::spawn(state.watch.clone().run_search_indexer(Duration::from_millis(100), Duration::from_secs(60))),
+        tokio::spawn(state.watch.clone().run_index_merger(Duration::from_secs(2))),
     ];
     let settings = sekimori_watch::dispatch::DispatchSettings::new(state.gate.public_url());
     match sekimori_watch::dispatch::Dispatcher::new(state.watch.clone(), settings) {

@@ -515,6 +515,8 @@ from_row! {
     UsernameRow { username }
     TenantIdRow { id }
     SearchField { name, since }
+    IndexRowOwned { tenant_id, field, value, seq, received_at }
+    MinIdRow { id }
 }
 
 impl FromRow for TicketWithHolder {
@@ -559,6 +561,23 @@ pub(crate) struct RetentionRow {
 pub(crate) struct EntityProfileRow {
     pub(crate) entity: String,
     pub(crate) doc: String,
+}
+
+/// A row of the search index as stored (`field` is the key: an entity's kind or
+/// `field:<name>`).
+#[derive(Debug)]
+pub(crate) struct IndexRowOwned {
+    pub(crate) tenant_id: sekimori_core::TenantId,
+    pub(crate) field: String,
+    pub(crate) value: String,
+    pub(crate) seq: i64,
+    pub(crate) received_at: sekimori_core::Timestamp,
+}
+
+/// A row of one nullable `id` column (`MIN(id)` of an empty table is NULL).
+#[derive(Debug)]
+pub(crate) struct MinIdRow {
+    pub(crate) id: Option<i64>,
 }
 
 /// A row of one `id` column: a tenant's.

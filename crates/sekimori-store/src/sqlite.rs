@@ -93,6 +93,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/sqlite/0030_rollup_labels_and_detection.sql"),
     include_str!("../migrations/sqlite/0031_event_index.sql"),
     include_str!("../migrations/sqlite/0032_search_fields.sql"),
+    include_str!("../migrations/sqlite/0033_event_index_recent.sql"),
 ];
 
 impl SqliteStore {

@@ -536,6 +536,29 @@ impl Watch {
         }
     }
 
+    /// Moves the search index rows ingest batches appended (a staging table, cheap to write)
+    /// into the ordered index every `every`, in sorted runs of at most 200,000 rows (at
+    /// once again while a run comes back full), until the task is dropped; a failure is
+    /// logged and retried at the next tick. Searches read both, so nothing is missed
+    /// meanwhile. `serve` starts it.
+    pub async fn run_index_merger(self, every: std::time::Duration) {
+        const RUN: i64 = 200_000;
+        let mut tick = tokio::time::interval(every);
+        loop {
+            tick.tick().await;
+            loop {
+                match self.store.merge_recent_index(RUN).await {
+                    Ok(n) if i64::try_from(n).unwrap_or(i64::MAX) >= RUN => continue,
+                    Ok(_) => break,
+                    Err(e) => {
+                        tracing::warn!(error = %e, "moving search index rows into the ordered index failed");
+                        break;
+                    }
+                }
+            }
+        }
+    }
+
     /// Runs [`Watch::index_older_events`] step after step (pausing `pause` between steps, so
     /// ingest keeps the database most of the time) until nothing is left, then looks again
     /// every `idle`, until the task is dropped; a failure is logged and retried after

@@ -19,7 +19,8 @@ use sekimori_core::environment::Environment;
 use sekimori_core::{AppId, DeviceId, LoginId, SessionId, TenantId, Timestamp, UserId};
 
 use crate::query::{
-    q, AuditHeadRow, CountRow, EntityProfileRow, RetentionRow, SeqRow, StateRow, TenantIdRow, UsernameRow, Q,
+    q, AuditHeadRow, CountRow, EntityProfileRow, IndexRowOwned, MinIdRow, RetentionRow, SeqRow, StateRow, TenantIdRow,
+    UsernameRow, Q,
 };
 use crate::records::*;
 use crate::traits::*;

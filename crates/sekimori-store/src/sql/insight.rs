@@ -60,13 +60,22 @@ impl InsightStore for This {
             next += 1;
         }
         let sql = if query.entity.is_some() || query.field.is_some() {
+            // The ordered index and its staging table (rows not moved yet), each read in
+            // order up to the page, then merged.
+            let arm = |table: &str| {
+                format!(
+                    "SELECT * FROM (SELECT e.* FROM {table} i JOIN ingested_events e ON e.seq = i.seq \
+                     WHERE i.tenant_id = $1 AND i.field = ${} AND i.value = ${} \
+                     AND i.received_at >= $2 AND i.received_at < $3 AND (i.received_at, i.seq) < ($4, $5) \
+                     AND e.tenant_id = $1{source} ORDER BY i.received_at DESC, i.seq DESC LIMIT $6) {table}_page",
+                    next,
+                    next + 1
+                )
+            };
             format!(
-                "SELECT e.* FROM event_index i JOIN ingested_events e ON e.seq = i.seq \
-                 WHERE i.tenant_id = $1 AND i.field = ${} AND i.value = ${} \
-                 AND i.received_at >= $2 AND i.received_at < $3 AND (i.received_at, i.seq) < ($4, $5) \
-                 AND e.tenant_id = $1{source} ORDER BY i.received_at DESC, i.seq DESC LIMIT $6",
-                next,
-                next + 1
+                "SELECT * FROM ({} UNION ALL {}) u ORDER BY received_at DESC, seq DESC LIMIT $6",
+                arm("event_index"),
+                arm("event_index_recent")
             )
         } else {
             format!(
@@ -142,6 +151,37 @@ impl InsightStore for This {
         .await
     }
 
+    async fn merge_recent_index(&self, max_rows: i64) -> StoreResult<usize> {
+        let mut tx = self.begin().await?;
+        let first: Option<MinIdRow> = tx.fetch_optional(q("SELECT MIN(id) AS id FROM event_index_recent")).await?;
+        let Some(first) = first.and_then(|r| r.id) else {
+            tx.rollback().await?;
+            return Ok(0);
+        };
+        // Only rows this transaction deletes are moved (a batch still being written on
+        // PostgreSQL is left for the next run).
+        let mut moved: Vec<IndexRowOwned> = tx
+            .fetch_all(
+                q("DELETE FROM event_index_recent WHERE id < $1 RETURNING tenant_id, field, value, seq, received_at")
+                    .bind(first.saturating_add(max_rows.max(1))),
+            )
+            .await?;
+        moved.sort_by(|a, b| {
+            (a.tenant_id.as_str(), &a.field, &a.value, a.received_at, a.seq).cmp(&(
+                b.tenant_id.as_str(),
+                &b.field,
+                &b.value,
+                b.received_at,
+                b.seq,
+            ))
+        });
+        let rows: Vec<IndexRow<'_>> =
+            moved.iter().map(|r| (&r.tenant_id, r.field.clone(), r.value.as_str(), r.seq, r.received_at)).collect();
+        insert_index_rows(&mut tx, "event_index", &rows).await?;
+        tx.commit().await?;
+        Ok(moved.len())
+    }
+
     async fn extend_search_index(
         &self,
         fields: &[String],
@@ -168,7 +208,7 @@ impl InsightStore for This {
             .iter()
             .map(|v| (&v.tenant_id, index_key(&v.field), v.value.as_str(), v.seq, v.received_at))
             .collect();
-        insert_index_rows(&mut tx, &rows).await?;
+        insert_index_rows(&mut tx, "event_index", &rows).await?;
         tx.commit().await?;
         Ok(true)
     }
@@ -178,14 +218,16 @@ impl InsightStore for This {
 /// event's number and time received.
 type IndexRow<'a> = (&'a TenantId, String, &'a str, i64, Timestamp);
 
-/// Inserts search index rows (one already there is left as it is).
-async fn insert_index_rows(tx: &mut Tx, rows: &[IndexRow<'_>]) -> StoreResult<()> {
+/// Inserts search index rows into `table`: `event_index` (one already there is left as it
+/// is) or `event_index_recent` (appended).
+async fn insert_index_rows(tx: &mut Tx, table: &str, rows: &[IndexRow<'_>]) -> StoreResult<()> {
+    let conflict = if table == "event_index" { " ON CONFLICT DO NOTHING" } else { "" };
     for chunk in rows.chunks(ROWS_PER_INSERT) {
         let values: Vec<String> = (0..chunk.len())
             .map(|i| format!("(${}, ${}, ${}, ${}, ${})", 5 * i + 1, 5 * i + 2, 5 * i + 3, 5 * i + 4, 5 * i + 5))
             .collect();
         let sql = format!(
-            "INSERT INTO event_index (tenant_id, field, value, seq, received_at) VALUES {} ON CONFLICT DO NOTHING",
+            "INSERT INTO {table} (tenant_id, field, value, seq, received_at) VALUES {}{conflict}",
             values.join(", ")
         );
         let mut query = q(&sql);
@@ -220,7 +262,7 @@ async fn insert_insight_rows(tx: &mut Tx, b: &IngestBatch, seqs: &[i64]) -> Stor
     for (index, field, value) in &b.event_fields {
         rows.push((&b.tenant_id, index_key(field), value.as_str(), seq(*index)?, b.received_at));
     }
-    insert_index_rows(tx, &rows).await?;
+    insert_index_rows(tx, "event_index_recent", &rows).await?;
     // An alert is about its event's entities.
     let mut of_event: std::collections::HashMap<usize, Vec<&Entity>> = Default::default();
     for (index, e) in &b.event_entities {

@@ -725,14 +725,19 @@ impl WatchStore for This {
                 .bind(default_days),
             )
             .await?;
-        // The index goes with its events (not counted: the events are what was pruned).
-        tx.execute(
-            q("DELETE FROM event_index WHERE received_at < $1 - COALESCE((SELECT s.retention_days FROM \
-               watch_settings s WHERE s.tenant_id = event_index.tenant_id), $2) * 86400000")
-            .bind(now)
-            .bind(default_days),
-        )
-        .await?;
+        // The index (and its rows not moved yet) goes with its events (not counted: the
+        // events are what was pruned).
+        for table in ["event_index", "event_index_recent"] {
+            tx.execute(
+                q(&format!(
+                    "DELETE FROM {table} WHERE received_at < $1 - COALESCE((SELECT s.retention_days FROM \
+                     watch_settings s WHERE s.tenant_id = {table}.tenant_id), $2) * 86400000"
+                ))
+                .bind(now)
+                .bind(default_days),
+            )
+            .await?;
+        }
         gone += tx
             .execute(
                 q("DELETE FROM dead_letters WHERE received_at < $1 - COALESCE((SELECT s.retention_days FROM \
