@@ -32,18 +32,18 @@ impl Relaxed {
     pub(crate) fn of(rule: &CompiledRule) -> Option<Relaxed> {
         let positive = positive_only(rule);
         let mut fields = BTreeSet::new();
-        let mut out = rule.clone();
-        let mut changed = false;
-        for (name, d) in &rule.detections {
-            if !positive.contains(name.as_str()) {
-                continue;
-            }
-            if let Some(r) = relax(d, &mut fields) {
-                out.detections.insert(name.clone(), r);
-                changed = true;
-            }
+        let relaxed: Vec<(String, CompiledDetection)> = rule
+            .detections
+            .iter()
+            .filter(|(name, _)| positive.contains(name.as_str()))
+            .filter_map(|(name, d)| relax(d, &mut fields).map(|r| (name.clone(), r)))
+            .collect();
+        if relaxed.is_empty() {
+            return None;
         }
-        changed.then(|| Relaxed { rule: out, fields: fields.into_iter().collect() })
+        let mut out = rule.clone();
+        out.detections.extend(relaxed);
+        Some(Relaxed { rule: out, fields: fields.into_iter().collect() })
     }
 
     /// The fields (of those it relaxes) that `event` lacks: none means the relaxed copy

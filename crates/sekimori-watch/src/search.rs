@@ -70,6 +70,12 @@ pub fn field_text<'a>(event: &'a Value, field: &str) -> Option<Cow<'a, str>> {
     }
 }
 
+/// A field's value as a search field's index keeps it: none when it is longer than
+/// [`MAX_INDEXED_VALUE`] (a search for such a value reads the events).
+fn indexed_value<'a>(event: &'a Value, field: &str) -> Option<Cow<'a, str>> {
+    field_text(event, field).filter(|v| v.len() <= MAX_INDEXED_VALUE)
+}
+
 /// Whether `event`'s `field` equals `want`.
 pub fn field_equals(event: &Value, field: &str, want: &str) -> bool {
     field_text(event, field).is_some_and(|v| v == want)
@@ -96,7 +102,7 @@ impl SearchFields {
         let mut out = Vec::new();
         for (index, event) in events.iter().enumerate() {
             for name in &self.names {
-                if let Some(v) = field_text(event, name).filter(|v| v.len() <= MAX_INDEXED_VALUE) {
+                if let Some(v) = indexed_value(event, name) {
                     out.push((index, name.clone(), v.into_owned()));
                 }
             }
@@ -251,7 +257,7 @@ fn values_of_stored(events: &[IngestedEvent], fields: &[String]) -> Vec<FieldVal
             }
         };
         for field in fields {
-            if let Some(v) = field_text(&doc, field).filter(|v| v.len() <= MAX_INDEXED_VALUE) {
+            if let Some(v) = indexed_value(&doc, field) {
                 out.push(FieldValue {
                     tenant_id: e.tenant_id.clone(),
                     field: field.clone(),

@@ -140,7 +140,7 @@ pub fn hunt(args: HuntArgs) -> anyhow::Result<ExitCode> {
     let mut unchecked: std::collections::BTreeMap<String, usize> = std::collections::BTreeMap::new();
     // With --undecided: the rules mapped events could not decide (events by rule), and the
     // fields that left them so (rules by field).
-    let mut undecided = Undecided::default();
+    let mut undecided = UndecidedCounts::default();
     let prepare = |event: &mut Value| {
         if let Some(d) = &args.logsource {
             d.declare(event);
@@ -289,7 +289,7 @@ fn display_paths(paths: &[PathBuf]) -> String {
 
 /// The rules mapped events could not decide, counted for the summary.
 #[derive(Debug, Default)]
-struct Undecided {
+struct UndecidedCounts {
     /// Events by rule title.
     rules: std::collections::BTreeMap<String, usize>,
     /// Rules by the field missing (each rule once per field).
@@ -298,7 +298,7 @@ struct Undecided {
     events: usize,
 }
 
-impl Undecided {
+impl UndecidedCounts {
     fn add(&mut self, found: &[sekimori_detect::Undecided]) {
         if found.is_empty() {
             return;

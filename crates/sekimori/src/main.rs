@@ -16,6 +16,7 @@ mod risk_provider;
 mod risk_provider_config;
 mod runtime;
 mod serve;
+mod syslog_config;
 
 use std::path::PathBuf;
 use std::process::ExitCode;

@@ -52,19 +52,10 @@ fn scalar(db: &Db<'_>, sql: &str) -> i64 {
             conn.query_row(sql, [], |r| r.get(0)).expect("query")
         }
         Db::Postgres(schema) => {
-            let out = psql(&format!("SET search_path = {schema}; {sql}"));
+            let out = common::psql(&format!("SET search_path = {schema}; {sql}"));
             out.lines().last().unwrap_or("").trim().parse().unwrap_or_else(|_| panic!("not a number: {out}"))
         }
     }
-}
-
-fn psql(sql: &str) -> String {
-    let out = Command::new("psql")
-        .args(["-h", "127.0.0.1", "-U", "postgres", "-d", "test", "-qtAc", sql])
-        .output()
-        .expect("psql (PostgreSQL's client) runs");
-    assert!(out.status.success(), "{}", text(&out));
-    String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
 /// Waits until the detection follower has read the whole log (it runs every second).
@@ -236,11 +227,7 @@ async fn archived_rows_leave_the_live_log_and_the_chain_verifies_through_the_arc
 async fn archiving_works_the_same_on_postgresql() {
     let dir = tempfile::tempdir().expect("tempdir");
     let (data, key, a) = (dir.path().join("data"), dir.path().join("backup.key"), dir.path().join("a"));
-    let mut tag = [0u8; 6];
-    sekimori_core::Rng::fill(&sekimori_core::OsRng, &mut tag);
-    let schema = format!("t_archive_{}", tag.iter().map(|b| format!("{b:02x}")).collect::<String>());
-    psql(&format!("CREATE SCHEMA {schema}"));
-    let url = format!("postgres://postgres@127.0.0.1:5432/test?options[search_path]={schema}");
+    let (schema, url) = common::fresh_schema("t_archive");
     let env = [("SEKIMORI_STORAGE__DATABASE_URL", url.as_str())];
     let db = Db::Postgres(&schema);
     ok(&run(&["backup-key", p(&key)]));
@@ -262,5 +249,5 @@ async fn archiving_works_the_same_on_postgresql() {
     let (code, out) = verify_with(&data, Some((&a, &key)), &env);
     assert_eq!(code, 0, "{out}");
     assert!(out.contains(&format!("{sealed} archived rows verified in 1 archives")), "{out}");
-    psql(&format!("DROP SCHEMA {schema} CASCADE"));
+    common::psql(&format!("DROP SCHEMA {schema} CASCADE"));
 }

@@ -145,23 +145,11 @@ async fn an_alert_stored_before_kill_9_is_notified_once_after_the_restart() {
     drop(server);
 }
 
-fn psql(sql: &str) {
-    let out = std::process::Command::new("psql")
-        .args(["-h", "127.0.0.1", "-U", "postgres", "-d", "test", "-qtAc", sql])
-        .output()
-        .expect("psql (PostgreSQL's client) runs");
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-}
-
 #[cfg(unix)]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_nodes_on_one_postgresql_notify_each_group_once() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let mut tag = [0u8; 6];
-    sekimori_core::Rng::fill(&sekimori_core::OsRng, &mut tag);
-    let schema = format!("t_respond_{}", tag.iter().map(|b| format!("{b:02x}")).collect::<String>());
-    psql(&format!("CREATE SCHEMA {schema}"));
-    let url = format!("postgres://postgres@127.0.0.1:5432/test?options[search_path]={schema}");
+    let (schema, url) = common::fresh_schema("t_respond");
     let cfg = config(dir.path(), Some(&url));
     let args = ["--config", cfg.to_str().expect("utf-8")];
     let (hook, got) = receiver().await;
@@ -181,7 +169,7 @@ async fn two_nodes_on_one_postgresql_notify_each_group_once() {
     let attempts = call(&a, &token, reqwest::Method::GET, "/api/v1/admin/notifications", Value::Null).await;
     assert_eq!(attempts.as_array().map(Vec::len), Some(1), "one attempt, by one node: {attempts}");
     drop((a, b));
-    psql(&format!("DROP SCHEMA {schema} CASCADE"));
+    common::psql(&format!("DROP SCHEMA {schema} CASCADE"));
 }
 
 fn cli(server: &Server, token: &str, args: &[&str]) -> (Option<i32>, String, String) {

@@ -140,19 +140,7 @@ async fn search_fields_index_new_events_then_older_ones_on_sqlite() {
 #[cfg(unix)]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn search_fields_index_new_events_then_older_ones_on_postgresql() {
-    let mut tag = [0u8; 6];
-    sekimori_core::Rng::fill(&sekimori_core::OsRng, &mut tag);
-    let schema = format!("t_search_{}", tag.iter().map(|b| format!("{b:02x}")).collect::<String>());
-    psql(&format!("CREATE SCHEMA {schema}"));
-    let url = format!("postgres://postgres@127.0.0.1:5432/test?options[search_path]={schema}");
+    let (schema, url) = common::fresh_schema("t_search");
     search_fields_index_new_events_then_older_ones(Some(&url)).await;
-    psql(&format!("DROP SCHEMA {schema} CASCADE"));
-}
-
-fn psql(sql: &str) {
-    let out = std::process::Command::new("psql")
-        .args(["-h", "127.0.0.1", "-U", "postgres", "-d", "test", "-qtAc", sql])
-        .output()
-        .expect("psql (PostgreSQL's client) runs");
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    common::psql(&format!("DROP SCHEMA {schema} CASCADE"));
 }

@@ -112,3 +112,25 @@ pub async fn ingest_ndjson(s: &Server, key: &str, events: &[serde_json::Value]) 
     assert_eq!(resp.status(), 200);
     resp.json().await.expect("json")
 }
+
+/// Runs `sql` with `psql` on the local test database (PostgreSQL on 127.0.0.1, trust auth);
+/// its output (unaligned, tuples only).
+pub fn psql(sql: &str) -> String {
+    let out = Command::new("psql")
+        .args(["-h", "127.0.0.1", "-U", "postgres", "-d", "test", "-qtAc", sql])
+        .output()
+        .expect("psql (PostgreSQL's client) runs");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// A new schema of the test database named `<prefix>_<random>`: its name, and a database
+/// URL whose search path is it (drop it with `psql("DROP SCHEMA … CASCADE")`).
+pub fn fresh_schema(prefix: &str) -> (String, String) {
+    let mut tag = [0u8; 6];
+    sekimori_core::Rng::fill(&sekimori_core::OsRng, &mut tag);
+    let schema = format!("{prefix}_{}", tag.iter().map(|b| format!("{b:02x}")).collect::<String>());
+    psql(&format!("CREATE SCHEMA {schema}"));
+    let url = format!("postgres://postgres@127.0.0.1:5432/test?options[search_path]={schema}");
+    (schema, url)
+}
