@@ -8,6 +8,7 @@
 //! for SQLite. Services only see the [`Store`] trait.
 
 pub mod documents;
+pub mod postings;
 mod query;
 pub mod records;
 pub mod traits;

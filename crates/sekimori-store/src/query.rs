@@ -517,6 +517,9 @@ from_row! {
     SearchField { name, since }
     IndexRowOwned { tenant_id, field, value, seq, received_at }
     MinIdRow { id }
+    PostingRow { received_at, seq }
+    PostingsRow { id, newest_at, oldest_at, entries }
+    StagedRow { id, tenant_id, received_at, entries }
 }
 
 impl FromRow for TicketWithHolder {
@@ -572,6 +575,33 @@ pub(crate) struct IndexRowOwned {
     pub(crate) value: String,
     pub(crate) seq: i64,
     pub(crate) received_at: sekimori_core::Timestamp,
+}
+
+/// An event in the search index: when it was received and its number.
+#[derive(Debug)]
+pub(crate) struct PostingRow {
+    pub(crate) received_at: sekimori_core::Timestamp,
+    pub(crate) seq: i64,
+}
+
+/// A row of `event_postings` as a search reads it: its number, the newest and oldest of its
+/// events' times, and the events packed by [`crate::postings`].
+#[derive(Debug)]
+pub(crate) struct PostingsRow {
+    pub(crate) id: i64,
+    pub(crate) newest_at: sekimori_core::Timestamp,
+    pub(crate) oldest_at: sekimori_core::Timestamp,
+    pub(crate) entries: Vec<u8>,
+}
+
+/// A row of `event_index_staged`: one ingest batch's index entries, packed by
+/// [`crate::postings::encode_staged`].
+#[derive(Debug)]
+pub(crate) struct StagedRow {
+    pub(crate) id: i64,
+    pub(crate) tenant_id: sekimori_core::TenantId,
+    pub(crate) received_at: sekimori_core::Timestamp,
+    pub(crate) entries: Vec<u8>,
 }
 
 /// A row of one nullable `id` column (`MIN(id)` of an empty table is NULL).

@@ -94,6 +94,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/sqlite/0031_event_index.sql"),
     include_str!("../migrations/sqlite/0032_search_fields.sql"),
     include_str!("../migrations/sqlite/0033_event_index_recent.sql"),
+    include_str!("../migrations/sqlite/0034_event_postings.sql"),
 ];
 
 impl SqliteStore {

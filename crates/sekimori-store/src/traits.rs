@@ -449,10 +449,11 @@ pub trait InsightStore: Send + Sync {
     /// The tenant's stored events received at `at` (one millisecond).
     async fn ingested_at(&self, tenant_id: &TenantId, at: Timestamp) -> StoreResult<Vec<IngestedEvent>>;
     /// Moves up to `max_rows` of the oldest rows ingest batches appended to the search
-    /// index's staging table into the ordered index, sorted, in one transaction; how many it
-    /// moved (searches read both tables, so a row is found before and after).
+    /// index's staging table into postings (one row per value and hour, its events packed),
+    /// in one transaction; how many rows it moved (searches read both, so an event is found
+    /// before and after).
     async fn merge_recent_index(&self, max_rows: i64) -> StoreResult<usize>;
-    /// Adds `values` to the search index and moves the `since` of each of `fields` from
+    /// Adds `values` to the search index (as postings) and moves the `since` of each of `fields` from
     /// `from` to `to`, in one transaction; `false` (nothing written) when one of them is no
     /// longer at `from` (another node moved it, or it was forgotten).
     async fn extend_search_index(

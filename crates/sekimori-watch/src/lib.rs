@@ -536,13 +536,13 @@ impl Watch {
         }
     }
 
-    /// Moves the search index rows ingest batches appended (a staging table, cheap to write)
-    /// into the ordered index every `every`, in sorted runs of at most 200,000 rows (at
-    /// once again while a run comes back full), until the task is dropped; a failure is
-    /// logged and retried at the next tick. Searches read both, so nothing is missed
-    /// meanwhile. `serve` starts it.
+    /// Moves the search index entries ingest batches staged (one row per batch, cheap to
+    /// write) into postings (one row per value and hour) every `every`, at most 100 batches
+    /// a run (at once again while a run comes back full), until the task is dropped; a
+    /// failure is logged and retried at the next tick. Searches read both, so nothing is
+    /// missed meanwhile. `serve` starts it.
     pub async fn run_index_merger(self, every: std::time::Duration) {
-        const RUN: i64 = 200_000;
+        const RUN: i64 = 100;
         let mut tick = tokio::time::interval(every);
         loop {
             tick.tick().await;

@@ -315,14 +315,14 @@ pub async fn ingested_events_are_searched_by_entity_source_time_and_page(s: S) {
     assert_eq!(docs(IngestedQuery { entity: None, ..from_src1 }).await, ["e3", "e2", "e1", "e0"]);
     let early = IngestedQuery { until: Timestamp(T0 + 1000), ..query(Some(about("user", "alice"))) };
     assert_eq!(docs(early).await, ["e2", "e0"], "until is exclusive");
-    // The batches' index rows are staged; moved into the ordered index in runs (two, then
-    // the rest), every search answers the same before, between and after.
+    // The batches' index entries are staged; moved into postings a batch at a time, every
+    // search answers the same before, between and after.
     let alice = || query(Some(about("user", "alice")));
     let before_move = docs(alice()).await;
     assert_eq!(before_move, ["f1", "e2", "e0"]);
-    assert_eq!(s.merge_recent_index(2).await.expect("merge"), 2);
+    assert_eq!(s.merge_recent_index(1).await.expect("merge"), 1, "one batch");
     assert_eq!(docs(alice()).await, before_move, "half moved");
-    assert_eq!(s.merge_recent_index(100).await.expect("merge"), 3);
+    assert_eq!(s.merge_recent_index(100).await.expect("merge"), 1);
     assert_eq!(s.merge_recent_index(100).await.expect("merge"), 0, "nothing left");
     assert_eq!(docs(alice()).await, before_move, "all moved");
     // Paging: two at a time, each page before the last one's number.

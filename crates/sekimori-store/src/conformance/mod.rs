@@ -41,6 +41,7 @@ macro_rules! conformance_suite {
             alerts_are_found_by_the_entities_they_are_about,
             ingested_events_are_searched_by_entity_source_time_and_page,
             search_fields_are_indexed_as_stored_and_older_events_added_later,
+            indexed_search_answers_as_reading_every_event,
             tenant_documents_are_versioned_sequentially_under_concurrency,
             silences_are_listed_until_they_end_and_expired_once,
             alerts_are_pending_until_dispatched_and_each_notification_is_claimed_once,
@@ -647,6 +648,7 @@ mod passkeys;
 mod push;
 mod respond;
 mod rollups;
+mod search;
 pub use accounts::*;
 pub use console::*;
 pub use ingest::*;
@@ -655,3 +657,4 @@ pub use passkeys::*;
 pub use push::*;
 pub use respond::*;
 pub use rollups::*;
+pub use search::*;

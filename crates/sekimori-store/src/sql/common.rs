@@ -18,9 +18,10 @@ use sekimori_core::event::NewEvent;
 use sekimori_core::environment::Environment;
 use sekimori_core::{AppId, DeviceId, LoginId, SessionId, TenantId, Timestamp, UserId};
 
+use crate::postings::Posting;
 use crate::query::{
-    q, AuditHeadRow, CountRow, EntityProfileRow, IndexRowOwned, MinIdRow, RetentionRow, SeqRow, StateRow, TenantIdRow,
-    UsernameRow, Q,
+    q, AuditHeadRow, CountRow, EntityProfileRow, IndexRowOwned, MinIdRow, PostingRow, PostingsRow, RetentionRow,
+    SeqRow, StagedRow, StateRow, TenantIdRow, UsernameRow, Q,
 };
 use crate::records::*;
 use crate::traits::*;

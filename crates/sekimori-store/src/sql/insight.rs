@@ -50,40 +50,23 @@ impl InsightStore for This {
     }
 
     async fn search_ingested(&self, tenant_id: &TenantId, query: &IngestedQuery) -> StoreResult<Vec<IngestedEvent>> {
-        // $1 tenant, $2 since, $3 until, $4 and $5 the place to start below, $6 limit, then the
-        // source and the entity. Newest first by (received_at, seq), which both backends'
-        // indexes hold in that order, so a page reads only its rows.
-        let mut next = 7;
-        let mut source = String::new();
-        if query.source_id.is_some() {
-            source = format!(" AND e.source_id = ${next}");
-            next += 1;
-        }
-        let sql = if query.entity.is_some() || query.field.is_some() {
-            // The ordered index and its staging table (rows not moved yet), each read in
-            // order up to the page, then merged.
-            let arm = |table: &str| {
-                format!(
-                    "SELECT * FROM (SELECT e.* FROM {table} i JOIN ingested_events e ON e.seq = i.seq \
-                     WHERE i.tenant_id = $1 AND i.field = ${} AND i.value = ${} \
-                     AND i.received_at >= $2 AND i.received_at < $3 AND (i.received_at, i.seq) < ($4, $5) \
-                     AND e.tenant_id = $1{source} ORDER BY i.received_at DESC, i.seq DESC LIMIT $6) {table}_page",
-                    next,
-                    next + 1
-                )
-            };
-            format!(
-                "SELECT * FROM ({} UNION ALL {}) u ORDER BY received_at DESC, seq DESC LIMIT $6",
-                arm("event_index"),
-                arm("event_index_recent")
-            )
+        let key = if let Some(e) = &query.entity {
+            Some((e.kind.clone(), e.value.as_str()))
         } else {
-            format!(
-                "SELECT e.* FROM ingested_events e WHERE e.tenant_id = $1 AND e.received_at >= $2 \
-                 AND e.received_at < $3 AND (e.received_at, e.seq) < ($4, $5){source} \
-                 ORDER BY e.received_at DESC, e.seq DESC LIMIT $6"
-            )
+            query.field.as_ref().map(|(name, value)| (index_key(name), value.as_str()))
         };
+        if let Some((key, value)) = key {
+            return search_indexed(self, tenant_id, query, &key, value).await;
+        }
+        // $1 tenant, $2 since, $3 until, $4 and $5 the place to start below, $6 limit, then
+        // the source. Newest first by (received_at, seq), which both backends' indexes hold
+        // in that order, so a page reads only its rows.
+        let source = if query.source_id.is_some() { " AND e.source_id = $7" } else { "" };
+        let sql = format!(
+            "SELECT e.* FROM ingested_events e WHERE e.tenant_id = $1 AND e.received_at >= $2 \
+             AND e.received_at < $3 AND (e.received_at, e.seq) < ($4, $5){source} \
+             ORDER BY e.received_at DESC, e.seq DESC LIMIT $6"
+        );
         let (before_at, before_seq) = query.before.unwrap_or((Timestamp(i64::MAX), i64::MAX));
         let mut q = q(&sql)
             .bind(tenant_id)
@@ -94,11 +77,6 @@ impl InsightStore for This {
             .bind(query.limit.max(0));
         if let Some(source) = &query.source_id {
             q = q.bind(source.as_str());
-        }
-        if let Some(e) = &query.entity {
-            q = q.bind(e.kind.as_str()).bind(e.value.as_str());
-        } else if let Some((name, value)) = &query.field {
-            q = q.bind(index_key(name)).bind(value.as_str());
         }
         self.read_all(q).await
     }
@@ -153,31 +131,47 @@ impl InsightStore for This {
 
     async fn merge_recent_index(&self, max_rows: i64) -> StoreResult<usize> {
         let mut tx = self.begin().await?;
+        // Rows of the staging table of one row per entry, left from before the batches
+        // were staged whole (migration 0034), go first, as they are older.
         let first: Option<MinIdRow> = tx.fetch_optional(q("SELECT MIN(id) AS id FROM event_index_recent")).await?;
+        if let Some(first) = first.and_then(|r| r.id) {
+            // Only rows this transaction deletes are moved (a batch still being written on
+            // PostgreSQL is left for the next run).
+            let moved: Vec<IndexRowOwned> = tx
+                .fetch_all(
+                    q("DELETE FROM event_index_recent WHERE id < $1 \
+                       RETURNING tenant_id, field, value, seq, received_at")
+                    .bind(first.saturating_add(max_rows.max(1))),
+                )
+                .await?;
+            let rows: Vec<IndexRow<'_>> = moved
+                .iter()
+                .map(|r| (&r.tenant_id, r.field.as_str(), r.value.as_str(), r.seq, r.received_at))
+                .collect();
+            insert_postings(&mut tx, &rows).await?;
+            tx.commit().await?;
+            return Ok(moved.len());
+        }
+        let first: Option<MinIdRow> = tx.fetch_optional(q("SELECT MIN(id) AS id FROM event_index_staged")).await?;
         let Some(first) = first.and_then(|r| r.id) else {
             tx.rollback().await?;
             return Ok(0);
         };
-        // Only rows this transaction deletes are moved (a batch still being written on
-        // PostgreSQL is left for the next run).
-        let mut moved: Vec<IndexRowOwned> = tx
+        let moved: Vec<StagedRow> = tx
             .fetch_all(
-                q("DELETE FROM event_index_recent WHERE id < $1 RETURNING tenant_id, field, value, seq, received_at")
+                q("DELETE FROM event_index_staged WHERE id < $1 RETURNING id, tenant_id, received_at, entries")
                     .bind(first.saturating_add(max_rows.max(1))),
             )
             .await?;
-        moved.sort_by(|a, b| {
-            (a.tenant_id.as_str(), &a.field, &a.value, a.received_at, a.seq).cmp(&(
-                b.tenant_id.as_str(),
-                &b.field,
-                &b.value,
-                b.received_at,
-                b.seq,
-            ))
-        });
-        let rows: Vec<IndexRow<'_>> =
-            moved.iter().map(|r| (&r.tenant_id, r.field.clone(), r.value.as_str(), r.seq, r.received_at)).collect();
-        insert_index_rows(&mut tx, "event_index", &rows).await?;
+        let mut rows: Vec<IndexRow<'_>> = Vec::new();
+        for batch in &moved {
+            let entries = crate::postings::decode_staged(&batch.entries)
+                .map_err(|e| crate::StoreError::Corrupt(format!("event_index_staged row {}: {e}", batch.id)))?;
+            rows.extend(
+                entries.into_iter().map(|(key, value, seq)| (&batch.tenant_id, key, value, seq, batch.received_at)),
+            );
+        }
+        insert_postings(&mut tx, &rows).await?;
         tx.commit().await?;
         Ok(moved.len())
     }
@@ -204,40 +198,242 @@ impl InsightStore for This {
                 return Ok(false);
             }
         }
+        let keys: Vec<String> = values.iter().map(|v| index_key(&v.field)).collect();
         let rows: Vec<IndexRow<'_>> = values
             .iter()
-            .map(|v| (&v.tenant_id, index_key(&v.field), v.value.as_str(), v.seq, v.received_at))
+            .zip(&keys)
+            .map(|(v, key)| (&v.tenant_id, key.as_str(), v.value.as_str(), v.seq, v.received_at))
             .collect();
-        insert_index_rows(&mut tx, "event_index", &rows).await?;
+        insert_postings(&mut tx, &rows).await?;
         tx.commit().await?;
         Ok(true)
     }
 }
 
-/// A row of `event_index`: tenant, key (an entity's kind, or [`index_key`]), value, the
-/// event's number and time received.
-type IndexRow<'a> = (&'a TenantId, String, &'a str, i64, Timestamp);
+/// The events of `tenant_id` whose index `key` (an entity's kind, or [`index_key`]) has
+/// `value`, as [`InsightStore::search_ingested`] answers: newest first, up to the limit.
+///
+/// Candidates (received at, number) come from the staged batches, the rows left from
+/// before postings (`event_index_recent`, `event_index`) and then the postings, each read
+/// newest first below where the last round stopped; staging is read before postings, so an
+/// entry moved in between is found in the one or the other, and one found twice is counted
+/// once. The events are then read by
+/// number, which also applies the source and drops any event pruned since; a round that
+/// leaves the page short goes on from its last candidate.
+async fn search_indexed(
+    store: &This,
+    tenant_id: &TenantId,
+    query: &IngestedQuery,
+    key: &str,
+    value: &str,
+) -> StoreResult<Vec<IngestedEvent>> {
+    let limit = usize::try_from(query.limit).unwrap_or(0);
+    let mut out: Vec<IngestedEvent> = Vec::with_capacity(limit.min(1024));
+    let mut upper = query.before.unwrap_or((Timestamp(i64::MAX), i64::MAX));
+    while out.len() < limit {
+        // With a source, more than the page's remainder, as some will be another source's.
+        let left = limit - out.len();
+        let want = if query.source_id.is_some() { left.max(100) } else { left };
+        let want_i64 = i64::try_from(want).unwrap_or(i64::MAX);
+        // The staging table first, then the rest (see above).
+        let mut found = staged_below(store, tenant_id, query, key, value, upper).await?;
+        let arm = |table: &str| {
+            format!(
+                "SELECT * FROM (SELECT received_at, seq FROM {table} WHERE tenant_id = $1 AND field = $2 \
+                 AND value = $3 AND received_at >= $4 AND received_at < $5 AND (received_at, seq) < ($6, $7) \
+                 ORDER BY received_at DESC, seq DESC LIMIT $8) {table}_page"
+            )
+        };
+        let sql = format!("{} UNION ALL {}", arm("event_index_recent"), arm("event_index"));
+        let rows: Vec<PostingRow> = store
+            .read_all(
+                q(&sql)
+                    .bind(tenant_id)
+                    .bind(key)
+                    .bind(value)
+                    .bind(query.since)
+                    .bind(query.until)
+                    .bind(upper.0)
+                    .bind(upper.1)
+                    .bind(want_i64),
+            )
+            .await?;
+        found.extend(rows.into_iter().map(|r| (r.received_at, r.seq)));
+        found.extend(postings_below(store, tenant_id, query, key, value, upper, want).await?);
+        found.sort_unstable_by(|a, b| b.cmp(a));
+        found.dedup();
+        let exhausted = found.len() < want;
+        found.truncate(want);
+        let Some(&last) = found.last() else { break };
+        out.extend(events_by_number(store, tenant_id, query.source_id.as_deref(), &found).await?);
+        if exhausted {
+            break;
+        }
+        upper = last;
+    }
+    out.truncate(limit);
+    Ok(out)
+}
 
-/// Inserts search index rows into `table`: `event_index` (one already there is left as it
-/// is) or `event_index_recent` (appended).
-async fn insert_index_rows(tx: &mut Tx, table: &str, rows: &[IndexRow<'_>]) -> StoreResult<()> {
-    let conflict = if table == "event_index" { " ON CONFLICT DO NOTHING" } else { "" };
-    for chunk in rows.chunks(ROWS_PER_INSERT) {
+/// The events of the staged batches (not moved into postings yet) whose entry `key` has
+/// `value`, received in `query`'s range and before `upper`. The staging table holds the
+/// last seconds' batches, so it is read whole for the range.
+async fn staged_below(
+    store: &This,
+    tenant_id: &TenantId,
+    query: &IngestedQuery,
+    key: &str,
+    value: &str,
+    upper: Posting,
+) -> StoreResult<Vec<Posting>> {
+    let batches: Vec<StagedRow> = store
+        .read_all(
+            q("SELECT id, tenant_id, received_at, entries FROM event_index_staged WHERE tenant_id = $1 \
+               AND received_at >= $2 AND received_at < $3 AND received_at <= $4")
+            .bind(tenant_id)
+            .bind(query.since)
+            .bind(query.until)
+            .bind(upper.0),
+        )
+        .await?;
+    let mut found = Vec::new();
+    for batch in &batches {
+        let entries = crate::postings::decode_staged(&batch.entries)
+            .map_err(|e| crate::StoreError::Corrupt(format!("event_index_staged row {}: {e}", batch.id)))?;
+        found.extend(
+            entries
+                .into_iter()
+                .filter(|&(k, v, seq)| k == key && v == value && (batch.received_at, seq) < upper)
+                .map(|(_, _, seq)| (batch.received_at, seq)),
+        );
+    }
+    Ok(found)
+}
+
+/// Up to `want` events of the postings of `key` = `value`, newest first, received in
+/// `query`'s range and before `upper`. Rows are read newest first in pages until no row left
+/// can hold an event newer than the `want`th found. A row holds one hour's events, so one
+/// whose newest event is an hour or more after the last time wanted holds none of them.
+async fn postings_below(
+    store: &This,
+    tenant_id: &TenantId,
+    query: &IngestedQuery,
+    key: &str,
+    value: &str,
+    upper: Posting,
+    want: usize,
+) -> StoreResult<Vec<Posting>> {
+    const PAGE: i64 = 16;
+    let last_wanted = Timestamp(upper.0.millis().min(query.until.millis().saturating_sub(1)));
+    let newest_below = Timestamp(last_wanted.floor_to(HOUR_MS).millis().saturating_add(HOUR_MS));
+    let mut cursor = (Timestamp(i64::MAX), i64::MAX);
+    let mut found: Vec<Posting> = Vec::new();
+    loop {
+        let rows: Vec<PostingsRow> = store
+            .read_all(
+                q("SELECT id, newest_at, oldest_at, entries FROM event_postings WHERE tenant_id = $1 \
+                   AND field = $2 AND value = $3 AND newest_at >= $4 AND newest_at < $5 \
+                   AND (newest_at, id) < ($6, $7) ORDER BY newest_at DESC, id DESC LIMIT $8")
+                .bind(tenant_id)
+                .bind(key)
+                .bind(value)
+                .bind(query.since)
+                .bind(newest_below)
+                .bind(cursor.0)
+                .bind(cursor.1)
+                .bind(PAGE),
+            )
+            .await?;
+        for row in &rows {
+            if row.oldest_at > last_wanted {
+                continue;
+            }
+            let entries = crate::postings::decode(&row.entries)
+                .map_err(|e| crate::StoreError::Corrupt(format!("event_postings row {}: {e}", row.id)))?;
+            found.extend(
+                entries.into_iter().filter(|&(at, seq)| at >= query.since && at < query.until && (at, seq) < upper),
+            );
+        }
+        if found.len() >= want {
+            found.sort_unstable_by(|a, b| b.cmp(a));
+            found.truncate(want);
+        }
+        let Some(last) = rows.last() else { break };
+        let settled = found.len() >= want && found.last().is_some_and(|&(at, _)| last.newest_at < at);
+        if settled || i64::try_from(rows.len()).unwrap_or(i64::MAX) < PAGE {
+            break;
+        }
+        cursor = (last.newest_at, last.id);
+    }
+    Ok(found)
+}
+
+/// The stored events of `tenant_id` with these numbers (from `source`, if given), newest
+/// first; a number whose event was pruned is left out.
+async fn events_by_number(
+    store: &This,
+    tenant_id: &TenantId,
+    source: Option<&str>,
+    found: &[Posting],
+) -> StoreResult<Vec<IngestedEvent>> {
+    let numbers: Vec<String> = (0..found.len()).map(|i| format!("${}", i + 2)).collect();
+    let source_sql = if source.is_some() { format!(" AND source_id = ${}", found.len() + 2) } else { String::new() };
+    let sql = format!(
+        "SELECT * FROM ingested_events WHERE tenant_id = $1 AND seq IN ({}){source_sql} \
+         ORDER BY received_at DESC, seq DESC",
+        numbers.join(", ")
+    );
+    let mut query = q(&sql).bind(tenant_id);
+    for (_, seq) in found {
+        query = query.bind(*seq);
+    }
+    if let Some(source) = source {
+        query = query.bind(source);
+    }
+    store.read_all(query).await
+}
+
+/// Writes index rows as postings: one `event_postings` row per tenant, key, value and hour
+/// received, its events packed newest first (each once).
+async fn insert_postings(tx: &mut Tx, rows: &[IndexRow<'_>]) -> StoreResult<()> {
+    type Group<'a> = (&'a TenantId, &'a str, &'a str, i64);
+    let mut groups: std::collections::BTreeMap<Group<'_>, Vec<Posting>> = Default::default();
+    for (tenant, key, value, seq, at) in rows {
+        let hour = at.floor_to(HOUR_MS).millis();
+        groups.entry((*tenant, *key, *value, hour)).or_default().push((*at, *seq));
+    }
+    let packed: Vec<(Group<'_>, Timestamp, Timestamp, Vec<u8>)> = groups
+        .into_iter()
+        .filter_map(|(group, mut entries)| {
+            entries.sort_unstable_by(|a, b| b.cmp(a));
+            entries.dedup();
+            let (newest, oldest) = (entries.first()?.0, entries.last()?.0);
+            Some((group, newest, oldest, crate::postings::encode(&entries)))
+        })
+        .collect();
+    for chunk in packed.chunks(ROWS_PER_INSERT) {
         let values: Vec<String> = (0..chunk.len())
-            .map(|i| format!("(${}, ${}, ${}, ${}, ${})", 5 * i + 1, 5 * i + 2, 5 * i + 3, 5 * i + 4, 5 * i + 5))
+            .map(|i| {
+                let p = 6 * i;
+                format!("(${}, ${}, ${}, ${}, ${}, ${})", p + 1, p + 2, p + 3, p + 4, p + 5, p + 6)
+            })
             .collect();
         let sql = format!(
-            "INSERT INTO {table} (tenant_id, field, value, seq, received_at) VALUES {}{conflict}",
+            "INSERT INTO event_postings (tenant_id, field, value, newest_at, oldest_at, entries) VALUES {}",
             values.join(", ")
         );
         let mut query = q(&sql);
-        for (tenant, key, value, seq, at) in chunk {
-            query = query.bind(*tenant).bind(key.as_str()).bind(*value).bind(*seq).bind(*at);
+        for ((tenant, key, value, _), newest, oldest, entries) in chunk {
+            query = query.bind(*tenant).bind(*key).bind(*value).bind(*newest).bind(*oldest).bind(entries);
         }
         tx.execute(query).await?;
     }
     Ok(())
 }
+
+/// A row of `event_index`: tenant, key (an entity's kind, or [`index_key`]), value, the
+/// event's number and time received.
+type IndexRow<'a> = (&'a TenantId, &'a str, &'a str, i64, Timestamp);
 
 /// A search field's name as `event_index` keeps it (`field:<name>`), apart from the
 /// entities (`user`, `ip`, `host`).
@@ -255,14 +451,25 @@ async fn insert_insight_rows(tx: &mut Tx, b: &IngestBatch, seqs: &[i64]) -> Stor
             crate::StoreError::Corrupt(format!("an index row refers to event {index} of {}", seqs.len()))
         })
     };
-    let mut rows: Vec<IndexRow<'_>> = Vec::with_capacity(b.event_entities.len() + b.event_fields.len());
+    let keys: Vec<String> = b.event_fields.iter().map(|(_, field, _)| index_key(field)).collect();
+    let mut entries: Vec<crate::postings::Staged<'_>> =
+        Vec::with_capacity(b.event_entities.len() + b.event_fields.len());
     for (index, e) in &b.event_entities {
-        rows.push((&b.tenant_id, e.kind.clone(), e.value.as_str(), seq(*index)?, b.received_at));
+        entries.push((e.kind.as_str(), e.value.as_str(), seq(*index)?));
     }
-    for (index, field, value) in &b.event_fields {
-        rows.push((&b.tenant_id, index_key(field), value.as_str(), seq(*index)?, b.received_at));
+    for ((index, _, value), key) in b.event_fields.iter().zip(&keys) {
+        entries.push((key.as_str(), value.as_str(), seq(*index)?));
     }
-    insert_index_rows(tx, "event_index_recent", &rows).await?;
+    // One staged row for the batch, however many entries (moved into postings later).
+    if !entries.is_empty() {
+        tx.execute(
+            q("INSERT INTO event_index_staged (tenant_id, received_at, entries) VALUES ($1, $2, $3)")
+                .bind(&b.tenant_id)
+                .bind(b.received_at)
+                .bind(&crate::postings::encode_staged(&entries)),
+        )
+        .await?;
+    }
     // An alert is about its event's entities.
     let mut of_event: std::collections::HashMap<usize, Vec<&Entity>> = Default::default();
     for (index, e) in &b.event_entities {

@@ -725,12 +725,17 @@ impl WatchStore for This {
                 .bind(default_days),
             )
             .await?;
-        // The index (and its rows not moved yet) goes with its events (not counted: the
-        // events are what was pruned).
-        for table in ["event_index", "event_index_recent"] {
+        // The index (its rows not moved yet, and postings all of whose events are gone) goes
+        // with its events (not counted: the events are what was pruned).
+        for (table, at) in [
+            ("event_index", "received_at"),
+            ("event_index_recent", "received_at"),
+            ("event_index_staged", "received_at"),
+            ("event_postings", "newest_at"),
+        ] {
             tx.execute(
                 q(&format!(
-                    "DELETE FROM {table} WHERE received_at < $1 - COALESCE((SELECT s.retention_days FROM \
+                    "DELETE FROM {table} WHERE {at} < $1 - COALESCE((SELECT s.retention_days FROM \
                      watch_settings s WHERE s.tenant_id = {table}.tenant_id), $2) * 86400000"
                 ))
                 .bind(now)
