@@ -24,6 +24,7 @@ pub mod dashboard;
 pub mod deliver;
 pub mod dispatch;
 pub mod metrics;
+mod profiles;
 pub mod responder;
 pub mod search;
 pub use routing::ChannelTest;
@@ -102,7 +103,8 @@ pub struct Watch {
     baselines: Arc<Baselines>,
     /// Each tenant's compiled tuning and its version (0: none written).
     tunings: Arc<Mutex<TuningCache>>,
-    profiles_lock: Arc<tokio::sync::Mutex<()>>,
+    /// Behaviour profiles: judged one batch at a time, stored in that order (see `profiles`).
+    profile_stages: Arc<profiles::ProfileStages>,
     alert_tx: tokio::sync::broadcast::Sender<AlertRecord>,
     /// Alerts resolved by hand: (tenant, alert id).
     resolved_tx: tokio::sync::broadcast::Sender<(TenantId, String)>,
@@ -150,7 +152,7 @@ impl Watch {
             rules: Arc::new(rules.clone()),
             baselines: Arc::new(baselines),
             tunings: Arc::default(),
-            profiles_lock: Arc::default(),
+            profile_stages: Arc::default(),
             alert_tx: tokio::sync::broadcast::channel(1024).0,
             resolved_tx: tokio::sync::broadcast::channel(1024).0,
             ingest_slots: Arc::new(tokio::sync::Semaphore::new(limits.max_concurrent.max(1))),
@@ -302,9 +304,10 @@ impl Watch {
 
     /// Runs `events` through the rules and the behaviour baselines, and stores them with
     /// their alerts, the dead letters and the updated profiles in one transaction (moving
-    /// `cursor`, if any). `None` when the cursor had moved (nothing written). Profiles are
-    /// read and written under one lock, so two batches never update a profile from the
-    /// same old state on this node.
+    /// `cursor`, if any). `None` when the cursor had moved (nothing written). Batches judge
+    /// one at a time and store in that order, a batch judging while the one before stores
+    /// (`profiles`), so two batches never update a profile from the same old state on this
+    /// node.
     async fn judge_and_store(
         &self,
         tenant_id: &TenantId,
@@ -326,15 +329,18 @@ impl Watch {
         let mut wanted: Vec<String> = keys.iter().flatten().cloned().collect();
         wanted.sort_unstable();
         wanted.dedup();
-        let _profiles_lock = self.profiles_lock.lock().await;
-        // The batch's profiles in few queries; one that no longer parses (written by another
-        // version) or is missing starts afresh.
+        let judging = self.profile_stages.judge().await;
+        // The batch's profiles: those the batch before is still storing from memory, the
+        // rest in few queries; one that no longer parses (written by another version) or is
+        // missing starts afresh.
+        let (unstored, to_read) = judging.unstored(tenant_id, &wanted);
         let mut profiles: BTreeMap<String, Profile> = wanted.iter().map(|k| (k.clone(), Profile::default())).collect();
-        for (key, doc) in self.store.behaviour_profiles(tenant_id, &wanted).await? {
+        for (key, doc) in self.store.behaviour_profiles(tenant_id, &to_read).await? {
             if let (Some(slot), Ok(p)) = (profiles.get_mut(&key), serde_json::from_str(&doc)) {
                 *slot = p;
             }
         }
+        profiles.extend(unstored);
         for ((event, event_hits), key) in events.iter().zip(hits.iter_mut()).zip(keys) {
             if let Some(profile) = key.and_then(|k| profiles.get_mut(&k)) {
                 event_hits.extend(tuning.baselines().observe(profile, event, now));
@@ -349,7 +355,10 @@ impl Watch {
             .collect::<Result<_, _>>()
             .map_err(|e| ServiceError::new(ErrorCode::Internal, format!("profile: {e}")))?;
         let report = IngestReport { accepted: events.len(), malformed, alerts: batch.alerts.len() };
-        let Some(seqs) = self.store.store_ingest(&batch).await? else { return Ok(None) };
+        let storing = judging.into_storing(tenant_id, profiles).await;
+        let stored = self.store.store_ingest(&batch).await;
+        drop(storing);
+        let Some(seqs) = stored? else { return Ok(None) };
         for (index, mut alert) in batch.alerts {
             // As stored: pointing at its event. No receiver is fine: the alerts are stored.
             alert.event_seq = seqs.get(index).copied().unwrap_or_default();

@@ -165,10 +165,10 @@ impl InsightStore for This {
             .await?;
         let mut rows: Vec<IndexRow<'_>> = Vec::new();
         for batch in &moved {
-            let entries = crate::postings::decode_staged(&batch.entries)
-                .map_err(|e| crate::StoreError::Corrupt(format!("event_index_staged row {}: {e}", batch.id)))?;
             rows.extend(
-                entries.into_iter().map(|(key, value, seq)| (&batch.tenant_id, key, value, seq, batch.received_at)),
+                unpack_staged(batch)?
+                    .into_iter()
+                    .map(|(key, value, seq)| (&batch.tenant_id, key, value, seq, batch.received_at)),
             );
         }
         insert_postings(&mut tx, &rows).await?;
@@ -298,16 +298,20 @@ async fn staged_below(
         .await?;
     let mut found = Vec::new();
     for batch in &batches {
-        let entries = crate::postings::decode_staged(&batch.entries)
-            .map_err(|e| crate::StoreError::Corrupt(format!("event_index_staged row {}: {e}", batch.id)))?;
         found.extend(
-            entries
+            unpack_staged(batch)?
                 .into_iter()
                 .filter(|&(k, v, seq)| k == key && v == value && (batch.received_at, seq) < upper)
                 .map(|(_, _, seq)| (batch.received_at, seq)),
         );
     }
     Ok(found)
+}
+
+/// A staged batch's entries, or `Corrupt` naming its row.
+fn unpack_staged(batch: &StagedRow) -> StoreResult<Vec<crate::postings::Staged<'_>>> {
+    crate::postings::decode_staged(&batch.entries)
+        .map_err(|e| crate::StoreError::Corrupt(format!("event_index_staged row {}: {e}", batch.id)))
 }
 
 /// Up to `want` events of the postings of `key` = `value`, newest first, received in
