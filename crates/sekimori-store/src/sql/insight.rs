@@ -380,21 +380,19 @@ async fn events_by_number(
     source: Option<&str>,
     found: &[Posting],
 ) -> StoreResult<Vec<IngestedEvent>> {
-    let numbers: Vec<String> = (0..found.len()).map(|i| format!("${}", i + 2)).collect();
-    let source_sql = if source.is_some() { format!(" AND source_id = ${}", found.len() + 2) } else { String::new() };
-    let sql = format!(
-        "SELECT * FROM ingested_events WHERE tenant_id = $1 AND seq IN ({}){source_sql} \
-         ORDER BY received_at DESC, seq DESC",
-        numbers.join(", ")
-    );
-    let mut query = q(&sql).bind(tenant_id);
+    // By number alone, so the primary key is what is read (with the tenant in the query,
+    // SQLite's planner took the tenant's index and read every event of the tenant); the
+    // tenant and source are checked on the rows.
+    let numbers: Vec<String> = (0..found.len()).map(|i| format!("${}", i + 1)).collect();
+    let sql = format!("SELECT * FROM ingested_events WHERE seq IN ({})", numbers.join(", "));
+    let mut query = q(&sql);
     for (_, seq) in found {
         query = query.bind(*seq);
     }
-    if let Some(source) = source {
-        query = query.bind(source);
-    }
-    store.read_all(query).await
+    let mut events: Vec<IngestedEvent> = store.read_all(query).await?;
+    events.retain(|e| &e.tenant_id == tenant_id && source.is_none_or(|s| e.source_id == s));
+    events.sort_unstable_by_key(|e| std::cmp::Reverse((e.received_at, e.seq)));
+    Ok(events)
 }
 
 /// Writes index rows as postings: one `event_postings` row per tenant, key, value and hour
