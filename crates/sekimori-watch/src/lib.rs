@@ -560,7 +560,7 @@ impl Watch {
                     Ok(n) if i64::try_from(n).unwrap_or(i64::MAX) >= RUN => continue,
                     Ok(_) => break,
                     Err(e) => {
-                        tracing::warn!(error = %e, "moving search index rows into the ordered index failed");
+                        tracing::warn!(error = %e, "moving staged search index entries into postings failed");
                         break;
                     }
                 }

@@ -17,8 +17,9 @@ use std::sync::{Arc, Mutex};
 use sekimori_core::TenantId;
 use sekimori_detect::baseline::Profile;
 
-/// A profile's key: its tenant and entity.
-type Key = (TenantId, String);
+/// The profiles of batches judged and not stored yet, by tenant and entity: the newest of
+/// each and the number of the batch that made it.
+type Unstored = HashMap<TenantId, HashMap<String, (u64, Arc<Profile>)>>;
 
 /// The stages, shared by every batch of this node.
 #[derive(Debug, Default)]
@@ -27,10 +28,9 @@ pub(crate) struct ProfileStages {
     judge: tokio::sync::Mutex<u64>,
     /// Held while a batch stores; taken before the judging lock is let go, so batches
     /// store in the order they judged (tokio's mutex is fair).
-    store: Arc<tokio::sync::Mutex<()>>,
-    /// The profiles of batches judged and not yet stored (at most two batches' worth): the
-    /// newest of each and the number of the batch that made it.
-    unstored: Mutex<HashMap<Key, (u64, Arc<Profile>)>>,
+    store: tokio::sync::Mutex<()>,
+    /// At most two batches' worth.
+    unstored: Mutex<Unstored>,
 }
 
 impl ProfileStages {
@@ -42,7 +42,7 @@ impl ProfileStages {
         Judging { stages: self, _turn: next, ticket }
     }
 
-    fn unstored(&self) -> std::sync::MutexGuard<'_, HashMap<Key, (u64, Arc<Profile>)>> {
+    fn unstored(&self) -> std::sync::MutexGuard<'_, Unstored> {
         self.unstored.lock().unwrap_or_else(|p| p.into_inner())
     }
 }
@@ -63,10 +63,11 @@ impl<'a> Judging<'a> {
         entities: &[String],
     ) -> (BTreeMap<String, Profile>, Vec<String>) {
         let unstored = self.stages.unstored();
+        let of_tenant = unstored.get(tenant_id);
         let mut found = BTreeMap::new();
         let mut missing = Vec::new();
         for entity in entities {
-            match unstored.get(&(tenant_id.clone(), entity.clone())) {
+            match of_tenant.and_then(|m| m.get(entity)) {
                 Some((_, profile)) => {
                     found.insert(entity.clone(), Profile::clone(profile));
                 }
@@ -79,16 +80,17 @@ impl<'a> Judging<'a> {
     /// Makes `profiles` (this batch's, as it will store them) the newest for the batches
     /// after it, and waits for this batch's turn to store.
     pub(crate) async fn into_storing(self, tenant_id: &TenantId, profiles: BTreeMap<String, Profile>) -> Storing<'a> {
-        let keys: Vec<Key> = profiles.keys().map(|e| (tenant_id.clone(), e.clone())).collect();
+        let entities: Vec<String> = profiles.keys().cloned().collect();
         {
             let mut unstored = self.stages.unstored();
+            let of_tenant = unstored.entry(tenant_id.clone()).or_default();
             for (entity, profile) in profiles {
-                unstored.insert((tenant_id.clone(), entity), (self.ticket, Arc::new(profile)));
+                of_tenant.insert(entity, (self.ticket, Arc::new(profile)));
             }
         }
-        let turn = Arc::clone(&self.stages.store).lock_owned().await;
+        let turn = self.stages.store.lock().await;
         // The judging lock goes only now (with `self`), so the next batch queues behind.
-        Storing { stages: self.stages, _turn: turn, ticket: self.ticket, keys }
+        Storing { stages: self.stages, _turn: turn, ticket: self.ticket, tenant_id: tenant_id.clone(), entities }
     }
 }
 
@@ -97,18 +99,23 @@ impl<'a> Judging<'a> {
 /// from the store.
 pub(crate) struct Storing<'a> {
     stages: &'a ProfileStages,
-    _turn: tokio::sync::OwnedMutexGuard<()>,
+    _turn: tokio::sync::MutexGuard<'a, ()>,
     ticket: u64,
-    keys: Vec<Key>,
+    tenant_id: TenantId,
+    entities: Vec<String>,
 }
 
 impl Drop for Storing<'_> {
     fn drop(&mut self) {
         let mut unstored = self.stages.unstored();
-        for key in &self.keys {
-            if unstored.get(key).is_some_and(|(ticket, _)| *ticket == self.ticket) {
-                unstored.remove(key);
+        let Some(of_tenant) = unstored.get_mut(&self.tenant_id) else { return };
+        for entity in &self.entities {
+            if of_tenant.get(entity).is_some_and(|(ticket, _)| *ticket == self.ticket) {
+                of_tenant.remove(entity);
             }
+        }
+        if of_tenant.is_empty() {
+            unstored.remove(&self.tenant_id);
         }
     }
 }

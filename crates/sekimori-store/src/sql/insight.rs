@@ -217,9 +217,8 @@ impl InsightStore for This {
 /// before postings (`event_index_recent`, `event_index`) and then the postings, each read
 /// newest first below where the last round stopped; staging is read before postings, so an
 /// entry moved in between is found in the one or the other, and one found twice is counted
-/// once. The events are then read by
-/// number, which also applies the source and drops any event pruned since; a round that
-/// leaves the page short goes on from its last candidate.
+/// once. The events are then read by number, which also applies the source and drops any
+/// event pruned since; a round that leaves the page short goes on from its last candidate.
 async fn search_indexed(
     store: &This,
     tenant_id: &TenantId,
@@ -433,11 +432,11 @@ async fn insert_postings(tx: &mut Tx, rows: &[IndexRow<'_>]) -> StoreResult<()> 
     Ok(())
 }
 
-/// A row of `event_index`: tenant, key (an entity's kind, or [`index_key`]), value, the
-/// event's number and time received.
+/// One entry of the search index, as postings are made from it: tenant, key (an entity's
+/// kind, or [`index_key`]), value, the event's number and time received.
 type IndexRow<'a> = (&'a TenantId, &'a str, &'a str, i64, Timestamp);
 
-/// A search field's name as `event_index` keeps it (`field:<name>`), apart from the
+/// A search field's name as the search index keeps it (`field:<name>`), apart from the
 /// entities (`user`, `ip`, `host`).
 fn index_key(field: &str) -> String {
     format!("field:{field}")
