@@ -5,9 +5,11 @@
 //! mostly, but not always, fall with time). Two to four bytes an entry, where a row of the
 //! ordered index took five columns and a key.
 //!
-//! Also the staged entries of one ingest batch (one `event_index_recent` row): each entry's
-//! key (an entity's kind or `field:<name>`) and value as length-prefixed UTF-8 and its
-//! event's number, so a batch appends one row however many index entries it has.
+//! Also what one ingest batch stages in its `event_index_staged` row, so a batch appends
+//! one row however many entries it has, and the background move writes them in runs: its
+//! index entries (each entry's key, an entity's kind or `field:<name>`, and value as
+//! length-prefixed UTF-8 and its event's number), the entities its alerts are about, and
+//! its detection roll-up counts.
 
 use sekimori_core::Timestamp;
 
@@ -30,14 +32,12 @@ pub enum PostingsError {
 /// One staged index entry: key, value and the event's number.
 pub type Staged<'a> = (&'a str, &'a str, i64);
 
-/// Packs a batch's index entries (in any order) for `event_index_recent`.
+/// Packs a batch's index entries (in any order) for its staged row.
 pub fn encode_staged(entries: &[Staged<'_>]) -> Vec<u8> {
     let mut out = Vec::with_capacity(entries.iter().map(|(k, v, _)| k.len() + v.len() + 6).sum());
     for (key, value, seq) in entries {
-        for text in [key, value] {
-            put(&mut out, text.len() as u64);
-            out.extend_from_slice(text.as_bytes());
-        }
+        put_text(&mut out, key);
+        put_text(&mut out, value);
         put(&mut out, zigzag(*seq));
     }
     out
@@ -45,23 +45,96 @@ pub fn encode_staged(entries: &[Staged<'_>]) -> Vec<u8> {
 
 /// Unpacks what [`encode_staged`] packed, borrowing the keys and values.
 pub fn decode_staged(bytes: &[u8]) -> Result<Vec<Staged<'_>>, PostingsError> {
+    let mut r = Reader { bytes, pos: 0 };
     let mut out = Vec::new();
-    let mut pos = 0;
-    while pos < bytes.len() {
-        let mut text = || {
-            let start = pos;
-            let len = usize::try_from(take(bytes, &mut pos)?).map_err(|_| PostingsError::Truncated(start))?;
-            let end = pos.checked_add(len).filter(|&end| end <= bytes.len()).ok_or(PostingsError::Truncated(start))?;
-            let s = std::str::from_utf8(&bytes[pos..end]).map_err(|_| PostingsError::NotUtf8(pos))?;
-            pos = end;
-            Ok::<&str, PostingsError>(s)
-        };
-        let key = text()?;
-        let value = text()?;
-        let seq = unzigzag(take(bytes, &mut pos)?);
-        out.push((key, value, seq));
+    while !r.done() {
+        out.push((r.text()?, r.text()?, r.int()?));
     }
     Ok(out)
+}
+
+/// That one of a batch's alerts is about an entity: its kind, value, the alert's time
+/// raised and id (an `alert_entities` row).
+pub type AlertAbout<'a> = (&'a str, &'a str, Timestamp, &'a str);
+
+/// Packs the entities a batch's alerts are about, for its staged row.
+pub fn encode_about(entries: &[AlertAbout<'_>]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(entries.iter().map(|(k, v, _, id)| k.len() + v.len() + id.len() + 12).sum());
+    for (kind, value, at, id) in entries {
+        put_text(&mut out, kind);
+        put_text(&mut out, value);
+        put(&mut out, zigzag(at.millis()));
+        put_text(&mut out, id);
+    }
+    out
+}
+
+/// Unpacks what [`encode_about`] packed.
+pub fn decode_about(bytes: &[u8]) -> Result<Vec<AlertAbout<'_>>, PostingsError> {
+    let mut r = Reader { bytes, pos: 0 };
+    let mut out = Vec::new();
+    while !r.done() {
+        out.push((r.text()?, r.text()?, Timestamp(r.int()?), r.text()?));
+    }
+    Ok(out)
+}
+
+/// One of a batch's detection roll-up counts: hour, series, key, label and count (a
+/// `detection_rollups` row's increment).
+pub type RollupCount<'a> = (i64, &'a str, &'a str, &'a str, i64);
+
+/// Packs a batch's detection roll-up counts, for its staged row.
+pub fn encode_rollups(counts: &[RollupCount<'_>]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(counts.iter().map(|(_, s, k, l, _)| s.len() + k.len() + l.len() + 12).sum());
+    for (hour, series, key, label, n) in counts {
+        put(&mut out, zigzag(*hour));
+        put_text(&mut out, series);
+        put_text(&mut out, key);
+        put_text(&mut out, label);
+        put(&mut out, zigzag(*n));
+    }
+    out
+}
+
+/// Unpacks what [`encode_rollups`] packed.
+pub fn decode_rollups(bytes: &[u8]) -> Result<Vec<RollupCount<'_>>, PostingsError> {
+    let mut r = Reader { bytes, pos: 0 };
+    let mut out = Vec::new();
+    while !r.done() {
+        out.push((r.int()?, r.text()?, r.text()?, r.text()?, r.int()?));
+    }
+    Ok(out)
+}
+
+/// Reads packed numbers and length-prefixed text in turn.
+struct Reader<'a> {
+    bytes: &'a [u8],
+    pos: usize,
+}
+
+impl<'a> Reader<'a> {
+    fn done(&self) -> bool {
+        self.pos >= self.bytes.len()
+    }
+
+    fn int(&mut self) -> Result<i64, PostingsError> {
+        take(self.bytes, &mut self.pos).map(unzigzag)
+    }
+
+    fn text(&mut self) -> Result<&'a str, PostingsError> {
+        let start = self.pos;
+        let len = usize::try_from(take(self.bytes, &mut self.pos)?).map_err(|_| PostingsError::Truncated(start))?;
+        let end =
+            self.pos.checked_add(len).filter(|&end| end <= self.bytes.len()).ok_or(PostingsError::Truncated(start))?;
+        let s = std::str::from_utf8(&self.bytes[self.pos..end]).map_err(|_| PostingsError::NotUtf8(self.pos))?;
+        self.pos = end;
+        Ok(s)
+    }
+}
+
+fn put_text(out: &mut Vec<u8>, text: &str) {
+    put(out, text.len() as u64);
+    out.extend_from_slice(text.as_bytes());
 }
 
 /// Packs `entries`, which must be sorted newest first (by time, then number) with no
@@ -191,7 +264,43 @@ mod tests {
         assert_eq!(decode_staged(&[1, 0xff, 0, 0]), Err(PostingsError::NotUtf8(1)));
     }
 
+    #[test]
+    fn alert_entities_and_rollups_round_trip_and_damage_is_refused() {
+        let about = vec![("user", "alice", Timestamp(1_790_000_000_123), "01J9ALERT"), ("ip", "", Timestamp(-5), "")];
+        let bytes = encode_about(&about);
+        assert_eq!(decode_about(&bytes), Ok(about));
+        assert_eq!(decode_about(&bytes[..bytes.len() - 1]), Err(PostingsError::Truncated(bytes.len() - 1)));
+        let counts = vec![(1_789_999_200_000, "events", "edr", "", 250), (0, "entities", "host", "名前", -1)];
+        let bytes = encode_rollups(&counts);
+        assert_eq!(decode_rollups(&bytes), Ok(counts));
+        assert_eq!(decode_rollups(&bytes[..3]), Err(PostingsError::Truncated(0)), "inside the first hour");
+        assert_eq!(decode_rollups(&[]), Ok(vec![]));
+    }
+
     proptest! {
+        #[test]
+        fn any_alert_entities_and_rollups_round_trip(
+            about in proptest::collection::vec((".{0,8}", ".{0,30}", any::<i64>(), "[0-9A-Z]{0,26}"), 0..30),
+            counts in proptest::collection::vec((any::<i64>(), ".{0,8}", ".{0,30}", ".{0,8}", any::<i64>()), 0..30),
+        ) {
+            let about: Vec<AlertAbout<'_>> =
+                about.iter().map(|(k, v, at, id)| (k.as_str(), v.as_str(), Timestamp(*at), id.as_str())).collect();
+            let bytes = encode_about(&about);
+            prop_assert_eq!(decode_about(&bytes), Ok(about.clone()));
+            let counts: Vec<RollupCount<'_>> =
+                counts.iter().map(|(h, s, k, l, n)| (*h, s.as_str(), k.as_str(), l.as_str(), *n)).collect();
+            let bytes = encode_rollups(&counts);
+            prop_assert_eq!(decode_rollups(&bytes), Ok(counts.clone()));
+        }
+
+        #[test]
+        fn any_bytes_decode_as_alert_entities_or_rollups_or_are_refused_without_panicking(
+            bytes in proptest::collection::vec(any::<u8>(), 0..64),
+        ) {
+            let _ = decode_about(&bytes);
+            let _ = decode_rollups(&bytes);
+        }
+
         #[test]
         fn any_staged_entries_round_trip(entries in proptest::collection::vec((".{0,12}", ".{0,40}", any::<i64>()), 0..50)) {
             let borrowed: Vec<Staged<'_>> = entries.iter().map(|(k, v, s)| (k.as_str(), v.as_str(), *s)).collect();

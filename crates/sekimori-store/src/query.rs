@@ -410,6 +410,12 @@ impl Column for Vec<u8> {
     }
 }
 
+impl Column for Option<Vec<u8>> {
+    fn get(row: &dyn Row, col: &str) -> StoreResult<Self> {
+        row.blob(col)
+    }
+}
+
 /// A record read from a row.
 pub(crate) trait FromRow: Sized {
     fn from_row(row: &dyn Row) -> StoreResult<Self>;
@@ -519,7 +525,9 @@ from_row! {
     MinIdRow { id }
     PostingRow { received_at, seq }
     PostingsRow { id, newest_at, oldest_at, entries }
-    StagedRow { id, tenant_id, received_at, entries }
+    StagedRow { id, received_at, entries }
+    StagedBatchRow { id, tenant_id, received_at, entries, alert_entities, rollups }
+    StagedAboutRow { id, alert_entities }
 }
 
 impl FromRow for TicketWithHolder {
@@ -599,9 +607,46 @@ pub(crate) struct PostingsRow {
 #[derive(Debug)]
 pub(crate) struct StagedRow {
     pub(crate) id: i64,
+    pub(crate) received_at: sekimori_core::Timestamp,
+    pub(crate) entries: Vec<u8>,
+}
+
+/// A row of `event_index_staged` as the background move takes it: the batch's index
+/// entries, and the entities its alerts are about and its roll-up counts (NULL in a row
+/// staged before migration 0035, whose batch wrote those itself), packed by
+/// [`crate::postings`].
+#[derive(Debug)]
+pub(crate) struct StagedBatchRow {
+    pub(crate) id: i64,
     pub(crate) tenant_id: sekimori_core::TenantId,
     pub(crate) received_at: sekimori_core::Timestamp,
     pub(crate) entries: Vec<u8>,
+    pub(crate) alert_entities: Option<Vec<u8>>,
+    pub(crate) rollups: Option<Vec<u8>>,
+}
+
+/// A staged batch's alert entities, packed by [`crate::postings::encode_about`].
+#[derive(Debug)]
+pub(crate) struct StagedAboutRow {
+    pub(crate) id: i64,
+    pub(crate) alert_entities: Vec<u8>,
+}
+
+/// A row of the detection roll-ups as read with the staged batches' counts: a stored row,
+/// or a staged batch's packed counts (`staged_id` and `staged` set, the rest NULL).
+#[derive(Debug)]
+pub(crate) enum RollupPart {
+    Stored(crate::records::DetectionRollup),
+    Staged { id: i64, rollups: Vec<u8> },
+}
+
+impl FromRow for RollupPart {
+    fn from_row(row: &dyn Row) -> StoreResult<Self> {
+        match row.blob("staged")? {
+            Some(rollups) => Ok(RollupPart::Staged { id: Column::get(row, "staged_id")?, rollups }),
+            None => Ok(RollupPart::Stored(crate::records::DetectionRollup::from_row(row)?)),
+        }
+    }
 }
 
 /// A row of one nullable `id` column (`MIN(id)` of an empty table is NULL).

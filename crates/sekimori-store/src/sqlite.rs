@@ -95,6 +95,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/sqlite/0032_search_fields.sql"),
     include_str!("../migrations/sqlite/0033_event_index_recent.sql"),
     include_str!("../migrations/sqlite/0034_event_postings.sql"),
+    include_str!("../migrations/sqlite/0035_staged_detection.sql"),
 ];
 
 impl SqliteStore {

@@ -448,10 +448,12 @@ pub trait InsightStore: Send + Sync {
     ) -> StoreResult<Vec<IngestedEvent>>;
     /// The tenant's stored events received at `at` (one millisecond).
     async fn ingested_at(&self, tenant_id: &TenantId, at: Timestamp) -> StoreResult<Vec<IngestedEvent>>;
-    /// Moves up to `max_rows` of the oldest rows ingest batches appended to the search
-    /// index's staging table into postings (one row per value and hour, its events packed),
-    /// in one transaction; how many rows it moved (searches read both, so an event is found
-    /// before and after).
+    /// Moves up to `max_rows` of the oldest rows ingest batches appended to the staging
+    /// table (one per batch) into their tables, in one transaction: the search index's
+    /// entries into postings (one row per value and hour, its events packed), the entities
+    /// the batch's alerts are about into `alert_entities`, its roll-up counts into
+    /// `detection_rollups`. How many rows it moved. Readers read the staged rows as well,
+    /// so every answer is the same before and after.
     async fn merge_recent_index(&self, max_rows: i64) -> StoreResult<usize>;
     /// Adds `values` to the search index (as postings) and moves the `since` of each of `fields` from
     /// `from` to `to`, in one transaction; `false` (nothing written) when one of them is no

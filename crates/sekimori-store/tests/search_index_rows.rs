@@ -1,7 +1,9 @@
 //! The search index's rows as stored, behind the store's back (SQLite): rows of the one-row-
 //! per-entry staging table and of the ordered index left by a version before postings
 //! (migration 0034) are still found and are moved into postings; a damaged staged batch or
-//! posting is `StoreError::Corrupt` naming its row, never a panic or a silent miss.
+//! posting is `StoreError::Corrupt` naming its row, never a panic or a silent miss. A batch
+//! staged before its alerts' entities and roll-up counts were staged with it (migration
+//! 0035, both NULL) is moved like the rest, and damage in either is `Corrupt` too.
 
 use sekimori_core::{TenantId, Timestamp};
 use sekimori_store::sqlite::SqliteStore;
@@ -93,5 +95,53 @@ async fn a_damaged_posting_is_corrupt_for_search() {
     match s.search_ingested(&TenantId::new("t1"), &alice()).await {
         Err(StoreError::Corrupt(why)) => assert!(why.contains("event_postings row"), "{why}"),
         other => panic!("expected a corrupt-row error, got {other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn a_batch_staged_before_alert_entities_and_rollups_were_staged_is_moved() {
+    let (s, path, seqs) = store_with_events().await;
+    // A row as a version before migration 0035 staged it (its batch wrote its alert
+    // entities and roll-ups itself): both NULL.
+    sql(
+        &path,
+        &format!(
+            "INSERT INTO event_index_staged (tenant_id, received_at, entries) \
+             SELECT tenant_id, received_at, entries FROM event_index_staged; \
+             UPDATE event_index_staged SET entries = X'047573657205616c696365{:02x}', alert_entities = NULL, \
+             rollups = NULL WHERE id = (SELECT MAX(id) FROM event_index_staged);",
+            seqs[1] * 2
+        ),
+    );
+    let hour = Timestamp(T0).floor_to(3_600_000);
+    let rollups = s.detection_rollups(&TenantId::new("t1"), hour, Timestamp(T0 + 1)).await.expect("rollups");
+    assert_eq!(rollups.iter().map(|r| (r.series.as_str(), r.n)).collect::<Vec<_>>(), [("events", 3)]);
+    assert_eq!(docs(&s).await, ["e2", "e1"]);
+    assert_eq!(s.merge_recent_index(100).await.expect("merge"), 2);
+    assert_eq!(docs(&s).await, ["e2", "e1"]);
+    let moved = s.detection_rollups(&TenantId::new("t1"), hour, Timestamp(T0 + 1)).await.expect("rollups");
+    assert_eq!(moved, rollups, "counted once, moved");
+}
+
+#[tokio::test]
+async fn damaged_staged_alert_entities_or_rollups_are_corrupt_for_readers_and_move() {
+    for column in ["alert_entities", "rollups"] {
+        let (s, path, _) = store_with_events().await;
+        sql(&path, &format!("UPDATE event_index_staged SET {column} = X'09616c'"));
+        let t = TenantId::new("t1");
+        let alice = Entity { kind: "user".into(), value: "alice".into() };
+        let read = if column == "rollups" {
+            s.detection_rollups(&t, Timestamp(0), Timestamp(T0 + 1)).await.map(|_| 0)
+        } else {
+            s.alerts_about(&t, &alice, None, Timestamp(0), 10).await.map(|_| 0)
+        };
+        for result in [read, s.merge_recent_index(100).await] {
+            match result {
+                Err(StoreError::Corrupt(why)) => {
+                    assert!(why.contains("event_index_staged row") && why.contains(column), "{why}")
+                }
+                other => panic!("expected a corrupt-row error for {column}, got {other:?}"),
+            }
+        }
     }
 }

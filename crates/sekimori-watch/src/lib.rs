@@ -545,10 +545,11 @@ impl Watch {
         }
     }
 
-    /// Moves the search index entries ingest batches staged (one row per batch, cheap to
-    /// write) into postings (one row per value and hour) every `every`, at most 100 batches
+    /// Moves what ingest batches staged (one row per batch, cheap to write: the search
+    /// index entries, the entities their alerts are about and their roll-up counts) into
+    /// postings, `alert_entities` and `detection_rollups` every `every`, at most 100 batches
     /// a run (at once again while a run comes back full), until the task is dropped; a
-    /// failure is logged and retried at the next tick. Searches read both, so nothing is
+    /// failure is logged and retried at the next tick. Readers read both, so nothing is
     /// missed meanwhile. `serve` starts it.
     pub async fn run_index_merger(self, every: std::time::Duration) {
         const RUN: i64 = 100;
@@ -560,7 +561,7 @@ impl Watch {
                     Ok(n) if i64::try_from(n).unwrap_or(i64::MAX) >= RUN => continue,
                     Ok(_) => break,
                     Err(e) => {
-                        tracing::warn!(error = %e, "moving staged search index entries into postings failed");
+                        tracing::warn!(error = %e, "moving staged batches (search index, alert entities, roll-ups) failed");
                         break;
                     }
                 }

@@ -249,6 +249,37 @@ pub async fn alerts_are_found_by_the_entities_they_are_about(s: S) {
     s.set_alert_triage(&triage, &[AlertState::Firing], &ev("alert.resolved")).await.expect("triage");
     assert_eq!(find(about("user", "alice"), Some(AlertState::Resolved), 0, 10).await, ["a1"]);
     assert_eq!(find(about("user", "alice"), Some(AlertState::Firing), 0, 10).await, ["a2"]);
+    // What the batch's alerts are about is staged with it; a second batch (about bob and
+    // alice) stays staged while the first is moved, and every answer is as before, found in
+    // the moved rows, the staged batch or both.
+    let mut second = batch.clone();
+    second.alerts = vec![(0, alert("c1", T0 + 500)), (1, alert("c2", T0 + 100))];
+    second.events = vec!["{}".into(); 2];
+    second.event_entities = vec![(0, about("user", "bob")), (1, about("user", "alice"))];
+    s.store_ingest(&second).await.expect("store").expect("no cursor");
+    let answers = || async {
+        (
+            find(about("user", "alice"), None, 0, 10).await,
+            find(about("user", "alice"), Some(AlertState::Firing), 0, 10).await,
+            find(about("user", "bob"), None, 0, 3).await,
+            find(about("user", "bob"), None, T0 + 249, 1000).await,
+        )
+    };
+    let all_staged = answers().await;
+    assert_eq!(
+        all_staged,
+        (
+            vec!["a2".to_string(), "a1".into(), "c2".into()],
+            vec!["a2".to_string(), "c2".into()],
+            vec!["c1".to_string(), "b249".into(), "b248".into()],
+            vec!["c1".to_string(), "b249".into()],
+        ),
+        "newest first across both batches"
+    );
+    assert_eq!(s.merge_recent_index(1).await.expect("merge"), 1, "the first batch");
+    assert_eq!(answers().await, all_staged, "one moved, one staged");
+    assert_eq!(s.merge_recent_index(100).await.expect("merge"), 1);
+    assert_eq!(answers().await, all_staged, "both moved");
     let other = TenantId::new("other-tenant");
     assert!(s.alerts_about(&other, &about("user", "alice"), None, Timestamp(0), 10).await.expect("about").is_empty());
     // An entity of an event outside the batch is refused, and nothing is written.

@@ -148,9 +148,24 @@ pub async fn detection_rollups_count_every_batch_by_hour_under_concurrency(s: S)
     let other = IngestBatch { tenant_id: TenantId::new("other-tenant"), alerts: vec![], ..later.clone() };
     s.store_ingest(&other).await.expect("store").expect("no cursor");
 
-    let rows = s.detection_rollups(&t.id, Timestamp(base + 17), Timestamp(base + 2 * H)).await.expect("rollups");
+    // The counts are staged with each batch and moved by the background move; the answer is
+    // the same with none, some (three batches, then one) and all of them moved.
+    let read = || {
+        let (s, t) = (s.clone(), t.id.clone());
+        async move {
+            let rows = s.detection_rollups(&t, Timestamp(base + 17), Timestamp(base + 2 * H)).await.expect("rollups");
+            rows.into_iter().map(|r| (r.hour - base, r.series, r.key, r.label, r.n)).collect::<Vec<_>>()
+        }
+    };
+    let staged = read().await;
+    assert_eq!(s.merge_recent_index(3).await.expect("merge"), 3);
+    assert_eq!(read().await, staged, "three batches moved");
+    assert_eq!(s.merge_recent_index(1).await.expect("merge"), 1);
+    assert_eq!(read().await, staged, "four moved");
+    while s.merge_recent_index(100).await.expect("merge") > 0 {}
+    assert_eq!(read().await, staged, "all moved");
     let got: Vec<(i64, &str, &str, &str, i64)> =
-        rows.iter().map(|r| (r.hour - base, r.series.as_str(), r.key.as_str(), r.label.as_str(), r.n)).collect();
+        staged.iter().map(|(h, s, k, l, n)| (*h, s.as_str(), k.as_str(), l.as_str(), *n)).collect();
     assert_eq!(
         got,
         [

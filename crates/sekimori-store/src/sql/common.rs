@@ -21,7 +21,7 @@ use sekimori_core::{AppId, DeviceId, LoginId, SessionId, TenantId, Timestamp, Us
 use crate::postings::Posting;
 use crate::query::{
     q, AuditHeadRow, CountRow, EntityProfileRow, IndexRowOwned, MinIdRow, PostingRow, PostingsRow, RetentionRow,
-    SeqRow, StagedRow, StateRow, TenantIdRow, UsernameRow, Q,
+    RollupPart, SeqRow, StagedAboutRow, StagedBatchRow, StagedRow, StateRow, TenantIdRow, UsernameRow, Q,
 };
 use crate::records::*;
 use crate::traits::*;

@@ -12,6 +12,9 @@ impl InsightStore for This {
         since: Timestamp,
         limit: i64,
     ) -> StoreResult<Vec<AlertRecord>> {
+        // The staged batches first, then the moved rows: an entry moved in between is found
+        // in the one or the other, and an alert found twice is kept once.
+        let staged = staged_alerts_about(self, tenant_id, entity, since).await?;
         let with_state = " AND COALESCE(t.state, 'firing') = $6";
         let sql = format!(
             "SELECT a.* FROM alert_entities e JOIN alerts a ON a.id = e.alert_id \
@@ -29,7 +32,14 @@ impl InsightStore for This {
         if let Some(state) = state {
             query = query.bind(state);
         }
-        self.read_all(query).await
+        let mut alerts: Vec<AlertRecord> = self.read_all(query).await?;
+        if !staged.is_empty() {
+            alerts.extend(alerts_by_id(self, tenant_id, state, &staged).await?);
+            alerts.sort_unstable_by(|a, b| (b.created_at, &b.id).cmp(&(a.created_at, &a.id)));
+            alerts.dedup_by(|a, b| a.id == b.id);
+            alerts.truncate(usize::try_from(limit).unwrap_or(0));
+        }
+        Ok(alerts)
     }
 
     async fn detection_rollups(
@@ -39,14 +49,38 @@ impl InsightStore for This {
         until: Timestamp,
     ) -> StoreResult<Vec<DetectionRollup>> {
         let from = since.floor_to(HOUR_MS);
-        self.read_all(
-            q("SELECT hour, series, key, label, n FROM detection_rollups \
-               WHERE tenant_id = $1 AND hour >= $2 AND hour < $3 ORDER BY hour, series, key, label")
-            .bind(tenant_id)
-            .bind(from)
-            .bind(until),
-        )
-        .await
+        // The rows and the staged batches' counts in one statement, so both are read as of
+        // one moment: a batch moved meanwhile is counted once, in the one or the other.
+        let parts: Vec<RollupPart> = self
+            .read_all(
+                q("SELECT hour, series, key, label, n, NULL AS staged_id, NULL AS staged FROM detection_rollups \
+                   WHERE tenant_id = $1 AND hour >= $2 AND hour < $3 \
+                   UNION ALL SELECT NULL, NULL, NULL, NULL, NULL, id, rollups FROM event_index_staged \
+                   WHERE tenant_id = $1 AND rollups IS NOT NULL")
+                .bind(tenant_id)
+                .bind(from)
+                .bind(until),
+            )
+            .await?;
+        let mut sums: std::collections::BTreeMap<(i64, String, String, String), i64> = Default::default();
+        for part in parts {
+            match part {
+                RollupPart::Stored(r) => *sums.entry((r.hour, r.series, r.key, r.label)).or_default() += r.n,
+                RollupPart::Staged { id, rollups } => {
+                    let counts = crate::postings::decode_rollups(&rollups)
+                        .map_err(|e| crate::StoreError::Corrupt(format!("event_index_staged row {id} rollups: {e}")))?;
+                    for (hour, series, key, label, n) in counts {
+                        if hour >= from.millis() && hour < until.millis() {
+                            *sums.entry((hour, series.into(), key.into(), label.into())).or_default() += n;
+                        }
+                    }
+                }
+            }
+        }
+        Ok(sums
+            .into_iter()
+            .map(|((hour, series, key, label), n)| DetectionRollup { hour, series, key, label, n })
+            .collect())
     }
 
     async fn search_ingested(&self, tenant_id: &TenantId, query: &IngestedQuery) -> StoreResult<Vec<IngestedEvent>> {
@@ -157,21 +191,41 @@ impl InsightStore for This {
             tx.rollback().await?;
             return Ok(0);
         };
-        let moved: Vec<StagedRow> = tx
+        let moved: Vec<StagedBatchRow> = tx
             .fetch_all(
-                q("DELETE FROM event_index_staged WHERE id < $1 RETURNING id, tenant_id, received_at, entries")
-                    .bind(first.saturating_add(max_rows.max(1))),
+                q("DELETE FROM event_index_staged WHERE id < $1 \
+                   RETURNING id, tenant_id, received_at, entries, alert_entities, rollups")
+                .bind(first.saturating_add(max_rows.max(1))),
             )
             .await?;
         let mut rows: Vec<IndexRow<'_>> = Vec::new();
+        let mut about: Vec<AboutRow<'_>> = Vec::new();
+        let mut counts: std::collections::BTreeMap<RollupRow<'_>, i64> = Default::default();
         for batch in &moved {
-            rows.extend(
-                unpack_staged(batch)?
-                    .into_iter()
-                    .map(|(key, value, seq)| (&batch.tenant_id, key, value, seq, batch.received_at)),
-            );
+            let corrupt = |what: &str, e: crate::postings::PostingsError| {
+                crate::StoreError::Corrupt(format!("event_index_staged row {} {what}: {e}", batch.id))
+            };
+            let tenant = &batch.tenant_id;
+            let entries = crate::postings::decode_staged(&batch.entries).map_err(|e| corrupt("entries", e))?;
+            rows.extend(entries.into_iter().map(|(key, value, seq)| (tenant, key, value, seq, batch.received_at)));
+            if let Some(bytes) = &batch.alert_entities {
+                let entries = crate::postings::decode_about(bytes).map_err(|e| corrupt("alert_entities", e))?;
+                about.extend(entries.into_iter().map(|(kind, value, at, id)| (tenant, kind, value, at, id)));
+            }
+            if let Some(bytes) = &batch.rollups {
+                for (hour, series, key, label, n) in
+                    crate::postings::decode_rollups(bytes).map_err(|e| corrupt("rollups", e))?
+                {
+                    *counts.entry((tenant, hour, series, key, label)).or_default() += n;
+                }
+            }
         }
         insert_postings(&mut tx, &rows).await?;
+        // In key order, so a run's rows land together in the B-trees.
+        about.sort_unstable();
+        insert_alert_entities(&mut tx, &about).await?;
+        let counts: Vec<(RollupRow<'_>, i64)> = counts.into_iter().collect();
+        add_rollups(&mut tx, &counts).await?;
         tx.commit().await?;
         Ok(moved.len())
     }
@@ -287,7 +341,7 @@ async fn staged_below(
 ) -> StoreResult<Vec<Posting>> {
     let batches: Vec<StagedRow> = store
         .read_all(
-            q("SELECT id, tenant_id, received_at, entries FROM event_index_staged WHERE tenant_id = $1 \
+            q("SELECT id, received_at, entries FROM event_index_staged WHERE tenant_id = $1 \
                AND received_at >= $2 AND received_at < $3 AND received_at <= $4")
             .bind(tenant_id)
             .bind(query.since)
@@ -442,9 +496,10 @@ fn index_key(field: &str) -> String {
     format!("field:{field}")
 }
 
-/// Writes, in the batch's transaction, what the `InsightStore` reads: each event's
-/// entities and search fields' values (the search index), each alert's (those of its
-/// event), and the batch's roll-up counts.
+/// Stages, in the batch's transaction, what the `InsightStore` reads, in one
+/// `event_index_staged` row that the background move (`merge_recent_index`) writes out:
+/// each event's entities and search fields' values (the search index), each alert's (those
+/// of its event), and the batch's roll-up counts.
 async fn insert_insight_rows(tx: &mut Tx, b: &IngestBatch, seqs: &[i64]) -> StoreResult<()> {
     // Each event's entities and search fields' values, by the event's number.
     let seq = |index: usize| {
@@ -461,16 +516,6 @@ async fn insert_insight_rows(tx: &mut Tx, b: &IngestBatch, seqs: &[i64]) -> Stor
     for ((index, _, value), key) in b.event_fields.iter().zip(&keys) {
         entries.push((key.as_str(), value.as_str(), seq(*index)?));
     }
-    // One staged row for the batch, however many entries (moved into postings later).
-    if !entries.is_empty() {
-        tx.execute(
-            q("INSERT INTO event_index_staged (tenant_id, received_at, entries) VALUES ($1, $2, $3)")
-                .bind(&b.tenant_id)
-                .bind(b.received_at)
-                .bind(&crate::postings::encode_staged(&entries)),
-        )
-        .await?;
-    }
     // An alert is about its event's entities.
     let mut of_event: std::collections::HashMap<usize, Vec<&Entity>> = Default::default();
     for (index, e) in &b.event_entities {
@@ -481,7 +526,36 @@ async fn insert_insight_rows(tx: &mut Tx, b: &IngestBatch, seqs: &[i64]) -> Stor
         .iter()
         .flat_map(|(index, a)| of_event.get(index).into_iter().flatten().map(move |e| (a, *e)))
         .collect();
-    for chunk in about.chunks(ROWS_PER_INSERT) {
+    let packed_about: Vec<crate::postings::AlertAbout<'_>> =
+        about.iter().map(|(a, e)| (e.kind.as_str(), e.value.as_str(), a.created_at, a.id.as_str())).collect();
+    let counts = detection_counts(b, &about);
+    let packed_counts: Vec<crate::postings::RollupCount<'_>> = counts
+        .iter()
+        .map(|((hour, series, key, label), n)| (*hour, *series, key.as_str(), label.as_str(), *n))
+        .collect();
+    if entries.is_empty() && packed_about.is_empty() && packed_counts.is_empty() {
+        return Ok(());
+    }
+    // One staged row for the batch, however many entries.
+    tx.execute(
+        q("INSERT INTO event_index_staged (tenant_id, received_at, entries, alert_entities, rollups) \
+           VALUES ($1, $2, $3, $4, $5)")
+        .bind(&b.tenant_id)
+        .bind(b.received_at)
+        .bind(&crate::postings::encode_staged(&entries))
+        .bind(&crate::postings::encode_about(&packed_about))
+        .bind(&crate::postings::encode_rollups(&packed_counts)),
+    )
+    .await?;
+    Ok(())
+}
+
+/// An `alert_entities` row: tenant, kind, value, time raised and alert id.
+type AboutRow<'a> = (&'a TenantId, &'a str, &'a str, Timestamp, &'a str);
+
+/// Writes `alert_entities` rows.
+async fn insert_alert_entities(tx: &mut Tx, rows: &[AboutRow<'_>]) -> StoreResult<()> {
+    for chunk in rows.chunks(ROWS_PER_INSERT) {
         let values: Vec<String> = (0..chunk.len())
             .map(|i| format!("(${}, ${}, ${}, ${}, ${})", 5 * i + 1, 5 * i + 2, 5 * i + 3, 5 * i + 4, 5 * i + 5))
             .collect();
@@ -490,29 +564,97 @@ async fn insert_insight_rows(tx: &mut Tx, b: &IngestBatch, seqs: &[i64]) -> Stor
             values.join(", ")
         );
         let mut query = q(&sql);
-        for (a, e) in chunk {
-            query =
-                query.bind(&a.tenant_id).bind(e.kind.as_str()).bind(e.value.as_str()).bind(a.created_at).bind(&a.id);
+        for (tenant, kind, value, at, id) in chunk {
+            query = query.bind(*tenant).bind(*kind).bind(*value).bind(*at).bind(*id);
         }
         tx.execute(query).await?;
     }
-    let counts = detection_counts(b, &about);
+    Ok(())
+}
+
+/// A `detection_rollups` row's key: tenant, hour, series, key, label.
+type RollupRow<'a> = (&'a TenantId, i64, &'a str, &'a str, &'a str);
+
+/// Adds counts to `detection_rollups`, each key once (so one statement never touches a row
+/// twice).
+async fn add_rollups(tx: &mut Tx, counts: &[(RollupRow<'_>, i64)]) -> StoreResult<()> {
     for chunk in counts.chunks(ROWS_PER_INSERT) {
         let values: Vec<String> = (0..chunk.len())
-            .map(|i| format!("($1, ${}, ${}, ${}, ${}, ${})", 5 * i + 2, 5 * i + 3, 5 * i + 4, 5 * i + 5, 5 * i + 6))
+            .map(|i| {
+                let p = 6 * i;
+                format!("(${}, ${}, ${}, ${}, ${}, ${})", p + 1, p + 2, p + 3, p + 4, p + 5, p + 6)
+            })
             .collect();
         let sql = format!(
             "INSERT INTO detection_rollups (tenant_id, hour, series, key, label, n) VALUES {} \
              ON CONFLICT (tenant_id, hour, series, key, label) DO UPDATE SET n = detection_rollups.n + excluded.n",
             values.join(", ")
         );
-        let mut query = q(&sql).bind(&b.tenant_id);
-        for ((hour, series, key, label), n) in chunk {
-            query = query.bind(*hour).bind(*series).bind(key.as_str()).bind(label.as_str()).bind(*n);
+        let mut query = q(&sql);
+        for ((tenant, hour, series, key, label), n) in chunk {
+            query = query.bind(*tenant).bind(*hour).bind(*series).bind(*key).bind(*label).bind(*n);
         }
         tx.execute(query).await?;
     }
     Ok(())
+}
+
+/// The ids of the alerts about `entity`, raised since `since`, that the staged batches
+/// (not moved yet) name.
+async fn staged_alerts_about(
+    store: &This,
+    tenant_id: &TenantId,
+    entity: &Entity,
+    since: Timestamp,
+) -> StoreResult<Vec<String>> {
+    let batches: Vec<StagedAboutRow> = store
+        .read_all(
+            q("SELECT id, alert_entities FROM event_index_staged WHERE tenant_id = $1 AND alert_entities IS NOT NULL")
+                .bind(tenant_id),
+        )
+        .await?;
+    let mut ids = Vec::new();
+    for batch in &batches {
+        let about = crate::postings::decode_about(&batch.alert_entities).map_err(|e| {
+            crate::StoreError::Corrupt(format!("event_index_staged row {} alert_entities: {e}", batch.id))
+        })?;
+        ids.extend(
+            about
+                .into_iter()
+                .filter(|&(kind, value, at, _)| kind == entity.kind && value == entity.value && at >= since)
+                .map(|(_, _, _, id)| id.to_owned()),
+        );
+    }
+    Ok(ids)
+}
+
+/// The alerts of `tenant_id` with these ids (in `state`, if given).
+async fn alerts_by_id(
+    store: &This,
+    tenant_id: &TenantId,
+    state: Option<AlertState>,
+    ids: &[String],
+) -> StoreResult<Vec<AlertRecord>> {
+    let mut out = Vec::with_capacity(ids.len());
+    for chunk in ids.chunks(ROWS_PER_INSERT) {
+        let first = if state.is_some() { 3 } else { 2 };
+        let numbers: Vec<String> = (0..chunk.len()).map(|i| format!("${}", i + first)).collect();
+        let sql = format!(
+            "SELECT a.* FROM alerts a LEFT JOIN alert_triage t ON t.alert_id = a.id \
+             WHERE a.tenant_id = $1{} AND a.id IN ({})",
+            if state.is_some() { " AND COALESCE(t.state, 'firing') = $2" } else { "" },
+            numbers.join(", ")
+        );
+        let mut query = q(&sql).bind(tenant_id);
+        if let Some(state) = state {
+            query = query.bind(state);
+        }
+        for id in chunk {
+            query = query.bind(id.as_str());
+        }
+        out.extend(store.read_all::<AlertRecord>(query).await?);
+    }
+    Ok(out)
 }
 
 /// A detection roll-up row's key: hour, series, key, label.

@@ -726,13 +726,12 @@ impl WatchStore for This {
             )
             .await?;
         // The index (its rows not moved yet, and postings all of whose events are gone) goes
-        // with its events (not counted: the events are what was pruned).
-        for (table, at) in [
-            ("event_index", "received_at"),
-            ("event_index_recent", "received_at"),
-            ("event_index_staged", "received_at"),
-            ("event_postings", "newest_at"),
-        ] {
+        // with its events (not counted: the events are what was pruned). Staged batches are
+        // left to the background move, as they also carry the alerts' entities and the
+        // roll-up counts, which are kept; their entries for pruned events find nothing.
+        for (table, at) in
+            [("event_index", "received_at"), ("event_index_recent", "received_at"), ("event_postings", "newest_at")]
+        {
             tx.execute(
                 q(&format!(
                     "DELETE FROM {table} WHERE {at} < $1 - COALESCE((SELECT s.retention_days FROM \
