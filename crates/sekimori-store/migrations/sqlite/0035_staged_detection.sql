@@ -8,3 +8,9 @@
 -- wrote both tables itself.
 ALTER TABLE event_index_staged ADD COLUMN alert_entities BLOB;
 ALTER TABLE event_index_staged ADD COLUMN rollups BLOB;
+
+-- Nothing appends to `event_index_recent` since 0034; its rows left from before are moved
+-- into postings, and searches read it until then. Without an index on the value, each
+-- search read the whole table, and on PostgreSQL also the dead rows the move left until
+-- vacuum (18-94 ms a search over 2 million such rows).
+CREATE INDEX event_index_recent_value ON event_index_recent (tenant_id, field, value, received_at, seq);
