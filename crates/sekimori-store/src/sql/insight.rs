@@ -62,25 +62,40 @@ impl InsightStore for This {
                 .bind(until),
             )
             .await?;
-        let mut sums: std::collections::BTreeMap<(i64, String, String, String), i64> = Default::default();
+        // The stored rows are each key once; the staged counts (the last seconds' batches)
+        // are added to theirs, or are rows of their own.
+        let mut rows: Vec<DetectionRollup> = Vec::with_capacity(parts.len());
+        let mut staged: std::collections::HashMap<(i64, String, String, String), i64> = Default::default();
         for part in parts {
             match part {
-                RollupPart::Stored(r) => *sums.entry((r.hour, r.series, r.key, r.label)).or_default() += r.n,
+                RollupPart::Stored(r) => rows.push(r),
                 RollupPart::Staged { id, rollups } => {
                     let counts = crate::postings::decode_rollups(&rollups)
                         .map_err(|e| crate::StoreError::Corrupt(format!("event_index_staged row {id} rollups: {e}")))?;
                     for (hour, series, key, label, n) in counts {
                         if hour >= from.millis() && hour < until.millis() {
-                            *sums.entry((hour, series.into(), key.into(), label.into())).or_default() += n;
+                            *staged.entry((hour, series.into(), key.into(), label.into())).or_default() += n;
                         }
                     }
                 }
             }
         }
-        Ok(sums
-            .into_iter()
-            .map(|((hour, series, key, label), n)| DetectionRollup { hour, series, key, label, n })
-            .collect())
+        // Stored rows come in key order (the primary key's), so sorting is nearly free; each
+        // staged count is then found by binary search.
+        rows.sort_unstable_by(|a, b| order(a).cmp(&order(b)));
+        let mut new_keys = Vec::new();
+        for ((hour, series, key, label), n) in staged {
+            let at = rows.binary_search_by(|r| order(r).cmp(&(hour, series.as_str(), key.as_str(), label.as_str())));
+            match at {
+                Ok(i) => rows[i].n += n,
+                Err(_) => new_keys.push(DetectionRollup { hour, series, key, label, n }),
+            }
+        }
+        if !new_keys.is_empty() {
+            rows.extend(new_keys);
+            rows.sort_unstable_by(|a, b| order(a).cmp(&order(b)));
+        }
+        Ok(rows)
     }
 
     async fn search_ingested(&self, tenant_id: &TenantId, query: &IngestedQuery) -> StoreResult<Vec<IngestedEvent>> {
@@ -655,6 +670,11 @@ async fn alerts_by_id(
         out.extend(store.read_all::<AlertRecord>(query).await?);
     }
     Ok(out)
+}
+
+/// A detection roll-up row's key as it sorts: hour, series, key, label.
+fn order(r: &DetectionRollup) -> (i64, &str, &str, &str) {
+    (r.hour, r.series.as_str(), r.key.as_str(), r.label.as_str())
 }
 
 /// A detection roll-up row's key: hour, series, key, label.
