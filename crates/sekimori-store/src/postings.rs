@@ -45,12 +45,7 @@ pub fn encode_staged(entries: &[Staged<'_>]) -> Vec<u8> {
 
 /// Unpacks what [`encode_staged`] packed, borrowing the keys and values.
 pub fn decode_staged(bytes: &[u8]) -> Result<Vec<Staged<'_>>, PostingsError> {
-    let mut r = Reader { bytes, pos: 0 };
-    let mut out = Vec::new();
-    while !r.done() {
-        out.push((r.text()?, r.text()?, r.int()?));
-    }
-    Ok(out)
+    read_each(bytes, |r| Ok((r.text()?, r.text()?, r.int()?)))
 }
 
 /// That one of a batch's alerts is about an entity: its kind, value, the alert's time
@@ -71,12 +66,7 @@ pub fn encode_about(entries: &[AlertAbout<'_>]) -> Vec<u8> {
 
 /// Unpacks what [`encode_about`] packed.
 pub fn decode_about(bytes: &[u8]) -> Result<Vec<AlertAbout<'_>>, PostingsError> {
-    let mut r = Reader { bytes, pos: 0 };
-    let mut out = Vec::new();
-    while !r.done() {
-        out.push((r.text()?, r.text()?, Timestamp(r.int()?), r.text()?));
-    }
-    Ok(out)
+    read_each(bytes, |r| Ok((r.text()?, r.text()?, Timestamp(r.int()?), r.text()?)))
 }
 
 /// One of a batch's detection roll-up counts: hour, series, key, label and count (a
@@ -98,10 +88,18 @@ pub fn encode_rollups(counts: &[RollupCount<'_>]) -> Vec<u8> {
 
 /// Unpacks what [`encode_rollups`] packed.
 pub fn decode_rollups(bytes: &[u8]) -> Result<Vec<RollupCount<'_>>, PostingsError> {
+    read_each(bytes, |r| Ok((r.int()?, r.text()?, r.text()?, r.text()?, r.int()?)))
+}
+
+/// Reads `one` entry after another until the bytes end.
+fn read_each<'a, T>(
+    bytes: &'a [u8],
+    mut one: impl FnMut(&mut Reader<'a>) -> Result<T, PostingsError>,
+) -> Result<Vec<T>, PostingsError> {
     let mut r = Reader { bytes, pos: 0 };
     let mut out = Vec::new();
-    while !r.done() {
-        out.push((r.int()?, r.text()?, r.text()?, r.text()?, r.int()?));
+    while r.pos < r.bytes.len() {
+        out.push(one(&mut r)?);
     }
     Ok(out)
 }
@@ -113,10 +111,6 @@ struct Reader<'a> {
 }
 
 impl<'a> Reader<'a> {
-    fn done(&self) -> bool {
-        self.pos >= self.bytes.len()
-    }
-
     fn int(&mut self) -> Result<i64, PostingsError> {
         take(self.bytes, &mut self.pos).map(unzigzag)
     }

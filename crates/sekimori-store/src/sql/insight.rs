@@ -70,8 +70,7 @@ impl InsightStore for This {
             match part {
                 RollupPart::Stored(r) => rows.push(r),
                 RollupPart::Staged { id, rollups } => {
-                    let counts = crate::postings::decode_rollups(&rollups)
-                        .map_err(|e| crate::StoreError::Corrupt(format!("event_index_staged row {id} rollups: {e}")))?;
+                    let counts = crate::postings::decode_rollups(&rollups).map_err(staged_corrupt(id, "rollups"))?;
                     for (hour, series, key, label, n) in counts {
                         if hour >= from.millis() && hour < until.millis() {
                             *staged.entry((hour, series.into(), key.into(), label.into())).or_default() += n;
@@ -217,19 +216,17 @@ impl InsightStore for This {
         let mut about: Vec<AboutRow<'_>> = Vec::new();
         let mut counts: std::collections::BTreeMap<RollupRow<'_>, i64> = Default::default();
         for batch in &moved {
-            let corrupt = |what: &str, e: crate::postings::PostingsError| {
-                crate::StoreError::Corrupt(format!("event_index_staged row {} {what}: {e}", batch.id))
-            };
+            let corrupt = |column| staged_corrupt(batch.id, column);
             let tenant = &batch.tenant_id;
-            let entries = crate::postings::decode_staged(&batch.entries).map_err(|e| corrupt("entries", e))?;
+            let entries = crate::postings::decode_staged(&batch.entries).map_err(corrupt("entries"))?;
             rows.extend(entries.into_iter().map(|(key, value, seq)| (tenant, key, value, seq, batch.received_at)));
             if let Some(bytes) = &batch.alert_entities {
-                let entries = crate::postings::decode_about(bytes).map_err(|e| corrupt("alert_entities", e))?;
+                let entries = crate::postings::decode_about(bytes).map_err(corrupt("alert_entities"))?;
                 about.extend(entries.into_iter().map(|(kind, value, at, id)| (tenant, kind, value, at, id)));
             }
             if let Some(bytes) = &batch.rollups {
                 for (hour, series, key, label, n) in
-                    crate::postings::decode_rollups(bytes).map_err(|e| corrupt("rollups", e))?
+                    crate::postings::decode_rollups(bytes).map_err(corrupt("rollups"))?
                 {
                     *counts.entry((tenant, hour, series, key, label)).or_default() += n;
                 }
@@ -378,8 +375,13 @@ async fn staged_below(
 
 /// A staged batch's entries, or `Corrupt` naming its row.
 fn unpack_staged(batch: &StagedRow) -> StoreResult<Vec<crate::postings::Staged<'_>>> {
-    crate::postings::decode_staged(&batch.entries)
-        .map_err(|e| crate::StoreError::Corrupt(format!("event_index_staged row {}: {e}", batch.id)))
+    crate::postings::decode_staged(&batch.entries).map_err(staged_corrupt(batch.id, "entries"))
+}
+
+/// What a packed column of staged row `id` that could not be read is: `Corrupt`, naming
+/// the row and the column.
+fn staged_corrupt(id: i64, column: &str) -> impl Fn(crate::postings::PostingsError) -> crate::StoreError + '_ {
+    move |e| crate::StoreError::Corrupt(format!("event_index_staged row {id} {column}: {e}"))
 }
 
 /// Up to `want` events of the postings of `key` = `value`, newest first, received in
@@ -630,9 +632,8 @@ async fn staged_alerts_about(
         .await?;
     let mut ids = Vec::new();
     for batch in &batches {
-        let about = crate::postings::decode_about(&batch.alert_entities).map_err(|e| {
-            crate::StoreError::Corrupt(format!("event_index_staged row {} alert_entities: {e}", batch.id))
-        })?;
+        let about =
+            crate::postings::decode_about(&batch.alert_entities).map_err(staged_corrupt(batch.id, "alert_entities"))?;
         ids.extend(
             about
                 .into_iter()
