@@ -1,7 +1,8 @@
 //! The literal sieve (on by default) changes no result: rules exercising every kind of item
 //! the sieve decides or leaves to rsigma (value lists, anchors, `all`, regular expressions
 //! with and without required literals, numbers, `exists`, `null`, keywords, `cased`,
-//! nested paths, non-ASCII text and the two characters whose lower case is ASCII), run
+//! nested paths, non-ASCII text, the two characters whose lower case is ASCII, literals
+//! longer than the automata's heads and sharing them), run
 //! over generated events by a hunter with the sieve and one without, give the same
 //! results (the selections that held and the fields matched) and hits. The SigmaHQ corpus is compared the same way in
 //! `sigma_regression.rs`.
@@ -128,6 +129,22 @@ detection:
     I|endswith: '.exe'
   condition: (alts and also) or (also and not alts)
 ---
+title: literals longer than the automaton's heads
+logsource: {product: test}
+detection:
+  inside:
+    H|contains:
+      - 'imphash=0123456789abcdef'
+      - 'imphash=0123456789abcdefff00'
+      - 'imphash=0123456789abcdef99'
+  start:
+    H|startswith: 'md5=fedcba9876543210aa'
+  end:
+    H|endswith: 'md5=fedcba9876543210bb'
+  whole:
+    H: 'sha1=00112233445566778899'
+  condition: 1 of them
+---
 title: two conditions
 logsource: {product: test}
 detection:
@@ -203,6 +220,15 @@ const FRAGMENTS: &[&str] = &[
     "I",
     "x",
     "",
+    "IMPHASH=0123456789ABCDEF",
+    "imphash=0123456789abcde",
+    "ff00",
+    "99",
+    "md5=fedcba9876543210",
+    "aa",
+    "bb",
+    "sha1=0011223344556677",
+    "8899",
 ];
 
 fn text() -> impl Strategy<Value = String> {
@@ -233,9 +259,9 @@ fn value() -> impl Strategy<Value = Option<Value>> {
 }
 
 fn event() -> impl Strategy<Value = Value> {
-    proptest::collection::vec(value(), 9).prop_map(|values| {
+    proptest::collection::vec(value(), 10).prop_map(|values| {
         let mut m = serde_json::Map::new();
-        for (name, v) in ["C", "I", "U", "X", "N", "E", "EventID", "a", "K"].into_iter().zip(values) {
+        for (name, v) in ["C", "I", "U", "X", "N", "E", "EventID", "a", "K", "H"].into_iter().zip(values) {
             if let Some(v) = v {
                 m.insert(name.into(), v);
             }
@@ -283,6 +309,13 @@ fn every_rule_fires_on_some_event() {
         json!({"C": "powershell \u{2013}enc abc", "a": {"b": "RUN.EXE"}}),
         json!({"C": "net", "I": "a.exe", "U": "x"}),
         json!({"C": "net", "I": "a.exe", "U": "y", "X": "here"}),
+        json!({"H": "SHA256=1,IMPHASH=0123456789ABCDEFFF00,MD5=2"}),
+        json!({"H": "imphash=0123456789abcdeX"}),
+        json!({"H": "md5=fedcba9876543210aa"}),
+        json!({"H": "x,md5=fedcba9876543210bb"}),
+        json!({"H": "md5=fedcba9876543210ab"}),
+        json!({"H": "sha1=00112233445566778899"}),
+        json!({"H": "sha1=0011223344556677889"}),
     ];
     let mut titles = std::collections::BTreeSet::new();
     for e in &events {
@@ -299,6 +332,7 @@ fn every_rule_fires_on_some_event() {
         "keywords cased windash and paths",
         "lists and anchors",
         "lists of maps and repeated names",
+        "literals longer than the automaton's heads",
         "non-ascii and case folding",
         "numbers",
         "regular expressions",

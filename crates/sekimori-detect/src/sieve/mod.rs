@@ -50,9 +50,8 @@ struct Field {
     path: bool,
     /// Its slot in the event's [`FieldIndex`] (top-level fields).
     slot: u32,
-    /// Its literals of three bytes or more, each with its number among the field's
-    /// literals (absent when there are none).
-    automaton: Option<DoubleArrayAhoCorasick<u32>>,
+    /// Its literals of three bytes or more (absent when there are none).
+    automaton: Option<Heads>,
     /// Literals of one byte: byte to literal number plus one (0: none).
     bytes: Option<Box<[u32; 256]>>,
     /// The same, as a list of (byte, literal number).
@@ -66,6 +65,59 @@ struct Field {
     numbers: Option<HashMap<u64, u32>>,
     /// The rules with an item on this field (candidates when it is undecided).
     rules: Vec<u32>,
+}
+
+/// A field's literals of three bytes or more, found by an automaton of their first
+/// [`Heads::LEN`] bytes at most and checked past those.
+///
+/// SigmaHQ's long literals (hashes in `Hashes`, registry paths in `TargetObject`) made
+/// most of the automata's states, and building them was a quarter of loading the rules;
+/// cut to their heads, they make about half as many states. A head found is as many
+/// matches as literals begin with it: each is checked for the rest of its bytes where the
+/// head ends, so the matches are exactly those of the whole literals.
+struct Heads {
+    /// Each distinct head, its number as value.
+    automaton: DoubleArrayAhoCorasick<u32>,
+    /// Head `h`'s literals: `members[spans[h]..spans[h + 1]]`.
+    spans: Vec<u32>,
+    /// A literal's number among the field's, and its bytes past its head.
+    members: Vec<(u32, Box<[u8]>)>,
+}
+
+impl Heads {
+    /// The most bytes of a literal the automaton holds.
+    const LEN: usize = 16;
+
+    /// The automaton over `long`, numbers of literals in `patterns` (each at least three bytes).
+    fn build(field: &str, patterns: &[Vec<u8>], long: &[u32]) -> Result<Heads, DetectError> {
+        let mut by_head: Vec<(&[u8], u32)> = long
+            .iter()
+            .map(|&p| {
+                let text = &patterns[p as usize];
+                (&text[..text.len().min(Heads::LEN)], p)
+            })
+            .collect();
+        by_head.sort_unstable();
+        let (mut heads, mut spans) = (Vec::new(), Vec::new());
+        let mut members: Vec<(u32, Box<[u8]>)> = Vec::with_capacity(by_head.len());
+        for (head, p) in by_head {
+            if heads.last() != Some(&head) {
+                heads.push(head);
+                spans.push(members.len() as u32);
+            }
+            members.push((p, Box::from(&patterns[p as usize][head.len()..])));
+        }
+        spans.push(members.len() as u32);
+        // A double-array automaton: half the time per byte of aho-corasick's NFA on
+        // SigmaHQ's command-line literals, and smaller (ADR 0004). Its prefilter (a 64 KiB
+        // table per automaton) is not built: SigmaHQ's shortest literals keep it from
+        // paying off, and building it was a tenth of loading the rules.
+        let automaton = daachorse::DoubleArrayAhoCorasickBuilder::new()
+            .use_prefilter(false)
+            .build_with_values(heads.iter().enumerate().map(|(h, head)| (head, h as u32)))
+            .map_err(|e| DetectError::Compile(format!("literal automaton for field {field}: {e}")))?;
+        Ok(Heads { automaton, spans, members })
+    }
 }
 
 /// A field's two-byte literals: which pairs are literals (a bit each, 8 KiB), and their
@@ -196,18 +248,8 @@ impl Sieve {
                     _ => long.push(p as u32),
                 }
             }
-            let automaton = if long.is_empty() {
-                None
-            } else {
-                // A double-array automaton: half the time per byte of aho-corasick's NFA on
-                // SigmaHQ's command-line literals, and smaller (ADR 0004).
-                let automaton =
-                    DoubleArrayAhoCorasick::with_values(long.iter().map(|&p| (&draft.patterns[p as usize], p)))
-                        .map_err(|e| {
-                            DetectError::Compile(format!("literal automaton for field {}: {e}", draft.name))
-                        })?;
-                Some(automaton)
-            };
+            let automaton =
+                if long.is_empty() { None } else { Some(Heads::build(&draft.name, &draft.patterns, &long)?) };
             fields.push(Field {
                 path: draft.name.contains(['.', '[', '\\']),
                 slot: u32::MAX,
@@ -408,9 +450,16 @@ impl Scan<'_> {
                 }
             }
         }
-        if let Some(automaton) = &f.automaton {
-            for m in automaton.find_overlapping_iter(b) {
-                self.found(f, m.value() as usize, m.start() == 0, m.end() == len);
+        if let Some(heads) = &f.automaton {
+            for m in heads.automaton.find_overlapping_iter(b) {
+                let h = m.value() as usize;
+                let (from, to) = (heads.spans[h] as usize, heads.spans[h + 1] as usize);
+                for (p, rest) in &heads.members[from..to] {
+                    let end = m.end() + rest.len();
+                    if rest.is_empty() || b.get(m.end()..end) == Some(rest) {
+                        self.found(f, *p as usize, m.start() == 0, end == len);
+                    }
+                }
             }
         }
         self.lowered = lowered;
