@@ -3,6 +3,8 @@
 
 use std::collections::HashMap;
 
+use rustc_hash::FxHashMap;
+
 use rsigma_eval::{CompiledDetection, CompiledDetectionItem, CompiledMatcher, CompiledRule};
 use rsigma_parser::{ConditionExpr, Quantifier};
 
@@ -16,7 +18,7 @@ pub(super) struct FieldDraft {
     pub(super) rules: Vec<u32>,
     /// Its literals, lower-cased, and their numbers.
     pub(super) patterns: Vec<Vec<u8>>,
-    numbers: HashMap<Vec<u8>, usize>,
+    numbers: FxHashMap<Vec<u8>, usize>,
     /// For each literal, by [`Anchor`]: its leaf (`u32::MAX`: none).
     pub(super) uses: Vec<[u32; 4]>,
     /// Numbers it is compared with (`EventID: 4688`), by their bits, to their leaves.
@@ -94,14 +96,24 @@ impl Builder {
     /// The leaf of a (non-empty) literal of `field`, lower-cased, sitting as `anchor`
     /// requires: one per field, literal and anchor, however many rules use it.
     fn literal(&mut self, field: u32, text: &[u8], anchor: Anchor) -> u32 {
-        let text = text.to_ascii_lowercase();
+        // Most literals are lower-case already (rsigma lowers case-insensitive values).
+        let text: std::borrow::Cow<'_, [u8]> = if text.iter().any(u8::is_ascii_uppercase) {
+            std::borrow::Cow::Owned(text.to_ascii_lowercase())
+        } else {
+            std::borrow::Cow::Borrowed(text)
+        };
         let len = text.len();
         let f = &mut self.fields[field as usize];
-        let p = *f.numbers.entry(text.clone()).or_insert_with(|| {
-            f.patterns.push(text);
-            f.uses.push([u32::MAX; 4]);
-            f.patterns.len() - 1
-        });
+        let p = match f.numbers.get(text.as_ref()) {
+            Some(&p) => p,
+            None => {
+                let text = text.into_owned();
+                f.numbers.insert(text.clone(), f.patterns.len());
+                f.patterns.push(text);
+                f.uses.push([u32::MAX; 4]);
+                f.patterns.len() - 1
+            }
+        };
         let leaf = &mut f.uses[p][anchor as usize];
         if *leaf == u32::MAX {
             *leaf = self.leaf_shape.len() as u32;
