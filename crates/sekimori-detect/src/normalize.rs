@@ -43,14 +43,19 @@ fn flatten_windows(mut ev: Map<String, Value>) -> Map<String, Value> {
     if let Some(Value::Object(system)) = ev.remove("System") {
         for (k, v) in system {
             match v {
-                Value::Object(o) => {
+                Value::Object(mut o) => {
                     // `EventID` with qualifiers: `{"#attributes": {...}, "#text": 4624}`.
-                    if let Some(text) = o.get("#text") {
-                        out.insert(k.clone(), text.clone());
+                    let attrs = o.remove("#attributes");
+                    if let Some(text) = o.remove("#text") {
+                        out.insert(k.clone(), text);
                     }
-                    if let Some(Value::Object(attrs)) = o.get("#attributes") {
+                    if let Some(Value::Object(attrs)) = attrs {
                         for (ak, av) in attrs {
-                            out.insert(format!("{k}_{ak}"), av.clone());
+                            let mut name = String::with_capacity(k.len() + 1 + ak.len());
+                            name.push_str(&k);
+                            name.push('_');
+                            name.push_str(&ak);
+                            out.insert(name, av);
                         }
                     }
                 }
