@@ -336,7 +336,11 @@ impl LogSourceMap {
             aliases.add_to(event);
             return;
         }
-        // In the order `classify` places events.
+        // In the order `classify` places events: a Windows event is placed as Windows
+        // whatever else it holds, so no other source's aliases apply to it.
+        if matches!(event.get("Channel"), Some(Value::String(_))) || Self::looks_windows(event) {
+            return;
+        }
         let (aliases, joined) = if self.is_cloudtrail(event) {
             return;
         } else if self.azure_services(event).is_some() {
@@ -388,7 +392,7 @@ impl LogSourceMap {
 
     /// Whether `event` is a Windows event by its structure, whatever its `Channel` says (ETW
     /// conversions leave it null): a provider, an event id and a record number.
-    fn looks_windows(event: &Value) -> bool {
+    fn looks_windows(event: &serde_json::Map<String, Value>) -> bool {
         ["Provider_Name", "EventID", "EventRecordID"].iter().all(|f| event.get(*f).is_some_and(|v| !v.is_null()))
     }
 
@@ -396,7 +400,7 @@ impl LogSourceMap {
     pub fn classify(&self, event: &Value) -> EventLogSource {
         let channel = match event.get("Channel") {
             Some(Value::String(c)) => Some(c.as_str()),
-            _ if Self::looks_windows(event) => Some(""),
+            _ if event.as_object().is_some_and(Self::looks_windows) => Some(""),
             _ => None,
         };
         if let Some(channel) = channel {

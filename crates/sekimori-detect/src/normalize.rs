@@ -39,7 +39,9 @@ pub fn normalize(event: Value) -> Value {
 /// `Security_UserID`); `EventData` and the one element inside `UserData` are lifted to the
 /// top, and a data name with spaces is also given without them (`ThreatName`).
 fn flatten_windows(mut ev: Map<String, Value>) -> Map<String, Value> {
-    let mut out = Map::new();
+    // Sized once (the attributes and aliases add a few more), not grown and rehashed.
+    let len = |part: &str| ev.get(part).and_then(Value::as_object).map_or(0, Map::len);
+    let mut out = Map::with_capacity(len("System") + len("EventData") + 8);
     if let Some(Value::Object(system)) = ev.remove("System") {
         for (k, v) in system {
             match v {
