@@ -338,7 +338,7 @@ impl LogSourceMap {
         }
         // In the order `classify` places events: a Windows event is placed as Windows
         // whatever else it holds, so no other source's aliases apply to it.
-        if matches!(event.get("Channel"), Some(Value::String(_))) || Self::looks_windows(event) {
+        if Self::windows_channel(event).is_some() {
             return;
         }
         let (aliases, joined) = if self.is_cloudtrail(event) {
@@ -390,20 +390,26 @@ impl LogSourceMap {
         self.file.windows.aliases.iter().find(|a| a.applies(provider, id))
     }
 
-    /// Whether `event` is a Windows event by its structure, whatever its `Channel` says (ETW
-    /// conversions leave it null): a provider, an event id and a record number.
-    fn looks_windows(event: &serde_json::Map<String, Value>) -> bool {
-        ["Provider_Name", "EventID", "EventRecordID"].iter().all(|f| event.get(*f).is_some_and(|v| !v.is_null()))
+    /// The channel of a Windows event (`""` when it has none), or `None` for any other
+    /// event. An event is Windows by its `Channel`, or by its structure whatever its
+    /// `Channel` says (ETW conversions leave it null): a provider, an event id and a record
+    /// number.
+    fn windows_channel(event: &serde_json::Map<String, Value>) -> Option<&str> {
+        match event.get("Channel") {
+            Some(Value::String(c)) => Some(c.as_str()),
+            _ if ["Provider_Name", "EventID", "EventRecordID"]
+                .iter()
+                .all(|f| event.get(*f).is_some_and(|v| !v.is_null())) =>
+            {
+                Some("")
+            }
+            _ => None,
+        }
     }
 
     /// Places `event` (normalised).
     pub fn classify(&self, event: &Value) -> EventLogSource {
-        let channel = match event.get("Channel") {
-            Some(Value::String(c)) => Some(c.as_str()),
-            _ if event.as_object().is_some_and(Self::looks_windows) => Some(""),
-            _ => None,
-        };
-        if let Some(channel) = channel {
+        if let Some(channel) = event.as_object().and_then(Self::windows_channel) {
             let w = &self.file.windows;
             // A channel the data does not name runs only rules without a service: a
             // service-scoped rule is for its own channel, not for whatever is unknown.
