@@ -6,6 +6,7 @@
 use crate::DetectError;
 use std::io::Read;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
 use serde_json::Value;
 
@@ -112,20 +113,35 @@ pub fn read_events_each_on(
     threads: usize,
     sink: &mut dyn FnMut(Value),
 ) -> Result<Vec<Malformed>, InputError> {
+    read_events_mapped_on(path, threads, &|event| event, sink)
+}
+
+/// [`read_events_each_on`], with `map` applied to every event on the threads that read it
+/// (judging it, say), so that reading and what is done with each event share the cores in
+/// one pass. `sink` gets what `map` made, in the file's order, whatever the thread count:
+/// JSON lines are parsed and mapped on up to `threads` threads (other JSON text is parsed
+/// on one, its events mapped on up to `threads`), and an EVTX file's chunks are parsed on
+/// up to `threads` (0: one per core) and their events mapped in batches on up to `threads`.
+pub fn read_events_mapped_on<T: Send>(
+    path: &Path,
+    threads: usize,
+    map: &(dyn Fn(Value) -> T + Sync),
+    sink: &mut dyn FnMut(T),
+) -> Result<Vec<Malformed>, InputError> {
     let io = |source| InputError::Io { path: path.to_owned(), source };
     let name = path.to_string_lossy().to_ascii_lowercase();
     let file = std::fs::File::open(path).map_err(io)?;
     let reader: Box<dyn Read> =
         if name.ends_with(".gz") { Box::new(flate2::read::MultiGzDecoder::new(file)) } else { Box::new(file) };
     if !(name.ends_with(".evtx") || name.ends_with(".evtx.gz")) {
-        return read_documents_each_on(reader, READ_CHUNK, MAX_DOCUMENT_BYTES, threads, sink).map_err(io);
+        return read_documents_mapped_on(reader, READ_CHUNK, MAX_DOCUMENT_BYTES, threads, map, sink).map_err(io);
     }
     let mut bytes = Vec::new();
     reader.take(MAX_FILE_BYTES + 1).read_to_end(&mut bytes).map_err(io)?;
     if bytes.len() as u64 > MAX_FILE_BYTES {
         return Err(InputError::TooLarge { path: path.to_owned() });
     }
-    parse_evtx_each_on(bytes, threads, sink)
+    parse_evtx_mapped_on(bytes, threads, map, sink)
         .map_err(|reason| InputError::NotEvtx { path: path.to_owned(), reason: reason.to_string() })
 }
 
@@ -165,6 +181,20 @@ pub fn parse_evtx_each_on(
     threads: usize,
     sink: &mut dyn FnMut(Value),
 ) -> Result<Vec<Malformed>, DetectError> {
+    parse_evtx_mapped_on(bytes, threads, &|event| event, sink)
+}
+
+/// Events of an EVTX file mapped together: enough to share out between threads.
+const MAP_BATCH: usize = 8_192;
+
+/// [`parse_evtx_each_on`], with `map` applied to the events in batches on up to `threads`
+/// threads (one for 0, which still parses on every core).
+fn parse_evtx_mapped_on<T: Send>(
+    bytes: Vec<u8>,
+    threads: usize,
+    map: &(dyn Fn(Value) -> T + Sync),
+    sink: &mut dyn FnMut(T),
+) -> Result<Vec<Malformed>, DetectError> {
     if !bytes.starts_with(b"ElfFile\0") {
         return Err(DetectError::Evtx("it does not start with the EVTX signature `ElfFile`".to_owned()));
     }
@@ -176,24 +206,41 @@ pub fn parse_evtx_each_on(
         reason: format!("the file ends inside a chunk ({tail} of {EVTX_CHUNK} bytes); the records in it were not read"),
         sample: String::new(),
     });
-    // A panic inside the parser leaves nothing of ours half-updated: `sink` has received
-    // whole events only, and the caller learns that the file failed.
-    std::panic::catch_unwind(std::panic::AssertUnwindSafe(move || {
-        let settings = evtx::ParserSettings::new().num_threads(threads).separate_json_attributes(false);
-        let mut parser = evtx::EvtxParser::from_buffer(bytes)
-            .map_err(|e| DetectError::Evtx(chain(&e)))?
-            .with_configuration(settings);
-        let mut malformed = Vec::new();
-        for (i, record) in parser.records_json_value().enumerate() {
-            match record {
-                Ok(r) => sink(normalize(r.data)),
-                Err(e) => malformed.push(Malformed { line: i + 1, reason: chain(&e), sample: String::new() }),
+    // A panic inside the parser is caught and the caller learns that the file failed; the
+    // events read before it are mapped and handed on, as whole events. Only the parser is
+    // guarded: a panic in `map` or `sink` is the caller's and goes on up.
+    let failed = || DetectError::Evtx("the EVTX parser failed on this file".to_owned());
+    let guarded =
+        |f: &mut dyn FnMut() -> bool| std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)).map_err(|_| failed());
+    let settings = evtx::ParserSettings::new().num_threads(threads).separate_json_attributes(false);
+    let mut parser = std::panic::catch_unwind(move || {
+        evtx::EvtxParser::from_buffer(bytes).map_err(|e| DetectError::Evtx(chain(&e)))
+    })
+    .map_err(|_| failed())??
+    .with_configuration(settings);
+    let mut records = parser.records_json_value();
+    let mut malformed = Vec::new();
+    let mut read = 0;
+    loop {
+        let mut batch = Vec::new();
+        let more = guarded(&mut || {
+            while batch.len() < MAP_BATCH {
+                let Some(record) = records.next() else { return false };
+                read += 1;
+                match record {
+                    Ok(r) => batch.push(normalize(r.data)),
+                    Err(e) => malformed.push(Malformed { line: read, reason: chain(&e), sample: String::new() }),
+                }
             }
+            true
+        });
+        map_all(batch, threads.max(1), map).into_iter().for_each(&mut *sink);
+        if !more? {
+            break;
         }
-        malformed.extend(partial);
-        Ok(malformed)
-    }))
-    .unwrap_or_else(|_| Err(DetectError::Evtx("the EVTX parser failed on this file".to_owned())))
+    }
+    malformed.extend(partial);
+    Ok(malformed)
 }
 
 /// Parses text holding JSON documents one after another (which covers a single document,
@@ -233,11 +280,24 @@ pub fn read_documents_each(
 /// document over several lines, a bad line), so the events, their order and what is
 /// reported are the same for any `threads`.
 pub fn read_documents_each_on(
-    mut reader: impl Read,
+    reader: impl Read,
     chunk: usize,
     max_document: usize,
     threads: usize,
     sink: &mut dyn FnMut(Value),
+) -> std::io::Result<Vec<Malformed>> {
+    read_documents_mapped_on(reader, chunk, max_document, threads, &|event| event, sink)
+}
+
+/// [`read_documents_each_on`], with `map` applied to every event on the threads that parse
+/// it (or, for text the one-thread parser reads, on up to `threads` threads after it).
+fn read_documents_mapped_on<T: Send>(
+    mut reader: impl Read,
+    chunk: usize,
+    max_document: usize,
+    threads: usize,
+    map: &(dyn Fn(Value) -> T + Sync),
+    sink: &mut dyn FnMut(T),
 ) -> std::io::Result<Vec<Malformed>> {
     let mut malformed = Vec::new();
     // Decoded text not yet consumed, and the line it starts on.
@@ -259,13 +319,18 @@ pub fn read_documents_each_on(
         }
         // Parse whole lines only, until the input has ended.
         let limit = if ended { text.len() } else { text.rfind('\n').map_or(0, |i| i + 1) };
-        let (consumed, unfinished) = match parse_lines_on(&text[..limit], threads) {
+        let (consumed, unfinished) = match parse_lines_on(&text[..limit], threads, map) {
             Some(events) => {
                 line += text[..limit].matches('\n').count();
                 events.into_iter().for_each(&mut *sink);
                 (limit, false)
             }
-            None => parse_window(&text[..limit], ended, &mut line, &mut malformed, sink),
+            None => {
+                let mut events = Vec::new();
+                let read = parse_window(&text[..limit], ended, &mut line, &mut malformed, &mut |e| events.push(e));
+                map_all(events, threads, map).into_iter().for_each(&mut *sink);
+                read
+            }
         };
         text.drain(..consumed);
         if ended {
@@ -384,45 +449,97 @@ fn parse_window(
     (window.len(), false)
 }
 
-/// Fewest lines worth sharing between threads.
+/// Fewest lines worth reading line by line (and sharing between threads).
 const MIN_PARALLEL_LINES: usize = 256;
 
 /// The events of `window` (whole lines) when every line that is not blank is one JSON
-/// document on its own, parsed on up to `threads` threads; `None` otherwise (or for one
-/// thread, or few lines), for the one-thread parser to read. A line that is a whole
-/// document alone is read as that document by the stream parser too: a value cannot
-/// continue past the end of a complete one, so the two agree.
-fn parse_lines_on(window: &str, threads: usize) -> Option<Vec<Value>> {
-    if threads < 2 || window.len() < MIN_PARALLEL_LINES * 64 {
+/// document on its own, parsed on up to `threads` threads; `None` otherwise (or for few
+/// lines), for the stream parser to read. A line that is a whole document alone is read as
+/// that document by the stream parser too: a value cannot continue past the end of a
+/// complete one, so the two agree. A line in the `evtx` dumper's layout is read straight
+/// into the flat layout ([`crate::flat`]), which gives what parsing and normalising give.
+fn parse_lines_on<T: Send>(window: &str, threads: usize, map: &(dyn Fn(Value) -> T + Sync)) -> Option<Vec<T>> {
+    if window.len() < MIN_PARALLEL_LINES * 64 {
         return None;
     }
     let lines: Vec<&str> = window.split('\n').collect();
     if lines.len() < MIN_PARALLEL_LINES {
         return None;
     }
-    let per_thread = lines.len().div_ceil(threads);
-    std::thread::scope(|scope| {
-        let parts: Vec<_> = lines
-            .chunks(per_thread)
-            .map(|part| {
-                scope.spawn(move || {
-                    let mut events = Vec::with_capacity(part.len());
-                    for line in part {
-                        if line.trim_matches([' ', '\t', '\r']).is_empty() {
-                            continue;
-                        }
-                        let doc: Value = serde_json::from_str(line).ok()?;
-                        push_document(&mut |e| events.push(e), doc);
-                    }
-                    Some(events)
-                })
-            })
-            .collect();
-        let mut all = Vec::with_capacity(lines.len());
-        for part in parts {
-            all.extend(part.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic))?);
+    // A unit's lines are all parsed before any is mapped, so a bad line costs no mapping
+    // in its unit (other units may have been mapped in vain: the window is read again by
+    // the stream parser).
+    let parse = |part: &[&str]| -> Option<Vec<T>> {
+        let mut events = Vec::with_capacity(part.len());
+        for line in part {
+            if line.trim_matches([' ', '\t', '\r']).is_empty() {
+                continue;
+            }
+            if let Some(event) = crate::flat::windows_line(line) {
+                events.push(event);
+                continue;
+            }
+            let doc: Value = serde_json::from_str(line).ok()?;
+            push_document(&mut |e| events.push(e), doc);
         }
-        Some(all)
+        Some(events.into_iter().map(map).collect())
+    };
+    if threads < 2 {
+        return parse(&lines);
+    }
+    // Threads take units of lines in turn, so that one thread's costlier events do not
+    // leave the other idle at the end of the window; the units are put back in order.
+    let units: Vec<&[&str]> = lines.chunks(UNIT_LINES).collect();
+    let next = AtomicUsize::new(0);
+    let failed = AtomicBool::new(false);
+    let work = || {
+        let mut done = Vec::new();
+        loop {
+            let i = next.fetch_add(1, Ordering::Relaxed);
+            let Some(unit) = units.get(i) else { return done };
+            if failed.load(Ordering::Relaxed) {
+                return done;
+            }
+            match parse(unit) {
+                Some(events) => done.push((i, events)),
+                None => failed.store(true, Ordering::Relaxed),
+            }
+        }
+    };
+    let mut done: Vec<(usize, Vec<T>)> = std::thread::scope(|scope| {
+        let workers: Vec<_> = (0..threads.min(units.len())).map(|_| scope.spawn(work)).collect();
+        workers.into_iter().flat_map(|w| w.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic))).collect()
+    });
+    if failed.into_inner() {
+        return None;
+    }
+    done.sort_unstable_by_key(|(i, _)| *i);
+    Some(done.into_iter().flat_map(|(_, events)| events).collect())
+}
+
+/// Lines a thread takes at a time when sharing a window.
+const UNIT_LINES: usize = 64;
+
+/// `map` applied to each of `events` on up to `threads` threads, the results in order.
+fn map_all<T: Send>(events: Vec<Value>, threads: usize, map: &(dyn Fn(Value) -> T + Sync)) -> Vec<T> {
+    /// Fewest events worth a thread of their own.
+    const MIN_PER_THREAD: usize = 64;
+    let threads = threads.min(events.len() / MIN_PER_THREAD).max(1);
+    if threads == 1 {
+        return events.into_iter().map(map).collect();
+    }
+    let per_thread = events.len().div_ceil(threads);
+    let mut parts = Vec::with_capacity(threads);
+    let mut rest = events;
+    while rest.len() > per_thread {
+        let tail = rest.split_off(per_thread);
+        parts.push(std::mem::replace(&mut rest, tail));
+    }
+    parts.push(rest);
+    std::thread::scope(|scope| {
+        let parts: Vec<_> =
+            parts.into_iter().map(|part| scope.spawn(move || part.into_iter().map(map).collect::<Vec<T>>())).collect();
+        parts.into_iter().flat_map(|p| p.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic))).collect()
     })
 }
 
@@ -594,14 +711,16 @@ mod tests {
             proptest::prop_assert_eq!(malformed, whole.malformed);
         }
 
-        /// Lines shared between threads give what one thread gives: the same events in the
-        /// same order and the same reports, whatever mix of one-line documents, documents
-        /// over several lines and bad lines the text holds.
+        /// Lines read one by one, on one thread or shared between several, give what the
+        /// stream parser gives over the whole text: the same events in the same order and
+        /// the same reports, whatever mix of one-line documents (flat, nested Windows
+        /// events, record lists), documents over several lines and bad lines it holds.
         #[test]
         fn reading_on_several_threads_is_reading_on_one(
             lines in proptest::collection::vec(proptest::prop_oneof![
                 8 => proptest::strategy::Strategy::prop_map(0u32..1000, |n| format!("{{\"EventID\": {n}, \"CommandLine\": \"cmd /c echo {n} padding padding padding\"}}")),
                 1 => proptest::strategy::Just("{\"Records\": [{\"eventName\": \"a\"}, {\"eventName\": \"b\"}]}".to_owned()),
+                2 => proptest::strategy::Strategy::prop_map(0u32..1000, |n| format!("{{\"Event\":{{\"System\":{{\"Provider\":{{\"#attributes\":{{\"Name\":\"Microsoft-Windows-Sysmon\"}}}},\"EventID\":1,\"Channel\":\"Microsoft-Windows-Sysmon/Operational\"}},\"EventData\":{{\"Image\":\"C:\\\\x{n}.exe\",\"CommandLine\":\"x {n}\"}}}}}}")),
                 1 => proptest::strategy::Just("".to_owned()),
             ], 300..1200),
             // Lines the parallel path must leave to the one-thread parser, put anywhere.
@@ -610,7 +729,7 @@ mod tests {
                 proptest::strategy::Just("{\"cut\": "),
                 proptest::strategy::Just("[1, 2] 3"),
             ]), 0..3),
-            threads in 2usize..4,
+            threads in 1usize..4,
             chunk in proptest::prop_oneof![proptest::strategy::Just(20_000usize), proptest::strategy::Just(READ_CHUNK)],
         ) {
             let mut lines = lines;
@@ -619,7 +738,8 @@ mod tests {
             }
             let text = lines.join("\n");
             let mut one = Vec::new();
-            let one_bad = read_documents_each(text.as_bytes(), READ_CHUNK, usize::MAX, &mut |e| one.push(e)).expect("memory");
+            let mut one_bad = Vec::new();
+            parse_window(&text, true, &mut 1, &mut one_bad, &mut |e| one.push(e));
             let mut many = Vec::new();
             let many_bad = read_documents_each_on(text.as_bytes(), chunk, usize::MAX, threads, &mut |e| many.push(e))
                 .expect("memory");
@@ -631,11 +751,14 @@ mod tests {
     #[test]
     fn a_window_of_one_line_documents_is_parsed_on_several_threads() {
         let text: String = (0..1000).map(|n| format!("{{\"n\": {n}, \"pad\": \"{}\"}}\n", "x".repeat(40))).collect();
-        let events = parse_lines_on(&text, 2).expect("every line is a document");
+        let events = parse_lines_on(&text, 2, &|e| e).expect("every line is a document");
         assert_eq!(events.len(), 1000);
         assert_eq!(events[999]["n"], 999);
         let pretty = text.replacen("{\"n\": 5,", "{\n\"n\": 5,", 1);
-        assert!(parse_lines_on(&pretty, 2).is_none(), "a document over two lines goes to the one-thread parser");
-        assert!(parse_lines_on(&text, 1).is_none());
+        assert!(
+            parse_lines_on(&pretty, 2, &|e| e).is_none(),
+            "a document over two lines goes to the one-thread parser"
+        );
+        assert_eq!(parse_lines_on(&text, 1, &|e| e), Some(events));
     }
 }

@@ -9,6 +9,7 @@ mod anchors;
 pub mod baseline;
 mod error;
 mod event;
+mod flat;
 pub mod input;
 pub mod keyvalue;
 mod keywords;
@@ -26,7 +27,10 @@ pub mod tuning;
 mod unknown;
 
 pub use error::DetectError;
-pub use input::{log_files, read_events, read_events_each, read_events_each_on, EventSource, InputError, Malformed};
+pub use input::{
+    log_files, read_events, read_events_each, read_events_each_on, read_events_mapped_on, EventSource, InputError,
+    Malformed,
+};
 pub use logsource::DeclaredLogSource;
 pub use mapping::FieldMapping;
 pub use normalize::normalize;

@@ -53,11 +53,7 @@ fn flatten_windows(mut ev: Map<String, Value>) -> Map<String, Value> {
                     }
                     if let Some(Value::Object(attrs)) = attrs {
                         for (ak, av) in attrs {
-                            let mut name = String::with_capacity(k.len() + 1 + ak.len());
-                            name.push_str(&k);
-                            name.push('_');
-                            name.push_str(&ak);
-                            out.insert(name, av);
+                            out.insert(attribute_name(&k, &ak), av);
                         }
                     }
                 }
@@ -80,6 +76,15 @@ fn flatten_windows(mut ev: Map<String, Value>) -> Map<String, Value> {
     out
 }
 
+/// The flat name of an element's attribute: `Provider` and `Name` give `Provider_Name`.
+pub(crate) fn attribute_name(element: &str, attribute: &str) -> String {
+    let mut name = String::with_capacity(element.len() + 1 + attribute.len());
+    name.push_str(element);
+    name.push('_');
+    name.push_str(attribute);
+    name
+}
+
 /// Unnamed `<Data>` items (Application, Exchange and SQL Server events) come from the EVTX
 /// reader as `{"Data": {"#text": [...]}}` (or one string); SigmaHQ rules name them `Data`
 /// and mean any item (`Data|contains: 'ntds.dit'`), so `Data` becomes the item or the list
@@ -93,7 +98,9 @@ fn unnamed_data(v: Value) -> Value {
     }
 }
 
-fn lift(out: &mut Map<String, Value>, data: Map<String, Value>) {
+/// Lifts data fields (each name once, in order) to the top of `out`, where a field already
+/// there (from `System`, or an earlier name) is kept.
+pub(crate) fn lift(out: &mut Map<String, Value>, data: impl IntoIterator<Item = (String, Value)>) {
     for (k, v) in data {
         if k == "#attributes" {
             continue;

@@ -94,15 +94,26 @@ impl Hit {
     }
 
     /// Sets the source file and the event's time.
-    pub fn with_context(mut self, source: &str, event: &Value) -> Hit {
+    pub fn with_context(self, source: &str, event: &Value) -> Hit {
+        self.with_source(source, event_timestamp(event))
+    }
+
+    /// [`Hit::with_context`] with the event's timestamp taken already ([`event_timestamp`]).
+    pub fn with_source(mut self, source: &str, timestamp: Option<String>) -> Hit {
         self.source = Some(source.to_owned());
-        self.timestamp = TIMESTAMP_FIELDS.iter().find_map(|f| match event.get(*f) {
-            Some(Value::String(s)) => Some(s.clone()),
-            Some(Value::Number(n)) => Some(n.to_string()),
-            _ => None,
-        });
+        self.timestamp = timestamp;
         self
     }
+}
+
+/// The time an event records, as a hit shows it: the first of the usual timestamp fields
+/// the event has as a string or a number.
+pub fn event_timestamp(event: &Value) -> Option<String> {
+    TIMESTAMP_FIELDS.iter().find_map(|f| match event.get(*f) {
+        Some(Value::String(s)) => Some(s.clone()),
+        Some(Value::Number(n)) => Some(n.to_string()),
+        _ => None,
+    })
 }
 
 /// Output formats of `sekimori hunt`.

@@ -618,6 +618,12 @@ impl Hunter {
 pub struct Correlator(Option<CorrelationEngine>);
 
 impl Correlator {
+    /// Whether the events themselves are needed (there are correlation rules): without
+    /// them, [`Correlator::correlate`] reads only the detections and any event will do.
+    pub fn reads_events(&self) -> bool {
+        self.0.is_some()
+    }
+
     /// The hits of `event`: its detections, then the correlations they complete.
     pub fn correlate(&mut self, event: &Value, detections: Detections) -> Vec<Hit> {
         correlate(self.0.as_mut(), event, detections)
@@ -665,6 +671,11 @@ pub struct Undecided {
 }
 
 impl Detections {
+    /// Whether no detection rule fired.
+    pub fn is_empty(&self) -> bool {
+        self.results.is_empty()
+    }
+
     /// The rules this event could not decide (empty unless asked for).
     pub fn undecided(&self) -> &[Undecided] {
         &self.undecided

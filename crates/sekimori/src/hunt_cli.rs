@@ -153,7 +153,8 @@ pub fn hunt(args: HuntArgs) -> anyhow::Result<ExitCode> {
     // order, so the result is the same for any number of threads.
     let mut correlator = hunter.split_correlator();
     let (mut shown, mut failure) = (usize::MAX, None);
-    crate::hunt_files::judge_files(&files, &hunter, workers, &prepare, &mut |i, piece| {
+    let keep_events = correlator.reads_events();
+    crate::hunt_files::judge_files(&files, &hunter, workers, &prepare, keep_events, &mut |i, piece| {
         let file = &files[i];
         if progress && shown != i {
             shown = i;
@@ -163,10 +164,15 @@ pub fn hunt(args: HuntArgs) -> anyhow::Result<ExitCode> {
         match piece {
             Piece::Batch(batch) => {
                 events += batch.len();
-                for (event, detected) in batch {
-                    undecided.add(detected.undecided());
-                    let found = correlator.correlate(&event, detected);
-                    if !found.is_empty() && placement.is_mapped(&event) {
+                for judged in batch {
+                    undecided.add(judged.detections.undecided());
+                    let event = judged.event.as_ref().unwrap_or(&Value::Null);
+                    let found = correlator.correlate(event, judged.detections);
+                    let mapped = match &judged.event {
+                        Some(event) => !found.is_empty() && placement.is_mapped(event),
+                        None => judged.mapped,
+                    };
+                    if mapped {
                         for h in &found {
                             *on_mapped.entry(h.title.clone()).or_insert(0usize) += 1;
                             if !h.unchecked.is_empty() {
@@ -177,7 +183,10 @@ pub fn hunt(args: HuntArgs) -> anyhow::Result<ExitCode> {
                     }
                     found_count += found.len();
                     for h in found {
-                        let h = h.with_context(&name, &event);
+                        let h = match &judged.event {
+                            Some(event) => h.with_context(&name, event),
+                            None => h.with_source(&name, judged.timestamp.clone()),
+                        };
                         if streaming {
                             keep_first(&mut failure, write_hit(&mut out, &h, args.format));
                         } else {

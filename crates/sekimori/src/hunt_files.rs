@@ -1,8 +1,9 @@
 //! Reading and judging `hunt`'s files on every core, in the files' order.
 //!
 //! Workers take the files one at a time, in order; each reads its file, normalises the
-//! events and judges them against the detection rules (which needs no exclusive access to
-//! the hunter), and hands them on in batches through the file's own bounded channel. The
+//! events and judges them against the detection rules as they are parsed, on the threads
+//! that parse them (which needs no exclusive access to the hunter), and hands them on in
+//! batches through the file's own bounded channel. The
 //! caller takes the files' batches in the files' order, so correlation, context and output
 //! are exactly what one thread gives. At most `workers` files are open at once and each
 //! holds at most [`IN_FLIGHT`] batches, so memory stays bounded however many or large the
@@ -19,31 +20,45 @@ use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
 use std::sync::Mutex;
 
 use sekimori_detect::input::{InputError, Malformed};
-use sekimori_detect::{read_events_each_on, Detections, Hunter};
+use sekimori_detect::{read_events_mapped_on, Detections, Hunter};
 use serde_json::Value;
 
-/// Events judged together: enough to share out between threads, few enough to keep memory
-/// small.
+/// Judged events handed on together: few enough to keep memory small.
 pub const BATCH: usize = 8_192;
 
 /// Batches of one file a worker may have ready before the caller takes them.
 const IN_FLIGHT: usize = 2;
 
-/// What one file gives, in order: batches of events with their detections, then how reading
-/// ended (the documents that were not JSON, or why the file could not be read).
+/// What one file gives, in order: batches of judged events, then how reading ended (the
+/// documents that were not JSON, or why the file could not be read).
 pub enum Piece {
-    Batch(Vec<(Value, Detections)>),
+    Batch(Vec<Judged>),
     Done(Result<Vec<Malformed>, InputError>),
+}
+
+/// One event as the caller needs it, worked out on the thread that read it.
+pub struct Judged {
+    /// The event, only if the caller asked to keep events (correlation reads them): an
+    /// event is otherwise freed by the thread that made it, which costs mimalloc less than
+    /// freeing it from another.
+    pub event: Option<Value>,
+    pub detections: Detections,
+    /// Whether it is a built-in Windows event given Sysmon's names (Security 4688, …).
+    pub mapped: bool,
+    /// The time it records, if it has detections ([`sekimori_detect::output::event_timestamp`]).
+    pub timestamp: Option<String>,
 }
 
 /// Reads and judges `files` on `workers` threads and hands each file's pieces to `consume`
 /// with the file's index, file after file in the given order. `prepare` is applied to
-/// every event before it is judged (a declared log source, a field mapping).
+/// every event before it is judged (a declared log source, a field mapping); the events
+/// themselves are handed on only if `keep_events`.
 pub fn judge_files(
     files: &[PathBuf],
     hunter: &Hunter,
     workers: usize,
     prepare: &(dyn Fn(&mut Value) + Sync),
+    keep_events: bool,
     consume: &mut dyn FnMut(usize, Piece),
 ) {
     // Few files: each one's chunks are parsed, and its events judged, on several threads.
@@ -70,7 +85,7 @@ pub fn judge_files(
                 let Some(file) = files.get(i) else { return };
                 let sender = senders[i].lock().map(|mut s| s.take()).unwrap_or_else(|p| p.into_inner().take());
                 if let Some(sender) = sender {
-                    judge_file(file, hunter, per_file, prepare, &sender);
+                    judge_file(file, hunter, per_file, prepare, keep_events, &sender);
                 }
             });
         }
@@ -91,47 +106,38 @@ fn take_file(i: usize, rx: &Receiver<Piece>, consume: &mut dyn FnMut(usize, Piec
     }
 }
 
-/// Reads one file and sends its batches, then how reading ended. A caller that has gone
-/// (its receiver dropped) is not an error: the rest is simply not sent.
+/// Reads one file and sends its batches, then how reading ended. Each event is prepared and
+/// judged on the threads that read it. A caller that has gone (its receiver dropped) is
+/// not an error: the rest is simply not sent.
 fn judge_file(
     file: &std::path::Path,
     hunter: &Hunter,
     threads: usize,
     prepare: &(dyn Fn(&mut Value) + Sync),
+    keep_events: bool,
     sender: &SyncSender<Piece>,
 ) {
-    let mut batch = Vec::with_capacity(BATCH);
-    let send = |batch: &mut Vec<Value>| {
-        if batch.is_empty() {
-            return;
+    let placement = sekimori_detect::logsource::LogSourceMap::builtin_ref();
+    let judge = |mut event: Value| {
+        prepare(&mut event);
+        let detections = hunter.detect(&event);
+        let found = !detections.is_empty();
+        Judged {
+            mapped: found && placement.is_mapped(&event),
+            timestamp: if found { sekimori_detect::output::event_timestamp(&event) } else { None },
+            event: keep_events.then_some(event),
+            detections,
         }
-        let mut events = std::mem::replace(batch, Vec::with_capacity(BATCH));
-        events.iter_mut().for_each(prepare);
-        let detections = detect_all(hunter, &events, threads);
-        let _ = sender.send(Piece::Batch(events.into_iter().zip(detections).collect()));
     };
-    let read = read_events_each_on(file, threads, &mut |event| {
-        batch.push(event);
+    let mut batch = Vec::with_capacity(BATCH);
+    let read = read_events_mapped_on(file, threads, &judge, &mut |judged| {
+        batch.push(judged);
         if batch.len() == BATCH {
-            send(&mut batch);
+            let _ = sender.send(Piece::Batch(std::mem::replace(&mut batch, Vec::with_capacity(BATCH))));
         }
     });
-    send(&mut batch);
-    let _ = sender.send(Piece::Done(read));
-}
-
-/// Each event's detections, in the events' order, judged on up to `workers` threads.
-fn detect_all(hunter: &Hunter, events: &[Value], workers: usize) -> Vec<Detections> {
-    const MIN_PER_THREAD: usize = 64;
-    let workers = workers.min(events.len() / MIN_PER_THREAD).max(1);
-    if workers == 1 {
-        return events.iter().map(|e| hunter.detect(e)).collect();
+    if !batch.is_empty() {
+        let _ = sender.send(Piece::Batch(batch));
     }
-    std::thread::scope(|scope| {
-        let parts: Vec<_> = events
-            .chunks(events.len().div_ceil(workers))
-            .map(|part| scope.spawn(move || part.iter().map(|e| hunter.detect(e)).collect::<Vec<_>>()))
-            .collect();
-        parts.into_iter().flat_map(|p| p.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic))).collect()
-    })
+    let _ = sender.send(Piece::Done(read));
 }

@@ -334,3 +334,63 @@ fn the_summary_names_the_rules_that_fired_on_mapped_events() {
     assert!(line.contains("rules undecided on") && line.contains("OriginalFileName ("), "{line}");
     assert!(line.contains("by field: ") && line.contains("most often: "), "{line}");
 }
+
+#[test]
+fn hunt_correlates_events_in_the_dumpers_layout_on_any_thread_count() {
+    // Failed logons in the `evtx` dumper's nested layout, one per line (read straight into
+    // the flat layout), enough lines to be shared between threads; an event count
+    // correlation over them reads every event, in order, on one thread.
+    let dir = tempfile::tempdir().expect("tempdir");
+    let rules = dir.path().join("rules");
+    std::fs::create_dir(&rules).expect("mkdir");
+    std::fs::write(
+        rules.join("failed.yml"),
+        "title: Failed logon\nid: 0f1b6c3e-3c1a-4c36-9a0e-2f4f1c9d7a01\nname: failed_logon\nstatus: test\n\
+         logsource: {product: windows, service: security}\ndetection:\n  selection: {EventID: 4625}\n  condition: selection\nlevel: low\n",
+    )
+    .expect("write");
+    std::fs::write(
+        rules.join("many.yml"),
+        "title: Many failed logons\nid: 6a0f3d52-93a5-4b5e-8f3e-7e1f0c2b9d11\nstatus: test\ncorrelation:\n  type: event_count\n  \
+         rules: [failed_logon]\n  group-by: [TargetUserName]\n  timespan: 5m\n  condition: {gte: 3}\nlevel: high\n",
+    )
+    .expect("write");
+    let line = |i: usize, user: &str, id: u32| {
+        format!(
+            r##"{{"Event":{{"#attributes":{{"xmlns":"http://schemas.microsoft.com/win/2004/08/events/event"}},"System":{{"Provider":{{"#attributes":{{"Name":"Microsoft-Windows-Security-Auditing","Guid":"54849625-5478-4994-A5BA-3E3B0328C30D"}}}},"EventID":{id},"TimeCreated":{{"#attributes":{{"SystemTime":"2026-12-07T10:{:02}:{:02}.000000Z"}}}},"EventRecordID":{i},"Channel":"Security","Computer":"dc1"}},"EventData":{{"TargetUserName":"{user}","IpAddress":"10.0.0.{}","LogonType":3}}}}}}"##,
+            i / 60,
+            i % 60,
+            i % 250
+        )
+    };
+    // Ten users, each failing once every ten seconds; every fourth event a success.
+    let text: Vec<String> =
+        (0..600).map(|i| line(i, &format!("user{}", i % 10), if i % 4 == 3 { 4624 } else { 4625 })).collect();
+    let log = dir.path().join("security.ndjson");
+    std::fs::write(&log, text.join("\n")).expect("write");
+    let run = |threads: &str| {
+        let (stdout, stderr, code) = hunt(&[
+            "--rules",
+            rules.to_str().expect("utf-8"),
+            "--threads",
+            threads,
+            "--format",
+            "jsonl",
+            log.to_str().expect("utf-8"),
+        ]);
+        assert_eq!(code, Some(0), "{stderr}");
+        stdout
+    };
+    let one = run("1");
+    let hits: Vec<Value> = one.lines().map(|l| serde_json::from_str(l).expect("json")).collect();
+    let failed = hits.iter().filter(|h| h["title"] == "Failed logon").count();
+    let many: Vec<&Value> = hits.iter().filter(|h| h["title"] == "Many failed logons").collect();
+    assert_eq!(failed, 450, "{one}");
+    assert!(!many.is_empty(), "{one}");
+    // A correlation's hit carries the time of the event that completed it.
+    assert!(many.iter().all(|h| h["timestamp"].as_str().is_some_and(|t| t.starts_with("2026-12-07T10:"))), "{many:?}");
+    assert!(hits.iter().filter(|h| h["title"] == "Failed logon").all(|h| h["timestamp"].is_string()));
+    for threads in ["2", "3"] {
+        assert_eq!(run(threads), one, "{threads} threads");
+    }
+}
