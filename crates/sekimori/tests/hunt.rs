@@ -26,6 +26,21 @@ fn hunt(args: &[&str]) -> (String, String, Option<i32>) {
     )
 }
 
+/// What `hunt` prints as JSON lines for `log` on `threads` threads; it must succeed.
+fn hunt_jsonl(rules: &Path, threads: &str, log: &Path) -> String {
+    let (stdout, stderr, code) = hunt(&[
+        "--rules",
+        rules.to_str().expect("utf-8"),
+        "--threads",
+        threads,
+        "--format",
+        "jsonl",
+        log.to_str().expect("utf-8"),
+    ]);
+    assert_eq!(code, Some(0), "{stderr}");
+    stdout
+}
+
 #[test]
 fn hunt_finds_each_regression_case_rule_in_its_own_file() {
     let data = sigma();
@@ -212,21 +227,9 @@ fn hunt_on_several_threads_prints_what_one_thread_prints() {
     let text = lines.join("\n");
     std::fs::write(&log, vec![text.as_str(); 40].join("\n")).expect("write");
     let rules = data.join("rules/windows");
-    let run = |threads: &str| {
-        let (stdout, stderr, code) = hunt(&[
-            "--rules",
-            rules.to_str().expect("utf-8"),
-            "--threads",
-            threads,
-            "--format",
-            "jsonl",
-            log.to_str().expect("utf-8"),
-        ]);
-        assert_eq!(code, Some(0), "{stderr}");
-        // The whole output, matched values included (they are sorted, so the same in
-        // every process).
-        stdout.lines().map(str::to_owned).collect::<Vec<_>>()
-    };
+    // The whole output, matched values included (they are sorted, so the same in every
+    // process).
+    let run = |threads: &str| hunt_jsonl(&rules, threads, &log).lines().map(str::to_owned).collect::<Vec<_>>();
     let one = run("1");
     assert!(one.len() > 40 * 200, "{} hits", one.len());
     assert_eq!(run("3"), one, "the same hits in the same order");
@@ -368,19 +371,7 @@ fn hunt_correlates_events_in_the_dumpers_layout_on_any_thread_count() {
         (0..600).map(|i| line(i, &format!("user{}", i % 10), if i % 4 == 3 { 4624 } else { 4625 })).collect();
     let log = dir.path().join("security.ndjson");
     std::fs::write(&log, text.join("\n")).expect("write");
-    let run = |threads: &str| {
-        let (stdout, stderr, code) = hunt(&[
-            "--rules",
-            rules.to_str().expect("utf-8"),
-            "--threads",
-            threads,
-            "--format",
-            "jsonl",
-            log.to_str().expect("utf-8"),
-        ]);
-        assert_eq!(code, Some(0), "{stderr}");
-        stdout
-    };
+    let run = |threads: &str| hunt_jsonl(&rules, threads, &log);
     let one = run("1");
     let hits: Vec<Value> = one.lines().map(|l| serde_json::from_str(l).expect("json")).collect();
     let failed = hits.iter().filter(|h| h["title"] == "Failed logon").count();
