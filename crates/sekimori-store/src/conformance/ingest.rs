@@ -375,6 +375,74 @@ pub async fn ingested_events_are_searched_by_entity_source_time_and_page(s: S) {
     assert!(docs(IngestedQuery { until: Timestamp(i64::MAX), ..query(Some(about("user", "alice"))) }).await.is_empty());
 }
 
+/// Each tenant's events, dead letters and index entries go after its own retention (its
+/// setting, or the default), tenant by tenant.
+pub async fn retention_is_applied_tenant_by_tenant(s: S) {
+    const DAY: i64 = 86_400_000;
+    let t1 = tenant(&s).await.id;
+    let t2 =
+        s.ensure_tenant(&Tenant::with_defaults(TenantId::new("t2"), "second", Timestamp(T0))).await.expect("t2").0.id;
+    s.set_ingest_retention(&t1, 2, Timestamp(T0), &ev("admin.ingest_settings.updated")).await.expect("set");
+    let alice = Entity { kind: "user".into(), value: "alice".into() };
+    for t in [&t1, &t2] {
+        for day in [0, 3, 6] {
+            let at = T0 + day * DAY;
+            let batch = IngestBatch {
+                tenant_id: t.clone(),
+                source_id: "src".into(),
+                received_at: Timestamp(at),
+                events: vec![format!("{t}-day{day}")],
+                dead_letters: vec![DeadLetter {
+                    id: format!("dl-{t}-{day}"),
+                    tenant_id: t.clone(),
+                    source_id: "src".into(),
+                    received_at: Timestamp(at),
+                    reason: "not JSON".into(),
+                    sample: "x".into(),
+                }],
+                alerts: vec![],
+                cursor: None,
+                profiles: vec![],
+                event_entities: vec![(0, alice.clone())],
+                event_fields: vec![],
+            };
+            s.store_ingest(&batch).await.expect("store").expect("no cursor");
+        }
+    }
+    s.merge_recent_index(100).await.expect("merge");
+    // On day 7: t1 keeps 2 days (day 6 only), t2 the default 5 (days 3 and 6).
+    let gone = s.prune_ingested(Timestamp(T0 + 7 * DAY), 5).await.expect("prune");
+    assert_eq!(gone, 6, "3 events and 3 dead letters");
+    let docs = |t: TenantId| {
+        let s = s.clone();
+        async move { s.ingested_events(&t, 0, 10).await.expect("events").into_iter().map(|e| e.doc).collect::<Vec<_>>() }
+    };
+    assert_eq!(docs(t1.clone()).await, ["t1-day6"]);
+    assert_eq!(docs(t2.clone()).await, ["t2-day3", "t2-day6"]);
+    assert_eq!(s.dead_letters(&t1, 10).await.expect("dead").len(), 1);
+    assert_eq!(s.dead_letters(&t2, 10).await.expect("dead").len(), 2);
+    let found = |t: TenantId| {
+        let s = s.clone();
+        let alice = alice.clone();
+        async move {
+            let query = IngestedQuery {
+                since: Timestamp(0),
+                until: Timestamp(i64::MAX),
+                source_id: None,
+                entity: Some(alice),
+                field: None,
+                before: None,
+                limit: 10,
+            };
+            s.search_ingested(&t, &query).await.expect("search").into_iter().map(|e| e.doc).collect::<Vec<_>>()
+        }
+    };
+    assert_eq!(found(t1).await, ["t1-day6"]);
+    assert_eq!(found(t2).await, ["t2-day6", "t2-day3"]);
+    // Again: nothing more to prune.
+    assert_eq!(s.prune_ingested(Timestamp(T0 + 7 * DAY), 5).await.expect("prune"), 0);
+}
+
 pub async fn search_fields_are_indexed_as_stored_and_older_events_added_later(s: S) {
     let t = tenant(&s).await;
     let names = |v: &[&str]| v.iter().map(|n| (*n).to_owned()).collect::<Vec<_>>();

@@ -40,6 +40,7 @@ macro_rules! conformance_suite {
             ingest_sources_batches_alerts_and_dead_letters,
             alerts_are_found_by_the_entities_they_are_about,
             ingested_events_are_searched_by_entity_source_time_and_page,
+            retention_is_applied_tenant_by_tenant,
             search_fields_are_indexed_as_stored_and_older_events_added_later,
             indexed_search_answers_as_reading_every_event,
             tenant_documents_are_versioned_sequentially_under_concurrency,

@@ -716,41 +716,67 @@ impl WatchStore for This {
     }
 
     async fn prune_ingested(&self, now: Timestamp, default_days: i64) -> StoreResult<u64> {
+        const DAY_MS: i64 = 86_400_000;
+        let cutoff = |days: i64| now.0.saturating_sub(days.saturating_mul(DAY_MS));
         let mut tx = self.begin().await?;
-        let mut gone = tx
-            .execute(
-                q("DELETE FROM ingested_events WHERE received_at < $1 - COALESCE((SELECT s.retention_days FROM \
-                   watch_settings s WHERE s.tenant_id = ingested_events.tenant_id), $2) * 86400000")
-                .bind(now)
-                .bind(default_days),
-            )
-            .await?;
+        // Events and dead letters: tenant by tenant, so each DELETE is a range of the
+        // (tenant_id, received_at) index. One statement whose cutoff reads the tenant's
+        // setting row by row cannot use an index: it read the whole table, every page of it,
+        // once a minute while holding the writer.
+        let mut gone = 0;
+        for table in ["ingested_events", "dead_letters"] {
+            let tenants: Vec<TenantIdRow> = tx.fetch_all(q(&distinct_tenants(table))).await?;
+            for t in tenants {
+                let days: Option<RetentionRow> = tx
+                    .fetch_optional(q("SELECT retention_days FROM watch_settings WHERE tenant_id = $1").bind(&t.id))
+                    .await?;
+                let cut = cutoff(days.map_or(default_days, |r| r.retention_days));
+                gone += tx
+                    .execute(
+                        q(&format!("DELETE FROM {table} WHERE tenant_id = $1 AND received_at < $2"))
+                            .bind(&t.id)
+                            .bind(cut),
+                    )
+                    .await?;
+            }
+        }
         // The index (its rows not moved yet, and postings all of whose events are gone) goes
         // with its events (not counted: the events are what was pruned). Staged batches are
         // left to the background move, as they also carry the alerts' entities and the
-        // roll-up counts, which are kept; their entries for pruned events find nothing.
+        // roll-up counts, which are kept; their entries for pruned events find nothing. Each
+        // row is tested against its tenant's cutoff, and first against the latest cutoff of
+        // any tenant, which every pruned row is older than and the time indexes can serve.
+        let shortest: Option<RetentionRow> = tx
+            .fetch_optional(
+                q("SELECT COALESCE(MIN(retention_days), $1) AS retention_days FROM watch_settings").bind(default_days),
+            )
+            .await?;
+        let latest = cutoff(shortest.map_or(default_days, |r| r.retention_days.min(default_days)));
         for (table, at) in
             [("event_index", "received_at"), ("event_index_recent", "received_at"), ("event_postings", "newest_at")]
         {
             tx.execute(
                 q(&format!(
-                    "DELETE FROM {table} WHERE {at} < $1 - COALESCE((SELECT s.retention_days FROM \
+                    "DELETE FROM {table} WHERE {at} < $3 AND {at} < $1 - COALESCE((SELECT s.retention_days FROM \
                      watch_settings s WHERE s.tenant_id = {table}.tenant_id), $2) * 86400000"
                 ))
                 .bind(now)
-                .bind(default_days),
+                .bind(default_days)
+                .bind(latest),
             )
             .await?;
         }
-        gone += tx
-            .execute(
-                q("DELETE FROM dead_letters WHERE received_at < $1 - COALESCE((SELECT s.retention_days FROM \
-                   watch_settings s WHERE s.tenant_id = dead_letters.tenant_id), $2) * 86400000")
-                .bind(now)
-                .bind(default_days),
-            )
-            .await?;
         tx.commit().await?;
         Ok(gone)
     }
+}
+
+/// The tenants with rows in `table`, each found by one seek of its `(tenant_id, …)` index (a
+/// loose index scan: `SELECT DISTINCT` would read every entry).
+fn distinct_tenants(table: &str) -> String {
+    format!(
+        "WITH RECURSIVE t(id) AS (SELECT MIN(tenant_id) FROM {table} \
+         UNION ALL SELECT (SELECT MIN(x.tenant_id) FROM {table} x WHERE x.tenant_id > t.id) FROM t WHERE t.id IS NOT NULL) \
+         SELECT id FROM t WHERE id IS NOT NULL"
+    )
 }
