@@ -197,7 +197,7 @@ impl<'de> Visitor<'de> for SystemSeed<'_> {
                     if let Some(text) = text {
                         out.insert(key.clone(), text);
                     }
-                    for (ak, av) in attributes {
+                    for (ak, av) in attributes.into_iter().flatten() {
                         out.insert(crate::normalize::attribute_name(&key, &ak), av);
                     }
                 }
@@ -210,7 +210,11 @@ impl<'de> Visitor<'de> for SystemSeed<'_> {
 /// A `System` field: a value, or an element with text and attributes.
 enum Field {
     Plain(Value),
-    Element { text: Option<Value>, attributes: Vec<(String, Value)> },
+    /// `attributes`: `None` when the element has none, or they are not an object.
+    Element {
+        text: Option<Value>,
+        attributes: Option<Vec<(String, Value)>>,
+    },
 }
 
 struct FieldSeed;
@@ -287,7 +291,7 @@ impl<'de> Visitor<'de> for FieldSeed {
             }
         }
         // Attributes that are not an object are dropped, as `normalize` drops them.
-        Ok(Field::Element { text, attributes: attributes.flatten().unwrap_or_default() })
+        Ok(Field::Element { text, attributes: attributes.flatten() })
     }
 }
 

@@ -93,12 +93,7 @@ impl Hit {
         }
     }
 
-    /// Sets the source file and the event's time.
-    pub fn with_context(self, source: &str, event: &Value) -> Hit {
-        self.with_source(source, event_timestamp(event))
-    }
-
-    /// [`Hit::with_context`] with the event's timestamp taken already ([`event_timestamp`]).
+    /// Sets the source file and the event's time ([`event_timestamp`]).
     pub fn with_source(mut self, source: &str, timestamp: Option<String>) -> Hit {
         self.source = Some(source.to_owned());
         self.timestamp = timestamp;

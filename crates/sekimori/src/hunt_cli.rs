@@ -134,7 +134,6 @@ pub fn hunt(args: HuntArgs) -> anyhow::Result<ExitCode> {
         write_head(&mut out, args.format)?;
     }
     // Hits on built-in events given Sysmon's names (Security 4688, …), by rule.
-    let placement = sekimori_detect::logsource::LogSourceMap::builtin_ref();
     let mut on_mapped: std::collections::BTreeMap<String, usize> = std::collections::BTreeMap::new();
     // Hits on them whose filters could not be checked (a field the events lack), by rule.
     let mut unchecked: std::collections::BTreeMap<String, usize> = std::collections::BTreeMap::new();
@@ -166,13 +165,10 @@ pub fn hunt(args: HuntArgs) -> anyhow::Result<ExitCode> {
                 events += batch.len();
                 for judged in batch {
                     undecided.add(judged.detections.undecided());
+                    // Without correlation rules no event is kept, and none is read.
                     let event = judged.event.as_ref().unwrap_or(&Value::Null);
                     let found = correlator.correlate(event, judged.detections);
-                    let mapped = match &judged.event {
-                        Some(event) => !found.is_empty() && placement.is_mapped(event),
-                        None => judged.mapped,
-                    };
-                    if mapped {
+                    if !found.is_empty() && judged.mapped {
                         for h in &found {
                             *on_mapped.entry(h.title.clone()).or_insert(0usize) += 1;
                             if !h.unchecked.is_empty() {
@@ -183,10 +179,7 @@ pub fn hunt(args: HuntArgs) -> anyhow::Result<ExitCode> {
                     }
                     found_count += found.len();
                     for h in found {
-                        let h = match &judged.event {
-                            Some(event) => h.with_context(&name, event),
-                            None => h.with_source(&name, judged.timestamp.clone()),
-                        };
+                        let h = h.with_source(&name, judged.timestamp.clone());
                         if streaming {
                             keep_first(&mut failure, write_hit(&mut out, &h, args.format));
                         } else {

@@ -43,9 +43,11 @@ pub struct Judged {
     /// freeing it from another.
     pub event: Option<Value>,
     pub detections: Detections,
-    /// Whether it is a built-in Windows event given Sysmon's names (Security 4688, …).
+    /// Whether it is a built-in Windows event given Sysmon's names (Security 4688, …), and
+    /// the time it records ([`sekimori_detect::output::event_timestamp`]): what its hits
+    /// show. Worked out only for an event that can have hits: one with detections, or any
+    /// when events are kept (a correlation can complete on it).
     pub mapped: bool,
-    /// The time it records, if it has detections ([`sekimori_detect::output::event_timestamp`]).
     pub timestamp: Option<String>,
 }
 
@@ -121,10 +123,10 @@ fn judge_file(
     let judge = |mut event: Value| {
         prepare(&mut event);
         let detections = hunter.detect(&event);
-        let found = !detections.is_empty();
+        let hits_possible = keep_events || !detections.is_empty();
         Judged {
-            mapped: found && placement.is_mapped(&event),
-            timestamp: if found { sekimori_detect::output::event_timestamp(&event) } else { None },
+            mapped: hits_possible && placement.is_mapped(&event),
+            timestamp: if hits_possible { sekimori_detect::output::event_timestamp(&event) } else { None },
             event: keep_events.then_some(event),
             detections,
         }
