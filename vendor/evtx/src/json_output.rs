@@ -5,7 +5,6 @@ use crate::model::xml::{BinXmlPI, XmlElement};
 use crate::xml_output::BinXmlOutput;
 use crate::ParserSettings;
 
-use core::borrow::BorrowMut;
 use log::trace;
 use serde_json::{json, Map, Value};
 use std::borrow::Cow;
@@ -30,71 +29,32 @@ impl JsonOutput {
     }
 
     /// Looks up the current path, will fill with empty objects if needed.
+    // Sekimori: the path is walked with one map lookup a level ([`step`]); upstream looked
+    // each key up twice, and `get_current_parent` walked the path again after it. Same tree.
     fn get_or_create_current_path(&mut self) -> &mut Value {
-        let mut v_temp = self.map.borrow_mut();
-
+        let mut v_temp = &mut self.map;
         for key in self.stack.iter() {
-            // Current path does not exist yet, we need to create it.
-            if v_temp.get(key).is_none() {
-                // Can happen if we have
-                // <Event>
-                //    <System>
-                //       <...>
-                // since system has no attributes it has null and not an empty map.
-                if v_temp.is_null() {
-                    let mut map = Map::new();
-                    map.insert(key.clone(), Value::Object(Map::new()));
-
-                    *v_temp = Value::Object(map);
-                } else if !v_temp.is_object() {
-                    // This branch could only happen while `separate-json-attributes` was on,
-                    // and a very non-standard xml structure is going on (character nodes between XML nodes)
-                    //
-                    // Example:
-                    // ```
-                    //  <URLCacheFlushInfo></URLCacheFlushInfo>&amp;quot&amp;<URLCacheResponseInfo></URLCacheResponseInfo>
-                    // ```
-                    // We shift the characters in to be consistent with regular json parser.
-                    // The resulting JSON looks like:
-                    // ```
-                    // ...
-                    //  "URLCacheResponseInfo": "\"",
-                    //  "URLCacheResponseInfo_attributes": {
-                    //      ...
-                    //   }
-                    // ...
-                    // ```
-                    let mut map = Map::new();
-                    map.insert(key.clone(), v_temp.clone());
-
-                    *v_temp = Value::Object(map);
-                } else {
-                    let current_object = v_temp
-                        .as_object_mut()
-                        .expect("!v_temp.is_object was matched above.");
-
-                    current_object.insert(key.clone(), Value::Object(Map::new()));
-                }
-            }
-
-            v_temp = v_temp.get_mut(key).expect("Loop above inserted this node.")
+            v_temp = step(v_temp, key);
         }
-
         v_temp
     }
 
     fn get_current_parent(&mut self) -> &mut Value {
-        // Make sure we are operating on created nodes.
-        self.get_or_create_current_path();
-
-        let mut v_temp = self.map.borrow_mut();
-
-        for key in self.stack.iter().take(self.stack.len() - 1) {
-            v_temp = v_temp
-                .get_mut(key)
-                .expect("Calling `get_or_create_current_path` ensures that the node was created")
+        // Make sure we are operating on created nodes: the parent is walked to, and the
+        // current node created under it, as `get_or_create_current_path` would.
+        let Some((last, parents)) = self.stack.split_last() else {
+            return &mut self.map;
+        };
+        let mut v_temp = &mut self.map;
+        for key in parents {
+            v_temp = step(v_temp, key);
         }
-
+        // Upstream also put an empty object under `last` in an object parent; every caller
+        // inserts `last` straight after, which leaves the same map (a placeholder is taken
+        // as no value), so only a parent that is not an object yet is changed here.
+        if !v_temp.is_object() {
+            ensure_child(v_temp, last);
+        }
         v_temp
     }
 
@@ -298,6 +258,44 @@ impl JsonOutput {
         }
 
         Ok(self.map)
+    }
+}
+
+/// Sekimori: one level of the walk down the current path, with one map lookup. What
+/// upstream did: a node without `key` (null, or not an object) becomes an object (a null
+/// one empty, any other holding its old value under `key`), `key` is added as an empty
+/// object when missing, and the walk goes on into it.
+fn step<'a>(v: &'a mut Value, key: &str) -> &'a mut Value {
+    if !v.is_object() {
+        ensure_child(v, key);
+    }
+    match v {
+        Value::Object(map) => map.entry(key.to_owned()).or_insert_with(|| Value::Object(Map::new())),
+        // Never: `ensure_child` made it an object.
+        other => other,
+    }
+}
+
+/// Sekimori: makes `v` an object with `key` in it, as the walk does (see [`step`]).
+fn ensure_child(v: &mut Value, key: &str) {
+    match v {
+        Value::Object(map) => {
+            if !map.contains_key(key) {
+                map.insert(key.to_owned(), Value::Object(Map::new()));
+            }
+        }
+        Value::Null => {
+            let mut map = Map::new();
+            map.insert(key.to_owned(), Value::Object(Map::new()));
+            *v = Value::Object(map);
+        }
+        other => {
+            // Can happen if we have character nodes between XML nodes (only while
+            // `separate-json-attributes` is on): the characters move under the key.
+            let mut map = Map::new();
+            map.insert(key.to_owned(), other.take());
+            *other = Value::Object(map);
+        }
     }
 }
 
