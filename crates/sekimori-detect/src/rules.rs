@@ -95,25 +95,32 @@ impl RuleSet {
             collect(p.as_ref(), &mut files, &mut report);
         }
         files.sort();
-        let threads = std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get);
-        let per_thread = files.len().div_ceil(threads).max(1);
-        let loaded: Vec<FileRules> = std::thread::scope(|scope| {
-            let parts: Vec<_> = files
-                .chunks(per_thread)
-                .enumerate()
-                .map(|(part, chunk)| {
-                    scope.spawn(move || {
-                        chunk
-                            .iter()
-                            .enumerate()
-                            .map(|(i, file)| read_rules(file, None, part * per_thread + i + 1))
-                            .collect::<Vec<_>>()
+        // Files are taken one at a time from a shared counter (their costs differ by orders
+        // of magnitude: a process-creation rule with many wildcards costs far more than a
+        // cloud one, and contiguous halves of the sorted list left one core idle), then
+        // put back in order, so the set and the report are those one thread gives.
+        let threads = std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get).min(files.len());
+        let next = std::sync::atomic::AtomicUsize::new(0);
+        let mut loaded: Vec<(usize, FileRules)> = std::thread::scope(|scope| {
+            let workers: Vec<_> = (0..threads.max(1))
+                .map(|_| {
+                    scope.spawn(|| {
+                        let mut done = Vec::new();
+                        loop {
+                            let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                            let Some(file) = files.get(i) else { return done };
+                            done.push((i, read_rules(file, None, i + 1)));
+                        }
                     })
                 })
                 .collect();
-            parts.into_iter().flat_map(|p| p.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic))).collect()
+            workers
+                .into_iter()
+                .flat_map(|w| w.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic)))
+                .collect()
         });
-        for file in loaded {
+        loaded.sort_by_key(|(i, _)| *i);
+        for (_, file) in loaded {
             report.files += 1;
             set.merge(file, &mut report);
         }
@@ -425,9 +432,12 @@ impl Hunter {
             groups.entry((ls.product.clone(), ls.service.clone(), ls.category.clone())).or_default().push((r, c));
         }
         // Groups are built on every core (the sieves' automata are most of the work), taken
-        // from a shared counter; then their fields get slots in the groups' order, which
-        // gives the slots one thread would.
+        // from a shared counter largest first (Windows process creation alone is about a
+        // third of SigmaHQ's rules: taken last, it left the other core idle); then their
+        // fields get slots in the groups' order, which gives the slots one thread would.
         let groups: Vec<_> = groups.into_iter().collect();
+        let mut largest_first: Vec<usize> = (0..groups.len()).collect();
+        largest_first.sort_by_key(|&i| std::cmp::Reverse(groups[i].1.len()));
         let next = std::sync::atomic::AtomicUsize::new(0);
         let threads = std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get).min(groups.len());
         let mut built: Vec<(usize, Result<Bucket, DetectError>)> = std::thread::scope(|scope| {
@@ -436,8 +446,9 @@ impl Hunter {
                     scope.spawn(|| {
                         let mut done = Vec::new();
                         loop {
-                            let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                            let Some((key, members)) = groups.get(i) else { return done };
+                            let k = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                            let Some(&i) = largest_first.get(k) else { return done };
+                            let (key, members) = &groups[i];
                             done.push((i, Bucket::build(key, members, &rules.filters)));
                         }
                     })
