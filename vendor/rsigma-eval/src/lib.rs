@@ -106,7 +106,7 @@ pub mod fields;
 mod key_shape;
 pub mod logsource;
 // Sekimori: regular expressions compiled when first matched (vendor/README.md).
-pub mod lazy_regex;
+pub mod lazy;
 pub mod matcher;
 pub mod pipeline;
 pub mod result;

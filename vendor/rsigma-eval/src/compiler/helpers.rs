@@ -1,7 +1,7 @@
 use base64::Engine as Base64Engine;
 use base64::engine::general_purpose::STANDARD as BASE64_STANDARD;
 // Sekimori: compiled when first matched.
-use crate::lazy_regex::Regex;
+use crate::lazy::Regex;
 
 use rsigma_parser::SigmaValue;
 

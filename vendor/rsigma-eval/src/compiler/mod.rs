@@ -35,7 +35,7 @@ use std::sync::Arc;
 use base64::Engine as Base64Engine;
 use base64::engine::general_purpose::STANDARD as BASE64_STANDARD;
 // Sekimori: compiled when first matched.
-use crate::lazy_regex::Regex;
+use crate::lazy::Regex;
 
 use rsigma_ir::IrStrOp;
 use rsigma_parser::value::{SpecialChar, StringPart};

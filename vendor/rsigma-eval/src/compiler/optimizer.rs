@@ -26,9 +26,8 @@
 //! - Pure rewrite. Same input event yields the same `bool` from the optimized
 //!   tree as from the unoptimized tree.
 
-use aho_corasick::AhoCorasick;
 // Sekimori: compiled when first matched.
-use crate::lazy_regex::{Regex, RegexSet};
+use crate::lazy::{AhoCorasick, Regex, RegexSet};
 
 use crate::matcher::{CompiledMatcher, GroupMode};
 
@@ -242,7 +241,7 @@ fn consume_regexes(result: &mut Vec<CompiledMatcher>, regexes: Vec<Regex>) {
     if regexes.len() >= REGEX_SET_THRESHOLD {
         // Sekimori: the set is compiled when first matched; where upstream could not
         // build it (its size limit) it kept the expressions one by one, and so does the
-        // set then (`lazy_regex::RegexSet`).
+        // set then (`lazy::RegexSet`).
         result.push(CompiledMatcher::RegexSetMatch {
             set: RegexSet::of(regexes),
             mode: GroupMode::Any,
@@ -261,13 +260,13 @@ fn consume_contains(result: &mut Vec<CompiledMatcher>, needles: Vec<String>, ci:
     if needles.is_empty() {
         return;
     }
-    // Sekimori: a contiguous NFA, not the DFA `AhoCorasick::new` picks for fewer than a
-    // hundred needles: building those DFAs was a sixth of loading SigmaHQ's rules.
-    if needles.len() >= AHO_CORASICK_THRESHOLD
-        && let Ok(automaton) = AhoCorasick::builder()
-            .kind(Some(aho_corasick::AhoCorasickKind::ContiguousNFA))
-            .build(&needles)
-    {
+    // Sekimori: built when first matched, as a contiguous NFA, not the DFA
+    // `AhoCorasick::new` picks for fewer than a hundred needles: building those DFAs was a
+    // sixth of loading SigmaHQ's rules (`lazy::AhoCorasick`; should it not build, the
+    // needles are looked for one by one, as upstream kept them then).
+    if needles.len() >= AHO_CORASICK_THRESHOLD {
+        let automaton = AhoCorasick::of(needles.clone());
+
         // Needles are already pre-lowered when ci=true (Contains invariant from
         // `compile_string_value`). The automaton itself is built case-sensitively;
         // the hot path lowers the haystack before searching.

@@ -1,5 +1,5 @@
 // Sekimori: compiled when first matched.
-use crate::lazy_regex::RegexSet;
+use crate::lazy::RegexSet;
 use rsigma_ir::IrStrOp;
 
 use super::helpers::{

@@ -10,9 +10,8 @@ mod matching;
 
 pub use helpers::{ascii_lowercase_cow, parse_expand_template, sigma_string_to_regex};
 
-use aho_corasick::AhoCorasick;
 // Sekimori: compiled when first matched.
-use crate::lazy_regex::{Regex, RegexSet};
+use crate::lazy::{AhoCorasick, Regex, RegexSet};
 
 use crate::event::Event;
 use crate::result::MatcherKind;

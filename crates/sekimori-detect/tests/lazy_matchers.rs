@@ -1,8 +1,8 @@
 //! The vendored rsigma-eval compiles regular expressions when first matched
-//! (`vendor/rsigma-eval/src/lazy_regex.rs`): its syntax errors are the `regex` crate's, at
+//! (`vendor/rsigma-eval/src/lazy.rs`): its syntax errors are the `regex` crate's, at
 //! load, and it matches as the compiled expression does.
 
-use rsigma_eval::lazy_regex::{Regex, RegexSet};
+use rsigma_eval::lazy::{Regex, RegexSet};
 
 #[test]
 fn syntax_errors_are_those_of_the_regex_crate_and_come_at_load() {
@@ -48,4 +48,24 @@ fn an_expression_too_big_to_compile_fails_when_first_matched_and_matches_nothing
     // A set that cannot be built falls back to its members one by one, as upstream kept them.
     let set = RegexSet::of(vec![Regex::new(pattern).unwrap(), Regex::new("^x").unwrap()]);
     assert!(set.is_match("xyz") && !set.is_match("yz"));
+}
+
+#[test]
+fn a_contains_group_is_searched_as_its_needles_are() {
+    use rsigma_eval::lazy::AhoCorasick;
+    let needles: Vec<String> =
+        ["mimikatz", "sekurlsa", "lsadump", "kerberos::", "privilege::debug"].iter().map(|s| (*s).to_owned()).collect();
+    let ac = AhoCorasick::of(needles.clone());
+    for haystack in ["run privilege::debug now", "nothing here", "SEKURLSA", "xlsadumpx", ""] {
+        assert_eq!(ac.is_match(haystack), needles.iter().any(|n| haystack.contains(n.as_str())), "{haystack}");
+    }
+    // A rule with a group of eight or more `contains` values fires through it.
+    let values: String = (0..12).map(|i| format!("      - 'needle{i}'\n")).collect();
+    let (set, report) = sekimori_detect::RuleSet::from_yaml(&format!(
+        "title: group\nid: 00000000-0000-4000-8000-000000000001\nlogsource:\n  product: test\ndetection:\n  sel:\n    Field|contains:\n{values}  condition: sel\n"
+    ));
+    assert!(report.is_clean(), "{:?}", report.failures);
+    let mut hunter = sekimori_detect::Hunter::new(&set).unwrap();
+    assert_eq!(hunter.process(&serde_json::json!({"Field": "a NEEDLE11 b"})).len(), 1);
+    assert!(hunter.process(&serde_json::json!({"Field": "needle"})).is_empty());
 }

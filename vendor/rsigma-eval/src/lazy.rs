@@ -1,4 +1,5 @@
-//! Sekimori: regular expressions compiled the first time they are matched.
+//! Sekimori: regular expressions and `contains` automata built the first time they are
+//! matched.
 //!
 //! Loading SigmaHQ's rules compiled every `|re` value and every wildcard value into a
 //! `regex::Regex` (and groups of them into a `RegexSet`) up front: about a fifth of the
@@ -11,6 +12,10 @@
 //! `regex` crate's size limit (10 MiB) used to fail when the rule was loaded; now it
 //! fails when first matched, and then matches nothing ([`Regex::compile_error`] says
 //! why).
+//!
+//! [`AhoCorasick`] does the same for groups of eight or more `contains` values (upstream
+//! built a DFA for each when the rule was compiled): the automaton, a contiguous NFA, is
+//! built on first match.
 
 use std::sync::{Arc, OnceLock};
 
@@ -132,5 +137,46 @@ impl RegexSet {
 impl std::fmt::Debug for RegexSet {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_tuple("RegexSet").field(&self.0.patterns).finish()
+    }
+}
+
+/// A multi-pattern substring search over the needles of a `contains` group, built as a
+/// contiguous NFA when first matched. Should it not build (it has a state limit), the
+/// needles are looked for one by one, as upstream kept them then.
+#[derive(Clone)]
+pub struct AhoCorasick(Arc<LazyNeedles>);
+
+struct LazyNeedles {
+    needles: Vec<String>,
+    built: OnceLock<Option<aho_corasick::AhoCorasick>>,
+}
+
+impl AhoCorasick {
+    /// The search for `needles`; builds nothing yet.
+    pub fn of(needles: Vec<String>) -> AhoCorasick {
+        AhoCorasick(Arc::new(LazyNeedles {
+            needles,
+            built: OnceLock::new(),
+        }))
+    }
+
+    /// Whether any needle occurs in `haystack`.
+    pub fn is_match(&self, haystack: &str) -> bool {
+        let built = self.0.built.get_or_init(|| {
+            aho_corasick::AhoCorasick::builder()
+                .kind(Some(aho_corasick::AhoCorasickKind::ContiguousNFA))
+                .build(&self.0.needles)
+                .ok()
+        });
+        match built {
+            Some(ac) => ac.is_match(haystack),
+            None => self.0.needles.iter().any(|n| haystack.contains(n.as_str())),
+        }
+    }
+}
+
+impl std::fmt::Debug for AhoCorasick {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_tuple("AhoCorasick").field(&self.0.needles).finish()
     }
 }
