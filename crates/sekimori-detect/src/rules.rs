@@ -20,6 +20,7 @@ use crate::logsource::{EventLogSource, LogSourceMap};
 use crate::memo::{Memo, Visible};
 use crate::output::Hit;
 use crate::relax::Relaxed;
+use crate::rule_cache::{CacheReport, Parsed, RuleCache};
 use crate::sieve::Sieve;
 use crate::unknown::NegatedFields;
 
@@ -88,6 +89,22 @@ impl RuleSet {
     /// Files are read, parsed and compiled on every core; the set and the report are the
     /// same as one thread gives.
     pub fn load<P: AsRef<Path>>(paths: &[P]) -> (RuleSet, LoadReport) {
+        let (set, report, _) = RuleSet::load_inner(paths, None);
+        (set, report)
+    }
+
+    /// [`RuleSet::load`] through a cache of parsed files ([`RuleCache`]): files whose text
+    /// it holds are not parsed, and it is brought up to date. The set and the report are
+    /// the same as without it.
+    pub fn load_cached<P: AsRef<Path>>(paths: &[P], cache: &RuleCache) -> (RuleSet, LoadReport, CacheReport) {
+        let (set, report, cached) = RuleSet::load_inner(paths, Some(cache));
+        (set, report, cached.unwrap_or_default())
+    }
+
+    fn load_inner<P: AsRef<Path>>(
+        paths: &[P],
+        cache: Option<&RuleCache>,
+    ) -> (RuleSet, LoadReport, Option<CacheReport>) {
         let mut set = RuleSet::default();
         let mut report = LoadReport::default();
         let mut files = Vec::new();
@@ -101,7 +118,8 @@ impl RuleSet {
         // put back in order, so the set and the report are those one thread gives.
         let threads = std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get).min(files.len());
         let next = std::sync::atomic::AtomicUsize::new(0);
-        let mut loaded: Vec<(usize, FileRules)> = std::thread::scope(|scope| {
+        type Loaded = (usize, FileRules, Option<(String, Option<String>)>);
+        let mut loaded: Vec<Loaded> = std::thread::scope(|scope| {
             let workers: Vec<_> = (0..threads.max(1))
                 .map(|_| {
                     scope.spawn(|| {
@@ -109,7 +127,13 @@ impl RuleSet {
                         loop {
                             let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                             let Some(file) = files.get(i) else { return done };
-                            done.push((i, read_rules(file, None, i + 1)));
+                            done.push(match cache {
+                                Some(cache) => {
+                                    let (rules, entry) = read_rules_cached(file, i + 1, cache);
+                                    (i, rules, entry)
+                                }
+                                None => (i, read_rules(file, None, i + 1), None),
+                            });
                         }
                     })
                 })
@@ -119,16 +143,22 @@ impl RuleSet {
                 .flat_map(|w| w.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic)))
                 .collect()
         });
-        loaded.sort_by_key(|(i, _)| *i);
-        for (_, file) in loaded {
+        loaded.sort_by_key(|(i, _, _)| *i);
+        let mut entries = Vec::new();
+        for (_, file, entry) in loaded {
             report.files += 1;
             set.merge(file, &mut report);
+            entries.extend(entry);
         }
         set.check_correlations(&mut report);
         report.detections = set.detections.len();
         report.correlations = set.correlations.len();
         report.filters = set.filters.len();
-        (set, report)
+        let cached = cache.map(|c| {
+            let hits = entries.iter().filter(|(_, new)| new.is_none()).count();
+            c.update(&entries, files.len() - hits)
+        });
+        (set, report, cached)
     }
 
     /// Parses one YAML text (for tests and for rules that arrive over the API).
@@ -212,27 +242,62 @@ impl RuleSet {
 /// loaded: rules without an id get a local one from it (`file_no:index`), so ids do not
 /// depend on which thread read which file.
 fn read_rules(path: &Path, text: Option<&str>, file_no: usize) -> FileRules {
-    let mut out = FileRules::default();
-    let fail = |rule: Option<String>, reason: String| LoadFailure { path: path.to_owned(), rule, reason };
-    let source: Arc<str> = match text {
+    let source = match text {
         Some(t) => Arc::from(t),
-        None => match std::fs::read_to_string(path) {
-            Ok(t) => Arc::from(t),
-            Err(e) => {
-                out.failures.push(fail(None, format!("cannot read: {e}")));
-                return out;
-            }
+        None => match read_text(path) {
+            Ok(t) => t,
+            Err(failed) => return failed,
         },
     };
-    let collection: SigmaCollection = match rsigma_parser::parse_sigma_yaml(&source) {
-        Ok(c) => c,
-        Err(e) => {
-            out.failures.push(fail(None, e.to_string()));
-            return out;
-        }
+    match parse(&source) {
+        Ok(parsed) => build(path, source, file_no, parsed),
+        Err(e) => FileRules { failures: vec![failure(path, None, e)], ..FileRules::default() },
+    }
+}
+
+/// [`read_rules`] through a [`RuleCache`]: a file whose text the cache holds is not
+/// parsed. Also gives the file's cache key and, when it was parsed, its new entry.
+fn read_rules_cached(path: &Path, file_no: usize, cache: &RuleCache) -> (FileRules, Option<(String, Option<String>)>) {
+    let source = match read_text(path) {
+        Ok(t) => t,
+        Err(failed) => return (failed, None),
     };
-    out.failures.extend(collection.errors.iter().map(|e| fail(None, e.clone())));
-    for (i, mut rule) in collection.rules.into_iter().enumerate() {
+    let key = crate::rule_cache::key(&source);
+    if let Some(parsed) = cache.get(&key) {
+        return (build(path, source, file_no, parsed), Some((key, None)));
+    }
+    match parse(&source) {
+        Ok(parsed) => {
+            let entry = crate::rule_cache::entry(&parsed);
+            let rules = build(path, source, file_no, parsed);
+            (rules, entry.map(|e| (key, Some(e))))
+        }
+        Err(e) => (FileRules { failures: vec![failure(path, None, e)], ..FileRules::default() }, None),
+    }
+}
+
+fn failure(path: &Path, rule: Option<String>, reason: String) -> LoadFailure {
+    LoadFailure { path: path.to_owned(), rule, reason }
+}
+
+/// A rule file's text, or the failure that says why it could not be read.
+fn read_text(path: &Path) -> Result<Arc<str>, FileRules> {
+    std::fs::read_to_string(path).map(Arc::from).map_err(|e| FileRules {
+        failures: vec![failure(path, None, format!("cannot read: {e}"))],
+        ..FileRules::default()
+    })
+}
+
+/// What rsigma-parser makes of a rule file's text (the whole file's error if nothing).
+fn parse(source: &str) -> Result<Parsed, String> {
+    rsigma_parser::parse_sigma_yaml(source).map(Parsed::from).map_err(|e| e.to_string())
+}
+
+/// A parsed rule file made ready: Sekimori's fixes applied, ids given, rules compiled.
+fn build(path: &Path, source: Arc<str>, file_no: usize, parsed: Parsed) -> FileRules {
+    let mut out = FileRules::default();
+    out.failures.extend(parsed.errors.into_iter().map(|e| failure(path, None, e)));
+    for (i, mut rule) in parsed.rules.into_iter().enumerate() {
         crate::anchors::fix(&mut rule.detection);
         if rule.id.is_none() {
             // The correlation layer tells rules apart by id; give id-less ones a local one.
@@ -240,11 +305,11 @@ fn read_rules(path: &Path, text: Option<&str>, file_no: usize) -> FileRules {
         }
         match rsigma_eval::compile_rule(&rule) {
             Ok(compiled) => out.detections.push((path.to_owned(), rule, compiled, Arc::clone(&source))),
-            Err(e) => out.failures.push(fail(Some(rule.title.clone()), e.to_string())),
+            Err(e) => out.failures.push(failure(path, Some(rule.title.clone()), e.to_string())),
         }
     }
-    out.correlations.extend(collection.correlations.into_iter().map(|c| (path.to_owned(), temporal_default(c))));
-    out.filters.extend(collection.filters.into_iter().map(|mut f| {
+    out.correlations.extend(parsed.correlations.into_iter().map(|c| (path.to_owned(), temporal_default(c))));
+    out.filters.extend(parsed.filters.into_iter().map(|mut f| {
         crate::anchors::fix(&mut f.detection);
         (path.to_owned(), f)
     }));

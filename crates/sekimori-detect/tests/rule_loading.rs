@@ -19,17 +19,17 @@ fn rule(id: &str, heavy: bool) -> String {
 
 #[test]
 fn rules_and_failures_come_in_file_order_whatever_thread_read_them() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = tempfile::tempdir().expect("ok");
     let mut expected_ids = Vec::new();
     let mut expected_failures = Vec::new();
     for n in 0..60 {
         let name = format!("{n:03}.yml");
         if n % 7 == 3 {
-            std::fs::write(dir.path().join(&name), "title: [unclosed\n").unwrap();
+            std::fs::write(dir.path().join(&name), "title: [unclosed\n").expect("ok");
             expected_failures.push(dir.path().join(&name));
         } else {
             let id = format!("00000000-0000-4000-8000-{n:012}");
-            std::fs::write(dir.path().join(&name), rule(&id, n % 5 == 0)).unwrap();
+            std::fs::write(dir.path().join(&name), rule(&id, n % 5 == 0)).expect("ok");
             expected_ids.push(id);
         }
     }
@@ -39,12 +39,12 @@ fn rules_and_failures_come_in_file_order_whatever_thread_read_them() {
     let failed: Vec<_> = report.failures.iter().map(|f| f.path.clone()).collect();
     assert_eq!(failed, expected_failures);
     for id in &expected_ids {
-        let (path, _, text) = rules.detection_source(id).unwrap();
+        let (path, _, text) = rules.detection_source(id).expect("ok");
         assert!(text.contains(id.as_str()), "{} holds the text of another file", path.display());
     }
     // One event fires every rule of the one log-source group, in the rules' order.
-    let mut hunter = Hunter::new(&rules).unwrap();
+    let mut hunter = Hunter::new(&rules).expect("ok");
     let hits = hunter.process(&json!({"Marker": "xyz"}));
-    let fired: Vec<String> = hits.iter().map(|h| h.rule_id.clone().unwrap()).collect();
+    let fired: Vec<String> = hits.iter().map(|h| h.rule_id.clone().expect("ok")).collect();
     assert_eq!(fired, expected_ids);
 }

@@ -7,7 +7,7 @@ use std::process::ExitCode;
 use anyhow::Context;
 use clap::{Args, Subcommand};
 use sekimori_detect::output::{write_head, write_hit, write_hits, Format};
-use sekimori_detect::{log_files, DeclaredLogSource, FieldMapping, Hunter, LoadReport, RuleSet};
+use sekimori_detect::{log_files, rule_cache, DeclaredLogSource, FieldMapping, Hunter, LoadReport, RuleCache, RuleSet};
 
 use crate::hunt_files::Piece;
 use serde_json::Value;
@@ -36,6 +36,13 @@ pub struct HuntArgs {
     /// record matched (docs/detection.md). Those events are judged again for it.
     #[arg(long)]
     undecided: bool,
+    /// Where parsed rule files are kept between hunts, keyed by each file's SHA-256 (default:
+    /// $XDG_CACHE_HOME/sekimori, else ~/.cache/sekimori). Results are the same without it.
+    #[arg(long, value_name = "DIR")]
+    rule_cache: Option<PathBuf>,
+    /// Parse every rule file, and neither read nor write the rule cache.
+    #[arg(long, conflicts_with = "rule_cache")]
+    no_rule_cache: bool,
     /// Log files or folders: JSON, NDJSON, CloudTrail, optionally .gz.
     #[arg(required = true)]
     logs: Vec<PathBuf>,
@@ -101,8 +108,22 @@ fn print_report(out: &mut dyn Write, report: &LoadReport) -> std::io::Result<()>
 }
 
 pub fn hunt(args: HuntArgs) -> anyhow::Result<ExitCode> {
-    let (rules, report) = RuleSet::load(&args.rules);
+    let cache_dir = if args.no_rule_cache { None } else { args.rule_cache.clone().or_else(rule_cache::default_dir) };
+    let (rules, report, cached) = match &cache_dir {
+        Some(dir) => {
+            let (rules, report, cached) = RuleSet::load_cached(&args.rules, &RuleCache::open(dir, &args.rules));
+            (rules, report, Some(cached))
+        }
+        None => {
+            let (rules, report) = RuleSet::load(&args.rules);
+            (rules, report, None)
+        }
+    };
     let mut err = std::io::stderr().lock();
+    // A cache that cannot be used only costs time: say so, and go on.
+    if let Some(e) = cached.as_ref().and_then(|c| c.error.as_ref()) {
+        writeln!(err, "warning: {e}; rule files were parsed")?;
+    }
     if !report.is_clean() || report.detections == 0 {
         print_report(&mut err, &report)?;
     }

@@ -18,7 +18,10 @@ fn sigma() -> PathBuf {
 }
 
 fn hunt(args: &[&str]) -> (String, String, Option<i32>) {
-    let out = Command::new(BIN).arg("hunt").args(args).output().expect("run sekimori hunt");
+    // The rule cache goes to a folder of this test run's, not the user's.
+    let cache = std::env::temp_dir().join(format!("sekimori-hunt-tests-{}", std::process::id()));
+    let out =
+        Command::new(BIN).env("XDG_CACHE_HOME", cache).arg("hunt").args(args).output().expect("run sekimori hunt");
     (
         String::from_utf8_lossy(&out.stdout).into_owned(),
         String::from_utf8_lossy(&out.stderr).into_owned(),
@@ -204,6 +207,38 @@ fn hunt_reads_windows_evtx_files() {
     assert!(hits[0]["source"].as_str().is_some_and(|s| s.ends_with("Security.evtx")), "{}", hits[0]);
     assert!(stderr.contains("export.evtx: not an EVTX file: it does not start with the EVTX signature"), "{stderr}");
     assert!(stderr.contains("7 events from 1 files (1 unreadable"), "{stderr}");
+}
+
+#[test]
+fn hunt_prints_the_same_with_and_without_the_rule_cache() {
+    let data = sigma();
+    let rules = data.join("rules/windows");
+    let evtx = Path::new(env!("CARGO_MANIFEST_DIR")).join("../sekimori-detect/tests/data/evtx");
+    let logs = [data.join("regression_data/rules/windows"), evtx];
+    let dir = tempfile::tempdir().expect("tempdir");
+    let cache = dir.path().join("cache");
+    let run = |cache_args: &[&str]| {
+        let mut args = vec!["--rules", rules.to_str().expect("utf-8"), "--format", "jsonl"];
+        args.extend_from_slice(cache_args);
+        args.extend(logs.iter().map(|f| f.to_str().expect("utf-8")));
+        let (stdout, stderr, code) = hunt(&args);
+        assert_eq!(code, Some(0), "{stderr}");
+        (stdout, stderr)
+    };
+    let plain = run(&["--no-rule-cache"]);
+    assert!(plain.0.lines().count() > 200, "{}", plain.0);
+    let cache_arg = ["--rule-cache", cache.to_str().expect("utf-8")];
+    assert_eq!(run(&cache_arg), plain, "the run that fills the cache");
+    let written: Vec<_> = std::fs::read_dir(&cache).expect("the cache folder").flatten().collect();
+    assert_eq!(written.len(), 1, "{written:?}");
+    assert_eq!(run(&cache_arg), plain, "the run that reads it");
+    // A cache that cannot be written: the same hits, and a warning.
+    let blocked = dir.path().join("a-file");
+    std::fs::write(&blocked, "x").expect("write");
+    let (stdout, stderr) = run(&["--rule-cache", blocked.to_str().expect("utf-8")]);
+    assert_eq!(stdout, plain.0);
+    assert!(stderr.contains("warning: cannot write the rule cache"), "{stderr}");
+    assert!(stderr.ends_with(&plain.1), "{stderr}");
 }
 
 #[test]
