@@ -16,6 +16,11 @@ use quick_xml::events::BytesText;
 pub struct JsonOutput {
     map: Value,
     stack: Vec<String>,
+    // Sekimori: the nodes of the current path walked to so far, each taken out of its
+    // parent (which holds a null in its place) and put back when its element closes; the
+    // n-th is the node at `stack[..=n]`. Nothing reads a parent's slot while its child is
+    // out: elements nest, and only the current node and its parent are changed.
+    frames: Vec<(String, Value)>,
     separate_json_attributes: bool,
 }
 
@@ -24,38 +29,59 @@ impl JsonOutput {
         JsonOutput {
             map: Value::Object(Map::new()),
             stack: vec![],
+            frames: vec![],
             separate_json_attributes: settings.should_separate_json_attributes(),
         }
     }
 
     /// Looks up the current path, will fill with empty objects if needed.
-    // Sekimori: the path is walked with one map lookup a level ([`step`]); upstream looked
-    // each key up twice, and `get_current_parent` walked the path again after it. Same tree.
+    // Sekimori: the path is walked once, a level at a time as elements open ([`step`],
+    // `frames`); upstream walked it from the root, looking each key up twice, on every
+    // element and every text, and `get_current_parent` walked it again. Same tree.
     fn get_or_create_current_path(&mut self) -> &mut Value {
-        let mut v_temp = &mut self.map;
-        for key in self.stack.iter() {
-            v_temp = step(v_temp, key);
-        }
-        v_temp
+        self.walk_to(self.stack.len())
     }
 
     fn get_current_parent(&mut self) -> &mut Value {
         // Make sure we are operating on created nodes: the parent is walked to, and the
         // current node created under it, as `get_or_create_current_path` would.
-        let Some((last, parents)) = self.stack.split_last() else {
+        let Some(last) = self.stack.last().cloned() else {
             return &mut self.map;
         };
-        let mut v_temp = &mut self.map;
-        for key in parents {
-            v_temp = step(v_temp, key);
-        }
+        let parent = self.walk_to(self.stack.len() - 1);
         // Upstream also put an empty object under `last` in an object parent; every caller
         // inserts `last` straight after, which leaves the same map (a placeholder is taken
         // as no value), so only a parent that is not an object yet is changed here.
-        if !v_temp.is_object() {
-            ensure_child(v_temp, last);
+        if !parent.is_object() {
+            ensure_child(parent, &last);
         }
-        v_temp
+        parent
+    }
+
+    /// The node at `stack[..depth]`, created as the upstream walk creates it.
+    fn walk_to(&mut self, depth: usize) -> &mut Value {
+        while self.frames.len() < depth {
+            let key = self.stack[self.frames.len()].clone();
+            let node = std::mem::take(step(self.current_node(), &key));
+            self.frames.push((key, node));
+        }
+        self.current_node()
+    }
+
+    /// The deepest node walked to.
+    fn current_node(&mut self) -> &mut Value {
+        match self.frames.last_mut() {
+            Some((_, node)) => node,
+            None => &mut self.map,
+        }
+    }
+
+    /// Puts the nodes of elements no longer open back into their parents.
+    fn close_frames(&mut self) {
+        while self.frames.len() > self.stack.len() {
+            let Some((key, node)) = self.frames.pop() else { break };
+            *step(self.current_node(), &key) = node;
+        }
     }
 
     /// Like a regular node, but uses it's "Name" attribute.
@@ -323,6 +349,7 @@ impl BinXmlOutput for JsonOutput {
 
     fn visit_close_element(&mut self, _element: &XmlElement) -> SerializationResult<()> {
         let p = self.stack.pop();
+        self.close_frames();
         trace!("visit_close_element: {:?}", p);
         Ok(())
     }
