@@ -94,10 +94,10 @@ impl RuleCache {
         };
         let mut cache = RuleCache { file, text: String::new(), entries: HashMap::new(), read_error };
         let mut lines = text.split_inclusive('\n');
-        if lines.next().map(str::trim_end) != Some(header().as_str()) {
+        let Some(first) = lines.next().filter(|l| l.trim_end() == header()) else {
             return cache;
-        }
-        let mut at = text.len() - lines.clone().map(str::len).sum::<usize>();
+        };
+        let mut at = first.len();
         for line in lines {
             if let Some((k, json)) = line.trim_end().split_once('\t') {
                 let start = at + k.len() + 1;

@@ -111,7 +111,7 @@ impl RuleSet {
         for p in paths {
             collect(p.as_ref(), &mut files, &mut report);
         }
-        files.sort();
+        sort_paths(&mut files);
         // Files are taken one at a time from a shared counter (their costs differ by orders
         // of magnitude: a process-creation rule with many wildcards costs far more than a
         // cloud one, and contiguous halves of the sorted list left one core idle), then
@@ -327,6 +327,18 @@ fn temporal_default(mut c: CorrelationRule) -> CorrelationRule {
         }
     }
     c
+}
+
+/// Sorts paths as `Vec::sort` does (a path's order is its components'), splitting each
+/// into components once instead of in every comparison (a sixth of loading's time on the
+/// main thread with the rule cache, for SigmaHQ's 3,141 files).
+fn sort_paths(files: &mut Vec<PathBuf>) {
+    let mut order: Vec<(Vec<std::path::Component<'_>>, usize)> =
+        files.iter().enumerate().map(|(i, f)| (f.components().collect(), i)).collect();
+    order.sort();
+    let order: Vec<usize> = order.into_iter().map(|(_, i)| i).collect();
+    let mut taken: Vec<Option<PathBuf>> = std::mem::take(files).into_iter().map(Some).collect();
+    files.extend(order.into_iter().filter_map(|i| taken[i].take()));
 }
 
 fn collect(path: &Path, files: &mut Vec<PathBuf>, report: &mut LoadReport) {
@@ -761,5 +773,23 @@ impl Detections {
     /// the fields that matched, in the order found), in rule order.
     pub fn to_json(&self) -> Vec<Value> {
         self.results.iter().map(|r| serde_json::to_value(r).unwrap_or(Value::Null)).collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    /// `sort_paths` gives `Vec::sort`'s order, on paths whose bytes and components order
+    /// differently (`a.b` against `a/b`, repeated and `.` separators, absolute and relative).
+    #[test]
+    fn paths_sort_as_vec_sort_sorts_them() {
+        let names =
+            ["a/b", "a.b", "a-b/c", "a/b/c", "/x", "./y", "a//b", "a/./b", "..", "a", "", "b/a", "/a/b", "a/b/"];
+        let mut paths: Vec<std::path::PathBuf> =
+            names.iter().flat_map(|a| names.iter().map(move |b| format!("{a}/{b}").into())).collect();
+        paths.extend(names.iter().map(std::path::PathBuf::from));
+        let mut expected = paths.clone();
+        expected.sort();
+        super::sort_paths(&mut paths);
+        assert_eq!(paths, expected);
     }
 }
