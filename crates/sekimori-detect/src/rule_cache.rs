@@ -21,8 +21,8 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use rsigma_parser::{CorrelationRule, FilterRule, SigmaCollection, SigmaRule};
+use sekimori_core::token::sha256_hex;
 use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
 
 /// Bumped whenever what a cache entry means changes (the parser, or what is kept).
 const FORMAT: u32 = 1;
@@ -46,7 +46,7 @@ impl From<SigmaCollection> for Parsed {
 
 /// The SHA-256 of a rule file's text, in hex (a cache key).
 pub(crate) fn key(text: &str) -> String {
-    hex::encode(Sha256::digest(text.as_bytes()))
+    sha256_hex(text.as_bytes())
 }
 
 /// A rule cache read from its folder: the entries of one list of rule paths.
@@ -59,38 +59,48 @@ pub struct RuleCache {
     /// Each entry's key, and where its JSON is in `text`.
     entries: HashMap<String, (usize, usize)>,
     /// Why the cache file could not be read, when it could not (not when it was absent).
-    read_error: Option<String>,
+    read_error: Option<CacheError>,
 }
 
 /// What the cache did for one load.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default)]
 pub struct CacheReport {
     /// Rule files read from the cache.
     pub hits: usize,
-    /// Rule files parsed (not in the cache, or their entry did not read back).
+    /// Rule files not read from the cache: parsed (not in it, or their entry did not read
+    /// back), or not readable at all.
     pub parsed: usize,
     /// Whether the cache file was written again.
     pub written: bool,
     /// Why the cache could not be read or written, if it could not.
-    pub error: Option<String>,
+    pub error: Option<CacheError>,
+}
+
+/// A rule cache that could not be used (the hunt goes on without it).
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum CacheError {
+    #[error("cannot read the rule cache {}: {source}", path.display())]
+    Read { path: PathBuf, source: std::sync::Arc<std::io::Error> },
+    #[error("cannot write the rule cache {}: {source}", path.display())]
+    Write { path: PathBuf, source: std::sync::Arc<std::io::Error> },
 }
 
 impl RuleCache {
     /// The cache in `dir` for the rule paths `paths` (as given on the command line), read
     /// now. `dir` need not exist.
     pub fn open<P: AsRef<Path>>(dir: &Path, paths: &[P]) -> RuleCache {
-        let mut id = Sha256::new();
+        let mut id = Vec::new();
         for p in paths {
             let p = p.as_ref();
             let p = std::fs::canonicalize(p).unwrap_or_else(|_| p.to_owned());
-            id.update(p.as_os_str().as_encoded_bytes());
-            id.update([0]);
+            id.extend_from_slice(p.as_os_str().as_encoded_bytes());
+            id.push(0);
         }
-        let file = dir.join(format!("rules-{}.cache", &hex::encode(id.finalize())[..32]));
+        let file = dir.join(format!("rules-{}.cache", &sha256_hex(&id)[..32]));
         let (text, read_error) = match std::fs::read_to_string(&file) {
             Ok(t) => (t, None),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => (String::new(), None),
-            Err(e) => (String::new(), Some(format!("cannot read the rule cache {}: {e}", file.display()))),
+            Err(e) => (String::new(), Some(CacheError::Read { path: file.clone(), source: e.into() })),
         };
         let mut cache = RuleCache { file, text: String::new(), entries: HashMap::new(), read_error };
         let mut lines = text.split_inclusive('\n');
@@ -121,10 +131,12 @@ impl RuleCache {
     }
 
     /// Writes the cache again when `files` (each loaded file's key, and its entry when it
-    /// was parsed rather than read from the cache) differ from what it holds; `parsed` is
-    /// how many files were parsed (some may have no entry: a file that did not parse).
-    pub(crate) fn update(&self, files: &[(String, Option<String>)], parsed: usize) -> CacheReport {
+    /// was parsed rather than read from the cache) differ from what it holds. `loaded` is
+    /// how many rule files were loaded (a file that did not parse, or could not be read,
+    /// has no entry).
+    pub(crate) fn update(&self, files: &[(String, Option<String>)], loaded: usize) -> CacheReport {
         let hits = files.iter().filter(|(_, new)| new.is_none()).count();
+        let parsed = loaded - hits;
         let mut report = CacheReport { hits, parsed, written: false, error: self.read_error.clone() };
         let mut keys: Vec<&str> = files.iter().map(|(k, _)| k.as_str()).collect();
         keys.sort_unstable();
@@ -134,7 +146,7 @@ impl RuleCache {
         }
         match self.write(files) {
             Ok(()) => report.written = true,
-            Err(e) => report.error = Some(format!("cannot write the rule cache {}: {e}", self.file.display())),
+            Err(e) => report.error = Some(CacheError::Write { path: self.file.clone(), source: e.into() }),
         }
         report
     }

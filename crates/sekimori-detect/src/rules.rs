@@ -89,7 +89,10 @@ impl RuleSet {
     /// Files are read, parsed and compiled on every core; the set and the report are the
     /// same as one thread gives.
     pub fn load<P: AsRef<Path>>(paths: &[P]) -> (RuleSet, LoadReport) {
-        let (set, report, _) = RuleSet::load_inner(paths, None);
+        let files = rule_files(paths);
+        let loaded = on_every_core(files.paths.len(), Some, |i| read_rules(&files.paths[i], None, i + 1));
+        let mut set = RuleSet::default();
+        let report = set.merge_files(loaded, files.failures);
         (set, report)
     }
 
@@ -97,68 +100,29 @@ impl RuleSet {
     /// it holds are not parsed, and it is brought up to date. The set and the report are
     /// the same as without it.
     pub fn load_cached<P: AsRef<Path>>(paths: &[P], cache: &RuleCache) -> (RuleSet, LoadReport, CacheReport) {
-        let (set, report, cached) = RuleSet::load_inner(paths, Some(cache));
-        (set, report, cached.unwrap_or_default())
+        let files = rule_files(paths);
+        let loaded = on_every_core(files.paths.len(), Some, |i| read_rules_cached(&files.paths[i], i + 1, cache));
+        let (loaded, entries): (Vec<FileRules>, Vec<_>) = loaded.into_iter().unzip();
+        let entries: Vec<(String, Option<String>)> = entries.into_iter().flatten().collect();
+        let mut set = RuleSet::default();
+        let report = set.merge_files(loaded, files.failures);
+        let cached = cache.update(&entries, files.paths.len());
+        (set, report, cached)
     }
 
-    fn load_inner<P: AsRef<Path>>(
-        paths: &[P],
-        cache: Option<&RuleCache>,
-    ) -> (RuleSet, LoadReport, Option<CacheReport>) {
-        let mut set = RuleSet::default();
-        let mut report = LoadReport::default();
-        let mut files = Vec::new();
-        for p in paths {
-            collect(p.as_ref(), &mut files, &mut report);
-        }
-        sort_paths(&mut files);
-        // Files are taken one at a time from a shared counter (their costs differ by orders
-        // of magnitude: a process-creation rule with many wildcards costs far more than a
-        // cloud one, and contiguous halves of the sorted list left one core idle), then
-        // put back in order, so the set and the report are those one thread gives.
-        let threads = std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get).min(files.len());
-        let next = std::sync::atomic::AtomicUsize::new(0);
-        type Loaded = (usize, FileRules, Option<(String, Option<String>)>);
-        let mut loaded: Vec<Loaded> = std::thread::scope(|scope| {
-            let workers: Vec<_> = (0..threads.max(1))
-                .map(|_| {
-                    scope.spawn(|| {
-                        let mut done = Vec::new();
-                        loop {
-                            let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                            let Some(file) = files.get(i) else { return done };
-                            done.push(match cache {
-                                Some(cache) => {
-                                    let (rules, entry) = read_rules_cached(file, i + 1, cache);
-                                    (i, rules, entry)
-                                }
-                                None => (i, read_rules(file, None, i + 1), None),
-                            });
-                        }
-                    })
-                })
-                .collect();
-            workers
-                .into_iter()
-                .flat_map(|w| w.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic)))
-                .collect()
-        });
-        loaded.sort_by_key(|(i, _, _)| *i);
-        let mut entries = Vec::new();
-        for (_, file, entry) in loaded {
+    /// Adds the loaded files' rules, in order, to an empty set, and reports them with
+    /// `failures` (the paths that could not be listed).
+    fn merge_files(&mut self, loaded: Vec<FileRules>, failures: Vec<LoadFailure>) -> LoadReport {
+        let mut report = LoadReport { failures, ..LoadReport::default() };
+        for file in loaded {
             report.files += 1;
-            set.merge(file, &mut report);
-            entries.extend(entry);
+            self.merge(file, &mut report);
         }
-        set.check_correlations(&mut report);
-        report.detections = set.detections.len();
-        report.correlations = set.correlations.len();
-        report.filters = set.filters.len();
-        let cached = cache.map(|c| {
-            let hits = entries.iter().filter(|(_, new)| new.is_none()).count();
-            c.update(&entries, files.len() - hits)
-        });
-        (set, report, cached)
+        self.check_correlations(&mut report);
+        report.detections = self.detections.len();
+        report.correlations = self.correlations.len();
+        report.filters = self.filters.len();
+        report
     }
 
     /// Parses one YAML text (for tests and for rules that arrive over the API).
@@ -251,7 +215,7 @@ fn read_rules(path: &Path, text: Option<&str>, file_no: usize) -> FileRules {
     };
     match parse(&source) {
         Ok(parsed) => build(path, source, file_no, parsed),
-        Err(e) => FileRules { failures: vec![failure(path, None, e)], ..FileRules::default() },
+        Err(e) => FileRules { failures: vec![failure(path, None, e.to_string())], ..FileRules::default() },
     }
 }
 
@@ -272,7 +236,7 @@ fn read_rules_cached(path: &Path, file_no: usize, cache: &RuleCache) -> (FileRul
             let rules = build(path, source, file_no, parsed);
             (rules, entry.map(|e| (key, Some(e))))
         }
-        Err(e) => (FileRules { failures: vec![failure(path, None, e)], ..FileRules::default() }, None),
+        Err(e) => (FileRules { failures: vec![failure(path, None, e.to_string())], ..FileRules::default() }, None),
     }
 }
 
@@ -289,8 +253,8 @@ fn read_text(path: &Path) -> Result<Arc<str>, FileRules> {
 }
 
 /// What rsigma-parser makes of a rule file's text (the whole file's error if nothing).
-fn parse(source: &str) -> Result<Parsed, String> {
-    rsigma_parser::parse_sigma_yaml(source).map(Parsed::from).map_err(|e| e.to_string())
+fn parse(source: &str) -> Result<Parsed, rsigma_parser::SigmaParserError> {
+    rsigma_parser::parse_sigma_yaml(source).map(Parsed::from)
 }
 
 /// A parsed rule file made ready: Sekimori's fixes applied, ids given, rules compiled.
@@ -327,6 +291,55 @@ fn temporal_default(mut c: CorrelationRule) -> CorrelationRule {
         }
     }
     c
+}
+
+/// The rule files under some paths, sorted, and the paths that could not be listed.
+struct RuleFiles {
+    paths: Vec<PathBuf>,
+    failures: Vec<LoadFailure>,
+}
+
+fn rule_files<P: AsRef<Path>>(paths: &[P]) -> RuleFiles {
+    let mut report = LoadReport::default();
+    let mut files = Vec::new();
+    for p in paths {
+        collect(p.as_ref(), &mut files, &mut report);
+    }
+    sort_paths(&mut files);
+    RuleFiles { paths: files, failures: report.failures }
+}
+
+/// `work(i)` for every `i` below `n`, on every core, returned in order of `i`. Threads
+/// take the next item from a shared counter, item `order(k)` for the `k`-th taken (so
+/// costly items can go first), so one thread's costlier items do not leave the others
+/// idle: rule files cost orders of magnitude apart (a process-creation rule with many
+/// wildcards against a cloud one), as do log-source groups (Windows process creation is
+/// about a third of SigmaHQ's rules). The result is what one thread gives.
+fn on_every_core<R: Send>(
+    n: usize,
+    order: impl Fn(usize) -> Option<usize> + Sync,
+    work: impl Fn(usize) -> R + Sync,
+) -> Vec<R> {
+    let threads = std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get).min(n).max(1);
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let mut done: Vec<(usize, R)> = std::thread::scope(|scope| {
+        let workers: Vec<_> = (0..threads)
+            .map(|_| {
+                scope.spawn(|| {
+                    let mut done = Vec::new();
+                    while let Some(i) =
+                        order(next.fetch_add(1, std::sync::atomic::Ordering::Relaxed)).filter(|&i| i < n)
+                    {
+                        done.push((i, work(i)));
+                    }
+                    done
+                })
+            })
+            .collect();
+        workers.into_iter().flat_map(|w| w.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic))).collect()
+    });
+    done.sort_by_key(|(i, _)| *i);
+    done.into_iter().map(|(_, r)| r).collect()
 }
 
 /// Sorts paths as `Vec::sort` does (a path's order is its components'), splitting each
@@ -515,31 +528,14 @@ impl Hunter {
         let groups: Vec<_> = groups.into_iter().collect();
         let mut largest_first: Vec<usize> = (0..groups.len()).collect();
         largest_first.sort_by_key(|&i| std::cmp::Reverse(groups[i].1.len()));
-        let next = std::sync::atomic::AtomicUsize::new(0);
-        let threads = std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get).min(groups.len());
-        let mut built: Vec<(usize, Result<Bucket, DetectError>)> = std::thread::scope(|scope| {
-            let workers: Vec<_> = (0..threads.max(1))
-                .map(|_| {
-                    scope.spawn(|| {
-                        let mut done = Vec::new();
-                        loop {
-                            let k = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                            let Some(&i) = largest_first.get(k) else { return done };
-                            let (key, members) = &groups[i];
-                            done.push((i, Bucket::build(key, members, &rules.filters)));
-                        }
-                    })
-                })
-                .collect();
-            workers
-                .into_iter()
-                .flat_map(|w| w.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic)))
-                .collect()
-        });
-        built.sort_by_key(|(i, _)| *i);
+        let built = on_every_core(
+            groups.len(),
+            |k| largest_first.get(k).copied(),
+            |i| Bucket::build(&groups[i].0, &groups[i].1, &rules.filters),
+        );
         let mut fields = FieldIndex::default();
         let mut buckets = Vec::with_capacity(built.len());
-        for (_, bucket) in built {
+        for bucket in built {
             let mut bucket = bucket?;
             bucket.sieve.assign_slots(&mut fields);
             buckets.push(bucket);

@@ -17,10 +17,11 @@ pub struct JsonOutput {
     map: Value,
     stack: Vec<String>,
     // Sekimori: the nodes of the current path walked to so far, each taken out of its
-    // parent (which holds a null in its place) and put back when its element closes; the
-    // n-th is the node at `stack[..=n]`. Nothing reads a parent's slot while its child is
-    // out: elements nest, and only the current node and its parent are changed.
-    frames: Vec<(String, Value)>,
+    // parent (which holds a null in its place) and put back, under the key popped from
+    // `stack`, when its element closes; the n-th is the node at `stack[..=n]`. Nothing
+    // reads a parent's slot while its child is out: elements nest, and only the current
+    // node and its parent are changed.
+    frames: Vec<Value>,
     separate_json_attributes: bool,
 }
 
@@ -39,49 +40,23 @@ impl JsonOutput {
     // `frames`); upstream walked it from the root, looking each key up twice, on every
     // element and every text, and `get_current_parent` walked it again. Same tree.
     fn get_or_create_current_path(&mut self) -> &mut Value {
-        self.walk_to(self.stack.len())
+        walk_to(&mut self.map, &mut self.frames, &self.stack, self.stack.len())
     }
 
     fn get_current_parent(&mut self) -> &mut Value {
         // Make sure we are operating on created nodes: the parent is walked to, and the
         // current node created under it, as `get_or_create_current_path` would.
-        let Some(last) = self.stack.last().cloned() else {
+        let Some((last, parents)) = self.stack.split_last() else {
             return &mut self.map;
         };
-        let parent = self.walk_to(self.stack.len() - 1);
+        let parent = walk_to(&mut self.map, &mut self.frames, &self.stack, parents.len());
         // Upstream also put an empty object under `last` in an object parent; every caller
         // inserts `last` straight after, which leaves the same map (a placeholder is taken
         // as no value), so only a parent that is not an object yet is changed here.
         if !parent.is_object() {
-            ensure_child(parent, &last);
+            ensure_child(parent, last);
         }
         parent
-    }
-
-    /// The node at `stack[..depth]`, created as the upstream walk creates it.
-    fn walk_to(&mut self, depth: usize) -> &mut Value {
-        while self.frames.len() < depth {
-            let key = self.stack[self.frames.len()].clone();
-            let node = std::mem::take(step(self.current_node(), &key));
-            self.frames.push((key, node));
-        }
-        self.current_node()
-    }
-
-    /// The deepest node walked to.
-    fn current_node(&mut self) -> &mut Value {
-        match self.frames.last_mut() {
-            Some((_, node)) => node,
-            None => &mut self.map,
-        }
-    }
-
-    /// Puts the nodes of elements no longer open back into their parents.
-    fn close_frames(&mut self) {
-        while self.frames.len() > self.stack.len() {
-            let Some((key, node)) = self.frames.pop() else { break };
-            *step(self.current_node(), &key) = node;
-        }
     }
 
     /// Like a regular node, but uses it's "Name" attribute.
@@ -287,6 +262,25 @@ impl JsonOutput {
     }
 }
 
+/// Sekimori: the node at `stack[..depth]`, walked to from the deepest node walked to so
+/// far (`JsonOutput::frames`), created as the upstream walk creates it.
+fn walk_to<'a>(map: &'a mut Value, frames: &'a mut Vec<Value>, stack: &[String], depth: usize) -> &'a mut Value {
+    while frames.len() < depth {
+        let key = &stack[frames.len()];
+        let node = std::mem::take(step(deepest(map, frames), key));
+        frames.push(node);
+    }
+    deepest(map, frames)
+}
+
+/// Sekimori: the deepest node walked to.
+fn deepest<'a>(map: &'a mut Value, frames: &'a mut [Value]) -> &'a mut Value {
+    match frames.last_mut() {
+        Some(node) => node,
+        None => map,
+    }
+}
+
 /// Sekimori: one level of the walk down the current path, with one map lookup. What
 /// upstream did: a node without `key` (null, or not an object) becomes an object (a null
 /// one empty, any other holding its old value under `key`), `key` is added as an empty
@@ -349,7 +343,14 @@ impl BinXmlOutput for JsonOutput {
 
     fn visit_close_element(&mut self, _element: &XmlElement) -> SerializationResult<()> {
         let p = self.stack.pop();
-        self.close_frames();
+        // Sekimori: the closed element's node goes back into its parent, if it was walked to.
+        if let Some(key) = &p {
+            if self.frames.len() > self.stack.len() {
+                if let Some(node) = self.frames.pop() {
+                    *step(deepest(&mut self.map, &mut self.frames), key) = node;
+                }
+            }
+        }
         trace!("visit_close_element: {:?}", p);
         Ok(())
     }

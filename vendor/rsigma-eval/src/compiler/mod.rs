@@ -13,8 +13,7 @@ mod from_ir;
 mod helpers;
 #[doc(hidden)]
 pub mod optimizer;
-#[cfg(test)]
-mod tests;
+// Sekimori: upstream's `tests` module is left out (vendor/README.md).
 
 pub(crate) use array::{
     array_quantifier_from_member_matches, array_quantifier_matches_empty, decisive_member_verdict,

@@ -6,8 +6,7 @@
 mod buffers;
 mod compiler;
 mod keys;
-#[cfg(test)]
-mod tests;
+// Sekimori: upstream's `tests` module is left out (vendor/README.md).
 mod types;
 mod window;
 

@@ -13,8 +13,7 @@
 //! 4. Correlation results can chain into higher-level correlations
 
 mod introspect;
-#[cfg(test)]
-mod tests;
+// Sekimori: upstream's `tests` module is left out (vendor/README.md).
 mod types;
 
 pub use introspect::{CorrelationInfo, CorrelationStateSnapshot, GroupKeyPart, GroupStateInfo};

@@ -7,11 +7,9 @@
 pub(crate) mod bloom_index;
 #[cfg(feature = "daachorse-index")]
 pub(crate) mod cross_rule_ac;
-#[cfg(test)]
-mod diff_tests;
+// Sekimori: upstream's `diff_tests` module is left out (vendor/README.md).
 mod filters;
-#[cfg(test)]
-mod tests;
+// Sekimori: upstream's `tests` module is left out (vendor/README.md).
 
 use std::sync::atomic::{AtomicU64, Ordering};
 

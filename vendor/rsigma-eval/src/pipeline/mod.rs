@@ -43,8 +43,7 @@ pub mod sources;
 pub mod state;
 pub mod transformations;
 
-#[cfg(test)]
-mod tests;
+// Sekimori: upstream's `tests` module is left out (vendor/README.md).
 
 use std::collections::HashMap;
 
