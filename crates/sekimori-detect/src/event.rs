@@ -63,26 +63,42 @@ pub(crate) struct SigmaEvent<'a> {
     index: Option<&'a FieldIndex>,
     /// The value of each indexed field that is a top-level key of the event.
     slots: Vec<Option<&'a Value>>,
+    /// The indexed top-level fields, in the event's order: slot, name and value.
+    present: Vec<(u32, &'a str, &'a Value)>,
 }
 
 impl<'a> SigmaEvent<'a> {
     /// The event, unindexed: every lookup is `JsonEvent`'s.
     #[cfg(test)]
     pub(crate) fn new(value: &'a Value) -> SigmaEvent<'a> {
-        SigmaEvent { value, json: JsonEvent::borrow(value), index: None, slots: Vec::new() }
+        SigmaEvent { value, json: JsonEvent::borrow(value), index: None, slots: Vec::new(), present: Vec::new() }
     }
 
     /// The event with the fields of `index` in their slots (one pass over its keys).
     pub(crate) fn indexed(value: &'a Value, index: &'a FieldIndex) -> SigmaEvent<'a> {
         let mut slots = vec![None; index.len()];
+        let mut present = Vec::new();
         if let Some(object) = value.as_object() {
+            present.reserve(object.len());
             for (key, v) in object {
                 if let Some(i) = index.slot(key) {
                     slots[i as usize] = Some(v);
+                    present.push((i, key.as_str(), v));
                 }
             }
         }
-        SigmaEvent { value, json: JsonEvent::borrow(value), index: Some(index), slots }
+        SigmaEvent { value, json: JsonEvent::borrow(value), index: Some(index), slots, present }
+    }
+
+    /// The event as it arrived.
+    pub(crate) fn value(&self) -> &'a Value {
+        self.value
+    }
+
+    /// The event's top-level fields that have a slot in its index, in the event's order,
+    /// each with its slot (none for an unindexed event).
+    pub(crate) fn present(&self) -> &[(u32, &'a str, &'a Value)] {
+        &self.present
     }
 
     /// The top-level field in slot `slot` of the index the event was made with.

@@ -25,14 +25,21 @@ use std::collections::{BTreeSet, HashMap};
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::Mutex;
 
+use crate::event::{FieldIndex, SigmaEvent};
 use rsigma_eval::EvaluationResult;
 use rsigma_parser::{Detection, Detections, Modifier, SigmaValue};
-use serde_json::Value;
 
 /// The top-level event keys a group of rules can read, or `None` when the group can read
 /// more than named fields.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct Visible(BTreeSet<String>);
+pub(crate) struct Visible {
+    names: BTreeSet<String>,
+    /// The names' slots in the hunter's [`FieldIndex`], as bits ([`Visible::assign_slots`]).
+    /// The memo key is built from an indexed event's fields, each tested against these
+    /// bits: looking every field of every event up in a set of names, once per group,
+    /// was 4% of a hunt's instructions with a `BTreeSet` and 3% with a hash set.
+    slots: Vec<u64>,
+}
 
 impl Visible {
     /// What the detection sections `sections` (rules and the filters applied to them) can
@@ -55,16 +62,33 @@ impl Visible {
             }
             keys.insert(name);
         }
-        Some(Visible(keys))
+        Some(Visible { names: keys, slots: Vec::new() })
     }
 
-    /// The memo key of `event`: each readable field's name and value as JSON, in the
-    /// event's order. `None` for an event that is not an object.
-    fn key(&self, event: &Value) -> Option<Vec<u8>> {
-        let object = event.as_object()?;
+    /// Gives the names slots in `index` (in the names' order), for [`Visible::key`].
+    pub(crate) fn assign_slots(&mut self, index: &mut FieldIndex) {
+        for name in &self.names {
+            let slot = index.intern(name) as usize;
+            if self.slots.len() <= slot / 64 {
+                self.slots.resize(slot / 64 + 1, 0);
+            }
+            self.slots[slot / 64] |= 1 << (slot % 64);
+        }
+    }
+
+    fn sees(&self, slot: u32) -> bool {
+        let slot = slot as usize;
+        self.slots.get(slot / 64).is_some_and(|bits| bits >> (slot % 64) & 1 == 1)
+    }
+
+    /// The memo key of `event` (indexed with the index the slots were given in): each
+    /// readable field's name and value as JSON, in the event's order. `None` for an event
+    /// that is not an object.
+    fn key(&self, event: &SigmaEvent<'_>) -> Option<Vec<u8>> {
+        event.value().as_object()?;
         let mut key = Vec::with_capacity(256);
-        for (name, value) in object {
-            if self.0.contains(name) {
+        for &(slot, name, value) in event.present() {
+            if self.sees(slot) {
                 // JSON text is self-delimiting, so distinct field sets give distinct keys.
                 serde_json::to_writer(&mut key, name).ok()?;
                 key.push(b':');
@@ -169,7 +193,7 @@ impl Memo {
         &self,
         group: usize,
         visible: Option<&Visible>,
-        event: &Value,
+        event: &SigmaEvent<'_>,
         evaluate: impl FnOnce() -> Vec<EvaluationResult>,
     ) -> Vec<EvaluationResult> {
         let (Some(stats), Some(visible)) = (self.groups.get(group).filter(|_| self.limit > 0), visible) else {
@@ -253,7 +277,23 @@ impl Memo {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use serde_json::json;
+    use serde_json::{json, Value};
+
+    /// `v` with slots in a fresh index, and that index.
+    fn slotted(mut v: Visible) -> (Visible, FieldIndex) {
+        let mut index = FieldIndex::default();
+        v.assign_slots(&mut index);
+        (v, index)
+    }
+
+    /// The memo key of `event` for `v` (slotted in `index`).
+    fn key(v: &Visible, index: &FieldIndex, event: &Value) -> Option<Vec<u8>> {
+        v.key(&SigmaEvent::indexed(event, index))
+    }
+
+    fn visible_a() -> (Visible, FieldIndex) {
+        slotted(Visible { names: BTreeSet::from(["a".to_owned()]), slots: Vec::new() })
+    }
 
     fn detections(yaml: &str) -> Detections {
         let collection = rsigma_parser::parse_sigma_yaml(yaml).expect("parse");
@@ -265,15 +305,19 @@ mod tests {
         let d = detections(
             "title: t\nlogsource: {category: test}\ndetection:\n  a: {Image|endswith: x.exe, actor.id: 1}\n  b:\n    - {CommandLine|contains: y}\n    - {User: z}\n  condition: a or b\n",
         );
-        let v = Visible::of([&d]).expect("only named fields");
-        let keys: Vec<&str> = v.0.iter().map(String::as_str).collect();
+        let (v, index) = slotted(Visible::of([&d]).expect("only named fields"));
+        let keys: Vec<&str> = v.names.iter().map(String::as_str).collect();
         assert_eq!(keys, ["CommandLine", "Image", "User", "actor", "actor.id"]);
-        let k1 = v.key(&json!({"Image": "x.exe", "ProcessId": 1, "actor": {"id": 1}})).expect("object");
-        let k2 = v.key(&json!({"Image": "x.exe", "ProcessId": 2, "actor": {"id": 1}})).expect("object");
-        let k3 = v.key(&json!({"Image": "x.exe", "ProcessId": 2, "actor": {"id": 2}})).expect("object");
+        let k1 = key(&v, &index, &json!({"Image": "x.exe", "ProcessId": 1, "actor": {"id": 1}})).expect("object");
+        let k2 = key(&v, &index, &json!({"Image": "x.exe", "ProcessId": 2, "actor": {"id": 1}})).expect("object");
+        let k3 = key(&v, &index, &json!({"Image": "x.exe", "ProcessId": 2, "actor": {"id": 2}})).expect("object");
         assert_eq!(k1, k2, "a field no rule reads does not change the key");
         assert_ne!(k1, k3);
-        assert_ne!(v.key(&json!({"Image": "a", "User": "b"})), v.key(&json!({"Image": "a\",\"User\":\"b"})));
+        assert_ne!(
+            key(&v, &index, &json!({"Image": "a", "User": "b"})),
+            key(&v, &index, &json!({"Image": "a\",\"User\":\"b"}))
+        );
+        assert_eq!(key(&v, &index, &json!("not an object")), None);
     }
 
     #[test]
@@ -284,7 +328,7 @@ mod tests {
             "title: t\nlogsource: {category: test}\ndetection:\n  s: {Image|fieldref: ParentImage}\n  condition: s\n",
         );
         let v = Visible::of([&fieldref]).expect("named fields");
-        assert!(v.0.contains("Image") && v.0.contains("ParentImage"));
+        assert!(v.names.contains("Image") && v.names.contains("ParentImage"));
         let plain = detections("title: t\nlogsource: {category: test}\ndetection:\n  s: {Image: a}\n  condition: s\n");
         assert!(Visible::of([&plain, &keywords]).is_none(), "one section that reads more spoils the group");
     }
@@ -292,11 +336,11 @@ mod tests {
     /// Judges `{"a": 0}` … `{"a": keys - 1}` `rounds` times; returns how many were evaluated
     /// (not answered by the memo), checking the bound after each.
     fn evaluations(memo: &Memo, keys: i64, rounds: usize) -> usize {
-        let v = Visible(BTreeSet::from(["a".to_owned()]));
+        let (v, index) = visible_a();
         let mut evaluated = 0;
         for _ in 0..rounds {
             for i in 0..keys {
-                memo.detections(0, Some(&v), &json!({"a": i}), || {
+                memo.detections(0, Some(&v), &SigmaEvent::indexed(&json!({"a": i}), &index), || {
                     evaluated += 1;
                     Vec::new()
                 });
@@ -317,17 +361,17 @@ mod tests {
 
     #[test]
     fn a_group_whose_events_do_not_repeat_stops_remembering_for_a_while() {
-        let v = Visible(BTreeSet::from(["a".to_owned()]));
+        let (v, index) = visible_a();
         let memo = Memo::new(Memo::DEFAULT_BYTES, 1);
         let window = usize::try_from(Memo::WINDOW).expect("small");
         for i in 0..window {
-            memo.detections(0, Some(&v), &json!({"a": i}), Vec::new);
+            memo.detections(0, Some(&v), &SigmaEvent::indexed(&json!({"a": i}), &index), Vec::new);
         }
         let remembered = memo.lock().current.len();
         assert_eq!(remembered, window);
         // Not one hit in the window: the next events are judged without the memo.
         for i in 0..100 {
-            memo.detections(0, Some(&v), &json!({"a": i}), Vec::new);
+            memo.detections(0, Some(&v), &SigmaEvent::indexed(&json!({"a": i}), &index), Vec::new);
         }
         assert_eq!(memo.lock().current.len(), remembered, "nothing looked up or added while bypassed");
         assert_eq!(memo.groups[0].bypass.load(Ordering::Relaxed), Memo::BYPASS - 100);
@@ -335,19 +379,19 @@ mod tests {
 
     #[test]
     fn each_window_without_repetition_doubles_the_bypass_and_one_with_repetition_resets_it() {
-        let v = Visible(BTreeSet::from(["a".to_owned()]));
+        let (v, index) = visible_a();
         let memo = Memo::new(Memo::DEFAULT_BYTES, 1);
         let stats = &memo.groups[0];
         let mut next = 0i64;
         // A window of fresh values, then the bypass run out.
         let mut unique_window = || {
             for _ in 0..Memo::WINDOW {
-                memo.detections(0, Some(&v), &json!({"a": next}), Vec::new);
+                memo.detections(0, Some(&v), &SigmaEvent::indexed(&json!({"a": next}), &index), Vec::new);
                 next += 1;
             }
             let bypass = stats.bypass.load(Ordering::Relaxed);
             for _ in 0..bypass {
-                memo.detections(0, Some(&v), &json!({"a": -1}), Vec::new);
+                memo.detections(0, Some(&v), &SigmaEvent::indexed(&json!({"a": -1}), &index), Vec::new);
             }
             bypass
         };
@@ -356,7 +400,7 @@ mod tests {
         assert_eq!(bypasses, [b, 2 * b, 4 * b, 8 * b, 16 * b, 32 * b, 64 * b, 64 * b, 64 * b]);
         // A window that repeats itself: no bypass, and the next unique window starts over.
         for i in 0..Memo::WINDOW {
-            memo.detections(0, Some(&v), &json!({"a": i % 8}), Vec::new);
+            memo.detections(0, Some(&v), &SigmaEvent::indexed(&json!({"a": i % 8}), &index), Vec::new);
         }
         assert_eq!(stats.bypass.load(Ordering::Relaxed), 0);
         assert_eq!(unique_window(), b);

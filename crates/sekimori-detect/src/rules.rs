@@ -100,7 +100,23 @@ impl RuleSet {
     /// it holds are not parsed, and it is brought up to date. The set and the report are
     /// the same as without it.
     pub fn load_cached<P: AsRef<Path>>(paths: &[P], cache: &RuleCache) -> (RuleSet, LoadReport, CacheReport) {
-        let files = rule_files(paths);
+        Self::load_files_cached(rule_files(paths), cache)
+    }
+
+    /// [`RuleSet::load_cached`] with the cache for `paths` in `dir` ([`RuleCache::open`]),
+    /// read on another thread while the rule folders are listed and sorted (for SigmaHQ's
+    /// 3,141 files, a 7 MB cache and 3,141 paths: both a few milliseconds, done one after the
+    /// other before).
+    pub fn load_cached_in<P: AsRef<Path> + Sync>(paths: &[P], dir: &Path) -> (RuleSet, LoadReport, CacheReport) {
+        let (cache, files) = std::thread::scope(|scope| {
+            let cache = scope.spawn(|| RuleCache::open(dir, paths));
+            let files = rule_files(paths);
+            (cache.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic)), files)
+        });
+        Self::load_files_cached(files, &cache)
+    }
+
+    fn load_files_cached(files: RuleFiles, cache: &RuleCache) -> (RuleSet, LoadReport, CacheReport) {
         let loaded = on_every_core(files.paths.len(), Some, |i| read_rules_cached(&files.paths[i], i + 1, cache));
         let (loaded, entries): (Vec<FileRules>, Vec<_>) = loaded.into_iter().unzip();
         let entries: Vec<(String, Option<String>)> = entries.into_iter().flatten().collect();
@@ -359,7 +375,13 @@ fn collect(path: &Path, files: &mut Vec<PathBuf>, report: &mut LoadReport) {
         match std::fs::read_dir(path) {
             Ok(entries) => {
                 for entry in entries.flatten() {
-                    collect(&entry.path(), files, report);
+                    let path = entry.path();
+                    // The listing tells a plain file from a folder without asking the file
+                    // system again (a `statx` per rule file); links are followed as given.
+                    match entry.file_type() {
+                        Ok(t) if t.is_file() => push_rule_file(path, files),
+                        _ => collect(&path, files, report),
+                    }
                 }
             }
             Err(e) => report.failures.push(LoadFailure {
@@ -368,10 +390,21 @@ fn collect(path: &Path, files: &mut Vec<PathBuf>, report: &mut LoadReport) {
                 reason: format!("cannot list: {e}"),
             }),
         }
-    } else if matches!(path.extension().and_then(|e| e.to_str()), Some("yml" | "yaml")) {
+    } else if is_rule_file(path) {
         files.push(path.to_owned());
     } else if !path.exists() {
         report.failures.push(LoadFailure { path: path.to_owned(), rule: None, reason: "no such file".into() });
+    }
+}
+
+fn is_rule_file(path: &Path) -> bool {
+    matches!(path.extension().and_then(|e| e.to_str()), Some("yml" | "yaml"))
+}
+
+/// A plain file found in a listing: a rule file if its name says so.
+fn push_rule_file(path: PathBuf, files: &mut Vec<PathBuf>) {
+    if is_rule_file(&path) {
+        files.push(path);
     }
 }
 
@@ -538,6 +571,9 @@ impl Hunter {
         for bucket in built {
             let mut bucket = bucket?;
             bucket.sieve.assign_slots(&mut fields);
+            if let Some(v) = &mut bucket.visible {
+                v.assign_slots(&mut fields);
+            }
             buckets.push(bucket);
         }
         let correlations = if rules.correlations.is_empty() {
@@ -597,7 +633,7 @@ impl Hunter {
             if !self.gates || b.keywords.as_ref().is_none_or(|g| g.admits(event)) {
                 let i = i as usize;
                 let before = detections.len();
-                detections.extend(self.memo.detections(i, b.visible.as_ref(), event, || {
+                detections.extend(self.memo.detections(i, b.visible.as_ref(), &json, || {
                     if self.sieves {
                         b.sieve.evaluate(&b.rules, &json)
                     } else {

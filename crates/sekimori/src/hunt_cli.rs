@@ -7,7 +7,7 @@ use std::process::ExitCode;
 use anyhow::Context;
 use clap::{Args, Subcommand};
 use sekimori_detect::output::{write_head, write_hit, write_hits, Format};
-use sekimori_detect::{log_files, rule_cache, DeclaredLogSource, FieldMapping, Hunter, LoadReport, RuleCache, RuleSet};
+use sekimori_detect::{log_files, rule_cache, DeclaredLogSource, FieldMapping, Hunter, LoadReport, RuleSet};
 
 use crate::hunt_files::Piece;
 use serde_json::Value;
@@ -111,7 +111,7 @@ pub fn hunt(args: HuntArgs) -> anyhow::Result<ExitCode> {
     let cache_dir = if args.no_rule_cache { None } else { args.rule_cache.clone().or_else(rule_cache::default_dir) };
     let (rules, report, cached) = match &cache_dir {
         Some(dir) => {
-            let (rules, report, cached) = RuleSet::load_cached(&args.rules, &RuleCache::open(dir, &args.rules));
+            let (rules, report, cached) = RuleSet::load_cached_in(&args.rules, dir);
             (rules, report, Some(cached))
         }
         None => {

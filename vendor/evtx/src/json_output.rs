@@ -290,9 +290,21 @@ fn step<'a>(v: &'a mut Value, key: &str) -> &'a mut Value {
         ensure_child(v, key);
     }
     match v {
-        Value::Object(map) => map.entry(key.to_owned()).or_insert_with(|| Value::Object(Map::new())),
+        Value::Object(map) => child(map, key),
         // Never: `ensure_child` made it an object.
         other => other,
+    }
+}
+
+/// Sekimori: `map`'s entry for `key`, added as an empty object when missing. The element
+/// walked into is almost always the one just added, the map's last entry: that one is
+/// found without hashing `key` (a map's keys are unique, so it is the entry a lookup
+/// finds). Walking in and back out of every element hashed its name three times.
+fn child<'a>(map: &'a mut Map<String, Value>, key: &str) -> &'a mut Value {
+    if map.keys().next_back().is_some_and(|k| k == key) {
+        map.values_mut().next_back().expect("a map with a last key has a last value")
+    } else {
+        map.entry(key.to_owned()).or_insert_with(|| Value::Object(Map::new()))
     }
 }
 
