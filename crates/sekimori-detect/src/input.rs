@@ -139,8 +139,7 @@ pub fn read_events_mapped_on<T: Send>(
     if !(name.ends_with(".evtx") || name.ends_with(".evtx.gz")) {
         return read_documents_mapped_on(reader, READ_CHUNK, MAX_DOCUMENT_BYTES, threads, map, sink).map_err(io);
     }
-    // One byte more, so that reading to the end finds it there without growing.
-    let mut bytes = Vec::with_capacity(usize::try_from(size).map_or(0, |n| n + 1));
+    let mut bytes = Vec::with_capacity(usize::try_from(size).unwrap_or(0));
     reader.take(MAX_FILE_BYTES + 1).read_to_end(&mut bytes).map_err(io)?;
     if bytes.len() as u64 > MAX_FILE_BYTES {
         return Err(InputError::TooLarge { path: path.to_owned() });

@@ -20,6 +20,7 @@ pub mod normalize;
 pub mod output;
 mod relax;
 pub mod rule_cache;
+mod rule_files;
 pub mod rules;
 mod sieve;
 pub mod syslog;
